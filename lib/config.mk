@@ -1,0 +1,1 @@
+# lib/config.mk: build fragment (owned by the config module)

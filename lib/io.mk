@@ -1,0 +1,1 @@
+# lib/io.mk: build fragment (owned by the io module)

@@ -1,0 +1,1 @@
+# lib/maildir.mk: build fragment (owned by the maildir module)

@@ -1,0 +1,1 @@
+# lib/mime.mk: build fragment (owned by the mime module)

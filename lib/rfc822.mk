@@ -1,0 +1,1 @@
+# lib/rfc822.mk: build fragment (owned by the rfc822 module)

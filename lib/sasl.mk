@@ -1,0 +1,1 @@
+# lib/sasl.mk: build fragment (owned by the sasl module)

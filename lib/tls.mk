@@ -1,0 +1,1 @@
+# lib/tls.mk: build fragment (owned by the tls module)

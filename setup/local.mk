@@ -1,0 +1,1 @@
+# setup/local.mk: instance setup tools

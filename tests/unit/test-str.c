@@ -1,0 +1,121 @@
+/* test-str.c: unit tests for lib/str (growable strings and helpers). */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include <stdlib.h>
+#include "str.h"
+#include "mem.h"
+
+static void test_append_grows(void **state)
+{
+	struct str *s = str_new(1);
+
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(str_append(s, "abc"), 0);
+	assert_int_equal(str_len(s), 3000);
+	assert_int_equal(strlen(str_c(s)), 3000);
+	assert_memory_equal(str_c(s) + 2997, "abc", 4);
+	str_destroy(&s);
+	assert_null(s);
+	str_destroy(&s); /* destroying NULL is harmless */
+}
+
+static void test_binary_safe(void **state)
+{
+	struct str *s = str_new(4);
+
+	assert_int_equal(str_append_n(s, "a\0b", 3), 0);
+	assert_int_equal(str_len(s), 3);
+	assert_memory_equal(str_c(s), "a\0b", 4);
+	str_destroy(&s);
+}
+
+static void test_limit(void **state)
+{
+	struct str *s = str_new(4);
+
+	str_set_limit(s, 10);
+	assert_int_equal(str_append(s, "0123456789"), 0);
+	assert_int_equal(str_append_c(s, 'x'), -1);
+	assert_int_equal(str_len(s), 10);
+	assert_int_equal(str_printfa(s, "%d", 5), -1);
+	assert_string_equal(str_c(s), "0123456789");
+	str_destroy(&s);
+}
+
+static void test_printfa(void **state)
+{
+	struct str *s = str_new(2);
+	char big[3000];
+
+	memset(big, 'q', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(str_printfa(s, "<%s>%d", big, 42), 0);
+	assert_int_equal(str_len(s), 2999 + 4);
+	assert_string_equal(str_c(s) + 3000, ">42");
+	str_destroy(&s);
+}
+
+static void test_truncate_delete_steal(void **state)
+{
+	struct str *s = str_new(0);
+	char *d;
+
+	str_append(s, "hello world");
+	str_delete_head(s, 6);
+	assert_string_equal(str_c(s), "world");
+	str_truncate(s, 3);
+	assert_string_equal(str_c(s), "wor");
+	str_truncate(s, 100);
+	assert_string_equal(str_c(s), "wor");
+	d = str_steal(s);
+	assert_string_equal(d, "wor");
+	assert_int_equal(str_len(s), 0);
+	free(d);
+	str_delete_head(s, 5);
+	assert_int_equal(str_len(s), 0);
+	str_destroy(&s);
+}
+
+static void test_helpers(void **state)
+{
+	char buf[8], t[32];
+	char **v;
+
+	assert_true(str_begins_with("EHLO x", "EHLO"));
+	assert_false(str_begins_with("EH", "EHLO"));
+	assert_true(str_begins_with_icase("ehlo x", "EHLO"));
+	assert_true(str_ends_with("a.example.com", ".example.com"));
+	assert_false(str_ends_with("com", ".example.com"));
+	assert_int_equal(str_copy(buf, "1234567", sizeof(buf)), 0);
+	assert_int_equal(str_copy(buf, "12345678", sizeof(buf)), -1);
+	assert_string_equal(buf, "1234567");
+	strcpy(t, "  \tMiXeD \r\n");
+	assert_string_equal(str_trim(t), "MiXeD");
+	assert_string_equal(str_lcase(t), "mixed");
+	assert_string_equal(str_ucase(t), "MIXED");
+	v = str_split(",a,,b c,", ", ");
+	assert_string_equal(v[0], "a");
+	assert_string_equal(v[1], "b");
+	assert_string_equal(v[2], "c");
+	assert_null(v[3]);
+	str_split_free(&v);
+	assert_null(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_append_grows),
+		cmocka_unit_test(test_binary_safe),
+		cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_printfa),
+		cmocka_unit_test(test_truncate_delete_steal),
+		cmocka_unit_test(test_helpers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
