@@ -1,1 +1,15 @@
-# lib/sasl.mk: build fragment (owned by the sasl module)
+# lib/sasl.mk: message digests and HMAC (lib/hash*), SASL server and client.
+lib_libcore_la_SOURCES += lib/hash.c lib/hash.h
+if TLS_OPENSSL
+lib_libcore_la_SOURCES += lib/hash-openssl.c
+endif
+if TLS_GNUTLS
+lib_libcore_la_SOURCES += lib/hash-gnutls.c
+endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-hash
+TESTS += tests/unit/test-hash
+tests_unit_test_hash_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_hash_LDADD = $(UNIT_LIBS)
+endif
