@@ -1,0 +1,705 @@
+/* maildir.c: maildir creation, names, flags, atomic delivery, listing. */
+#include "config.h"
+#include "maildir.h"
+#include "mem.h"
+#include "str.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Thread_local char maildir_errbuf[512];
+
+static const char *errorf(const char *what, const char *path, int err)
+{
+	snprintf(maildir_errbuf, sizeof(maildir_errbuf), "%s(%s): %s", what,
+		 path, strerror(err));
+	return maildir_errbuf;
+}
+
+static void set_error(const char **error_r, const char *what,
+		      const char *path, int err)
+{
+	const char *e = errorf(what, path, err);
+
+	if (error_r != NULL)
+		*error_r = e;
+	errno = err;
+}
+
+static int mkdir_ok(const char *path, const char **error_r)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) == 0)
+		return 0;
+	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	set_error(error_r, "mkdir", path, errno == EEXIST ? ENOTDIR : errno);
+	return -1;
+}
+
+int maildir_create(const char *dir, const char **error_r)
+{
+	static const char *const subs[] = { "tmp", "new", "cur" };
+	char *path;
+	size_t i;
+
+	if (mkdir_ok(dir, error_r) < 0)
+		return -1;
+	for (i = 0; i < N_ELEMENTS(subs); i++) {
+		path = xasprintf("%s/%s", dir, subs[i]);
+		if (mkdir_ok(path, error_r) < 0) {
+			free(path);
+			return -1;
+		}
+		free(path);
+	}
+	return 0;
+}
+
+bool maildir_is_maildir(const char *dir)
+{
+	static const char *const subs[] = { "tmp", "new", "cur" };
+	struct stat st;
+	char *path;
+	size_t i;
+	bool ok = true;
+
+	for (i = 0; i < N_ELEMENTS(subs) && ok; i++) {
+		path = xasprintf("%s/%s", dir, subs[i]);
+		ok = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+		free(path);
+	}
+	return ok;
+}
+
+/* ---- names ---- */
+
+static atomic_uint maildir_counter;
+
+char *maildir_unique_name(const char *host)
+{
+	char hostbuf[256];
+	struct timeval tv;
+	struct str s;
+	const char *p;
+
+	if (host == NULL) {
+		if (gethostname(hostbuf, sizeof(hostbuf)) < 0)
+			str_copy(hostbuf, "localhost", sizeof(hostbuf));
+		hostbuf[sizeof(hostbuf) - 1] = '\0';
+		host = hostbuf;
+	}
+	gettimeofday(&tv, NULL);
+	str_init(&s, 64);
+	str_printfa(&s, "%lld.M%06ldP%ldQ%u.", (long long)tv.tv_sec,
+		    (long)tv.tv_usec, (long)getpid(),
+		    atomic_fetch_add(&maildir_counter, 1) + 1);
+	for (p = host; *p != '\0' && str_len(&s) < 200; p++) {
+		switch (*p) {
+		case '/':
+			str_append(&s, "\\057");
+			break;
+		case ':':
+			str_append(&s, "\\072");
+			break;
+		case ',':
+			str_append(&s, "\\054");
+			break;
+		default:
+			if ((unsigned char)*p > 0x20 &&
+			    (unsigned char)*p < 0x7f)
+				str_append_c(&s, *p);
+			break;
+		}
+	}
+	return str_steal(&s);
+}
+
+size_t maildir_name_base_len(const char *name)
+{
+	const char *p = strrchr(name, ':');
+
+	return p == NULL ? strlen(name) : (size_t)(p - name);
+}
+
+bool maildir_name_base_equal(const char *a, const char *b)
+{
+	size_t la = maildir_name_base_len(a);
+
+	return la == maildir_name_base_len(b) && memcmp(a, b, la) == 0;
+}
+
+const char *maildir_name_flags(const char *name)
+{
+	const char *p = strrchr(name, ':');
+
+	if (p == NULL || p[1] != '2' || p[2] != ',')
+		return "";
+	return p + 3;
+}
+
+bool maildir_name_has_flag(const char *name, char flag)
+{
+	return strchr(maildir_name_flags(name), flag) != NULL && flag != '\0';
+}
+
+int maildir_name_get_size(const char *name, char field, uint64_t *value_r)
+{
+	size_t len = maildir_name_base_len(name), i, j;
+	uint64_t v;
+
+	for (i = 0; i + 3 < len; i++) {
+		if (name[i] != ',' || name[i + 1] != field ||
+		    name[i + 2] != '=')
+			continue;
+		v = 0;
+		for (j = i + 3; j < len && name[j] >= '0' && name[j] <= '9';
+		     j++) {
+			if (v > (UINT64_MAX - 9) / 10)
+				return 0;
+			v = v * 10 + (uint64_t)(name[j] - '0');
+		}
+		if (j == i + 3 || (j < len && name[j] != ','))
+			continue; /* malformed: look for another */
+		*value_r = v;
+		return 1;
+	}
+	return 0;
+}
+
+static bool flag_char_ok(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '/' && c != ':' && c != ',';
+}
+
+char *maildir_flags_normalize(const char *flags)
+{
+	bool seen[128] = { false };
+	char *out = xmalloc(MAILDIR_FLAGS_MAX + 1);
+	size_t n = 0;
+	unsigned c;
+
+	for (; flags != NULL && *flags != '\0'; flags++) {
+		if (flag_char_ok((unsigned char)*flags))
+			seen[(unsigned char)*flags] = true;
+	}
+	for (c = 0; c < 128 && n < MAILDIR_FLAGS_MAX; c++) {
+		if (seen[c])
+			out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+char *maildir_name_set_flags(const char *name, const char *flags)
+{
+	char *norm = maildir_flags_normalize(flags);
+	char *ret = xasprintf("%.*s:2,%s", (int)maildir_name_base_len(name),
+			      name, norm);
+
+	free(norm);
+	return ret;
+}
+
+char *maildir_name_change_flags(const char *name, const char *add,
+				const char *remove)
+{
+	struct str s;
+	const char *p;
+	char *ret;
+
+	str_init(&s, 32);
+	for (p = maildir_name_flags(name); *p != '\0'; p++) {
+		if (remove == NULL || strchr(remove, *p) == NULL)
+			str_append_c(&s, *p);
+	}
+	if (add != NULL) {
+		for (p = add; *p != '\0'; p++) {
+			if (remove == NULL || strchr(remove, *p) == NULL)
+				str_append_c(&s, *p);
+		}
+	}
+	ret = maildir_name_set_flags(name, str_c(&s));
+	str_free(&s);
+	return ret;
+}
+
+/* ---- delivery ---- */
+
+struct maildir_delivery {
+	char *dir;
+	char *unique;	/* base name without sizes */
+	char *tmp_path;
+	int fd;
+	unsigned flags;
+	uint64_t size;
+	uint64_t vsize;
+	bool last_cr;
+};
+
+struct maildir_delivery *maildir_delivery_begin(const char *dir,
+						unsigned flags,
+						const char **error_r)
+{
+	struct maildir_delivery *d = xcalloc(1, sizeof(*d));
+	int tries;
+
+	d->dir = xstrdup(dir);
+	d->flags = flags;
+	for (tries = 0; tries < 10; tries++) {
+		d->unique = maildir_unique_name(NULL);
+		d->tmp_path = xasprintf("%s/tmp/%s", dir, d->unique);
+		d->fd = open(d->tmp_path,
+			     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (d->fd >= 0)
+			return d;
+		if (errno != EEXIST)
+			break;
+		x_free(d->unique);
+		x_free(d->tmp_path);
+	}
+	set_error(error_r, "open", d->tmp_path != NULL ? d->tmp_path : dir,
+		  errno);
+	free(d->unique);
+	free(d->tmp_path);
+	free(d->dir);
+	free(d);
+	return NULL;
+}
+
+int maildir_delivery_write(struct maildir_delivery *d, const void *data,
+			   size_t len, const char **error_r)
+{
+	const char *p = data;
+	size_t i, done = 0;
+	ssize_t n;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\n' && !d->last_cr)
+			d->vsize++;
+		d->last_cr = p[i] == '\r';
+	}
+	while (done < len) {
+		n = write(d->fd, p + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			set_error(error_r, "write", d->tmp_path, errno);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	d->size += len;
+	d->vsize += len;
+	return 0;
+}
+
+uint64_t maildir_delivery_size(const struct maildir_delivery *d)
+{
+	return d->size;
+}
+
+static void delivery_free(struct maildir_delivery **_d)
+{
+	struct maildir_delivery *d = *_d;
+
+	if (d == NULL)
+		return;
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d->dir);
+	free(d->unique);
+	free(d->tmp_path);
+	free(d);
+	*_d = NULL;
+}
+
+void maildir_delivery_abort(struct maildir_delivery **d)
+{
+	if (*d == NULL)
+		return;
+	(void)unlink((*d)->tmp_path);
+	delivery_free(d);
+}
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret, err;
+
+	if (fd < 0)
+		return -1;
+	ret = fsync(fd);
+	err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
+
+int maildir_delivery_commit(struct maildir_delivery **_d, const char *flags,
+			    char **name_r, const char **error_r)
+{
+	struct maildir_delivery *d = *_d;
+	const char *sub = flags == NULL ? "new" : "cur";
+	char *name = NULL, *final_path = NULL, *subdir, *norm;
+	int tries, ret = -1, err;
+	bool linked = false;
+
+	if (fsync(d->fd) < 0 || close(d->fd) < 0) {
+		err = errno;
+		d->fd = -1;
+		set_error(error_r, "fsync", d->tmp_path, err);
+		maildir_delivery_abort(_d);
+		return -1;
+	}
+	d->fd = -1;
+	norm = flags == NULL ? NULL : maildir_flags_normalize(flags);
+	for (tries = 0; tries < 10; tries++) {
+		struct str s;
+
+		str_init(&s, 128);
+		str_printfa(&s, "%s,S=%llu", d->unique,
+			    (unsigned long long)d->size);
+		if ((d->flags & MAILDIR_DELIVERY_VSIZE) != 0)
+			str_printfa(&s, ",W=%llu",
+				    (unsigned long long)d->vsize);
+		if (norm != NULL)
+			str_printfa(&s, ":2,%s", norm);
+		name = str_steal(&s);
+		final_path = xasprintf("%s/%s/%s", d->dir, sub, name);
+		if ((d->flags & MAILDIR_DELIVERY_RENAME) == 0) {
+			if (link(d->tmp_path, final_path) == 0) {
+				linked = true;
+				break;
+			}
+			if (errno != EEXIST && errno != EPERM &&
+			    errno != ENOSYS && errno != EXDEV &&
+			    errno != EOPNOTSUPP && errno != EMLINK)
+				goto fail;
+		}
+		if (errno != EEXIST || (d->flags & MAILDIR_DELIVERY_RENAME)) {
+			/* No hard links here: rename, refusing to replace. */
+			struct stat st;
+
+			if (lstat(final_path, &st) == 0) {
+				errno = EEXIST;
+			} else if (errno != ENOENT) {
+				goto fail;
+			} else if (rename(d->tmp_path, final_path) == 0) {
+				break;
+			} else {
+				goto fail;
+			}
+		}
+		/* The name is taken (should never happen): pick another. */
+		x_free(name);
+		x_free(final_path);
+		free(d->unique);
+		d->unique = maildir_unique_name(NULL);
+	}
+	if (name == NULL) {
+		errno = EEXIST;
+		goto fail;
+	}
+	subdir = xasprintf("%s/%s", d->dir, sub);
+	if (fsync_dir(subdir) < 0) {
+		err = errno;
+		set_error(error_r, "fsync", subdir, err);
+		free(subdir);
+		/* Not durable: take it back out rather than half-deliver. */
+		if (linked)
+			(void)unlink(final_path);
+		else
+			(void)rename(final_path, d->tmp_path);
+		goto out;
+	}
+	free(subdir);
+	if (linked)
+		(void)unlink(d->tmp_path);
+	ret = 0;
+	if (name_r != NULL) {
+		*name_r = name;
+		name = NULL;
+	}
+	goto out;
+fail:
+	set_error(error_r, "link", final_path != NULL ? final_path : d->dir,
+		  errno);
+out:
+	free(norm);
+	free(name);
+	free(final_path);
+	if (ret < 0)
+		maildir_delivery_abort(_d);
+	else
+		delivery_free(_d);
+	return ret;
+}
+
+int maildir_deliver(const char *dir, const void *data, size_t len,
+		    unsigned flags, char **name_r, const char **error_r)
+{
+	struct maildir_delivery *d = maildir_delivery_begin(dir, flags,
+							     error_r);
+
+	if (d == NULL)
+		return -1;
+	if (maildir_delivery_write(d, data, len, error_r) < 0) {
+		maildir_delivery_abort(&d);
+		return -1;
+	}
+	return maildir_delivery_commit(&d, NULL, name_r, error_r);
+}
+
+int maildir_clean_tmp(const char *dir, time_t max_age)
+{
+	char *path = xasprintf("%s/tmp", dir), *file;
+	time_t now = time(NULL);
+	struct dirent *de;
+	struct stat st;
+	int count = 0;
+	DIR *dp;
+
+	dp = opendir(path);
+	if (dp == NULL) {
+		free(path);
+		return -1;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		file = xasprintf("%s/%s", path, de->d_name);
+		if (lstat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime + max_age < now && unlink(file) == 0)
+			count++;
+		free(file);
+	}
+	closedir(dp);
+	free(path);
+	return count;
+}
+
+/* ---- listing ---- */
+
+static void entry_fill(struct maildir_entry *e, const char *name, bool in_new)
+{
+	e->name = xstrdup(name);
+	e->in_new = in_new;
+	e->base_len = maildir_name_base_len(e->name);
+	e->flags = maildir_name_flags(e->name);
+	e->has_size = maildir_name_get_size(e->name, 'S', &e->size) == 1;
+	e->has_vsize = maildir_name_get_size(e->name, 'W', &e->vsize) == 1;
+}
+
+static int list_sub(const char *dir, const char *sub, struct maildir_list *l,
+		    size_t *alloc, const char **error_r)
+{
+	char *path = xasprintf("%s/%s", dir, sub);
+	struct dirent *de;
+	DIR *dp;
+
+	dp = opendir(path);
+	if (dp == NULL) {
+		set_error(error_r, "opendir", path, errno);
+		free(path);
+		return -1;
+	}
+	errno = 0;
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (l->count == *alloc) {
+			*alloc = *alloc == 0 ? 64 : *alloc * 2;
+			l->entries = xreallocarray(l->entries, *alloc,
+						   sizeof(*l->entries));
+		}
+		entry_fill(&l->entries[l->count++], de->d_name,
+			   strcmp(sub, "new") == 0);
+	}
+	closedir(dp);
+	free(path);
+	return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct maildir_entry *ea = a, *eb = b;
+	size_t n = ea->base_len < eb->base_len ? ea->base_len : eb->base_len;
+	int c = memcmp(ea->name, eb->name, n);
+
+	if (c != 0)
+		return c;
+	if (ea->base_len != eb->base_len)
+		return ea->base_len < eb->base_len ? -1 : 1;
+	return strcmp(ea->name, eb->name);
+}
+
+int maildir_list(const char *dir, struct maildir_list **list_r,
+		 const char **error_r)
+{
+	struct maildir_list *l = xcalloc(1, sizeof(*l));
+	size_t alloc = 0;
+
+	if (list_sub(dir, "new", l, &alloc, error_r) < 0 ||
+	    list_sub(dir, "cur", l, &alloc, error_r) < 0) {
+		maildir_list_free(&l);
+		return -1;
+	}
+	if (l->count > 0)
+		qsort(l->entries, l->count, sizeof(*l->entries), entry_cmp);
+	*list_r = l;
+	return 0;
+}
+
+void maildir_list_free(struct maildir_list **_l)
+{
+	struct maildir_list *l = *_l;
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->count; i++)
+		free(l->entries[i].name);
+	free(l->entries);
+	free(l);
+	*_l = NULL;
+}
+
+const struct maildir_entry *maildir_list_find(const struct maildir_list *l,
+					      const char *base)
+{
+	size_t lo = 0, hi = l->count, mid, blen = maildir_name_base_len(base);
+	const struct maildir_entry *e;
+	size_t n;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		e = &l->entries[mid];
+		n = e->base_len < blen ? e->base_len : blen;
+		c = memcmp(base, e->name, n);
+		if (c == 0 && blen != e->base_len)
+			c = blen < e->base_len ? -1 : 1;
+		if (c == 0)
+			return e;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static int find_in(const char *dir, const char *sub, const char *base,
+		   char **relpath_r, const char **error_r)
+{
+	char *path = xasprintf("%s/%s", dir, sub);
+	struct dirent *de;
+	DIR *dp;
+	int ret = 0;
+
+	dp = opendir(path);
+	if (dp == NULL) {
+		set_error(error_r, "opendir", path, errno);
+		free(path);
+		return -1;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] != '.' &&
+		    maildir_name_base_equal(de->d_name, base)) {
+			*relpath_r = xasprintf("%s/%s", sub, de->d_name);
+			ret = 1;
+			break;
+		}
+	}
+	closedir(dp);
+	free(path);
+	return ret;
+}
+
+int maildir_find(const char *dir, const char *base, char **relpath_r,
+		 const char **error_r)
+{
+	int ret = find_in(dir, "cur", base, relpath_r, error_r);
+
+	if (ret == 0)
+		ret = find_in(dir, "new", base, relpath_r, error_r);
+	return ret;
+}
+
+int maildir_set_flags(const char *dir, const char *base, const char *flags,
+		      char **name_r, const char **error_r)
+{
+	char *rel = NULL, *newname, *from, *to;
+	int tries, ret;
+
+	for (tries = 0; tries < 5; tries++) {
+		ret = maildir_find(dir, base, &rel, error_r);
+		if (ret <= 0)
+			return ret;
+		newname = maildir_name_set_flags(strchr(rel, '/') + 1, flags);
+		from = xasprintf("%s/%s", dir, rel);
+		to = xasprintf("%s/cur/%s", dir, newname);
+		ret = strcmp(from, to) == 0 ? 0 : rename(from, to);
+		if (ret < 0 && errno != ENOENT)
+			set_error(error_r, "rename", from, errno);
+		if (ret < 0 && errno == ENOENT) {
+			/* Renamed under us by another process: rescan. */
+			free(newname);
+			free(from);
+			free(to);
+			x_free(rel);
+			continue;
+		}
+		free(from);
+		free(to);
+		free(rel);
+		if (ret < 0) {
+			free(newname);
+			return -1;
+		}
+		if (name_r != NULL)
+			*name_r = newname;
+		else
+			free(newname);
+		return 1;
+	}
+	return 0;
+}
+
+int maildir_move_to_cur(const char *dir, const char *name, char **name_r,
+			const char **error_r)
+{
+	char *newname, *from, *to;
+	int ret;
+
+	if (strchr(name, '/') != NULL || name[0] == '.' || name[0] == '\0') {
+		set_error(error_r, "rename", name, EINVAL);
+		return -1;
+	}
+	newname = strrchr(name, ':') != NULL ? xstrdup(name)
+					     : xasprintf("%s:2,", name);
+	from = xasprintf("%s/new/%s", dir, name);
+	to = xasprintf("%s/cur/%s", dir, newname);
+	ret = rename(from, to);
+	if (ret < 0 && errno != ENOENT)
+		set_error(error_r, "rename", from, errno);
+	ret = ret == 0 ? 1 : errno == ENOENT ? 0 : -1;
+	free(from);
+	free(to);
+	if (ret == 1 && name_r != NULL)
+		*name_r = newname;
+	else
+		free(newname);
+	return ret;
+}
