@@ -13,3 +13,13 @@ TESTS += tests/unit/test-hash
 tests_unit_test_hash_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_hash_LDADD = $(UNIT_LIBS)
 endif
+lib_libcore_la_SOURCES += lib/sasl.h \
+	lib/sasl-server.c lib/sasl-server.h \
+	lib/sasl-client.c lib/sasl-client.h
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-sasl
+TESTS += tests/unit/test-sasl
+tests_unit_test_sasl_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sasl_LDADD = $(UNIT_LIBS)
+endif
