@@ -18,6 +18,7 @@ struct env_parser {
 	struct config_errors *errs;
 	unsigned int n_errors;
 	struct str value;
+	char open_quote; /* the quote we are inside of, or 0 */
 	bool too_many;
 };
 
@@ -207,12 +208,14 @@ static int parse_single_quoted(struct env_parser *ps, unsigned int start)
 		ps->p = ps->end;
 		return -1;
 	}
+	if (value_append(ps, ps->p, (size_t)(q - ps->p)) < 0) {
+		ps->open_quote = '\'';
+		return -1;
+	}
 	for (const char *c = ps->p; c < q; c++) {
 		if (*c == '\n')
 			ps->line++;
 	}
-	if (value_append(ps, ps->p, (size_t)(q - ps->p)) < 0)
-		return -1;
 	ps->p = q + 1;
 	return 0;
 }
@@ -220,6 +223,7 @@ static int parse_single_quoted(struct env_parser *ps, unsigned int start)
 static int parse_double_quoted(struct env_parser *ps, unsigned int start)
 {
 	ps->p++;
+	ps->open_quote = '"';
 	for (;;) {
 		if (ps->p == ps->end) {
 			parser_error(ps, start, "unterminated double quote");
@@ -229,6 +233,7 @@ static int parse_double_quoted(struct env_parser *ps, unsigned int start)
 
 		if (c == '"') {
 			ps->p++;
+			ps->open_quote = 0;
 			return 0;
 		} else if (c == '\\') {
 			if (ps->p + 1 == ps->end) {
@@ -264,6 +269,27 @@ static int parse_double_quoted(struct env_parser *ps, unsigned int start)
 			ps->p++;
 		}
 	}
+}
+
+/* After an error inside a quoted part, moves past its closing quote so
+ * that the rest of a multi-line value is not read as new lines. */
+static void skip_open_quote(struct env_parser *ps)
+{
+	char quote = ps->open_quote;
+
+	ps->open_quote = 0;
+	while (ps->p < ps->end && *ps->p != quote) {
+		if (*ps->p == '\\' && quote == '"' && ps->p + 1 < ps->end) {
+			if (ps->p[1] == '\n')
+				ps->line++;
+			ps->p++;
+		} else if (*ps->p == '\n') {
+			ps->line++;
+		}
+		ps->p++;
+	}
+	if (ps->p < ps->end)
+		ps->p++;
 }
 
 /* Parses the value word at ps->p into ps->value.  Returns 0 or -1. */
@@ -371,6 +397,8 @@ static void parse_assignment(struct env_parser *ps)
 	}
 	ps->p++;
 	if (parse_value(ps, start) < 0) {
+		if (ps->open_quote != 0)
+			skip_open_quote(ps);
 		if (ps->p < ps->end)
 			skip_line(ps);
 		return;

@@ -243,6 +243,30 @@ static void test_every_error_shown(void **state)
 	config_errors_destroy(&errs);
 }
 
+static void test_recovery_inside_quotes(void **state)
+{
+	/* An error inside a multi-line quoted value is reported once; the
+	 * rest of that value is not parsed as more lines. */
+	struct config_errors *errs = config_errors_new();
+	struct config_limits lim = { .max_value_len = 4 };
+	struct config_env *env = parse("A=\"x `id`\nnot a line\n\\\" still\n\""
+				       " tail\nB=2\n"
+				       "C='long\nvalue x'\nD=4\n", errs, &lim);
+
+	(void)state;
+	assert_int_equal(config_errors_error_count(errs), 2);
+	assert_true(config_errors_contains(errs, "f:1: command substitution"));
+	assert_true(config_errors_contains(errs, "f:6: value too long"));
+	assert_string_equal(config_env_get(env, "B"), "2");
+	assert_int_equal(config_env_find(env, "B")->line, 5);
+	assert_string_equal(config_env_get(env, "D"), "4");
+	assert_int_equal(config_env_find(env, "D")->line, 8);
+	assert_null(config_env_get(env, "A"));
+	assert_null(config_env_get(env, "C"));
+	config_env_free(&env);
+	config_errors_destroy(&errs);
+}
+
 static void test_limits(void **state)
 {
 	struct config_limits lim = { .max_value_len = 8, .max_entries = 3 };
@@ -384,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_unterminated),
 		cmocka_unit_test(test_every_error_shown),
+		cmocka_unit_test(test_recovery_inside_quotes),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_every_prefix),
 		cmocka_unit_test(test_read_files),
