@@ -68,7 +68,7 @@ build() {
 	fi
 	say "make -j$JOBS (in build-run/)"
 	make -C "$BUILD" -j"$JOBS" >"$BUILD/make.out" 2>&1 || {
-		grep -E 'error' "$BUILD/make.out" | head -30
+		grep -E 'error' "$BUILD/make.out" | head -30 || true
 		tail -15 "$BUILD/make.out"
 		die "the build failed (build-run/make.out)"
 	}
@@ -217,8 +217,8 @@ start_all() {
 		start_one "$name" $files || failed=$((failed + 1))
 	done
 	if [ "$any" = no ]; then
-		say "no daemon is installed yet in run/sbin (looked for:" \
-			"$(printf '%s ' "${DAEMONS[@]%%:*}")): nothing to start."
+		say "no daemon is installed yet in run/sbin (looked for" \
+			"${DAEMONS[*]%%:*}): nothing to start."
 	fi
 	return "$failed"
 }
