@@ -561,6 +561,57 @@ static void test_destroy_in_callback(void **state)
 	ctx_cleanup(&ctx);
 }
 
+struct burst_ctx {
+	int accepted;
+	int fds[64];
+	struct listen_conn *conns[64];
+};
+
+static void burst_accept_cb(struct listen_client *client, void *context)
+{
+	struct burst_ctx *ctx = context;
+
+	assert_true(ctx->accepted < (int)N_ELEMENTS(ctx->fds));
+	ctx->fds[ctx->accepted] = client->fd;
+	ctx->conns[ctx->accepted] = client->conn;
+	ctx->accepted++;
+}
+
+/* More clients than one accept batch: all are taken, over rounds. */
+static void test_accept_burst(void **state)
+{
+	struct ioloop *loop = ioloop_create();
+	struct burst_ctx ctx = { 0 };
+	struct listen_service *svc;
+	const char *error;
+	int c[50];
+	uint64_t start;
+
+	svc = listen_service_create(loop, NULL, burst_accept_cb, NULL, &ctx);
+	assert_int_equal(listen_service_add(svc, "127.0.0.1:0", &error), 0);
+	for (size_t i = 0; i < N_ELEMENTS(c); i++) {
+		c[i] = connect_to(AF_INET, "127.0.0.1",
+				  listen_service_port(svc, 0));
+		assert_true(c[i] >= 0);
+	}
+	start = ioloop_now_ms(loop);
+	while (ctx.accepted < (int)N_ELEMENTS(c) &&
+	       ioloop_now_ms(loop) - start < 2000)
+		ioloop_run_once(loop, 50);
+	assert_int_equal(ctx.accepted, N_ELEMENTS(c));
+	assert_int_equal(listen_service_ip_connections(svc, "127.0.0.1"),
+			 N_ELEMENTS(c));
+	for (int i = 0; i < ctx.accepted; i++) {
+		close(ctx.fds[i]);
+		listen_conn_closed(&ctx.conns[i]);
+	}
+	assert_int_equal(listen_service_connections(svc), 0);
+	for (size_t i = 0; i < N_ELEMENTS(c); i++)
+		close(c[i]);
+	listen_service_destroy(&svc);
+	ioloop_destroy(&loop);
+}
+
 /* Out of fds: accepting pauses instead of spinning, then resumes. */
 static void test_emfile_pauses(void **state)
 {
@@ -627,6 +678,7 @@ int main(void)
 		cmocka_unit_test(test_bind_error),
 		cmocka_unit_test(test_add_list),
 		cmocka_unit_test(test_destroy_in_callback),
+		cmocka_unit_test(test_accept_burst),
 		cmocka_unit_test(test_emfile_pauses),
 	};
 
