@@ -352,7 +352,7 @@ size_t maildir_keywords_parse_list(struct maildir_keywords *kw,
 		struct kw_msg *m;
 		size_t pos;
 
-		if (colon == NULL || llen > kw->lim.max_line ||
+		if (colon == NULL ||
 		    (m = msg_get(kw, line, (size_t)(colon - line))) == NULL) {
 			skipped++;
 			continue;
