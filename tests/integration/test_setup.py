@@ -464,3 +464,28 @@ def test_make_instance_side_by_side(suite_build, tmp_path):
                       account="bob")
     assert set(a.ports.values()).isdisjoint(b.ports.values())
     assert read(os.path.join(b.etc, "hosteddomains")) == "other.test\n"
+
+
+def test_userdb_folder(suite_build, root):
+    # Courier reads a userdb folder as its files concatenated.
+    (root / "etc" / "userdb").mkdir(parents=True)
+    (root / "etc" / "userdb" / "admins").write_text(
+        "other@example.test\tuid=1|gid=1|home=/x|systempw=*\n")
+    args = ("--instance", root, "--domain", "example.test", "--account",
+            "demo")
+    r = run_setup(suite_build, *args)
+    assert r.returncode == 0, r.stderr
+    target = root / "etc" / "userdb" / "example.test"
+    assert list(userdb_entries(target)) == ["demo@example.test"]
+    assert mode(target) == 0o600 and mode(root / "etc" / "userdb") == 0o700
+    assert list(userdb_entries(root / "etc/userdb/admins")) == \
+        ["other@example.test"]
+    # An account already in one of the folder's files is updated there.
+    r = run_setup(suite_build, "--instance", root, "--domain",
+                  "example.test", "--account", "other", "--password", "pw2")
+    assert r.returncode == 0, r.stderr
+    u = userdb_entries(root / "etc/userdb/admins")["other@example.test"]
+    assert verify_password("pw2", u["systempw"])
+    assert list(userdb_entries(target)) == ["demo@example.test"]
+    r = run_setup(suite_build, *args)
+    assert "password: (unchanged" in r.stdout
