@@ -23,3 +23,8 @@ TESTS += tests/unit/test-sasl
 tests_unit_test_sasl_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_sasl_LDADD = $(UNIT_LIBS)
 endif
+
+FUZZ_TARGETS += tests/fuzz/fuzz-sasl
+tests_fuzz_fuzz_sasl_SOURCES = tests/fuzz/fuzz-sasl.c
+tests_fuzz_fuzz_sasl_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_sasl_LDADD = $(CORE_LIBS)
