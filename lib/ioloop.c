@@ -83,8 +83,9 @@ struct ioloop {
 	struct signal_handler *signals;
 	unsigned int n_ios, n_timeouts;
 
-	/* Inherited through fork(): the epoll instance is shared with the
-	 * parent, so this process must leave it alone. */
+	/* Inherited through fork() and not used since: the epoll instance
+	 * is the parent's, so this process must leave it alone until
+	 * ioloop_adopt_if_forked() gives it its own. */
 	bool foreign;
 	struct ioloop *prev, *next;
 };
@@ -118,11 +119,39 @@ void ioloop_child_prepare_exec(void)
 		signal(SIGPIPE, SIG_DFL);
 }
 
-static void ioloop_check_own(const struct ioloop *loop, const char *func)
+/* In a forked child, on first real use of an inherited loop: a new epoll
+ * set of our own with the same registrations.  The parent's set, shared
+ * through the inherited epoll fd, is never touched. */
+static void ioloop_adopt_if_forked(struct ioloop *loop)
 {
-	if (loop->foreign)
-		log_panic("%s(): the loop belongs to the parent process "
-			  "(used after fork)", func);
+	int epfd;
+
+	if (!loop->foreign)
+		return;
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		log_panic("epoll_create1(): %m");
+	/* Closing our copy leaves the parent's epoll instance alone. */
+	close(loop->epfd);
+	loop->epfd = epfd;
+	loop->foreign = false;
+	for (size_t fd = 0; fd < loop->fds_count; fd++) {
+		struct io_fd *f = &loop->fds[fd];
+		struct epoll_event ev;
+
+		if (f->events == 0)
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.events = f->events;
+		ev.data.fd = (int)fd;
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, (int)fd, &ev) < 0) {
+			/* Closed without removing its io: it stays
+			 * silent until removed. */
+			log_warning("ioloop: fd %zu watched but not open "
+				    "after fork: %m", fd);
+			f->events = 0;
+		}
+	}
 }
 
 static uint64_t clock_now_ms(void)
@@ -248,7 +277,8 @@ static void io_fd_update(struct ioloop *loop, int fd)
 	if (want == f->events)
 		return;
 	if (loop->foreign) {
-		/* Only forget: the epoll set is the parent's. */
+		/* Not adopted yet: the epoll set is still the parent's, so
+		 * only note what adopting must register. */
 		f->events = want;
 		return;
 	}
@@ -286,7 +316,7 @@ struct io *io_add(struct ioloop *loop, int fd, enum io_condition cond,
 	struct io *io;
 	struct io_fd *f;
 
-	ioloop_check_own(loop, "io_add");
+	ioloop_adopt_if_forked(loop);
 	if (fd < 0)
 		log_panic("io_add(): invalid fd %d", fd);
 	if ((cond & (IO_READ | IO_WRITE)) == 0 ||
@@ -613,7 +643,7 @@ void ioloop_signal_add(struct ioloop *loop, int signo, io_callback_t *cb,
 	struct signal_handler *h, **tail;
 	sigset_t one, old;
 
-	ioloop_check_own(loop, "ioloop_signal_add");
+	ioloop_adopt_if_forked(loop);
 	if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP)
 		log_panic("ioloop_signal_add(): bad signal %d", signo);
 
@@ -655,7 +685,7 @@ void ioloop_run_once(struct ioloop *loop, int timeout_msecs)
 	uint64_t this_round;
 	int wait_msecs, next, n;
 
-	ioloop_check_own(loop, "ioloop_run_once");
+	ioloop_adopt_if_forked(loop);
 	loop->round++;
 	this_round = loop->round;
 	loop->depth++;

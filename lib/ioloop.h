@@ -15,11 +15,14 @@
  * io; their read()/write() then tell what happened.
  *
  * Creating a loop sets SIGPIPE to be ignored (writes to a vanished peer
- * fail with EPIPE).  All fds the loop opens are close-on-exec.  After
- * fork(), the child must not use its parent's loops (they share the epoll
- * set with the parent; using one panics); it may io_remove(),
- * timeout_remove() and ioloop_destroy() them, which then only free memory,
- * and create its own loop. */
+ * fail with EPIPE).  All fds the loop opens are close-on-exec.
+ *
+ * fork(): a child may go on using the loops it inherited (a daemon may
+ * bind its listeners, then fork its workers): on first use it gets an
+ * epoll set of its own with the same registrations, and the parent's is
+ * never touched.  Removing ios, timeouts or the whole loop in the child
+ * only frees memory.  Signal handlers stay: the child reads its own
+ * signals. */
 #ifndef IOLOOP_H
 #define IOLOOP_H
 

@@ -19,6 +19,7 @@
 /* Connections taken per readiness event before other fds get a turn. */
 #define LISTEN_ACCEPT_BATCH 32
 #define LISTEN_DEFAULT_PAUSE_MSECS 1000
+#define LISTEN_ERROR_LOG_MSECS 10000
 
 struct listener {
 	struct listen_service *svc;
@@ -60,6 +61,8 @@ struct listen_service {
 
 	bool paused;
 	struct timeout *pause_to;
+	uint64_t last_accept_error_ms;	/* for rate-limiting the log */
+	bool accept_error_logged;
 	unsigned int busy;		/* callbacks in progress */
 	bool destroyed;			/* destroy asked while busy */
 	char *error;
@@ -633,6 +636,11 @@ void listen_conn_closed(struct listen_conn **_conn)
 		if (conn->next != NULL)
 			conn->next->prev = conn->prev;
 		svc->n_conns--;
+		/* Paused for lack of fds: one just came free. */
+		if (svc->paused && svc->busy == 0) {
+			timeout_remove(&svc->pause_to);
+			listen_resume(svc);
+		}
 	}
 	free(conn);
 }
@@ -727,6 +735,23 @@ static bool accept_error_is_transient(int err)
 	}
 }
 
+/* Logs an accept() failure, at most once per LISTEN_ERROR_LOG_MSECS:
+ * under fd exhaustion every connection close retries. */
+static void listen_accept_error(struct listen_service *svc,
+				const struct listener *l)
+{
+	uint64_t now = ioloop_now_ms(svc->loop);
+
+	if (svc->accept_error_logged &&
+	    now - svc->last_accept_error_ms < LISTEN_ERROR_LOG_MSECS)
+		return;
+	svc->accept_error_logged = true;
+	svc->last_accept_error_ms = now;
+	log_error("%s: accept(): %m (pausing for %u ms or until a "
+		  "connection closes)", l->address,
+		  svc->set.accept_pause_msecs);
+}
+
 static bool listener_alive(const struct listen_service *svc,
 			   const struct listener *l)
 {
@@ -757,8 +782,7 @@ static void listener_accept(void *context)
 				continue;
 			/* EMFILE, ENFILE, ENOBUFS, ENOMEM...: the backlog
 			 * stays readable, so pause instead of spinning. */
-			log_error("%s: accept(): %m (pausing for %u ms)",
-				  l->address, svc->set.accept_pause_msecs);
+			listen_accept_error(svc, l);
 			listen_service_pause(svc);
 			break;
 		}

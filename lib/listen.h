@@ -26,7 +26,9 @@
  * connection holds its place until the service calls listen_conn_closed().
  *
  * Running out of fds (EMFILE, ENFILE) or memory while accepting pauses
- * the service's listeners for accept_pause_msecs instead of spinning. */
+ * the service's listeners for accept_pause_msecs, or until one of its
+ * connections closes, instead of spinning; the error is logged at most
+ * every 10 s. */
 #ifndef LISTEN_H
 #define LISTEN_H
 

@@ -544,6 +544,61 @@ static void test_fork_child_destroys(void **state)
 	ioloop_destroy(&ctx.loop);
 }
 
+/* A child goes on using the loop it inherited (a worker forked after the
+ * listeners were set up), and the parent's loop is not disturbed. */
+static void test_fork_child_uses_loop(void **state)
+{
+	struct rw_ctx ctx = { .loop = ioloop_create() };
+	int fds[2], child_fds[2], status;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(pipe(child_fds), 0);
+	ctx.fd = fds[0];
+	ctx.rio = io_add(ctx.loop, fds[0], IO_READ, rw_read_cb, &ctx);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rw_ctx cctx = { .loop = ctx.loop, .fd = child_fds[0] };
+		uint64_t start;
+
+		/* The inherited io still works here ... */
+		if (write(fds[1], "c", 1) != 1)
+			_exit(1);
+		ioloop_run_once(ctx.loop, 500);
+		if (ctx.reads != 1 || ctx.got != 1)
+			_exit(2);
+		/* ... it can be replaced, and new ones added. */
+		io_remove(&ctx.rio);
+		cctx.rio = io_add(ctx.loop, child_fds[0], IO_READ, rw_read_cb,
+				  &cctx);
+		start = ioloop_now_ms(ctx.loop);
+		while (cctx.reads == 0 &&
+		       ioloop_now_ms(ctx.loop) - start < 1000)
+			ioloop_run_once(ctx.loop, 100);
+		if (cctx.reads != 1 || cctx.buf[0] != 'p')
+			_exit(3);
+		io_remove(&cctx.rio);
+		ioloop_destroy(&ctx.loop);
+		_exit(0);
+	}
+	/* The parent's loop still watches fds[0], not child_fds[0]. */
+	assert_int_equal(write(child_fds[1], "p", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(write(fds[1], "z", 1), 1);
+	ioloop_run_once(ctx.loop, 500);
+	assert_int_equal(ctx.reads, 1);
+	assert_memory_equal(ctx.buf, "z", 1);
+	io_remove(&ctx.rio);
+	for (int i = 0; i < 2; i++) {
+		close(fds[i]);
+		close(child_fds[i]);
+	}
+	ioloop_destroy(&ctx.loop);
+}
+
 /* ---------------------------------------------------------------- signals */
 
 struct sig_ctx {
@@ -702,6 +757,7 @@ int main(void)
 		cmocka_unit_test(test_io_removed_during_dispatch),
 		cmocka_unit_test(test_io_fd_closed_first),
 		cmocka_unit_test(test_fork_child_destroys),
+		cmocka_unit_test(test_fork_child_uses_loop),
 		cmocka_unit_test(test_signals),
 		cmocka_unit_test(test_child_prepare_exec),
 		cmocka_unit_test(test_eintr),

@@ -612,14 +612,15 @@ static void test_accept_burst(void **state)
 	ioloop_destroy(&loop);
 }
 
-/* Out of fds: accepting pauses instead of spinning, then resumes. */
+/* Out of fds: accepting pauses instead of spinning, and resumes when a
+ * connection of the service closes. */
 static void test_emfile_pauses(void **state)
 {
-	struct listen_settings set = { .accept_pause_msecs = 60 };
+	struct listen_settings set = { .accept_pause_msecs = 5000 };
 	struct accept_ctx ctx = { .loop = ioloop_create() };
 	struct rlimit old_rl, rl;
 	const char *error;
-	int c, fillers[64], n = 0, probe;
+	int c0, c, fillers[64], n = 0, probe;
 	uint64_t start;
 	unsigned int rounds = 0;
 
@@ -627,6 +628,9 @@ static void test_emfile_pauses(void **state)
 					&ctx);
 	assert_int_equal(listen_service_add(ctx.svc, "127.0.0.1:0", &error),
 			 0);
+	c0 = connect_to(AF_INET, "127.0.0.1", listen_service_port(ctx.svc, 0));
+	assert_true(c0 >= 0);
+	wait_for(&ctx, 1);
 	c = connect_to(AF_INET, "127.0.0.1", listen_service_port(ctx.svc, 0));
 	assert_true(c >= 0);
 
@@ -646,20 +650,29 @@ static void test_emfile_pauses(void **state)
 	errors_logged = 0;
 	start = ioloop_now_ms(ctx.loop);
 	while (ioloop_now_ms(ctx.loop) - start < 50) {
-		ioloop_run_once(ctx.loop, 100);
+		ioloop_run_once(ctx.loop, 10);
 		rounds++;
 	}
-	assert_int_equal(ctx.accepted, 0);
+	assert_int_equal(ctx.accepted, 1);
 	assert_int_equal(errors_logged, 1);
-	/* Paused: the loop slept instead of retrying the backlog. */
-	assert_true(rounds < 10);
+	/* Paused: each round slept its 10 ms instead of retrying the
+	 * backlog at once. */
+	assert_true(rounds <= 6);
+
+	/* The first connection ends: its fd is free, accepting resumes
+	 * long before the pause would end. */
+	close(ctx.fds[0]);
+	listen_conn_closed(&ctx.conns[0]);
+	start = ioloop_now_ms(ctx.loop);
+	wait_for(&ctx, 2);
+	assert_true(ioloop_now_ms(ctx.loop) - start < 1000);
+	assert_int_equal(errors_logged, 1);
 
 	for (int i = 0; i < n; i++)
 		close(fillers[i]);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old_rl), 0);
-	wait_for(&ctx, 1);
-	assert_int_equal(ctx.accepted, 1);
 	errors_logged = 0;
+	close(c0);
 	close(c);
 	ctx_cleanup(&ctx);
 }
