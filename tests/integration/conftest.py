@@ -55,17 +55,17 @@ class SuiteBuild:
     def program(self, name):
         """The installed program name (sbin/ or bin/), else the built one
         in the build folder; None when neither exists."""
-        places = []
+        def runnable(p):
+            return os.path.isfile(p) and os.access(p, os.X_OK)
         if self.prefix:
-            places += [os.path.join(self.sbindir, name),
-                       os.path.join(self.bindir, name)]
+            for d in (self.sbindir, self.bindir):
+                if runnable(os.path.join(d, name)):
+                    return os.path.join(d, name)
         if self.builddir:
-            for d, _, files in os.walk(self.builddir):
-                if name in files and "/." not in d:
-                    places.append(os.path.join(d, name))
-        for p in places:
-            if os.access(p, os.X_OK) and os.path.isfile(p):
-                return p
+            for d, dirs, files in os.walk(self.builddir):
+                dirs[:] = [x for x in dirs if not x.startswith(".")]
+                if name in files and runnable(os.path.join(d, name)):
+                    return os.path.join(d, name)
         return None
 
     @property
