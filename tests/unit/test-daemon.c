@@ -20,7 +20,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include "daemon.h"
+#include "ioloop.h"
+#include "listen.h"
 #include "log.h"
 #include "mem.h"
 
@@ -492,6 +497,99 @@ static void test_supervise_normal_exit(void **state)
 	assert_int_equal(workers, 1);
 }
 
+static void hello_accept(struct listen_client *client, void *context)
+{
+	char line[32];
+	int len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+
+	if (write(client->fd, line, (size_t)len) != len)
+		_exit(20);
+	close(client->fd);
+	listen_conn_closed(&client->conn);
+}
+
+static int connect_port(unsigned int port)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/* The whole skeleton: bind, supervise, and every worker serves on the
+ * inherited listener; a client arriving while the worker is down waits
+ * in the backlog for the next one. */
+static void test_supervised_listener(void **state)
+{
+	int fds[2], c;
+	char line[32];
+	unsigned int port;
+	pid_t sup, w1, w2;
+
+	assert_int_equal(pipe(fds), 0);
+	sup = fork();
+	assert_true(sup >= 0);
+	if (sup == 0) {
+		struct daemon_supervise_settings set = {
+			.min_backoff_msecs = 20,
+			.stop_timeout_msecs = 500,
+		};
+		struct ioloop *loop;
+		struct listen_service *svc;
+		const char *error;
+		int ret, len;
+
+		log_set_handler(quiet_log, NULL);
+		loop = ioloop_create();
+		svc = listen_service_create(loop, NULL, hello_accept, NULL,
+					    NULL);
+		if (listen_service_add(svc, "127.0.0.1:0", &error) < 0)
+			_exit(10);
+		len = snprintf(line, sizeof(line), "%u\n",
+			       listen_service_port(svc, 0));
+		if (write(fds[1], line, (size_t)len) != len)
+			_exit(11);
+		ret = daemon_supervise(&set, &error);
+		if (ret == 1) {
+			listen_service_destroy(&svc);
+			ioloop_destroy(&loop);
+			_exit(0);
+		}
+		if (ret < 0)
+			_exit(12);
+		ioloop_run(loop);
+		_exit(13);
+	}
+	close(fds[1]);
+	assert_true(read_line(fds[0], line, sizeof(line), 2000) > 0);
+	port = (unsigned int)atoi(line);
+	assert_true(port > 0);
+
+	c = connect_port(port);
+	assert_true(read_line(c, line, sizeof(line), 2000) > 0);
+	close(c);
+	w1 = (pid_t)atol(line);
+	assert_true(w1 > 0 && w1 != sup);
+
+	/* Crash the worker; connect at once, before the restart. */
+	assert_int_equal(kill(w1, SIGKILL), 0);
+	c = connect_port(port);
+	assert_true(read_line(c, line, sizeof(line), 2000) > 0);
+	close(c);
+	w2 = (pid_t)atol(line);
+	assert_true(w2 > 0 && w2 != w1 && w2 != sup);
+
+	assert_int_equal(kill(sup, SIGTERM), 0);
+	assert_int_equal(wait_child(sup), 0);
+	close(fds[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_supervise_restarts),
 		cmocka_unit_test(test_supervise_backoff),
 		cmocka_unit_test(test_supervise_normal_exit),
+		cmocka_unit_test(test_supervised_listener),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmpdir, remove_tmpdir);
