@@ -5,8 +5,11 @@
  * ordinary callbacks (signalfd), never in signal context.  Callbacks run
  * one at a time; a callback may add or remove any io or timeout, including
  * its own: a removed one is never called again, and its memory lives until
- * the round ends.  An io or timeout added by a callback is first considered
- * in the next round.  Times are milliseconds of CLOCK_MONOTONIC.
+ * the round ends.  An io added by a callback, and a timer added or reset by
+ * a timer callback, are first considered in the next round (a timer that
+ * re-adds itself with 0 ms cannot starve the fds).  Each round runs the
+ * ready ios, then the due timers.  Times are milliseconds of
+ * CLOCK_MONOTONIC.
  *
  * Level-triggered: a callback that leaves data unread is called again next
  * round.  A callback may be called when a read would block after all (a
@@ -20,9 +23,10 @@
  * fork(): a child may go on using the loops it inherited (a daemon may
  * bind its listeners, then fork its workers): on first use it gets an
  * epoll set of its own with the same registrations, and the parent's is
- * never touched.  Removing ios, timeouts or the whole loop in the child
- * only frees memory.  Signal handlers stay: the child reads its own
- * signals. */
+ * never touched (until then, removing ios, timeouts or the whole loop in
+ * the child only frees memory).  Signal handlers stay: the child reads its
+ * own signals.  A child forked inside a callback should exec or _exit,
+ * not return into its parent's round. */
 #ifndef IOLOOP_H
 #define IOLOOP_H
 
