@@ -1,0 +1,80 @@
+/* mime-decode.h: streaming Content-Transfer-Encoding decoders and the
+ * quoted-printable encoder.
+ *
+ * The quoted-printable decoder (RFC 2045 section 6.7) accepts input split
+ * anywhere and keeps at most one partial escape and a bounded run of
+ * trailing whitespace between calls.  It is lenient as RFC 2045 asks:
+ * a bad "=" sequence is passed through literally and flagged, trailing
+ * whitespace before a line end is dropped, soft line breaks are removed,
+ * LF-only line ends are accepted.  Base64 uses lib/base64.h's streaming
+ * decoder.  mime_decoder picks one by the Content-Transfer-Encoding. */
+#ifndef MIME_DECODE_H
+#define MIME_DECODE_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include "str.h"
+#include "base64.h"
+
+/* Longest run of whitespace held back while waiting to see whether it is
+ * trailing (longer runs are kept as data). */
+#define QP_MAX_PENDING_WSP 256
+
+struct qp_decoder {
+	char wsp[QP_MAX_PENDING_WSP];
+	size_t wsp_len;
+	char esc[2];		/* bytes after '=' so far */
+	unsigned int esc_len;
+	bool in_esc;		/* '=' seen */
+	bool soft_wsp;		/* "=" then whitespace: expecting a line end */
+	bool pending_cr;	/* CR seen, waiting for LF */
+	bool had_error;
+};
+
+void qp_decoder_init(struct qp_decoder *dec);
+/* Decodes len bytes of src, appending to dest. */
+void qp_decoder_feed(struct qp_decoder *dec, const void *src, size_t len,
+		     struct str *dest);
+/* End of input: flushes held bytes. */
+void qp_decoder_finish(struct qp_decoder *dec, struct str *dest);
+
+/* Streaming quoted-printable encoder for text (8-bit to 7-bit conversion
+ * in the SMTP client): line ends in the input (LF or CRLF) become CRLF
+ * hard breaks, lines are soft-broken at 76 columns, "=", control and 8-bit
+ * bytes and whitespace before a line end are escaped, and so are a "." or
+ * "F" at the start of a line (safe for SMTP and for mbox "From ").  In binary mode
+ * CR and LF are escaped too. */
+struct qp_encoder {
+	size_t col;		/* output column */
+	bool pending_cr;
+	bool binary;
+	char held_wsp;		/* a whitespace byte held back, or 0 */
+};
+void qp_encoder_init(struct qp_encoder *enc, bool binary);
+void qp_encoder_feed(struct qp_encoder *enc, const void *src, size_t len,
+		     struct str *dest);
+void qp_encoder_finish(struct qp_encoder *enc, struct str *dest);
+
+enum mime_encoding {
+	MIME_ENCODING_7BIT,	/* 7bit, 8bit, binary and unknown: as is */
+	MIME_ENCODING_QP,
+	MIME_ENCODING_BASE64,
+};
+/* Maps a Content-Transfer-Encoding value (any case, NULL = 7bit).
+ * Unknown encodings map to MIME_ENCODING_7BIT and set *unknown_r (may be
+ * NULL): RFC 2045 says to treat such a body as application/octet-stream. */
+enum mime_encoding mime_encoding_from_name(const char *name, bool *unknown_r);
+
+struct mime_decoder {
+	enum mime_encoding encoding;
+	struct qp_decoder qp;
+	struct base64_decoder b64;
+};
+void mime_decoder_init(struct mime_decoder *dec, enum mime_encoding encoding);
+void mime_decoder_feed(struct mime_decoder *dec, const void *src, size_t len,
+		       struct str *dest);
+void mime_decoder_finish(struct mime_decoder *dec, struct str *dest);
+/* True if the input had encoding errors (bad escapes, bad base64). */
+bool mime_decoder_had_error(const struct mime_decoder *dec);
+
+#endif

@@ -1,0 +1,643 @@
+/* reformime.c: walks the MIME structure of a message (Courier's reformime):
+ * -i prints the structure as Courier's reformime -i does, -s selects a
+ * section, -e extracts its decoded content, -x/-X extract parts to files
+ * or to a program. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "mem.h"
+#include "str.h"
+#include "charset.h"
+#include "rfc2047.h"
+#include "mime-decode.h"
+#include "mime-parser.h"
+
+#define READ_SIZE (256 * 1024)
+
+static const char *default_charset;
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"Usage: reformime [-i] [-s section] [-e] [-x[prefix]] "
+		"[-X program args...] < message\n"
+		"  -i          print the MIME structure\n"
+		"  -s n.n.n    select a section (Courier numbering: 1 = the "
+		"message)\n"
+		"  -e          extract the decoded content of the section\n"
+		"  -x[prefix]  extract the section(s) to files (asks for "
+		"names without prefix)\n"
+		"  -X prog ... pipe each section's content to prog, with "
+		"CONTENT_TYPE and FILENAME set\n");
+	exit(1);
+}
+
+/* Courier numbering: the message is "1", its parts "1.1", "1.2"...; the
+ * message inside a message/rfc822 part n is "n.1". */
+static void courier_section(const struct mime_part *part, struct str *dest)
+{
+	if (part->parent != NULL) {
+		courier_section(part->parent, dest);
+		str_printfa(dest, ".%u", part->index);
+	} else {
+		str_append(dest, "1");
+	}
+}
+
+static void print_decoded(const char *label, const char *value)
+{
+	struct str s;
+
+	str_init(&s, strlen(value) * 2 + 1);
+	rfc2047_decode(&s, value, strlen(value));
+	printf("%s: %s\n", label, str_c(&s));
+	str_free(&s);
+}
+
+/* Prints a parameter value in the output charset (UTF-8 here). */
+static void print_param(const char *label, const char *value)
+{
+	struct str s;
+
+	str_init(&s, strlen(value) + 1);
+	charset_utf8_sanitize(&s, value, strlen(value));
+	printf("%s: %s\n", label, str_c(&s));
+	str_free(&s);
+}
+
+/* Content-ID as an address: "<id>", comments and spaces dropped. */
+static void print_content_id(const char *id)
+{
+	struct str s;
+	int depth = 0;
+
+	str_init(&s, strlen(id) + 3);
+	for (const char *p = id; *p != '\0'; p++) {
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth > 0)
+			depth--;
+		else if (depth == 0 && *p != '<' && *p != '>' && *p != ' ' &&
+			 *p != '\t')
+			str_append_c(&s, *p);
+	}
+	if (str_len(&s) > 0)
+		printf("content-id: <%s>\n", str_c(&s));
+	str_free(&s);
+}
+
+/* The figures Courier's reformime prints, rebuilt from the tree and the
+ * raw bytes.  Courier feeds a part every line up to the boundary line
+ * that ends it (the line end before the boundary included), reports one
+ * line less for non-root parts, and ends a part where its last line
+ * ended: with the line end when that line was the closing boundary of a
+ * multipart or a body line of the message itself or of an encapsulated
+ * message, without it for lines of multipart body parts, preambles,
+ * epilogues and headers. */
+struct courier_pos {
+	uint64_t start, start_body, end, lines, body_lines;
+};
+
+static uint64_t full_end(const struct mime_part *part,
+			 const unsigned char *msg, uint64_t size)
+{
+	uint64_t e = part->end_offset;
+
+	if (e < size && msg[e] == '\n')
+		return e + 1;
+	if (e + 1 < size && msg[e] == '\r' && msg[e + 1] == '\n')
+		return e + 2;
+	return e;
+}
+
+/* Length of the line [ls, end) without its line end. */
+static uint64_t line_len_no_eol(const unsigned char *msg, uint64_t ls,
+				uint64_t end)
+{
+	uint64_t n = end - ls;
+
+	if (n > 0 && msg[ls + n - 1] == '\n') {
+		n--;
+		if (n > 0 && msg[ls + n - 1] == '\r')
+			n--;
+	}
+	return n;
+}
+
+static bool is_closing_line(const struct mime_part *m,
+			    const unsigned char *msg, uint64_t ls, uint64_t len)
+{
+	size_t bl = m->boundary_len;
+
+	return m->boundary != NULL && len >= bl + 4 && msg[ls] == '-' &&
+		msg[ls + 1] == '-' &&
+		memcmp(msg + ls + 2, m->boundary, bl) == 0 &&
+		msg[ls + 2 + bl] == '-' && msg[ls + 3 + bl] == '-';
+}
+
+static void courier_positions(const struct mime_part *part,
+			      const unsigned char *msg, uint64_t size,
+			      struct courier_pos *pos)
+{
+	bool header_ended = (part->flags & MIME_PART_FLAG_NO_HEADER_END) == 0;
+	uint64_t full = full_end(part, msg, size);
+	uint64_t extra = full > part->end_offset ? 1 : 0;
+	uint64_t ls, len;
+	const struct mime_part *d = part;
+	bool incl;
+
+	pos->start = part->header_offset;
+	pos->lines = part->header_lines + part->body_lines + extra;
+	pos->body_lines = header_ended ? part->body_lines + extra : 0;
+	pos->start_body = part->body_offset;
+	if (part->parent == NULL) {
+		pos->end = full;
+		return;
+	}
+	if (pos->lines > 0)
+		pos->lines--;
+	if (pos->body_lines > 0)
+		pos->body_lines--;
+
+	if (full <= part->header_offset) {
+		pos->end = part->header_offset;
+		pos->start_body = pos->end;
+		return;
+	}
+	/* The last line fed to the part: [ls, full). */
+	ls = full - 1;
+	if (msg[ls] == '\n' && ls > 0)
+		ls--;
+	while (ls > part->header_offset && msg[ls - 1] != '\n')
+		ls--;
+	if (msg[ls] == '\n')
+		ls = full - 1;
+	len = line_len_no_eol(msg, ls, full);
+
+	/* Which part took it, as what. */
+	for (;;) {
+		if (ls < d->body_offset || !header_ended) {
+			/* a header line; the empty line ending it counts
+			 * with its line end */
+			incl = len == 0 && ls + (full - ls) == d->body_offset;
+			break;
+		}
+		if ((d->flags & MIME_PART_FLAG_MESSAGE) != 0 &&
+		    d->children != NULL) {
+			d = d->children;
+			header_ended =
+				(d->flags & MIME_PART_FLAG_NO_HEADER_END) == 0;
+			continue;
+		}
+		if ((d->flags & MIME_PART_FLAG_MULTIPART) != 0) {
+			const struct mime_part *c = d->last_child;
+
+			if (c != NULL && ls >= c->header_offset &&
+			    ls < full_end(c, msg, size)) {
+				d = c;
+				header_ended = (d->flags &
+					MIME_PART_FLAG_NO_HEADER_END) == 0;
+				continue;
+			}
+			incl = is_closing_line(d, msg, ls, len);
+			break;
+		}
+		incl = d->parent == NULL ||
+			(d->parent->flags & MIME_PART_FLAG_MULTIPART) == 0;
+		break;
+	}
+	pos->end = ls + (incl ? full - ls : len);
+	if ((part->flags & MIME_PART_FLAG_NO_HEADER_END) != 0) {
+		/* Courier's body start stays at the end of the last header
+		 * line, without its line end. */
+		pos->start_body = ls + len;
+	}
+	if (pos->start_body == pos->start)
+		pos->start_body = pos->end;
+}
+
+/* Courier gives multipart children their parent's transfer encoding and
+ * charset when they have none (not to an encapsulated message). */
+static const char *courier_encoding(const struct mime_part *part)
+{
+	for (; part != NULL; part = part->parent) {
+		if (part->encoding != NULL &&
+		    (part->flags & MIME_PART_FLAG_DEFAULT_ENCODING) == 0)
+			return part->encoding;
+		if (part->parent == NULL ||
+		    (part->parent->flags & MIME_PART_FLAG_MULTIPART) == 0)
+			break;
+	}
+	return "8bit";
+}
+
+static const char *courier_charset(const struct mime_part *part)
+{
+	for (; part != NULL; part = part->parent) {
+		const char *v = mime_part_param(part, "charset");
+
+		if (v != NULL && v[0] != '\0')
+			return v;
+		if (part->parent == NULL ||
+		    (part->parent->flags & MIME_PART_FLAG_MULTIPART) == 0)
+			break;
+	}
+	return NULL;
+}
+
+static void print_info(const struct mime_part *root,
+		       const unsigned char *msg, uint64_t msg_size)
+{
+	const struct mime_part *end = root;
+
+	/* Stop after root's subtree: at the next sibling of it or of the
+	 * nearest ancestor that has one. */
+	while (end != NULL && end->next == NULL)
+		end = end->parent;
+	if (end != NULL)
+		end = end->next;
+	for (const struct mime_part *part = root; part != NULL && part != end;
+	     part = mime_part_walk_next(part)) {
+		struct str section;
+		struct courier_pos pos;
+		const char *v;
+
+		str_init(&section, 32);
+		courier_section(part, &section);
+		printf("section: %s\n", str_c(&section));
+		str_free(&section);
+		printf("content-type: %s/%s\n", part->type, part->subtype);
+		if ((v = mime_part_param(part, "name")) != NULL)
+			print_param("content-name", v);
+		printf("content-transfer-encoding: %s\n",
+		       courier_encoding(part));
+		v = courier_charset(part);
+		if (v != NULL && v[0] != '\0') {
+			char *lc = str_lcase(xstrdup(v));
+
+			printf("charset: %s\n", lc);
+			free(lc);
+		} else {
+			printf("charset: %s\n", default_charset);
+		}
+		if (part->disposition != NULL)
+			printf("content-disposition: %s\n", part->disposition);
+		if ((v = mime_part_disposition_param(part, "name")) != NULL)
+			print_param("content-disposition-name", v);
+		if ((v = mime_part_disposition_param(part, "filename")) != NULL)
+			print_param("content-disposition-filename", v);
+		if (part->id != NULL)
+			print_content_id(part->id);
+		if (part->description != NULL && part->description[0] != '\0')
+			print_decoded("content-description", part->description);
+		if (part->language != NULL && part->language[0] != '\0')
+			printf("content-language: %s\n", part->language);
+		if (part->md5 != NULL && part->md5[0] != '\0')
+			printf("content-md5: %s\n", part->md5);
+		courier_positions(part, msg, msg_size, &pos);
+		printf("starting-pos: %llu\n", (unsigned long long)pos.start);
+		printf("starting-pos-body: %llu\n",
+		       (unsigned long long)pos.start_body);
+		printf("ending-pos: %llu\n", (unsigned long long)pos.end);
+		printf("line-count: %llu\n", (unsigned long long)pos.lines);
+		printf("body-line-count: %llu\n",
+		       (unsigned long long)pos.body_lines);
+		printf("\n");
+	}
+}
+
+/* ---- reading the message ---- */
+
+struct message {
+	unsigned char *data;
+	size_t size;
+};
+
+static void read_message(struct message *msg)
+{
+	size_t cap = READ_SIZE;
+
+	msg->data = xmalloc(cap);
+	msg->size = 0;
+	for (;;) {
+		ssize_t n;
+
+		if (msg->size == cap) {
+			cap *= 2;
+			msg->data = xrealloc(msg->data, cap);
+		}
+		n = read(STDIN_FILENO, msg->data + msg->size, cap - msg->size);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("reformime: read");
+			exit(1);
+		}
+		if (n == 0)
+			break;
+		msg->size += (size_t)n;
+	}
+}
+
+/* ---- extraction ---- */
+
+static struct mime_part *find_courier_section(struct mime_part *root,
+					      const char *section)
+{
+	struct mime_part *part = root;
+	const char *s = section;
+
+	if (strcmp(s, "1") == 0)
+		return root;
+	if (strncmp(s, "1.", 2) != 0)
+		return NULL;
+	s += 2;
+	while (*s != '\0') {
+		char *end;
+		unsigned long n = strtoul(s, &end, 10);
+		struct mime_part *c;
+
+		if (end == s || (*end != '.' && *end != '\0'))
+			return NULL;
+		for (c = part->children; c != NULL && c->index != n;
+		     c = c->next)
+			;
+		if (c == NULL)
+			return NULL;
+		part = c;
+		s = *end == '.' ? end + 1 : end;
+	}
+	return part;
+}
+
+static void write_all(int fd, const void *data, size_t size)
+{
+	const char *p = data;
+
+	while (size > 0) {
+		ssize_t n = write(fd, p, size);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("reformime: write");
+			exit(1);
+		}
+		p += n;
+		size -= (size_t)n;
+	}
+}
+
+static void extract_to_fd(const struct mime_part *part,
+			  const struct message *msg, int fd)
+{
+	struct mime_decoder dec;
+	struct str out;
+	size_t chunk = 64 * 1024;
+
+	mime_decoder_init(&dec, mime_encoding_from_name(part->encoding, NULL));
+	str_init(&out, chunk + 1024);
+	for (uint64_t off = part->body_offset; off < part->end_offset;
+	     off += chunk) {
+		size_t n = part->end_offset - off < chunk ?
+			(size_t)(part->end_offset - off) : chunk;
+
+		str_clear(&out);
+		mime_decoder_feed(&dec, msg->data + off, n, &out);
+		write_all(fd, str_c(&out), str_len(&out));
+	}
+	str_clear(&out);
+	mime_decoder_finish(&dec, &out);
+	write_all(fd, str_c(&out), str_len(&out));
+	str_free(&out);
+}
+
+static const char *part_filename(const struct mime_part *part)
+{
+	const char *v = mime_part_disposition_param(part, "filename");
+
+	if (v == NULL)
+		v = mime_part_param(part, "name");
+	return v;
+}
+
+/* A file name safe to create: no directories, no leading dot. */
+static char *safe_filename(const char *name, unsigned int n)
+{
+	struct str s;
+
+	str_init(&s, 64);
+	if (name != NULL) {
+		const char *slash = strrchr(name, '/');
+
+		if (slash != NULL)
+			name = slash + 1;
+		for (const char *p = name; *p != '\0'; p++) {
+			unsigned char c = (unsigned char)*p;
+
+			if (c < 32 || c == 127 || c == '\\')
+				str_append_c(&s, '_');
+			else
+				str_append_c(&s, (char)c);
+		}
+	}
+	while (str_len(&s) > 0 && s.data[0] == '.')
+		str_delete_head(&s, 1);
+	if (str_len(&s) == 0)
+		str_printfa(&s, "attachment%u.dat", n);
+	return str_steal(&s);
+}
+
+static bool is_leaf(const struct mime_part *part)
+{
+	return (part->flags & (MIME_PART_FLAG_MULTIPART |
+			       MIME_PART_FLAG_MESSAGE)) == 0;
+}
+
+static void extract_x(struct mime_part *part, const struct message *msg,
+		      const char *prefix, unsigned int n)
+{
+	char *name = safe_filename(part_filename(part), n);
+	char *path;
+	int fd;
+
+	if (prefix != NULL) {
+		path = xasprintf("%s%s", prefix, name);
+	} else {
+		char line[1024];
+
+		fprintf(stderr, "Extract %s/%s? ", part->type, part->subtype);
+		if (fgets(line, sizeof(line), stdin) == NULL ||
+		    (line[0] != 'y' && line[0] != 'Y')) {
+			free(name);
+			return;
+		}
+		fprintf(stderr, "Filename [%s]: ", name);
+		if (fgets(line, sizeof(line), stdin) != NULL &&
+		    line[0] != '\n' && line[0] != '\0') {
+			line[strcspn(line, "\r\n")] = '\0';
+			path = xstrdup(line);
+		} else {
+			path = xstrdup(name);
+		}
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		perror(path);
+		exit(1);
+	}
+	extract_to_fd(part, msg, fd);
+	if (close(fd) < 0) {
+		perror(path);
+		exit(1);
+	}
+	free(path);
+	free(name);
+}
+
+static void extract_X(struct mime_part *part, const struct message *msg,
+		      char **argv)
+{
+	int fds[2], status;
+	pid_t pid;
+	char *ctype = xasprintf("%s/%s", part->type, part->subtype);
+	const char *fname = part_filename(part);
+
+	if (pipe(fds) < 0) {
+		perror("pipe");
+		exit(1);
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(1);
+	}
+	if (pid == 0) {
+		close(fds[1]);
+		if (dup2(fds[0], STDIN_FILENO) < 0)
+			_exit(127);
+		close(fds[0]);
+		setenv("CONTENT_TYPE", ctype, 1);
+		if (fname != NULL)
+			setenv("FILENAME", fname, 1);
+		else
+			unsetenv("FILENAME");
+		execvp(argv[0], argv);
+		perror(argv[0]);
+		_exit(127);
+	}
+	close(fds[0]);
+	extract_to_fd(part, msg, fds[1]);
+	close(fds[1]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	free(ctype);
+}
+
+int main(int argc, char **argv)
+{
+	struct mime_parser_settings set;
+	struct message msg;
+	struct mime_part *root, *sel = NULL;
+	const char *section = NULL, *xprefix = NULL;
+	bool opt_i = false, opt_e = false, opt_x = false, opt_X = false;
+	char **xargv = NULL;
+	int i;
+
+	setlocale(LC_ALL, "");
+	default_charset = getenv("MM_CHARSET");
+	if (default_charset == NULL || default_charset[0] == '\0')
+		default_charset = nl_langinfo(CODESET);
+	if (default_charset == NULL || default_charset[0] == '\0' ||
+	    strcmp(default_charset, "ANSI_X3.4-1968") == 0)
+		default_charset = "US-ASCII";
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-i") == 0)
+			opt_i = true;
+		else if (strcmp(a, "-e") == 0)
+			opt_e = true;
+		else if (strncmp(a, "-s", 2) == 0) {
+			if (a[2] != '\0')
+				section = a + 2;
+			else if (i + 1 < argc)
+				section = argv[++i];
+			else
+				usage();
+		} else if (strncmp(a, "-x", 2) == 0) {
+			opt_x = true;
+			if (a[2] != '\0')
+				xprefix = a + 2;
+		} else if (strcmp(a, "-X") == 0) {
+			if (i + 1 >= argc)
+				usage();
+			opt_X = true;
+			xargv = argv + i + 1;
+			break;
+		} else {
+			usage();
+		}
+	}
+	if (!opt_i && !opt_e && !opt_x && !opt_X)
+		usage();
+
+	read_message(&msg);
+	memset(&set, 0, sizeof(set));
+	set.require_mime_version = true;
+	root = mime_parse_buffer(msg.data, msg.size, &set);
+
+	if (section != NULL) {
+		sel = find_courier_section(root, section);
+		if (sel == NULL) {
+			fprintf(stderr, "reformime: section %s not found\n",
+				section);
+			exit(1);
+		}
+	}
+	if (opt_i) {
+		print_info(sel != NULL ? sel : root, msg.data, msg.size);
+	} else if (opt_e) {
+		if (sel == NULL) {
+			fprintf(stderr, "reformime: -e needs -s section\n");
+			exit(1);
+		}
+		extract_to_fd(sel, &msg, STDOUT_FILENO);
+	} else {
+		unsigned int n = 0;
+		struct mime_part *part = sel != NULL ? sel : root;
+		const struct mime_part *end = NULL;
+
+		if (sel != NULL) {
+			/* the parts inside sel: stop at its next sibling */
+			const struct mime_part *q = sel;
+
+			while (q != NULL && q->next == NULL)
+				q = q->parent;
+			end = q != NULL ? q->next : NULL;
+		}
+		for (; part != NULL && part != end;
+		     part = mime_part_walk_next(part)) {
+			if (!is_leaf(part))
+				continue;
+			n++;
+			if (opt_X)
+				extract_X(part, &msg, xargv);
+			else
+				extract_x(part, &msg, xprefix, n);
+		}
+	}
+	mime_part_free(&root);
+	free(msg.data);
+	return 0;
+}
