@@ -185,10 +185,12 @@ int maildir_folder_delete(const char *root, const char *name,
 	aside = xasprintf("%s/tmp/%s.deleted", root, unique);
 	free(unique);
 	if (rename(path, aside) < 0) {
-		int ret = errno == ENOENT ? 0 : -1;
+		int err = errno;
+		/* ENOENT: the folder went away meanwhile, or tmp/ is missing */
+		int ret = err == ENOENT && lstat(path, &st) < 0 ? 0 : -1;
 
 		if (ret < 0)
-			set_error(error_r, "rename", path, errno);
+			set_error(error_r, "rename", path, err);
 		free(aside);
 		free(path);
 		return ret;
