@@ -245,10 +245,11 @@ static void tok_append_inner(struct parse_ctx *ctx, const struct tok *t,
 	size_t n = t->len - 2;
 
 	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\r' || p[i] == '\n')
-			continue;
 		if (p[i] == '\\' && i + 1 < n)
 			i++;
+		/* folding, even when (wrongly) escaped */
+		if (p[i] == '\r' || p[i] == '\n')
+			continue;
 		str_append_c(out, (char)p[i]);
 	}
 }

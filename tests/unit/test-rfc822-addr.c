@@ -236,6 +236,13 @@ static void test_comments(void **state)
 	check_mbox(&list->addrs[0], "x (y (z)) ( w", NULL, "a", "b");
 	rfc822_addr_list_free(&list);
 
+	/* folding inside comments and quoted strings is removed, even
+	 * after a backslash */
+	list = parse("a@b (x\\\r\n y), \"p\\\r\n q\" <c@d>", 1);
+	check_mbox(&list->addrs[0], "x y", NULL, "a", "b");
+	check_mbox(&list->addrs[1], "p q", NULL, "c", "d");
+	rfc822_addr_list_free(&list);
+
 	/* a comment between words separates them */
 	list = parse("John(middle)Smith <js@x>", 1);
 	check_mbox(&list->addrs[0], "John Smith", NULL, "js", "x");
