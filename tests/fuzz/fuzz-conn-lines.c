@@ -99,8 +99,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	st.conn = conn_create(loop, fds[0], &set, &fuzz_callbacks, &st);
 	while (pos < size) {
-		size_t piece = 1 + (seed = seed * 1103515245u + 12345u) %
-			(seed & 0x100 ? 7 : 200);
+		size_t piece;
+
+		seed = seed * 1103515245u + 12345u;
+		piece = 1 + seed % ((seed & 0x100) != 0 ? 7 : 200);
 
 		if (piece > size - pos)
 			piece = size - pos;
@@ -113,8 +115,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			conn_input_resume(st.conn);
 		}
 	}
-	if (st.paused && st.conn != NULL)
+	if (st.paused && st.conn != NULL) {
+		st.paused = false;
 		conn_input_resume(st.conn);
+	}
 	shutdown(fds[1], SHUT_WR);
 	for (int i = 0; i < 1000 && !st.done; i++) {
 		ioloop_run_once(loop, 0);
