@@ -511,13 +511,23 @@ static int boundary_match(struct mime_parser *p, const char *data, size_t len,
 	return -1;
 }
 
-/* A boundary line of stack[idx] starts at p->offset. */
-static void boundary_found(struct mime_parser *p, unsigned int idx,
+/* A boundary line of stack[idx] starts at p->offset.  Returns false when
+ * the part limit is reached: boundaries are then ignored and the line is
+ * body of the current part. */
+static bool boundary_found(struct mime_parser *p, unsigned int idx,
 			   bool closing)
 {
 	struct mime_part *m = p->stack[idx];
 	uint64_t end = p->offset, end_lines = p->lines;
 
+	if (!closing && p->nparts >= p->limits.max_parts) {
+		set_flag(p, p->cur, MIME_PART_FLAG_LIMIT_PARTS);
+		set_flag(p, p->root, MIME_PART_FLAG_LIMIT_PARTS);
+		p->boundaries_disabled = true;
+		p->stack_len = 0;
+		recompute_need(p);
+		return false;
+	}
 	if (p->prev_eol_len > 0 && end >= p->prev_eol_len) {
 		end -= p->prev_eol_len;
 		end_lines--;
@@ -525,23 +535,13 @@ static void boundary_found(struct mime_parser *p, unsigned int idx,
 	p->pending_eol_len = 0;	/* the line end belongs to the boundary */
 	close_until(p, m, end, end_lines);
 	p->cur = m;
-	p->stack_len = idx + 1;
 	p->skip_line = true;
 	p->leaf_output = false;
-	if (closing) {
-		/* What follows is the epilogue of m. */
-		p->stack_len = idx;
-		p->skip_to_header = false;
-	} else if (p->nparts >= p->limits.max_parts) {
-		set_flag(p, m, MIME_PART_FLAG_LIMIT_PARTS);
-		set_flag(p, p->root, MIME_PART_FLAG_LIMIT_PARTS);
-		p->boundaries_disabled = true;
-		p->stack_len = 0;
-		p->skip_to_header = false;
-	} else {
-		p->skip_to_header = true;
-	}
+	/* After a closing boundary comes the epilogue of m. */
+	p->stack_len = closing ? idx : idx + 1;
+	p->skip_to_header = !closing;
 	recompute_need(p);
+	return true;
 }
 
 /* Emits body bytes [from, to) of the current leaf that end at a line
@@ -670,13 +670,18 @@ static size_t body_scan(struct mime_parser *p, const char *d, size_t size,
 			if (len > 0 && lf != NULL && d[pos + len - 1] == '\r')
 				len--;
 			idx = boundary_match(p, d + pos, len, &closing);
-			if (idx >= 0) {
+			if (idx >= 0 && !(!closing &&
+					  p->nparts >= p->limits.max_parts)) {
 				if (p->leaf_output)
 					emit_before_boundary(p, d, emit_from,
 							     pos);
 				boundary_found(p, (unsigned int)idx, closing);
 				emit_from = pos;
 				continue;
+			}
+			if (idx >= 0) {
+				/* Part limit: the line is body. */
+				boundary_found(p, (unsigned int)idx, closing);
 			}
 		}
 		const char *lf = memchr(d + pos, '\n', size - pos);

@@ -141,8 +141,12 @@ static void field_emit(struct rfc822_header_parser *p,
 	buf[vend] = '\0';
 	f.value = buf + vstart;
 	f.value_len = vend - vstart;
-	buf[name_end] = '\0';
-	f.name = buf;
+	if (name_ok) {
+		buf[name_end] = '\0';
+		f.name = buf;
+	} else {
+		f.name = "";
+	}
 	f.name_len = name_end;
 
 	if (callback != NULL)
