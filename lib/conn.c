@@ -232,8 +232,10 @@ static void conn_update_io(struct conn *conn)
 		       conn_idle_timeout,
 		       conn_input_wanted(conn) ||
 		       conn->tls_state == CONN_TLS_HANDSHAKE);
+	/* Corking does not stop the clock: a peer that sends but never
+	 * reads must not keep its stuck output alive. */
 	conn_set_timer(conn, &conn->to_write, conn->write_timeout_msecs,
-		       conn_write_timeout, output);
+		       conn_write_timeout, conn_writable_len(conn) > 0);
 }
 
 /* ------------------------------------------------------------ input */
@@ -785,8 +787,7 @@ static struct conn *conn_new(struct ioloop *loop, int fd_in, int fd_out,
 	conn->ibuf_size = set->max_line_len + 2;
 	if (conn->ibuf_size < CONN_MIN_INPUT_BUFFER)
 		conn->ibuf_size = CONN_MIN_INPUT_BUFFER;
-	/* One more byte so a line of exactly max_line_len + CR fits. */
-	conn->ibuf = xmalloc(conn->ibuf_size + 1);
+	conn->ibuf = xmalloc(conn->ibuf_size);
 	str_init(&conn->out, 256);
 	conn_set_nonblock(fd_in);
 	conn_set_nonblock(fd_out);

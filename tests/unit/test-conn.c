@@ -561,8 +561,13 @@ static void test_write_timeout(void **state)
 	r.conn = conn_create(loop, fds[0], &set, &rec_callbacks, &r);
 	r.produce_left = 4 * 1024 * 1024;
 	r.chunk = 16384;
-	/* The client asks and never reads. */
+	/* The client asks and never reads, but keeps sending: its input
+	 * does not keep the stuck output alive. */
 	write_all(fds[1], "BIG\r\n", 5);
+	for (int i = 0; i < 100 && !r.disconnected; i++) {
+		write_all(fds[1], "NOOP\r\n", 6);
+		run_ms(loop, 20);
+	}
 	run_until_ev(&r, "DISC:2:Write timeout");
 	assert_int_equal(r.reason, CONN_DISCONNECT_WRITE_TIMEOUT);
 	assert_null(r.conn);
