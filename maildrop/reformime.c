@@ -25,6 +25,116 @@
 
 static const char *default_charset;
 
+/* ---- reading the message ---- */
+
+/* The message is parsed as it is read, in READ_SIZE chunks; afterwards
+ * the few bytes the -i figures need and the bodies -e/-x extract are read
+ * back with pread() when stdin is a file, so memory stays flat.  A pipe
+ * is first copied to an unlinked temporary file. */
+struct message {
+	int fd;
+	uint64_t size;
+	unsigned char cache[4096];
+	uint64_t cache_off;
+	size_t cache_len;
+};
+
+static size_t msg_read(struct message *m, uint64_t off, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(m->fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			perror("reformime: read");
+			exit(1);
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return done;
+}
+
+static int msg_byte(struct message *m, uint64_t off)
+{
+	if (off >= m->size)
+		return -1;
+	if (off < m->cache_off || off >= m->cache_off + m->cache_len) {
+		m->cache_off = off >= 2048 ? off - 2048 : 0;
+		m->cache_len = msg_read(m, m->cache_off, m->cache,
+					sizeof(m->cache));
+	}
+	return m->cache[off - m->cache_off];
+}
+
+static struct mime_part *parse_message(struct message *m,
+				       const struct mime_parser_settings *set)
+{
+	struct mime_parser *p = mime_parser_create(set, NULL, NULL);
+	struct mime_part *root;
+	char *buf = xmalloc(READ_SIZE);
+	struct stat st;
+	int out = -1;
+
+	m->fd = STDIN_FILENO;
+	if (fstat(STDIN_FILENO, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    lseek(STDIN_FILENO, 0, SEEK_SET) < 0) {
+		char tmpl[] = "/tmp/reformime.XXXXXX";
+
+		out = mkstemp(tmpl);
+		if (out < 0) {
+			perror("reformime: mkstemp");
+			exit(1);
+		}
+		unlink(tmpl);
+	}
+	m->size = 0;
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, READ_SIZE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			perror("reformime: read");
+			exit(1);
+		}
+		if (n == 0)
+			break;
+		mime_parser_feed(p, buf, (size_t)n);
+		if (out >= 0) {
+			const char *q = buf;
+			size_t left = (size_t)n;
+
+			while (left > 0) {
+				ssize_t w = write(out, q, left);
+
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w < 0) {
+					perror("reformime: write");
+					exit(1);
+				}
+				q += w;
+				left -= (size_t)w;
+			}
+		}
+		m->size += (uint64_t)n;
+	}
+	if (out >= 0)
+		m->fd = out;
+	root = mime_parser_finish(p);
+	mime_parser_destroy(&p);
+	free(buf);
+	m->cache_off = 0;
+	m->cache_len = 0;
+	return root;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -107,49 +217,52 @@ struct courier_pos {
 	uint64_t start, start_body, end, lines, body_lines;
 };
 
-static uint64_t full_end(const struct mime_part *part,
-			 const unsigned char *msg, uint64_t size)
+static uint64_t full_end(const struct mime_part *part, struct message *msg)
 {
 	uint64_t e = part->end_offset;
 
-	if (e < size && msg[e] == '\n')
+	if (msg_byte(msg, e) == '\n')
 		return e + 1;
-	if (e + 1 < size && msg[e] == '\r' && msg[e + 1] == '\n')
+	if (msg_byte(msg, e) == '\r' && msg_byte(msg, e + 1) == '\n')
 		return e + 2;
 	return e;
 }
 
 /* Length of the line [ls, end) without its line end. */
-static uint64_t line_len_no_eol(const unsigned char *msg, uint64_t ls,
+static uint64_t line_len_no_eol(struct message *msg, uint64_t ls,
 				uint64_t end)
 {
 	uint64_t n = end - ls;
 
-	if (n > 0 && msg[ls + n - 1] == '\n') {
+	if (n > 0 && msg_byte(msg, ls + n - 1) == '\n') {
 		n--;
-		if (n > 0 && msg[ls + n - 1] == '\r')
+		if (n > 0 && msg_byte(msg, ls + n - 1) == '\r')
 			n--;
 	}
 	return n;
 }
 
-static bool is_closing_line(const struct mime_part *m,
-			    const unsigned char *msg, uint64_t ls, uint64_t len)
+static bool is_closing_line(const struct mime_part *m, struct message *msg,
+			    uint64_t ls, uint64_t len)
 {
 	size_t bl = m->boundary_len;
 
-	return m->boundary != NULL && len >= bl + 4 && msg[ls] == '-' &&
-		msg[ls + 1] == '-' &&
-		memcmp(msg + ls + 2, m->boundary, bl) == 0 &&
-		msg[ls + 2 + bl] == '-' && msg[ls + 3 + bl] == '-';
+	if (m->boundary == NULL || len < bl + 4 || msg_byte(msg, ls) != '-' ||
+	    msg_byte(msg, ls + 1) != '-' || msg_byte(msg, ls + 2 + bl) != '-' ||
+	    msg_byte(msg, ls + 3 + bl) != '-')
+		return false;
+	for (size_t i = 0; i < bl; i++) {
+		if (msg_byte(msg, ls + 2 + i) != (unsigned char)m->boundary[i])
+			return false;
+	}
+	return true;
 }
 
 static void courier_positions(const struct mime_part *part,
-			      const unsigned char *msg, uint64_t size,
-			      struct courier_pos *pos)
+			      struct message *msg, struct courier_pos *pos)
 {
 	bool header_ended = (part->flags & MIME_PART_FLAG_NO_HEADER_END) == 0;
-	uint64_t full = full_end(part, msg, size);
+	uint64_t full = full_end(part, msg);
 	uint64_t extra = full > part->end_offset ? 1 : 0;
 	uint64_t ls, len;
 	const struct mime_part *d = part;
@@ -175,11 +288,11 @@ static void courier_positions(const struct mime_part *part,
 	}
 	/* The last line fed to the part: [ls, full). */
 	ls = full - 1;
-	if (msg[ls] == '\n' && ls > 0)
+	if (msg_byte(msg, ls) == '\n' && ls > 0)
 		ls--;
-	while (ls > part->header_offset && msg[ls - 1] != '\n')
+	while (ls > part->header_offset && msg_byte(msg, ls - 1) != '\n')
 		ls--;
-	if (msg[ls] == '\n')
+	if (msg_byte(msg, ls) == '\n')
 		ls = full - 1;
 	len = line_len_no_eol(msg, ls, full);
 
@@ -202,7 +315,7 @@ static void courier_positions(const struct mime_part *part,
 			const struct mime_part *c = d->last_child;
 
 			if (c != NULL && ls >= c->header_offset &&
-			    ls < full_end(c, msg, size)) {
+			    ls < full_end(c, msg)) {
 				d = c;
 				header_ended = (d->flags &
 					MIME_PART_FLAG_NO_HEADER_END) == 0;
@@ -254,8 +367,7 @@ static const char *courier_charset(const struct mime_part *part)
 	return NULL;
 }
 
-static void print_info(const struct mime_part *root,
-		       const unsigned char *msg, uint64_t msg_size)
+static void print_info(const struct mime_part *root, struct message *msg)
 {
 	const struct mime_part *end = root;
 
@@ -303,7 +415,7 @@ static void print_info(const struct mime_part *root,
 			printf("content-language: %s\n", part->language);
 		if (part->md5 != NULL && part->md5[0] != '\0')
 			printf("content-md5: %s\n", part->md5);
-		courier_positions(part, msg, msg_size, &pos);
+		courier_positions(part, msg, &pos);
 		printf("starting-pos: %llu\n", (unsigned long long)pos.start);
 		printf("starting-pos-body: %llu\n",
 		       (unsigned long long)pos.start_body);
@@ -312,39 +424,6 @@ static void print_info(const struct mime_part *root,
 		printf("body-line-count: %llu\n",
 		       (unsigned long long)pos.body_lines);
 		printf("\n");
-	}
-}
-
-/* ---- reading the message ---- */
-
-struct message {
-	unsigned char *data;
-	size_t size;
-};
-
-static void read_message(struct message *msg)
-{
-	size_t cap = READ_SIZE;
-
-	msg->data = xmalloc(cap);
-	msg->size = 0;
-	for (;;) {
-		ssize_t n;
-
-		if (msg->size == cap) {
-			cap *= 2;
-			msg->data = xrealloc(msg->data, cap);
-		}
-		n = read(STDIN_FILENO, msg->data + msg->size, cap - msg->size);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			perror("reformime: read");
-			exit(1);
-		}
-		if (n == 0)
-			break;
-		msg->size += (size_t)n;
 	}
 }
 
@@ -397,28 +476,34 @@ static void write_all(int fd, const void *data, size_t size)
 	}
 }
 
-static void extract_to_fd(const struct mime_part *part,
-			  const struct message *msg, int fd)
+static void extract_to_fd(const struct mime_part *part, struct message *msg,
+			  int fd)
 {
 	struct mime_decoder dec;
 	struct str out;
 	size_t chunk = 64 * 1024;
 
 	mime_decoder_init(&dec, mime_encoding_from_name(part->encoding, NULL));
+	char *buf = xmalloc(chunk);
+
 	str_init(&out, chunk + 1024);
 	for (uint64_t off = part->body_offset; off < part->end_offset;
 	     off += chunk) {
 		size_t n = part->end_offset - off < chunk ?
 			(size_t)(part->end_offset - off) : chunk;
 
+		n = msg_read(msg, off, buf, n);
+		if (n == 0)
+			break;
 		str_clear(&out);
-		mime_decoder_feed(&dec, msg->data + off, n, &out);
+		mime_decoder_feed(&dec, buf, n, &out);
 		write_all(fd, str_c(&out), str_len(&out));
 	}
 	str_clear(&out);
 	mime_decoder_finish(&dec, &out);
 	write_all(fd, str_c(&out), str_len(&out));
 	str_free(&out);
+	free(buf);
 }
 
 static const char *part_filename(const struct mime_part *part)
@@ -463,7 +548,7 @@ static bool is_leaf(const struct mime_part *part)
 			       MIME_PART_FLAG_MESSAGE)) == 0;
 }
 
-static void extract_x(struct mime_part *part, const struct message *msg,
+static void extract_x(struct mime_part *part, struct message *msg,
 		      const char *prefix, unsigned int n)
 {
 	char *name = safe_filename(part_filename(part), n);
@@ -504,7 +589,7 @@ static void extract_x(struct mime_part *part, const struct message *msg,
 	free(name);
 }
 
-static void extract_X(struct mime_part *part, const struct message *msg,
+static void extract_X(struct mime_part *part, struct message *msg,
 		      char **argv)
 {
 	int fds[2], status;
@@ -592,10 +677,10 @@ int main(int argc, char **argv)
 	if (!opt_i && !opt_e && !opt_x && !opt_X)
 		usage();
 
-	read_message(&msg);
 	memset(&set, 0, sizeof(set));
 	set.require_mime_version = true;
-	root = mime_parse_buffer(msg.data, msg.size, &set);
+	memset(&msg, 0, sizeof(msg));
+	root = parse_message(&msg, &set);
 
 	if (section != NULL) {
 		sel = find_courier_section(root, section);
@@ -606,7 +691,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (opt_i) {
-		print_info(sel != NULL ? sel : root, msg.data, msg.size);
+		print_info(sel != NULL ? sel : root, &msg);
 	} else if (opt_e) {
 		if (sel == NULL) {
 			fprintf(stderr, "reformime: -e needs -s section\n");
@@ -638,6 +723,5 @@ int main(int argc, char **argv)
 		}
 	}
 	mime_part_free(&root);
-	free(msg.data);
 	return 0;
 }
