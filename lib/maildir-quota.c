@@ -60,9 +60,9 @@ static bool parse_num(const char *s, size_t len, size_t *pos, bool allow_neg,
 	}
 	start = *pos;
 	while (*pos < len && s[*pos] >= '0' && s[*pos] <= '9') {
-		v = v * 10 + (s[*pos] - '0');
-		if (v > QUOTA_NUM_MAX)
+		if (v > QUOTA_NUM_MAX / 10)
 			return false;
+		v = v * 10 + (s[*pos] - '0');
 		(*pos)++;
 	}
 	if (*pos == start)
