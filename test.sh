@@ -61,7 +61,7 @@ unit() {
 	if [ "$rc" -ne 0 ]; then
 		[ "$f" -eq 0 ] && f=1
 		fail "$f" "$name unit tests"
-		grep -E '^(FAIL|ERROR):' "$dir/check.out"
+		grep -E '^(FAIL|ERROR):' "$dir/check.out" || tail -15 "$dir/check.out"
 		for log in $(grep -lE '^\[  (FAILED|ERROR)|ERROR|runtime error|Sanitizer' "$dir"/tests/unit/*.log 2>/dev/null); do
 			echo "--- $log"; tail -30 "$log"; done
 	fi

@@ -74,7 +74,8 @@ int base64_decode_strict(struct str *dest, const char *src, size_t len)
 		nbits += 6;
 		if (nbits >= 8) {
 			nbits -= 8;
-			str_append_c(dest, (char)((bits >> nbits) & 0xff));
+			if (str_append_c(dest, (char)((bits >> nbits) & 0xff)) < 0)
+				return -1;
 		}
 	}
 	/* Leftover bits must be zero (canonical encoding). */
@@ -116,7 +117,7 @@ void base64_decoder_feed(struct base64_decoder *dec, const void *src,
 			dec->nbits -= 8;
 			buf[n++] = (char)((dec->bits >> dec->nbits) & 0xff);
 			if (n == sizeof(buf)) {
-				str_append_n(dest, buf, n);
+				(void)str_append_n(dest, buf, n);
 				n = 0;
 			}
 		}

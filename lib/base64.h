@@ -16,7 +16,7 @@
 void base64_encode(struct str *dest, const void *data, size_t len,
 		   size_t line_len);
 /* Strict decode of a whole string; returns 0, or -1 on any invalid input
- * (dest then holds garbage of the valid prefix). */
+ * or when dest's size limit is reached (dest then holds a prefix). */
 int base64_decode_strict(struct str *dest, const char *src, size_t len);
 
 /* Streaming, lenient decoder for MIME bodies. */
@@ -27,7 +27,8 @@ struct base64_decoder {
 	bool had_error;		/* input had characters outside the alphabet */
 };
 void base64_decoder_init(struct base64_decoder *dec);
-/* Decodes len bytes of src, appending output to dest. */
+/* Decodes len bytes of src, appending output to dest (output past dest's
+ * size limit is dropped: the caller sets the limit it can afford). */
 void base64_decoder_feed(struct base64_decoder *dec, const void *src,
 			 size_t len, struct str *dest);
 

@@ -26,7 +26,8 @@ void str_destroy(struct str **s);
 /* Initialises/frees a string embedded in another struct. */
 void str_init(struct str *s, size_t initial_size);
 void str_free(struct str *s);
-/* Detaches and returns the data (caller frees); the string becomes empty. */
+/* Detaches and returns the data (caller frees); the string becomes empty
+ * and still owns a (new, small) buffer: free it as usual. */
 char *str_steal(struct str *s);
 
 /* Sets the size limit (0 = none). */

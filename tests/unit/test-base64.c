@@ -43,6 +43,16 @@ static void test_strict_rejects(void **state)
 	}
 }
 
+static void test_strict_respects_limit(void **state)
+{
+	struct str *d = str_new(16);
+
+	str_set_limit(d, 4);
+	assert_int_equal(base64_decode_strict(d, "Zm9vYmFy", 8), -1);
+	assert_true(str_len(d) <= 4);
+	str_destroy(&d);
+}
+
 static void test_line_breaks(void **state)
 {
 	unsigned char data[100];
@@ -78,6 +88,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc4648_vectors),
 		cmocka_unit_test(test_strict_rejects),
+		cmocka_unit_test(test_strict_respects_limit),
 		cmocka_unit_test(test_line_breaks),
 		cmocka_unit_test(test_streaming_any_split),
 	};
