@@ -34,7 +34,9 @@ slapd ldap-utils dnsmasq-base dnsutils"
 
 # The test harness: pytest, clang with the libFuzzer runtime, GNU time
 # (peak memory in bench/), and the servers.
-DEPS_TEST="python3 python3-pytest clang libclang-rt-14-dev time \
+# maildrop: Debian's reformime, maildirmake and deliverquota, the reference
+# our own tools are compared against; whois: mkpasswd for hash vectors.
+DEPS_TEST="python3 python3-pytest clang libclang-rt-14-dev time maildrop whois \
 $DEPS_RUN $DEPS_SERVERS"
 
 _deps_updated=no
