@@ -8,12 +8,14 @@ lib_libcore_la_SOURCES += \
 	lib/instance.c lib/instance.h
 
 if HAVE_CMOCKA
-check_PROGRAMS += tests/unit/test-str tests/unit/test-base64 \
+check_PROGRAMS += tests/unit/test-str tests/unit/test-base64 tests/unit/test-mem \
 	tests/unit/test-secure tests/unit/test-log tests/unit/test-instance
-TESTS += tests/unit/test-str tests/unit/test-base64 \
+TESTS += tests/unit/test-str tests/unit/test-base64 tests/unit/test-mem \
 	tests/unit/test-secure tests/unit/test-log tests/unit/test-instance
 tests_unit_test_str_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_str_LDADD = $(UNIT_LIBS)
+tests_unit_test_mem_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_mem_LDADD = $(UNIT_LIBS)
 tests_unit_test_base64_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_base64_LDADD = $(UNIT_LIBS)
 tests_unit_test_secure_CFLAGS = $(UNIT_CFLAGS)
