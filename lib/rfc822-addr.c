@@ -194,7 +194,7 @@ static void tokenize(struct parse_ctx *ctx)
 			t = tok_add(ctx, err != NULL ? T_BAD : type, i,
 				    end - i, ws);
 			t->error = err;
-			if (type == T_QUOTED && err == NULL)
+			if (type != T_COMMENT && err == NULL)
 				t->bad_utf8 = !utf8_valid(ctx->p + i, end - i);
 			i = end;
 			/* a comment separates words as whitespace does */
@@ -439,12 +439,26 @@ static int parse_domain(struct parse_ctx *ctx, size_t *ip, char **domain_r,
 	if (i < ctx->ntoks && ctx->toks[i].type == T_LITERAL) {
 		const struct tok *t = &ctx->toks[i];
 
+		if (t->bad_utf8) {
+			*error_r = "invalid UTF-8 in the domain";
+			return -1;
+		}
+		/* drop folding whitespace, keep quoted pairs as written */
 		str_init(&dom, t->len);
 		for (size_t k = 0; k < t->len; k++) {
 			unsigned char c = ctx->p[t->start + k];
 
-			if (!is_wsp(c))
+			if (c == '\\' && k + 2 < t->len) {
+				unsigned char n = ctx->p[t->start + k + 1];
+
+				k++;
+				if (n == '\r' || n == '\n')
+					continue;
 				str_append_c(&dom, (char)c);
+				str_append_c(&dom, (char)n);
+			} else if (!is_wsp(c)) {
+				str_append_c(&dom, (char)c);
+			}
 		}
 		*domain_r = str_steal(&dom);
 		str_free(&dom);

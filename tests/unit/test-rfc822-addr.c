@@ -317,6 +317,13 @@ static void test_quoted_and_literals(void **state)
 	check_mbox(&list->addrs[2], NULL, NULL, "z", "[10.0.0.1]");
 	rfc822_addr_list_free(&list);
 
+	/* quoted pairs in a literal are kept, an escaped space included;
+	 * invalid UTF-8 is refused */
+	list = parse("a@[x\\ y \\\\], b@[\xff]", 0);
+	check_mbox(&list->addrs[0], NULL, NULL, "a", "[x\\ y\\\\]");
+	check_invalid(&list->addrs[1], "b@[\xff]");
+	rfc822_addr_list_free(&list);
+
 	/* quoted display names with specials and folding */
 	list = parse("\"Doe, John\" <j@x>, \"a\r\n b\" <c@d>, \"\" <e@f>", 1);
 	check_mbox(&list->addrs[0], "Doe, John", NULL, "j", "x");
