@@ -8,7 +8,8 @@
 #   1. build with OpenSSL (warnings are errors), unit tests, lint,
 #      make install into a scratch prefix, integration tests (pytest)
 #   2. build with GnuTLS under AddressSanitizer + UBSan, unit tests
-#   3. build the libFuzzer targets with clang, run each one briefly
+#   3. build with every --without-X option (the build must still work)
+#   4. build the libFuzzer targets with clang, run each one briefly
 #      over its seed corpus (FUZZ_SECONDS, default 15)
 # The last line is "N passed, N failed".
 set -u
@@ -110,6 +111,14 @@ if [ "$quick" = no ]; then
 			unit build-gnutls-asan "gnutls+asan"
 	else
 		fail 1 "GnuTLS build"
+	fi
+
+	stage "build without the optional parts"
+	if build build-without --enable-werror --without-pam --without-ldap \
+		--without-mysql --without-pgsql --without-ical --without-microhttpd; then
+		pass 1
+	else
+		fail 1 "build without optional parts"
 	fi
 
 	stage "fuzz targets (${FUZZ_SECONDS}s each)"
