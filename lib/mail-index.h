@@ -1,0 +1,327 @@
+/* mail-index.h: the per-folder mail index shared by IMAP, POP3 and webmail.
+ *
+ * One LMDB file per maildir folder, "<folder>/courier-suite.index" (plus
+ * its "-lock" file), mode 0600, holds what the servers need without
+ * reading the folder again:
+ *
+ *   folder:   UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ (RFC 7162), counters
+ *             (messages, \Seen, \Deleted, bytes) and the keyword names
+ *             (stored once, messages refer to them by id);
+ *   message:  UID, maildir base name and current file name, MODSEQ,
+ *             system flags, keyword ids, file size, RFC822.SIZE (CRLF
+ *             size, from ",W=" or computed once on demand), internal
+ *             date (file mtime), whether it was first seen in new/, and
+ *             the Courier POP3 UIDL when one was imported;
+ *   cache:    opaque blobs keyed by (UID, field name): the IMAP layer
+ *             stores its envelope/bodystructure or serialised MIME tree;
+ *   expunges: a log of (MODSEQ, UID) for QRESYNC's VANISHED.
+ *
+ * The maildir is the truth and the index never lies about it:
+ * mail_index_sync() finds messages added behind its back (they get the
+ * next UIDs), files that disappeared (expunged, logged with a MODSEQ) and
+ * flags changed by renames (picked up, MODSEQ bumped).  A sync is cheap
+ * when nothing changed: the mtimes (with nanoseconds) of new/, cur/ and
+ * courierimapkeywords/ are compared with those recorded at the last scan;
+ * a stamp taken less than MAIL_INDEX_RACY_SECS after the directory's mtime
+ * is not trusted (a change in the same clock tick could hide), so the
+ * next sync scans again.
+ *
+ * Changes by our own programs go through this API, which renames or
+ * unlinks the maildir file and records the change in one LMDB write
+ * transaction.  Keywords are written through to Courier's
+ * courierimapkeywords/ as well (lib/maildir-keywords), so that a rebuilt
+ * index and Courier itself see them.  Many processes may use one folder's
+ * index at once: LMDB serialises the writers, readers never block, and a
+ * change committed by one is seen by the others at their next call.
+ *
+ * The index is a cache that can always be rebuilt: a missing, corrupt or
+ * incompatible index file is deleted and rebuilt from the maildir (with a
+ * warning in the log).  On building, Courier's courierimapuiddb gives the
+ * UIDVALIDITY and the UIDs of the messages it lists, courierimapkeywords
+ * their keywords and courierpop3dsizelist their POP3 UIDLs, so a Courier
+ * user's clients do not resync nor download again.
+ *
+ * Threads: a struct mail_index is used by one thread at a time.  Within a
+ * process, indexes opened on the same folder share one LMDB environment
+ * (LMDB forbids opening a file twice in one process).  After fork(), the
+ * child must not use indexes opened by the parent: it opens its own.
+ *
+ * Returned records and strings point into memory owned by the index and
+ * stay valid until the next call on that index (callbacks: until the
+ * callback returns). */
+#ifndef MAIL_INDEX_H
+#define MAIL_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "str.h"
+
+/* The index file's name inside the folder (its lock file adds "-lock"). */
+#define MAIL_INDEX_FILE_NAME "courier-suite.index"
+/* A directory stamp this close (seconds) to its mtime is not trusted. */
+#define MAIL_INDEX_RACY_SECS 2
+/* Longest POP3 UIDL mail_index_record_uidl() writes, with its NUL. */
+#define MAIL_INDEX_UIDL_MAX 72
+/* Longest cache field name. */
+#define MAIL_INDEX_CACHE_FIELD_MAX 64
+
+/* System flags as stored (IMAP: \Seen \Answered \Flagged \Deleted \Draft;
+ * maildir letters S R F T D).  \Recent is the IMAP layer's: see
+ * mail_index_claim_recent() and mail_index_record.seen_in_new. */
+enum mail_index_flags {
+	MAIL_INDEX_SEEN = 0x01,
+	MAIL_INDEX_ANSWERED = 0x02,
+	MAIL_INDEX_FLAGGED = 0x04,
+	MAIL_INDEX_DELETED = 0x08,
+	MAIL_INDEX_DRAFT = 0x10,
+};
+#define MAIL_INDEX_FLAGS_MASK 0x1f
+
+struct mail_index_settings {
+	/* Initial LMDB map size in bytes (0 = 1 GiB; the file only grows as
+	 * it is used).  The map is doubled when it fills. */
+	uint64_t map_size;
+	/* Distinct keyword names per folder (0 = 4096). */
+	size_t max_keywords;
+	/* Keywords on one message (0 = 256). */
+	size_t max_keywords_per_message;
+	/* Largest cache blob (0 = 16 MB). */
+	size_t max_cache_blob;
+	/* Limits for reading Courier's files (0 = defaults: lines of 4096
+	 * bytes, files of 256 MB, 10^7 lines). */
+	size_t max_courier_line;
+	uint64_t max_courier_file;
+	size_t max_courier_lines;
+};
+
+struct mail_index;
+
+/* Opens (creating or rebuilding as needed) the index of the maildir
+ * folder dir (a directory with new/ and cur/), then syncs it.  settings
+ * NULL = defaults.  Returns 0 and *index_r, or -1 with *error_r (valid
+ * until the next call into this module). */
+int mail_index_open(const char *dir, const struct mail_index_settings *set,
+		    struct mail_index **index_r, const char **error_r);
+/* Closes the index; sets *index to NULL.  NULL is fine. */
+void mail_index_close(struct mail_index **index);
+/* The folder directory the index was opened on. */
+const char *mail_index_dir(const struct mail_index *index);
+
+/* ---- folder state ---- */
+
+struct mail_index_status {
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	uint32_t messages;
+	uint32_t seen;		/* messages with \Seen */
+	uint32_t deleted;	/* messages with \Deleted */
+	uint32_t first_recent_uid; /* see mail_index_claim_recent() */
+	uint64_t total_size;	/* sum of file sizes (STATUS=SIZE, quota) */
+};
+
+/* The folder state as last synced (no sync is done).  Returns 0 or -1. */
+int mail_index_get_status(struct mail_index *index,
+			  struct mail_index_status *status_r,
+			  const char **error_r);
+
+/* Flags for mail_index_sync(). */
+enum mail_index_sync_flags {
+	/* Scan the maildir even if the directory stamps say nothing changed. */
+	MAIL_INDEX_SYNC_FORCE = 0x01,
+};
+
+/* Brings the index up to date with the maildir (see the top of this
+ * file).  Returns 1 if the index changed (by this call or by another
+ * process since this index last looked), 0 if not, -1 with *error_r. */
+int mail_index_sync(struct mail_index *index, unsigned flags,
+		    const char **error_r);
+
+/* For IDLE and NOOP: syncs (cheaply when nothing changed), then returns 1
+ * if HIGHESTMODSEQ is above modseq (something was added, changed or
+ * expunged after it), 0 if not, -1 on error.  New messages, flag and
+ * keyword changes and expunges all raise HIGHESTMODSEQ. */
+int mail_index_changed_since(struct mail_index *index, uint64_t modseq,
+			     const char **error_r);
+
+/* Claims the \Recent messages for one IMAP session: returns in *first_r
+ * the first UID that no session has claimed yet and marks every UID below
+ * UIDNEXT as claimed, atomically across processes.  The session's recent
+ * messages are then the UIDs >= *first_r (a read-only EXAMINE should use
+ * the status' first_recent_uid instead and claim nothing).  Returns 0 or
+ * -1. */
+int mail_index_claim_recent(struct mail_index *index, uint32_t *first_r,
+			    const char **error_r);
+
+/* ---- messages ---- */
+
+struct mail_index_record {
+	uint32_t uid;
+	uint8_t flags;		/* enum mail_index_flags */
+	bool in_new;		/* the file is in new/ (else cur/) */
+	bool seen_in_new;	/* it was in new/ when the index found it */
+	bool has_vsize;		/* vsize is known */
+	uint64_t modseq;
+	uint64_t size;		/* bytes on disk */
+	uint64_t vsize;		/* RFC822.SIZE (CRLF line ends) */
+	int64_t internal_date;	/* seconds since the epoch (file mtime) */
+	const char *name;	/* current file name in new/ or cur/ */
+	size_t base_len;	/* its base name is name[0..base_len) */
+	const uint32_t *keywords; /* keyword ids, see mail_index_keyword_*() */
+	size_t keyword_count;
+	const char *pop3_uidl;	/* imported Courier UIDL, or NULL */
+};
+
+/* Looks a message up by UID or by base name (a full file name is fine
+ * too: its info part is ignored).  Returns 1 and *rec_r, 0 if there is no
+ * such message, -1 with *error_r. */
+int mail_index_lookup_uid(struct mail_index *index, uint32_t uid,
+			  struct mail_index_record *rec_r,
+			  const char **error_r);
+int mail_index_lookup_base(struct mail_index *index, const char *base,
+			   struct mail_index_record *rec_r,
+			   const char **error_r);
+
+/* Called for each record; return 0 to go on, anything else to stop (that
+ * value is then returned by the iteration).  The callback must not call
+ * functions that change the index (store, expunge, add, sync, cache_put):
+ * collect UIDs and act after the iteration. */
+typedef int mail_index_iter_cb(const struct mail_index_record *rec,
+			       void *context);
+/* Calls cb for the messages with first <= UID <= last, in UID order, from
+ * one consistent snapshot.  Returns 0 when done, the callback's non-zero
+ * value if it stopped, -1 with *error_r. */
+int mail_index_iterate(struct mail_index *index, uint32_t first,
+		       uint32_t last, mail_index_iter_cb *cb, void *context,
+		       const char **error_r);
+/* As mail_index_iterate() over all messages, only those with MODSEQ above
+ * modseq (CONDSTORE CHANGEDSINCE, QRESYNC). */
+int mail_index_iterate_changed(struct mail_index *index, uint64_t modseq,
+			       mail_index_iter_cb *cb, void *context,
+			       const char **error_r);
+/* All UIDs in ascending order (the IMAP session's sequence map): *uids_r
+ * (caller frees, NULL when empty) and *count_r.  Returns 0 or -1. */
+int mail_index_uids(struct mail_index *index, uint32_t **uids_r,
+		    size_t *count_r, const char **error_r);
+
+/* The UIDs expunged with MODSEQ above modseq, ascending, without
+ * duplicates (QRESYNC VANISHED (EARLIER)).  *uids_r caller frees.
+ * Returns 0 or -1. */
+int mail_index_expunged_since(struct mail_index *index, uint64_t modseq,
+			      uint32_t **uids_r, size_t *count_r,
+			      const char **error_r);
+
+/* The path of the message's file ("<dir>/cur/<name>"), caller frees. */
+char *mail_index_record_path(const struct mail_index *index,
+			     const struct mail_index_record *rec);
+/* Opens the message with UID uid read-only.  If its file was renamed by
+ * another program, it is found again and the index updated.  Returns 1
+ * and *fd_r, 0 if the message no longer exists, -1 with *error_r. */
+int mail_index_open_message(struct mail_index *index, uint32_t uid,
+			    int *fd_r, const char **error_r);
+/* RFC822.SIZE of the message: from the index, else computed from the
+ * file once (each LF not preceded by CR counts two bytes) and stored.
+ * Returns 1 and *vsize_r, 0 if the message is gone, -1 on error. */
+int mail_index_get_vsize(struct mail_index *index, uint32_t uid,
+			 uint64_t *vsize_r, const char **error_r);
+/* The POP3 UIDL of a record into buf (MAIL_INDEX_UIDL_MAX bytes): the
+ * Courier UIDL imported from courierpop3dsizelist if there was one, else
+ * "UID<uid>-<uidvalidity>" (Courier's format).  Returns buf. */
+const char *mail_index_record_uidl(const struct mail_index *index,
+				   const struct mail_index_record *rec,
+				   char *buf);
+
+/* ---- keywords ---- */
+
+/* Number of keyword names of the folder; ids are 0..count-1. */
+size_t mail_index_keyword_count(struct mail_index *index);
+/* The name of keyword id, or NULL if there is none. */
+const char *mail_index_keyword_name(struct mail_index *index, uint32_t id);
+/* Finds the id of keyword name (case-insensitively).  Returns 1 and
+ * *id_r, 0 if the folder has no such keyword, -1 on error. */
+int mail_index_keyword_lookup(struct mail_index *index, const char *name,
+			      uint32_t *id_r, const char **error_r);
+
+/* ---- changes ---- */
+
+enum mail_index_modify {
+	MAIL_INDEX_MODIFY_REPLACE,	/* STORE FLAGS */
+	MAIL_INDEX_MODIFY_ADD,		/* STORE +FLAGS */
+	MAIL_INDEX_MODIFY_REMOVE,	/* STORE -FLAGS */
+};
+
+struct mail_index_change {
+	enum mail_index_modify mode;
+	uint8_t flags;			/* enum mail_index_flags */
+	const char *const *keywords;	/* keyword names (IMAP atoms) */
+	size_t keyword_count;
+	/* CONDSTORE UNCHANGEDSINCE: only messages whose MODSEQ is <= this
+	 * are changed (0 = no condition). */
+	uint64_t unchangedsince;
+};
+
+enum mail_index_store_status {
+	MAIL_INDEX_STORE_UNCHANGED = 0,	/* already so (MODSEQ unchanged) */
+	MAIL_INDEX_STORE_CHANGED = 1,	/* changed, MODSEQ bumped */
+	MAIL_INDEX_STORE_GONE = 2,	/* no such message (expunged) */
+	MAIL_INDEX_STORE_MODIFIED = 3,	/* failed UNCHANGEDSINCE */
+};
+
+struct mail_index_store_result {
+	uint32_t uid;
+	enum mail_index_store_status status;
+	uint8_t flags;		/* the flags now (when not GONE) */
+	uint64_t modseq;	/* the MODSEQ now (when not GONE) */
+};
+
+/* STORE: applies change to the messages uids[0..count) (the files are
+ * renamed, keywords written to courierimapkeywords/, all in one index
+ * transaction; every changed message gets the same new MODSEQ).  results
+ * (count entries, may be NULL) gets each message's outcome.  Invalid
+ * keyword names or too many keywords fail the whole call (EINVAL).
+ * Returns the number of messages changed, or -1 with *error_r. */
+int mail_index_store(struct mail_index *index, const uint32_t *uids,
+		     size_t count, const struct mail_index_change *change,
+		     struct mail_index_store_result *results,
+		     const char **error_r);
+
+/* EXPUNGE: deletes the files of uids[0..count), drops their records and
+ * cache entries and logs them with one new MODSEQ (returned in *modseq_r
+ * if not NULL).  UIDs not in the index are ignored.  Returns the number
+ * of messages expunged, or -1 with *error_r. */
+int mail_index_expunge(struct mail_index *index, const uint32_t *uids,
+		       size_t count, uint64_t *modseq_r, const char **error_r);
+
+/* Moves the files of uids[0..count) from new/ to cur/ (the POP3 and IMAP
+ * layers decide when).  No MODSEQ change.  Returns the number moved or
+ * -1. */
+int mail_index_move_to_cur(struct mail_index *index, const uint32_t *uids,
+			   size_t count, const char **error_r);
+
+/* APPEND/COPY with UIDPLUS: the message file name (already delivered
+ * into the folder's new/ or cur/, e.g. by maildir_delivery_commit(); its
+ * mtime is the internal date) gets the next UID, with the keywords given
+ * (written to courierimapkeywords/ too).  If the index already knows the
+ * message (a concurrent sync found it), its UID is returned.  Returns 0
+ * and *uid_r, -1 with *error_r (ENOENT if the file is not there). */
+int mail_index_add(struct mail_index *index, const char *name,
+		   const char *const *keywords, size_t keyword_count,
+		   uint32_t *uid_r, const char **error_r);
+
+/* ---- cache ---- */
+
+/* Stores len bytes under (uid, field) (field: 1 to
+ * MAIL_INDEX_CACHE_FIELD_MAX bytes, e.g. "envelope"), replacing any
+ * previous value.  Returns 1, 0 if the message is no longer in the
+ * index, -1 with *error_r (EFBIG above max_cache_blob). */
+int mail_index_cache_put(struct mail_index *index, uint32_t uid,
+			 const char *field, const void *data, size_t len,
+			 const char **error_r);
+/* Appends the value of (uid, field) to out.  Returns 1, 0 if absent, -1
+ * with *error_r (also when out's limit is exceeded). */
+int mail_index_cache_get(struct mail_index *index, uint32_t uid,
+			 const char *field, struct str *out,
+			 const char **error_r);
+
+#endif
