@@ -169,6 +169,7 @@ struct auth_module_def {
 /* The registry: the modules built into this suite. */
 extern const struct auth_module_def auth_module_userdb;
 extern const struct auth_module_def auth_module_pwd;
+extern const struct auth_module_def auth_module_pipe;
 extern const struct auth_module_def auth_module_pam;
 extern const struct auth_module_def auth_module_ldap;
 extern const struct auth_module_def auth_module_mysql;
