@@ -42,11 +42,12 @@ void str_destroy(struct str **sp)
 
 char *str_steal(struct str *s)
 {
-	char *d = s->data;
-	size_t limit = s->limit;
+	char *d = s->data != NULL ? s->data : xstrdup("");
 
-	str_init(s, 16);
-	s->limit = limit;
+	/* The string keeps no buffer: nothing is left to free, and the next
+	 * append allocates again. */
+	s->data = NULL;
+	s->len = s->size = 0;
 	return d;
 }
 
@@ -66,7 +67,7 @@ static int str_reserve(struct str *s, size_t n)
 		return -1;
 	need = s->len + n + 1;
 	if (need > s->size) {
-		size_t nsize = s->size;
+		size_t nsize = s->size < 16 ? 16 : s->size;
 
 		while (nsize < need)
 			nsize = nsize > SIZE_MAX / 2 ? need : nsize * 2;
@@ -102,12 +103,16 @@ int str_vprintfa(struct str *s, const char *fmt, va_list ap)
 	va_list ap2;
 	int n;
 
+	/* First try in the room there is; a stolen-from string has none. */
 	va_copy(ap2, ap);
-	n = vsnprintf(s->data + s->len, s->size - s->len, fmt, ap2);
+	if (s->data != NULL)
+		n = vsnprintf(s->data + s->len, s->size - s->len, fmt, ap2);
+	else
+		n = vsnprintf(NULL, 0, fmt, ap2);
 	va_end(ap2);
 	if (n < 0)
 		log_panic("str_printfa: bad format");
-	if ((size_t)n < s->size - s->len) {
+	if (s->data != NULL && (size_t)n < s->size - s->len) {
 		if (s->limit != 0 && s->len + (size_t)n > s->limit) {
 			s->data[s->len] = '\0';
 			return -1;
@@ -116,7 +121,8 @@ int str_vprintfa(struct str *s, const char *fmt, va_list ap)
 		return 0;
 	}
 	if (str_reserve(s, (size_t)n) < 0) {
-		s->data[s->len] = '\0';
+		if (s->data != NULL)
+			s->data[s->len] = '\0';
 		return -1;
 	}
 	vsnprintf(s->data + s->len, s->size - s->len, fmt, ap);

@@ -26,8 +26,9 @@ void str_destroy(struct str **s);
 /* Initialises/frees a string embedded in another struct. */
 void str_init(struct str *s, size_t initial_size);
 void str_free(struct str *s);
-/* Detaches and returns the data (caller frees); the string becomes empty
- * and still owns a (new, small) buffer: free it as usual. */
+/* Detaches and returns the data (caller frees).  The string is left empty
+ * and owning no memory: a string embedded in a struct or on the stack needs
+ * no str_free() after it, and may be appended to again. */
 char *str_steal(struct str *s);
 
 /* Sets the size limit (0 = none). */
@@ -46,7 +47,10 @@ void str_truncate(struct str *s, size_t len);
 /* Removes the first n bytes. */
 void str_delete_head(struct str *s, size_t n);
 static inline void str_clear(struct str *s) { str_truncate(s, 0); }
-static inline const char *str_c(const struct str *s) { return s->data; }
+static inline const char *str_c(const struct str *s)
+{
+	return s->data != NULL ? s->data : "";
+}
 static inline size_t str_len(const struct str *s) { return s->len; }
 
 /* Small helpers over C strings. */

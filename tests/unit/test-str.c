@@ -76,9 +76,34 @@ static void test_truncate_delete_steal(void **state)
 	assert_string_equal(d, "wor");
 	assert_int_equal(str_len(s), 0);
 	free(d);
+	assert_string_equal(str_c(s), "");
 	str_delete_head(s, 5);
 	assert_int_equal(str_len(s), 0);
+	/* A stolen-from string grows again, with printf too. */
+	assert_int_equal(str_printfa(s, "%d", 12345), 0);
+	assert_string_equal(str_c(s), "12345");
+	d = str_steal(s);
+	assert_string_equal(d, "12345");
+	free(d);
+	d = str_steal(s);
+	assert_string_equal(d, "");
+	free(d);
 	str_destroy(&s);
+}
+
+/* A stack string stolen from owns nothing: no str_free() needed (ASan's
+ * leak checker fails this test otherwise). */
+static void test_steal_leaves_nothing(void **state)
+{
+	struct str s;
+	char *d;
+
+	str_init(&s, 64);
+	str_append(&s, "abc");
+	d = str_steal(&s);
+	assert_string_equal(d, "abc");
+	assert_null(s.data);
+	free(d);
 }
 
 static void test_helpers(void **state)
@@ -115,6 +140,7 @@ int main(void)
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_printfa),
 		cmocka_unit_test(test_truncate_delete_steal),
+		cmocka_unit_test(test_steal_leaves_nothing),
 		cmocka_unit_test(test_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
