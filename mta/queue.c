@@ -1,0 +1,612 @@
+/* queue.c: the mail queue on disk (queue.h). */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "instance.h"
+#include "mem.h"
+#include "queue.h"
+#include "str.h"
+
+#define QUEUE_BUCKET_SECS 10000
+
+static char *queue_dir_override, *queue_dir_cached;
+static char errbuf[1024];
+
+static const char *err(const char *what, const char *path)
+{
+	snprintf(errbuf, sizeof(errbuf), "%s %s: %s", what, path,
+		 strerror(errno));
+	return errbuf;
+}
+
+const char *queue_dir(void)
+{
+	if (queue_dir_override != NULL)
+		return queue_dir_override;
+	if (queue_dir_cached == NULL)
+		queue_dir_cached = instance_var_path("queue");
+	return queue_dir_cached;
+}
+
+void queue_set_dir(const char *dir)
+{
+	x_free(queue_dir_override);
+	x_free(queue_dir_cached);
+	if (dir != NULL)
+		queue_dir_override = xstrdup(dir);
+}
+
+static int mkdir_if_missing(const char *path, const char **error_r)
+{
+	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+		*error_r = err("cannot create", path);
+		return -1;
+	}
+	return 0;
+}
+
+int queue_init_dirs(const char **error_r)
+{
+	char *tmp = xasprintf("%s/tmp", queue_dir());
+	char *msgs = xasprintf("%s/msgs", queue_dir());
+	int ret = 0;
+
+	if (mkdir_if_missing(queue_dir(), error_r) < 0 ||
+	    mkdir_if_missing(tmp, error_r) < 0 ||
+	    mkdir_if_missing(msgs, error_r) < 0)
+		ret = -1;
+	free(tmp);
+	free(msgs);
+	return ret;
+}
+
+static bool hex_run(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+bool queue_id_valid(const char *qid, time_t *secs_r)
+{
+	if (qid == NULL || strlen(qid) != QUEUE_ID_LEN ||
+	    !hex_run(qid, 16) || qid[16] != '.' || !hex_run(qid + 17, 8) ||
+	    qid[25] != '.' || !hex_run(qid + 26, 8))
+		return false;
+	if (secs_r != NULL)
+		*secs_r = (time_t)strtoull(qid + 17, NULL, 16);
+	return true;
+}
+
+static char *bucket_path(time_t secs)
+{
+	return xasprintf("%s/msgs/%" PRId64, queue_dir(),
+			 (int64_t)(secs / QUEUE_BUCKET_SECS));
+}
+
+char *queue_path(const char *qid, char type)
+{
+	time_t secs;
+	char *bucket, *path;
+
+	if (!queue_id_valid(qid, &secs))
+		return NULL;
+	bucket = bucket_path(secs);
+	path = xasprintf("%s/%c%s", bucket, type, qid);
+	free(bucket);
+	return path;
+}
+
+static int fsync_path(const char *path, const char **error_r)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		*error_r = err("cannot open", path);
+		return -1;
+	}
+	if (fsync(fd) < 0) {
+		*error_r = err("cannot fsync", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int queue_new_begin(struct queue_new **new_r, const char **error_r)
+{
+	static atomic_uint counter;
+	struct queue_new *qn;
+	struct timespec ts;
+	struct stat st;
+
+	*new_r = NULL;
+	qn = xcalloc(1, sizeof(*qn));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (int tries = 0;; tries++) {
+		unsigned int c = atomic_fetch_add(&counter, 1);
+
+		qn->tmp_data = xasprintf("%s/tmp/%" PRId64 ".%ld.%u.D",
+					 queue_dir(), (int64_t)ts.tv_sec,
+					 (long)getpid(), c);
+		qn->data_fd = open(qn->tmp_data,
+				   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+				   0640);
+		if (qn->data_fd >= 0)
+			break;
+		if (errno == ENOENT && tries == 0 &&
+		    queue_init_dirs(error_r) == 0) {
+			x_free(qn->tmp_data);
+			continue;
+		}
+		if (errno != EEXIST || tries > 100) {
+			*error_r = err("cannot create", qn->tmp_data);
+			free(qn->tmp_data);
+			free(qn);
+			return -1;
+		}
+		x_free(qn->tmp_data);
+	}
+	if (fstat(qn->data_fd, &st) < 0) {
+		*error_r = err("cannot stat", qn->tmp_data);
+		queue_new_abort(&qn);
+		return -1;
+	}
+	/* The time is taken after the file exists: no other message can
+	 * hold this inode at this nanosecond. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	qn->time = ts.tv_sec;
+	snprintf(qn->qid, sizeof(qn->qid), "%016" PRIX64 ".%08" PRIX32
+		 ".%08" PRIX32, (uint64_t)st.st_ino, (uint32_t)ts.tv_sec,
+		 (uint32_t)ts.tv_nsec);
+	qn->tmp_ctl = xasprintf("%s/tmp/%s.C", queue_dir(), qn->qid);
+	*new_r = qn;
+	return 0;
+}
+
+void queue_new_abort(struct queue_new **newp)
+{
+	struct queue_new *qn = *newp;
+
+	if (qn == NULL)
+		return;
+	if (qn->data_fd >= 0)
+		close(qn->data_fd);
+	unlink(qn->tmp_data);
+	unlink(qn->tmp_ctl);
+	free(qn->tmp_data);
+	free(qn->tmp_ctl);
+	free(qn);
+	*newp = NULL;
+}
+
+/* Links from into bucket as to, making the bucket when it is missing
+ * (courierd may remove an empty bucket at any time).  Sets *made_r when
+ * this call made the bucket. */
+static int link_into_bucket(const char *bucket, const char *from,
+			    const char *to, bool *made_r,
+			    const char **error_r)
+{
+	for (int tries = 0; tries < 10; tries++) {
+		if (link(from, to) == 0)
+			return 0;
+		if (errno != ENOENT) {
+			*error_r = err("cannot link", to);
+			return -1;
+		}
+		if (mkdir(bucket, 0750) == 0)
+			*made_r = true;
+		else if (errno != EEXIST) {
+			*error_r = err("cannot create", bucket);
+			return -1;
+		}
+	}
+	*error_r = err("cannot link", to);
+	return -1;
+}
+
+int queue_new_commit(struct queue_new **newp, const char *ctl_text,
+		     size_t len, const char **error_r)
+{
+	struct queue_new *qn = *newp;
+	char *bucket = bucket_path(qn->time);
+	char *data = queue_path(qn->qid, 'D');
+	char *ctl = queue_path(qn->qid, 'C');
+	bool made = false;
+	int fd = -1, ret = -1;
+
+	if (fsync(qn->data_fd) < 0) {
+		*error_r = err("cannot fsync", qn->tmp_data);
+		goto out;
+	}
+	fd = open(qn->tmp_ctl, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		*error_r = err("cannot create", qn->tmp_ctl);
+		goto out;
+	}
+	if (write_all(fd, ctl_text, len) < 0) {
+		*error_r = err("cannot write", qn->tmp_ctl);
+		goto out;
+	}
+	if (fsync(fd) < 0) {
+		*error_r = err("cannot fsync", qn->tmp_ctl);
+		goto out;
+	}
+	if (link_into_bucket(bucket, qn->tmp_data, data, &made,
+			     error_r) < 0)
+		goto out;
+	if (link_into_bucket(bucket, qn->tmp_ctl, ctl, &made,
+			     error_r) < 0) {
+		unlink(data);
+		goto out;
+	}
+	if (made) {
+		char *msgs = xasprintf("%s/msgs", queue_dir());
+		int r = fsync_path(msgs, error_r);
+
+		free(msgs);
+		if (r < 0)
+			goto fail_linked;
+	}
+	if (fsync_path(bucket, error_r) < 0)
+		goto fail_linked;
+	ret = 0;
+	goto out;
+fail_linked:
+	unlink(ctl);
+	unlink(data);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(bucket);
+	free(data);
+	free(ctl);
+	queue_new_abort(newp);
+	return ret;
+}
+
+static int read_file(const char *path, struct str *out, size_t max,
+		     const char **error_r)
+{
+	char buf[8192];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = err("cannot open", path);
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			*error_r = err("cannot read", path);
+			close(fd);
+			return -1;
+		}
+		if (str_len(out) + (size_t)n > max) {
+			snprintf(errbuf, sizeof(errbuf), "%s: too large",
+				 path);
+			*error_r = errbuf;
+			close(fd);
+			return -1;
+		}
+		str_append_n(out, buf, (size_t)n);
+	}
+	close(fd);
+	return 1;
+}
+
+int queue_ctl_read(const char *qid, struct ctl_file **ctl_r,
+		   const char **error_r)
+{
+	char *path = queue_path(qid, 'C');
+	struct str text;
+	int ret;
+
+	*ctl_r = NULL;
+	if (path == NULL) {
+		*error_r = "not a queue id";
+		return -1;
+	}
+	str_init(&text, 4096);
+	ret = read_file(path, &text, CTLFILE_DEFAULT_MAX_SIZE, error_r);
+	if (ret > 0 && ctl_parse(str_c(&text), str_len(&text), NULL, ctl_r,
+				 error_r) < 0) {
+		snprintf(errbuf, sizeof(errbuf), "%s: %s", path, *error_r);
+		*error_r = errbuf;
+		ret = -1;
+	}
+	str_free(&text);
+	free(path);
+	return ret;
+}
+
+int queue_ctl_append(const char *qid, const char *text, size_t len,
+		     const char **error_r)
+{
+	char *path = queue_path(qid, 'C');
+	int fd, ret = -1;
+
+	if (path == NULL) {
+		*error_r = "not a queue id";
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0) {
+		*error_r = err("cannot open", path);
+		free(path);
+		return -1;
+	}
+	if (write_all(fd, text, len) < 0)
+		*error_r = err("cannot write", path);
+	else if (fdatasync(fd) < 0)
+		*error_r = err("cannot fsync", path);
+	else
+		ret = 0;
+	close(fd);
+	free(path);
+	return ret;
+}
+
+int queue_remove(const char *qid, const char **error_r)
+{
+	char *ctl = queue_path(qid, 'C'), *data = queue_path(qid, 'D');
+	time_t secs;
+	int ret = 0;
+
+	if (ctl == NULL || data == NULL) {
+		*error_r = "not a queue id";
+		free(ctl);
+		free(data);
+		return -1;
+	}
+	if (unlink(ctl) < 0 && errno != ENOENT) {
+		*error_r = err("cannot remove", ctl);
+		ret = -1;
+	} else if (unlink(data) < 0 && errno != ENOENT) {
+		*error_r = err("cannot remove", data);
+		ret = -1;
+	} else {
+		char *bucket;
+
+		queue_id_valid(qid, &secs);
+		bucket = bucket_path(secs);
+		/* Fails while other messages are in it: fine. */
+		(void)rmdir(bucket);
+		free(bucket);
+	}
+	free(ctl);
+	free(data);
+	return ret;
+}
+
+off_t queue_data_size(const char *qid)
+{
+	char *path = queue_path(qid, 'D');
+	struct stat st;
+	int r;
+
+	if (path == NULL)
+		return -1;
+	r = stat(path, &st);
+	free(path);
+	return r < 0 ? -1 : st.st_size;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The buckets of msgs/, as numbers, sorted. */
+static int list_buckets(uint64_t **buckets_r, size_t *count_r,
+			const char **error_r)
+{
+	char *msgs = xasprintf("%s/msgs", queue_dir());
+	DIR *dir = opendir(msgs);
+	struct dirent *de;
+	uint64_t *v = NULL;
+	size_t count = 0, alloc = 0;
+
+	if (dir == NULL) {
+		*error_r = err("cannot read", msgs);
+		free(msgs);
+		return -1;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		const char *p = de->d_name;
+		char *end;
+		unsigned long long b;
+
+		if (*p < '0' || *p > '9')
+			continue;
+		errno = 0;
+		b = strtoull(p, &end, 10);
+		if (*end != '\0' || errno != 0)
+			continue;
+		if (count == alloc) {
+			alloc = alloc == 0 ? 16 : alloc * 2;
+			v = xreallocarray(v, alloc, sizeof(*v));
+		}
+		v[count++] = b;
+	}
+	closedir(dir);
+	free(msgs);
+	if (count > 1)
+		qsort(v, count, sizeof(*v), cmp_u64);
+	*buckets_r = v;
+	*count_r = count;
+	return 0;
+}
+
+int queue_scan(queue_scan_callback_t *callback, void *context,
+	       const char **error_r)
+{
+	uint64_t *buckets;
+	size_t count;
+	int ret = 0;
+
+	if (list_buckets(&buckets, &count, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		char *path = xasprintf("%s/msgs/%" PRIu64, queue_dir(),
+				       buckets[i]);
+		DIR *dir = opendir(path);
+		struct dirent *de;
+
+		if (dir == NULL) {
+			free(path);
+			continue; /* removed meanwhile */
+		}
+		while ((de = readdir(dir)) != NULL) {
+			if (de->d_name[0] != 'C' ||
+			    !queue_id_valid(de->d_name + 1, NULL))
+				continue;
+			if (callback(de->d_name + 1, context) != 0) {
+				ret = 1;
+				break;
+			}
+		}
+		closedir(dir);
+		free(path);
+	}
+	free(buckets);
+	return 0;
+}
+
+static unsigned int clean_dir(const char *path, time_t max_age,
+			      bool data_only)
+{
+	DIR *dir = opendir(path);
+	struct dirent *de;
+	unsigned int removed = 0;
+	time_t now = time(NULL);
+
+	if (dir == NULL)
+		return 0;
+	while ((de = readdir(dir)) != NULL) {
+		char *file;
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (data_only) {
+			char *ctl;
+			bool orphan;
+
+			if (de->d_name[0] != 'D' ||
+			    !queue_id_valid(de->d_name + 1, NULL))
+				continue;
+			ctl = queue_path(de->d_name + 1, 'C');
+			orphan = access(ctl, F_OK) < 0 && errno == ENOENT;
+			free(ctl);
+			if (!orphan)
+				continue;
+		}
+		file = xasprintf("%s/%s", path, de->d_name);
+		if (lstat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime + max_age < now && unlink(file) == 0)
+			removed++;
+		free(file);
+	}
+	closedir(dir);
+	return removed;
+}
+
+unsigned int queue_clean_stale(time_t max_age)
+{
+	char *tmp = xasprintf("%s/tmp", queue_dir());
+	unsigned int removed = clean_dir(tmp, max_age, false);
+	uint64_t *buckets;
+	size_t count;
+	const char *error;
+
+	free(tmp);
+	if (list_buckets(&buckets, &count, &error) < 0)
+		return removed;
+	for (size_t i = 0; i < count; i++) {
+		char *path = xasprintf("%s/msgs/%" PRIu64, queue_dir(),
+				       buckets[i]);
+
+		removed += clean_dir(path, max_age, true);
+		(void)rmdir(path);
+		free(path);
+	}
+	free(buckets);
+	return removed;
+}
+
+char *queue_trigger_path(void)
+{
+	return xasprintf("%s/trigger", queue_dir());
+}
+
+int queue_trigger(const char *line, const char **error_r)
+{
+	char *path = queue_trigger_path();
+	struct str buf;
+	int fd, ret = 1;
+
+	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		ret = errno == ENXIO || errno == ENOENT ? 0 : -1;
+		if (ret < 0)
+			*error_r = err("cannot open", path);
+		free(path);
+		return ret;
+	}
+	str_init(&buf, 64);
+	str_append(&buf, line);
+	str_append_c(&buf, '\n');
+	/* Up to PIPE_BUF bytes go in whole or not at all. */
+	if (write(fd, str_c(&buf), str_len(&buf)) < 0) {
+		if (errno == EAGAIN || errno == EPIPE)
+			ret = 0;
+		else {
+			*error_r = err("cannot write", path);
+			ret = -1;
+		}
+	}
+	str_free(&buf);
+	close(fd);
+	free(path);
+	return ret;
+}

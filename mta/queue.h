@@ -1,0 +1,113 @@
+/* queue.h: the mail queue on disk.
+ *
+ * Layout, under the instance's var/queue (queue_dir()):
+ *
+ *   tmp/                  files being written by submit
+ *   msgs/<bucket>/C<qid>  a queued message's control file (ctlfile.h)
+ *   msgs/<bucket>/D<qid>  its data file: the rewritten message, LF ends
+ *   trigger               FIFO: submit and `courier` wake courierd
+ *
+ * A queue id is "<inode>.<seconds>.<nanoseconds>" in fixed-width hex
+ * (16.8.8 digits): the data file's inode and the time it was made, which
+ * no two messages ever share.  The bucket is the seconds / 10000 in
+ * decimal, as Courier's subfolders by time: a bucket is made when the
+ * first message of its period arrives and removed when its last one
+ * leaves, so no folder grows without bound and an idle queue is empty.
+ *
+ * Durability: queue_new_commit() fsyncs the data file, the control file
+ * and the bucket folder (and msgs/ when the bucket is new) before it
+ * returns, so a message it accepted survives a crash.  The data file is
+ * moved in first and the control file last: courierd only looks at
+ * control files, so it never sees half a message.  Status records are
+ * appended with queue_ctl_append(), which fdatasyncs before returning. */
+#ifndef QUEUE_H
+#define QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "ctlfile.h"
+
+/* Length of a queue id, without its NUL. */
+#define QUEUE_ID_LEN (16 + 1 + 8 + 1 + 8)
+
+/* var/queue of the instance (cached; instance_reset() is not seen). */
+const char *queue_dir(void);
+/* Overrides the queue folder (tests); NULL goes back to the default. */
+void queue_set_dir(const char *dir);
+/* Creates var/queue, tmp/ and msgs/ if missing (mode 0750).  Returns 0,
+ * or -1 with *error_r (static text, valid until the next call). */
+int queue_init_dirs(const char **error_r);
+
+/* Whether qid has the form of a queue id; sets *secs_r (may be NULL) to
+ * the time it holds. */
+bool queue_id_valid(const char *qid, time_t *secs_r);
+/* The path of qid's control ('C') or data ('D') file (caller frees);
+ * NULL when qid is not a queue id. */
+char *queue_path(const char *qid, char type);
+
+/* ---- adding a message ---- */
+
+struct queue_new {
+	int data_fd;		/* write the message here */
+	char qid[QUEUE_ID_LEN + 1];
+	time_t time;		/* when it was made */
+	char *tmp_data;		/* tmp/ paths */
+	char *tmp_ctl;
+};
+
+/* Starts a message: creates its data file in tmp/ and fixes its queue id.
+ * Returns 0 and *new_r, or -1 with *error_r. */
+int queue_new_begin(struct queue_new **new_r, const char **error_r);
+/* Writes the control file (ctl_text, len bytes), fsyncs both files, moves
+ * them into the message's bucket and fsyncs the folder.  On success the
+ * message is queued.  Either way *new is freed and set to NULL and its
+ * tmp/ files are gone.  Returns 0, or -1 with *error_r. */
+int queue_new_commit(struct queue_new **new, const char *ctl_text,
+		     size_t len, const char **error_r);
+/* Drops a message that was begun. */
+void queue_new_abort(struct queue_new **new);
+
+/* ---- queued messages ---- */
+
+/* Reads and parses qid's control file.  Returns 1 and *ctl_r, 0 when
+ * the message is not (or no longer) queued, -1 with *error_r. */
+int queue_ctl_read(const char *qid, struct ctl_file **ctl_r,
+		   const char **error_r);
+/* Appends len bytes of records to qid's control file and fdatasyncs it.
+ * Returns 0, or -1 with *error_r. */
+int queue_ctl_append(const char *qid, const char *text, size_t len,
+		     const char **error_r);
+/* Removes a message: the control file first, then the data file, then
+ * the bucket if it became empty.  Returns 0 (also when it was already
+ * gone), or -1 with *error_r. */
+int queue_remove(const char *qid, const char **error_r);
+/* The size of qid's data file, or -1. */
+off_t queue_data_size(const char *qid);
+
+/* Calls callback(qid) for every queued message (every control file of
+ * every bucket), buckets oldest first; callback returns 0 to go on.
+ * Returns 0, or -1 with *error_r when a folder cannot be read. */
+typedef int queue_scan_callback_t(const char *qid, void *context);
+int queue_scan(queue_scan_callback_t *callback, void *context,
+	       const char **error_r);
+
+/* Removes tmp/ files and data files without a control file that are
+ * older than max_age seconds (what a crashed submit left).  Returns the
+ * number removed. */
+unsigned int queue_clean_stale(time_t max_age);
+
+/* ---- waking courierd ---- */
+
+/* The trigger FIFO's path (caller frees). */
+char *queue_trigger_path(void);
+/* Writes one command line ("N<qid>" new message, "F" flush all,
+ * "F<qid>" flush one) to the trigger FIFO without blocking.  Returns 1
+ * when written, 0 when courierd does not listen (no reader), -1 with
+ * *error_r on other errors.  A lost trigger only delays delivery:
+ * courierd rescans the queue regularly. */
+int queue_trigger(const char *line, const char **error_r);
+
+#endif

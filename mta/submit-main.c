@@ -1,0 +1,177 @@
+/* submit-main.c: the `submit` program, submit.h over standard input.
+ *
+ *   submit [SOURCE [RECEIVED-FROM [PROTOCOL]]]
+ *
+ * SOURCE is the u record ("local" by default); RECEIVED-FROM the "from"
+ * text of the Received: line; PROTOCOL its "with" word.  Standard input
+ * carries Courier's submit protocol:
+ *
+ *   sender[TAB ret[TAB envid]]     ret F or H (DSN RET), may be empty
+ *   address[TAB notify[TAB orcpt]] one per recipient; notify from S F D N
+ *   (empty line)
+ *   the message, until end of input
+ *
+ * After the sender, each recipient and the message, one SMTP reply line
+ * is printed on standard output.  A refused sender ends the run.  Exit
+ * status 0 when the message was queued, 75 on a temporary failure, 65
+ * when it was refused. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "ctlfile.h"
+#include "log.h"
+#include "mem.h"
+#include "str.h"
+#include "submit.h"
+
+#define LINE_MAX_LEN 4096
+
+static char inbuf[65536];
+static size_t inpos, inlen;
+static bool ineof;
+
+static int fill(void)
+{
+	ssize_t n;
+
+	if (ineof)
+		return 0;
+	do {
+		n = read(0, inbuf, sizeof(inbuf));
+	} while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		ineof = true;
+		return 0;
+	}
+	inpos = 0;
+	inlen = (size_t)n;
+	return 1;
+}
+
+/* One line without its LF (and CR).  Returns 1, 0 at end of input, -1
+ * when too long. */
+static int read_line(struct str *line)
+{
+	str_clear(line);
+	for (;;) {
+		char *nl;
+		size_t n;
+
+		if (inpos == inlen && fill() == 0)
+			return str_len(line) > 0 ? 1 : 0;
+		nl = memchr(inbuf + inpos, '\n', inlen - inpos);
+		n = nl != NULL ? (size_t)(nl - (inbuf + inpos)) :
+			inlen - inpos;
+		if (str_len(line) + n > LINE_MAX_LEN)
+			return -1;
+		str_append_n(line, inbuf + inpos, n);
+		inpos += n;
+		if (nl != NULL) {
+			inpos++;
+			if (str_len(line) > 0 &&
+			    str_c(line)[str_len(line) - 1] == '\r')
+				str_truncate(line, str_len(line) - 1);
+			return 1;
+		}
+	}
+}
+
+static void say(const char *text)
+{
+	printf("%s\n", text);
+	fflush(stdout);
+}
+
+static int status_of(const char *reply)
+{
+	return reply[0] == '4' ? EX_TEMPFAIL : EX_DATAERR;
+}
+
+int main(int argc, char **argv)
+{
+	struct submit_options opts;
+	struct submit *s;
+	struct str line;
+	const char *error;
+	char qid[QUEUE_ID_LEN + 1];
+	int r;
+
+	log_init("submit", LOG_TARGET_STDERR);
+	memset(&opts, 0, sizeof(opts));
+	opts.source = argc > 1 ? argv[1] : "local";
+	opts.received_from = argc > 2 && *argv[2] != '\0' ? argv[2] : NULL;
+	opts.protocol = argc > 3 ? argv[3] : NULL;
+	opts.uid = getuid();
+	opts.no_add_msgid = getenv("NOADDMSGID") != NULL;
+	opts.no_add_date = getenv("NOADDDATE") != NULL;
+	str_init(&line, 256);
+
+	if (read_line(&line) <= 0) {
+		say("501 5.5.4 No sender");
+		return EX_DATAERR;
+	}
+	/* sender TAB ret TAB envid: fields may be empty, so split by hand */
+	{
+		char *text = xstrdup(str_c(&line));
+		char *ret = strchr(text, '\t'), *envid = NULL;
+
+		if (ret != NULL) {
+			*ret++ = '\0';
+			envid = strchr(ret, '\t');
+			if (envid != NULL)
+				*envid++ = '\0';
+		}
+		opts.sender = text;
+		opts.ret = ret != NULL ? ret[0] : 0;
+		opts.envid = envid != NULL && *envid != '\0' ? envid : NULL;
+		s = submit_begin(&opts, &error);
+		free(text);
+	}
+	if (s == NULL) {
+		say(error);
+		return status_of(error);
+	}
+	say("250 2.1.0 Ok");
+	while ((r = read_line(&line)) > 0 && str_len(&line) > 0) {
+		unsigned int notify = 0;
+		char *text = xstrdup(str_c(&line));
+		char *flags = strchr(text, '\t'), *orcpt = NULL;
+
+		if (flags != NULL) {
+			*flags++ = '\0';
+			orcpt = strchr(flags, '\t');
+			if (orcpt != NULL)
+				*orcpt++ = '\0';
+		}
+		if (flags != NULL && ctl_notify_parse(flags, &notify) < 0)
+			say("501 5.5.4 Invalid NOTIFY flags");
+		else if (submit_add_rcpt(s, text, notify, orcpt, &error) < 0)
+			say(error);
+		else
+			say("250 2.1.5 Ok");
+		free(text);
+	}
+	if (r < 0) {
+		say("501 5.5.4 Line too long");
+		submit_abort(&s);
+		return EX_DATAERR;
+	}
+	while (inpos < inlen || fill() > 0) {
+		submit_write(s, inbuf + inpos, inlen - inpos);
+		inpos = inlen;
+	}
+	str_free(&line);
+	if (submit_finish(&s, qid, &error) < 0) {
+		say(error);
+		return status_of(error);
+	}
+	printf("250 2.0.0 Ok: queued as %s\n", qid);
+	fflush(stdout);
+	return EX_OK;
+}

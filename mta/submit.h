@@ -1,0 +1,94 @@
+/* submit.h: the one way into the queue.
+ *
+ * The ESMTP server, sendmail, the webmail and courierd's DSNs hand mail to
+ * the queue through this library (in-process) or through the `submit`
+ * program that wraps it.  A submission is an envelope (sender, DSN RET and
+ * ENVID, recipients with NOTIFY and ORCPT) and the message, fed in pieces
+ * of any size.  submit checks and rewrites the message as Courier does:
+ *
+ *  - a Received: line is put on top (who, how, when, the queue id);
+ *  - Date: and Message-ID: are added at the end of the header when
+ *    missing (unless the options say not to);
+ *  - line ends are stored as LF; a header line longer than 998 bytes is
+ *    folded; a leading mbox "From " line is dropped; a line that is not
+ *    a header field ends the header (the rest is body, after an empty
+ *    line);
+ *  - refused, with an SMTP reply: 8-bit bytes or NUL in the header, 8-bit
+ *    body without MIME-Version, a message over the size limit (the
+ *    sizelimit control file, 10 MB by default, or the option), no
+ *    recipients, malformed addresses.
+ *
+ * Bare addresses ("user") get the defaultdomain (else me); domains are
+ * lowercased; duplicate recipients are kept once.  The control file gets
+ * E (queuetime, default 1 week), W (warntime, default 4 hours) and L
+ * (submitdelay).  submit_finish() returns only after both files and their
+ * folder are on disk (queue.h), then wakes courierd.
+ *
+ * Error strings are full SMTP replies ("550 5.6.0 ..."), static, valid
+ * until the next call into this module. */
+#ifndef SUBMIT_H
+#define SUBMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "queue.h"
+
+/* Largest number of recipients of one submission. */
+#define SUBMIT_MAX_RCPTS 10000
+/* Longest address accepted (RFC 5321's path limit is 256). */
+#define SUBMIT_MAX_ADDRESS 998
+/* Default message size limit when there is no sizelimit file. */
+#define SUBMIT_DEFAULT_SIZELIMIT 10485760
+
+struct submit_options {
+	const char *sender;	/* envelope sender; "" or NULL for <> */
+	char ret;		/* DSN RET: 'F', 'H' or 0 */
+	const char *envid;	/* DSN ENVID or NULL */
+	const char *source;	/* u record: "local", "smtp", "dsn"... */
+	const char *auth_user;	/* authenticated submitter or NULL */
+	/* Received: "from ..." text (e.g. "host (host [1.2.3.4])"), NULL
+	 * for local mail, which says "(uid N)" instead. */
+	const char *received_from;
+	const char *protocol;	/* "with ..." word; NULL = "local" */
+	const char *from_mta;	/* DSN Received-From-MTA, or NULL */
+	uid_t uid;		/* for local mail's Received: */
+	bool no_add_msgid;	/* NOADDMSGID */
+	bool no_add_date;	/* NOADDDATE */
+	uint64_t size_limit;	/* 0: the sizelimit control file */
+};
+
+struct submit;
+
+/* Starts a submission: checks and qualifies the sender, creates the data
+ * file.  Returns the submission, or NULL with *error_r. */
+struct submit *submit_begin(const struct submit_options *opts,
+			    const char **error_r);
+/* Adds a recipient (notify: enum ctl_notify mask, 0 for the default;
+ * orcpt may be NULL).  Returns 1 when added, 0 when it was already there,
+ * -1 with *error_r (the submission goes on without it). */
+int submit_add_rcpt(struct submit *s, const char *address,
+		    unsigned int notify, const char *orcpt,
+		    const char **error_r);
+/* Feeds len bytes of the message.  Never fails: problems are reported by
+ * submit_finish() (the input is still consumed). */
+void submit_write(struct submit *s, const void *data, size_t len);
+/* Ends the message, queues it and wakes courierd.  Returns 0 and the
+ * queue id in qid_r, or -1 with *error_r.  Frees *s (sets it NULL). */
+int submit_finish(struct submit **s, char qid_r[QUEUE_ID_LEN + 1],
+		  const char **error_r);
+/* Drops the submission (nothing is queued).  NULL is harmless. */
+void submit_abort(struct submit **s);
+
+/* Qualifies and checks an address as submit does (bare -> @defaultdomain,
+ * domain lowercased).  Returns a new string, or NULL with *error_r. */
+char *submit_qualify_address(const char *address, const char **error_r);
+
+/* Forgets the cached control files (me, defaultdomain, sizelimit,
+ * queuetime, warntime, submitdelay, msgidhost), e.g. after a restart or
+ * in tests. */
+void submit_config_reset(void);
+
+#endif
