@@ -1,0 +1,21 @@
+# lib/index.mk: build fragment (owned by the mail index module): the
+# per-folder LMDB mail index shared by IMAP, POP3 and webmail, and its
+# readers for Courier's UID files.
+lib_libcore_la_SOURCES += \
+	lib/mail-index.c lib/mail-index.h lib/mail-index-private.h \
+	lib/mail-index-sync.c lib/mail-index-cache.c \
+	lib/mail-index-courier.c lib/mail-index-courier.h
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-mail-index tests/unit/test-mail-index-courier
+TESTS += tests/unit/test-mail-index tests/unit/test-mail-index-courier
+tests_unit_test_mail_index_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_mail_index_LDADD = $(UNIT_LIBS)
+tests_unit_test_mail_index_courier_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_mail_index_courier_LDADD = $(UNIT_LIBS)
+endif
+
+FUZZ_TARGETS += tests/fuzz/fuzz-uiddb
+tests_fuzz_fuzz_uiddb_SOURCES = tests/fuzz/fuzz-uiddb.c
+tests_fuzz_fuzz_uiddb_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_uiddb_LDADD = $(CORE_LIBS)

@@ -1,0 +1,247 @@
+/* mail-index-private.h: what the parts of the mail index share: the LMDB
+ * layout, the on-disk record and header encodings, and internal helpers.
+ *
+ * LMDB layout (named databases in one MDB_NOSUBDIR file):
+ *   "meta"     "hdr" -> struct mail_index_hdr
+ *   "msgs"     UID (big-endian u32) -> encoded record (see below)
+ *   "bases"    base name -> UID (native u32)
+ *   "expunged" MODSEQ (BE u64) + UID (BE u32) -> empty
+ *   "kw"       'n' + lowercase name -> id (u32);  'i' + id (BE u32) -> name
+ *   "cache"    UID (BE u32) + field name -> blob
+ * Big-endian keys make LMDB's byte order the numeric order. */
+#ifndef MAIL_INDEX_PRIVATE_H
+#define MAIL_INDEX_PRIVATE_H
+
+#include <lmdb.h>
+#include <sys/types.h>
+#include <time.h>
+#include "mail-index.h"
+#include "mail-index-courier.h"
+
+/* Bumped when the layout changes: an index of another version is
+ * rebuilt. */
+#define MAIL_INDEX_VERSION 1
+/* Courier's UIDVALIDITY epoch (a fresh UIDVALIDITY is now - this). */
+#define MAIL_INDEX_UIDV_EPOCH 1000000000
+/* How often an operation is retried after growing a full map. */
+#define MAIL_INDEX_MAP_RETRIES 6
+
+struct mail_index_stamp {
+	int64_t sec;
+	int64_t nsec;
+};
+
+struct mail_index_hdr {
+	uint32_t version;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint32_t first_recent_uid;
+	uint64_t highestmodseq;
+	uint32_t messages;
+	uint32_t seen;
+	uint32_t deleted;
+	uint32_t keyword_count;
+	uint64_t total_size;
+	/* Directory mtimes at the last full scan (0 = absent) and when
+	 * they were taken. */
+	struct mail_index_stamp new_mtime, cur_mtime, kw_mtime, taken_at;
+};
+
+/* Record bits. */
+#define REC_IN_NEW 0x01
+#define REC_SEEN_IN_NEW 0x02
+#define REC_HAS_VSIZE 0x04
+
+/* Fixed part of an encoded record; followed by kw_count u32 keyword ids,
+ * the name and a NUL, the POP3 UIDL and a NUL (uidl_len may be 0). */
+struct mail_index_rec_disk {
+	uint64_t modseq;
+	uint64_t size;
+	uint64_t vsize;
+	int64_t internal_date;
+	uint32_t uid;
+	uint16_t name_len;
+	uint16_t base_len;
+	uint16_t kw_count;
+	uint8_t flags;
+	uint8_t bits;
+	uint8_t uidl_len;
+	uint8_t pad[7];
+};
+
+/* A record being edited (owns its strings). */
+struct mail_index_rec {
+	struct mail_index_rec_disk d;
+	uint32_t *kw;
+	char *name;
+	char *uidl;
+};
+
+/* One LMDB environment per index file per process. */
+struct mail_index_env {
+	struct mail_index_env *next;
+	unsigned refcount;
+	pid_t pid;
+	dev_t dev;
+	ino_t ino;
+	char *path;
+	MDB_env *env;
+	MDB_dbi db_meta, db_msgs, db_bases, db_expunged, db_kw, db_cache;
+	MDB_txn *rtxn;		/* cached read transaction (reset) */
+	bool rtxn_busy;
+};
+
+struct mail_index {
+	char *dir;
+	char *path;
+	struct mail_index_settings set;
+	struct mail_index_courier_limits courier_limits;
+	struct mail_index_env *env;
+
+	/* The public record handed out, and buffers it points into. */
+	struct mail_index_record rec;
+	uint32_t *rec_kw;
+	size_t rec_kw_alloc;
+	struct str rec_name;
+	struct str rec_uidl;
+
+	/* Keyword names, loaded up to hdr.keyword_count. */
+	char **kw_names;
+	size_t kw_count;
+
+	uint64_t last_modseq;	/* HIGHESTMODSEQ seen by mail_index_sync */
+	uint32_t last_uidvalidity;
+};
+
+/* ---- helpers in mail-index.c ---- */
+
+/* Sets the module's error text (printf format) and errno-ish code. */
+void mail_index_set_error(const char **error_r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Formats an LMDB error. */
+void mail_index_set_mdb_error(const char **error_r, const char *what,
+			      int rc);
+
+/* Starts a read transaction (the env's cached one when free). */
+int mail_index_read_begin(struct mail_index *index, MDB_txn **txn_r,
+			  const char **error_r);
+void mail_index_read_end(struct mail_index *index, MDB_txn **txn);
+/* Starts a write transaction (grows the map first when it is filling). */
+int mail_index_write_begin(struct mail_index *index, MDB_txn **txn_r,
+			   const char **error_r);
+/* After MDB_MAP_FULL: doubles the map (no transaction may be active). */
+int mail_index_grow_map(struct mail_index *index, const char **error_r);
+
+/* Header get/put; get returns 1, 0 if absent, -1 on error. */
+int mail_index_hdr_get(struct mail_index *index, MDB_txn *txn,
+		       struct mail_index_hdr *hdr_r, const char **error_r);
+int mail_index_hdr_put(struct mail_index *index, MDB_txn *txn,
+		       const struct mail_index_hdr *hdr,
+		       const char **error_r);
+
+/* Record get: returns 1, 0 if absent, -1 (MDB rc in *rc_r if set). */
+int mail_index_rec_get(struct mail_index *index, MDB_txn *txn, uint32_t uid,
+		       struct mail_index_rec *rec_r, int *rc_r,
+		       const char **error_r);
+/* Decodes an encoded value into rec_r (owns its strings); false if the
+ * value is malformed. */
+bool mail_index_rec_decode(const MDB_val *val, struct mail_index_rec *rec_r);
+/* Writes rec (key: its UID) and its base name entry; updates the
+ * counters in hdr against old (NULL for a new record). */
+int mail_index_rec_put(struct mail_index *index, MDB_txn *txn,
+		       struct mail_index_hdr *hdr,
+		       const struct mail_index_rec *old,
+		       const struct mail_index_rec *rec, int *rc_r,
+		       const char **error_r);
+/* Deletes the record, its base name entry and its cache entries, logs it
+ * as expunged with modseq, updates the counters. */
+int mail_index_rec_delete(struct mail_index *index, MDB_txn *txn,
+			  struct mail_index_hdr *hdr,
+			  const struct mail_index_rec *rec, uint64_t modseq,
+			  int *rc_r, const char **error_r);
+void mail_index_rec_free(struct mail_index_rec *rec);
+/* Sets rec's name (and base_len). */
+void mail_index_rec_set_name(struct mail_index_rec *rec, const char *name);
+/* Fills index->rec from rec (copies into the index's buffers). */
+const struct mail_index_record *
+mail_index_rec_export(struct mail_index *index,
+		      const struct mail_index_rec *rec);
+
+/* System flags from a maildir flag string, and the flag string for a
+ * file whose current flags are old_letters with system flags set to
+ * flags (other letters such as P are kept).  The latter returns a new
+ * string. */
+uint8_t mail_index_flags_from_letters(const char *letters);
+char *mail_index_flags_to_letters(const char *old_letters, uint8_t flags);
+
+/* Keyword id of name, creating it when create is set (bumps
+ * hdr->keyword_count).  Returns 1, 0 if absent (or invalid when not
+ * creating), -1 on error (EINVAL/limit when creating). */
+int mail_index_kw_id(struct mail_index *index, MDB_txn *txn,
+		     struct mail_index_hdr *hdr, const char *name,
+		     bool create, uint32_t *id_r, const char **error_r);
+/* Loads keyword names up to hdr->keyword_count into index->kw_names. */
+int mail_index_kw_load(struct mail_index *index, MDB_txn *txn,
+		       const struct mail_index_hdr *hdr,
+		       const char **error_r);
+
+/* Now, from the realtime clock. */
+void mail_index_now(struct mail_index_stamp *now_r);
+
+/* ---- mail-index-sync.c ---- */
+
+/* The stamps of new/, cur/ and courierimapkeywords/ now. */
+int mail_index_sync_stamps(struct mail_index *index,
+			   struct mail_index_hdr *cur_r,
+			   const char **error_r);
+/* True if hdr's stamps equal those in now and are trusted. */
+bool mail_index_sync_stamps_clean(const struct mail_index_hdr *hdr,
+				  const struct mail_index_hdr *now);
+/* Full scan inside the write transaction txn: hdr is updated (stamps
+ * included).  build: the index is new (import Courier's files). */
+int mail_index_sync_scan(struct mail_index *index, MDB_txn *txn,
+			 struct mail_index_hdr *hdr, bool build,
+			 const struct mail_index_hdr *stamps,
+			 const char **error_r);
+/* Applies the keyword list names (count) to rec, creating ids.  Returns
+ * 1 if rec's keywords changed, 0 if not, -1 on error. */
+int mail_index_sync_set_keywords(struct mail_index *index, MDB_txn *txn,
+				 struct mail_index_hdr *hdr,
+				 struct mail_index_rec *rec,
+				 const char *const *names, size_t count,
+				 const char **error_r);
+
+/* ---- mail-index-cache.c ---- */
+
+/* Deletes every cache entry of uid. */
+int mail_index_cache_delete_uid(struct mail_index *index, MDB_txn *txn,
+				uint32_t uid, int *rc_r,
+				const char **error_r);
+
+static inline void mail_index_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t mail_index_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void mail_index_be64(uint8_t *p, uint64_t v)
+{
+	mail_index_be32(p, (uint32_t)(v >> 32));
+	mail_index_be32(p + 4, (uint32_t)v);
+}
+
+static inline uint64_t mail_index_get_be64(const uint8_t *p)
+{
+	return (uint64_t)mail_index_get_be32(p) << 32 |
+	       mail_index_get_be32(p + 4);
+}
+
+#endif

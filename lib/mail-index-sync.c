@@ -1,0 +1,630 @@
+/* mail-index-sync.c: keeping the mail index in step with its maildir:
+ * directory stamps, the full scan (new, vanished and renamed files), the
+ * keywords of courierimapkeywords/, and the first build with Courier's
+ * courierimapuiddb and courierpop3dsizelist imported. */
+#include "config.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "log.h"
+#include "maildir.h"
+#include "maildir-keywords.h"
+#include "mail-index-private.h"
+#include "mem.h"
+
+/* ---- stamps ---- */
+
+static int stamp_of(const char *dir, const char *sub, bool may_miss,
+		    struct mail_index_stamp *stamp_r, const char **error_r)
+{
+	char *path = xasprintf("%s/%s", dir, sub);
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		if (may_miss && errno == ENOENT) {
+			free(path);
+			stamp_r->sec = 0;
+			stamp_r->nsec = 0;
+			return 0;
+		}
+		mail_index_set_error(error_r, "stat(%s): %s", path,
+				     strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	stamp_r->sec = st.st_mtim.tv_sec;
+	stamp_r->nsec = st.st_mtim.tv_nsec;
+	return 0;
+}
+
+int mail_index_sync_stamps(struct mail_index *index,
+			   struct mail_index_hdr *cur_r, const char **error_r)
+{
+	/* The clock first: a change after this moment either moves an
+	 * mtime or lands within the racy window of this stamp. */
+	mail_index_now(&cur_r->taken_at);
+	if (stamp_of(index->dir, "new", false, &cur_r->new_mtime, error_r) < 0 ||
+	    stamp_of(index->dir, "cur", false, &cur_r->cur_mtime, error_r) < 0 ||
+	    stamp_of(index->dir, MAILDIR_KEYWORDS_DIR, true, &cur_r->kw_mtime,
+		     error_r) < 0)
+		return -1;
+	return 0;
+}
+
+static bool stamp_equal(const struct mail_index_stamp *a,
+			const struct mail_index_stamp *b)
+{
+	return a->sec == b->sec && a->nsec == b->nsec;
+}
+
+/* True if the stamp m, taken at taken_at, can be trusted: the directory
+ * had not changed for MAIL_INDEX_RACY_SECS when it was taken. */
+static bool stamp_trusted(const struct mail_index_stamp *m,
+			  const struct mail_index_stamp *taken_at)
+{
+	int64_t diff;
+
+	if (m->sec == 0 && m->nsec == 0)
+		return true;
+	diff = (taken_at->sec - m->sec) * 1000000000LL +
+	       (taken_at->nsec - m->nsec);
+	return diff >= (int64_t)MAIL_INDEX_RACY_SECS * 1000000000LL;
+}
+
+bool mail_index_sync_stamps_clean(const struct mail_index_hdr *hdr,
+				  const struct mail_index_hdr *now)
+{
+	return stamp_equal(&hdr->new_mtime, &now->new_mtime) &&
+	       stamp_equal(&hdr->cur_mtime, &now->cur_mtime) &&
+	       stamp_equal(&hdr->kw_mtime, &now->kw_mtime) &&
+	       stamp_trusted(&hdr->new_mtime, &hdr->taken_at) &&
+	       stamp_trusted(&hdr->cur_mtime, &hdr->taken_at) &&
+	       stamp_trusted(&hdr->kw_mtime, &hdr->taken_at);
+}
+
+/* ---- keywords ---- */
+
+int mail_index_sync_set_keywords(struct mail_index *index, MDB_txn *txn,
+				 struct mail_index_hdr *hdr,
+				 struct mail_index_rec *rec,
+				 const char *const *names, size_t count,
+				 const char **error_r)
+{
+	uint32_t *kw = NULL, id;
+	size_t n = 0, i, j;
+	bool changed;
+	int ret;
+
+	if (count > index->set.max_keywords_per_message)
+		count = index->set.max_keywords_per_message;
+	if (count > 0)
+		kw = xcalloc(count, sizeof(*kw));
+	for (i = 0; i < count; i++) {
+		ret = mail_index_kw_id(index, txn, hdr, names[i], true, &id,
+				       error_r);
+		if (ret < 0) {
+			if (errno == EINVAL || errno == EMLINK)
+				continue; /* skip what we cannot keep */
+			free(kw);
+			return -1;
+		}
+		for (j = 0; j < n && kw[j] != id; j++)
+			;
+		if (j == n)
+			kw[n++] = id;
+	}
+	changed = n != rec->d.kw_count;
+	for (i = 0; i < n && !changed; i++) {
+		for (j = 0; j < rec->d.kw_count && rec->kw[j] != kw[i]; j++)
+			;
+		if (j == rec->d.kw_count)
+			changed = true;
+	}
+	if (!changed) {
+		free(kw);
+		return 0;
+	}
+	free(rec->kw);
+	rec->kw = kw;
+	rec->d.kw_count = (uint16_t)n;
+	return 1;
+}
+
+/* Reloads courierimapkeywords/ and makes every record's keywords match
+ * it.  Changed records get modseq. */
+static int sync_keywords(struct mail_index *index, MDB_txn *txn,
+			 struct mail_index_hdr *hdr, uint64_t modseq,
+			 bool *used_r, const char **error_r)
+{
+	struct maildir_keywords_limits lim = {
+		.max_names = index->set.max_keywords,
+		.max_per_message = index->set.max_keywords_per_message,
+	};
+	struct maildir_keywords *kw;
+	uint32_t *uids = NULL;
+	size_t n = 0, alloc = 0, i;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc, ret = 0;
+
+	if (maildir_keywords_load(index->dir, &lim, &kw, error_r) < 0)
+		return -1;
+	/* Pass 1: which records differ (names compared by id). */
+	if (mail_index_kw_load(index, txn, hdr, error_r) < 0) {
+		maildir_keywords_destroy(&kw);
+		return -1;
+	}
+	rc = mdb_cursor_open(txn, index->env->db_msgs, &cur);
+	if (rc != 0) {
+		maildir_keywords_destroy(&kw);
+		mail_index_set_mdb_error(error_r, "cursor", rc);
+		return -1;
+	}
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		struct mail_index_rec rec;
+		const char *const *names;
+		size_t count, j, k;
+		bool differs;
+
+		if (!mail_index_rec_decode(&val, &rec)) {
+			mail_index_rec_free(&rec);
+			continue;
+		}
+		names = maildir_keywords_get(kw, rec.name, &count);
+		differs = count != rec.d.kw_count;
+		for (j = 0; j < count && !differs; j++) {
+			for (k = 0; k < rec.d.kw_count; k++) {
+				uint32_t id = rec.kw[k];
+
+				if (id < index->kw_count &&
+				    strcasecmp(index->kw_names[id],
+					       names[j]) == 0)
+					break;
+			}
+			if (k == rec.d.kw_count)
+				differs = true;
+		}
+		if (differs) {
+			if (n == alloc) {
+				alloc = alloc == 0 ? 64 : alloc * 2;
+				uids = xreallocarray(uids, alloc,
+						     sizeof(*uids));
+			}
+			uids[n++] = rec.d.uid;
+		}
+		mail_index_rec_free(&rec);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND) {
+		mail_index_set_mdb_error(error_r, "keywords scan", rc);
+		ret = -1;
+	}
+	/* Pass 2: update them. */
+	for (i = 0; i < n && ret == 0; i++) {
+		struct mail_index_rec rec, old;
+		const char *const *names;
+		size_t count;
+
+		if (mail_index_rec_get(index, txn, uids[i], &rec, NULL,
+				       error_r) <= 0) {
+			ret = -1;
+			break;
+		}
+		old = rec;
+		old.name = xstrdup(rec.name);
+		old.kw = NULL;
+		old.uidl = NULL;
+		names = maildir_keywords_get(kw, rec.name, &count);
+		ret = mail_index_sync_set_keywords(index, txn, hdr, &rec, names,
+						   count, error_r);
+		if (ret > 0) {
+			rec.d.modseq = modseq;
+			*used_r = true;
+			ret = mail_index_rec_put(index, txn, hdr, &old, &rec,
+						 NULL, error_r);
+		}
+		mail_index_rec_free(&old);
+		mail_index_rec_free(&rec);
+		if (ret > 0)
+			ret = 0;
+	}
+	free(uids);
+	maildir_keywords_destroy(&kw);
+	return ret;
+}
+
+/* ---- the scan ---- */
+
+/* Courier's order for new messages: the delivery time at the start of
+ * the name numerically, then the base names bytewise. */
+static int courier_order(const struct maildir_entry *a,
+			 const struct maildir_entry *b)
+{
+	unsigned long long ta = strtoull(a->name, NULL, 10);
+	unsigned long long tb = strtoull(b->name, NULL, 10);
+	size_t n;
+	int c;
+
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	n = a->base_len < b->base_len ? a->base_len : b->base_len;
+	c = memcmp(a->name, b->name, n);
+	if (c != 0)
+		return c;
+	return a->base_len < b->base_len ? -1 : a->base_len > b->base_len;
+}
+
+static int new_entry_cmp(const void *a, const void *b)
+{
+	return courier_order(*(const struct maildir_entry *const *)a,
+			     *(const struct maildir_entry *const *)b);
+}
+
+static int key_cmp(const MDB_val *key, const struct maildir_entry *e)
+{
+	size_t n = key->mv_size < e->base_len ? key->mv_size : e->base_len;
+	int c = memcmp(key->mv_data, e->name, n);
+
+	if (c != 0)
+		return c;
+	return key->mv_size < e->base_len ? -1 : key->mv_size > e->base_len;
+}
+
+struct scan_change {
+	uint32_t uid;
+	const struct maildir_entry *e;
+};
+
+/* Clears every database (a build over a stale or foreign file). */
+static int drop_all(struct mail_index *index, MDB_txn *txn,
+		    const char **error_r)
+{
+	MDB_dbi dbis[] = {
+		index->env->db_meta, index->env->db_msgs,
+		index->env->db_bases, index->env->db_expunged,
+		index->env->db_kw, index->env->db_cache,
+	};
+	int rc;
+
+	for (size_t i = 0; i < N_ELEMENTS(dbis); i++) {
+		rc = mdb_drop(txn, dbis[i], 0);
+		if (rc != 0) {
+			mail_index_set_mdb_error(error_r, "clear", rc);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < index->kw_count; i++)
+		free(index->kw_names[i]);
+	index->kw_count = 0;
+	return 0;
+}
+
+static void build_header(struct mail_index_hdr *hdr,
+			 const struct mail_index_uiddb *uiddb)
+{
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->version = MAIL_INDEX_VERSION;
+	if (uiddb != NULL) {
+		hdr->uidvalidity = uiddb->uidvalidity;
+		hdr->uidnext = uiddb->nextuid;
+	} else {
+		time_t now = time(NULL);
+
+		/* As Courier: seconds since its epoch, never 0. */
+		hdr->uidvalidity =
+			now > MAIL_INDEX_UIDV_EPOCH + 1
+				? (uint32_t)(now - MAIL_INDEX_UIDV_EPOCH)
+				: 1;
+		hdr->uidnext = 1;
+	}
+	hdr->first_recent_uid = 1;
+	hdr->highestmodseq = 1;
+}
+
+/* Adds the new files (in Courier's order): imported UIDs first where the
+ * uiddb knows them, then the next UIDs. */
+static int add_new(struct mail_index *index, MDB_txn *txn,
+		   struct mail_index_hdr *hdr, const struct maildir_entry **nw,
+		   size_t n, uint64_t modseq,
+		   const struct mail_index_uiddb *uiddb,
+		   const struct mail_index_pop3list *pop3,
+		   const char **error_r)
+{
+	int dfd_new, dfd_cur, ret = 0;
+	char *path;
+
+	path = xasprintf("%s/new", index->dir);
+	dfd_new = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(path);
+	path = xasprintf("%s/cur", index->dir);
+	dfd_cur = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(path);
+	if (dfd_new < 0 || dfd_cur < 0) {
+		mail_index_set_error(error_r, "open %s/new or cur: %s",
+				     index->dir, strerror(errno));
+		ret = -1;
+	}
+	if (n > 1)
+		qsort(nw, n, sizeof(*nw), new_entry_cmp);
+	for (int pass = 0; pass < 2 && ret == 0; pass++) {
+		for (size_t i = 0; i < n && ret == 0; i++) {
+			const struct maildir_entry *e = nw[i];
+			struct mail_index_rec rec;
+			struct stat st;
+			uint32_t uid = 0;
+
+			if (e == NULL)
+				continue;
+			if (uiddb != NULL)
+				uid = mail_index_uiddb_find(uiddb, e->name,
+							    e->base_len);
+			/* Pass 0: imported UIDs; pass 1: the others. */
+			if ((pass == 0) != (uid != 0))
+				continue;
+			nw[i] = NULL;
+			if (fstatat(e->in_new ? dfd_new : dfd_cur, e->name, &st,
+				    0) < 0)
+				continue; /* gone since the listing */
+			if (uid == 0) {
+				if (hdr->uidnext >= UINT32_MAX) {
+					mail_index_set_error(
+						error_r,
+						"mail index: UIDs exhausted");
+					ret = -1;
+					break;
+				}
+				uid = hdr->uidnext++;
+			}
+			memset(&rec, 0, sizeof(rec));
+			mail_index_rec_set_name(&rec, e->name);
+			rec.d.uid = uid;
+			rec.d.modseq = modseq;
+			rec.d.flags = mail_index_flags_from_letters(e->flags);
+			rec.d.bits = e->in_new ? REC_IN_NEW | REC_SEEN_IN_NEW
+					       : 0;
+			rec.d.size = (uint64_t)st.st_size;
+			rec.d.internal_date = st.st_mtime;
+			if (e->has_vsize) {
+				rec.d.vsize = e->vsize;
+				rec.d.bits |= REC_HAS_VSIZE;
+			}
+			if (pop3 != NULL) {
+				const struct mail_index_pop3list_entry *pe =
+					mail_index_pop3list_find(pop3, e->name,
+								 e->base_len);
+				char buf[MAIL_INDEX_UIDL_MAX];
+
+				if (pe != NULL) {
+					rec.uidl = xstrdup(
+						mail_index_pop3list_uidl(
+							pe, buf, sizeof(buf)));
+					if (!e->has_vsize) {
+						/* Courier counted it with
+						 * CRLF line ends. */
+						rec.d.vsize = pe->size;
+						rec.d.bits |= REC_HAS_VSIZE;
+					}
+				}
+			}
+			ret = mail_index_rec_put(index, txn, hdr, NULL, &rec,
+						 NULL, error_r);
+			mail_index_rec_free(&rec);
+		}
+	}
+	if (dfd_new >= 0)
+		close(dfd_new);
+	if (dfd_cur >= 0)
+		close(dfd_cur);
+	return ret;
+}
+
+int mail_index_sync_scan(struct mail_index *index, MDB_txn *txn,
+			 struct mail_index_hdr *hdr, bool build,
+			 const struct mail_index_hdr *stamps,
+			 const char **error_r)
+{
+	struct mail_index_uiddb *uiddb = NULL;
+	struct mail_index_pop3list *pop3 = NULL;
+	struct maildir_list *list = NULL;
+	struct scan_change *changes = NULL;
+	const struct maildir_entry **nw = NULL;
+	uint32_t *gone = NULL;
+	size_t ngone = 0, agone = 0, nchanges = 0, achanges = 0, nnew = 0;
+	size_t i = 0;
+	uint64_t modseq;
+	bool used = false;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	int rc, ret = 0;
+
+	if (build) {
+		const char *err;
+
+		if (drop_all(index, txn, error_r) < 0)
+			return -1;
+		if (mail_index_uiddb_read(index->dir, &index->courier_limits,
+					  &uiddb, &err) < 0)
+			log_warning("mail index %s: %s (UIDs not imported)",
+				    index->dir, err);
+		if (mail_index_pop3list_read(index->dir,
+					     &index->courier_limits, &pop3,
+					     &err) < 0)
+			log_warning("mail index %s: %s (POP3 UIDLs not "
+				    "imported)",
+				    index->dir, err);
+		build_header(hdr, uiddb);
+	}
+	modseq = hdr->highestmodseq + 1;
+
+	if (maildir_list(index->dir, &list, error_r) < 0) {
+		ret = -1;
+		goto out;
+	}
+	nw = xcalloc(list->count + 1, sizeof(*nw));
+
+	/* Merge the sorted base names of the index with the sorted list. */
+	rc = mdb_cursor_open(txn, index->env->db_bases, &cur);
+	if (rc != 0) {
+		mail_index_set_mdb_error(error_r, "cursor", rc);
+		ret = -1;
+		goto out;
+	}
+	rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+	while (rc == 0 || i < list->count) {
+		const struct maildir_entry *e =
+			i < list->count ? &list->entries[i] : NULL;
+		int c;
+
+		/* The same base name twice (in new/ and cur/): the first
+		 * one listed is the message, the other is ignored. */
+		if (e != NULL && i > 0 &&
+		    list->entries[i - 1].base_len == e->base_len &&
+		    memcmp(list->entries[i - 1].name, e->name,
+			   e->base_len) == 0) {
+			i++;
+			continue;
+		}
+		c = rc != 0 ? 1 : e == NULL ? -1 : key_cmp(&key, e);
+		if (c < 0) {
+			uint32_t uid;
+
+			if (val.mv_size == 4) {
+				memcpy(&uid, val.mv_data, 4);
+				if (ngone == agone) {
+					agone = agone == 0 ? 64 : agone * 2;
+					gone = xreallocarray(gone, agone,
+							     sizeof(*gone));
+				}
+				gone[ngone++] = uid;
+			}
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+		} else if (c > 0) {
+			nw[nnew++] = e;
+			i++;
+		} else {
+			if (val.mv_size == 4) {
+				if (nchanges == achanges) {
+					achanges = achanges == 0 ? 64
+								 : achanges * 2;
+					changes = xreallocarray(
+						changes, achanges,
+						sizeof(*changes));
+				}
+				memcpy(&changes[nchanges].uid, val.mv_data, 4);
+				changes[nchanges++].e = e;
+			}
+			i++;
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND) {
+		mail_index_set_mdb_error(error_r, "scan", rc);
+		ret = -1;
+		goto out;
+	}
+
+	/* Vanished files: expunged. */
+	for (i = 0; i < ngone && ret == 0; i++) {
+		struct mail_index_rec rec;
+
+		ret = mail_index_rec_get(index, txn, gone[i], &rec, NULL,
+					 error_r);
+		if (ret == 1) {
+			ret = mail_index_rec_delete(index, txn, hdr, &rec,
+						    modseq, NULL, error_r);
+			used = true;
+		} else if (ret == 0) {
+			/* A base entry without a record: drop it. */
+			ret = 0;
+		}
+		mail_index_rec_free(&rec);
+	}
+
+	/* Known files: renamed (flags, new/ to cur/) by someone else? */
+	for (i = 0; i < nchanges && ret == 0; i++) {
+		const struct maildir_entry *e = changes[i].e;
+		struct mail_index_rec rec, old;
+		uint8_t flags;
+
+		ret = mail_index_rec_get(index, txn, changes[i].uid, &rec, NULL,
+					 error_r);
+		if (ret <= 0) {
+			if (ret == 0) {
+				/* A base entry without a record: re-add. */
+				nw[nnew++] = e;
+			}
+			mail_index_rec_free(&rec);
+			continue;
+		}
+		ret = 0;
+		if (strcmp(rec.name, e->name) == 0 &&
+		    ((rec.d.bits & REC_IN_NEW) != 0) == e->in_new) {
+			mail_index_rec_free(&rec);
+			continue;
+		}
+		old = rec;
+		old.name = xstrdup(rec.name);
+		old.kw = NULL;
+		old.uidl = NULL;
+		mail_index_rec_set_name(&rec, e->name);
+		if (e->in_new)
+			rec.d.bits |= REC_IN_NEW;
+		else
+			rec.d.bits &= (uint8_t)~REC_IN_NEW;
+		flags = mail_index_flags_from_letters(e->flags);
+		if (flags != rec.d.flags) {
+			rec.d.flags = flags;
+			rec.d.modseq = modseq;
+			used = true;
+		}
+		ret = mail_index_rec_put(index, txn, hdr, &old, &rec, NULL,
+					 error_r);
+		mail_index_rec_free(&old);
+		mail_index_rec_free(&rec);
+	}
+
+	if (ret == 0 && nnew > 0) {
+		ret = add_new(index, txn, hdr, nw, nnew, modseq, uiddb, pop3,
+			      error_r);
+		used = true;
+	}
+
+	/* Keywords: when courierimapkeywords/ changed, or its stamp was not
+	 * to be trusted. */
+	if (ret == 0 && (build ||
+			 !stamp_equal(&stamps->kw_mtime, &hdr->kw_mtime) ||
+			 !stamp_trusted(&hdr->kw_mtime, &hdr->taken_at)))
+		ret = sync_keywords(index, txn, hdr, modseq, &used, error_r);
+
+	if (ret == 0) {
+		hdr->new_mtime = stamps->new_mtime;
+		hdr->cur_mtime = stamps->cur_mtime;
+		hdr->kw_mtime = stamps->kw_mtime;
+		hdr->taken_at = stamps->taken_at;
+		if (used)
+			hdr->highestmodseq = modseq;
+		if (build && uiddb != NULL)
+			log_info("mail index %s: imported %zu UIDs from %s "
+				 "(UIDVALIDITY %u)",
+				 index->dir, uiddb->count,
+				 MAIL_INDEX_UIDDB_FILE, hdr->uidvalidity);
+	}
+out:
+	if (ret > 0)
+		ret = 0;
+	free(gone);
+	free(changes);
+	free(nw);
+	maildir_list_free(&list);
+	mail_index_uiddb_free(&uiddb);
+	mail_index_pop3list_free(&pop3);
+	return ret;
+}

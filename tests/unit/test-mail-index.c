@@ -1,0 +1,1000 @@
+/* test-mail-index.c: unit tests for the per-folder mail index
+ * (lib/mail-index): building, syncing with changes made behind its back,
+ * STORE/EXPUNGE/APPEND through the API, the expunge log, the cache,
+ * Courier imports, corruption, two processes at once, and timings on a
+ * folder of 10,000 messages. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "log.h"
+#include "maildir.h"
+#include "maildir-keywords.h"
+#include "mail-index.h"
+#include "mem.h"
+#include "str.h"
+
+static char *tmpdir;
+static int warnings;
+
+static void log_capture(enum log_level level, const char *line, void *ctx)
+{
+	(void)line;
+	(void)ctx;
+	if (level == LOG_LEVEL_WARNING)
+		warnings++;
+}
+
+static int setup(void **state)
+{
+	char tmpl[] = "/tmp/test-mail-index.XXXXXX";
+
+	(void)state;
+	assert_non_null(mkdtemp(tmpl));
+	tmpdir = xstrdup(tmpl);
+	assert_int_equal(maildir_create(tmpdir, NULL), 0);
+	warnings = 0;
+	log_set_handler(log_capture, NULL);
+	return 0;
+}
+
+static void rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (d != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			char *p;
+
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			p = xasprintf("%s/%s", path, de->d_name);
+			rm_rf(p);
+			free(p);
+		}
+		closedir(d);
+		(void)rmdir(path);
+	} else {
+		(void)unlink(path);
+	}
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	log_set_handler(NULL, NULL);
+	rm_rf(tmpdir);
+	x_free(tmpdir);
+	return 0;
+}
+
+/* Writes a message file dir/sub/name with body text. */
+static void put_file(const char *sub, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s/%s", tmpdir, sub, name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	free(path);
+}
+
+static bool file_exists(const char *sub, const char *name)
+{
+	char *path = xasprintf("%s/%s/%s", tmpdir, sub, name);
+	bool ret = access(path, F_OK) == 0;
+
+	free(path);
+	return ret;
+}
+
+static struct mail_index *open_index(void)
+{
+	struct mail_index *index;
+	const char *error = NULL;
+
+	if (mail_index_open(tmpdir, NULL, &index, &error) < 0)
+		fail_msg("open: %s", error);
+	return index;
+}
+
+static void status(struct mail_index *index, struct mail_index_status *st)
+{
+	const char *error;
+
+	assert_int_equal(mail_index_get_status(index, st, &error), 0);
+}
+
+static uint32_t uid_of(struct mail_index *index, const char *base)
+{
+	struct mail_index_record rec;
+	const char *error;
+
+	if (mail_index_lookup_base(index, base, &rec, &error) != 1)
+		return 0;
+	return rec.uid;
+}
+
+static void test_create_open_reopen(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_status st, st2;
+	struct mail_index_record rec;
+	const char *error;
+	struct stat sb;
+	char *path;
+
+	(void)state;
+	put_file("cur", "1700000002.M1P1.host:2,S", "Subject: b\n\nb\n");
+	put_file("cur", "1700000001.M1P1.host,S=9:2,", "Subject: a\n");
+	put_file("new", "1700000003.M1P1.host", "c\n");
+	index = open_index();
+	status(index, &st);
+	assert_int_equal(st.messages, 3);
+	assert_int_equal(st.uidnext, 4);
+	assert_int_equal(st.seen, 1);
+	assert_true(st.uidvalidity > 0);
+	/* Courier's order: by delivery time. */
+	assert_int_equal(uid_of(index, "1700000001.M1P1.host,S=9"), 1);
+	assert_int_equal(uid_of(index, "1700000002.M1P1.host"), 2);
+	assert_int_equal(uid_of(index, "1700000003.M1P1.host:2,XYZ"), 3);
+	assert_int_equal(mail_index_lookup_uid(index, 3, &rec, &error), 1);
+	assert_true(rec.in_new);
+	assert_true(rec.seen_in_new);
+	assert_string_equal(rec.name, "1700000003.M1P1.host");
+	assert_int_equal(rec.size, 2);
+	assert_int_equal(mail_index_lookup_uid(index, 2, &rec, &error), 1);
+	assert_int_equal(rec.flags, MAIL_INDEX_SEEN);
+	assert_false(rec.seen_in_new);
+	assert_int_equal(mail_index_lookup_uid(index, 4, &rec, &error), 0);
+	assert_int_equal(mail_index_sync(index, 0, &error), 0);
+	mail_index_close(&index);
+	assert_null(index);
+
+	path = xasprintf("%s/%s", tmpdir, MAIL_INDEX_FILE_NAME);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	free(path);
+
+	index = open_index();
+	status(index, &st2);
+	assert_int_equal(st2.uidvalidity, st.uidvalidity);
+	assert_int_equal(st2.uidnext, 4);
+	assert_int_equal(st2.highestmodseq, st.highestmodseq);
+	assert_int_equal(uid_of(index, "1700000002.M1P1.host"), 2);
+	/* A forced scan of an unchanged folder changes nothing. */
+	assert_int_equal(mail_index_sync(index, MAIL_INDEX_SYNC_FORCE, &error),
+			 0);
+	status(index, &st2);
+	assert_int_equal(st2.highestmodseq, st.highestmodseq);
+	mail_index_close(&index);
+}
+
+static void test_external_changes(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_status st, st2;
+	struct mail_index_record rec;
+	const char *error;
+	uint32_t *uids;
+	size_t n;
+	char *from, *to;
+
+	(void)state;
+	put_file("cur", "1700000001.M1P1.host:2,", "one\n");
+	put_file("cur", "1700000002.M1P1.host:2,", "two\n");
+	index = open_index();
+	status(index, &st);
+
+	/* Delivered behind the index's back. */
+	assert_int_equal(maildir_deliver(tmpdir, "three\n", 6, 0, NULL, &error),
+			 0);
+	assert_int_equal(mail_index_changed_since(index, st.highestmodseq,
+						  &error),
+			 1);
+	status(index, &st2);
+	assert_int_equal(st2.messages, 3);
+	assert_int_equal(st2.uidnext, 4);
+	assert_int_equal(mail_index_lookup_uid(index, 3, &rec, &error), 1);
+	assert_true(rec.in_new);
+	assert_true(rec.modseq > st.highestmodseq);
+	assert_int_equal(mail_index_changed_since(index, st2.highestmodseq,
+						  &error),
+			 0);
+
+	/* Flags changed by another program's rename. */
+	from = xasprintf("%s/cur/1700000001.M1P1.host:2,", tmpdir);
+	to = xasprintf("%s/cur/1700000001.M1P1.host:2,FS", tmpdir);
+	assert_int_equal(rename(from, to), 0);
+	free(from);
+	free(to);
+	st = st2;
+	assert_int_equal(mail_index_sync(index, 0, &error), 1);
+	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), 1);
+	assert_int_equal(rec.flags, MAIL_INDEX_SEEN | MAIL_INDEX_FLAGGED);
+	assert_string_equal(rec.name, "1700000001.M1P1.host:2,FS");
+	assert_true(rec.modseq > st.highestmodseq);
+	status(index, &st2);
+	assert_int_equal(st2.seen, 1);
+	assert_int_equal(st2.highestmodseq, rec.modseq);
+
+	/* Deleted behind its back: expunged and logged. */
+	st = st2;
+	from = xasprintf("%s/cur/1700000002.M1P1.host:2,", tmpdir);
+	assert_int_equal(unlink(from), 0);
+	free(from);
+	assert_int_equal(mail_index_sync(index, 0, &error), 1);
+	assert_int_equal(mail_index_lookup_uid(index, 2, &rec, &error), 0);
+	status(index, &st2);
+	assert_int_equal(st2.messages, 2);
+	assert_true(st2.highestmodseq > st.highestmodseq);
+	assert_int_equal(mail_index_expunged_since(index, st.highestmodseq,
+						   &uids, &n, &error),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(uids[0], 2);
+	free(uids);
+	assert_int_equal(mail_index_expunged_since(index, st2.highestmodseq,
+						   &uids, &n, &error),
+			 0);
+	assert_int_equal(n, 0);
+	assert_null(uids);
+	/* UIDs are never reused. */
+	assert_int_equal(maildir_deliver(tmpdir, "four\n", 5, 0, NULL, &error),
+			 0);
+	assert_int_equal(mail_index_sync(index, 0, &error), 1);
+	status(index, &st2);
+	assert_int_equal(st2.uidnext, 5);
+	assert_int_equal(mail_index_uids(index, &uids, &n, &error), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(uids[0], 1);
+	assert_int_equal(uids[1], 3);
+	assert_int_equal(uids[2], 4);
+	free(uids);
+	mail_index_close(&index);
+}
+
+static void test_store(void **state)
+{
+	static const char *const kw1[] = { "$Label1", "Important" };
+	static const char *const kw2[] = { "important" };
+	static const char *const badkw[] = { "bad keyword" };
+	struct mail_index *index;
+	struct mail_index_status st;
+	struct mail_index_record rec;
+	struct mail_index_store_result res[3];
+	struct mail_index_change ch = { 0 };
+	struct maildir_keywords *kw;
+	const char *const *names;
+	const char *error;
+	uint32_t uids[3] = { 1, 2, 99 }, id;
+	size_t n;
+
+	(void)state;
+	put_file("cur", "1700000001.M1P1.host:2,P", "one\n");
+	put_file("new", "1700000002.M1P1.host", "two\n");
+	index = open_index();
+	status(index, &st);
+
+	ch.mode = MAIL_INDEX_MODIFY_ADD;
+	ch.flags = MAIL_INDEX_SEEN | MAIL_INDEX_FLAGGED;
+	ch.keywords = kw1;
+	ch.keyword_count = 2;
+	assert_int_equal(mail_index_store(index, uids, 3, &ch, res, &error),
+			 2);
+	assert_int_equal(res[0].status, MAIL_INDEX_STORE_CHANGED);
+	assert_int_equal(res[1].status, MAIL_INDEX_STORE_CHANGED);
+	assert_int_equal(res[2].status, MAIL_INDEX_STORE_GONE);
+	assert_int_equal(res[0].modseq, st.highestmodseq + 1);
+	assert_int_equal(res[0].flags, MAIL_INDEX_SEEN | MAIL_INDEX_FLAGGED);
+	/* Files renamed: other letters (P) kept; new/ moved to cur/. */
+	assert_true(file_exists("cur", "1700000001.M1P1.host:2,FPS"));
+	assert_true(file_exists("cur", "1700000002.M1P1.host:2,FS"));
+	assert_false(file_exists("new", "1700000002.M1P1.host"));
+	assert_int_equal(mail_index_lookup_uid(index, 2, &rec, &error), 1);
+	assert_false(rec.in_new);
+	assert_int_equal(rec.keyword_count, 2);
+	assert_string_equal(mail_index_keyword_name(index, rec.keywords[0]),
+			    "$Label1");
+	assert_string_equal(mail_index_keyword_name(index, rec.keywords[1]),
+			    "Important");
+	assert_int_equal(mail_index_keyword_count(index), 2);
+	assert_int_equal(mail_index_keyword_lookup(index, "IMPORTANT", &id,
+						   &error),
+			 1);
+	assert_int_equal(id, 1);
+	assert_int_equal(mail_index_keyword_lookup(index, "nope", &id, &error),
+			 0);
+	/* Written through to Courier's keyword files. */
+	assert_int_equal(maildir_keywords_load(tmpdir, NULL, &kw, &error), 0);
+	names = maildir_keywords_get(kw, "1700000002.M1P1.host", &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "$Label1");
+	maildir_keywords_destroy(&kw);
+
+	/* The same again changes nothing. */
+	assert_int_equal(mail_index_store(index, uids, 2, &ch, res, &error),
+			 0);
+	assert_int_equal(res[0].status, MAIL_INDEX_STORE_UNCHANGED);
+
+	/* UNCHANGEDSINCE below the message's MODSEQ fails. */
+	ch.mode = MAIL_INDEX_MODIFY_REMOVE;
+	ch.flags = MAIL_INDEX_FLAGGED;
+	ch.keywords = kw2;
+	ch.keyword_count = 1;
+	ch.unchangedsince = st.highestmodseq;
+	assert_int_equal(mail_index_store(index, uids, 2, &ch, res, &error),
+			 0);
+	assert_int_equal(res[0].status, MAIL_INDEX_STORE_MODIFIED);
+	ch.unchangedsince = 0;
+	assert_int_equal(mail_index_store(index, uids, 1, &ch, res, &error),
+			 1);
+	assert_int_equal(res[0].flags, MAIL_INDEX_SEEN);
+	assert_true(file_exists("cur", "1700000001.M1P1.host:2,PS"));
+	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), 1);
+	assert_int_equal(rec.keyword_count, 1);
+	assert_string_equal(mail_index_keyword_name(index, rec.keywords[0]),
+			    "$Label1");
+
+	/* REPLACE. */
+	ch.mode = MAIL_INDEX_MODIFY_REPLACE;
+	ch.flags = MAIL_INDEX_DELETED | MAIL_INDEX_ANSWERED | MAIL_INDEX_DRAFT;
+	ch.keyword_count = 0;
+	assert_int_equal(mail_index_store(index, uids, 1, &ch, res, &error),
+			 1);
+	assert_true(file_exists("cur", "1700000001.M1P1.host:2,DPRT"));
+	status(index, &st);
+	assert_int_equal(st.deleted, 1);
+	assert_int_equal(st.seen, 1);
+	assert_int_equal(st.highestmodseq, res[0].modseq);
+
+	/* Bad keyword names are refused. */
+	ch.keywords = badkw;
+	ch.keyword_count = 1;
+	assert_int_equal(mail_index_store(index, uids, 1, &ch, res, &error),
+			 -1);
+
+	/* A rename by another program between STOREs is followed. */
+	{
+		char *from = xasprintf("%s/cur/1700000001.M1P1.host:2,DPRT",
+				       tmpdir);
+		char *to = xasprintf("%s/cur/1700000001.M1P1.host:2,T", tmpdir);
+
+		assert_int_equal(rename(from, to), 0);
+		free(from);
+		free(to);
+	}
+	ch.mode = MAIL_INDEX_MODIFY_ADD;
+	ch.flags = MAIL_INDEX_SEEN;
+	ch.keyword_count = 0;
+	assert_int_equal(mail_index_store(index, uids, 1, &ch, res, &error),
+			 1);
+	/* The flags on disk (T) were the truth: +\\Seen applies to them. */
+	assert_true(file_exists("cur", "1700000001.M1P1.host:2,ST"));
+	assert_int_equal(res[0].flags, MAIL_INDEX_SEEN | MAIL_INDEX_DELETED);
+
+	/* Keywords survive a rebuild (from courierimapkeywords). */
+	mail_index_close(&index);
+	{
+		char *path = xasprintf("%s/%s", tmpdir, MAIL_INDEX_FILE_NAME);
+
+		assert_int_equal(unlink(path), 0);
+		free(path);
+	}
+	index = open_index();
+	assert_int_equal(mail_index_lookup_base(index, "1700000002.M1P1.host",
+						&rec, &error),
+			 1);
+	assert_int_equal(rec.keyword_count, 2);
+	assert_int_equal(rec.flags, MAIL_INDEX_SEEN | MAIL_INDEX_FLAGGED);
+	assert_int_equal(mail_index_lookup_base(index, "1700000001.M1P1.host",
+						&rec, &error),
+			 1);
+	assert_int_equal(rec.flags, MAIL_INDEX_SEEN | MAIL_INDEX_DELETED);
+	mail_index_close(&index);
+}
+
+static void test_expunge_and_log(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_status st;
+	struct mail_index_record rec;
+	const char *error;
+	uint32_t del[2] = { 2, 3 }, *uids;
+	uint64_t modseq, m1;
+	size_t n;
+
+	(void)state;
+	put_file("cur", "1700000001.M1P1.host:2,", "1\n");
+	put_file("cur", "1700000002.M1P1.host:2,T", "2\n");
+	put_file("cur", "1700000003.M1P1.host:2,", "3\n");
+	put_file("cur", "1700000004.M1P1.host:2,", "4\n");
+	index = open_index();
+	status(index, &st);
+	m1 = st.highestmodseq;
+	assert_int_equal(mail_index_cache_put(index, 2, "envelope", "E2", 2,
+					      &error),
+			 1);
+	assert_int_equal(mail_index_expunge(index, del, 2, &modseq, &error),
+			 2);
+	assert_true(modseq > m1);
+	assert_false(file_exists("cur", "1700000002.M1P1.host:2,T"));
+	assert_false(file_exists("cur", "1700000003.M1P1.host:2,"));
+	assert_int_equal(mail_index_lookup_uid(index, 2, &rec, &error), 0);
+	/* Again: nothing left to expunge. */
+	assert_int_equal(mail_index_expunge(index, del, 2, NULL, &error), 0);
+	{
+		struct str *s = str_new(16);
+
+		assert_int_equal(mail_index_cache_get(index, 2, "envelope", s,
+						      &error),
+				 0);
+		str_destroy(&s);
+	}
+	/* Then one more, later. */
+	del[0] = 4;
+	assert_int_equal(mail_index_expunge(index, del, 1, NULL, &error), 1);
+	assert_int_equal(mail_index_expunged_since(index, m1, &uids, &n,
+						   &error),
+			 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(uids[0], 2);
+	assert_int_equal(uids[1], 3);
+	assert_int_equal(uids[2], 4);
+	free(uids);
+	assert_int_equal(mail_index_expunged_since(index, modseq, &uids, &n,
+						   &error),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(uids[0], 4);
+	free(uids);
+	status(index, &st);
+	assert_int_equal(st.messages, 1);
+	assert_int_equal(st.deleted, 0);
+	/* Our own expunges need no rescan to be right, and a rescan finds
+	 * nothing more. */
+	assert_int_equal(mail_index_sync(index, MAIL_INDEX_SYNC_FORCE, &error),
+			 0);
+	mail_index_close(&index);
+}
+
+static void test_uidplus_append(void **state)
+{
+	static const char *const kw[] = { "$Forwarded" };
+	struct maildir_delivery *d;
+	struct mail_index *index;
+	struct mail_index_status st;
+	struct mail_index_record rec;
+	const char *error;
+	char *name;
+	uint32_t uid, uid2;
+
+	(void)state;
+	put_file("cur", "1700000001.M1P1.host:2,", "1\n");
+	index = open_index();
+	status(index, &st);
+	d = maildir_delivery_begin(tmpdir, MAILDIR_DELIVERY_VSIZE, &error);
+	assert_non_null(d);
+	assert_int_equal(maildir_delivery_write(d, "a\nb\n", 4, &error), 0);
+	assert_int_equal(maildir_delivery_commit(&d, "S", &name, &error), 0);
+	assert_int_equal(mail_index_add(index, name, kw, 1, &uid, &error), 0);
+	assert_int_equal(uid, st.uidnext);
+	assert_int_equal(mail_index_lookup_uid(index, uid, &rec, &error), 1);
+	assert_string_equal(rec.name, name);
+	assert_int_equal(rec.flags, MAIL_INDEX_SEEN);
+	assert_false(rec.in_new);
+	assert_true(rec.has_vsize);
+	assert_int_equal(rec.vsize, 6);
+	assert_int_equal(rec.keyword_count, 1);
+	/* Known already: the same UID. */
+	assert_int_equal(mail_index_add(index, name, NULL, 0, &uid2, &error),
+			 0);
+	assert_int_equal(uid2, uid);
+	/* A sync does not add it again. */
+	assert_int_equal(mail_index_sync(index, MAIL_INDEX_SYNC_FORCE, &error),
+			 0);
+	status(index, &st);
+	assert_int_equal(st.messages, 2);
+	assert_int_equal(st.uidnext, uid + 1);
+	/* A file that is not there. */
+	assert_int_equal(mail_index_add(index, "123.nothere", NULL, 0, &uid2,
+					&error),
+			 -1);
+	assert_int_equal(mail_index_add(index, "../x", NULL, 0, &uid2,
+					&error),
+			 -1);
+	free(name);
+	mail_index_close(&index);
+}
+
+static void rename_in_cur(const char *from, const char *to)
+{
+	char *a = xasprintf("%s/cur/%s", tmpdir, from);
+	char *b = xasprintf("%s/cur/%s", tmpdir, to);
+
+	assert_int_equal(rename(a, b), 0);
+	free(a);
+	free(b);
+}
+
+static int count_cb(const struct mail_index_record *rec, void *context)
+{
+	size_t *n = context;
+
+	(void)rec;
+	(*n)++;
+	return 0;
+}
+
+static int stop_cb(const struct mail_index_record *rec, void *context)
+{
+	(void)context;
+	return rec->uid == 2 ? 42 : 0;
+}
+
+static void test_iterate_recent_move_cache(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_status st;
+	struct mail_index_record rec;
+	struct mail_index_change ch = { .mode = MAIL_INDEX_MODIFY_ADD,
+					.flags = MAIL_INDEX_SEEN };
+	const char *error;
+	uint32_t first, all[4] = { 1, 2, 3, 4 }, one = 3;
+	size_t n = 0;
+	struct str *s;
+	char uidl[MAIL_INDEX_UIDL_MAX];
+	int fd;
+	uint64_t vsize;
+
+	(void)state;
+	put_file("new", "1700000001.M1P1.host", "1\n");
+	put_file("new", "1700000002.M1P1.host", "22\n");
+	put_file("new", "1700000003.M1P1.host", "line\nline\r\n");
+	put_file("cur", "1700000004.M1P1.host:2,", "4444\n");
+	index = open_index();
+	assert_int_equal(mail_index_iterate(index, 2, 3, count_cb, &n, &error),
+			 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(mail_index_iterate(index, 1, UINT32_MAX, stop_cb,
+					    NULL, &error),
+			 42);
+	n = 0;
+	assert_int_equal(mail_index_iterate(index, 3, 2, count_cb, &n, &error),
+			 0);
+	assert_int_equal(n, 0);
+
+	/* \Recent: the first claim gets them all, the next none. */
+	assert_int_equal(mail_index_claim_recent(index, &first, &error), 0);
+	assert_int_equal(first, 1);
+	assert_int_equal(mail_index_claim_recent(index, &first, &error), 0);
+	assert_int_equal(first, 5);
+
+	/* new/ to cur/. */
+	assert_int_equal(mail_index_move_to_cur(index, all, 4, &error), 3);
+	assert_true(file_exists("cur", "1700000001.M1P1.host:2,"));
+	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), 1);
+	assert_false(rec.in_new);
+	assert_true(rec.seen_in_new);
+	assert_int_equal(mail_index_sync(index, MAIL_INDEX_SYNC_FORCE, &error),
+			 0);
+
+	/* CHANGEDSINCE. */
+	status(index, &st);
+	assert_int_equal(mail_index_store(index, &one, 1, &ch, NULL, &error),
+			 1);
+	n = 0;
+	assert_int_equal(mail_index_iterate_changed(index, st.highestmodseq,
+						    count_cb, &n, &error),
+			 0);
+	assert_int_equal(n, 1);
+
+	/* Opening and RFC822.SIZE, also after a rename behind our back. */
+	rename_in_cur("1700000003.M1P1.host:2,S", "1700000003.M1P1.host:2,RS");
+	assert_int_equal(mail_index_open_message(index, 3, &fd, &error), 1);
+	close(fd);
+	assert_int_equal(mail_index_get_vsize(index, 3, &vsize, &error), 1);
+	assert_int_equal(vsize, 12);
+	assert_int_equal(mail_index_lookup_uid(index, 3, &rec, &error), 1);
+	assert_true(rec.has_vsize);
+	assert_string_equal(rec.name, "1700000003.M1P1.host:2,RS");
+	assert_int_equal(mail_index_get_vsize(index, 77, &vsize, &error), 0);
+
+	/* UIDL: "UID<uid>-<uidvalidity>". */
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), "UID3-%" PRIu32, st.uidvalidity);
+		assert_string_equal(mail_index_record_uidl(index, &rec, uidl),
+				    want);
+	}
+
+	/* Cache. */
+	s = str_new(16);
+	assert_int_equal(mail_index_cache_put(index, 1, "envelope", "(ENV)", 5,
+					      &error),
+			 1);
+	assert_int_equal(mail_index_cache_put(index, 1, "bodystructure",
+					      "(BS)", 4, &error),
+			 1);
+	assert_int_equal(mail_index_cache_put(index, 1, "envelope", "(ENV2)",
+					      6, &error),
+			 1);
+	assert_int_equal(mail_index_cache_put(index, 99, "envelope", "x", 1,
+					      &error),
+			 0);
+	assert_int_equal(mail_index_cache_put(index, 1, "", "x", 1, &error),
+			 -1);
+	assert_int_equal(mail_index_cache_get(index, 1, "envelope", s, &error),
+			 1);
+	assert_string_equal(str_c(s), "(ENV2)");
+	str_truncate(s, 0);
+	assert_int_equal(mail_index_cache_get(index, 1, "bodystructure", s,
+					      &error),
+			 1);
+	assert_string_equal(str_c(s), "(BS)");
+	assert_int_equal(mail_index_cache_get(index, 2, "envelope", s, &error),
+			 0);
+	str_set_limit(s, 5);
+	str_truncate(s, 0);
+	assert_int_equal(mail_index_cache_get(index, 1, "envelope", s, &error),
+			 -1);
+	str_destroy(&s);
+	mail_index_close(&index);
+}
+
+static void test_corrupt_rebuilt(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_status st, st2;
+	char *path, junk[8192];
+	const char *error;
+	int fd;
+
+	(void)state;
+	put_file("cur", "1700000001.M1P1.host:2,S", "1\n");
+	put_file("cur", "1700000002.M1P1.host:2,", "2\n");
+	index = open_index();
+	status(index, &st);
+	mail_index_close(&index);
+
+	path = xasprintf("%s/%s", tmpdir, MAIL_INDEX_FILE_NAME);
+	memset(junk, 'x', sizeof(junk));
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, junk, sizeof(junk)), sizeof(junk));
+	close(fd);
+	warnings = 0;
+	index = open_index();
+	assert_true(warnings >= 1);
+	status(index, &st2);
+	assert_int_equal(st2.messages, 2);
+	assert_int_equal(st2.seen, 1);
+	assert_int_equal(uid_of(index, "1700000002.M1P1.host"), 2);
+	mail_index_close(&index);
+
+	/* A truncated (empty) file too. */
+	assert_int_equal(truncate(path, 0), 0);
+	index = open_index();
+	status(index, &st2);
+	assert_int_equal(st2.messages, 2);
+	mail_index_close(&index);
+
+	/* Not a maildir. */
+	assert_int_equal(mail_index_open("/nonexistent/x", NULL, &index,
+					 &error),
+			 -1);
+	assert_null(index);
+	free(path);
+}
+
+static void test_courier_import(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_status st;
+	struct mail_index_record rec;
+	const char *error;
+	char uidl[MAIL_INDEX_UIDL_MAX], *path;
+	FILE *f;
+
+	(void)state;
+	put_file("cur", "1600000001.M1P1.host:2,S", "1\n");
+	put_file("new", "1600000002.M1P1.host", "2\n");
+	put_file("cur", "1600000000.M1P1.host:2,", "0\n");   /* not in db */
+	put_file("cur", "1600000003.M1P1.host:2,F", "33\n");  /* garbage */
+	path = xasprintf("%s/courierimapuiddb", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("1 734567890 10\n"
+	      "3 1600000001.M1P1.host\n"
+	      "7 1600000002.M1P1.host\n"
+	      "x 1600000003.M1P1.host\n"
+	      "8 gone.message\n",
+	      f);
+	fclose(f);
+	free(path);
+	path = xasprintf("%s/courierpop3dsizelist", tmpdir);
+	f = fopen(path, "w");
+	fputs("/3 5 1500000000\n"
+	      "1600000001.M1P1.host:2,S 3 4:1500000000:0\n",
+	      f);
+	fclose(f);
+	free(path);
+	/* Keywords in Courier's :list format, written by hand. */
+	path = xasprintf("%s/courierimapkeywords", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	free(path);
+	path = xasprintf("%s/courierimapkeywords/:list", tmpdir);
+	f = fopen(path, "w");
+	fputs("$Label1\nJunk\n\n1600000001.M1P1.host:0 1\n"
+	      "1600000002.M1P1.host:1\n",
+	      f);
+	fclose(f);
+	free(path);
+
+	index = open_index();
+	status(index, &st);
+	assert_int_equal(st.uidvalidity, 734567890);
+	assert_int_equal(st.messages, 4);
+	assert_int_equal(uid_of(index, "1600000001.M1P1.host"), 3);
+	assert_int_equal(uid_of(index, "1600000002.M1P1.host"), 7);
+	/* Not in the db: the next UIDs, in Courier's order. */
+	assert_int_equal(uid_of(index, "1600000000.M1P1.host"), 10);
+	assert_int_equal(uid_of(index, "1600000003.M1P1.host"), 11);
+	assert_int_equal(st.uidnext, 12);
+	assert_int_equal(mail_index_lookup_uid(index, 3, &rec, &error), 1);
+	assert_int_equal(rec.keyword_count, 2);
+	assert_string_equal(mail_index_keyword_name(index, rec.keywords[0]),
+			    "$Label1");
+	assert_string_equal(mail_index_keyword_name(index, rec.keywords[1]),
+			    "Junk");
+	assert_string_equal(mail_index_record_uidl(index, &rec, uidl),
+			    "UID4-1500000000");
+	assert_int_equal(mail_index_lookup_uid(index, 7, &rec, &error), 1);
+	assert_int_equal(rec.keyword_count, 1);
+	assert_string_equal(mail_index_record_uidl(index, &rec, uidl),
+			    "UID7-734567890");
+
+	/* Keywords changed by Courier afterwards (an update file). */
+	path = xasprintf("%s/courierimapkeywords/1600000002.M1P1.host",
+			 tmpdir);
+	f = fopen(path, "w");
+	fputs("NonJunk\n", f);
+	fclose(f);
+	free(path);
+	assert_int_equal(mail_index_sync(index, 0, &error), 1);
+	assert_int_equal(mail_index_lookup_uid(index, 7, &rec, &error), 1);
+	assert_int_equal(rec.keyword_count, 1);
+	assert_string_equal(mail_index_keyword_name(index, rec.keywords[0]),
+			    "NonJunk");
+
+	/* After a rebuild the UIDs are the same again. */
+	mail_index_close(&index);
+	path = xasprintf("%s/%s", tmpdir, MAIL_INDEX_FILE_NAME);
+	assert_int_equal(unlink(path), 0);
+	free(path);
+	index = open_index();
+	assert_int_equal(uid_of(index, "1600000002.M1P1.host"), 7);
+	mail_index_close(&index);
+}
+
+/* Two processes add, store and expunge at once. */
+static void child_work(int which)
+{
+	struct mail_index *index;
+	struct mail_index_change ch = { .mode = MAIL_INDEX_MODIFY_ADD };
+	const char *error;
+	uint32_t uid;
+	char *name;
+
+	if (mail_index_open(tmpdir, NULL, &index, &error) < 0)
+		_exit(10);
+	for (int i = 0; i < 40; i++) {
+		char body[32];
+		int len = snprintf(body, sizeof(body), "m %d %d\n", which, i);
+
+		if (maildir_deliver(tmpdir, body, (size_t)len, 0, &name,
+				    &error) < 0)
+			_exit(11);
+		if (i % 2 == 0) {
+			if (mail_index_add(index, name, NULL, 0, &uid,
+					   &error) < 0)
+				_exit(12);
+			ch.flags = which == 0 ? MAIL_INDEX_SEEN
+					      : MAIL_INDEX_FLAGGED;
+			if (mail_index_store(index, &uid, 1, &ch, NULL,
+					     &error) < 0)
+				_exit(13);
+		} else if (mail_index_sync(index, 0, &error) < 0) {
+			_exit(14);
+		}
+		free(name);
+	}
+	mail_index_close(&index);
+	_exit(0);
+}
+
+static void test_two_processes(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_status st, st2;
+	const char *error;
+	pid_t pids[2];
+	uint32_t *uids;
+	size_t n;
+	int status_code;
+
+	(void)state;
+	put_file("cur", "1600000000.M1P1.host:2,", "0\n");
+	index = open_index();
+	status(index, &st);
+	for (int i = 0; i < 2; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			child_work(i);
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(waitpid(pids[i], &status_code, 0), pids[i]);
+		assert_true(WIFEXITED(status_code));
+		assert_int_equal(WEXITSTATUS(status_code), 0);
+	}
+	/* The parent's open index sees the children's changes. */
+	assert_int_equal(mail_index_changed_since(index, st.highestmodseq,
+						  &error),
+			 1);
+	status(index, &st2);
+	assert_int_equal(st2.messages, 81);
+	assert_int_equal(st2.uidnext, 82);
+	assert_int_equal(st2.seen, 20);
+	assert_int_equal(mail_index_uids(index, &uids, &n, &error), 0);
+	assert_int_equal(n, 81);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(uids[i], i + 1);
+	free(uids);
+	mail_index_close(&index);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+static int sum_cb(const struct mail_index_record *rec, void *context)
+{
+	uint64_t *sum = context;
+
+	*sum += rec->uid;
+	return 0;
+}
+
+/* 10,000 messages: prints the timings (does not assert them). */
+static void test_scale(void **state)
+{
+	enum { N = 10000 };
+	struct mail_index *index;
+	struct mail_index_status st;
+	struct mail_index_record rec;
+	const char *error;
+	char name[128];
+	double t0, t_cold, t_warm, t_sync, t_iter, t_uid, t_base, t_kill;
+	uint64_t sum = 0;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name),
+			 "%d.M%06dP4242Q%d.host,S=20:2,%s", 1600000000 + i, i,
+			 i, i % 3 == 0 ? "S" : "");
+		put_file("cur", name, "Subject: x\n\nbody\n");
+	}
+	/* Let the directory stamps age past the racy window. */
+	{
+		struct timespec old[2] = { { 1600000000, 0 },
+					   { 1600000000, 0 } };
+		char *p = xasprintf("%s/cur", tmpdir);
+
+		assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+		free(p);
+		p = xasprintf("%s/new", tmpdir);
+		assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+		free(p);
+	}
+	t0 = now_ms();
+	index = open_index();
+	t_cold = now_ms() - t0;
+	status(index, &st);
+	assert_int_equal(st.messages, N);
+	mail_index_close(&index);
+
+	t0 = now_ms();
+	index = open_index();
+	t_warm = now_ms() - t0;
+
+	t0 = now_ms();
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(mail_index_sync(index, 0, &error), 0);
+	t_sync = (now_ms() - t0) / 100;
+
+	t0 = now_ms();
+	assert_int_equal(mail_index_iterate(index, 1, UINT32_MAX, sum_cb, &sum,
+					    &error),
+			 0);
+	t_iter = now_ms() - t0;
+	assert_int_equal(sum, (uint64_t)N * (N + 1) / 2);
+
+	t0 = now_ms();
+	for (uint32_t uid = 1; uid <= N; uid++)
+		assert_int_equal(mail_index_lookup_uid(index, uid, &rec,
+						       &error),
+				 1);
+	t_uid = now_ms() - t0;
+
+	t0 = now_ms();
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "%d.M%06dP4242Q%d.host,S=20",
+			 1600000000 + i, i, i);
+		assert_int_equal(uid_of(index, name), (uint32_t)i + 1);
+	}
+	t_base = now_ms() - t0;
+
+	/* One file deleted behind the index's back: a full rescan. */
+	snprintf(name, sizeof(name), "%s/cur/%d.M%06dP4242Q%d.host,S=20:2,",
+		 tmpdir, 1600000001, 1, 1);
+	assert_int_equal(unlink(name), 0);
+	t0 = now_ms();
+	assert_int_equal(mail_index_sync(index, 0, &error), 1);
+	t_kill = now_ms() - t0;
+
+	print_message("mail index, %d messages: cold open %.1f ms, warm open "
+		      "%.2f ms, warm sync %.3f ms, iterate %.1f ms, %d UID "
+		      "lookups %.1f ms, %d base lookups %.1f ms, rescan after "
+		      "a delete %.1f ms\n",
+		      N, t_cold, t_warm, t_sync, t_iter, N, t_uid, N, t_base,
+		      t_kill);
+	mail_index_close(&index);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_open_reopen, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_external_changes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expunge_and_log, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_uidplus_append, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_iterate_recent_move_cache,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_rebuilt, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_courier_import, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_two_processes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
