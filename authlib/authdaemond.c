@@ -3,6 +3,7 @@
  * of authmodulelist in order, with a time budget per request and
  * failed-login throttling shared by every worker. */
 #include "config.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -30,6 +31,7 @@
 #include "passwd.h"
 #include "secure.h"
 #include "throttle.h"
+#include "userdb.h"
 
 #define MAX_WORKERS 256
 #define THROTTLE_SLOTS 65536
@@ -540,6 +542,8 @@ static void serve(int fd)
 	alarm(0);
 }
 
+static void userdb_refresh(void);
+
 /* ---------------------------------------------------------- workers */
 
 static void on_term(int sig)
@@ -695,6 +699,7 @@ static int pool_main(int listen_fd)
 			log_info("SIGHUP: reloading the settings and "
 				 "restarting the workers");
 			load_settings(false);
+			userdb_refresh();
 			pool_stop(&pool);
 			for (size_t i = 0; i < pool.n; i++)
 				pool_start_one(&pool, i, listen_fd);
@@ -713,6 +718,60 @@ static int pool_main(int listen_fd)
 }
 
 /* ---------------------------------------------------------- main */
+
+/* The newest mtime of path (a file, or the files of a folder); 0 when it
+ * does not exist. */
+static time_t newest_mtime(const char *path)
+{
+	struct stat st;
+	time_t newest;
+
+	if (stat(path, &st) < 0)
+		return 0;
+	newest = st.st_mtime;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		while (d != NULL && (de = readdir(d)) != NULL) {
+			char *p = xasprintf("%s/%s", path, de->d_name);
+			if (stat(p, &st) == 0 && st.st_mtime > newest)
+				newest = st.st_mtime;
+			free(p);
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+	return newest;
+}
+
+/* With authuserdb in the list: compiles etc/userdb when userdb.dat is
+ * missing or older than it (an instance fresh from courier-setup, or an
+ * edit without makeuserdb), so that what the admin wrote is what is
+ * served.  A broken userdb is logged and the old userdb.dat kept. */
+static void userdb_refresh(void)
+{
+	if (strstr(set.authmodulelist, "userdb") == NULL)
+		return;
+	char *src = instance_etc_path("userdb");
+	char *dat = instance_etc_path("userdb.dat");
+	char *shadow = instance_etc_path("userdbshadow.dat");
+	time_t text = newest_mtime(src), compiled = newest_mtime(dat);
+	if (text != 0 && text >= compiled) {
+		struct config_errors *errs = config_errors_new();
+		struct userdb_compile_stats stats;
+		if (userdb_compile(src, dat, shadow, &stats, errs) == 0)
+			log_info("%s: compiled %zu accounts into %s (makeuserdb)",
+				 src, stats.accounts, dat);
+		else
+			log_error("%s: not compiled (run makeuserdb to see "
+				  "why)", src);
+		config_errors_log(errs);
+		config_errors_destroy(&errs);
+	}
+	free(src);
+	free(dat);
+	free(shadow);
+}
 
 static char *socket_dir(void)
 {
@@ -821,6 +880,7 @@ int main(int argc, char **argv)
 	}
 	load_settings(true);
 	check_module_list();
+	userdb_refresh();
 
 	char *pidfile = pid_path();
 	char *rundir = instance_var_path("run");
