@@ -288,7 +288,17 @@ static void relay_disconnected(struct conn *conn,
 	client_close(client);
 }
 
+/* conn wants a line callback; the relay reads raw from its creation, so
+ * a line can only come if raw mode ever ended: pass it on unchanged. */
+static void relay_line_cb(struct conn *conn, const char *line, size_t len,
+			  void *context)
+{
+	relay_raw(conn, line, len, false, context);
+	relay_raw(conn, "\r\n", 2, false, context);
+}
+
 static const struct conn_callbacks relay_callbacks = {
+	.line = relay_line_cb,
 	.raw = relay_raw,
 	.output_drained = relay_drained,
 	.disconnected = relay_disconnected,
