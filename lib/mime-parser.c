@@ -711,11 +711,13 @@ static size_t header_scan(struct mime_parser *p, const char *d, size_t size)
 	p->offset += consumed;
 	p->lines += rfc822_header_parser_get_lines(p->hp) - lines_before;
 	if (consumed > 0) {
+		bool cr_before = consumed >= 2 ? d[consumed - 2] == '\r' :
+			p->prev_cr;
+
 		p->prev_cr = d[consumed - 1] == '\r';
 		p->at_line_start = d[consumed - 1] == '\n';
 		if (p->at_line_start)
-			p->prev_eol_len = consumed >= 2 && d[consumed - 2] == '\r' ?
-				2 : 1;
+			p->prev_eol_len = cr_before ? 2 : 1;
 	}
 	if (ret > 0) {
 		struct mime_part *part = p->cur;

@@ -280,6 +280,36 @@ static void test_crlf(void **state)
 	mime_part_free(&root);
 }
 
+/* Regression (found by fuzz-mime): a header's empty CRLF line split
+ * between CR and LF, right before a boundary. */
+static void test_crlf_header_end_split(void **state)
+{
+	const char *msg = "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: message/rfc822\r\n\r\n"
+		"Subject: x\r\n\r\n--b--\r\n";
+	size_t len = strlen(msg);
+	struct mime_part *root = mime_parse_buffer(msg, len, NULL);
+	struct mime_part *m = mime_part_find_section(root, "1");
+
+	assert_true((m->flags & MIME_PART_FLAG_MESSAGE) != 0);
+	assert_int_equal(m->end_offset, len - 2 - 5 - 2);
+	for (size_t split = 0; split <= len; split++) {
+		for (size_t step = 1; step <= 2; step++) {
+			struct bodies b;
+			struct mime_part *r;
+
+			str_init(&b.raw, 16);
+			str_init(&b.decoded, 16);
+			r = parse_split(msg, len, split, step, &b);
+			assert_true(same_tree(root, r));
+			mime_part_free(&r);
+			str_free(&b.raw);
+			str_free(&b.decoded);
+		}
+	}
+	mime_part_free(&root);
+}
+
 static void test_defaults(void **state)
 {
 	const char *digest = "Content-Type: multipart/digest; boundary=d\n\n"
@@ -431,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_nested_structure),
 		cmocka_unit_test(test_every_split),
 		cmocka_unit_test(test_crlf),
+		cmocka_unit_test(test_crlf_header_end_split),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_limits),
