@@ -385,7 +385,7 @@ static bool pop3_parse_fields(const char *p, const char *end, int version,
 	if (version == 3) {
 		if (p == end || *p++ != ':')
 			return false;
-		if (*p == '-')
+		if (p < end && *p == '-')
 			p++;
 		if (!parse_u64(&p, end, &utf8))
 			return false;

@@ -190,6 +190,20 @@ static void test_pop3list_v2_and_bad(void **state)
 				 0);
 		assert_null(l);
 	}
+	/* Found by fuzz-uiddb: a v3 line ending right after "uid:uidv:"
+	 * (no final newline, so nothing after it in memory). */
+	{
+		static const char v3end[] = "/3 4 1\na 1 2:3:";
+		char *copy = xmemdup(v3end, strlen(v3end));
+
+		assert_int_equal(mail_index_pop3list_parse(
+					 copy, strlen(v3end), NULL, &l),
+				 1);
+		assert_int_equal(l->count, 0);
+		assert_int_equal(l->skipped, 1);
+		mail_index_pop3list_free(&l);
+		free(copy);
+	}
 	for (size_t n = 0; n <= strlen(v2); n++) {
 		char *copy = xmemdup(v2, n);
 
