@@ -136,6 +136,30 @@ int mail_index_sync_set_keywords(struct mail_index *index, MDB_txn *txn,
 	return 1;
 }
 
+/* Pending update files in courierimapkeywords/ before we fold them into
+ * :list (as Courier's readers do), so that loading stays cheap. */
+#define KEYWORDS_COMPACT_PENDING 64
+
+static size_t keywords_pending(const char *dir)
+{
+	char *path = xasprintf("%s/%s", dir, MAILDIR_KEYWORDS_DIR);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	size_t n = 0;
+
+	free(path);
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != ':' && strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    strncmp(de->d_name, ".tmp.", 5) != 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 /* Reloads courierimapkeywords/ and makes every record's keywords match
  * it.  Changed records get modseq. */
 static int sync_keywords(struct mail_index *index, MDB_txn *txn,
@@ -153,6 +177,13 @@ static int sync_keywords(struct mail_index *index, MDB_txn *txn,
 	MDB_val key, val;
 	int rc, ret = 0;
 
+	if (keywords_pending(index->dir) > KEYWORDS_COMPACT_PENDING) {
+		const char *err;
+
+		if (maildir_keywords_compact(index->dir, &err) < 0)
+			log_warning("mail index %s: folding keyword updates: %s",
+				    index->dir, err);
+	}
 	if (maildir_keywords_load(index->dir, &lim, &kw, error_r) < 0)
 		return -1;
 	/* Pass 1: which records differ (names compared by id). */

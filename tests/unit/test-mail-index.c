@@ -410,6 +410,48 @@ static void test_store(void **state)
 	mail_index_close(&index);
 }
 
+/* Many keyword updates are folded into courierimapkeywords/:list. */
+static void test_keywords_compacted(void **state)
+{
+	static const char *const kw[] = { "Work" };
+	struct mail_index_change ch = { .mode = MAIL_INDEX_MODIFY_ADD,
+					.keywords = kw, .keyword_count = 1 };
+	struct mail_index *index;
+	struct mail_index_record rec;
+	const char *error;
+	char name[64];
+	size_t files = 0;
+	struct dirent *de;
+	DIR *d;
+	char *path;
+
+	(void)state;
+	for (int i = 0; i < 80; i++) {
+		snprintf(name, sizeof(name), "%d.M1P1.host:2,", 1600000000 + i);
+		put_file("cur", name, "x\n");
+	}
+	index = open_index();
+	for (uint32_t uid = 1; uid <= 80; uid++)
+		assert_int_equal(mail_index_store(index, &uid, 1, &ch, NULL,
+						  &error),
+				 1);
+	assert_true(mail_index_sync(index, MAIL_INDEX_SYNC_FORCE, &error) >= 0);
+	path = xasprintf("%s/courierimapkeywords", tmpdir);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			files++;
+	}
+	closedir(d);
+	free(path);
+	assert_true(files < 10);
+	assert_true(file_exists("courierimapkeywords", ":list"));
+	assert_int_equal(mail_index_lookup_uid(index, 80, &rec, &error), 1);
+	assert_int_equal(rec.keyword_count, 1);
+	mail_index_close(&index);
+}
+
 static void test_expunge_and_log(void **state)
 {
 	struct mail_index *index;
@@ -981,6 +1023,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_external_changes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keywords_compacted, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_expunge_and_log, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_uidplus_append, setup,
