@@ -499,7 +499,9 @@ static void master_request(void)
 		error = "unknown login kind";
 		break;
 	}
-	secure_wipe(buf, sizeof(buf));
+	/* Only the secrets: user and remote_ip are logged below. */
+	secure_wipe((char *)secret, strlen(secret));
+	secure_wipe((char *)secret2, strlen(secret2));
 	if (r < 0) {
 		log_error("pop3d: login user=%s ip=%s: authdaemond: %s", user,
 			  remote_ip, error != NULL ? error : "temporary failure");

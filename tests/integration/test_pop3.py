@@ -1,0 +1,439 @@
+"""test_pop3.py: pop3d with real clients (Python's poplib, fetchmail,
+curl) against a throw-away instance with authdaemond: every command, STLS,
+POP3S, SASL, [IN-USE], interrupted sessions, UIDL stability, Courier's
+UIDLs from courierimapuiddb, account options, and the stdin/stdout tunnel.
+
+The instance's mail store belongs to the system user "mail" (pop3d never
+serves mail as root, and the tests run as root)."""
+
+import base64
+import hmac
+import os
+import poplib
+import pwd
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import servers
+from conftest import make_instance
+
+MAIL_USER = "mail"
+
+
+@pytest.fixture
+def pinst(suite_build):
+    """An instance whose account belongs to MAIL_USER, with authdaemond
+    and pop3d running.  It lives outside pytest's tmp_path, whose parents
+    only root may enter, so that the account's uid reaches its maildir."""
+    root = tempfile.mkdtemp(prefix="test-pop3-", dir="/tmp")
+    os.chmod(root, 0o755)
+    if os.getuid() != 0:
+        inst = make_instance(suite_build, os.path.join(root, "instance"))
+    else:
+        inst = make_instance(suite_build, os.path.join(root, "instance"),
+                             extra_args=("--user", MAIL_USER))
+    inst.program("pop3d")
+    try:
+        start_auth(inst)
+        inst.start("pop3d")
+        yield inst
+    finally:
+        inst.stop_all()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def start_auth(inst):
+    inst.run("makeuserdb")
+    d = inst.start("authdaemond")
+    sock = os.path.join(inst.settings("authdaemonrc")["authdaemonvar"],
+                        "socket")
+    servers.wait_until(lambda: os.path.exists(sock), "authdaemond socket",
+                       timeout=10, proc=d.proc, log=d.log)
+    servers.wait_until(
+        lambda: inst.run("authtest", inst.login, check=False).returncode
+        == 0, "authdaemond answers", timeout=10, proc=d.proc, log=d.log)
+
+
+def owner(inst):
+    st = os.stat(inst.maildir)
+    return st.st_uid, st.st_gid
+
+
+_seq = [0]
+
+
+def deliver(inst, text, sub="new", flags=""):
+    """Puts a message into the maildir as its owner would; returns the
+    file name."""
+    _seq[0] += 1
+    name = "%d.M%dP%d.test" % (int(time.time()), _seq[0], os.getpid())
+    if sub == "cur":
+        name += ":2," + flags
+    path = os.path.join(inst.maildir, sub, name)
+    with open(path, "wb") as f:
+        f.write(text.encode() if isinstance(text, str) else text)
+    uid, gid = owner(inst)
+    os.chown(path, uid, gid)
+    return name
+
+
+def messages(inst):
+    out = []
+    for sub in ("new", "cur"):
+        out += os.listdir(os.path.join(inst.maildir, sub))
+    return out
+
+
+def connect(inst):
+    return poplib.POP3(inst.address, inst.ports["pop3"], timeout=20)
+
+
+def login(inst):
+    p = connect(inst)
+    p.user(inst.login)
+    p.pass_(inst.password)
+    return p
+
+
+MSG1 = "From: a@example.test\nSubject: one\n\nline 1\n.dotted\nline 3\n"
+MSG2 = "From: b@example.test\r\nSubject: two\r\n\r\nbody\r\n"
+
+
+def test_poplib_every_command(pinst):
+    deliver(pinst, MSG1)
+    deliver(pinst, MSG2)
+    p = connect(pinst)
+    assert p.getwelcome().startswith(b"+OK")
+    assert b"<" in p.getwelcome()  # APOP timestamp
+    caps = p.capa()
+    for cap in ("TOP", "UIDL", "USER", "RESP-CODES", "AUTH-RESP-CODE",
+                "PIPELINING", "STLS", "SASL", "IMPLEMENTATION"):
+        assert cap in caps, caps
+    assert "PLAIN" in caps["SASL"]
+    assert p.utf8().startswith(b"+OK")
+    # APOP: the account has no clear password.
+    with pytest.raises(poplib.error_proto) as e:
+        p.apop(pinst.login, pinst.password)
+    assert b"[AUTH]" in e.value.args[0]
+    p.user(pinst.login)
+    assert p.pass_(pinst.password).startswith(b"+OK")
+    size1 = len(MSG1.replace("\n", "\r\n"))
+    size2 = len(MSG2)
+    assert p.stat() == (2, size1 + size2)
+    resp, lines, _ = p.list()
+    assert lines == [b"1 %d" % size1, b"2 %d" % size2]
+    assert p.list(2) == b"+OK 2 %d" % size2
+    resp, lines, _ = p.uidl()
+    uidls = [l.split()[1] for l in lines]
+    assert all(u.startswith(b"UID") for u in uidls)
+    assert p.uidl(1).split()[2] == uidls[0]
+    resp, lines, octets = p.retr(1)
+    assert lines == [l.encode() for l in MSG1.rstrip("\n").split("\n")]
+    assert octets == size1  # what LIST said is what RETR sent
+    resp, lines, _ = p.top(2, 0)
+    assert lines == [b"From: b@example.test", b"Subject: two", b""]
+    assert p.noop().startswith(b"+OK")
+    p.dele(1)
+    with pytest.raises(poplib.error_proto):
+        p.retr(1)
+    assert p.stat() == (1, size2)
+    p.rset()
+    assert p.stat() == (2, size1 + size2)
+    p.dele(2)
+    with pytest.raises(poplib.error_proto):
+        p.list(3)
+    with pytest.raises(poplib.error_proto):
+        p._shortcmd("XYZZY")
+    assert p.quit().startswith(b"+OK")
+    assert len(messages(pinst)) == 1
+
+
+def test_stls_and_pop3s(pinst):
+    deliver(pinst, MSG1)
+    p = connect(pinst)
+    p.stls(pinst.ssl_context())
+    caps = p.capa()
+    assert "STLS" not in caps
+    p.user(pinst.login)
+    p.pass_(pinst.password)
+    assert p.stat()[0] == 1
+    p.quit()
+    s = poplib.POP3_SSL(pinst.address, pinst.ports["pop3s"],
+                        context=pinst.ssl_context(), timeout=20)
+    assert "STLS" not in s.capa()
+    s.user(pinst.login)
+    s.pass_(pinst.password)
+    resp, lines, octets = s.retr(1)
+    assert lines[1] == b"Subject: one"
+    s.dele(1)
+    s.quit()
+    assert messages(pinst) == []
+
+
+def raw_session(inst):
+    s = socket.create_connection((inst.address, inst.ports["pop3"]), 20)
+    f = s.makefile("rb")
+    assert f.readline().startswith(b"+OK")
+    return s, f
+
+
+def test_sasl_plain_and_login(pinst):
+    deliver(pinst, MSG1)
+    s, f = raw_session(pinst)
+    ir = base64.b64encode(b"\0" + pinst.login.encode() + b"\0" +
+                          pinst.password.encode())
+    s.sendall(b"AUTH PLAIN " + ir + b"\r\n")
+    assert f.readline() == b"+OK logged in.\r\n"
+    s.sendall(b"STAT\r\nQUIT\r\n")
+    assert f.readline().startswith(b"+OK 1 ")
+    assert f.readline().startswith(b"+OK")
+    s.close()
+    s, f = raw_session(pinst)
+    s.sendall(b"AUTH LOGIN\r\n")
+    assert f.readline().startswith(b"+ ")
+    s.sendall(base64.b64encode(pinst.login.encode()) + b"\r\n")
+    assert f.readline().startswith(b"+ ")
+    s.sendall(base64.b64encode(b"wrong") + b"\r\n")
+    assert f.readline().startswith(b"-ERR [AUTH]")
+    s.sendall(b"QUIT\r\n")
+    assert f.readline().startswith(b"+OK")
+    s.close()
+
+
+def test_pipelined_session(pinst):
+    deliver(pinst, MSG1)
+    s, f = raw_session(pinst)
+    s.sendall(("USER %s\r\nPASS %s\r\nSTAT\r\nUIDL\r\nRETR 1\r\nQUIT\r\n" %
+               (pinst.login, pinst.password)).encode())
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    assert data.startswith(b"+OK Password required.\r\n+OK logged in.\r\n"
+                           b"+OK 1 ")
+    assert data.endswith(b"line 3\r\n.\r\n+OK Bye-bye.\r\n")
+
+
+def test_interrupted_session_loses_nothing(pinst):
+    deliver(pinst, MSG1)
+    deliver(pinst, MSG2)
+    p = login(pinst)
+    p.retr(1)
+    p.dele(1)
+    p.dele(2)
+    p.sock.shutdown(socket.SHUT_RDWR)  # gone, without QUIT
+    p.sock.close()
+    p.file.close()
+    time.sleep(0.5)
+    assert len(messages(pinst)) == 2
+    p = login(pinst)
+    assert p.stat()[0] == 2
+    p.quit()
+
+
+def test_in_use(pinst):
+    deliver(pinst, MSG1)
+    p1 = login(pinst)
+    p2 = connect(pinst)
+    p2.user(pinst.login)
+    with pytest.raises(poplib.error_proto) as e:
+        p2.pass_(pinst.password)
+    assert b"[IN-USE]" in e.value.args[0]
+    # Still in AUTHORIZATION: it may try again once the first is done.
+    p1.quit()
+    time.sleep(0.3)
+    p2.user(pinst.login)
+    p2.pass_(pinst.password)
+    assert p2.stat()[0] == 1
+    p2.quit()
+
+
+def test_uidl_stable_after_delivery_and_flag_change(pinst):
+    n1 = deliver(pinst, MSG1)
+    deliver(pinst, MSG2)
+    p = login(pinst)
+    first = p.uidl()[1]
+    p.quit()
+    # A new delivery and a flag change (as an IMAP client's STORE does).
+    deliver(pinst, "Subject: three\n\nx\n")
+    os.rename(os.path.join(pinst.maildir, "new", n1),
+              os.path.join(pinst.maildir, "cur", n1 + ":2,FS"))
+    p = login(pinst)
+    second = p.uidl()[1]
+    p.quit()
+    assert second[:2] == first
+    assert len(second) == 3
+    assert second[2].split()[1] not in [l.split()[1] for l in first]
+
+
+def test_courier_uidls(pinst):
+    """A maildir migrated from Courier keeps Courier's UIDLs."""
+    a = deliver(pinst, MSG1, "cur", "S")
+    b = deliver(pinst, MSG2, "cur", "")
+    with open(os.path.join(pinst.maildir, "courierimapuiddb"), "w") as f:
+        f.write("1 1234567890 100\n")
+        f.write("57 %s\n" % a.split(":")[0])
+        f.write("99 %s\n" % b.split(":")[0])
+    uid, gid = owner(pinst)
+    os.chown(os.path.join(pinst.maildir, "courierimapuiddb"), uid, gid)
+    p = login(pinst)
+    lines = p.uidl()[1]
+    p.quit()
+    assert lines == [b"1 UID57-1234567890", b"2 UID99-1234567890"]
+
+
+def test_fetchmail_stls_and_pop3s(pinst, tmp_path):
+    fetchmail = shutil.which("fetchmail")
+    if fetchmail is None:
+        pytest.skip("fetchmail is not installed (apt install fetchmail)")
+    for mode in ("stls", "pop3s"):
+        deliver(pinst, MSG1)
+        deliver(pinst, MSG2)
+        out = tmp_path / ("out-" + mode)
+        rc = tmp_path / ("fetchmailrc-" + mode)
+        port = pinst.ports["pop3" if mode == "stls" else "pop3s"]
+        rc.write_text(
+            'poll localhost port %d protocol POP3 auth password\n'
+            '  user "%s" password "%s"\n'
+            '  %s sslproto TLS1.2+ sslcertck sslcertfile "%s"\n'
+            '  mda "/bin/sh -c \'cat >> %s\'"\n' %
+            (port, pinst.login, pinst.password,
+             "ssl" if mode == "pop3s" else "", pinst.ca_file, out))
+        os.chmod(rc, 0o600)
+        r = subprocess.run([fetchmail, "-f", str(rc), "-N", "--nokeep",
+                            "-i", str(tmp_path / "fetchids"),
+                            "--pidfile", str(tmp_path / "fm.pid")],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=60,
+                           env=dict(os.environ, HOME=str(tmp_path)))
+        assert r.returncode == 0, r.stdout
+        got = out.read_text()
+        assert "Subject: one" in got and "Subject: two" in got
+        assert ".dotted" in got and "..dotted" not in got
+        assert messages(pinst) == [], (mode, r.stdout)
+
+
+def test_curl_pop3_and_pop3s(pinst):
+    deliver(pinst, MSG1)
+    # The account has a hashed password, so CRAM-MD5 (curl's first
+    # choice among the advertised mechanisms) cannot work for it.
+    base = ["curl", "-s", "-S", "--max-time", "20", "--login-options",
+            "AUTH=PLAIN", "-u", "%s:%s" % (pinst.login, pinst.password)]
+    r = subprocess.run(base + ["pop3://%s:%d/" % (pinst.address,
+                                                   pinst.ports["pop3"])],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(b"1 ")
+    r = subprocess.run(base + ["--cacert", pinst.ca_file,
+                               "pop3s://localhost:%d/1" %
+                               pinst.ports["pop3s"]],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert b"Subject: one" in r.stdout and b".dotted" in r.stdout
+    r = subprocess.run(base + ["--ssl-reqd", "--cacert", pinst.ca_file,
+                               "pop3://localhost:%d/1" % pinst.ports["pop3"],
+                               "--login-options", "AUTH=LOGIN",
+                               "-X", "DELE", "-I"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert messages(pinst) == []
+
+
+def userdb_set(inst, *fields):
+    inst.run("userdb", inst.login, "set", *fields)
+    inst.run("makeuserdb")
+
+
+def test_disablepop3_and_insecure(pinst):
+    deliver(pinst, MSG1)
+    userdb_set(pinst, "options=disableinsecurepop3=1")
+    time.sleep(1.1)
+    p = connect(pinst)
+    p.user(pinst.login)
+    with pytest.raises(poplib.error_proto) as e:
+        p.pass_(pinst.password)
+    assert b"TLS" in e.value.args[0]
+    p = connect(pinst)
+    p.stls(pinst.ssl_context())
+    p.user(pinst.login)
+    p.pass_(pinst.password)
+    p.quit()
+    userdb_set(pinst, "options=disablepop3=1")
+    time.sleep(1.1)
+    p = connect(pinst)
+    p.stls(pinst.ssl_context())
+    p.user(pinst.login)
+    with pytest.raises(poplib.error_proto) as e:
+        p.pass_(pinst.password)
+    assert e.value.args[0].startswith(b"-ERR [")
+
+
+def test_tls_required(pinst):
+    pinst.stop("pop3d")
+    path = os.path.join(pinst.etc, "pop3d-ssl")
+    with open(path) as f:
+        text = f.read().replace("POP3_TLS_REQUIRED=0", "POP3_TLS_REQUIRED=1")
+    with open(path, "w") as f:
+        f.write(text)
+    pinst.start("pop3d")
+    p = connect(pinst)
+    assert "USER" not in p.capa()
+    with pytest.raises(poplib.error_proto) as e:
+        p.user(pinst.login)
+    assert b"TLS" in e.value.args[0]
+    p.stls(pinst.ssl_context())
+    assert "USER" in p.capa()
+    p.user(pinst.login)
+    p.pass_(pinst.password)
+    p.quit()
+
+
+def test_limits(pinst):
+    s, f = raw_session(pinst)
+    s.sendall(b"X" * 10000 + b"\r\n")
+    assert f.readline().startswith(b"-ERR")
+    for _ in range(12):
+        try:
+            s.sendall(b"BOGUS\r\n")
+        except OSError:
+            break
+    data = f.read()
+    assert b"Too many bad commands" in data
+    s.close()
+
+
+def test_tunnel_mode(pinst, tmp_path):
+    deliver(pinst, MSG1)
+    md = tmp_path / "Maildir"
+    shutil.copytree(pinst.maildir, md)
+    r = subprocess.run([pinst.program("pop3d"), str(md)],
+                       input=b"STAT\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n",
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=pinst.env, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(b"+OK logged in.\r\n+OK 1 ")
+    assert b"..dotted\r\n" in r.stdout
+    assert r.stdout.endswith(b"+OK Bye-bye.\r\n")
+    assert os.listdir(md / "new") == [] and os.listdir(md / "cur") == []
+    r = subprocess.run([pinst.program("pop3d"), "--stdio"],
+                       input=b"STAT\r\nQUIT\r\n", stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30,
+                       env=dict(pinst.env, MAILDIR=str(md)))
+    assert r.stdout.startswith(b"+OK logged in.\r\n+OK 0 0\r\n")
+
+
+def test_sigterm_stops(pinst):
+    s, f = raw_session(pinst)
+    assert pinst.stop("pop3d") == 0
+    s.close()
