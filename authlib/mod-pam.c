@@ -27,10 +27,19 @@ struct pam_module {
 /* What the conversation answers with. */
 struct pam_conv_data {
 	const char *user;
-	const char *password;     /* the first password prompt */
-	const char *new_password; /* later prompts (password change) */
-	unsigned int prompts;
+	const char *password;     /* the password (the old one when changing) */
+	const char *new_password; /* set while changing the password */
 };
+
+/* While changing a password, is this prompt asking for the current one?
+ * Modules ask "Current password:", "(current) UNIX password:", "Old
+ * password:"; every other hidden prompt ("New password:", "Retype new
+ * password:") gets the new password. */
+static bool prompt_wants_old(const char *msg)
+{
+	return msg != NULL && (strcasestr(msg, "current") != NULL ||
+			       strcasestr(msg, "old") != NULL);
+}
 
 static int pam_init_module(const struct auth_module_def *def,
 			   const char *config_path,
@@ -139,7 +148,8 @@ static int pam_conversation(int num_msg, const struct pam_message **msg,
 			answer = cd->user;
 			break;
 		case PAM_PROMPT_ECHO_OFF:
-			answer = cd->prompts++ == 0 || cd->new_password == NULL
+			answer = cd->new_password == NULL ||
+						 prompt_wants_old(msg[i]->msg)
 					 ? cd->password
 					 : cd->new_password;
 			break;
@@ -234,7 +244,8 @@ static enum auth_module_result pam_run(struct pam_module *m,
 	if (r == PAM_SUCCESS && new_password != NULL) {
 		step = "pam_chauthtok";
 		cd.new_password = new_password;
-		cd.prompts = 0;
+		/* for modules that take the old password from the item */
+		pam_set_item(pamh, PAM_OLDAUTHTOK, password);
 		r = pam_chauthtok(pamh, PAM_SILENT);
 	}
 	if (r != PAM_SUCCESS && m->debug)
