@@ -1482,6 +1482,60 @@ int mail_index_get_vsize(struct mail_index *index, uint32_t uid,
 	return ret;
 }
 
+struct vsizes_ctx {
+	const uint32_t *uids;
+	size_t count;
+	uint64_t *vsizes;
+};
+
+static int vsizes_fn(struct mail_index *index, MDB_txn *txn,
+		     struct mail_index_hdr *hdr, void *context, int *rc_r,
+		     const char **error_r)
+{
+	struct vsizes_ctx *ctx = context;
+	struct mail_index_rec rec;
+	int found = 0, ret;
+
+	for (size_t i = 0; i < ctx->count; i++) {
+		struct open_ctx oc = { .uid = ctx->uids[i], .fd = -1,
+				       .want_vsize = true };
+
+		ctx->vsizes[i] = UINT64_MAX;
+		ret = mail_index_rec_get(index, txn, ctx->uids[i], &rec, rc_r,
+					 error_r);
+		if (ret < 0)
+			return -1;
+		if (ret == 1 && (rec.d.bits & REC_HAS_VSIZE) != 0) {
+			ctx->vsizes[i] = rec.d.vsize;
+			found++;
+		} else if (ret == 1) {
+			ret = open_fn(index, txn, hdr, &oc, rc_r, error_r);
+			if (ret < 0) {
+				mail_index_rec_free(&rec);
+				return -1;
+			}
+			if (ret == 1) {
+				ctx->vsizes[i] = oc.vsize;
+				found++;
+			}
+		}
+		mail_index_rec_free(&rec);
+	}
+	return found;
+}
+
+int mail_index_get_vsizes(struct mail_index *index, const uint32_t *uids,
+			  size_t count, uint64_t *vsizes_r,
+			  const char **error_r)
+{
+	struct vsizes_ctx ctx = { .uids = uids, .count = count,
+				  .vsizes = vsizes_r };
+
+	if (count == 0)
+		return 0;
+	return write_txn(index, vsizes_fn, &ctx, error_r);
+}
+
 /* ---- STORE ---- */
 
 struct store_ctx {

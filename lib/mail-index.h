@@ -225,6 +225,13 @@ int mail_index_open_message(struct mail_index *index, uint32_t uid,
  * Returns 1 and *vsize_r, 0 if the message is gone, -1 on error. */
 int mail_index_get_vsize(struct mail_index *index, uint32_t uid,
 			 uint64_t *vsize_r, const char **error_r);
+/* mail_index_get_vsize() for many messages in one transaction (a POP3
+ * login or FETCH 1:* RFC822.SIZE on a folder whose sizes are not known
+ * yet): vsizes_r[i] gets the size of uids[i], or UINT64_MAX if that
+ * message is gone.  Returns the number of sizes found, or -1. */
+int mail_index_get_vsizes(struct mail_index *index, const uint32_t *uids,
+			  size_t count, uint64_t *vsizes_r,
+			  const char **error_r);
 /* The POP3 UIDL of a record into buf (MAIL_INDEX_UIDL_MAX bytes): the
  * Courier UIDL imported from courierpop3dsizelist if there was one, else
  * "UID<uid>-<uidvalidity>" (Courier's format).  Returns buf. */

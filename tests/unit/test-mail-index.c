@@ -657,6 +657,21 @@ static void test_iterate_recent_move_cache(void **state)
 	assert_true(rec.has_vsize);
 	assert_string_equal(rec.name, "1700000003.M1P1.host:2,RS");
 	assert_int_equal(mail_index_get_vsize(index, 77, &vsize, &error), 0);
+	{
+		uint32_t want[3] = { 1, 77, 4 };
+		uint64_t got[3];
+		struct mail_index_record r4;
+
+		assert_int_equal(mail_index_get_vsizes(index, want, 3, got,
+						       &error),
+				 2);
+		assert_int_equal(got[0], 3);
+		assert_int_equal(got[1], UINT64_MAX);
+		assert_int_equal(got[2], 6);
+		assert_int_equal(mail_index_lookup_uid(index, 4, &r4, &error),
+				 1);
+		assert_true(r4.has_vsize);
+	}
 
 	/* UIDL: "UID<uid>-<uidvalidity>". */
 	{
