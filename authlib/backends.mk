@@ -70,8 +70,3 @@ tests_unit_test_auth_sql_CPPFLAGS = $(AUTH_CPPFLAGS) $(AUTHLIB_MODULE_DEFS)
 tests_unit_test_auth_sql_CFLAGS = $(UNIT_CFLAGS) $(AUTHLIB_BACKEND_CFLAGS)
 tests_unit_test_auth_sql_LDADD = $(AUTH_LIBS) $(CMOCKA_LIBS)
 endif
-
-# The test driver the integration tests use to call a module directly.
-check_PROGRAMS += tests/unit/test-auth-backend-driver
-tests_unit_test_auth_backend_driver_CPPFLAGS = $(AUTH_CPPFLAGS)
-tests_unit_test_auth_backend_driver_LDADD = $(AUTH_LIBS)
