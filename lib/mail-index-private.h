@@ -110,6 +110,8 @@ struct mail_index {
 	size_t kw_count;
 
 	uint64_t last_modseq;	/* HIGHESTMODSEQ seen by mail_index_sync */
+	int last_sync_ret;	/* what the last successful sync returned */
+	bool removed_damaged;	/* a damaged file was removed */
 	uint32_t last_uidvalidity;
 };
 

@@ -417,6 +417,7 @@ int mail_index_rec_get(struct mail_index *index, MDB_txn *txn, uint32_t uid,
 	if (!mail_index_rec_decode(&val, rec_r)) {
 		if (rc_r != NULL)
 			*rc_r = MDB_CORRUPTED;
+		last_mdb_rc = MDB_CORRUPTED;
 		mail_index_set_error(error_r,
 				     "mail index %s: record %" PRIu32
 				     " is damaged",
@@ -812,7 +813,9 @@ int mail_index_open(const char *dir, const struct mail_index_settings *set,
 		mail_index_close(&index);
 		return -1;
 	}
-	if (mail_index_sync(index, 0, error_r) < 0) {
+	index->removed_damaged = false;
+	if (mail_index_sync(index, 0, error_r) < 0 &&
+	    (!index->removed_damaged || mail_index_sync(index, 0, error_r) < 0)) {
 		mail_index_close(&index);
 		return -1;
 	}
@@ -866,10 +869,42 @@ static int reopen_if_replaced(struct mail_index *index, const char **error_r)
 	return 0;
 }
 
+/* After an operation failed: if LMDB found the file damaged, delete it
+ * so that the next call (here, or in any process) rebuilds the index
+ * from the maildir.  Returns -1 for the caller to return. */
+static int fail_check_damage(struct mail_index *index)
+{
+	if (mdb_rc_is_corruption(last_mdb_rc)) {
+		char *lock = xasprintf("%s-lock", index->path);
+
+		log_warning("mail index %s is damaged (%s): removing it, it "
+			    "will be rebuilt from the maildir",
+			    index->path, mdb_strerror(last_mdb_rc));
+		(void)unlink(index->path);
+		(void)unlink(lock);
+		free(lock);
+		last_mdb_rc = 0;
+		index->removed_damaged = true;
+	}
+	return -1;
+}
+
 /* ---- sync entry points ---- */
+
+static int sync_inner(struct mail_index *index, unsigned flags,
+		      const char **error_r);
 
 int mail_index_sync(struct mail_index *index, unsigned flags,
 		    const char **error_r)
+{
+	last_mdb_rc = 0;
+	if (sync_inner(index, flags, error_r) < 0)
+		return fail_check_damage(index);
+	return index->last_sync_ret;
+}
+
+static int sync_inner(struct mail_index *index, unsigned flags,
+		      const char **error_r)
 {
 	struct mail_index_hdr hdr, stamps;
 	MDB_txn *txn = NULL;
@@ -946,6 +981,7 @@ done:
 	      hdr.uidvalidity != index->last_uidvalidity;
 	index->last_modseq = hdr.highestmodseq;
 	index->last_uidvalidity = hdr.uidvalidity;
+	index->last_sync_ret = ret;
 	return ret;
 }
 
@@ -1038,7 +1074,7 @@ static int write_txn(struct mail_index *index, write_fn *fn, void *context,
 		}
 		if (last_mdb_rc != MDB_MAP_FULL ||
 		    tries >= MAIL_INDEX_MAP_RETRIES)
-			return -1;
+			return fail_check_damage(index);
 		if (mail_index_grow_map(index, error_r) < 0)
 			return -1;
 	}
@@ -1056,11 +1092,14 @@ int mail_index_lookup_uid(struct mail_index *index, uint32_t uid,
 
 	if (mail_index_read_begin(index, &txn, error_r) < 0)
 		return -1;
+	last_mdb_rc = 0;
 	ret = mail_index_rec_get(index, txn, uid, &rec, NULL, error_r);
 	mail_index_read_end(index, &txn);
 	if (ret == 1)
 		*rec_r = *mail_index_rec_export(index, &rec);
 	mail_index_rec_free(&rec);
+	if (ret < 0)
+		return fail_check_damage(index);
 	return ret;
 }
 

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <lmdb.h>
 #include "log.h"
 #include "maildir.h"
 #include "maildir-keywords.h"
@@ -761,6 +762,78 @@ static void test_corrupt_rebuilt(void **state)
 	free(path);
 }
 
+static void age_dirs(void)
+{
+	struct timespec old[2] = { { 1600000000, 0 }, { 1600000000, 0 } };
+	char *p = xasprintf("%s/cur", tmpdir);
+
+	assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+	free(p);
+	p = xasprintf("%s/new", tmpdir);
+	assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+	free(p);
+}
+
+/* Puts a malformed record for UID 1 straight into the LMDB file. */
+static void damage_record(const char *path)
+{
+	uint8_t key1[4] = { 0, 0, 0, 1 };
+	MDB_val key = { 4, key1 }, val = { 3, (void *)"bad" };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "msgs", 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* A damaged record found at run time: the file is removed and the next
+ * call rebuilds the index. */
+static void test_damaged_record(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_record rec;
+	const char *error;
+	char *path;
+
+	(void)state;
+	put_file("cur", "1700000001.M1P1.host:2,S", "1\n");
+	path = xasprintf("%s/%s", tmpdir, MAIL_INDEX_FILE_NAME);
+
+	/* Found by the scan at open: rebuilt at once. */
+	index = open_index();
+	mail_index_close(&index);
+	damage_record(path);
+	warnings = 0;
+	index = open_index();
+	assert_true(warnings >= 1);
+	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), 1);
+	mail_index_close(&index);
+
+	/* Found by a lookup (the directories have not changed, so the
+	 * open does not scan): removed, then rebuilt by the next call. */
+	age_dirs();
+	index = open_index();
+	mail_index_close(&index);
+	damage_record(path);
+	index = open_index();
+	warnings = 0;
+	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), -1);
+	assert_true(warnings >= 1);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(mail_index_sync(index, 0, &error), 0);
+	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), 1);
+	assert_int_equal(rec.flags, MAIL_INDEX_SEEN);
+	mail_index_close(&index);
+	free(path);
+}
+
 static void test_courier_import(void **state)
 {
 	struct mail_index *index;
@@ -1047,6 +1120,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iterate_recent_move_cache,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_rebuilt, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_record, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_courier_import, setup,
 						teardown),
