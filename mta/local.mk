@@ -16,9 +16,11 @@ mta_submit_LDADD = $(MTA_LIBS)
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-queue-ctl tests/unit/test-queue-retry \
-	tests/unit/test-queue-submit
+	tests/unit/test-queue-submit tests/unit/test-queue-route
 TESTS += tests/unit/test-queue-ctl tests/unit/test-queue-retry \
-	tests/unit/test-queue-submit
+	tests/unit/test-queue-submit tests/unit/test-queue-route
+tests_unit_test_queue_route_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
+tests_unit_test_queue_route_LDADD = mta/libmta.la $(UNIT_LIBS)
 tests_unit_test_queue_ctl_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
 tests_unit_test_queue_ctl_LDADD = mta/libmta.la $(UNIT_LIBS)
 tests_unit_test_queue_retry_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
@@ -26,3 +28,28 @@ tests_unit_test_queue_retry_LDADD = mta/libmta.la $(UNIT_LIBS)
 tests_unit_test_queue_submit_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
 tests_unit_test_queue_submit_LDADD = mta/libmta.la $(UNIT_LIBS)
 endif
+
+# The scheduler, its modules and the commands.
+mta_libmta_la_SOURCES += mta/route.c mta/route.h mta/dsn.c mta/dsn.h
+
+sbin_PROGRAMS += mta/courierd
+mta_courierd_SOURCES = mta/courierd.c
+mta_courierd_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DMTA_MODULEDIR=\"$(mtamoduledir)\"
+mta_courierd_LDADD = $(MTA_LIBS)
+
+# Delivery modules live in libexec/courier/modules (courierd also finds
+# them beside itself, in a build tree).
+mtamoduledir = $(libexecdir)/courier/modules
+mtamodule_PROGRAMS = mta/courierlocal
+mta_courierlocal_SOURCES = mta/courierlocal.c
+mta_courierlocal_CPPFLAGS = $(AUTH_CPPFLAGS)
+mta_courierlocal_LDADD = mta/libmta.la $(AUTH_LIBS)
+
+sbin_PROGRAMS += mta/courier
+mta_courier_SOURCES = mta/courier.c
+mta_courier_LDADD = $(MTA_LIBS)
+
+bin_PROGRAMS += mta/sendmail
+mta_sendmail_SOURCES = mta/sendmail.c
+mta_sendmail_LDADD = $(MTA_LIBS)

@@ -1,0 +1,1017 @@
+/* courierlocal.c: the local delivery module, run by courierd.
+ *
+ * Reads deliveries from standard input (courierd.c describes the
+ * protocol), forks a process per delivery and reports "delid" on standard
+ * output when it is over.  A delivery process:
+ *
+ *  1. locks the control file (flock) and reads it again: a recipient that
+ *     already has a final status is skipped, so a delivery handed out
+ *     twice (courierd restarted while this one ran) is made once;
+ *  2. asks authlib who the account is (auth_lookup, service "courier"):
+ *     the key courierd routed (local part for locals, local@domain for
+ *     hosteddomains), then, for "user-ext", "user" with extension "ext"
+ *     (a '+' counts as '-'); no account is a permanent failure;
+ *  3. forks again; that process switches to the account's uid/gid (never
+ *     root: an account with uid 0 is refused while running as root),
+ *     goes to its home and follows its dot-courier file (dot-courier(5)):
+ *     .courier for user, .courier-ext, .courier-PREFIX-default,
+ *     .courier-default for user-ext.  Lines: "./Maildir/" or "/path/"
+ *     (a maildir), "./file" or "/file" (an mbox file, flock'ed), "|cmd"
+ *     (a program fed the message: exit 0 ok, 99 ok and stop, 64 65 67
+ *     68 69 70 76 77 78 100 112 fail, others try again later), comments,
+ *     and addresses to forward to (comma lists, "&" prefix allowed).
+ *     No file, or an empty one, means the account's maildir.  Maildir++
+ *     quota applies to the account's maildir (over quota: try later);
+ *  4. forwards (submit.h, same sender) and appends the status records
+ *     (fdatasync) before the lock is released.
+ * Each copy starts with Return-Path: and Delivered-To:; a message that
+ * already has Delivered-To: the recipient is a loop and fails. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authclient.h"
+#include "ctlfile.h"
+#include "daemon.h"
+#include "ioloop.h"
+#include "log.h"
+#include "maildir-quota.h"
+#include "maildir.h"
+#include "mem.h"
+#include "queue.h"
+#include "rfc822-header.h"
+#include "str.h"
+#include "submit.h"
+
+#define LINE_MAX_LEN (1024 * 1024)
+#define DOT_COURIER_MAX (64 * 1024)
+#define MAX_FORWARDS 100
+
+struct outcome {
+	enum ctl_status status;
+	char *diag;
+};
+
+/* ---- the delivery process, as the account ---- */
+
+struct delivery {
+	const char *qid;
+	const char *sender;
+	const char *address;	/* the recipient, for Delivered-To */
+	const char *ext;	/* extension, "" for none */
+	struct auth_record *rec;
+	int data_fd;
+	struct str prefix;	/* Return-Path: and Delivered-To: lines */
+	struct str forwards;	/* addresses, one a line */
+	unsigned int forward_count;
+};
+
+/* Sets the outcome (the first failure wins; a success does not undo
+ * one). */
+static void result(struct outcome *o, enum ctl_status status,
+		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void result(struct outcome *o, enum ctl_status status,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->status == CTL_STATUS_FAILED ||
+	    (o->status == CTL_STATUS_DEFERRED &&
+	     status != CTL_STATUS_FAILED))
+		return;
+	free(o->diag);
+	va_start(ap, fmt);
+	o->diag = xvasprintf(fmt, ap);
+	va_end(ap);
+	o->status = status;
+}
+
+/* Feeds the message (prefix then data file) to cb. */
+static int message_copy(struct delivery *dl,
+			int (*cb)(void *ctx, const void *p, size_t n),
+			void *ctx)
+{
+	char buf[65536];
+	ssize_t n;
+
+	if (cb(ctx, str_c(&dl->prefix), str_len(&dl->prefix)) < 0)
+		return -1;
+	if (lseek(dl->data_fd, 0, SEEK_SET) < 0)
+		return -1;
+	while ((n = read(dl->data_fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (cb(ctx, buf, (size_t)n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static uint64_t message_size(struct delivery *dl)
+{
+	struct stat st;
+
+	if (fstat(dl->data_fd, &st) < 0)
+		return str_len(&dl->prefix);
+	return str_len(&dl->prefix) + (uint64_t)st.st_size;
+}
+
+struct maildir_ctx {
+	struct maildir_delivery *md;
+	const char *error;
+};
+
+static int maildir_cb(void *context, const void *p, size_t n)
+{
+	struct maildir_ctx *c = context;
+
+	return maildir_delivery_write(c->md, p, n, &c->error);
+}
+
+static void deliver_maildir(struct delivery *dl, const char *dir,
+			    const char *quota, struct outcome *o)
+{
+	struct maildir_quota *q = NULL;
+	struct maildir_ctx c = { NULL, NULL };
+	uint64_t size = message_size(dl);
+	const char *error;
+	int r;
+
+	if (!maildir_is_maildir(dir) && maildir_create(dir, &error) < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.2.0 %s: %s", dir, error);
+		return;
+	}
+	r = maildir_quota_open(dir, quota, &q, &error);
+	if (r < 0) {
+		log_warning("%s: quota: %s", dir, error);
+	} else if (r > 0) {
+		r = maildir_quota_check(q, (int64_t)size, 1, &error);
+		if (r == 0) {
+			result(o, CTL_STATUS_DEFERRED,
+			       "4.2.2 Mailbox full (over quota)");
+			maildir_quota_close(&q);
+			return;
+		}
+	}
+	c.md = maildir_delivery_begin(dir, 0, &error);
+	if (c.md == NULL) {
+		result(o, CTL_STATUS_DEFERRED, "4.2.0 %s: %s", dir, error);
+		maildir_quota_close(&q);
+		return;
+	}
+	if (message_copy(dl, maildir_cb, &c) < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: %s", dir,
+		       c.error != NULL ? c.error : strerror(errno));
+		maildir_delivery_abort(&c.md);
+		maildir_quota_close(&q);
+		return;
+	}
+	if (maildir_delivery_commit(&c.md, NULL, NULL, &error) < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: %s", dir, error);
+		maildir_quota_close(&q);
+		return;
+	}
+	if (q != NULL && maildir_quota_add(q, (int64_t)size, 1, &error) < 0)
+		log_warning("%s: quota: %s", dir, error);
+	maildir_quota_close(&q);
+	result(o, CTL_STATUS_DELIVERED, "250 2.0.0 delivered to maildir");
+}
+
+static int fd_cb(void *context, const void *p, size_t n)
+{
+	int fd = *(int *)context;
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* mbox: "From " line, ">From " quoting, a blank line after. */
+struct mbox_ctx {
+	int fd;
+	bool bol;
+	struct str buf;
+};
+
+static int mbox_cb(void *context, const void *p, size_t n)
+{
+	struct mbox_ctx *c = context;
+	const char *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		if (c->bol && n - i >= 5 && memcmp(s + i, "From ", 5) == 0)
+			str_append_c(&c->buf, '>');
+		str_append_c(&c->buf, s[i]);
+		c->bol = s[i] == '\n';
+	}
+	if (str_len(&c->buf) > 65536) {
+		int r = fd_cb(&c->fd, str_c(&c->buf), str_len(&c->buf));
+
+		str_clear(&c->buf);
+		return r;
+	}
+	return 0;
+}
+
+static void deliver_mbox(struct delivery *dl, const char *path,
+			 struct outcome *o)
+{
+	struct mbox_ctx c = { .bol = true };
+	time_t now = time(NULL);
+	char date[64];
+	struct tm tm;
+	off_t start;
+
+	c.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (c.fd < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.2.0 %s: %s", path,
+		       strerror(errno));
+		return;
+	}
+	if (flock(c.fd, LOCK_EX) < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.2.0 %s: lock: %s", path,
+		       strerror(errno));
+		close(c.fd);
+		return;
+	}
+	start = lseek(c.fd, 0, SEEK_END);
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
+	str_init(&c.buf, 70000);
+	str_printfa(&c.buf, "From %s %s\n", *dl->sender != '\0' ?
+		    dl->sender : "MAILER-DAEMON", date);
+	if (message_copy(dl, mbox_cb, &c) < 0 ||
+	    (str_append_c(&c.buf, '\n'),
+	     fd_cb(&c.fd, str_c(&c.buf), str_len(&c.buf)) < 0) ||
+	    fsync(c.fd) < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: %s", path,
+		       strerror(errno));
+		if (start >= 0 && ftruncate(c.fd, start) < 0)
+			log_error("%s: cannot truncate: %s", path,
+				  strerror(errno));
+	} else {
+		result(o, CTL_STATUS_DELIVERED, "250 2.0.0 delivered to %s",
+		       path);
+	}
+	str_free(&c.buf);
+	close(c.fd);
+}
+
+static bool hard_exit(int code)
+{
+	static const int codes[] = {
+		64, 65, 67, 68, 69, 70, 76, 77, 78, 100, 112,
+	};
+
+	for (size_t i = 0; i < N_ELEMENTS(codes); i++) {
+		if (code == codes[i])
+			return true;
+	}
+	return false;
+}
+
+/* Returns true when the program asked to stop (exit 99). */
+static bool deliver_program(struct delivery *dl, const char *cmd,
+			    struct outcome *o)
+{
+	int pipefd[2], status;
+	pid_t pid;
+	struct sigaction sa;
+
+	if (pipe(pipefd) < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 pipe: %s",
+		       strerror(errno));
+		return false;
+	}
+	pid = fork();
+	if (pid < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 fork: %s",
+		       strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return false;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(pipefd[0], 0);
+		if (null >= 0)
+			dup2(null, 1);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		setenv("HOME", dl->rec->home, 1);
+		setenv("SENDER", dl->sender, 1);
+		setenv("RECIPIENT", dl->address, 1);
+		setenv("EXT", dl->ext, 1);
+		setenv("USER", dl->rec->address, 1);
+		{
+			const char *at = strrchr(dl->address, '@');
+
+			setenv("HOST", at != NULL ? at + 1 : "", 1);
+			if (at != NULL) {
+				char *local = xstrndup(dl->address,
+					(size_t)(at - dl->address));
+
+				setenv("LOCAL", local, 1);
+				free(local);
+			}
+		}
+		setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[0]);
+	/* a program that does not read its input must not kill us */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	(void)message_copy(dl, fd_cb, &pipefd[1]);
+	close(pipefd[1]);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			result(o, CTL_STATUS_DEFERRED, "4.3.0 wait: %s",
+			       strerror(errno));
+			return false;
+		}
+	}
+	if (WIFSIGNALED(status)) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 |%s: killed by signal "
+		       "%d", cmd, WTERMSIG(status));
+		return false;
+	}
+	switch (WEXITSTATUS(status)) {
+	case 0:
+		result(o, CTL_STATUS_DELIVERED, "250 2.0.0 delivered to |%s",
+		       cmd);
+		return false;
+	case 99:
+		result(o, CTL_STATUS_DELIVERED, "250 2.0.0 delivered to |%s",
+		       cmd);
+		return true;
+	default:
+		if (hard_exit(WEXITSTATUS(status)))
+			result(o, CTL_STATUS_FAILED, "550 5.3.0 |%s: exit "
+			       "status %d", cmd, WEXITSTATUS(status));
+		else
+			result(o, CTL_STATUS_DEFERRED, "451 4.3.0 |%s: exit "
+			       "status %d", cmd, WEXITSTATUS(status));
+		return false;
+	}
+}
+
+static void add_forwards(struct delivery *dl, const char *line,
+			 struct outcome *o)
+{
+	char **v = str_split(line, ",");
+
+	for (size_t i = 0; v[i] != NULL; i++) {
+		char *a = str_trim(v[i]);
+
+		while (*a == '&' || *a == '!')
+			a++;
+		if (*a == '\0')
+			continue;
+		if (dl->forward_count >= MAX_FORWARDS) {
+			result(o, CTL_STATUS_FAILED, "550 5.3.0 too many "
+			       "forwarding addresses");
+			break;
+		}
+		str_append(&dl->forwards, a);
+		str_append_c(&dl->forwards, '\n');
+		dl->forward_count++;
+	}
+	str_split_free(&v);
+}
+
+/* The dot-courier file for the extension, or NULL. */
+static char *find_dot_courier(const char *ext)
+{
+	char *name, *e;
+
+	if (*ext == '\0') {
+		name = xstrdup(".courier");
+		if (access(name, F_OK) == 0)
+			return name;
+		free(name);
+		return NULL;
+	}
+	e = xstrdup(ext);
+	for (char *p = e; *p != '\0'; p++) {
+		if (*p == '.')
+			*p = ':';
+	}
+	name = xasprintf(".courier-%s", e);
+	if (access(name, F_OK) == 0) {
+		free(e);
+		return name;
+	}
+	free(name);
+	/* .courier-a-b-default, .courier-a-default, .courier-default */
+	for (;;) {
+		char *dash = strrchr(e, '-');
+
+		if (dash == NULL)
+			break;
+		*dash = '\0';
+		name = xasprintf(".courier-%s-default", e);
+		if (access(name, F_OK) == 0) {
+			free(e);
+			return name;
+		}
+		free(name);
+	}
+	free(e);
+	name = xstrdup(".courier-default");
+	if (access(name, F_OK) == 0)
+		return name;
+	free(name);
+	return NULL;
+}
+
+static void deliver_default(struct delivery *dl, struct outcome *o)
+{
+	struct str md;
+
+	str_init(&md, 256);
+	auth_record_maildir(dl->rec, &md);
+	deliver_maildir(dl, str_c(&md), dl->rec->quota, o);
+	str_free(&md);
+}
+
+/* As the account, in its home: follows the instructions. */
+static void deliver_as_user(struct delivery *dl, struct outcome *o)
+{
+	char *file = find_dot_courier(dl->ext);
+	struct str text;
+	bool any = false;
+	int fd;
+
+	if (file == NULL) {
+		if (*dl->ext != '\0') {
+			result(o, CTL_STATUS_FAILED, "550 5.1.1 <%s>: unknown "
+			       "user (no .courier-%s)", dl->address, dl->ext);
+			return;
+		}
+		deliver_default(dl, o);
+		return;
+	}
+	str_init(&text, 1024);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: %s", file,
+		       strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		char buf[4096];
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n <= 0)
+			break;
+		if (str_len(&text) + (size_t)n > DOT_COURIER_MAX) {
+			result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: too large",
+			       file);
+			close(fd);
+			goto out;
+		}
+		str_append_n(&text, buf, (size_t)n);
+	}
+	close(fd);
+	{
+		char **lines = str_split(str_c(&text), "\n");
+
+		for (size_t i = 0; lines[i] != NULL; i++) {
+			char *l = str_trim(lines[i]);
+			size_t len = strlen(l);
+
+			if (*l == '\0' || *l == '#')
+				continue;
+			any = true;
+			if (l[0] == '|' && l[1] == '|') {
+				result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: "
+				       "dynamic delivery instructions are "
+				       "not supported", file);
+			} else if (l[0] == '|') {
+				if (deliver_program(dl, str_trim(l + 1), o))
+					break;
+			} else if (l[0] == '/' || l[0] == '.') {
+				if (l[len - 1] == '/')
+					deliver_maildir(dl, l, NULL, o);
+				else
+					deliver_mbox(dl, l, o);
+			} else {
+				add_forwards(dl, l, o);
+			}
+			if (o->status == CTL_STATUS_FAILED ||
+			    o->status == CTL_STATUS_DEFERRED)
+				break;
+		}
+		str_split_free(&lines);
+	}
+	if (!any)
+		deliver_default(dl, o);
+out:
+	str_free(&text);
+	free(file);
+}
+
+/* ---- the delivery process, before switching user ---- */
+
+struct loop_ctx {
+	const char *address;
+	bool found;
+};
+
+static void loop_field_cb(const struct rfc822_header_field *f,
+			  void *context)
+{
+	struct loop_ctx *ctx = context;
+
+	if (f->name_len == 12 &&
+	    strncasecmp(f->name, "Delivered-To", 12) == 0 &&
+	    strcasecmp(f->value, ctx->address) == 0)
+		ctx->found = true;
+}
+
+/* Whether the message's header has Delivered-To: address. */
+static bool is_loop(int fd, const char *address)
+{
+	struct rfc822_header_parser *p = rfc822_header_parser_create(NULL);
+	struct loop_ctx ctx = { address, false };
+	char buf[16384];
+	ssize_t n;
+	size_t used;
+
+	(void)lseek(fd, 0, SEEK_SET);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (rfc822_header_parser_feed(p, buf, (size_t)n, &used,
+					      loop_field_cb, &ctx) == 1)
+			break;
+	}
+	rfc822_header_parser_destroy(&p);
+	return ctx.found;
+}
+
+/* Looks the account up: key, then key without its extension. */
+static int lookup(const char *key, struct auth_record *rec, char **ext_r,
+		  const char **error_r)
+{
+	char *local, *domain = NULL, *at = strrchr(key, '@');
+	int r = auth_lookup("courier", key, rec, error_r);
+
+	*ext_r = xstrdup("");
+	if (r != 0)
+		return r;
+	local = at != NULL ? xstrndup(key, (size_t)(at - key)) :
+		xstrdup(key);
+	if (at != NULL)
+		domain = xstrdup(at);
+	for (char *p = local; *p != '\0'; p++) {
+		if (*p == '+')
+			*p = '-';
+	}
+	for (char *dash = strrchr(local, '-'); dash != NULL && r == 0;
+	     dash = strrchr(local, '-')) {
+		char *try;
+
+		*dash = '\0';
+		if (*local == '\0')
+			break;
+		try = xasprintf("%s%s", local, domain != NULL ? domain : "");
+		auth_record_free(rec);
+		r = auth_lookup("courier", try, rec, error_r);
+		free(try);
+		if (r != 0) {
+			const char *ext = key + (dash - local) + 1;
+
+			free(*ext_r);
+			*ext_r = at != NULL ?
+				xstrndup(ext, (size_t)(at - ext)) :
+				xstrdup(ext);
+			for (char *p = *ext_r; *p != '\0'; p++) {
+				if (*p == '+')
+					*p = '-';
+			}
+		}
+	}
+	free(local);
+	free(domain);
+	return r;
+}
+
+static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
+			 const char *key, const char *address, int data_fd,
+			 struct outcome *o)
+{
+	struct auth_record rec;
+	struct delivery dl;
+	const char *error;
+	char *ext;
+	int pipefd[2], status, r;
+	pid_t pid;
+
+	auth_record_init(&rec);
+	r = lookup(key, &rec, &ext, &error);
+	if (r < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 account lookup failed "
+		       "(%s)", error);
+		goto out;
+	}
+	if (r == 0) {
+		result(o, CTL_STATUS_FAILED, "550 5.1.1 <%s>: unknown user",
+		       address);
+		goto out;
+	}
+	if (!rec.has_uid || (rec.uid == 0 && geteuid() == 0)) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 <%s>: the account has "
+		       "uid 0: delivery as root is refused (give it a mail "
+		       "user)", address);
+		goto out;
+	}
+	if (is_loop(data_fd, address)) {
+		result(o, CTL_STATUS_FAILED, "550 5.4.6 <%s>: mail loop "
+		       "(Delivered-To: already present)", address);
+		goto out;
+	}
+	memset(&dl, 0, sizeof(dl));
+	dl.qid = qid;
+	dl.sender = ctl->sender;
+	dl.address = address;
+	dl.ext = ext;
+	dl.rec = &rec;
+	dl.data_fd = data_fd;
+	str_init(&dl.prefix, 256);
+	str_printfa(&dl.prefix, "Return-Path: <%s>\nDelivered-To: %s\n",
+		    ctl->sender, address);
+	str_init(&dl.forwards, 256);
+	if (pipe(pipefd) < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 pipe: %s",
+		       strerror(errno));
+		goto out_dl;
+	}
+	pid = fork();
+	if (pid < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 fork: %s",
+		       strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		goto out_dl;
+	}
+	if (pid == 0) {
+		struct outcome uo = { CTL_STATUS_NONE, NULL };
+		struct str msg;
+
+		close(pipefd[0]);
+		if (daemon_drop_privileges_id(rec.uid, rec.gid,
+					      rec.sysusername, &error) < 0) {
+			result(&uo, CTL_STATUS_DEFERRED, "4.3.0 cannot switch "
+			       "to uid %lu: %s", (unsigned long)rec.uid,
+			       error);
+		} else if (chdir(rec.home) < 0) {
+			result(&uo, CTL_STATUS_DEFERRED, "4.3.0 %s: %s",
+			       rec.home, strerror(errno));
+		} else {
+			deliver_as_user(&dl, &uo);
+		}
+		str_init(&msg, 256);
+		str_printfa(&msg, "%d %s\n%s", (int)uo.status,
+			    uo.diag != NULL ? uo.diag : "",
+			    str_c(&dl.forwards));
+		(void)fd_cb(&pipefd[1], str_c(&msg), str_len(&msg));
+		_exit(0);
+	}
+	close(pipefd[1]);
+	{
+		struct str reply;
+		char buf[4096];
+		ssize_t n;
+
+		str_init(&reply, 256);
+		while ((n = read(pipefd[0], buf, sizeof(buf))) != 0) {
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			if (str_len(&reply) < 256 * 1024)
+				str_append_n(&reply, buf, (size_t)n);
+		}
+		close(pipefd[0]);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+		    str_len(&reply) == 0) {
+			result(o, CTL_STATUS_DEFERRED, "4.3.0 the delivery "
+			       "process failed");
+		} else {
+			char **lines = str_split(str_c(&reply), "\n");
+			int st = atoi(lines[0]);
+			const char *diag = strchr(lines[0], ' ');
+			size_t nfwd = 0;
+
+			for (size_t i = 1; lines[i] != NULL; i++)
+				nfwd++;
+			if (nfwd > 0 && st != CTL_STATUS_DEFERRED &&
+			    st != CTL_STATUS_FAILED) {
+				/* forward a copy, same sender */
+				struct submit_options so = {
+					.sender = ctl->sender,
+					.source = "local",
+					.protocol = "local",
+					.uid = rec.uid,
+				};
+				struct submit *s = submit_begin(&so, &error);
+				char fq[QUEUE_ID_LEN + 1];
+
+				for (size_t i = 1; s != NULL &&
+				     lines[i] != NULL; i++)
+					(void)submit_add_rcpt(s, lines[i], 0,
+							      NULL, &error);
+				if (s != NULL) {
+					struct str hdr;
+					char b[65536];
+
+					str_init(&hdr, 128);
+					str_printfa(&hdr, "Delivered-To: %s\n",
+						    address);
+					submit_write(s, str_c(&hdr),
+						     str_len(&hdr));
+					str_free(&hdr);
+					(void)lseek(data_fd, 0, SEEK_SET);
+					while ((n = read(data_fd, b,
+							 sizeof(b))) > 0)
+						submit_write(s, b, (size_t)n);
+				}
+				if (s == NULL ||
+				    submit_finish(&s, fq, &error) < 0) {
+					result(o, *error == '5' ?
+					       CTL_STATUS_FAILED :
+					       CTL_STATUS_DEFERRED,
+					       "%s (forwarding)", error);
+				} else if (st == CTL_STATUS_NONE) {
+					result(o, CTL_STATUS_DELIVERED, "250 "
+					       "2.0.0 forwarded as %s", fq);
+				}
+			}
+			if (st == CTL_STATUS_DELIVERED ||
+			    st == CTL_STATUS_FAILED ||
+			    st == CTL_STATUS_DEFERRED)
+				result(o, (enum ctl_status)st, "%s",
+				       diag != NULL ? diag + 1 : "");
+			else if (o->status == CTL_STATUS_NONE)
+				result(o, CTL_STATUS_DELIVERED,
+				       "250 2.0.0 nothing to deliver");
+			str_split_free(&lines);
+		}
+		str_free(&reply);
+	}
+out_dl:
+	str_free(&dl.prefix);
+	str_free(&dl.forwards);
+out:
+	free(ext);
+	auth_record_free(&rec);
+}
+
+/* One job: "delid qid host n addr [n addr...]" split at tabs. */
+static void run_job(char **f, size_t count)
+{
+	const char *qid = f[1], *key = f[2];
+	char *ctlpath = queue_path(qid, 'C'), *datapath = queue_path(qid, 'D');
+	struct ctl_file *ctl = NULL;
+	struct str rec;
+	const char *error;
+	int lockfd, datafd;
+
+	if (ctlpath == NULL || datapath == NULL)
+		_exit(1);
+	lockfd = open(ctlpath, O_RDONLY | O_CLOEXEC);
+	if (lockfd < 0)
+		_exit(0); /* gone: nothing to do */
+	while (flock(lockfd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	if (queue_ctl_read(qid, &ctl, &error) <= 0)
+		_exit(0);
+	datafd = open(datapath, O_RDONLY | O_CLOEXEC);
+	str_init(&rec, 256);
+	for (size_t i = 3; i + 1 < count; i += 2) {
+		char *end;
+		unsigned long n = strtoul(f[i], &end, 10);
+		struct outcome o = { CTL_STATUS_NONE, NULL };
+		struct ctl_rcpt *r;
+
+		if (*end != '\0' || n >= ctl->rcpt_count ||
+		    strcmp(ctl->rcpts[n].address, f[i + 1]) != 0) {
+			log_error("%s: delivery of unknown recipient %s",
+				  qid, f[i]);
+			continue;
+		}
+		r = &ctl->rcpts[n];
+		if (r->status == CTL_STATUS_DELIVERED ||
+		    r->status == CTL_STATUS_FAILED)
+			continue; /* done by an earlier run */
+		if (datafd < 0)
+			result(&o, CTL_STATUS_DEFERRED, "4.3.0 cannot open "
+			       "the data file: %s", strerror(errno));
+		else
+			deliver_rcpt(qid, ctl, key, r->address, datafd, &o);
+		if (o.status == CTL_STATUS_NONE)
+			result(&o, CTL_STATUS_DEFERRED, "4.3.0 not delivered");
+		log_info("%s: <%s> %s: %s", qid, r->address,
+			 o.status == CTL_STATUS_DELIVERED ? "delivered" :
+			 o.status == CTL_STATUS_FAILED ? "failed" : "deferred",
+			 o.diag);
+		ctl_write_status(&rec, n, o.status,
+				 o.status == CTL_STATUS_DELIVERED ? 'l' : 0,
+				 time(NULL), o.diag);
+		free(o.diag);
+	}
+	if (str_len(&rec) > 0 &&
+	    queue_ctl_append(qid, str_c(&rec), str_len(&rec), &error) < 0) {
+		log_error("%s: %s", qid, error);
+		_exit(1);
+	}
+	_exit(0);
+}
+
+/* ---- the module process ---- */
+
+struct child {
+	pid_t pid;
+	char *delid;
+	struct child *next;
+};
+
+static struct {
+	struct ioloop *loop;
+	struct io *in_io;
+	struct str inbuf;
+	struct child *children;
+	bool eof;
+} m;
+
+static void report(const char *delid)
+{
+	struct str line;
+
+	str_init(&line, 32);
+	str_printfa(&line, "%s\n", delid);
+	if (fd_cb((int[]){ 1 }, str_c(&line), str_len(&line)) < 0 &&
+	    errno != EPIPE)
+		log_error("cannot report to courierd: %s", strerror(errno));
+	str_free(&line);
+}
+
+static void maybe_exit(void)
+{
+	if (m.eof && m.children == NULL)
+		ioloop_stop(m.loop);
+}
+
+static void start_job(char *line)
+{
+	char **f = str_split(line, "\t");
+	size_t count = 0;
+	struct child *c;
+	pid_t pid;
+
+	while (f[count] != NULL)
+		count++;
+	if (count < 5 || (count - 3) % 2 != 0 ||
+	    !queue_id_valid(f[1], NULL)) {
+		log_error("malformed delivery request");
+		if (count > 0)
+			report(f[0]);
+		str_split_free(&f);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		report(f[0]);
+		str_split_free(&f);
+		return;
+	}
+	if (pid == 0) {
+		ioloop_child_prepare_exec();
+		run_job(f, count);
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->pid = pid;
+	c->delid = xstrdup(f[0]);
+	c->next = m.children;
+	m.children = c;
+	str_split_free(&f);
+}
+
+static void input_cb(void *context)
+{
+	char buf[16384];
+	ssize_t n = read(0, buf, sizeof(buf));
+
+	(void)context;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		io_remove(&m.in_io);
+		m.eof = true;
+		maybe_exit();
+		return;
+	}
+	str_append_n(&m.inbuf, buf, (size_t)n);
+	for (;;) {
+		const char *s = str_c(&m.inbuf);
+		const char *nl = memchr(s, '\n', str_len(&m.inbuf));
+		char *line;
+
+		if (nl == NULL) {
+			if (str_len(&m.inbuf) > LINE_MAX_LEN) {
+				log_error("request too long");
+				str_clear(&m.inbuf);
+			}
+			break;
+		}
+		line = xstrndup(s, (size_t)(nl - s));
+		str_delete_head(&m.inbuf, (size_t)(nl - s) + 1);
+		start_job(line);
+		free(line);
+	}
+}
+
+static void sigchld_cb(void *context)
+{
+	pid_t pid;
+	int status;
+
+	(void)context;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (struct child **p = &m.children; *p != NULL;
+		     p = &(*p)->next) {
+			struct child *c = *p;
+
+			if (c->pid != pid)
+				continue;
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				log_error("delivery %s ended with status %d",
+					  c->delid, status);
+			report(c->delid);
+			*p = c->next;
+			free(c->delid);
+			free(c);
+			break;
+		}
+	}
+	maybe_exit();
+}
+
+static void sigterm_cb(void *context)
+{
+	(void)context;
+	/* finish what runs, take nothing new */
+	if (m.in_io != NULL)
+		io_remove(&m.in_io);
+	m.eof = true;
+	maybe_exit();
+}
+
+int main(void)
+{
+	log_init("courierlocal", LOG_TARGET_STDERR);
+	m.loop = ioloop_create();
+	str_init(&m.inbuf, 1024);
+	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+	m.in_io = io_add(m.loop, 0, IO_READ, input_cb, NULL);
+	ioloop_signal_add(m.loop, SIGCHLD, sigchld_cb, NULL);
+	ioloop_signal_add(m.loop, SIGTERM, sigterm_cb, NULL);
+	ioloop_run(m.loop);
+	if (m.in_io != NULL)
+		io_remove(&m.in_io);
+	ioloop_destroy(&m.loop);
+	str_free(&m.inbuf);
+	return 0;
+}

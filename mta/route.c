@@ -1,0 +1,205 @@
+/* route.c: routes a recipient to local, hosted or remote (route.h). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config-file.h"
+#include "mem.h"
+#include "rfc822-addr.h"
+#include "route.h"
+#include "str.h"
+
+struct hosted {
+	char *name;	/* lowercased */
+	char *target;	/* canonical domain (== name unless an alias) */
+};
+
+struct route_config {
+	char **locals;
+	size_t local_count;
+	struct hosted *hosted;
+	size_t hosted_count;
+	bool lowercase;
+};
+
+static void add_local(struct route_config *cfg, const char *entry)
+{
+	cfg->locals = xreallocarray(cfg->locals, cfg->local_count + 1,
+				    sizeof(*cfg->locals));
+	cfg->locals[cfg->local_count++] = str_lcase(str_trim(xstrdup(entry)));
+}
+
+static void add_hosted(struct route_config *cfg, const char *line)
+{
+	char *text = str_trim(xstrdup(line)), *sep;
+	struct hosted *h;
+
+	if (*text == '\0') {
+		free(text);
+		return;
+	}
+	cfg->hosted = xreallocarray(cfg->hosted, cfg->hosted_count + 1,
+				    sizeof(*cfg->hosted));
+	h = &cfg->hosted[cfg->hosted_count++];
+	h->target = NULL;
+	sep = strpbrk(text, " \t");
+	if (sep != NULL) {
+		*sep++ = '\0';
+		h->target = str_lcase(str_trim(xstrdup(sep)));
+	}
+	h->name = str_lcase(xstrdup(text));
+	if (h->target == NULL || *h->target == '\0') {
+		free(h->target);
+		h->target = xstrdup(h->name);
+	}
+	free(text);
+}
+
+static void add_lines(const char *text, struct route_config *cfg,
+		      void (*add)(struct route_config *, const char *))
+{
+	char **v = str_split(text, "\n");
+
+	for (size_t i = 0; v[i] != NULL; i++) {
+		const char *p = v[i];
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '\0' && *p != '#')
+			add(cfg, v[i]);
+	}
+	str_split_free(&v);
+}
+
+struct route_config *route_config_new(const char *locals,
+				      const char *hosted, const char *me,
+				      bool lowercase)
+{
+	struct route_config *cfg = xcalloc(1, sizeof(*cfg));
+
+	if (locals != NULL)
+		add_lines(locals, cfg, add_local);
+	else if (me != NULL)
+		add_local(cfg, me);
+	if (hosted != NULL)
+		add_lines(hosted, cfg, add_hosted);
+	cfg->lowercase = lowercase;
+	return cfg;
+}
+
+struct route_config *route_config_load(void)
+{
+	struct route_config *cfg = xcalloc(1, sizeof(*cfg));
+	struct config_lines *lines;
+	char *path;
+
+	if (config_read_domain_list("locals", NULL, &lines, NULL) > 0) {
+		for (size_t i = 0; i < config_lines_count(lines); i++)
+			add_local(cfg, config_lines_get(lines, i)->text);
+		config_lines_free(&lines);
+	} else {
+		char *me = config_me(NULL);
+
+		add_local(cfg, me);
+		free(me);
+	}
+	if (config_read_domain_list("hosteddomains", NULL, &lines,
+				    NULL) > 0) {
+		for (size_t i = 0; i < config_lines_count(lines); i++)
+			add_hosted(cfg, config_lines_get(lines, i)->text);
+		config_lines_free(&lines);
+	}
+	path = config_path("locallowercase");
+	cfg->lowercase = access(path, F_OK) == 0;
+	free(path);
+	return cfg;
+}
+
+void route_config_free(struct route_config **cfgp)
+{
+	struct route_config *cfg = *cfgp;
+
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < cfg->local_count; i++)
+		free(cfg->locals[i]);
+	free(cfg->locals);
+	for (size_t i = 0; i < cfg->hosted_count; i++) {
+		free(cfg->hosted[i].name);
+		free(cfg->hosted[i].target);
+	}
+	free(cfg->hosted);
+	free(cfg);
+	*cfgp = NULL;
+}
+
+static bool is_local_domain(const struct route_config *cfg,
+			    const char *domain)
+{
+	size_t dlen = strlen(domain);
+
+	for (size_t i = 0; i < cfg->local_count; i++) {
+		const char *e = cfg->locals[i];
+		bool exclude = *e == '!';
+		bool match;
+
+		if (exclude)
+			e++;
+		if (*e == '.') {
+			size_t elen = strlen(e);
+
+			match = dlen > elen &&
+				strcmp(domain + dlen - elen, e) == 0;
+		} else {
+			match = strcmp(domain, e) == 0;
+		}
+		if (match)
+			return !exclude;
+	}
+	return false;
+}
+
+enum route_kind route_address(const struct route_config *cfg,
+			      const char *address, char **key_r)
+{
+	char *local = NULL, *domain = NULL;
+	struct str key;
+
+	if (rfc822_addr_split(address, &local, &domain) < 0) {
+		/* submit never queues these; treat the text as a local
+		 * part so the module reports the unknown user */
+		*key_r = xstrdup(address);
+		return ROUTE_LOCAL;
+	}
+	str_init(&key, strlen(address) + 8);
+	if (domain == NULL) {
+		str_free(&key);
+		*key_r = cfg->lowercase ? str_lcase(local) : local;
+		return ROUTE_LOCAL;
+	}
+	str_lcase(domain);
+	if (is_local_domain(cfg, domain)) {
+		free(domain);
+		str_free(&key);
+		*key_r = cfg->lowercase ? str_lcase(local) : local;
+		return ROUTE_LOCAL;
+	}
+	for (size_t i = 0; i < cfg->hosted_count; i++) {
+		if (strcmp(cfg->hosted[i].name, domain) == 0) {
+			rfc822_addr_format_local(&key, local);
+			str_printfa(&key, "@%s", cfg->hosted[i].target);
+			free(local);
+			free(domain);
+			*key_r = str_steal(&key);
+			str_free(&key);
+			return ROUTE_HOSTED;
+		}
+	}
+	free(local);
+	str_free(&key);
+	*key_r = domain;
+	return ROUTE_REMOTE;
+}
