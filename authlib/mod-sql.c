@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config-file.h"
+#include "config-rc.h"
 #include "log.h"
 #include "mem.h"
 #include "mod-sql.h"
@@ -17,120 +18,6 @@
 #include "secure.h"
 
 /* ------------------------------------------------------------ rc files */
-
-static const char *env_intern_file(struct config_env *env, const char *file)
-{
-	for (size_t i = env->file_count; i > 0; i--)
-		if (strcmp(env->files[i - 1], file) == 0)
-			return env->files[i - 1];
-	env->files = xreallocarray(env->files, env->file_count + 1,
-				   sizeof(env->files[0]));
-	env->files[env->file_count] = xstrdup(file);
-	return env->files[env->file_count++];
-}
-
-static void env_add(struct config_env *env, const char *name, size_t name_len,
-		    const char *value, const char *file, unsigned int line)
-{
-	if (env->count == env->alloc) {
-		env->alloc = env->alloc == 0 ? 16 : env->alloc * 2;
-		env->entries = xreallocarray(env->entries, env->alloc,
-					     sizeof(env->entries[0]));
-	}
-	struct config_env_entry *e = &env->entries[env->count++];
-	e->name = xstrndup(name, name_len);
-	e->value = xstrdup(value);
-	e->file = env_intern_file(env, file);
-	e->line = line;
-}
-
-static bool rc_name_start(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
-
-static bool rc_name_char(char c)
-{
-	return rc_name_start(c) || (c >= '0' && c <= '9');
-}
-
-unsigned int mod_sql_rc_parse(struct config_env *env,
-			      const struct config_lines *lines,
-			      struct config_errors *errs)
-{
-	unsigned int errors = 0;
-	size_t n = config_lines_count(lines);
-	struct str value;
-
-	str_init(&value, 128);
-	for (size_t i = 0; i < n; i++) {
-		const struct config_line *l = config_lines_get(lines, i);
-		const char *p = l->text;
-		size_t name_len = 0;
-
-		while (rc_name_char(p[name_len]))
-			name_len++;
-		if (!rc_name_start(p[0]) ||
-		    (p[name_len] != '\0' && p[name_len] != ' ' &&
-		     p[name_len] != '\t')) {
-			config_error(errs, l->file, l->line,
-				     "expected NAME followed by blanks and a "
-				     "value");
-			errors++;
-			continue;
-		}
-		const char *v = p + name_len;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		str_clear(&value);
-		str_append(&value, v);
-		/* A trailing backslash joins the next line (Courier turns
-		 * the backslash and the newline into blanks). */
-		while (str_len(&value) > 0 &&
-		       str_c(&value)[str_len(&value) - 1] == '\\' &&
-		       i + 1 < n) {
-			str_truncate(&value, str_len(&value) - 1);
-			str_append(&value, "  ");
-			i++;
-			str_append(&value, config_lines_get(lines, i)->text);
-		}
-		if (str_len(&value) > 0 &&
-		    str_c(&value)[str_len(&value) - 1] == '\\')
-			str_truncate(&value, str_len(&value) - 1);
-		/* Courier forbids trailing blanks; be lenient. */
-		while (str_len(&value) > 0 &&
-		       (str_c(&value)[str_len(&value) - 1] == ' ' ||
-			str_c(&value)[str_len(&value) - 1] == '\t'))
-			str_truncate(&value, str_len(&value) - 1);
-		if (env->count >= env->limits.max_entries) {
-			config_error(errs, l->file, l->line,
-				     "too many settings (limit %zu)",
-				     env->limits.max_entries);
-			errors++;
-			break;
-		}
-		env_add(env, p, name_len, str_c(&value), l->file, l->line);
-	}
-	secure_wipe(value.data, value.size);
-	str_free(&value);
-	return errors;
-}
-
-int mod_sql_rc_read(const char *path, struct config_env **env_r,
-		    struct config_errors *errs)
-{
-	struct config_lines *lines = NULL;
-
-	*env_r = NULL;
-	int r = config_lines_read(path, NULL, &lines, errs);
-	if (r <= 0)
-		return r;
-	struct config_env *env = config_env_new(NULL);
-	mod_sql_rc_parse(env, lines, errs);
-	config_lines_free(&lines);
-	*env_r = env;
-	return 1;
-}
 
 int mod_sql_rc_load(const char *path, const struct config_setting_def *defs,
 		    void *set, char *buf, size_t buf_size,
@@ -140,7 +27,7 @@ int mod_sql_rc_load(const char *path, const struct config_setting_def *defs,
 	struct config_env *env = NULL;
 	int ret = 0;
 
-	int r = mod_sql_rc_read(path, &env, errs);
+	int r = config_rc_read(path, NULL, &env, errs);
 	if (r == 0) {
 		snprintf(buf, buf_size, "%s: missing", path);
 		*error_r = buf;

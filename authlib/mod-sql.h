@@ -1,12 +1,9 @@
 /* mod-sql.h: what the SQL modules (authmysql, authpgsql) share, and the
- * reader of Courier's authldaprc/authmysqlrc/authpgsqlrc format.
+ * loading of Courier's authldaprc/authmysqlrc/authpgsqlrc settings.
  *
  * RC FILES.  Courier's authldaprc, authmysqlrc and authpgsqlrc are not
- * shell files: each setting is "NAME<spaces or tabs>value", a line whose
- * last byte is a backslash continues on the next line (the backslash
- * becomes a blank), '#' starts a comment line.  mod_sql_rc_read() reads
- * such a file (or folder, config-file.h rules) into a struct config_env
- * so that the typed settings tables of config-settings.h apply to it.
+ * shell files but "NAME value" files, read by lib/config-rc.h;
+ * mod_sql_rc_load() applies one to a typed settings table.
  *
  * QUERIES.  The default query is built from the *_FIELD settings as
  * Courier builds it:
@@ -38,18 +35,6 @@
 
 /* ---- Courier rc files ---- */
 
-/* Appends the settings in lines (config-file.h's lines of an rc file) to
- * env.  A line that is not "NAME value" (NAME [A-Za-z_][A-Za-z0-9_]*) is
- * an error reported to errs with its file and line.  Returns the number
- * of errors. */
-unsigned int mod_sql_rc_parse(struct config_env *env,
-			      const struct config_lines *lines,
-			      struct config_errors *errs);
-/* Reads the rc file path.  Returns 1 and *env_r (free with
- * config_env_free), 0 when missing, -1 when unreadable (errs says why);
- * malformed lines are in errs, not a failure. */
-int mod_sql_rc_read(const char *path, struct config_env **env_r,
-		    struct config_errors *errs);
 /* Reads path and applies it to the settings table defs/set (after
  * config_settings_init).  Returns 0, or -1 with *error_r (static, or in
  * buf of buf_size bytes) when the file is missing, unreadable or has a

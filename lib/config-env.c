@@ -73,9 +73,10 @@ const char *config_env_get(const struct config_env *env, const char *name)
 
 static const char *env_add_file(struct config_env *env, const char *file)
 {
-	if (env->file_count > 0 &&
-	    strcmp(env->files[env->file_count - 1], file) == 0)
-		return env->files[env->file_count - 1];
+	for (size_t i = env->file_count; i > 0; i--) {
+		if (strcmp(env->files[i - 1], file) == 0)
+			return env->files[i - 1];
+	}
 	env->files = xreallocarray(env->files, env->file_count + 1,
 				   sizeof(env->files[0]));
 	env->files[env->file_count] = xstrdup(file);
@@ -345,21 +346,27 @@ static int parse_value(struct env_parser *ps, unsigned int start)
 	return 0;
 }
 
-static void add_entry(struct env_parser *ps, const char *name, size_t len,
-		      unsigned int line)
+void config_env_add(struct config_env *env, const char *name, size_t name_len,
+		    const char *value, size_t value_len, const char *file,
+		    unsigned int line)
 {
-	struct config_env *env = ps->env;
-
 	if (env->count == env->alloc) {
 		env->alloc = env->alloc == 0 ? 16 : env->alloc * 2;
 		env->entries = xreallocarray(env->entries, env->alloc,
 					     sizeof(env->entries[0]));
 	}
 	struct config_env_entry *e = &env->entries[env->count++];
-	e->name = xstrndup(name, len);
-	e->value = xmemdup(str_c(&ps->value), str_len(&ps->value));
-	e->file = ps->file;
+	e->name = xstrndup(name, name_len);
+	e->value = xmemdup(value, value_len);
+	e->file = env_add_file(env, file);
 	e->line = line;
+}
+
+static void add_entry(struct env_parser *ps, const char *name, size_t len,
+		      unsigned int line)
+{
+	config_env_add(ps->env, name, len, str_c(&ps->value),
+		       str_len(&ps->value), ps->file, line);
 }
 
 /* Parses one logical line starting at ps->p (not at a blank line). */

@@ -62,6 +62,13 @@ int config_env_read(const char *name_or_path,
 		    const struct config_limits *limits,
 		    struct config_env **env_r, struct config_errors *errs);
 
+/* Appends one setting (name and value need not be NUL-terminated) coming
+ * from file:line; the file name is copied once per env.  For readers of
+ * other settings formats (config-rc.h) that fill the same structure. */
+void config_env_add(struct config_env *env, const char *name, size_t name_len,
+		    const char *value, size_t value_len, const char *file,
+		    unsigned int line);
+
 /* The value of the last assignment to name, or NULL.  NULL env is empty.*/
 const char *config_env_get(const struct config_env *env, const char *name);
 /* The last assignment to name, with its origin, or NULL. */

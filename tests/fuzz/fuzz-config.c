@@ -3,6 +3,7 @@
  * its result), the interval parser and hostname expansion. */
 #include "config.h"
 #include "config-env.h"
+#include "config-rc.h"
 #include "config-file.h"
 #include "config-settings.h"
 #include "interval.h"
@@ -73,6 +74,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(x);
 	}
+	config_lines_free(&lines);
+
+	/* "NAME value" rc files over the same lines */
+	lines = config_lines_new(&small);
+	config_lines_parse(lines, "fuzz", data, size, errs);
+	env = config_env_new(&small);
+	(void)config_rc_parse(env, lines, errs);
+	if (env->count > small.max_entries)
+		abort();
+	for (size_t i = 0; i < env->count; i++) {
+		size_t vl = strlen(env->entries[i].value);
+
+		if (vl > 0 && (env->entries[i].value[vl - 1] == ' ' ||
+			       env->entries[i].value[vl - 1] == '\t'))
+			abort();
+	}
+	config_env_free(&env);
 	config_lines_free(&lines);
 
 	/* NAME=value, then the typed table over it */

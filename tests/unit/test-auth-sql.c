@@ -16,6 +16,7 @@
 #include "config-file.h"
 #include "mem.h"
 #include "mod-sql.h"
+#include "config-rc.h"
 #ifdef AUTHLIB_WITH_LDAP
 #include "mod-ldap.h"
 #endif
@@ -48,7 +49,7 @@ static struct config_env *rc_from_text(const char *text,
 	struct config_env *env = config_env_new(NULL);
 
 	config_lines_parse(lines, "authmysqlrc", text, strlen(text), errs);
-	*errors_r = mod_sql_rc_parse(env, lines, errs);
+	*errors_r = config_rc_parse(env, lines, errs);
 	config_lines_free(&lines);
 	return env;
 }
