@@ -103,8 +103,8 @@ struct auth_module {
 /* Called by enumerate() for each account (rec is valid only during the
  * call; the daemon writes it out).  Returns 0 to go on, -1 to stop (the
  * client went away): enumerate() then returns AUTH_MODULE_TEMPFAIL. */
-typedef int auth_enumerate_callback_t(const struct auth_record *rec,
-				      void *context);
+typedef int auth_enumerate_callback_t(
+	const struct auth_record *rec, void *context);
 
 struct auth_module_def {
 	/* Name in authmodulelist, as Courier names it: "authuserdb",
@@ -122,8 +122,8 @@ struct auth_module_def {
 	 * every request to this module as TEMPFAIL until the worker is
 	 * replaced).  May block (connect to its server) or connect lazily. */
 	int (*init)(const struct auth_module_def *def, const char *config_path,
-		    const struct config_env *authdaemonrc,
-		    struct auth_module **mod_r, const char **error_r);
+		const struct config_env *authdaemonrc,
+		struct auth_module **mod_r, const char **error_r);
 	/* Closes connections and frees the instance; sets *mod to NULL. */
 	void (*deinit)(struct auth_module **mod);
 
@@ -133,26 +133,22 @@ struct auth_module_def {
 	 * clearpasswd / hmac_md5pw for the service when the module has no
 	 * authenticate().  Required. */
 	enum auth_module_result (*lookup)(struct auth_module *mod,
-					  const struct auth_request *req,
-					  struct auth_record *rec_r,
-					  const char **error_r);
+		const struct auth_request *req, struct auth_record *rec_r,
+		const char **error_r);
 
 	/* Optional: checks password for req->user itself (PAM, LDAP bind)
 	 * and fills *rec_r on AUTH_MODULE_OK.  NOTFOUND for an unknown
 	 * account or a wrong password.  NULL: the daemon calls lookup() and
 	 * verifies the password it returned. */
 	enum auth_module_result (*authenticate)(struct auth_module *mod,
-						const struct auth_request *req,
-						const char *password,
-						struct auth_record *rec_r,
-						const char **error_r);
+		const struct auth_request *req, const char *password,
+		struct auth_record *rec_r, const char **error_r);
 
 	/* Optional (NULL: the module has nothing to list): calls callback
 	 * for every account.  Returns OK when done, TEMPFAIL on an error. */
 	enum auth_module_result (*enumerate)(struct auth_module *mod,
-					     auth_enumerate_callback_t *callback,
-					     void *context,
-					     const char **error_r);
+		auth_enumerate_callback_t *callback, void *context,
+		const char **error_r);
 
 	/* Optional (NULL: cannot change passwords): changes req->user's
 	 * password from old_password (which the module must verify) to
@@ -160,10 +156,9 @@ struct auth_module_def {
 	 * the scheme the backend needs).  OK when changed, NOTFOUND when
 	 * the account is not this module's or old_password is wrong (next
 	 * module tried), TEMPFAIL on a backend error. */
-	enum auth_module_result (*change_password)(
-		struct auth_module *mod, const struct auth_request *req,
-		const char *old_password, const char *new_password,
-		const char **error_r);
+	enum auth_module_result (*change_password)(struct auth_module *mod,
+		const struct auth_request *req, const char *old_password,
+		const char *new_password, const char **error_r);
 };
 
 /* The registry: the modules built into this suite. */

@@ -34,8 +34,8 @@ const struct auth_module_def *auth_module_find(const char *name)
 		name = "authpwd";
 	for (size_t i = 0; modules[i] != NULL; i++) {
 		const char *n = modules[i]->name;
-		if (strcmp(n, name) == 0 ||
-		    (strncmp(n, "auth", 4) == 0 && strcmp(n + 4, name) == 0))
+		if (strcmp(n, name) == 0 || (strncmp(n, "auth", 4) == 0 &&
+						    strcmp(n + 4, name) == 0))
 			return modules[i];
 	}
 	return NULL;

@@ -93,19 +93,29 @@ int auth_record_validate(const struct auth_record *rec, const char **error_r)
 		size_t offset;
 		const char *name;
 	} fields[] = {
-		{ offsetof(struct auth_record, address), "ADDRESS contains a line break" },
-		{ offsetof(struct auth_record, sysusername), "USERNAME contains a line break" },
-		{ offsetof(struct auth_record, home), "HOME contains a line break" },
-		{ offsetof(struct auth_record, maildir), "MAILDIR contains a line break" },
-		{ offsetof(struct auth_record, quota), "QUOTA contains a line break" },
-		{ offsetof(struct auth_record, passwd), "PASSWD contains a line break" },
-		{ offsetof(struct auth_record, clearpasswd), "PASSWD2 contains a line break" },
-		{ offsetof(struct auth_record, fullname), "NAME contains a line break" },
-		{ offsetof(struct auth_record, options), "OPTIONS contains a line break" },
+		{offsetof(struct auth_record, address),
+			"ADDRESS contains a line break"},
+		{offsetof(struct auth_record, sysusername),
+			"USERNAME contains a line break"},
+		{offsetof(struct auth_record, home),
+			"HOME contains a line break"},
+		{offsetof(struct auth_record, maildir),
+			"MAILDIR contains a line break"},
+		{offsetof(struct auth_record, quota),
+			"QUOTA contains a line break"},
+		{offsetof(struct auth_record, passwd),
+			"PASSWD contains a line break"},
+		{offsetof(struct auth_record, clearpasswd),
+			"PASSWD2 contains a line break"},
+		{offsetof(struct auth_record, fullname),
+			"NAME contains a line break"},
+		{offsetof(struct auth_record, options),
+			"OPTIONS contains a line break"},
 	};
 	for (size_t i = 0; i < N_ELEMENTS(fields); i++) {
-		const char *v = *(char *const *)(const void *)
-			((const char *)rec + fields[i].offset);
+		const char *v =
+			*(char *const *)(const void *)((const char *)rec +
+						       fields[i].offset);
 		if (!field_ok(v)) {
 			*error_r = fields[i].name;
 			return -1;
@@ -120,7 +130,7 @@ int auth_record_validate(const struct auth_record *rec, const char **error_r)
 		return -1;
 	}
 	if (!rec->has_uid &&
-	    (rec->sysusername == NULL || rec->sysusername[0] == '\0')) {
+		(rec->sysusername == NULL || rec->sysusername[0] == '\0')) {
 		*error_r = "neither UID nor USERNAME";
 		return -1;
 	}
@@ -131,8 +141,8 @@ int auth_record_validate(const struct auth_record *rec, const char **error_r)
 
 /* Finds name in options; returns a pointer to its value and its length,
  * or NULL.  A bare "name" gives "" with *bare_r true. */
-static const char *options_find(const char *options, const char *name,
-				size_t *len_r, bool *bare_r)
+static const char *options_find(
+	const char *options, const char *name, size_t *len_r, bool *bare_r)
 {
 	const char *found = NULL;
 	size_t name_len = strlen(name);
@@ -147,7 +157,7 @@ static const char *options_find(const char *options, const char *name,
 		const char *eq = memchr(p, '=', (size_t)(end - p));
 		const char *key_end = eq != NULL ? eq : end;
 		if ((size_t)(key_end - p) == name_len &&
-		    memcmp(p, name, name_len) == 0) {
+			memcmp(p, name, name_len) == 0) {
 			if (eq != NULL) {
 				found = eq + 1;
 				*len_r = (size_t)(end - eq - 1);
@@ -190,20 +200,20 @@ bool auth_options_get_bool(const char *options, const char *name, bool def)
 	return result;
 }
 
-int auth_record_option(const struct auth_record *rec, const char *name,
-		       char **value_r)
+int auth_record_option(
+	const struct auth_record *rec, const char *name, char **value_r)
 {
 	return auth_options_get(rec->options, name, value_r);
 }
 
-bool auth_record_option_bool(const struct auth_record *rec, const char *name,
-			     bool def)
+bool auth_record_option_bool(
+	const struct auth_record *rec, const char *name, bool def)
 {
 	return auth_options_get_bool(rec->options, name, def);
 }
 
-bool auth_record_service_disabled(const struct auth_record *rec,
-				  const char *service)
+bool auth_record_service_disabled(
+	const struct auth_record *rec, const char *service)
 {
 	struct str key;
 	bool disabled;
@@ -240,7 +250,7 @@ void auth_record_merge_options(struct auth_record *rec, const char *defaults)
 			size_t vlen;
 			bool bare;
 			if (options_find(rec->options, key, &vlen, &bare) ==
-			    NULL) {
+				NULL) {
 				if (merged.len > 0)
 					str_append_c(&merged, ',');
 				str_append_n(&merged, p, (size_t)(end - p));
@@ -264,14 +274,14 @@ static void put(struct str *dest, const char *key, const char *value)
 }
 
 int auth_record_write(const struct auth_record *rec, bool include_passwords,
-		      struct str *dest, const char **error_r)
+	struct str *dest, const char **error_r)
 {
 	if (auth_record_validate(rec, error_r) < 0)
 		return -1;
 	put(dest, "USERNAME", rec->sysusername);
 	if (rec->has_uid) {
 		str_printfa(dest, "UID=%lu\nGID=%lu\n", (unsigned long)rec->uid,
-			    (unsigned long)rec->gid);
+			(unsigned long)rec->gid);
 	}
 	put(dest, "HOME", rec->home);
 	put(dest, "ADDRESS", rec->address);
@@ -334,22 +344,22 @@ static int parse_id(const char *s, unsigned long *id_r)
 
 /* Handles one complete line (without the LF).  Returns MORE, RECORD,
  * FAIL or ERROR. */
-static enum auth_reply_status parse_line(struct auth_reply_parser *p,
-					 char *line, const char **error_r)
+static enum auth_reply_status parse_line(
+	struct auth_reply_parser *p, char *line, const char **error_r)
 {
 	static const struct {
 		const char *key;
 		size_t offset;
 	} keys[] = {
-		{ "USERNAME", offsetof(struct auth_record, sysusername) },
-		{ "HOME", offsetof(struct auth_record, home) },
-		{ "ADDRESS", offsetof(struct auth_record, address) },
-		{ "NAME", offsetof(struct auth_record, fullname) },
-		{ "MAILDIR", offsetof(struct auth_record, maildir) },
-		{ "QUOTA", offsetof(struct auth_record, quota) },
-		{ "PASSWD", offsetof(struct auth_record, passwd) },
-		{ "PASSWD2", offsetof(struct auth_record, clearpasswd) },
-		{ "OPTIONS", offsetof(struct auth_record, options) },
+		{"USERNAME", offsetof(struct auth_record, sysusername)},
+		{"HOME", offsetof(struct auth_record, home)},
+		{"ADDRESS", offsetof(struct auth_record, address)},
+		{"NAME", offsetof(struct auth_record, fullname)},
+		{"MAILDIR", offsetof(struct auth_record, maildir)},
+		{"QUOTA", offsetof(struct auth_record, quota)},
+		{"PASSWD", offsetof(struct auth_record, passwd)},
+		{"PASSWD2", offsetof(struct auth_record, clearpasswd)},
+		{"OPTIONS", offsetof(struct auth_record, options)},
 	};
 	if (strcmp(line, ".") == 0) {
 		if (p->seen_uid != p->seen_gid) {
@@ -366,7 +376,7 @@ static enum auth_reply_status parse_line(struct auth_reply_parser *p,
 	if (strcmp(line, "FAIL") == 0 && p->total == strlen("FAIL\n"))
 		return AUTH_REPLY_FAIL;
 	if (memchr(line, '\0', strlen(line)) != NULL ||
-	    strchr(line, '\r') != NULL) {
+		strchr(line, '\r') != NULL) {
 		*error_r = "control character in reply";
 		return AUTH_REPLY_ERROR;
 	}
@@ -404,10 +414,8 @@ static enum auth_reply_status parse_line(struct auth_reply_parser *p,
 }
 
 enum auth_reply_status auth_reply_parser_feed(struct auth_reply_parser *p,
-					      const void *data, size_t len,
-					      size_t *used_r,
-					      struct auth_record *rec_r,
-					      const char **error_r)
+	const void *data, size_t len, size_t *used_r, struct auth_record *rec_r,
+	const char **error_r)
 {
 	const char *d = data;
 	size_t i = 0;

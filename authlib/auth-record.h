@@ -112,15 +112,15 @@ int auth_options_get(const char *options, const char *name, char **value_r);
  * "off" (any case) give false; anything else true. */
 bool auth_options_get_bool(const char *options, const char *name, bool def);
 /* auth_options_get on rec->options. */
-int auth_record_option(const struct auth_record *rec, const char *name,
-		       char **value_r);
-bool auth_record_option_bool(const struct auth_record *rec, const char *name,
-			     bool def);
+int auth_record_option(
+	const struct auth_record *rec, const char *name, char **value_r);
+bool auth_record_option_bool(
+	const struct auth_record *rec, const char *name, bool def);
 /* True when the account may not use service: option "disableSERVICE"
  * (service lowercased: disableimap, disablepop3, disablewebmail,
  * disableesmtp...) is true. */
-bool auth_record_service_disabled(const struct auth_record *rec,
-				  const char *service);
+bool auth_record_service_disabled(
+	const struct auth_record *rec, const char *service);
 
 /* ---- wire format ---- */
 
@@ -129,15 +129,15 @@ bool auth_record_service_disabled(const struct auth_record *rec,
  * *error_r when the record is not valid (auth_record_validate()); dest is
  * then unchanged. */
 int auth_record_write(const struct auth_record *rec, bool include_passwords,
-		      struct str *dest, const char **error_r);
+	struct str *dest, const char **error_r);
 
 /* Resumable reader of a reply, for the client library: feed it bytes as
  * they come, in pieces of any size. */
 enum auth_reply_status {
-	AUTH_REPLY_ERROR = -1,	  /* malformed or over the size limit */
-	AUTH_REPLY_MORE = 0,	  /* need more input */
-	AUTH_REPLY_RECORD = 1,	  /* a record ended with "." */
-	AUTH_REPLY_FAIL = 2,	  /* the server said "FAIL" */
+	AUTH_REPLY_ERROR = -1, /* malformed or over the size limit */
+	AUTH_REPLY_MORE = 0,   /* need more input */
+	AUTH_REPLY_RECORD = 1, /* a record ended with "." */
+	AUTH_REPLY_FAIL = 2,   /* the server said "FAIL" */
 };
 struct auth_reply_parser;
 /* A parser refusing replies over max_size bytes (0: AUTH_RECORD_MAX_SIZE)
@@ -152,9 +152,7 @@ void auth_reply_parser_destroy(struct auth_reply_parser **parser);
  * servers may send more); a duplicate key keeps its last value; a line
  * without '=' or a bad UID/GID number is an error.  *error_r is static. */
 enum auth_reply_status auth_reply_parser_feed(struct auth_reply_parser *p,
-					      const void *data, size_t len,
-					      size_t *used_r,
-					      struct auth_record *rec_r,
-					      const char **error_r);
+	const void *data, size_t len, size_t *used_r, struct auth_record *rec_r,
+	const char **error_r);
 
 #endif

@@ -74,7 +74,7 @@ static long ms_left(const struct timespec *deadline)
 
 /* Connects and sends the request.  Returns the fd, or -1. */
 static int send_request(const struct str *request, struct timespec *deadline,
-			const char **error_r)
+	const char **error_r)
 {
 	struct sockaddr_un sun;
 	const char *path;
@@ -84,8 +84,8 @@ static int send_request(const struct str *request, struct timespec *deadline,
 	load();
 	path = socket_override != NULL ? socket_override : cached_socket;
 	clock_gettime(CLOCK_MONOTONIC, deadline);
-	unsigned int ms = timeout_override != 0 ? timeout_override
-						: cached_timeout;
+	unsigned int ms =
+		timeout_override != 0 ? timeout_override : cached_timeout;
 	deadline->tv_sec += ms / 1000;
 	deadline->tv_nsec += (long)(ms % 1000) * 1000000;
 	if (deadline->tv_nsec >= 1000000000) {
@@ -110,7 +110,7 @@ static int send_request(const struct str *request, struct timespec *deadline,
 	}
 	while (off < request->len) {
 		ssize_t n = send(fd, request->data + off, request->len - off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+			MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
@@ -120,10 +120,10 @@ static int send_request(const struct str *request, struct timespec *deadline,
 			close(fd);
 			return -1;
 		}
-		struct pollfd pfd = { fd, POLLOUT, 0 };
+		struct pollfd pfd = {fd, POLLOUT, 0};
 		long left = ms_left(deadline);
-		if (left == 0 || (poll(&pfd, 1, (int)left) < 0 &&
-				  errno != EINTR)) {
+		if (left == 0 ||
+			(poll(&pfd, 1, (int)left) < 0 && errno != EINTR)) {
 			*error_r = "timeout sending to authdaemond";
 			close(fd);
 			return -1;
@@ -134,11 +134,11 @@ static int send_request(const struct str *request, struct timespec *deadline,
 
 /* Reads up to len bytes with the deadline: >0 bytes, 0 EOF, -1 timeout or
  * error. */
-static ssize_t read_some(int fd, void *buf, size_t len,
-			 const struct timespec *deadline)
+static ssize_t read_some(
+	int fd, void *buf, size_t len, const struct timespec *deadline)
 {
 	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct pollfd pfd = {fd, POLLIN, 0};
 		long left = ms_left(deadline);
 		if (left == 0)
 			return -1;
@@ -155,8 +155,8 @@ static ssize_t read_some(int fd, void *buf, size_t len,
 }
 
 /* Sends request and reads a record reply.  Returns 1/0/-1. */
-static int record_exchange(struct str *request, struct auth_record *rec_r,
-			   const char **error_r)
+static int record_exchange(
+	struct str *request, struct auth_record *rec_r, const char **error_r)
 {
 	struct timespec deadline;
 	struct auth_reply_parser *p;
@@ -199,16 +199,15 @@ static int record_exchange(struct str *request, struct auth_record *rec_r,
 }
 
 int auth_login(const char *service, const char *user, const char *password,
-	       const char *remote_ip, struct auth_record *rec_r,
-	       const char **error_r)
+	const char *remote_ip, struct auth_record *rec_r, const char **error_r)
 {
 	struct str req;
 	int r;
 
 	auth_record_init(rec_r);
 	str_init(&req, 256);
-	if (authproto_write_login(&req, remote_ip, service, user, password,
-				  error_r) < 0) {
+	if (authproto_write_login(
+		    &req, remote_ip, service, user, password, error_r) < 0) {
 		str_free(&req);
 		return 0;
 	}
@@ -218,15 +217,14 @@ int auth_login(const char *service, const char *user, const char *password,
 }
 
 int auth_lookup(const char *service, const char *user,
-		struct auth_record *rec_r, const char **error_r)
+	struct auth_record *rec_r, const char **error_r)
 {
 	struct str req;
 	int r;
 
 	auth_record_init(rec_r);
 	str_init(&req, 256);
-	if (authproto_write_pre(&req, NULL, NULL, service, user, error_r) <
-	    0) {
+	if (authproto_write_pre(&req, NULL, NULL, service, user, error_r) < 0) {
 		str_free(&req);
 		return 0;
 	}
@@ -235,10 +233,9 @@ int auth_lookup(const char *service, const char *user,
 	return r;
 }
 
-int auth_cram(const char *service, const char *mechanism,
-	      const void *challenge, size_t challenge_len, const char *user,
-	      const char *digest_hex, const char *remote_ip,
-	      struct auth_record *rec_r, const char **error_r)
+int auth_cram(const char *service, const char *mechanism, const void *challenge,
+	size_t challenge_len, const char *user, const char *digest_hex,
+	const char *remote_ip, struct auth_record *rec_r, const char **error_r)
 {
 	struct str req;
 	char *response;
@@ -246,14 +243,14 @@ int auth_cram(const char *service, const char *mechanism,
 
 	auth_record_init(rec_r);
 	if (user == NULL || digest_hex == NULL || strchr(user, '\n') ||
-	    strlen(user) > AUTH_MAX_USER_LEN) {
+		strlen(user) > AUTH_MAX_USER_LEN) {
 		*error_r = "invalid CRAM response";
 		return 0;
 	}
 	response = xasprintf("%s %s", user, digest_hex);
 	str_init(&req, 256);
-	r = authproto_write_cram(&req, remote_ip, service, mechanism,
-				 challenge, challenge_len, response, error_r);
+	r = authproto_write_cram(&req, remote_ip, service, mechanism, challenge,
+		challenge_len, response, error_r);
 	free(response);
 	if (r < 0) {
 		str_free(&req);
@@ -265,8 +262,7 @@ int auth_cram(const char *service, const char *mechanism,
 }
 
 int auth_sasl(const char *service, const struct sasl_server *server,
-	      const char *remote_ip, struct auth_record *rec_r,
-	      const char **error_r)
+	const char *remote_ip, struct auth_record *rec_r, const char **error_r)
 {
 	const struct sasl_server_credentials *c =
 		sasl_server_credentials(server);
@@ -278,21 +274,20 @@ int auth_sasl(const char *service, const struct sasl_server *server,
 	}
 	if (c->mech == SASL_MECH_CRAM_MD5) {
 		return auth_cram(service, "cram-md5", c->challenge,
-				 strlen(c->challenge), c->authcid,
-				 c->digest_hex, remote_ip, rec_r, error_r);
+			strlen(c->challenge), c->authcid, c->digest_hex,
+			remote_ip, rec_r, error_r);
 	}
 	if (c->authzid != NULL && c->authzid[0] != '\0' &&
-	    strcmp(c->authzid, c->authcid) != 0) {
+		strcmp(c->authzid, c->authcid) != 0) {
 		*error_r = "authorization identity differs from the login";
 		return 0;
 	}
-	return auth_login(service, c->authcid, c->password, remote_ip, rec_r,
-			  error_r);
+	return auth_login(
+		service, c->authcid, c->password, remote_ip, rec_r, error_r);
 }
 
-int auth_passwd(const char *service, const char *user,
-		const char *old_password, const char *new_password,
-		const char **error_r)
+int auth_passwd(const char *service, const char *user, const char *old_password,
+	const char *new_password, const char **error_r)
 {
 	struct timespec deadline;
 	struct str req;
@@ -302,7 +297,7 @@ int auth_passwd(const char *service, const char *user,
 
 	str_init(&req, 256);
 	if (authproto_write_passwd(&req, service, user, old_password,
-				   new_password, error_r) < 0) {
+		    new_password, error_r) < 0) {
 		str_free(&req);
 		return 0;
 	}
@@ -312,8 +307,8 @@ int auth_passwd(const char *service, const char *user,
 	if (fd < 0)
 		return -1;
 	while (len < sizeof(buf) - 1) {
-		ssize_t n = read_some(fd, buf + len, sizeof(buf) - 1 - len,
-				      &deadline);
+		ssize_t n = read_some(
+			fd, buf + len, sizeof(buf) - 1 - len, &deadline);
 		if (n <= 0)
 			break;
 		len += (size_t)n;
@@ -334,8 +329,8 @@ int auth_passwd(const char *service, const char *user,
 }
 
 static int enum_line(char *line, char **module,
-		     auth_enumerate_callback_fn *callback, void *context,
-		     const char **error_r)
+	auth_enumerate_callback_fn *callback, void *context,
+	const char **error_r)
 {
 	char *f[6];
 	size_t n = 0;
@@ -363,8 +358,8 @@ static int enum_line(char *line, char **module,
 	while (n < 6)
 		f[n++] = (char *)"";
 	if (callback(*module != NULL ? *module : "", f[0],
-		     strtoul(f[1], NULL, 10), strtoul(f[2], NULL, 10), f[3],
-		     f[4], f[5], context) < 0) {
+		    strtoul(f[1], NULL, 10), strtoul(f[2], NULL, 10), f[3],
+		    f[4], f[5], context) < 0) {
 		*error_r = "stopped";
 		return -1;
 	}
@@ -372,7 +367,7 @@ static int enum_line(char *line, char **module,
 }
 
 int auth_enumerate(auth_enumerate_callback_fn *callback, void *context,
-		   const char **error_r)
+	const char **error_r)
 {
 	struct timespec deadline;
 	struct str req, line;
@@ -412,7 +407,7 @@ int auth_enumerate(auth_enumerate_callback_fn *callback, void *context,
 				break;
 			}
 			if (enum_line(line.data, &module, callback, context,
-				      error_r) < 0)
+				    error_r) < 0)
 				done = true;
 			str_clear(&line);
 		}

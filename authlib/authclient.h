@@ -37,45 +37,40 @@ void auth_client_reset(void);
  * daemon's throttling.  On 1, *rec_r (initialised here) holds the
  * account; the caller frees it with auth_record_free(). */
 int auth_login(const char *service, const char *user, const char *password,
-	       const char *remote_ip, struct auth_record *rec_r,
-	       const char **error_r);
+	const char *remote_ip, struct auth_record *rec_r, const char **error_r);
 
 /* Looks an account up without a password (delivery): 1 and *rec_r, 0 when
  * there is no such account, -1 temporary. */
 int auth_lookup(const char *service, const char *user,
-		struct auth_record *rec_r, const char **error_r);
+	struct auth_record *rec_r, const char **error_r);
 
 /* CRAM: mechanism "cram-md5", "cram-sha1" or "cram-sha256"; challenge is
  * the raw challenge sent (challenge_len bytes); user and digest_hex what
  * the client answered. */
-int auth_cram(const char *service, const char *mechanism,
-	      const void *challenge, size_t challenge_len, const char *user,
-	      const char *digest_hex, const char *remote_ip,
-	      struct auth_record *rec_r, const char **error_r);
+int auth_cram(const char *service, const char *mechanism, const void *challenge,
+	size_t challenge_len, const char *user, const char *digest_hex,
+	const char *remote_ip, struct auth_record *rec_r, const char **error_r);
 
 /* After a lib/sasl-server exchange returned SASL_SERVER_DONE: checks its
  * credentials with authdaemond (PLAIN and LOGIN as a login, CRAM-MD5 as
  * cram-md5).  A PLAIN authzid other than "" or the authcid is rejected
  * (0): authlib has no proxy authorization. */
 int auth_sasl(const char *service, const struct sasl_server *server,
-	      const char *remote_ip, struct auth_record *rec_r,
-	      const char **error_r);
+	const char *remote_ip, struct auth_record *rec_r, const char **error_r);
 
 /* Changes a password: 1 changed, 0 refused (wrong old password, no module
  * can change it), -1 temporary. */
-int auth_passwd(const char *service, const char *user,
-		const char *old_password, const char *new_password,
-		const char **error_r);
+int auth_passwd(const char *service, const char *user, const char *old_password,
+	const char *new_password, const char **error_r);
 
 /* Lists every account: callback(module, name, uid, gid, home, maildir,
  * options, context) for each line of the ENUMERATE reply ("" for absent
  * fields).  callback returns 0 to go on, -1 to stop.  Returns 1 when the
  * whole list was read, -1 on a failure or when stopped. */
 typedef int auth_enumerate_callback_fn(const char *module, const char *name,
-				       unsigned long uid, unsigned long gid,
-				       const char *home, const char *maildir,
-				       const char *options, void *context);
+	unsigned long uid, unsigned long gid, const char *home,
+	const char *maildir, const char *options, void *context);
 int auth_enumerate(auth_enumerate_callback_fn *callback, void *context,
-		   const char **error_r);
+	const char **error_r);
 
 #endif

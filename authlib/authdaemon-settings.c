@@ -10,10 +10,10 @@
 
 #define S struct authdaemon_settings
 static const struct config_setting_def defs[] = {
-	CONFIG_SETTING_STRING(S, authmodulelist, "authmodulelist",
-			      "authuserdb"),
-	CONFIG_SETTING_STRING(S, authmodulelistorig, "authmodulelistorig",
-			      NULL),
+	CONFIG_SETTING_STRING(
+		S, authmodulelist, "authmodulelist", "authuserdb"),
+	CONFIG_SETTING_STRING(
+		S, authmodulelistorig, "authmodulelistorig", NULL),
 	CONFIG_SETTING_INT(S, daemons, "daemons", "5", 1, 256),
 	CONFIG_SETTING_STRING(S, authdaemonvar, "authdaemonvar", NULL),
 	CONFIG_SETTING_STRING(S, defaultoptions, "DEFAULTOPTIONS", NULL),
@@ -21,18 +21,15 @@ static const struct config_setting_def defs[] = {
 	CONFIG_SETTING_INTERVAL(S, timeout, "AUTH_TIMEOUT", "30", 1, 3600),
 	CONFIG_SETTING_INT(S, fail_user, "AUTHFAIL_USER", "10", 0, 1000000),
 	CONFIG_SETTING_INT(S, fail_ip, "AUTHFAIL_IP", "30", 0, 1000000),
-	CONFIG_SETTING_INTERVAL(S, fail_window, "AUTHFAIL_WINDOW", "10m", 1,
-				86400),
+	CONFIG_SETTING_INTERVAL(
+		S, fail_window, "AUTHFAIL_WINDOW", "10m", 1, 86400),
 	CONFIG_SETTING_STRING(S, pipe_program, "PIPE_PROGRAM", NULL),
 	CONFIG_SETTING_STRING(S, loggeropts, "LOGGEROPTS", NULL),
-	CONFIG_SETTING_STRING(S, version, "version", NULL),
-	CONFIG_SETTING_END
-};
+	CONFIG_SETTING_STRING(S, version, "version", NULL), CONFIG_SETTING_END};
 #undef S
 
 int authdaemon_settings_load(struct authdaemon_settings *set,
-			     struct config_env **env_r, const char *path,
-			     struct config_errors *errs)
+	struct config_env **env_r, const char *path, struct config_errors *errs)
 {
 	struct config_env *env = NULL;
 	int r;
@@ -45,7 +42,7 @@ int authdaemon_settings_load(struct authdaemon_settings *set,
 	if (r < 0)
 		return -1;
 	if (env != NULL &&
-	    config_settings_apply_env(defs, set, env, errs) > 0) {
+		config_settings_apply_env(defs, set, env, errs) > 0) {
 		config_env_free(&env);
 		return -1;
 	}

@@ -46,8 +46,8 @@ struct authdaemon_settings {
  * env_r is not NULL, the raw settings into *env_r (NULL when missing).
  * Returns 0, or -1 when the file is unreadable or has errors (in errs). */
 int authdaemon_settings_load(struct authdaemon_settings *set,
-			     struct config_env **env_r, const char *path,
-			     struct config_errors *errs);
+	struct config_env **env_r, const char *path,
+	struct config_errors *errs);
 void authdaemon_settings_free(struct authdaemon_settings *set);
 /* The socket's path for these settings (newly allocated). */
 char *authdaemon_socket_path(const struct authdaemon_settings *set);

@@ -77,7 +77,8 @@ static void check_module_list(void)
 	for (size_t i = 0; names[i] != NULL; i++, n++) {
 		if (auth_module_find(names[i]) == NULL)
 			log_fatal("authmodulelist: unknown or not built-in "
-				  "module \"%s\"", names[i]);
+				  "module \"%s\"",
+				names[i]);
 	}
 	str_split_free(&names);
 	if (n == 0)
@@ -129,12 +130,12 @@ static void modules_deinit(void)
 
 static long remaining_ms(const struct timespec *deadline)
 {
-	struct auth_request r = { .deadline = *deadline };
+	struct auth_request r = {.deadline = *deadline};
 	return auth_request_remaining_msecs(&r);
 }
 
-static int write_all(int fd, const char *data, size_t len,
-		     const struct timespec *deadline)
+static int write_all(
+	int fd, const char *data, size_t len, const struct timespec *deadline)
 {
 	while (len > 0) {
 		ssize_t n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -145,7 +146,7 @@ static int write_all(int fd, const char *data, size_t len,
 		}
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return -1;
-		struct pollfd pfd = { fd, POLLOUT, 0 };
+		struct pollfd pfd = {fd, POLLOUT, 0};
 		long ms = remaining_ms(deadline);
 		if (ms <= 0 || worker_stop)
 			return -1;
@@ -157,8 +158,8 @@ static int write_all(int fd, const char *data, size_t len,
 
 /* Reads a whole request.  Returns 1 with *req, 0 on EOF/timeout/error
  * (nothing to answer). */
-static int read_request(int fd, const struct timespec *deadline,
-			struct authproto_request *req)
+static int read_request(
+	int fd, const struct timespec *deadline, struct authproto_request *req)
 {
 	char buf[AUTHPROTO_MAX_REQUEST + 1];
 	size_t len = 0;
@@ -166,7 +167,7 @@ static int read_request(int fd, const struct timespec *deadline,
 	int ret = 0;
 
 	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct pollfd pfd = {fd, POLLIN, 0};
 		long ms = remaining_ms(deadline);
 		if (ms <= 0 || worker_stop)
 			break;
@@ -181,8 +182,8 @@ static int read_request(int fd, const struct timespec *deadline,
 		if (n <= 0)
 			break;
 		len += (size_t)n;
-		enum authproto_status st = authproto_parse(buf, len, req,
-							   &error);
+		enum authproto_status st =
+			authproto_parse(buf, len, req, &error);
 		if (st == AUTHPROTO_DONE) {
 			ret = 1;
 			break;
@@ -212,7 +213,7 @@ static int finish_record(const char *module, struct auth_record *rec)
 		struct passwd *pw = getpwnam(rec->sysusername);
 		if (pw == NULL) {
 			log_error("%s: account's system user does not exist",
-				  module);
+				module);
 			return -1;
 		}
 		rec->has_uid = true;
@@ -235,16 +236,16 @@ static bool module_matches(const struct module_slot *m, const char *name)
 }
 
 static void log_tempfail(const struct module_slot *m,
-			 const struct auth_request *areq, const char *error)
+	const struct auth_request *areq, const char *error)
 {
 	log_error("%s: temporary failure for service=%s: %s", m->def->name,
-		  areq->service, error != NULL ? error : "module not ready");
+		areq->service, error != NULL ? error : "module not ready");
 	(void)areq;
 }
 
 /* Returns 1 found (rec filled), 0 not found, -1 temporary failure. */
 static int do_lookup(const struct auth_request *areq, const char *only,
-		     struct auth_record *rec)
+	struct auth_record *rec)
 {
 	for (size_t i = 0; i < module_count; i++) {
 		struct module_slot *m = &modules[i];
@@ -256,11 +257,11 @@ static int do_lookup(const struct auth_request *areq, const char *only,
 			return -1;
 		}
 		auth_record_init(rec);
-		enum auth_module_result r = m->def->lookup(m->mod, areq, rec,
-							   &error);
+		enum auth_module_result r =
+			m->def->lookup(m->mod, areq, rec, &error);
 		if (areq->debug)
 			log_info("lookup service=%s module=%s result=%d",
-				 areq->service, m->def->name, (int)r);
+				areq->service, m->def->name, (int)r);
 		if (r == AUTH_MODULE_OK)
 			return finish_record(m->def->name, rec) < 0 ? -1 : 1;
 		auth_record_free(rec);
@@ -272,14 +273,13 @@ static int do_lookup(const struct auth_request *areq, const char *only,
 	return 0;
 }
 
-static bool password_matches(const struct authproto_request *req,
-			     const struct auth_record *rec)
+static bool password_matches(
+	const struct authproto_request *req, const struct auth_record *rec)
 {
 	if (req->authtype == AUTHPROTO_CRAM) {
 		return passwd_cram_verify(req->mechanism, req->challenge,
-					  req->challenge_len, req->digest_hex,
-					  rec->clearpasswd,
-					  rec->hmac_md5pw) == 1;
+			       req->challenge_len, req->digest_hex,
+			       rec->clearpasswd, rec->hmac_md5pw) == 1;
 	}
 	bool ok = false;
 	if (rec->passwd != NULL && rec->passwd[0] != '\0')
@@ -291,8 +291,7 @@ static bool password_matches(const struct authproto_request *req,
 
 /* Returns 1 authenticated (rec filled), 0 rejected, -1 temporary. */
 static int do_authenticate(const struct authproto_request *req,
-			   const struct auth_request *areq,
-			   struct auth_record *rec)
+	const struct auth_request *areq, struct auth_record *rec)
 {
 	for (size_t i = 0; i < module_count; i++) {
 		struct module_slot *m = &modules[i];
@@ -304,9 +303,9 @@ static int do_authenticate(const struct authproto_request *req,
 		}
 		auth_record_init(rec);
 		if (req->authtype == AUTHPROTO_LOGIN &&
-		    m->def->authenticate != NULL) {
-			r = m->def->authenticate(m->mod, areq, req->password,
-						 rec, &error);
+			m->def->authenticate != NULL) {
+			r = m->def->authenticate(
+				m->mod, areq, req->password, rec, &error);
 		} else {
 			r = m->def->lookup(m->mod, areq, rec, &error);
 			if (r == AUTH_MODULE_OK && !password_matches(req, rec))
@@ -314,7 +313,7 @@ static int do_authenticate(const struct authproto_request *req,
 		}
 		if (areq->debug)
 			log_info("authenticate service=%s module=%s result=%d",
-				 areq->service, m->def->name, (int)r);
+				areq->service, m->def->name, (int)r);
 		if (r == AUTH_MODULE_OK)
 			return finish_record(m->def->name, rec) < 0 ? -1 : 1;
 		auth_record_free(rec);
@@ -336,20 +335,20 @@ static bool throttled(const struct auth_request *areq, time_t now)
 {
 	bool blocked = false;
 	char *k = throttle_key("user", areq->user);
-	blocked = throttle_blocked(throttle, k, (unsigned)set.fail_user,
-				   set.fail_window, now);
+	blocked = throttle_blocked(
+		throttle, k, (unsigned)set.fail_user, set.fail_window, now);
 	free(k);
 	if (!blocked && areq->remote_ip != NULL) {
 		k = throttle_key("ip", areq->remote_ip);
 		blocked = throttle_blocked(throttle, k, (unsigned)set.fail_ip,
-					   set.fail_window, now);
+			set.fail_window, now);
 		free(k);
 	}
 	return blocked;
 }
 
-static void throttle_count(const struct auth_request *areq, bool success,
-			   time_t now)
+static void throttle_count(
+	const struct auth_request *areq, bool success, time_t now)
 {
 	char *k = throttle_key("user", areq->user);
 	if (success)
@@ -394,9 +393,9 @@ static int enum_one(const struct auth_record *rec, void *context)
 	str_init(&maildir, 64);
 	auth_record_maildir(rec, &maildir);
 	str_printfa(&ctx->buf, "%s\t%lu\t%lu\t%s\t%s\t%s\n", rec->address,
-		    (unsigned long)rec->uid, (unsigned long)rec->gid,
-		    rec->home != NULL ? rec->home : "", str_c(&maildir),
-		    rec->options != NULL ? rec->options : "");
+		(unsigned long)rec->uid, (unsigned long)rec->gid,
+		rec->home != NULL ? rec->home : "", str_c(&maildir),
+		rec->options != NULL ? rec->options : "");
 	str_free(&maildir);
 	if (ctx->buf.len > 16384)
 		return enum_flush(ctx);
@@ -405,7 +404,7 @@ static int enum_one(const struct auth_record *rec, void *context)
 
 static void do_enumerate(int fd, const struct timespec *deadline)
 {
-	struct enum_ctx ctx = { fd, deadline, { 0 } };
+	struct enum_ctx ctx = {fd, deadline, {0}};
 
 	str_init(&ctx.buf, 32768);
 	for (size_t i = 0; i < module_count; i++) {
@@ -415,14 +414,14 @@ static void do_enumerate(int fd, const struct timespec *deadline)
 			continue;
 		if (m->mod == NULL) {
 			log_error("%s: cannot enumerate: module not ready",
-				  m->def->name);
+				m->def->name);
 			goto out;
 		}
 		str_printfa(&ctx.buf, "# %s\n\n", m->def->name);
 		if (m->def->enumerate(m->mod, enum_one, &ctx, &error) !=
-		    AUTH_MODULE_OK) {
+			AUTH_MODULE_OK) {
 			log_error("%s: enumerate: %s", m->def->name,
-				  error != NULL ? error : "failed");
+				error != NULL ? error : "failed");
 			goto out;
 		}
 	}
@@ -475,8 +474,8 @@ static void serve(int fd)
 	case AUTHPROTO_AUTH:
 		if (throttled(&areq, now)) {
 			log_info("login throttled: service=%s%s%s",
-				 areq.service, areq.remote_ip ? " ip=" : "",
-				 areq.remote_ip ? areq.remote_ip : "");
+				areq.service, areq.remote_ip ? " ip=" : "",
+				areq.remote_ip ? areq.remote_ip : "");
 			r = 0;
 		} else {
 			r = do_authenticate(&req, &areq, &rec);
@@ -484,7 +483,7 @@ static void serve(int fd)
 					     &rec, areq.service)) {
 				log_info("login refused: service %s disabled "
 					 "for the account",
-					 areq.service);
+					areq.service);
 				r = 0;
 			} else if (r >= 0) {
 				throttle_count(&areq, r > 0, now);
@@ -492,8 +491,10 @@ static void serve(int fd)
 		}
 		if (set.debug_login > 0)
 			log_info("AUTH service=%s type=%s result=%s",
-				 areq.service, req.mechanism,
-				 r > 0 ? "ok" : r == 0 ? "fail" : "tempfail");
+				areq.service, req.mechanism,
+				r > 0	 ? "ok"
+				: r == 0 ? "fail"
+					 : "tempfail");
 		if (r > 0 && auth_record_write(&rec, true, &reply, &error) < 0)
 			r = -1;
 		if (r == 0)
@@ -514,13 +515,13 @@ static void serve(int fd)
 				break;
 			}
 			error = NULL;
-			enum auth_module_result res = m->def->change_password(
-				m->mod, &areq, req.password, req.new_password,
-				&error);
+			enum auth_module_result res =
+				m->def->change_password(m->mod, &areq,
+					req.password, req.new_password, &error);
 			if (res == AUTH_MODULE_OK) {
 				log_info("password changed: service=%s "
 					 "module=%s",
-					 areq.service, m->def->name);
+					areq.service, m->def->name);
 				r = 1;
 			} else if (res == AUTH_MODULE_TEMPFAIL) {
 				log_tempfail(m, &areq, error);
@@ -624,19 +625,18 @@ static void pool_reap(struct pool *p)
 			struct timespec now;
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			p->pids[i] = 0;
-			if (WIFSIGNALED(status) &&
-			    WTERMSIG(status) == SIGALRM)
+			if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
 				log_error("worker %ld: a request overran its "
 					  "time budget: worker replaced",
-					  (long)pid);
+					(long)pid);
 			else if (WIFSIGNALED(status))
 				log_error("worker %ld killed by signal %d: "
 					  "replaced",
-					  (long)pid, WTERMSIG(status));
+					(long)pid, WTERMSIG(status));
 			else if (WEXITSTATUS(status) != 0)
 				log_error("worker %ld exited with status %d: "
 					  "replaced",
-					  (long)pid, WEXITSTATUS(status));
+					(long)pid, WEXITSTATUS(status));
 			p->restart_at[i] = now;
 			/* A worker that dies young restarts after a pause. */
 			if (now.tv_sec - p->started[i].tv_sec < 1)
@@ -687,9 +687,9 @@ static int pool_main(int listen_fd)
 	for (size_t i = 0; i < pool.n; i++)
 		pool_start_one(&pool, i, listen_fd);
 	log_info("started %zu workers (modules: %s)", pool.n,
-		 set.authmodulelist);
+		set.authmodulelist);
 	for (;;) {
-		struct timespec now, wait = { 1, 0 };
+		struct timespec now, wait = {1, 0};
 		int sig = sigtimedwait(&mask, &si, &wait);
 		if (sig == SIGTERM || sig == SIGINT) {
 			pool_stop(&pool);
@@ -709,9 +709,12 @@ static int pool_main(int listen_fd)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		for (size_t i = 0; i < pool.n; i++) {
 			if (pool.pids[i] == 0 &&
-			    (now.tv_sec > pool.restart_at[i].tv_sec ||
-			     (now.tv_sec == pool.restart_at[i].tv_sec &&
-			      now.tv_nsec >= pool.restart_at[i].tv_nsec)))
+				(now.tv_sec > pool.restart_at[i].tv_sec ||
+					(now.tv_sec == pool.restart_at[i]
+								.tv_sec &&
+						now.tv_nsec >=
+							pool.restart_at[i]
+								.tv_nsec)))
 				pool_start_one(&pool, i, listen_fd);
 		}
 	}
@@ -760,11 +763,13 @@ static void userdb_refresh(void)
 		struct config_errors *errs = config_errors_new();
 		struct userdb_compile_stats stats;
 		if (userdb_compile(src, dat, shadow, &stats, errs) == 0)
-			log_info("%s: compiled %zu accounts into %s (makeuserdb)",
-				 src, stats.accounts, dat);
+			log_info("%s: compiled %zu accounts into %s "
+				 "(makeuserdb)",
+				src, stats.accounts, dat);
 		else
 			log_error("%s: not compiled (run makeuserdb to see "
-				  "why)", src);
+				  "why)",
+				src);
 		config_errors_log(errs);
 		config_errors_destroy(&errs);
 	}
@@ -805,7 +810,7 @@ static int open_socket(const char **error_r)
 	(void)unlink(path);
 	mode_t old = umask(0117);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    listen(fd, 128) < 0) {
+		listen(fd, 128) < 0) {
 		umask(old);
 		*error_r = strerror(errno);
 		if (fd >= 0)

@@ -12,14 +12,14 @@
 static int show_module;
 
 static int print_one(const char *module, const char *name, unsigned long uid,
-		     unsigned long gid, const char *home, const char *maildir,
-		     const char *options, void *context)
+	unsigned long gid, const char *home, const char *maildir,
+	const char *options, void *context)
 {
 	(void)context;
 	if (show_module)
 		printf("%s\t", module);
 	printf("%s\t%lu\t%lu\t%s\t%s\t%s\n", name, uid, gid, home, maildir,
-	       options);
+		options);
 	return ferror(stdout) ? -1 : 0;
 }
 

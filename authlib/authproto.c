@@ -53,7 +53,7 @@ static bool secret_ok(const char *s, size_t len, size_t max)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '\0' || s[i] == '\r' || s[i] == '\n' ||
-		    s[i] == '\t')
+			s[i] == '\t')
 			return false;
 	}
 	return true;
@@ -61,8 +61,8 @@ static bool secret_ok(const char *s, size_t len, size_t max)
 
 /* Splits data[0..len) at LF; returns the line and advances *pos, or
  * NULL when no complete line is there. */
-static const char *next_line(const char *data, size_t len, size_t *pos,
-			     size_t *line_len_r)
+static const char *next_line(
+	const char *data, size_t len, size_t *pos, size_t *line_len_r)
 {
 	const char *start = data + *pos;
 	const char *nl = memchr(start, '\n', len - *pos);
@@ -73,8 +73,8 @@ static const char *next_line(const char *data, size_t len, size_t *pos,
 	return start;
 }
 
-static enum authproto_status fail(struct authproto_request *req,
-				  const char **error_r, const char *error)
+static enum authproto_status fail(
+	struct authproto_request *req, const char **error_r, const char *error)
 {
 	authproto_request_free(req);
 	*error_r = error;
@@ -82,13 +82,12 @@ static enum authproto_status fail(struct authproto_request *req,
 }
 
 static enum authproto_status parse_auth_data(const char *d, size_t len,
-					     struct authproto_request *req,
-					     const char **error_r)
+	struct authproto_request *req, const char **error_r)
 {
 	size_t pos = 0, l1, l2, l3;
 	const char *service = next_line(d, len, &pos, &l1);
-	const char *type = service != NULL ? next_line(d, len, &pos, &l2)
-					   : NULL;
+	const char *type =
+		service != NULL ? next_line(d, len, &pos, &l2) : NULL;
 	if (type == NULL)
 		return fail(req, error_r, "AUTH data without service and type");
 	if (!token_ok(service, l1, 64) || !token_ok(type, l2, 32))
@@ -97,8 +96,8 @@ static enum authproto_status parse_auth_data(const char *d, size_t len,
 	req->mechanism = str_lcase(xstrndup(type, l2));
 	if (strcmp(req->mechanism, "login") == 0) {
 		const char *user = next_line(d, len, &pos, &l1);
-		const char *pass = user != NULL ? next_line(d, len, &pos, &l2)
-						: NULL;
+		const char *pass =
+			user != NULL ? next_line(d, len, &pos, &l2) : NULL;
 		if (pass == NULL) {
 			/* Courier's clients may leave out the last LF. */
 			if (user != NULL && pos < len) {
@@ -107,11 +106,12 @@ static enum authproto_status parse_auth_data(const char *d, size_t len,
 				pos = len;
 			} else {
 				return fail(req, error_r,
-					    "AUTH login without password");
+					"AUTH login without password");
 			}
 		}
 		if (!secret_ok(user, l1, AUTH_MAX_USER_LEN) ||
-		    !secret_ok(pass, l2, AUTH_MAX_PASSWORD_LEN) || pos != len)
+			!secret_ok(pass, l2, AUTH_MAX_PASSWORD_LEN) ||
+			pos != len)
 			return fail(req, error_r, "bad AUTH login data");
 		req->authtype = AUTHPROTO_LOGIN;
 		req->user = xstrndup(user, l1);
@@ -133,7 +133,7 @@ static enum authproto_status parse_auth_data(const char *d, size_t len,
 	str_init(&c, 128);
 	str_init(&r, 128);
 	if (l1 == 0 || base64_decode_strict(&c, chal, l1) < 0 ||
-	    base64_decode_strict(&r, resp, l2) < 0) {
+		base64_decode_strict(&r, resp, l2) < 0) {
 		str_free(&c);
 		str_free(&r);
 		return fail(req, error_r, "bad base64 in AUTH cram data");
@@ -141,7 +141,7 @@ static enum authproto_status parse_auth_data(const char *d, size_t len,
 	const char *sp = memrchr(r.data, ' ', r.len);
 	l3 = sp != NULL ? (size_t)(sp - r.data) : 0;
 	if (sp == NULL || !secret_ok(r.data, l3, AUTH_MAX_USER_LEN) ||
-	    !token_ok(sp + 1, r.len - l3 - 1, 128)) {
+		!token_ok(sp + 1, r.len - l3 - 1, 128)) {
 		str_free(&c);
 		str_free(&r);
 		return fail(req, error_r, "bad AUTH cram response");
@@ -157,8 +157,8 @@ static enum authproto_status parse_auth_data(const char *d, size_t len,
 }
 
 /* Splits a line into n fields at sep; returns the count found. */
-static size_t split_fields(const char *s, size_t len, char sep,
-			   const char **f, size_t *fl, size_t n)
+static size_t split_fields(const char *s, size_t len, char sep, const char **f,
+	size_t *fl, size_t n)
 {
 	size_t count = 0, start = 0;
 	for (size_t i = 0; i <= len && count < n; i++) {
@@ -173,8 +173,7 @@ static size_t split_fields(const char *s, size_t len, char sep,
 }
 
 enum authproto_status authproto_parse(const void *data, size_t len,
-				      struct authproto_request *req,
-				      const char **error_r)
+	struct authproto_request *req, const char **error_r)
 {
 	const char *d = data;
 	size_t pos = 0, l;
@@ -199,7 +198,7 @@ enum authproto_status authproto_parse(const void *data, size_t len,
 		if (++preamble > AUTHPROTO_MAX_PREAMBLE)
 			return fail(req, error_r, "too many preamble lines");
 		if ((size_t)(eq - line) == 11 &&
-		    memcmp(line, "TCPREMOTEIP", 11) == 0) {
+			memcmp(line, "TCPREMOTEIP", 11) == 0) {
 			size_t vl = l - 12;
 			if (!token_ok(eq + 1, vl, 64))
 				return fail(req, error_r, "bad TCPREMOTEIP");
@@ -217,10 +216,11 @@ enum authproto_status authproto_parse(const void *data, size_t len,
 		const char *f[3];
 		size_t fl[3];
 		if (pos != len ||
-		    split_fields(line + 4, l - 4, ' ', f, fl, 3) != 3 ||
-		    !token_ok(f[0], fl[0], 64) || !token_ok(f[1], fl[1], 64) ||
-		    !secret_ok(f[2], fl[2], AUTH_MAX_USER_LEN) ||
-		    memchr(f[2], ' ', fl[2]) != NULL)
+			split_fields(line + 4, l - 4, ' ', f, fl, 3) != 3 ||
+			!token_ok(f[0], fl[0], 64) ||
+			!token_ok(f[1], fl[1], 64) ||
+			!secret_ok(f[2], fl[2], AUTH_MAX_USER_LEN) ||
+			memchr(f[2], ' ', fl[2]) != NULL)
 			return fail(req, error_r, "bad PRE request");
 		req->cmd = AUTHPROTO_PRE;
 		if (!(fl[0] == 1 && f[0][0] == '.'))
@@ -233,11 +233,11 @@ enum authproto_status authproto_parse(const void *data, size_t len,
 		const char *f[4];
 		size_t fl[4];
 		if (pos != len ||
-		    split_fields(line + 7, l - 7, '\t', f, fl, 4) != 4 ||
-		    !token_ok(f[0], fl[0], 64) ||
-		    !secret_ok(f[1], fl[1], AUTH_MAX_USER_LEN) ||
-		    !secret_ok(f[2], fl[2], AUTH_MAX_PASSWORD_LEN) ||
-		    !secret_ok(f[3], fl[3], AUTH_MAX_PASSWORD_LEN))
+			split_fields(line + 7, l - 7, '\t', f, fl, 4) != 4 ||
+			!token_ok(f[0], fl[0], 64) ||
+			!secret_ok(f[1], fl[1], AUTH_MAX_USER_LEN) ||
+			!secret_ok(f[2], fl[2], AUTH_MAX_PASSWORD_LEN) ||
+			!secret_ok(f[3], fl[3], AUTH_MAX_PASSWORD_LEN))
 			return fail(req, error_r, "bad PASSWD request");
 		req->cmd = AUTHPROTO_PASSWD;
 		req->service = xstrndup(f[0], fl[0]);
@@ -290,46 +290,48 @@ static void write_preamble(struct str *dest, const char *remote_ip)
 }
 
 int authproto_write_pre(struct str *dest, const char *remote_ip,
-			const char *module, const char *service,
-			const char *user, const char **error_r)
+	const char *module, const char *service, const char *user,
+	const char **error_r)
 {
-	if (!str_token_ok(service) || (module != NULL && !str_token_ok(module)) ||
-	    !str_secret_ok(user, AUTH_MAX_USER_LEN) || strchr(user, ' ') != NULL) {
+	if (!str_token_ok(service) ||
+		(module != NULL && !str_token_ok(module)) ||
+		!str_secret_ok(user, AUTH_MAX_USER_LEN) ||
+		strchr(user, ' ') != NULL) {
 		*error_r = "invalid service, module or user name";
 		return -1;
 	}
 	write_preamble(dest, remote_ip);
 	str_printfa(dest, "PRE %s %s %s\n", module != NULL ? module : ".",
-		    service, user);
+		service, user);
 	return 0;
 }
 
 int authproto_write_login(struct str *dest, const char *remote_ip,
-			  const char *service, const char *user,
-			  const char *password, const char **error_r)
+	const char *service, const char *user, const char *password,
+	const char **error_r)
 {
 	if (!str_token_ok(service) || !str_secret_ok(user, AUTH_MAX_USER_LEN) ||
-	    !str_secret_ok(password, AUTH_MAX_PASSWORD_LEN)) {
+		!str_secret_ok(password, AUTH_MAX_PASSWORD_LEN)) {
 		*error_r = "invalid service, user name or password";
 		return -1;
 	}
 	size_t n = strlen(service) + strlen(user) + strlen(password) + 9;
 	write_preamble(dest, remote_ip);
 	str_printfa(dest, "AUTH %zu\n%s\nlogin\n%s\n%s\n", n, service, user,
-		    password);
+		password);
 	return 0;
 }
 
 int authproto_write_cram(struct str *dest, const char *remote_ip,
-			 const char *service, const char *mechanism,
-			 const void *challenge, size_t challenge_len,
-			 const char *response, const char **error_r)
+	const char *service, const char *mechanism, const void *challenge,
+	size_t challenge_len, const char *response, const char **error_r)
 {
 	struct str data;
 
 	if (!str_token_ok(service) || !str_token_ok(mechanism) ||
-	    challenge_len == 0 || response == NULL ||
-	    strpbrk(response, "\r\n\t") != NULL || strlen(response) > 1024) {
+		challenge_len == 0 || response == NULL ||
+		strpbrk(response, "\r\n\t") != NULL ||
+		strlen(response) > 1024) {
 		*error_r = "invalid service, mechanism or response";
 		return -1;
 	}
@@ -352,17 +354,17 @@ int authproto_write_cram(struct str *dest, const char *remote_ip,
 }
 
 int authproto_write_passwd(struct str *dest, const char *service,
-			   const char *user, const char *old_password,
-			   const char *new_password, const char **error_r)
+	const char *user, const char *old_password, const char *new_password,
+	const char **error_r)
 {
 	if (!str_token_ok(service) || !str_secret_ok(user, AUTH_MAX_USER_LEN) ||
-	    !str_secret_ok(old_password, AUTH_MAX_PASSWORD_LEN) ||
-	    !str_secret_ok(new_password, AUTH_MAX_PASSWORD_LEN)) {
+		!str_secret_ok(old_password, AUTH_MAX_PASSWORD_LEN) ||
+		!str_secret_ok(new_password, AUTH_MAX_PASSWORD_LEN)) {
 		*error_r = "invalid service, user name or password";
 		return -1;
 	}
 	str_printfa(dest, "PASSWD %s\t%s\t%s\t%s\n", service, user,
-		    old_password, new_password);
+		old_password, new_password);
 	return 0;
 }
 

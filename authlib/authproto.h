@@ -45,15 +45,15 @@ enum authproto_authtype {
  * the secrets). */
 struct authproto_request {
 	enum authproto_cmd cmd;
-	char *remote_ip;     /* TCPREMOTEIP, or NULL */
-	char *module;        /* PRE: a module name, or NULL for "." */
+	char *remote_ip; /* TCPREMOTEIP, or NULL */
+	char *module;	 /* PRE: a module name, or NULL for "." */
 	char *service;
-	char *user;          /* PRE, AUTH login, PASSWD; AUTH cram: from the
-			        response */
+	char *user; /* PRE, AUTH login, PASSWD; AUTH cram: from the
+		       response */
 	enum authproto_authtype authtype;
-	char *mechanism;     /* AUTH: "login", "cram-md5"... (lowercase) */
-	char *password;      /* AUTH login; PASSWD: the old password */
-	char *new_password;  /* PASSWD */
+	char *mechanism;    /* AUTH: "login", "cram-md5"... (lowercase) */
+	char *password;	    /* AUTH login; PASSWD: the old password */
+	char *new_password; /* PASSWD */
 	/* AUTH cram: the decoded challenge (binary, challenge_len bytes) and
 	 * the client's hex digest. */
 	char *challenge;
@@ -75,8 +75,7 @@ enum authproto_status {
  * (and at most AUTH_MAX_USER_LEN / AUTH_MAX_PASSWORD_LEN bytes); anything
  * over the limits above is an error. */
 enum authproto_status authproto_parse(const void *data, size_t len,
-				      struct authproto_request *req_r,
-				      const char **error_r);
+	struct authproto_request *req_r, const char **error_r);
 void authproto_request_free(struct authproto_request *req);
 
 /* Request writers for the client library: append the request to dest.
@@ -84,20 +83,19 @@ void authproto_request_free(struct authproto_request *req);
  * framing (a LF or TAB in a user name or password, a blank in a service
  * name, too long). */
 int authproto_write_pre(struct str *dest, const char *remote_ip,
-			const char *module, const char *service,
-			const char *user, const char **error_r);
+	const char *module, const char *service, const char *user,
+	const char **error_r);
 int authproto_write_login(struct str *dest, const char *remote_ip,
-			  const char *service, const char *user,
-			  const char *password, const char **error_r);
+	const char *service, const char *user, const char *password,
+	const char **error_r);
 /* challenge is raw bytes; response is "user hexdigest" (raw, not base64:
  * it is base64-encoded here, as is the challenge). */
 int authproto_write_cram(struct str *dest, const char *remote_ip,
-			 const char *service, const char *mechanism,
-			 const void *challenge, size_t challenge_len,
-			 const char *response, const char **error_r);
+	const char *service, const char *mechanism, const void *challenge,
+	size_t challenge_len, const char *response, const char **error_r);
 int authproto_write_passwd(struct str *dest, const char *service,
-			   const char *user, const char *old_password,
-			   const char *new_password, const char **error_r);
+	const char *user, const char *old_password, const char *new_password,
+	const char **error_r);
 void authproto_write_enumerate(struct str *dest);
 
 #endif

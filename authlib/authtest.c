@@ -31,7 +31,7 @@ static void print_record(const struct auth_record *rec)
 	printf("     Authenticated: %s", rec->address);
 	if (rec->has_uid)
 		printf("  (uid %lu, gid %lu)", (unsigned long)rec->uid,
-		       (unsigned long)rec->gid);
+			(unsigned long)rec->gid);
 	if (rec->sysusername != NULL)
 		printf("  (system user %s)", rec->sysusername);
 	printf("\n");
@@ -71,12 +71,12 @@ int main(int argc, char **argv)
 	if (argc == 1)
 		r = auth_lookup(service, argv[0], &rec, &error);
 	else
-		r = auth_login(service, argv[0], argv[1], remote_ip, &rec,
-			       &error);
+		r = auth_login(
+			service, argv[0], argv[1], remote_ip, &rec, &error);
 	if (r <= 0) {
 		printf("Authentication FAILED: %s\n",
-		       r == 0 ? "Operation not permitted"
-			      : "Input/output error (temporary failure)");
+			r == 0 ? "Operation not permitted"
+			       : "Input/output error (temporary failure)");
 		fprintf(stderr, "authtest: %s\n", error);
 		return r == 0 ? 1 : 75;
 	}

@@ -45,8 +45,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if ((st.st_mode & 077) != 0) {
-		fprintf(stderr, "makeuserdb: %s: must not be readable by group "
-				"or others (chmod %s %s)\n",
+		fprintf(stderr,
+			"makeuserdb: %s: must not be readable by group "
+			"or others (chmod %s %s)\n",
 			src, S_ISDIR(st.st_mode) ? "700" : "600", src);
 		return 1;
 	}
@@ -57,7 +58,7 @@ int main(int argc, char **argv)
 	dat = xasprintf("%s.dat", src);
 	const char *slash = strrchr(src, '/');
 	shadow = slash != NULL ? xasprintf("%.*s/userdbshadow.dat",
-					   (int)(slash - src), src)
+					 (int)(slash - src), src)
 			       : xstrdup("userdbshadow.dat");
 	errs = config_errors_new();
 	r = userdb_compile(src, dat, shadow, &stats, errs);

@@ -30,8 +30,8 @@ struct pipe_module {
 };
 
 static int pipe_init(const struct auth_module_def *def, const char *config_path,
-		     const struct config_env *authdaemonrc,
-		     struct auth_module **mod_r, const char **error_r)
+	const struct config_env *authdaemonrc, struct auth_module **mod_r,
+	const char **error_r)
 {
 	const char *prog = config_env_get(authdaemonrc, "PIPE_PROGRAM");
 	(void)config_path;
@@ -67,10 +67,8 @@ static void reap(pid_t pid, bool kill_it)
 
 /* Runs the program with request; returns OK/NOTFOUND/TEMPFAIL. */
 static enum auth_module_result run(struct pipe_module *m,
-				   const struct auth_request *req,
-				   const struct str *request,
-				   struct auth_record *rec_r,
-				   const char **error_r)
+	const struct auth_request *req, const struct str *request,
+	struct auth_record *rec_r, const char **error_r)
 {
 	int in[2], out[2];
 	pid_t pid;
@@ -104,8 +102,8 @@ static enum auth_module_result run(struct pipe_module *m,
 	close(out[1]);
 	size_t off = 0;
 	while (off < request->len) {
-		ssize_t n = write(in[1], request->data + off,
-				  request->len - off);
+		ssize_t n =
+			write(in[1], request->data + off, request->len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -117,7 +115,7 @@ static enum auth_module_result run(struct pipe_module *m,
 	struct auth_reply_parser *p = auth_reply_parser_create(0);
 	char buf[4096];
 	for (;;) {
-		struct pollfd pfd = { out[0], POLLIN, 0 };
+		struct pollfd pfd = {out[0], POLLIN, 0};
 		long ms = auth_request_remaining_msecs(req);
 		if (ms == 0) {
 			*error_r = "PIPE_PROGRAM did not answer in time";
@@ -158,15 +156,14 @@ static enum auth_module_result run(struct pipe_module *m,
 
 fail_errno:
 	snprintf(m->error, sizeof(m->error), "cannot run PIPE_PROGRAM: %s",
-		 strerror(errno));
+		strerror(errno));
 	*error_r = m->error;
 	return AUTH_MODULE_TEMPFAIL;
 }
 
 static enum auth_module_result pipe_lookup(struct auth_module *mod,
-					   const struct auth_request *req,
-					   struct auth_record *rec_r,
-					   const char **error_r)
+	const struct auth_request *req, struct auth_record *rec_r,
+	const char **error_r)
 {
 	struct pipe_module *m = (struct pipe_module *)mod;
 	struct str request;
@@ -174,7 +171,7 @@ static enum auth_module_result pipe_lookup(struct auth_module *mod,
 
 	str_init(&request, 256);
 	if (authproto_write_pre(&request, req->remote_ip, NULL, req->service,
-				req->user, error_r) < 0) {
+		    req->user, error_r) < 0) {
 		str_free(&request);
 		return AUTH_MODULE_NOTFOUND;
 	}
@@ -184,10 +181,8 @@ static enum auth_module_result pipe_lookup(struct auth_module *mod,
 }
 
 static enum auth_module_result pipe_authenticate(struct auth_module *mod,
-						 const struct auth_request *req,
-						 const char *password,
-						 struct auth_record *rec_r,
-						 const char **error_r)
+	const struct auth_request *req, const char *password,
+	struct auth_record *rec_r, const char **error_r)
 {
 	struct pipe_module *m = (struct pipe_module *)mod;
 	struct str request;
@@ -195,7 +190,7 @@ static enum auth_module_result pipe_authenticate(struct auth_module *mod,
 
 	str_init(&request, 256);
 	if (authproto_write_login(&request, req->remote_ip, req->service,
-				  req->user, password, error_r) < 0) {
+		    req->user, password, error_r) < 0) {
 		str_free(&request);
 		return AUTH_MODULE_NOTFOUND;
 	}

@@ -17,8 +17,8 @@ struct pwd_module {
 };
 
 static int pwd_init(const struct auth_module_def *def, const char *config_path,
-		    const struct config_env *authdaemonrc,
-		    struct auth_module **mod_r, const char **error_r)
+	const struct config_env *authdaemonrc, struct auth_module **mod_r,
+	const char **error_r)
 {
 	struct pwd_module *m = xcalloc(1, sizeof(*m));
 	(void)config_path;
@@ -56,9 +56,8 @@ static bool usable_hash(const char *h)
 }
 
 static enum auth_module_result pwd_lookup(struct auth_module *mod,
-					  const struct auth_request *req,
-					  struct auth_record *rec_r,
-					  const char **error_r)
+	const struct auth_request *req, struct auth_record *rec_r,
+	const char **error_r)
 {
 	struct pwd_module *m = (struct pwd_module *)mod;
 	struct passwd pw, *pwp = NULL;
@@ -71,10 +70,10 @@ static enum auth_module_result pwd_lookup(struct auth_module *mod,
 	err = getpwnam_r(req->user, &pw, buf, sizeof(buf), &pwp);
 	if (pwp == NULL) {
 		if (err == 0 || err == ENOENT || err == ESRCH || err == EBADF ||
-		    err == EPERM)
+			err == EPERM)
 			return AUTH_MODULE_NOTFOUND;
 		snprintf(m->error, sizeof(m->error), "getpwnam: %s",
-			 strerror(err));
+			strerror(err));
 		*error_r = m->error;
 		return AUTH_MODULE_TEMPFAIL;
 	}
@@ -83,16 +82,16 @@ static enum auth_module_result pwd_lookup(struct auth_module *mod,
 		rec_r->passwd = xstrdup(pwp->pw_passwd);
 	char sbuf[16384];
 	if (getspnam_r(req->user, &sp, sbuf, sizeof(sbuf), &spp) == 0 &&
-	    spp != NULL && usable_hash(spp->sp_pwdp))
+		spp != NULL && usable_hash(spp->sp_pwdp))
 		auth_record_set(&rec_r->passwd, spp->sp_pwdp);
 	explicit_bzero(sbuf, sizeof(sbuf));
 	explicit_bzero(buf, sizeof(buf));
 	return AUTH_MODULE_OK;
 }
 
-static enum auth_module_result
-pwd_enumerate(struct auth_module *mod, auth_enumerate_callback_t *callback,
-	      void *context, const char **error_r)
+static enum auth_module_result pwd_enumerate(struct auth_module *mod,
+	auth_enumerate_callback_t *callback, void *context,
+	const char **error_r)
 {
 	struct passwd *pw;
 	enum auth_module_result res = AUTH_MODULE_OK;

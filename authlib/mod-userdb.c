@@ -22,9 +22,8 @@ struct userdb_module {
 };
 
 static int userdb_mod_init(const struct auth_module_def *def,
-			   const char *config_path,
-			   const struct config_env *authdaemonrc,
-			   struct auth_module **mod_r, const char **error_r)
+	const char *config_path, const struct config_env *authdaemonrc,
+	struct auth_module **mod_r, const char **error_r)
 {
 	struct userdb_module *m = xcalloc(1, sizeof(*m));
 	(void)config_path;
@@ -59,8 +58,8 @@ static int ensure_open(struct userdb_module *m, const char **error_r)
 		return 0;
 	m->db = userdb_open(m->dat_path, m->shadow_path, &err);
 	if (m->db == NULL) {
-		snprintf(m->error, sizeof(m->error),
-			 "%s: %s (run makeuserdb)", m->dat_path, err);
+		snprintf(m->error, sizeof(m->error), "%s: %s (run makeuserdb)",
+			m->dat_path, err);
 		*error_r = m->error;
 		return -1;
 	}
@@ -80,8 +79,8 @@ static int parse_id(const char *s, unsigned long *id_r)
 }
 
 /* Fills rec from the public fields; -1 when uid, gid or home is bad. */
-static int fill_record(const char *name, const char *fields,
-		       struct auth_record *rec)
+static int fill_record(
+	const char *name, const char *fields, struct auth_record *rec)
 {
 	char *uid = NULL, *gid = NULL, *v = NULL;
 	unsigned long u, g;
@@ -95,7 +94,7 @@ static int fill_record(const char *name, const char *fields,
 	rec->uid = (uid_t)u;
 	rec->gid = (gid_t)g;
 	if (userdb_field_get(fields, "home", &rec->home) == 0 ||
-	    rec->home[0] == '\0')
+		rec->home[0] == '\0')
 		goto out;
 	rec->address = xstrdup(name);
 	if (userdb_field_get(fields, "mail", &v) > 0 && v[0] != '\0') {
@@ -129,8 +128,8 @@ out:
 }
 
 /* The SERVICEpw field, else systempw (and the same for hmac-md5pw). */
-static void fill_secrets(const char *service, const char *secret,
-			 struct auth_record *rec)
+static void fill_secrets(
+	const char *service, const char *secret, struct auth_record *rec)
 {
 	char *key = xasprintf("%spw", service);
 	if (userdb_field_get(secret, key, &rec->passwd) == 0)
@@ -150,9 +149,9 @@ static void free_secret(char **s)
 	}
 }
 
-static enum auth_module_result
-userdb_mod_lookup(struct auth_module *mod, const struct auth_request *req,
-		  struct auth_record *rec_r, const char **error_r)
+static enum auth_module_result userdb_mod_lookup(struct auth_module *mod,
+	const struct auth_request *req, struct auth_record *rec_r,
+	const char **error_r)
 {
 	struct userdb_module *m = (struct userdb_module *)mod;
 	char *fields, *secret;
@@ -170,7 +169,7 @@ userdb_mod_lookup(struct auth_module *mod, const struct auth_request *req,
 		free(fields);
 		free_secret(&secret);
 		snprintf(m->error, sizeof(m->error),
-			 "userdb entry without a valid uid, gid or home");
+			"userdb entry without a valid uid, gid or home");
 		*error_r = m->error;
 		return AUTH_MODULE_TEMPFAIL;
 	}
@@ -198,13 +197,12 @@ static int enum_one(const char *name, const char *fields, void *context)
 	return ret;
 }
 
-static enum auth_module_result
-userdb_mod_enumerate(struct auth_module *mod,
-		     auth_enumerate_callback_t *callback, void *context,
-		     const char **error_r)
+static enum auth_module_result userdb_mod_enumerate(struct auth_module *mod,
+	auth_enumerate_callback_t *callback, void *context,
+	const char **error_r)
 {
 	struct userdb_module *m = (struct userdb_module *)mod;
-	struct enum_ctx ctx = { callback, context };
+	struct enum_ctx ctx = {callback, context};
 
 	if (ensure_open(m, error_r) < 0)
 		return AUTH_MODULE_TEMPFAIL;
@@ -213,10 +211,9 @@ userdb_mod_enumerate(struct auth_module *mod,
 		       : AUTH_MODULE_OK;
 }
 
-static enum auth_module_result
-userdb_mod_passwd(struct auth_module *mod, const struct auth_request *req,
-		  const char *old_password, const char *new_password,
-		  const char **error_r)
+static enum auth_module_result userdb_mod_passwd(struct auth_module *mod,
+	const struct auth_request *req, const char *old_password,
+	const char *new_password, const char **error_r)
 {
 	struct userdb_module *m = (struct userdb_module *)mod;
 	struct auth_record rec;
@@ -230,7 +227,8 @@ userdb_mod_passwd(struct auth_module *mod, const struct auth_request *req,
 	res = userdb_mod_lookup(mod, req, &rec, error_r);
 	if (res != AUTH_MODULE_OK)
 		return res;
-	if (rec.passwd == NULL || passwd_verify(old_password, rec.passwd) != 1) {
+	if (rec.passwd == NULL ||
+		passwd_verify(old_password, rec.passwd) != 1) {
 		auth_record_free(&rec);
 		return AUTH_MODULE_NOTFOUND;
 	}
@@ -243,8 +241,8 @@ userdb_mod_passwd(struct auth_module *mod, const struct auth_request *req,
 		return AUTH_MODULE_TEMPFAIL;
 	}
 	str_init(&hash, 128);
-	if (passwd_hash(new_password, PASSWD_SCHEME_DEFAULT, &hash,
-			error_r) < 0) {
+	if (passwd_hash(new_password, PASSWD_SCHEME_DEFAULT, &hash, error_r) <
+		0) {
 		free(fields);
 		str_free(&hash);
 		return AUTH_MODULE_TEMPFAIL;
@@ -259,10 +257,9 @@ userdb_mod_passwd(struct auth_module *mod, const struct auth_request *req,
 	/* Keep a CRAM key in step with the password it was made from. */
 	if (userdb_field_get(fields, "hmac-md5pw", &field) > 0) {
 		str_clear(&hash);
-		hmac_md5_precompute_hex(&hash, new_password,
-					strlen(new_password));
-		updated = userdb_fields_set(fields, "hmac-md5pw",
-					    str_c(&hash));
+		hmac_md5_precompute_hex(
+			&hash, new_password, strlen(new_password));
+		updated = userdb_fields_set(fields, "hmac-md5pw", str_c(&hash));
 		free_secret(&fields);
 		fields = updated;
 	}
@@ -276,8 +273,8 @@ userdb_mod_passwd(struct auth_module *mod, const struct auth_request *req,
 	if (r < 0)
 		return AUTH_MODULE_TEMPFAIL;
 	errs = config_errors_new();
-	r = userdb_compile(m->text_path, m->dat_path, m->shadow_path, &stats,
-			   errs);
+	r = userdb_compile(
+		m->text_path, m->dat_path, m->shadow_path, &stats, errs);
 	if (r < 0) {
 		config_errors_log(errs);
 		*error_r = "makeuserdb failed after the password change";

@@ -17,20 +17,20 @@ static const struct {
 	const char *name;
 	enum passwd_scheme scheme;
 } scheme_names[] = {
-	{ "default", PASSWD_SCHEME_DEFAULT },
-	{ "yescrypt", PASSWD_SCHEME_YESCRYPT },
-	{ "sha512-crypt", PASSWD_SCHEME_SHA512_CRYPT },
-	{ "sha256-crypt", PASSWD_SCHEME_SHA256_CRYPT },
-	{ "bcrypt", PASSWD_SCHEME_BCRYPT },
-	{ "md5-crypt", PASSWD_SCHEME_MD5_CRYPT },
-	{ "ssha512", PASSWD_SCHEME_SSHA512 },
-	{ "ssha256", PASSWD_SCHEME_SSHA256 },
-	{ "ssha", PASSWD_SCHEME_SSHA },
-	{ "sha512", PASSWD_SCHEME_SHA512 },
-	{ "sha256", PASSWD_SCHEME_SHA256 },
-	{ "sha", PASSWD_SCHEME_SHA },
-	{ "md5", PASSWD_SCHEME_MD5 },
-	{ "plain", PASSWD_SCHEME_PLAIN },
+	{"default", PASSWD_SCHEME_DEFAULT},
+	{"yescrypt", PASSWD_SCHEME_YESCRYPT},
+	{"sha512-crypt", PASSWD_SCHEME_SHA512_CRYPT},
+	{"sha256-crypt", PASSWD_SCHEME_SHA256_CRYPT},
+	{"bcrypt", PASSWD_SCHEME_BCRYPT},
+	{"md5-crypt", PASSWD_SCHEME_MD5_CRYPT},
+	{"ssha512", PASSWD_SCHEME_SSHA512},
+	{"ssha256", PASSWD_SCHEME_SSHA256},
+	{"ssha", PASSWD_SCHEME_SSHA},
+	{"sha512", PASSWD_SCHEME_SHA512},
+	{"sha256", PASSWD_SCHEME_SHA256},
+	{"sha", PASSWD_SCHEME_SHA},
+	{"md5", PASSWD_SCHEME_MD5},
+	{"plain", PASSWD_SCHEME_PLAIN},
 };
 
 /* Braced schemes: name, digest, salted, encoding (0 base64, 1 hex, 2 clear) */
@@ -41,17 +41,17 @@ static const struct {
 	int encoding;
 	enum passwd_scheme scheme;
 } braced[] = {
-	{ "MD5", HASH_MD5, false, 0, PASSWD_SCHEME_MD5 },
-	{ "MD5RAW", HASH_MD5, false, 1, PASSWD_SCHEME_DEFAULT },
-	{ "SHA", HASH_SHA1, false, 0, PASSWD_SCHEME_SHA },
-	{ "SHA1", HASH_SHA1, false, 0, PASSWD_SCHEME_SHA },
-	{ "SSHA", HASH_SHA1, true, 0, PASSWD_SCHEME_SSHA },
-	{ "SHA256", HASH_SHA256, false, 0, PASSWD_SCHEME_SHA256 },
-	{ "SSHA256", HASH_SHA256, true, 0, PASSWD_SCHEME_SSHA256 },
-	{ "SHA512", HASH_SHA512, false, 0, PASSWD_SCHEME_SHA512 },
-	{ "SSHA512", HASH_SHA512, true, 0, PASSWD_SCHEME_SSHA512 },
-	{ "PLAIN", HASH_MD5, false, 2, PASSWD_SCHEME_PLAIN },
-	{ "CLEARTEXT", HASH_MD5, false, 2, PASSWD_SCHEME_PLAIN },
+	{"MD5", HASH_MD5, false, 0, PASSWD_SCHEME_MD5},
+	{"MD5RAW", HASH_MD5, false, 1, PASSWD_SCHEME_DEFAULT},
+	{"SHA", HASH_SHA1, false, 0, PASSWD_SCHEME_SHA},
+	{"SHA1", HASH_SHA1, false, 0, PASSWD_SCHEME_SHA},
+	{"SSHA", HASH_SHA1, true, 0, PASSWD_SCHEME_SSHA},
+	{"SHA256", HASH_SHA256, false, 0, PASSWD_SCHEME_SHA256},
+	{"SSHA256", HASH_SHA256, true, 0, PASSWD_SCHEME_SSHA256},
+	{"SHA512", HASH_SHA512, false, 0, PASSWD_SCHEME_SHA512},
+	{"SSHA512", HASH_SHA512, true, 0, PASSWD_SCHEME_SSHA512},
+	{"PLAIN", HASH_MD5, false, 2, PASSWD_SCHEME_PLAIN},
+	{"CLEARTEXT", HASH_MD5, false, 2, PASSWD_SCHEME_PLAIN},
 };
 
 int passwd_scheme_from_name(const char *name, enum passwd_scheme *scheme_r)
@@ -84,8 +84,8 @@ static int crypt_verify(const char *password, const char *stored)
 
 /* Parses "{NAME}rest": returns the index in braced[] or -1 (unknown
  * name, *is_crypt_r set for {CRYPT}); *rest_r after the '}'. */
-static int braced_scheme(const char *stored, const char **rest_r,
-			 bool *is_crypt_r)
+static int braced_scheme(
+	const char *stored, const char **rest_r, bool *is_crypt_r)
 {
 	const char *end = strchr(stored, '}');
 	*is_crypt_r = false;
@@ -99,7 +99,7 @@ static int braced_scheme(const char *stored, const char **rest_r,
 	}
 	for (size_t i = 0; i < N_ELEMENTS(braced); i++) {
 		if (strlen(braced[i].name) == len &&
-		    strncasecmp(stored + 1, braced[i].name, len) == 0)
+			strncasecmp(stored + 1, braced[i].name, len) == 0)
 			return (int)i;
 	}
 	return -1;
@@ -165,7 +165,7 @@ enum passwd_scheme passwd_default_scheme(void)
 
 	if (have_yescrypt < 0) {
 		have_yescrypt = crypt_gensalt_rn("$y$", 0, NULL, 0, salt,
-						 sizeof(salt)) != NULL &&
+					sizeof(salt)) != NULL &&
 				salt[0] == '$';
 	}
 	return have_yescrypt ? PASSWD_SCHEME_YESCRYPT
@@ -202,7 +202,7 @@ enum passwd_scheme passwd_scheme_of(const char *stored)
 }
 
 static int crypt_hash(const char *password, const char *prefix,
-		      struct str *dest, const char **error_r)
+	struct str *dest, const char **error_r)
 {
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
 	struct crypt_data *data;
@@ -210,7 +210,7 @@ static int crypt_hash(const char *password, const char *prefix,
 	int ret = 0;
 
 	if (crypt_gensalt_rn(prefix, 0, NULL, 0, salt, sizeof(salt)) == NULL ||
-	    salt[0] == '*') {
+		salt[0] == '*') {
 		*error_r = "this libcrypt does not implement the scheme";
 		return -1;
 	}
@@ -228,7 +228,7 @@ static int crypt_hash(const char *password, const char *prefix,
 }
 
 static void digest_hash(const char *password, const char *name,
-			enum hash_algo algo, bool salted, struct str *dest)
+	enum hash_algo algo, bool salted, struct str *dest)
 {
 	unsigned char buf[HASH_MAX_DIGEST_SIZE + SSHA_SALT_LEN];
 	size_t dlen = hash_digest_size(algo);
@@ -249,7 +249,7 @@ static void digest_hash(const char *password, const char *name,
 }
 
 int passwd_hash(const char *password, enum passwd_scheme scheme,
-		struct str *dest, const char **error_r)
+	struct str *dest, const char **error_r)
 {
 	if (scheme == PASSWD_SCHEME_DEFAULT)
 		scheme = passwd_default_scheme();
@@ -295,8 +295,8 @@ int passwd_hash(const char *password, enum passwd_scheme scheme,
 }
 
 int passwd_cram_verify(const char *mechanism, const char *challenge,
-		       size_t challenge_len, const char *digest_hex,
-		       const char *clearpw, const char *hmac_md5pw)
+	size_t challenge_len, const char *digest_hex, const char *clearpw,
+	const char *hmac_md5pw)
 {
 	enum hash_algo algo;
 	unsigned char want[HASH_MAX_DIGEST_SIZE], got[HASH_MAX_DIGEST_SIZE];
@@ -313,18 +313,18 @@ int passwd_cram_verify(const char *mechanism, const char *challenge,
 		return -1;
 	dlen = hash_digest_size(algo);
 	if (digest_hex == NULL ||
-	    hash_hex_decode(digest_hex, strlen(digest_hex), got, dlen) < 0)
+		hash_hex_decode(digest_hex, strlen(digest_hex), got, dlen) < 0)
 		return 0;
 	if (clearpw != NULL) {
 		hmac_digest(algo, clearpw, strlen(clearpw), challenge,
-			    challenge_len, want);
+			challenge_len, want);
 		ret = secure_memeq(want, got, dlen) ? 1 : 0;
 	} else if (hmac_md5pw != NULL && algo == HASH_MD5) {
 		unsigned char state[HMAC_MD5_STATE_SIZE];
-		if (hmac_md5_state_from_hex(hmac_md5pw, strlen(hmac_md5pw),
-					    state) == 0) {
-			hmac_md5_from_state(state, challenge, challenge_len,
-					    want);
+		if (hmac_md5_state_from_hex(
+			    hmac_md5pw, strlen(hmac_md5pw), state) == 0) {
+			hmac_md5_from_state(
+				state, challenge, challenge_len, want);
 			ret = secure_memeq(want, got, dlen) ? 1 : 0;
 		}
 		secure_wipe(state, sizeof(state));

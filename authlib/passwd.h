@@ -21,13 +21,13 @@
 #include "str.h"
 
 enum passwd_scheme {
-	PASSWD_SCHEME_DEFAULT,	/* the strongest available: yescrypt, else
-				   SHA-512 crypt */
-	PASSWD_SCHEME_YESCRYPT,	/* $y$ */
+	PASSWD_SCHEME_DEFAULT,	    /* the strongest available: yescrypt, else
+				       SHA-512 crypt */
+	PASSWD_SCHEME_YESCRYPT,	    /* $y$ */
 	PASSWD_SCHEME_SHA512_CRYPT, /* $6$ */
 	PASSWD_SCHEME_SHA256_CRYPT, /* $5$ */
-	PASSWD_SCHEME_BCRYPT,	/* $2b$ */
-	PASSWD_SCHEME_MD5_CRYPT, /* $1$ (userdbpw -md5) */
+	PASSWD_SCHEME_BCRYPT,	    /* $2b$ */
+	PASSWD_SCHEME_MD5_CRYPT,    /* $1$ (userdbpw -md5) */
 	PASSWD_SCHEME_SSHA512,
 	PASSWD_SCHEME_SSHA256,
 	PASSWD_SCHEME_SSHA,
@@ -47,7 +47,7 @@ int passwd_verify(const char *password, const char *stored);
  * Returns 0, or -1 with a static *error_r when this libcrypt does not
  * implement the scheme. */
 int passwd_hash(const char *password, enum passwd_scheme scheme,
-		struct str *dest, const char **error_r);
+	struct str *dest, const char **error_r);
 
 /* The scheme a stored hash uses (to hash a changed password the same
  * way); PASSWD_SCHEME_DEFAULT when it is not one we can make. */
@@ -66,7 +66,7 @@ enum passwd_scheme passwd_default_scheme(void);
  * hmac-md5pw (may be NULL).  Returns 1 match, 0 mismatch (including
  * neither secret available), -1 unknown mechanism. */
 int passwd_cram_verify(const char *mechanism, const char *challenge,
-		       size_t challenge_len, const char *digest_hex,
-		       const char *clearpw, const char *hmac_md5pw);
+	size_t challenge_len, const char *digest_hex, const char *clearpw,
+	const char *hmac_md5pw);
 
 #endif

@@ -20,7 +20,7 @@
 static void field(struct str *line, const char *name, const char *value)
 {
 	if (value == NULL || value[0] == '\0' || strchr(value, '|') != NULL ||
-	    strpbrk(value, "\r\n") != NULL)
+		strpbrk(value, "\r\n") != NULL)
 		return;
 	str_printfa(line, "|%s=%s", name, value);
 }
@@ -76,15 +76,14 @@ int main(int argc, char **argv)
 		const char *hash = spw != NULL ? spw : pw->pw_passwd;
 		str_clear(&line);
 		str_printfa(&line, "%s\tuid=%lu|gid=%lu", pw->pw_name,
-			    (unsigned long)pw->pw_uid,
-			    (unsigned long)pw->pw_gid);
+			(unsigned long)pw->pw_uid, (unsigned long)pw->pw_gid);
 		field(&line, "home", pw->pw_dir);
 		field(&line, "shell", pw->pw_shell);
 		if (hash != NULL && strcmp(hash, "x") != 0)
 			field(&line, "systempw", hash);
 		field(&line, "gecos", pw->pw_gecos);
 		printf("%s\n%lu=\t%s\n", str_c(&line),
-		       (unsigned long)pw->pw_uid, pw->pw_name);
+			(unsigned long)pw->pw_uid, pw->pw_name);
 		free(spw);
 	}
 	str_free(&line);

@@ -14,8 +14,8 @@
 #define PROBES 8
 
 struct throttle_slot {
-	uint64_t hash;	/* 0 = free */
-	time_t start;	/* first failure of the window */
+	uint64_t hash; /* 0 = free */
+	time_t start;  /* first failure of the window */
 	unsigned int failures;
 };
 
@@ -43,7 +43,7 @@ struct throttle *throttle_create(size_t slots, const char **error_r)
 	size = sizeof(struct throttle_shared) +
 	       slots * sizeof(struct throttle_slot);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		 -1, 0);
+		-1, 0);
 	if (p == MAP_FAILED) {
 		*error_r = "mmap of the throttle table failed";
 		return NULL;
@@ -54,9 +54,10 @@ struct throttle *throttle_create(size_t slots, const char **error_r)
 	t->sh->nslots = slots;
 	secure_random(&t->sh->seed, sizeof(t->sh->seed));
 	if (pthread_mutexattr_init(&attr) != 0 ||
-	    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) != 0 ||
-	    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) != 0 ||
-	    pthread_mutex_init(&t->sh->lock, &attr) != 0) {
+		pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) !=
+			0 ||
+		pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) != 0 ||
+		pthread_mutex_init(&t->sh->lock, &attr) != 0) {
 		*error_r = "cannot make a process-shared mutex";
 		munmap(p, size);
 		free(t);
@@ -132,7 +133,7 @@ static struct throttle_slot *find(struct throttle *t, uint64_t h, bool create)
 }
 
 bool throttle_blocked(struct throttle *t, const char *key, unsigned int max,
-		      unsigned int window, time_t now)
+	unsigned int window, time_t now)
 {
 	uint64_t h = key_hash(t, key);
 	bool blocked = false;
@@ -147,8 +148,8 @@ bool throttle_blocked(struct throttle *t, const char *key, unsigned int max,
 	return blocked;
 }
 
-unsigned int throttle_fail(struct throttle *t, const char *key,
-			   unsigned int window, time_t now)
+unsigned int throttle_fail(
+	struct throttle *t, const char *key, unsigned int window, time_t now)
 {
 	uint64_t h = key_hash(t, key);
 	unsigned int n;

@@ -28,11 +28,11 @@ void throttle_destroy(struct throttle **t);
  * counted from its first failure (now is CLOCK_MONOTONIC seconds; max 0
  * never blocks). */
 bool throttle_blocked(struct throttle *t, const char *key, unsigned int max,
-		      unsigned int window, time_t now);
+	unsigned int window, time_t now);
 /* Counts a failure for key (starting a new window when the old one has
  * passed); returns the count in the current window. */
-unsigned int throttle_fail(struct throttle *t, const char *key,
-			   unsigned int window, time_t now);
+unsigned int throttle_fail(
+	struct throttle *t, const char *key, unsigned int window, time_t now);
 /* Forgets key's failures (after a successful login). */
 void throttle_reset(struct throttle *t, const char *key);
 

@@ -24,11 +24,10 @@
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: userdb [-f path] NAME set field=value ...\n"
-		"       userdb [-f path] NAME unset field ...\n"
-		"       userdb [-f path] NAME del\n"
-		"       userdb [-f path] -show [NAME]\n");
+	fprintf(stderr, "usage: userdb [-f path] NAME set field=value ...\n"
+			"       userdb [-f path] NAME unset field ...\n"
+			"       userdb [-f path] NAME del\n"
+			"       userdb [-f path] -show [NAME]\n");
 	exit(2);
 }
 
@@ -39,7 +38,7 @@ static bool field_name_ok(const char *f, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		char c = f[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			    (c >= '0' && c <= '9') || c == '-' || c == '_'))
 			return false;
 	}
 	return true;
@@ -69,7 +68,7 @@ static int show(const char *path, const char *name)
 			char *n;
 			const char *f;
 			if (userdb_parse_line(config_lines_get(lines, i)->text,
-					      &n, &f, &error) > 0)
+				    &n, &f, &error) > 0)
 				printf("%s\n", n);
 			free(n);
 		}
@@ -158,8 +157,10 @@ int main(int argc, char **argv)
 			value = eq != NULL ? xstrdup(eq + 1)
 					   : read_stdin_line();
 			if (value == NULL || strpbrk(value, "|\r\n") != NULL) {
-				fprintf(stderr, "userdb: %s: no value, or a "
-						"value with '|'\n", field);
+				fprintf(stderr,
+					"userdb: %s: no value, or a "
+					"value with '|'\n",
+					field);
 				free(field);
 				free(value);
 				goto out;

@@ -27,7 +27,7 @@ static const struct config_limits userdb_limits = {
 };
 
 int userdb_parse_line(const char *line, char **name_r, const char **fields_r,
-		      const char **error_r)
+	const char **error_r)
 {
 	const char *p = line;
 	const char *tab;
@@ -68,14 +68,15 @@ int userdb_parse_line(const char *line, char **name_r, const char **fields_r,
 }
 
 /* Calls fn for each "name=value" item of fields. */
-#define FIELDS_FOREACH(fields, item, item_len)                             \
-	for (const char *item = (fields), *item##_next; item != NULL;       \
-	     item = item##_next)                                            \
-		for (size_t item_len = (item##_next = strchr(item, '|')) ?  \
-				       (size_t)(item##_next++ - item) :     \
-				       strlen(item),                        \
-			    item##_once = 1;                                \
-		     item##_once; item##_once = 0)
+#define FIELDS_FOREACH(fields, item, item_len)                                 \
+	for (const char *item = (fields), *item##_next; item != NULL;          \
+		item = item##_next)                                            \
+		for (size_t item_len =                                         \
+				    (item##_next = strchr(item, '|'))          \
+					    ? (size_t)(item##_next++ - item)   \
+					    : strlen(item),                    \
+			    item##_once = 1;                                   \
+			item##_once; item##_once = 0)
 
 static size_t item_name_len(const char *item, size_t len)
 {
@@ -90,11 +91,12 @@ int userdb_field_get(const char *fields, const char *field, char **value_r)
 	*value_r = NULL;
 	if (fields == NULL)
 		return 0;
-	FIELDS_FOREACH (fields, item, len) {
+	FIELDS_FOREACH(fields, item, len)
+	{
 		size_t nlen = item_name_len(item, len);
 		if (nlen == flen && memcmp(item, field, flen) == 0) {
 			*value_r = nlen < len ? xstrndup(item + nlen + 1,
-							 len - nlen - 1)
+							len - nlen - 1)
 					      : xstrdup("");
 			return 1;
 		}
@@ -107,8 +109,8 @@ bool userdb_field_is_secret(const char *field, size_t len)
 	return len >= 2 && field[len - 2] == 'p' && field[len - 1] == 'w';
 }
 
-char *userdb_fields_set(const char *fields, const char *field,
-			const char *value)
+char *userdb_fields_set(
+	const char *fields, const char *field, const char *value)
 {
 	struct str out;
 	size_t flen = strlen(field);
@@ -116,7 +118,8 @@ char *userdb_fields_set(const char *fields, const char *field,
 
 	str_init(&out, 128);
 	if (fields != NULL && fields[0] != '\0') {
-		FIELDS_FOREACH (fields, item, len) {
+		FIELDS_FOREACH(fields, item, len)
+		{
 			size_t nlen = item_name_len(item, len);
 			if (nlen == flen && memcmp(item, field, flen) == 0) {
 				if (value == NULL || done)
@@ -143,10 +146,11 @@ char *userdb_fields_set(const char *fields, const char *field,
 }
 
 /* Splits fields into the public and the "pw" ones. */
-static void split_fields(const char *fields, struct str *pub,
-			 struct str *secret)
+static void split_fields(
+	const char *fields, struct str *pub, struct str *secret)
 {
-	FIELDS_FOREACH (fields, item, len) {
+	FIELDS_FOREACH(fields, item, len)
+	{
 		size_t nlen = item_name_len(item, len);
 		struct str *dest;
 		if (len == 0)
@@ -168,7 +172,7 @@ struct lmdb_out {
 };
 
 static int lmdb_out_open(struct lmdb_out *o, const char *path, size_t mapsize,
-			 mode_t mode, const char **error_r)
+	mode_t mode, const char **error_r)
 {
 	int rc;
 
@@ -176,11 +180,11 @@ static int lmdb_out_open(struct lmdb_out *o, const char *path, size_t mapsize,
 	o->tmp = xasprintf("%s.tmp%ld", path, (long)getpid());
 	(void)unlink(o->tmp);
 	if ((rc = mdb_env_create(&o->env)) != 0 ||
-	    (rc = mdb_env_set_mapsize(o->env, mapsize)) != 0 ||
-	    (rc = mdb_env_open(o->env, o->tmp, MDB_NOSUBDIR | MDB_NOLOCK,
-			       mode)) != 0 ||
-	    (rc = mdb_txn_begin(o->env, NULL, 0, &o->txn)) != 0 ||
-	    (rc = mdb_dbi_open(o->txn, NULL, 0, &o->dbi)) != 0) {
+		(rc = mdb_env_set_mapsize(o->env, mapsize)) != 0 ||
+		(rc = mdb_env_open(o->env, o->tmp, MDB_NOSUBDIR | MDB_NOLOCK,
+			 mode)) != 0 ||
+		(rc = mdb_txn_begin(o->env, NULL, 0, &o->txn)) != 0 ||
+		(rc = mdb_dbi_open(o->txn, NULL, 0, &o->dbi)) != 0) {
 		*error_r = mdb_strerror(rc);
 		return -1;
 	}
@@ -201,8 +205,8 @@ static void lmdb_out_abort(struct lmdb_out *o)
 	o->env = NULL;
 }
 
-static int lmdb_out_commit(struct lmdb_out *o, const char *path,
-			   const char **error_r)
+static int lmdb_out_commit(
+	struct lmdb_out *o, const char *path, const char **error_r)
 {
 	int rc = mdb_txn_commit(o->txn);
 	o->txn = NULL;
@@ -226,10 +230,10 @@ static int lmdb_out_commit(struct lmdb_out *o, const char *path,
 }
 
 static int lmdb_put(struct lmdb_out *o, const char *key, const char *value,
-		    size_t value_len, bool *replaced_r, const char **error_r)
+	size_t value_len, bool *replaced_r, const char **error_r)
 {
-	MDB_val k = { strlen(key), (void *)key };
-	MDB_val v = { value_len, (void *)value };
+	MDB_val k = {strlen(key), (void *)key};
+	MDB_val v = {value_len, (void *)value};
 	int rc = mdb_put(o->txn, o->dbi, &k, &v, MDB_NOOVERWRITE);
 
 	*replaced_r = false;
@@ -255,8 +259,7 @@ static size_t file_size_total(const struct config_lines *lines)
 }
 
 int userdb_compile(const char *src, const char *dat, const char *shadow,
-		   struct userdb_compile_stats *stats_r,
-		   struct config_errors *errs)
+	struct userdb_compile_stats *stats_r, struct config_errors *errs)
 {
 	struct config_lines *lines = NULL;
 	struct lmdb_out pub_db, sec_db;
@@ -316,9 +319,9 @@ int userdb_compile(const char *src, const char *dat, const char *shadow,
 		str_clear(&secret);
 		split_fields(fields, &pub, &secret);
 		if (lmdb_put(&pub_db, name, pub.data, pub.len, &replaced,
-			     &error) < 0 ||
-		    lmdb_put(&sec_db, name, secret.data, secret.len,
-			     &replaced2, &error) < 0) {
+			    &error) < 0 ||
+			lmdb_put(&sec_db, name, secret.data, secret.len,
+				&replaced2, &error) < 0) {
 			config_error(errs, l->file, l->line, "%s", error);
 			free(name);
 			goto out;
@@ -326,7 +329,7 @@ int userdb_compile(const char *src, const char *dat, const char *shadow,
 		if (replaced) {
 			stats_r->duplicates++;
 			config_warning(errs, l->file, l->line,
-				       "%s: replaces an earlier line", name);
+				"%s: replaces an earlier line", name);
 		} else {
 			stats_r->accounts++;
 		}
@@ -374,8 +377,8 @@ static void lmdb_in_close(struct lmdb_in *in)
 	memset(in, 0, sizeof(*in));
 }
 
-static int lmdb_in_open(struct lmdb_in *in, const char *path,
-			const char **error_r)
+static int lmdb_in_open(
+	struct lmdb_in *in, const char *path, const char **error_r)
 {
 	struct stat st;
 	MDB_txn *txn;
@@ -387,9 +390,8 @@ static int lmdb_in_open(struct lmdb_in *in, const char *path,
 		return -1;
 	}
 	if ((rc = mdb_env_create(&in->env)) != 0 ||
-	    (rc = mdb_env_open(in->env, path,
-			       MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK, 0)) !=
-		    0) {
+		(rc = mdb_env_open(in->env, path,
+			 MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK, 0)) != 0) {
 		*error_r = mdb_strerror(rc);
 		lmdb_in_close(in);
 		return -1;
@@ -414,8 +416,8 @@ static int lmdb_in_open(struct lmdb_in *in, const char *path,
 }
 
 /* Reopens in when the file at path was replaced.  Returns 0 or -1. */
-static int lmdb_in_refresh(struct lmdb_in *in, const char *path,
-			   const char **error_r)
+static int lmdb_in_refresh(
+	struct lmdb_in *in, const char *path, const char **error_r)
 {
 	struct stat st;
 
@@ -426,17 +428,17 @@ static int lmdb_in_refresh(struct lmdb_in *in, const char *path,
 		return in->open ? 0 : -1;
 	}
 	if (in->open && st.st_dev == in->dev && st.st_ino == in->ino &&
-	    st.st_mtim.tv_sec == in->mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == in->mtime.tv_nsec)
+		st.st_mtim.tv_sec == in->mtime.tv_sec &&
+		st.st_mtim.tv_nsec == in->mtime.tv_nsec)
 		return 0;
 	return lmdb_in_open(in, path, error_r);
 }
 
 static int lmdb_in_get(struct lmdb_in *in, const char *key, char **value_r,
-		       const char **error_r)
+	const char **error_r)
 {
 	MDB_txn *txn;
-	MDB_val k = { strlen(key), (void *)key }, v;
+	MDB_val k = {strlen(key), (void *)key}, v;
 	int rc;
 
 	*value_r = NULL;
@@ -457,8 +459,8 @@ static int lmdb_in_get(struct lmdb_in *in, const char *key, char **value_r,
 	return 1;
 }
 
-struct userdb *userdb_open(const char *dat, const char *shadow,
-			   const char **error_r)
+struct userdb *userdb_open(
+	const char *dat, const char *shadow, const char **error_r)
 {
 	struct userdb *db = xcalloc(1, sizeof(*db));
 	db->dat_path = xstrdup(dat);
@@ -488,7 +490,7 @@ void userdb_close(struct userdb **_db)
 }
 
 int userdb_lookup(struct userdb *db, const char *name, char **fields_r,
-		  char **secret_r, const char **error_r)
+	char **secret_r, const char **error_r)
 {
 	int r;
 
@@ -505,9 +507,9 @@ int userdb_lookup(struct userdb *db, const char *name, char **fields_r,
 	if (db->shadow_path != NULL) {
 		const char *ignored;
 		if (lmdb_in_refresh(&db->shadow, db->shadow_path, &ignored) ==
-			    0 &&
-		    db->shadow.open &&
-		    lmdb_in_get(&db->shadow, name, secret_r, error_r) < 0) {
+				0 &&
+			db->shadow.open &&
+			lmdb_in_get(&db->shadow, name, secret_r, error_r) < 0) {
 			x_free(*fields_r);
 			return -1;
 		}
@@ -518,7 +520,7 @@ int userdb_lookup(struct userdb *db, const char *name, char **fields_r,
 }
 
 int userdb_iterate(struct userdb *db, userdb_iter_callback_t *callback,
-		   void *context, const char **error_r)
+	void *context, const char **error_r)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -537,7 +539,7 @@ int userdb_iterate(struct userdb *db, userdb_iter_callback_t *callback,
 		return -1;
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		char *name = xmemdup(k.mv_data, k.mv_size);
 		char *fields = xmemdup(v.mv_data, v.mv_size);
 		int cb = 0;
@@ -586,8 +588,8 @@ static int read_file(const char *path, struct str *dest, const char **error_r)
 
 /* Finds name's line in data: returns its start offset and length (with
  * its LF), or -1. */
-static long find_line(const char *data, size_t len, const char *name,
-		      size_t *line_len_r)
+static long find_line(
+	const char *data, size_t len, const char *name, size_t *line_len_r)
 {
 	size_t nlen = strlen(name);
 	size_t pos = 0;
@@ -596,7 +598,7 @@ static long find_line(const char *data, size_t len, const char *name,
 		const char *nl = memchr(data + pos, '\n', len - pos);
 		size_t end = nl != NULL ? (size_t)(nl - data) + 1 : len;
 		if (end - pos > nlen && memcmp(data + pos, name, nlen) == 0 &&
-		    data[pos + nlen] == '\t') {
+			data[pos + nlen] == '\t') {
 			*line_len_r = end - pos;
 			return (long)pos;
 		}
@@ -621,7 +623,7 @@ static int name_cmp(const void *a, const void *b)
 /* The file of the folder dir that holds name (newly allocated), else the
  * one it should go in; *data_r gets that file's contents. */
 static int folder_file(const char *dir, const char *name, char **file_r,
-		       struct str *data_r, const char **error_r)
+	struct str *data_r, const char **error_r)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -653,7 +655,7 @@ static int folder_file(const char *dir, const char *name, char **file_r,
 				goto out;
 			}
 			if (find_line(data_r->data, data_r->len, name, &ll) >=
-			    0) {
+				0) {
 				*file_r = path;
 				path = NULL;
 			}
@@ -663,10 +665,10 @@ static int folder_file(const char *dir, const char *name, char **file_r,
 	if (*file_r == NULL) {
 		const char *at = strrchr(name, '@');
 		const char *base = at != NULL && at[1] != '\0' &&
-					   strchr(at, '/') == NULL &&
-					   !skip_name(at + 1)
-				   ? at + 1
-				   : "default";
+						   strchr(at, '/') == NULL &&
+						   !skip_name(at + 1)
+					   ? at + 1
+					   : "default";
 		*file_r = xasprintf("%s/%s", dir, base);
 		str_clear(data_r);
 		if (read_file(*file_r, data_r, error_r) < 0)
@@ -682,14 +684,14 @@ out:
 	return ret;
 }
 
-static int write_atomic(const char *path, const struct str *data,
-			const char **error_r)
+static int write_atomic(
+	const char *path, const struct str *data, const char **error_r)
 {
 	/* A hidden name: config-file.h skips it inside a userdb folder. */
 	const char *slash = strrchr(path, '/');
 	char *tmp = slash != NULL
 			    ? xasprintf("%.*s/.%s.tmp%ld", (int)(slash - path),
-					path, slash + 1, (long)getpid())
+				      path, slash + 1, (long)getpid())
 			    : xasprintf(".%s.tmp%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	size_t off = 0;
@@ -738,7 +740,7 @@ static bool name_valid(const char *name)
 }
 
 int userdb_text_update(const char *path, const char *name, const char *fields,
-		       const char **error_r)
+	const char **error_r)
 {
 	struct stat st;
 	struct str data;
@@ -778,7 +780,7 @@ int userdb_text_update(const char *path, const char *name, const char *fields,
 		if (fields != NULL)
 			str_printfa(&out, "%s\t%s\n", name, fields);
 		str_append_n(&out, data.data + pos + ll,
-			     data.len - (size_t)pos - ll);
+			data.len - (size_t)pos - ll);
 	} else {
 		str_append_n(&out, data.data, data.len);
 		if (out.len > 0 && out.data[out.len - 1] != '\n')
@@ -796,7 +798,7 @@ out:
 }
 
 int userdb_text_get(const char *path, const char *name, char **fields_r,
-		    const char **error_r)
+	const char **error_r)
 {
 	struct config_lines *lines = NULL;
 	struct config_errors *errs = config_errors_new();
@@ -813,7 +815,7 @@ int userdb_text_get(const char *path, const char *name, char **fields_r,
 		char *n;
 		const char *fields, *err;
 		if (userdb_parse_line(config_lines_get(lines, i)->text, &n,
-				      &fields, &err) <= 0)
+			    &fields, &err) <= 0)
 			continue;
 		if (strcmp(n, name) == 0) {
 			free(*fields_r);

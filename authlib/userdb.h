@@ -32,7 +32,7 @@
  * line, -1 for a malformed line (no TAB, empty name, a name with blanks
  * or control characters) with a static *error_r. */
 int userdb_parse_line(const char *line, char **name_r, const char **fields_r,
-		      const char **error_r);
+	const char **error_r);
 
 /* The value of field in "a=1|b=2" (newly allocated in *value_r; a bare
  * "b" gives ""), 1 when present, 0 when not.  First occurrence wins. */
@@ -41,14 +41,14 @@ int userdb_field_get(const char *fields, const char *field, char **value_r);
 bool userdb_field_is_secret(const char *field, size_t len);
 /* Returns fields with field set to value (value NULL removes it), in a
  * new string; order of the other fields is kept. */
-char *userdb_fields_set(const char *fields, const char *field,
-			const char *value);
+char *userdb_fields_set(
+	const char *fields, const char *field, const char *value);
 
 /* ---- compile (makeuserdb) ---- */
 
 struct userdb_compile_stats {
-	size_t accounts;	/* names written */
-	size_t duplicates;	/* later lines that replaced earlier ones */
+	size_t accounts;   /* names written */
+	size_t duplicates; /* later lines that replaced earlier ones */
 };
 
 /* Reads the userdb text at src (a file or a folder, config-file.h rules)
@@ -56,8 +56,7 @@ struct userdb_compile_stats {
  * reported to errs and make it fail (nothing is replaced).  Returns 0, or
  * -1 with errors in errs. */
 int userdb_compile(const char *src, const char *dat, const char *shadow,
-		   struct userdb_compile_stats *stats_r,
-		   struct config_errors *errs);
+	struct userdb_compile_stats *stats_r, struct config_errors *errs);
 
 /* ---- lookup ---- */
 
@@ -67,21 +66,21 @@ struct userdb;
  * passwords are returned).  Reopens them by itself when makeuserdb has
  * replaced them.  Returns NULL with *error_r (static or strerror) when
  * dat cannot be opened. */
-struct userdb *userdb_open(const char *dat, const char *shadow,
-			   const char **error_r);
+struct userdb *userdb_open(
+	const char *dat, const char *shadow, const char **error_r);
 void userdb_close(struct userdb **db);
 /* Looks name up.  Returns 1 with *fields_r (newly allocated, the public
  * fields) and *secret_r (newly allocated, the "pw" fields, "" when none;
  * pass NULL to skip), 0 when absent, -1 on a read error. */
 int userdb_lookup(struct userdb *db, const char *name, char **fields_r,
-		  char **secret_r, const char **error_r);
+	char **secret_r, const char **error_r);
 /* Calls callback for every name (reverse "NNN=" records skipped) in key
  * order with its public fields.  callback returns 0 to go on, -1 to stop.
  * Returns 0, or -1 on a read error or when stopped. */
-typedef int userdb_iter_callback_t(const char *name, const char *fields,
-				   void *context);
+typedef int userdb_iter_callback_t(
+	const char *name, const char *fields, void *context);
 int userdb_iterate(struct userdb *db, userdb_iter_callback_t *callback,
-		   void *context, const char **error_r);
+	void *context, const char **error_r);
 
 /* ---- text edits (the userdb tool, password changes) ---- */
 
@@ -92,10 +91,10 @@ int userdb_iterate(struct userdb *db, userdb_iter_callback_t *callback,
  * rewritten atomically with mode 0600.  Returns 1 when changed, 0 when
  * deleting a name that is not there, -1 with *error_r (static) on error.*/
 int userdb_text_update(const char *path, const char *name, const char *fields,
-		       const char **error_r);
+	const char **error_r);
 /* The fields of name in the userdb text at path: 1 with *fields_r (newly
  * allocated), 0 when absent, -1 when unreadable. */
 int userdb_text_get(const char *path, const char *name, char **fields_r,
-		    const char **error_r);
+	const char **error_r);
 
 #endif

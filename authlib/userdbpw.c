@@ -58,8 +58,7 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-hmac-md5") == 0) {
 			hmac = true;
 		} else if (strcmp(argv[i], "-scheme") == 0 && i + 1 < argc &&
-			   passwd_scheme_from_name(argv[i + 1], &scheme) ==
-				   0) {
+			   passwd_scheme_from_name(argv[i + 1], &scheme) == 0) {
 			i++;
 		} else {
 			fprintf(stderr, "usage: userdbpw [-md5 | -hmac-md5 | "
@@ -73,8 +72,8 @@ int main(int argc, char **argv)
 	}
 	if (isatty(0)) {
 		if (read_password("Reenter password: ", again, sizeof(again)) <
-			    0 ||
-		    strcmp(pw, again) != 0) {
+				0 ||
+			strcmp(pw, again) != 0) {
 			fprintf(stderr, "userdbpw: passwords do not match\n");
 			goto out;
 		}

@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The daemon re-parses what it has after each read. */
 	for (size_t n = size > 64 ? size - 64 : 0; n <= size; n++) {
-		enum authproto_status st = authproto_parse(data, n, &req,
-							   &error);
+		enum authproto_status st =
+			authproto_parse(data, n, &req, &error);
 		if (st == AUTHPROTO_DONE)
 			authproto_request_free(&req);
 		if (st != AUTHPROTO_MORE)
@@ -30,12 +30,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct auth_reply_parser *p = auth_reply_parser_create(4096);
 	size_t half = size / 2, used;
 	auth_record_init(&rec);
-	enum auth_reply_status st = auth_reply_parser_feed(p, data, half,
-							   &used, &rec,
-							   &error);
+	enum auth_reply_status st =
+		auth_reply_parser_feed(p, data, half, &used, &rec, &error);
 	if (st == AUTH_REPLY_MORE)
-		st = auth_reply_parser_feed(p, data + half, size - half, &used,
-					    &rec, &error);
+		st = auth_reply_parser_feed(
+			p, data + half, size - half, &used, &rec, &error);
 	if (st == AUTH_REPLY_RECORD) {
 		struct str out;
 		str_init(&out, 256);

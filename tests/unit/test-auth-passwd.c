@@ -12,13 +12,14 @@
  *     and, with salt b"\x01\x02salt\xff", {SSHA} {SSHA256} {SSHA512}
  *   python3 hmac.new(key, challenge, alg).hexdigest() for CRAM. */
 #include "config.h"
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
+/* cmocka needs the headers above first */
+#include <cmocka.h>
 
 #include "hash.h"
 #include "passwd.h"
@@ -34,7 +35,8 @@ static const char *const good[] = {
 	"$2b$05$wccRhlC1ZXqgv6vfvdW4W.4tE3nSGHRndFcGiCEEMVlD4/Z3gFfcS",
 	"$2a$05$gVutlXH/ksIEFmRzgaF1VOH1OdwCL42fJ38PdAZALX4Jqaw7EMGtu",
 	"$2y$05$abcdefghijklmnopqrstuunIEGbdlvm1Q1QpvWRoJXZt2cJRcKGau",
-	"$y$j9T$ufImACGr6/Ve3X4jqBcj6.$EqHbiTJdNy.f3zMlcm1dy7ApvLbf2jpyoE0UiOAQVA0",
+	"$y$j9T$ufImACGr6/"
+	"Ve3X4jqBcj6.$EqHbiTJdNy.f3zMlcm1dy7ApvLbf2jpyoE0UiOAQVA0",
 	"$7$CU..../....jhlwlLtG3R2w2FQjpNHSY.$GDNlf0XlGJd5Hn..MCaMbyqLQBKR5Ven/"
 	"awG/txej9/",
 	"{CRYPT}$6$saltsalt$lmCclbWD7xzsQy3S43xpDR1ENAuNqWoHncz0efdFKB9JuOZQW1"
@@ -80,12 +82,12 @@ static void test_verify_malformed(void **state)
 {
 	static const char *const bad[] = {
 		"", "{", "{SHA", "{UNKNOWN}abc", "{SHA}", "{SHA}!!!!",
-		"{SHA}nKLZl0rE9i9P+4LqY675c0Wfxis", /* bad padding */
-		"{SHA}3H8jVKeujnkUSGFVqSd3ag==",     /* MD5 length */
-		"{SSHA}nKLZl0rE9i9P+4LqY675c0Wfxis=",  /* no salt */
+		"{SHA}nKLZl0rE9i9P+4LqY675c0Wfxis",	   /* bad padding */
+		"{SHA}3H8jVKeujnkUSGFVqSd3ag==",	   /* MD5 length */
+		"{SSHA}nKLZl0rE9i9P+4LqY675c0Wfxis=",	   /* no salt */
 		"{MD5RAW}dc7f2354a7ae8e7914486155a927776", /* odd length */
-		"{MD5RAW}zz7f2354a7ae8e7914486155a927776a",
-		"{CRYPT}", "$6$", "$9$nonsense", "*", "!", "*LK*",
+		"{MD5RAW}zz7f2354a7ae8e7914486155a927776a", "{CRYPT}", "$6$",
+		"$9$nonsense", "*", "!", "*LK*",
 		"$1$abcdefgh$FThRCyXo7H6rTKw0shKk", /* truncated */
 	};
 	(void)state;
@@ -100,12 +102,19 @@ static void test_verify_malformed(void **state)
 static void test_hash_roundtrip(void **state)
 {
 	static const enum passwd_scheme schemes[] = {
-		PASSWD_SCHEME_DEFAULT, PASSWD_SCHEME_YESCRYPT,
-		PASSWD_SCHEME_SHA512_CRYPT, PASSWD_SCHEME_SHA256_CRYPT,
-		PASSWD_SCHEME_BCRYPT, PASSWD_SCHEME_MD5_CRYPT,
-		PASSWD_SCHEME_SSHA512, PASSWD_SCHEME_SSHA256,
-		PASSWD_SCHEME_SSHA, PASSWD_SCHEME_SHA512,
-		PASSWD_SCHEME_SHA256, PASSWD_SCHEME_SHA, PASSWD_SCHEME_MD5,
+		PASSWD_SCHEME_DEFAULT,
+		PASSWD_SCHEME_YESCRYPT,
+		PASSWD_SCHEME_SHA512_CRYPT,
+		PASSWD_SCHEME_SHA256_CRYPT,
+		PASSWD_SCHEME_BCRYPT,
+		PASSWD_SCHEME_MD5_CRYPT,
+		PASSWD_SCHEME_SSHA512,
+		PASSWD_SCHEME_SSHA256,
+		PASSWD_SCHEME_SSHA,
+		PASSWD_SCHEME_SHA512,
+		PASSWD_SCHEME_SHA256,
+		PASSWD_SCHEME_SHA,
+		PASSWD_SCHEME_MD5,
 		PASSWD_SCHEME_PLAIN,
 	};
 	(void)state;
@@ -121,14 +130,14 @@ static void test_hash_roundtrip(void **state)
 		assert_int_equal(passwd_verify("other", str_c(&a)), 0);
 		/* salted schemes get a fresh salt each time */
 		if (schemes[i] != PASSWD_SCHEME_SHA512 &&
-		    schemes[i] != PASSWD_SCHEME_SHA256 &&
-		    schemes[i] != PASSWD_SCHEME_SHA &&
-		    schemes[i] != PASSWD_SCHEME_MD5 &&
-		    schemes[i] != PASSWD_SCHEME_PLAIN)
+			schemes[i] != PASSWD_SCHEME_SHA256 &&
+			schemes[i] != PASSWD_SCHEME_SHA &&
+			schemes[i] != PASSWD_SCHEME_MD5 &&
+			schemes[i] != PASSWD_SCHEME_PLAIN)
 			assert_string_not_equal(str_c(&a), str_c(&b));
 		if (schemes[i] != PASSWD_SCHEME_DEFAULT)
-			assert_int_equal(passwd_scheme_of(str_c(&a)),
-					 schemes[i]);
+			assert_int_equal(
+				passwd_scheme_of(str_c(&a)), schemes[i]);
 		str_free(&a);
 		str_free(&b);
 	}
@@ -145,11 +154,11 @@ static void test_scheme_names(void **state)
 	assert_int_equal(passwd_scheme_from_name("md5-crypt", &s), 0);
 	assert_int_equal(s, PASSWD_SCHEME_MD5_CRYPT);
 	assert_int_equal(passwd_scheme_from_name("rot13", &s), -1);
-	assert_int_equal(passwd_scheme_of("{CRYPT}$6$x$y"),
-			 PASSWD_SCHEME_SHA512_CRYPT);
+	assert_int_equal(
+		passwd_scheme_of("{CRYPT}$6$x$y"), PASSWD_SCHEME_SHA512_CRYPT);
 	assert_int_equal(passwd_scheme_of("{SSHA}abc"), PASSWD_SCHEME_SSHA);
-	assert_int_equal(passwd_scheme_of("{MD5RAW}abc"),
-			 PASSWD_SCHEME_DEFAULT);
+	assert_int_equal(
+		passwd_scheme_of("{MD5RAW}abc"), PASSWD_SCHEME_DEFAULT);
 }
 
 static void test_cram(void **state)
@@ -162,49 +171,47 @@ static void test_cram(void **state)
 	(void)state;
 
 	assert_int_equal(passwd_cram_verify("cram-md5", chal, strlen(chal),
-					    digest, "tanstaaftanstaaf", NULL),
-			 1);
+				 digest, "tanstaaftanstaaf", NULL),
+		1);
 	assert_int_equal(passwd_cram_verify("CRAM-MD5", chal, strlen(chal),
-					    "B913A602C7EDA7A495B4E6E7334D3890",
-					    "tanstaaftanstaaf", NULL),
-			 1);
+				 "B913A602C7EDA7A495B4E6E7334D3890",
+				 "tanstaaftanstaaf", NULL),
+		1);
 	assert_int_equal(passwd_cram_verify("cram-md5", chal, strlen(chal),
-					    digest, "tanstaaftanstaaX", NULL),
-			 0);
+				 digest, "tanstaaftanstaaX", NULL),
+		0);
 	/* Courier's hmac-md5pw (userdbpw -hmac-md5) instead of the clear
 	 * password. */
 	str_init(&hmac, 80);
 	hmac_md5_precompute_hex(&hmac, "tanstaaftanstaaf", 16);
 	assert_int_equal(passwd_cram_verify("cram-md5", chal, strlen(chal),
-					    digest, NULL, str_c(&hmac)),
-			 1);
+				 digest, NULL, str_c(&hmac)),
+		1);
 	assert_int_equal(passwd_cram_verify("cram-md5", chal2, strlen(chal2),
-					    digest, NULL, str_c(&hmac)),
-			 0);
+				 digest, NULL, str_c(&hmac)),
+		0);
 	str_free(&hmac);
 	assert_int_equal(passwd_cram_verify("cram-md5", chal, strlen(chal),
-					    digest, NULL, "nothex"),
-			 0);
+				 digest, NULL, "nothex"),
+		0);
 	assert_int_equal(passwd_cram_verify("cram-md5", chal, strlen(chal),
-					    digest, NULL, NULL),
-			 0);
+				 digest, NULL, NULL),
+		0);
 	assert_int_equal(
 		passwd_cram_verify("cram-sha1", chal2, strlen(chal2),
-				   "9edc6b364a88c2bf2bd51fceaaa8d0bcc6392912",
-				   PW, NULL),
+			"9edc6b364a88c2bf2bd51fceaaa8d0bcc6392912", PW, NULL),
 		1);
-	assert_int_equal(
-		passwd_cram_verify("cram-sha256", chal2, strlen(chal2),
-				   "b59322b4f129eeb6e417d8fac04b307c85095f9f743b"
-				   "650609f2ef39cb7e721e",
-				   PW, NULL),
+	assert_int_equal(passwd_cram_verify("cram-sha256", chal2, strlen(chal2),
+				 "b59322b4f129eeb6e417d8fac04b307c85095f9f743b"
+				 "650609f2ef39cb7e721e",
+				 PW, NULL),
 		1);
-	assert_int_equal(passwd_cram_verify("cram-sha256", chal2,
-					    strlen(chal2), digest, PW, NULL),
-			 0);
+	assert_int_equal(passwd_cram_verify("cram-sha256", chal2, strlen(chal2),
+				 digest, PW, NULL),
+		0);
 	assert_int_equal(passwd_cram_verify("cram-md4", chal, strlen(chal),
-					    digest, PW, NULL),
-			 -1);
+				 digest, PW, NULL),
+		-1);
 }
 
 int main(void)

@@ -2,17 +2,18 @@
  * requests: parse, write, split at every byte, malformed) and
  * authlib/throttle (failed-login counters). */
 #include "config.h"
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <stdio.h>
+/* cmocka needs the headers above first */
+#include <cmocka.h>
 
 #include "auth-record.h"
 #include "authproto.h"
@@ -20,13 +21,13 @@
 #include "throttle.h"
 
 /* Parses text, checking that every proper prefix needs more. */
-static enum authproto_status parse_prefixes(const char *text, size_t len,
-					    struct authproto_request *req)
+static enum authproto_status parse_prefixes(
+	const char *text, size_t len, struct authproto_request *req)
 {
 	const char *error;
 	for (size_t n = 0; n < len; n++) {
-		enum authproto_status st = authproto_parse(text, n, req,
-							   &error);
+		enum authproto_status st =
+			authproto_parse(text, n, req, &error);
 		if (st != AUTHPROTO_MORE)
 			return st;
 	}
@@ -63,9 +64,8 @@ static void test_auth_login_roundtrip(void **state)
 	str_init(&s, 128);
 	/* Metacharacters travel as they are. */
 	assert_int_equal(authproto_write_login(&s, "::1", "imap",
-					       "o'brien)(uid=*)@x.test",
-					       "p w|=;\"x", &error),
-			 0);
+				 "o'brien)(uid=*)@x.test", "p w|=;\"x", &error),
+		0);
 	assert_int_equal(parse_prefixes(s.data, s.len, &req), AUTHPROTO_DONE);
 	assert_int_equal(req.cmd, AUTHPROTO_AUTH);
 	assert_int_equal(req.authtype, AUTHPROTO_LOGIN);
@@ -77,18 +77,16 @@ static void test_auth_login_roundtrip(void **state)
 	authproto_request_free(&req);
 	/* Framing-breaking values are refused by the writer. */
 	str_clear(&s);
-	assert_int_equal(authproto_write_login(&s, NULL, "imap", "a\nb", "p",
-					       &error),
-			 -1);
-	assert_int_equal(authproto_write_login(&s, NULL, "imap", "a", "p\tq",
-					       &error),
-			 -1);
-	assert_int_equal(authproto_write_login(&s, NULL, "im ap", "a", "p",
-					       &error),
-			 -1);
-	assert_int_equal(authproto_write_login(&s, NULL, "imap", "", "p",
-					       &error),
-			 -1);
+	assert_int_equal(
+		authproto_write_login(&s, NULL, "imap", "a\nb", "p", &error),
+		-1);
+	assert_int_equal(
+		authproto_write_login(&s, NULL, "imap", "a", "p\tq", &error),
+		-1);
+	assert_int_equal(
+		authproto_write_login(&s, NULL, "im ap", "a", "p", &error), -1);
+	assert_int_equal(
+		authproto_write_login(&s, NULL, "imap", "", "p", &error), -1);
 	assert_int_equal(s.len, 0);
 	str_free(&s);
 }
@@ -102,10 +100,10 @@ static void test_auth_cram_roundtrip(void **state)
 	(void)state;
 
 	str_init(&s, 128);
-	assert_int_equal(authproto_write_cram(&s, NULL, "esmtp", "cram-md5",
-					      chal, sizeof(chal),
-					      "demo@x.test 0123abcd", &error),
-			 0);
+	assert_int_equal(
+		authproto_write_cram(&s, NULL, "esmtp", "cram-md5", chal,
+			sizeof(chal), "demo@x.test 0123abcd", &error),
+		0);
 	assert_int_equal(parse_prefixes(s.data, s.len, &req), AUTHPROTO_DONE);
 	assert_int_equal(req.authtype, AUTHPROTO_CRAM);
 	assert_string_equal(req.mechanism, "cram-md5");
@@ -126,8 +124,8 @@ static void test_passwd_enumerate(void **state)
 
 	str_init(&s, 128);
 	assert_int_equal(authproto_write_passwd(&s, "webmail", "u@d", "old pw",
-						"new pw", &error),
-			 0);
+				 "new pw", &error),
+		0);
 	assert_int_equal(parse_prefixes(s.data, s.len, &req), AUTHPROTO_DONE);
 	assert_int_equal(req.cmd, AUTHPROTO_PASSWD);
 	assert_string_equal(req.user, "u@d");
@@ -171,28 +169,27 @@ static void test_malformed(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		print_message("%zu\n", i);
 		assert_int_equal(parse_prefixes(bad[i], strlen(bad[i]), &req),
-				 AUTHPROTO_ERROR);
+			AUTHPROTO_ERROR);
 	}
 	/* Bytes after a complete request (seen when they came in the same
 	 * read) */
-	assert_int_equal(authproto_parse("PRE . imap a\nextra", 18, &req,
-					 &error),
-			 AUTHPROTO_ERROR);
+	assert_int_equal(
+		authproto_parse("PRE . imap a\nextra", 18, &req, &error),
+		AUTHPROTO_ERROR);
 	assert_int_equal(authproto_parse("ENUMERATE\nmore", 14, &req, &error),
-			 AUTHPROTO_ERROR);
+		AUTHPROTO_ERROR);
 	/* NUL bytes */
-	assert_int_equal(authproto_parse("PRE . imap a\0b\n", 15, &req,
-					 &error),
-			 AUTHPROTO_ERROR);
-	assert_int_equal(authproto_parse("AUTH 13\nimap\nlogin\na\0\n",
-					 21, &req, &error),
-			 AUTHPROTO_ERROR);
+	assert_int_equal(authproto_parse("PRE . imap a\0b\n", 15, &req, &error),
+		AUTHPROTO_ERROR);
+	assert_int_equal(authproto_parse("AUTH 13\nimap\nlogin\na\0\n", 21,
+				 &req, &error),
+		AUTHPROTO_ERROR);
 	/* over the size limit */
 	char *big = xmalloc(AUTHPROTO_MAX_REQUEST + 10);
 	memset(big, 'a', AUTHPROTO_MAX_REQUEST + 10);
-	assert_int_equal(authproto_parse(big, AUTHPROTO_MAX_REQUEST + 10,
-					 &req, &error),
-			 AUTHPROTO_ERROR);
+	assert_int_equal(
+		authproto_parse(big, AUTHPROTO_MAX_REQUEST + 10, &req, &error),
+		AUTHPROTO_ERROR);
 	free(big);
 	/* a password at the limit passes, over it fails */
 	struct str s;
@@ -200,18 +197,16 @@ static void test_malformed(void **state)
 	char pw[AUTH_MAX_PASSWORD_LEN + 2];
 	memset(pw, 'p', sizeof(pw));
 	pw[AUTH_MAX_PASSWORD_LEN] = '\0';
-	assert_int_equal(authproto_write_login(&s, NULL, "imap", "u", pw,
-					       &error),
-			 0);
-	assert_int_equal(authproto_parse(s.data, s.len, &req, &error),
-			 AUTHPROTO_DONE);
+	assert_int_equal(
+		authproto_write_login(&s, NULL, "imap", "u", pw, &error), 0);
+	assert_int_equal(
+		authproto_parse(s.data, s.len, &req, &error), AUTHPROTO_DONE);
 	authproto_request_free(&req);
 	pw[AUTH_MAX_PASSWORD_LEN] = 'p';
 	pw[AUTH_MAX_PASSWORD_LEN + 1] = '\0';
 	str_clear(&s);
-	assert_int_equal(authproto_write_login(&s, NULL, "imap", "u", pw,
-					       &error),
-			 -1);
+	assert_int_equal(
+		authproto_write_login(&s, NULL, "imap", "u", pw, &error), -1);
 	str_free(&s);
 }
 

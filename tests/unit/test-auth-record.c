@@ -1,13 +1,14 @@
 /* test-auth-record.c: unit tests for authlib/auth-record (the account
  * record, its options and the authdaemon reply format). */
 #include "config.h"
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
+/* cmocka needs the headers above first */
+#include <cmocka.h>
 
 #include "auth-record.h"
 #include "mem.h"
@@ -101,16 +102,15 @@ static void test_parse_split_everywhere(void **state)
 			assert_int_equal(st, AUTH_REPLY_MORE);
 			assert_int_equal(used, cut);
 			st = auth_reply_parser_feed(p, expected + cut,
-						    len - cut, &used, &rec,
-						    &error);
+				len - cut, &used, &rec, &error);
 		}
 		assert_int_equal(st, AUTH_REPLY_RECORD);
 		check_parsed(&rec);
 		auth_record_free(&rec);
 		/* finished: more input is an error */
-		assert_int_equal(auth_reply_parser_feed(p, "x", 1, NULL, &rec,
-							&error),
-				 AUTH_REPLY_ERROR);
+		assert_int_equal(
+			auth_reply_parser_feed(p, "x", 1, NULL, &rec, &error),
+			AUTH_REPLY_ERROR);
 		auth_reply_parser_destroy(&p);
 		assert_null(p);
 	}
@@ -122,8 +122,8 @@ static void test_parse_split_everywhere(void **state)
 	auth_record_init(&rec);
 	for (size_t i = 0; i < len; i++) {
 		assert_int_equal(st, AUTH_REPLY_MORE);
-		st = auth_reply_parser_feed(p, expected + i, 1, NULL, &rec,
-					    &error);
+		st = auth_reply_parser_feed(
+			p, expected + i, 1, NULL, &rec, &error);
 	}
 	assert_int_equal(st, AUTH_REPLY_RECORD);
 	check_parsed(&rec);
@@ -131,8 +131,8 @@ static void test_parse_split_everywhere(void **state)
 	auth_reply_parser_destroy(&p);
 }
 
-static enum auth_reply_status parse_all(const char *text, size_t max,
-					const char **error_r)
+static enum auth_reply_status parse_all(
+	const char *text, size_t max, const char **error_r)
 {
 	struct auth_reply_parser *p = auth_reply_parser_create(max);
 	struct auth_record rec;
@@ -152,23 +152,23 @@ static void test_parse_fail_and_malformed(void **state)
 
 	assert_int_equal(parse_all("FAIL\n", 0, &error), AUTH_REPLY_FAIL);
 	assert_int_equal(parse_all("FAIL", 0, &error), AUTH_REPLY_MORE);
-	assert_int_equal(parse_all("ADDRESS=a\nFAIL\n", 0, &error),
-			 AUTH_REPLY_ERROR);
+	assert_int_equal(
+		parse_all("ADDRESS=a\nFAIL\n", 0, &error), AUTH_REPLY_ERROR);
 	assert_int_equal(parse_all("garbage\n", 0, &error), AUTH_REPLY_ERROR);
 	assert_int_equal(parse_all("=x\n", 0, &error), AUTH_REPLY_ERROR);
 	assert_int_equal(parse_all("UID=abc\n", 0, &error), AUTH_REPLY_ERROR);
 	assert_int_equal(parse_all("UID=-1\n", 0, &error), AUTH_REPLY_ERROR);
 	assert_int_equal(parse_all("UID=99999999999999999999\n", 0, &error),
-			 AUTH_REPLY_ERROR);
+		AUTH_REPLY_ERROR);
 	assert_int_equal(parse_all("UID=1\nADDRESS=a\n.\n", 0, &error),
-			 AUTH_REPLY_ERROR); /* UID without GID */
+		AUTH_REPLY_ERROR); /* UID without GID */
 	assert_int_equal(parse_all(".\n", 0, &error), AUTH_REPLY_ERROR);
-	assert_int_equal(parse_all("ADDRESS=a\r\n.\n", 0, &error),
-			 AUTH_REPLY_ERROR);
+	assert_int_equal(
+		parse_all("ADDRESS=a\r\n.\n", 0, &error), AUTH_REPLY_ERROR);
 	/* unknown keys are ignored; a line without '=' is not */
-	assert_int_equal(parse_all("X-NEW=1\nADDRESS=a\nHOME=/\n.\n", 0,
-				   &error),
-			 AUTH_REPLY_RECORD);
+	assert_int_equal(
+		parse_all("X-NEW=1\nADDRESS=a\nHOME=/\n.\n", 0, &error),
+		AUTH_REPLY_RECORD);
 	/* size limit */
 	char big[200];
 	memset(big, 'a', sizeof(big));
@@ -180,17 +180,17 @@ static void test_parse_fail_and_malformed(void **state)
 	struct auth_reply_parser *p = auth_reply_parser_create(0);
 	struct auth_record rec;
 	auth_record_init(&rec);
-	assert_int_equal(auth_reply_parser_feed(p, "NAME=a\0b\n", 9, NULL,
-						&rec, &error),
-			 AUTH_REPLY_ERROR);
+	assert_int_equal(
+		auth_reply_parser_feed(p, "NAME=a\0b\n", 9, NULL, &rec, &error),
+		AUTH_REPLY_ERROR);
 	auth_reply_parser_destroy(&p);
 	/* data after the end is left unread */
 	p = auth_reply_parser_create(0);
 	size_t used;
 	const char *two = "ADDRESS=a\nUSERNAME=u\n.\nFAIL\n";
-	assert_int_equal(auth_reply_parser_feed(p, two, strlen(two), &used,
-						&rec, &error),
-			 AUTH_REPLY_RECORD);
+	assert_int_equal(auth_reply_parser_feed(
+				 p, two, strlen(two), &used, &rec, &error),
+		AUTH_REPLY_RECORD);
 	assert_int_equal(used, strlen(two) - 5);
 	assert_false(rec.has_uid);
 	assert_string_equal(rec.sysusername, "u");

@@ -1,16 +1,17 @@
 /* test-auth-userdb.c: unit tests for authlib/userdb (text format, fields,
  * makeuserdb's compile, lookups, text edits) and the authuserdb module. */
 #include "config.h"
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <stdio.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+/* cmocka needs the headers above first */
+#include <cmocka.h>
 
 #include "auth-module.h"
 #include "config-errors.h"
@@ -66,32 +67,27 @@ static void test_parse_line(void **state)
 	const char *fields, *error;
 	(void)state;
 
-	assert_int_equal(userdb_parse_line("joe\tuid=1|gid=2", &name, &fields,
-					   &error),
-			 1);
+	assert_int_equal(
+		userdb_parse_line("joe\tuid=1|gid=2", &name, &fields, &error),
+		1);
 	assert_string_equal(name, "joe");
 	assert_string_equal(fields, "uid=1|gid=2");
 	free(name);
-	assert_int_equal(userdb_parse_line("# comment", &name, &fields,
-					   &error),
-			 0);
+	assert_int_equal(
+		userdb_parse_line("# comment", &name, &fields, &error), 0);
 	assert_int_equal(userdb_parse_line("   ", &name, &fields, &error), 0);
 	assert_int_equal(userdb_parse_line("", &name, &fields, &error), 0);
-	assert_int_equal(userdb_parse_line("joe uid=1", &name, &fields,
-					   &error),
-			 -1);
-	assert_int_equal(userdb_parse_line("\tuid=1", &name, &fields, &error),
-			 -1);
-	assert_int_equal(userdb_parse_line("jo e\tuid=1", &name, &fields,
-					   &error),
-			 -1);
-	assert_int_equal(userdb_parse_line("jo\x01\tuid=1", &name, &fields,
-					   &error),
-			 -1);
+	assert_int_equal(
+		userdb_parse_line("joe uid=1", &name, &fields, &error), -1);
+	assert_int_equal(
+		userdb_parse_line("\tuid=1", &name, &fields, &error), -1);
+	assert_int_equal(
+		userdb_parse_line("jo e\tuid=1", &name, &fields, &error), -1);
+	assert_int_equal(
+		userdb_parse_line("jo\x01\tuid=1", &name, &fields, &error), -1);
 	/* reverse records */
-	assert_int_equal(userdb_parse_line("1000=\tjoe", &name, &fields,
-					   &error),
-			 1);
+	assert_int_equal(
+		userdb_parse_line("1000=\tjoe", &name, &fields, &error), 1);
 	assert_string_equal(name, "1000=");
 	free(name);
 }
@@ -101,8 +97,8 @@ static void test_fields(void **state)
 	char *v;
 	(void)state;
 
-	assert_int_equal(userdb_field_get("uid=1|home=/h|flag|x=", "home", &v),
-			 1);
+	assert_int_equal(
+		userdb_field_get("uid=1|home=/h|flag|x=", "home", &v), 1);
 	assert_string_equal(v, "/h");
 	free(v);
 	assert_int_equal(userdb_field_get("uid=1|home=/h|flag", "flag", &v), 1);
@@ -178,16 +174,15 @@ static void test_compile_lookup(void **state)
 	sh = path("etc/userdbshadow.dat");
 	db = userdb_open(dat, sh, &error);
 	assert_non_null(db);
-	assert_int_equal(userdb_lookup(db, "joe", &fields, &secret, &error),
-			 1);
+	assert_int_equal(userdb_lookup(db, "joe", &fields, &secret, &error), 1);
 	assert_string_equal(fields, "uid=1000|gid=100|home=/home/joe|"
 				    "shell=/bin/sh|gecos=Joe Bloggs,Room 1");
-	assert_string_equal(secret,
-			    "systempw=$1$abcdefgh$FThRCyXo7H6rTKw0shKkI0");
+	assert_string_equal(
+		secret, "systempw=$1$abcdefgh$FThRCyXo7H6rTKw0shKkI0");
 	free(fields);
 	free(secret);
-	assert_int_equal(userdb_lookup(db, "nobody", &fields, &secret, &error),
-			 0);
+	assert_int_equal(
+		userdb_lookup(db, "nobody", &fields, &secret, &error), 0);
 	assert_int_equal(userdb_lookup(db, "", &fields, NULL, &error), 0);
 	assert_int_equal(userdb_lookup(db, "1000=", &fields, NULL, &error), 1);
 	assert_string_equal(fields, "joe");
@@ -198,8 +193,7 @@ static void test_compile_lookup(void **state)
 	sleep(0); /* mtime granularity is nanoseconds; inode changes too */
 	compile_ok();
 	assert_int_equal(userdb_lookup(db, "joe", &fields, NULL, &error), 0);
-	assert_int_equal(userdb_lookup(db, "new", &fields, &secret, &error),
-			 1);
+	assert_int_equal(userdb_lookup(db, "new", &fields, &secret, &error), 1);
 	assert_string_equal(secret, "");
 	free(fields);
 	free(secret);
@@ -262,13 +256,13 @@ static void test_text_update_file_and_folder(void **state)
 	(void)state;
 
 	write_text("etc/userdb", "# header\nx\tuid=1|gid=1|home=/x\n");
-	assert_int_equal(userdb_text_update(src, "y@d.test", "uid=2|gid=2|"
-							     "home=/y",
-					    &error),
-			 1);
-	assert_int_equal(userdb_text_update(src, "x", "uid=3|gid=3|home=/x",
-					    &error),
-			 1);
+	assert_int_equal(userdb_text_update(src, "y@d.test",
+				 "uid=2|gid=2|"
+				 "home=/y",
+				 &error),
+		1);
+	assert_int_equal(
+		userdb_text_update(src, "x", "uid=3|gid=3|home=/x", &error), 1);
 	assert_int_equal(userdb_text_get(src, "x", &fields, &error), 1);
 	assert_string_equal(fields, "uid=3|gid=3|home=/x");
 	free(fields);
@@ -277,8 +271,8 @@ static void test_text_update_file_and_folder(void **state)
 	assert_int_equal(userdb_text_get(src, "x", &fields, &error), 0);
 	assert_int_equal(userdb_text_get(src, "y@d.test", &fields, &error), 1);
 	free(fields);
-	assert_int_equal(userdb_text_update(src, "bad name", "a=1", &error),
-			 -1);
+	assert_int_equal(
+		userdb_text_update(src, "bad name", "a=1", &error), -1);
 	assert_int_equal(userdb_text_update(src, "z", "a=1\nb", &error), -1);
 	struct stat st;
 	assert_int_equal(stat(src, &st), 0);
@@ -294,19 +288,21 @@ static void test_text_update_file_and_folder(void **state)
 	/* a folder: the account goes to the file that has it, or DOMAIN */
 	mkdir(src, 0700);
 	write_text("etc/userdb/a-file", "old@x.test\tuid=1|gid=1|home=/o\n");
-	assert_int_equal(userdb_text_update(src, "old@x.test", "uid=5|gid=5|"
-							       "home=/o",
-					    &error),
-			 1);
-	assert_int_equal(userdb_text_update(src, "new@y.test", "uid=6|gid=6|"
-							       "home=/n",
-					    &error),
-			 1);
+	assert_int_equal(userdb_text_update(src, "old@x.test",
+				 "uid=5|gid=5|"
+				 "home=/o",
+				 &error),
+		1);
+	assert_int_equal(userdb_text_update(src, "new@y.test",
+				 "uid=6|gid=6|"
+				 "home=/n",
+				 &error),
+		1);
 	char *yfile = path("etc/userdb/y.test");
 	assert_int_equal(access(yfile, F_OK), 0);
 	free(yfile);
-	assert_int_equal(userdb_text_get(src, "old@x.test", &fields, &error),
-			 1);
+	assert_int_equal(
+		userdb_text_get(src, "old@x.test", &fields, &error), 1);
 	assert_string_equal(fields, "uid=5|gid=5|home=/o");
 	free(fields);
 	compile_ok();
@@ -319,13 +315,14 @@ static void test_module(void **state)
 	struct auth_module *mod;
 	struct auth_record rec;
 	const char *error;
-	struct auth_request req = { .service = "imap", .user = "demo@example.test" };
+	struct auth_request req = {
+		.service = "imap", .user = "demo@example.test"};
 	(void)state;
 
 	assert_non_null(def);
 	assert_ptr_equal(def, auth_module_find("authuserdb"));
-	assert_ptr_equal(auth_module_find("authshadow"),
-			 auth_module_find("authpwd"));
+	assert_ptr_equal(
+		auth_module_find("authshadow"), auth_module_find("authpwd"));
 	assert_null(auth_module_find("authnothing"));
 	char *src = path("etc/userdb");
 	char *rm = xasprintf("rm -rf '%s'", src);
@@ -357,16 +354,16 @@ static void test_module(void **state)
 	assert_null(rec.maildir);
 	auth_record_free(&rec);
 	req.user = "nobody";
-	assert_int_equal(def->lookup(mod, &req, &rec, &error),
-			 AUTH_MODULE_NOTFOUND);
+	assert_int_equal(
+		def->lookup(mod, &req, &rec, &error), AUTH_MODULE_NOTFOUND);
 	/* password change: verifies the old one, rewrites and recompiles */
 	req.user = "joe";
-	assert_int_equal(def->change_password(mod, &req, "wrong", "new pw",
-					      &error),
-			 AUTH_MODULE_NOTFOUND);
-	assert_int_equal(def->change_password(mod, &req, "pass word1",
-					      "new pw", &error),
-			 AUTH_MODULE_OK);
+	assert_int_equal(
+		def->change_password(mod, &req, "wrong", "new pw", &error),
+		AUTH_MODULE_NOTFOUND);
+	assert_int_equal(
+		def->change_password(mod, &req, "pass word1", "new pw", &error),
+		AUTH_MODULE_OK);
 	auth_record_init(&rec);
 	assert_int_equal(def->lookup(mod, &req, &rec, &error), AUTH_MODULE_OK);
 	assert_int_equal(passwd_verify("new pw", rec.passwd), 1);
@@ -392,8 +389,9 @@ static void test_many_accounts(void **state)
 	(void)state;
 
 	for (int i = 0; i < 20000; i++)
-		fprintf(f, "user%d@d%d.test\tuid=%d|gid=1|home=/h/%d|"
-			   "systempw={PLAIN}p%d\n",
+		fprintf(f,
+			"user%d@d%d.test\tuid=%d|gid=1|home=/h/%d|"
+			"systempw={PLAIN}p%d\n",
 			i, i % 50, i, i, i);
 	fclose(f);
 	chmod(src, 0600);
@@ -403,9 +401,8 @@ static void test_many_accounts(void **state)
 	for (int i = 0; i < 20000; i += 997) {
 		char name[64], *fields, *secret, want[32];
 		snprintf(name, sizeof(name), "user%d@d%d.test", i, i % 50);
-		assert_int_equal(userdb_lookup(db, name, &fields, &secret,
-					       &error),
-				 1);
+		assert_int_equal(
+			userdb_lookup(db, name, &fields, &secret, &error), 1);
 		snprintf(want, sizeof(want), "systempw={PLAIN}p%d", i);
 		assert_string_equal(secret, want);
 		free(fields);
