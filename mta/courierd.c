@@ -343,6 +343,14 @@ static void module_configure(struct module *mod, const char *name,
 	mod->path = xasprintf("%s/%s", dirname(dir), prog);
 	free(dir);
 	if (access(mod->path, X_OK) < 0) {
+		/* an install moved to another prefix: sbin/../libexec */
+		free(mod->path);
+		dir = xstrdup(d.exe);
+		mod->path = xasprintf("%s/../libexec/courier/modules/%s",
+				      dirname(dir), prog);
+		free(dir);
+	}
+	if (access(mod->path, X_OK) < 0) {
 		free(mod->path);
 		mod->path = xasprintf("%s/%s", MTA_MODULEDIR, prog);
 		if (access(mod->path, X_OK) < 0)

@@ -334,7 +334,9 @@ int main(int argc, char **argv)
 	if (submit_finish(&s, qid, &error) < 0) {
 		fprintf(stderr, "sendmail: %s\n", error);
 		free(sender);
-		return exit_for(error);
+		/* no recipient left after refusals: say so */
+		return status != EX_OK && strncmp(error, "554", 3) == 0 ?
+			status : exit_for(error);
 	}
 	free(sender);
 	return status;

@@ -1,0 +1,327 @@
+"""test_mta.py: the MTA core through sendmail, the queue and courierd, in a
+throw-away instance: local delivery to Maildir, unknown user bounce with an
+RFC 3464 DSN, over-quota retry, the retry schedule, expiry, the delayed DSN,
+courier flush, dot-courier files, and a kill -9 of courierd in the middle
+of a queue (every message delivered exactly once)."""
+
+import email
+import email.policy
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import make_instance
+
+
+def wait_for(cond, timeout=20, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    pytest.fail("timed out waiting for %s" % what, pytrace=False)
+
+
+@pytest.fixture
+def mta(suite_build):
+    """An instance whose account belongs to an unprivileged user (delivery
+    never runs as root), with authdaemond running; courierd is started by
+    each test once its control files are in place."""
+    root = tempfile.mkdtemp(prefix="test-mta-")
+    os.chmod(root, 0o755)
+    extra = ("--user", "nobody") if os.getuid() == 0 else ()
+    inst = make_instance(suite_build, os.path.join(root, "instance"),
+                         extra_args=extra)
+    inst.program("courierd")
+    inst.program("sendmail")
+    try:
+        yield inst
+    finally:
+        inst.stop_all()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def control(inst, name, text):
+    with open(os.path.join(inst.etc, name), "w") as f:
+        f.write(text + "\n")
+
+
+def start(inst):
+    if "authdaemond" not in inst.daemons:
+        inst.start("authdaemond")
+    return inst.start("courierd")
+
+
+def sendmail(inst, message, *args, check=True):
+    r = inst.run("sendmail", *args, input=message, check=check)
+    return r
+
+
+def maildir_messages(inst, maildir=None):
+    maildir = maildir or inst.maildir
+    out = []
+    for sub in ("new", "cur"):
+        for p in sorted(glob.glob(os.path.join(maildir, sub, "*"))):
+            with open(p, "rb") as f:
+                out.append(email.message_from_bytes(
+                    f.read(), policy=email.policy.default))
+    return out
+
+
+def queued(inst):
+    return sorted(glob.glob(os.path.join(inst.var, "queue", "msgs", "*",
+                                         "C*")))
+
+
+def queue_empty(inst):
+    return not queued(inst)
+
+
+def read_control(path):
+    with open(path) as f:
+        return f.read().splitlines()
+
+
+def test_local_delivery(mta):
+    start(mta)
+    sendmail(mta, "To: %s\nSubject: hello\n\nbody text\n" % mta.login,
+             "-t", "-f", mta.login, "-F", "Demo User")
+    msgs = wait_for(lambda: maildir_messages(mta), what="delivery")
+    assert len(msgs) == 1
+    m = msgs[0]
+    assert m["Subject"] == "hello"
+    assert m["Delivered-To"] == mta.login
+    assert m["Return-Path"] == "<%s>" % mta.login
+    assert m["Message-ID"] and m["Date"] and m["Received"]
+    assert "Demo User" in m["From"]
+    assert m.get_content().strip() == "body text"
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    # the bucket folder is gone with its last message
+    assert os.listdir(os.path.join(mta.var, "queue", "msgs")) == []
+    # the message file belongs to the account, not to root
+    f = glob.glob(os.path.join(mta.maildir, "new", "*"))[0]
+    assert os.stat(f).st_uid == os.stat(mta.maildir).st_uid
+
+
+def test_sendmail_refusals(mta):
+    r = sendmail(mta, "Subject: caf\xe9\n\nx\n", mta.login, check=False)
+    assert r.returncode == 65 and "8-bit" in r.stderr
+    r = sendmail(mta, "Subject: x\n\n8bit \xe9 body\n", mta.login,
+                 check=False)
+    assert r.returncode == 65 and "MIME" in r.stderr
+    control(mta, "sizelimit", "1000")
+    r = sendmail(mta, "Subject: x\n\n" + "y" * 2000 + "\n", mta.login,
+                 check=False)
+    assert r.returncode == 65 and "552" in r.stderr
+    r = sendmail(mta, "Subject: x\n\nx\n", "bad@", check=False)
+    assert r.returncode == 67
+    assert queue_empty(mta)
+    r = mta.run("sendmail", "-Z", check=False)
+    assert r.returncode == 64
+
+
+def test_unknown_user_dsn(mta):
+    start(mta)
+    sendmail(mta, "Subject: to nobody\nMessage-ID: <orig@x>\n\nlost\n",
+             "-f", mta.login, "-V", "ENV42", "nosuch@" + mta.domain)
+    msgs = wait_for(lambda: maildir_messages(mta), what="the DSN")
+    dsn = msgs[0]
+    assert dsn["Return-Path"] == "<>"
+    assert dsn.get_content_type() == "multipart/report"
+    assert dsn.get_param("report-type") == "delivery-status"
+    parts = list(dsn.iter_parts())
+    assert parts[0].get_content_type() == "text/plain"
+    assert parts[1].get_content_type() == "message/delivery-status"
+    status = parts[1].get_payload()
+    fields = {}
+    for block in status:
+        for k, v in block.items():
+            fields.setdefault(k.lower(), []).append(v)
+    assert fields["reporting-mta"] == ["dns; " + open(
+        os.path.join(mta.etc, "me")).read().strip()]
+    assert fields["original-envelope-id"] == ["ENV42"]
+    assert fields["final-recipient"] == ["rfc822; nosuch@" + mta.domain]
+    assert fields["action"] == ["failed"]
+    assert fields["status"] == ["5.1.1"]
+    assert parts[2].get_content_type() == "message/rfc822"
+    assert "<orig@x>" in str(parts[2])
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    # a bounce of a bounce is never made: <> gets no DSN
+    sendmail(mta, "Subject: x\n\ny\n", "-f", "<>", "nosuch@" + mta.domain)
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    time.sleep(0.5)
+    assert len(maildir_messages(mta)) == 1
+
+
+def set_quota(inst, quota):
+    path = os.path.join(inst.etc, "userdb")
+    lines = open(path).read().splitlines()
+    out = []
+    for line in lines:
+        if line.startswith(inst.login + "\t"):
+            line += "|quota=" + quota
+        out.append(line)
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def test_over_quota_retry(mta):
+    set_quota(mta, "3000S")
+    control(mta, "retryalpha", "1s")
+    big = os.path.join(mta.maildir, "cur", "1.big,S=2900:2,S")
+    with open(big, "w") as f:
+        f.write("x" * 2900)
+    start(mta)
+    sendmail(mta, "Subject: over quota\n\n" + "z" * 500 + "\n",
+             "-f", mta.login, mta.login)
+    ctl = wait_for(lambda: queued(mta), what="queued message")[0]
+    wait_for(lambda: any(l.startswith("D0 ") for l in read_control(ctl)),
+             what="a deferral")
+    assert any("4.2.2" in l for l in read_control(ctl))
+    assert len(maildir_messages(mta)) == 1  # only the big one
+    # room is made: the next retry delivers it
+    os.unlink(big)
+    try:
+        os.unlink(os.path.join(mta.maildir, "maildirsize"))
+    except FileNotFoundError:
+        pass
+    msgs = wait_for(lambda: [m for m in maildir_messages(mta)
+                             if m["Subject"] == "over quota"],
+                    what="delivery after the retry")
+    assert len(msgs) == 1
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+
+
+def rounds(ctl):
+    """(C time, A time) pairs of a control file."""
+    c, out = None, []
+    for line in read_control(ctl):
+        if line.startswith("C"):
+            c = int(line[1:])
+        elif line.startswith("A") and c is not None:
+            out.append((c, int(line[1:])))
+    return out
+
+
+def test_retry_schedule(mta):
+    # Remote mail stays queued (no ESMTP module yet): each round defers.
+    control(mta, "retryalpha", "1s")
+    control(mta, "retrybeta", "2")
+    control(mta, "retrygamma", "3s")
+    start(mta)
+    sendmail(mta, "Subject: far\n\nx\n", "-f", mta.login,
+             "someone@remote.invalid")
+    ctl = wait_for(lambda: queued(mta), what="queued")[0]
+    r = wait_for(lambda: len(rounds(ctl)) >= 4 and rounds(ctl),
+                 timeout=30, what="four rounds")
+    waits = [a - c for c, a in r[:4]]
+    assert waits == [1, 1, 3, 1]
+    lines = read_control(ctl)
+    assert any(l.startswith("I0 R 4.4.0") for l in lines)
+    assert not any(l.startswith(("S0", "F0")) for l in lines)
+
+
+def test_expiry_and_delayed_dsn(mta):
+    control(mta, "retryalpha", "1s")
+    control(mta, "warntime", "1s")
+    control(mta, "queuetime", "4s")
+    start(mta)
+    sendmail(mta, "Subject: slow\n\nx\n", "-f", mta.login,
+             "someone@remote.invalid")
+
+    def kinds():
+        out = []
+        for m in maildir_messages(mta):
+            if m.get_content_type() != "multipart/report":
+                continue
+            ds = list(m.iter_parts())[1].get_payload()
+            out.append(ds[1]["Action"])
+        return out
+    k = wait_for(lambda: len(kinds()) >= 2 and kinds(), timeout=30,
+                 what="delayed and failed DSNs")
+    assert k[0] == "delayed"
+    assert k[1] == "failed"
+    failed = [m for m in maildir_messages(mta)
+              if m.get_content_type() == "multipart/report"][1]
+    ds = list(failed.iter_parts())[1].get_payload()
+    assert ds[1]["Status"] == "5.4.7"
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+
+
+def test_flush(mta):
+    control(mta, "retryalpha", "1h")
+    start(mta)
+    sendmail(mta, "Subject: later\n\nx\n", "-f", mta.login,
+             "a@remote.invalid")
+    ctl = wait_for(lambda: queued(mta), what="queued")[0]
+    qid = os.path.basename(ctl)[1:]
+    wait_for(lambda: len(rounds(ctl)) == 1, what="first round")
+    time.sleep(0.3)
+    assert len(rounds(ctl)) == 1
+    mta.run("courier", "flush", qid)
+    wait_for(lambda: len(rounds(ctl)) == 2, what="flushed round")
+    mta.run("courier", "flush")
+    wait_for(lambda: len(rounds(ctl)) == 3, what="whole-queue flush")
+    r = mta.run("courier", "flush", "not-a-qid", check=False)
+    assert r.returncode != 0
+
+
+def test_dot_courier(mta):
+    home = mta.home
+    out = os.path.join(home, "program-output")
+    with open(os.path.join(home, ".courier-lists"), "w") as f:
+        f.write("# comment\n./Maildir/\n| cat >%s\n" % out)
+    with open(os.path.join(home, ".courier-fwd-default"), "w") as f:
+        f.write("&%s\n" % mta.login)
+    start(mta)
+    local, domain = mta.login.split("@")
+    sendmail(mta, "Subject: list mail\n\nx\n", "-f", mta.login,
+             "%s-lists@%s" % (local, domain))
+    wait_for(lambda: os.path.exists(out) and os.path.getsize(out) > 0,
+             what="the program's output")
+    assert "Subject: list mail" in open(out).read()
+    msgs = wait_for(lambda: maildir_messages(mta), what="maildir copy")
+    assert msgs[0]["Delivered-To"] == "%s-lists@%s" % (local, domain)
+    # user-fwd-anything@domain: .courier-fwd-default forwards to user
+    sendmail(mta, "Subject: forwarded\n\nx\n", "-f", mta.login,
+             "%s+fwd-x@%s" % (local, domain))
+    wait_for(lambda: any(m["Subject"] == "forwarded"
+                         for m in maildir_messages(mta)),
+             what="the forwarded copy")
+    fwd = [m for m in maildir_messages(mta) if m["Subject"] == "forwarded"]
+    assert fwd[0].get_all("Delivered-To") == [
+        mta.login, "%s+fwd-x@%s" % (local, domain)]
+    # an extension without a file is an unknown address
+    sendmail(mta, "Subject: nope\n\nx\n", "-f", "<>",
+             "%s-nofile@%s" % (local, domain))
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+
+
+def test_kill_courierd_no_duplicates(mta):
+    """kill -9 courierd while a queue is being delivered, start it again:
+    every message is delivered exactly once."""
+    n = 150
+    control(mta, "retryalpha", "1s")
+    d = start(mta)
+    for i in range(n):
+        sendmail(mta, "Subject: msg %d\n\nbody %d\n" % (i, i), "-f", "<>",
+                 mta.login)
+        if i == n // 2:
+            os.kill(d.pid, signal.SIGKILL)
+            d.proc.wait()
+            mta.daemons.pop("courierd")
+            d = mta.start("courierd")
+    wait_for(lambda: len(maildir_messages(mta)) >= n, timeout=60,
+             what="all deliveries")
+    wait_for(lambda: queue_empty(mta), timeout=30, what="empty queue")
+    time.sleep(0.5)
+    subjects = sorted(m["Subject"] for m in maildir_messages(mta))
+    assert subjects == sorted("msg %d" % i for i in range(n))
