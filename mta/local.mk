@@ -53,3 +53,9 @@ mta_courier_LDADD = $(MTA_LIBS)
 bin_PROGRAMS += mta/sendmail
 mta_sendmail_SOURCES = mta/sendmail.c
 mta_sendmail_LDADD = $(MTA_LIBS)
+
+bin_PROGRAMS += mta/mailq mta/cancelmsg
+mta_mailq_SOURCES = mta/mailq.c
+mta_mailq_LDADD = $(MTA_LIBS)
+mta_cancelmsg_SOURCES = mta/cancelmsg.c
+mta_cancelmsg_LDADD = $(MTA_LIBS)

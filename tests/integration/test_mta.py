@@ -325,3 +325,30 @@ def test_kill_courierd_no_duplicates(mta):
     time.sleep(0.5)
     subjects = sorted(m["Subject"] for m in maildir_messages(mta))
     assert subjects == sorted("msg %d" % i for i in range(n))
+
+
+def test_mailq_and_cancelmsg(mta):
+    control(mta, "retryalpha", "1h")
+    start(mta)
+    r = mta.run("mailq")
+    assert "0 messages" in r.stdout
+    sendmail(mta, "Subject: stuck\n\nx\n", "-f", mta.login,
+             "b@remote.invalid")
+    ctl = wait_for(lambda: queued(mta), what="queued")[0]
+    qid = os.path.basename(ctl)[1:]
+    wait_for(lambda: rounds(ctl), what="first round")
+    r = mta.run("mailq")
+    assert qid in r.stdout
+    assert "<%s>" % mta.login in r.stdout
+    assert "<b@remote.invalid> deferred: 4.4.0" in r.stdout
+    r = mta.run("mailq", "-s")
+    assert r.stdout.startswith("1 messages, 1 recipients, ")
+    r = mta.run("cancelmsg", qid)
+    assert "cancelled" in r.stdout
+    dsn = wait_for(lambda: maildir_messages(mta), what="the DSN")[0]
+    ds = list(dsn.iter_parts())[1].get_payload()
+    assert ds[1]["Action"] == "failed"
+    assert "cancelled" in ds[1]["Diagnostic-Code"]
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    r = mta.run("cancelmsg", qid, check=False)
+    assert r.returncode == 1
