@@ -15,6 +15,7 @@
 #include "mail-index.h"
 #include "mem.h"
 #include "pop3-mailbox.h"
+#include "pop3-stuff.h"
 #include "str.h"
 
 struct pop3_msg {
@@ -128,6 +129,26 @@ static int check_login_delay(const char *dir, unsigned int delay,
 	return ret;
 }
 
+/* The size of the file with CRLF line ends (pop3_crlf_size()). */
+static int file_crlf_size(int fd, uint64_t *size_r)
+{
+	char buf[65536];
+	bool cr = false;
+	uint64_t size = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		size += pop3_crlf_size(buf, (size_t)n, &cr);
+	}
+	*size_r = size;
+	return 0;
+}
+
 enum pop3_mailbox_error
 pop3_mailbox_open(const char *dir, const struct pop3_mailbox_settings *set,
 		  struct pop3_mailbox **mb_r, const char **error_r)
@@ -180,12 +201,16 @@ pop3_mailbox_open(const char *dir, const struct pop3_mailbox_settings *set,
 		pop3_mailbox_close(&mb);
 		return POP3_MAILBOX_TEMP;
 	}
-	/* Sizes the index did not know: computed once (and stored). */
+	/* Sizes the index does not know (no ",W=" in the name, never asked
+	 * before): counted here from the files.  mail_index_get_vsize()
+	 * would store each one in its own write transaction (an fsync per
+	 * message: minutes for a big Courier maildir), so the snapshot
+	 * reads them itself. */
 	for (uint32_t i = 0; i < mb->need_count; i++) {
 		struct pop3_msg *m = &mb->msgs[mb->need_size[i]];
+		int fd;
 
-		ret = mail_index_get_vsize(mb->index, m->uid, &m->size,
-					   &error);
+		ret = mail_index_open_message(mb->index, m->uid, &fd, &error);
 		if (ret < 0) {
 			*error_r = set_error2(dir, error);
 			pop3_mailbox_close(&mb);
@@ -195,7 +220,15 @@ pop3_mailbox_open(const char *dir, const struct pop3_mailbox_settings *set,
 			/* Gone since the snapshot: it stays listed, RETR
 			 * will say it is gone. */
 			m->size = 0;
+			continue;
 		}
+		if (file_crlf_size(fd, &m->size) < 0) {
+			*error_r = set_error2(dir, strerror(errno));
+			close(fd);
+			pop3_mailbox_close(&mb);
+			return POP3_MAILBOX_TEMP;
+		}
+		close(fd);
 	}
 	x_free(mb->need_size);
 	mb->need_count = 0;
