@@ -1,0 +1,30 @@
+# imap/local.mk: the IMAP server (sbin/imapd), its unit tests and fuzz
+# target.
+
+# The session code, shared by imapd, the unit tests and the fuzz target.
+noinst_LTLIBRARIES += imap/libimap.la
+imap_libimap_la_SOURCES = \
+	imap/imap-parser.c imap/imap-parser.h \
+	imap/imap-quote.c imap/imap-quote.h \
+	imap/imap-seqset.c imap/imap-seqset.h
+imap_libimap_la_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
+imap_libimap_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS)
+
+IMAP_LIBS = imap/libimap.la $(AUTH_LIBS)
+IMAP_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-imap-parser
+TESTS += tests/unit/test-imap-parser
+tests_unit_test_imap_parser_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_unit_test_imap_parser_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_imap_parser_LDADD = $(IMAP_LIBS) $(CMOCKA_LIBS)
+endif
+
+FUZZ_TARGETS += tests/fuzz/fuzz-imap-parser
+tests_fuzz_fuzz_imap_parser_SOURCES = tests/fuzz/fuzz-imap-parser.c
+tests_fuzz_fuzz_imap_parser_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_fuzz_fuzz_imap_parser_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_imap_parser_LDADD = $(IMAP_LIBS)
+
+EXTRA_DIST += tests/fuzz/fuzz-imap-parser.dict
