@@ -51,10 +51,13 @@ def make_maildir(path):
         os.makedirs(os.path.join(path, sub))
     body = ("x" * 70 + "\n") * 55          # about 4 KB
     for i in range(n):
-        name = "%d.M%dP1.bench,S=%d" % (1700000000 + i, i, 4000)
+        text = ("From: a@example.test\nTo: b@example.test\n"
+                "Subject: message %d\n\n%s" % (i, body))
+        # ",S=" is the real size (Dovecot trusts it); no ",W=", as in a
+        # maildir Courier delivered to.
+        name = "%d.M%dP1.bench,S=%d" % (1700000000 + i, i, len(text))
         with open(os.path.join(path, "cur", name + ":2,"), "w") as f:
-            f.write("From: a@example.test\nTo: b@example.test\n"
-                    "Subject: message %d\n\n%s" % (i, body))
+            f.write(text)
 
 # As root, every server runs as "mail" (Dovecot refuses root; Courier's
 # pop3d refuses a sticky cwd, so each runs in the scratch folder).
