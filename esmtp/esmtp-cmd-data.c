@@ -1,0 +1,229 @@
+/* esmtp-cmd-data.c: DATA (dot-unstuffing) and BDAT (RFC 3030 chunks):
+ * the message is streamed into the queue through mta/submit.h as it
+ * arrives, and the final 250 comes after the queue has fsynced it. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conn.h"
+#include "esmtp-private.h"
+#include "log.h"
+#include "mem.h"
+#include "submit.h"
+
+/* Starts the submission; returns 0, or -1 after replying. */
+static int begin_submit(struct esmtp_session *s)
+{
+	struct submit_options o;
+	const char *error;
+	char *from = esmtp_received_from(s);
+	unsigned int added = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.sender = s->sender;
+	o.ret = s->ret;
+	o.envid = s->envid;
+	o.source = s->auth_user != NULL ? "authsmtp" : "smtp";
+	o.auth_user = s->auth_user;
+	o.received_from = from;
+	o.protocol = esmtp_protocol(s);
+	o.from_mta = s->helo;
+	o.no_add_msgid = s->server->set->no_add_msgid;
+	o.no_add_date = s->server->set->no_add_date;
+	o.size_limit = s->server->size_limit;
+	s->submit = submit_begin(&o, &error);
+	free(from);
+	if (s->submit == NULL) {
+		esmtp_reply(s, "%s", error);
+		return -1;
+	}
+	for (unsigned int i = 0; i < s->rcpt_count; i++) {
+		int r = submit_add_rcpt(s->submit, s->rcpts[i].address,
+					s->rcpts[i].notify, s->rcpts[i].orcpt,
+					&error);
+		if (r < 0)
+			log_warning("esmtpd: %s: recipient <%s> dropped: %s",
+				    s->remote_ip, s->rcpts[i].address, error);
+		else
+			added++;
+	}
+	if (added == 0) {
+		submit_abort(&s->submit);
+		esmtp_reply(s, "554 5.5.1 No valid recipients");
+		return -1;
+	}
+	s->msg_size = 0;
+	return 0;
+}
+
+static void feed(struct esmtp_session *s, const void *data, size_t len)
+{
+	s->msg_size += len;
+	if (s->server->size_limit > 0 && s->msg_size > s->server->size_limit) {
+		/* stop writing at once; the rest is read and dropped */
+		s->msg_too_big = true;
+		submit_abort(&s->submit);
+	}
+	if (s->submit != NULL)
+		submit_write(s->submit, data, len);
+}
+
+/* Ends the message: the final reply. */
+static void finish(struct esmtp_session *s)
+{
+	char qid[QUEUE_ID_LEN + 1];
+	const char *error;
+
+	if (s->msg_too_big) {
+		esmtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum "
+			       "message size");
+	} else if (s->msg_line_too_long) {
+		submit_abort(&s->submit);
+		esmtp_reply(s, "554 5.6.0 Message has a line too long");
+	} else if (s->submit == NULL) {
+		esmtp_reply(s, "451 4.3.0 Cannot queue the message now");
+	} else if (submit_finish(&s->submit, qid, &error) < 0) {
+		esmtp_reply(s, "%s", error);
+	} else {
+		log_info("esmtpd: %s: queued %s from <%s> (%u recipients, "
+			 "%llu bytes%s%s)", s->remote_ip, qid, s->sender,
+			 s->rcpt_count, (unsigned long long)s->msg_size,
+			 s->auth_user != NULL ? ", user=" : "",
+			 s->auth_user != NULL ? s->auth_user : "");
+		esmtp_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+	}
+	esmtp_transaction_reset(s);
+}
+
+void esmtp_cmd_data(struct esmtp_session *s, const char *args)
+{
+	(void)args;
+	if (!s->have_mail) {
+		esmtp_reply_error(s, "503 5.5.1 Need MAIL command first");
+		return;
+	}
+	if (s->bdat_used) {
+		esmtp_reply_error(s, "503 5.5.1 DATA after BDAT");
+		return;
+	}
+	if (s->rcpt_count == 0) {
+		esmtp_reply_error(s, "554 5.5.1 No valid recipients");
+		return;
+	}
+	if (begin_submit(s) < 0) {
+		esmtp_transaction_reset(s);
+		return;
+	}
+	s->state = ESMTP_STATE_DATA;
+	esmtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+void esmtp_data_line(struct esmtp_session *s, const char *line, size_t len)
+{
+	if (len == 1 && line[0] == '.') {
+		s->state = ESMTP_STATE_COMMAND;
+		finish(s);
+		return;
+	}
+	if (line[0] == '.') {	/* dot-stuffing, RFC 5321 4.5.2 */
+		line++;
+		len--;
+	}
+	if (s->msg_too_big) {
+		s->msg_size += len + 2;
+		return;
+	}
+	feed(s, line, len);
+	feed(s, "\r\n", 2);
+}
+
+void esmtp_data_line_too_long(struct esmtp_session *s)
+{
+	s->msg_line_too_long = true;
+	submit_abort(&s->submit);
+}
+
+void esmtp_cmd_bdat(struct esmtp_session *s, const char *args)
+{
+	uint64_t size = 0;
+	const char *p = args;
+	bool last = false;
+
+	if (!isdigit((unsigned char)*p)) {
+		esmtp_reply_error(s, "501 5.5.4 Syntax: BDAT size [LAST]");
+		return;
+	}
+	while (isdigit((unsigned char)*p)) {
+		if (size > (UINT64_MAX - 9) / 10) {
+			esmtp_reply_error(s, "501 5.5.4 Bad BDAT size");
+			esmtp_session_quit(s);
+			return;
+		}
+		size = size * 10 + (uint64_t)(*p++ - '0');
+	}
+	while (*p == ' ')
+		p++;
+	if (strcasecmp(p, "LAST") == 0)
+		last = true;
+	else if (*p != '\0') {
+		esmtp_reply_error(s, "501 5.5.4 Syntax: BDAT size [LAST]");
+		return;
+	}
+	s->bdat_chunk = size;
+	s->bdat_last = last;
+	if (!s->have_mail || s->rcpt_count == 0) {
+		/* the chunk must still be read and dropped */
+		s->bdat_failed = true;
+	} else if (!s->bdat_used) {
+		s->bdat_used = true;
+		if (begin_submit(s) < 0)
+			s->bdat_failed = true;
+		else
+			s->bdat_failed = false;
+	}
+	s->bdat_used = true;
+	if (size == 0) {
+		esmtp_bdat_raw(s, "", 0, true);
+		return;
+	}
+	s->state = ESMTP_STATE_BDAT;
+	conn_input_raw(s->conn, (size_t)size);
+}
+
+void esmtp_bdat_raw(struct esmtp_session *s, const void *data, size_t len,
+		    bool last)
+{
+	if (!s->bdat_failed && !s->msg_too_big)
+		feed(s, data, len);
+	else
+		s->msg_size += len;
+	if (!last)
+		return;
+	s->state = ESMTP_STATE_COMMAND;
+	if (s->bdat_failed) {
+		if (!s->have_mail)
+			esmtp_reply_error(s, "503 5.5.1 Need MAIL command "
+				"first");
+		else if (s->rcpt_count == 0)
+			esmtp_reply_error(s, "554 5.5.1 No valid recipients");
+		else
+			esmtp_reply(s, "451 4.3.0 Cannot queue the message "
+				       "now");
+		if (s->bdat_last || s->rcpt_count == 0 || !s->have_mail)
+			esmtp_transaction_reset(s);
+		return;
+	}
+	if (s->bdat_last) {
+		finish(s);
+		return;
+	}
+	if (s->msg_too_big)
+		esmtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum "
+			       "message size");
+	else
+		esmtp_reply(s, "250 2.0.0 %llu octets received",
+			    (unsigned long long)s->bdat_chunk);
+}

@@ -1,0 +1,269 @@
+/* esmtp-cmd-mail.c: MAIL FROM and RCPT TO with their parameters (SIZE,
+ * BODY, RET, ENVID, SMTPUTF8, AUTH; NOTIFY, ORCPT), the relay decision
+ * and the recipient check. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ctlfile.h"
+#include "esmtp-private.h"
+#include "log.h"
+#include "mem.h"
+#include "str.h"
+
+/* Longest ENVID (RFC 3461 4.4) and ORCPT (4.2) accepted. */
+#define ESMTP_MAX_ENVID 100
+#define ESMTP_MAX_ORCPT 500
+
+static int parse_size(const char *v, uint64_t *size_r)
+{
+	uint64_t n = 0;
+
+	if (v == NULL || *v == '\0' || strlen(v) > 20)
+		return -1;
+	for (; *v != '\0'; v++) {
+		if (!isdigit((unsigned char)*v))
+			return -1;
+		if (n > (UINT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*v - '0');
+	}
+	*size_r = n;
+	return 0;
+}
+
+/* Checks MAIL's parameters; returns NULL or the error reply. */
+static const char *mail_params(struct esmtp_session *s,
+			       const struct esmtp_path *p)
+{
+	for (unsigned int i = 0; i < p->param_count; i++) {
+		const char *name = p->params[i].name;
+		const char *v = p->params[i].value;
+
+		if (!s->esmtp)
+			return "555 5.5.4 Parameters need EHLO";
+		if (strcmp(name, "SIZE") == 0) {
+			if (parse_size(v, &s->declared_size) < 0)
+				return "501 5.5.4 Bad SIZE value";
+			if (s->server->size_limit > 0 &&
+			    s->declared_size > s->server->size_limit)
+				return "552 5.3.4 Message size exceeds fixed "
+				       "maximum message size";
+		} else if (strcmp(name, "BODY") == 0) {
+			if (v == NULL || (strcasecmp(v, "7BIT") != 0 &&
+					  strcasecmp(v, "8BITMIME") != 0))
+				return "555 5.5.4 Unsupported BODY type";
+		} else if (strcmp(name, "RET") == 0) {
+			if (s->ret != 0)
+				return "501 5.5.4 Duplicate RET";
+			if (v != NULL && strcasecmp(v, "FULL") == 0)
+				s->ret = 'F';
+			else if (v != NULL && strcasecmp(v, "HDRS") == 0)
+				s->ret = 'H';
+			else
+				return "501 5.5.4 RET must be FULL or HDRS";
+		} else if (strcmp(name, "ENVID") == 0) {
+			if (v == NULL || *v == '\0' ||
+			    strlen(v) > ESMTP_MAX_ENVID ||
+			    !esmtp_xtext_valid(v))
+				return "501 5.5.4 Bad ENVID";
+			free(s->envid);
+			s->envid = xstrdup(v);
+		} else if (strcmp(name, "SMTPUTF8") == 0) {
+			if (v != NULL)
+				return "501 5.5.4 SMTPUTF8 takes no value";
+			s->smtputf8 = true;
+		} else if (strcmp(name, "AUTH") == 0) {
+			/* RFC 4954 5: accepted, the identity is not trusted */
+			if (v == NULL || !esmtp_xtext_valid(v))
+				return "501 5.5.4 Bad AUTH parameter";
+		} else {
+			return "555 5.5.4 Unsupported MAIL parameter";
+		}
+	}
+	return NULL;
+}
+
+void esmtp_cmd_mail(struct esmtp_session *s, const char *args)
+{
+	struct esmtp_path path;
+	const char *error;
+
+	if (s->helo == NULL) {
+		esmtp_reply_error(s, "503 5.5.1 Send EHLO or HELO first");
+		return;
+	}
+	if (s->have_mail) {
+		esmtp_reply_error(s, "503 5.5.1 Nested MAIL command");
+		return;
+	}
+	if (!str_begins_with_icase(args, "FROM:")) {
+		esmtp_reply_error(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		return;
+	}
+	if (esmtp_path_parse(args + 5, true, false, &path, &error) < 0) {
+		esmtp_reply_error(s, "%s", error);
+		return;
+	}
+	error = mail_params(s, &path);
+	if (error == NULL && path.utf8 && !s->smtputf8)
+		error = "553 5.6.7 Non-ASCII address needs SMTPUTF8";
+	if (error != NULL) {
+		esmtp_transaction_reset(s);
+		esmtp_path_free(&path);
+		esmtp_reply_error(s, "%s", error);
+		return;
+	}
+	s->sender = xstrdup(path.address);
+	s->have_mail = true;
+	esmtp_path_free(&path);
+	esmtp_reply(s, "250 2.1.0 Ok");
+}
+
+static int parse_notify(const char *v, unsigned int *notify_r)
+{
+	char **words;
+	unsigned int n = 0;
+	int ret = 0;
+
+	if (v == NULL || *v == '\0')
+		return -1;
+	words = str_split(v, ",");
+	for (size_t i = 0; words[i] != NULL; i++) {
+		if (strcasecmp(words[i], "NEVER") == 0)
+			n |= CTL_NOTIFY_NEVER;
+		else if (strcasecmp(words[i], "SUCCESS") == 0)
+			n |= CTL_NOTIFY_SUCCESS;
+		else if (strcasecmp(words[i], "FAILURE") == 0)
+			n |= CTL_NOTIFY_FAILURE;
+		else if (strcasecmp(words[i], "DELAY") == 0)
+			n |= CTL_NOTIFY_DELAY;
+		else
+			ret = -1;
+	}
+	str_split_free(&words);
+	/* NEVER stands alone */
+	if ((n & CTL_NOTIFY_NEVER) != 0 && n != CTL_NOTIFY_NEVER)
+		ret = -1;
+	*notify_r = n;
+	return ret;
+}
+
+/* ORCPT=addr-type;xtext (RFC 3461 4.2) */
+static bool orcpt_valid(const char *v)
+{
+	const char *semi;
+
+	if (v == NULL || strlen(v) > ESMTP_MAX_ORCPT)
+		return false;
+	semi = strchr(v, ';');
+	if (semi == NULL || semi == v || semi[1] == '\0')
+		return false;
+	for (const char *p = v; p < semi; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			return false;
+	}
+	return esmtp_xtext_valid(semi + 1);
+}
+
+void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args)
+{
+	struct esmtp_path path;
+	const char *error = NULL, *orcpt = NULL;
+	unsigned int notify = 0;
+
+	if (!s->have_mail) {
+		esmtp_reply_error(s, "503 5.5.1 Need MAIL command first");
+		return;
+	}
+	if (s->bdat_used) {
+		esmtp_reply_error(s, "503 5.5.1 RCPT after BDAT");
+		return;
+	}
+	if (!str_begins_with_icase(args, "TO:")) {
+		esmtp_reply_error(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+		return;
+	}
+	if (esmtp_path_parse(args + 3, false, true, &path, &error) < 0) {
+		esmtp_reply_error(s, "%s", error);
+		return;
+	}
+	for (unsigned int i = 0; i < path.param_count && error == NULL; i++) {
+		const char *name = path.params[i].name;
+		const char *v = path.params[i].value;
+
+		if (!s->esmtp)
+			error = "555 5.5.4 Parameters need EHLO";
+		else if (strcmp(name, "NOTIFY") == 0) {
+			if (parse_notify(v, &notify) < 0)
+				error = "501 5.5.4 Bad NOTIFY value";
+		} else if (strcmp(name, "ORCPT") == 0) {
+			if (!orcpt_valid(v))
+				error = "501 5.5.4 Bad ORCPT value";
+			orcpt = v;
+		} else {
+			error = "555 5.5.4 Unsupported RCPT parameter";
+		}
+	}
+	if (error == NULL && path.utf8 && !s->smtputf8)
+		error = "553 5.6.7 Non-ASCII address needs SMTPUTF8";
+	if (error == NULL &&
+	    s->rcpt_count >= (unsigned int)s->server->set->max_rcpts) {
+		esmtp_path_free(&path);
+		esmtp_reply(s, "452 4.5.3 Too many recipients");
+		return;
+	}
+	if (error != NULL) {
+		esmtp_path_free(&path);
+		esmtp_reply_error(s, "%s", error);
+		return;
+	}
+	switch (esmtp_rcpt_policy(s->server->domains, &path, s->may_relay)) {
+	case ESMTP_RCPT_DENIED:
+		log_info("esmtpd: %s: relaying denied to <%s>", s->remote_ip,
+			 path.address);
+		esmtp_reply_error(s, "550 5.7.1 <%s>: Relaying denied",
+				  path.address);
+		esmtp_path_free(&path);
+		return;
+	case ESMTP_RCPT_LOCAL:
+		if (strcasecmp(path.local, "postmaster") == 0)
+			break;	/* RFC 5321 4.5.1: always accepted */
+		if (s->server->rcpt_lookup == NULL)
+			break;
+		switch (s->server->rcpt_lookup(path.address,
+					       s->server->rcpt_lookup_context)) {
+		case 0:
+			esmtp_reply_error(s, "550 5.1.1 <%s>: No such user",
+					  path.address);
+			esmtp_path_free(&path);
+			return;
+		case 1:
+			break;
+		default:
+			esmtp_reply(s, "451 4.3.0 <%s>: Cannot check the "
+				       "recipient now, try again later",
+				    path.address);
+			esmtp_path_free(&path);
+			return;
+		}
+		break;
+	case ESMTP_RCPT_RELAY:
+		break;
+	}
+	if (s->rcpt_count == s->rcpt_alloc) {
+		s->rcpt_alloc = s->rcpt_alloc == 0 ? 8 : s->rcpt_alloc * 2;
+		s->rcpts = xreallocarray(s->rcpts, s->rcpt_alloc,
+					 sizeof(*s->rcpts));
+	}
+	struct esmtp_rcpt *r = &s->rcpts[s->rcpt_count++];
+	r->address = xstrdup(path.address);
+	r->notify = notify;
+	r->orcpt = orcpt != NULL ? xstrdup(orcpt) : NULL;
+	esmtp_path_free(&path);
+	esmtp_reply(s, "250 2.1.5 Ok");
+}

@@ -1,0 +1,144 @@
+/* esmtp-private.h: the session's state, shared by the command files
+ * (esmtp-cmd-*.c) and esmtp-session.c; not for other programs. */
+#ifndef ESMTP_PRIVATE_H
+#define ESMTP_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esmtp-relay.h"
+#include "esmtp-session.h"
+#include "esmtp-settings.h"
+#include "listen.h"
+
+struct conn;
+struct sasl_server;
+struct submit;
+
+/* Longest command line (RFC 5321's 512 plus room for the parameters of
+ * SIZE, DSN, AUTH and SMTPUTF8). */
+#define ESMTP_MAX_COMMAND 2048
+/* Longest line of a message body accepted by conn (RFC 5321 says 1000;
+ * longer lines are common, refused above this). */
+#define ESMTP_MAX_DATA_LINE 65536
+/* Longest AUTH response line. */
+#define ESMTP_MAX_AUTH_LINE 12288
+
+enum esmtp_state {
+	ESMTP_STATE_COMMAND,	/* reading commands */
+	ESMTP_STATE_AUTH,	/* reading SASL responses */
+	ESMTP_STATE_DATA,	/* reading DATA lines */
+	ESMTP_STATE_BDAT,	/* reading a BDAT chunk (raw) */
+	ESMTP_STATE_TLS,	/* STARTTLS handshake running */
+	ESMTP_STATE_QUIT,	/* closing */
+};
+
+struct esmtp_rcpt {
+	char *address;
+	unsigned int notify;	/* enum ctl_notify */
+	char *orcpt;
+};
+
+struct esmtp_session {
+	struct ioloop *loop;
+	struct conn *conn;
+	const struct esmtp_server *server;
+	esmtp_session_destroyed_t *destroyed;
+	void *context;
+	char remote_ip[LISTEN_IP_STRLEN];
+	char local_ip[LISTEN_IP_STRLEN];
+
+	enum esmtp_state state;
+	bool denied;		/* smtpaccess deny: only QUIT */
+	bool may_relay;		/* smtpaccess RELAYCLIENT or AUTH */
+	char *helo;		/* NULL before HELO/EHLO */
+	bool esmtp;		/* EHLO */
+	bool tls;
+	char *auth_user;	/* authenticated login */
+	char *auth_mech;
+	struct sasl_server *sasl;
+	unsigned int bad_commands;
+
+	/* the transaction */
+	bool have_mail;
+	char *sender;
+	char ret;		/* 'F', 'H' or 0 */
+	char *envid;
+	bool smtputf8;
+	uint64_t declared_size;
+	struct esmtp_rcpt *rcpts;
+	unsigned int rcpt_count, rcpt_alloc;
+	struct submit *submit;	/* while DATA/BDAT runs */
+	uint64_t msg_size;
+	bool msg_too_big;
+	bool msg_line_too_long;
+	bool bdat_used;		/* BDAT seen in this transaction */
+	bool bdat_failed;	/* discard the rest of the chunks */
+	bool bdat_last;
+	uint64_t bdat_chunk;
+};
+
+/* One entry of the command table. */
+enum esmtp_cmd_flags {
+	/* allowed before STARTTLS when ESMTP_TLS_REQUIRED */
+	ESMTP_CMD_PRE_TLS = 0x01,
+	/* allowed before AUTH when AUTH_REQUIRED */
+	ESMTP_CMD_PRE_AUTH = 0x02,
+	/* allowed for a client denied by smtpaccess */
+	ESMTP_CMD_DENIED_OK = 0x04,
+	/* takes no arguments (501 when given) */
+	ESMTP_CMD_NO_ARGS = 0x08,
+	/* ends a pipelined group (RFC 2920 3.1): EHLO, DATA, QUIT, AUTH,
+	 * STARTTLS, NOOP; replies so far are flushed before it runs */
+	ESMTP_CMD_LAST = 0x10,
+};
+
+struct esmtp_command {
+	const char *name;
+	void (*run)(struct esmtp_session *s, const char *args);
+	unsigned int flags;
+};
+
+/* esmtp-session.c */
+void esmtp_reply(struct esmtp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A reply that is a client error: counts it; past the limit the
+ * session ends with 421. */
+void esmtp_reply_error(struct esmtp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void esmtp_transaction_reset(struct esmtp_session *s);
+/* Resets everything a STARTTLS forgets (RFC 3207 4.2). */
+void esmtp_session_reset_tls(struct esmtp_session *s);
+void esmtp_session_quit(struct esmtp_session *s);
+/* The Received: "from" text and the "with" word for this session. */
+char *esmtp_received_from(struct esmtp_session *s);
+const char *esmtp_protocol(struct esmtp_session *s);
+
+/* esmtp-cmd-hello.c */
+void esmtp_cmd_ehlo(struct esmtp_session *s, const char *args);
+void esmtp_cmd_helo(struct esmtp_session *s, const char *args);
+void esmtp_cmd_noop(struct esmtp_session *s, const char *args);
+void esmtp_cmd_rset(struct esmtp_session *s, const char *args);
+void esmtp_cmd_quit(struct esmtp_session *s, const char *args);
+void esmtp_cmd_vrfy(struct esmtp_session *s, const char *args);
+void esmtp_cmd_expn(struct esmtp_session *s, const char *args);
+void esmtp_cmd_help(struct esmtp_session *s, const char *args);
+/* esmtp-cmd-mail.c */
+void esmtp_cmd_mail(struct esmtp_session *s, const char *args);
+void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args);
+/* esmtp-cmd-data.c */
+void esmtp_cmd_data(struct esmtp_session *s, const char *args);
+void esmtp_cmd_bdat(struct esmtp_session *s, const char *args);
+void esmtp_data_line(struct esmtp_session *s, const char *line, size_t len);
+void esmtp_data_line_too_long(struct esmtp_session *s);
+void esmtp_bdat_raw(struct esmtp_session *s, const void *data, size_t len,
+		    bool last);
+/* esmtp-cmd-auth.c */
+void esmtp_cmd_starttls(struct esmtp_session *s, const char *args);
+void esmtp_cmd_auth(struct esmtp_session *s, const char *args);
+void esmtp_auth_line(struct esmtp_session *s, const char *line, size_t len);
+/* The mechanisms to advertise now (may be ""); caller frees. */
+char *esmtp_auth_mechs(struct esmtp_session *s);
+
+#endif

@@ -1,0 +1,650 @@
+/* esmtp-relay.c: SMTP paths and parameters, smtpaccess, accepted domains
+ * and the relay decision (see esmtp-relay.h). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config-file.h"
+#include "esmtp-relay.h"
+#include "log.h"
+#include "mem.h"
+#include "rfc822-addr.h"
+#include "str.h"
+
+#define ESMTP_PATH_MAX 998
+#define ESMTP_ACCESS_MAX_LINES 100000
+
+/* ------------------------------------------------------------ paths */
+
+static bool domain_valid(const char *d)
+{
+	size_t label = 0;
+
+	if (*d == '[') {
+		size_t n = strlen(d);
+
+		return n > 2 && d[n - 1] == ']' &&
+		       strpbrk(d + 1, "[\\ ") == NULL;
+	}
+	if (*d == '\0')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)d; *p; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!(isalnum(*p) || *p == '-' || *p == '_' || *p >= 0x80))
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0;	/* no trailing dot */
+}
+
+static bool has_8bit(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	}
+	return false;
+}
+
+bool esmtp_xtext_valid(const char *text)
+{
+	for (const char *p = text; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '+') {
+			if (!isxdigit((unsigned char)p[1]) ||
+			    !isxdigit((unsigned char)p[2]))
+				return false;
+			p += 2;
+		} else if (c < 33 || c > 126 || c == '=') {
+			return false;
+		}
+	}
+	return true;
+}
+
+void esmtp_path_free(struct esmtp_path *path)
+{
+	free(path->local);
+	free(path->domain);
+	free(path->address);
+	for (unsigned int i = 0; i < path->param_count; i++) {
+		free(path->params[i].name);
+		free(path->params[i].value);
+	}
+	memset(path, 0, sizeof(*path));
+}
+
+const char *esmtp_path_param(const struct esmtp_path *path, const char *name)
+{
+	for (unsigned int i = 0; i < path->param_count; i++) {
+		if (strcmp(path->params[i].name, name) == 0)
+			return path->params[i].value != NULL ?
+				path->params[i].value : "";
+	}
+	return NULL;
+}
+
+static int parse_params(const char *p, struct esmtp_path *path,
+			const char **error_r)
+{
+	while (*p != '\0') {
+		const char *start, *eq;
+		size_t len;
+
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		start = p;
+		while (*p != '\0' && *p != ' ')
+			p++;
+		len = (size_t)(p - start);
+		if (path->param_count == ESMTP_MAX_PARAMS) {
+			*error_r = "501 5.5.4 Too many parameters";
+			return -1;
+		}
+		eq = memchr(start, '=', len);
+		size_t klen = eq != NULL ? (size_t)(eq - start) : len;
+		if (klen == 0) {
+			*error_r = "501 5.5.4 Malformed parameter";
+			return -1;
+		}
+		for (size_t i = 0; i < klen; i++) {
+			if (!isalnum((unsigned char)start[i]) && start[i] != '-') {
+				*error_r = "501 5.5.4 Malformed parameter";
+				return -1;
+			}
+		}
+		struct esmtp_param *prm = &path->params[path->param_count];
+		prm->name = str_ucase(xstrndup(start, klen));
+		prm->value = eq != NULL ? xstrndup(eq + 1, len - klen - 1) :
+					  NULL;
+		for (unsigned int i = 0; i < path->param_count; i++) {
+			if (strcmp(path->params[i].name, prm->name) == 0) {
+				free(prm->name);
+				free(prm->value);
+				*error_r = "501 5.5.4 Duplicate parameter";
+				return -1;
+			}
+		}
+		path->param_count++;
+	}
+	return 0;
+}
+
+int esmtp_path_parse(const char *text, bool allow_null, bool allow_bare,
+		     struct esmtp_path *path_r, const char **error_r)
+{
+	static struct rfc822_addr_parser *parser;
+	struct rfc822_addr_list *list = NULL;
+	const char *p = text, *end;
+	bool quoted = false;
+
+	memset(path_r, 0, sizeof(*path_r));
+	while (*p == ' ')
+		p++;
+	if (*p != '<') {
+		*error_r = "501 5.5.4 Syntax: the address must be in <>";
+		return -1;
+	}
+	/* Find the closing '>' outside quoted strings and literals. */
+	for (end = p + 1; *end != '\0'; end++) {
+		if (*end == '\\' && end[1] != '\0') {
+			end++;
+			continue;
+		}
+		if (*end == '"')
+			quoted = !quoted;
+		else if (*end == '>' && !quoted)
+			break;
+	}
+	if (*end != '>') {
+		*error_r = "501 5.5.4 Syntax: missing '>'";
+		return -1;
+	}
+	if ((size_t)(end - p) > ESMTP_PATH_MAX) {
+		*error_r = "501 5.1.3 Address too long";
+		return -1;
+	}
+	if (end[1] != '\0' && end[1] != ' ') {
+		*error_r = "501 5.5.4 Syntax: junk after the address";
+		return -1;
+	}
+	if (parse_params(end + 1, path_r, error_r) < 0) {
+		esmtp_path_free(path_r);
+		return -1;
+	}
+	if (end == p + 1) {
+		if (!allow_null) {
+			esmtp_path_free(path_r);
+			*error_r = "501 5.1.3 The null address is not valid here";
+			return -1;
+		}
+		path_r->null = true;
+		path_r->local = xstrdup("");
+		path_r->address = xstrdup("");
+		return 0;
+	}
+	/* Plain ASCII controls and blanks have no place in a path. */
+	quoted = false;
+	for (const char *q = p; q <= end; q++) {
+		if (*q == '"' && (q == p || q[-1] != '\\'))
+			quoted = !quoted;
+		if ((unsigned char)*q < 32 || *q == 127 ||
+		    (*q == ' ' && !quoted)) {
+			esmtp_path_free(path_r);
+			*error_r = "501 5.1.3 Bad address syntax";
+			return -1;
+		}
+	}
+	if (parser == NULL)
+		parser = rfc822_addr_parser_create(NULL);
+	int r = rfc822_addr_parse(parser, p, (size_t)(end - p) + 1, &list,
+				  NULL);
+	if (r != 1 || list == NULL || list->count != 1 ||
+	    list->mailbox_count != 1 || list->addrs[0].invalid ||
+	    !list->addrs[0].angle || list->addrs[0].name != NULL ||
+	    list->addrs[0].null_addr || list->addrs[0].local == NULL ||
+	    list->addrs[0].local[0] == '\0') {
+		rfc822_addr_list_free(&list);
+		esmtp_path_free(path_r);
+		*error_r = "501 5.1.3 Bad address syntax";
+		return -1;
+	}
+	const struct rfc822_addr *a = &list->addrs[0];
+	if (a->domain == NULL) {
+		if (!allow_bare || strcasecmp(a->local, "postmaster") != 0) {
+			rfc822_addr_list_free(&list);
+			esmtp_path_free(path_r);
+			*error_r = "501 5.1.3 The address needs a domain";
+			return -1;
+		}
+	} else if (!domain_valid(a->domain)) {
+		rfc822_addr_list_free(&list);
+		esmtp_path_free(path_r);
+		*error_r = "501 5.1.3 Bad domain syntax";
+		return -1;
+	}
+	path_r->local = xstrdup(a->local);
+	if (a->domain != NULL)
+		path_r->domain = str_lcase(xstrdup(a->domain));
+	{
+		struct str s;
+
+		str_init(&s, 128);
+		rfc822_addr_format_local(&s, path_r->local);
+		if (path_r->domain != NULL) {
+			str_append_c(&s, '@');
+			str_append(&s, path_r->domain);
+		}
+		path_r->address = str_steal(&s);
+	}
+	path_r->utf8 = has_8bit(path_r->address);
+	rfc822_addr_list_free(&list);
+	return 0;
+}
+
+/* ------------------------------------------------------------ smtpaccess */
+
+struct access_entry {
+	int family;
+	unsigned char addr[16];
+	unsigned int prefix_bits;
+	bool deny, relay;
+};
+
+struct esmtp_access {
+	struct access_entry *e;
+	size_t count, alloc;
+	unsigned int bad;
+};
+
+struct esmtp_access *esmtp_access_new(void)
+{
+	return xcalloc(1, sizeof(struct esmtp_access));
+}
+
+void esmtp_access_free(struct esmtp_access **acc)
+{
+	if (*acc == NULL)
+		return;
+	free((*acc)->e);
+	free(*acc);
+	*acc = NULL;
+}
+
+unsigned int esmtp_access_bad_lines(const struct esmtp_access *acc)
+{
+	return acc->bad;
+}
+
+/* Parses the address part of a line into family, bytes and prefix. */
+static bool parse_access_ip(char *ip, struct access_entry *e)
+{
+	char *slash = strchr(ip, '/');
+	long bits = -1;
+
+	if (slash != NULL) {
+		char *endp;
+
+		*slash = '\0';
+		bits = strtol(slash + 1, &endp, 10);
+		if (slash[1] == '\0' || *endp != '\0' || bits < 0)
+			return false;
+	}
+	if (strchr(ip, ':') != NULL) {
+		char buf[INET6_ADDRSTRLEN + 4];
+		size_t n = strlen(ip);
+
+		e->family = 6;
+		if (bits < 0 && n > 0 && ip[n - 1] == ':' &&
+		    (n < 2 || ip[n - 2] != ':')) {
+			/* colon prefix "2001:db8:": count its groups */
+			unsigned int groups = 0;
+
+			for (size_t i = 0; i < n; i++)
+				groups += ip[i] == ':';
+			if (n + 2 >= sizeof(buf))
+				return false;
+			memcpy(buf, ip, n);
+			memcpy(buf + n, ":", 2);
+			bits = (long)groups * 16;
+			if (inet_pton(AF_INET6, buf, e->addr) != 1)
+				return false;
+		} else if (inet_pton(AF_INET6, ip, e->addr) != 1) {
+			return false;
+		}
+		if (bits > 128)
+			return false;
+		e->prefix_bits = bits < 0 ? 128 : (unsigned int)bits;
+		return true;
+	}
+	/* IPv4: full address, or octets prefix "10", "10.", "192.168.1" */
+	unsigned int octets = 0;
+	char *p = ip;
+
+	e->family = 4;
+	if (*p == '\0')
+		return false;
+	while (*p != '\0' && octets < 4) {
+		char *endp;
+		long v = strtol(p, &endp, 10);
+
+		if (endp == p || v < 0 || v > 255 || !isdigit((unsigned char)*p))
+			return false;
+		e->addr[octets++] = (unsigned char)v;
+		p = endp;
+		if (*p == '.')
+			p++;
+		else if (*p != '\0')
+			return false;
+	}
+	if (*p != '\0')
+		return false;
+	if (bits > 32 || (bits >= 0 && octets != 4))
+		return false;
+	e->prefix_bits = bits >= 0 ? (unsigned int)bits : octets * 8;
+	return true;
+}
+
+static void access_line(struct esmtp_access *acc, const char *file,
+			unsigned int lineno, char *line)
+{
+	struct access_entry e;
+	char *val;
+
+	memset(&e, 0, sizeof(e));
+	line = str_trim(line);
+	if (*line == '\0' || *line == '#')
+		return;
+	val = line + strcspn(line, " \t");
+	if (*val != '\0')
+		*val++ = '\0';
+	val = str_trim(val);
+	if (*line == '*' && line[1] == '\0') {
+		e.family = 0;	/* everyone */
+	} else if (!parse_access_ip(line, &e)) {
+		goto bad;
+	}
+	{
+		char **words = str_split(val, ",");
+		bool ok = words[0] != NULL;
+
+		for (size_t i = 0; words[i] != NULL; i++) {
+			char *w = str_trim(words[i]);
+
+			if (i == 0) {
+				if (strcasecmp(w, "allow") == 0)
+					e.deny = false;
+				else if (strcasecmp(w, "deny") == 0)
+					e.deny = true;
+				else
+					ok = false;
+			} else if (strcasecmp(w, "RELAYCLIENT") == 0 ||
+				   str_begins_with_icase(w, "RELAYCLIENT=")) {
+				e.relay = true;
+			}
+		}
+		str_split_free(&words);
+		if (!ok)
+			goto bad;
+	}
+	if (acc->count == ESMTP_ACCESS_MAX_LINES)
+		goto bad;
+	if (acc->count == acc->alloc) {
+		acc->alloc = acc->alloc == 0 ? 16 : acc->alloc * 2;
+		acc->e = xreallocarray(acc->e, acc->alloc, sizeof(*acc->e));
+	}
+	acc->e[acc->count++] = e;
+	return;
+bad:
+	acc->bad++;
+	log_warning("%s:%u: smtpaccess: malformed line ignored", file, lineno);
+}
+
+void esmtp_access_parse(struct esmtp_access *acc, const char *file,
+			const char *data, size_t size)
+{
+	unsigned int lineno = 0;
+	size_t pos = 0;
+
+	while (pos < size) {
+		const char *nl = memchr(data + pos, '\n', size - pos);
+		size_t len = nl != NULL ? (size_t)(nl - (data + pos)) :
+					  size - pos;
+		char *line = xstrndup(data + pos, len);
+
+		lineno++;
+		if (strlen(line) != len) {
+			acc->bad++;
+			log_warning("%s:%u: smtpaccess: NUL byte", file,
+				    lineno);
+		} else {
+			access_line(acc, file, lineno, line);
+		}
+		free(line);
+		pos += len + 1;
+	}
+}
+
+static void access_file_cb(const char *path, const char *data, size_t size,
+			   void *context)
+{
+	esmtp_access_parse(context, path, data, size);
+}
+
+struct esmtp_access *esmtp_access_load(const char *name)
+{
+	struct esmtp_access *acc = esmtp_access_new();
+
+	if (config_read_files(name, NULL, access_file_cb, acc, NULL) < 0)
+		log_error("esmtpd: %s cannot be read", name);
+	return acc;
+}
+
+static bool prefix_match(const unsigned char *a, const unsigned char *b,
+			 unsigned int bits)
+{
+	unsigned int full = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (a[full] & mask) == (b[full] & mask);
+}
+
+enum esmtp_access_result esmtp_access_check(const struct esmtp_access *acc,
+					    const char *ip, bool *relay_r)
+{
+	unsigned char addr[16];
+	int family;
+	const struct access_entry *best = NULL;
+	int best_bits = -1;
+
+	*relay_r = false;
+	if (inet_pton(AF_INET, ip, addr) == 1) {
+		family = 4;
+	} else if (inet_pton(AF_INET6, ip, addr) == 1) {
+		family = 6;
+		/* a v4-mapped address is matched as IPv4 */
+		static const unsigned char mapped[12] = {
+			0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		if (memcmp(addr, mapped, 12) == 0) {
+			memmove(addr, addr + 12, 4);
+			family = 4;
+		}
+	} else {
+		return ESMTP_ACCESS_NONE;
+	}
+	for (size_t i = 0; i < acc->count; i++) {
+		const struct access_entry *e = &acc->e[i];
+		int bits = (int)e->prefix_bits;
+
+		if (e->family != 0 &&
+		    (e->family != family ||
+		     !prefix_match(addr, e->addr, e->prefix_bits)))
+			continue;
+		if (e->family == 0)
+			bits = 0;
+		if (bits > best_bits) {
+			best = e;
+			best_bits = bits;
+		}
+	}
+	if (best == NULL)
+		return ESMTP_ACCESS_NONE;
+	if (best->deny)
+		return ESMTP_ACCESS_DENY;
+	*relay_r = best->relay;
+	return ESMTP_ACCESS_ALLOW;
+}
+
+/* ------------------------------------------------------------ domains */
+
+struct esmtp_domains {
+	char **entries;		/* "dom", ".dom" or "!dom", lowercase */
+	size_t count, alloc;
+};
+
+static void domains_add(struct esmtp_domains *d, const char *entry)
+{
+	char *e = str_lcase(str_trim(xstrdup(entry)));
+	char *tab = strpbrk(e, " \t");
+
+	if (tab != NULL)
+		*tab = '\0';	/* hosteddomains: "alias<TAB>domain" */
+	if (*e == '\0' || *e == '#') {
+		free(e);
+		return;
+	}
+	if (d->count == d->alloc) {
+		d->alloc = d->alloc == 0 ? 16 : d->alloc * 2;
+		d->entries = xreallocarray(d->entries, d->alloc,
+					   sizeof(*d->entries));
+	}
+	d->entries[d->count++] = e;
+}
+
+static void domains_add_text(struct esmtp_domains *d, const char *text)
+{
+	char **lines;
+
+	if (text == NULL)
+		return;
+	lines = str_split(text, "\n");
+	for (size_t i = 0; lines[i] != NULL; i++) {
+		char *x = config_expand_hostname(lines[i], NULL);
+
+		domains_add(d, x);
+		free(x);
+	}
+	str_split_free(&lines);
+}
+
+struct esmtp_domains *esmtp_domains_new(const char *locals,
+					const char *hosted,
+					const char *acceptmailfor,
+					const char *me)
+{
+	struct esmtp_domains *d = xcalloc(1, sizeof(*d));
+
+	domains_add_text(d, locals);
+	domains_add_text(d, hosted);
+	domains_add_text(d, acceptmailfor);
+	if (me != NULL)
+		domains_add(d, me);
+	return d;
+}
+
+static void domains_add_file(struct esmtp_domains *d, const char *name)
+{
+	struct config_lines *lines = NULL;
+
+	if (config_read_domain_list(name, NULL, &lines, NULL) <= 0)
+		return;
+	for (size_t i = 0; i < config_lines_count(lines); i++)
+		domains_add(d, config_lines_get(lines, i)->text);
+	config_lines_free(&lines);
+}
+
+struct esmtp_domains *esmtp_domains_load(void)
+{
+	struct esmtp_domains *d = xcalloc(1, sizeof(*d));
+	char *me = config_me(NULL);
+	/* locals defaults to me, which is always accepted */
+	domains_add_file(d, "locals");
+	domains_add_file(d, "hosteddomains");
+	domains_add_file(d, "esmtpacceptmailfor");
+	domains_add(d, me);
+	free(me);
+	return d;
+}
+
+void esmtp_domains_free(struct esmtp_domains **d)
+{
+	if (*d == NULL)
+		return;
+	for (size_t i = 0; i < (*d)->count; i++)
+		free((*d)->entries[i]);
+	free((*d)->entries);
+	free(*d);
+	*d = NULL;
+}
+
+bool esmtp_domains_accept(const struct esmtp_domains *d, const char *domain)
+{
+	size_t dlen = strlen(domain);
+
+	if (*domain == '[' || dlen == 0)
+		return false;
+	for (size_t i = 0; i < d->count; i++) {
+		const char *e = d->entries[i];
+		bool neg = *e == '!';
+		bool match;
+
+		if (neg)
+			e++;
+		if (*e == '.') {
+			size_t elen = strlen(e);
+
+			match = dlen > elen &&
+				strcmp(domain + dlen - elen, e) == 0;
+		} else {
+			match = strcmp(domain, e) == 0;
+		}
+		if (match)
+			return !neg;
+	}
+	return false;
+}
+
+enum esmtp_rcpt_verdict esmtp_rcpt_policy(const struct esmtp_domains *d,
+					  const struct esmtp_path *rcpt,
+					  bool may_relay)
+{
+	if (rcpt->domain == NULL)
+		return ESMTP_RCPT_LOCAL;	/* <postmaster> */
+	if (esmtp_domains_accept(d, rcpt->domain)) {
+		/* user%other@local, user!other@local, "user@other"@local:
+		 * old routing syntaxes that would relay through us */
+		if (strpbrk(rcpt->local, "%!@") != NULL)
+			return may_relay ? ESMTP_RCPT_RELAY :
+					   ESMTP_RCPT_DENIED;
+		return ESMTP_RCPT_LOCAL;
+	}
+	return may_relay ? ESMTP_RCPT_RELAY : ESMTP_RCPT_DENIED;
+}

@@ -1,0 +1,415 @@
+/* esmtp-session.c: the ESMTP session: connection callbacks, the command
+ * table and its dispatcher, replies, and the session's lifetime. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conn.h"
+#include "esmtp-private.h"
+#include "log.h"
+#include "mem.h"
+#include "sasl-server.h"
+#include "str.h"
+#include "submit.h"
+#include "tls.h"
+
+static const struct esmtp_command esmtp_commands[] = {
+	{ "EHLO", esmtp_cmd_ehlo,
+	  ESMTP_CMD_PRE_TLS | ESMTP_CMD_PRE_AUTH | ESMTP_CMD_LAST },
+	{ "HELO", esmtp_cmd_helo, ESMTP_CMD_PRE_TLS | ESMTP_CMD_PRE_AUTH },
+	{ "MAIL", esmtp_cmd_mail, 0 },
+	{ "RCPT", esmtp_cmd_rcpt, 0 },
+	{ "DATA", esmtp_cmd_data, ESMTP_CMD_NO_ARGS | ESMTP_CMD_LAST },
+	{ "BDAT", esmtp_cmd_bdat, 0 },
+	{ "RSET", esmtp_cmd_rset,
+	  ESMTP_CMD_PRE_TLS | ESMTP_CMD_PRE_AUTH | ESMTP_CMD_NO_ARGS },
+	{ "NOOP", esmtp_cmd_noop,
+	  ESMTP_CMD_PRE_TLS | ESMTP_CMD_PRE_AUTH | ESMTP_CMD_DENIED_OK |
+		  ESMTP_CMD_LAST },
+	{ "QUIT", esmtp_cmd_quit,
+	  ESMTP_CMD_PRE_TLS | ESMTP_CMD_PRE_AUTH | ESMTP_CMD_DENIED_OK |
+		  ESMTP_CMD_NO_ARGS | ESMTP_CMD_LAST },
+	{ "VRFY", esmtp_cmd_vrfy, ESMTP_CMD_PRE_AUTH },
+	{ "EXPN", esmtp_cmd_expn, ESMTP_CMD_PRE_AUTH },
+	{ "HELP", esmtp_cmd_help,
+	  ESMTP_CMD_PRE_TLS | ESMTP_CMD_PRE_AUTH | ESMTP_CMD_DENIED_OK },
+	{ "STARTTLS", esmtp_cmd_starttls,
+	  ESMTP_CMD_PRE_TLS | ESMTP_CMD_PRE_AUTH | ESMTP_CMD_NO_ARGS |
+		  ESMTP_CMD_LAST },
+	{ "AUTH", esmtp_cmd_auth, ESMTP_CMD_PRE_AUTH | ESMTP_CMD_LAST },
+	{ NULL, NULL, 0 }
+};
+
+static void vreply(struct esmtp_session *s, const char *fmt, va_list ap)
+{
+	struct str out;
+
+	str_init(&out, 128);
+	str_vprintfa(&out, fmt, ap);
+	if (s->server->set->log_dialog)
+		log_info("esmtpd: %s: < %s", s->remote_ip, str_c(&out));
+	str_append(&out, "\r\n");
+	conn_write(s->conn, out.data, out.len);
+	str_free(&out);
+}
+
+void esmtp_reply(struct esmtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreply(s, fmt, ap);
+	va_end(ap);
+}
+
+void esmtp_reply_error(struct esmtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreply(s, fmt, ap);
+	va_end(ap);
+	if (++s->bad_commands >= (unsigned int)s->server->set->max_bad_commands &&
+	    s->state != ESMTP_STATE_QUIT) {
+		log_info("esmtpd: %s: too many errors, disconnecting",
+			 s->remote_ip);
+		esmtp_reply(s, "421 4.7.0 %s Too many errors, closing the "
+			    "connection", s->server->me);
+		esmtp_session_quit(s);
+	}
+}
+
+void esmtp_transaction_reset(struct esmtp_session *s)
+{
+	submit_abort(&s->submit);
+	free(s->sender);
+	s->sender = NULL;
+	free(s->envid);
+	s->envid = NULL;
+	for (unsigned int i = 0; i < s->rcpt_count; i++) {
+		free(s->rcpts[i].address);
+		free(s->rcpts[i].orcpt);
+	}
+	s->rcpt_count = 0;
+	s->have_mail = false;
+	s->ret = 0;
+	s->smtputf8 = false;
+	s->declared_size = 0;
+	s->msg_size = 0;
+	s->msg_too_big = false;
+	s->msg_line_too_long = false;
+	s->bdat_used = false;
+	s->bdat_failed = false;
+	s->bdat_last = false;
+	s->bdat_chunk = 0;
+}
+
+void esmtp_session_reset_tls(struct esmtp_session *s)
+{
+	esmtp_transaction_reset(s);
+	free(s->helo);
+	s->helo = NULL;
+	s->esmtp = false;
+}
+
+void esmtp_session_quit(struct esmtp_session *s)
+{
+	if (s->state == ESMTP_STATE_QUIT)
+		return;
+	s->state = ESMTP_STATE_QUIT;
+	conn_close(s->conn);
+}
+
+/* Printable, bounded copy of client text for the Received: line. */
+static void append_clean(struct str *out, const char *text, size_t max)
+{
+	for (size_t i = 0; text[i] != '\0' && i < max; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		str_append_c(out, c > 32 && c < 127 && c != '(' && c != ')' &&
+					  c != '\\' ?
+				  (char)c : '_');
+	}
+}
+
+char *esmtp_received_from(struct esmtp_session *s)
+{
+	struct str out;
+
+	str_init(&out, 256);
+	append_clean(&out, s->helo != NULL ? s->helo : "unknown", 255);
+	str_printfa(&out, " ([%s])", s->remote_ip);
+	if (s->auth_user != NULL || s->tls) {
+		str_append(&out, " (");
+		if (s->auth_user != NULL) {
+			str_printfa(&out, "AUTH: %s ", s->auth_mech);
+			append_clean(&out, s->auth_user, 255);
+			if (s->tls)
+				str_append(&out, ", ");
+		}
+		if (s->tls) {
+			struct tls_session *ts = conn_tls_session(s->conn);
+			const char *proto = ts != NULL ?
+				tls_session_protocol(ts) : NULL;
+			const char *cipher = ts != NULL ?
+				tls_session_cipher(ts) : NULL;
+
+			str_printfa(&out, "TLS: %s,%dbits,%s",
+				    proto != NULL ? proto : "TLS",
+				    ts != NULL ? tls_session_cipher_bits(ts) : 0,
+				    cipher != NULL ? cipher : "unknown");
+		}
+		str_append_c(&out, ')');
+	}
+	return str_steal(&out);
+}
+
+const char *esmtp_protocol(struct esmtp_session *s)
+{
+	static const char *const names[2][2][2][2] = {
+		/* [utf8][esmtp][tls][auth] */
+		{ { { "SMTP", "SMTPA" }, { "SMTPS", "SMTPSA" } },
+		  { { "ESMTP", "ESMTPA" }, { "ESMTPS", "ESMTPSA" } } },
+		{ { { "UTF8SMTP", "UTF8SMTPA" },
+		    { "UTF8SMTPS", "UTF8SMTPSA" } },
+		  { { "UTF8SMTP", "UTF8SMTPA" },
+		    { "UTF8SMTPS", "UTF8SMTPSA" } } },
+	};
+
+	return names[s->smtputf8][s->esmtp][s->tls][s->auth_user != NULL];
+}
+
+static void dispatch(struct esmtp_session *s, const char *line, size_t len)
+{
+	const struct esmtp_command *cmd;
+	char name[16];
+	size_t n = 0;
+	const char *args;
+
+	if (strlen(line) != len) {
+		esmtp_reply_error(s, "500 5.5.2 NUL byte in the command");
+		return;
+	}
+	while (n < len && line[n] != ' ' && n < sizeof(name) - 1) {
+		name[n] = (char)toupper((unsigned char)line[n]);
+		n++;
+	}
+	name[n] = '\0';
+	args = line + n;
+	if (*args != '\0' && *args != ' ') {
+		esmtp_reply_error(s, "500 5.5.2 Syntax error, command "
+			"unrecognized");
+		return;
+	}
+	while (*args == ' ')
+		args++;
+	for (cmd = esmtp_commands; cmd->name != NULL; cmd++) {
+		if (strcmp(cmd->name, name) == 0)
+			break;
+	}
+	if (cmd->name == NULL) {
+		if (strcmp(name, "ETRN") == 0 || strcmp(name, "TURN") == 0)
+			esmtp_reply_error(s, "502 5.5.1 Command not "
+				"implemented");
+		else
+			esmtp_reply_error(s, "500 5.5.2 Syntax error, command "
+				"unrecognized");
+		return;
+	}
+	if (s->denied && (cmd->flags & ESMTP_CMD_DENIED_OK) == 0) {
+		esmtp_reply_error(s, "554 5.7.1 Access denied");
+		return;
+	}
+	if ((cmd->flags & ESMTP_CMD_NO_ARGS) != 0 && *args != '\0') {
+		esmtp_reply_error(s, "501 5.5.4 Syntax: %s takes no "
+			"arguments", cmd->name);
+		return;
+	}
+	if (s->server->set->tls_required && !s->tls &&
+	    (cmd->flags & ESMTP_CMD_PRE_TLS) == 0) {
+		esmtp_reply_error(s, "530 5.7.0 Must issue a STARTTLS command "
+			"first");
+		return;
+	}
+	if (s->server->set->auth_required && s->auth_user == NULL &&
+	    (cmd->flags & ESMTP_CMD_PRE_AUTH) == 0) {
+		esmtp_reply_error(s, "530 5.7.0 Authentication required");
+		return;
+	}
+	cmd->run(s, args);
+}
+
+static void conn_line(struct conn *conn, const char *line, size_t len,
+		      void *context)
+{
+	struct esmtp_session *s = context;
+
+	(void)conn;
+	switch (s->state) {
+	case ESMTP_STATE_COMMAND:
+		if (s->server->set->log_dialog)
+			log_info("esmtpd: %s: > %.*s", s->remote_ip,
+				 str_begins_with_icase(line, "AUTH ") ? 4 :
+				 (int)(len > 200 ? 200 : len), line);
+		if (len > ESMTP_MAX_COMMAND) {
+			esmtp_reply_error(s, "500 5.5.2 Line too long");
+			return;
+		}
+		dispatch(s, line, len);
+		break;
+	case ESMTP_STATE_AUTH:
+		esmtp_auth_line(s, line, len);
+		break;
+	case ESMTP_STATE_DATA:
+		esmtp_data_line(s, line, len);
+		break;
+	case ESMTP_STATE_BDAT:
+	case ESMTP_STATE_TLS:
+	case ESMTP_STATE_QUIT:
+		break;
+	}
+}
+
+static void conn_line_too_long(struct conn *conn, void *context)
+{
+	struct esmtp_session *s = context;
+
+	(void)conn;
+	if (s->state == ESMTP_STATE_DATA)
+		esmtp_data_line_too_long(s);
+	else if (s->state == ESMTP_STATE_AUTH)
+		esmtp_auth_line(s, "*", 1);
+	else if (s->state == ESMTP_STATE_COMMAND)
+		esmtp_reply_error(s, "500 5.5.2 Line too long");
+}
+
+static void conn_raw(struct conn *conn, const void *data, size_t len,
+		     bool last, void *context)
+{
+	(void)conn;
+	esmtp_bdat_raw(context, data, len, last);
+}
+
+static void send_greeting(struct esmtp_session *s)
+{
+	if (s->denied) {
+		esmtp_reply(s, "554 5.7.1 %s Access denied", s->server->me);
+		return;
+	}
+	if (s->server->greeting == NULL || s->server->greeting[0] == '\0') {
+		esmtp_reply(s, "220 %s ESMTP", s->server->me);
+		return;
+	}
+	/* esmtpgreeting: one or more lines */
+	char **lines = str_split(s->server->greeting, "\n");
+	size_t n = 0;
+
+	while (lines[n] != NULL)
+		n++;
+	for (size_t i = 0; i < n; i++)
+		esmtp_reply(s, "220%c%s", i + 1 < n ? '-' : ' ', lines[i]);
+	str_split_free(&lines);
+}
+
+static void conn_tls_ready(struct conn *conn, void *context)
+{
+	struct esmtp_session *s = context;
+
+	(void)conn;
+	s->tls = true;
+	if (s->state == ESMTP_STATE_TLS) {
+		/* STARTTLS: back to the start, without a greeting */
+		s->state = ESMTP_STATE_COMMAND;
+		return;
+	}
+	conn_cork(s->conn);
+	send_greeting(s);
+	conn_uncork(s->conn);
+}
+
+static void session_free(struct esmtp_session *s)
+{
+	esmtp_transaction_reset(s);
+	sasl_server_destroy(&s->sasl);
+	free(s->rcpts);
+	free(s->helo);
+	free(s->auth_user);
+	free(s->auth_mech);
+	conn_destroy(&s->conn);
+	free(s);
+}
+
+static void conn_disconnected(struct conn *conn,
+			      enum conn_disconnect_reason reason,
+			      const char *text, void *context)
+{
+	struct esmtp_session *s = context;
+	esmtp_session_destroyed_t *cb = s->destroyed;
+	void *cb_context = s->context;
+
+	(void)conn;
+	if (reason != CONN_DISCONNECT_CLOSED && reason != CONN_DISCONNECT_EOF)
+		log_info("esmtpd: %s: disconnected: %s", s->remote_ip, text);
+	session_free(s);
+	if (cb != NULL)
+		cb(cb_context);
+}
+
+static const struct conn_callbacks esmtp_conn_callbacks = {
+	.line = conn_line,
+	.line_too_long = conn_line_too_long,
+	.raw = conn_raw,
+	.tls_ready = conn_tls_ready,
+	.disconnected = conn_disconnected,
+};
+
+struct esmtp_session *esmtp_session_create(struct ioloop *loop, int fd,
+					   const struct esmtp_server *server,
+					   const char *remote_ip,
+					   const char *local_ip,
+					   esmtp_session_destroyed_t *destroyed,
+					   void *context)
+{
+	struct esmtp_session *s = xcalloc(1, sizeof(*s));
+	struct conn_settings cs = {
+		.max_line_len = ESMTP_MAX_DATA_LINE,
+		.idle_timeout_msecs = server->set->timeout * 1000,
+		.write_timeout_msecs = server->set->timeout * 1000,
+		.tls_ctx = server->implicit_tls ? server->tls_ctx : NULL,
+	};
+
+	s->loop = loop;
+	s->server = server;
+	s->destroyed = destroyed;
+	s->context = context;
+	str_copy(s->remote_ip, remote_ip, sizeof(s->remote_ip));
+	str_copy(s->local_ip, local_ip, sizeof(s->local_ip));
+	if (server->access != NULL) {
+		bool relay = false;
+
+		if (esmtp_access_check(server->access, remote_ip, &relay) ==
+		    ESMTP_ACCESS_DENY)
+			s->denied = true;
+		s->may_relay = relay;
+	}
+	s->conn = conn_create(loop, fd, &cs, &esmtp_conn_callbacks, s);
+	if (!server->implicit_tls) {
+		conn_cork(s->conn);
+		send_greeting(s);
+		conn_uncork(s->conn);
+	}
+	return s;
+}
+
+void esmtp_session_destroy(struct esmtp_session **s)
+{
+	if (*s == NULL)
+		return;
+	session_free(*s);
+	*s = NULL;
+}

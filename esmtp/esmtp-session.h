@@ -1,0 +1,69 @@
+/* esmtp-session.h: one ESMTP server session (RFC 5321) on a conn: the
+ * command table, the state machine, and the hand-off to the queue.
+ *
+ * A session is created for an accepted socket and lives until the client
+ * leaves; it tells its owner through the destroyed callback (after which
+ * the owner must not touch it).  Every reply goes out in one write with
+ * the replies to pipelined commands before it (lib/conn corks output
+ * while input callbacks run).  Messages are streamed into the queue
+ * (mta/submit.h) as they arrive; 250 after DATA or BDAT LAST means the
+ * queue has fsynced the message. */
+#ifndef ESMTP_SESSION_H
+#define ESMTP_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ioloop;
+struct tls_ctx;
+struct esmtp_settings;
+struct esmtp_domains;
+struct esmtp_access;
+struct esmtp_session;
+
+/* Recipient lookup for an accepted domain: 1 the account exists, 0 it
+ * does not (550 5.1.1), -1 temporary failure (451 4.3.0).  address is
+ * "local@domain" (lowercase domain) or "postmaster". */
+typedef int esmtp_rcpt_lookup_t(const char *address, void *context);
+
+/* What the sessions of one listener share; owned by the caller and kept
+ * alive while sessions exist. */
+struct esmtp_server {
+	const struct esmtp_settings *set;
+	/* Server TLS context: STARTTLS is offered when not NULL (and TLS is
+	 * not on yet); required when implicit_tls. */
+	struct tls_ctx *tls_ctx;
+	bool implicit_tls;	/* SMTPS: the handshake comes first */
+	bool submission;	/* the MSA port: logs and u record */
+	const struct esmtp_domains *domains;
+	const struct esmtp_access *access;
+	const char *me;		/* our name in replies and Received: */
+	const char *greeting;	/* text after "220 " (lines by \n) or NULL */
+	uint64_t size_limit;	/* SIZE; 0 = no limit */
+	esmtp_rcpt_lookup_t *rcpt_lookup;
+	void *rcpt_lookup_context;
+	/* Service name for authlib logins ("esmtp"). */
+	const char *auth_service;
+};
+
+typedef void esmtp_session_destroyed_t(void *context);
+
+/* Starts a session on fd (owned from now on).  remote_ip/local_ip are
+ * printable addresses.  The greeting is sent at once (after the
+ * handshake on SMTPS); a client denied by smtpaccess gets 554 and only
+ * QUIT.  destroyed is called once when the session ends. */
+struct esmtp_session *esmtp_session_create(struct ioloop *loop, int fd,
+					   const struct esmtp_server *server,
+					   const char *remote_ip,
+					   const char *local_ip,
+					   esmtp_session_destroyed_t *destroyed,
+					   void *context);
+/* Ends the session at once (shutdown); the destroyed callback is NOT
+ * called.  Sets *s to NULL. */
+void esmtp_session_destroy(struct esmtp_session **s);
+
+/* The default recipient lookup through authlib (esmtp-lookup.c):
+ * context is a struct route_config * (mta/route.h). */
+int esmtp_lookup_authlib(const char *address, void *context);
+
+#endif

@@ -1,0 +1,49 @@
+/* esmtp-settings.h: esmtpd's settings, one struct per listener, read from
+ * the instance's NAME=value files etc/esmtpd (SMTP), etc/esmtpd-ssl
+ * (SMTPS, implicit TLS) and etc/esmtpd-msa (submission), with Courier's
+ * names (see doc/esmtp.md). */
+#ifndef ESMTP_SETTINGS_H
+#define ESMTP_SETTINGS_H
+
+#include <stdbool.h>
+
+#include "config-errors.h"
+
+struct esmtp_settings {
+	bool start;		/* ESMTPDSTART */
+	bool ssl_start;		/* ESMTPDSSLSTART (esmtpd-ssl) */
+	char *address;		/* ADDRESS */
+	long long port;		/* PORT */
+	char *ssl_address;	/* SSLADDRESS */
+	long long ssl_port;	/* SSLPORT */
+	long long max_daemons;	/* MAXDAEMONS: connections in all */
+	long long max_per_ip;	/* MAXPERIP */
+	char *auth_mechs;	/* ESMTPAUTH: SASL offered without TLS */
+	char *auth_mechs_tls;	/* ESMTPAUTH_TLS: offered under TLS */
+	bool auth_required;	/* AUTH_REQUIRED: AUTH before MAIL */
+	bool tls_required;	/* ESMTP_TLS_REQUIRED: STARTTLS first */
+	bool log_dialog;	/* ESMTP_LOG_DIALOG */
+	bool no_vrfy;		/* BOFHNOVRFY */
+	bool no_add_msgid;	/* NOADDMSGID */
+	bool no_add_date;	/* NOADDDATE */
+	unsigned int timeout;	/* ESMTP_TIMEOUT: no input (seconds) */
+	long long max_bad_commands; /* ESMTP_MAX_BAD_COMMANDS */
+	long long max_rcpts;	/* ESMTP_MAX_RCPTS */
+	char *access_file;	/* ACCESSFILE: smtpaccess */
+	char *tls_certfile;	/* TLS_CERTFILE */
+	char *tls_dhparams;	/* TLS_DHPARAMS */
+	char *tls_protocol;	/* TLS_PROTOCOL ("TLSv1.2+") */
+	char *tls_cipher_list;	/* TLS_CIPHER_LIST */
+	char *tls_priority;	/* TLS_PRIORITY */
+	char *tls_verifypeer;	/* TLS_VERIFYPEER */
+};
+
+/* Fills set with the defaults, then the file (a name in etc/ or a path;
+ * missing = defaults).  Returns 0, 1 when the file is missing, -1 on
+ * errors (reported to errs).  Free with esmtp_settings_free(). */
+int esmtp_settings_load(struct esmtp_settings *set, const char *file,
+			struct config_errors *errs);
+void esmtp_settings_defaults(struct esmtp_settings *set);
+void esmtp_settings_free(struct esmtp_settings *set);
+
+#endif

@@ -1,0 +1,339 @@
+/* esmtpd.c: the ESMTP server (sbin/esmtpd): one event-driven process with
+ * three listeners from the instance's settings: SMTP (etc/esmtpd),
+ * SMTPS with implicit TLS (etc/esmtpd-ssl) and submission, where AUTH is
+ * required before MAIL (etc/esmtpd-msa).
+ *
+ * It binds its ports, then gives up root for the owner of the queue
+ * (var/queue), which it must write to; it stays in the foreground, logs
+ * to stderr, reloads the control files on SIGHUP and exits on SIGTERM. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config-errors.h"
+#include "config-file.h"
+#include "daemon.h"
+#include "esmtp-relay.h"
+#include "esmtp-session.h"
+#include "esmtp-settings.h"
+#include "ioloop.h"
+#include "listen.h"
+#include "log.h"
+#include "mem.h"
+#include "queue.h"
+#include "route.h"
+#include "str.h"
+#include "submit.h"
+#include "tls.h"
+
+enum listener_kind { L_SMTP, L_SMTPS, L_MSA, L_COUNT };
+
+struct listener {
+	const char *file;
+	const char *label;
+	struct esmtp_settings set;
+	struct esmtp_server server;
+	struct listen_service *svc;
+	bool on;
+};
+
+struct session_ref {
+	struct esmtp_session *session;
+	struct listen_conn *lconn;
+	struct session_ref *prev, *next;
+};
+
+static struct listener listeners[L_COUNT] = {
+	{ .file = "esmtpd", .label = "SMTP" },
+	{ .file = "esmtpd-ssl", .label = "SMTPS" },
+	{ .file = "esmtpd-msa", .label = "submission" },
+};
+static struct ioloop *loop;
+static struct tls_ctx *tls_ctx;
+static struct session_ref *sessions;
+static struct esmtp_domains *domains;
+static struct esmtp_access *access_table;
+static struct route_config *routes;
+static char *me, *greeting;
+static uint64_t size_limit;
+
+static void session_gone(void *context)
+{
+	struct session_ref *r = context;
+
+	listen_conn_closed(&r->lconn);
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		sessions = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	free(r);
+}
+
+static void accept_conn(struct listen_client *lc, void *context)
+{
+	struct listener *l = context;
+	struct session_ref *r = xcalloc(1, sizeof(*r));
+
+	r->lconn = lc->conn;
+	r->next = sessions;
+	if (sessions != NULL)
+		sessions->prev = r;
+	sessions = r;
+	r->session = esmtp_session_create(loop, lc->fd, &l->server,
+					  lc->remote_ip, lc->local_ip,
+					  session_gone, r);
+}
+
+static void refuse_conn(struct listen_client *lc, enum listen_refusal why,
+			void *context)
+{
+	struct listener *l = context;
+	static const char per_ip[] =
+		"421 4.7.0 Too many connections from your address\r\n";
+	static const char total[] =
+		"421 4.3.2 Too many connections, try again later\r\n";
+
+	if (l != &listeners[L_SMTPS]) {
+		const char *m = why == LISTEN_REFUSED_PER_IP ? per_ip : total;
+		ssize_t n = write(lc->fd, m, strlen(m));
+
+		(void)n;
+	}
+	close(lc->fd);
+}
+
+/* The control files every session reads; (re)loaded at start and on
+ * SIGHUP. */
+static void load_control_files(void)
+{
+	char *limit;
+
+	esmtp_domains_free(&domains);
+	esmtp_access_free(&access_table);
+	route_config_free(&routes);
+	free(me);
+	free(greeting);
+	domains = esmtp_domains_load();
+	access_table = esmtp_access_load(listeners[L_SMTP].set.access_file);
+	routes = route_config_load();
+	me = config_me(NULL);
+	greeting = NULL;
+	{
+		struct config_lines *lines = NULL;
+
+		if (config_lines_read("esmtpgreeting", NULL, &lines, NULL) == 1) {
+			struct str g;
+
+			str_init(&g, 128);
+			for (size_t i = 0; i < config_lines_count(lines); i++) {
+				if (i > 0)
+					str_append_c(&g, '\n');
+				str_append(&g, config_lines_get(lines, i)->text);
+			}
+			greeting = str_steal(&g);
+			config_lines_free(&lines);
+		}
+	}
+	limit = config_read_first_line("sizelimit", NULL);
+	size_limit = SUBMIT_DEFAULT_SIZELIMIT;
+	if (limit != NULL) {
+		char *end;
+		unsigned long long v = strtoull(limit, &end, 10);
+
+		if (end != limit && *end == '\0')
+			size_limit = v;	/* 0 = no limit, as Courier */
+		else
+			log_error("esmtpd: sizelimit: not a number: %s", limit);
+		free(limit);
+	}
+	submit_config_reset();
+	for (int i = 0; i < L_COUNT; i++) {
+		struct esmtp_server *srv = &listeners[i].server;
+
+		srv->domains = domains;
+		srv->access = access_table;
+		srv->me = me;
+		srv->greeting = greeting;
+		srv->size_limit = size_limit;
+		srv->rcpt_lookup_context = routes;
+	}
+}
+
+static enum tls_version parse_tls_protocol(const char *p)
+{
+	if (p == NULL)
+		return TLS_VERSION_DEFAULT;
+	if (strstr(p, "1.3") != NULL)
+		return TLS_VERSION_1_3;
+	if (strstr(p, "1.2") != NULL)
+		return TLS_VERSION_1_2;
+	if (strstr(p, "1.1") != NULL)
+		return TLS_VERSION_1_1;
+	if (strstr(p, "1") != NULL)
+		return TLS_VERSION_1_0;
+	return TLS_VERSION_DEFAULT;
+}
+
+static char *listen_text(const char *address, long long port)
+{
+	if (strcmp(address, "0") == 0 || *address == '\0')
+		return xasprintf("%lld", port);
+	return xasprintf(strchr(address, ':') != NULL ? "[%s]:%lld" :
+							 "%s:%lld",
+			 address, port);
+}
+
+static void on_sigterm(void *context)
+{
+	(void)context;
+	ioloop_stop(loop);
+}
+
+static void on_sighup(void *context)
+{
+	(void)context;
+	log_info("esmtpd: SIGHUP: reloading the control files");
+	load_control_files();
+}
+
+static void drop_privileges(void)
+{
+	struct stat st;
+	const char *error;
+	const char *qdir = queue_dir();
+
+	if (geteuid() != 0)
+		return;
+	if (stat(qdir, &st) < 0)
+		log_fatal("esmtpd: %s: %s", qdir, strerror(errno));
+	if (st.st_uid == 0) {
+		log_warning("esmtpd: %s belongs to root: running as root "
+			    "(give the queue to a mail user to drop "
+			    "privileges)", qdir);
+		return;
+	}
+	if (daemon_drop_privileges_id(st.st_uid, st.st_gid, NULL, &error) < 0)
+		log_fatal("esmtpd: dropping privileges: %s", error);
+}
+
+int main(int argc, char **argv)
+{
+	struct config_errors *errs = config_errors_new();
+	const char *error;
+	bool bad = false, need_tls = false;
+	const char *certfile = NULL;
+
+	log_init("esmtpd", LOG_TARGET_STDERR);
+	if (argc > 1) {
+		fprintf(stderr, "usage: esmtpd\n(settings: etc/esmtpd, "
+				"etc/esmtpd-ssl, etc/esmtpd-msa)\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 0; i < L_COUNT; i++) {
+		struct listener *l = &listeners[i];
+		int r = esmtp_settings_load(&l->set, l->file, errs);
+
+		if (r < 0)
+			bad = true;
+		l->on = r == 0 && (i == L_SMTPS ? l->set.ssl_start :
+						    l->set.start);
+		l->server.set = &l->set;
+		l->server.implicit_tls = i == L_SMTPS;
+		l->server.submission = i == L_MSA;
+		l->server.rcpt_lookup = esmtp_lookup_authlib;
+		l->server.auth_service = "esmtp";
+		if (l->on && l->set.tls_certfile != NULL &&
+		    *l->set.tls_certfile != '\0' && certfile == NULL)
+			certfile = l->set.tls_certfile;
+		if (l->on && (i == L_SMTPS || l->set.tls_required))
+			need_tls = true;
+	}
+	config_errors_log(errs);
+	config_errors_destroy(&errs);
+	if (bad)
+		log_fatal("esmtpd: the settings have errors");
+	if (!listeners[0].on && !listeners[1].on && !listeners[2].on)
+		log_fatal("esmtpd: no listener is on (ESMTPDSTART, "
+			  "ESMTPDSSLSTART)");
+	if (certfile != NULL) {
+		const struct esmtp_settings *s = &listeners[L_SMTP].set;
+		struct tls_settings ts = {
+			.cert_file = certfile,
+			.dh_file = s->tls_dhparams,
+			.min_version = parse_tls_protocol(s->tls_protocol),
+			.cipher_list = s->tls_cipher_list,
+			.priority = s->tls_priority,
+		};
+
+		tls_ctx = tls_ctx_server_create(&ts, &error);
+		if (tls_ctx == NULL)
+			log_fatal("esmtpd: TLS: %s", error);
+	} else if (need_tls) {
+		log_fatal("esmtpd: SMTPS and ESMTP_TLS_REQUIRED need "
+			  "TLS_CERTFILE");
+	} else {
+		log_warning("esmtpd: no TLS_CERTFILE: STARTTLS is off");
+	}
+	if (queue_init_dirs(&error) < 0)
+		log_fatal("esmtpd: %s", error);
+
+	loop = ioloop_create();
+	for (int i = 0; i < L_COUNT; i++) {
+		struct listener *l = &listeners[i];
+		struct listen_settings ls = {
+			.max_connections = (unsigned int)l->set.max_daemons,
+			.max_per_ip = (unsigned int)l->set.max_per_ip,
+		};
+		char *addr;
+
+		l->server.tls_ctx = tls_ctx;
+		if (!l->on)
+			continue;
+		addr = i == L_SMTPS ?
+			listen_text(l->set.ssl_address, l->set.ssl_port) :
+			listen_text(l->set.address, l->set.port);
+		l->svc = listen_service_create(loop, &ls, accept_conn,
+					       refuse_conn, l);
+		if (listen_service_add_list(l->svc, addr, &error) < 0)
+			log_fatal("esmtpd: %s: %s", l->label, error);
+		log_info("esmtpd: %s on %s", l->label, addr);
+		free(addr);
+	}
+	drop_privileges();
+	load_control_files();
+	ioloop_signal_add(loop, SIGTERM, on_sigterm, NULL);
+	ioloop_signal_add(loop, SIGINT, on_sigterm, NULL);
+	ioloop_signal_add(loop, SIGHUP, on_sighup, NULL);
+	ioloop_run(loop);
+
+	for (int i = 0; i < L_COUNT; i++)
+		listen_service_destroy(&listeners[i].svc);
+	while (sessions != NULL) {
+		struct session_ref *r = sessions;
+
+		sessions = r->next;
+		esmtp_session_destroy(&r->session);
+		listen_conn_closed(&r->lconn);
+		free(r);
+	}
+	ioloop_destroy(&loop);
+	tls_ctx_destroy(&tls_ctx);
+	esmtp_domains_free(&domains);
+	esmtp_access_free(&access_table);
+	route_config_free(&routes);
+	free(me);
+	free(greeting);
+	for (int i = 0; i < L_COUNT; i++)
+		esmtp_settings_free(&listeners[i].set);
+	log_info("esmtpd: stopped");
+	return 0;
+}

@@ -1,0 +1,42 @@
+# esmtp/local.mk: the ESMTP server (sbin/esmtpd), its unit tests and fuzz
+# target.
+
+# The session code, shared by esmtpd, the unit tests and the fuzz target.
+noinst_LTLIBRARIES += esmtp/libesmtp.la
+esmtp_libesmtp_la_SOURCES = \
+	esmtp/esmtp-private.h \
+	esmtp/esmtp-relay.c esmtp/esmtp-relay.h \
+	esmtp/esmtp-settings.c esmtp/esmtp-settings.h \
+	esmtp/esmtp-session.c esmtp/esmtp-session.h \
+	esmtp/esmtp-cmd-hello.c esmtp/esmtp-cmd-mail.c \
+	esmtp/esmtp-cmd-data.c esmtp/esmtp-cmd-auth.c \
+	esmtp/esmtp-lookup.c
+esmtp_libesmtp_la_CPPFLAGS = $(ESMTP_CPPFLAGS)
+esmtp_libesmtp_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS)
+
+ESMTP_LIBS = esmtp/libesmtp.la mta/libmta.la $(AUTH_LIBS)
+ESMTP_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/esmtp -I$(top_srcdir)/mta
+
+sbin_PROGRAMS += esmtp/esmtpd
+esmtp_esmtpd_SOURCES = esmtp/esmtpd.c
+esmtp_esmtpd_CPPFLAGS = $(ESMTP_CPPFLAGS)
+esmtp_esmtpd_LDADD = $(ESMTP_LIBS)
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-esmtp-relay tests/unit/test-esmtp-session
+TESTS += tests/unit/test-esmtp-relay tests/unit/test-esmtp-session
+tests_unit_test_esmtp_relay_CPPFLAGS = $(ESMTP_CPPFLAGS)
+tests_unit_test_esmtp_relay_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_esmtp_relay_LDADD = $(ESMTP_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_esmtp_session_CPPFLAGS = $(ESMTP_CPPFLAGS)
+tests_unit_test_esmtp_session_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_esmtp_session_LDADD = $(ESMTP_LIBS) $(CMOCKA_LIBS)
+endif
+
+FUZZ_TARGETS += tests/fuzz/fuzz-esmtp
+tests_fuzz_fuzz_esmtp_SOURCES = tests/fuzz/fuzz-esmtp.c
+tests_fuzz_fuzz_esmtp_CPPFLAGS = $(ESMTP_CPPFLAGS)
+tests_fuzz_fuzz_esmtp_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_esmtp_LDADD = $(ESMTP_LIBS)
+
+EXTRA_DIST += tests/fuzz/fuzz-esmtp.dict
