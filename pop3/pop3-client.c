@@ -75,6 +75,7 @@ struct pop3_client {
 	struct pop3_mailbox *mb;
 	char *maildir;
 	int msg_fd;		/* message being sent, or -1 */
+	bool msg_paused;	/* input paused while msg_fd is sent */
 	struct pop3_stuffer stuffer;
 	uint32_t retr_count, dele_count;
 	void (*on_end)(void *context);
@@ -690,7 +691,10 @@ static void send_message_continue(struct pop3_client *client)
 			close(client->msg_fd);
 			client->msg_fd = -1;
 			conn_write(client->conn, str_c(out), str_len(out));
-			conn_input_resume(client->conn);
+			if (client->msg_paused) {
+				client->msg_paused = false;
+				conn_input_resume(client->conn);
+			}
 			break;
 		}
 		if (conn_write(client->conn, str_c(out), str_len(out)) == 0)
@@ -744,8 +748,15 @@ static void cmd_retr_top(struct pop3_client *client,
 	pop3_mailbox_retrieved(client->mb, n);
 	pop3_stuffer_init(&client->stuffer, top, lines);
 	client->msg_fd = fd;
-	conn_input_pause(client->conn);
 	send_message_continue(client);
+	if (client->msg_fd >= 0) {
+		/* Output is full: no more commands until the message is
+		 * out (output_drained goes on with it).  Small messages
+		 * never get here, so a synchronous client costs no extra
+		 * loop round. */
+		client->msg_paused = true;
+		conn_input_pause(client->conn);
+	}
 }
 
 static void cmd_list_uidl(struct pop3_client *client,
