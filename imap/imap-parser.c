@@ -606,6 +606,15 @@ void imap_parser_refuse_literal(struct imap_parser *p)
 	imap_parser_reset(p);
 }
 
+uint64_t imap_parser_raw_wanted(const struct imap_parser *p)
+{
+	if (p->state == S_LIT_DATA)
+		return p->lit_size - p->lit_got;
+	if (p->state == S_SKIP_LIT)
+		return p->skip_left;
+	return 0;
+}
+
 bool imap_parser_skipping(const struct imap_parser *p)
 {
 	return p->state == S_SKIP || p->state == S_SKIP_LIT;

@@ -91,6 +91,11 @@ bool imap_parser_literal_nonsync(const struct imap_parser *parser);
 /* After IMAP_PARSE_LITERAL, when the caller refuses the literal (the
  * client sends no data and its command is over): the parser is reset. */
 void imap_parser_refuse_literal(struct imap_parser *parser);
+/* Bytes the parser now expects as they come, not as lines: the rest of
+ * a literal being read (after a continuation, or at once for {n+}), or
+ * of a non-synchronizing literal being skipped after an error.  The
+ * session switches its connection to raw mode for them.  0 otherwise. */
+uint64_t imap_parser_raw_wanted(const struct imap_parser *parser);
 /* After an error: true when the parser is skipping bytes that belong to
  * the failed command (the rest of the line, or of a literal). */
 bool imap_parser_skipping(const struct imap_parser *parser);

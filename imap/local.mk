@@ -6,12 +6,23 @@ noinst_LTLIBRARIES += imap/libimap.la
 imap_libimap_la_SOURCES = \
 	imap/imap-parser.c imap/imap-parser.h \
 	imap/imap-quote.c imap/imap-quote.h \
-	imap/imap-seqset.c imap/imap-seqset.h
+	imap/imap-seqset.c imap/imap-seqset.h \
+	imap/imap-settings.c imap/imap-settings.h \
+	imap/imap-commands.c imap/imap-commands.h \
+	imap/imap-client.c imap/imap-client.h imap/imap-client-private.h \
+	imap/imap-mailbox.c imap/imap-mailbox.h imap/imap-list.h \
+	imap/cmd-misc.c imap/cmd-login.c imap/cmd-list.c \
+	imap/cmd-mailbox.c imap/cmd-select.c
 imap_libimap_la_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
 imap_libimap_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS)
 
 IMAP_LIBS = imap/libimap.la $(AUTH_LIBS)
 IMAP_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
+
+sbin_PROGRAMS += imap/imapd
+imap_imapd_SOURCES = imap/imapd.c
+imap_imapd_CPPFLAGS = $(IMAP_CPPFLAGS)
+imap_imapd_LDADD = $(IMAP_LIBS)
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-imap-parser

@@ -1,0 +1,170 @@
+/* cmd-login.c: STARTTLS, LOGIN and AUTHENTICATE (PLAIN, LOGIN, CRAM-MD5,
+ * with SASL-IR), in the pre-login process. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "imap-client-private.h"
+#include "mem.h"
+#include "sasl-server.h"
+#include "secure.h"
+
+void cmd_starttls(struct imap_cmd *cmd)
+{
+	struct imap_client *client = cmd->client;
+	const char *error;
+
+	if (cmd->count != 0) {
+		imap_cmd_bad(cmd, "STARTTLS takes no arguments");
+		return;
+	}
+	if (client->tls_ctx == NULL || client->tls) {
+		imap_cmd_bad(cmd, client->tls ? "TLS is already active" :
+						"STARTTLS is not offered");
+		return;
+	}
+	imap_cmd_ok(cmd, "Begin TLS negotiation now");
+	if (conn_start_tls(client->conn, client->tls_ctx, NULL, &error) < 0) {
+		imap_client_send(client, "* BYE TLS failed");
+		imap_client_close(client);
+	}
+	/* pipelined commands sent before the handshake are discarded */
+	imap_parser_reset(client->parser);
+}
+
+void cmd_login(struct imap_cmd *cmd)
+{
+	struct imap_client *client = cmd->client;
+
+	if (cmd->count != 2 || !imap_arg_is_string(&cmd->args[0]) ||
+	    !imap_arg_is_string(&cmd->args[1])) {
+		imap_cmd_bad(cmd, "LOGIN takes a user name and a password");
+		return;
+	}
+	if (!imap_client_plaintext_ok(client)) {
+		imap_cmd_no(cmd, "[PRIVACYREQUIRED] Use STARTTLS first");
+		return;
+	}
+	const struct imap_arg *u = &cmd->args[0], *p = &cmd->args[1];
+	if (u->len == 0 || memchr(u->str, '\0', u->len) != NULL ||
+	    memchr(p->str, '\0', p->len) != NULL ||
+	    strpbrk(u->str, "\r\n") != NULL ||
+	    strpbrk(p->str, "\r\n") != NULL) {
+		imap_cmd_bad(cmd, "Invalid user name or password");
+		return;
+	}
+	struct imap_login_request req = {
+		.tag = cmd->tag,
+		.user = u->str,
+		.password = p->str,
+		.tls = client->tls,
+	};
+	imap_client_login(client, &req);
+	secure_wipe(p->str, p->len);
+}
+
+/* Finishes an exchange that returned DONE. */
+static void auth_done(struct imap_client *client)
+{
+	const struct sasl_server_credentials *cr =
+		sasl_server_credentials(client->sasl);
+	struct imap_login_request req = {
+		.tag = client->cont_tag,
+		.user = cr->authcid,
+		.password = cr->password,
+		.cram_challenge = cr->challenge,
+		.cram_digest_hex = cr->digest_hex,
+		.tls = client->tls,
+	};
+
+	client->cont = IMAP_CONT_NONE;
+	if (cr->authzid[0] != '\0' && strcmp(cr->authzid, cr->authcid) != 0) {
+		imap_client_printf(client, "%s NO [AUTHORIZATIONFAILED] "
+				   "Proxy authorization is not supported",
+				   client->cont_tag);
+	} else {
+		imap_client_login(client, &req);
+	}
+	sasl_server_destroy(&client->sasl);
+	x_free(client->cont_tag);
+}
+
+static void auth_status(struct imap_client *client,
+			enum sasl_server_status st, const char *error)
+{
+	struct str s;
+
+	switch (st) {
+	case SASL_SERVER_CHALLENGE:
+		str_init(&s, 128);
+		str_append(&s, "+ ");
+		sasl_server_challenge_base64(client->sasl, &s);
+		imap_client_send(client, str_c(&s));
+		str_free(&s);
+		client->cont = IMAP_CONT_AUTH;
+		return;
+	case SASL_SERVER_DONE:
+		auth_done(client);
+		return;
+	case SASL_SERVER_CANCELLED:
+		imap_client_printf(client, "%s BAD AUTHENTICATE cancelled",
+				   client->cont_tag);
+		break;
+	case SASL_SERVER_FAILED:
+		imap_client_printf(client, "%s BAD %s", client->cont_tag,
+				   error != NULL ? error :
+						   "Malformed SASL response");
+		break;
+	}
+	client->cont = IMAP_CONT_NONE;
+	sasl_server_destroy(&client->sasl);
+	x_free(client->cont_tag);
+}
+
+void imap_client_auth_line(struct imap_client *client, const char *line,
+			   size_t len);
+void imap_client_auth_line(struct imap_client *client, const char *line,
+			   size_t len)
+{
+	const char *error = NULL;
+	enum sasl_server_status st =
+		sasl_server_step(client->sasl, line, len, &error);
+
+	secure_wipe((char *)line, len);
+	auth_status(client, st, error);
+}
+
+void cmd_authenticate(struct imap_cmd *cmd)
+{
+	struct imap_client *client = cmd->client;
+	const char *error = NULL;
+
+	if (cmd->count < 1 || cmd->count > 2 ||
+	    cmd->args[0].type != IMAP_ARG_ATOM ||
+	    (cmd->count == 2 && !imap_arg_is_string(&cmd->args[1]))) {
+		imap_cmd_bad(cmd, "AUTHENTICATE takes a mechanism and an "
+				  "optional initial response");
+		return;
+	}
+	struct sasl_server_settings ss = { .hostname = NULL };
+	client->sasl = sasl_server_create(cmd->args[0].str, &ss);
+	if (client->sasl == NULL) {
+		imap_cmd_no(cmd, "Unsupported authentication mechanism");
+		return;
+	}
+	if (sasl_server_mech(client->sasl) != SASL_MECH_CRAM_MD5 &&
+	    !imap_client_plaintext_ok(client)) {
+		sasl_server_destroy(&client->sasl);
+		imap_cmd_no(cmd, "[PRIVACYREQUIRED] Use STARTTLS first");
+		return;
+	}
+	client->cont_tag = xstrdup(cmd->tag);
+	enum sasl_server_status st =
+		cmd->count == 2 ?
+			sasl_server_start(client->sasl, cmd->args[1].str,
+					  cmd->args[1].len, &error) :
+			sasl_server_start(client->sasl, NULL, 0, &error);
+	auth_status(client, st, error);
+}

@@ -1,0 +1,302 @@
+/* cmd-mailbox.c: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE and
+ * STATUS. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imap-client-private.h"
+#include "imap-list.h"
+#include "imap-mailbox.h"
+#include "imap-quote.h"
+#include "mail-index.h"
+#include "maildir-folder.h"
+#include "maildir.h"
+#include "mem.h"
+
+/* The folder named by args[i] (an astring), or NULL after a reply. */
+static char *arg_folder(struct imap_cmd *cmd, size_t i)
+{
+	const char *error;
+
+	if (i >= cmd->count || !imap_arg_is_string(&cmd->args[i])) {
+		imap_cmd_bad(cmd, "%s needs a mailbox name", cmd->name);
+		return NULL;
+	}
+	char *folder = imap_folder_from_client(cmd->client, cmd->args[i].str,
+					       &error);
+	if (folder == NULL)
+		imap_cmd_no(cmd, "[CANNOT] %s", error);
+	return folder;
+}
+
+void cmd_create(struct imap_cmd *cmd)
+{
+	const char *error;
+
+	if (cmd->count != 1) {
+		imap_cmd_bad(cmd, "CREATE takes a mailbox name");
+		return;
+	}
+	/* a trailing separator only says the name may have children */
+	struct imap_arg arg = cmd->args[0];
+	char *trimmed = NULL;
+	if (imap_arg_is_string(&arg) && arg.len > 1 &&
+	    arg.str[arg.len - 1] == '.') {
+		trimmed = xstrndup(arg.str, arg.len - 1);
+		arg.str = trimmed;
+		arg.len--;
+	}
+	struct imap_cmd sub = *cmd;
+	sub.args = &arg;
+	char *folder = arg_folder(&sub, 0);
+	free(trimmed);
+	if (folder == NULL)
+		return;
+	if (folder[0] == '\0') {
+		imap_cmd_no(cmd, "[ALREADYEXISTS] INBOX always exists");
+	} else {
+		int r = maildir_folder_create(cmd->client->root, folder,
+					      &error);
+		if (r < 0)
+			imap_cmd_no(cmd, "[CANNOT] %s", error);
+		else if (r == 0)
+			imap_cmd_no(cmd, "[ALREADYEXISTS] Mailbox exists");
+		else
+			imap_cmd_ok(cmd, "CREATE completed");
+	}
+	free(folder);
+}
+
+void cmd_delete(struct imap_cmd *cmd)
+{
+	const char *error;
+	char *folder = cmd->count == 1 ? arg_folder(cmd, 0) : NULL;
+
+	if (cmd->count != 1) {
+		imap_cmd_bad(cmd, "DELETE takes a mailbox name");
+		return;
+	}
+	if (folder == NULL)
+		return;
+	if (folder[0] == '\0') {
+		imap_cmd_no(cmd, "[CANNOT] INBOX cannot be deleted");
+	} else if (cmd->client->mbox != NULL &&
+		   strcmp(cmd->client->mbox->name, cmd->args[0].str) == 0) {
+		imap_cmd_no(cmd, "[INUSE] Mailbox is selected");
+	} else {
+		int r = maildir_folder_delete(cmd->client->root, folder,
+					      &error);
+		if (r < 0)
+			imap_cmd_no(cmd, "[CANNOT] %s", error);
+		else if (r == 0)
+			imap_cmd_no(cmd, "[NONEXISTENT] No such mailbox");
+		else
+			imap_cmd_ok(cmd, "DELETE completed");
+	}
+	free(folder);
+}
+
+void cmd_rename(struct imap_cmd *cmd)
+{
+	const char *error;
+
+	if (cmd->count != 2) {
+		imap_cmd_bad(cmd, "RENAME takes two mailbox names");
+		return;
+	}
+	char *from = arg_folder(cmd, 0);
+	if (from == NULL)
+		return;
+	char *to = arg_folder(cmd, 1);
+	if (to == NULL) {
+		free(from);
+		return;
+	}
+	if (from[0] == '\0' || to[0] == '\0') {
+		imap_cmd_no(cmd, "[CANNOT] Renaming INBOX is not supported "
+				 "yet");
+	} else {
+		int r = maildir_folder_rename(cmd->client->root, from, to,
+					      &error);
+		if (r < 0)
+			imap_cmd_no(cmd, "[%s] %s",
+				    errno == EEXIST ? "ALREADYEXISTS" :
+						      "CANNOT",
+				    error);
+		else if (r == 0)
+			imap_cmd_no(cmd, "[NONEXISTENT] No such mailbox");
+		else
+			imap_cmd_ok(cmd, "RENAME completed");
+	}
+	free(from);
+	free(to);
+}
+
+static int write_subscriptions(struct imap_client *client, char **v,
+			       size_t n)
+{
+	char *path = xasprintf("%s/courierimapsubscribed", client->root);
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	FILE *f = fopen(tmp, "w");
+	int ret = -1;
+
+	if (f != NULL) {
+		for (size_t i = 0; i < n; i++)
+			if (v[i] != NULL)
+				fprintf(f, "%s\n", v[i]);
+		if (fflush(f) == 0 && fsync(fileno(f)) == 0)
+			ret = 0;
+		if (fclose(f) != 0)
+			ret = -1;
+		if (ret == 0 && rename(tmp, path) < 0)
+			ret = -1;
+		if (ret < 0)
+			unlink(tmp);
+	}
+	free(tmp);
+	free(path);
+	return ret;
+}
+
+static void subscribe_common(struct imap_cmd *cmd, bool on)
+{
+	if (cmd->count != 1) {
+		imap_cmd_bad(cmd, "%s takes a mailbox name", cmd->name);
+		return;
+	}
+	char *folder = arg_folder(cmd, 0);
+	if (folder == NULL)
+		return;
+	char *name = imap_subscription_name(folder);
+	size_t n;
+	char **v = imap_subscriptions_read(cmd->client, &n);
+	bool found = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i], name) == 0) {
+			found = true;
+			if (!on)
+				x_free(v[i]);
+		}
+	}
+	int r = 0;
+	if (on && !found) {
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = xstrdup(name);
+	}
+	if (on != found)
+		r = write_subscriptions(cmd->client, v, n);
+	if (r < 0)
+		imap_cmd_no(cmd, "[SERVERBUG] Cannot write the subscriptions");
+	else
+		imap_cmd_ok(cmd, "%s completed", cmd->name);
+	imap_subscriptions_free(v, n);
+	free(name);
+	free(folder);
+}
+
+void cmd_subscribe(struct imap_cmd *cmd)
+{
+	subscribe_common(cmd, true);
+}
+
+void cmd_unsubscribe(struct imap_cmd *cmd)
+{
+	subscribe_common(cmd, false);
+}
+
+static int count_cb(const struct mail_index_record *rec, void *context)
+{
+	(void)rec;
+	(*(uint32_t *)context)++;
+	return 0;
+}
+
+/* Messages with UID >= first (STATUS RECENT). */
+static uint32_t count_from(struct mail_index *index, uint32_t first)
+{
+	uint32_t n = 0;
+	const char *error;
+
+	if (first > 0)
+		(void)mail_index_iterate(index, first, UINT32_MAX, count_cb,
+					 &n, &error);
+	return n;
+}
+
+void cmd_status(struct imap_cmd *cmd)
+{
+	const char *error;
+
+	if (cmd->count != 2 || cmd->args[1].type != IMAP_ARG_LIST ||
+	    cmd->args[1].list_count == 0) {
+		imap_cmd_bad(cmd, "STATUS takes a mailbox and a list of items");
+		return;
+	}
+	char *folder = arg_folder(cmd, 0);
+	if (folder == NULL)
+		return;
+	char *dir = imap_folder_dir(cmd->client, folder);
+	free(folder);
+	struct mail_index *index = NULL;
+	struct mail_index_status st;
+	if (dir == NULL || !maildir_is_maildir(dir)) {
+		free(dir);
+		imap_cmd_no(cmd, "[NONEXISTENT] No such mailbox");
+		return;
+	}
+	if (mail_index_open(dir, NULL, &index, &error) < 0 ||
+	    mail_index_get_status(index, &st, &error) < 0) {
+		mail_index_close(&index);
+		free(dir);
+		imap_cmd_no(cmd, "[SERVERBUG] Cannot read the mailbox");
+		return;
+	}
+	free(dir);
+	struct str s;
+	str_init(&s, 128);
+	str_append(&s, "* STATUS ");
+	imap_quote_astring(&s, cmd->args[0].str, cmd->client->utf8);
+	str_append(&s, " (");
+	const struct imap_arg *items = cmd->args[1].list;
+	for (size_t i = 0; i < cmd->args[1].list_count; i++) {
+		const struct imap_arg *it = &items[i];
+		if (i > 0)
+			str_append_c(&s, ' ');
+		if (imap_arg_atom_equals(it, "MESSAGES"))
+			str_printfa(&s, "MESSAGES %u", st.messages);
+		else if (imap_arg_atom_equals(it, "RECENT"))
+			str_printfa(&s, "RECENT %u",
+				    count_from(index, st.first_recent_uid));
+		else if (imap_arg_atom_equals(it, "UIDNEXT"))
+			str_printfa(&s, "UIDNEXT %u", st.uidnext);
+		else if (imap_arg_atom_equals(it, "UIDVALIDITY"))
+			str_printfa(&s, "UIDVALIDITY %u", st.uidvalidity);
+		else if (imap_arg_atom_equals(it, "UNSEEN"))
+			str_printfa(&s, "UNSEEN %u", st.messages - st.seen);
+		else if (imap_arg_atom_equals(it, "DELETED"))
+			str_printfa(&s, "DELETED %u", st.deleted);
+		else if (imap_arg_atom_equals(it, "SIZE"))
+			str_printfa(&s, "SIZE %llu",
+				    (unsigned long long)st.total_size);
+		else if (imap_arg_atom_equals(it, "HIGHESTMODSEQ"))
+			str_printfa(&s, "HIGHESTMODSEQ %llu",
+				    (unsigned long long)st.highestmodseq);
+		else {
+			str_free(&s);
+			mail_index_close(&index);
+			imap_cmd_bad(cmd, "Unknown STATUS item");
+			return;
+		}
+	}
+	str_append_c(&s, ')');
+	imap_client_send(cmd->client, str_c(&s));
+	str_free(&s);
+	mail_index_close(&index);
+	imap_cmd_ok(cmd, "STATUS completed");
+}

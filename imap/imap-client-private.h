@@ -1,0 +1,77 @@
+/* imap-client-private.h: the session's state, shared by imap-client.c and
+ * the command handlers (cmd-*.c); not for imapd.c. */
+#ifndef IMAP_CLIENT_PRIVATE_H
+#define IMAP_CLIENT_PRIVATE_H
+
+#include "imap-client.h"
+#include "imap-commands.h"
+
+enum imap_client_cont {
+	IMAP_CONT_NONE,
+	IMAP_CONT_IDLE,		/* waiting for DONE */
+	IMAP_CONT_AUTH,		/* AUTHENTICATE exchange */
+	IMAP_CONT_RELAY,	/* pre-login process relaying to the session */
+	IMAP_CONT_HANDED_OFF,	/* login accepted; the owner takes over */
+};
+
+struct imap_client {
+	struct ioloop *loop;
+	struct conn *conn;
+	const struct imap_settings *set;
+	struct tls_ctx *tls_ctx;
+	bool tls;
+	char *remote_ip;
+	enum imap_client_state state;
+	struct imap_parser *parser;
+	const struct imap_client_callbacks *cb;
+	void *context;
+	unsigned int bad_commands;
+	bool utf8;		/* ENABLE UTF8=ACCEPT */
+	bool ended;
+
+	/* logged in */
+	char *root;		/* the maildir (INBOX) */
+	char *user;
+	struct imap_mailbox *mbox;
+
+	/* commands that take more input */
+	enum imap_client_cont cont;
+	char *cont_tag;
+	struct sasl_server *sasl;
+	struct timeout *idle_timer;
+	int idle_inotify_fd;
+	struct io *idle_io;
+
+	/* relay (pre-login process after login) */
+	struct conn *relay;
+};
+
+/* Sends a line (CRLF added). */
+void imap_client_send(struct imap_client *client, const char *line);
+void imap_client_printf(struct imap_client *client, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Sends bytes as they are (a response built with literals). */
+void imap_client_write(struct imap_client *client, const void *data,
+		       size_t len);
+/* Tagged replies.  OK first sends the untagged updates of the selected
+ * mailbox (new messages, flag changes, and expunges unless the command
+ * forbids them). */
+void imap_cmd_ok(struct imap_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void imap_cmd_no(struct imap_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void imap_cmd_bad(struct imap_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Whether the command may be followed by untagged EXPUNGE. */
+bool imap_cmd_expunge_ok(const struct imap_cmd *cmd);
+/* Appends the capability list (without "* CAPABILITY "). */
+void imap_client_capability(struct imap_client *client, struct str *out);
+/* True when plaintext passwords may be used now. */
+bool imap_client_plaintext_ok(const struct imap_client *client);
+/* Ends the session after the output is flushed. */
+void imap_client_close(struct imap_client *client);
+/* Runs the login callback and answers (pre-login process). */
+void imap_client_login(struct imap_client *client,
+		       const struct imap_login_request *req);
+
+#endif

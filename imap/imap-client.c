@@ -1,0 +1,558 @@
+/* imap-client.c: the IMAP session: input, dispatch through the command
+ * table, replies, continuations (AUTHENTICATE, IDLE) and, in the
+ * pre-login process, the relay to the mail session after login. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "imap-client-private.h"
+#include "imap-mailbox.h"
+#include "ioloop.h"
+#include "log.h"
+#include "mem.h"
+#include "sasl-server.h"
+
+/* Raw mode for the relay: everything from here on. */
+#define RELAY_RAW_SIZE ((size_t)1 << 62)
+
+static void client_line(struct conn *conn, const char *line, size_t len,
+			void *context);
+static void client_raw(struct conn *conn, const void *data, size_t len,
+		       bool last, void *context);
+static void client_too_long(struct conn *conn, void *context);
+static void client_drained(struct conn *conn, void *context);
+static void client_disconnected(struct conn *conn,
+				enum conn_disconnect_reason reason,
+				const char *text, void *context);
+static void client_tls_ready(struct conn *conn, void *context);
+
+static const struct conn_callbacks client_conn_callbacks = {
+	.line = client_line,
+	.line_too_long = client_too_long,
+	.raw = client_raw,
+	.output_drained = client_drained,
+	.tls_ready = client_tls_ready,
+	.disconnected = client_disconnected,
+};
+
+void imap_client_write(struct imap_client *client, const void *data,
+		       size_t len)
+{
+	if (len > 0 && client->conn != NULL)
+		conn_write(client->conn, data, len);
+}
+
+void imap_client_send(struct imap_client *client, const char *line)
+{
+	if (client->conn == NULL)
+		return;
+	conn_cork(client->conn);
+	conn_write_str(client->conn, line);
+	conn_write(client->conn, "\r\n", 2);
+	conn_uncork(client->conn);
+}
+
+void imap_client_printf(struct imap_client *client, const char *fmt, ...)
+{
+	va_list ap;
+	struct str s;
+
+	str_init(&s, 128);
+	va_start(ap, fmt);
+	str_vprintfa(&s, fmt, ap);
+	va_end(ap);
+	imap_client_send(client, str_c(&s));
+	str_free(&s);
+}
+
+static void cmd_reply(struct imap_cmd *cmd, const char *status,
+		      const char *fmt, va_list ap)
+{
+	struct str s;
+
+	str_init(&s, 128);
+	str_printfa(&s, "%s %s ", cmd->tag, status);
+	str_vprintfa(&s, fmt, ap);
+	imap_client_send(cmd->client, str_c(&s));
+	str_free(&s);
+}
+
+bool imap_cmd_expunge_ok(const struct imap_cmd *cmd)
+{
+	const struct imap_command *c = imap_command_find(cmd->name);
+
+	return cmd->uid || c == NULL || (c->flags & IMAP_CMD_NO_EXPUNGE) == 0;
+}
+
+void imap_cmd_ok(struct imap_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cmd->client->mbox != NULL)
+		imap_mailbox_sync(cmd->client, imap_cmd_expunge_ok(cmd));
+	va_start(ap, fmt);
+	cmd_reply(cmd, "OK", fmt, ap);
+	va_end(ap);
+}
+
+void imap_cmd_no(struct imap_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cmd_reply(cmd, "NO", fmt, ap);
+	va_end(ap);
+}
+
+void imap_cmd_bad(struct imap_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cmd_reply(cmd, "BAD", fmt, ap);
+	va_end(ap);
+}
+
+bool imap_client_plaintext_ok(const struct imap_client *client)
+{
+	return client->tls || !client->set->tls_required ||
+	       client->tls_ctx == NULL;
+}
+
+void imap_client_capability(struct imap_client *client, struct str *out)
+{
+	str_append(out, "IMAP4rev1");
+	if (client->state == IMAP_STATE_NOT_AUTH) {
+		if (client->tls_ctx != NULL && !client->tls)
+			str_append(out, " STARTTLS");
+		if (!imap_client_plaintext_ok(client))
+			str_append(out, " LOGINDISABLED");
+		struct str mechs;
+		str_init(&mechs, 64);
+		sasl_server_mechs(&mechs, imap_client_plaintext_ok(client));
+		char **v = str_split(str_c(&mechs), " ");
+		for (size_t i = 0; v[i] != NULL; i++)
+			str_printfa(out, " AUTH=%s", v[i]);
+		str_split_free(&v);
+		str_free(&mechs);
+		str_append(out, " SASL-IR");
+	}
+	str_append(out, " LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS CHILDREN "
+			"UNSELECT MOVE SPECIAL-USE UTF8=ACCEPT");
+}
+
+void imap_client_close(struct imap_client *client)
+{
+	client->state = IMAP_STATE_LOGOUT;
+	if (client->conn != NULL)
+		conn_close(client->conn);
+}
+
+static void client_end(struct imap_client *client)
+{
+	if (client->ended)
+		return;
+	client->ended = true;
+	if (client->cb != NULL && client->cb->ended != NULL)
+		client->cb->ended(client, client->context);
+}
+
+/* Runs one parsed command. */
+static void client_dispatch(struct imap_client *client)
+{
+	size_t count;
+	const struct imap_arg *args = imap_parser_args(client->parser, &count);
+	struct imap_cmd cmd = {
+		.client = client,
+		.tag = imap_parser_tag(client->parser),
+	};
+
+	if (args[0].type != IMAP_ARG_ATOM) {
+		imap_cmd_bad(&cmd, "Command name must be an atom");
+		return;
+	}
+	const struct imap_command *c = imap_command_find(args[0].str);
+	args++;
+	count--;
+	if (c == NULL && strcasecmp(args[-1].str, "UID") == 0 && count > 0 &&
+	    args[0].type == IMAP_ARG_ATOM) {
+		c = imap_command_find(args[0].str);
+		if (c == NULL || (c->flags & IMAP_CMD_UID) == 0) {
+			imap_cmd_bad(&cmd, "Unknown UID command");
+			return;
+		}
+		cmd.uid = true;
+		args++;
+		count--;
+	}
+	if (c == NULL) {
+		imap_cmd_bad(&cmd, "Unknown command");
+		client->bad_commands++;
+		return;
+	}
+	cmd.name = c->name;
+	cmd.args = args;
+	cmd.count = count;
+	if (client->state == IMAP_STATE_NOT_AUTH &&
+	    (c->flags & IMAP_CMD_NOT_AUTH) == 0) {
+		imap_cmd_bad(&cmd, "%s needs a login first", c->name);
+		client->bad_commands++;
+		return;
+	}
+	if (client->state != IMAP_STATE_NOT_AUTH &&
+	    (c->flags & IMAP_CMD_AUTH) == 0) {
+		imap_cmd_bad(&cmd, "Already logged in");
+		return;
+	}
+	if ((c->flags & IMAP_CMD_SELECTED) != 0 &&
+	    client->state != IMAP_STATE_SELECTED) {
+		imap_cmd_bad(&cmd, "No mailbox selected");
+		return;
+	}
+	c->func(&cmd);
+}
+
+/* Feeds bytes to the parser and acts on what it finds. */
+static void client_feed(struct imap_client *client, const void *data,
+			size_t len)
+{
+	const char *p = data;
+
+	while (len > 0 || imap_parser_raw_wanted(client->parser) == 0) {
+		size_t used = 0;
+		enum imap_parse_result r =
+			imap_parser_feed(client->parser, p, len, &used);
+		p += used;
+		len -= used;
+		switch (r) {
+		case IMAP_PARSE_MORE:
+			break;
+		case IMAP_PARSE_LITERAL:
+			imap_client_send(client, "+ Ready for literal data");
+			continue;
+		case IMAP_PARSE_ERROR: {
+			const char *tag = imap_parser_tag(client->parser);
+			imap_client_printf(client, "%s BAD %s",
+					   tag != NULL ? tag : "*",
+					   imap_parser_error(client->parser));
+			if (client->state == IMAP_STATE_NOT_AUTH &&
+			    ++client->bad_commands >
+				    (unsigned)client->set->max_bad_commands) {
+				imap_client_send(client,
+						 "* BYE Too many errors");
+				imap_client_close(client);
+				return;
+			}
+			continue;
+		}
+		case IMAP_PARSE_DONE:
+			client_dispatch(client);
+			if (client->cont != IMAP_CONT_HANDED_OFF &&
+			    client->parser != NULL)
+				imap_parser_reset(client->parser);
+			if (client->cont != IMAP_CONT_NONE ||
+			    client->state == IMAP_STATE_LOGOUT)
+				return;
+			continue;
+		}
+		break;
+	}
+	uint64_t want = imap_parser_raw_wanted(client->parser);
+	if (want > 0 && client->conn != NULL)
+		conn_input_raw(client->conn, (size_t)want);
+}
+
+/* AUTHENTICATE takes whole lines (cmd-login.c). */
+void imap_client_auth_line(struct imap_client *client, const char *line,
+			   size_t len);
+
+static void client_line(struct conn *conn, const char *line, size_t len,
+			void *context)
+{
+	struct imap_client *client = context;
+
+	(void)conn;
+	if (client->state == IMAP_STATE_LOGOUT)
+		return;
+	switch (client->cont) {
+	case IMAP_CONT_AUTH:
+		imap_client_auth_line(client, line, len);
+		return;
+	case IMAP_CONT_RELAY:
+		/* the line arrived before the switch to raw mode */
+		conn_write(client->relay, line, len);
+		conn_write(client->relay, "\r\n", 2);
+		return;
+	case IMAP_CONT_HANDED_OFF:
+	case IMAP_CONT_IDLE:
+		return;
+	case IMAP_CONT_NONE:
+		break;
+	}
+	client_feed(client, line, len);
+	if (client->cont == IMAP_CONT_NONE && client->conn != NULL &&
+	    client->state != IMAP_STATE_LOGOUT &&
+	    imap_parser_raw_wanted(client->parser) == 0)
+		client_feed(client, "\r\n", 2);
+}
+
+static void client_raw(struct conn *conn, const void *data, size_t len,
+		       bool last, void *context)
+{
+	struct imap_client *client = context;
+
+	(void)conn;
+	(void)last;
+	if (client->cont == IMAP_CONT_RELAY) {
+		if (conn_write(client->relay, data, len) == 0)
+			conn_input_pause(client->conn);
+		return;
+	}
+	client_feed(client, data, len);
+}
+
+static void client_too_long(struct conn *conn, void *context)
+{
+	struct imap_client *client = context;
+
+	(void)conn;
+	imap_parser_reset(client->parser);
+	imap_client_send(client, "* BAD Command line too long");
+}
+
+static void client_drained(struct conn *conn, void *context)
+{
+	struct imap_client *client = context;
+
+	(void)conn;
+	if (client->relay != NULL)
+		conn_input_resume(client->relay);
+}
+
+static void client_disconnected(struct conn *conn,
+				enum conn_disconnect_reason reason,
+				const char *text, void *context)
+{
+	struct imap_client *client = context;
+
+	(void)conn;
+	(void)reason;
+	if (client->user != NULL)
+		log_info("imapd: user=%s: disconnected: %s", client->user,
+			 text);
+	client_end(client);
+}
+
+static void client_tls_ready(struct conn *conn, void *context)
+{
+	struct imap_client *client = context;
+
+	(void)conn;
+	client->tls = true;
+}
+
+/* ---- relay (pre-login process) ---- */
+
+static void relay_raw(struct conn *conn, const void *data, size_t len,
+		      bool last, void *context)
+{
+	struct imap_client *client = context;
+
+	(void)conn;
+	(void)last;
+	if (conn_write(client->conn, data, len) == 0)
+		conn_input_pause(client->relay);
+}
+
+static void relay_line(struct conn *conn, const char *line, size_t len,
+		       void *context)
+{
+	relay_raw(conn, line, len, false, context);
+	relay_raw(conn, "\r\n", 2, false, context);
+}
+
+static void relay_drained(struct conn *conn, void *context)
+{
+	struct imap_client *client = context;
+
+	(void)conn;
+	conn_input_resume(client->conn);
+}
+
+static void relay_disconnected(struct conn *conn,
+			       enum conn_disconnect_reason reason,
+			       const char *text, void *context)
+{
+	struct imap_client *client = context;
+
+	(void)conn;
+	(void)reason;
+	(void)text;
+	imap_client_close(client);
+}
+
+static const struct conn_callbacks relay_callbacks = {
+	.line = relay_line,
+	.raw = relay_raw,
+	.output_drained = relay_drained,
+	.disconnected = relay_disconnected,
+};
+
+void imap_client_login(struct imap_client *client,
+		       const struct imap_login_request *req)
+{
+	const char *text = NULL;
+	enum imap_login_result r =
+		client->cb->login(client, req, &text, client->context);
+
+	switch (r) {
+	case IMAP_LOGIN_OK:
+		break;
+	case IMAP_LOGIN_FAILED:
+		imap_client_printf(client, "%s NO [AUTHENTICATIONFAILED] %s",
+				   req->tag, text != NULL ? text :
+				   "Authentication failed");
+		client->bad_commands++;
+		return;
+	case IMAP_LOGIN_REFUSED:
+		imap_client_printf(client, "%s NO [CONTACTADMIN] %s", req->tag,
+				   text != NULL ? text : "Login refused");
+		return;
+	case IMAP_LOGIN_TEMPFAIL:
+		imap_client_printf(client, "%s NO [UNAVAILABLE] %s", req->tag,
+				   text != NULL ? text :
+				   "Temporary failure, try again later");
+		return;
+	}
+	if (client->cont == IMAP_CONT_NONE)
+		client->cont = IMAP_CONT_HANDED_OFF;
+}
+
+void imap_client_start_relay(struct imap_client *client, int fd)
+{
+	struct conn_settings cs = {
+		.max_line_len = 65536,
+		.write_timeout_msecs = 300 * 1000,
+	};
+
+	client->relay = conn_create(client->loop, fd, &cs, &relay_callbacks,
+				    client);
+	conn_input_raw(client->relay, RELAY_RAW_SIZE);
+	client->cont = IMAP_CONT_RELAY;
+	conn_input_raw(client->conn, RELAY_RAW_SIZE);
+}
+
+/* ---- creation ---- */
+
+static struct imap_client *client_new(struct ioloop *loop, struct conn *conn,
+				      const struct imap_settings *set,
+				      const struct imap_client_callbacks *cb,
+				      void *context)
+{
+	struct imap_client *client = xcalloc(1, sizeof(*client));
+	struct imap_parser_settings ps = {
+		.max_line = (size_t)set->max_line,
+		.max_literal = (uint64_t)set->max_literal,
+	};
+
+	client->loop = loop;
+	client->conn = conn;
+	client->set = set;
+	client->cb = cb;
+	client->context = context;
+	client->parser = imap_parser_create(&ps);
+	client->idle_inotify_fd = -1;
+	conn_set_context(conn, client);
+	return client;
+}
+
+const struct conn_callbacks *imap_client_conn_callbacks(void)
+{
+	return &client_conn_callbacks;
+}
+
+struct imap_client *
+imap_client_create_login(struct ioloop *loop, struct conn *conn,
+			 const struct imap_settings *set,
+			 struct tls_ctx *tls_ctx, bool implicit_tls,
+			 const char *remote_ip,
+			 const struct imap_client_callbacks *cb, void *context)
+{
+	struct imap_client *client = client_new(loop, conn, set, cb, context);
+	struct str s;
+
+	client->tls_ctx = implicit_tls ? NULL : tls_ctx;
+	client->tls = implicit_tls;
+	client->remote_ip = xstrdup(remote_ip != NULL ? remote_ip : "");
+	client->state = IMAP_STATE_NOT_AUTH;
+	str_init(&s, 256);
+	str_append(&s, "* OK [CAPABILITY ");
+	imap_client_capability(client, &s);
+	str_append(&s, "] Courier-suite IMAP ready.");
+	imap_client_send(client, str_c(&s));
+	str_free(&s);
+	return client;
+}
+
+struct imap_client *
+imap_client_create_mail(struct ioloop *loop, struct conn *conn,
+			const struct imap_settings *set, const char *root,
+			const char *user, const char *tag,
+			const struct imap_client_callbacks *cb, void *context)
+{
+	struct imap_client *client = client_new(loop, conn, set, cb, context);
+	struct str s;
+
+	client->root = xstrdup(root);
+	client->user = xstrdup(user);
+	client->state = IMAP_STATE_AUTH;
+	client->remote_ip = xstrdup("");
+	str_init(&s, 256);
+	if (tag != NULL)
+		str_printfa(&s, "%s OK [CAPABILITY ", tag);
+	else
+		str_append(&s, "* PREAUTH [CAPABILITY ");
+	imap_client_capability(client, &s);
+	str_printfa(&s, "] %s", tag != NULL ? "Logged in" :
+			"Logged in as the maildir's owner");
+	imap_client_send(client, str_c(&s));
+	str_free(&s);
+	return client;
+}
+
+static void client_free(struct imap_client *client)
+{
+	imap_mailbox_close(&client->mbox);
+	imap_parser_destroy(&client->parser);
+	sasl_server_destroy(&client->sasl);
+	if (client->relay != NULL)
+		conn_destroy(&client->relay);
+	free(client->cont_tag);
+	free(client->root);
+	free(client->user);
+	free(client->remote_ip);
+	free(client);
+}
+
+void imap_client_destroy(struct imap_client **client)
+{
+	if (*client == NULL)
+		return;
+	if ((*client)->conn != NULL)
+		conn_destroy(&(*client)->conn);
+	client_free(*client);
+	*client = NULL;
+}
+
+struct conn *imap_client_detach_conn(struct imap_client *client)
+{
+	struct conn *conn = client->conn;
+
+	client->conn = NULL;
+	return conn;
+}

@@ -1,0 +1,94 @@
+/* imap-client.h: one IMAP session on a connection.
+ *
+ * The session reads commands with the resumable parser (imap-parser.h),
+ * looks them up in the command table (imap-commands.h), which says in
+ * which states a command is allowed, and runs it.  It is used in two
+ * kinds of processes (see imapd.c): the pre-login process, unprivileged,
+ * which only knows the NOT AUTHENTICATED state and hands credentials to
+ * its owner through the login callback; and the mail session, running as
+ * the account, created already logged in on a maildir. */
+#ifndef IMAP_CLIENT_H
+#define IMAP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap-parser.h"
+#include "imap-settings.h"
+#include "str.h"
+
+struct conn;
+struct ioloop;
+struct tls_ctx;
+struct imap_client;
+struct imap_mailbox;
+struct sasl_server;
+
+enum imap_client_state {
+	IMAP_STATE_NOT_AUTH,
+	IMAP_STATE_AUTH,
+	IMAP_STATE_SELECTED,
+	IMAP_STATE_LOGOUT,
+};
+
+enum imap_login_result {
+	IMAP_LOGIN_OK,		/* the owner took the session over */
+	IMAP_LOGIN_FAILED,	/* wrong user or password */
+	IMAP_LOGIN_REFUSED,	/* account may not use IMAP (text says) */
+	IMAP_LOGIN_TEMPFAIL,	/* authdaemond down, fork failed... */
+};
+
+/* Credentials given by LOGIN or AUTHENTICATE. */
+struct imap_login_request {
+	const char *tag;
+	const char *user;
+	const char *password;	/* PLAIN, LOGIN, or NULL */
+	const char *cram_challenge, *cram_digest_hex; /* CRAM-MD5 */
+	bool tls;
+};
+
+struct imap_client_callbacks {
+	/* Pre-login: checks credentials.  On IMAP_LOGIN_OK the owner now
+	 * speaks for the session (it sent the tagged OK itself, or will):
+	 * the client object stops reading commands.  *text_r may be set
+	 * for the NO reply. */
+	enum imap_login_result (*login)(struct imap_client *client,
+					const struct imap_login_request *req,
+					const char **text_r, void *context);
+	/* The session ended (LOGOUT, disconnect); the owner destroys it. */
+	void (*ended)(struct imap_client *client, void *context);
+};
+
+/* A pre-login session on conn (which it owns).  tls_ctx: for STARTTLS
+ * (NULL: not offered); the settings must outlive the session. */
+struct imap_client *
+imap_client_create_login(struct ioloop *loop, struct conn *conn,
+			 const struct imap_settings *set,
+			 struct tls_ctx *tls_ctx, bool implicit_tls,
+			 const char *remote_ip,
+			 const struct imap_client_callbacks *cb,
+			 void *context);
+/* A logged-in session on conn for the maildir root (INBOX) of user.
+ * tag: the LOGIN/AUTHENTICATE tag to answer OK to, or NULL to send a
+ * PREAUTH greeting (tunnels). */
+struct imap_client *
+imap_client_create_mail(struct ioloop *loop, struct conn *conn,
+			const struct imap_settings *set, const char *root,
+			const char *user, const char *tag,
+			const struct imap_client_callbacks *cb,
+			void *context);
+/* The connection callbacks a session's conn must be created with (the
+ * session sets itself as their context). */
+const struct conn_callbacks *imap_client_conn_callbacks(void);
+/* In the pre-login process, from the login callback before it returns
+ * IMAP_LOGIN_OK: from now on bytes are relayed between the client and
+ * the mail session on fd (owned). */
+void imap_client_start_relay(struct imap_client *client, int fd);
+/* Frees the session and its connection; sets *client to NULL. */
+void imap_client_destroy(struct imap_client **client);
+/* After IMAP_LOGIN_OK in the pre-login process: takes the connection
+ * back (the session is then destroyed without closing it). */
+struct conn *imap_client_detach_conn(struct imap_client *client);
+
+#endif

@@ -1,0 +1,296 @@
+/* imap-mailbox.c: mailbox names and the selected mailbox's view. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "imap-client-private.h"
+#include "imap-mailbox.h"
+#include "maildir-folder.h"
+#include "maildir.h"
+#include "mem.h"
+#include "mutf7.h"
+
+char *imap_folder_from_client(struct imap_client *client, const char *name,
+			      const char **error_r)
+{
+	const char *prefix = client->set->namespace_prefix;
+	char *utf8;
+
+	if (strcasecmp(name, "INBOX") == 0)
+		return xstrdup("");
+	if (prefix[0] != '\0') {
+		if (strncasecmp(name, prefix, strlen(prefix)) != 0) {
+			*error_r = "Mailbox outside the namespace";
+			return NULL;
+		}
+		name += strlen(prefix);
+	}
+	utf8 = client->utf8 ? xstrdup(name) : mutf7_decode_dup(name);
+	if (utf8 == NULL || !maildir_folder_name_valid(utf8) ||
+	    (prefix[0] == '\0' && strncasecmp(utf8, "INBOX.", 6) == 0)) {
+		free(utf8);
+		*error_r = "Invalid mailbox name";
+		return NULL;
+	}
+	return utf8;
+}
+
+char *imap_folder_to_client(struct imap_client *client, const char *folder)
+{
+	if (folder[0] == '\0')
+		return xstrdup("INBOX");
+	char *enc = client->utf8 ? xstrdup(folder) : mutf7_encode_dup(folder);
+	if (enc == NULL)
+		enc = xstrdup(folder);
+	char *ret = xasprintf("%s%s", client->set->namespace_prefix, enc);
+	free(enc);
+	return ret;
+}
+
+char *imap_folder_dir(struct imap_client *client, const char *folder)
+{
+	if (folder[0] == '\0')
+		return xstrdup(client->root);
+	return maildir_folder_path(client->root, folder);
+}
+
+int imap_mailbox_open(struct imap_client *client, const char *name,
+		      bool readonly, struct imap_mailbox **mbox_r,
+		      const char **error_r)
+{
+	char *folder = imap_folder_from_client(client, name, error_r);
+
+	if (folder == NULL)
+		return -1;
+	char *dir = imap_folder_dir(client, folder);
+	free(folder);
+	if (dir == NULL || !maildir_is_maildir(dir)) {
+		free(dir);
+		*error_r = "Mailbox does not exist";
+		return -1;
+	}
+	struct imap_mailbox *mbox = xcalloc(1, sizeof(*mbox));
+	struct mail_index_status st;
+
+	mbox->name = xstrdup(name);
+	mbox->dir = dir;
+	mbox->readonly = readonly;
+	if (mail_index_open(dir, NULL, &mbox->index, error_r) < 0 ||
+	    mail_index_get_status(mbox->index, &st, error_r) < 0 ||
+	    mail_index_uids(mbox->index, &mbox->uids, &mbox->count,
+			    error_r) < 0) {
+		imap_mailbox_close(&mbox);
+		return -1;
+	}
+	if (readonly)
+		mbox->first_recent = st.first_recent_uid;
+	else if (mail_index_claim_recent(mbox->index, &mbox->first_recent,
+					 error_r) < 0) {
+		imap_mailbox_close(&mbox);
+		return -1;
+	}
+	mbox->modseq = st.highestmodseq;
+	mbox->uidvalidity = st.uidvalidity;
+	*mbox_r = mbox;
+	return 0;
+}
+
+void imap_mailbox_close(struct imap_mailbox **mbox)
+{
+	if (*mbox == NULL)
+		return;
+	mail_index_close(&(*mbox)->index);
+	free((*mbox)->uids);
+	free((*mbox)->name);
+	free((*mbox)->dir);
+	x_free(*mbox);
+}
+
+uint32_t imap_mailbox_seq(const struct imap_mailbox *mbox, uint32_t uid)
+{
+	size_t lo = 0, hi = mbox->count;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (mbox->uids[mid] == uid)
+			return (uint32_t)mid + 1;
+		if (mbox->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+void imap_mailbox_resolve(const struct imap_mailbox *mbox,
+			  const struct imap_seqset *set, bool uid_mode,
+			  uint32_t **uids_r, size_t *count_r)
+{
+	uint32_t *uids = NULL;
+	size_t n = 0;
+
+	if (mbox->count > 0)
+		uids = xreallocarray(NULL, mbox->count, sizeof(*uids));
+	uint32_t max = uid_mode ? (mbox->count > 0 ?
+				   mbox->uids[mbox->count - 1] : 0) :
+				  (uint32_t)mbox->count;
+	for (size_t i = 0; i < mbox->count; i++) {
+		uint32_t key = uid_mode ? mbox->uids[i] : (uint32_t)i + 1;
+
+		if (imap_seqset_contains(set, key, max))
+			uids[n++] = mbox->uids[i];
+	}
+	*uids_r = uids;
+	*count_r = n;
+}
+
+void imap_mailbox_flags(const struct imap_mailbox *mbox,
+			const struct mail_index_record *rec, struct str *out)
+{
+	static const struct {
+		uint8_t flag;
+		const char *name;
+	} names[] = {
+		{ MAIL_INDEX_SEEN, "\\Seen" },
+		{ MAIL_INDEX_ANSWERED, "\\Answered" },
+		{ MAIL_INDEX_FLAGGED, "\\Flagged" },
+		{ MAIL_INDEX_DELETED, "\\Deleted" },
+		{ MAIL_INDEX_DRAFT, "\\Draft" },
+	};
+	bool first = true;
+
+	str_append_c(out, '(');
+	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+		if ((rec->flags & names[i].flag) == 0)
+			continue;
+		if (!first)
+			str_append_c(out, ' ');
+		str_append(out, names[i].name);
+		first = false;
+	}
+	if (rec->uid >= mbox->first_recent) {
+		str_append(out, first ? "\\Recent" : " \\Recent");
+		first = false;
+	}
+	for (size_t i = 0; i < rec->keyword_count; i++) {
+		const char *kw = mail_index_keyword_name(mbox->index,
+							 rec->keywords[i]);
+		if (kw == NULL)
+			continue;
+		if (!first)
+			str_append_c(out, ' ');
+		str_append(out, kw);
+		first = false;
+	}
+	str_append_c(out, ')');
+}
+
+struct changed_ctx {
+	struct imap_client *client;
+	uint32_t old_last;	/* newer UIDs were just announced */
+	struct str out;
+};
+
+static int send_changed(const struct mail_index_record *rec, void *context)
+{
+	struct changed_ctx *ctx = context;
+	struct imap_mailbox *mbox = ctx->client->mbox;
+	uint32_t seq = imap_mailbox_seq(mbox, rec->uid);
+
+	if (seq == 0 || rec->uid > ctx->old_last)
+		return 0;
+	str_printfa(&ctx->out, "* %u FETCH (UID %u FLAGS ", seq, rec->uid);
+	imap_mailbox_flags(mbox, rec, &ctx->out);
+	str_append(&ctx->out, ")\r\n");
+	return 0;
+}
+
+int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
+{
+	struct imap_mailbox *mbox = client->mbox;
+	struct mail_index_status st;
+	const char *error;
+	uint32_t *uids;
+	size_t count;
+
+	if (mbox == NULL)
+		return 0;
+	if (mail_index_changed_since(mbox->index, mbox->modseq, &error) <= 0)
+		return 0;
+	if (mail_index_get_status(mbox->index, &st, &error) < 0 ||
+	    mail_index_uids(mbox->index, &uids, &count, &error) < 0)
+		return -1;
+
+	struct changed_ctx ctx = {
+		.client = client,
+		.old_last = mbox->count > 0 ? mbox->uids[mbox->count - 1] : 0,
+	};
+	str_init(&ctx.out, 256);
+	size_t old_count = mbox->count;
+	if (expunge_ok) {
+		/* expunged: the old UIDs missing from the new list, sent
+		 * from the highest sequence number down so that each
+		 * number is right when the client reads it */
+		size_t j = count;
+		for (size_t i = mbox->count; i > 0; i--) {
+			uint32_t uid = mbox->uids[i - 1];
+			while (j > 0 && uids[j - 1] > uid)
+				j--;
+			if (j > 0 && uids[j - 1] == uid)
+				continue;
+			str_printfa(&ctx.out, "* %zu EXPUNGE\r\n", i);
+		}
+		free(mbox->uids);
+		mbox->uids = uids;
+		mbox->count = count;
+	} else {
+		/* keep the expunged ones; add the new ones at the end */
+		uint32_t last = mbox->count > 0 ? mbox->uids[mbox->count - 1] :
+						  0;
+		size_t add = 0;
+		for (size_t i = 0; i < count; i++)
+			if (uids[i] > last)
+				add++;
+		if (add > 0) {
+			mbox->uids = xreallocarray(mbox->uids,
+						   mbox->count + add,
+						   sizeof(*uids));
+			for (size_t i = 0; i < count; i++)
+				if (uids[i] > last)
+					mbox->uids[mbox->count++] = uids[i];
+		}
+		free(uids);
+	}
+	if (mbox->count != old_count || expunge_ok) {
+		if (mbox->count != old_count)
+			str_printfa(&ctx.out, "* %zu EXISTS\r\n", mbox->count);
+		if (!mbox->readonly && mbox->count > old_count) {
+			/* new mail: claim it as \Recent for this session */
+			uint32_t first;
+			(void)mail_index_claim_recent(mbox->index, &first,
+						      &error);
+		}
+		size_t recent = 0;
+		for (size_t i = mbox->count; i > 0; i--) {
+			if (mbox->uids[i - 1] < mbox->first_recent)
+				break;
+			recent++;
+		}
+		if (recent != mbox->recent_sent ||
+		    mbox->count != old_count) {
+			str_printfa(&ctx.out, "* %zu RECENT\r\n", recent);
+			mbox->recent_sent = recent;
+		}
+	}
+	(void)mail_index_iterate_changed(mbox->index, mbox->modseq,
+					 send_changed, &ctx, &error);
+	mbox->modseq = st.highestmodseq;
+	imap_client_write(client, str_c(&ctx.out), str_len(&ctx.out));
+	str_free(&ctx.out);
+	return 0;
+}

@@ -1,0 +1,51 @@
+/* imap-settings.h: imapd's settings, read from the instance's NAME=value
+ * files etc/imapd (plain port) and etc/imapd-ssl (implicit TLS port),
+ * with Courier's names where Courier has one (see doc/imap.md). */
+#ifndef IMAP_SETTINGS_H
+#define IMAP_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config-errors.h"
+
+struct imap_settings {
+	/* etc/imapd */
+	bool start;		/* IMAPDSTART */
+	char *address;		/* ADDRESS */
+	long long port;		/* PORT */
+	long long max_daemons;	/* MAXDAEMONS */
+	long long max_per_ip;	/* MAXPERIP */
+	char *maildir_path;	/* MAILDIRPATH */
+	unsigned int idle_poll;	/* IMAP_IDLE_TIMEOUT: IDLE re-check (s) */
+	char *empty_trash;	/* IMAP_EMPTYTRASH (kept, see doc/imap.md) */
+	unsigned int timeout;	/* IMAP_TIMEOUT: autologout (s) */
+	long long max_line;	/* IMAP_MAX_LINE */
+	long long max_literal;	/* IMAP_MAX_LITERAL */
+	long long max_bad_commands; /* IMAP_MAX_BAD_COMMANDS before login */
+	char *login_user;	/* IMAP_LOGIN_USER: pre-login processes */
+	char *namespace_prefix;	/* IMAP_NAMESPACE_PREFIX: "" or "INBOX." */
+	/* etc/imapd-ssl */
+	bool ssl_start;		/* IMAPDSSLSTART */
+	char *ssl_address;	/* SSLADDRESS */
+	long long ssl_port;	/* SSLPORT */
+	bool starttls;		/* IMAPDSTARTTLS */
+	bool tls_required;	/* IMAP_TLS_REQUIRED */
+	char *tls_certfile;	/* TLS_CERTFILE */
+	char *tls_dhparams;	/* TLS_DHPARAMS */
+	char *tls_protocol;	/* TLS_PROTOCOL */
+	char *tls_cipher_list;	/* TLS_CIPHER_LIST */
+	char *tls_priority;	/* TLS_PRIORITY */
+	char *tls_verifypeer;	/* TLS_VERIFYPEER */
+	char *tls_trustcerts;	/* TLS_TRUSTCERTS */
+};
+
+/* Defaults, then etc/imapd and etc/imapd-ssl (a missing file keeps the
+ * defaults).  Returns 0, or -1 with every problem in errs.  Free with
+ * imap_settings_free() either way. */
+int imap_settings_load(struct imap_settings *set, const char *plain_file,
+		       const char *ssl_file, struct config_errors *errs);
+void imap_settings_defaults(struct imap_settings *set);
+void imap_settings_free(struct imap_settings *set);
+
+#endif
