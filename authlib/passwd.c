@@ -43,6 +43,9 @@ static const struct {
 } braced[] = {
 	{"MD5", HASH_MD5, false, 0, PASSWD_SCHEME_MD5},
 	{"MD5RAW", HASH_MD5, false, 1, PASSWD_SCHEME_DEFAULT},
+	/* OpenLDAP's salted MD5 (slappasswd -h {SMD5}): verified, never
+	 * made (a changed password gets the default scheme). */
+	{"SMD5", HASH_MD5, true, 0, PASSWD_SCHEME_DEFAULT},
 	{"SHA", HASH_SHA1, false, 0, PASSWD_SCHEME_SHA},
 	{"SHA1", HASH_SHA1, false, 0, PASSWD_SCHEME_SHA},
 	{"SSHA", HASH_SHA1, true, 0, PASSWD_SCHEME_SSHA},

@@ -6,6 +6,7 @@
  *                 crypt_rn (whatever this libcrypt implements), also
  *                 written {CRYPT}$6$...; a bare value without "{" is crypt
  *   {MD5}         base64 of MD5(pw)          {MD5RAW}  hex of MD5(pw)
+ *   {SMD5}        salted MD5 (OpenLDAP's; verified only, never made)
  *   {SHA}         base64 of SHA-1(pw)        {SSHA}    salted SHA-1
  *   {SHA256}      base64 of SHA-256(pw)      {SSHA256} salted SHA-256
  *   {SHA512}      base64 of SHA-512(pw)      {SSHA512} salted SHA-512

@@ -10,7 +10,14 @@
  *   python3 crypt.crypt('pass word1', '$2y$05$abcdefghijklmnopqrstuu')
  *   python3 hashlib + base64 for {MD5} {MD5RAW} {SHA} {SHA256} {SHA512}
  *     and, with salt b"\x01\x02salt\xff", {SSHA} {SSHA256} {SSHA512}
- *   python3 hmac.new(key, challenge, alg).hexdigest() for CRAM. */
+ *   python3 hmac.new(key, challenge, alg).hexdigest() for CRAM.
+ * and the slappasswd ones (OpenLDAP 2.5.13, Debian 12) with:
+ *   slappasswd -h {SSHA} -s 'pass word1'    (also {SHA} {MD5} {SMD5})
+ *   slappasswd -h {CRYPT} -c '$6$%.16s' -s 'pass word1'  (also $5$, $1$)
+ *   slappasswd -o module-path=/usr/lib/ldap -o module-load=pw-sha2
+ *     -h {SSHA256} -s 'pass word1'          (also {SHA256} {SHA512} {SSHA512})
+ * tests/integration/test_authlib_passwd.py makes fresh ones with
+ * slappasswd at run time and checks them through authdaemond. */
 #include "config.h"
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,6 +62,22 @@ static const char *const good[] = {
 	"ptQxgIT2XH7VbMkIj6ggvltb3gECc2FsdP8=",
 	"{PLAIN}" PW,
 	"{CLEARTEXT}" PW,
+	/* slappasswd */
+	"{SSHA}GGlcv+NtG7NLSLX3vp4+zkAsqt5YMbKk",
+	"{SHA}nKLZl0rE9i9P+4LqY675c0Wfxis=",
+	"{MD5}3H8jVKeujnkUSGFVqSd3ag==",
+	"{SMD5}gDSO09xxSAyj53FngU3DcipKyQo=",
+	"{smd5}gDSO09xxSAyj53FngU3DcipKyQo=",
+	"{CRYPT}$6$1Ze5pF/R.G7CQygx$jLIBLG/oElvvQQ2uhXsHfr2yk/dLN1iYSkP5CO68g3"
+	"pgS1BZ4x68FvXK6FrIYks6ARbrBoy9PeE9tS3Kx2kZk0",
+	"{CRYPT}$5$Do6MNuyCwYCi4sot$0PtzG1WRMNHKBaCsVh2aCuOZnJjucEOvjOV/dzC1gcA",
+	"{CRYPT}$1$QimEZmLB$YZXeEARi3Ag9mp2BeX.Q8.",
+	"{SHA256}ed4mq4Z78ldoArH6jHGWv/wQ5X2N+p8MYhgygaAjduw=",
+	"{SSHA256}jiRt6nr6L3kCcu2MklZAaICYbpaDLluXRfexBAQsaL5cQN3UMj8XBA==",
+	"{SHA512}nBJcvlLwgklpHctzLb4ZJcjoEuVtU/hOiLVQWeTdQ6XB0dzGmih0P7wazp9q"
+	"GyDZLltG2mlrvi6zfLZlTw0ImA==",
+	"{SSHA512}y4ETO7p1flCT2fGCnH5v4fee9QY/I0NOvj7KYv8fs/jRjdWYMGL5PJz9w75x"
+	"1cXxMb1y0OLJIr7ZBFAgIKyhR4UJbSV/ANTg",
 };
 
 static void test_verify_vectors(void **state)
@@ -85,6 +108,9 @@ static void test_verify_malformed(void **state)
 		"{SHA}nKLZl0rE9i9P+4LqY675c0Wfxis",	   /* bad padding */
 		"{SHA}3H8jVKeujnkUSGFVqSd3ag==",	   /* MD5 length */
 		"{SSHA}nKLZl0rE9i9P+4LqY675c0Wfxis=",	   /* no salt */
+		"{SMD5}3H8jVKeujnkUSGFVqSd3ag==",	   /* no salt */
+		"{SMD5}gDSO09xxSAyj53FngU3DcipKyQo",	   /* bad padding */
+		"{SMD5}", "{SMD5}!!!!",
 		"{MD5RAW}dc7f2354a7ae8e7914486155a927776", /* odd length */
 		"{MD5RAW}zz7f2354a7ae8e7914486155a927776a", "{CRYPT}", "$6$",
 		"$9$nonsense", "*", "!", "*LK*",
@@ -159,6 +185,9 @@ static void test_scheme_names(void **state)
 	assert_int_equal(passwd_scheme_of("{SSHA}abc"), PASSWD_SCHEME_SSHA);
 	assert_int_equal(
 		passwd_scheme_of("{MD5RAW}abc"), PASSWD_SCHEME_DEFAULT);
+	/* {SMD5} is verified, never made: a change gets the default. */
+	assert_int_equal(passwd_scheme_of("{SMD5}gDSO09xxSAyj53FngU3DcipKyQo="),
+		PASSWD_SCHEME_DEFAULT);
 }
 
 static void test_cram(void **state)
