@@ -242,8 +242,13 @@ int auth_cram(const char *service, const char *mechanism, const void *challenge,
 	int r;
 
 	auth_record_init(rec_r);
+	/* A digest that is not hex digits cannot match: a rejection here,
+	 * not a request authdaemond would drop (a temporary failure). */
 	if (user == NULL || digest_hex == NULL || strchr(user, '\n') ||
-		strlen(user) > AUTH_MAX_USER_LEN) {
+		strlen(user) > AUTH_MAX_USER_LEN || digest_hex[0] == '\0' ||
+		strlen(digest_hex) > 128 ||
+		strspn(digest_hex, "0123456789abcdefABCDEF") !=
+			strlen(digest_hex)) {
 		*error_r = "invalid CRAM response";
 		return 0;
 	}

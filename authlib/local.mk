@@ -79,3 +79,15 @@ tests_fuzz_fuzz_authproto_SOURCES = tests/fuzz/fuzz-authproto.c
 tests_fuzz_fuzz_authproto_CPPFLAGS = $(AUTH_CPPFLAGS)
 tests_fuzz_fuzz_authproto_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_authproto_LDADD = $(AUTH_LIBS)
+
+# auth_sasl/auth_cram against a real authdaemond started by the test (it
+# runs the built authlib/authdaemond, so it is built first).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-auth-client
+TESTS += tests/unit/test-auth-client
+tests_unit_test_auth_client_CPPFLAGS = $(AUTH_CPPFLAGS)
+tests_unit_test_auth_client_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_auth_client_LDADD = $(AUTH_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_auth_client_DEPENDENCIES = authlib/libauth.la \
+	authlib/authdaemond$(EXEEXT)
+endif
