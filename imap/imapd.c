@@ -227,7 +227,9 @@ static void master_request(void *context)
 		r = -1;
 		error = "unknown request";
 	}
-	secure_wipe(buf, sizeof(buf));
+	/* only the secrets: tag and user are still needed */
+	secure_wipe((char *)f[3], strlen(f[3]));
+	secure_wipe((char *)f[4], strlen(f[4]));
 	if (r < 0) {
 		log_error("imapd: login user=%s ip=%s: authdaemond: %s", user,
 			  mc->remote_ip, error != NULL ? error : "failure");
