@@ -20,6 +20,21 @@ def slappasswd(pw):
     return servers.run(["slappasswd", "-s", pw], "slappasswd").strip()
 
 
+# One entry per slappasswd scheme (userPassword made at run time), so the
+# hashes an OpenLDAP admin already has are checked by authlib's verifier
+# (LDAP_AUTHBIND=0) as well as by slapd (LDAP_AUTHBIND=1).
+HASH_PW = "h4sh pw*)("
+HASH_SCHEMES = [("smd5", ["-h", "{SMD5}"]), ("md5", ["-h", "{MD5}"]),
+                ("sha", ["-h", "{SHA}"]), ("ssha", ["-h", "{SSHA}"]),
+                ("crypt6", ["-h", "{CRYPT}", "-c", "$6$%.16s"]),
+                ("crypt1", ["-h", "{CRYPT}", "-c", "$1$%.8s"])]
+
+
+def slappasswd_scheme(pw, args):
+    return servers.run(["slappasswd"] + args + ["-s", pw],
+                       "slappasswd").strip()
+
+
 def crypt6(pw):
     return "{CRYPT}" + subprocess.run(
         ["openssl", "passwd", "-6", "-stdin"], input=pw,
@@ -47,7 +62,11 @@ def directory(ldap_server):
         person("carol", "carol@example.test", slappasswd(CAROL_PW), 1003,
                "/var/vmail/example.test/carol", "description: 1\n") +
         person("dave", "dave@other.test", slappasswd(DAVE_PW), 1004,
-               "/var/vmail/other.test/dave"))
+               "/var/vmail/other.test/dave") +
+        "".join(person("hash-" + name, "hash-%s@example.test" % name,
+                       slappasswd_scheme(HASH_PW, args), 2000 + i,
+                       "/var/vmail/example.test/hash-" + name)
+                for i, (name, args) in enumerate(HASH_SCHEMES)))
     return s
 
 
@@ -108,6 +127,16 @@ def test_login_right_wrong_unknown(auth):
     auth.expect(REJECTED, "bob@example.test", BOB_PW[:-1])
 
 
+@pytest.mark.parametrize("scheme", [n for n, _ in HASH_SCHEMES])
+def test_slappasswd_hashes(auth, directory, scheme):
+    login = "hash-%s@example.test" % scheme
+    out = directory.search("(mail=%s)" % login, ["userPassword"])
+    assert "userPassword" in out
+    auth.expect(OK, login, HASH_PW)
+    auth.expect(REJECTED, login, HASH_PW[:-1])
+    auth.expect(REJECTED, login, HASH_PW + "x")
+
+
 def test_disableimap(auth):
     auth.expect(REJECTED, "carol@example.test", CAROL_PW, service="imap")
     auth.expect(OK, "carol@example.test", CAROL_PW, service="pop3")
@@ -132,8 +161,10 @@ def test_metacharacters_never_match(auth):
 def test_enumerate(auth):
     rows = auth.enumerate()
     names = sorted(r[0] for r in rows)
-    assert names == ["alice@example.test", "bob@example.test",
-                     "carol@example.test", "dave@other.test"]
+    assert names == sorted(["alice@example.test", "bob@example.test",
+                            "carol@example.test", "dave@other.test"] +
+                           ["hash-%s@example.test" % n
+                            for n, _ in HASH_SCHEMES])
     carol = [r for r in rows if r[0] == "carol@example.test"][0]
     assert carol[1:4] == ["1003", "1001", "/var/vmail/example.test/carol"]
     assert "disableimap=1" in carol[5]
