@@ -1,0 +1,40 @@
+# maildrop/local.mk: build fragment for maildrop, its filter language
+# library and the tools (reformail, maildirmake, deliverquota).
+# (reformime is built by lib/mime.mk.)
+noinst_LTLIBRARIES += maildrop/libmaildrop.la
+maildrop_libmaildrop_la_SOURCES = \
+	maildrop/mdparse.c maildrop/mdparse.h \
+	maildrop/mdmsg.c maildrop/mdmsg.h \
+	maildrop/mdeval.c maildrop/mdeval.h \
+	maildrop/mddeliver.c maildrop/mddeliver.h
+maildrop_libmaildrop_la_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS) $(LMDB_CFLAGS)
+
+MAILDROP_LIBS = maildrop/libmaildrop.la $(CORE_LIBS)
+
+bin_PROGRAMS += maildrop/maildrop
+maildrop_maildrop_SOURCES = maildrop/maildrop.c
+maildrop_maildrop_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/authlib
+maildrop_maildrop_LDADD = maildrop/libmaildrop.la $(AUTH_LIBS)
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-maildrop-parse tests/unit/test-maildrop-eval
+TESTS += tests/unit/test-maildrop-parse tests/unit/test-maildrop-eval
+tests_unit_test_maildrop_parse_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
+tests_unit_test_maildrop_parse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_maildrop_parse_LDADD = maildrop/libmaildrop.la $(UNIT_LIBS)
+tests_unit_test_maildrop_eval_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
+tests_unit_test_maildrop_eval_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_maildrop_eval_LDADD = maildrop/libmaildrop.la $(UNIT_LIBS)
+endif
+
+FUZZ_TARGETS += tests/fuzz/fuzz-maildrop-parse tests/fuzz/fuzz-maildrop-pattern
+tests_fuzz_fuzz_maildrop_parse_SOURCES = tests/fuzz/fuzz-maildrop-parse.c
+tests_fuzz_fuzz_maildrop_parse_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
+tests_fuzz_fuzz_maildrop_parse_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_maildrop_parse_LDADD = $(MAILDROP_LIBS)
+tests_fuzz_fuzz_maildrop_pattern_SOURCES = tests/fuzz/fuzz-maildrop-pattern.c
+tests_fuzz_fuzz_maildrop_pattern_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
+tests_fuzz_fuzz_maildrop_pattern_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_maildrop_pattern_LDADD = $(MAILDROP_LIBS)
+
+EXTRA_DIST += tests/integration/test_maildrop_diff.py bench/maildrop-filter.sh

@@ -1,0 +1,245 @@
+/* maildrop.c: the maildrop mail filter and delivery agent (maildrop(1)).
+ *
+ * maildrop [-d user] [-f sender] [-A "Header: value"] [-V n] [filter [args]]
+ *
+ * Reads the message from standard input, sets the system variables, and
+ * runs the filter file given (manual mode), or with -d (delivery mode)
+ * the instance's etc/maildroprc and then $HOME/.mailfilter of the user,
+ * as that user in their home folder.  With no filter it delivers to
+ * $DEFAULT.  Exit codes are sysexits: 0 delivered, 75 (EX_TEMPFAIL) for a
+ * failed delivery or any error that leaves the message undelivered (the
+ * MTA keeps it and tries again), 67 for an unknown user, 64 for a bad
+ * command line; or EXITCODE as the filter set it. */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth-record.h"
+#include "authclient.h"
+#include "instance.h"
+#include "mdeval.h"
+#include "mdmsg.h"
+#include "mem.h"
+#include "str.h"
+
+#define EX_USAGE_ 64
+#define EX_NOUSER_ 67
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"Usage: maildrop [-d user] [-f sender] [-A \"Header: value\"] "
+		"[-V level] [filterfile [arg...]]\n");
+	exit(EX_USAGE_);
+}
+
+static void tempfail(const char *msg)
+{
+	fprintf(stderr, "maildrop: %s\n", msg);
+	exit(MD_EX_TEMPFAIL);
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "maildrop: Timeout quota exceeded.\n";
+
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0) {
+		/* exiting anyway */
+	}
+	_exit(MD_EX_TEMPFAIL);
+}
+
+/* Adds -A headers at the top of the message. */
+static void add_headers(struct md_message *msg, char **headers, size_t n)
+{
+	struct str s;
+
+	if (n == 0)
+		return;
+	str_init(&s, str_len(&msg->data) + 256);
+	for (size_t i = 0; i < n; i++) {
+		str_append(&s, headers[i]);
+		str_append_c(&s, '\n');
+	}
+	str_append_n(&s, str_c(&msg->data), str_len(&msg->data));
+	md_message_set(msg, str_c(&s), str_len(&s));
+	str_free(&s);
+}
+
+/* A filter file must belong to us; in delivery mode it must not be
+ * writable by group or others either. */
+static int check_filter_file(const char *path, bool strict, uid_t uid)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (st.st_uid != uid)
+		tempfail("mailfilter file is owned by the wrong user.");
+	if (strict && (st.st_mode & 0022) != 0)
+		tempfail("Cannot have world/group permissions on the filter file - for your own good.");
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *user = NULL, *sender = NULL;
+	char **headers = NULL;
+	size_t nheaders = 0;
+	struct md_message *msg;
+	struct md_interp *it;
+	struct md_interp_settings settings;
+	enum md_run_result r = MD_RUN_END;
+	char host[256];
+	char *s;
+	int opt, code;
+	const char *home, *logname, *shell;
+	struct passwd *pw;
+
+	signal(SIGPIPE, SIG_IGN);
+	while ((opt = getopt(argc, argv, "+d:f:A:V:vD:aw:W:")) != -1) {
+		switch (opt) {
+		case 'd': user = optarg; break;
+		case 'f': sender = optarg; break;
+		case 'A':
+			headers = xreallocarray(headers, nheaders + 1,
+						sizeof(*headers));
+			headers[nheaders++] = optarg;
+			break;
+		case 'V': case 'D': case 'a': case 'w': case 'W': break;
+		case 'v':
+			printf("maildrop (courier suite) " PACKAGE_VERSION "\n"
+			       "GDBM/DB extensions enabled (LMDB).\n");
+			return 0;
+		default:
+			usage();
+		}
+	}
+	memset(&settings, 0, sizeof(settings));
+	msg = md_message_new();
+	if (md_message_read_fd(msg, 0, 256 * 1024 * 1024) < 0)
+		tempfail("Unable to read the message.");
+	add_headers(msg, headers, nheaders);
+	free(headers);
+
+	it = md_interp_create(msg, &settings, argv + optind + 1,
+			      optind < argc ? (size_t)(argc - optind - 1) : 0);
+	pw = getpwuid(getuid());
+	if (user != NULL) {
+		struct auth_record rec;
+		const char *err;
+		int rc;
+
+		memset(&rec, 0, sizeof(rec));
+		rc = auth_lookup("courier", user, &rec, &err);
+		if (rc > 0) {
+			if (rec.has_uid && getuid() == 0) {
+				if (setgid(rec.gid) < 0 || setgroups(0, NULL) < 0 ||
+				    setuid(rec.uid) < 0)
+					tempfail("Unable to set the user id.");
+			}
+			md_interp_set(it, "HOME", rec.home);
+			md_interp_set(it, "LOGNAME", rec.address);
+			s = rec.maildir != NULL ? xstrdup(rec.maildir) :
+				xasprintf("%s/Maildir", rec.home);
+			md_interp_set(it, "DEFAULT", s);
+			free(s);
+			if (rec.quota != NULL)
+				md_interp_set(it, "MAILDIRQUOTA", rec.quota);
+			auth_record_free(&rec);
+		} else {
+			struct passwd *upw = getpwnam(user);
+
+			if (upw == NULL) {
+				fprintf(stderr, "maildrop: Invalid user specified.\n");
+				return rc < 0 ? MD_EX_TEMPFAIL : EX_NOUSER_;
+			}
+			if (getuid() == 0 &&
+			    (setgid(upw->pw_gid) < 0 ||
+			     initgroups(upw->pw_name, upw->pw_gid) < 0 ||
+			     setuid(upw->pw_uid) < 0))
+				tempfail("Unable to set the user id.");
+			md_interp_set(it, "HOME", upw->pw_dir);
+			md_interp_set(it, "LOGNAME", upw->pw_name);
+			md_interp_set(it, "SHELL", upw->pw_shell);
+			s = xasprintf("/var/mail/%s", upw->pw_name);
+			md_interp_set(it, "DEFAULT", s);
+			free(s);
+		}
+	} else {
+		home = getenv("HOME");
+		logname = getenv("LOGNAME");
+		md_interp_set(it, "HOME", home != NULL ? home :
+			      pw != NULL ? pw->pw_dir : "/");
+		md_interp_set(it, "LOGNAME", logname != NULL ? logname :
+			      pw != NULL ? pw->pw_name : "");
+		s = xasprintf("/var/mail/%s", md_interp_get(it, "LOGNAME"));
+		md_interp_set(it, "DEFAULT", s);
+		free(s);
+	}
+	shell = getenv("SHELL");
+	if (*md_interp_get(it, "SHELL") == '\0')
+		md_interp_set(it, "SHELL", shell != NULL ? shell :
+			      pw != NULL && pw->pw_shell != NULL ? pw->pw_shell :
+			      "/bin/sh");
+	if (gethostname(host, sizeof(host)) < 0)
+		str_copy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	md_interp_set(it, "HOSTNAME", host);
+	md_interp_set(it, "PATH", "/bin:/usr/bin:/usr/local/bin");
+	md_interp_set(it, "LOCKEXT", ".lock");
+	md_interp_set(it, "UMASK", "077");
+	umask(077);
+	md_interp_set(it, "FROM", sender != NULL ? sender : "MAILER-DAEMON");
+	md_interp_set(it, "SENDER", sender != NULL ? sender : "");
+	s = xasprintf("%zu", str_len(&msg->data));
+	md_interp_set(it, "SIZE", s);
+	free(s);
+	s = xasprintf("%lu", msg->lines);
+	md_interp_set(it, "LINES", s);
+	free(s);
+	if (getenv("MAILDIRQUOTA") != NULL &&
+	    *md_interp_get(it, "MAILDIRQUOTA") == '\0')
+		md_interp_set(it, "MAILDIRQUOTA", getenv("MAILDIRQUOTA"));
+	signal(SIGALRM, on_alarm);
+	alarm(300);
+
+	if (user != NULL) {
+		struct stat st;
+		char *rc_path = instance_etc_path("maildroprc");
+
+		home = md_interp_get(it, "HOME");
+		if (chdir(home) < 0)
+			tempfail("Unable to change to the home directory.");
+		if (stat(".", &st) == 0 && (st.st_mode & S_ISVTX) != 0)
+			tempfail("Account's home directory has the sticky bit set: delivery deferred.");
+		md_interp_set(it, "MAILFILTER", ".mailfilter");
+		if (access(rc_path, F_OK) == 0)
+			r = md_interp_run_file(it, rc_path);
+		free(rc_path);
+		if (r == MD_RUN_END &&
+		    check_filter_file(".mailfilter", true, getuid()) > 0)
+			r = md_interp_run_file(it, ".mailfilter");
+	} else if (optind < argc) {
+		const char *file = argv[optind];
+
+		md_interp_set(it, "MAILFILTER", file);
+		if (check_filter_file(file, false, getuid()) == 0)
+			tempfail("Unable to open filter file, errno=2.");
+		r = md_interp_run_file(it, file);
+	}
+	code = md_interp_finish(it, r);
+	md_interp_destroy(&it);
+	md_message_free(&msg);
+	fflush(stdout);
+	return code;
+}

@@ -1,0 +1,385 @@
+/* mddeliver.c: maildir, mbox and program delivery, dot-locks and flocks. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "maildir-quota.h"
+#include "maildir.h"
+#include "mddeliver.h"
+#include "mem.h"
+#include "str.h"
+
+int md_deliver_maildir(const char *dir, const char *data, size_t len,
+		       const char *quota, bool *over_quota_r, char **error_r)
+{
+	struct maildir_quota *q = NULL;
+	struct maildir_delivery *d;
+	const char *err;
+	int rc;
+
+	*over_quota_r = false;
+	if (!maildir_is_maildir(dir)) {
+		*error_r = xasprintf("Unable to open mailbox %s", dir);
+		return -1;
+	}
+	rc = maildir_quota_open(dir, quota != NULL && *quota != '\0' ? quota : NULL,
+				&q, &err);
+	if (rc < 0) {
+		*error_r = xasprintf("maildir quota: %s", err);
+		return -1;
+	}
+	if (rc > 0) {
+		rc = maildir_quota_check(q, (int64_t)len, 1, &err);
+		if (rc <= 0) {
+			maildir_quota_close(&q);
+			if (rc == 0) {
+				*over_quota_r = true;
+				*error_r = xstrdup("maildir over quota.");
+			} else {
+				*error_r = xasprintf("maildir quota: %s", err);
+			}
+			return -1;
+		}
+	}
+	d = maildir_delivery_begin(dir, 0, &err);
+	if (d == NULL ||
+	    maildir_delivery_write(d, data, len, &err) < 0) {
+		*error_r = xasprintf("Unable to deliver to %s: %s", dir, err);
+		if (d != NULL)
+			maildir_delivery_abort(&d);
+		maildir_quota_close(&q);
+		return -1;
+	}
+	if (maildir_delivery_commit(&d, NULL, NULL, &err) < 0) {
+		*error_r = xasprintf("Unable to deliver to %s: %s", dir, err);
+		maildir_quota_close(&q);
+		return -1;
+	}
+	if (q != NULL) {
+		/* the message is in: a failed quota update only skews usage */
+		(void)maildir_quota_add(q, (int64_t)len, 1, &err);
+		maildir_quota_close(&q);
+	}
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int md_dotlock_acquire(const char *path, const struct md_lock_settings *lock,
+		       char **error_r)
+{
+	char host[256];
+	char *tmp;
+	time_t start = time(NULL);
+	int fd;
+
+	if (gethostname(host, sizeof(host)) < 0)
+		str_copy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	{
+		const char *slash = strrchr(path, '/');
+		int dirlen = slash == NULL ? 0 : (int)(slash - path) + 1;
+
+		tmp = xasprintf("%.*s%ld.%ld.%s", dirlen, path, (long)getpid(),
+				(long)time(NULL), host);
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0) {
+		*error_r = xasprintf("Unable to create a dot-lock at %s.", tmp);
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+	for (;;) {
+		struct stat st;
+
+		if (link(tmp, path) == 0 ||
+		    (stat(tmp, &st) == 0 && st.st_nlink == 2)) {
+			unlink(tmp);
+			free(tmp);
+			return 0;
+		}
+		if (errno != EEXIST) {
+			*error_r = xasprintf("Unable to create a dot-lock at %s.",
+					     path);
+			break;
+		}
+		if (stat(path, &st) == 0 && lock->timeout_secs > 0 &&
+		    time(NULL) - st.st_mtime > (time_t)lock->timeout_secs) {
+			/* stale lock: break it */
+			unlink(path);
+			continue;
+		}
+		if (lock->timeout_secs > 0 &&
+		    time(NULL) - start > (time_t)lock->timeout_secs * 2) {
+			*error_r = xasprintf("Timed out waiting for lock %s.",
+					     path);
+			break;
+		}
+		sleep(lock->sleep_secs > 0 ? lock->sleep_secs : 1);
+	}
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+void md_dotlock_release(const char *path)
+{
+	unlink(path);
+}
+
+int md_flock_acquire(const char *path, char **error_r)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*error_r = xasprintf("Unable to open %s: %s", path,
+				     strerror(errno));
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		*error_r = xasprintf("Unable to lock %s: %s", path,
+				     strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void md_flock_release(int fd)
+{
+	if (fd >= 0) {
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
+}
+
+static bool is_from_line(const char *p, size_t len)
+{
+	while (len > 0 && *p == '>') {
+		p++;
+		len--;
+	}
+	return len >= 5 && memcmp(p, "From ", 5) == 0;
+}
+
+int md_deliver_mbox(const char *path, const char *data, size_t len,
+		    const char *sender, const struct md_lock_settings *lock,
+		    size_t *size_r, char **error_r)
+{
+	struct str out;
+	char *lockpath;
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	struct stat st;
+	off_t old_size;
+	size_t i = 0, msize;
+	int fd, lfd, rc = 0;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
+	str_init(&out, len + 256);
+	str_printfa(&out, "From %s %s\n", sender, date);
+	msize = str_len(&out);
+	while (i < len) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		size_t end = nl == NULL ? len : (size_t)(nl - data) + 1;
+
+		if (is_from_line(data + i, end - i))
+			str_append_c(&out, '>');
+		str_append_n(&out, data + i, end - i);
+		i = end;
+	}
+	if (len > 0 && data[len - 1] != '\n')
+		str_append_c(&out, '\n');
+	msize = str_len(&out) - msize;
+	str_append_c(&out, '\n');
+
+	lockpath = xasprintf("%s%s", path, lock->lockext);
+	if (md_dotlock_acquire(lockpath, lock, error_r) < 0) {
+		free(lockpath);
+		str_free(&out);
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*error_r = xasprintf("Unable to open mailbox %s: %s", path,
+				     strerror(errno));
+		md_dotlock_release(lockpath);
+		free(lockpath);
+		str_free(&out);
+		return -1;
+	}
+	lfd = fd;
+	while (flock(lfd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	old_size = fstat(fd, &st) == 0 ? st.st_size : 0;
+	if (write_all(fd, str_c(&out), str_len(&out)) < 0 || fsync(fd) < 0) {
+		*error_r = xasprintf("Unable to write to %s: %s", path,
+				     strerror(errno));
+		if (ftruncate(fd, old_size) < 0) {
+			/* nothing more we can do: the error says it */
+		}
+		rc = -1;
+	}
+	flock(lfd, LOCK_UN);
+	close(fd);
+	md_dotlock_release(lockpath);
+	free(lockpath);
+	str_free(&out);
+	*size_r = msize;
+	return rc;
+}
+
+int md_run_program(const char *shell, const char *cmd, const char *data,
+		   size_t len, char *const envp[], struct str *output,
+		   size_t max_output, int *status_r, char **error_r)
+{
+	int in[2], outp[2] = { -1, -1 };
+	pid_t pid;
+	size_t off = 0;
+	int status;
+	bool too_big = false;
+	void (*old_pipe)(int);
+
+	if (pipe2(in, O_CLOEXEC) < 0 ||
+	    (output != NULL && pipe2(outp, O_CLOEXEC) < 0)) {
+		*error_r = xasprintf("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		*error_r = xasprintf("fork: %s", strerror(errno));
+		close(in[0]);
+		close(in[1]);
+		if (output != NULL) {
+			close(outp[0]);
+			close(outp[1]);
+		}
+		return -1;
+	}
+	if (pid == 0) {
+		char *argv[] = { (char *)shell, (char *)"-c", (char *)cmd, NULL };
+
+		signal(SIGPIPE, SIG_DFL);
+		dup2(in[0], 0);
+		if (output != NULL)
+			dup2(outp[1], 1);
+		execve(shell, argv, envp);
+		_exit(127);
+	}
+	close(in[0]);
+	if (output != NULL)
+		close(outp[1]);
+	old_pipe = signal(SIGPIPE, SIG_IGN);
+	/* write the message and read the output together (no deadlock) */
+	{
+		bool writing = true;
+		int wfd = in[1];
+
+		if (len == 0) {
+			close(wfd);
+			writing = false;
+		}
+		for (;;) {
+			struct pollfd pfd[2];
+			int n = 0, wi = -1, ri = -1;
+
+			if (writing) {
+				pfd[n].fd = wfd;
+				pfd[n].events = POLLOUT;
+				wi = n++;
+			}
+			if (output != NULL && outp[0] >= 0) {
+				pfd[n].fd = outp[0];
+				pfd[n].events = POLLIN;
+				ri = n++;
+			}
+			if (n == 0)
+				break;
+			if (poll(pfd, (nfds_t)n, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			if (wi >= 0 && pfd[wi].revents != 0) {
+				size_t chunk = len - off > 65536 ? 65536 : len - off;
+				ssize_t w = write(wfd, data + off, chunk);
+
+				if (w < 0 && errno != EINTR && errno != EAGAIN) {
+					writing = false; /* reader went away */
+					close(wfd);
+				} else if (w > 0) {
+					off += (size_t)w;
+					if (off == len) {
+						writing = false;
+						close(wfd);
+					}
+				}
+			}
+			if (ri >= 0 && pfd[ri].revents != 0) {
+				char buf[8192];
+				ssize_t r = read(outp[0], buf, sizeof(buf));
+
+				if (r <= 0) {
+					if (r < 0 && errno == EINTR)
+						continue;
+					close(outp[0]);
+					outp[0] = -1;
+				} else if (str_len(output) + (size_t)r > max_output) {
+					too_big = true;
+				} else {
+					str_append_n(output, buf, (size_t)r);
+				}
+			}
+		}
+		if (writing)
+			close(wfd);
+	}
+	signal(SIGPIPE, old_pipe);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			*error_r = xasprintf("waitpid: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (WIFEXITED(status))
+		*status_r = WEXITSTATUS(status);
+	else
+		*status_r = 128 + WTERMSIG(status);
+	if (too_big) {
+		*error_r = xstrdup("command output too large");
+		return -1;
+	}
+	return 0;
+}

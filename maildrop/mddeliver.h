@@ -1,0 +1,59 @@
+/* mddeliver.h: where maildrop puts a message: maildirs (with Maildir++
+ * quota), mbox files (dot-lock and flock), programs; and locks.
+ *
+ * Every function returns 0 on success or -1 with *error_r (a new string
+ * the caller frees): the caller treats -1 as a temporary failure, and
+ * nothing is half-delivered (a maildir file is linked only when complete,
+ * an mbox is truncated back to its old size on a write error). */
+#ifndef MDDELIVER_H
+#define MDDELIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Lock settings (the LOCK* variables). */
+struct md_lock_settings {
+	const char *lockext;	/* ".lock" */
+	unsigned int sleep_secs;	/* LOCKSLEEP, 5 */
+	unsigned int timeout_secs;	/* LOCKTIMEOUT, 60: stale after */
+	unsigned int refresh_secs;	/* LOCKREFRESH */
+};
+
+/* Delivers data into maildir dir.  quota is MAILDIRQUOTA ("" or NULL =
+ * the one in maildirsize, if any).  Sets *over_quota_r when refused for
+ * quota. */
+int md_deliver_maildir(const char *dir, const char *data, size_t len,
+		       const char *quota, bool *over_quota_r,
+		       char **error_r);
+
+/* Appends data to mbox file path with a "From sender date" line, ">From"
+ * quoting (mboxrd) and a blank line after it, under a dot-lock and an
+ * flock.  *size_r gets the size written for the message (quoting
+ * included, not the From line nor the blank line). */
+int md_deliver_mbox(const char *path, const char *data, size_t len,
+		    const char *sender, const struct md_lock_settings *lock,
+		    size_t *size_r, char **error_r);
+
+/* Runs cmd with shell -c, the message on its standard input and envp as
+ * environment.  *status_r gets the exit code (or 128+signal).  If output
+ * is not NULL the command's standard output is collected there (at most
+ * max_output bytes; more is an error).  Returns -1 only when the command
+ * could not be run. */
+struct str;
+int md_run_program(const char *shell, const char *cmd, const char *data,
+		   size_t len, char *const envp[], struct str *output,
+		   size_t max_output, int *status_r, char **error_r);
+
+/* Dot-locks: creates path (the lock file itself) atomically (a unique
+ * temporary file linked to it), waiting while someone else holds it,
+ * breaking a lock older than timeout_secs.  Returns 0 or -1. */
+int md_dotlock_acquire(const char *path, const struct md_lock_settings *lock,
+		       char **error_r);
+void md_dotlock_release(const char *path);
+
+/* flock()s path (opened or created); returns the fd, or -1. */
+int md_flock_acquire(const char *path, char **error_r);
+void md_flock_release(int fd);
+
+#endif

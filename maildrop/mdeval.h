@@ -1,0 +1,62 @@
+/* mdeval.h: the maildrop interpreter: runs parsed filter files against a
+ * message, with maildrop's variables, functions and delivery statements.
+ *
+ * Values are strings; numbers are read with strtod (leading blanks, then
+ * as much of a number as there is, else 0) and written with %.22g, as
+ * Debian's maildrop does.  "" and "0" are false.  Variables are exported
+ * to the environment of every program maildrop runs.
+ *
+ * A fatal error (a failed delivery, a missing include file, a bad
+ * pattern, a failing xfilter) ends the filter with EX_TEMPFAIL, unless it
+ * happens inside "exception { }", which then resumes after the block. */
+#ifndef MDEVAL_H
+#define MDEVAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mdmsg.h"
+#include "mdparse.h"
+
+#define MD_EX_TEMPFAIL 75
+
+enum md_run_result {
+	MD_RUN_END,	/* the filter ran to its end */
+	MD_RUN_EXIT,	/* exit, or a successful "to" */
+	MD_RUN_FAIL,	/* fatal error (reported) */
+};
+
+struct md_interp_settings {
+	bool embedded;		/* -m: no delivery, no commands */
+	size_t max_include_depth;	/* 0 = 20 */
+	size_t max_value;	/* longest variable value; 0 = 1 MiB */
+	size_t max_message;	/* xfilter output limit; 0 = 64 MiB */
+};
+
+struct md_interp;
+
+/* Creates an interpreter for msg (not owned).  args are $1..$n. */
+struct md_interp *md_interp_create(struct md_message *msg,
+				   const struct md_interp_settings *settings,
+				   char **args, size_t nargs);
+void md_interp_destroy(struct md_interp **it);
+
+void md_interp_set(struct md_interp *it, const char *name, const char *value);
+/* The value of a variable, "" when unset. */
+const char *md_interp_get(struct md_interp *it, const char *name);
+
+/* Parses and runs filter file path.  The error of a syntax error or a
+ * fatal error is printed on stderr ("maildrop: ..."). */
+enum md_run_result md_interp_run_file(struct md_interp *it, const char *path);
+/* Runs an already parsed program named file. */
+enum md_run_result md_interp_run(struct md_interp *it, const struct md_node *prog,
+				 const char *file);
+
+/* At the end of the filters: delivers to $DEFAULT unless the filter
+ * exited or delivered, and returns the exit code for maildrop. */
+int md_interp_finish(struct md_interp *it, enum md_run_result last);
+
+/* The last fatal error (NULL if none). */
+const char *md_interp_error(const struct md_interp *it);
+
+#endif

@@ -1,0 +1,539 @@
+/* mdmsg.c: maildrop's message, its canonical lines and pattern matching. */
+#include "config.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "charset.h"
+#include "mdmsg.h"
+#include "mdparse.h"
+#include "mem.h"
+#include "mime-parser.h"
+#include "rfc2047.h"
+#include "rfc822-header.h"
+
+struct md_message *md_message_new(void)
+{
+	struct md_message *msg = xcalloc(1, sizeof(*msg));
+
+	str_init(&msg->data, 4096);
+	return msg;
+}
+
+static void free_lines(char ***lines, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*lines)[i]);
+	x_free(*lines);
+	*n = 0;
+}
+
+static void canon_reset(struct md_message *msg)
+{
+	free_lines(&msg->hlines, &msg->nhlines);
+	free_lines(&msg->blines, &msg->nblines);
+	msg->nmain = 0;
+	msg->canon_done = false;
+}
+
+void md_message_free(struct md_message **msgp)
+{
+	struct md_message *msg = *msgp;
+
+	if (msg == NULL)
+		return;
+	canon_reset(msg);
+	str_free(&msg->data);
+	free(msg);
+	*msgp = NULL;
+}
+
+/* Finds the end of the top-level header and counts lines. */
+static void scan(struct md_message *msg)
+{
+	const char *d = str_c(&msg->data);
+	size_t len = str_len(&msg->data), i;
+
+	msg->lines = 0;
+	msg->header_end = len;
+	for (i = 0; i < len; i++) {
+		if (d[i] == '\n')
+			msg->lines++;
+	}
+	if (len > 0 && d[len - 1] != '\n')
+		msg->lines++;
+	/* the header ends at the first empty line */
+	i = 0;
+	while (i < len) {
+		const char *nl = memchr(d + i, '\n', len - i);
+		size_t end = nl == NULL ? len : (size_t)(nl - d) + 1;
+
+		if (end - i == 1 || (end - i == 2 && d[i] == '\r')) {
+			msg->header_end = end;
+			return;
+		}
+		i = end;
+	}
+}
+
+void md_message_set(struct md_message *msg, const void *data, size_t len)
+{
+	str_clear(&msg->data);
+	str_append_n(&msg->data, data, len);
+	canon_reset(msg);
+	scan(msg);
+}
+
+int md_message_read_fd(struct md_message *msg, int fd, size_t max_size)
+{
+	char buf[65536];
+
+	str_clear(&msg->data);
+	canon_reset(msg);
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (max_size != 0 && str_len(&msg->data) + (size_t)n > max_size) {
+			errno = EFBIG;
+			return -1;
+		}
+		str_append_n(&msg->data, buf, (size_t)n);
+	}
+	scan(msg);
+	return 0;
+}
+
+/* "Name: value" from a raw field: folds become one space each. */
+static char *canon_field(const char *raw, size_t len)
+{
+	struct str out, val;
+	const char *colon = memchr(raw, ':', len);
+	size_t i, nlen;
+	char *ret;
+
+	if (colon == NULL)
+		return NULL;
+	nlen = (size_t)(colon - raw);
+	while (nlen > 0 && (raw[nlen - 1] == ' ' || raw[nlen - 1] == '\t'))
+		nlen--;
+	str_init(&val, len + 1);
+	i = (size_t)(colon - raw) + 1;
+	while (i < len && (raw[i] == ' ' || raw[i] == '\t'))
+		i++;
+	for (; i < len; i++) {
+		if (raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n')
+			continue;
+		if (raw[i] == '\n') {
+			str_append_c(&val, ' ');
+			continue;
+		}
+		str_append_c(&val, raw[i]);
+	}
+	while (str_len(&val) > 0 &&
+	       (str_c(&val)[str_len(&val) - 1] == ' ' ||
+		str_c(&val)[str_len(&val) - 1] == '\t'))
+		str_truncate(&val, str_len(&val) - 1);
+	str_init(&out, len + 16);
+	str_append_n(&out, raw, nlen);
+	str_append(&out, ": ");
+	rfc2047_decode(&out, str_c(&val), str_len(&val));
+	str_free(&val);
+	ret = str_steal(&out);
+	/* a NUL inside would cut the line: replace it */
+	return ret;
+}
+
+struct canon_ctx {
+	struct md_message *msg;
+	size_t hcap, bcap;
+	struct str text;	/* decoded body of the current text part */
+	bool in_text;
+	bool main_done;
+};
+
+static void push_line(char ***lines, size_t *n, size_t *cap, char *line)
+{
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 32 : *cap * 2;
+		*lines = xreallocarray(*lines, *cap, sizeof(**lines));
+	}
+	(*lines)[(*n)++] = line;
+}
+
+static void push_text_lines(struct canon_ctx *ctx, const char *d, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *nl = memchr(d + i, '\n', len - i);
+		size_t end = nl == NULL ? len : (size_t)(nl - d);
+		size_t l = end - i;
+
+		if (l > 0 && d[i + l - 1] == '\r')
+			l--;
+		push_line(&ctx->msg->blines, &ctx->msg->nblines, &ctx->bcap,
+			  xmemdup(d + i, l));
+		i = nl == NULL ? len : end + 1;
+	}
+}
+
+static void cb_header(struct mime_part *part,
+		      const struct rfc822_header_field *field, void *context)
+{
+	struct canon_ctx *ctx = context;
+	const char *d = str_c(&ctx->msg->data);
+	uint64_t off = part->header_offset + field->offset;
+	char *line;
+
+	if (field->broken || off + field->size > str_len(&ctx->msg->data))
+		return;
+	line = canon_field(d + off, (size_t)field->size);
+	if (line == NULL)
+		return;
+	push_line(&ctx->msg->hlines, &ctx->msg->nhlines, &ctx->hcap, line);
+	if (part->depth == 0 && part->parent == NULL)
+		ctx->msg->nmain = ctx->msg->nhlines;
+}
+
+static void cb_header_end(struct mime_part *part, void *context)
+{
+	struct canon_ctx *ctx = context;
+
+	ctx->in_text = (part->flags & MIME_PART_FLAG_TEXT) != 0 &&
+		(part->flags & (MIME_PART_FLAG_MULTIPART |
+				MIME_PART_FLAG_MESSAGE)) == 0;
+	str_clear(&ctx->text);
+}
+
+static void cb_decoded(struct mime_part *part, const void *data, size_t size,
+		       void *context)
+{
+	struct canon_ctx *ctx = context;
+
+	(void)part;
+	if (ctx->in_text)
+		str_append_n(&ctx->text, data, size);
+}
+
+static void cb_part_end(struct mime_part *part, void *context)
+{
+	struct canon_ctx *ctx = context;
+	const char *cs;
+	struct str utf8;
+
+	if (!ctx->in_text || part->children != NULL)
+		return;
+	cs = mime_part_charset(part);
+	str_init(&utf8, str_len(&ctx->text) + 16);
+	charset_to_utf8(cs != NULL ? cs : "us-ascii", str_c(&ctx->text),
+			str_len(&ctx->text), &utf8);
+	push_text_lines(ctx, str_c(&utf8), str_len(&utf8));
+	str_free(&utf8);
+	str_clear(&ctx->text);
+	ctx->in_text = false;
+}
+
+static bool has_mime_version(const struct md_message *msg)
+{
+	char *v = md_message_header(msg, "MIME-Version");
+	bool ret = v != NULL;
+
+	free(v);
+	return ret;
+}
+
+static void canon_build(struct md_message *msg)
+{
+	struct canon_ctx ctx;
+	struct mime_parser_callbacks cbs;
+	struct mime_parser_settings settings;
+	struct mime_parser *parser;
+	struct mime_part *root;
+	bool mime = has_mime_version(msg);
+
+	if (msg->canon_done)
+		return;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.msg = msg;
+	str_init(&ctx.text, 1024);
+	memset(&cbs, 0, sizeof(cbs));
+	memset(&settings, 0, sizeof(settings));
+	settings.require_mime_version = true;
+	cbs.header = cb_header;
+	if (mime) {
+		cbs.part_header_end = cb_header_end;
+		cbs.decoded_body = cb_decoded;
+		cbs.part_end = cb_part_end;
+	} else {
+		/* only the top-level header: stop at its end */
+		settings.limits.max_depth = 1;
+	}
+	parser = mime_parser_create(&settings, &cbs, &ctx);
+	if (mime) {
+		mime_parser_feed(parser, str_c(&msg->data), str_len(&msg->data));
+	} else {
+		mime_parser_feed(parser, str_c(&msg->data), msg->header_end);
+	}
+	root = mime_parser_finish(parser);
+	mime_part_free(&root);
+	mime_parser_destroy(&parser);
+	if (!mime) {
+		push_text_lines(&ctx, str_c(&msg->data) + msg->header_end,
+				str_len(&msg->data) - msg->header_end);
+	}
+	str_free(&ctx.text);
+	msg->canon_done = true;
+}
+
+char *md_message_header(const struct md_message *msg, const char *name)
+{
+	const char *d = str_c(&msg->data);
+	size_t len = msg->header_end, i = 0, nlen = strlen(name);
+
+	while (i < len) {
+		const char *nl = memchr(d + i, '\n', len - i);
+		size_t end = nl == NULL ? len : (size_t)(nl - d) + 1;
+
+		/* the field runs on over continuation lines */
+		while (end < len && (d[end] == ' ' || d[end] == '\t')) {
+			nl = memchr(d + end, '\n', len - end);
+			end = nl == NULL ? len : (size_t)(nl - d) + 1;
+		}
+		if (end - i > nlen && strncasecmp(d + i, name, nlen) == 0) {
+			size_t j = i + nlen;
+
+			while (j < end && (d[j] == ' ' || d[j] == '\t'))
+				j++;
+			if (j < end && d[j] == ':') {
+				char *c = canon_field(d + i, end - i);
+				char *colon;
+
+				if (c == NULL)
+					return NULL;
+				colon = strchr(c, ':');
+				if (colon == NULL)
+					return c;
+				char *v = xstrdup(colon + 2 <= c + strlen(c) ?
+						  colon + 2 : "");
+				free(c);
+				return v;
+			}
+		}
+		i = end;
+	}
+	return NULL;
+}
+
+/* ---- patterns ---- */
+
+struct md_pattern {
+	pcre2_code *code;
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+};
+
+struct md_pattern *md_pattern_compile(const char *re, size_t len,
+				      unsigned int flags, char **error_r)
+{
+	struct md_pattern *pat;
+	uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+	int err;
+	PCRE2_SIZE erroff;
+	pcre2_code *code;
+
+	if ((flags & MD_PAT_CASE) == 0)
+		opts |= PCRE2_CASELESS;
+	code = pcre2_compile((PCRE2_SPTR)re, len, opts, &err, &erroff, NULL);
+	if (code == NULL) {
+		/* not UTF-8: try it as bytes */
+		code = pcre2_compile((PCRE2_SPTR)re, len,
+				     opts & ~(uint32_t)(PCRE2_UTF |
+							PCRE2_MATCH_INVALID_UTF),
+				     &err, &erroff, NULL);
+	}
+	if (code == NULL) {
+		PCRE2_UCHAR buf[256];
+
+		pcre2_get_error_message(err, buf, sizeof(buf));
+		*error_r = xasprintf("Invalid pattern: %s", (const char *)buf);
+		return NULL;
+	}
+	pat = xcalloc(1, sizeof(*pat));
+	pat->code = code;
+	pat->md = pcre2_match_data_create_from_pattern(code, NULL);
+	pat->mctx = pcre2_match_context_create(NULL);
+	pcre2_set_match_limit(pat->mctx, 1000000);
+	pcre2_set_depth_limit(pat->mctx, 10000);
+	return pat;
+}
+
+void md_pattern_free(struct md_pattern **patp)
+{
+	struct md_pattern *pat = *patp;
+
+	if (pat == NULL)
+		return;
+	pcre2_match_data_free(pat->md);
+	pcre2_match_context_free(pat->mctx);
+	pcre2_code_free(pat->code);
+	free(pat);
+	*patp = NULL;
+}
+
+void md_match_clear(struct md_match *m)
+{
+	for (size_t i = 0; i < m->ngroups; i++)
+		free(m->groups[i]);
+	x_free(m->groups);
+	m->ngroups = 0;
+}
+
+int md_pattern_exec(struct md_pattern *pat, const char *subject, size_t len,
+		    size_t start, size_t *end_r, struct md_match *m)
+{
+	int rc = pcre2_match(pat->code, (PCRE2_SPTR)subject, len, start, 0,
+			     pat->md, pat->mctx);
+	PCRE2_SIZE *ov;
+
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc < 0)
+		return -1;
+	ov = pcre2_get_ovector_pointer(pat->md);
+	if (end_r != NULL) {
+		*end_r = ov[1];
+		if (ov[1] == ov[0])
+			*end_r = ov[1] + 1; /* empty match: move on */
+	}
+	if (m != NULL) {
+		uint32_t n = pcre2_get_ovector_count(pat->md);
+
+		md_match_clear(m);
+		m->groups = xcalloc(n, sizeof(*m->groups));
+		m->ngroups = n;
+		for (uint32_t i = 0; i < n; i++) {
+			if ((int)i < rc && ov[2 * i] != PCRE2_UNSET &&
+			    ov[2 * i + 1] >= ov[2 * i])
+				m->groups[i] = xmemdup(subject + ov[2 * i],
+						       ov[2 * i + 1] - ov[2 * i]);
+			else
+				m->groups[i] = xstrdup("");
+		}
+	}
+	return 1;
+}
+
+/* Runs fn over the chosen lines: headers, then body. */
+static void select_lines(struct md_message *msg, unsigned int flags,
+			 char ***h, size_t *nh, char ***b, size_t *nb)
+{
+	canon_build(msg);
+	*h = NULL;
+	*nh = 0;
+	*b = NULL;
+	*nb = 0;
+	if ((flags & (MD_PAT_HEADER | MD_PAT_BODY | MD_PAT_MAIN_HEADER)) == 0)
+		flags |= MD_PAT_HEADER;
+	if ((flags & MD_PAT_HEADER) != 0) {
+		*h = msg->hlines;
+		*nh = msg->nhlines;
+	} else if ((flags & MD_PAT_MAIN_HEADER) != 0) {
+		*h = msg->hlines;
+		*nh = msg->nmain;
+	}
+	if ((flags & MD_PAT_BODY) != 0) {
+		*b = msg->blines;
+		*nb = msg->nblines;
+	}
+}
+
+int md_message_search(struct md_message *msg, struct md_pattern *pat,
+		      unsigned int flags, bool weighted, double weight,
+		      double factor, double *score_r, struct md_match *m)
+{
+	char **sets[2];
+	size_t counts[2];
+	double score = 0, w = weight;
+	bool found = false;
+
+	select_lines(msg, flags, &sets[0], &counts[0], &sets[1], &counts[1]);
+	for (int s = 0; s < 2; s++) {
+		for (size_t i = 0; i < counts[s]; i++) {
+			const char *line = sets[s][i];
+			int rc = md_pattern_exec(pat, line, strlen(line), 0,
+						 NULL, found ? NULL : m);
+
+			if (rc < 0)
+				return -1;
+			if (rc == 0)
+				continue;
+			found = true;
+			if (!weighted) {
+				*score_r = 2;
+				return 0;
+			}
+			score += w;
+			w *= factor;
+		}
+	}
+	*score_r = weighted ? score : 0;
+	return 0;
+}
+
+int md_string_foreach(const char *s, size_t len, struct md_pattern *pat,
+		      md_foreach_cb *cb, void *context)
+{
+	size_t pos = 0;
+	struct md_match m = { NULL, 0 };
+
+	while (pos <= len) {
+		size_t end;
+		int rc = md_pattern_exec(pat, s, len, pos, &end, &m);
+
+		if (rc < 0) {
+			md_match_clear(&m);
+			return -1;
+		}
+		if (rc == 0)
+			break;
+		if (cb(m.groups[0], strlen(m.groups[0]), context) < 0) {
+			md_match_clear(&m);
+			return -1;
+		}
+		if (end <= pos)
+			end = pos + 1;
+		pos = end;
+	}
+	md_match_clear(&m);
+	return 0;
+}
+
+int md_message_foreach(struct md_message *msg, struct md_pattern *pat,
+		       unsigned int flags, md_foreach_cb *cb, void *context)
+{
+	char **sets[2];
+	size_t counts[2];
+
+	select_lines(msg, flags, &sets[0], &counts[0], &sets[1], &counts[1]);
+	for (int s = 0; s < 2; s++) {
+		for (size_t i = 0; i < counts[s]; i++) {
+			if (md_string_foreach(sets[s][i], strlen(sets[s][i]),
+					      pat, cb, context) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,88 @@
+/* mdmsg.h: the message maildrop filters, and its pattern engine.
+ *
+ * The message is held in memory (bounded by a limit set when it is read).
+ * Patterns do not run on the raw text but on canonical lines, built once
+ * on first use, as Debian's maildrop does:
+ *   header lines: "Name: value" for every field of the top-level header
+ *     (and, for a MIME message, of every MIME part), folded lines joined
+ *     with a space, leading blanks of the value removed, RFC 2047 words
+ *     decoded to UTF-8;
+ *   body lines: for a MIME message (with MIME-Version), the text parts
+ *     decoded (base64, quoted-printable) and converted to UTF-8; for any
+ *     other message the body as it is.
+ * Each line is matched on its own with PCRE2 (caseless unless the D
+ * option is given).  A weighted pattern "/re/:opts,w,f" scores w for the
+ * first matching line, w*f for the second, and so on. */
+#ifndef MDMSG_H
+#define MDMSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "str.h"
+
+struct md_message {
+	struct str data;	/* the whole message */
+	size_t header_end;	/* offset of the body (after the blank line) */
+	unsigned long lines;	/* line count */
+	/* canonical lines, built on first use */
+	bool canon_done;
+	char **hlines;		/* headers (main and MIME parts) */
+	size_t nhlines;
+	size_t nmain;		/* the first nmain are the main header */
+	char **blines;
+	size_t nblines;
+};
+
+struct md_message *md_message_new(void);
+void md_message_free(struct md_message **msg);
+/* Replaces the contents (after xfilter); resets the canonical lines. */
+void md_message_set(struct md_message *msg, const void *data, size_t len);
+/* Reads the message from fd, at most max_size bytes (0 = unlimited).
+ * Returns 0, or -1 with errno (EFBIG when too large). */
+int md_message_read_fd(struct md_message *msg, int fd, size_t max_size);
+
+/* The unfolded value of the first header field name (case-insensitive)
+ * of the top-level header, or NULL; caller frees. */
+char *md_message_header(const struct md_message *msg, const char *name);
+
+/* A compiled pattern. */
+struct md_pattern;
+
+/* Compiles re (len bytes) with the MD_PAT_* flags.  Returns NULL with
+ * *error_r (caller frees) when PCRE2 refuses it. */
+struct md_pattern *md_pattern_compile(const char *re, size_t len,
+				      unsigned int flags, char **error_r);
+void md_pattern_free(struct md_pattern **pat);
+
+/* Captures of the last successful match: [0] is the whole match. */
+struct md_match {
+	char **groups;
+	size_t ngroups;
+};
+void md_match_clear(struct md_match *m);
+
+/* Matches pat against subject (len bytes).  Returns 1 and fills *m (may
+ * be NULL), 0 for no match, -1 on a matching error (limit reached). */
+int md_pattern_exec(struct md_pattern *pat, const char *subject, size_t len,
+		    size_t start, size_t *end_r, struct md_match *m);
+
+/* Matches pat against the message lines chosen by flags (h, b, H).
+ * Unweighted: stops at the first match; returns its score (Debian's
+ * maildrop reports 2 for a found unweighted pattern, 0 otherwise) and
+ * fills *m.  Weighted: the sum of weights over matching lines; *m gets
+ * the first match.  Sets *score_r; returns 0, or -1 on a match error. */
+int md_message_search(struct md_message *msg, struct md_pattern *pat,
+		      unsigned int flags, bool weighted, double weight,
+		      double factor, double *score_r, struct md_match *m);
+
+/* Calls cb for every match (several per line) of pat in the message lines
+ * chosen by flags; cb returns 0 to go on, -1 to stop.  Returns 0, or -1
+ * if cb stopped or matching failed. */
+typedef int md_foreach_cb(const char *match, size_t len, void *context);
+int md_message_foreach(struct md_message *msg, struct md_pattern *pat,
+		       unsigned int flags, md_foreach_cb *cb, void *context);
+/* The same over one string. */
+int md_string_foreach(const char *s, size_t len, struct md_pattern *pat,
+		      md_foreach_cb *cb, void *context);
+
+#endif
