@@ -1,0 +1,247 @@
+/* test-maildrop-eval.c: unit tests for the maildrop interpreter: variable
+ * substitution, numbers, pattern flags and weights, MATCH variables,
+ * functions, exceptions and delivery into a maildir with quota. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "mdeval.h"
+#include "mdmsg.h"
+#include "mdparse.h"
+#include "maildir.h"
+#include "mem.h"
+
+static const char message[] =
+	"From: Joe <joe@example.com>\n"
+	"To: a@example.org, \"B\" <B@Example.ORG>\n"
+	"Subject: Hello =?ISO-8859-1?Q?caf=E9?= world\n"
+	"X-Folded: one\n   two\n"
+	"\n"
+	"first body line\n"
+	"second Hello line\n"
+	"hello again\n";
+
+struct ctx {
+	struct md_message *msg;
+	struct md_interp *it;
+};
+
+static int setup(void **state)
+{
+	struct ctx *c = xcalloc(1, sizeof(*c));
+	static char *args[] = { (char *)"arg1", (char *)"arg2" };
+
+	c->msg = md_message_new();
+	md_message_set(c->msg, message, strlen(message));
+	c->it = md_interp_create(c->msg, NULL, args, 2);
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+
+	md_interp_destroy(&c->it);
+	md_message_free(&c->msg);
+	free(c);
+	return 0;
+}
+
+static enum md_run_result run(struct ctx *c, const char *text)
+{
+	struct md_parser *p = md_parser_create(NULL);
+	struct md_node *prog = md_parse(p, "t", text, strlen(text));
+	enum md_run_result r;
+
+	if (prog == NULL)
+		fail_msg("%s", md_parser_error(p));
+	r = md_interp_run(c->it, prog, "t");
+	md_node_free(&prog);
+	md_parser_destroy(&p);
+	return r;
+}
+
+#define get(c, name) md_interp_get((c)->it, name)
+
+static void test_substitution(void **state)
+{
+	struct ctx *c = *state;
+
+	run(c, "X=abc\nA=\"[$X]\"\nB='$X'\nC=\"${X}d\"\nD=\"$Xd\"\n"
+	       "E=\"a\\\\b\\\"c\\$X\"\nF=$X/$X\nG=\"$1-$2-$3\"\nH=\"$\"\n");
+	assert_string_equal(get(c, "A"), "[abc]");
+	assert_string_equal(get(c, "B"), "$X");
+	assert_string_equal(get(c, "C"), "abcd");
+	assert_string_equal(get(c, "D"), "");
+	assert_string_equal(get(c, "E"), "a\\b\"c\\$X");
+	assert_string_equal(get(c, "F"), "abc/abc");
+	assert_string_equal(get(c, "G"), "arg1-arg2-");
+	assert_string_equal(get(c, "H"), "$");
+	run(c, "X=a\"b\" 'c'   d\nY=`echo hi; echo there  `\n");
+	assert_string_equal(get(c, "X"), "abcd");
+	assert_string_equal(get(c, "Y"), "hi there");
+	assert_string_equal(get(c, "RETURNCODE"), "0");
+}
+
+static void test_numbers(void **state)
+{
+	struct ctx *c = *state;
+
+	run(c, "A=5 / 2\nB=7 - 2 * 3\nC=2 / 3\nD=\" 12abc\" + 1\nE=10 lt 9\n"
+	       "F=10 < 9\nG=1 | 6\nH= ~5\nI=\"3\" == \"3.0\"\nJ=\"\" || \"x\"\n"
+	       "K=0 && \"x\"\nL=!\"\"\nM=-5 + 2\n");
+	assert_string_equal(get(c, "A"), "2.5");
+	assert_string_equal(get(c, "B"), "1");
+	assert_string_equal(get(c, "C"), "0.6666666666666666296592");
+	assert_string_equal(get(c, "D"), "13");
+	assert_string_equal(get(c, "E"), "1");
+	assert_string_equal(get(c, "F"), "0");
+	assert_string_equal(get(c, "G"), "7");
+	assert_string_equal(get(c, "H"), "-6");
+	assert_string_equal(get(c, "I"), "1");
+	assert_string_equal(get(c, "J"), "x");
+	assert_string_equal(get(c, "K"), "0");
+	assert_string_equal(get(c, "L"), "1");
+	assert_string_equal(get(c, "M"), "-3");
+}
+
+static void test_patterns(void **state)
+{
+	struct ctx *c = *state;
+
+	/* header by default, caseless; MATCH and MATCHn */
+	run(c, "A=(/^subject: (.*) (w.*)/)\nM=$MATCH\nM1=$MATCH1\nM2=$MATCH2\n");
+	assert_string_equal(get(c, "A"), "2");
+	assert_string_equal(get(c, "M"), "Subject: Hello café world");
+	assert_string_equal(get(c, "M1"), "Hello café");
+	assert_string_equal(get(c, "M2"), "world");
+	/* D: case-sensitive */
+	run(c, "A=(/^subject:/:D)\nB=(/^Subject:/:D)\n");
+	assert_string_equal(get(c, "A"), "0");
+	assert_string_equal(get(c, "B"), "2");
+	/* b: body only; h and b together */
+	run(c, "A=(/first/)\nB=(/first/:b)\nC=(/hello/:hb,1)\n");
+	assert_string_equal(get(c, "A"), "0");
+	assert_string_equal(get(c, "B"), "2");
+	assert_string_equal(get(c, "C"), "3");
+	/* weights: w, w*f, w*f*f over matching lines (one per line) */
+	run(c, "A=(/l/:b,3,2)\nB=(/hello/:b,1.5)\nC=(/e/:b,10,0.5)\n");
+	assert_string_equal(get(c, "A"), "21");
+	assert_string_equal(get(c, "B"), "3");
+	assert_string_equal(get(c, "C"), "17.5");
+	/* folded header lines join with a space */
+	run(c, "A=(/^X-Folded: one    two$/)\n");
+	assert_string_equal(get(c, "A"), "2");
+	/* =~ against a string */
+	run(c, "A=\"abc\" =~ /B/\nB=\"abc\" =~ /B/:D\nC=\"abc\" =~ /b/:,5\n");
+	assert_string_equal(get(c, "A"), "1");
+	assert_string_equal(get(c, "B"), "0");
+	assert_string_equal(get(c, "C"), "5");
+	/* variables in patterns */
+	run(c, "W=again\nA=(/^hello $W$/:b)\n");
+	assert_string_equal(get(c, "A"), "2");
+	/* foreach, several matches per string */
+	run(c, "N=\"\"\nforeach (\"a1b22c333\") =~ /[0-9]+/\n{\n N=\"$N,$MATCH\"\n}\n"
+	       "H=0\nforeach /^(to|from):/\n{\n H=$H+1\n}\n");
+	assert_string_equal(get(c, "N"), ",1,22,333");
+	assert_string_equal(get(c, "H"), "2");
+}
+
+static void test_functions(void **state)
+{
+	struct ctx *c = *state;
+
+	run(c, "A=length(\"héllo\")\nB=substr(\"hello\",1,3)\nC=substr(\"hello\",2)\n"
+	       "D=substr(\"hello\",-2,2)\nE=tolower(\"ABC\")\nF=toupper(\"abc\")\n"
+	       "G=escape(\"a.b*c\")\nH=getaddr(\"A <a@b.c>, x@y.z (Z)\")\n"
+	       "I=hasaddr(\"b@example.org\")\nJ=hasaddr(\"joe@example.com\")\n"
+	       "K=time > 1000000000\n");
+	assert_string_equal(get(c, "A"), "6");
+	assert_string_equal(get(c, "B"), "ell");
+	assert_string_equal(get(c, "C"), "llo");
+	assert_string_equal(get(c, "D"), "");
+	assert_string_equal(get(c, "E"), "abc");
+	assert_string_equal(get(c, "F"), "ABC");
+	assert_string_equal(get(c, "G"), "a\\.b\\*c");
+	assert_string_equal(get(c, "H"), "a@b.c\nx@y.z\n");
+	assert_string_equal(get(c, "I"), "1");
+	assert_string_equal(get(c, "J"), "0");
+	assert_string_equal(get(c, "K"), "1");
+}
+
+static void test_exception_and_exit(void **state)
+{
+	struct ctx *c = *state;
+
+	assert_int_equal(run(c, "exception {\n include \"/nonexistent/file\"\n}\nA=after\n"),
+			 MD_RUN_END);
+	assert_string_equal(get(c, "A"), "after");
+	assert_int_equal(run(c, "include \"/nonexistent/file\"\nB=notreached\n"),
+			 MD_RUN_FAIL);
+	assert_string_equal(get(c, "B"), "");
+	assert_int_equal(md_interp_finish(c->it, MD_RUN_FAIL), MD_EX_TEMPFAIL);
+}
+
+static int count_new(const char *dir)
+{
+	char *p = xasprintf("%s/new", dir);
+	DIR *d = opendir(p);
+	struct dirent *e;
+	int n = 0;
+
+	free(p);
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void test_delivery(void **state)
+{
+	struct ctx *c = *state;
+	char tmpl[] = "/tmp/test-maildrop-XXXXXX";
+	char *dir, *prog;
+	const char *err;
+
+	assert_non_null(mkdtemp(tmpl));
+	dir = xasprintf("%s/Maildir", tmpl);
+	assert_int_equal(maildir_create(dir, &err), 0);
+	prog = xasprintf("cc \"%s/\"\nEXITCODE=3\nto %s\n", dir, dir);
+	assert_int_equal(run(c, prog), MD_RUN_EXIT);
+	free(prog);
+	assert_int_equal(count_new(dir), 2);
+	assert_int_equal(md_interp_finish(c->it, MD_RUN_EXIT), 3);
+	/* over quota: a temporary failure, nothing delivered */
+	prog = xasprintf("MAILDIRQUOTA=10S\nto \"%s/\"\n", dir);
+	assert_int_equal(run(c, prog), MD_RUN_FAIL);
+	free(prog);
+	assert_string_equal(md_interp_error(c->it), "maildir over quota.");
+	assert_int_equal(count_new(dir), 2);
+	prog = xasprintf("rm -rf '%s'", tmpl);
+	assert_int_equal(system(prog), 0);
+	free(prog);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_substitution, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_patterns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_functions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exception_and_exit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delivery, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
