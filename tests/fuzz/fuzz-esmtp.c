@@ -91,6 +91,7 @@ static void setup(void)
 	log_set_min_level(LOG_LEVEL_FATAL);
 	loop = ioloop_create();
 	esmtp_settings_defaults(&set);
+	free(set.auth_mechs);
 	set.auth_mechs = strdup("PLAIN LOGIN CRAM-MD5");
 	set.max_rcpts = 5;
 	server.set = &set;
@@ -105,6 +106,7 @@ static void setup(void)
 	auth_client_set_socket("/nonexistent/authdaemon/socket");
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
