@@ -259,7 +259,14 @@ def test_userdb_account(suite_build, root):
     assert list(users) == ["demo@example.test"]
     u = users["demo@example.test"]
     home = root / "var" / "vmail" / "example.test" / "demo"
-    assert u["uid"] == str(os.getuid()) and u["gid"] == str(os.getgid())
+    if os.getuid() == 0:
+        # Root gives the store to Debian's "mail" user: never uid 0.
+        import pwd
+        mail = pwd.getpwnam("mail")
+        assert u["uid"] == str(mail.pw_uid) and u["gid"] == str(mail.pw_gid)
+        assert os.stat(home / "Maildir").st_uid == mail.pw_uid
+    else:
+        assert u["uid"] == str(os.getuid()) and u["gid"] == str(os.getgid())
     assert u["home"] == str(home)
     assert u["mail"] == str(home / "Maildir")
     assert verify_password("Pa55|w=rd:x", u["systempw"])
