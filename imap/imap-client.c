@@ -142,8 +142,10 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 		str_free(&mechs);
 		str_append(out, " SASL-IR");
 	}
-	str_append(out, " LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS CHILDREN "
-			"UNSELECT MOVE SPECIAL-USE UTF8=ACCEPT");
+	/* Only what the command table implements: IDLE, UIDPLUS and MOVE
+	 * are advertised when their commands exist. */
+	str_append(out, " LITERAL+ ID ENABLE NAMESPACE CHILDREN "
+			"UNSELECT SPECIAL-USE UTF8=ACCEPT");
 }
 
 void imap_client_close(struct imap_client *client)
