@@ -18,35 +18,41 @@
 #include "str.h"
 #include "submit.h"
 
+/* 1 to 3 digits at p; returns how many, 0 when not so. */
+static size_t digits(const char *p)
+{
+	size_t n = 0;
+
+	while (p[n] >= '0' && p[n] <= '9' && n < 4)
+		n++;
+	return n >= 1 && n <= 3 ? n : 0;
+}
+
 void dsn_status_code(const char *diag, enum dsn_kind kind, char *status_r,
 		     size_t size)
 {
 	const char *p = diag;
 
 	if (p != NULL) {
+		size_t a, b, n;
+
 		/* skip an SMTP reply code */
 		if (p[0] >= '2' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' &&
 		    p[2] >= '0' && p[2] <= '9' && (p[3] == ' ' || p[3] == '-'))
 			p += 4;
+		/* class "." subject "." detail (RFC 3463) */
 		if ((p[0] == '2' || p[0] == '4' || p[0] == '5') &&
-		    p[1] == '.') {
-			size_t n = 2, dots = 1;
-
-			while (((p[n] >= '0' && p[n] <= '9') ||
-				(p[n] == '.' && dots < 2)) && n < 9) {
-				if (p[n] == '.')
-					dots++;
-				n++;
-			}
-			if (dots == 2 && p[n - 1] != '.' &&
-			    (p[n] == ' ' || p[n] == '\0') && n < size) {
+		    p[1] == '.' && (a = digits(p + 2)) > 0 &&
+		    p[2 + a] == '.' && (b = digits(p + 3 + a)) > 0 &&
+		    (p[3 + a + b] == ' ' || p[3 + a + b] == '\0') &&
+		    ((kind == DSN_FAILED && p[0] == '5') ||
+		     (kind == DSN_DELAYED && p[0] == '4') ||
+		     (kind == DSN_DELIVERED && p[0] == '2'))) {
+			n = 3 + a + b;
+			if (n < size) {
 				memcpy(status_r, p, n);
 				status_r[n] = '\0';
-				/* the class must fit the kind */
-				if ((kind == DSN_FAILED && p[0] == '5') ||
-				    (kind == DSN_DELAYED && p[0] == '4') ||
-				    (kind == DSN_DELIVERED && p[0] == '2'))
-					return;
+				return;
 			}
 		}
 	}

@@ -16,9 +16,13 @@ mta_submit_LDADD = $(MTA_LIBS)
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-queue-ctl tests/unit/test-queue-retry \
-	tests/unit/test-queue-submit tests/unit/test-queue-route
+	tests/unit/test-queue-submit tests/unit/test-queue-route \
+	tests/unit/test-queue-dsn
 TESTS += tests/unit/test-queue-ctl tests/unit/test-queue-retry \
-	tests/unit/test-queue-submit tests/unit/test-queue-route
+	tests/unit/test-queue-submit tests/unit/test-queue-route \
+	tests/unit/test-queue-dsn
+tests_unit_test_queue_dsn_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
+tests_unit_test_queue_dsn_LDADD = mta/libmta.la $(UNIT_LIBS)
 tests_unit_test_queue_route_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
 tests_unit_test_queue_route_LDADD = mta/libmta.la $(UNIT_LIBS)
 tests_unit_test_queue_ctl_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
