@@ -240,9 +240,10 @@ show_listening() {
 		pid=$(running "$name") || continue
 		found=yes
 		if command -v ss >/dev/null 2>&1; then
+			# A daemon with no TCP port (authdaemond) matches nothing.
 			line=$(ss -Hltnp 2>/dev/null | grep -E "pid=$pid," |
-				awk '{print $4}' | sort -u | tr '\n' ' ')
-			printf '  %-10s pid %-7s listens on %s\n' "$name" "$pid" "${line:-(nothing)}"
+				awk '{print $4}' | sort -u | tr '\n' ' ' || true)
+			printf '  %-10s pid %-7s listens on %s\n' "$name" "$pid" "${line:-(no TCP port)}"
 		else
 			printf '  %-10s pid %-7s ports %s\n' "$name" "$pid" "$(ports ${d#*:} | tr '\n' ' ')"
 		fi
