@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: authtest [-s service] [-r remote-ip] user "
+	fprintf(stderr, "usage: authtest [-s service] [-r remote-ip] [--] user "
 			"[password [newpassword]]\n");
 	return 2;
 }

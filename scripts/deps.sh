@@ -35,8 +35,10 @@ slapd ldap-utils dnsmasq-base dnsutils"
 # The test harness: pytest, clang with the libFuzzer runtime, GNU time
 # (peak memory in bench/), and the servers.
 # maildrop: Debian's reformime, maildirmake and deliverquota, the reference
-# our own tools are compared against; whois: mkpasswd for hash vectors.
+# our own tools are compared against; whois: mkpasswd for hash vectors;
+# swaks, fetchmail, curl: the real clients of the SMTP and POP3 tests.
 DEPS_TEST="python3 python3-pytest clang libclang-rt-14-dev time maildrop whois \
+swaks fetchmail curl \
 $DEPS_RUN $DEPS_SERVERS"
 
 _deps_updated=no

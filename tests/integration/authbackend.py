@@ -66,7 +66,7 @@ class AuthDaemon:
 
     def authtest(self, user, password=None, newpass=None, service="imap"):
         """Runs authtest; returns (exit status, output)."""
-        args = ["-s", service, "-r", "127.0.0.1", user]
+        args = ["-s", service, "-r", "127.0.0.1", "--", user]
         if password is not None:
             args.append(password)
         if newpass is not None:

@@ -78,7 +78,8 @@ def authtest(instance, *args, service=None, ip=None, timeout=60):
         argv += ["-s", service]
     if ip:
         argv += ["-r", ip]
-    r = instance.run("authtest", *(argv + list(args)), check=False,
+    # "--": a password may begin with "-" (token_urlsafe makes such).
+    r = instance.run("authtest", *(argv + ["--"] + list(args)), check=False,
                      timeout=timeout)
     return r.returncode, r.stdout + r.stderr
 

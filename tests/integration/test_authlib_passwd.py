@@ -105,7 +105,7 @@ def daemon(instance):
 
 
 def authtest(instance, *args):
-    r = instance.run("authtest", "-s", "imap", *args, check=False,
+    r = instance.run("authtest", "-s", "imap", "--", *args, check=False,
                      timeout=60)
     return r.returncode, r.stdout + r.stderr
 
