@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 	char host[256];
 	char *s;
 	int opt, code;
-	const char *home, *logname, *shell;
+	const char *home, *shell;
 	struct passwd *pw;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -176,12 +176,11 @@ int main(int argc, char **argv)
 			free(s);
 		}
 	} else {
-		home = getenv("HOME");
-		logname = getenv("LOGNAME");
-		md_interp_set(it, "HOME", home != NULL ? home :
-			      pw != NULL ? pw->pw_dir : "/");
-		md_interp_set(it, "LOGNAME", logname != NULL ? logname :
-			      pw != NULL ? pw->pw_name : "");
+		/* manual mode: the invoking user's account, as Debian does */
+		md_interp_set(it, "HOME", pw != NULL ? pw->pw_dir : "/");
+		md_interp_set(it, "LOGNAME", pw != NULL ? pw->pw_name : "");
+		if (pw != NULL && pw->pw_shell != NULL)
+			md_interp_set(it, "SHELL", pw->pw_shell);
 		s = xasprintf("/var/mail/%s", md_interp_get(it, "LOGNAME"));
 		md_interp_set(it, "DEFAULT", s);
 		free(s);
@@ -204,7 +203,7 @@ int main(int argc, char **argv)
 	s = xasprintf("%zu", str_len(&msg->data));
 	md_interp_set(it, "SIZE", s);
 	free(s);
-	s = xasprintf("%lu", msg->lines);
+	s = xasprintf("%lu", msg->line_count);
 	md_interp_set(it, "LINES", s);
 	free(s);
 	if (getenv("MAILDIRQUOTA") != NULL &&

@@ -45,6 +45,7 @@ struct md_interp {
 	bool delivered;
 	bool exited;
 	FILE *logfile;
+	char *logpath;		/* logfile: opened on first use */
 	/* gdbm over LMDB */
 	MDB_env *db_env;
 	MDB_dbi db_dbi;
@@ -909,7 +910,7 @@ static char *raw_header(struct md_interp *it, const char *name)
 			while (j < end && (d[j] == ' ' || d[j] == '\t'))
 				j++;
 			for (; j < end; j++) {
-				if (d[j] != '\n' && d[j] != '\r')
+				if (d[j] != '\n')
 					str_append_c(&v, d[j]);
 			}
 			return str_steal(&v);
@@ -919,24 +920,46 @@ static char *raw_header(struct md_interp *it, const char *name)
 	return xstrdup("");
 }
 
-static void log_delivery(struct md_interp *it, const char *target, size_t size)
+/* The log file, opened (appending) on first use as Debian does. */
+static FILE *logfile(struct md_interp *it)
+{
+	if (it->logfile == NULL && it->logpath != NULL) {
+		it->logfile = fopen(it->logpath, "a");
+		x_free(it->logpath);
+	}
+	return it->logfile;
+}
+
+static void log_delivery_as(struct md_interp *it, const char *tag,
+			    const char *target, size_t size)
 {
 	char date[64];
 	time_t now = time(NULL);
 	struct tm tm;
 	char *from, *subj;
 
-	if (it->logfile == NULL)
+	if (logfile(it) == NULL)
 		return;
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
 	from = raw_header(it, "From");
 	subj = raw_header(it, "Subject");
-	fprintf(it->logfile, "Date: %s\nFrom: %s\nSubj: %s\nFile: %-67s(%zu)\n\n",
-		date, from, subj, target, size);
+	{
+		/* the size is right-aligned at column 78 */
+		char sz[32];
+		int n = snprintf(sz, sizeof(sz), "(%zu)", size);
+
+		fprintf(it->logfile, "Date: %s\nFrom: %s\nSubj: %s\n%s: %-*s%s\n\n",
+			date, from, subj, tag, 72 - n, target, sz);
+	}
 	fflush(it->logfile);
 	free(from);
 	free(subj);
+}
+
+static void log_delivery(struct md_interp *it, const char *target, size_t size)
+{
+	log_delivery_as(it, "File", target, size);
 }
 
 static bool is_dir(const char *path)
@@ -1017,7 +1040,7 @@ static int deliver(struct md_interp *it, const char *target, bool is_cc)
 		}
 		free_env(envp);
 		free(cmd);
-		log_delivery(it, target, len);
+		log_delivery_as(it, status == 0 ? "File" : "!Err", target, len);
 		if (is_cc) {
 			char *s = xasprintf("%d", status);
 
@@ -1265,7 +1288,7 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 				s = xasprintf("%zu", str_len(&it->msg->data));
 				md_interp_set(it, "SIZE", s);
 				free(s);
-				s = xasprintf("%lu", it->msg->lines);
+				s = xasprintf("%lu", it->msg->line_count);
 				md_interp_set(it, "LINES", s);
 				free(s);
 			}
@@ -1299,6 +1322,7 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 		var_unset(it, n->str);
 		break;
 	case MD_EXIT:
+		(void)logfile(it);	/* Debian creates the log file here */
 		it->exited = true;
 		return MD_RUN_EXIT;
 	case MD_ECHO:
@@ -1309,7 +1333,7 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 		break;
 	case MD_LOG:
 		v = eval(it, n->a);
-		if (!it->failed && it->logfile != NULL) {
+		if (!it->failed && logfile(it) != NULL) {
 			fprintf(it->logfile, "%s\n", v);
 			fflush(it->logfile);
 		}
@@ -1320,9 +1344,9 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 		if (!it->failed) {
 			if (it->logfile != NULL)
 				fclose(it->logfile);
-			it->logfile = fopen(v, "a");
-			if (it->logfile == NULL)
-				fatal(it, MD_EX_TEMPFAIL, "Unable to open log file %s.", v);
+			it->logfile = NULL;
+			free(it->logpath);
+			it->logpath = xstrdup(v);
 		}
 		free(v);
 		break;
@@ -1416,6 +1440,7 @@ void md_interp_destroy(struct md_interp **itp)
 	if (it->logfile != NULL)
 		fclose(it->logfile);
 	db_close(it);
+	free(it->logpath);
 	free(it->error);
 	free(it);
 	*itp = NULL;
@@ -1503,6 +1528,7 @@ int md_interp_finish(struct md_interp *it, enum md_run_result last)
 {
 	const char *ec;
 
+	(void)logfile(it);	/* Debian creates the log file in any case */
 	if (last == MD_RUN_FAIL)
 		return it->fail_code != 0 ? it->fail_code : MD_EX_TEMPFAIL;
 	if (last == MD_RUN_END && !it->delivered && !it->exited) {

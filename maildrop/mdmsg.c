@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "mime-parser.h"
 #include "rfc2047.h"
+#include "rfc822-addr.h"
 #include "rfc822-header.h"
 
 struct md_message *md_message_new(void)
@@ -36,9 +37,13 @@ static void free_lines(char ***lines, size_t *n)
 
 static void canon_reset(struct md_message *msg)
 {
-	free_lines(&msg->hlines, &msg->nhlines);
-	free_lines(&msg->blines, &msg->nblines);
-	msg->nmain = 0;
+	free_lines(&msg->lines, &msg->nlines);
+	x_free(msg->kinds);
+	for (int i = 0; i < 8; i++) {
+		free_lines(&msg->sel[i].v, &msg->sel[i].n);
+		msg->sel[i].done = false;
+	}
+	msg->cap = 0;
 	msg->canon_done = false;
 }
 
@@ -60,14 +65,14 @@ static void scan(struct md_message *msg)
 	const char *d = str_c(&msg->data);
 	size_t len = str_len(&msg->data), i;
 
-	msg->lines = 0;
+	msg->line_count = 0;
 	msg->header_end = len;
 	for (i = 0; i < len; i++) {
 		if (d[i] == '\n')
-			msg->lines++;
+			msg->line_count++;
 	}
 	if (len > 0 && d[len - 1] != '\n')
-		msg->lines++;
+		msg->line_count++;
 	/* the header ends at the first empty line */
 	i = 0;
 	while (i < len) {
@@ -116,6 +121,60 @@ int md_message_read_fd(struct md_message *msg, int fd, size_t max_size)
 	return 0;
 }
 
+static bool is_addr_header(const char *name, size_t len)
+{
+	static const char *const names[] = {
+		"from", "to", "cc", "bcc", "reply-to", "sender",
+		"resent-from", "resent-to", "resent-cc", "resent-bcc",
+		"resent-sender",
+	};
+
+	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+		if (strlen(names[i]) == len && strncasecmp(names[i], name, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* An address list in canonical form: "name <addr>" (a comment is taken as
+ * the name) or a bare "addr", joined by ", "; NULL when it does not parse
+ * cleanly (the value is then kept as it is). */
+static char *canon_addresses(const char *value, size_t len)
+{
+	struct rfc822_addr_parser *p = rfc822_addr_parser_create(NULL);
+	struct rfc822_addr_list *list = NULL;
+	struct str out;
+	bool ok = rfc822_addr_parse(p, value, len, &list, NULL) == 1 &&
+		list != NULL && list->mailbox_count > 0;
+
+	str_init(&out, len + 16);
+	for (size_t i = 0; ok && i < list->count; i++) {
+		const struct rfc822_addr *a = &list->addrs[i];
+
+		if (a->type != RFC822_ADDR_MAILBOX) {
+			ok = false;
+			break;
+		}
+		if (str_len(&out) > 0)
+			str_append(&out, ", ");
+		if (a->name != NULL) {
+			rfc822_addr_format_name(&out, a->name);
+			str_append(&out, " <");
+			rfc822_addr_format_spec(&out, a);
+			str_append_c(&out, '>');
+		} else {
+			rfc822_addr_format_spec(&out, a);
+		}
+	}
+	rfc822_addr_list_free(&list);
+	rfc822_addr_parser_destroy(&p);
+	if (!ok) {
+		str_free(&out);
+		return NULL;
+	}
+	return str_steal(&out);
+}
+
 /* "Name: value" from a raw field: folds become one space each. */
 static char *canon_field(const char *raw, size_t len)
 {
@@ -149,6 +208,15 @@ static char *canon_field(const char *raw, size_t len)
 	str_init(&out, len + 16);
 	str_append_n(&out, raw, nlen);
 	str_append(&out, ": ");
+	if (is_addr_header(raw, nlen)) {
+		char *c = canon_addresses(str_c(&val), str_len(&val));
+
+		if (c != NULL) {
+			str_clear(&val);
+			str_append(&val, c);
+			free(c);
+		}
+	}
 	rfc2047_decode(&out, str_c(&val), str_len(&val));
 	str_free(&val);
 	ret = str_steal(&out);
@@ -158,22 +226,30 @@ static char *canon_field(const char *raw, size_t len)
 
 struct canon_ctx {
 	struct md_message *msg;
-	size_t hcap, bcap;
 	struct str text;	/* decoded body of the current text part */
 	bool in_text;
-	bool main_done;
 };
 
-static void push_line(char ***lines, size_t *n, size_t *cap, char *line)
+/* Adds a line; a pending partial line runs into it. */
+static void push_line(struct canon_ctx *ctx, const char *line, size_t len,
+		      unsigned char kind)
 {
-	if (*n == *cap) {
-		*cap = *cap == 0 ? 32 : *cap * 2;
-		*lines = xreallocarray(*lines, *cap, sizeof(**lines));
+	struct md_message *msg = ctx->msg;
+	char *l;
+
+	l = xmemdup(line, len);
+	if (msg->nlines == msg->cap) {
+		msg->cap = msg->cap == 0 ? 64 : msg->cap * 2;
+		msg->lines = xreallocarray(msg->lines, msg->cap, sizeof(*msg->lines));
+		msg->kinds = xreallocarray(msg->kinds, msg->cap, 1);
 	}
-	(*lines)[(*n)++] = line;
+	msg->lines[msg->nlines] = l;
+	msg->kinds[msg->nlines++] = kind;
 }
 
-static void push_text_lines(struct canon_ctx *ctx, const char *d, size_t len)
+/* Splits text into body lines; a last line without LF stays pending. */
+static void push_text_lines(struct canon_ctx *ctx, const char *d, size_t len,
+			    bool keep_partial)
 {
 	size_t i = 0;
 
@@ -182,10 +258,13 @@ static void push_text_lines(struct canon_ctx *ctx, const char *d, size_t len)
 		size_t end = nl == NULL ? len : (size_t)(nl - d);
 		size_t l = end - i;
 
+		if (nl == NULL && keep_partial) {
+			push_line(ctx, d + i, l, MD_LINE_BODY | MD_LINE_PARTIAL);
+			break;
+		}
 		if (l > 0 && d[i + l - 1] == '\r')
 			l--;
-		push_line(&ctx->msg->blines, &ctx->msg->nblines, &ctx->bcap,
-			  xmemdup(d + i, l));
+		push_line(ctx, d + i, l, MD_LINE_BODY);
 		i = nl == NULL ? len : end + 1;
 	}
 }
@@ -198,14 +277,14 @@ static void cb_header(struct mime_part *part,
 	uint64_t off = part->header_offset + field->offset;
 	char *line;
 
-	if (field->broken || off + field->size > str_len(&ctx->msg->data))
+	if (off + field->size > str_len(&ctx->msg->data))
 		return;
 	line = canon_field(d + off, (size_t)field->size);
 	if (line == NULL)
 		return;
-	push_line(&ctx->msg->hlines, &ctx->msg->nhlines, &ctx->hcap, line);
-	if (part->depth == 0 && part->parent == NULL)
-		ctx->msg->nmain = ctx->msg->nhlines;
+	push_line(ctx, line, strlen(line),
+		  part->parent == NULL ? MD_LINE_MAIN_HEADER : MD_LINE_PART_HEADER);
+	free(line);
 }
 
 static void cb_header_end(struct mime_part *part, void *context)
@@ -240,7 +319,7 @@ static void cb_part_end(struct mime_part *part, void *context)
 	str_init(&utf8, str_len(&ctx->text) + 16);
 	charset_to_utf8(cs != NULL ? cs : "us-ascii", str_c(&ctx->text),
 			str_len(&ctx->text), &utf8);
-	push_text_lines(ctx, str_c(&utf8), str_len(&utf8));
+	push_text_lines(ctx, str_c(&utf8), str_len(&utf8), true);
 	str_free(&utf8);
 	str_clear(&ctx->text);
 	ctx->in_text = false;
@@ -292,7 +371,7 @@ static void canon_build(struct md_message *msg)
 	mime_parser_destroy(&parser);
 	if (!mime) {
 		push_text_lines(&ctx, str_c(&msg->data) + msg->header_end,
-				str_len(&msg->data) - msg->header_end);
+				str_len(&msg->data) - msg->header_end, false);
 	}
 	str_free(&ctx.text);
 	msg->canon_done = true;
@@ -436,58 +515,83 @@ int md_pattern_exec(struct md_pattern *pat, const char *subject, size_t len,
 	return 1;
 }
 
-/* Runs fn over the chosen lines: headers, then body. */
-static void select_lines(struct md_message *msg, unsigned int flags,
-			 char ***h, size_t *nh, char ***b, size_t *nb)
+/* The line kinds the pattern options select. */
+static unsigned char select_mask(unsigned int flags)
 {
-	canon_build(msg);
-	*h = NULL;
-	*nh = 0;
-	*b = NULL;
-	*nb = 0;
+	unsigned char mask = 0;
+
 	if ((flags & (MD_PAT_HEADER | MD_PAT_BODY | MD_PAT_MAIN_HEADER)) == 0)
 		flags |= MD_PAT_HEADER;
-	if ((flags & MD_PAT_HEADER) != 0) {
-		*h = msg->hlines;
-		*nh = msg->nhlines;
-	} else if ((flags & MD_PAT_MAIN_HEADER) != 0) {
-		*h = msg->hlines;
-		*nh = msg->nmain;
+	if ((flags & MD_PAT_HEADER) != 0)
+		mask |= MD_LINE_MAIN_HEADER | MD_LINE_PART_HEADER;
+	if ((flags & MD_PAT_MAIN_HEADER) != 0)
+		mask |= MD_LINE_MAIN_HEADER;
+	if ((flags & MD_PAT_BODY) != 0)
+		mask |= MD_LINE_BODY;
+	return mask;
+}
+
+/* The lines of the kinds in mask, partial lines joined to the next. */
+static const struct md_lines *selected(struct md_message *msg,
+				       unsigned char mask)
+{
+	struct md_lines *sel = &msg->sel[mask & 7];
+	struct str cur;
+	size_t cap = 0;
+	bool pending = false;
+
+	canon_build(msg);
+	if (sel->done)
+		return sel;
+	str_init(&cur, 256);
+	for (size_t i = 0; i < msg->nlines; i++) {
+		if ((msg->kinds[i] & mask) == 0)
+			continue;
+		str_append(&cur, msg->lines[i]);
+		pending = (msg->kinds[i] & MD_LINE_PARTIAL) != 0;
+		if (pending)
+			continue;
+		if (sel->n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			sel->v = xreallocarray(sel->v, cap, sizeof(*sel->v));
+		}
+		sel->v[sel->n++] = xstrdup(str_c(&cur));
+		str_clear(&cur);
 	}
-	if ((flags & MD_PAT_BODY) != 0) {
-		*b = msg->blines;
-		*nb = msg->nblines;
+	if (pending && str_len(&cur) > 0) {
+		sel->v = xreallocarray(sel->v, sel->n + 1, sizeof(*sel->v));
+		sel->v[sel->n++] = xstrdup(str_c(&cur));
 	}
+	str_free(&cur);
+	sel->done = true;
+	return sel;
 }
 
 int md_message_search(struct md_message *msg, struct md_pattern *pat,
 		      unsigned int flags, bool weighted, double weight,
 		      double factor, double *score_r, struct md_match *m)
 {
-	char **sets[2];
-	size_t counts[2];
+	const struct md_lines *sel = selected(msg, select_mask(flags));
 	double score = 0, w = weight;
 	bool found = false;
 
-	select_lines(msg, flags, &sets[0], &counts[0], &sets[1], &counts[1]);
-	for (int s = 0; s < 2; s++) {
-		for (size_t i = 0; i < counts[s]; i++) {
-			const char *line = sets[s][i];
-			int rc = md_pattern_exec(pat, line, strlen(line), 0,
-						 NULL, found ? NULL : m);
+	for (size_t i = 0; i < sel->n; i++) {
+		const char *line = sel->v[i];
+		int rc;
 
-			if (rc < 0)
-				return -1;
-			if (rc == 0)
-				continue;
-			found = true;
-			if (!weighted) {
-				*score_r = 2;
-				return 0;
-			}
-			score += w;
-			w *= factor;
+		rc = md_pattern_exec(pat, line, strlen(line), 0, NULL,
+				     found ? NULL : m);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			continue;
+		found = true;
+		if (!weighted) {
+			*score_r = 2;
+			return 0;
 		}
+		score += w;
+		w *= factor;
 	}
 	*score_r = weighted ? score : 0;
 	return 0;
@@ -524,16 +628,21 @@ int md_string_foreach(const char *s, size_t len, struct md_pattern *pat,
 int md_message_foreach(struct md_message *msg, struct md_pattern *pat,
 		       unsigned int flags, md_foreach_cb *cb, void *context)
 {
-	char **sets[2];
-	size_t counts[2];
+	const struct md_lines *sel = selected(msg, select_mask(flags));
+	struct md_match m = { NULL, 0 };
 
-	select_lines(msg, flags, &sets[0], &counts[0], &sets[1], &counts[1]);
-	for (int s = 0; s < 2; s++) {
-		for (size_t i = 0; i < counts[s]; i++) {
-			if (md_string_foreach(sets[s][i], strlen(sets[s][i]),
-					      pat, cb, context) < 0)
-				return -1;
+	/* the first match of each line, as Debian's maildrop does */
+	for (size_t i = 0; i < sel->n; i++) {
+		const char *line = sel->v[i];
+		int rc;
+
+		rc = md_pattern_exec(pat, line, strlen(line), 0, NULL, &m);
+		if (rc < 0 || (rc > 0 && cb(m.groups[0], strlen(m.groups[0]),
+					    context) < 0)) {
+			md_match_clear(&m);
+			return -1;
 		}
 	}
+	md_match_clear(&m);
 	return 0;
 }

@@ -10,6 +10,10 @@
  *   body lines: for a MIME message (with MIME-Version), the text parts
  *     decoded (base64, quoted-printable) and converted to UTF-8; for any
  *     other message the body as it is.
+ * Address headers (From, To, Cc, ...) are rewritten as "name <addr>, addr"
+ * (a comment becomes the name).  Lines keep the message's order (a part's
+ * header, then its text); a text part whose last line has no line end
+ * runs into the next line, as in Debian's maildrop.
  * Each line is matched on its own with PCRE2 (caseless unless the D
  * option is given).  A weighted pattern "/re/:opts,w,f" scores w for the
  * first matching line, w*f for the second, and so on. */
@@ -23,14 +27,26 @@
 struct md_message {
 	struct str data;	/* the whole message */
 	size_t header_end;	/* offset of the body (after the blank line) */
-	unsigned long lines;	/* line count */
+	unsigned long line_count;	/* lines in the message */
 	/* canonical lines, built on first use */
 	bool canon_done;
-	char **hlines;		/* headers (main and MIME parts) */
-	size_t nhlines;
-	size_t nmain;		/* the first nmain are the main header */
-	char **blines;
-	size_t nblines;
+	char **lines;		/* in message order */
+	unsigned char *kinds;	/* enum md_line_kind bits of each line */
+	size_t nlines, cap;
+	/* the lines a pattern sees, per set of kinds (built on first use):
+	 * a line without a line end runs into the next selected line */
+	struct md_lines {
+		bool done;
+		char **v;
+		size_t n;
+	} sel[8];
+};
+
+enum md_line_kind {
+	MD_LINE_MAIN_HEADER = 0x01,
+	MD_LINE_PART_HEADER = 0x02,
+	MD_LINE_BODY = 0x04,
+	MD_LINE_PARTIAL = 0x08,	/* no line end: runs into the next line */
 };
 
 struct md_message *md_message_new(void);

@@ -794,11 +794,12 @@ static enum md_op find_op(struct token *t, const struct binop *ops)
 static struct md_node *parse_level(struct md_parser *p, size_t level)
 {
 	struct md_node *left, *right, *n;
-	bool nonassoc = levels[level] == level_cmp;
+	bool nonassoc;
 	enum md_op op;
 
 	if (level == N_ELEMENTS(levels))
 		return parse_match(p);
+	nonassoc = levels[level] == level_cmp;
 	if (!enter(p, peek(p)->line))
 		return NULL;
 	left = parse_level(p, level + 1);
@@ -1106,7 +1107,11 @@ static struct md_node *parse_statement_inner(struct md_parser *p)
 		return n;
 	}
 	if (t->type == T_TEXT && t->bare) {
-		const char *w = str_c(&t->text);
+		/* a copy: lexing the next token reuses the token's buffer */
+		char w[32];
+
+		if (str_copy(w, str_c(&t->text), sizeof(w)) < 0)
+			w[0] = '\0';
 
 		if (strcmp(w, "if") == 0) {
 			consume(p);
