@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# bench/maildrop-filter.sh: N messages (default 10,000) through a 50-rule
+# filter file into maildir folders, one maildrop process per message as an
+# MTA runs it, with our maildrop and Debian's /usr/bin/maildrop side by side
+# in the same run.  Prints messages/s for each and the speed ratio
+# (ours / Debian's; the goal is 3 or more), and checks that both put the
+# same number of messages in each folder.
+# Usage: bench/maildrop-filter.sh [N]   (BENCH_PREFIX=/path picks our build)
+set -eu
+. "$(dirname "$0")/lib.sh"
+N=${1:-10000}
+bench_init maildrop-filter
+bench_require_peer /usr/bin/maildrop maildrop
+OURS=$(bench_suite_bin maildrop)
+
+# 200 varied messages, cycled
+python3 "$BENCH_TOP/tests/integration/maildrop-corpus/gen.py" >/dev/null
+MSGS=("$BENCH_TOP"/tests/integration/maildrop-corpus/messages/*.eml)
+
+FILTER=$BENCH_TMP/filter
+{
+	echo 'DEFAULT="./Maildir"'
+	words=(money offer meeting agenda invoice report unsubscribe click
+	       pills password photos digest thread weekly secret lazy)
+	for i in $(seq 1 50); do
+		w=${words[$((i % ${#words[@]}))]}
+		case $((i % 5)) in
+		0) cond="/^Subject:.*$w$i/" ;;
+		1) cond="/$w$i/:b" ;;
+		2) cond="/^(From|To|Cc):.*user$i@/" ;;
+		3) cond="/^X-Spam-Score: $i\\./ || /^List-Id: .*list$i/" ;;
+		4) cond="/$w.*$i/:hb,1,2 > 3" ;;
+		esac
+		printf 'if (%s)\n{\n  to "Maildir/.F%d/"\n}\n' "$cond" $((i % 10))
+	done
+	# a few rules that do match, at the end (all 50 were evaluated)
+	echo 'if (/^Subject: .*(pills|BUY)/)'
+	echo '{'
+	echo '  to "Maildir/.Spam/"'
+	echo '}'
+	echo 'if (/^List-Id:/)'
+	echo '{'
+	echo '  to "Maildir/.Lists/"'
+	echo '}'
+} > "$FILTER"
+chmod 600 "$FILTER"
+
+run_all() {
+	local bin=$1 home=$2 i=0
+	mkdir -p "$home"
+	for d in "" .Spam .Lists .F0 .F1 .F2 .F3 .F4 .F5 .F6 .F7 .F8 .F9; do
+		mkdir -p "$home/Maildir/$d"/{tmp,new,cur}
+	done
+	cd "$home"
+	local start end
+	start=$(date +%s.%N)
+	while [ $i -lt "$N" ]; do
+		"$bin" "$FILTER" < "${MSGS[$((i % ${#MSGS[@]}))]}" || {
+			echo "bench: $bin failed on message $i" >&2; exit 1; }
+		i=$((i + 1))
+	done
+	end=$(date +%s.%N)
+	cd - >/dev/null
+	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
+}
+
+t_ours=$(run_all "$OURS" "$BENCH_TMP/ours")
+t_peer=$(run_all /usr/bin/maildrop "$BENCH_TMP/peer")
+for d in Maildir Maildir/.Spam Maildir/.Lists; do
+	a=$(ls "$BENCH_TMP/ours/$d/new" | wc -l)
+	b=$(ls "$BENCH_TMP/peer/$d/new" | wc -l)
+	printf '%-16s ours %6d  debian %6d\n' "$d" "$a" "$b"
+	[ "$a" = "$b" ] || { echo "bench: deliveries differ" >&2; exit 1; }
+done
+r_ours=$(awk -v n="$N" -v t="$t_ours" 'BEGIN { printf "%.0f", n / t }')
+r_peer=$(awk -v n="$N" -v t="$t_peer" 'BEGIN { printf "%.0f", n / t }')
+printf 'messages: %d, 50+2 rules; ours %.2f s, debian %.2f s\n' "$N" "$t_ours" "$t_peer"
+bench_ratio "maildrop filter speed" "$r_ours" "$r_peer" msg/s "debian-maildrop"
