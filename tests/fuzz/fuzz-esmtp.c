@@ -1,9 +1,9 @@
 /* fuzz-esmtp.c: libFuzzer target for the ESMTP session: the input is sent
  * in pieces to a session over a socketpair (command parser, paths and
  * parameters, relay decision, AUTH exchanges, DATA with dot-unstuffing,
- * BDAT chunks, limits), with a throw-away instance and queue, and an in-process
- * recipient lookup (a fuzzer runs no authdaemond).  Checks that every reply line ends in CRLF and
- * starts with three digits. */
+ * BDAT chunks, limits), with a throw-away instance and queue, and an
+ * in-process recipient lookup (a fuzzer runs no authdaemond).  Checks that
+ * every reply line ends in CRLF and starts with three digits. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
