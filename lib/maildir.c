@@ -16,15 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* str_steal() leaves a fresh empty buffer behind: free that too. */
-static char *steal(struct str *s)
-{
-	char *d = str_steal(s);
-
-	str_free(s);
-	return d;
-}
-
 static _Thread_local char maildir_errbuf[512];
 
 static const char *errorf(const char *what, const char *path, int err)
@@ -131,7 +122,7 @@ char *maildir_unique_name(const char *host)
 			break;
 		}
 	}
-	return steal(&s);
+	return str_steal(&s);
 }
 
 size_t maildir_name_base_len(const char *name)
@@ -384,7 +375,7 @@ int maildir_delivery_commit(struct maildir_delivery **_d, const char *flags,
 				    (unsigned long long)d->vsize);
 		if (norm != NULL)
 			str_printfa(&s, ":2,%s", norm);
-		name = steal(&s);
+		name = str_steal(&s);
 		final_path = xasprintf("%s/%s/%s", d->dir, sub, name);
 		if ((d->flags & MAILDIR_DELIVERY_RENAME) == 0) {
 			if (link(d->tmp_path, final_path) == 0) {

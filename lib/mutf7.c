@@ -6,15 +6,6 @@
 #include <stdint.h>
 #include <string.h>
 
-/* str_steal() leaves a fresh empty buffer behind: free that too. */
-static char *steal(struct str *s)
-{
-	char *d = str_steal(s);
-
-	str_free(s);
-	return d;
-}
-
 static const char mutf7_b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
@@ -305,7 +296,7 @@ char *mutf7_encode_dup(const char *utf8)
 		str_free(&s);
 		return NULL;
 	}
-	return steal(&s);
+	return str_steal(&s);
 }
 
 char *mutf7_decode_dup(const char *mutf7)
@@ -317,5 +308,5 @@ char *mutf7_decode_dup(const char *mutf7)
 		str_free(&s);
 		return NULL;
 	}
-	return steal(&s);
+	return str_steal(&s);
 }

@@ -19,15 +19,6 @@
 #include "mem.h"
 #include "str.h"
 
-/* str_steal() leaves a fresh empty buffer behind: free that too. */
-static char *steal(struct str *s)
-{
-	char *d = str_steal(s);
-
-	str_free(s);
-	return d;
-}
-
 static char *setup_root(void)
 {
 	char tmpl[] = "/tmp/test-mdkw.XXXXXX";
@@ -73,7 +64,7 @@ static char *read_file(const char *root, const char *rel)
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		str_append_n(&s, buf, n);
 	fclose(f);
-	return steal(&s);
+	return str_steal(&s);
 }
 
 /* "a b c" for the keywords of name, "" when none. */
@@ -86,7 +77,7 @@ static char *kw_join(const struct maildir_keywords *kw, const char *name)
 	str_init(&s, 32);
 	for (size_t i = 0; i < n; i++)
 		str_printfa(&s, "%s%s", i == 0 ? "" : " ", v[i]);
-	return steal(&s);
+	return str_steal(&s);
 }
 
 static void assert_kw(const struct maildir_keywords *kw, const char *name,

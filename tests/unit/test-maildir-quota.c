@@ -20,15 +20,6 @@
 #include "mem.h"
 #include "str.h"
 
-/* str_steal() leaves a fresh empty buffer behind: free that too. */
-static char *steal(struct str *s)
-{
-	char *d = str_steal(s);
-
-	str_free(s);
-	return d;
-}
-
 static char *setup_root(void)
 {
 	char tmpl[] = "/tmp/test-mdquota.XXXXXX";
@@ -74,7 +65,7 @@ static char *read_file(const char *root, const char *rel)
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		str_append_n(&s, buf, n);
 	fclose(f);
-	return steal(&s);
+	return str_steal(&s);
 }
 
 static void deliver_n(const char *dir, size_t size, int n)

@@ -23,15 +23,6 @@
 #include "mem.h"
 #include "str.h"
 
-/* str_steal() leaves a fresh empty buffer behind: free that too. */
-static char *steal(struct str *s)
-{
-	char *d = str_steal(s);
-
-	str_free(s);
-	return d;
-}
-
 static char *tmpdir_create(void)
 {
 	char tmpl[] = "/tmp/test-maildir.XXXXXX";
@@ -78,7 +69,7 @@ static char *read_all(const char *path)
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		str_append_n(&s, buf, n);
 	fclose(f);
-	return steal(&s);
+	return str_steal(&s);
 }
 
 static void test_create(void **state)
