@@ -1,5 +1,7 @@
-"""test_auth_pgsql.py: the authpgsql module through authdaemond and
-authtest, against a real PostgreSQL server on 127.0.0.1."""
+"""test_auth_sql.py: the authmysql and authpgsql modules through
+authdaemond and authtest, each against its real server (MariaDB or
+PostgreSQL) on 127.0.0.1.  One set of tests; what differs between the two
+(the rc file's prefix, quoting, the SQL dialect) is in a Flavour."""
 
 import base64
 import hashlib
@@ -17,6 +19,59 @@ CAROL_PW = "carol-pw"
 DAVE_PW = "dave-pw"
 
 
+class Flavour:
+    """What one SQL module's test needs to know of its server."""
+
+    def __init__(self, name, fixture, prefix, host_key, host_sep,
+                 backslash_escapes, table_suffix, concat):
+        self.name = name            # module: authmysql / authpgsql
+        self.fixture = fixture      # the server fixture in conftest.py
+        self.prefix = prefix        # MYSQL_ / PGSQL_
+        self.host_key = host_key    # MYSQL_SERVER / PGSQL_HOST
+        self.host_sep = host_sep    # between failover hosts
+        self.backslash_escapes = backslash_escapes
+        self.table_suffix = table_suffix
+        self.concat = concat        # SQL: local@domain of the macros
+
+    def q(self, s):
+        if self.backslash_escapes:
+            s = s.replace("\\", "\\\\")
+        return "'" + s.replace("'", "''") + "'"
+
+    def rc(self, server, extra="", hosts=None, port=None):
+        p = self.prefix
+        lines = [
+            "# %src for the test" % self.name,
+            "%s\t\t%s" % (self.host_key, hosts or server.host),
+            "%sPORT\t\t%d" % (p, port or server.port),
+            "%sUSERNAME\t\t%s" % (p, server.user),
+            "%sPASSWORD\t\t%s" % (p, server.password),
+            "%sDATABASE\t\t%s" % (p, server.database),
+            "%sTIMEOUT\t\t5" % p,
+            "%sUSER_TABLE\tusers" % p,
+            "%sCRYPT_PWFIELD\tcrypt" % p,
+            "%sCLEAR_PWFIELD\tclear" % p,
+            "%sLOGIN_FIELD\tid" % p,
+            "%sHOME_FIELD\thome" % p,
+            "%sNAME_FIELD\tname" % p,
+            "%sMAILDIR_FIELD\tmaildir" % p,
+            "%sQUOTA_FIELD\tquota" % p,
+            "%sAUXOPTIONS_FIELD\toptions" % p,
+            "%sDEFAULT_DOMAIN\texample.test" % p,
+        ]
+        return "\n".join(lines) + "\n" + extra
+
+    def daemon(self, instance, text):
+        return AuthDaemon(instance, self.name, self.name + "rc", text)
+
+
+MYSQL = Flavour("authmysql", "mariadb_server", "MYSQL_", "MYSQL_SERVER",
+                ", ", True, " CHARACTER SET utf8mb4",
+                "CONCAT('$(local_part)', '@', '$(domain)')")
+PGSQL = Flavour("authpgsql", "postgres_server", "PGSQL_", "PGSQL_HOST",
+                ",", False, "", "'$(local_part)' || '@' || '$(domain)'")
+
+
 def sha512_crypt(pw):
     return subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=pw,
                           capture_output=True, text=True,
@@ -29,13 +84,16 @@ def ssha(pw):
         hashlib.sha1(pw.encode() + salt).digest() + salt).decode()
 
 
-def q(s):
-    return "'" + s.replace("'", "''") + "'"
+@pytest.fixture(scope="module", params=[MYSQL, PGSQL],
+                ids=lambda f: f.name)
+def flavour(request):
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def db(postgres_server):
-    s = postgres_server
+def db(request, flavour):
+    s = request.getfixturevalue(flavour.fixture)
+    q = flavour.q
     rows = [
         ("alice@example.test", sha512_crypt(ALICE_PW), "", 1001, 1001,
          "/var/vmail/example.test/alice", "Alice A", "", "1000000S", ""),
@@ -49,7 +107,7 @@ def db(postgres_server):
     sql = ["CREATE TABLE users (id VARCHAR(255) PRIMARY KEY, "
            "crypt VARCHAR(255), clear VARCHAR(255), uid INT, gid INT, "
            "home VARCHAR(255), name VARCHAR(255), maildir VARCHAR(255), "
-           "quota VARCHAR(64), options VARCHAR(255))"]
+           "quota VARCHAR(64), options VARCHAR(255))" + flavour.table_suffix]
     for r in rows:
         sql.append("INSERT INTO users VALUES (%s, %s, %s, %d, %d, %s, %s, "
                    "%s, %s, %s)" % (q(r[0]), q(r[1]), q(r[2]), r[3], r[4],
@@ -59,32 +117,9 @@ def db(postgres_server):
     return s
 
 
-def rc(server, extra="", hosts=None, port=None):
-    return (
-        "# authpgsqlrc for the test\n"
-        "PGSQL_HOST\t\t%s\n"
-        "PGSQL_PORT\t\t%d\n"
-        "PGSQL_USERNAME\t\t%s\n"
-        "PGSQL_PASSWORD\t\t%s\n"
-        "PGSQL_DATABASE\t\t%s\n"
-        "PGSQL_TIMEOUT\t\t5\n"
-        "PGSQL_USER_TABLE\tusers\n"
-        "PGSQL_CRYPT_PWFIELD\tcrypt\n"
-        "PGSQL_CLEAR_PWFIELD\tclear\n"
-        "PGSQL_LOGIN_FIELD\tid\n"
-        "PGSQL_HOME_FIELD\thome\n"
-        "PGSQL_NAME_FIELD\tname\n"
-        "PGSQL_MAILDIR_FIELD\tmaildir\n"
-        "PGSQL_QUOTA_FIELD\tquota\n"
-        "PGSQL_AUXOPTIONS_FIELD\toptions\n"
-        "PGSQL_DEFAULT_DOMAIN\texample.test\n" %
-        (hosts or server.host, port or server.port, server.user,
-         server.password, server.database)) + extra
-
-
 @pytest.fixture
-def auth(instance, db):
-    a = AuthDaemon(instance, "authpgsql", "authpgsqlrc", rc(db)).start()
+def auth(instance, db, flavour):
+    a = flavour.daemon(instance, flavour.rc(db)).start()
     yield a
     a.stop()
 
@@ -129,7 +164,7 @@ def test_disableimap(auth):
 
 
 def test_virtual_domains(auth):
-    auth.expect(OK, "alice", ALICE_PW)  # PGSQL_DEFAULT_DOMAIN appended
+    auth.expect(OK, "alice", ALICE_PW)  # *_DEFAULT_DOMAIN appended
     auth.expect(OK, "dave@other.test", DAVE_PW)
     auth.expect(REJECTED, "dave", DAVE_PW)  # dave@example.test: none
     auth.expect(REJECTED, "alice@other.test", ALICE_PW)
@@ -144,13 +179,13 @@ def test_metacharacters_never_match(auth, login):
     assert rc_ == REJECTED, (login, rc_, out)
 
 
-def test_custom_select_clause_escapes(instance, db):
-    extra = ("PGSQL_SELECT_CLAUSE\tSELECT id, crypt, clear, uid, gid,\t\\\n"
+def test_custom_select_clause_escapes(instance, db, flavour):
+    extra = ("%sSELECT_CLAUSE\tSELECT id, crypt, clear, uid, gid,\t\\\n"
              "\t\thome, maildir, quota, name, options FROM users\t\\\n"
-             "\t\tWHERE id = '$(local_part)' || '@' || '$(domain)'\t\\\n"
-             "\t\tAND '$(service)' <> 'forbidden'\n")
-    a = AuthDaemon(instance, "authpgsql", "authpgsqlrc",
-                   rc(db, extra)).start()
+             "\t\tWHERE id = %s\t\\\n"
+             "\t\tAND '$(service)' <> 'forbidden'\n" %
+             (flavour.prefix, flavour.concat))
+    a = flavour.daemon(instance, flavour.rc(db, extra)).start()
     try:
         a.expect(OK, "alice@example.test", ALICE_PW)
         a.expect(OK, "alice", ALICE_PW)
@@ -200,18 +235,18 @@ def test_server_down_and_back(auth, db):
     assert auth.daemon.running()
 
 
-def test_failover_to_second_server(instance, db):
-    text = rc(db, hosts="127.0.0.3,%s" % db.host)
-    a = AuthDaemon(instance, "authpgsql", "authpgsqlrc", text).start()
+def test_failover_to_second_server(instance, db, flavour):
+    text = flavour.rc(db, hosts="127.0.0.3%s%s" % (flavour.host_sep,
+                                                    db.host))
+    a = flavour.daemon(instance, text).start()
     try:
         a.expect(OK, "alice@example.test", ALICE_PW)
     finally:
         a.stop()
 
 
-def test_unreachable_server_is_tempfail(instance, db):
-    text = rc(db, port=dead_port())
-    a = AuthDaemon(instance, "authpgsql", "authpgsqlrc", text).start()
+def test_unreachable_server_is_tempfail(instance, db, flavour):
+    a = flavour.daemon(instance, flavour.rc(db, port=dead_port())).start()
     try:
         rc_, out = a.authtest("alice@example.test", ALICE_PW)
         assert rc_ == TEMPFAIL, out
@@ -219,13 +254,15 @@ def test_unreachable_server_is_tempfail(instance, db):
         a.stop()
 
 
-def test_connection_string(instance, db):
-    text = "\n".join(l for l in rc(db).splitlines()
+def test_connection_string(instance, db, flavour):
+    if flavour is not PGSQL:
+        pytest.skip("PGSQL_CONNECTION is authpgsql's alone")
+    text = "\n".join(l for l in flavour.rc(db).splitlines()
                      if not l.startswith(("PGSQL_HOST", "PGSQL_PORT",
                                           "PGSQL_USERNAME", "PGSQL_PASSWORD",
                                           "PGSQL_DATABASE")))
     text += "\nPGSQL_CONNECTION\t%s\n" % db.dsn
-    a = AuthDaemon(instance, "authpgsql", "authpgsqlrc", text).start()
+    a = flavour.daemon(instance, text).start()
     try:
         a.expect(OK, "alice@example.test", ALICE_PW)
         a.expect(REJECTED, "x' OR '1'='1", ALICE_PW)
