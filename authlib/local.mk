@@ -13,7 +13,8 @@ authlib_libauth_la_SOURCES = \
 	authlib/passwd.c authlib/passwd.h \
 	authlib/throttle.c authlib/throttle.h \
 	authlib/userdb.c authlib/userdb.h \
-	authlib/mod-userdb.c authlib/mod-pwd.c authlib/mod-pipe.c
+	authlib/mod-userdb.c authlib/mod-pwd.c authlib/mod-pipe.c \
+	authlib/auth-sysuser.c authlib/auth-sysuser.h
 # Backend fragments append -DAUTHLIB_WITH_X here and their libraries to
 # AUTHLIB_BACKEND_LIBS.
 AUTHLIB_MODULE_DEFS =

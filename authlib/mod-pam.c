@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "secure.h"
 #include "auth-module.h"
+#include "auth-sysuser.h"
 
 struct pam_module {
 	struct auth_module module;
@@ -86,35 +87,8 @@ static bool service_name_ok(const char *s)
 static int pam_getpw(struct pam_module *m, const char *user,
 		     struct auth_record *rec, const char **error_r)
 {
-	struct passwd pw, *pwp = NULL;
-	char buf[16384];
-
-	if (user[0] == '\0' || strchr(user, '@') != NULL)
-		return 0;
-	int err = getpwnam_r(user, &pw, buf, sizeof(buf), &pwp);
-	if (pwp == NULL) {
-		if (err == 0 || err == ENOENT || err == ESRCH || err == EBADF ||
-		    err == EPERM)
-			return 0;
-		snprintf(m->error, sizeof(m->error), "getpwnam: %s",
-			 strerror(err));
-		*error_r = m->error;
-		return -1;
-	}
-	if (rec != NULL) {
-		rec->address = xstrdup(pwp->pw_name);
-		rec->sysusername = xstrdup(pwp->pw_name);
-		rec->has_uid = true;
-		rec->uid = pwp->pw_uid;
-		rec->gid = pwp->pw_gid;
-		rec->home = xstrdup(pwp->pw_dir);
-		if (pwp->pw_gecos != NULL && pwp->pw_gecos[0] != '\0') {
-			size_t n = strcspn(pwp->pw_gecos, ",");
-			if (n > 0)
-				rec->fullname = xstrndup(pwp->pw_gecos, n);
-		}
-	}
-	return 1;
+	return auth_sysuser_lookup(user, rec, false, m->error,
+				   sizeof(m->error), error_r);
 }
 
 static enum auth_module_result pam_lookup(struct auth_module *mod,
@@ -308,30 +282,9 @@ static enum auth_module_result
 pam_enumerate(struct auth_module *mod, auth_enumerate_callback_t *callback,
 	      void *context, const char **error_r)
 {
-	struct passwd *pw;
-	enum auth_module_result res = AUTH_MODULE_OK;
-
 	(void)mod;
 	(void)error_r;
-	setpwent();
-	while ((pw = getpwent()) != NULL) {
-		struct auth_record rec;
-		auth_record_init(&rec);
-		rec.address = xstrdup(pw->pw_name);
-		rec.sysusername = xstrdup(pw->pw_name);
-		rec.has_uid = true;
-		rec.uid = pw->pw_uid;
-		rec.gid = pw->pw_gid;
-		rec.home = xstrdup(pw->pw_dir);
-		int r = callback(&rec, context);
-		auth_record_free(&rec);
-		if (r < 0) {
-			res = AUTH_MODULE_TEMPFAIL;
-			break;
-		}
-	}
-	endpwent();
-	return res;
+	return auth_sysuser_enumerate(callback, context);
 }
 
 const struct auth_module_def auth_module_pam = {

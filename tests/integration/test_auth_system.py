@@ -1,6 +1,7 @@
-"""test_auth_pam.py: the authpam module through authdaemond and authtest,
-with a PAM service file (pam_unix) and a system user that the test makes
-and removes.  Needs root; skipped otherwise."""
+"""test_auth_system.py: the modules for system accounts, authpam (with a
+PAM service file, pam_unix) and authpwd/authshadow (/etc/passwd and
+/etc/shadow), through authdaemond and authtest, with a system user that
+the test makes and removes.  Needs root; skipped otherwise."""
 
 import os
 import pwd
@@ -120,3 +121,38 @@ def test_change_password(auth, system_user):
     auth.expect(REJECTED, u, pw, service=svc)
     auth.expect(OK, u, "N3w-pw-x1", service=svc, newpass=pw)
     auth.expect(OK, u, pw, service=svc)
+
+
+@pytest.fixture(params=["authpwd", "authshadow"])
+def pwd_auth(request, instance):
+    a = AuthDaemon(instance, request.param).start()
+    yield a
+    a.stop()
+
+
+def test_pwd_reads_shadow(pwd_auth, system_user):
+    u, pw = system_user["user"], system_user["password"]
+    out = pwd_auth.expect(OK, u, pw)
+    assert "(uid %d," % system_user["uid"] in out
+    assert pwd_auth.field(out, "Home Directory") == system_user["home"]
+    # the hash comes from /etc/shadow ("x" in /etc/passwd)
+    assert pwd_auth.field(out, "Encrypted Password").startswith("$"), out
+    pwd_auth.expect(REJECTED, u, "wrong")
+    pwd_auth.expect(REJECTED, u + "@example.test", pw)
+    # a locked account ("!" before the hash) never matches
+    subprocess.run(["usermod", "-L", u], check=True)
+    try:
+        pwd_auth.expect(REJECTED, u, pw)
+    finally:
+        subprocess.run(["usermod", "-U", u], check=True)
+    pwd_auth.expect(OK, u, pw)
+
+
+def test_pwd_lookup_and_enumerate(pwd_auth, system_user):
+    u = system_user["user"]
+    out = pwd_auth.expect(OK, u)
+    assert pwd_auth.field(out, "Authenticated").startswith(u)
+    pwd_auth.expect(REJECTED, "nosuchuser" + secrets.token_hex(3))
+    rows = pwd_auth.enumerate()
+    mine = [r for r in rows if r[0] == u]
+    assert len(mine) == 1 and mine[0][3] == system_user["home"], mine
