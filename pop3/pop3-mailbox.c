@@ -15,7 +15,6 @@
 #include "mail-index.h"
 #include "mem.h"
 #include "pop3-mailbox.h"
-#include "pop3-stuff.h"
 #include "str.h"
 
 struct pop3_msg {
@@ -37,7 +36,7 @@ struct pop3_mailbox {
 	struct str uidls;	/* NUL-separated UIDLs */
 	/* UIDs whose size the index did not know yet. */
 	uint32_t *need_size;
-	uint32_t need_count;
+	uint32_t need_count, need_alloc;
 };
 
 static char error_buf[512];
@@ -70,9 +69,14 @@ static int snapshot_cb(const struct mail_index_record *rec, void *context)
 	if (rec->has_vsize) {
 		m->size = rec->vsize;
 	} else {
-		mb->need_size = xreallocarray(mb->need_size,
-					      (size_t)mb->need_count + 1,
-					      sizeof(*mb->need_size));
+		if (mb->need_count == mb->need_alloc) {
+			mb->need_alloc = mb->need_alloc == 0 ?
+						 256 :
+						 mb->need_alloc * 2;
+			mb->need_size = xreallocarray(mb->need_size,
+						      mb->need_alloc,
+						      sizeof(*mb->need_size));
+		}
 		mb->need_size[mb->need_count++] = mb->count - 1;
 	}
 	return 0;
@@ -129,26 +133,6 @@ static int check_login_delay(const char *dir, unsigned int delay,
 	return ret;
 }
 
-/* The size of the file with CRLF line ends (pop3_crlf_size()). */
-static int file_crlf_size(int fd, uint64_t *size_r)
-{
-	char buf[65536];
-	bool cr = false;
-	uint64_t size = 0;
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		size += pop3_crlf_size(buf, (size_t)n, &cr);
-	}
-	*size_r = size;
-	return 0;
-}
-
 enum pop3_mailbox_error
 pop3_mailbox_open(const char *dir, const struct pop3_mailbox_settings *set,
 		  struct pop3_mailbox **mb_r, const char **error_r)
@@ -201,34 +185,31 @@ pop3_mailbox_open(const char *dir, const struct pop3_mailbox_settings *set,
 		pop3_mailbox_close(&mb);
 		return POP3_MAILBOX_TEMP;
 	}
-	/* Sizes the index does not know (no ",W=" in the name, never asked
-	 * before): counted here from the files.  mail_index_get_vsize()
-	 * would store each one in its own write transaction (an fsync per
-	 * message: minutes for a big Courier maildir), so the snapshot
-	 * reads them itself. */
-	for (uint32_t i = 0; i < mb->need_count; i++) {
-		struct pop3_msg *m = &mb->msgs[mb->need_size[i]];
-		int fd;
+	/* Sizes the index does not know yet (no ",W=" in the name, first
+	 * session since delivery): counted from the files and stored, all
+	 * in one index transaction, so the next login reads them from the
+	 * index without opening a file. */
+	if (mb->need_count > 0) {
+		uint32_t *uids = xcalloc(mb->need_count, sizeof(*uids));
+		uint64_t *sizes = xcalloc(mb->need_count, sizeof(*sizes));
 
-		ret = mail_index_open_message(mb->index, m->uid, &fd, &error);
+		for (uint32_t i = 0; i < mb->need_count; i++)
+			uids[i] = mb->msgs[mb->need_size[i]].uid;
+		ret = mail_index_get_vsizes(mb->index, uids, mb->need_count,
+					    sizes, &error);
+		for (uint32_t i = 0; ret >= 0 && i < mb->need_count; i++) {
+			/* UINT64_MAX: gone since the snapshot; it stays
+			 * listed, RETR will say it is gone. */
+			mb->msgs[mb->need_size[i]].size =
+				sizes[i] == UINT64_MAX ? 0 : sizes[i];
+		}
+		free(uids);
+		free(sizes);
 		if (ret < 0) {
 			*error_r = set_error2(dir, error);
 			pop3_mailbox_close(&mb);
 			return POP3_MAILBOX_TEMP;
 		}
-		if (ret == 0) {
-			/* Gone since the snapshot: it stays listed, RETR
-			 * will say it is gone. */
-			m->size = 0;
-			continue;
-		}
-		if (file_crlf_size(fd, &m->size) < 0) {
-			*error_r = set_error2(dir, strerror(errno));
-			close(fd);
-			pop3_mailbox_close(&mb);
-			return POP3_MAILBOX_TEMP;
-		}
-		close(fd);
 	}
 	x_free(mb->need_size);
 	mb->need_count = 0;
