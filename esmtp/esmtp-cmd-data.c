@@ -33,7 +33,7 @@ static int begin_submit(struct esmtp_session *s)
 	o.from_mta = s->helo;
 	o.no_add_msgid = s->server->set->no_add_msgid;
 	o.no_add_date = s->server->set->no_add_date;
-	o.size_limit = s->server->size_limit;
+	o.size_limit = s->size_limit;
 	s->submit = submit_begin(&o, &error);
 	free(from);
 	if (s->submit == NULL) {
@@ -62,7 +62,7 @@ static int begin_submit(struct esmtp_session *s)
 static void feed(struct esmtp_session *s, const void *data, size_t len)
 {
 	s->msg_size += len;
-	if (s->server->size_limit > 0 && s->msg_size > s->server->size_limit) {
+	if (s->size_limit > 0 && s->msg_size > s->size_limit) {
 		/* stop writing at once; the rest is read and dropped */
 		s->msg_too_big = true;
 		submit_abort(&s->submit);
@@ -118,6 +118,7 @@ void esmtp_cmd_data(struct esmtp_session *s, const char *args)
 		return;
 	}
 	s->state = ESMTP_STATE_DATA;
+	esmtp_session_timer_arm(s);
 	esmtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -125,6 +126,7 @@ void esmtp_data_line(struct esmtp_session *s, const char *line, size_t len)
 {
 	if (len == 1 && line[0] == '.') {
 		s->state = ESMTP_STATE_COMMAND;
+		esmtp_session_timer_arm(s);
 		finish(s);
 		return;
 	}
@@ -190,6 +192,7 @@ void esmtp_cmd_bdat(struct esmtp_session *s, const char *args)
 		return;
 	}
 	s->state = ESMTP_STATE_BDAT;
+	esmtp_session_timer_arm(s);
 	conn_input_raw(s->conn, (size_t)size);
 }
 
@@ -203,6 +206,7 @@ void esmtp_bdat_raw(struct esmtp_session *s, const void *data, size_t len,
 	if (!last)
 		return;
 	s->state = ESMTP_STATE_COMMAND;
+	esmtp_session_timer_arm(s);
 	if (s->bdat_failed) {
 		if (!s->have_mail)
 			esmtp_reply_error(s, "503 5.5.1 Need MAIL command "

@@ -52,9 +52,9 @@ void esmtp_cmd_ehlo(struct esmtp_session *s, const char *args)
 	esmtp_reply(s, "250-PIPELINING");
 	esmtp_reply(s, "250-8BITMIME");
 	esmtp_reply(s, "250-SMTPUTF8");
-	if (srv->size_limit > 0)
+	if (s->size_limit > 0)
 		esmtp_reply(s, "250-SIZE %llu",
-			    (unsigned long long)srv->size_limit);
+			    (unsigned long long)s->size_limit);
 	else
 		esmtp_reply(s, "250-SIZE");
 	esmtp_reply(s, "250-DSN");
@@ -94,7 +94,7 @@ void esmtp_cmd_vrfy(struct esmtp_session *s, const char *args)
 		esmtp_reply_error(s, "501 5.5.4 Syntax: VRFY address");
 		return;
 	}
-	if (s->server->set->no_vrfy) {
+	if (s->server->set->no_vrfy || s->no_vrfy) {
 		esmtp_reply(s, "502 5.5.1 VRFY is disabled");
 		return;
 	}

@@ -49,8 +49,8 @@ static const char *mail_params(struct esmtp_session *s,
 		if (strcmp(name, "SIZE") == 0) {
 			if (parse_size(v, &s->declared_size) < 0)
 				return "501 5.5.4 Bad SIZE value";
-			if (s->server->size_limit > 0 &&
-			    s->declared_size > s->server->size_limit)
+			if (s->size_limit > 0 &&
+			    s->declared_size > s->size_limit)
 				return "552 5.3.4 Message size exceeds fixed "
 				       "maximum message size";
 		} else if (strcmp(name, "BODY") == 0) {
@@ -220,6 +220,20 @@ void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args)
 	if (error != NULL) {
 		esmtp_path_free(&path);
 		esmtp_reply_error(s, "%s", error);
+		return;
+	}
+	if (s->block != NULL) {
+		/* smtpaccess BLOCK: the admin's reply, or 550 with its text */
+		const char *b = s->block;
+		bool coded = (b[0] == '4' || b[0] == '5') &&
+			     isdigit((unsigned char)b[1]) &&
+			     isdigit((unsigned char)b[2]) && b[3] == ' ';
+
+		esmtp_path_free(&path);
+		if (coded)
+			esmtp_reply_error(s, "%s", b);
+		else
+			esmtp_reply_error(s, "550 5.7.1 %s", b);
 		return;
 	}
 	switch (esmtp_rcpt_policy(s->server->domains, &path, s->may_relay)) {

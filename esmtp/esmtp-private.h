@@ -13,15 +13,14 @@
 #include "listen.h"
 
 struct conn;
+struct timeout;
 struct sasl_server;
 struct submit;
 
-/* Longest command line (RFC 5321's 512 plus room for the parameters of
- * SIZE, DSN, AUTH and SMTPUTF8). */
-#define ESMTP_MAX_COMMAND 2048
-/* Longest line of a message body accepted by conn (RFC 5321 says 1000;
- * longer lines are common, refused above this). */
-#define ESMTP_MAX_DATA_LINE 65536
+/* The longest command line (ESMTP_MAX_LINE, default 2048: RFC 5321's 512
+ * plus room for the parameters of SIZE, DSN, AUTH and SMTPUTF8) and the
+ * longest message line (ESMTP_MAX_DATA_LINE, default 64 KB: RFC 5321
+ * says 1000, longer lines are common) are settings. */
 /* Longest AUTH response line. */
 #define ESMTP_MAX_AUTH_LINE 12288
 
@@ -50,8 +49,15 @@ struct esmtp_session {
 	char local_ip[LISTEN_IP_STRLEN];
 
 	enum esmtp_state state;
+	struct timeout *idle_to;	/* ESMTP_TIMEOUT / ESMTP_DATA_TIMEOUT */
+	unsigned int idle_msecs;	/* the interval idle_to runs with */
+	struct timeout *session_to;	/* ESMTP_SESSION_TIMEOUT (once) */
 	bool denied;		/* smtpaccess deny: only QUIT */
 	bool may_relay;		/* smtpaccess RELAYCLIENT or AUTH */
+	char *access_vars;	/* smtpaccess variables ("NAME=value\n"...) */
+	char *block;		/* smtpaccess BLOCK: the reply to every RCPT */
+	bool no_vrfy;		/* smtpaccess BOFHNOVRFY */
+	uint64_t size_limit;	/* sizelimit, or smtpaccess SIZELIMIT */
 	char *helo;		/* NULL before HELO/EHLO */
 	bool esmtp;		/* EHLO */
 	bool tls;
@@ -111,6 +117,9 @@ void esmtp_transaction_reset(struct esmtp_session *s);
 /* Resets everything a STARTTLS forgets (RFC 3207 4.2). */
 void esmtp_session_reset_tls(struct esmtp_session *s);
 void esmtp_session_quit(struct esmtp_session *s);
+/* (Re)starts the idle timer for the current state: ESMTP_DATA_TIMEOUT
+ * while a message is read, ESMTP_TIMEOUT otherwise. */
+void esmtp_session_timer_arm(struct esmtp_session *s);
 /* The Received: "from" text and the "with" word for this session. */
 char *esmtp_received_from(struct esmtp_session *s);
 const char *esmtp_protocol(struct esmtp_session *s);

@@ -1,18 +1,13 @@
 /* esmtp-relay.h: who may send mail through esmtpd, and to where.
  *
- * Three pieces, all pure (no network, no authlib), so they are unit
+ * Pieces, all pure (no network, no authlib), so they are unit
  * tested and fuzzed on their own:
  *
  *  - esmtp_path_parse(): the <path> of MAIL FROM and RCPT TO (RFC 5321
  *    4.1.2) with its ESMTP parameters, through lib/rfc822-addr.  Source
  *    routes are dropped as RFC 5321 allows; domains must be well formed
  *    (no trailing dot, no empty label); domain literals are kept.
- *  - esmtp_access: Courier's smtpaccess text (file or folder): lines
- *    "IP<TAB>allow[,VAR=value...]" or "IP<TAB>deny"; IP is an IPv4 address
- *    or an octet prefix ("192.168.1", "10."), an IPv6 address or a
- *    colon prefix ("2001:db8:"), or a CIDR block ("10.0.0.0/8",
- *    "2001:db8::/32").  The most specific match wins.  `allow,RELAYCLIENT`
- *    lets the client relay.
+ *  - smtpaccess: in esmtp-access.h (included here).
  *  - esmtp_domains: the domains mail is accepted for without relaying:
  *    locals, hosteddomains (first field), esmtpacceptmailfor, and me.
  *    "!dom" excludes, ".dom" means every subdomain.
@@ -26,6 +21,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "esmtp-access.h"
 
 /* Longest ESMTP parameter list kept. */
 #define ESMTP_MAX_PARAMS 16
@@ -61,32 +58,6 @@ const char *esmtp_path_param(const struct esmtp_path *path,
 /* RFC 3461 xtext: true when text is valid xtext (printable ASCII but
  * '+' and '=' only as "+HH"). */
 bool esmtp_xtext_valid(const char *text);
-
-/* ---- smtpaccess ---- */
-
-enum esmtp_access_result {
-	ESMTP_ACCESS_NONE,	/* no line matches: default (allow) */
-	ESMTP_ACCESS_ALLOW,
-	ESMTP_ACCESS_DENY,
-};
-
-struct esmtp_access;
-
-/* Parses smtpaccess text (data, size bytes; may be called many times
- * for the files of a folder).  Bad lines are skipped and counted; their
- * file:line go to the log.  Most lines kept: 100000. */
-struct esmtp_access *esmtp_access_new(void);
-void esmtp_access_parse(struct esmtp_access *acc, const char *file,
-			const char *data, size_t size);
-/* Reads etc/NAME (file or folder); missing = empty.  Returns the table
- * (never NULL). */
-struct esmtp_access *esmtp_access_load(const char *name);
-void esmtp_access_free(struct esmtp_access **acc);
-unsigned int esmtp_access_bad_lines(const struct esmtp_access *acc);
-/* Looks ip (printable IPv4 or IPv6) up.  *relay_r is set when the
- * matching allow line has RELAYCLIENT. */
-enum esmtp_access_result esmtp_access_check(const struct esmtp_access *acc,
-					    const char *ip, bool *relay_r);
 
 /* ---- accepted domains ---- */
 

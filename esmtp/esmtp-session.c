@@ -11,6 +11,7 @@
 
 #include "conn.h"
 #include "esmtp-private.h"
+#include "ioloop.h"
 #include "log.h"
 #include "mem.h"
 #include "sasl-server.h"
@@ -122,7 +123,59 @@ void esmtp_session_quit(struct esmtp_session *s)
 	if (s->state == ESMTP_STATE_QUIT)
 		return;
 	s->state = ESMTP_STATE_QUIT;
+	timeout_remove(&s->idle_to);
 	conn_close(s->conn);
+}
+
+/* The session's own timers: 421 and the end, with a reply the client
+ * can log (RFC 5321 4.5.3.2 lets a server close an idle session). */
+static void session_idle(void *context)
+{
+	struct esmtp_session *s = context;
+
+	if (s->state == ESMTP_STATE_QUIT)
+		return;
+	log_info("esmtpd: %s: timeout after %u s%s", s->remote_ip,
+		 s->idle_msecs / 1000,
+		 s->state == ESMTP_STATE_DATA || s->state == ESMTP_STATE_BDAT ?
+			 " in the message" : "");
+	if (s->state != ESMTP_STATE_TLS)
+		esmtp_reply(s, "421 4.4.2 %s Timeout, closing the connection",
+			    s->server->me);
+	esmtp_session_quit(s);
+}
+
+static void session_too_long(void *context)
+{
+	struct esmtp_session *s = context;
+
+	s->session_to = NULL;	/* a once-timer is freed after its call */
+	if (s->state == ESMTP_STATE_QUIT)
+		return;
+	log_info("esmtpd: %s: session time limit reached", s->remote_ip);
+	if (s->state != ESMTP_STATE_TLS)
+		esmtp_reply(s, "421 4.4.2 %s Session too long, closing the "
+			    "connection", s->server->me);
+	esmtp_session_quit(s);
+}
+
+void esmtp_session_timer_arm(struct esmtp_session *s)
+{
+	const struct esmtp_settings *set = s->server->set;
+	unsigned int secs = s->state == ESMTP_STATE_DATA ||
+				    s->state == ESMTP_STATE_BDAT ?
+			set->data_timeout : set->timeout;
+	unsigned int msecs = secs * 1000;
+
+	if (s->state == ESMTP_STATE_QUIT)
+		return;
+	if (s->idle_to != NULL && s->idle_msecs == msecs) {
+		timeout_reset(s->idle_to);
+		return;
+	}
+	timeout_remove(&s->idle_to);
+	s->idle_msecs = msecs;
+	s->idle_to = timeout_add(s->loop, msecs, session_idle, s);
 }
 
 /* Printable, bounded copy of client text for the Received: line. */
@@ -250,23 +303,31 @@ static void conn_line(struct conn *conn, const char *line, size_t len,
 	struct esmtp_session *s = context;
 
 	(void)conn;
+	esmtp_session_timer_arm(s);
 	switch (s->state) {
 	case ESMTP_STATE_COMMAND:
 		if (s->server->set->log_dialog)
 			log_info("esmtpd: %s: > %.*s", s->remote_ip,
 				 str_begins_with_icase(line, "AUTH ") ? 4 :
 				 (int)(len > 200 ? 200 : len), line);
-		if (len > ESMTP_MAX_COMMAND) {
+		if (len > s->server->set->max_command_line) {
 			esmtp_reply_error(s, "500 5.5.2 Line too long");
 			return;
 		}
 		dispatch(s, line, len);
 		break;
 	case ESMTP_STATE_AUTH:
-		esmtp_auth_line(s, line, len);
+		if (len > ESMTP_MAX_AUTH_LINE)
+			esmtp_auth_line(s, "*", 1);
+		else
+			esmtp_auth_line(s, line, len);
 		break;
 	case ESMTP_STATE_DATA:
-		esmtp_data_line(s, line, len);
+		/* conn's limit is the largest of the three kinds of line */
+		if (len > s->server->set->max_data_line)
+			esmtp_data_line_too_long(s);
+		else
+			esmtp_data_line(s, line, len);
 		break;
 	case ESMTP_STATE_BDAT:
 	case ESMTP_STATE_TLS:
@@ -292,6 +353,7 @@ static void conn_raw(struct conn *conn, const void *data, size_t len,
 		     bool last, void *context)
 {
 	(void)conn;
+	esmtp_session_timer_arm(context);
 	esmtp_bdat_raw(context, data, len, last);
 }
 
@@ -335,11 +397,15 @@ static void conn_tls_ready(struct conn *conn, void *context)
 static void session_free(struct esmtp_session *s)
 {
 	esmtp_transaction_reset(s);
+	timeout_remove(&s->idle_to);
+	timeout_remove(&s->session_to);
 	sasl_server_destroy(&s->sasl);
 	free(s->rcpts);
 	free(s->helo);
 	free(s->auth_user);
 	free(s->auth_mech);
+	free(s->access_vars);
+	free(s->block);
 	conn_destroy(&s->conn);
 	free(s);
 }
@@ -368,6 +434,43 @@ static const struct conn_callbacks esmtp_conn_callbacks = {
 	.disconnected = conn_disconnected,
 };
 
+/* smtpaccess: deny, or the variables of the allow line. */
+static void apply_access(struct esmtp_session *s)
+{
+	char *v;
+
+	if (esmtp_access_lookup(s->server->access, s->remote_ip,
+				&s->access_vars) == ESMTP_ACCESS_DENY) {
+		s->denied = true;
+		return;
+	}
+	if (s->access_vars == NULL)
+		return;
+	v = esmtp_access_var(s->access_vars, "RELAYCLIENT");
+	s->may_relay = v != NULL;
+	free(v);
+	v = esmtp_access_var(s->access_vars, "BLOCK");
+	if (v != NULL && *v != '\0')
+		s->block = v;
+	else
+		free(v);
+	v = esmtp_access_var(s->access_vars, "BOFHNOVRFY");
+	s->no_vrfy = v != NULL && *v != '\0' && *v != '0';
+	free(v);
+	v = esmtp_access_var(s->access_vars, "SIZELIMIT");
+	if (v != NULL) {
+		char *end;
+		unsigned long long n = strtoull(v, &end, 10);
+
+		if (*v >= '0' && *v <= '9' && *end == '\0')
+			s->size_limit = n;
+		else
+			log_warning("esmtpd: %s: smtpaccess SIZELIMIT is not "
+				    "a number: %s", s->remote_ip, v);
+	}
+	free(v);
+}
+
 struct esmtp_session *esmtp_session_create(struct ioloop *loop, int fd,
 					   const struct esmtp_server *server,
 					   const char *remote_ip,
@@ -376,28 +479,33 @@ struct esmtp_session *esmtp_session_create(struct ioloop *loop, int fd,
 					   void *context)
 {
 	struct esmtp_session *s = xcalloc(1, sizeof(*s));
+	size_t max_line = (size_t)server->set->max_data_line;
 	struct conn_settings cs = {
-		.max_line_len = ESMTP_MAX_DATA_LINE,
-		.idle_timeout_msecs = server->set->timeout * 1000,
+		/* the session's own timers watch input (421 first) */
+		.idle_timeout_msecs = 0,
 		.write_timeout_msecs = server->set->timeout * 1000,
 		.tls_ctx = server->implicit_tls ? server->tls_ctx : NULL,
 	};
 
+	if (max_line < server->set->max_command_line)
+		max_line = (size_t)server->set->max_command_line;
+	if (max_line < ESMTP_MAX_AUTH_LINE)
+		max_line = ESMTP_MAX_AUTH_LINE;
+	cs.max_line_len = max_line;
 	s->loop = loop;
 	s->server = server;
 	s->destroyed = destroyed;
 	s->context = context;
 	str_copy(s->remote_ip, remote_ip, sizeof(s->remote_ip));
 	str_copy(s->local_ip, local_ip, sizeof(s->local_ip));
-	if (server->access != NULL) {
-		bool relay = false;
-
-		if (esmtp_access_check(server->access, remote_ip, &relay) ==
-		    ESMTP_ACCESS_DENY)
-			s->denied = true;
-		s->may_relay = relay;
-	}
+	s->size_limit = server->size_limit;
+	if (server->access != NULL)
+		apply_access(s);
 	s->conn = conn_create(loop, fd, &cs, &esmtp_conn_callbacks, s);
+	esmtp_session_timer_arm(s);
+	s->session_to = timeout_add_once(loop,
+					 server->set->session_timeout * 1000,
+					 session_too_long, s);
 	if (!server->implicit_tls) {
 		conn_cork(s->conn);
 		send_greeting(s);

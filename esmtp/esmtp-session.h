@@ -36,7 +36,7 @@ struct esmtp_server {
 	bool implicit_tls;	/* SMTPS: the handshake comes first */
 	bool submission;	/* the MSA port: logs and u record */
 	const struct esmtp_domains *domains;
-	const struct esmtp_access *access;
+	struct esmtp_access *access;
 	const char *me;		/* our name in replies and Received: */
 	const char *greeting;	/* text after "220 " (lines by \n) or NULL */
 	uint64_t size_limit;	/* SIZE; 0 = no limit */

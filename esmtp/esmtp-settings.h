@@ -6,6 +6,7 @@
 #define ESMTP_SETTINGS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config-errors.h"
 
@@ -26,7 +27,11 @@ struct esmtp_settings {
 	bool no_vrfy;		/* BOFHNOVRFY */
 	bool no_add_msgid;	/* NOADDMSGID */
 	bool no_add_date;	/* NOADDDATE */
-	unsigned int timeout;	/* ESMTP_TIMEOUT: no input (seconds) */
+	unsigned int timeout;	/* ESMTP_TIMEOUT: no command (seconds) */
+	unsigned int data_timeout; /* ESMTP_DATA_TIMEOUT: no DATA/BDAT input */
+	unsigned int session_timeout; /* ESMTP_SESSION_TIMEOUT: whole session */
+	uint64_t max_command_line; /* ESMTP_MAX_LINE: command line length */
+	uint64_t max_data_line;	/* ESMTP_MAX_DATA_LINE: message line length */
 	long long max_bad_commands; /* ESMTP_MAX_BAD_COMMANDS */
 	long long max_rcpts;	/* ESMTP_MAX_RCPTS */
 	char *access_file;	/* ACCESSFILE: smtpaccess */

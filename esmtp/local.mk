@@ -6,6 +6,7 @@ noinst_LTLIBRARIES += esmtp/libesmtp.la
 esmtp_libesmtp_la_SOURCES = \
 	esmtp/esmtp-private.h \
 	esmtp/esmtp-relay.c esmtp/esmtp-relay.h \
+	esmtp/esmtp-access.c esmtp/esmtp-access.h \
 	esmtp/esmtp-settings.c esmtp/esmtp-settings.h \
 	esmtp/esmtp-session.c esmtp/esmtp-session.h \
 	esmtp/esmtp-cmd-hello.c esmtp/esmtp-cmd-mail.c \
@@ -22,9 +23,19 @@ esmtp_esmtpd_SOURCES = esmtp/esmtpd.c
 esmtp_esmtpd_CPPFLAGS = $(ESMTP_CPPFLAGS)
 esmtp_esmtpd_LDADD = $(ESMTP_LIBS)
 
+sbin_PROGRAMS += esmtp/makesmtpaccess
+esmtp_makesmtpaccess_SOURCES = esmtp/makesmtpaccess.c
+esmtp_makesmtpaccess_CPPFLAGS = $(ESMTP_CPPFLAGS)
+esmtp_makesmtpaccess_LDADD = $(ESMTP_LIBS)
+
 if HAVE_CMOCKA
-check_PROGRAMS += tests/unit/test-esmtp-relay tests/unit/test-esmtp-session
-TESTS += tests/unit/test-esmtp-relay tests/unit/test-esmtp-session
+check_PROGRAMS += tests/unit/test-esmtp-relay tests/unit/test-esmtp-session \
+	tests/unit/test-esmtp-access
+TESTS += tests/unit/test-esmtp-relay tests/unit/test-esmtp-session \
+	tests/unit/test-esmtp-access
+tests_unit_test_esmtp_access_CPPFLAGS = $(ESMTP_CPPFLAGS)
+tests_unit_test_esmtp_access_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_esmtp_access_LDADD = $(ESMTP_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_esmtp_relay_CPPFLAGS = $(ESMTP_CPPFLAGS)
 tests_unit_test_esmtp_relay_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_esmtp_relay_LDADD = $(ESMTP_LIBS) $(CMOCKA_LIBS)
