@@ -26,7 +26,9 @@ static int begin_submit(struct esmtp_session *s)
 	o.sender = s->sender;
 	o.ret = s->ret;
 	o.envid = s->envid;
-	o.source = s->auth_user != NULL ? "authsmtp" : "smtp";
+	o.source = s->server->local_caller ? "local" :
+		   s->auth_user != NULL ? "authsmtp" : "smtp";
+	o.uid = (uid_t)s->server->local_uid;
 	o.auth_user = s->auth_user;
 	o.received_from = from;
 	o.protocol = esmtp_protocol(s);

@@ -259,6 +259,8 @@ void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args)
 		case 1:
 			break;
 		default:
+			if (s->server->local_caller)
+				break;	/* local delivery decides */
 			esmtp_reply(s, "451 4.3.0 <%s>: Cannot check the "
 				       "recipient now, try again later",
 				    path.address);

@@ -196,7 +196,10 @@ char *esmtp_received_from(struct esmtp_session *s)
 
 	str_init(&out, 256);
 	append_clean(&out, s->helo != NULL ? s->helo : "unknown", 255);
-	str_printfa(&out, " ([%s])", s->remote_ip);
+	if (s->server->local_caller)
+		str_printfa(&out, " (uid %lu)", s->server->local_uid);
+	else
+		str_printfa(&out, " ([%s])", s->remote_ip);
 	if (s->auth_user != NULL || s->tls) {
 		str_append(&out, " (");
 		if (s->auth_user != NULL) {
@@ -471,12 +474,10 @@ static void apply_access(struct esmtp_session *s)
 	free(v);
 }
 
-struct esmtp_session *esmtp_session_create(struct ioloop *loop, int fd,
-					   const struct esmtp_server *server,
-					   const char *remote_ip,
-					   const char *local_ip,
-					   esmtp_session_destroyed_t *destroyed,
-					   void *context)
+static struct esmtp_session *
+session_create(struct ioloop *loop, int fd, const struct esmtp_server *server,
+	       const char *remote_ip, const char *local_ip,
+	       esmtp_session_destroyed_t *destroyed, void *context)
 {
 	struct esmtp_session *s = xcalloc(1, sizeof(*s));
 	size_t max_line = (size_t)server->set->max_data_line;
@@ -501,7 +502,14 @@ struct esmtp_session *esmtp_session_create(struct ioloop *loop, int fd,
 	s->size_limit = server->size_limit;
 	if (server->access != NULL)
 		apply_access(s);
-	s->conn = conn_create(loop, fd, &cs, &esmtp_conn_callbacks, s);
+	if (fd < 0) {
+		cs.tls_ctx = NULL;
+		s->conn = conn_create_pair(loop, 0, 1, &cs,
+					   &esmtp_conn_callbacks, s);
+	} else {
+		s->conn = conn_create(loop, fd, &cs, &esmtp_conn_callbacks,
+				      s);
+	}
 	esmtp_session_timer_arm(s);
 	s->session_to = timeout_add_once(loop,
 					 server->set->session_timeout * 1000,
@@ -511,6 +519,30 @@ struct esmtp_session *esmtp_session_create(struct ioloop *loop, int fd,
 		send_greeting(s);
 		conn_uncork(s->conn);
 	}
+	return s;
+}
+
+struct esmtp_session *esmtp_session_create(struct ioloop *loop, int fd,
+					   const struct esmtp_server *server,
+					   const char *remote_ip,
+					   const char *local_ip,
+					   esmtp_session_destroyed_t *destroyed,
+					   void *context)
+{
+	return session_create(loop, fd, server, remote_ip, local_ip,
+			      destroyed, context);
+}
+
+struct esmtp_session *esmtp_session_create_stdio(
+	struct ioloop *loop, const struct esmtp_server *server,
+	esmtp_session_destroyed_t *destroyed, void *context)
+{
+	char who[LISTEN_IP_STRLEN];
+	struct esmtp_session *s;
+
+	snprintf(who, sizeof(who), "uid %lu", server->local_uid);
+	s = session_create(loop, -1, server, who, "", destroyed, context);
+	s->may_relay = true;
 	return s;
 }
 

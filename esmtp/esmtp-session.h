@@ -44,6 +44,12 @@ struct esmtp_server {
 	void *rcpt_lookup_context;
 	/* Service name for authlib logins ("esmtp"). */
 	const char *auth_service;
+	/* esmtpd --stdio: a local caller on stdin/stdout (sendmail -bs):
+	 * may relay, no TLS, the message's source is "local" and its
+	 * Received: line names the caller's uid; a recipient lookup that
+	 * fails temporarily is accepted (local delivery decides later). */
+	bool local_caller;
+	unsigned long local_uid;
 };
 
 typedef void esmtp_session_destroyed_t(void *context);
@@ -58,6 +64,11 @@ struct esmtp_session *esmtp_session_create(struct ioloop *loop, int fd,
 					   const char *local_ip,
 					   esmtp_session_destroyed_t *destroyed,
 					   void *context);
+/* The same over stdin/stdout (fds 0 and 1, owned from now on) for
+ * esmtpd --stdio: server->local_caller must be set. */
+struct esmtp_session *esmtp_session_create_stdio(
+	struct ioloop *loop, const struct esmtp_server *server,
+	esmtp_session_destroyed_t *destroyed, void *context);
 /* Ends the session at once (shutdown); the destroyed callback is NOT
  * called.  Sets *s to NULL. */
 void esmtp_session_destroy(struct esmtp_session **s);

@@ -62,6 +62,7 @@ static struct esmtp_access *access_table;
 static struct route_config *routes;
 static char *me, *greeting;
 static uint64_t size_limit;
+static bool stdio_mode;	/* esmtpd --stdio */
 
 static void session_gone(void *context)
 {
@@ -122,7 +123,9 @@ static void load_control_files(void)
 	free(me);
 	free(greeting);
 	domains = esmtp_domains_load();
-	access_table = esmtp_access_load(listeners[L_SMTP].set.access_file);
+	if (!stdio_mode)
+		access_table =
+			esmtp_access_load(listeners[L_SMTP].set.access_file);
 	routes = route_config_load();
 	me = config_me(NULL);
 	greeting = NULL;
@@ -224,6 +227,61 @@ static void drop_privileges(void)
 		log_fatal("esmtpd: dropping privileges: %s", error);
 }
 
+static void stdio_session_gone(void *context)
+{
+	(void)context;
+	ioloop_stop(loop);
+}
+
+/* esmtpd --stdio: one session on stdin/stdout for a local caller
+ * (sendmail -bs).  Settings from etc/esmtpd (limits, timeouts); no TLS,
+ * no smtpaccess, no AUTH; runs as the caller. */
+static int run_stdio(void)
+{
+	struct config_errors *errs = config_errors_new();
+	struct listener *l = &listeners[L_SMTP];
+	struct esmtp_session *session;
+	int r = esmtp_settings_load(&l->set, l->file, errs);
+
+	stdio_mode = true;
+	config_errors_log(errs);
+	config_errors_destroy(&errs);
+	if (r < 0)
+		log_fatal("esmtpd: the settings have errors");
+	/* AUTH makes no sense for a local caller */
+	free(l->set.auth_mechs);
+	l->set.auth_mechs = xstrdup("");
+	free(l->set.auth_mechs_tls);
+	l->set.auth_mechs_tls = xstrdup("");
+	l->set.auth_required = false;
+	l->set.tls_required = false;
+	for (int i = 1; i < L_COUNT; i++)
+		esmtp_settings_defaults(&listeners[i].set);
+	loop = ioloop_create();
+	load_control_files();
+	l->server.set = &l->set;
+	l->server.access = NULL;
+	l->server.tls_ctx = NULL;
+	l->server.local_caller = true;
+	l->server.local_uid = (unsigned long)getuid();
+	l->server.rcpt_lookup = esmtp_lookup_authlib;
+	l->server.auth_service = "esmtp";
+	ioloop_signal_add(loop, SIGTERM, on_sigterm, NULL);
+	session = esmtp_session_create_stdio(loop, &l->server,
+					     stdio_session_gone, NULL);
+	ioloop_run(loop);
+	(void)session;
+	ioloop_destroy(&loop);
+	esmtp_domains_free(&domains);
+	esmtp_access_free(&access_table);
+	route_config_free(&routes);
+	free(me);
+	free(greeting);
+	for (int i = 0; i < L_COUNT; i++)
+		esmtp_settings_free(&listeners[i].set);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct config_errors *errs = config_errors_new();
@@ -232,9 +290,12 @@ int main(int argc, char **argv)
 	const char *certfile = NULL;
 
 	log_init("esmtpd", LOG_TARGET_STDERR);
+	if (argc == 2 && strcmp(argv[1], "--stdio") == 0)
+		return run_stdio();
 	if (argc > 1) {
-		fprintf(stderr, "usage: esmtpd\n(settings: etc/esmtpd, "
-				"etc/esmtpd-ssl, etc/esmtpd-msa)\n");
+		fprintf(stderr, "usage: esmtpd [--stdio]\n(settings: "
+				"etc/esmtpd, etc/esmtpd-ssl, "
+				"etc/esmtpd-msa)\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
