@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "charset.h"
 #include "conn.h"
 #include "ioloop.h"
 #include "log.h"
@@ -30,6 +31,8 @@
 #define POP3_READ_CHUNK 65536
 /* The mail session's first line is at most this long. */
 #define POP3_MAX_FIRST_LINE 1024
+/* Bytes of a header looked at for UTF-8 (RFC 6856). */
+#define POP3_MAX_HEADER_SCAN (256 * 1024)
 /* Wait after a failed login before answering (slows guessing). */
 #define POP3_FAIL_DELAY_MSECS 1000
 
@@ -52,6 +55,7 @@ struct pop3_client {
 	unsigned int bad_commands;
 	bool destroyed_called;
 	bool greeted;
+	const char *lang;	/* LANG's choice (a static tag) */
 
 	/* login role */
 	struct tls_ctx *tls_ctx;
@@ -183,7 +187,10 @@ static void cmd_capa(struct pop3_client *client)
 		if (client->starttls_offered && !conn_is_tls(client->conn))
 			str_append(s, "STLS\r\n");
 		str_append(s, "UTF8 USER\r\n");
+	} else {
+		str_append(s, "UTF8\r\n");
 	}
+	str_append(s, "LANG\r\n");
 	if (set->login_delay > 0)
 		str_printfa(s, "LOGIN-DELAY %u\r\n", set->login_delay);
 	if (set->expire[0] != '\0')
@@ -193,6 +200,32 @@ static void cmd_capa(struct pop3_client *client)
 	str_printfa(s, "IMPLEMENTATION %s\r\n.\r\n", set->implementation);
 	conn_write(client->conn, str_c(s), str_len(s));
 	str_destroy(&s);
+}
+
+/* LANG (RFC 6856 section 4): lists the languages, or picks one. */
+static void cmd_lang(struct pop3_client *client,
+		     const struct pop3_command *cmd)
+{
+	if (cmd->argc == 0) {
+		struct str *s = str_new(128);
+
+		str_append(s, "+OK Language listing follows:\r\n");
+		for (size_t i = 0; pop3_languages[i][0] != NULL; i++)
+			str_printfa(s, "%s %s\r\n", pop3_languages[i][0],
+				    pop3_languages[i][1]);
+		str_append(s, ".\r\n");
+		conn_write(client->conn, str_c(s), str_len(s));
+		str_destroy(&s);
+		return;
+	}
+	const char *tag = pop3_lang_match(cmd->args[0]);
+	if (tag == NULL) {
+		conn_printf(client->conn, "-ERR %s Language is not known.\r\n",
+			    client->lang);
+		return;
+	}
+	client->lang = tag;
+	conn_printf(client->conn, "+OK %s Language changed.\r\n", tag);
 }
 
 /* ---- login role ---- */
@@ -434,6 +467,11 @@ static void cmd_user(struct pop3_client *client, const char *user)
 		bad_command(client, "User name too long.");
 		return;
 	}
+	/* RFC 6856: a user name beyond ASCII is UTF-8 (UTF8 USER). */
+	if (!charset_utf8_is_valid(user, strlen(user))) {
+		bad_command(client, "User name is not valid UTF-8.");
+		return;
+	}
 	free(client->user);
 	client->user = xstrdup(user);
 	reply(client, "+OK Password required.");
@@ -457,7 +495,8 @@ static void cmd_apop(struct pop3_client *client, const char *user,
 		bad_command(client, "APOP is not available.");
 		return;
 	}
-	if (strlen(user) > POP3_MAX_USER || strlen(digest) != 32) {
+	if (strlen(user) > POP3_MAX_USER || strlen(digest) != 32 ||
+	    !charset_utf8_is_valid(user, strlen(user))) {
 		client->auth_failures++;
 		reply(client, "-ERR [AUTH] Login failed.");
 		return;
@@ -471,8 +510,9 @@ static void sasl_done(struct pop3_client *client)
 	const struct sasl_server_credentials *cred =
 		sasl_server_credentials(client->sasl);
 
-	if (cred->authzid[0] != '\0' &&
-	    strcmp(cred->authzid, cred->authcid) != 0) {
+	if ((cred->authzid[0] != '\0' &&
+	     strcmp(cred->authzid, cred->authcid) != 0) ||
+	    !charset_utf8_is_valid(cred->authcid, strlen(cred->authcid))) {
 		sasl_server_destroy(&client->sasl);
 		client->state = POP3_STATE_AUTHORIZATION;
 		client->auth_failures++;
@@ -637,6 +677,9 @@ static void login_command(struct pop3_client *client,
 		client->utf8 = true;
 		reply(client, "+OK UTF8 enabled");
 		break;
+	case POP3_CMD_LANG:
+		cmd_lang(client, cmd);
+		break;
 	case POP3_CMD_QUIT:
 		reply(client, "+OK Bye-bye.");
 		client_close(client);
@@ -713,6 +756,66 @@ static void mail_output_drained(struct conn *conn, void *context)
 		send_message_continue(client);
 }
 
+/* Whether the message on fd has a header with UTF-8 beyond ASCII (an
+ * internationalized message, RFC 6532), read with pread so that the
+ * file offset stays at 0.  Raw 8-bit bytes that are not UTF-8 (legacy
+ * charsets) do not count: those were always sent as they are.  Only the
+ * first POP3_MAX_HEADER_SCAN bytes of a header are looked at.  Returns
+ * 1, 0, or -1 on a read error. */
+static int header_is_utf8(int fd)
+{
+	char buf[8192];
+	struct str hdr;
+	bool line_start = true, eight_bit = false, end = false;
+	off_t off = 0;
+	int ret = 0;
+
+	str_init(&hdr, 1024);
+	while (!end && str_len(&hdr) < POP3_MAX_HEADER_SCAN) {
+		ssize_t n = pread(fd, buf, sizeof(buf), off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -1;
+			break;
+		}
+		if (n == 0)
+			break;
+		off += n;
+		size_t i;
+		for (i = 0; i < (size_t)n && !end; i++) {
+			unsigned char c = (unsigned char)buf[i];
+
+			if (c >= 0x80)
+				eight_bit = true;
+			if (c == '\n') {
+				end = line_start;
+				line_start = true;
+			} else if (c != '\r') {
+				line_start = false;
+			}
+		}
+		if (str_len(&hdr) + i > POP3_MAX_HEADER_SCAN)
+			i = POP3_MAX_HEADER_SCAN - str_len(&hdr);
+		str_append_n(&hdr, buf, i);
+	}
+	if (ret == 0 && eight_bit) {
+		/* A cut in the middle of a sequence is not an error. */
+		size_t len = str_len(&hdr);
+		const unsigned char *h = (const unsigned char *)str_c(&hdr);
+		size_t k = len;
+
+		while (k > 0 && len - k < 4 && (h[k - 1] & 0xc0) == 0x80)
+			k--;
+		if (k > 0 && len - k < 4 && h[k - 1] >= 0xc0)
+			len = k - 1;
+		ret = charset_utf8_is_valid(h, len) ? 1 : 0;
+	}
+	str_free(&hdr);
+	return ret;
+}
+
 static void cmd_retr_top(struct pop3_client *client,
 			 const struct pop3_command *cmd, bool top)
 {
@@ -736,6 +839,28 @@ static void cmd_retr_top(struct pop3_client *client,
 	if (ret == 0) {
 		reply(client, "-ERR Message was deleted by another session.");
 		return;
+	}
+	/* RFC 6856 section 3: a client that did not send UTF8 gets no
+	 * UTF-8 header; the server may downgrade or refuse.  We refuse
+	 * with the UTF8 response code (the message can still be listed and
+	 * deleted, and a UTF8 client gets it unchanged). */
+	if (!client->utf8) {
+		ret = header_is_utf8(fd);
+		if (ret != 0) {
+			close(fd);
+			if (ret < 0) {
+				ctx_error(client->log, "read message %u: %s",
+					  n, strerror(errno));
+				reply(client, "-ERR [SYS/TEMP] Cannot read "
+					      "the message.");
+			} else {
+				reply(client, "-ERR [UTF8] This message has "
+					      "UTF-8 headers: send UTF8 "
+					      "before logging in to read "
+					      "it.");
+			}
+			return;
+		}
 	}
 	if (top) {
 		reply(client, "+OK headers follow.");
@@ -862,6 +987,9 @@ static void mail_command(struct pop3_client *client,
 	case POP3_CMD_NOOP:
 		reply(client, "+OK Yup.");
 		break;
+	case POP3_CMD_LANG:
+		cmd_lang(client, cmd);
+		break;
 	case POP3_CMD_RSET:
 		pop3_mailbox_reset(client->mb);
 		pop3_mailbox_stat(client->mb, &count, &octets);
@@ -947,6 +1075,7 @@ static struct pop3_client *client_new(struct ioloop *loop,
 	client->set = set;
 	client->pending_fd = -1;
 	client->msg_fd = -1;
+	client->lang = pop3_languages[0][0];
 	client->remote_ip = xstrdup(remote_ip != NULL ? remote_ip : "");
 	str_init(&client->first_line, 128);
 	str_set_limit(&client->first_line, POP3_MAX_FIRST_LINE);

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "pop3-commands.h"
+#include "str.h"
 
 #define A POP3_CMDF_AUTHORIZATION
 #define T POP3_CMDF_TRANSACTION
@@ -19,7 +20,7 @@ const struct pop3_command_def pop3_command_table[] = {
 	{ "AUTH", POP3_CMD_AUTH, A | POP3_CMDF_SECRET, 0, 2 },
 	{ "STLS", POP3_CMD_STLS, A, 0, 0 },
 	{ "CAPA", POP3_CMD_CAPA, A | T, 0, 0 },
-	{ "UTF8", POP3_CMD_UTF8, A, 0, 0 },
+	{ "UTF8", POP3_CMD_UTF8, A | T, 0, 0 },
 	{ "STAT", POP3_CMD_STAT, T, 0, 0 },
 	{ "LIST", POP3_CMD_LIST, T, 0, 1 },
 	{ "RETR", POP3_CMD_RETR, T, 1, 1 },
@@ -29,6 +30,7 @@ const struct pop3_command_def pop3_command_table[] = {
 	{ "TOP", POP3_CMD_TOP, T, 2, 2 },
 	{ "UIDL", POP3_CMD_UIDL, T, 0, 1 },
 	{ "QUIT", POP3_CMD_QUIT, A | T, 0, 0 },
+	{ "LANG", POP3_CMD_LANG, A | T, 0, 1 },
 };
 const size_t pop3_command_count =
 	sizeof(pop3_command_table) / sizeof(pop3_command_table[0]);
@@ -147,4 +149,56 @@ int pop3_parse_count(const char *arg, uint64_t *n_r)
 	}
 	*n_r = saturated ? UINT64_MAX : n;
 	return 0;
+}
+
+const char *const pop3_languages[][2] = {
+	{ "en", "English" },
+	{ "i-default", "Default language" },
+	{ NULL, NULL },
+};
+
+/* Whether range (RFC 4647 basic filtering, case-insensitive) matches
+ * tag: equal, or a prefix of it ending at a "-". */
+static bool lang_range_matches(const char *range, const char *tag)
+{
+	size_t n = strlen(range);
+
+	return strncasecmp(range, tag, n) == 0 &&
+	       (tag[n] == '\0' || tag[n] == '-');
+}
+
+const char *pop3_lang_match(const char *range)
+{
+	size_t len = 0;
+
+	if (range == NULL || *range == '\0')
+		return NULL;
+	/* RFC 6856: "*" asks for the server's default language. */
+	if (strcmp(range, "*") == 0)
+		return pop3_languages[0][0];
+	for (const char *p = range; *p != '\0'; p++, len++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (len >= 64)
+			return NULL;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-'))
+			return NULL;
+		if (c == '-' && (p == range || p[1] == '\0' || p[1] == '-'))
+			return NULL;
+	}
+	/* A range narrower than a language we have ("en-GB") falls back to
+	 * it, as RFC 4647 lookup does by truncating the range. */
+	char buf[65];
+	str_copy(buf, range, sizeof(buf));
+	for (;;) {
+		for (size_t i = 0; pop3_languages[i][0] != NULL; i++) {
+			if (lang_range_matches(buf, pop3_languages[i][0]))
+				return pop3_languages[i][0];
+		}
+		char *dash = strrchr(buf, '-');
+		if (dash == NULL)
+			return NULL;
+		*dash = '\0';
+	}
 }

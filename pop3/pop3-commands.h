@@ -1,9 +1,9 @@
 /* pop3-commands.h: the POP3 command table and the command-line parser.
  *
  * One table lists every command the server knows (RFC 1939, RFC 2449,
- * RFC 2595, RFC 5034, RFC 6856) with the states it is allowed in, whether
- * it carries a password (refused before TLS when the instance requires
- * TLS), and its argument counts.  The parser splits one client line
+ * RFC 2595, RFC 5034, RFC 6856's UTF8 and LANG) with the states it is
+ * allowed in, whether it carries a password (refused before TLS when the
+ * instance requires TLS), and its argument counts.  The parser splits one client line
  * (without its CRLF) into the command and its arguments; it never
  * allocates, keeps pointers into the (modified) line, and reports every
  * malformed input as an error text for the "-ERR" reply. */
@@ -37,6 +37,7 @@ enum pop3_cmd_id {
 	POP3_CMD_TOP,
 	POP3_CMD_UIDL,
 	POP3_CMD_QUIT,
+	POP3_CMD_LANG,
 };
 
 enum pop3_cmd_flags {
@@ -86,6 +87,15 @@ int pop3_command_parse(char *line, size_t len, struct pop3_command *cmd_r,
 /* A message number: decimal digits only, 1..max.  Returns 0 and *n_r, or
  * -1 (empty, signs, junk, 0, above max). */
 int pop3_parse_msgnum(const char *arg, uint32_t max, uint32_t *n_r);
+/* LANG's argument (RFC 6856 section 4): a language range as RFC 4647
+ * basic filtering reads it ("*", or tags of letters, digits and "-").
+ * Returns the language tag the server switches to ("en" or
+ * "i-default"), or NULL when no language it has matches. */
+const char *pop3_lang_match(const char *range);
+/* The languages LANG lists: tag and description pairs, ending with a
+ * NULL tag. */
+extern const char *const pop3_languages[][2];
+
 /* TOP's line count: decimal digits only; values too large for 64 bits
  * saturate at UINT64_MAX ("all lines").  Returns 0 or -1. */
 int pop3_parse_count(const char *arg, uint64_t *n_r);

@@ -23,7 +23,7 @@ static const struct config_setting_def pop3_setting_defs[] = {
 				86400 * 365),
 	CONFIG_SETTING_STRING(S, expire, "POP3_EXPIRE", ""),
 	CONFIG_SETTING_BOOL(S, mailbox_lock, "POP3_MAILBOX_LOCK", "YES"),
-	CONFIG_SETTING_BOOL(S, apop, "POP3_APOP", "YES"),
+	CONFIG_SETTING_BOOL(S, apop, "POP3_APOP", "NO"),
 	CONFIG_SETTING_BOOL(S, log_deletions, "POP3_LOG_DELETIONS", "NO"),
 	CONFIG_SETTING_INTERVAL(S, idle_timeout, "POP3_TIMEOUT", "10m", 1,
 				86400),

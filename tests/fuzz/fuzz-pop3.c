@@ -118,6 +118,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(base) == NULL)
 		abort();
 	pop3_settings_defaults(&set);
+	set.apop = true;
 	free(set.auth_mechs);
 	set.auth_mechs = xstrdup("PLAIN LOGIN CRAM-MD5");
 	set.max_bad_commands = 50;

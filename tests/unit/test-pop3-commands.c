@@ -289,6 +289,35 @@ static void test_size_math(void **state)
 	}
 }
 
+static void test_lang_match(void **state)
+{
+	(void)state;
+	assert_string_equal(pop3_lang_match("en"), "en");
+	assert_string_equal(pop3_lang_match("EN"), "en");
+	assert_string_equal(pop3_lang_match("en-GB"), "en");
+	assert_string_equal(pop3_lang_match("en-GB-oxendict"), "en");
+	assert_string_equal(pop3_lang_match("*"), "en");
+	assert_string_equal(pop3_lang_match("i-default"), "i-default");
+	assert_string_equal(pop3_lang_match("i"), "i-default");
+	assert_null(pop3_lang_match(NULL));
+	assert_null(pop3_lang_match(""));
+	assert_null(pop3_lang_match("de"));
+	assert_null(pop3_lang_match("e"));
+	assert_null(pop3_lang_match("en-"));
+	assert_null(pop3_lang_match("-en"));
+	assert_null(pop3_lang_match("en--GB"));
+	assert_null(pop3_lang_match("en GB"));
+	assert_null(pop3_lang_match("**"));
+	assert_null(pop3_lang_match("en_GB"));
+	assert_null(pop3_lang_match("\xc3\xa9n"));
+	char longer[200];
+	memset(longer, 'a', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	assert_null(pop3_lang_match(longer));
+	memcpy(longer, "en-", 3);
+	assert_null(pop3_lang_match(longer));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_stuff_retr),
 		cmocka_unit_test(test_stuff_top),
 		cmocka_unit_test(test_size_math),
+		cmocka_unit_test(test_lang_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,6 +91,7 @@ static int setup(void **state)
 	write_file(f->maildir, "cur", "1700000001.M1P1.host:2,S",
 		   "Subject: two\r\nX: y\r\n\r\nb1\r\nb2\r\n");
 	pop3_settings_defaults(&f->set);
+	f->set.apop = true; /* the greeting carries a timestamp */
 	free(f->set.auth_mechs);
 	f->set.auth_mechs = xstrdup("PLAIN LOGIN CRAM-MD5");
 	f->loop = ioloop_create();
@@ -246,6 +247,79 @@ static void login(struct fixture *f, int fd)
 	expect(f, fd, NULL, "+OK Hello there. <");
 	expect(f, fd, "USER demo\r\n", "+OK");
 	expect(f, fd, "PASS secret\r\n", "+OK logged in.");
+}
+
+/* USER/PASS after the greeting was read. */
+static void login_again(struct fixture *f, int fd)
+{
+	expect(f, fd, "USER demo\r\n", "+OK");
+	expect(f, fd, "PASS secret\r\n", "+OK logged in.");
+}
+
+/* RFC 6856: LANG in both states, UTF8 USER, and a message with UTF-8
+ * headers refused ([UTF8]) to a client that did not send UTF8, sent
+ * unchanged to one that did; raw 8-bit that is not UTF-8 still goes. */
+static void test_utf8_and_lang(void **state)
+{
+	struct fixture *f = *state;
+	char *r;
+
+	write_file(f->maildir, "cur", "1700000002.M1P1.host:2,",
+		   "Subject: caf\xc3\xa9\nFrom: j\xc3\xb6@ex\xc3\xa4mple.test\n"
+		   "\nbody \xc3\xa9\n");
+	write_file(f->maildir, "cur", "1700000003.M1P1.host:2,",
+		   "Subject: caf\xe9\n\n\xc3\xa9\n");
+	int fd = start(f);
+	f->fd = fd;
+	expect(f, fd, NULL, "+OK Hello there. <");
+	r = multi(f, fd, "CAPA\r\n");
+	assert_non_null(strstr(r, "\r\nUTF8 USER\r\n"));
+	assert_non_null(strstr(r, "\r\nLANG\r\n"));
+	free(r);
+	r = multi(f, fd, "LANG\r\n");
+	assert_string_equal(r, "+OK Language listing follows:\r\n"
+			       "en English\r\ni-default Default language\r\n"
+			       ".\r\n");
+	free(r);
+	expect(f, fd, "LANG en\r\n", "+OK en ");
+	expect(f, fd, "LANG EN-gb\r\n", "+OK en ");
+	expect(f, fd, "LANG i-default\r\n", "+OK i-default ");
+	expect(f, fd, "LANG *\r\n", "+OK en ");
+	expect(f, fd, "LANG uga\r\n", "-ERR en ");
+	expect(f, fd, "LANG e\xc3\xa9\r\n", "-ERR en ");
+	expect(f, fd, "LANG en--x\r\n", "-ERR en ");
+	expect(f, fd, "USER d\xe9mo\r\n", "-ERR User name is not valid");
+	expect(f, fd, "USER d\xc3\xa9mo\r\n", "+OK");
+	expect(f, fd, "USER demo\r\n", "+OK");
+	expect(f, fd, "PASS secret\r\n", "+OK logged in.");
+	expect(f, fd, "STAT\r\n", "+OK 4 ");
+	expect(f, fd, "LANG en\r\n", "+OK en ");
+	/* Not in UTF-8 mode: refused, still listed and deletable. */
+	expect(f, fd, "RETR 3\r\n", "-ERR [UTF8] ");
+	expect(f, fd, "TOP 3 0\r\n", "-ERR [UTF8] ");
+	r = multi(f, fd, "RETR 4\r\n");
+	assert_non_null(strstr(r, "Subject: caf\xe9\r\n"));
+	free(r);
+	expect(f, fd, "LIST 3\r\n", "+OK 3 ");
+	expect(f, fd, "DELE 3\r\n", "+OK");
+	expect(f, fd, "QUIT\r\n", "+OK");
+	free(wait_for(f, fd, NULL));
+	close(fd);
+	f->fd = -1;
+	assert_int_equal(count_files(f->maildir), 3);
+
+	write_file(f->maildir, "cur", "1700000004.M1P1.host:2,",
+		   "Subject: \xe2\x82\xac\n\n\n");
+	fd = start(f);
+	f->fd = fd;
+	expect(f, fd, NULL, "+OK Hello there. <");
+	expect(f, fd, "UTF8\r\n", "+OK");
+	login_again(f, fd);
+	r = multi(f, fd, "RETR 4\r\n");
+	assert_non_null(strstr(r, "Subject: \xe2\x82\xac\r\n"));
+	free(r);
+	expect(f, fd, "QUIT\r\n", "+OK");
+	free(wait_for(f, fd, NULL));
 }
 
 static void test_capa_authorization(void **state)
@@ -579,6 +653,8 @@ static void test_login_delay_and_expire(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_utf8_and_lang, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_capa_authorization, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tls_required, setup,
