@@ -9,10 +9,36 @@
 #include <strings.h>
 
 #include "conn.h"
+#include "esmtp-bofh.h"
 #include "esmtp-private.h"
 #include "log.h"
 #include "mem.h"
+#include "mime-parser.h"
 #include "submit.h"
+
+/* bofh: BOFHHEADERLIMIT and BOFHNOBASE64TEXT, seen as the header of
+ * each MIME part is parsed. */
+static void bofh_part_header(struct mime_part *part, void *context)
+{
+	struct esmtp_session *s = context;
+	const struct esmtp_bofh *b = s->server->bofh;
+
+	if (s->bofh_reject != NULL)
+		return;
+	if (part->depth == 0 &&
+	    ((part->flags & MIME_PART_FLAG_HEADER_TOO_BIG) != 0 ||
+	     part->header_size > b->header_limit))
+		s->bofh_reject = "552 5.3.4 Message header too large";
+	else if (b->no_base64_text &&
+		 (part->flags & MIME_PART_FLAG_TEXT) != 0 &&
+		 part->encoding != NULL &&
+		 strcmp(part->encoding, "base64") == 0)
+		s->bofh_reject = "550 5.7.1 Base64-encoded text is refused";
+}
+
+static const struct mime_parser_callbacks bofh_mime_callbacks = {
+	.part_header_end = bofh_part_header,
+};
 
 /* Starts the submission; returns 0, or -1 after replying. */
 static int begin_submit(struct esmtp_session *s)
@@ -57,6 +83,18 @@ static int begin_submit(struct esmtp_session *s)
 		esmtp_reply(s, "554 5.5.1 No valid recipients");
 		return -1;
 	}
+	if (s->spamtrapped) {
+		submit_abort(&s->submit);
+		esmtp_reply(s, "554 5.7.1 Message refused");
+		return -1;
+	}
+	if (s->server->bofh != NULL) {
+		struct mime_parser_settings ms;
+
+		memset(&ms, 0, sizeof(ms));
+		ms.limits.max_header_size = s->server->bofh->header_limit;
+		s->mime = mime_parser_create(&ms, &bofh_mime_callbacks, s);
+	}
 	s->msg_size = 0;
 	return 0;
 }
@@ -71,6 +109,22 @@ static void feed(struct esmtp_session *s, const void *data, size_t len)
 	}
 	if (s->submit != NULL)
 		submit_write(s->submit, data, len);
+	if (s->mime != NULL && s->bofh_reject == NULL)
+		mime_parser_feed(s->mime, data, len);
+}
+
+/* Ends the bofh parse; true when the message is refused. */
+static bool bofh_finish(struct esmtp_session *s)
+{
+	if (s->mime != NULL) {
+		struct mime_part *root = NULL;
+
+		if (s->bofh_reject == NULL)
+			root = mime_parser_finish(s->mime);
+		mime_part_free(&root);
+		mime_parser_destroy(&s->mime);
+	}
+	return s->bofh_reject != NULL;
 }
 
 /* Ends the message: the final reply. */
@@ -87,6 +141,10 @@ static void finish(struct esmtp_session *s)
 		esmtp_reply(s, "554 5.6.0 Message has a line too long");
 	} else if (s->submit == NULL) {
 		esmtp_reply(s, "451 4.3.0 Cannot queue the message now");
+	} else if (bofh_finish(s)) {
+		log_info("esmtpd: %s: bofh: %s", s->remote_ip, s->bofh_reject);
+		submit_abort(&s->submit);
+		esmtp_reply(s, "%s", s->bofh_reject);
 	} else if (submit_finish(&s->submit, qid, &error) < 0) {
 		esmtp_reply(s, "%s", error);
 	} else {

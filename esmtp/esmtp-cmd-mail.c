@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "ctlfile.h"
+#include "esmtp-bofh.h"
 #include "esmtp-private.h"
 #include "log.h"
 #include "mem.h"
@@ -118,6 +119,16 @@ void esmtp_cmd_mail(struct esmtp_session *s, const char *args)
 		esmtp_reply_error(s, "%s", error);
 		return;
 	}
+	if (s->server->bofh != NULL && !path.null &&
+	    esmtp_bofh_badfrom(s->server->bofh, path.address)) {
+		log_info("esmtpd: %s: bofh badfrom <%s>", s->remote_ip,
+			 path.address);
+		esmtp_reply_error(s, "550 5.7.1 <%s>: Sender address refused",
+				  path.address);
+		esmtp_transaction_reset(s);
+		esmtp_path_free(&path);
+		return;
+	}
 	s->sender = xstrdup(path.address);
 	s->have_mail = true;
 	esmtp_path_free(&path);
@@ -170,6 +181,14 @@ static bool orcpt_valid(const char *v)
 	return esmtp_xtext_valid(semi + 1);
 }
 
+/* Recipients per message: bofh maxrcpts, else ESMTP_MAX_RCPTS. */
+static unsigned int max_rcpts(const struct esmtp_session *s)
+{
+	if (s->server->bofh != NULL && s->server->bofh->maxrcpts > 0)
+		return s->server->bofh->maxrcpts;
+	return (unsigned int)s->server->set->max_rcpts;
+}
+
 void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args)
 {
 	struct esmtp_path path;
@@ -211,10 +230,12 @@ void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args)
 	}
 	if (error == NULL && path.utf8 && !s->smtputf8)
 		error = "553 5.6.7 Non-ASCII address needs SMTPUTF8";
-	if (error == NULL &&
-	    s->rcpt_count >= (unsigned int)s->server->set->max_rcpts) {
+	if (error == NULL && s->rcpt_count >= max_rcpts(s)) {
 		esmtp_path_free(&path);
-		esmtp_reply(s, "452 4.5.3 Too many recipients");
+		if (s->server->bofh != NULL && s->server->bofh->maxrcpts_hard)
+			esmtp_reply(s, "552 5.5.3 Too many recipients");
+		else
+			esmtp_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
 	if (error != NULL) {
@@ -234,6 +255,17 @@ void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args)
 			esmtp_reply_error(s, "%s", b);
 		else
 			esmtp_reply_error(s, "550 5.7.1 %s", b);
+		return;
+	}
+	if (s->server->bofh != NULL &&
+	    esmtp_bofh_spamtrap(s->server->bofh, path.address)) {
+		/* the whole message is refused at DATA */
+		log_info("esmtpd: %s: bofh spamtrap <%s>", s->remote_ip,
+			 path.address);
+		s->spamtrapped = true;
+		esmtp_reply_error(s, "550 5.7.1 <%s>: Address refused",
+				  path.address);
+		esmtp_path_free(&path);
 		return;
 	}
 	switch (esmtp_rcpt_policy(s->server->domains, &path, s->may_relay)) {

@@ -14,6 +14,7 @@
 
 struct conn;
 struct timeout;
+struct mime_parser;
 struct sasl_server;
 struct submit;
 
@@ -79,6 +80,9 @@ struct esmtp_session {
 	uint64_t msg_size;
 	bool msg_too_big;
 	bool msg_line_too_long;
+	bool spamtrapped;	/* a bofh spamtrap was a recipient */
+	struct mime_parser *mime; /* bofh checks of the message */
+	const char *bofh_reject; /* why the message is refused, or NULL */
 	bool bdat_used;		/* BDAT seen in this transaction */
 	bool bdat_failed;	/* discard the rest of the chunks */
 	bool bdat_last;

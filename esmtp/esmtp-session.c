@@ -13,6 +13,7 @@
 #include "esmtp-private.h"
 #include "ioloop.h"
 #include "log.h"
+#include "mime-parser.h"
 #include "mem.h"
 #include "sasl-server.h"
 #include "str.h"
@@ -88,6 +89,9 @@ void esmtp_reply_error(struct esmtp_session *s, const char *fmt, ...)
 void esmtp_transaction_reset(struct esmtp_session *s)
 {
 	submit_abort(&s->submit);
+	mime_parser_destroy(&s->mime);
+	s->bofh_reject = NULL;
+	s->spamtrapped = false;
 	free(s->sender);
 	s->sender = NULL;
 	free(s->envid);

@@ -19,6 +19,7 @@ struct tls_ctx;
 struct esmtp_settings;
 struct esmtp_domains;
 struct esmtp_access;
+struct esmtp_bofh;
 struct esmtp_session;
 
 /* Recipient lookup for an accepted domain: 1 the account exists, 0 it
@@ -37,6 +38,8 @@ struct esmtp_server {
 	bool submission;	/* the MSA port: logs and u record */
 	const struct esmtp_domains *domains;
 	struct esmtp_access *access;
+	/* The bofh rules, or NULL for none. */
+	const struct esmtp_bofh *bofh;
 	const char *me;		/* our name in replies and Received: */
 	const char *greeting;	/* text after "220 " (lines by \n) or NULL */
 	uint64_t size_limit;	/* SIZE; 0 = no limit */

@@ -19,6 +19,7 @@
 #include "config-errors.h"
 #include "config-file.h"
 #include "daemon.h"
+#include "esmtp-bofh.h"
 #include "esmtp-relay.h"
 #include "esmtp-session.h"
 #include "esmtp-settings.h"
@@ -59,6 +60,7 @@ static struct tls_ctx *tls_ctx;
 static struct session_ref *sessions;
 static struct esmtp_domains *domains;
 static struct esmtp_access *access_table;
+static struct esmtp_bofh *bofh;
 static struct route_config *routes;
 static char *me, *greeting;
 static uint64_t size_limit;
@@ -119,10 +121,12 @@ static void load_control_files(void)
 
 	esmtp_domains_free(&domains);
 	esmtp_access_free(&access_table);
+	esmtp_bofh_free(&bofh);
 	route_config_free(&routes);
 	free(me);
 	free(greeting);
 	domains = esmtp_domains_load();
+	bofh = esmtp_bofh_load();
 	if (!stdio_mode)
 		access_table =
 			esmtp_access_load(listeners[L_SMTP].set.access_file);
@@ -163,6 +167,7 @@ static void load_control_files(void)
 
 		srv->domains = domains;
 		srv->access = access_table;
+		srv->bofh = bofh;
 		srv->me = me;
 		srv->greeting = greeting;
 		srv->size_limit = size_limit;
@@ -274,6 +279,7 @@ static int run_stdio(void)
 	ioloop_destroy(&loop);
 	esmtp_domains_free(&domains);
 	esmtp_access_free(&access_table);
+	esmtp_bofh_free(&bofh);
 	route_config_free(&routes);
 	free(me);
 	free(greeting);
@@ -390,6 +396,7 @@ int main(int argc, char **argv)
 	tls_ctx_destroy(&tls_ctx);
 	esmtp_domains_free(&domains);
 	esmtp_access_free(&access_table);
+	esmtp_bofh_free(&bofh);
 	route_config_free(&routes);
 	free(me);
 	free(greeting);

@@ -7,6 +7,7 @@ esmtp_libesmtp_la_SOURCES = \
 	esmtp/esmtp-private.h \
 	esmtp/esmtp-relay.c esmtp/esmtp-relay.h \
 	esmtp/esmtp-access.c esmtp/esmtp-access.h \
+	esmtp/esmtp-bofh.c esmtp/esmtp-bofh.h \
 	esmtp/esmtp-settings.c esmtp/esmtp-settings.h \
 	esmtp/esmtp-session.c esmtp/esmtp-session.h \
 	esmtp/esmtp-cmd-hello.c esmtp/esmtp-cmd-mail.c \
@@ -30,9 +31,12 @@ esmtp_makesmtpaccess_LDADD = $(ESMTP_LIBS)
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-esmtp-relay tests/unit/test-esmtp-session \
-	tests/unit/test-esmtp-access
+	tests/unit/test-esmtp-access tests/unit/test-esmtp-bofh
 TESTS += tests/unit/test-esmtp-relay tests/unit/test-esmtp-session \
-	tests/unit/test-esmtp-access
+	tests/unit/test-esmtp-access tests/unit/test-esmtp-bofh
+tests_unit_test_esmtp_bofh_CPPFLAGS = $(ESMTP_CPPFLAGS)
+tests_unit_test_esmtp_bofh_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_esmtp_bofh_LDADD = $(ESMTP_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_esmtp_access_CPPFLAGS = $(ESMTP_CPPFLAGS)
 tests_unit_test_esmtp_access_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_esmtp_access_LDADD = $(ESMTP_LIBS) $(CMOCKA_LIBS)
