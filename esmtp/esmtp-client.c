@@ -1,0 +1,985 @@
+/* esmtp-client.c: one ESMTP client transaction to one server address
+ * (connect, EHLO, STARTTLS or SMTPS, AUTH, MAIL/RCPT/DATA pipelined). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "dns.h"
+#include "esmtp-client-reply.h"
+#include "esmtp-client.h"
+#include "log.h"
+#include "mem.h"
+#include "sasl-client.h"
+#include "secure.h"
+#include "tls.h"
+
+/* Output is flushed once this much is buffered while sending the data. */
+#define DATA_CHUNK (64 * 1024)
+
+struct session {
+	const struct esmtp_client_settings *set;
+	const struct esmtp_target *target;
+	int fd;
+	struct tls_session *tls;
+	struct esmtp_reply_parser *parser;
+	char in[8192];
+	size_t in_pos, in_len;
+	struct str out;
+	struct esmtp_reply reply;
+	struct esmtp_ehlo ehlo;
+	char *error;		/* why the last I/O step failed */
+	bool lost;		/* the connection is unusable */
+};
+
+/* ---- STARTTLS memory ---- */
+
+#define TLS_MEMORY_PERIOD 7200
+
+static char *tls_memory_file(const char *dir, time_t bucket)
+{
+	return xasprintf("%s/notls.%lld", dir, (long long)bucket);
+}
+
+bool esmtp_tls_memory_broken(const char *dir, const char *address, time_t now)
+{
+	time_t bucket = now / TLS_MEMORY_PERIOD;
+
+	for (time_t b = bucket; b >= bucket - 1; b--) {
+		char *path = tls_memory_file(dir, b);
+		FILE *f = fopen(path, "r");
+		char line[INET6_ADDRSTRLEN + 8];
+		bool found = false;
+
+		free(path);
+		if (f == NULL)
+			continue;
+		while (!found && fgets(line, sizeof(line), f) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			found = strcmp(line, address) == 0;
+		}
+		fclose(f);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+void esmtp_tls_memory_add(const char *dir, const char *address, time_t now)
+{
+	time_t bucket = now / TLS_MEMORY_PERIOD;
+	char *path = tls_memory_file(dir, bucket);
+	DIR *d;
+	int fd;
+
+	(void)mkdir(dir, 0750);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd >= 0) {
+		char *line = xasprintf("%s\n", address);
+
+		/* one short O_APPEND write: lines never mix */
+		if (write(fd, line, strlen(line)) < 0)
+			log_warning("%s: %s", path, strerror(errno));
+		free(line);
+		close(fd);
+	} else {
+		log_warning("%s: %s", path, strerror(errno));
+	}
+	free(path);
+	/* rotate: older logs are forgotten */
+	d = opendir(dir);
+	while (d != NULL) {
+		struct dirent *de = readdir(d);
+		char *end;
+		long long b;
+
+		if (de == NULL)
+			break;
+		if (strncmp(de->d_name, "notls.", 6) != 0)
+			continue;
+		b = strtoll(de->d_name + 6, &end, 10);
+		if (*end == '\0' && b < (long long)bucket - 1) {
+			char *old = xasprintf("%s/%s", dir, de->d_name);
+
+			(void)unlink(old);
+			free(old);
+		}
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
+/* ---- helpers ---- */
+
+void esmtp_client_xtext(const char *text, struct str *out)
+{
+	bool valid = true;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p != '\0';
+	     p++) {
+		if (*p < 33 || *p > 126 || *p == '=') {
+			valid = false;
+			break;
+		}
+		if (*p == '+') {
+			if (!isxdigit(p[1]) || !isxdigit(p[2]) ||
+			    islower(p[1]) || islower(p[2])) {
+				valid = false;
+				break;
+			}
+			p += 2;
+		}
+	}
+	if (valid) {
+		str_append(out, text);
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)text; *p != '\0';
+	     p++) {
+		if (*p < 33 || *p > 126 || *p == '=' || *p == '+')
+			str_printfa(out, "+%02X", *p);
+		else
+			str_append_c(out, (char)*p);
+	}
+}
+
+void esmtp_client_dot_stuff(const char *data, size_t len, bool *bol,
+			    bool *cr, struct str *out)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = data[i];
+
+		if (*bol && c == '.') {
+			str_append_n(out, data + start, i - start);
+			str_append_c(out, '.');
+			start = i;
+		}
+		if (c == '\n') {
+			str_append_n(out, data + start, i - start);
+			str_append(out, *cr ? "\n" : "\r\n");
+			start = i + 1;
+			*bol = true;
+			*cr = false;
+			continue;
+		}
+		*bol = false;
+		*cr = c == '\r';
+	}
+	str_append_n(out, data + start, len - start);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t deadline_in(unsigned int secs)
+{
+	return now_ms() + (uint64_t)(secs > 0 ? secs : 1) * 1000;
+}
+
+/* Waits until fd is ready; 1 ready, 0 timeout, -1 error. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = events };
+		uint64_t now = now_ms();
+		int n;
+
+		if (now >= deadline)
+			return 0;
+		n = poll(&p, 1, (int)(deadline - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 ? -1 : n > 0 ? 1 : 0;
+	}
+}
+
+static void fail(struct session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void fail(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->error == NULL) {
+		va_start(ap, fmt);
+		s->error = xvasprintf(fmt, ap);
+		va_end(ap);
+	}
+	s->lost = true;
+}
+
+static int io_flush(struct session *s, uint64_t deadline)
+{
+	while (!s->lost && str_len(&s->out) > 0) {
+		size_t done = 0;
+		short ev = POLLOUT;
+
+		if (s->tls != NULL) {
+			enum tls_result r = tls_session_write(
+				s->tls, str_c(&s->out), str_len(&s->out),
+				&done);
+
+			if (r == TLS_ERROR) {
+				fail(s, "TLS write: %s",
+				     tls_session_error(s->tls));
+				return -1;
+			}
+			if (r == TLS_WANT_READ)
+				ev = POLLIN;
+			if (r != TLS_DONE)
+				done = 0;
+		} else {
+			ssize_t n = send(s->fd, str_c(&s->out),
+					 str_len(&s->out), MSG_NOSIGNAL);
+
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				fail(s, "write: %s", strerror(errno));
+				return -1;
+			}
+			done = n > 0 ? (size_t)n : 0;
+		}
+		if (done > 0) {
+			str_delete_head(&s->out, done);
+			continue;
+		}
+		if (wait_fd(s->fd, ev, deadline) <= 0) {
+			fail(s, "timeout while sending");
+			return -1;
+		}
+	}
+	return s->lost ? -1 : 0;
+}
+
+/* Reads more bytes into s->in (which must be empty). */
+static int io_read(struct session *s, uint64_t deadline)
+{
+	for (;;) {
+		short ev = POLLIN;
+
+		if (s->tls != NULL) {
+			size_t n = 0;
+			enum tls_result r = tls_session_read(
+				s->tls, s->in, sizeof(s->in), &n);
+
+			if (r == TLS_DONE && n > 0) {
+				s->in_pos = 0;
+				s->in_len = n;
+				return 0;
+			}
+			if (r == TLS_CLOSED) {
+				fail(s, "connection closed by the server");
+				return -1;
+			}
+			if (r == TLS_ERROR) {
+				fail(s, "TLS read: %s",
+				     tls_session_error(s->tls));
+				return -1;
+			}
+			if (r == TLS_WANT_WRITE)
+				ev = POLLOUT;
+		} else {
+			ssize_t n = recv(s->fd, s->in, sizeof(s->in), 0);
+
+			if (n > 0) {
+				s->in_pos = 0;
+				s->in_len = (size_t)n;
+				return 0;
+			}
+			if (n == 0) {
+				fail(s, "connection closed by the server");
+				return -1;
+			}
+			if (errno != EAGAIN && errno != EINTR) {
+				fail(s, "read: %s", strerror(errno));
+				return -1;
+			}
+		}
+		if (wait_fd(s->fd, ev, deadline) <= 0) {
+			fail(s, "timeout waiting for the server's reply");
+			return -1;
+		}
+	}
+}
+
+/* Flushes output and reads one reply into s->reply.  Returns its code,
+ * or -1 when the connection failed (s->error set). */
+static int read_reply(struct session *s, unsigned int timeout)
+{
+	uint64_t deadline = deadline_in(timeout);
+
+	if (io_flush(s, deadline) < 0)
+		return -1;
+	while (!s->lost) {
+		if (s->in_pos < s->in_len) {
+			const char *error;
+			size_t used;
+			int r = esmtp_reply_parser_feed(
+				s->parser, s->in + s->in_pos,
+				s->in_len - s->in_pos, &used, &s->reply,
+				&error);
+
+			s->in_pos += used;
+			if (r < 0) {
+				fail(s, "garbled reply: %s", error);
+				return -1;
+			}
+			if (r > 0)
+				return (int)s->reply.code;
+			continue;
+		}
+		if (io_read(s, deadline) < 0)
+			return -1;
+	}
+	return -1;
+}
+
+static void cmd(struct session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void cmd(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	str_vprintfa(&s->out, fmt, ap);
+	va_end(ap);
+	str_append(&s->out, "\r\n");
+}
+
+static char *reply_text(struct session *s)
+{
+	return esmtp_reply_oneline(&s->reply);
+}
+
+/* ---- connection setup ---- */
+
+static int do_connect(struct session *s)
+{
+	const struct esmtp_target *t = s->target;
+	const struct sockaddr_storage *bind_to = t->ss.ss_family == AF_INET6 ?
+		&s->set->bind6 : &s->set->bind4;
+	uint64_t deadline = deadline_in(s->set->timeout_connect);
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	s->fd = socket(t->ss.ss_family,
+		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		fail(s, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind_to->ss_family == t->ss.ss_family) {
+		socklen_t blen = bind_to->ss_family == AF_INET6 ?
+			sizeof(struct sockaddr_in6) :
+			sizeof(struct sockaddr_in);
+
+		if (bind(s->fd, (const struct sockaddr *)bind_to, blen) < 0) {
+			fail(s, "bind to the outgoing address: %s",
+			     strerror(errno));
+			return -1;
+		}
+	}
+	if (connect(s->fd, (const struct sockaddr *)&t->ss, t->len) < 0 &&
+	    errno != EINPROGRESS) {
+		fail(s, "connect: %s", strerror(errno));
+		return -1;
+	}
+	if (wait_fd(s->fd, POLLOUT, deadline) <= 0) {
+		fail(s, "connect: timeout");
+		return -1;
+	}
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 ||
+	    err != 0) {
+		fail(s, "connect: %s", strerror(err != 0 ? err : errno));
+		return -1;
+	}
+	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+			 sizeof(int));
+	return 0;
+}
+
+static int do_handshake(struct session *s)
+{
+	uint64_t deadline = deadline_in(s->set->timeout_helo);
+	const char *reason;
+
+	s->tls = tls_session_create(s->set->tls_ctx, s->fd, s->target->host[0]
+				    == '[' ? NULL : s->target->host);
+	for (;;) {
+		enum tls_result r = tls_session_handshake(s->tls);
+		int w;
+
+		if (r == TLS_DONE)
+			break;
+		if (r == TLS_ERROR || r == TLS_CLOSED) {
+			fail(s, "TLS handshake: %s",
+			     tls_session_error(s->tls));
+			return -1;
+		}
+		w = wait_fd(s->fd, r == TLS_WANT_WRITE ? POLLOUT : POLLIN,
+			    deadline);
+		if (w <= 0) {
+			fail(s, "TLS handshake: timeout");
+			return -1;
+		}
+	}
+	if (s->set->verify &&
+	    tls_session_verify_result(s->tls, &reason) != 1) {
+		fail(s, "TLS: the server's certificate does not verify");
+		return -1;
+	}
+	/* RFC 3207 section 4.2: forget everything said before */
+	s->in_pos = s->in_len = 0;
+	esmtp_reply_parser_reset(s->parser);
+	log_debug("TLS with %s [%s]: %s %s", s->target->host,
+		  s->target->addr_text, tls_session_protocol(s->tls),
+		  tls_session_cipher(s->tls));
+	return 0;
+}
+
+/* Our name for EHLO: esmtphelo, "*" = the PTR name of our address. */
+static char *helo_name(struct session *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN] = "";
+	struct dns_result res;
+	char *name = NULL;
+
+	memset(&res, 0, sizeof(res));
+	if (strcmp(s->set->helo, "*") != 0)
+		return xstrdup(s->set->helo);
+	if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET,
+				  &((struct sockaddr_in *)&ss)->sin_addr,
+				  addr, sizeof(addr));
+		else
+			inet_ntop(AF_INET6,
+				  &((struct sockaddr_in6 *)&ss)->sin6_addr,
+				  addr, sizeof(addr));
+	}
+	if (s->set->dns != NULL && addr[0] != '\0' &&
+	    dns_lookup_ptr(s->set->dns, addr, &res) == DNS_OK)
+		name = xstrdup(res.rrs[0].name);
+	dns_result_free(&res);
+	if (name == NULL)
+		name = addr[0] == '\0' ? xstrdup("localhost") :
+			xasprintf(ss.ss_family == AF_INET6 ? "[IPv6:%s]" :
+				  "[%s]", addr);
+	return name;
+}
+
+static int do_ehlo(struct session *s, const char *name)
+{
+	int code;
+
+	cmd(s, "EHLO %s", name);
+	code = read_reply(s, s->set->timeout_helo);
+	if (code < 0)
+		return -1;
+	if (code / 100 == 2) {
+		esmtp_ehlo_parse(&s->reply, &s->ehlo);
+		return 0;
+	}
+	if (code / 100 == 5) {
+		/* an old server: plain SMTP */
+		cmd(s, "HELO %s", name);
+		code = read_reply(s, s->set->timeout_helo);
+		if (code < 0)
+			return -1;
+		memset(&s->ehlo, 0, sizeof(s->ehlo));
+		if (code / 100 == 2)
+			return 0;
+	}
+	{
+		char *r = reply_text(s);
+
+		fail(s, "HELO refused: %s", r);
+		free(r);
+	}
+	return -1;
+}
+
+static void set_all(struct esmtp_client_message *msg, enum ctl_status st,
+		    const char *diag, bool only_unset)
+{
+	for (size_t i = 0; i < msg->rcpt_count; i++) {
+		struct esmtp_client_rcpt *r = &msg->rcpts[i];
+
+		if (only_unset && r->status != CTL_STATUS_NONE)
+			continue;
+		r->status = st;
+		free(r->diag);
+		r->diag = xstrdup(diag);
+	}
+}
+
+static enum ctl_status status_of(int code)
+{
+	return code / 100 == 2 ? CTL_STATUS_DELIVERED :
+		code / 100 == 5 ? CTL_STATUS_FAILED : CTL_STATUS_DEFERRED;
+}
+
+/* AUTH: 0 done (or not needed), -1 failed (recipients deferred). */
+static int do_auth(struct session *s, struct esmtp_client_message *msg)
+{
+	enum sasl_mech mech;
+	struct sasl_client *c;
+	const char *error;
+	struct str line;
+	int code, ret = -1;
+
+	if (s->set->auth_user == NULL || s->ehlo.auth[0] == '\0')
+		return 0;
+	if (sasl_client_choose_mech(s->ehlo.auth, s->tls != NULL ||
+				    s->set->plaintext_auth, &mech) < 0) {
+		set_all(msg, CTL_STATUS_DEFERRED, "432 4.7.12 no usable AUTH "
+			"mechanism (esmtpauthclient; PLAIN and LOGIN need "
+			"TLS)", false);
+		return -1;
+	}
+	c = sasl_client_create(sasl_mech_name(mech), NULL, s->set->auth_user,
+			       s->set->auth_pass, &error);
+	if (c == NULL) {
+		char *d = xasprintf("432 4.7.12 esmtpauthclient: %s", error);
+
+		set_all(msg, CTL_STATUS_DEFERRED, d, false);
+		free(d);
+		return -1;
+	}
+	str_init(&line, 256);
+	{
+		struct str ir;
+
+		str_init(&ir, 256);
+		if (sasl_client_initial_response(c, &ir) > 0)
+			str_printfa(&line, "AUTH %s %s", sasl_mech_name(mech),
+				    str_c(&ir));
+		else
+			str_printfa(&line, "AUTH %s", sasl_mech_name(mech));
+		secure_wipe(ir.data, ir.size);
+		str_free(&ir);
+	}
+	for (;;) {
+		str_append(&s->out, str_c(&line));
+		str_append(&s->out, "\r\n");
+		secure_wipe(line.data, line.size);
+		str_clear(&line);
+		code = read_reply(s, s->set->timeout_cmd);
+		secure_wipe(s->out.data, s->out.size);
+		if (code < 0)
+			break;
+		if (code == 334) {
+			const char *ch = esmtp_reply_line(&s->reply, 0);
+
+			if (sasl_client_step(c, ch, strlen(ch), &line,
+					     &error) < 0) {
+				/* cancel the exchange */
+				str_clear(&line);
+				str_append(&s->out, "*\r\n");
+				(void)read_reply(s, s->set->timeout_cmd);
+				set_all(msg, CTL_STATUS_DEFERRED,
+					"454 4.7.0 AUTH: bad challenge", false);
+				break;
+			}
+			continue;
+		}
+		if (code / 100 == 2) {
+			ret = 0;
+		} else {
+			char *r = reply_text(s);
+			char *d = xasprintf("%s (AUTH as %s)", r,
+					    s->set->auth_user);
+
+			/* a refused login is the admin's to fix: retry */
+			if (d[0] == '5')
+				d[0] = '4';
+			set_all(msg, CTL_STATUS_DEFERRED, d, false);
+			free(r);
+			free(d);
+		}
+		break;
+	}
+	secure_wipe(line.data, line.size);
+	str_free(&line);
+	sasl_client_destroy(&c);
+	return ret;
+}
+
+static void mail_params(struct session *s, struct esmtp_client_message *msg,
+			uint64_t size, bool send_8bit)
+{
+	str_printfa(&s->out, "MAIL FROM:<%s>", msg->sender);
+	if (s->ehlo.size)
+		str_printfa(&s->out, " SIZE=%llu", (unsigned long long)size);
+	if (send_8bit)
+		str_append(&s->out, " BODY=8BITMIME");
+	if (s->ehlo.dsn) {
+		if (msg->ret == 'F')
+			str_append(&s->out, " RET=FULL");
+		else if (msg->ret == 'H')
+			str_append(&s->out, " RET=HDRS");
+		if (msg->envid != NULL && msg->envid[0] != '\0') {
+			str_append(&s->out, " ENVID=");
+			esmtp_client_xtext(msg->envid, &s->out);
+		}
+	}
+	str_append(&s->out, "\r\n");
+}
+
+static void rcpt_params(struct session *s, const struct esmtp_client_rcpt *r)
+{
+	str_printfa(&s->out, "RCPT TO:<%s>", r->address);
+	if (s->ehlo.dsn) {
+		if (r->notify & CTL_NOTIFY_NEVER) {
+			str_append(&s->out, " NOTIFY=NEVER");
+		} else if (r->notify != 0) {
+			const char *sep = " NOTIFY=";
+
+			if (r->notify & CTL_NOTIFY_SUCCESS) {
+				str_printfa(&s->out, "%sSUCCESS", sep);
+				sep = ",";
+			}
+			if (r->notify & CTL_NOTIFY_FAILURE) {
+				str_printfa(&s->out, "%sFAILURE", sep);
+				sep = ",";
+			}
+			if (r->notify & CTL_NOTIFY_DELAY)
+				str_printfa(&s->out, "%sDELAY", sep);
+		}
+		if (r->orcpt != NULL && strchr(r->orcpt, ';') != NULL) {
+			const char *semi = strchr(r->orcpt, ';');
+
+			str_append(&s->out, " ORCPT=");
+			str_append_n(&s->out, r->orcpt,
+				     (size_t)(semi - r->orcpt) + 1);
+			esmtp_client_xtext(semi + 1, &s->out);
+		}
+	}
+	str_append(&s->out, "\r\n");
+}
+
+/* Sends the message body and the final dot. */
+static int send_data(struct session *s, const char *data, size_t size)
+{
+	uint64_t deadline = deadline_in(s->set->timeout_data);
+	bool bol = true, cr = false;
+
+	for (size_t pos = 0; pos < size;) {
+		size_t n = size - pos < DATA_CHUNK ? size - pos : DATA_CHUNK;
+
+		esmtp_client_dot_stuff(data + pos, n, &bol, &cr, &s->out);
+		pos += n;
+		if (io_flush(s, deadline) < 0)
+			return -1;
+		deadline = deadline_in(s->set->timeout_data);
+	}
+	str_append(&s->out, bol ? ".\r\n" : "\r\n.\r\n");
+	return 0;
+}
+
+/* The transaction.  Returns 1 when every recipient has a status, 0 when
+ * the server was lost before it answered MAIL FROM. */
+static int transaction(struct session *s, struct esmtp_client_message *msg)
+{
+	bool pipelining = s->ehlo.pipelining;
+	bool send_8bit = msg->body_8bit && s->ehlo.eightbitmime;
+	const char *data = msg->data;
+	size_t size = msg->size, accepted = 0;
+	struct str converted;
+	uint64_t wire_size;
+	int code, mail_code;
+	char *mail_reply = NULL;
+
+	str_init(&converted, 0);
+	if (msg->body_8bit && !s->ehlo.eightbitmime) {
+		esmtp_client_to_7bit(msg->data, msg->size, &converted);
+		data = str_c(&converted);
+		size = str_len(&converted);
+	}
+	wire_size = size;
+	for (size_t i = 0; i < size; i++)
+		if (data[i] == '\n')
+			wire_size++;
+	if (s->ehlo.size_max > 0 && wire_size > s->ehlo.size_max) {
+		char *d = xasprintf("552 5.3.4 the message (%llu bytes) is "
+				    "larger than the server accepts (%llu)",
+				    (unsigned long long)wire_size,
+				    (unsigned long long)s->ehlo.size_max);
+
+		set_all(msg, CTL_STATUS_FAILED, d, false);
+		free(d);
+		str_free(&converted);
+		return 1;
+	}
+	mail_params(s, msg, wire_size, send_8bit);
+	if (pipelining) {
+		for (size_t i = 0; i < msg->rcpt_count; i++)
+			rcpt_params(s, &msg->rcpts[i]);
+		cmd(s, "DATA");
+	}
+	mail_code = read_reply(s, s->set->timeout_cmd);
+	if (mail_code < 0) {
+		str_free(&converted);
+		return 0;
+	}
+	mail_reply = reply_text(s);
+	if (mail_code / 100 != 2 && !pipelining) {
+		set_all(msg, status_of(mail_code), mail_reply, false);
+		goto done;
+	}
+	for (size_t i = 0; i < msg->rcpt_count; i++) {
+		struct esmtp_client_rcpt *r = &msg->rcpts[i];
+
+		if (!pipelining)
+			rcpt_params(s, r);
+		code = read_reply(s, s->set->timeout_cmd);
+		if (code < 0)
+			goto lost;
+		free(r->diag);
+		r->diag = reply_text(s);
+		if (code / 100 == 2) {
+			accepted++;
+			continue;	/* status after the data */
+		}
+		r->status = status_of(code);
+	}
+	if (mail_code / 100 != 2) {
+		/* pipelined: the MAIL reply decides for everyone */
+		set_all(msg, status_of(mail_code), mail_reply, false);
+		code = read_reply(s, s->set->timeout_cmd);	/* DATA */
+		if (code == 354) {
+			str_append(&s->out, ".\r\n");
+			(void)read_reply(s, s->set->timeout_data);
+		}
+		goto done;
+	}
+	if (!pipelining) {
+		if (accepted == 0)
+			goto done;
+		cmd(s, "DATA");
+	}
+	code = read_reply(s, s->set->timeout_cmd);
+	if (code < 0)
+		goto lost;
+	if (code != 354) {
+		char *d = reply_text(s);
+
+		for (size_t i = 0; i < msg->rcpt_count; i++) {
+			struct esmtp_client_rcpt *r = &msg->rcpts[i];
+
+			if (r->status != CTL_STATUS_NONE)
+				continue;
+			r->status = code / 100 == 5 ? CTL_STATUS_FAILED :
+				CTL_STATUS_DEFERRED;
+			free(r->diag);
+			r->diag = xstrdup(d);
+		}
+		free(d);
+		goto done;
+	}
+	if (accepted == 0) {
+		/* RFC 2920 3.1: every RCPT failed, DATA went through anyway */
+		str_append(&s->out, ".\r\n");
+		(void)read_reply(s, s->set->timeout_data);
+		goto done;
+	}
+	if (send_data(s, data, size) < 0)
+		goto lost;
+	code = read_reply(s, s->set->timeout_data);
+	if (code < 0)
+		goto lost;
+	{
+		char *d = reply_text(s);
+
+		for (size_t i = 0; i < msg->rcpt_count; i++) {
+			struct esmtp_client_rcpt *r = &msg->rcpts[i];
+
+			if (r->status != CTL_STATUS_NONE)
+				continue;
+			r->status = status_of(code);
+			free(r->diag);
+			r->diag = xstrdup(d);
+			r->relayed = r->status == CTL_STATUS_DELIVERED &&
+				     !s->ehlo.dsn;
+		}
+		free(d);
+	}
+	goto done;
+lost:
+	{
+		char *d = xasprintf("421 4.4.2 %s [%s]: %s", s->target->host,
+				    s->target->addr_text, s->error);
+
+		set_all(msg, CTL_STATUS_DEFERRED, d, true);
+		free(d);
+	}
+done:
+	free(mail_reply);
+	str_free(&converted);
+	return 1;
+}
+
+static void session_close(struct session *s, bool quit)
+{
+	if (quit && !s->lost && s->fd >= 0) {
+		cmd(s, "QUIT");
+		(void)read_reply(s, s->set->timeout_quit);
+	}
+	if (s->tls != NULL) {
+		if (!s->lost)
+			(void)tls_session_shutdown(s->tls);
+		tls_session_destroy(&s->tls);
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/* One connection.  Returns as esmtp_client_send(); *tls_failed when
+ * STARTTLS failed in a way a plain retry may avoid. */
+static int session_run(const struct esmtp_client_settings *set,
+		       const struct esmtp_target *target,
+		       struct esmtp_client_message *msg, bool no_tls,
+		       bool *tls_failed, char **error_r)
+{
+	struct session s;
+	bool tls_required = (set->security & (ESMTP_SECURITY_REQUIRED |
+					      ESMTP_SECURITY_SMTPS)) != 0;
+	char *name = NULL;
+	int ret = 0, code;
+
+	memset(&s, 0, sizeof(s));
+	s.set = set;
+	s.target = target;
+	s.fd = -1;
+	s.parser = esmtp_reply_parser_create(set->max_reply_line,
+					     set->max_reply_lines);
+	str_init(&s.out, 1024);
+	esmtp_reply_init(&s.reply);
+	*tls_failed = false;
+
+	if (do_connect(&s) < 0)
+		goto out;
+	if ((set->security & ESMTP_SECURITY_SMTPS) != 0) {
+		if (set->tls_ctx == NULL) {
+			fail(&s, "SMTPS route, but TLS is not available");
+			goto out;
+		}
+		if (do_handshake(&s) < 0)
+			goto out;
+	}
+	code = read_reply(&s, set->timeout_helo);
+	if (code < 0)
+		goto out;
+	if (code / 100 != 2) {
+		char *r = reply_text(&s);
+
+		fail(&s, "greeting: %s", r);
+		free(r);
+		goto out_quit;
+	}
+	name = helo_name(&s);
+	if (do_ehlo(&s, name) < 0)
+		goto out_quit;
+	if (s.tls == NULL && !no_tls && set->tls_ctx != NULL &&
+	    s.ehlo.starttls &&
+	    (set->use_starttls || (set->security & (ESMTP_SECURITY_STARTTLS |
+						    ESMTP_SECURITY_REQUIRED))
+	     != 0) &&
+	    (tls_required || set->tls_memory_dir == NULL ||
+	     !esmtp_tls_memory_broken(set->tls_memory_dir,
+				      target->addr_text, time(NULL)))) {
+		cmd(&s, "STARTTLS");
+		code = read_reply(&s, set->timeout_helo);
+		if (code != 220 || do_handshake(&s) < 0) {
+			if (code >= 0 && code != 220) {
+				char *r = reply_text(&s);
+
+				fail(&s, "STARTTLS refused: %s", r);
+				free(r);
+			}
+			*tls_failed = true;
+			if (set->tls_memory_dir != NULL)
+				esmtp_tls_memory_add(set->tls_memory_dir,
+						     target->addr_text,
+						     time(NULL));
+			goto out_quit;
+		}
+		if (do_ehlo(&s, name) < 0)
+			goto out_quit;
+	}
+	if (tls_required && s.tls == NULL) {
+		fail(&s, "TLS is required (/SECURITY=REQUIRED), but the server "
+		     "does not offer STARTTLS");
+		goto out_quit;
+	}
+	ret = 1;
+	if (do_auth(&s, msg) < 0) {
+		if (s.lost) {
+			/* lost during AUTH: another server may do */
+			for (size_t i = 0; i < msg->rcpt_count; i++) {
+				msg->rcpts[i].status = CTL_STATUS_NONE;
+				x_free(msg->rcpts[i].diag);
+			}
+			ret = 0;
+		}
+		goto out_quit;
+	}
+	ret = transaction(&s, msg);
+out_quit:
+	session_close(&s, true);
+out:
+	if (ret == 0)
+		*error_r = xasprintf("%s [%s]: %s", target->host,
+				     target->addr_text,
+				     s.error != NULL ? s.error : "failed");
+	session_close(&s, false);
+	free(name);
+	free(s.error);
+	str_free(&s.out);
+	esmtp_reply_free(&s.reply);
+	esmtp_reply_parser_destroy(&s.parser);
+	return ret;
+}
+
+int esmtp_client_send(const struct esmtp_client_settings *set,
+		      const struct esmtp_target *target,
+		      struct esmtp_client_message *msg, char **error_r)
+{
+	bool tls_failed;
+	int r;
+
+	*error_r = NULL;
+	r = session_run(set, target, msg, false, &tls_failed, error_r);
+	if (r == 0 && tls_failed && !set->verify &&
+	    (set->security & (ESMTP_SECURITY_REQUIRED |
+			      ESMTP_SECURITY_SMTPS)) == 0) {
+		/* the seed's fallback: the same server without TLS */
+		log_info("%s: STARTTLS failed, sending without TLS (%s)",
+			 target->addr_text, *error_r);
+		x_free(*error_r);
+		r = session_run(set, target, msg, true, &tls_failed, error_r);
+	}
+	return r;
+}
