@@ -33,6 +33,7 @@ static const struct imap_command commands[] = {
 	{ "UNSELECT", cmd_unselect, SEL },
 	{ "CHECK", cmd_check, SEL },
 	{ "EXPUNGE", cmd_expunge, SEL | IMAP_CMD_UID },
+	{ "FETCH", cmd_fetch, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
 };
 
 const struct imap_command *imap_command_find(const char *name)
