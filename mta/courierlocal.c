@@ -42,7 +42,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aliases.h"
 #include "authclient.h"
+#include "config-file.h"
 #include "ctlfile.h"
 #include "daemon.h"
 #include "ioloop.h"
@@ -71,6 +73,7 @@ struct delivery {
 	const char *sender;
 	const char *address;	/* the recipient, for Delivered-To */
 	const char *ext;	/* extension, "" for none */
+	const char *dotfile;	/* an alias's file in aliases.dir, or NULL */
 	struct auth_record *rec;
 	int data_fd;
 	struct str prefix;	/* Return-Path: and Delivered-To: lines */
@@ -466,7 +469,8 @@ static void deliver_default(struct delivery *dl, struct outcome *o)
 /* As the account, in its home: follows the instructions. */
 static void deliver_as_user(struct delivery *dl, struct outcome *o)
 {
-	char *file = find_dot_courier(dl->ext);
+	char *file = dl->dotfile != NULL ? xstrdup(dl->dotfile) :
+		find_dot_courier(dl->ext);
 	struct str text;
 	bool any = false;
 	int fd;
@@ -533,7 +537,10 @@ static void deliver_as_user(struct delivery *dl, struct outcome *o)
 		}
 		str_split_free(&lines);
 	}
-	if (!any)
+	if (!any && dl->dotfile != NULL)
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: no delivery "
+		       "instructions for the alias", file);
+	else if (!any)
 		deliver_default(dl, o);
 out:
 	str_free(&text);
@@ -624,6 +631,32 @@ static int lookup(const char *key, struct auth_record *rec, char **ext_r,
 	return r;
 }
 
+/* The account of a program or mailbox alias: the owner of
+ * etc/aliases.dir, home in that folder.  Returns 1, or -1 with
+ * *error_r. */
+static int alias_account(const char *akey, struct auth_record *rec,
+			 char **ext_r, const char **error_r)
+{
+	static char err[512];
+	char *dir = config_path("aliases.dir");
+	struct stat st;
+
+	*ext_r = xstrdup("");
+	if (stat(dir, &st) < 0) {
+		snprintf(err, sizeof(err), "%s: %s (run makealiases)", dir,
+			 strerror(errno));
+		*error_r = err;
+		free(dir);
+		return -1;
+	}
+	rec->address = xstrdup(akey);
+	rec->home = dir;
+	rec->has_uid = true;
+	rec->uid = st.st_uid;
+	rec->gid = st.st_gid;
+	return 1;
+}
+
 static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 			 const char *key, const char *address, int data_fd,
 			 struct outcome *o)
@@ -631,12 +664,21 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 	struct auth_record rec;
 	struct delivery dl;
 	const char *error;
-	char *ext;
+	char *ext, *akey = NULL, *dotfile = NULL;
 	int pipefd[2], status, r;
 	pid_t pid;
 
 	auth_record_init(&rec);
-	r = lookup(key, &rec, &ext, &error);
+	{
+		struct aliases_db *adb = aliases_default_db();
+
+		akey = adb == NULL ? NULL : aliases_self_key(adb, address,
+			aliases_is_local_domain);
+	}
+	if (akey != NULL)
+		r = alias_account(akey, &rec, &ext, &error);
+	else
+		r = lookup(key, &rec, &ext, &error);
 	if (r < 0) {
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 account lookup failed "
 		       "(%s)", error);
@@ -663,6 +705,10 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 	dl.sender = ctl->sender;
 	dl.address = address;
 	dl.ext = ext;
+	if (akey != NULL) {
+		dotfile = aliases_dotfile_name(akey);
+		dl.dotfile = dotfile;
+	}
 	dl.rec = &rec;
 	dl.data_fd = data_fd;
 	str_init(&dl.prefix, 256);
@@ -795,6 +841,8 @@ out_dl:
 	str_free(&dl.forwards);
 out:
 	free(ext);
+	free(akey);
+	free(dotfile);
 	auth_record_free(&rec);
 }
 

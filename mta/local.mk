@@ -36,6 +36,26 @@ endif
 # The scheduler, its modules and the commands.
 mta_libmta_la_SOURCES += mta/route.c mta/route.h mta/dsn.c mta/dsn.h
 
+# Aliases: the parser and database (submit expands, esmtpd asks at RCPT),
+# makealiases compiles them.
+mta_libmta_la_SOURCES += mta/aliases.c mta/aliases.h
+sbin_PROGRAMS += mta/makealiases
+mta_makealiases_SOURCES = mta/makealiases.c
+mta_makealiases_LDADD = $(MTA_LIBS)
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-mta-aliases
+TESTS += tests/unit/test-mta-aliases
+tests_unit_test_mta_aliases_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
+tests_unit_test_mta_aliases_LDADD = mta/libmta.la $(UNIT_LIBS)
+endif
+
+FUZZ_TARGETS += tests/fuzz/fuzz-aliases
+tests_fuzz_fuzz_aliases_SOURCES = tests/fuzz/fuzz-aliases.c
+tests_fuzz_fuzz_aliases_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mta
+tests_fuzz_fuzz_aliases_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_aliases_LDADD = mta/libmta.la $(CORE_LIBS)
+
 sbin_PROGRAMS += mta/courierd
 mta_courierd_SOURCES = mta/courierd.c
 mta_courierd_CPPFLAGS = $(AM_CPPFLAGS) \

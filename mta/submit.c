@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aliases.h"
 #include "config-file.h"
 #include "config-settings.h"
 #include "ctlfile.h"
@@ -50,7 +51,7 @@ struct submit {
 	struct ctl_file *ctl;
 	char *received_from, *protocol;
 	uid_t uid;
-	bool add_msgid, add_date;
+	bool add_msgid, add_date, no_aliases;
 	time_t now;
 
 	bool in_body;
@@ -73,6 +74,7 @@ void submit_config_reset(void)
 	free(cfg.defaultdomain);
 	free(cfg.msgidhost);
 	memset(&cfg, 0, sizeof(cfg));
+	aliases_default_reset();
 }
 
 static void config_load(void)
@@ -225,6 +227,7 @@ struct submit *submit_begin(const struct submit_options *opts,
 	s->uid = opts->uid;
 	s->add_msgid = !opts->no_add_msgid;
 	s->add_date = !opts->no_add_date;
+	s->no_aliases = opts->no_aliases;
 	s->size_limit = opts->size_limit != 0 ? opts->size_limit :
 		cfg.sizelimit;
 	str_init(&s->hdr, 4096);
@@ -237,6 +240,20 @@ struct submit *submit_begin(const struct submit_options *opts,
 		s->parser = rfc822_header_parser_create(&lim);
 	}
 	return s;
+}
+
+/* Adds a qualified recipient once: 1 added, 0 already there. */
+static int rcpt_add(struct submit *s, const char *q, unsigned int notify,
+		    const char *orcpt)
+{
+	for (size_t i = 0; i < s->ctl->rcpt_count; i++) {
+		if (strcasecmp(s->ctl->rcpts[i].address, q) == 0)
+			return 0;
+	}
+	if (s->ctl->rcpt_count >= SUBMIT_MAX_RCPTS)
+		return 0;
+	ctl_file_add_rcpt(s->ctl, q, orcpt, notify);
+	return 1;
 }
 
 int submit_add_rcpt(struct submit *s, const char *address,
@@ -260,15 +277,39 @@ int submit_add_rcpt(struct submit *s, const char *address,
 	q = submit_qualify_address(address, error_r);
 	if (q == NULL)
 		return -1;
-	for (size_t i = 0; i < s->ctl->rcpt_count; i++) {
-		if (strcmp(s->ctl->rcpts[i].address, q) == 0) {
+	if (!s->no_aliases) {
+		struct aliases_db *db = aliases_default_db();
+		struct aliases_expansion x = { NULL, 0 };
+		int r = db == NULL ? 0 :
+			aliases_expand(db, q, submit_qualify_address,
+				       aliases_is_local_domain, &x, error_r);
+
+		if (r < 0) {
 			free(q);
-			return 0;
+			return -1;
+		}
+		if (r > 0) {
+			/* the alias is the original recipient of each */
+			char *o = orcpt != NULL ? xstrdup(orcpt) :
+				xasprintf("rfc822;%s", q);
+			int added = 0;
+
+			for (size_t i = 0; i < x.count; i++) {
+				if (rcpt_add(s, x.rcpts[i], notify, o) > 0)
+					added = 1;
+			}
+			free(o);
+			aliases_expansion_free(&x);
+			free(q);
+			return added;
 		}
 	}
-	ctl_file_add_rcpt(s->ctl, q, orcpt, notify);
-	free(q);
-	return 1;
+	{
+		int r = rcpt_add(s, q, notify, orcpt);
+
+		free(q);
+		return r;
+	}
 }
 
 /* ---- output ---- */

@@ -57,6 +57,7 @@ struct submit_options {
 	uid_t uid;		/* for local mail's Received: */
 	bool no_add_msgid;	/* NOADDMSGID */
 	bool no_add_date;	/* NOADDDATE */
+	bool no_aliases;	/* do not expand aliases (aliases.h) */
 	uint64_t size_limit;	/* 0: the sizelimit control file */
 };
 
@@ -67,8 +68,12 @@ struct submit;
 struct submit *submit_begin(const struct submit_options *opts,
 			    const char **error_r);
 /* Adds a recipient (notify: enum ctl_notify mask, 0 for the default;
- * orcpt may be NULL).  Returns 1 when added, 0 when it was already there,
- * -1 with *error_r (the submission goes on without it). */
+ * orcpt may be NULL).  An alias of etc/aliases.dat (aliases.h) is
+ * replaced by the recipients it stands for, each with the alias as its
+ * ORCPT unless one was given; recipients are kept once (addresses
+ * compared without regard to case).  Returns 1 when something was added,
+ * 0 when all was already there, -1 with *error_r (the submission goes on
+ * without it). */
 int submit_add_rcpt(struct submit *s, const char *address,
 		    unsigned int notify, const char *orcpt,
 		    const char **error_r);

@@ -1,0 +1,169 @@
+"""test_mta_aliases.py: aliases end to end: etc/aliases (a folder of
+files) compiled by makealiases into aliases.dat, expanded by submit when
+sendmail queues a message, delivered by courierd; lists de-duplicated,
+:include: files, program and mailbox aliases run as aliasdir's owner,
+qmail-style virtual domains, errors with file and line."""
+
+import os
+import pwd
+import shutil
+import tempfile
+import time
+
+import pytest
+
+from conftest import make_instance
+from test_mta import (control, maildir_messages, queue_empty, queued,
+                      sendmail, start, wait_for)
+
+
+@pytest.fixture
+def mta(suite_build):
+    root = tempfile.mkdtemp(prefix="test-mta-al-")
+    os.chmod(root, 0o755)
+    extra = ("--user", "nobody") if os.getuid() == 0 else ()
+    inst = make_instance(suite_build, os.path.join(root, "instance"),
+                         extra_args=extra)
+    inst.program("courierd")
+    inst.program("makealiases")
+    inst.scratch = os.path.join(root, "scratch")
+    os.mkdir(inst.scratch)
+    os.chmod(inst.scratch, 0o777)
+    try:
+        yield inst
+    finally:
+        inst.stop_all()
+        log = os.path.join(inst.var, "log", "courierd.log")
+        if os.path.exists(log):
+            print(open(log).read()[-3000:])
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def write_alias(inst, name, text):
+    with open(os.path.join(inst.etc, "aliases", name), "w") as f:
+        f.write(text)
+
+
+def subjects(inst):
+    return sorted(m["Subject"] for m in maildir_messages(inst))
+
+
+def test_setup_compiled_aliases(mta):
+    # courier-setup ran makealiases: postmaster reaches the account
+    assert os.path.exists(os.path.join(mta.etc, "aliases.dat"))
+    st = os.stat(os.path.join(mta.etc, "aliasdir"))
+    assert st.st_uid == os.stat(mta.maildir).st_uid
+    start(mta)
+    sendmail(mta, "Subject: to postmaster\n\nx\n", "-f", "<>", "postmaster")
+    msgs = wait_for(lambda: maildir_messages(mta), what="delivery")
+    assert msgs[0]["Delivered-To"] == mta.login
+    assert queue_empty(mta) or wait_for(lambda: queue_empty(mta))
+
+
+def test_lists_dedup_and_include(mta):
+    local = mta.account
+    incl = os.path.join(mta.scratch, "staff.list")
+    with open(incl, "w") as f:
+        f.write("# the staff\n%s, %s-b\n%s-c@%s\n" % (
+            mta.login, local, local, mta.domain))
+    write_alias(mta, "lists",
+                "team: %s, %s-a,\n  %s,  %s\n"
+                "everyone: team, :include:%s\n"
+                "Big@%s: everyone, team, %s-A@%s\n" % (
+                    mta.login, local, mta.login.upper(), local, incl,
+                    mta.domain, local, mta.domain))
+    for ext in ("a", "b", "c"):
+        with open(os.path.join(mta.home, ".courier-" + ext), "w") as f:
+            f.write("| cat >>%s/%s\n" % (mta.scratch, ext))
+        os.chown(os.path.join(mta.home, ".courier-" + ext),
+                 os.stat(mta.home).st_uid, os.stat(mta.home).st_gid)
+    r = mta.run("makealiases", "-dump")
+    assert "team: %s, %s-a, %s\n" % (mta.login, local, local) in r.stdout
+    mta.run("makealiases")
+    start(mta)
+    sendmail(mta, "Subject: big\n\nx\n", "-f", "<>", "big@" + mta.domain)
+    wait_for(lambda: maildir_messages(mta), what="delivery")
+    for ext in ("a", "b", "c"):
+        path = os.path.join(mta.scratch, ext)
+        wait_for(lambda: os.path.exists(path), what="copy " + ext)
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    time.sleep(0.5)
+    # one copy each: the account once (three spellings), a, b, c once
+    assert subjects(mta) == ["big"]
+    for ext in ("a", "b", "c"):
+        text = open(os.path.join(mta.scratch, ext)).read()
+        assert text.count("Subject: big") == 1, ext
+
+
+def test_program_and_mailbox_alias(mta):
+    out = os.path.join(mta.scratch, "prog.out")
+    mbox = os.path.join(mta.scratch, "archive.mbox")
+    write_alias(mta, "programs",
+                "robot: \"|cat >%s; echo done, really >>%s\", %s, %s\n" % (
+                    out, out, mbox, mta.login))
+    mta.run("makealiases")
+    st = os.stat(os.path.join(mta.etc, "aliases.dir"))
+    assert st.st_uid == os.stat(os.path.join(mta.etc, "aliasdir")).st_uid
+    start(mta)
+    sendmail(mta, "Subject: to the robot\n\nhello robot\n", "-f", mta.login,
+             "robot")
+    wait_for(lambda: os.path.exists(out) and "done, really" in open(out).read(),
+             what="the program's output")
+    wait_for(lambda: os.path.exists(mbox), what="the mailbox")
+    wait_for(lambda: maildir_messages(mta), what="the account's copy")
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    assert "hello robot" in open(out).read()
+    assert "Subject: to the robot" in open(mbox).read()
+    assert open(mbox).read().startswith("From ")
+    if os.getuid() == 0:
+        # run as aliasdir's owner, never root
+        assert os.stat(out).st_uid == pwd.getpwnam("nobody").pw_uid
+        assert os.stat(mbox).st_uid == pwd.getpwnam("nobody").pw_uid
+
+
+def test_virtual_domain(mta):
+    control(mta, "hosteddomains", "%s\nvirt.test" % mta.domain)
+    write_alias(mta, "virtual", "@virt.test: %s\nboss@virt.test: %s\n" % (
+        mta.account, mta.login))
+    with open(os.path.join(mta.home, ".courier-default"), "w") as f:
+        f.write("| cat >>%s/vd.$EXT\n" % mta.scratch)
+    mta.run("makealiases")
+    start(mta)
+    sendmail(mta, "Subject: virtual\n\nx\n", "-f", "<>", "Sales@virt.test")
+    sendmail(mta, "Subject: boss\n\nx\n", "-f", "<>", "boss@virt.test")
+    wait_for(lambda: os.path.exists(os.path.join(mta.scratch, "vd.Sales")),
+             what="delivery to prefix-local via .courier-default")
+    wait_for(lambda: maildir_messages(mta), what="boss's copy")
+    assert subjects(mta) == ["boss"]
+
+
+def test_errors_with_file_and_line(mta):
+    before = os.stat(os.path.join(mta.etc, "aliases.dat"))
+    write_alias(mta, "broken",
+                "good: %s\nno colon here\nbad: <x@y\n"
+                "inc: :include:/nonexistent/list\n" % mta.login)
+    r = mta.run("makealiases", check=False)
+    assert r.returncode == 1
+    assert "aliases/broken:2: missing ':'" in r.stderr
+    assert "aliases/broken:3: malformed address" in r.stderr
+    assert "aliases/broken:4: :include:/nonexistent/list" in r.stderr
+    # nothing replaced
+    after = os.stat(os.path.join(mta.etc, "aliases.dat"))
+    assert (before.st_ino, before.st_mtime_ns) == (after.st_ino,
+                                                    after.st_mtime_ns)
+    r = mta.run("makealiases", "-chk", check=False)
+    assert r.returncode == 1
+    # a loop is refused at submit time with a clear error
+    os.unlink(os.path.join(mta.etc, "aliases", "broken"))
+    write_alias(mta, "loop", "".join(
+        "l%d: l%d\n" % (i, i + 1) for i in range(20)))
+    mta.run("makealiases")
+    r = sendmail(mta, "Subject: x\n\ny\n", "-f", "<>", "l0", check=False)
+    assert r.returncode != 0 and "too deep" in r.stderr
+    # an alias that lists itself and a file replaced while submit runs
+    write_alias(mta, "loop", "me2: me2, %s\n" % mta.login)
+    mta.run("makealiases")
+    start(mta)
+    sendmail(mta, "Subject: self\n\ny\n", "-f", "<>", "me2")
+    wait_for(lambda: subjects(mta) == ["self"], what="the account's copy")
+    wait_for(lambda: queue_empty(mta), what="empty queue")
