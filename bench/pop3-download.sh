@@ -5,12 +5,22 @@
 # own copy of the same maildir.  Every server runs in its pre-authenticated
 # mode over a socketpair (ours: `pop3d DIR`; Courier: `courierpop3d DIR`;
 # Dovecot: its `pop3` binary with a minimal config), so the figures compare
-# the POP3 sessions themselves: login-to-first-byte (the snapshot of a big
-# maildir) and the download.  Ours is also measured over TCP through the
-# daemon (login process, authdaemond, the per-account process) when
-# BENCH_TCP_INSTANCE=ROOT names a running instance.
+# the POP3 sessions themselves.  Each server gets two sessions on its copy:
+#
+#   cold   the first session ever on that maildir (no index, no
+#          courierpop3dsizelist, no dovecot.index yet): greeting, STAT, QUIT
+#   warm   the next session, as every later login of a mailbox: greeting,
+#          STAT, LIST, UIDL, then RETR and DELE of every message, QUIT
+#
+# and prints the time to the first byte and to the STAT answer of both,
+# the RETR+DELE loop, the QUIT (UPDATE: unlinking the files, which this
+# machine's filesystem makes slow and variable, see below), the whole
+# warm session, and the ratios of ours to each peer.
 #
 # Usage: bench/pop3-download.sh [MESSAGES]   (default 20000)
+# POP3D=PATH picks our pop3d (default: bench_suite_bin pop3d);
+# BENCH_REST=SECONDS rests between servers (default 20: unlinking 20,000
+# files leaves this machine's disk slow for a while).
 # Peers: PEERS_ROOT=DIR holds the unpacked .debs (dpkg-deb -x) of
 # courier-pop, courier-base, dovecot-core and dovecot-pop3d; the script
 # unpacks them there with apt-get download if they are missing.
@@ -18,7 +28,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 bench_init pop3-download
 n=${1:-20000}
-pop3d=$(bench_suite_bin pop3d)
+pop3d=${POP3D:-$(bench_suite_bin pop3d)}
 peers=${PEERS_ROOT:-/tmp/pop3-peers}
 
 if [ ! -d "$peers/root" ]; then
@@ -29,10 +39,12 @@ if [ ! -d "$peers/root" ]; then
 		echo "bench: could not fetch the peers' packages" >&2
 fi
 
-/usr/bin/python3 - "$n" "$BENCH_TMP" "$pop3d" "$peers/root" <<'PY'
+/usr/bin/python3 - "$n" "$BENCH_TMP" "$pop3d" "$peers/root" \
+	"${BENCH_REST:-20}" <<'PY'
 import os, poplib, pwd, shutil, socket, statistics, subprocess, sys, time
 
 n, tmp, pop3d, peers = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+rest = float(sys.argv[5])
 
 class PipeSock:
     """What poplib needs of a socket, over the server's stdin."""
@@ -112,27 +124,17 @@ def courier_cmd(md):
 def ours_cmd(md):
     return as_user([pop3d, md]), dict(os.environ)
 
-def run(name, cmd_fn):
-    md = os.path.join(tmp, name)
-    shutil.copytree(master, md)
-    chown_tree(md)
-    try:
-        cmd, env = cmd_fn(md)
-    except FileNotFoundError as e:
-        return None, "not available (%s)" % e
-    # The copy's dirty pages are written out first, so that the first
-    # fsync of whichever server does one does not pay for them.
-    os.sync()
+def session(name, md, cmd_fn, download):
+    """One session; returns (first byte, STAT answered, RETR+DELE loop,
+    QUIT, whole session) in seconds."""
+    cmd, env = cmd_fn(md)
     # Pipes, not a socket: Dovecot's pop3 takes a socket on stdin for an
     # inetd start and refuses it.
     t0 = time.monotonic()
-    try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE,
-                                stderr=open(os.path.join(tmp, name + ".log"),
-                                            "w"), env=env, cwd=tmp)
-    except OSError as e:
-        return None, "cannot run: %s" % e
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE,
+                            stderr=open(os.path.join(tmp, name + ".log"),
+                                        "a"), env=env, cwd=tmp)
     p = poplib.POP3.__new__(poplib.POP3)
     p._debugging = 0
     p.sock = PipeSock(proc.stdin)
@@ -142,44 +144,82 @@ def run(name, cmd_fn):
     if name != "dovecot":
         p.welcome = p._getresp()
     t_first = time.monotonic() - t0
-    p.stat()
+    count, _ = p.stat()
+    t_stat = time.monotonic() - t0
     if name == "dovecot":
-        t_first = time.monotonic() - t0
-    t_login = time.monotonic() - t0
-    _, lines, _ = p.list()
-    p.uidl()
-    assert len(lines) == n, (name, len(lines))
-    for i in range(1, n + 1):
-        p.retr(i)
-        p.dele(i)
+        t_first = t_stat
+    assert count == n, (name, count)
+    t_loop = t_quit = 0.0
+    if download:
+        _, lines, _ = p.list()
+        p.uidl()
+        assert len(lines) == n, (name, len(lines))
+        t1 = time.monotonic()
+        for i in range(1, n + 1):
+            p.retr(i)
+            p.dele(i)
+        t_loop = time.monotonic() - t1
+    t1 = time.monotonic()
     p.quit()
+    t_quit = time.monotonic() - t1
     total = time.monotonic() - t0
     proc.wait(60)
+    return t_first, t_stat, t_loop, t_quit, total
+
+def run(name, cmd_fn):
+    md = os.path.join(tmp, name)
+    shutil.copytree(master, md)
+    chown_tree(md)
+    try:
+        cmd_fn(md)
+    except FileNotFoundError as e:
+        shutil.rmtree(md)
+        return None, "not available (%s)" % e
+    # The copy's dirty pages are written out first, so that the first
+    # fsync of whichever server does one does not pay for them.
+    os.sync()
+    try:
+        cold = session(name, md, cmd_fn, False)
+        warm = session(name, md, cmd_fn, True)
+    except OSError as e:
+        shutil.rmtree(md)
+        return None, "cannot run: %s" % e
     left = len(os.listdir(os.path.join(md, "cur"))) + \
         len(os.listdir(os.path.join(md, "new")))
     shutil.rmtree(md)
     if left:
         return None, "left %d messages" % left
-    return (t_first, t_login, total), None
+    return (cold, warm), None
 
 results = {}
-for name, fn in (("ours", ours_cmd), ("dovecot", dovecot_cmd),
-                 ("courier", courier_cmd)):
+servers = (("ours", ours_cmd), ("dovecot", dovecot_cmd),
+           ("courier", courier_cmd))
+for k, (name, fn) in enumerate(servers):
+    if k > 0 and rest > 0:
+        os.sync()
+        time.sleep(rest)
     try:
         r, err = run(name, fn)
-    except (poplib.error_proto, OSError) as e:
+    except (poplib.error_proto, AssertionError) as e:
         with open(os.path.join(tmp, name + ".log")) as f:
             r, err = None, "failed: %s; log: %s" % (e, f.read()[-400:])
     if err:
         print("%-8s %s" % (name, err))
-    else:
-        results[name] = r
-        print("%-8s first byte %.3f s, STAT answered %.3f s, whole run "
-              "%.2f s (%.0f msg/s)" % (name, r[0], r[1], r[2], n / r[2]))
+        continue
+    results[name] = r
+    cold, warm = r
+    print("%-8s cold login: first byte %.3f s, STAT %.3f s" %
+          (name, cold[0], cold[1]))
+    print("%-8s warm login: first byte %.3f s, STAT %.3f s; RETR+DELE "
+          "loop %.2f s (%.0f msg/s), QUIT %.2f s, session %.2f s" %
+          (name, warm[0], warm[1], warm[2], n / warm[2], warm[3],
+           warm[4]))
 o = results.get("ours")
 for peer in ("dovecot", "courier"):
     if o and peer in results:
         p = results[peer]
-        print("ratio ours/%s: whole run %.2f, login-to-STAT %.3f" %
-              (peer, o[2] / p[2], o[1] / p[1]))
+        print("ratio ours/%s: cold first byte %.3f, warm first byte %.3f, "
+              "RETR+DELE loop %.2f, QUIT %.2f, warm session %.2f" %
+              (peer, o[0][0] / p[0][0], o[1][0] / p[1][0],
+               o[1][2] / p[1][2], o[1][3] / p[1][3], o[1][4] / p[1][4]))
 PY
