@@ -33,6 +33,9 @@ static const struct imap_command commands[] = {
 	{ "UNSELECT", cmd_unselect, SEL },
 	{ "CHECK", cmd_check, SEL },
 	{ "EXPUNGE", cmd_expunge, SEL | IMAP_CMD_UID },
+	{ "SEARCH", cmd_search, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
+	{ "SORT", cmd_sort, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
+	{ "THREAD", cmd_thread, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
 	{ "FETCH", cmd_fetch, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
 };
 

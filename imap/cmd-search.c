@@ -1,0 +1,581 @@
+/* cmd-search.c: SEARCH (with ESEARCH RETURN options and SEARCHRES),
+ * SORT and THREAD, and their UID variants, over the selected mailbox. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imap-client-private.h"
+#include "imap-mailbox.h"
+#include "imap-quote.h"
+#include "imap-search.h"
+#include "imap-sort.h"
+#include "imap-thread.h"
+#include "mem.h"
+
+/* One message of the view, from its index record. */
+struct msg_rec {
+	uint32_t seq, uid;
+	uint8_t flags;
+	bool has_vsize;
+	uint64_t vsize, modseq;
+	int64_t internal_date;
+	uint32_t *keywords;
+	size_t keyword_count;
+};
+
+struct collect_ctx {
+	const struct imap_mailbox *mbox;
+	struct msg_rec *recs;
+	size_t count, size;
+};
+
+/* ---- the saved result (RFC 5182) ----
+ * One mail session serves one client, so the saved result lives here;
+ * it belongs to the mailbox that was selected when it was saved. */
+static struct {
+	const struct imap_client *client;
+	const struct imap_mailbox *mbox;
+	uint32_t uidvalidity;
+	uint32_t *uids;
+	size_t count;
+} saved;
+
+static bool saved_valid(const struct imap_client *client)
+{
+	return saved.client == client && client->mbox != NULL &&
+	       saved.mbox == client->mbox &&
+	       saved.uidvalidity == client->mbox->uidvalidity;
+}
+
+static void saved_set(struct imap_client *client, uint32_t *uids,
+		      size_t count)
+{
+	free(saved.uids);
+	saved.client = client;
+	saved.mbox = client->mbox;
+	saved.uidvalidity = client->mbox != NULL ? client->mbox->uidvalidity :
+						   0;
+	saved.uids = uids;
+	saved.count = count;
+}
+
+static int collect_cb(const struct mail_index_record *rec, void *context)
+{
+	struct collect_ctx *ctx = context;
+	uint32_t seq = imap_mailbox_seq(ctx->mbox, rec->uid);
+	struct msg_rec *m;
+
+	if (seq == 0)
+		return 0;
+	if (ctx->count == ctx->size) {
+		ctx->size = ctx->size == 0 ? 256 : ctx->size * 2;
+		ctx->recs = xreallocarray(ctx->recs, ctx->size,
+					  sizeof(*ctx->recs));
+	}
+	m = &ctx->recs[ctx->count++];
+	memset(m, 0, sizeof(*m));
+	m->seq = seq;
+	m->uid = rec->uid;
+	m->flags = rec->flags;
+	m->has_vsize = rec->has_vsize;
+	m->vsize = rec->vsize;
+	m->modseq = rec->modseq;
+	m->internal_date = rec->internal_date;
+	if (rec->keyword_count > 0) {
+		m->keywords = xmemdup(rec->keywords,
+				      rec->keyword_count * sizeof(uint32_t));
+		m->keyword_count = rec->keyword_count;
+	}
+	return 0;
+}
+
+static void recs_free(struct msg_rec *recs, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(recs[i].keywords);
+	free(recs);
+}
+
+/* RFC822.SIZE for the records that do not have it in the index. */
+static int fill_vsizes(struct mail_index *index, struct msg_rec *recs,
+		       size_t count, const char **error_r)
+{
+	uint32_t *uids = NULL;
+	size_t *idx = NULL, n = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		if (recs[i].has_vsize)
+			continue;
+		uids = xreallocarray(uids, n + 1, sizeof(*uids));
+		idx = xreallocarray(idx, n + 1, sizeof(*idx));
+		uids[n] = recs[i].uid;
+		idx[n++] = i;
+	}
+	int ret = 0;
+	if (n > 0) {
+		uint64_t *sizes = xreallocarray(NULL, n, sizeof(*sizes));
+
+		if (mail_index_get_vsizes(index, uids, n, sizes, error_r) < 0)
+			ret = -1;
+		for (size_t i = 0; ret == 0 && i < n; i++) {
+			recs[idx[i]].vsize = sizes[i] == UINT64_MAX ?
+						     0 : sizes[i];
+			recs[idx[i]].has_vsize = true;
+		}
+		free(sizes);
+	}
+	free(uids);
+	free(idx);
+	return ret;
+}
+
+static int keyword_lookup(const char *name, uint32_t *id_r, void *context)
+{
+	const char *error;
+
+	return mail_index_keyword_lookup(context, name, id_r, &error);
+}
+
+/* Runs prog over the view: *recs_r gets the matching messages in
+ * sequence order (caller frees with recs_free()).  Returns 0 or -1. */
+static int run_search(struct imap_client *client,
+		      struct imap_search_program *prog, bool need_size,
+		      struct msg_rec **recs_r, size_t *count_r,
+		      const char **error_r)
+{
+	struct imap_mailbox *mbox = client->mbox;
+	struct collect_ctx ctx = { .mbox = mbox };
+	size_t matched = 0;
+
+	*recs_r = NULL;
+	*count_r = 0;
+	imap_search_bind_keywords(prog, keyword_lookup, mbox->index);
+	if (mail_index_iterate(mbox->index, 1, UINT32_MAX, collect_cb, &ctx,
+			       error_r) < 0 ||
+	    ((need_size || (prog->need & IMAP_SEARCH_NEED_SIZE) != 0) &&
+	     fill_vsizes(mbox->index, ctx.recs, ctx.count, error_r) < 0)) {
+		recs_free(ctx.recs, ctx.count);
+		return -1;
+	}
+	struct imap_search_env env = {
+		.msg_count = (uint32_t)mbox->count,
+		.max_uid = mbox->count > 0 ? mbox->uids[mbox->count - 1] : 0,
+		.now = (int64_t)time(NULL),
+	};
+	if (saved_valid(client)) {
+		env.saved = saved.uids;
+		env.saved_count = saved.count;
+	}
+	for (size_t i = 0; i < ctx.count; i++) {
+		struct msg_rec *r = &ctx.recs[i];
+		struct imap_search_msg m = {
+			.seq = r->seq,
+			.uid = r->uid,
+			.flags = r->flags,
+			.recent = r->uid >= mbox->first_recent,
+			.size = r->vsize,
+			.modseq = r->modseq,
+			.internal_date = r->internal_date,
+			.keywords = r->keywords,
+			.keyword_count = r->keyword_count,
+		};
+		int ret = imap_search_eval(prog, &env, &m, NULL);
+
+		if (ret == IMAP_SEARCH_NEED_CONTENT) {
+			struct imap_search_content *content = NULL;
+			int fd;
+
+			ret = mail_index_open_message(mbox->index, r->uid, &fd,
+						      error_r);
+			if (ret < 0) {
+				recs_free(ctx.recs, ctx.count);
+				return -1;
+			}
+			if (ret > 0) {
+				ret = imap_search_content_load(prog, fd,
+							       &content,
+							       error_r);
+				close(fd);
+				if (ret < 0) {
+					recs_free(ctx.recs, ctx.count);
+					return -1;
+				}
+				ret = imap_search_eval(prog, &env, &m,
+						       content);
+				imap_search_content_free(&content);
+			}
+		}
+		if (ret == 1) {
+			struct msg_rec t = ctx.recs[matched];
+
+			ctx.recs[matched++] = *r;
+			*r = t;
+		}
+	}
+	for (size_t i = matched; i < ctx.count; i++)
+		x_free(ctx.recs[i].keywords);
+	*recs_r = ctx.recs;
+	*count_r = matched;
+	return 0;
+}
+
+/* Parses the program and answers BAD or NO [BADCHARSET] itself. */
+static struct imap_search_program *
+parse_program(struct imap_cmd *cmd, const struct imap_arg *args, size_t count,
+	      bool allow_return, const char *charset)
+{
+	struct imap_search_parse_opts opts = {
+		.allow_return = allow_return,
+		.charset = charset,
+	};
+	struct imap_search_program *prog;
+	const char *error;
+
+	switch (imap_search_parse(args, count, &opts, &prog, &error)) {
+	case IMAP_SEARCH_PARSE_OK:
+		return prog;
+	case IMAP_SEARCH_PARSE_BADCHARSET:
+		imap_cmd_no(cmd, "[BADCHARSET (" IMAP_SEARCH_CHARSETS ")] %s",
+			    error);
+		return NULL;
+	case IMAP_SEARCH_PARSE_BAD:
+		break;
+	}
+	imap_cmd_bad(cmd, "%s", error);
+	return NULL;
+}
+
+/* Appends numbers (ascending) as a sequence set "1:3,5". */
+static void append_set(struct str *out, const uint32_t *nums, size_t count)
+{
+	for (size_t i = 0; i < count;) {
+		size_t j = i;
+
+		while (j + 1 < count && nums[j + 1] == nums[j] + 1)
+			j++;
+		if (i > 0)
+			str_append_c(out, ',');
+		if (j > i)
+			str_printfa(out, "%u:%u", nums[i], nums[j]);
+		else
+			str_printfa(out, "%u", nums[i]);
+		i = j + 1;
+	}
+}
+
+static uint64_t max_modseq(const struct msg_rec *recs, size_t count)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < count; i++)
+		if (recs[i].modseq > m)
+			m = recs[i].modseq;
+	return m;
+}
+
+/* True when the command has RETURN (... SAVE ...). */
+static bool asks_save(const struct imap_cmd *cmd)
+{
+	const struct imap_arg *ret;
+
+	if (cmd->count < 2 || !imap_arg_atom_equals(&cmd->args[0], "RETURN") ||
+	    cmd->args[1].type != IMAP_ARG_LIST)
+		return false;
+	ret = &cmd->args[1];
+	for (size_t i = 0; i < ret->list_count; i++)
+		if (imap_arg_atom_equals(&ret->list[i], "SAVE"))
+			return true;
+	return false;
+}
+
+void cmd_search(struct imap_cmd *cmd)
+{
+	struct imap_client *client = cmd->client;
+	struct imap_search_program *prog;
+	struct msg_rec *recs;
+	size_t count;
+	const char *error;
+
+	prog = parse_program(cmd, cmd->args, cmd->count, true, NULL);
+	if (prog == NULL) {
+		/* a failed SEARCH ... SAVE leaves $ empty (RFC 5182 2.1) */
+		if (asks_save(cmd))
+			saved_set(client, NULL, 0);
+		return;
+	}
+	if (run_search(client, prog, false, &recs, &count, &error) < 0) {
+		if ((prog->return_opts & IMAP_SEARCH_RETURN_SAVE) != 0)
+			saved_set(client, NULL, 0);
+		imap_search_program_free(&prog);
+		imap_cmd_no(cmd, "[SERVERBUG] SEARCH failed: %s", error);
+		return;
+	}
+	uint32_t *nums = count > 0 ? xreallocarray(NULL, count, sizeof(*nums)) :
+				     NULL;
+	for (size_t i = 0; i < count; i++)
+		nums[i] = cmd->uid ? recs[i].uid : recs[i].seq;
+	unsigned int opts = prog->return_opts;
+	bool esearch = prog->has_return;
+	if (!prog->has_return)
+		opts = IMAP_SEARCH_RETURN_ALL;
+
+	if ((opts & IMAP_SEARCH_RETURN_SAVE) != 0) {
+		/* with MIN or MAX alone, only those are saved (RFC 5182
+		 * section 2.4) */
+		uint32_t *uids = NULL;
+		size_t n = 0;
+		unsigned int which = opts & (IMAP_SEARCH_RETURN_MIN |
+					     IMAP_SEARCH_RETURN_MAX |
+					     IMAP_SEARCH_RETURN_ALL |
+					     IMAP_SEARCH_RETURN_COUNT);
+
+		if (count > 0)
+			uids = xreallocarray(NULL, count, sizeof(*uids));
+		for (size_t i = 0; i < count; i++) {
+			bool take = which == 0 ||
+				    (which & (IMAP_SEARCH_RETURN_ALL |
+					      IMAP_SEARCH_RETURN_COUNT)) != 0 ||
+				    ((which & IMAP_SEARCH_RETURN_MIN) != 0 &&
+				     i == 0) ||
+				    ((which & IMAP_SEARCH_RETURN_MAX) != 0 &&
+				     i == count - 1);
+			if (take)
+				uids[n++] = recs[i].uid;
+		}
+		saved_set(client, uids, n);
+	}
+
+	struct str s;
+	str_init(&s, 64 + count * 6);
+	if (!esearch) {
+		str_append(&s, "* SEARCH");
+		for (size_t i = 0; i < count; i++)
+			str_printfa(&s, " %u", nums[i]);
+		if (prog->has_modseq && count > 0)
+			str_printfa(&s, " (MODSEQ %llu)",
+				    (unsigned long long)max_modseq(recs,
+								   count));
+		str_append(&s, "\r\n");
+	} else if ((opts & ~(unsigned)IMAP_SEARCH_RETURN_SAVE) != 0) {
+		str_append(&s, "* ESEARCH (TAG ");
+		imap_quote_cstr(&s, cmd->tag, false);
+		str_append_c(&s, ')');
+		if (cmd->uid)
+			str_append(&s, " UID");
+		if ((opts & IMAP_SEARCH_RETURN_MIN) != 0 && count > 0)
+			str_printfa(&s, " MIN %u", nums[0]);
+		if ((opts & IMAP_SEARCH_RETURN_MAX) != 0 && count > 0)
+			str_printfa(&s, " MAX %u", nums[count - 1]);
+		if ((opts & IMAP_SEARCH_RETURN_ALL) != 0 && count > 0) {
+			str_append(&s, " ALL ");
+			append_set(&s, nums, count);
+		}
+		if ((opts & IMAP_SEARCH_RETURN_COUNT) != 0)
+			str_printfa(&s, " COUNT %zu", count);
+		if (prog->has_modseq && count > 0)
+			str_printfa(&s, " MODSEQ %llu",
+				    (unsigned long long)max_modseq(recs,
+								   count));
+		str_append(&s, "\r\n");
+	}
+	(void)imap_client_write(client, str_c(&s), str_len(&s));
+	str_free(&s);
+	free(nums);
+	recs_free(recs, count);
+	imap_search_program_free(&prog);
+	imap_cmd_ok(cmd, "%sSEARCH completed", cmd->uid ? "UID " : "");
+}
+
+/* ---- SORT and THREAD ---- */
+
+static void sort_field_cb(const char *name, const char *value,
+			  size_t value_len, void *context)
+{
+	imap_sort_msg_field(context, name, value, value_len);
+}
+
+/* Builds the sort data of the matching messages; headers are read only
+ * when with_header. */
+static int sort_msgs(struct imap_client *client, const struct msg_rec *recs,
+		     size_t count, bool with_header,
+		     struct imap_sort_msg **msgs_r, const char **error_r)
+{
+	struct imap_sort_msg *msgs = xcalloc(count > 0 ? count : 1,
+					     sizeof(*msgs));
+
+	for (size_t i = 0; i < count; i++) {
+		struct imap_sort_msg *m = &msgs[i];
+		int fd;
+
+		m->seq = recs[i].seq;
+		m->uid = recs[i].uid;
+		m->size = recs[i].vsize;
+		m->arrival = recs[i].internal_date;
+		if (with_header) {
+			int ret = mail_index_open_message(client->mbox->index,
+							  m->uid, &fd,
+							  error_r);
+			if (ret < 0) {
+				for (size_t j = 0; j <= i; j++)
+					imap_sort_msg_free(&msgs[j]);
+				free(msgs);
+				return -1;
+			}
+			if (ret > 0) {
+				ret = imap_search_read_header(fd,
+							      sort_field_cb,
+							      m, error_r);
+				close(fd);
+				if (ret < 0) {
+					for (size_t j = 0; j <= i; j++)
+						imap_sort_msg_free(&msgs[j]);
+					free(msgs);
+					return -1;
+				}
+			}
+		}
+		imap_sort_msg_finish(m);
+	}
+	*msgs_r = msgs;
+	return 0;
+}
+
+/* The charset argument of SORT and THREAD: an astring. */
+static const char *charset_arg(const struct imap_arg *arg)
+{
+	if (!imap_arg_is_string(arg) || memchr(arg->str, '\0', arg->len))
+		return NULL;
+	return arg->str;
+}
+
+void cmd_sort(struct imap_cmd *cmd)
+{
+	struct imap_sort_criterion crit[IMAP_SORT_MAX_CRITERIA];
+	struct imap_search_program *prog;
+	struct imap_sort_msg *msgs;
+	struct msg_rec *recs;
+	size_t count;
+	const char *error, *charset;
+	int ncrit;
+
+	if (cmd->count < 3) {
+		imap_cmd_bad(cmd, "SORT takes criteria, a charset and search "
+				  "keys");
+		return;
+	}
+	ncrit = imap_sort_parse_criteria(&cmd->args[0], crit, &error);
+	if (ncrit < 0) {
+		imap_cmd_bad(cmd, "%s", error);
+		return;
+	}
+	charset = charset_arg(&cmd->args[1]);
+	if (charset == NULL) {
+		imap_cmd_bad(cmd, "SORT needs a charset");
+		return;
+	}
+	prog = parse_program(cmd, cmd->args + 2, cmd->count - 2, false,
+			     charset);
+	if (prog == NULL)
+		return;
+	bool need_size = false, need_header = false;
+	for (int i = 0; i < ncrit; i++) {
+		if (crit[i].key == IMAP_SORT_SIZE)
+			need_size = true;
+		else if (crit[i].key != IMAP_SORT_ARRIVAL)
+			need_header = true;
+	}
+	if (run_search(cmd->client, prog, need_size, &recs, &count,
+		       &error) < 0 ||
+	    sort_msgs(cmd->client, recs, count, need_header, &msgs,
+		      &error) < 0) {
+		if (recs != NULL)
+			recs_free(recs, count);
+		imap_search_program_free(&prog);
+		imap_cmd_no(cmd, "[SERVERBUG] SORT failed: %s", error);
+		return;
+	}
+	struct imap_sort_msg **order = xcalloc(count > 0 ? count : 1,
+					       sizeof(*order));
+	for (size_t i = 0; i < count; i++)
+		order[i] = &msgs[i];
+	imap_sort(order, count, crit, (size_t)ncrit);
+
+	struct str s;
+	str_init(&s, 64 + count * 6);
+	str_append(&s, "* SORT");
+	for (size_t i = 0; i < count; i++)
+		str_printfa(&s, " %u", cmd->uid ? order[i]->uid :
+						  order[i]->seq);
+	if (prog->has_modseq && count > 0)
+		str_printfa(&s, " (MODSEQ %llu)",
+			    (unsigned long long)max_modseq(recs, count));
+	str_append(&s, "\r\n");
+	(void)imap_client_write(cmd->client, str_c(&s), str_len(&s));
+	str_free(&s);
+	for (size_t i = 0; i < count; i++)
+		imap_sort_msg_free(&msgs[i]);
+	free(msgs);
+	free(order);
+	recs_free(recs, count);
+	imap_search_program_free(&prog);
+	imap_cmd_ok(cmd, "%sSORT completed", cmd->uid ? "UID " : "");
+}
+
+void cmd_thread(struct imap_cmd *cmd)
+{
+	enum imap_thread_algorithm algo;
+	struct imap_search_program *prog;
+	struct imap_sort_msg *msgs;
+	struct msg_rec *recs;
+	size_t count;
+	const char *error, *charset;
+
+	if (cmd->count < 3) {
+		imap_cmd_bad(cmd, "THREAD takes an algorithm, a charset and "
+				  "search keys");
+		return;
+	}
+	if (cmd->args[0].type != IMAP_ARG_ATOM ||
+	    imap_thread_algorithm_parse(cmd->args[0].str, &algo) < 0) {
+		imap_cmd_bad(cmd, "Unknown THREAD algorithm");
+		return;
+	}
+	charset = charset_arg(&cmd->args[1]);
+	if (charset == NULL) {
+		imap_cmd_bad(cmd, "THREAD needs a charset");
+		return;
+	}
+	prog = parse_program(cmd, cmd->args + 2, cmd->count - 2, false,
+			     charset);
+	if (prog == NULL)
+		return;
+	if (run_search(cmd->client, prog, false, &recs, &count, &error) < 0 ||
+	    sort_msgs(cmd->client, recs, count, true, &msgs, &error) < 0) {
+		if (recs != NULL)
+			recs_free(recs, count);
+		imap_search_program_free(&prog);
+		imap_cmd_no(cmd, "[SERVERBUG] THREAD failed: %s", error);
+		return;
+	}
+	struct imap_sort_msg **ptrs = xcalloc(count > 0 ? count : 1,
+					      sizeof(*ptrs));
+	for (size_t i = 0; i < count; i++)
+		ptrs[i] = &msgs[i];
+	struct str s;
+	str_init(&s, 64 + count * 8);
+	str_append(&s, "* THREAD ");
+	imap_thread(ptrs, count, algo, cmd->uid, &s);
+	str_append(&s, "\r\n");
+	(void)imap_client_write(cmd->client, str_c(&s), str_len(&s));
+	str_free(&s);
+	for (size_t i = 0; i < count; i++)
+		imap_sort_msg_free(&msgs[i]);
+	free(msgs);
+	free(ptrs);
+	recs_free(recs, count);
+	imap_search_program_free(&prog);
+	imap_cmd_ok(cmd, "%sTHREAD completed", cmd->uid ? "UID " : "");
+}

@@ -1,0 +1,85 @@
+/* imap-sort.h: SORT (RFC 5256) and SORT=DISPLAY (RFC 5957): the sort
+ * keys of a message taken from its header, the base subject of RFC 5256
+ * section 2.1, the sort criteria and the sort itself.  The same per-message
+ * data serves THREAD (imap-thread.h). */
+#ifndef IMAP_SORT_H
+#define IMAP_SORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap-parser.h"
+
+/* What SORT and THREAD know of one message. */
+struct imap_sort_msg {
+	uint32_t seq, uid;
+	uint64_t size;		/* RFC822.SIZE */
+	int64_t arrival;	/* internal date */
+	/* sent date (Date: in UTC, RFC 5256 section 2.2), or the internal
+	 * date when Date: is missing or invalid */
+	int64_t date;
+	bool has_date;
+	char *subject;		/* base subject (never NULL after finish) */
+	bool subject_reply;	/* the subject was a reply or forward */
+	/* addr-mailbox (local part) of the first address, or "" */
+	char *from, *to, *cc;
+	/* SORT=DISPLAY: decoded display name of the first address, else
+	 * its addr-spec, case-folded; or "" */
+	char *display_from, *display_to;
+	/* THREAD=REFERENCES: the fields as written, or NULL */
+	char *message_id, *references, *in_reply_to;
+};
+
+/* Gives one header field of the message (name as written, value
+ * unfolded); the first of each field counts. */
+void imap_sort_msg_field(struct imap_sort_msg *msg, const char *name,
+			 const char *value, size_t value_len);
+/* After the fields: fills the defaults (date from arrival, "" keys).
+ * seq, uid, size and arrival must be set before. */
+void imap_sort_msg_finish(struct imap_sort_msg *msg);
+/* Frees the strings of msg (not msg itself). */
+void imap_sort_msg_free(struct imap_sort_msg *msg);
+
+/* The base subject of RFC 5256 section 2.1 of a Subject: value (len
+ * bytes, encoded-words allowed): decoded to UTF-8, whitespace runs made
+ * one space, "Re:", "Fw:", "Fwd:", "[blob]" leaders, "(fwd)" trailers
+ * and "[Fwd: ...]" wrappers removed.  Case is kept (compare with
+ * imap_sort_casecmp()).  *reply_r (may be NULL) says whether anything
+ * marking a reply or forward was removed.  Caller frees. */
+char *imap_base_subject(const char *value, size_t len, bool *reply_r);
+/* i;ascii-casemap comparison: bytes compared with ASCII letters upper
+ * cased. */
+int imap_sort_casecmp(const char *a, const char *b);
+
+enum imap_sort_key {
+	IMAP_SORT_ARRIVAL,
+	IMAP_SORT_CC,
+	IMAP_SORT_DATE,
+	IMAP_SORT_FROM,
+	IMAP_SORT_SIZE,
+	IMAP_SORT_SUBJECT,
+	IMAP_SORT_TO,
+	IMAP_SORT_DISPLAYFROM,
+	IMAP_SORT_DISPLAYTO,
+};
+
+struct imap_sort_criterion {
+	enum imap_sort_key key;
+	bool reverse;
+};
+
+/* Most criteria in one SORT. */
+#define IMAP_SORT_MAX_CRITERIA 32
+
+/* Parses the parenthesised criteria list of SORT.  Returns the number of
+ * criteria written to crit (at most IMAP_SORT_MAX_CRITERIA), or -1 with
+ * a static *error_r. */
+int imap_sort_parse_criteria(const struct imap_arg *list,
+			     struct imap_sort_criterion *crit,
+			     const char **error_r);
+/* Sorts msgs[0..count) by the criteria, then by sequence number. */
+void imap_sort(struct imap_sort_msg **msgs, size_t count,
+	       const struct imap_sort_criterion *crit, size_t crit_count);
+
+#endif

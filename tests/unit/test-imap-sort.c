@@ -1,0 +1,254 @@
+/* test-imap-sort.c: unit tests for the RFC 5256 base subject, the sort
+ * keys taken from headers (addresses, display names, dates), the SORT
+ * criteria parser and the sort order. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap-parser.h"
+#include "imap-sort.h"
+#include "mem.h"
+
+static void check_base(const char *subject, const char *base, bool reply)
+{
+	bool r;
+	char *b = imap_base_subject(subject, strlen(subject), &r);
+
+	if (strcmp(b, base) != 0 || r != reply)
+		fail_msg("\"%s\": got \"%s\" (%d), want \"%s\" (%d)", subject,
+			 b, r, base, reply);
+	free(b);
+}
+
+static void test_base_subject(void **state)
+{
+	(void)state;
+	check_base("", "", false);
+	check_base("Hello", "Hello", false);
+	check_base("  Hello   \t world  ", "Hello world", false);
+	check_base("Re: Hello", "Hello", true);
+	check_base("RE: re: Re:Hello", "Hello", true);
+	check_base("Fwd: Hello", "Hello", true);
+	check_base("FW: Hello", "Hello", true);
+	check_base("Re[2]: Hello", "Hello", true);
+	check_base("Re [2] : Hello", "Hello", true);
+	check_base("[list] Re: Hello", "Hello", true);
+	check_base("[list] Hello", "Hello", false);
+	check_base("[list][other] Re: [list] Hello", "Hello", true);
+	check_base("Hello (fwd)", "Hello", true);
+	check_base("Hello (FWD) (fwd)  ", "Hello", true);
+	check_base("[Fwd: Hello]", "Hello", true);
+	check_base("[Fwd: Re: [list] Hello (fwd)]", "Hello", true);
+	check_base("Re: [Fwd: Re: Hello]", "Hello", true);
+	/* a blob alone is the subject */
+	check_base("[list]", "[list]", false);
+	check_base("Re: [list]", "[list]", true);
+	/* not leaders */
+	check_base("Reply to this", "Reply to this", false);
+	check_base("Re Hello", "Re Hello", false);
+	check_base("Fwdx: Hello", "Fwdx: Hello", false);
+	check_base("[unclosed Re: Hello", "[unclosed Re: Hello", false);
+	check_base("Re:", "", true);
+	check_base("(fwd)", "", true);
+	/* encoded words decoded first */
+	check_base("=?UTF-8?Q?Re=3A_caf=C3=A9?=", "caf\xc3\xa9", true);
+	check_base("Re: =?ISO-8859-1?Q?=E9t=E9?=  (fwd)", "\xc3\xa9t\xc3\xa9",
+		   true);
+	check_base("=?utf-8?b?W0Z3ZDogSGk=?= there]", "Hi there", true);
+}
+
+static void test_casecmp(void **state)
+{
+	(void)state;
+	assert_int_equal(imap_sort_casecmp("abc", "ABC"), 0);
+	assert_true(imap_sort_casecmp("abc", "abd") < 0);
+	assert_true(imap_sort_casecmp("b", "A") > 0);
+	assert_true(imap_sort_casecmp("", "a") < 0);
+	/* non-ASCII bytes are compared as they are */
+	assert_true(imap_sort_casecmp("\xc3\xa9", "\xc3\x89") != 0);
+}
+
+static void fill(struct imap_sort_msg *m, uint32_t seq, const char *hdr)
+{
+	char *copy = xstrdup(hdr);
+	char *save = NULL;
+
+	memset(m, 0, sizeof(*m));
+	m->seq = seq;
+	m->uid = seq * 10;
+	m->arrival = 1000 + seq;
+	for (char *line = strtok_r(copy, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *colon = strchr(line, ':');
+
+		assert_non_null(colon);
+		*colon = '\0';
+		const char *v = colon + 1;
+		while (*v == ' ')
+			v++;
+		imap_sort_msg_field(m, line, v, strlen(v));
+	}
+	free(copy);
+	imap_sort_msg_finish(m);
+}
+
+static void test_keys(void **state)
+{
+	struct imap_sort_msg m;
+
+	(void)state;
+	fill(&m, 1, "From: =?UTF-8?Q?Zo=C3=AB?= <zoe@example.com>\n"
+		    "To: undisclosed:;, \"Bob B\" <BOB@x.org>\n"
+		    "Cc: (comment) carol@x.org\n"
+		    "Subject: Re: Test\n"
+		    "Date: Tue, 1 Jan 2019 00:00:00 +0100\n"
+		    "Date: Wed, 2 Jan 2019 00:00:00 +0000\n"
+		    "Subject: second is ignored");
+	assert_string_equal(m.from, "zoe");
+	assert_string_equal(m.display_from, "zo\xc3\xab");
+	assert_string_equal(m.to, "BOB");
+	assert_string_equal(m.display_to, "bob b");
+	assert_string_equal(m.cc, "carol");
+	assert_string_equal(m.subject, "Test");
+	assert_true(m.subject_reply);
+	assert_true(m.has_date);
+	assert_int_equal(m.date, 1546297200);
+	imap_sort_msg_free(&m);
+
+	/* nothing usable: empty keys, arrival as date */
+	fill(&m, 2, "From: <>\nDate: not a date\nTo: ,,,");
+	assert_string_equal(m.from, "");
+	assert_string_equal(m.to, "");
+	assert_string_equal(m.subject, "");
+	assert_false(m.has_date);
+	assert_int_equal(m.date, 1002);
+	/* display form without a name: the address */
+	imap_sort_msg_free(&m);
+	fill(&m, 3, "From: joe@example.com");
+	assert_string_equal(m.display_from, "joe@example.com");
+	imap_sort_msg_free(&m);
+}
+
+static int criteria(const char *text, struct imap_sort_criterion *crit)
+{
+	struct imap_parser_settings set = { .max_line = 0 };
+	struct imap_parser *p = imap_parser_create(&set);
+	char *line = xasprintf("t SORT %s\r\n", text);
+	size_t used, count;
+	const char *error;
+	int n = -1;
+
+	if (imap_parser_feed(p, line, strlen(line), &used) ==
+	    IMAP_PARSE_DONE) {
+		const struct imap_arg *args = imap_parser_args(p, &count);
+		if (count >= 2)
+			n = imap_sort_parse_criteria(&args[1], crit, &error);
+	}
+	free(line);
+	imap_parser_destroy(&p);
+	return n;
+}
+
+static void test_criteria(void **state)
+{
+	struct imap_sort_criterion c[IMAP_SORT_MAX_CRITERIA];
+
+	(void)state;
+	assert_int_equal(criteria("(REVERSE date subject displayfrom)", c), 3);
+	assert_int_equal(c[0].key, IMAP_SORT_DATE);
+	assert_true(c[0].reverse);
+	assert_int_equal(c[1].key, IMAP_SORT_SUBJECT);
+	assert_false(c[1].reverse);
+	assert_int_equal(c[2].key, IMAP_SORT_DISPLAYFROM);
+	assert_int_equal(criteria("(ARRIVAL CC FROM SIZE TO DISPLAYTO)", c),
+			 6);
+	assert_int_equal(criteria("()", c), -1);
+	assert_int_equal(criteria("DATE", c), -1);
+	assert_int_equal(criteria("(REVERSE)", c), -1);
+	assert_int_equal(criteria("(REVERSE REVERSE DATE)", c), -1);
+	assert_int_equal(criteria("(BOGUS)", c), -1);
+	assert_int_equal(criteria("((DATE))", c), -1);
+	assert_int_equal(criteria("(\"DATE\")", c), -1);
+	assert_int_equal(
+		criteria("(DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE "
+			 "DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE "
+			 "DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE "
+			 "DATE DATE DATE)", c),
+		-1);
+}
+
+static void test_sort(void **state)
+{
+	struct imap_sort_msg m[5];
+	struct imap_sort_msg *order[5];
+	struct imap_sort_criterion c[4];
+
+	(void)state;
+	fill(&m[0], 1, "Subject: b\nFrom: Zed <z@x>\n"
+		       "Date: 3 Jan 2020 00:00 +0000");
+	fill(&m[1], 2, "Subject: Re: A\nFrom: y@x\n"
+		       "Date: 1 Jan 2020 00:00 +0000");
+	fill(&m[2], 3, "Subject: a\nFrom: Adam <x@x>\n"
+		       "Date: 2 Jan 2020 00:00 +0000");
+	fill(&m[3], 4, "Subject: [fwd: B]\nFrom: W@x");
+	fill(&m[4], 5, "Subject: c\nFrom: v@x\n"
+		       "Date: 2 Jan 2020 00:00 +0000");
+	for (int i = 0; i < 5; i++) {
+		m[i].size = (uint64_t)(100 - i * 10 + (i == 4 ? 30 : 0));
+		order[i] = &m[i];
+	}
+	/* SUBJECT then seq: a(2), a(3), b(1), b(4), c(5) */
+	c[0] = (struct imap_sort_criterion){ IMAP_SORT_SUBJECT, false };
+	imap_sort(order, 5, c, 1);
+	uint32_t want1[] = { 2, 3, 1, 4, 5 };
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(order[i]->seq, want1[i]);
+	/* REVERSE DATE: msg 4 has no date: arrival 1004 (1970) is oldest */
+	c[0] = (struct imap_sort_criterion){ IMAP_SORT_DATE, true };
+	imap_sort(order, 5, c, 1);
+	uint32_t want2[] = { 1, 3, 5, 2, 4 };
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(order[i]->seq, want2[i]);
+	/* FROM (mailbox) */
+	c[0] = (struct imap_sort_criterion){ IMAP_SORT_FROM, false };
+	imap_sort(order, 5, c, 1);
+	uint32_t want3[] = { 5, 4, 3, 2, 1 };
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(order[i]->seq, want3[i]);
+	/* DISPLAYFROM: adam, v@x, w@x, y@x, zed */
+	c[0] = (struct imap_sort_criterion){ IMAP_SORT_DISPLAYFROM, false };
+	imap_sort(order, 5, c, 1);
+	uint32_t want4[] = { 3, 5, 4, 2, 1 };
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(order[i]->seq, want4[i]);
+	/* SIZE: 100 90 80 70 90(msg 5), ties by seq; then REVERSE ARRIVAL */
+	c[0] = (struct imap_sort_criterion){ IMAP_SORT_SIZE, false };
+	imap_sort(order, 5, c, 1);
+	uint32_t want5[] = { 4, 3, 2, 5, 1 };
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(order[i]->seq, want5[i]);
+	c[1] = (struct imap_sort_criterion){ IMAP_SORT_ARRIVAL, true };
+	imap_sort(order, 5, c, 2);
+	uint32_t want6[] = { 4, 3, 5, 2, 1 };
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(order[i]->seq, want6[i]);
+	for (int i = 0; i < 5; i++)
+		imap_sort_msg_free(&m[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_base_subject),
+		cmocka_unit_test(test_casecmp),
+		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_criteria),
+		cmocka_unit_test(test_sort),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
