@@ -39,9 +39,11 @@ mta_libmta_la_SOURCES += mta/route.c mta/route.h mta/dsn.c mta/dsn.h
 # Aliases: the parser and database (submit expands, esmtpd asks at RCPT),
 # makealiases compiles them.
 mta_libmta_la_SOURCES += mta/aliases.c mta/aliases.h
-sbin_PROGRAMS += mta/makealiases
+sbin_PROGRAMS += mta/makealiases mta/makehosteddomains
 mta_makealiases_SOURCES = mta/makealiases.c
 mta_makealiases_LDADD = $(MTA_LIBS)
+mta_makehosteddomains_SOURCES = mta/makehosteddomains.c
+mta_makehosteddomains_LDADD = $(MTA_LIBS)
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-mta-aliases

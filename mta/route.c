@@ -1,12 +1,14 @@
 /* route.c: routes a recipient to local, hosted or remote (route.h). */
 #include "config.h"
 
+#include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include "config-file.h"
+#include "log.h"
 #include "mem.h"
 #include "rfc822-addr.h"
 #include "route.h"
@@ -90,6 +92,53 @@ struct route_config *route_config_new(const char *locals,
 	return cfg;
 }
 
+/* hosteddomains.dat (makehosteddomains): 1 when read, 0 when missing or
+ * unreadable (then the text is used). */
+static int load_hosted_dat(struct route_config *cfg)
+{
+	char *path = config_path("hosteddomains.dat");
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	int rc, ret = 0;
+
+	if (access(path, F_OK) < 0) {
+		free(path);
+		return 0;
+	}
+	if ((rc = mdb_env_create(&env)) != 0 ||
+	    (rc = mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOLOCK |
+			       MDB_RDONLY, 0644)) != 0 ||
+	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, NULL, 0, &dbi)) != 0 ||
+	    (rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+		log_error("%s: %s", path, mdb_strerror(rc));
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char *line = xasprintf("%.*s\t%.*s", (int)k.mv_size,
+				       (const char *)k.mv_data,
+				       (int)v.mv_size,
+				       (const char *)v.mv_data);
+
+		add_hosted(cfg, line);
+		free(line);
+	}
+	ret = 1;
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	if (env != NULL)
+		mdb_env_close(env);
+	free(path);
+	return ret;
+}
+
 struct route_config *route_config_load(void)
 {
 	struct route_config *cfg = xcalloc(1, sizeof(*cfg));
@@ -106,7 +155,8 @@ struct route_config *route_config_load(void)
 		add_local(cfg, me);
 		free(me);
 	}
-	if (config_read_domain_list("hosteddomains", NULL, &lines,
+	if (load_hosted_dat(cfg) == 0 &&
+	    config_read_domain_list("hosteddomains", NULL, &lines,
 				    NULL) > 0) {
 		for (size_t i = 0; i < config_lines_count(lines); i++)
 			add_hosted(cfg, config_lines_get(lines, i)->text);

@@ -8,7 +8,9 @@
  *    "!host.example.com" excludes a host; the first matching line wins.
  *  - hosteddomains: virtual domains, looked up by the whole address.
  *    A line "alias<TAB>domain" (makehosteddomains) makes alias another
- *    name of domain: user@alias is the account user@domain.
+ *    name of domain: user@alias is the account user@domain.  Once
+ *    makehosteddomains compiled hosteddomains.dat, that is read instead
+ *    of the text (as Courier does).
  *  - anything else is remote (the ESMTP transport).
  * With the locallowercase control file the local part of a locals address
  * is lowercased; domains always are. */

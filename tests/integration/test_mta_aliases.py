@@ -123,6 +123,7 @@ def test_program_and_mailbox_alias(mta):
 
 def test_virtual_domain(mta):
     control(mta, "hosteddomains", "%s\nvirt.test" % mta.domain)
+    mta.run("makehosteddomains")
     write_alias(mta, "virtual", "@virt.test: %s\nboss@virt.test: %s\n" % (
         mta.account, mta.login))
     with open(os.path.join(mta.home, ".courier-default"), "w") as f:
@@ -167,3 +168,31 @@ def test_errors_with_file_and_line(mta):
     sendmail(mta, "Subject: self\n\ny\n", "-f", "<>", "me2")
     wait_for(lambda: subjects(mta) == ["self"], what="the account's copy")
     wait_for(lambda: queue_empty(mta), what="empty queue")
+
+
+def test_makehosteddomains(mta):
+    assert os.path.exists(os.path.join(mta.etc, "hosteddomains.dat"))
+    os.unlink(os.path.join(mta.etc, "hosteddomains"))
+    os.mkdir(os.path.join(mta.etc, "hosteddomains"))
+    control(mta, "hosteddomains/main", mta.domain.upper())
+    control(mta, "hosteddomains/more", "# aliases\nother.test\t%s\n"
+            "bad domain here\nloose.test\tnowhere.test" % mta.domain)
+    r = mta.run("makehosteddomains", check=False)
+    assert r.returncode == 1
+    assert "hosteddomains/more:3: not a domain name" in r.stderr
+    assert "hosteddomains/more:4: loose.test is an alias of " \
+        "nowhere.test, which is not listed" in r.stderr
+    control(mta, "hosteddomains/more", "other.test\t%s" % mta.domain)
+    mta.run("makehosteddomains")
+    start(mta)
+    # the text is not read any more: only the compiled file counts
+    control(mta, "hosteddomains/zzz", "ignored.test")
+    sendmail(mta, "Subject: via the domain alias\n\nx\n", "-f", "<>",
+             "%s@other.test" % mta.account)
+    msgs = wait_for(lambda: maildir_messages(mta), what="delivery")
+    assert msgs[0]["Subject"] == "via the domain alias"
+    sendmail(mta, "Subject: x\n\nx\n", "-f", "<>",
+             "%s@ignored.test" % mta.account)
+    ctl = wait_for(lambda: queued(mta), what="queued")[0]
+    wait_for(lambda: any("4.4.0" in l for l in open(ctl).read().splitlines()),
+             what="the remote deferral")
