@@ -16,7 +16,6 @@
 #include "config-errors.h"
 #include "instance.h"
 #include "mem.h"
-#include "sasl-server.h"
 #include "secure.h"
 
 #define MAX_ENUM_LINE 65536
@@ -264,31 +263,6 @@ int auth_cram(const char *service, const char *mechanism, const void *challenge,
 	r = record_exchange(&req, rec_r, error_r);
 	str_free(&req);
 	return r;
-}
-
-int auth_sasl(const char *service, const struct sasl_server *server,
-	const char *remote_ip, struct auth_record *rec_r, const char **error_r)
-{
-	const struct sasl_server_credentials *c =
-		sasl_server_credentials(server);
-
-	auth_record_init(rec_r);
-	if (c == NULL) {
-		*error_r = "SASL exchange not finished";
-		return 0;
-	}
-	if (c->mech == SASL_MECH_CRAM_MD5) {
-		return auth_cram(service, "cram-md5", c->challenge,
-			strlen(c->challenge), c->authcid, c->digest_hex,
-			remote_ip, rec_r, error_r);
-	}
-	if (c->authzid != NULL && c->authzid[0] != '\0' &&
-		strcmp(c->authzid, c->authcid) != 0) {
-		*error_r = "authorization identity differs from the login";
-		return 0;
-	}
-	return auth_login(
-		service, c->authcid, c->password, remote_ip, rec_r, error_r);
 }
 
 int auth_passwd(const char *service, const char *user, const char *old_password,

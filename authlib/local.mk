@@ -9,7 +9,7 @@ authlib_libauth_la_SOURCES = \
 	authlib/auth-module.h authlib/auth-modules.c \
 	authlib/authproto.c authlib/authproto.h \
 	authlib/authdaemon-settings.c authlib/authdaemon-settings.h \
-	authlib/authclient.c authlib/authclient.h \
+	authlib/authclient.c authlib/authclient.h authlib/authclient-sasl.c \
 	authlib/passwd.c authlib/passwd.h \
 	authlib/throttle.c authlib/throttle.h \
 	authlib/userdb.c authlib/userdb.h \
