@@ -12,7 +12,13 @@ enum imap_client_cont {
 	IMAP_CONT_AUTH,		/* AUTHENTICATE exchange */
 	IMAP_CONT_RELAY,	/* pre-login process relaying to the session */
 	IMAP_CONT_HANDED_OFF,	/* login accepted; the owner takes over */
+	IMAP_CONT_OUTPUT,	/* a command producing output in steps */
 };
+
+/* One step of a command with large output (FETCH): writes some, returns
+ * true when the command is over (its tagged reply sent), false to be
+ * called again when the output buffer has drained. */
+typedef bool imap_client_output_func(struct imap_client *client, void *ctx);
 
 struct imap_client {
 	struct ioloop *loop;
@@ -41,6 +47,9 @@ struct imap_client {
 	struct timeout *idle_timer;
 	int idle_inotify_fd;
 	struct io *idle_io;
+	imap_client_output_func *output_func;
+	void (*output_free)(void *ctx);
+	void *output_ctx;
 
 	/* relay (pre-login process after login) */
 	struct conn *relay;
@@ -50,9 +59,17 @@ struct imap_client {
 void imap_client_send(struct imap_client *client, const char *line);
 void imap_client_printf(struct imap_client *client, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Sends bytes as they are (a response built with literals). */
-void imap_client_write(struct imap_client *client, const void *data,
-		       size_t len);
+/* Sends bytes as they are (a response built with literals).  Returns 1,
+ * or 0 when the output buffer is past its soft limit (stop producing: see
+ * imap_client_output_start()). */
+int imap_client_write(struct imap_client *client, const void *data,
+		      size_t len);
+/* Runs func(client, ctx) whenever the output drains, until it returns
+ * true; input is paused meanwhile (pipelined commands wait).  free_ctx
+ * frees ctx when the command is over or the session ends first. */
+void imap_client_output_start(struct imap_client *client,
+			      imap_client_output_func *func,
+			      void (*free_ctx)(void *ctx), void *ctx);
 /* Tagged replies.  OK first sends the untagged updates of the selected
  * mailbox (new messages, flag changes, and expunges unless the command
  * forbids them). */

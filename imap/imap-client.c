@@ -40,11 +40,33 @@ static const struct conn_callbacks client_conn_callbacks = {
 	.disconnected = client_disconnected,
 };
 
-void imap_client_write(struct imap_client *client, const void *data,
-		       size_t len)
+int imap_client_write(struct imap_client *client, const void *data,
+		      size_t len)
 {
 	if (len > 0 && client->conn != NULL)
-		conn_write(client->conn, data, len);
+		return conn_write(client->conn, data, len) > 0 ? 1 : 0;
+	return 1;
+}
+
+static void output_end(struct imap_client *client)
+{
+	if (client->output_free != NULL)
+		client->output_free(client->output_ctx);
+	client->output_func = NULL;
+	client->output_free = NULL;
+	client->output_ctx = NULL;
+}
+
+void imap_client_output_start(struct imap_client *client,
+			      imap_client_output_func *func,
+			      void (*free_ctx)(void *ctx), void *ctx)
+{
+	client->output_func = func;
+	client->output_free = free_ctx;
+	client->output_ctx = ctx;
+	client->cont = IMAP_CONT_OUTPUT;
+	if (client->conn != NULL)
+		conn_input_pause(client->conn);
 }
 
 void imap_client_send(struct imap_client *client, const char *line)
@@ -294,6 +316,7 @@ static void client_line(struct conn *conn, const char *line, size_t len,
 		return;
 	case IMAP_CONT_HANDED_OFF:
 	case IMAP_CONT_IDLE:
+	case IMAP_CONT_OUTPUT:
 		return;
 	case IMAP_CONT_NONE:
 		break;
@@ -336,6 +359,13 @@ static void client_drained(struct conn *conn, void *context)
 	(void)conn;
 	if (client->relay != NULL)
 		conn_input_resume(client->relay);
+	if (client->cont == IMAP_CONT_OUTPUT && client->output_func != NULL &&
+	    client->output_func(client, client->output_ctx)) {
+		output_end(client);
+		client->cont = IMAP_CONT_NONE;
+		if (client->conn != NULL)
+			conn_input_resume(client->conn);
+	}
 }
 
 static void client_disconnected(struct conn *conn,
@@ -531,6 +561,7 @@ imap_client_create_mail(struct ioloop *loop, struct conn *conn,
 
 static void client_free(struct imap_client *client)
 {
+	output_end(client);
 	imap_mailbox_close(&client->mbox);
 	imap_parser_destroy(&client->parser);
 	sasl_server_destroy(&client->sasl);

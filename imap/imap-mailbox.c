@@ -6,9 +6,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "imap-client-private.h"
 #include "imap-mailbox.h"
+#include "imap-message.h"
 #include "maildir-folder.h"
 #include "maildir.h"
 #include "mem.h"
@@ -103,6 +105,7 @@ void imap_mailbox_close(struct imap_mailbox **mbox)
 {
 	if (*mbox == NULL)
 		return;
+	imap_mailbox_cache_flush(*mbox);
 	mail_index_close(&(*mbox)->index);
 	free((*mbox)->uids);
 	free((*mbox)->name);
@@ -147,6 +150,176 @@ void imap_mailbox_resolve(const struct imap_mailbox *mbox,
 	}
 	*uids_r = uids;
 	*count_r = n;
+}
+
+char *imap_mailbox_message_path(struct imap_mailbox *mbox, uint32_t uid)
+{
+	struct mail_index_record rec;
+	const char *error;
+
+	if (mail_index_lookup_uid(mbox->index, uid, &rec, &error) <= 0)
+		return NULL;
+	return mail_index_record_path(mbox->index, &rec);
+}
+
+int imap_mailbox_open_message(struct imap_mailbox *mbox, uint32_t uid,
+			      int *fd_r, const char **error_r)
+{
+	return mail_index_open_message(mbox->index, uid, fd_r, error_r);
+}
+
+int imap_mailbox_read_message(struct imap_mailbox *mbox, uint32_t uid,
+			      struct str *out, const char **error_r)
+{
+	char buf[65536];
+	bool last_cr = false;
+	struct stat st;
+	ssize_t n;
+	int fd, ret;
+
+	ret = mail_index_open_message(mbox->index, uid, &fd, error_r);
+	if (ret <= 0)
+		return ret;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    (out->limit == 0 || (uint64_t)st.st_size < out->limit)) {
+		/* room for the file and a few CRs: one realloc at most */
+		size_t want = str_len(out) + (size_t)st.st_size +
+			      (size_t)st.st_size / 32 + 64;
+		if (want > out->size) {
+			out->data = xrealloc(out->data, want);
+			out->size = want;
+		}
+	}
+	ret = 1;
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			*error_r = "read() of a message failed";
+			ret = -1;
+			break;
+		}
+		if (imap_crlf_append(out, buf, (size_t)n, &last_cr) < 0) {
+			*error_r = "Message too large";
+			errno = EFBIG;
+			ret = -1;
+			break;
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+/* Cache field names; the version suffix changes with their format. */
+#define CACHE_ENVELOPE "imap.envelope.1"
+#define CACHE_BODY "imap.body.1"
+#define CACHE_BODYSTRUCTURE "imap.bodystructure.1"
+
+static const char *const cache_names[] = {
+	[IMAP_CACHE_ENVELOPE] = CACHE_ENVELOPE,
+	[IMAP_CACHE_BODY] = CACHE_BODY,
+	[IMAP_CACHE_BODYSTRUCTURE] = CACHE_BODYSTRUCTURE,
+};
+
+int imap_mailbox_cached(struct imap_mailbox *mbox, uint32_t uid,
+			enum imap_cache_field field, struct str *out,
+			const char **error_r)
+{
+	struct str msg, v[IMAP_CACHE_FIELD_COUNT];
+	struct imap_message *parsed;
+	int ret;
+
+	/* queued values first, newest last */
+	for (size_t i = mbox->pending_cache_count; i > 0; i--) {
+		const struct mail_index_cache_entry *e =
+			&mbox->pending_cache[i - 1];
+		if (e->uid == uid && e->field == cache_names[field]) {
+			str_append_n(out, e->data, e->len);
+			return 1;
+		}
+	}
+	ret = mail_index_cache_get(mbox->index, uid, cache_names[field], out,
+				   error_r);
+	if (ret != 0)
+		return ret;
+	str_init(&msg, 4096);
+	ret = imap_mailbox_read_message(mbox, uid, &msg, error_r);
+	if (ret <= 0) {
+		str_free(&msg);
+		return ret;
+	}
+	parsed = imap_message_parse(str_c(&msg), str_len(&msg));
+	for (size_t i = 0; i < IMAP_CACHE_FIELD_COUNT; i++)
+		str_init(&v[i], 256);
+	imap_message_envelope(parsed, NULL, &v[IMAP_CACHE_ENVELOPE]);
+	imap_message_bodystructure(parsed, NULL, false, &v[IMAP_CACHE_BODY]);
+	imap_message_bodystructure(parsed, NULL, true,
+				   &v[IMAP_CACHE_BODYSTRUCTURE]);
+	imap_message_free(&parsed);
+	str_free(&msg);
+	str_append_n(out, str_c(&v[field]), str_len(&v[field]));
+	for (size_t i = 0; i < IMAP_CACHE_FIELD_COUNT; i++) {
+		struct mail_index_cache_entry *e;
+
+		mbox->pending_cache = xreallocarray(
+			mbox->pending_cache, mbox->pending_cache_count + 1,
+			sizeof(*mbox->pending_cache));
+		e = &mbox->pending_cache[mbox->pending_cache_count++];
+		e->uid = uid;
+		e->field = cache_names[i];
+		e->len = str_len(&v[i]);
+		e->data = str_steal(&v[i]);
+	}
+	if (mbox->pending_cache_count >= IMAP_CACHE_BATCH * 3)
+		imap_mailbox_cache_flush(mbox);
+	return 1;
+}
+
+void imap_mailbox_cache_flush(struct imap_mailbox *mbox)
+{
+	const char *error;
+
+	if (mbox->pending_cache_count == 0)
+		return;
+	/* the cache is only an optimisation: a failure costs a re-parse */
+	(void)mail_index_cache_put_batch(mbox->index, mbox->pending_cache,
+					 mbox->pending_cache_count, &error);
+	for (size_t i = 0; i < mbox->pending_cache_count; i++)
+		free((void *)mbox->pending_cache[i].data);
+	x_free(mbox->pending_cache);
+	mbox->pending_cache_count = 0;
+}
+
+int imap_mailbox_store(struct imap_mailbox *mbox, const uint32_t *uids,
+		       size_t count, const struct mail_index_change *change,
+		       struct mail_index_store_result *results,
+		       const char **error_r)
+{
+	struct mail_index_store_result *res = results;
+	uint64_t newest = 0;
+	int ret;
+
+	if (res == NULL && count > 0)
+		res = xreallocarray(NULL, count, sizeof(*res));
+	ret = mail_index_store(mbox->index, uids, count, change, res, error_r);
+	for (size_t i = 0; ret > 0 && i < count; i++)
+		if (res[i].status == MAIL_INDEX_STORE_CHANGED &&
+		    res[i].modseq > newest)
+			newest = res[i].modseq;
+	/* one store gives every changed message one new MODSEQ: if it is
+	 * the next one, nobody else changed anything in between */
+	if (newest == mbox->modseq + 1)
+		mbox->modseq = newest;
+	if (res != results)
+		free(res);
+	return ret;
+}
+
+int imap_mailbox_envelope(struct imap_mailbox *mbox, uint32_t uid,
+			  struct str *out, const char **error_r)
+{
+	return imap_mailbox_cached(mbox, uid, IMAP_CACHE_ENVELOPE, out,
+				   error_r);
 }
 
 void imap_mailbox_flags(const struct imap_mailbox *mbox,

@@ -25,7 +25,21 @@ struct imap_mailbox {
 	uint64_t modseq;	/* changes up to here were reported */
 	uint32_t uidvalidity;
 	size_t recent_sent;	/* last RECENT count sent */
+	/* parsed values not yet written to the index cache */
+	struct mail_index_cache_entry *pending_cache;
+	size_t pending_cache_count;
 };
+
+/* What the index caches per message (imap_mailbox_cached()). */
+enum imap_cache_field {
+	IMAP_CACHE_ENVELOPE,
+	IMAP_CACHE_BODY,
+	IMAP_CACHE_BODYSTRUCTURE,
+	IMAP_CACHE_FIELD_COUNT
+};
+/* Messages whose parsed values are written to the cache in one index
+ * transaction. */
+#define IMAP_CACHE_BATCH 200
 
 /* The folder name (UTF-8, '.'-separated, "" for INBOX) for a client's
  * mailbox name (modified UTF-7 unless UTF8=ACCEPT, with the namespace
@@ -57,6 +71,50 @@ uint32_t imap_mailbox_seq(const struct imap_mailbox *mbox, uint32_t uid);
 void imap_mailbox_resolve(const struct imap_mailbox *mbox,
 			  const struct imap_seqset *set, bool uid_mode,
 			  uint32_t **uids_r, size_t *count_r);
+/* ---- message access, for FETCH and for other commands (SEARCH, SORT,
+ * THREAD): every function takes a UID of the selected mailbox. ---- */
+
+/* The path of the message's file, caller frees; NULL if the message is
+ * no longer in the index.  The file may be renamed by another session at
+ * any time: prefer imap_mailbox_open_message(). */
+char *imap_mailbox_message_path(struct imap_mailbox *mbox, uint32_t uid);
+/* Opens the message read-only (found again if another program renamed
+ * it).  Returns 1 and *fd_r (caller closes), 0 if the message is gone,
+ * -1 with *error_r. */
+int imap_mailbox_open_message(struct imap_mailbox *mbox, uint32_t uid,
+			      int *fd_r, const char **error_r);
+/* Appends the whole message to out as IMAP serves it: every LF not
+ * preceded by CR becomes CRLF (so its length is RFC822.SIZE).  out's own
+ * limit, if any, is honoured (-1, errno EFBIG).  Returns 1, 0 if the
+ * message is gone, -1 with *error_r. */
+int imap_mailbox_read_message(struct imap_mailbox *mbox, uint32_t uid,
+			      struct str *out, const char **error_r);
+/* Appends the message's ENVELOPE as FETCH sends it ("(date subject ...)"
+ * of RFC 3501 section 7.4.2, 8-bit strings as literals), from the index
+ * cache, or parsed from the file once and cached.  Returns 1, 0 if the
+ * message is gone, -1 with *error_r. */
+int imap_mailbox_envelope(struct imap_mailbox *mbox, uint32_t uid,
+			  struct str *out, const char **error_r);
+
+/* Appends a cached value (ENVELOPE, BODY or BODYSTRUCTURE as FETCH sends
+ * them).  On a cache miss the message is read and parsed once and all
+ * three values are queued for the cache, written in batches of
+ * IMAP_CACHE_BATCH messages (or by imap_mailbox_cache_flush()).
+ * Returns 1, 0 if the message is gone, -1 with *error_r. */
+int imap_mailbox_cached(struct imap_mailbox *mbox, uint32_t uid,
+			enum imap_cache_field field, struct str *out,
+			const char **error_r);
+/* mail_index_store() for the selected mailbox; when the change is the
+ * only one since the last report, the view's modseq follows it, so the
+ * next sync does not repeat the FETCH FLAGS the command sends itself.
+ * Returns what mail_index_store() returns. */
+int imap_mailbox_store(struct imap_mailbox *mbox, const uint32_t *uids,
+		       size_t count, const struct mail_index_change *change,
+		       struct mail_index_store_result *results,
+		       const char **error_r);
+/* Writes the queued cache values to the index (also done on close). */
+void imap_mailbox_cache_flush(struct imap_mailbox *mbox);
+
 /* Appends "(\Seen \Answered ... keyword ...)" for a record. */
 void imap_mailbox_flags(const struct imap_mailbox *mbox,
 			const struct mail_index_record *rec,

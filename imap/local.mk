@@ -12,7 +12,10 @@ imap_libimap_la_SOURCES = \
 	imap/imap-client.c imap/imap-client.h imap/imap-client-private.h \
 	imap/imap-mailbox.c imap/imap-mailbox.h imap/imap-list.h \
 	imap/cmd-misc.c imap/cmd-login.c imap/cmd-list.c \
-	imap/cmd-mailbox.c imap/cmd-select.c
+	imap/cmd-mailbox.c imap/cmd-select.c \
+	imap/imap-envelope.c imap/imap-envelope.h \
+	imap/imap-message.c imap/imap-message.h \
+	imap/cmd-fetch.c
 imap_libimap_la_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
 imap_libimap_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS)
 
@@ -30,6 +33,11 @@ TESTS += tests/unit/test-imap-parser
 tests_unit_test_imap_parser_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_unit_test_imap_parser_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_imap_parser_LDADD = $(IMAP_LIBS) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test-imap-message
+TESTS += tests/unit/test-imap-message
+tests_unit_test_imap_message_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_unit_test_imap_message_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_imap_message_LDADD = $(IMAP_LIBS) $(CMOCKA_LIBS)
 endif
 
 FUZZ_TARGETS += tests/fuzz/fuzz-imap-parser
@@ -37,5 +45,11 @@ tests_fuzz_fuzz_imap_parser_SOURCES = tests/fuzz/fuzz-imap-parser.c
 tests_fuzz_fuzz_imap_parser_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_fuzz_fuzz_imap_parser_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_imap_parser_LDADD = $(IMAP_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz-imap-message
+tests_fuzz_fuzz_imap_message_SOURCES = tests/fuzz/fuzz-imap-message.c
+tests_fuzz_fuzz_imap_message_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_fuzz_fuzz_imap_message_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_imap_message_LDADD = $(IMAP_LIBS)
 
 EXTRA_DIST += tests/fuzz/fuzz-imap-parser.dict

@@ -56,43 +56,71 @@ int mail_index_cache_put(struct mail_index *index, uint32_t uid,
 			 const char *field, const void *data, size_t len,
 			 const char **error_r)
 {
+	struct mail_index_cache_entry e = {
+		.uid = uid, .field = field, .data = data, .len = len,
+	};
+
+	int ret = mail_index_cache_put_batch(index, &e, 1, error_r);
+
+	return ret < 0 ? -1 : ret > 0 ? 1 : 0;
+}
+
+int mail_index_cache_put_batch(struct mail_index *index,
+			       const struct mail_index_cache_entry *entries,
+			       size_t count, const char **error_r)
+{
 	uint8_t kbuf[4 + MAIL_INDEX_CACHE_FIELD_MAX], ukey[4];
-	MDB_val key = { 0, kbuf }, val = { len, (void *)data };
+	MDB_val key = { 0, kbuf }, val;
 	MDB_val mkey = { 4, ukey }, mval;
 	MDB_txn *txn;
-	int rc = 0, tries;
+	int rc = 0, tries, stored = 0;
 
-	key.mv_size = cache_key(kbuf, uid, field);
-	if (key.mv_size == 0) {
-		mail_index_set_error(error_r, "invalid cache field name");
-		errno = EINVAL;
-		return -1;
+	for (size_t i = 0; i < count; i++) {
+		if (cache_key(kbuf, entries[i].uid, entries[i].field) == 0) {
+			mail_index_set_error(error_r,
+					     "invalid cache field name");
+			errno = EINVAL;
+			return -1;
+		}
+		if (entries[i].len > index->set.max_cache_blob) {
+			mail_index_set_error(error_r, "cache value too large");
+			errno = EFBIG;
+			return -1;
+		}
 	}
-	if (len > index->set.max_cache_blob) {
-		mail_index_set_error(error_r, "cache value too large");
-		errno = EFBIG;
-		return -1;
-	}
-	mail_index_be32(ukey, uid);
+	if (count == 0)
+		return 0;
 	for (tries = 0; tries <= MAIL_INDEX_MAP_RETRIES; tries++) {
 		if (mail_index_write_begin(index, &txn, error_r) < 0)
 			return -1;
-		rc = mdb_get(txn, index->env->db_msgs, &mkey, &mval);
-		if (rc == MDB_NOTFOUND) {
-			mdb_txn_abort(txn);
-			return 0;
-		}
-		if (rc == 0)
+		stored = 0;
+		for (size_t i = 0; rc == 0 && i < count; i++) {
+			mail_index_be32(ukey, entries[i].uid);
+			rc = mdb_get(txn, index->env->db_msgs, &mkey, &mval);
+			if (rc == MDB_NOTFOUND) {
+				rc = 0;
+				continue;
+			}
+			if (rc != 0)
+				break;
+			key.mv_size = cache_key(kbuf, entries[i].uid,
+						entries[i].field);
+			val.mv_size = entries[i].len;
+			val.mv_data = (void *)entries[i].data;
 			rc = mdb_put(txn, index->env->db_cache, &key, &val, 0);
+			if (rc == 0)
+				stored++;
+		}
 		if (rc == 0) {
 			rc = mdb_txn_commit(txn);
 			if (rc == 0)
-				return 1;
+				return stored;
 		} else {
 			mdb_txn_abort(txn);
 		}
 		if (rc != MDB_MAP_FULL)
 			break;
+		rc = 0;
 		if (mail_index_grow_map(index, error_r) < 0)
 			return -1;
 	}

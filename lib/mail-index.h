@@ -325,6 +325,21 @@ int mail_index_add(struct mail_index *index, const char *name,
 int mail_index_cache_put(struct mail_index *index, uint32_t uid,
 			 const char *field, const void *data, size_t len,
 			 const char **error_r);
+/* One value for mail_index_cache_put_batch(). */
+struct mail_index_cache_entry {
+	uint32_t uid;
+	const char *field;
+	const void *data;
+	size_t len;
+};
+/* As mail_index_cache_put() for many values in one transaction (one
+ * fsync: the IMAP layer caches ENVELOPE, BODY and BODYSTRUCTURE of many
+ * messages at once).  Entries of messages no longer in the index are
+ * skipped.  Returns the number of values stored, or -1 with *error_r
+ * (nothing is stored then). */
+int mail_index_cache_put_batch(struct mail_index *index,
+			       const struct mail_index_cache_entry *entries,
+			       size_t count, const char **error_r);
 /* Appends the value of (uid, field) to out.  Returns 1, 0 if absent, -1
  * with *error_r (also when out's limit is exceeded). */
 int mail_index_cache_get(struct mail_index *index, uint32_t uid,

@@ -1,0 +1,609 @@
+/* cmd-fetch.c: FETCH and UID FETCH (RFC 3501 6.4.5, RFC 9051, BINARY of
+ * RFC 3516, MODSEQ and CHANGEDSINCE of RFC 7162). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "imap-client-private.h"
+#include "imap-mailbox.h"
+#include "imap-message.h"
+#include "imap-quote.h"
+#include "mem.h"
+#include "rfc822-date.h"
+
+/* Most items in one FETCH. */
+#define FETCH_MAX_ITEMS 100
+/* Messages per step before looking at the output buffer again. */
+#define FETCH_STEP 64
+
+enum fetch_type {
+	FETCH_FLAGS,
+	FETCH_INTERNALDATE,
+	FETCH_RFC822_SIZE,
+	FETCH_UID,
+	FETCH_ENVELOPE,
+	FETCH_BODY,		/* BODY without a section: non-extensible */
+	FETCH_BODYSTRUCTURE,
+	FETCH_SECTION,		/* BODY[...], BODY.PEEK[...] */
+	FETCH_BINARY,
+	FETCH_BINARY_SIZE,
+	FETCH_RFC822,
+	FETCH_RFC822_HEADER,
+	FETCH_RFC822_TEXT,
+	FETCH_MODSEQ,
+};
+
+struct fetch_item {
+	enum fetch_type type;
+	bool peek;
+	struct imap_section sec;
+	bool partial;
+	uint64_t origin, count;
+	char *key;		/* the response's name for the data */
+};
+
+struct fetch_ctx {
+	struct imap_client *client;
+	char *tag;
+	bool uid;
+	struct fetch_item *items;
+	size_t item_count;
+	uint32_t *uids;
+	size_t uid_count, next;
+	bool sets_seen, needs_message;
+	uint64_t changedsince;
+	bool gone, unknown_cte, failed;
+	struct str msg;		/* the current message (CRLF form) */
+};
+
+static void fetch_ctx_free(void *context)
+{
+	struct fetch_ctx *ctx = context;
+
+	for (size_t i = 0; i < ctx->item_count; i++) {
+		imap_section_free(&ctx->items[i].sec);
+		free(ctx->items[i].key);
+	}
+	free(ctx->items);
+	free(ctx->uids);
+	free(ctx->tag);
+	str_free(&ctx->msg);
+	free(ctx);
+}
+
+static bool add_item(struct fetch_ctx *ctx, enum fetch_type type)
+{
+	if (ctx->item_count >= FETCH_MAX_ITEMS)
+		return false;
+	ctx->items = xreallocarray(ctx->items, ctx->item_count + 1,
+				   sizeof(*ctx->items));
+	memset(&ctx->items[ctx->item_count], 0, sizeof(*ctx->items));
+	ctx->items[ctx->item_count++].type = type;
+	return true;
+}
+
+static bool has_item(const struct fetch_ctx *ctx, enum fetch_type type)
+{
+	for (size_t i = 0; i < ctx->item_count; i++)
+		if (ctx->items[i].type == type)
+			return true;
+	return false;
+}
+
+/* Parses "<origin.count>" at p (len bytes). */
+static int parse_partial(const char *p, size_t len, struct fetch_item *item)
+{
+	uint64_t v[2] = { 0, 0 };
+	size_t i = 1, k = 0, digits = 0;
+
+	if (len < 5 || p[0] != '<' || p[len - 1] != '>')
+		return -1;
+	for (; i < len - 1; i++) {
+		if (p[i] == '.' && k == 0 && digits > 0) {
+			k = 1;
+			digits = 0;
+			continue;
+		}
+		if (p[i] < '0' || p[i] > '9' || ++digits > 10)
+			return -1;
+		v[k] = v[k] * 10 + (uint64_t)(p[i] - '0');
+	}
+	if (k != 1 || digits == 0 || v[0] > UINT32_MAX || v[1] > UINT32_MAX ||
+	    v[1] == 0)
+		return -1;
+	item->partial = true;
+	item->origin = v[0];
+	item->count = v[1];
+	return 0;
+}
+
+/* BODY[...], BODY.PEEK[...], BINARY[...], BINARY.PEEK[...],
+ * BINARY.SIZE[...] with an optional <partial>. */
+static int parse_section_item(struct fetch_ctx *ctx, const char *atom,
+			      const char **error_r)
+{
+	static const struct {
+		const char *prefix;
+		enum fetch_type type;
+		bool peek;
+	} kinds[] = {
+		{ "BODY[", FETCH_SECTION, false },
+		{ "BODY.PEEK[", FETCH_SECTION, true },
+		{ "BINARY[", FETCH_BINARY, false },
+		{ "BINARY.PEEK[", FETCH_BINARY, true },
+		{ "BINARY.SIZE[", FETCH_BINARY_SIZE, true },
+	};
+	size_t k, plen, len = strlen(atom);
+	const char *close;
+	struct fetch_item *item;
+
+	for (k = 0; k < N_ELEMENTS(kinds); k++)
+		if (str_begins_with_icase(atom, kinds[k].prefix))
+			break;
+	if (k == N_ELEMENTS(kinds)) {
+		*error_r = "Unknown FETCH item";
+		return -1;
+	}
+	plen = strlen(kinds[k].prefix);
+	close = memchr(atom + plen, ']', len - plen);
+	if (close == NULL) {
+		*error_r = "Missing ] in FETCH item";
+		return -1;
+	}
+	if (!add_item(ctx, kinds[k].type)) {
+		*error_r = "Too many FETCH items";
+		return -1;
+	}
+	item = &ctx->items[ctx->item_count - 1];
+	item->peek = kinds[k].peek;
+	if (imap_section_parse(atom + plen, (size_t)(close - atom) - plen,
+			       kinds[k].type != FETCH_SECTION, &item->sec,
+			       error_r) < 0)
+		return -1;
+	const char *rest = close + 1;
+	if (*rest != '\0') {
+		if (item->type == FETCH_BINARY_SIZE ||
+		    parse_partial(rest, strlen(rest), item) < 0) {
+			*error_r = "Bad partial range";
+			return -1;
+		}
+	}
+	struct str key;
+	str_init(&key, 64);
+	str_append(&key, item->type == FETCH_SECTION ? "BODY[" :
+			 item->type == FETCH_BINARY ? "BINARY[" :
+			 "BINARY.SIZE[");
+	imap_section_write(&item->sec, &key);
+	str_append_c(&key, ']');
+	if (item->partial)
+		str_printfa(&key, "<%llu>", (unsigned long long)item->origin);
+	item->key = str_steal(&key);
+	if (!item->peek)
+		ctx->sets_seen = true;
+	ctx->needs_message = true;
+	return 0;
+}
+
+static int parse_item(struct fetch_ctx *ctx, const struct imap_arg *arg,
+		      bool macros_ok, const char **error_r)
+{
+	static const struct {
+		const char *name;
+		enum fetch_type type;
+	} simple[] = {
+		{ "FLAGS", FETCH_FLAGS },
+		{ "INTERNALDATE", FETCH_INTERNALDATE },
+		{ "RFC822.SIZE", FETCH_RFC822_SIZE },
+		{ "UID", FETCH_UID },
+		{ "ENVELOPE", FETCH_ENVELOPE },
+		{ "BODY", FETCH_BODY },
+		{ "BODYSTRUCTURE", FETCH_BODYSTRUCTURE },
+		{ "RFC822", FETCH_RFC822 },
+		{ "RFC822.HEADER", FETCH_RFC822_HEADER },
+		{ "RFC822.TEXT", FETCH_RFC822_TEXT },
+		{ "MODSEQ", FETCH_MODSEQ },
+	};
+	static const struct {
+		const char *name;
+		enum fetch_type items[5];
+		size_t count;
+	} macros[] = {
+		{ "ALL", { FETCH_FLAGS, FETCH_INTERNALDATE, FETCH_RFC822_SIZE,
+			   FETCH_ENVELOPE }, 4 },
+		{ "FAST", { FETCH_FLAGS, FETCH_INTERNALDATE,
+			    FETCH_RFC822_SIZE }, 3 },
+		{ "FULL", { FETCH_FLAGS, FETCH_INTERNALDATE, FETCH_RFC822_SIZE,
+			    FETCH_ENVELOPE, FETCH_BODY }, 5 },
+	};
+
+	if (arg->type != IMAP_ARG_ATOM) {
+		*error_r = "FETCH items are atoms";
+		return -1;
+	}
+	for (size_t i = 0; macros_ok && i < N_ELEMENTS(macros); i++) {
+		if (strcasecmp(arg->str, macros[i].name) != 0)
+			continue;
+		for (size_t j = 0; j < macros[i].count; j++)
+			add_item(ctx, macros[i].items[j]);
+		return 0;
+	}
+	for (size_t i = 0; i < N_ELEMENTS(simple); i++) {
+		if (strcasecmp(arg->str, simple[i].name) != 0)
+			continue;
+		if (!add_item(ctx, simple[i].type)) {
+			*error_r = "Too many FETCH items";
+			return -1;
+		}
+		if (simple[i].type == FETCH_RFC822 ||
+		    simple[i].type == FETCH_RFC822_TEXT)
+			ctx->sets_seen = true;
+		if (simple[i].type == FETCH_RFC822 ||
+		    simple[i].type == FETCH_RFC822_TEXT ||
+		    simple[i].type == FETCH_RFC822_HEADER)
+			ctx->needs_message = true;
+		return 0;
+	}
+	return parse_section_item(ctx, arg->str, error_r);
+}
+
+/* (CHANGEDSINCE n) */
+static int parse_modifiers(struct fetch_ctx *ctx, const struct imap_arg *arg,
+			   const char **error_r)
+{
+	if (arg->type != IMAP_ARG_LIST || arg->list_count == 0) {
+		*error_r = "FETCH modifiers are a list";
+		return -1;
+	}
+	for (size_t i = 0; i < arg->list_count; i++) {
+		const struct imap_arg *a = &arg->list[i];
+
+		if (imap_arg_atom_equals(a, "CHANGEDSINCE") &&
+		    i + 1 < arg->list_count &&
+		    a[1].type == IMAP_ARG_ATOM) {
+			char *end;
+			unsigned long long v = strtoull(a[1].str, &end, 10);
+			if (*end != '\0' || a[1].str[0] < '0' ||
+			    a[1].str[0] > '9' || v == 0 ||
+			    v > INT64_MAX) {
+				*error_r = "Bad CHANGEDSINCE value";
+				return -1;
+			}
+			ctx->changedsince = v;
+			i++;
+			continue;
+		}
+		*error_r = "Unknown FETCH modifier";
+		return -1;
+	}
+	if (!has_item(ctx, FETCH_MODSEQ))
+		add_item(ctx, FETCH_MODSEQ);
+	return 0;
+}
+
+static void append_internaldate(struct str *out, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	int off = 0;
+
+	if (localtime_r(&tt, &tm) != NULL)
+		off = (int)(tm.tm_gmtoff / 60);
+	str_append(out, "INTERNALDATE \"");
+	if (rfc822_date_imap_format(out, tt, off) < 0)
+		str_append(out, " 1-Jan-1970 00:00:00 +0000");
+	str_append_c(out, '"');
+}
+
+/* Appends "key data" for a string of bytes, with <partial> applied. */
+static void append_data(struct str *out, const struct fetch_item *item,
+			const char *key, const char *data, size_t len,
+			bool binary)
+{
+	if (item != NULL && item->partial) {
+		if (item->origin >= len) {
+			data = "";
+			len = 0;
+		} else {
+			data += item->origin;
+			len -= (size_t)item->origin;
+			if (len > item->count)
+				len = (size_t)item->count;
+		}
+	}
+	str_printfa(out, "%s ", key);
+	if (binary && memchr(data, '\0', len) != NULL)
+		str_append_c(out, '~');	/* literal8 (RFC 3516) */
+	imap_quote_literal(out, data, len);
+}
+
+/* Loads and parses the current message once per message. */
+static struct imap_message *ctx_message(struct fetch_ctx *ctx, uint32_t uid,
+					struct imap_message **parsed)
+{
+	const char *error;
+
+	if (*parsed != NULL)
+		return *parsed;
+	str_clear(&ctx->msg);
+	int ret = imap_mailbox_read_message(ctx->client->mbox, uid, &ctx->msg,
+					    &error);
+	if (ret <= 0) {
+		if (ret < 0)
+			ctx->failed = true;
+		else
+			ctx->gone = true;
+		return NULL;
+	}
+	*parsed = imap_message_parse(str_c(&ctx->msg), str_len(&ctx->msg));
+	return *parsed;
+}
+
+/* The "* n FETCH (...)" of one message, appended to out.  Returns false
+ * when the message is gone or failed (nothing appended). */
+static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid, struct str *out)
+{
+	struct imap_client *client = ctx->client;
+	struct imap_mailbox *mbox = client->mbox;
+	struct mail_index_record rec;
+	struct imap_message *parsed = NULL;
+	bool flags_changed = false, ok = true;
+	const char *error;
+	size_t start = str_len(out);
+	uint32_t seq = imap_mailbox_seq(mbox, uid);
+
+	if (seq == 0 ||
+	    mail_index_lookup_uid(mbox->index, uid, &rec, &error) <= 0) {
+		ctx->gone = true;
+		return false;
+	}
+	if (ctx->changedsince != 0 && rec.modseq <= ctx->changedsince)
+		return true;
+	if (ctx->sets_seen && !mbox->readonly &&
+	    (rec.flags & MAIL_INDEX_SEEN) == 0) {
+		struct mail_index_change change = {
+			.mode = MAIL_INDEX_MODIFY_ADD,
+			.flags = MAIL_INDEX_SEEN,
+		};
+		if (imap_mailbox_store(mbox, &uid, 1, &change, NULL,
+				       &error) > 0)
+			flags_changed = true;
+		if (mail_index_lookup_uid(mbox->index, uid, &rec,
+					  &error) <= 0) {
+			ctx->gone = true;
+			return false;
+		}
+	}
+	str_printfa(out, "* %u FETCH (", seq);
+	size_t body_start = str_len(out);
+	if (ctx->uid || has_item(ctx, FETCH_UID))
+		str_printfa(out, "UID %u", uid);
+	if (flags_changed && !has_item(ctx, FETCH_FLAGS)) {
+		str_append(out, str_len(out) > body_start ? " FLAGS " :
+			   "FLAGS ");
+		imap_mailbox_flags(mbox, &rec, out);
+	}
+	for (size_t i = 0; ok && i < ctx->item_count; i++) {
+		const struct fetch_item *item = &ctx->items[i];
+		struct str tmp;
+		enum imap_cache_field cf;
+		uint64_t vsize;
+		int ret;
+
+		if (item->type == FETCH_UID)
+			continue;
+		if (str_len(out) > body_start)
+			str_append_c(out, ' ');
+		switch (item->type) {
+		case FETCH_UID:
+			break;
+		case FETCH_FLAGS:
+			str_append(out, "FLAGS ");
+			imap_mailbox_flags(mbox, &rec, out);
+			break;
+		case FETCH_MODSEQ:
+			str_printfa(out, "MODSEQ (%llu)",
+				    (unsigned long long)rec.modseq);
+			break;
+		case FETCH_INTERNALDATE:
+			append_internaldate(out, rec.internal_date);
+			break;
+		case FETCH_RFC822_SIZE:
+			vsize = rec.vsize;
+			if (!rec.has_vsize &&
+			    mail_index_get_vsize(mbox->index, uid, &vsize,
+						 &error) <= 0) {
+				ok = false;
+				break;
+			}
+			str_printfa(out, "RFC822.SIZE %llu",
+				    (unsigned long long)vsize);
+			break;
+		case FETCH_ENVELOPE:
+		case FETCH_BODY:
+		case FETCH_BODYSTRUCTURE:
+			cf = item->type == FETCH_ENVELOPE ?
+				     IMAP_CACHE_ENVELOPE :
+			     item->type == FETCH_BODY ?
+				     IMAP_CACHE_BODY :
+				     IMAP_CACHE_BODYSTRUCTURE;
+			str_append(out, item->type == FETCH_ENVELOPE ?
+					"ENVELOPE " :
+					item->type == FETCH_BODY ?
+					"BODY " : "BODYSTRUCTURE ");
+			ret = imap_mailbox_cached(mbox, uid, cf, out, &error);
+			if (ret <= 0) {
+				if (ret < 0)
+					ctx->failed = true;
+				else
+					ctx->gone = true;
+				ok = false;
+			}
+			break;
+		case FETCH_RFC822:
+		case FETCH_RFC822_HEADER:
+		case FETCH_RFC822_TEXT:
+		case FETCH_SECTION:
+		case FETCH_BINARY:
+		case FETCH_BINARY_SIZE:
+			if (ctx_message(ctx, uid, &parsed) == NULL) {
+				ok = false;
+				break;
+			}
+			str_init(&tmp, 1024);
+			if (item->type == FETCH_RFC822) {
+				append_data(out, NULL, "RFC822", parsed->data,
+					    parsed->size, false);
+			} else if (item->type == FETCH_RFC822_HEADER ||
+				   item->type == FETCH_RFC822_TEXT) {
+				struct imap_section sec = {
+					.part = (char *)"",
+					.text = item->type ==
+							FETCH_RFC822_HEADER ?
+							IMAP_SECTION_HEADER :
+							IMAP_SECTION_TEXT,
+				};
+				(void)imap_message_section(parsed, &sec, &tmp);
+				append_data(out, NULL,
+					    item->type == FETCH_RFC822_HEADER ?
+					    "RFC822.HEADER" : "RFC822.TEXT",
+					    str_c(&tmp), str_len(&tmp), false);
+			} else if (item->type == FETCH_SECTION) {
+				if (imap_message_section(parsed, &item->sec,
+							 &tmp) == 0)
+					str_printfa(out, "%s NIL",
+						    item->key);
+				else
+					append_data(out, item, item->key,
+						    str_c(&tmp),
+						    str_len(&tmp), false);
+			} else {
+				ret = imap_message_binary(parsed, &item->sec,
+							  &tmp);
+				if (ret < 0) {
+					ctx->unknown_cte = true;
+					ok = false;
+				} else if (ret == 0) {
+					str_printfa(out, "%s NIL",
+						    item->key);
+				} else if (item->type == FETCH_BINARY) {
+					append_data(out, item, item->key,
+						    str_c(&tmp),
+						    str_len(&tmp), true);
+				} else {
+					str_printfa(out, "%s %zu", item->key,
+						    str_len(&tmp));
+				}
+			}
+			str_free(&tmp);
+			break;
+		}
+	}
+	imap_message_free(&parsed);
+	if (!ok) {
+		str_truncate(out, start);
+		return false;
+	}
+	str_append(out, ")\r\n");
+	return true;
+}
+
+static bool fetch_step(struct imap_client *client, void *context)
+{
+	struct fetch_ctx *ctx = context;
+	struct str out;
+
+	str_init(&out, 4096);
+	while (ctx->next < ctx->uid_count && client->conn != NULL &&
+	       client->mbox != NULL) {
+		size_t n = 0;
+		int more = 1;
+
+		for (; n < FETCH_STEP && ctx->next < ctx->uid_count; n++) {
+			(void)fetch_one(ctx, ctx->uids[ctx->next++], &out);
+			if (str_len(&out) >= 65536)
+				break;
+		}
+		more = imap_client_write(client, str_c(&out), str_len(&out));
+		str_clear(&out);
+		if (more == 0 && ctx->next < ctx->uid_count) {
+			str_free(&out);
+			return false;
+		}
+	}
+	str_free(&out);
+	if (client->mbox != NULL)
+		imap_mailbox_cache_flush(client->mbox);
+
+	struct imap_cmd cmd = {
+		.client = client,
+		.tag = ctx->tag,
+		.name = "FETCH",
+		.uid = ctx->uid,
+	};
+	if (ctx->unknown_cte)
+		imap_cmd_no(&cmd, "[UNKNOWN-CTE] Unknown "
+				  "Content-Transfer-Encoding");
+	else if (ctx->failed)
+		imap_cmd_no(&cmd, "[SERVERBUG] Some messages could not be "
+				  "read");
+	else if (ctx->gone)
+		imap_cmd_ok(&cmd, "[EXPUNGEISSUED] Some messages were "
+				  "expunged");
+	else
+		imap_cmd_ok(&cmd, "%sFETCH completed", ctx->uid ? "UID " : "");
+	return true;
+}
+
+void cmd_fetch(struct imap_cmd *cmd)
+{
+	struct imap_client *client = cmd->client;
+	struct fetch_ctx *ctx;
+	struct imap_seqset set;
+	const char *error;
+
+	if (cmd->count < 2 || cmd->count > 3 ||
+	    cmd->args[0].type != IMAP_ARG_ATOM) {
+		imap_cmd_bad(cmd, "FETCH takes a sequence set and items");
+		return;
+	}
+	if (imap_seqset_parse(cmd->args[0].str, &set, &error) < 0) {
+		imap_cmd_bad(cmd, "%s", error);
+		return;
+	}
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->client = client;
+	ctx->tag = xstrdup(cmd->tag);
+	ctx->uid = cmd->uid;
+	str_init(&ctx->msg, 4096);
+	int ret = 0;
+	const struct imap_arg *items = &cmd->args[1];
+	if (items->type == IMAP_ARG_LIST) {
+		if (items->list_count == 0) {
+			error = "Empty FETCH item list";
+			ret = -1;
+		}
+		for (size_t i = 0; ret == 0 && i < items->list_count; i++)
+			ret = parse_item(ctx, &items->list[i], false, &error);
+	} else {
+		ret = parse_item(ctx, items, true, &error);
+	}
+	if (ret == 0 && cmd->count == 3)
+		ret = parse_modifiers(ctx, &cmd->args[2], &error);
+	if (ret < 0) {
+		imap_seqset_free(&set);
+		fetch_ctx_free(ctx);
+		imap_cmd_bad(cmd, "%s", error);
+		return;
+	}
+	imap_mailbox_resolve(client->mbox, &set, cmd->uid, &ctx->uids,
+			     &ctx->uid_count);
+	imap_seqset_free(&set);
+	if (!fetch_step(client, ctx))
+		imap_client_output_start(client, fetch_step, fetch_ctx_free,
+					 ctx);
+	else
+		fetch_ctx_free(ctx);
+}

@@ -1,0 +1,102 @@
+/* imap-message.h: a message as IMAP serves it: its bytes with CRLF line
+ * ends, its MIME tree (lib/mime-parser), the RFC 3501 BODYSTRUCTURE and
+ * ENVELOPE of it and of its message/rfc822 parts, and the bytes of
+ * BODY[section] and BINARY[section] (RFC 3516).
+ *
+ * Offsets and sizes are those of the CRLF form, so BODYSTRUCTURE sizes,
+ * RFC822.SIZE and the literals sent agree for messages stored with bare
+ * LF line ends.  Malformed MIME never fails: the tree is what
+ * lib/mime-parser makes of it, and parts the parser could not open (a
+ * nesting or part-count limit) are described as application/octet-stream
+ * leaves so that the BODYSTRUCTURE stays well formed. */
+#ifndef IMAP_MESSAGE_H
+#define IMAP_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mime-parser.h"
+#include "str.h"
+
+struct imap_message_env;
+
+struct imap_message {
+	const char *data;	/* the CRLF form; not owned */
+	size_t size;
+	struct mime_part *root;
+	/* envelopes of the root and of each encapsulated message */
+	struct imap_message_env *envs;
+	size_t env_count;
+};
+
+/* Appends data to out with every LF not preceded by CR turned into CRLF.
+ * *last_cr carries whether the previous chunk ended with CR (start with
+ * false).  Returns 0, or -1 when out's limit was hit. */
+int imap_crlf_append(struct str *out, const void *data, size_t len,
+		     bool *last_cr);
+
+/* Parses a message (already in CRLF form, e.g. from
+ * imap_mailbox_read_message()); data must outlive the result.  Never
+ * fails. */
+struct imap_message *imap_message_parse(const void *data, size_t size);
+/* Frees it; sets *msg to NULL.  NULL is fine. */
+void imap_message_free(struct imap_message **msg);
+
+/* Appends the ENVELOPE of the message (part NULL) or of the message
+ * encapsulated in a message/rfc822 part. */
+void imap_message_envelope(const struct imap_message *msg,
+			   const struct mime_part *part, struct str *out);
+/* Appends BODYSTRUCTURE (extended: with the extension data MD5,
+ * disposition, language, location and multipart parameters) or BODY
+ * (not extended) of part (NULL: the whole message). */
+void imap_message_bodystructure(const struct imap_message *msg,
+				const struct mime_part *part, bool extended,
+				struct str *out);
+
+/* ---- sections ---- */
+
+enum imap_section_text {
+	IMAP_SECTION_BODY,		/* BODY[] / BODY[1.2] */
+	IMAP_SECTION_HEADER,
+	IMAP_SECTION_HEADER_FIELDS,
+	IMAP_SECTION_HEADER_FIELDS_NOT,
+	IMAP_SECTION_MIME,
+	IMAP_SECTION_TEXT,
+};
+
+/* Most header names in HEADER.FIELDS, and longest name. */
+#define IMAP_SECTION_MAX_FIELDS 1000
+#define IMAP_SECTION_MAX_FIELD_LEN 998
+
+struct imap_section {
+	char *part;		/* "" or "1.2.3" */
+	enum imap_section_text text;
+	char **fields;		/* HEADER.FIELDS[.NOT] names */
+	size_t field_count;
+};
+
+/* Parses the text between "[" and "]" (len bytes): section-spec of
+ * RFC 3501, or only a section-part when binary (RFC 3516).  Returns 0,
+ * or -1 with a static *error_r; free with imap_section_free() either
+ * way. */
+int imap_section_parse(const char *text, size_t len, bool binary,
+		       struct imap_section *sec_r, const char **error_r);
+/* Appends the section as the response names it ("1.HEADER.FIELDS (A B)"). */
+void imap_section_write(const struct imap_section *sec, struct str *out);
+void imap_section_free(struct imap_section *sec);
+
+/* Appends the bytes of BODY[sec] (HEADER.FIELDS: the matching fields as
+ * written, then the empty line).  Returns 1, or 0 when there is no such
+ * part (the response is then NIL). */
+int imap_message_section(const struct imap_message *msg,
+			 const struct imap_section *sec, struct str *out);
+/* Appends the bytes of BINARY[sec]: the part's body decoded from its
+ * Content-Transfer-Encoding (base64, quoted-printable), or as it is for
+ * 7bit/8bit/binary, multiparts and messages; BINARY[] is the whole
+ * message.  Returns 1, 0 when there is no such part, -1 when the
+ * encoding is unknown (the answer is NO [UNKNOWN-CTE]). */
+int imap_message_binary(const struct imap_message *msg,
+			const struct imap_section *sec, struct str *out);
+
+#endif

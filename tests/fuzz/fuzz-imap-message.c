@@ -1,0 +1,94 @@
+/* fuzz-imap-message.c: libFuzzer target for the FETCH formatting of a
+ * message: LF to CRLF conversion, ENVELOPE, BODY and BODYSTRUCTURE, and
+ * BODY[section]/BINARY[section] extraction.  The input is a section
+ * spec, a NUL, then the message.  Checks that the output is balanced and
+ * that sections never hold bytes from outside the message. */
+#include "config.h"
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap-message.h"
+#include "str.h"
+
+/* Parentheses balance outside quoted strings and literals. */
+static void check_balanced(const struct str *s)
+{
+	const char *p = str_c(s);
+	size_t len = str_len(s), i = 0;
+	long depth = 0;
+
+	while (i < len) {
+		if (p[i] == '"') {
+			for (i++; i < len && p[i] != '"'; i++)
+				if (p[i] == '\\')
+					i++;
+			if (i >= len)
+				abort();
+		} else if (p[i] == '{') {
+			size_t n = 0;
+			for (i++; i < len && p[i] >= '0' && p[i] <= '9'; i++)
+				n = n * 10 + (size_t)(p[i] - '0');
+			if (i + 2 >= len || p[i] != '}')
+				abort();
+			i += 2 + n;
+		} else if (p[i] == '(') {
+			depth++;
+		} else if (p[i] == ')') {
+			if (--depth < 0)
+				abort();
+		}
+		i++;
+	}
+	if (depth != 0)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *nul = memchr(data, '\0', size);
+	size_t speclen = nul != NULL ? (size_t)(nul - data) : 0;
+	const uint8_t *body = nul != NULL ? nul + 1 : data;
+	size_t bodylen = size - (size_t)(body - data);
+	struct str msg, out;
+	bool cr = false;
+
+	str_init(&msg, bodylen + 16);
+	if (imap_crlf_append(&msg, body, bodylen, &cr) < 0)
+		abort();
+	struct imap_message *m = imap_message_parse(str_c(&msg),
+						    str_len(&msg));
+	str_init(&out, 256);
+	imap_message_bodystructure(m, NULL, true, &out);
+	check_balanced(&out);
+	str_clear(&out);
+	imap_message_bodystructure(m, NULL, false, &out);
+	check_balanced(&out);
+	str_clear(&out);
+	imap_message_envelope(m, NULL, &out);
+	check_balanced(&out);
+
+	struct imap_section sec;
+	const char *error;
+	for (int binary = 0; binary < 2; binary++) {
+		if (imap_section_parse((const char *)data, speclen,
+				       binary != 0, &sec, &error) == 0) {
+			str_clear(&out);
+			imap_section_write(&sec, &out);
+			str_clear(&out);
+			if (binary)
+				(void)imap_message_binary(m, &sec, &out);
+			else if (imap_message_section(m, &sec, &out) > 0 &&
+				 sec.field_count == 0 &&
+				 str_len(&out) > str_len(&msg))
+				abort();
+		}
+		imap_section_free(&sec);
+	}
+	str_free(&out);
+	imap_message_free(&m);
+	str_free(&msg);
+	return 0;
+}

@@ -1,0 +1,435 @@
+/* test-imap-message.c: unit tests for ENVELOPE, BODYSTRUCTURE and
+ * BODY[section]/BINARY[section] formatting, with malformed MIME. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap-envelope.h"
+#include "imap-message.h"
+#include "mem.h"
+#include "str.h"
+
+/* True when s is one well-formed IMAP parenthesised value: balanced
+ * parentheses outside quoted strings, literals skipped by their size. */
+static bool well_formed(const char *s, size_t len)
+{
+	int depth = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		char c = s[i];
+		if (c == '"') {
+			for (i++; i < len && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			if (i >= len)
+				return false;
+			i++;
+			continue;
+		}
+		if (c == '{') {
+			size_t n = 0;
+			for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+				n = n * 10 + (size_t)(s[i] - '0');
+			if (i + 3 > len || s[i] != '}' || s[i + 1] != '\r' ||
+			    s[i + 2] != '\n')
+				return false;
+			i += 3 + n;
+			continue;
+		}
+		if (c == '(')
+			depth++;
+		if (c == ')' && --depth < 0)
+			return false;
+		if (depth == 0 && i + 1 != len)
+			return false;
+		i++;
+	}
+	return depth == 0;
+}
+
+/* Parses text after the LF to CRLF conversion, as imapd does. */
+static struct imap_message *parse(const char *text, struct str *crlf)
+{
+	bool cr = false;
+
+	str_init(crlf, strlen(text) * 2 + 1);
+	assert_int_equal(imap_crlf_append(crlf, text, strlen(text), &cr), 0);
+	return imap_message_parse(str_c(crlf), str_len(crlf));
+}
+
+static char *bs(const char *text, bool extended)
+{
+	struct str crlf;
+	struct imap_message *m = parse(text, &crlf);
+	struct str out;
+
+	str_init(&out, 256);
+	imap_message_bodystructure(m, NULL, extended, &out);
+	imap_message_free(&m);
+	str_free(&crlf);
+	assert_true(well_formed(str_c(&out), str_len(&out)));
+	return str_steal(&out);
+}
+
+static char *env(const char *text)
+{
+	struct str crlf;
+	struct imap_message *m = parse(text, &crlf);
+	struct str out;
+
+	str_init(&out, 256);
+	imap_message_envelope(m, NULL, &out);
+	imap_message_free(&m);
+	str_free(&crlf);
+	assert_true(well_formed(str_c(&out), str_len(&out)));
+	return str_steal(&out);
+}
+
+static void test_crlf(void **state)
+{
+	static const char in[] = "a\nb\r\nc\rd\n\n";
+	static const char want[] = "a\r\nb\r\nc\rd\r\n\r\n";
+	(void)state;
+	/* split at every byte: a CR at the end of one chunk counts */
+	for (size_t split = 0; split <= sizeof(in) - 1; split++) {
+		struct str out;
+		bool cr = false;
+		str_init(&out, 4);
+		assert_int_equal(imap_crlf_append(&out, in, split, &cr), 0);
+		assert_int_equal(imap_crlf_append(&out, in + split,
+						  sizeof(in) - 1 - split, &cr),
+				 0);
+		assert_string_equal(str_c(&out), want);
+		str_free(&out);
+	}
+	struct str lim;
+	bool cr = false;
+	str_init(&lim, 4);
+	str_set_limit(&lim, 3);
+	assert_int_equal(imap_crlf_append(&lim, "ab\n", 3, &cr), -1);
+	str_free(&lim);
+}
+
+static void test_envelope(void **state)
+{
+	char *e;
+	(void)state;
+	e = env("From: Joe <joe@x.org>\r\nTo: a@b, G: c@d;\r\n"
+		"Cc: undisclosed:;\r\nSubject: hi\r\nSubject: second\r\n"
+		"Reply-To: r@s\r\nMessage-ID: <m@x>\r\n"
+		"In-Reply-To: <p@x>\r\nDate: 1 Jan 2000 00:00 +0000\r\n\r\n");
+	assert_string_equal(e,
+		"(\"1 Jan 2000 00:00 +0000\" \"hi\" "
+		"((\"Joe\" NIL \"joe\" \"x.org\")) "
+		"((\"Joe\" NIL \"joe\" \"x.org\")) "
+		"((NIL NIL \"r\" \"s\")) "
+		"((NIL NIL \"a\" \"b\")(NIL NIL \"G\" NIL)"
+		"(NIL NIL \"c\" \"d\")(NIL NIL NIL NIL)) "
+		"((NIL NIL \"undisclosed\" NIL)(NIL NIL NIL NIL)) NIL "
+		"\"<p@x>\" \"<m@x>\")");
+	free(e);
+	/* no header at all */
+	e = env("");
+	assert_string_equal(e, "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+	free(e);
+	/* 8-bit subject goes as a literal; a domain-less address has "";
+	 * a quoted name with a quote in it is escaped */
+	e = env("Subject: caf\xc3\xa9\nFrom: \"a \\\"b\\\"\" <user>\n"
+		"To: ,,,\n\nbody");
+	assert_string_equal(e,
+		"(NIL {5}\r\ncaf\xc3\xa9 ((\"a \\\"b\\\"\" NIL \"user\" \"\")) "
+		"((\"a \\\"b\\\"\" NIL \"user\" \"\")) "
+		"((\"a \\\"b\\\"\" NIL \"user\" \"\")) NIL NIL NIL NIL NIL)");
+	free(e);
+	/* garbage addresses never break the form */
+	e = env("From: <<<@@@>>>, \"unterminated\nTo: (((\nCc: @\n\n");
+	free(e);
+}
+
+static void test_bodystructure_simple(void **state)
+{
+	char *b;
+	(void)state;
+	b = bs("Subject: x\n\nline1\nline2\n", true);
+	assert_string_equal(b, "(\"TEXT\" \"PLAIN\" (\"CHARSET\" "
+			       "\"us-ascii\") NIL NIL \"7BIT\" 14 2 "
+			       "NIL NIL NIL NIL)");
+	free(b);
+	b = bs("Content-Type: text/html; charset=\"UTF-8\"\r\n"
+	       "Content-ID: <id>\r\nContent-Description: d\r\n"
+	       "Content-Transfer-Encoding: base64\r\n\r\nPGI+\r\n", false);
+	assert_string_equal(b, "(\"TEXT\" \"HTML\" (\"CHARSET\" \"UTF-8\") "
+			       "\"<id>\" \"d\" \"BASE64\" 6 1)");
+	free(b);
+	/* a last line without its line end is a line */
+	b = bs("\nabc", false);
+	assert_string_equal(b, "(\"TEXT\" \"PLAIN\" (\"CHARSET\" "
+			       "\"us-ascii\") NIL NIL \"7BIT\" 3 1)");
+	free(b);
+}
+
+static void test_bodystructure_multipart(void **state)
+{
+	char *b;
+	(void)state;
+	b = bs("Content-Type: multipart/alternative; boundary=b\r\n\r\n"
+	       "--b\r\n\r\nplain\r\n--b\r\n"
+	       "Content-Type: text/html\r\nContent-Language: en\r\n"
+	       "Content-Disposition: inline\r\n\r\n<p>\r\n--b--\r\n", true);
+	assert_string_equal(b,
+		"((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL "
+		"\"7BIT\" 5 1 NIL NIL NIL NIL)(\"TEXT\" \"HTML\" "
+		"(\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 3 1 NIL "
+		"(\"INLINE\" NIL) \"en\" NIL) \"ALTERNATIVE\" "
+		"(\"BOUNDARY\" \"b\") NIL NIL NIL)");
+	free(b);
+	/* message/rfc822 inside */
+	b = bs("Content-Type: multipart/mixed; boundary=\"q\"\n\n--q\n"
+	       "Content-Type: message/rfc822\n\nSubject: in\n\nbody\n--q--\n",
+	       false);
+	assert_string_equal(b,
+		"((\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 19 "
+		"(NIL \"in\" NIL NIL NIL NIL NIL NIL NIL NIL) "
+		"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL "
+		"\"7BIT\" 4 1) 3) \"MIXED\")");
+	free(b);
+}
+
+static void test_bodystructure_malformed(void **state)
+{
+	static const char *const inputs[] = {
+		/* multipart without boundary: text/plain */
+		"Content-Type: multipart/mixed\n\n--x\n\nbody\n",
+		/* no closing boundary, no parts at all */
+		"Content-Type: multipart/mixed; boundary=z\n\nnothing\n",
+		/* garbage type */
+		"Content-Type: ;;;/;=\n\nx",
+		"Content-Type: text/\n\nx",
+		/* parameters with 8-bit bytes and RFC 2231 pieces */
+		"Content-Type: text/plain; name*0*=utf-8''%C3; name*1*=%A9\n"
+		"Content-Disposition: attachment; filename=\"\xff\"\n\nx",
+		/* message/rfc822 with nothing in it */
+		"Content-Type: message/rfc822\n\n",
+		"Content-Type: message/rfc822\n",
+		/* header only, no blank line */
+		"From: a@b",
+		/* unknown encoding */
+		"Content-Transfer-Encoding: x-uuencode\n\nx",
+		"\r\n\r\n\r\n",
+		"",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		free(bs(inputs[i], true));
+		free(bs(inputs[i], false));
+		free(env(inputs[i]));
+	}
+	char *b = bs("Content-Type: multipart/mixed; boundary=z\n\nx\n", false);
+	/* a multipart without parts still gets one body part */
+	assert_non_null(strstr(b, "(\"TEXT\" \"PLAIN\""));
+	assert_non_null(strstr(b, "\"MIXED\")"));
+	free(b);
+	/* nesting past the parser's depth limit stays well formed */
+	struct str deep;
+	str_init(&deep, 8192);
+	for (int i = 0; i < 150; i++)
+		str_printfa(&deep, "Content-Type: multipart/mixed; "
+				   "boundary=b%d\n\n--b%d\n", i, i);
+	str_append(&deep, "\nend\n");
+	free(bs(str_c(&deep), true));
+	str_clear(&deep);
+	for (int i = 0; i < 150; i++)
+		str_append(&deep, "Content-Type: message/rfc822\n\n");
+	str_append(&deep, "\nend\n");
+	free(bs(str_c(&deep), true));
+	free(env(str_c(&deep)));
+	str_free(&deep);
+}
+
+static void test_section_parse(void **state)
+{
+	static const struct {
+		const char *text;
+		bool binary;
+		const char *want;	/* NULL: error */
+	} cases[] = {
+		{ "", false, "" },
+		{ "1", false, "1" },
+		{ "1.2.3", false, "1.2.3" },
+		{ "header", false, "HEADER" },
+		{ "TEXT", false, "TEXT" },
+		{ "2.MIME", false, "2.MIME" },
+		{ "1.HEADER", false, "1.HEADER" },
+		{ "HEADER.FIELDS (From to)", false, "HEADER.FIELDS (From to)" },
+		{ "1.HEADER.FIELDS.NOT (\"X-A\" b)", false,
+		  "1.HEADER.FIELDS.NOT (X-A b)" },
+		{ "1.2", true, "1.2" },
+		{ "", true, "" },
+		{ "MIME", false, NULL },
+		{ "0", false, NULL },
+		{ "1.", false, NULL },
+		{ "1..2", false, NULL },
+		{ "HEADER.FIELDS", false, NULL },
+		{ "HEADER.FIELDS ()", false, NULL },
+		{ "HEADER.FIELDS (a", false, NULL },
+		{ "HEADER.FIELDS (a) x", false, NULL },
+		{ "HEADER.FIELDS (\"a)", false, NULL },
+		{ "HEADERX", false, NULL },
+		{ "TEXT ", false, NULL },
+		{ "1.TEXT", true, NULL },
+		{ "9999999999", false, NULL },
+		{ "1x", false, NULL },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct imap_section sec;
+		const char *error = NULL;
+		int ret = imap_section_parse(cases[i].text,
+					     strlen(cases[i].text),
+					     cases[i].binary, &sec, &error);
+		if (cases[i].want == NULL) {
+			assert_int_equal(ret, -1);
+			assert_non_null(error);
+		} else {
+			struct str out;
+			assert_int_equal(ret, 0);
+			str_init(&out, 32);
+			imap_section_write(&sec, &out);
+			assert_string_equal(str_c(&out), cases[i].want);
+			str_free(&out);
+		}
+		imap_section_free(&sec);
+	}
+}
+
+static const char multi[] =
+	"From: a@b\r\nSubject: s\r\nX-Other: o\r\n"
+	"Content-Type: multipart/mixed; boundary=B\r\n\r\n"
+	"--B\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+	"caf=C3=A9\r\n"
+	"--B\r\nContent-Type: message/rfc822\r\n\r\n"
+	"Subject: inner\r\nFrom: in@x\r\n\r\ninner text\r\n"
+	"--B\r\nContent-Transfer-Encoding: base64\r\n\r\nAA==\r\n"
+	"--B\r\nContent-Transfer-Encoding: x-weird\r\n\r\nzz\r\n"
+	"--B--\r\n";
+
+static char *section(const char *spec, bool binary, int want_ret)
+{
+	struct imap_message *m = imap_message_parse(multi, sizeof(multi) - 1);
+	struct imap_section sec;
+	const char *error;
+	struct str out;
+
+	assert_int_equal(imap_section_parse(spec, strlen(spec), binary, &sec,
+					    &error), 0);
+	str_init(&out, 64);
+	if (binary)
+		assert_int_equal(imap_message_binary(m, &sec, &out), want_ret);
+	else
+		assert_int_equal(imap_message_section(m, &sec, &out),
+				 want_ret);
+	imap_section_free(&sec);
+	imap_message_free(&m);
+	return str_steal(&out);
+}
+
+static void test_sections(void **state)
+{
+	char *s;
+	(void)state;
+	s = section("HEADER.FIELDS (subject FROM)", false, 1);
+	assert_string_equal(s, "From: a@b\r\nSubject: s\r\n\r\n");
+	free(s);
+	s = section("HEADER.FIELDS.NOT (subject FROM content-type)", false, 1);
+	assert_string_equal(s, "X-Other: o\r\n\r\n");
+	free(s);
+	s = section("1", false, 1);
+	assert_string_equal(s, "caf=C3=A9");
+	free(s);
+	s = section("1.MIME", false, 1);
+	assert_string_equal(s, "Content-Transfer-Encoding: "
+			       "quoted-printable\r\n\r\n");
+	free(s);
+	s = section("2.HEADER", false, 1);
+	assert_string_equal(s, "Subject: inner\r\nFrom: in@x\r\n\r\n");
+	free(s);
+	s = section("2.TEXT", false, 1);
+	assert_string_equal(s, "inner text");
+	free(s);
+	s = section("2.HEADER.FIELDS (From)", false, 1);
+	assert_string_equal(s, "From: in@x\r\n\r\n");
+	free(s);
+	/* HEADER of a part that is not a message: empty */
+	s = section("1.HEADER", false, 1);
+	assert_string_equal(s, "");
+	free(s);
+	s = section("7", false, 0);
+	free(s);
+	s = section("2.1.4", false, 0);
+	free(s);
+	s = section("1", true, 1);
+	assert_string_equal(s, "caf\xc3\xa9");
+	free(s);
+	s = section("3", true, 1);
+	assert_int_equal(s[0], 0);
+	free(s);
+	s = section("4", true, -1);
+	free(s);
+	s = section("", true, 1);
+	assert_int_equal(strlen(s), sizeof(multi) - 1);
+	free(s);
+}
+
+/* Every truncation of a message gives well-formed output. */
+static void test_truncations(void **state)
+{
+	(void)state;
+	for (size_t len = 0; len <= sizeof(multi) - 1; len++) {
+		struct imap_message *m = imap_message_parse(multi, len);
+		struct str out;
+		str_init(&out, 256);
+		imap_message_bodystructure(m, NULL, true, &out);
+		assert_true(well_formed(str_c(&out), str_len(&out)));
+		str_clear(&out);
+		imap_message_envelope(m, NULL, &out);
+		assert_true(well_formed(str_c(&out), str_len(&out)));
+		for (const char *const *sp = (const char *const[]){
+			     "", "1", "2", "2.HEADER", "2.TEXT", "3", "1.MIME",
+			     "HEADER.FIELDS (From)", NULL };
+		     *sp != NULL; sp++) {
+			struct imap_section sec;
+			const char *error;
+			assert_int_equal(imap_section_parse(*sp, strlen(*sp),
+							    false, &sec,
+							    &error), 0);
+			str_clear(&out);
+			(void)imap_message_section(m, &sec, &out);
+			/* at most the two CRLFs HEADER.FIELDS adds */
+			assert_true(str_len(&out) <= len + 4);
+			imap_section_free(&sec);
+		}
+		str_free(&out);
+		imap_message_free(&m);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crlf),
+		cmocka_unit_test(test_envelope),
+		cmocka_unit_test(test_bodystructure_simple),
+		cmocka_unit_test(test_bodystructure_multipart),
+		cmocka_unit_test(test_bodystructure_malformed),
+		cmocka_unit_test(test_section_parse),
+		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_truncations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
