@@ -4,12 +4,16 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "conn.h"
 #include "esmtp-bofh.h"
+#include "esmtp-filter.h"
 #include "esmtp-private.h"
 #include "log.h"
 #include "mem.h"
@@ -39,6 +43,26 @@ static void bofh_part_header(struct mime_part *part, void *context)
 static const struct mime_parser_callbacks bofh_mime_callbacks = {
 	.part_header_end = bofh_part_header,
 };
+
+/* A copy of the message for the filters, in the filters' tmp folder. */
+static void filter_file_open(struct esmtp_session *s)
+{
+	static unsigned int counter;
+
+	s->filter_msg_path = xasprintf("%s/msg.%ld.%u",
+				       s->server->filter_tmpdir,
+				       (long)getpid(), ++counter);
+	s->filter_fd = open(s->filter_msg_path,
+			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (s->filter_fd < 0) {
+		/* refused at the end (451) rather than unfiltered */
+		log_error("esmtpd: %s: %s", s->filter_msg_path,
+			  strerror(errno));
+		free(s->filter_msg_path);
+		s->filter_msg_path = NULL;
+		submit_abort(&s->submit);
+	}
+}
 
 /* Starts the submission; returns 0, or -1 after replying. */
 static int begin_submit(struct esmtp_session *s)
@@ -88,6 +112,10 @@ static int begin_submit(struct esmtp_session *s)
 		esmtp_reply(s, "554 5.7.1 Message refused");
 		return -1;
 	}
+	if (s->server->filter_dir != NULL &&
+	    esmtp_filter_enabled(s->server->filter_sources,
+				 s->server->local_caller ? "local" : "esmtp"))
+		filter_file_open(s);
 	if (s->server->bofh != NULL) {
 		struct mime_parser_settings ms;
 
@@ -111,6 +139,12 @@ static void feed(struct esmtp_session *s, const void *data, size_t len)
 		submit_write(s->submit, data, len);
 	if (s->mime != NULL && s->bofh_reject == NULL)
 		mime_parser_feed(s->mime, data, len);
+	if (s->filter_fd >= 0 && s->submit != NULL &&
+	    write(s->filter_fd, data, len) != (ssize_t)len) {
+		log_error("esmtpd: %s: %s", s->filter_msg_path,
+			  strerror(errno));
+		submit_abort(&s->submit);
+	}
 }
 
 /* Ends the bofh parse; true when the message is refused. */
@@ -127,12 +161,114 @@ static bool bofh_finish(struct esmtp_session *s)
 	return s->bofh_reject != NULL;
 }
 
-/* Ends the message: the final reply. */
-static void finish(struct esmtp_session *s)
+/* The message passed every check: queue it and say so. */
+static void queue_message(struct esmtp_session *s)
 {
 	char qid[QUEUE_ID_LEN + 1];
 	const char *error;
 
+	if (submit_finish(&s->submit, qid, &error) < 0) {
+		esmtp_reply(s, "%s", error);
+	} else {
+		log_info("esmtpd: %s: queued %s from <%s> (%u recipients, "
+			 "%llu bytes%s%s)", s->remote_ip, qid, s->sender,
+			 s->rcpt_count, (unsigned long long)s->msg_size,
+			 s->auth_user != NULL ? ", user=" : "",
+			 s->auth_user != NULL ? s->auth_user : "");
+		esmtp_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+	}
+}
+
+static void filter_done(char **reply, size_t count, void *context)
+{
+	struct esmtp_session *s = context;
+
+	s->filter_run = NULL;	/* freed by the filter code after this */
+	s->state = ESMTP_STATE_COMMAND;
+	conn_cork(s->conn);
+	if (reply == NULL) {
+		queue_message(s);
+	} else {
+		submit_abort(&s->submit);
+		for (size_t i = 0; i < count; i++)
+			esmtp_reply(s, "%s", reply[i]);
+	}
+	esmtp_transaction_reset(s);
+	conn_uncork(s->conn);
+	esmtp_session_timer_arm(s);
+	conn_input_resume(s->conn);
+}
+
+/* Writes the envelope file for the filters; returns its path or NULL. */
+static char *filter_envelope(struct esmtp_session *s)
+{
+	char *path = xasprintf("%s.env", s->filter_msg_path);
+	char *from = esmtp_received_from(s);
+	struct str e;
+	int fd;
+
+	str_init(&e, 256);
+	str_printfa(&e, "s%s\nf%s\nu%s\n", s->sender, from,
+		    s->server->local_caller ? "local" :
+		    s->auth_user != NULL ? "authsmtp" : "smtp");
+	free(from);
+	if (s->auth_user != NULL)
+		str_printfa(&e, "i%s\n", s->auth_user);
+	for (unsigned int i = 0; i < s->rcpt_count; i++)
+		str_printfa(&e, "r%s\n", s->rcpts[i].address);
+	if (s->access_vars != NULL) {
+		char **vars = str_split(s->access_vars, "\n");
+
+		for (size_t i = 0; vars[i] != NULL; i++)
+			str_printfa(&e, "V%s\n", vars[i]);
+		str_split_free(&vars);
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0 || write(fd, e.data, e.len) != (ssize_t)e.len) {
+		log_error("esmtpd: %s: %s", path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		free(path);
+		path = NULL;
+	} else {
+		close(fd);
+	}
+	str_free(&e);
+	return path;
+}
+
+/* Hands the message to the global filters; true when they were asked
+ * (the reply comes later, from filter_done). */
+static bool filter_message(struct esmtp_session *s)
+{
+	unsigned int ms = s->server->set->filter_timeout * 1000;
+
+	if (s->filter_fd < 0)
+		return false;
+	close(s->filter_fd);
+	s->filter_fd = -1;
+	s->filter_env_path = filter_envelope(s);
+	if (s->filter_env_path == NULL) {
+		esmtp_reply(s, "451 4.3.0 Cannot filter the message now");
+		submit_abort(&s->submit);
+		return true;
+	}
+	s->filter_run = esmtp_filter_start(s->loop, s->server->filter_dir,
+					   s->filter_msg_path,
+					   s->filter_env_path, ms,
+					   filter_done, s);
+	if (s->filter_run == NULL)
+		return false;	/* no filter is running */
+	s->state = ESMTP_STATE_FILTER;
+	conn_input_pause(s->conn);
+	return true;
+}
+
+/* Ends the message: the final reply. */
+static void finish(struct esmtp_session *s)
+{
 	if (s->msg_too_big) {
 		esmtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum "
 			       "message size");
@@ -145,15 +281,11 @@ static void finish(struct esmtp_session *s)
 		log_info("esmtpd: %s: bofh: %s", s->remote_ip, s->bofh_reject);
 		submit_abort(&s->submit);
 		esmtp_reply(s, "%s", s->bofh_reject);
-	} else if (submit_finish(&s->submit, qid, &error) < 0) {
-		esmtp_reply(s, "%s", error);
+	} else if (filter_message(s)) {
+		if (s->state == ESMTP_STATE_FILTER)
+			return;	/* filter_done replies */
 	} else {
-		log_info("esmtpd: %s: queued %s from <%s> (%u recipients, "
-			 "%llu bytes%s%s)", s->remote_ip, qid, s->sender,
-			 s->rcpt_count, (unsigned long long)s->msg_size,
-			 s->auth_user != NULL ? ", user=" : "",
-			 s->auth_user != NULL ? s->auth_user : "");
-		esmtp_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+		queue_message(s);
 	}
 	esmtp_transaction_reset(s);
 }

@@ -15,6 +15,7 @@
 struct conn;
 struct timeout;
 struct mime_parser;
+struct esmtp_filter_run;
 struct sasl_server;
 struct submit;
 
@@ -31,6 +32,7 @@ enum esmtp_state {
 	ESMTP_STATE_DATA,	/* reading DATA lines */
 	ESMTP_STATE_BDAT,	/* reading a BDAT chunk (raw) */
 	ESMTP_STATE_TLS,	/* STARTTLS handshake running */
+	ESMTP_STATE_FILTER,	/* the global filters look at the message */
 	ESMTP_STATE_QUIT,	/* closing */
 };
 
@@ -83,6 +85,9 @@ struct esmtp_session {
 	bool spamtrapped;	/* a bofh spamtrap was a recipient */
 	struct mime_parser *mime; /* bofh checks of the message */
 	const char *bofh_reject; /* why the message is refused, or NULL */
+	int filter_fd;		/* the copy for the filters, or -1 */
+	char *filter_msg_path, *filter_env_path;
+	struct esmtp_filter_run *filter_run;
 	bool bdat_used;		/* BDAT seen in this transaction */
 	bool bdat_failed;	/* discard the rest of the chunks */
 	bool bdat_last;

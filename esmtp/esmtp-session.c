@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "conn.h"
+#include "esmtp-filter.h"
 #include "esmtp-private.h"
 #include "ioloop.h"
 #include "log.h"
@@ -90,6 +92,18 @@ void esmtp_transaction_reset(struct esmtp_session *s)
 {
 	submit_abort(&s->submit);
 	mime_parser_destroy(&s->mime);
+	esmtp_filter_abort(&s->filter_run);
+	if (s->filter_fd >= 0)
+		close(s->filter_fd);
+	s->filter_fd = -1;
+	if (s->filter_msg_path != NULL)
+		(void)unlink(s->filter_msg_path);
+	if (s->filter_env_path != NULL)
+		(void)unlink(s->filter_env_path);
+	free(s->filter_msg_path);
+	free(s->filter_env_path);
+	s->filter_msg_path = NULL;
+	s->filter_env_path = NULL;
 	s->bofh_reject = NULL;
 	s->spamtrapped = false;
 	free(s->sender);
@@ -338,6 +352,7 @@ static void conn_line(struct conn *conn, const char *line, size_t len,
 		break;
 	case ESMTP_STATE_BDAT:
 	case ESMTP_STATE_TLS:
+	case ESMTP_STATE_FILTER:
 	case ESMTP_STATE_QUIT:
 		break;
 	}
@@ -499,6 +514,7 @@ session_create(struct ioloop *loop, int fd, const struct esmtp_server *server,
 	cs.max_line_len = max_line;
 	s->loop = loop;
 	s->server = server;
+	s->filter_fd = -1;
 	s->destroyed = destroyed;
 	s->context = context;
 	str_copy(s->remote_ip, remote_ip, sizeof(s->remote_ip));

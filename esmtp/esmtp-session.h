@@ -38,6 +38,12 @@ struct esmtp_server {
 	bool submission;	/* the MSA port: logs and u record */
 	const struct esmtp_domains *domains;
 	struct esmtp_access *access;
+	/* Global filters (esmtp-filter.h): the sockets' folder (NULL:
+	 * none), the text of enablefiltering, the folder for the copies
+	 * of messages they read. */
+	const char *filter_dir;
+	const char *filter_sources;
+	const char *filter_tmpdir;
 	/* The bofh rules, or NULL for none. */
 	const struct esmtp_bofh *bofh;
 	const char *me;		/* our name in replies and Received: */

@@ -30,6 +30,8 @@ static const struct config_setting_def esmtp_setting_defs[] = {
 				86400),
 	CONFIG_SETTING_INTERVAL(S, session_timeout, "ESMTP_SESSION_TIMEOUT",
 				"1h", 1, 604800),
+	CONFIG_SETTING_INTERVAL(S, filter_timeout, "ESMTP_FILTER_TIMEOUT", "2m",
+				1, 3600),
 	CONFIG_SETTING_SIZE(S, max_command_line, "ESMTP_MAX_LINE", "2048",
 			    512, 65536),
 	CONFIG_SETTING_SIZE(S, max_data_line, "ESMTP_MAX_DATA_LINE", "64k",

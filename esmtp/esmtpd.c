@@ -23,6 +23,7 @@
 #include "esmtp-relay.h"
 #include "esmtp-session.h"
 #include "esmtp-settings.h"
+#include "instance.h"
 #include "ioloop.h"
 #include "listen.h"
 #include "log.h"
@@ -65,6 +66,7 @@ static struct route_config *routes;
 static char *me, *greeting;
 static uint64_t size_limit;
 static bool stdio_mode;	/* esmtpd --stdio */
+static char *filter_dir, *filter_sources, *filter_tmpdir;
 
 static void session_gone(void *context)
 {
@@ -162,12 +164,24 @@ static void load_control_files(void)
 		free(limit);
 	}
 	submit_config_reset();
+	free(filter_sources);
+	filter_sources = config_read_first_line("enablefiltering", NULL);
+	if (filter_dir == NULL) {
+		filter_dir = instance_var_path("filters");
+		filter_tmpdir = instance_var_path("filtertmp");
+	}
+	if (filter_sources != NULL && mkdir(filter_tmpdir, 0750) < 0 &&
+	    errno != EEXIST)
+		log_error("esmtpd: %s: %s", filter_tmpdir, strerror(errno));
 	for (int i = 0; i < L_COUNT; i++) {
 		struct esmtp_server *srv = &listeners[i].server;
 
 		srv->domains = domains;
 		srv->access = access_table;
 		srv->bofh = bofh;
+		srv->filter_dir = filter_sources != NULL ? filter_dir : NULL;
+		srv->filter_sources = filter_sources;
+		srv->filter_tmpdir = filter_tmpdir;
 		srv->me = me;
 		srv->greeting = greeting;
 		srv->size_limit = size_limit;
@@ -283,6 +297,9 @@ static int run_stdio(void)
 	route_config_free(&routes);
 	free(me);
 	free(greeting);
+	free(filter_dir);
+	free(filter_tmpdir);
+	free(filter_sources);
 	for (int i = 0; i < L_COUNT; i++)
 		esmtp_settings_free(&listeners[i].set);
 	return 0;
@@ -400,6 +417,9 @@ int main(int argc, char **argv)
 	route_config_free(&routes);
 	free(me);
 	free(greeting);
+	free(filter_dir);
+	free(filter_tmpdir);
+	free(filter_sources);
 	for (int i = 0; i < L_COUNT; i++)
 		esmtp_settings_free(&listeners[i].set);
 	log_info("esmtpd: stopped");

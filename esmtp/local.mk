@@ -8,6 +8,7 @@ esmtp_libesmtp_la_SOURCES = \
 	esmtp/esmtp-relay.c esmtp/esmtp-relay.h \
 	esmtp/esmtp-access.c esmtp/esmtp-access.h \
 	esmtp/esmtp-bofh.c esmtp/esmtp-bofh.h \
+	esmtp/esmtp-filter.c esmtp/esmtp-filter.h \
 	esmtp/esmtp-settings.c esmtp/esmtp-settings.h \
 	esmtp/esmtp-session.c esmtp/esmtp-session.h \
 	esmtp/esmtp-cmd-hello.c esmtp/esmtp-cmd-mail.c \
@@ -31,9 +32,14 @@ esmtp_makesmtpaccess_LDADD = $(ESMTP_LIBS)
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-esmtp-relay tests/unit/test-esmtp-session \
-	tests/unit/test-esmtp-access tests/unit/test-esmtp-bofh
+	tests/unit/test-esmtp-access tests/unit/test-esmtp-bofh \
+	tests/unit/test-esmtp-filter
 TESTS += tests/unit/test-esmtp-relay tests/unit/test-esmtp-session \
-	tests/unit/test-esmtp-access tests/unit/test-esmtp-bofh
+	tests/unit/test-esmtp-access tests/unit/test-esmtp-bofh \
+	tests/unit/test-esmtp-filter
+tests_unit_test_esmtp_filter_CPPFLAGS = $(ESMTP_CPPFLAGS)
+tests_unit_test_esmtp_filter_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_esmtp_filter_LDADD = $(ESMTP_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_esmtp_bofh_CPPFLAGS = $(ESMTP_CPPFLAGS)
 tests_unit_test_esmtp_bofh_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_esmtp_bofh_LDADD = $(ESMTP_LIBS) $(CMOCKA_LIBS)
@@ -53,5 +59,11 @@ tests_fuzz_fuzz_esmtp_SOURCES = tests/fuzz/fuzz-esmtp.c
 tests_fuzz_fuzz_esmtp_CPPFLAGS = $(ESMTP_CPPFLAGS)
 tests_fuzz_fuzz_esmtp_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_esmtp_LDADD = $(ESMTP_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz-esmtp-filter
+tests_fuzz_fuzz_esmtp_filter_SOURCES = tests/fuzz/fuzz-esmtp-filter.c
+tests_fuzz_fuzz_esmtp_filter_CPPFLAGS = $(ESMTP_CPPFLAGS)
+tests_fuzz_fuzz_esmtp_filter_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_esmtp_filter_LDADD = $(ESMTP_LIBS)
 
 EXTRA_DIST += tests/fuzz/fuzz-esmtp.dict
