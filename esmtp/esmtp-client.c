@@ -540,32 +540,21 @@ static enum ctl_status status_of(int code)
 		code / 100 == 5 ? CTL_STATUS_FAILED : CTL_STATUS_DEFERRED;
 }
 
-/* AUTH: 0 done (or not needed), -1 failed (recipients deferred). */
-static int do_auth(struct session *s, struct esmtp_client_message *msg)
+/* One AUTH exchange with mech: 1 accepted, 0 refused (*diag_r: the
+ * reply, caller frees), -1 the connection failed. */
+static int try_mech(struct session *s, enum sasl_mech mech, char **diag_r)
 {
-	enum sasl_mech mech;
 	struct sasl_client *c;
 	const char *error;
 	struct str line;
-	int code, ret = -1;
+	int code, ret = 0;
 
-	if (s->set->auth_user == NULL || s->ehlo.auth[0] == '\0')
-		return 0;
-	if (sasl_client_choose_mech(s->ehlo.auth, s->tls != NULL ||
-				    s->set->plaintext_auth, &mech) < 0) {
-		set_all(msg, CTL_STATUS_DEFERRED, "432 4.7.12 no usable AUTH "
-			"mechanism (esmtpauthclient; PLAIN and LOGIN need "
-			"TLS)", false);
-		return -1;
-	}
+	*diag_r = NULL;
 	c = sasl_client_create(sasl_mech_name(mech), NULL, s->set->auth_user,
 			       s->set->auth_pass, &error);
 	if (c == NULL) {
-		char *d = xasprintf("432 4.7.12 esmtpauthclient: %s", error);
-
-		set_all(msg, CTL_STATUS_DEFERRED, d, false);
-		free(d);
-		return -1;
+		*diag_r = xasprintf("432 4.7.12 esmtpauthclient: %s", error);
+		return 0;
 	}
 	str_init(&line, 256);
 	{
@@ -587,36 +576,37 @@ static int do_auth(struct session *s, struct esmtp_client_message *msg)
 		str_clear(&line);
 		code = read_reply(s, s->set->timeout_cmd);
 		secure_wipe(s->out.data, s->out.size);
-		if (code < 0)
+		if (code < 0) {
+			ret = -1;
 			break;
+		}
 		if (code == 334) {
 			const char *ch = esmtp_reply_line(&s->reply, 0);
 
 			if (sasl_client_step(c, ch, strlen(ch), &line,
 					     &error) < 0) {
-				/* cancel the exchange */
+				/* cancel the exchange (RFC 4954 4) */
 				str_clear(&line);
 				str_append(&s->out, "*\r\n");
-				(void)read_reply(s, s->set->timeout_cmd);
-				set_all(msg, CTL_STATUS_DEFERRED,
-					"454 4.7.0 AUTH: bad challenge", false);
+				if (read_reply(s, s->set->timeout_cmd) < 0)
+					ret = -1;
+				else
+					*diag_r = xasprintf("454 4.7.0 AUTH %s:"
+							    " %s", sasl_mech_name(
+							    mech), error);
 				break;
 			}
 			continue;
 		}
 		if (code / 100 == 2) {
-			ret = 0;
+			ret = 1;
 		} else {
 			char *r = reply_text(s);
-			char *d = xasprintf("%s (AUTH as %s)", r,
-					    s->set->auth_user);
 
-			/* a refused login is the admin's to fix: retry */
-			if (d[0] == '5')
-				d[0] = '4';
-			set_all(msg, CTL_STATUS_DEFERRED, d, false);
+			*diag_r = xasprintf("%s (AUTH %s as %s)", r,
+					    sasl_mech_name(mech),
+					    s->set->auth_user);
 			free(r);
-			free(d);
 		}
 		break;
 	}
@@ -624,6 +614,68 @@ static int do_auth(struct session *s, struct esmtp_client_message *msg)
 	str_free(&line);
 	sasl_client_destroy(&c);
 	return ret;
+}
+
+static bool advertised(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') &&
+		    (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* AUTH: 0 done (or not needed), -1 failed (recipients deferred, or the
+ * connection lost).  Mechanisms are tried in the order of preference
+ * (CRAM-MD5, PLAIN, LOGIN): a server may offer CRAM-MD5 and then be
+ * unable to use it for an account with a hashed password. */
+static int do_auth(struct session *s, struct esmtp_client_message *msg)
+{
+	static const enum sasl_mech order[] = {
+		SASL_MECH_CRAM_MD5, SASL_MECH_PLAIN, SASL_MECH_LOGIN,
+	};
+	bool plaintext_ok = s->tls != NULL || s->set->plaintext_auth;
+	char *diag = NULL;
+	bool tried = false;
+
+	if (s->set->auth_user == NULL || s->ehlo.auth[0] == '\0')
+		return 0;
+	for (size_t i = 0; i < N_ELEMENTS(order); i++) {
+		enum sasl_mech m;
+		int r;
+
+		if (!advertised(s->ehlo.auth, sasl_mech_name(order[i])) ||
+		    sasl_client_choose_mech(sasl_mech_name(order[i]),
+					    plaintext_ok, &m) < 0)
+			continue;
+		tried = true;
+		free(diag);
+		r = try_mech(s, m, &diag);
+		if (r > 0) {
+			free(diag);
+			return 0;
+		}
+		if (r < 0) {
+			free(diag);
+			return -1;
+		}
+		log_info("%s [%s]: %s", s->target->host, s->target->addr_text,
+			 diag);
+	}
+	if (!tried)
+		diag = xstrdup("432 4.7.12 no usable AUTH mechanism "
+			       "(esmtpauthclient; PLAIN and LOGIN need TLS)");
+	/* a refused login is the admin's to fix: try again later */
+	if (diag[0] == '5')
+		diag[0] = '4';
+	if (diag[0] == '4' && diag[3] == ' ' && diag[4] == '5' &&
+	    diag[5] == '.')
+		diag[4] = '4';
+	set_all(msg, CTL_STATUS_DEFERRED, diag, false);
+	free(diag);
+	return -1;
 }
 
 static void mail_params(struct session *s, struct esmtp_client_message *msg,

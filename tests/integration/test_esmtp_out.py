@@ -1,0 +1,412 @@
+"""test_esmtp_out.py: outbound ESMTP (the courieresmtp module run by
+courierd) in a throw-away instance whose DNS is a dnsmasq of the test's own
+(etc/dnsservers): MX fallback past a dead host, DSN parameters, 8-bit to
+quoted-printable for a server without 8BITMIME, a 4xx retried then
+delivered, a 5xx bounced to the sender with an RFC 3464 report, a failed
+STARTTLS with the plain fallback and its memory, and a second instance of
+the suite as MX and as a smarthost with AUTH (esmtproutes,
+esmtpauthclient).  The scripted servers are Python threads listening on
+127.0.0.x; the instance's ESMTP_PORT points MX delivery at their port."""
+
+import email
+import email.policy
+import glob
+import os
+import re
+import shutil
+import socket
+import tempfile
+import threading
+import time
+
+import pytest
+
+import servers
+from conftest import make_instance
+
+
+def wait_for(cond, timeout=30, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    pytest.fail("timed out waiting for %s" % what, pytrace=False)
+
+
+class FakeSmtp:
+    """A scripted SMTP server on (address, port), one thread per
+    connection.  ehlo: the keywords advertised; rcpt(addr, n) gives the
+    reply to the n-th RCPT of that address (0-based) or None for 250;
+    starttls: "refuse" (454) or "break" (220, then the connection is
+    closed).  sessions: one list of received lines per connection, and
+    messages: (mail, rcpts, data) of each accepted transaction."""
+
+    def __init__(self, address, port, ehlo=("PIPELINING", "8BITMIME",
+                                             "DSN", "SIZE 10000000"),
+                 rcpt=None, starttls=None):
+        self.ehlo = list(ehlo)
+        if starttls:
+            self.ehlo.append("STARTTLS")
+        self.rcpt = rcpt or (lambda addr, n: None)
+        self.starttls = starttls
+        self.sessions = []
+        self.messages = []
+        self.counts = {}
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((address, port))
+        self.sock.listen(16)
+        self.stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.stopped = True
+        self.sock.close()
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,),
+                             daemon=True).start()
+
+    def _serve(self, c):
+        lines = []
+        with self.lock:
+            self.sessions.append(lines)
+        f = c.makefile("rb")
+
+        def send(text):
+            c.sendall(text.encode() + b"\r\n")
+        try:
+            send("220 fake.test ESMTP")
+            mail, rcpts = None, []
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                cmd = line.decode("latin-1").rstrip("\r\n")
+                lines.append(cmd)
+                verb = cmd.split(" ")[0].upper()
+                if verb == "EHLO":
+                    out = ["250-fake.test"] + ["250-" + k
+                                               for k in self.ehlo]
+                    out[-1] = "250 " + out[-1][4:]
+                    c.sendall(("\r\n".join(out) + "\r\n").encode())
+                elif verb == "HELO":
+                    send("250 fake.test")
+                elif verb == "STARTTLS":
+                    if self.starttls == "refuse":
+                        send("454 4.7.0 TLS not available")
+                    else:
+                        send("220 go ahead")
+                        c.close()
+                        return
+                elif verb == "MAIL":
+                    mail, rcpts = cmd, []
+                    send("250 ok")
+                elif verb == "RCPT":
+                    addr = re.search(r"<([^>]*)>", cmd).group(1)
+                    with self.lock:
+                        n = self.counts.get(addr, 0)
+                        self.counts[addr] = n + 1
+                    reply = self.rcpt(addr, n)
+                    if reply is None:
+                        rcpts.append(cmd)
+                    send(reply or "250 ok")
+                elif verb == "DATA":
+                    if not rcpts:
+                        send("554 no valid recipients")
+                        continue
+                    send("354 go ahead")
+                    data = b""
+                    while True:
+                        l = f.readline()
+                        if not l or l == b".\r\n":
+                            break
+                        data += l
+                    with self.lock:
+                        self.messages.append((mail, rcpts, data))
+                    send("250 2.0.0 accepted")
+                elif verb == "RSET":
+                    mail, rcpts = None, []
+                    send("250 ok")
+                elif verb == "QUIT":
+                    send("221 bye")
+                    return
+                else:
+                    send("502 unknown")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+RECORDS = [
+    # dest.test: the best MX is dead, the next one answers
+    ("MX", "dest.test", "mx1.dest.test", 10),
+    ("MX", "dest.test", "mx2.dest.test", 20),
+    ("A", "mx1.dest.test", "127.0.0.3"),
+    ("A", "mx2.dest.test", "127.0.0.4"),
+    # no MX: the A record of the domain itself
+    ("A", "plain.test", "127.0.0.5"),
+    ("MX", "tls.test", "mx.tls.test", 10),
+    ("A", "mx.tls.test", "127.0.0.6"),
+    ("MX", "old.test", "mx.old.test", 10),
+    ("A", "mx.old.test", "127.0.0.7"),
+    ("MX", "peer.test", "mx.peer.test", 10),
+    ("A", "mx.peer.test", "127.0.0.1"),
+]
+
+
+@pytest.fixture(scope="module")
+def dns():
+    d = servers.DnsServer(RECORDS)
+    d.start()
+    yield d
+    d.stop()
+
+
+def new_instance(suite_build, domain):
+    root = tempfile.mkdtemp(prefix="test-esmtp-out-")
+    os.chmod(root, 0o755)
+    extra = ("--user", "nobody") if os.getuid() == 0 else ()
+    inst = make_instance(suite_build, os.path.join(root, "instance"),
+                         domain=domain, extra_args=extra)
+    inst.tmp_root = root
+    return inst
+
+
+def control(inst, name, text):
+    with open(os.path.join(inst.etc, name), "w") as f:
+        f.write(text + "\n")
+
+
+@pytest.fixture
+def out(suite_build, dns):
+    inst = new_instance(suite_build, "example.test")
+    inst.program("courierd")
+    if not os.path.exists(os.path.join(
+            suite_build.prefix or "", "libexec", "courier", "modules",
+            "courieresmtp")):
+        pytest.skip("courieresmtp is not installed")
+    inst.smtp_port = servers.find_free_port()
+    control(inst, "dnsservers", "127.0.0.1#%d" % dns.port)
+    with open(os.path.join(inst.etc, "courierd"), "a") as f:
+        f.write("ESMTP_PORT=%d\n" % inst.smtp_port)
+    control(inst, "retryalpha", "1s")
+    control(inst, "esmtpdelay", "0")
+    control(inst, "esmtptimeoutconnect", "5s")
+    fakes = []
+    inst.fake = lambda *a, **k: fakes.append(
+        FakeSmtp(a[0], inst.smtp_port, *a[1:], **k)) or fakes[-1]
+    try:
+        yield inst
+    finally:
+        for f in fakes:
+            f.close()
+        inst.stop_all()
+        shutil.rmtree(inst.tmp_root, ignore_errors=True)
+
+
+def start(inst):
+    inst.start("authdaemond")
+    inst.start("courierd")
+
+
+def queued(inst):
+    return sorted(glob.glob(os.path.join(inst.var, "queue", "msgs", "*",
+                                         "C*")))
+
+
+def maildir_messages(inst):
+    outl = []
+    for sub in ("new", "cur"):
+        for p in sorted(glob.glob(os.path.join(inst.maildir, sub, "*"))):
+            with open(p, "rb") as f:
+                outl.append(email.message_from_bytes(
+                    f.read(), policy=email.policy.default))
+    return outl
+
+
+def test_mx_fallback_and_dsn_parameters(out):
+    fake = out.fake("127.0.0.4")
+    start(out)
+    out.run("sendmail", "-f", out.login, "-N", "success,failure", "-R",
+            "hdrs", "-V", "ENV-1", "someone@dest.test",
+            input="Subject: far away\n\nhello there\n.leading dot\n")
+    wait_for(lambda: fake.messages, what="delivery to the second MX")
+    mail, rcpts, data = fake.messages[0]
+    assert mail.startswith("MAIL FROM:<%s>" % out.login)
+    assert "RET=HDRS" in mail and "ENVID=ENV-1" in mail
+    assert re.search(r" SIZE=\d+", mail)
+    assert rcpts == ["RCPT TO:<someone@dest.test> NOTIFY=SUCCESS,FAILURE"
+                     " ORCPT=rfc822;someone@dest.test"] or \
+        rcpts[0].startswith("RCPT TO:<someone@dest.test> "
+                            "NOTIFY=SUCCESS,FAILURE")
+    assert b"\r\nhello there\r\n..leading dot\r\n" in data
+    assert b"Subject: far away\r\n" in data
+    # pipelined: MAIL, RCPT and DATA in one go, after EHLO
+    assert fake.sessions[0][0].startswith("EHLO ")
+    wait_for(lambda: not queued(out), what="an empty queue")
+    log = open(os.path.join(out.var, "log", "courierd.log")).read()
+    assert "127.0.0.3" in log and "delivered" in log
+
+
+def test_no_8bitmime_and_temporary_failure_retried(out):
+    fake = out.fake("127.0.0.5", ehlo=("SIZE",),
+                    rcpt=lambda a, n: "451 4.3.0 try later" if n == 0
+                    else None)
+    start(out)
+    body = ("MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+            "Content-Transfer-Encoding: 8bit\nSubject: accents\n\n"
+            "caf\u00e9 na\u00efve\n")
+    out.run("sendmail", "-f", out.login, "user@plain.test", input=body)
+    wait_for(lambda: fake.messages, what="the retried delivery")
+    assert fake.counts["user@plain.test"] == 2
+    assert len(fake.sessions) >= 2
+    mail, rcpts, data = fake.messages[0]
+    assert "BODY=8BITMIME" not in mail
+    assert all(b < 0x80 for b in data)
+    assert b"Content-Transfer-Encoding: quoted-printable" in data
+    assert b"caf=C3=A9 na=C3=AFve" in data
+    assert b"8bit" not in data
+    wait_for(lambda: not queued(out), what="an empty queue")
+
+
+def test_permanent_failure_bounces(out):
+    fake = out.fake("127.0.0.5", rcpt=lambda a, n:
+                    "550 5.1.1 <%s>: no such user here" % a
+                    if a.startswith("nobody") else None)
+    start(out)
+    out.run("sendmail", "-f", out.login, "nobody@plain.test",
+            "ok@plain.test", input="Subject: half\n\nx\n")
+    wait_for(lambda: fake.messages, what="the good recipient")
+    assert fake.messages[0][1] == ["RCPT TO:<ok@plain.test>"]
+    msgs = wait_for(lambda: maildir_messages(out), what="the DSN")
+    dsn = msgs[0]
+    assert dsn.get_content_type() == "multipart/report"
+    status = list(dsn.iter_parts())[1].get_payload()
+    fields = {}
+    for block in status:
+        for k, v in block.items():
+            fields.setdefault(k.lower(), []).append(v)
+    assert fields["final-recipient"] == ["rfc822; nobody@plain.test"]
+    assert fields["action"] == ["failed"]
+    assert fields["status"] == ["5.1.1"]
+    assert "no such user here" in fields["diagnostic-code"][0]
+    wait_for(lambda: not queued(out), what="an empty queue")
+
+
+def test_unknown_domain_bounces(out):
+    start(out)
+    out.run("sendmail", "-f", out.login, "x@nowhere.test",
+            input="Subject: void\n\nx\n")
+    msgs = wait_for(lambda: maildir_messages(out), what="the DSN")
+    status = list(msgs[0].iter_parts())[1].get_payload()
+    assert status[1]["Action"] == "failed"
+    assert status[1]["Status"] == "5.1.2"
+
+
+def test_starttls_failure_falls_back_and_is_remembered(out):
+    fake = out.fake("127.0.0.6", starttls="break")
+    start(out)
+    out.run("sendmail", "-f", out.login, "a@tls.test",
+            input="Subject: one\n\nx\n")
+    wait_for(lambda: fake.messages, what="the plain delivery")
+    # first connection: STARTTLS, broken; second: plain
+    assert "STARTTLS" in fake.sessions[0]
+    assert "STARTTLS" not in fake.sessions[1]
+    notls = glob.glob(os.path.join(out.var, "esmtp", "notls.*"))
+    assert notls and "127.0.0.6" in open(notls[0]).read()
+    out.run("sendmail", "-f", out.login, "b@tls.test",
+            input="Subject: two\n\nx\n")
+    wait_for(lambda: len(fake.messages) == 2, what="the second message")
+    # remembered: no STARTTLS this time
+    assert all("STARTTLS" not in s for s in fake.sessions[2:])
+
+
+def test_starttls_required_route_defers(out):
+    fake = out.fake("127.0.0.7", starttls="refuse")
+    control(out, "esmtproutes", "old.test: /SECURITY=REQUIRED")
+    start(out)
+    out.run("sendmail", "-f", out.login, "a@old.test",
+            input="Subject: secret\n\nx\n")
+    ctl = wait_for(lambda: queued(out), what="queued")[0]
+    wait_for(lambda: "I0 R 421 4.4.1" in open(ctl).read(),
+             what="a deferral")
+    assert not fake.messages
+    assert "STARTTLS refused: 454" in open(ctl).read()
+    assert all(not l.startswith("MAIL") for s in fake.sessions for l in s)
+
+
+@pytest.fixture
+def peer(suite_build):
+    inst = new_instance(suite_build, "peer.test")
+    inst.program("esmtpd")
+    try:
+        inst.start("authdaemond")
+        inst.start("esmtpd")
+        yield inst
+    finally:
+        inst.stop_all()
+        shutil.rmtree(inst.tmp_root, ignore_errors=True)
+
+
+def test_mx_to_our_own_esmtpd_with_starttls(suite_build, dns, peer):
+    inst = new_instance(suite_build, "example.test")
+    try:
+        control(inst, "dnsservers", "127.0.0.1#%d" % dns.port)
+        with open(os.path.join(inst.etc, "courierd"), "a") as f:
+            f.write("ESMTP_PORT=%d\n" % peer.ports["smtp"])
+        peer.start("courierd")
+        start(inst)
+        inst.run("sendmail", "-f", inst.login, peer.login,
+                 input="Subject: between instances\n\nhi peer\n")
+        msgs = wait_for(lambda: maildir_messages(peer), what="delivery")
+        m = msgs[0]
+        assert m["Subject"] == "between instances"
+        # the hop was encrypted (STARTTLS against the peer's certificate)
+        assert "ESMTPS" in str(m["Received"])
+        wait_for(lambda: not queued(inst), what="an empty queue")
+    finally:
+        inst.stop_all()
+        shutil.rmtree(inst.tmp_root, ignore_errors=True)
+
+
+def test_smarthost_with_auth(suite_build, dns, peer):
+    inst = new_instance(suite_build, "example.test")
+    try:
+        control(inst, "dnsservers", "127.0.0.1#%d" % dns.port)
+        control(inst, "esmtproutes", ": [127.0.0.1],%d"
+                % peer.ports["submission"])
+        control(inst, "esmtpauthclient", "[127.0.0.1] %s %s"
+                % (peer.login, peer.password))
+        start(inst)
+        inst.run("sendmail", "-f", inst.login, "friend@elsewhere.test",
+                 input="Subject: via the smarthost\n\nrelay me\n")
+        # the smarthost accepted it for relaying (AUTH on 587) and queued
+        # it for elsewhere.test
+        def relayed():
+            for c in queued(peer):
+                text = open(c).read()
+                if "rfriend@elsewhere.test" in text:
+                    return text
+            return None
+        try:
+            text = wait_for(relayed, what="the message in the smarthost")
+        except BaseException:
+            print(open(os.path.join(inst.var, "log", "courierd.log")).read())
+            print(open(os.path.join(peer.var, "log", "esmtpd.log")).read())
+            raise
+        assert "i" + peer.login in text.splitlines() or \
+            peer.login in text
+        wait_for(lambda: not queued(inst), what="an empty queue")
+    finally:
+        inst.stop_all()
+        shutil.rmtree(inst.tmp_root, ignore_errors=True)
