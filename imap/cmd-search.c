@@ -566,7 +566,7 @@ void cmd_thread(struct imap_cmd *cmd)
 		ptrs[i] = &msgs[i];
 	struct str s;
 	str_init(&s, 64 + count * 8);
-	str_append(&s, "* THREAD ");
+	str_append(&s, count > 0 ? "* THREAD " : "* THREAD");
 	imap_thread(ptrs, count, algo, cmd->uid, &s);
 	str_append(&s, "\r\n");
 	(void)imap_client_write(cmd->client, str_c(&s), str_len(&s));
