@@ -62,6 +62,18 @@ static void saved_set(struct imap_client *client, uint32_t *uids,
 	saved.count = count;
 }
 
+void imap_search_saved_uids(const struct imap_client *client,
+			    const uint32_t **uids_r, size_t *count_r)
+{
+	if (saved_valid(client)) {
+		*uids_r = saved.uids;
+		*count_r = saved.count;
+	} else {
+		*uids_r = NULL;
+		*count_r = 0;
+	}
+}
+
 static int collect_cb(const struct mail_index_record *rec, void *context)
 {
 	struct collect_ctx *ctx = context;

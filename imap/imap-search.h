@@ -219,6 +219,19 @@ int imap_search_read_header(int fd,
 				       size_t value_len, void *context),
 			    void *context, const char **error_r);
 
+/* ---- the session's saved result (SEARCHRES, RFC 5182; cmd-search.c) ---- */
+
+struct imap_client;
+
+/* The UIDs (ascending) that "$" stands for in the client's selected
+ * mailbox: set by SEARCH RETURN (SAVE ...), empty until then, after a
+ * failed SEARCH ... SAVE, and in another mailbox.  The array belongs to
+ * the session and stays valid until the next SEARCH.  For the other
+ * commands that take a sequence set (FETCH, STORE, COPY, MOVE, UID
+ * EXPUNGE): "$" resolves to these UIDs, minus the expunged ones. */
+void imap_search_saved_uids(const struct imap_client *client,
+			    const uint32_t **uids_r, size_t *count_r);
+
 /* ---- text folding ---- */
 
 /* Streaming state of the folding of one text. */
