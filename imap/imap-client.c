@@ -168,6 +168,7 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 	 * are advertised when their commands exist. */
 	str_append(out, " LITERAL+ ID ENABLE NAMESPACE CHILDREN "
 			"UNSELECT SPECIAL-USE UTF8=ACCEPT");
+	str_append(out, " UIDPLUS MOVE MULTIAPPEND BINARY");
 	str_append(out, " ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
 			"THREAD=REFERENCES WITHIN");
 }

@@ -37,6 +37,10 @@ static const struct imap_command commands[] = {
 	{ "SORT", cmd_sort, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
 	{ "THREAD", cmd_thread, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
 	{ "FETCH", cmd_fetch, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
+	{ "STORE", cmd_store, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
+	{ "COPY", cmd_copy, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
+	{ "MOVE", cmd_move, SEL | IMAP_CMD_UID },
+	{ "APPEND", cmd_append, IMAP_CMD_AUTH },
 };
 
 const struct imap_command *imap_command_find(const char *name)

@@ -15,7 +15,8 @@ imap_libimap_la_SOURCES = \
 	imap/cmd-mailbox.c imap/cmd-select.c \
 	imap/imap-envelope.c imap/imap-envelope.h \
 	imap/imap-message.c imap/imap-message.h \
-	imap/cmd-fetch.c
+	imap/cmd-fetch.c imap/cmd-store.c imap/cmd-copy.c \
+	imap/imap-flags.c imap/imap-flags.h
 imap_libimap_la_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
 imap_libimap_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS)
 

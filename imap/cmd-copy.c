@@ -1,0 +1,335 @@
+/* cmd-copy.c: COPY, MOVE (RFC 6851) and APPEND with MULTIAPPEND
+ * (RFC 3502), with the UIDPLUS responses (RFC 4315). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imap-client-private.h"
+#include "imap-flags.h"
+#include "imap-mailbox.h"
+#include "maildir.h"
+#include "mem.h"
+#include "rfc822-date.h"
+
+/* An open destination folder. */
+struct dest {
+	char *dir;
+	struct mail_index *index;
+	struct mail_index_status st;
+};
+
+static int dest_open(struct imap_cmd *cmd, const char *name,
+		     struct dest *d)
+{
+	const char *error;
+	char *folder = imap_folder_from_client(cmd->client, name, &error);
+
+	memset(d, 0, sizeof(*d));
+	if (folder == NULL) {
+		imap_cmd_no(cmd, "%s", error);
+		return -1;
+	}
+	d->dir = imap_folder_dir(cmd->client, folder);
+	free(folder);
+	if (d->dir == NULL || !maildir_is_maildir(d->dir)) {
+		imap_cmd_no(cmd, "[TRYCREATE] Mailbox does not exist");
+		free(d->dir);
+		d->dir = NULL;
+		return -1;
+	}
+	if (mail_index_open(d->dir, NULL, &d->index, &error) < 0 ||
+	    mail_index_get_status(d->index, &d->st, &error) < 0) {
+		imap_cmd_no(cmd, "[SERVERBUG] %s", error);
+		mail_index_close(&d->index);
+		free(d->dir);
+		d->dir = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void dest_close(struct dest *d)
+{
+	mail_index_close(&d->index);
+	free(d->dir);
+	d->dir = NULL;
+}
+
+/* Delivers one message into d: its bytes from fd or data, flags and
+ * keywords, internal date.  Returns 0 and *uid_r, or -1 with *error_r. */
+static int deliver(struct dest *d, int fd, const void *data, size_t len,
+		   uint8_t flags, const char *const *keywords,
+		   size_t keyword_count, int64_t internal_date,
+		   uint32_t *uid_r, const char **error_r)
+{
+	struct maildir_delivery *del;
+	char letters[6], buf[65536];
+	char *name = NULL;
+	ssize_t n;
+
+	del = maildir_delivery_begin(d->dir, 0, error_r);
+	if (del == NULL)
+		return -1;
+	if (fd >= 0) {
+		while ((n = read(fd, buf, sizeof(buf))) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				*error_r = "read() of the message failed";
+				maildir_delivery_abort(&del);
+				return -1;
+			}
+			if (maildir_delivery_write(del, buf, (size_t)n,
+						   error_r) < 0) {
+				maildir_delivery_abort(&del);
+				return -1;
+			}
+		}
+	} else if (maildir_delivery_write(del, data, len, error_r) < 0) {
+		maildir_delivery_abort(&del);
+		return -1;
+	}
+	if (maildir_delivery_commit(&del,
+				    imap_flags_maildir_letters(flags, letters),
+				    &name, error_r) < 0)
+		return -1;
+	/* the internal date is the file's mtime */
+	char *path = xasprintf("%s/cur/%s", d->dir, name);
+	struct timespec ts[2] = {
+		{ .tv_sec = (time_t)internal_date },
+		{ .tv_sec = (time_t)internal_date },
+	};
+	(void)utimensat(AT_FDCWD, path, ts, 0);
+	free(path);
+	int ret = mail_index_add(d->index, name, keywords, keyword_count,
+				 uid_r, error_r);
+	free(name);
+	return ret;
+}
+
+/* "1,3:5" of sorted UIDs, compressed into ranges. */
+static void append_uid_set(struct str *out, const uint32_t *uids, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (i > 0)
+			str_append_c(out, ',');
+		if (j > i)
+			str_printfa(out, "%u:%u", uids[i], uids[j]);
+		else
+			str_printfa(out, "%u", uids[i]);
+		i = j + 1;
+	}
+}
+
+static void copy_common(struct imap_cmd *cmd, bool move)
+{
+	struct imap_client *client = cmd->client;
+	struct imap_mailbox *mbox = client->mbox;
+	struct imap_seqset set;
+	struct dest d;
+	const char *error;
+	uint32_t *uids, *src, *dst;
+	size_t n, done = 0;
+
+	if (cmd->count != 2 || cmd->args[0].type != IMAP_ARG_ATOM ||
+	    !imap_arg_is_string(&cmd->args[1])) {
+		imap_cmd_bad(cmd, "%s takes a set and a mailbox", cmd->name);
+		return;
+	}
+	if (imap_seqset_parse(cmd->args[0].str, &set, &error) < 0) {
+		imap_cmd_bad(cmd, "%s", error);
+		return;
+	}
+	if (move && mbox->readonly) {
+		imap_seqset_free(&set);
+		imap_cmd_no(cmd, "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	if (dest_open(cmd, cmd->args[1].str, &d) < 0) {
+		imap_seqset_free(&set);
+		return;
+	}
+	imap_mailbox_resolve(mbox, &set, cmd->uid, &uids, &n);
+	imap_seqset_free(&set);
+	src = n > 0 ? xreallocarray(NULL, n, sizeof(*src)) : NULL;
+	dst = n > 0 ? xreallocarray(NULL, n, sizeof(*dst)) : NULL;
+	int failed = 0;
+	for (size_t i = 0; i < n && !failed; i++) {
+		struct mail_index_record rec;
+		const char **kw = NULL;
+		int fd;
+
+		if (mail_index_lookup_uid(mbox->index, uids[i], &rec,
+					  &error) <= 0)
+			continue;	/* expunged meanwhile */
+		uint8_t flags = rec.flags;
+		int64_t date = rec.internal_date;
+		size_t kwn = rec.keyword_count;
+		if (kwn > 0)
+			kw = xreallocarray(NULL, kwn, sizeof(*kw));
+		for (size_t k = 0; k < kwn; k++)
+			kw[k] = xstrdup(mail_index_keyword_name(
+				mbox->index, rec.keywords[k]) ?: "");
+		int r = mail_index_open_message(mbox->index, uids[i], &fd,
+						&error);
+		if (r < 0)
+			failed = 1;
+		if (r > 0) {
+			if (deliver(&d, fd, NULL, 0, flags, kw, kwn, date,
+				    &dst[done], &error) < 0)
+				failed = 1;
+			else
+				src[done++] = uids[i];
+			close(fd);
+		}
+		for (size_t k = 0; k < kwn; k++)
+			free((char *)kw[k]);
+		free(kw);
+	}
+	if (failed) {
+		/* all or nothing: take back what was copied */
+		const char *error2;
+		if (done > 0)
+			(void)mail_index_expunge(d.index, dst, done, NULL,
+						 &error2);
+		imap_cmd_no(cmd, "%s failed: %s", cmd->name, error);
+	} else if (done == 0) {
+		imap_cmd_ok(cmd, "%s completed (nothing to do)", cmd->name);
+	} else {
+		struct str code;
+		str_init(&code, 128);
+		str_printfa(&code, "[COPYUID %u ", d.st.uidvalidity);
+		append_uid_set(&code, src, done);
+		str_append_c(&code, ' ');
+		append_uid_set(&code, dst, done);
+		str_append_c(&code, ']');
+		if (move) {
+			imap_client_printf(client, "* OK %s Moved",
+					   str_c(&code));
+			if (mail_index_expunge(mbox->index, src, done, NULL,
+					       &error) < 0)
+				imap_cmd_no(cmd, "MOVE could not expunge: %s",
+					    error);
+			else
+				imap_cmd_ok(cmd, "MOVE completed");
+		} else {
+			imap_cmd_ok(cmd, "%s COPY completed", str_c(&code));
+		}
+		str_free(&code);
+	}
+	dest_close(&d);
+	free(uids);
+	free(src);
+	free(dst);
+}
+
+void cmd_copy(struct imap_cmd *cmd)
+{
+	copy_common(cmd, false);
+}
+
+void cmd_move(struct imap_cmd *cmd)
+{
+	copy_common(cmd, true);
+}
+
+void cmd_append(struct imap_cmd *cmd)
+{
+	const struct imap_arg *a = cmd->args;
+	size_t left = cmd->count;
+	struct dest d;
+	uint32_t *uids = NULL;
+	size_t done = 0;
+	const char *error = NULL;
+	bool bad = false, failed = false;
+
+	if (left < 2 || !imap_arg_is_string(&a[0])) {
+		imap_cmd_bad(cmd, "APPEND takes a mailbox and a message");
+		return;
+	}
+	/* check the whole syntax before delivering anything */
+	for (size_t i = 1; i < left && !bad;) {
+		struct imap_flags f;
+		if (a[i].type == IMAP_ARG_LIST) {
+			if (imap_flags_parse(&a[i], 1, true, &f, &error) < 0)
+				bad = true;
+			imap_flags_free(&f);
+			i++;
+		}
+		if (!bad && i < left && a[i].type == IMAP_ARG_STRING) {
+			time_t t;
+			int tz;
+			if (rfc822_date_imap_parse(a[i].str, a[i].len, &t,
+						   &tz) < 0) {
+				error = "Bad date-time";
+				bad = true;
+			}
+			i++;
+		}
+		if (!bad && (i >= left || a[i].type != IMAP_ARG_LITERAL)) {
+			error = "APPEND needs a literal message";
+			bad = true;
+		}
+		i++;
+	}
+	if (bad) {
+		imap_cmd_bad(cmd, "%s", error);
+		return;
+	}
+	if (dest_open(cmd, a[0].str, &d) < 0)
+		return;
+	for (size_t i = 1; i < left && !failed;) {
+		struct imap_flags f = { 0 };
+		int64_t date = (int64_t)time(NULL);
+		if (a[i].type == IMAP_ARG_LIST) {
+			(void)imap_flags_parse(&a[i], 1, true, &f, &error);
+			i++;
+		}
+		if (a[i].type == IMAP_ARG_STRING) {
+			time_t t;
+			int tz;
+			if (rfc822_date_imap_parse(a[i].str, a[i].len, &t,
+						   &tz) == 0)
+				date = (int64_t)t;
+			i++;
+		}
+		uids = xreallocarray(uids, done + 1, sizeof(*uids));
+		if (a[i].len == 0) {
+			error = "Empty message";
+			failed = true;
+		} else if (deliver(&d, -1, a[i].str, a[i].len, f.flags,
+				   f.keywords, f.keyword_count, date,
+				   &uids[done], &error) < 0) {
+			failed = true;
+		} else {
+			done++;
+		}
+		imap_flags_free(&f);
+		i++;
+	}
+	if (failed) {
+		const char *error2;
+		if (done > 0)
+			(void)mail_index_expunge(d.index, uids, done, NULL,
+						 &error2);
+		imap_cmd_no(cmd, "APPEND failed: %s", error);
+	} else {
+		struct str code;
+		str_init(&code, 64);
+		str_printfa(&code, "[APPENDUID %u ", d.st.uidvalidity);
+		append_uid_set(&code, uids, done);
+		str_append_c(&code, ']');
+		imap_cmd_ok(cmd, "%s APPEND completed", str_c(&code));
+		str_free(&code);
+	}
+	free(uids);
+	dest_close(&d);
+}
