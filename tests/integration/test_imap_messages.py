@@ -215,3 +215,100 @@ def test_fetch_errors_and_many(imapd, md):
     typ, data = m.uid("FETCH", "299:400", "UID")
     assert data == [b"299 (UID 299)", b"300 (UID 300)"]
     m.logout()
+
+
+def test_store(imapd, md):
+    for i in range(3):
+        put(md, b"Subject: s%d\n\nx\n" % i)
+    m = session(imapd, md)
+    m.select("INBOX")
+    typ, data = m.store("1:2", "+FLAGS", "(\\Flagged $Junk)")
+    assert typ == "OK"
+    assert data == [b"1 (FLAGS (\\Flagged \\Recent $Junk))",
+                    b"2 (FLAGS (\\Flagged \\Recent $Junk))"]
+    typ, data = m.store("1", "-FLAGS.SILENT", "\\Flagged")
+    assert data == [None]
+    typ, data = m.uid("STORE", "3", "FLAGS", "(\\Seen \\Answered)")
+    assert data == [b"3 (UID 3 FLAGS (\\Seen \\Answered \\Recent))"]
+    for bad in ("(\\Recent)", "(\\Bogus)", "(a{b)"):
+        with pytest.raises(imaplib.IMAP4.error):
+            m.store("1", "+FLAGS", bad)
+    with pytest.raises(imaplib.IMAP4.error):
+        m.store("1", "XFLAGS", "(\\Seen)")
+    # keywords in Courier's format on disk, flags in the file names
+    kw = os.path.join(md, "courierimapkeywords")
+    assert os.path.isdir(kw)
+    names = sorted(os.listdir(os.path.join(md, "cur")))
+    assert sum(n.endswith(":2,F") for n in names) == 1
+    assert sum(n.endswith(":2,RS") for n in names) == 1
+    # a second session sees them
+    b = session(imapd, md)
+    b.select("INBOX")
+    typ, data = b.fetch("1:3", "FLAGS")
+    assert data[0] == b"1 (FLAGS ($Junk))"
+    # CONDSTORE UNCHANGEDSINCE
+    typ, data = b.fetch("1", "(MODSEQ)")
+    modseq = int(re.search(rb"MODSEQ \((\d+)\)", data[0]).group(1))
+    typ, data = b._simple_command("STORE", "1", "(UNCHANGEDSINCE 1)",
+                                  "+FLAGS", "(\\Deleted)")
+    assert typ == "OK" and data[0].startswith(b"[MODIFIED 1] ")
+    typ, data = b._simple_command("STORE", "1",
+                                  "(UNCHANGEDSINCE %d)" % modseq,
+                                  "+FLAGS", "(\\Deleted)")
+    assert typ == "OK"
+    # session a hears about b's change at its next command
+    typ, data = m.noop()
+    fetches = m.untagged_responses.get("FETCH", [])
+    assert any(b"\\Deleted" in f for f in fetches), fetches
+    b.logout()
+    m.logout()
+
+
+def test_copy_move_append(imapd, md):
+    put(md, b"Subject: one\n\n1\n")
+    put(md, b"Subject: two\n\n2\n")
+    m = session(imapd, md)
+    assert m.create("Archive")[0] == "OK"
+    m.select("INBOX")
+    m.store("1", "+FLAGS", "(\\Flagged kw1)")
+    typ, data = m.copy("1:2", "Archive")
+    assert typ == "OK"
+    assert re.match(rb"\[COPYUID \d+ 1:2 1:2\] ", data[0]), data
+    typ, data = m.copy("1", "Nowhere")
+    assert typ == "NO" and b"TRYCREATE" in data[0]
+    typ, data = m._simple_command("MOVE", "2", "Archive")
+    assert typ == "OK"
+    assert m.untagged_responses.get("EXPUNGE") == [b"2"]
+    ok = m.untagged_responses.get("OK", [])
+    assert any(re.match(rb"\[COPYUID \d+ 2 3\]", o) for o in ok), ok
+    typ, data = m.uid("MOVE", "1", "Archive")
+    assert typ == "OK"
+    typ, data = m.select("Archive")
+    assert data == [b"4"]
+    typ, data = m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    flags = [x[0] for x in data if isinstance(x, tuple)]
+    assert b"\\Flagged" in flags[0] and b"kw1" in flags[0]
+    # APPEND with flags and internal date, and MULTIAPPEND
+    msg = b"Subject: appended\r\n\r\nhello\r\n"
+    typ, data = m.append("Archive", "(\\Seen $Label1)",
+                         '"05-Mar-2021 10:20:30 +0000"', msg)
+    assert typ == "OK"
+    assert re.match(rb"\[APPENDUID \d+ 5\]", data[0]), data
+    typ, data = m.fetch("5", "(FLAGS INTERNALDATE RFC822.SIZE BODY[])")
+    head = data[0][0]
+    assert b"\\Seen" in head and b"$Label1" in head
+    assert re.search(rb'INTERNALDATE "[ 0][56]-Mar-2021 \d\d:\d0:30 ', head)
+    assert b"RFC822.SIZE %d" % len(msg) in head
+    assert data[0][1] == msg
+    typ, data = m._simple_command(
+        "APPEND", "INBOX", "(\\Draft)", "{5+}\r\nab\r\nc", "{3+}\r\nxyz")
+    assert typ == "OK" and re.match(rb"\[APPENDUID \d+ 3:4\] ", data[0])
+    with pytest.raises(imaplib.IMAP4.error):
+        m.append("Archive", "(\\Recent)", None, msg)
+    typ, data = m.append("Nope", None, None, msg)
+    assert typ == "NO" and b"TRYCREATE" in data[0]
+    m.select("INBOX")
+    typ, data = m.fetch("1:*", "(FLAGS RFC822)")
+    bodies = [x[1] for x in data if isinstance(x, tuple)]
+    assert bodies == [b"ab\r\nc", b"xyz"]
+    m.logout()
