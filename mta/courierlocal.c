@@ -61,6 +61,9 @@
 #define DOT_COURIER_MAX (64 * 1024)
 #define MAX_FORWARDS 100
 
+/* What the account's process answers when maildrop is to deliver. */
+#define STATUS_MAILDROP 100
+
 struct outcome {
 	enum ctl_status status;
 	char *diag;
@@ -74,6 +77,8 @@ struct delivery {
 	const char *address;	/* the recipient, for Delivered-To */
 	const char *ext;	/* extension, "" for none */
 	const char *dotfile;	/* an alias's file in aliases.dir, or NULL */
+	const char *maildrop;	/* maildropfilter's program, or NULL */
+	bool want_maildrop;	/* the default delivery is maildrop's */
 	struct auth_record *rec;
 	int data_fd;
 	struct str prefix;	/* Return-Path: and Delivered-To: lines */
@@ -298,18 +303,20 @@ static bool hard_exit(int code)
 	return false;
 }
 
-/* Returns true when the program asked to stop (exit 99). */
-static bool deliver_program(struct delivery *dl, const char *cmd,
-			    struct outcome *o)
+/* Runs argv (argv[0] a path) as the account with the message on its
+ * standard input and the dot-courier environment.  Returns 0 with the
+ * wait status in *status_r, or -1 after recording a deferral. */
+static int run_fed(struct delivery *dl, char *const argv[], int *status_r,
+		   struct outcome *o)
 {
-	int pipefd[2], status;
+	int pipefd[2];
 	pid_t pid;
 	struct sigaction sa;
 
 	if (pipe(pipefd) < 0) {
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 pipe: %s",
 		       strerror(errno));
-		return false;
+		return -1;
 	}
 	pid = fork();
 	if (pid < 0) {
@@ -317,7 +324,7 @@ static bool deliver_program(struct delivery *dl, const char *cmd,
 		       strerror(errno));
 		close(pipefd[0]);
 		close(pipefd[1]);
-		return false;
+		return -1;
 	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
@@ -345,7 +352,7 @@ static bool deliver_program(struct delivery *dl, const char *cmd,
 			}
 		}
 		setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		execv(argv[0], argv);
 		_exit(127);
 	}
 	close(pipefd[0]);
@@ -355,13 +362,25 @@ static bool deliver_program(struct delivery *dl, const char *cmd,
 	sigaction(SIGPIPE, &sa, NULL);
 	(void)message_copy(dl, fd_cb, &pipefd[1]);
 	close(pipefd[1]);
-	while (waitpid(pid, &status, 0) < 0) {
+	while (waitpid(pid, status_r, 0) < 0) {
 		if (errno != EINTR) {
 			result(o, CTL_STATUS_DEFERRED, "4.3.0 wait: %s",
 			       strerror(errno));
-			return false;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/* Returns true when the program asked to stop (exit 99). */
+static bool deliver_program(struct delivery *dl, const char *cmd,
+			    struct outcome *o)
+{
+	char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)cmd, NULL };
+	int status;
+
+	if (run_fed(dl, argv, &status, o) < 0)
+		return false;
 	if (WIFSIGNALED(status)) {
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 |%s: killed by signal "
 		       "%d", cmd, WTERMSIG(status));
@@ -385,6 +404,40 @@ static bool deliver_program(struct delivery *dl, const char *cmd,
 			       "status %d", cmd, WEXITSTATUS(status));
 		return false;
 	}
+}
+
+/* The maildropfilter hook: the account's mail goes through maildrop
+ * (delivery mode, as the account): exit 0 delivered, 75 (EX_TEMPFAIL)
+ * or a signal deferred, anything else failed. */
+static void deliver_maildrop(struct delivery *dl, struct outcome *o)
+{
+	char *argv[8];
+	size_t n = 0;
+	int status;
+
+	argv[n++] = (char *)dl->maildrop;
+	argv[n++] = (char *)"-d";
+	argv[n++] = dl->rec->address;
+	argv[n++] = (char *)"-f";
+	argv[n++] = (char *)dl->sender;
+	if (*dl->ext != '\0')
+		argv[n++] = (char *)dl->ext;
+	argv[n] = NULL;
+	if (run_fed(dl, argv, &status, o) < 0)
+		return;
+	if (WIFSIGNALED(status))
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 maildrop: killed by "
+		       "signal %d", WTERMSIG(status));
+	else if (WEXITSTATUS(status) == 0)
+		result(o, CTL_STATUS_DELIVERED, "250 2.0.0 delivered by "
+		       "maildrop");
+	else if (WEXITSTATUS(status) == 75 || WEXITSTATUS(status) == 127)
+		result(o, CTL_STATUS_DEFERRED, "451 4.3.0 maildrop: exit "
+		       "status %d%s", WEXITSTATUS(status),
+		       WEXITSTATUS(status) == 127 ? " (cannot run it)" : "");
+	else
+		result(o, CTL_STATUS_FAILED, "550 5.3.0 maildrop: exit "
+		       "status %d", WEXITSTATUS(status));
 }
 
 static void add_forwards(struct delivery *dl, const char *line,
@@ -460,6 +513,13 @@ static void deliver_default(struct delivery *dl, struct outcome *o)
 {
 	struct str md;
 
+	if (dl->maildrop != NULL) {
+		/* maildrop -d looks the account up through authdaemond,
+		 * whose socket only root reaches: the parent runs it (and
+		 * maildrop switches to the account) */
+		dl->want_maildrop = true;
+		return;
+	}
 	str_init(&md, 256);
 	auth_record_maildir(dl->rec, &md);
 	deliver_maildir(dl, str_c(&md), dl->rec->quota, o);
@@ -631,6 +691,36 @@ static int lookup(const char *key, struct auth_record *rec, char **ext_r,
 	return r;
 }
 
+/* The maildrop to run when etc/maildropfilter exists: its first line
+ * when that is an absolute path, else the suite's own bin/maildrop
+ * (beside this module's install, else BINDIR).  NULL: no filtering. */
+static char *maildrop_path(void)
+{
+	char *path = config_path("maildropfilter"), *line = NULL, *exe, *p;
+
+	if (access(path, F_OK) < 0) {
+		free(path);
+		return NULL;
+	}
+	free(path);
+	line = config_read_first_line("maildropfilter", NULL);
+	if (line != NULL && line[0] == '/')
+		return line;
+	free(line);
+	exe = realpath("/proc/self/exe", NULL);
+	if (exe != NULL) {
+		/* PREFIX/libexec/courier/modules/courierlocal */
+		for (int i = 0; i < 4 && (p = strrchr(exe, '/')) != NULL; i++)
+			*p = '\0';
+		p = xasprintf("%s/bin/maildrop", exe);
+		free(exe);
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return xstrdup(BINDIR "/maildrop");
+}
+
 /* The account of a program or mailbox alias: the owner of
  * etc/aliases.dir, home in that folder.  Returns 1, or -1 with
  * *error_r. */
@@ -664,7 +754,7 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 	struct auth_record rec;
 	struct delivery dl;
 	const char *error;
-	char *ext, *akey = NULL, *dotfile = NULL;
+	char *ext, *akey = NULL, *dotfile = NULL, *maildrop = NULL;
 	int pipefd[2], status, r;
 	pid_t pid;
 
@@ -708,6 +798,9 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 	if (akey != NULL) {
 		dotfile = aliases_dotfile_name(akey);
 		dl.dotfile = dotfile;
+	} else {
+		maildrop = maildrop_path();
+		dl.maildrop = maildrop;
 	}
 	dl.rec = &rec;
 	dl.data_fd = data_fd;
@@ -745,6 +838,8 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 			deliver_as_user(&dl, &uo);
 		}
 		str_init(&msg, 256);
+		if (dl.want_maildrop && uo.status == CTL_STATUS_NONE)
+			uo.status = STATUS_MAILDROP;
 		str_printfa(&msg, "%d %s\n%s", (int)uo.status,
 			    uo.diag != NULL ? uo.diag : "",
 			    str_c(&dl.forwards));
@@ -824,7 +919,9 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 					       "2.0.0 forwarded as %s", fq);
 				}
 			}
-			if (st == CTL_STATUS_DELIVERED ||
+			if (st == STATUS_MAILDROP)
+				deliver_maildrop(&dl, o);
+			else if (st == CTL_STATUS_DELIVERED ||
 			    st == CTL_STATUS_FAILED ||
 			    st == CTL_STATUS_DEFERRED)
 				result(o, (enum ctl_status)st, "%s",
@@ -843,6 +940,7 @@ out:
 	free(ext);
 	free(akey);
 	free(dotfile);
+	free(maildrop);
 	auth_record_free(&rec);
 }
 

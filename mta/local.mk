@@ -69,7 +69,7 @@ mta_courierd_LDADD = $(MTA_LIBS)
 mtamoduledir = $(libexecdir)/courier/modules
 mtamodule_PROGRAMS = mta/courierlocal
 mta_courierlocal_SOURCES = mta/courierlocal.c
-mta_courierlocal_CPPFLAGS = $(AUTH_CPPFLAGS)
+mta_courierlocal_CPPFLAGS = $(AUTH_CPPFLAGS) -DBINDIR=\"$(bindir)\"
 mta_courierlocal_LDADD = mta/libmta.la $(AUTH_LIBS)
 
 sbin_PROGRAMS += mta/courier
