@@ -87,6 +87,11 @@ void imap_client_capability(struct imap_client *client, struct str *out);
 bool imap_client_plaintext_ok(const struct imap_client *client);
 /* Ends the session after the output is flushed. */
 void imap_client_close(struct imap_client *client);
+/* IDLE (cmd-idle.c): the line that ends it, and the cleanup of its
+ * watches (also when the session ends). */
+void imap_client_idle_line(struct imap_client *client, const char *line,
+			   size_t len);
+void imap_client_idle_stop(struct imap_client *client);
 /* Runs the login callback and answers (pre-login process). */
 void imap_client_login(struct imap_client *client,
 		       const struct imap_login_request *req);

@@ -168,7 +168,7 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 	 * are advertised when their commands exist. */
 	str_append(out, " LITERAL+ ID ENABLE NAMESPACE CHILDREN "
 			"UNSELECT SPECIAL-USE UTF8=ACCEPT");
-	str_append(out, " UIDPLUS MOVE MULTIAPPEND BINARY");
+	str_append(out, " UIDPLUS MOVE MULTIAPPEND BINARY IDLE");
 	str_append(out, " ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
 			"THREAD=REFERENCES WITHIN");
 }
@@ -315,8 +315,10 @@ static void client_line(struct conn *conn, const char *line, size_t len,
 		conn_write(client->relay, line, len);
 		conn_write(client->relay, "\r\n", 2);
 		return;
-	case IMAP_CONT_HANDED_OFF:
 	case IMAP_CONT_IDLE:
+		imap_client_idle_line(client, line, len);
+		return;
+	case IMAP_CONT_HANDED_OFF:
 	case IMAP_CONT_OUTPUT:
 		return;
 	case IMAP_CONT_NONE:
@@ -563,6 +565,7 @@ imap_client_create_mail(struct ioloop *loop, struct conn *conn,
 static void client_free(struct imap_client *client)
 {
 	output_end(client);
+	imap_client_idle_stop(client);
 	imap_mailbox_close(&client->mbox);
 	imap_parser_destroy(&client->parser);
 	sasl_server_destroy(&client->sasl);

@@ -41,6 +41,7 @@ static const struct imap_command commands[] = {
 	{ "COPY", cmd_copy, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
 	{ "MOVE", cmd_move, SEL | IMAP_CMD_UID },
 	{ "APPEND", cmd_append, IMAP_CMD_AUTH },
+	{ "IDLE", cmd_idle, IMAP_CMD_AUTH },
 };
 
 const struct imap_command *imap_command_find(const char *name)
