@@ -312,3 +312,62 @@ def test_copy_move_append(imapd, md):
     bodies = [x[1] for x in data if isinstance(x, tuple)]
     assert bodies == [b"ab\r\nc", b"xyz"]
     m.logout()
+
+
+def read_line(m, timeout):
+    """One response line from an IMAP4_stream session, or None after
+    timeout seconds."""
+    import select
+    # a line already buffered by the file object needs no select
+    if b"\n" not in m.readfile.peek(0):
+        r, _, _ = select.select([m.readfile], [], [], timeout)
+        if not r:
+            return None
+    return m.readfile.readline()
+
+
+def idle_until(m, pattern, timeout=1.0):
+    """Lines read while IDLE until one matches pattern; fails after
+    timeout seconds."""
+    end = time.time() + timeout
+    seen = []
+    while time.time() < end:
+        line = read_line(m, end - time.time())
+        if line is None:
+            break
+        seen.append(line)
+        if re.search(pattern, line):
+            return seen
+    raise AssertionError("no %r within %ss: %r" % (pattern, timeout, seen))
+
+
+def test_idle(imapd, md):
+    put(md, b"Subject: first\n\nx\n")
+    a = session(imapd, md)
+    b = session(imapd, md)
+    a.select("INBOX")
+    b.select("INBOX")
+    a.send(b"i1 IDLE\r\n")
+    assert a.readfile.readline().startswith(b"+ ")
+    # a delivery by anything shows up within a second
+    t0 = time.time()
+    put(md, b"Subject: second\n\ny\n")
+    lines = idle_until(a, rb"^\* 2 EXISTS")
+    assert time.time() - t0 < 1.0
+    # another session's flag change and expunge
+    b.store("1", "+FLAGS", "(\\Deleted)")
+    idle_until(a, rb"^\* 1 FETCH \(.*\\Deleted")
+    b.expunge()
+    idle_until(a, rb"^\* 1 EXPUNGE")
+    a.send(b"DONE\r\n")
+    idle_until(a, rb"^i1 OK ")
+    assert a.noop()[0] == "OK"
+    # IDLE in the authenticated state, and anything but DONE is BAD
+    a.unselect() if hasattr(a, "unselect") else a.close()
+    a.send(b"i2 IDLE\r\n")
+    assert a.readfile.readline().startswith(b"+ ")
+    a.send(b"NOPE\r\n")
+    idle_until(a, rb"^i2 BAD ")
+    assert a.noop()[0] == "OK"
+    a.logout()
+    b.logout()
