@@ -78,6 +78,7 @@ mta_courier_LDADD = $(MTA_LIBS)
 
 bin_PROGRAMS += mta/sendmail
 mta_sendmail_SOURCES = mta/sendmail.c
+mta_sendmail_CPPFLAGS = $(AM_CPPFLAGS) -DSBINDIR=\"$(sbindir)\"
 mta_sendmail_LDADD = $(MTA_LIBS)
 
 bin_PROGRAMS += mta/mailq mta/cancelmsg

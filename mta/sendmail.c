@@ -151,6 +151,36 @@ static size_t input_read(struct input *in)
 	return in->len;
 }
 
+/* sendmail -bs: SMTP on standard input and output, spoken by the ESMTP
+ * server's --stdio mode (sbin/esmtpd beside bin/, else SBINDIR).
+ * Returns only when it cannot be run. */
+static int run_smtp_stdio(const char *argv0)
+{
+	char *exe = realpath("/proc/self/exe", NULL), *path = NULL;
+
+	(void)argv0;
+	if (exe != NULL) {
+		char *slash = strrchr(exe, '/');
+
+		if (slash != NULL) {
+			*slash = '\0';
+			path = xasprintf("%s/../sbin/esmtpd", exe);
+			if (access(path, X_OK) < 0) {
+				free(path);
+				path = NULL;
+			}
+		}
+		free(exe);
+	}
+	if (path == NULL)
+		path = xstrdup(SBINDIR "/esmtpd");
+	execl(path, "esmtpd", "--stdio", (char *)NULL);
+	fprintf(stderr, "sendmail: cannot run %s: %s\n", path,
+		strerror(errno));
+	free(path);
+	return EX_UNAVAILABLE;
+}
+
 int main(int argc, char **argv)
 {
 	struct submit_options o;
@@ -193,6 +223,8 @@ int main(int argc, char **argv)
 			break;
 		case 'V': o.envid = optarg; break;
 		case 'b':
+			if (strcmp(optarg, "s") == 0)
+				return run_smtp_stdio(argv[0]);
 			if (strcmp(optarg, "m") != 0) {
 				fprintf(stderr, "sendmail: -b%s is not "
 					"supported\n", optarg);
