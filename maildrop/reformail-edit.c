@@ -80,7 +80,7 @@ void reformail_split_header(const char *hdr, size_t len,
 	rfc822_header_parser_destroy(&p);
 }
 
-static bool key_in(char **list, size_t n, const char *key, size_t *idx_r)
+static bool key_in(const char **list, size_t n, const char *key, size_t *idx_r)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *k = reformail_key(list[i], strlen(list[i]));

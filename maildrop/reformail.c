@@ -139,7 +139,7 @@ static void invalid(void)
 	exit(1);
 }
 
-static void push(char ***vec, size_t *n, char *arg)
+static void push(const char ***vec, size_t *n, const char *arg)
 {
 	*vec = xreallocarray(*vec, *n + 2, sizeof(char *));
 	(*vec)[(*n)++] = arg;

@@ -27,15 +27,15 @@ struct reformail_opts {
 	bool crlf;	/* -d1: CRLF line ends */
 	bool concat;	/* -c: unfold multi-line headers */
 	/* each a NULL-terminated vector of the option arguments, in order */
-	char **add_missing;	/* -a */
-	char **add_always;	/* -A */
-	char **add_rename;	/* -i */
-	char **add_replace;	/* -I */
-	char **uniq_first;	/* -u */
-	char **uniq_last;	/* -U */
-	char **rename_old;	/* -R old (pairs with rename_new) */
-	char **rename_new;
-	char **extract;		/* -x and -X, with extract_name[i] */
+	const char **add_missing;	/* -a */
+	const char **add_always;	/* -A */
+	const char **add_rename;	/* -i */
+	const char **add_replace;	/* -I */
+	const char **uniq_first;	/* -u */
+	const char **uniq_last;	/* -U */
+	const char **rename_old;	/* -R old (pairs with rename_new) */
+	const char **rename_new;
+	const char **extract;		/* -x and -X, with extract_name[i] */
 	bool *extract_name;	/* true for -X (print the header's name) */
 	size_t n_add_missing, n_add_always, n_add_rename, n_add_replace;
 	size_t n_uniq_first, n_uniq_last, n_rename, n_extract;

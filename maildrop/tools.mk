@@ -4,3 +4,20 @@ bin_PROGRAMS += maildrop/reformail
 maildrop_reformail_SOURCES = maildrop/reformail.c maildrop/reformail.h \
 	maildrop/reformail-edit.c
 maildrop_reformail_LDADD = $(CORE_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz-reformail
+tests_fuzz_fuzz_reformail_SOURCES = tests/fuzz/fuzz-reformail.c \
+	maildrop/reformail-edit.c maildrop/reformail.h
+tests_fuzz_fuzz_reformail_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
+tests_fuzz_fuzz_reformail_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_reformail_LDADD = $(CORE_LIBS)
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-reformail
+TESTS += tests/unit/test-reformail
+tests_unit_test_reformail_SOURCES = tests/unit/test-reformail.c \
+	maildrop/reformail-edit.c maildrop/reformail.h
+tests_unit_test_reformail_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_reformail_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
+tests_unit_test_reformail_LDADD = $(UNIT_LIBS)
+endif
