@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "authclient.h"
+#include "esmtp-bofh.h"
 #include "esmtp-relay.h"
 #include "esmtp-session.h"
 #include "esmtp-settings.h"
@@ -98,6 +99,16 @@ static void setup(void)
 	server.domains = esmtp_domains_new("localhost", "example.test",
 					   "backup.test", "mail.example.test");
 	server.access = esmtp_access_new();
+	{
+		/* bofh rules, so the message checks run on fuzzed mail */
+		static const char rules[] =
+			"badfrom @bad.test\nspamtrap trap@example.test\n"
+			"maxrcpts 4\nopt BOFHHEADERLIMIT=1000\n"
+			"opt BOFHNOBASE64TEXT=1\n";
+
+		server.bofh = esmtp_bofh_parse("bofh", rules,
+					       sizeof(rules) - 1, NULL, NULL);
+	}
 	server.me = "mail.example.test";
 	server.size_limit = 2000;
 	server.rcpt_lookup = lookup;
