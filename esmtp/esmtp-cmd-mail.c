@@ -11,6 +11,7 @@
 
 #include "ctlfile.h"
 #include "esmtp-bofh.h"
+#include "esmtp-dnscheck.h"
 #include "esmtp-private.h"
 #include "log.h"
 #include "mem.h"
@@ -89,6 +90,38 @@ static const char *mail_params(struct esmtp_session *s,
 	return NULL;
 }
 
+/* The bofh rules that need DNS, for clients that may not relay:
+ * BOFHCHECKHELO, freemail and badmx.  Returns true when the sender is
+ * accepted; false after replying (5xx refused, 4xx DNS trouble). */
+static bool mail_dns_checks(struct esmtp_session *s, const char *sender)
+{
+	const struct esmtp_bofh *b = s->server->bofh;
+	const char *at = strrchr(sender, '@');
+	char *reply = NULL;
+	int r = 1;
+
+	if (b == NULL || s->server->dns == NULL || s->may_relay ||
+	    s->server->local_caller)
+		return true;
+	if (b->check_helo > 0)
+		r = esmtp_dnscheck_helo(b->check_helo, s->server->dns, s->helo,
+					s->remote_ip, &reply);
+	if (r == 1 && at != NULL)
+		r = esmtp_dnscheck_freemail(b, s->server->dns, at + 1,
+					    s->remote_ip, &reply);
+	if (r == 1 && at != NULL)
+		r = esmtp_dnscheck_badmx(b, s->server->dns, at + 1, &reply);
+	if (r == 1)
+		return true;
+	log_info("esmtpd: %s: bofh: <%s>: %s", s->remote_ip, sender, reply);
+	if (r == 0)
+		esmtp_reply_error(s, "%s", reply);
+	else
+		esmtp_reply(s, "%s", reply);
+	free(reply);
+	return false;
+}
+
 void esmtp_cmd_mail(struct esmtp_session *s, const char *args)
 {
 	struct esmtp_path path;
@@ -125,6 +158,11 @@ void esmtp_cmd_mail(struct esmtp_session *s, const char *args)
 			 path.address);
 		esmtp_reply_error(s, "550 5.7.1 <%s>: Sender address refused",
 				  path.address);
+		esmtp_transaction_reset(s);
+		esmtp_path_free(&path);
+		return;
+	}
+	if (!mail_dns_checks(s, path.address)) {
 		esmtp_transaction_reset(s);
 		esmtp_path_free(&path);
 		return;

@@ -1,12 +1,15 @@
 /* esmtp-lookup.c: does a local recipient exist?  Routes the address as
  * the MTA will (mta/route.h) and asks authlib, trying "user-ext" forms
- * the way local delivery resolves them (user-ext, then user).  The MTA
- * has no aliases yet; when it has, they are looked up here first. */
+ * the way local delivery resolves them (user-ext, then user).  Aliases
+ * of etc/aliases.dat (mta/aliases.h) are looked up first: an alias or
+ * an address of a virtual domain of the database is accepted (submit
+ * expands it). */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "aliases.h"
 #include "auth-record.h"
 #include "authclient.h"
 #include "esmtp-session.h"
@@ -34,6 +37,9 @@ int esmtp_lookup_authlib(const char *address, void *context)
 	char *key = NULL, *at, *local, *dash;
 	int r;
 
+	r = aliases_exists(address);
+	if (r != 0)
+		return r;
 	if (route_address(cfg, address, &key) == ROUTE_REMOTE) {
 		/* esmtpacceptmailfor: a domain we are a backup MX for */
 		free(key);

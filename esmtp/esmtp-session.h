@@ -20,6 +20,7 @@ struct esmtp_settings;
 struct esmtp_domains;
 struct esmtp_access;
 struct esmtp_bofh;
+struct dns_resolver;
 struct esmtp_session;
 
 /* Recipient lookup for an accepted domain: 1 the account exists, 0 it
@@ -46,6 +47,9 @@ struct esmtp_server {
 	const char *filter_tmpdir;
 	/* The bofh rules, or NULL for none. */
 	const struct esmtp_bofh *bofh;
+	/* The resolver of the DNS checks (bofh badmx, freemail,
+	 * BOFHCHECKHELO; SPF; DKIM), or NULL: no DNS checks. */
+	struct dns_resolver *dns;
 	const char *me;		/* our name in replies and Received: */
 	const char *greeting;	/* text after "220 " (lines by \n) or NULL */
 	uint64_t size_limit;	/* SIZE; 0 = no limit */

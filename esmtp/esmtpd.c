@@ -19,6 +19,7 @@
 #include "config-errors.h"
 #include "config-file.h"
 #include "daemon.h"
+#include "dns.h"
 #include "esmtp-bofh.h"
 #include "esmtp-relay.h"
 #include "esmtp-session.h"
@@ -62,6 +63,7 @@ static struct session_ref *sessions;
 static struct esmtp_domains *domains;
 static struct esmtp_access *access_table;
 static struct esmtp_bofh *bofh;
+static struct dns_resolver *dns;
 static struct route_config *routes;
 static char *me, *greeting;
 static uint64_t size_limit;
@@ -124,11 +126,13 @@ static void load_control_files(void)
 	esmtp_domains_free(&domains);
 	esmtp_access_free(&access_table);
 	esmtp_bofh_free(&bofh);
+	dns_resolver_destroy(&dns);
 	route_config_free(&routes);
 	free(me);
 	free(greeting);
 	domains = esmtp_domains_load();
 	bofh = esmtp_bofh_load();
+	dns = dns_resolver_create_config();
 	if (!stdio_mode)
 		access_table =
 			esmtp_access_load(listeners[L_SMTP].set.access_file);
@@ -179,6 +183,7 @@ static void load_control_files(void)
 		srv->domains = domains;
 		srv->access = access_table;
 		srv->bofh = bofh;
+		srv->dns = dns;
 		srv->filter_dir = filter_sources != NULL ? filter_dir : NULL;
 		srv->filter_sources = filter_sources;
 		srv->filter_tmpdir = filter_tmpdir;
@@ -294,6 +299,7 @@ static int run_stdio(void)
 	esmtp_domains_free(&domains);
 	esmtp_access_free(&access_table);
 	esmtp_bofh_free(&bofh);
+	dns_resolver_destroy(&dns);
 	route_config_free(&routes);
 	free(me);
 	free(greeting);
@@ -414,6 +420,7 @@ int main(int argc, char **argv)
 	esmtp_domains_free(&domains);
 	esmtp_access_free(&access_table);
 	esmtp_bofh_free(&bofh);
+	dns_resolver_destroy(&dns);
 	route_config_free(&routes);
 	free(me);
 	free(greeting);
