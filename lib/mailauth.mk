@@ -1,2 +1,15 @@
 # lib/mailauth.mk: build fragment of the mail authentication modules (SPF,
 # DKIM) and the public-key signatures they use.
+lib_libcore_la_SOURCES += lib/spf.c lib/spf.h
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-spf
+TESTS += tests/unit/test-spf
+tests_unit_test_spf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_spf_LDADD = $(UNIT_LIBS)
+endif
+
+FUZZ_TARGETS += tests/fuzz/fuzz-spf
+tests_fuzz_fuzz_spf_SOURCES = tests/fuzz/fuzz-spf.c
+tests_fuzz_fuzz_spf_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_spf_LDADD = $(CORE_LIBS)
