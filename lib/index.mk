@@ -4,7 +4,8 @@
 lib_libcore_la_SOURCES += \
 	lib/mail-index.c lib/mail-index.h lib/mail-index-private.h \
 	lib/mail-index-sync.c lib/mail-index-cache.c \
-	lib/mail-index-courier.c lib/mail-index-courier.h
+	lib/mail-index-courier.c lib/mail-index-courier.h \
+	lib/mail-index-bulk.c lib/mail-index-bulk.h
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-mail-index tests/unit/test-mail-index-courier

@@ -1,0 +1,49 @@
+/* mail-index-bulk.h: reading every record of a mail index in one pass,
+ * without copying or allocating per record (a POP3 login's snapshot of a
+ * large INBOX).
+ *
+ * mail_index_iterate() decodes each record into owned strings and hands
+ * out a full struct mail_index_record; these functions read the stored
+ * records in place instead and give only what a listing needs.  They
+ * change nothing and do not sync: call them on an index just opened or
+ * synced (mail_index_open(), mail_index_sync()). */
+#ifndef MAIL_INDEX_BULK_H
+#define MAIL_INDEX_BULK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mail_index;
+
+/* One message, as stored.  pop3_uidl points into the index's mapped
+ * memory and is valid during the callback only. */
+struct mail_index_brief {
+	uint32_t uid;
+	uint8_t flags;		/* enum mail_index_flags */
+	bool in_new;		/* the file is in new/ (else cur/) */
+	bool has_vsize;		/* vsize is known */
+	uint64_t size;		/* bytes on disk */
+	uint64_t vsize;		/* RFC822.SIZE (CRLF line ends) */
+	/* The imported Courier UIDL (pop3_uidl_len bytes, NUL-terminated),
+	 * or NULL: the message's UIDL is then "UID<uid>-<uidvalidity>". */
+	const char *pop3_uidl;
+	size_t pop3_uidl_len;
+};
+
+/* Return 0 to go on, anything else to stop (that value is then
+ * returned).  The callback must not call any function on the index. */
+typedef int mail_index_brief_cb(const struct mail_index_brief *brief,
+				void *context);
+
+/* Calls cb for every message in UID order, in one read transaction.
+ * Records that do not decode are skipped (as mail_index_iterate() does).
+ * Returns 0, the callback's non-zero value, or -1 with *error_r. */
+int mail_index_iterate_brief(struct mail_index *index,
+			     mail_index_brief_cb *cb, void *context,
+			     const char **error_r);
+
+/* The UIDVALIDITY seen by the last sync (the one default UIDLs carry). */
+uint32_t mail_index_bulk_uidvalidity(const struct mail_index *index);
+
+#endif
