@@ -56,10 +56,12 @@ void pop3_mailbox_stat(const struct pop3_mailbox *mb, uint32_t *count_r,
 		       uint64_t *octets_r);
 
 /* Message n (1-based, <= count): whether it is marked deleted, its
- * octets, its UIDL (stays valid as long as mb). */
+ * octets, its UIDL (valid until the next pop3_mailbox_uidl() call on mb:
+ * the usual "UID<n>-<uidvalidity>" ones are formatted when asked for, so
+ * that a login does no work per message beyond reading the index). */
 bool pop3_mailbox_is_deleted(const struct pop3_mailbox *mb, uint32_t n);
 uint64_t pop3_mailbox_size(const struct pop3_mailbox *mb, uint32_t n);
-const char *pop3_mailbox_uidl(const struct pop3_mailbox *mb, uint32_t n);
+const char *pop3_mailbox_uidl(struct pop3_mailbox *mb, uint32_t n);
 
 /* DELE: marks message n (1 if marked now, 0 if it already was). */
 int pop3_mailbox_delete(struct pop3_mailbox *mb, uint32_t n);
