@@ -55,6 +55,7 @@ struct fetch_ctx {
 	size_t uid_count, next;
 	bool sets_seen, needs_message;
 	uint64_t changedsince;
+	bool vanished;		/* UID FETCH (CHANGEDSINCE n VANISHED) */
 	bool gone, unknown_cte, failed;
 	struct str msg;		/* the current message (CRLF form) */
 };
@@ -275,8 +276,21 @@ static int parse_modifiers(struct fetch_ctx *ctx, const struct imap_arg *arg,
 			i++;
 			continue;
 		}
+		if (imap_arg_atom_equals(a, "VANISHED") && !ctx->vanished) {
+			ctx->vanished = true;
+			continue;
+		}
 		*error_r = "Unknown FETCH modifier";
 		return -1;
+	}
+	if (ctx->vanished) {
+		/* RFC 7162 3.2.6 */
+		if (!ctx->uid || !ctx->client->qresync ||
+		    ctx->changedsince == 0) {
+			*error_r = "VANISHED needs UID FETCH, CHANGEDSINCE and "
+				   "ENABLE QRESYNC";
+			return -1;
+		}
 	}
 	if (!has_item(ctx, FETCH_MODSEQ))
 		add_item(ctx, FETCH_MODSEQ);
@@ -385,6 +399,7 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid, struct str *out)
 			   "FLAGS ");
 		imap_mailbox_flags(mbox, &rec, out);
 	}
+
 	for (size_t i = 0; ok && i < ctx->item_count; i++) {
 		const struct fetch_item *item = &ctx->items[i];
 		struct str tmp;
@@ -506,8 +521,49 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid, struct str *out)
 		str_truncate(out, start);
 		return false;
 	}
+	/* once CONDSTORE is on, FLAGS go with their MODSEQ (RFC 7162
+	 * 3.1.4) */
+	if (client->condstore && !has_item(ctx, FETCH_MODSEQ) &&
+	    (flags_changed || has_item(ctx, FETCH_FLAGS)))
+		str_printfa(out, " MODSEQ (%llu)",
+			    (unsigned long long)rec.modseq);
 	str_append(out, ")\r\n");
 	return true;
+}
+
+/* UID FETCH ... (CHANGEDSINCE n VANISHED): the UIDs of set expunged
+ * after modseq, as "* VANISHED (EARLIER) set" (RFC 7162 3.2.6). */
+static void send_vanished_earlier(struct imap_client *client,
+				  const struct imap_seqset *set,
+				  uint64_t modseq)
+{
+	struct imap_mailbox *mbox = client->mbox;
+	const char *error;
+	uint32_t *uids, max;
+	size_t count, n = 0;
+
+	if (mail_index_expunged_since(mbox->index, modseq, &uids, &count,
+				      &error) < 0 || count == 0)
+		return;
+	/* "*" here reaches past the last message: "1:*" asks for every
+	 * UID expunged, also those above the largest one left */
+	max = UINT32_MAX;
+	for (size_t i = 0; i < count; i++) {
+		if (imap_seqset_contains(set, uids[i], max) &&
+		    imap_mailbox_seq(mbox, uids[i]) == 0)
+			uids[n++] = uids[i];
+	}
+	if (n > 0) {
+		struct str s;
+
+		str_init(&s, 64);
+		str_append(&s, "* VANISHED (EARLIER) ");
+		imap_seqset_append(&s, uids, n);
+		str_append(&s, "\r\n");
+		imap_client_write(client, str_c(&s), str_len(&s));
+		str_free(&s);
+	}
+	free(uids);
 }
 
 static bool fetch_step(struct imap_client *client, void *context)
@@ -592,6 +648,9 @@ void cmd_fetch(struct imap_cmd *cmd)
 	}
 	if (ret == 0 && cmd->count == 3)
 		ret = parse_modifiers(ctx, &cmd->args[2], &error);
+	/* MODSEQ and CHANGEDSINCE enable CONDSTORE (RFC 7162 3.1) */
+	if (ret == 0 && has_item(ctx, FETCH_MODSEQ))
+		client->condstore = true;
 	if (ret < 0) {
 		imap_seqset_free(&set);
 		fetch_ctx_free(ctx);
@@ -600,6 +659,8 @@ void cmd_fetch(struct imap_cmd *cmd)
 	}
 	imap_mailbox_resolve(client->mbox, &set, cmd->uid, &ctx->uids,
 			     &ctx->uid_count);
+	if (ctx->vanished)
+		send_vanished_earlier(client, &set, ctx->changedsince);
 	imap_seqset_free(&set);
 	if (!fetch_step(client, ctx))
 		imap_client_output_start(client, fetch_step, fetch_ctx_free,

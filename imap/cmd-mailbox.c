@@ -284,9 +284,11 @@ void cmd_status(struct imap_cmd *cmd)
 		else if (imap_arg_atom_equals(it, "SIZE"))
 			str_printfa(&s, "SIZE %llu",
 				    (unsigned long long)st.total_size);
-		else if (imap_arg_atom_equals(it, "HIGHESTMODSEQ"))
+		else if (imap_arg_atom_equals(it, "HIGHESTMODSEQ")) {
 			str_printfa(&s, "HIGHESTMODSEQ %llu",
 				    (unsigned long long)st.highestmodseq);
+			cmd->client->condstore = true; /* RFC 7162 3.1 */
+		}
 		else {
 			str_free(&s);
 			mail_index_close(&index);

@@ -78,10 +78,23 @@ void cmd_enable(struct imap_cmd *cmd)
 			imap_cmd_bad(cmd, "ENABLE takes atoms");
 			return;
 		}
-		if (imap_arg_atom_equals(&cmd->args[i], "UTF8=ACCEPT") &&
-		    !cmd->client->utf8) {
-			cmd->client->utf8 = true;
+		struct imap_client *client = cmd->client;
+		const struct imap_arg *a = &cmd->args[i];
+
+		/* each one named once in ENABLED, when newly enabled */
+		if (imap_arg_atom_equals(a, "UTF8=ACCEPT") && !client->utf8) {
+			client->utf8 = true;
 			str_append(&s, " UTF8=ACCEPT");
+		} else if (imap_arg_atom_equals(a, "CONDSTORE") &&
+			   !client->condstore) {
+			client->condstore = true;
+			str_append(&s, " CONDSTORE");
+		} else if (imap_arg_atom_equals(a, "QRESYNC") &&
+			   !client->qresync) {
+			/* QRESYNC implies CONDSTORE (RFC 7162 3.2.3) */
+			client->qresync = true;
+			client->condstore = true;
+			str_append(&s, " QRESYNC");
 		}
 	}
 	imap_client_send(cmd->client, str_c(&s));

@@ -50,6 +50,7 @@ void cmd_store(struct imap_cmd *cmd)
 		 * 0 means "no condition" to the index) */
 		if (change.unchangedsince == 0)
 			change.unchangedsince = UINT64_MAX;
+		client->condstore = true;	/* RFC 7162 3.1 */
 		args++;
 		count--;
 	}
@@ -119,9 +120,11 @@ void cmd_store(struct imap_cmd *cmd)
 				    cmd->uid ? uids[i] : seq);
 			continue;
 		}
+		/* .SILENT: no FLAGS, but with CONDSTORE on the new MODSEQ
+		 * of each changed message is still sent (RFC 7162 3.1.3) */
 		if (res[i].status == MAIL_INDEX_STORE_GONE ||
 		    (silent && res[i].status != MAIL_INDEX_STORE_CHANGED) ||
-		    (silent && change.unchangedsince == 0))
+		    (silent && !client->condstore))
 			continue;
 		if (mail_index_lookup_uid(mbox->index, uids[i], &rec,
 					  &error) <= 0)
@@ -133,7 +136,7 @@ void cmd_store(struct imap_cmd *cmd)
 			str_append(&out, "FLAGS ");
 			imap_mailbox_flags(mbox, &rec, &out);
 		}
-		if (change.unchangedsince != 0)
+		if (client->condstore)
 			str_printfa(&out, "%sMODSEQ (%llu)", silent ? "" : " ",
 				    (unsigned long long)rec.modseq);
 		str_append(&out, ")\r\n");

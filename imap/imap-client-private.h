@@ -33,6 +33,11 @@ struct imap_client {
 	void *context;
 	unsigned int bad_commands;
 	bool utf8;		/* ENABLE UTF8=ACCEPT */
+	/* CONDSTORE enabled (ENABLE, or a CONDSTORE-enabling command,
+	 * RFC 7162 3.1): MODSEQ in every FETCH response with FLAGS */
+	bool condstore;
+	bool qresync;		/* ENABLE QRESYNC: VANISHED, not EXPUNGE */
+	bool imap4rev2;		/* ENABLE IMAP4rev2 (RFC 9051) */
 	bool ended;
 
 	/* logged in */

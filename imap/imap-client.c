@@ -169,6 +169,7 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 	str_append(out, " LITERAL+ ID ENABLE NAMESPACE CHILDREN "
 			"UNSELECT SPECIAL-USE UTF8=ACCEPT");
 	str_append(out, " UIDPLUS MOVE MULTIAPPEND BINARY IDLE");
+	str_append(out, " CONDSTORE QRESYNC");
 	str_append(out, " ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
 			"THREAD=REFERENCES WITHIN");
 }

@@ -379,6 +379,9 @@ static int send_changed(const struct mail_index_record *rec, void *context)
 		return 0;
 	str_printfa(&ctx->out, "* %u FETCH (UID %u FLAGS ", seq, rec->uid);
 	imap_mailbox_flags(mbox, rec, &ctx->out);
+	if (ctx->client->condstore)
+		str_printfa(&ctx->out, " MODSEQ (%llu)",
+			    (unsigned long long)rec->modseq);
 	str_append(&ctx->out, ")\r\n");
 	return 0;
 }
@@ -409,15 +412,36 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 		/* expunged: the old UIDs missing from the new list, sent
 		 * from the highest sequence number down so that each
 		 * number is right when the client reads it */
-		size_t j = count;
+		size_t j = count, nvanished = 0;
+		uint32_t *vanished = NULL;
 		for (size_t i = mbox->count; i > 0; i--) {
 			uint32_t uid = mbox->uids[i - 1];
 			while (j > 0 && uids[j - 1] > uid)
 				j--;
 			if (j > 0 && uids[j - 1] == uid)
 				continue;
-			str_printfa(&ctx.out, "* %zu EXPUNGE\r\n", i);
+			if (!client->qresync) {
+				str_printfa(&ctx.out, "* %zu EXPUNGE\r\n", i);
+				continue;
+			}
+			/* QRESYNC: one VANISHED with all the UIDs */
+			if (vanished == NULL)
+				vanished = xreallocarray(NULL, mbox->count,
+							 sizeof(*vanished));
+			vanished[nvanished++] = uid;
 		}
+		if (nvanished > 0) {
+			/* collected from the top down */
+			for (size_t i = 0; i < nvanished / 2; i++) {
+				uint32_t t = vanished[i];
+				vanished[i] = vanished[nvanished - 1 - i];
+				vanished[nvanished - 1 - i] = t;
+			}
+			str_append(&ctx.out, "* VANISHED ");
+			imap_seqset_append(&ctx.out, vanished, nvanished);
+			str_append(&ctx.out, "\r\n");
+		}
+		free(vanished);
 		free(mbox->uids);
 		mbox->uids = uids;
 		mbox->count = count;

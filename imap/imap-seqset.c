@@ -103,3 +103,21 @@ bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n,
 	}
 	return false;
 }
+
+void imap_seqset_append(struct str *out, const uint32_t *nums, size_t count)
+{
+	size_t i = 0;
+	bool first = true;
+
+	while (i < count) {
+		uint32_t lo = nums[i], hi = lo;
+
+		i++;
+		while (i < count && (nums[i] == hi || nums[i] == hi + 1))
+			hi = nums[i++];
+		str_printfa(out, first ? "%u" : ",%u", lo);
+		if (hi != lo)
+			str_printfa(out, ":%u", hi);
+		first = false;
+	}
+}

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "str.h"
+
 /* One range; 0 stands for "*" (the largest number in use). */
 struct imap_seq_range {
 	uint32_t lo, hi;
@@ -30,5 +32,9 @@ void imap_seqset_free(struct imap_seqset *set);
  * the message count, or the largest UID). */
 bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n,
 			  uint32_t max);
+/* Appends nums[0..count) (ascending) to out as a compact set: runs of
+ * consecutive numbers become "lo:hi" ("1:3,7,9:10").  Duplicates are
+ * skipped; nothing is appended when count is 0. */
+void imap_seqset_append(struct str *out, const uint32_t *nums, size_t count);
 
 #endif

@@ -137,6 +137,12 @@ int mail_index_grow_map(struct mail_index *index, const char **error_r);
 /* Header get/put; get returns 1, 0 if absent, -1 on error. */
 int mail_index_hdr_get(struct mail_index *index, MDB_txn *txn,
 		       struct mail_index_hdr *hdr_r, const char **error_r);
+/* The MODSEQ the index was built at (meta key "built"; 0 when absent):
+ * get returns 0 or -1, put 0 or -1. */
+int mail_index_built_get(struct mail_index *index, MDB_txn *txn,
+			 uint64_t *modseq_r, const char **error_r);
+int mail_index_built_put(struct mail_index *index, MDB_txn *txn,
+			 uint64_t modseq, const char **error_r);
 int mail_index_hdr_put(struct mail_index *index, MDB_txn *txn,
 		       const struct mail_index_hdr *hdr,
 		       const char **error_r);

@@ -356,7 +356,19 @@ static void build_header(struct mail_index_hdr *hdr,
 		hdr->uidnext = 1;
 	}
 	hdr->first_recent_uid = 1;
+	/* MODSEQs never go down for one UIDVALIDITY (RFC 7162): an index
+	 * rebuilt with Courier's UIDVALIDITY starts at the time in
+	 * microseconds, above anything an earlier index of the folder can
+	 * have reached (unless it made more than a million changes a
+	 * second since it was built); a new UIDVALIDITY starts at 1. */
 	hdr->highestmodseq = 1;
+	if (uiddb != NULL) {
+		struct timespec ts;
+
+		if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && ts.tv_sec > 0)
+			hdr->highestmodseq = (uint64_t)ts.tv_sec * 1000000u +
+					     (uint64_t)ts.tv_nsec / 1000u;
+	}
 }
 
 /* Adds the new files (in Courier's order): imported UIDs first where the
@@ -491,6 +503,11 @@ int mail_index_sync_scan(struct mail_index *index, MDB_txn *txn,
 				    "imported)",
 				    index->dir, err);
 		build_header(hdr, uiddb);
+		if (mail_index_built_put(index, txn, hdr->highestmodseq,
+					 error_r) < 0) {
+			ret = -1;
+			goto out;
+		}
 	}
 	modseq = hdr->highestmodseq + 1;
 

@@ -351,6 +351,41 @@ int mail_index_hdr_put(struct mail_index *index, MDB_txn *txn,
 	return 0;
 }
 
+int mail_index_built_get(struct mail_index *index, MDB_txn *txn,
+			 uint64_t *modseq_r, const char **error_r)
+{
+	MDB_val key = { 5, (void *)"built" }, val;
+	int rc;
+
+	*modseq_r = 0;
+	rc = mdb_get(txn, index->env->db_meta, &key, &val);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0) {
+		mail_index_set_mdb_error(error_r, "read header", rc);
+		return -1;
+	}
+	if (val.mv_size == 8)
+		*modseq_r = mail_index_get_be64(val.mv_data);
+	return 0;
+}
+
+int mail_index_built_put(struct mail_index *index, MDB_txn *txn,
+			 uint64_t modseq, const char **error_r)
+{
+	uint8_t buf[8];
+	MDB_val key = { 5, (void *)"built" }, val = { 8, buf };
+	int rc;
+
+	mail_index_be64(buf, modseq);
+	rc = mdb_put(txn, index->env->db_meta, &key, &val, 0);
+	if (rc != 0) {
+		mail_index_set_mdb_error(error_r, "write header", rc);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- records ---- */
 
 void mail_index_rec_free(struct mail_index_rec *rec)
@@ -1005,6 +1040,9 @@ int mail_index_get_status(struct mail_index *index,
 	if (mail_index_read_begin(index, &txn, error_r) < 0)
 		return -1;
 	ret = mail_index_hdr_get(index, txn, &hdr, error_r);
+	uint64_t built = 0;
+	if (ret > 0 && mail_index_built_get(index, txn, &built, error_r) < 0)
+		ret = -1;
 	mail_index_read_end(index, &txn);
 	if (ret <= 0) {
 		if (ret == 0)
@@ -1014,6 +1052,7 @@ int mail_index_get_status(struct mail_index *index,
 		return -1;
 	}
 	memset(status_r, 0, sizeof(*status_r));
+	status_r->built_modseq = built;
 	status_r->uidvalidity = hdr.uidvalidity;
 	status_r->uidnext = hdr.uidnext;
 	status_r->highestmodseq = hdr.highestmodseq;

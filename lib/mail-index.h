@@ -119,6 +119,10 @@ struct mail_index_status {
 	uint32_t deleted;	/* messages with \Deleted */
 	uint32_t first_recent_uid; /* see mail_index_claim_recent() */
 	uint64_t total_size;	/* sum of file sizes (STATUS=SIZE, quota) */
+	/* HIGHESTMODSEQ when the index was built: MODSEQs and the expunge
+	 * log tell every change after it, nothing of before (a client that
+	 * last synced below it must resync in full).  0 if unknown. */
+	uint64_t built_modseq;
 };
 
 /* The folder state as last synced (no sync is done).  Returns 0 or -1. */

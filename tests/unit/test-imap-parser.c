@@ -265,6 +265,37 @@ static void test_seqset(void **state)
 	imap_seqset_free(&set);
 }
 
+static void test_seqset_append(void **state)
+{
+	static const uint32_t a[] = { 1, 2, 3, 5, 7, 8, 8, 9, 4294967294u,
+				      4294967295u };
+	struct str s;
+
+	(void)state;
+	str_init(&s, 16);
+	imap_seqset_append(&s, a, 0);
+	assert_string_equal(str_c(&s), "");
+	imap_seqset_append(&s, a, 1);
+	assert_string_equal(str_c(&s), "1");
+	str_clear(&s);
+	imap_seqset_append(&s, a, N_ELEMENTS(a));
+	assert_string_equal(str_c(&s), "1:3,5,7:9,4294967294:4294967295");
+	str_clear(&s);
+	imap_seqset_append(&s, a + 3, 2);
+	assert_string_equal(str_c(&s), "5,7");
+	/* what it writes parses back to the same numbers */
+	struct imap_seqset set;
+	const char *error;
+	str_clear(&s);
+	imap_seqset_append(&s, a, N_ELEMENTS(a));
+	assert_int_equal(imap_seqset_parse(str_c(&s), &set, &error), 0);
+	for (uint32_t n = 1; n < 12; n++)
+		assert_int_equal(imap_seqset_contains(&set, n, 20),
+				 n != 4 && n != 6 && n < 10);
+	imap_seqset_free(&set);
+	str_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_tag_valid),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_seqset),
+		cmocka_unit_test(test_seqset_append),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -914,13 +914,24 @@ static void test_courier_import(void **state)
 	assert_string_equal(mail_index_keyword_name(index, rec.keywords[0]),
 			    "NonJunk");
 
-	/* After a rebuild the UIDs are the same again. */
+	/* After a rebuild the UIDs are the same again, and (same
+	 * UIDVALIDITY) MODSEQs go on above the old index's: the index says
+	 * from which MODSEQ on it knows the changes. */
+	struct mail_index_status st2;
+	status(index, &st);
+	assert_true(st.built_modseq > 0);
+	assert_true(st.highestmodseq > st.built_modseq);
 	mail_index_close(&index);
 	path = xasprintf("%s/%s", tmpdir, MAIL_INDEX_FILE_NAME);
 	assert_int_equal(unlink(path), 0);
 	free(path);
+	usleep(2000);
 	index = open_index();
 	assert_int_equal(uid_of(index, "1600000002.M1P1.host"), 7);
+	status(index, &st2);
+	assert_int_equal(st2.uidvalidity, st.uidvalidity);
+	assert_true(st2.built_modseq > st.highestmodseq);
+	assert_true(st2.highestmodseq > st2.built_modseq);
 	mail_index_close(&index);
 }
 
