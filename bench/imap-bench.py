@@ -2,7 +2,7 @@
 # bench/imap-bench.py: the IMAP benchmarks' driver: runs ours, Dovecot and Courier-IMAP pre-authenticated on copies of one maildir and times commands, a 20-client load and idle memory.
 """Usage:
   imap-bench.py folder MASTER TMP IMAPD PEERS [CLIENTS] [SECONDS] [REST]
-  imap-bench.py memory MASTER TMP IMAPD PEERS [CONNECTIONS]
+  imap-bench.py memory MASTER TMP IMAPD PEERS [CONNECTIONS] [PREFIX]
 
 MASTER is a maildir (bench/imap-gen-maildir.py makes one), TMP a scratch
 folder, IMAPD our imapd, PEERS the folder where Courier-IMAP's .debs are
@@ -25,7 +25,12 @@ Prints one line per figure and the ratios ours/dovecot, ours/courier.
 
 memory: for each server, CONNECTIONS (1000) sessions logged in with
 INBOX selected, left idle; prints the sum of the sessions' processes'
-PSS and RSS (from /proc/PID/smaps_rollup) divided by CONNECTIONS.
+PSS and RSS (from /proc/PID/smaps_rollup) divided by CONNECTIONS.  With
+PREFIX (an installed tree of the suite), also ours as it really runs: a
+scratch instance made by PREFIX/sbin/courier-setup, its authdaemond and
+imapd daemons, and CONNECTIONS clients over TCP with LOGIN and SELECT
+INBOX, counting every process imapd started for them (the pre-login
+process that relays bytes and the session).
 """
 import multiprocessing
 import os
@@ -137,6 +142,32 @@ class Session:
             self.proc.kill()
             self.proc.wait()
         self.proc.stdout.close()
+
+
+class SockSession(Session):
+    """The same client over a TCP connection; logs in with LOGIN."""
+
+    def __init__(self, port, login, password):
+        import socket
+        self.sock = socket.create_connection(("127.0.0.1", port), 30)
+        self.buf = bytearray()
+        self.n = 0
+        greeting, _ = self._read(b"* ")
+        if not greeting.startswith(b"* OK"):
+            raise ImapError("greeting: %s" % greeting[:200])
+        self.command("LOGIN %s %s" % (login, password))
+
+    def _fill(self):
+        data = self.sock.recv(1 << 20)
+        if not data:
+            raise ImapError("server closed the connection")
+        self.buf += data
+
+    def _send(self, data):
+        self.sock.sendall(data)
+
+    def close(self):
+        self.sock.close()
 
 
 # ---------------------------------------------------------------- servers
@@ -357,7 +388,10 @@ def mixed_load(srv, name, md, clients, seconds):
         res = pool.map(load_client, [(srv, name, md, k, seconds, barrier)
                                      for k in range(clients)])
     allat = [x for _, lat, _ in res for v in lat.values() for x in v]
-    per = {o: sum(len(lat[o]) for _, lat, _ in res) for o, _ in OPS}
+    per = {}
+    for o, _ in OPS:
+        xs = [x for _, lat, _ in res for x in lat[o]]
+        per[o] = "%d x %.1f ms" % (len(xs), median(xs) * 1000)
     return {"ops": len(allat), "ops_s": len(allat) / seconds,
             "p50": median(allat) * 1000,
             "p99": sorted(allat)[int(len(allat) * 0.99)] * 1000
@@ -417,7 +451,7 @@ def cmd_folder(argv):
         ld = r["load"]
         print("%-8s mixed load, %d clients, %.0f s: %.1f ops/s, latency "
               "median %.1f ms, p99 %.1f ms, %d errors; SELECT under load "
-              "%s; ops %s" % (name, clients, seconds, ld["ops_s"],
+              "%s; ops (count x median) %s" % (name, clients, seconds, ld["ops_s"],
                               ld["p50"], ld["p99"], ld["errors"],
                               fmt(ld["select"]), ld["per_op"]), flush=True)
     o = results.get("ours")
@@ -494,6 +528,7 @@ def memory_of(pids):
 def cmd_memory(argv):
     master, tmp, imapd, peers = argv[:4]
     n = int(argv[4]) if len(argv) > 4 else 1000
+    prefix = argv[5] if len(argv) > 5 else None
     srv = Servers(tmp, imapd, peers)
     results = {}
     for name in SERVERS:
@@ -538,12 +573,132 @@ def cmd_memory(argv):
                     s.proc.wait()
                 s.proc.stdout.close()
             shutil.rmtree(md, ignore_errors=True)
-    o = results.get("ours")
-    for peer in ("dovecot", "courier"):
-        if o and peer in results:
-            p = results[peer]
-            print("ratio ours/%s per idle session: PSS %.2f, RSS %.2f" %
-                  (peer, o[0] / p[0], o[1] / p[1]))
+    if prefix:
+        r = cmd_memory_daemon([master, tmp, prefix, str(n)])
+        if r:
+            results["ours-daemon"] = r
+    for mine in ("ours", "ours-daemon"):
+        o = results.get(mine)
+        for peer in ("dovecot", "courier"):
+            if o and peer in results:
+                p = results[peer]
+                print("ratio %s/%s per idle session: PSS %.2f, RSS %.2f" %
+                      (mine, peer, o[0] / p[0], o[1] / p[1]))
+
+
+def free_port_base(count):
+    import socket
+    for base in range(24000, 40000, 97):
+        ok = True
+        for p in range(base, base + count):
+            with socket.socket() as so:
+                try:
+                    so.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise OSError("no free ports")
+
+
+def wait_port(port, proc, timeout=20):
+    import socket
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise OSError("daemon exited (%s)" % proc.returncode)
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise OSError("nothing listens on %d" % port)
+
+
+def set_setting(path, key, value):
+    with open(path) as f:
+        lines = [x for x in f.read().splitlines()
+                 if not x.startswith(key + "=")]
+    lines.append("%s=%s" % (key, value))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def cmd_memory_daemon(argv):
+    """Ours as it runs for real: the imapd daemon with authdaemond, N
+    clients over TCP with LOGIN and SELECT INBOX; every process the
+    daemon started for them counts (pre-login relay and session)."""
+    master, tmp, prefix = argv[:3]
+    n = int(argv[3]) if len(argv) > 3 else 1000
+    root = os.path.join(tmp, "instance")
+    base = free_port_base(9)
+    env = dict(os.environ, COURIER_INSTANCE=root)
+    subprocess.run([os.path.join(prefix, "sbin/courier-setup"), "--instance",
+                    root, "--domain", "bench.test", "--account", "bench",
+                    "--password", "benchpw", "--ports-base", str(base)],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    etc = os.path.join(root, "etc")
+    set_setting(os.path.join(etc, "imapd"), "MAXPERIP", str(n + 10))
+    set_setting(os.path.join(etc, "imapd"), "MAXDAEMONS", str(n + 10))
+    set_setting(os.path.join(etc, "imapd-ssl"), "IMAPDSSLSTART", "NO")
+    md = os.path.join(root, "var/vmail/bench.test/bench/Maildir")
+    st = os.stat(md)
+    for sub in ("cur", "new"):
+        for f in os.listdir(os.path.join(master, sub)):
+            dst = os.path.join(md, sub, f)
+            shutil.copy2(os.path.join(master, sub, f), dst)
+            os.chown(dst, st.st_uid, st.st_gid)
+    port = base + 3
+    daemons = []
+    sessions = []
+    try:
+        for name in ("authdaemond", "imapd"):
+            log = open(os.path.join(tmp, "daemon-%s.log" % name), "ab")
+            daemons.append(subprocess.Popen(
+                [os.path.join(prefix, "sbin", name)], env=env, stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True))
+            log.close()
+            if name == "authdaemond":
+                time.sleep(1)
+        wait_port(port, daemons[1])
+        first = SockSession(port, "bench@bench.test", "benchpw")
+        first.command("SELECT INBOX")           # builds the index
+        first.command("LOGOUT")
+        first.close()
+        time.sleep(0.5)
+        base_pids = tree(daemons[1].pid)
+        t0 = time.monotonic()
+        for _ in range(n):
+            s = SockSession(port, "bench@bench.test", "benchpw")
+            s.command("SELECT INBOX")
+            sessions.append(s)
+        t_open = time.monotonic() - t0
+        time.sleep(2)
+        pids = [q for q in tree(daemons[1].pid) if q not in base_pids]
+        pss, rss = memory_of(pids)
+        mpss, mrss = memory_of(base_pids + tree(daemons[0].pid))
+        print("ours-daemon imapd with LOGIN over TCP: %d sessions opened in "
+              "%.1f s, %d processes; per session PSS %.0f KiB, RSS %.0f "
+              "KiB (the daemons themselves: PSS %.0f KiB, RSS %.0f KiB)" % (
+                  n, t_open, len(pids), pss / n, rss / n, mpss, mrss),
+              flush=True)
+        return pss / n, rss / n
+    except (ImapError, OSError) as e:
+        print("ours-daemon failed after %d sessions: %s" % (len(sessions),
+                                                            e))
+        return None
+    finally:
+        for s in sessions:
+            s.close()
+        for d in reversed(daemons):
+            d.terminate()
+            try:
+                d.wait(20)
+            except subprocess.TimeoutExpired:
+                d.kill()
+                d.wait()
 
 
 def main():
