@@ -18,6 +18,8 @@
 #include "log.h"
 #include "mem.h"
 #include "mime-parser.h"
+#include "rfc822-addr.h"
+#include "rfc822-header.h"
 #include "submit.h"
 
 /* bofh: BOFHHEADERLIMIT and BOFHNOBASE64TEXT, seen as the header of
@@ -40,7 +42,37 @@ static void bofh_part_header(struct mime_part *part, void *context)
 		s->bofh_reject = "550 5.7.1 Base64-encoded text is refused";
 }
 
+/* The first address of the message's From: (for BOFHSPFFROM). */
+static void bofh_header(struct mime_part *part,
+			const struct rfc822_header_field *field, void *context)
+{
+	struct esmtp_session *s = context;
+	struct rfc822_addr_parser *p;
+	struct rfc822_addr_list *list = NULL;
+
+	if (part->depth != 0 || s->header_from_seen || field->name_len != 4 ||
+	    strncasecmp(field->name, "From", 4) != 0)
+		return;
+	s->header_from_seen = true;
+	p = rfc822_addr_parser_create(NULL);
+	(void)rfc822_addr_parse(p, field->value, field->value_len, &list,
+				NULL);
+	for (size_t i = 0; list != NULL && i < list->count; i++) {
+		const struct rfc822_addr *a = &list->addrs[i];
+
+		if (a->type == RFC822_ADDR_MAILBOX && !a->invalid &&
+		    a->local != NULL && a->domain != NULL) {
+			s->header_from = xasprintf("%s@%s", a->local,
+						   a->domain);
+			break;
+		}
+	}
+	rfc822_addr_list_free(&list);
+	rfc822_addr_parser_destroy(&p);
+}
+
 static const struct mime_parser_callbacks bofh_mime_callbacks = {
+	.header = bofh_header,
 	.part_header_end = bofh_part_header,
 };
 
@@ -92,6 +124,9 @@ static int begin_submit(struct esmtp_session *s)
 		esmtp_reply(s, "%s", error);
 		return -1;
 	}
+	if (s->spf_headers != NULL)
+		submit_write(s->submit, s->spf_headers,
+			     strlen(s->spf_headers));
 	for (unsigned int i = 0; i < s->rcpt_count; i++) {
 		int r = submit_add_rcpt(s->submit, s->rcpts[i].address,
 					s->rcpts[i].notify, s->rcpts[i].orcpt,
@@ -269,6 +304,8 @@ static bool filter_message(struct esmtp_session *s)
 /* Ends the message: the final reply. */
 static void finish(struct esmtp_session *s)
 {
+	char *spf;
+
 	if (s->msg_too_big) {
 		esmtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum "
 			       "message size");
@@ -281,6 +318,10 @@ static void finish(struct esmtp_session *s)
 		log_info("esmtpd: %s: bofh: %s", s->remote_ip, s->bofh_reject);
 		submit_abort(&s->submit);
 		esmtp_reply(s, "%s", s->bofh_reject);
+	} else if ((spf = esmtp_spf_from(s, s->header_from)) != NULL) {
+		submit_abort(&s->submit);
+		esmtp_reply(s, "%s", spf);
+		free(spf);
 	} else if (filter_message(s)) {
 		if (s->state == ESMTP_STATE_FILTER)
 			return;	/* filter_done replies */

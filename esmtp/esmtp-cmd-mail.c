@@ -90,31 +90,34 @@ static const char *mail_params(struct esmtp_session *s,
 	return NULL;
 }
 
-/* The bofh rules that need DNS, for clients that may not relay:
- * BOFHCHECKHELO, freemail and badmx.  Returns true when the sender is
- * accepted; false after replying (5xx refused, 4xx DNS trouble). */
+/* The checks that ask DNS: SPF of the HELO name and the sender (as the
+ * bofh options ask), then for clients that may not relay BOFHCHECKHELO
+ * (unless the HELO name passed SPF), freemail and badmx.  Returns true
+ * when the sender is accepted; false after replying (5xx refused, 4xx
+ * DNS trouble). */
 static bool mail_dns_checks(struct esmtp_session *s, const char *sender)
 {
 	const struct esmtp_bofh *b = s->server->bofh;
 	const char *at = strrchr(sender, '@');
 	char *reply = NULL;
-	int r = 1;
+	bool helo_pass = false;
+	int r;
 
-	if (b == NULL || s->server->dns == NULL || s->may_relay ||
-	    s->server->local_caller)
+	if (b == NULL || s->server->dns == NULL || s->server->local_caller)
 		return true;
-	if (b->check_helo > 0)
+	r = esmtp_spf_mail(s, sender, &helo_pass, &reply);
+	if (r == 1 && !s->may_relay && b->check_helo > 0 && !helo_pass)
 		r = esmtp_dnscheck_helo(b->check_helo, s->server->dns, s->helo,
 					s->remote_ip, &reply);
-	if (r == 1 && at != NULL)
+	if (r == 1 && !s->may_relay && at != NULL)
 		r = esmtp_dnscheck_freemail(b, s->server->dns, at + 1,
 					    s->remote_ip, &reply);
-	if (r == 1 && at != NULL)
+	if (r == 1 && !s->may_relay && at != NULL)
 		r = esmtp_dnscheck_badmx(b, s->server->dns, at + 1, &reply);
 	if (r == 1)
 		return true;
 	log_info("esmtpd: %s: bofh: <%s>: %s", s->remote_ip, sender, reply);
-	if (r == 0)
+	if (reply[0] == '5')
 		esmtp_reply_error(s, "%s", reply);
 	else
 		esmtp_reply(s, "%s", reply);

@@ -85,6 +85,10 @@ struct esmtp_session {
 	bool spamtrapped;	/* a bofh spamtrap was a recipient */
 	struct mime_parser *mime; /* bofh checks of the message */
 	const char *bofh_reject; /* why the message is refused, or NULL */
+	char *spf_headers;	/* Received-SPF: lines for the message */
+	char *header_from;	/* the first address of From: (BOFHSPFFROM) */
+	bool header_from_seen;
+	char *spf_reject;	/* BOFHSPFFROM refused the message */
 	int filter_fd;		/* the copy for the filters, or -1 */
 	char *filter_msg_path, *filter_env_path;
 	struct esmtp_filter_run *filter_run;
@@ -152,6 +156,16 @@ void esmtp_data_line(struct esmtp_session *s, const char *line, size_t len);
 void esmtp_data_line_too_long(struct esmtp_session *s);
 void esmtp_bdat_raw(struct esmtp_session *s, const void *data, size_t len,
 		    bool last);
+/* esmtp-spf.c */
+/* SPF of the HELO name and MAIL FROM address (as the bofh options ask):
+ * 1 accepted, 0 refused with *reply_r (caller frees); *helo_passed_r is
+ * set when the HELO name got "pass".  Received-SPF: lines go to
+ * s->spf_headers. */
+int esmtp_spf_mail(struct esmtp_session *s, const char *sender,
+		   bool *helo_passed_r, char **reply_r);
+/* BOFHSPFFROM for the From: address: NULL accepted, or the refusal
+ * (caller frees). */
+char *esmtp_spf_from(struct esmtp_session *s, const char *from);
 /* esmtp-cmd-auth.c */
 void esmtp_cmd_starttls(struct esmtp_session *s, const char *args);
 void esmtp_cmd_auth(struct esmtp_session *s, const char *args);

@@ -106,6 +106,11 @@ void esmtp_transaction_reset(struct esmtp_session *s)
 	s->filter_env_path = NULL;
 	s->bofh_reject = NULL;
 	s->spamtrapped = false;
+	free(s->spf_headers);
+	s->spf_headers = NULL;
+	free(s->header_from);
+	s->header_from = NULL;
+	s->header_from_seen = false;
 	free(s->sender);
 	s->sender = NULL;
 	free(s->envid);

@@ -8,7 +8,7 @@ esmtp_libesmtp_la_SOURCES = \
 	esmtp/esmtp-relay.c esmtp/esmtp-relay.h \
 	esmtp/esmtp-access.c esmtp/esmtp-access.h \
 	esmtp/esmtp-bofh.c esmtp/esmtp-bofh.h \
-	esmtp/esmtp-dnscheck.c esmtp/esmtp-dnscheck.h \
+	esmtp/esmtp-dnscheck.c esmtp/esmtp-dnscheck.h esmtp/esmtp-spf.c \
 	esmtp/esmtp-filter.c esmtp/esmtp-filter.h \
 	esmtp/esmtp-settings.c esmtp/esmtp-settings.h \
 	esmtp/esmtp-session.c esmtp/esmtp-session.h \

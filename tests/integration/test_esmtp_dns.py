@@ -1,7 +1,10 @@
 """test_esmtp_dns.py: esmtpd's checks that ask DNS, against a dnsmasq with
 the test's own records (etc/dnsservers): bofh badmx, freemail and
-BOFHCHECKHELO (1 and 2), and 4xx (never 5xx) when DNS fails."""
+BOFHCHECKHELO (1 and 2), SPF (RFC 7208) of HELO, MAIL FROM and From:
+with pass, fail, softfail, neutral, none, include, redirect and exp, the
+Received-SPF: lines, and 4xx (never 5xx) when DNS fails."""
 
+import glob
 import os
 import shutil
 import smtplib
@@ -24,6 +27,23 @@ RECORDS = [
     ("A", "host.other.test", "192.0.2.5"),
     ("MX", "other.test", "host.other.test", 10),
     ("MX", "mxhelo.test", "relay.free.test", 10),
+    # SPF
+    ("TXT", "pass.test", "v=spf1 ip4:127.0.0.0/8 -all"),
+    ("TXT", "fail.test", "v=spf1 ip4:192.0.2.1 -all"),
+    ("TXT", "soft.test", "v=spf1 ~all"),
+    ("TXT", "neutral.test", "v=spf1 ?all"),
+    ("A", "none.test", "192.0.2.8"),
+    ("TXT", "inc.test", "v=spf1 include:pass.test -all"),
+    ("TXT", "incfail.test", "v=spf1 include:fail.test ~all"),
+    ("TXT", "red.test", "v=spf1 redirect=fail.test"),
+    ("TXT", "redpass.test", "v=spf1 redirect=pass.test"),
+    ("TXT", "mx.spf.test", "v=spf1 mx a:relay.free.test -all"),
+    ("MX", "mx.spf.test", "relay.free.test", 10),
+    ("TXT", "exp.test", "v=spf1 -all exp=why.exp.test"),
+    ("TXT", "why.exp.test", "%{i} may not send mail for %{d}"),
+    ("TXT", "relay.free.test", "v=spf1 a -all"),
+    ("TXT", "badhelo.test", "v=spf1 -all"),
+    ("A", "badhelo.test", "192.0.2.77"),
 ]
 
 
@@ -51,7 +71,8 @@ def inst(suite_build, dns):
         yield i
     finally:
         i.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
+        if os.environ.get("KEEP_DNS_TEST") is None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def control(inst, name, text):
@@ -124,4 +145,110 @@ def test_relay_client_skips_checks(inst):
     inst.start("esmtpd")
     s = client(inst, "nohost.test")
     assert s.mail("x@bad.test")[0] == 250
+    s.quit()
+
+
+def queued_data(inst):
+    out = []
+    for path in glob.glob(os.path.join(inst.var, "queue", "msgs", "*",
+                                       "D*")):
+        with open(path, "rb") as f:
+            out.append(f.read())
+    return out
+
+
+def test_spf_mailfrom(inst):
+    control(inst, "bofh", "opt BOFHSPFMAILFROM=pass,none,neutral\n")
+    inst.start("esmtpd")
+    s = client(inst)
+    for sender, code, text in (
+            ("x@pass.test", 250, b""), ("x@fail.test", 550, b"SPF fail"),
+            ("x@soft.test", 550, b"SPF softfail"),
+            ("x@neutral.test", 250, b""), ("x@none.test", 250, b""),
+            ("x@inc.test", 250, b""), ("x@incfail.test", 550, b"softfail"),
+            ("x@red.test", 550, b"SPF fail"), ("x@redpass.test", 250, b""),
+            ("x@mx.spf.test", 250, b""), ("", 250, b""),
+            ("x@exp.test", 550,
+             b"127.0.0.1 may not send mail for exp.test"),
+            ("x@example.org", 451, b"4.7.24 SPF temperror")):
+        r = s.mail(sender)
+        assert r[0] == code, (sender, r)
+        assert text in r[1], (sender, r)
+        if code == 550:
+            assert r[1].startswith(b"5.7.23"), r
+        s.rset()
+    s.mail("x@inc.test")
+    assert s.rcpt(inst.login)[0] == 250
+    assert s.data(b"From: x@inc.test\r\nSubject: hi\r\n\r\nhello\r\n")[0] \
+        == 250
+    s.quit()
+    data = queued_data(inst)
+    assert len(data) == 1
+    assert b"Received-SPF: pass (" in data[0]
+    assert b"client-ip=127.0.0.1; envelope-from=x@inc.test" in data[0]
+    assert b"identity=mailfrom;" in data[0]
+    # the SPF line comes before the message's own header
+    assert data[0].index(b"Received-SPF:") < data[0].index(b"Subject: hi")
+
+
+def test_spf_harderror_and_noverbose(inst):
+    control(inst, "bofh", "opt BOFHSPFMAILFROM=pass,none\n"
+                          "opt BOFHSPFHARDERROR=fail\n"
+                          "opt BOFHSPFNOVERBOSE=1\n")
+    inst.start("esmtpd")
+    s = client(inst)
+    r = s.mail("x@fail.test")
+    assert r[0] == 550 and b"Rejected by the Sender Policy" in r[1], r
+    s.rset()
+    for sender in ("x@soft.test", "x@neutral.test"):
+        r = s.mail(sender)
+        assert r[0] == 451 and r[1].startswith(b"4.7.23"), (sender, r)
+        s.rset()
+    s.quit()
+
+
+def test_spf_helo(inst):
+    control(inst, "bofh", "opt BOFHSPFHELO=pass,none,neutral\n"
+                          "opt BOFHCHECKHELO=1\n")
+    inst.start("esmtpd")
+    # pass: and BOFHCHECKHELO is not asked
+    s = client(inst, "relay.free.test")
+    assert s.mail("x@good.test")[0] == 250
+    assert s.rcpt(inst.login)[0] == 250
+    assert s.data(b"Subject: helo\r\n\r\nhello\r\n")[0] == 250
+    s.quit()
+    data = queued_data(inst)
+    assert b"identity=helo;" in data[0] and b"Received-SPF: pass" in data[0]
+    s = client(inst, "badhelo.test")
+    r = s.mail("x@good.test")
+    assert r[0] == 550 and b"SPF fail badhelo.test" in r[1], r
+    s.quit()
+    # an address literal is not checked by SPF
+    s = client(inst, "[127.0.0.1]")
+    assert s.mail("x@good.test")[0] == 250
+    s.quit()
+
+
+def test_spf_from_header(inst):
+    control(inst, "bofh", "opt BOFHSPFFROM=pass,none,neutral\n")
+    inst.start("esmtpd")
+    s = client(inst)
+    s.mail("x@pass.test")
+    assert s.rcpt(inst.login)[0] == 250
+    r = s.data(b"From: Boss <boss@fail.test>\r\nSubject: x\r\n\r\nx\r\n")
+    assert r[0] == 550 and b"SPF fail boss@fail.test" in r[1], r
+    s.mail("x@fail.test")  # MAIL FROM is not checked
+    assert s.rcpt(inst.login)[0] == 250
+    assert s.data(b"From: <a@pass.test>\r\nSubject: x\r\n\r\nx\r\n")[0] \
+        == 250
+    s.quit()
+    assert len(queued_data(inst)) == 1
+
+
+def test_spf_trustme(inst):
+    control(inst, "bofh", "opt BOFHSPFMAILFROM=pass\nopt BOFHSPFTRUSTME=1\n")
+    control(inst, "smtpaccess", "127.0.0.1\tallow,RELAYCLIENT\n")
+    inst.start("esmtpd")
+    s = client(inst)
+    assert s.mail("x@fail.test")[0] == 250
     s.quit()
