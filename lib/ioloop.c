@@ -50,6 +50,9 @@ struct io_fd {
 	struct io *read;
 	struct io *write;
 	uint32_t events;	/* registered in epoll; 0 = not registered */
+	/* epoll refused the fd (a regular file, /dev/null: EPERM): it is
+	 * always ready, as poll() would say, and is not in the epoll set. */
+	bool always_ready;
 };
 
 struct signal_handler {
@@ -68,6 +71,7 @@ struct ioloop {
 
 	struct io_fd *fds;
 	size_t fds_count;
+	size_t n_always_ready;	/* fds with always_ready and events */
 
 	struct timeout **heap;
 	size_t heap_count, heap_alloc;
@@ -139,7 +143,7 @@ static void ioloop_adopt_if_forked(struct ioloop *loop)
 		struct io_fd *f = &loop->fds[fd];
 		struct epoll_event ev;
 
-		if (f->events == 0)
+		if (f->events == 0 || f->always_ready)
 			continue;
 		memset(&ev, 0, sizeof(ev));
 		ev.events = f->events;
@@ -276,6 +280,15 @@ static void io_fd_update(struct ioloop *loop, int fd)
 		want |= EPOLLOUT;
 	if (want == f->events)
 		return;
+	if (f->always_ready) {
+		/* Never in the epoll set: only the count changes. */
+		if (f->events != 0 && want == 0) {
+			loop->n_always_ready--;
+			f->always_ready = false;
+		}
+		f->events = want;
+		return;
+	}
 	if (loop->foreign) {
 		/* Not adopted yet: the epoll set is still the parent's, so
 		 * only note what adopting must register. */
@@ -294,7 +307,13 @@ static void io_fd_update(struct ioloop *loop, int fd)
 		op = EPOLL_CTL_MOD;
 
 	if (epoll_ctl(loop->epfd, op, fd, &ev) < 0) {
-		if (op == EPOLL_CTL_DEL && (errno == EBADF || errno == ENOENT)) {
+		if (op == EPOLL_CTL_ADD && errno == EPERM) {
+			/* A regular file or the like (a tunnel session
+			 * reading its commands from a file): always ready. */
+			f->always_ready = true;
+			loop->n_always_ready++;
+		} else if (op == EPOLL_CTL_DEL &&
+			   (errno == EBADF || errno == ENOENT)) {
 			/* The fd was closed before its io was removed:
 			 * the kernel already forgot it. */
 		} else if (op == EPOLL_CTL_MOD && errno == ENOENT) {
@@ -679,6 +698,27 @@ void ioloop_signal_add(struct ioloop *loop, int signo, io_callback_t *cb,
 
 /* ---------------------------------------------------------------- running */
 
+/* The fds epoll refused: their ios are called every round, as if epoll
+ * had reported them ready for what they watch. */
+static void ioloop_run_always_ready(struct ioloop *loop, uint64_t this_round)
+{
+	for (size_t fd = 0; fd < loop->fds_count; fd++) {
+		struct io *rio, *wio;
+
+		/* Looked up every time: a callback may change the array. */
+		if (!loop->fds[fd].always_ready)
+			continue;
+		rio = loop->fds[fd].read;
+		if (rio != NULL && rio->added_round < this_round)
+			rio->cb(rio->context);
+		if (fd >= loop->fds_count || !loop->fds[fd].always_ready)
+			continue;
+		wio = loop->fds[fd].write;
+		if (wio != NULL && wio != rio && wio->added_round < this_round)
+			wio->cb(wio->context);
+	}
+}
+
 void ioloop_run_once(struct ioloop *loop, int timeout_msecs)
 {
 	struct epoll_event events[IOLOOP_MAX_EVENTS];
@@ -695,6 +735,8 @@ void ioloop_run_once(struct ioloop *loop, int timeout_msecs)
 	wait_msecs = timeout_msecs;
 	if (next >= 0 && (wait_msecs < 0 || next < wait_msecs))
 		wait_msecs = next;
+	if (loop->n_always_ready > 0)
+		wait_msecs = 0;
 
 	n = epoll_wait(loop->epfd, events, IOLOOP_MAX_EVENTS, wait_msecs);
 	if (n < 0) {
@@ -728,6 +770,8 @@ void ioloop_run_once(struct ioloop *loop, int timeout_msecs)
 		    !(wio == rio && (ev & EPOLLIN) != 0))
 			wio->cb(wio->context);
 	}
+	if (loop->n_always_ready > 0)
+		ioloop_run_always_ready(loop, this_round);
 
 	ioloop_run_timers(loop);
 

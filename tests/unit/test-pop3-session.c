@@ -601,6 +601,52 @@ static void test_split_input(void **state)
 		ioloop_run_once(f->loop, 5);
 }
 
+static bool file_session_ended;
+
+static void file_session_end(void *context)
+{
+	(void)context;
+	file_session_ended = true;
+}
+
+/* `pop3d DIR < commands > answers`: both ends regular files, which epoll
+ * refuses (the loop treats them as always ready). */
+static void test_session_over_files(void **state)
+{
+	struct fixture *f = *state;
+	char in_path[300], out_path[300];
+	const char *cmds = "STAT\r\nUIDL 2\r\nRETR 1\r\nDELE 1\r\nQUIT\r\n";
+	char buf[1024];
+
+	snprintf(in_path, sizeof(in_path), "%s/cmds", f->maildir);
+	snprintf(out_path, sizeof(out_path), "%s/answers", f->maildir);
+	int in = open(in_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	int out = open(out_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(in >= 0 && out >= 0);
+	assert_int_equal(write(in, cmds, strlen(cmds)), (ssize_t)strlen(cmds));
+	assert_int_equal(lseek(in, 0, SEEK_SET), 0);
+	file_session_ended = false;
+	pop3_client_create_mail(f->loop, in, out, &f->set, f->maildir, "demo",
+				"local", false, file_session_end, NULL);
+	for (int i = 0; i < 100 && !file_session_ended; i++)
+		ioloop_run_once(f->loop, 10);
+	assert_true(file_session_ended);
+	/* The session closed both (it owns them). */
+	out = open(out_path, O_RDONLY);
+	assert_true(out >= 0);
+	ssize_t n = read(out, buf, sizeof(buf) - 1);
+	close(out);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_true(str_begins_with(buf, "+OK logged in.\r\n+OK 2 59\r\n"
+					 "+OK 2 UID2-"));
+	assert_non_null(strstr(buf, "\r\n+OK 29 octets follow.\r\n"
+				    "Subject: one\r\n\r\nhello\r\n..dot\r\n"
+				    ".\r\n+OK"));
+	assert_non_null(strstr(buf, "+OK Bye-bye.\r\n"));
+	assert_int_equal(count_files(f->maildir), 1);
+}
+
 static void test_missing_maildir(void **state)
 {
 	struct fixture *f = *state;
@@ -675,6 +721,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_new_mail_during_session,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_input, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_session_over_files, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_missing_maildir, setup,
 						teardown),
