@@ -168,15 +168,72 @@ void qp_encoder_init(struct qp_encoder *enc, bool binary)
 	enc->binary = binary;
 }
 
+void qp_encoder_init_flags(struct qp_encoder *enc, unsigned int flags)
+{
+	memset(enc, 0, sizeof(*enc));
+	enc->binary = (flags & QP_ENCODER_BINARY) != 0;
+	enc->lf = (flags & QP_ENCODER_LF) != 0;
+	enc->makemime = (flags & QP_ENCODER_MAKEMIME) != 0 && !enc->binary;
+}
+
+static void enc_eol(struct qp_encoder *enc, struct str *dest, bool soft)
+{
+	if (soft)
+		str_append_c(dest, '=');
+	if (enc->lf)
+		str_append_c(dest, '\n');
+	else
+		str_append_n(dest, "\r\n", 2);
+	enc->col = 0;
+}
+
+static void enc_escape(struct qp_encoder *enc, struct str *dest,
+		       unsigned char c)
+{
+	char buf[3] = { '=', hexdigits[c >> 4], hexdigits[c & 15] };
+
+	str_append_n(dest, buf, 3);
+	enc->col += 3;
+}
+
+/* QP_ENCODER_MAKEMIME: held_wsp is a space not yet written. */
+static void enc_makemime_byte(struct qp_encoder *enc, struct str *dest,
+			      unsigned char c)
+{
+	if (c == '\n') {
+		if (enc->held_wsp != 0) {
+			enc_escape(enc, dest, ' ');
+			enc->held_wsp = 0;
+		}
+		enc_eol(enc, dest, false);
+		return;
+	}
+	if (enc->held_wsp != 0) {
+		str_append_c(dest, ' ');
+		enc->col++;
+		enc->held_wsp = 0;
+	}
+	if (c == ' ') {
+		enc->held_wsp = ' ';
+		return;
+	}
+	if (enc->col >= 73)
+		enc_eol(enc, dest, true);
+	if (c < 32 || c == '=' || c > 126) {
+		enc_escape(enc, dest, c);
+	} else {
+		str_append_c(dest, (char)c);
+		enc->col++;
+	}
+}
+
 static void enc_put(struct qp_encoder *enc, struct str *dest, unsigned char c,
 		    bool escape)
 {
 	size_t n = escape ? 3 : 1;
 
-	if (enc->col + n > 75) {
-		str_append_n(dest, "=\r\n", 3);
-		enc->col = 0;
-	}
+	if (enc->col + n > 75)
+		enc_eol(enc, dest, true);
 	if (escape) {
 		char buf[3] = { '=', hexdigits[c >> 4], hexdigits[c & 15] };
 
@@ -193,8 +250,7 @@ static void enc_line_end(struct qp_encoder *enc, struct str *dest)
 		enc_put(enc, dest, (unsigned char)enc->held_wsp, true);
 		enc->held_wsp = 0;
 	}
-	str_append_n(dest, "\r\n", 2);
-	enc->col = 0;
+	enc_eol(enc, dest, false);
 }
 
 static void enc_flush_wsp(struct qp_encoder *enc, struct str *dest)
@@ -210,6 +266,11 @@ void qp_encoder_feed(struct qp_encoder *enc, const void *src, size_t len,
 {
 	const unsigned char *s = src;
 
+	if (enc->makemime) {
+		for (size_t i = 0; i < len; i++)
+			enc_makemime_byte(enc, dest, s[i]);
+		return;
+	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = s[i];
 
@@ -250,6 +311,11 @@ void qp_encoder_feed(struct qp_encoder *enc, const void *src, size_t len,
 
 void qp_encoder_finish(struct qp_encoder *enc, struct str *dest)
 {
+	if (enc->makemime) {
+		/* as Courier's makemime: a final space is not written */
+		enc->held_wsp = 0;
+		return;
+	}
 	if (enc->pending_cr) {
 		enc->pending_cr = false;
 		enc_flush_wsp(enc, dest);
@@ -259,6 +325,57 @@ void qp_encoder_finish(struct qp_encoder *enc, struct str *dest)
 		enc_put(enc, dest, (unsigned char)enc->held_wsp, true);
 		enc->held_wsp = 0;
 	}
+}
+
+void mime_base64_encoder_init(struct mime_base64_encoder *enc, bool lf)
+{
+	memset(enc, 0, sizeof(*enc));
+	enc->lf = lf;
+}
+
+static void b64_line(struct mime_base64_encoder *enc, struct str *dest,
+		     const unsigned char *data, size_t len)
+{
+	base64_encode(dest, data, len, 0);
+	if (enc->lf)
+		str_append_c(dest, '\n');
+	else
+		str_append_n(dest, "\r\n", 2);
+}
+
+void mime_base64_encoder_feed(struct mime_base64_encoder *enc,
+			      const void *src, size_t len, struct str *dest)
+{
+	const unsigned char *s = src;
+	const size_t line = sizeof(enc->buf);
+
+	if (enc->len > 0) {
+		size_t n = line - enc->len < len ? line - enc->len : len;
+
+		memcpy(enc->buf + enc->len, s, n);
+		enc->len += n;
+		s += n;
+		len -= n;
+		if (enc->len < line)
+			return;
+		b64_line(enc, dest, enc->buf, line);
+		enc->len = 0;
+	}
+	while (len >= line) {
+		b64_line(enc, dest, s, line);
+		s += line;
+		len -= line;
+	}
+	memcpy(enc->buf, s, len);
+	enc->len = len;
+}
+
+void mime_base64_encoder_finish(struct mime_base64_encoder *enc,
+				struct str *dest)
+{
+	if (enc->len > 0)
+		b64_line(enc, dest, enc->buf, enc->len);
+	enc->len = 0;
 }
 
 enum mime_encoding mime_encoding_from_name(const char *name, bool *unknown_r)

@@ -48,12 +48,49 @@ struct qp_encoder {
 	size_t col;		/* output column */
 	bool pending_cr;
 	bool binary;
+	bool lf;		/* QP_ENCODER_LF */
+	bool makemime;		/* QP_ENCODER_MAKEMIME */
 	char held_wsp;		/* a whitespace byte held back, or 0 */
 };
 void qp_encoder_init(struct qp_encoder *enc, bool binary);
+
+enum qp_encoder_flags {
+	/* As qp_encoder_init(enc, true). */
+	QP_ENCODER_BINARY = 0x01,
+	/* Line ends (hard and soft) are written as LF instead of CRLF. */
+	QP_ENCODER_LF = 0x02,
+	/* The rules of Courier's makemime (Debian's makemime writes exactly
+	 * this): every LF is a hard line break and a CR is data (=0D);
+	 * bytes below 32 other than LF (tab included), "=" and bytes above
+	 * 126 are escaped, everything else (a leading "." or "F" too) is
+	 * literal; a soft break "=" goes before any byte but a space once
+	 * the line holds 73 columns (spaces never break a line, so a long
+	 * run of spaces stays on one line); a space right before a line end
+	 * is written "=20", and a space at the very end of the input is
+	 * dropped (RFC 2045 section 6.7 (3) has decoders delete trailing
+	 * whitespace anyway).  Not combinable with QP_ENCODER_BINARY. */
+	QP_ENCODER_MAKEMIME = 0x04,
+};
+/* Like qp_encoder_init() with enum qp_encoder_flags. */
+void qp_encoder_init_flags(struct qp_encoder *enc, unsigned int flags);
 void qp_encoder_feed(struct qp_encoder *enc, const void *src, size_t len,
 		     struct str *dest);
 void qp_encoder_finish(struct qp_encoder *enc, struct str *dest);
+
+/* Streaming base64 encoder for MIME bodies: 76 characters per line, each
+ * line ended by CRLF (or LF when lf is set), including the last one; no
+ * output at all for empty input.  Holds at most 56 bytes between calls. */
+struct mime_base64_encoder {
+	unsigned char buf[57];
+	size_t len;
+	bool lf;
+};
+void mime_base64_encoder_init(struct mime_base64_encoder *enc, bool lf);
+void mime_base64_encoder_feed(struct mime_base64_encoder *enc,
+			      const void *src, size_t len, struct str *dest);
+/* Writes the last, partial line. */
+void mime_base64_encoder_finish(struct mime_base64_encoder *enc,
+				struct str *dest);
 
 enum mime_encoding {
 	MIME_ENCODING_7BIT,	/* 7bit, 8bit, binary and unknown: as is */

@@ -116,12 +116,134 @@ static void test_mime_decoder(void **state)
 	str_free(&out);
 }
 
+
+/* Encodes in with flags, fed whole and split at every byte. */
+static void qp_flags_check(unsigned int flags, const char *in, size_t len,
+			   const char *expect)
+{
+	for (size_t split = 0; split <= len; split++) {
+		struct qp_encoder enc;
+		struct str e;
+
+		str_init(&e, 64);
+		qp_encoder_init_flags(&enc, flags);
+		qp_encoder_feed(&enc, in, split, &e);
+		qp_encoder_feed(&enc, in + split, len - split, &e);
+		qp_encoder_finish(&enc, &e);
+		assert_string_equal(str_c(&e), expect);
+		str_free(&e);
+	}
+}
+
+static void test_qp_makemime(void **state)
+{
+	const unsigned int f = QP_ENCODER_MAKEMIME | QP_ENCODER_LF;
+	char y73[128], exp[160];
+
+	(void)state;
+	qp_flags_check(f, "a \n", 3, "a=20\n");
+	/* a final space is dropped, as Courier's makemime does */
+	qp_flags_check(f, "a ", 2, "a");
+	qp_flags_check(f, "   ", 3, "  ");
+	qp_flags_check(f, "a   \nb", 6, "a  =20\nb");
+	qp_flags_check(f, "a \r\n", 4, "a =0D\n");
+	qp_flags_check(f, "x\ty\n", 4, "x=09y\n");
+	qp_flags_check(f, "\x7f~=\n", 4, "=7F~=3D\n");
+	qp_flags_check(f, "From x\n.dot\n", 12, "From x\n.dot\n");
+	qp_flags_check(f, "caf\xe9\n", 5, "caf=E9\n");
+	qp_flags_check(f, "a\0b", 3, "a=00b");
+	/* a soft break goes before a byte once the line holds 73 columns */
+	memset(y73, 'y', 73);
+	memcpy(y73 + 73, "yy\n", 4);
+	memset(exp, 'y', 73);
+	memcpy(exp + 73, "=\nyy\n", 6);
+	qp_flags_check(f, y73, strlen(y73), exp);
+	/* 72 columns: an escape still fits on the line */
+	memcpy(y73 + 72, "=\n", 3);
+	memcpy(exp + 72, "=3D\n", 5);
+	qp_flags_check(f, y73, strlen(y73), exp);
+	/* spaces never break; the byte after them does */
+	memcpy(y73 + 72, "y z\n", 5);
+	memcpy(exp + 72, "y =\nz\n", 7);
+	qp_flags_check(f, y73, strlen(y73), exp);
+	/* CRLF line ends without QP_ENCODER_LF */
+	memcpy(exp + 72, "y =\r\nz\r\n", 9);
+	qp_flags_check(QP_ENCODER_MAKEMIME, y73, strlen(y73), exp);
+}
+
+static void test_qp_lf(void **state)
+{
+	struct qp_encoder enc;
+	struct str e;
+	char line[100];
+
+	(void)state;
+	/* the default rules, with LF line ends */
+	qp_flags_check(QP_ENCODER_LF, "a \r\nFrom\n", 9, "a=20\n=46rom\n");
+	memset(line, 'x', 80);
+	line[80] = '\0';
+	str_init(&e, 64);
+	qp_encoder_init_flags(&enc, QP_ENCODER_LF);
+	qp_encoder_feed(&enc, line, 80, &e);
+	qp_encoder_finish(&enc, &e);
+	assert_non_null(strstr(str_c(&e), "=\n"));
+	assert_null(strchr(str_c(&e), '\r'));
+	str_free(&e);
+	/* the old initialiser still writes CRLF */
+	str_init(&e, 64);
+	qp_encoder_init(&enc, false);
+	qp_encoder_feed(&enc, "a\n", 2, &e);
+	qp_encoder_finish(&enc, &e);
+	assert_string_equal(str_c(&e), "a\r\n");
+	str_free(&e);
+}
+
+static void b64_check(bool lf, const void *in, size_t len, const char *expect)
+{
+	for (size_t split = 0; split <= len; split++) {
+		struct mime_base64_encoder enc;
+		struct str e;
+
+		str_init(&e, 64);
+		mime_base64_encoder_init(&enc, lf);
+		mime_base64_encoder_feed(&enc, in, split, &e);
+		mime_base64_encoder_feed(&enc, (const char *)in + split,
+					 len - split, &e);
+		mime_base64_encoder_finish(&enc, &e);
+		assert_string_equal(str_c(&e), expect);
+		str_free(&e);
+	}
+}
+
+static void test_base64_encoder(void **state)
+{
+	unsigned char zeros[100];
+	char exp[200];
+
+	(void)state;
+	b64_check(true, "", 0, "");
+	b64_check(true, "a\0b\n", 4, "YQBiCg==\n");
+	b64_check(false, "hello", 5, "aGVsbG8=\r\n");
+	memset(zeros, 0, sizeof(zeros));
+	memset(exp, 'A', 76);
+	exp[76] = '\n';
+	memset(exp + 77, 'A', 58);
+	memcpy(exp + 135, "==\n", 4);
+	b64_check(true, zeros, sizeof(zeros), exp);
+	/* exactly one line */
+	exp[77] = '\0';
+	b64_check(true, zeros, 57, exp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_qp_decode),
 		cmocka_unit_test(test_qp_roundtrip),
 		cmocka_unit_test(test_mime_decoder),
+		cmocka_unit_test(test_qp_makemime),
+		cmocka_unit_test(test_qp_lf),
+		cmocka_unit_test(test_base64_encoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
