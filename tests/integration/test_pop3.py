@@ -461,6 +461,71 @@ def test_apop_only_for_clear_passwords(pinst):
     p.quit()
 
 
+APOP_PW = "apop-Clear1"
+
+
+def test_apop_with_clear_password_from_sql(pinst, postgres_server):
+    """APOP succeeds for an account whose password PostgreSQL keeps in the
+    clear (authpgsql's PGSQL_CLEAR_PWFIELD), and fails with a wrong one;
+    an account with only a hashed password gets [AUTH]."""
+    from authbackend import AuthDaemon
+
+    pg = postgres_server
+    uid, gid = owner(pinst)
+    home = os.path.dirname(pinst.maildir.rstrip("/"))
+    q = lambda v: "'" + str(v).replace("'", "''") + "'"
+    pg.sql("DROP TABLE IF EXISTS pop3_apop_users;"
+           "CREATE TABLE pop3_apop_users (id VARCHAR(255) PRIMARY KEY, "
+           "crypt VARCHAR(255), clear VARCHAR(255), uid INT, gid INT, "
+           "home VARCHAR(255), maildir VARCHAR(255));"
+           "INSERT INTO pop3_apop_users VALUES (%s, '', %s, %d, %d, %s, %s);"
+           "INSERT INTO pop3_apop_users VALUES (%s, %s, '', %d, %d, %s, %s)"
+           % (q("clear@example.test"), q(APOP_PW), uid, gid, q(home),
+              q(pinst.maildir), q("hashed@example.test"),
+              q("{SHA}" + base64.b64encode(
+                  __import__("hashlib").sha1(APOP_PW.encode()).digest())
+                .decode()), uid, gid, q(home), q(pinst.maildir)))
+    rc = "\n".join([
+        "PGSQL_HOST\t%s" % pg.host, "PGSQL_PORT\t%d" % pg.port,
+        "PGSQL_USERNAME\t%s" % pg.user, "PGSQL_PASSWORD\t%s" % pg.password,
+        "PGSQL_DATABASE\t%s" % pg.database,
+        "PGSQL_USER_TABLE\tpop3_apop_users",
+        "PGSQL_CRYPT_PWFIELD\tcrypt", "PGSQL_CLEAR_PWFIELD\tclear",
+        "PGSQL_LOGIN_FIELD\tid", "PGSQL_HOME_FIELD\thome",
+        "PGSQL_MAILDIR_FIELD\tmaildir",
+        "PGSQL_DEFAULT_DOMAIN\texample.test", ""])
+    pinst.stop("pop3d")
+    pinst.stop("authdaemond")
+    auth = AuthDaemon(pinst, "authpgsql", "authpgsqlrc", rc).start()
+    auth.expect(0, "clear@example.test", APOP_PW, service="pop3")
+    set_pop3d(pinst, POP3_APOP="YES")
+    deliver(pinst, MSG1)
+
+    p = connect(pinst)
+    stamp = p.getwelcome().split()[-1]
+    assert stamp.startswith(b"<") and stamp.endswith(b">")
+    # The digest poplib sends is MD5(timestamp + password), RFC 1939.
+    assert b"+OK" in p.apop("clear@example.test", APOP_PW)
+    assert p.stat() == (1, len(MSG1) + MSG1.count("\n"))
+    assert b"Subject: one" in b"\n".join(p.retr(1)[1])
+    p.quit()
+
+    # A wrong password, then a hashed-only account: [AUTH], no session.
+    p = connect(pinst)
+    with pytest.raises(poplib.error_proto) as e:
+        p.apop("clear@example.test", APOP_PW + "x")
+    assert b"[AUTH]" in e.value.args[0]
+    with pytest.raises(poplib.error_proto) as e:
+        p.apop("hashed@example.test", APOP_PW)
+    assert b"[AUTH]" in e.value.args[0]
+    # USER/PASS still works for the hashed one.
+    p.user("hashed@example.test")
+    assert b"+OK" in p.pass_(APOP_PW)
+    assert p.stat()[0] == 1
+    p.quit()
+    assert len(messages(pinst)) == 1
+
+
 def test_failed_logins_throttled_by_authlib(pinst):
     """authdaemond refuses a user after AUTHFAIL_USER failures, even with
     the right password; pop3d says so with [AUTH] after its delay."""
