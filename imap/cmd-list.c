@@ -1,4 +1,5 @@
-/* cmd-list.c: LIST, LSUB and NAMESPACE, with CHILDREN and SPECIAL-USE
+/* cmd-list.c: LIST (with LIST-EXTENDED selection and return options,
+ * LIST-STATUS), LSUB and NAMESPACE, with CHILDREN and SPECIAL-USE
  * attributes; subscriptions in Courier's courierimapsubscribed file
  * (one "INBOX.Name" per line, names in modified UTF-7). */
 #include "config.h"
@@ -116,82 +117,317 @@ char *imap_subscription_name(const char *folder)
 	return ret;
 }
 
-static bool subscribed(char **subs, size_t n, const char *folder)
-{
-	char *name = imap_subscription_name(folder);
-	bool ret = false;
+/* What a LIST command asks for (RFC 3501, RFC 5258 LIST-EXTENDED,
+ * RFC 5819 LIST-STATUS, RFC 6154 SPECIAL-USE). */
+struct list_opts {
+	bool lsub;
+	bool extended;		/* selection or return options were given */
+	bool sel_subscribed, sel_special, recursive;
+	bool ret_subscribed, ret_children, ret_special;
+	const struct imap_arg *status_items;	/* RETURN (STATUS (...)) */
+	size_t status_count;
+	const struct imap_arg *patterns;
+	size_t pattern_count;
+	const char *ref;
+};
 
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = strcmp(subs[i], name) == 0;
-	free(name);
-	return ret;
+/* One mailbox that may be listed. */
+struct list_entry {
+	char *folder;		/* UTF-8, "" = INBOX */
+	bool exists, subscribed, children, child_subscribed;
+};
+
+static int parse_list_args(struct imap_cmd *cmd, struct list_opts *o,
+			   const char **error_r)
+{
+	const struct imap_arg *args = cmd->args;
+	size_t n = cmd->count, i = 0;
+
+	if (!o->lsub && n > 0 && args[0].type == IMAP_ARG_LIST) {
+		o->extended = true;
+		for (size_t j = 0; j < args[0].list_count; j++) {
+			const struct imap_arg *a = &args[0].list[j];
+			if (imap_arg_atom_equals(a, "SUBSCRIBED"))
+				o->sel_subscribed = true;
+			else if (imap_arg_atom_equals(a, "REMOTE"))
+				; /* no remote mailboxes here */
+			else if (imap_arg_atom_equals(a, "RECURSIVEMATCH"))
+				o->recursive = true;
+			else if (imap_arg_atom_equals(a, "SPECIAL-USE"))
+				o->sel_special = true;
+			else {
+				*error_r = "Unknown LIST selection option";
+				return -1;
+			}
+		}
+		if (o->recursive && !o->sel_subscribed && !o->sel_special) {
+			*error_r = "RECURSIVEMATCH needs another selection "
+				   "option";
+			return -1;
+		}
+		i++;
+	}
+	if (n < i + 2 || !imap_arg_is_string(&args[i])) {
+		*error_r = "LIST takes a reference and a pattern";
+		return -1;
+	}
+	o->ref = args[i].str;
+	if (args[i + 1].type == IMAP_ARG_LIST && !o->lsub) {
+		o->extended = true;
+		o->patterns = args[i + 1].list;
+		o->pattern_count = args[i + 1].list_count;
+		if (o->pattern_count == 0) {
+			*error_r = "Empty pattern list";
+			return -1;
+		}
+		for (size_t j = 0; j < o->pattern_count; j++) {
+			if (!imap_arg_is_string(&o->patterns[j])) {
+				*error_r = "Patterns are strings";
+				return -1;
+			}
+		}
+	} else if (imap_arg_is_string(&args[i + 1])) {
+		o->patterns = &args[i + 1];
+		o->pattern_count = 1;
+	} else {
+		*error_r = "LIST takes a reference and a pattern";
+		return -1;
+	}
+	i += 2;
+	if (i == n)
+		return 0;
+	if (o->lsub || i + 2 != n || !imap_arg_atom_equals(&args[i], "RETURN") ||
+	    args[i + 1].type != IMAP_ARG_LIST) {
+		*error_r = "Unexpected LIST arguments";
+		return -1;
+	}
+	o->extended = true;
+	const struct imap_arg *r = args[i + 1].list;
+	for (size_t j = 0; j < args[i + 1].list_count; j++) {
+		if (imap_arg_atom_equals(&r[j], "SUBSCRIBED")) {
+			o->ret_subscribed = true;
+		} else if (imap_arg_atom_equals(&r[j], "CHILDREN")) {
+			o->ret_children = true;
+		} else if (imap_arg_atom_equals(&r[j], "SPECIAL-USE")) {
+			o->ret_special = true;
+		} else if (imap_arg_atom_equals(&r[j], "STATUS") &&
+			   j + 1 < args[i + 1].list_count &&
+			   r[j + 1].type == IMAP_ARG_LIST &&
+			   r[j + 1].list_count > 0 &&
+			   o->status_items == NULL) {
+			o->status_items = r[j + 1].list;
+			o->status_count = r[j + 1].list_count;
+			if (!imap_status_items_valid(o->status_items,
+						     o->status_count)) {
+				*error_r = "Unknown STATUS item";
+				return -1;
+			}
+			j++;
+		} else {
+			*error_r = "Unknown LIST return option";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The folder of a line of the subscriptions file, or NULL. */
+static char *subscription_folder(const char *line)
+{
+	if (strcasecmp(line, "INBOX") == 0)
+		return xstrdup("");
+	if (strncasecmp(line, "INBOX.", 6) != 0)
+		return NULL;
+	char *f = mutf7_decode_dup(line + 6);
+	if (f != NULL && !maildir_folder_name_valid(f)) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct list_entry *x = a, *y = b;
+
+	return strcmp(x->folder, y->folder);
+}
+
+/* Every existing folder and every subscribed one, sorted, with their
+ * attributes. */
+static struct list_entry *list_entries(struct imap_client *client,
+				       const struct maildir_folder_list *list,
+				       size_t *count_r)
+{
+	size_t nsubs = 0, n = 0;
+	char **subs = imap_subscriptions_read(client, &nsubs);
+	struct list_entry *e = xcalloc(list->count + nsubs + 1, sizeof(*e));
+
+	e[n].folder = xstrdup("");
+	e[n++].exists = true;
+	for (size_t i = 0; i < list->count; i++) {
+		e[n].folder = xstrdup(list->names[i]);
+		e[n++].exists = true;
+	}
+	for (size_t i = 0; i < nsubs; i++) {
+		char *f = subscription_folder(subs[i]);
+		size_t j;
+		if (f == NULL)
+			continue;
+		for (j = 0; j < n && strcmp(e[j].folder, f) != 0; j++)
+			;
+		if (j < n) {
+			e[j].subscribed = true;
+			free(f);
+			continue;
+		}
+		e[n].folder = f;
+		e[n++].subscribed = true;
+	}
+	imap_subscriptions_free(subs, nsubs);
+	/* the parents of every name, as placeholders where they are
+	 * neither folders nor subscribed ("A" of "A.B") */
+	size_t have = n;
+	for (size_t i = 0; i < have; i++) {
+		char *dot = e[i].folder;
+		while ((dot = strchr(dot, '.')) != NULL) {
+			char *parent = xstrndup(e[i].folder,
+						(size_t)(dot - e[i].folder));
+			size_t j;
+			dot++;
+			for (j = 0; j < n && strcmp(e[j].folder, parent) != 0;
+			     j++)
+				;
+			if (j < n) {
+				free(parent);
+				continue;
+			}
+			e = xreallocarray(e, n + 1, sizeof(*e));
+			memset(&e[n], 0, sizeof(*e));
+			e[n++].folder = parent;
+		}
+	}
+	qsort(e, n, sizeof(*e), entry_cmp);
+	/* children: the names after a folder that start with "folder." */
+	for (size_t i = 0; i < n; i++) {
+		size_t flen = strlen(e[i].folder);
+		if (flen == 0) {
+			e[i].children = client->set->namespace_prefix[0] !=
+					'\0' && list->count > 0;
+			continue;
+		}
+		for (size_t j = i + 1; j < n; j++) {
+			if (strncmp(e[j].folder, e[i].folder, flen) != 0 ||
+			    e[j].folder[flen] != '.')
+				break;
+			if (e[j].exists)
+				e[i].children = true;
+			if (e[j].subscribed)
+				e[i].child_subscribed = true;
+		}
+	}
+	*count_r = n;
+	return e;
+}
+
+static bool matches(struct imap_client *client, const struct list_opts *o,
+		    const char *name)
+{
+	for (size_t i = 0; i < o->pattern_count; i++) {
+		char *pattern = xasprintf("%s%s", o->ref, o->patterns[i].str);
+		bool m = match_name(pattern, name);
+		free(pattern);
+		if (m)
+			return true;
+	}
+	(void)client;
+	return false;
 }
 
 static void list_common(struct imap_cmd *cmd, bool lsub)
 {
 	struct imap_client *client = cmd->client;
+	struct list_opts o = { .lsub = lsub };
 	const char *error;
 
-	if (cmd->count != 2 || !imap_arg_is_string(&cmd->args[0]) ||
-	    !imap_arg_is_string(&cmd->args[1])) {
-		imap_cmd_bad(cmd, "%s takes a reference and a pattern",
-			     cmd->name);
+	if (parse_list_args(cmd, &o, &error) < 0) {
+		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}
-	const char *ref = cmd->args[0].str, *pat = cmd->args[1].str;
-	if (pat[0] == '\0' && !lsub) {
+	if (o.pattern_count == 1 && o.patterns[0].str[0] == '\0' &&
+	    !o.extended && !lsub) {
 		imap_client_send(client, "* LIST (\\Noselect) \".\" \"\"");
 		imap_cmd_ok(cmd, "LIST completed");
 		return;
 	}
-	char *pattern = xasprintf("%s%s", ref, pat);
 	struct maildir_folder_list *list;
 	if (maildir_folder_list(client->root, &list, &error) < 0) {
-		free(pattern);
 		imap_cmd_no(cmd, "[SERVERBUG] Cannot list folders");
 		return;
 	}
-	size_t nsubs = 0;
-	char **subs = imap_subscriptions_read(client, &nsubs);
+	size_t n;
+	struct list_entry *e = list_entries(client, list, &n);
+	maildir_folder_list_free(&list);
+	bool want_sub = lsub || o.sel_subscribed;
 	struct str s;
 	str_init(&s, 256);
-	for (size_t i = 0; i <= list->count; i++) {
-		const char *folder = i == 0 ? "" : list->names[i - 1];
-		char *name = imap_folder_to_client(client, folder);
-		if (!match_name(pattern, name) ||
-		    (lsub && !subscribed(subs, nsubs, folder))) {
-			free(name);
-			continue;
+	for (size_t i = 0; i < n; i++) {
+		const char *su = special_use(e[i].folder);
+		bool childinfo = false;
+		char *name = imap_folder_to_client(client, e[i].folder);
+
+		if (!matches(client, &o, name))
+			goto next;
+		/* the selection options */
+		if (want_sub && !e[i].subscribed) {
+			/* RECURSIVEMATCH: a parent of subscribed ones */
+			if (!(o.recursive && e[i].child_subscribed))
+				goto next;
+			childinfo = true;
 		}
-		bool children = false;
-		size_t flen = strlen(folder);
-		for (size_t j = 0; j < list->count && !children; j++) {
-			if (folder[0] == '\0')
-				children = client->set->namespace_prefix[0] !=
-					   '\0';
-			else
-				children = strncmp(list->names[j], folder,
-						   flen) == 0 &&
-					   list->names[j][flen] == '.';
-		}
+		/* a placeholder shows as a parent of existing folders */
+		if (!want_sub && !e[i].exists && !e[i].children)
+			goto next;
+		if (o.sel_special && su == NULL)
+			goto next;
+		if (lsub && !e[i].subscribed)
+			goto next;
 		str_clear(&s);
-		str_printfa(&s, "* %s (%s", lsub ? "LSUB" : "LIST",
-			    children ? "\\HasChildren" : "\\HasNoChildren");
-		const char *su = special_use(folder);
-		if (su != NULL && !lsub)
+		str_printfa(&s, "* %s (", lsub ? "LSUB" : "LIST");
+		if (!e[i].exists) {
+			/* \NonExistent implies \Noselect (RFC 5258) */
+			str_append(&s, o.extended || client->imap4rev2 ?
+					       "\\NonExistent" :
+					       "\\Noselect");
+			if (e[i].children)
+				str_append(&s, " \\HasChildren");
+		} else {
+			str_append(&s, e[i].children ? "\\HasChildren" :
+						       "\\HasNoChildren");
+		}
+		if (su != NULL && !lsub && e[i].exists)
 			str_printfa(&s, " %s", su);
-		if (!lsub && subscribed(subs, nsubs, folder))
+		if (!lsub && e[i].subscribed)
 			str_append(&s, " \\Subscribed");
 		str_append(&s, ") \".\" ");
 		imap_quote_astring(&s, name, client->utf8);
+		if (childinfo)
+			str_append(&s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+		str_append(&s, "\r\n");
+		/* LIST-STATUS: after the LIST line; the items were
+		 * checked, and a folder that cannot be read gets none */
+		if (o.status_items != NULL && e[i].exists)
+			(void)imap_status_append(client, e[i].folder,
+						 o.status_items,
+						 o.status_count, &s, &error);
 		imap_client_write(client, str_c(&s), str_len(&s));
-		imap_client_write(client, "\r\n", 2);
+	next:
 		free(name);
 	}
 	str_free(&s);
-	imap_subscriptions_free(subs, nsubs);
-	maildir_folder_list_free(&list);
-	free(pattern);
+	for (size_t i = 0; i < n; i++)
+		free(e[i].folder);
+	free(e);
 	imap_cmd_ok(cmd, "%s completed", cmd->name);
 }
 

@@ -229,6 +229,85 @@ static uint32_t count_from(struct mail_index *index, uint32_t first)
 	return n;
 }
 
+int imap_status_append(struct imap_client *client, const char *folder,
+		       const struct imap_arg *items, size_t count,
+		       struct str *out, const char **error_r)
+{
+	char *dir = imap_folder_dir(client, folder);
+	struct mail_index *index = NULL;
+	struct mail_index_status st;
+	const char *error;
+
+	if (dir == NULL || !maildir_is_maildir(dir)) {
+		free(dir);
+		*error_r = "[NONEXISTENT] No such mailbox";
+		return 0;
+	}
+	if (mail_index_open(dir, NULL, &index, &error) < 0 ||
+	    mail_index_get_status(index, &st, &error) < 0) {
+		mail_index_close(&index);
+		free(dir);
+		*error_r = "[SERVERBUG] Cannot read the mailbox";
+		return 0;
+	}
+	free(dir);
+	char *name = imap_folder_to_client(client, folder);
+	str_append(out, "* STATUS ");
+	imap_quote_astring(out, name, client->utf8);
+	free(name);
+	str_append(out, " (");
+	for (size_t i = 0; i < count; i++) {
+		const struct imap_arg *it = &items[i];
+		if (i > 0)
+			str_append_c(out, ' ');
+		if (imap_arg_atom_equals(it, "MESSAGES"))
+			str_printfa(out, "MESSAGES %u", st.messages);
+		else if (imap_arg_atom_equals(it, "RECENT"))
+			str_printfa(out, "RECENT %u",
+				    count_from(index, st.first_recent_uid));
+		else if (imap_arg_atom_equals(it, "UIDNEXT"))
+			str_printfa(out, "UIDNEXT %u", st.uidnext);
+		else if (imap_arg_atom_equals(it, "UIDVALIDITY"))
+			str_printfa(out, "UIDVALIDITY %u", st.uidvalidity);
+		else if (imap_arg_atom_equals(it, "UNSEEN"))
+			str_printfa(out, "UNSEEN %u", st.messages - st.seen);
+		else if (imap_arg_atom_equals(it, "DELETED"))
+			str_printfa(out, "DELETED %u", st.deleted);
+		else if (imap_arg_atom_equals(it, "SIZE"))
+			str_printfa(out, "SIZE %llu",
+				    (unsigned long long)st.total_size);
+		else if (imap_arg_atom_equals(it, "HIGHESTMODSEQ")) {
+			str_printfa(out, "HIGHESTMODSEQ %llu",
+				    (unsigned long long)st.highestmodseq);
+			client->condstore = true; /* RFC 7162 3.1 */
+		} else {
+			mail_index_close(&index);
+			*error_r = "Unknown STATUS item";
+			return -1;
+		}
+	}
+	str_append(out, ")\r\n");
+	mail_index_close(&index);
+	return 1;
+}
+
+bool imap_status_items_valid(const struct imap_arg *items, size_t count)
+{
+	static const char *const names[] = {
+		"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+		"DELETED", "SIZE", "HIGHESTMODSEQ",
+	};
+
+	for (size_t i = 0; i < count; i++) {
+		bool ok = false;
+		for (size_t j = 0; j < N_ELEMENTS(names) && !ok; j++)
+			ok = imap_arg_atom_equals(&items[i], names[j]);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 void cmd_status(struct imap_cmd *cmd)
 {
 	const char *error;
@@ -238,67 +317,26 @@ void cmd_status(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "STATUS takes a mailbox and a list of items");
 		return;
 	}
+	if (!imap_status_items_valid(cmd->args[1].list,
+				     cmd->args[1].list_count)) {
+		imap_cmd_bad(cmd, "Unknown STATUS item");
+		return;
+	}
 	char *folder = arg_folder(cmd, 0);
 	if (folder == NULL)
 		return;
-	char *dir = imap_folder_dir(cmd->client, folder);
-	free(folder);
-	struct mail_index *index = NULL;
-	struct mail_index_status st;
-	if (dir == NULL || !maildir_is_maildir(dir)) {
-		free(dir);
-		imap_cmd_no(cmd, "[NONEXISTENT] No such mailbox");
-		return;
-	}
-	if (mail_index_open(dir, NULL, &index, &error) < 0 ||
-	    mail_index_get_status(index, &st, &error) < 0) {
-		mail_index_close(&index);
-		free(dir);
-		imap_cmd_no(cmd, "[SERVERBUG] Cannot read the mailbox");
-		return;
-	}
-	free(dir);
 	struct str s;
 	str_init(&s, 128);
-	str_append(&s, "* STATUS ");
-	imap_quote_astring(&s, cmd->args[0].str, cmd->client->utf8);
-	str_append(&s, " (");
-	const struct imap_arg *items = cmd->args[1].list;
-	for (size_t i = 0; i < cmd->args[1].list_count; i++) {
-		const struct imap_arg *it = &items[i];
-		if (i > 0)
-			str_append_c(&s, ' ');
-		if (imap_arg_atom_equals(it, "MESSAGES"))
-			str_printfa(&s, "MESSAGES %u", st.messages);
-		else if (imap_arg_atom_equals(it, "RECENT"))
-			str_printfa(&s, "RECENT %u",
-				    count_from(index, st.first_recent_uid));
-		else if (imap_arg_atom_equals(it, "UIDNEXT"))
-			str_printfa(&s, "UIDNEXT %u", st.uidnext);
-		else if (imap_arg_atom_equals(it, "UIDVALIDITY"))
-			str_printfa(&s, "UIDVALIDITY %u", st.uidvalidity);
-		else if (imap_arg_atom_equals(it, "UNSEEN"))
-			str_printfa(&s, "UNSEEN %u", st.messages - st.seen);
-		else if (imap_arg_atom_equals(it, "DELETED"))
-			str_printfa(&s, "DELETED %u", st.deleted);
-		else if (imap_arg_atom_equals(it, "SIZE"))
-			str_printfa(&s, "SIZE %llu",
-				    (unsigned long long)st.total_size);
-		else if (imap_arg_atom_equals(it, "HIGHESTMODSEQ")) {
-			str_printfa(&s, "HIGHESTMODSEQ %llu",
-				    (unsigned long long)st.highestmodseq);
-			cmd->client->condstore = true; /* RFC 7162 3.1 */
-		}
-		else {
-			str_free(&s);
-			mail_index_close(&index);
-			imap_cmd_bad(cmd, "Unknown STATUS item");
-			return;
-		}
-	}
-	str_append_c(&s, ')');
-	imap_client_send(cmd->client, str_c(&s));
+	int ret = imap_status_append(cmd->client, folder, cmd->args[1].list,
+				     cmd->args[1].list_count, &s, &error);
+	free(folder);
+	if (ret > 0)
+		imap_client_write(cmd->client, str_c(&s), str_len(&s));
 	str_free(&s);
-	mail_index_close(&index);
-	imap_cmd_ok(cmd, "STATUS completed");
+	if (ret > 0)
+		imap_cmd_ok(cmd, "STATUS completed");
+	else if (ret == 0)
+		imap_cmd_no(cmd, "%s", error);
+	else
+		imap_cmd_bad(cmd, "%s", error);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "imap-client-private.h"
+#include "imap-mailbox.h"
 #include "imap-quote.h"
 
 void cmd_capability(struct imap_cmd *cmd)
@@ -95,6 +96,15 @@ void cmd_enable(struct imap_cmd *cmd)
 			client->qresync = true;
 			client->condstore = true;
 			str_append(&s, " QRESYNC");
+		} else if (imap_arg_atom_equals(a, "IMAP4rev2") &&
+			   !client->imap4rev2) {
+			/* RFC 9051: no \Recent nor RECENT, SEARCH answers
+			 * ESEARCH, mailbox names in UTF-8 */
+			client->imap4rev2 = true;
+			client->utf8 = true;
+			if (client->mbox != NULL)
+				client->mbox->no_recent = true;
+			str_append(&s, " IMAP4rev2");
 		}
 	}
 	imap_client_send(cmd->client, str_c(&s));

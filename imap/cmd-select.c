@@ -7,6 +7,7 @@
 
 #include "imap-client-private.h"
 #include "imap-mailbox.h"
+#include "imap-quote.h"
 #include "mem.h"
 
 struct first_unseen_ctx {
@@ -366,13 +367,29 @@ static void select_common(struct imap_cmd *cmd, bool readonly)
 	     i--)
 		recent++;
 	mbox->recent_sent = recent;
-	str_printfa(&s, "* %zu EXISTS\r\n* %zu RECENT\r\n", mbox->count,
-		    recent);
+	str_printfa(&s, "* %zu EXISTS\r\n", mbox->count);
 	struct first_unseen_ctx fu = { .mbox = mbox };
-	if (st.seen < st.messages &&
-	    mail_index_iterate(mbox->index, 1, UINT32_MAX, first_unseen_cb,
-			       &fu, &error) > 0)
-		str_printfa(&s, "* OK [UNSEEN %u] First unseen\r\n", fu.seq);
+	if (!client->imap4rev2) {
+		str_printfa(&s, "* %zu RECENT\r\n", recent);
+		if (st.seen < st.messages &&
+		    mail_index_iterate(mbox->index, 1, UINT32_MAX,
+				       first_unseen_cb, &fu, &error) > 0)
+			str_printfa(&s, "* OK [UNSEEN %u] First unseen\r\n",
+				    fu.seq);
+	} else {
+		/* RFC 9051 6.3.2: the mailbox's LIST response; no RECENT
+		 * and no UNSEEN */
+		char *folder = imap_folder_from_client(
+			client, cmd->args[0].str, &error);
+		if (folder != NULL) {
+			char *name = imap_folder_to_client(client, folder);
+			str_append(&s, "* LIST () \".\" ");
+			imap_quote_astring(&s, name, true);
+			str_append(&s, "\r\n");
+			free(name);
+			free(folder);
+		}
+	}
 	str_printfa(&s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
 			"* OK [UIDNEXT %u] Predicted next UID\r\n"
 			"* OK [HIGHESTMODSEQ %llu] Highest\r\n",

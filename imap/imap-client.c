@@ -148,7 +148,7 @@ bool imap_client_plaintext_ok(const struct imap_client *client)
 
 void imap_client_capability(struct imap_client *client, struct str *out)
 {
-	str_append(out, "IMAP4rev1");
+	str_append(out, "IMAP4rev1 IMAP4rev2");
 	if (client->state == IMAP_STATE_NOT_AUTH) {
 		if (client->tls_ctx != NULL && !client->tls)
 			str_append(out, " STARTTLS");
@@ -169,7 +169,8 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 	str_append(out, " LITERAL+ ID ENABLE NAMESPACE CHILDREN "
 			"UNSELECT SPECIAL-USE UTF8=ACCEPT");
 	str_append(out, " UIDPLUS MOVE MULTIAPPEND BINARY IDLE");
-	str_append(out, " CONDSTORE QRESYNC");
+	str_append(out, " CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS "
+			"STATUS=SIZE");
 	str_append(out, " ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
 			"THREAD=REFERENCES WITHIN");
 }
@@ -240,6 +241,24 @@ static void client_dispatch(struct imap_client *client)
 	if ((c->flags & IMAP_CMD_SELECTED) != 0 &&
 	    client->state != IMAP_STATE_SELECTED) {
 		imap_cmd_bad(&cmd, "No mailbox selected");
+		return;
+	}
+	if (client->imap4rev2 && c->func == cmd_search && count > 0 &&
+	    !imap_arg_atom_equals(&args[0], "RETURN")) {
+		/* IMAP4rev2 (RFC 9051 6.4.4): SEARCH without RETURN
+		 * answers as RETURN (ALL) does, with ESEARCH */
+		struct imap_arg *v = xreallocarray(NULL, count + 2,
+						   sizeof(*v));
+		memset(v, 0, 2 * sizeof(*v));
+		v[0].type = IMAP_ARG_ATOM;
+		v[0].str = (char *)"RETURN";
+		v[0].len = 6;
+		v[1].type = IMAP_ARG_LIST;
+		memcpy(v + 2, args, count * sizeof(*v));
+		cmd.args = v;
+		cmd.count = count + 2;
+		c->func(&cmd);
+		free(v);
 		return;
 	}
 	c->func(&cmd);

@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "str.h"
+
+struct imap_arg;
 struct imap_client;
 
 /* True when name matches the LIST pattern ('*' anything, '%' anything
@@ -17,5 +20,15 @@ char **imap_subscriptions_read(struct imap_client *client, size_t *count_r);
 void imap_subscriptions_free(char **v, size_t count);
 /* Courier's spelling of a folder (UTF-8, "" = INBOX) in that file. */
 char *imap_subscription_name(const char *folder);
+
+/* STATUS (cmd-mailbox.c), also for LIST RETURN (STATUS (...)): appends
+ * "* STATUS name (items)\r\n" for folder (UTF-8, "" = INBOX).  Returns
+ * 1; 0 with *error_r (NO text with its code) when the folder cannot be
+ * read; -1 with *error_r for an unknown item. */
+int imap_status_append(struct imap_client *client, const char *folder,
+		       const struct imap_arg *items, size_t count,
+		       struct str *out, const char **error_r);
+/* True when every item is a STATUS item this server knows. */
+bool imap_status_items_valid(const struct imap_arg *items, size_t count);
 
 #endif

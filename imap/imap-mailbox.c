@@ -97,6 +97,7 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	}
 	mbox->modseq = st.highestmodseq;
 	mbox->uidvalidity = st.uidvalidity;
+	mbox->no_recent = client->imap4rev2;
 	*mbox_r = mbox;
 	return 0;
 }
@@ -346,7 +347,7 @@ void imap_mailbox_flags(const struct imap_mailbox *mbox,
 		str_append(out, names[i].name);
 		first = false;
 	}
-	if (rec->uid >= mbox->first_recent) {
+	if (rec->uid >= mbox->first_recent && !mbox->no_recent) {
 		str_append(out, first ? "\\Recent" : " \\Recent");
 		first = false;
 	}
@@ -478,8 +479,9 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 				break;
 			recent++;
 		}
-		if (recent != mbox->recent_sent ||
-		    mbox->count != old_count) {
+		if (!mbox->no_recent &&
+		    (recent != mbox->recent_sent ||
+		     mbox->count != old_count)) {
 			str_printfa(&ctx.out, "* %zu RECENT\r\n", recent);
 			mbox->recent_sent = recent;
 		}

@@ -25,6 +25,7 @@ struct imap_mailbox {
 	uint64_t modseq;	/* changes up to here were reported */
 	uint32_t uidvalidity;
 	size_t recent_sent;	/* last RECENT count sent */
+	bool no_recent;		/* IMAP4rev2: no \Recent, no RECENT */
 	/* parsed values not yet written to the index cache */
 	struct mail_index_cache_entry *pending_cache;
 	size_t pending_cache_count;
