@@ -60,7 +60,9 @@ static void empty_dir(const char *sub)
 	closedir(d);
 }
 
-/* The same two messages and no index for every input. */
+/* The same four messages and no index for every input: LF and CRLF line
+ * ends, a UTF-8 header (RETR/TOP answer [UTF8] unless the client sent
+ * UTF8) and a Latin-1 one (sent as it is). */
 static void fresh_maildir(void)
 {
 	char path[256];
@@ -74,6 +76,11 @@ static void fresh_maildir(void)
 	write_msg("new", "1700000000.M1P1.host", "Subject: a\n\n.x\ny\n");
 	write_msg("cur", "1700000001.M1P1.host:2,S",
 		  "Subject: b\r\n\r\nl1\r\nl2\r\n");
+	write_msg("cur", "1700000002.M1P1.host:2,",
+		  "From: J\xc3\xbcrgen <j\xc3\xbc@b\xc3\xa9.example>\n"
+		  "Subject: Gr\xc3\xbc\xc3\x9f" "e\n\n.caf\xc3\xa9\n");
+	write_msg("cur", "1700000003.M1P1.host:2,",
+		  "Subject: caf\xe9\r\n\r\nx\r\n");
 }
 
 static void mail_end(void *context)
