@@ -7,6 +7,10 @@
  *   courier restart        restarts it once the deliveries in flight are
  *                          done (SIGHUP)
  *   courier flush [qid]    tries every queued message (or one) now
+ *   courier show all       lists the addresses blacklisted for
+ *                          backscatter (track.h): address, why, since
+ *   courier clear ADDRESS  takes an address off that blacklist
+ *   courier clear all      empties it
  *
  * Exit status 0 on success, 1 on failure (with a message on stderr). */
 #include "config.h"
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -26,6 +31,7 @@
 #include "log.h"
 #include "mem.h"
 #include "queue.h"
+#include "track.h"
 
 static pid_t running(void)
 {
@@ -168,6 +174,47 @@ static int cmd_flush(const char *qid)
 	return 0;
 }
 
+static void show_cb(const char *address, enum track_status status,
+		    time_t when, void *context)
+{
+	char date[64];
+	struct tm tm;
+
+	(void)context;
+	localtime_r(&when, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+	printf("%s\t%s\t%s\n", address,
+	       status == TRACK_FAILED ? "failed" : "deferred", date);
+}
+
+static int cmd_show(void)
+{
+	size_t n = track_list(time(NULL), show_cb, NULL);
+
+	if (n == 0)
+		printf("No addresses are blacklisted.\n");
+	return 0;
+}
+
+static int cmd_clear(const char *what)
+{
+	const char *error;
+	bool all = strcmp(what, "all") == 0;
+
+	if (!all && (strchr(what, '@') == NULL || strlen(what) >
+		     TRACK_MAX_ADDRESS)) {
+		fprintf(stderr, "courier: clear: user@domain or all\n");
+		return 64;
+	}
+	if (track_clear(all ? NULL : what, time(NULL), &error) < 0) {
+		fprintf(stderr, "courier: clear: %s: %s\n", error,
+			strerror(errno));
+		return 1;
+	}
+	printf("%s cleared\n", all ? "All addresses" : what);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	log_init("courier", LOG_TARGET_STDERR);
@@ -179,6 +226,12 @@ int main(int argc, char **argv)
 		return cmd_restart();
 	if ((argc == 2 || argc == 3) && strcmp(argv[1], "flush") == 0)
 		return cmd_flush(argc == 3 ? argv[2] : NULL);
-	fprintf(stderr, "usage: courier start|stop|restart|flush [qid]\n");
+	if (argc == 3 && strcmp(argv[1], "show") == 0 &&
+	    strcmp(argv[2], "all") == 0)
+		return cmd_show();
+	if (argc == 3 && strcmp(argv[1], "clear") == 0)
+		return cmd_clear(argv[2]);
+	fprintf(stderr, "usage: courier start|stop|restart|flush [qid]|"
+		"show all|clear user@domain|clear all\n");
 	return 64;
 }

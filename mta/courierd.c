@@ -7,7 +7,13 @@
  *
  * Runs in the foreground, logs to stderr, exits on SIGTERM (after the
  * deliveries in flight finish, at most 10 s), restarts itself on SIGHUP
- * once the deliveries in flight are done (`courier restart`).
+ * once the deliveries in flight are done (`courier restart`), and on its
+ * own as Courier does: after respawnlo (1 hour) as soon as it is idle,
+ * after respawnhi (7 days) in any case.
+ *
+ * Other control files: backuprelay (mail for remote recipients still
+ * undelivered after warntime goes to that host instead, and no delayed
+ * DSN is sent); every outcome feeds the backscatter blacklist (track.h).
  *
  * Module protocol (Courier's, COURIER.md 1.2 step 6, with the queue id in
  * place of the message number).  courierd writes one line per delivery
@@ -55,6 +61,7 @@
 #include "route.h"
 #include "str.h"
 #include "submit.h"
+#include "track.h"
 
 #ifndef MTA_MODULEDIR
 #define MTA_MODULEDIR LIBEXECDIR "/courier/modules"
@@ -94,6 +101,7 @@ struct msg {
 	struct qentry *entry;
 	struct ctl_file *ctl;
 	unsigned int jobs;	/* deliveries not finished this round */
+	time_t started;		/* when the round began */
 };
 
 struct host_count {
@@ -136,6 +144,10 @@ static struct {
 	struct io *trigger_io;
 	struct str trigger_buf;
 	bool stopping, restarting;
+	bool respawn_wanted;	/* respawnlo passed: restart once idle */
+	unsigned int respawnlo, respawnhi;
+	struct timeout *respawnlo_to, *respawnhi_to;
+	char *backuprelay;	/* NULL: none */
 	struct daemon_pidfile *pidfile;
 	char **argv;
 	char *exe;
@@ -395,6 +407,24 @@ static void config_load(void)
 	if (d.queuehi < d.queuelo)
 		d.queuehi = d.queuelo;
 	config_read_interval("queuefill", 300, &d.queuefill, NULL);
+	config_read_interval("respawnlo", 3600, &d.respawnlo, NULL);
+	config_read_interval("respawnhi", 7 * 24 * 3600, &d.respawnhi, NULL);
+	/* the timers count milliseconds in 32 bits: about 24 days at most */
+	if (d.respawnlo > 2000000)
+		d.respawnlo = 2000000;
+	if (d.respawnhi > 2000000)
+		d.respawnhi = 2000000;
+	if (d.respawnhi < d.respawnlo)
+		d.respawnhi = d.respawnlo;
+	free(d.backuprelay);
+	d.backuprelay = config_read_first_line("backuprelay", NULL);
+	if (d.backuprelay != NULL &&
+	    (*d.backuprelay == '\0' || strpbrk(d.backuprelay, " \t") !=
+	     NULL)) {
+		log_error("backuprelay: '%s' is not a host name",
+			  d.backuprelay);
+		x_free(d.backuprelay);
+	}
 }
 
 /* ---- modules ---- */
@@ -740,13 +770,41 @@ static int msg_finish(struct qentry *e, const struct ctl_file *ctl,
 	return ret;
 }
 
+/* Feeds the backscatter blacklist (track.h) with what this round did:
+ * failures and deferrals blacklist the address, a delivery after a
+ * deferral ends it. */
+static void track_round(const char *qid, const struct ctl_file *ctl,
+			time_t started)
+{
+	for (size_t i = 0; i < ctl->rcpt_count; i++) {
+		const struct ctl_rcpt *rc = &ctl->rcpts[i];
+		enum track_status st = TRACK_NONE;
+		const char *error;
+
+		if (rc->status_time < started)
+			continue;
+		if (rc->status == CTL_STATUS_FAILED)
+			st = TRACK_FAILED;
+		else if (rc->status == CTL_STATUS_DEFERRED)
+			st = TRACK_DEFERRED;
+		else if (rc->status == CTL_STATUS_DELIVERED &&
+			 rc->attempts > 0)
+			st = TRACK_DELIVERED;
+		if (st != TRACK_NONE &&
+		    track_record(rc->address, st, rc->status_time,
+				 &error) < 0)
+			log_error("%s: backscatter blacklist: %s", qid,
+				  error);
+	}
+}
+
 /* All deliveries of this round are done: look at what they recorded. */
 static void round_complete(struct msg *m)
 {
 	struct qentry *e = m->entry;
 	struct ctl_file *ctl;
 	const char *error;
-	time_t now = time(NULL), next;
+	time_t now = time(NULL), next, started = m->started;
 	struct str rec;
 	int r;
 
@@ -784,6 +842,8 @@ static void round_complete(struct msg *m)
 		append_or_log(e->qid, &rec);
 		str_clear(&rec);
 	}
+	if (ctl->cancelled == NULL)
+		track_round(e->qid, ctl, started);
 	if (ctl_file_all_final(ctl)) {
 		if (msg_finish(e, ctl, now) < 0)
 			entry_set_due(e, now + d.retry.alpha);
@@ -793,7 +853,9 @@ static void round_complete(struct msg *m)
 		str_free(&rec);
 		return;
 	}
-	if (!ctl->warned && ctl->warn_time != 0 && now >= ctl->warn_time) {
+	/* with a backuprelay, the delayed DSN is replaced by the reroute */
+	if (!ctl->warned && ctl->warn_time != 0 && now >= ctl->warn_time &&
+	    d.backuprelay == NULL) {
 		bool *delayed = xcalloc(ctl->rcpt_count + 1, sizeof(bool));
 
 		for (size_t i = 0; i < ctl->rcpt_count; i++)
@@ -858,9 +920,15 @@ static void msg_load(struct qentry *e, time_t now)
 	m = xcalloc(1, sizeof(*m));
 	m->entry = e;
 	m->ctl = ctl;
+	m->started = now;
 	e->msg = m;
 	d.loaded++;
 	str_init(&rec, 128);
+	/* backuprelay: mail still undelivered after warntime goes to the
+	 * backup relay instead (remote recipients; local ones wait) */
+	bool to_backup = d.backuprelay != NULL && ctl->warn_time != 0 &&
+		now >= ctl->warn_time;
+
 	for (size_t i = 0; i < ctl->rcpt_count; i++) {
 		struct ctl_rcpt *rc = &ctl->rcpts[i];
 		char *key;
@@ -870,6 +938,10 @@ static void msg_load(struct qentry *e, time_t now)
 		    rc->status == CTL_STATUS_FAILED)
 			continue;
 		kind = route_address(d.route, rc->address, &key);
+		if (kind == ROUTE_REMOTE && to_backup) {
+			free(key);
+			key = xstrdup(d.backuprelay);
+		}
 		if (kind != ROUTE_REMOTE && MOD_LOCAL->path != NULL)
 			job_queue(MOD_LOCAL, m, key, i);
 		else if (kind == ROUTE_REMOTE && MOD_ESMTP->path != NULL)
@@ -921,6 +993,12 @@ static void schedule(void)
 	}
 	module_dispatch(MOD_LOCAL);
 	module_dispatch(MOD_ESMTP);
+	if (d.respawn_wanted && !d.restarting &&
+	    MOD_LOCAL->inflight_count == 0 && MOD_ESMTP->inflight_count == 0 &&
+	    MOD_LOCAL->pending == NULL && MOD_ESMTP->pending == NULL) {
+		log_info("respawning (respawnlo): idle");
+		d.restarting = true;
+	}
 	if (d.restarting && MOD_LOCAL->inflight_count == 0 &&
 	    MOD_ESMTP->inflight_count == 0) {
 		ioloop_stop(d.loop);
@@ -1108,6 +1186,24 @@ static void sigterm_cb(void *context)
 	ioloop_stop(d.loop);
 }
 
+static void respawnlo_cb(void *context)
+{
+	(void)context;
+	d.respawnlo_to = NULL;
+	d.respawn_wanted = true;
+	schedule();
+}
+
+static void respawnhi_cb(void *context)
+{
+	(void)context;
+	d.respawnhi_to = NULL;
+	log_info("respawning (respawnhi): waiting for the deliveries in "
+		 "flight");
+	d.restarting = true;
+	schedule();
+}
+
 static void sighup_cb(void *context)
 {
 	(void)context;
@@ -1205,6 +1301,14 @@ int main(int argc, char **argv)
 	if (d.queuefill > 0)
 		d.fill_to = timeout_add(d.loop, d.queuefill * 1000, fill_cb,
 					NULL);
+	/* Courier's self-restarts: at respawnlo once idle, at respawnhi
+	 * in any case (after the deliveries in flight) */
+	if (d.respawnlo > 0)
+		d.respawnlo_to = timeout_add_once(d.loop, d.respawnlo * 1000,
+						  respawnlo_cb, NULL);
+	if (d.respawnhi > 0)
+		d.respawnhi_to = timeout_add_once(d.loop, d.respawnhi * 1000,
+						  respawnhi_cb, NULL);
 	schedule();
 	ioloop_run(d.loop);
 

@@ -7,7 +7,8 @@ mta_libmta_la_SOURCES = \
 	mta/ctlfile.c mta/ctlfile.h \
 	mta/queue.c mta/queue.h \
 	mta/retry.c mta/retry.h \
-	mta/submit.c mta/submit.h
+	mta/submit.c mta/submit.h \
+	mta/track.c mta/track.h
 MTA_LIBS = mta/libmta.la $(CORE_LIBS)
 
 sbin_PROGRAMS += mta/submit
@@ -46,8 +47,10 @@ mta_makehosteddomains_SOURCES = mta/makehosteddomains.c
 mta_makehosteddomains_LDADD = $(MTA_LIBS)
 
 if HAVE_CMOCKA
-check_PROGRAMS += tests/unit/test-mta-aliases
-TESTS += tests/unit/test-mta-aliases
+check_PROGRAMS += tests/unit/test-mta-aliases tests/unit/test-mta-track
+TESTS += tests/unit/test-mta-aliases tests/unit/test-mta-track
+tests_unit_test_mta_track_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
+tests_unit_test_mta_track_LDADD = mta/libmta.la $(UNIT_LIBS)
 tests_unit_test_mta_aliases_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
 tests_unit_test_mta_aliases_LDADD = mta/libmta.la $(UNIT_LIBS)
 endif

@@ -12,7 +12,9 @@
  *   the message, until end of input
  *
  * After the sender, each recipient and the message, one SMTP reply line
- * is printed on standard output.  A refused sender ends the run.  Exit
+ * is printed on standard output.  A recipient on the backscatter
+ * blacklist (track.h) is refused when SOURCE is one of
+ * BOFHSUPPRESSBACKSCATTER's sources.  A refused sender ends the run.  Exit
  * status 0 when the message was queued, 75 on a temporary failure, 65
  * when it was refused. */
 #include "config.h"
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctlfile.h"
@@ -29,6 +32,7 @@
 #include "mem.h"
 #include "str.h"
 #include "submit.h"
+#include "track.h"
 
 #define LINE_MAX_LEN 4096
 
@@ -149,8 +153,13 @@ int main(int argc, char **argv)
 			if (orcpt != NULL)
 				*orcpt++ = '\0';
 		}
+		const char *refuse = track_refuse(text, opts.source,
+						  time(NULL));
+
 		if (flags != NULL && ctl_notify_parse(flags, &notify) < 0)
 			say("501 5.5.4 Invalid NOTIFY flags");
+		else if (refuse != NULL)
+			say(refuse);
 		else if (submit_add_rcpt(s, text, notify, orcpt, &error) < 0)
 			say(error);
 		else
