@@ -193,10 +193,10 @@ static void child_write(struct child *c, const char *data, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			/* the program stopped reading: drop the rest */
-			close(c->fd);
-			c->fd = -1;
-			return;
+			/* The program stopped reading (EPIPE): as Courier's
+			 * reformail, give up on the whole mailbox. */
+			fprintf(stderr, "reformail: write() failed.\n");
+			exit(1);
 		}
 		data += n;
 		len -= (size_t)n;
