@@ -12,6 +12,7 @@
 #include "imap-client-private.h"
 #include "imap-flags.h"
 #include "imap-mailbox.h"
+#include "imap-quota.h"
 #include "maildir.h"
 #include "mem.h"
 #include "rfc822-date.h"
@@ -159,6 +160,30 @@ static void copy_common(struct imap_cmd *cmd, bool move)
 	}
 	imap_mailbox_resolve(mbox, &set, cmd->uid, &uids, &n);
 	imap_seqset_free(&set);
+	/* the quota (RFC 9208): what the copy adds, checked first */
+	bool src_counts = imap_quota_counts(mbox->dir);
+	bool dst_counts = imap_quota_counts(d.dir);
+	int64_t sign = dst_counts && !(move && src_counts) ? 1 :
+		       move && src_counts && !dst_counts ? -1 : 0;
+	uint64_t bytes = 0, copied_bytes = 0;
+	for (size_t i = 0; sign > 0 && i < n; i++) {
+		struct mail_index_record rec;
+		if (mail_index_lookup_uid(mbox->index, uids[i], &rec,
+					  &error) > 0)
+			bytes += rec.size;
+	}
+	if (sign > 0) {
+		int q = imap_quota_check(client, bytes, n, &error);
+		if (q <= 0) {
+			free(uids);
+			dest_close(&d);
+			if (q == 0)
+				imap_cmd_no(cmd, "[OVERQUOTA] Quota exceeded");
+			else
+				imap_cmd_no(cmd, "[SERVERBUG] %s", error);
+			return;
+		}
+	}
 	src = n > 0 ? xreallocarray(NULL, n, sizeof(*src)) : NULL;
 	dst = n > 0 ? xreallocarray(NULL, n, sizeof(*dst)) : NULL;
 	int failed = 0;
@@ -184,10 +209,12 @@ static void copy_common(struct imap_cmd *cmd, bool move)
 			failed = 1;
 		if (r > 0) {
 			if (deliver(&d, fd, NULL, 0, flags, kw, kwn, date,
-				    &dst[done], &error) < 0)
+				    &dst[done], &error) < 0) {
 				failed = 1;
-			else
+			} else {
 				src[done++] = uids[i];
+				copied_bytes += rec.size;
+			}
 			close(fd);
 		}
 		for (size_t k = 0; k < kwn; k++)
@@ -211,6 +238,8 @@ static void copy_common(struct imap_cmd *cmd, bool move)
 		str_append_c(&code, ' ');
 		append_uid_set(&code, dst, done);
 		str_append_c(&code, ']');
+		imap_quota_update(client, sign * (int64_t)copied_bytes,
+				  sign * (int64_t)done);
 		if (move) {
 			imap_client_printf(client, "* OK %s Moved",
 					   str_c(&code));
@@ -286,6 +315,25 @@ void cmd_append(struct imap_cmd *cmd)
 	}
 	if (dest_open(cmd, a[0].str, &d) < 0)
 		return;
+	/* the quota (RFC 9208), for all the messages at once */
+	uint64_t bytes = 0, count = 0;
+	for (size_t i = 1; i < left; i++) {
+		if (a[i].type == IMAP_ARG_LITERAL) {
+			bytes += a[i].len;
+			count++;
+		}
+	}
+	bool counts = imap_quota_counts(d.dir);
+	int q = counts ? imap_quota_check(cmd->client, bytes, count, &error) :
+			 1;
+	if (q <= 0) {
+		dest_close(&d);
+		if (q == 0)
+			imap_cmd_no(cmd, "[OVERQUOTA] Quota exceeded");
+		else
+			imap_cmd_no(cmd, "[SERVERBUG] %s", error);
+		return;
+	}
 	for (size_t i = 1; i < left && !failed;) {
 		struct imap_flags f = { 0 };
 		int64_t date = (int64_t)time(NULL);
@@ -324,6 +372,9 @@ void cmd_append(struct imap_cmd *cmd)
 	} else {
 		struct str code;
 		str_init(&code, 64);
+		if (counts)
+			imap_quota_update(cmd->client, (int64_t)bytes,
+					  (int64_t)count);
 		str_printfa(&code, "[APPENDUID %u ", d.st.uidvalidity);
 		append_uid_set(&code, uids, done);
 		str_append_c(&code, ']');

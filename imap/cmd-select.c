@@ -7,6 +7,7 @@
 
 #include "imap-client-private.h"
 #include "imap-mailbox.h"
+#include "imap-quota.h"
 #include "imap-quote.h"
 #include "mem.h"
 
@@ -422,6 +423,7 @@ void cmd_examine(struct imap_cmd *cmd)
 struct deleted_ctx {
 	uint32_t *uids;
 	size_t count;
+	uint64_t bytes;		/* their size on disk, for the quota */
 	const struct imap_seqset *only;	/* UID EXPUNGE */
 };
 
@@ -437,6 +439,7 @@ static int deleted_cb(const struct mail_index_record *rec, void *context)
 	ctx->uids = xreallocarray(ctx->uids, ctx->count + 1,
 				  sizeof(*ctx->uids));
 	ctx->uids[ctx->count++] = rec->uid;
+	ctx->bytes += rec->size;
 	return 0;
 }
 
@@ -453,6 +456,9 @@ static int expunge_deleted(struct imap_client *client,
 	    (ctx.count > 0 && mail_index_expunge(client->mbox->index, ctx.uids,
 						 ctx.count, NULL, &error) < 0))
 		ret = -1;
+	else if (ctx.count > 0 && imap_quota_counts(client->mbox->dir))
+		imap_quota_update(client, -(int64_t)ctx.bytes,
+				  -(int64_t)ctx.count);
 	free(ctx.uids);
 	return ret;
 }

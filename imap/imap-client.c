@@ -170,7 +170,8 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 			"UNSELECT SPECIAL-USE UTF8=ACCEPT");
 	str_append(out, " UIDPLUS MOVE MULTIAPPEND BINARY IDLE");
 	str_append(out, " CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS "
-			"STATUS=SIZE");
+			"STATUS=SIZE QUOTA QUOTA=RES-STORAGE "
+			"QUOTA=RES-MESSAGE");
 	str_append(out, " ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
 			"THREAD=REFERENCES WITHIN");
 }

@@ -42,6 +42,8 @@ static const struct imap_command commands[] = {
 	{ "MOVE", cmd_move, SEL | IMAP_CMD_UID },
 	{ "APPEND", cmd_append, IMAP_CMD_AUTH },
 	{ "IDLE", cmd_idle, IMAP_CMD_AUTH },
+	{ "GETQUOTA", cmd_getquota, IMAP_CMD_AUTH },
+	{ "GETQUOTAROOT", cmd_getquotaroot, IMAP_CMD_AUTH },
 };
 
 const struct imap_command *imap_command_find(const char *name)

@@ -58,5 +58,6 @@ imap_command_func cmd_select, cmd_examine, cmd_close, cmd_unselect, cmd_check,
 imap_command_func cmd_search, cmd_sort, cmd_thread;
 imap_command_func cmd_fetch;
 imap_command_func cmd_store, cmd_copy, cmd_move, cmd_append, cmd_idle;
+imap_command_func cmd_getquota, cmd_getquotaroot;
 
 #endif

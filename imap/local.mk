@@ -16,7 +16,8 @@ imap_libimap_la_SOURCES = \
 	imap/imap-envelope.c imap/imap-envelope.h \
 	imap/imap-message.c imap/imap-message.h \
 	imap/cmd-fetch.c imap/cmd-store.c imap/cmd-copy.c \
-	imap/imap-flags.c imap/imap-flags.h imap/cmd-idle.c
+	imap/imap-flags.c imap/imap-flags.h imap/cmd-idle.c \
+	imap/imap-quota.c imap/imap-quota.h imap/cmd-quota.c
 imap_libimap_la_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
 imap_libimap_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS)
 

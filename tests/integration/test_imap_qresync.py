@@ -28,7 +28,7 @@ FETCH_FLAGS_MODSEQ = re.compile(rb"^\* (" + NZ + rb") FETCH \(FLAGS (" +
                                 FLAGS + rb") MODSEQ \((" + NZ + rb")\)\)$")
 HIGHESTMODSEQ = re.compile(rb"\[HIGHESTMODSEQ (" + NZ + rb")\]")
 UNTAGGED = re.compile(rb"^\* (?:OK|NO|BAD|BYE|PREAUTH|FLAGS|CAPABILITY|"
-                      rb"ENABLED|STATUS|VANISHED|LIST|LSUB|ESEARCH|SEARCH|"
+                      rb"ENABLED|STATUS|VANISHED|LIST|LSUB|ESEARCH|SEARCH|QUOTA|QUOTAROOT|"
                       rb"[0-9]+ (?:EXISTS|RECENT|"
                       rb"EXPUNGE|FETCH))(?: |$)")
 

@@ -1,0 +1,32 @@
+/* imap-quota.h: the account's Maildir++ quota (lib/maildir-quota.h) as
+ * IMAP's QUOTA extension (RFC 9208) sees it: one quota root, "", over the
+ * whole maildir, with the resources STORAGE (units of 1024 bytes) and
+ * MESSAGE.  As in Courier, messages in Trash do not count. */
+#ifndef IMAP_QUOTA_H
+#define IMAP_QUOTA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "str.h"
+
+struct imap_client;
+
+/* True when messages in the folder directory dir count against the quota
+ * (every folder but Trash). */
+bool imap_quota_counts(const char *dir);
+/* Appends "(STORAGE used limit MESSAGE used limit)" (only the resources
+ * that have a limit) for the account.  Returns 1, 0 when the account has
+ * no quota (nothing appended), -1 with *error_r. */
+int imap_quota_resources(struct imap_client *client, struct str *out,
+			 const char **error_r);
+/* Would adding bytes in count messages go over the quota?  Returns 1 if
+ * they fit (or there is no quota), 0 when over quota, -1 with *error_r. */
+int imap_quota_check(struct imap_client *client, uint64_t bytes,
+		     uint64_t count, const char **error_r);
+/* Records a change in usage (negative when messages go); a no-op without
+ * quota.  Failures are logged: the next recalculation repairs them. */
+void imap_quota_update(struct imap_client *client, int64_t bytes,
+		       int64_t count);
+
+#endif
