@@ -36,9 +36,11 @@ slapd ldap-utils dnsmasq-base dnsutils"
 # (peak memory in bench/), and the servers.
 # maildrop: Debian's reformime, maildirmake and deliverquota, the reference
 # our own tools are compared against; whois: mkpasswd for hash vectors;
-# swaks, fetchmail, curl: the real clients of the SMTP and POP3 tests.
+# swaks, fetchmail, curl: the real clients of the SMTP and POP3 tests;
+# isync: mbsync, the IMAP sync client; python3-dkim: dkimpy, the DKIM
+# signer and verifier ours is checked against.
 DEPS_TEST="python3 python3-pytest clang libclang-rt-14-dev time maildrop whois \
-swaks fetchmail curl \
+swaks fetchmail curl isync python3-dkim \
 $DEPS_RUN $DEPS_SERVERS"
 
 _deps_updated=no
