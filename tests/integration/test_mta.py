@@ -1,8 +1,8 @@
 """test_mta.py: the MTA core through sendmail, the queue and courierd, in a
 throw-away instance: local delivery to Maildir, unknown user bounce with an
 RFC 3464 DSN, over-quota retry, the retry schedule, expiry, the delayed DSN,
-courier flush, dot-courier files, and a kill -9 of courierd in the middle
-of a queue (every message delivered exactly once)."""
+courier flush, dot-courier files, mailq and cancelmsg (the kill -9 test is
+test_mta_crash.py)."""
 
 import email
 import email.policy
@@ -10,7 +10,6 @@ import glob
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -319,28 +318,6 @@ def test_dot_courier(mta):
     sendmail(mta, "Subject: nope\n\nx\n", "-f", "<>",
              "%s-nofile@%s" % (local, domain))
     wait_for(lambda: queue_empty(mta), what="empty queue")
-
-
-def test_kill_courierd_no_duplicates(mta):
-    """kill -9 courierd while a queue is being delivered, start it again:
-    every message is delivered exactly once."""
-    n = 150
-    control(mta, "retryalpha", "1s")
-    d = start(mta)
-    for i in range(n):
-        sendmail(mta, "Subject: msg %d\n\nbody %d\n" % (i, i), "-f", "<>",
-                 mta.login)
-        if i == n // 2:
-            os.kill(d.pid, signal.SIGKILL)
-            d.proc.wait()
-            mta.daemons.pop("courierd")
-            d = mta.start("courierd")
-    wait_for(lambda: len(maildir_messages(mta)) >= n, timeout=60,
-             what="all deliveries")
-    wait_for(lambda: queue_empty(mta), timeout=30, what="empty queue")
-    time.sleep(0.5)
-    subjects = sorted(m["Subject"] for m in maildir_messages(mta))
-    assert subjects == sorted("msg %d" % i for i in range(n))
 
 
 def test_mailq_and_cancelmsg(mta):
