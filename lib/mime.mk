@@ -1,5 +1,6 @@
 # lib/mime.mk: build fragment (owned by the mime module): the header and
-# MIME parsers, decoders, RFC 2047/2231, charset conversion, reformime.
+# MIME parsers, decoders, RFC 2047/2231, charset conversion
+# (reformime is built by maildrop/tools.mk).
 lib_libcore_la_SOURCES += \
 	lib/rfc822-header.c lib/rfc822-header.h \
 	lib/mime-parser.c lib/mime-parser.h \
@@ -7,10 +8,6 @@ lib_libcore_la_SOURCES += \
 	lib/mime-decode.c lib/mime-decode.h \
 	lib/rfc2047.c lib/rfc2047.h \
 	lib/charset.c lib/charset.h
-
-bin_PROGRAMS += maildrop/reformime
-maildrop_reformime_SOURCES = maildrop/reformime.c
-maildrop_reformime_LDADD = $(CORE_LIBS)
 
 if HAVE_CMOCKA
 MIME_UNIT_TESTS = tests/unit/test-rfc822-header tests/unit/test-mime-parser \

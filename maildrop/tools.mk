@@ -5,6 +5,22 @@ maildrop_reformail_SOURCES = maildrop/reformail.c maildrop/reformail.h \
 	maildrop/reformail-edit.c
 maildrop_reformail_LDADD = $(CORE_LIBS)
 
+bin_PROGRAMS += maildrop/reformime
+maildrop_reformime_SOURCES = maildrop/reformime.c
+maildrop_reformime_LDADD = $(CORE_LIBS)
+
+bin_PROGRAMS += maildrop/makemime
+maildrop_makemime_SOURCES = maildrop/makemime.c maildrop/makemime.h \
+	maildrop/makemime-opts.c
+maildrop_makemime_LDADD = $(CORE_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz-makemime
+tests_fuzz_fuzz_makemime_SOURCES = tests/fuzz/fuzz-makemime.c \
+	maildrop/makemime-opts.c maildrop/makemime.h
+tests_fuzz_fuzz_makemime_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
+tests_fuzz_fuzz_makemime_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_makemime_LDADD = $(CORE_LIBS)
+
 FUZZ_TARGETS += tests/fuzz/fuzz-reformail
 tests_fuzz_fuzz_reformail_SOURCES = tests/fuzz/fuzz-reformail.c \
 	maildrop/reformail-edit.c maildrop/reformail.h
@@ -20,4 +36,12 @@ tests_unit_test_reformail_SOURCES = tests/unit/test-reformail.c \
 tests_unit_test_reformail_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_reformail_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
 tests_unit_test_reformail_LDADD = $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test-makemime
+TESTS += tests/unit/test-makemime
+tests_unit_test_makemime_SOURCES = tests/unit/test-makemime.c \
+	maildrop/makemime-opts.c maildrop/makemime.h
+tests_unit_test_makemime_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_makemime_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
+tests_unit_test_makemime_LDADD = $(UNIT_LIBS)
 endif
