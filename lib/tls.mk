@@ -9,6 +9,21 @@ if TLS_GNUTLS
 lib_libcore_la_SOURCES += lib/tls-gnutls.c
 endif
 
+# Public-key signatures (DKIM) over the same crypto library.
+lib_libcore_la_SOURCES += lib/pubkey.h lib/pubkey.c
+if TLS_OPENSSL
+lib_libcore_la_SOURCES += lib/pubkey-openssl.c
+endif
+if TLS_GNUTLS
+lib_libcore_la_SOURCES += lib/pubkey-gnutls.c
+endif
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-pubkey
+TESTS += tests/unit/test-pubkey
+tests_unit_test_pubkey_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_pubkey_LDADD = $(UNIT_LIBS)
+endif
+
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-tls tests/unit/test-conn
 TESTS += tests/unit/test-tls tests/unit/test-conn
