@@ -146,6 +146,8 @@ static const char *opt_value(char *const *args, size_t count, size_t *i)
 /* Reads an input at args[*i]: a name, or "(" ... ")".  Returns -1 when
  * the parentheses do not match or nest too deep. */
 static int parse_input(char *const *args, size_t count, size_t *i,
+		       struct makemime_input *in);
+static int parse_input(char *const *args, size_t count, size_t *i,
 		       struct makemime_input *in)
 {
 	size_t depth = 0, start = *i + 1;
@@ -161,9 +163,17 @@ static int parse_input(char *const *args, size_t count, size_t *i,
 			if (++depth > MAKEMIME_MAX_DEPTH)
 				return -1;
 		} else if (strcmp(args[j], ")") == 0 && --depth == 0) {
+			struct makemime_spec child;
+
 			in->child = (char **)(args + start);
 			in->child_count = j - start;
 			*i = j + 1;
+			/* a child's options are checked before anything runs,
+			 * as Debian's makemime does */
+			if (makemime_spec_parse(in->child, in->child_count,
+						true, &child) < 0)
+				return -1;
+			makemime_spec_free(&child);
 			return 0;
 		}
 	}

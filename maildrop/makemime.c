@@ -15,7 +15,6 @@
 #include "mem.h"
 #include "str.h"
 #include "mime-decode.h"
-#include "mime-params.h"
 #include "makemime.h"
 
 #define CHUNK (64 * 1024)
@@ -478,41 +477,65 @@ static bool next_line(struct line_reader *r, struct str *line)
 	}
 }
 
-/* A header field (with its continuation lines) of file1: when it is
- * Content-Type, remembers its boundary and writes it again with the new
- * one, keeping the type as written and dropping the other parameters. */
-static void join_field(struct out *o, const struct str *field,
-		       const char *newb, char **oldb)
+/* Debian's -j reads file1 its own way, and the differential test holds
+ * us to it:
+ * - a header field is its first line and the lines after it that start
+ *   with a space, tab, CR, VT or FF; a field with such a line made of
+ *   blanks only (a CRLF "empty" line) is the last of the header; a line
+ *   "\n" ends the header too;
+ * - every field whose name is "Content-Type" (any case, colon right
+ *   after) is written as "Content-Type:", its text up to the first ";"
+ *   (or up to and including the end of its first line), then
+ *   '; boundary="new"' (the other parameters and continuation lines go);
+ * - the old boundary is whatever follows "--" on the first body line that
+ *   starts with "--" (a CR before the LF removed); from there on a line
+ *   "--old--" ends the collection (the epilogue goes), and any other line
+ *   starting with "--old" becomes "--new". */
+static bool is_cont_char(char c)
 {
-	const char *f = str_c(field);
-	const char *colon = memchr(f, ':', str_len(field));
-	struct mime_params params;
-	const char *v, *end, *b;
-
-	if (colon == NULL || (size_t)(colon - f) != 12 ||
-	    strncasecmp(f, "content-type", 12) != 0) {
-		str_append_n(&o->buf, f, str_len(field));
-		return;
-	}
-	v = colon + 1;
-	while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
-		v++;
-	end = v + strcspn(v, ";\r\n \t");
-	mime_params_parse(end, strlen(end), 0, &params);
-	b = mime_params_get(&params, "boundary");
-	free(*oldb);
-	*oldb = b != NULL ? xstrdup(b) : NULL;
-	mime_params_free(&params);
-	str_printfa(&o->buf, "Content-Type: %.*s; boundary=\"%s\"\n",
-		    (int)(end - v), v, newb);
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static bool is_blank_line(const struct str *line)
+static bool is_blank_text(const char *s, size_t len)
 {
+	for (size_t i = 0; i < len; i++) {
+		if (!is_cont_char(s[i]) && s[i] != '\n')
+			return false;
+	}
+	return true;
+}
+
+static void join_field(struct out *o, const struct str *field,
+		       const char *newb)
+{
+	const char *f = str_c(field);
+	size_t len = str_len(field), n;
+
+	if (len < 13 || strncasecmp(f, "content-type:", 13) != 0) {
+		str_append_n(&o->buf, f, len);
+		return;
+	}
+	for (n = 13; n < len && f[n] != ';' && f[n] != '\n'; n++)
+		;
+	if (n < len && f[n] == '\n')
+		n++;
+	str_append(&o->buf, "Content-Type:");
+	str_append_n(&o->buf, f + 13, n - 13);
+	str_printfa(&o->buf, "; boundary=\"%s\"\n", newb);
+}
+
+/* The line without its LF and a CR before it. */
+static size_t line_content_len(const struct str *line)
+{
+	size_t n = str_len(line);
 	const char *s = str_c(line);
 
-	return strcmp(s, "\n") == 0 || strcmp(s, "\r\n") == 0 ||
-		str_len(line) == 0;
+	if (n > 0 && s[n - 1] == '\n') {
+		n--;
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+	}
+	return n;
 }
 
 static void make_join(const struct makemime_spec *spec, struct out *o,
@@ -521,7 +544,7 @@ static void make_join(const struct makemime_spec *spec, struct out *o,
 	struct line_reader r;
 	struct str line, field;
 	char *b, *oldb = NULL;
-	bool more;
+	bool more, header_end = false;
 
 	(void)spec;
 	spool(in1);
@@ -536,36 +559,41 @@ static void make_join(const struct makemime_spec *spec, struct out *o,
 
 	/* the header */
 	more = next_line(&r, &line);
-	while (more && !is_blank_line(&line)) {
+	while (more && !header_end && strcmp(str_c(&line), "\n") != 0) {
 		str_clear(&field);
 		str_append_n(&field, str_c(&line), str_len(&line));
 		while ((more = next_line(&r, &line)) &&
-		       (str_c(&line)[0] == ' ' || str_c(&line)[0] == '\t'))
+		       is_cont_char(str_c(&line)[0])) {
 			str_append_n(&field, str_c(&line), str_len(&line));
-		join_field(o, &field, b, &oldb);
+			if (is_blank_text(str_c(&line), str_len(&line))) {
+				header_end = true;
+				more = next_line(&r, &line);
+				break;
+			}
+		}
+		join_field(o, &field, b);
 		out_maybe_flush(o);
 	}
-	if (more) {
-		str_append_n(&o->buf, str_c(&line), str_len(&line));
-		more = next_line(&r, &line);
-	}
-	/* the body, with the old boundary lines replaced, up to the closing
-	 * one */
+	/* the body */
 	for (; more; more = next_line(&r, &line)) {
 		const char *s = str_c(&line);
-		size_t bl = oldb != NULL ? strlen(oldb) : 0;
+		size_t len = line_content_len(&line);
 
-		if (oldb != NULL && s[0] == '-' && s[1] == '-' &&
-		    strncmp(s + 2, oldb, bl) == 0) {
-			const char *rest = s + 2 + bl;
+		if (len >= 2 && s[0] == '-' && s[1] == '-') {
+			if (oldb == NULL)
+				oldb = xstrndup(s + 2, len - 2);
+			size_t bl = strlen(oldb);
 
-			if (strcmp(rest, "--\n") == 0 ||
-			    strcmp(rest, "--") == 0)
-				break;
-			str_printfa(&o->buf, "--%s\n", b);
-		} else {
-			str_append_n(&o->buf, s, str_len(&line));
+			if (len >= 2 + bl && memcmp(s + 2, oldb, bl) == 0) {
+				if (len == 4 + bl && s[2 + bl] == '-' &&
+				    s[3 + bl] == '-')
+					break;
+				str_printfa(&o->buf, "--%s\n", b);
+				out_maybe_flush(o);
+				continue;
+			}
 		}
+		str_append_n(&o->buf, s, str_len(&line));
 		out_maybe_flush(o);
 	}
 	str_printfa(&o->buf, "--%s\n", b);

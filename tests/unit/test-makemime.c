@@ -135,11 +135,12 @@ static void test_spec(void **state)
 	assert_string_equal(s.type, "multipart/mixed");
 	makemime_spec_free(&s);
 	/* -j with a child for file1 */
-	assert_int_equal(parse(&s, false, "-j", "(", "-m", "(", "-c", "t",
-			       "f", ")", ")", "-o", "x", "g", NULL), 0);
+	assert_int_equal(parse(&s, false, "-j", "(", "-m", "multipart/x", "(",
+			       "-c", "t", "f", ")", ")", "-o", "x", "g",
+			       NULL), 0);
 	assert_int_equal(s.mode, 'j');
 	assert_null(s.in[0].path);
-	assert_int_equal(s.in[0].child_count, 6);
+	assert_int_equal(s.in[0].child_count, 7);
 	assert_string_equal(s.in[0].child[0], "-m");
 	assert_string_equal(s.in[1].path, "g");
 	makemime_spec_free(&s);
@@ -162,6 +163,12 @@ static void test_spec(void **state)
 			       NULL), -1);
 	assert_int_equal(parse(&s, false, "-j", "a", NULL), -1);
 	assert_int_equal(parse(&s, true, "-c", "t", "-o", "x", "f", NULL), -1);
+	/* a child's options are checked too; "-m (" takes "(" as type */
+	assert_int_equal(parse(&s, false, "-c", "t", "(", "-c", "u", "f", "-o",
+			       "x", ")", NULL), -1);
+	assert_int_equal(parse(&s, false, "-c", "t", "(", ")", NULL), -1);
+	assert_int_equal(parse(&s, false, "-m", "(", "-c", "t", "f", ")",
+			       NULL), -1);
 	/* ")" alone is a file name */
 	assert_int_equal(parse(&s, false, "-c", "t", ")", NULL), 0);
 	makemime_spec_free(&s);
