@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,8 @@ struct submit {
 	char last_byte;
 	const char *fail;	/* the reply, once something failed */
 	int write_errno;
+	uint64_t received_end;	/* data file offset after Received: */
+	struct str top;		/* submit_add_header_top() fields */
 };
 
 void submit_config_reset(void)
@@ -447,6 +450,7 @@ static void write_received(struct submit *s)
 		str_free(&line);
 	}
 	str_free(&v);
+	s->received_end = s->size;
 }
 
 /* The header block is complete in s->hdr: check it and write it out,
@@ -582,11 +586,101 @@ static void submit_free(struct submit *s)
 	rfc822_header_parser_destroy(&s->parser);
 	str_free(&s->hdr);
 	str_free(&s->out);
+	str_free(&s->top);
 	ctl_file_free(&s->ctl);
 	free(s->received_from);
 	free(s->protocol);
 	queue_new_abort(&s->qn);
 	free(s);
+}
+
+int submit_add_header_top(struct submit *s, const char *field)
+{
+	size_t len = strlen(field), start;
+	const char *colon = strchr(field, ':');
+
+	if (s->fail != NULL)
+		return -1;
+	if (!s->in_body) {	/* a message without a body: end its header */
+		rfc822_header_parser_finish(s->parser, header_field_cb, s);
+		header_done(s);
+		if (s->fail != NULL)
+			return -1;
+	}
+	while (len > 0 && (field[len - 1] == '\n' || field[len - 1] == '\r'))
+		len--;
+	if (len == 0 || colon == NULL || colon == field ||
+	    (size_t)(colon - field) >= len)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)field[i];
+
+		if (c == '\0' || c >= 0x80 ||
+		    (i < (size_t)(colon - field) && (c <= ' ' || c == 0x7f)))
+			return -1;
+		/* a line break must be followed by folding white space */
+		if (c == '\n' && field[i + 1] != ' ' && field[i + 1] != '\t')
+			return -1;
+		if (c == '\r' && field[i + 1] != '\n')
+			return -1;
+	}
+	if (s->size + s->top.len + len + 1 > s->size_limit) {
+		s->fail = reply("552 5.3.4 Message too big (limit %" PRIu64
+				" bytes)", s->size_limit);
+		return -1;
+	}
+	if (s->top.data == NULL)
+		str_init(&s->top, len + 2);
+	start = 0;
+	for (size_t i = 0; i < len; i++) {	/* stored with LF ends */
+		if (field[i] == '\r') {
+			str_append_n(&s->top, field + start, i - start);
+			start = i + 1;
+		}
+	}
+	str_append_n(&s->top, field + start, len - start);
+	str_append_c(&s->top, '\n');
+	return 0;
+}
+
+/* Puts the submit_add_header_top() fields into the data file (all of it
+ * written) after the Received: line, moving the rest up from the end. */
+static void insert_top(struct submit *s)
+{
+	uint64_t shift = str_len(&s->top), pos = s->size;
+	char *buf;
+	const size_t chunk = SUBMIT_FLUSH_SIZE;
+	int fd = s->qn->data_fd;
+	/* the queue's descriptor is write-only: read through another */
+	int rfd = open(s->qn->tmp_data, O_RDONLY | O_CLOEXEC);
+
+	if (rfd < 0) {
+		s->write_errno = errno;
+		return;
+	}
+	buf = xmalloc(chunk);
+	while (pos > s->received_end && s->write_errno == 0) {
+		size_t n = pos - s->received_end > chunk ? chunk :
+			   (size_t)(pos - s->received_end);
+		ssize_t r;
+
+		pos -= n;
+		r = pread(rfd, buf, n, (off_t)pos);
+		if (r != (ssize_t)n) {
+			s->write_errno = r < 0 ? errno : EIO;
+			break;
+		}
+		r = pwrite(fd, buf, n, (off_t)(pos + shift));
+		if (r != (ssize_t)n)
+			s->write_errno = r < 0 ? errno : EIO;
+	}
+	free(buf);
+	close(rfd);
+	if (s->write_errno == 0 &&
+	    pwrite(fd, s->top.data, shift, (off_t)s->received_end) !=
+	    (ssize_t)shift)
+		s->write_errno = errno != 0 ? errno : EIO;
+	s->size += shift;
 }
 
 void submit_abort(struct submit **sp)
@@ -624,6 +718,8 @@ int submit_finish(struct submit **sp, char qid_r[QUEUE_ID_LEN + 1],
 		s->fail = reply("554 5.5.1 No valid recipients");
 	if (s->fail == NULL) {
 		out_flush(s);
+		if (s->write_errno == 0 && str_len(&s->top) > 0)
+			insert_top(s);
 		if (s->write_errno != 0) {
 			log_error("submit: cannot write %s: %s",
 				  s->qn->tmp_data, strerror(s->write_errno));

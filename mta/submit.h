@@ -80,6 +80,18 @@ int submit_add_rcpt(struct submit *s, const char *address,
 /* Feeds len bytes of the message.  Never fails: problems are reported by
  * submit_finish() (the input is still consumed). */
 void submit_write(struct submit *s, const void *data, size_t len);
+/* Adds a header field on top of the message, right after submit's own
+ * Received: line, once the whole message has been written (for what is
+ * known only after its last byte, e.g. esmtpd's Authentication-Results:).
+ * Call it after the last submit_write() and before submit_finish();
+ * fields added by several calls keep their order.  field is "Name: value"
+ * with or without a final line end; continuation lines (CRLF or LF) must
+ * start with a space or tab; the line ends are stored as LF.  Returns 0,
+ * or -1 when the field is malformed (no name, 8-bit, NUL, a bare line
+ * break) or the submission has already failed; going over the size limit
+ * makes submit_finish() fail with 552.  The data file is rewritten in
+ * place (one copy of the message) when submit_finish() runs. */
+int submit_add_header_top(struct submit *s, const char *field);
 /* Ends the message, queues it and wakes courierd.  Returns 0 and the
  * queue id in qid_r, or -1 with *error_r.  Frees *s (sets it NULL). */
 int submit_finish(struct submit **s, char qid_r[QUEUE_ID_LEN + 1],

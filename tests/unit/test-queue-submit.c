@@ -375,6 +375,104 @@ static void test_queue_ids(void **state)
 	}
 }
 
+/* submit_add_header_top(): fields after the whole message go right
+ * after the Received: line; the rest is moved up intact (a body larger
+ * than the copy buffer, a message without a body). */
+static void test_header_top(void **state)
+{
+	struct submit_options o = { 0 };
+	struct submit *s;
+	char qid[QUEUE_ID_LEN + 1], *data, *path, *nl;
+	const char *error;
+	struct str msg;
+	size_t body_start;
+
+	(void)state;
+	str_init(&msg, 300000);
+	str_append(&msg, "From: a@example.test\r\nSubject: top\r\n\r\n");
+	body_start = msg.len;
+	for (unsigned int i = 0; i < 4000; i++)
+		str_printfa(&msg, "line %u of a large body, 0123456789\r\n", i);
+	o.sender = "a@example.test";
+	o.source = "smtp";
+	o.size_limit = 1000000;
+	s = submit_begin(&o, &error);
+	assert_non_null(s);
+	assert_int_equal(submit_add_rcpt(s, "demo@example.test", 0, NULL,
+					 &error), 1);
+	submit_write(s, msg.data, msg.len);
+	/* malformed fields are refused and change nothing */
+	assert_int_equal(submit_add_header_top(s, "no colon"), -1);
+	assert_int_equal(submit_add_header_top(s, ": no name"), -1);
+	assert_int_equal(submit_add_header_top(s, "X: a\nbare"), -1);
+	assert_int_equal(submit_add_header_top(s, "X: 8bit \xe9"), -1);
+	assert_int_equal(submit_add_header_top(s, "Bad Name: x"), -1);
+	assert_int_equal(submit_add_header_top(
+		s, "Authentication-Results: mail.example.test;\r\n"
+		   "\tdkim=pass header.d=example.test\r\n"), 0);
+	assert_int_equal(submit_add_header_top(s, "X-Second: two"), 0);
+	assert_int_equal(submit_finish(&s, qid, &error), 0);
+	path = queue_path(qid, 'D');
+	data = slurp(path);
+	free(path);
+	assert_true(str_begins_with(data, "Received: "));
+	nl = strstr(data, "\nAuthentication-Results:");
+	assert_non_null(nl);
+	/* the Received: field (maybe folded) comes right before */
+	assert_null(strstr(data, "\nFrom:") < nl ? "order" : NULL);
+	assert_true(str_begins_with(nl, "\nAuthentication-Results: "
+				    "mail.example.test;\n\tdkim=pass "
+				    "header.d=example.test\nX-Second: two\n"
+				    "From: a@example.test\nSubject: top\n"));
+	/* the body is intact, with LF line ends */
+	{
+		char *body = strstr(data, "\n\n");
+		struct str want;
+
+		assert_non_null(body);
+		str_init(&want, msg.len);
+		for (size_t i = body_start; i < msg.len; i++)
+			if (msg.data[i] != '\r')
+				str_append_c(&want, msg.data[i]);
+		assert_string_equal(body + 2, str_c(&want));
+		str_free(&want);
+	}
+	free(data);
+	str_free(&msg);
+
+	/* a message without a body */
+	s = submit_begin(&o, &error);
+	assert_non_null(s);
+	assert_int_equal(submit_add_rcpt(s, "demo@example.test", 0, NULL,
+					 &error), 1);
+	submit_write(s, "Subject: x", 10);
+	assert_int_equal(submit_add_header_top(s, "X-Top: 1\n"), 0);
+	assert_int_equal(submit_finish(&s, qid, &error), 0);
+	path = queue_path(qid, 'D');
+	data = slurp(path);
+	free(path);
+	assert_non_null(strstr(data, "\nX-Top: 1\nSubject: x\n"));
+	free(data);
+
+	/* over the size limit: 552 at the end */
+	o.size_limit = 0;	/* the sizelimit file: 2000 */
+	s = submit_begin(&o, &error);
+	assert_non_null(s);
+	assert_int_equal(submit_add_rcpt(s, "demo@example.test", 0, NULL,
+					 &error), 1);
+	submit_write(s, "Subject: x\n\nbody\n", 18);
+	{
+		char big[2100];
+
+		memset(big, 'a', sizeof(big));
+		memcpy(big, "X-Big: ", 7);
+		big[sizeof(big) - 1] = '\0';
+		assert_int_equal(submit_add_header_top(s, big), -1);
+	}
+	assert_int_equal(submit_finish(&s, qid, &error), -1);
+	assert_true(str_begins_with(error, "552 5.3.4"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +486,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_every_split, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_queue_ids, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_header_top, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
