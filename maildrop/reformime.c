@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 #include "mem.h"
 #include "str.h"
@@ -367,16 +368,16 @@ static const char *courier_charset(const struct mime_part *part)
 	return NULL;
 }
 
-static void print_info(const struct mime_part *root, struct message *msg)
+/* Prints every part of the message, each followed by an empty line, or
+ * with only (-s) that part alone without the empty line, as Courier's
+ * reformime does. */
+static void print_info(const struct mime_part *root, struct message *msg,
+		       bool only)
 {
-	const struct mime_part *end = root;
+	const struct mime_part *end = NULL;
 
-	/* Stop after root's subtree: at the next sibling of it or of the
-	 * nearest ancestor that has one. */
-	while (end != NULL && end->next == NULL)
-		end = end->parent;
-	if (end != NULL)
-		end = end->next;
+	if (only)
+		end = mime_part_walk_next(root);
 	for (const struct mime_part *part = root; part != NULL && part != end;
 	     part = mime_part_walk_next(part)) {
 		struct str section;
@@ -423,7 +424,8 @@ static void print_info(const struct mime_part *root, struct message *msg)
 		printf("line-count: %llu\n", (unsigned long long)pos.lines);
 		printf("body-line-count: %llu\n",
 		       (unsigned long long)pos.body_lines);
-		printf("\n");
+		if (!only)
+			printf("\n");
 	}
 }
 
@@ -482,15 +484,25 @@ static void extract_to_fd(const struct mime_part *part, struct message *msg,
 	struct mime_decoder dec;
 	struct str out;
 	size_t chunk = 64 * 1024;
+	uint64_t end_offset = part->end_offset;
 
+	if ((part->flags & (MIME_PART_FLAG_MULTIPART |
+			    MIME_PART_FLAG_MESSAGE)) != 0) {
+		/* a multipart's or message's body as Courier delimits it
+		 * (with the closing boundary's line end) */
+		struct courier_pos pos;
+
+		courier_positions(part, msg, &pos);
+		end_offset = pos.end;
+	}
 	mime_decoder_init(&dec, mime_encoding_from_name(part->encoding, NULL));
 	char *buf = xmalloc(chunk);
 
 	str_init(&out, chunk + 1024);
-	for (uint64_t off = part->body_offset; off < part->end_offset;
+	for (uint64_t off = part->body_offset; off < end_offset;
 	     off += chunk) {
-		size_t n = part->end_offset - off < chunk ?
-			(size_t)(part->end_offset - off) : chunk;
+		size_t n = end_offset - off < chunk ?
+			(size_t)(end_offset - off) : chunk;
 
 		n = msg_read(msg, off, buf, n);
 		if (n == 0)
@@ -621,11 +633,21 @@ static void extract_X(struct mime_part *part, struct message *msg,
 		_exit(127);
 	}
 	close(fds[0]);
+	signal(SIGPIPE, SIG_IGN);
 	extract_to_fd(part, msg, fds[1]);
 	close(fds[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	free(ctype);
+	/* as reformime(1) says: a failing program stops the extraction,
+	 * and reformime exits with 20 plus its exit status */
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+
+		fprintf(stderr, "reformime: %s exited with status %d.\n",
+			argv[0], code);
+		exit(20 + code);
+	}
 }
 
 int main(int argc, char **argv)
@@ -664,6 +686,17 @@ int main(int argc, char **argv)
 			opt_x = true;
 			if (a[2] != '\0')
 				xprefix = a + 2;
+		} else if (strcmp(a, "-h") == 0) {
+			struct str d;
+
+			if (i + 1 >= argc)
+				usage();
+			a = argv[++i];
+			str_init(&d, strlen(a) * 2 + 1);
+			rfc2047_decode(&d, a, strlen(a));
+			printf("%s\n", str_c(&d));
+			str_free(&d);
+			return 0;
 		} else if (strcmp(a, "-X") == 0) {
 			if (i + 1 >= argc)
 				usage();
@@ -682,16 +715,40 @@ int main(int argc, char **argv)
 	memset(&msg, 0, sizeof(msg));
 	root = parse_message(&msg, &set);
 
+	if (section != NULL && strchr(section, ',') != NULL) {
+		/* -s a,b,c: each section in turn, with the other options */
+		char **list = str_split(section, ",");
+
+		for (char **s = list; *s != NULL; s++) {
+			sel = find_courier_section(root, *s);
+			if (sel == NULL) {
+				fprintf(stderr, "reformime: MIME section %s "
+					"not found.\n", *s);
+				exit(1);
+			}
+			if (opt_i)
+				print_info(sel, &msg, true);
+			else if (opt_e)
+				extract_to_fd(sel, &msg, STDOUT_FILENO);
+			else if (is_leaf(sel) && opt_X)
+				extract_X(sel, &msg, xargv);
+			else if (is_leaf(sel))
+				extract_x(sel, &msg, xprefix, 1);
+		}
+		str_split_free(&list);
+		mime_part_free(&root);
+		return 0;
+	}
 	if (section != NULL) {
 		sel = find_courier_section(root, section);
 		if (sel == NULL) {
-			fprintf(stderr, "reformime: section %s not found\n",
-				section);
+			fprintf(stderr, "reformime: MIME section %s not "
+				"found.\n", section);
 			exit(1);
 		}
 	}
 	if (opt_i) {
-		print_info(sel != NULL ? sel : root, &msg);
+		print_info(sel != NULL ? sel : root, &msg, sel != NULL);
 	} else if (opt_e) {
 		if (sel == NULL) {
 			fprintf(stderr, "reformime: -e needs -s section\n");
