@@ -846,9 +846,49 @@ void conn_destroy(struct conn **connp)
 	timeout_remove(&conn->to_resume);
 	timeout_remove(&conn->to_disconnect);
 	tls_session_destroy(&conn->tls);
-	if (conn->fd_out != conn->fd_in)
+	if (conn->fd_out != conn->fd_in && conn->fd_out >= 0)
 		(void)close(conn->fd_out);
-	(void)close(conn->fd_in);
+	if (conn->fd_in >= 0)
+		(void)close(conn->fd_in);
 	conn->fd_in = conn->fd_out = -1;
 	conn_unref(conn);
+}
+
+int conn_detach(struct conn **connp, struct str *input)
+{
+	struct conn *conn = *connp;
+	int fd;
+
+	if (conn == NULL || conn->pair || conn->tls != NULL ||
+	    conn->tls_state != CONN_TLS_NONE || conn->closing ||
+	    conn->disconnected || conn->destroyed || conn->dispatching > 0 ||
+	    str_len(&conn->out) > 0 || conn->raw_left > 0 || conn->skipping ||
+	    conn->input_eof)
+		return -1;
+	if (str_append_n(input, conn->ibuf + conn->istart,
+			 conn->iend - conn->istart) < 0)
+		return -1;
+	fd = conn->fd_in;
+	conn->fd_in = conn->fd_out = -1;
+	conn_destroy(connp);
+	return fd;
+}
+
+int conn_input_prepend(struct conn *conn, const void *data, size_t len)
+{
+	size_t avail = conn->iend - conn->istart;
+
+	if (len == 0)
+		return 0;
+	if (len > conn->ibuf_size - avail)
+		return -1;
+	/* [data][unread], the line scan starting over. */
+	memmove(conn->ibuf + len, conn->ibuf + conn->istart, avail);
+	memcpy(conn->ibuf, data, len);
+	conn->istart = 0;
+	conn->iend = len + avail;
+	conn->iscanned = 0;
+	if (conn->dispatching == 0)
+		conn_schedule_dispatch(conn);
+	return 0;
 }

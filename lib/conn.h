@@ -31,6 +31,7 @@
 #include <stddef.h>
 
 struct ioloop;
+struct str;
 struct tls_ctx;
 struct tls_session;
 struct conn;
@@ -154,6 +155,20 @@ struct tls_session *conn_tls_session(struct conn *conn);
 void conn_close(struct conn *conn);
 /* True after disconnected was called (or conn_close() began). */
 bool conn_is_closing(const struct conn *conn);
+
+/* Hands the socket over (to another process, with SCM_RIGHTS): returns
+ * the fd, which the caller now owns, and appends to input the bytes
+ * received but not delivered yet (pipelined commands); frees the conn and
+ * sets *conn to NULL without any callback.  Only a plain socket conn (no
+ * TLS, not a pair) that is not closing, has no output pending, is in line
+ * mode and has not seen EOF can be detached: otherwise returns -1 and
+ * changes nothing.  Not from inside the conn's own callbacks. */
+int conn_detach(struct conn **conn, struct str *input);
+/* Puts data in front of the unread input, as if just read (the input
+ * that came with a socket handed over); it is delivered from the loop.
+ * Returns -1 if it does not fit in the input buffer (max_line_len + 2
+ * bytes, at least 8 KB), else 0. */
+int conn_input_prepend(struct conn *conn, const void *data, size_t len);
 
 /* Replaces the context passed to the callbacks. */
 void conn_set_context(struct conn *conn, void *context);

@@ -35,12 +35,19 @@
 #define POP3_MAX_HEADER_SCAN (256 * 1024)
 /* Wait after a failed login before answering (slows guessing). */
 #define POP3_FAIL_DELAY_MSECS 1000
+/* The hand-off message from the login process to the mail session:
+ * magic, then the length of the client's pipelined input that follows
+ * (SCM_RIGHTS carries the client's socket, or nothing: relay). */
+#define POP3_HANDOFF_MAGIC 0x504f5033u
+#define POP3_HANDOFF_MAX_INPUT 65536
 
 enum pop3_state {
 	POP3_STATE_AUTHORIZATION,
 	POP3_STATE_SASL,	/* inside AUTH: lines are SASL responses */
 	POP3_STATE_LOGIN_WAIT,	/* credentials handed on, input paused */
 	POP3_STATE_RELAY,	/* logged in: relaying to the mail session */
+	POP3_STATE_HANDED_OFF,	/* the mail session has the client's socket */
+	POP3_STATE_HANDOFF_WAIT, /* mail role: waiting for the socket */
 	POP3_STATE_TRANSACTION,
 	POP3_STATE_ENDING,	/* QUIT answered or closing */
 };
@@ -68,6 +75,7 @@ struct pop3_client {
 	unsigned int auth_failures;
 	int pending_fd;		/* our end while LOGIN_WAIT */
 	struct conn *relay;	/* the mail session, in RELAY */
+	int relay_fd;		/* its socket (owned by relay) */
 	bool relay_first_done;
 	struct str first_line;
 	bool client_paused_for_relay, relay_paused_for_client;
@@ -84,6 +92,21 @@ struct pop3_client {
 	uint32_t retr_count, dele_count;
 	void (*on_end)(void *context);
 	void *on_end_context;
+	/* mail role, started by a login session: the socket to it, kept
+	 * open until the end (its EOF tells the login process we ended) */
+	int handoff_fd;
+	struct io *handoff_io;
+	struct timeout *handoff_timeout;
+	unsigned char handoff_hdr[8];
+	size_t handoff_hdr_got;
+	uint32_t handoff_len;
+	int handoff_client_fd;
+	struct str handoff_input;
+};
+
+struct pop3_handoff_hdr {
+	uint32_t magic;
+	uint32_t input_len;
 };
 
 static void client_free(struct pop3_client *client);
@@ -241,6 +264,105 @@ static void relay_destroy(struct pop3_client *client)
 	client->relay_paused_for_client = false;
 }
 
+/* Sends the hand-off message on fd: hdr and input, with client_fd
+ * (SCM_RIGHTS) when >= 0.  Returns 0 or -1 with errno. */
+static int handoff_sendmsg(int fd, const struct str *input, int client_fd)
+{
+	struct pop3_handoff_hdr hdr = {
+		.magic = POP3_HANDOFF_MAGIC,
+		.input_len = (uint32_t)str_len(input),
+	};
+	struct iovec iov[2] = {
+		{ &hdr, sizeof(hdr) },
+		{ input->data, str_len(input) },
+	};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct msghdr msg = {
+		.msg_iov = iov,
+		.msg_iovlen = str_len(input) > 0 ? 2 : 1,
+	};
+	size_t total = sizeof(hdr) + str_len(input);
+	ssize_t n;
+
+	if (client_fd >= 0) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf.buf;
+		msg.msg_controllen = sizeof(cbuf.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &client_fd, sizeof(int));
+	}
+	do {
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	if ((size_t)n != total) {
+		/* A few bytes into an empty socket buffer: cannot happen,
+		 * but a short write would break the protocol. */
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return 0;
+}
+
+/* The mail session said "+OK": give it the client's socket and the
+ * pipelined input, so that every later command goes straight to it
+ * instead of through this process.  With TLS (the keys live here) or
+ * output still queued, it gets nothing and this process relays. */
+static void handoff_send(struct pop3_client *client)
+{
+	struct str input;
+	int fd = -1;
+
+	str_init(&input, 256);
+	if (conn_output_pending(client->conn) == 0)
+		fd = conn_detach(&client->conn, &input);
+	if (fd >= 0 && str_len(&input) > POP3_HANDOFF_MAX_INPUT) {
+		/* The input buffer is smaller than this: cannot happen. */
+		log_panic("pop3: %zu bytes of pipelined input", str_len(&input));
+	}
+	if (fd >= 0) {
+		int ret = handoff_sendmsg(client->relay_fd, &input, fd);
+
+		secure_wipe(input.data, str_len(&input));
+		str_free(&input);
+		close(fd);
+		str_clear(&client->first_line);
+		if (ret < 0) {
+			ctx_error(client->log, "handing the connection to the "
+					       "mail session: %s",
+				  strerror(errno));
+			relay_destroy(client);
+			client_end(client);
+			return;
+		}
+		client->state = POP3_STATE_HANDED_OFF;
+		return;
+	}
+	str_clear(&input);
+	if (handoff_sendmsg(client->relay_fd, &input, -1) < 0) {
+		ctx_error(client->log, "starting the relay: %s",
+			  strerror(errno));
+		str_free(&input);
+		reply(client, "-ERR [SYS/TEMP] Unable to open the mailbox.");
+		str_clear(&client->first_line);
+		relay_destroy(client);
+		client_close(client);
+		return;
+	}
+	str_free(&input);
+	conn_write(client->conn, str_c(&client->first_line),
+		   str_len(&client->first_line));
+	str_clear(&client->first_line);
+	conn_input_resume(client->conn);
+}
+
 static void relay_raw(struct conn *conn, const void *data, size_t len,
 		      bool last, void *context)
 {
@@ -263,23 +385,23 @@ static void relay_raw(struct conn *conn, const void *data, size_t len,
 		if (lf == NULL)
 			return;
 		client->relay_first_done = true;
-		conn_write(client->conn, str_c(&client->first_line),
-			   str_len(&client->first_line));
 		if (!str_begins_with(str_c(&client->first_line), "+OK")) {
 			/* Not logged in after all: AUTHORIZATION again. */
+			conn_write(client->conn, str_c(&client->first_line),
+				   str_len(&client->first_line));
 			str_clear(&client->first_line);
 			relay_destroy(client);
 			client->relay_first_done = false;
 			client->state = POP3_STATE_AUTHORIZATION;
 			x_free(client->user);
+			conn_input_resume(client->conn);
 			return;
 		}
-		str_clear(&client->first_line);
-		p += n;
-		len -= n;
-		if (len == 0)
-			return;
+		handoff_send(client);
+		return;
 	}
+	if (client->state == POP3_STATE_HANDED_OFF)
+		return; /* the session talks to the client itself */
 	if (conn_write(client->conn, p, len) == 0 &&
 	    !client->relay_paused_for_client) {
 		client->relay_paused_for_client = true;
@@ -292,7 +414,7 @@ static void relay_drained(struct conn *conn, void *context)
 	struct pop3_client *client = context;
 
 	(void)conn;
-	if (client->client_paused_for_relay) {
+	if (client->client_paused_for_relay && client->conn != NULL) {
 		client->client_paused_for_relay = false;
 		conn_input_resume(client->conn);
 	}
@@ -315,10 +437,16 @@ static void relay_disconnected(struct conn *conn,
 		client->state = POP3_STATE_AUTHORIZATION;
 		str_clear(&client->first_line);
 		relay_destroy(client);
+		conn_input_resume(client->conn);
+		return;
+	}
+	relay_destroy(client);
+	if (client->state == POP3_STATE_HANDED_OFF) {
+		/* The session that had the client's socket ended. */
+		client_end(client);
 		return;
 	}
 	/* QUIT, or the mail session ended: finish the client too. */
-	relay_destroy(client);
 	client_close(client);
 }
 
@@ -384,6 +512,7 @@ void pop3_client_login_done(struct pop3_client *client,
 			.max_line_len = POP3_MAX_LINE,
 			.write_timeout_msecs = client->set->idle_timeout * 1000,
 		};
+		client->relay_fd = client->pending_fd;
 		client->relay = conn_create(client->loop, client->pending_fd,
 					    &cs, &relay_callbacks, client);
 		client->pending_fd = -1;
@@ -391,7 +520,8 @@ void pop3_client_login_done(struct pop3_client *client,
 		client->relay_first_done = false;
 		client->state = POP3_STATE_RELAY;
 		x_free(client->user);
-		conn_input_resume(client->conn);
+		/* Client input stays paused until the mail session's first
+		 * line: then it goes with the socket, or is relayed. */
 		return;
 	}
 	close(client->pending_fd);
@@ -1074,6 +1204,10 @@ static struct pop3_client *client_new(struct ioloop *loop,
 	client->loop = loop;
 	client->set = set;
 	client->pending_fd = -1;
+	client->relay_fd = -1;
+	client->handoff_fd = -1;
+	client->handoff_client_fd = -1;
+	str_init(&client->handoff_input, 256);
 	client->msg_fd = -1;
 	client->lang = pop3_languages[0][0];
 	client->remote_ip = xstrdup(remote_ip != NULL ? remote_ip : "");
@@ -1153,23 +1287,13 @@ pop3_client_create_login(struct ioloop *loop, int fd,
 	return client;
 }
 
-struct pop3_client *
-pop3_client_create_mail(struct ioloop *loop, int fd_in, int fd_out,
-			const struct pop3_settings *set, const char *maildir,
-			const char *user, const char *remote_ip, bool utf8,
-			void (*on_end)(void *context), void *context)
+/* A mail session without its connection yet. */
+static struct pop3_client *
+mail_new(struct ioloop *loop, const struct pop3_settings *set,
+	 const char *maildir, const char *user, const char *remote_ip,
+	 bool utf8, void (*on_end)(void *context), void *context)
 {
 	struct pop3_client *client = client_new(loop, set, remote_ip);
-	struct conn_settings cs = {
-		.max_line_len = POP3_MAX_LINE,
-		.idle_timeout_msecs = set->idle_timeout * 1000,
-		.write_timeout_msecs = set->idle_timeout * 1000,
-	};
-	struct pop3_mailbox_settings ms = {
-		.lock = set->mailbox_lock,
-		.login_delay = set->login_delay,
-	};
-	const char *error;
 
 	client->mail_role = true;
 	client->utf8 = utf8;
@@ -1178,15 +1302,30 @@ pop3_client_create_mail(struct ioloop *loop, int fd_in, int fd_out,
 	client->on_end_context = context;
 	client->log = log_ctx_new("user=%s ip=%s", user, client->remote_ip);
 	client->state = POP3_STATE_TRANSACTION;
-	if (fd_out < 0)
-		client->conn = conn_create(loop, fd_in, &cs, &client_callbacks,
-					   client);
-	else
-		client->conn = conn_create_pair(loop, fd_in, fd_out, &cs,
-						&client_callbacks, client);
+	return client;
+}
 
+static void mail_conn_settings(const struct pop3_client *client,
+			       struct conn_settings *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->max_line_len = POP3_MAX_LINE;
+	cs->idle_timeout_msecs = client->set->idle_timeout * 1000;
+	cs->write_timeout_msecs = client->set->idle_timeout * 1000;
+}
+
+/* Opens the mailbox; returns the session's first line (without CRLF),
+ * which starts with "+OK" when the session runs. */
+static const char *mail_open(struct pop3_client *client)
+{
+	struct pop3_mailbox_settings ms = {
+		.lock = client->set->mailbox_lock,
+		.login_delay = client->set->login_delay,
+	};
+	const char *error;
 	enum pop3_mailbox_error err =
-		pop3_mailbox_open(maildir, &ms, &client->mb, &error);
+		pop3_mailbox_open(client->maildir, &ms, &client->mb, &error);
+
 	switch (err) {
 	case POP3_MAILBOX_OK: {
 		uint32_t count;
@@ -1195,30 +1334,229 @@ pop3_client_create_mail(struct ioloop *loop, int fd_in, int fd_out,
 		pop3_mailbox_stat(client->mb, &count, &octets);
 		ctx_info(client->log, "logged in: %u messages, %llu octets",
 			 count, (unsigned long long)octets);
-		reply(client, "+OK logged in.");
-		return client;
+		return "+OK logged in.";
 	}
 	case POP3_MAILBOX_IN_USE:
 		ctx_info(client->log, "login refused: %s", error);
-		reply(client, "-ERR [IN-USE] Mailbox is in use by another "
-			      "session, try again later.");
-		break;
+		return "-ERR [IN-USE] Mailbox is in use by another session, "
+		       "try again later.";
 	case POP3_MAILBOX_LOGIN_DELAY:
 		ctx_info(client->log, "login refused: %s", error);
-		reply(client, "-ERR [LOGIN-DELAY] Logged in too recently, try "
-			      "again later.");
-		break;
+		return "-ERR [LOGIN-DELAY] Logged in too recently, try again "
+		       "later.";
 	case POP3_MAILBOX_PERM:
 		ctx_error(client->log, "cannot open the mailbox: %s", error);
-		reply(client, "-ERR [SYS/PERM] Unable to open the mailbox.");
-		break;
+		return "-ERR [SYS/PERM] Unable to open the mailbox.";
 	case POP3_MAILBOX_TEMP:
 	default:
 		ctx_error(client->log, "cannot open the mailbox: %s", error);
-		reply(client, "-ERR [SYS/TEMP] Unable to open the mailbox, "
-			      "try again later.");
-		break;
+		return "-ERR [SYS/TEMP] Unable to open the mailbox, try again "
+		       "later.";
 	}
+}
+
+struct pop3_client *
+pop3_client_create_mail(struct ioloop *loop, int fd_in, int fd_out,
+			const struct pop3_settings *set, const char *maildir,
+			const char *user, const char *remote_ip, bool utf8,
+			void (*on_end)(void *context), void *context)
+{
+	struct pop3_client *client = mail_new(loop, set, maildir, user,
+					      remote_ip, utf8, on_end, context);
+	struct conn_settings cs;
+
+	mail_conn_settings(client, &cs);
+	if (fd_out < 0)
+		client->conn = conn_create(loop, fd_in, &cs, &client_callbacks,
+					   client);
+	else
+		client->conn = conn_create_pair(loop, fd_in, fd_out, &cs,
+						&client_callbacks, client);
+	const char *first = mail_open(client);
+
+	reply(client, first);
+	if (!str_begins_with(first, "+OK"))
+		client_close(client);
+	return client;
+}
+
+static void handoff_stop_waiting(struct pop3_client *client)
+{
+	io_remove(&client->handoff_io);
+	if (client->handoff_timeout != NULL)
+		timeout_remove(&client->handoff_timeout);
+}
+
+static void handoff_fail(struct pop3_client *client, const char *why)
+{
+	ctx_error(client->log, "waiting for the connection from the login "
+			       "process: %s", why);
+	handoff_stop_waiting(client);
+	client_end(client);
+}
+
+static void handoff_timed_out(void *context)
+{
+	struct pop3_client *client = context;
+
+	client->handoff_timeout = NULL;
+	handoff_fail(client, "timed out");
+}
+
+/* The whole hand-off message is in: serve the client's socket (or, with
+ * none, the login process's relay on our socket). */
+static void handoff_done(struct pop3_client *client)
+{
+	struct conn_settings cs;
+	int ret;
+
+	handoff_stop_waiting(client);
+	mail_conn_settings(client, &cs);
+	client->state = POP3_STATE_TRANSACTION;
+	if (client->handoff_client_fd >= 0) {
+		client->conn = conn_create(client->loop,
+					   client->handoff_client_fd, &cs,
+					   &client_callbacks, client);
+		client->handoff_client_fd = -1;
+		/* The login process relayed nothing: the client has not
+		 * seen our first line yet. */
+		reply(client, "+OK logged in.");
+	} else {
+		client->conn = conn_create(client->loop, client->handoff_fd,
+					   &cs, &client_callbacks, client);
+		client->handoff_fd = -1;
+	}
+	ret = conn_input_prepend(client->conn, client->handoff_input.data,
+				 str_len(&client->handoff_input));
+	secure_wipe(client->handoff_input.data,
+		    str_len(&client->handoff_input));
+	str_clear(&client->handoff_input);
+	if (ret < 0) {
+		ctx_error(client->log, "pipelined input from the login process "
+				       "too long");
+		client_close(client);
+	}
+}
+
+/* Reads the hand-off message (header, with the client's socket attached
+ * to its first byte, then the pipelined input), as it comes. */
+static void handoff_read(void *context)
+{
+	struct pop3_client *client = context;
+	struct pop3_handoff_hdr hdr;
+
+	while (client->handoff_hdr_got < sizeof(client->handoff_hdr)) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * 4)];
+			struct cmsghdr align;
+		} cbuf;
+		struct iovec iov = {
+			client->handoff_hdr + client->handoff_hdr_got,
+			sizeof(client->handoff_hdr) - client->handoff_hdr_got,
+		};
+		struct msghdr msg = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = cbuf.buf,
+			.msg_controllen = sizeof(cbuf.buf),
+		};
+		ssize_t n = recvmsg(client->handoff_fd, &msg,
+				    MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			handoff_fail(client, n < 0 ? strerror(errno) : "EOF");
+			return;
+		}
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL;
+		     c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET ||
+			    c->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < nfds; i++) {
+				int fd;
+
+				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
+				       sizeof(int));
+				if (client->handoff_client_fd < 0)
+					client->handoff_client_fd = fd;
+				else
+					close(fd);
+			}
+		}
+		if ((msg.msg_flags & MSG_CTRUNC) != 0) {
+			handoff_fail(client, "control data truncated");
+			return;
+		}
+		client->handoff_hdr_got += (size_t)n;
+	}
+	memcpy(&hdr, client->handoff_hdr, sizeof(hdr));
+	if (hdr.magic != POP3_HANDOFF_MAGIC ||
+	    hdr.input_len > POP3_HANDOFF_MAX_INPUT) {
+		handoff_fail(client, "malformed message");
+		return;
+	}
+	while (str_len(&client->handoff_input) < hdr.input_len) {
+		char buf[4096];
+		size_t want = hdr.input_len - str_len(&client->handoff_input);
+		ssize_t n = recv(client->handoff_fd, buf,
+				 want < sizeof(buf) ? want : sizeof(buf),
+				 MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			handoff_fail(client, n < 0 ? strerror(errno) : "EOF");
+			return;
+		}
+		str_append_n(&client->handoff_input, buf, (size_t)n);
+		secure_wipe(buf, (size_t)n);
+	}
+	handoff_done(client);
+}
+
+struct pop3_client *
+pop3_client_create_mail_handoff(struct ioloop *loop, int fd,
+				const struct pop3_settings *set,
+				const char *maildir, const char *user,
+				const char *remote_ip, bool utf8,
+				void (*on_end)(void *context), void *context)
+{
+	struct pop3_client *client = mail_new(loop, set, maildir, user,
+					      remote_ip, utf8, on_end, context);
+	const char *first = mail_open(client);
+	struct conn_settings cs;
+
+	if (str_begins_with(first, "+OK")) {
+		static const char ok[] = "+OK logged in.\r\n";
+		ssize_t n;
+
+		do {
+			n = send(fd, ok, sizeof(ok) - 1,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		} while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)sizeof(ok) - 1) {
+			client->handoff_fd = fd;
+			client->state = POP3_STATE_HANDOFF_WAIT;
+			client->handoff_io = io_add(loop, fd, IO_READ,
+						    handoff_read, client);
+			client->handoff_timeout = timeout_add_once(
+				loop, set->idle_timeout * 1000,
+				handoff_timed_out, client);
+			return client;
+		}
+		/* The login process is gone or stuck: the connection's
+		 * error ends the session from the loop. */
+	}
+	mail_conn_settings(client, &cs);
+	client->conn = conn_create(loop, fd, &cs, &client_callbacks, client);
+	reply(client, first);
 	client_close(client);
 	return client;
 }
@@ -1241,6 +1579,14 @@ static void client_end(struct pop3_client *client)
 
 static void client_free(struct pop3_client *client)
 {
+	io_remove(&client->handoff_io);
+	if (client->handoff_timeout != NULL)
+		timeout_remove(&client->handoff_timeout);
+	if (client->handoff_fd >= 0)
+		close(client->handoff_fd);
+	if (client->handoff_client_fd >= 0)
+		close(client->handoff_client_fd);
+	str_free(&client->handoff_input);
 	if (client->msg_fd >= 0)
 		close(client->msg_fd);
 	if (client->pending_fd >= 0)

@@ -8,11 +8,16 @@
  *    socketpair and hands the credentials and one end to its owner
  *    (pop3_login_callbacks.login); the owner checks them (authdaemond)
  *    and starts the account's mail session on that end, running as the
- *    account's uid/gid.  From then on the login session relays: client
- *    lines go to the mail session, its output back to the client (through
- *    TLS if the client uses it).  If the mail session's first line is
- *    "-ERR" (mailbox in use, login delay, no mailbox) the session goes
- *    back to the AUTHORIZATION state.
+ *    account's uid/gid (pop3_client_create_mail_handoff()).  If the mail
+ *    session's first line is "-ERR" (mailbox in use, login delay, no
+ *    mailbox) the session goes back to the AUTHORIZATION state.  On
+ *    "+OK", a plain connection is handed over: the client's socket and
+ *    its pipelined input go to the mail session (SCM_RIGHTS), which
+ *    then talks to the client directly, and the login session only
+ *    waits for the mail session's end (for the connection counts).  A
+ *    TLS connection cannot be (the keys live in the login process): the
+ *    login session relays, client lines to the mail session and its
+ *    output back through TLS.
  *
  *  - a mail session (TRANSACTION state): the account's INBOX snapshot
  *    (pop3-mailbox.h), STAT, LIST, RETR, TOP, DELE, RSET, NOOP, UIDL,
@@ -97,6 +102,19 @@ pop3_client_create_mail(struct ioloop *loop, int fd_in, int fd_out,
 			const struct pop3_settings *set, const char *maildir,
 			const char *user, const char *remote_ip, bool utf8,
 			void (*on_end)(void *context), void *context);
+
+/* A mail session started by a login session, on its end of the
+ * socketpair (pop3_login_request.session_fd, owned): opens the mailbox and
+ * writes its first line there; after "+OK" it waits for the login
+ * session's hand-off (the client's socket, or none to be relayed), then
+ * serves the client.  The socket to the login session stays open until
+ * the end.  on_end as above. */
+struct pop3_client *
+pop3_client_create_mail_handoff(struct ioloop *loop, int fd,
+				const struct pop3_settings *set,
+				const char *maildir, const char *user,
+				const char *remote_ip, bool utf8,
+				void (*on_end)(void *context), void *context);
 
 /* Ends every session immediately (shutdown) and frees it. */
 void pop3_client_destroy(struct pop3_client **client);

@@ -14,8 +14,9 @@
  *                    disableinsecurepop3, never uid 0) and forks the mail
  *                    session: a process that switches to the account's
  *                    uid/gid and serves the TRANSACTION state on that
- *                    socket.  The login process relays between the client
- *                    (and its TLS) and the mail session.
+ *                    socket.  Once the mailbox is open, the login process
+ *                    hands a plain connection over (SCM_RIGHTS) and
+ *                    relays only TLS ones (it keeps their keys).
  *   pop3d DIR        one session, already logged in, for the maildir DIR
  *   pop3d --stdio    over stdin/stdout (tunnels, local tools); without
  *                    DIR the maildir is $MAILDIR, else ./Maildir.
@@ -95,16 +96,23 @@ static void mail_sigterm(void *context)
 	pop3_client_destroy(client);
 }
 
-/* Runs one mail session on the loop (already created) until it ends. */
+/* Runs one mail session on the loop (already created) until it ends:
+ * fd_out < 0: on the socket from the login process (fd_in), which hands
+ * the client's connection over; else a tunnel on fd_in/fd_out. */
 static void run_mail_session(int fd_in, int fd_out, const char *maildir,
 			     const char *user, const char *remote_ip,
 			     bool utf8)
 {
 	struct pop3_client *client;
 
-	client = pop3_client_create_mail(loop, fd_in, fd_out, &set, maildir,
-					 user, remote_ip, utf8,
-					 mail_session_end, NULL);
+	if (fd_out < 0)
+		client = pop3_client_create_mail_handoff(
+			loop, fd_in, &set, maildir, user, remote_ip, utf8,
+			mail_session_end, NULL);
+	else
+		client = pop3_client_create_mail(loop, fd_in, fd_out, &set,
+						 maildir, user, remote_ip, utf8,
+						 mail_session_end, NULL);
 	ioloop_signal_add(loop, SIGTERM, mail_sigterm, &client);
 	ioloop_signal_add(loop, SIGINT, mail_sigterm, &client);
 	ioloop_run(loop);

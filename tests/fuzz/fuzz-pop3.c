@@ -97,7 +97,7 @@ static int fake_login(struct pop3_client *client,
 	snprintf(dir, sizeof(dir), "%s/Maildir", base);
 	if (req->kind == POP3_LOGIN_PASSWORD && strcmp(req->user, "demo") == 0 &&
 	    strcmp(req->secret, "secret") == 0) {
-		pop3_client_create_mail(loop, req->session_fd, -1, &set, dir,
+		pop3_client_create_mail_handoff(loop, req->session_fd, &set, dir,
 					req->user, req->remote_ip, req->utf8,
 					mail_end, NULL);
 		pop3_client_login_done(client, POP3_LOGIN_OK, NULL);

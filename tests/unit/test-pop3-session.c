@@ -139,7 +139,7 @@ static int fake_login(struct pop3_client *client,
 	if (req->kind == POP3_LOGIN_PASSWORD &&
 	    strcmp(req->user, "demo") == 0 &&
 	    strcmp(req->secret, "secret") == 0) {
-		pop3_client_create_mail(f->loop, req->session_fd, -1, &f->set,
+		pop3_client_create_mail_handoff(f->loop, req->session_fd, &f->set,
 					f->maildir, req->user, req->remote_ip,
 					req->utf8, mail_end, NULL);
 		pop3_client_login_done(client, POP3_LOGIN_OK, NULL);
@@ -428,6 +428,44 @@ static void test_pipelining(void **state)
 	free(r);
 }
 
+/* A plain connection is handed to the mail session: it goes on when the
+ * login session is gone, and the login session, which keeps the
+ * connection counted, ends only when the mail session does. */
+static void test_handoff(void **state)
+{
+	struct fixture *f = *state;
+	int fd = start(f);
+
+	f->fd = fd;
+	login(f, fd);
+	for (int i = 0; i < 5; i++)
+		ioloop_run_once(f->loop, 1);
+	assert_false(f->login_gone);
+	expect(f, fd, "STAT\r\n", "+OK 2 59");
+	expect(f, fd, "QUIT\r\n", "+OK Bye-bye.");
+	free(wait_for(f, fd, NULL));
+	for (int i = 0; i < 50 && !f->login_gone; i++)
+		ioloop_run_once(f->loop, 5);
+	assert_true(f->login_gone);
+	f->login = NULL;
+
+	/* Now the login session ends first (pop3d's login process
+	 * restarting): the client's session is not affected. */
+	fd = start(f);
+	close(f->fd);
+	f->fd = fd;
+	login(f, fd);
+	for (int i = 0; i < 5; i++)
+		ioloop_run_once(f->loop, 1);
+	pop3_client_destroy(&f->login);
+	assert_true(f->login_gone);
+	expect(f, fd, "UIDL 2\r\n", "+OK 2 UID2-");
+	expect(f, fd, "DELE 1\r\n", "+OK");
+	expect(f, fd, "QUIT\r\n", "+OK Bye-bye.");
+	free(wait_for(f, fd, NULL));
+	assert_int_equal(count_files(f->maildir), 1);
+}
+
 static void test_sasl(void **state)
 {
 	struct fixture *f = *state;
@@ -709,6 +747,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_pipelining, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_handoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sasl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sasl_plain_ir_and_failures,
 						setup, teardown),
