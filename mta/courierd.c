@@ -1137,6 +1137,17 @@ static int trigger_open(void)
 		free(path);
 		return -1;
 	}
+	/* the queue's group (a setgid submit) may write to it */
+	{
+		char *msgs = xasprintf("%s/msgs", queue_dir());
+
+		if (stat(msgs, &st) == 0 && (st.st_mode & S_IWGRP) != 0 &&
+		    (chown(path, (uid_t)-1, st.st_gid) < 0 ||
+		     chmod(path, 0620) < 0))
+			log_error("%s: cannot give it to the queue's group: "
+				  "%s", path, strerror(errno));
+		free(msgs);
+	}
 	/* read-write: we are always a writer too, so never see EOF */
 	d.trigger_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (d.trigger_fd < 0) {

@@ -22,6 +22,9 @@
  *     and addresses to forward to (comma lists, "&" prefix allowed).
  *     No file, or an empty one, means the account's maildir.  Maildir++
  *     quota applies to the account's maildir (over quota: try later);
+ *     An address without an account is handled by etc/aliasdir when
+ *     it has a .courier-LOCAL, .courier-PREFIX-default or
+ *     .courier-default for it, as that folder's owner (never root);
  *  4. forwards (submit.h, same sender) and appends the status records
  *     (fdatasync) before the lock is released.
  * Each copy starts with Return-Path: and Delivered-To:; a message that
@@ -747,6 +750,55 @@ static int alias_account(const char *akey, struct auth_record *rec,
 	return 1;
 }
 
+/* An address without an account: etc/aliasdir, when it has a
+ * .courier-LOCAL, .courier-PREFIX-default or .courier-default for it
+ * (dot-courier(5)), handles it as the folder's owner, home in that
+ * folder, the local part being the extension.  Returns 1 with *rec and
+ * *ext_r, 0 when aliasdir has nothing for it. */
+static int aliasdir_account(const char *key, struct auth_record *rec,
+			    char **ext_r)
+{
+	char *dir = config_path("aliasdir"), *local, *cwd, *file;
+	const char *at = strrchr(key, '@');
+	struct stat st;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		free(dir);
+		return 0;
+	}
+	local = at != NULL ? xstrndup(key, (size_t)(at - key)) :
+		xstrdup(key);
+	str_lcase(local);
+	for (char *p = local; *p != '\0'; p++) {
+		if (*p == '+')
+			*p = '-';
+	}
+	/* find_dot_courier() looks in the current folder */
+	cwd = getcwd(NULL, 0);
+	file = NULL;
+	if (*local != '\0' && local[0] != '.' && strchr(local, '/') == NULL &&
+	    chdir(dir) == 0)
+		file = find_dot_courier(local);
+	if (cwd != NULL && chdir(cwd) < 0)
+		log_error("cannot go back to %s: %s", cwd, strerror(errno));
+	free(cwd);
+	if (file == NULL) {
+		free(local);
+		free(dir);
+		return 0;
+	}
+	free(file);
+	auth_record_free(rec);
+	auth_record_init(rec);
+	rec->address = xstrdup(key);
+	rec->home = dir;
+	rec->has_uid = true;
+	rec->uid = st.st_uid;
+	rec->gid = st.st_gid;
+	*ext_r = local;
+	return 1;
+}
+
 static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 			 const char *key, const char *address, int data_fd,
 			 struct outcome *o)
@@ -773,6 +825,13 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 account lookup failed "
 		       "(%s)", error);
 		goto out;
+	}
+	if (r == 0 && akey == NULL) {
+		free(ext);
+		ext = NULL;
+		r = aliasdir_account(key, &rec, &ext);
+		if (ext == NULL)
+			ext = xstrdup("");
 	}
 	if (r == 0) {
 		result(o, CTL_STATUS_FAILED, "550 5.1.1 <%s>: unknown user",

@@ -213,6 +213,19 @@ void queue_new_abort(struct queue_new **newp)
 	*newp = NULL;
 }
 
+/* A new bucket gets the mode of msgs/ whatever the umask: with a
+ * setgid, group-writable msgs/ (a queue group, doc/mta.md) every
+ * submitter of the group can add to it. */
+static void bucket_set_mode(const char *bucket)
+{
+	char *msgs = xasprintf("%s/msgs", queue_dir());
+	struct stat st;
+
+	if (stat(msgs, &st) == 0)
+		(void)chmod(bucket, st.st_mode & 07777);
+	free(msgs);
+}
+
 /* Links from into bucket as to, making the bucket when it is missing
  * (courierd may remove an empty bucket at any time).  Sets *made_r when
  * this call made the bucket. */
@@ -223,13 +236,19 @@ static int link_into_bucket(const char *bucket, const char *from,
 	for (int tries = 0; tries < 10; tries++) {
 		if (link(from, to) == 0)
 			return 0;
+		if (errno == EACCES && tries < 9) {
+			/* another submitter's bucket, its mode not set yet */
+			usleep(2000);
+			continue;
+		}
 		if (errno != ENOENT) {
 			*error_r = err("cannot link", to);
 			return -1;
 		}
-		if (mkdir(bucket, 0750) == 0)
+		if (mkdir(bucket, 0750) == 0) {
 			*made_r = true;
-		else if (errno != EEXIST) {
+			bucket_set_mode(bucket);
+		} else if (errno != EEXIST) {
 			*error_r = err("cannot create", bucket);
 			return -1;
 		}

@@ -15,11 +15,19 @@
  *   -bm       deliver mail (the default); other -o options are ignored
  *
  * Exit status (sysexits.h): 0 queued; 64 usage; 65 the message was
- * refused; 67 a recipient was refused; 75 try again later. */
+ * refused; 67 a recipient was refused; 75 try again later.
+ *
+ * Run by root or by the queue's owner, sendmail queues through submit.h
+ * in-process.  Anyone else cannot write the queue: sendmail then runs
+ * the submit program (sbin/ beside bin/, else SBINDIR), which
+ * courier-setup installs setgid to the queue's group, and speaks its
+ * standard-input protocol (submit-main.c). */
 #include "config.h"
 
 #include <errno.h>
 #include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +37,7 @@
 
 #include "ctlfile.h"
 #include "log.h"
+#include "queue.h"
 #include "mem.h"
 #include "rfc822-addr.h"
 #include "rfc822-header.h"
@@ -110,6 +119,216 @@ static int parse_notify(const char *arg, unsigned int *mask_r)
 	return ret;
 }
 
+/* Where the message goes: submit.h in-process, or the submit program. */
+struct out {
+	struct submit *s;	/* in-process; NULL when the program is used */
+	struct str env;		/* the program's envelope, until it runs */
+	char **rcpts;		/* the addresses given to the program */
+	size_t rcpt_count;
+	pid_t pid;
+	int fd;			/* its standard input; -1 before it runs */
+	FILE *replies;		/* its standard output */
+	struct str error;	/* the last refusal */
+};
+
+/* The submit program: sbin/ beside our bin/, else SBINDIR. */
+static char *submit_program(void)
+{
+	char *exe = realpath("/proc/self/exe", NULL), *path = NULL;
+
+	if (exe != NULL) {
+		char *slash = strrchr(exe, '/');
+
+		if (slash != NULL) {
+			*slash = '\0';
+			path = xasprintf("%s/../sbin/submit", exe);
+			if (access(path, X_OK) < 0)
+				x_free(path);
+		}
+		free(exe);
+	}
+	return path != NULL ? path : xstrdup(SBINDIR "/submit");
+}
+
+static bool field_ok(const char *v)
+{
+	return v == NULL || (ctl_value_ok(v) && strchr(v, '\t') == NULL);
+}
+
+static int out_begin(struct out *out, const struct submit_options *o,
+		     const char **error_r)
+{
+	char *tmp = xasprintf("%s/tmp", queue_dir());
+	bool direct = geteuid() == 0 || access(tmp, W_OK) == 0;
+
+	free(tmp);
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	str_init(&out->error, 128);
+	if (direct) {
+		out->s = submit_begin(o, error_r);
+		return out->s != NULL ? 0 : -1;
+	}
+	if (!field_ok(o->sender) || !field_ok(o->envid)) {
+		*error_r = "501 5.1.7 Invalid sender";
+		return -1;
+	}
+	str_init(&out->env, 256);
+	str_printfa(&out->env, "%s\t%s\t%s\n", o->sender,
+		    o->ret == 'F' ? "F" : o->ret == 'H' ? "H" : "",
+		    o->envid != NULL ? o->envid : "");
+	return 0;
+}
+
+static int out_add_rcpt(struct out *out, const char *address,
+			unsigned int notify, const char **error_r)
+{
+	if (out->s != NULL)
+		return submit_add_rcpt(out->s, address, notify, NULL,
+				       error_r);
+	if (!field_ok(address) || *address == '\0') {
+		*error_r = "501 5.1.3 Invalid address";
+		return -1;
+	}
+	if (out->rcpt_count >= SUBMIT_MAX_RCPTS) {
+		*error_r = "452 4.5.3 Too many recipients";
+		return -1;
+	}
+	str_append(&out->env, address);
+	if (notify != 0) {
+		str_append_c(&out->env, '\t');
+		ctl_notify_format(&out->env, notify);
+	}
+	str_append_c(&out->env, '\n');
+	out->rcpts = xreallocarray(out->rcpts, out->rcpt_count + 1,
+				   sizeof(*out->rcpts));
+	out->rcpts[out->rcpt_count++] = xstrdup(address);
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Starts the submit program (once) and sends it the envelope. */
+static void out_start(struct out *out)
+{
+	int in[2];
+	char *prog;
+
+	if (out->pid != 0)
+		return;
+	out->replies = tmpfile();
+	if (out->replies == NULL || pipe(in) < 0) {
+		out->pid = -1;
+		return;
+	}
+	prog = submit_program();
+	out->pid = fork();
+	if (out->pid == 0) {
+		if (dup2(in[0], 0) < 0 || dup2(fileno(out->replies), 1) < 0)
+			_exit(EX_OSERR);
+		close(in[0]);
+		close(in[1]);
+		execl(prog, "submit", "local", (char *)NULL);
+		fprintf(stderr, "sendmail: cannot run %s: %s\n", prog,
+			strerror(errno));
+		_exit(EX_UNAVAILABLE);
+	}
+	free(prog);
+	close(in[0]);
+	if (out->pid < 0) {
+		close(in[1]);
+		return;
+	}
+	out->fd = in[1];
+	str_append_c(&out->env, '\n');
+	if (write_all(out->fd, str_c(&out->env), str_len(&out->env)) < 0) {
+		close(out->fd);
+		out->fd = -1;	/* it stopped reading: its replies say why */
+	}
+}
+
+static void out_write(struct out *out, const void *data, size_t len)
+{
+	if (out->s != NULL) {
+		submit_write(out->s, data, len);
+		return;
+	}
+	out_start(out);
+	if (out->fd >= 0 && write_all(out->fd, data, len) < 0) {
+		close(out->fd);
+		out->fd = -1;
+	}
+}
+
+/* Ends the submission.  Returns 0, or -1 with *error_r (an SMTP reply).
+ * Recipients the program refused are reported on stderr and set
+ * *status_r to EX_NOUSER. */
+static int out_finish(struct out *out, int *status_r, const char **error_r)
+{
+	char qid[QUEUE_ID_LEN + 1], line[4096];
+	int wstatus, ret = -1;
+	size_t n = 0;
+
+	if (out->s != NULL)
+		return submit_finish(&out->s, qid, error_r);
+	out_start(out);
+	if (out->fd >= 0)
+		close(out->fd);
+	out->fd = -1;
+	*error_r = "451 4.3.0 The submit program failed";
+	if (out->pid < 0)
+		goto done;
+	while (waitpid(out->pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
+	rewind(out->replies);
+	while (fgets(line, sizeof(line), out->replies) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		str_truncate(&out->error, 0);
+		str_append(&out->error, line);
+		if (n == 0 && line[0] != '2') {
+			*error_r = str_c(&out->error);
+			goto done;	/* the sender was refused */
+		}
+		if (n >= 1 && n <= out->rcpt_count && line[0] != '2') {
+			fprintf(stderr, "sendmail: %s: %s\n",
+				out->rcpts[n - 1], line);
+			*status_r = EX_NOUSER;
+		}
+		if (n == out->rcpt_count + 1) {
+			if (line[0] == '2')
+				ret = 0;
+			else
+				*error_r = str_c(&out->error);
+			break;
+		}
+		n++;
+	}
+done:
+	if (out->replies != NULL)
+		fclose(out->replies);
+	for (size_t i = 0; i < out->rcpt_count; i++)
+		free(out->rcpts[i]);
+	free(out->rcpts);
+	str_free(&out->env);
+	return ret;
+}
+
 /* Reads standard input: the message ends at EOF, or (without -i) at a
  * line holding only ".". */
 struct input {
@@ -184,13 +403,13 @@ static int run_smtp_stdio(const char *argv0)
 int main(int argc, char **argv)
 {
 	struct submit_options o;
-	struct submit *s;
+	struct out out;
 	struct input in;
 	struct hdr_state hs = { NULL, 0 };
 	struct rfc822_header_parser *hp;
 	struct str hdr;
 	const char *error, *fullname = NULL;
-	char *sender = NULL, qid[QUEUE_ID_LEN + 1];
+	char *sender = NULL;
 	bool from_headers = false, header_done = false, any_from = false;
 	unsigned int notify = 0;
 	int opt, status = EX_OK;
@@ -253,13 +472,13 @@ int main(int argc, char **argv)
 	o.source = "local";
 	o.protocol = "local";
 	o.uid = getuid();
-	s = submit_begin(&o, &error);
-	if (s == NULL) {
+	signal(SIGPIPE, SIG_IGN);
+	if (out_begin(&out, &o, &error) < 0) {
 		fprintf(stderr, "sendmail: %s\n", error);
 		return exit_for(error);
 	}
 	for (int i = optind; i < argc; i++) {
-		if (submit_add_rcpt(s, argv[i], notify, NULL, &error) < 0) {
+		if (out_add_rcpt(&out, argv[i], notify, &error) < 0) {
 			fprintf(stderr, "sendmail: %s: %s\n", argv[i], error);
 			status = EX_NOUSER;
 		}
@@ -310,9 +529,9 @@ int main(int argc, char **argv)
 						continue;
 					str_init(&spec, 64);
 					rfc822_addr_format_spec(&spec, a);
-					if (submit_add_rcpt(s, str_c(&spec),
-							    notify, NULL,
-							    &error) < 0) {
+					if (out_add_rcpt(&out, str_c(&spec),
+							 notify,
+							 &error) < 0) {
 						fprintf(stderr, "sendmail: "
 							"%s: %s\n",
 							str_c(&spec), error);
@@ -337,7 +556,7 @@ int main(int argc, char **argv)
 			str_append_c(&from, ' ');
 		}
 		str_printfa(&from, "<%s>\n", q != NULL ? q : "");
-		submit_write(s, str_c(&from), str_len(&from));
+		out_write(&out, str_c(&from), str_len(&from));
 		str_free(&from);
 		free(q);
 	}
@@ -348,22 +567,22 @@ int main(int argc, char **argv)
 			struct hdr_field *f = &hs.fields[i];
 
 			if (from_headers && f->is_bcc) {
-				submit_write(s, str_c(&hdr) + pos,
+				out_write(&out, str_c(&hdr) + pos,
 					     (size_t)(f->offset - pos));
 				pos = f->offset + f->size;
 			}
 			free(f->value);
 		}
-		submit_write(s, str_c(&hdr) + pos,
+		out_write(&out, str_c(&hdr) + pos,
 			     (size_t)(str_len(&hdr) - pos));
 	}
 	free(hs.fields);
 	str_free(&hdr);
 	if (in.len > 0)
-		submit_write(s, in.buf, in.len);
+		out_write(&out, in.buf, in.len);
 	while ((n = input_read(&in)) > 0)
-		submit_write(s, in.buf, n);
-	if (submit_finish(&s, qid, &error) < 0) {
+		out_write(&out, in.buf, n);
+	if (out_finish(&out, &status, &error) < 0) {
 		fprintf(stderr, "sendmail: %s\n", error);
 		free(sender);
 		/* no recipient left after refusals: say so */

@@ -16,13 +16,22 @@
  * blacklist (track.h) is refused when SOURCE is one of
  * BOFHSUPPRESSBACKSCATTER's sources.  A refused sender ends the run.  Exit
  * status 0 when the message was queued, 75 on a temporary failure, 65
- * when it was refused. */
+ * when it was refused.
+ *
+ * submit may be installed setgid to the queue's group (courier-setup does
+ * it, as Courier installs submit setgid), so that any user's sendmail
+ * can queue mail.  Run that way it trusts COURIER_INSTANCE only when the
+ * instance root, its etc/ and every folder above them belong to root and
+ * cannot be written by others (else a user could point it at control
+ * files of their own); otherwise it uses the configured paths.  Its
+ * umask is 007, so what it makes stays the group's. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,6 +101,47 @@ static void say(const char *text)
 	fflush(stdout);
 }
 
+/* Whether path and every folder above it belong to root and are not
+ * writable by group or others (sticky folders such as /tmp excepted). */
+static bool root_owned_chain(const char *path)
+{
+	char *p = realpath(path, NULL);
+	bool ok = p != NULL;
+
+	while (ok) {
+		struct stat st;
+		char *slash;
+
+		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != 0 ||
+		    ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0))
+			ok = false;
+		slash = strrchr(p, '/');
+		if (slash == NULL || slash == p)
+			break;
+		*slash = '\0';
+	}
+	free(p);
+	return ok;
+}
+
+/* Run setgid: keep COURIER_INSTANCE only when it can be trusted. */
+static void setgid_sanitize(void)
+{
+	const char *root = getenv("COURIER_INSTANCE");
+
+	umask(007);
+	if (root == NULL || *root == '\0')
+		return;
+	char *etc = xasprintf("%s/etc", root);
+
+	if (!root_owned_chain(root) || !root_owned_chain(etc)) {
+		log_warning("COURIER_INSTANCE %s is not root's: ignored", root);
+		unsetenv("COURIER_INSTANCE");
+	}
+	free(etc);
+}
+
 static int status_of(const char *reply)
 {
 	return reply[0] == '4' ? EX_TEMPFAIL : EX_DATAERR;
@@ -107,6 +157,8 @@ int main(int argc, char **argv)
 	int r;
 
 	log_init("submit", LOG_TARGET_STDERR);
+	if (getegid() != getgid() || geteuid() != getuid())
+		setgid_sanitize();
 	memset(&opts, 0, sizeof(opts));
 	opts.source = argc > 1 ? argv[1] : "local";
 	opts.received_from = argc > 2 && *argv[2] != '\0' ? argv[2] : NULL;

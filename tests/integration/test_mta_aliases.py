@@ -197,3 +197,36 @@ def test_makehosteddomains(mta):
     ctl = wait_for(lambda: queued(mta), what="queued")[0]
     wait_for(lambda: any("4.4.1" in l for l in open(ctl).read().splitlines()),
              what="the remote deferral")
+
+
+def test_aliasdir_catch_all(mta):
+    """etc/aliasdir handles addresses without an account: .courier-NAME
+    for one, .courier-default for the rest, as aliasdir's owner."""
+    aliasdir = os.path.join(mta.etc, "aliasdir")
+    box = os.path.join(mta.scratch, "sales.mbox")
+    with open(os.path.join(aliasdir, ".courier-sales"), "w") as f:
+        f.write("%s\n" % box)
+    start(mta)
+    domain = mta.domain
+    # before a .courier-default: an unknown address bounces
+    sendmail(mta, "Subject: early\n\nx\n", "-f", "<>", "who@" + domain)
+    wait_for(lambda: queue_empty(mta), what="the bounce")
+    assert maildir_messages(mta) == []
+    with open(os.path.join(aliasdir, ".courier-default"), "w") as f:
+        f.write("&%s\n" % mta.login)
+    sendmail(mta, "Subject: to sales\n\nx\n", "-f", "<>", "Sales@" + domain)
+    sendmail(mta, "Subject: to anyone\n\nx\n", "-f", "<>",
+             "anyone.else@" + domain)
+    wait_for(lambda: os.path.exists(box) and os.path.getsize(box) > 0,
+             what="the sales mailbox")
+    assert "Subject: to sales" in open(box).read()
+    assert os.stat(box).st_uid == os.stat(aliasdir).st_uid
+    m = wait_for(lambda: maildir_messages(mta), what="the catch-all")
+    assert [x["Subject"] for x in m] == ["to anyone"]
+    assert m[0].get_all("Delivered-To") == [mta.login,
+                                            "anyone.else@" + domain]
+    # an account still gets its own mail, not the catch-all's
+    sendmail(mta, "Subject: mine\n\nx\n", "-f", "<>", mta.login)
+    wait_for(lambda: len(maildir_messages(mta)) == 2, what="own mail")
+    mine = [x for x in maildir_messages(mta) if x["Subject"] == "mine"]
+    assert mine[0].get_all("Delivered-To") == [mta.login]
