@@ -145,7 +145,8 @@ static void copy_common(struct imap_cmd *cmd, bool move)
 		imap_cmd_bad(cmd, "%s takes a set and a mailbox", cmd->name);
 		return;
 	}
-	if (imap_seqset_parse(cmd->args[0].str, &set, &error) < 0) {
+	if (imap_mailbox_parse_set(mbox, cmd->args[0].str, cmd->uid, &set,
+				   &error) < 0) {
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}

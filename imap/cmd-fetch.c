@@ -625,7 +625,8 @@ void cmd_fetch(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "FETCH takes a sequence set and items");
 		return;
 	}
-	if (imap_seqset_parse(cmd->args[0].str, &set, &error) < 0) {
+	if (imap_mailbox_parse_set(client->mbox, cmd->args[0].str, cmd->uid,
+				   &set, &error) < 0) {
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}

@@ -154,8 +154,14 @@ void cmd_authenticate(struct imap_cmd *cmd)
 		imap_cmd_no(cmd, "Unsupported authentication mechanism");
 		return;
 	}
-	if (sasl_server_mech(client->sasl) != SASL_MECH_CRAM_MD5 &&
-	    !imap_client_plaintext_ok(client)) {
+	enum sasl_mech mech = sasl_server_mech(client->sasl);
+	if (!imap_settings_mech_offered(client->set, sasl_mech_name(mech),
+					client->tls)) {
+		sasl_server_destroy(&client->sasl);
+		imap_cmd_no(cmd, "Unsupported authentication mechanism");
+		return;
+	}
+	if (!imap_client_mech_offered(client, mech)) {
 		sasl_server_destroy(&client->sasl);
 		imap_cmd_no(cmd, "[PRIVACYREQUIRED] Use STARTTLS first");
 		return;

@@ -32,42 +32,23 @@ struct collect_ctx {
 	size_t count, size;
 };
 
-/* ---- the saved result (RFC 5182) ----
- * One mail session serves one client, so the saved result lives here;
- * it belongs to the mailbox that was selected when it was saved. */
-static struct {
-	const struct imap_client *client;
-	const struct imap_mailbox *mbox;
-	uint32_t uidvalidity;
-	uint32_t *uids;
-	size_t count;
-} saved;
-
-static bool saved_valid(const struct imap_client *client)
-{
-	return saved.client == client && client->mbox != NULL &&
-	       saved.mbox == client->mbox &&
-	       saved.uidvalidity == client->mbox->uidvalidity;
-}
+/* ---- the saved result (RFC 5182), kept by the selected mailbox ---- */
 
 static void saved_set(struct imap_client *client, uint32_t *uids,
 		      size_t count)
 {
-	free(saved.uids);
-	saved.client = client;
-	saved.mbox = client->mbox;
-	saved.uidvalidity = client->mbox != NULL ? client->mbox->uidvalidity :
-						   0;
-	saved.uids = uids;
-	saved.count = count;
+	if (client->mbox != NULL)
+		imap_mailbox_save_result(client->mbox, uids, count);
+	else
+		free(uids);
 }
 
 void imap_search_saved_uids(const struct imap_client *client,
 			    const uint32_t **uids_r, size_t *count_r)
 {
-	if (saved_valid(client)) {
-		*uids_r = saved.uids;
-		*count_r = saved.count;
+	if (client->mbox != NULL) {
+		*uids_r = client->mbox->saved_uids;
+		*count_r = client->mbox->saved_count;
 	} else {
 		*uids_r = NULL;
 		*count_r = 0;
@@ -177,10 +158,11 @@ static int run_search(struct imap_client *client,
 		.max_uid = mbox->count > 0 ? mbox->uids[mbox->count - 1] : 0,
 		.now = (int64_t)time(NULL),
 	};
-	if (saved_valid(client)) {
-		env.saved = saved.uids;
-		env.saved_count = saved.count;
-	}
+	imap_search_saved_uids(client, &env.saved, &env.saved_count);
+	imap_search_bind_sets(prog, env.msg_count, env.max_uid);
+	/* a MODSEQ search key enables CONDSTORE (RFC 7162 3.1) */
+	if (prog->has_modseq)
+		client->condstore = true;
 	for (size_t i = 0; i < ctx.count; i++) {
 		struct msg_rec *r = &ctx.recs[i];
 		struct imap_search_msg m = {

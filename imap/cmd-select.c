@@ -500,7 +500,9 @@ void cmd_expunge(struct imap_cmd *cmd)
 					     "EXPUNGE takes no arguments");
 		return;
 	}
-	if (cmd->uid && imap_seqset_parse(cmd->args[0].str, &set, &error) < 0) {
+	if (cmd->uid &&
+	    imap_mailbox_parse_set(cmd->client->mbox, cmd->args[0].str, true,
+				   &set, &error) < 0) {
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}

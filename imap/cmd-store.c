@@ -27,7 +27,8 @@ void cmd_store(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "STORE takes a set, an item and flags");
 		return;
 	}
-	if (imap_seqset_parse(args[0].str, &set, &error) < 0) {
+	if (imap_mailbox_parse_set(mbox, args[0].str, cmd->uid, &set,
+				   &error) < 0) {
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}

@@ -5,6 +5,8 @@
 
 #include "imap-client.h"
 #include "imap-commands.h"
+#include "imap-settings.h"
+#include "sasl.h"
 
 enum imap_client_cont {
 	IMAP_CONT_NONE,
@@ -88,6 +90,11 @@ void imap_cmd_bad(struct imap_cmd *cmd, const char *fmt, ...)
 bool imap_cmd_expunge_ok(const struct imap_cmd *cmd);
 /* Appends the capability list (without "* CAPABILITY "). */
 void imap_client_capability(struct imap_client *client, struct str *out);
+/* True when AUTHENTICATE may use mech now: IMAP_AUTH lists it (or
+ * IMAP_AUTH_TLS under TLS), and it sends no clear password unless
+ * plaintext passwords may be used. */
+bool imap_client_mech_offered(const struct imap_client *client,
+			      enum sasl_mech mech);
 /* True when plaintext passwords may be used now. */
 bool imap_client_plaintext_ok(const struct imap_client *client);
 /* Ends the session after the output is flushed. */

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mem.h"
 #include "sasl-server.h"
+#include "sasl.h"
 
 /* Raw mode for the relay: everything from here on. */
 #define RELAY_RAW_SIZE ((size_t)1 << 62)
@@ -146,6 +147,16 @@ bool imap_client_plaintext_ok(const struct imap_client *client)
 	       client->tls_ctx == NULL;
 }
 
+bool imap_client_mech_offered(const struct imap_client *client,
+			      enum sasl_mech mech)
+{
+	if (!imap_settings_mech_offered(client->set, sasl_mech_name(mech),
+					client->tls))
+		return false;
+	return !sasl_mech_sends_password(mech) ||
+	       imap_client_plaintext_ok(client);
+}
+
 void imap_client_capability(struct imap_client *client, struct str *out)
 {
 	str_append(out, "IMAP4rev1 IMAP4rev2");
@@ -154,14 +165,10 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 			str_append(out, " STARTTLS");
 		if (!imap_client_plaintext_ok(client))
 			str_append(out, " LOGINDISABLED");
-		struct str mechs;
-		str_init(&mechs, 64);
-		sasl_server_mechs(&mechs, imap_client_plaintext_ok(client));
-		char **v = str_split(str_c(&mechs), " ");
-		for (size_t i = 0; v[i] != NULL; i++)
-			str_printfa(out, " AUTH=%s", v[i]);
-		str_split_free(&v);
-		str_free(&mechs);
+		for (int m = 0; m < SASL_MECH_COUNT; m++)
+			if (imap_client_mech_offered(client, (enum sasl_mech)m))
+				str_printfa(out, " AUTH=%s",
+					    sasl_mech_name((enum sasl_mech)m));
 		str_append(out, " SASL-IR");
 	}
 	/* Only what the command table implements: IDLE, UIDPLUS and MOVE
@@ -172,7 +179,7 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 	str_append(out, " CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS "
 			"STATUS=SIZE QUOTA QUOTA=RES-STORAGE "
 			"QUOTA=RES-MESSAGE");
-	str_append(out, " ESEARCH SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
+	str_append(out, " ESEARCH SEARCHRES SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
 			"THREAD=REFERENCES WITHIN");
 }
 

@@ -109,6 +109,7 @@ void imap_mailbox_close(struct imap_mailbox **mbox)
 	imap_mailbox_cache_flush(*mbox);
 	mail_index_close(&(*mbox)->index);
 	free((*mbox)->uids);
+	free((*mbox)->saved_uids);
 	free((*mbox)->name);
 	free((*mbox)->dir);
 	x_free(*mbox);
@@ -138,19 +139,73 @@ void imap_mailbox_resolve(const struct imap_mailbox *mbox,
 	uint32_t *uids = NULL;
 	size_t n = 0;
 
-	if (mbox->count > 0)
-		uids = xreallocarray(NULL, mbox->count, sizeof(*uids));
-	uint32_t max = uid_mode ? (mbox->count > 0 ?
-				   mbox->uids[mbox->count - 1] : 0) :
+	*uids_r = NULL;
+	*count_r = 0;
+	if (mbox->count == 0 || set->count == 0)
+		return;
+	uids = xreallocarray(NULL, mbox->count, sizeof(*uids));
+	uint32_t max = uid_mode ? mbox->uids[mbox->count - 1] :
 				  (uint32_t)mbox->count;
-	for (size_t i = 0; i < mbox->count; i++) {
+	struct imap_seqset norm = { .count = set->count };
+
+	norm.ranges = xmemdup(set->ranges, set->count * sizeof(*norm.ranges));
+	imap_seqset_normalize(&norm, max);
+	/* both lists ascending: walk them together */
+	size_t k = 0;
+	for (size_t i = 0; i < mbox->count && k < norm.count; i++) {
 		uint32_t key = uid_mode ? mbox->uids[i] : (uint32_t)i + 1;
 
-		if (imap_seqset_contains(set, key, max))
+		while (k < norm.count && norm.ranges[k].hi < key)
+			k++;
+		if (k < norm.count && key >= norm.ranges[k].lo)
 			uids[n++] = mbox->uids[i];
 	}
+	imap_seqset_free(&norm);
+	if (n == 0)
+		x_free(uids);
 	*uids_r = uids;
 	*count_r = n;
+}
+
+void imap_mailbox_save_result(struct imap_mailbox *mbox, uint32_t *uids,
+			      size_t count)
+{
+	free(mbox->saved_uids);
+	mbox->saved_uids = uids;
+	mbox->saved_count = uids != NULL ? count : 0;
+}
+
+int imap_mailbox_parse_set(const struct imap_mailbox *mbox, const char *text,
+			   bool uid_mode, struct imap_seqset *set_r,
+			   const char **error_r)
+{
+	if (strcmp(text, "$") != 0)
+		return imap_seqset_parse(text, set_r, error_r);
+	/* "$": one range per run of consecutive numbers */
+	set_r->ranges = NULL;
+	set_r->count = 0;
+	set_r->normalized = false;
+	if (mbox->saved_count > 0)
+		set_r->ranges = xreallocarray(NULL, mbox->saved_count,
+					      sizeof(*set_r->ranges));
+	for (size_t i = 0; i < mbox->saved_count; i++) {
+		uint32_t n = uid_mode ? mbox->saved_uids[i] :
+			     imap_mailbox_seq(mbox, mbox->saved_uids[i]);
+
+		if (n == 0)
+			continue;	/* expunged since */
+		if (set_r->count > 0 &&
+		    set_r->ranges[set_r->count - 1].hi + 1 == n) {
+			set_r->ranges[set_r->count - 1].hi = n;
+		} else {
+			set_r->ranges[set_r->count].lo = n;
+			set_r->ranges[set_r->count].hi = n;
+			set_r->count++;
+		}
+	}
+	if (set_r->count == 0)
+		x_free(set_r->ranges);
+	return 0;
 }
 
 char *imap_mailbox_message_path(struct imap_mailbox *mbox, uint32_t uid)

@@ -29,6 +29,10 @@ struct imap_mailbox {
 	/* parsed values not yet written to the index cache */
 	struct mail_index_cache_entry *pending_cache;
 	size_t pending_cache_count;
+	/* SEARCHRES (RFC 5182): the UIDs (ascending) of the last
+	 * SEARCH ... RETURN (SAVE), what "$" stands for; empty at SELECT */
+	uint32_t *saved_uids;
+	size_t saved_count;
 };
 
 /* What the index caches per message (imap_mailbox_cached()). */
@@ -67,8 +71,21 @@ void imap_mailbox_close(struct imap_mailbox **mbox);
 int imap_mailbox_sync(struct imap_client *client, bool expunge_ok);
 /* The sequence number of uid in the view, 0 when not in it. */
 uint32_t imap_mailbox_seq(const struct imap_mailbox *mbox, uint32_t uid);
+/* Parses the sequence-set argument of FETCH, STORE, COPY, MOVE or UID
+ * EXPUNGE into *set_r (free with imap_seqset_free()): a set as
+ * imap_seqset_parse() takes it, or "$" (RFC 5182), the saved search
+ * result as UIDs (uid_mode) or as the sequence numbers of those still in
+ * the view.  Returns 0, or -1 with a static *error_r. */
+int imap_mailbox_parse_set(const struct imap_mailbox *mbox, const char *text,
+			   bool uid_mode, struct imap_seqset *set_r,
+			   const char **error_r);
+/* Replaces the saved search result with uids[0..count) (ascending; the
+ * mailbox takes the array, NULL for none). */
+void imap_mailbox_save_result(struct imap_mailbox *mbox, uint32_t *uids,
+			      size_t count);
 /* The UIDs of the view matching set (sequence numbers, or UIDs when
- * uid_mode), ascending; *uids_r caller frees. */
+ * uid_mode), ascending; *uids_r caller frees.  Takes time in the number
+ * of messages plus ranges (times log ranges), whatever the set. */
 void imap_mailbox_resolve(const struct imap_mailbox *mbox,
 			  const struct imap_seqset *set, bool uid_mode,
 			  uint32_t **uids_r, size_t *count_r);

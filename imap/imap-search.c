@@ -916,6 +916,26 @@ static int eval_key(const struct imap_search_env *env,
 	return 0;
 }
 
+static void bind_sets(struct imap_search_key *key, uint32_t msg_count,
+		      uint32_t max_uid, unsigned int depth)
+{
+	for (; key != NULL; key = key->next) {
+		if (key->type == IMAP_SEARCH_SEQSET)
+			imap_seqset_normalize(&key->set, msg_count);
+		else if (key->type == IMAP_SEARCH_UIDSET)
+			imap_seqset_normalize(&key->set, max_uid);
+		/* the parser bounds the depth; this guards the recursion */
+		if (key->child != NULL && depth < 1000)
+			bind_sets(key->child, msg_count, max_uid, depth + 1);
+	}
+}
+
+void imap_search_bind_sets(struct imap_search_program *prog,
+			   uint32_t msg_count, uint32_t max_uid)
+{
+	bind_sets(prog->root, msg_count, max_uid, 0);
+}
+
 int imap_search_eval(const struct imap_search_program *prog,
 		     const struct imap_search_env *env,
 		     const struct imap_search_msg *msg,

@@ -147,6 +147,12 @@ void imap_search_bind_keywords(struct imap_search_program *prog,
 					     void *context),
 			       void *context);
 
+/* Fixes "*" of the program's sequence and UID sets to msg_count and
+ * max_uid and sorts them, so that each test takes log(ranges) time; call
+ * once before evaluating, with the values the env will carry. */
+void imap_search_bind_sets(struct imap_search_program *prog,
+			   uint32_t msg_count, uint32_t max_uid);
+
 /* The mailbox as the evaluator sees it. */
 struct imap_search_env {
 	uint32_t msg_count;	/* "*" in a sequence set */
@@ -225,8 +231,9 @@ struct imap_client;
 
 /* The UIDs (ascending) that "$" stands for in the client's selected
  * mailbox: set by SEARCH RETURN (SAVE ...), empty until then, after a
- * failed SEARCH ... SAVE, and in another mailbox.  The array belongs to
- * the session and stays valid until the next SEARCH.  For the other
+ * failed SEARCH ... SAVE, and in another mailbox (it is kept in struct
+ * imap_mailbox, see imap_mailbox_parse_set()).  The array belongs to the
+ * mailbox and stays valid until the next SEARCH or the mailbox closes.  For the other
  * commands that take a sequence set (FETCH, STORE, COPY, MOVE, UID
  * EXPUNGE): "$" resolves to these UIDs, minus the expunged ones. */
 void imap_search_saved_uids(const struct imap_client *client,

@@ -37,6 +37,7 @@ int imap_seqset_parse(const char *text, struct imap_seqset *set_r,
 
 	set_r->ranges = NULL;
 	set_r->count = 0;
+	set_r->normalized = false;
 	for (;;) {
 		struct imap_seq_range r;
 
@@ -81,11 +82,62 @@ void imap_seqset_free(struct imap_seqset *set)
 {
 	x_free(set->ranges);
 	set->count = 0;
+	set->normalized = false;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct imap_seq_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo ? 1 : 0;
+}
+
+void imap_seqset_normalize(struct imap_seqset *set, uint32_t max)
+{
+	struct imap_seq_range *r = set->ranges;
+	size_t n = 0;
+
+	if (set->normalized)
+		return;
+	for (size_t i = 0; i < set->count; i++) {
+		uint32_t lo = r[i].lo == 0 ? max : r[i].lo;
+		uint32_t hi = r[i].hi == 0 ? max : r[i].hi;
+
+		r[i].lo = lo < hi ? lo : hi;
+		r[i].hi = lo < hi ? hi : lo;
+	}
+	if (set->count > 1)
+		qsort(r, set->count, sizeof(*r), range_cmp);
+	for (size_t i = 0; i < set->count; i++) {
+		if (n > 0 && (uint64_t)r[i].lo <= (uint64_t)r[n - 1].hi + 1) {
+			if (r[i].hi > r[n - 1].hi)
+				r[n - 1].hi = r[i].hi;
+		} else {
+			r[n++] = r[i];
+		}
+	}
+	set->count = n;
+	set->normalized = true;
 }
 
 bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n,
 			  uint32_t max)
 {
+	if (set->normalized) {
+		size_t lo = 0, hi = set->count;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (n < set->ranges[mid].lo)
+				hi = mid;
+			else if (n > set->ranges[mid].hi)
+				lo = mid + 1;
+			else
+				return true;
+		}
+		return false;
+	}
 	for (size_t i = 0; i < set->count; i++) {
 		uint32_t lo = set->ranges[i].lo, hi = set->ranges[i].hi;
 

@@ -17,6 +17,8 @@ struct imap_seq_range {
 struct imap_seqset {
 	struct imap_seq_range *ranges;
 	size_t count;
+	/* set by imap_seqset_normalize(): ranges sorted, disjoint, no "*" */
+	bool normalized;
 };
 
 /* Most ranges in one set. */
@@ -28,6 +30,10 @@ struct imap_seqset {
 int imap_seqset_parse(const char *text, struct imap_seqset *set_r,
 		      const char **error_r);
 void imap_seqset_free(struct imap_seqset *set);
+/* Replaces "*" by max, sorts the ranges and merges those that touch, so
+ * that imap_seqset_contains() takes log(ranges) time: do it before
+ * testing many numbers.  The set then ignores the max it is given. */
+void imap_seqset_normalize(struct imap_seqset *set, uint32_t max);
 /* True when n is in the set, "*" being max (the largest number in use:
  * the message count, or the largest UID). */
 bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n,

@@ -3,10 +3,13 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config-env.h"
 #include "config-settings.h"
 #include "imap-settings.h"
+#include "sasl.h"
+#include "str.h"
 
 #define S struct imap_settings
 static const struct config_setting_def imap_setting_defs[] = {
@@ -30,6 +33,8 @@ static const struct config_setting_def imap_setting_defs[] = {
 	CONFIG_SETTING_STRING(S, login_user, "IMAP_LOGIN_USER", "nobody"),
 	CONFIG_SETTING_STRING(S, namespace_prefix, "IMAP_NAMESPACE_PREFIX",
 			      ""),
+	CONFIG_SETTING_STRING(S, auth_mechs, "IMAP_AUTH", "PLAIN LOGIN"),
+	CONFIG_SETTING_STRING(S, auth_mechs_tls, "IMAP_AUTH_TLS", ""),
 	CONFIG_SETTING_BOOL(S, ssl_start, "IMAPDSSLSTART", "YES"),
 	CONFIG_SETTING_STRING(S, ssl_address, "SSLADDRESS", "0"),
 	CONFIG_SETTING_INT(S, ssl_port, "SSLPORT", "993", 0, 65535),
@@ -70,6 +75,46 @@ static int load_file(struct imap_settings *set, const char *file,
 	return n == 0 ? 0 : -1;
 }
 
+static bool mech_listed(const char *list, const char *mech)
+{
+	char **v = str_split(list, " \t,");
+	bool found = false;
+
+	for (size_t i = 0; v[i] != NULL && !found; i++)
+		found = strcasecmp(v[i], mech) == 0;
+	str_split_free(&v);
+	return found;
+}
+
+bool imap_settings_mech_offered(const struct imap_settings *set,
+				const char *mech, bool tls)
+{
+	return mech_listed(set->auth_mechs, mech) ||
+	       (tls && mech_listed(set->auth_mechs_tls, mech));
+}
+
+/* Every name of an IMAP_AUTH list must be a mechanism we implement. */
+static int check_mechs(const char *list, const char *name, const char *file,
+		       struct config_errors *errs)
+{
+	char **v = str_split(list, " \t,");
+	int ret = 0;
+
+	for (size_t i = 0; v[i] != NULL; i++) {
+		enum sasl_mech m;
+
+		if (v[i][0] != '\0' && sasl_mech_from_name(v[i], &m) < 0) {
+			config_error(errs, file, 0,
+				     "%s: unknown SASL mechanism %s (PLAIN, "
+				     "LOGIN and CRAM-MD5 are known)",
+				     name, v[i]);
+			ret = -1;
+		}
+	}
+	str_split_free(&v);
+	return ret;
+}
+
 int imap_settings_load(struct imap_settings *set, const char *plain_file,
 		       const char *ssl_file, struct config_errors *errs)
 {
@@ -87,6 +132,10 @@ int imap_settings_load(struct imap_settings *set, const char *plain_file,
 			     "IMAP_NAMESPACE_PREFIX: only \"\" or INBOX.");
 		ret = -1;
 	}
+	if (check_mechs(set->auth_mechs, "IMAP_AUTH", plain_file, errs) < 0 ||
+	    check_mechs(set->auth_mechs_tls, "IMAP_AUTH_TLS", plain_file,
+			errs) < 0)
+		ret = -1;
 	if (config_errors_error_count(errs) > before)
 		ret = -1;
 	return ret;

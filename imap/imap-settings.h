@@ -25,6 +25,11 @@ struct imap_settings {
 	long long max_bad_commands; /* IMAP_MAX_BAD_COMMANDS before login */
 	char *login_user;	/* IMAP_LOGIN_USER: pre-login processes */
 	char *namespace_prefix;	/* IMAP_NAMESPACE_PREFIX: "" or "INBOX." */
+	/* IMAP_AUTH: SASL mechanisms offered (AUTH=...), default
+	 * "PLAIN LOGIN"; IMAP_AUTH_TLS: more offered under TLS.  Names
+	 * are separated by spaces, tabs or commas. */
+	char *auth_mechs;
+	char *auth_mechs_tls;
 	/* etc/imapd-ssl */
 	bool ssl_start;		/* IMAPDSSLSTART */
 	char *ssl_address;	/* SSLADDRESS */
@@ -47,5 +52,9 @@ int imap_settings_load(struct imap_settings *set, const char *plain_file,
 		       const char *ssl_file, struct config_errors *errs);
 void imap_settings_defaults(struct imap_settings *set);
 void imap_settings_free(struct imap_settings *set);
+/* True when the SASL mechanism named mech is offered: listed in
+ * IMAP_AUTH, or in IMAP_AUTH_TLS and tls is true (case-insensitive). */
+bool imap_settings_mech_offered(const struct imap_settings *set,
+				const char *mech, bool tls);
 
 #endif
