@@ -19,6 +19,12 @@
       procs_base, rss_base_kib, pss_base_kib, connected, procs, rss_kib,
       pss_kib.
 
+  smtp-load.py count DIR
+      prints how many files DIR/*/Maildir/new/ holds.
+  smtp-load.py wait DIR TARGET [--timeout S]
+      returns once DIR/*/Maildir/new/ holds TARGET files (exit 1 after S
+      seconds, default 600), polling every 50 ms.
+
 The same client code drives every server, so its cost is the same for each.
 """
 
@@ -297,7 +303,27 @@ def main():
     i.add_argument("--port", type=int, required=True)
     i.add_argument("--connections", type=int, default=1000)
     i.add_argument("--pids", required=True)
+    c = sub.add_parser("count")
+    c.add_argument("dir")
+    w = sub.add_parser("wait")
+    w.add_argument("dir")
+    w.add_argument("target", type=int)
+    w.add_argument("--timeout", type=float, default=600)
     args = ap.parse_args()
+    if args.cmd == "count":
+        print(count_new(args.dir))
+        return 0
+    if args.cmd == "wait":
+        deadline = time.monotonic() + args.timeout
+        while True:
+            n = count_new(args.dir)
+            if n >= args.target:
+                return 0
+            if time.monotonic() > deadline:
+                print("%d of %d delivered after %.0f s" %
+                      (n, args.target, args.timeout), file=sys.stderr)
+                return 1
+            time.sleep(0.05)
     if args.cmd == "send":
         return asyncio.run(run_send(args))
     return asyncio.run(run_idle(args))
