@@ -15,6 +15,16 @@ bin_PROGRAMS += maildrop/maildrop
 maildrop_maildrop_SOURCES = maildrop/maildrop.c
 maildrop_maildrop_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/authlib
 maildrop_maildrop_LDADD = maildrop/libmaildrop.la $(AUTH_LIBS)
+# only what it uses: start-up time is most of a maildrop run
+maildrop_maildrop_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed
+
+bin_PROGRAMS += maildrop/maildirmake maildrop/deliverquota
+maildrop_maildirmake_SOURCES = maildrop/maildirmake.c
+maildrop_maildirmake_LDADD = $(CORE_LIBS)
+maildrop_maildirmake_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed
+maildrop_deliverquota_SOURCES = maildrop/deliverquota.c
+maildrop_deliverquota_LDADD = $(MAILDROP_LIBS)
+maildrop_deliverquota_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-maildrop-parse tests/unit/test-maildrop-eval

@@ -1,6 +1,13 @@
 /* maildrop.c: the maildrop mail filter and delivery agent (maildrop(1)).
  *
- * maildrop [-d user] [-f sender] [-A "Header: value"] [-V n] [filter [args]]
+ * maildrop [-a] [-d user] [-f sender] [-A "Header: value"] [-V n]
+ *          [-w percent [-W warnfile]] [-D uid/gid] [-m | -M filter]
+ *          [filter [args]]
+ *
+ * Embedded mode (-m FILE, or -M NAME for $HOME/.mailfilters/NAME of the
+ * -d user) runs a filter that may only look at the message and answer
+ * with echo and EXITCODE (Courier's localmailfilter(7)): no delivery, no
+ * commands, no default mailbox.
  *
  * Reads the message from standard input, sets the system variables, and
  * runs the filter file given (manual mode), or with -d (delivery mode)
@@ -33,12 +40,58 @@
 #define EX_USAGE_ 64
 #define EX_NOUSER_ 67
 
+static void tempfail(const char *msg) __attribute__((noreturn));
+
 static void usage(void)
 {
 	fprintf(stderr,
-		"Usage: maildrop [-d user] [-f sender] [-A \"Header: value\"] "
-		"[-V level] [filterfile [arg...]]\n");
+		"Usage: maildrop [-a] [-d user] [-f sender] [-A \"Header: value\"] "
+		"[-V level] [-w percent [-W file]] [-m | -M filter] "
+		"[filterfile [arg...]]\n");
 	exit(EX_USAGE_);
+}
+
+/* -M name: no '/' at the start, no '.' anywhere. */
+static bool embedded_name_ok(const char *name)
+{
+	return *name != '\0' && *name != '/' && strchr(name, '.') == NULL;
+}
+
+/* The file -M name runs in $HOME/.mailfilters: name, then name with its
+ * last "-part" replaced by "-default" (repeatedly), then "default".
+ * Both the folder and the file must be the user's with no group or
+ * other permissions.  Returns the path (caller frees) or exits. */
+static char *embedded_filter_path(const char *name, uid_t uid)
+{
+	struct stat st;
+	char *prefix, *path, *dash;
+
+	if (stat(".mailfilters", &st) < 0)
+		tempfail("Unable to open $HOME/.mailfilters.");
+	if (st.st_uid != uid || (st.st_mode & 0077) != 0)
+		tempfail("Invalid permissions on $HOME/.mailfilters - remove world and group perms.");
+	path = xasprintf(".mailfilters/%s", name);
+	if (access(path, F_OK) == 0)
+		goto found;
+	free(path);
+	prefix = xstrdup(name);
+	while ((dash = strrchr(prefix, '-')) != NULL) {
+		*dash = '\0';
+		path = xasprintf(".mailfilters/%s-default", prefix);
+		if (access(path, F_OK) == 0) {
+			free(prefix);
+			goto found;
+		}
+		free(path);
+	}
+	free(prefix);
+	path = xstrdup(".mailfilters/default");
+found:
+	if (stat(path, &st) < 0)
+		tempfail("Unable to open filter file, errno=2.");
+	if (st.st_uid != uid || (st.st_mode & 0077) != 0)
+		tempfail("Invalid permissions on the embedded filter file - remove world and group perms.");
+	return path;
 }
 
 static void tempfail(const char *msg)
@@ -92,7 +145,10 @@ static int check_filter_file(const char *path, bool strict, uid_t uid)
 
 int main(int argc, char **argv)
 {
-	const char *user = NULL, *sender = NULL;
+	const char *user = NULL, *sender = NULL, *embedded_name = NULL;
+	const char *verbose_opt = NULL, *warn_file = NULL, *ids = NULL;
+	bool embedded = false, auth_required = false;
+	int warn_percent = 0;
 	char **headers = NULL;
 	size_t nheaders = 0;
 	struct md_message *msg;
@@ -106,7 +162,7 @@ int main(int argc, char **argv)
 	struct passwd *pw;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((opt = getopt(argc, argv, "+d:f:A:V:vD:aw:W:")) != -1) {
+	while ((opt = getopt(argc, argv, "+d:f:A:V:vD:aw:W:mM:t:")) != -1) {
 		switch (opt) {
 		case 'd': user = optarg; break;
 		case 'f': sender = optarg; break;
@@ -115,7 +171,25 @@ int main(int argc, char **argv)
 						sizeof(*headers));
 			headers[nheaders++] = optarg;
 			break;
-		case 'V': case 'D': case 'a': case 'w': case 'W': break;
+		case 'V': verbose_opt = optarg; break;
+		case 'D': ids = optarg; break;
+		case 'a': auth_required = true; break;
+		case 'w':
+			warn_percent = atoi(optarg);
+			if (warn_percent < 0 || warn_percent > 100)
+				usage();
+			break;
+		case 'W': warn_file = optarg; break;
+		case 'm': embedded = true; break;
+		case 'M':
+			embedded = true;
+			embedded_name = optarg;
+			if (!embedded_name_ok(optarg))
+				tempfail("Invalid -M option.");
+			break;
+		case 't':
+			fprintf(stderr, "maildrop: -t: Dovecot authentication is not supported by this build.\n");
+			return EX_USAGE_;
 		case 'v':
 			printf("maildrop (courier suite) " PACKAGE_VERSION "\n"
 			       "GDBM/DB extensions enabled (LMDB).\n");
@@ -125,14 +199,47 @@ int main(int argc, char **argv)
 		}
 	}
 	memset(&settings, 0, sizeof(settings));
+	settings.embedded = embedded;
+	if (embedded_name != NULL && user == NULL) {
+		/* -M implies -d for the invoking user */
+		pw = getpwuid(getuid());
+		if (pw == NULL)
+			tempfail("Unable to find the invoking user.");
+		user = xstrdup(pw->pw_name);
+	}
+	if (embedded && embedded_name == NULL && optind >= argc)
+		usage();
+	if (ids != NULL) {
+		/* Courier's "-D uid/gid": run as those ids */
+		unsigned long u, g;
+		char *end;
+
+		u = strtoul(ids, &end, 10);
+		if (*end != '/' || end == ids)
+			usage();
+		g = strtoul(end + 1, &end, 10);
+		if (*end != '\0')
+			usage();
+		if (getuid() == 0 && (setgid((gid_t)g) < 0 ||
+				      setgroups(0, NULL) < 0 ||
+				      setuid((uid_t)u) < 0))
+			tempfail("Unable to set the user id.");
+	}
+	settings.trusted_dir = instance_etc_path("maildroprcs");
 	msg = md_message_new();
 	if (md_message_read_fd(msg, 0, 256 * 1024 * 1024) < 0)
 		tempfail("Unable to read the message.");
 	add_headers(msg, headers, nheaders);
 	free(headers);
 
-	it = md_interp_create(msg, &settings, argv + optind + 1,
-			      optind < argc ? (size_t)(argc - optind - 1) : 0);
+	if (embedded_name != NULL || (user != NULL && !embedded))
+		/* no filter file argument: the rest are $1.. */
+		it = md_interp_create(msg, &settings, argv + optind,
+				      (size_t)(argc - optind));
+	else
+		it = md_interp_create(msg, &settings, argv + optind + 1,
+				      optind < argc ?
+				      (size_t)(argc - optind - 1) : 0);
 	pw = getpwuid(getuid());
 	if (user != NULL) {
 		struct auth_record rec;
@@ -157,7 +264,11 @@ int main(int argc, char **argv)
 				md_interp_set(it, "MAILDIRQUOTA", rec.quota);
 			auth_record_free(&rec);
 		} else {
-			struct passwd *upw = getpwnam(user);
+			struct passwd *upw;
+
+			if (rc < 0 && auth_required)
+				tempfail("Temporary authentication failure.");
+			upw = getpwnam(user);
 
 			if (upw == NULL) {
 				fprintf(stderr, "maildrop: Invalid user specified.\n");
@@ -196,6 +307,10 @@ int main(int argc, char **argv)
 	md_interp_set(it, "HOSTNAME", host);
 	md_interp_set(it, "PATH", "/bin:/usr/bin:/usr/local/bin");
 	md_interp_set(it, "LOCKEXT", ".lock");
+	md_interp_set(it, "LOCKSLEEP", "5");
+	md_interp_set(it, "LOCKTIMEOUT", "60");
+	md_interp_set(it, "LOCKREFRESH", "15");
+	md_interp_set(it, "SENDMAIL", "/usr/sbin/sendmail -oi");
 	md_interp_set(it, "UMASK", "077");
 	umask(077);
 	md_interp_set(it, "FROM", sender != NULL ? sender : "MAILER-DAEMON");
@@ -209,10 +324,32 @@ int main(int argc, char **argv)
 	if (getenv("MAILDIRQUOTA") != NULL &&
 	    *md_interp_get(it, "MAILDIRQUOTA") == '\0')
 		md_interp_set(it, "MAILDIRQUOTA", getenv("MAILDIRQUOTA"));
+	if (verbose_opt != NULL && user == NULL)
+		md_interp_set(it, "VERBOSE", verbose_opt);
+	if (warn_percent > 0) {
+		char *wf = warn_file != NULL ? xstrdup(warn_file) :
+			instance_etc_path("quotawarnmsg");
+
+		md_interp_set_quota_warning(it, warn_percent, wf);
+		free(wf);
+	}
+	if (atoi(md_interp_get(it, "VERBOSE")) >= 3)
+		fprintf(stderr, "Message envelope sender=%s\n",
+			md_interp_get(it, "FROM"));
 	signal(SIGALRM, on_alarm);
 	alarm(300);
 
-	if (user != NULL) {
+	if (embedded_name != NULL) {
+		char *path;
+
+		home = md_interp_get(it, "HOME");
+		if (chdir(home) < 0)
+			tempfail("Unable to change to the home directory.");
+		path = embedded_filter_path(embedded_name, getuid());
+		md_interp_set(it, "MAILFILTER", path);
+		r = md_interp_run_file(it, path);
+		free(path);
+	} else if (user != NULL && !embedded) {
 		struct stat st;
 		char *rc_path = instance_etc_path("maildroprc");
 
@@ -238,6 +375,7 @@ int main(int argc, char **argv)
 	}
 	code = md_interp_finish(it, r);
 	md_interp_destroy(&it);
+	free((char *)settings.trusted_dir);
 	md_message_free(&msg);
 	fflush(stdout);
 	return code;

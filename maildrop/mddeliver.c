@@ -21,13 +21,26 @@
 #include "str.h"
 
 int md_deliver_maildir(const char *dir, const char *data, size_t len,
-		       const char *quota, bool *over_quota_r, char **error_r)
+		       const char *quota, const char *flags,
+		       bool *over_quota_r, char **error_r)
 {
 	struct maildir_quota *q = NULL;
 	struct maildir_delivery *d;
 	const char *err;
+	char fl[5];
+	size_t nfl = 0;
 	int rc;
 
+	*over_quota_r = false;
+	if (flags != NULL && flags[strspn(flags, "DFRS")] != '\0') {
+		/* as Debian's maildrop: FLAGS may only hold D, F, R, S */
+		*error_r = xasprintf("Invalid FLAGS: %s", flags);
+		return -1;
+	}
+	for (const char *f = "DFRS"; *f != '\0'; f++)
+		if (flags != NULL && strchr(flags, *f) != NULL)
+			fl[nfl++] = *f;
+	fl[nfl] = '\0';
 	*over_quota_r = false;
 	if (!maildir_is_maildir(dir)) {
 		*error_r = xasprintf("Unable to open mailbox %s", dir);
@@ -61,7 +74,7 @@ int md_deliver_maildir(const char *dir, const char *data, size_t len,
 		maildir_quota_close(&q);
 		return -1;
 	}
-	if (maildir_delivery_commit(&d, NULL, NULL, &err) < 0) {
+	if (maildir_delivery_commit(&d, nfl > 0 ? fl : NULL, NULL, &err) < 0) {
 		*error_r = xasprintf("Unable to deliver to %s: %s", dir, err);
 		maildir_quota_close(&q);
 		return -1;
@@ -72,6 +85,113 @@ int md_deliver_maildir(const char *dir, const char *data, size_t len,
 		maildir_quota_close(&q);
 	}
 	return 0;
+}
+
+#define QUOTA_WARN_FILE "quotawarn"
+#define QUOTA_WARN_INTERVAL (24 * 60 * 60)
+#define QUOTA_WARN_MAX_SIZE (256 * 1024)
+
+/* The root maildir of dir: dir itself, or its parent for a folder. */
+static char *maildir_root_of(const char *dir)
+{
+	char *marker = xasprintf("%s/maildirfolder", dir);
+	bool folder = access(marker, F_OK) == 0;
+
+	free(marker);
+	return folder ? xasprintf("%s/..", dir) : xstrdup(dir);
+}
+
+static int read_small_file(const char *path, size_t max, struct str *out)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (str_len(out) + (size_t)n > max) {
+			close(fd);
+			errno = EFBIG;
+			return -1;
+		}
+		str_append_n(out, buf, (size_t)n);
+	}
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+int md_quota_warn(const char *dir, int percent, const char *warn_file,
+		  char **error_r)
+{
+	struct maildir_quota *q = NULL;
+	const char *err;
+	char *root, *stamp;
+	struct stat st;
+	struct str msg;
+	char date[64], host[256];
+	time_t now = time(NULL);
+	int rc, used;
+
+	if (percent <= 0 || warn_file == NULL)
+		return 0;
+	root = maildir_root_of(dir);
+	rc = maildir_quota_open(root, NULL, &q, &err);
+	if (rc <= 0) {
+		free(root);
+		if (rc < 0)
+			*error_r = xasprintf("maildir quota: %s", err);
+		return rc;
+	}
+	used = maildir_quota_percent(q);
+	stamp = xasprintf("%s/" QUOTA_WARN_FILE, root);
+	if (used < percent) {
+		(void)unlink(stamp);
+		maildir_quota_close(&q);
+		free(stamp);
+		free(root);
+		return 0;
+	}
+	if (stat(stamp, &st) == 0 && st.st_mtime <= now &&
+	    now - st.st_mtime < QUOTA_WARN_INTERVAL) {
+		maildir_quota_close(&q);
+		free(stamp);
+		free(root);
+		return 0;
+	}
+	str_init(&msg, 1024);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
+		 localtime(&now));
+	if (gethostname(host, sizeof(host)) < 0)
+		str_copy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	str_printfa(&msg, "Date: %s\nMessage-Id: <%lld.overquota@%s>\n",
+		    date, (long long)now, host);
+	if (read_small_file(warn_file, QUOTA_WARN_MAX_SIZE, &msg) < 0) {
+		rc = errno == ENOENT ? 0 : -1;
+		if (rc < 0)
+			*error_r = xasprintf("%s: %s", warn_file,
+					     strerror(errno));
+	} else if (maildir_deliver(root, str_c(&msg), str_len(&msg), 0, NULL,
+				   &err) < 0) {
+		*error_r = xasprintf("Unable to deliver the quota warning to %s: %s",
+				     root, err);
+		rc = -1;
+	} else {
+		int fd;
+
+		(void)maildir_quota_add(q, (int64_t)str_len(&msg), 1, &err);
+		fd = open(stamp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+		(void)utimensat(AT_FDCWD, stamp, NULL, 0);
+		rc = 1;
+	}
+	str_free(&msg);
+	maildir_quota_close(&q);
+	free(stamp);
+	free(root);
+	return rc;
 }
 
 static int write_all(int fd, const char *p, size_t len)

@@ -21,11 +21,25 @@ struct md_lock_settings {
 };
 
 /* Delivers data into maildir dir.  quota is MAILDIRQUOTA ("" or NULL =
- * the one in maildirsize, if any).  Sets *over_quota_r when refused for
+ * the one in maildirsize, if any).  flags (the FLAGS variable: letters of
+ * D, F, R, S; any other letter is an error) non-empty puts the message in cur/ with
+ * those flags instead of new/.  Sets *over_quota_r when refused for
  * quota. */
 int md_deliver_maildir(const char *dir, const char *data, size_t len,
-		       const char *quota, bool *over_quota_r,
-		       char **error_r);
+		       const char *quota, const char *flags,
+		       bool *over_quota_r, char **error_r);
+
+/* Quota warning (maildrop -w, deliverquota -w): if the maildir dir (a
+ * folder: its root) has a quota and is at least percent full, and the
+ * root has no file "quotawarn" younger than 24 hours, delivers the
+ * message of warn_file, with "Date:" and "Message-Id:" headers added on
+ * top, into the root maildir (counted in its quota, never refused for
+ * it) and touches quotawarn.  Below percent it removes quotawarn, so the
+ * next crossing warns at once.  A missing warn_file means no warning.
+ * Returns 1 if a warning was delivered, 0 if none was due, -1 with
+ * *error_r (the caller's delivery is done: this is only reported). */
+int md_quota_warn(const char *dir, int percent, const char *warn_file,
+		  char **error_r);
 
 /* Appends data to mbox file path with a "From sender date" line, ">From"
  * quoting (mboxrd) and a blank line after it, under a dot-lock and an

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,12 @@ struct md_interp {
 	size_t nargs;
 	struct var *vars[VAR_BUCKETS];
 	size_t include_depth;
+	unsigned int trusted_depth;	/* > 0: in a trusted_dir file */
+	bool started;
+	const char *cur_file;	/* the file running, for VERBOSE traces */
+	char *initial[10];	/* variables reset for trusted files */
+	int warn_percent;
+	char *warn_file;
 	bool failed;		/* fatal error pending */
 	int fail_code;
 	char *error;
@@ -164,6 +171,15 @@ static void fatal(struct md_interp *it, int code, const char *fmt, ...)
 	it->failed = true;
 	it->fail_code = code;
 }
+
+/* Embedded mode, outside a trusted file. */
+static bool restricted(const struct md_interp *it)
+{
+	return it->set.embedded && it->trusted_depth == 0;
+}
+
+/* VERBOSE as a number. */
+static int verbose(struct md_interp *it);
 
 const char *md_interp_error(const struct md_interp *it)
 {
@@ -301,7 +317,7 @@ static char *run_backticks(struct md_interp *it, const char *cmd)
 	int status;
 	size_t a, b;
 
-	if (it->set.embedded) {
+	if (restricted(it)) {
 		fatal(it, MD_EX_TEMPFAIL, "Unable to execute a command in embedded mode.");
 		return xstrdup("");
 	}
@@ -683,7 +699,7 @@ static char *db_open(struct md_interp *it, const char *file, const char *mode)
 	char m = (char)toupper((unsigned char)(*mode != '\0' ? *mode : 'R'));
 
 	db_close(it);
-	if (it->set.embedded && m != 'R') {
+	if (restricted(it) && m != 'R') {
 		fatal(it, MD_EX_TEMPFAIL, "gdbmopen: only R is allowed in embedded mode.");
 		return xstrdup("-1");
 	}
@@ -994,7 +1010,7 @@ static int deliver(struct md_interp *it, const char *target, bool is_cc)
 
 	while (*target == ' ' || *target == '\t')
 		target++;
-	if (it->set.embedded) {
+	if (restricted(it)) {
 		fatal(it, MD_EX_TEMPFAIL, "Delivery is not allowed in embedded mode.");
 		return -1;
 	}
@@ -1011,11 +1027,10 @@ static int deliver(struct md_interp *it, const char *target, bool is_cc)
 			char *q;
 
 			str_init(&c, 128);
-			q = shell_quote(*md_interp_get(it, "SENDMAIL") != '\0' ?
-					md_interp_get(it, "SENDMAIL") :
-					"/usr/sbin/sendmail");
-			str_append(&c, q);
-			free(q);
+			/* SENDMAIL is a command line ("/usr/sbin/sendmail -oi") */
+			str_append(&c, *md_interp_get(it, "SENDMAIL") != '\0' ?
+				   md_interp_get(it, "SENDMAIL") :
+				   "/usr/sbin/sendmail -oi");
 			str_append(&c, " -f ");
 			q = shell_quote(md_interp_get(it, "FROM"));
 			str_append(&c, q);
@@ -1065,6 +1080,7 @@ static int deliver(struct md_interp *it, const char *target, bool is_cc)
 
 			if (md_deliver_maildir(path, data, len,
 					       md_interp_get(it, "MAILDIRQUOTA"),
+					       md_interp_get(it, "FLAGS"),
 					       &over, &err) < 0) {
 				fatal(it, MD_EX_TEMPFAIL, "%s", err);
 				free(err);
@@ -1072,6 +1088,12 @@ static int deliver(struct md_interp *it, const char *target, bool is_cc)
 				return -1;
 			}
 			log_delivery(it, target, len);
+			if (it->warn_percent > 0 &&
+			    md_quota_warn(path, it->warn_percent, it->warn_file,
+					  &err) < 0) {
+				fprintf(stderr, "maildrop: %s\n", err);
+				free(err);
+			}
 		} else {
 			struct md_lock_settings ls;
 			size_t size;
@@ -1179,18 +1201,121 @@ static enum md_run_result exec_foreach(struct md_interp *it,
 	return fc.result;
 }
 
+static int verbose(struct md_interp *it)
+{
+	const char *v = var_get(it, "VERBOSE");
+
+	return v != NULL ? atoi(v) : 0;
+}
+
+/* A VERBOSE trace line "file(line): text" on stderr. */
+static void trace(struct md_interp *it, int level, const struct md_node *n,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void trace(struct md_interp *it, int level, const struct md_node *n,
+		  const char *fmt, ...)
+{
+	va_list ap;
+
+	if (verbose(it) < level)
+		return;
+	fprintf(stderr, "%s(%u): ", it->cur_file != NULL ? it->cur_file : "",
+		n->line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const char *const reset_vars[] = {
+	"DEFAULT", "HOME", "LOCKEXT", "LOCKSLEEP", "LOCKTIMEOUT",
+	"LOCKREFRESH", "LOGNAME", "PATH", "SENDMAIL", "SHELL",
+};
+
+/* Remembers the variables a trusted file starts with. */
+static void save_initial(struct md_interp *it)
+{
+	if (it->started)
+		return;
+	it->started = true;
+	for (size_t i = 0; i < N_ELEMENTS(reset_vars); i++) {
+		const char *v = var_get(it, reset_vars[i]);
+
+		it->initial[i] = v != NULL ? xstrdup(v) : NULL;
+	}
+}
+
+/* Is path a file of the trusted directory (no '.' after it)? */
+static bool is_trusted(const struct md_interp *it, const char *path)
+{
+	size_t dl;
+
+	if (it->set.trusted_dir == NULL || *it->set.trusted_dir == '\0')
+		return false;
+	dl = strlen(it->set.trusted_dir);
+	while (dl > 1 && it->set.trusted_dir[dl - 1] == '/')
+		dl--;
+	return strncmp(path, it->set.trusted_dir, dl) == 0 && path[dl] == '/' &&
+	       path[dl + 1] != '\0' && strchr(path + dl + 1, '.') == NULL;
+}
+
 static enum md_run_result exec_include(struct md_interp *it, const char *path)
 {
 	enum md_run_result r;
+	bool trusted = is_trusted(it, path);
+	const char *file = it->cur_file;
 
 	if (it->include_depth >= it->set.max_include_depth) {
 		fatal(it, MD_EX_TEMPFAIL, "Too many nested includes.");
 		return MD_RUN_FAIL;
 	}
+	if (trusted) {
+		for (size_t i = 0; i < N_ELEMENTS(reset_vars); i++) {
+			if (it->initial[i] != NULL)
+				md_interp_set(it, reset_vars[i], it->initial[i]);
+			else
+				var_unset(it, reset_vars[i]);
+		}
+		it->trusted_depth++;
+	}
 	it->include_depth++;
 	r = md_interp_run_file(it, path);
 	it->include_depth--;
+	if (trusted)
+		it->trusted_depth--;
+	it->cur_file = file;
 	return r;
+}
+
+/* In embedded mode, the statements Debian's maildrop refuses when it
+ * parses a file.  Returns the first such node and its name, or NULL. */
+static const struct md_node *embedded_refused(const struct md_node *n,
+					      const char **what_r)
+{
+	const struct md_node *bad;
+
+	if (n == NULL)
+		return NULL;
+	switch (n->type) {
+	case MD_TO: *what_r = "to"; return n;
+	case MD_CC: *what_r = "cc"; return n;
+	case MD_LOG: *what_r = "log"; return n;
+	case MD_LOGFILE: *what_r = "logfile"; return n;
+	case MD_XFILTER: *what_r = "xfilter"; return n;
+	case MD_SYSTEM: *what_r = "system"; return n;
+	case MD_DOTLOCK: *what_r = "dotlock"; return n;
+	case MD_FLOCK: *what_r = "flock"; return n;
+	case MD_BQ: *what_r = NULL; return n;
+	default:
+		break;
+	}
+	if ((bad = embedded_refused(n->a, what_r)) != NULL ||
+	    (bad = embedded_refused(n->b, what_r)) != NULL ||
+	    (bad = embedded_refused(n->c, what_r)) != NULL)
+		return bad;
+	for (size_t i = 0; i < n->nkids; i++)
+		if ((bad = embedded_refused(n->kids[i], what_r)) != NULL)
+			return bad;
+	return NULL;
 }
 
 static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
@@ -1208,6 +1333,7 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 	case MD_ASSIGN:
 		v = eval(it, n->a);
 		if (!it->failed) {
+			trace(it, 5, n, "%s=\"%s\"", n->str, v);
 			md_interp_set(it, n->str, v);
 			if (strcmp(n->str, "UMASK") == 0)
 				umask((mode_t)strtoul(v, NULL, 8) & 0777);
@@ -1215,8 +1341,10 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 		free(v);
 		break;
 	case MD_IF:
+		trace(it, 5, n, "Evaluating IF condition.");
 		v = eval(it, n->a);
 		if (!it->failed) {
+			trace(it, 5, n, "IF evaluated, result=%s", v);
 			if (truth(v))
 				r = exec(it, n->b);
 			else if (n->c != NULL)
@@ -1226,7 +1354,11 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 		break;
 	case MD_WHILE:
 		for (;;) {
+			trace(it, 5, n, "Evaluating WHILE condition.");
 			v = eval(it, n->a);
+			if (!it->failed)
+				trace(it, 5, n,
+				      "While condition evaluated, result=%s", v);
 			if (it->failed || !truth(v)) {
 				free(v);
 				break;
@@ -1244,6 +1376,8 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 		v = eval(it, n->a);
 		if (!it->failed && deliver(it, v, n->type == MD_CC) == 0 &&
 		    n->type == MD_TO) {
+			if (verbose(it) >= 5)
+				fprintf(stderr, "maildrop: Delivery complete.\n");
 			it->delivered = true;
 			r = MD_RUN_EXIT;
 		}
@@ -1261,7 +1395,7 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 			free(v);
 			break;
 		}
-		if (it->set.embedded) {
+		if (restricted(it)) {
 			fatal(it, MD_EX_TEMPFAIL, "Unable to execute a command in embedded mode.");
 			free(v);
 			break;
@@ -1442,6 +1576,9 @@ void md_interp_destroy(struct md_interp **itp)
 	db_close(it);
 	free(it->logpath);
 	free(it->error);
+	for (size_t i = 0; i < N_ELEMENTS(it->initial); i++)
+		free(it->initial[i]);
+	free(it->warn_file);
 	free(it);
 	*itp = NULL;
 }
@@ -1451,7 +1588,8 @@ enum md_run_result md_interp_run(struct md_interp *it,
 {
 	enum md_run_result r;
 
-	(void)file;
+	save_initial(it);
+	it->cur_file = file;
 	r = exec(it, prog);
 	/* the cache points into prog: forget it */
 	for (size_t i = 0; i < it->npcache; i++) {
@@ -1508,7 +1646,28 @@ enum md_run_result md_interp_run_file(struct md_interp *it, const char *path)
 		return MD_RUN_FAIL;
 	}
 	md_parser_destroy(&parser);
+	if (restricted(it)) {
+		const char *what = NULL;
+		const struct md_node *bad = embedded_refused(prog, &what);
+
+		if (bad != NULL) {
+			if (what != NULL)
+				fprintf(stderr, "maildrop: '%s' disabled in embedded mode.\n",
+					what);
+			else
+				fprintf(stderr, "maildrop: 'string: `%s`' disabled in embedded mode.\n",
+					bad->str != NULL ? bad->str : "");
+			fprintf(stderr, "%s(%u): Syntax error.\n", path, bad->line);
+			fatal(it, MD_EX_TEMPFAIL, "syntax error");
+			md_node_free(&prog);
+			return MD_RUN_FAIL;
+		}
+	}
+	save_initial(it);
+	it->cur_file = path;
 	if (it->include_depth == 0) {
+		if (verbose(it) >= 3)
+			fprintf(stderr, "maildrop: Attempting %s\n", path);
 		r = md_interp_run(it, prog, path);
 	} else {
 		r = exec(it, prog);
@@ -1524,14 +1683,24 @@ enum md_run_result md_interp_run_file(struct md_interp *it, const char *path)
 	return r;
 }
 
+void md_interp_set_quota_warning(struct md_interp *it, int percent,
+				 const char *warn_file)
+{
+	it->warn_percent = percent;
+	free(it->warn_file);
+	it->warn_file = warn_file != NULL ? xstrdup(warn_file) : NULL;
+}
+
 int md_interp_finish(struct md_interp *it, enum md_run_result last)
 {
 	const char *ec;
 
-	(void)logfile(it);	/* Debian creates the log file in any case */
+	if (!it->set.embedded)
+		(void)logfile(it); /* Debian creates the log file in any case */
 	if (last == MD_RUN_FAIL)
 		return it->fail_code != 0 ? it->fail_code : MD_EX_TEMPFAIL;
-	if (last == MD_RUN_END && !it->delivered && !it->exited) {
+	if (last == MD_RUN_END && !it->delivered && !it->exited &&
+	    !it->set.embedded) {
 		const char *def = md_interp_get(it, "DEFAULT");
 
 		if (deliver(it, def, false) < 0) {

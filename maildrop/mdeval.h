@@ -27,7 +27,18 @@ enum md_run_result {
 };
 
 struct md_interp_settings {
-	bool embedded;		/* -m: no delivery, no commands */
+	/* -m/-M: the filter may not deliver, run commands, lock or log
+	 * (such statements are refused when the file is parsed, as a
+	 * syntax error), gdbm files open read-only, and nothing goes to
+	 * $DEFAULT at the end. */
+	bool embedded;
+	/* Directory of trusted filter files (Courier's /etc/maildroprcs):
+	 * while a file included from there (a name without '.') runs, the
+	 * embedded restrictions are lifted, after DEFAULT, HOME, LOCKEXT,
+	 * LOCKSLEEP, LOCKTIMEOUT, LOCKREFRESH, LOGNAME, PATH, SENDMAIL and
+	 * SHELL are reset to their values when the first filter started.
+	 * NULL = none. */
+	const char *trusted_dir;
 	size_t max_include_depth;	/* 0 = 20 */
 	size_t max_value;	/* longest variable value; 0 = 1 MiB */
 	size_t max_message;	/* xfilter output limit; 0 = 64 MiB */
@@ -55,6 +66,13 @@ enum md_run_result md_interp_run(struct md_interp *it, const struct md_node *pro
 /* At the end of the filters: delivers to $DEFAULT unless the filter
  * exited or delivered, and returns the exit code for maildrop. */
 int md_interp_finish(struct md_interp *it, enum md_run_result last);
+
+/* Quota warning (-w percent, -W file): after each successful delivery
+ * to a maildir with a quota that is then at least percent full, the
+ * message of warn_file is put into that maildir (mddeliver.h:
+ * md_quota_warn()).  percent 0 = off. */
+void md_interp_set_quota_warning(struct md_interp *it, int percent,
+				 const char *warn_file);
 
 /* The last fatal error (NULL if none). */
 const char *md_interp_error(const struct md_interp *it);
