@@ -1,10 +1,15 @@
 # lib/mailauth.mk: build fragment of the mail authentication modules (SPF,
 # DKIM) and the public-key signatures they use.
-lib_libcore_la_SOURCES += lib/spf.c lib/spf.h lib/dkim.c lib/dkim.h
+lib_libcore_la_SOURCES += lib/spf.c lib/spf.h lib/dkim.c lib/dkim.h \
+	lib/dkim-msg.c lib/dkim-msg.h lib/dkim-verify.c lib/dkim-verify.h \
+	lib/dkim-sign.c lib/dkim-sign.h
 
 if HAVE_CMOCKA
-check_PROGRAMS += tests/unit/test-spf tests/unit/test-dkim
-TESTS += tests/unit/test-spf tests/unit/test-dkim
+check_PROGRAMS += tests/unit/test-spf tests/unit/test-dkim \
+	tests/unit/test-dkim-verify
+TESTS += tests/unit/test-spf tests/unit/test-dkim tests/unit/test-dkim-verify
+tests_unit_test_dkim_verify_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_dkim_verify_LDADD = $(UNIT_LIBS)
 tests_unit_test_dkim_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_dkim_LDADD = $(UNIT_LIBS)
 tests_unit_test_spf_CFLAGS = $(UNIT_CFLAGS)
