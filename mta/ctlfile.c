@@ -180,7 +180,8 @@ static void parse_status(struct ctl_file *ctl, char type, const char *v)
 		ctl->bad_lines++;
 		return;
 	}
-	if (*v == ' ' && (v[1] == 'l' || v[1] == 'r') && v[2] == '\0')
+	if (*v == ' ' && (v[1] == 'l' || v[1] == 'r' || v[1] == 'x') &&
+	    v[2] == '\0')
 		how = v[1];
 	else if (*v != '\0') {
 		ctl->bad_lines++;
@@ -442,7 +443,8 @@ void ctl_write_status(struct str *out, size_t n, enum ctl_status status,
 	default: type = 'D'; break;
 	}
 	str_printfa(out, "%c%zu %" PRId64, type, n, (int64_t)t);
-	if (status == CTL_STATUS_DELIVERED && (how == 'l' || how == 'r'))
+	if (status == CTL_STATUS_DELIVERED &&
+	    (how == 'l' || how == 'r' || how == 'x'))
 		str_printfa(out, " %c", how);
 	str_append_c(out, '\n');
 }

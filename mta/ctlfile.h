@@ -25,7 +25,9 @@
  * appended later:
  *   I<n> <type> <text> diagnostics of recipient n's last attempt (type R
  *                      = the reply, as Courier writes remote replies)
- *   S<n> <time> [l|r]  delivered (l locally, r relayed to a non-DSN MTA)
+ *   S<n> <time> [l|r|x] delivered (l locally, r relayed to a non-DSN
+ *                      MTA, x expanded: an alias of several recipients
+ *                      that asked NOTIFY=SUCCESS, RFC 3461 5.2.7.3)
  *   F<n> <time>        failed for good
  *   D<n> <time>        deferred (temporary failure this round)
  *   C<time>            an attempt round completed
@@ -69,7 +71,7 @@ struct ctl_rcpt {
 	unsigned int notify;	/* enum ctl_notify; 0 = default */
 	enum ctl_status status;
 	time_t status_time;
-	char status_how;	/* 'l', 'r' or 0 for S records */
+	char status_how;	/* 'l', 'r', 'x' or 0 for S records */
 	char *diag;		/* text of the last I record ("250 ok"), or NULL */
 	unsigned int attempts;	/* D records seen */
 };
@@ -126,7 +128,7 @@ int ctl_write_envelope(struct str *out, const struct ctl_file *ctl,
 
 /* Appends the records of one delivery attempt's outcome for recipient n:
  * an I record with diag (CR and LF turned into spaces; NULL: none), then
- * S (how = 'l', 'r' or 0), F or D with time t. */
+ * S (how = 'l', 'r', 'x' or 0), F or D with time t. */
 void ctl_write_status(struct str *out, size_t n, enum ctl_status status,
 		      char how, time_t t, const char *diag);
 

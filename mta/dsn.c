@@ -74,7 +74,8 @@ static const char *action_of(enum dsn_kind kind, const struct ctl_rcpt *r)
 	case DSN_FAILED: return "failed";
 	case DSN_DELAYED: return "delayed";
 	default:
-		return r->status_how == 'r' ? "relayed" : "delivered";
+		return r->status_how == 'r' ? "relayed" :
+			r->status_how == 'x' ? "expanded" : "delivered";
 	}
 }
 

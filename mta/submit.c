@@ -53,6 +53,9 @@ struct submit {
 	char *received_from, *protocol;
 	uid_t uid;
 	bool add_msgid, add_date, no_aliases;
+	/* aliases of several recipients that asked NOTIFY=SUCCESS: their
+	 * recipient numbers and how many they stand for ("expanded") */
+	size_t *expanded, *expanded_to, expanded_count;
 	time_t now;
 
 	bool in_body;
@@ -295,10 +298,34 @@ int submit_add_rcpt(struct submit *s, const char *address,
 			/* the alias is the original recipient of each */
 			char *o = orcpt != NULL ? xstrdup(orcpt) :
 				xasprintf("rfc822;%s", q);
+			unsigned int each = notify;
+			bool self = false;
 			int added = 0;
 
+			for (size_t i = 0; i < x.count; i++)
+				self = self || strcasecmp(x.rcpts[i], q) == 0;
+			/* RFC 3461 5.2.7.3: an alias of several recipients
+			 * asked for SUCCESS gets an "expanded" notice itself;
+			 * its recipients do not inherit SUCCESS */
+			if (x.count > 1 && !self &&
+			    (notify & CTL_NOTIFY_SUCCESS) != 0 &&
+			    rcpt_add(s, q, CTL_NOTIFY_SUCCESS, orcpt) > 0) {
+				s->expanded = xreallocarray(s->expanded,
+					s->expanded_count + 1,
+					sizeof(*s->expanded));
+				s->expanded_to = xreallocarray(s->expanded_to,
+					s->expanded_count + 1,
+					sizeof(*s->expanded_to));
+				s->expanded[s->expanded_count] =
+					s->ctl->rcpt_count - 1;
+				s->expanded_to[s->expanded_count++] = x.count;
+				each &= ~(unsigned int)CTL_NOTIFY_SUCCESS;
+				if (each == 0)
+					each = CTL_NOTIFY_NEVER;
+				added = 1;
+			}
 			for (size_t i = 0; i < x.count; i++) {
-				if (rcpt_add(s, x.rcpts[i], notify, o) > 0)
+				if (rcpt_add(s, x.rcpts[i], each, o) > 0)
 					added = 1;
 			}
 			free(o);
@@ -583,6 +610,8 @@ static void submit_free(struct submit *s)
 		free(s->fields[i].value);
 	}
 	free(s->fields);
+	free(s->expanded);
+	free(s->expanded_to);
 	rfc822_header_parser_destroy(&s->parser);
 	str_free(&s->hdr);
 	str_free(&s->out);
@@ -739,6 +768,14 @@ int submit_finish(struct submit **sp, char qid_r[QUEUE_ID_LEN + 1],
 		str_free(&ctl);
 		submit_free(s);
 		return -1;
+	}
+	for (size_t i = 0; i < s->expanded_count; i++) {
+		char *diag = xasprintf("250 2.0.0 expanded to %zu recipients",
+				       s->expanded_to[i]);
+
+		ctl_write_status(&ctl, s->expanded[i], CTL_STATUS_DELIVERED,
+				 'x', time(NULL), diag);
+		free(diag);
 	}
 	memcpy(qid_r, s->qn->qid, QUEUE_ID_LEN + 1);
 	if (queue_new_commit(&s->qn, str_c(&ctl), str_len(&ctl),

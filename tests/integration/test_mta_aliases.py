@@ -230,3 +230,66 @@ def test_aliasdir_catch_all(mta):
     wait_for(lambda: len(maildir_messages(mta)) == 2, what="own mail")
     mine = [x for x in maildir_messages(mta) if x["Subject"] == "mine"]
     assert mine[0].get_all("Delivered-To") == [mta.login]
+
+
+def report_blocks(m):
+    """The per-recipient blocks of a DSN's message/delivery-status."""
+    return list(m.iter_parts())[1].get_payload()[1:]
+
+
+def test_expanded_dsn(mta):
+    """RFC 3461 5.2.7.3: NOTIFY=SUCCESS to an alias of several recipients
+    gives one "expanded" notice for the alias, and the recipients do not
+    inherit SUCCESS; a single-recipient alias passes NOTIFY through."""
+    with open(os.path.join(mta.home, ".courier-default"), "w") as f:
+        f.write("./Maildir/\n")
+    local, domain = mta.login.split("@")
+    write_alias(mta, "lists",
+                "team: %s-a, %s-b\nsolo: %s-c\nmixed: %s-d, nosuch\n"
+                % (local, local, local, local))
+    mta.run("makealiases")
+    start(mta)
+
+    def dsns():
+        return [m for m in maildir_messages(mta)
+                if m.get_content_type() == "multipart/report"]
+
+    sendmail(mta, "Subject: to team\n\nx\n", "-N", "success", "-f",
+             mta.login, "team@" + domain)
+    wait_for(lambda: dsns(), what="the expanded DSN")
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    time.sleep(1)
+    d = dsns()
+    assert len(d) == 1
+    blocks = report_blocks(d[0])
+    assert len(blocks) == 1
+    assert blocks[0]["Action"] == "expanded"
+    assert blocks[0]["Final-Recipient"] == "rfc822; team@" + domain
+    assert blocks[0]["Status"] == "2.0.0"
+    # both copies arrived, and neither sent a "delivered" notice
+    got = sorted(m["Delivered-To"] for m in maildir_messages(mta)
+                 if m["Subject"] == "to team")
+    assert got == ["%s-a@%s" % (local, domain), "%s-b@%s" % (local, domain)]
+
+    # a single-recipient alias: NOTIFY passes through ("delivered")
+    sendmail(mta, "Subject: to solo\n\nx\n", "-N", "success", "-f",
+             mta.login, "solo@" + domain)
+    wait_for(lambda: len(dsns()) == 2, what="the solo DSN")
+    solo = [b for m in dsns() for b in report_blocks(m)
+            if b["Action"] == "delivered"]
+    assert solo[0]["Final-Recipient"] == "rfc822; %s-c@%s" % (local, domain)
+    assert solo[0]["Original-Recipient"] == "rfc822;solo@" + domain
+
+    # SUCCESS,FAILURE: expanded for the alias, failure still reported
+    sendmail(mta, "Subject: to mixed\n\nx\n", "-N", "success,failure",
+             "-f", mta.login, "mixed@" + domain)
+    wait_for(lambda: len(dsns()) == 4, what="expanded and failed DSNs")
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    time.sleep(1)
+    blocks = [b for m in dsns() for b in report_blocks(m)]
+    assert sorted(b["Action"] for b in blocks) == [
+        "delivered", "expanded", "expanded", "failed"]
+    failed = [b for b in blocks if b["Action"] == "failed"][0]
+    assert failed["Final-Recipient"] == "rfc822; nosuch@" + domain
+    assert failed["Original-Recipient"] == "rfc822;mixed@" + domain
+    assert len(dsns()) == 4

@@ -207,6 +207,34 @@ static void test_write_refuses_newlines(void **state)
 	ctl_file_free(&ctl);
 }
 
+static void test_expanded(void **state)
+{
+	struct ctl_file *ctl;
+	const char *error;
+	struct str text;
+
+	(void)state;
+	str_init(&text, 256);
+	str_append(&text, "sa@x\nrlist@x\nR\nNS\nrb@x\nR\nNF\n"
+		   "rc@x\nR\nN\n");
+	ctl_write_status(&text, 0, CTL_STATUS_DELIVERED, 'x', 100,
+			 "250 2.1.5 expanded to 2 recipients");
+	assert_non_null(strstr(str_c(&text), "S0 100 x\n"));
+	/* an unknown "how" letter is a malformed record */
+	str_append(&text, "S1 101 q\nS2 102 x\n");
+	assert_int_equal(ctl_parse(str_c(&text), str_len(&text), NULL, &ctl,
+				   &error), 0);
+	assert_int_equal(ctl->rcpts[0].status, CTL_STATUS_DELIVERED);
+	assert_int_equal(ctl->rcpts[0].status_how, 'x');
+	assert_string_equal(ctl->rcpts[0].diag,
+			    "250 2.1.5 expanded to 2 recipients");
+	assert_int_equal(ctl->rcpts[1].status, CTL_STATUS_NONE);
+	assert_int_equal(ctl->rcpts[2].status_how, 'x');
+	assert_int_equal(ctl->bad_lines, 1);
+	ctl_file_free(&ctl);
+	str_free(&text);
+}
+
 static void test_notify(void **state)
 {
 	unsigned int mask;
@@ -236,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_every_prefix),
 		cmocka_unit_test(test_write_refuses_newlines),
 		cmocka_unit_test(test_notify),
+		cmocka_unit_test(test_expanded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
