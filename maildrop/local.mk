@@ -18,7 +18,11 @@ maildrop_maildrop_LDADD = maildrop/libmaildrop.la $(AUTH_LIBS)
 # only what it uses: start-up time is most of a maildrop run
 maildrop_maildrop_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed
 
-bin_PROGRAMS += maildrop/maildirmake maildrop/deliverquota
+bin_PROGRAMS += maildrop/maildirmake maildrop/deliverquota maildrop/mailbot
+maildrop_mailbot_SOURCES = maildrop/mailbot.c
+maildrop_mailbot_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
+maildrop_mailbot_LDADD = $(MAILDROP_LIBS)
+maildrop_mailbot_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed
 maildrop_maildirmake_SOURCES = maildrop/maildirmake.c
 maildrop_maildirmake_LDADD = $(CORE_LIBS)
 maildrop_maildirmake_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed
