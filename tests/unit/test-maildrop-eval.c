@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "mdeval.h"
 #include "mdmsg.h"
 #include "mdparse.h"
 #include "maildir.h"
+#include "mddeliver.h"
 #include "mem.h"
 
 static const char message[] =
@@ -233,6 +235,137 @@ static void test_delivery(void **state)
 	free(dir);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Embedded mode: refused statements are a syntax error, also when
+ * hidden in blocks or includes; the rest runs; no default delivery; a
+ * file of the trusted directory may run commands. */
+static void test_embedded(void **state)
+{
+	static const char *const refused[] = {
+		"to \"x/\"\n", "cc x\n", "log \"a\"\n", "logfile l\n",
+		"xfilter \"cat\"\n", "system \"true\"\n",
+		"if (1)\n{\n  A=`true`\n}\n", "dotlock \"l\" {\n}\n",
+		"flock \"l\" {\n}\n", "while (0)\n{\n  to \"x\"\n}\n",
+	};
+	struct ctx *c = *state;
+	struct md_interp_settings set;
+	char tmpl[] = "/tmp/test-maildrop-XXXXXX";
+	char *path, *trusted, *inc, *cmd;
+
+	(void)c;
+	assert_non_null(mkdtemp(tmpl));
+	path = xasprintf("%s/f", tmpl);
+	trusted = xasprintf("%s/rcs", tmpl);
+	assert_int_equal(mkdir(trusted, 0700), 0);
+	memset(&set, 0, sizeof(set));
+	set.embedded = true;
+	set.trusted_dir = trusted;
+	for (size_t i = 0; i < N_ELEMENTS(refused); i++) {
+		struct md_interp *it = md_interp_create(c->msg, &set, NULL, 0);
+
+		write_text(path, refused[i]);
+		assert_int_equal(md_interp_run_file(it, path), MD_RUN_FAIL);
+		assert_int_equal(md_interp_finish(it, MD_RUN_FAIL), MD_EX_TEMPFAIL);
+		md_interp_destroy(&it);
+	}
+	{
+		struct md_interp *it = md_interp_create(c->msg, &set, NULL, 0);
+
+		md_interp_set(it, "DEFAULT", "/nonexistent/mailbox");
+		write_text(path, "if (/^Subject: Hello/)\n{\n  EXITCODE=7\n}\n");
+		assert_int_equal(md_interp_run_file(it, path), MD_RUN_END);
+		/* no delivery to DEFAULT (it would fail) */
+		assert_int_equal(md_interp_finish(it, MD_RUN_END), 7);
+		md_interp_destroy(&it);
+	}
+	{
+		struct md_interp *it = md_interp_create(c->msg, &set, NULL, 0);
+
+		inc = xasprintf("%s/trusted", trusted);
+		write_text(inc, "HOME=changed\nR=`echo ran`\n");
+		cmd = xasprintf("HOME=/start\ninclude \"%s\"\n", inc);
+		write_text(path, cmd);
+		free(cmd);
+		md_interp_set(it, "HOME", "/home/x");
+		assert_int_equal(md_interp_run_file(it, path), MD_RUN_END);
+		assert_string_equal(md_interp_get(it, "R"), "ran");
+		/* HOME was reset to its starting value before, then set */
+		assert_string_equal(md_interp_get(it, "HOME"), "changed");
+		md_interp_destroy(&it);
+		/* a name with '.' is not trusted */
+		it = md_interp_create(c->msg, &set, NULL, 0);
+		free(inc);
+		inc = xasprintf("%s/../rcs/trusted", trusted);
+		cmd = xasprintf("include \"%s\"\n", inc);
+		write_text(path, cmd);
+		free(cmd);
+		assert_int_equal(md_interp_run_file(it, path), MD_RUN_FAIL);
+		md_interp_destroy(&it);
+		free(inc);
+	}
+	cmd = xasprintf("rm -rf '%s'", tmpl);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(path);
+	free(trusted);
+}
+
+/* FLAGS and the quota warning. */
+static void test_flags_and_quota_warning(void **state)
+{
+	struct ctx *c = *state;
+	char tmpl[] = "/tmp/test-maildrop-XXXXXX";
+	char *dir, *prog, *warn, *p, *err = NULL;
+	const char *e;
+	DIR *d;
+	struct dirent *de;
+	int found = 0;
+
+	assert_non_null(mkdtemp(tmpl));
+	dir = xasprintf("%s/Maildir", tmpl);
+	assert_int_equal(maildir_create(dir, &e), 0);
+	prog = xasprintf("FLAGS=SR\nto \"%s/\"\n", dir);
+	assert_int_equal(run(c, prog), MD_RUN_EXIT);
+	free(prog);
+	p = xasprintf("%s/cur", dir);
+	d = opendir(p);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ":2,RS") != NULL)
+			found++;
+	closedir(d);
+	free(p);
+	assert_int_equal(found, 1);
+	/* the quota warning */
+	warn = xasprintf("%s/warn", tmpl);
+	write_text(warn, "Subject: full\n\nfull\n");
+	p = xasprintf("%s/maildirsize", dir);
+	write_text(p, "1000S\n         900            1\n");
+	free(p);
+	assert_int_equal(md_quota_warn(dir, 95, warn, &err), 0);
+	assert_int_equal(md_quota_warn(dir, 80, warn, &err), 1);
+	assert_int_equal(md_quota_warn(dir, 80, warn, &err), 0);
+	assert_int_equal(count_new(dir), 1);
+	/* a missing warning file: nothing, no error */
+	p = xasprintf("%s/quotawarn", dir);
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	assert_int_equal(md_quota_warn(dir, 80, "/nonexistent/warn", &err), 0);
+	prog = xasprintf("rm -rf '%s'", tmpl);
+	assert_int_equal(system(prog), 0);
+	free(prog);
+	free(warn);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +375,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_functions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exception_and_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_embedded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flags_and_quota_warning, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
