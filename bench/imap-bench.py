@@ -258,6 +258,7 @@ class Servers:
 
 
 SERVERS = ("ours", "dovecot", "courier")
+FAILED = []          # the servers that failed: the exit status is then 1
 
 
 def count_numbers(untagged, word):
@@ -426,6 +427,7 @@ def cmd_folder(argv):
         except (ImapError, OSError) as e:
             print("%-8s failed: %s" % (name, e))
             shutil.rmtree(md, ignore_errors=True)
+            FAILED.append(name)
             continue
         shutil.rmtree(md, ignore_errors=True)
         results[name] = r
@@ -556,6 +558,7 @@ def cmd_memory(argv):
         except (ImapError, OSError) as e:
             print("%-8s failed after %d sessions: %s" % (name, len(sessions),
                                                          e))
+            FAILED.append(name)
         finally:
             for s in sessions:
                 try:
@@ -685,6 +688,7 @@ def cmd_memory_daemon(argv):
     except (ImapError, OSError) as e:
         print("ours-daemon failed after %d sessions: %s" % (len(sessions),
                                                             e))
+        FAILED.append("ours-daemon")
         return None
     finally:
         for s in sessions:
@@ -705,6 +709,7 @@ def main():
         cmd_folder(sys.argv[2:])
     else:
         cmd_memory(sys.argv[2:])
+    sys.exit(1 if FAILED else 0)
 
 
 if __name__ == "__main__":

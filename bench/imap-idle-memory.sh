@@ -61,6 +61,8 @@ ulimit -n $((n * 4 + 256)) 2>/dev/null || {
 	echo "bench: cannot raise the open file limit to $((n * 4 + 256))" >&2
 	exit 1
 }
+# The servers run as "mail" when we are root: they must reach the copies.
+chmod 755 "$BENCH_TMP"
 mkdir "$BENCH_TMP/run"
 /usr/bin/python3 "$here/imap-bench.py" memory "$BENCH_TMP/master" \
 	"$BENCH_TMP/run" "$imapd" "$peers/root" "$n" ${prefix:+"$prefix"}
