@@ -127,6 +127,7 @@ static int begin_submit(struct esmtp_session *s)
 	if (s->spf_headers != NULL)
 		submit_write(s->submit, s->spf_headers,
 			     strlen(s->spf_headers));
+	esmtp_dkim_begin(s);
 	for (unsigned int i = 0; i < s->rcpt_count; i++) {
 		int r = submit_add_rcpt(s->submit, s->rcpts[i].address,
 					s->rcpts[i].notify, s->rcpts[i].orcpt,
@@ -170,8 +171,10 @@ static void feed(struct esmtp_session *s, const void *data, size_t len)
 		s->msg_too_big = true;
 		submit_abort(&s->submit);
 	}
-	if (s->submit != NULL)
+	if (s->submit != NULL) {
 		submit_write(s->submit, data, len);
+		esmtp_dkim_feed(s, data, len);
+	}
 	if (s->mime != NULL && s->bofh_reject == NULL)
 		mime_parser_feed(s->mime, data, len);
 	if (s->filter_fd >= 0 && s->submit != NULL &&
@@ -202,6 +205,7 @@ static void queue_message(struct esmtp_session *s)
 	char qid[QUEUE_ID_LEN + 1];
 	const char *error;
 
+	esmtp_dkim_finish(s);
 	if (submit_finish(&s->submit, qid, &error) < 0) {
 		esmtp_reply(s, "%s", error);
 	} else {

@@ -18,6 +18,8 @@ struct mime_parser;
 struct esmtp_filter_run;
 struct sasl_server;
 struct submit;
+struct dkim_verify;
+struct dkim_sign;
 
 /* The longest command line (ESMTP_MAX_LINE, default 2048: RFC 5321's 512
  * plus room for the parameters of SIZE, DSN, AUTH and SMTPUTF8) and the
@@ -86,6 +88,9 @@ struct esmtp_session {
 	struct mime_parser *mime; /* bofh checks of the message */
 	const char *bofh_reject; /* why the message is refused, or NULL */
 	char *spf_headers;	/* Received-SPF: lines for the message */
+	char *spf_ar;		/* SPF results for Authentication-Results: */
+	struct dkim_verify *dkim_verify;	/* inbound: DKIM checks */
+	struct dkim_sign *dkim_sign;	/* authenticated: DKIM signing */
 	char *header_from;	/* the first address of From: (BOFHSPFFROM) */
 	bool header_from_seen;
 	char *spf_reject;	/* BOFHSPFFROM refused the message */
@@ -166,6 +171,20 @@ int esmtp_spf_mail(struct esmtp_session *s, const char *sender,
 /* BOFHSPFFROM for the From: address: NULL accepted, or the refusal
  * (caller frees). */
 char *esmtp_spf_from(struct esmtp_session *s, const char *from);
+/* esmtp-dkim.c */
+/* Starts DKIM for a message: signing for an authenticated client
+ * (DKIMSIGN), else verification (DKIMVERIFY) when DNS checks are on. */
+void esmtp_dkim_begin(struct esmtp_session *s);
+/* The message's bytes as they arrive. */
+void esmtp_dkim_feed(struct esmtp_session *s, const void *data, size_t len);
+/* After the last byte, before submit_finish(): adds the DKIM-Signature:
+ * or the Authentication-Results: field to s->submit. */
+void esmtp_dkim_finish(struct esmtp_session *s);
+/* Drops what DKIM holds of the transaction. */
+void esmtp_dkim_reset(struct esmtp_session *s);
+/* The selector of domain from etc/dkim/selectors ("domain selector"
+ * lines), or NULL (caller frees). */
+char *esmtp_dkim_selector(const char *domain);
 /* esmtp-cmd-auth.c */
 void esmtp_cmd_starttls(struct esmtp_session *s, const char *args);
 void esmtp_cmd_auth(struct esmtp_session *s, const char *args);

@@ -108,6 +108,9 @@ void esmtp_transaction_reset(struct esmtp_session *s)
 	s->spamtrapped = false;
 	free(s->spf_headers);
 	s->spf_headers = NULL;
+	free(s->spf_ar);
+	s->spf_ar = NULL;
+	esmtp_dkim_reset(s);
 	free(s->header_from);
 	s->header_from = NULL;
 	s->header_from_seen = false;

@@ -25,6 +25,8 @@ static const struct config_setting_def esmtp_setting_defs[] = {
 	CONFIG_SETTING_BOOL(S, no_vrfy, "BOFHNOVRFY", "NO"),
 	CONFIG_SETTING_BOOL(S, no_add_msgid, "NOADDMSGID", "NO"),
 	CONFIG_SETTING_BOOL(S, no_add_date, "NOADDDATE", "NO"),
+	CONFIG_SETTING_BOOL(S, dkim_verify, "DKIMVERIFY", "YES"),
+	CONFIG_SETTING_BOOL(S, dkim_sign, "DKIMSIGN", "YES"),
 	CONFIG_SETTING_INTERVAL(S, timeout, "ESMTP_TIMEOUT", "5m", 1, 86400),
 	CONFIG_SETTING_INTERVAL(S, data_timeout, "ESMTP_DATA_TIMEOUT", "10m", 1,
 				86400),

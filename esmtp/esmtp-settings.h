@@ -27,6 +27,8 @@ struct esmtp_settings {
 	bool no_vrfy;		/* BOFHNOVRFY */
 	bool no_add_msgid;	/* NOADDMSGID */
 	bool no_add_date;	/* NOADDDATE */
+	bool dkim_verify;	/* DKIMVERIFY: Authentication-Results: */
+	bool dkim_sign;		/* DKIMSIGN: sign for authenticated users */
 	unsigned int timeout;	/* ESMTP_TIMEOUT: no command (seconds) */
 	unsigned int data_timeout; /* ESMTP_DATA_TIMEOUT: no DATA/BDAT input */
 	unsigned int session_timeout; /* ESMTP_SESSION_TIMEOUT: whole session */

@@ -79,6 +79,24 @@ static enum spf_result run_check(struct esmtp_session *s,
 	log_info("esmtpd: %s: SPF %s %s: %s%s%s", s->remote_ip, identity,
 		 sender, spf_result_name(r), resp.error != NULL ? ": " : "",
 		 resp.error != NULL ? resp.error : "");
+	if (add_header) {	/* helo and mailfrom: RFC 8601 ptype smtp */
+		struct str ar;
+
+		str_init(&ar, 128);
+		if (s->spf_ar != NULL)
+			str_printfa(&ar, "%s;\r\n\t", s->spf_ar);
+		str_printfa(&ar, "spf=%s smtp.%s=", spf_result_name(r),
+			    identity);
+		for (const char *p = strcmp(identity, "helo") == 0 ?
+				     s->helo : sender; *p != '\0'; p++) {
+			if ((unsigned char)*p > ' ' &&
+			    (unsigned char)*p < 0x7f && *p != ';' &&
+			    *p != '(' && *p != ')' && *p != '"')
+				str_append_c(&ar, *p);
+		}
+		free(s->spf_ar);
+		s->spf_ar = str_steal(&ar);
+	}
 	if (add_header) {
 		struct str h;
 
@@ -139,6 +157,8 @@ int esmtp_spf_mail(struct esmtp_session *s, const char *sender,
 	*reply_r = NULL;
 	free(s->spf_headers);
 	s->spf_headers = NULL;
+	free(s->spf_ar);
+	s->spf_ar = NULL;
 	kw = check_keywords(s, "BOFHSPFHELO");
 	if (kw != NULL && helo_is_domain(s->helo)) {
 		who = xasprintf("postmaster@%s", s->helo);

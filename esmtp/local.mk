@@ -9,6 +9,7 @@ esmtp_libesmtp_la_SOURCES = \
 	esmtp/esmtp-access.c esmtp/esmtp-access.h \
 	esmtp/esmtp-bofh.c esmtp/esmtp-bofh.h \
 	esmtp/esmtp-dnscheck.c esmtp/esmtp-dnscheck.h esmtp/esmtp-spf.c \
+	esmtp/esmtp-dkim.c \
 	esmtp/esmtp-filter.c esmtp/esmtp-filter.h \
 	esmtp/esmtp-settings.c esmtp/esmtp-settings.h \
 	esmtp/esmtp-session.c esmtp/esmtp-session.h \
@@ -68,3 +69,9 @@ tests_fuzz_fuzz_esmtp_filter_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_esmtp_filter_LDADD = $(ESMTP_LIBS)
 
 EXTRA_DIST += tests/fuzz/fuzz-esmtp.dict
+
+# courier-dkimkeygen: DKIM key pairs and the TXT record to publish.
+sbin_PROGRAMS += esmtp/courier-dkimkeygen
+esmtp_courier_dkimkeygen_SOURCES = esmtp/dkimkeygen.c
+esmtp_courier_dkimkeygen_CPPFLAGS = $(ESMTP_CPPFLAGS)
+esmtp_courier_dkimkeygen_LDADD = $(ESMTP_LIBS)

@@ -23,8 +23,8 @@ struct dkim_sign *dkim_sign_create(const struct dkim_sign_settings *set)
 	struct dkim_sign *s = xcalloc(1, sizeof(*s));
 
 	s->set = *set;
-	s->domain = xstrdup(set->domain);
-	s->selector = xstrdup(set->selector);
+	s->domain = set->domain != NULL ? xstrdup(set->domain) : NULL;
+	s->selector = set->selector != NULL ? xstrdup(set->selector) : NULL;
 	s->identity = set->identity != NULL ? xstrdup(set->identity) : NULL;
 	s->headers = xstrdup(set->headers != NULL ? set->headers :
 			     DKIM_SIGN_DEFAULT_HEADERS);
@@ -48,6 +48,22 @@ void dkim_sign_feed(struct dkim_sign *s, const void *data, size_t len)
 	}
 	if (len > 0)
 		dkim_body_hash_feed(s->bh, p, len);
+}
+
+const struct dkim_msg *dkim_sign_msg(const struct dkim_sign *s)
+{
+	return s->msg;
+}
+
+void dkim_sign_set_key(struct dkim_sign *s, const char *domain,
+		       const char *selector,
+		       const struct pubkey_private *key)
+{
+	free(s->domain);
+	free(s->selector);
+	s->domain = xstrdup(domain);
+	s->selector = xstrdup(selector);
+	s->set.key = key;
 }
 
 /* Appends "name=value;" to the field, breaking the line before it when
@@ -74,7 +90,7 @@ int dkim_sign_finish(struct dkim_sign *s, struct str *field_r,
 	char **names, **hlist = NULL;
 	size_t hcount = 0, col, start;
 	struct str f, h, b64, data, sig;
-	bool ed = pubkey_private_get_type(s->set.key) == PUBKEY_ED25519;
+	bool ed;
 	time_t now = s->set.timestamp != 0 ? s->set.timestamp : time(NULL);
 	const struct dkim_msg_field *self;
 	int ret = 0;
@@ -83,6 +99,11 @@ int dkim_sign_finish(struct dkim_sign *s, struct str *field_r,
 		dkim_msg_finish(s->msg);
 		s->body_started = true;
 	}
+	if (s->set.key == NULL || s->domain == NULL || s->selector == NULL) {
+		*error_r = "no signing key";
+		return -1;
+	}
+	ed = pubkey_private_get_type(s->set.key) == PUBKEY_ED25519;
 	if (dkim_msg_header_too_big(s->msg)) {
 		*error_r = "header too large to sign";
 		return -1;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "dkim-msg.h"
 #include "pubkey.h"
 #include "str.h"
 
@@ -30,6 +31,8 @@
 	"list-subscribe:list-post:list-owner:list-archive"
 
 struct dkim_sign_settings {
+	/* d= and s=: may be NULL at creation when the signer is chosen by
+	 * the message (its From:), then given by dkim_sign_set_key(). */
 	const char *domain;	/* d= */
 	const char *selector;	/* s= */
 	const char *identity;	/* i=, or NULL (none: "@d" implied) */
@@ -45,9 +48,17 @@ struct dkim_sign;
 
 struct dkim_sign *dkim_sign_create(const struct dkim_sign_settings *set);
 void dkim_sign_feed(struct dkim_sign *s, const void *data, size_t len);
+/* The message's header as read so far (complete once the body started or
+ * after dkim_sign_finish()): to choose the signing domain. */
+const struct dkim_msg *dkim_sign_msg(const struct dkim_sign *s);
+/* Sets (or replaces) d=, s= and the key (borrowed) before finishing. */
+void dkim_sign_set_key(struct dkim_sign *s, const char *domain,
+		       const char *selector,
+		       const struct pubkey_private *key);
 /* Signs.  Appends the whole field "DKIM-Signature: v=1; ..." folded
  * with CRLF + tab, without a final line end, to field_r and returns 0;
- * -1 with *error_r (no From:, a header too large, a signing failure). */
+ * -1 with *error_r (no key set, no From:, a header too large, a signing
+ * failure). */
 int dkim_sign_finish(struct dkim_sign *s, struct str *field_r,
 		     const char **error_r);
 void dkim_sign_destroy(struct dkim_sign **s);
