@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 #include "mem.h"
 #include "str.h"
@@ -21,8 +22,11 @@
 #include "rfc2047.h"
 #include "mime-decode.h"
 #include "mime-parser.h"
+#include "reformime.h"
 
 #define READ_SIZE (256 * 1024)
+/* the maildrop release whose reformime this one behaves as */
+#define REFORMIME_MAILDROP_VERSION "2.9.3"
 
 static const char *default_charset;
 
@@ -73,18 +77,23 @@ static int msg_byte(struct message *m, uint64_t off)
 	return m->cache[off - m->cache_off];
 }
 
+/* With add_newline (-r), a message whose last line has no line end gets
+ * one, as Courier's reformime reads it; the message is then always
+ * copied. */
 static struct mime_part *parse_message(struct message *m,
-				       const struct mime_parser_settings *set)
+				       const struct mime_parser_settings *set,
+				       bool add_newline)
 {
 	struct mime_parser *p = mime_parser_create(set, NULL, NULL);
 	struct mime_part *root;
 	char *buf = xmalloc(READ_SIZE);
 	struct stat st;
 	int out = -1;
+	char last = '\n';
 
 	m->fd = STDIN_FILENO;
-	if (fstat(STDIN_FILENO, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    lseek(STDIN_FILENO, 0, SEEK_SET) < 0) {
+	if (add_newline || fstat(STDIN_FILENO, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || lseek(STDIN_FILENO, 0, SEEK_SET) < 0) {
 		char tmpl[] = "/tmp/reformime.XXXXXX";
 
 		out = mkstemp(tmpl);
@@ -125,6 +134,17 @@ static struct mime_part *parse_message(struct message *m,
 			}
 		}
 		m->size += (uint64_t)n;
+		last = buf[n - 1];
+	}
+	if (add_newline && m->size > 0 && last != '\n') {
+		mime_parser_feed(p, "\n", 1);
+		while (write(out, "\n", 1) < 0) {
+			if (errno != EINTR) {
+				perror("reformime: write");
+				exit(1);
+			}
+		}
+		m->size++;
 	}
 	if (out >= 0)
 		m->fd = out;
@@ -136,20 +156,65 @@ static struct mime_part *parse_message(struct message *m,
 	return root;
 }
 
+/* Debian's usage text, on standard output, exit code 1. */
 static void usage(void)
 {
-	fprintf(stderr,
-		"Usage: reformime [-i] [-s section] [-e] [-x[prefix]] "
-		"[-X program args...] < message\n"
-		"  -i          print the MIME structure\n"
-		"  -s n.n.n    select a section (Courier numbering: 1 = the "
-		"message)\n"
-		"  -e          extract the decoded content of the section\n"
-		"  -x[prefix]  extract the section(s) to files (asks for "
-		"names without prefix)\n"
-		"  -X prog ... pipe each section's content to prog, with "
-		"CONTENT_TYPE and FILENAME set\n");
+	fputs("Usage: reformime [options]\n"
+	      "    -d - parse a delivery status notification.\n"
+	      "    -e - extract contents of MIME section.\n"
+	      "    -x - extract MIME section to a file.\n"
+	      "    -X - pipe MIME section to a program.\n"
+	      "    -i - show MIME info.\n"
+	      "    -s n.n.n.n[,n.n.n.n]* - specify MIME section(s).\n"
+	      "    -r - rewrite message, filling in missing MIME headers.\n"
+	      "    -r7 - also convert 8bit/raw encoding to quoted-printable, "
+	      "if possible.\n"
+	      "    -r8 - also convert quoted-printable encoding to 8bit, "
+	      "if possible.\n"
+	      "    -c charset - default charset for rewriting, -o, and -O.\n"
+	      "    -m [file] [file]... - create a MIME message digest.\n"
+	      "    -h \"header\" - decode RFC 2047-encoded header.\n"
+	      "    -o \"header\" - encode unstructured header using "
+	      "RFC 2047.\n"
+	      "    -O \"header\" - encode address list header using "
+	      "RFC 2047.\n", stdout);
 	exit(1);
+}
+
+/* The stdin reader of the rewriter. */
+static size_t rewrite_read(void *context, uint64_t off, void *buf, size_t len)
+{
+	return msg_read(context, off, buf, len);
+}
+
+/* -r, -r7, -r8: the whole message, rewritten (reformime.h). */
+static void rewrite_message(const struct mime_part *root, struct message *msg,
+			    int mode, const char *charset)
+{
+	struct reformime_rewrite rw;
+	char host[256];
+	char *prefix;
+
+	if (gethostname(host, sizeof(host)) < 0)
+		str_copy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	prefix = xasprintf("=_%s-%ld-%ld-0001", host, (long)getpid(),
+			   (long)time(NULL));
+	memset(&rw, 0, sizeof(rw));
+	rw.mode = (enum reformime_rewrite_mode)mode;
+	rw.charset = charset;
+	rw.boundary_prefix = prefix;
+	rw.agent = "reformime (maildrop " REFORMIME_MAILDROP_VERSION ")";
+	rw.read = rewrite_read;
+	rw.context = msg;
+	rw.size = msg->size;
+	rw.out = stdout;
+	reformime_rewrite(root, &rw);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("reformime: write");
+		exit(1);
+	}
+	free(prefix);
 }
 
 /* Courier numbering: the message is "1", its parts "1.1", "1.2"...; the
@@ -161,6 +226,20 @@ static void courier_section(const struct mime_part *part, struct str *dest)
 		str_printfa(dest, ".%u", part->index);
 	} else {
 		str_append(dest, "1");
+	}
+}
+
+/* No option: the section numbers, one a line. */
+static void print_sections(const struct mime_part *root)
+{
+	for (const struct mime_part *part = root; part != NULL;
+	     part = mime_part_walk_next(part)) {
+		struct str section;
+
+		str_init(&section, 32);
+		courier_section(part, &section);
+		printf("%s\n", str_c(&section));
+		str_free(&section);
 	}
 }
 
@@ -658,7 +737,8 @@ int main(int argc, char **argv)
 	const char *section = NULL, *xprefix = NULL;
 	bool opt_i = false, opt_e = false, opt_x = false, opt_X = false;
 	char **xargv = NULL;
-	int i;
+	const char *charset = NULL;
+	int i, rewrite_mode = -1;
 
 	setlocale(LC_ALL, "");
 	default_charset = getenv("MM_CHARSET");
@@ -675,6 +755,20 @@ int main(int argc, char **argv)
 			opt_i = true;
 		else if (strcmp(a, "-e") == 0)
 			opt_e = true;
+		else if (strcmp(a, "-r") == 0)
+			rewrite_mode = REFORMIME_RW;
+		else if (strcmp(a, "-r7") == 0)
+			rewrite_mode = REFORMIME_RW_7BIT;
+		else if (strcmp(a, "-r8") == 0)
+			rewrite_mode = REFORMIME_RW_8BIT;
+		else if (strncmp(a, "-c", 2) == 0) {
+			if (a[2] != '\0')
+				charset = a + 2;
+			else if (i + 1 < argc)
+				charset = argv[++i];
+			else
+				usage();
+		}
 		else if (strncmp(a, "-s", 2) == 0) {
 			if (a[2] != '\0')
 				section = a + 2;
@@ -707,13 +801,24 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (!opt_i && !opt_e && !opt_x && !opt_X)
-		usage();
+	if (charset == NULL)
+		charset = default_charset;
 
 	memset(&set, 0, sizeof(set));
 	set.require_mime_version = true;
 	memset(&msg, 0, sizeof(msg));
-	root = parse_message(&msg, &set);
+	root = parse_message(&msg, &set,
+			     rewrite_mode >= 0 && !opt_i && !opt_e);
+	if (!opt_i && !opt_e && rewrite_mode >= 0) {
+		rewrite_message(root, &msg, rewrite_mode, charset);
+		mime_part_free(&root);
+		return 0;
+	}
+	if (!opt_i && !opt_e && !opt_x && !opt_X) {
+		print_sections(root);
+		mime_part_free(&root);
+		return 0;
+	}
 
 	if (section != NULL && strchr(section, ',') != NULL) {
 		/* -s a,b,c: each section in turn, with the other options */

@@ -6,7 +6,8 @@ maildrop_reformail_SOURCES = maildrop/reformail.c maildrop/reformail.h \
 maildrop_reformail_LDADD = $(CORE_LIBS)
 
 bin_PROGRAMS += maildrop/reformime
-maildrop_reformime_SOURCES = maildrop/reformime.c
+maildrop_reformime_SOURCES = maildrop/reformime.c maildrop/reformime.h \
+	maildrop/reformime-rewrite.c
 maildrop_reformime_LDADD = $(CORE_LIBS)
 
 bin_PROGRAMS += maildrop/makemime

@@ -1,0 +1,82 @@
+/* reformime.h: the message rewriting of reformime -r/-r7/-r8 (Courier's
+ * rfc2045 rewrite), shared by the program, its unit test and its fuzz
+ * target.
+ *
+ * The message is parsed first by lib/mime-parser (with
+ * require_mime_version set, as Courier does); the rewriter then walks the
+ * tree and reads back the bytes it needs through a callback, so the
+ * message may live in memory or in a file.  Output is written with
+ * stdio.  What it does, as Debian's reformime 2.9.3 does:
+ *
+ * - every part's Content-Type is rewritten from its parsed type and its
+ *   parameters (names lowercased, comments dropped, values quoted when
+ *   they need it); text parts without a charset get the default one;
+ *   multiparts get a new boundary;
+ * - a message (the top one, or one inside message/rfc822) gets
+ *   "Mime-Version: 1.0" with Content-Type and Content-Transfer-Encoding
+ *   where its Mime-Version header was, or after its header when it had
+ *   none; a body part gets them before its other headers;
+ * - leaf parts: 7bit/8bit/raw/unknown encodings become "7bit" when the
+ *   data is 7-bit, with -r7 8-bit data becomes quoted-printable; with -r8
+ *   quoted-printable becomes 8bit (or 7bit) when no decoded line is
+ *   longer than REFORMIME_R8_MAX_LINE; base64 is left alone; every
+ *   conversion is noted in an X-Mime-Autoconverted header;
+ * - multipart preambles become Courier's fixed text, epilogues go.
+ *
+ * Limits: a part's header is read back up to the parser's header limit;
+ * -r8 decodes a part twice (once to measure, once to write) and holds
+ * at most REFORMIME_CHUNK bytes at a time. */
+#ifndef REFORMIME_H
+#define REFORMIME_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "mime-parser.h"
+
+#define REFORMIME_R8_MAX_LINE 500
+#define REFORMIME_CHUNK (64 * 1024)
+
+enum reformime_rewrite_mode {
+	REFORMIME_RW = 0,	/* -r */
+	REFORMIME_RW_7BIT,	/* -r7 */
+	REFORMIME_RW_8BIT,	/* -r8 */
+};
+
+/* Reads up to len bytes at off; returns how many (0 at the end). */
+typedef size_t reformime_read_t(void *context, uint64_t off, void *buf,
+				size_t len);
+
+struct reformime_rewrite {
+	enum reformime_rewrite_mode mode;
+	/* charset given to text parts without one (never NULL) */
+	const char *charset;
+	/* boundaries are boundary_prefix followed by a counter ("-2",
+	 * "-3", ...): Courier's "=_host-pid-time-0001" */
+	const char *boundary_prefix;
+	/* "reformime (maildrop 2.9.3)": who converted, for
+	 * X-Mime-Autoconverted */
+	const char *agent;
+	reformime_read_t *read;
+	void *context;
+	uint64_t size;		/* message size */
+	FILE *out;
+	/* private */
+	unsigned int boundary_counter;
+};
+
+/* Writes the rewritten message of tree root to rw->out.  rw->read must
+ * give the bytes the tree was parsed from.  Never fails on malformed
+ * input (the parser has made a tree of it); write errors are left in
+ * ferror(rw->out). */
+void reformime_rewrite(const struct mime_part *root,
+		       struct reformime_rewrite *rw);
+
+/* Appends Courier's rendering of a Content-Type value's parameters
+ * ("; name=value" for each, in order), dropping the first token
+ * (type/subtype) and any parameter called skip (may be NULL; "boundary"
+ * for multiparts).  Sets *has_charset_r when a charset parameter was
+ * written.  value is len bytes (unfolded). */
+void reformime_params(struct str *dest, const char *value, size_t len,
+		      const char *skip, bool *has_charset_r);
+
+#endif
