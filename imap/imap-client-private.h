@@ -15,6 +15,7 @@ enum imap_client_cont {
 	IMAP_CONT_RELAY,	/* pre-login process relaying to the session */
 	IMAP_CONT_HANDED_OFF,	/* login accepted; the owner takes over */
 	IMAP_CONT_OUTPUT,	/* a command producing output in steps */
+	IMAP_CONT_COMPRESS,	/* COMPRESS answered; the stream starts */
 };
 
 /* One step of a command with large output (FETCH): writes some, returns
@@ -57,6 +58,11 @@ struct imap_client {
 	imap_client_output_func *output_func;
 	void (*output_free)(void *ctx);
 	void *output_ctx;
+
+	/* COMPRESS=DEFLATE (imap-compress.c): offered when compress_ok */
+	bool compress_ok;
+	struct imap_compress *compress;
+	struct timeout *compress_timer;
 
 	/* relay (pre-login process after login) */
 	struct conn *relay;

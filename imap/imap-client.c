@@ -11,6 +11,7 @@
 
 #include "conn.h"
 #include "imap-client-private.h"
+#include "imap-compress.h"
 #include "imap-mailbox.h"
 #include "ioloop.h"
 #include "log.h"
@@ -179,6 +180,9 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 	str_append(out, " CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS "
 			"STATUS=SIZE QUOTA QUOTA=RES-STORAGE "
 			"QUOTA=RES-MESSAGE");
+	if (client->state != IMAP_STATE_NOT_AUTH && client->compress_ok &&
+	    client->compress == NULL)
+		str_append(out, " COMPRESS=DEFLATE");
 	str_append(out, " ESEARCH SEARCHRES SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
 			"THREAD=REFERENCES WITHIN");
 }
@@ -348,6 +352,7 @@ static void client_line(struct conn *conn, const char *line, size_t len,
 		return;
 	case IMAP_CONT_HANDED_OFF:
 	case IMAP_CONT_OUTPUT:
+	case IMAP_CONT_COMPRESS:
 		return;
 	case IMAP_CONT_NONE:
 		break;
@@ -567,11 +572,13 @@ imap_client_create_login(struct ioloop *loop, struct conn *conn,
 struct imap_client *
 imap_client_create_mail(struct ioloop *loop, struct conn *conn,
 			const struct imap_settings *set, const char *root,
-			const char *user, const char *tag,
+			const char *user, const char *tag, bool compress_ok,
 			const struct imap_client_callbacks *cb, void *context)
 {
 	struct imap_client *client = client_new(loop, conn, set, cb, context);
 	struct str s;
+
+	client->compress_ok = compress_ok;
 
 	client->root = xstrdup(root);
 	client->user = xstrdup(user);
@@ -592,6 +599,8 @@ imap_client_create_mail(struct ioloop *loop, struct conn *conn,
 
 static void client_free(struct imap_client *client)
 {
+	timeout_remove(&client->compress_timer);
+	imap_compress_destroy(&client->compress);
 	output_end(client);
 	imap_client_idle_stop(client);
 	imap_mailbox_close(&client->mbox);

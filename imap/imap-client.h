@@ -71,11 +71,13 @@ imap_client_create_login(struct ioloop *loop, struct conn *conn,
 			 void *context);
 /* A logged-in session on conn for the maildir root (INBOX) of user.
  * tag: the LOGIN/AUTHENTICATE tag to answer OK to, or NULL to send a
- * PREAUTH greeting (tunnels). */
+ * PREAUTH greeting (tunnels).  compress_ok: offer COMPRESS=DEFLATE (only
+ * for a conn on one plain socket, not a pair of fds nor TLS; see
+ * imap-compress.h). */
 struct imap_client *
 imap_client_create_mail(struct ioloop *loop, struct conn *conn,
 			const struct imap_settings *set, const char *root,
-			const char *user, const char *tag,
+			const char *user, const char *tag, bool compress_ok,
 			const struct imap_client_callbacks *cb,
 			void *context);
 /* The connection callbacks a session's conn must be created with (the

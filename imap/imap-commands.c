@@ -44,6 +44,7 @@ static const struct imap_command commands[] = {
 	{ "IDLE", cmd_idle, IMAP_CMD_AUTH },
 	{ "GETQUOTA", cmd_getquota, IMAP_CMD_AUTH },
 	{ "GETQUOTAROOT", cmd_getquotaroot, IMAP_CMD_AUTH },
+	{ "COMPRESS", cmd_compress, IMAP_CMD_AUTH },
 };
 
 const struct imap_command *imap_command_find(const char *name)

@@ -59,5 +59,6 @@ imap_command_func cmd_search, cmd_sort, cmd_thread;
 imap_command_func cmd_fetch;
 imap_command_func cmd_store, cmd_copy, cmd_move, cmd_append, cmd_idle;
 imap_command_func cmd_getquota, cmd_getquotaroot;
+imap_command_func cmd_compress;
 
 #endif

@@ -110,7 +110,8 @@ static void run_mail_session(int fd_in, int fd_out, const char *root,
 		conn_create_pair(loop, fd_in, fd_out, &cs,
 				 imap_client_conn_callbacks(), NULL);
 	struct imap_client *client = imap_client_create_mail(
-		loop, conn, &set, root, user, tag, &mail_callbacks, NULL);
+		loop, conn, &set, root, user, tag, fd_out < 0, &mail_callbacks,
+		NULL);
 
 	ioloop_signal_add(loop, SIGTERM, sigterm_stop, NULL);
 	ioloop_run(loop);

@@ -17,11 +17,12 @@ imap_libimap_la_SOURCES = \
 	imap/imap-message.c imap/imap-message.h \
 	imap/cmd-fetch.c imap/cmd-store.c imap/cmd-copy.c \
 	imap/imap-flags.c imap/imap-flags.h imap/cmd-idle.c \
-	imap/imap-quota.c imap/imap-quota.h imap/cmd-quota.c
+	imap/imap-quota.c imap/imap-quota.h imap/cmd-quota.c \
+	imap/imap-compress.c imap/imap-compress.h
 imap_libimap_la_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
-imap_libimap_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS)
+imap_libimap_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS) $(ZLIB_CFLAGS)
 
-IMAP_LIBS = imap/libimap.la $(AUTH_LIBS)
+IMAP_LIBS = imap/libimap.la $(AUTH_LIBS) $(ZLIB_LIBS)
 IMAP_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
 
 sbin_PROGRAMS += imap/imapd
@@ -54,4 +55,10 @@ tests_fuzz_fuzz_imap_message_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_fuzz_fuzz_imap_message_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_imap_message_LDADD = $(IMAP_LIBS)
 
-EXTRA_DIST += tests/fuzz/fuzz-imap-parser.dict
+FUZZ_TARGETS += tests/fuzz/fuzz-imap-session
+tests_fuzz_fuzz_imap_session_SOURCES = tests/fuzz/fuzz-imap-session.c
+tests_fuzz_fuzz_imap_session_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_fuzz_fuzz_imap_session_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_imap_session_LDADD = $(IMAP_LIBS)
+
+EXTRA_DIST += tests/fuzz/fuzz-imap-parser.dict tests/fuzz/fuzz-imap-session.dict
