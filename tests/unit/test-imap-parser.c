@@ -234,6 +234,36 @@ static void test_quote(void **state)
 	str_free(&s);
 }
 
+/* imap_seqset_normalize(): the same answers as the linear test, for
+ * overlapping, reversed and "*" ranges. */
+static void test_seqset_normalize(void **state)
+{
+	static const char *const sets[] = {
+		"5:3,1,*", "10:*,2:4,3:6,20", "*:4", "1,3,5,7,9,2", "4294967295",
+		"1:4294967295,7", "*",
+	};
+	const char *error;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+		struct imap_seqset a, b;
+
+		assert_int_equal(imap_seqset_parse(sets[k], &a, &error), 0);
+		assert_int_equal(imap_seqset_parse(sets[k], &b, &error), 0);
+		imap_seqset_normalize(&b, 12);
+		assert_true(b.normalized);
+		for (size_t i = 1; i < b.count; i++)
+			assert_true(b.ranges[i - 1].hi + 1 < b.ranges[i].lo);
+		for (uint32_t n = 0; n <= 30; n++)
+			assert_int_equal(imap_seqset_contains(&a, n, 12),
+					 imap_seqset_contains(&b, n, 12));
+		assert_int_equal(imap_seqset_contains(&a, 4294967295u, 12),
+				 imap_seqset_contains(&b, 4294967295u, 12));
+		imap_seqset_free(&a);
+		imap_seqset_free(&b);
+	}
+}
+
 static void test_seqset(void **state)
 {
 	struct imap_seqset set;
@@ -306,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_tag_valid),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_seqset),
+		cmocka_unit_test(test_seqset_normalize),
 		cmocka_unit_test(test_seqset_append),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
