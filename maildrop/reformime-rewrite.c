@@ -256,6 +256,11 @@ static bool name_is(const struct rfc822_header_field *f, const char *name)
 static void write_field(FILE *out, const char *p, size_t size)
 {
 	bool broken;
+	const char *nul = memchr(p, '\0', size);
+
+	/* Courier's field ends at a NUL */
+	if (nul != NULL)
+		size = (size_t)(nul - p);
 	size_t colon = 0, vs, ve = size;
 
 	while (colon < size && p[colon] != ':')

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 #include "str.h"
 #include "charset.h"
 #include "rfc2047.h"
+#include "rfc822-header.h"
 #include "mime-decode.h"
 #include "mime-parser.h"
 #include "reformime.h"
@@ -508,6 +510,140 @@ static void print_info(const struct mime_part *root, struct message *msg,
 	}
 }
 
+/* ---- -d, -D: delivery status notifications ---- */
+
+#define DSN_MAX_SIZE (4 * 1024 * 1024)
+
+struct dsn_group {
+	const char *block;	/* the group's bytes */
+	char *action, *final, *original;
+};
+
+/* The raw value of a field: unfolded, leading blanks dropped, trailing
+ * ones kept (as Courier's reformime prints them). */
+static char *dsn_value(const char *raw, size_t size)
+{
+	const char *colon = memchr(raw, ':', size);
+	struct str s;
+	char *v;
+
+	str_init(&s, size + 1);
+	if (colon != NULL) {
+		colon++;
+		rfc822_header_unfold(&s, colon, size - (size_t)(colon - raw));
+	}
+	v = str_steal(&s);
+	size_t n = strlen(v);
+
+	while (n > 0 && (v[n - 1] == '\n' || v[n - 1] == '\r'))
+		v[--n] = '\0';
+	size_t k = strspn(v, " \t");
+
+	memmove(v, v + k, n - k + 1);
+	return v;
+}
+
+static void dsn_field(const struct rfc822_header_field *f, void *context)
+{
+	struct dsn_group *g = context;
+	char **dest = NULL;
+
+	if (f->broken)
+		return;
+	if (f->name_len == 6 && strncasecmp(f->name, "action", 6) == 0)
+		dest = &g->action;
+	else if (f->name_len == 15 &&
+		 strncasecmp(f->name, "final-recipient", 15) == 0)
+		dest = &g->final;
+	else if (f->name_len == 18 &&
+		 strncasecmp(f->name, "original-recipient", 18) == 0)
+		dest = &g->original;
+	if (dest == NULL || *dest != NULL)
+		return;	/* the first of each counts */
+	*dest = dsn_value(g->block + f->offset, (size_t)f->size);
+}
+
+/* An "rfc822;address" value: the address without the blanks before it. */
+static const char *dsn_address(const char *v)
+{
+	if (v == NULL || strncasecmp(v, "rfc822;", 7) != 0)
+		return NULL;
+	v += 7;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return v;
+}
+
+static void dsn_group_end(struct dsn_group *g, bool original)
+{
+	const char *addr = NULL;
+
+	if (original)
+		addr = dsn_address(g->original);
+	if (addr == NULL)
+		addr = dsn_address(g->final);
+	if (g->action != NULL && addr != NULL) {
+		str_lcase(g->action);
+		printf("%s %s\n", g->action, addr);
+	}
+	free(g->action);
+	free(g->final);
+	free(g->original);
+	g->action = g->final = g->original = NULL;
+}
+
+/* Prints "action address" for each recipient of the message's
+ * message/delivery-status part (the second part of a multipart/report
+ * with report-type=delivery-status); returns the exit code: 1 if the
+ * message is not such a report.  As Courier's, a last line without a line
+ * end (the one before the closing boundary) is not read. */
+static int print_dsn(const struct mime_part *root, struct message *msg,
+		     bool original)
+{
+	const struct mime_part *ds;
+	const char *rt = mime_part_param(root, "report-type");
+	struct rfc822_header_parser *hp;
+	struct dsn_group g;
+	char *body;
+	size_t size, pos = 0;
+
+	if ((root->flags & MIME_PART_FLAG_MULTIPART) == 0 ||
+	    strcmp(root->subtype, "report") != 0 || rt == NULL ||
+	    strcasecmp(rt, "delivery-status") != 0)
+		return 1;
+	ds = root->children != NULL ? root->children->next : NULL;
+	if (ds == NULL || strcmp(ds->type, "message") != 0 ||
+	    strcmp(ds->subtype, "delivery-status") != 0)
+		return 1;
+	size = ds->end_offset - ds->body_offset > DSN_MAX_SIZE ?
+		DSN_MAX_SIZE : (size_t)(ds->end_offset - ds->body_offset);
+	body = xmalloc(size + 1);
+	size = msg_read(msg, ds->body_offset, body, size);
+	while (size > 0 && body[size - 1] != '\n')
+		size--;
+	memset(&g, 0, sizeof(g));
+	hp = rfc822_header_parser_create(NULL);
+	while (pos < size) {
+		size_t consumed;
+
+		g.block = body + pos;
+		if (rfc822_header_parser_feed(hp, body + pos, size - pos,
+					      &consumed, dsn_field, &g) == 0) {
+			rfc822_header_parser_finish(hp, dsn_field, &g);
+			dsn_group_end(&g, original);
+			break;
+		}
+		if (consumed == 0)
+			consumed = 1;
+		pos += consumed;
+		dsn_group_end(&g, original);
+		rfc822_header_parser_reset(hp);
+	}
+	rfc822_header_parser_destroy(&hp);
+	free(body);
+	return 0;
+}
+
 /* ---- extraction ---- */
 
 static struct mime_part *find_courier_section(struct mime_part *root,
@@ -738,7 +874,7 @@ int main(int argc, char **argv)
 	bool opt_i = false, opt_e = false, opt_x = false, opt_X = false;
 	char **xargv = NULL;
 	const char *charset = NULL;
-	int i, rewrite_mode = -1;
+	int i, rewrite_mode = -1, dsn = 0;
 
 	setlocale(LC_ALL, "");
 	default_charset = getenv("MM_CHARSET");
@@ -755,6 +891,10 @@ int main(int argc, char **argv)
 			opt_i = true;
 		else if (strcmp(a, "-e") == 0)
 			opt_e = true;
+		else if (strcmp(a, "-d") == 0)
+			dsn = 1;
+		else if (strcmp(a, "-D") == 0)
+			dsn = 2;
 		else if (strcmp(a, "-r") == 0)
 			rewrite_mode = REFORMIME_RW;
 		else if (strcmp(a, "-r7") == 0)
@@ -809,6 +949,12 @@ int main(int argc, char **argv)
 	memset(&msg, 0, sizeof(msg));
 	root = parse_message(&msg, &set,
 			     rewrite_mode >= 0 && !opt_i && !opt_e);
+	if (dsn != 0) {
+		int rc = print_dsn(root, &msg, dsn == 2);
+
+		mime_part_free(&root);
+		return rc;
+	}
 	if (!opt_i && !opt_e && rewrite_mode >= 0) {
 		rewrite_message(root, &msg, rewrite_mode, charset);
 		mime_part_free(&root);
@@ -851,6 +997,12 @@ int main(int argc, char **argv)
 				"found.\n", section);
 			exit(1);
 		}
+	}
+	if (sel != NULL && !opt_i && !opt_e && !is_leaf(sel)) {
+		/* as Debian's: -x/-X of a multipart or message section */
+		fprintf(stderr, "reformime: MIME section %s is a compound "
+			"section.\n", section);
+		exit(1);
 	}
 	if (opt_i) {
 		print_info(sel != NULL ? sel : root, &msg, sel != NULL);
