@@ -25,6 +25,15 @@
 #define MAIL_INDEX_UIDV_EPOCH 1000000000
 /* How often an operation is retried after growing a full map. */
 #define MAIL_INDEX_MAP_RETRIES 6
+/* The racy window of a directory stamp on a file system with sub-second
+ * mtimes: more than the kernel's clock tick (1 to 10 ms), which is the
+ * granularity of its timestamps.  File systems with whole-second mtimes
+ * (tv_nsec always 0) use MAIL_INDEX_RACY_SECS. */
+#define MAIL_INDEX_RACY_FINE_NSEC (50LL * 1000000)
+/* How long an untrusted stamp of cur/ or courierimapkeywords/ is used
+ * before one sync scans to verify it (a change by another program in the
+ * same clock tick as one of ours is found within this time). */
+#define MAIL_INDEX_RECHECK_NSEC (1000LL * 1000000)
 
 struct mail_index_stamp {
 	int64_t sec;
@@ -112,6 +121,9 @@ struct mail_index {
 	uint64_t last_modseq;	/* HIGHESTMODSEQ seen by mail_index_sync */
 	int last_sync_ret;	/* what the last successful sync returned */
 	bool removed_damaged;	/* a damaged file was removed */
+	/* Set by a write transaction's work: the directories (bits
+	 * MAIL_INDEX_DIR_*) our caller changed just before it. */
+	unsigned changed_outside;
 	uint32_t last_uidvalidity;
 };
 
@@ -198,13 +210,54 @@ void mail_index_now(struct mail_index_stamp *now_r);
 
 /* ---- mail-index-sync.c ---- */
 
-/* The stamps of new/, cur/ and courierimapkeywords/ now. */
+/* Directory bits for mail_index_sync_own_change(). */
+#define MAIL_INDEX_DIR_NEW 0x01
+#define MAIL_INDEX_DIR_CUR 0x02
+#define MAIL_INDEX_DIR_KW 0x04
+
+/* Test hooks: mtimes are cut to whole seconds (a file system without
+ * sub-second timestamps), and the clock of mail_index_now() runs this
+ * many nanoseconds ahead.  Both are 0 outside the unit tests. */
+extern bool mail_index_test_coarse_mtime;
+extern int64_t mail_index_test_clock_offset_nsec;
+/* Test hook called inside every write transaction after the stamps were
+ * taken and before the work (NULL outside the unit tests). */
+extern void (*mail_index_test_write_hook)(struct mail_index *index);
+
+/* The stamps of new/, cur/ and courierimapkeywords/ now (taken_at: the
+ * clock read before the stat() calls). */
 int mail_index_sync_stamps(struct mail_index *index,
 			   struct mail_index_hdr *cur_r,
 			   const char **error_r);
-/* True if hdr's stamps equal those in now and are trusted. */
+/* The racy window of stamp m in nanoseconds (MAIL_INDEX_RACY_FINE_NSEC
+ * when m has nanoseconds, else MAIL_INDEX_RACY_SECS). */
+int64_t mail_index_sync_racy_nsec(const struct mail_index_stamp *m);
+/* True if hdr's three stamps equal those in now. */
+bool mail_index_sync_stamps_equal(const struct mail_index_hdr *hdr,
+				  const struct mail_index_hdr *now);
+/* True if each of hdr's stamps was taken at least its racy window after
+ * the directory's mtime (no change can hide behind it). */
+bool mail_index_sync_stamps_trusted(const struct mail_index_hdr *hdr);
+/* True if the index need not scan: hdr's stamps equal those in now
+ * (now->taken_at is the current time), new/'s is trusted, and those of
+ * cur/ and the keywords are trusted or younger than
+ * MAIL_INDEX_RECHECK_NSEC. */
 bool mail_index_sync_stamps_clean(const struct mail_index_hdr *hdr,
 				  const struct mail_index_hdr *now);
+/* After a write transaction that may have renamed, unlinked or created
+ * files: pre and post are the stamps taken under the writer lock before
+ * and after the work.  A directory whose pre stamp equals hdr's changed
+ * only through us (or in the same clock tick): hdr records its post
+ * stamp, so that no session scans for our own change.  outside
+ * (MAIL_INDEX_DIR_* bits) names directories our caller changed just
+ * before the transaction: their post stamp is recorded too, with
+ * taken_at moved back so that the next recheck verifies them.  Any other
+ * difference is left for the next sync's scan.  taken_at is kept so that
+ * every change before it is in the index. */
+void mail_index_sync_own_change(struct mail_index_hdr *hdr,
+				const struct mail_index_hdr *pre,
+				const struct mail_index_hdr *post,
+				unsigned outside);
 /* Full scan inside the write transaction txn: hdr is updated (stamps
  * included).  build: the index is new (import Courier's files). */
 int mail_index_sync_scan(struct mail_index *index, MDB_txn *txn,

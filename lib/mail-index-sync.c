@@ -19,6 +19,10 @@
 
 /* ---- stamps ---- */
 
+bool mail_index_test_coarse_mtime;
+int64_t mail_index_test_clock_offset_nsec;
+void (*mail_index_test_write_hook)(struct mail_index *index);
+
 static int stamp_of(const char *dir, const char *sub, bool may_miss,
 		    struct mail_index_stamp *stamp_r, const char **error_r)
 {
@@ -39,7 +43,7 @@ static int stamp_of(const char *dir, const char *sub, bool may_miss,
 	}
 	free(path);
 	stamp_r->sec = st.st_mtim.tv_sec;
-	stamp_r->nsec = st.st_mtim.tv_nsec;
+	stamp_r->nsec = mail_index_test_coarse_mtime ? 0 : st.st_mtim.tv_nsec;
 	return 0;
 }
 
@@ -63,29 +67,136 @@ static bool stamp_equal(const struct mail_index_stamp *a,
 	return a->sec == b->sec && a->nsec == b->nsec;
 }
 
+/* b - a in nanoseconds. */
+static int64_t stamp_diff(const struct mail_index_stamp *a,
+			  const struct mail_index_stamp *b)
+{
+	return (b->sec - a->sec) * 1000000000LL + (b->nsec - a->nsec);
+}
+
+int64_t mail_index_sync_racy_nsec(const struct mail_index_stamp *m)
+{
+	/* A file system that keeps sub-second mtimes stamps with the
+	 * kernel's clock tick: a few ms.  One that keeps seconds (tv_nsec
+	 * always 0) needs the whole second and a margin. */
+	if (m->nsec != 0)
+		return MAIL_INDEX_RACY_FINE_NSEC;
+	return (int64_t)MAIL_INDEX_RACY_SECS * 1000000000LL;
+}
+
 /* True if the stamp m, taken at taken_at, can be trusted: the directory
- * had not changed for MAIL_INDEX_RACY_SECS when it was taken. */
+ * had not changed for its racy window when it was taken, so any later
+ * change gives it another mtime. */
 static bool stamp_trusted(const struct mail_index_stamp *m,
 			  const struct mail_index_stamp *taken_at)
 {
-	int64_t diff;
-
 	if (m->sec == 0 && m->nsec == 0)
 		return true;
-	diff = (taken_at->sec - m->sec) * 1000000000LL +
-	       (taken_at->nsec - m->nsec);
-	return diff >= (int64_t)MAIL_INDEX_RACY_SECS * 1000000000LL;
+	return stamp_diff(m, taken_at) >= mail_index_sync_racy_nsec(m);
+}
+
+bool mail_index_sync_stamps_trusted(const struct mail_index_hdr *hdr)
+{
+	return stamp_trusted(&hdr->new_mtime, &hdr->taken_at) &&
+	       stamp_trusted(&hdr->cur_mtime, &hdr->taken_at) &&
+	       stamp_trusted(&hdr->kw_mtime, &hdr->taken_at);
+}
+
+bool mail_index_sync_stamps_equal(const struct mail_index_hdr *hdr,
+				  const struct mail_index_hdr *now)
+{
+	return stamp_equal(&hdr->new_mtime, &now->new_mtime) &&
+	       stamp_equal(&hdr->cur_mtime, &now->cur_mtime) &&
+	       stamp_equal(&hdr->kw_mtime, &now->kw_mtime);
 }
 
 bool mail_index_sync_stamps_clean(const struct mail_index_hdr *hdr,
 				  const struct mail_index_hdr *now)
 {
-	return stamp_equal(&hdr->new_mtime, &now->new_mtime) &&
-	       stamp_equal(&hdr->cur_mtime, &now->cur_mtime) &&
-	       stamp_equal(&hdr->kw_mtime, &now->kw_mtime) &&
-	       stamp_trusted(&hdr->new_mtime, &hdr->taken_at) &&
-	       stamp_trusted(&hdr->cur_mtime, &hdr->taken_at) &&
-	       stamp_trusted(&hdr->kw_mtime, &hdr->taken_at);
+	int64_t age;
+	bool recent;
+
+	if (!mail_index_sync_stamps_equal(hdr, now))
+		return false;
+	/* new/ is where deliveries land: an untrusted stamp of it is
+	 * scanned at once, so that IDLE's wake-up finds the message. */
+	if (!stamp_trusted(&hdr->new_mtime, &hdr->taken_at))
+		return false;
+	/* cur/ and the keywords change mostly through the index itself: a
+	 * change by another program in the same clock tick as one of the
+	 * recorded mtimes is found by the first sync once
+	 * MAIL_INDEX_RECHECK_NSEC have passed since taken_at. */
+	age = stamp_diff(&hdr->taken_at, &now->taken_at);
+	recent = age >= 0 && age < MAIL_INDEX_RECHECK_NSEC;
+	return (recent || stamp_trusted(&hdr->cur_mtime, &hdr->taken_at)) &&
+	       (recent || stamp_trusted(&hdr->kw_mtime, &hdr->taken_at));
+}
+
+static void stamp_min(struct mail_index_stamp *a,
+		      const struct mail_index_stamp *b)
+{
+	if (stamp_diff(b, a) > 0)
+		*a = *b;
+}
+
+void mail_index_sync_own_change(struct mail_index_hdr *hdr,
+				 const struct mail_index_hdr *pre,
+				 const struct mail_index_hdr *post,
+				 unsigned outside)
+{
+	struct mail_index_stamp *h[3] = {
+		&hdr->new_mtime, &hdr->cur_mtime, &hdr->kw_mtime,
+	};
+	const struct mail_index_stamp *b[3] = {
+		&pre->new_mtime, &pre->cur_mtime, &pre->kw_mtime,
+	};
+	const struct mail_index_stamp *a[3] = {
+		&post->new_mtime, &post->cur_mtime, &post->kw_mtime,
+	};
+	struct mail_index_stamp taken_at;
+	bool changed = false;
+
+	/* Every change made before taken_at is in the index, and one made
+	 * since either moved an mtime or fell in the clock tick of a
+	 * recorded one.  If no such hidden change can exist, everything
+	 * before pre (taken under the writer lock, before our change) is
+	 * in the index; else the older taken_at stays. */
+	taken_at = mail_index_sync_stamps_trusted(hdr) ? pre->taken_at
+						       : hdr->taken_at;
+	for (unsigned i = 0; i < 3; i++) {
+		if (stamp_equal(b[i], h[i])) {
+			/* Nobody else since the recorded stamp: whatever
+			 * moved it during our transaction is ours, or
+			 * hidden in the tick of the new mtime (after
+			 * pre->taken_at). */
+			if (!stamp_equal(a[i], b[i])) {
+				*h[i] = *a[i];
+				changed = true;
+			}
+		} else if ((outside & (1U << i)) != 0) {
+			/* Our caller changed the directory just before
+			 * the transaction (APPEND's link into cur/).  Any
+			 * change by another program since the recorded
+			 * stamp came after that mtime: treat it as hidden
+			 * from then on, found by the next recheck. */
+			struct mail_index_stamp since = *h[i];
+			int64_t back = mail_index_sync_racy_nsec(h[i]);
+
+			since.sec -= back / 1000000000LL;
+			since.nsec -= back % 1000000000LL;
+			if (since.nsec < 0) {
+				since.nsec += 1000000000LL;
+				since.sec--;
+			}
+			stamp_min(&taken_at, &since);
+			*h[i] = *a[i];
+			changed = true;
+		}
+		/* Else another program changed it: the stamp stays stale
+		 * and the next sync scans. */
+	}
+	if (changed)
+		hdr->taken_at = taken_at;
 }
 
 /* ---- keywords ---- */

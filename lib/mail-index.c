@@ -56,8 +56,12 @@ void mail_index_now(struct mail_index_stamp *now_r)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	now_r->sec = ts.tv_sec;
-	now_r->nsec = ts.tv_nsec;
+	now_r->sec = ts.tv_sec + mail_index_test_clock_offset_nsec / 1000000000;
+	now_r->nsec = ts.tv_nsec + mail_index_test_clock_offset_nsec % 1000000000;
+	if (now_r->nsec >= 1000000000) {
+		now_r->nsec -= 1000000000;
+		now_r->sec++;
+	}
 }
 
 /* ---- environments ---- */
@@ -943,6 +947,7 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 		      const char **error_r)
 {
 	struct mail_index_hdr hdr, stamps;
+	struct mail_index_stamp start;
 	MDB_txn *txn = NULL;
 	int ret, rc, tries;
 	bool build;
@@ -951,6 +956,7 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 		return -1;
 	if (mail_index_sync_stamps(index, &stamps, error_r) < 0)
 		return -1;
+	start = stamps.taken_at;
 	if ((flags & MAIL_INDEX_SYNC_FORCE) == 0) {
 		if (mail_index_read_begin(index, &txn, error_r) < 0)
 			return -1;
@@ -973,13 +979,19 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 		}
 		build = ret == 0;
 		/* Stamps again, now that we hold the writer lock: another
-		 * process may just have scanned. */
+		 * process may just have scanned.  If it took its stamps
+		 * after we started, everything before our call is in the
+		 * index: use its result. */
 		if (mail_index_sync_stamps(index, &stamps, error_r) < 0) {
 			mdb_txn_abort(txn);
 			return -1;
 		}
 		if (!build && (flags & MAIL_INDEX_SYNC_FORCE) == 0 &&
-		    mail_index_sync_stamps_clean(&hdr, &stamps)) {
+		    (mail_index_sync_stamps_clean(&hdr, &stamps) ||
+		     (mail_index_sync_stamps_equal(&hdr, &stamps) &&
+		      (hdr.taken_at.sec > start.sec ||
+		       (hdr.taken_at.sec == start.sec &&
+			hdr.taken_at.nsec >= start.nsec))))) {
 			mdb_txn_abort(txn);
 			goto done;
 		}
@@ -1074,10 +1086,11 @@ typedef int write_fn(struct mail_index *index, MDB_txn *txn,
 static int write_txn(struct mail_index *index, write_fn *fn, void *context,
 		     const char **error_r)
 {
-	struct mail_index_hdr hdr;
+	struct mail_index_hdr hdr, pre, post;
 	uint64_t pre_modseq;
 	MDB_txn *txn;
 	int ret, rc, tries;
+	bool stamped;
 
 	if (reopen_if_replaced(index, error_r) < 0)
 		return -1;
@@ -1096,7 +1109,17 @@ static int write_txn(struct mail_index *index, write_fn *fn, void *context,
 		rc = 0;
 		last_mdb_rc = 0;
 		pre_modseq = hdr.highestmodseq;
+		/* Directory stamps around our renames, unlinks and
+		 * creations, so that they cost no session a scan. */
+		stamped = mail_index_sync_stamps(index, &pre, NULL) == 0;
+		index->changed_outside = 0;
+		if (mail_index_test_write_hook != NULL)
+			mail_index_test_write_hook(index);
 		ret = fn(index, txn, &hdr, context, &rc, error_r);
+		if (ret >= 0 && stamped &&
+		    mail_index_sync_stamps(index, &post, NULL) == 0)
+			mail_index_sync_own_change(&hdr, &pre, &post,
+						   index->changed_outside);
 		if (ret >= 0 && mail_index_hdr_put(index, txn, &hdr, error_r) < 0)
 			ret = -1;
 		if (ret >= 0) {
@@ -2133,6 +2156,9 @@ static int add_fn(struct mail_index *index, MDB_txn *txn,
 		}
 	}
 	free(path);
+	/* Our caller put it there just before the transaction. */
+	index->changed_outside |= in_new ? MAIL_INDEX_DIR_NEW
+					 : MAIL_INDEX_DIR_CUR;
 	if (hdr->uidnext >= UINT32_MAX) {
 		mail_index_set_error(error_r, "mail index: UIDs exhausted");
 		errno = EOVERFLOW;
