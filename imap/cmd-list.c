@@ -21,6 +21,7 @@
 
 #define SUBSCRIBED_FILE "courierimapsubscribed"
 #define SUBSCRIBED_MAX (1024 * 1024)
+#define SPECIAL_USE_FILE "imapspecialuse"
 
 /* IMAP pattern match: '*' matches anything, '%' anything but '.'. */
 bool imap_list_match(const char *pattern, const char *name)
@@ -61,17 +62,87 @@ static bool match_name(const char *pattern, const char *name)
 	return imap_list_match(pattern, name);
 }
 
-static const char *special_use(const char *folder)
+/* RFC 6154 uses a folder can be given (\\All and \\Flagged would be
+ * virtual mailboxes, which this server does not make). */
+static const char *const special_uses[] = {
+	"\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash",
+};
+
+const char *imap_special_use_canonical(const char *use)
+{
+	for (size_t i = 0; i < N_ELEMENTS(special_uses); i++)
+		if (strcasecmp(use, special_uses[i]) == 0)
+			return special_uses[i];
+	return NULL;
+}
+
+int imap_special_use_write(struct imap_client *client, const char *folder,
+			   const char *uses)
+{
+	char *dir = imap_folder_dir(client, folder);
+	if (dir == NULL)
+		return -1;
+	char *path = xasprintf("%s/%s", dir, SPECIAL_USE_FILE);
+	char *tmp = xasprintf("%s/tmp/%s.%ld", dir, SPECIAL_USE_FILE,
+			      (long)getpid());
+	FILE *f = fopen(tmp, "w");
+	int ret = -1;
+
+	if (f != NULL) {
+		if (fputs(uses, f) >= 0 && fflush(f) == 0 &&
+		    fsync(fileno(f)) == 0)
+			ret = 0;
+		if (fclose(f) != 0)
+			ret = -1;
+		if (ret == 0 && rename(tmp, path) < 0)
+			ret = -1;
+		if (ret < 0)
+			unlink(tmp);
+	}
+	free(tmp);
+	free(path);
+	free(dir);
+	return ret;
+}
+
+/* The SPECIAL-USE attributes of folder (" \\Sent..." each with a leading
+ * space) appended to out: the default ones of the names new accounts
+ * get, and those CREATE ... (USE (...)) recorded in the folder. */
+static void special_use(struct imap_client *client, const char *folder,
+			struct str *out)
 {
 	static const char *const names[][2] = {
 		{ "Sent", "\\Sent" },	  { "Drafts", "\\Drafts" },
 		{ "Trash", "\\Trash" },	  { "Junk", "\\Junk" },
 		{ "Archive", "\\Archive" },
 	};
+	const char *dflt = NULL;
+
 	for (size_t i = 0; i < N_ELEMENTS(names); i++)
 		if (strcmp(folder, names[i][0]) == 0)
-			return names[i][1];
-	return NULL;
+			dflt = names[i][1];
+	if (dflt != NULL)
+		str_printfa(out, " %s", dflt);
+	if (folder[0] == '\0')
+		return;
+	char *dir = imap_folder_dir(client, folder);
+	char *path = dir != NULL ? xasprintf("%s/%s", dir, SPECIAL_USE_FILE) :
+				   NULL;
+	FILE *f = path != NULL ? fopen(path, "r") : NULL;
+	char line[64];
+
+	/* a handful of short lines; anything else is not ours */
+	for (int n = 0; f != NULL && n < 8 && fgets(line, sizeof(line), f);
+	     n++) {
+		line[strcspn(line, "\r\n")] = '\0';
+		const char *use = imap_special_use_canonical(line);
+		if (use != NULL && (dflt == NULL || strcmp(use, dflt) != 0))
+			str_printfa(out, " %s", use);
+	}
+	if (f != NULL)
+		fclose(f);
+	free(path);
+	free(dir);
 }
 
 char **imap_subscriptions_read(struct imap_client *client, size_t *count_r)
@@ -369,15 +440,18 @@ static void list_common(struct imap_cmd *cmd, bool lsub)
 	struct list_entry *e = list_entries(client, list, &n);
 	maildir_folder_list_free(&list);
 	bool want_sub = lsub || o.sel_subscribed;
-	struct str s;
+	struct str s, su;
 	str_init(&s, 256);
+	str_init(&su, 64);
 	for (size_t i = 0; i < n; i++) {
-		const char *su = special_use(e[i].folder);
 		bool childinfo = false;
 		char *name = imap_folder_to_client(client, e[i].folder);
 
 		if (!matches(client, &o, name))
 			goto next;
+		str_clear(&su);
+		if (e[i].exists)
+			special_use(client, e[i].folder, &su);
 		/* the selection options */
 		if (want_sub && !e[i].subscribed) {
 			/* RECURSIVEMATCH: a parent of subscribed ones */
@@ -388,7 +462,7 @@ static void list_common(struct imap_cmd *cmd, bool lsub)
 		/* a placeholder shows as a parent of existing folders */
 		if (!want_sub && !e[i].exists && !e[i].children)
 			goto next;
-		if (o.sel_special && su == NULL)
+		if (o.sel_special && str_len(&su) == 0)
 			goto next;
 		if (lsub && !e[i].subscribed)
 			goto next;
@@ -405,8 +479,8 @@ static void list_common(struct imap_cmd *cmd, bool lsub)
 			str_append(&s, e[i].children ? "\\HasChildren" :
 						       "\\HasNoChildren");
 		}
-		if (su != NULL && !lsub && e[i].exists)
-			str_printfa(&s, " %s", su);
+		if (!lsub)
+			str_append(&s, str_c(&su));
 		if (!lsub && e[i].subscribed)
 			str_append(&s, " \\Subscribed");
 		str_append(&s, ") \".\" ");
@@ -425,6 +499,7 @@ static void list_common(struct imap_cmd *cmd, bool lsub)
 		free(name);
 	}
 	str_free(&s);
+	str_free(&su);
 	for (size_t i = 0; i < n; i++)
 		free(e[i].folder);
 	free(e);

@@ -34,12 +34,62 @@ static char *arg_folder(struct imap_cmd *cmd, size_t i)
 	return folder;
 }
 
+/* Checks the USE list of CREATE name (USE (attrs)) (RFC 6154 section 3)
+ * and puts its attributes in *uses_r ("\\Sent\n..."), "" without one.
+ * Returns 1; 0 after a reply (BAD or NO [USEATTR]). */
+static int create_uses(struct imap_cmd *cmd, struct str *uses_r)
+{
+	if (cmd->count == 1)
+		return 1;
+	const struct imap_arg *p = &cmd->args[1];
+	if (cmd->count != 2 || p->type != IMAP_ARG_LIST ||
+	    p->list_count % 2 != 0) {
+		imap_cmd_bad(cmd, "CREATE takes a mailbox name and "
+				  "(USE (attributes))");
+		return 0;
+	}
+	for (size_t i = 0; i < p->list_count; i += 2) {
+		const struct imap_arg *v = &p->list[i + 1];
+
+		if (!imap_arg_atom_equals(&p->list[i], "USE") ||
+		    v->type != IMAP_ARG_LIST) {
+			imap_cmd_bad(cmd, "Unknown CREATE parameter");
+			return 0;
+		}
+		for (size_t j = 0; j < v->list_count; j++) {
+			const char *use = v->list[j].type == IMAP_ARG_ATOM ?
+						  v->list[j].str : NULL;
+
+			if (use == NULL || use[0] != '\\') {
+				imap_cmd_bad(cmd, "USE takes attributes");
+				return 0;
+			}
+			const char *canon = imap_special_use_canonical(use);
+			if (canon == NULL) {
+				imap_cmd_no(cmd, "[USEATTR] %s is not a "
+						 "special use this server "
+						 "can give a mailbox",
+					    use);
+				return 0;
+			}
+			str_printfa(uses_r, "%s\n", canon);
+		}
+	}
+	return 1;
+}
+
 void cmd_create(struct imap_cmd *cmd)
 {
 	const char *error;
 
-	if (cmd->count != 1) {
+	if (cmd->count != 1 && cmd->count != 2) {
 		imap_cmd_bad(cmd, "CREATE takes a mailbox name");
+		return;
+	}
+	struct str uses;
+	str_init(&uses, 32);
+	if (!create_uses(cmd, &uses)) {
+		str_free(&uses);
 		return;
 	}
 	/* a trailing separator only says the name may have children */
@@ -55,20 +105,32 @@ void cmd_create(struct imap_cmd *cmd)
 	sub.args = &arg;
 	char *folder = arg_folder(&sub, 0);
 	free(trimmed);
-	if (folder == NULL)
+	if (folder == NULL) {
+		str_free(&uses);
 		return;
+	}
 	if (folder[0] == '\0') {
 		imap_cmd_no(cmd, "[ALREADYEXISTS] INBOX always exists");
 	} else {
 		int r = maildir_folder_create(cmd->client->root, folder,
 					      &error);
-		if (r < 0)
+		if (r > 0 && str_len(&uses) > 0 &&
+		    imap_special_use_write(cmd->client, folder,
+					   str_c(&uses)) < 0) {
+			/* all or nothing (RFC 6154 section 3) */
+			(void)maildir_folder_delete(cmd->client->root, folder,
+						    &error);
+			imap_cmd_no(cmd, "[USEATTR] Cannot record the "
+					 "special use");
+		} else if (r < 0) {
 			imap_cmd_no(cmd, "[CANNOT] %s", error);
-		else if (r == 0)
+		} else if (r == 0) {
 			imap_cmd_no(cmd, "[ALREADYEXISTS] Mailbox exists");
-		else
+		} else {
 			imap_cmd_ok(cmd, "CREATE completed");
+		}
 	}
+	str_free(&uses);
 	free(folder);
 }
 

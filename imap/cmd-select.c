@@ -424,7 +424,7 @@ struct deleted_ctx {
 	uint32_t *uids;
 	size_t count;
 	uint64_t bytes;		/* their size on disk, for the quota */
-	const struct imap_seqset *only;	/* UID EXPUNGE */
+	const struct imap_seqset *only;	/* UID EXPUNGE, normalized */
 };
 
 static int deleted_cb(const struct mail_index_record *rec, void *context)
@@ -434,7 +434,7 @@ static int deleted_cb(const struct mail_index_record *rec, void *context)
 	if ((rec->flags & MAIL_INDEX_DELETED) == 0)
 		return 0;
 	if (ctx->only != NULL &&
-	    !imap_seqset_contains(ctx->only, rec->uid, UINT32_MAX))
+	    !imap_seqset_contains(ctx->only, rec->uid, 0))
 		return 0;
 	ctx->uids = xreallocarray(ctx->uids, ctx->count + 1,
 				  sizeof(*ctx->uids));
@@ -505,6 +505,14 @@ void cmd_expunge(struct imap_cmd *cmd)
 				   &set, &error) < 0) {
 		imap_cmd_bad(cmd, "%s", error);
 		return;
+	}
+	if (cmd->uid) {
+		/* "*" is the largest UID in the mailbox, and n:* with n
+		 * above it means that UID (RFC 9051 section 9, seq-range) */
+		const struct imap_mailbox *mbox = cmd->client->mbox;
+		uint32_t max = mbox->count > 0 ? mbox->uids[mbox->count - 1] :
+						 0;
+		imap_seqset_normalize(&set, max);
 	}
 	if (cmd->client->mbox->readonly) {
 		imap_cmd_no(cmd, "[READ-ONLY] Mailbox is read-only");

@@ -175,7 +175,7 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 	/* Only what the command table implements: IDLE, UIDPLUS and MOVE
 	 * are advertised when their commands exist. */
 	str_append(out, " LITERAL+ ID ENABLE NAMESPACE CHILDREN "
-			"UNSELECT SPECIAL-USE UTF8=ACCEPT");
+			"UNSELECT SPECIAL-USE CREATE-SPECIAL-USE UTF8=ACCEPT");
 	str_append(out, " UIDPLUS MOVE MULTIAPPEND BINARY IDLE");
 	str_append(out, " CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS "
 			"STATUS=SIZE QUOTA QUOTA=RES-STORAGE "

@@ -21,6 +21,15 @@ void imap_subscriptions_free(char **v, size_t count);
 /* Courier's spelling of a folder (UTF-8, "" = INBOX) in that file. */
 char *imap_subscription_name(const char *folder);
 
+/* SPECIAL-USE (RFC 6154): the canonical spelling of a use attribute a
+ * folder can be given ("\\Sent"...), NULL for one it cannot (\\All,
+ * \\Flagged, unknown). */
+const char *imap_special_use_canonical(const char *use);
+/* Records uses ("\\Sent\n" lines) in folder's "imapspecialuse" file,
+ * which LIST reads.  Returns 0 or -1. */
+int imap_special_use_write(struct imap_client *client, const char *folder,
+			   const char *uses);
+
 /* STATUS (cmd-mailbox.c), also for LIST RETURN (STATUS (...)): appends
  * "* STATUS name (items)\r\n" for folder (UTF-8, "" = INBOX).  Returns
  * 1; 0 with *error_r (NO text with its code) when the folder cannot be
