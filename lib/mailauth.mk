@@ -25,3 +25,8 @@ FUZZ_TARGETS += tests/fuzz/fuzz-dkim
 tests_fuzz_fuzz_dkim_SOURCES = tests/fuzz/fuzz-dkim.c
 tests_fuzz_fuzz_dkim_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_dkim_LDADD = $(CORE_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz-dkim-verify
+tests_fuzz_fuzz_dkim_verify_SOURCES = tests/fuzz/fuzz-dkim-verify.c
+tests_fuzz_fuzz_dkim_verify_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_dkim_verify_LDADD = $(CORE_LIBS)
