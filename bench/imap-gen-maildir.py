@@ -6,8 +6,9 @@ Writes DIR/{cur,new,tmp} with N messages (default 100000, seed 1), the
 same bytes and file names for the same N and SEED.  What is in it, picked
 at random from the seed:
 
-- senders and recipients from a pool of 400 people over 40 domains, about
-  a fifth with an RFC 2047 encoded display name (UTF-8 or ISO-8859-1);
+- senders and recipients from a pool of 400 people over 40 domains; names
+  with accents (about two fifths) and 8 % of the others are sent as RFC
+  2047 encoded words (B or Q, UTF-8 or ISO-8859-1);
   Cc on a third of the messages;
 - subjects from a vocabulary, with "Re:", "Fwd:", "[list]" leaders on
   some, encoded words on some; replies carry In-Reply-To and References
