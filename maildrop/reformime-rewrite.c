@@ -42,21 +42,23 @@ static bool needs_quotes(const char *v, size_t len)
 	return false;
 }
 
-/* Skips a comment starting at v[*i] == '(' (nested, with quoted pairs). */
-static void skip_comment(const char *v, size_t len, size_t *i)
+/* Skips a comment starting at v[*i] == '(' (nested, with quoted pairs);
+ * returns false, leaving *i alone, when it is not closed. */
+static bool skip_comment(const char *v, size_t len, size_t *i)
 {
 	unsigned int depth = 0;
 
-	for (; *i < len; (*i)++) {
-		if (v[*i] == '\\' && *i + 1 < len)
-			(*i)++;
-		else if (v[*i] == '(')
+	for (size_t k = *i; k < len; k++) {
+		if (v[k] == '\\' && k + 1 < len)
+			k++;
+		else if (v[k] == '(')
 			depth++;
-		else if (v[*i] == ')' && --depth == 0) {
-			(*i)++;
-			return;
+		else if (v[k] == ')' && --depth == 0) {
+			*i = k + 1;
+			return true;
 		}
 	}
+	return false;
 }
 
 /* Collects the words of v from *i up to a byte of stop (or the end),
@@ -72,7 +74,12 @@ static void collect(const char *v, size_t len, size_t *i, const char *stop,
 		    c == '\0') {
 			(*i)++;
 		} else if (c == '(') {
-			skip_comment(v, len, i);
+			if (skip_comment(v, len, i))
+				continue;
+			/* as Courier's: a comment that is not closed is
+			 * taken as text, up to the end of the value */
+			str_append_n(dest, v + *i, len - *i);
+			*i = len;
 		} else if (c == '"') {
 			for ((*i)++; *i < len && v[*i] != '"'; (*i)++) {
 				if (v[*i] == '\\' && *i + 1 < len)
@@ -221,8 +228,9 @@ static void write_mime_block(struct header_state *hs)
 
 		collect(v, len, &i, ";", &ct);
 		str_lcase(ct.data);
-		reformime_params(&ct, v, len, multipart ? "boundary" : NULL,
-				 &has_charset);
+		/* a boundary parameter goes whatever the type, as
+		 * Courier's */
+		reformime_params(&ct, v, len, "boundary", &has_charset);
 	} else {
 		str_printfa(&ct, "%s/%s", part->type, part->subtype);
 	}

@@ -510,140 +510,6 @@ static void print_info(const struct mime_part *root, struct message *msg,
 	}
 }
 
-/* ---- -d, -D: delivery status notifications ---- */
-
-#define DSN_MAX_SIZE (4 * 1024 * 1024)
-
-struct dsn_group {
-	const char *block;	/* the group's bytes */
-	char *action, *final, *original;
-};
-
-/* The raw value of a field: unfolded, leading blanks dropped, trailing
- * ones kept (as Courier's reformime prints them). */
-static char *dsn_value(const char *raw, size_t size)
-{
-	const char *colon = memchr(raw, ':', size);
-	struct str s;
-	char *v;
-
-	str_init(&s, size + 1);
-	if (colon != NULL) {
-		colon++;
-		rfc822_header_unfold(&s, colon, size - (size_t)(colon - raw));
-	}
-	v = str_steal(&s);
-	size_t n = strlen(v);
-
-	while (n > 0 && (v[n - 1] == '\n' || v[n - 1] == '\r'))
-		v[--n] = '\0';
-	size_t k = strspn(v, " \t");
-
-	memmove(v, v + k, n - k + 1);
-	return v;
-}
-
-static void dsn_field(const struct rfc822_header_field *f, void *context)
-{
-	struct dsn_group *g = context;
-	char **dest = NULL;
-
-	if (f->broken)
-		return;
-	if (f->name_len == 6 && strncasecmp(f->name, "action", 6) == 0)
-		dest = &g->action;
-	else if (f->name_len == 15 &&
-		 strncasecmp(f->name, "final-recipient", 15) == 0)
-		dest = &g->final;
-	else if (f->name_len == 18 &&
-		 strncasecmp(f->name, "original-recipient", 18) == 0)
-		dest = &g->original;
-	if (dest == NULL || *dest != NULL)
-		return;	/* the first of each counts */
-	*dest = dsn_value(g->block + f->offset, (size_t)f->size);
-}
-
-/* An "rfc822;address" value: the address without the blanks before it. */
-static const char *dsn_address(const char *v)
-{
-	if (v == NULL || strncasecmp(v, "rfc822;", 7) != 0)
-		return NULL;
-	v += 7;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	return v;
-}
-
-static void dsn_group_end(struct dsn_group *g, bool original)
-{
-	const char *addr = NULL;
-
-	if (original)
-		addr = dsn_address(g->original);
-	if (addr == NULL)
-		addr = dsn_address(g->final);
-	if (g->action != NULL && addr != NULL) {
-		str_lcase(g->action);
-		printf("%s %s\n", g->action, addr);
-	}
-	free(g->action);
-	free(g->final);
-	free(g->original);
-	g->action = g->final = g->original = NULL;
-}
-
-/* Prints "action address" for each recipient of the message's
- * message/delivery-status part (the second part of a multipart/report
- * with report-type=delivery-status); returns the exit code: 1 if the
- * message is not such a report.  As Courier's, a last line without a line
- * end (the one before the closing boundary) is not read. */
-static int print_dsn(const struct mime_part *root, struct message *msg,
-		     bool original)
-{
-	const struct mime_part *ds;
-	const char *rt = mime_part_param(root, "report-type");
-	struct rfc822_header_parser *hp;
-	struct dsn_group g;
-	char *body;
-	size_t size, pos = 0;
-
-	if ((root->flags & MIME_PART_FLAG_MULTIPART) == 0 ||
-	    strcmp(root->subtype, "report") != 0 || rt == NULL ||
-	    strcasecmp(rt, "delivery-status") != 0)
-		return 1;
-	ds = root->children != NULL ? root->children->next : NULL;
-	if (ds == NULL || strcmp(ds->type, "message") != 0 ||
-	    strcmp(ds->subtype, "delivery-status") != 0)
-		return 1;
-	size = ds->end_offset - ds->body_offset > DSN_MAX_SIZE ?
-		DSN_MAX_SIZE : (size_t)(ds->end_offset - ds->body_offset);
-	body = xmalloc(size + 1);
-	size = msg_read(msg, ds->body_offset, body, size);
-	while (size > 0 && body[size - 1] != '\n')
-		size--;
-	memset(&g, 0, sizeof(g));
-	hp = rfc822_header_parser_create(NULL);
-	while (pos < size) {
-		size_t consumed;
-
-		g.block = body + pos;
-		if (rfc822_header_parser_feed(hp, body + pos, size - pos,
-					      &consumed, dsn_field, &g) == 0) {
-			rfc822_header_parser_finish(hp, dsn_field, &g);
-			dsn_group_end(&g, original);
-			break;
-		}
-		if (consumed == 0)
-			consumed = 1;
-		pos += consumed;
-		dsn_group_end(&g, original);
-		rfc822_header_parser_reset(hp);
-	}
-	rfc822_header_parser_destroy(&hp);
-	free(body);
-	return 0;
-}
-
 /* ---- extraction ---- */
 
 static struct mime_part *find_courier_section(struct mime_part *root,
@@ -950,7 +816,8 @@ int main(int argc, char **argv)
 	root = parse_message(&msg, &set,
 			     rewrite_mode >= 0 && !opt_i && !opt_e);
 	if (dsn != 0) {
-		int rc = print_dsn(root, &msg, dsn == 2);
+		int rc = reformime_dsn(root, rewrite_read, &msg, dsn == 2,
+				       stdout);
 
 		mime_part_free(&root);
 		return rc;

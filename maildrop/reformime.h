@@ -23,6 +23,8 @@
  *   conversion is noted in an X-Mime-Autoconverted header;
  * - multipart preambles become Courier's fixed text, epilogues go.
  *
+ * reformime_dsn() is the -d/-D reader of delivery status notifications.
+ *
  * Limits: a part's header is read back up to the parser's header limit;
  * -r8 decodes a part twice (once to measure, once to write) and holds
  * at most REFORMIME_CHUNK bytes at a time. */
@@ -35,6 +37,7 @@
 
 #define REFORMIME_R8_MAX_LINE 500
 #define REFORMIME_CHUNK (64 * 1024)
+#define REFORMIME_DSN_MAX_SIZE (4 * 1024 * 1024)
 
 enum reformime_rewrite_mode {
 	REFORMIME_RW = 0,	/* -r */
@@ -78,5 +81,16 @@ void reformime_rewrite(const struct mime_part *root,
  * written.  value is len bytes (unfolded). */
 void reformime_params(struct str *dest, const char *value, size_t len,
 		      const char *skip, bool *has_charset_r);
+
+/* -d/-D: prints "action address" to out for each recipient group of the
+ * message/delivery-status part of root (the second part of a
+ * multipart/report with report-type=delivery-status), the address from
+ * Final-Recipient, or with original from Original-Recipient when there is
+ * one (only "rfc822;" addresses).  The part is read through read/context,
+ * at most REFORMIME_DSN_MAX_SIZE bytes of it; a last line without a line
+ * end is not read, as Courier's.  Returns 0, or 1 when the message is not
+ * such a report. */
+int reformime_dsn(const struct mime_part *root, reformime_read_t *read,
+		  void *context, bool original, FILE *out);
 
 #endif

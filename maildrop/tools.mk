@@ -7,7 +7,7 @@ maildrop_reformail_LDADD = $(CORE_LIBS)
 
 bin_PROGRAMS += maildrop/reformime
 maildrop_reformime_SOURCES = maildrop/reformime.c maildrop/reformime.h \
-	maildrop/reformime-rewrite.c
+	maildrop/reformime-rewrite.c maildrop/reformime-dsn.c
 maildrop_reformime_LDADD = $(CORE_LIBS)
 
 bin_PROGRAMS += maildrop/makemime
@@ -29,6 +29,14 @@ tests_fuzz_fuzz_reformail_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
 tests_fuzz_fuzz_reformail_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_reformail_LDADD = $(CORE_LIBS)
 
+FUZZ_TARGETS += tests/fuzz/fuzz-reformime
+tests_fuzz_fuzz_reformime_SOURCES = tests/fuzz/fuzz-reformime.c \
+	maildrop/reformime-rewrite.c maildrop/reformime-dsn.c \
+	maildrop/reformime.h
+tests_fuzz_fuzz_reformime_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
+tests_fuzz_fuzz_reformime_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_reformime_LDADD = $(CORE_LIBS)
+
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-reformail
 TESTS += tests/unit/test-reformail
@@ -45,4 +53,13 @@ tests_unit_test_makemime_SOURCES = tests/unit/test-makemime.c \
 tests_unit_test_makemime_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_makemime_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
 tests_unit_test_makemime_LDADD = $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test-reformime
+TESTS += tests/unit/test-reformime
+tests_unit_test_reformime_SOURCES = tests/unit/test-reformime.c \
+	maildrop/reformime-rewrite.c maildrop/reformime-dsn.c \
+	maildrop/reformime.h
+tests_unit_test_reformime_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_reformime_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
+tests_unit_test_reformime_LDADD = $(UNIT_LIBS)
 endif
