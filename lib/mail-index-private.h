@@ -223,6 +223,8 @@ extern int64_t mail_index_test_clock_offset_nsec;
 /* Test hook called inside every write transaction after the stamps were
  * taken and before the work (NULL outside the unit tests). */
 extern void (*mail_index_test_write_hook)(struct mail_index *index);
+/* Scans made by this process (mail_index_sync_scan() calls). */
+extern unsigned mail_index_test_scans;
 
 /* The stamps of new/, cur/ and courierimapkeywords/ now (taken_at: the
  * clock read before the stat() calls). */

@@ -22,6 +22,7 @@
 bool mail_index_test_coarse_mtime;
 int64_t mail_index_test_clock_offset_nsec;
 void (*mail_index_test_write_hook)(struct mail_index *index);
+unsigned mail_index_test_scans;
 
 static int stamp_of(const char *dir, const char *sub, bool may_miss,
 		    struct mail_index_stamp *stamp_r, const char **error_r)
@@ -161,8 +162,10 @@ void mail_index_sync_own_change(struct mail_index_hdr *hdr,
 	 * recorded one.  If no such hidden change can exist, everything
 	 * before pre (taken under the writer lock, before our change) is
 	 * in the index; else the older taken_at stays. */
-	taken_at = mail_index_sync_stamps_trusted(hdr) ? pre->taken_at
-						       : hdr->taken_at;
+	taken_at = hdr->taken_at;
+	if (mail_index_sync_stamps_trusted(hdr) &&
+	    stamp_diff(&taken_at, &pre->taken_at) > 0)
+		taken_at = pre->taken_at;
 	for (unsigned i = 0; i < 3; i++) {
 		if (stamp_equal(b[i], h[i])) {
 			/* Nobody else since the recorded stamp: whatever
@@ -598,6 +601,7 @@ int mail_index_sync_scan(struct mail_index *index, MDB_txn *txn,
 	MDB_val key, val;
 	int rc, ret = 0;
 
+	mail_index_test_scans++;
 	if (build) {
 		const char *err;
 

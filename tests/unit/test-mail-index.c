@@ -1,7 +1,10 @@
 /* test-mail-index.c: unit tests for the per-folder mail index
  * (lib/mail-index): building, syncing with changes made behind its back,
  * STORE/EXPUNGE/APPEND through the API, the expunge log, the cache,
- * Courier imports, corruption, two processes at once, and timings on a
+ * Courier imports, corruption, two processes at once, the directory
+ * stamps under concurrent changes (on this file system, on one with
+ * whole-second mtimes simulated by a hook, and on a real one when
+ * MAIL_INDEX_TEST_COARSE_DIR names its mount point), and timings on a
  * folder of 10,000 messages. */
 #include "config.h"
 #include <stdarg.h>
@@ -25,6 +28,7 @@
 #include "maildir.h"
 #include "maildir-keywords.h"
 #include "mail-index.h"
+#include "mail-index-private.h"
 #include "mem.h"
 #include "str.h"
 
@@ -1012,6 +1016,537 @@ static void test_two_processes(void **state)
 	mail_index_close(&index);
 }
 
+
+/* ---- directory stamps under concurrent changes ---- */
+
+/* The mode of a stamp test: 0 this file system (sub-second mtimes), 1
+ * whole seconds simulated, 2 a real file system with whole-second mtimes
+ * (MAIL_INDEX_TEST_COARSE_DIR). */
+static int setup_stamp_mode(int mode)
+{
+	const char *base = "/tmp";
+	char *tmpl;
+
+	warnings = 0;
+	log_set_handler(log_capture, NULL);
+	mail_index_test_coarse_mtime = mode == 1;
+	mail_index_test_clock_offset_nsec = 0;
+	mail_index_test_write_hook = NULL;
+	if (mode == 2) {
+		base = getenv("MAIL_INDEX_TEST_COARSE_DIR");
+		if (base == NULL || *base == '\0')
+			return -1;
+	}
+	tmpl = xasprintf("%s/test-mail-index.XXXXXX", base);
+	assert_non_null(mkdtemp(tmpl));
+	tmpdir = tmpl;
+	assert_int_equal(maildir_create(tmpdir, NULL), 0);
+	return 0;
+}
+
+static int teardown_stamps(void **state)
+{
+	mail_index_test_coarse_mtime = false;
+	mail_index_test_clock_offset_nsec = 0;
+	mail_index_test_write_hook = NULL;
+	if (tmpdir == NULL)
+		return 0;
+	return teardown(state);
+}
+
+/* Lets the index's clock run ahead by ms (time passing without
+ * sleeping: the file systems' mtimes stay where they are). */
+static void advance_clock(int64_t ms)
+{
+	mail_index_test_clock_offset_nsec += ms * 1000000;
+}
+
+static void sync_ok(struct mail_index *index)
+{
+	const char *error = NULL;
+
+	if (mail_index_sync(index, 0, &error) < 0)
+		fail_msg("sync: %s", error);
+}
+
+/* Sets the mtime of tmpdir/sub 10 s back. */
+static void backdate(const char *sub)
+{
+	char *path = xasprintf("%s/%s", tmpdir, sub);
+	struct timespec ts[2];
+
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= 10;
+	ts[1] = ts[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	free(path);
+}
+
+/* A folder of n messages in cur/, indexed, with trusted stamps. */
+static struct mail_index *stamp_folder(unsigned n)
+{
+	struct mail_index *index;
+
+	for (unsigned i = 0; i < n; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "1600000%03u.M%uP1.host:2,", i, i);
+		put_file("cur", name, "Subject: x\n\nbody\n");
+	}
+	/* An old maildir: its directories last changed 10 s ago, so the
+	 * stamps of the first scan are trusted. */
+	backdate("new");
+	backdate("cur");
+	index = open_index();
+	sync_ok(index);
+	return index;
+}
+
+struct name_set {
+	char **names;
+	size_t count;
+};
+
+static int collect_cb(const struct mail_index_record *rec, void *context)
+{
+	struct name_set *set = context;
+
+	set->names = xreallocarray(set->names, set->count + 1,
+				   sizeof(*set->names));
+	set->names[set->count++] = xasprintf("%s/%s",
+					     rec->in_new ? "new" : "cur",
+					     rec->name);
+	return 0;
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Asserts that the index lists exactly the files of the maildir. */
+static void assert_index_true(struct mail_index *index)
+{
+	struct name_set set = { NULL, 0 };
+	struct maildir_list *list;
+	char **want;
+	const char *error;
+
+	assert_int_equal(mail_index_iterate(index, 1, UINT32_MAX, collect_cb,
+					    &set, &error),
+			 0);
+	assert_int_equal(maildir_list(tmpdir, &list, &error), 0);
+	want = xcalloc(list->count + 1, sizeof(*want));
+	for (size_t i = 0; i < list->count; i++)
+		want[i] = xasprintf("%s/%s",
+				    list->entries[i].in_new ? "new" : "cur",
+				    list->entries[i].name);
+	if (set.count > 1)
+		qsort(set.names, set.count, sizeof(char *), str_ptr_cmp);
+	if (list->count > 1)
+		qsort(want, list->count, sizeof(char *), str_ptr_cmp);
+	for (size_t i = 0; i < set.count || i < list->count; i++) {
+		if (i >= set.count || i >= list->count ||
+		    strcmp(set.names[i], want[i]) != 0)
+			fail_msg("index and maildir differ at %zu: %s / %s", i,
+				 i < set.count ? set.names[i] : "(end)",
+				 i < list->count ? want[i] : "(end)");
+	}
+	for (size_t i = 0; i < set.count; i++)
+		free(set.names[i]);
+	for (size_t i = 0; i < list->count; i++)
+		free(want[i]);
+	free(set.names);
+	free(want);
+	maildir_list_free(&list);
+}
+
+static void store_seen(struct mail_index *index, uint32_t uid, bool on)
+{
+	struct mail_index_change ch = {
+		.mode = on ? MAIL_INDEX_MODIFY_ADD : MAIL_INDEX_MODIFY_REMOVE,
+		.flags = MAIL_INDEX_SEEN,
+	};
+	const char *error = NULL;
+
+	if (mail_index_store(index, &uid, 1, &ch, NULL, &error) != 1)
+		fail_msg("store: %s", error != NULL ? error : "no change");
+}
+
+/* Our own STORE, EXPUNGE, APPEND and new/ to cur/ cost no session a
+ * scan: the second handle (another session) reads the result. */
+static void run_own_changes(int mode)
+{
+	struct mail_index *a, *b;
+	struct mail_index_record rec;
+	const char *error;
+	uint32_t uid, first;
+	char *name;
+	unsigned scans;
+
+	a = stamp_folder(20);
+	b = open_index();
+	sync_ok(b);
+	scans = mail_index_test_scans;
+	for (uint32_t u = 1; u <= 10; u++) {
+		store_seen(a, u, true);
+		sync_ok(b);
+		assert_int_equal(mail_index_lookup_uid(b, u, &rec, &error), 1);
+		assert_true((rec.flags & MAIL_INDEX_SEEN) != 0);
+	}
+	uid = 3;
+	assert_int_equal(mail_index_expunge(a, &uid, 1, NULL, &error), 1);
+	sync_ok(b);
+	assert_int_equal(mail_index_lookup_uid(b, 3, &rec, &error), 0);
+	/* APPEND: the caller links the file into cur/, then adds it. */
+	name = xstrdup("1700000000.M1P2.host,S=14:2,S");
+	put_file("cur", name, "Subject: a\n\nx\n");
+	assert_int_equal(mail_index_add(a, name, NULL, 0, &uid, &error), 0);
+	free(name);
+	sync_ok(b);
+	assert_int_equal(mail_index_lookup_uid(b, uid, &rec, &error), 1);
+	assert_int_equal(mail_index_claim_recent(a, &first, &error), 0);
+	assert_int_equal(mail_index_test_scans, scans);
+	assert_index_true(b);
+	/* After the recheck time one scan verifies; then quiet again. */
+	advance_clock(1100);
+	sync_ok(b);
+	assert_int_equal(mail_index_test_scans, scans + 1);
+	sync_ok(a);
+	sync_ok(b);
+	assert_int_equal(mail_index_test_scans, scans + 1);
+	assert_index_true(a);
+	mail_index_close(&a);
+	mail_index_close(&b);
+}
+
+static void test_stamp_own_changes(void **state)
+{
+	(void)state;
+	assert_int_equal(setup_stamp_mode(0), 0);
+	run_own_changes(0);
+}
+
+static void test_stamp_own_changes_coarse(void **state)
+{
+	(void)state;
+	assert_int_equal(setup_stamp_mode(1), 0);
+	run_own_changes(1);
+}
+
+/* The hooks' victim: another program's change inside our transaction. */
+static char *hook_from, *hook_to;
+static bool hook_done;
+
+static void rename_hook(struct mail_index *index)
+{
+	(void)index;
+	if (hook_done || hook_from == NULL)
+		return;
+	hook_done = true;
+	assert_int_equal(rename(hook_from, hook_to), 0);
+}
+
+/* Another program renames (flags) or delivers between our stamps and
+ * our rename: a flag change in cur/ is found by the recheck at the
+ * latest, a delivery into new/ at the next sync. */
+static void run_foreign_in_txn(int mode)
+{
+	struct mail_index *a, *b;
+	struct mail_index_record rec;
+	const char *error;
+	uint32_t uid;
+	char *dname;
+
+	a = stamp_folder(10);
+	b = open_index();
+	sync_ok(b);
+	/* A delivery into new/ inside our transaction: found at once. */
+	assert_int_equal(maildir_deliver(tmpdir, "x\n", 2, 0, &dname, &error),
+			 0);
+	{
+		/* Take it back out to tmp/ and let the hook deliver it. */
+		char *n = xasprintf("%s/new/%s", tmpdir, dname);
+		char *t = xasprintf("%s/tmp/%s", tmpdir, dname);
+
+		assert_int_equal(rename(n, t), 0);
+		hook_from = t;
+		hook_to = n;
+	}
+	sync_ok(a);
+	sync_ok(b);
+	hook_done = false;
+	mail_index_test_write_hook = rename_hook;
+	store_seen(a, 2, true);
+	mail_index_test_write_hook = NULL;
+	assert_true(hook_done);
+	free(hook_from);
+	free(hook_to);
+	hook_from = NULL;
+	sync_ok(b);
+	assert_int_equal(mail_index_lookup_base(b, dname, &rec, &error), 1);
+	uid = rec.uid;
+	sync_ok(a);
+	assert_int_equal(mail_index_lookup_uid(a, uid, &rec, &error), 1);
+	free(dname);
+	assert_index_true(a);
+
+	/* Message 5's file gets \Flagged by another program. */
+	assert_int_equal(mail_index_lookup_uid(a, 5, &rec, &error), 1);
+	hook_from = xasprintf("%s/cur/%s", tmpdir, rec.name);
+	hook_to = xasprintf("%s/cur/%.*sF", tmpdir, (int)rec.base_len + 3,
+			    rec.name);
+	hook_done = false;
+	mail_index_test_write_hook = rename_hook;
+	store_seen(a, 1, true);
+	mail_index_test_write_hook = NULL;
+	assert_true(hook_done);
+	free(hook_from);
+	free(hook_to);
+	hook_from = NULL;
+	sync_ok(b);
+	/* Within the recheck time it may still be unseen; after it, it
+	 * must be found (the clock jump ends the test: mtimes stay real). */
+	advance_clock(1100);
+	sync_ok(b);
+	assert_int_equal(mail_index_lookup_uid(b, 5, &rec, &error), 1);
+	assert_int_equal(rec.flags, MAIL_INDEX_FLAGGED);
+	assert_index_true(b);
+
+	assert_index_true(a);
+	(void)mode;
+	mail_index_close(&a);
+	mail_index_close(&b);
+}
+
+static void test_stamp_foreign_in_txn(void **state)
+{
+	(void)state;
+	assert_int_equal(setup_stamp_mode(0), 0);
+	run_foreign_in_txn(0);
+}
+
+static void test_stamp_foreign_in_txn_coarse(void **state)
+{
+	(void)state;
+	assert_int_equal(setup_stamp_mode(1), 0);
+	run_foreign_in_txn(1);
+}
+
+/* Deliveries and removals right after a scan, in the same clock tick
+ * (the same second on a whole-second file system): the next sync finds a
+ * delivery, a removal or rename in cur/ is found by the recheck. */
+static void run_same_tick(int mode)
+{
+	struct mail_index *a;
+	struct mail_index_record rec;
+	struct mail_index_status st;
+	const char *error;
+	char *n1, *n2, *path;
+
+	a = stamp_folder(4);
+	assert_int_equal(maildir_deliver(tmpdir, "1\n", 2, 0, &n1, &error), 0);
+	sync_ok(a);
+	assert_int_equal(mail_index_lookup_base(a, n1, &rec, &error), 1);
+	/* Same tick (or not: it must be found either way). */
+	assert_int_equal(maildir_deliver(tmpdir, "2\n", 2, 0, &n2, &error), 0);
+	sync_ok(a);
+	assert_int_equal(mail_index_lookup_base(a, n2, &rec, &error), 1);
+	/* Another program removes message 2 from cur/ right after a scan
+	 * that followed our STORE. */
+	store_seen(a, 1, true);
+	sync_ok(a);
+	assert_int_equal(mail_index_lookup_uid(a, 2, &rec, &error), 1);
+	path = xasprintf("%s/cur/%s", tmpdir, rec.name);
+	assert_int_equal(unlink(path), 0);
+	free(path);
+	sync_ok(a);
+	advance_clock(1100);
+	sync_ok(a);
+	assert_int_equal(mail_index_lookup_uid(a, 2, &rec, &error), 0);
+	status(a, &st);
+	assert_int_equal(st.messages, 5);
+	assert_index_true(a);
+	free(n1);
+	free(n2);
+	(void)mode;
+	mail_index_close(&a);
+}
+
+static void test_stamp_same_tick(void **state)
+{
+	(void)state;
+	assert_int_equal(setup_stamp_mode(0), 0);
+	run_same_tick(0);
+}
+
+static void test_stamp_same_tick_coarse(void **state)
+{
+	(void)state;
+	assert_int_equal(setup_stamp_mode(1), 0);
+	run_same_tick(1);
+}
+
+static void test_stamp_same_tick_real_coarse(void **state)
+{
+	(void)state;
+	if (setup_stamp_mode(2) < 0) {
+		tmpdir = NULL;
+		skip();
+	}
+	run_same_tick(2);
+}
+
+static void test_stamp_real_coarse_foreign(void **state)
+{
+	(void)state;
+	if (setup_stamp_mode(2) < 0) {
+		tmpdir = NULL;
+		skip();
+	}
+	run_foreign_in_txn(2);
+}
+
+static void test_stamp_real_coarse_own(void **state)
+{
+	(void)state;
+	if (setup_stamp_mode(2) < 0) {
+		tmpdir = NULL;
+		skip();
+	}
+	run_own_changes(2);
+}
+
+/* The racy window follows the file system: a scan 60 ms after a
+ * delivery is trusted with sub-second mtimes (the next sync reads
+ * nothing), not with whole seconds (the next sync scans new/ again). */
+static void test_stamp_racy_window(void **state)
+{
+	struct mail_index *a;
+	const char *error;
+	char *n;
+	unsigned scans;
+
+	(void)state;
+	for (int mode = 0; mode < 2; mode++) {
+		assert_int_equal(setup_stamp_mode(mode), 0);
+		a = stamp_folder(3);
+		mail_index_test_clock_offset_nsec = 0;
+		assert_int_equal(maildir_deliver(tmpdir, "1\n", 2, 0, &n,
+						 &error),
+				 0);
+		free(n);
+		/* Pretend 60 ms passed since the delivery (the mtime is
+		 * whole seconds in mode 1: wait for the next second). */
+		if (mode == 1) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			advance_clock(1000 - ts.tv_nsec / 1000000);
+		} else {
+			advance_clock(60);
+		}
+		sync_ok(a);
+		scans = mail_index_test_scans;
+		sync_ok(a);
+		assert_int_equal(mail_index_test_scans,
+				 scans + (mode == 0 ? 0 : 1));
+		mail_index_close(&a);
+		teardown_stamps(state);
+	}
+	tmpdir = NULL;
+}
+
+/* Two processes: one delivers into new/ and renames files in cur/ as
+ * another program would, the other stores and expunges through the
+ * index; after the recheck time the index matches the maildir. */
+static void test_stamp_concurrent(void **state)
+{
+	struct mail_index *a;
+	pid_t pid;
+	int status_code;
+	const char *error;
+
+	(void)state;
+	assert_int_equal(setup_stamp_mode(0), 0);
+	a = stamp_folder(50);
+	mail_index_test_clock_offset_nsec = 0;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (int i = 0; i < 200; i++) {
+			char *name;
+
+			if (maildir_deliver(tmpdir, "c\n", 2, 0, &name,
+					    &error) < 0)
+				_exit(1);
+			free(name);
+			if (i % 4 == 0) {
+				/* Flag a message in cur/ behind the index. */
+				struct maildir_list *l;
+
+				if (maildir_list(tmpdir, &l, &error) < 0)
+					_exit(2);
+				for (size_t j = 0; j < l->count; j++) {
+					const struct maildir_entry *e =
+						&l->entries[(j + (size_t)i) %
+							    l->count];
+					if (e->in_new ||
+					    strchr(e->flags, 'F') != NULL)
+						continue;
+					char *f = xasprintf("%s/cur/%s",
+							    tmpdir, e->name);
+					char *t = xasprintf("%s%s", f,
+							    strstr(e->name,
+								   ":2,") ?
+								    "F" :
+								    ":2,F");
+					(void)rename(f, t);
+					free(f);
+					free(t);
+					break;
+				}
+				maildir_list_free(&l);
+			}
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < 300; i++) {
+		struct mail_index_status st;
+		uint32_t uid;
+
+		sync_ok(a);
+		status(a, &st);
+		uid = st.uidnext - 1 - (uint32_t)(i % 7);
+		struct mail_index_change ch = {
+			.mode = MAIL_INDEX_MODIFY_ADD, .flags = MAIL_INDEX_SEEN,
+		};
+		if (mail_index_store(a, &uid, 1, &ch, NULL, &error) < 0)
+			fail_msg("store: %s", error);
+		if (i % 10 == 5) {
+			uid = (uint32_t)i / 10 + 1;
+			assert_true(mail_index_expunge(a, &uid, 1, NULL,
+						       &error) >= 0);
+		}
+		uint32_t first;
+		if (i % 3 == 0)
+			assert_int_equal(mail_index_move_to_cur(
+						 a, &uid, 1, &error) >= 0,
+					 1);
+		if (i % 11 == 0)
+			assert_int_equal(mail_index_claim_recent(a, &first,
+								 &error),
+					 0);
+	}
+	assert_int_equal(waitpid(pid, &status_code, 0), pid);
+	assert_true(WIFEXITED(status_code));
+	assert_int_equal(WEXITSTATUS(status_code), 0);
+	advance_clock(1100);
+	sync_ok(a);
+	assert_index_true(a);
+	mail_index_close(&a);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -1138,6 +1673,28 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes, setup,
 						teardown),
+		cmocka_unit_test_teardown(test_stamp_own_changes,
+					  teardown_stamps),
+		cmocka_unit_test_teardown(test_stamp_own_changes_coarse,
+					  teardown_stamps),
+		cmocka_unit_test_teardown(test_stamp_foreign_in_txn,
+					  teardown_stamps),
+		cmocka_unit_test_teardown(test_stamp_foreign_in_txn_coarse,
+					  teardown_stamps),
+		cmocka_unit_test_teardown(test_stamp_same_tick,
+					  teardown_stamps),
+		cmocka_unit_test_teardown(test_stamp_same_tick_coarse,
+					  teardown_stamps),
+		cmocka_unit_test_teardown(test_stamp_same_tick_real_coarse,
+					  teardown_stamps),
+		cmocka_unit_test_teardown(test_stamp_real_coarse_own,
+					  teardown_stamps),
+		cmocka_unit_test_teardown(test_stamp_real_coarse_foreign,
+					  teardown_stamps),
+		cmocka_unit_test_teardown(test_stamp_racy_window,
+					  teardown_stamps),
+		cmocka_unit_test_teardown(test_stamp_concurrent,
+					  teardown_stamps),
 		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
 	};
 
