@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "imap-acl.h"
 #include "imap-client-private.h"
 #include "imap-flags.h"
 #include "imap-mailbox.h"
@@ -36,9 +37,19 @@ static int dest_open(struct imap_cmd *cmd, const char *name,
 		return -1;
 	}
 	d->dir = imap_folder_dir(cmd->client, folder);
+	unsigned int rights = d->dir != NULL ?
+		imap_folder_rights(cmd->client, folder) : 0;
 	free(folder);
-	if (d->dir == NULL || !maildir_is_maildir(d->dir)) {
+	if (d->dir == NULL || !maildir_is_maildir(d->dir) ||
+	    (rights & (IMAP_ACL_LOOKUP | IMAP_ACL_INSERT)) == 0) {
 		imap_cmd_no(cmd, "[TRYCREATE] Mailbox does not exist");
+		free(d->dir);
+		d->dir = NULL;
+		return -1;
+	}
+	if ((rights & IMAP_ACL_INSERT) == 0) {
+		/* APPEND, COPY and MOVE into it need i (RFC 4314 4) */
+		imap_cmd_no(cmd, "[NOPERM] No insert right on the mailbox");
 		free(d->dir);
 		d->dir = NULL;
 		return -1;
@@ -153,6 +164,14 @@ static void copy_common(struct imap_cmd *cmd, bool move)
 	if (move && mbox->readonly) {
 		imap_seqset_free(&set);
 		imap_cmd_no(cmd, "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	if (move && (mbox->rights & (IMAP_ACL_DELMSG | IMAP_ACL_EXPUNGE)) !=
+			    (IMAP_ACL_DELMSG | IMAP_ACL_EXPUNGE)) {
+		/* MOVE takes messages out: t and e on the source */
+		imap_seqset_free(&set);
+		imap_cmd_no(cmd, "[NOPERM] No right to remove messages from "
+				 "the mailbox");
 		return;
 	}
 	if (dest_open(cmd, cmd->args[1].str, &d) < 0) {

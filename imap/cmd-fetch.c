@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "imap-acl.h"
 #include "imap-client-private.h"
 #include "imap-mailbox.h"
 #include "imap-message.h"
@@ -376,6 +377,7 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid, struct str *out)
 	if (ctx->changedsince != 0 && rec.modseq <= ctx->changedsince)
 		return true;
 	if (ctx->sets_seen && !mbox->readonly &&
+	    (mbox->rights & IMAP_ACL_SEEN) != 0 &&
 	    (rec.flags & MAIL_INDEX_SEEN) == 0) {
 		struct mail_index_change change = {
 			.mode = MAIL_INDEX_MODIFY_ADD,

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "imap-acl.h"
 #include "imap-client-private.h"
 #include "imap-list.h"
 #include "imap-mailbox.h"
@@ -448,6 +449,12 @@ static void list_common(struct imap_cmd *cmd, bool lsub)
 		char *name = imap_folder_to_client(client, e[i].folder);
 
 		if (!matches(client, &o, name))
+			goto next;
+		/* a folder the session may not look up is not listed
+		 * (RFC 4314 4: LIST needs l) */
+		if (e[i].exists &&
+		    (imap_folder_rights(client, e[i].folder) &
+		     IMAP_ACL_LOOKUP) == 0)
 			goto next;
 		str_clear(&su);
 		if (e[i].exists)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "imap-acl.h"
 #include "imap-client-private.h"
 #include "imap-list.h"
 #include "imap-mailbox.h"
@@ -32,6 +33,50 @@ static char *arg_folder(struct imap_cmd *cmd, size_t i)
 	if (folder == NULL)
 		imap_cmd_no(cmd, "[CANNOT] %s", error);
 	return folder;
+}
+
+/* The parent of folder ("a.b" of "a.b.c", "" (INBOX) of a top one),
+ * caller frees. */
+static char *folder_parent(const char *folder)
+{
+	const char *dot = strrchr(folder, '.');
+
+	return dot == NULL ? xstrdup("") :
+			     xstrndup(folder, (size_t)(dot - folder));
+}
+
+/* True when the session has the rights need on folder; else answers NO
+ * ([NONEXISTENT] when it may not even see the folder) and is false. */
+static bool folder_allows(struct imap_cmd *cmd, const char *folder,
+			  unsigned int need, const char *what)
+{
+	unsigned int rights = imap_folder_rights(cmd->client, folder);
+
+	if ((rights & need) == need)
+		return true;
+	if ((rights & (IMAP_ACL_LOOKUP | IMAP_ACL_READ)) == 0 &&
+	    folder[0] != '\0')
+		imap_cmd_no(cmd, "[NONEXISTENT] No such mailbox");
+	else
+		imap_cmd_no(cmd, "[NOPERM] No %s right", what);
+	return false;
+}
+
+/* Gives a new folder the ACL it inherits from its parent, written in
+ * its own file as Courier-IMAP does.  Returns 0 or -1. */
+static int acl_inherit(struct imap_client *client, const char *folder)
+{
+	struct imap_acl acl;
+	const char *error;
+	char *parent = folder_parent(folder);
+	char *dir = imap_folder_dir(client, folder);
+
+	imap_acl_load(client->root, parent, &acl);
+	int ret = dir != NULL ? imap_acl_write_dir(dir, &acl, &error) : -1;
+	imap_acl_free(&acl);
+	free(dir);
+	free(parent);
+	return ret;
 }
 
 /* Checks the USE list of CREATE name (USE (attrs)) (RFC 6154 section 3)
@@ -109,12 +154,19 @@ void cmd_create(struct imap_cmd *cmd)
 		str_free(&uses);
 		return;
 	}
+	char *parent = folder_parent(folder);
 	if (folder[0] == '\0') {
 		imap_cmd_no(cmd, "[ALREADYEXISTS] INBOX always exists");
+	} else if (!folder_allows(cmd, parent, IMAP_ACL_CREATE, "create")) {
+		/* k on the parent (INBOX for a top folder) */
 	} else {
 		int r = maildir_folder_create(cmd->client->root, folder,
 					      &error);
-		if (r > 0 && str_len(&uses) > 0 &&
+		if (r > 0 && acl_inherit(cmd->client, folder) < 0) {
+			(void)maildir_folder_delete(cmd->client->root, folder,
+						    &error);
+			imap_cmd_no(cmd, "[SERVERBUG] Cannot write the ACL");
+		} else if (r > 0 && str_len(&uses) > 0 &&
 		    imap_special_use_write(cmd->client, folder,
 					   str_c(&uses)) < 0) {
 			/* all or nothing (RFC 6154 section 3) */
@@ -131,6 +183,7 @@ void cmd_create(struct imap_cmd *cmd)
 		}
 	}
 	str_free(&uses);
+	free(parent);
 	free(folder);
 }
 
@@ -150,6 +203,8 @@ void cmd_delete(struct imap_cmd *cmd)
 	} else if (cmd->client->mbox != NULL &&
 		   strcmp(cmd->client->mbox->name, cmd->args[0].str) == 0) {
 		imap_cmd_no(cmd, "[INUSE] Mailbox is selected");
+	} else if (!folder_allows(cmd, folder, IMAP_ACL_DELETE, "delete")) {
+		/* x on the folder */
 	} else {
 		int r = maildir_folder_delete(cmd->client->root, folder,
 					      &error);
@@ -179,9 +234,13 @@ void cmd_rename(struct imap_cmd *cmd)
 		free(from);
 		return;
 	}
+	char *to_parent = folder_parent(to);
 	if (from[0] == '\0' || to[0] == '\0') {
 		imap_cmd_no(cmd, "[CANNOT] Renaming INBOX is not supported "
 				 "yet");
+	} else if (!folder_allows(cmd, from, IMAP_ACL_DELETE, "delete") ||
+		   !folder_allows(cmd, to_parent, IMAP_ACL_CREATE, "create")) {
+		/* x on the old name, k on the new parent */
 	} else {
 		int r = maildir_folder_rename(cmd->client->root, from, to,
 					      &error);
@@ -195,6 +254,7 @@ void cmd_rename(struct imap_cmd *cmd)
 		else
 			imap_cmd_ok(cmd, "RENAME completed");
 	}
+	free(to_parent);
 	free(from);
 	free(to);
 }
@@ -300,9 +360,18 @@ int imap_status_append(struct imap_client *client, const char *folder,
 	struct mail_index_status st;
 	const char *error;
 
-	if (dir == NULL || !maildir_is_maildir(dir)) {
+	unsigned int rights = dir != NULL ? imap_folder_rights(client, folder) :
+					    0;
+	if (dir == NULL || !maildir_is_maildir(dir) ||
+	    (rights & (IMAP_ACL_LOOKUP | IMAP_ACL_READ)) == 0) {
 		free(dir);
 		*error_r = "[NONEXISTENT] No such mailbox";
+		return 0;
+	}
+	if ((rights & IMAP_ACL_READ) == 0) {
+		/* STATUS needs r (RFC 4314 4) */
+		free(dir);
+		*error_r = "[NOPERM] No read right on the mailbox";
 		return 0;
 	}
 	if (mail_index_open(dir, NULL, &index, &error) < 0 ||

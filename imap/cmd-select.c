@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap-acl.h"
 #include "imap-client-private.h"
 #include "imap-mailbox.h"
 #include "imap-quota.h"
@@ -342,9 +343,12 @@ static void select_common(struct imap_cmd *cmd, bool readonly)
 	if (imap_mailbox_open(client, cmd->args[0].str, readonly, &mbox,
 			      &error) < 0) {
 		imap_seqset_free(&q.known);
-		imap_cmd_no(cmd, "[NONEXISTENT] %s", error);
+		imap_cmd_no(cmd, error[0] == '[' ? "%s" : "[NONEXISTENT] %s",
+			    error);
 		return;
 	}
+	/* without write rights SELECT gives a read-only view (RFC 4314) */
+	readonly = mbox->readonly;
 	if (mail_index_get_status(mbox->index, &st, &error) < 0) {
 		imap_mailbox_close(&mbox);
 		imap_seqset_free(&q.known);
@@ -396,9 +400,24 @@ static void select_common(struct imap_cmd *cmd, bool readonly)
 			"* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 		    st.uidvalidity, st.uidnext,
 		    (unsigned long long)st.highestmodseq);
-	str_append(&s, readonly ? "* OK [PERMANENTFLAGS ()] Read-only\r\n" :
-		   "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted "
-		   "\\Seen \\Draft \\*)] Flags permitted\r\n");
+	if (readonly) {
+		str_append(&s, "* OK [PERMANENTFLAGS ()] Read-only\r\n");
+	} else {
+		/* only the flags the ACL lets this session change */
+		str_append(&s, "* OK [PERMANENTFLAGS (");
+		size_t mark = str_len(&s);
+		if (mbox->rights & IMAP_ACL_WRITE)
+			str_append(&s, "\\Answered \\Flagged ");
+		if (mbox->rights & IMAP_ACL_DELMSG)
+			str_append(&s, "\\Deleted ");
+		if (mbox->rights & IMAP_ACL_SEEN)
+			str_append(&s, "\\Seen ");
+		if (mbox->rights & IMAP_ACL_WRITE)
+			str_append(&s, "\\Draft \\* ");
+		if (str_len(&s) > mark)
+			str_truncate(&s, str_len(&s) - 1);
+		str_append(&s, ")] Flags permitted\r\n");
+	}
 	imap_client_write(client, str_c(&s), str_len(&s));
 	str_free(&s);
 	client->mbox = mbox;
@@ -471,7 +490,8 @@ void cmd_close(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "CLOSE takes no arguments");
 		return;
 	}
-	if (!client->mbox->readonly)
+	if (!client->mbox->readonly &&
+	    (client->mbox->rights & IMAP_ACL_EXPUNGE) != 0)
 		(void)expunge_deleted(client, NULL);
 	imap_mailbox_close(&client->mbox);
 	client->state = IMAP_STATE_AUTH;
@@ -516,6 +536,8 @@ void cmd_expunge(struct imap_cmd *cmd)
 	}
 	if (cmd->client->mbox->readonly) {
 		imap_cmd_no(cmd, "[READ-ONLY] Mailbox is read-only");
+	} else if ((cmd->client->mbox->rights & IMAP_ACL_EXPUNGE) == 0) {
+		imap_cmd_no(cmd, "[NOPERM] No expunge right on the mailbox");
 	} else if (expunge_deleted(cmd->client, cmd->uid ? &set : NULL) < 0) {
 		imap_cmd_no(cmd, "[SERVERBUG] Expunge failed");
 	} else if (cmd->client->condstore) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "imap-acl.h"
 #include "imap-client-private.h"
 #include "imap-flags.h"
 #include "imap-mailbox.h"
@@ -81,6 +82,16 @@ void cmd_store(struct imap_cmd *cmd)
 		imap_seqset_free(&set);
 		imap_flags_free(&flags);
 		imap_cmd_no(cmd, "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	/* FLAGS replaces every flag: it needs every right (RFC 4314 4) */
+	unsigned int need = change.mode == MAIL_INDEX_MODIFY_REPLACE ?
+		IMAP_ACL_SEEN | IMAP_ACL_DELMSG | IMAP_ACL_WRITE :
+		imap_flags_rights(flags.flags, flags.keyword_count);
+	if ((need & ~mbox->rights) != 0) {
+		imap_seqset_free(&set);
+		imap_flags_free(&flags);
+		imap_cmd_no(cmd, "[NOPERM] No right to change these flags");
 		return;
 	}
 	uint32_t *uids;

@@ -46,6 +46,10 @@ struct imap_client {
 	/* logged in */
 	char *root;		/* the maildir (INBOX) */
 	char *user;
+	/* the account's group= options (OPTIONS from authlib), for ACL
+	 * identifiers group=NAME and administrators */
+	char **groups;
+	size_t group_count;
 	struct imap_mailbox *mbox;
 
 	/* commands that take more input */

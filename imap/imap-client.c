@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "imap-acl.h"
 #include "imap-client-private.h"
 #include "imap-compress.h"
 #include "imap-mailbox.h"
@@ -179,7 +180,7 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 	str_append(out, " UIDPLUS MOVE MULTIAPPEND BINARY IDLE");
 	str_append(out, " CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS "
 			"STATUS=SIZE QUOTA QUOTA=RES-STORAGE "
-			"QUOTA=RES-MESSAGE");
+			"QUOTA=RES-MESSAGE ACL RIGHTS=texk");
 	if (client->state != IMAP_STATE_NOT_AUTH && client->compress_ok &&
 	    client->compress == NULL)
 		str_append(out, " COMPRESS=DEFLATE");
@@ -582,6 +583,8 @@ imap_client_create_mail(struct ioloop *loop, struct conn *conn,
 
 	client->root = xstrdup(root);
 	client->user = xstrdup(user);
+	client->groups = imap_acl_groups_parse(getenv("OPTIONS"),
+					       &client->group_count);
 	client->state = IMAP_STATE_AUTH;
 	client->remote_ip = xstrdup("");
 	str_init(&s, 256);
@@ -611,6 +614,7 @@ static void client_free(struct imap_client *client)
 	free(client->cont_tag);
 	free(client->root);
 	free(client->user);
+	imap_acl_groups_free(client->groups, client->group_count);
 	free(client->remote_ip);
 	free(client);
 }

@@ -45,6 +45,11 @@ static const struct imap_command commands[] = {
 	{ "GETQUOTA", cmd_getquota, IMAP_CMD_AUTH },
 	{ "GETQUOTAROOT", cmd_getquotaroot, IMAP_CMD_AUTH },
 	{ "COMPRESS", cmd_compress, IMAP_CMD_AUTH },
+	{ "GETACL", cmd_getacl, IMAP_CMD_AUTH },
+	{ "SETACL", cmd_setacl, IMAP_CMD_AUTH },
+	{ "DELETEACL", cmd_deleteacl, IMAP_CMD_AUTH },
+	{ "LISTRIGHTS", cmd_listrights, IMAP_CMD_AUTH },
+	{ "MYRIGHTS", cmd_myrights, IMAP_CMD_AUTH },
 };
 
 const struct imap_command *imap_command_find(const char *name)

@@ -60,5 +60,7 @@ imap_command_func cmd_fetch;
 imap_command_func cmd_store, cmd_copy, cmd_move, cmd_append, cmd_idle;
 imap_command_func cmd_getquota, cmd_getquotaroot;
 imap_command_func cmd_compress;
+imap_command_func cmd_getacl, cmd_setacl, cmd_deleteacl, cmd_listrights,
+	cmd_myrights;
 
 #endif

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "imap-acl.h"
 #include "imap-client-private.h"
 #include "imap-mailbox.h"
 #include "imap-message.h"
@@ -60,6 +61,37 @@ char *imap_folder_dir(struct imap_client *client, const char *folder)
 	return maildir_folder_path(client->root, folder);
 }
 
+unsigned int imap_folder_rights(struct imap_client *client,
+				const char *folder)
+{
+	struct imap_acl acl;
+	struct imap_acl_who who = {
+		.user = client->user,
+		.owner = client->user,
+		.groups = client->groups,
+		.group_count = client->group_count,
+	};
+
+	imap_acl_load(client->root, folder, &acl);
+	unsigned int rights = imap_acl_compute(&acl, &who);
+	imap_acl_free(&acl);
+	return rights;
+}
+
+unsigned int imap_flags_rights(uint32_t flags, size_t keyword_count)
+{
+	unsigned int need = 0;
+
+	if (flags & MAIL_INDEX_SEEN)
+		need |= IMAP_ACL_SEEN;
+	if (flags & MAIL_INDEX_DELETED)
+		need |= IMAP_ACL_DELMSG;
+	if ((flags & ~(uint32_t)(MAIL_INDEX_SEEN | MAIL_INDEX_DELETED)) != 0 ||
+	    keyword_count > 0)
+		need |= IMAP_ACL_WRITE;
+	return need;
+}
+
 int imap_mailbox_open(struct imap_client *client, const char *name,
 		      bool readonly, struct imap_mailbox **mbox_r,
 		      const char **error_r)
@@ -69,18 +101,31 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	if (folder == NULL)
 		return -1;
 	char *dir = imap_folder_dir(client, folder);
+	unsigned int rights = dir != NULL ? imap_folder_rights(client, folder) :
+					    0;
 	free(folder);
-	if (dir == NULL || !maildir_is_maildir(dir)) {
+	if (dir == NULL || !maildir_is_maildir(dir) ||
+	    (rights & (IMAP_ACL_LOOKUP | IMAP_ACL_READ)) == 0) {
+		/* not even visible: as if it did not exist (RFC 4314 4) */
 		free(dir);
-		*error_r = "Mailbox does not exist";
+		*error_r = "[NONEXISTENT] Mailbox does not exist";
 		return -1;
 	}
+	if ((rights & IMAP_ACL_READ) == 0) {
+		free(dir);
+		*error_r = "[NOPERM] No read right on the mailbox";
+		return -1;
+	}
+	if ((rights & (IMAP_ACL_SEEN | IMAP_ACL_WRITE | IMAP_ACL_DELMSG |
+		       IMAP_ACL_EXPUNGE)) == 0)
+		readonly = true;
 	struct imap_mailbox *mbox = xcalloc(1, sizeof(*mbox));
 	struct mail_index_status st;
 
 	mbox->name = xstrdup(name);
 	mbox->dir = dir;
 	mbox->readonly = readonly;
+	mbox->rights = rights;
 	if (mail_index_open(dir, NULL, &mbox->index, error_r) < 0 ||
 	    mail_index_get_status(mbox->index, &st, error_r) < 0 ||
 	    mail_index_uids(mbox->index, &mbox->uids, &mbox->count,

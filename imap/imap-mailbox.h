@@ -19,6 +19,8 @@ struct imap_mailbox {
 	char *name;		/* as the client named it */
 	char *dir;
 	bool readonly;
+	/* the session's ACL rights on it (imap-acl.h), at SELECT */
+	unsigned int rights;
 	uint32_t *uids;		/* sequence number n is uids[n - 1] */
 	size_t count;
 	uint32_t first_recent;	/* UIDs from here are \Recent to us */
@@ -57,8 +59,18 @@ char *imap_folder_to_client(struct imap_client *client, const char *folder);
 /* The directory of folder under the client's root, caller frees. */
 char *imap_folder_dir(struct imap_client *client, const char *folder);
 
+/* The session's ACL rights (enum imap_acl_right) on folder (UTF-8, ""
+ * for INBOX), from the folder's courierimapacl (or inherited). */
+unsigned int imap_folder_rights(struct imap_client *client,
+				const char *folder);
+/* The ACL rights needed to set the flags of change (\Seen: s, \Deleted:
+ * t, any other flag or keyword: w). */
+unsigned int imap_flags_rights(uint32_t flags, size_t keyword_count);
+
 /* Opens the named folder's index and builds the view; sends nothing.
- * Returns 0, or -1 with *error_r (no such mailbox, index failure). */
+ * Needs the read right (r); without write rights (s, w, t, e) the view
+ * is read-only.  Returns 0, or -1 with *error_r, which starts with its
+ * response code ([NONEXISTENT], [NOPERM], [SERVERBUG]). */
 int imap_mailbox_open(struct imap_client *client, const char *name,
 		      bool readonly, struct imap_mailbox **mbox_r,
 		      const char **error_r);

@@ -154,6 +154,11 @@ mail_child(int fd, const struct auth_record *rec, const char *user,
 	if (chdir(rec->home) < 0) {
 		/* not fatal: the maildir path is absolute */
 	}
+	/* the account's options, as Courier's imapd gets them (the ACL
+	 * identifiers group= and administrators come from them) */
+	if (setenv("OPTIONS", rec->options != NULL ? rec->options : "",
+		   1) < 0)
+		_exit(1);
 	/* tell the pre-login process, then speak IMAP */
 	if (write(fd, "OK\n", 3) != 3)
 		_exit(1);

@@ -18,7 +18,8 @@ imap_libimap_la_SOURCES = \
 	imap/cmd-fetch.c imap/cmd-store.c imap/cmd-copy.c \
 	imap/imap-flags.c imap/imap-flags.h imap/cmd-idle.c \
 	imap/imap-quota.c imap/imap-quota.h imap/cmd-quota.c \
-	imap/imap-compress.c imap/imap-compress.h
+	imap/imap-compress.c imap/imap-compress.h \
+	imap/imap-acl.c imap/imap-acl.h imap/cmd-acl.c
 imap_libimap_la_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
 imap_libimap_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS) $(ZLIB_CFLAGS)
 
@@ -41,6 +42,11 @@ TESTS += tests/unit/test-imap-message
 tests_unit_test_imap_message_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_unit_test_imap_message_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_imap_message_LDADD = $(IMAP_LIBS) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test-imap-acl
+TESTS += tests/unit/test-imap-acl
+tests_unit_test_imap_acl_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_unit_test_imap_acl_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_imap_acl_LDADD = $(IMAP_LIBS) $(CMOCKA_LIBS)
 endif
 
 FUZZ_TARGETS += tests/fuzz/fuzz-imap-parser
@@ -60,5 +66,11 @@ tests_fuzz_fuzz_imap_session_SOURCES = tests/fuzz/fuzz-imap-session.c
 tests_fuzz_fuzz_imap_session_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_fuzz_fuzz_imap_session_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_imap_session_LDADD = $(IMAP_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz-imap-acl
+tests_fuzz_fuzz_imap_acl_SOURCES = tests/fuzz/fuzz-imap-acl.c
+tests_fuzz_fuzz_imap_acl_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_fuzz_fuzz_imap_acl_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_imap_acl_LDADD = $(IMAP_LIBS)
 
 EXTRA_DIST += tests/fuzz/fuzz-imap-parser.dict tests/fuzz/fuzz-imap-session.dict

@@ -185,3 +185,138 @@ def test_uid_expunge_star(imapd, tmp_path):
     lines, _ = s.cmd("UID FETCH 1:* (UID)")
     assert uids_of(lines) == [2]
     s.close()
+
+
+# ---- 2. ACL (RFC 4314) ----
+
+def acl_of(lines):
+    """{identifier: rights} of the one ACL line."""
+    assert len(lines) == 1, lines
+    m = ACL_LINE.match(lines[0])
+    assert m, lines[0]
+    words = m.group(2).split()
+    return {words[i].strip(b'"').decode(): words[i + 1].decode()
+            for i in range(0, len(words), 2)}
+
+
+def myrights(lines):
+    assert len(lines) == 1, lines
+    m = MYRIGHTS_LINE.match(lines[0])
+    assert m, lines[0]
+    return m.group(2).decode()
+
+
+def read_acl(d):
+    with open(os.path.join(d, "courierimapacl")) as f:
+        return f.read()
+
+
+def test_acl_commands(imapd, tmp_path):
+    md = make_maildir(str(tmp_path / "Maildir"))
+    make_folder(md, "Work")
+    s = Raw(imapd, md)
+    lines, _ = s.cmd("CAPABILITY")
+    assert b" ACL " in lines[0] and b" RIGHTS=texk" in lines[0]
+    # Courier's default: owner and administrators with every right
+    lines, _ = s.cmd("GETACL INBOX")
+    assert acl_of(lines) == {"owner": "lrswikxteacd",
+                             "administrators": "lrswikxteacd"}
+    lines, _ = s.cmd("MYRIGHTS Work")
+    assert myrights(lines) == "lrswikxteacd"
+    lines, _ = s.cmd("LISTRIGHTS Work bob")
+    m = LISTRIGHTS_LINE.match(lines[0])
+    assert m and m.group(3) == b'""', lines
+    assert set(m.group(4).split()) >= {b"l", b"r", b"k", b"x", b"t", b"e"}
+    lines, _ = s.cmd("LISTRIGHTS Work owner")
+    assert LISTRIGHTS_LINE.match(lines[0]).group(3) == b"a"
+    # SETACL: replace, +add, -remove; bare names are user=NAME
+    s.cmd("SETACL Work bob lr")
+    s.cmd("SETACL Work user=bob +si")
+    s.cmd("SETACL Work group=staff lrc")
+    s.cmd("SETACL Work -user=carol w")
+    s.cmd("SETACL Work bob -s")
+    lines, _ = s.cmd("GETACL Work")
+    acl = acl_of(lines)
+    assert acl["user=bob"] == "lri"
+    assert acl["group=staff"] == "lrkc"
+    assert acl["-user=carol"] == "w"
+    # stored in Courier's format and letters (c for k)
+    text = read_acl(os.path.join(md, ".Work"))
+    assert "user=bob ilr\n" in text and "group=staff clr\n" in text
+    assert text.startswith("owner aceilrstwx\n")
+    s.cmd("DELETEACL Work bob")
+    lines, _ = s.cmd("GETACL Work")
+    assert "user=bob" not in acl_of(lines)
+    s.cmd("SETACL Work group=staff \"\"")
+    lines, _ = s.cmd("GETACL Work")
+    assert "group=staff" not in acl_of(lines)
+    # bad input
+    s.cmd("SETACL Work bob lrq", "BAD")
+    s.cmd('SETACL Work "bad id" lr', "BAD")
+    s.cmd("SETACL Work bob", "BAD")
+    s.cmd("GETACL", "BAD")
+    _, tagged = s.cmd("GETACL Nope", "NO")
+    assert b"[NONEXISTENT]" in tagged
+    # a new folder inherits its parent's ACL in a file of its own
+    s.cmd("SETACL Work anyone l")
+    s.cmd("CREATE Work.Sub")
+    lines, _ = s.cmd("GETACL Work.Sub")
+    assert acl_of(lines).get("anyone") == "l"
+    assert "anyone l\n" in read_acl(os.path.join(md, ".Work.Sub"))
+    s.close()
+
+
+def test_acl_enforced_from_courier_files(imapd, tmp_path):
+    """ACL files written by Courier-IMAP carry over and are enforced."""
+    md = make_maildir(str(tmp_path / "Maildir"))
+    ro = make_folder(md, "ReadOnly")
+    hidden = make_folder(md, "Hidden")
+    staff = make_folder(md, "Staff")
+    put(ro, MSG)
+    with open(os.path.join(ro, "courierimapacl"), "w") as f:
+        f.write("owner lr\nadministrators aceilrstwx\n")
+    with open(os.path.join(hidden, "courierimapacl"), "w") as f:
+        f.write("owner a\n")
+    with open(os.path.join(staff, "courierimapacl"), "w") as f:
+        f.write("owner a\ngroup=staff lrs\n-group=interns s\n")
+    s = Raw(imapd, md)
+    lines, _ = s.cmd('LIST "" "*"')
+    boxes = listed(lines)
+    assert "ReadOnly" in boxes and "Hidden" not in boxes
+    assert "Staff" not in boxes
+    _, tagged = s.cmd("SELECT ReadOnly")
+    assert b"[READ-ONLY]" in tagged
+    s.cmd("STORE 1 +FLAGS (\\Deleted)", "NO")
+    s.cmd("EXPUNGE", "NO")
+    s.cmd("FETCH 1 BODY[]")
+    lines, _ = s.cmd("FETCH 1 FLAGS")
+    assert b"\\Seen" not in lines[0]
+    _, tagged = s.cmd("APPEND ReadOnly {4+}\r\nabcd", "NO")
+    assert b"[NOPERM]" in tagged
+    s.cmd("UNSELECT")
+    _, tagged = s.cmd("DELETE ReadOnly", "NO")
+    assert b"[NOPERM]" in tagged
+    _, tagged = s.cmd("CREATE ReadOnly.Child", "NO")
+    assert b"[NOPERM]" in tagged
+    _, tagged = s.cmd("SELECT Hidden", "NO")
+    assert b"[NOPERM]" in tagged or b"[NONEXISTENT]" in tagged
+    _, tagged = s.cmd("STATUS Hidden (MESSAGES)", "NO")
+    # the owner keeps the administer right, so can set it right again
+    s.cmd("SETACL Hidden owner +lr")
+    lines, _ = s.cmd("MYRIGHTS Hidden")
+    assert myrights(lines) == "lra"
+    s.cmd("STATUS Hidden (MESSAGES)")
+    s.close()
+    # group rights come from the account's OPTIONS, negative ones win
+    s = Raw(imapd, md, env={"OPTIONS": "group=staff"})
+    lines, _ = s.cmd("MYRIGHTS Staff")
+    assert myrights(lines) == "lrsa"
+    _, tagged = s.cmd("SELECT Staff")
+    assert b"[READ-WRITE]" in tagged
+    s.close()
+    s = Raw(imapd, md, env={"OPTIONS": "group=staff,group=interns"})
+    lines, _ = s.cmd("MYRIGHTS Staff")
+    assert myrights(lines) == "lra"
+    _, tagged = s.cmd("SELECT Staff")
+    assert b"[READ-ONLY]" in tagged
+    s.close()
