@@ -12,10 +12,7 @@
 #include "rfc822-header.h"
 #include "reformime.h"
 
-static const char preamble_text[] =
-	"This is a MIME-formatted message.  If you see this text it means "
-	"that your\nE-mail software does not support MIME-formatted "
-	"messages.\n";
+static const char preamble_text[] = REFORMIME_PREAMBLE;
 
 static void out_data(struct reformime_rewrite *rw, const void *p, size_t n)
 {
@@ -26,6 +23,36 @@ static void out_data(struct reformime_rewrite *rw, const void *p, size_t n)
 static void out_str(struct reformime_rewrite *rw, const char *s)
 {
 	out_data(rw, s, strlen(s));
+}
+
+/* ---- boundary clashes ---- */
+
+void reformime_linescan_init(struct reformime_linescan *s, const char *prefix)
+{
+	memset(s, 0, sizeof(*s));
+	s->prefix = prefix;
+	s->len = strlen(prefix);
+	s->bol = true;
+}
+
+void reformime_linescan_feed(struct reformime_linescan *s, const void *data,
+			     size_t n)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < n && !s->found; i++) {
+		if (p[i] == '\n') {
+			s->bol = true;
+			s->matched = 0;
+		} else if (s->bol) {
+			if (tolower(p[i]) !=
+			    tolower((unsigned char)s->prefix[s->matched])) {
+				s->bol = false;
+			} else if (++s->matched == s->len) {
+				s->found = true;
+			}
+		}
+	}
 }
 
 /* ---- Content-Type parameters ---- */
@@ -500,6 +527,63 @@ static void rewrite_part(const struct mime_part *part,
 		rewrite_part(c, rw);
 	}
 	fprintf(rw->out, "\n--%s-%u--\n", rw->boundary_prefix, number);
+}
+
+/* Scans [start, end) of the message, decoded as enc, for the line. */
+static void clash_scan(struct reformime_rewrite *rw, uint64_t start,
+		       uint64_t end, enum mime_encoding enc,
+		       struct reformime_linescan *scan)
+{
+	char *buf = xmalloc(REFORMIME_CHUNK);
+	struct mime_decoder dec;
+	struct str conv;
+
+	str_init(&conv, REFORMIME_CHUNK + 64);
+	mime_decoder_init(&dec, enc);
+	for (uint64_t off = start; off < end && !scan->found;) {
+		size_t n = end - off < REFORMIME_CHUNK ?
+			(size_t)(end - off) : REFORMIME_CHUNK;
+
+		n = rw_read(rw, off, buf, n);
+		if (n == 0)
+			break;
+		off += n;
+		str_clear(&conv);
+		mime_decoder_feed(&dec, buf, n, &conv);
+		reformime_linescan_feed(scan, str_c(&conv), str_len(&conv));
+	}
+	str_clear(&conv);
+	mime_decoder_finish(&dec, &conv);
+	reformime_linescan_feed(scan, str_c(&conv), str_len(&conv));
+	str_free(&conv);
+	free(buf);
+}
+
+bool reformime_boundary_clash(const struct mime_part *root,
+			      struct reformime_rewrite *rw, const char *prefix)
+{
+	struct reformime_linescan scan;
+	char *line = xasprintf("--%s", prefix);
+
+	reformime_linescan_init(&scan, line);
+	/* the body as it is, then every quoted-printable leaf decoded
+	 * (base64 ones are not, as Debian's) */
+	clash_scan(rw, root->body_offset, rw->size, MIME_ENCODING_7BIT,
+		   &scan);
+	for (const struct mime_part *p = root; p != NULL && !scan.found;
+	     p = mime_part_walk_next(p)) {
+		enum mime_encoding enc;
+
+		if (!is_leaf(p) ||
+		    (p->flags & MIME_PART_FLAG_DEFAULT_ENCODING) != 0)
+			continue;
+		enc = mime_encoding_from_name(p->encoding, NULL);
+		if (enc == MIME_ENCODING_QP)
+			clash_scan(rw, p->body_offset, p->end_offset, enc,
+				   &scan);
+	}
+	free(line);
+	return scan.found;
 }
 
 void reformime_rewrite(const struct mime_part *root,

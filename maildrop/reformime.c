@@ -200,17 +200,23 @@ static void rewrite_message(const struct mime_part *root, struct message *msg,
 	if (gethostname(host, sizeof(host)) < 0)
 		str_copy(host, "localhost", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
-	prefix = xasprintf("=_%s-%ld-%ld-0001", host, (long)getpid(),
-			   (long)time(NULL));
 	memset(&rw, 0, sizeof(rw));
 	rw.mode = (enum reformime_rewrite_mode)mode;
 	rw.charset = charset;
-	rw.boundary_prefix = prefix;
 	rw.agent = "reformime (maildrop " REFORMIME_MAILDROP_VERSION ")";
 	rw.read = rewrite_read;
 	rw.context = msg;
 	rw.size = msg->size;
 	rw.out = stdout;
+	/* a boundary no line of the text starts with, as Courier's */
+	for (unsigned int n = 1;; n++) {
+		prefix = xasprintf("=_%s-%ld-%ld-%04u", host, (long)getpid(),
+				   (long)time(NULL), n);
+		if (!reformime_boundary_clash(root, &rw, prefix))
+			break;
+		free(prefix);
+	}
+	rw.boundary_prefix = prefix;
 	reformime_rewrite(root, &rw);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		perror("reformime: write");
@@ -731,6 +737,138 @@ static void extract_X(struct mime_part *part, struct message *msg,
 	}
 }
 
+/* ---- -m: a multipart/digest of messages in files ---- */
+
+#define DIGEST_MAX_NAME (64 * 1024)
+
+/* Feeds the whole file to the scan (or, scan NULL, copies it to stdout);
+ * a file that cannot be opened: its name with the error, exit 1.  A read
+ * error ends the file (a directory reads as empty, as Debian's). */
+static void digest_file(const char *name, struct reformime_linescan *scan)
+{
+	char *buf = xmalloc(READ_SIZE);
+	int fd = open(name, O_RDONLY);
+	bool skip_line = false;
+
+	if (fd < 0) {
+		perror(name);
+		exit(1);
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, READ_SIZE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (scan != NULL) {
+			reformime_linescan_feed(scan, buf, (size_t)n);
+			continue;
+		}
+		/* as Debian's: a NUL byte cuts its line, line end
+		 * included */
+		for (ssize_t i = 0; i < n; i++) {
+			if (skip_line) {
+				skip_line = buf[i] != '\n';
+			} else if (buf[i] == '\0') {
+				skip_line = true;
+			} else {
+				putchar(buf[i]);
+			}
+		}
+	}
+	close(fd);
+	free(buf);
+}
+
+/* The file names: the arguments, or else the lines of standard input
+ * (taken as they are, the last one without a line end too). */
+static char **digest_names(char **argv, size_t *count_r)
+{
+	char **names = NULL;
+	size_t count = 0;
+	struct str line;
+	int c;
+
+	if (argv[0] != NULL) {
+		for (; argv[count] != NULL; count++)
+			;
+		*count_r = count;
+		return argv;
+	}
+	str_init(&line, 256);
+	for (;;) {
+		c = getchar();
+		if (c == EOF && str_len(&line) == 0)
+			break;
+		if (c != EOF && c != '\n') {
+			if (str_len(&line) >= DIGEST_MAX_NAME) {
+				fputs("reformime: file name too long\n",
+				      stderr);
+				exit(1);
+			}
+			str_append_c(&line, (char)c);
+			continue;
+		}
+		names = xreallocarray(names, count + 2, sizeof(char *));
+		names[count++] = xstrndup(str_c(&line), str_len(&line));
+		names[count] = NULL;
+		str_clear(&line);
+		if (c == EOF)
+			break;
+	}
+	str_free(&line);
+	*count_r = count;
+	return names;
+}
+
+/* -m: every file is opened and read first (the boundary
+ * "reformime_TIME_N" takes the first N that no line of any file starts
+ * with, after "--"); no output when one cannot be opened, nor when there
+ * are no files. */
+static void make_digest(char **argv)
+{
+	size_t count;
+	char **names = digest_names(argv, &count);
+	long now = (long)time(NULL);
+	char *boundary = NULL;
+
+	if (count == 0)
+		return;
+	for (unsigned int n = 1;; n++) {
+		struct reformime_linescan scan;
+		char *prefix;
+
+		free(boundary);
+		boundary = xasprintf("reformime_%ld_%u", now, n);
+		prefix = xasprintf("--%s", boundary);
+		reformime_linescan_init(&scan, prefix);
+		for (size_t i = 0; i < count && !scan.found; i++)
+			digest_file(names[i], &scan);
+		free(prefix);
+		if (!scan.found)
+			break;
+	}
+	printf("Mime-Version:1.0\n"
+	       "Content-Type: multipart/digest; boundary=\"%s\"\n\n%s",
+	       boundary, REFORMIME_PREAMBLE);
+	for (size_t i = 0; i < count; i++) {
+		printf("\n--%s\nContent-Type: message/rfc822\n\n", boundary);
+		digest_file(names[i], NULL);
+	}
+	printf("\n--%s--\n", boundary);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("reformime: write");
+		exit(1);
+	}
+	if (names != argv) {
+		for (size_t i = 0; i < count; i++)
+			free(names[i]);
+		free(names);
+	}
+	free(boundary);
+}
+
 int main(int argc, char **argv)
 {
 	struct mime_parser_settings set;
@@ -796,6 +934,10 @@ int main(int argc, char **argv)
 			rfc2047_decode(&d, a, strlen(a));
 			printf("%s\n", str_c(&d));
 			str_free(&d);
+			return 0;
+		} else if (strcmp(a, "-m") == 0) {
+			/* the rest of the arguments are the files */
+			make_digest(argv + i + 1);
 			return 0;
 		} else if (strcmp(a, "-X") == 0) {
 			if (i + 1 >= argc)

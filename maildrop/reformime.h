@@ -37,6 +37,11 @@
 
 #define REFORMIME_R8_MAX_LINE 500
 #define REFORMIME_CHUNK (64 * 1024)
+/* Courier's multipart preamble */
+#define REFORMIME_PREAMBLE \
+	"This is a MIME-formatted message.  If you see this text it means " \
+	"that your\nE-mail software does not support MIME-formatted " \
+	"messages.\n"
 #define REFORMIME_DSN_MAX_SIZE (4 * 1024 * 1024)
 
 enum reformime_rewrite_mode {
@@ -74,6 +79,14 @@ struct reformime_rewrite {
 void reformime_rewrite(const struct mime_part *root,
 		       struct reformime_rewrite *rw);
 
+/* True when a line of the message's body (as it is, or decoded for a
+ * quoted-printable leaf) starts with "--" and prefix, without
+ * case: rw->boundary_prefix must then be another one (Courier's counter
+ * "0001" goes up).  Uses rw->read, rw->context and rw->size. */
+bool reformime_boundary_clash(const struct mime_part *root,
+			      struct reformime_rewrite *rw,
+			      const char *prefix);
+
 /* Appends Courier's rendering of a Content-Type value's parameters
  * ("; name=value" for each, in order), dropping the first token
  * (type/subtype) and any parameter called skip (may be NULL; "boundary"
@@ -81,6 +94,23 @@ void reformime_rewrite(const struct mime_part *root,
  * written.  value is len bytes (unfolded). */
 void reformime_params(struct str *dest, const char *value, size_t len,
 		      const char *skip, bool *has_charset_r);
+
+/* Finds lines that start with a prefix (compared without case) in a
+ * stream fed in pieces: how reformime checks that a new boundary does not
+ * occur in the text.  Holds no copy of the data. */
+struct reformime_linescan {
+	const char *prefix;	/* not copied: must outlive the scan */
+	size_t len, matched;
+	bool bol;		/* still matching the current line's start */
+	bool found;
+};
+
+/* Starts a scan for lines starting with prefix. */
+void reformime_linescan_init(struct reformime_linescan *s,
+			     const char *prefix);
+/* Feeds n bytes; s->found is set once a line started with the prefix. */
+void reformime_linescan_feed(struct reformime_linescan *s, const void *data,
+			     size_t n);
 
 /* -d/-D: prints "action address" to out for each recipient group of the
  * message/delivery-status part of root (the second part of a

@@ -67,6 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rw.context = &in;
 		rw.size = in.size;
 		rw.out = out;
+		if (mode == REFORMIME_RW)
+			(void)reformime_boundary_clash(root, &rw, "=_Fuzz");
 		reformime_rewrite(root, &rw);
 	}
 	if (reformime_dsn(root, input_read, &in, false, out) == 0 &&

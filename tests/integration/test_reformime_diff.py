@@ -135,3 +135,38 @@ def test_extract_x_files(path, tmp_path):
                                            f.name))
             results.append((r[0], r[1], files, names))
         assert results[1] == results[0], s
+
+
+DIGEST = re.compile(rb"reformime_[0-9]+_([0-9]+)")
+
+
+def test_digest_m(tmp_path):
+    # -m: a multipart/digest of the corpus files (names on standard
+    # input, then as arguments), of a file whose lines start with the
+    # boundary (the counter goes up), and the errors: a missing file, an
+    # empty name, no names at all.  The time in the boundary is
+    # normalised.
+    import time
+    t = int(time.time())
+    clash = tmp_path / "clash.eml"
+    clash.write_bytes(b"Subject: c\n\n" + b"".join(
+        b"--REFORMIME_%d_1\n--reformime_%d_2x\n" % (t + i, t + i)
+        for i in range(4)))
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"")
+    names = [str(p) for p in MESSAGES] + [str(clash), str(empty)]
+    cases = [("\n".join(names) + "\n", []),
+             ("\n".join(names[:5]), []),
+             ("", names[5:9]),
+             (names[0] + "\n" + str(tmp_path / "missing") + "\n", []),
+             (names[0] + "\n\n", []),
+             ("", []),
+             (str(tmp_path) + "\n", [])]
+    for stdin, args in cases:
+        res = []
+        for tool in (COURIER, ours()):
+            p = subprocess.run([tool, "-m"] + args, input=stdin.encode(),
+                               env=ENV, capture_output=True, timeout=60)
+            res.append((p.returncode, DIGEST.sub(rb"reformime_T_\1",
+                                                 p.stdout), p.stderr))
+        assert res[1] == res[0], (stdin[:80], args)

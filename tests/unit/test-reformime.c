@@ -315,6 +315,65 @@ static void test_truncated(void **state)
 	}
 }
 
+static void test_linescan(void **state)
+{
+	static const struct {
+		const char *text;
+		bool found;
+	} cases[] = {
+		{ "--B_1\n", true }, { "x\n--b_12x", true },
+		{ "x--B_1\n", false }, { "--B_\n1\n", false },
+		{ "- -B_1", false }, { "", false }, { "\n\n--B", false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = strlen(cases[i].text);
+
+		for (size_t cut = 0; cut <= len; cut++) {
+			struct reformime_linescan scan;
+
+			reformime_linescan_init(&scan, "--b_1");
+			reformime_linescan_feed(&scan, cases[i].text, cut);
+			reformime_linescan_feed(&scan, cases[i].text + cut,
+						len - cut);
+			assert_int_equal(scan.found, cases[i].found);
+		}
+	}
+}
+
+static void test_boundary_clash(void **state)
+{
+	static const char msg[] =
+		"Mime-Version: 1.0\n"
+		"X: --=_h-1\n"
+		"Content-Type: multipart/mixed; boundary=b\n\n"
+		"--b\nContent-Type: text/plain\n"
+		"Content-Transfer-Encoding: quoted-printable\n\n"
+		"--=3D_q-1\n"
+		"--b\nContent-Type: text/plain\n"
+		"Content-Transfer-Encoding: base64\n\n"
+		"LS09X2ItMQo=\n"
+		"--b--\n--=_E-1\n";
+	struct mime_part *root = parse(msg, sizeof(msg) - 1);
+	struct input in = { msg, sizeof(msg) - 1, 5 };
+	struct reformime_rewrite rw;
+
+	(void)state;
+	memset(&rw, 0, sizeof(rw));
+	rw.read = input_read;
+	rw.context = &in;
+	rw.size = in.size;
+	/* Debian's: the top header is not looked at, quoted-printable is
+	 * decoded, base64 is not, the epilogue counts */
+	assert_false(reformime_boundary_clash(root, &rw, "=_h-1"));
+	assert_true(reformime_boundary_clash(root, &rw, "=_Q-1"));
+	assert_false(reformime_boundary_clash(root, &rw, "=_b-1"));
+	assert_true(reformime_boundary_clash(root, &rw, "=_e-1"));
+	assert_true(reformime_boundary_clash(root, &rw, "b"));
+	mime_part_free(&root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +382,8 @@ int main(void)
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_dsn),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_linescan),
+		cmocka_unit_test(test_boundary_clash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
