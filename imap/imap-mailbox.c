@@ -12,6 +12,8 @@
 #include "imap-client-private.h"
 #include "imap-mailbox.h"
 #include "imap-message.h"
+#include "log.h"
+#include "mail-index-courier.h"
 #include "maildir-folder.h"
 #include "maildir.h"
 #include "mem.h"
@@ -92,6 +94,23 @@ unsigned int imap_flags_rights(uint32_t flags, size_t keyword_count)
 	return need;
 }
 
+/* Keeps the folder's courierimapuiddb in step with the index (written
+ * when the index was first built from the maildir, rewritten when the
+ * index has given out UIDs since), so that a rebuilt index, or
+ * Courier-IMAP, gives the messages the same UIDs. */
+static void uiddb_update(struct mail_index *index,
+			 const struct mail_index_status *st)
+{
+	const char *dir = mail_index_dir(index), *error;
+	uint32_t uidvalidity, nextuid;
+	int r = mail_index_uiddb_header(dir, &uidvalidity, &nextuid, &error);
+
+	if (r > 0 && uidvalidity == st->uidvalidity && nextuid >= st->uidnext)
+		return;
+	if (r < 0 || mail_index_uiddb_export(index, &error) < 0)
+		log_warning("imapd: %s: %s", dir, error);
+}
+
 int imap_mailbox_open(struct imap_client *client, const char *name,
 		      bool readonly, struct imap_mailbox **mbox_r,
 		      const char **error_r)
@@ -140,6 +159,7 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 		imap_mailbox_close(&mbox);
 		return -1;
 	}
+	uiddb_update(mbox->index, &st);
 	mbox->modseq = st.highestmodseq;
 	mbox->uidvalidity = st.uidvalidity;
 	mbox->no_recent = client->imap4rev2;

@@ -1,5 +1,6 @@
 /* mail-index-courier.c: bounded readers for Courier's courierimapuiddb and
- * courierpop3dsizelist files (see mail-index-courier.h). */
+ * courierpop3dsizelist files, and the courierimapuiddb writer (see
+ * mail-index-courier.h). */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -10,8 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "mail-index-courier.h"
+#include "mail-index.h"
 #include "maildir.h"
 #include "mem.h"
+#include "str.h"
 
 #define DEFAULT_MAX_LINE 4096
 #define DEFAULT_MAX_FILE (256ULL * 1024 * 1024)
@@ -352,6 +355,104 @@ int mail_index_uiddb_read(const char *dir,
 		return ret;
 	ret = mail_index_uiddb_parse(buf, len, &lim, db_r);
 	free(buf);
+	return ret;
+}
+
+static int export_cb(const struct mail_index_record *rec, void *context)
+{
+	struct str *s = context;
+
+	str_printfa(s, "%" PRIu32 " %.*s\n", rec->uid, (int)rec->base_len,
+		    rec->name);
+	return 0;
+}
+
+int mail_index_uiddb_export(struct mail_index *index, const char **error_r)
+{
+	struct mail_index_status st;
+	const char *dir = mail_index_dir(index);
+	struct str s;
+	int ret = -1;
+
+	if (mail_index_get_status(index, &st, error_r) < 0)
+		return -1;
+	str_init(&s, 64 + (size_t)st.messages * 40);
+	str_printfa(&s, "1 %" PRIu32 " %" PRIu32 "\n", st.uidvalidity,
+		    st.uidnext);
+	if (mail_index_iterate(index, 1, UINT32_MAX, export_cb, &s,
+			       error_r) < 0) {
+		str_free(&s);
+		return -1;
+	}
+	char *path = xasprintf("%s/%s", dir, MAIL_INDEX_UIDDB_FILE);
+	char *tmp = xasprintf("%s/tmp/%s.%ld", dir, MAIL_INDEX_UIDDB_FILE,
+			      (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		const char *p = str_c(&s);
+		size_t left = str_len(&s);
+		while (left > 0) {
+			ssize_t w = write(fd, p, left);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			p += w;
+			left -= (size_t)w;
+		}
+		if (left == 0 && fsync(fd) == 0)
+			ret = 0;
+		if (close(fd) != 0)
+			ret = -1;
+		if (ret == 0 && rename(tmp, path) < 0)
+			ret = -1;
+		if (ret < 0)
+			unlink(tmp);
+	}
+	if (ret < 0)
+		*error_r = "cannot write courierimapuiddb";
+	free(tmp);
+	free(path);
+	str_free(&s);
+	return ret;
+}
+
+int mail_index_uiddb_header(const char *dir, uint32_t *uidvalidity_r,
+			    uint32_t *nextuid_r, const char **error_r)
+{
+	char *path = xasprintf("%s/%s", dir, MAIL_INDEX_UIDDB_FILE);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[128];
+	ssize_t n;
+
+	free(path);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		*error_r = "cannot open courierimapuiddb";
+		return -1;
+	}
+	do {
+		n = read(fd, buf, sizeof(buf) - 1);
+	} while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0) {
+		*error_r = "cannot read courierimapuiddb";
+		return -1;
+	}
+	buf[n] = '\0';
+	char *nl = strchr(buf, '\n');
+	if (nl == NULL)
+		return 0;
+	/* the header as the full parser takes it */
+	struct mail_index_uiddb *db = NULL;
+	int ret = mail_index_uiddb_parse(buf, (size_t)(nl - buf) + 1, NULL,
+					 &db);
+	if (ret > 0) {
+		*uidvalidity_r = db->uidvalidity;
+		*nextuid_r = db->nextuid;
+	}
+	mail_index_uiddb_free(&db);
 	return ret;
 }
 

@@ -72,6 +72,20 @@ uint32_t mail_index_uiddb_find(const struct mail_index_uiddb *db,
 			       const char *base, size_t base_len);
 void mail_index_uiddb_free(struct mail_index_uiddb **db);
 
+struct mail_index;
+
+/* Writes dir/courierimapuiddb (version 1) for an index: its UIDVALIDITY,
+ * its UIDNEXT as nextuid, and one "<uid> <base name>" line per message in
+ * UID order, through dir/tmp and a rename, so that Courier-IMAP, and this
+ * index when it is rebuilt, keep the same UIDs under the same
+ * UIDVALIDITY.  Returns 0, or -1 with *error_r (nothing replaced). */
+int mail_index_uiddb_export(struct mail_index *index, const char **error_r);
+/* Reads only the header of dir/courierimapuiddb.  Returns 1 with
+ * *uidvalidity_r and *nextuid_r, 0 when it is absent or not a version 1
+ * header, -1 with *error_r when it cannot be read. */
+int mail_index_uiddb_header(const char *dir, uint32_t *uidvalidity_r,
+			    uint32_t *nextuid_r, const char **error_r);
+
 struct mail_index_pop3list_entry {
 	char *base;
 	uint64_t size;

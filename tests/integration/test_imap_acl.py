@@ -320,3 +320,42 @@ def test_acl_enforced_from_courier_files(imapd, tmp_path):
     _, tagged = s.cmd("SELECT Staff")
     assert b"[READ-ONLY]" in tagged
     s.close()
+
+
+# ---- 4. courierimapuiddb written back ----
+
+def test_uiddb_written_and_rebuild_keeps_uids(imapd, tmp_path):
+    md = make_maildir(str(tmp_path / "Maildir"))
+    names = [put(md, MSG) for _ in range(4)]
+    s = Raw(imapd, md)
+    lines, _ = s.cmd("SELECT INBOX")
+    uidv = int(re.search(rb"\[UIDVALIDITY (\d+)\]", b"\n".join(lines))
+               .group(1))
+    s.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)")
+    s.cmd("EXPUNGE")
+    lines, _ = s.cmd("UID FETCH 1:* (UID)")
+    before = uids_of(lines)
+    s.close()
+    with open(os.path.join(md, "courierimapuiddb")) as f:
+        db = f.read().splitlines()
+    assert db[0].split()[:2] == ["1", str(uidv)]
+    assert len(db) == 5        # written at the first SELECT, 4 messages
+    # the index is lost: rebuilt from the file, same UIDVALIDITY and UIDs
+    for f in os.listdir(md):
+        if f.startswith("courier-suite.index"):
+            os.unlink(os.path.join(md, f))
+    put(md, MSG)
+    s = Raw(imapd, md)
+    lines, _ = s.cmd("SELECT INBOX")
+    assert b"[UIDVALIDITY %d]" % uidv in b"\n".join(lines)
+    lines, _ = s.cmd("UID FETCH 1:* (UID)")
+    after = uids_of(lines)
+    assert after[:3] == before and after[3] > max(before)
+    s.close()
+    with open(os.path.join(md, "courierimapuiddb")) as f:
+        db = f.read().splitlines()
+    assert int(db[0].split()[2]) > after[3]
+    assert sorted(int(x.split()[0]) for x in db[1:]) == after
+    on_disk = {n.split(":")[0] for d in ("new", "cur")
+               for n in os.listdir(os.path.join(md, d))}
+    assert {x.split()[1] for x in db[1:]} == on_disk

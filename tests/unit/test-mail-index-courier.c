@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "mail-index-courier.h"
+#include "mail-index.h"
+#include "mem.h"
 #include "mem.h"
 
 static void test_uiddb_valid(void **state)
@@ -213,6 +217,116 @@ static void test_pop3list_v2_and_bad(void **state)
 	}
 }
 
+static void put_file(const char *dir, const char *sub, const char *name)
+{
+	char *path = xasprintf("%s/%s/%s", dir, sub, name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs("Subject: x\n\nbody\n", f);
+	fclose(f);
+	free(path);
+}
+
+static void rm_index(const char *dir)
+{
+	char *path = xasprintf("%s/%s", dir, MAIL_INDEX_FILE_NAME);
+	assert_int_equal(unlink(path), 0);
+	free(path);
+	path = xasprintf("%s/%s-lock", dir, MAIL_INDEX_FILE_NAME);
+	(void)unlink(path);
+	free(path);
+}
+
+/* An index built from a maildir without courierimapuiddb writes one, and
+ * a rebuild from it gets the same UIDs under the same UIDVALIDITY. */
+static void test_uiddb_export(void **state)
+{
+	char tmpl[] = "/tmp/test-uiddb-export.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	struct mail_index *index = NULL;
+	struct mail_index_status st, st2;
+	struct mail_index_record rec;
+	const char *error;
+	uint32_t uidv, next;
+	(void)state;
+
+	assert_non_null(dir);
+	for (const char *const *d = (const char *const[]){ "new", "cur", "tmp",
+							   NULL };
+	     *d != NULL; d++) {
+		char *p = xasprintf("%s/%s", dir, *d);
+		assert_int_equal(mkdir(p, 0700), 0);
+		free(p);
+	}
+	assert_int_equal(mail_index_uiddb_header(dir, &uidv, &next, &error),
+			 0);
+	put_file(dir, "cur", "1700000001.M1P1.host:2,S");
+	put_file(dir, "new", "1700000002.M2P1.host");
+	put_file(dir, "cur", "1700000003.M3P1.host:2,");
+	assert_int_equal(mail_index_open(dir, NULL, &index, &error), 0);
+	assert_int_equal(mail_index_get_status(index, &st, &error), 0);
+	assert_int_equal(st.messages, 3);
+	/* an expunge leaves a hole the rebuild must keep */
+	assert_int_equal(mail_index_lookup_base(index, "1700000002.M2P1.host",
+						&rec, &error), 1);
+	uint32_t gone = rec.uid;
+	assert_int_equal(mail_index_lookup_base(index, "1700000003.M3P1.host",
+						&rec, &error), 1);
+	uint32_t third = rec.uid;
+	assert_int_equal(mail_index_expunge(index, &gone, 1, NULL, &error), 1);
+	assert_int_equal(mail_index_uiddb_export(index, &error), 0);
+	assert_int_equal(mail_index_get_status(index, &st, &error), 0);
+	mail_index_close(&index);
+
+	assert_int_equal(mail_index_uiddb_header(dir, &uidv, &next, &error),
+			 1);
+	assert_int_equal(uidv, st.uidvalidity);
+	assert_int_equal(next, st.uidnext);
+	/* the whole file parses as Courier's, two messages */
+	struct mail_index_uiddb *db = NULL;
+	assert_int_equal(mail_index_uiddb_read(dir, NULL, &db, &error), 1);
+	assert_int_equal(db->count, 2);
+	assert_int_equal(db->skipped, 0);
+	assert_int_equal(mail_index_uiddb_find(db, "1700000003.M3P1.host",
+					       strlen("1700000003.M3P1.host")),
+			 third);
+	mail_index_uiddb_free(&db);
+
+	/* rebuilt: same UIDVALIDITY, same UIDs, new mail above UIDNEXT */
+	rm_index(dir);
+	put_file(dir, "new", "1700000004.M4P1.host");
+	assert_int_equal(mail_index_open(dir, NULL, &index, &error), 0);
+	assert_int_equal(mail_index_get_status(index, &st2, &error), 0);
+	assert_int_equal(st2.uidvalidity, st.uidvalidity);
+	assert_int_equal(mail_index_lookup_base(index, "1700000003.M3P1.host",
+						&rec, &error), 1);
+	assert_int_equal(rec.uid, third);
+	assert_int_equal(mail_index_lookup_base(index, "1700000004.M4P1.host",
+						&rec, &error), 1);
+	assert_true(rec.uid >= st.uidnext);
+	assert_int_equal(mail_index_lookup_uid(index, gone, &rec, &error), 0);
+	mail_index_close(&index);
+
+	/* a header that is not Courier's version 1 is not one */
+	char *p = xasprintf("%s/courierimapuiddb", dir);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("2 5 6\n", f);
+	fclose(f);
+	assert_int_equal(mail_index_uiddb_header(dir, &uidv, &next, &error),
+			 0);
+	f = fopen(p, "w");
+	fputs("1 77 9", f);	/* no line end within the header */
+	fclose(f);
+	assert_int_equal(mail_index_uiddb_header(dir, &uidv, &next, &error),
+			 0);
+	free(p);
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_uiddb_every_prefix),
 		cmocka_unit_test(test_pop3list),
 		cmocka_unit_test(test_pop3list_v2_and_bad),
+		cmocka_unit_test(test_uiddb_export),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
