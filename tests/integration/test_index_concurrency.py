@@ -1,0 +1,212 @@
+"""test_index_concurrency.py: the per-folder index under concurrent
+sessions: two imaplib sessions changing one folder while another program
+delivers, renames and deletes files behind the index's back; nothing is
+missed, and IDLE reports a delivery made right after another session's
+change within a second."""
+import imaplib
+import os
+import random
+import re
+import threading
+import time
+
+import pytest
+
+LETTERS = {"S": "\\Seen", "F": "\\Flagged", "R": "\\Answered",
+           "T": "\\Deleted", "D": "\\Draft"}
+MSG = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: s %d\r\n"
+       b"Message-ID: <%d@example.org>\r\n\r\nbody %d\r\n")
+
+
+def make_maildir(path):
+    for d in ("new", "cur", "tmp"):
+        os.makedirs(os.path.join(path, d), exist_ok=True)
+    return path
+
+
+_seq = [0]
+
+
+def put(md, n, sub="new", info=""):
+    """Delivers message n the way any MDA would (tmp/, then rename)."""
+    _seq[0] += 1
+    name = "%d.M%dP%d.other" % (int(time.time()), _seq[0], os.getpid())
+    tmp = os.path.join(md, "tmp", name)
+    with open(tmp, "wb") as f:
+        f.write(MSG % (n, n, n))
+    os.rename(tmp, os.path.join(md, sub, name + info))
+    return name
+
+
+def files_flags(md):
+    """The flag sets of the messages in the maildir, sorted."""
+    out = []
+    for sub in ("new", "cur"):
+        for name in os.listdir(os.path.join(md, sub)):
+            if name.startswith("."):
+                continue
+            flags = set()
+            if sub == "cur" and ":2," in name:
+                for c in name.split(":2,", 1)[1]:
+                    if c in LETTERS:
+                        flags.add(LETTERS[c])
+            out.append(frozenset(flags))
+    return sorted(out, key=sorted)
+
+
+def session_flags(m):
+    """The flag sets the session reports for every message, sorted."""
+    typ, data = m.uid("FETCH", "1:*", "(FLAGS)")
+    assert typ == "OK"
+    out = []
+    for line in data:
+        if line is None:
+            continue
+        if isinstance(line, tuple):
+            line = line[0]
+        mm = re.search(rb"FLAGS \(([^)]*)\)", line)
+        assert mm, line
+        flags = {f.decode() for f in mm.group(1).split()}
+        flags.discard("\\Recent")
+        out.append(frozenset(f for f in flags if f in LETTERS.values()))
+    return sorted(out, key=sorted)
+
+
+@pytest.fixture
+def imapd(suite_build):
+    p = suite_build.program("imapd")
+    if p is None:
+        pytest.fail("imapd is not built", pytrace=False)
+    return p
+
+
+@pytest.fixture
+def md(tmp_path):
+    return make_maildir(str(tmp_path / "Maildir"))
+
+
+def session(imapd, md):
+    m = imaplib.IMAP4_stream("%s %s" % (imapd, md))
+    typ, _ = m.select("INBOX")
+    assert typ == "OK"
+    return m
+
+
+def other_program(md, stop, errors, count):
+    """Delivers into new/ and cur/, flags files in cur/ as mutt would,
+    and deletes some, until stop is set."""
+    rnd = random.Random(7)
+    i = 0
+    try:
+        while not stop.is_set() and i < count:
+            i += 1
+            put(md, 10000 + i, sub="new" if i % 3 else "cur",
+                info="" if i % 3 else ":2,")
+            cur = os.path.join(md, "cur")
+            names = [n for n in os.listdir(cur) if ":2," in n]
+            if names and i % 4 == 0:
+                n = rnd.choice(names)
+                if "F" not in n.split(":2,")[1]:
+                    try:
+                        os.rename(os.path.join(cur, n),
+                                  os.path.join(cur, n + "F"))
+                    except FileNotFoundError:
+                        pass  # renamed by a session meanwhile
+            if names and i % 9 == 0:
+                n = rnd.choice(names)
+                try:
+                    os.unlink(os.path.join(cur, n))
+                except FileNotFoundError:
+                    pass
+            time.sleep(0.002)
+    except Exception as e:  # reported by the test
+        errors.append(e)
+
+
+def test_two_sessions_and_a_delivering_program(imapd, md):
+    for n in range(300):
+        put(md, n, sub="cur", info=":2,")
+    a = session(imapd, md)
+    b = session(imapd, md)
+    stop = threading.Event()
+    errors = []
+    t = threading.Thread(target=other_program, args=(md, stop, errors, 400))
+    t.start()
+    try:
+        for i in range(150):
+            # Session A: flags, APPEND, UID EXPUNGE; session B: reads.
+            typ, data = a.uid("SEARCH", "ALL")
+            uids = data[0].split()
+            assert typ == "OK" and uids
+            uid = uids[i % len(uids)].decode()
+            assert a.uid("STORE", uid, "+FLAGS.SILENT",
+                         "(\\Seen)")[0] == "OK"
+            if i % 5 == 0:
+                typ, data = a.append("INBOX", "(\\Answered)", None,
+                                     MSG % (i, i, i))
+                assert typ == "OK"
+            if i % 7 == 0:
+                assert a.uid("STORE", uid, "+FLAGS.SILENT",
+                             "(\\Deleted)")[0] == "OK"
+                assert a.uid("EXPUNGE", uid)[0] == "OK"
+            assert b.noop()[0] == "OK"
+            assert b.uid("FETCH", "1:*", "(FLAGS)")[0] == "OK"
+    finally:
+        stop.set()
+        t.join()
+    assert not errors, errors
+    # A change hidden in the clock tick of one of ours is found by the
+    # recheck a second later at the latest.
+    time.sleep(1.2)
+    for m in (a, b):
+        assert m.noop()[0] == "OK"
+        assert session_flags(m) == files_flags(md)
+    c = session(imapd, md)
+    assert session_flags(c) == files_flags(md)
+    for m in (a, b, c):
+        m.logout()
+
+
+def read_until(m, pattern, timeout):
+    """Reads lines from m until one matches pattern; the matching line,
+    or None after timeout seconds."""
+    found = []
+
+    def reader():
+        while True:
+            line = m.readline()
+            if not line:
+                return
+            if re.search(pattern, line):
+                found.append(line)
+                return
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    t.join(timeout)
+    return found[0] if found else None
+
+
+def test_idle_sees_delivery_after_another_sessions_change(imapd, md):
+    for n in range(50):
+        put(md, n, sub="cur", info=":2,")
+    a = session(imapd, md)
+    b = session(imapd, md)
+    for round_ in range(5):
+        typ, data = b.select("INBOX")
+        exists = int(data[0])
+        b.send(b"i IDLE\r\n")
+        assert read_until(b, rb"^\+", 5) is not None
+        # Another session's STORE, then at once a delivery by another
+        # program: most likely in the same clock tick.
+        assert a.uid("STORE", str(round_ + 1), "+FLAGS.SILENT",
+                     "(\\Flagged)")[0] == "OK"
+        put(md, 1000 + round_)
+        t0 = time.monotonic()
+        line = read_until(b, rb"^\* %d EXISTS" % (exists + 1), 1.0)
+        assert line is not None, "IDLE missed the delivery"
+        assert time.monotonic() - t0 < 1.0
+        b.send(b"DONE\r\n")
+        assert read_until(b, rb"^i OK", 5) is not None
+    a.logout()
+    b.logout()
