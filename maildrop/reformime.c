@@ -614,8 +614,9 @@ static const char *part_filename(const struct mime_part *part)
 	return v;
 }
 
-/* A file name safe to create: no directories, no leading dot. */
-static char *safe_filename(const char *name, unsigned int n)
+/* A file name safe to create: no directories, no leading dot; "" when
+ * the name leaves nothing. */
+static char *safe_filename(const char *name)
 {
 	struct str s;
 
@@ -636,8 +637,6 @@ static char *safe_filename(const char *name, unsigned int n)
 	}
 	while (str_len(&s) > 0 && s.data[0] == '.')
 		str_delete_head(&s, 1);
-	if (str_len(&s) == 0)
-		str_printfa(&s, "attachment%u.dat", n);
 	return str_steal(&s);
 }
 
@@ -647,15 +646,60 @@ static bool is_leaf(const struct mime_part *part)
 			       MIME_PART_FLAG_MESSAGE)) == 0;
 }
 
+/* A name for a part without one, as Courier's: TIME.PID-N.HOST, N
+ * counting from 0 in each run. */
+static char *generated_name(void)
+{
+	static unsigned int counter;
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) < 0)
+		str_copy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	return xasprintf("%ld.%ld-%u.%s", (long)time(NULL), (long)getpid(),
+			 counter++, host);
+}
+
+/* Creates prefix+name, never over an existing file: as Debian's, when it
+ * exists "PATH exists." goes to standard output and prefix+"N-"+name is
+ * tried, N counting on from 1 over the whole run. */
+static int create_unique(const char *prefix, const char *name,
+			 char **path_r)
+{
+	static unsigned int counter;
+
+	for (unsigned int tries = 0;; tries++) {
+		char *path = tries == 0 ? xasprintf("%s%s", prefix, name) :
+			xasprintf("%s%u-%s", prefix, ++counter, name);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+			      0644);
+
+		if (fd >= 0 || errno != EEXIST || tries >= 100000) {
+			*path_r = path;
+			return fd;
+		}
+		printf("%s exists.\n", path);
+		free(path);
+	}
+}
+
 static void extract_x(struct mime_part *part, struct message *msg,
 		      const char *prefix, unsigned int n)
 {
-	char *name = safe_filename(part_filename(part), n);
+	char *name = safe_filename(part_filename(part));
 	char *path;
 	int fd;
 
+	if (name[0] == '\0') {
+		/* no usable name: Courier's made-up one for -xPREFIX, the
+		 * manual's attachmentN.dat when asking */
+		free(name);
+		name = prefix != NULL ? generated_name() :
+			xasprintf("attachment%u.dat", n);
+	}
 	if (prefix != NULL) {
-		path = xasprintf("%s%s", prefix, name);
+		fflush(stdout);
+		fd = create_unique(prefix, name, &path);
 	} else {
 		char line[1024];
 
@@ -673,8 +717,9 @@ static void extract_x(struct mime_part *part, struct message *msg,
 		} else {
 			path = xstrdup(name);
 		}
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
+			  0644);
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		perror(path);
 		exit(1);
