@@ -581,6 +581,12 @@ static void extract_to_fd(const struct mime_part *part, struct message *msg,
 
 		courier_positions(part, msg, &pos);
 		end_offset = pos.end;
+	} else if (part->parent != NULL &&
+		   (part->parent->flags & MIME_PART_FLAG_MESSAGE) != 0) {
+		/* the body of a message inside message/rfc822 runs to the
+		 * end of the line before its parent's boundary, line end
+		 * included, as Courier's */
+		end_offset = full_end(part, msg);
 	}
 	mime_decoder_init(&dec, mime_encoding_from_name(part->encoding, NULL));
 	char *buf = xmalloc(chunk);
