@@ -36,6 +36,7 @@ struct fixture {
 	int fd;			/* the test's end */
 	struct pop3_client *login;
 	bool login_gone;
+	bool small_sndbuf;	/* start(): the server end's SO_SNDBUF tiny */
 	struct str *in;
 };
 
@@ -173,6 +174,12 @@ static int start(struct fixture *f)
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	if (f->small_sndbuf) {
+		int small = 4096;
+
+		assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF,
+					    &small, sizeof(small)), 0);
+	}
 	f->login_gone = false;
 	f->login = pop3_client_create_login(f->loop, sv[1], &f->set, NULL,
 					    false, "192.0.2.1", "192.0.2.2",
@@ -466,6 +473,40 @@ static void test_handoff(void **state)
 	assert_int_equal(count_files(f->maildir), 1);
 }
 
+/* When replies are still queued for the client at login (a client that
+ * pipelined and does not read), the connection is not handed over: the
+ * login session relays, in order. */
+static void test_relay_when_output_queued(void **state)
+{
+	struct fixture *f = *state;
+	struct str *cmds = str_new(4096);
+
+	f->small_sndbuf = true;
+	int fd = start(f);
+
+	f->fd = fd;
+	for (int i = 0; i < 60; i++)
+		str_append(cmds, "CAPA\r\n");
+	str_append(cmds, "USER demo\r\nPASS secret\r\nSTAT\r\nUIDL 1\r\n"
+			 "QUIT\r\n");
+	send_str(fd, str_c(cmds));
+	str_destroy(&cmds);
+	/* Let everything run while nobody reads. */
+	for (int i = 0; i < 30; i++)
+		ioloop_run_once(f->loop, 2);
+	char *r = wait_for(f, fd, NULL);
+	const char *p = strstr(r, "+OK logged in.\r\n+OK 2 59\r\n+OK 1 UID1-");
+	assert_non_null(p);
+	assert_non_null(strstr(p, "+OK Bye-bye.\r\n"));
+	/* Every CAPA was answered before the login. */
+	size_t n = 0;
+	for (const char *q = r; (q = strstr(q, "IMPLEMENTATION")) != NULL &&
+				q < p; q++)
+		n++;
+	assert_int_equal(n, 60);
+	free(r);
+}
+
 static void test_sasl(void **state)
 {
 	struct fixture *f = *state;
@@ -748,6 +789,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pipelining, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_handoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_when_output_queued,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sasl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sasl_plain_ir_and_failures,
 						setup, teardown),
