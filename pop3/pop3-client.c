@@ -1014,6 +1014,18 @@ static void cmd_retr_top(struct pop3_client *client,
 	}
 }
 
+/* Appends v in decimal. */
+static void append_decimal(struct str *s, uint64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	str_append_n(s, p, (size_t)(buf + sizeof(buf) - p));
+}
+
 static void cmd_list_uidl(struct pop3_client *client,
 			  const struct pop3_command *cmd, bool uidl)
 {
@@ -1033,16 +1045,17 @@ static void cmd_list_uidl(struct pop3_client *client,
 	}
 	struct str *s = str_new(count * (uidl ? 24 : 16) + 64);
 	str_append(s, "+OK\r\n");
+	/* One line per message: no printf per line (20,000 lines). */
 	for (n = 1; n <= count; n++) {
 		if (pop3_mailbox_is_deleted(client->mb, n))
 			continue;
+		append_decimal(s, n);
+		str_append_c(s, ' ');
 		if (uidl)
-			str_printfa(s, "%u %s\r\n", n,
-				    pop3_mailbox_uidl(client->mb, n));
+			str_append(s, pop3_mailbox_uidl(client->mb, n));
 		else
-			str_printfa(s, "%u %llu\r\n", n,
-				    (unsigned long long)pop3_mailbox_size(
-					    client->mb, n));
+			append_decimal(s, pop3_mailbox_size(client->mb, n));
+		str_append_n(s, "\r\n", 2);
 	}
 	str_append(s, ".\r\n");
 	conn_write(client->conn, str_c(s), str_len(s));
