@@ -21,6 +21,7 @@
 #include "rfc822-addr.h"
 #include "rfc822-header.h"
 #include "submit.h"
+#include "worker-pool.h"
 
 /* bofh: BOFHHEADERLIMIT and BOFHNOBASE64TEXT, seen as the header of
  * each MIME part is parsed. */
@@ -199,23 +200,104 @@ static bool bofh_finish(struct esmtp_session *s)
 	return s->bofh_reject != NULL;
 }
 
-/* The message passed every check: queue it and say so. */
+/* The durable half of queueing, run in a worker thread. */
+struct commit_job {
+	struct esmtp_session *s;	/* only when not cancelled */
+	struct submit *submit;
+	char qid[QUEUE_ID_LEN + 1];
+	int ret;
+	char *error;
+	char *log_text;	/* "from <sender> (n recipients, ...)" */
+};
+
+static char *queued_log_text(struct esmtp_session *s)
+{
+	return xasprintf("from <%s> (%u recipients, %llu bytes%s%s)",
+			 s->sender, s->rcpt_count,
+			 (unsigned long long)s->msg_size,
+			 s->auth_user != NULL ? ", user=" : "",
+			 s->auth_user != NULL ? s->auth_user : "");
+}
+
+static void commit_reply(struct esmtp_session *s, int ret, const char *qid,
+			 const char *error, const char *log_text)
+{
+	if (ret < 0) {
+		esmtp_reply(s, "%s", error);
+	} else {
+		log_info("esmtpd: %s: queued %s %s", s->remote_ip, qid,
+			 log_text);
+		esmtp_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+	}
+}
+
+static void commit_run(void *context)
+{
+	struct commit_job *j = context;
+	const char *error = NULL;
+
+	j->ret = submit_finish_commit(&j->submit, j->qid, &error);
+	if (j->ret < 0)
+		j->error = xstrdup(error);
+}
+
+static void commit_done(void *context, bool cancelled)
+{
+	struct commit_job *j = context;
+	struct esmtp_session *s = j->s;
+
+	if (cancelled) {
+		if (j->ret == 0 && j->qid[0] != '\0')
+			log_info("esmtpd: queued %s %s (client gone before "
+				 "the reply)", j->qid, j->log_text);
+	} else {
+		s->job = NULL;
+		s->state = ESMTP_STATE_COMMAND;
+		conn_cork(s->conn);
+		commit_reply(s, j->ret, j->qid, j->error, j->log_text);
+		conn_uncork(s->conn);
+		esmtp_session_timer_arm(s);
+		conn_input_resume(s->conn);
+	}
+	/* never run (cancelled while queued): nothing was committed */
+	submit_abort(&j->submit);
+	free(j->error);
+	free(j->log_text);
+	free(j);
+}
+
+/* The message passed every check: queue it and say so.  With a worker
+ * pool the fsyncs run in a thread and the session waits (reads nothing)
+ * until commit_done() sends the reply. */
 static void queue_message(struct esmtp_session *s)
 {
 	char qid[QUEUE_ID_LEN + 1];
 	const char *error;
+	struct commit_job *j;
+	char *log_text;
 
 	esmtp_dkim_finish(s);
-	if (submit_finish(&s->submit, qid, &error) < 0) {
+	if (submit_finish_prepare(&s->submit, &error) < 0) {
 		esmtp_reply(s, "%s", error);
-	} else {
-		log_info("esmtpd: %s: queued %s from <%s> (%u recipients, "
-			 "%llu bytes%s%s)", s->remote_ip, qid, s->sender,
-			 s->rcpt_count, (unsigned long long)s->msg_size,
-			 s->auth_user != NULL ? ", user=" : "",
-			 s->auth_user != NULL ? s->auth_user : "");
-		esmtp_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+		return;
 	}
+	log_text = queued_log_text(s);
+	if (s->server->pool == NULL) {
+		int ret = submit_finish_commit(&s->submit, qid, &error);
+
+		commit_reply(s, ret, qid, error, log_text);
+		free(log_text);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->submit = s->submit;
+	s->submit = NULL;
+	j->log_text = log_text;
+	s->state = ESMTP_STATE_WAIT;
+	conn_input_pause(s->conn);
+	s->job = worker_pool_submit(s->server->pool, commit_run, commit_done,
+				    j);
 }
 
 static void filter_done(char **reply, size_t count, void *context)

@@ -20,6 +20,7 @@ struct sasl_server;
 struct submit;
 struct dkim_verify;
 struct dkim_sign;
+struct worker_job;
 
 /* The longest command line (ESMTP_MAX_LINE, default 2048: RFC 5321's 512
  * plus room for the parameters of SIZE, DSN, AUTH and SMTPUTF8) and the
@@ -35,6 +36,7 @@ enum esmtp_state {
 	ESMTP_STATE_BDAT,	/* reading a BDAT chunk (raw) */
 	ESMTP_STATE_TLS,	/* STARTTLS handshake running */
 	ESMTP_STATE_FILTER,	/* the global filters look at the message */
+	ESMTP_STATE_WAIT,	/* a worker job runs (commit, DNS): paused */
 	ESMTP_STATE_QUIT,	/* closing */
 };
 
@@ -101,6 +103,9 @@ struct esmtp_session {
 	bool bdat_failed;	/* discard the rest of the chunks */
 	bool bdat_last;
 	uint64_t bdat_chunk;
+	/* the worker job the session waits for (ESMTP_STATE_WAIT), or NULL;
+	 * cancelled when the session goes */
+	struct worker_job *job;
 };
 
 /* One entry of the command table. */

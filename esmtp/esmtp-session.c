@@ -21,6 +21,7 @@
 #include "str.h"
 #include "submit.h"
 #include "tls.h"
+#include "worker-pool.h"
 
 static const struct esmtp_command esmtp_commands[] = {
 	{ "EHLO", esmtp_cmd_ehlo,
@@ -361,6 +362,7 @@ static void conn_line(struct conn *conn, const char *line, size_t len,
 	case ESMTP_STATE_BDAT:
 	case ESMTP_STATE_TLS:
 	case ESMTP_STATE_FILTER:
+	case ESMTP_STATE_WAIT:
 	case ESMTP_STATE_QUIT:
 		break;
 	}
@@ -426,6 +428,8 @@ static void conn_tls_ready(struct conn *conn, void *context)
 
 static void session_free(struct esmtp_session *s)
 {
+	/* a running job finishes on its own and frees only its context */
+	worker_job_cancel(&s->job);
 	esmtp_transaction_reset(s);
 	timeout_remove(&s->idle_to);
 	timeout_remove(&s->session_to);

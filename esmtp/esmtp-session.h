@@ -7,7 +7,8 @@
  * the replies to pipelined commands before it (lib/conn corks output
  * while input callbacks run).  Messages are streamed into the queue
  * (mta/submit.h) as they arrive; 250 after DATA or BDAT LAST means the
- * queue has fsynced the message. */
+ * queue has fsynced the message (the fsyncs run in the server's worker
+ * pool, so other sessions go on meanwhile). */
 #ifndef ESMTP_SESSION_H
 #define ESMTP_SESSION_H
 
@@ -21,6 +22,7 @@ struct esmtp_domains;
 struct esmtp_access;
 struct esmtp_bofh;
 struct dns_resolver;
+struct worker_pool;
 struct esmtp_session;
 
 /* Recipient lookup for an accepted domain: 1 the account exists, 0 it
@@ -50,6 +52,11 @@ struct esmtp_server {
 	/* The resolver of the DNS checks (bofh badmx, freemail,
 	 * BOFHCHECKHELO; SPF; DKIM), or NULL: no DNS checks. */
 	struct dns_resolver *dns;
+	/* Threads for what would block the loop: the queue commit (fsyncs)
+	 * at the end of a message, DNS checks, DKIM key lookups.  The
+	 * session pauses (reads nothing) until its job is done while the
+	 * others go on.  NULL: done in the loop (tests, --stdio). */
+	struct worker_pool *pool;
 	const char *me;		/* our name in replies and Received: */
 	const char *greeting;	/* text after "220 " (lines by \n) or NULL */
 	uint64_t size_limit;	/* SIZE; 0 = no limit */

@@ -42,6 +42,7 @@ static const struct config_setting_def esmtp_setting_defs[] = {
 			   "20", 1, 10000),
 	CONFIG_SETTING_INT(S, max_rcpts, "ESMTP_MAX_RCPTS", "1000", 1,
 			   10000),
+	CONFIG_SETTING_INT(S, workers, "ESMTP_WORKERS", "16", 1, 256),
 	CONFIG_SETTING_STRING(S, access_file, "ACCESSFILE", "smtpaccess"),
 	CONFIG_SETTING_STRING(S, tls_certfile, "TLS_CERTFILE", NULL),
 	CONFIG_SETTING_STRING(S, tls_dhparams, "TLS_DHPARAMS", NULL),

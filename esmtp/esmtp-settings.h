@@ -37,6 +37,7 @@ struct esmtp_settings {
 	uint64_t max_data_line;	/* ESMTP_MAX_DATA_LINE: message line length */
 	long long max_bad_commands; /* ESMTP_MAX_BAD_COMMANDS */
 	long long max_rcpts;	/* ESMTP_MAX_RCPTS */
+	long long workers;	/* ESMTP_WORKERS: threads for fsync and DNS */
 	char *access_file;	/* ACCESSFILE: smtpaccess */
 	char *tls_certfile;	/* TLS_CERTFILE */
 	char *tls_dhparams;	/* TLS_DHPARAMS */

@@ -34,6 +34,7 @@
 #include "str.h"
 #include "submit.h"
 #include "tls.h"
+#include "worker-pool.h"
 
 enum listener_kind { L_SMTP, L_SMTPS, L_MSA, L_COUNT };
 
@@ -64,6 +65,10 @@ static struct esmtp_domains *domains;
 static struct esmtp_access *access_table;
 static struct esmtp_bofh *bofh;
 static struct dns_resolver *dns;
+/* resolvers replaced by a reload while worker jobs may still use them */
+static struct dns_resolver **retired_dns;
+static size_t retired_dns_count;
+static struct worker_pool *pool;
 static struct route_config *routes;
 static char *me, *greeting;
 static uint64_t size_limit;
@@ -117,6 +122,14 @@ static void refuse_conn(struct listen_client *lc, enum listen_refusal why,
 	close(lc->fd);
 }
 
+static void free_retired_dns(void)
+{
+	for (size_t i = 0; i < retired_dns_count; i++)
+		dns_resolver_destroy(&retired_dns[i]);
+	x_free(retired_dns);
+	retired_dns_count = 0;
+}
+
 /* The control files every session reads; (re)loaded at start and on
  * SIGHUP. */
 static void load_control_files(void)
@@ -126,6 +139,14 @@ static void load_control_files(void)
 	esmtp_domains_free(&domains);
 	esmtp_access_free(&access_table);
 	esmtp_bofh_free(&bofh);
+	if (pool != NULL && worker_pool_pending(pool) == 0)
+		free_retired_dns();
+	if (pool != NULL && worker_pool_pending(pool) > 0 && dns != NULL) {
+		retired_dns = xreallocarray(retired_dns, retired_dns_count + 1,
+					    sizeof(*retired_dns));
+		retired_dns[retired_dns_count++] = dns;
+		dns = NULL;
+	}
 	dns_resolver_destroy(&dns);
 	route_config_free(&routes);
 	free(me);
@@ -399,6 +420,10 @@ int main(int argc, char **argv)
 		free(addr);
 	}
 	drop_privileges();
+	pool = worker_pool_create(loop,
+				  (unsigned int)listeners[L_SMTP].set.workers);
+	for (int i = 0; i < L_COUNT; i++)
+		listeners[i].server.pool = pool;
 	load_control_files();
 	ioloop_signal_add(loop, SIGTERM, on_sigterm, NULL);
 	ioloop_signal_add(loop, SIGINT, on_sigterm, NULL);
@@ -415,6 +440,9 @@ int main(int argc, char **argv)
 		listen_conn_closed(&r->lconn);
 		free(r);
 	}
+	/* waits for running jobs: a commit in progress completes */
+	worker_pool_destroy(&pool);
+	free_retired_dns();
 	ioloop_destroy(&loop);
 	tls_ctx_destroy(&tls_ctx);
 	esmtp_domains_free(&domains);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,19 @@
 #define QUEUE_BUCKET_SECS 10000
 
 static char *queue_dir_override, *queue_dir_cached;
-static char errbuf[1024];
+/* Error strings are per thread: commits may run in worker threads. */
+static _Thread_local char errbuf[1024];
+
+/* Group commit of the bucket folders' fsync (see queue_new_commit()): the
+ * number of fsyncs started and finished, the bucket and result of the
+ * last finished one.  All under group_lock. */
+static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t group_cond = PTHREAD_COND_INITIALIZER;
+static uint64_t group_started, group_done;
+static bool group_running;
+static time_t group_done_bucket;
+static int group_done_errno;
+static atomic_ulong group_fsyncs;
 
 static const char *err(const char *what, const char *path)
 {
@@ -257,6 +270,64 @@ static int link_into_bucket(const char *bucket, const char *from,
 	return -1;
 }
 
+/* fsyncs the bucket folder after this thread's links, sharing the work
+ * with concurrent commits: an fsync of the same bucket that started after
+ * our links were made covers them, so we wait for the next one to finish
+ * instead of issuing our own.  N concurrent commits thus cost about one
+ * folder fsync instead of N. */
+static int group_fsync_bucket(const char *bucket, time_t bucket_no,
+			      const char **error_r)
+{
+	uint64_t need;
+	int ret = 0;
+
+	pthread_mutex_lock(&group_lock);
+	/* Our links are done: any fsync started from now on covers them. */
+	need = group_started + 1;
+	for (;;) {
+		if (group_done >= need) {
+			if (group_done_bucket == bucket_no) {
+				if (group_done_errno != 0) {
+					errno = group_done_errno;
+					*error_r = err("cannot fsync", bucket);
+					ret = -1;
+				}
+				break;
+			}
+			/* Another bucket's fsync: we need one of ours. */
+			need = group_started + 1;
+		}
+		if (!group_running) {
+			uint64_t gen = ++group_started;
+			int e = 0, fd;
+
+			group_running = true;
+			pthread_mutex_unlock(&group_lock);
+			atomic_fetch_add(&group_fsyncs, 1);
+			fd = open(bucket, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0 || fsync(fd) < 0)
+				e = errno;
+			if (fd >= 0)
+				close(fd);
+			pthread_mutex_lock(&group_lock);
+			group_running = false;
+			group_done = gen;
+			group_done_bucket = bucket_no;
+			group_done_errno = e;
+			pthread_cond_broadcast(&group_cond);
+			continue;
+		}
+		pthread_cond_wait(&group_cond, &group_lock);
+	}
+	pthread_mutex_unlock(&group_lock);
+	return ret;
+}
+
+unsigned long queue_group_fsyncs(void)
+{
+	return atomic_load(&group_fsyncs);
+}
+
 int queue_new_commit(struct queue_new **newp, const char *ctl_text,
 		     size_t len, const char **error_r)
 {
@@ -300,7 +371,8 @@ int queue_new_commit(struct queue_new **newp, const char *ctl_text,
 		if (r < 0)
 			goto fail_linked;
 	}
-	if (fsync_path(bucket, error_r) < 0)
+	if (group_fsync_bucket(bucket, qn->time / QUEUE_BUCKET_SECS,
+			       error_r) < 0)
 		goto fail_linked;
 	ret = 0;
 	goto out;

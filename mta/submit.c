@@ -38,7 +38,8 @@ struct submit_config {
 };
 
 static struct submit_config cfg;
-static char errbuf[1024];
+/* Replies are per thread: the commit may run in a worker thread. */
+static _Thread_local char errbuf[1024];
 
 struct header_field {
 	uint64_t offset, size;
@@ -57,6 +58,10 @@ struct submit {
 	 * recipient numbers and how many they stand for ("expanded") */
 	size_t *expanded, *expanded_to, expanded_count;
 	time_t now;
+
+	/* the control file, made by submit_finish_prepare() */
+	struct str ctl_text;
+	bool prepared;
 
 	bool in_body;
 	struct str hdr;
@@ -191,8 +196,11 @@ struct submit *submit_begin(const struct submit_options *opts,
 	if (*sender != '\0') {
 		qsender = submit_qualify_address(sender, &error);
 		if (qsender == NULL) {
-			*error_r = reply("501 5.1.7 Invalid sender: %s",
-					 error + 10);
+			/* error is in errbuf, which reply() rewrites */
+			char *why = xstrdup(error + 10);
+
+			*error_r = reply("501 5.1.7 Invalid sender: %s", why);
+			free(why);
 			return NULL;
 		}
 	}
@@ -616,6 +624,7 @@ static void submit_free(struct submit *s)
 	str_free(&s->hdr);
 	str_free(&s->out);
 	str_free(&s->top);
+	str_free(&s->ctl_text);
 	ctl_file_free(&s->ctl);
 	free(s->received_from);
 	free(s->protocol);
@@ -720,15 +729,12 @@ void submit_abort(struct submit **sp)
 	*sp = NULL;
 }
 
-int submit_finish(struct submit **sp, char qid_r[QUEUE_ID_LEN + 1],
-		  const char **error_r)
+int submit_finish_prepare(struct submit **sp, const char **error_r)
 {
 	struct submit *s = *sp;
-	struct str ctl;
 	const char *error;
 	bool mime;
 
-	*sp = NULL;
 	if (!s->in_body && s->fail == NULL) {
 		rfc822_header_parser_finish(s->parser, header_field_cb, s);
 		header_done(s);
@@ -760,33 +766,46 @@ int submit_finish(struct submit **sp, char qid_r[QUEUE_ID_LEN + 1],
 	if (s->fail != NULL) {
 		*error_r = s->fail;
 		submit_free(s);
+		*sp = NULL;
 		return -1;
 	}
-	str_init(&ctl, 256 + s->ctl->rcpt_count * 64);
-	if (ctl_write_envelope(&ctl, s->ctl, &error) < 0) {
+	str_init(&s->ctl_text, 256 + s->ctl->rcpt_count * 64);
+	if (ctl_write_envelope(&s->ctl_text, s->ctl, &error) < 0) {
 		*error_r = reply("501 5.5.4 %s", error);
-		str_free(&ctl);
 		submit_free(s);
+		*sp = NULL;
 		return -1;
 	}
 	for (size_t i = 0; i < s->expanded_count; i++) {
 		char *diag = xasprintf("250 2.0.0 expanded to %zu recipients",
 				       s->expanded_to[i]);
 
-		ctl_write_status(&ctl, s->expanded[i], CTL_STATUS_DELIVERED,
-				 'x', time(NULL), diag);
+		ctl_write_status(&s->ctl_text, s->expanded[i],
+				 CTL_STATUS_DELIVERED, 'x', time(NULL), diag);
 		free(diag);
 	}
+	s->prepared = true;
+	return 0;
+}
+
+int submit_finish_commit(struct submit **sp, char qid_r[QUEUE_ID_LEN + 1],
+			 const char **error_r)
+{
+	struct submit *s = *sp;
+	const char *error;
+
+	*sp = NULL;
+	if (!s->prepared)
+		log_panic("submit_finish_commit() without a prepared "
+			  "submission");
 	memcpy(qid_r, s->qn->qid, QUEUE_ID_LEN + 1);
-	if (queue_new_commit(&s->qn, str_c(&ctl), str_len(&ctl),
-			     &error) < 0) {
+	if (queue_new_commit(&s->qn, str_c(&s->ctl_text),
+			     str_len(&s->ctl_text), &error) < 0) {
 		log_error("submit: %s", error);
 		*error_r = reply("451 4.3.0 Cannot queue the message now");
-		str_free(&ctl);
 		submit_free(s);
 		return -1;
 	}
-	str_free(&ctl);
 	{
 		char *line = xasprintf("N%s", qid_r);
 
@@ -796,4 +815,12 @@ int submit_finish(struct submit **sp, char qid_r[QUEUE_ID_LEN + 1],
 	}
 	submit_free(s);
 	return 0;
+}
+
+int submit_finish(struct submit **sp, char qid_r[QUEUE_ID_LEN + 1],
+		  const char **error_r)
+{
+	if (submit_finish_prepare(sp, error_r) < 0)
+		return -1;
+	return submit_finish_commit(sp, qid_r, error_r);
 }

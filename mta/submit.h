@@ -24,8 +24,8 @@
  * (submitdelay).  submit_finish() returns only after both files and their
  * folder are on disk (queue.h), then wakes courierd.
  *
- * Error strings are full SMTP replies ("550 5.6.0 ..."), static, valid
- * until the next call into this module. */
+ * Error strings are full SMTP replies ("550 5.6.0 ..."), static (per
+ * thread), valid until the next call into this module. */
 #ifndef SUBMIT_H
 #define SUBMIT_H
 
@@ -96,6 +96,23 @@ int submit_add_header_top(struct submit *s, const char *field);
  * queue id in qid_r, or -1 with *error_r.  Frees *s (sets it NULL). */
 int submit_finish(struct submit **s, char qid_r[QUEUE_ID_LEN + 1],
 		  const char **error_r);
+/* submit_finish() in two halves, for a server that runs the durable part
+ * in a worker thread (lib/worker-pool.h) so its event loop never waits
+ * for the disk:
+ *
+ * submit_finish_prepare() ends the message and makes the control file
+ * (checks, header rewriting; quick).  Returns 0: call
+ * submit_finish_commit() next (or submit_abort()); -1 with *error_r: *s
+ * was freed and set to NULL.  Call it in the thread that fed the
+ * submission.
+ *
+ * submit_finish_commit() writes, fsyncs and links the files (queue.h),
+ * wakes courierd, frees *s.  It may run in any thread, several at once
+ * for different submissions; its error string is per thread.  Returns
+ * 0 with qid_r, or -1 with *error_r (a 451 reply). */
+int submit_finish_prepare(struct submit **s, const char **error_r);
+int submit_finish_commit(struct submit **s, char qid_r[QUEUE_ID_LEN + 1],
+			 const char **error_r);
 /* Drops the submission (nothing is queued).  NULL is harmless. */
 void submit_abort(struct submit **s);
 

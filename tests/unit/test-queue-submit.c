@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,6 +474,98 @@ static void test_header_top(void **state)
 	assert_true(str_begins_with(error, "552 5.3.4"));
 }
 
+/* Commits from many threads at once (esmtpd's worker pool): all land,
+ * the replies are per thread, the bucket folder fsyncs are shared. */
+#define GROUP_THREADS 16
+
+struct group_arg {
+	struct submit *s;
+	pthread_barrier_t *barrier;
+	char qid[QUEUE_ID_LEN + 1];
+	int ret;
+};
+
+static void *group_thread(void *context)
+{
+	struct group_arg *a = context;
+	const char *error;
+
+	pthread_barrier_wait(a->barrier);
+	a->ret = submit_finish_commit(&a->s, a->qid, &error);
+	return NULL;
+}
+
+static void test_group_commit(void **state)
+{
+	struct group_arg args[GROUP_THREADS];
+	pthread_t threads[GROUP_THREADS];
+	pthread_barrier_t barrier;
+	unsigned long before = queue_group_fsyncs();
+	const char *msg = "Subject: x\r\n\r\nbody\r\n";
+	const char *error;
+
+	(void)state;
+	pthread_barrier_init(&barrier, NULL, GROUP_THREADS);
+	for (int i = 0; i < GROUP_THREADS; i++) {
+		struct submit_options o = { .sender = "a@example.test" };
+
+		memset(&args[i], 0, sizeof(args[i]));
+		args[i].barrier = &barrier;
+		args[i].s = submit_begin(&o, &error);
+		assert_non_null(args[i].s);
+		assert_int_equal(submit_add_rcpt(args[i].s, "b@example.test",
+						 0, NULL, &error), 1);
+		submit_write(args[i].s, msg, strlen(msg));
+		assert_int_equal(submit_finish_prepare(&args[i].s, &error), 0);
+		assert_non_null(args[i].s);
+	}
+	for (int i = 0; i < GROUP_THREADS; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL,
+						group_thread, &args[i]), 0);
+	for (int i = 0; i < GROUP_THREADS; i++)
+		pthread_join(threads[i], NULL);
+	pthread_barrier_destroy(&barrier);
+	for (int i = 0; i < GROUP_THREADS; i++) {
+		struct ctl_file *ctl;
+
+		assert_int_equal(args[i].ret, 0);
+		assert_null(args[i].s);
+		assert_int_equal(queue_ctl_read(args[i].qid, &ctl, &error), 1);
+		assert_string_equal(ctl->rcpts[0].address, "b@example.test");
+		ctl_file_free(&ctl);
+		for (int k = 0; k < i; k++)
+			assert_string_not_equal(args[i].qid, args[k].qid);
+	}
+	/* At least one fsync, never more than one per commit. */
+	assert_true(queue_group_fsyncs() - before >= 1);
+	assert_true(queue_group_fsyncs() - before <= GROUP_THREADS);
+
+	/* prepare refusing frees the submission */
+	{
+		struct submit_options o = { .sender = "a@example.test" };
+		struct submit *s = submit_begin(&o, &error);
+
+		assert_non_null(s);
+		submit_write(s, msg, strlen(msg));
+		assert_int_equal(submit_finish_prepare(&s, &error), -1);
+		assert_null(s);
+		assert_true(str_begins_with(error, "554 "));
+	}
+	/* prepared, then aborted: nothing is queued, nothing leaks */
+	{
+		struct submit_options o = { .sender = "a@example.test" };
+		struct submit *s = submit_begin(&o, &error);
+
+		assert_non_null(s);
+		assert_int_equal(submit_add_rcpt(s, "c@example.test", 0, NULL,
+						 &error), 1);
+		submit_write(s, msg, strlen(msg));
+		assert_int_equal(submit_finish_prepare(&s, &error), 0);
+		submit_abort(&s);
+		assert_null(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +581,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue_ids, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_header_top, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
