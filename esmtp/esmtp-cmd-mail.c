@@ -9,13 +9,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "conn.h"
 #include "ctlfile.h"
+#include "dns.h"
 #include "esmtp-bofh.h"
 #include "esmtp-dnscheck.h"
 #include "esmtp-private.h"
 #include "log.h"
 #include "mem.h"
 #include "str.h"
+#include "worker-pool.h"
 
 /* Longest ENVID (RFC 3461 4.4) and ORCPT (4.2) accepted. */
 #define ESMTP_MAX_ENVID 100
@@ -92,37 +95,140 @@ static const char *mail_params(struct esmtp_session *s,
 
 /* The checks that ask DNS: SPF of the HELO name and the sender (as the
  * bofh options ask), then for clients that may not relay BOFHCHECKHELO
- * (unless the HELO name passed SPF), freemail and badmx.  Returns true
- * when the sender is accepted; false after replying (5xx refused, 4xx
- * DNS trouble). */
-static bool mail_dns_checks(struct esmtp_session *s, const char *sender)
+ * (unless the HELO name passed SPF), freemail and badmx.  s may be a
+ * worker job's copy of the session (see mail_dns_job).  Returns 1 when
+ * the sender is accepted, else 0 or -1 with *reply_r (caller frees). */
+static int mail_dns_run(struct esmtp_session *s, const char *sender,
+			char **reply_r)
 {
 	const struct esmtp_bofh *b = s->server->bofh;
 	const char *at = strrchr(sender, '@');
-	char *reply = NULL;
 	bool helo_pass = false;
 	int r;
 
-	if (b == NULL || s->server->dns == NULL || s->server->local_caller)
-		return true;
-	r = esmtp_spf_mail(s, sender, &helo_pass, &reply);
+	r = esmtp_spf_mail(s, sender, &helo_pass, reply_r);
 	if (r == 1 && !s->may_relay && b->check_helo > 0 && !helo_pass)
 		r = esmtp_dnscheck_helo(b->check_helo, s->server->dns, s->helo,
-					s->remote_ip, &reply);
+					s->remote_ip, reply_r);
 	if (r == 1 && !s->may_relay && at != NULL)
 		r = esmtp_dnscheck_freemail(b, s->server->dns, at + 1,
-					    s->remote_ip, &reply);
+					    s->remote_ip, reply_r);
 	if (r == 1 && !s->may_relay && at != NULL)
-		r = esmtp_dnscheck_badmx(b, s->server->dns, at + 1, &reply);
-	if (r == 1)
-		return true;
+		r = esmtp_dnscheck_badmx(b, s->server->dns, at + 1, reply_r);
+	return r;
+}
+
+/* After the DNS checks: 250 and the sender kept, or the refusal. */
+static void mail_dns_result(struct esmtp_session *s, const char *sender,
+			    int r, char *reply)
+{
+	if (r == 1) {
+		s->sender = xstrdup(sender);
+		s->have_mail = true;
+		esmtp_reply(s, "250 2.1.0 Ok");
+		return;
+	}
 	log_info("esmtpd: %s: bofh: <%s>: %s", s->remote_ip, sender, reply);
 	if (reply[0] == '5')
 		esmtp_reply_error(s, "%s", reply);
 	else
 		esmtp_reply(s, "%s", reply);
 	free(reply);
-	return false;
+	esmtp_transaction_reset(s);
+}
+
+/* The DNS checks in a worker thread: they run on a copy of what they
+ * read of the session and the server (with a resolver of their own: a
+ * resolver is not shared between threads), so that the session may go
+ * while they run.  The bofh rules are kept alive by esmtpd until no job
+ * is pending. */
+struct mail_dns_job {
+	struct esmtp_session *s;	/* only when not cancelled */
+	struct esmtp_session shadow;
+	struct esmtp_server server;
+	char *sender;
+	int r;
+	char *reply;
+};
+
+static void mail_dns_job_run(void *context)
+{
+	struct mail_dns_job *j = context;
+
+	j->r = mail_dns_run(&j->shadow, j->sender, &j->reply);
+}
+
+static void mail_dns_job_done(void *context, bool cancelled)
+{
+	struct mail_dns_job *j = context;
+
+	if (!cancelled) {
+		struct esmtp_session *s = j->s;
+
+		s->job = NULL;
+		s->state = ESMTP_STATE_COMMAND;
+		/* what SPF adds to the message */
+		free(s->spf_headers);
+		free(s->spf_ar);
+		s->spf_headers = j->shadow.spf_headers;
+		s->spf_ar = j->shadow.spf_ar;
+		j->shadow.spf_headers = NULL;
+		j->shadow.spf_ar = NULL;
+		conn_cork(s->conn);
+		mail_dns_result(s, j->sender, j->r, j->reply);
+		j->reply = NULL;
+		conn_uncork(s->conn);
+		esmtp_session_timer_arm(s);
+		conn_input_resume(s->conn);
+	}
+	free(j->shadow.spf_headers);
+	free(j->shadow.spf_ar);
+	free(j->shadow.helo);
+	free((char *)j->server.me);
+	dns_resolver_destroy(&j->server.dns);
+	free(j->sender);
+	free(j->reply);
+	free(j);
+}
+
+/* Runs the DNS checks and replies to MAIL: in the worker pool (the
+ * session waits, reading nothing, until mail_dns_job_done()), or here
+ * when there is none. */
+static void mail_dns_checks(struct esmtp_session *s, const char *sender)
+{
+	const struct esmtp_bofh *b = s->server->bofh;
+	struct mail_dns_job *j;
+	char *reply = NULL;
+
+	if (b == NULL || s->server->dns == NULL || s->server->local_caller) {
+		mail_dns_result(s, sender, 1, NULL);
+		return;
+	}
+	if (s->server->pool == NULL) {
+		int r = mail_dns_run(s, sender, &reply);
+
+		mail_dns_result(s, sender, r, reply);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->server = *s->server;
+	j->server.me = xstrdup(s->server->me);
+	j->server.dns = dns_resolver_create_config();
+	j->shadow.server = &j->server;
+	j->shadow.loop = NULL;
+	j->shadow.conn = NULL;
+	str_copy(j->shadow.remote_ip, s->remote_ip,
+		 sizeof(j->shadow.remote_ip));
+	str_copy(j->shadow.local_ip, s->local_ip, sizeof(j->shadow.local_ip));
+	j->shadow.helo = s->helo != NULL ? xstrdup(s->helo) : NULL;
+	j->shadow.may_relay = s->may_relay;
+	j->shadow.filter_fd = -1;
+	j->sender = xstrdup(sender);
+	s->state = ESMTP_STATE_WAIT;
+	conn_input_pause(s->conn);
+	s->job = worker_pool_submit(s->server->pool, mail_dns_job_run,
+				    mail_dns_job_done, j);
 }
 
 void esmtp_cmd_mail(struct esmtp_session *s, const char *args)
@@ -165,15 +271,8 @@ void esmtp_cmd_mail(struct esmtp_session *s, const char *args)
 		esmtp_path_free(&path);
 		return;
 	}
-	if (!mail_dns_checks(s, path.address)) {
-		esmtp_transaction_reset(s);
-		esmtp_path_free(&path);
-		return;
-	}
-	s->sender = xstrdup(path.address);
-	s->have_mail = true;
+	mail_dns_checks(s, path.address);
 	esmtp_path_free(&path);
-	esmtp_reply(s, "250 2.1.0 Ok");
 }
 
 static int parse_notify(const char *v, unsigned int *notify_r)

@@ -65,9 +65,10 @@ static struct esmtp_domains *domains;
 static struct esmtp_access *access_table;
 static struct esmtp_bofh *bofh;
 static struct dns_resolver *dns;
-/* resolvers replaced by a reload while worker jobs may still use them */
-static struct dns_resolver **retired_dns;
-static size_t retired_dns_count;
+/* bofh rules replaced by a reload while worker jobs (the DNS checks of
+ * MAIL) may still read them; freed once no job is pending */
+static struct esmtp_bofh **retired_bofh;
+static size_t retired_bofh_count;
 static struct worker_pool *pool;
 static struct route_config *routes;
 static char *me, *greeting;
@@ -122,12 +123,12 @@ static void refuse_conn(struct listen_client *lc, enum listen_refusal why,
 	close(lc->fd);
 }
 
-static void free_retired_dns(void)
+static void free_retired_bofh(void)
 {
-	for (size_t i = 0; i < retired_dns_count; i++)
-		dns_resolver_destroy(&retired_dns[i]);
-	x_free(retired_dns);
-	retired_dns_count = 0;
+	for (size_t i = 0; i < retired_bofh_count; i++)
+		esmtp_bofh_free(&retired_bofh[i]);
+	x_free(retired_bofh);
+	retired_bofh_count = 0;
 }
 
 /* The control files every session reads; (re)loaded at start and on
@@ -138,15 +139,16 @@ static void load_control_files(void)
 
 	esmtp_domains_free(&domains);
 	esmtp_access_free(&access_table);
-	esmtp_bofh_free(&bofh);
 	if (pool != NULL && worker_pool_pending(pool) == 0)
-		free_retired_dns();
-	if (pool != NULL && worker_pool_pending(pool) > 0 && dns != NULL) {
-		retired_dns = xreallocarray(retired_dns, retired_dns_count + 1,
-					    sizeof(*retired_dns));
-		retired_dns[retired_dns_count++] = dns;
-		dns = NULL;
+		free_retired_bofh();
+	if (pool != NULL && worker_pool_pending(pool) > 0 && bofh != NULL) {
+		retired_bofh = xreallocarray(retired_bofh,
+					     retired_bofh_count + 1,
+					     sizeof(*retired_bofh));
+		retired_bofh[retired_bofh_count++] = bofh;
+		bofh = NULL;
 	}
+	esmtp_bofh_free(&bofh);
 	dns_resolver_destroy(&dns);
 	route_config_free(&routes);
 	free(me);
@@ -442,7 +444,7 @@ int main(int argc, char **argv)
 	}
 	/* waits for running jobs: a commit in progress completes */
 	worker_pool_destroy(&pool);
-	free_retired_dns();
+	free_retired_bofh();
 	ioloop_destroy(&loop);
 	tls_ctx_destroy(&tls_ctx);
 	esmtp_domains_free(&domains);
