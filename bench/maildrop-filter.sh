@@ -45,33 +45,66 @@ FILTER=$BENCH_TMP/filter
 } > "$FILTER"
 chmod 600 "$FILTER"
 
-run_all() {
-	local bin=$1 home=$2 i=0
-	mkdir -p "$home"
+# prepare HOME: the maildir folders the filter delivers to
+prepare() {
+	local d
 	for d in "" .Spam .Lists .F0 .F1 .F2 .F3 .F4 .F5 .F6 .F7 .F8 .F9; do
-		mkdir -p "$home/Maildir/$d"/{tmp,new,cur}
+		mkdir -p "$1/Maildir/$d"/{tmp,new,cur}
 	done
+}
+
+# run_chunk BIN HOME FIRST COUNT: messages FIRST.. FIRST+COUNT-1, one
+# process each; prints the wall time in seconds
+run_chunk() {
+	local bin=$1 home=$2 i=$3 end=$(($3 + $4)) start stop
 	cd "$home"
-	local start end
-	start=$(date +%s.%N)
-	while [ $i -lt "$N" ]; do
+	start=$(_bench_now)
+	while [ $i -lt $end ]; do
 		"$bin" "$FILTER" < "${MSGS[$((i % ${#MSGS[@]}))]}" || {
 			echo "bench: $bin failed on message $i" >&2; exit 1; }
 		i=$((i + 1))
 	done
-	end=$(date +%s.%N)
+	stop=$(_bench_now)
 	cd - >/dev/null
-	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
+	awk -v s="$start" -v e="$stop" 'BEGIN { printf "%.6f\n", e - s }'
 }
 
-t_ours=$(run_all "$OURS" "$BENCH_TMP/ours")
-t_peer=$(run_all /usr/bin/maildrop "$BENCH_TMP/peer")
+# Ours and Debian's take turns by chunks of 500 messages, so that a load
+# that comes and goes on the machine weighs on both alike.
+prepare "$BENCH_TMP/ours"
+prepare "$BENCH_TMP/peer"
+echo "ours: $OURS ($(ldd "$OURS" | grep -c '=>') shared libraries)"
+echo "debian: /usr/bin/maildrop ($(ldd /usr/bin/maildrop | grep -c '=>') shared libraries)"
+t_ours=0
+t_peer=0
+CHUNK=500
+for ((first = 0; first < N; first += CHUNK)); do
+	count=$((N - first < CHUNK ? N - first : CHUNK))
+	t=$(run_chunk "$OURS" "$BENCH_TMP/ours" $first $count)
+	t_ours=$(awk -v a="$t_ours" -v b="$t" 'BEGIN { printf "%.6f", a + b }')
+	t=$(run_chunk /usr/bin/maildrop "$BENCH_TMP/peer" $first $count)
+	t_peer=$(awk -v a="$t_peer" -v b="$t" 'BEGIN { printf "%.6f", a + b }')
+done
 for d in Maildir Maildir/.Spam Maildir/.Lists; do
 	a=$(ls "$BENCH_TMP/ours/$d/new" | wc -l)
 	b=$(ls "$BENCH_TMP/peer/$d/new" | wc -l)
 	printf '%-16s ours %6d  debian %6d\n' "$d" "$a" "$b"
 	[ "$a" = "$b" ] || { echo "bench: deliveries differ" >&2; exit 1; }
 done
+# what one delivery asks of the kernel (strace -c), when strace is there
+if command -v strace >/dev/null 2>&1; then
+	for who in ours peer; do
+		bin=$OURS
+		[ $who = peer ] && bin=/usr/bin/maildrop
+		(cd "$BENCH_TMP/$who" &&
+		 strace -f -c -o "$BENCH_TMP/strace.$who" "$bin" "$FILTER" \
+			< "${MSGS[0]}") || true
+		awk -v who="$who" '$NF == "total" { calls = $4 }
+			$NF == "fsync" { f = $4 }
+			END { printf "syscalls per delivery: %s %d (fsync %d)\n",
+			      who, calls, f }' "$BENCH_TMP/strace.$who"
+	done
+fi
 r_ours=$(awk -v n="$N" -v t="$t_ours" 'BEGIN { printf "%.0f", n / t }')
 r_peer=$(awk -v n="$N" -v t="$t_peer" 'BEGIN { printf "%.0f", n / t }')
 printf 'messages: %d, 50+2 rules; ours %.2f s, debian %.2f s\n' "$N" "$t_ours" "$t_peer"

@@ -14,9 +14,18 @@ MAILDROP_LIBS = maildrop/libmaildrop.la $(CORE_LIBS)
 bin_PROGRAMS += maildrop/maildrop
 maildrop_maildrop_SOURCES = maildrop/maildrop.c
 maildrop_maildrop_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/authlib
-maildrop_maildrop_LDADD = maildrop/libmaildrop.la $(AUTH_LIBS)
-# only what it uses: start-up time is most of a maildrop run
-maildrop_maildrop_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed
+# Start-up is most of a maildrop run (one process per message): link
+# only what it uses (--as-needed drops the auth backends' and TLS
+# libraries), and PCRE2 and LMDB from their static archives when the
+# system has them, so the dynamic loader maps and relocates libc alone
+# (doc/maildrop.md, "Speed").
+MD_ARCHIVE_PATH = $(shell $(CC) $(MD_PRINT_FILE)=$(1))
+MD_PRINT_FILE = -print-file-name
+MD_STATIC_ARCHIVES := $(filter /%,$(call MD_ARCHIVE_PATH,libpcre2-8.a) \
+	$(call MD_ARCHIVE_PATH,liblmdb.a))
+maildrop_maildrop_LDADD = maildrop/libmaildrop.la authlib/libauth.la \
+	lib/libcore.la $(MD_STATIC_ARCHIVES) $(AUTH_LIBS)
+maildrop_maildrop_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed -Wl,-O1
 
 bin_PROGRAMS += maildrop/maildirmake maildrop/deliverquota maildrop/mailbot
 maildrop_mailbot_SOURCES = maildrop/mailbot.c

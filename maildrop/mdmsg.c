@@ -420,9 +420,36 @@ char *md_message_header(const struct md_message *msg, const char *name)
 
 struct md_pattern {
 	pcre2_code *code;
-	pcre2_match_data *md;
-	pcre2_match_context *mctx;
+	uint32_t npairs; /* capturing groups + 1 */
 };
+
+/* One match context (the limits) and one match block for every pattern
+ * of the process: a match's offsets are copied out before the next
+ * match, and PCRE2 keeps its backtracking frames in the match block, so
+ * a filter with many patterns allocates them once instead of once per
+ * pattern. */
+static pcre2_match_context *md_match_ctx;
+static pcre2_match_data *md_match_block;
+static uint32_t md_match_block_pairs;
+
+/* The shared match block with room for npairs offsets, or NULL when
+ * PCRE2 cannot allocate it (the match then fails as an error). */
+static pcre2_match_data *match_block(uint32_t npairs)
+{
+	if (md_match_ctx == NULL) {
+		md_match_ctx = pcre2_match_context_create(NULL);
+		if (md_match_ctx == NULL)
+			return NULL;
+		pcre2_set_match_limit(md_match_ctx, 1000000);
+		pcre2_set_depth_limit(md_match_ctx, 10000);
+	}
+	if (md_match_block == NULL || md_match_block_pairs < npairs) {
+		pcre2_match_data_free(md_match_block);
+		md_match_block = pcre2_match_data_create(npairs, NULL);
+		md_match_block_pairs = md_match_block != NULL ? npairs : 0;
+	}
+	return md_match_block;
+}
 
 struct md_pattern *md_pattern_compile(const char *re, size_t len,
 				      unsigned int flags, char **error_r)
@@ -432,6 +459,7 @@ struct md_pattern *md_pattern_compile(const char *re, size_t len,
 	int err;
 	PCRE2_SIZE erroff;
 	pcre2_code *code;
+	uint32_t captures;
 
 	if ((flags & MD_PAT_CASE) == 0)
 		opts |= PCRE2_CASELESS;
@@ -452,10 +480,9 @@ struct md_pattern *md_pattern_compile(const char *re, size_t len,
 	}
 	pat = xcalloc(1, sizeof(*pat));
 	pat->code = code;
-	pat->md = pcre2_match_data_create_from_pattern(code, NULL);
-	pat->mctx = pcre2_match_context_create(NULL);
-	pcre2_set_match_limit(pat->mctx, 1000000);
-	pcre2_set_depth_limit(pat->mctx, 10000);
+	if (pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &captures) != 0)
+		captures = 0;
+	pat->npairs = captures + 1;
 	return pat;
 }
 
@@ -465,8 +492,6 @@ void md_pattern_free(struct md_pattern **patp)
 
 	if (pat == NULL)
 		return;
-	pcre2_match_data_free(pat->md);
-	pcre2_match_context_free(pat->mctx);
 	pcre2_code_free(pat->code);
 	free(pat);
 	*patp = NULL;
@@ -483,22 +508,27 @@ void md_match_clear(struct md_match *m)
 int md_pattern_exec(struct md_pattern *pat, const char *subject, size_t len,
 		    size_t start, size_t *end_r, struct md_match *m)
 {
-	int rc = pcre2_match(pat->code, (PCRE2_SPTR)subject, len, start, 0,
-			     pat->md, pat->mctx);
+	pcre2_match_data *md = match_block(pat->npairs);
 	PCRE2_SIZE *ov;
+	int rc;
+
+	if (md == NULL)
+		return -1;
+	rc = pcre2_match(pat->code, (PCRE2_SPTR)subject, len, start, 0, md,
+			 md_match_ctx);
 
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	if (rc < 0)
 		return -1;
-	ov = pcre2_get_ovector_pointer(pat->md);
+	ov = pcre2_get_ovector_pointer(md);
 	if (end_r != NULL) {
 		*end_r = ov[1];
 		if (ov[1] == ov[0])
 			*end_r = ov[1] + 1; /* empty match: move on */
 	}
 	if (m != NULL) {
-		uint32_t n = pcre2_get_ovector_count(pat->md);
+		uint32_t n = pat->npairs;
 
 		md_match_clear(m);
 		m->groups = xcalloc(n, sizeof(*m->groups));

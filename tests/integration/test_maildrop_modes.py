@@ -151,18 +151,25 @@ def test_embedded_M_refuses_bad_names(tmp_path):
 def test_trusted_include_lifts_restrictions(tmp_path):
     """A file included from the instance's etc/maildroprcs may run
     commands in embedded mode (maildrop(1), /etc/maildroprcs)."""
-    prefix = os.environ.get("SUITE_PREFIX")
-    if not prefix:
-        pytest.skip("needs SUITE_PREFIX (an installed instance)")
-    md = os.path.join(prefix, "bin", "maildrop")
-    rcs = os.path.join(prefix, "etc", "maildroprcs")
+    # the instance's etc/ (COURIER_INSTANCE), whatever prefix the
+    # program was built with
+    md = ours("maildrop")
+    root = tmp_path / "instance"
+    rcs = os.path.join(root, "etc", "maildroprcs")
     os.makedirs(rcs, exist_ok=True)
+    env = {"COURIER_INSTANCE": str(root)}
     write(os.path.join(rcs, "trusted"), 'R=`echo fromshell`\necho "$R"\n', 0o644)
     write(str(tmp_path / "f"), f'include "{rcs}/trusted"\necho after\n')
-    p = run([md, "-m", "f"], tmp_path, MSG)
+    p = run([md, "-m", "f"], tmp_path, MSG, env)
     assert (p.returncode, p.stdout) == (0, b"fromshell\nafter\n")
     write(str(tmp_path / "g"), 'R=`echo x`\n')
-    assert run([md, "-m", "g"], tmp_path, MSG).returncode == 75
+    assert run([md, "-m", "g"], tmp_path, MSG, env).returncode == 75
+    # the same include from elsewhere is not trusted
+    other = tmp_path / "other"
+    other.mkdir()
+    write(str(other / "trusted"), 'R=`echo fromshell`\necho "$R"\n', 0o644)
+    write(str(tmp_path / "h"), f'include "{other}/trusted"\n')
+    assert run([md, "-m", "h"], tmp_path, MSG, env).returncode == 75
 
 
 # ---- verbose, variables, FLAGS ----
