@@ -25,6 +25,7 @@
 #
 # IMAPD=PATH picks our imapd (default: bench_suite_bin imapd);
 # BENCH_REST=SECONDS rests between servers (default 20);
+# BENCH_SERVERS="ours dovecot" measures only those (default: all three);
 # PEERS_ROOT=DIR holds the unpacked .debs of courier-imap, courier-base,
 # libcourier-unicode4 and libgamin0 (fetched with apt-get download when
 # missing).  Dovecot is Debian's dovecot-imapd, installed.

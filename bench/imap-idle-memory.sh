@@ -28,7 +28,8 @@
 #                            session).  Needs an installed tree: set
 #                            BENCH_PREFIX (make install prefix=...).
 #
-# IMAPD=PATH picks our imapd; PEERS_ROOT as in imap-folder.sh.
+# IMAPD=PATH picks our imapd; PEERS_ROOT and BENCH_SERVERS as in
+# imap-folder.sh.
 set -eu
 . "$(dirname "$0")/lib.sh"
 bench_init imap-idle-memory
