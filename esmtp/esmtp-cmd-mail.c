@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "conn.h"
 #include "ctlfile.h"
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "mem.h"
 #include "str.h"
+#include "track.h"
 #include "worker-pool.h"
 
 /* Longest ENVID (RFC 3461 4.4) and ORCPT (4.2) accepted. */
@@ -231,6 +233,28 @@ static void mail_dns_checks(struct esmtp_session *s, const char *sender)
 				    mail_dns_job_done, j);
 }
 
+/* The backscatter blacklist (mta/track.h): mail to an address whose
+ * delivery failed or was deferred in the last two hours is refused with
+ * a 4xx for the sources of BOFHSUPPRESSBACKSCATTER ("smtp" by default).
+ * Returns true after replying. */
+static bool backscatter_refused(struct esmtp_session *s, const char *address)
+{
+	const char *src = s->server->local_caller ? "local" :
+		s->auth_user != NULL ? "authsmtp" : "smtp";
+	const char *list = s->server->bofh != NULL ?
+		esmtp_bofh_opt(s->server->bofh, "BOFHSUPPRESSBACKSCATTER") :
+		NULL;
+
+	if (!track_source_suppressed(list, src) ||
+	    track_lookup(address, time(NULL), NULL) == TRACK_NONE)
+		return false;
+	log_info("esmtpd: %s: <%s>: backscatter blacklist", s->remote_ip,
+		 address);
+	esmtp_reply(s, "450 4.1.0 <%s>: Address temporarily unavailable: "
+		       "delivery to it failed recently", address);
+	return true;
+}
+
 void esmtp_cmd_mail(struct esmtp_session *s, const char *args)
 {
 	struct esmtp_path path;
@@ -442,6 +466,10 @@ void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args)
 		break;
 	case ESMTP_RCPT_RELAY:
 		break;
+	}
+	if (backscatter_refused(s, path.address)) {
+		esmtp_path_free(&path);
+		return;
 	}
 	if (s->rcpt_count == s->rcpt_alloc) {
 		s->rcpt_alloc = s->rcpt_alloc == 0 ? 8 : s->rcpt_alloc * 2;

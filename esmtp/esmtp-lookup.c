@@ -3,19 +3,26 @@
  * the way local delivery resolves them (user-ext, then user).  Aliases
  * of etc/aliases.dat (mta/aliases.h) are looked up first: an alias or
  * an address of a virtual domain of the database is accepted (submit
- * expands it). */
+ * expands it).  A local address without an account is still accepted
+ * when etc/aliasdir has a dot-courier file for it (.courier-LOCAL,
+ * .courier-PREFIX-default, .courier-default), which courierlocal then
+ * delivers with (the same order of lookup). */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "aliases.h"
 #include "auth-record.h"
 #include "authclient.h"
+#include "config-file.h"
 #include "esmtp-session.h"
 #include "log.h"
 #include "mem.h"
 #include "route.h"
+#include "str.h"
 
 static int lookup_key(const char *key)
 {
@@ -29,6 +36,63 @@ static int lookup_key(const char *key)
 	if (r < 0)
 		log_error("esmtpd: looking up %s: %s", key, error);
 	return r;
+}
+
+/* Whether dir holds the file .courier-NAME (NULL name: .courier). */
+static bool dot_courier_exists(const char *dir, const char *name)
+{
+	char *path = xasprintf("%s/.courier%s%s", dir, name != NULL ? "-" : "",
+			       name != NULL ? name : "");
+	bool ok = access(path, F_OK) == 0;
+
+	free(path);
+	return ok;
+}
+
+/* etc/aliasdir's catch-all files for key's local part, in
+ * courierlocal's order: .courier-LOCAL, .courier-A-B-default,
+ * .courier-A-default, .courier-default ('+' read as '-', '.' as ':').
+ * Returns 1 when one exists, else 0. */
+static int aliasdir_exists(const char *key)
+{
+	char *dir = config_path("aliasdir"), *local, *dash;
+	const char *at = strrchr(key, '@');
+	struct stat st;
+	int found = 0;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		free(dir);
+		return 0;
+	}
+	local = at != NULL ? xstrndup(key, (size_t)(at - key)) :
+		xstrdup(key);
+	str_lcase(local);
+	for (char *p = local; *p != '\0'; p++) {
+		if (*p == '+')
+			*p = '-';
+		else if (*p == '.')
+			*p = ':';
+	}
+	if (*local == '\0' || local[0] == ':' || strchr(local, '/') != NULL) {
+		free(local);
+		free(dir);
+		return 0;
+	}
+	if (dot_courier_exists(dir, local))
+		found = 1;
+	while (!found && (dash = strrchr(local, '-')) != NULL) {
+		char *name;
+
+		*dash = '\0';
+		name = xasprintf("%s-default", local);
+		found = dot_courier_exists(dir, name) ? 1 : 0;
+		free(name);
+	}
+	if (!found && dot_courier_exists(dir, "default"))
+		found = 1;
+	free(local);
+	free(dir);
+	return found;
 }
 
 int esmtp_lookup_authlib(const char *address, void *context)
@@ -66,6 +130,8 @@ int esmtp_lookup_authlib(const char *address, void *context)
 		free(try);
 	}
 	free(local);
+	if (r == 0)
+		r = aliasdir_exists(key);
 	free(key);
 	return r;
 }
