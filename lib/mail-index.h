@@ -21,10 +21,15 @@
  * next UIDs), files that disappeared (expunged, logged with a MODSEQ) and
  * flags changed by renames (picked up, MODSEQ bumped).  A sync is cheap
  * when nothing changed: the mtimes (with nanoseconds) of new/, cur/ and
- * courierimapkeywords/ are compared with those recorded at the last scan;
- * a stamp taken less than MAIL_INDEX_RACY_SECS after the directory's mtime
- * is not trusted (a change in the same clock tick could hide), so the
- * next sync scans again.
+ * courierimapkeywords/ are compared with those recorded at the last scan.
+ * A stamp taken within the racy window of the directory's mtime (50 ms on
+ * a file system with sub-second mtimes, MAIL_INDEX_RACY_SECS where they
+ * are whole seconds) is not trusted, as a change in the same clock tick
+ * could hide: new/ is scanned again at the next sync, cur/ and the
+ * keywords within a second.  A change made through this API records the
+ * directory's new mtime in its own transaction when nothing else changed
+ * the directory meanwhile, so our own renames cost no other session a
+ * scan (lib/mail-index-sync.c).
  *
  * Changes by our own programs go through this API, which renames or
  * unlinks the maildir file and records the change in one LMDB write
