@@ -1,6 +1,6 @@
 # maildrop/local.mk: build fragment for maildrop, its filter language
-# library and the tools (reformail, maildirmake, deliverquota).
-# (reformime is built by lib/mime.mk.)
+# library and the programs that come with it (maildirmake, deliverquota,
+# mailbot).  reformail, reformime and makemime: maildrop/tools.mk.
 noinst_LTLIBRARIES += maildrop/libmaildrop.la
 maildrop_libmaildrop_la_SOURCES = \
 	maildrop/mdparse.c maildrop/mdparse.h \
