@@ -90,7 +90,7 @@ void cmd_getacl(struct imap_cmd *cmd)
 	if (folder == NULL)
 		return;
 	if (need_admin(cmd, rights)) {
-		imap_acl_load(cmd->client->root, folder, &acl);
+		(void)imap_folder_acl_load(cmd->client, folder, &acl);
 		send_acl(cmd, &acl);
 		imap_acl_free(&acl);
 		imap_cmd_ok(cmd, "GETACL completed");
@@ -130,7 +130,7 @@ void cmd_setacl(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "Unknown rights in \"%s\" (known: "
 				  "lrswipkxtea and c, d)", text);
 	} else if (need_admin(cmd, rights)) {
-		imap_acl_load(cmd->client->root, folder, &acl);
+		(void)imap_folder_acl_load(cmd->client, folder, &acl);
 		unsigned int cur = imap_acl_get(&acl, id);
 		unsigned int now = op == '+' ? cur | mod :
 				   op == '-' ? cur & ~mod :
@@ -158,7 +158,7 @@ void cmd_deleteacl(struct imap_cmd *cmd)
 	if (id == NULL) {
 		imap_cmd_bad(cmd, "Invalid identifier");
 	} else if (need_admin(cmd, rights)) {
-		imap_acl_load(cmd->client->root, folder, &acl);
+		(void)imap_folder_acl_load(cmd->client, folder, &acl);
 		(void)imap_acl_remove(&acl, id);
 		write_acl(cmd, folder, &acl);
 		imap_acl_free(&acl);

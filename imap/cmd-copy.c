@@ -181,8 +181,8 @@ static void copy_common(struct imap_cmd *cmd, bool move)
 	imap_mailbox_resolve(mbox, &set, cmd->uid, &uids, &n);
 	imap_seqset_free(&set);
 	/* the quota (RFC 9208): what the copy adds, checked first */
-	bool src_counts = imap_quota_counts(mbox->dir);
-	bool dst_counts = imap_quota_counts(d.dir);
+	bool src_counts = imap_quota_counts(client, mbox->dir);
+	bool dst_counts = imap_quota_counts(client, d.dir);
 	int64_t sign = dst_counts && !(move && src_counts) ? 1 :
 		       move && src_counts && !dst_counts ? -1 : 0;
 	uint64_t bytes = 0, copied_bytes = 0;
@@ -343,7 +343,7 @@ void cmd_append(struct imap_cmd *cmd)
 			count++;
 		}
 	}
-	bool counts = imap_quota_counts(d.dir);
+	bool counts = imap_quota_counts(cmd->client, d.dir);
 	int q = counts ? imap_quota_check(cmd->client, bytes, count, &error) :
 			 1;
 	if (q <= 0) {

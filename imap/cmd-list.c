@@ -16,7 +16,9 @@
 #include "imap-list.h"
 #include "imap-mailbox.h"
 #include "imap-quote.h"
+#include "imap-shared.h"
 #include "maildir-folder.h"
+#include "maildir.h"
 #include "mem.h"
 #include "mutf7.h"
 
@@ -184,7 +186,10 @@ char *imap_subscription_name(const char *folder)
 	if (folder[0] == '\0')
 		return xstrdup("INBOX");
 	char *enc = mutf7_encode_dup(folder);
-	char *ret = xasprintf("INBOX.%s", enc != NULL ? enc : folder);
+	/* shared folders are kept under their IMAP name, as Courier's */
+	char *ret = imap_folder_is_shared(folder) ?
+			    xstrdup(enc != NULL ? enc : folder) :
+			    xasprintf("INBOX.%s", enc != NULL ? enc : folder);
 	free(enc);
 	return ret;
 }
@@ -308,6 +313,8 @@ static char *subscription_folder(const char *line)
 {
 	if (strcasecmp(line, "INBOX") == 0)
 		return xstrdup("");
+	if (imap_folder_is_shared(line) && strlen(line) > 8)
+		return mutf7_decode_dup(line);
 	if (strncasecmp(line, "INBOX.", 6) != 0)
 		return NULL;
 	char *f = mutf7_decode_dup(line + 6);
@@ -325,9 +332,77 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(x->folder, y->folder);
 }
 
+/* True when a LIST pattern (with its reference) could match a name that
+ * starts with prefix: their literal parts agree up to the first
+ * wildcard. */
+static bool pattern_reaches(const struct list_opts *o, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+
+	for (size_t i = 0; i < o->pattern_count; i++) {
+		char *pattern = xasprintf("%s%s", o->ref, o->patterns[i].str);
+		size_t lit = strcspn(pattern, "*%");
+		size_t n = lit < plen ? lit : plen;
+		bool ok = strncmp(pattern, prefix, n) == 0 &&
+			  (lit >= plen || pattern[lit] != '\0' ||
+			   lit + 1 == plen);
+		free(pattern);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+/* Appends the folders of other accounts in the shared index that the
+ * session may look up ("#shared.bob.INBOX", "#shared.bob.Work"...), for
+ * the accounts the patterns can reach. */
+static void shared_entries(struct imap_client *client,
+			   const struct list_opts *o, struct list_entry **e,
+			   size_t *n)
+{
+	const struct imap_shared_index *idx = imap_client_shared_index(client);
+
+	if (idx == NULL || !pattern_reaches(o, IMAP_SHARED_PREFIX))
+		return;
+	for (size_t i = 0; i < idx->count; i++) {
+		const struct imap_shared_account *a = &idx->accounts[i];
+		struct maildir_folder_list *list;
+		const char *error;
+
+		if (strcmp(a->name, client->user) == 0)
+			continue;
+		char *top = xasprintf(IMAP_SHARED_PREFIX ".%s.", a->name);
+		char *ctop = imap_folder_to_client(client, top);
+		bool reach = pattern_reaches(o, ctop);
+		free(ctop);
+		if (!reach || !maildir_is_maildir(a->maildir) ||
+		    maildir_folder_list(a->maildir, &list, &error) < 0) {
+			free(top);
+			continue;
+		}
+		for (size_t j = 0; j <= list->count; j++) {
+			char *f = xasprintf("%s%s", top,
+					    j == 0 ? "INBOX" :
+						     list->names[j - 1]);
+			if ((imap_folder_rights(client, f) &
+			     IMAP_ACL_LOOKUP) == 0) {
+				free(f);
+				continue;
+			}
+			*e = xreallocarray(*e, *n + 1, sizeof(**e));
+			memset(&(*e)[*n], 0, sizeof(**e));
+			(*e)[*n].folder = f;
+			(*e)[(*n)++].exists = true;
+		}
+		maildir_folder_list_free(&list);
+		free(top);
+	}
+}
+
 /* Every existing folder and every subscribed one, sorted, with their
  * attributes. */
 static struct list_entry *list_entries(struct imap_client *client,
+				       const struct list_opts *o,
 				       const struct maildir_folder_list *list,
 				       size_t *count_r)
 {
@@ -357,6 +432,25 @@ static struct list_entry *list_entries(struct imap_client *client,
 		e[n++].subscribed = true;
 	}
 	imap_subscriptions_free(subs, nsubs);
+	/* other accounts' folders: subscribed ones already have an entry */
+	size_t before = n;
+	shared_entries(client, o, &e, &n);
+	for (size_t i = before; i < n; i++) {
+		for (size_t j = 0; j < before; j++) {
+			if (e[j].folder != NULL &&
+			    strcmp(e[j].folder, e[i].folder) == 0) {
+				e[j].exists = true;
+				free(e[i].folder);
+				e[i].folder = NULL;
+				break;
+			}
+		}
+	}
+	size_t kept = before;
+	for (size_t i = before; i < n; i++)
+		if (e[i].folder != NULL)
+			e[kept++] = e[i];
+	n = kept;
 	/* the parents of every name, as placeholders where they are
 	 * neither folders nor subscribed ("A" of "A.B") */
 	size_t have = n;
@@ -438,7 +532,7 @@ static void list_common(struct imap_cmd *cmd, bool lsub)
 		return;
 	}
 	size_t n;
-	struct list_entry *e = list_entries(client, list, &n);
+	struct list_entry *e = list_entries(client, &o, list, &n);
 	maildir_folder_list_free(&list);
 	bool want_sub = lsub || o.sel_subscribed;
 	struct str s, su;
@@ -529,7 +623,13 @@ void cmd_namespace(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "NAMESPACE takes no arguments");
 		return;
 	}
-	imap_client_printf(cmd->client, "* NAMESPACE ((\"%s\" \".\")) NIL NIL",
-			   cmd->client->set->namespace_prefix);
+	/* other users' folders are all reached through the #shared
+	 * namespace, so they are announced as shared (RFC 2342 5) */
+	imap_client_printf(cmd->client,
+			   "* NAMESPACE ((\"%s\" \".\")) NIL %s",
+			   cmd->client->set->namespace_prefix,
+			   cmd->client->shared_index_path != NULL ?
+				   "((\"" IMAP_SHARED_PREFIX ".\" \".\"))" :
+				   "NIL");
 	imap_cmd_ok(cmd, "NAMESPACE completed");
 }

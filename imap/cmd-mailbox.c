@@ -14,6 +14,7 @@
 #include "imap-list.h"
 #include "imap-mailbox.h"
 #include "imap-quote.h"
+#include "imap-shared.h"
 #include "mail-index.h"
 #include "maildir-folder.h"
 #include "maildir.h"
@@ -35,14 +36,39 @@ static char *arg_folder(struct imap_cmd *cmd, size_t i)
 	return folder;
 }
 
-/* The parent of folder ("a.b" of "a.b.c", "" (INBOX) of a top one),
- * caller frees. */
-static char *folder_parent(const char *folder)
+/* The parent of folder ("a.b" of "a.b.c", "" (INBOX) of a top one; for
+ * another account's "#shared.bob.a", "#shared.bob.INBOX"), caller
+ * frees. */
+static char *folder_parent(struct imap_client *client, const char *folder)
 {
+	struct imap_folder_loc loc;
+
+	if (imap_folder_is_shared(folder) &&
+	    imap_folder_locate(client, folder, &loc) > 0) {
+		const char *dot = strrchr(loc.sub, '.');
+		char *ret = dot == NULL ?
+			xasprintf("%s.%s.INBOX", IMAP_SHARED_PREFIX,
+				  loc.owner) :
+			xasprintf("%s.%s.%.*s", IMAP_SHARED_PREFIX, loc.owner,
+				  (int)(dot - loc.sub), loc.sub);
+		imap_folder_loc_free(&loc);
+		return ret;
+	}
 	const char *dot = strrchr(folder, '.');
 
 	return dot == NULL ? xstrdup("") :
 			     xstrndup(folder, (size_t)(dot - folder));
+}
+
+/* Where folder lives, for CREATE, DELETE and RENAME: 1 and *loc_r, 0
+ * for a #shared name that is no folder (answered NO). */
+static int folder_loc(struct imap_cmd *cmd, const char *folder,
+		      struct imap_folder_loc *loc_r)
+{
+	if (imap_folder_locate(cmd->client, folder, loc_r) > 0)
+		return 1;
+	imap_cmd_no(cmd, "[NONEXISTENT] No such mailbox");
+	return 0;
 }
 
 /* True when the session has the rights need on folder; else answers NO
@@ -68,10 +94,10 @@ static int acl_inherit(struct imap_client *client, const char *folder)
 {
 	struct imap_acl acl;
 	const char *error;
-	char *parent = folder_parent(folder);
+	char *parent = folder_parent(client, folder);
 	char *dir = imap_folder_dir(client, folder);
 
-	imap_acl_load(client->root, parent, &acl);
+	(void)imap_folder_acl_load(client, parent, &acl);
 	int ret = dir != NULL ? imap_acl_write_dir(dir, &acl, &error) : -1;
 	imap_acl_free(&acl);
 	free(dir);
@@ -154,23 +180,24 @@ void cmd_create(struct imap_cmd *cmd)
 		str_free(&uses);
 		return;
 	}
-	char *parent = folder_parent(folder);
+	char *parent = folder_parent(cmd->client, folder);
+	struct imap_folder_loc loc = { 0 };
 	if (folder[0] == '\0') {
 		imap_cmd_no(cmd, "[ALREADYEXISTS] INBOX always exists");
 	} else if (!folder_allows(cmd, parent, IMAP_ACL_CREATE, "create")) {
 		/* k on the parent (INBOX for a top folder) */
-	} else {
-		int r = maildir_folder_create(cmd->client->root, folder,
-					      &error);
+	} else if (folder_loc(cmd, folder, &loc) > 0) {
+		int r = loc.sub[0] == '\0' ? 0 :
+			maildir_folder_create(loc.root, loc.sub, &error);
 		if (r > 0 && acl_inherit(cmd->client, folder) < 0) {
-			(void)maildir_folder_delete(cmd->client->root, folder,
+			(void)maildir_folder_delete(loc.root, loc.sub,
 						    &error);
 			imap_cmd_no(cmd, "[SERVERBUG] Cannot write the ACL");
 		} else if (r > 0 && str_len(&uses) > 0 &&
 		    imap_special_use_write(cmd->client, folder,
 					   str_c(&uses)) < 0) {
 			/* all or nothing (RFC 6154 section 3) */
-			(void)maildir_folder_delete(cmd->client->root, folder,
+			(void)maildir_folder_delete(loc.root, loc.sub,
 						    &error);
 			imap_cmd_no(cmd, "[USEATTR] Cannot record the "
 					 "special use");
@@ -182,6 +209,7 @@ void cmd_create(struct imap_cmd *cmd)
 			imap_cmd_ok(cmd, "CREATE completed");
 		}
 	}
+	imap_folder_loc_free(&loc);
 	str_free(&uses);
 	free(parent);
 	free(folder);
@@ -191,6 +219,7 @@ void cmd_delete(struct imap_cmd *cmd)
 {
 	const char *error;
 	char *folder = cmd->count == 1 ? arg_folder(cmd, 0) : NULL;
+	struct imap_folder_loc loc = { 0 };
 
 	if (cmd->count != 1) {
 		imap_cmd_bad(cmd, "DELETE takes a mailbox name");
@@ -205,16 +234,19 @@ void cmd_delete(struct imap_cmd *cmd)
 		imap_cmd_no(cmd, "[INUSE] Mailbox is selected");
 	} else if (!folder_allows(cmd, folder, IMAP_ACL_DELETE, "delete")) {
 		/* x on the folder */
-	} else {
-		int r = maildir_folder_delete(cmd->client->root, folder,
-					      &error);
-		if (r < 0)
+	} else if (folder_loc(cmd, folder, &loc) > 0) {
+		int r = loc.sub[0] == '\0' ? -1 :
+			maildir_folder_delete(loc.root, loc.sub, &error);
+		if (loc.sub[0] == '\0')
+			imap_cmd_no(cmd, "[CANNOT] INBOX cannot be deleted");
+		else if (r < 0)
 			imap_cmd_no(cmd, "[CANNOT] %s", error);
 		else if (r == 0)
 			imap_cmd_no(cmd, "[NONEXISTENT] No such mailbox");
 		else
 			imap_cmd_ok(cmd, "DELETE completed");
 	}
+	imap_folder_loc_free(&loc);
 	free(folder);
 }
 
@@ -234,16 +266,22 @@ void cmd_rename(struct imap_cmd *cmd)
 		free(from);
 		return;
 	}
-	char *to_parent = folder_parent(to);
+	char *to_parent = folder_parent(cmd->client, to);
+	struct imap_folder_loc lf = { 0 }, lt = { 0 };
 	if (from[0] == '\0' || to[0] == '\0') {
 		imap_cmd_no(cmd, "[CANNOT] Renaming INBOX is not supported "
 				 "yet");
 	} else if (!folder_allows(cmd, from, IMAP_ACL_DELETE, "delete") ||
 		   !folder_allows(cmd, to_parent, IMAP_ACL_CREATE, "create")) {
 		/* x on the old name, k on the new parent */
+	} else if (folder_loc(cmd, from, &lf) <= 0 ||
+		   folder_loc(cmd, to, &lt) <= 0) {
+		/* answered */
+	} else if (strcmp(lf.root, lt.root) != 0 || lf.sub[0] == '\0' ||
+		   lt.sub[0] == '\0') {
+		imap_cmd_no(cmd, "[CANNOT] A folder stays in its account");
 	} else {
-		int r = maildir_folder_rename(cmd->client->root, from, to,
-					      &error);
+		int r = maildir_folder_rename(lf.root, lf.sub, lt.sub, &error);
 		if (r < 0)
 			imap_cmd_no(cmd, "[%s] %s",
 				    errno == EEXIST ? "ALREADYEXISTS" :
@@ -254,6 +292,8 @@ void cmd_rename(struct imap_cmd *cmd)
 		else
 			imap_cmd_ok(cmd, "RENAME completed");
 	}
+	imap_folder_loc_free(&lf);
+	imap_folder_loc_free(&lt);
 	free(to_parent);
 	free(from);
 	free(to);

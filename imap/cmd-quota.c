@@ -61,7 +61,7 @@ void cmd_getquotaroot(struct imap_cmd *cmd)
 	str_append(&s, "* QUOTAROOT ");
 	imap_quote_astring(&s, name, cmd->client->utf8);
 	/* Trash is not under the quota */
-	bool rooted = ret > 0 && imap_quota_counts(dir);
+	bool rooted = ret > 0 && imap_quota_counts(cmd->client, dir);
 	if (rooted)
 		str_printfa(&s, " \"\"\r\n* QUOTA \"\" %s", str_c(&res));
 	imap_client_send(cmd->client, str_c(&s));

@@ -51,6 +51,11 @@ struct imap_client {
 	char **groups;
 	size_t group_count;
 	struct imap_mailbox *mbox;
+	/* virtual shared folders (imap-shared.h): the index file for this
+	 * account (NULL: none for it), and the index as last read */
+	char *shared_index_path;
+	struct imap_shared_index *shared_index;
+	long long shared_mtime, shared_mtime_ns, shared_size;
 
 	/* commands that take more input */
 	enum imap_client_cont cont;

@@ -14,6 +14,8 @@
 #include "imap-client-private.h"
 #include "imap-compress.h"
 #include "imap-mailbox.h"
+#include "imap-shared.h"
+#include "instance.h"
 #include "ioloop.h"
 #include "log.h"
 #include "mem.h"
@@ -585,6 +587,12 @@ imap_client_create_mail(struct ioloop *loop, struct conn *conn,
 	client->user = xstrdup(user);
 	client->groups = imap_acl_groups_parse(getenv("OPTIONS"),
 					       &client->group_count);
+	if (set->shared_folders) {
+		char *base = instance_etc_path(IMAP_SHARED_INDEX_FILE);
+		client->shared_index_path =
+			imap_shared_index_path(base, getenv("OPTIONS"));
+		free(base);
+	}
 	client->state = IMAP_STATE_AUTH;
 	client->remote_ip = xstrdup("");
 	str_init(&s, 256);
@@ -614,6 +622,11 @@ static void client_free(struct imap_client *client)
 	free(client->cont_tag);
 	free(client->root);
 	free(client->user);
+	free(client->shared_index_path);
+	if (client->shared_index != NULL) {
+		imap_shared_index_free(client->shared_index);
+		free(client->shared_index);
+	}
 	imap_acl_groups_free(client->groups, client->group_count);
 	free(client->remote_ip);
 	free(client);

@@ -12,12 +12,28 @@
 #include "imap-client-private.h"
 #include "imap-mailbox.h"
 #include "imap-message.h"
+#include "imap-shared.h"
 #include "log.h"
 #include "mail-index-courier.h"
 #include "maildir-folder.h"
 #include "maildir.h"
 #include "mem.h"
 #include "mutf7.h"
+
+/* True when name is in the #shared namespace ("#shared" or
+ * "#shared.something"). */
+static bool shared_name(const char *name)
+{
+	size_t n = strlen(IMAP_SHARED_PREFIX);
+
+	return strncmp(name, IMAP_SHARED_PREFIX, n) == 0 &&
+	       (name[n] == '\0' || name[n] == '.');
+}
+
+bool imap_folder_is_shared(const char *folder)
+{
+	return shared_name(folder);
+}
 
 char *imap_folder_from_client(struct imap_client *client, const char *name,
 			      const char **error_r)
@@ -27,6 +43,17 @@ char *imap_folder_from_client(struct imap_client *client, const char *name,
 
 	if (strcasecmp(name, "INBOX") == 0)
 		return xstrdup("");
+	if (client->shared_index_path != NULL && shared_name(name)) {
+		utf8 = client->utf8 ? xstrdup(name) : mutf7_decode_dup(name);
+		if (utf8 == NULL || strlen(utf8) > 4096 ||
+		    strstr(utf8, "..") != NULL || strchr(utf8, '/') != NULL ||
+		    utf8[strlen(utf8) - 1] == '.') {
+			free(utf8);
+			*error_r = "Invalid mailbox name";
+			return NULL;
+		}
+		return utf8;
+	}
 	if (prefix[0] != '\0') {
 		if (strncasecmp(name, prefix, strlen(prefix)) != 0) {
 			*error_r = "Mailbox outside the namespace";
@@ -36,7 +63,9 @@ char *imap_folder_from_client(struct imap_client *client, const char *name,
 	}
 	utf8 = client->utf8 ? xstrdup(name) : mutf7_decode_dup(name);
 	if (utf8 == NULL || !maildir_folder_name_valid(utf8) ||
-	    (prefix[0] == '\0' && strncasecmp(utf8, "INBOX.", 6) == 0)) {
+	    (prefix[0] == '\0' && strncasecmp(utf8, "INBOX.", 6) == 0) ||
+	    (prefix[0] == '\0' && client->shared_index_path != NULL &&
+	     shared_name(utf8))) {
 		free(utf8);
 		*error_r = "Invalid mailbox name";
 		return NULL;
@@ -51,32 +80,123 @@ char *imap_folder_to_client(struct imap_client *client, const char *folder)
 	char *enc = client->utf8 ? xstrdup(folder) : mutf7_encode_dup(folder);
 	if (enc == NULL)
 		enc = xstrdup(folder);
+	if (shared_name(folder))
+		return enc;
 	char *ret = xasprintf("%s%s", client->set->namespace_prefix, enc);
 	free(enc);
 	return ret;
 }
 
+const struct imap_shared_index *imap_client_shared_index(
+	struct imap_client *client)
+{
+	struct stat st;
+
+	if (client->shared_index_path == NULL)
+		return NULL;
+	if (stat(client->shared_index_path, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	if (client->shared_index != NULL &&
+	    client->shared_mtime == st.st_mtim.tv_sec &&
+	    client->shared_mtime_ns == st.st_mtim.tv_nsec &&
+	    client->shared_size == st.st_size)
+		return client->shared_index;
+	if (client->shared_index == NULL)
+		client->shared_index = xcalloc(1, sizeof(*client->shared_index));
+	else
+		imap_shared_index_free(client->shared_index);
+	imap_shared_index_load(client->shared_index_path,
+			       client->set->maildir_path,
+			       client->shared_index);
+	client->shared_mtime = st.st_mtim.tv_sec;
+	client->shared_mtime_ns = st.st_mtim.tv_nsec;
+	client->shared_size = st.st_size;
+	return client->shared_index;
+}
+
+int imap_folder_locate(struct imap_client *client, const char *folder,
+		       struct imap_folder_loc *loc_r)
+{
+	memset(loc_r, 0, sizeof(*loc_r));
+	if (!shared_name(folder)) {
+		loc_r->root = xstrdup(client->root);
+		loc_r->sub = xstrdup(folder);
+		loc_r->owner = xstrdup(client->user);
+		return 1;
+	}
+	const struct imap_shared_index *idx = imap_client_shared_index(client);
+	const char *rest = folder + strlen(IMAP_SHARED_PREFIX), *sub;
+	if (idx == NULL || *rest++ != '.')
+		return 0;
+	const struct imap_shared_account *a =
+		imap_shared_index_split(idx, rest, &sub);
+	if (a == NULL || *sub == '\0' || strcmp(a->name, client->user) == 0)
+		return 0;
+	if (strcmp(sub, "INBOX") == 0)
+		sub = "";
+	else if (!maildir_folder_name_valid(sub) ||
+		 strncasecmp(sub, "INBOX.", 6) == 0)
+		return 0;
+	loc_r->root = xstrdup(a->maildir);
+	loc_r->sub = xstrdup(sub);
+	loc_r->owner = xstrdup(a->name);
+	loc_r->shared = true;
+	return 1;
+}
+
+void imap_folder_loc_free(struct imap_folder_loc *loc)
+{
+	free(loc->root);
+	free(loc->sub);
+	free(loc->owner);
+	memset(loc, 0, sizeof(*loc));
+}
+
 char *imap_folder_dir(struct imap_client *client, const char *folder)
 {
-	if (folder[0] == '\0')
-		return xstrdup(client->root);
-	return maildir_folder_path(client->root, folder);
+	struct imap_folder_loc loc;
+
+	if (imap_folder_locate(client, folder, &loc) <= 0)
+		return NULL;
+	char *dir = loc.sub[0] == '\0' ? xstrdup(loc.root) :
+					 maildir_folder_path(loc.root, loc.sub);
+	imap_folder_loc_free(&loc);
+	return dir;
+}
+
+bool imap_folder_acl_load(struct imap_client *client, const char *folder,
+			  struct imap_acl *acl_r)
+{
+	struct imap_folder_loc loc;
+
+	if (imap_folder_locate(client, folder, &loc) <= 0) {
+		acl_r->entries = NULL;
+		acl_r->count = 0;
+		return false;
+	}
+	imap_acl_load(loc.root, loc.sub, acl_r);
+	imap_folder_loc_free(&loc);
+	return true;
 }
 
 unsigned int imap_folder_rights(struct imap_client *client,
 				const char *folder)
 {
+	struct imap_folder_loc loc;
 	struct imap_acl acl;
+
+	if (imap_folder_locate(client, folder, &loc) <= 0)
+		return 0;
 	struct imap_acl_who who = {
 		.user = client->user,
-		.owner = client->user,
+		.owner = loc.owner,
 		.groups = client->groups,
 		.group_count = client->group_count,
 	};
-
-	imap_acl_load(client->root, folder, &acl);
+	imap_acl_load(loc.root, loc.sub, &acl);
 	unsigned int rights = imap_acl_compute(&acl, &who);
 	imap_acl_free(&acl);
+	imap_folder_loc_free(&loc);
 	return rights;
 }
 

@@ -56,11 +56,43 @@ char *imap_folder_from_client(struct imap_client *client, const char *name,
 			      const char **error_r);
 /* The client's name for folder (UTF-8, "" for INBOX), caller frees. */
 char *imap_folder_to_client(struct imap_client *client, const char *folder);
-/* The directory of folder under the client's root, caller frees. */
+/* The directory of folder, caller frees; NULL for a name in #shared that
+ * names no folder. */
 char *imap_folder_dir(struct imap_client *client, const char *folder);
 
+/* Where a folder lives.  Folders are UTF-8 and '.'-separated, "" being
+ * INBOX; those in the "#shared." namespace (imap-shared.h) are another
+ * account's: "#shared.ACCOUNT.FOLDER", "#shared.ACCOUNT.INBOX". */
+struct imap_folder_loc {
+	char *root;	/* the maildir that holds it */
+	char *sub;	/* the folder within root ("" for its INBOX) */
+	char *owner;	/* the account it belongs to (ACL "owner") */
+	bool shared;	/* another account's folder */
+};
+/* True when folder is in the #shared namespace. */
+bool imap_folder_is_shared(const char *folder);
+/* Returns 1 and *loc_r (free with imap_folder_loc_free()), or 0 for a
+ * #shared name that is no folder: "#shared" itself, an account alone,
+ * an account not in the shared index (or the session's own), shared
+ * folders off for the session. */
+int imap_folder_locate(struct imap_client *client, const char *folder,
+		       struct imap_folder_loc *loc_r);
+void imap_folder_loc_free(struct imap_folder_loc *loc);
+/* The folder's ACL (imap_acl_load() in the right maildir); false (and
+ * an empty ACL) when imap_folder_locate() finds no folder. */
+struct imap_acl;
+bool imap_folder_acl_load(struct imap_client *client, const char *folder,
+			  struct imap_acl *acl_r);
+/* The shared index in force for the session, re-read when the file
+ * changes; NULL when the session has no shared folders. */
+struct imap_shared_index;
+const struct imap_shared_index *
+imap_client_shared_index(struct imap_client *client);
+
 /* The session's ACL rights (enum imap_acl_right) on folder (UTF-8, ""
- * for INBOX), from the folder's courierimapacl (or inherited). */
+ * for INBOX), from the folder's courierimapacl (or inherited); for a
+ * shared folder the owner is the account it belongs to.  0 for a name
+ * that is no folder. */
 unsigned int imap_folder_rights(struct imap_client *client,
 				const char *folder);
 /* The ACL rights needed to set the flags of change (\Seen: s, \Deleted:

@@ -10,11 +10,18 @@
 #include "log.h"
 #include "maildir-quota.h"
 
-bool imap_quota_counts(const char *dir)
+bool imap_quota_counts(struct imap_client *client, const char *dir)
 {
 	const char *slash = strrchr(dir, '/');
 	const char *base = slash != NULL ? slash + 1 : dir;
+	size_t n = client->root != NULL ? strlen(client->root) : 0;
 
+	/* another account's folder (#shared) is not under our quota */
+	if (client->root == NULL || strncmp(dir, client->root, n) != 0 ||
+	    (dir[n] != '\0' &&
+	     (dir[n] != '/' || dir[n + 1] != '.' ||
+	      strchr(dir + n + 1, '/') != NULL)))
+		return false;
 	return strcmp(base, ".Trash") != 0;
 }
 

@@ -12,9 +12,10 @@
 
 struct imap_client;
 
-/* True when messages in the folder directory dir count against the quota
- * (every folder but Trash). */
-bool imap_quota_counts(const char *dir);
+/* True when messages in the folder directory dir count against the
+ * session's quota (every folder of its own maildir but Trash; not
+ * another account's shared folder). */
+bool imap_quota_counts(struct imap_client *client, const char *dir);
 /* Appends "(STORAGE used limit MESSAGE used limit)" (only the resources
  * that have a limit) for the account.  Returns 1, 0 when the account has
  * no quota (nothing appended), -1 with *error_r. */

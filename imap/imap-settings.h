@@ -25,6 +25,9 @@ struct imap_settings {
 	long long max_bad_commands; /* IMAP_MAX_BAD_COMMANDS before login */
 	char *login_user;	/* IMAP_LOGIN_USER: pre-login processes */
 	char *namespace_prefix;	/* IMAP_NAMESPACE_PREFIX: "" or "INBOX." */
+	/* IMAP_SHARED_FOLDERS: the "#shared." namespace of other
+	 * accounts' folders (imap-shared.h) */
+	bool shared_folders;
 	/* IMAP_AUTH: SASL mechanisms offered (AUTH=...), default
 	 * "PLAIN LOGIN"; IMAP_AUTH_TLS: more offered under TLS.  Names
 	 * are separated by spaces, tabs or commas. */

@@ -19,7 +19,8 @@ imap_libimap_la_SOURCES = \
 	imap/imap-flags.c imap/imap-flags.h imap/cmd-idle.c \
 	imap/imap-quota.c imap/imap-quota.h imap/cmd-quota.c \
 	imap/imap-compress.c imap/imap-compress.h \
-	imap/imap-acl.c imap/imap-acl.h imap/cmd-acl.c
+	imap/imap-acl.c imap/imap-acl.h imap/cmd-acl.c \
+	imap/imap-shared.c imap/imap-shared.h
 imap_libimap_la_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
 imap_libimap_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS) $(ZLIB_CFLAGS)
 
@@ -47,6 +48,11 @@ TESTS += tests/unit/test-imap-acl
 tests_unit_test_imap_acl_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_unit_test_imap_acl_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_imap_acl_LDADD = $(IMAP_LIBS) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test-imap-shared
+TESTS += tests/unit/test-imap-shared
+tests_unit_test_imap_shared_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_unit_test_imap_shared_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_imap_shared_LDADD = $(IMAP_LIBS) $(CMOCKA_LIBS)
 endif
 
 FUZZ_TARGETS += tests/fuzz/fuzz-imap-parser
@@ -72,5 +78,11 @@ tests_fuzz_fuzz_imap_acl_SOURCES = tests/fuzz/fuzz-imap-acl.c
 tests_fuzz_fuzz_imap_acl_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_fuzz_fuzz_imap_acl_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_imap_acl_LDADD = $(IMAP_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz-imap-shared
+tests_fuzz_fuzz_imap_shared_SOURCES = tests/fuzz/fuzz-imap-shared.c
+tests_fuzz_fuzz_imap_shared_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_fuzz_fuzz_imap_shared_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_imap_shared_LDADD = $(IMAP_LIBS)
 
 EXTRA_DIST += tests/fuzz/fuzz-imap-parser.dict tests/fuzz/fuzz-imap-session.dict
