@@ -21,6 +21,7 @@
 /* An open destination folder. */
 struct dest {
 	char *dir;
+	unsigned int rights;	/* the session's ACL rights on it */
 	struct mail_index *index;
 	struct mail_index_status st;
 };
@@ -40,6 +41,7 @@ static int dest_open(struct imap_cmd *cmd, const char *name,
 	unsigned int rights = d->dir != NULL ?
 		imap_folder_rights(cmd->client, folder) : 0;
 	free(folder);
+	d->rights = rights;
 	if (d->dir == NULL || !maildir_is_maildir(d->dir) ||
 	    (rights & (IMAP_ACL_LOOKUP | IMAP_ACL_INSERT)) == 0) {
 		imap_cmd_no(cmd, "[TRYCREATE] Mailbox does not exist");
@@ -84,6 +86,16 @@ static int deliver(struct dest *d, int fd, const void *data, size_t len,
 	char *name = NULL;
 	ssize_t n;
 
+	/* only the flags the target's rights allow are kept (RFC 4314 4):
+	 * \Seen needs s, \Deleted t, the others and keywords w */
+	if ((d->rights & IMAP_ACL_SEEN) == 0)
+		flags &= (uint8_t)~MAIL_INDEX_SEEN;
+	if ((d->rights & IMAP_ACL_DELMSG) == 0)
+		flags &= (uint8_t)~MAIL_INDEX_DELETED;
+	if ((d->rights & IMAP_ACL_WRITE) == 0) {
+		flags &= (uint8_t)(MAIL_INDEX_SEEN | MAIL_INDEX_DELETED);
+		keyword_count = 0;
+	}
 	del = maildir_delivery_begin(d->dir, 0, error_r);
 	if (del == NULL)
 		return -1;

@@ -119,7 +119,8 @@ def test_shared_folders(imapd, tmp_path):
     assert b"[NOPERM]" in tagged
     alice.cmd("EXPUNGE", "NO")
     msg2 = b"From: alice@example.test\r\nSubject: for bob\r\n\r\nhello\r\n"
-    _, tagged = alice.cmd('APPEND "#shared.bob.Work" (\\Seen) {%d+}\r\n'
+    _, tagged = alice.cmd('APPEND "#shared.bob.Work" (\\Seen \\Deleted '
+                          '$Urgent) {%d+}\r\n'
                           % len(msg2) + msg2.decode())
     assert re.search(rb"\[APPENDUID [0-9]+ 2\]", tagged), tagged
     _, tagged = alice.cmd('CREATE "#shared.bob.Work.Mine"', "NO")
@@ -134,6 +135,8 @@ def test_shared_folders(imapd, tmp_path):
     lines, _ = bob.cmd("FETCH 1:2 (FLAGS)")
     flags = [FETCH_FLAGS.match(x).group(2) for x in lines]
     assert b"\\Flagged" in flags[0] and b"\\Seen" in flags[1]
+    # APPEND kept only the flags alice's rights allow: no t, no \Deleted
+    assert b"$Urgent" in flags[1] and b"\\Deleted" not in flags[1]
     # more rights: now alice may make subfolders there
     bob.cmd("SETACL Work alice +k")
     alice.cmd('CREATE "#shared.bob.Work.Mine"')
