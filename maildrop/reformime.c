@@ -1,7 +1,8 @@
 /* reformime.c: walks the MIME structure of a message (Courier's reformime):
  * -i prints the structure as Courier's reformime -i does, -s selects a
  * section, -e extracts its decoded content, -x/-X extract parts to files
- * or to a program. */
+ * or to a program, -u writes headers and texts as UTF-8; the header
+ * options are in reformime-hdr.c. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -920,6 +921,199 @@ static void make_digest(char **argv)
 	free(boundary);
 }
 
+/* ---- -u: headers and text as one UTF-8 stream ---- */
+
+/* A header field as -u shows it: the name, ": ", the value without the
+ * blanks around it, each line break a space, RFC 2047 words decoded
+ * (address lists shown as -H does, on one line). */
+static void utf8_field_cb(const struct rfc822_header_field *f, void *context)
+{
+	const char *raw = (const char *)context + f->offset;
+	size_t size = (size_t)f->size, colon = 0, vs, ve;
+	struct str v, out;
+	char *name;
+
+	while (colon < size && raw[colon] != ':')
+		colon++;
+	if (colon == size) {
+		/* a line without a colon is a name with an empty value,
+		 * as Courier's: the line, then ": " */
+		while (size > 0 && (raw[size - 1] == '\n' ||
+				    raw[size - 1] == '\r'))
+			size--;
+		printf("%.*s\n: \n", (int)size, raw);
+		return;
+	}
+	vs = colon + 1;
+	ve = size;
+	while (vs < ve && (raw[vs] == ' ' || raw[vs] == '\t'))
+		vs++;
+	while (ve > vs && (raw[ve - 1] == ' ' || raw[ve - 1] == '\t' ||
+			   raw[ve - 1] == '\r' || raw[ve - 1] == '\n'))
+		ve--;
+	str_init(&v, ve - vs + 1);
+	for (size_t k = vs; k < ve; k++) {
+		if (raw[k] == '\r' && k + 1 < ve && raw[k + 1] == '\n')
+			continue;
+		str_append_c(&v, raw[k] == '\n' ? ' ' : raw[k]);
+	}
+	str_init(&out, str_len(&v) * 2 + 64);
+	name = xstrndup(f->name, f->name_len);
+	if (reformime_is_addr_header(name))
+		reformime_addr_header(&out, str_c(&v), str_len(&v),
+				      REFORMIME_ADDR_INLINE, "utf-8");
+	else
+		rfc2047_decode(&out, str_c(&v), str_len(&v));
+	printf("%.*s: %s\n", (int)colon, raw, str_c(&out));
+	free(name);
+	str_free(&out);
+	str_free(&v);
+}
+
+static void utf8_header(const struct mime_part *part, struct message *msg)
+{
+	size_t n = (size_t)(part->body_offset - part->header_offset);
+	char *buf;
+	struct rfc822_header_parser *hp;
+	size_t consumed;
+
+	if (n > REFORMIME_DSN_MAX_SIZE)
+		n = REFORMIME_DSN_MAX_SIZE;
+	buf = xmalloc(n + 1);
+	n = msg_read(msg, part->header_offset, buf, n);
+	buf[n] = '\0';
+	hp = rfc822_header_parser_create(NULL);
+	if (rfc822_header_parser_feed(hp, buf, n, &consumed, utf8_field_cb,
+				      buf) == 0)
+		rfc822_header_parser_finish(hp, utf8_field_cb, buf);
+	rfc822_header_parser_destroy(&hp);
+	free(buf);
+}
+
+/* Appends src; in US-ASCII text, bytes that are not ASCII are dropped
+ * (they do not convert), as Debian's. */
+static void append_text(struct str *dest, const struct str *src, bool ascii)
+{
+	if (!ascii) {
+		str_append_n(dest, str_c(src), str_len(src));
+		return;
+	}
+	for (size_t i = 0; i < str_len(src); i++) {
+		if ((unsigned char)src->data[i] < 0x80)
+			str_append_c(dest, src->data[i]);
+	}
+}
+
+/* A text part's content, decoded and converted to UTF-8; nothing when
+ * its charset is unknown. */
+static void utf8_text(const struct mime_part *part, struct message *msg)
+{
+	const char *cs = courier_charset(part);
+	struct charset_translation *t = NULL;
+	struct mime_decoder dec;
+	struct str dout, cout;
+	size_t chunk = REFORMIME_CHUNK;
+	char *buf;
+	const char *error;
+	uint64_t end = part->end_offset;
+	bool ascii;
+
+	if (cs == NULL)
+		cs = "us-ascii";
+	ascii = strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0;
+	if (!charset_is_utf8(cs)) {
+		t = charset_translation_create(cs, &error);
+		if (t == NULL)
+			return;
+	}
+	if (part->parent != NULL &&
+	    (part->parent->flags & MIME_PART_FLAG_MESSAGE) != 0)
+		end = full_end(part, msg);
+	else if (part->parent == NULL)
+		end = msg->size;
+	mime_decoder_init(&dec, mime_encoding_from_name(part->encoding, NULL));
+	buf = xmalloc(chunk);
+	str_init(&dout, chunk + 1024);
+	str_init(&cout, chunk * 2 + 1024);
+	for (uint64_t off = part->body_offset; off < end; off += chunk) {
+		size_t n = end - off < chunk ? (size_t)(end - off) : chunk;
+
+		n = msg_read(msg, off, buf, n);
+		if (n == 0)
+			break;
+		str_clear(&dout);
+		mime_decoder_feed(&dec, buf, n, &dout);
+		str_clear(&cout);
+		if (t != NULL)
+			charset_translation_feed(t, str_c(&dout),
+						 str_len(&dout), &cout);
+		else
+			append_text(&cout, &dout, ascii);
+		fwrite(str_c(&cout), 1, str_len(&cout), stdout);
+	}
+	str_clear(&dout);
+	mime_decoder_finish(&dec, &dout);
+	str_clear(&cout);
+	if (t != NULL) {
+		charset_translation_feed(t, str_c(&dout), str_len(&dout),
+					 &cout);
+		charset_translation_finish(t, &cout);
+		charset_translation_destroy(&t);
+	} else {
+		append_text(&cout, &dout, ascii);
+	}
+	fwrite(str_c(&cout), 1, str_len(&cout), stdout);
+	str_free(&dout);
+	str_free(&cout);
+	free(buf);
+}
+
+/* -u: every part's header, then the content of text parts. */
+static void utf8_stream(const struct mime_part *root, struct message *msg)
+{
+	for (const struct mime_part *part = root; part != NULL;
+	     part = mime_part_walk_next(part)) {
+		utf8_header(part, msg);
+		if (is_leaf(part) && (strcasecmp(part->type, "text") == 0 ||
+				      (strcasecmp(part->type, "message") == 0 &&
+				       strcasecmp(part->subtype,
+						  "delivery-status") == 0)))
+			utf8_text(part, msg);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("reformime: write");
+		exit(1);
+	}
+}
+
+/* -h, -H, -o, -O: one header value, printed with a line end. */
+static int header_option(char opt, const char *value, const char *charset)
+{
+	struct str out;
+	size_t len = strlen(value);
+
+	str_init(&out, len * 4 + 64);
+	switch (opt) {
+	case 'h':
+		rfc2047_decode(&out, value, len);
+		break;
+	case 'H':
+		reformime_addr_header(&out, value, len,
+				      REFORMIME_ADDR_DISPLAY, charset);
+		break;
+	case 'o':
+		reformime_encode_words(&out, value, len, charset, false);
+		break;
+	default:
+		reformime_addr_header(&out, value, len,
+				      REFORMIME_ADDR_ENCODE, charset);
+		break;
+	}
+	printf("%s\n", str_c(&out));
+	str_free(&out);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct mime_parser_settings set;
@@ -930,6 +1124,9 @@ int main(int argc, char **argv)
 	char **xargv = NULL;
 	const char *charset = NULL;
 	int i, rewrite_mode = -1, dsn = 0;
+	char hopt = 0;
+	const char *hvalue = NULL;
+	bool opt_u = false;
 
 	setlocale(LC_ALL, "");
 	default_charset = getenv("MM_CHARSET");
@@ -975,17 +1172,14 @@ int main(int argc, char **argv)
 			opt_x = true;
 			if (a[2] != '\0')
 				xprefix = a + 2;
-		} else if (strcmp(a, "-h") == 0) {
-			struct str d;
-
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "-H") == 0 ||
+			   strcmp(a, "-o") == 0 || strcmp(a, "-O") == 0) {
 			if (i + 1 >= argc)
 				usage();
-			a = argv[++i];
-			str_init(&d, strlen(a) * 2 + 1);
-			rfc2047_decode(&d, a, strlen(a));
-			printf("%s\n", str_c(&d));
-			str_free(&d);
-			return 0;
+			hopt = a[1];
+			hvalue = argv[++i];
+		} else if (strcmp(a, "-u") == 0) {
+			opt_u = true;
 		} else if (strcmp(a, "-m") == 0) {
 			/* the rest of the arguments are the files */
 			make_digest(argv + i + 1);
@@ -1002,12 +1196,19 @@ int main(int argc, char **argv)
 	}
 	if (charset == NULL)
 		charset = default_charset;
+	if (hopt != 0)
+		return header_option(hopt, hvalue, charset);
 
 	memset(&set, 0, sizeof(set));
 	set.require_mime_version = true;
 	memset(&msg, 0, sizeof(msg));
 	root = parse_message(&msg, &set,
 			     rewrite_mode >= 0 && !opt_i && !opt_e);
+	if (opt_u) {
+		utf8_stream(root, &msg);
+		mime_part_free(&root);
+		return 0;
+	}
 	if (dsn != 0) {
 		int rc = reformime_dsn(root, rewrite_read, &msg, dsn == 2,
 				       stdout);

@@ -123,4 +123,35 @@ void reformime_linescan_feed(struct reformime_linescan *s, const void *data,
 int reformime_dsn(const struct mime_part *root, reformime_read_t *read,
 		  void *context, bool original, FILE *out);
 
+/* ---- header coding (reformime-hdr.c) ---- */
+
+struct str;
+
+/* -o (phrase false) and the display names of -O (phrase true): appends
+ * text[0..len) with every run of words that need encoding (an 8-bit or
+ * control byte; for unstructured text also '"', '=', '?', '_') as encoded
+ * words labelled charset, the bytes themselves not converted, as
+ * Debian's reformime: Q or B, whichever is shorter for the whole run (B
+ * on a tie), 24 characters in the first word of a run that starts the
+ * text and 38 in the others.  Blanks outside the runs are kept. */
+void reformime_encode_words(struct str *out, const char *text, size_t len,
+			    const char *charset, bool phrase);
+
+enum reformime_addr_mode {
+	REFORMIME_ADDR_DISPLAY,	/* -H: decoded, one address a line */
+	REFORMIME_ADDR_ENCODE,	/* -O: encoded, folded list */
+	REFORMIME_ADDR_INLINE,	/* -u: decoded, one line */
+};
+
+/* Appends the address list value[0..len) (lib/rfc822-addr's parser, its
+ * default limits) rendered as the mode says: display names unquoted
+ * unless they need quotes, a comment standing in for a missing name,
+ * "<>" and routes kept, malformed entries left out; no line end at the
+ * end.  A value longer than the parser takes is appended as it is. */
+void reformime_addr_header(struct str *out, const char *value, size_t len,
+			   enum reformime_addr_mode mode, const char *charset);
+
+/* Whether -u shows a header (name without colon) as an address list. */
+bool reformime_is_addr_header(const char *name);
+
 #endif

@@ -7,7 +7,8 @@ maildrop_reformail_LDADD = $(CORE_LIBS)
 
 bin_PROGRAMS += maildrop/reformime
 maildrop_reformime_SOURCES = maildrop/reformime.c maildrop/reformime.h \
-	maildrop/reformime-rewrite.c maildrop/reformime-dsn.c
+	maildrop/reformime-rewrite.c maildrop/reformime-dsn.c \
+	maildrop/reformime-hdr.c
 maildrop_reformime_LDADD = $(CORE_LIBS)
 
 bin_PROGRAMS += maildrop/makemime
@@ -58,6 +59,7 @@ check_PROGRAMS += tests/unit/test-reformime
 TESTS += tests/unit/test-reformime
 tests_unit_test_reformime_SOURCES = tests/unit/test-reformime.c \
 	maildrop/reformime-rewrite.c maildrop/reformime-dsn.c \
+	maildrop/reformime-hdr.c \
 	maildrop/reformime.h
 tests_unit_test_reformime_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_reformime_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop

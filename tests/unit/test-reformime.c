@@ -374,6 +374,81 @@ static void test_boundary_clash(void **state)
 	mime_part_free(&root);
 }
 
+/* -o/-O/-H/-u header coding: Debian's outputs, and every prefix of
+ * malformed values (no crash, bounded output). */
+static char *hdr(enum reformime_addr_mode mode, const char *v, int encode)
+{
+	struct str out;
+
+	str_init(&out, 64);
+	if (encode >= 0)
+		reformime_encode_words(&out, v, strlen(v), "utf-8",
+				       encode != 0);
+	else
+		reformime_addr_header(&out, v, strlen(v), mode, "utf-8");
+	return str_steal(&out);
+}
+
+static void check_hdr(enum reformime_addr_mode mode, const char *v,
+		      int encode, const char *want)
+{
+	char *got = hdr(mode, v, encode);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_header_coding(void **state)
+{
+	static const char *const bad[] = {
+		"\"unclosed <a@b", "<<<>>>,,,;;;::", "g: (a@b", "=?x?q?",
+		"a@b (c (d) e", "\xff\xfe\xc3", "\"\\", "g:;;;,:<@>",
+	};
+
+	(void)state;
+	check_hdr(0, "J\xc3\xb6hn Smith is here", 0,
+		  "=?utf-8?B?SsO2aG4=?= Smith is here");
+	check_hdr(0, "plain ascii", 0, "plain ascii");
+	check_hdr(0, "a=?b?c", 0, "=?utf-8?B?YT0/Yj9j?=");
+	check_hdr(0, "\xc3\xa9" "aaaaa", 0, "=?utf-8?Q?=C3=A9aaaaa?=");
+	check_hdr(0, "\xc3\xa9" "aaaaaaaaaaaaaa \xc3\xa9" "aaaaaaaaa", 0,
+		  "=?utf-8?Q?=C3=A9aaaaaaaaaaaaaa_=C3=A9aaaaaaa?= "
+		  "=?utf-8?Q?aa?=");
+	check_hdr(0, "\xc3\xa9!", 1, "=?utf-8?B?w6kh?=");
+	check_hdr(REFORMIME_ADDR_DISPLAY,
+		  "=?utf-8?q?J=C3=B6hn?= <j@x.com>, \"Bob B\" <b@y.org>, p@z",
+		  -1, "J\xc3\xb6hn <j@x.com>, \nBob B <b@y.org>, \np@z");
+	check_hdr(REFORMIME_ADDR_DISPLAY, "g: a@b, c@d;", -1,
+		  "g: \na@b, \nc@d;");
+	check_hdr(REFORMIME_ADDR_ENCODE, "\"J\xc3\xb6hn, X\" <z@z>, a@b", -1,
+		  "=?utf-8?B?SsO2aG4s?= X <z@z>,\n  a@b");
+	check_hdr(REFORMIME_ADDR_ENCODE, "g:;, c@d", -1, "g:\n  ;\n  c@d");
+	check_hdr(REFORMIME_ADDR_INLINE, "a@b (X), \"Smith, J\" <c@d>", -1,
+		  "X <a@b>, \"Smith, J\" <c@d>");
+	check_hdr(REFORMIME_ADDR_DISPLAY, "plain ascii", -1,
+		  "plain, \nascii");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t len = strlen(bad[i]);
+
+		for (size_t k = 0; k <= len; k++) {
+			char *v = xstrndup(bad[i], k);
+
+			for (int m = 0; m < 3; m++) {
+				char *got = hdr((enum reformime_addr_mode)m,
+						v, -1);
+
+				assert_true(strlen(got) < 16 * len + 64);
+				free(got);
+			}
+			free(hdr(0, v, 0));
+			free(hdr(0, v, 1));
+			free(v);
+		}
+	}
+	assert_true(reformime_is_addr_header("Resent-To"));
+	assert_false(reformime_is_addr_header("Sender"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_linescan),
 		cmocka_unit_test(test_boundary_clash),
+		cmocka_unit_test(test_header_coding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
