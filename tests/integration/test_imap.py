@@ -207,7 +207,9 @@ def test_mailbox_commands(iinst):
     assert m.delete("Work.Done")[0] == "OK"
     assert m.delete("Nope")[0] == "NO"
     typ, data = m.namespace()
-    assert data == [b'(("" ".")) NIL NIL']
+    # personal "" and, by default, Courier's virtual shared folders
+    # (IMAP_SHARED_FOLDERS, doc/imap.md)
+    assert data == [b'(("" ".")) NIL (("#shared." "."))']
     deliver(iinst, "From: a@example.test\r\nSubject: one\r\n\r\nbody\r\n")
     typ, data = m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN)")
     assert re.match(rb"^INBOX \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ "
