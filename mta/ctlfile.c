@@ -112,6 +112,52 @@ bool ctl_file_all_final(const struct ctl_file *ctl)
 	return true;
 }
 
+static void verp_encode(struct str *out, const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c != '\0' && strchr(CTL_VERP_SPECIALS, c) != NULL)
+			str_printfa(out, "+%02X", c);
+		else
+			str_append_c(out, (char)c);
+	}
+}
+
+void ctl_verp_sender(struct str *out, const char *sender,
+		     const char *recipient)
+{
+	const char *sat = strrchr(sender, '@');
+	const char *rat = strrchr(recipient, '@');
+
+	if (*sender == '\0')
+		return;
+	str_append_n(out, sender, sat != NULL ? (size_t)(sat - sender) :
+		     strlen(sender));
+	str_append_c(out, '-');
+	if (rat != NULL) {
+		verp_encode(out, recipient, (size_t)(rat - recipient));
+		str_append_c(out, '=');
+		verp_encode(out, rat + 1, strlen(rat + 1));
+	} else {
+		verp_encode(out, recipient, strlen(recipient));
+	}
+	if (sat != NULL)
+		str_append(out, sat);
+}
+
+char *ctl_rcpt_sender(const struct ctl_file *ctl, size_t n)
+{
+	struct str s;
+
+	if (!ctl->verp || *ctl->sender == '\0' || n >= ctl->rcpt_count)
+		return xstrdup(ctl->sender);
+	str_init(&s, strlen(ctl->sender) + strlen(ctl->rcpts[n].address) +
+		 16);
+	ctl_verp_sender(&s, ctl->sender, ctl->rcpts[n].address);
+	return str_steal(&s);
+}
+
 bool ctl_value_ok(const char *text)
 {
 	return text == NULL || strpbrk(text, "\r\n") == NULL;
@@ -257,6 +303,7 @@ static int parse_line(struct ctl_file *ctl, const char *line, bool first,
 			ctl->bad_lines++;
 		break;
 	case '8': ctl->body_8bit = true; break;
+	case 'V': ctl->verp = true; break;
 	case 'w': ctl->warned = true; break;
 	case 'E': case 'W': case 'L': case 'A': case 'C':
 		if (parse_time(v, &t) < 0) {
@@ -406,6 +453,8 @@ int ctl_write_envelope(struct str *out, const struct ctl_file *ctl,
 		str_printfa(out, "t%c\n", ctl->ret);
 	if (ctl->body_8bit)
 		str_append(out, "8\n");
+	if (ctl->verp)
+		str_append(out, "V\n");
 	put_time(out, 'E', ctl->expires);
 	put_time(out, 'W', ctl->warn_time);
 	put_time(out, 'L', ctl->not_before);

@@ -15,6 +15,9 @@
  *   i<user>            authenticated submitter
  *   f<text>            Received-From-MTA (DSN "dns; host [ip]")
  *   8                  the body has 8-bit bytes
+ *   V                  VERP (Courier's XVERP): each recipient's delivery
+ *                      uses its own envelope sender (ctl_verp_sender());
+ *                      files without it (all older ones) have no VERP
  *   E<time>            expiry: give up at this time (seconds since 1970)
  *   W<time>            send a delayed DSN after this time
  *   L<time>            not before this time (submitdelay)
@@ -85,6 +88,7 @@ struct ctl_file {
 	char *auth_user;	/* i, or NULL */
 	char *from_mta;		/* f, or NULL */
 	bool body_8bit;
+	bool verp;		/* V */
 	time_t expires, warn_time, not_before, next_attempt;
 	unsigned int rounds;	/* C records */
 	time_t last_round;
@@ -120,7 +124,7 @@ int ctl_parse(const char *data, size_t len, const struct ctl_limits *limits,
 /* Whether text can go in a record: no CR, LF or NUL. */
 bool ctl_value_ok(const char *text);
 
-/* Appends the records submit writes (s u e t M i f 8 E W L, then r R N
+/* Appends the records submit writes (s u e t M i f 8 V E W L, then r R N
  * for each recipient).  Returns 0, or -1 with *error_r when a value
  * cannot be written (contains CR, LF or NUL). */
 int ctl_write_envelope(struct str *out, const struct ctl_file *ctl,
@@ -138,6 +142,27 @@ void ctl_notify_format(struct str *out, unsigned int mask);
 /* Whether recipient r wants a DSN of this kind (one of CTL_NOTIFY_*),
  * the default (mask 0) being failure and delay. */
 bool ctl_rcpt_wants(const struct ctl_rcpt *r, unsigned int kind);
+
+/* Characters of a recipient address that VERP encodes as "+XX" (two
+ * upper-case hex digits), as Courier's XVERP does. */
+#define CTL_VERP_SPECIALS "@:%!+-[]"
+
+/* Appends the VERP form of sender for a delivery to recipient, Courier's
+ * encoding: the sender's local part, "-", the recipient's local part,
+ * "=", the recipient's domain, "@", the sender's domain, where each of
+ * CTL_VERP_SPECIALS in the recipient's local part and domain becomes
+ * "+XX" ("list@example.com" to "a-b@x.org" gives
+ * "list-a+2Db=x.org@example.com").  The split is at the last '@' of
+ * each address; a recipient without '@' has no "=domain" part, a sender
+ * without '@' no "@domain".  The null sender "" stays "" (a bounce is
+ * never VERPed). */
+void ctl_verp_sender(struct str *out, const char *sender,
+		     const char *recipient);
+
+/* The envelope sender of a delivery to recipient n: the VERP form when
+ * the message asked for VERP, else the sender.  Returns a new string
+ * (caller frees); n must be a recipient of ctl. */
+char *ctl_rcpt_sender(const struct ctl_file *ctl, size_t n);
 
 /* True when every recipient has a final status (delivered or failed). */
 bool ctl_file_all_final(const struct ctl_file *ctl);

@@ -226,6 +226,7 @@ struct submit *submit_begin(const struct submit_options *opts,
 				 "local");
 	s->ctl->envid = opts->envid != NULL ? xstrdup(opts->envid) : NULL;
 	s->ctl->ret = opts->ret == 'F' || opts->ret == 'H' ? opts->ret : 0;
+	s->ctl->verp = opts->verp && *s->ctl->sender != '\0';
 	s->ctl->auth_user = opts->auth_user != NULL ?
 		xstrdup(opts->auth_user) : NULL;
 	s->ctl->from_mta = opts->from_mta != NULL ?

@@ -58,6 +58,10 @@ struct submit_options {
 	bool no_add_msgid;	/* NOADDMSGID */
 	bool no_add_date;	/* NOADDDATE */
 	bool no_aliases;	/* do not expand aliases (aliases.h) */
+	/* VERP (Courier's XVERP): each recipient's delivery gets its own
+	 * envelope sender (ctl_verp_sender()); the V record.  Ignored for
+	 * the null sender. */
+	bool verp;
 	uint64_t size_limit;	/* 0: the sizelimit control file */
 };
 

@@ -254,6 +254,77 @@ static void test_notify(void **state)
 	str_free(&out);
 }
 
+static void test_verp_record(void **state)
+{
+	struct ctl_file *ctl = ctl_file_new(), *back;
+	struct str out;
+	const char *error;
+	char *snd;
+
+	(void)state;
+	free(ctl->sender);
+	ctl->sender = xstrdup("list@example.test");
+	ctl->verp = true;
+	ctl_file_add_rcpt(ctl, "bob@remote.test", NULL, 0);
+	ctl_file_add_rcpt(ctl, "a-b+c@[10.0.0.1]", NULL, 0);
+	str_init(&out, 128);
+	assert_int_equal(ctl_write_envelope(&out, ctl, &error), 0);
+	assert_non_null(strstr(str_c(&out), "\nV\n"));
+	back = parse_ok(str_c(&out));
+	assert_true(back->verp);
+	snd = ctl_rcpt_sender(back, 0);
+	assert_string_equal(snd, "list-bob=remote.test@example.test");
+	free(snd);
+	snd = ctl_rcpt_sender(back, 1);
+	assert_string_equal(snd,
+			    "list-a+2Db+2Bc=+5B10.0.0.1+5D@example.test");
+	free(snd);
+	ctl_file_free(&back);
+
+	/* an older control file, without V: the plain sender */
+	back = parse_ok("slist@example.test\nrbob@remote.test\nR\nN\n");
+	assert_false(back->verp);
+	snd = ctl_rcpt_sender(back, 0);
+	assert_string_equal(snd, "list@example.test");
+	free(snd);
+	ctl_file_free(&back);
+
+	/* V with a null sender: still <> */
+	free(ctl->sender);
+	ctl->sender = xstrdup("");
+	snd = ctl_rcpt_sender(ctl, 0);
+	assert_string_equal(snd, "");
+	free(snd);
+	str_free(&out);
+	ctl_file_free(&ctl);
+}
+
+static void test_verp_encoding(void **state)
+{
+	static const struct {
+		const char *sender, *rcpt, *want;
+	} cases[] = {
+		{ "list@example.test", "user@dom.test",
+		  "list-user=dom.test@example.test" },
+		{ "owner-l@ex.test", "x%y!z:w@d.test",
+		  "owner-l-x+25y+21z+3Aw=d.test@ex.test" },
+		{ "bare", "user@dom.test", "bare-user=dom.test" },
+		{ "l@ex.test", "postmaster", "l-postmaster@ex.test" },
+		{ "\"a@b\"@ex.test", "u@d", "\"a@b\"-u=d@ex.test" },
+		{ "", "u@d", "" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct str out;
+
+		str_init(&out, 64);
+		ctl_verp_sender(&out, cases[i].sender, cases[i].rcpt);
+		assert_string_equal(str_c(&out), cases[i].want);
+		str_free(&out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +336,8 @@ int main(void)
 		cmocka_unit_test(test_write_refuses_newlines),
 		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_expanded),
+		cmocka_unit_test(test_verp_record),
+		cmocka_unit_test(test_verp_encoding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

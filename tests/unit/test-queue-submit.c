@@ -179,6 +179,41 @@ static void test_basic(void **state)
 	assert_int_equal(queue_ctl_read(qid, &ctl, &error), 0);
 }
 
+/* VERP asked: the V record; with the null sender it is dropped. */
+static void test_verp(void **state)
+{
+	const char *msg = "Subject: v\n\nbody\n";
+	const char *senders[] = { "list@example.test", "" };
+	const char *error;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct submit_options o = { 0 };
+		char qid[QUEUE_ID_LEN + 1];
+		struct ctl_file *ctl;
+		struct submit *s;
+		char *snd;
+
+		o.sender = senders[i];
+		o.source = "smtp";
+		o.verp = true;
+		s = submit_begin(&o, &error);
+		assert_non_null(s);
+		assert_int_equal(submit_add_rcpt(s, "bob@remote.test", 0, NULL,
+						 &error), 1);
+		submit_write(s, msg, strlen(msg));
+		assert_int_equal(submit_finish(&s, qid, &error), 0);
+		assert_int_equal(queue_ctl_read(qid, &ctl, &error), 1);
+		assert_int_equal(ctl->verp, i == 0);
+		snd = ctl_rcpt_sender(ctl, 0);
+		assert_string_equal(snd, i == 0 ?
+				    "list-bob=remote.test@example.test" : "");
+		free(snd);
+		ctl_file_free(&ctl);
+		assert_int_equal(queue_remove(qid, &error), 0);
+	}
+}
+
 static void test_keeps_date_msgid(void **state)
 {
 	const char *msg = "Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
@@ -570,6 +605,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_basic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keeps_date_msgid, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup,
