@@ -28,7 +28,9 @@
  *  4. forwards (submit.h, same sender) and appends the status records
  *     (fdatasync) before the lock is released.
  * Each copy starts with Return-Path: and Delivered-To:; a message that
- * already has Delivered-To: the recipient is a loop and fails. */
+ * already has Delivered-To: the recipient is a loop and fails.  For a
+ * VERP message (ctlfile.h) the envelope sender of a delivery (its
+ * Return-Path:, SENDER, forwarded copies) is the recipient's VERP form. */
 #include "config.h"
 
 #include <errno.h>
@@ -807,9 +809,21 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 	struct delivery dl;
 	const char *error;
 	char *ext, *akey = NULL, *dotfile = NULL, *maildrop = NULL;
+	char *sender;
 	int pipefd[2], status, r;
 	pid_t pid;
 
+	/* the envelope sender of this delivery: with VERP, the recipient's
+	 * own (ctlfile.h) */
+	if (ctl->verp && *ctl->sender != '\0') {
+		struct str v;
+
+		str_init(&v, 256);
+		ctl_verp_sender(&v, ctl->sender, address);
+		sender = str_steal(&v);
+	} else {
+		sender = xstrdup(ctl->sender);
+	}
 	auth_record_init(&rec);
 	{
 		struct aliases_db *adb = aliases_default_db();
@@ -851,7 +865,7 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 	}
 	memset(&dl, 0, sizeof(dl));
 	dl.qid = qid;
-	dl.sender = ctl->sender;
+	dl.sender = sender;
 	dl.address = address;
 	dl.ext = ext;
 	if (akey != NULL) {
@@ -865,7 +879,7 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 	dl.data_fd = data_fd;
 	str_init(&dl.prefix, 256);
 	str_printfa(&dl.prefix, "Return-Path: <%s>\nDelivered-To: %s\n",
-		    ctl->sender, address);
+		    sender, address);
 	str_init(&dl.forwards, 256);
 	if (pipe(pipefd) < 0) {
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 pipe: %s",
@@ -938,9 +952,10 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 				nfwd++;
 			if (nfwd > 0 && st != CTL_STATUS_DEFERRED &&
 			    st != CTL_STATUS_FAILED) {
-				/* forward a copy, same sender */
+				/* forward a copy, same sender (the VERP
+				 * one: its bounces name this recipient) */
 				struct submit_options so = {
-					.sender = ctl->sender,
+					.sender = sender,
 					.source = "local",
 					.protocol = "local",
 					.uid = rec.uid,
@@ -1000,6 +1015,7 @@ out:
 	free(akey);
 	free(dotfile);
 	free(maildrop);
+	free(sender);
 	auth_record_free(&rec);
 }
 

@@ -88,9 +88,9 @@ static void append_clean(struct str *out, const char *text)
 }
 
 static void build_head(struct str *out, const char *qid,
-		       const struct ctl_file *ctl, enum dsn_kind kind,
-		       const bool *include, time_t now, const char *me,
-		       const char *boundary)
+		       const struct ctl_file *ctl, const char *to,
+		       enum dsn_kind kind, const bool *include, time_t now,
+		       const char *me, const char *boundary)
 {
 	char *from = config_read_first_line("dsnfrom", NULL);
 	time_t arrival;
@@ -101,7 +101,7 @@ static void build_head(struct str *out, const char *qid,
 	str_printfa(out, "From: %s\n", from);
 	free(from);
 	str_append(out, "To: <");
-	append_clean(out, ctl->sender);
+	append_clean(out, to);
 	str_append(out, ">\n");
 	str_printfa(out, "Subject: %s\n", kind == DSN_DELAYED ?
 		    "WARNING: delayed mail." :
@@ -260,8 +260,9 @@ static int copy_original(struct submit *s, const char *qid, bool full,
 }
 
 static int dsn_try(const char *qid, const struct ctl_file *ctl,
-		   enum dsn_kind kind, const bool *include, time_t now,
-		   bool full, char *dsn_qid_r, const char **error_r)
+		   const char *to, enum dsn_kind kind, const bool *include,
+		   time_t now, bool full, char *dsn_qid_r,
+		   const char **error_r)
 {
 	struct submit_options o;
 	struct submit *s;
@@ -276,7 +277,7 @@ static int dsn_try(const char *qid, const struct ctl_file *ctl,
 	s = submit_begin(&o, error_r);
 	if (s == NULL)
 		return -1;
-	if (submit_add_rcpt(s, ctl->sender, CTL_NOTIFY_NEVER, NULL,
+	if (submit_add_rcpt(s, to, CTL_NOTIFY_NEVER, NULL,
 			    error_r) < 0) {
 		submit_abort(&s);
 		/* an unusable sender cannot get a DSN: nothing to send */
@@ -285,7 +286,7 @@ static int dsn_try(const char *qid, const struct ctl_file *ctl,
 	me = config_me(NULL);
 	boundary = xasprintf("=_courier_%s_%ld", qid, (long)now);
 	str_init(&head, 4096);
-	build_head(&head, qid, ctl, kind, include, now, me, boundary);
+	build_head(&head, qid, ctl, to, kind, include, now, me, boundary);
 	str_printfa(&head, "--%s\nContent-Type: %s\n", boundary,
 		    full ? "message/rfc822" : "text/rfc822-headers");
 	str_printfa(&head, "Content-Transfer-Encoding: %s\n\n",
@@ -311,6 +312,64 @@ static int dsn_try(const char *qid, const struct ctl_file *ctl,
 	return 1;
 }
 
+/* One DSN to `to` about the recipients of include: the whole message,
+ * else (refused as too big) its header.  Returns as dsn_send(). */
+static int dsn_send_to(const char *qid, const struct ctl_file *ctl,
+		       const char *to, enum dsn_kind kind, const bool *include,
+		       time_t now, bool full, char *dsn_qid_r,
+		       const char **error_r)
+{
+	int r;
+
+	r = dsn_try(qid, ctl, to, kind, include, now, full, dsn_qid_r,
+		    error_r);
+	if (r < 0 && full && **error_r == '5') {
+		/* too big to return whole: return the header */
+		r = dsn_try(qid, ctl, to, kind, include, now, false, dsn_qid_r,
+			    error_r);
+	}
+	if (r < 0 && **error_r == '5') {
+		/* refused for good (the sender is unusable): no DSN */
+		log_warning("dsn for %s refused: %s", qid, *error_r);
+		return 0;
+	}
+	return r;
+}
+
+/* VERP (ctlfile.h): a DSN per recipient, to the recipient's own VERP
+ * sender, so that the bounce names it.  A temporary failure stops at
+ * that recipient (the caller tries again; the ones before may then get a
+ * second notice). */
+static int dsn_send_verp(const char *qid, const struct ctl_file *ctl,
+			 enum dsn_kind kind, const bool *include, time_t now,
+			 bool full, char *dsn_qid_r, const char **error_r)
+{
+	bool *one = xcalloc(ctl->rcpt_count + 1, sizeof(bool));
+	int ret = 0;
+
+	for (size_t i = 0; i < ctl->rcpt_count; i++) {
+		char *to;
+		int r;
+
+		if (!include[i])
+			continue;
+		to = ctl_rcpt_sender(ctl, i);
+		one[i] = true;
+		r = dsn_send_to(qid, ctl, to, kind, one, now, full, dsn_qid_r,
+				error_r);
+		one[i] = false;
+		free(to);
+		if (r < 0) {
+			ret = -1;
+			break;
+		}
+		if (r > 0)
+			ret = 1;
+	}
+	free(one);
+	return ret;
+}
+
 int dsn_send(const char *qid, const struct ctl_file *ctl,
 	     enum dsn_kind kind, const bool *include, time_t now,
 	     char *dsn_qid_r, const char **error_r)
@@ -318,7 +377,6 @@ int dsn_send(const char *qid, const struct ctl_file *ctl,
 	bool any = false, full;
 	uint64_t limit = DSN_DEFAULT_LIMIT;
 	off_t size = queue_data_size(qid);
-	int r;
 
 	if (*ctl->sender == '\0')
 		return 0;
@@ -340,16 +398,9 @@ int dsn_send(const char *qid, const struct ctl_file *ctl,
 		full = ctl->ret != 'H';
 	else
 		full = ctl->ret == 'F' && size >= 0 && (uint64_t)size <= limit;
-	r = dsn_try(qid, ctl, kind, include, now, full, dsn_qid_r, error_r);
-	if (r < 0 && full && **error_r == '5') {
-		/* too big to return whole: return the header */
-		r = dsn_try(qid, ctl, kind, include, now, false, dsn_qid_r,
-			    error_r);
-	}
-	if (r < 0 && **error_r == '5') {
-		/* refused for good (the sender is unusable): no DSN */
-		log_warning("dsn for %s refused: %s", qid, *error_r);
-		return 0;
-	}
-	return r;
+	if (ctl->verp)
+		return dsn_send_verp(qid, ctl, kind, include, now, full,
+				     dsn_qid_r, error_r);
+	return dsn_send_to(qid, ctl, ctl->sender, kind, include, now, full,
+			   dsn_qid_r, error_r);
 }

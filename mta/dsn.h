@@ -11,7 +11,9 @@
  * when it asked RET=FULL and the message is within dsnlimit.
  *
  * The DSN comes from the null sender <>, so it can never cause another
- * one; a message whose sender is <> gets no DSN at all.  Its From: is
+ * one; a message whose sender is <> gets no DSN at all.  A VERP message
+ * (ctlfile.h) gets one DSN per recipient, sent to that recipient's VERP
+ * sender.  Its From: is
  * the dsnfrom control file, or "Courier mail server at ME" <@ME>'s
  * MAILER-DAEMON form.  It is queued through submit.h like any mail. */
 #ifndef DSN_H

@@ -2,7 +2,8 @@
  * and queues it through submit.h.
  *
  *   sendmail [-t] [-i|-oi] [-f sender] [-F name] [-N never|LIST]
- *            [-R full|hdrs] [-V envid] [-bm] [-oXXX...] [address...]
+ *            [-R full|hdrs] [-V envid] [-verp] [-bm] [-oXXX...]
+ *            [address...]
  *
  *   -t        recipients also from To:, Cc: and Bcc: (Bcc: is removed)
  *   -i, -oi   a line "." does not end the message (it does by default)
@@ -12,6 +13,8 @@
  *   -N        DSN NOTIFY: "never" or a comma list of success, failure,
  *             delay
  *   -R        DSN RET: full or hdrs;  -V: DSN ENVID
+ *   -verp     VERP, as Courier's sendmail has it: each recipient's
+ *             delivery gets its own envelope sender (ctlfile.h)
  *   -bm       deliver mail (the default); other -o options are ignored
  *
  * Exit status (sysexits.h): 0 queued; 64 usage; 65 the message was
@@ -174,9 +177,10 @@ static int out_begin(struct out *out, const struct submit_options *o,
 		return -1;
 	}
 	str_init(&out->env, 256);
-	str_printfa(&out->env, "%s\t%s\t%s\n", o->sender,
+	/* the RET field carries V for VERP after the RET letter */
+	str_printfa(&out->env, "%s\t%s%s\t%s\n", o->sender,
 		    o->ret == 'F' ? "F" : o->ret == 'H' ? "H" : "",
-		    o->envid != NULL ? o->envid : "");
+		    o->verp ? "V" : "", o->envid != NULL ? o->envid : "");
 	return 0;
 }
 
@@ -400,6 +404,34 @@ static int run_smtp_stdio(const char *argv0)
 	return EX_UNAVAILABLE;
 }
 
+/* Takes Courier's "-verp" out of the options (getopt would read it as
+ * -v -e -r p): up to the first operand or "--", skipping the values of
+ * the options that take one.  Returns whether it was there. */
+static bool take_verp(int *argc, char **argv)
+{
+	bool verp = false;
+	int i = 1;
+
+	while (i < *argc) {
+		const char *a = argv[i];
+
+		if (a[0] != '-' || a[1] == '\0' || strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, "-verp") == 0) {
+			verp = true;
+			memmove(&argv[i], &argv[i + 1],
+				(size_t)(*argc - i) * sizeof(*argv));
+			(*argc)--;
+			continue;
+		}
+		/* an option letter with its value in the next argument */
+		if (a[2] == '\0' && strchr("frFNRVbo", a[1]) != NULL)
+			i++;
+		i++;
+	}
+	return verp;
+}
+
 int main(int argc, char **argv)
 {
 	struct submit_options o;
@@ -420,6 +452,7 @@ int main(int argc, char **argv)
 	memset(&in, 0, sizeof(in));
 	in.dot_ends = true;
 	in.bol = true;
+	o.verp = take_verp(&argc, argv);
 	while ((opt = getopt(argc, argv, "tif:r:F:N:R:V:b:o:")) != -1) {
 		switch (opt) {
 		case 't': from_headers = true; break;

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctlfile.h"
+#include "dsn.h"
 #include "instance.h"
 #include "mem.h"
 #include "queue.h"
@@ -211,6 +213,95 @@ static void test_verp(void **state)
 		free(snd);
 		ctl_file_free(&ctl);
 		assert_int_equal(queue_remove(qid, &error), 0);
+	}
+}
+
+struct dsn_seen {
+	const char *skip;	/* the original message */
+	char to[4][128];	/* the DSNs' recipients */
+	char about[4][128];	/* the Final-Recipient of each */
+	size_t count;
+};
+
+static int dsn_collect(const char *qid, void *context)
+{
+	struct dsn_seen *seen = context;
+	struct ctl_file *ctl;
+	const char *error, *p;
+	char *path, *data;
+
+	if (strcmp(qid, seen->skip) == 0)
+		return 0;
+	assert_true(seen->count < 4);
+	assert_int_equal(queue_ctl_read(qid, &ctl, &error), 1);
+	assert_string_equal(ctl->sender, "");
+	assert_int_equal(ctl->rcpt_count, 1);
+	str_copy(seen->to[seen->count], ctl->rcpts[0].address, 128);
+	ctl_file_free(&ctl);
+	path = queue_path(qid, 'D');
+	data = slurp(path);
+	free(path);
+	p = strstr(data, "Final-Recipient: rfc822; ");
+	assert_non_null(p);
+	p += strlen("Final-Recipient: rfc822; ");
+	str_copy(seen->about[seen->count], p, 128);
+	*strchr(seen->about[seen->count], '\n') = '\0';
+	/* one recipient per notice */
+	assert_null(strstr(p, "Final-Recipient:"));
+	free(data);
+	seen->count++;
+	return 0;
+}
+
+/* A VERP message's failure DSN: one per recipient, each to its own VERP
+ * sender. */
+static void test_verp_dsn(void **state)
+{
+	const char *msg = "Subject: v\n\nbody\n";
+	const char *const rcpts[] = { "bob@remote.test", "a-b@other.test",
+				      NULL };
+	struct submit_options o = { 0 };
+	struct dsn_seen seen;
+	char qid[QUEUE_ID_LEN + 1];
+	struct ctl_file *ctl;
+	struct submit *s;
+	const char *error;
+	bool include[3] = { true, true, false };
+
+	(void)state;
+	write_file("sizelimit", "100000\n");	/* room for the notices */
+	submit_config_reset();
+	o.sender = "list@example.test";
+	o.source = "smtp";
+	o.verp = true;
+	s = submit_begin(&o, &error);
+	assert_non_null(s);
+	for (size_t i = 0; rcpts[i] != NULL; i++)
+		assert_int_equal(submit_add_rcpt(s, rcpts[i], 0, NULL,
+						 &error), 1);
+	submit_write(s, msg, strlen(msg));
+	assert_int_equal(submit_finish(&s, qid, &error), 0);
+	assert_int_equal(queue_ctl_read(qid, &ctl, &error), 1);
+	for (size_t i = 0; i < 2; i++) {
+		ctl->rcpts[i].status = CTL_STATUS_FAILED;
+		ctl->rcpts[i].diag = xstrdup("550 5.1.1 no such user");
+	}
+	assert_int_equal(dsn_send(qid, ctl, DSN_FAILED, include, time(NULL),
+				  NULL, &error), 1);
+	ctl_file_free(&ctl);
+	memset(&seen, 0, sizeof(seen));
+	seen.skip = qid;
+	assert_int_equal(queue_scan(dsn_collect, &seen, &error), 0);
+	assert_int_equal(seen.count, 2);
+	/* the order of the scan is not the order of the sending */
+	for (size_t i = 0; i < 2; i++) {
+		bool bob = strcmp(seen.about[i], "bob@remote.test") == 0;
+
+		assert_string_equal(seen.to[i], bob ?
+				    "list-bob=remote.test@example.test" :
+				    "list-a+2Db=other.test@example.test");
+		if (!bob)
+			assert_string_equal(seen.about[i], "a-b@other.test");
 	}
 }
 
@@ -606,6 +697,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_basic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verp_dsn, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_keeps_date_msgid, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup,
