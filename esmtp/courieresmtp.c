@@ -301,6 +301,7 @@ static int deliver(struct job *j, bool postpone)
 	msg.sender = j->ctl->sender;
 	msg.envid = j->ctl->envid;
 	msg.ret = j->ctl->ret;
+	msg.verp = j->ctl->verp && *j->ctl->sender != '\0';
 	msg.body_8bit = j->ctl->body_8bit;
 	msg.data = data;
 	msg.size = size;

@@ -892,6 +892,55 @@ done:
 	return 1;
 }
 
+/* VERP (ctlfile.h): one transaction per recipient on this connection,
+ * each from the recipient's own VERP sender, with RSET between them.
+ * Returns as transaction(): 0 only when the server was lost before it
+ * answered the first MAIL FROM. */
+static int transaction_verp(struct session *s,
+			    struct esmtp_client_message *msg)
+{
+	struct str sender;
+
+	str_init(&sender, 256);
+	for (size_t i = 0; i < msg->rcpt_count; i++) {
+		struct esmtp_client_message one = *msg;
+		int r;
+
+		if (i > 0) {
+			cmd(s, "RSET");
+			if (read_reply(s, s->set->timeout_cmd) < 0)
+				goto lost;
+		}
+		str_truncate(&sender, 0);
+		ctl_verp_sender(&sender, msg->sender, msg->rcpts[i].address);
+		one.sender = str_c(&sender);
+		one.verp = false;
+		one.rcpts = &msg->rcpts[i];
+		one.rcpt_count = 1;
+		r = transaction(s, &one);
+		if (r == 0 && i == 0) {
+			str_free(&sender);
+			return 0;
+		}
+		if (r == 0 || s->lost)
+			goto lost;
+	}
+	str_free(&sender);
+	return 1;
+lost:
+	{
+		char *d = xasprintf("421 4.4.2 %s [%s]: %s", s->target->host,
+				    s->target->addr_text,
+				    s->error != NULL ? s->error :
+				    "connection lost");
+
+		set_all(msg, CTL_STATUS_DEFERRED, d, true);
+		free(d);
+	}
+	str_free(&sender);
+	return 1;
+}
+
 static void session_close(struct session *s, bool quit)
 {
 	if (quit && !s->lost && s->fd >= 0) {
@@ -998,7 +1047,7 @@ static int session_run(const struct esmtp_client_settings *set,
 		}
 		goto out_quit;
 	}
-	ret = transaction(&s, msg);
+	ret = msg->verp ? transaction_verp(&s, msg) : transaction(&s, msg);
 out_quit:
 	session_close(&s, true);
 out:

@@ -9,7 +9,8 @@
  * credentials are given, then sends MAIL FROM (SIZE, BODY=8BITMIME, RET,
  * ENVID), the RCPTs (NOTIFY, ORCPT) and the message (as quoted-printable
  * where the server lacks 8BITMIME), pipelined when the server offers
- * PIPELINING.  It blocks, with a deadline on every step.
+ * PIPELINING; for a VERP message, a transaction per recipient.  It
+ * blocks, with a deadline on every step.
  *
  * Its result says whether the server was reached: when it was not (no
  * connection, a bad greeting, the connection lost before MAIL FROM was
@@ -41,6 +42,10 @@ struct esmtp_client_rcpt {
 
 struct esmtp_client_message {
 	const char *sender;	/* "" for <> */
+	/* VERP: one transaction per recipient (on the same connection, RSET
+	 * between them), each from ctl_verp_sender() of sender and the
+	 * recipient's address */
+	bool verp;
 	const char *envid;	/* or NULL */
 	char ret;		/* 'F', 'H' or 0 */
 	bool body_8bit;

@@ -109,6 +109,7 @@ static int begin_submit(struct esmtp_session *s)
 	o.sender = s->sender;
 	o.ret = s->ret;
 	o.envid = s->envid;
+	o.verp = s->verp;
 	o.source = s->server->local_caller ? "local" :
 		   s->auth_user != NULL ? "authsmtp" : "smtp";
 	o.uid = (uid_t)s->server->local_uid;

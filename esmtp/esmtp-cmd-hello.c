@@ -49,6 +49,7 @@ void esmtp_cmd_ehlo(struct esmtp_session *s, const char *args)
 	free(mechs);
 	if (srv->tls_ctx != NULL && !s->tls)
 		esmtp_reply(s, "250-STARTTLS");
+	esmtp_reply(s, "250-XVERP=Courier");
 	esmtp_reply(s, "250-PIPELINING");
 	esmtp_reply(s, "250-8BITMIME");
 	esmtp_reply(s, "250-SMTPUTF8");

@@ -1,5 +1,5 @@
 /* esmtp-cmd-mail.c: MAIL FROM and RCPT TO with their parameters (SIZE,
- * BODY, RET, ENVID, SMTPUTF8, AUTH; NOTIFY, ORCPT), the relay decision
+ * BODY, RET, ENVID, SMTPUTF8, AUTH, VERP; NOTIFY, ORCPT), the relay decision
  * and the recipient check. */
 #include "config.h"
 
@@ -84,6 +84,17 @@ static const char *mail_params(struct esmtp_session *s,
 			if (v != NULL)
 				return "501 5.5.4 SMTPUTF8 takes no value";
 			s->smtputf8 = true;
+		} else if (strcmp(name, "VERP") == 0) {
+			/* Courier's XVERP: a keyword without a value, for a
+			 * sender that can take the recipient in (not <>) */
+			if (v != NULL)
+				return "501 5.5.4 VERP takes no value";
+			if (s->verp)
+				return "501 5.5.4 Duplicate VERP";
+			if (p->null)
+				return "501 5.5.4 VERP needs a return "
+				       "address, not <>";
+			s->verp = true;
 		} else if (strcmp(name, "AUTH") == 0) {
 			/* RFC 4954 5: accepted, the identity is not trusted */
 			if (v == NULL || !esmtp_xtext_valid(v))

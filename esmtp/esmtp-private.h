@@ -79,6 +79,7 @@ struct esmtp_session {
 	char ret;		/* 'F', 'H' or 0 */
 	char *envid;
 	bool smtputf8;
+	bool verp;		/* MAIL FROM's VERP (Courier's XVERP) */
 	uint64_t declared_size;
 	struct esmtp_rcpt *rcpts;
 	unsigned int rcpt_count, rcpt_alloc;

@@ -127,6 +127,7 @@ void esmtp_transaction_reset(struct esmtp_session *s)
 	s->have_mail = false;
 	s->ret = 0;
 	s->smtputf8 = false;
+	s->verp = false;
 	s->declared_size = 0;
 	s->msg_size = 0;
 	s->msg_too_big = false;
