@@ -6,7 +6,8 @@
  * text of the Received: line; PROTOCOL its "with" word.  Standard input
  * carries Courier's submit protocol:
  *
- *   sender[TAB ret[TAB envid]]     ret F or H (DSN RET), may be empty
+ *   sender[TAB ret[TAB envid]]     ret: F or H (DSN RET), then V for
+ *                                  VERP; each may be missing
  *   address[TAB notify[TAB orcpt]] one per recipient; notify from S F D N
  *   (empty line)
  *   the message, until end of input
@@ -184,7 +185,12 @@ int main(int argc, char **argv)
 				*envid++ = '\0';
 		}
 		opts.sender = text;
-		opts.ret = ret != NULL ? ret[0] : 0;
+		/* The RET field: F (full) or H (headers), then V for VERP
+		 * (sendmail -verp), each optional. */
+		opts.ret = 0;
+		if (ret != NULL && (ret[0] == 'F' || ret[0] == 'H'))
+			opts.ret = *ret++;
+		opts.verp = ret != NULL && ret[0] == 'V';
 		opts.envid = envid != NULL && *envid != '\0' ? envid : NULL;
 		s = submit_begin(&opts, &error);
 		free(text);

@@ -179,6 +179,17 @@ def test_sendmail_as_nobody(mta):  # noqa: F811
     assert m["Subject"] == "from nobody"
     assert "uid %d" % nobody.pw_uid in m["Received"]
     assert m["From"].addresses[0].username == "nobody"
+    # -verp goes through submit too (the V after the RET letter)
+    r = as_nobody(mta, mta.program("sendmail"), "-verp", "-f",
+                  "list@" + mta.domain, mta.login,
+                  input="Subject: verp from nobody\n\nhi\n")
+    assert r.returncode == 0, r.stderr
+    local, domain = mta.login.split("@")
+    want = "<list-%s=%s@%s>" % (local, domain, mta.domain)
+    m = wait_for(lambda: [m for m in maildir_messages(mta)
+                          if m["Subject"] == "verp from nobody"],
+                 what="the VERP delivery")[0]
+    assert m["Return-Path"] == want, m["Return-Path"]
     # refusals come back with their exit codes
     r = as_nobody(mta, mta.program("sendmail"), "bad@",
                   input="Subject: x\n\ny\n")
