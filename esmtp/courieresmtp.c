@@ -52,6 +52,7 @@
 #include "ioloop.h"
 #include "log.h"
 #include "mem.h"
+#include "module-io.h"
 #include "queue.h"
 #include "secure.h"
 #include "str.h"
@@ -465,8 +466,7 @@ struct domain_state {
 
 static struct {
 	struct ioloop *loop;
-	struct io *in_io;
-	struct str inbuf;
+	struct module_io *io;
 	struct child *children;
 	struct pending *pending, **pending_tail;
 	struct domain_state *domains;
@@ -504,27 +504,6 @@ static void domain_gc(void)
 	}
 }
 
-static void report(const char *delid)
-{
-	char *line = xasprintf("%s\n", delid);
-	size_t len = strlen(line), done = 0;
-
-	while (done < len) {
-		ssize_t n = write(1, line + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (errno != EPIPE)
-				log_error("cannot report to courierd: %s",
-					  strerror(errno));
-			break;
-		}
-		done += (size_t)n;
-	}
-	free(line);
-}
-
 static void maybe_exit(void)
 {
 	if (m.eof && m.children == NULL && m.pending == NULL)
@@ -556,7 +535,7 @@ static bool start_job(const char *line, bool may_queue)
 	    !queue_id_valid(f[1], NULL)) {
 		log_error("malformed delivery request");
 		if (count > 0)
-			report(f[0]);
+			module_io_report(f[0]);
 		str_split_free(&f);
 		return true;
 	}
@@ -575,7 +554,7 @@ static bool start_job(const char *line, bool may_queue)
 	pid = fork();
 	if (pid < 0) {
 		log_error("fork: %s", strerror(errno));
-		report(f[0]);
+		module_io_report(f[0]);
 		str_split_free(&f);
 		return true;
 	}
@@ -617,38 +596,17 @@ static void start_pending(void)
 		m.pending_tail = &(*m.pending_tail)->next;
 }
 
-static void input_cb(void *context)
+static void job_cb(char *line, void *context)
 {
-	char buf[16384];
-	ssize_t n = read(0, buf, sizeof(buf));
-
 	(void)context;
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		io_remove(&m.in_io);
-		m.eof = true;
-		maybe_exit();
-		return;
-	}
-	str_append_n(&m.inbuf, buf, (size_t)n);
-	for (;;) {
-		const char *s = str_c(&m.inbuf);
-		const char *nl = memchr(s, '\n', str_len(&m.inbuf));
-		char *line;
+	(void)start_job(line, true);
+}
 
-		if (nl == NULL) {
-			if (str_len(&m.inbuf) > LINE_MAX_LEN) {
-				log_error("request too long");
-				str_clear(&m.inbuf);
-			}
-			break;
-		}
-		line = xstrndup(s, (size_t)(nl - s));
-		str_delete_head(&m.inbuf, (size_t)(nl - s) + 1);
-		(void)start_job(line, true);
-		free(line);
-	}
+static void eof_cb(void *context)
+{
+	(void)context;
+	m.eof = true;
+	maybe_exit();
 }
 
 static void sigchld_cb(void *context)
@@ -681,7 +639,7 @@ static void sigchld_cb(void *context)
 				log_error("delivery %s ended with status %d",
 					  c->delid, status);
 			}
-			report(c->delid);
+			module_io_report(c->delid);
 			*p = c->next;
 			free(c->delid);
 			free(c->domain);
@@ -698,10 +656,7 @@ static void sigterm_cb(void *context)
 {
 	(void)context;
 	/* finish what runs, take nothing new */
-	if (m.in_io != NULL)
-		io_remove(&m.in_io);
-	m.eof = true;
-	maybe_exit();
+	module_io_stop(m.io);
 }
 
 int main(void)
@@ -709,15 +664,11 @@ int main(void)
 	log_init("courieresmtp", LOG_TARGET_STDERR);
 	m.loop = ioloop_create();
 	m.pending_tail = &m.pending;
-	str_init(&m.inbuf, 1024);
-	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
-	m.in_io = io_add(m.loop, 0, IO_READ, input_cb, NULL);
+	m.io = module_io_create(m.loop, LINE_MAX_LEN, job_cb, eof_cb, NULL);
 	ioloop_signal_add(m.loop, SIGCHLD, sigchld_cb, NULL);
 	ioloop_signal_add(m.loop, SIGTERM, sigterm_cb, NULL);
 	ioloop_run(m.loop);
-	if (m.in_io != NULL)
-		io_remove(&m.in_io);
+	module_io_destroy(&m.io);
 	ioloop_destroy(&m.loop);
-	str_free(&m.inbuf);
 	return 0;
 }

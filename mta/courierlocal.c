@@ -57,6 +57,7 @@
 #include "maildir-quota.h"
 #include "maildir.h"
 #include "mem.h"
+#include "module-io.h"
 #include "queue.h"
 #include "rfc822-header.h"
 #include "str.h"
@@ -1090,23 +1091,10 @@ struct child {
 
 static struct {
 	struct ioloop *loop;
-	struct io *in_io;
-	struct str inbuf;
+	struct module_io *io;
 	struct child *children;
 	bool eof;
 } m;
-
-static void report(const char *delid)
-{
-	struct str line;
-
-	str_init(&line, 32);
-	str_printfa(&line, "%s\n", delid);
-	if (fd_cb((int[]){ 1 }, str_c(&line), str_len(&line)) < 0 &&
-	    errno != EPIPE)
-		log_error("cannot report to courierd: %s", strerror(errno));
-	str_free(&line);
-}
 
 static void maybe_exit(void)
 {
@@ -1127,14 +1115,14 @@ static void start_job(char *line)
 	    !queue_id_valid(f[1], NULL)) {
 		log_error("malformed delivery request");
 		if (count > 0)
-			report(f[0]);
+			module_io_report(f[0]);
 		str_split_free(&f);
 		return;
 	}
 	pid = fork();
 	if (pid < 0) {
 		log_error("fork: %s", strerror(errno));
-		report(f[0]);
+		module_io_report(f[0]);
 		str_split_free(&f);
 		return;
 	}
@@ -1150,38 +1138,17 @@ static void start_job(char *line)
 	str_split_free(&f);
 }
 
-static void input_cb(void *context)
+static void job_cb(char *line, void *context)
 {
-	char buf[16384];
-	ssize_t n = read(0, buf, sizeof(buf));
-
 	(void)context;
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		io_remove(&m.in_io);
-		m.eof = true;
-		maybe_exit();
-		return;
-	}
-	str_append_n(&m.inbuf, buf, (size_t)n);
-	for (;;) {
-		const char *s = str_c(&m.inbuf);
-		const char *nl = memchr(s, '\n', str_len(&m.inbuf));
-		char *line;
+	start_job(line);
+}
 
-		if (nl == NULL) {
-			if (str_len(&m.inbuf) > LINE_MAX_LEN) {
-				log_error("request too long");
-				str_clear(&m.inbuf);
-			}
-			break;
-		}
-		line = xstrndup(s, (size_t)(nl - s));
-		str_delete_head(&m.inbuf, (size_t)(nl - s) + 1);
-		start_job(line);
-		free(line);
-	}
+static void eof_cb(void *context)
+{
+	(void)context;
+	m.eof = true;
+	maybe_exit();
 }
 
 static void sigchld_cb(void *context)
@@ -1200,7 +1167,7 @@ static void sigchld_cb(void *context)
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 				log_error("delivery %s ended with status %d",
 					  c->delid, status);
-			report(c->delid);
+			module_io_report(c->delid);
 			*p = c->next;
 			free(c->delid);
 			free(c);
@@ -1214,25 +1181,18 @@ static void sigterm_cb(void *context)
 {
 	(void)context;
 	/* finish what runs, take nothing new */
-	if (m.in_io != NULL)
-		io_remove(&m.in_io);
-	m.eof = true;
-	maybe_exit();
+	module_io_stop(m.io);
 }
 
 int main(void)
 {
 	log_init("courierlocal", LOG_TARGET_STDERR);
 	m.loop = ioloop_create();
-	str_init(&m.inbuf, 1024);
-	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
-	m.in_io = io_add(m.loop, 0, IO_READ, input_cb, NULL);
+	m.io = module_io_create(m.loop, LINE_MAX_LEN, job_cb, eof_cb, NULL);
 	ioloop_signal_add(m.loop, SIGCHLD, sigchld_cb, NULL);
 	ioloop_signal_add(m.loop, SIGTERM, sigterm_cb, NULL);
 	ioloop_run(m.loop);
-	if (m.in_io != NULL)
-		io_remove(&m.in_io);
+	module_io_destroy(&m.io);
 	ioloop_destroy(&m.loop);
-	str_free(&m.inbuf);
 	return 0;
 }

@@ -8,7 +8,8 @@ mta_libmta_la_SOURCES = \
 	mta/queue.c mta/queue.h \
 	mta/retry.c mta/retry.h \
 	mta/submit.c mta/submit.h \
-	mta/track.c mta/track.h
+	mta/track.c mta/track.h \
+	mta/module-io.c mta/module-io.h
 MTA_LIBS = mta/libmta.la $(CORE_LIBS)
 
 sbin_PROGRAMS += mta/submit

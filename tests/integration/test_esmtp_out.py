@@ -14,137 +14,13 @@ import glob
 import os
 import re
 import shutil
-import socket
 import tempfile
-import threading
-import time
 
 import pytest
 
 import servers
 from conftest import make_instance
-
-
-def wait_for(cond, timeout=30, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    pytest.fail("timed out waiting for %s" % what, pytrace=False)
-
-
-class FakeSmtp:
-    """A scripted SMTP server on (address, port), one thread per
-    connection.  ehlo: the keywords advertised; rcpt(addr, n) gives the
-    reply to the n-th RCPT of that address (0-based) or None for 250;
-    starttls: "refuse" (454) or "break" (220, then the connection is
-    closed).  sessions: one list of received lines per connection, and
-    messages: (mail, rcpts, data) of each accepted transaction."""
-
-    def __init__(self, address, port, ehlo=("PIPELINING", "8BITMIME",
-                                             "DSN", "SIZE 10000000"),
-                 rcpt=None, starttls=None):
-        self.ehlo = list(ehlo)
-        if starttls:
-            self.ehlo.append("STARTTLS")
-        self.rcpt = rcpt or (lambda addr, n: None)
-        self.starttls = starttls
-        self.sessions = []
-        self.messages = []
-        self.counts = {}
-        self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((address, port))
-        self.sock.listen(16)
-        self.stopped = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self):
-        self.stopped = True
-        self.sock.close()
-
-    def _accept(self):
-        while not self.stopped:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,),
-                             daemon=True).start()
-
-    def _serve(self, c):
-        lines = []
-        with self.lock:
-            self.sessions.append(lines)
-        f = c.makefile("rb")
-
-        def send(text):
-            c.sendall(text.encode() + b"\r\n")
-        try:
-            send("220 fake.test ESMTP")
-            mail, rcpts = None, []
-            while True:
-                line = f.readline()
-                if not line:
-                    return
-                cmd = line.decode("latin-1").rstrip("\r\n")
-                lines.append(cmd)
-                verb = cmd.split(" ")[0].upper()
-                if verb == "EHLO":
-                    out = ["250-fake.test"] + ["250-" + k
-                                               for k in self.ehlo]
-                    out[-1] = "250 " + out[-1][4:]
-                    c.sendall(("\r\n".join(out) + "\r\n").encode())
-                elif verb == "HELO":
-                    send("250 fake.test")
-                elif verb == "STARTTLS":
-                    if self.starttls == "refuse":
-                        send("454 4.7.0 TLS not available")
-                    else:
-                        send("220 go ahead")
-                        c.close()
-                        return
-                elif verb == "MAIL":
-                    mail, rcpts = cmd, []
-                    send("250 ok")
-                elif verb == "RCPT":
-                    addr = re.search(r"<([^>]*)>", cmd).group(1)
-                    with self.lock:
-                        n = self.counts.get(addr, 0)
-                        self.counts[addr] = n + 1
-                    reply = self.rcpt(addr, n)
-                    if reply is None:
-                        rcpts.append(cmd)
-                    send(reply or "250 ok")
-                elif verb == "DATA":
-                    if not rcpts:
-                        send("554 no valid recipients")
-                        continue
-                    send("354 go ahead")
-                    data = b""
-                    while True:
-                        l = f.readline()
-                        if not l or l == b".\r\n":
-                            break
-                        data += l
-                    with self.lock:
-                        self.messages.append((mail, rcpts, data))
-                    send("250 2.0.0 accepted")
-                elif verb == "RSET":
-                    mail, rcpts = None, []
-                    send("250 ok")
-                elif verb == "QUIT":
-                    send("221 bye")
-                    return
-                else:
-                    send("502 unknown")
-        except OSError:
-            pass
-        finally:
-            c.close()
+from smtpsink import FakeSmtp, wait_for
 
 
 RECORDS = [

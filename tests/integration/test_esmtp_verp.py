@@ -9,114 +9,18 @@ import email
 import email.policy
 import glob
 import os
-import re
 import shutil
 import smtplib
-import socket
 import subprocess
 import tempfile
-import threading
-import time
 
 import pytest
 
 import servers
 from conftest import make_instance
+from smtpsink import FakeSmtp, wait_for
 
 SINK_ADDRESS = "127.0.0.9"
-
-
-def wait_for(cond, timeout=30, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    pytest.fail("timed out waiting for %s" % what, pytrace=False)
-
-
-class Sink:
-    """An SMTP server on (address, port) that keeps (MAIL line, RCPT
-    addresses, data) of every transaction; a RCPT of an address starting
-    with "nobody" gets 550."""
-
-    def __init__(self, address, port):
-        self.transactions = []
-        self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((address, port))
-        self.sock.listen(8)
-        self.stopped = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self):
-        self.stopped = True
-        self.sock.close()
-
-    def _accept(self):
-        while not self.stopped:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,),
-                             daemon=True).start()
-
-    def _serve(self, c):
-        f = c.makefile("rb")
-
-        def send(text):
-            c.sendall(text.encode() + b"\r\n")
-        try:
-            send("220 sink.test ESMTP")
-            mail, rcpts = None, []
-            while True:
-                line = f.readline()
-                if not line:
-                    return
-                cmd = line.decode("latin-1").rstrip("\r\n")
-                verb = cmd.split(" ")[0].upper()
-                if verb == "EHLO":
-                    c.sendall(b"250-sink.test\r\n250-PIPELINING\r\n"
-                              b"250 8BITMIME\r\n")
-                elif verb == "MAIL":
-                    mail, rcpts = cmd, []
-                    send("250 ok")
-                elif verb == "RCPT":
-                    addr = re.search(r"<([^>]*)>", cmd).group(1)
-                    if addr.startswith("nobody"):
-                        send("550 5.1.1 <%s>: no such user" % addr)
-                    else:
-                        rcpts.append(addr)
-                        send("250 ok")
-                elif verb == "DATA":
-                    if not rcpts:
-                        send("554 no valid recipients")
-                        continue
-                    send("354 go ahead")
-                    data = b""
-                    while True:
-                        l = f.readline()
-                        if not l or l == b".\r\n":
-                            break
-                        data += l
-                    with self.lock:
-                        self.transactions.append((mail, rcpts, data))
-                    send("250 2.0.0 accepted")
-                elif verb == "RSET":
-                    mail, rcpts = None, []
-                    send("250 ok")
-                elif verb == "QUIT":
-                    send("221 bye")
-                    return
-                else:
-                    send("502 unknown")
-        except OSError:
-            pass
-        finally:
-            c.close()
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +69,11 @@ def verp(suite_build, dns):
     for name, value in (("retryalpha", "1s"), ("esmtpdelay", "0")):
         with open(os.path.join(inst.etc, name), "w") as f:
             f.write(value + "\n")
-    inst.sink = Sink(SINK_ADDRESS, sink_port)
+    # a RCPT of an address starting with "nobody" gets 550
+    inst.sink = FakeSmtp(
+        SINK_ADDRESS, sink_port, ehlo=("PIPELINING", "8BITMIME"),
+        rcpt=lambda addr, n: ("550 5.1.1 <%s>: no such user" % addr
+                              if addr.startswith("nobody") else None))
     try:
         inst.start("authdaemond")
         inst.start("courierd")
