@@ -93,11 +93,6 @@ int str_append(struct str *s, const char *cstr)
 	return str_append_n(s, cstr, strlen(cstr));
 }
 
-int str_append_c(struct str *s, char c)
-{
-	return str_append_n(s, &c, 1);
-}
-
 int str_vprintfa(struct str *s, const char *fmt, va_list ap)
 {
 	va_list ap2;

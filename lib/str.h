@@ -37,7 +37,17 @@ void str_set_limit(struct str *s, size_t limit);
 /* Append functions return 0, or -1 when the limit would be exceeded. */
 int str_append(struct str *s, const char *cstr);
 int str_append_n(struct str *s, const void *data, size_t len);
-int str_append_c(struct str *s, char c);
+/* One byte: inline while there is room (the envelope and header builders
+ * append a byte at a time), else through str_append_n(). */
+static inline int str_append_c(struct str *s, char c)
+{
+	if (s->len + 1 < s->size && (s->limit == 0 || s->len < s->limit)) {
+		s->data[s->len++] = c;
+		s->data[s->len] = '\0';
+		return 0;
+	}
+	return str_append_n(s, &c, 1);
+}
 int str_printfa(struct str *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int str_vprintfa(struct str *s, const char *fmt, va_list ap)

@@ -47,6 +47,39 @@ static void test_limit(void **state)
 	str_destroy(&s);
 }
 
+/* str_append_c's inline path: byte by byte through growth, the limit
+ * with room left in the buffer, and a string stolen from (no buffer). */
+static void test_append_c(void **state)
+{
+	struct str *s = str_new(2);
+	struct str e;
+	char *d;
+
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(str_append_c(s, (char)('a' + i % 26)), 0);
+	assert_int_equal(str_len(s), 100);
+	assert_int_equal(strlen(str_c(s)), 100);
+	assert_int_equal(str_c(s)[99], 'a' + 99 % 26);
+	str_truncate(s, 0);
+	str_set_limit(s, 3);
+	assert_int_equal(str_append_c(s, 'x'), 0);
+	assert_int_equal(str_append_c(s, 'y'), 0);
+	assert_int_equal(str_append_c(s, 'z'), 0);
+	assert_int_equal(str_append_c(s, '!'), -1);
+	assert_string_equal(str_c(s), "xyz");
+	str_destroy(&s);
+
+	str_init(&e, 8);
+	assert_int_equal(str_append_c(&e, 'q'), 0);
+	d = str_steal(&e);
+	assert_string_equal(d, "q");
+	free(d);
+	assert_int_equal(str_append_c(&e, 'r'), 0);
+	assert_string_equal(str_c(&e), "r");
+	d = str_steal(&e);
+	free(d);
+}
+
 static void test_printfa(void **state)
 {
 	struct str *s = str_new(2);
@@ -138,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_append_grows),
 		cmocka_unit_test(test_binary_safe),
 		cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_append_c),
 		cmocka_unit_test(test_printfa),
 		cmocka_unit_test(test_truncate_delete_steal),
 		cmocka_unit_test(test_steal_leaves_nothing),
