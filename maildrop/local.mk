@@ -17,14 +17,10 @@ maildrop_maildrop_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/authlib
 # Start-up is most of a maildrop run (one process per message): link
 # only what it uses (--as-needed drops the auth backends' and TLS
 # libraries), and PCRE2 and LMDB from their static archives when the
-# system has them, so the dynamic loader maps and relocates libc alone
-# (doc/maildrop.md, "Speed").
-MD_ARCHIVE_PATH = $(shell $(CC) $(MD_PRINT_FILE)=$(1))
-MD_PRINT_FILE = -print-file-name
-MD_STATIC_ARCHIVES := $(filter /%,$(call MD_ARCHIVE_PATH,libpcre2-8.a) \
-	$(call MD_ARCHIVE_PATH,liblmdb.a))
+# system has them (configure finds them), so the dynamic loader maps and
+# relocates libc alone (doc/maildrop.md, "Speed").
 maildrop_maildrop_LDADD = maildrop/libmaildrop.la authlib/libauth.la \
-	lib/libcore.la $(MD_STATIC_ARCHIVES) $(AUTH_LIBS)
+	lib/libcore.la $(MAILDROP_STATIC_LIBS) $(AUTH_LIBS)
 maildrop_maildrop_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed -Wl,-O1
 
 bin_PROGRAMS += maildrop/maildirmake maildrop/deliverquota maildrop/mailbot
