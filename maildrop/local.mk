@@ -24,7 +24,9 @@ maildrop_maildrop_LDADD = maildrop/libmaildrop.la authlib/libauth.la \
 maildrop_maildrop_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed -Wl,-O1
 
 bin_PROGRAMS += maildrop/maildirmake maildrop/deliverquota maildrop/mailbot
-maildrop_mailbot_SOURCES = maildrop/mailbot.c
+maildrop_mailbot_SOURCES = maildrop/mailbot.c maildrop/mailbot.h \
+	maildrop/mailbot-args.c maildrop/mailbot-template.c \
+	maildrop/mailbot-report.c
 maildrop_mailbot_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
 maildrop_mailbot_LDADD = $(MAILDROP_LIBS)
 maildrop_mailbot_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed

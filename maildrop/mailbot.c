@@ -1,18 +1,18 @@
 /* mailbot.c: autoresponder (Courier's mailbot(1)): reads a message and
- * mails a reply to its sender through a program (sendmail -f '').
+ * mails a reply, forward, delivery status notification or feedback
+ * report about it through a program (sendmail -f '').
  *
- * mailbot [-t file | -m file] [-A "Header: value"]... [-s subject]
- *         [-f[address]] [-e] [-r addr,addr] [-d db [-D days]]
- *         [-T reply|replyall|forward] [-N] [-c charset] [-S salutation]
- *         [-F marker] [-n] [program [arg...]]
+ * mailbot [options] [program [arg...]]; the options are in
+ * mailbot-args.c and doc/maildrop.md.
  *
  * No reply goes to messages with "Precedence: junk/bulk/list", a
  * List-Id header, an "Auto-Submitted" other than "no", a
  * multipart/report content type, or no usable sender address; with -r,
  * to messages whose To/Cc name none of the addresses; with -d, to a
  * sender answered less than -D days (default 1) ago (an LMDB file,
- * "address" -> time).  Exit codes: 0 (replied or quietly declined),
- * 64 usage, 75 temporary failure, or the program's exit code. */
+ * "address" -> time); with -T replydraft, when the -l maildir holds no
+ * message.  Exit codes: 0 (replied or quietly declined), 64 usage, 75
+ * temporary failure, or the program's exit code. */
 #include "config.h"
 
 #include <errno.h>
@@ -29,9 +29,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "charset.h"
+#include "mailbot.h"
 #include "mddeliver.h"
 #include "mdmsg.h"
 #include "mem.h"
+#include "mime-params.h"
 #include "rfc822-addr.h"
 #include "str.h"
 
@@ -41,27 +44,29 @@
 #define MAX_TEXT (1024 * 1024)
 #define MAX_QUOTED (64 * 1024)
 
+#define MIME_PREAMBLE \
+	"This is a MIME-formatted message.  If you see this text it means " \
+	"that your\nE-mail software does not support MIME-formatted " \
+	"messages.\n"
+
 extern char **environ;
 
-enum reply_format { FMT_REPLY, FMT_REPLYALL, FMT_FORWARD };
-
-struct options {
-	const char *text_file, *mime_file, *subject, *from_addr;
-	const char *db, *charset, *salutation, *marker, *only_to;
-	char **headers;
-	size_t nheaders;
-	double days;
-	enum reply_format format;
-	bool from_given, errors_to, no_quote, print;
-};
-
-static void usage(void)
+static void usage(const char *why)
 {
 	fprintf(stderr,
-		"Usage: mailbot [-t file | -m file] [-A \"Header: value\"] "
-		"[-s subject] [-f[address]] [-e] [-r addrlist] [-d db [-D days]] "
-		"[-T reply|replyall|forward] [-N] [-c charset] [-S salutation] "
-		"[-F marker] [-n] [program [arg...]]\n");
+		"mailbot: %s\n"
+		"Usage: mailbot [options] [program [arg...]]\n"
+		"    -t file | -m file    the reply text (plain / with MIME headers)\n"
+		"    -T reply|replyall|replydsn|replydraft|forward|forwardatt|\n"
+		"       feedback|replyfeedback\n"
+		"    -M address           a DSN from address (-T replydsn)\n"
+		"    -R abuse|fraud|other|virus|auth-failure|not-spam\n"
+		"    -l maildir           the draft for -T replydraft\n"
+		"    -A \"Name: value\"     -s subject  -c charset  -S salutation\n"
+		"    -F marker  -f[address]  -e  -r addr,addr  -d db  -D days\n"
+		"    -N (no quoting)  -a (attach the whole message)  -n (print)\n"
+		"    --feedback-NAME value  (report fields for -T feedback)\n",
+		why);
 	exit(EX_USAGE_);
 }
 
@@ -252,102 +257,185 @@ static int already_answered(const char *db, const char *addr, double days,
 	return rc;
 }
 
-/* Expands the salutation (-S): %% %n %C %N %i %f %F %S %d. */
-static void salutation(struct str *out, const char *fmt,
-		       const struct md_message *msg,
-		       const struct rfc822_addr *to)
-{
-	for (const char *p = fmt; *p != '\0'; p++) {
-		char *v = NULL;
 
-		if (*p != '%' || p[1] == '\0') {
-			str_append_c(out, *p);
-			continue;
-		}
-		switch (*++p) {
-		case '%': str_append_c(out, '%'); break;
-		case 'n': str_append_c(out, '\n'); break;
-		case 'C': v = md_message_header(msg, "X-Newsgroup"); break;
-		case 'N': v = md_message_header(msg, "Newsgroups"); break;
-		case 'i': v = md_message_header(msg, "Message-ID"); break;
-		case 'S': v = md_message_header(msg, "Subject"); break;
-		case 'd': v = md_message_header(msg, "Date"); break;
-		case 'f': (void)rfc822_addr_format_spec(out, to); break;
-		case 'F':
-			if (to->name != NULL)
-				str_append(out, to->name);
-			else
-				(void)rfc822_addr_format_spec(out, to);
+/* What the reply is made of. */
+struct reply {
+	const struct mailbot_opts *o;
+	const struct md_message *msg;
+	struct mailbot_header h;
+	const struct rfc822_addr *to;	/* who gets the reply */
+	const char *charset;
+	char *charset_buf;
+	struct str text_headers;	/* the text part's MIME header lines */
+	struct str text;		/* the text part's body */
+	char *boundary;
+	time_t now;
+};
+
+/* Splits a file read by -m or -l into its header lines and body; keeps
+ * the header lines keep() accepts (with their continuation lines). */
+static void split_mime_file(const char *data, size_t len, struct str *hdrs,
+			    struct str *body, bool (*keep)(const char *line))
+{
+	size_t i = 0;
+	bool keeping = false;
+
+	while (i < len) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		size_t end = nl != NULL ? (size_t)(nl - data) + 1 : len;
+		size_t ll = end - i;
+
+		if (ll == 1 || (ll == 2 && data[i] == '\r')) {
+			i = end;
 			break;
-		default:
-			str_append_c(out, '%');
-			str_append_c(out, *p);
-			break;
 		}
-		if (v != NULL) {
-			str_append(out, v + strspn(v, " \t"));
-			free(v);
+		if (data[i] != ' ' && data[i] != '\t')
+			keeping = keep(data + i);
+		if (keeping) {
+			str_append_n(hdrs, data + i, ll);
+			if (nl == NULL)
+				str_append_c(hdrs, '\n');
 		}
+		i = end;
 	}
+	str_append_n(body, data + i, len - i);
 }
 
-/* The original body, each line prefixed with "> " (flowed quoting). */
-static void quote_body(struct str *out, const struct md_message *msg)
+static bool keep_not_cte(const char *line)
 {
-	const char *d = str_c(&msg->data), *b = strstr(d, "\n\n");
-	size_t n = 0;
-
-	if (b == NULL)
-		return;
-	for (b += 2; *b != '\0' && n < MAX_QUOTED; ) {
-		const char *nl = strchr(b, '\n');
-		size_t ll = nl != NULL ? (size_t)(nl - b) : strlen(b);
-
-		str_append(out, *b == '>' ? ">" : "> ");
-		str_append_n(out, b, ll);
-		str_append_c(out, '\n');
-		n += ll + 1;
-		if (nl == NULL)
-			break;
-		b = nl + 1;
-	}
+	return strncasecmp(line, "Content-Transfer-Encoding:", 26) != 0;
 }
 
-/* The text part: -t file as is; -m file's body (its Content-Type, if
- * any, replaces ours). */
-static void reply_text(const struct options *o, struct str *body,
-		       char **ctype_r)
+static bool keep_content(const char *line)
 {
+	return strncasecmp(line, "Content-", 8) == 0 &&
+	       strncasecmp(line, "Content-Length:", 15) != 0;
+}
+
+static bool charset_known(const char *cs)
+{
+	const char *err;
+	struct charset_translation *t = charset_translation_create(cs, &err);
+
+	if (t == NULL)
+		return false;
+	charset_translation_destroy(&t);
+	return true;
+}
+
+/* -t or -m: the text part's header and body. */
+static void load_text(struct reply *r)
+{
+	const struct mailbot_opts *o = r->o;
 	struct str f;
 
 	str_init(&f, 4096);
-	read_file(o->text_file != NULL ? o->text_file : o->mime_file, &f);
-	*ctype_r = NULL;
 	if (o->mime_file != NULL) {
-		const char *s = str_c(&f), *end = strstr(s, "\n\n");
-		const char *p;
+		struct mailbot_header mh;
+		const char *ct;
+		char *type = NULL, *subtype = NULL;
+		struct mime_params params;
+		bool text_plain;
+		const char *cs;
 
-		if (end == NULL)
-			tempfail(o->mime_file, "no blank line after the MIME headers");
-		for (p = s; p < end; ) {
-			const char *nl = strchr(p, '\n');
-
-			if (strncasecmp(p, "Content-Type:", 13) == 0) {
-				const char *v = p + 13 + strspn(p + 13, " \t");
-
-				free(*ctype_r);
-				*ctype_r = xstrndup(v, (size_t)(nl - v));
-			}
-			p = nl + 1;
+		read_file(o->mime_file, &f);
+		mailbot_header_parse(&mh, str_c(&f), str_len(&f));
+		ct = mailbot_header_get(&mh, "Content-Type");
+		memset(&params, 0, sizeof(params));
+		if (ct == NULL ||
+		    mime_params_parse_content_type(ct, strlen(ct), 0, &type,
+						   &subtype, &params) < 0)
+			text_plain = ct == NULL;
+		else
+			text_plain = strcmp(type, "text") == 0 &&
+				     strcmp(subtype, "plain") == 0;
+		if (!text_plain) {
+			fprintf(stderr, "mailbot: %s must specify text/plain MIME type\n",
+				o->mime_file);
+			exit(EX_USAGE_);
 		}
-		str_append(body, end + 2);
+		cs = mime_params_get(&params, "charset");
+		if (cs == NULL)
+			cs = "us-ascii";
+		if (!charset_known(cs)) {
+			fprintf(stderr, "mailbot: unknown charset in %s\n",
+				o->mime_file);
+			exit(EX_USAGE_);
+		}
+		r->charset_buf = xstrdup(cs);
+		r->charset = r->charset_buf;
+		split_mime_file(str_c(&f), str_len(&f), &r->text_headers,
+				&r->text, keep_not_cte);
+		free(type);
+		free(subtype);
+		mime_params_free(&params);
+		mailbot_header_free(&mh);
+	} else if (o->mode == MAILBOT_REPLYDRAFT) {
+		char *draft = mailbot_find_draft(o->draft_dir);
+
+		read_file(draft, &f);
+		free(draft);
+		split_mime_file(str_c(&f), str_len(&f), &r->text_headers,
+				&r->text, keep_content);
 	} else {
-		str_append(body, str_c(&f));
+		read_file(o->text_file, &f);
+		str_printfa(&r->text_headers, "Content-Type: text/plain; "
+			    "format=flowed; delsp=yes; charset=\"%s\"\n",
+			    r->charset);
+		str_append_n(&r->text, str_c(&f), str_len(&f));
 	}
 	str_free(&f);
 }
 
-static bool has_header(const struct options *o, const char *name)
+/* Is the original (top level) plain text, the only kind we quote? */
+static bool original_is_text(const struct reply *r)
+{
+	const char *ct = mailbot_header_get(&r->h, "Content-Type");
+	char *type = NULL, *subtype = NULL;
+	struct mime_params params;
+	bool text;
+
+	if (ct == NULL)
+		return true;
+	memset(&params, 0, sizeof(params));
+	if (mime_params_parse_content_type(ct, strlen(ct), 0, &type, &subtype,
+					   &params) < 0)
+		text = true;	/* RFC 2045's default */
+	else
+		text = strcmp(type, "text") == 0 && strcmp(subtype, "plain") == 0;
+	free(type);
+	free(subtype);
+	mime_params_free(&params);
+	return text;
+}
+
+/* The original body, line by line: quoted ("> ", or ">" before a '>' and
+ * on an empty line) for a reply, or as it is (a leading space doubled)
+ * for a forward; trailing blanks dropped. */
+static void body_lines(struct str *out, const struct reply *r, bool quote)
+{
+	const char *d = str_c(&r->msg->data);
+	size_t len = str_len(&r->msg->data), i = r->h.body_offset, n = 0;
+
+	while (i < len && n < MAX_QUOTED) {
+		const char *nl = memchr(d + i, '\n', len - i);
+		size_t end = nl != NULL ? (size_t)(nl - d) : len, e = end;
+
+		while (e > i && (d[e - 1] == ' ' || d[e - 1] == '\t' ||
+				 d[e - 1] == '\r'))
+			e--;
+		if (quote)
+			str_append(out, e == i || d[i] == '>' ? ">" : "> ");
+		else if (d[i] == ' ')
+			str_append_c(out, ' ');
+		str_append_n(out, d + i, e - i);
+		str_append_c(out, '\n');
+		n += end - i + 1;
+		i = end + 1;
+	}
+}
+
+static bool has_header(const struct mailbot_opts *o, const char *name)
 {
 	size_t nl = strlen(name);
 
@@ -358,189 +446,320 @@ static bool has_header(const struct options *o, const char *name)
 	return false;
 }
 
-static void build_reply(const struct options *o, const struct md_message *msg,
-			const struct rfc822_addr *to, struct str *out)
+static void salutation(struct str *out, const struct reply *r)
 {
-	char *subj = md_message_header(msg, "Subject");
-	char *msgid = md_message_header(msg, "Message-ID");
-	char *refs = md_message_header(msg, "References");
-	char *ctype = NULL;
-	const char *s = subj != NULL ? subj + strspn(subj, " \t") : "";
-	struct str body;
+	struct mailbot_sal_vars v;
+	char *subj = md_message_header(r->msg, "Subject");
+	struct rfc822_addr_list *from =
+		parse_addrs(mailbot_header_get(&r->h, "From"));
+	const struct rfc822_addr *who = first_mailbox(from);
+	struct str addr;
 
-	for (size_t i = 0; i < o->nheaders; i++) {
-		str_append(out, o->headers[i]);
+	if (who == NULL)
+		who = r->to;
+	str_init(&addr, 64);
+	(void)rfc822_addr_format_spec(&addr, who);
+	memset(&v, 0, sizeof(v));
+	v.newsgroup = mailbot_header_get(&r->h, "X-Newsgroup");
+	v.newsgroups = mailbot_header_get(&r->h, "Newsgroups");
+	v.message_id = mailbot_header_get(&r->h, "Message-ID");
+	v.date = mailbot_header_get(&r->h, "Date");
+	v.subject = subj != NULL ? subj + strspn(subj, " \t") : "";
+	v.addr = str_c(&addr);
+	v.name = who->name;
+	mailbot_salutation(out, r->o->salutation, &v);
+	str_free(&addr);
+	rfc822_addr_list_free(&from);
+	free(subj);
+}
+
+/* The text part: its MIME header, the quoted original, the text. */
+static void text_part(struct str *out, const struct reply *r, bool quote)
+{
+	str_append_n(out, str_c(&r->text_headers), str_len(&r->text_headers));
+	str_append(out, "Content-Transfer-Encoding: 8bit\n\n");
+	if (quote) {
+		salutation(out, r);
+		str_append(out, "\n\n");
+		if (original_is_text(r))
+			body_lines(out, r, true);
 		str_append_c(out, '\n');
 	}
-	if (!has_header(o, "Precedence"))
+	str_append_n(out, str_c(&r->text), str_len(&r->text));
+	str_append(out, "\n\n");
+}
+
+static void common_headers(struct str *out, const struct reply *r)
+{
+	for (size_t i = 0; i < r->o->nheaders; i++)
+		str_printfa(out, "%s\n", r->o->headers[i]);
+	if (!has_header(r->o, "Precedence"))
 		str_append(out, "Precedence: junk\n");
 	str_append(out, "Auto-Submitted: auto-replied\n");
-	if (o->format != FMT_FORWARD) {
-		str_append(out, "To: ");
-		(void)rfc822_addr_format(out, to);
-		str_append_c(out, '\n');
-	}
-	if (o->format == FMT_REPLYALL) {
-		static const char *const hdrs[] = { "To", "Cc" };
-		struct str cc;
+}
 
-		str_init(&cc, 256);
-		for (size_t h = 0; h < N_ELEMENTS(hdrs); h++) {
-			char *v = md_message_header(msg, hdrs[h]);
-			struct rfc822_addr_list *l = parse_addrs(v);
+static void replyall_cc(struct str *out, const struct reply *r)
+{
+	static const char *const hdrs[] = { "To", "Cc" };
+	struct str cc, seen;
 
+	str_init(&cc, 256);
+	str_init(&seen, 256);
+	/* the reply's To: is not repeated, nor is any address twice */
+	str_append_c(&seen, '\n');
+	(void)rfc822_addr_format_spec(&seen, r->to);
+	str_append_c(&seen, '\n');
+	for (size_t h = 0; h < N_ELEMENTS(hdrs); h++) {
+		for (size_t f = 0; f < r->h.count; f++) {
+			struct rfc822_addr_list *l;
+
+			if (strcasecmp(r->h.fields[f].name, hdrs[h]) != 0)
+				continue;
+			l = parse_addrs(r->h.fields[f].value);
 			for (size_t i = 0; l != NULL && i < l->count; i++) {
+				struct str spec;
+
 				if (l->addrs[i].type != RFC822_ADDR_MAILBOX ||
 				    l->addrs[i].invalid)
 					continue;
-				if (str_len(&cc) > 0)
-					str_append(&cc, ", ");
-				(void)rfc822_addr_format(&cc, &l->addrs[i]);
+				str_init(&spec, 64);
+				str_append_c(&spec, '\n');
+				(void)rfc822_addr_format_spec(&spec, &l->addrs[i]);
+				str_append_c(&spec, '\n');
+				if (strstr(str_c(&seen), str_c(&spec)) == NULL) {
+					str_append(&seen, str_c(&spec) + 1);
+					if (str_len(&cc) > 0)
+						str_append(&cc, ", ");
+					(void)rfc822_addr_format(&cc, &l->addrs[i]);
+				}
+				str_free(&spec);
 			}
 			rfc822_addr_list_free(&l);
-			free(v);
 		}
-		if (str_len(&cc) > 0)
-			str_printfa(out, "Cc: %s\n", str_c(&cc));
-		str_free(&cc);
 	}
-	if (o->format != FMT_FORWARD && msgid != NULL) {
-		const char *m = msgid + strspn(msgid, " \t");
+	if (str_len(&cc) > 0)
+		str_printfa(out, "Cc: %s\n", str_c(&cc));
+	str_free(&cc);
+	str_free(&seen);
+}
 
-		if (refs != NULL)
-			str_printfa(out, "References: %s %s\n",
-				    refs + strspn(refs, " \t"), m);
-		else
-			str_printfa(out, "References: %s\n", m);
-		str_printfa(out, "In-Reply-To: %s\n", m);
-	}
-	if (o->subject != NULL)
-		str_printfa(out, "Subject: %s\n", o->subject);
-	else if (o->format == FMT_FORWARD)
-		str_printfa(out, "Subject: %s (fwd)\n", s);
-	else
-		str_printfa(out, "Subject: %s%s\n",
-			    strncasecmp(s, "Re:", 3) == 0 ? "" : "Re: ", s);
-	str_init(&body, 4096);
-	reply_text(o, &body, &ctype);
-	str_append(out, "Mime-Version: 1.0\n");
-	if (ctype != NULL)
-		str_printfa(out, "Content-Type: %s\n", ctype);
-	else
-		str_printfa(out, "Content-Type: text/plain; format=flowed; "
-			    "delsp=yes; charset=\"%s\"\n", o->charset);
-	str_append(out, "Content-Transfer-Encoding: 8bit\n\n");
-	if (o->format != FMT_FORWARD && !o->no_quote) {
-		char *ct = md_message_header(msg, "Content-Type");
-		const char *c = ct != NULL ? ct + strspn(ct, " \t") : "text/plain";
+/* reply, replyall, replydsn, replydraft, feedback, replyfeedback */
+static void build_reply(struct str *out, struct reply *r)
+{
+	const struct mailbot_opts *o = r->o;
+	const char *msgid = mailbot_header_get(&r->h, "Message-ID");
+	const char *refs = mailbot_header_get(&r->h, "References");
+	const char *subj = mailbot_header_get(&r->h, "Subject");
+	const char *report = NULL;
+	bool feedback = o->mode == MAILBOT_FEEDBACK ||
+			o->mode == MAILBOT_REPLYFEEDBACK;
 
-		/* only a plain text original can be quoted */
-		if (strncasecmp(c, "text/plain", 10) == 0) {
-			salutation(out, o->salutation, msg, to);
-			str_append(out, "\n\n");
-			quote_body(out, msg);
-			str_append_c(out, '\n');
-		}
-		free(ct);
-	}
-	str_append(out, str_c(&body));
-	if (str_len(&body) > 0 && str_c(&body)[str_len(&body) - 1] != '\n')
+	common_headers(out, r);
+	if (o->mode != MAILBOT_FEEDBACK) {
+		str_append(out, "To: ");
+		(void)rfc822_addr_format(out, r->to);
 		str_append_c(out, '\n');
-	str_append(out, "\n\n");
-	if (o->format == FMT_FORWARD) {
-		str_printfa(out, "%s\n", o->marker);
-		str_append(out, str_c(&msg->data));
 	}
-	str_free(&body);
-	free(ctype);
-	free(subj);
-	free(msgid);
-	free(refs);
+	if (o->mode == MAILBOT_REPLYALL)
+		replyall_cc(out, r);
+	if (msgid != NULL || refs != NULL) {
+		str_append(out, "References: ");
+		mailbot_references(out, refs, msgid);
+	}
+	if (msgid != NULL)
+		str_printfa(out, "In-Reply-To: %s\n", msgid);
+	str_append(out, "Subject: ");
+	if (o->subject != NULL) {
+		str_append(out, o->subject);
+	} else if (subj != NULL && feedback) {
+		str_append(out, subj);
+	} else if (subj != NULL) {
+		str_append(out, "Re: ");
+		mailbot_core_subject(out, subj);
+	}
+	str_append(out, "\nMime-Version: 1.0\n");
+	r->boundary = mailbot_boundary(str_c(&r->msg->data),
+				       str_len(&r->msg->data));
+	if (o->mode == MAILBOT_REPLYDRAFT) {
+		str_printfa(out, "Content-Type: multipart/mixed; boundary=\"%s\"\n\n"
+			    MIME_PREAMBLE "\n--%s\n", r->boundary, r->boundary);
+		str_append_n(out, str_c(&r->text_headers),
+			     str_len(&r->text_headers));
+		str_append_c(out, '\n');
+		str_append_n(out, str_c(&r->text), str_len(&r->text));
+		str_printfa(out, "\n--%s\n", r->boundary);
+		mailbot_headers_part(out, &r->h);
+		str_printfa(out, "\n--%s--\n", r->boundary);
+		return;
+	}
+	if (o->mode == MAILBOT_REPLYDSN && o->dsn_from != NULL)
+		report = "delivery-status";
+	else if (feedback)
+		report = "feedback-report";
+	if (report != NULL)
+		str_printfa(out, "Content-Type: multipart/report; report-type=%s;\n"
+			    "    boundary=\"%s\"\n\n" MIME_PREAMBLE "\n--%s\n",
+			    report, r->boundary, r->boundary);
+	text_part(out, r, !o->no_quote);
+	if (report == NULL)
+		return;
+	str_printfa(out, "\n--%s\nContent-Type: message/%s\n"
+		    "Content-Transfer-Encoding: 7bit\n\n", r->boundary, report);
+	if (feedback)
+		mailbot_feedback_report(out, o, r->now);
+	else
+		mailbot_dsn_report(out, o->dsn_from, r->now);
+	str_printfa(out, "\n--%s\n", r->boundary);
+	if (o->attach_all) {
+		str_append(out, "Content-Type: message/rfc822\n"
+			   "Content-Disposition: attachment\n\n");
+		str_append_n(out, str_c(&r->msg->data), str_len(&r->msg->data));
+	} else {
+		mailbot_headers_part(out, &r->h);
+	}
+	str_printfa(out, "\n--%s--\n", r->boundary);
+}
+
+/* forward, forwardatt */
+static void build_forward(struct str *out, struct reply *r)
+{
+	static const char *const copied[] = {
+		"subject", "from", "to", "cc", "date", "message-id",
+		"resent-from", "resent-to", "resent-cc", "resent-date",
+		"resent-message-id",
+	};
+	const struct mailbot_opts *o = r->o;
+	const char *subj = mailbot_header_get(&r->h, "Subject");
+	bool att = o->mode == MAILBOT_FORWARDATT || !original_is_text(r);
+
+	common_headers(out, r);
+	str_append(out, "Subject: ");
+	if (o->subject != NULL) {
+		str_append(out, o->subject);
+	} else if (subj != NULL) {
+		mailbot_core_subject(out, subj);
+		str_append(out, " (fwd)");
+	}
+	str_append(out, "\nMime-Version: 1.0\n");
+	if (att) {
+		r->boundary = mailbot_boundary(str_c(&r->msg->data),
+					       str_len(&r->msg->data));
+		str_printfa(out, "Content-Type: multipart/mixed; boundary=\"%s\"\n\n"
+			    MIME_PREAMBLE "\n--%s\n", r->boundary, r->boundary);
+	}
+	text_part(out, r, false);
+	str_printfa(out, "%s\n", o->marker);
+	if (att) {
+		str_printfa(out, "\n--%s\nContent-Type: message/rfc822\n"
+			    "Content-Description: Forwarded message\n\n",
+			    r->boundary);
+		str_append_n(out, str_c(&r->msg->data), str_len(&r->msg->data));
+		str_printfa(out, "\n--%s--\n", r->boundary);
+		return;
+	}
+	for (size_t f = 0; f < r->h.count; f++) {
+		for (size_t c = 0; c < N_ELEMENTS(copied); c++) {
+			if (strcasecmp(r->h.fields[f].name, copied[c]) == 0) {
+				str_printfa(out, "%s: %s\n", r->h.fields[f].name,
+					    r->h.fields[f].value);
+				break;
+			}
+		}
+	}
+	str_append_c(out, '\n');
+	body_lines(out, r, false);
+}
+
+static const char *locale_charset(void)
+{
+	const char *cs;
+
+	/* the default charset is the locale's, as Debian's mailbot has it */
+	setlocale(LC_ALL, "");
+	cs = nl_langinfo(CODESET);
+	if (cs == NULL || *cs == '\0' || strcmp(cs, "ANSI_X3.4-1968") == 0)
+		cs = "US-ASCII";
+	return cs;
+}
+
+/* Runs the program (or sendmail) with the reply on its standard input;
+ * returns its exit code. */
+static int send_reply(const struct str *reply, int argc, char **argv,
+		      int prog)
+{
+	struct str cmd;
+	char *err = NULL;
+	int status;
+
+	str_init(&cmd, 256);
+	if (prog < argc) {
+		/* the program and its arguments, as given */
+		for (int i = prog; i < argc; i++) {
+			if (i > prog)
+				str_append_c(&cmd, ' ');
+			str_append_c(&cmd, '\'');
+			for (const char *p = argv[i]; *p != '\0'; p++) {
+				if (*p == '\'')
+					str_append(&cmd, "'\\''");
+				else
+					str_append_c(&cmd, *p);
+			}
+			str_append_c(&cmd, '\'');
+		}
+	} else {
+		/* no recipients given: sendmail reads them from To: */
+		str_append(&cmd, "/usr/sbin/sendmail -t -f ''");
+	}
+	if (md_run_program("/bin/sh", str_c(&cmd), str_c(reply),
+			   str_len(reply), environ, NULL, 0, &status, &err) < 0)
+		tempfail("program", err);
+	str_free(&cmd);
+	return status;
 }
 
 int main(int argc, char **argv)
 {
-	struct options o;
+	struct mailbot_opts o;
+	struct reply r;
 	struct md_message *msg;
 	struct rfc822_addr_list *list = NULL;
-	const struct rfc822_addr *to = NULL;
-	struct str reply;
-	char *addr, *err = NULL;
-	int opt, status;
+	struct str out;
+	const char *err;
+	char *addr;
+	int status;
 
-	memset(&o, 0, sizeof(o));
-	o.days = 1;
-	/* the default charset is the locale's, as Debian's mailbot has it */
-	setlocale(LC_ALL, "");
-	o.charset = nl_langinfo(CODESET);
-	if (o.charset == NULL || *o.charset == '\0' ||
-	    strcmp(o.charset, "ANSI_X3.4-1968") == 0)
-		o.charset = "US-ASCII";
-	o.salutation = "%F writes:";
-	o.marker = "--- Forwarded message ---";
-	while ((opt = getopt(argc, argv, "+t:m:A:s:f::er:d:D:T:Nc:S:F:nM:R:al:")) != -1) {
-		switch (opt) {
-		case 't': o.text_file = optarg; break;
-		case 'm': o.mime_file = optarg; break;
-		case 'A':
-			if (strchr(optarg, ':') == NULL || strchr(optarg, '\n') != NULL)
-				usage();
-			o.headers = xreallocarray(o.headers, o.nheaders + 1,
-						  sizeof(*o.headers));
-			o.headers[o.nheaders++] = optarg;
-			break;
-		case 's': o.subject = optarg; break;
-		case 'f':
-			o.from_given = true;
-			o.from_addr = optarg != NULL ? optarg : getenv("SENDER");
-			break;
-		case 'e': o.errors_to = true; break;
-		case 'r': o.only_to = optarg; break;
-		case 'd': o.db = optarg; break;
-		case 'D':
-			o.days = strtod(optarg, NULL);
-			if (!(o.days >= 0))
-				usage();
-			break;
-		case 'T':
-			if (strcmp(optarg, "reply") == 0)
-				o.format = FMT_REPLY;
-			else if (strcmp(optarg, "replyall") == 0)
-				o.format = FMT_REPLYALL;
-			else if (strcmp(optarg, "forward") == 0)
-				o.format = FMT_FORWARD;
-			else {
-				fprintf(stderr, "mailbot: -T %s is not supported.\n",
-					optarg);
-				return EX_USAGE_;
-			}
-			break;
-		case 'N': o.no_quote = true; break;
-		case 'c': o.charset = optarg; break;
-		case 'S': o.salutation = optarg; break;
-		case 'F': o.marker = optarg; break;
-		case 'n': o.print = true; break;
-		case 'M': case 'R': case 'a': case 'l':
-			fprintf(stderr, "mailbot: -%c (delivery status and feedback reports, drafts) is not supported.\n",
-				opt);
+	if (mailbot_args_parse(argc, argv, &o, &err) < 0)
+		usage(err);
+	memset(&r, 0, sizeof(r));
+	r.o = &o;
+	r.now = time(NULL);
+	r.charset = locale_charset();
+	if (o.charset != NULL) {
+		if (!charset_known(o.charset)) {
+			fprintf(stderr, "mailbot: unknown charset: %s\n", o.charset);
 			return EX_USAGE_;
-		default:
-			usage();
 		}
+		r.charset = o.charset;
 	}
-	if ((o.text_file == NULL) == (o.mime_file == NULL))
-		usage();
-	if (o.subject != NULL && strchr(o.subject, '\n') != NULL)
-		usage();
+	if (o.mode == MAILBOT_REPLYDRAFT) {
+		/* no draft, no reply */
+		char *draft = mailbot_find_draft(o.draft_dir);
+
+		if (draft == NULL) {
+			mailbot_opts_free(&o);
+			return 0;
+		}
+		free(draft);
+	}
 
 	msg = md_message_new();
 	if (md_message_read_fd(msg, 0, MAX_MESSAGE) < 0)
 		tempfail("standard input", strerror(errno));
+	r.msg = msg;
+	mailbot_header_parse(&r.h, str_c(&msg->data), str_len(&msg->data));
 	if (declined(msg) ||
-	    (o.only_to != NULL && !addressed_to(msg, o.only_to))) {
-		md_message_free(&msg);
-		return 0;
-	}
+	    (o.only_to != NULL && !addressed_to(msg, o.only_to)))
+		goto done;
 	if (o.from_given) {
 		list = parse_addrs(o.from_addr);
 	} else {
@@ -550,21 +769,13 @@ int main(int argc, char **argv)
 		const char *const *h = o.errors_to ? errors : normal;
 		size_t nh = o.errors_to ? N_ELEMENTS(errors) : N_ELEMENTS(normal);
 
-		for (size_t i = 0; i < nh && list == NULL; i++) {
-			char *v = md_message_header(msg, h[i]);
-
-			list = parse_addrs(v);
-			free(v);
-		}
+		for (size_t i = 0; i < nh && list == NULL; i++)
+			list = parse_addrs(mailbot_header_get(&r.h, h[i]));
 	}
-	to = first_mailbox(list);
-	if (to == NULL) {
-		/* nobody to answer */
-		rfc822_addr_list_free(&list);
-		md_message_free(&msg);
-		return 0;
-	}
-	addr = addr_spec_lower(to);
+	r.to = first_mailbox(list);
+	if (r.to == NULL)
+		goto done;	/* nobody to answer */
+	addr = addr_spec_lower(r.to);
 	if (o.db != NULL) {
 		int rc = already_answered(o.db, addr, o.days, !o.print);
 
@@ -572,48 +783,39 @@ int main(int argc, char **argv)
 			tempfail(o.db, "unable to open the reply database");
 		if (rc > 0) {
 			free(addr);
-			rfc822_addr_list_free(&list);
-			md_message_free(&msg);
-			return 0;
+			goto done;
 		}
 	}
 	free(addr);
-	str_init(&reply, 8192);
-	build_reply(&o, msg, to, &reply);
+
+	str_init(&r.text_headers, 256);
+	str_init(&r.text, 4096);
+	load_text(&r);
+	str_init(&out, 8192);
+	if (o.mode == MAILBOT_FORWARD || o.mode == MAILBOT_FORWARDATT)
+		build_forward(&out, &r);
+	else
+		build_reply(&out, &r);
 	if (o.print) {
-		fwrite(str_c(&reply), 1, str_len(&reply), stdout);
+		fwrite(str_c(&out), 1, str_len(&out), stdout);
 		status = fflush(stdout) == 0 ? 0 : EX_TEMPFAIL_;
 	} else {
-		struct str cmd;
-
-		str_init(&cmd, 256);
-		if (optind < argc) {
-			/* the program and its arguments, as given */
-			for (int i = optind; i < argc; i++) {
-				if (i > optind)
-					str_append_c(&cmd, ' ');
-				str_append_c(&cmd, '\'');
-				for (const char *p = argv[i]; *p != '\0'; p++) {
-					if (*p == '\'')
-						str_append(&cmd, "'\\''");
-					else
-						str_append_c(&cmd, *p);
-				}
-				str_append_c(&cmd, '\'');
-			}
-		} else {
-			/* no recipients given: sendmail reads them from To: */
-			str_append(&cmd, "/usr/sbin/sendmail -t -f ''");
-		}
-		if (md_run_program("/bin/sh", str_c(&cmd), str_c(&reply),
-				   str_len(&reply), environ, NULL, 0, &status,
-				   &err) < 0)
-			tempfail("program", err);
-		str_free(&cmd);
+		status = send_reply(&out, argc, argv, o.prog_index);
 	}
-	str_free(&reply);
+	str_free(&out);
+	str_free(&r.text_headers);
+	str_free(&r.text);
+	free(r.boundary);
+	free(r.charset_buf);
 	rfc822_addr_list_free(&list);
+	mailbot_header_free(&r.h);
 	md_message_free(&msg);
-	free(o.headers);
+	mailbot_opts_free(&o);
 	return status;
+done:
+	rfc822_addr_list_free(&list);
+	mailbot_header_free(&r.h);
+	md_message_free(&msg);
+	mailbot_opts_free(&o);
+	return 0;
 }
