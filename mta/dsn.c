@@ -394,10 +394,14 @@ int dsn_send(const char *qid, const struct ctl_file *ctl,
 		}
 		free(v);
 	}
-	if (kind == DSN_FAILED)
+	/* dsnlimit: a larger message only has its header returned, in
+	 * a failure notice too (whatever RET asked) */
+	if (size < 0 || (uint64_t)size > limit)
+		full = false;
+	else if (kind == DSN_FAILED)
 		full = ctl->ret != 'H';
 	else
-		full = ctl->ret == 'F' && size >= 0 && (uint64_t)size <= limit;
+		full = ctl->ret == 'F';
 	if (ctl->verp)
 		return dsn_send_verp(qid, ctl, kind, include, now, full,
 				     dsn_qid_r, error_r);

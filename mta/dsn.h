@@ -6,9 +6,11 @@
  * recipient Original-Recipient, Final-Recipient, Action, Status,
  * Diagnostic-Code, Last-Attempt-Date, Will-Retry-Until), and the
  * original message (message/rfc822) or only its header
- * (text/rfc822-headers).  The full message goes back with a failure
- * unless the sender asked RET=HDRS; with a delay or success notice only
- * when it asked RET=FULL and the message is within dsnlimit.
+ * (text/rfc822-headers).  A message larger than dsnlimit (the control
+ * file, a size; default DSN_DEFAULT_LIMIT) only has its header returned,
+ * whatever the notice; within it, the full message goes back with a
+ * failure unless the sender asked RET=HDRS, with a delay or success
+ * notice only when it asked RET=FULL.
  *
  * The DSN comes from the null sender <>, so it can never cause another
  * one; a message whose sender is <> gets no DSN at all.  A VERP message
@@ -31,8 +33,7 @@ enum dsn_kind {
 	DSN_DELIVERED,	/* Action: delivered (or relayed) */
 };
 
-/* Default dsnlimit: messages up to this size may be returned whole in a
- * delay or success notice. */
+/* Default dsnlimit: messages up to this size may be returned whole. */
 #define DSN_DEFAULT_LIMIT (64 * 1024)
 
 /* The status code of a diagnostic text: "5.1.1" out of "550 5.1.1 no

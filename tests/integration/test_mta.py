@@ -172,6 +172,28 @@ def test_unknown_user_dsn(mta):
     assert len(maildir_messages(mta)) == 1
 
 
+def test_dsnlimit(mta):
+    """A failure notice of a message larger than dsnlimit carries only
+    its header (text/rfc822-headers); a smaller one the whole message."""
+    control(mta, "dsnlimit", "2K")
+    start(mta)
+    big = "Subject: big\nMessage-ID: <big@x>\n\n" + "x" * 70 + "\n"
+    sendmail(mta, big * 1 + ("y" * 70 + "\n") * 60, "-f", mta.login,
+             "nosuch@" + mta.domain)
+    msgs = wait_for(lambda: maildir_messages(mta), what="the DSN")
+    parts = list(msgs[0].iter_parts())
+    assert parts[2].get_content_type() == "text/rfc822-headers"
+    assert "<big@x>" in parts[2].get_content()
+    assert "yyyy" not in str(msgs[0])
+    sendmail(mta, "Subject: small\nMessage-ID: <small@x>\n\nshort\n",
+             "-f", mta.login, "nosuch@" + mta.domain)
+    msgs = wait_for(lambda: len(maildir_messages(mta)) == 2 and
+                    maildir_messages(mta), what="the second DSN")
+    small = [m for m in msgs if "<small@x>" in str(m)][0]
+    assert list(small.iter_parts())[2].get_content_type() == \
+        "message/rfc822"
+
+
 def set_quota(inst, quota):
     path = os.path.join(inst.etc, "userdb")
     lines = open(path).read().splitlines()
