@@ -73,6 +73,9 @@
 struct outcome {
 	enum ctl_status status;
 	char *diag;
+	bool unsafe;	/* ran something a retry cannot check (a program,
+			 * an mbox, a forward, maildrop): its status record
+			 * must be on disk before we say it is done */
 };
 
 /* ---- the delivery process, as the account ---- */
@@ -90,6 +93,9 @@ struct delivery {
 	struct str prefix;	/* Return-Path: and Delivered-To: lines */
 	struct str forwards;	/* addresses, one a line */
 	unsigned int forward_count;
+	unsigned int rcpt_no;	/* the recipient's number in the queue */
+	unsigned int targets;	/* maildir copies made so far */
+	bool retry;		/* an earlier attempt may have made copies */
 };
 
 /* Sets the outcome (the first failure wins; a success does not undo
@@ -145,67 +151,6 @@ static uint64_t message_size(struct delivery *dl)
 	return str_len(&dl->prefix) + (uint64_t)st.st_size;
 }
 
-struct maildir_ctx {
-	struct maildir_delivery *md;
-	const char *error;
-};
-
-static int maildir_cb(void *context, const void *p, size_t n)
-{
-	struct maildir_ctx *c = context;
-
-	return maildir_delivery_write(c->md, p, n, &c->error);
-}
-
-static void deliver_maildir(struct delivery *dl, const char *dir,
-			    const char *quota, struct outcome *o)
-{
-	struct maildir_quota *q = NULL;
-	struct maildir_ctx c = { NULL, NULL };
-	uint64_t size = message_size(dl);
-	const char *error;
-	int r;
-
-	if (!maildir_is_maildir(dir) && maildir_create(dir, &error) < 0) {
-		result(o, CTL_STATUS_DEFERRED, "4.2.0 %s: %s", dir, error);
-		return;
-	}
-	r = maildir_quota_open(dir, quota, &q, &error);
-	if (r < 0) {
-		log_warning("%s: quota: %s", dir, error);
-	} else if (r > 0) {
-		r = maildir_quota_check(q, (int64_t)size, 1, &error);
-		if (r == 0) {
-			result(o, CTL_STATUS_DEFERRED,
-			       "4.2.2 Mailbox full (over quota)");
-			maildir_quota_close(&q);
-			return;
-		}
-	}
-	c.md = maildir_delivery_begin(dir, 0, &error);
-	if (c.md == NULL) {
-		result(o, CTL_STATUS_DEFERRED, "4.2.0 %s: %s", dir, error);
-		maildir_quota_close(&q);
-		return;
-	}
-	if (message_copy(dl, maildir_cb, &c) < 0) {
-		result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: %s", dir,
-		       c.error != NULL ? c.error : strerror(errno));
-		maildir_delivery_abort(&c.md);
-		maildir_quota_close(&q);
-		return;
-	}
-	if (maildir_delivery_commit(&c.md, NULL, NULL, &error) < 0) {
-		result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: %s", dir, error);
-		maildir_quota_close(&q);
-		return;
-	}
-	if (q != NULL && maildir_quota_add(q, (int64_t)size, 1, &error) < 0)
-		log_warning("%s: quota: %s", dir, error);
-	maildir_quota_close(&q);
-	result(o, CTL_STATUS_DELIVERED, "250 2.0.0 delivered to maildir");
-}
-
 static int fd_cb(void *context, const void *p, size_t n)
 {
 	int fd = *(int *)context;
@@ -223,6 +168,168 @@ static int fd_cb(void *context, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/* The name of the copy of this delivery's target in a maildir, the same
+ * in every attempt: "<arrival>.C<qid>R<n>T<k>.<host>,S=<size>" with the
+ * queue id's dots written '_' (qid and recipient number make it unique;
+ * k counts the maildir targets of the delivery).  The host part is
+ * maildir_unique_name()'s, so it is escaped as the spec asks. */
+static char *maildir_copy_name(struct delivery *dl, uint64_t size)
+{
+	char *uniq = maildir_unique_name(NULL);
+	const char *host = strchr(uniq, '.');
+	time_t secs = 0;
+	struct str s;
+
+	host = host != NULL ? strchr(host + 1, '.') : NULL;
+	(void)queue_id_valid(dl->qid, &secs);
+	str_init(&s, 128);
+	str_printfa(&s, "%lld.C", (long long)secs);
+	for (const char *p = dl->qid; *p != '\0'; p++)
+		str_append_c(&s, *p == '.' ? '_' : *p);
+	str_printfa(&s, "R%uT%u.%s,S=%llu", dl->rcpt_no, dl->targets,
+		    host != NULL ? host + 1 : "localhost",
+		    (unsigned long long)size);
+	free(uniq);
+	return str_steal(&s);
+}
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r, e;
+
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+/* Writes the copy as dir/tmp/NAME, fsyncs it, links it to dir/new/NAME
+ * and fsyncs new/ (lib/maildir.h's delivery, with a name chosen here so
+ * that a retry can find it).  Returns 1 when made, 0 when new/NAME is
+ * already there (an earlier attempt made it), -1 with *error_r. */
+static int maildir_copy(struct delivery *dl, const char *dir,
+			const char *name, const char **error_r)
+{
+	static char err[512];
+	char *tmp = xasprintf("%s/tmp/%s", dir, name);
+	char *final = xasprintf("%s/new/%s", dir, name);
+	char *newdir = xasprintf("%s/new", dir);
+	const char *what = "open";
+	int fd, ret = -1, e = 0;
+
+	/* a killed attempt may have left it: the flock on the control
+	 * file makes us the only writer of this name */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		e = errno;
+		goto out;
+	}
+	what = "write";
+	if (message_copy(dl, fd_cb, &fd) < 0) {
+		e = errno;
+		close(fd);
+		goto out_unlink;
+	}
+	what = "fsync";
+	if (fsync(fd) < 0) {
+		e = errno;
+		close(fd);
+		goto out_unlink;
+	}
+	close(fd);
+	what = "link";
+	if (link(tmp, final) < 0) {
+		e = errno;
+		if (e == EEXIST)
+			ret = 0;
+		goto out_unlink;
+	}
+	what = "fsync";
+	if (fsync_dir(newdir) < 0) {
+		/* not durable: take it back rather than half-deliver */
+		e = errno;
+		(void)unlink(final);
+		goto out_unlink;
+	}
+	ret = 1;
+out_unlink:
+	(void)unlink(tmp);
+out:
+	if (ret < 0) {
+		snprintf(err, sizeof(err), "%s(%s): %s", what,
+			 strcmp(what, "link") == 0 ? final : tmp,
+			 strerror(e));
+		*error_r = err;
+	}
+	free(tmp);
+	free(final);
+	free(newdir);
+	return ret;
+}
+
+static void deliver_maildir(struct delivery *dl, const char *dir,
+			    const char *quota, struct outcome *o)
+{
+	struct maildir_quota *q = NULL;
+	uint64_t size = message_size(dl);
+	const char *error;
+	char *name, *found = NULL;
+	int r;
+
+	if (!maildir_is_maildir(dir) && maildir_create(dir, &error) < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.2.0 %s: %s", dir, error);
+		return;
+	}
+	name = maildir_copy_name(dl, size);
+	dl->targets++;
+	if (dl->retry) {
+		/* an earlier attempt was cut short (P record without an
+		 * outcome): its copy may be in new/ or, read since, cur/ */
+		r = maildir_find(dir, name, &found, &error);
+		if (r < 0)
+			log_warning("%s: %s", dir, error);
+		if (r > 0) {
+			log_info("%s: %s/%s was made by an earlier attempt",
+				 dl->qid, dir, found);
+			free(found);
+			free(name);
+			result(o, CTL_STATUS_DELIVERED, "250 2.0.0 delivered "
+			       "to maildir");
+			return;
+		}
+	}
+	r = maildir_quota_open(dir, quota, &q, &error);
+	if (r < 0) {
+		log_warning("%s: quota: %s", dir, error);
+	} else if (r > 0) {
+		r = maildir_quota_check(q, (int64_t)size, 1, &error);
+		if (r == 0) {
+			result(o, CTL_STATUS_DEFERRED,
+			       "4.2.2 Mailbox full (over quota)");
+			maildir_quota_close(&q);
+			free(name);
+			return;
+		}
+	}
+	r = maildir_copy(dl, dir, name, &error);
+	free(name);
+	if (r < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: %s", dir, error);
+		maildir_quota_close(&q);
+		return;
+	}
+	if (r > 0 && q != NULL &&
+	    maildir_quota_add(q, (int64_t)size, 1, &error) < 0)
+		log_warning("%s: quota: %s", dir, error);
+	maildir_quota_close(&q);
+	result(o, CTL_STATUS_DELIVERED, "250 2.0.0 delivered to maildir");
 }
 
 /* mbox: "From " line, ">From " quoting, a blank line after. */
@@ -261,6 +368,7 @@ static void deliver_mbox(struct delivery *dl, const char *path,
 	struct tm tm;
 	off_t start;
 
+	o->unsafe = true;
 	c.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (c.fd < 0) {
 		result(o, CTL_STATUS_DEFERRED, "4.2.0 %s: %s", path,
@@ -385,6 +493,7 @@ static bool deliver_program(struct delivery *dl, const char *cmd,
 	char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)cmd, NULL };
 	int status;
 
+	o->unsafe = true;
 	if (run_fed(dl, argv, &status, o) < 0)
 		return false;
 	if (WIFSIGNALED(status)) {
@@ -429,6 +538,7 @@ static void deliver_maildrop(struct delivery *dl, struct outcome *o)
 	if (*dl->ext != '\0')
 		argv[n++] = (char *)dl->ext;
 	argv[n] = NULL;
+	o->unsafe = true;
 	if (run_fed(dl, argv, &status, o) < 0)
 		return;
 	if (WIFSIGNALED(status))
@@ -803,7 +913,7 @@ static int aliasdir_account(const char *key, struct auth_record *rec,
 }
 
 static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
-			 const char *key, const char *address, int data_fd,
+			 const char *key, size_t rn, int data_fd,
 			 struct outcome *o)
 {
 	struct auth_record rec;
@@ -811,6 +921,7 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 	const char *error;
 	char *ext, *akey = NULL, *dotfile = NULL, *maildrop = NULL;
 	char *sender;
+	const char *address = ctl->rcpts[rn].address;
 	int pipefd[2], status, r;
 	pid_t pid;
 
@@ -878,6 +989,9 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 	}
 	dl.rec = &rec;
 	dl.data_fd = data_fd;
+	dl.rcpt_no = (unsigned int)rn;
+	/* P records of earlier attempts (ours is not in ctl) */
+	dl.retry = ctl->rcpts[rn].started > 0;
 	str_init(&dl.prefix, 256);
 	str_printfa(&dl.prefix, "Return-Path: <%s>\nDelivered-To: %s\n",
 		    sender, address);
@@ -896,7 +1010,7 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 		goto out_dl;
 	}
 	if (pid == 0) {
-		struct outcome uo = { CTL_STATUS_NONE, NULL };
+		struct outcome uo = { CTL_STATUS_NONE, NULL, false };
 		struct str msg;
 
 		close(pipefd[0]);
@@ -914,8 +1028,8 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 		str_init(&msg, 256);
 		if (dl.want_maildrop && uo.status == CTL_STATUS_NONE)
 			uo.status = STATUS_MAILDROP;
-		str_printfa(&msg, "%d %s\n%s", (int)uo.status,
-			    uo.diag != NULL ? uo.diag : "",
+		str_printfa(&msg, "%d %d %s\n%s", (int)uo.status,
+			    uo.unsafe ? 1 : 0, uo.diag != NULL ? uo.diag : "",
 			    str_c(&dl.forwards));
 		(void)fd_cb(&pipefd[1], str_c(&msg), str_len(&msg));
 		_exit(0);
@@ -949,6 +1063,12 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 			const char *diag = strchr(lines[0], ' ');
 			size_t nfwd = 0;
 
+			if (diag != NULL) {
+				if (diag[1] == '1')
+					o->unsafe = true;
+				diag = strchr(diag + 1, ' ');
+			}
+
 			for (size_t i = 1; lines[i] != NULL; i++)
 				nfwd++;
 			if (nfwd > 0 && st != CTL_STATUS_DEFERRED &&
@@ -964,6 +1084,7 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 				struct submit *s = submit_begin(&so, &error);
 				char fq[QUEUE_ID_LEN + 1];
 
+				o->unsafe = true;
 				for (size_t i = 1; s != NULL &&
 				     lines[i] != NULL; i++)
 					(void)submit_add_rcpt(s, lines[i], 0,
@@ -1028,6 +1149,8 @@ static void run_job(char **f, size_t count)
 	struct ctl_file *ctl = NULL;
 	struct str rec;
 	const char *error;
+	size_t *todo, ntodo = 0;
+	bool sync = false;
 	int lockfd, datafd;
 
 	if (ctlpath == NULL || datapath == NULL)
@@ -1041,11 +1164,10 @@ static void run_job(char **f, size_t count)
 		_exit(0);
 	datafd = open(datapath, O_RDONLY | O_CLOEXEC);
 	str_init(&rec, 256);
+	todo = xcalloc(count, sizeof(*todo));
 	for (size_t i = 3; i + 1 < count; i += 2) {
 		char *end;
 		unsigned long n = strtoul(f[i], &end, 10);
-		struct outcome o = { CTL_STATUS_NONE, NULL };
-		struct ctl_rcpt *r;
 
 		if (*end != '\0' || n >= ctl->rcpt_count ||
 		    strcmp(ctl->rcpts[n].address, f[i + 1]) != 0) {
@@ -1053,15 +1175,31 @@ static void run_job(char **f, size_t count)
 				  qid, f[i]);
 			continue;
 		}
-		r = &ctl->rcpts[n];
-		if (r->status == CTL_STATUS_DELIVERED ||
-		    r->status == CTL_STATUS_FAILED)
+		if (ctl->rcpts[n].status == CTL_STATUS_DELIVERED ||
+		    ctl->rcpts[n].status == CTL_STATUS_FAILED)
 			continue; /* done by an earlier run */
+		todo[ntodo++] = n;
+		ctl_write_started(&rec, n, time(NULL));
+	}
+	/* the P records are on disk before any copy is made: if this
+	 * process dies before its outcome is written, the retry knows to
+	 * look for the copies it may have made */
+	if (ntodo > 0 &&
+	    queue_ctl_append(qid, str_c(&rec), str_len(&rec), &error) < 0) {
+		log_error("%s: %s", qid, error);
+		_exit(1);
+	}
+	str_clear(&rec);
+	for (size_t i = 0; i < ntodo; i++) {
+		size_t n = todo[i];
+		struct outcome o = { CTL_STATUS_NONE, NULL, false };
+		struct ctl_rcpt *r = &ctl->rcpts[n];
+
 		if (datafd < 0)
 			result(&o, CTL_STATUS_DEFERRED, "4.3.0 cannot open "
 			       "the data file: %s", strerror(errno));
 		else
-			deliver_rcpt(qid, ctl, key, r->address, datafd, &o);
+			deliver_rcpt(qid, ctl, key, n, datafd, &o);
 		if (o.status == CTL_STATUS_NONE)
 			result(&o, CTL_STATUS_DEFERRED, "4.3.0 not delivered");
 		log_info("%s: <%s> %s: %s", qid, r->address,
@@ -1071,10 +1209,17 @@ static void run_job(char **f, size_t count)
 		ctl_write_status(&rec, n, o.status,
 				 o.status == CTL_STATUS_DELIVERED ? 'l' : 0,
 				 time(NULL), o.diag);
+		if (o.unsafe || o.status != CTL_STATUS_DELIVERED)
+			sync = true;
 		free(o.diag);
 	}
+	/* Maildir copies only: a lost S record is repaired by the retry
+	 * (the P record is durable, the copy is found by its name), so it
+	 * needs no fdatasync of its own */
 	if (str_len(&rec) > 0 &&
-	    queue_ctl_append(qid, str_c(&rec), str_len(&rec), &error) < 0) {
+	    (sync ? queue_ctl_append(qid, str_c(&rec), str_len(&rec), &error) :
+	     queue_ctl_append_nosync(qid, str_c(&rec), str_len(&rec),
+				     &error)) < 0) {
 		log_error("%s: %s", qid, error);
 		_exit(1);
 	}

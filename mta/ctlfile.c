@@ -253,6 +253,24 @@ static void parse_status(struct ctl_file *ctl, char type, const char *v)
 	r->status_how = how;
 }
 
+/* "P<n> <time>": a delivery of recipient n started. */
+static void parse_started(struct ctl_file *ctl, const char *v)
+{
+	struct ctl_rcpt *r = rcpt_ref(ctl, &v);
+	uint64_t t;
+
+	if (r == NULL || *v != ' ') {
+		ctl->bad_lines++;
+		return;
+	}
+	v++;
+	if (parse_num(&v, (uint64_t)INT64_MAX, &t) < 0 || *v != '\0') {
+		ctl->bad_lines++;
+		return;
+	}
+	r->started++;
+}
+
 static void parse_diag(struct ctl_file *ctl, const char *v)
 {
 	struct ctl_rcpt *r = rcpt_ref(ctl, &v);
@@ -304,6 +322,18 @@ static int parse_line(struct ctl_file *ctl, const char *line, bool first,
 		break;
 	case '8': ctl->body_8bit = true; break;
 	case 'V': ctl->verp = true; break;
+	case 'U': {
+		const char *p = v;
+		uint64_t uid;
+
+		if (parse_num(&p, UINT32_MAX, &uid) < 0 || *p != '\0') {
+			ctl->bad_lines++;
+			break;
+		}
+		ctl->has_owner = true;
+		ctl->owner_uid = (unsigned long)uid;
+		break;
+	}
 	case 'w': ctl->warned = true; break;
 	case 'E': case 'W': case 'L': case 'A': case 'C':
 		if (parse_time(v, &t) < 0) {
@@ -350,6 +380,9 @@ static int parse_line(struct ctl_file *ctl, const char *line, bool first,
 		break;
 	case 'S': case 'F': case 'D':
 		parse_status(ctl, type, v);
+		break;
+	case 'P':
+		parse_started(ctl, v);
 		break;
 	default:
 		/* Another version's record: ignored. */
@@ -451,6 +484,8 @@ int ctl_write_envelope(struct str *out, const struct ctl_file *ctl,
 		goto fail;
 	if (ctl->ret == 'F' || ctl->ret == 'H')
 		str_printfa(out, "t%c\n", ctl->ret);
+	if (ctl->has_owner)
+		str_printfa(out, "U%lu\n", ctl->owner_uid);
 	if (ctl->body_8bit)
 		str_append(out, "8\n");
 	if (ctl->verp)
@@ -496,4 +531,9 @@ void ctl_write_status(struct str *out, size_t n, enum ctl_status status,
 	    (how == 'l' || how == 'r' || how == 'x'))
 		str_printfa(out, " %c", how);
 	str_append_c(out, '\n');
+}
+
+void ctl_write_started(struct str *out, size_t n, time_t t)
+{
+	str_printfa(out, "P%zu %" PRId64 "\n", n, (int64_t)t);
 }

@@ -14,6 +14,8 @@
  *   M<message-id>      the Message-ID header's value
  *   i<user>            authenticated submitter
  *   f<text>            Received-From-MTA (DSN "dns; host [ip]")
+ *   U<uid>             local mail: the uid of the user who sent it (mailq
+ *                      and cancelmsg let that user see and cancel it)
  *   8                  the body has 8-bit bytes
  *   V                  VERP (Courier's XVERP): each recipient's delivery
  *                      uses its own envelope sender (ctl_verp_sender());
@@ -33,6 +35,9 @@
  *                      that asked NOTIFY=SUCCESS, RFC 3461 5.2.7.3)
  *   F<n> <time>        failed for good
  *   D<n> <time>        deferred (temporary failure this round)
+ *   P<n> <time>        a delivery of recipient n started (written and
+ *                      fdatasync'ed before the copy is made, so a retry
+ *                      knows an earlier attempt may have made it)
  *   C<time>            an attempt round completed
  *   A<time>            the next attempt is due then
  *   w                  the delayed DSN was sent
@@ -77,6 +82,7 @@ struct ctl_rcpt {
 	char status_how;	/* 'l', 'r', 'x' or 0 for S records */
 	char *diag;		/* text of the last I record ("250 ok"), or NULL */
 	unsigned int attempts;	/* D records seen */
+	unsigned int started;	/* P records seen (deliveries begun) */
 };
 
 struct ctl_file {
@@ -89,6 +95,8 @@ struct ctl_file {
 	char *from_mta;		/* f, or NULL */
 	bool body_8bit;
 	bool verp;		/* V */
+	bool has_owner;		/* U: local mail of user owner_uid */
+	unsigned long owner_uid;
 	time_t expires, warn_time, not_before, next_attempt;
 	unsigned int rounds;	/* C records */
 	time_t last_round;
@@ -124,7 +132,7 @@ int ctl_parse(const char *data, size_t len, const struct ctl_limits *limits,
 /* Whether text can go in a record: no CR, LF or NUL. */
 bool ctl_value_ok(const char *text);
 
-/* Appends the records submit writes (s u e t M i f 8 V E W L, then r R N
+/* Appends the records submit writes (s u e t M i f U 8 V E W L, then r R N
  * for each recipient).  Returns 0, or -1 with *error_r when a value
  * cannot be written (contains CR, LF or NUL). */
 int ctl_write_envelope(struct str *out, const struct ctl_file *ctl,
@@ -135,6 +143,9 @@ int ctl_write_envelope(struct str *out, const struct ctl_file *ctl,
  * S (how = 'l', 'r', 'x' or 0), F or D with time t. */
 void ctl_write_status(struct str *out, size_t n, enum ctl_status status,
 		      char how, time_t t, const char *diag);
+
+/* Appends a P record: a delivery of recipient n starts at time t. */
+void ctl_write_started(struct str *out, size_t n, time_t t);
 
 /* NOTIFY flags "SFD"/"N" <-> mask.  Returns -1 on an unknown letter. */
 int ctl_notify_parse(const char *text, unsigned int *mask_r);

@@ -448,8 +448,8 @@ int queue_ctl_read(const char *qid, struct ctl_file **ctl_r,
 	return ret;
 }
 
-int queue_ctl_append(const char *qid, const char *text, size_t len,
-		     const char **error_r)
+static int ctl_append(const char *qid, const char *text, size_t len,
+		      bool sync, const char **error_r)
 {
 	char *path = queue_path(qid, 'C');
 	int fd, ret = -1;
@@ -466,13 +466,25 @@ int queue_ctl_append(const char *qid, const char *text, size_t len,
 	}
 	if (write_all(fd, text, len) < 0)
 		*error_r = err("cannot write", path);
-	else if (fdatasync(fd) < 0)
+	else if (sync && fdatasync(fd) < 0)
 		*error_r = err("cannot fsync", path);
 	else
 		ret = 0;
 	close(fd);
 	free(path);
 	return ret;
+}
+
+int queue_ctl_append(const char *qid, const char *text, size_t len,
+		     const char **error_r)
+{
+	return ctl_append(qid, text, len, true, error_r);
+}
+
+int queue_ctl_append_nosync(const char *qid, const char *text, size_t len,
+			    const char **error_r)
+{
+	return ctl_append(qid, text, len, false, error_r);
 }
 
 int queue_remove(const char *qid, const char **error_r)

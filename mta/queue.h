@@ -90,6 +90,11 @@ int queue_ctl_read(const char *qid, struct ctl_file **ctl_r,
  * Returns 0, or -1 with *error_r. */
 int queue_ctl_append(const char *qid, const char *text, size_t len,
 		     const char **error_r);
+/* The same without the fdatasync: only for records whose loss a retry
+ * repairs by itself (courierlocal's S records of Maildir copies, which
+ * the P record written durably before the copy lets a retry find). */
+int queue_ctl_append_nosync(const char *qid, const char *text, size_t len,
+			    const char **error_r);
 /* Removes a message: the control file first, then the data file, then
  * the bucket if it became empty.  Returns 0 (also when it was already
  * gone), or -1 with *error_r. */

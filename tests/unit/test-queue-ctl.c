@@ -108,6 +108,58 @@ static void test_final_is_final(void **state)
 	ctl_file_free(&ctl);
 }
 
+/* P records: deliveries started, counted; malformed ones skipped. */
+static void test_started(void **state)
+{
+	struct ctl_file *ctl;
+	struct str out;
+
+	(void)state;
+	str_init(&out, 64);
+	str_append(&out, "s\nra@b\nrc@d\n");
+	ctl_write_started(&out, 1, 100);
+	assert_string_equal(str_c(&out) + 12, "P1 100\n");
+	str_append(&out, "P0 5\nD0 6\nP0 7\nP1\nP2 5\nPx 5\nP0 5x\nP0 8");
+	ctl = parse_ok(str_c(&out));
+	assert_int_equal(ctl->rcpts[0].started, 2);
+	assert_int_equal(ctl->rcpts[1].started, 1);
+	assert_int_equal(ctl->rcpts[0].status, CTL_STATUS_DEFERRED);
+	assert_int_equal(ctl->rcpts[1].status, CTL_STATUS_NONE);
+	assert_int_equal(ctl->bad_lines, 4);
+	ctl_file_free(&ctl);
+	str_free(&out);
+}
+
+/* U records: the local sender's uid, written and read back; malformed
+ * ones skipped. */
+static void test_owner(void **state)
+{
+	struct ctl_file *ctl = ctl_file_new(), *back;
+	struct str out;
+	const char *error;
+
+	(void)state;
+	ctl->has_owner = true;
+	ctl->owner_uid = 65534;
+	ctl_file_add_rcpt(ctl, "a@b", NULL, 0);
+	str_init(&out, 64);
+	assert_int_equal(ctl_write_envelope(&out, ctl, &error), 0);
+	assert_non_null(strstr(str_c(&out), "\nU65534\n"));
+	back = parse_ok(str_c(&out));
+	assert_true(back->has_owner);
+	assert_int_equal(back->owner_uid, 65534);
+	ctl_file_free(&back);
+	back = parse_ok("s\nU\nUx\nU-1\nU4294967296\nU12 \nra@b\n");
+	assert_false(back->has_owner);
+	assert_int_equal(back->bad_lines, 5);
+	ctl_file_free(&back);
+	back = parse_ok("s\nra@b\n");
+	assert_false(back->has_owner);
+	ctl_file_free(&back);
+	ctl_file_free(&ctl);
+	str_free(&out);
+}
+
 static void test_malformed_lines(void **state)
 {
 	struct ctl_file *ctl;
@@ -331,6 +383,8 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_final_is_final),
 		cmocka_unit_test(test_malformed_lines),
+		cmocka_unit_test(test_started),
+		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_every_prefix),
 		cmocka_unit_test(test_write_refuses_newlines),
