@@ -14,16 +14,97 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "maildir-keywords.h"
 #include "maildir-quota.h"
 #include "maildir.h"
 #include "mddeliver.h"
 #include "mem.h"
 #include "str.h"
 
+/* qsort comparator for C strings, byte order (as Debian's maildrop). */
+static int kw_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int md_keywords_split(const char *keywords, char ***names_r,
+		      char **invalid_r)
+{
+	struct str bad;
+	char **names = NULL;
+	size_t n = 0, alloc = 0, i, j;
+	const char *p = keywords != NULL ? keywords : "";
+
+	str_init(&bad, 0);
+	while (*p != '\0') {
+		size_t len = strcspn(p, ",");
+		char *name;
+
+		if (len == 0) {
+			p++;
+			continue;
+		}
+		name = xstrndup(p, len);
+		p += len;
+		if (!maildir_keywords_name_valid(name)) {
+			if (str_len(&bad) > 0)
+				str_append_c(&bad, ',');
+			str_append(&bad, name);
+			free(name);
+			continue;
+		}
+		if (n >= MD_KEYWORDS_MAX) {
+			free(name);
+			continue;
+		}
+		if (n == alloc) {
+			alloc = alloc == 0 ? 8 : alloc * 2;
+			names = xreallocarray(names, alloc + 1, sizeof(*names));
+		}
+		names[n++] = name;
+	}
+	if (n > 0) {
+		qsort(names, n, sizeof(*names), kw_cmp);
+		for (i = j = 1; i < n; i++) {
+			if (strcmp(names[i], names[j - 1]) == 0)
+				free(names[i]);
+			else
+				names[j++] = names[i];
+		}
+		n = j;
+		names[n] = NULL;
+	}
+	*names_r = names;
+	*invalid_r = str_len(&bad) > 0 ? str_steal(&bad) : NULL;
+	str_free(&bad);
+	return (int)n;
+}
+
+void md_keywords_free(char ***names)
+{
+	if (*names == NULL)
+		return;
+	for (char **p = *names; *p != NULL; p++)
+		free(*p);
+	free(*names);
+	*names = NULL;
+}
+
 int md_deliver_maildir(const char *dir, const char *data, size_t len,
 		       const char *quota, const char *flags,
 		       bool *over_quota_r, char **error_r)
 {
+	return md_deliver_maildir_kw(dir, data, len, quota, flags, NULL,
+				     over_quota_r, NULL, error_r);
+}
+
+int md_deliver_maildir_kw(const char *dir, const char *data, size_t len,
+			  const char *quota, const char *flags,
+			  const char *keywords, bool *over_quota_r,
+			  char **warning_r, char **error_r)
+{
+	char **kwnames = NULL, *kwbad = NULL, *name = NULL;
+	int nkw;
 	struct maildir_quota *q = NULL;
 	struct maildir_delivery *d;
 	const char *err;
@@ -31,6 +112,8 @@ int md_deliver_maildir(const char *dir, const char *data, size_t len,
 	size_t nfl = 0;
 	int rc;
 
+	if (warning_r != NULL)
+		*warning_r = NULL;
 	*over_quota_r = false;
 	if (flags != NULL && flags[strspn(flags, "DFRS")] != '\0') {
 		/* as Debian's maildrop: FLAGS may only hold D, F, R, S */
@@ -74,7 +157,7 @@ int md_deliver_maildir(const char *dir, const char *data, size_t len,
 		maildir_quota_close(&q);
 		return -1;
 	}
-	if (maildir_delivery_commit(&d, nfl > 0 ? fl : NULL, NULL, &err) < 0) {
+	if (maildir_delivery_commit(&d, nfl > 0 ? fl : NULL, &name, &err) < 0) {
 		*error_r = xasprintf("Unable to deliver to %s: %s", dir, err);
 		maildir_quota_close(&q);
 		return -1;
@@ -84,6 +167,21 @@ int md_deliver_maildir(const char *dir, const char *data, size_t len,
 		(void)maildir_quota_add(q, (int64_t)len, 1, &err);
 		maildir_quota_close(&q);
 	}
+	/* The message is delivered: from here on a problem with its
+	 * keywords is only reported (failing would deliver it twice). */
+	nkw = md_keywords_split(keywords, &kwnames, &kwbad);
+	if (nkw > 0 &&
+	    maildir_keywords_store(dir, name, (const char *const *)kwnames,
+				   (size_t)nkw, &err) < 0) {
+		if (warning_r != NULL)
+			*warning_r = xasprintf("Unable to set keywords: %s",
+					       err);
+	} else if (kwbad != NULL && warning_r != NULL) {
+		*warning_r = xasprintf("Invalid keywords ignored: %s", kwbad);
+	}
+	md_keywords_free(&kwnames);
+	free(kwbad);
+	free(name);
 	return 0;
 }
 

@@ -29,6 +29,33 @@ int md_deliver_maildir(const char *dir, const char *data, size_t len,
 		       const char *quota, const char *flags,
 		       bool *over_quota_r, char **error_r);
 
+/* As md_deliver_maildir(), and then stores keywords (the KEYWORDS
+ * variable, see md_keywords_split(); NULL or "" = none) for the message
+ * in Courier's courierimapkeywords/ of dir (lib/maildir-keywords.h), as
+ * Courier-IMAP reads them.  The keywords are written once the message is
+ * linked: failing to store them does not fail the delivery (that would
+ * deliver the message twice); the problem, or names that are not valid
+ * IMAP keywords and were left out, is then put in *warning_r (a new
+ * string the caller frees; NULL if none).  warning_r may be NULL. */
+int md_deliver_maildir_kw(const char *dir, const char *data, size_t len,
+			  const char *quota, const char *flags,
+			  const char *keywords, bool *over_quota_r,
+			  char **warning_r, char **error_r);
+
+/* At most this many keywords are set on one message. */
+#define MD_KEYWORDS_MAX 256
+
+/* Splits a KEYWORDS value: names separated by commas, empty names
+ * skipped, sorted in byte order without duplicates (as Debian's maildrop
+ * stores them), at most MD_KEYWORDS_MAX.  Names that are not IMAP atoms
+ * (maildir_keywords_name_valid()) are left out and listed, comma
+ * separated, in *invalid_r (a new string, or NULL if none).  Returns the
+ * number of names in *names_r, a NULL-terminated array (NULL when 0) to
+ * free with md_keywords_free(). */
+int md_keywords_split(const char *keywords, char ***names_r,
+		      char **invalid_r);
+void md_keywords_free(char ***names);
+
 /* Quota warning (maildrop -w, deliverquota -w): if the maildir dir (a
  * folder: its root) has a quota and is at least percent full, and the
  * root has no file "quotawarn" younger than 24 hours, delivers the

@@ -1077,15 +1077,21 @@ static int deliver(struct md_interp *it, const char *target, bool is_cc)
 			path[strlen(path) - 1] = '\0';
 		if (slash || is_dir(path)) {
 			bool over;
+			char *warn = NULL;
 
-			if (md_deliver_maildir(path, data, len,
-					       md_interp_get(it, "MAILDIRQUOTA"),
-					       md_interp_get(it, "FLAGS"),
-					       &over, &err) < 0) {
+			if (md_deliver_maildir_kw(path, data, len,
+					md_interp_get(it, "MAILDIRQUOTA"),
+					md_interp_get(it, "FLAGS"),
+					md_interp_get(it, "KEYWORDS"),
+					&over, &warn, &err) < 0) {
 				fatal(it, MD_EX_TEMPFAIL, "%s", err);
 				free(err);
 				free(path);
 				return -1;
+			}
+			if (warn != NULL) {
+				fprintf(stderr, "maildrop: %s\n", warn);
+				free(warn);
 			}
 			log_delivery(it, target, len);
 			if (it->warn_percent > 0 &&

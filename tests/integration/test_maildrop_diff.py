@@ -3,8 +3,9 @@ Debian's /usr/bin/maildrop.  Each filter file of maildrop-corpus/filters
 runs on a rotating set of messages of maildrop-corpus/messages in
 standalone mode (maildrop FILTER < MESSAGE) in a fresh HOME with maildirs;
 what is compared: the exit code, standard output, every file delivered
-(which maildir folder, its contents), mbox files and the delivery log
-(with the dates blanked).  Set MAILDROP_DIFF_ALL=1 to run every filter on
+(which maildir folder, its contents), the IMAP keywords set on them
+(courierimapkeywords/), mbox files and the delivery log (with the dates
+blanked).  Set MAILDROP_DIFF_ALL=1 to run every filter on
 every message."""
 import os
 import re
@@ -50,6 +51,17 @@ def make_home(root):
 DATE_RE = re.compile(rb"^(Date: |From \S+ ).*$", re.M)
 
 
+def keyword_entry(kwdir, name, data):
+    """(the message the keyword file is for, its keywords)"""
+    folder = os.path.dirname(kwdir)
+    for sub in ("new", "cur"):
+        for f in os.listdir(os.path.join(folder, sub)):
+            if f.split(":")[0] == name:
+                with open(os.path.join(folder, sub, f), "rb") as m:
+                    return m.read() + b"\0keywords:\0" + data
+    return b"\0no message\0" + data
+
+
 def snapshot(home):
     files = {}
     for dirpath, dirnames, filenames in os.walk(home):
@@ -60,6 +72,12 @@ def snapshot(home):
                 continue
             with open(path, "rb") as f:
                 data = f.read()
+            if os.path.basename(dirpath) == "courierimapkeywords":
+                # a message's keywords: named after the message, whose
+                # name is unique per run: pair them with its contents
+                files.setdefault(os.path.dirname(rel), []).append(
+                    keyword_entry(dirpath, name, data))
+                continue
             if "/new/" in rel or "/cur/" in rel:
                 # maildir file names are unique per run: keep the folder
                 key = os.path.dirname(rel)

@@ -207,6 +207,110 @@ def test_flags_deliver_to_cur_like_debian(tmp_path):
     assert any(r.endswith(":2,FS") for r, _ in trees[1])
 
 
+# ---- KEYWORDS ----
+
+def imapd_program():
+    cands = []
+    if os.environ.get("SUITE_PREFIX"):
+        cands.append(os.path.join(os.environ["SUITE_PREFIX"], "sbin", "imapd"))
+    for b in (os.environ.get("SUITE_BUILDDIR"), os.environ.get("BUILDDIR"),
+              os.path.join(HERE, "..", "..", "build")):
+        if b:
+            cands.append(os.path.join(b, "imap", "imapd"))
+    for c in cands:
+        if os.access(c, os.X_OK) and os.path.isfile(c):
+            return os.path.abspath(c)
+    pytest.skip("our imapd is not built")
+
+
+def keyword_files(md):
+    """{message contents: keyword file contents} of a maildir."""
+    out = {}
+    kwdir = os.path.join(md, "courierimapkeywords")
+    for n in os.listdir(kwdir) if os.path.isdir(kwdir) else ():
+        with open(os.path.join(kwdir, n), "rb") as f:
+            kw = f.read()
+        for sub in ("new", "cur"):
+            for m in os.listdir(os.path.join(md, sub)):
+                if m.split(":")[0] == n:
+                    with open(os.path.join(md, sub, m), "rb") as f:
+                        out[f.read()] = kw
+    return out
+
+
+KEYWORDS_FILTER = (
+    'KEYWORDS=\'$Label1,foo\'\n'
+    'if (/^Subject: second/)\n{\n  KW=\'$Seen\'\n'
+    '  KEYWORDS="$KEYWORDS,Work,,$KW"\n}\n'
+    'if (/^Subject: third/)\n{\n  KEYWORDS=""\n}\n'
+    'if (/^Subject: fourth/)\n{\n  FLAGS=S\n  to "Maildir/.Work"\n}\n'
+    'to "Maildir"\n')
+KEYWORDS_MSGS = [b"From: a@example.com\nSubject: %s\n\nbody %d\n" % (s, i)
+                 for i, s in enumerate((b"first", b"second", b"third",
+                                        b"fourth"))]
+
+
+def test_keywords_like_debian_and_seen_by_imapd(tmp_path):
+    """KEYWORDS writes courierimapkeywords/ as Debian's maildrop does, and
+    our imapd shows the keywords in FETCH FLAGS."""
+    import imaplib
+    ref = need("maildrop")
+    stores = []
+    for k, binary in enumerate((ref, ours("maildrop"))):
+        d = tmp_path / str(k)
+        d.mkdir()
+        maildir(str(d / "Maildir"), folders=("Work",))
+        write(str(d / "f"), KEYWORDS_FILTER)
+        for m in KEYWORDS_MSGS:
+            p = run([binary, "f"], d, m)
+            assert p.returncode == 0, p.stderr
+        stores.append((keyword_files(str(d / "Maildir")),
+                       keyword_files(str(d / "Maildir" / ".Work"))))
+    assert stores[1] == stores[0]
+    inbox, work = stores[1]
+    assert inbox[KEYWORDS_MSGS[0]] == b"$Label1\nfoo\n"
+    assert inbox[KEYWORDS_MSGS[1]] == b"$Label1\n$Seen\nWork\nfoo\n"
+    assert KEYWORDS_MSGS[2] not in inbox
+    assert work[KEYWORDS_MSGS[3]] == b"$Label1\nfoo\n"
+
+    md = str(tmp_path / "1" / "Maildir")
+    m = imaplib.IMAP4_stream("%s %s" % (imapd_program(), md))
+    try:
+        flags = {}
+        typ, boxes = m.list()
+        assert typ == "OK"
+        work_box = [b.decode().rsplit(" ", 1)[1] for b in boxes
+                    if b.decode().endswith("Work")]
+        assert len(work_box) == 1
+        for box in ["INBOX"] + work_box:
+            typ, _ = m.select(box)
+            assert typ == "OK"
+            typ, data = m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            assert typ == "OK"
+            for item in data:
+                if not isinstance(item, tuple):
+                    continue
+                subj = item[1].decode().split(":", 1)[1].strip()
+                got = re.search(r"FLAGS \(([^)]*)\)", item[0].decode())
+                flags[subj] = set(got.group(1).split()) - {"\\Recent"}
+    finally:
+        m.logout()
+    assert flags["first"] == {"$Label1", "foo"}
+    assert flags["second"] == {"$Label1", "$Seen", "Work", "foo"}
+    assert flags["third"] == set()
+    assert flags["fourth"] == {"$Label1", "foo", "\\Seen"}
+
+
+def test_keywords_invalid_names_left_out(tmp_path):
+    maildir(str(tmp_path / "Maildir"))
+    write(str(tmp_path / "f"), "KEYWORDS='good,bad word,a(b'\nto Maildir\n")
+    p = run([ours("maildrop"), "f"], tmp_path, MSG)
+    assert p.returncode == 0
+    assert b"Invalid keywords ignored: bad word,a(b" in p.stderr
+    assert list(keyword_files(str(tmp_path / "Maildir")).values()) == [b"good\n"]
+    assert len(os.listdir(tmp_path / "Maildir" / "new")) == 1
+
+
 # ---- quota warnings ----
 
 def quota_home(tmp_path, quota):

@@ -17,6 +17,7 @@
 #include "mdmsg.h"
 #include "mdparse.h"
 #include "maildir.h"
+#include "maildir-keywords.h"
 #include "mddeliver.h"
 #include "mem.h"
 
@@ -366,6 +367,77 @@ static void test_flags_and_quota_warning(void **state)
 	free(dir);
 }
 
+static void test_keywords(void **state)
+{
+	char **names, *bad, *big;
+	const char *e;
+	char tmpl[] = "/tmp/md-kw-XXXXXX", *dir, *name = NULL, *cmd;
+	struct maildir_keywords *kw;
+	const char *const *got;
+	size_t n;
+	bool over;
+
+	(void)state;
+	assert_int_equal(md_keywords_split(NULL, &names, &bad), 0);
+	assert_null(names);
+	assert_null(bad);
+	assert_int_equal(md_keywords_split(",,,", &names, &bad), 0);
+	assert_null(names);
+	assert_int_equal(md_keywords_split("zeta,$Label1,,zeta,Alpha,a b,x(y,",
+					   &names, &bad), 3);
+	assert_string_equal(names[0], "$Label1");
+	assert_string_equal(names[1], "Alpha");
+	assert_string_equal(names[2], "zeta");
+	assert_null(names[3]);
+	assert_string_equal(bad, "a b,x(y");
+	md_keywords_free(&names);
+	assert_null(names);
+	free(bad);
+	/* control bytes and 8-bit are not atoms; a limit on the count */
+	assert_int_equal(md_keywords_split("a\tb,\xc3\xa9,\n", &names, &bad),
+			 0);
+	assert_non_null(bad);
+	free(bad);
+	big = xcalloc(1, 4 * 1000 + 1);
+	for (int i = 0; i < 1000; i++) {
+		big[4 * i] = (char)('a' + i % 26);
+		big[4 * i + 1] = (char)('a' + i / 26 % 26);
+		big[4 * i + 2] = (char)('a' + i / 676);
+		big[4 * i + 3] = ',';
+	}
+	assert_int_equal(md_keywords_split(big, &names, &bad), MD_KEYWORDS_MAX);
+	md_keywords_free(&names);
+	free(big);
+	/* delivered and stored as lib/maildir-keywords reads them */
+	assert_non_null(mkdtemp(tmpl));
+	dir = xasprintf("%s/Maildir", tmpl);
+	assert_int_equal(maildir_create(dir, &e), 0);
+	assert_int_equal(md_deliver_maildir_kw(dir, "S: x\n\nb\n", 8, NULL,
+					       "S", "foo,$Label1,bad word",
+					       &over, &name, &bad),
+			 0);
+	assert_non_null(name);
+	assert_non_null(strstr(name, "bad word"));
+	free(name);
+	assert_int_equal(maildir_keywords_load(dir, NULL, &kw, &e), 0);
+	assert_int_equal(maildir_keywords_message_count(kw), 1);
+	{
+		size_t count;
+		const char **msgs = maildir_keywords_messages(kw, &count);
+
+		got = maildir_keywords_get(kw, msgs[0], &n);
+		assert_int_equal(n, 2);
+		assert_string_equal(got[0], "$Label1");
+		assert_string_equal(got[1], "foo");
+		free(msgs);
+	}
+	maildir_keywords_destroy(&kw);
+	cmd = xasprintf("rm -rf '%s'", tmpl);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +449,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_embedded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flags_and_quota_warning, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keywords, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

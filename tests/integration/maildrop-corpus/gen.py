@@ -198,6 +198,20 @@ def gen_filters():
     return out
 
 
+# After the 120: IMAP keywords (KEYWORDS), stored in courierimapkeywords/
+# of the folder delivered to.
+KEYWORD_FILTERS = [
+    "KEYWORDS='$Label1,foo'\n",
+    "if (/hello|meeting/)\n{\n  KEYWORDS='Work,$Important,,Work'\n"
+    "  cc \"Maildir/.Work/\"\n}\nKEYWORDS=\"\"\nto Maildir\n",
+    "KW=Seen\nKEYWORDS=\"zeta,$KW,alpha,Mid\"\nFLAGS=S\n"
+    "to \"Maildir/.Family\"\n",
+    "KEYWORDS='ignored,in,mbox'\nto mbox\n",
+    "KEYWORDS='$Junk,$NotJunk'\nif (/money|free|offer/:b)\n"
+    "  to \"Maildir/.Spam/\"\nKEYWORDS=','\n",
+]
+
+
 def main():
     mdir = os.path.join(HERE, "messages")
     fdir = os.path.join(HERE, "filters")
@@ -210,6 +224,9 @@ def main():
     for k, text in enumerate(gen_filters()):
         with open(os.path.join(fdir, "f%03d.filter" % k), "w") as f:
             f.write(text)
+    for k, text in enumerate(KEYWORD_FILTERS):
+        with open(os.path.join(fdir, "f%03d.filter" % (120 + k)), "w") as f:
+            f.write(PRE + text)
 
 
 if __name__ == "__main__":
