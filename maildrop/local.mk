@@ -26,10 +26,25 @@ maildrop_maildrop_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed -Wl,-O1
 bin_PROGRAMS += maildrop/maildirmake maildrop/deliverquota maildrop/mailbot
 maildrop_mailbot_SOURCES = maildrop/mailbot.c maildrop/mailbot.h \
 	maildrop/mailbot-args.c maildrop/mailbot-template.c \
-	maildrop/mailbot-report.c
+	maildrop/mailbot-report.c maildrop/mailbot-check.c
 maildrop_mailbot_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
 maildrop_mailbot_LDADD = $(MAILDROP_LIBS)
 maildrop_mailbot_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed
+MAILBOT_PARTS = maildrop/mailbot.h maildrop/mailbot-args.c \
+	maildrop/mailbot-template.c maildrop/mailbot-report.c
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-mailbot
+TESTS += tests/unit/test-mailbot
+tests_unit_test_mailbot_SOURCES = tests/unit/test-mailbot.c $(MAILBOT_PARTS)
+tests_unit_test_mailbot_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
+tests_unit_test_mailbot_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_mailbot_LDADD = $(UNIT_LIBS)
+endif
+FUZZ_TARGETS += tests/fuzz/fuzz-mailbot
+tests_fuzz_fuzz_mailbot_SOURCES = tests/fuzz/fuzz-mailbot.c $(MAILBOT_PARTS)
+tests_fuzz_fuzz_mailbot_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/maildrop
+tests_fuzz_fuzz_mailbot_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_mailbot_LDADD = $(CORE_LIBS)
 maildrop_maildirmake_SOURCES = maildrop/maildirmake.c
 maildrop_maildirmake_LDADD = $(CORE_LIBS)
 maildrop_maildirmake_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed

@@ -99,6 +99,8 @@ int mailbot_args_parse(int argc, char *const argv[], struct mailbot_opts *o,
 			continue;
 		}
 		c = a[1];
+		if (c == '\0')
+			return fail(o, error_r, "unknown option");
 		val = a[2] != '\0' ? a + 2 : NULL;
 		switch (c) {
 		case 'e': o->errors_to = true; continue;

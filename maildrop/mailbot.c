@@ -18,14 +18,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <langinfo.h>
-#include <lmdb.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,170 +91,6 @@ static void read_file(const char *path, struct str *out)
 		tempfail(path, strerror(errno));
 	close(fd);
 }
-
-/* Parses an address header value; NULL if there is no mailbox in it. */
-static struct rfc822_addr_list *parse_addrs(const char *value)
-{
-	struct rfc822_addr_parser *p;
-	struct rfc822_addr_list *list = NULL;
-
-	if (value == NULL)
-		return NULL;
-	p = rfc822_addr_parser_create(NULL);
-	if (rfc822_addr_parse(p, value, strlen(value), &list, NULL) < 0)
-		list = NULL;
-	rfc822_addr_parser_destroy(&p);
-	if (list != NULL && list->mailbox_count == 0)
-		rfc822_addr_list_free(&list);
-	return list;
-}
-
-/* The first valid mailbox of a list with a domain. */
-static const struct rfc822_addr *first_mailbox(const struct rfc822_addr_list *l)
-{
-	for (size_t i = 0; l != NULL && i < l->count; i++) {
-		const struct rfc822_addr *a = &l->addrs[i];
-
-		if (a->type == RFC822_ADDR_MAILBOX && !a->invalid &&
-		    !a->null_addr && a->local != NULL && a->domain != NULL)
-			return a;
-	}
-	return NULL;
-}
-
-static char *addr_spec_lower(const struct rfc822_addr *a)
-{
-	struct str s;
-
-	str_init(&s, 64);
-	(void)rfc822_addr_format_spec(&s, a);
-	return str_lcase(str_steal(&s));
-}
-
-/* Should this message get no reply at all? */
-static bool declined(const struct md_message *msg)
-{
-	char *v;
-	bool no = false;
-
-	if ((v = md_message_header(msg, "Precedence")) != NULL) {
-		const char *p = v + strspn(v, " \t");
-
-		no = strncasecmp(p, "junk", 4) == 0 ||
-		     strncasecmp(p, "bulk", 4) == 0 ||
-		     strncasecmp(p, "list", 4) == 0;
-		free(v);
-	}
-	if (!no && (v = md_message_header(msg, "List-Id")) != NULL) {
-		no = true;
-		free(v);
-	}
-	if (!no && (v = md_message_header(msg, "Auto-Submitted")) != NULL) {
-		const char *p = v + strspn(v, " \t");
-
-		no = strncasecmp(p, "no", 2) != 0 ||
-		     (p[2] != '\0' && p[2] != ' ' && p[2] != ';');
-		free(v);
-	}
-	if (!no && (v = md_message_header(msg, "Content-Type")) != NULL) {
-		const char *p = v + strspn(v, " \t");
-
-		no = strncasecmp(p, "multipart/report", 16) == 0;
-		free(v);
-	}
-	return no;
-}
-
-/* -r: does any To/Cc address equal one of the list (case-insensitive)? */
-static bool addressed_to(const struct md_message *msg, const char *list)
-{
-	static const char *const hdrs[] = { "To", "Cc" };
-	char **want = str_split(list, ",");
-	bool found = false;
-
-	for (size_t h = 0; h < N_ELEMENTS(hdrs) && !found; h++) {
-		char *v = md_message_header(msg, hdrs[h]);
-		struct rfc822_addr_list *l = parse_addrs(v);
-
-		for (size_t i = 0; l != NULL && i < l->count && !found; i++) {
-			char *a;
-
-			if (l->addrs[i].type != RFC822_ADDR_MAILBOX ||
-			    l->addrs[i].invalid || l->addrs[i].local == NULL)
-				continue;
-			a = addr_spec_lower(&l->addrs[i]);
-			for (size_t w = 0; want[w] != NULL && !found; w++) {
-				char *t = want[w];
-
-				while (*t == ' ' || *t == '\t')
-					t++;
-				size_t tl = strlen(t);
-				while (tl > 0 && (t[tl - 1] == ' ' || t[tl - 1] == '\t'))
-					tl--;
-				found = tl == strlen(a) && strncasecmp(t, a, tl) == 0;
-			}
-			free(a);
-		}
-		rfc822_addr_list_free(&l);
-		free(v);
-	}
-	str_split_free(&want);
-	return found;
-}
-
-/* -d: 1 if addr was answered less than days ago; else records now (when
- * record) and returns 0.  -1 on a database error. */
-static int already_answered(const char *db, const char *addr, double days,
-			    bool record)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k, v;
-	time_t now = time(NULL), then = 0;
-	char buf[32];
-	int rc = 0;
-
-	if (mdb_env_create(&env) != 0)
-		return -1;
-	mdb_env_set_mapsize(env, (size_t)64 * 1024 * 1024);
-	if (mdb_env_open(env, db, MDB_NOSUBDIR, 0600) != 0 ||
-	    mdb_txn_begin(env, NULL, 0, &txn) != 0) {
-		mdb_env_close(env);
-		return -1;
-	}
-	if (mdb_dbi_open(txn, NULL, 0, &dbi) != 0) {
-		mdb_txn_abort(txn);
-		mdb_env_close(env);
-		return -1;
-	}
-	k.mv_data = (void *)addr;
-	k.mv_size = strlen(addr);
-	if (mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size < sizeof(buf)) {
-		memcpy(buf, v.mv_data, v.mv_size);
-		buf[v.mv_size] = '\0';
-		then = (time_t)strtoll(buf, NULL, 10);
-		if (then <= now && (double)(now - then) < days * 86400.0)
-			rc = 1;
-	}
-	if (rc == 0 && record) {
-		int n = snprintf(buf, sizeof(buf), "%lld", (long long)now);
-
-		v.mv_data = buf;
-		v.mv_size = (size_t)n;
-		if (mdb_put(txn, dbi, &k, &v, 0) != 0) {
-			mdb_txn_abort(txn);
-			mdb_env_close(env);
-			return -1;
-		}
-		rc = mdb_txn_commit(txn) == 0 ? 0 : -1;
-	} else {
-		mdb_txn_abort(txn);
-	}
-	mdb_env_close(env);
-	return rc;
-}
-
 
 /* What the reply is made of. */
 struct reply {
@@ -451,8 +285,8 @@ static void salutation(struct str *out, const struct reply *r)
 	struct mailbot_sal_vars v;
 	char *subj = md_message_header(r->msg, "Subject");
 	struct rfc822_addr_list *from =
-		parse_addrs(mailbot_header_get(&r->h, "From"));
-	const struct rfc822_addr *who = first_mailbox(from);
+		mailbot_parse_addrs(mailbot_header_get(&r->h, "From"));
+	const struct rfc822_addr *who = mailbot_first_mailbox(from);
 	struct str addr;
 
 	if (who == NULL)
@@ -515,7 +349,7 @@ static void replyall_cc(struct str *out, const struct reply *r)
 
 			if (strcasecmp(r->h.fields[f].name, hdrs[h]) != 0)
 				continue;
-			l = parse_addrs(r->h.fields[f].value);
+			l = mailbot_parse_addrs(r->h.fields[f].value);
 			for (size_t i = 0; l != NULL && i < l->count; i++) {
 				struct str spec;
 
@@ -757,11 +591,11 @@ int main(int argc, char **argv)
 		tempfail("standard input", strerror(errno));
 	r.msg = msg;
 	mailbot_header_parse(&r.h, str_c(&msg->data), str_len(&msg->data));
-	if (declined(msg) ||
-	    (o.only_to != NULL && !addressed_to(msg, o.only_to)))
+	if (mailbot_declined(msg) ||
+	    (o.only_to != NULL && !mailbot_addressed_to(msg, o.only_to)))
 		goto done;
 	if (o.from_given) {
-		list = parse_addrs(o.from_addr);
+		list = mailbot_parse_addrs(o.from_addr);
 	} else {
 		static const char *const normal[] = { "Reply-To", "From" };
 		static const char *const errors[] = { "Errors-To", "Return-Path",
@@ -770,14 +604,14 @@ int main(int argc, char **argv)
 		size_t nh = o.errors_to ? N_ELEMENTS(errors) : N_ELEMENTS(normal);
 
 		for (size_t i = 0; i < nh && list == NULL; i++)
-			list = parse_addrs(mailbot_header_get(&r.h, h[i]));
+			list = mailbot_parse_addrs(mailbot_header_get(&r.h, h[i]));
 	}
-	r.to = first_mailbox(list);
+	r.to = mailbot_first_mailbox(list);
 	if (r.to == NULL)
 		goto done;	/* nobody to answer */
-	addr = addr_spec_lower(r.to);
+	addr = mailbot_addr_spec_lower(r.to);
 	if (o.db != NULL) {
-		int rc = already_answered(o.db, addr, o.days, !o.print);
+		int rc = mailbot_already_answered(o.db, addr, o.days, !o.print);
 
 		if (rc < 0)
 			tempfail(o.db, "unable to open the reply database");

@@ -144,4 +144,28 @@ void mailbot_headers_part(struct str *out, const struct mailbot_header *h);
  * is none.  Caller frees. */
 char *mailbot_find_draft(const char *dir);
 
+/* mailbot-check.c (linked into mailbot only: it needs LMDB and mdmsg). */
+struct md_message;
+struct rfc822_addr;
+struct rfc822_addr_list;
+
+/* Parses an address header value (NULL is fine); NULL when it holds no
+ * mailbox.  Free with rfc822_addr_list_free(). */
+struct rfc822_addr_list *mailbot_parse_addrs(const char *value);
+/* The first valid mailbox with a domain of l (may be NULL), or NULL. */
+const struct rfc822_addr *
+mailbot_first_mailbox(const struct rfc822_addr_list *l);
+/* a's addr-spec in lower case; caller frees. */
+char *mailbot_addr_spec_lower(const struct rfc822_addr *a);
+/* True for a message that gets no reply: Precedence junk/bulk/list,
+ * List-Id, Auto-Submitted other than "no", multipart/report. */
+bool mailbot_declined(const struct md_message *msg);
+/* -r: does a To or Cc address equal one of list (comma-separated, any
+ * case)? */
+bool mailbot_addressed_to(const struct md_message *msg, const char *list);
+/* -d: 1 if addr was answered less than days ago; else records now (when
+ * record) and returns 0.  -1 on a database error. */
+int mailbot_already_answered(const char *db, const char *addr, double days,
+			     bool record);
+
 #endif
