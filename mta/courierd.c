@@ -29,7 +29,9 @@
  *
  * Module settings: etc/module.NAME (NAME=value): MAXDELS (deliveries at
  * once), MAXHOST (at once to one host or mailbox), MAXRCPT (recipients
- * per delivery).  Defaults as Courier's: local 10/4/1, esmtp 40/4/100. */
+ * per delivery).  Defaults as Courier's: local 10/4/1, esmtp 40/4/100.
+ * The batchsize control file (default 100) caps MAXRCPT: no delivery
+ * carries more recipients of one message. */
 #include "config.h"
 
 #include <errno.h>
@@ -393,13 +395,18 @@ static unsigned int read_count(const char *name, unsigned int def)
 
 static void config_load(void)
 {
-	unsigned int slots;
+	unsigned int slots, batch;
 
 	retry_schedule_load(&d.retry);
 	route_config_free(&d.route);
 	d.route = route_config_load();
 	module_configure(MOD_LOCAL, "local", 10, 4, 1);
 	module_configure(MOD_ESMTP, "esmtp", 40, 4, 100);
+	/* batchsize: the most recipients of one message in one delivery,
+	 * whatever a module's MAXRCPT allows */
+	batch = read_count("batchsize", 100);
+	if (MOD_ESMTP->maxrcpt > batch)
+		MOD_ESMTP->maxrcpt = batch;
 	slots = MOD_LOCAL->maxdels + MOD_ESMTP->maxdels;
 	d.queuelo = read_count("queuelo", slots > 200 ? slots : 200);
 	d.queuehi = read_count("queuehi", d.queuelo * 2 < d.queuelo + 1000 ?

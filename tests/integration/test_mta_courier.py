@@ -209,6 +209,26 @@ def test_backuprelay(mta):
         sink.close()
 
 
+def test_batchsize(mta):
+    """batchsize caps the recipients of one message in one delivery: 5
+    remote recipients with batchsize 2 make 3 SMTP transactions."""
+    sink = SmtpSink()
+    try:
+        control(mta, "esmtproutes", "sink.test: [127.0.0.1],%d" % sink.port)
+        control(mta, "esmtpdelay", "0")
+        control(mta, "batchsize", "2")
+        start(mta)
+        rcpts = ["b%d@sink.test" % i for i in range(5)]
+        sendmail(mta, "Subject: batch\n\nx\n", "-f", mta.login, *rcpts)
+        wait_for(lambda: queue_empty(mta), what="empty queue")
+        got = sink.messages()
+        assert sorted(len(r) for _, r, _ in got) == [1, 2, 2]
+        assert sorted(a for _, r, _ in got for a in r) == \
+            ["<%s>" % a for a in rcpts]
+    finally:
+        sink.close()
+
+
 def test_submitdelay(mta):
     control(mta, "submitdelay", "3s")
     start(mta)
