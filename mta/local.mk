@@ -37,6 +37,7 @@ endif
 
 # The scheduler, its modules and the commands.
 mta_libmta_la_SOURCES += mta/route.c mta/route.h mta/dsn.c mta/dsn.h
+mta_libmta_la_SOURCES += mta/queue-admin.c mta/queue-admin.h
 
 # Aliases: the parser and database (submit expands, esmtpd asks at RCPT),
 # makealiases compiles them.

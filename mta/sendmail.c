@@ -40,6 +40,7 @@
 
 #include "ctlfile.h"
 #include "log.h"
+#include "queue-admin.h"
 #include "queue.h"
 #include "mem.h"
 #include "rfc822-addr.h"
@@ -134,25 +135,6 @@ struct out {
 	struct str error;	/* the last refusal */
 };
 
-/* The submit program: sbin/ beside our bin/, else SBINDIR. */
-static char *submit_program(void)
-{
-	char *exe = realpath("/proc/self/exe", NULL), *path = NULL;
-
-	if (exe != NULL) {
-		char *slash = strrchr(exe, '/');
-
-		if (slash != NULL) {
-			*slash = '\0';
-			path = xasprintf("%s/../sbin/submit", exe);
-			if (access(path, X_OK) < 0)
-				x_free(path);
-		}
-		free(exe);
-	}
-	return path != NULL ? path : xstrdup(SBINDIR "/submit");
-}
-
 static bool field_ok(const char *v)
 {
 	return v == NULL || (ctl_value_ok(v) && strchr(v, '\t') == NULL);
@@ -241,7 +223,7 @@ static void out_start(struct out *out)
 		out->pid = -1;
 		return;
 	}
-	prog = submit_program();
+	prog = queue_admin_submit_program();
 	out->pid = fork();
 	if (out->pid == 0) {
 		if (dup2(in[0], 0) < 0 || dup2(fileno(out->replies), 1) < 0)

@@ -25,7 +25,14 @@
  * instance root, its etc/ and every folder above them belong to root and
  * cannot be written by others (else a user could point it at control
  * files of their own); otherwise it uses the configured paths.  Its
- * umask is 007, so what it makes stays the group's. */
+ * umask is 007, so what it makes stays the group's.
+ *
+ *   submit -mailq [-s]
+ *   submit -cancelmsg QUEUEID [REASON]
+ *
+ * are mailq and cancelmsg for users who cannot read the queue (they run
+ * it): the real uid sees and cancels only its own local mail, root all
+ * (queue-admin.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -40,6 +47,7 @@
 #include "ctlfile.h"
 #include "log.h"
 #include "mem.h"
+#include "queue-admin.h"
 #include "str.h"
 #include "submit.h"
 #include "track.h"
@@ -160,6 +168,35 @@ int main(int argc, char **argv)
 	log_init("submit", LOG_TARGET_STDERR);
 	if (getegid() != getgid() || geteuid() != getuid())
 		setgid_sanitize();
+	/* mailq and cancelmsg of users who cannot read the queue: the real
+	 * uid decides what they see (queue-admin.h) */
+	if (argc >= 2 && strcmp(argv[1], "-mailq") == 0) {
+		if (argc > 3 || (argc == 3 && strcmp(argv[2], "-s") != 0)) {
+			fprintf(stderr, "usage: submit -mailq [-s]\n");
+			return EX_USAGE;
+		}
+		if (queue_admin_list(stdout, getuid(), argc == 3,
+				     &error) < 0) {
+			fprintf(stderr, "mailq: %s\n", error);
+			return 1;
+		}
+		return 0;
+	}
+	if (argc >= 2 && strcmp(argv[1], "-cancelmsg") == 0) {
+		if (argc < 3 || argc > 4) {
+			fprintf(stderr, "usage: submit -cancelmsg QUEUEID "
+				"[REASON]\n");
+			return EX_USAGE;
+		}
+		r = queue_admin_cancel(argv[2], argc == 4 ? argv[3] : NULL,
+				       getuid(), &error);
+		if (r < 0) {
+			fprintf(stderr, "cancelmsg: %s: %s\n", argv[2], error);
+			return 1;
+		}
+		printf("%s: cancelled (%d recipients)\n", argv[2], r);
+		return 0;
+	}
 	memset(&opts, 0, sizeof(opts));
 	opts.source = argc > 1 ? argv[1] : "local";
 	opts.received_from = argc > 2 && *argv[2] != '\0' ? argv[2] : NULL;

@@ -240,6 +240,11 @@ struct submit *submit_begin(const struct submit_options *opts,
 	s->protocol = xstrdup(opts->protocol != NULL ? opts->protocol :
 			      "local");
 	s->uid = opts->uid;
+	/* local mail: its user may list and cancel it (mailq, cancelmsg) */
+	if (s->received_from == NULL) {
+		s->ctl->has_owner = true;
+		s->ctl->owner_uid = (unsigned long)opts->uid;
+	}
 	s->add_msgid = !opts->no_add_msgid;
 	s->add_date = !opts->no_add_date;
 	s->no_aliases = opts->no_aliases;

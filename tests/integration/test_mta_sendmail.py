@@ -214,3 +214,48 @@ def test_setgid_submit_ignores_a_users_instance(mta, tmp_path):  # noqa
                   env={"COURIER_INSTANCE": str(fake)},
                   input="nobody\n\n\nx\n")
     assert "is not root's: ignored" in r.stderr
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="runuser needs root")
+def test_mailq_cancelmsg_as_nobody(mta):  # noqa: F811
+    """A user sees and cancels only the mail they sent (through the
+    setgid submit: they cannot read the queue); root sees all."""
+    from test_mta import control, dead_route, queued, sendmail
+    dead_route(mta)
+    control(mta, "retryalpha", "1h")
+    start(mta)
+    sendmail(mta, "Subject: root's\n\nx\n", "-f", mta.login,
+             "b@remote.invalid")
+    r = as_nobody(mta, mta.program("sendmail"), "c@remote.invalid",
+                  input="Subject: nobody's\n\nx\n")
+    assert r.returncode == 0, r.stderr
+    ctls = wait_for(lambda: len(queued(mta)) == 2 and queued(mta),
+                    what="two queued messages")
+    qids = {}
+    for c in ctls:
+        qid = os.path.basename(c)[1:]
+        qids["c" if "c@remote.invalid" in open(c).read() else "b"] = qid
+    # nobody cannot read the queue folder itself
+    assert as_nobody(mta, "ls", os.path.join(mta.var, "queue",
+                                             "msgs")).returncode != 0
+    r = as_nobody(mta, mta.program("mailq"))
+    assert r.returncode == 0, r.stderr
+    assert qids["c"] in r.stdout and qids["b"] not in r.stdout
+    assert "<c@remote.invalid>" in r.stdout
+    assert "b@remote.invalid" not in r.stdout
+    r = as_nobody(mta, mta.program("mailq"), "-s")
+    assert r.stdout.startswith("1 messages, 1 recipients, "), r.stdout
+    r = mta.run("mailq")
+    assert qids["c"] in r.stdout and qids["b"] in r.stdout
+    # root's message is "not queued" for nobody, and stays
+    r = as_nobody(mta, mta.program("cancelmsg"), qids["b"])
+    assert r.returncode == 1 and "not queued" in r.stderr
+    r = as_nobody(mta, mta.program("cancelmsg"), "not-a-qid")
+    assert r.returncode == 1
+    r = as_nobody(mta, mta.program("cancelmsg"), qids["c"], "changed mind")
+    assert r.returncode == 0, r.stderr
+    assert "cancelled (1 recipients)" in r.stdout
+    wait_for(lambda: [os.path.basename(c)[1:] for c in queued(mta)] ==
+             [qids["b"]], what="nobody's message gone")
+    r = mta.run("mailq")
+    assert qids["b"] in r.stdout and qids["c"] not in r.stdout
