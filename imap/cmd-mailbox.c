@@ -372,25 +372,6 @@ void cmd_unsubscribe(struct imap_cmd *cmd)
 	subscribe_common(cmd, false);
 }
 
-static int count_cb(const struct mail_index_record *rec, void *context)
-{
-	(void)rec;
-	(*(uint32_t *)context)++;
-	return 0;
-}
-
-/* Messages with UID >= first (STATUS RECENT). */
-static uint32_t count_from(struct mail_index *index, uint32_t first)
-{
-	uint32_t n = 0;
-	const char *error;
-
-	if (first > 0)
-		(void)mail_index_iterate(index, first, UINT32_MAX, count_cb,
-					 &n, &error);
-	return n;
-}
-
 int imap_status_append(struct imap_client *client, const char *folder,
 		       const struct imap_arg *items, size_t count,
 		       struct str *out, const char **error_r)
@@ -435,7 +416,7 @@ int imap_status_append(struct imap_client *client, const char *folder,
 			str_printfa(out, "MESSAGES %u", st.messages);
 		else if (imap_arg_atom_equals(it, "RECENT"))
 			str_printfa(out, "RECENT %u",
-				    count_from(index, st.first_recent_uid));
+				    imap_mailbox_count_unclaimed_recent(index));
 		else if (imap_arg_atom_equals(it, "UIDNEXT"))
 			str_printfa(out, "UIDNEXT %u", st.uidnext);
 		else if (imap_arg_atom_equals(it, "UIDVALIDITY"))

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "imap-client-private.h"
+#include "imap-header-cache.h"
 #include "imap-mailbox.h"
 #include "imap-quote.h"
 #include "imap-search.h"
@@ -160,6 +161,8 @@ static int run_search(struct imap_client *client,
 	};
 	imap_search_saved_uids(client, &env.saved, &env.saved_count);
 	imap_search_bind_sets(prog, env.msg_count, env.max_uid);
+	bool from_cache = imap_search_program_fields_within(
+		prog, imap_header_cache_wanted);
 	/* a MODSEQ search key enables CONDSTORE (RFC 7162 3.1) */
 	if (prog->has_modseq)
 		client->condstore = true;
@@ -169,7 +172,7 @@ static int run_search(struct imap_client *client,
 			.seq = r->seq,
 			.uid = r->uid,
 			.flags = r->flags,
-			.recent = r->uid >= mbox->first_recent,
+			.recent = imap_mailbox_is_recent(mbox, r->uid),
 			.size = r->vsize,
 			.modseq = r->modseq,
 			.internal_date = r->internal_date,
@@ -178,6 +181,28 @@ static int run_search(struct imap_client *client,
 		};
 		int ret = imap_search_eval(prog, &env, &m, NULL);
 
+		if (ret == IMAP_SEARCH_NEED_CONTENT && from_cache) {
+			/* header keys only: the index cache's fields */
+			struct imap_search_loader *l =
+				imap_search_loader_new(prog);
+			struct imap_search_content *content;
+
+			ret = imap_mailbox_header_fields(
+				mbox, r->uid, imap_search_loader_field, l,
+				error_r);
+			content = imap_search_loader_finish(&l);
+			if (ret < 0) {
+				imap_search_content_free(&content);
+				recs_free(ctx.recs, ctx.count);
+				return -1;
+			}
+			if (ret == 1)
+				ret = imap_search_eval(prog, &env, &m,
+						       content);
+			else if (ret == 2)
+				ret = IMAP_SEARCH_NEED_CONTENT;
+			imap_search_content_free(&content);
+		}
 		if (ret == IMAP_SEARCH_NEED_CONTENT) {
 			struct imap_search_content *content = NULL;
 			int fd;
@@ -409,9 +434,16 @@ static int sort_msgs(struct imap_client *client, const struct msg_rec *recs,
 		m->size = recs[i].vsize;
 		m->arrival = recs[i].internal_date;
 		if (with_header) {
-			int ret = mail_index_open_message(client->mbox->index,
-							  m->uid, &fd,
-							  error_r);
+			int ret = imap_mailbox_header_fields(
+				client->mbox, m->uid, sort_field_cb, m,
+				error_r);
+
+			if (ret == 2)
+				ret = mail_index_open_message(
+					client->mbox->index, m->uid, &fd,
+					error_r);
+			else if (ret > 0)
+				ret = 0; /* done: the fields came cached */
 			if (ret < 0) {
 				for (size_t j = 0; j <= i; j++)
 					imap_sort_msg_free(&msgs[j]);

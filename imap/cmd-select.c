@@ -366,11 +366,7 @@ static void select_common(struct imap_cmd *cmd, bool readonly)
 			str_printfa(&s, " %s", kw);
 	}
 	str_append(&s, ")\r\n");
-	size_t recent = 0;
-	for (size_t i = mbox->count; i > 0 &&
-				     mbox->uids[i - 1] >= mbox->first_recent;
-	     i--)
-		recent++;
+	size_t recent = mbox->recent_count;
 	mbox->recent_sent = recent;
 	str_printfa(&s, "* %zu EXISTS\r\n", mbox->count);
 	struct first_unseen_ctx fu = { .mbox = mbox };

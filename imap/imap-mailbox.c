@@ -10,6 +10,7 @@
 
 #include "imap-acl.h"
 #include "imap-client-private.h"
+#include "imap-header-cache.h"
 #include "imap-mailbox.h"
 #include "imap-message.h"
 #include "imap-shared.h"
@@ -231,6 +232,127 @@ static void uiddb_update(struct mail_index *index,
 		log_warning("imapd: %s: %s", dir, error);
 }
 
+/* A message that arrived: found in new/ by a scan (a delivery) or added
+ * through the index (APPEND, COPY, MOVE), not one a scan found in cur/
+ * (the old mail of a maildir indexed for the first time). */
+static bool rec_arrived(const struct mail_index_record *rec)
+{
+	return rec->seen_in_new || rec->in_new;
+}
+
+struct recent_ctx {
+	uint32_t *uids, *move;
+	size_t count, move_count;
+	size_t alloc, move_alloc;
+};
+
+static void uid_push(uint32_t **arr, size_t *count, size_t *alloc,
+		     uint32_t uid)
+{
+	if (*count == *alloc) {
+		*alloc = *alloc == 0 ? 64 : *alloc * 2;
+		*arr = xreallocarray(*arr, *alloc, sizeof(**arr));
+	}
+	(*arr)[(*count)++] = uid;
+}
+
+static int recent_cb(const struct mail_index_record *rec, void *context)
+{
+	struct recent_ctx *ctx = context;
+
+	if (!rec_arrived(rec))
+		return 0;
+	uid_push(&ctx->uids, &ctx->count, &ctx->alloc, rec->uid);
+	if (rec->in_new)
+		uid_push(&ctx->move, &ctx->move_count, &ctx->move_alloc,
+			 rec->uid);
+	return 0;
+}
+
+/* Adds the view's arrived messages with UID >= from (all above the last
+ * recent one) to the session's \Recent list and, unless the view is
+ * read-only, moves those still in new/ to cur/ as Courier does: the
+ * session that first sees a delivery takes it out of new/. */
+static void recent_add(struct imap_mailbox *mbox, uint32_t from)
+{
+	struct recent_ctx ctx = { 0 };
+	const char *error;
+
+	if (mbox->count == 0 || from > mbox->uids[mbox->count - 1])
+		return;
+	if (mbox->recent_count > 0 &&
+	    from <= mbox->recent_uids[mbox->recent_count - 1])
+		from = mbox->recent_uids[mbox->recent_count - 1] + 1;
+	if (mail_index_iterate(mbox->index, from, mbox->uids[mbox->count - 1],
+			       recent_cb, &ctx, &error) < 0)
+		log_warning("imapd: %s: %s", mbox->dir, error);
+	if (ctx.count > 0) {
+		mbox->recent_uids = xreallocarray(mbox->recent_uids,
+						  mbox->recent_count +
+							  ctx.count,
+						  sizeof(uint32_t));
+		memcpy(mbox->recent_uids + mbox->recent_count, ctx.uids,
+		       ctx.count * sizeof(uint32_t));
+		mbox->recent_count += ctx.count;
+	}
+	if (!mbox->readonly && ctx.move_count > 0 &&
+	    mail_index_move_to_cur(mbox->index, ctx.move, ctx.move_count,
+				   &error) < 0)
+		log_warning("imapd: %s: moving to cur/: %s", mbox->dir, error);
+	free(ctx.uids);
+	free(ctx.move);
+}
+
+/* Drops from the \Recent list the UIDs no longer in the view. */
+static void recent_prune(struct imap_mailbox *mbox)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < mbox->recent_count; i++)
+		if (imap_mailbox_seq(mbox, mbox->recent_uids[i]) != 0)
+			mbox->recent_uids[n++] = mbox->recent_uids[i];
+	mbox->recent_count = n;
+}
+
+bool imap_mailbox_is_recent(const struct imap_mailbox *mbox, uint32_t uid)
+{
+	size_t lo = 0, hi = mbox->recent_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mbox->recent_uids[mid] == uid)
+			return true;
+		if (mbox->recent_uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static int count_arrived_cb(const struct mail_index_record *rec,
+			    void *context)
+{
+	if (rec_arrived(rec))
+		(*(uint32_t *)context)++;
+	return 0;
+}
+
+uint32_t imap_mailbox_count_unclaimed_recent(struct mail_index *index)
+{
+	struct mail_index_status st;
+	const char *error;
+	uint32_t n = 0;
+
+	if (mail_index_get_status(index, &st, &error) < 0 ||
+	    st.first_recent_uid >= st.uidnext)
+		return 0;
+	(void)mail_index_iterate(index, st.first_recent_uid, UINT32_MAX,
+				 count_arrived_cb, &n, &error);
+	return n;
+}
+
 int imap_mailbox_open(struct imap_client *client, const char *name,
 		      bool readonly, struct imap_mailbox **mbox_r,
 		      const char **error_r)
@@ -279,6 +401,7 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 		imap_mailbox_close(&mbox);
 		return -1;
 	}
+	recent_add(mbox, mbox->first_recent);
 	uiddb_update(mbox->index, &st);
 	mbox->modseq = st.highestmodseq;
 	mbox->uidvalidity = st.uidvalidity;
@@ -294,6 +417,7 @@ void imap_mailbox_close(struct imap_mailbox **mbox)
 	imap_mailbox_cache_flush(*mbox);
 	mail_index_close(&(*mbox)->index);
 	free((*mbox)->uids);
+	free((*mbox)->recent_uids);
 	free((*mbox)->saved_uids);
 	free((*mbox)->name);
 	free((*mbox)->dir);
@@ -460,16 +584,33 @@ static const char *const cache_names[] = {
 	[IMAP_CACHE_ENVELOPE] = CACHE_ENVELOPE,
 	[IMAP_CACHE_BODY] = CACHE_BODY,
 	[IMAP_CACHE_BODYSTRUCTURE] = CACHE_BODYSTRUCTURE,
+	[IMAP_CACHE_HEADERS] = IMAP_HEADER_CACHE_FIELD,
 };
 
-int imap_mailbox_cached(struct imap_mailbox *mbox, uint32_t uid,
+/* Queues a value for the cache (takes data). */
+static void cache_queue(struct imap_mailbox *mbox, uint32_t uid,
+			enum imap_cache_field field, char *data, size_t len)
+{
+	struct mail_index_cache_entry *e;
+
+	mbox->pending_cache = xreallocarray(mbox->pending_cache,
+					    mbox->pending_cache_count + 1,
+					    sizeof(*mbox->pending_cache));
+	e = &mbox->pending_cache[mbox->pending_cache_count++];
+	e->uid = uid;
+	e->field = cache_names[field];
+	e->len = len;
+	e->data = data;
+	if (mbox->pending_cache_count >= IMAP_CACHE_BATCH * 3)
+		imap_mailbox_cache_flush(mbox);
+}
+
+/* Appends the queued or cached value of (uid, field) to out: 1, 0 when
+ * absent, -1 on error. */
+static int cache_lookup(struct imap_mailbox *mbox, uint32_t uid,
 			enum imap_cache_field field, struct str *out,
 			const char **error_r)
 {
-	struct str msg, v[IMAP_CACHE_FIELD_COUNT];
-	struct imap_message *parsed;
-	int ret;
-
 	/* queued values first, newest last */
 	for (size_t i = mbox->pending_cache_count; i > 0; i--) {
 		const struct mail_index_cache_entry *e =
@@ -479,8 +620,19 @@ int imap_mailbox_cached(struct imap_mailbox *mbox, uint32_t uid,
 			return 1;
 		}
 	}
-	ret = mail_index_cache_get(mbox->index, uid, cache_names[field], out,
-				   error_r);
+	return mail_index_cache_get(mbox->index, uid, cache_names[field], out,
+				    error_r);
+}
+
+int imap_mailbox_cached(struct imap_mailbox *mbox, uint32_t uid,
+			enum imap_cache_field field, struct str *out,
+			const char **error_r)
+{
+	struct str msg, v[IMAP_CACHE_FIELD_COUNT];
+	struct imap_message *parsed;
+	int ret;
+
+	ret = cache_lookup(mbox, uid, field, out, error_r);
 	if (ret != 0)
 		return ret;
 	str_init(&msg, 4096);
@@ -490,30 +642,67 @@ int imap_mailbox_cached(struct imap_mailbox *mbox, uint32_t uid,
 		return ret;
 	}
 	parsed = imap_message_parse(str_c(&msg), str_len(&msg));
-	for (size_t i = 0; i < IMAP_CACHE_FIELD_COUNT; i++)
+	for (size_t i = 0; i < IMAP_CACHE_HEADERS; i++)
 		str_init(&v[i], 256);
 	imap_message_envelope(parsed, NULL, &v[IMAP_CACHE_ENVELOPE]);
 	imap_message_bodystructure(parsed, NULL, false, &v[IMAP_CACHE_BODY]);
 	imap_message_bodystructure(parsed, NULL, true,
 				   &v[IMAP_CACHE_BODYSTRUCTURE]);
 	imap_message_free(&parsed);
+	size_t hlen;
+	char *hdrs = imap_header_cache_from_message(str_c(&msg), str_len(&msg),
+						    &hlen);
 	str_free(&msg);
-	str_append_n(out, str_c(&v[field]), str_len(&v[field]));
-	for (size_t i = 0; i < IMAP_CACHE_FIELD_COUNT; i++) {
-		struct mail_index_cache_entry *e;
+	if (field == IMAP_CACHE_HEADERS)
+		str_append_n(out, hdrs, hlen);
+	else
+		str_append_n(out, str_c(&v[field]), str_len(&v[field]));
+	for (size_t i = 0; i < IMAP_CACHE_HEADERS; i++) {
+		size_t len = str_len(&v[i]);
 
-		mbox->pending_cache = xreallocarray(
-			mbox->pending_cache, mbox->pending_cache_count + 1,
-			sizeof(*mbox->pending_cache));
-		e = &mbox->pending_cache[mbox->pending_cache_count++];
-		e->uid = uid;
-		e->field = cache_names[i];
-		e->len = str_len(&v[i]);
-		e->data = str_steal(&v[i]);
+		cache_queue(mbox, uid, i, str_steal(&v[i]), len);
 	}
-	if (mbox->pending_cache_count >= IMAP_CACHE_BATCH * 3)
-		imap_mailbox_cache_flush(mbox);
+	cache_queue(mbox, uid, IMAP_CACHE_HEADERS, hdrs, hlen);
 	return 1;
+}
+
+int imap_mailbox_header_fields(struct imap_mailbox *mbox, uint32_t uid,
+			       void (*cb)(const char *name, const char *value,
+					  size_t value_len, void *context),
+			       void *context, const char **error_r)
+{
+	struct str v;
+	int ret, fd;
+
+	str_init(&v, 512);
+	ret = cache_lookup(mbox, uid, IMAP_CACHE_HEADERS, &v, error_r);
+	if (ret == 0) {
+		/* only the header is read, and only that is cached */
+		size_t len;
+		char *data;
+
+		ret = mail_index_open_message(mbox->index, uid, &fd, error_r);
+		if (ret <= 0) {
+			str_free(&v);
+			return ret;
+		}
+		data = imap_header_cache_from_fd(fd, &len, error_r);
+		close(fd);
+		if (data == NULL) {
+			str_free(&v);
+			return -1;
+		}
+		str_append_n(&v, data, len);
+		cache_queue(mbox, uid, IMAP_CACHE_HEADERS, data, len);
+		ret = 1;
+	}
+	if (ret > 0) {
+		/* the mark, or a damaged value: the caller reads the file */
+		ret = imap_header_cache_parse(str_c(&v), str_len(&v), cb,
+					      context) > 0 ? 1 : 2;
+	}
+	str_free(&v);
+	return ret;
 }
 
 void imap_mailbox_cache_flush(struct imap_mailbox *mbox)
@@ -587,7 +776,7 @@ void imap_mailbox_flags(const struct imap_mailbox *mbox,
 		str_append(out, names[i].name);
 		first = false;
 	}
-	if (rec->uid >= mbox->first_recent && !mbox->no_recent) {
+	if (!mbox->no_recent && imap_mailbox_is_recent(mbox, rec->uid)) {
 		str_append(out, first ? "\\Recent" : " \\Recent");
 		first = false;
 	}
@@ -707,18 +896,19 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 	if (mbox->count != old_count || expunge_ok) {
 		if (mbox->count != old_count)
 			str_printfa(&ctx.out, "* %zu EXISTS\r\n", mbox->count);
-		if (!mbox->readonly && mbox->count > old_count) {
-			/* new mail: claim it as \Recent for this session */
-			uint32_t first;
-			(void)mail_index_claim_recent(mbox->index, &first,
-						      &error);
+		if (mbox->count > old_count) {
+			/* new mail: claim it as \Recent for this session
+			 * (EXAMINE: what nobody claimed yet) */
+			uint32_t first = st.first_recent_uid;
+			if (!mbox->readonly &&
+			    mail_index_claim_recent(mbox->index, &first,
+						    &error) < 0)
+				first = UINT32_MAX;
+			recent_add(mbox, first);
 		}
-		size_t recent = 0;
-		for (size_t i = mbox->count; i > 0; i--) {
-			if (mbox->uids[i - 1] < mbox->first_recent)
-				break;
-			recent++;
-		}
+		if (expunge_ok)
+			recent_prune(mbox);
+		size_t recent = mbox->recent_count;
 		if (!mbox->no_recent &&
 		    (recent != mbox->recent_sent ||
 		     mbox->count != old_count)) {

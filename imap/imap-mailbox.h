@@ -23,7 +23,13 @@ struct imap_mailbox {
 	unsigned int rights;
 	uint32_t *uids;		/* sequence number n is uids[n - 1] */
 	size_t count;
-	uint32_t first_recent;	/* UIDs from here are \Recent to us */
+	/* \Recent (RFC 3501 2.3.2), as Courier counts it: the messages
+	 * that arrived (found in new/, or added by APPEND/COPY/MOVE; not
+	 * those a scan found in cur/) among the UIDs this session claimed
+	 * (from first_recent on, mail_index_claim_recent()); ascending */
+	uint32_t first_recent;
+	uint32_t *recent_uids;
+	size_t recent_count;
 	uint64_t modseq;	/* changes up to here were reported */
 	uint32_t uidvalidity;
 	size_t recent_sent;	/* last RECENT count sent */
@@ -42,6 +48,7 @@ enum imap_cache_field {
 	IMAP_CACHE_ENVELOPE,
 	IMAP_CACHE_BODY,
 	IMAP_CACHE_BODYSTRUCTURE,
+	IMAP_CACHE_HEADERS,	/* imap-header-cache.h */
 	IMAP_CACHE_FIELD_COUNT
 };
 /* Messages whose parsed values are written to the cache in one index
@@ -108,6 +115,13 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 		      const char **error_r);
 void imap_mailbox_close(struct imap_mailbox **mbox);
 
+/* True when uid is \Recent in this session (see recent_uids; false
+ * for every message after ENABLE IMAP4rev2 is not decided here). */
+bool imap_mailbox_is_recent(const struct imap_mailbox *mbox, uint32_t uid);
+/* Messages of a folder's index that an EXAMINE or a STATUS would count
+ * as \Recent now: arrived, UID from the index's first unclaimed one on. */
+uint32_t imap_mailbox_count_unclaimed_recent(struct mail_index *index);
+
 /* Syncs the index with the maildir and sends what changed since the last
  * call: "* n EXPUNGE" (only when expunge_ok; else the view keeps the
  * expunged messages), "* n EXISTS", "* n RECENT", "* n FETCH (FLAGS ..)".
@@ -166,6 +180,17 @@ int imap_mailbox_envelope(struct imap_mailbox *mbox, uint32_t uid,
 int imap_mailbox_cached(struct imap_mailbox *mbox, uint32_t uid,
 			enum imap_cache_field field, struct str *out,
 			const char **error_r);
+/* Calls cb for each header field SEARCH, SORT and THREAD read (the
+ * fields of imap-header-cache.h, in header order), from the index cache
+ * (filled by any FETCH that parsed the message, or by an earlier call),
+ * else from the message's header, read once and queued for the cache.
+ * Returns 1, 0 if the message is gone, 2 when its header cannot be
+ * cached (too big, or a field cut short: the caller reads the file as
+ * before; cb was not called), -1 with *error_r. */
+int imap_mailbox_header_fields(struct imap_mailbox *mbox, uint32_t uid,
+			       void (*cb)(const char *name, const char *value,
+					  size_t value_len, void *context),
+			       void *context, const char **error_r);
 /* mail_index_store() for the selected mailbox; when the change is the
  * only one since the last report, the view's modseq follows it, so the
  * next sync does not repeat the FETCH FLAGS the command sends itself.

@@ -362,6 +362,36 @@ int imap_search_content_load(const struct imap_search_program *prog, int fd,
 	return ret;
 }
 
+struct imap_search_loader {
+	struct load_ctx ctx;
+};
+
+struct imap_search_loader *
+imap_search_loader_new(const struct imap_search_program *prog)
+{
+	struct imap_search_loader *l = xcalloc(1, sizeof(*l));
+
+	load_init(&l->ctx, prog);
+	return l;
+}
+
+void imap_search_loader_field(const char *name, const char *value,
+			      size_t value_len, void *loader)
+{
+	struct imap_search_loader *l = loader;
+
+	add_field(&l->ctx, name, strlen(name), value, value_len);
+}
+
+struct imap_search_content *
+imap_search_loader_finish(struct imap_search_loader **loader)
+{
+	struct imap_search_content *c = load_deinit(&(*loader)->ctx);
+
+	x_free(*loader);
+	return c;
+}
+
 struct imap_search_content *
 imap_search_content_from_buffer(const struct imap_search_program *prog,
 				const void *data, size_t size)

@@ -751,6 +751,32 @@ void imap_search_program_free(struct imap_search_program **prog)
 	x_free(*prog);
 }
 
+static bool fields_within(const struct imap_search_key *key,
+			  bool (*wanted)(const char *name, size_t len),
+			  unsigned int depth)
+{
+	for (; key != NULL; key = key->next) {
+		if (key->type == IMAP_SEARCH_HEADER &&
+		    !wanted(key->name, strlen(key->name)))
+			return false;
+		/* the parser bounds the depth; this guards the recursion */
+		if (key->child != NULL &&
+		    (depth >= 1000 || !fields_within(key->child, wanted,
+						      depth + 1)))
+			return false;
+	}
+	return true;
+}
+
+bool imap_search_program_fields_within(
+	const struct imap_search_program *prog,
+	bool (*wanted)(const char *name, size_t len))
+{
+	if ((prog->need & IMAP_SEARCH_NEED_BODY) != 0)
+		return false;
+	return fields_within(prog->root, wanted, 0);
+}
+
 static void bind_keys(struct imap_search_key *key,
 		      int (*lookup)(const char *, uint32_t *, void *),
 		      void *context)

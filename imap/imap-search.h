@@ -147,6 +147,15 @@ void imap_search_bind_keywords(struct imap_search_program *prog,
 					     void *context),
 			       void *context);
 
+/* True when the program reads no message text beyond header fields for
+ * which wanted() is true (no BODY or TEXT key; FROM, TO, CC, BCC,
+ * SUBJECT and HEADER keys name such fields; SENT* keys need "Date"), so
+ * that its content can be built from those fields alone with
+ * imap_search_loader_*(). */
+bool imap_search_program_fields_within(
+	const struct imap_search_program *prog,
+	bool (*wanted)(const char *name, size_t len));
+
 /* Fixes "*" of the program's sequence and UID sets to msg_count and
  * max_uid and sorts them, so that each test takes log(ranges) time; call
  * once before evaluating, with the values the env will carry. */
@@ -211,6 +220,21 @@ int imap_search_eval(const struct imap_search_program *prog,
 int imap_search_content_load(const struct imap_search_program *prog, int fd,
 			     struct imap_search_content **content_r,
 			     const char **error_r);
+/* Builds the content of a program that needs header fields only (see
+ * imap_search_program_fields_within()) from fields given one by one
+ * (e.g. from the index cache): new, then imap_search_loader_field() for
+ * each field in header order (name NUL-terminated, raw unfolded value of
+ * value_len bytes; the signature fits imap_header_cache_parse()), then
+ * finish, which returns the content (free with
+ * imap_search_content_free()) and frees the loader. */
+struct imap_search_loader;
+struct imap_search_loader *
+imap_search_loader_new(const struct imap_search_program *prog);
+void imap_search_loader_field(const char *name, const char *value,
+			      size_t value_len, void *loader);
+struct imap_search_content *
+imap_search_loader_finish(struct imap_search_loader **loader);
+
 /* The same from a message in memory (unit tests, the fuzz target). */
 struct imap_search_content *
 imap_search_content_from_buffer(const struct imap_search_program *prog,

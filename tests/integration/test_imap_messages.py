@@ -104,7 +104,7 @@ def literal_of(data, key):
 
 
 def test_fetch_items(imapd, md):
-    put(md, MSG, sub="cur", info=":2,")
+    put(md, MSG)    # delivered into new/: \Recent to the first session
     m = session(imapd, md)
     assert m.select("INBOX") == ("OK", [b"1"])
     typ, data = m.fetch("1", "(FLAGS UID RFC822.SIZE INTERNALDATE)")
