@@ -2172,7 +2172,7 @@ static int add_fn(struct mail_index *index, MDB_txn *txn,
 	rec.d.flags = in_new ? 0
 			     : mail_index_flags_from_letters(
 				       maildir_name_flags(ctx->name));
-	rec.d.bits = in_new ? REC_IN_NEW : 0;
+	rec.d.bits = in_new ? REC_IN_NEW | REC_SEEN_IN_NEW : REC_SEEN_IN_NEW;
 	rec.d.size = (uint64_t)st.st_size;
 	rec.d.internal_date = st.st_mtime;
 	if (maildir_name_get_size(ctx->name, 'W', &rec.d.vsize) == 1)

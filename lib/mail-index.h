@@ -169,7 +169,8 @@ struct mail_index_record {
 	uint32_t uid;
 	uint8_t flags;		/* enum mail_index_flags */
 	bool in_new;		/* the file is in new/ (else cur/) */
-	bool seen_in_new;	/* it was in new/ when the index found it */
+	bool seen_in_new;	/* it arrived: found in new/ by a scan, or added
+				 * by mail_index_add() (APPEND, COPY, MOVE) */
 	bool has_vsize;		/* vsize is known */
 	uint64_t modseq;
 	uint64_t size;		/* bytes on disk */
