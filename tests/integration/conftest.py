@@ -258,6 +258,17 @@ def make_instance(build, root, domain="example.test", account="demo",
                   password=None, extra_args=()):
     """Runs courier-setup for a new instance in root on free ports."""
     password = password or secrets.token_urlsafe(12)
+    if os.getuid() == 0:
+        # Run as root, the daemons drop to the queue's owner (a daemon
+        # user): it must be able to reach the instance, so the folders
+        # above it (pytest's tmp_path is under a 0700 folder) get search
+        # permission, nothing more.
+        p = os.path.dirname(os.path.abspath(str(root)))
+        while p not in ("/", ""):
+            mode = os.stat(p).st_mode
+            if mode & 0o111 != 0o111:
+                os.chmod(p, (mode & 0o7777) | 0o111)
+            p = os.path.dirname(p)
     base = servers.find_free_port_range(len(PORT_NAMES))
     argv = [build.courier_setup, "--instance", str(root), "--domain", domain,
             "--account", account, "--password", password,
