@@ -26,12 +26,14 @@ maildrop_maildrop_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed -Wl,-O1
 bin_PROGRAMS += maildrop/maildirmake maildrop/deliverquota maildrop/mailbot
 maildrop_mailbot_SOURCES = maildrop/mailbot.c maildrop/mailbot.h \
 	maildrop/mailbot-args.c maildrop/mailbot-template.c \
-	maildrop/mailbot-report.c maildrop/mailbot-check.c
+	maildrop/mailbot-report.c maildrop/mailbot-check.c \
+	maildrop/mailbot-text.c
 maildrop_mailbot_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
 maildrop_mailbot_LDADD = $(MAILDROP_LIBS)
 maildrop_mailbot_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed
 MAILBOT_PARTS = maildrop/mailbot.h maildrop/mailbot-args.c \
-	maildrop/mailbot-template.c maildrop/mailbot-report.c
+	maildrop/mailbot-template.c maildrop/mailbot-report.c \
+	maildrop/mailbot-text.c
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-mailbot
 TESTS += tests/unit/test-mailbot

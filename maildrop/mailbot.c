@@ -33,6 +33,8 @@
 #include "mdmsg.h"
 #include "mem.h"
 #include "mime-params.h"
+#include "mime-parser.h"
+#include "rfc2047.h"
 #include "rfc822-addr.h"
 #include "str.h"
 
@@ -104,6 +106,7 @@ struct reply {
 	struct str text;		/* the text part's body */
 	char *boundary;
 	time_t now;
+	struct mime_part *mime;		/* the original's MIME tree */
 };
 
 /* Splits a file read by -m or -l into its header lines and body; keeps
@@ -221,52 +224,23 @@ static void load_text(struct reply *r)
 	str_free(&f);
 }
 
-/* Is the original (top level) plain text, the only kind we quote? */
-static bool original_is_text(const struct reply *r)
+/* Appends the text of part (a text/plain leaf of the original)
+ * re-written for a quote (adjust 1) or a forward (adjust 0). */
+static void original_text(struct str *out, const struct reply *r,
+			  const struct mime_part *part, unsigned int adjust)
 {
-	const char *ct = mailbot_header_get(&r->h, "Content-Type");
-	char *type = NULL, *subtype = NULL;
-	struct mime_params params;
-	bool text;
+	const char *fmt = mime_part_param(part, "format");
+	const char *delsp = mime_part_param(part, "delsp");
+	struct str text;
 
-	if (ct == NULL)
-		return true;
-	memset(&params, 0, sizeof(params));
-	if (mime_params_parse_content_type(ct, strlen(ct), 0, &type, &subtype,
-					   &params) < 0)
-		text = true;	/* RFC 2045's default */
-	else
-		text = strcmp(type, "text") == 0 && strcmp(subtype, "plain") == 0;
-	free(type);
-	free(subtype);
-	mime_params_free(&params);
-	return text;
-}
-
-/* The original body, line by line: quoted ("> ", or ">" before a '>' and
- * on an empty line) for a reply, or as it is (a leading space doubled)
- * for a forward; trailing blanks dropped. */
-static void body_lines(struct str *out, const struct reply *r, bool quote)
-{
-	const char *d = str_c(&r->msg->data);
-	size_t len = str_len(&r->msg->data), i = r->h.body_offset, n = 0;
-
-	while (i < len && n < MAX_QUOTED) {
-		const char *nl = memchr(d + i, '\n', len - i);
-		size_t end = nl != NULL ? (size_t)(nl - d) : len, e = end;
-
-		while (e > i && (d[e - 1] == ' ' || d[e - 1] == '\t' ||
-				 d[e - 1] == '\r'))
-			e--;
-		if (quote)
-			str_append(out, e == i || d[i] == '>' ? ">" : "> ");
-		else if (d[i] == ' ')
-			str_append_c(out, ' ');
-		str_append_n(out, d + i, e - i);
-		str_append_c(out, '\n');
-		n += end - i + 1;
-		i = end + 1;
-	}
+	str_init(&text, 4096);
+	mailbot_text_decode(&text, str_c(&r->msg->data), str_len(&r->msg->data),
+			    part, r->charset, MAX_QUOTED);
+	mailbot_text_reflow(out, str_c(&text), str_len(&text),
+			    fmt != NULL && strcasecmp(fmt, "flowed") == 0,
+			    delsp != NULL && strcasecmp(delsp, "yes") == 0,
+			    adjust);
+	str_free(&text);
 }
 
 static bool has_header(const struct mailbot_opts *o, const char *name)
@@ -280,31 +254,50 @@ static bool has_header(const struct mailbot_opts *o, const char *name)
 	return false;
 }
 
+/* value (may be NULL) with its RFC 2047 words decoded, in the reply's
+ * charset; NULL for NULL.  Caller frees. */
+static char *displayed(const struct reply *r, const char *value)
+{
+	struct str d, out;
+
+	if (value == NULL)
+		return NULL;
+	str_init(&d, 256);
+	str_init(&out, 256);
+	(void)rfc2047_decode(&d, value, strlen(value));
+	mailbot_text_from_utf8(&out, str_c(&d), str_len(&d), r->charset);
+	str_free(&d);
+	return str_steal(&out);
+}
+
 static void salutation(struct str *out, const struct reply *r)
 {
 	struct mailbot_sal_vars v;
-	char *subj = md_message_header(r->msg, "Subject");
 	struct rfc822_addr_list *from =
 		mailbot_parse_addrs(mailbot_header_get(&r->h, "From"));
 	const struct rfc822_addr *who = mailbot_first_mailbox(from);
+	char *subj, *name;
 	struct str addr;
 
 	if (who == NULL)
 		who = r->to;
 	str_init(&addr, 64);
 	(void)rfc822_addr_format_spec(&addr, who);
+	subj = displayed(r, mailbot_header_get(&r->h, "Subject"));
+	name = displayed(r, who->name);
 	memset(&v, 0, sizeof(v));
 	v.newsgroup = mailbot_header_get(&r->h, "X-Newsgroup");
 	v.newsgroups = mailbot_header_get(&r->h, "Newsgroups");
 	v.message_id = mailbot_header_get(&r->h, "Message-ID");
 	v.date = mailbot_header_get(&r->h, "Date");
-	v.subject = subj != NULL ? subj + strspn(subj, " \t") : "";
+	v.subject = subj;
 	v.addr = str_c(&addr);
-	v.name = who->name;
+	v.name = name;
 	mailbot_salutation(out, r->o->salutation, &v);
 	str_free(&addr);
 	rfc822_addr_list_free(&from);
 	free(subj);
+	free(name);
 }
 
 /* The text part: its MIME header, the quoted original, the text. */
@@ -313,10 +306,12 @@ static void text_part(struct str *out, const struct reply *r, bool quote)
 	str_append_n(out, str_c(&r->text_headers), str_len(&r->text_headers));
 	str_append(out, "Content-Transfer-Encoding: 8bit\n\n");
 	if (quote) {
+		const struct mime_part *t = mailbot_text_find(r->mime);
+
 		salutation(out, r);
 		str_append(out, "\n\n");
-		if (original_is_text(r))
-			body_lines(out, r, true);
+		if (t != NULL)
+			original_text(out, r, t, 1);
 		str_append_c(out, '\n');
 	}
 	str_append_n(out, str_c(&r->text), str_len(&r->text));
@@ -454,7 +449,29 @@ static void build_reply(struct str *out, struct reply *r)
 	str_printfa(out, "\n--%s--\n", r->boundary);
 }
 
-/* forward, forwardatt */
+static bool part_is(const struct mime_part *p, const char *type,
+		    const char *subtype)
+{
+	return strcmp(p->type, type) == 0 && strcmp(p->subtype, subtype) == 0;
+}
+
+/* Appends the bytes of part p (header and body) of the original. */
+static void raw_part(struct str *out, const struct reply *r,
+		     const struct mime_part *p)
+{
+	size_t len = str_len(&r->msg->data);
+	size_t start = p->header_offset < len ? (size_t)p->header_offset : len;
+	size_t end = p->end_offset < len ? (size_t)p->end_offset : len;
+
+	if (p->parent == NULL)
+		end = len;	/* the whole message */
+	if (end > start)
+		str_append_n(out, str_c(&r->msg->data) + start, end - start);
+}
+
+/* forward, forwardatt: the text, the marker, then the original's main
+ * headers and text, and its other parts as attachments; or the original
+ * as a message/rfc822 attachment (forwardatt, or no text to forward). */
 static void build_forward(struct str *out, struct reply *r)
 {
 	static const char *const copied[] = {
@@ -464,7 +481,26 @@ static void build_forward(struct str *out, struct reply *r)
 	};
 	const struct mailbot_opts *o = r->o;
 	const char *subj = mailbot_header_get(&r->h, "Subject");
-	bool att = o->mode == MAILBOT_FORWARDATT || !original_is_text(r);
+	const struct mime_part *top = r->mime, *text = NULL, *attach = NULL;
+	bool whole = false;
+
+	if (part_is(top, "multipart", "signed") && top->children != NULL)
+		top = top->children;	/* what was signed */
+	if (part_is(top, "text", "plain")) {
+		text = top;
+	} else if (part_is(top, "multipart", "alternative")) {
+		text = mailbot_text_find(top);
+	} else if (part_is(top, "multipart", "mixed") && top->children != NULL) {
+		/* the text of the first part; the other parts attached */
+		text = mailbot_text_find(top->children);
+		if (text != NULL)
+			attach = top->children->next;
+	}
+	if (o->mode == MAILBOT_FORWARDATT || text == NULL) {
+		text = NULL;
+		attach = top;
+		whole = true;
+	}
 
 	common_headers(out, r);
 	str_append(out, "Subject: ");
@@ -475,7 +511,7 @@ static void build_forward(struct str *out, struct reply *r)
 		str_append(out, " (fwd)");
 	}
 	str_append(out, "\nMime-Version: 1.0\n");
-	if (att) {
+	if (attach != NULL) {
 		r->boundary = mailbot_boundary(str_c(&r->msg->data),
 					       str_len(&r->msg->data));
 		str_printfa(out, "Content-Type: multipart/mixed; boundary=\"%s\"\n\n"
@@ -483,25 +519,39 @@ static void build_forward(struct str *out, struct reply *r)
 	}
 	text_part(out, r, false);
 	str_printfa(out, "%s\n", o->marker);
-	if (att) {
+	if (text != NULL) {
+		for (size_t f = 0; f < r->h.count; f++) {
+			for (size_t c = 0; c < N_ELEMENTS(copied); c++) {
+				if (strcasecmp(r->h.fields[f].name,
+					       copied[c]) == 0) {
+					/* decoded, in the reply's charset */
+					char *v = displayed(r,
+						r->h.fields[f].value);
+
+					str_printfa(out, "%s: %s\n",
+						    r->h.fields[f].name, v);
+					free(v);
+					break;
+				}
+			}
+		}
+		str_append_c(out, '\n');
+		original_text(out, r, text, 0);
+	}
+	if (attach == NULL)
+		return;
+	if (whole) {
 		str_printfa(out, "\n--%s\nContent-Type: message/rfc822\n"
 			    "Content-Description: Forwarded message\n\n",
 			    r->boundary);
-		str_append_n(out, str_c(&r->msg->data), str_len(&r->msg->data));
-		str_printfa(out, "\n--%s--\n", r->boundary);
-		return;
-	}
-	for (size_t f = 0; f < r->h.count; f++) {
-		for (size_t c = 0; c < N_ELEMENTS(copied); c++) {
-			if (strcasecmp(r->h.fields[f].name, copied[c]) == 0) {
-				str_printfa(out, "%s: %s\n", r->h.fields[f].name,
-					    r->h.fields[f].value);
-				break;
-			}
+		raw_part(out, r, attach);
+	} else {
+		for (; attach != NULL; attach = attach->next) {
+			str_printfa(out, "\n--%s\n", r->boundary);
+			raw_part(out, r, attach);
 		}
 	}
-	str_append_c(out, '\n');
-	body_lines(out, r, false);
+	str_printfa(out, "\n--%s--\n", r->boundary);
 }
 
 static const char *locale_charset(void)
@@ -591,6 +641,15 @@ int main(int argc, char **argv)
 		tempfail("standard input", strerror(errno));
 	r.msg = msg;
 	mailbot_header_parse(&r.h, str_c(&msg->data), str_len(&msg->data));
+	{
+		struct mime_parser_settings ms;
+
+		/* Content-Type counts only with MIME-Version, as in Courier */
+		memset(&ms, 0, sizeof(ms));
+		ms.require_mime_version = true;
+		r.mime = mime_parse_buffer(str_c(&msg->data),
+					   str_len(&msg->data), &ms);
+	}
 	if (mailbot_declined(msg) ||
 	    (o.only_to != NULL && !mailbot_addressed_to(msg, o.only_to)))
 		goto done;
@@ -643,12 +702,14 @@ int main(int argc, char **argv)
 	free(r.charset_buf);
 	rfc822_addr_list_free(&list);
 	mailbot_header_free(&r.h);
+	mime_part_free(&r.mime);
 	md_message_free(&msg);
 	mailbot_opts_free(&o);
 	return status;
 done:
 	rfc822_addr_list_free(&list);
 	mailbot_header_free(&r.h);
+	mime_part_free(&r.mime);
 	md_message_free(&msg);
 	mailbot_opts_free(&o);
 	return 0;

@@ -144,6 +144,32 @@ void mailbot_headers_part(struct str *out, const struct mailbot_header *h);
  * is none.  Caller frees. */
 char *mailbot_find_draft(const char *dir);
 
+/* mailbot-text.c: the original's text. */
+struct mime_part;
+
+/* The first text/plain leaf of p, depth first (p itself if it is one),
+ * or NULL. */
+const struct mime_part *mailbot_text_find(const struct mime_part *p);
+/* Appends the body of part (a leaf of the tree of msg, len bytes),
+ * decoded from its transfer encoding (at most max bytes kept), converted
+ * from its charset (us-ascii if none) to charset; characters charset
+ * cannot show are dropped. */
+void mailbot_text_decode(struct str *out, const char *msg, size_t len,
+			 const struct mime_part *part, const char *charset,
+			 size_t max);
+/* Appends s (UTF-8, len bytes) converted to charset, dropping the
+ * characters charset cannot show. */
+void mailbot_text_from_utf8(struct str *out, const char *s, size_t len,
+			    const char *charset);
+/* Appends text re-written line by line as Courier does when it quotes
+ * (adjust 1) or forwards (adjust 0): each line gets its quote depth
+ * (from its leading '>' when flowed) plus adjust '>'s, a space after
+ * them or before a leading space (flowed: also before a '>'), trailing
+ * spaces dropped; a flowed line's soft break (RFC 3676, delsp honoured)
+ * is kept as one trailing space. */
+void mailbot_text_reflow(struct str *out, const char *text, size_t len,
+			 bool flowed, bool delsp, unsigned int adjust);
+
 /* mailbot-check.c (linked into mailbot only: it needs LMDB and mdmsg). */
 struct md_message;
 struct rfc822_addr;

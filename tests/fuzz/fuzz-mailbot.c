@@ -1,7 +1,9 @@
 /* fuzz-mailbot.c: libFuzzer target for mailbot's command-line parser
  * (the input split at NUL bytes into arguments), its salutation template
  * with %{fmt}d (first argument as template, second as the Date:), the
- * header view, References: and subject cleaning over the whole input. */
+ * header view, References: and subject cleaning over the whole input,
+ * and the original's text: found in the MIME tree, decoded, converted
+ * and re-flowed (flags from the first byte). */
 #include "config.h"
 #include <stdint.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include "mem.h"
 #include "str.h"
 #include "mailbot.h"
+#include "mime-parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -52,6 +55,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	str_clear(&out);
 	mailbot_headers_part(&out, &h);
+	{
+		struct mime_parser_settings ms = { .require_mime_version = true };
+		struct mime_part *root = mime_parse_buffer(data, size, &ms);
+		const struct mime_part *t = mailbot_text_find(root);
+		static const char *const charsets[] = {
+			"UTF-8", "US-ASCII", "ISO-8859-1", "KOI8-R",
+		};
+		unsigned int flags = size > 0 ? data[0] : 0;
+		struct str text;
+
+		str_init(&text, 256);
+		if (t != NULL)
+			mailbot_text_decode(&text, (const char *)data, size, t,
+					    charsets[flags & 3], 64 * 1024);
+		str_clear(&out);
+		mailbot_text_reflow(&out, str_c(&text), str_len(&text),
+				    (flags & 4) != 0, (flags & 8) != 0,
+				    (flags >> 4) & 1);
+		str_clear(&out);
+		mailbot_text_reflow(&out, (const char *)data, size,
+				    (flags & 4) != 0, (flags & 8) != 0,
+				    (flags >> 4) & 1);
+		str_free(&text);
+		mime_part_free(&root);
+	}
 	mailbot_header_free(&h);
 	str_free(&out);
 	free(copy);

@@ -182,6 +182,63 @@ def test_odd_original_like_debian(work, i):
     same_as_debian(work, ["-n"] + ODD_CASES[i], ODD)
 
 
+FLOWED = (b"From: Ann <ann@example.com>\nMime-Version: 1.0\n"
+          b"Content-Type: text/plain; format=flowed; charset=utf-8%s\n"
+          b"Content-Transfer-Encoding: 8bit\n\n"
+          b"A \n> b \nc \n\nd  \n   \ne \n-- \nsig \n>\n> \n>>x \n>> y\n"
+          b"fixed   \n-- \nend \n")
+
+MIXED = (b"From: Ann <ann@example.com>\nTo: me@example.org\n"
+         b"Subject: =?utf-8?q?caf=C3=A9?= report\n"
+         b"Date: Sat, 21 Nov 2026 10:00:00 +0000\nMime-Version: 1.0\n"
+         b"Content-Type: multipart/%s; boundary=\"OUT\"\n\npreamble\n"
+         b"--OUT\nContent-Type: multipart/alternative; boundary=\"IN\"\n\n"
+         b"--IN\nContent-Type: text/plain; charset=utf-8\n"
+         b"Content-Transfer-Encoding: base64\n\n"
+         b"Q2Fmw6kgaXMgb3Blbi4KU2Vjb25kIGxpbmUuCg==\n"
+         b"--IN\nContent-Type: text/html\n\n<p>x</p>\n--IN--\n\n"
+         b"--OUT\nContent-Type: application/octet-stream; name=a.bin\n"
+         b"Content-Transfer-Encoding: base64\n\nAAECAw==\n\n"
+         b"--OUT\nContent-Type: text/plain; name=b.txt\n\nattached text\n"
+         b"--OUT--\nepilogue\n")
+
+LATIN = (b"From: =?utf-8?q?Ren=C3=A9e?= <renee@example.com>\n"
+         b"Subject: =?utf-8?q?caf=C3=A9?=\nMime-Version: 1.0\n"
+         b"Content-Type: text/plain; charset=iso-8859-1\n"
+         b"Content-Transfer-Encoding: quoted-printable\n\n"
+         b"Caf=E9 au =\nlait   \n\n  indented\n")
+
+MIME_ORIGINALS = [
+    FLOWED % b"", FLOWED % b"; delsp=yes", MIXED % b"mixed",
+    MIXED % b"signed; protocol=\"application/pgp-signature\"", LATIN,
+    # no MIME-Version: the Content-Type does not count, as in Courier
+    MIXED.replace(b"Mime-Version: 1.0\n", b"") % b"mixed",
+]
+
+
+@pytest.mark.skipif(not os.access(DEB, os.X_OK), reason="Debian mailbot missing")
+@pytest.mark.parametrize("i", range(len(MIME_ORIGINALS)))
+@pytest.mark.parametrize("lang", ["C", "C.UTF-8"])
+def test_mime_original_like_debian(work, i, lang):
+    """Quoting and forwarding a MIME original: its first text/plain part,
+    decoded (base64, quoted-printable), converted to the reply's charset
+    (characters it cannot show dropped), flowed text re-flowed; a
+    multipart/mixed's other parts attached to a forward; the salutation's
+    name and subject decoded."""
+    msg = MIME_ORIGINALS[i]
+    for args in (["-t", "away.txt"], ["-T", "forward", "-t", "away.txt"],
+                 ["-S", "%F|%f|%s", "-c", "ISO-8859-1", "-t", "away.txt"],
+                 ["-T", "forwardatt", "-N", "-t", "away.txt"]):
+        args = ["-n"] + args
+        env = {"PATH": "/usr/bin:/bin", "LANG": lang}
+        ref = subprocess.run([DEB] + args, input=msg, cwd=work, env=env,
+                             capture_output=True, timeout=30)
+        got = subprocess.run([ours()] + args, input=msg, cwd=work, env=env,
+                             capture_output=True, timeout=30)
+        assert got.returncode == ref.returncode
+        assert normalise(got.stdout, True) == normalise(ref.stdout, False), args
+
+
 @pytest.mark.skipif(not os.access(DEB, os.X_OK), reason="Debian mailbot missing")
 def test_mime_file_must_be_text_plain(work):
     for binary in (DEB, ours()):

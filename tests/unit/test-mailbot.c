@@ -1,6 +1,7 @@
 /* test-mailbot.c: unit tests for mailbot's command-line parser, salutation
  * template (%{fmt}d included), References:, subject cleaning, header
- * view, report parts and draft finder, with malformed input. */
+ * view, report parts, draft finder and the original's text (found,
+ * decoded, converted, re-flowed), with malformed input. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "mem.h"
 #include "str.h"
 #include "mailbot.h"
+#include "mime-parser.h"
 
 static int parse(const char *const *args, struct mailbot_opts *o,
 		 const char **err)
@@ -407,6 +409,82 @@ static void test_find_draft(void **state)
 	rmdir(dir);
 }
 
+static void reflow_check(const char *in, bool flowed, bool delsp,
+			 unsigned int adjust, const char *expect)
+{
+	struct str out;
+
+	str_init(&out, 64);
+	mailbot_text_reflow(&out, in, strlen(in), flowed, delsp, adjust);
+	assert_string_equal(str_c(&out), expect);
+	str_free(&out);
+}
+
+static void test_reflow(void **state)
+{
+	(void)state;
+	/* plain text quoted and forwarded */
+	reflow_check("a  \n\n  b\n>c\n> d\n   \nlast", false, false, 1,
+		     "> a\n>\n>   b\n>>c\n>> d\n> \n> last\n");
+	reflow_check("a  \n\n  b\n>c\r\n", false, false, 0,
+		     "a\n\n   b\n>c\n");
+	/* flowed: depth, stuffing, soft breaks (delsp or not), sig */
+	reflow_check("A \nb\n> q \n> r\n>>x \n-- \ns \n\nt \n", true, false, 1,
+		     "> A  \n> b\n>> q  \n>> r\n>>> x\n> --\n> s\n>\n> t\n");
+	reflow_check("A \nb\n", true, true, 1, "> A \n> b\n");
+	reflow_check("A \nb\n  c\n> d\n", true, true, 0, "A \nb\n  c\n> d\n");
+	reflow_check("", true, false, 1, "");
+	reflow_check("\n\n", false, false, 1, ">\n>\n");
+	reflow_check(">>>>", true, false, 0, ">>>>\n");
+}
+
+static void test_decode(void **state)
+{
+	static const char msg[] =
+		"Mime-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=b\n\n"
+		"--b\nContent-Type: text/html\n\n<p>\n"
+		"--b\nContent-Type: text/plain; charset=iso-8859-1\n"
+		"Content-Transfer-Encoding: quoted-printable\n\n"
+		"caf=E9 =\nau lait=\n\n"
+		"--b\nContent-Type: text/plain; charset=utf-8\n"
+		"Content-Transfer-Encoding: base64\n\nw6k=!!\n--b--\n";
+	struct mime_parser_settings ms = { .require_mime_version = true };
+	struct mime_part *root = mime_parse_buffer(msg, sizeof(msg) - 1, &ms);
+	const struct mime_part *t = mailbot_text_find(root);
+	struct str out;
+
+	(void)state;
+	assert_non_null(t);
+	str_init(&out, 64);
+	mailbot_text_decode(&out, msg, sizeof(msg) - 1, t, "UTF-8", 1000);
+	assert_string_equal(str_c(&out), "caf\xc3\xa9 au lait");
+	str_clear(&out);
+	mailbot_text_decode(&out, msg, sizeof(msg) - 1, t, "US-ASCII", 1000);
+	assert_string_equal(str_c(&out), "caf au lait");
+	str_clear(&out);
+	mailbot_text_decode(&out, msg, sizeof(msg) - 1, t, "ISO-8859-1", 1000);
+	assert_string_equal(str_c(&out), "caf\xe9 au lait");
+	str_clear(&out);
+	mailbot_text_decode(&out, msg, sizeof(msg) - 1, t, "UTF-8", 3);
+	assert_string_equal(str_c(&out), "caf");
+	str_clear(&out);
+	/* base64 with junk, cut short */
+	mailbot_text_decode(&out, msg, sizeof(msg) - 1, t->next, "UTF-8", 1000);
+	assert_string_equal(str_c(&out), "\xc3\xa9");
+	str_clear(&out);
+	/* invalid UTF-8 into a single-byte charset: dropped */
+	mailbot_text_from_utf8(&out, "a\xc3\xa9\xe2\x82\xac\xff\xc3", 8,
+			       "ISO-8859-1");
+	assert_string_equal(str_c(&out), "a\xe9");
+	str_free(&out);
+	mime_part_free(&root);
+	/* no MIME-Version: the whole body is text/plain */
+	root = mime_parse_buffer(msg + 18, sizeof(msg) - 19, &ms);
+	assert_ptr_equal(mailbot_text_find(root), root);
+	mime_part_free(&root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,6 +497,8 @@ int main(void)
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_reports),
 		cmocka_unit_test(test_find_draft),
+		cmocka_unit_test(test_reflow),
+		cmocka_unit_test(test_decode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
