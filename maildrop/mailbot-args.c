@@ -108,9 +108,10 @@ int mailbot_args_parse(int argc, char *const argv[], struct mailbot_opts *o,
 		case 'a': o->attach_all = true; continue;
 		case 'n': o->print = true; continue;
 		case 'f':
-			/* the address is glued to -f; a bare -f means $SENDER */
-			o->from_given = true;
+			/* the address is glued to -f; a bare -f means $SENDER
+			 * (and nothing when it is not set) */
 			o->from_addr = val != NULL ? val : getenv("SENDER");
+			o->from_given = o->from_addr != NULL;
 			if (o->from_addr != NULL && !one_line(o->from_addr))
 				return fail(o, error_r, "bad -f address");
 			continue;

@@ -60,7 +60,8 @@ struct mailbot_opts {
 /* Parses argv the way Debian's mailbot does: options until the first
  * argument not starting with '-' (the program) or "--"; an option's value
  * is either glued ("-tfile") or the next argument ("-t file"), except -f
- * whose address must be glued (a bare -f takes $SENDER through getenv);
+ * whose address must be glued (a bare -f takes $SENDER through getenv,
+ * and is ignored when $SENDER is not set);
  * "--feedback-NAME VALUE" pairs.  Checks what Debian does not: the -T
  * names, -R's type (abuse, fraud, other, virus, auth-failure, not-spam)
  * and that -R comes with -T feedback/replyfeedback (and -R is required

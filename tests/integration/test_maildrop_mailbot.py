@@ -398,6 +398,11 @@ def test_f_sets_the_address(work):
     assert b"\n\nAbout hello there:\n\n> body line\n" in p.stdout
     p = run(ours(), ["-n", "-f", "-N", "-t", "away.txt"], ORIG, work)
     assert b"\nTo: env@example.com\n" in p.stdout
+    # a bare -f without $SENDER is ignored, as Debian's
+    p = subprocess.run([ours(), "-n", "-f", "-N", "-t", "away.txt"], input=ORIG,
+                       cwd=work, capture_output=True, timeout=30,
+                       env={"PATH": "/usr/bin:/bin"})
+    assert b"\nTo: Ann Example <ann@example.com>\n" in p.stdout
 
 
 def test_program_exit_code_and_errors(work):
