@@ -99,7 +99,9 @@ struct reply {
 	const struct mailbot_opts *o;
 	const struct md_message *msg;
 	struct mailbot_header h;
-	const struct rfc822_addr *to;	/* who gets the reply */
+	const struct rfc822_addr *to;	/* who gets the reply (first) */
+	const struct rfc822_addr_list *to_list;	/* all of them */
+	const char *to_value;	/* the header they came from, or NULL (-f) */
 	const char *charset;
 	char *charset_buf;
 	struct str text_headers;	/* the text part's MIME header lines */
@@ -270,6 +272,48 @@ static char *displayed(const struct reply *r, const char *value)
 	return str_steal(&out);
 }
 
+static bool good_mailbox(const struct rfc822_addr *a)
+{
+	return a->type == RFC822_ADDR_MAILBOX && !a->invalid &&
+	       !a->null_addr && a->local != NULL && a->domain != NULL;
+}
+
+/* An address header for showing: "name <addr>" or "addr" per mailbox
+ * (a comment taken as the name), names decoded; as displayed() when it
+ * holds anything else. */
+static char *displayed_addrs(const struct reply *r, const char *value)
+{
+	struct rfc822_addr_list *l = mailbot_parse_addrs(value);
+	struct str out;
+
+	for (size_t i = 0; l != NULL && i < l->count; i++) {
+		if (!good_mailbox(&l->addrs[i])) {
+			rfc822_addr_list_free(&l);
+			break;
+		}
+	}
+	if (l == NULL)
+		return displayed(r, value);
+	str_init(&out, 256);
+	for (size_t i = 0; i < l->count; i++) {
+		const struct rfc822_addr *a = &l->addrs[i];
+
+		if (i > 0)
+			str_append(&out, ", ");
+		if (a->name != NULL) {
+			char *n = displayed(r, a->name);
+
+			str_printfa(&out, "%s <", n);
+			free(n);
+		}
+		(void)rfc822_addr_format_spec(&out, a);
+		if (a->name != NULL)
+			str_append_c(&out, '>');
+	}
+	rfc822_addr_list_free(&l);
+	return str_steal(&out);
+}
+
 static void salutation(struct str *out, const struct reply *r)
 {
 	struct mailbot_sal_vars v;
@@ -316,6 +360,31 @@ static void text_part(struct str *out, const struct reply *r, bool quote)
 	}
 	str_append_n(out, str_c(&r->text), str_len(&r->text));
 	str_append(out, "\n\n");
+}
+
+/* The reply's To: the header the address came from as it is (as Courier
+ * writes it) when every entry of it is a good mailbox, else its good
+ * mailboxes formatted. */
+static void reply_to(struct str *out, const struct reply *r)
+{
+	const struct rfc822_addr_list *l = r->to_list;
+	bool clean = r->to_value != NULL;
+	bool first = true;
+
+	for (size_t i = 0; clean && i < l->count; i++)
+		clean = good_mailbox(&l->addrs[i]);
+	if (clean) {
+		str_append(out, r->to_value);
+		return;
+	}
+	for (size_t i = 0; i < l->count; i++) {
+		if (!good_mailbox(&l->addrs[i]))
+			continue;
+		if (!first)
+			str_append(out, ", ");
+		(void)rfc822_addr_format(out, &l->addrs[i]);
+		first = false;
+	}
 }
 
 static void common_headers(struct str *out, const struct reply *r)
@@ -386,7 +455,7 @@ static void build_reply(struct str *out, struct reply *r)
 	common_headers(out, r);
 	if (o->mode != MAILBOT_FEEDBACK) {
 		str_append(out, "To: ");
-		(void)rfc822_addr_format(out, r->to);
+		reply_to(out, r);
 		str_append_c(out, '\n');
 	}
 	if (o->mode == MAILBOT_REPLYALL)
@@ -525,8 +594,16 @@ static void build_forward(struct str *out, struct reply *r)
 				if (strcasecmp(r->h.fields[f].name,
 					       copied[c]) == 0) {
 					/* decoded, in the reply's charset */
-					char *v = displayed(r,
-						r->h.fields[f].value);
+					const char *n = copied[c];
+					char *v = strstr(n, "from") != NULL ||
+						  strcmp(n, "to") == 0 ||
+						  strcmp(n, "cc") == 0 ||
+						  strcmp(n, "resent-to") == 0 ||
+						  strcmp(n, "resent-cc") == 0 ?
+						displayed_addrs(r,
+							r->h.fields[f].value) :
+						displayed(r,
+							r->h.fields[f].value);
 
 					str_printfa(out, "%s: %s\n",
 						    r->h.fields[f].name, v);
@@ -662,9 +739,12 @@ int main(int argc, char **argv)
 		const char *const *h = o.errors_to ? errors : normal;
 		size_t nh = o.errors_to ? N_ELEMENTS(errors) : N_ELEMENTS(normal);
 
-		for (size_t i = 0; i < nh && list == NULL; i++)
-			list = mailbot_parse_addrs(mailbot_header_get(&r.h, h[i]));
+		for (size_t i = 0; i < nh && list == NULL; i++) {
+			r.to_value = mailbot_header_get(&r.h, h[i]);
+			list = mailbot_parse_addrs(r.to_value);
+		}
 	}
+	r.to_list = list;
 	r.to = mailbot_first_mailbox(list);
 	if (r.to == NULL)
 		goto done;	/* nobody to answer */

@@ -208,6 +208,27 @@ LATIN = (b"From: =?utf-8?q?Ren=C3=A9e?= <renee@example.com>\n"
          b"Content-Transfer-Encoding: quoted-printable\n\n"
          b"Caf=E9 au =\nlait   \n\n  indented\n")
 
+# address headers: a comment as the name, Reply-To, duplicates, several
+# authors; CRLF line ends
+ADDRESSED = [
+    b"From: ann@example.com (Ann Comment)\n"
+    b"Reply-To: Reply Person <reply@example.com>\n"
+    b"To: me@example.org, ann@example.com, Dup <me@example.org>\n"
+    b"Cc: reply@example.com, x@y.example\n\nhi\n",
+    b"From: A <a@x.example>, B <b@x.example>\nTo: me@example.org\n\nhi\n",
+    b"From: Ann <ann@example.com>\r\nSubject: crlf\r\nMessage-ID: <c@x>\r\n"
+    b"\r\nline1\r\nline2  \r\n",
+]
+
+
+@pytest.mark.skipif(not os.access(DEB, os.X_OK), reason="Debian mailbot missing")
+@pytest.mark.parametrize("i", range(len(ADDRESSED)))
+def test_addresses_like_debian(work, i):
+    for args in (["-t", "away.txt"], ["-T", "replyall", "-t", "away.txt"],
+                 ["-T", "forward", "-t", "away.txt"], ["-e", "-t", "away.txt"]):
+        same_as_debian(work, ["-n"] + args, ADDRESSED[i])
+
+
 MIME_ORIGINALS = [
     FLOWED % b"", FLOWED % b"; delsp=yes", MIXED % b"mixed",
     MIXED % b"signed; protocol=\"application/pgp-signature\"", LATIN,
