@@ -18,9 +18,22 @@
  * for esmtpdelay (default 5 minutes): its deliveries are deferred at once
  * without a connection until then.
  *
+ * Connection reuse (esmtptimeoutkeepalive, default 60 s; 0 = off): a
+ * delivery process whose transaction went through keeps its connection
+ * and tells the module so on its status pipe ("done STATUS") instead of
+ * exiting; the next delivery to the same domain is written to its job
+ * pipe, and goes over that connection after an RSET.  While idle, the
+ * process sends RSET every esmtptimeoutkeepaliveping (0 = never) and
+ * says "gone" when the server closes the connection or the RSET fails.
+ * The module ends an idle process by closing its job pipe (keepalive
+ * over, the connection gone, too many idle, or the module stopping): the
+ * process then says QUIT and exits.  A process only exits on its own
+ * while it has a job, so no job written to it is ever lost.
+ *
  * Settings: the control files esmtproutes, esmtpauthclient, esmtphelo,
  * esmtpdelay, esmtptimeout, esmtptimeoutconnect, esmtptimeouthelo,
- * esmtptimeoutdata, esmtptimeoutquit, ipout, ip6out (with their vhost
+ * esmtptimeoutdata, esmtptimeoutquit, esmtptimeoutkeepalive,
+ * esmtptimeoutkeepaliveping, ipout, ip6out (with their vhost
  * forms), dnsservers; and in the courierd settings file: ESMTP_USE_STARTTLS,
  * ESMTP_TLS_VERIFY_DOMAIN, TLS_VERIFYPEER, TLS_TRUSTCERTS, TLS_CERTFILE,
  * ESMTP_PREFER_IPV6_MX, ESMTP_AUTH_PLAINTEXT and ESMTP_PORT (doc/esmtp-client.md). */
@@ -29,6 +42,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +77,10 @@
 #define ESMTP_MAX_SESSIONS 4
 /* Exit status of a delivery that reached no server. */
 #define EXIT_UNREACHABLE 3
+/* Idle delivery processes (kept connections) at most, in all. */
+#define ESMTP_MAX_IDLE 32
+/* Longest status line of a delivery process. */
+#define STATUS_LINE_MAX 64
 
 /* ---- the delivery process ---- */
 
@@ -100,6 +118,18 @@ static unsigned int timeout_file(const char *name, const char *vhost,
 	(void)config_read_interval(path, def, &secs, NULL);
 	free(path);
 	return secs > 0 ? secs : def;
+}
+
+/* An interval file where 0 means off (esmtptimeoutkeepalive...). */
+static unsigned int keepalive_secs(const char *name, const char *vhost,
+				   unsigned int def)
+{
+	char *path = config_path_for_address(name, vhost);
+	unsigned int secs;
+
+	(void)config_read_interval(path, def, &secs, NULL);
+	free(path);
+	return secs;
 }
 
 /* ipout/ip6out (or their vhost forms) into ss; port 0. */
@@ -212,20 +242,116 @@ static void result_all(struct job *j, enum ctl_status st, const char *diag)
 	}
 }
 
+/* What a delivery process keeps from one delivery to the next: the
+ * settings of the domain and vhost it delivered to, the server reached
+ * and its open connection (NULL: none). */
+static struct {
+	bool set_up;
+	char *domain, *vhost;
+	struct job_settings js;
+	struct esmtp_client_settings set;
+	struct esmtp_routes *routes;
+	const struct esmtp_route *route;
+	struct dns_resolver *dns;
+	char *me, *user, *pass, *tlsdir;
+	unsigned int keepalive;	/* esmtptimeoutkeepalive, seconds */
+	struct esmtp_target target;	/* the server connected to */
+	struct esmtp_client_conn *conn;
+} kept;
+
+static bool same_text(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+		(a != NULL && b != NULL && strcasecmp(a, b) == 0);
+}
+
+/* Closes the kept connection (QUIT) and forgets the settings. */
+static void kept_clear(void)
+{
+	esmtp_client_conn_close(&kept.conn);
+	if (!kept.set_up)
+		return;
+	if (kept.pass != NULL)
+		secure_wipe(kept.pass, strlen(kept.pass));
+	free(kept.user);
+	free(kept.pass);
+	esmtp_routes_free(&kept.routes);
+	dns_resolver_destroy(&kept.dns);
+	tls_ctx_destroy(&kept.set.tls_ctx);
+	free(kept.tlsdir);
+	free((char *)kept.set.helo);
+	free(kept.me);
+	free(kept.target.host);
+	free(kept.domain);
+	free(kept.vhost);
+	config_env_free(&kept.js.env);
+	memset(&kept, 0, sizeof(kept));
+}
+
+/* The settings for a delivery to domain with vhost (owned by kept). */
+static void kept_setup(const char *domain, const char *vhost)
+{
+	struct job_settings *js = &kept.js;
+	struct esmtp_client_settings *set = &kept.set;
+	char *helo_path, *h;
+
+	kept_clear();
+	kept.set_up = true;
+	kept.domain = xstrdup(domain);
+	kept.vhost = vhost != NULL ? xstrdup(vhost) : NULL;
+	(void)config_env_read("courierd", NULL, &js->env, NULL);
+	js->vhost = kept.vhost;
+
+	helo_path = config_path_for_address("esmtphelo", vhost);
+	kept.me = config_me(vhost);
+	h = config_read_first_line(helo_path, NULL);
+	set->helo = h != NULL ? h : xstrdup(kept.me);
+	free(helo_path);
+	set->timeout_connect = timeout_file("esmtptimeoutconnect", vhost, 60);
+	set->timeout_helo = timeout_file("esmtptimeouthelo", vhost, 300);
+	set->timeout_cmd = timeout_file("esmtptimeout", vhost, 600);
+	set->timeout_data = timeout_file("esmtptimeoutdata", vhost, 600);
+	set->timeout_quit = timeout_file("esmtptimeoutquit", vhost, 10);
+	kept.keepalive = keepalive_secs("esmtptimeoutkeepalive", vhost, 60);
+	source_address("ipout", vhost, AF_INET, &set->bind4);
+	source_address("ip6out", vhost, AF_INET6, &set->bind6);
+	set->use_starttls = env_bool(js, "ESMTP_USE_STARTTLS", true);
+	set->plaintext_auth = env_bool(js, "ESMTP_AUTH_PLAINTEXT", false);
+	set->tls_ctx = client_tls(js, &set->verify);
+	kept.tlsdir = instance_var_path("esmtp");
+	set->tls_memory_dir = kept.tlsdir;
+	kept.dns = dns_resolver_create_config();
+	set->dns = kept.dns;
+
+	kept.routes = esmtp_routes_load();
+	kept.route = esmtp_routes_find(kept.routes, domain);
+	if (kept.route != NULL)
+		set->security = kept.route->security;
+	if (kept.route != NULL && kept.route->relay[0] != '\0' &&
+	    esmtp_authclient_find(kept.route->relay, NULL, &kept.user,
+				  &kept.pass) > 0) {
+		set->auth_user = kept.user;
+		set->auth_pass = kept.pass;
+	}
+}
+
+/* Copies t into kept.target (the connection points at it). */
+static void kept_target(const struct esmtp_target *t)
+{
+	free(kept.target.host);
+	kept.target = *t;
+	kept.target.host = xstrdup(t->host);
+}
+
 /* Delivers j; returns the exit status. */
 static int deliver(struct job *j, bool postpone)
 {
-	struct job_settings js;
-	struct esmtp_client_settings set;
 	struct esmtp_resolve_settings rs;
 	struct esmtp_client_message msg;
 	struct esmtp_targets targets;
-	struct esmtp_routes *routes;
-	const struct esmtp_route *route;
-	struct dns_resolver *dns = NULL;
-	const char *target_name, *error, *me_list[3];
-	char *helo_path, *me, *data = NULL, *user = NULL, *pass = NULL;
-	char *last_error = NULL, *tlsdir;
+	struct esmtp_client_conn **conn_r;
+	const char *target_name, *error, *me_list[2];
+	char *data = NULL, *vhost, *last_error = NULL;
 	unsigned long port;
 	size_t size;
 	int status = 0;
@@ -245,60 +371,7 @@ static int deliver(struct job *j, bool postpone)
 		free(d);
 		return 0;
 	}
-	memset(&js, 0, sizeof(js));
-	(void)config_env_read("courierd", NULL, &js.env, NULL);
-	js.vhost = config_vhost_select(NULL, j->ctl->auth_user);
-
-	memset(&set, 0, sizeof(set));
-	helo_path = config_path_for_address("esmtphelo", js.vhost);
-	me = config_me(js.vhost);
-	{
-		char *h = config_read_first_line(helo_path, NULL);
-
-		set.helo = h != NULL ? h : xstrdup(me);
-	}
-	set.timeout_connect = timeout_file("esmtptimeoutconnect", js.vhost, 60);
-	set.timeout_helo = timeout_file("esmtptimeouthelo", js.vhost, 300);
-	set.timeout_cmd = timeout_file("esmtptimeout", js.vhost, 600);
-	set.timeout_data = timeout_file("esmtptimeoutdata", js.vhost, 600);
-	set.timeout_quit = timeout_file("esmtptimeoutquit", js.vhost, 10);
-	source_address("ipout", js.vhost, AF_INET, &set.bind4);
-	source_address("ip6out", js.vhost, AF_INET6, &set.bind6);
-	set.use_starttls = env_bool(&js, "ESMTP_USE_STARTTLS", true);
-	set.plaintext_auth = env_bool(&js, "ESMTP_AUTH_PLAINTEXT", false);
-	set.tls_ctx = client_tls(&js, &set.verify);
-	tlsdir = instance_var_path("esmtp");
-	set.tls_memory_dir = tlsdir;
-	dns = dns_resolver_create_config();
-	set.dns = dns;
-
-	routes = esmtp_routes_load();
-	route = esmtp_routes_find(routes, j->domain);
-	target_name = route != NULL && route->relay[0] != '\0' ?
-		route->relay : j->domain;
-	if (route != NULL)
-		set.security = route->security;
-	port = strtoul(env_get(&js, "ESMTP_PORT", "25"), NULL, 10);
-	if (port == 0 || port > 65535)
-		port = 25;
-	if (route != NULL && route->port != 0)
-		port = route->port;
-	else if ((set.security & ESMTP_SECURITY_SMTPS) != 0)
-		port = 465;
-	if (route != NULL && route->relay[0] != '\0' &&
-	    esmtp_authclient_find(route->relay, NULL, &user, &pass) > 0) {
-		set.auth_user = user;
-		set.auth_pass = pass;
-	}
-
-	memset(&rs, 0, sizeof(rs));
-	rs.port = (unsigned int)port;
-	rs.ipv4 = rs.ipv6 = true;
-	rs.prefer_ipv6 = env_bool(&js, "ESMTP_PREFER_IPV6_MX", false);
-	me_list[0] = me;
-	me_list[1] = NULL;
-	rs.me = route != NULL && route->relay[0] != '\0' ? NULL : me_list;
-
+	memset(&msg, 0, sizeof(msg));
 	msg.sender = j->ctl->sender;
 	msg.envid = j->ctl->envid;
 	msg.ret = j->ctl->ret;
@@ -308,8 +381,46 @@ static int deliver(struct job *j, bool postpone)
 	msg.size = size;
 	msg.rcpts = j->rcpts;
 	msg.rcpt_count = j->count;
+	msg.smtputf8 = esmtp_client_message_needs_utf8(&msg);
 
-	switch (esmtp_resolve(dns, target_name, &rs, &targets, &error)) {
+	vhost = config_vhost_select(NULL, j->ctl->auth_user);
+	if (kept.conn != NULL && same_text(kept.domain, j->domain) &&
+	    same_text(kept.vhost, vhost)) {
+		/* the connection of the last delivery, to the same domain */
+		char *err = NULL;
+
+		if (esmtp_client_send(&kept.set, &kept.target, &msg,
+				      &kept.conn, &err) > 0) {
+			log_info("%s: delivered to %s [%s] (connection "
+				 "reused)", j->qid, kept.target.host,
+				 kept.target.addr_text);
+			goto out;
+		}
+		log_info("%s: %s", j->qid, err != NULL ? err : "?");
+		free(err);
+	}
+	kept_setup(j->domain, vhost);
+	conn_r = kept.keepalive > 0 ? &kept.conn : NULL;
+	target_name = kept.route != NULL && kept.route->relay[0] != '\0' ?
+		kept.route->relay : j->domain;
+	port = strtoul(env_get(&kept.js, "ESMTP_PORT", "25"), NULL, 10);
+	if (port == 0 || port > 65535)
+		port = 25;
+	if (kept.route != NULL && kept.route->port != 0)
+		port = kept.route->port;
+	else if ((kept.set.security & ESMTP_SECURITY_SMTPS) != 0)
+		port = 465;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.port = (unsigned int)port;
+	rs.ipv4 = rs.ipv6 = true;
+	rs.prefer_ipv6 = env_bool(&kept.js, "ESMTP_PREFER_IPV6_MX", false);
+	me_list[0] = kept.me;
+	me_list[1] = NULL;
+	rs.me = kept.route != NULL && kept.route->relay[0] != '\0' ? NULL :
+		me_list;
+
+	switch (esmtp_resolve(kept.dns, target_name, &rs, &targets, &error)) {
 	case ESMTP_RESOLVE_OK:
 		break;
 	case ESMTP_RESOLVE_TEMPFAIL: {
@@ -329,8 +440,11 @@ static int deliver(struct job *j, bool postpone)
 	}
 	for (size_t i = 0; i < targets.count && !reached; i++) {
 		char *err = NULL;
-		int r = esmtp_client_send(&set, &targets.t[i], &msg, &err);
+		int r;
 
+		kept_target(&targets.t[i]);
+		r = esmtp_client_send(&kept.set, &kept.target, &msg, conn_r,
+				      &err);
 		if (r > 0) {
 			reached = true;
 			log_info("%s: delivered to %s [%s]", j->qid,
@@ -358,25 +472,23 @@ out:
 			j->rcpts[i].diag = xstrdup("451 4.4.0 not delivered");
 		}
 	free(last_error);
-	if (pass != NULL)
-		secure_wipe(pass, strlen(pass));
-	free(user);
-	free(pass);
-	esmtp_routes_free(&routes);
-	dns_resolver_destroy(&dns);
-	tls_ctx_destroy(&set.tls_ctx);
-	free(tlsdir);
-	free((char *)set.helo);
-	free(helo_path);
-	free(me);
+	free(vhost);
 	free(data);
-	free(js.vhost);
-	config_env_free(&js.env);
 	return status;
 }
 
-/* One job: "delid qid domain n addr [n addr...]" split at tabs. */
-static void run_job(char **f, size_t count, bool postpone)
+static void job_free(struct job *j)
+{
+	for (size_t i = 0; i < j->count; i++)
+		free(j->rcpts[i].diag);
+	free(j->rcpts);
+	free(j->idx);
+	ctl_file_free(&j->ctl);
+}
+
+/* One job: "delid qid domain n addr [n addr...]" split at tabs.  Returns
+ * the status (0, EXIT_UNREACHABLE, 1 on errors). */
+static int run_job(char **f, size_t count, bool postpone)
 {
 	char *ctlpath = queue_path(f[1], 'C');
 	struct job j;
@@ -385,18 +497,20 @@ static void run_job(char **f, size_t count, bool postpone)
 	int lockfd, status;
 
 	if (ctlpath == NULL)
-		_exit(1);
+		return 1;
 	lockfd = open(ctlpath, O_RDONLY | O_CLOEXEC);
 	free(ctlpath);
 	if (lockfd < 0)
-		_exit(0);	/* gone: nothing to do */
+		return 0;	/* gone: nothing to do */
 	while (flock(lockfd, LOCK_EX) < 0 && errno == EINTR)
 		;
 	memset(&j, 0, sizeof(j));
 	j.qid = f[1];
 	j.domain = f[2];
-	if (queue_ctl_read(j.qid, &j.ctl, &error) <= 0)
-		_exit(0);
+	if (queue_ctl_read(j.qid, &j.ctl, &error) <= 0) {
+		close(lockfd);
+		return 0;
+	}
 	j.idx = xcalloc(count, sizeof(*j.idx));
 	j.rcpts = xcalloc(count, sizeof(*j.rcpts));
 	for (size_t i = 3; i + 1 < count; i += 2) {
@@ -420,8 +534,11 @@ static void run_job(char **f, size_t count, bool postpone)
 		j.rcpts[j.count].notify = r->notify;
 		j.count++;
 	}
-	if (j.count == 0)
-		_exit(0);
+	if (j.count == 0) {
+		job_free(&j);
+		close(lockfd);
+		return 0;
+	}
 	status = deliver(&j, postpone);
 	str_init(&rec, 256);
 	for (size_t i = 0; i < j.count; i++) {
@@ -437,17 +554,126 @@ static void run_job(char **f, size_t count, bool postpone)
 	}
 	if (queue_ctl_append(j.qid, str_c(&rec), str_len(&rec), &error) < 0) {
 		log_error("%s: %s", j.qid, error);
-		_exit(1);
+		status = 1;
 	}
+	str_free(&rec);
+	job_free(&j);
+	close(lockfd);	/* the lock goes with it */
+	return status;
+}
+
+/* Reads one job line from fd (the module's job pipe) into line, waiting
+ * for it.  While waiting, pings the kept connection every ping seconds
+ * (0 = never) and closes it when the server closes it or a ping fails,
+ * saying "gone" on status_fd.  Returns 1 with a line, 0 at the end of the
+ * pipe. */
+static int worker_read_job(int fd, int status_fd, unsigned int ping,
+			   struct str *line)
+{
+	char buf[4096];
+
+	str_truncate(line, 0);
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = fd, .events = POLLIN },
+			{ .fd = kept.conn != NULL ?
+			  esmtp_client_conn_fd(kept.conn) : -1,
+			  .events = POLLIN },
+		};
+		int n = poll(p, 2, kept.conn != NULL && ping > 0 ?
+			     (int)(ping * 1000) : -1);
+		bool gone = false;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return 0;
+		if (n == 0)
+			gone = esmtp_client_conn_ping(kept.conn) < 0;
+		else if (p[1].revents != 0)
+			gone = true;	/* the server closes (or says 421) */
+		if (gone) {
+			esmtp_client_conn_close(&kept.conn);
+			if (write(status_fd, "gone\n", 5) < 0)
+				return 0;
+		}
+		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+			ssize_t r = read(fd, buf, sizeof(buf));
+			const char *nl;
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return 0;
+			str_append_n(line, buf, (size_t)r);
+			if (str_len(line) > LINE_MAX_LEN)
+				return 0;
+			nl = memchr(str_c(line), '\n', str_len(line));
+			if (nl != NULL) {
+				/* the module writes one line and waits */
+				str_truncate(line,
+					     (size_t)(nl - str_c(line)));
+				return 1;
+			}
+		}
+	}
+}
+
+/* A delivery process: runs the job f, then, while it keeps a connection,
+ * the jobs the module writes to job_fd.  Never returns. */
+static void worker_main(char **f, size_t count, bool postpone, int job_fd,
+			int status_fd)
+{
+	struct str line;
+	int status = run_job(f, count, postpone);
+
+	str_init(&line, 1024);
+	for (;;) {
+		char done[STATUS_LINE_MAX];
+		char **g;
+		size_t n = 0;
+
+		if (kept.conn == NULL)
+			break;	/* one-shot: the exit status reports it */
+		(void)snprintf(done, sizeof(done), "done %d\n", status);
+		if (write(status_fd, done, strlen(done)) < 0)
+			break;
+		if (worker_read_job(job_fd, status_fd,
+				    timeout_file("esmtptimeoutkeepaliveping",
+						 kept.vhost, 0),
+				    &line) <= 0) {
+			status = 0;
+			break;
+		}
+		g = str_split(str_c(&line), "\t");
+		while (g[n] != NULL)
+			n++;
+		if (n < 5 || (n - 3) % 2 != 0 || !queue_id_valid(g[1], NULL))
+			status = 1;	/* the module checked it: cannot be */
+		else
+			status = run_job(g, n, false);
+		str_split_free(&g);
+	}
+	str_free(&line);
+	kept_clear();
 	_exit(status);
 }
 
 /* ---- the module process ---- */
 
+/* A delivery process: busy with delid, or idle (delid NULL) holding a
+ * connection to domain. */
 struct child {
 	pid_t pid;
 	char *delid;
 	char *domain;
+	int job_fd;		/* jobs to it; -1 once closed */
+	int status_fd;		/* its "done" and "gone" lines */
+	struct io *status_io;
+	char status_buf[STATUS_LINE_MAX];
+	size_t status_len;
+	struct timeout *idle_to;	/* esmtptimeoutkeepalive */
+	time_t idle_since;
 	struct child *next;
 };
 
@@ -459,7 +685,7 @@ struct pending {
 
 struct domain_state {
 	char *domain;
-	unsigned int running;
+	unsigned int running;	/* processes, busy or idle */
 	time_t delay_until;
 	struct domain_state *next;
 };
@@ -518,6 +744,186 @@ static unsigned int esmtpdelay(void)
 	return secs;
 }
 
+/* Tells an idle process to end: it says QUIT and exits (SIGCHLD). */
+static void child_release(struct child *c)
+{
+	timeout_remove(&c->idle_to);
+	if (c->job_fd >= 0) {
+		close(c->job_fd);
+		c->job_fd = -1;
+	}
+}
+
+static void idle_timeout_cb(void *context)
+{
+	struct child *c = context;
+
+	c->idle_to = NULL;	/* a once-timer is freed by the loop */
+	child_release(c);
+}
+
+/* A job of c ended with status (as an exit status): postpones the
+ * domain when no server was reached, and tells courierd. */
+static void child_job_done(struct child *c, int status)
+{
+	struct domain_state *d = domain_get(c->domain);
+
+	if (c->delid == NULL)
+		return;
+	if (status == EXIT_UNREACHABLE) {
+		unsigned int delay = esmtpdelay();
+
+		if (delay > 0)
+			d->delay_until = time(NULL) + delay;
+	} else if (status == 0) {
+		d->delay_until = 0;
+	} else {
+		log_error("delivery %s ended with status %d", c->delid,
+			  status);
+	}
+	module_io_report(c->delid);
+	x_free(c->delid);
+}
+
+static unsigned int idle_count(void)
+{
+	unsigned int n = 0;
+
+	for (struct child *c = m.children; c != NULL; c = c->next)
+		if (c->delid == NULL && c->job_fd >= 0)
+			n++;
+	return n;
+}
+
+static void start_pending(void);
+
+/* c finished its job and keeps its connection. */
+static void child_idle(struct child *c)
+{
+	unsigned int keepalive;
+
+	if (m.eof) {
+		child_release(c);
+		return;
+	}
+	keepalive = keepalive_secs("esmtptimeoutkeepalive", NULL, 60);
+	if (keepalive == 0) {
+		child_release(c);
+		return;
+	}
+	c->idle_since = time(NULL);
+	timeout_remove(&c->idle_to);
+	c->idle_to = timeout_add_once(m.loop, keepalive * 1000,
+				      idle_timeout_cb, c);
+	start_pending();
+	if (c->delid == NULL && idle_count() > ESMTP_MAX_IDLE) {
+		/* too many open connections: the oldest idle one goes */
+		struct child *old = NULL;
+
+		for (struct child *o = m.children; o != NULL; o = o->next)
+			if (o->delid == NULL && o->job_fd >= 0 &&
+			    (old == NULL || o->idle_since < old->idle_since))
+				old = o;
+		if (old != NULL)
+			child_release(old);
+	}
+}
+
+/* One status line of c. */
+static void child_status_line(struct child *c, const char *line)
+{
+	int status;
+
+	if (strcmp(line, "gone") == 0) {
+		/* its connection is closed: no use keeping it */
+		if (c->delid == NULL)
+			child_release(c);
+		return;
+	}
+	if (sscanf(line, "done %d", &status) == 1 && c->delid != NULL) {
+		child_job_done(c, status);
+		child_idle(c);
+		return;
+	}
+	log_error("delivery process %ld: unexpected status line",
+		  (long)c->pid);
+}
+
+/* Reads what c said (its status pipe is non-blocking). */
+static void child_status_cb(void *context)
+{
+	struct child *c = context;
+
+	for (;;) {
+		ssize_t n = read(c->status_fd, c->status_buf + c->status_len,
+				 sizeof(c->status_buf) - c->status_len);
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			io_remove(&c->status_io);	/* exited: SIGCHLD */
+			return;
+		}
+		c->status_len += (size_t)n;
+		while ((nl = memchr(c->status_buf, '\n', c->status_len))
+		       != NULL) {
+			size_t len = (size_t)(nl - c->status_buf);
+
+			*nl = '\0';
+			child_status_line(c, c->status_buf);
+			memmove(c->status_buf, nl + 1,
+				c->status_len - len - 1);
+			c->status_len -= len + 1;
+		}
+		if (c->status_len == sizeof(c->status_buf)) {
+			log_error("delivery process %ld: status line too "
+				  "long", (long)c->pid);
+			c->status_len = 0;
+		}
+	}
+}
+
+/* Gives line to the idle process c.  Returns false when it cannot take
+ * it (its pipe is closed). */
+static bool child_give(struct child *c, const char *line, const char *delid)
+{
+	size_t len = strlen(line), done = 0;
+
+	if (c->job_fd < 0)
+		return false;
+	/* the process waits for this line: a blocking write is short */
+	while (done < len + 1) {
+		const char *p = done < len ? line + done : "\n";
+		size_t n = done < len ? len - done : 1;
+		ssize_t w = write(c->job_fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			log_error("delivery process %ld: %s", (long)c->pid,
+				  strerror(errno));
+			child_release(c);
+			return false;
+		}
+		done += (size_t)w;
+	}
+	timeout_remove(&c->idle_to);
+	c->delid = xstrdup(delid);
+	return true;
+}
+
+static struct child *idle_child(const char *domain)
+{
+	for (struct child *c = m.children; c != NULL; c = c->next)
+		if (c->delid == NULL && c->job_fd >= 0 &&
+		    strcasecmp(c->domain, domain) == 0)
+			return c;
+	return NULL;
+}
+
 /* Starts the job of line, or queues it when its domain is busy.  Returns
  * false when it was queued. */
 static bool start_job(const char *line, bool may_queue)
@@ -527,6 +933,7 @@ static bool start_job(const char *line, bool may_queue)
 	struct domain_state *d;
 	struct child *c;
 	bool postpone;
+	int jp[2], sp[2];
 	pid_t pid;
 
 	while (f[count] != NULL)
@@ -541,6 +948,11 @@ static bool start_job(const char *line, bool may_queue)
 	}
 	d = domain_get(f[2]);
 	postpone = d->delay_until > time(NULL);
+	while ((c = idle_child(f[2])) != NULL)
+		if (child_give(c, line, f[0])) {
+			str_split_free(&f);
+			return true;
+		}
 	if (!postpone && d->running >= ESMTP_MAX_SESSIONS && may_queue) {
 		struct pending *p = xcalloc(1, sizeof(*p));
 
@@ -551,29 +963,77 @@ static bool start_job(const char *line, bool may_queue)
 		str_split_free(&f);
 		return false;
 	}
+	if (pipe2(jp, O_CLOEXEC) < 0) {
+		log_error("pipe: %s", strerror(errno));
+		module_io_report(f[0]);
+		str_split_free(&f);
+		return true;
+	}
+	if (pipe2(sp, O_CLOEXEC) < 0) {
+		log_error("pipe: %s", strerror(errno));
+		close(jp[0]);
+		close(jp[1]);
+		module_io_report(f[0]);
+		str_split_free(&f);
+		return true;
+	}
 	pid = fork();
 	if (pid < 0) {
 		log_error("fork: %s", strerror(errno));
+		close(jp[0]);
+		close(jp[1]);
+		close(sp[0]);
+		close(sp[1]);
 		module_io_report(f[0]);
 		str_split_free(&f);
 		return true;
 	}
 	if (pid == 0) {
 		ioloop_child_prepare_exec();
-		run_job(f, count, postpone);
+		/* SIGPIPE stays ignored: a closed pipe is an error here */
+		signal(SIGPIPE, SIG_IGN);
+		{
+			/* courierd's pipes are the module's, not ours: a
+			 * process kept idle must not hold them open */
+			int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+			if (null >= 0) {
+				(void)dup2(null, STDIN_FILENO);
+				(void)dup2(null, STDOUT_FILENO);
+				close(null);
+			}
+		}
+		/* the other processes' pipes are close-on-exec, not closed
+		 * on fork: close them, so that they see the end of theirs */
+		for (struct child *o = m.children; o != NULL; o = o->next) {
+			if (o->job_fd >= 0)
+				close(o->job_fd);
+			close(o->status_fd);
+		}
+		close(jp[1]);
+		close(sp[0]);
+		worker_main(f, count, postpone, jp[0], sp[1]);
 	}
+	close(jp[0]);
+	close(sp[1]);
 	d->running++;
 	c = xcalloc(1, sizeof(*c));
 	c->pid = pid;
 	c->delid = xstrdup(f[0]);
 	c->domain = xstrdup(f[2]);
+	c->job_fd = jp[1];
+	c->status_fd = sp[0];
+	(void)fcntl(c->status_fd, F_SETFL,
+		    fcntl(c->status_fd, F_GETFL) | O_NONBLOCK);
+	c->status_io = io_add(m.loop, c->status_fd, IO_READ, child_status_cb,
+			      c);
 	c->next = m.children;
 	m.children = c;
 	str_split_free(&f);
 	return true;
 }
 
-/* Starts queued jobs whose domain has room. */
+/* Starts queued jobs whose domain has room (or an idle process). */
 static void start_pending(void)
 {
 	for (struct pending **p = &m.pending; *p != NULL;) {
@@ -581,7 +1041,8 @@ static void start_pending(void)
 		struct domain_state *d = domain_get(q->domain);
 
 		if (d->running >= ESMTP_MAX_SESSIONS &&
-		    d->delay_until <= time(NULL)) {
+		    d->delay_until <= time(NULL) &&
+		    idle_child(q->domain) == NULL) {
 			p = &q->next;
 			continue;
 		}
@@ -606,6 +1067,9 @@ static void eof_cb(void *context)
 {
 	(void)context;
 	m.eof = true;
+	/* the idle processes end; the busy ones after their job */
+	for (struct child *c = m.children; c != NULL; c = c->next)
+		child_release(c);
 	maybe_exit();
 }
 
@@ -623,25 +1087,20 @@ static void sigchld_cb(void *context)
 
 			if (c->pid != pid)
 				continue;
+			/* what it said before it exited comes first */
+			if (c->status_io != NULL)
+				child_status_cb(c);
 			d = domain_get(c->domain);
 			if (d->running > 0)
 				d->running--;
-			if (WIFEXITED(status) &&
-			    WEXITSTATUS(status) == EXIT_UNREACHABLE) {
-				unsigned int delay = esmtpdelay();
-
-				if (delay > 0)
-					d->delay_until = time(NULL) + delay;
-			} else if (WIFEXITED(status) &&
-				   WEXITSTATUS(status) == 0) {
-				d->delay_until = 0;
-			} else {
-				log_error("delivery %s ended with status %d",
-					  c->delid, status);
-			}
-			module_io_report(c->delid);
+			if (c->delid != NULL)
+				child_job_done(c, WIFEXITED(status) ?
+					       WEXITSTATUS(status) : 128 +
+					       WTERMSIG(status));
 			*p = c->next;
-			free(c->delid);
+			io_remove(&c->status_io);
+			child_release(c);
+			close(c->status_fd);
 			free(c->domain);
 			free(c);
 			break;

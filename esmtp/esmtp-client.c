@@ -682,6 +682,8 @@ static void mail_params(struct session *s, struct esmtp_client_message *msg,
 			uint64_t size, bool send_8bit)
 {
 	str_printfa(&s->out, "MAIL FROM:<%s>", msg->sender);
+	if (msg->smtputf8 && s->ehlo.smtputf8)
+		str_append(&s->out, " SMTPUTF8");
 	if (s->ehlo.size)
 		str_printfa(&s->out, " SIZE=%llu", (unsigned long long)size);
 	if (send_8bit)
@@ -892,6 +894,109 @@ done:
 	return 1;
 }
 
+static bool ascii_only(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p != '\0';
+	     p++)
+		if (*p >= 0x80)
+			return false;
+	return true;
+}
+
+bool esmtp_client_message_needs_utf8(const struct esmtp_client_message *msg)
+{
+	if (!ascii_only(msg->sender))
+		return true;
+	for (size_t i = 0; i < msg->rcpt_count; i++)
+		if (!ascii_only(msg->rcpts[i].address))
+			return true;
+	/* RFC 6532: raw UTF-8 in the header */
+	for (size_t i = 0; i < msg->size; i++) {
+		unsigned char c = (unsigned char)msg->data[i];
+
+		if (c >= 0x80)
+			return true;
+		if (c == '\n' && (i + 1 == msg->size ||
+				  msg->data[i + 1] == '\n' ||
+				  (msg->data[i + 1] == '\r' &&
+				   i + 2 < msg->size &&
+				   msg->data[i + 2] == '\n')))
+			break;	/* the end of the header */
+	}
+	return false;
+}
+
+/* A transaction for a message that needs SMTPUTF8 (RFC 6531 section 3.2)
+ * to a server that does not offer it: a non-ASCII sender fails every
+ * recipient, a non-ASCII recipient fails alone (5.6.7); the others are
+ * sent as usual.  Otherwise the plain transaction.  Returns as
+ * transaction(). */
+static int transaction_checked(struct session *s,
+			       struct esmtp_client_message *msg)
+{
+	struct esmtp_client_message sub;
+	struct esmtp_client_rcpt *rcpts;
+	size_t n = 0;
+	int r;
+
+	if (!msg->smtputf8 || s->ehlo.smtputf8)
+		return transaction(s, msg);
+	if (!ascii_only(msg->sender)) {
+		char *d = xasprintf("553 5.6.7 %s [%s] does not support "
+				    "SMTPUTF8, needed for the non-ASCII "
+				    "sender <%s> (RFC 6531)", s->target->host,
+				    s->target->addr_text, msg->sender);
+
+		set_all(msg, CTL_STATUS_FAILED, d, false);
+		free(d);
+		return 1;
+	}
+	rcpts = xcalloc(msg->rcpt_count, sizeof(*rcpts));
+	for (size_t i = 0; i < msg->rcpt_count; i++) {
+		if (!ascii_only(msg->rcpts[i].address))
+			continue;
+		rcpts[n].address = msg->rcpts[i].address;
+		rcpts[n].orcpt = msg->rcpts[i].orcpt;
+		rcpts[n].notify = msg->rcpts[i].notify;
+		n++;
+	}
+	r = 1;
+	if (n > 0) {
+		sub = *msg;
+		sub.rcpts = rcpts;
+		sub.rcpt_count = n;
+		r = transaction(s, &sub);
+	}
+	if (r > 0) {
+		n = 0;
+		for (size_t i = 0; i < msg->rcpt_count; i++) {
+			struct esmtp_client_rcpt *o = &msg->rcpts[i];
+
+			free(o->diag);
+			if (!ascii_only(o->address)) {
+				o->status = CTL_STATUS_FAILED;
+				o->diag = xasprintf(
+					"553 5.6.7 %s [%s] does not support "
+					"SMTPUTF8, needed for the non-ASCII "
+					"address <%s> (RFC 6531)",
+					s->target->host, s->target->addr_text,
+					o->address);
+				o->relayed = false;
+				continue;
+			}
+			o->status = rcpts[n].status;
+			o->diag = rcpts[n].diag;
+			o->relayed = rcpts[n].relayed;
+			rcpts[n].diag = NULL;
+			n++;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(rcpts[i].diag);
+	free(rcpts);
+	return r;
+}
+
 /* VERP (ctlfile.h): one transaction per recipient on this connection,
  * each from the recipient's own VERP sender, with RSET between them.
  * Returns as transaction(): 0 only when the server was lost before it
@@ -917,7 +1022,7 @@ static int transaction_verp(struct session *s,
 		one.verp = false;
 		one.rcpts = &msg->rcpts[i];
 		one.rcpt_count = 1;
-		r = transaction(s, &one);
+		r = transaction_checked(s, &one);
 		if (r == 0 && i == 0) {
 			str_free(&sender);
 			return 0;
@@ -957,67 +1062,87 @@ static void session_close(struct session *s, bool quit)
 	s->fd = -1;
 }
 
+struct esmtp_client_conn {
+	struct session s;
+};
+
+static void session_free(struct esmtp_client_conn *conn)
+{
+	struct session *s = &conn->s;
+
+	session_close(s, false);
+	free(s->error);
+	str_free(&s->out);
+	esmtp_reply_free(&s->reply);
+	esmtp_reply_parser_destroy(&s->parser);
+	free(conn);
+}
+
 /* One connection.  Returns as esmtp_client_send(); *tls_failed when
- * STARTTLS failed in a way a plain retry may avoid. */
+ * STARTTLS failed in a way a plain retry may avoid.  With conn_r, a
+ * connection whose transaction went through is kept there instead of
+ * being closed with QUIT. */
 static int session_run(const struct esmtp_client_settings *set,
 		       const struct esmtp_target *target,
 		       struct esmtp_client_message *msg, bool no_tls,
-		       bool *tls_failed, char **error_r)
+		       bool *tls_failed, char **error_r,
+		       struct esmtp_client_conn **conn_r)
 {
-	struct session s;
+	struct esmtp_client_conn *conn = xcalloc(1, sizeof(*conn));
+	struct session *sp = &conn->s;
 	bool tls_required = (set->security & (ESMTP_SECURITY_REQUIRED |
 					      ESMTP_SECURITY_SMTPS)) != 0;
+	bool sent = false;
 	char *name = NULL;
 	int ret = 0, code;
 
-	memset(&s, 0, sizeof(s));
-	s.set = set;
-	s.target = target;
-	s.fd = -1;
-	s.parser = esmtp_reply_parser_create(set->max_reply_line,
-					     set->max_reply_lines);
-	str_init(&s.out, 1024);
-	esmtp_reply_init(&s.reply);
+	sp->set = set;
+	sp->target = target;
+	sp->fd = -1;
+	sp->parser = esmtp_reply_parser_create(set->max_reply_line,
+					       set->max_reply_lines);
+	str_init(&sp->out, 1024);
+	esmtp_reply_init(&sp->reply);
 	*tls_failed = false;
 
-	if (do_connect(&s) < 0)
+	if (do_connect(sp) < 0)
 		goto out;
 	if ((set->security & ESMTP_SECURITY_SMTPS) != 0) {
 		if (set->tls_ctx == NULL) {
-			fail(&s, "SMTPS route, but TLS is not available");
+			fail(sp, "SMTPS route, but TLS is not available");
 			goto out;
 		}
-		if (do_handshake(&s) < 0)
+		if (do_handshake(sp) < 0)
 			goto out;
 	}
-	code = read_reply(&s, set->timeout_helo);
+	code = read_reply(sp, set->timeout_helo);
 	if (code < 0)
 		goto out;
 	if (code / 100 != 2) {
-		char *r = reply_text(&s);
+		char *r = reply_text(sp);
 
-		fail(&s, "greeting: %s", r);
+		fail(sp, "greeting: %s", r);
 		free(r);
 		goto out_quit;
 	}
-	name = helo_name(&s);
-	if (do_ehlo(&s, name) < 0)
+	name = helo_name(sp);
+	if (do_ehlo(sp, name) < 0)
 		goto out_quit;
-	if (s.tls == NULL && !no_tls && set->tls_ctx != NULL &&
-	    s.ehlo.starttls &&
+	if (sp->tls == NULL && !no_tls && set->tls_ctx != NULL &&
+	    sp->ehlo.starttls &&
 	    (set->use_starttls || (set->security & (ESMTP_SECURITY_STARTTLS |
 						    ESMTP_SECURITY_REQUIRED))
 	     != 0) &&
 	    (tls_required || set->tls_memory_dir == NULL ||
 	     !esmtp_tls_memory_broken(set->tls_memory_dir,
 				      target->addr_text, time(NULL)))) {
-		cmd(&s, "STARTTLS");
-		code = read_reply(&s, set->timeout_helo);
-		if (code != 220 || do_handshake(&s) < 0) {
+		cmd(sp, "STARTTLS");
+		code = read_reply(sp, set->timeout_helo);
+		if (code != 220 || do_handshake(sp) < 0) {
 			if (code >= 0 && code != 220) {
-				char *r = reply_text(&s);
+				char *r = reply_text(sp);
 
-				fail(&s, "STARTTLS refused: %s", r);
+				fail(sp, "STARTTLS refused: %s", r);
 				free(r);
 			}
 			*tls_failed = true;
@@ -1027,17 +1152,17 @@ static int session_run(const struct esmtp_client_settings *set,
 						     time(NULL));
 			goto out_quit;
 		}
-		if (do_ehlo(&s, name) < 0)
+		if (do_ehlo(sp, name) < 0)
 			goto out_quit;
 	}
-	if (tls_required && s.tls == NULL) {
-		fail(&s, "TLS is required (/SECURITY=REQUIRED), but the server "
+	if (tls_required && sp->tls == NULL) {
+		fail(sp, "TLS is required (/SECURITY=REQUIRED), but the server "
 		     "does not offer STARTTLS");
 		goto out_quit;
 	}
 	ret = 1;
-	if (do_auth(&s, msg) < 0) {
-		if (s.lost) {
+	if (do_auth(sp, msg) < 0) {
+		if (sp->lost) {
 			/* lost during AUTH: another server may do */
 			for (size_t i = 0; i < msg->rcpt_count; i++) {
 				msg->rcpts[i].status = CTL_STATUS_NONE;
@@ -1047,32 +1172,60 @@ static int session_run(const struct esmtp_client_settings *set,
 		}
 		goto out_quit;
 	}
-	ret = msg->verp ? transaction_verp(&s, msg) : transaction(&s, msg);
+	ret = msg->verp ? transaction_verp(sp, msg) :
+		transaction_checked(sp, msg);
+	sent = ret > 0;
+	if (sent && conn_r != NULL && !sp->lost) {
+		free(name);
+		*conn_r = conn;
+		return ret;
+	}
 out_quit:
-	session_close(&s, true);
+	session_close(sp, true);
 out:
 	if (ret == 0)
 		*error_r = xasprintf("%s [%s]: %s", target->host,
 				     target->addr_text,
-				     s.error != NULL ? s.error : "failed");
-	session_close(&s, false);
+				     sp->error != NULL ? sp->error : "failed");
 	free(name);
-	free(s.error);
-	str_free(&s.out);
-	esmtp_reply_free(&s.reply);
-	esmtp_reply_parser_destroy(&s.parser);
+	session_free(conn);
 	return ret;
 }
 
 int esmtp_client_send(const struct esmtp_client_settings *set,
 		      const struct esmtp_target *target,
-		      struct esmtp_client_message *msg, char **error_r)
+		      struct esmtp_client_message *msg,
+		      struct esmtp_client_conn **conn_r, char **error_r)
 {
 	bool tls_failed;
 	int r;
 
 	*error_r = NULL;
-	r = session_run(set, target, msg, false, &tls_failed, error_r);
+	if (conn_r != NULL && *conn_r != NULL) {
+		struct session *sp = &(*conn_r)->s;
+
+		/* a kept connection: RSET, then the transaction */
+		cmd(sp, "RSET");
+		if (read_reply(sp, sp->set->timeout_cmd) / 100 == 2) {
+			r = msg->verp ? transaction_verp(sp, msg) :
+				transaction_checked(sp, msg);
+			if (r > 0) {
+				log_debug("%s [%s]: connection reused",
+					  sp->target->host,
+					  sp->target->addr_text);
+				if (sp->lost)
+					esmtp_client_conn_close(conn_r);
+				return r;
+			}
+		}
+		log_info("%s [%s]: the kept connection is gone (%s): "
+			 "connecting again", sp->target->host,
+			 sp->target->addr_text,
+			 sp->error != NULL ? sp->error : "RSET refused");
+		esmtp_client_conn_close(conn_r);
+	}
+	r = session_run(set, target, msg, false, &tls_failed, error_r,
+			conn_r);
 	if (r == 0 && tls_failed && !set->verify &&
 	    (set->security & (ESMTP_SECURITY_REQUIRED |
 			      ESMTP_SECURITY_SMTPS)) == 0) {
@@ -1080,7 +1233,38 @@ int esmtp_client_send(const struct esmtp_client_settings *set,
 		log_info("%s: STARTTLS failed, sending without TLS (%s)",
 			 target->addr_text, *error_r);
 		x_free(*error_r);
-		r = session_run(set, target, msg, true, &tls_failed, error_r);
+		r = session_run(set, target, msg, true, &tls_failed, error_r,
+				conn_r);
 	}
 	return r;
+}
+
+int esmtp_client_conn_fd(const struct esmtp_client_conn *conn)
+{
+	return conn->s.fd;
+}
+
+int esmtp_client_conn_ping(struct esmtp_client_conn *conn)
+{
+	struct session *sp = &conn->s;
+
+	if (sp->lost)
+		return -1;
+	cmd(sp, "RSET");
+	if (read_reply(sp, sp->set->timeout_cmd) / 100 != 2) {
+		log_info("%s [%s]: keepalive RSET: %s", sp->target->host,
+			 sp->target->addr_text,
+			 sp->error != NULL ? sp->error : "refused");
+		return -1;
+	}
+	return 0;
+}
+
+void esmtp_client_conn_close(struct esmtp_client_conn **conn)
+{
+	if (*conn == NULL)
+		return;
+	session_close(&(*conn)->s, true);
+	session_free(*conn);
+	*conn = NULL;
 }

@@ -12,6 +12,16 @@
  * PIPELINING; for a VERP message, a transaction per recipient.  It
  * blocks, with a deadline on every step.
  *
+ * A message that needs SMTPUTF8 (RFC 6531) is sent with MAIL FROM ...
+ * SMTPUTF8 to a server that offers it; to one that does not, a non-ASCII
+ * sender fails every recipient and a non-ASCII recipient fails alone,
+ * with 553 5.6.7 (RFC 6531 section 3.2), and the other recipients are
+ * sent as usual.
+ *
+ * The connection may be kept for the next message to the same server
+ * (esmtptimeoutkeepalive): struct esmtp_client_conn, with RSET before
+ * the next transaction and as the keepalive ping.
+ *
  * Its result says whether the server was reached: when it was not (no
  * connection, a bad greeting, the connection lost before MAIL FROM was
  * answered, TLS failing where TLS is required) the caller tries the next
@@ -49,6 +59,9 @@ struct esmtp_client_message {
 	const char *envid;	/* or NULL */
 	char ret;		/* 'F', 'H' or 0 */
 	bool body_8bit;
+	/* needs SMTPUTF8 (RFC 6531): submitted with it, or a non-ASCII
+	 * address or header (esmtp_client_message_needs_utf8()) */
+	bool smtputf8;
 	const char *data;	/* the message, LF line ends */
 	size_t size;
 	struct esmtp_client_rcpt *rcpts;
@@ -89,12 +102,38 @@ struct esmtp_client_settings {
 	unsigned int max_reply_lines;
 };
 
+/* An open connection, idle between transactions. */
+struct esmtp_client_conn;
+
 /* Delivers msg to target.  Returns 1 when the server was reached and
  * every recipient has a status, 0 when the next address should be tried
- * (*error_r: why, caller frees; recipients untouched). */
+ * (*error_r: why, caller frees; recipients untouched).
+ *
+ * conn_r NULL: the connection ends with QUIT.  Otherwise, when *conn_r
+ * is a kept connection, it is used (RSET, then the transaction; with its
+ * own settings and target, which must be those of the call that opened
+ * it); when it turns out to be gone before MAIL FROM was answered, it is
+ * closed and a new one is made to target.  A connection whose
+ * transaction went through is left in *conn_r (else *conn_r is NULL);
+ * set and target must then live as long as it. */
 int esmtp_client_send(const struct esmtp_client_settings *set,
 		      const struct esmtp_target *target,
-		      struct esmtp_client_message *msg, char **error_r);
+		      struct esmtp_client_message *msg,
+		      struct esmtp_client_conn **conn_r, char **error_r);
+
+/* The socket of a kept connection, to watch while idle: the server has
+ * nothing to say then, so readable means it is closing. */
+int esmtp_client_conn_fd(const struct esmtp_client_conn *conn);
+/* The keepalive ping (esmtptimeoutkeepaliveping): RSET.  Returns 0, or
+ * -1 when the connection is unusable (close it). */
+int esmtp_client_conn_ping(struct esmtp_client_conn *conn);
+/* QUIT (when the connection is still up), closes and frees; sets *conn
+ * to NULL (NULL is harmless). */
+void esmtp_client_conn_close(struct esmtp_client_conn **conn);
+
+/* Whether msg needs SMTPUTF8: a non-ASCII sender or recipient, or raw
+ * 8-bit bytes in the message's header (RFC 6532). */
+bool esmtp_client_message_needs_utf8(const struct esmtp_client_message *msg);
 
 /* Converts a message with 8-bit bodies for a server without 8BITMIME:
  * every leaf part whose body has 8-bit or NUL bytes and is not already

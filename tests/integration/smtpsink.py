@@ -24,13 +24,18 @@ class FakeSmtp:
     connection.  ehlo: the keywords advertised; rcpt(addr, n) gives the
     reply to the n-th RCPT of that address (0-based) or None for 250;
     starttls: "refuse" (454) or "break" (220, then the connection is
-    closed).  sessions: one list of received lines per connection, and
-    messages: (mail, rcpts, data) of each accepted transaction."""
+    closed); idle: seconds a connection may stay silent before the server
+    says 421 and closes it (None: no limit).  sessions: one list of
+    received lines per connection (its number is the number of
+    connections), closed: how many of them ended, and messages: (mail,
+    rcpts, data) of each accepted transaction."""
 
     def __init__(self, address, port, ehlo=("PIPELINING", "8BITMIME",
                                              "DSN", "SIZE 10000000"),
-                 rcpt=None, starttls=None):
+                 rcpt=None, starttls=None, idle=None):
         self.ehlo = list(ehlo)
+        self.idle = idle
+        self.closed = 0
         if starttls:
             self.ehlo.append("STARTTLS")
         self.rcpt = rcpt or (lambda addr, n: None)
@@ -71,7 +76,12 @@ class FakeSmtp:
             send("220 fake.test ESMTP")
             mail, rcpts = None, []
             while True:
-                line = f.readline()
+                c.settimeout(self.idle)
+                try:
+                    line = f.readline()
+                except socket.timeout:
+                    send("421 4.4.2 fake.test idle for too long")
+                    return
                 if not line:
                     return
                 cmd = line.decode("latin-1").rstrip("\r\n")
@@ -129,6 +139,8 @@ class FakeSmtp:
             pass
         finally:
             c.close()
+            with self.lock:
+                self.closed += 1
 
     @property
     def transactions(self):

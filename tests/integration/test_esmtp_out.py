@@ -3,7 +3,9 @@ courierd) in a throw-away instance whose DNS is a dnsmasq of the test's own
 (etc/dnsservers): MX fallback past a dead host, DSN parameters, 8-bit to
 quoted-printable for a server without 8BITMIME, a 4xx retried then
 delivered, a 5xx bounced to the sender with an RFC 3464 report, a failed
-STARTTLS with the plain fallback and its memory, and a second instance of
+STARTTLS with the plain fallback and its memory, connections kept for the
+next message (esmtptimeoutkeepalive, esmtptimeoutkeepaliveping), SMTPUTF8
+to servers with and without it, and a second instance of
 the suite as MX and as a smarthost with AUTH (esmtproutes,
 esmtpauthclient).  The scripted servers are Python threads listening on
 127.0.0.x; the instance's ESMTP_PORT points MX delivery at their port."""
@@ -145,7 +147,9 @@ def test_no_8bitmime_and_temporary_failure_retried(out):
     out.run("sendmail", "-f", out.login, "user@plain.test", input=body)
     wait_for(lambda: fake.messages, what="the retried delivery")
     assert fake.counts["user@plain.test"] == 2
-    assert len(fake.sessions) >= 2
+    # the retry went over the kept connection (esmtptimeoutkeepalive)
+    assert len(fake.sessions) == 1
+    assert fake.sessions[0].count("RSET") >= 1
     mail, rcpts, data = fake.messages[0]
     assert "BODY=8BITMIME" not in mail
     assert all(b < 0x80 for b in data)
@@ -286,3 +290,105 @@ def test_smarthost_with_auth(suite_build, dns, peer):
     finally:
         inst.stop_all()
         shutil.rmtree(inst.tmp_root, ignore_errors=True)
+
+
+def test_connection_kept_for_the_next_message(out):
+    fake = out.fake("127.0.0.5")
+    control(out, "esmtptimeoutkeepalive", "4s")
+    control(out, "esmtptimeoutkeepaliveping", "1s")
+    start(out)
+    for i in range(3):
+        out.run("sendmail", "-f", out.login, "u%d@plain.test" % i,
+                input="Subject: %d\n\nx\n" % i)
+        wait_for(lambda: len(fake.messages) == i + 1,
+                 what="message %d" % i)
+    # one connection for the three, RSET before each further message
+    assert len(fake.sessions) == 1
+    lines = fake.sessions[0]
+    assert [l for l in lines if l.startswith("EHLO")] == [lines[0]]
+    assert len([l for l in lines if l.startswith("MAIL")]) == 3
+    n = lines.count("RSET")
+    assert n >= 2
+    # idle: an RSET every second (the ping), then QUIT after 4 s
+    wait_for(lambda: fake.sessions[0].count("RSET") >= n + 2,
+             what="the keepalive pings", timeout=10)
+    wait_for(lambda: fake.closed == 1, what="the end of the idle time",
+             timeout=15)
+    assert fake.sessions[0][-1] == "QUIT"
+    wait_for(lambda: not queued(out), what="an empty queue")
+    # a message after that: a new connection
+    out.run("sendmail", "-f", out.login, "u9@plain.test",
+            input="Subject: later\n\nx\n")
+    wait_for(lambda: len(fake.messages) == 4, what="the fourth message")
+    assert len(fake.sessions) == 2
+
+
+def test_kept_connection_closed_by_the_server(out):
+    # the server drops idle clients after 1 s: the next message finds
+    # the connection gone and makes a new one
+    fake = out.fake("127.0.0.5", idle=1)
+    control(out, "esmtptimeoutkeepalive", "30s")
+    start(out)
+    out.run("sendmail", "-f", out.login, "a@plain.test",
+            input="Subject: one\n\nx\n")
+    wait_for(lambda: fake.messages, what="the first message")
+    wait_for(lambda: fake.closed == 1, what="the server's idle close")
+    out.run("sendmail", "-f", out.login, "b@plain.test",
+            input="Subject: two\n\nx\n")
+    wait_for(lambda: len(fake.messages) == 2, what="the second message")
+    assert len(fake.sessions) == 2
+    wait_for(lambda: not queued(out), what="an empty queue")
+
+
+def test_keepalive_off(out):
+    fake = out.fake("127.0.0.5")
+    control(out, "esmtptimeoutkeepalive", "0")
+    start(out)
+    for i in range(2):
+        out.run("sendmail", "-f", out.login, "k%d@plain.test" % i,
+                input="Subject: %d\n\nx\n" % i)
+        wait_for(lambda: len(fake.messages) == i + 1,
+                 what="message %d" % i)
+        wait_for(lambda: fake.closed == i + 1, what="QUIT")
+    assert len(fake.sessions) == 2
+    assert all(s[-1] == "QUIT" and "RSET" not in s for s in fake.sessions)
+
+
+UTF8_RCPT = "\u00e9l\u00e8ve@plain.test"
+
+
+def test_smtputf8_offered(out):
+    fake = out.fake("127.0.0.5", ehlo=("PIPELINING", "8BITMIME",
+                                       "SMTPUTF8"))
+    start(out)
+    out.run("sendmail", "-f", out.login, UTF8_RCPT, "ok@plain.test",
+            input="Subject: utf8\n\nx\n")
+    wait_for(lambda: fake.messages, what="the delivery")
+    mail, rcpts, data = fake.messages[0]
+    assert mail.endswith(" SMTPUTF8") or " SMTPUTF8 " in mail
+    assert sorted(fake.transactions[0][1]) == sorted(
+        [UTF8_RCPT.encode().decode("latin-1"), "ok@plain.test"])
+    wait_for(lambda: not queued(out), what="an empty queue")
+
+
+def test_smtputf8_not_offered(out):
+    fake = out.fake("127.0.0.5")
+    start(out)
+    # the UTF-8 recipient fails (5.6.7, a DSN), the other one is sent
+    out.run("sendmail", "-f", out.login, UTF8_RCPT, "ok@plain.test",
+            input="Subject: two\n\nx\n")
+    wait_for(lambda: fake.messages, what="the ASCII recipient")
+    mail, rcpts, data = fake.messages[0]
+    assert "SMTPUTF8" not in mail
+    assert fake.transactions[0][1] == ["ok@plain.test"]
+    msgs = wait_for(lambda: maildir_messages(out), what="the DSN")
+    status = list(msgs[0].iter_parts())[1].get_payload()
+    assert status[1]["Action"] == "failed"
+    assert status[1]["Status"] == "5.6.7"
+    assert "SMTPUTF8" in status[1]["Diagnostic-Code"]
+    wait_for(lambda: not queued(out), what="an empty queue")
+    # an all-ASCII envelope goes as usual, without the parameter
+    out.run("sendmail", "-f", out.login, "plain@plain.test",
+            input="Subject: ascii\n\nx\n")
+    wait_for(lambda: len(fake.messages) == 2, what="the ASCII message")
+    assert "SMTPUTF8" not in fake.messages[1][0]

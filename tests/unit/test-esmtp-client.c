@@ -527,7 +527,7 @@ static void test_session_pipelined_dsn_7bit(void **state)
 	close(fd);
 	pid = start_server(&sc, capture, &t);
 	settings(&set);
-	assert_int_equal(esmtp_client_send(&set, &t, &msg, &error), 1);
+	assert_int_equal(esmtp_client_send(&set, &t, &msg, NULL, &error), 1);
 	waitpid(pid, &status, 0);
 	cap = slurp(capture);
 	assert_non_null(strstr(cap, "C: EHLO client.test\r\n"));
@@ -591,7 +591,7 @@ static void test_session_plain_helo_and_failures(void **state)
 	/* HELO fallback; MAIL refused with 452: everyone deferred */
 	pid = start_server(&sc, capture, &t);
 	settings(&set);
-	assert_int_equal(esmtp_client_send(&set, &t, &msg, &error), 1);
+	assert_int_equal(esmtp_client_send(&set, &t, &msg, NULL, &error), 1);
 	waitpid(pid, &status, 0);
 	cap = slurp(capture);
 	assert_non_null(strstr(cap, "C: HELO client.test\r\n"));
@@ -608,7 +608,7 @@ static void test_session_plain_helo_and_failures(void **state)
 		x_free(rcpts[i].diag);
 	}
 	pid = start_server(&sc2, capture, &t);
-	assert_int_equal(esmtp_client_send(&set, &t, &msg, &error), 1);
+	assert_int_equal(esmtp_client_send(&set, &t, &msg, NULL, &error), 1);
 	waitpid(pid, &status, 0);
 	cap = slurp(capture);
 	assert_non_null(strstr(cap, "C: MAIL FROM:<> BODY=8BITMIME\r\n"));
@@ -635,13 +635,203 @@ static void test_session_plain_helo_and_failures(void **state)
 		dead.host = (char *)"dead.test";
 		rcpts[0].status = rcpts[1].status = CTL_STATUS_NONE;
 		rcpts[0].diag = rcpts[1].diag = NULL;
-		assert_int_equal(esmtp_client_send(&set, &dead, &msg, &error),
+		assert_int_equal(esmtp_client_send(&set, &dead, &msg, NULL,
+						   &error),
 				 0);
 		assert_non_null(strstr(error, "dead.test [127.0.0.1]: "
 				       "connect: Connection refused"));
 		assert_int_equal(rcpts[0].status, CTL_STATUS_NONE);
 		free(error);
 	}
+	unlink(capture);
+}
+
+static void test_needs_utf8(void **state)
+{
+	struct esmtp_client_rcpt rcpts[1] = { { .address = "a@b.test" } };
+	static const char ascii[] = "Subject: x\n\ncaf\xc3\xa9\n";
+	static const char hdr[] = "Subject: caf\xc3\xa9\n\nx\n";
+	static const char crlf[] = "Subject: x\r\n\r\n\xc3\xa9\n";
+	struct esmtp_client_message msg = {
+		.sender = "me@src.test", .data = ascii,
+		.size = sizeof(ascii) - 1, .rcpts = rcpts, .rcpt_count = 1,
+	};
+
+	(void)state;
+	/* an 8-bit body alone needs 8BITMIME, not SMTPUTF8 */
+	assert_false(esmtp_client_message_needs_utf8(&msg));
+	msg.data = crlf;
+	msg.size = sizeof(crlf) - 1;
+	assert_false(esmtp_client_message_needs_utf8(&msg));
+	msg.data = hdr;
+	msg.size = sizeof(hdr) - 1;
+	assert_true(esmtp_client_message_needs_utf8(&msg));
+	msg.data = ascii;
+	msg.size = sizeof(ascii) - 1;
+	rcpts[0].address = "\xc3\xa9l\xc3\xa8ve@b.test";
+	assert_true(esmtp_client_message_needs_utf8(&msg));
+	rcpts[0].address = "a@b.test";
+	msg.sender = "j\xc3\xb6@src.test";
+	assert_true(esmtp_client_message_needs_utf8(&msg));
+	msg.sender = "";
+	msg.size = 0;
+	assert_false(esmtp_client_message_needs_utf8(&msg));
+}
+
+static void test_session_smtputf8(void **state)
+{
+	static const char *const rules[] = { NULL };
+	const struct script with = {
+		"250-fake\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n", rules,
+		"250 2.0.0 ok",
+	};
+	const struct script without = {
+		"250-fake\r\n250 PIPELINING\r\n", rules, "250 2.0.0 ok",
+	};
+	char capture[] = "/tmp/test-esmtp-cap-XXXXXX";
+	struct esmtp_client_rcpt rcpts[2] = {
+		{ .address = "\xc3\xa9l\xc3\xa8ve@dest.test" },
+		{ .address = "plain@dest.test" },
+	};
+	static const char body[] = "Subject: x\n\nhi\n";
+	struct esmtp_client_message msg = {
+		.sender = "me@src.test", .smtputf8 = true, .data = body,
+		.size = sizeof(body) - 1, .rcpts = rcpts, .rcpt_count = 2,
+	};
+	struct esmtp_client_settings set;
+	struct esmtp_target t;
+	char *error, *cap;
+	int fd = mkstemp(capture), status;
+	pid_t pid;
+
+	(void)state;
+	close(fd);
+	settings(&set);
+	/* offered: MAIL FROM with SMTPUTF8, both recipients sent */
+	pid = start_server(&with, capture, &t);
+	assert_int_equal(esmtp_client_send(&set, &t, &msg, NULL, &error), 1);
+	waitpid(pid, &status, 0);
+	cap = slurp(capture);
+	assert_non_null(strstr(cap, "C: MAIL FROM:<me@src.test> SMTPUTF8\r\n"));
+	assert_non_null(strstr(cap, "C: RCPT TO:<\xc3\xa9l\xc3\xa8ve@"));
+	assert_int_equal(rcpts[0].status, CTL_STATUS_DELIVERED);
+	assert_int_equal(rcpts[1].status, CTL_STATUS_DELIVERED);
+	free(cap);
+	free(t.host);
+	for (int i = 0; i < 2; i++) {
+		rcpts[i].status = CTL_STATUS_NONE;
+		x_free(rcpts[i].diag);
+	}
+
+	/* not offered: the UTF-8 recipient fails with 5.6.7, the other
+	 * goes without the parameter */
+	pid = start_server(&without, capture, &t);
+	assert_int_equal(esmtp_client_send(&set, &t, &msg, NULL, &error), 1);
+	waitpid(pid, &status, 0);
+	cap = slurp(capture);
+	assert_non_null(strstr(cap, "C: MAIL FROM:<me@src.test>\r\n"));
+	assert_null(strstr(cap, "SMTPUTF8"));
+	assert_null(strstr(cap, "\xc3"));
+	assert_non_null(strstr(cap, "C: RCPT TO:<plain@dest.test>\r\n"));
+	assert_int_equal(rcpts[0].status, CTL_STATUS_FAILED);
+	assert_non_null(strstr(rcpts[0].diag, "553 5.6.7 "));
+	assert_int_equal(rcpts[1].status, CTL_STATUS_DELIVERED);
+	assert_string_equal(rcpts[1].diag, "250 2.0.0 ok");
+	free(cap);
+	free(t.host);
+	for (int i = 0; i < 2; i++) {
+		rcpts[i].status = CTL_STATUS_NONE;
+		x_free(rcpts[i].diag);
+	}
+
+	/* a UTF-8 sender: nobody can be sent; no transaction at all */
+	msg.sender = "j\xc3\xb6@src.test";
+	pid = start_server(&without, capture, &t);
+	assert_int_equal(esmtp_client_send(&set, &t, &msg, NULL, &error), 1);
+	waitpid(pid, &status, 0);
+	cap = slurp(capture);
+	assert_null(strstr(cap, "MAIL FROM"));
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(rcpts[i].status, CTL_STATUS_FAILED);
+		assert_non_null(strstr(rcpts[i].diag, "553 5.6.7 "));
+		free(rcpts[i].diag);
+	}
+	free(cap);
+	free(t.host);
+	unlink(capture);
+}
+
+static void test_session_kept(void **state)
+{
+	static const char *const rules[] = { NULL };
+	const struct script sc = {
+		"250-fake\r\n250 PIPELINING\r\n", rules, "250 2.0.0 ok",
+	};
+	char capture[] = "/tmp/test-esmtp-cap-XXXXXX";
+	struct esmtp_client_rcpt r1 = { .address = "one@dest.test" };
+	struct esmtp_client_rcpt r2 = { .address = "two@dest.test" };
+	static const char body[] = "Subject: x\n\nhi\n";
+	struct esmtp_client_message msg = {
+		.sender = "me@src.test", .data = body,
+		.size = sizeof(body) - 1, .rcpts = &r1, .rcpt_count = 1,
+	};
+	struct esmtp_client_settings set;
+	struct esmtp_client_conn *conn = NULL;
+	struct esmtp_target t;
+	char *error = NULL, *cap, *p;
+	int fd = mkstemp(capture), status;
+	pid_t pid;
+
+	(void)state;
+	close(fd);
+	settings(&set);
+	pid = start_server(&sc, capture, &t);
+	assert_int_equal(esmtp_client_send(&set, &t, &msg, &conn, &error), 1);
+	assert_non_null(conn);
+	assert_true(esmtp_client_conn_fd(conn) >= 0);
+	assert_int_equal(r1.status, CTL_STATUS_DELIVERED);
+	assert_int_equal(esmtp_client_conn_ping(conn), 0);
+	msg.rcpts = &r2;
+	assert_int_equal(esmtp_client_send(&set, &t, &msg, &conn, &error), 1);
+	assert_non_null(conn);
+	assert_int_equal(r2.status, CTL_STATUS_DELIVERED);
+	esmtp_client_conn_close(&conn);
+	assert_null(conn);
+	esmtp_client_conn_close(&conn);
+	waitpid(pid, &status, 0);
+	cap = slurp(capture);
+	/* one connection (the server accepts only one), one EHLO */
+	p = strstr(cap, "C: EHLO");
+	assert_non_null(p);
+	assert_null(strstr(p + 1, "C: EHLO"));
+	p = strstr(cap, "C: RCPT TO:<one@dest.test>");
+	assert_non_null(p);
+	p = strstr(p, "C: RSET\r\nC: RSET\r\nC: MAIL FROM:<me@src.test>");
+	assert_non_null(p);
+	assert_non_null(strstr(p, "C: RCPT TO:<two@dest.test>"));
+	assert_non_null(strstr(p, "C: QUIT"));
+	free(cap);
+	free(r1.diag);
+	free(r2.diag);
+
+	/* the server went away while the connection was idle: a new one
+	 * is made (here: to nobody, so the next address is due) */
+	r1.status = CTL_STATUS_NONE;
+	r1.diag = NULL;
+	msg.rcpts = &r1;
+	pid = start_server(&sc, capture, &t);
+	assert_int_equal(esmtp_client_send(&set, &t, &msg, &conn, &error), 1);
+	free(r1.diag);
+	r1.status = CTL_STATUS_NONE;
+	r1.diag = NULL;
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	assert_int_equal(esmtp_client_send(&set, &t, &msg, &conn, &error), 0);
+	assert_null(conn);
+	assert_int_equal(r1.status, CTL_STATUS_NONE);
+	assert_non_null(error);
+	free(error);
+	free(t.host);
 	unlink(capture);
 }
 
@@ -658,6 +848,9 @@ int main(void)
 		cmocka_unit_test(test_tls_memory),
 		cmocka_unit_test(test_session_pipelined_dsn_7bit),
 		cmocka_unit_test(test_session_plain_helo_and_failures),
+		cmocka_unit_test(test_needs_utf8),
+		cmocka_unit_test(test_session_smtputf8),
+		cmocka_unit_test(test_session_kept),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
