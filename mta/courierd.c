@@ -465,8 +465,22 @@ static int module_start(struct module *mod)
 		return -1;
 	}
 	if (pid == 0) {
+		struct stat st;
+		const char *err;
+
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
 			_exit(127);
+		/* only courierlocal needs root (to become each account);
+		 * the others run as the owner of the queue (courier-setup's
+		 * queue user), its group the only one, as Courier runs
+		 * courieresmtp */
+		if (mod != MOD_LOCAL && geteuid() == 0 &&
+		    stat(queue_dir(), &st) == 0 && st.st_uid != 0 &&
+		    daemon_drop_privileges_id(st.st_uid, st.st_gid, NULL,
+					      &err) < 0) {
+			log_error("module %s: %s", mod->name, err);
+			_exit(127);
+		}
 		ioloop_child_prepare_exec();
 		execl(mod->path, mod->path, (char *)NULL);
 		log_error("module %s: cannot run %s: %s", mod->name,
