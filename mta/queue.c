@@ -111,6 +111,15 @@ static char *bucket_path(time_t secs)
 			 (int64_t)(secs / QUEUE_BUCKET_SECS));
 }
 
+/* Whether a bucket's period is over, and the next one too: no submit
+ * still makes messages for it, so it may go when empty.  The current
+ * bucket stays even when empty, so that a quiet queue does not make,
+ * fsync and remove a folder for every message. */
+static bool bucket_is_old(uint64_t bucket_no, time_t now)
+{
+	return now > 0 && bucket_no + 1 < (uint64_t)now / QUEUE_BUCKET_SECS;
+}
+
 char *queue_path(const char *qid, char type)
 {
 	time_t secs;
@@ -342,9 +351,16 @@ int queue_new_commit(struct queue_new **newp, const char *ctl_text,
 		*error_r = err("cannot fsync", qn->tmp_data);
 		goto out;
 	}
-	fd = open(qn->tmp_ctl, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	/* 0660: the delivery modules append their status records, and
+	 * courieresmtp runs as the queue's user and group, not root */
+	fd = open(qn->tmp_ctl, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
 	if (fd < 0) {
 		*error_r = err("cannot create", qn->tmp_ctl);
+		goto out;
+	}
+	/* whatever the umask (root's 022 would make it 0640) */
+	if (fchmod(fd, 0660) < 0) {
+		*error_r = err("cannot chmod", qn->tmp_ctl);
 		goto out;
 	}
 	if (write_all(fd, ctl_text, len) < 0) {
@@ -509,10 +525,15 @@ int queue_remove(const char *qid, const char **error_r)
 		char *bucket;
 
 		queue_id_valid(qid, &secs);
-		bucket = bucket_path(secs);
-		/* Fails while other messages are in it: fine. */
-		(void)rmdir(bucket);
-		free(bucket);
+		/* An old bucket goes with its last message (rmdir fails
+		 * while others are in it: fine); the current ones stay, and
+		 * queue_clean_stale() removes them once old and empty. */
+		if (bucket_is_old((uint64_t)secs / QUEUE_BUCKET_SECS,
+				  time(NULL))) {
+			bucket = bucket_path(secs);
+			(void)rmdir(bucket);
+			free(bucket);
+		}
 	}
 	free(ctl);
 	free(data);
@@ -670,7 +691,8 @@ unsigned int queue_clean_stale(time_t max_age)
 				       buckets[i]);
 
 		removed += clean_dir(path, max_age, true);
-		(void)rmdir(path);
+		if (bucket_is_old(buckets[i], time(NULL)))
+			(void)rmdir(path);
 		free(path);
 	}
 	free(buckets);

@@ -11,8 +11,11 @@
  * (16.8.8 digits): the data file's inode and the time it was made, which
  * no two messages ever share.  The bucket is the seconds / 10000 in
  * decimal, as Courier's subfolders by time: a bucket is made when the
- * first message of its period arrives and removed when its last one
- * leaves, so no folder grows without bound and an idle queue is empty.
+ * first message of its period arrives and removed when it is empty and
+ * old (its period and the next one are over: by queue_remove() of its
+ * last message, else by queue_clean_stale()), so no folder grows without
+ * bound, an idle queue ends up empty, and a quiet queue does not make,
+ * fsync and remove the current bucket for every message.
  *
  * Durability: queue_new_commit() fsyncs the data file, the control file
  * and the bucket folder (and msgs/ when the bucket is new) before it
@@ -96,8 +99,8 @@ int queue_ctl_append(const char *qid, const char *text, size_t len,
 int queue_ctl_append_nosync(const char *qid, const char *text, size_t len,
 			    const char **error_r);
 /* Removes a message: the control file first, then the data file, then
- * the bucket if it became empty.  Returns 0 (also when it was already
- * gone), or -1 with *error_r. */
+ * the bucket if it became empty and is old.  Returns 0 (also when it was
+ * already gone), or -1 with *error_r. */
 int queue_remove(const char *qid, const char **error_r);
 /* The size of qid's data file, or -1. */
 off_t queue_data_size(const char *qid);
@@ -110,8 +113,8 @@ int queue_scan(queue_scan_callback_t *callback, void *context,
 	       const char **error_r);
 
 /* Removes tmp/ files and data files without a control file that are
- * older than max_age seconds (what a crashed submit left).  Returns the
- * number removed. */
+ * older than max_age seconds (what a crashed submit left), and empty old
+ * buckets.  Returns the number of files removed. */
 unsigned int queue_clean_stale(time_t max_age);
 
 /* ---- waking courierd ---- */
