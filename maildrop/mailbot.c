@@ -140,6 +140,28 @@ static void split_mime_file(const char *data, size_t len, struct str *hdrs,
 	str_append_n(body, data + i, len - i);
 }
 
+/* Is every line of the header block of data a "Name: value" field or
+ * its continuation? */
+static bool header_well_formed(const char *data, size_t len)
+{
+	for (size_t i = 0; i < len; ) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		size_t end = nl != NULL ? (size_t)(nl - data) : len, n = i;
+
+		if (end == i || (end == i + 1 && data[i] == '\r'))
+			return true;	/* the empty line */
+		if (data[i] != ' ' && data[i] != '\t') {
+			while (n < end && data[n] > ' ' && data[n] < 127 &&
+			       data[n] != ':')
+				n++;
+			if (n == i || n == end || data[n] != ':')
+				return false;
+		}
+		i = end + 1;
+	}
+	return true;
+}
+
 static bool keep_not_cte(const char *line)
 {
 	return strncasecmp(line, "Content-Transfer-Encoding:", 26) != 0;
@@ -178,6 +200,11 @@ static void load_text(struct reply *r)
 		const char *cs;
 
 		read_file(o->mime_file, &f);
+		if (!header_well_formed(str_c(&f), str_len(&f))) {
+			fprintf(stderr, "mailbot: %s: a header line is not "
+				"\"Name: value\"\n", o->mime_file);
+			exit(EX_USAGE_);
+		}
 		mailbot_header_parse(&mh, str_c(&f), str_len(&f));
 		ct = mailbot_header_get(&mh, "Content-Type");
 		memset(&params, 0, sizeof(params));
@@ -195,7 +222,7 @@ static void load_text(struct reply *r)
 		}
 		cs = mime_params_get(&params, "charset");
 		if (cs == NULL)
-			cs = "us-ascii";
+			cs = "utf-8";	/* as Debian's mailbot */
 		if (!charset_known(cs)) {
 			fprintf(stderr, "mailbot: unknown charset in %s\n",
 				o->mime_file);

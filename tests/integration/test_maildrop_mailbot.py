@@ -130,6 +130,8 @@ def work(tmp_path):
         "Content-Transfer-Encoding: 7bit\nX-Kept: yes\n"
         "\nIts fleece was white as snow.\n")
     (tmp_path / "html.mime").write_text("Content-Type: text/html\n\n<p>x</p>\n")
+    (tmp_path / "nocs.mime").write_text("Content-Type: text/plain\n\nx\n")
+    (tmp_path / "nohdr.mime").write_text("just text, no header\n")
     (tmp_path / "nonl.txt").write_text("no line end")
     vac = tmp_path / "Vacation"
     for d in ("new", "cur", "tmp"):
@@ -249,7 +251,9 @@ def test_mime_original_like_debian(work, i, lang):
     msg = MIME_ORIGINALS[i]
     for args in (["-t", "away.txt"], ["-T", "forward", "-t", "away.txt"],
                  ["-S", "%F|%f|%s", "-c", "ISO-8859-1", "-t", "away.txt"],
-                 ["-T", "forwardatt", "-N", "-t", "away.txt"]):
+                 ["-T", "forwardatt", "-N", "-t", "away.txt"],
+                 # no charset in -m: UTF-8, as Debian's
+                 ["-m", "nocs.mime"]):
         args = ["-n"] + args
         env = {"PATH": "/usr/bin:/bin", "LANG": lang}
         ref = subprocess.run([DEB] + args, input=msg, cwd=work, env=env,
@@ -360,6 +364,7 @@ def test_refused_options(work):
         ["-D", "-1", "-t", "away.txt"],
         ["-D", "x", "-t", "away.txt"],
         ["-t", "away.txt", "-m", "away.mime"],
+        ["-m", "nohdr.mime"],                           # Debian sends it
         ["-T", "replydraft"],
         ["-x", "-t", "away.txt"],
         ["-s", "a\nBcc: evil@example.com", "-t", "away.txt"],
