@@ -785,6 +785,36 @@ static char *socket_dir(void)
 	return instance_var_path("run/authdaemon");
 }
 
+/* Who may connect: the socket is made 0660 and given the group of its
+ * folder, so root and that group, and no one else, may ask authdaemond
+ * (courier-setup, run as root, makes the folder root:GROUP 0750 with the
+ * queue user's group, for esmtpd; imapd and pop3d ask as root).  The
+ * folder is root's, so nobody else can have swapped the socket for a
+ * symbolic link; the change does not follow one anyway. */
+static int give_socket_to_folder_group(const char *dir, const char *path,
+				       const char **error_r)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0) {
+		*error_r = "cannot stat the socket folder";
+		return -1;
+	}
+	if ((st.st_mode & S_IWOTH) != 0)
+		log_warning("authdaemond: %s is writable by everyone: "
+			    "anyone could put a socket of their own in "
+			    "authdaemond's place (chmod 0750 it)", dir);
+	/* not root: the socket is ours and our group's, as the folder */
+	if (st.st_gid == getegid() || geteuid() != 0)
+		return 0;
+	if (fchownat(AT_FDCWD, path, (uid_t)-1, st.st_gid,
+		     AT_SYMLINK_NOFOLLOW) < 0) {
+		*error_r = "cannot give the socket the folder's group";
+		return -1;
+	}
+	return 0;
+}
+
 static int open_socket(const char **error_r)
 {
 	char *dir = socket_dir();
@@ -820,6 +850,13 @@ static int open_socket(const char **error_r)
 		return -1;
 	}
 	umask(old);
+	if (give_socket_to_folder_group(dir, path, error_r) < 0) {
+		close(fd);
+		(void)unlink(path);
+		free(dir);
+		free(path);
+		return -1;
+	}
 	free(dir);
 	free(path);
 	return fd;
