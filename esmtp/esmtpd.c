@@ -3,17 +3,21 @@
  * SMTPS with implicit TLS (etc/esmtpd-ssl) and submission, where AUTH is
  * required before MAIL (etc/esmtpd-msa).
  *
- * It binds its ports, then gives up root for the owner of the queue
- * (var/queue), which it must write to; it stays in the foreground, logs
- * to stderr, reloads the control files on SIGHUP and exits on SIGTERM. */
+ * It binds its ports and loads its certificate, then gives up root for
+ * the owner of the queue (var/queue: the queue user of courier-setup),
+ * which it must write to; it stays in the foreground, logs to stderr,
+ * reloads the control files on SIGHUP and exits on SIGTERM. */
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config-errors.h"
@@ -254,10 +258,101 @@ static void on_sighup(void *context)
 	load_control_files();
 }
 
+/* The groups esmtpd keeps after dropping root: the queue's group (it
+ * writes into folders a setgid submit made) and the queue user's own
+ * primary group (authdaemond's socket folder and the DKIM keys are
+ * given to it), plus the groups /etc/group lists the user in.  Fills
+ * groups (room for max) and returns how many; 0 if getgrouplist fails. */
+static int drop_groups(const struct passwd *pw, gid_t queue_gid,
+		       gid_t *groups, int max)
+{
+	int n = max - 1;
+	bool have_primary = false;
+
+	if (getgrouplist(pw->pw_name, queue_gid, groups, &n) < 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		if (groups[i] == pw->pw_gid)
+			have_primary = true;
+	}
+	if (!have_primary)
+		groups[n++] = pw->pw_gid;
+	return n;
+}
+
+/* Whether uid with gid and groups can reach what esmtpd uses after
+ * dropping root: the queue (write), etc/ (read) and authdaemond's socket
+ * folder.  Tried in a child that switches ids, so a folder on the path
+ * that is closed to the user (an instance under a 0700 home or tmp
+ * folder) shows before the switch instead of failing every message.
+ * Returns NULL when it can, else the path it cannot reach (static). */
+static const char *drop_reachable(uid_t uid, gid_t gid, const gid_t *groups,
+				  int ngroups)
+{
+	static char bad[512];
+	char *paths[4];
+	int modes[4] = { W_OK | X_OK, W_OK | X_OK, R_OK | X_OK, X_OK };
+	int fds[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	paths[0] = xstrdup(queue_dir());
+	paths[1] = xasprintf("%s/tmp", queue_dir());
+	paths[2] = instance_etc_path(".");
+	paths[3] = instance_var_path("run/authdaemon");
+	bad[0] = '\0';
+	if (pipe(fds) < 0)
+		log_fatal("esmtpd: pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		log_fatal("esmtpd: fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(fds[0]);
+		if (setgroups((size_t)ngroups, groups) < 0 ||
+		    setresgid(gid, gid, gid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			_exit(2);
+		for (int i = 0; i < 4; i++) {
+			/* authdaemond's folder matters only if it exists */
+			if (i == 3 && access(paths[i], F_OK) < 0 &&
+			    errno == ENOENT)
+				continue;
+			if (access(paths[i], modes[i]) < 0) {
+				n = write(fds[1], paths[i], strlen(paths[i]));
+				(void)n;
+				_exit(1);
+			}
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	n = read(fds[0], bad, sizeof(bad) - 1);
+	bad[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	for (int i = 0; i < 4; i++)
+		free(paths[i]);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return NULL;
+	if (bad[0] == '\0')
+		str_copy(bad, "(cannot switch ids)", sizeof(bad));
+	return bad;
+}
+
+/* Gives up root for good once the ports are bound and the certificate is
+ * loaded: esmtpd becomes the owner of the queue (var/queue, the queue
+ * user courier-setup made it: "daemon"), with the queue's group and the
+ * queue user's groups.  Stays root, with a warning, only when the queue
+ * is root's (an instance not made by courier-setup as root) or its owner
+ * could not reach the instance. */
 static void drop_privileges(void)
 {
 	struct stat st;
-	const char *error;
+	struct passwd *pw;
+	gid_t groups[64];
+	int ngroups;
+	const char *bad;
 	const char *qdir = queue_dir();
 
 	if (geteuid() != 0)
@@ -266,12 +361,52 @@ static void drop_privileges(void)
 		log_fatal("esmtpd: %s: %s", qdir, strerror(errno));
 	if (st.st_uid == 0) {
 		log_warning("esmtpd: %s belongs to root: running as root "
-			    "(give the queue to a mail user to drop "
-			    "privileges)", qdir);
+			    "(courier-setup, run as root, gives the queue to "
+			    "its --queue-user)", qdir);
 		return;
 	}
-	if (daemon_drop_privileges_id(st.st_uid, st.st_gid, NULL, &error) < 0)
-		log_fatal("esmtpd: dropping privileges: %s", error);
+	pw = getpwuid(st.st_uid);
+	if (pw == NULL)
+		log_fatal("esmtpd: %s belongs to uid %ld, which has no "
+			  "passwd entry", qdir, (long)st.st_uid);
+	ngroups = drop_groups(pw, st.st_gid, groups,
+			      (int)(sizeof(groups) / sizeof(groups[0])));
+	if (ngroups == 0)
+		log_fatal("esmtpd: %s is in too many groups", pw->pw_name);
+	for (int i = 0; i < ngroups; i++) {
+		if (groups[i] == 0)
+			log_fatal("esmtpd: the queue user %s is in group "
+				  "root: refusing to run as it", pw->pw_name);
+	}
+	bad = drop_reachable(st.st_uid, st.st_gid, groups, ngroups);
+	if (bad != NULL) {
+		log_warning("esmtpd: %s cannot reach %s (a folder on the "
+			    "way is closed to it): running as root",
+			    pw->pw_name, bad);
+		return;
+	}
+	/* daemon_drop_privileges_id() sets one group or initgroups()'s
+	 * list, which leaves out the user's primary group: hence the switch
+	 * here, checked the same way. */
+	if (setgroups((size_t)ngroups, groups) < 0 ||
+	    setresgid(st.st_gid, st.st_gid, st.st_gid) < 0 ||
+	    setresuid(st.st_uid, st.st_uid, st.st_uid) < 0)
+		log_fatal("esmtpd: dropping privileges to %s: %s",
+			  pw->pw_name, strerror(errno));
+	{
+		uid_t ru, eu, su;
+		gid_t rg, eg, sg;
+
+		if (getresuid(&ru, &eu, &su) < 0 ||
+		    getresgid(&rg, &eg, &sg) < 0 || ru != st.st_uid ||
+		    eu != st.st_uid || su != st.st_uid || rg != st.st_gid ||
+		    eg != st.st_gid || sg != st.st_gid || setuid(0) == 0 ||
+		    seteuid(0) == 0)
+			log_fatal("esmtpd: the switch to %s did not hold",
+				  pw->pw_name);
+	}
+	log_info("esmtpd: running as %s (uid %ld, gid %ld)", pw->pw_name,
+		 (long)st.st_uid, (long)st.st_gid);
 }
 
 static void stdio_session_gone(void *context)
