@@ -91,6 +91,24 @@ install_instance() {
 	}
 	say "courier-setup: $(grep -c '^  \(created\|rewrote\|added\)' "$BUILD/setup.out" || true) created," \
 		"$(grep -c '^  kept ' "$BUILD/setup.out" || true) kept as they were"
+	check_queue_user
+}
+
+# As root, courier-setup gave the queue to its queue user (daemon), which
+# esmtpd drops to; that user must be able to pass every folder above
+# run/, else esmtpd stays root (and says so in its log).
+check_queue_user() {
+	local owner
+	[ "$(id -u)" = 0 ] || return 0
+	owner=$(stat -c %U "$PREFIX/var/queue" 2>/dev/null) || return 0
+	[ "$owner" != root ] || return 0
+	command -v runuser >/dev/null 2>&1 || return 0
+	if ! runuser -u "$owner" -- test -w "$PREFIX/var/queue" 2>/dev/null; then
+		say "warning: the queue user $owner cannot reach $PREFIX (a folder" \
+			"above it is closed to others), so esmtpd will keep running as" \
+			"root; let it pass (chmod o+x on the folders above) or clone" \
+			"the repository elsewhere"
+	fi
 }
 
 # ------------------------------------------------------------ daemons
@@ -243,7 +261,8 @@ show_listening() {
 			# A daemon with no TCP port (authdaemond) matches nothing.
 			line=$(ss -Hltnp 2>/dev/null | grep -E "pid=$pid," |
 				awk '{print $4}' | sort -u | tr '\n' ' ' || true)
-			printf '  %-10s pid %-7s listens on %s\n' "$name" "$pid" "${line:-(no TCP port)}"
+			printf '  %-10s pid %-7s as %-7s listens on %s\n' "$name" "$pid" \
+				"$(ps -o user= -p "$pid" 2>/dev/null || echo '?')" "${line:-(no TCP port)}"
 		else
 			printf '  %-10s pid %-7s ports %s\n' "$name" "$pid" "$(ports ${d#*:} | tr '\n' ' ')"
 		fi
