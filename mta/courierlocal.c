@@ -18,7 +18,10 @@
  *     .courier-default for user-ext.  Lines: "./Maildir/" or "/path/"
  *     (a maildir), "./file" or "/file" (an mbox file, flock'ed), "|cmd"
  *     (a program fed the message: exit 0 ok, 99 ok and stop, 64 65 67
- *     68 69 70 76 77 78 100 112 fail, others try again later), comments,
+ *     68 69 70 76 77 78 100 112 fail, others try again later), "||cmd"
+ *     (the same, its output followed as more lines: dynamic delivery
+ *     instructions, 3 levels at most, off with DYNAMICDELIVERIES=0 in
+ *     etc/courierd), comments,
  *     and addresses to forward to (comma lists, "&" prefix allowed).
  *     No file, or an empty one, means the account's maildir.  Maildir++
  *     quota applies to the account's maildir (over quota: try later);
@@ -26,7 +29,17 @@
  *     it has a .courier-LOCAL, .courier-PREFIX-default or
  *     .courier-default for it, as that folder's owner (never root);
  *  4. forwards (submit.h, same sender) and appends the status records
- *     (fdatasync) before the lock is released.
+ *     before the lock is released.
+ * Exactly once: before any copy is made, a P record per recipient is
+ * appended and fdatasync'ed.  A Maildir copy is named after the queue
+ * id, the recipient's number and the target's number in the delivery
+ * (maildir_copy_name()), so a retry of a recipient with a P record
+ * (an attempt killed between its copy and its status record) looks for
+ * it in new/ and cur/ and does not deliver it again.  The status records
+ * of a delivery that only made Maildir copies are therefore not
+ * fdatasync'ed (a lost S record is repaired by the retry); those of
+ * programs, mboxes, forwards and maildrop are, since a retry cannot
+ * check what they did.
  * Each copy starts with Return-Path: and Delivered-To:; a message that
  * already has Delivered-To: the recipient is a loop and fails.  For a
  * VERP message (ctlfile.h) the envelope sender of a delivery (its
@@ -49,6 +62,7 @@
 
 #include "aliases.h"
 #include "authclient.h"
+#include "config-env.h"
 #include "config-file.h"
 #include "ctlfile.h"
 #include "daemon.h"
@@ -66,6 +80,8 @@
 #define LINE_MAX_LEN (1024 * 1024)
 #define DOT_COURIER_MAX (64 * 1024)
 #define MAX_FORWARDS 100
+/* Levels of "||" programs whose output has "||" lines again. */
+#define DYNAMIC_MAX_DEPTH 3
 
 /* What the account's process answers when maildrop is to deliver. */
 #define STATUS_MAILDROP 100
@@ -96,6 +112,7 @@ struct delivery {
 	unsigned int rcpt_no;	/* the recipient's number in the queue */
 	unsigned int targets;	/* maildir copies made so far */
 	bool retry;		/* an earlier attempt may have made copies */
+	bool dynamic;		/* "||" lines allowed (DYNAMICDELIVERIES) */
 };
 
 /* Sets the outcome (the first failure wins; a success does not undo
@@ -420,8 +437,8 @@ static bool hard_exit(int code)
 /* Runs argv (argv[0] a path) as the account with the message on its
  * standard input and the dot-courier environment.  Returns 0 with the
  * wait status in *status_r, or -1 after recording a deferral. */
-static int run_fed(struct delivery *dl, char *const argv[], int *status_r,
-		   struct outcome *o)
+static int run_fed(struct delivery *dl, char *const argv[], int out_fd,
+		   int *status_r, struct outcome *o)
 {
 	int pipefd[2];
 	pid_t pid;
@@ -441,7 +458,7 @@ static int run_fed(struct delivery *dl, char *const argv[], int *status_r,
 		return -1;
 	}
 	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
+		int null = out_fd >= 0 ? out_fd : open("/dev/null", O_WRONLY);
 
 		dup2(pipefd[0], 0);
 		if (null >= 0)
@@ -494,7 +511,7 @@ static bool deliver_program(struct delivery *dl, const char *cmd,
 	int status;
 
 	o->unsafe = true;
-	if (run_fed(dl, argv, &status, o) < 0)
+	if (run_fed(dl, argv, -1, &status, o) < 0)
 		return false;
 	if (WIFSIGNALED(status)) {
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 |%s: killed by signal "
@@ -539,7 +556,7 @@ static void deliver_maildrop(struct delivery *dl, struct outcome *o)
 		argv[n++] = (char *)dl->ext;
 	argv[n] = NULL;
 	o->unsafe = true;
-	if (run_fed(dl, argv, &status, o) < 0)
+	if (run_fed(dl, argv, -1, &status, o) < 0)
 		return;
 	if (WIFSIGNALED(status))
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 maildrop: killed by "
@@ -642,6 +659,134 @@ static void deliver_default(struct delivery *dl, struct outcome *o)
 	str_free(&md);
 }
 
+static bool follow(struct delivery *dl, const char *text, const char *file,
+		   unsigned int depth, bool *any_r, struct outcome *o);
+
+/* "||command": dynamic delivery instructions (dot-courier(5)).  The
+ * program runs as a "|" line does, and what it writes on its standard
+ * output is followed as more lines of the file; exit 99 stops after
+ * them.  At most DYNAMIC_MAX_DEPTH levels of programs that print "||"
+ * lines; DYNAMICDELIVERIES=0 in etc/courierd turns them off.  Returns
+ * true when the delivery instructions end here. */
+static bool deliver_dynamic(struct delivery *dl, const char *cmd,
+			    const char *file, unsigned int depth,
+			    struct outcome *o)
+{
+	char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)cmd, NULL };
+	char tmpl[] = "/tmp/courierlocal.XXXXXX";
+	struct str out;
+	bool any = false, stop;
+	int fd, status, code;
+
+	o->unsafe = true;
+	if (!dl->dynamic) {
+		result(o, CTL_STATUS_FAILED, "550 5.7.1 %s: dynamic delivery "
+		       "instructions are disabled by the administrator", file);
+		return true;
+	}
+	if (depth >= DYNAMIC_MAX_DEPTH) {
+		result(o, CTL_STATUS_FAILED, "550 5.4.6 %s: too many levels "
+		       "of dynamic delivery instructions", file);
+		return true;
+	}
+	fd = mkstemp(tmpl);
+	if (fd < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: %s", tmpl,
+		       strerror(errno));
+		return true;
+	}
+	(void)unlink(tmpl);
+	if (run_fed(dl, argv, fd, &status, o) < 0) {
+		close(fd);
+		return true;
+	}
+	if (WIFSIGNALED(status)) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 ||%s: killed by signal "
+		       "%d", cmd, WTERMSIG(status));
+		close(fd);
+		return true;
+	}
+	code = WEXITSTATUS(status);
+	if (code != 0 && code != 99) {
+		if (hard_exit(code))
+			result(o, CTL_STATUS_FAILED, "550 5.3.0 ||%s: exit "
+			       "status %d", cmd, code);
+		else
+			result(o, CTL_STATUS_DEFERRED, "451 4.3.0 ||%s: exit "
+			       "status %d", cmd, code);
+		close(fd);
+		return true;
+	}
+	str_init(&out, 1024);
+	(void)lseek(fd, 0, SEEK_SET);
+	for (;;) {
+		char buf[4096];
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (str_len(&out) + (size_t)n > DOT_COURIER_MAX) {
+			result(o, CTL_STATUS_DEFERRED, "4.3.0 ||%s: more than "
+			       "%d bytes of delivery instructions", cmd,
+			       DOT_COURIER_MAX);
+			close(fd);
+			str_free(&out);
+			return true;
+		}
+		str_append_n(&out, buf, (size_t)n);
+	}
+	close(fd);
+	if (memchr(str_c(&out), '\0', str_len(&out)) != NULL) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 ||%s: NUL in its "
+		       "delivery instructions", cmd);
+		str_free(&out);
+		return true;
+	}
+	stop = follow(dl, str_c(&out), file, depth + 1, &any, o);
+	str_free(&out);
+	return stop || code == 99;
+}
+
+/* Follows the lines of text (a dot-courier file, or the output of a
+ * "||" program at depth > 0).  *any_r is set when a line was not blank
+ * or a comment.  Returns true when delivery stops here (a program's exit
+ * 99, a failure or a deferral). */
+static bool follow(struct delivery *dl, const char *text, const char *file,
+		   unsigned int depth, bool *any_r, struct outcome *o)
+{
+	char **lines = str_split(text, "\n");
+	bool stop = false;
+
+	for (size_t i = 0; !stop && lines[i] != NULL; i++) {
+		char *l = str_trim(lines[i]);
+		size_t len = strlen(l);
+
+		if (*l == '\0' || *l == '#')
+			continue;
+		*any_r = true;
+		if (l[0] == '|' && l[1] == '|') {
+			stop = deliver_dynamic(dl, str_trim(l + 2), file,
+					       depth, o);
+		} else if (l[0] == '|') {
+			stop = deliver_program(dl, str_trim(l + 1), o);
+		} else if (l[0] == '/' || l[0] == '.') {
+			if (l[len - 1] == '/')
+				deliver_maildir(dl, l, NULL, o);
+			else
+				deliver_mbox(dl, l, o);
+		} else {
+			add_forwards(dl, l, o);
+		}
+		if (o->status == CTL_STATUS_FAILED ||
+		    o->status == CTL_STATUS_DEFERRED)
+			stop = true;
+	}
+	str_split_free(&lines);
+	return stop;
+}
+
 /* As the account, in its home: follows the instructions. */
 static void deliver_as_user(struct delivery *dl, struct outcome *o)
 {
@@ -682,37 +827,7 @@ static void deliver_as_user(struct delivery *dl, struct outcome *o)
 		str_append_n(&text, buf, (size_t)n);
 	}
 	close(fd);
-	{
-		char **lines = str_split(str_c(&text), "\n");
-
-		for (size_t i = 0; lines[i] != NULL; i++) {
-			char *l = str_trim(lines[i]);
-			size_t len = strlen(l);
-
-			if (*l == '\0' || *l == '#')
-				continue;
-			any = true;
-			if (l[0] == '|' && l[1] == '|') {
-				result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: "
-				       "dynamic delivery instructions are "
-				       "not supported", file);
-			} else if (l[0] == '|') {
-				if (deliver_program(dl, str_trim(l + 1), o))
-					break;
-			} else if (l[0] == '/' || l[0] == '.') {
-				if (l[len - 1] == '/')
-					deliver_maildir(dl, l, NULL, o);
-				else
-					deliver_mbox(dl, l, o);
-			} else {
-				add_forwards(dl, l, o);
-			}
-			if (o->status == CTL_STATUS_FAILED ||
-			    o->status == CTL_STATUS_DEFERRED)
-				break;
-		}
-		str_split_free(&lines);
-	}
+	(void)follow(dl, str_c(&text), file, 0, &any, o);
 	if (!any && dl->dotfile != NULL)
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: no delivery "
 		       "instructions for the alias", file);
@@ -912,6 +1027,22 @@ static int aliasdir_account(const char *key, struct auth_record *rec,
 	return 1;
 }
 
+/* DYNAMICDELIVERIES in etc/courierd (read before switching to the
+ * account, who may not read it): "0" turns "||" lines off. */
+static bool dynamic_allowed(void)
+{
+	struct config_env *env = NULL;
+	const char *v;
+	bool ok = true;
+
+	if (config_env_read("courierd", NULL, &env, NULL) > 0) {
+		v = config_env_get(env, "DYNAMICDELIVERIES");
+		ok = v == NULL || atoi(v) != 0;
+	}
+	config_env_free(&env);
+	return ok;
+}
+
 static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 			 const char *key, size_t rn, int data_fd,
 			 struct outcome *o)
@@ -990,6 +1121,7 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 	dl.rec = &rec;
 	dl.data_fd = data_fd;
 	dl.rcpt_no = (unsigned int)rn;
+	dl.dynamic = dynamic_allowed();
 	/* P records of earlier attempts (ours is not in ctl) */
 	dl.retry = ctl->rcpts[rn].started > 0;
 	str_init(&dl.prefix, 256);

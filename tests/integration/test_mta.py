@@ -348,6 +348,58 @@ def test_dot_courier(mta):
     wait_for(lambda: queue_empty(mta), what="empty queue")
 
 
+def test_dot_courier_dynamic(mta):
+    """"||program": the program's output is followed as delivery
+    instructions (dot-courier(5)); at most 3 levels; DYNAMICDELIVERIES=0
+    in etc/courierd turns it off."""
+    home = mta.home
+    out = os.path.join(home, "dyn-output")
+    with open(os.path.join(home, ".courier-dyn"), "w") as f:
+        f.write("||echo ./Maildir/; echo '| cat >%s'\n" % out)
+    loop = os.path.join(home, "loop.sh")
+    with open(loop, "w") as f:
+        f.write("#!/bin/sh\necho '||%s'\n" % loop)
+    os.chmod(loop, 0o755)
+    with open(os.path.join(home, ".courier-loop"), "w") as f:
+        f.write("||%s\n" % loop)
+    with open(os.path.join(home, ".courier-deep"), "w") as f:
+        f.write("||echo \"||echo ./Maildir/\"\n")
+    start(mta)
+    local, domain = mta.login.split("@")
+    sendmail(mta, "Subject: dynamic\n\nx\n", "-f", mta.login,
+             "%s-dyn@%s" % (local, domain))
+    wait_for(lambda: os.path.exists(out) and os.path.getsize(out) > 0,
+             what="the dynamic program line")
+    assert "Subject: dynamic" in open(out).read()
+    msgs = wait_for(lambda: maildir_messages(mta), what="maildir copy")
+    assert msgs[0]["Delivered-To"] == "%s-dyn@%s" % (local, domain)
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    # two levels of "||" are fine
+    sendmail(mta, "Subject: deep\n\nx\n", "-f", "<>",
+             "%s-deep@%s" % (local, domain))
+    wait_for(lambda: len(maildir_messages(mta)) == 2, what="deep copy")
+    # a program that prints itself fails at the fourth level
+    sendmail(mta, "Subject: loop\n\nx\n", "-f", "<>",
+             "%s-loop@%s" % (local, domain))
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    wait_for(lambda: "too many levels of dynamic" in log_text(mta),
+             what="the loop's failure")
+    # turned off by the administrator
+    with open(os.path.join(mta.etc, "courierd"), "a") as f:
+        f.write("\nDYNAMICDELIVERIES=0\n")
+    sendmail(mta, "Subject: off\n\nx\n", "-f", "<>",
+             "%s-dyn@%s" % (local, domain))
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    wait_for(lambda: "disabled by the administrator" in log_text(mta),
+             what="the refusal")
+    assert len(maildir_messages(mta)) == 2
+
+
+def log_text(inst):
+    with open(os.path.join(inst.var, "log", "courierd.log")) as f:
+        return f.read()
+
+
 def test_mailq_and_cancelmsg(mta):
     dead_route(mta)
     control(mta, "retryalpha", "1h")
