@@ -133,6 +133,32 @@ static int keyword_lookup(const char *name, uint32_t *id_r, void *context)
 	return mail_index_keyword_lookup(context, name, id_r, &error);
 }
 
+struct used_fields_ctx {
+	const struct imap_search_program *prog;
+	struct imap_search_loader *loader;
+	/* the last field name asked about, and the answer */
+	char last[256];
+	bool last_used;
+};
+
+/* Gives the loader only the cached fields a key reads (decoding and
+ * folding the others would be wasted). */
+static void used_field_cb(const char *name, const char *value,
+			  size_t value_len, void *context)
+{
+	struct used_fields_ctx *uf = context;
+	size_t len = strlen(name);
+
+	if (len >= sizeof(uf->last))
+		return;
+	if (strcmp(uf->last, name) != 0) {
+		memcpy(uf->last, name, len + 1);
+		uf->last_used = imap_search_program_uses_field(uf->prog, name);
+	}
+	if (uf->last_used)
+		imap_search_loader_field(name, value, value_len, uf->loader);
+}
+
 /* Runs prog over the view: *recs_r gets the matching messages in
  * sequence order (caller frees with recs_free()).  Returns 0 or -1. */
 static int run_search(struct imap_client *client,
@@ -183,14 +209,15 @@ static int run_search(struct imap_client *client,
 
 		if (ret == IMAP_SEARCH_NEED_CONTENT && from_cache) {
 			/* header keys only: the index cache's fields */
-			struct imap_search_loader *l =
-				imap_search_loader_new(prog);
+			struct used_fields_ctx uf = {
+				.prog = prog,
+				.loader = imap_search_loader_new(prog),
+			};
 			struct imap_search_content *content;
 
 			ret = imap_mailbox_header_fields(
-				mbox, r->uid, imap_search_loader_field, l,
-				error_r);
-			content = imap_search_loader_finish(&l);
+				mbox, r->uid, used_field_cb, &uf, error_r);
+			content = imap_search_loader_finish(&uf.loader);
 			if (ret < 0) {
 				imap_search_content_free(&content);
 				recs_free(ctx.recs, ctx.count);

@@ -768,6 +768,31 @@ static bool fields_within(const struct imap_search_key *key,
 	return true;
 }
 
+static bool uses_field(const struct imap_search_key *key, const char *name,
+		       unsigned int depth)
+{
+	for (; key != NULL; key = key->next) {
+		if (key->type == IMAP_SEARCH_HEADER &&
+		    strcasecmp(key->name, name) == 0)
+			return true;
+		if ((key->type == IMAP_SEARCH_SENTBEFORE ||
+		     key->type == IMAP_SEARCH_SENTON ||
+		     key->type == IMAP_SEARCH_SENTSINCE) &&
+		    strcasecmp(name, "Date") == 0)
+			return true;
+		if (key->child != NULL && depth < 1000 &&
+		    uses_field(key->child, name, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+bool imap_search_program_uses_field(const struct imap_search_program *prog,
+				    const char *name)
+{
+	return uses_field(prog->root, name, 0);
+}
+
 bool imap_search_program_fields_within(
 	const struct imap_search_program *prog,
 	bool (*wanted)(const char *name, size_t len))

@@ -156,6 +156,13 @@ bool imap_search_program_fields_within(
 	const struct imap_search_program *prog,
 	bool (*wanted)(const char *name, size_t len));
 
+/* True when a key of the program reads header field name (FROM, TO, CC,
+ * BCC, SUBJECT, HEADER name; "Date" for the SENT* keys); TEXT and BODY
+ * are not counted.  Fields no key reads may be left out of the content
+ * of a program for which imap_search_program_fields_within() holds. */
+bool imap_search_program_uses_field(const struct imap_search_program *prog,
+				    const char *name);
+
 /* Fixes "*" of the program's sequence and UID sets to msg_count and
  * max_uid and sorts them, so that each test takes log(ranges) time; call
  * once before evaluating, with the values the env will carry. */
