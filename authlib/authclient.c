@@ -2,6 +2,7 @@
 #include "config.h"
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,9 @@
 
 #define MAX_ENUM_LINE 65536
 
+/* The calls may run in several threads at once (a server's worker pool):
+ * the settings are read and filled under this lock. */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *socket_override;
 static unsigned int timeout_override;
 static char *cached_socket;
@@ -27,9 +31,11 @@ static unsigned int cached_timeout;
 
 void auth_client_set_socket(const char *path)
 {
+	pthread_mutex_lock(&cache_lock);
 	x_free(socket_override);
 	if (path != NULL)
 		socket_override = xstrdup(path);
+	pthread_mutex_unlock(&cache_lock);
 }
 
 void auth_client_set_timeout(unsigned int msecs)
@@ -39,10 +45,13 @@ void auth_client_set_timeout(unsigned int msecs)
 
 void auth_client_reset(void)
 {
+	pthread_mutex_lock(&cache_lock);
 	x_free(cached_socket);
 	cached_timeout = 0;
+	pthread_mutex_unlock(&cache_lock);
 }
 
+/* Fills the cache when empty (under cache_lock). */
 static void load(void)
 {
 	struct authdaemon_settings set;
@@ -76,24 +85,28 @@ static int send_request(const struct str *request, struct timespec *deadline,
 	const char **error_r)
 {
 	struct sockaddr_un sun;
-	const char *path;
 	int fd;
 	size_t off = 0;
+	int copied;
 
+	pthread_mutex_lock(&cache_lock);
 	load();
-	path = socket_override != NULL ? socket_override : cached_socket;
-	clock_gettime(CLOCK_MONOTONIC, deadline);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	copied = str_copy(sun.sun_path, socket_override != NULL ?
+			  socket_override : cached_socket,
+			  sizeof(sun.sun_path));
 	unsigned int ms =
 		timeout_override != 0 ? timeout_override : cached_timeout;
+	pthread_mutex_unlock(&cache_lock);
+	clock_gettime(CLOCK_MONOTONIC, deadline);
 	deadline->tv_sec += ms / 1000;
 	deadline->tv_nsec += (long)(ms % 1000) * 1000000;
 	if (deadline->tv_nsec >= 1000000000) {
 		deadline->tv_sec++;
 		deadline->tv_nsec -= 1000000000;
 	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (str_copy(sun.sun_path, path, sizeof(sun.sun_path)) < 0) {
+	if (copied < 0) {
 		*error_r = "authdaemon socket path too long";
 		return -1;
 	}

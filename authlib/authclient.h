@@ -8,7 +8,9 @@
  * plus 5 seconds, or auth_client_set_timeout()): a service with an event
  * loop calls them from a helper process or thread, or accepts the wait
  * (authdaemond answers from memory-mapped userdb in well under a
- * millisecond; the slow backends wait in authdaemond's workers).
+ * millisecond; the slow backends wait in authdaemond's workers).  The
+ * calls are thread-safe: several threads may ask at once (each call has
+ * its own connection), e.g. esmtpd's RCPT lookups in its worker pool.
  *
  * Results: 1 success / 0 rejected (unknown account, wrong password, a
  * disabled service, too many failures) / -1 temporary failure (daemon not

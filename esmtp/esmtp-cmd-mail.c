@@ -364,6 +364,123 @@ static unsigned int max_rcpts(const struct esmtp_session *s)
 	return (unsigned int)s->server->set->max_rcpts;
 }
 
+/* The recipient passed every check but the backscatter one: kept, and
+ * 250. */
+static void rcpt_accept(struct esmtp_session *s, const char *address,
+			unsigned int notify, const char *orcpt)
+{
+	struct esmtp_rcpt *r;
+
+	if (backscatter_refused(s, address))
+		return;
+	if (s->rcpt_count == s->rcpt_alloc) {
+		s->rcpt_alloc = s->rcpt_alloc == 0 ? 8 : s->rcpt_alloc * 2;
+		s->rcpts = xreallocarray(s->rcpts, s->rcpt_alloc,
+					 sizeof(*s->rcpts));
+	}
+	r = &s->rcpts[s->rcpt_count++];
+	r->address = xstrdup(address);
+	r->notify = notify;
+	r->orcpt = orcpt != NULL ? xstrdup(orcpt) : NULL;
+	esmtp_reply(s, "250 2.1.5 Ok");
+}
+
+/* The answer of the recipient lookup (1, 0, -1) for a local address. */
+static void rcpt_lookup_result(struct esmtp_session *s, int r,
+			       const char *address, unsigned int notify,
+			       const char *orcpt)
+{
+	switch (r) {
+	case 0:
+		esmtp_reply_error(s, "550 5.1.1 <%s>: No such user", address);
+		return;
+	case 1:
+		break;
+	default:
+		if (s->server->local_caller)
+			break;	/* local delivery decides */
+		esmtp_reply(s, "451 4.3.0 <%s>: Cannot check the recipient "
+			       "now, try again later", address);
+		return;
+	}
+	rcpt_accept(s, address, notify, orcpt);
+}
+
+/* The authdaemond half of the lookup in a worker thread: it owns copies
+ * of what it needs, so that the session may go while it runs. */
+struct rcpt_job {
+	struct esmtp_session *s;	/* only when not cancelled */
+	char *key;
+	char *address;
+	char *orcpt;
+	unsigned int notify;
+	int r;
+};
+
+static void rcpt_job_run(void *context)
+{
+	struct rcpt_job *j = context;
+
+	j->r = esmtp_lookup_authlib_key(j->key);
+}
+
+static void rcpt_job_done(void *context, bool cancelled)
+{
+	struct rcpt_job *j = context;
+
+	if (!cancelled) {
+		struct esmtp_session *s = j->s;
+
+		s->job = NULL;
+		s->state = ESMTP_STATE_COMMAND;
+		conn_cork(s->conn);
+		rcpt_lookup_result(s, j->r, j->address, j->notify, j->orcpt);
+		conn_uncork(s->conn);
+		esmtp_session_timer_arm(s);
+		conn_input_resume(s->conn);
+	}
+	free(j->key);
+	free(j->address);
+	free(j->orcpt);
+	free(j);
+}
+
+/* Looks a local recipient up and answers.  esmtp_lookup_authlib with a
+ * worker pool: its authdaemond half runs in a pool thread while the
+ * session reads nothing more (the pipelined commands behind this RCPT
+ * wait in the input buffer, so the replies keep their order).  Any
+ * other lookup function is called here. */
+static void rcpt_lookup(struct esmtp_session *s, const char *address,
+			unsigned int notify, const char *orcpt)
+{
+	const struct esmtp_server *srv = s->server;
+	struct rcpt_job *j;
+	char *key = NULL;
+	int r;
+
+	if (srv->pool == NULL || srv->rcpt_lookup != esmtp_lookup_authlib) {
+		r = srv->rcpt_lookup(address, srv->rcpt_lookup_context);
+		rcpt_lookup_result(s, r, address, notify, orcpt);
+		return;
+	}
+	r = esmtp_lookup_authlib_route(address, srv->rcpt_lookup_context,
+				       &key);
+	if (r != 2) {
+		rcpt_lookup_result(s, r, address, notify, orcpt);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->key = key;
+	j->address = xstrdup(address);
+	j->orcpt = orcpt != NULL ? xstrdup(orcpt) : NULL;
+	j->notify = notify;
+	s->state = ESMTP_STATE_WAIT;
+	conn_input_pause(s->conn);
+	s->job = worker_pool_submit(srv->pool, rcpt_job_run, rcpt_job_done,
+				    j);
+}
+
 void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args)
 {
 	struct esmtp_path path;
@@ -449,48 +566,19 @@ void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args)
 			 path.address);
 		esmtp_reply_error(s, "550 5.7.1 <%s>: Relaying denied",
 				  path.address);
-		esmtp_path_free(&path);
-		return;
+		break;
 	case ESMTP_RCPT_LOCAL:
-		if (strcasecmp(path.local, "postmaster") == 0)
-			break;	/* RFC 5321 4.5.1: always accepted */
-		if (s->server->rcpt_lookup == NULL)
+		if (strcasecmp(path.local, "postmaster") == 0 ||
+		    s->server->rcpt_lookup == NULL) {
+			/* RFC 5321 4.5.1: postmaster is always accepted */
+			rcpt_accept(s, path.address, notify, orcpt);
 			break;
-		switch (s->server->rcpt_lookup(path.address,
-					       s->server->rcpt_lookup_context)) {
-		case 0:
-			esmtp_reply_error(s, "550 5.1.1 <%s>: No such user",
-					  path.address);
-			esmtp_path_free(&path);
-			return;
-		case 1:
-			break;
-		default:
-			if (s->server->local_caller)
-				break;	/* local delivery decides */
-			esmtp_reply(s, "451 4.3.0 <%s>: Cannot check the "
-				       "recipient now, try again later",
-				    path.address);
-			esmtp_path_free(&path);
-			return;
 		}
+		rcpt_lookup(s, path.address, notify, orcpt);
 		break;
 	case ESMTP_RCPT_RELAY:
+		rcpt_accept(s, path.address, notify, orcpt);
 		break;
 	}
-	if (backscatter_refused(s, path.address)) {
-		esmtp_path_free(&path);
-		return;
-	}
-	if (s->rcpt_count == s->rcpt_alloc) {
-		s->rcpt_alloc = s->rcpt_alloc == 0 ? 8 : s->rcpt_alloc * 2;
-		s->rcpts = xreallocarray(s->rcpts, s->rcpt_alloc,
-					 sizeof(*s->rcpts));
-	}
-	struct esmtp_rcpt *r = &s->rcpts[s->rcpt_count++];
-	r->address = xstrdup(path.address);
-	r->notify = notify;
-	r->orcpt = orcpt != NULL ? xstrdup(orcpt) : NULL;
 	esmtp_path_free(&path);
-	esmtp_reply(s, "250 2.1.5 Ok");
 }

@@ -6,9 +6,15 @@
  * expands it).  A local address without an account is still accepted
  * when etc/aliasdir has a dot-courier file for it (.courier-LOCAL,
  * .courier-PREFIX-default, .courier-default), which courierlocal then
- * delivers with (the same order of lookup). */
+ * delivers with (the same order of lookup).
+ *
+ * The lookup comes in two halves so that esmtpd's loop never waits for
+ * authdaemond: the aliases and the routing (local files, mapped) in the
+ * loop, the authdaemond questions and the aliasdir files in a worker
+ * thread (they use nothing shared but authlib's thread-safe client). */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +24,7 @@
 #include "auth-record.h"
 #include "authclient.h"
 #include "config-file.h"
+#include "instance.h"
 #include "esmtp-session.h"
 #include "log.h"
 #include "mem.h"
@@ -95,25 +102,58 @@ static int aliasdir_exists(const char *key)
 	return found;
 }
 
-int esmtp_lookup_authlib(const char *address, void *context)
+/* Whether etc/locallowercase exists (looked at for every recipient, so
+ * that it takes effect at once, as the rest of the lookup does). */
+static bool locallowercase(void)
+{
+	char *path = config_path("locallowercase");
+	bool exists = access(path, F_OK) == 0;
+
+	free(path);
+	return exists;
+}
+
+int esmtp_lookup_authlib_route(const char *address, void *context,
+			       char **key_r)
 {
 	const struct route_config *cfg = context;
-	char *key = NULL, *at, *local, *dash;
+	char *key = NULL;
+	enum route_kind kind;
 	int r;
 
+	*key_r = NULL;
 	r = aliases_exists(address);
 	if (r != 0)
 		return r;
-	if (route_address(cfg, address, &key) == ROUTE_REMOTE) {
+	kind = route_address(cfg, address, &key);
+	if (kind == ROUTE_REMOTE) {
 		/* esmtpacceptmailfor: a domain we are a backup MX for */
 		free(key);
 		return 1;
 	}
-	r = lookup_key(key);
-	if (r != 0) {
-		free(key);
-		return r;
+	if (kind == ROUTE_HOSTED && locallowercase()) {
+		/* Courier lowercases every address its local module takes,
+		 * hosted domains' too (route.c does it for locals only) */
+		char *at = strrchr(key, '@');
+
+		for (char *p = key; p < at; p++)
+			*p = (char)tolower((unsigned char)*p);
 	}
+	/* the instance's folders are resolved here, in the loop thread,
+	 * before a worker thread reads them */
+	(void)instance_etcdir();
+	*key_r = key;
+	return 2;
+}
+
+int esmtp_lookup_authlib_key(const char *key)
+{
+	char *at, *local, *dash;
+	int r;
+
+	r = lookup_key(key);
+	if (r != 0)
+		return r;
 	/* user-ext@domain and user+ext@domain: the account is user */
 	at = strrchr(key, '@');
 	local = at != NULL ? xstrndup(key, (size_t)(at - key)) : xstrdup(key);
@@ -132,6 +172,16 @@ int esmtp_lookup_authlib(const char *address, void *context)
 	free(local);
 	if (r == 0)
 		r = aliasdir_exists(key);
+	return r;
+}
+
+int esmtp_lookup_authlib(const char *address, void *context)
+{
+	char *key = NULL;
+	int r = esmtp_lookup_authlib_route(address, context, &key);
+
+	if (r == 2)
+		r = esmtp_lookup_authlib_key(key);
 	free(key);
 	return r;
 }

@@ -94,7 +94,23 @@ struct esmtp_session *esmtp_session_create_stdio(
 void esmtp_session_destroy(struct esmtp_session **s);
 
 /* The default recipient lookup through authlib (esmtp-lookup.c):
- * context is a struct route_config * (mta/route.h). */
+ * context is a struct route_config * (mta/route.h).  It blocks while
+ * authdaemond answers; a server with a worker pool whose rcpt_lookup is
+ * this function runs it in its two halves below instead, the second in
+ * a pool thread, so that the loop never waits (the session reads no
+ * further command until the RCPT is answered, so replies keep their
+ * order under PIPELINING).  Nothing is cached: every RCPT asks
+ * authdaemond (which has its own bounded caches). */
 int esmtp_lookup_authlib(const char *address, void *context);
+/* The first half, in the loop thread: etc/aliases.dat and the routing
+ * (mta/route.h, which applies locallowercase).  Returns 1, 0 or -1 when
+ * that decides, else 2 with *key_r, the account to ask authdaemond about
+ * (caller frees; NULL otherwise). */
+int esmtp_lookup_authlib_route(const char *address, void *context,
+			       char **key_r);
+/* The second half: authdaemond for key, then its "user-ext" forms, then
+ * etc/aliasdir's dot-courier files.  Blocks; thread-safe (may run in
+ * several threads at once).  Returns 1, 0 or -1 (temporary). */
+int esmtp_lookup_authlib_key(const char *key);
 
 #endif

@@ -1,14 +1,17 @@
 """test_esmtp_concurrency.py: esmtpd runs what blocks (the queue commit's
 fsyncs, the DNS checks) in its worker pool: one client whose SPF lookup
 hangs (a DNS server that never answers) does not hold up another client's
-whole transaction; a client that leaves while its job runs does no harm;
-commands pipelined after the final dot are answered in order after 250."""
+whole transaction; a slow authdaemond answering one client's RCPT does
+not hold up another client; a client that leaves while its job runs does
+no harm; commands pipelined after the final dot are answered in order
+after 250."""
 
 import os
 import shutil
 import smtplib
 import socket
 import tempfile
+import threading
 import time
 
 import pytest
@@ -94,6 +97,100 @@ def test_hanging_spf_does_not_block_others(inst):
     slow.sendall(b"QUIT\r\n")
     assert slow_f.readline().startswith(b"221")
     slow.close()
+
+
+class SlowAuthdaemon:
+    """Stands in front of authdaemond's socket: requests about an account
+    whose name has "tortoise" in it are held for `delay` seconds, the others
+    pass at once (each connection carries one request)."""
+
+    def __init__(self, inst, delay):
+        self.delay = delay
+        run = inst.settings("authdaemonrc")["authdaemonvar"]
+        self.path = os.path.join(run, "socket")
+        self.real = self.path + ".real"
+        os.rename(self.path, self.real)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o777)
+        self.sock.listen(64)
+        self.held = 0
+        self.stopping = False
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.one, args=(c,), daemon=True).start()
+
+    def one(self, c):
+        with c:
+            req = b""
+            while not req.endswith(b"\n"):
+                b = c.recv(4096)
+                if not b:
+                    return
+                req += b
+            if b"tortoise" in req:
+                self.held += 1
+                time.sleep(self.delay)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as r:
+                r.connect(self.real)
+                r.sendall(req)
+                while True:
+                    b = r.recv(65536)
+                    if not b:
+                        break
+                    c.sendall(b)
+
+    def close(self):
+        self.stopping = True
+        self.sock.close()
+        os.unlink(self.path)
+        os.rename(self.real, self.path)
+
+
+def test_slow_authdaemond_does_not_block_others(inst):
+    """One client's RCPT waits 4 s for authdaemond (in a worker thread);
+    meanwhile a second client looks up its own recipient, sends a
+    message and leaves; then the first gets its answer, in order with
+    the commands it pipelined behind the RCPT."""
+    local, domain = inst.login.split("@")
+    slow_auth = SlowAuthdaemon(inst, 4.0)
+    try:
+        slow, slow_f = raw_client(inst)
+        t0 = time.monotonic()
+        slow.sendall(b"MAIL FROM:<>\r\nRCPT TO:<tortoise@" +
+                     domain.encode() + b">\r\nRCPT TO:<" +
+                     inst.login.encode() + b">\r\nNOOP\r\n")
+        assert slow_f.readline().startswith(b"250")  # MAIL
+        time.sleep(0.3)
+        assert slow_auth.held == 1
+
+        s = smtplib.SMTP("127.0.0.1", inst.ports["smtp"], timeout=30)
+        s.ehlo("other.client.test")
+        assert s.mail("")[0] == 250
+        assert s.rcpt(inst.login)[0] == 250
+        assert s.rcpt(local + "-ext@" + domain)[0] == 250
+        assert s.data(b"Subject: quick\r\n\r\nquick\r\n")[0] == 250
+        s.quit()
+        quick = time.monotonic() - t0
+        assert quick < 3.0, quick
+
+        # tortoise: no such account (held 4 s); then the pipelined rest
+        first = slow_f.readline()
+        assert first.startswith(b"550 5.1.1 <tortoise@"), first
+        assert time.monotonic() - t0 >= 3.5
+        assert slow_f.readline().startswith(b"250 2.1.5")
+        assert slow_f.readline().startswith(b"250")  # NOOP
+        slow.sendall(b"QUIT\r\n")
+        assert slow_f.readline().startswith(b"221")
+        slow.close()
+    finally:
+        slow_auth.close()
 
 
 def test_client_gone_while_job_runs(inst):

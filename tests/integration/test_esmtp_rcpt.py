@@ -2,11 +2,13 @@
 backscatter blacklist (var/track, BOFHSUPPRESSBACKSCATTER: 450 at RCPT
 for the listed sources) and the catch-all files of etc/aliasdir
 (.courier-LOCAL, .courier-PREFIX-default, .courier-default) accepting
-addresses that have no account."""
+addresses that have no account; the recipient lookup in the worker pool
+answering 200 pipelined RCPTs in order; locallowercase at RCPT time."""
 
 import os
 import shutil
 import smtplib
+import socket
 import tempfile
 import time
 
@@ -123,4 +125,106 @@ def test_aliasdir_catchall(inst):
     assert s.rcpt("anything@" + domain)[0] == 250
     # not a domain of ours: still no relay
     assert s.rcpt("someone@elsewhere.test")[0] == 550
+    s.quit()
+
+
+def read_reply(f):
+    """One reply (all its lines) as (code, last line)."""
+    while True:
+        line = f.readline()
+        assert line[:3].isdigit(), line
+        if line[3:4] != b"-":
+            return int(line[:3]), line
+
+
+def test_pipelined_rcpts_in_order(inst):
+    """200 RCPTs in one write, mixed: existing accounts (looked up in a
+    worker thread), unknown ones (550 after the lookup), postmaster (no
+    lookup), relaying refused (no lookup), a syntax error: every reply
+    comes back in the order of the commands."""
+    domain = inst.login.split("@")[1]
+    local = inst.login.split("@")[0]
+    # 80 refusals in one session: more than the default error limit
+    with open(os.path.join(inst.etc, "esmtpd"), "a") as f:
+        f.write("ESMTP_MAX_BAD_COMMANDS=1000\n")
+    inst.start("esmtpd")
+    c = socket.create_connection(("127.0.0.1", inst.ports["smtp"]),
+                                 timeout=60)
+    f = c.makefile("rb")
+    assert read_reply(f)[0] == 220
+    c.sendall(b"EHLO client.test\r\n")
+    ehlo = []
+    while True:
+        line = f.readline()
+        ehlo.append(line)
+        if line[3:4] == b" ":
+            break
+    assert any(b"PIPELINING" in x for x in ehlo), ehlo
+    cmds, want = [b"MAIL FROM:<>"], [250]
+    kinds = [
+        ("%s@%s" % (local, domain), 250),
+        ("%s-ext@%s" % (local, domain), 250),
+        ("no-such-%d@" + domain, 550),
+        ("postmaster@" + domain, 250),
+        ("someone@elsewhere.test", 550),
+    ]
+    for i in range(200):
+        addr, code = kinds[i % len(kinds)]
+        if "%d" in addr:
+            addr = addr % i
+        cmds.append(b"RCPT TO:<%s>" % addr.encode())
+        want.append(code)
+    cmds += [b"RSET", b"NOOP"]
+    want += [250, 250]
+    c.sendall(b"".join(x + b"\r\n" for x in cmds))
+    got = [read_reply(f) for _ in cmds]
+    assert [g[0] for g in got] == want, got
+    # the 550s name their own address: the replies are not shuffled
+    for cmd, (code, line) in zip(cmds[1:201], got[1:201]):
+        if code == 550 and b"No such user" in line:
+            assert cmd[8:].rstrip(b">").lstrip(b"<") in line, (cmd, line)
+    c.sendall(b"QUIT\r\n")
+    assert read_reply(f)[0] == 221
+    c.close()
+
+
+def test_pipelined_rcpts_then_data(inst):
+    """A whole pipelined transaction with 50 recipients: the message is
+    queued once with all of them."""
+    inst.start("esmtpd")
+    s = client(inst)
+    rcpts = [inst.login] * 1 + ["postmaster@" + inst.login.split("@")[1]]
+    local, domain = inst.login.split("@")
+    rcpts += ["%s-%d@%s" % (local, i, domain) for i in range(48)]
+    refused = s.sendmail("", rcpts, b"Subject: fifty\r\n\r\nfifty\r\n")
+    assert refused == {}, refused
+    s.quit()
+    log = open(os.path.join(inst.var, "log", "esmtpd.log")).read()
+    assert "(50 recipients," in log, log[-2000:]
+
+
+def test_locallowercase(inst):
+    """Courier's locallowercase: without the file, local parts are case
+    sensitive (DEMO is not demo); with it, they are lowercased first."""
+    local, domain = inst.login.split("@")
+    upper = local.upper() + "@" + domain
+    path = os.path.join(inst.etc, "locallowercase")
+    if os.path.exists(path):
+        os.unlink(path)
+    inst.start("esmtpd")
+    s = client(inst)
+    assert s.mail("")[0] == 250
+    assert s.rcpt(inst.login)[0] == 250
+    code, text = s.rcpt(upper)
+    assert code == 550 and b"5.1.1" in text, (code, text)
+    s.quit()
+    inst.stop("esmtpd")
+    write(path, "")
+    inst.start("esmtpd")
+    s = client(inst)
+    assert s.mail("")[0] == 250
+    code, text = s.rcpt(upper)
+    assert code == 250, (code, text)
+    assert s.rcpt(local.capitalize() + "-Ext@" + domain.upper())[0] == 250
+    assert s.rcpt("NO-SUCH-USER@" + domain)[0] == 550
     s.quit()
