@@ -130,6 +130,7 @@ static int begin_submit(struct esmtp_session *s)
 		submit_write(s->submit, s->spf_headers,
 			     strlen(s->spf_headers));
 	esmtp_dkim_begin(s);
+	esmtp_ar_strip_init(&s->ar_strip, s->server->me);
 	for (unsigned int i = 0; i < s->rcpt_count; i++) {
 		int r = submit_add_rcpt(s->submit, s->rcpts[i].address,
 					s->rcpts[i].notify, s->rcpts[i].orcpt,
@@ -165,6 +166,25 @@ static int begin_submit(struct esmtp_session *s)
 	return 0;
 }
 
+/* What passes the Authentication-Results: filter: into the queue and the
+ * filters' copy. */
+static void feed_out(const void *data, size_t len, void *context)
+{
+	struct esmtp_session *s = context;
+
+	if (s->submit == NULL)
+		return;
+	submit_write(s->submit, data, len);
+	if (s->filter_fd >= 0 &&
+	    write(s->filter_fd, data, len) != (ssize_t)len) {
+		log_error("esmtpd: %s: %s", s->filter_msg_path,
+			  strerror(errno));
+		submit_abort(&s->submit);
+	}
+}
+
+/* The message's bytes: DKIM and the bofh checks see them as they came,
+ * the queue without the forged Authentication-Results: fields. */
 static void feed(struct esmtp_session *s, const void *data, size_t len)
 {
 	s->msg_size += len;
@@ -174,17 +194,11 @@ static void feed(struct esmtp_session *s, const void *data, size_t len)
 		submit_abort(&s->submit);
 	}
 	if (s->submit != NULL) {
-		submit_write(s->submit, data, len);
 		esmtp_dkim_feed(s, data, len);
+		esmtp_ar_strip_feed(&s->ar_strip, data, len, feed_out, s);
 	}
 	if (s->mime != NULL && s->bofh_reject == NULL)
 		mime_parser_feed(s->mime, data, len);
-	if (s->filter_fd >= 0 && s->submit != NULL &&
-	    write(s->filter_fd, data, len) != (ssize_t)len) {
-		log_error("esmtpd: %s: %s", s->filter_msg_path,
-			  strerror(errno));
-		submit_abort(&s->submit);
-	}
 }
 
 /* Ends the bofh parse; true when the message is refused. */
@@ -267,24 +281,23 @@ static void commit_done(void *context, bool cancelled)
 	free(j);
 }
 
-/* The message passed every check: queue it and say so.  With a worker
- * pool the fsyncs run in a thread and the session waits (reads nothing)
- * until commit_done() sends the reply. */
-static void queue_message(struct esmtp_session *s)
+/* Queues *submit (taken) and says so.  With a worker pool the fsyncs
+ * run in a thread and the session waits (reads nothing) until
+ * commit_done() sends the reply. */
+static void queue_submit(struct esmtp_session *s, struct submit **submit,
+			 char *log_text)
 {
 	char qid[QUEUE_ID_LEN + 1];
 	const char *error;
 	struct commit_job *j;
-	char *log_text;
 
-	esmtp_dkim_finish(s);
-	if (submit_finish_prepare(&s->submit, &error) < 0) {
+	if (submit_finish_prepare(submit, &error) < 0) {
 		esmtp_reply(s, "%s", error);
+		free(log_text);
 		return;
 	}
-	log_text = queued_log_text(s);
 	if (s->server->pool == NULL) {
-		int ret = submit_finish_commit(&s->submit, qid, &error);
+		int ret = submit_finish_commit(submit, qid, &error);
 
 		commit_reply(s, ret, qid, error, log_text);
 		free(log_text);
@@ -292,13 +305,81 @@ static void queue_message(struct esmtp_session *s)
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->s = s;
-	j->submit = s->submit;
-	s->submit = NULL;
+	j->submit = *submit;
+	*submit = NULL;
 	j->log_text = log_text;
 	s->state = ESMTP_STATE_WAIT;
 	conn_input_pause(s->conn);
 	s->job = worker_pool_submit(s->server->pool, commit_run, commit_done,
 				    j);
+}
+
+/* DKIM at the end of a message in a worker thread (key lookups, RSA),
+ * then the queue commit. */
+struct dkim_job {
+	struct esmtp_session *s;	/* only when not cancelled */
+	struct esmtp_dkim_job *dkim;
+	struct submit *submit;
+	char *log_text;
+};
+
+static void dkim_run(void *context)
+{
+	struct dkim_job *j = context;
+
+	esmtp_dkim_run(j->dkim);
+}
+
+static void dkim_done(void *context, bool cancelled)
+{
+	struct dkim_job *j = context;
+
+	if (!cancelled) {
+		struct esmtp_session *s = j->s;
+
+		s->job = NULL;
+		s->state = ESMTP_STATE_COMMAND;
+		esmtp_dkim_apply(j->dkim, j->submit);
+		conn_cork(s->conn);
+		/* pauses the input again while the commit runs */
+		queue_submit(s, &j->submit, j->log_text);
+		j->log_text = NULL;
+		conn_uncork(s->conn);
+		esmtp_session_timer_arm(s);
+		conn_input_resume(s->conn);
+	}
+	esmtp_dkim_job_free(&j->dkim);
+	submit_abort(&j->submit);
+	free(j->log_text);
+	free(j);
+}
+
+/* The message passed every check: DKIM, then the queue. */
+static void queue_message(struct esmtp_session *s)
+{
+	struct esmtp_dkim_job *d;
+	struct dkim_job *j;
+
+	if (s->server->pool == NULL || s->submit == NULL ||
+	    !esmtp_dkim_slow(s)) {
+		esmtp_dkim_finish(s);
+		queue_submit(s, &s->submit, queued_log_text(s));
+		return;
+	}
+	d = esmtp_dkim_detach(s, true);
+	if (d == NULL) {
+		queue_submit(s, &s->submit, queued_log_text(s));
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->dkim = d;
+	j->submit = s->submit;
+	s->submit = NULL;
+	j->log_text = queued_log_text(s);
+	s->state = ESMTP_STATE_WAIT;
+	conn_input_pause(s->conn);
+	s->job = worker_pool_submit(s->server->pool, dkim_run, dkim_done, j);
 }
 
 static void filter_done(char **reply, size_t count, void *context)
@@ -393,6 +474,8 @@ static void finish(struct esmtp_session *s)
 {
 	char *spf;
 
+	if (s->submit != NULL)
+		esmtp_ar_strip_finish(&s->ar_strip, feed_out, s);
 	if (s->msg_too_big) {
 		esmtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum "
 			       "message size");

@@ -11,6 +11,7 @@
 #include "esmtp-session.h"
 #include "esmtp-settings.h"
 #include "listen.h"
+#include "str.h"
 
 struct conn;
 struct timeout;
@@ -21,6 +22,8 @@ struct submit;
 struct dkim_verify;
 struct dkim_sign;
 struct worker_job;
+struct esmtp_dkim_keys;
+struct esmtp_dkim_job;
 
 /* The longest command line (ESMTP_MAX_LINE, default 2048: RFC 5321's 512
  * plus room for the parameters of SIZE, DSN, AUTH and SMTPUTF8) and the
@@ -39,6 +42,37 @@ enum esmtp_state {
 	ESMTP_STATE_WAIT,	/* a worker job runs (commit, DNS): paused */
 	ESMTP_STATE_QUIT,	/* closing */
 };
+
+/* RFC 8601 5: Authentication-Results: fields of the incoming header that
+ * carry our own authserv-id are forged (or stale): they are removed as
+ * the message streams into the queue (esmtp-dkim.c).  The header is read
+ * byte by byte; an Authentication-Results: field is held (at most
+ * ESMTP_AR_MAX_FIELD bytes: a longer one is removed as well) until it
+ * ends, then passed on or dropped; everything else passes at once. */
+#define ESMTP_AR_MAX_FIELD 16384
+
+enum esmtp_ar_state {
+	ESMTP_AR_LINE_START,	/* at the start of a header line */
+	ESMTP_AR_NAME,		/* reading a field name */
+	ESMTP_AR_PASS,		/* in a field passed on */
+	ESMTP_AR_HOLD,		/* in an Authentication-Results: field */
+	ESMTP_AR_DROP,		/* in a field removed */
+	ESMTP_AR_BODY,		/* after the header: everything passes */
+};
+
+struct esmtp_ar_strip {
+	const char *authserv_id;	/* ours (not owned) */
+	enum esmtp_ar_state state;
+	enum esmtp_ar_state prev;	/* the field a continuation is of */
+	char name[48];			/* the field name read so far */
+	size_t name_len;
+	struct str held;		/* the held field */
+	bool held_init;
+	unsigned int removed;		/* fields removed */
+};
+
+/* Passes bytes on (to the queue and the filters' copy). */
+typedef void esmtp_ar_emit_t(const void *data, size_t len, void *context);
 
 struct esmtp_rcpt {
 	char *address;
@@ -94,6 +128,8 @@ struct esmtp_session {
 	char *spf_ar;		/* SPF results for Authentication-Results: */
 	struct dkim_verify *dkim_verify;	/* inbound: DKIM checks */
 	struct dkim_sign *dkim_sign;	/* authenticated: DKIM signing */
+	struct esmtp_dkim_keys *dkim_keys;	/* dkim_verify's key lookups */
+	struct esmtp_ar_strip ar_strip;	/* our forged A-R fields removed */
 	char *header_from;	/* the first address of From: (BOFHSPFFROM) */
 	bool header_from_seen;
 	char *spf_reject;	/* BOFHSPFFROM refused the message */
@@ -184,8 +220,44 @@ void esmtp_dkim_begin(struct esmtp_session *s);
 /* The message's bytes as they arrive. */
 void esmtp_dkim_feed(struct esmtp_session *s, const void *data, size_t len);
 /* After the last byte, before submit_finish(): adds the DKIM-Signature:
- * or the Authentication-Results: field to s->submit. */
+ * or the Authentication-Results: field to s->submit, here (blocks on
+ * DNS, for a server without a worker pool). */
 void esmtp_dkim_finish(struct esmtp_session *s);
+/* The same in parts, so that the slow one (key lookups, RSA) runs in a
+ * worker thread.  esmtp_dkim_detach() takes what DKIM holds of the
+ * transaction out of the session: NULL when there is nothing to do, else
+ * a job that owns copies of all it needs (with own_dns, a resolver of
+ * its own for the key lookups).  esmtp_dkim_run() signs or verifies and
+ * makes the field: it blocks, in any thread, touching only the job.
+ * esmtp_dkim_apply() adds the field to submit (loop thread; nothing when
+ * there is none).  esmtp_dkim_job_free() frees it and sets *d to NULL
+ * (NULL is harmless). */
+/* Whether the end of this message is slow for DKIM: signing, or
+ * signatures to verify (false: esmtp_dkim_finish() is quick). */
+bool esmtp_dkim_slow(const struct esmtp_session *s);
+struct esmtp_dkim_job *esmtp_dkim_detach(struct esmtp_session *s,
+					 bool own_dns);
+void esmtp_dkim_run(struct esmtp_dkim_job *d);
+void esmtp_dkim_apply(struct esmtp_dkim_job *d, struct submit *submit);
+void esmtp_dkim_job_free(struct esmtp_dkim_job **d);
+/* Starts the Authentication-Results: filter for a message whose A-R
+ * fields naming authserv_id (kept by the caller) are to be removed. */
+void esmtp_ar_strip_init(struct esmtp_ar_strip *a, const char *authserv_id);
+/* Filters the message's bytes (any pieces): what passes goes to emit. */
+void esmtp_ar_strip_feed(struct esmtp_ar_strip *a, const void *data,
+			 size_t len, esmtp_ar_emit_t *emit, void *context);
+/* After the last byte: a field still held is passed on or dropped. */
+void esmtp_ar_strip_finish(struct esmtp_ar_strip *a, esmtp_ar_emit_t *emit,
+			   void *context);
+/* Frees what the filter holds (safe to call twice, or uninitialised
+ * when zeroed). */
+void esmtp_ar_strip_free(struct esmtp_ar_strip *a);
+/* Whether an Authentication-Results: field (the whole field, name and
+ * folded lines) names authserv_id as its authserv-id (RFC 8601 2.2: a
+ * token or a quoted-string, after optional CFWS), case-insensitively.
+ * Bounded by len; never reads past it. */
+bool esmtp_ar_field_is_ours(const char *field, size_t len,
+			    const char *authserv_id);
 /* Drops what DKIM holds of the transaction. */
 void esmtp_dkim_reset(struct esmtp_session *s);
 /* The selector of domain from etc/dkim/selectors ("domain selector"

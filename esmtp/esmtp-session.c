@@ -112,6 +112,7 @@ void esmtp_transaction_reset(struct esmtp_session *s)
 	free(s->spf_ar);
 	s->spf_ar = NULL;
 	esmtp_dkim_reset(s);
+	esmtp_ar_strip_free(&s->ar_strip);
 	free(s->header_from);
 	s->header_from = NULL;
 	s->header_from_seen = false;

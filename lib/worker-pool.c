@@ -100,6 +100,7 @@ static void *worker_thread(void *arg)
 	for (;;) {
 		struct worker_job *j;
 		uint64_t one = 1;
+		bool wake;
 
 		pthread_mutex_lock(&pool->lock);
 		while (!pool->stopping && pool->queued.head == NULL)
@@ -116,11 +117,14 @@ static void *worker_thread(void *arg)
 
 		pthread_mutex_lock(&pool->lock);
 		j->state = WORKER_JOB_FINISHED;
+		/* The loop empties the finished list after each wakeup:
+		 * only a job that finds it empty needs to wake it. */
+		wake = pool->finished.head == NULL;
 		list_append(&pool->finished, j);
 		pthread_mutex_unlock(&pool->lock);
 		/* The counter cannot overflow in practice; EAGAIN would
 		 * still leave it readable, which is all we need. */
-		while (write(pool->efd, &one, sizeof(one)) < 0 &&
+		while (wake && write(pool->efd, &one, sizeof(one)) < 0 &&
 		       errno == EINTR)
 			;
 	}

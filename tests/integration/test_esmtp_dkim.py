@@ -3,7 +3,10 @@ mail of an authenticated user is signed (rsa-sha256 and ed25519-sha256)
 and verifies with dkimpy (Debian python3-dkim) and with esmtpd itself;
 messages signed by dkimpy get dkim=pass in Authentication-Results:; a
 tampered body fails, a missing key is permerror, a DNS failure temperror,
-an unsigned message none, and SPF's result shares the field.
+an unsigned message none, and SPF's result shares the field.  Incoming
+Authentication-Results: fields naming our authserv-id (forged) are
+removed before ours is added (RFC 8601 5), others are kept, over DATA
+and BDAT.
 courier-dkimkeygen makes keys whose printed record dkimpy accepts."""
 
 import base64
@@ -288,6 +291,71 @@ def test_dkimverify_off(inst):
     inst.start("esmtpd")
     send_in(inst, message("signed.test"))
     assert b"Authentication-Results:" not in queued(inst)[-1]
+
+
+def test_forged_auth_results_removed(inst):
+    """RFC 8601 5: a field carrying our authserv-id is removed, in any
+    case, folded, after a comment, quoted; one of another ADMD stays, as
+    do a body line and a field whose value merely mentions us."""
+    inst.start("esmtpd")
+    ours = me(inst)
+    forged = [
+        "Authentication-Results: %s; dkim=pass header.d=bank.test" % ours,
+        "authentication-results:%s;\r\n\tspf=pass" % ours.upper(),
+        "Authentication-Results: (a comment (nested))\r\n %s; dkim=pass"
+        % ours,
+        'Authentication-Results: "%s"; dkim=pass' % ours,
+        "Authentication-Results : %s 1; dkim=pass" % ours,
+        "Authentication-Results: %s;\r\n dkim=pass\r\n\t"
+        "header.d=x%s" % (ours, "y" * 17000),
+    ]
+    kept = [
+        "Authentication-Results: other.example; dkim=pass "
+        "header.d=%s" % ours,
+        "Authentication-Results: %s.evil.test; spf=pass" % ours,
+        "X-Authentication-Results: %s; dkim=pass" % ours,
+    ]
+    head = "\r\n".join(forged[:3] + kept[:1] + forged[3:] + kept[1:])
+    body = ("Authentication-Results: %s; dkim=pass (body line)\r\n" % ours)
+    msg = ("%s\r\nFrom: <x@pass.test>\r\nSubject: ar\r\n\r\n%s"
+           % (head, body)).encode()
+    send_in(inst, msg)
+    data = crlf(queued(inst)[-1])
+    hdr, _, got_body = data.partition(b"\r\n\r\n")
+    fields = re.findall(rb"^[Aa]uthentication-[Rr]esults ?:.*?(?=\r\n(?! |\t))",
+                        hdr, re.M | re.S)
+    # ours (added now, first) and the two of other ids
+    assert len(fields) == 3, fields
+    assert fields[0].startswith(b"Authentication-Results: %s;"
+                                % ours.encode()), fields
+    assert b"dkim=none" in fields[0]
+    assert b"other.example" in fields[1], fields
+    assert b".evil.test" in fields[2], fields
+    assert b"X-Authentication-Results: %s" % ours.encode() in hdr
+    assert b"bank.test" not in hdr and b"yyyy" not in hdr
+    assert b"\r\nFrom: <x@pass.test>\r\nSubject: ar" in hdr
+    assert got_body == body.encode()
+    log = open(os.path.join(inst.var, "log", "esmtpd.log")).read()
+    assert log.count("removed an Authentication-Results:") == len(forged)
+
+    # the same over BDAT, split in chunks in the middle of the fields
+    s = smtplib.SMTP("127.0.0.1", inst.ports["smtp"], timeout=30)
+    s.ehlo("client.test")
+    assert s.mail("x@pass.test")[0] == 250
+    assert s.rcpt(inst.login)[0] == 250
+    for i in range(0, len(msg), 7):
+        chunk = msg[i:i + 7]
+        last = i + 7 >= len(msg)
+        s.send(b"BDAT %d%s\r\n" % (len(chunk), b" LAST" if last else b"")
+               + chunk)
+        assert s.getreply()[0] == 250
+    s.quit()
+    data2 = crlf(queued(inst)[-1])
+    hdr2 = data2.partition(b"\r\n\r\n")[0]
+    assert len(re.findall(rb"^Authentication-Results ?:", hdr2,
+                          re.M | re.I)) == 3, hdr2
+    assert b"bank.test" not in hdr2
+    assert data2.partition(b"\r\n\r\n")[2] == body.encode()
 
 
 @pytest.mark.parametrize("kind", ["rsa", "ed25519"])
