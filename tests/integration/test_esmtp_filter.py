@@ -70,6 +70,15 @@ class Filter(threading.Thread):
         self.sock.close()
 
 
+def as_filter_user(inst, path):
+    """A filter runs as the mail system's user (courierfilter's way): run
+    as root, the socket is given to the queue's owner, whom esmtpd runs
+    as, since connecting needs write permission on it."""
+    if os.getuid() == 0:
+        st = os.stat(os.path.join(inst.var, "queue"))
+        os.chown(path, st.st_uid, st.st_gid)
+
+
 def queued(inst):
     return glob.glob(os.path.join(inst.var, "queue", "msgs", "*", "C*"))
 
@@ -78,6 +87,7 @@ def test_filter_accepts_and_refuses(smtp):
     fdir = os.path.join(smtp.var, "filters")
     os.makedirs(fdir, exist_ok=True)
     flt = Filter(os.path.join(fdir, "testfilter"))
+    as_filter_user(smtp, flt.path)
     flt.start()
     with open(os.path.join(smtp.etc, "enablefiltering"), "w") as f:
         f.write("esmtp\n")
@@ -122,6 +132,7 @@ def test_dead_filter_and_disabled(smtp):
     os.makedirs(fdir, exist_ok=True)
     dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     dead.bind(os.path.join(fdir, "dead"))
+    as_filter_user(smtp, os.path.join(fdir, "dead"))
     dead.close()    # the socket file stays, nobody listens
     with open(os.path.join(smtp.etc, "enablefiltering"), "w") as f:
         f.write("esmtp\n")
