@@ -443,3 +443,42 @@ def test_program_exit_code_and_errors(work):
     # malformed headers do not crash it
     junk = b"From: <<<@@@>>> \"unterminated\nTo: ,,,,\nSubject: \xff\xfe\n\n\x00\x01"
     assert run(mb, ["-n", "-t", "away.txt"], junk, work).returncode in (0, 75)
+
+
+def our_maildrop():
+    for b in (os.environ.get("SUITE_BUILDDIR"), os.environ.get("BUILDDIR"),
+              os.path.join(HERE, "..", "..", "build")):
+        if b and os.access(os.path.join(b, "maildrop", "maildrop"), os.X_OK):
+            return os.path.abspath(os.path.join(b, "maildrop", "maildrop"))
+    pytest.skip("our maildrop is not built")
+
+
+@pytest.mark.skipif(not os.access("/usr/bin/maildrop", os.X_OK),
+                    reason="Debian maildrop missing")
+def test_from_a_mailfilter_like_debian(tmp_path):
+    """mailbot(1)'s own example: a .mailfilter that cc's the message to
+    mailbot with -d and then files it.  Debian's maildrop+mailbot and ours
+    both file every message and answer each sender once."""
+    other = ORIG.replace(b"ann@example.com", b"zed@example.com")
+    results = []
+    for md, mb in (("/usr/bin/maildrop", DEB), (our_maildrop(), ours())):
+        home = tmp_path / ("deb" if mb == DEB else "ours")
+        for d in ("cur", "new", "tmp"):
+            (home / "Maildir" / d).mkdir(parents=True)
+        (home / "away.txt").write_text("I am away.\n")
+        filt = home / "filter"
+        filt.write_text('cc "| ' + mb + ' -t away.txt -d autoreplydb '
+                        "-A 'From: me@example.org' /bin/sh -c 'cat >> replies'\"\n"
+                        'to "Maildir"\n')
+        filt.chmod(0o600)
+        env = {"HOME": str(home), "LOGNAME": "tester", "SHELL": "/bin/sh",
+               "PATH": "/usr/bin:/bin"}
+        for msg in (ORIG, ORIG, other, ORIG):
+            p = subprocess.run([md, str(filt)], input=msg, cwd=home, env=env,
+                               capture_output=True, timeout=30)
+            assert p.returncode == 0, p.stderr
+        replies = (home / "replies").read_bytes()
+        results.append((len(os.listdir(home / "Maildir" / "new")),
+                        replies.count(b"\nTo: Ann Example <ann@example.com>\n"),
+                        replies.count(b"\nTo: Ann Example <zed@example.com>\n")))
+    assert results[0] == results[1] == (4, 1, 1)
