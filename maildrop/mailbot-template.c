@@ -287,3 +287,67 @@ void mailbot_core_subject(struct str *out, const char *subject)
 		str_truncate(out, end);
 	}
 }
+
+/* Does the line at p (n bytes) start with prefix, in any case? */
+static bool has_prefix(const char *p, size_t n, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+
+	return n >= pl && strncasecmp(p, prefix, pl) == 0;
+}
+
+static bool keep_line(const char *p, size_t n, enum mailbot_keep keep)
+{
+	if (keep == MAILBOT_KEEP_CONTENT)
+		return has_prefix(p, n, "Content-") &&
+		       !has_prefix(p, n, "Content-Length:");
+	return !has_prefix(p, n, "Content-Transfer-Encoding:");
+}
+
+void mailbot_mime_file_split(const char *data, size_t len, struct str *hdrs,
+			     struct str *body, enum mailbot_keep keep)
+{
+	size_t i = 0;
+	bool keeping = false;
+
+	while (i < len) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		size_t end = nl != NULL ? (size_t)(nl - data) + 1 : len;
+		size_t ll = end - i;
+
+		if ((ll == 1 && nl != NULL) || (ll == 2 && data[i] == '\r' &&
+						nl != NULL)) {
+			i = end;
+			break;
+		}
+		if (data[i] != ' ' && data[i] != '\t')
+			keeping = keep_line(data + i, ll, keep);
+		if (keeping) {
+			str_append_n(hdrs, data + i, ll);
+			if (nl == NULL)
+				str_append_c(hdrs, '\n');
+		}
+		i = end;
+	}
+	str_append_n(body, data + i, len - i);
+}
+
+bool mailbot_mime_file_check(const char *data, size_t len)
+{
+	for (size_t i = 0; i < len; ) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		size_t end = nl != NULL ? (size_t)(nl - data) : len, n = i;
+
+		if (end == i || (end == i + 1 && data[i] == '\r'))
+			return true;	/* the empty line */
+		if (data[i] != ' ' && data[i] != '\t') {
+			while (n < end && data[n] > ' ' && data[n] < 127 &&
+			       data[n] != ':')
+				n++;
+			if (n == i || n == end || data[n] != ':')
+				return false;
+		}
+		i = end + 1;
+	}
+	return true;
+}

@@ -111,68 +111,6 @@ struct reply {
 	struct mime_part *mime;		/* the original's MIME tree */
 };
 
-/* Splits a file read by -m or -l into its header lines and body; keeps
- * the header lines keep() accepts (with their continuation lines). */
-static void split_mime_file(const char *data, size_t len, struct str *hdrs,
-			    struct str *body, bool (*keep)(const char *line))
-{
-	size_t i = 0;
-	bool keeping = false;
-
-	while (i < len) {
-		const char *nl = memchr(data + i, '\n', len - i);
-		size_t end = nl != NULL ? (size_t)(nl - data) + 1 : len;
-		size_t ll = end - i;
-
-		if (ll == 1 || (ll == 2 && data[i] == '\r')) {
-			i = end;
-			break;
-		}
-		if (data[i] != ' ' && data[i] != '\t')
-			keeping = keep(data + i);
-		if (keeping) {
-			str_append_n(hdrs, data + i, ll);
-			if (nl == NULL)
-				str_append_c(hdrs, '\n');
-		}
-		i = end;
-	}
-	str_append_n(body, data + i, len - i);
-}
-
-/* Is every line of the header block of data a "Name: value" field or
- * its continuation? */
-static bool header_well_formed(const char *data, size_t len)
-{
-	for (size_t i = 0; i < len; ) {
-		const char *nl = memchr(data + i, '\n', len - i);
-		size_t end = nl != NULL ? (size_t)(nl - data) : len, n = i;
-
-		if (end == i || (end == i + 1 && data[i] == '\r'))
-			return true;	/* the empty line */
-		if (data[i] != ' ' && data[i] != '\t') {
-			while (n < end && data[n] > ' ' && data[n] < 127 &&
-			       data[n] != ':')
-				n++;
-			if (n == i || n == end || data[n] != ':')
-				return false;
-		}
-		i = end + 1;
-	}
-	return true;
-}
-
-static bool keep_not_cte(const char *line)
-{
-	return strncasecmp(line, "Content-Transfer-Encoding:", 26) != 0;
-}
-
-static bool keep_content(const char *line)
-{
-	return strncasecmp(line, "Content-", 8) == 0 &&
-	       strncasecmp(line, "Content-Length:", 15) != 0;
-}
-
 static bool charset_known(const char *cs)
 {
 	const char *err;
@@ -200,7 +138,7 @@ static void load_text(struct reply *r)
 		const char *cs;
 
 		read_file(o->mime_file, &f);
-		if (!header_well_formed(str_c(&f), str_len(&f))) {
+		if (!mailbot_mime_file_check(str_c(&f), str_len(&f))) {
 			fprintf(stderr, "mailbot: %s: a header line is not "
 				"\"Name: value\"\n", o->mime_file);
 			exit(EX_USAGE_);
@@ -230,8 +168,9 @@ static void load_text(struct reply *r)
 		}
 		r->charset_buf = xstrdup(cs);
 		r->charset = r->charset_buf;
-		split_mime_file(str_c(&f), str_len(&f), &r->text_headers,
-				&r->text, keep_not_cte);
+		mailbot_mime_file_split(str_c(&f), str_len(&f),
+					&r->text_headers, &r->text,
+					MAILBOT_KEEP_NOT_CTE);
 		free(type);
 		free(subtype);
 		mime_params_free(&params);
@@ -241,8 +180,9 @@ static void load_text(struct reply *r)
 
 		read_file(draft, &f);
 		free(draft);
-		split_mime_file(str_c(&f), str_len(&f), &r->text_headers,
-				&r->text, keep_content);
+		mailbot_mime_file_split(str_c(&f), str_len(&f),
+					&r->text_headers, &r->text,
+					MAILBOT_KEEP_CONTENT);
 	} else {
 		read_file(o->text_file, &f);
 		str_printfa(&r->text_headers, "Content-Type: text/plain; "

@@ -120,6 +120,19 @@ void mailbot_references(struct str *out, const char *references,
  * "(fwd)", and runs of blanks squeezed to one space. */
 void mailbot_core_subject(struct str *out, const char *subject);
 
+/* Which header lines of a -m file (all but Content-Transfer-Encoding)
+ * or of a -l draft (Content-* but Content-Length) go into the reply. */
+enum mailbot_keep { MAILBOT_KEEP_NOT_CTE, MAILBOT_KEEP_CONTENT };
+
+/* Splits a -m file or a draft (data, len bytes) at its first empty line:
+ * appends the kept header lines (with their continuation lines, each
+ * ending with a line end) to hdrs and the rest to body. */
+void mailbot_mime_file_split(const char *data, size_t len, struct str *hdrs,
+			     struct str *body, enum mailbot_keep keep);
+/* True when every line of data's header block is a "Name: value" field
+ * (printable name, a colon) or a continuation line. */
+bool mailbot_mime_file_check(const char *data, size_t len);
+
 /* A MIME boundary that does not occur in msg (len bytes). */
 char *mailbot_boundary(const char *msg, size_t len);
 

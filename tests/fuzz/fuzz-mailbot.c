@@ -3,7 +3,8 @@
  * with %{fmt}d (first argument as template, second as the Date:), the
  * header view, References: and subject cleaning over the whole input,
  * and the original's text: found in the MIME tree, decoded, converted
- * and re-flowed (flags from the first byte). */
+ * and re-flowed (flags from the first byte); the -m file and draft
+ * splitter and checker. */
 #include "config.h"
 #include <stdint.h>
 #include <stddef.h>
@@ -77,6 +78,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mailbot_text_reflow(&out, (const char *)data, size,
 				    (flags & 4) != 0, (flags & 8) != 0,
 				    (flags >> 4) & 1);
+		str_clear(&text);
+		str_clear(&out);
+		(void)mailbot_mime_file_check((const char *)data, size);
+		mailbot_mime_file_split((const char *)data, size, &out, &text,
+					(flags & 32) != 0 ? MAILBOT_KEEP_CONTENT :
+					MAILBOT_KEEP_NOT_CTE);
 		str_free(&text);
 		mime_part_free(&root);
 	}

@@ -485,6 +485,48 @@ static void test_decode(void **state)
 	mime_part_free(&root);
 }
 
+static void split_check(const char *in, enum mailbot_keep keep,
+			const char *hdrs, const char *body)
+{
+	struct str h, b;
+
+	str_init(&h, 64);
+	str_init(&b, 64);
+	mailbot_mime_file_split(in, strlen(in), &h, &b, keep);
+	assert_string_equal(str_c(&h), hdrs);
+	assert_string_equal(str_c(&b), body);
+	str_free(&h);
+	str_free(&b);
+}
+
+static void test_mime_file(void **state)
+{
+	(void)state;
+	split_check("Content-Type: text/plain;\n charset=x\n"
+		    "Content-Transfer-Encoding: qp\n more\nX-A: 1\n\nbody\n\nx",
+		    MAILBOT_KEEP_NOT_CTE,
+		    "Content-Type: text/plain;\n charset=x\nX-A: 1\n",
+		    "body\n\nx");
+	split_check("Subject: s\nContent-Type: text/plain\nContent-Length: 3\n"
+		    "content-id: <x>\r\n\r\nbody",
+		    MAILBOT_KEEP_CONTENT,
+		    "Content-Type: text/plain\ncontent-id: <x>\r\n", "body");
+	split_check("", MAILBOT_KEEP_NOT_CTE, "", "");
+	split_check("\nonly body", MAILBOT_KEEP_NOT_CTE, "", "only body");
+	split_check("X: no end", MAILBOT_KEEP_NOT_CTE, "X: no end\n", "");
+	split_check("X", MAILBOT_KEEP_CONTENT, "", "");
+	split_check(" cont first\n\nb", MAILBOT_KEEP_NOT_CTE, "", "b");
+
+	assert_true(mailbot_mime_file_check("A: b\n c\n\njunk line\n", 19));
+	assert_true(mailbot_mime_file_check("", 0));
+	assert_true(mailbot_mime_file_check("\n", 1));
+	assert_false(mailbot_mime_file_check("just text\n", 10));
+	assert_false(mailbot_mime_file_check(": no name\n", 10));
+	assert_false(mailbot_mime_file_check("A b: c\n", 7));
+	assert_false(mailbot_mime_file_check("A: b\nno colon", 14));
+	assert_false(mailbot_mime_file_check("A\x80: b\n", 7));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_find_draft),
 		cmocka_unit_test(test_reflow),
 		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_mime_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
