@@ -337,6 +337,49 @@ static bool asks_save(const struct imap_cmd *cmd)
 	return false;
 }
 
+/* The ESEARCH response of SEARCH (nums ascending) or of SORT with RETURN
+ * (ESORT, RFC 5267: nums in the sort order; MIN and MAX are the first and
+ * the last of that order, ALL and PARTIAL keep it, runs of consecutive
+ * ascending numbers as ranges). */
+static void esearch_append(struct str *s, const struct imap_cmd *cmd,
+			   const struct imap_search_program *prog,
+			   unsigned int opts, const uint32_t *nums,
+			   size_t count, uint64_t modseq)
+{
+	str_append(s, "* ESEARCH (TAG ");
+	imap_quote_cstr(s, cmd->tag, false);
+	str_append_c(s, ')');
+	if (cmd->uid)
+		str_append(s, " UID");
+	if ((opts & IMAP_SEARCH_RETURN_MIN) != 0 && count > 0)
+		str_printfa(s, " MIN %u", nums[0]);
+	if ((opts & IMAP_SEARCH_RETURN_MAX) != 0 && count > 0)
+		str_printfa(s, " MAX %u", nums[count - 1]);
+	if ((opts & IMAP_SEARCH_RETURN_ALL) != 0 && count > 0) {
+		str_append(s, " ALL ");
+		append_set(s, nums, count);
+	}
+	if ((opts & IMAP_SEARCH_RETURN_COUNT) != 0)
+		str_printfa(s, " COUNT %zu", count);
+	if ((opts & IMAP_SEARCH_RETURN_PARTIAL) != 0) {
+		/* positions lo..hi (1-based) of the result, what exists */
+		str_printfa(s, " PARTIAL (%u:%u ", prog->partial_lo,
+			    prog->partial_hi);
+		if (prog->partial_lo > count) {
+			str_append(s, "NIL");
+		} else {
+			size_t hi = prog->partial_hi < count ?
+					    prog->partial_hi : count;
+			append_set(s, nums + prog->partial_lo - 1,
+				   hi - prog->partial_lo + 1);
+		}
+		str_append_c(s, ')');
+	}
+	if (prog->has_modseq && count > 0)
+		str_printfa(s, " MODSEQ %llu", (unsigned long long)modseq);
+	str_append(s, "\r\n");
+}
+
 void cmd_search(struct imap_cmd *cmd)
 {
 	struct imap_client *client = cmd->client;
@@ -406,26 +449,8 @@ void cmd_search(struct imap_cmd *cmd)
 								   count));
 		str_append(&s, "\r\n");
 	} else if ((opts & ~(unsigned)IMAP_SEARCH_RETURN_SAVE) != 0) {
-		str_append(&s, "* ESEARCH (TAG ");
-		imap_quote_cstr(&s, cmd->tag, false);
-		str_append_c(&s, ')');
-		if (cmd->uid)
-			str_append(&s, " UID");
-		if ((opts & IMAP_SEARCH_RETURN_MIN) != 0 && count > 0)
-			str_printfa(&s, " MIN %u", nums[0]);
-		if ((opts & IMAP_SEARCH_RETURN_MAX) != 0 && count > 0)
-			str_printfa(&s, " MAX %u", nums[count - 1]);
-		if ((opts & IMAP_SEARCH_RETURN_ALL) != 0 && count > 0) {
-			str_append(&s, " ALL ");
-			append_set(&s, nums, count);
-		}
-		if ((opts & IMAP_SEARCH_RETURN_COUNT) != 0)
-			str_printfa(&s, " COUNT %zu", count);
-		if (prog->has_modseq && count > 0)
-			str_printfa(&s, " MODSEQ %llu",
-				    (unsigned long long)max_modseq(recs,
-								   count));
-		str_append(&s, "\r\n");
+		esearch_append(&s, cmd, prog, opts, nums, count,
+			       max_modseq(recs, count));
 	}
 	(void)imap_client_write(client, str_c(&s), str_len(&s));
 	str_free(&s);
@@ -514,25 +539,42 @@ void cmd_sort(struct imap_cmd *cmd)
 	const char *error, *charset;
 	int ncrit;
 
-	if (cmd->count < 3) {
+	/* ESORT (RFC 5267): SORT RETURN (options) criteria charset keys */
+	const struct imap_arg *args = cmd->args, *ret_list = NULL;
+	size_t nargs = cmd->count;
+	if (nargs > 0 && imap_arg_atom_equals(&args[0], "RETURN")) {
+		if (nargs < 2) {
+			imap_cmd_bad(cmd, "RETURN takes a list of options");
+			return;
+		}
+		ret_list = &args[1];
+		args += 2;
+		nargs -= 2;
+	}
+	if (nargs < 3) {
 		imap_cmd_bad(cmd, "SORT takes criteria, a charset and search "
 				  "keys");
 		return;
 	}
-	ncrit = imap_sort_parse_criteria(&cmd->args[0], crit, &error);
+	ncrit = imap_sort_parse_criteria(&args[0], crit, &error);
 	if (ncrit < 0) {
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}
-	charset = charset_arg(&cmd->args[1]);
+	charset = charset_arg(&args[1]);
 	if (charset == NULL) {
 		imap_cmd_bad(cmd, "SORT needs a charset");
 		return;
 	}
-	prog = parse_program(cmd, cmd->args + 2, cmd->count - 2, false,
-			     charset);
+	prog = parse_program(cmd, args + 2, nargs - 2, false, charset);
 	if (prog == NULL)
 		return;
+	if (ret_list != NULL &&
+	    imap_search_return_parse(ret_list, prog, &error) < 0) {
+		imap_search_program_free(&prog);
+		imap_cmd_bad(cmd, "%s", error);
+		return;
+	}
 	bool need_size = false, need_header = false;
 	for (int i = 0; i < ncrit; i++) {
 		if (crit[i].key == IMAP_SORT_SIZE)
@@ -558,14 +600,40 @@ void cmd_sort(struct imap_cmd *cmd)
 
 	struct str s;
 	str_init(&s, 64 + count * 6);
-	str_append(&s, "* SORT");
-	for (size_t i = 0; i < count; i++)
-		str_printfa(&s, " %u", cmd->uid ? order[i]->uid :
-						  order[i]->seq);
-	if (prog->has_modseq && count > 0)
-		str_printfa(&s, " (MODSEQ %llu)",
-			    (unsigned long long)max_modseq(recs, count));
-	str_append(&s, "\r\n");
+	if (prog->has_return) {
+		uint32_t *nums = xcalloc(count > 0 ? count : 1,
+					 sizeof(*nums));
+
+		for (size_t i = 0; i < count; i++)
+			nums[i] = cmd->uid ? order[i]->uid : order[i]->seq;
+		if ((prog->return_opts & IMAP_SEARCH_RETURN_SAVE) != 0) {
+			/* $ is a set: the UIDs ascending, as SEARCH saves */
+			uint32_t *uids = NULL;
+
+			if (count > 0) {
+				uids = xreallocarray(NULL, count,
+						     sizeof(*uids));
+				for (size_t i = 0; i < count; i++)
+					uids[i] = recs[i].uid;
+			}
+			saved_set(cmd->client, uids, count);
+		}
+		if ((prog->return_opts &
+		     ~(unsigned)IMAP_SEARCH_RETURN_SAVE) != 0)
+			esearch_append(&s, cmd, prog, prog->return_opts, nums,
+				       count, max_modseq(recs, count));
+		free(nums);
+	} else {
+		str_append(&s, "* SORT");
+		for (size_t i = 0; i < count; i++)
+			str_printfa(&s, " %u", cmd->uid ? order[i]->uid :
+							  order[i]->seq);
+		if (prog->has_modseq && count > 0)
+			str_printfa(&s, " (MODSEQ %llu)",
+				    (unsigned long long)max_modseq(recs,
+								   count));
+		str_append(&s, "\r\n");
+	}
 	(void)imap_client_write(cmd->client, str_c(&s), str_len(&s));
 	str_free(&s);
 	for (size_t i = 0; i < count; i++)

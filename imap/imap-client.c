@@ -186,8 +186,8 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 	if (client->state != IMAP_STATE_NOT_AUTH && client->compress_ok &&
 	    client->compress == NULL)
 		str_append(out, " COMPRESS=DEFLATE");
-	str_append(out, " ESEARCH SEARCHRES SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT "
-			"THREAD=REFERENCES WITHIN");
+	str_append(out, " ESEARCH SEARCHRES SORT SORT=DISPLAY ESORT "
+			"THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN");
 }
 
 void imap_client_close(struct imap_client *client)

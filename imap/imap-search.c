@@ -610,7 +610,38 @@ static bool charset_known(const char *name)
 	return true;
 }
 
-static int parse_return(struct parse_ctx *ctx, const struct imap_arg *arg)
+/* "a:b" of PARTIAL: two nz-numbers, either order, no "*". */
+static int parse_partial_range(const struct imap_arg *arg, uint32_t *lo_r,
+			       uint32_t *hi_r)
+{
+	uint32_t v[2] = { 0, 0 };
+	const char *p;
+	int n = 0;
+
+	if (arg->type != IMAP_ARG_ATOM)
+		return -1;
+	p = arg->str;
+	for (n = 0; n < 2; n++) {
+		if (*p < '1' || *p > '9')
+			return -1;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (v[n] > (UINT32_MAX - (uint32_t)(*p - '0')) / 10)
+				return -1;
+			v[n] = v[n] * 10 + (uint32_t)(*p - '0');
+		}
+		if (n == 0 && *p++ != ':')
+			return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	*lo_r = v[0] < v[1] ? v[0] : v[1];
+	*hi_r = v[0] < v[1] ? v[1] : v[0];
+	return 0;
+}
+
+int imap_search_return_parse(const struct imap_arg *arg,
+			     struct imap_search_program *prog,
+			     const char **error_r)
 {
 	static const struct {
 		const char *name;
@@ -621,19 +652,21 @@ static int parse_return(struct parse_ctx *ctx, const struct imap_arg *arg)
 		{ "ALL", IMAP_SEARCH_RETURN_ALL },
 		{ "COUNT", IMAP_SEARCH_RETURN_COUNT },
 		{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
+		{ "PARTIAL", IMAP_SEARCH_RETURN_PARTIAL },
 	};
 
 	if (arg->type != IMAP_ARG_LIST) {
-		ctx->error = "RETURN takes a list of options";
+		*error_r = "RETURN takes a list of options";
 		return -1;
 	}
-	ctx->prog->has_return = true;
+	prog->has_return = true;
+	prog->return_opts = 0;
 	for (size_t i = 0; i < arg->list_count; i++) {
 		const struct imap_arg *o = &arg->list[i];
 		size_t j;
 
 		if (o->type != IMAP_ARG_ATOM) {
-			ctx->error = "Invalid RETURN option";
+			*error_r = "Invalid RETURN option";
 			return -1;
 		}
 		for (j = 0; j < N_ELEMENTS(opts); j++) {
@@ -641,15 +674,39 @@ static int parse_return(struct parse_ctx *ctx, const struct imap_arg *arg)
 				break;
 		}
 		if (j == N_ELEMENTS(opts)) {
-			ctx->error = "Unknown RETURN option";
+			*error_r = "Unknown RETURN option";
 			return -1;
 		}
-		ctx->prog->return_opts |= opts[j].opt;
+		if (opts[j].opt == IMAP_SEARCH_RETURN_PARTIAL) {
+			if ((prog->return_opts &
+			     IMAP_SEARCH_RETURN_PARTIAL) != 0 ||
+			    i + 1 == arg->list_count ||
+			    parse_partial_range(&arg->list[i + 1],
+						&prog->partial_lo,
+						&prog->partial_hi) < 0) {
+				*error_r = "PARTIAL takes one range a:b of "
+					   "non-zero numbers";
+				return -1;
+			}
+			i++;
+		}
+		prog->return_opts |= opts[j].opt;
+	}
+	/* RFC 5267 4.4: one of PARTIAL and ALL at most */
+	if ((prog->return_opts & IMAP_SEARCH_RETURN_PARTIAL) != 0 &&
+	    (prog->return_opts & IMAP_SEARCH_RETURN_ALL) != 0) {
+		*error_r = "PARTIAL and ALL cannot be used together";
+		return -1;
 	}
 	/* RETURN () is RETURN (ALL) (RFC 4731 section 3.1) */
 	if (arg->list_count == 0)
-		ctx->prog->return_opts = IMAP_SEARCH_RETURN_ALL;
+		prog->return_opts = IMAP_SEARCH_RETURN_ALL;
 	return 0;
+}
+
+static int parse_return(struct parse_ctx *ctx, const struct imap_arg *arg)
+{
+	return imap_search_return_parse(arg, ctx->prog, &ctx->error);
 }
 
 /* Prepares the KMP tables of the BODY and TEXT keys. */

@@ -78,6 +78,7 @@ enum imap_search_return {
 	IMAP_SEARCH_RETURN_ALL = 0x04,
 	IMAP_SEARCH_RETURN_COUNT = 0x08,
 	IMAP_SEARCH_RETURN_SAVE = 0x10,
+	IMAP_SEARCH_RETURN_PARTIAL = 0x20,	/* RFC 5267 4.4 */
 };
 
 /* What evaluating the program needs (enum imap_search_need). */
@@ -100,6 +101,7 @@ struct imap_search_program {
 	struct imap_search_key *root;	/* an AND */
 	bool has_return;		/* RETURN (...) was given */
 	unsigned int return_opts;	/* enum imap_search_return */
+	uint32_t partial_lo, partial_hi; /* PARTIAL lo:hi, lo <= hi */
 	char *charset;			/* as given, or "UTF-8" */
 	unsigned int need;		/* enum imap_search_need */
 	bool has_modseq;		/* a MODSEQ key was used */
@@ -138,6 +140,14 @@ imap_search_parse(const struct imap_arg *args, size_t count,
 		  const struct imap_search_parse_opts *opts,
 		  struct imap_search_program **prog_r, const char **error_r);
 void imap_search_program_free(struct imap_search_program **prog);
+/* Parses the list after RETURN (SEARCH, and SORT for ESORT, RFC 5267)
+ * into prog's has_return, return_opts and partial range: MIN, MAX, ALL,
+ * COUNT, SAVE and "PARTIAL a:b" (not with ALL); "()" means ALL.
+ * Returns 0, or -1 with a static *error_r. */
+int imap_search_return_parse(const struct imap_arg *list,
+			     struct imap_search_program *prog,
+			     const char **error_r);
+
 
 /* Resolves the KEYWORD/UNKEYWORD names to the folder's keyword ids with
  * lookup (returns 1 and *id_r when the folder has the keyword, else 0 or

@@ -115,6 +115,14 @@ static void test_parse_malformed(void **state)
 		"MODSEQ x", "MODSEQ \"/flags/x\" bogus 5",
 		"MODSEQ 99999999999999999999", "OLDER 0", "YOUNGER x",
 		"RETURN (MIN)", "RETURN (BOGUS) ALL", "RETURN MIN ALL",
+		"RETURN (PARTIAL) ALL", "RETURN (PARTIAL 1) ALL",
+		"RETURN (PARTIAL 0:5) ALL", "RETURN (PARTIAL 1:*) ALL",
+		"RETURN (PARTIAL 1:2:3) ALL", "RETURN (PARTIAL -1:5) ALL",
+		"RETURN (PARTIAL 1:99999999999) ALL",
+		"RETURN (PARTIAL \"1:5\") ALL", "RETURN (PARTIAL 1:) ALL",
+		"RETURN (PARTIAL 1:5 ALL) ALL",
+		"RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL",
+		"RETURN (CONTEXT) ALL", "RETURN (UPDATE) ALL",
 		"CHARSET", "CHARSET (x) ALL", "SEEN CHARSET UTF-8",
 	};
 	(void)state;
@@ -148,6 +156,19 @@ static void test_parse_charset_return(void **state)
 
 	parse(&p, "RETURN () ALL", true, NULL);
 	assert_int_equal(p.prog->return_opts, IMAP_SEARCH_RETURN_ALL);
+	parsed_free(&p);
+
+	/* PARTIAL (RFC 5267): either order, kept as lo <= hi */
+	parse(&p, "RETURN (COUNT PARTIAL 500:101) ALL", true, NULL);
+	assert_int_equal(p.result, IMAP_SEARCH_PARSE_OK);
+	assert_int_equal(p.prog->return_opts, IMAP_SEARCH_RETURN_COUNT |
+						      IMAP_SEARCH_RETURN_PARTIAL);
+	assert_int_equal(p.prog->partial_lo, 101);
+	assert_int_equal(p.prog->partial_hi, 500);
+	parsed_free(&p);
+	parse(&p, "RETURN (partial 4294967295:4294967295) ALL", true, NULL);
+	assert_int_equal(p.result, IMAP_SEARCH_PARSE_OK);
+	assert_int_equal(p.prog->partial_lo, 4294967295u);
 	parsed_free(&p);
 
 	/* RETURN is not allowed for SORT/THREAD */
