@@ -11,9 +11,11 @@
  *     the key courierd routed (local part for locals, local@domain for
  *     hosteddomains), then, for "user-ext", "user" with extension "ext"
  *     (a '+' counts as '-'); no account is a permanent failure;
- *  3. forks again; that process switches to the account's uid/gid (never
- *     root: an account with uid 0 is refused while running as root),
- *     goes to its home and follows its dot-courier file (dot-courier(5)):
+ *  3. takes the account's file system uid/gid and groups (setfsuid:
+ *     never root, an account with uid 0 is refused while running as
+ *     root; programs it runs get all the account's ids and nothing
+ *     else), goes to its home and follows its dot-courier file
+ *     (dot-courier(5)):
  *     .courier for user, .courier-ext, .courier-PREFIX-default,
  *     .courier-default for user-ext.  Lines: "./Maildir/" or "/path/"
  *     (a maildir), "./file" or "/file" (an mbox file, flock'ed), "|cmd"
@@ -54,7 +56,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <grp.h>
 #include <sys/file.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -438,7 +442,7 @@ static bool hard_exit(int code)
  * standard input and the dot-courier environment.  Returns 0 with the
  * wait status in *status_r, or -1 after recording a deferral. */
 static int run_fed(struct delivery *dl, char *const argv[], int out_fd,
-		   int *status_r, struct outcome *o)
+		   bool as_account, int *status_r, struct outcome *o)
 {
 	int pipefd[2];
 	pid_t pid;
@@ -460,6 +464,19 @@ static int run_fed(struct delivery *dl, char *const argv[], int out_fd,
 	if (pid == 0) {
 		int null = out_fd >= 0 ? out_fd : open("/dev/null", O_WRONLY);
 
+		/* the delivery process only has the account's file system
+		 * ids (account_enter()): the program gets all of them */
+		if (as_account) {
+			const char *e;
+
+			if (daemon_drop_privileges_id(dl->rec->uid,
+						      dl->rec->gid,
+						      dl->rec->sysusername,
+						      &e) < 0) {
+				log_error("%s", e);
+				_exit(75);
+			}
+		}
 		dup2(pipefd[0], 0);
 		if (null >= 0)
 			dup2(null, 1);
@@ -511,7 +528,7 @@ static bool deliver_program(struct delivery *dl, const char *cmd,
 	int status;
 
 	o->unsafe = true;
-	if (run_fed(dl, argv, -1, &status, o) < 0)
+	if (run_fed(dl, argv, -1, true, &status, o) < 0)
 		return false;
 	if (WIFSIGNALED(status)) {
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 |%s: killed by signal "
@@ -556,7 +573,7 @@ static void deliver_maildrop(struct delivery *dl, struct outcome *o)
 		argv[n++] = (char *)dl->ext;
 	argv[n] = NULL;
 	o->unsafe = true;
-	if (run_fed(dl, argv, -1, &status, o) < 0)
+	if (run_fed(dl, argv, -1, false, &status, o) < 0)
 		return;
 	if (WIFSIGNALED(status))
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 maildrop: killed by "
@@ -604,7 +621,7 @@ static char *find_dot_courier(const char *ext)
 
 	if (*ext == '\0') {
 		name = xstrdup(".courier");
-		if (access(name, F_OK) == 0)
+		if (faccessat(AT_FDCWD, name, F_OK, AT_EACCESS) == 0)
 			return name;
 		free(name);
 		return NULL;
@@ -615,7 +632,7 @@ static char *find_dot_courier(const char *ext)
 			*p = ':';
 	}
 	name = xasprintf(".courier-%s", e);
-	if (access(name, F_OK) == 0) {
+	if (faccessat(AT_FDCWD, name, F_OK, AT_EACCESS) == 0) {
 		free(e);
 		return name;
 	}
@@ -628,7 +645,7 @@ static char *find_dot_courier(const char *ext)
 			break;
 		*dash = '\0';
 		name = xasprintf(".courier-%s-default", e);
-		if (access(name, F_OK) == 0) {
+		if (faccessat(AT_FDCWD, name, F_OK, AT_EACCESS) == 0) {
 			free(e);
 			return name;
 		}
@@ -636,7 +653,7 @@ static char *find_dot_courier(const char *ext)
 	}
 	free(e);
 	name = xstrdup(".courier-default");
-	if (access(name, F_OK) == 0)
+	if (faccessat(AT_FDCWD, name, F_OK, AT_EACCESS) == 0)
 		return name;
 	free(name);
 	return NULL;
@@ -696,7 +713,7 @@ static bool deliver_dynamic(struct delivery *dl, const char *cmd,
 		return true;
 	}
 	(void)unlink(tmpl);
-	if (run_fed(dl, argv, fd, &status, o) < 0) {
+	if (run_fed(dl, argv, fd, true, &status, o) < 0) {
 		close(fd);
 		return true;
 	}
@@ -1027,6 +1044,62 @@ static int aliasdir_account(const char *key, struct auth_record *rec,
 	return 1;
 }
 
+/* Takes the account's file system identity (setfsuid, setfsgid, its
+ * groups): the delivery process stays root for what follows (status
+ * records, forwards, maildrop) but every file it opens, makes or looks
+ * at until account_leave() is the account's, so one process does the
+ * delivery without a second fork.  It runs no code of the account's:
+ * programs run in a child that drops every id (run_fed()).  Returns 1
+ * when switched, 0 when not running as root (nothing to switch), -1 with
+ * *error_r. */
+static int account_enter(const struct auth_record *rec, const char **error_r)
+{
+	static char err[256];
+	int r;
+
+	if (geteuid() != 0)
+		return 0;
+	if (rec->uid == 0) {
+		*error_r = "refusing to deliver as root";
+		return -1;
+	}
+	r = rec->sysusername != NULL ?
+		initgroups(rec->sysusername, rec->gid) :
+		setgroups(1, &rec->gid);
+	if (r < 0) {
+		snprintf(err, sizeof(err), "groups of uid %lu: %s",
+			 (unsigned long)rec->uid, strerror(errno));
+		*error_r = err;
+		return -1;
+	}
+	(void)setfsgid(rec->gid);
+	(void)setfsuid(rec->uid);
+	/* setfsuid() reports the old id: ask again to be sure */
+	if ((uid_t)setfsuid((uid_t)-1) != rec->uid ||
+	    (gid_t)setfsgid((gid_t)-1) != rec->gid) {
+		snprintf(err, sizeof(err), "file system ids did not switch "
+			 "to %lu/%lu", (unsigned long)rec->uid,
+			 (unsigned long)rec->gid);
+		*error_r = err;
+		return 1;	/* the caller leaves (or dies) */
+	}
+	return 1;
+}
+
+/* Back to root's file system identity.  Returns 0, or -1 with *error_r
+ * (the process must then exit). */
+static int account_leave(const char **error_r)
+{
+	(void)setfsuid(0);
+	(void)setfsgid(0);
+	if (setfsuid((uid_t)-1) != 0 || setfsgid((gid_t)-1) != 0 ||
+	    setgroups(0, NULL) < 0) {
+		*error_r = "cannot take root's file system ids back";
+		return -1;
+	}
+	return 0;
+}
+
 /* DYNAMICDELIVERIES in etc/courierd (read before switching to the
  * account, who may not read it): "0" turns "||" lines off. */
 static bool dynamic_allowed(void)
@@ -1053,8 +1126,7 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 	char *ext, *akey = NULL, *dotfile = NULL, *maildrop = NULL;
 	char *sender;
 	const char *address = ctl->rcpts[rn].address;
-	int pipefd[2], status, r;
-	pid_t pid;
+	int r;
 
 	/* the envelope sender of this delivery: with VERP, the recipient's
 	 * own (ctlfile.h) */
@@ -1128,26 +1200,12 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 	str_printfa(&dl.prefix, "Return-Path: <%s>\nDelivered-To: %s\n",
 		    sender, address);
 	str_init(&dl.forwards, 256);
-	if (pipe(pipefd) < 0) {
-		result(o, CTL_STATUS_DEFERRED, "4.3.0 pipe: %s",
-		       strerror(errno));
-		goto out_dl;
-	}
-	pid = fork();
-	if (pid < 0) {
-		result(o, CTL_STATUS_DEFERRED, "4.3.0 fork: %s",
-		       strerror(errno));
-		close(pipefd[0]);
-		close(pipefd[1]);
-		goto out_dl;
-	}
-	if (pid == 0) {
+	{
 		struct outcome uo = { CTL_STATUS_NONE, NULL, false };
-		struct str msg;
+		struct str reply;
+		int sw = account_enter(&rec, &error);
 
-		close(pipefd[0]);
-		if (daemon_drop_privileges_id(rec.uid, rec.gid,
-					      rec.sysusername, &error) < 0) {
+		if (sw < 0) {
 			result(&uo, CTL_STATUS_DEFERRED, "4.3.0 cannot switch "
 			       "to uid %lu: %s", (unsigned long)rec.uid,
 			       error);
@@ -1157,39 +1215,24 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 		} else {
 			deliver_as_user(&dl, &uo);
 		}
-		str_init(&msg, 256);
+		if (sw != 0 && account_leave(&error) < 0) {
+			/* never go on half the account's */
+			log_error("%s: %s", qid, error);
+			_exit(1);
+		}
+		if (chdir("/") < 0)
+			log_error("chdir /: %s", strerror(errno));
 		if (dl.want_maildrop && uo.status == CTL_STATUS_NONE)
 			uo.status = STATUS_MAILDROP;
-		str_printfa(&msg, "%d %d %s\n%s", (int)uo.status,
+		/* the outcome as one text: status, whether it is unsafe to
+		 * retry, the diagnostic, then the addresses to forward to,
+		 * one a line */
+		str_init(&reply, 256);
+		str_printfa(&reply, "%d %d %s\n%s", (int)uo.status,
 			    uo.unsafe ? 1 : 0, uo.diag != NULL ? uo.diag : "",
 			    str_c(&dl.forwards));
-		(void)fd_cb(&pipefd[1], str_c(&msg), str_len(&msg));
-		_exit(0);
-	}
-	close(pipefd[1]);
-	{
-		struct str reply;
-		char buf[4096];
-		ssize_t n;
-
-		str_init(&reply, 256);
-		while ((n = read(pipefd[0], buf, sizeof(buf))) != 0) {
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				break;
-			}
-			if (str_len(&reply) < 256 * 1024)
-				str_append_n(&reply, buf, (size_t)n);
-		}
-		close(pipefd[0]);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-		    str_len(&reply) == 0) {
-			result(o, CTL_STATUS_DEFERRED, "4.3.0 the delivery "
-			       "process failed");
-		} else {
+		free(uo.diag);
+		{
 			char **lines = str_split(str_c(&reply), "\n");
 			int st = atoi(lines[0]);
 			const char *diag = strchr(lines[0], ' ');
@@ -1224,6 +1267,7 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 				if (s != NULL) {
 					struct str hdr;
 					char b[65536];
+					ssize_t n;
 
 					str_init(&hdr, 128);
 					str_printfa(&hdr, "Delivered-To: %s\n",
@@ -1261,7 +1305,6 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 		}
 		str_free(&reply);
 	}
-out_dl:
 	str_free(&dl.prefix);
 	str_free(&dl.forwards);
 out:

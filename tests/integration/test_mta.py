@@ -331,6 +331,8 @@ def test_dot_courier(mta):
     wait_for(lambda: os.path.exists(out) and os.path.getsize(out) > 0,
              what="the program's output")
     assert "Subject: list mail" in open(out).read()
+    # the program ran as the account, not as root
+    assert os.stat(out).st_uid == os.stat(mta.maildir).st_uid
     msgs = wait_for(lambda: maildir_messages(mta), what="maildir copy")
     assert msgs[0]["Delivered-To"] == "%s-lists@%s" % (local, domain)
     # user-fwd-anything@domain: .courier-fwd-default forwards to user
@@ -371,6 +373,7 @@ def test_dot_courier_dynamic(mta):
     wait_for(lambda: os.path.exists(out) and os.path.getsize(out) > 0,
              what="the dynamic program line")
     assert "Subject: dynamic" in open(out).read()
+    assert os.stat(out).st_uid == os.stat(mta.maildir).st_uid
     msgs = wait_for(lambda: maildir_messages(mta), what="maildir copy")
     assert msgs[0]["Delivered-To"] == "%s-dyn@%s" % (local, domain)
     wait_for(lambda: queue_empty(mta), what="empty queue")
