@@ -127,8 +127,12 @@ int mailbot_args_parse(int argc, char *const argv[], struct mailbot_opts *o,
 				return fail(o, error_r, "option needs a value");
 			val = argv[++i];
 		}
-		if (!one_line(val))
-			return fail(o, error_r, "option value too long or with a line break");
+		if (strlen(val) > MAILBOT_MAX_ARG)
+			return fail(o, error_r, "option value too long");
+		/* what goes into a header must stay on one line; the
+		 * salutation, the marker and file names may have breaks */
+		if (strchr("SFtmdlr", c) == NULL && !one_line(val))
+			return fail(o, error_r, "option value with a line break");
 		switch (c) {
 		case 't': o->text_file = val; break;
 		case 'm': o->mime_file = val; break;

@@ -67,7 +67,8 @@ struct mailbot_opts {
  * and that -R comes with -T feedback/replyfeedback (and -R is required
  * there), -A "Name: value" and --feedback-NAME field syntax, no line
  * breaks in values, -D a non-negative number, -t/-m (one of them, or -l
- * with -T replydraft), lengths (MAILBOT_MAX_*).  Returns 0 and fills *o
+ * with -T replydraft), lengths (MAILBOT_MAX_*), no line break in what
+ * goes into a header (-A -s -M -R -c -f -T -D, --feedback-*).  Returns 0 and fills *o
  * (free with mailbot_opts_free), or -1 with a static *error_r. */
 int mailbot_args_parse(int argc, char *const argv[], struct mailbot_opts *o,
 		       const char **error_r);

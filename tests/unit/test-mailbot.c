@@ -78,6 +78,16 @@ static void test_args_ok(void **state)
 	assert_string_equal(o.salutation, "%F writes:");
 	assert_string_equal(o.marker, "--- Forwarded message ---");
 	mailbot_opts_free(&o);
+
+	/* line breaks are fine where they do not go into a header */
+	{
+		const char *a4[] = { "-S", "On %d\nwrote:", "-F", "--\n--",
+				     "-t", "a\nb", NULL };
+
+		assert_int_equal(parse(a4, &o, &err), 0);
+		assert_string_equal(o.salutation, "On %d\nwrote:");
+		mailbot_opts_free(&o);
+	}
 }
 
 static void test_args_bad(void **state)
