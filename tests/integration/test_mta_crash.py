@@ -12,6 +12,7 @@ duplicate per such kill); the test prints what it saw."""
 
 import email
 import email.policy
+import glob
 import os
 import random
 import re
@@ -150,3 +151,38 @@ def test_kill_everything_no_loss(mta):
             assert rcpts == ["<r%d@sink.test>" % i]
     finally:
         sink.close()
+
+
+def test_retry_finds_the_copy(mta):
+    """A delivery killed between its Maildir copy and its status record
+    left a P record and the copy (read since: in cur/ with flags): the
+    retry records it without a second copy."""
+    import socket
+    sendmail(mta, "Subject: once\n\nbody\n", "-f", mta.login, mta.login)
+    ctl = [p for p in glob.glob(os.path.join(mta.var, "queue", "msgs", "*",
+                                              "C*"))][0]
+    qid = os.path.basename(ctl)[1:]
+    data = os.path.join(os.path.dirname(ctl), "D" + qid)
+    with open(ctl, "a") as f:
+        f.write("P0 %d\n" % int(time.time()))
+    prefix = "Return-Path: <%s>\nDelivered-To: %s\n" % (mta.login,
+                                                        mta.login)
+    with open(data, "rb") as f:
+        body = prefix.encode() + f.read()
+    secs = int(qid.split(".")[1], 16)
+    host = socket.gethostname().replace("/", "\\057").replace(
+        ":", "\\072").replace(",", "\\054")
+    name = "%d.C%sR0T0.%s,S=%d" % (secs, qid.replace(".", "_"), host,
+                                   len(body))
+    st = os.stat(mta.maildir)
+    planted = os.path.join(mta.maildir, "cur", name + ":2,S")
+    with open(planted, "wb") as f:
+        f.write(body)
+    os.chown(planted, st.st_uid, st.st_gid)
+    start(mta)
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    msgs = maildir_messages(mta)
+    assert [m["Subject"] for m in msgs] == ["once"]
+    assert os.path.exists(planted)
+    with open(os.path.join(mta.var, "log", "courierd.log")) as f:
+        assert "was made by an earlier attempt" in f.read()
