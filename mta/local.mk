@@ -57,6 +57,12 @@ tests_unit_test_mta_aliases_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
 tests_unit_test_mta_aliases_LDADD = mta/libmta.la $(UNIT_LIBS)
 endif
 
+FUZZ_TARGETS += tests/fuzz/fuzz-queue-ctl
+tests_fuzz_fuzz_queue_ctl_SOURCES = tests/fuzz/fuzz-queue-ctl.c
+tests_fuzz_fuzz_queue_ctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mta
+tests_fuzz_fuzz_queue_ctl_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_queue_ctl_LDADD = mta/libmta.la $(CORE_LIBS)
+
 FUZZ_TARGETS += tests/fuzz/fuzz-aliases
 tests_fuzz_fuzz_aliases_SOURCES = tests/fuzz/fuzz-aliases.c
 tests_fuzz_fuzz_aliases_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mta
