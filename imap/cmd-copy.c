@@ -192,22 +192,29 @@ static void copy_common(struct imap_cmd *cmd, bool move)
 	}
 	imap_mailbox_resolve(mbox, &set, cmd->uid, &uids, &n);
 	imap_seqset_free(&set);
-	/* the quota (RFC 9208): what the copy adds, checked first */
-	bool src_counts = imap_quota_counts(client, mbox->dir);
-	bool dst_counts = imap_quota_counts(client, d.dir);
-	int64_t sign = dst_counts && !(move && src_counts) ? 1 :
-		       move && src_counts && !dst_counts ? -1 : 0;
+	/* the quota (RFC 9208): what the copy adds, checked first, in the
+	 * maildir that holds the target (the owner's for a shared folder);
+	 * a MOVE within one quota changes nothing */
+	char *src_root = imap_quota_root(client, mbox->dir);
+	char *dst_root = imap_quota_root(client, d.dir);
+	bool same_root = src_root != NULL && dst_root != NULL &&
+			 strcmp(src_root, dst_root) == 0;
+	bool add_dst = dst_root != NULL && !(move && same_root);
+	bool sub_src = move && src_root != NULL && !same_root;
 	uint64_t bytes = 0, copied_bytes = 0;
-	for (size_t i = 0; sign > 0 && i < n; i++) {
+	for (size_t i = 0; add_dst && i < n; i++) {
 		struct mail_index_record rec;
 		if (mail_index_lookup_uid(mbox->index, uids[i], &rec,
 					  &error) > 0)
 			bytes += rec.size;
 	}
-	if (sign > 0) {
-		int q = imap_quota_check(client, bytes, n, &error);
+	if (add_dst) {
+		int q = imap_quota_check_root(client, dst_root, bytes, n,
+					      &error);
 		if (q <= 0) {
 			free(uids);
+			free(src_root);
+			free(dst_root);
 			dest_close(&d);
 			if (q == 0)
 				imap_cmd_no(cmd, "[OVERQUOTA] Quota exceeded");
@@ -270,8 +277,14 @@ static void copy_common(struct imap_cmd *cmd, bool move)
 		str_append_c(&code, ' ');
 		append_uid_set(&code, dst, done);
 		str_append_c(&code, ']');
-		imap_quota_update(client, sign * (int64_t)copied_bytes,
-				  sign * (int64_t)done);
+		if (add_dst)
+			imap_quota_update_root(client, dst_root,
+					       (int64_t)copied_bytes,
+					       (int64_t)done);
+		if (sub_src)
+			imap_quota_update_root(client, src_root,
+					       -(int64_t)copied_bytes,
+					       -(int64_t)done);
 		if (move) {
 			imap_client_printf(client, "* OK %s Moved",
 					   str_c(&code));
@@ -290,6 +303,8 @@ static void copy_common(struct imap_cmd *cmd, bool move)
 	free(uids);
 	free(src);
 	free(dst);
+	free(src_root);
+	free(dst_root);
 }
 
 void cmd_copy(struct imap_cmd *cmd)
@@ -355,10 +370,12 @@ void cmd_append(struct imap_cmd *cmd)
 			count++;
 		}
 	}
-	bool counts = imap_quota_counts(cmd->client, d.dir);
-	int q = counts ? imap_quota_check(cmd->client, bytes, count, &error) :
-			 1;
+	char *qroot = imap_quota_root(cmd->client, d.dir);
+	int q = qroot != NULL ? imap_quota_check_root(cmd->client, qroot,
+						      bytes, count, &error) :
+				1;
 	if (q <= 0) {
+		free(qroot);
 		dest_close(&d);
 		if (q == 0)
 			imap_cmd_no(cmd, "[OVERQUOTA] Quota exceeded");
@@ -404,9 +421,8 @@ void cmd_append(struct imap_cmd *cmd)
 	} else {
 		struct str code;
 		str_init(&code, 64);
-		if (counts)
-			imap_quota_update(cmd->client, (int64_t)bytes,
-					  (int64_t)count);
+		imap_quota_update_root(cmd->client, qroot, (int64_t)bytes,
+				       (int64_t)count);
 		str_printfa(&code, "[APPENDUID %u ", d.st.uidvalidity);
 		append_uid_set(&code, uids, done);
 		str_append_c(&code, ']');
@@ -414,5 +430,6 @@ void cmd_append(struct imap_cmd *cmd)
 		str_free(&code);
 	}
 	free(uids);
+	free(qroot);
 	dest_close(&d);
 }

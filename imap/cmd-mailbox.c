@@ -15,6 +15,7 @@
 #include "imap-mailbox.h"
 #include "imap-quote.h"
 #include "imap-shared.h"
+#include "log.h"
 #include "mail-index.h"
 #include "maildir-folder.h"
 #include "maildir.h"
@@ -281,7 +282,31 @@ void cmd_rename(struct imap_cmd *cmd)
 		   lt.sub[0] == '\0') {
 		imap_cmd_no(cmd, "[CANNOT] A folder stays in its account");
 	} else {
+		/* a folder without its own ACL file has its parent's: write
+		 * that into its new place, so that it keeps its rights under
+		 * another parent (its subfolders go with it, files and all) */
+		struct imap_acl inherited = { 0 };
+		char *old_dir = maildir_folder_path(lf.root, lf.sub);
+		bool carry = old_dir != NULL &&
+			     imap_acl_read_dir(old_dir, &inherited,
+					       &error) == 0;
+		imap_acl_free(&inherited);
+		if (carry)
+			imap_acl_load(lf.root, lf.sub, &inherited);
+		free(old_dir);
 		int r = maildir_folder_rename(lf.root, lf.sub, lt.sub, &error);
+		if (r > 0 && carry) {
+			char *new_dir = maildir_folder_path(lt.root, lt.sub);
+			const char *error2;
+
+			if (new_dir == NULL ||
+			    imap_acl_write_dir(new_dir, &inherited,
+					       &error2) < 0)
+				log_warning("imapd: RENAME %s: ACL not "
+					    "written", lt.sub);
+			free(new_dir);
+		}
+		imap_acl_free(&inherited);
 		if (r < 0)
 			imap_cmd_no(cmd, "[%s] %s",
 				    errno == EEXIST ? "ALREADYEXISTS" :

@@ -471,9 +471,14 @@ static int expunge_deleted(struct imap_client *client,
 	    (ctx.count > 0 && mail_index_expunge(client->mbox->index, ctx.uids,
 						 ctx.count, NULL, &error) < 0))
 		ret = -1;
-	else if (ctx.count > 0 && imap_quota_counts(client, client->mbox->dir))
-		imap_quota_update(client, -(int64_t)ctx.bytes,
-				  -(int64_t)ctx.count);
+	else if (ctx.count > 0) {
+		/* the maildir's quota: ours, or a shared folder's owner's */
+		char *root = imap_quota_root(client, client->mbox->dir);
+
+		imap_quota_update_root(client, root, -(int64_t)ctx.bytes,
+				       -(int64_t)ctx.count);
+		free(root);
+	}
 	free(ctx.uids);
 	return ret;
 }

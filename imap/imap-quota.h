@@ -25,6 +25,20 @@ int imap_quota_resources(struct imap_client *client, struct str *out,
  * they fit (or there is no quota), 0 when over quota, -1 with *error_r. */
 int imap_quota_check(struct imap_client *client, uint64_t bytes,
 		     uint64_t count, const char **error_r);
+/* The maildir whose quota covers the folder directory dir, caller
+ * frees: the session's own maildir (imap_quota_counts()), or for
+ * another account's shared folder that account's maildir (its own
+ * maildirsize is then checked and updated, as a delivery would); NULL
+ * for Trash and for a directory of neither. */
+char *imap_quota_root(struct imap_client *client, const char *dir);
+/* imap_quota_check() and imap_quota_update() for the quota of maildir
+ * root (imap_quota_root()); only the session's own maildir takes the
+ * account's MAILDIRQUOTA, another one has only its maildirsize. */
+int imap_quota_check_root(struct imap_client *client, const char *root,
+			  uint64_t bytes, uint64_t count,
+			  const char **error_r);
+void imap_quota_update_root(struct imap_client *client, const char *root,
+			    int64_t bytes, int64_t count);
 /* Records a change in usage (negative when messages go); a no-op without
  * quota.  Failures are logged: the next recalculation repairs them. */
 void imap_quota_update(struct imap_client *client, int64_t bytes,
