@@ -124,6 +124,14 @@ def assert_unprivileged(pid, what):
     return st
 
 
+def log_has(inst, name, text):
+    """The daemon's log once it holds text (the ports listen before the
+    daemon drops root and says so)."""
+    with open(inst.daemons[name].log) as f:
+        log = f.read()
+    return log if text in log else None
+
+
 def start_all(inst):
     d = inst.start("authdaemond")
     sock = os.path.join(inst.var, "run", "authdaemon", "socket")
@@ -212,13 +220,13 @@ def test_daemons_run_unprivileged_and_work(inst):
     selector = os.path.basename(key)[len(inst.domain) + 1:-len(".key")]
     start_all(inst)
 
+    log = wait_for(lambda: log_has(inst, "esmtpd", "running as "),
+                   what="esmtpd's line on whom it runs as")
+    assert "running as %s" % QUEUE_USER in log
+    assert "running as root" not in log
     esmtpd = inst.daemons["esmtpd"].proc.pid
     st = assert_unprivileged(esmtpd, "esmtpd")
     assert st["Gid"] == [grp.getgrnam("mail").gr_gid] * 4
-    with open(inst.daemons["esmtpd"].log) as f:
-        log = f.read()
-    assert "running as %s" % QUEUE_USER in log
-    assert "running as root" not in log
 
     # submission with STARTTLS and AUTH, to the account and to a remote
     # address; signed with the instance's DKIM key
@@ -272,10 +280,12 @@ def test_daemons_run_unprivileged_and_work(inst):
     courierd = inst.daemons["courierd"].proc.pid
     mods = children(courierd, "courieresmtp")
     assert mods, "courieresmtp is not running under courierd"
-    if proc_status(mods[0])["Uid"][1] == 0:
-        pytest.xfail("courieresmtp still runs as root: courierd does not "
-                     "drop privileges for it yet (asked of mta3)")
-    assert_unprivileged(mods[0], "courieresmtp")
+    st = assert_unprivileged(mods[0], "courieresmtp")
+    # the queue's group only
+    assert st["Gid"] == [grp.getgrnam("mail").gr_gid] * 4
+    assert st["Groups"] == [grp.getgrnam("mail").gr_gid]
+    # courierd keeps root, for courierlocal
+    assert proc_status(courierd)["Uid"][1] == 0
 
 
 def test_sendmail_as_nobody_with_unprivileged_queue(inst):
@@ -306,8 +316,9 @@ def test_esmtpd_stays_root_with_a_warning_when_queue_is_roots(inst):
             os.lchown(os.path.join(dirpath, n), 0, -1)
     os.chown(os.path.join(inst.var, "queue"), 0, -1)
     inst.start("esmtpd")
-    with open(inst.daemons["esmtpd"].log) as f:
-        assert "belongs to root: running as root" in f.read()
+    wait_for(lambda: log_has(inst, "esmtpd",
+                             "belongs to root: running as root"),
+             what="esmtpd's warning")
     # courier-setup run again gives it back
     r = subprocess.run([inst.build.courier_setup, "--instance", inst.root,
                         "--domain", inst.domain], env=inst.env, text=True,
@@ -316,4 +327,6 @@ def test_esmtpd_stays_root_with_a_warning_when_queue_is_roots(inst):
     assert r.returncode == 0, r.stdout
     inst.stop("esmtpd")
     inst.start("esmtpd")
+    wait_for(lambda: log_has(inst, "esmtpd", "running as %s" % QUEUE_USER),
+             what="esmtpd's switch")
     assert_unprivileged(inst.daemons["esmtpd"].proc.pid, "esmtpd")
