@@ -165,6 +165,18 @@ def test_setup_gives_the_queue_and_socket_away(inst):
     # the certificate's key stays root's: esmtpd loads it before it drops
     st = os.stat(inst.cert)
     assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o600
+    # a second run gives secrets added since to the queue user, 0600
+    auth = os.path.join(inst.etc, "esmtpauthclient")
+    with open(auth, "w") as f:
+        f.write("smarthost.test user secret\n")
+    os.chmod(auth, 0o644)
+    r = subprocess.run([inst.build.courier_setup, "--instance", inst.root,
+                        "--domain", inst.domain], env=inst.env, text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=120)
+    assert r.returncode == 0, r.stdout
+    st = os.stat(auth)
+    assert st.st_uid == daemon.pw_uid and stat.S_IMODE(st.st_mode) == 0o600
     # the queue user may not own the mail store
     r = subprocess.run([inst.build.courier_setup, "--instance", inst.root,
                         "--domain", inst.domain, "--user", QUEUE_USER],
