@@ -316,8 +316,9 @@ bad:
 	bad_line(acc, file, lineno, why);
 }
 
-void esmtp_access_parse(struct esmtp_access *acc, const char *file,
-			const char *data, size_t size)
+void esmtp_text_lines(const char *file, const char *data, size_t size,
+		      esmtp_text_line_t *line_cb, esmtp_text_bad_t *bad_cb,
+		      void *context)
 {
 	unsigned int lineno = 0;
 	size_t pos = 0;
@@ -329,17 +330,35 @@ void esmtp_access_parse(struct esmtp_access *acc, const char *file,
 
 		lineno++;
 		if (memchr(data + pos, '\0', len) != NULL) {
-			bad_line(acc, file, lineno, "NUL byte");
-		} else if (len > 8192) {
-			bad_line(acc, file, lineno, "line too long");
+			bad_cb(context, file, lineno, "NUL byte");
+		} else if (len > ESMTP_TEXT_LINE_MAX) {
+			bad_cb(context, file, lineno, "line too long");
 		} else {
 			char *line = xstrndup(data + pos, len);
 
-			access_line(acc, file, lineno, line);
+			line_cb(context, file, lineno, line);
 			free(line);
 		}
 		pos += len + 1;
 	}
+}
+
+static void access_line_cb(void *context, const char *file,
+			   unsigned int lineno, char *line)
+{
+	access_line(context, file, lineno, line);
+}
+
+static void access_bad_cb(void *context, const char *file,
+			  unsigned int lineno, const char *why)
+{
+	bad_line(context, file, lineno, why);
+}
+
+void esmtp_access_parse(struct esmtp_access *acc, const char *file,
+			const char *data, size_t size)
+{
+	esmtp_text_lines(file, data, size, access_line_cb, access_bad_cb, acc);
 }
 
 static void access_file_cb(const char *path, const char *data, size_t size,
@@ -672,4 +691,110 @@ char *esmtp_access_var(const char *vars, const char *name)
 			vars++;
 	}
 	return NULL;
+}
+
+/* ------------------------------------------------------------ MAXPERC */
+
+/* A block: the family and the leading bytes of the address. */
+struct cblock {
+	unsigned char key[7];	/* family (4 or 6), then 3 or 6 bytes */
+	unsigned int count;
+};
+
+struct esmtp_cblocks {
+	struct cblock *b;
+	size_t count, alloc;
+};
+
+bool esmtp_access_cblock(const char *ip, unsigned char key_r[7])
+{
+	unsigned char a[16];
+
+	memset(key_r, 0, 7);
+	if (inet_pton(AF_INET, ip, a) == 1) {
+		key_r[0] = 4;
+		memcpy(key_r + 1, a, 3);
+		return true;
+	}
+	if (inet_pton(AF_INET6, ip, a) != 1)
+		return false;
+	if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		key_r[0] = 4;	/* IPv4-mapped: the IPv4 block */
+		memcpy(key_r + 1, a + 12, 3);
+		return true;
+	}
+	key_r[0] = 6;
+	memcpy(key_r + 1, a, 6);
+	return true;
+}
+
+struct esmtp_cblocks *esmtp_cblocks_new(void)
+{
+	return xcalloc(1, sizeof(struct esmtp_cblocks));
+}
+
+void esmtp_cblocks_free(struct esmtp_cblocks **cb)
+{
+	if (*cb == NULL)
+		return;
+	free((*cb)->b);
+	free(*cb);
+	*cb = NULL;
+}
+
+static struct cblock *cblock_find(struct esmtp_cblocks *cb,
+				  const unsigned char key[7])
+{
+	for (size_t i = 0; i < cb->count; i++)
+		if (memcmp(cb->b[i].key, key, 7) == 0)
+			return &cb->b[i];
+	return NULL;
+}
+
+bool esmtp_cblocks_enter(struct esmtp_cblocks *cb, const char *ip,
+			 unsigned int max)
+{
+	unsigned char key[7];
+	struct cblock *b;
+
+	if (!esmtp_access_cblock(ip, key))
+		return true;	/* not an address: nothing to count */
+	b = cblock_find(cb, key);
+	if (b == NULL) {
+		if (cb->count == cb->alloc) {
+			cb->alloc = cb->alloc == 0 ? 16 : cb->alloc * 2;
+			cb->b = xreallocarray(cb->b, cb->alloc,
+					      sizeof(*cb->b));
+		}
+		b = &cb->b[cb->count++];
+		memcpy(b->key, key, 7);
+		b->count = 0;
+	}
+	if (max > 0 && b->count >= max)
+		return false;
+	b->count++;
+	return true;
+}
+
+void esmtp_cblocks_leave(struct esmtp_cblocks *cb, const char *ip)
+{
+	unsigned char key[7];
+	struct cblock *b;
+
+	if (!esmtp_access_cblock(ip, key) || (b = cblock_find(cb, key)) == NULL)
+		return;
+	if (b->count > 0)
+		b->count--;
+	if (b->count == 0)
+		*b = cb->b[--cb->count];
+}
+
+unsigned int esmtp_cblocks_count(struct esmtp_cblocks *cb, const char *ip)
+{
+	unsigned char key[7];
+	struct cblock *b;
+
+	if (!esmtp_access_cblock(ip, key) || (b = cblock_find(cb, key)) == NULL)
+		return 0;
+	return b->count;
 }

@@ -86,4 +86,41 @@ enum esmtp_access_result esmtp_access_check(struct esmtp_access *acc,
  * newly allocated ("" when set without a value), or NULL when unset. */
 char *esmtp_access_var(const char *vars, const char *name);
 
+/* Longest line of smtpaccess and bofh text (bytes, without the LF). */
+#define ESMTP_TEXT_LINE_MAX 8192
+
+typedef void esmtp_text_line_t(void *context, const char *file,
+			       unsigned int lineno, char *line);
+typedef void esmtp_text_bad_t(void *context, const char *file,
+			      unsigned int lineno, const char *why);
+/* The line loop of the text control files (smtpaccess, bofh): splits
+ * size bytes of data at LF and calls line_cb with each line (a copy the
+ * callee may change, freed after the call; not trimmed, comments and
+ * blank lines included), numbered from 1, or bad_cb for a line with a
+ * NUL byte or over ESMTP_TEXT_LINE_MAX bytes. */
+void esmtp_text_lines(const char *file, const char *data, size_t size,
+		      esmtp_text_line_t *line_cb, esmtp_text_bad_t *bad_cb,
+		      void *context);
+
+/* MAXPERC: connections at once from one "C block", as couriertcpd's
+ * -maxperc counts them: the /24 of an IPv4 client (IPv4-mapped IPv6 as
+ * IPv4), the /48 of an IPv6 one.  The counter lives with the listener;
+ * lookups are linear in the number of blocks with connections. */
+struct esmtp_cblocks;
+
+/* The block of a printable address into key_r; false when ip is not an
+ * address. */
+bool esmtp_access_cblock(const char *ip, unsigned char key_r[7]);
+struct esmtp_cblocks *esmtp_cblocks_new(void);
+void esmtp_cblocks_free(struct esmtp_cblocks **cb);
+/* A connection from ip: counts it and returns true, or returns false
+ * (and counts nothing) when its block already has max (> 0) connections.
+ * Not an address: true, not counted. */
+bool esmtp_cblocks_enter(struct esmtp_cblocks *cb, const char *ip,
+			 unsigned int max);
+/* The connection from ip (counted by esmtp_cblocks_enter()) ended. */
+void esmtp_cblocks_leave(struct esmtp_cblocks *cb, const char *ip);
+/* Connections counted for ip's block. */
+unsigned int esmtp_cblocks_count(struct esmtp_cblocks *cb, const char *ip);
+
 #endif

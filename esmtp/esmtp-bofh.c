@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "config-file.h"
+#include "esmtp-access.h"
 #include "esmtp-bofh.h"
 #include "log.h"
 #include "mem.h"
@@ -104,6 +105,12 @@ static void apply_opt(struct bofh_reader *r, const char *file,
 			return;
 		}
 		b->no_base64_text = v == 1;
+	} else if (str_begins_with_icase(opt, "BOFHCHECKDNS=")) {
+		if (!parse_uint(eq + 1, 1, &v)) {
+			bad(r, file, line, "BOFHCHECKDNS must be 0 or 1");
+			return;
+		}
+		b->check_dns = v == 1;
 	}
 	if (b->opt_count < ESMTP_BOFH_MAX_ENTRIES) {
 		char *copy = xstrdup(opt);
@@ -218,30 +225,22 @@ out:
 	str_split_free(&w);
 }
 
+static void bofh_line_cb(void *context, const char *file,
+			 unsigned int lineno, char *line)
+{
+	parse_line(context, file, lineno, line);
+}
+
+static void bofh_bad_cb(void *context, const char *file, unsigned int lineno,
+			const char *why)
+{
+	bad(context, file, lineno, why);
+}
+
 static void parse_into(struct bofh_reader *r, const char *file,
 		       const char *data, size_t size)
 {
-	unsigned int lineno = 0;
-	size_t pos = 0;
-
-	while (pos < size) {
-		const char *nl = memchr(data + pos, '\n', size - pos);
-		size_t len = nl != NULL ? (size_t)(nl - (data + pos)) :
-					  size - pos;
-
-		lineno++;
-		if (memchr(data + pos, '\0', len) != NULL) {
-			bad(r, file, lineno, "NUL byte");
-		} else if (len > 8192) {
-			bad(r, file, lineno, "line too long");
-		} else {
-			char *line = xstrndup(data + pos, len);
-
-			parse_line(r, file, lineno, line);
-			free(line);
-		}
-		pos += len + 1;
-	}
+	esmtp_text_lines(file, data, size, bofh_line_cb, bofh_bad_cb, r);
 }
 
 static struct esmtp_bofh *bofh_new(void)

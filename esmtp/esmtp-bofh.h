@@ -46,6 +46,10 @@ struct esmtp_bofh {
 	unsigned int check_helo; /* BOFHCHECKHELO: 0, 1 or 2 */
 	uint64_t header_limit;	 /* BOFHHEADERLIMIT */
 	bool no_base64_text;	 /* BOFHNOBASE64TEXT */
+	/* BOFHCHECKDNS: the sender's domain must exist and have a mail
+	 * server (MX, or an address): "opt BOFHCHECKDNS=1", or esmtpd
+	 * sets it from BOFHCHECKDNS=1 in etc/esmtpd (esmtp-settings.h) */
+	bool check_dns;
 	char **opts;		 /* every "opt NAME=value" as "NAME=value" */
 	size_t opt_count;
 	unsigned int bad_lines;

@@ -155,21 +155,26 @@ static int mx_addresses(struct dns_resolver *dns, const char *domain,
 struct badmx_ctx {
 	const struct esmtp_bofh *bofh;
 	struct ip hit;
+	bool bad;		/* hit is a badmx address */
+	bool seen;		/* the domain has a mail server address */
 };
 
 static bool badmx_match(const struct ip *ip, const void *context)
 {
 	struct badmx_ctx *c = (struct badmx_ctx *)context;
 
+	c->seen = true;
 	for (size_t i = 0; i < c->bofh->badmx_count; i++) {
 		struct ip bad;
 
 		if (ip_parse(c->bofh->badmx[i], &bad) && ip_equal(&bad, ip)) {
 			c->hit = *ip;
+			c->bad = true;
 			return true;
 		}
 	}
-	return false;
+	/* BOFHCHECKDNS alone: one address is enough */
+	return c->bofh->badmx_count == 0;
 }
 
 int esmtp_dnscheck_badmx(const struct esmtp_bofh *bofh,
@@ -181,21 +186,33 @@ int esmtp_dnscheck_badmx(const struct esmtp_bofh *bofh,
 	int r;
 
 	*reply_r = NULL;
-	if (bofh == NULL || bofh->badmx_count == 0 || domain == NULL ||
-	    *domain == '\0' || *domain == '[')
+	if (bofh == NULL || (bofh->badmx_count == 0 && !bofh->check_dns) ||
+	    domain == NULL || *domain == '\0' || *domain == '[')
 		return 1;
 	r = mx_addresses(dns, domain, badmx_match, &c);
-	if (r == -1) {
+	if (r == -1 && !c.bad && (!c.seen || bofh->badmx_count > 0)) {
 		*reply_r = xasprintf("451 4.4.3 DNS lookup failure for %s, "
 				     "try again later", domain);
 		return -1;
 	}
-	if (r != 1)
-		return 1;
-	if (inet_ntop(c.hit.family, c.hit.bytes, text, sizeof(text)) == NULL)
-		text[0] = '\0';
-	*reply_r = xasprintf("550 5.7.1 Mail server at %s is blocked", text);
-	return 0;
+	if (c.bad) {
+		if (inet_ntop(c.hit.family, c.hit.bytes, text,
+			      sizeof(text)) == NULL)
+			text[0] = '\0';
+		*reply_r = xasprintf("550 5.7.1 Mail server at %s is blocked",
+				     text);
+		return 0;
+	}
+	if (bofh->check_dns && (r == -2 || !c.seen)) {
+		*reply_r = xasprintf(r == -2 ?
+				     "550 5.1.8 Sender domain %s does not "
+				     "exist" :
+				     "550 5.1.8 Sender domain %s has no mail "
+				     "server (no MX or address records)",
+				     domain);
+		return 0;
+	}
+	return 1;
 }
 
 struct addr_ctx {

@@ -21,7 +21,10 @@ struct esmtp_bofh;
 #define ESMTP_DNSCHECK_MAX_HOSTS 16
 
 /* badmx: domain's mail exchangers (MX, or the domain itself when it has
- * none, RFC 5321 5.1) must not have an address listed by "badmx". */
+ * none, RFC 5321 5.1) must not have an address listed by "badmx".  With
+ * BOFHCHECKDNS (bofh->check_dns) the sender's domain must also exist and
+ * have a mail server address (MX hosts with A/AAAA, or its own A/AAAA;
+ * a null MX has none): else 550 5.1.8. */
 int esmtp_dnscheck_badmx(const struct esmtp_bofh *bofh,
 			 struct dns_resolver *dns, const char *domain,
 			 char **reply_r);

@@ -17,6 +17,8 @@ static const struct config_setting_def esmtp_setting_defs[] = {
 	CONFIG_SETTING_INT(S, ssl_port, "SSLPORT", "465", 0, 65535),
 	CONFIG_SETTING_INT(S, max_daemons, "MAXDAEMONS", "40", 0, 1000000),
 	CONFIG_SETTING_INT(S, max_per_ip, "MAXPERIP", "4", 0, 1000000),
+	CONFIG_SETTING_INT(S, max_per_c, "MAXPERC", "0", 0, 1000000),
+	CONFIG_SETTING_BOOL(S, check_dns, "BOFHCHECKDNS", "NO"),
 	CONFIG_SETTING_STRING(S, auth_mechs, "ESMTPAUTH", ""),
 	CONFIG_SETTING_STRING(S, auth_mechs_tls, "ESMTPAUTH_TLS", ""),
 	CONFIG_SETTING_BOOL(S, auth_required, "AUTH_REQUIRED", "NO"),

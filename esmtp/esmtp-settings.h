@@ -19,6 +19,12 @@ struct esmtp_settings {
 	long long ssl_port;	/* SSLPORT */
 	long long max_daemons;	/* MAXDAEMONS: connections in all */
 	long long max_per_ip;	/* MAXPERIP */
+	/* MAXPERC: connections at once from one C block (IPv4 /24, IPv6
+	 * /48: esmtp_access_cblock()); 0 = no limit */
+	long long max_per_c;
+	/* BOFHCHECKDNS: the sender's domain must exist: esmtpd turns
+	 * bofh->check_dns on with it (esmtp-dnscheck.h) */
+	bool check_dns;
 	char *auth_mechs;	/* ESMTPAUTH: SASL offered without TLS */
 	char *auth_mechs_tls;	/* ESMTPAUTH_TLS: offered under TLS */
 	bool auth_required;	/* AUTH_REQUIRED: AUTH before MAIL */

@@ -2,7 +2,8 @@
 the test's own records (etc/dnsservers): bofh badmx, freemail and
 BOFHCHECKHELO (1 and 2), SPF (RFC 7208) of HELO, MAIL FROM and From:
 with pass, fail, softfail, neutral, none, include, redirect and exp, the
-Received-SPF: lines, and 4xx (never 5xx) when DNS fails."""
+Received-SPF: lines, BOFHCHECKDNS (the sender's domain must exist and have
+a mail server), and 4xx (never 5xx) when DNS fails."""
 
 import glob
 import os
@@ -22,6 +23,11 @@ RECORDS = [
     ("MX", "good.test", "mx.good.test", 10),
     ("A", "mx.good.test", "192.0.2.10"),
     ("A", "nomx.test", "192.0.2.66"),       # implicit MX
+    # BOFHCHECKDNS: an MX whose host has no address; a name without MX
+    # or address records (it exists: it has a TXT record)
+    ("MX", "deadmx.test", "gone.deadmx.test", 10),
+    ("TXT", "gone.deadmx.test", "no address here"),
+    ("TXT", "txtonly.test", "v=spf1 -all"),
     # freemail: the client (127.0.0.1) is relay.free.test
     ("A", "relay.free.test", "127.0.0.1"),
     ("A", "host.other.test", "192.0.2.5"),
@@ -107,6 +113,42 @@ def test_badmx(inst):
     assert s.rcpt(inst.login)[0] == 250
     assert s.data(b"Subject: hi\r\n\r\nhello\r\n")[0] == 250
     s.quit()
+
+
+def test_bofhcheckdns(inst):
+    control(inst, "bofh", "opt BOFHCHECKDNS=1\n")
+    inst.start("esmtpd")
+    s = client(inst)
+    for sender, code in (("x@good.test", 250), ("x@nomx.test", 250),
+                         ("", 250), ("x@nowhere.test", 550),
+                         ("x@deadmx.test", 550), ("x@txtonly.test", 550),
+                         ("x@[192.0.2.1]", 250)):
+        r = s.mail(sender)
+        assert r[0] == code, (sender, r)
+        if code == 550:
+            assert r[1].startswith(b"5.1.8"), r
+            assert sender.split("@")[1].encode() in r[1]
+        s.rset()
+    # DNS failure: 4xx, never 5xx
+    r = s.mail("x@example.org")
+    assert r[0] == 451 and r[1].startswith(b"4.4.3"), r
+    s.rset()
+    s.mail("x@good.test")
+    assert s.rcpt(inst.login)[0] == 250
+    assert s.data(b"Subject: hi\r\n\r\nhello\r\n")[0] == 250
+    s.quit()
+    # an authenticated (relaying) client is not asked
+    s = smtplib.SMTP("127.0.0.1", inst.ports["submission"], timeout=30)
+    s.ehlo("client.test")
+    s.starttls(context=inst.ssl_context())
+    s.ehlo("client.test")
+    s.login(inst.login, inst.password)
+    assert s.mail("x@nowhere.test")[0] == 250
+    s.quit()
+    # etc/esmtpd's MAXPERC and BOFHCHECKDNS (courier-setup writes both)
+    # are known settings: no warning at start
+    log = open(os.path.join(inst.var, "log", "esmtpd.log")).read()
+    assert "MAXPERC" not in log and "BOFHCHECKDNS" not in log, log
 
 
 def test_freemail(inst):

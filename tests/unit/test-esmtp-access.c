@@ -241,10 +241,60 @@ static void test_malformed_split(void **state)
 	}
 }
 
+static void test_cblocks(void **state)
+{
+	struct esmtp_cblocks *cb = esmtp_cblocks_new();
+	unsigned char k1[7], k2[7];
+
+	(void)state;
+	assert_true(esmtp_access_cblock("192.0.2.1", k1));
+	assert_true(esmtp_access_cblock("::ffff:192.0.2.200", k2));
+	assert_memory_equal(k1, k2, 7);
+	assert_true(esmtp_access_cblock("2001:db8:1:2::1", k1));
+	assert_true(esmtp_access_cblock("2001:db8:1:ffff::9", k2));
+	assert_memory_equal(k1, k2, 7);
+	assert_true(esmtp_access_cblock("2001:db8:2::1", k2));
+	assert_memory_not_equal(k1, k2, 7);
+	/* malformed addresses are not counted, never crash */
+	assert_false(esmtp_access_cblock("", k1));
+	assert_false(esmtp_access_cblock("192.0.2", k1));
+	assert_false(esmtp_access_cblock("1.2.3.4.5", k1));
+	assert_false(esmtp_access_cblock("::ffff:1.2.3", k1));
+	assert_false(esmtp_access_cblock("[::1]", k1));
+	assert_true(esmtp_cblocks_enter(cb, "nonsense", 1));
+	assert_true(esmtp_cblocks_enter(cb, "nonsense", 1));
+	esmtp_cblocks_leave(cb, "nonsense");
+
+	/* two from 192.0.2.x at most; 192.0.3.x is another block */
+	assert_true(esmtp_cblocks_enter(cb, "192.0.2.1", 2));
+	assert_true(esmtp_cblocks_enter(cb, "192.0.2.99", 2));
+	assert_false(esmtp_cblocks_enter(cb, "192.0.2.1", 2));
+	assert_false(esmtp_cblocks_enter(cb, "::ffff:192.0.2.7", 2));
+	assert_true(esmtp_cblocks_enter(cb, "192.0.3.1", 2));
+	assert_int_equal(esmtp_cblocks_count(cb, "192.0.2.250"), 2);
+	esmtp_cblocks_leave(cb, "192.0.2.1");
+	assert_true(esmtp_cblocks_enter(cb, "192.0.2.3", 2));
+	/* 0: no limit */
+	for (int i = 0; i < 100; i++)
+		assert_true(esmtp_cblocks_enter(cb, "2001:db8::1", 0));
+	assert_int_equal(esmtp_cblocks_count(cb, "2001:db8:0:1::5"), 100);
+	for (int i = 0; i < 100; i++)
+		esmtp_cblocks_leave(cb, "2001:db8::1");
+	assert_int_equal(esmtp_cblocks_count(cb, "2001:db8::1"), 0);
+	/* leaving more than entered is harmless */
+	esmtp_cblocks_leave(cb, "2001:db8::1");
+	esmtp_cblocks_leave(cb, "203.0.113.1");
+	assert_int_equal(esmtp_cblocks_count(cb, "192.0.3.9"), 1);
+	esmtp_cblocks_free(&cb);
+	assert_null(cb);
+	esmtp_cblocks_free(&cb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vars_memory),
+		cmocka_unit_test(test_cblocks),
 		cmocka_unit_test(test_errors_with_file_and_line),
 		cmocka_unit_test(test_compiled_db),
 		cmocka_unit_test(test_malformed_split),

@@ -27,6 +27,7 @@ static const char sample[] =
 	"opt BOFHCHECKHELO=2\n"
 	"opt BOFHHEADERLIMIT=5000\n"
 	"opt BOFHNOBASE64TEXT=1\n"
+	"opt BOFHCHECKDNS=1\n"
 	"opt BOFHSPFHELO=fail,softfail\n";
 
 static void collect(const char *file, unsigned int line, const char *msg,
@@ -73,6 +74,7 @@ static void test_keywords(void **state)
 	assert_int_equal(b->check_helo, 2);
 	assert_int_equal(b->header_limit, 5000);
 	assert_true(b->no_base64_text);
+	assert_true(b->check_dns);
 	assert_string_equal(esmtp_bofh_opt(b, "BOFHSPFHELO"),
 			    "fail,softfail");
 	assert_null(esmtp_bofh_opt(b, "BOFHSPFFROM"));
@@ -101,7 +103,9 @@ static void test_bad_lines(void **state)
 		"opt BOFHHEADERLIMIT=10\n"
 		"opt NOEQUALS\n"
 		"frobnicate\n"
-		"badfrom @ok.test\n";
+		"badfrom @ok.test\n"
+		"opt BOFHCHECKDNS=yes\n"
+		"bad\0line\n";
 	struct str errs;
 	struct esmtp_bofh *b;
 
@@ -109,7 +113,10 @@ static void test_bad_lines(void **state)
 	str_init(&errs, 64);
 	b = esmtp_bofh_parse("etc/bofh", text, sizeof(text) - 1, collect,
 			     &errs);
-	assert_int_equal(b->bad_lines, 11);
+	assert_int_equal(b->bad_lines, 13);
+	assert_non_null(strstr(str_c(&errs), "etc/bofh:13: BOFHCHECKDNS"));
+	assert_non_null(strstr(str_c(&errs), "etc/bofh:14: NUL byte"));
+	assert_false(b->check_dns);
 	assert_non_null(strstr(str_c(&errs), "etc/bofh:1: badfrom needs"));
 	assert_non_null(strstr(str_c(&errs), "etc/bofh:11: unknown keyword"));
 	assert_null(strstr(str_c(&errs), "etc/bofh:12:"));
