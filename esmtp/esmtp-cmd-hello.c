@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "esmtp-private.h"
+#include "esmtp-vhost.h"
 #include "mem.h"
 
 /* A HELO/EHLO argument: a domain or an address literal, printable ASCII
@@ -35,6 +36,17 @@ static bool hello(struct esmtp_session *s, const char *args, bool esmtp)
 	return true;
 }
 
+/* Our name in the HELO/EHLO reply: me, or me.ADDRESS for a session on
+ * a local address with vhost.ADDRESS (esmtp-vhost.h). */
+static void reply_name(struct esmtp_session *s, bool more)
+{
+	char *me = esmtp_vhost_me(s->local_ip);
+
+	esmtp_reply(s, more ? "250-%s Ok." : "250 %s Ok.",
+		    me != NULL ? me : s->server->me);
+	free(me);
+}
+
 void esmtp_cmd_ehlo(struct esmtp_session *s, const char *args)
 {
 	const struct esmtp_server *srv = s->server;
@@ -42,7 +54,7 @@ void esmtp_cmd_ehlo(struct esmtp_session *s, const char *args)
 
 	if (!hello(s, args, true))
 		return;
-	esmtp_reply(s, "250-%s Ok.", srv->me);
+	reply_name(s, true);
 	mechs = esmtp_auth_mechs(s);
 	if (*mechs != '\0' && s->auth_user == NULL)
 		esmtp_reply(s, "250-AUTH %s", mechs);
@@ -66,7 +78,7 @@ void esmtp_cmd_ehlo(struct esmtp_session *s, const char *args)
 void esmtp_cmd_helo(struct esmtp_session *s, const char *args)
 {
 	if (hello(s, args, false))
-		esmtp_reply(s, "250 %s Ok.", s->server->me);
+		reply_name(s, false);
 }
 
 void esmtp_cmd_noop(struct esmtp_session *s, const char *args)

@@ -12,6 +12,7 @@ esmtp_libesmtp_la_SOURCES = \
 	esmtp/esmtp-dkim.c \
 	esmtp/esmtp-filter.c esmtp/esmtp-filter.h \
 	esmtp/esmtp-settings.c esmtp/esmtp-settings.h \
+	esmtp/esmtp-vhost.c esmtp/esmtp-vhost.h \
 	esmtp/esmtp-session.c esmtp/esmtp-session.h \
 	esmtp/esmtp-cmd-hello.c esmtp/esmtp-cmd-mail.c \
 	esmtp/esmtp-cmd-data.c esmtp/esmtp-cmd-auth.c \

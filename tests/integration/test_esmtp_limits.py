@@ -3,7 +3,8 @@ smtplib and raw sockets: smtpaccess compiled by makesmtpaccess (prefixes,
 CIDR, allow/deny, RELAYCLIENT, BLOCK and SIZELIMIT per address, errors
 with file and line, a new .dat picked up without a restart), the 421 on
 idle timeout, connections per IP, errors before the disconnect, command
-and message line length, and message size."""
+and message line length, message size, and the name per local address
+(vhost.ADDRESS, me.ADDRESS)."""
 
 import os
 import shutil
@@ -257,3 +258,29 @@ def test_line_lengths_and_size(smtp):
     assert code == 552 and b"5.3.4" in text
     assert c.cmd(b"QUIT")[0] == 221
     c.close()
+
+
+def test_vhost_name_per_local_address(smtp):
+    smtp.start("esmtpd")
+    s = smtplib.SMTP("127.0.0.1", smtp.ports["smtp"], timeout=20)
+    code, text = s.ehlo("client.test")
+    assert code == 250
+    default = text.split(b"\n")[0]
+    s.quit()
+    # me.127.0.0.1 alone does nothing: vhost.127.0.0.1 turns it on
+    with open(os.path.join(smtp.etc, "me.127.0.0.1"), "w") as f:
+        f.write("mx.vhost.test\n")
+    s = smtplib.SMTP("127.0.0.1", smtp.ports["smtp"], timeout=20)
+    assert s.ehlo("client.test")[1].split(b"\n")[0] == default
+    s.quit()
+    open(os.path.join(smtp.etc, "vhost.127.0.0.1"), "w").close()
+    s = smtplib.SMTP("127.0.0.1", smtp.ports["smtp"], timeout=20)
+    code, text = s.ehlo("client.test")
+    assert code == 250 and text.split(b"\n")[0] == b"mx.vhost.test Ok."
+    assert s.helo("client.test")[1] == b"mx.vhost.test Ok."
+    s.quit()
+    # without me.ADDRESS, the vhost uses me
+    os.unlink(os.path.join(smtp.etc, "me.127.0.0.1"))
+    s = smtplib.SMTP("127.0.0.1", smtp.ports["smtp"], timeout=20)
+    assert s.ehlo("client.test")[1].split(b"\n")[0] == default
+    s.quit()
