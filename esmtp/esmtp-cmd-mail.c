@@ -204,6 +204,32 @@ static void mail_dns_job_done(void *context, bool cancelled)
 	free(j);
 }
 
+/* Whether a bofh option is on (set, not empty, not "off"). */
+static bool bofh_opt_on(const struct esmtp_bofh *b, const char *name)
+{
+	const char *v = esmtp_bofh_opt(b, name);
+
+	return v != NULL && *v != '\0' && strcasecmp(v, "off") != 0;
+}
+
+/* Whether mail_dns_run() would ask DNS at all for this sender: when no
+ * check is configured, MAIL is answered at once, without a worker job
+ * (nor a resolver made for it).  Errs on the side of running it. */
+static bool mail_dns_needed(const struct esmtp_session *s,
+			    const char *sender)
+{
+	const struct esmtp_bofh *b = s->server->bofh;
+	bool domain = strrchr(sender, '@') != NULL;
+
+	if (bofh_opt_on(b, "BOFHSPFHELO") || bofh_opt_on(b, "BOFHSPFMAILFROM"))
+		return true;
+	if (s->may_relay)
+		return false;
+	return b->check_helo > 0 ||
+	       (domain && (b->freemail_count > 0 || b->badmx_count > 0 ||
+			   bofh_opt_on(b, "BOFHCHECKDNS")));
+}
+
 /* Runs the DNS checks and replies to MAIL: in the worker pool (the
  * session waits, reading nothing, until mail_dns_job_done()), or here
  * when there is none. */
@@ -213,7 +239,14 @@ static void mail_dns_checks(struct esmtp_session *s, const char *sender)
 	struct mail_dns_job *j;
 	char *reply = NULL;
 
-	if (b == NULL || s->server->dns == NULL || s->server->local_caller) {
+	if (b == NULL || s->server->dns == NULL || s->server->local_caller ||
+	    !mail_dns_needed(s, sender)) {
+		/* what an earlier MAIL's SPF checks left is dropped (the
+		 * checks reset them when they run) */
+		free(s->spf_headers);
+		free(s->spf_ar);
+		s->spf_headers = NULL;
+		s->spf_ar = NULL;
 		mail_dns_result(s, sender, 1, NULL);
 		return;
 	}
