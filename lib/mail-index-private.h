@@ -124,6 +124,12 @@ struct mail_index {
 	/* Set by a write transaction's work: the directories (bits
 	 * MAIL_INDEX_DIR_*) our caller changed just before it. */
 	unsigned changed_outside;
+	/* The MODSEQ a change made by a write transaction's work gets (one
+	 * above HIGHESTMODSEQ when the transaction began). */
+	uint64_t txn_modseq;
+	/* Records written or deleted through this handle (a scan that
+	 * leaves it alone changed nothing). */
+	unsigned rec_writes;
 	uint32_t last_uidvalidity;
 };
 
@@ -246,6 +252,14 @@ bool mail_index_sync_stamps_trusted(const struct mail_index_hdr *hdr);
  * MAIL_INDEX_RECHECK_NSEC. */
 bool mail_index_sync_stamps_clean(const struct mail_index_hdr *hdr,
 				  const struct mail_index_hdr *now);
+/* After a scan that changed nothing: true if its stamps (fresh, with
+ * their taken_at) are worth writing over those of stored, the header
+ * before it: a sync with stored would scan now (stamps differ, or an
+ * untrusted one is due for its check) and one with fresh would not.  A
+ * stored header is always still true then (the index did not change);
+ * only the cost of later syncs is at stake. */
+bool mail_index_sync_refresh_worth(const struct mail_index_hdr *stored,
+				   const struct mail_index_hdr *fresh);
 /* After a write transaction that may have renamed, unlinked or created
  * files: pre and post are the stamps taken under the writer lock before
  * and after the work.  A directory whose pre stamp equals hdr's changed

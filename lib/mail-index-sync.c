@@ -133,6 +133,15 @@ bool mail_index_sync_stamps_clean(const struct mail_index_hdr *hdr,
 	       (recent || stamp_trusted(&hdr->kw_mtime, &hdr->taken_at));
 }
 
+bool mail_index_sync_refresh_worth(const struct mail_index_hdr *stored,
+				   const struct mail_index_hdr *fresh)
+{
+	/* With fresh as its own "now", a sync would not scan iff new/'s
+	 * stamp is trusted (cur/ and the keywords are recent). */
+	return !mail_index_sync_stamps_clean(stored, fresh) &&
+	       stamp_trusted(&fresh->new_mtime, &fresh->taken_at);
+}
+
 static void stamp_min(struct mail_index_stamp *a,
 		      const struct mail_index_stamp *b)
 {

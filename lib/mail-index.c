@@ -552,6 +552,7 @@ int mail_index_rec_put(struct mail_index *index, MDB_txn *txn,
 	if (old != NULL)
 		counters_add(hdr, old, -1);
 	counters_add(hdr, rec, 1);
+	index->rec_writes++;
 	return 0;
 }
 
@@ -586,6 +587,7 @@ int mail_index_rec_delete(struct mail_index *index, MDB_txn *txn,
 					error_r) < 0)
 		return -1;
 	counters_add(hdr, rec, -1);
+	index->rec_writes++;
 	return 0;
 }
 
@@ -943,10 +945,24 @@ int mail_index_sync(struct mail_index *index, unsigned flags,
 	return index->last_sync_ret;
 }
 
+/* True if a and b differ at most in their directory stamps. */
+static bool hdr_same_but_stamps(const struct mail_index_hdr *a,
+				const struct mail_index_hdr *b)
+{
+	struct mail_index_hdr c = *b;
+
+	c.new_mtime = a->new_mtime;
+	c.cur_mtime = a->cur_mtime;
+	c.kw_mtime = a->kw_mtime;
+	c.taken_at = a->taken_at;
+	return memcmp(a, &c, sizeof(c)) == 0;
+}
+
 static int sync_inner(struct mail_index *index, unsigned flags,
 		      const char **error_r)
 {
-	struct mail_index_hdr hdr, stamps;
+	struct mail_index_hdr hdr, stamps, stored;
+	unsigned writes;
 	struct mail_index_stamp start;
 	MDB_txn *txn = NULL;
 	int ret, rc, tries;
@@ -995,8 +1011,19 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 			mdb_txn_abort(txn);
 			goto done;
 		}
+		stored = hdr;
+		writes = index->rec_writes;
 		ret = mail_index_sync_scan(index, txn, &hdr, build, &stamps,
 					   error_r);
+		if (ret == 0 && !build && index->rec_writes == writes &&
+		    hdr_same_but_stamps(&stored, &hdr) &&
+		    !mail_index_sync_refresh_worth(&stored, &hdr)) {
+			/* Nothing found: the stored header is still true,
+			 * and writing the new stamps would not spare
+			 * anyone a scan.  No write, no fsync. */
+			mdb_txn_abort(txn);
+			goto done;
+		}
 		if (ret == 0)
 			ret = mail_index_hdr_put(index, txn, &hdr, error_r);
 		if (ret == 0) {
@@ -1113,6 +1140,7 @@ static int write_txn(struct mail_index *index, write_fn *fn, void *context,
 		 * creations, so that they cost no session a scan. */
 		stamped = mail_index_sync_stamps(index, &pre, NULL) == 0;
 		index->changed_outside = 0;
+		index->txn_modseq = hdr.highestmodseq + 1;
 		if (mail_index_test_write_hook != NULL)
 			mail_index_test_write_hook(index);
 		ret = fn(index, txn, &hdr, context, &rc, error_r);
@@ -1424,6 +1452,24 @@ static int refind(struct mail_index *index, struct mail_index_rec *rec,
 	return 1;
 }
 
+/* After refind() outside a STORE: the other program's rename may have
+ * changed the flags, and the record must say what its name says (a scan
+ * compares names only).  Changed flags get the transaction's MODSEQ:
+ * one above the HIGHESTMODSEQ the transaction started with. */
+static void refound_flags(struct mail_index *index,
+			  struct mail_index_hdr *hdr,
+			  struct mail_index_rec *rec)
+{
+	uint8_t flags =
+		mail_index_flags_from_letters(maildir_name_flags(rec->name));
+
+	if (flags == rec->d.flags)
+		return;
+	rec->d.flags = flags;
+	rec->d.modseq = index->txn_modseq;
+	hdr->highestmodseq = index->txn_modseq;
+}
+
 static char *rec_path(const struct mail_index *index,
 		      const struct mail_index_rec *rec)
 {
@@ -1488,6 +1534,8 @@ static int open_fn(struct mail_index *index, MDB_txn *txn,
 	old.kw = NULL;
 	old.uidl = NULL;
 	ret = rec_open(index, &rec, &ctx->fd, &renamed, error_r);
+	if (ret == 1 && renamed)
+		refound_flags(index, hdr, &rec);
 	if (ret == 1 && ctx->want_vsize) {
 		/* Count the bytes with CRLF line ends. */
 		char buf[65536];
@@ -2065,6 +2113,7 @@ static int move_fn(struct mail_index *index, MDB_txn *txn,
 			if (newname != NULL)
 				mail_index_rec_set_name(&rec, newname);
 			rec.d.bits &= (uint8_t)~REC_IN_NEW;
+			refound_flags(index, hdr, &rec);
 			ret = mail_index_rec_put(index, txn, hdr, &old, &rec,
 						 rc_r, error_r);
 			if (ret == 0)

@@ -1547,6 +1547,158 @@ static void test_stamp_concurrent(void **state)
 	mail_index_close(&a);
 }
 
+/* Another program renames a file between two of our calls: opening the
+ * message, computing its size or moving it to cur/ finds it again and
+ * takes the flags its new name carries (with a new MODSEQ), so that the
+ * record never holds a name whose flags it does not have (a scan compares
+ * names only and would never correct it). */
+static void test_refound_takes_flags(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_record rec;
+	struct mail_index_status st;
+	const char *error;
+	uint64_t vsize, before;
+	uint32_t u1, u2, u3;
+	char *from, *to;
+	int fd;
+
+	(void)state;
+	put_file("cur", "1600000001.M1P1.host:2,", "Subject: 1\n\nx\n");
+	put_file("cur", "1600000002.M2P1.host:2,S", "Subject: 2\n\nx\n");
+	put_file("new", "1600000003.M3P1.host", "Subject: 3\n\nx\n");
+	index = open_index();
+	u1 = uid_of(index, "1600000001.M1P1.host");
+	u2 = uid_of(index, "1600000002.M2P1.host");
+	u3 = uid_of(index, "1600000003.M3P1.host");
+	assert_true(u1 != 0 && u2 != 0 && u3 != 0);
+
+	/* Flagged behind our back, then opened (FETCH BODY). */
+	from = xasprintf("%s/cur/1600000001.M1P1.host:2,", tmpdir);
+	to = xasprintf("%s/cur/1600000001.M1P1.host:2,F", tmpdir);
+	assert_int_equal(rename(from, to), 0);
+	free(from);
+	free(to);
+	status(index, &st);
+	before = st.highestmodseq;
+	assert_int_equal(mail_index_open_message(index, u1, &fd, &error), 1);
+	close(fd);
+	assert_int_equal(mail_index_lookup_uid(index, u1, &rec, &error), 1);
+	assert_string_equal(rec.name, "1600000001.M1P1.host:2,F");
+	assert_int_equal(rec.flags, MAIL_INDEX_FLAGGED);
+	assert_true(rec.modseq > before);
+	status(index, &st);
+	assert_int_equal(st.highestmodseq, rec.modseq);
+
+	/* \Seen taken away behind our back, then RFC822.SIZE computed. */
+	from = xasprintf("%s/cur/1600000002.M2P1.host:2,S", tmpdir);
+	to = xasprintf("%s/cur/1600000002.M2P1.host:2,", tmpdir);
+	assert_int_equal(rename(from, to), 0);
+	free(from);
+	free(to);
+	assert_int_equal(mail_index_get_vsize(index, u2, &vsize, &error), 1);
+	assert_int_equal(vsize, 17);
+	assert_int_equal(mail_index_lookup_uid(index, u2, &rec, &error), 1);
+	assert_int_equal(rec.flags, 0);
+	status(index, &st);
+	assert_int_equal(st.seen, 0);
+
+	/* Read by a mail reader (new/ to cur/ with \Seen), then moved by
+	 * us. */
+	from = xasprintf("%s/new/1600000003.M3P1.host", tmpdir);
+	to = xasprintf("%s/cur/1600000003.M3P1.host:2,S", tmpdir);
+	assert_int_equal(rename(from, to), 0);
+	free(from);
+	free(to);
+	assert_int_equal(mail_index_move_to_cur(index, &u3, 1, &error), 1);
+	assert_int_equal(mail_index_lookup_uid(index, u3, &rec, &error), 1);
+	assert_false(rec.in_new);
+	assert_int_equal(rec.flags, MAIL_INDEX_SEEN);
+	status(index, &st);
+	assert_int_equal(st.seen, 1);
+
+	/* A full scan agrees with all of it. */
+	assert_int_equal(mail_index_sync(index, MAIL_INDEX_SYNC_FORCE, &error),
+			 0);
+	assert_int_equal(mail_index_lookup_uid(index, u1, &rec, &error), 1);
+	assert_int_equal(rec.flags, MAIL_INDEX_FLAGGED);
+	assert_int_equal(mail_index_lookup_uid(index, u3, &rec, &error), 1);
+	assert_int_equal(rec.flags, MAIL_INDEX_SEEN);
+	mail_index_close(&index);
+}
+
+static size_t last_txnid(struct mail_index *index)
+{
+	MDB_envinfo info;
+
+	assert_int_equal(mdb_env_info(index->env->env, &info), 0);
+	return info.me_last_txnid;
+}
+
+/* A scan that finds nothing commits nothing (no fsync), unless its
+ * stamps spare later syncs a scan; a scan that finds something commits. */
+static void test_scan_without_change(void **state)
+{
+	struct mail_index *a;
+	const char *error;
+	unsigned scans;
+	size_t txn;
+	char *n, *path;
+
+	(void)state;
+	assert_int_equal(setup_stamp_mode(0), 0);
+	a = stamp_folder(5);
+	mail_index_test_clock_offset_nsec = 0;
+	/* A forced scan of an unchanged folder with trusted stamps. */
+	txn = last_txnid(a);
+	scans = mail_index_test_scans;
+	assert_int_equal(mail_index_sync(a, MAIL_INDEX_SYNC_FORCE, &error), 0);
+	assert_int_equal(mail_index_test_scans, scans + 1);
+	assert_int_equal(last_txnid(a), txn);
+
+	/* A file comes and goes in new/: new/'s mtime moved, nothing to
+	 * index.  Within the racy window every sync scans, none writes. */
+	assert_int_equal(maildir_deliver(tmpdir, "x\n", 2, 0, &n, &error), 0);
+	path = xasprintf("%s/new/%s", tmpdir, n);
+	assert_int_equal(unlink(path), 0);
+	free(path);
+	free(n);
+	/* (Its mtime 5 s ahead: within the window however slow we are.) */
+	{
+		struct timespec ts[2];
+
+		path = xasprintf("%s/new", tmpdir);
+		clock_gettime(CLOCK_REALTIME, &ts[0]);
+		ts[0].tv_sec += 5;
+		ts[1] = ts[0];
+		assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+		free(path);
+	}
+	scans = mail_index_test_scans;
+	sync_ok(a);
+	sync_ok(a);
+	assert_int_equal(mail_index_test_scans, scans + 2);
+	assert_int_equal(last_txnid(a), txn);
+	/* Past the racy window one scan writes the trusted stamps, and
+	 * the syncs after it read nothing. */
+	advance_clock(5100);
+	sync_ok(a);
+	assert_int_equal(mail_index_test_scans, scans + 3);
+	assert_int_equal(last_txnid(a), txn + 1);
+	sync_ok(a);
+	sync_ok(a);
+	assert_int_equal(mail_index_test_scans, scans + 3);
+	assert_int_equal(last_txnid(a), txn + 1);
+
+	/* A delivery is written at once. */
+	assert_int_equal(maildir_deliver(tmpdir, "y\n", 2, 0, &n, &error), 0);
+	free(n);
+	assert_int_equal(mail_index_sync(a, 0, &error), 1);
+	assert_int_equal(last_txnid(a), txn + 2);
+	assert_index_true(a);
+	mail_index_close(&a);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -1694,6 +1846,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_stamp_racy_window,
 					  teardown_stamps),
 		cmocka_unit_test_teardown(test_stamp_concurrent,
+					  teardown_stamps),
+		cmocka_unit_test_setup_teardown(test_refound_takes_flags, setup,
+						teardown),
+		cmocka_unit_test_teardown(test_scan_without_change,
 					  teardown_stamps),
 		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
 	};
