@@ -466,6 +466,8 @@ static void rcpt_job_done(void *context, bool cancelled)
 
 		s->job = NULL;
 		s->state = ESMTP_STATE_COMMAND;
+		if (j->r == 1)
+			esmtp_lookup_cache_put(j->key, time(NULL));
 		conn_cork(s->conn);
 		rcpt_lookup_result(s, j->r, j->address, j->notify, j->orcpt);
 		conn_uncork(s->conn);
@@ -498,7 +500,10 @@ static void rcpt_lookup(struct esmtp_session *s, const char *address,
 	}
 	r = esmtp_lookup_authlib_route(address, srv->rcpt_lookup_context,
 				       &key);
+	if (r == 2 && esmtp_lookup_cache_get(key, time(NULL)))
+		r = 1;
 	if (r != 2) {
+		free(key);
 		rcpt_lookup_result(s, r, address, notify, orcpt);
 		return;
 	}

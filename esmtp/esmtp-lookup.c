@@ -15,9 +15,11 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aliases.h"
@@ -184,4 +186,59 @@ int esmtp_lookup_authlib(const char *address, void *context)
 		r = esmtp_lookup_authlib_key(key);
 	free(key);
 	return r;
+}
+
+/* The positive cache: a fixed table, one entry a slot (a colliding key
+ * replaces the one there), so both its size and its age are bounded. */
+struct lookup_cache_entry {
+	char *key;
+	time_t expires;
+};
+
+static struct lookup_cache_entry lookup_cache[ESMTP_LOOKUP_CACHE_SLOTS];
+
+static size_t cache_slot(const char *key)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)key; *p != '\0';
+	     p++) {
+		h ^= *p;
+		h *= 16777619u;
+	}
+	return h % ESMTP_LOOKUP_CACHE_SLOTS;
+}
+
+bool esmtp_lookup_cache_get(const char *key, time_t now)
+{
+	struct lookup_cache_entry *e = &lookup_cache[cache_slot(key)];
+
+	if (e->key == NULL || strcmp(e->key, key) != 0)
+		return false;
+	if (now >= e->expires || e->expires - now > ESMTP_LOOKUP_CACHE_SECS) {
+		/* old, or the clock went back */
+		free(e->key);
+		e->key = NULL;
+		return false;
+	}
+	return true;
+}
+
+void esmtp_lookup_cache_put(const char *key, time_t now)
+{
+	struct lookup_cache_entry *e = &lookup_cache[cache_slot(key)];
+
+	if (e->key == NULL || strcmp(e->key, key) != 0) {
+		free(e->key);
+		e->key = xstrdup(key);
+	}
+	e->expires = now + ESMTP_LOOKUP_CACHE_SECS;
+}
+
+void esmtp_lookup_cache_clear(void)
+{
+	for (size_t i = 0; i < ESMTP_LOOKUP_CACHE_SLOTS; i++) {
+		free(lookup_cache[i].key);
+		lookup_cache[i].key = NULL;
+	}
 }

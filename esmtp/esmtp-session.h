@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 struct ioloop;
 struct tls_ctx;
@@ -99,8 +100,9 @@ void esmtp_session_destroy(struct esmtp_session **s);
  * this function runs it in its two halves below instead, the second in
  * a pool thread, so that the loop never waits (the session reads no
  * further command until the RCPT is answered, so replies keep their
- * order under PIPELINING).  Nothing is cached: every RCPT asks
- * authdaemond (which has its own bounded caches). */
+ * order under PIPELINING).  Accounts found are remembered for
+ * ESMTP_LOOKUP_CACHE_SECS (below); a refusal or a failure is never
+ * remembered. */
 int esmtp_lookup_authlib(const char *address, void *context);
 /* The first half, in the loop thread: etc/aliases.dat and the routing
  * (mta/route.h, which applies locallowercase).  Returns 1, 0 or -1 when
@@ -112,5 +114,19 @@ int esmtp_lookup_authlib_route(const char *address, void *context,
  * etc/aliasdir's dot-courier files.  Blocks; thread-safe (may run in
  * several threads at once).  Returns 1, 0 or -1 (temporary). */
 int esmtp_lookup_authlib_key(const char *key);
+
+/* The positive cache of esmtp_lookup_authlib_key() (loop thread only):
+ * a key found is taken as found for ESMTP_LOOKUP_CACHE_SECS seconds, so
+ * an account removed is still accepted that long (then refused); a new
+ * one counts at once (refusals are not cached).  At most
+ * ESMTP_LOOKUP_CACHE_SLOTS keys. */
+#define ESMTP_LOOKUP_CACHE_SECS 30
+#define ESMTP_LOOKUP_CACHE_SLOTS 4096
+/* Whether key was found less than ESMTP_LOOKUP_CACHE_SECS ago. */
+bool esmtp_lookup_cache_get(const char *key, time_t now);
+/* Records that key was found at now. */
+void esmtp_lookup_cache_put(const char *key, time_t now);
+/* Forgets everything (tests, reloads). */
+void esmtp_lookup_cache_clear(void);
 
 #endif

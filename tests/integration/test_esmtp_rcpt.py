@@ -228,3 +228,24 @@ def test_locallowercase(inst):
     assert s.rcpt(local.capitalize() + "-Ext@" + domain.upper())[0] == 250
     assert s.rcpt("NO-SUCH-USER@" + domain)[0] == 550
     s.quit()
+
+
+def test_found_accounts_remembered(inst):
+    """An account found is remembered (30 s): with authdaemond gone, a
+    RCPT for it is still accepted, one not looked up before gets 451,
+    and an unknown address that was refused is asked again (451 now,
+    not a remembered 550)."""
+    local, domain = inst.login.split("@")
+    inst.start("esmtpd")
+    s = client(inst)
+    assert s.mail("")[0] == 250
+    assert s.rcpt(inst.login)[0] == 250
+    assert s.rcpt("nobody-here@" + domain)[0] == 550
+    s.rset()
+    inst.stop("authdaemond")
+    assert s.mail("")[0] == 250
+    assert s.rcpt(inst.login)[0] == 250
+    code, text = s.rcpt(local + "-other@" + domain)
+    assert code == 451 and text.startswith(b"4.3.0"), (code, text)
+    assert s.rcpt("nobody-here@" + domain)[0] == 451
+    s.quit()
