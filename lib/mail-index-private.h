@@ -124,8 +124,8 @@ struct mail_index {
 	/* Set by a write transaction's work: the directories (bits
 	 * MAIL_INDEX_DIR_*) our caller changed just before it. */
 	unsigned changed_outside;
-	/* The MODSEQ a change made by a write transaction's work gets (one
-	 * above HIGHESTMODSEQ when the transaction began). */
+	/* The MODSEQ given to a change made by a write transaction's work:
+	 * one above HIGHESTMODSEQ when the transaction began. */
 	uint64_t txn_modseq;
 	/* Records written or deleted through this handle (a scan that
 	 * leaves it alone changed nothing). */
