@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "imap-client-private.h"
@@ -173,4 +175,72 @@ void cmd_authenticate(struct imap_cmd *cmd)
 					  cmd->args[1].len, &error) :
 			sasl_server_start(client->sasl, NULL, 0, &error);
 	auth_status(client, st, error);
+}
+
+/* ---- LOGIN-REFERRALS (RFC 2221) ---- */
+
+/* A host name (letters, digits, '-', '.'), a dotted IPv4 address, or a
+ * bracketed IPv6 address, at most 255 bytes. */
+static bool referral_host_valid(const char *host)
+{
+	size_t len = strlen(host);
+
+	if (len == 0 || len > 255)
+		return false;
+	if (host[0] == '[') {
+		if (len < 4 || host[len - 1] != ']')
+			return false;
+		for (size_t i = 1; i + 1 < len; i++)
+			if (strchr("0123456789abcdefABCDEF:.", host[i]) ==
+			    NULL)
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = host[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '.'))
+			return false;
+	}
+	return host[0] != '.' && host[0] != '-';
+}
+
+int imap_login_referral_url(struct str *out, const char *user,
+			    const char *host)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	if (!referral_host_valid(host))
+		return -1;
+	str_append(out, "imap://");
+	/* RFC 5092 enc-user: unreserved, sub-delims but ';', ':', '&', '=',
+	 * '+', '$', ',' percent-encoded (achar without ';' and '@') */
+	for (const unsigned char *p = (const unsigned char *)user; *p != '\0';
+	     p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~!'()*", *p) != NULL)
+			str_append_c(out, (char)*p);
+		else {
+			str_append_c(out, '%');
+			str_append_c(out, hex[*p >> 4]);
+			str_append_c(out, hex[*p & 15]);
+		}
+	}
+	str_printfa(out, ";AUTH=*@%s/", host);
+	return 0;
+}
+
+bool imap_login_mailhost_is_me(const char *mailhost,
+			       const char *proxy_hostname)
+{
+	char name[256];
+
+	if (proxy_hostname != NULL && proxy_hostname[0] != '\0')
+		return strcasecmp(mailhost, proxy_hostname) == 0;
+	if (gethostname(name, sizeof(name)) < 0)
+		return true;	/* unknown: serve the account here */
+	name[sizeof(name) - 1] = '\0';
+	return strcasecmp(mailhost, name) == 0 ||
+	       strcasecmp(mailhost, "localhost") == 0;
 }

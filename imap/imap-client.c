@@ -97,8 +97,9 @@ void imap_client_printf(struct imap_client *client, const char *fmt, ...)
 	str_free(&s);
 }
 
-static void cmd_reply(struct imap_cmd *cmd, const char *status,
-		      const char *fmt, va_list ap)
+static void __attribute__((format(printf, 3, 0)))
+cmd_reply(struct imap_cmd *cmd, const char *status, const char *fmt,
+	  va_list ap)
 {
 	struct str s;
 
@@ -173,7 +174,7 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 			if (imap_client_mech_offered(client, (enum sasl_mech)m))
 				str_printfa(out, " AUTH=%s",
 					    sasl_mech_name((enum sasl_mech)m));
-		str_append(out, " SASL-IR");
+		str_append(out, " SASL-IR LOGIN-REFERRALS");
 	}
 	/* Only what the command table implements: IDLE, UIDPLUS and MOVE
 	 * are advertised when their commands exist. */
@@ -495,6 +496,12 @@ void imap_client_login(struct imap_client *client,
 	case IMAP_LOGIN_REFUSED:
 		imap_client_printf(client, "%s NO [CONTACTADMIN] %s", req->tag,
 				   text != NULL ? text : "Login refused");
+		return;
+	case IMAP_LOGIN_REFERRAL:
+		/* RFC 2221 section 4.1: not served here, try there */
+		imap_client_printf(client, "%s NO [REFERRAL %s] Your mailbox "
+					   "is on another server", req->tag,
+				   text != NULL ? text : "");
 		return;
 	case IMAP_LOGIN_TEMPFAIL:
 		imap_client_printf(client, "%s NO [UNAVAILABLE] %s", req->tag,

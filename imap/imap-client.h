@@ -37,6 +37,9 @@ enum imap_login_result {
 	IMAP_LOGIN_FAILED,	/* wrong user or password */
 	IMAP_LOGIN_REFUSED,	/* account may not use IMAP (text says) */
 	IMAP_LOGIN_TEMPFAIL,	/* authdaemond down, fork failed... */
+	/* the account lives on another server (its mailhost=): text is the
+	 * IMAP URL of RFC 2221's referral, imap_login_referral_url() */
+	IMAP_LOGIN_REFERRAL,
 };
 
 /* Credentials given by LOGIN or AUTHENTICATE. */
@@ -92,5 +95,17 @@ void imap_client_destroy(struct imap_client **client);
 /* After IMAP_LOGIN_OK in the pre-login process: takes the connection
  * back (the session is then destroyed without closing it). */
 struct conn *imap_client_detach_conn(struct imap_client *client);
+
+/* LOGIN-REFERRALS (RFC 2221): the referral URL
+ * "imap://USER;AUTH=*@HOST/" for an account whose mailhost is host, user
+ * percent-encoded as RFC 5092's enc-user wants, appended to out.
+ * Returns 0, or -1 when host is not a host name, an IPv4 address or a
+ * bracketed IPv6 address of at most 255 bytes (nothing appended). */
+int imap_login_referral_url(struct str *out, const char *user,
+			    const char *host);
+/* True when mailhost names this server: proxy_hostname (PROXY_HOSTNAME)
+ * if set, else the system hostname, compared without case. */
+bool imap_login_mailhost_is_me(const char *mailhost,
+			       const char *proxy_hostname);
 
 #endif

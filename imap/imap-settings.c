@@ -31,6 +31,7 @@ static const struct config_setting_def imap_setting_defs[] = {
 	CONFIG_SETTING_INT(S, max_bad_commands, "IMAP_MAX_BAD_COMMANDS", "20",
 			   1, 100000),
 	CONFIG_SETTING_STRING(S, login_user, "IMAP_LOGIN_USER", "nobody"),
+	CONFIG_SETTING_STRING(S, proxy_hostname, "PROXY_HOSTNAME", ""),
 	CONFIG_SETTING_STRING(S, namespace_prefix, "IMAP_NAMESPACE_PREFIX",
 			      ""),
 	CONFIG_SETTING_BOOL(S, shared_folders, "IMAP_SHARED_FOLDERS", "YES"),

@@ -24,6 +24,10 @@ struct imap_settings {
 	long long max_literal;	/* IMAP_MAX_LITERAL */
 	long long max_bad_commands; /* IMAP_MAX_BAD_COMMANDS before login */
 	char *login_user;	/* IMAP_LOGIN_USER: pre-login processes */
+	/* PROXY_HOSTNAME: this server's name, as accounts' mailhost= name
+	 * it ("" = the system hostname); another mailhost gets a
+	 * LOGIN-REFERRALS referral (RFC 2221) */
+	char *proxy_hostname;
 	char *namespace_prefix;	/* IMAP_NAMESPACE_PREFIX: "" or "INBOX." */
 	/* IMAP_SHARED_FOLDERS: the "#shared." namespace of other
 	 * accounts' folders (imap-shared.h) */

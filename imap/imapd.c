@@ -185,9 +185,46 @@ static void master_reply(struct master_conn *mc, const char *kind,
 	char buf[512];
 	int n = snprintf(buf, sizeof(buf), "%s %s\n", kind, text);
 
+	if (n >= (int)sizeof(buf)) {
+		/* cut to what the buffer holds, still one line */
+		n = (int)sizeof(buf) - 1;
+		buf[n - 1] = '\n';
+	}
 	if (n > 0 && write(mc->fd, buf, (size_t)n) < 0)
 		log_error("imapd: reply to the pre-login process: %s",
 			  strerror(errno));
+}
+
+/* LOGIN-REFERRALS (RFC 2221): an account whose option mailhost= names
+ * another server is not served here; the pre-login process answers NO
+ * [REFERRAL imap://user;AUTH=*@mailhost/].  True when so answered. */
+static bool referral(struct master_conn *mc, const struct auth_record *rec,
+		     const char *user)
+{
+	char *host = NULL;
+	bool done = false;
+
+	if (auth_record_option(rec, "mailhost", &host) > 0 &&
+	    host[0] != '\0' &&
+	    !imap_login_mailhost_is_me(host, set.proxy_hostname)) {
+		struct str url;
+
+		str_init(&url, 128);
+		/* (the reply to the pre-login process is one short line) */
+		if (imap_login_referral_url(&url, user, host) < 0 ||
+		    str_len(&url) > 400) {
+			log_warning("imapd: user=%s: mailhost=%s is not a "
+				    "host name; served here", user, host);
+		} else {
+			log_info("imapd: login referred: user=%s ip=%s "
+				 "mailhost=%s", user, mc->remote_ip, host);
+			master_reply(mc, "REFERRAL", str_c(&url));
+			done = true;
+		}
+		str_free(&url);
+	}
+	free(host);
+	return done;
 }
 
 /* Fields of a request: kind, tag, user, secret, secret2, tls. */
@@ -249,6 +286,8 @@ static void master_request(void *context)
 			 user, mc->remote_ip);
 		master_reply(mc, "REFUSED",
 			     "IMAP access is disabled for this account.");
+	} else if (referral(mc, &rec, user)) {
+		/* answered: the account is served by its mailhost */
 	} else if (!rec.has_uid || (rec.uid == 0 && geteuid() == 0)) {
 		log_error("imapd: user=%s: no uid, or uid 0: mail is never "
 			  "served as root", user);
@@ -345,6 +384,8 @@ static enum imap_login_result login_cb(struct imap_client *client,
 		return IMAP_LOGIN_FAILED;
 	if (str_begins_with(line, "REFUSED"))
 		return IMAP_LOGIN_REFUSED;
+	if (str_begins_with(line, "REFERRAL") && *text_r != NULL)
+		return IMAP_LOGIN_REFERRAL;
 	return IMAP_LOGIN_TEMPFAIL;
 }
 
