@@ -32,3 +32,12 @@ tests_fuzz_fuzz_esmtp_reply_SOURCES = tests/fuzz/fuzz-esmtp-reply.c
 tests_fuzz_fuzz_esmtp_reply_CPPFLAGS = $(ESMTPCLIENT_CPPFLAGS)
 tests_fuzz_fuzz_esmtp_reply_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_esmtp_reply_LDADD = $(ESMTPCLIENT_LIBS)
+
+# The text of smtpaccess, bofh, client addresses and messages (access, bofh
+# and the client's SMTPUTF8 check).
+FUZZ_TARGETS += tests/fuzz/fuzz-esmtp-text
+tests_fuzz_fuzz_esmtp_text_SOURCES = tests/fuzz/fuzz-esmtp-text.c
+tests_fuzz_fuzz_esmtp_text_CPPFLAGS = $(ESMTPCLIENT_CPPFLAGS) $(ESMTP_CPPFLAGS)
+tests_fuzz_fuzz_esmtp_text_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_esmtp_text_LDADD = esmtp/libesmtp.la $(ESMTPCLIENT_LIBS) \
+	$(AUTH_LIBS)
