@@ -172,3 +172,25 @@ def test_file_found_in_cur_later_is_not_recent(imapd, md):
     recent = [subject_of(m, u) for u, r in flags.items() if r]
     assert recent == [b"Subject: delivered"]
     m.logout()
+
+
+def test_append_and_copy_are_recent(imapd, md):
+    m = session(imapd, md)
+    typ, data = m.append("INBOX", "(\\Seen)", None,
+                         b"Subject: appended\r\n\r\nx\r\n")
+    assert typ == "OK"
+    os.makedirs(os.path.join(md, ".Other", "cur"))
+    for d in ("new", "tmp"):
+        os.makedirs(os.path.join(md, ".Other", d))
+    open(os.path.join(md, ".Other", "maildirfolder"), "w").close()
+    m.select("INBOX")
+    # arrived by APPEND (into cur/, with its flag): \Recent here
+    assert m.untagged_responses["RECENT"] == [b"1"]
+    assert recent_flags(m) == {1: True}
+    # COPY: RFC 3501 6.4.7, the copy gets \Recent
+    assert m.copy("1", "Other")[0] == "OK"
+    m.select("Other")
+    assert m.untagged_responses["RECENT"] == [b"1"]
+    typ, data = m.fetch("1", "(FLAGS)")
+    assert data == [b"1 (FLAGS (\\Seen \\Recent))"]
+    m.logout()
