@@ -338,6 +338,25 @@ def test_forged_auth_results_removed(inst):
     log = open(os.path.join(inst.var, "log", "esmtpd.log")).read()
     assert log.count("removed an Authentication-Results:") == len(forged)
 
+    # malformed fields are passed on (they name nobody), and a header
+    # that ends inside an Authentication-Results: field (no body) is
+    # still checked
+    odd = [
+        "Authentication-Results: (unterminated %s; dkim=pass" % ours,
+        'Authentication-Results: "%s; dkim=pass' % ours,
+        "Authentication-Results:",
+        "Authentication-Results: ;%s" % ours,
+        "Authentication-Results\x00: %s" % ours,
+    ]
+    msg2 = ("\r\n".join(odd) + "\r\nSubject: odd\r\n"
+            "Authentication-Results: %s; x=y" % ours).encode()
+    send_in(inst, msg2)
+    data = crlf(queued(inst)[-1])
+    for f in odd:
+        assert f.encode() in data, (f, data)
+    assert b"x=y" not in data
+    assert data.count(b"Authentication-Results:") == 1 + 4
+
     # the same over BDAT, split in chunks in the middle of the fields
     s = smtplib.SMTP("127.0.0.1", inst.ports["smtp"], timeout=30)
     s.ehlo("client.test")
