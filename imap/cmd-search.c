@@ -337,6 +337,13 @@ static bool asks_save(const struct imap_cmd *cmd)
 	return false;
 }
 
+struct imap_search_context;
+static bool context_tag_used(struct imap_cmd *cmd);
+static void context_add(struct imap_cmd *cmd,
+			struct imap_search_program **prog,
+			const struct imap_sort_criterion *crit, int ncrit,
+			uint32_t *uids, size_t count);
+
 /* The ESEARCH response of SEARCH (nums ascending) or of SORT with RETURN
  * (ESORT, RFC 5267: nums in the sort order; MIN and MAX are the first and
  * the last of that order, ALL and PARTIAL keep it, runs of consecutive
@@ -393,6 +400,11 @@ void cmd_search(struct imap_cmd *cmd)
 		/* a failed SEARCH ... SAVE leaves $ empty (RFC 5182 2.1) */
 		if (asks_save(cmd))
 			saved_set(client, NULL, 0);
+		return;
+	}
+	if ((prog->return_opts & IMAP_SEARCH_RETURN_UPDATE) != 0 &&
+	    context_tag_used(cmd)) {
+		imap_search_program_free(&prog);
 		return;
 	}
 	if (run_search(client, prog, false, &recs, &count, &error) < 0) {
@@ -455,6 +467,13 @@ void cmd_search(struct imap_cmd *cmd)
 	(void)imap_client_write(client, str_c(&s), str_len(&s));
 	str_free(&s);
 	free(nums);
+	if ((opts & IMAP_SEARCH_RETURN_UPDATE) != 0) {
+		uint32_t *uids = xcalloc(count > 0 ? count : 1, sizeof(*uids));
+
+		for (size_t i = 0; i < count; i++)
+			uids[i] = recs[i].uid;
+		context_add(cmd, &prog, NULL, 0, uids, count);
+	}
 	recs_free(recs, count);
 	imap_search_program_free(&prog);
 	imap_cmd_ok(cmd, "%sSEARCH completed", cmd->uid ? "UID " : "");
@@ -575,6 +594,11 @@ void cmd_sort(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}
+	if ((prog->return_opts & IMAP_SEARCH_RETURN_UPDATE) != 0 &&
+	    context_tag_used(cmd)) {
+		imap_search_program_free(&prog);
+		return;
+	}
 	bool need_size = false, need_header = false;
 	for (int i = 0; i < ncrit; i++) {
 		if (crit[i].key == IMAP_SORT_SIZE)
@@ -638,6 +662,13 @@ void cmd_sort(struct imap_cmd *cmd)
 	str_free(&s);
 	for (size_t i = 0; i < count; i++)
 		imap_sort_msg_free(&msgs[i]);
+	if ((prog->return_opts & IMAP_SEARCH_RETURN_UPDATE) != 0) {
+		uint32_t *uids = xcalloc(count > 0 ? count : 1, sizeof(*uids));
+
+		for (size_t i = 0; i < count; i++)
+			uids[i] = order[i]->uid;
+		context_add(cmd, &prog, crit, ncrit, uids, count);
+	}
 	free(msgs);
 	free(order);
 	recs_free(recs, count);
@@ -699,4 +730,320 @@ void cmd_thread(struct imap_cmd *cmd)
 	recs_free(recs, count);
 	imap_search_program_free(&prog);
 	imap_cmd_ok(cmd, "%sTHREAD completed", cmd->uid ? "UID " : "");
+}
+
+/* ---- live results (CONTEXT=SEARCH, CONTEXT=SORT, RFC 5267 4.3) ---- */
+
+struct imap_search_context {
+	char *tag;
+	struct imap_search_program *prog;
+	struct imap_sort_criterion crit[IMAP_SORT_MAX_CRITERIA];
+	int ncrit;		/* 0: SEARCH */
+	bool uid;		/* UID SEARCH / UID SORT */
+	uint32_t *uids;		/* the result (UIDs) in its order */
+	size_t count;
+};
+
+/* The result of a program now: UIDs ascending (SEARCH, ncrit 0) or in
+ * the sort order.  Returns 0 or -1. */
+static int context_result(struct imap_client *client,
+			  struct imap_search_program *prog,
+			  const struct imap_sort_criterion *crit, int ncrit,
+			  uint32_t **uids_r, size_t *count_r,
+			  const char **error_r)
+{
+	bool need_size = false, need_header = false;
+	struct imap_sort_msg *msgs = NULL;
+	struct msg_rec *recs;
+	size_t count;
+
+	for (int i = 0; i < ncrit; i++) {
+		if (crit[i].key == IMAP_SORT_SIZE)
+			need_size = true;
+		else if (crit[i].key != IMAP_SORT_ARRIVAL)
+			need_header = true;
+	}
+	if (run_search(client, prog, need_size, &recs, &count, error_r) < 0)
+		return -1;
+	if (ncrit > 0 && sort_msgs(client, recs, count, need_header, &msgs,
+				   error_r) < 0) {
+		recs_free(recs, count);
+		return -1;
+	}
+	uint32_t *uids = xcalloc(count > 0 ? count : 1, sizeof(*uids));
+	if (ncrit > 0) {
+		struct imap_sort_msg **order =
+			xcalloc(count > 0 ? count : 1, sizeof(*order));
+		for (size_t i = 0; i < count; i++)
+			order[i] = &msgs[i];
+		imap_sort(order, count, crit, (size_t)ncrit);
+		for (size_t i = 0; i < count; i++)
+			uids[i] = order[i]->uid;
+		for (size_t i = 0; i < count; i++)
+			imap_sort_msg_free(&msgs[i]);
+		free(order);
+		free(msgs);
+	} else {
+		for (size_t i = 0; i < count; i++)
+			uids[i] = recs[i].uid;
+	}
+	recs_free(recs, count);
+	*uids_r = uids;
+	*count_r = count;
+	return 0;
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint32_t *sorted_copy(const uint32_t *v, size_t n)
+{
+	uint32_t *c = xcalloc(n > 0 ? n : 1, sizeof(*c));
+
+	memcpy(c, v, n * sizeof(*c));
+	qsort(c, n, sizeof(*c), uid_cmp);
+	return c;
+}
+
+static bool in_sorted(const uint32_t *v, size_t n, uint32_t x)
+{
+	return n > 0 && bsearch(&x, v, n, sizeof(*v), uid_cmp) != NULL;
+}
+
+static void context_header(struct str *out,
+			   const struct imap_search_context *ctx)
+{
+	str_append(out, "* ESEARCH (TAG ");
+	imap_quote_cstr(out, ctx->tag, false);
+	str_append_c(out, ')');
+	if (ctx->uid)
+		str_append(out, " UID");
+}
+
+/* " REMOVEFROM (0 set)" of uids[0..n) as the client numbers them. */
+static void context_removefrom(struct str *out,
+			       const struct imap_search_context *ctx,
+			       const struct imap_mailbox *mbox,
+			       const uint32_t *uids, size_t n)
+{
+	uint32_t *nums = xcalloc(n > 0 ? n : 1, sizeof(*nums));
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v = ctx->uid ? uids[i] : imap_mailbox_seq(mbox, uids[i]);
+		if (v != 0)
+			nums[k++] = v;
+	}
+	if (k > 0) {
+		qsort(nums, k, sizeof(*nums), uid_cmp);
+		context_header(out, ctx);
+		str_append(out, " REMOVEFROM (0 ");
+		append_set(out, nums, k);
+		str_append(out, ")\r\n");
+	}
+	free(nums);
+}
+
+void imap_search_contexts_expunged(struct imap_client *client,
+				   const uint32_t *uids, size_t count,
+				   struct str *out)
+{
+	struct imap_mailbox *mbox = client->mbox;
+
+	if (mbox == NULL || mbox->context_count == 0 || count == 0)
+		return;
+	uint32_t *gone = sorted_copy(uids, count);
+	for (size_t c = 0; c < mbox->context_count; c++) {
+		struct imap_search_context *ctx = mbox->contexts[c];
+		uint32_t *removed = xcalloc(ctx->count > 0 ? ctx->count : 1,
+					    sizeof(*removed));
+		size_t nr = 0, keep = 0;
+
+		for (size_t i = 0; i < ctx->count; i++) {
+			if (in_sorted(gone, count, ctx->uids[i]))
+				removed[nr++] = ctx->uids[i];
+			else
+				ctx->uids[keep++] = ctx->uids[i];
+		}
+		ctx->count = keep;
+		context_removefrom(out, ctx, mbox, removed, nr);
+		free(removed);
+	}
+	free(gone);
+}
+
+void imap_search_contexts_refresh(struct imap_client *client,
+				  struct str *out)
+{
+	struct imap_mailbox *mbox = client->mbox;
+	const char *error;
+
+	for (size_t c = 0; mbox != NULL && c < mbox->context_count; c++) {
+		struct imap_search_context *ctx = mbox->contexts[c];
+		uint32_t *now;
+		size_t n;
+
+		if (context_result(client, ctx->prog, ctx->crit, ctx->ncrit,
+				   &now, &n, &error) < 0)
+			continue;	/* kept as it was; tried again later */
+		uint32_t *was = sorted_copy(ctx->uids, ctx->count);
+		uint32_t *is = sorted_copy(now, n);
+		uint32_t *removed = xcalloc(ctx->count > 0 ? ctx->count : 1,
+					    sizeof(*removed));
+		size_t nr = 0;
+
+		for (size_t i = 0; i < ctx->count; i++)
+			if (!in_sorted(is, n, ctx->uids[i]))
+				removed[nr++] = ctx->uids[i];
+		context_removefrom(out, ctx, mbox, removed, nr);
+		/* ADDTO: SEARCH (0 set); SORT "pos n" at the final positions,
+		 * ascending, so inserting them in turn gives the new order */
+		bool any = false;
+		if (ctx->ncrit == 0) {
+			uint32_t *nums = xcalloc(n > 0 ? n : 1, sizeof(*nums));
+			size_t k = 0;
+
+			for (size_t i = 0; i < n; i++) {
+				if (in_sorted(was, ctx->count, now[i]))
+					continue;
+				uint32_t v = ctx->uid ? now[i] :
+					     imap_mailbox_seq(mbox, now[i]);
+				if (v != 0)
+					nums[k++] = v;
+			}
+			if (k > 0) {
+				qsort(nums, k, sizeof(*nums), uid_cmp);
+				context_header(out, ctx);
+				str_append(out, " ADDTO (0 ");
+				append_set(out, nums, k);
+				str_append(out, ")\r\n");
+			}
+			free(nums);
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				if (in_sorted(was, ctx->count, now[i]))
+					continue;
+				uint32_t v = ctx->uid ? now[i] :
+					     imap_mailbox_seq(mbox, now[i]);
+				if (v == 0)
+					continue;
+				if (!any) {
+					context_header(out, ctx);
+					str_append(out, " ADDTO (");
+				} else {
+					str_append_c(out, ' ');
+				}
+				str_printfa(out, "%zu %u", i + 1, v);
+				any = true;
+			}
+			if (any)
+				str_append(out, ")\r\n");
+		}
+		free(removed);
+		free(was);
+		free(is);
+		free(ctx->uids);
+		ctx->uids = now;
+		ctx->count = n;
+	}
+}
+
+static void context_free(struct imap_search_context **ctx)
+{
+	free((*ctx)->tag);
+	imap_search_program_free(&(*ctx)->prog);
+	free((*ctx)->uids);
+	x_free(*ctx);
+}
+
+void imap_search_contexts_free(struct imap_mailbox *mbox)
+{
+	for (size_t i = 0; i < mbox->context_count; i++)
+		context_free(&mbox->contexts[i]);
+	x_free(mbox->contexts);
+	mbox->context_count = 0;
+}
+
+/* True (after answering BAD) when tag already names a live context. */
+static bool context_tag_used(struct imap_cmd *cmd)
+{
+	const struct imap_mailbox *mbox = cmd->client->mbox;
+
+	for (size_t i = 0; mbox != NULL && i < mbox->context_count; i++) {
+		if (strcmp(mbox->contexts[i]->tag, cmd->tag) == 0) {
+			imap_cmd_bad(cmd, "Tag reuse: %s still has updates",
+				     cmd->tag);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Keeps a SEARCH or SORT with UPDATE as a context: takes *prog and
+ * uids (its result, in its order), or answers NO [NOUPDATE] untagged
+ * when there are too many. */
+static void context_add(struct imap_cmd *cmd,
+			struct imap_search_program **prog,
+			const struct imap_sort_criterion *crit, int ncrit,
+			uint32_t *uids, size_t count)
+{
+	struct imap_mailbox *mbox = cmd->client->mbox;
+
+	if (mbox->context_count >= IMAP_SEARCH_MAX_CONTEXTS) {
+		struct str s;
+
+		str_init(&s, 64);
+		str_append(&s, "* NO [NOUPDATE ");
+		imap_quote_cstr(&s, cmd->tag, false);
+		str_append(&s, "] Too many searches with updates\r\n");
+		(void)imap_client_write(cmd->client, str_c(&s), str_len(&s));
+		str_free(&s);
+		free(uids);
+		return;
+	}
+	struct imap_search_context *ctx = xcalloc(1, sizeof(*ctx));
+	ctx->tag = xstrdup(cmd->tag);
+	ctx->prog = *prog;
+	*prog = NULL;
+	if (ncrit > 0)
+		memcpy(ctx->crit, crit, (size_t)ncrit * sizeof(*crit));
+	ctx->ncrit = ncrit;
+	ctx->uid = cmd->uid;
+	ctx->uids = uids;
+	ctx->count = count;
+	mbox->contexts = xreallocarray(mbox->contexts, mbox->context_count + 1,
+				       sizeof(*mbox->contexts));
+	mbox->contexts[mbox->context_count++] = ctx;
+}
+
+void cmd_cancelupdate(struct imap_cmd *cmd)
+{
+	struct imap_mailbox *mbox = cmd->client->mbox;
+
+	if (cmd->count == 0) {
+		imap_cmd_bad(cmd, "CANCELUPDATE takes one or more tags");
+		return;
+	}
+	for (size_t a = 0; a < cmd->count; a++) {
+		if (cmd->args[a].type != IMAP_ARG_STRING) {
+			imap_cmd_bad(cmd, "CANCELUPDATE takes quoted tags");
+			return;
+		}
+	}
+	for (size_t a = 0; a < cmd->count; a++) {
+		for (size_t i = 0; i < mbox->context_count; i++) {
+			if (strcmp(mbox->contexts[i]->tag,
+				   cmd->args[a].str) != 0)
+				continue;
+			context_free(&mbox->contexts[i]);
+			mbox->contexts[i] =
+				mbox->contexts[--mbox->context_count];
+			break;
+		}
+	}
+	imap_cmd_ok(cmd, "No further updates");
 }

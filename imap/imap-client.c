@@ -188,6 +188,7 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 	    client->compress == NULL)
 		str_append(out, " COMPRESS=DEFLATE");
 	str_append(out, " ESEARCH SEARCHRES SORT SORT=DISPLAY ESORT "
+			"CONTEXT=SEARCH CONTEXT=SORT "
 			"THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN");
 }
 

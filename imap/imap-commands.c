@@ -36,6 +36,7 @@ static const struct imap_command commands[] = {
 	{ "SEARCH", cmd_search, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
 	{ "SORT", cmd_sort, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
 	{ "THREAD", cmd_thread, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
+	{ "CANCELUPDATE", cmd_cancelupdate, SEL | IMAP_CMD_NO_EXPUNGE },
 	{ "FETCH", cmd_fetch, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
 	{ "STORE", cmd_store, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },
 	{ "COPY", cmd_copy, SEL | IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE },

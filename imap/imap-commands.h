@@ -55,7 +55,7 @@ imap_command_func cmd_create, cmd_delete, cmd_rename, cmd_subscribe,
 	cmd_unsubscribe, cmd_status;
 imap_command_func cmd_select, cmd_examine, cmd_close, cmd_unselect, cmd_check,
 	cmd_expunge;
-imap_command_func cmd_search, cmd_sort, cmd_thread;
+imap_command_func cmd_search, cmd_sort, cmd_thread, cmd_cancelupdate;
 imap_command_func cmd_fetch;
 imap_command_func cmd_store, cmd_copy, cmd_move, cmd_append, cmd_idle;
 imap_command_func cmd_getquota, cmd_getquotaroot;

@@ -13,6 +13,7 @@
 #include "imap-header-cache.h"
 #include "imap-mailbox.h"
 #include "imap-message.h"
+#include "imap-search.h"
 #include "imap-shared.h"
 #include "log.h"
 #include "mail-index-courier.h"
@@ -415,6 +416,7 @@ void imap_mailbox_close(struct imap_mailbox **mbox)
 	if (*mbox == NULL)
 		return;
 	imap_mailbox_cache_flush(*mbox);
+	imap_search_contexts_free(*mbox);
 	mail_index_close(&(*mbox)->index);
 	free((*mbox)->uids);
 	free((*mbox)->recent_uids);
@@ -816,6 +818,24 @@ static int send_changed(const struct mail_index_record *rec, void *context)
 	return 0;
 }
 
+/* Live search results (RFC 5267) run again when anything changed since
+ * they last did (HIGHESTMODSEQ moves with every change, ours too). */
+static void contexts_refresh(struct imap_client *client, struct str *out)
+{
+	struct imap_mailbox *mbox = client->mbox;
+	struct mail_index_status st;
+	const char *error;
+
+	if (mbox->context_count == 0 ||
+	    mail_index_get_status(mbox->index, &st, &error) < 0 ||
+	    (st.highestmodseq == mbox->contexts_modseq &&
+	     mbox->count == mbox->contexts_count))
+		return;
+	imap_search_contexts_refresh(client, out);
+	mbox->contexts_modseq = st.highestmodseq;
+	mbox->contexts_count = mbox->count;
+}
+
 int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 {
 	struct imap_mailbox *mbox = client->mbox;
@@ -826,8 +846,19 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 
 	if (mbox == NULL)
 		return 0;
-	if (mail_index_changed_since(mbox->index, mbox->modseq, &error) <= 0)
+	if (mail_index_changed_since(mbox->index, mbox->modseq, &error) <= 0) {
+		/* this session's own changes are not reported back, but
+		 * live search results (RFC 5267) follow them too */
+		if (mbox->context_count > 0) {
+			struct str out;
+
+			str_init(&out, 128);
+			contexts_refresh(client, &out);
+			imap_client_write(client, str_c(&out), str_len(&out));
+			str_free(&out);
+		}
 		return 0;
+	}
 	if (mail_index_get_status(mbox->index, &st, &error) < 0 ||
 	    mail_index_uids(mbox->index, &uids, &count, &error) < 0)
 		return -1;
@@ -844,22 +875,26 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 		 * number is right when the client reads it */
 		size_t j = count, nvanished = 0;
 		uint32_t *vanished = NULL;
+		/* the expunged UIDs (from the top down) first: live search
+		 * results drop them before the client sees the EXPUNGEs */
 		for (size_t i = mbox->count; i > 0; i--) {
 			uint32_t uid = mbox->uids[i - 1];
 			while (j > 0 && uids[j - 1] > uid)
 				j--;
 			if (j > 0 && uids[j - 1] == uid)
 				continue;
-			if (!client->qresync) {
-				str_printfa(&ctx.out, "* %zu EXPUNGE\r\n", i);
-				continue;
-			}
-			/* QRESYNC: one VANISHED with all the UIDs */
 			if (vanished == NULL)
 				vanished = xreallocarray(NULL, mbox->count,
 							 sizeof(*vanished));
 			vanished[nvanished++] = uid;
 		}
+		imap_search_contexts_expunged(client, vanished, nvanished,
+					      &ctx.out);
+		for (size_t v = 0; !client->qresync && v < nvanished; v++)
+			str_printfa(&ctx.out, "* %u EXPUNGE\r\n",
+				    imap_mailbox_seq(mbox, vanished[v]));
+		if (!client->qresync)
+			nvanished = 0;
 		if (nvanished > 0) {
 			/* collected from the top down */
 			for (size_t i = 0; i < nvanished / 2; i++) {
@@ -919,6 +954,7 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 	(void)mail_index_iterate_changed(mbox->index, mbox->modseq,
 					 send_changed, &ctx, &error);
 	mbox->modseq = st.highestmodseq;
+	contexts_refresh(client, &ctx.out);
 	imap_client_write(client, str_c(&ctx.out), str_len(&ctx.out));
 	str_free(&ctx.out);
 	return 0;

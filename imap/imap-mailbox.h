@@ -41,6 +41,12 @@ struct imap_mailbox {
 	 * SEARCH ... RETURN (SAVE), what "$" stands for; empty at SELECT */
 	uint32_t *saved_uids;
 	size_t saved_count;
+	/* CONTEXT=SEARCH/SORT (RFC 5267): live results (cmd-search.c) */
+	struct imap_search_context **contexts;
+	size_t context_count;
+	/* the HIGHESTMODSEQ and view size they were last brought to */
+	uint64_t contexts_modseq;
+	size_t contexts_count;
 };
 
 /* What the index caches per message (imap_mailbox_cached()). */

@@ -653,6 +653,8 @@ int imap_search_return_parse(const struct imap_arg *arg,
 		{ "COUNT", IMAP_SEARCH_RETURN_COUNT },
 		{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
 		{ "PARTIAL", IMAP_SEARCH_RETURN_PARTIAL },
+		{ "UPDATE", IMAP_SEARCH_RETURN_UPDATE },
+		{ "CONTEXT", IMAP_SEARCH_RETURN_CONTEXT },
 	};
 
 	if (arg->type != IMAP_ARG_LIST) {

@@ -79,6 +79,8 @@ enum imap_search_return {
 	IMAP_SEARCH_RETURN_COUNT = 0x08,
 	IMAP_SEARCH_RETURN_SAVE = 0x10,
 	IMAP_SEARCH_RETURN_PARTIAL = 0x20,	/* RFC 5267 4.4 */
+	IMAP_SEARCH_RETURN_UPDATE = 0x40,	/* RFC 5267 4.3 */
+	IMAP_SEARCH_RETURN_CONTEXT = 0x80,	/* RFC 5267 4.2: a hint */
 };
 
 /* What evaluating the program needs (enum imap_search_need). */
@@ -142,7 +144,8 @@ imap_search_parse(const struct imap_arg *args, size_t count,
 void imap_search_program_free(struct imap_search_program **prog);
 /* Parses the list after RETURN (SEARCH, and SORT for ESORT, RFC 5267)
  * into prog's has_return, return_opts and partial range: MIN, MAX, ALL,
- * COUNT, SAVE and "PARTIAL a:b" (not with ALL); "()" means ALL.
+ * COUNT, SAVE, "PARTIAL a:b" (not with ALL), UPDATE and CONTEXT; "()"
+ * means ALL.
  * Returns 0, or -1 with a static *error_r. */
 int imap_search_return_parse(const struct imap_arg *list,
 			     struct imap_search_program *prog,
@@ -279,6 +282,35 @@ struct imap_client;
  * EXPUNGE): "$" resolves to these UIDs, minus the expunged ones. */
 void imap_search_saved_uids(const struct imap_client *client,
 			    const uint32_t **uids_r, size_t *count_r);
+
+/* ---- live results: CONTEXT=SEARCH, CONTEXT=SORT (RFC 5267 4.3) ----
+ *
+ * A SEARCH or SORT with RETURN (UPDATE ...) keeps its program and result
+ * in the selected mailbox (at most IMAP_SEARCH_MAX_CONTEXTS; more get an
+ * untagged NO [NOUPDATE "tag"]); while the mailbox stays selected and
+ * until CANCELUPDATE, every change to the result (new mail, flag changes
+ * by anyone, this session included, expunges) is sent as
+ * "* ESEARCH (TAG "t") [UID] REMOVEFROM (0 set)" and "ADDTO (...)" (for
+ * SEARCH position 0 and the set ascending; for SORT "pos n" pairs with
+ * the final positions).  REMOVEFROM of expunged messages comes before
+ * their EXPUNGE (or VANISHED). */
+
+#define IMAP_SEARCH_MAX_CONTEXTS 16
+
+struct imap_mailbox;
+
+/* Phase 1 of a mailbox sync, before the expunges are reported: the
+ * expunged uids (any order) leave every context's result (REMOVEFROM with
+ * the sequence numbers the client still knows).  Appends to out. */
+void imap_search_contexts_expunged(struct imap_client *client,
+				   const uint32_t *uids, size_t count,
+				   struct str *out);
+/* Phase 2, after EXISTS and the FETCH updates: each context's program is
+ * run again and the differences appended to out. */
+void imap_search_contexts_refresh(struct imap_client *client,
+				  struct str *out);
+/* Frees the contexts of a mailbox (at close). */
+void imap_search_contexts_free(struct imap_mailbox *mbox);
 
 /* ---- text folding ---- */
 

@@ -70,8 +70,7 @@ def items(g):
 def test_capability(m):
     caps = m.capabilities
     assert "ESORT" in caps and "SORT" in caps and "ESEARCH" in caps
-    # the live CONTEXT extension (UPDATE) is not there: not advertised
-    assert not any(c.startswith("CONTEXT=") for c in caps)
+    assert "CONTEXT=SEARCH" in caps and "CONTEXT=SORT" in caps
 
 
 def test_esort(m):
@@ -125,6 +124,91 @@ def test_partial(m):
     for bad in ("SEARCH RETURN (PARTIAL 0:3) ALL",
                 "SEARCH RETURN (PARTIAL 1:*) ALL",
                 "SEARCH RETURN (PARTIAL) ALL",
-                "SEARCH RETURN (ALL PARTIAL 1:2) ALL"):
+                "SEARCH RETURN (ALL PARTIAL 1:2) ALL",
+                "SEARCH RETURN (UPDATE BOGUS) ALL"):
         typ, res = run(m, bad)
         assert typ == "BAD", bad
+
+
+def untagged_esearch(m, cmd):
+    """Runs cmd; returns (status, every ESEARCH line, other untagged)."""
+    tag = m._new_tag().decode()
+    m.send(("%s %s\r\n" % (tag, cmd)).encode())
+    es, other = [], []
+    while True:
+        line = m._get_line()
+        if line.startswith(tag.encode() + b" "):
+            return line.split()[1].decode(), es, other
+        assert line.startswith(b"* "), line
+        (es if line.startswith(b"* ESEARCH ") else other).append(line)
+
+
+def test_context_updates(m, imapd, tmp_path):
+    """CONTEXT=SEARCH / CONTEXT=SORT (RFC 5267 4.3): ADDTO and REMOVEFROM
+    for this session's changes, another session's and a delivery;
+    REMOVEFROM before EXPUNGE; CANCELUPDATE; tag reuse refused."""
+    assert "CONTEXT=SEARCH" in m.capabilities
+    assert "CONTEXT=SORT" in m.capabilities
+    typ, es, _ = untagged_esearch(m, "UID SEARCH RETURN (UPDATE COUNT) "
+                                  "UNSEEN")
+    assert typ == "OK"
+    tag_s = es[0].split(b'"')[1]
+    assert es[0].endswith(b" UID COUNT 6")
+    typ, es, _ = untagged_esearch(m, "SORT RETURN (UPDATE ALL) (SUBJECT) "
+                                  "UTF-8 UNSEEN")
+    tag_o = es[0].split(b'"')[1]
+    assert es[0].endswith(b" ALL 3,1,5,2,6,4")
+    # the same tag again while it has updates: BAD (4.3)
+    typ, es, _ = untagged_esearch(m, "SEARCH RETURN (UPDATE) ALL")
+    assert typ == "OK"
+    tag_reuse = es[0].split(b'"')[1].decode()
+    m.send(("%s SEARCH RETURN (UPDATE) SEEN\r\n" % tag_reuse).encode())
+    assert m._get_line().startswith(tag_reuse.encode() + b" BAD")
+    # this session's own STORE
+    typ, es, other = untagged_esearch(m, "UID STORE 5 +FLAGS (\\Seen)")
+    assert b'* ESEARCH (TAG "%s") UID REMOVEFROM (0 5)' % tag_s in es
+    assert b'* ESEARCH (TAG "%s") REMOVEFROM (0 5)' % tag_o in es
+    typ, es, other = untagged_esearch(m, "UID STORE 5 -FLAGS (\\Seen)")
+    assert b'* ESEARCH (TAG "%s") UID ADDTO (0 5)' % tag_s in es
+    # SORT: its position in the sort order (a b c d e f: "c" is 3rd)
+    assert b'* ESEARCH (TAG "%s") ADDTO (3 5)' % tag_o in es
+    # another session expunges: REMOVEFROM comes before the EXPUNGE
+    other_m = imaplib.IMAP4_stream("%s %s" % (imapd, str(tmp_path /
+                                                         "Maildir")))
+    other_m.select("INBOX")
+    other_m.store("1", "+FLAGS", "\\Deleted")
+    other_m.expunge()
+    tag = m._new_tag().decode()
+    m.send(("%s NOOP\r\n" % tag).encode())
+    lines = []
+    while True:
+        line = m._get_line()
+        if line.startswith(tag.encode()):
+            break
+        lines.append(line)
+    rm = [i for i, x in enumerate(lines) if b"REMOVEFROM" in x]
+    ex = [i for i, x in enumerate(lines) if x.endswith(b" EXPUNGE")]
+    assert len(rm) == 3 and ex and max(rm) < min(ex), lines
+    assert b'* ESEARCH (TAG "%s") UID REMOVEFROM (0 1)' % tag_s in lines
+    assert b'* ESEARCH (TAG "%s") REMOVEFROM (0 1)' % tag_o in lines
+    # a delivery: ADDTO
+    name = "%d.new.esort" % 1700000100
+    with open(os.path.join(str(tmp_path / "Maildir"), "new", name),
+              "wb") as f:
+        f.write(b"Subject: aa\n\nnew\n")
+    time.sleep(0.1)
+    typ, es, other = untagged_esearch(m, "NOOP")
+    assert b"* 6 EXISTS" in other
+    assert b'* ESEARCH (TAG "%s") UID ADDTO (0 7)' % tag_s in es
+    # sorted a, aa, c, d, e, f: the new one is second
+    assert b'* ESEARCH (TAG "%s") ADDTO (2 6)' % tag_o in es
+    # CANCELUPDATE: no more updates for that tag
+    typ, es, other = untagged_esearch(m, 'CANCELUPDATE "%s"' %
+                                      tag_s.decode())
+    assert typ == "OK"
+    typ, es, other = untagged_esearch(m, "STORE 1:* +FLAGS (\\Seen)")
+    assert not any(b'TAG "%s"' % tag_s in x for x in es)
+    assert any(b'TAG "%s") REMOVEFROM (0 1:6)' % tag_o in x for x in es)
+    typ, es, other = untagged_esearch(m, "CANCELUPDATE")
+    assert typ == "BAD"
+    other_m.logout()

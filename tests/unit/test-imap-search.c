@@ -122,7 +122,7 @@ static void test_parse_malformed(void **state)
 		"RETURN (PARTIAL \"1:5\") ALL", "RETURN (PARTIAL 1:) ALL",
 		"RETURN (PARTIAL 1:5 ALL) ALL",
 		"RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL",
-		"RETURN (CONTEXT) ALL", "RETURN (UPDATE) ALL",
+		"RETURN (UPDATE BOGUS) ALL", "RETURN (CONTEXT 1) ALL",
 		"CHARSET", "CHARSET (x) ALL", "SEEN CHARSET UTF-8",
 	};
 	(void)state;
@@ -169,6 +169,14 @@ static void test_parse_charset_return(void **state)
 	parse(&p, "RETURN (partial 4294967295:4294967295) ALL", true, NULL);
 	assert_int_equal(p.result, IMAP_SEARCH_PARSE_OK);
 	assert_int_equal(p.prog->partial_lo, 4294967295u);
+	parsed_free(&p);
+
+	/* CONTEXT=SEARCH (RFC 5267 4.2, 4.3) */
+	parse(&p, "RETURN (CONTEXT UPDATE COUNT) ALL", true, NULL);
+	assert_int_equal(p.result, IMAP_SEARCH_PARSE_OK);
+	assert_int_equal(p.prog->return_opts, IMAP_SEARCH_RETURN_CONTEXT |
+						      IMAP_SEARCH_RETURN_UPDATE |
+						      IMAP_SEARCH_RETURN_COUNT);
 	parsed_free(&p);
 
 	/* RETURN is not allowed for SORT/THREAD */
