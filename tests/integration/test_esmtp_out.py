@@ -16,6 +16,7 @@ import glob
 import os
 import re
 import shutil
+import smtplib
 import tempfile
 
 import pytest
@@ -323,6 +324,22 @@ def test_connection_kept_for_the_next_message(out):
     assert len(fake.sessions) == 2
 
 
+def test_many_messages_four_connections_at_most(out):
+    fake = out.fake("127.0.0.5")
+    control(out, "esmtptimeoutkeepalive", "30s")
+    start(out)
+    for i in range(10):
+        out.run("sendmail", "-f", out.login, "m%d@plain.test" % i,
+                input="Subject: %d\n\nx\n" % i)
+    wait_for(lambda: len(fake.messages) == 10, what="ten messages")
+    # at most four sessions to the domain at once, kept ones included;
+    # later messages went over the kept connections
+    assert 1 <= len(fake.sessions) <= 4
+    assert sorted(r for m in fake.transactions for r in m[1]) == sorted(
+        "m%d@plain.test" % i for i in range(10))
+    wait_for(lambda: not queued(out), what="an empty queue")
+
+
 def test_kept_connection_closed_by_the_server(out):
     # the server drops idle clients after 1 s: the next message finds
     # the connection gone and makes a new one
@@ -392,3 +409,31 @@ def test_smtputf8_not_offered(out):
             input="Subject: ascii\n\nx\n")
     wait_for(lambda: len(fake.messages) == 2, what="the ASCII message")
     assert "SMTPUTF8" not in fake.messages[1][0]
+
+
+def test_smtputf8_through_esmtpd(out):
+    # smtplib submits with SMTPUTF8 (AUTH on the submission port), the
+    # queue takes it, courieresmtp passes SMTPUTF8 on
+    fake = out.fake("127.0.0.5", ehlo=("PIPELINING", "8BITMIME",
+                                       "SMTPUTF8"))
+    out.program("esmtpd")
+    start(out)
+    out.start("esmtpd")
+    s = smtplib.SMTP("127.0.0.1", out.ports["submission"], timeout=30)
+    s.ehlo("client.test")
+    s.starttls(context=out.ssl_context())
+    s.ehlo("client.test")
+    s.login(out.login, out.password)
+    s.sendmail(out.login, [UTF8_RCPT],
+               ("Subject: utf8\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n"
+                "Content-Transfer-Encoding: 8bit\r\n"
+                "\r\ncaf\u00e9\r\n").encode(),
+               mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+    s.quit()
+    wait_for(lambda: fake.messages, what="the delivery")
+    mail, rcpts, data = fake.messages[0]
+    assert " SMTPUTF8" in mail
+    assert fake.transactions[0][1] == [
+        UTF8_RCPT.encode().decode("latin-1")]
+    assert "caf\u00e9".encode() in data
