@@ -813,6 +813,7 @@ static void test_session_kept(void **state)
 	free(cap);
 	free(r1.diag);
 	free(r2.diag);
+	free(t.host);
 
 	/* the server went away while the connection was idle: a new one
 	 * is made (here: to nobody, so the next address is due) */
