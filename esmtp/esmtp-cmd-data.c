@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "conn.h"
+#include "dns.h"
 #include "esmtp-bofh.h"
 #include "esmtp-filter.h"
 #include "esmtp-private.h"
@@ -469,11 +470,113 @@ static bool filter_message(struct esmtp_session *s)
 	return true;
 }
 
+/* After the SPF check of From: (reply: its refusal, or NULL): the
+ * filters, then the queue; the transaction ends unless a filter is
+ * asked (filter_done replies). */
+static void finish_after_spf(struct esmtp_session *s, char *spf)
+{
+	if (spf != NULL) {
+		submit_abort(&s->submit);
+		esmtp_reply(s, "%s", spf);
+		free(spf);
+	} else if (filter_message(s)) {
+		if (s->state == ESMTP_STATE_FILTER)
+			return;	/* filter_done replies */
+	} else {
+		queue_message(s);
+	}
+	esmtp_transaction_reset(s);
+}
+
+/* BOFHSPFFROM in a worker thread: on a copy of what it reads of the
+ * session and the server, with a resolver of its own (as MAIL's DNS
+ * checks do, esmtp-cmd-mail.c). */
+struct spf_from_job {
+	struct esmtp_session *s;	/* only when not cancelled */
+	struct esmtp_session shadow;
+	struct esmtp_server server;
+	char *from;
+	char *reply;
+};
+
+static void spf_from_run(void *context)
+{
+	struct spf_from_job *j = context;
+
+	j->reply = esmtp_spf_from(&j->shadow, j->from);
+}
+
+static void spf_from_done(void *context, bool cancelled)
+{
+	struct spf_from_job *j = context;
+
+	if (!cancelled) {
+		struct esmtp_session *s = j->s;
+
+		s->job = NULL;
+		s->state = ESMTP_STATE_COMMAND;
+		/* the From: result joins Authentication-Results: */
+		free(s->spf_ar);
+		s->spf_ar = j->shadow.spf_ar;
+		j->shadow.spf_ar = NULL;
+		conn_cork(s->conn);
+		finish_after_spf(s, j->reply);
+		j->reply = NULL;
+		conn_uncork(s->conn);
+		esmtp_session_timer_arm(s);
+		conn_input_resume(s->conn);
+	}
+	free(j->shadow.spf_ar);
+	free(j->shadow.spf_headers);
+	free(j->shadow.helo);
+	free((char *)j->server.me);
+	dns_resolver_destroy(&j->server.dns);
+	free(j->from);
+	free(j->reply);
+	free(j);
+}
+
+/* Whether BOFHSPFFROM would ask DNS for this message. */
+static bool spf_from_needed(const struct esmtp_session *s)
+{
+	const char *v, *at;
+
+	if (s->server->bofh == NULL || s->server->dns == NULL ||
+	    s->server->local_caller || s->header_from == NULL)
+		return false;
+	v = esmtp_bofh_opt(s->server->bofh, "BOFHSPFFROM");
+	at = strrchr(s->header_from, '@');
+	return v != NULL && *v != '\0' && strcasecmp(v, "off") != 0 &&
+	       at != NULL && at[1] != '\0';
+}
+
+/* Starts the SPF check of From: in the pool; the session waits. */
+static void spf_from_start(struct esmtp_session *s)
+{
+	struct spf_from_job *j = xcalloc(1, sizeof(*j));
+
+	j->s = s;
+	j->server = *s->server;
+	j->server.me = xstrdup(s->server->me);
+	j->server.dns = dns_resolver_create_config();
+	j->shadow.server = &j->server;
+	str_copy(j->shadow.remote_ip, s->remote_ip,
+		 sizeof(j->shadow.remote_ip));
+	str_copy(j->shadow.local_ip, s->local_ip, sizeof(j->shadow.local_ip));
+	j->shadow.helo = s->helo != NULL ? xstrdup(s->helo) : NULL;
+	j->shadow.may_relay = s->may_relay;
+	j->shadow.spf_ar = s->spf_ar != NULL ? xstrdup(s->spf_ar) : NULL;
+	j->shadow.filter_fd = -1;
+	j->from = xstrdup(s->header_from);
+	s->state = ESMTP_STATE_WAIT;
+	conn_input_pause(s->conn);
+	s->job = worker_pool_submit(s->server->pool, spf_from_run,
+				    spf_from_done, j);
+}
+
 /* Ends the message: the final reply. */
 static void finish(struct esmtp_session *s)
 {
-	char *spf;
-
 	if (s->submit != NULL)
 		esmtp_ar_strip_finish(&s->ar_strip, feed_out, s);
 	if (s->msg_too_big) {
@@ -488,15 +591,12 @@ static void finish(struct esmtp_session *s)
 		log_info("esmtpd: %s: bofh: %s", s->remote_ip, s->bofh_reject);
 		submit_abort(&s->submit);
 		esmtp_reply(s, "%s", s->bofh_reject);
-	} else if ((spf = esmtp_spf_from(s, s->header_from)) != NULL) {
-		submit_abort(&s->submit);
-		esmtp_reply(s, "%s", spf);
-		free(spf);
-	} else if (filter_message(s)) {
-		if (s->state == ESMTP_STATE_FILTER)
-			return;	/* filter_done replies */
+	} else if (s->server->pool != NULL && spf_from_needed(s)) {
+		spf_from_start(s);	/* spf_from_done goes on */
+		return;
 	} else {
-		queue_message(s);
+		finish_after_spf(s, esmtp_spf_from(s, s->header_from));
+		return;
 	}
 	esmtp_transaction_reset(s);
 }

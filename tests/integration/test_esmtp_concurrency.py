@@ -193,6 +193,44 @@ def test_slow_authdaemond_does_not_block_others(inst):
         slow_auth.close()
 
 
+def test_hanging_spf_from_does_not_block_others(inst):
+    """BOFHSPFFROM at the final dot: the From: domain's lookup hangs in a
+    worker thread while another client sends a whole message; then the
+    first gets its temporary error, and commands it pipelined after the
+    dot are answered in order."""
+    control(inst, "bofh", "opt BOFHSPFFROM=pass,none,neutral\n")
+    inst.stop("esmtpd")
+    inst.start("esmtpd")
+    slow, slow_f = raw_client(inst)
+    rcpt = inst.login.encode()
+    slow.sendall(b"MAIL FROM:<>\r\nRCPT TO:<" + rcpt + b">\r\nDATA\r\n")
+    assert slow_f.readline().startswith(b"250")
+    assert slow_f.readline().startswith(b"250")
+    assert slow_f.readline().startswith(b"354")
+    t0 = time.monotonic()
+    slow.sendall(b"From: <boss@hang.test>\r\nSubject: s\r\n\r\ns\r\n.\r\n"
+                 b"NOOP\r\n")
+    time.sleep(0.3)
+
+    s = smtplib.SMTP("127.0.0.1", inst.ports["smtp"], timeout=30)
+    s.ehlo("other.client.test")
+    assert s.mail("")[0] == 250
+    assert s.rcpt(inst.login)[0] == 250
+    assert s.data(b"From: <>\r\nSubject: quick\r\n\r\nquick\r\n")[0] \
+        == 250
+    s.quit()
+    quick = time.monotonic() - t0
+    assert quick < 3.0, quick
+
+    reply = slow_f.readline()
+    assert reply.startswith(b"451 4.7.24"), reply
+    assert time.monotonic() - t0 > quick
+    assert slow_f.readline().startswith(b"250")  # NOOP
+    slow.sendall(b"QUIT\r\n")
+    assert slow_f.readline().startswith(b"221")
+    slow.close()
+
+
 def test_client_gone_while_job_runs(inst):
     for _ in range(3):
         c, _f = raw_client(inst)
