@@ -33,6 +33,10 @@ tests_unit_test_queue_retry_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
 tests_unit_test_queue_retry_LDADD = mta/libmta.la $(UNIT_LIBS)
 tests_unit_test_queue_submit_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
 tests_unit_test_queue_submit_LDADD = mta/libmta.la $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/test-queue-admin
+TESTS += tests/unit/test-queue-admin
+tests_unit_test_queue_admin_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
+tests_unit_test_queue_admin_LDADD = mta/libmta.la $(UNIT_LIBS)
 endif
 
 # The scheduler, its modules and the commands.
