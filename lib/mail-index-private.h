@@ -133,7 +133,11 @@ struct mail_index {
 	uint32_t last_uidvalidity;
 };
 
-/* ---- helpers in mail-index.c ---- */
+/* ---- mail-index-env.c: environments, transactions, errors ---- */
+
+/* The LMDB code of the last LMDB error (MDB_MAP_FULL means: grow the map
+ * and retry; a corruption code: see mail_index_fail_check_damage()). */
+extern int mail_index_last_mdb_rc;
 
 /* Sets the module's error text (printf format) and errno-ish code. */
 void mail_index_set_error(const char **error_r, const char *fmt, ...)
@@ -141,6 +145,18 @@ void mail_index_set_error(const char **error_r, const char *fmt, ...)
 /* Formats an LMDB error. */
 void mail_index_set_mdb_error(const char **error_r, const char *what,
 			      int rc);
+
+/* The process's environment of index->path (opened, or shared with
+ * another index of the same file; a damaged file is removed and made
+ * again).  Returns 0 and *env_r (a reference), or -1. */
+int mail_index_env_get(struct mail_index *index, struct mail_index_env **env_r,
+		       const char **error_r);
+/* Drops a reference; the last one closes the environment. */
+void mail_index_env_unref(struct mail_index_env *e);
+/* After an operation failed: if LMDB found the file damaged, deletes it
+ * (and its lock file) so that the next call, in any process, rebuilds the
+ * index from the maildir.  Returns -1 for the caller to return. */
+int mail_index_fail_check_damage(struct mail_index *index);
 
 /* Starts a read transaction (the env's cached one when free). */
 int mail_index_read_begin(struct mail_index *index, MDB_txn **txn_r,
@@ -151,6 +167,23 @@ int mail_index_write_begin(struct mail_index *index, MDB_txn **txn_r,
 			   const char **error_r);
 /* After MDB_MAP_FULL: doubles the map (no transaction may be active). */
 int mail_index_grow_map(struct mail_index *index, const char **error_r);
+
+/* ---- mail-index.c: the write transaction ---- */
+
+/* The work of one write transaction: returns >= 0 on success (the
+ * result), -1 on error with *rc_r the LMDB code (MDB_MAP_FULL to
+ * retry). */
+typedef int mail_index_write_fn(struct mail_index *index, MDB_txn *txn,
+				struct mail_index_hdr *hdr, void *context,
+				int *rc_r, const char **error_r);
+/* Runs fn in one write transaction with the header read, the directory
+ * stamps taken around it (mail_index_sync_own_change()) and the header
+ * written; retried after growing a full map.  Returns fn's result or
+ * -1. */
+int mail_index_write_txn(struct mail_index *index, mail_index_write_fn *fn,
+			 void *context, const char **error_r);
+
+/* ---- mail-index-rec.c: header, records, flags ---- */
 
 /* Header get/put; get returns 1, 0 if absent, -1 on error. */
 int mail_index_hdr_get(struct mail_index *index, MDB_txn *txn,
@@ -200,6 +233,10 @@ mail_index_rec_export(struct mail_index *index,
 uint8_t mail_index_flags_from_letters(const char *letters);
 char *mail_index_flags_to_letters(const char *old_letters, uint8_t flags);
 
+/* ---- mail-index-keywords.c ---- */
+
+/* True if id is among kw[0..n). */
+bool mail_index_kw_has(const uint32_t *kw, size_t n, uint32_t id);
 /* Keyword id of name, creating it when create is set (bumps
  * hdr->keyword_count).  Returns 1, 0 if absent (or invalid when not
  * creating), -1 on error (EINVAL/limit when creating). */
@@ -213,6 +250,22 @@ int mail_index_kw_load(struct mail_index *index, MDB_txn *txn,
 
 /* Now, from the realtime clock. */
 void mail_index_now(struct mail_index_stamp *now_r);
+
+/* ---- mail-index-message.c: a message's file ---- */
+
+/* The path of rec's file ("<dir>/new/<name>" or cur/), caller frees. */
+char *mail_index_rec_path(const struct mail_index *index,
+			  const struct mail_index_rec *rec);
+/* Finds the current file of rec (renamed by another program): updates
+ * rec's name and in_new bit.  Returns 1, 0 if the file is gone, -1. */
+int mail_index_refind(struct mail_index *index, struct mail_index_rec *rec,
+		      const char **error_r);
+/* After mail_index_refind() outside a STORE: rec takes the flags of its
+ * new name, with the transaction's MODSEQ (index->txn_modseq, also made
+ * hdr's HIGHESTMODSEQ) if they changed. */
+void mail_index_refound_flags(struct mail_index *index,
+			      struct mail_index_hdr *hdr,
+			      struct mail_index_rec *rec);
 
 /* ---- mail-index-sync.c ---- */
 

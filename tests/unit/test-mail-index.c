@@ -831,7 +831,8 @@ static void test_damaged_record(void **state)
 	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), -1);
 	assert_true(warnings >= 1);
 	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(mail_index_sync(index, 0, &error), 0);
+	/* 1 when the rebuild's UIDVALIDITY (the time) is another second. */
+	assert_true(mail_index_sync(index, 0, &error) >= 0);
 	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), 1);
 	assert_int_equal(rec.flags, MAIL_INDEX_SEEN);
 	mail_index_close(&index);

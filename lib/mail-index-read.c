@@ -1,0 +1,271 @@
+/* mail-index-read.c: reading the mail index: lookups by UID and base
+ * name, iteration, the UID list, the expunge log, paths and UIDLs. */
+#include "config.h"
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+#include "maildir.h"
+#include "maildir-keywords.h"
+#include "mail-index-private.h"
+#include "mem.h"
+
+/* ---- lookups ---- */
+
+int mail_index_lookup_uid(struct mail_index *index, uint32_t uid,
+			  struct mail_index_record *rec_r,
+			  const char **error_r)
+{
+	struct mail_index_rec rec;
+	MDB_txn *txn;
+	int ret;
+
+	if (mail_index_read_begin(index, &txn, error_r) < 0)
+		return -1;
+	mail_index_last_mdb_rc = 0;
+	ret = mail_index_rec_get(index, txn, uid, &rec, NULL, error_r);
+	mail_index_read_end(index, &txn);
+	if (ret == 1)
+		*rec_r = *mail_index_rec_export(index, &rec);
+	mail_index_rec_free(&rec);
+	if (ret < 0)
+		return mail_index_fail_check_damage(index);
+	return ret;
+}
+
+int mail_index_lookup_base(struct mail_index *index, const char *base,
+			   struct mail_index_record *rec_r,
+			   const char **error_r)
+{
+	MDB_val key = { maildir_name_base_len(base), (void *)base }, val;
+	struct mail_index_rec rec;
+	uint32_t uid;
+	MDB_txn *txn;
+	int ret, rc;
+
+	memset(&rec, 0, sizeof(rec));
+	if (key.mv_size == 0 || key.mv_size > 511)
+		return 0;
+	if (mail_index_read_begin(index, &txn, error_r) < 0)
+		return -1;
+	rc = mdb_get(txn, index->env->db_bases, &key, &val);
+	if (rc == MDB_NOTFOUND || (rc == 0 && val.mv_size != 4)) {
+		ret = 0;
+	} else if (rc != 0) {
+		mail_index_set_mdb_error(error_r, "read base", rc);
+		ret = -1;
+	} else {
+		memcpy(&uid, val.mv_data, 4);
+		ret = mail_index_rec_get(index, txn, uid, &rec, NULL,
+					 error_r);
+	}
+	mail_index_read_end(index, &txn);
+	if (ret == 1)
+		*rec_r = *mail_index_rec_export(index, &rec);
+	mail_index_rec_free(&rec);
+	return ret;
+}
+
+static int iterate(struct mail_index *index, uint32_t first, uint32_t last,
+		   bool by_modseq, uint64_t modseq, mail_index_iter_cb *cb,
+		   void *context, const char **error_r)
+{
+	struct mail_index_rec rec;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	uint8_t k[4];
+	MDB_val key = { 4, k }, val;
+	int rc, ret = 0;
+
+	if (first > last)
+		return 0;
+	if (mail_index_read_begin(index, &txn, error_r) < 0)
+		return -1;
+	rc = mdb_cursor_open(txn, index->env->db_msgs, &cur);
+	if (rc != 0) {
+		mail_index_read_end(index, &txn);
+		mail_index_set_mdb_error(error_r, "cursor", rc);
+		return -1;
+	}
+	mail_index_be32(k, first);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		uint32_t uid;
+
+		if (key.mv_size != 4)
+			continue;
+		uid = mail_index_get_be32(key.mv_data);
+		if (uid > last)
+			break;
+		if (by_modseq) {
+			struct mail_index_rec_disk d;
+
+			if (val.mv_size < sizeof(d))
+				continue;
+			memcpy(&d, val.mv_data, sizeof(d));
+			if (d.modseq <= modseq)
+				continue;
+		}
+		if (!mail_index_rec_decode(&val, &rec)) {
+			mail_index_rec_free(&rec);
+			continue;
+		}
+		ret = cb(mail_index_rec_export(index, &rec), context);
+		mail_index_rec_free(&rec);
+		if (ret != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mail_index_read_end(index, &txn);
+	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND) {
+		mail_index_set_mdb_error(error_r, "iterate", rc);
+		return -1;
+	}
+	return ret;
+}
+
+int mail_index_iterate(struct mail_index *index, uint32_t first,
+		       uint32_t last, mail_index_iter_cb *cb, void *context,
+		       const char **error_r)
+{
+	return iterate(index, first, last, false, 0, cb, context, error_r);
+}
+
+int mail_index_iterate_changed(struct mail_index *index, uint64_t modseq,
+			       mail_index_iter_cb *cb, void *context,
+			       const char **error_r)
+{
+	return iterate(index, 1, UINT32_MAX, true, modseq, cb, context,
+		       error_r);
+}
+
+int mail_index_uids(struct mail_index *index, uint32_t **uids_r,
+		    size_t *count_r, const char **error_r)
+{
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val key, val;
+	MDB_stat st;
+	size_t n = 0, alloc;
+	uint32_t *uids;
+	int rc;
+
+	*uids_r = NULL;
+	*count_r = 0;
+	if (mail_index_read_begin(index, &txn, error_r) < 0)
+		return -1;
+	if ((rc = mdb_stat(txn, index->env->db_msgs, &st)) != 0 ||
+	    (rc = mdb_cursor_open(txn, index->env->db_msgs, &cur)) != 0) {
+		mail_index_read_end(index, &txn);
+		mail_index_set_mdb_error(error_r, "uids", rc);
+		return -1;
+	}
+	alloc = st.ms_entries > 0 ? st.ms_entries : 1;
+	uids = xcalloc(alloc, sizeof(*uids));
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size != 4)
+			continue;
+		if (n == alloc) {
+			alloc *= 2;
+			uids = xreallocarray(uids, alloc, sizeof(*uids));
+		}
+		uids[n++] = mail_index_get_be32(key.mv_data);
+	}
+	mdb_cursor_close(cur);
+	mail_index_read_end(index, &txn);
+	if (rc != MDB_NOTFOUND) {
+		free(uids);
+		mail_index_set_mdb_error(error_r, "uids", rc);
+		return -1;
+	}
+	if (n == 0)
+		x_free(uids);
+	*uids_r = uids;
+	*count_r = n;
+	return 0;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+int mail_index_expunged_since(struct mail_index *index, uint64_t modseq,
+			      uint32_t **uids_r, size_t *count_r,
+			      const char **error_r)
+{
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	uint8_t k[12];
+	MDB_val key = { 12, k }, val;
+	size_t n = 0, alloc = 0, i, j;
+	uint32_t *uids = NULL;
+	int rc;
+
+	*uids_r = NULL;
+	*count_r = 0;
+	if (modseq == UINT64_MAX)
+		return 0;
+	if (mail_index_read_begin(index, &txn, error_r) < 0)
+		return -1;
+	if ((rc = mdb_cursor_open(txn, index->env->db_expunged, &cur)) != 0) {
+		mail_index_read_end(index, &txn);
+		mail_index_set_mdb_error(error_r, "expunge log", rc);
+		return -1;
+	}
+	mail_index_be64(k, modseq + 1);
+	mail_index_be32(k + 8, 0);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size != 12)
+			continue;
+		if (n == alloc) {
+			alloc = alloc == 0 ? 64 : alloc * 2;
+			uids = xreallocarray(uids, alloc, sizeof(*uids));
+		}
+		uids[n++] = mail_index_get_be32((const uint8_t *)key.mv_data +
+						8);
+	}
+	mdb_cursor_close(cur);
+	mail_index_read_end(index, &txn);
+	if (rc != MDB_NOTFOUND) {
+		free(uids);
+		mail_index_set_mdb_error(error_r, "expunge log", rc);
+		return -1;
+	}
+	if (n > 1) {
+		qsort(uids, n, sizeof(*uids), u32_cmp);
+		for (i = 1, j = 1; i < n; i++) {
+			if (uids[i] != uids[j - 1])
+				uids[j++] = uids[i];
+		}
+		n = j;
+	}
+	*uids_r = uids;
+	*count_r = n;
+	return 0;
+}
+
+char *mail_index_record_path(const struct mail_index *index,
+			     const struct mail_index_record *rec)
+{
+	return xasprintf("%s/%s/%s", index->dir, rec->in_new ? "new" : "cur",
+			 rec->name);
+}
+
+const char *mail_index_record_uidl(const struct mail_index *index,
+				   const struct mail_index_record *rec,
+				   char *buf)
+{
+	if (rec->pop3_uidl != NULL && rec->pop3_uidl[0] != '\0')
+		snprintf(buf, MAIL_INDEX_UIDL_MAX, "%s", rec->pop3_uidl);
+	else
+		snprintf(buf, MAIL_INDEX_UIDL_MAX, "UID%" PRIu32 "-%" PRIu32,
+			 rec->uid, index->last_uidvalidity);
+	return buf;
+}
