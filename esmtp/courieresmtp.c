@@ -20,10 +20,10 @@
  *
  * Connection reuse (esmtptimeoutkeepalive, default 60 s; 0 = off): a
  * delivery process whose transaction went through keeps its connection
- * and tells the module so on its status pipe ("done STATUS") instead of
- * exiting; the next delivery to the same domain is written to its job
- * pipe, and goes over that connection after an RSET.  While idle, the
- * process sends RSET every esmtptimeoutkeepaliveping (0 = never) and
+ * and tells the module so on its status pipe ("done STATUS KEEPALIVE")
+ * instead of exiting; the next delivery to the same domain is written to
+ * its job pipe, and goes over that connection after an RSET.  While idle,
+ * the process sends RSET every esmtptimeoutkeepaliveping (0 = never) and
  * says "gone" when the server closes the connection or the RSET fails.
  * The module ends an idle process by closing its job pipe (keepalive
  * over, the connection gone, too many idle, or the module stopping): the
@@ -109,20 +109,10 @@ static bool env_bool(const struct job_settings *js, const char *name,
 	return b;
 }
 
-static unsigned int timeout_file(const char *name, const char *vhost,
-				 unsigned int def)
-{
-	char *path = config_path_for_address(name, vhost);
-	unsigned int secs;
-
-	(void)config_read_interval(path, def, &secs, NULL);
-	free(path);
-	return secs > 0 ? secs : def;
-}
-
-/* An interval file where 0 means off (esmtptimeoutkeepalive...). */
-static unsigned int keepalive_secs(const char *name, const char *vhost,
-				   unsigned int def)
+/* An interval control file (or its vhost form); def when missing or
+ * malformed.  0 is kept (esmtptimeoutkeepalive: off). */
+static unsigned int interval_file(const char *name, const char *vhost,
+				  unsigned int def)
 {
 	char *path = config_path_for_address(name, vhost);
 	unsigned int secs;
@@ -130,6 +120,15 @@ static unsigned int keepalive_secs(const char *name, const char *vhost,
 	(void)config_read_interval(path, def, &secs, NULL);
 	free(path);
 	return secs;
+}
+
+/* A timeout: as interval_file(), 0 meaning def. */
+static unsigned int timeout_file(const char *name, const char *vhost,
+				 unsigned int def)
+{
+	unsigned int secs = interval_file(name, vhost, def);
+
+	return secs > 0 ? secs : def;
 }
 
 /* ipout/ip6out (or their vhost forms) into ss; port 0. */
@@ -312,7 +311,7 @@ static void kept_setup(const char *domain, const char *vhost)
 	set->timeout_cmd = timeout_file("esmtptimeout", vhost, 600);
 	set->timeout_data = timeout_file("esmtptimeoutdata", vhost, 600);
 	set->timeout_quit = timeout_file("esmtptimeoutquit", vhost, 10);
-	kept.keepalive = keepalive_secs("esmtptimeoutkeepalive", vhost, 60);
+	kept.keepalive = interval_file("esmtptimeoutkeepalive", vhost, 60);
 	source_address("ipout", vhost, AF_INET, &set->bind4);
 	source_address("ip6out", vhost, AF_INET6, &set->bind6);
 	set->use_starttls = env_bool(js, "ESMTP_USE_STARTTLS", true);
@@ -635,11 +634,12 @@ static void worker_main(char **f, size_t count, bool postpone, int job_fd,
 
 		if (kept.conn == NULL)
 			break;	/* one-shot: the exit status reports it */
-		(void)snprintf(done, sizeof(done), "done %d\n", status);
+		(void)snprintf(done, sizeof(done), "done %d %u\n", status,
+			       kept.keepalive);
 		if (write(status_fd, done, strlen(done)) < 0)
 			break;
 		if (worker_read_job(job_fd, status_fd,
-				    timeout_file("esmtptimeoutkeepaliveping",
+				    interval_file("esmtptimeoutkeepaliveping",
 						 kept.vhost, 0),
 				    &line) <= 0) {
 			status = 0;
@@ -797,16 +797,14 @@ static unsigned int idle_count(void)
 
 static void start_pending(void);
 
-/* c finished its job and keeps its connection. */
-static void child_idle(struct child *c)
+/* c finished its job and keeps its connection for keepalive seconds
+ * (its esmtptimeoutkeepalive, vhost form included). */
+static void child_idle(struct child *c, unsigned int keepalive)
 {
-	unsigned int keepalive;
-
 	if (m.eof) {
 		child_release(c);
 		return;
 	}
-	keepalive = keepalive_secs("esmtptimeoutkeepalive", NULL, 60);
 	if (keepalive == 0) {
 		child_release(c);
 		return;
@@ -832,6 +830,7 @@ static void child_idle(struct child *c)
 /* One status line of c. */
 static void child_status_line(struct child *c, const char *line)
 {
+	unsigned int keepalive;
 	int status;
 
 	if (strcmp(line, "gone") == 0) {
@@ -840,9 +839,10 @@ static void child_status_line(struct child *c, const char *line)
 			child_release(c);
 		return;
 	}
-	if (sscanf(line, "done %d", &status) == 1 && c->delid != NULL) {
+	if (sscanf(line, "done %d %u", &status, &keepalive) == 2 &&
+	    c->delid != NULL) {
 		child_job_done(c, status);
-		child_idle(c);
+		child_idle(c, keepalive);
 		return;
 	}
 	log_error("delivery process %ld: unexpected status line",
