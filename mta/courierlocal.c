@@ -241,7 +241,7 @@ static int maildir_copy(struct delivery *dl, const char *dir,
 	char *tmp = xasprintf("%s/tmp/%s", dir, name);
 	char *final = xasprintf("%s/new/%s", dir, name);
 	char *newdir = xasprintf("%s/new", dir);
-	const char *what = "open";
+	const char *what = "open", *where = tmp;
 	int fd, ret = -1, e = 0;
 
 	/* a killed attempt may have left it: the flock on the control
@@ -266,13 +266,23 @@ static int maildir_copy(struct delivery *dl, const char *dir,
 	}
 	close(fd);
 	what = "link";
+	where = final;
 	if (link(tmp, final) < 0) {
 		e = errno;
-		if (e == EEXIST)
-			ret = 0;
+		/* made by a killed attempt, maybe before its fsync of new/:
+		 * make it durable before we say it is delivered */
+		if (e == EEXIST) {
+			what = "fsync";
+			where = newdir;
+			if (fsync_dir(newdir) == 0)
+				ret = 0;
+			else
+				e = errno;
+		}
 		goto out_unlink;
 	}
 	what = "fsync";
+	where = newdir;
 	if (fsync_dir(newdir) < 0) {
 		/* not durable: take it back rather than half-deliver */
 		e = errno;
@@ -284,8 +294,7 @@ out_unlink:
 	(void)unlink(tmp);
 out:
 	if (ret < 0) {
-		snprintf(err, sizeof(err), "%s(%s): %s", what,
-			 strcmp(what, "link") == 0 ? final : tmp,
+		snprintf(err, sizeof(err), "%s(%s): %s", what, where,
 			 strerror(e));
 		*error_r = err;
 	}
@@ -317,6 +326,20 @@ static void deliver_maildir(struct delivery *dl, const char *dir,
 		if (r < 0)
 			log_warning("%s: %s", dir, error);
 		if (r > 0) {
+			/* the killed attempt may not have fsynced the
+			 * folder yet */
+			char *sub = xasprintf("%s/%.3s", dir, found);
+
+			r = fsync_dir(sub);
+			free(sub);
+			if (r < 0) {
+				result(o, CTL_STATUS_DEFERRED, "4.3.0 %s/%s: "
+				       "fsync: %s", dir, found,
+				       strerror(errno));
+				free(found);
+				free(name);
+				return;
+			}
 			log_info("%s: %s/%s was made by an earlier attempt",
 				 dl->qid, dir, found);
 			free(found);
