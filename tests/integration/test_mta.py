@@ -429,3 +429,46 @@ def test_mailq_and_cancelmsg(mta):
     wait_for(lambda: queue_empty(mta), what="empty queue")
     r = mta.run("cancelmsg", qid, check=False)
     assert r.returncode == 1
+
+
+def test_delivered_mail_read_over_imap_and_pop3(mta):
+    """What courierlocal delivers (its Maildir names come from the queue
+    id) is read by imaplib and poplib with the size its name says."""
+    import imaplib
+    import poplib
+    mta.program("imapd")
+    mta.program("pop3d")
+    start(mta)
+    text = "Subject: read me\n\n" + "line of text\n" * 50
+    sendmail(mta, text, "-f", mta.login, mta.login)
+    wait_for(lambda: maildir_messages(mta), what="delivery")
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    name = os.listdir(os.path.join(mta.maildir, "new"))[0]
+    assert ".C" in name and "R0T0." in name
+    path = os.path.join(mta.maildir, "new", name)
+    with open(path, "rb") as f:
+        crlf_size = len(f.read().replace(b"\n", b"\r\n"))
+    mta.start("imapd")
+    m = imaplib.IMAP4(mta.address, mta.ports["imap"], timeout=20)
+    try:
+        assert m.login(mta.login, mta.password)[0] == "OK"
+        assert m.select("INBOX")[0] == "OK"
+        typ, data = m.fetch("1", "(RFC822.SIZE BODY.PEEK[HEADER.FIELDS "
+                                 "(SUBJECT)])")
+        assert typ == "OK"
+        assert b"RFC822.SIZE %d" % crlf_size in data[0][0]
+        assert b"Subject: read me" in data[0][1]
+    finally:
+        m.logout()
+    mta.start("pop3d")
+    p = poplib.POP3(mta.address, mta.ports["pop3"], timeout=20)
+    try:
+        p.user(mta.login)
+        p.pass_(mta.password)
+        count, size = p.stat()
+        assert count == 1 and size == crlf_size
+        lines = p.retr(1)[1]
+        assert b"Subject: read me" in lines
+    finally:
+        p.quit()
+
