@@ -1248,10 +1248,14 @@ int esmtp_client_conn_ping(struct esmtp_client_conn *conn)
 {
 	struct session *sp = &conn->s;
 
+	unsigned int timeout = sp->set->timeout_cmd;
+
 	if (sp->lost)
 		return -1;
+	if (timeout == 0 || timeout > ESMTP_CLIENT_PING_TIMEOUT)
+		timeout = ESMTP_CLIENT_PING_TIMEOUT;
 	cmd(sp, "RSET");
-	if (read_reply(sp, sp->set->timeout_cmd) / 100 != 2) {
+	if (read_reply(sp, timeout) / 100 != 2) {
 		log_info("%s [%s]: keepalive RSET: %s", sp->target->host,
 			 sp->target->addr_text,
 			 sp->error != NULL ? sp->error : "refused");

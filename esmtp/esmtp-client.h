@@ -124,8 +124,13 @@ int esmtp_client_send(const struct esmtp_client_settings *set,
 /* The socket of a kept connection, to watch while idle: the server has
  * nothing to say then, so readable means it is closing. */
 int esmtp_client_conn_fd(const struct esmtp_client_conn *conn);
-/* The keepalive ping (esmtptimeoutkeepaliveping): RSET.  Returns 0, or
- * -1 when the connection is unusable (close it). */
+/* Longest wait for the reply to a keepalive ping (seconds): a healthy
+ * idle server answers RSET at once, and a job may be waiting. */
+#define ESMTP_CLIENT_PING_TIMEOUT 30
+
+/* The keepalive ping (esmtptimeoutkeepaliveping): RSET, its reply awaited
+ * at most esmtptimeout or ESMTP_CLIENT_PING_TIMEOUT, the shorter.
+ * Returns 0, or -1 when the connection is unusable (close it). */
 int esmtp_client_conn_ping(struct esmtp_client_conn *conn);
 /* QUIT (when the connection is still up), closes and frees; sets *conn
  * to NULL (NULL is harmless). */

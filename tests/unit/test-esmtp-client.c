@@ -678,6 +678,30 @@ static void test_needs_utf8(void **state)
 	assert_false(esmtp_client_message_needs_utf8(&msg));
 }
 
+/* Delivers msg to a fake server playing sc (esmtp_client_send() must
+ * return 1); returns what the server received (caller frees). */
+static char *converse(const struct script *sc,
+		      struct esmtp_client_message *msg)
+{
+	char capture[] = "/tmp/test-esmtp-cap-XXXXXX";
+	struct esmtp_client_settings set;
+	struct esmtp_target t;
+	char *error = NULL, *cap;
+	int fd = mkstemp(capture), status;
+	pid_t pid;
+
+	assert_true(fd >= 0);
+	close(fd);
+	settings(&set);
+	pid = start_server(sc, capture, &t);
+	assert_int_equal(esmtp_client_send(&set, &t, msg, NULL, &error), 1);
+	waitpid(pid, &status, 0);
+	cap = slurp(capture);
+	unlink(capture);
+	free(t.host);
+	return cap;
+}
+
 static void test_session_smtputf8(void **state)
 {
 	static const char *const rules[] = { NULL };
@@ -688,7 +712,6 @@ static void test_session_smtputf8(void **state)
 	const struct script without = {
 		"250-fake\r\n250 PIPELINING\r\n", rules, "250 2.0.0 ok",
 	};
-	char capture[] = "/tmp/test-esmtp-cap-XXXXXX";
 	struct esmtp_client_rcpt rcpts[2] = {
 		{ .address = "\xc3\xa9l\xc3\xa8ve@dest.test" },
 		{ .address = "plain@dest.test" },
@@ -698,26 +721,16 @@ static void test_session_smtputf8(void **state)
 		.sender = "me@src.test", .smtputf8 = true, .data = body,
 		.size = sizeof(body) - 1, .rcpts = rcpts, .rcpt_count = 2,
 	};
-	struct esmtp_client_settings set;
-	struct esmtp_target t;
-	char *error, *cap;
-	int fd = mkstemp(capture), status;
-	pid_t pid;
+	char *cap;
 
 	(void)state;
-	close(fd);
-	settings(&set);
 	/* offered: MAIL FROM with SMTPUTF8, both recipients sent */
-	pid = start_server(&with, capture, &t);
-	assert_int_equal(esmtp_client_send(&set, &t, &msg, NULL, &error), 1);
-	waitpid(pid, &status, 0);
-	cap = slurp(capture);
+	cap = converse(&with, &msg);
 	assert_non_null(strstr(cap, "C: MAIL FROM:<me@src.test> SMTPUTF8\r\n"));
 	assert_non_null(strstr(cap, "C: RCPT TO:<\xc3\xa9l\xc3\xa8ve@"));
 	assert_int_equal(rcpts[0].status, CTL_STATUS_DELIVERED);
 	assert_int_equal(rcpts[1].status, CTL_STATUS_DELIVERED);
 	free(cap);
-	free(t.host);
 	for (int i = 0; i < 2; i++) {
 		rcpts[i].status = CTL_STATUS_NONE;
 		x_free(rcpts[i].diag);
@@ -725,10 +738,7 @@ static void test_session_smtputf8(void **state)
 
 	/* not offered: the UTF-8 recipient fails with 5.6.7, the other
 	 * goes without the parameter */
-	pid = start_server(&without, capture, &t);
-	assert_int_equal(esmtp_client_send(&set, &t, &msg, NULL, &error), 1);
-	waitpid(pid, &status, 0);
-	cap = slurp(capture);
+	cap = converse(&without, &msg);
 	assert_non_null(strstr(cap, "C: MAIL FROM:<me@src.test>\r\n"));
 	assert_null(strstr(cap, "SMTPUTF8"));
 	assert_null(strstr(cap, "\xc3"));
@@ -738,7 +748,6 @@ static void test_session_smtputf8(void **state)
 	assert_int_equal(rcpts[1].status, CTL_STATUS_DELIVERED);
 	assert_string_equal(rcpts[1].diag, "250 2.0.0 ok");
 	free(cap);
-	free(t.host);
 	for (int i = 0; i < 2; i++) {
 		rcpts[i].status = CTL_STATUS_NONE;
 		x_free(rcpts[i].diag);
@@ -746,10 +755,7 @@ static void test_session_smtputf8(void **state)
 
 	/* a UTF-8 sender: nobody can be sent; no transaction at all */
 	msg.sender = "j\xc3\xb6@src.test";
-	pid = start_server(&without, capture, &t);
-	assert_int_equal(esmtp_client_send(&set, &t, &msg, NULL, &error), 1);
-	waitpid(pid, &status, 0);
-	cap = slurp(capture);
+	cap = converse(&without, &msg);
 	assert_null(strstr(cap, "MAIL FROM"));
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(rcpts[i].status, CTL_STATUS_FAILED);
@@ -757,8 +763,6 @@ static void test_session_smtputf8(void **state)
 		free(rcpts[i].diag);
 	}
 	free(cap);
-	free(t.host);
-	unlink(capture);
 }
 
 static void test_session_kept(void **state)
