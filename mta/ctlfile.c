@@ -35,6 +35,7 @@ void ctl_file_free(struct ctl_file **ctlp)
 	free(ctl->msgid);
 	free(ctl->auth_user);
 	free(ctl->from_mta);
+	free(ctl->local_ip);
 	free(ctl->cancelled);
 	free(ctl);
 	*ctlp = NULL;
@@ -313,6 +314,7 @@ static int parse_line(struct ctl_file *ctl, const char *line, bool first,
 	case 'M': set_str(&ctl->msgid, v); break;
 	case 'i': set_str(&ctl->auth_user, v); break;
 	case 'f': set_str(&ctl->from_mta, v); break;
+	case 'l': set_str(&ctl->local_ip, v); break;
 	case 'X': set_str(&ctl->cancelled, v); break;
 	case 't':
 		if ((v[0] == 'F' || v[0] == 'H') && v[1] == '\0')
@@ -480,7 +482,8 @@ int ctl_write_envelope(struct str *out, const struct ctl_file *ctl,
 	    put(out, 'e', ctl->envid, error_r) < 0 ||
 	    put(out, 'M', ctl->msgid, error_r) < 0 ||
 	    put(out, 'i', ctl->auth_user, error_r) < 0 ||
-	    put(out, 'f', ctl->from_mta, error_r) < 0)
+	    put(out, 'f', ctl->from_mta, error_r) < 0 ||
+	    put(out, 'l', ctl->local_ip, error_r) < 0)
 		goto fail;
 	if (ctl->ret == 'F' || ctl->ret == 'H')
 		str_printfa(out, "t%c\n", ctl->ret);

@@ -14,6 +14,8 @@
  *   M<message-id>      the Message-ID header's value
  *   i<user>            authenticated submitter
  *   f<text>            Received-From-MTA (DSN "dns; host [ip]")
+ *   l<address>         the local IP address the message came in on
+ *                      (outbound vhost.ADDRESS settings choose by it)
  *   U<uid>             local mail: the uid of the user who sent it (mailq
  *                      and cancelmsg let that user see and cancel it)
  *   8                  the body has 8-bit bytes
@@ -93,6 +95,7 @@ struct ctl_file {
 	char *msgid;		/* M, or NULL */
 	char *auth_user;	/* i, or NULL */
 	char *from_mta;		/* f, or NULL */
+	char *local_ip;		/* l, or NULL */
 	bool body_8bit;
 	bool verp;		/* V */
 	bool has_owner;		/* U: local mail of user owner_uid */
@@ -132,7 +135,7 @@ int ctl_parse(const char *data, size_t len, const struct ctl_limits *limits,
 /* Whether text can go in a record: no CR, LF or NUL. */
 bool ctl_value_ok(const char *text);
 
-/* Appends the records submit writes (s u e t M i f U 8 V E W L, then r R N
+/* Appends the records submit writes (s u e t M i f l U 8 V E W L, then r R N
  * for each recipient).  Returns 0, or -1 with *error_r when a value
  * cannot be written (contains CR, LF or NUL). */
 int ctl_write_envelope(struct str *out, const struct ctl_file *ctl,

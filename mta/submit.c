@@ -205,7 +205,8 @@ struct submit *submit_begin(const struct submit_options *opts,
 		}
 	}
 	if (!ctl_value_ok(opts->envid) || !ctl_value_ok(opts->auth_user) ||
-	    !ctl_value_ok(opts->from_mta) || !ctl_value_ok(opts->source)) {
+	    !ctl_value_ok(opts->from_mta) || !ctl_value_ok(opts->source) ||
+	    !ctl_value_ok(opts->local_ip)) {
 		free(qsender);
 		*error_r = reply("501 5.5.4 Invalid envelope parameter");
 		return NULL;
@@ -231,6 +232,8 @@ struct submit *submit_begin(const struct submit_options *opts,
 		xstrdup(opts->auth_user) : NULL;
 	s->ctl->from_mta = opts->from_mta != NULL ?
 		xstrdup(opts->from_mta) : NULL;
+	s->ctl->local_ip = opts->local_ip != NULL && *opts->local_ip != '\0' ?
+		xstrdup(opts->local_ip) : NULL;
 	s->ctl->expires = s->now + cfg.queuetime;
 	s->ctl->warn_time = s->now + cfg.warntime;
 	if (cfg.submitdelay > 0)

@@ -54,6 +54,9 @@ struct submit_options {
 	const char *received_from;
 	const char *protocol;	/* "with ..." word; NULL = "local" */
 	const char *from_mta;	/* DSN Received-From-MTA, or NULL */
+	/* the local IP address the message came in on (the l record, for
+	 * the outbound vhost.ADDRESS settings), or NULL */
+	const char *local_ip;
 	uid_t uid;		/* for local mail's Received: */
 	bool no_add_msgid;	/* NOADDMSGID */
 	bool no_add_date;	/* NOADDDATE */

@@ -34,7 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (back->rcpt_count != ctl->rcpt_count ||
 		    back->has_owner != ctl->has_owner ||
-		    back->owner_uid != ctl->owner_uid)
+		    back->owner_uid != ctl->owner_uid ||
+		    (back->local_ip == NULL) != (ctl->local_ip == NULL) ||
+		    (back->local_ip != NULL &&
+		     strcmp(back->local_ip, ctl->local_ip) != 0))
 			abort();
 		for (size_t i = 0; i < ctl->rcpt_count; i++) {
 			if (strcmp(back->rcpts[i].address,

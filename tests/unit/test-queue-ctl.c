@@ -141,6 +141,7 @@ static void test_owner(void **state)
 	(void)state;
 	ctl->has_owner = true;
 	ctl->owner_uid = 65534;
+	ctl->local_ip = xstrdup("192.0.2.7");
 	ctl_file_add_rcpt(ctl, "a@b", NULL, 0);
 	str_init(&out, 64);
 	assert_int_equal(ctl_write_envelope(&out, ctl, &error), 0);
@@ -148,6 +149,7 @@ static void test_owner(void **state)
 	back = parse_ok(str_c(&out));
 	assert_true(back->has_owner);
 	assert_int_equal(back->owner_uid, 65534);
+	assert_string_equal(back->local_ip, "192.0.2.7");
 	ctl_file_free(&back);
 	back = parse_ok("s\nU\nUx\nU-1\nU4294967296\nU12 \nra@b\n");
 	assert_false(back->has_owner);
@@ -155,6 +157,7 @@ static void test_owner(void **state)
 	ctl_file_free(&back);
 	back = parse_ok("s\nra@b\n");
 	assert_false(back->has_owner);
+	assert_null(back->local_ip);
 	ctl_file_free(&back);
 	ctl_file_free(&ctl);
 	str_free(&out);
