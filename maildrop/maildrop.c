@@ -333,7 +333,7 @@ int main(int argc, char **argv)
 		md_interp_set_quota_warning(it, warn_percent, wf);
 		free(wf);
 	}
-	if (atoi(md_interp_get(it, "VERBOSE")) >= 3)
+	if (atoi(md_interp_get(it, "VERBOSE")) >= 2)
 		fprintf(stderr, "Message envelope sender=%s\n",
 			md_interp_get(it, "FROM"));
 	signal(SIGALRM, on_alarm);

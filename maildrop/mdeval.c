@@ -180,6 +180,9 @@ static bool restricted(const struct md_interp *it)
 
 /* VERBOSE as a number. */
 static int verbose(struct md_interp *it);
+/* A VERBOSE trace line "file(line): text" on stderr at level and up. */
+static void trace(struct md_interp *it, int level, const struct md_node *n,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 const char *md_interp_error(const struct md_interp *it)
 {
@@ -203,6 +206,11 @@ static double num(const char *s)
 
 static char *fmt_num(double d)
 {
+	/* whole numbers (scores, counts) are most of them: %.22g writes
+	 * them as %lld does, without glibc's slower floating-point path */
+	if (d > -1e15 && d < 1e15 && d == (double)(long long)d &&
+	    !(d == 0 && signbit(d)))
+		return xasprintf("%lld", (long long)d);
 	return xasprintf("%.22g", d);
 }
 
@@ -321,6 +329,8 @@ static char *run_backticks(struct md_interp *it, const char *cmd)
 		fatal(it, MD_EX_TEMPFAIL, "Unable to execute a command in embedded mode.");
 		return xstrdup("");
 	}
+	if (verbose(it) >= 1)
+		fprintf(stderr, "maildrop: Filtering through `%s`\n", cmd);
 	str_init(&out, 256);
 	fflush(stdout);
 	envp = build_env(it);
@@ -398,8 +408,12 @@ static char *eval_text(struct md_interp *it, const struct md_node *n)
 	return str_steal(&out);
 }
 
+/* The compiled pattern of node pn (after substitution), cached; NULL
+ * after a fatal error.  *text_r (may be NULL) gets the pattern text, valid
+ * while the cache entry lives. */
 static struct md_pattern *get_pattern(struct md_interp *it,
-				      const struct md_node *pn)
+				      const struct md_node *pn,
+				      const char **text_r)
 {
 	struct str re;
 	struct pat_cache *c = NULL;
@@ -415,7 +429,7 @@ static struct md_pattern *get_pattern(struct md_interp *it,
 	}
 	if (c != NULL && strcmp(c->text, str_c(&re)) == 0) {
 		str_free(&re);
-		return c->pat;
+		goto found;
 	}
 	if (c == NULL) {
 		it->pcache = xreallocarray(it->pcache, it->npcache + 1,
@@ -431,7 +445,15 @@ static struct md_pattern *get_pattern(struct md_interp *it,
 	if (c->pat == NULL) {
 		fatal(it, MD_EX_TEMPFAIL, "%s", err);
 		free(err);
+		return NULL;
 	}
+found:
+	if (text_r != NULL)
+		*text_r = c->text;
+	if (verbose(it) >= 3)
+		md_pattern_set_trace(c->pat, stderr, c->text);
+	else
+		md_pattern_set_trace(c->pat, NULL, NULL);
 	return c->pat;
 }
 
@@ -451,16 +473,23 @@ static void set_matches(struct md_interp *it, const struct md_match *m)
 static char *eval_pattern(struct md_interp *it, const struct md_node *pn,
 			  const char *subject)
 {
-	struct md_pattern *pat = get_pattern(it, pn);
+	const char *text = NULL;
+	struct md_pattern *pat = get_pattern(it, pn, &text);
 	struct md_match m = { NULL, 0 };
 	bool weighted = (pn->flags & MD_PAT_WEIGHTED) != 0;
 	double score = 0;
+	char *r;
 
 	if (pat == NULL)
 		return xstrdup("");
 	if (subject != NULL) {
 		/* =~ against a string: the whole string, once or weighted */
-		int rc = md_pattern_exec(pat, subject, strlen(subject), 0,
+		int rc;
+
+		if (verbose(it) >= 3)
+			fprintf(stderr, "Matching /%s/ against %s\n", text,
+				subject);
+		rc = md_pattern_exec(pat, subject, strlen(subject), 0,
 					 NULL, &m);
 
 		if (rc < 0) {
@@ -477,10 +506,40 @@ static char *eval_pattern(struct md_interp *it, const struct md_node *pn,
 			set_matches(it, &m);
 	}
 	md_match_clear(&m);
-	return fmt_num(score);
+	r = fmt_num(score);
+	if (!it->failed)
+		trace(it, 4, pn, "Search of %s = %s", text, r);
+	return r;
 }
 
 static char *call(struct md_interp *it, const struct md_node *n);
+
+/* The name of a binary operator in VERBOSE 6 traces, as Debian's
+ * maildrop writes it (its spelling included). */
+static const char *op_name(enum md_op op)
+{
+	switch (op) {
+	case MD_OP_LT: return "less than";
+	case MD_OP_LE: return "less than or equal";
+	case MD_OP_GT: return "greater than";
+	case MD_OP_GE: return "greater than or equal";
+	case MD_OP_EQ: return "equal";
+	case MD_OP_NE: return "not equal";
+	case MD_OP_SLT: return "string less than";
+	case MD_OP_SLE: return "string less than or equal";
+	case MD_OP_SGT: return "string greater than";
+	case MD_OP_SGE: return "string grater than or equal";
+	case MD_OP_SEQ: return "string equal";
+	case MD_OP_SNE: return "string not equal";
+	case MD_OP_BOR: return "bitwise or";
+	case MD_OP_BAND: return "bitwise and";
+	case MD_OP_ADD: return "add";
+	case MD_OP_SUB: return "subtract";
+	case MD_OP_MUL: return "multiply";
+	case MD_OP_DIV: return "divide";
+	default: return "";
+	}
+}
 
 static char *eval(struct md_interp *it, const struct md_node *n)
 {
@@ -503,12 +562,17 @@ static char *eval(struct md_interp *it, const struct md_node *n)
 		return call(it, n);
 	case MD_UNARY:
 		a = eval(it, n->a);
-		if (n->op == MD_OP_NOT)
+		if (n->op == MD_OP_NOT) {
+			trace(it, 6, n, "Operation on: %s - logical not.", a);
 			r = xstrdup(truth(a) ? "0" : "1");
-		else if (n->op == MD_OP_BNOT)
+			trace(it, 6, n, "Operation: logical not=%s", r);
+		} else if (n->op == MD_OP_BNOT) {
+			trace(it, 6, n, "Operation on: %s - bitwise not.", a);
 			r = fmt_num((double)(~int32_of(num(a))));
-		else
+			trace(it, 6, n, "Operation: bitwise not=%s", r);
+		} else {
 			r = fmt_num(-num(a));
+		}
 		free(a);
 		return r;
 	case MD_BINARY:
@@ -518,12 +582,22 @@ static char *eval(struct md_interp *it, const struct md_node *n)
 	}
 	a = eval(it, n->a);
 	if (n->op == MD_OP_OR || n->op == MD_OP_AND) {
+		const char *name = n->op == MD_OP_OR ? "or" : "and";
 		bool t = truth(a);
 
-		if ((n->op == MD_OP_OR) == t)
-			return a;
-		free(a);
-		return eval(it, n->b);
+		trace(it, 6, n, "Operation: logical %s, left hand side=%s",
+		      name, a);
+		if ((n->op == MD_OP_OR) != t) {
+			free(a);
+			/* sic: Debian's maildrop writes "size" */
+			trace(it, 6, n, "Operation: logical %s, evaluating "
+			      "right hand size.", name);
+			a = eval(it, n->b);
+		}
+		if (!it->failed)
+			trace(it, 6, n, "Operation: logical %s, result=%s",
+			      name, a);
+		return a;
 	}
 	b = eval(it, n->b);
 	x = num(a);
@@ -556,6 +630,9 @@ static char *eval(struct md_interp *it, const struct md_node *n)
 		break;
 	default: r = xstrdup(""); break;
 	}
+	if (!it->failed && verbose(it) >= 6)
+		trace(it, 6, n, "Operation on: %s and %s - %s, result is %s", a,
+		      b, op_name(n->op), r);
 	free(a);
 	free(b);
 	return r;
@@ -584,6 +661,31 @@ static void addr_specs(const char *s, struct str *out, const char *sep)
 	rfc822_addr_parser_destroy(&p);
 }
 
+/* VERBOSE 6: the header value hasaddr() parses and the addresses it
+ * found in it (specs: one per line), as Debian's maildrop writes them. */
+static void trace_addrs(const char *value, const char *specs)
+{
+	fputs("maildrop: hasaddr: rfc822 parsing: ", stderr);
+	/* Debian's copy of a folded value has a blank added to each
+	 * continuation line */
+	for (; *value != '\0'; value++) {
+		fputc(*value, stderr);
+		if (*value == '\n' && value[1] != '\0')
+			fputc(' ', stderr);
+	}
+	fputc('\n', stderr);
+	while (*specs != '\0') {
+		size_t l = strcspn(specs, "\n");
+
+		if (l > 0)
+			fprintf(stderr, "maildrop: hasaddr: rfc822 parsed: %.*s\n",
+				(int)l, specs);
+		specs += l;
+		if (*specs == '\n')
+			specs++;
+	}
+}
+
 static bool hasaddr(struct md_interp *it, const char *addr)
 {
 	static const char *const hdrs[] = { "To", "Cc", "Resent-To", "Resent-Cc" };
@@ -608,8 +710,11 @@ static bool hasaddr(struct md_interp *it, const char *addr)
 			if (end - i > hl && strncasecmp(d + i, hdrs[h], hl) == 0 &&
 			    d[i + hl] == ':') {
 				char *v = xmemdup(d + i + hl + 1, end - i - hl - 1);
+				size_t from = str_len(&specs);
 
 				addr_specs(v, &specs, "\n");
+				if (verbose(it) >= 6)
+					trace_addrs(v, str_c(&specs) + from);
 				free(v);
 			}
 		}
@@ -674,6 +779,8 @@ static char *lookup(struct md_interp *it, const char *expr, const char *file,
 			free(err);
 			break;
 		}
+		if (verbose(it) >= 3)
+			fprintf(stderr, "Matching /%s/ against %s\n", p, expr);
 		if (md_pattern_exec(pat, expr, strlen(expr), 0, NULL, NULL) > 0)
 			found = true;
 		md_pattern_free(&pat);
@@ -830,7 +937,9 @@ static char *call(struct md_interp *it, const struct md_node *n)
 		return db_fetch(it, n);
 	a = eval(it, n->kids[0]);
 	if (strcmp(f, "length") == 0) {
+		trace(it, 6, n, "Operation on: %s - strlength.", a);
 		r = xasprintf("%zu", strlen(a));
+		trace(it, 6, n, "Operation: strlength=%s", r);
 	} else if (strcmp(f, "substr") == 0) {
 		double start, count;
 		size_t len = strlen(a);
@@ -838,12 +947,20 @@ static char *call(struct md_interp *it, const struct md_node *n)
 		b = eval(it, n->kids[1]);
 		start = num(b);
 		free(b);
+		/* Debian's traces show the numbers as unsigned */
+		trace(it, 6, n, "Operation on: %s - strsubstr %llu", a,
+		      (unsigned long long)(long long)start);
 		count = (double)len;
 		if (n->nkids > 2) {
 			c = eval(it, n->kids[2]);
 			count = num(c);
 			free(c);
+			trace(it, 6, n, "Operation on: %s - strsubstr chop %llu",
+			      a, (unsigned long long)(long long)count);
 		}
+		trace(it, 6, n, "Operation:  strsubstr=%s",
+		      start >= 0 && start < (double)len ? a + (size_t)start
+							 : "");
 		if (start < 0 || start >= (double)len || count <= 0) {
 			r = xstrdup("");
 		} else {
@@ -853,6 +970,8 @@ static char *call(struct md_interp *it, const struct md_node *n)
 			r = xmemdup(a + s, k);
 		}
 	} else if (strcmp(f, "hasaddr") == 0) {
+		if (verbose(it) >= 6)
+			fprintf(stderr, "maildrop: hasaddr('%s')\n", a);
 		r = xstrdup(hasaddr(it, a) ? "1" : "0");
 	} else if (strcmp(f, "getaddr") == 0) {
 		struct str out;
@@ -1002,7 +1121,8 @@ static char *shell_quote(const char *s)
 }
 
 /* Delivers the message to target.  Returns 0, or -1 after fatal(). */
-static int deliver(struct md_interp *it, const char *target, bool is_cc)
+/* deliver() without its trace: returns 0 (1 for a program), or -1. */
+static int deliver_to(struct md_interp *it, const char *target, bool is_cc)
 {
 	const char *data = str_c(&it->msg->data);
 	size_t len = str_len(&it->msg->data);
@@ -1015,10 +1135,13 @@ static int deliver(struct md_interp *it, const char *target, bool is_cc)
 		return -1;
 	}
 	if (*target == '|' || *target == '!') {
-		char **envp = build_env(it);
+		char **envp;
 		char *cmd;
 		int status;
 
+		if (verbose(it) >= 1)
+			fprintf(stderr, "maildrop: Delivering to %s\n", target);
+		envp = build_env(it);
 		if (*target == '|') {
 			cmd = xstrdup(target + 1);
 		} else {
@@ -1056,26 +1179,34 @@ static int deliver(struct md_interp *it, const char *target, bool is_cc)
 		free_env(envp);
 		free(cmd);
 		log_delivery_as(it, status == 0 ? "File" : "!Err", target, len);
+		/* Debian's maildrop says so whatever the program's exit */
+		if (verbose(it) >= 5)
+			fprintf(stderr, "maildrop: Delivery complete.\n");
 		if (is_cc) {
 			char *s = xasprintf("%d", status);
 
 			md_interp_set(it, "EXITCODE", s);
 			free(s);
 		} else if (status != 0) {
+			/* the exit code is maildrop's, without a message */
 			fatal(it, status, "Delivery to program failed (exit %d).",
 			      status);
+			x_free(it->error);
 			return -1;
 		}
-		return 0;
+		return 1;
 	}
 	{
 		size_t tl = strlen(target);
-		bool slash = tl > 1 && target[tl - 1] == '/';
+		bool slash = tl > 1 && target[tl - 1] == '/', isdir;
 		char *path = xstrdup(target);
 
 		while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
 			path[strlen(path) - 1] = '\0';
-		if (slash || is_dir(path)) {
+		isdir = is_dir(path);
+		if (!isdir && verbose(it) >= 1)
+			fprintf(stderr, "maildrop: Delivering to %s\n", target);
+		if (slash || isdir) {
 			bool over;
 			char *warn = NULL;
 
@@ -1106,6 +1237,10 @@ static int deliver(struct md_interp *it, const char *target, bool is_cc)
 			const char *from = md_interp_get(it, "FROM");
 
 			lock_settings(it, &ls);
+			if (verbose(it) >= 5)
+				fprintf(stderr, "maildrop: Flock()ing %s.\n"
+					"maildrop: Appending to %s.\n", path,
+					path);
 			if (md_deliver_mbox(path, data, len,
 					    *from != '\0' ? from : "MAILER-DAEMON",
 					    &ls, &size, &err) < 0) {
@@ -1119,6 +1254,19 @@ static int deliver(struct md_interp *it, const char *target, bool is_cc)
 		free(path);
 	}
 	return 0;
+}
+
+/* Delivers to target (to, cc, DEFAULT): a program ("|cmd"), a
+ * forward ("!addr"), a maildir or an mbox file.  Returns 0, or -1 after
+ * a fatal error. */
+static int deliver(struct md_interp *it, const char *target, bool is_cc)
+{
+	int r = deliver_to(it, target, is_cc);
+
+	/* 1: a program, which wrote its own trace */
+	if (r == 0 && verbose(it) >= 5)
+		fprintf(stderr, "maildrop: Delivery complete.\n");
+	return r < 0 ? -1 : 0;
 }
 
 /* ---- statements ---- */
@@ -1152,59 +1300,67 @@ static void echo(const char *s)
 	str_free(&out);
 }
 
+/* foreach collects the matches first (the body may change the message
+ * or the variables the pattern uses), as Debian's maildrop does. */
 struct foreach_ctx {
 	struct md_interp *it;
-	const struct md_node *body;
-	enum md_run_result result;
+	char **matches;
+	size_t n, alloc;
 };
 
 static int foreach_cb(const char *match, size_t len, void *context)
 {
 	struct foreach_ctx *fc = context;
-	char *m = xmemdup(match, len);
 
-	md_interp_set(fc->it, "MATCH", m);
-	free(m);
-	fc->result = exec(fc->it, fc->body);
-	return fc->result == MD_RUN_END ? 0 : -1;
+	if (fc->n == fc->alloc) {
+		fc->alloc = fc->alloc == 0 ? 8 : fc->alloc * 2;
+		fc->matches = xreallocarray(fc->matches, fc->alloc,
+					    sizeof(*fc->matches));
+	}
+	fc->matches[fc->n++] = xmemdup(match, len);
+	return 0;
 }
 
 static enum md_run_result exec_foreach(struct md_interp *it,
 				       const struct md_node *n)
 {
 	struct md_pattern *pat;
-	struct foreach_ctx fc = { it, n->b, MD_RUN_END };
-	struct str matches;
-	size_t count = 0;
+	struct foreach_ctx fc = { it, NULL, 0, 0 };
+	enum md_run_result r = MD_RUN_END;
+	const char *text = NULL;
+	int rc;
 
-	pat = get_pattern(it, n->c);
+	pat = get_pattern(it, n->c, &text);
 	if (pat == NULL)
 		return MD_RUN_FAIL;
-	/* collect the matches first: the body may change the message */
-	str_init(&matches, 256);
-	(void)matches;
 	if (n->a != NULL) {
 		char *s = eval(it, n->a);
 
 		if (it->failed) {
 			free(s);
-			str_free(&matches);
 			return MD_RUN_FAIL;
 		}
-		if (md_string_foreach(s, strlen(s), pat, foreach_cb, &fc) < 0 &&
-		    fc.result == MD_RUN_END)
-			fatal(it, MD_EX_TEMPFAIL, "Pattern match failed.");
+		rc = md_string_foreach(s, strlen(s), pat, foreach_cb, &fc);
 		free(s);
 	} else {
-		if (md_message_foreach(it->msg, pat, n->c->flags, foreach_cb,
-				       &fc) < 0 && fc.result == MD_RUN_END)
-			fatal(it, MD_EX_TEMPFAIL, "Pattern match failed.");
+		rc = md_message_foreach(it->msg, pat, n->c->flags, foreach_cb,
+					&fc);
 	}
-	(void)count;
-	str_free(&matches);
+	if (rc < 0)
+		fatal(it, MD_EX_TEMPFAIL, "Pattern match failed.");
+	else
+		trace(it, 4, n->c, "Search of %s = %zu", text, fc.n);
+	for (size_t i = 0; i < fc.n; i++) {
+		if (r == MD_RUN_END && !it->failed) {
+			md_interp_set(it, "MATCH", fc.matches[i]);
+			r = exec(it, n->b);
+		}
+		free(fc.matches[i]);
+	}
+	free(fc.matches);
 	if (it->failed)
 		return MD_RUN_FAIL;
-	return fc.result;
+	return r;
 }
 
 static int verbose(struct md_interp *it)
@@ -1214,9 +1370,6 @@ static int verbose(struct md_interp *it)
 	return v != NULL ? atoi(v) : 0;
 }
 
-/* A VERBOSE trace line "file(line): text" on stderr. */
-static void trace(struct md_interp *it, int level, const struct md_node *n,
-		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void trace(struct md_interp *it, int level, const struct md_node *n,
 		  const char *fmt, ...)
 {
@@ -1339,7 +1492,7 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 	case MD_ASSIGN:
 		v = eval(it, n->a);
 		if (!it->failed) {
-			trace(it, 5, n, "%s=\"%s\"", n->str, v);
+			trace(it, 4, n, "%s=\"%s\"", n->str, v);
 			md_interp_set(it, n->str, v);
 			if (strcmp(n->str, "UMASK") == 0)
 				umask((mode_t)strtoul(v, NULL, 8) & 0777);
@@ -1347,10 +1500,10 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 		free(v);
 		break;
 	case MD_IF:
-		trace(it, 5, n, "Evaluating IF condition.");
+		trace(it, 4, n, "Evaluating IF condition.");
 		v = eval(it, n->a);
 		if (!it->failed) {
-			trace(it, 5, n, "IF evaluated, result=%s", v);
+			trace(it, 4, n, "IF evaluated, result=%s", v);
 			if (truth(v))
 				r = exec(it, n->b);
 			else if (n->c != NULL)
@@ -1360,10 +1513,10 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 		break;
 	case MD_WHILE:
 		for (;;) {
-			trace(it, 5, n, "Evaluating WHILE condition.");
+			trace(it, 4, n, "Evaluating WHILE condition.");
 			v = eval(it, n->a);
 			if (!it->failed)
-				trace(it, 5, n,
+				trace(it, 4, n,
 				      "While condition evaluated, result=%s", v);
 			if (it->failed || !truth(v)) {
 				free(v);
@@ -1382,8 +1535,6 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 		v = eval(it, n->a);
 		if (!it->failed && deliver(it, v, n->type == MD_CC) == 0 &&
 		    n->type == MD_TO) {
-			if (verbose(it) >= 5)
-				fprintf(stderr, "maildrop: Delivery complete.\n");
 			it->delivered = true;
 			r = MD_RUN_EXIT;
 		}
@@ -1406,6 +1557,12 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 			free(v);
 			break;
 		}
+		if (n->type == MD_XFILTER && verbose(it) >= 1)
+			fprintf(stderr, "maildrop: Filtering through xfilter %s\n",
+				v);
+		else if (n->type == MD_SYSTEM && verbose(it) >= 1)
+			fprintf(stderr, "maildrop: Executing system command %s\n",
+				v);
 		str_init(&out, n->type == MD_XFILTER ? str_len(&it->msg->data) + 256 : 16);
 		envp = build_env(it);
 		fflush(stdout);
@@ -1439,26 +1596,34 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 		break;
 	}
 	case MD_EXCEPTION:
+		trace(it, 4, n, "Trapping exceptions.");
 		r = exec(it, n->b);
 		if (r == MD_RUN_FAIL) {
 			it->failed = false;
 			x_free(it->error);
 			r = MD_RUN_END;
+			trace(it, 4, n, "Trapped exception.");
+		} else if (r == MD_RUN_END) {
+			trace(it, 4, n, "Exception trapping removed.");
 		}
 		return r;
 	case MD_INCLUDE:
 		v = eval(it, n->a);
-		if (!it->failed)
+		if (!it->failed) {
+			trace(it, 4, n, "Opening include file %s", v);
 			r = exec_include(it, v);
+		}
 		free(v);
 		return r;
 	case MD_IMPORT: {
 		const char *e = getenv(n->str);
 
+		trace(it, 4, n, "import  \"%s\"", n->str);
 		md_interp_set(it, n->str, e != NULL ? e : "");
 		break;
 	}
 	case MD_UNSET:
+		trace(it, 4, n, "unset %s", n->str);
 		var_unset(it, n->str);
 		break;
 	case MD_EXIT:
@@ -1482,6 +1647,7 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 	case MD_LOGFILE:
 		v = eval(it, n->a);
 		if (!it->failed) {
+			trace(it, 4, n, "Opening logfile %s", v);
 			if (it->logfile != NULL)
 				fclose(it->logfile);
 			it->logfile = NULL;
@@ -1499,6 +1665,8 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 			free(v);
 			break;
 		}
+		trace(it, 4, n, "Creating %s %s",
+		      n->type == MD_DOTLOCK ? "dotlock" : "flock", v);
 		if (n->type == MD_DOTLOCK) {
 			struct md_lock_settings ls;
 
@@ -1639,6 +1807,8 @@ enum md_run_result md_interp_run_file(struct md_interp *it, const char *path)
 		str_append_n(&text, buf, (size_t)n);
 	}
 	close(fd);
+	if (it->include_depth == 0 && verbose(it) >= 2)
+		fprintf(stderr, "maildrop: Attempting %s\n", path);
 	parser = md_parser_create(NULL);
 	prog = md_parse(parser, path, str_c(&text), str_len(&text));
 	str_free(&text);
@@ -1672,8 +1842,6 @@ enum md_run_result md_interp_run_file(struct md_interp *it, const char *path)
 	save_initial(it);
 	it->cur_file = path;
 	if (it->include_depth == 0) {
-		if (verbose(it) >= 3)
-			fprintf(stderr, "maildrop: Attempting %s\n", path);
 		r = md_interp_run(it, prog, path);
 	} else {
 		r = exec(it, prog);
@@ -1710,7 +1878,8 @@ int md_interp_finish(struct md_interp *it, enum md_run_result last)
 		const char *def = md_interp_get(it, "DEFAULT");
 
 		if (deliver(it, def, false) < 0) {
-			fprintf(stderr, "maildrop: %s\n", it->error);
+			if (it->error != NULL)
+				fprintf(stderr, "maildrop: %s\n", it->error);
 			return it->fail_code != 0 ? it->fail_code : MD_EX_TEMPFAIL;
 		}
 	}

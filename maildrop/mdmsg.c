@@ -262,8 +262,7 @@ static void push_text_lines(struct canon_ctx *ctx, const char *d, size_t len,
 			push_line(ctx, d + i, l, MD_LINE_BODY | MD_LINE_PARTIAL);
 			break;
 		}
-		if (l > 0 && d[i + l - 1] == '\r')
-			l--;
+		/* a CR before the LF stays, as in Debian's maildrop */
 		push_line(ctx, d + i, l, MD_LINE_BODY);
 		i = nl == NULL ? len : end + 1;
 	}
@@ -371,7 +370,7 @@ static void canon_build(struct md_message *msg)
 	mime_parser_destroy(&parser);
 	if (!mime) {
 		push_text_lines(&ctx, str_c(&msg->data) + msg->header_end,
-				str_len(&msg->data) - msg->header_end, false);
+				str_len(&msg->data) - msg->header_end, true);
 	}
 	str_free(&ctx.text);
 	msg->canon_done = true;
@@ -421,7 +420,34 @@ char *md_message_header(const struct md_message *msg, const char *name)
 struct md_pattern {
 	pcre2_code *code;
 	uint32_t npairs; /* capturing groups + 1 */
+	FILE *trace;	/* VERBOSE 3: "Matching /re/ against line" */
+	char *trace_re;
 };
+
+void md_pattern_set_trace(struct md_pattern *pat, FILE *stream,
+			  const char *re)
+{
+	free(pat->trace_re);
+	pat->trace_re = stream != NULL ? xstrdup(re) : NULL;
+	pat->trace = stream;
+}
+
+/* The trace of one line tried; end is "\n" or "" (Debian's maildrop
+ * writes the line a second time, without a line end, when it takes the
+ * groups of the match it found). */
+static void trace_line(const struct md_pattern *pat, const char *line,
+		       const char *end)
+{
+	if (pat->trace != NULL)
+		fprintf(pat->trace, "Matching /%s/ against %s%s",
+			pat->trace_re, line, end);
+}
+
+static void trace_not_matched(const struct md_pattern *pat)
+{
+	if (pat->trace != NULL)
+		fputs("Not matched.\n", pat->trace);
+}
 
 /* One match context (the limits) and one match block for every pattern
  * of the process: a match's offsets are copied out before the next
@@ -493,6 +519,7 @@ void md_pattern_free(struct md_pattern **patp)
 	if (pat == NULL)
 		return;
 	pcre2_code_free(pat->code);
+	free(pat->trace_re);
 	free(pat);
 	*patp = NULL;
 }
@@ -568,7 +595,6 @@ static const struct md_lines *selected(struct md_message *msg,
 	struct md_lines *sel = &msg->sel[mask & 7];
 	struct str cur;
 	size_t cap = 0;
-	bool pending = false;
 
 	canon_build(msg);
 	if (sel->done)
@@ -578,8 +604,7 @@ static const struct md_lines *selected(struct md_message *msg,
 		if ((msg->kinds[i] & mask) == 0)
 			continue;
 		str_append(&cur, msg->lines[i]);
-		pending = (msg->kinds[i] & MD_LINE_PARTIAL) != 0;
-		if (pending)
+		if ((msg->kinds[i] & MD_LINE_PARTIAL) != 0)
 			continue;
 		if (sel->n == cap) {
 			cap = cap == 0 ? 64 : cap * 2;
@@ -588,10 +613,8 @@ static const struct md_lines *selected(struct md_message *msg,
 		sel->v[sel->n++] = xstrdup(str_c(&cur));
 		str_clear(&cur);
 	}
-	if (pending && str_len(&cur) > 0) {
-		sel->v = xreallocarray(sel->v, sel->n + 1, sizeof(*sel->v));
-		sel->v[sel->n++] = xstrdup(str_c(&cur));
-	}
+	/* a last line without a line end is not seen (Debian's maildrop
+	 * reads lines up to a '\n') */
 	str_free(&cur);
 	sel->done = true;
 	return sel;
@@ -609,14 +632,18 @@ int md_message_search(struct md_message *msg, struct md_pattern *pat,
 		const char *line = sel->v[i];
 		int rc;
 
+		trace_line(pat, line, "\n");
 		rc = md_pattern_exec(pat, line, strlen(line), 0, NULL,
 				     found ? NULL : m);
 		if (rc < 0)
 			return -1;
-		if (rc == 0)
+		if (rc == 0) {
+			trace_not_matched(pat);
 			continue;
+		}
 		found = true;
 		if (!weighted) {
+			trace_line(pat, line, "");
 			*score_r = 2;
 			return 0;
 		}
@@ -633,6 +660,7 @@ int md_string_foreach(const char *s, size_t len, struct md_pattern *pat,
 	size_t pos = 0;
 	struct md_match m = { NULL, 0 };
 
+	trace_line(pat, s, "\n");
 	while (pos <= len) {
 		size_t end;
 		int rc = md_pattern_exec(pat, s, len, pos, &end, &m);
@@ -666,7 +694,10 @@ int md_message_foreach(struct md_message *msg, struct md_pattern *pat,
 		const char *line = sel->v[i];
 		int rc;
 
+		trace_line(pat, line, "\n");
 		rc = md_pattern_exec(pat, line, strlen(line), 0, NULL, &m);
+		if (rc == 0)
+			trace_not_matched(pat);
 		if (rc < 0 || (rc > 0 && cb(m.groups[0], strlen(m.groups[0]),
 					    context) < 0)) {
 			md_match_clear(&m);

@@ -13,7 +13,8 @@
  * Address headers (From, To, Cc, ...) are rewritten as "name <addr>, addr"
  * (a comment becomes the name).  Lines keep the message's order (a part's
  * header, then its text); a text part whose last line has no line end
- * runs into the next line, as in Debian's maildrop.
+ * runs into the next line, and the message's last line is not seen at all
+ * if it has no line end, as in Debian's maildrop.
  * Each line is matched on its own with PCRE2 (caseless unless the D
  * option is given).  A weighted pattern "/re/:opts,w,f" scores w for the
  * first matching line, w*f for the second, and so on. */
@@ -22,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "str.h"
 
 struct md_message {
@@ -34,7 +36,8 @@ struct md_message {
 	unsigned char *kinds;	/* enum md_line_kind bits of each line */
 	size_t nlines, cap;
 	/* the lines a pattern sees, per set of kinds (built on first use):
-	 * a line without a line end runs into the next selected line */
+	 * a line without a line end runs into the next selected line,
+	 * and is dropped when it is the last one */
 	struct md_lines {
 		bool done;
 		char **v;
@@ -69,6 +72,13 @@ struct md_pattern;
 struct md_pattern *md_pattern_compile(const char *re, size_t len,
 				      unsigned int flags, char **error_r);
 void md_pattern_free(struct md_pattern **pat);
+/* VERBOSE 3 and more: the searches below write, as Debian's maildrop
+ * does, "Matching /re/ against LINE" for every line tried to stream,
+ * then "Not matched." for a line that does not match (message lines
+ * only), and for the line an unweighted search stops at the same text a
+ * second time without a line end.  stream NULL turns it off. */
+void md_pattern_set_trace(struct md_pattern *pat, FILE *stream,
+			  const char *re);
 
 /* Captures of the last successful match: [0] is the whole match. */
 struct md_match {

@@ -114,6 +114,15 @@ static void test_numbers(void **state)
 	assert_string_equal(get(c, "K"), "0");
 	assert_string_equal(get(c, "L"), "1");
 	assert_string_equal(get(c, "M"), "-3");
+	/* whole numbers on both sides of the %lld fast path */
+	run(c, "N=999999999999999 + 0\nO=1000000000000000 + 0\n"
+	       "P=0 - 123456789012345\nQ=1e20 + 0\nR=0.5 * 4\nS=-0.5 * 0\n");
+	assert_string_equal(get(c, "N"), "999999999999999");
+	assert_string_equal(get(c, "O"), "1000000000000000");
+	assert_string_equal(get(c, "P"), "-123456789012345");
+	assert_string_equal(get(c, "Q"), "100000000000000000000");
+	assert_string_equal(get(c, "R"), "2");
+	assert_string_equal(get(c, "S"), "-0");
 }
 
 static void test_patterns(void **state)
