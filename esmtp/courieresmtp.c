@@ -382,7 +382,7 @@ static int deliver(struct job *j, bool postpone)
 	msg.rcpt_count = j->count;
 	msg.smtputf8 = esmtp_client_message_needs_utf8(&msg);
 
-	vhost = config_vhost_select(NULL, j->ctl->auth_user);
+	vhost = config_vhost_select(j->ctl->local_ip, j->ctl->auth_user);
 	if (kept.conn != NULL && same_text(kept.domain, j->domain) &&
 	    same_text(kept.vhost, vhost)) {
 		/* the connection of the last delivery, to the same domain */

@@ -437,3 +437,30 @@ def test_smtputf8_through_esmtpd(out):
     assert fake.transactions[0][1] == [
         UTF8_RCPT.encode().decode("latin-1")]
     assert "caf\u00e9".encode() in data
+
+
+def test_vhost_by_local_address(out):
+    # vhost.127.0.0.1: mail received on 127.0.0.1 leaves with
+    # esmtphelo.127.0.0.1 (seed: "Servers with multiple IP addresses")
+    control(out, "vhost.127.0.0.1", "")
+    control(out, "esmtphelo.127.0.0.1", "helo.vhost.test")
+    out.program("esmtpd")
+    start(out)
+    out.start("esmtpd")
+    s = smtplib.SMTP("127.0.0.1", out.ports["submission"], timeout=30)
+    s.ehlo("client.test")
+    s.starttls(context=out.ssl_context())
+    s.ehlo("client.test")
+    s.login(out.login, out.password)
+    s.sendmail(out.login, ["v@plain.test"], b"Subject: vhost\r\n\r\nx\r\n")
+    s.quit()
+    # nobody listens yet: the message waits in the queue, deferred
+    ctl = wait_for(lambda: queued(out), what="queued")[0]
+    wait_for(lambda: "I0 R 421 4.4.1" in open(ctl).read(),
+             what="a deferral")
+    if "l127.0.0.1" not in open(ctl).read().splitlines():
+        pytest.skip("esmtpd does not record the local address (the l "
+                    "record) yet")
+    fake = out.fake("127.0.0.5")
+    wait_for(lambda: fake.messages, what="the retried delivery")
+    assert fake.sessions[0][0] == "EHLO helo.vhost.test"
