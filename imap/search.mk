@@ -29,4 +29,10 @@ tests_fuzz_fuzz_imap_search_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_fuzz_fuzz_imap_search_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_imap_search_LDADD = $(IMAP_LIBS)
 
+FUZZ_TARGETS += tests/fuzz/fuzz-imap-thread
+tests_fuzz_fuzz_imap_thread_SOURCES = tests/fuzz/fuzz-imap-thread.c
+tests_fuzz_fuzz_imap_thread_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_fuzz_fuzz_imap_thread_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_imap_thread_LDADD = $(IMAP_LIBS)
+
 EXTRA_DIST += tests/fuzz/fuzz-imap-search.dict
