@@ -152,7 +152,8 @@ def as_user(user, *argv, input=None):
 def test_setup_gives_the_queue_and_socket_away(inst):
     daemon = pwd.getpwnam(QUEUE_USER)
     mail = grp.getgrnam("mail")
-    for sub in ("queue", "queue/tmp", "queue/msgs", "filters", "filtertmp"):
+    for sub in ("queue", "queue/tmp", "queue/msgs", "filters", "filtertmp",
+                "esmtp"):
         st = os.stat(os.path.join(inst.var, sub))
         assert (st.st_uid, st.st_gid) == (daemon.pw_uid, mail.gr_gid), sub
         assert st.st_mode & 0o007 == 0, sub
@@ -214,6 +215,14 @@ def test_authdaemond_socket_reachable_by_queue_user_only(inst):
     for user in ("nobody", "mail"):
         r = as_user(user, "python3", "-c", probe, sock)
         assert r.stdout.strip() == "refused", (user, r.stdout, r.stderr)
+    # a folder open to everyone is reported
+    inst.stop("authdaemond")
+    adir = os.path.dirname(sock)
+    os.chmod(adir, 0o777)
+    inst.start("authdaemond")
+    wait_for(lambda: log_has(inst, "authdaemond", "writable by everyone"),
+             what="authdaemond's warning")
+    os.chmod(adir, 0o750)
 
 
 def dkim_record(output):
