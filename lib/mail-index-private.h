@@ -248,7 +248,8 @@ int mail_index_kw_load(struct mail_index *index, MDB_txn *txn,
 		       const struct mail_index_hdr *hdr,
 		       const char **error_r);
 
-/* Now, from the realtime clock. */
+/* Now, from the kernel's coarse realtime clock (the one file mtimes are
+ * taken from; up to a clock tick behind the precise one). */
 void mail_index_now(struct mail_index_stamp *now_r);
 
 /* ---- mail-index-message.c: a message's file ---- */

@@ -185,8 +185,9 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 		build = ret == 0;
 		/* Stamps again, now that we hold the writer lock: another
 		 * process may just have scanned.  If it took its stamps
-		 * after we started, everything before our call is in the
-		 * index: use its result. */
+		 * after we started (in a later tick of the coarse clock:
+		 * within one tick the order is unknown), everything before
+		 * our call is in the index: use its result. */
 		if (mail_index_sync_stamps(index, &stamps, error_r) < 0) {
 			mdb_txn_abort(txn);
 			return -1;
@@ -196,7 +197,7 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 		     (mail_index_sync_stamps_equal(&hdr, &stamps) &&
 		      (hdr.taken_at.sec > start.sec ||
 		       (hdr.taken_at.sec == start.sec &&
-			hdr.taken_at.nsec >= start.nsec))))) {
+			hdr.taken_at.nsec > start.nsec))))) {
 			mdb_txn_abort(txn);
 			goto done;
 		}
