@@ -514,8 +514,21 @@ static int list_sub(const char *dir, const char *sub, struct maildir_list *l,
 		free(path);
 		return -1;
 	}
-	errno = 0;
-	while ((de = readdir(dp)) != NULL) {
+	for (;;) {
+		/* A listing cut short by an error must not pass for the
+		 * whole folder: the index would take the missing files for
+		 * expunged. */
+		errno = 0;
+		de = readdir(dp);
+		if (de == NULL) {
+			if (errno != 0) {
+				set_error(error_r, "readdir", path, errno);
+				closedir(dp);
+				free(path);
+				return -1;
+			}
+			break;
+		}
 		if (de->d_name[0] == '.')
 			continue;
 		if (l->count == *alloc) {
@@ -614,7 +627,18 @@ static int find_in(const char *dir, const char *sub, const char *base,
 		free(path);
 		return -1;
 	}
-	while ((de = readdir(dp)) != NULL) {
+	for (;;) {
+		/* An error is not "not found": the caller would take the
+		 * message for gone. */
+		errno = 0;
+		de = readdir(dp);
+		if (de == NULL) {
+			if (errno != 0) {
+				set_error(error_r, "readdir", path, errno);
+				ret = -1;
+			}
+			break;
+		}
 		if (de->d_name[0] != '.' &&
 		    maildir_name_base_equal(de->d_name, base)) {
 			*relpath_r = xasprintf("%s/%s", sub, de->d_name);
