@@ -227,7 +227,7 @@ static bool mail_dns_needed(const struct esmtp_session *s,
 		return false;
 	return b->check_helo > 0 ||
 	       (domain && (b->freemail_count > 0 || b->badmx_count > 0 ||
-			   bofh_opt_on(b, "BOFHCHECKDNS")));
+			   b->check_dns));
 }
 
 /* Runs the DNS checks and replies to MAIL: in the worker pool (the
