@@ -5,7 +5,8 @@ noinst_LTLIBRARIES += maildrop/libmaildrop.la
 maildrop_libmaildrop_la_SOURCES = \
 	maildrop/mdparse.c maildrop/mdparse.h \
 	maildrop/mdmsg.c maildrop/mdmsg.h \
-	maildrop/mdeval.c maildrop/mdeval.h \
+	maildrop/mdeval.c maildrop/mdeval.h maildrop/mdeval-private.h \
+	maildrop/mdexpr.c maildrop/mdfunc.c maildrop/mdtarget.c \
 	maildrop/mddeliver.c maildrop/mddeliver.h
 maildrop_libmaildrop_la_CFLAGS = $(AM_CFLAGS) $(PCRE2_CFLAGS) $(LMDB_CFLAGS)
 
