@@ -6,13 +6,21 @@
  * over.  At most ESMTP_MAX_SESSIONS deliveries to one domain run at once;
  * more wait here.  A delivery process:
  *
- *  1. locks the control file (flock) and reads it again: recipients with a
- *     final status are skipped;
+ *  1. opens the control file for append, which proves that it can record
+ *     the outcome: when it cannot (a file queued 0640 by an older
+ *     version), it sends nothing, logs the fix and reports a temporary
+ *     failure, since a delivery it could not record would be made again
+ *     on every retry; then locks it (flock) and reads it again:
+ *     recipients with a final status are skipped;
  *  2. picks the route: esmtproutes (smarthost, port, /SECURITY=), else the
  *     domain's MX records, then A/AAAA (esmtp-routes.h);
  *  3. tries each address in turn (esmtp-client.h) until one server is
  *     reached; the server's replies give each recipient its status;
- *  4. appends the status records (fdatasync) before the lock is released.
+ *  4. appends the status records (fdatasync) as soon as the server has
+ *     answered the final dot: before QUIT, before the next transaction
+ *     of a VERP message (one per recipient) and before the next message
+ *     on a kept connection; so a duplicate needs a kill between that
+ *     reply and the append (RFC 1047's window, doc/mta.md).
  *
  * When no server of a domain could be reached, the domain is postponed
  * for esmtpdelay (default 5 minutes): its deliveries are deferred at once
@@ -229,18 +237,61 @@ struct job {
 	struct ctl_file *ctl;
 	size_t *idx;		/* control file numbers of the recipients */
 	struct esmtp_client_rcpt *rcpts;
+	bool *recorded;		/* its status record is written */
 	size_t count;
+	bool record_failed;	/* a status record could not be written */
 };
 
+/* Gives every recipient of j that has no status yet st and diag. */
 static void result_all(struct job *j, enum ctl_status st, const char *diag)
 {
 	for (size_t i = 0; i < j->count; i++) {
+		if (j->rcpts[i].status != CTL_STATUS_NONE)
+			continue;
 		free(j->rcpts[i].diag);
 		j->rcpts[i].diag = xstrdup(diag);
 		j->rcpts[i].status = st;
 	}
 }
 
+/* Appends the status records of the recipients of j that have a status
+ * and no record yet, and fdatasyncs them (queue_ctl_append()): called
+ * right after the server's reply to the final dot, before QUIT or the
+ * next transaction, so that only a kill between that reply and this
+ * append can make the retry send the message again (RFC 1047).  Returns
+ * 0, or -1 (logged, record_failed set). */
+static int job_record(struct job *j)
+{
+	struct str rec;
+	const char *error;
+	time_t now = time(NULL);
+	int ret = 0;
+
+	str_init(&rec, 256);
+	for (size_t i = 0; i < j->count; i++) {
+		struct esmtp_client_rcpt *r = &j->rcpts[i];
+
+		if (j->recorded[i] || r->status == CTL_STATUS_NONE)
+			continue;
+		log_info("%s: <%s> %s: %s", j->qid, r->address,
+			 r->status == CTL_STATUS_DELIVERED ? "delivered" :
+			 r->status == CTL_STATUS_FAILED ? "failed" :
+			 "deferred", r->diag != NULL ? r->diag : "");
+		ctl_write_status(&rec, j->idx[i], r->status,
+				 r->status == CTL_STATUS_DELIVERED &&
+				 r->relayed ? 'r' : 0, now, r->diag);
+		j->recorded[i] = true;
+	}
+	if (str_len(&rec) > 0 &&
+	    queue_ctl_append(j->qid, str_c(&rec), str_len(&rec), &error) < 0) {
+		log_error("%s: cannot record the delivery status: %s", j->qid,
+			  error);
+		j->record_failed = true;
+		ret = -1;
+	}
+	str_free(&rec);
+	return ret;
+}
 /* What a delivery process keeps from one delivery to the next: the
  * settings of the domain and vhost it delivered to, the server reached
  * and its open connection (NULL: none). */
@@ -342,19 +393,122 @@ static void kept_target(const struct esmtp_target *t)
 	kept.target.host = xstrdup(t->host);
 }
 
-/* Delivers j; returns the exit status. */
+/* Sends the recipients first to first + n - 1 of j as whole (their
+ * batch): over the kept connection when it goes to the same domain and
+ * vhost, else to the domain's servers in turn.  Returns 1 when a server
+ * was reached (every recipient of the batch has a status), 0 when none
+ * was: then every recipient of j without a status has one (deferred or
+ * failed), *status_r being EXIT_UNREACHABLE when no server answered. */
+static int send_batch(struct job *j, const struct esmtp_client_message *whole,
+		      size_t first, size_t n, const char *vhost,
+		      int *status_r)
+{
+	struct esmtp_client_message msg = *whole;
+	struct esmtp_resolve_settings rs;
+	struct esmtp_targets targets;
+	const char *target_name, *error, *me_list[2];
+	char *last_error = NULL;
+	unsigned long port;
+	bool reached = false;
+
+	msg.rcpts = j->rcpts + first;
+	msg.rcpt_count = n;
+	if (kept.conn != NULL && same_text(kept.domain, j->domain) &&
+	    same_text(kept.vhost, vhost)) {
+		/* the connection of the last transaction, to the same domain */
+		char *err = NULL;
+
+		if (esmtp_client_send(&kept.set, &kept.target, &msg,
+				      &kept.conn, &err) > 0) {
+			log_info("%s: delivered to %s [%s] (connection "
+				 "reused)", j->qid, kept.target.host,
+				 kept.target.addr_text);
+			return 1;
+		}
+		log_info("%s: %s", j->qid, err != NULL ? err : "?");
+		free(err);
+	}
+	kept_setup(j->domain, vhost);
+	target_name = kept.route != NULL && kept.route->relay[0] != '\0' ?
+		kept.route->relay : j->domain;
+	port = strtoul(env_get(&kept.js, "ESMTP_PORT", "25"), NULL, 10);
+	if (port == 0 || port > 65535)
+		port = 25;
+	if (kept.route != NULL && kept.route->port != 0)
+		port = kept.route->port;
+	else if ((kept.set.security & ESMTP_SECURITY_SMTPS) != 0)
+		port = 465;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.port = (unsigned int)port;
+	rs.ipv4 = rs.ipv6 = true;
+	rs.prefer_ipv6 = env_bool(&kept.js, "ESMTP_PREFER_IPV6_MX", false);
+	me_list[0] = kept.me;
+	me_list[1] = NULL;
+	rs.me = kept.route != NULL && kept.route->relay[0] != '\0' ? NULL :
+		me_list;
+
+	switch (esmtp_resolve(kept.dns, target_name, &rs, &targets, &error)) {
+	case ESMTP_RESOLVE_OK:
+		break;
+	case ESMTP_RESOLVE_TEMPFAIL: {
+		char *d = xasprintf("451 4.4.3 %s: %s", target_name, error);
+
+		result_all(j, CTL_STATUS_DEFERRED, d);
+		free(d);
+		return 0;
+	}
+	case ESMTP_RESOLVE_PERMFAIL: {
+		char *d = xasprintf("550 5.1.2 %s: %s", target_name, error);
+
+		result_all(j, CTL_STATUS_FAILED, d);
+		free(d);
+		return 0;
+	}
+	}
+	/* the connection is always kept by esmtp_client_send(): its QUIT
+	 * comes after the status records (run_job()) */
+	for (size_t i = 0; i < targets.count && !reached; i++) {
+		char *err = NULL;
+		int r;
+
+		kept_target(&targets.t[i]);
+		r = esmtp_client_send(&kept.set, &kept.target, &msg,
+				      &kept.conn, &err);
+		if (r > 0) {
+			reached = true;
+			log_info("%s: delivered to %s [%s]", j->qid,
+				 targets.t[i].host, targets.t[i].addr_text);
+		} else {
+			log_info("%s: %s", j->qid, err != NULL ? err : "?");
+			free(last_error);
+			last_error = err;
+		}
+	}
+	if (!reached) {
+		char *d = xasprintf("421 4.4.1 %s", last_error != NULL ?
+				    last_error : "no server reached");
+
+		result_all(j, CTL_STATUS_DEFERRED, d);
+		free(d);
+		*status_r = EXIT_UNREACHABLE;
+	}
+	esmtp_targets_free(&targets);
+	free(last_error);
+	return reached ? 1 : 0;
+}
+
+/* Delivers j, recording each batch's statuses as soon as the server has
+ * answered its final dot; returns the exit status.  A message is one
+ * batch; a VERP message is a batch (a transaction) per recipient, so
+ * each recipient's record is written before the next transaction. */
 static int deliver(struct job *j, bool postpone)
 {
-	struct esmtp_resolve_settings rs;
 	struct esmtp_client_message msg;
-	struct esmtp_targets targets;
-	struct esmtp_client_conn **conn_r;
-	const char *target_name, *error, *me_list[2];
-	char *data = NULL, *vhost, *last_error = NULL;
-	unsigned long port;
-	size_t size;
+	const char *error;
+	char *data = NULL, *vhost;
+	size_t size, batch;
 	int status = 0;
-	bool reached = false;
 
 	if (postpone) {
 		result_all(j, CTL_STATUS_DEFERRED, "421 4.4.1 delivery "
@@ -383,94 +537,23 @@ static int deliver(struct job *j, bool postpone)
 	msg.smtputf8 = esmtp_client_message_needs_utf8(&msg);
 
 	vhost = config_vhost_select(j->ctl->local_ip, j->ctl->auth_user);
-	if (kept.conn != NULL && same_text(kept.domain, j->domain) &&
-	    same_text(kept.vhost, vhost)) {
-		/* the connection of the last delivery, to the same domain */
-		char *err = NULL;
+	batch = msg.verp ? 1 : j->count;
+	for (size_t first = 0; first < j->count; first += batch) {
+		size_t n = j->count - first < batch ? j->count - first : batch;
 
-		if (esmtp_client_send(&kept.set, &kept.target, &msg,
-				      &kept.conn, &err) > 0) {
-			log_info("%s: delivered to %s [%s] (connection "
-				 "reused)", j->qid, kept.target.host,
-				 kept.target.addr_text);
-			goto out;
-		}
-		log_info("%s: %s", j->qid, err != NULL ? err : "?");
-		free(err);
+		if (send_batch(j, &msg, first, n, vhost, &status) == 0)
+			break;
+		/* before QUIT or the next transaction; a record that cannot
+		 * be written stops here: what follows would be sent again */
+		if (job_record(j) < 0)
+			break;
 	}
-	kept_setup(j->domain, vhost);
-	conn_r = kept.keepalive > 0 ? &kept.conn : NULL;
-	target_name = kept.route != NULL && kept.route->relay[0] != '\0' ?
-		kept.route->relay : j->domain;
-	port = strtoul(env_get(&kept.js, "ESMTP_PORT", "25"), NULL, 10);
-	if (port == 0 || port > 65535)
-		port = 25;
-	if (kept.route != NULL && kept.route->port != 0)
-		port = kept.route->port;
-	else if ((kept.set.security & ESMTP_SECURITY_SMTPS) != 0)
-		port = 465;
-
-	memset(&rs, 0, sizeof(rs));
-	rs.port = (unsigned int)port;
-	rs.ipv4 = rs.ipv6 = true;
-	rs.prefer_ipv6 = env_bool(&kept.js, "ESMTP_PREFER_IPV6_MX", false);
-	me_list[0] = kept.me;
-	me_list[1] = NULL;
-	rs.me = kept.route != NULL && kept.route->relay[0] != '\0' ? NULL :
-		me_list;
-
-	switch (esmtp_resolve(kept.dns, target_name, &rs, &targets, &error)) {
-	case ESMTP_RESOLVE_OK:
-		break;
-	case ESMTP_RESOLVE_TEMPFAIL: {
-		char *d = xasprintf("451 4.4.3 %s: %s", target_name, error);
-
-		result_all(j, CTL_STATUS_DEFERRED, d);
-		free(d);
-		goto out;
-	}
-	case ESMTP_RESOLVE_PERMFAIL: {
-		char *d = xasprintf("550 5.1.2 %s: %s", target_name, error);
-
-		result_all(j, CTL_STATUS_FAILED, d);
-		free(d);
-		goto out;
-	}
-	}
-	for (size_t i = 0; i < targets.count && !reached; i++) {
-		char *err = NULL;
-		int r;
-
-		kept_target(&targets.t[i]);
-		r = esmtp_client_send(&kept.set, &kept.target, &msg, conn_r,
-				      &err);
-		if (r > 0) {
-			reached = true;
-			log_info("%s: delivered to %s [%s]", j->qid,
-				 targets.t[i].host, targets.t[i].addr_text);
-		} else {
-			log_info("%s: %s", j->qid, err != NULL ? err : "?");
-			free(last_error);
-			last_error = err;
-		}
-	}
-	if (!reached) {
-		char *d = xasprintf("421 4.4.1 %s", last_error != NULL ?
-				    last_error : "no server reached");
-
-		result_all(j, CTL_STATUS_DEFERRED, d);
-		free(d);
-		status = EXIT_UNREACHABLE;
-	}
-	esmtp_targets_free(&targets);
-out:
 	for (size_t i = 0; i < j->count; i++)
 		if (j->rcpts[i].status == CTL_STATUS_NONE) {
 			j->rcpts[i].status = CTL_STATUS_DEFERRED;
 			free(j->rcpts[i].diag);
 			j->rcpts[i].diag = xstrdup("451 4.4.0 not delivered");
 		}
-	free(last_error);
 	free(vhost);
 	free(data);
 	return status;
@@ -481,26 +564,44 @@ static void job_free(struct job *j)
 	for (size_t i = 0; i < j->count; i++)
 		free(j->rcpts[i].diag);
 	free(j->rcpts);
+	free(j->recorded);
 	free(j->idx);
 	ctl_file_free(&j->ctl);
 }
 
 /* One job: "delid qid domain n addr [n addr...]" split at tabs.  Returns
- * the status (0, EXIT_UNREACHABLE, 1 on errors). */
+ * the status (0, EXIT_UNREACHABLE, 1 on errors: courierd then finds no
+ * final status and retries). */
 static int run_job(char **f, size_t count, bool postpone)
 {
 	char *ctlpath = queue_path(f[1], 'C');
 	struct job j;
-	struct str rec;
 	const char *error;
 	int lockfd, status;
 
 	if (ctlpath == NULL)
 		return 1;
-	lockfd = open(ctlpath, O_RDONLY | O_CLOEXEC);
+	/* the lock, and the proof that the status records can be written:
+	 * a delivery that cannot be recorded would be sent again on every
+	 * retry, so it is not sent at all */
+	lockfd = open(ctlpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (lockfd < 0) {
+		int e = errno;
+
+		if (e == ENOENT) {
+			free(ctlpath);
+			return 0;	/* gone: nothing to do */
+		}
+		log_error("%s: not sent: cannot append to %s (%s), so its "
+			  "delivery could not be recorded and every retry "
+			  "would send it again; make it writable by the "
+			  "queue user: chmod g+w (mode 0660, group of "
+			  "var/queue) or chown it to the owner of var/queue",
+			  f[1], ctlpath, strerror(e));
+		free(ctlpath);
+		return 1;
+	}
 	free(ctlpath);
-	if (lockfd < 0)
-		return 0;	/* gone: nothing to do */
 	while (flock(lockfd, LOCK_EX) < 0 && errno == EINTR)
 		;
 	memset(&j, 0, sizeof(j));
@@ -512,6 +613,7 @@ static int run_job(char **f, size_t count, bool postpone)
 	}
 	j.idx = xcalloc(count, sizeof(*j.idx));
 	j.rcpts = xcalloc(count, sizeof(*j.rcpts));
+	j.recorded = xcalloc(count, sizeof(*j.recorded));
 	for (size_t i = 3; i + 1 < count; i += 2) {
 		char *end;
 		unsigned long n = strtoul(f[i], &end, 10);
@@ -539,23 +641,11 @@ static int run_job(char **f, size_t count, bool postpone)
 		return 0;
 	}
 	status = deliver(&j, postpone);
-	str_init(&rec, 256);
-	for (size_t i = 0; i < j.count; i++) {
-		struct esmtp_client_rcpt *r = &j.rcpts[i];
-
-		log_info("%s: <%s> %s: %s", j.qid, r->address,
-			 r->status == CTL_STATUS_DELIVERED ? "delivered" :
-			 r->status == CTL_STATUS_FAILED ? "failed" :
-			 "deferred", r->diag);
-		ctl_write_status(&rec, j.idx[i], r->status,
-				 r->status == CTL_STATUS_DELIVERED &&
-				 r->relayed ? 'r' : 0, time(NULL), r->diag);
-	}
-	if (queue_ctl_append(j.qid, str_c(&rec), str_len(&rec), &error) < 0) {
-		log_error("%s: %s", j.qid, error);
+	(void)job_record(&j);	/* those not sent: deferrals */
+	if (j.record_failed)
 		status = 1;
-	}
-	str_free(&rec);
+	if (kept.keepalive == 0)
+		esmtp_client_conn_close(&kept.conn);	/* QUIT, at last */
 	job_free(&j);
 	close(lockfd);	/* the lock goes with it */
 	return status;

@@ -5,7 +5,9 @@ quoted-printable for a server without 8BITMIME, a 4xx retried then
 delivered, a 5xx bounced to the sender with an RFC 3464 report, a failed
 STARTTLS with the plain fallback and its memory, connections kept for the
 next message (esmtptimeoutkeepalive, esmtptimeoutkeepaliveping), SMTPUTF8
-to servers with and without it, and a second instance of
+to servers with and without it, the status records written before QUIT
+and before a VERP message's next transaction (exactly-once), nothing sent
+for a control file courieresmtp cannot append to, and a second instance of
 the suite as MX and as a smarthost with AUTH (esmtproutes,
 esmtpauthclient).  The scripted servers are Python threads listening on
 127.0.0.x; the instance's ESMTP_PORT points MX delivery at their port."""
@@ -17,7 +19,9 @@ import os
 import re
 import shutil
 import smtplib
+import socket
 import tempfile
+import threading
 
 import pytest
 
@@ -464,3 +468,150 @@ def test_vhost_by_local_address(out):
     fake = out.fake("127.0.0.5")
     wait_for(lambda: fake.messages, what="the retried delivery")
     assert fake.sessions[0][0] == "EHLO helo.vhost.test"
+
+
+class WatchingSmtp:
+    """A scripted SMTP server (no extensions but PIPELINING) that, before
+    it answers a command following an accepted message (RSET, MAIL or
+    QUIT), notes the S records then in the instance's control files: they
+    must already be there (courieresmtp records a delivery as soon as the
+    final dot is answered).  seen: (verb, S records) of each such
+    command."""
+
+    def __init__(self, inst, address):
+        self.inst = inst
+        self.seen = []
+        self.messages = 0
+        self.closed = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((address, inst.smtp_port))
+        self.sock.listen(4)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.sock.close()
+
+    def records(self):
+        recs = []
+        for p in queued(self.inst):
+            try:
+                with open(p) as f:
+                    recs += [l for l in f.read().splitlines()
+                             if re.match(r"S\d+ \d+", l)]
+            except FileNotFoundError:
+                pass
+        return recs
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,),
+                             daemon=True).start()
+
+    def _serve(self, c):
+        f = c.makefile("rb")
+        after_data = False
+        try:
+            c.sendall(b"220 watch.test ESMTP\r\n")
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                verb = line.decode("latin-1").split(" ")[0].strip().upper()
+                if after_data and verb in ("RSET", "MAIL", "QUIT"):
+                    self.seen.append((verb, self.records()))
+                    after_data = False
+                if verb == "EHLO":
+                    c.sendall(b"250-watch.test\r\n250 PIPELINING\r\n")
+                elif verb == "DATA":
+                    c.sendall(b"354 go ahead\r\n")
+                    while True:
+                        l = f.readline()
+                        if not l or l == b".\r\n":
+                            break
+                    self.messages += 1
+                    after_data = True
+                    c.sendall(b"250 2.0.0 accepted\r\n")
+                elif verb == "QUIT":
+                    c.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    c.sendall(b"250 ok\r\n")
+        except OSError:
+            pass
+        finally:
+            c.close()
+            self.closed += 1
+
+
+def test_status_recorded_before_quit(out):
+    # esmtptimeoutkeepalive 0: QUIT right after the message, but only
+    # once the S record is in the control file
+    control(out, "esmtptimeoutkeepalive", "0")
+    w = WatchingSmtp(out, "127.0.0.5")
+    try:
+        start(out)
+        out.run("sendmail", "-f", out.login, "q@plain.test",
+                input="Subject: once\n\nx\n")
+        wait_for(lambda: w.closed == 1, what="the QUIT")
+        assert [v for v, _ in w.seen] == ["QUIT"]
+        assert len(w.seen[0][1]) == 1, w.seen
+        wait_for(lambda: not queued(out), what="an empty queue")
+    finally:
+        w.close()
+
+
+def test_verp_each_recipient_recorded_before_the_next(out):
+    # VERP: a transaction per recipient; the first one's S record is
+    # written before the RSET of the second transaction
+    control(out, "esmtptimeoutkeepalive", "0")
+    w = WatchingSmtp(out, "127.0.0.5")
+    try:
+        start(out)
+        out.run("sendmail", "-verp", "-f", out.login, "v1@plain.test",
+                "v2@plain.test", "v3@plain.test",
+                input="Subject: verp once\n\nx\n")
+        wait_for(lambda: w.closed == 1, what="the QUIT")
+        assert w.messages == 3
+        assert [v for v, _ in w.seen] == ["RSET", "RSET", "QUIT"]
+        assert [len(r) for _, r in w.seen] == [1, 2, 3], w.seen
+        wait_for(lambda: not queued(out), what="an empty queue")
+    finally:
+        w.close()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root (a root-owned "
+                    "control file, the instance dropping to nobody)")
+def test_control_file_not_appendable_sends_nothing(out):
+    # a control file queued 0640 root-owned (older versions): the queue
+    # user can read it but not append to it, so a delivery
+    # would never be recorded: courieresmtp sends nothing, says why,
+    # and courierd retries; once fixed, it goes out once
+    fake = out.fake("127.0.0.5")
+    out.start("authdaemond")
+    out.run("sendmail", "-f", out.login, "old@plain.test",
+            input="Subject: old file\n\nx\n")
+    ctl = wait_for(lambda: queued(out), what="queued")[0]
+    st = os.stat(ctl)
+    # root's, the queue's group may only read it
+    os.chown(ctl, 0, st.st_gid)
+    os.chmod(ctl, 0o640)
+    out.start("courierd")
+    log = os.path.join(out.var, "log", "courierd.log")
+    wait_for(lambda: os.path.exists(log) and
+             "cannot append to %s" % ctl in open(log).read(),
+             what="the log line")
+    text = open(log).read()
+    assert "chmod g+w" in text and "chown" in text
+    assert not fake.sessions
+    with open(ctl) as f:
+        assert not re.search(r"^[SFD]0 ", f.read(), re.M)
+    os.chown(ctl, st.st_uid, st.st_gid)
+    os.chmod(ctl, 0o660)
+    wait_for(lambda: fake.messages, what="the delivery once fixed")
+    wait_for(lambda: not queued(out), what="an empty queue")
+    assert len(fake.messages) == 1
