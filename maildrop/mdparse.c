@@ -991,7 +991,28 @@ static struct md_node *parse_foreach(struct md_parser *p, unsigned int line)
 	} else if (is_op(t, "(")) {
 		consume(p);
 		n->a = parse_expr(p);
-		if (n->a == NULL || !expect_op(p, ")") || !expect_op(p, "=~")) {
+		if (n->a == NULL || !expect_op(p, ")")) {
+			md_node_free(&n);
+			return NULL;
+		}
+		/* Debian's maildrop also takes the match inside the
+		 * parentheses: foreach (/re/) and foreach (expr =~ /re/) */
+		if (n->a->type == MD_PATTERN && !is_op(peek(p), "=~")) {
+			n->c = n->a;
+			n->a = NULL;
+			goto body;
+		}
+		if (n->a->type == MD_MATCH && !is_op(peek(p), "=~")) {
+			struct md_node *m = n->a;
+
+			n->a = m->a;
+			n->c = m->b;
+			m->a = NULL;
+			m->b = NULL;
+			md_node_free(&m);
+			goto body;
+		}
+		if (!expect_op(p, "=~")) {
 			md_node_free(&n);
 			return NULL;
 		}
@@ -1008,6 +1029,7 @@ static struct md_node *parse_foreach(struct md_parser *p, unsigned int line)
 		md_node_free(&n);
 		return NULL;
 	}
+body:
 	if (n->c == NULL) {
 		md_node_free(&n);
 		return NULL;

@@ -165,6 +165,11 @@ static void test_patterns(void **state)
 	       "H=0\nforeach /^(to|from):/\n{\n H=$H+1\n}\n");
 	assert_string_equal(get(c, "N"), ",1,22,333");
 	assert_string_equal(get(c, "H"), "2");
+	/* the match inside the parentheses, as Debian's takes it too */
+	run(c, "N=\"\"\nforeach (\"a1b22\" =~ /[0-9]+/)\n{\n N=\"$N,$MATCH\"\n}\n"
+	       "H=0\nforeach (/^(to|from):/)\n{\n H=$H+1\n}\n");
+	assert_string_equal(get(c, "N"), ",1,22");
+	assert_string_equal(get(c, "H"), "2");
 }
 
 static void test_functions(void **state)

@@ -59,6 +59,8 @@ static void test_statements(void **state)
 	assert_parses("while ($I < 3)\n{\n I=$I + 1\n}\n");
 	assert_parses("foreach /^To: .*/\n{\n echo $MATCH\n}\n");
 	assert_parses("foreach (getaddr $MATCH) =~ /.+/\n{\n echo $MATCH\n}\n");
+	assert_parses("foreach (/^To: .*/:h)\n{\n echo $MATCH\n}\n");
+	assert_parses("foreach ($X =~ /a(b)/)\n{\n echo $MATCH\n}\n");
 	assert_parses("exception {\n to /nonexistent/x\n}\n");
 	assert_parses("dotlock \"lock\" {\n echo x\n}\nflock \"f\" {\n echo y\n}\n");
 	assert_parses("xfilter \"reformail -A 'X-A: b'\"\nsystem \"true\"\n");
@@ -130,6 +132,8 @@ static void test_errors(void **state)
 	assert_error("X=\"d\" length(\"abc\")\n", "f:1: syntax error");
 	assert_error("X=\x01\n", "f:1: unexpected character");
 	assert_error("foreach \"x\"\n{\n}\n", "f:1: syntax error: pattern expected after foreach");
+	assert_error("foreach (\"x\")\n{\n}\n", "f:1: syntax error: '=~' expected");
+	assert_error("foreach (1 + 2)\n{\n}\n", "f:1: syntax error: '=~' expected");
 	assert_error("X=\"a\" =~ \"b\"\n", "f:1: syntax error: pattern expected after =~");
 	assert_error("import 'a b'\n", "f:1: syntax error: variable name expected");
 	assert_error("X=(/a/:b,)\n", "f:1: bad pattern weight");

@@ -212,6 +212,15 @@ KEYWORD_FILTERS = [
 ]
 
 
+# After those: the match inside foreach's parentheses, which Debian's
+# maildrop takes too.
+MORE_FILTERS = [
+    "foreach (/^(From|To|Cc):/)\n{\n  echo \"h $MATCH\"\n}\n"
+    "foreach (\"$SIZE-$LINES\" =~ /[0-9]+/)\n{\n  echo \"n $MATCH\"\n}\n"
+    "foreach (/money|meeting|free/:b)\n{\n  cc \"Maildir/.Work/\"\n}\n",
+]
+
+
 def main():
     mdir = os.path.join(HERE, "messages")
     fdir = os.path.join(HERE, "filters")
@@ -226,6 +235,10 @@ def main():
             f.write(text)
     for k, text in enumerate(KEYWORD_FILTERS):
         with open(os.path.join(fdir, "f%03d.filter" % (120 + k)), "w") as f:
+            f.write(PRE + text)
+    for k, text in enumerate(MORE_FILTERS):
+        n = 120 + len(KEYWORD_FILTERS) + k
+        with open(os.path.join(fdir, "f%03d.filter" % n), "w") as f:
             f.write(PRE + text)
 
 
