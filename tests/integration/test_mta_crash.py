@@ -5,10 +5,10 @@ courieresmtp) and their delivery processes are killed with SIGKILL at
 random points (0.1 to 0.5 s apart); courierd is started again each time
 it dies.  Afterwards every message reached both recipients, the local one
 exactly once (courierlocal's P record and Maildir names make a retry find
-the copy a killed attempt made), the remote one at most once more than the window
-doc/mta.md describes (RFC 1047: a courieresmtp delivery process killed
-between the server's 250 to the final dot and its status record, at most
-one duplicate per such kill); the test prints what it saw."""
+the copy a killed attempt made), the remote one at most once more than the
+window doc/mta.md describes (RFC 1047: a courieresmtp delivery process
+killed between the server's 250 to the final dot and its status record, at
+most one duplicate per such kill); the test prints what it saw."""
 
 import email
 import email.policy
