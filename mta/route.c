@@ -239,6 +239,10 @@ enum route_kind route_address(const struct route_config *cfg,
 	}
 	for (size_t i = 0; i < cfg->hosted_count; i++) {
 		if (strcmp(cfg->hosted[i].name, domain) == 0) {
+			/* locallowercase is for all local mail, hosted
+			 * domains included (esmtpd accepts them so) */
+			if (cfg->lowercase)
+				str_lcase(local);
 			rfc822_addr_format_local(&key, local);
 			str_printfa(&key, "@%s", cfg->hosted[i].target);
 			free(local);

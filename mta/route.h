@@ -12,8 +12,8 @@
  *    makehosteddomains compiled hosteddomains.dat, that is read instead
  *    of the text (as Courier does).
  *  - anything else is remote (the ESMTP transport).
- * With the locallowercase control file the local part of a locals address
- * is lowercased; domains always are. */
+ * With the locallowercase control file the local part of a local address
+ * (locals or hosted domains) is lowercased; domains always are. */
 #ifndef ROUTE_H
 #define ROUTE_H
 

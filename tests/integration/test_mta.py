@@ -10,7 +10,6 @@ import glob
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 
@@ -472,3 +471,17 @@ def test_delivered_mail_read_over_imap_and_pop3(mta):
     finally:
         p.quit()
 
+
+
+def test_locallowercase_hosted(mta):
+    """locallowercase applies to all local mail (seed manual page), hosted
+    domains included: DEMO@DOMAIN, queued with its case, reaches demo's
+    Maildir (test_esmtp_rcpt.py checks the file's absence at RCPT)."""
+    local, domain = mta.login.split("@")
+    control(mta, "locallowercase", "")
+    start(mta)
+    sendmail(mta, "Subject: upper\n\nx\n", "-f", mta.login,
+             local.upper() + "@" + domain.upper())
+    msgs = wait_for(lambda: maildir_messages(mta), what="delivery")
+    assert [m["Subject"] for m in msgs] == ["upper"]
+    wait_for(lambda: queue_empty(mta), what="empty queue")

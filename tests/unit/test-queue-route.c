@@ -50,6 +50,16 @@ static void test_routes(void **state)
 	check(cfg, "JOE@mail.example.test", ROUTE_LOCAL, "joe");
 	check(cfg, "JOE@example.test", ROUTE_REMOTE, "example.test");
 	route_config_free(&cfg);
+
+	/* locallowercase covers hosted domains too (local mail); remote
+	 * addresses keep their case */
+	cfg = route_config_new(NULL, "example.test\nalias.test\texample.test\n",
+			       "mail.example.test", true);
+	check(cfg, "DEMO@Example.Test", ROUTE_HOSTED, "demo@example.test");
+	check(cfg, "Demo-Ext@alias.test", ROUTE_HOSTED,
+	      "demo-ext@example.test");
+	check(cfg, "JOE@remote.test", ROUTE_REMOTE, "remote.test");
+	route_config_free(&cfg);
 }
 
 int main(void)
