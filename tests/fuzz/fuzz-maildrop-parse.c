@@ -1,9 +1,13 @@
 /* fuzz-maildrop-parse.c: libFuzzer target for the maildrop filter-file
- * lexer and parser (mdparse): any bytes must parse or fail cleanly. */
+ * lexer and parser (mdparse): any bytes must parse or fail cleanly; the
+ * same bytes as a KEYWORDS value (md_keywords_split()). */
 #include "config.h"
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include "mddeliver.h"
+#include "maildir-keywords.h"
 #include "mdparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,5 +30,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	md_node_free(&prog);
 	md_parser_destroy(&p);
+
+	/* KEYWORDS: sorted, distinct, valid names, at most the limit */
+	{
+		char *value = malloc(size + 1), **names, *bad;
+		int n;
+
+		if (value == NULL)
+			return 0;
+		memcpy(value, data, size);
+		value[size] = '\0';
+		n = md_keywords_split(value, &names, &bad);
+		if (n < 0 || n > MD_KEYWORDS_MAX)
+			__builtin_trap();
+		for (int i = 0; i < n; i++) {
+			if (!maildir_keywords_name_valid(names[i]) ||
+			    (i > 0 && strcmp(names[i - 1], names[i]) >= 0))
+				__builtin_trap();
+		}
+		if (n > 0 && names[n] != NULL)
+			__builtin_trap();
+		md_keywords_free(&names);
+		free(bad);
+		free(value);
+	}
 	return 0;
 }
