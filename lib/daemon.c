@@ -393,33 +393,13 @@ int daemon_drop_privileges(const char *user, const char *group,
 	return ret;
 }
 
-int daemon_drop_privileges_id(uid_t uid, gid_t gid, const char *user_name,
-			      const char **error_r)
+/* Sets real, effective and saved gid then uid (the groups are set), and
+ * checks that they switched and that root cannot be regained. */
+static int switch_ids(uid_t uid, gid_t gid, const char **error_r)
 {
 	uid_t ruid, euid, suid;
 	gid_t rgid, egid, sgid;
 
-	if (geteuid() != 0) {
-		*error_r = daemon_error("not running as root: staying uid %ld",
-					(long)geteuid());
-		return 0;
-	}
-	if (uid == 0) {
-		*error_r = daemon_error("refusing to switch to uid 0 (root)");
-		return -1;
-	}
-	if (user_name != NULL) {
-		if (initgroups(user_name, gid) < 0) {
-			*error_r = daemon_error("initgroups(%s, %ld): %s",
-						user_name, (long)gid,
-						strerror(errno));
-			return -1;
-		}
-	} else if (setgroups(1, &gid) < 0) {
-		*error_r = daemon_error("setgroups(%ld): %s", (long)gid,
-					strerror(errno));
-		return -1;
-	}
 	if (setresgid(gid, gid, gid) < 0) {
 		*error_r = daemon_error("setresgid(%ld): %s", (long)gid,
 					strerror(errno));
@@ -451,6 +431,62 @@ int daemon_drop_privileges_id(uid_t uid, gid_t gid, const char *user_name,
 		return -1;
 	}
 	return 1;
+}
+
+int daemon_drop_privileges_id(uid_t uid, gid_t gid, const char *user_name,
+			      const char **error_r)
+{
+	if (geteuid() != 0) {
+		*error_r = daemon_error("not running as root: staying uid %ld",
+					(long)geteuid());
+		return 0;
+	}
+	if (uid == 0) {
+		*error_r = daemon_error("refusing to switch to uid 0 (root)");
+		return -1;
+	}
+	if (user_name != NULL) {
+		if (initgroups(user_name, gid) < 0) {
+			*error_r = daemon_error("initgroups(%s, %ld): %s",
+						user_name, (long)gid,
+						strerror(errno));
+			return -1;
+		}
+	} else if (setgroups(1, &gid) < 0) {
+		*error_r = daemon_error("setgroups(%ld): %s", (long)gid,
+					strerror(errno));
+		return -1;
+	}
+	return switch_ids(uid, gid, error_r);
+}
+
+int daemon_drop_privileges_groups(uid_t uid, gid_t gid, const gid_t *groups,
+				  size_t ngroups, const char **error_r)
+{
+	if (geteuid() != 0) {
+		*error_r = daemon_error("not running as root: staying uid %ld",
+					(long)geteuid());
+		return 0;
+	}
+	if (uid == 0) {
+		*error_r = daemon_error("refusing to switch to uid 0 (root)");
+		return -1;
+	}
+	for (size_t i = 0; i < ngroups; i++) {
+		if (groups[i] == 0) {
+			*error_r = daemon_error("refusing to keep group 0 "
+						"(root)");
+			return -1;
+		}
+	}
+	if (ngroups == 0 ? setgroups(1, &gid) < 0 :
+			   setgroups(ngroups, groups) < 0) {
+		*error_r = daemon_error("setgroups (%zu groups): %s",
+					ngroups == 0 ? (size_t)1 : ngroups,
+					strerror(errno));
+		return -1;
+	}
+	return switch_ids(uid, gid, error_r);
 }
 
 /* ---------------------------------------------------------------- supervisor */

@@ -67,6 +67,14 @@ int daemon_drop_privileges(const char *user, const char *group,
  * keeps gid as the only group. */
 int daemon_drop_privileges_id(uid_t uid, gid_t gid, const char *user_name,
 			      const char **error_r);
+/* The same with the supplementary groups given: exactly groups[0..n-1]
+ * (n == 0: gid alone), whatever /etc/group says; a daemon that needs a
+ * group besides gid that initgroups() would not give (the user's primary
+ * group when /etc/group does not list the user in it).  Group 0 in the
+ * list is refused (-1, nothing changed), as uid 0 is.  Returns as
+ * daemon_drop_privileges_id(). */
+int daemon_drop_privileges_groups(uid_t uid, gid_t gid, const gid_t *groups,
+				  size_t ngroups, const char **error_r);
 
 struct daemon_supervise_settings {
 	unsigned int min_backoff_msecs;	/* first restart delay; 0 = 1000 */

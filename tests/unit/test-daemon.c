@@ -355,6 +355,75 @@ static void test_drop_privileges(void **state)
 	assert_int_equal(wait_child(pid), 0);
 }
 
+static void test_drop_privileges_groups(void **state)
+{
+	struct passwd *pw;
+	pid_t pid;
+	const char *error = NULL;
+	gid_t root_in[2];
+
+	if (geteuid() != 0) {
+		gid_t g = 1;
+
+		assert_int_equal(daemon_drop_privileges_groups(1, 1, &g, 1,
+							       &error), 0);
+		assert_non_null(strstr(error, "not running as root"));
+		return;
+	}
+	pw = getpwnam("nobody");
+	if (pw == NULL)
+		skip();
+	/* refused before anything changes */
+	root_in[0] = pw->pw_gid;
+	root_in[1] = 0;
+	assert_int_equal(daemon_drop_privileges_groups(pw->pw_uid, pw->pw_gid,
+						       root_in, 2, &error),
+			 -1);
+	assert_string_equal(error, "refusing to keep group 0 (root)");
+	assert_int_equal(daemon_drop_privileges_groups(0, 1, NULL, 0, &error),
+			 -1);
+	assert_int_equal(geteuid(), 0);
+
+	/* exactly the groups given, a group nobody is not a member of too */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gid_t want[2] = { pw->pw_gid, 4000001 }, got[8];
+		int n;
+
+		if (daemon_drop_privileges_groups(pw->pw_uid, 4000001, want, 2,
+						  &error) != 1)
+			_exit(1);
+		if (getuid() != pw->pw_uid || getgid() != 4000001 ||
+		    getegid() != 4000001)
+			_exit(2);
+		n = getgroups(N_ELEMENTS(got), got);
+		if (n != 2 || got[0] != want[0] || got[1] != want[1])
+			_exit(3);
+		if (setuid(0) != -1 || setgid(0) != -1 ||
+		    setgroups(0, NULL) != -1)
+			_exit(4);
+		_exit(0);
+	}
+	assert_int_equal(wait_child(pid), 0);
+
+	/* no list: gid alone */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gid_t got[8];
+
+		if (daemon_drop_privileges_groups(pw->pw_uid, pw->pw_gid, NULL,
+						  0, &error) != 1)
+			_exit(1);
+		if (getgroups(N_ELEMENTS(got), got) != 1 ||
+		    got[0] != pw->pw_gid)
+			_exit(2);
+		_exit(0);
+	}
+	assert_int_equal(wait_child(pid), 0);
+}
+
 static void test_drop_privileges_errors(void **state)
 {
 	const char *error = NULL;
@@ -599,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_detach_and_stdio),
 		cmocka_unit_test(test_stdio_keeps_stderr),
 		cmocka_unit_test(test_drop_privileges),
+		cmocka_unit_test(test_drop_privileges_groups),
 		cmocka_unit_test(test_drop_privileges_errors),
 		cmocka_unit_test(test_supervise_restarts),
 		cmocka_unit_test(test_supervise_backoff),
