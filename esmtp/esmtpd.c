@@ -307,10 +307,11 @@ static const char *drop_reachable(uid_t uid, gid_t gid, const gid_t *groups,
 	if (pid < 0)
 		log_fatal("esmtpd: fork: %s", strerror(errno));
 	if (pid == 0) {
+		const char *error;
+
 		close(fds[0]);
-		if (setgroups((size_t)ngroups, groups) < 0 ||
-		    setresgid(gid, gid, gid) < 0 ||
-		    setresuid(uid, uid, uid) < 0)
+		if (daemon_drop_privileges_groups(uid, gid, groups,
+						  (size_t)ngroups, &error) < 0)
 			_exit(2);
 		for (int i = 0; i < 4; i++) {
 			/* authdaemond's folder matters only if it exists */
@@ -385,26 +386,10 @@ static void drop_privileges(void)
 			    pw->pw_name, bad);
 		return;
 	}
-	/* daemon_drop_privileges_id() sets one group or initgroups()'s
-	 * list, which leaves out the user's primary group: hence the switch
-	 * here, checked the same way. */
-	if (setgroups((size_t)ngroups, groups) < 0 ||
-	    setresgid(st.st_gid, st.st_gid, st.st_gid) < 0 ||
-	    setresuid(st.st_uid, st.st_uid, st.st_uid) < 0)
-		log_fatal("esmtpd: dropping privileges to %s: %s",
-			  pw->pw_name, strerror(errno));
-	{
-		uid_t ru, eu, su;
-		gid_t rg, eg, sg;
-
-		if (getresuid(&ru, &eu, &su) < 0 ||
-		    getresgid(&rg, &eg, &sg) < 0 || ru != st.st_uid ||
-		    eu != st.st_uid || su != st.st_uid || rg != st.st_gid ||
-		    eg != st.st_gid || sg != st.st_gid || setuid(0) == 0 ||
-		    seteuid(0) == 0)
-			log_fatal("esmtpd: the switch to %s did not hold",
-				  pw->pw_name);
-	}
+	if (daemon_drop_privileges_groups(st.st_uid, st.st_gid, groups,
+					  (size_t)ngroups, &bad) < 0)
+		log_fatal("esmtpd: dropping privileges to %s: %s", pw->pw_name,
+			  bad);
 	log_info("esmtpd: running as %s (uid %ld, gid %ld)", pw->pw_name,
 		 (long)st.st_uid, (long)st.st_gid);
 }
