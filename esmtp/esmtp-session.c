@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "esmtp-filter.h"
 #include "esmtp-private.h"
+#include "esmtp-vhost.h"
 #include "ioloop.h"
 #include "log.h"
 #include "mime-parser.h"
@@ -49,6 +50,9 @@ static const struct esmtp_command esmtp_commands[] = {
 	{ "AUTH", esmtp_cmd_auth, ESMTP_CMD_PRE_AUTH | ESMTP_CMD_LAST },
 	{ NULL, NULL, 0 }
 };
+
+static void vreply(struct esmtp_session *s, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 static void vreply(struct esmtp_session *s, const char *fmt, va_list ap)
 {
@@ -393,23 +397,32 @@ static void conn_raw(struct conn *conn, const void *data, size_t len,
 
 static void send_greeting(struct esmtp_session *s)
 {
-	if (s->denied) {
-		esmtp_reply(s, "554 5.7.1 %s Access denied", s->server->me);
-		return;
-	}
-	if (s->server->greeting == NULL || s->server->greeting[0] == '\0') {
-		esmtp_reply(s, "220 %s ESMTP", s->server->me);
-		return;
-	}
-	/* esmtpgreeting: one or more lines */
-	char **lines = str_split(s->server->greeting, "\n");
-	size_t n = 0;
+	/* A local address with etc/vhost.ADDRESS has its own name and
+	 * greeting (me.ADDRESS, esmtpgreeting.ADDRESS), as in EHLO. */
+	char *vme = esmtp_vhost_me(s->local_ip);
+	char *vgreeting = esmtp_vhost_greeting(s->local_ip);
+	const char *me = vme != NULL ? vme : s->server->me;
+	const char *greeting = vgreeting != NULL ? vgreeting
+						 : s->server->greeting;
 
-	while (lines[n] != NULL)
-		n++;
-	for (size_t i = 0; i < n; i++)
-		esmtp_reply(s, "220%c%s", i + 1 < n ? '-' : ' ', lines[i]);
-	str_split_free(&lines);
+	if (s->denied) {
+		esmtp_reply(s, "554 5.7.1 %s Access denied", me);
+	} else if (greeting == NULL || greeting[0] == '\0') {
+		esmtp_reply(s, "220 %s ESMTP", me);
+	} else {
+		/* esmtpgreeting: one or more lines */
+		char **lines = str_split(greeting, "\n");
+		size_t n = 0;
+
+		while (lines[n] != NULL)
+			n++;
+		for (size_t i = 0; i < n; i++)
+			esmtp_reply(s, "220%c%s", i + 1 < n ? '-' : ' ',
+				    lines[i]);
+		str_split_free(&lines);
+	}
+	free(vme);
+	free(vgreeting);
 }
 
 static void conn_tls_ready(struct conn *conn, void *context)

@@ -279,6 +279,19 @@ def test_vhost_name_per_local_address(smtp):
     assert code == 250 and text.split(b"\n")[0] == b"mx.vhost.test Ok."
     assert s.helo("client.test")[1] == b"mx.vhost.test Ok."
     s.quit()
+    # the greeting names the vhost too, and esmtpgreeting.ADDRESS
+    # replaces the greeting for that address
+    s = smtplib.SMTP(timeout=20)
+    code, text = s.connect("127.0.0.1", smtp.ports["smtp"])
+    assert code == 220 and text.startswith(b"mx.vhost.test ESMTP"), text
+    s.quit()
+    with open(os.path.join(smtp.etc, "esmtpgreeting.127.0.0.1"), "w") as f:
+        f.write("mx.vhost.test welcomes you\n")
+    s = smtplib.SMTP(timeout=20)
+    code, text = s.connect("127.0.0.1", smtp.ports["smtp"])
+    assert code == 220 and text == b"mx.vhost.test welcomes you", text
+    s.quit()
+    os.unlink(os.path.join(smtp.etc, "esmtpgreeting.127.0.0.1"))
     # without me.ADDRESS, the vhost uses me
     os.unlink(os.path.join(smtp.etc, "me.127.0.0.1"))
     s = smtplib.SMTP("127.0.0.1", smtp.ports["smtp"], timeout=20)
