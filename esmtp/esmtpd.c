@@ -48,6 +48,8 @@ struct listener {
 	struct esmtp_settings set;
 	struct esmtp_server server;
 	struct listen_service *svc;
+	/* MAXPERC: connections at once per C block */
+	struct esmtp_cblocks *cblocks;
 	bool on;
 };
 
@@ -55,6 +57,9 @@ struct session_ref {
 	struct esmtp_session *session;
 	struct listen_conn *lconn;
 	struct session_ref *prev, *next;
+	struct listener *l;
+	bool in_cblock;		/* counted in l->cblocks */
+	char remote_ip[LISTEN_IP_STRLEN];
 };
 
 static struct listener listeners[L_COUNT] = {
@@ -85,6 +90,8 @@ static void session_gone(void *context)
 	struct session_ref *r = context;
 
 	listen_conn_closed(&r->lconn);
+	if (r->in_cblock)
+		esmtp_cblocks_leave(r->l->cblocks, r->remote_ip);
 	if (r->prev != NULL)
 		r->prev->next = r->next;
 	else
@@ -97,8 +104,29 @@ static void session_gone(void *context)
 static void accept_conn(struct listen_client *lc, void *context)
 {
 	struct listener *l = context;
-	struct session_ref *r = xcalloc(1, sizeof(*r));
+	struct session_ref *r;
 
+	if (l->set.max_per_c > 0 &&
+	    !esmtp_cblocks_enter(l->cblocks, lc->remote_ip,
+				 (unsigned int)l->set.max_per_c)) {
+		/* as couriertcpd's -maxperc: the block has enough */
+		static const char m[] = "421 4.7.0 Too many connections "
+					"from your network\r\n";
+		struct listen_conn *c = lc->conn;
+
+		if (l != &listeners[L_SMTPS]) {
+			ssize_t n = write(lc->fd, m, sizeof(m) - 1);
+
+			(void)n;
+		}
+		close(lc->fd);
+		listen_conn_closed(&c);
+		return;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->l = l;
+	r->in_cblock = l->set.max_per_c > 0;
+	str_copy(r->remote_ip, lc->remote_ip, sizeof(r->remote_ip));
 	r->lconn = lc->conn;
 	r->next = sessions;
 	if (sessions != NULL)
@@ -159,6 +187,10 @@ static void load_control_files(void)
 	free(greeting);
 	domains = esmtp_domains_load();
 	bofh = esmtp_bofh_load();
+	/* BOFHCHECKDNS in etc/esmtpd turns the sender domain check on (as
+	 * `opt BOFHCHECKDNS=1` in bofh does) */
+	if (bofh != NULL && listeners[L_SMTP].set.check_dns)
+		bofh->check_dns = true;
 	dns = dns_resolver_create_config();
 	if (!stdio_mode)
 		access_table =
@@ -534,6 +566,7 @@ int main(int argc, char **argv)
 		addr = i == L_SMTPS ?
 			listen_text(l->set.ssl_address, l->set.ssl_port) :
 			listen_text(l->set.address, l->set.port);
+		l->cblocks = esmtp_cblocks_new();
 		l->svc = listen_service_create(loop, &ls, accept_conn,
 					       refuse_conn, l);
 		if (listen_service_add_list(l->svc, addr, &error) < 0)
@@ -577,8 +610,10 @@ int main(int argc, char **argv)
 	free(filter_dir);
 	free(filter_tmpdir);
 	free(filter_sources);
-	for (int i = 0; i < L_COUNT; i++)
+	for (int i = 0; i < L_COUNT; i++) {
+		esmtp_cblocks_free(&listeners[i].cblocks);
 		esmtp_settings_free(&listeners[i].set);
+	}
 	log_info("esmtpd: stopped");
 	return 0;
 }

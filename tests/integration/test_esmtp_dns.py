@@ -151,6 +151,20 @@ def test_bofhcheckdns(inst):
     assert "MAXPERC" not in log and "BOFHCHECKDNS" not in log, log
 
 
+def test_bofhcheckdns_from_esmtpd(inst):
+    """BOFHCHECKDNS=1 in etc/esmtpd (as courier-setup writes it; the test
+    instances turn it off) turns the same check on."""
+    with open(os.path.join(inst.etc, "esmtpd"), "a") as f:
+        f.write("BOFHCHECKDNS=1\n")
+    inst.start("esmtpd")
+    s = client(inst)
+    r = s.mail("x@nowhere.test")
+    assert r[0] == 550 and r[1].startswith(b"5.1.8"), r
+    s.rset()
+    assert s.mail("x@good.test")[0] == 250
+    s.quit()
+
+
 def test_freemail(inst):
     control(inst, "bofh", "freemail free.test\nfreemail other.test\n"
                           "freemail third.test free.test\n")

@@ -64,9 +64,10 @@ def client(inst):
 class Raw:
     """A line-level SMTP client on a plain socket."""
 
-    def __init__(self, inst, timeout=20):
-        self.sock = socket.create_connection(("127.0.0.1",
-                                              inst.ports["smtp"]), timeout)
+    def __init__(self, inst, timeout=20, source=None):
+        self.sock = socket.create_connection(
+            ("127.0.0.1", inst.ports["smtp"]), timeout,
+            source_address=(source, 0) if source else None)
         self.f = self.sock.makefile("rb")
 
     def reply(self):
@@ -212,6 +213,26 @@ def test_connections_per_ip(smtp):
     a.close()
     time.sleep(0.3)
     d = Raw(smtp)
+    assert d.reply()[0] == 220
+    d.close()
+    b.close()
+
+
+def test_connections_per_c_block(smtp):
+    """MAXPERC (couriertcpd's -maxperc): connections at once from one C
+    block (an IPv4 /24); 127.0.0.1 and 127.0.0.2 share one."""
+    set_options(smtp, MAXPERIP="10", MAXPERC="2")
+    smtp.start("esmtpd")
+    a, b = Raw(smtp), Raw(smtp)
+    assert a.reply()[0] == 220 and b.reply()[0] == 220
+    c = Raw(smtp, source="127.0.0.2")
+    code, text = c.reply()
+    assert code == 421 and b"from your network" in text, text
+    c.close()
+    a.cmd(b"QUIT")
+    a.close()
+    time.sleep(0.3)
+    d = Raw(smtp, source="127.0.0.2")
     assert d.reply()[0] == 220
     d.close()
     b.close()
