@@ -19,6 +19,7 @@
  * command line; or EXITCODE as the filter set it. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -36,6 +37,8 @@
 #include "mdmsg.h"
 #include "mem.h"
 #include "str.h"
+
+extern char **environ;
 
 #define EX_USAGE_ 64
 #define EX_NOUSER_ 67
@@ -143,11 +146,37 @@ static int check_filter_file(const char *path, bool strict, uid_t uid)
 	return 1;
 }
 
+/* maildropfilter(7), "Environment": every environment variable becomes
+ * a maildrop variable, unless maildrop delivers (delivery mode), where
+ * only the locale's (LANG, LANGUAGE, LC_*) do.  The variables maildrop
+ * resets (HOME, DEFAULT, SHELL, PATH, LOCK*, SENDMAIL, LOGNAME...) are
+ * set after this.  Names maildrop could not spell are left out. */
+static void import_environment(struct md_interp *it, bool all)
+{
+	for (char **e = environ; *e != NULL; e++) {
+		const char *eq = strchr(*e, '=');
+		size_t len = eq != NULL ? (size_t)(eq - *e) : 0;
+		bool ok = len > 0;
+		char *name;
+
+		for (size_t i = 0; ok && i < len; i++)
+			ok = isalnum((unsigned char)(*e)[i]) || (*e)[i] == '_';
+		if (!ok)
+			continue;
+		name = xstrndup(*e, len);
+		if (all || strcmp(name, "LANG") == 0 ||
+		    strcmp(name, "LANGUAGE") == 0 ||
+		    strncmp(name, "LC_", 3) == 0)
+			md_interp_set(it, name, eq + 1);
+		free(name);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *user = NULL, *sender = NULL, *embedded_name = NULL;
 	const char *verbose_opt = NULL, *warn_file = NULL, *ids = NULL;
-	bool embedded = false, auth_required = false;
+	bool embedded = false, auth_required = false, manual;
 	int warn_percent = 0;
 	char **headers = NULL;
 	size_t nheaders = 0;
@@ -240,6 +269,8 @@ int main(int argc, char **argv)
 		it = md_interp_create(msg, &settings, argv + optind + 1,
 				      optind < argc ?
 				      (size_t)(argc - optind - 1) : 0);
+	manual = user == NULL && embedded_name == NULL && optind < argc;
+	import_environment(it, manual);
 	pw = getpwuid(getuid());
 	if (user != NULL) {
 		struct auth_record rec;
@@ -321,7 +352,10 @@ int main(int argc, char **argv)
 	s = xasprintf("%lu", msg->line_count);
 	md_interp_set(it, "LINES", s);
 	free(s);
-	if (getenv("MAILDIRQUOTA") != NULL &&
+	if (manual)
+		/* reset in manual mode, whatever the environment said */
+		md_interp_set(it, "MAILDIRQUOTA", "");
+	else if (getenv("MAILDIRQUOTA") != NULL &&
 	    *md_interp_get(it, "MAILDIRQUOTA") == '\0')
 		md_interp_set(it, "MAILDIRQUOTA", getenv("MAILDIRQUOTA"));
 	if (verbose_opt != NULL && user == NULL)

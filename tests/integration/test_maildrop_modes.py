@@ -106,6 +106,31 @@ def test_embedded_like_debian(tmp_path, i):
     assert results[1] == results[0]
 
 
+ENV_FILTER = ('echo "X=$MYVAR W=$WEIRD L=$LANG Q=$MAILDIRQUOTA P=$PATH '
+              'F=$FROM S=$SENDMAIL D=$DEFAULT"\n')
+
+
+@pytest.mark.parametrize("mode", (["f"], ["-m", "f"]))
+def test_environment_imported_like_debian(tmp_path, mode):
+    """maildropfilter(7), Environment: outside delivery mode every
+    environment variable becomes a maildrop variable, and the ones
+    maildrop resets (PATH, MAILDIRQUOTA, SENDMAIL, DEFAULT...) are reset
+    whatever the environment said."""
+    ref = need("maildrop")
+    env = {"MYVAR": "hello", "WEIRD": "a/b c", "LANG": "C.UTF-8",
+           "MAILDIRQUOTA": "5S", "FROM": "x@y", "SENDMAIL": "/bin/true",
+           "DEFAULT": "/tmp/elsewhere", "BAD-NAME": "skipped"}
+    results = []
+    for binary in (ref, ours("maildrop")):
+        d = tmp_path / os.path.basename(os.path.dirname(binary) + "x")
+        d.mkdir(exist_ok=True)
+        write(str(d / "f"), ENV_FILTER)
+        p = run([binary] + mode, d, MSG, env=env)
+        results.append((p.returncode, p.stdout))
+    assert b"X=hello W=a/b c L=C.UTF-8 Q= " in results[1][1], results
+    assert results[1] == results[0]
+
+
 def test_embedded_no_default_delivery(tmp_path):
     maildir(str(tmp_path / "Maildir"))
     write(str(tmp_path / "f"), 'DEFAULT="./Maildir"\necho ok\n')
