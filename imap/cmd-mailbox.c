@@ -2,6 +2,7 @@
  * STATUS. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "mail-index.h"
 #include "maildir-folder.h"
+#include "maildir-keywords.h"
 #include "maildir.h"
 #include "mem.h"
 
@@ -251,6 +253,90 @@ void cmd_delete(struct imap_cmd *cmd)
 	free(folder);
 }
 
+/* The message files of dir/sub (new or cur), sorted; NULL-terminated,
+ * free with str_split_free().  NULL with errno when it cannot be read. */
+static char **message_files(const char *dir, const char *sub)
+{
+	char *path = xasprintf("%s/%s", dir, sub);
+	DIR *d = opendir(path);
+	free(path);
+	if (d == NULL)
+		return NULL;
+	char **v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		v = xreallocarray(v, n + 2, sizeof(*v));
+		v[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	v = xreallocarray(v, n + 1, sizeof(*v));
+	v[n] = NULL;
+	return v;
+}
+
+/* RENAME INBOX (RFC 3501 6.3.5, RFC 9051 6.3.6): creates folder to under
+ * root and moves every message of root's INBOX into it, flags (in the
+ * file names) and keywords with them; INBOX stays, empty, and its
+ * subfolders are not touched.  A message another session expunges
+ * meanwhile is skipped.  Returns 1, 0 if to exists, -1 with *error_r
+ * (the messages moved so far stay moved). */
+static int rename_inbox(const char *root, const char *to,
+			const char **error_r)
+{
+	static const char *const subs[] = { "new", "cur" };
+	int r = maildir_folder_create(root, to, error_r);
+
+	if (r <= 0)
+		return r;
+	char *dir = maildir_folder_path(root, to);
+	struct maildir_keywords *kw = NULL;
+	const char *kw_error;
+	if (maildir_keywords_load(root, NULL, &kw, &kw_error) < 0) {
+		log_warning("imapd: RENAME INBOX: keywords not read: %s",
+			    kw_error);
+		kw = NULL;
+	}
+	int ret = 1;
+	for (size_t i = 0; i < 2 && ret > 0; i++) {
+		char **files = message_files(root, subs[i]);
+		if (files == NULL) {
+			*error_r = "Cannot read INBOX";
+			ret = -1;
+			break;
+		}
+		for (size_t j = 0; files[j] != NULL && ret > 0; j++) {
+			char *src = xasprintf("%s/%s/%s", root, subs[i],
+					      files[j]);
+			char *dst = xasprintf("%s/%s/%s", dir, subs[i],
+					      files[j]);
+			size_t nkw = 0;
+			const char *const *names =
+				kw == NULL ? NULL :
+					     maildir_keywords_get(kw, files[j],
+								  &nkw);
+			if (nkw > 0 &&
+			    maildir_keywords_store(dir, files[j], names, nkw,
+						   &kw_error) < 0)
+				log_warning("imapd: RENAME INBOX: keywords of "
+					    "%s not kept: %s",
+					    files[j], kw_error);
+			if (rename(src, dst) < 0 && errno != ENOENT) {
+				*error_r = "Cannot move a message";
+				ret = -1;
+			}
+			free(src);
+			free(dst);
+		}
+		str_split_free(&files);
+	}
+	maildir_keywords_destroy(&kw);
+	free(dir);
+	return ret;
+}
+
 void cmd_rename(struct imap_cmd *cmd)
 {
 	const char *error;
@@ -269,18 +355,26 @@ void cmd_rename(struct imap_cmd *cmd)
 	}
 	char *to_parent = folder_parent(cmd->client, to);
 	struct imap_folder_loc lf = { 0 }, lt = { 0 };
-	if (from[0] == '\0' || to[0] == '\0') {
-		imap_cmd_no(cmd, "[CANNOT] Renaming INBOX is not supported "
-				 "yet");
+	if (to[0] == '\0') {
+		imap_cmd_no(cmd, "[ALREADYEXISTS] INBOX always exists");
 	} else if (!folder_allows(cmd, from, IMAP_ACL_DELETE, "delete") ||
 		   !folder_allows(cmd, to_parent, IMAP_ACL_CREATE, "create")) {
 		/* x on the old name, k on the new parent */
 	} else if (folder_loc(cmd, from, &lf) <= 0 ||
 		   folder_loc(cmd, to, &lt) <= 0) {
 		/* answered */
-	} else if (strcmp(lf.root, lt.root) != 0 || lf.sub[0] == '\0' ||
-		   lt.sub[0] == '\0') {
+	} else if (strcmp(lf.root, lt.root) != 0 || lt.sub[0] == '\0') {
 		imap_cmd_no(cmd, "[CANNOT] A folder stays in its account");
+	} else if (lf.sub[0] == '\0') {
+		int r = rename_inbox(lt.root, lt.sub, &error);
+		if (r < 0)
+			imap_cmd_no(cmd, "[CANNOT] %s", error);
+		else if (r == 0)
+			imap_cmd_no(cmd, "[ALREADYEXISTS] Mailbox exists");
+		else if (acl_inherit(cmd->client, to) < 0)
+			imap_cmd_no(cmd, "[SERVERBUG] Cannot write the ACL");
+		else
+			imap_cmd_ok(cmd, "RENAME completed");
 	} else {
 		/* a folder without its own ACL file has its parent's: write
 		 * that into its new place, so that it keeps its rights under

@@ -64,10 +64,14 @@ char *imap_folder_from_client(struct imap_client *client, const char *name,
 		name += strlen(prefix);
 	}
 	utf8 = client->utf8 ? xstrdup(name) : mutf7_decode_dup(name);
+	/* no folder is named INBOX: "INBOX.INBOX" with the INBOX. prefix
+	 * would be a folder "INBOX" that the "" layout could not show;
+	 * "INBOX.#shared.x" is not a way into the shared namespace */
 	if (utf8 == NULL || !maildir_folder_name_valid(utf8) ||
-	    (prefix[0] == '\0' && strncasecmp(utf8, "INBOX.", 6) == 0) ||
-	    (prefix[0] == '\0' && client->shared_index_path != NULL &&
-	     shared_name(utf8))) {
+	    (strncasecmp(utf8, "INBOX", 5) == 0 &&
+	     (utf8[5] == '\0' || utf8[5] == '.')) ||
+	    (shared_name(utf8) &&
+	     (prefix[0] != '\0' || client->shared_index_path != NULL))) {
 		free(utf8);
 		*error_r = "Invalid mailbox name";
 		return NULL;

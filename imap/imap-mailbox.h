@@ -64,7 +64,8 @@ enum imap_cache_field {
 /* The folder name (UTF-8, '.'-separated, "" for INBOX) for a client's
  * mailbox name (modified UTF-7 unless UTF8=ACCEPT, with the namespace
  * prefix), caller frees; NULL with *error_r for names outside the
- * namespace or invalid. */
+ * namespace or invalid (a folder whose first level is INBOX, "#shared"
+ * names that are not the shared namespace's). */
 char *imap_folder_from_client(struct imap_client *client, const char *name,
 			      const char **error_r);
 /* The client's name for folder (UTF-8, "" for INBOX), caller frees. */

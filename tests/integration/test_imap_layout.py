@@ -167,6 +167,41 @@ def test_courier_layout_by_default(imapd, tmp_path):
         b"INBOX.Work.New", b"INBOX.Work.Projects"}
     assert m.delete("INBOX.Work.New")[0] == "OK"
     assert not os.path.exists(os.path.join(md, ".Work.New"))
+    # no folder named INBOX, no way into #shared from the personal side
+    assert m.create("INBOX.INBOX")[0] == "NO"
+    assert m.create("INBOX.inbox.x")[0] == "NO"
+    assert m.create('"INBOX.#shared.x"')[0] == "NO"
+    assert not os.path.exists(os.path.join(md, ".INBOX"))
+    m.logout()
+
+
+def test_rename_inbox(imapd, tmp_path):
+    """RENAME INBOX moves its messages (flags and keywords with them)
+    into a new folder and leaves INBOX empty, its subfolders alone."""
+    md, _ = courier_maildir(str(tmp_path))
+    for i, info in ((1, ":2,S"), (2, ":2,F")):
+        with open(os.path.join(md, "cur", "1700000100.M%dP2.x%s" %
+                               (i, info)), "wb") as f:
+            f.write(MSG % (i, i))
+    m = session(imapd, md, instance_dir(str(tmp_path), None))
+    assert m.select("INBOX") == ("OK", [b"2"])
+    uidnext = int(m.untagged_responses["UIDNEXT"][-1])
+    assert m.store("2", "+FLAGS", "(project)")[0] == "OK"
+    m.close()
+    assert m.rename("INBOX", "Old")[0] == "NO"
+    assert m.rename("INBOX", "INBOX.Sent")[0] == "NO"
+    assert m.rename("INBOX", "INBOX")[0] == "NO"
+    assert m.rename("INBOX", "INBOX.Old")[0] == "OK"
+    assert m.status("INBOX", "(MESSAGES UIDNEXT)")[1] == [
+        b"INBOX (MESSAGES 0 UIDNEXT %d)" % uidnext]
+    assert m.select("INBOX.Old") == ("OK", [b"2"])
+    typ, data = m.fetch("1:*", "(FLAGS)")
+    flags = b" ".join(data)
+    assert b"\\Seen" in data[0] and b"\\Flagged" in data[1], flags
+    assert b"project" in data[1], flags
+    # the other folders are where they were
+    assert m.select("INBOX.Work.Projects") == ("OK", [b"3"])
+    assert os.path.isfile(os.path.join(md, ".Old", "maildirfolder"))
     m.logout()
 
 
