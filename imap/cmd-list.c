@@ -478,8 +478,19 @@ static struct list_entry *list_entries(struct imap_client *client,
 	for (size_t i = 0; i < n; i++) {
 		size_t flen = strlen(e[i].folder);
 		if (flen == 0) {
-			e[i].children = client->set->namespace_prefix[0] !=
-					'\0' && list->count > 0;
+			/* with the INBOX. prefix every folder of the
+			 * account is under INBOX */
+			if (client->set->namespace_prefix[0] == '\0')
+				continue;
+			for (size_t j = 0; j < n; j++) {
+				if (j == i || imap_folder_is_shared(
+						      e[j].folder))
+					continue;
+				if (e[j].exists)
+					e[i].children = true;
+				if (e[j].subscribed)
+					e[i].child_subscribed = true;
+			}
 			continue;
 		}
 		for (size_t j = i + 1; j < n; j++) {

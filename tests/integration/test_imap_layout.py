@@ -238,3 +238,24 @@ def test_setup_writes_the_prefix(suite_build, tmp_path):
     from conftest import make_instance
     inst = make_instance(suite_build, tmp_path / "instance")
     assert inst.settings("imapd")["IMAP_NAMESPACE_PREFIX"] == "INBOX."
+
+
+def test_inbox_is_the_parent_in_list_extended(imapd, tmp_path):
+    """With the INBOX. prefix, LIST-EXTENDED sees INBOX as the parent of
+    every folder: RECURSIVEMATCH reports it with CHILDINFO when only its
+    folders are subscribed."""
+    md, _ = courier_maildir(str(tmp_path))
+    with open(os.path.join(md, "courierimapsubscribed"), "w") as f:
+        f.write("INBOX.Sent\n")
+    m = session(imapd, md, instance_dir(str(tmp_path), None))
+    typ, data = m._simple_command("LIST", "(SUBSCRIBED RECURSIVEMATCH)",
+                                  '""', "%")
+    assert typ == "OK"
+    lines = m.untagged_responses.pop("LIST", [])
+    assert lines == [b'(\\HasChildren) "." INBOX '
+                     b'("CHILDINFO" ("SUBSCRIBED"))'], lines
+    typ, data = m._simple_command("LIST", '""', "%", "RETURN",
+                                  "(CHILDREN)")
+    assert m.untagged_responses.pop("LIST", []) == [
+        b'(\\HasChildren) "." INBOX']
+    m.logout()
