@@ -325,11 +325,21 @@ static char *subscription_folder(const char *line)
 	return f;
 }
 
+/* Orders names level by level ('.' before any other byte), so that the
+ * descendants of a folder come right after it: "Work", "Work.Projects",
+ * "Work-old" (by bytes "Work-old" would come between the two). */
 static int entry_cmp(const void *a, const void *b)
 {
-	const struct list_entry *x = a, *y = b;
+	const unsigned char *x = (const unsigned char *)
+		((const struct list_entry *)a)->folder;
+	const unsigned char *y = (const unsigned char *)
+		((const struct list_entry *)b)->folder;
 
-	return strcmp(x->folder, y->folder);
+	for (; *x != '\0' && *x == *y; x++, y++)
+		;
+	int cx = *x == '.' ? 1 : *x == '\0' ? 0 : *x + 1;
+	int cy = *y == '.' ? 1 : *y == '\0' ? 0 : *y + 1;
+	return cx - cy;
 }
 
 /* True when a LIST pattern (with its reference) could match a name that
@@ -521,6 +531,38 @@ static bool matches(struct imap_client *client, const struct list_opts *o,
 	return false;
 }
 
+/* True when e[i] has a subscribed descendant that the patterns do not
+ * match (so LSUB shows e[i] in its place).  e is sorted by entry_cmp(),
+ * so a folder's descendants follow it; INBOX's are every folder of the
+ * account when the namespace prefix is INBOX. */
+static bool hidden_subscribed_child(struct imap_client *client,
+				    const struct list_opts *o,
+				    const struct list_entry *e, size_t n,
+				    size_t i)
+{
+	size_t flen = strlen(e[i].folder);
+
+	if (flen == 0 && client->set->namespace_prefix[0] == '\0')
+		return false;
+	for (size_t j = i + 1; j < n; j++) {
+		if (flen == 0 ? imap_folder_is_shared(e[j].folder) :
+				strncmp(e[j].folder, e[i].folder, flen) != 0 ||
+					e[j].folder[flen] != '.') {
+			if (flen == 0)
+				continue;
+			break;
+		}
+		if (!e[j].subscribed)
+			continue;
+		char *name = imap_folder_to_client(client, e[j].folder);
+		bool m = matches(client, o, name);
+		free(name);
+		if (!m)
+			return true;
+	}
+	return false;
+}
+
 static void list_common(struct imap_cmd *cmd, bool lsub)
 {
 	struct imap_client *client = cmd->client;
@@ -550,7 +592,7 @@ static void list_common(struct imap_cmd *cmd, bool lsub)
 	str_init(&s, 256);
 	str_init(&su, 64);
 	for (size_t i = 0; i < n; i++) {
-		bool childinfo = false;
+		bool childinfo = false, lsub_parent = false;
 		char *name = imap_folder_to_client(client, e[i].folder);
 
 		if (!matches(client, &o, name))
@@ -565,7 +607,7 @@ static void list_common(struct imap_cmd *cmd, bool lsub)
 		if (e[i].exists)
 			special_use(client, e[i].folder, &su);
 		/* the selection options */
-		if (want_sub && !e[i].subscribed) {
+		if (want_sub && !e[i].subscribed && !lsub) {
 			/* RECURSIVEMATCH: a parent of subscribed ones */
 			if (!(o.recursive && e[i].child_subscribed))
 				goto next;
@@ -576,11 +618,22 @@ static void list_common(struct imap_cmd *cmd, bool lsub)
 			goto next;
 		if (o.sel_special && str_len(&su) == 0)
 			goto next;
-		if (lsub && !e[i].subscribed)
-			goto next;
+		/* LSUB: a parent that is not subscribed itself shows as
+		 * \Noselect when the pattern reaches it and not its
+		 * subscribed descendants (RFC 3501 6.3.9: LSUB "" "%") */
+		if (lsub && !e[i].subscribed) {
+			if (!e[i].child_subscribed ||
+			    !hidden_subscribed_child(client, &o, e, n, i))
+				goto next;
+			lsub_parent = true;
+		}
 		str_clear(&s);
 		str_printfa(&s, "* %s (", lsub ? "LSUB" : "LIST");
-		if (!e[i].exists) {
+		if (lsub_parent) {
+			str_append(&s, "\\Noselect");
+			if (e[i].children)
+				str_append(&s, " \\HasChildren");
+		} else if (!e[i].exists) {
 			/* \NonExistent implies \Noselect (RFC 5258) */
 			str_append(&s, o.extended || client->imap4rev2 ?
 					       "\\NonExistent" :

@@ -259,3 +259,30 @@ def test_inbox_is_the_parent_in_list_extended(imapd, tmp_path):
     assert m.untagged_responses.pop("LIST", []) == [
         b'(\\HasChildren) "." INBOX']
     m.logout()
+
+
+def test_lsub_percent_and_sibling_names(imapd, tmp_path):
+    """LSUB "" "%" shows an unsubscribed parent of subscribed folders as
+    \\Noselect (RFC 3501 6.3.9); a sibling whose name sorts between a
+    folder and its children ("Work-old") does not hide the children."""
+    md, _ = courier_maildir(str(tmp_path))
+    for f in ("Work", "Work-old"):
+        maildir(os.path.join(md, "." + f))
+        open(os.path.join(md, "." + f, "maildirfolder"), "w").close()
+    with open(os.path.join(md, "courierimapsubscribed"), "w") as f:
+        f.write("INBOX.Work.Projects\n")
+    m = session(imapd, md, instance_dir(str(tmp_path), None))
+    names = names_of(m.list()[1])
+    assert b"\\HasChildren" in names[b"INBOX.Work"]
+    assert b"\\HasNoChildren" in names[b"INBOX.Work-old"]
+    assert m.lsub('""', "%")[1] == [b'(\\Noselect \\HasChildren) "." INBOX']
+    assert m.lsub('""', "INBOX.%")[1] == [
+        b'(\\Noselect \\HasChildren) "." INBOX.Work']
+    assert m.lsub('""', "*")[1] == [
+        b'(\\HasNoChildren) "." INBOX.Work.Projects']
+    m.logout()
+    # the same with the "" layout
+    m = session(imapd, md, instance_dir(str(tmp_path), ""))
+    assert m.lsub('""', "%")[1] == [b'(\\Noselect \\HasChildren) "." Work']
+    assert b"\\HasChildren" in names_of(m.list()[1])[b"Work"]
+    m.logout()
