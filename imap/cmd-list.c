@@ -409,6 +409,21 @@ static void shared_entries(struct imap_client *client,
 	}
 }
 
+/* True when the session can name folder: its client name leads back to
+ * it (not so for a folder ".INBOX" or ".#shared" made by hand, or a
+ * subscription to "#shared.x" with shared folders off). */
+static bool folder_nameable(struct imap_client *client, const char *folder)
+{
+	char *name = imap_folder_to_client(client, folder);
+	const char *error;
+	char *back = imap_folder_from_client(client, name, &error);
+	bool ok = back != NULL && strcmp(back, folder) == 0;
+
+	free(back);
+	free(name);
+	return ok;
+}
+
 /* Every existing folder and every subscribed one, sorted, with their
  * attributes. */
 static struct list_entry *list_entries(struct imap_client *client,
@@ -423,6 +438,8 @@ static struct list_entry *list_entries(struct imap_client *client,
 	e[n].folder = xstrdup("");
 	e[n++].exists = true;
 	for (size_t i = 0; i < list->count; i++) {
+		if (!folder_nameable(client, list->names[i]))
+			continue;
 		e[n].folder = xstrdup(list->names[i]);
 		e[n++].exists = true;
 	}
@@ -431,6 +448,10 @@ static struct list_entry *list_entries(struct imap_client *client,
 		size_t j;
 		if (f == NULL)
 			continue;
+		if (!folder_nameable(client, f)) {
+			free(f);
+			continue;
+		}
 		for (j = 0; j < n && strcmp(e[j].folder, f) != 0; j++)
 			;
 		if (j < n) {

@@ -58,7 +58,8 @@ char *imap_folder_from_client(struct imap_client *client, const char *name,
 	}
 	if (prefix[0] != '\0') {
 		if (strncasecmp(name, prefix, strlen(prefix)) != 0) {
-			*error_r = "Mailbox outside the namespace";
+			*error_r = "Mailbox outside the namespace (names "
+				   "begin with INBOX.)";
 			return NULL;
 		}
 		name += strlen(prefix);

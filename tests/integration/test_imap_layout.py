@@ -172,6 +172,9 @@ def test_courier_layout_by_default(imapd, tmp_path):
     assert m.create("INBOX.inbox.x")[0] == "NO"
     assert m.create('"INBOX.#shared.x"')[0] == "NO"
     assert not os.path.exists(os.path.join(md, ".INBOX"))
+    # one made by hand is not listed either (it could not be selected)
+    maildir(os.path.join(md, ".INBOX"))
+    assert b"INBOX.INBOX" not in names_of(m.list()[1])
     m.logout()
 
 
