@@ -209,7 +209,7 @@ def test_rename_inbox(imapd, tmp_path):
 
 
 def test_top_level_layout_when_set(imapd, tmp_path):
-    md, msgs = courier_maildir(str(tmp_path))
+    md, _ = courier_maildir(str(tmp_path))
     m = session(imapd, md, instance_dir(str(tmp_path), ""))
     typ, data = m.namespace()
     assert typ == "OK"
