@@ -33,7 +33,7 @@ static const struct config_setting_def imap_setting_defs[] = {
 	CONFIG_SETTING_STRING(S, login_user, "IMAP_LOGIN_USER", "nobody"),
 	CONFIG_SETTING_STRING(S, proxy_hostname, "PROXY_HOSTNAME", ""),
 	CONFIG_SETTING_STRING(S, namespace_prefix, "IMAP_NAMESPACE_PREFIX",
-			      "INBOX."),
+			      ""),
 	CONFIG_SETTING_BOOL(S, shared_folders, "IMAP_SHARED_FOLDERS", "YES"),
 	CONFIG_SETTING_STRING(S, auth_mechs, "IMAP_AUTH", "PLAIN LOGIN"),
 	CONFIG_SETTING_STRING(S, auth_mechs_tls, "IMAP_AUTH_TLS", ""),

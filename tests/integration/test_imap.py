@@ -181,41 +181,35 @@ def test_literal_too_large_refused_before_read(iinst):
 def test_mailbox_commands(iinst):
     m = login(iinst)
     # courier-setup made the special-use folders for the new account
-    assert m.create("INBOX.Sent")[0] == "NO"
-    assert m.create("INBOX.Work.Projects")[0] == "OK"
+    assert m.create("Sent")[0] == "NO"
+    assert m.create("Work.Projects")[0] == "OK"
     typ, data = m.list()
     assert typ == "OK"
     for l in data:
         assert LIST_LINE.match(l), l
     names = {l.rsplit(b" ", 1)[1].strip(b'"'): l for l in data}
-    assert b"INBOX" in names and b"INBOX.Work.Projects" in names
-    assert b"\\Sent" in names[b"INBOX.Sent"]
-    assert b"\\HasNoChildren" in names[b"INBOX.Sent"]
-    # INBOX has the folders as children (Courier's layout)
-    assert b"\\HasChildren" in names[b"INBOX"]
+    assert b"INBOX" in names and b"Work.Projects" in names
+    assert b"\\Sent" in names[b"Sent"]
+    assert b"\\HasNoChildren" in names[b"Sent"]
     typ, data = m.list('""', "%")
-    assert [l.rsplit(b" ", 1)[1] for l in data] == [b"INBOX"]
-    typ, data = m.list('""', "INBOX.%")
-    assert all(l.rsplit(b" ", 1)[1].count(b".") == 1 for l in data)
-    assert b"INBOX.Sent" in [l.rsplit(b" ", 1)[1] for l in data]
-    assert m.subscribe("INBOX.Sent")[0] == "OK"
+    assert all(b"." not in l.rsplit(b" ", 1)[1] for l in data)
+    assert m.subscribe("Sent")[0] == "OK"
     typ, data = m.lsub()
-    assert b'(\\HasNoChildren) "." INBOX.Sent' in data
+    assert b'(\\HasNoChildren) "." Sent' in data
     subs = os.path.join(iinst.maildir, "courierimapsubscribed")
     with open(subs) as f:
         assert "INBOX.Sent\n" in f.read()
-    assert m.unsubscribe("INBOX.Sent")[0] == "OK"
+    assert m.unsubscribe("Sent")[0] == "OK"
     with open(subs) as f:
         assert "INBOX.Sent\n" not in f.read()
-    assert b'(\\HasNoChildren) "." INBOX.Sent' not in m.lsub()[1]
-    assert m.rename("INBOX.Work.Projects", "INBOX.Work.Done")[0] == "OK"
-    assert m.delete("INBOX.Work.Done")[0] == "OK"
-    assert m.delete("INBOX.Nope")[0] == "NO"
+    assert b'(\\HasNoChildren) "." Sent' not in m.lsub()[1]
+    assert m.rename("Work.Projects", "Work.Done")[0] == "OK"
+    assert m.delete("Work.Done")[0] == "OK"
+    assert m.delete("Nope")[0] == "NO"
     typ, data = m.namespace()
-    # personal INBOX. (Courier's layout) and, by default, the virtual
-    # shared folders
+    # personal "" and, by default, Courier's virtual shared folders
     # (IMAP_SHARED_FOLDERS, doc/imap.md)
-    assert data == [b'(("INBOX." ".")) NIL (("#shared." "."))']
+    assert data == [b'(("" ".")) NIL (("#shared." "."))']
     deliver(iinst, "From: a@example.test\r\nSubject: one\r\n\r\nbody\r\n")
     typ, data = m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN)")
     assert re.match(rb"^INBOX \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ "
@@ -224,7 +218,7 @@ def test_mailbox_commands(iinst):
     assert data == [b"1"]
     assert m.untagged_responses.get("RECENT")[-1] == b"1"
     assert m.untagged_responses.get("UIDNEXT")[-1] == b"2"
-    typ, data = m.select("INBOX.Sent", readonly=True)
+    typ, data = m.select("Sent", readonly=True)
     assert typ == "OK" and data == [b"0"]
     assert m.unselect()[0] == "OK"
     m.logout()

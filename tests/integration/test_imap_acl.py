@@ -128,27 +128,27 @@ def test_create_special_use(imapd, tmp_path):
     s = Raw(imapd, md)
     lines, _ = s.cmd("CAPABILITY")
     assert b" CREATE-SPECIAL-USE" in lines[0]
-    s.cmd("CREATE INBOX.Sent-2024 (USE (\\Sent))")
-    s.cmd("CREATE INBOX.Old (USE (\\Archive \\Junk))")
+    s.cmd("CREATE Sent-2024 (USE (\\Sent))")
+    s.cmd("CREATE Old (USE (\\Archive \\Junk))")
     # an unknown use, or one that would need a virtual mailbox: NO
     # [USEATTR], and nothing is created
-    _, tagged = s.cmd("CREATE INBOX.Everything (USE (\\All))", "NO")
+    _, tagged = s.cmd("CREATE Everything (USE (\\All))", "NO")
     assert b"[USEATTR]" in tagged
-    _, tagged = s.cmd("CREATE INBOX.Odd (USE (\\Bogus))", "NO")
+    _, tagged = s.cmd("CREATE Odd (USE (\\Bogus))", "NO")
     assert b"[USEATTR]" in tagged
-    s.cmd("CREATE INBOX.Odd (USE)", "BAD")
-    s.cmd("CREATE INBOX.Odd (FOO (\\Sent))", "BAD")
+    s.cmd("CREATE Odd (USE)", "BAD")
+    s.cmd("CREATE Odd (FOO (\\Sent))", "BAD")
     lines, _ = s.cmd('LIST "" "*"')
     boxes = listed(lines)
-    assert "INBOX.Everything" not in boxes and "INBOX.Odd" not in boxes
-    assert "\\Sent" in boxes["INBOX.Sent-2024"]
-    assert {"\\Archive", "\\Junk"} <= boxes["INBOX.Old"]
+    assert "Everything" not in boxes and "Odd" not in boxes
+    assert "\\Sent" in boxes["Sent-2024"]
+    assert {"\\Archive", "\\Junk"} <= boxes["Old"]
     lines, _ = s.cmd('LIST (SPECIAL-USE) "" "*"')
-    assert set(listed(lines)) == {"INBOX.Sent-2024", "INBOX.Old"}
+    assert set(listed(lines)) == {"Sent-2024", "Old"}
     # the use follows the folder when it is renamed
-    s.cmd("RENAME INBOX.Sent-2024 INBOX.Sent-old")
-    lines, _ = s.cmd('LIST "" "INBOX.Sent-old"')
-    assert "\\Sent" in listed(lines)["INBOX.Sent-old"]
+    s.cmd("RENAME Sent-2024 Sent-old")
+    lines, _ = s.cmd('LIST "" "Sent-old"')
+    assert "\\Sent" in listed(lines)["Sent-old"]
     s.close()
 
 
@@ -221,21 +221,21 @@ def test_acl_commands(imapd, tmp_path):
     lines, _ = s.cmd("GETACL INBOX")
     assert acl_of(lines) == {"owner": "lrswikxteacd",
                              "administrators": "lrswikxteacd"}
-    lines, _ = s.cmd("MYRIGHTS INBOX.Work")
+    lines, _ = s.cmd("MYRIGHTS Work")
     assert myrights(lines) == "lrswikxteacd"
-    lines, _ = s.cmd("LISTRIGHTS INBOX.Work bob")
+    lines, _ = s.cmd("LISTRIGHTS Work bob")
     m = LISTRIGHTS_LINE.match(lines[0])
     assert m and m.group(3) == b'""', lines
     assert set(m.group(4).split()) >= {b"l", b"r", b"k", b"x", b"t", b"e"}
-    lines, _ = s.cmd("LISTRIGHTS INBOX.Work owner")
+    lines, _ = s.cmd("LISTRIGHTS Work owner")
     assert LISTRIGHTS_LINE.match(lines[0]).group(3) == b"a"
     # SETACL: replace, +add, -remove; bare names are user=NAME
-    s.cmd("SETACL INBOX.Work bob lr")
-    s.cmd("SETACL INBOX.Work user=bob +si")
-    s.cmd("SETACL INBOX.Work group=staff lrc")
-    s.cmd("SETACL INBOX.Work -user=carol w")
-    s.cmd("SETACL INBOX.Work bob -s")
-    lines, _ = s.cmd("GETACL INBOX.Work")
+    s.cmd("SETACL Work bob lr")
+    s.cmd("SETACL Work user=bob +si")
+    s.cmd("SETACL Work group=staff lrc")
+    s.cmd("SETACL Work -user=carol w")
+    s.cmd("SETACL Work bob -s")
+    lines, _ = s.cmd("GETACL Work")
     acl = acl_of(lines)
     assert acl["user=bob"] == "lri"
     assert acl["group=staff"] == "lrkc"
@@ -244,23 +244,23 @@ def test_acl_commands(imapd, tmp_path):
     text = read_acl(os.path.join(md, ".Work"))
     assert "user=bob ilr\n" in text and "group=staff clr\n" in text
     assert text.startswith("owner aceilrstwx\n")
-    s.cmd("DELETEACL INBOX.Work bob")
-    lines, _ = s.cmd("GETACL INBOX.Work")
+    s.cmd("DELETEACL Work bob")
+    lines, _ = s.cmd("GETACL Work")
     assert "user=bob" not in acl_of(lines)
-    s.cmd("SETACL INBOX.Work group=staff \"\"")
-    lines, _ = s.cmd("GETACL INBOX.Work")
+    s.cmd("SETACL Work group=staff \"\"")
+    lines, _ = s.cmd("GETACL Work")
     assert "group=staff" not in acl_of(lines)
     # bad input
-    s.cmd("SETACL INBOX.Work bob lrq", "BAD")
-    s.cmd('SETACL INBOX.Work "bad id" lr', "BAD")
-    s.cmd("SETACL INBOX.Work bob", "BAD")
+    s.cmd("SETACL Work bob lrq", "BAD")
+    s.cmd('SETACL Work "bad id" lr', "BAD")
+    s.cmd("SETACL Work bob", "BAD")
     s.cmd("GETACL", "BAD")
-    _, tagged = s.cmd("GETACL INBOX.Nope", "NO")
+    _, tagged = s.cmd("GETACL Nope", "NO")
     assert b"[NONEXISTENT]" in tagged
     # a new folder inherits its parent's ACL in a file of its own
-    s.cmd("SETACL INBOX.Work anyone l")
-    s.cmd("CREATE INBOX.Work.Sub")
-    lines, _ = s.cmd("GETACL INBOX.Work.Sub")
+    s.cmd("SETACL Work anyone l")
+    s.cmd("CREATE Work.Sub")
+    lines, _ = s.cmd("GETACL Work.Sub")
     assert acl_of(lines).get("anyone") == "l"
     assert "anyone l\n" in read_acl(os.path.join(md, ".Work.Sub"))
     s.close()
@@ -282,42 +282,42 @@ def test_acl_enforced_from_courier_files(imapd, tmp_path):
     s = Raw(imapd, md)
     lines, _ = s.cmd('LIST "" "*"')
     boxes = listed(lines)
-    assert "INBOX.ReadOnly" in boxes and "INBOX.Hidden" not in boxes
-    assert "INBOX.Staff" not in boxes
-    _, tagged = s.cmd("SELECT INBOX.ReadOnly")
+    assert "ReadOnly" in boxes and "Hidden" not in boxes
+    assert "Staff" not in boxes
+    _, tagged = s.cmd("SELECT ReadOnly")
     assert b"[READ-ONLY]" in tagged
     s.cmd("STORE 1 +FLAGS (\\Deleted)", "NO")
     s.cmd("EXPUNGE", "NO")
     s.cmd("FETCH 1 BODY[]")
     lines, _ = s.cmd("FETCH 1 FLAGS")
     assert b"\\Seen" not in lines[0]
-    _, tagged = s.cmd("APPEND INBOX.ReadOnly {4+}\r\nabcd", "NO")
+    _, tagged = s.cmd("APPEND ReadOnly {4+}\r\nabcd", "NO")
     assert b"[NOPERM]" in tagged
     s.cmd("UNSELECT")
-    _, tagged = s.cmd("DELETE INBOX.ReadOnly", "NO")
+    _, tagged = s.cmd("DELETE ReadOnly", "NO")
     assert b"[NOPERM]" in tagged
-    _, tagged = s.cmd("CREATE INBOX.ReadOnly.Child", "NO")
+    _, tagged = s.cmd("CREATE ReadOnly.Child", "NO")
     assert b"[NOPERM]" in tagged
-    _, tagged = s.cmd("SELECT INBOX.Hidden", "NO")
+    _, tagged = s.cmd("SELECT Hidden", "NO")
     assert b"[NOPERM]" in tagged or b"[NONEXISTENT]" in tagged
-    _, tagged = s.cmd("STATUS INBOX.Hidden (MESSAGES)", "NO")
+    _, tagged = s.cmd("STATUS Hidden (MESSAGES)", "NO")
     # the owner keeps the administer right, so can set it right again
-    s.cmd("SETACL INBOX.Hidden owner +lr")
-    lines, _ = s.cmd("MYRIGHTS INBOX.Hidden")
+    s.cmd("SETACL Hidden owner +lr")
+    lines, _ = s.cmd("MYRIGHTS Hidden")
     assert myrights(lines) == "lra"
-    s.cmd("STATUS INBOX.Hidden (MESSAGES)")
+    s.cmd("STATUS Hidden (MESSAGES)")
     s.close()
     # group rights come from the account's OPTIONS, negative ones win
     s = Raw(imapd, md, env={"OPTIONS": "group=staff"})
-    lines, _ = s.cmd("MYRIGHTS INBOX.Staff")
+    lines, _ = s.cmd("MYRIGHTS Staff")
     assert myrights(lines) == "lrsa"
-    _, tagged = s.cmd("SELECT INBOX.Staff")
+    _, tagged = s.cmd("SELECT Staff")
     assert b"[READ-WRITE]" in tagged
     s.close()
     s = Raw(imapd, md, env={"OPTIONS": "group=staff,group=interns"})
-    lines, _ = s.cmd("MYRIGHTS INBOX.Staff")
+    lines, _ = s.cmd("MYRIGHTS Staff")
     assert myrights(lines) == "lra"
-    _, tagged = s.cmd("SELECT INBOX.Staff")
+    _, tagged = s.cmd("SELECT Staff")
     assert b"[READ-ONLY]" in tagged
     s.close()
 

@@ -1,9 +1,9 @@
 """test_imap_layout.py: a maildir as Courier leaves it (Maildir++ folders
 .Sent and .Work.Projects, courierimapsubscribed, courierimapuiddb,
 courierimapkeywords) seen through Python's imaplib over the stdin/stdout
-tunnel, with the default namespace prefix INBOX. (Courier-IMAP's folder
-names, so clients need no resync after a migration) and with
-IMAP_NAMESPACE_PREFIX="" (folders at the top).  Settings come from
+tunnel, with the default namespace (no prefix: folders at the top, as
+issue 6 asks) and with IMAP_NAMESPACE_PREFIX="INBOX." (Courier-IMAP's
+folder names, so clients need no resync after a migration).  Settings come from
 $COURIER_INSTANCE/etc/imapd; an instance without one gets the defaults."""
 
 import imaplib
@@ -97,9 +97,9 @@ def subscriptions(md):
         return f.read().split("\n")
 
 
-def test_courier_layout_by_default(imapd, tmp_path):
+def test_courier_layout_with_inbox_prefix(imapd, tmp_path):
     md, msgs = courier_maildir(str(tmp_path))
-    m = session(imapd, md, instance_dir(str(tmp_path), None))
+    m = session(imapd, md, instance_dir(str(tmp_path), "INBOX."))
     typ, data = m.namespace()
     assert typ == "OK"
     assert re.match(rb'^\(\("INBOX\." "\."\)\) NIL (NIL|\(\("#shared\." '
@@ -186,7 +186,7 @@ def test_rename_inbox(imapd, tmp_path):
         with open(os.path.join(md, "cur", "1700000100.M%dP2.x%s" %
                                (i, info)), "wb") as f:
             f.write(MSG % (i, i))
-    m = session(imapd, md, instance_dir(str(tmp_path), None))
+    m = session(imapd, md, instance_dir(str(tmp_path), "INBOX."))
     assert m.select("INBOX") == ("OK", [b"2"])
     uidnext = int(m.untagged_responses["UIDNEXT"][-1])
     assert m.store("2", "+FLAGS", "(project)")[0] == "OK"
@@ -208,9 +208,11 @@ def test_rename_inbox(imapd, tmp_path):
     m.logout()
 
 
-def test_top_level_layout_when_set(imapd, tmp_path):
+def test_top_level_layout_by_default(imapd, tmp_path):
+    """Issue 6: by default the personal namespace has no INBOX. prefix;
+    a Courier maildir's folders show at the top."""
     md, _ = courier_maildir(str(tmp_path))
-    m = session(imapd, md, instance_dir(str(tmp_path), ""))
+    m = session(imapd, md, instance_dir(str(tmp_path), None))
     typ, data = m.namespace()
     assert typ == "OK"
     assert re.match(rb'^\(\("" "\."\)\) NIL (NIL|\(\("#shared\." '
@@ -233,14 +235,19 @@ def test_top_level_layout_when_set(imapd, tmp_path):
     assert "INBOX.New" in subscriptions(md)
     # INBOX.x is not a folder name in this layout
     assert m.create("INBOX.Other")[0] == "NO"
+    # RENAME INBOX (RFC 3501 6.3.5) in this layout too
+    assert m.rename("INBOX", "Older")[0] == "OK"
+    assert os.path.isfile(os.path.join(md, ".Older", "maildirfolder"))
+    assert m.select("INBOX")[0] == "OK"
     m.logout()
 
 
 def test_setup_writes_the_prefix(suite_build, tmp_path):
-    """courier-setup's etc/imapd says the prefix explicitly."""
+    """courier-setup's etc/imapd says the prefix explicitly (the default,
+    no prefix)."""
     from conftest import make_instance
     inst = make_instance(suite_build, tmp_path / "instance")
-    assert inst.settings("imapd")["IMAP_NAMESPACE_PREFIX"] == "INBOX."
+    assert inst.settings("imapd")["IMAP_NAMESPACE_PREFIX"] == ""
 
 
 def test_inbox_is_the_parent_in_list_extended(imapd, tmp_path):
@@ -250,7 +257,7 @@ def test_inbox_is_the_parent_in_list_extended(imapd, tmp_path):
     md, _ = courier_maildir(str(tmp_path))
     with open(os.path.join(md, "courierimapsubscribed"), "w") as f:
         f.write("INBOX.Sent\n")
-    m = session(imapd, md, instance_dir(str(tmp_path), None))
+    m = session(imapd, md, instance_dir(str(tmp_path), "INBOX."))
     typ, data = m._simple_command("LIST", "(SUBSCRIBED RECURSIVEMATCH)",
                                   '""', "%")
     assert typ == "OK"
@@ -274,7 +281,7 @@ def test_lsub_percent_and_sibling_names(imapd, tmp_path):
         open(os.path.join(md, "." + f, "maildirfolder"), "w").close()
     with open(os.path.join(md, "courierimapsubscribed"), "w") as f:
         f.write("INBOX.Work.Projects\n")
-    m = session(imapd, md, instance_dir(str(tmp_path), None))
+    m = session(imapd, md, instance_dir(str(tmp_path), "INBOX."))
     names = names_of(m.list()[1])
     assert b"\\HasChildren" in names[b"INBOX.Work"]
     assert b"\\HasNoChildren" in names[b"INBOX.Work-old"]

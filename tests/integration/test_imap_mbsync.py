@@ -143,16 +143,16 @@ def sync_both_ways(md, local, config, session, owner=None):
 
     m = session()
     assert server_msgs(m, "INBOX") == {"inbox two": "FS"}
-    assert server_msgs(m, "INBOX.Work.Projects") == {"project one": "RS",
-                                                     "near new": ""}
-    assert server_msgs(m, "INBOX.Created") == {"in created": "S"}
+    assert server_msgs(m, "Work.Projects") == {"project one": "RS",
+                                               "near new": ""}
+    assert server_msgs(m, "Created") == {"in created": "S"}
     # far-side changes: a flag, an expunge, a new message
-    m.select("INBOX.Work")
+    m.select("Work")
     m.store("1", "+FLAGS", "(\\Seen \\Deleted)")
     m.expunge()
-    m.append("INBOX.Work", "(\\Answered)", None,
+    m.append("Work", "(\\Answered)", None,
              b"From: f@example.test\r\nSubject: far new\r\n\r\nx\r\n")
-    m.select("INBOX.Work.Projects")
+    m.select("Work.Projects")
     typ, data = m.search(None, "SUBJECT", '"project one"')
     m.store(data[0].decode(), "-FLAGS", "(\\Answered)")
     m.logout()
@@ -164,7 +164,7 @@ def sync_both_ways(md, local, config, session, owner=None):
     # nothing left to do: a third run changes nothing
     mbsync(config)
     m = session()
-    assert server_msgs(m, "INBOX.Work") == {"far new": "R"}
+    assert server_msgs(m, "Work") == {"far new": "R"}
     assert server_msgs(m, "INBOX") == {"inbox two": "FS"}
     m.logout()
 

@@ -268,29 +268,29 @@ def test_copy_move_append(imapd, md):
     put(md, b"Subject: one\n\n1\n")
     put(md, b"Subject: two\n\n2\n")
     m = session(imapd, md)
-    assert m.create("INBOX.Archive")[0] == "OK"
+    assert m.create("Archive")[0] == "OK"
     m.select("INBOX")
     m.store("1", "+FLAGS", "(\\Flagged kw1)")
-    typ, data = m.copy("1:2", "INBOX.Archive")
+    typ, data = m.copy("1:2", "Archive")
     assert typ == "OK"
     assert re.match(rb"\[COPYUID \d+ 1:2 1:2\] ", data[0]), data
-    typ, data = m.copy("1", "INBOX.Nowhere")
+    typ, data = m.copy("1", "Nowhere")
     assert typ == "NO" and b"TRYCREATE" in data[0]
-    typ, data = m._simple_command("MOVE", "2", "INBOX.Archive")
+    typ, data = m._simple_command("MOVE", "2", "Archive")
     assert typ == "OK"
     assert m.untagged_responses.get("EXPUNGE") == [b"2"]
     ok = m.untagged_responses.get("OK", [])
     assert any(re.match(rb"\[COPYUID \d+ 2 3\]", o) for o in ok), ok
-    typ, data = m.uid("MOVE", "1", "INBOX.Archive")
+    typ, data = m.uid("MOVE", "1", "Archive")
     assert typ == "OK"
-    typ, data = m.select("INBOX.Archive")
+    typ, data = m.select("Archive")
     assert data == [b"4"]
     typ, data = m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     flags = [x[0] for x in data if isinstance(x, tuple)]
     assert b"\\Flagged" in flags[0] and b"kw1" in flags[0]
     # APPEND with flags and internal date, and MULTIAPPEND
     msg = b"Subject: appended\r\n\r\nhello\r\n"
-    typ, data = m.append("INBOX.Archive", "(\\Seen $Label1)",
+    typ, data = m.append("Archive", "(\\Seen $Label1)",
                          '"05-Mar-2021 10:20:30 +0000"', msg)
     assert typ == "OK"
     assert re.match(rb"\[APPENDUID \d+ 5\]", data[0]), data
@@ -304,8 +304,8 @@ def test_copy_move_append(imapd, md):
         "APPEND", "INBOX", "(\\Draft)", "{5+}\r\nab\r\nc", "{3+}\r\nxyz")
     assert typ == "OK" and re.match(rb"\[APPENDUID \d+ 3:4\] ", data[0])
     with pytest.raises(imaplib.IMAP4.error):
-        m.append("INBOX.Archive", "(\\Recent)", None, msg)
-    typ, data = m.append("INBOX.Nope", None, None, msg)
+        m.append("Archive", "(\\Recent)", None, msg)
+    typ, data = m.append("Nope", None, None, msg)
     assert typ == "NO" and b"TRYCREATE" in data[0]
     m.select("INBOX")
     typ, data = m.fetch("1:*", "(FLAGS RFC822)")

@@ -59,15 +59,15 @@ def test_quota(imapd, tmp_path):
     lines, _ = a.cmd('GETQUOTA ""')
     assert usage(lines) == [1, 2, 1, 4]
     a.cmd('GETQUOTA "other"', "NO")
-    a.cmd("GETQUOTAROOT INBOX.Nope", "NO")
+    a.cmd("GETQUOTAROOT Nope", "NO")
     # Trash is outside the quota root
-    lines, _ = a.cmd("GETQUOTAROOT INBOX.Trash")
-    assert lines == [b"* QUOTAROOT INBOX.Trash"]
+    lines, _ = a.cmd("GETQUOTAROOT Trash")
+    assert lines == [b"* QUOTAROOT Trash"]
     a.close()
 
     m = imaplib.IMAP4_stream("%s %s" % (imapd, md))
     msg = b"Subject: b\r\n\r\n" + b"y" * 984 + b"\r\n"	# 1000 bytes
-    typ, data = m.append("INBOX.Work", None, None, msg)
+    typ, data = m.append("Work", None, None, msg)
     assert typ == "OK"
     # 2000 + 1000 fits exactly; one more byte does not
     typ, data = m.append("INBOX", None, None, msg)
@@ -75,20 +75,20 @@ def test_quota(imapd, tmp_path):
     typ, data = m.append("INBOX", None, None, b"z\r\n")
     assert typ == "NO" and data[0].startswith(b"[OVERQUOTA] ")
     # Trash takes anything
-    typ, data = m.append("INBOX.Trash", None, None, msg * 5)
+    typ, data = m.append("Trash", None, None, msg * 5)
     assert typ == "OK"
     m.select("INBOX")
-    typ, data = m.copy("1", "INBOX.Work")
+    typ, data = m.copy("1", "Work")
     assert typ == "NO" and data[0].startswith(b"[OVERQUOTA] ")
     # MOVE within the quota root changes nothing; to Trash frees space
-    typ, data = m._simple_command("MOVE", "1", "INBOX.Work")
+    typ, data = m._simple_command("MOVE", "1", "Work")
     assert typ == "OK"
-    typ, data = m._simple_command("MOVE", "1", "INBOX.Trash")
+    typ, data = m._simple_command("MOVE", "1", "Trash")
     assert typ == "OK"
     typ, data = m.getquota('""')
     assert typ == "OK" and data == [b'"" (STORAGE 2 2 MESSAGE 2 4)']
     # EXPUNGE gives space back
-    m.select("INBOX.Work")
+    m.select("Work")
     m.store("1:*", "+FLAGS.SILENT", "(\\Deleted)")
     m.expunge()
     typ, data = m.getquotaroot("INBOX")

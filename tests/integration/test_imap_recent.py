@@ -188,8 +188,8 @@ def test_append_and_copy_are_recent(imapd, md):
     assert m.untagged_responses["RECENT"] == [b"1"]
     assert recent_flags(m) == {1: True}
     # COPY: RFC 3501 6.4.7, the copy gets \Recent
-    assert m.copy("1", "INBOX.Other")[0] == "OK"
-    m.select("INBOX.Other")
+    assert m.copy("1", "Other")[0] == "OK"
+    m.select("Other")
     assert m.untagged_responses["RECENT"] == [b"1"]
     typ, data = m.fetch("1", "(FLAGS)")
     assert data == [b"1 (FLAGS (\\Seen \\Recent))"]

@@ -66,56 +66,47 @@ def test_list_extended(imapd, md):
     for cap in (b"LIST-EXTENDED", b"LIST-STATUS", b"SPECIAL-USE",
                 b"IMAP4rev2", b"STATUS=SIZE", b"CHILDREN"):
         assert cap in lines[0].split()
-    a.cmd("SUBSCRIBE INBOX.Work.Projects")
-    a.cmd("SUBSCRIBE INBOX.Sent")
-    a.cmd("SUBSCRIBE INBOX.Gone.Child")	# a subscription without a folder
+    a.cmd("SUBSCRIBE Work.Projects")
+    a.cmd("SUBSCRIBE Sent")
+    a.cmd("SUBSCRIBE Gone.Child")	# a subscription without a folder
     # plain LIST: every existing folder, children attributes
     lists, _ = parse_list(a.cmd('LIST "" "*"')[0])
-    assert sorted(lists) == ["INBOX", "INBOX.Sent", "INBOX.Trash",
-                             "INBOX.Work", "INBOX.Work.Old",
-                             "INBOX.Work.Projects"]
-    # INBOX is the parent of every folder (Courier's layout)
-    assert "\\HasChildren" in lists["INBOX"][0]
-    assert "\\HasChildren" in lists["INBOX.Work"][0]
-    assert "\\HasNoChildren" in lists["INBOX.Work.Old"][0]
-    assert "\\Sent" in lists["INBOX.Sent"][0]
+    assert sorted(lists) == ["INBOX", "Sent", "Trash", "Work",
+                             "Work.Old", "Work.Projects"]
+    assert "\\HasChildren" in lists["Work"][0]
+    assert "\\HasNoChildren" in lists["Work.Old"][0]
+    assert "\\Sent" in lists["Sent"][0]
     # (SUBSCRIBED): subscribed ones, also those that do not exist
     lists, _ = parse_list(a.cmd('LIST (SUBSCRIBED) "" "*"')[0])
-    assert sorted(lists) == ["INBOX.Gone.Child", "INBOX.Sent",
-                             "INBOX.Work.Projects"]
-    assert "\\NonExistent" in lists["INBOX.Gone.Child"][0]
-    assert "\\Subscribed" in lists["INBOX.Gone.Child"][0]
-    assert "\\Subscribed" in lists["INBOX.Sent"][0]
+    assert sorted(lists) == ["Gone.Child", "Sent", "Work.Projects"]
+    assert "\\NonExistent" in lists["Gone.Child"][0]
+    assert "\\Subscribed" in lists["Gone.Child"][0]
+    assert "\\Subscribed" in lists["Sent"][0]
     # RECURSIVEMATCH: parents of subscribed folders, with CHILDINFO
     lists, _ = parse_list(
-        a.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "INBOX.%"')[0])
-    assert sorted(lists) == ["INBOX.Gone", "INBOX.Sent", "INBOX.Work"]
-    assert lists["INBOX.Work"][1] and lists["INBOX.Gone"][1]
-    assert not lists["INBOX.Sent"][1]
-    assert "\\NonExistent" in lists["INBOX.Gone"][0]
+        a.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')[0])
+    assert sorted(lists) == ["Gone", "Sent", "Work"]
+    assert lists["Work"][1] and lists["Gone"][1] and not lists["Sent"][1]
+    assert "\\NonExistent" in lists["Gone"][0]
     # several patterns; RETURN (SUBSCRIBED CHILDREN)
-    lists, _ = parse_list(a.cmd('LIST "" ("INBOX" "INBOX.Work.%") '
+    lists, _ = parse_list(a.cmd('LIST "" ("INBOX" "Work.%") '
                                 'RETURN (SUBSCRIBED CHILDREN)')[0])
-    assert sorted(lists) == ["INBOX", "INBOX.Work.Old",
-                             "INBOX.Work.Projects"]
-    assert "\\Subscribed" in lists["INBOX.Work.Projects"][0]
+    assert sorted(lists) == ["INBOX", "Work.Old", "Work.Projects"]
+    assert "\\Subscribed" in lists["Work.Projects"][0]
     # (SPECIAL-USE) selection and return option
     lists, _ = parse_list(a.cmd('LIST (SPECIAL-USE) "" "*" '
                                 'RETURN (SPECIAL-USE)')[0])
-    assert sorted(lists) == ["INBOX.Sent", "INBOX.Trash"]
-    assert "\\Trash" in lists["INBOX.Trash"][0]
+    assert sorted(lists) == ["Sent", "Trash"]
+    assert "\\Trash" in lists["Trash"][0]
     # LIST-STATUS: a STATUS line after each selectable mailbox
-    lines, _ = a.cmd('LIST "" "INBOX.Work*" RETURN (STATUS (MESSAGES '
-                     'UNSEEN SIZE DELETED UIDNEXT))')
+    lines, _ = a.cmd('LIST "" "Work*" RETURN (STATUS (MESSAGES UNSEEN '
+                     'SIZE DELETED UIDNEXT))')
     lists, status = parse_list(lines)
-    assert sorted(status) == ["INBOX.Work", "INBOX.Work.Old",
-                              "INBOX.Work.Projects"]
-    assert status["INBOX.Work"]["MESSAGES"] == 1
-    assert status["INBOX.Work"]["UNSEEN"] == 1
-    assert status["INBOX.Work"]["SIZE"] == len(b"Subject: w\n\nhello\n")
-    assert status["INBOX.Work.Old"] == {"MESSAGES": 0, "UNSEEN": 0,
-                                        "SIZE": 0, "DELETED": 0,
-                                        "UIDNEXT": 1}
+    assert sorted(status) == ["Work", "Work.Old", "Work.Projects"]
+    assert status["Work"]["MESSAGES"] == 1 and status["Work"]["UNSEEN"] == 1
+    assert status["Work"]["SIZE"] == len(b"Subject: w\n\nhello\n")
+    assert status["Work.Old"] == {"MESSAGES": 0, "UNSEEN": 0, "SIZE": 0,
+                                  "DELETED": 0, "UIDNEXT": 1}
     # each STATUS follows its LIST line
     names = [ln.split()[-1] for ln in lines if ln.startswith(b"* LIST")]
     st = [ln.split()[2] for ln in lines if ln.startswith(b"* STATUS")]
@@ -165,18 +156,18 @@ def test_imap4rev2(imapd, md):
     lines, _ = a.cmd("NOOP")
     assert lines == [b"* 3 EXISTS"]
     # mailbox names in UTF-8
-    a.cmd('CREATE "INBOX.Caf\u00e9"')
-    lines, _ = a.cmd('LIST "" "INBOX.Caf*"')
-    assert lines[0].decode("utf-8").endswith("\"INBOX.Caf\u00e9\""), lines
-    lines, _ = a.cmd('STATUS "INBOX.Caf\u00e9" (MESSAGES SIZE)')
+    a.cmd('CREATE "Caf\u00e9"')
+    lines, _ = a.cmd('LIST "" "Caf*"')
+    assert lines[0].decode("utf-8").endswith("\"Caf\u00e9\""), lines
+    lines, _ = a.cmd('STATUS "Caf\u00e9" (MESSAGES SIZE)')
     assert lines[0].endswith(b" (MESSAGES 0 SIZE 0)")
     a.close()
     # without ENABLE, a rev1 session sees RECENT and modified UTF-7
     b = Raw(imapd, md)
     lines, _ = b.cmd("SELECT INBOX")
     assert any(x.endswith(b" RECENT") for x in lines)
-    lines, _ = b.cmd('LIST "" "INBOX.Caf*"')
-    assert lines[0].endswith(b"INBOX.Caf&AOk-")
+    lines, _ = b.cmd('LIST "" "Caf*"')
+    assert lines[0].endswith(b"Caf&AOk-")
     lines, _ = b.cmd("SEARCH ALL")
     assert lines == [b"* SEARCH 1 2 3"]
     b.close()

@@ -116,10 +116,10 @@ def test_copy_move_expunge_and_reselect(imapd, tmp_path):
     a = Raw(imapd, md)
     a.cmd("SELECT INBOX")
     a.cmd("SEARCH RETURN (SAVE) OR SUBJECT m1 OR SUBJECT m3 SUBJECT m4")
-    lines, tagged = a.cmd("COPY $ INBOX.Archive")
+    lines, tagged = a.cmd("COPY $ Archive")
     assert COPYUID.search(tagged) and b" 1,3:4 " in tagged, tagged
-    lines, _ = a.cmd("STATUS INBOX.Archive (MESSAGES)")
-    assert lines == [b"* STATUS INBOX.Archive (MESSAGES 3)"]
+    lines, _ = a.cmd("STATUS Archive (MESSAGES)")
+    assert lines == [b"* STATUS Archive (MESSAGES 3)"]
     # expunge one of the saved messages: $ loses it, keeps the rest
     a.cmd("UID STORE 3 +FLAGS (\\Deleted)")
     lines, _ = a.cmd("UID EXPUNGE $")
@@ -133,17 +133,17 @@ def test_copy_move_expunge_and_reselect(imapd, tmp_path):
     assert norec(lines) == [b"* 3 EXPUNGE"]
     a.cmd("STORE 1:* -FLAGS.SILENT (\\Deleted)")
     a.cmd("SEARCH RETURN (SAVE) UID 2,5")
-    lines, tagged = a.cmd("MOVE $ INBOX.Other")
+    lines, tagged = a.cmd("MOVE $ Other")
     assert COPYUID.search(b" ".join(lines + [tagged])), (lines, tagged)
     assert [l for l in lines if l.endswith(b"EXPUNGE")] == [
         b"* 3 EXPUNGE", b"* 2 EXPUNGE"]
-    lines, _ = a.cmd("STATUS INBOX.Other (MESSAGES)")
-    assert lines == [b"* STATUS INBOX.Other (MESSAGES 2)"]
+    lines, _ = a.cmd("STATUS Other (MESSAGES)")
+    assert lines == [b"* STATUS Other (MESSAGES 2)"]
     lines, _ = a.cmd("UID SEARCH ALL")
     assert lines == [b"* SEARCH 1"]
     # a new SELECT empties $
     a.cmd("SEARCH RETURN (SAVE) ALL")
-    a.cmd("SELECT INBOX.Archive")
+    a.cmd("SELECT Archive")
     lines, _ = a.cmd("FETCH $ (UID)")
     assert lines == []
     a.close()

@@ -76,11 +76,11 @@ def test_shared_folders(imapd, tmp_path):
     put(bob_md, MSG)
 
     bob = site.login(imapd, "bob")
-    bob.cmd("SETACL INBOX.Work alice lrswi")
-    bob.cmd("CREATE INBOX.Work.Reports")
+    bob.cmd("SETACL Work alice lrswi")
+    bob.cmd("CREATE Work.Reports")
 
     alice = site.login(imapd, "alice")
-    assert namespaces(alice) == (b'(("INBOX." "."))', b"NIL",
+    assert namespaces(alice) == (b'(("" "."))', b"NIL",
                                  b'(("#shared." "."))')
     lines, _ = alice.cmd('LIST "" "*"')
     boxes = listed(lines)
@@ -130,7 +130,7 @@ def test_shared_folders(imapd, tmp_path):
     assert b"[NONEXISTENT]" in tagged or b"[TRYCREATE]" in tagged
 
     # bob sees it all in his own folder: same maildir, same flags
-    lines, _ = bob.cmd("SELECT INBOX.Work")
+    lines, _ = bob.cmd("SELECT Work")
     assert b"* 2 EXISTS" in lines
     lines, _ = bob.cmd("FETCH 1:2 (FLAGS)")
     flags = [FETCH_FLAGS.match(x).group(2) for x in lines]
@@ -138,10 +138,10 @@ def test_shared_folders(imapd, tmp_path):
     # APPEND kept only the flags alice's rights allow: no t, no \Deleted
     assert b"$Urgent" in flags[1] and b"\\Deleted" not in flags[1]
     # more rights: now alice may make subfolders there
-    bob.cmd("SETACL INBOX.Work alice +k")
+    bob.cmd("SETACL Work alice +k")
     alice.cmd('CREATE "#shared.bob.Work.Mine"')
     assert os.path.isdir(os.path.join(bob_md, ".Work.Mine", "cur"))
-    lines, _ = bob.cmd("GETACL INBOX.Work.Mine")
+    lines, _ = bob.cmd("GETACL Work.Mine")
     assert b"user=alice" in lines[0]
     # a subscription to a shared folder is kept under its name
     alice.cmd('SUBSCRIBE "#shared.bob.Work"')

@@ -55,7 +55,7 @@ def test_append_into_shared_folder_counts_for_the_owner(imapd, tmp_path):
     with open(os.path.join(bob_md, "maildirsize"), "w") as f:
         f.write("3000S,10C\n%d 1\n" % len(MSG))
     bob = site.login(imapd, "bob")
-    bob.cmd("SETACL INBOX.Work alice lrswite")
+    bob.cmd("SETACL Work alice lrswite")
     start = usage(bob_md)
     assert start is not None and start[1] == 1
 
@@ -109,25 +109,25 @@ def test_rename_keeps_an_inherited_acl(imapd, tmp_path):
     make_folder(bob_md, "Team.Minutes")
     make_folder(bob_md, "Team.Minutes.2024")
     bob = site.login(imapd, "bob")
-    bob.cmd("SETACL INBOX.Team alice lr")
-    lines, _ = bob.cmd("GETACL INBOX.Team.Minutes")
+    bob.cmd("SETACL Team alice lr")
+    lines, _ = bob.cmd("GETACL Team.Minutes")
     assert b"user=alice lr" in lines[0]
     assert not os.path.exists(os.path.join(bob_md, ".Team.Minutes",
                                            "courierimapacl"))
     # to the top level: it would inherit INBOX's ACL; it keeps its own
-    bob.cmd("RENAME INBOX.Team.Minutes INBOX.Minutes")
-    lines, _ = bob.cmd("GETACL INBOX.Minutes")
+    bob.cmd("RENAME Team.Minutes Minutes")
+    lines, _ = bob.cmd("GETACL Minutes")
     assert b"user=alice lr" in lines[0]
-    lines, _ = bob.cmd("GETACL INBOX.Minutes.2024")
+    lines, _ = bob.cmd("GETACL Minutes.2024")
     assert b"user=alice lr" in lines[0]
     assert os.path.exists(os.path.join(bob_md, ".Minutes",
                                        "courierimapacl"))
     # a subfolder's own ACL travels with it
-    bob.cmd("SETACL INBOX.Minutes.2024 alice lrs")
-    bob.cmd("RENAME INBOX.Minutes INBOX.Archive.Minutes")
-    lines, _ = bob.cmd("GETACL INBOX.Archive.Minutes.2024")
+    bob.cmd("SETACL Minutes.2024 alice lrs")
+    bob.cmd("RENAME Minutes Archive.Minutes")
+    lines, _ = bob.cmd("GETACL Archive.Minutes.2024")
     assert b"user=alice lrs" in lines[0]
-    lines, _ = bob.cmd("GETACL INBOX.Archive.Minutes")
+    lines, _ = bob.cmd("GETACL Archive.Minutes")
     assert b"user=alice lr " in lines[0] + b" "
     # and alice still reaches them through #shared
     alice = site.login(imapd, "alice")
