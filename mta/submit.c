@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "aliases.h"
+#include "charset.h"
 #include "config-file.h"
 #include "config-settings.h"
 #include "ctlfile.h"
@@ -53,7 +54,7 @@ struct submit {
 	struct ctl_file *ctl;
 	char *received_from, *protocol;
 	uid_t uid;
-	bool add_msgid, add_date, no_aliases;
+	bool add_msgid, add_date, no_aliases, utf8_headers;
 	/* aliases of several recipients that asked NOTIFY=SUCCESS: their
 	 * recipient numbers and how many they stand for ("expanded") */
 	size_t *expanded, *expanded_to, expanded_count;
@@ -250,6 +251,7 @@ struct submit *submit_begin(const struct submit_options *opts,
 	}
 	s->add_msgid = !opts->no_add_msgid;
 	s->add_date = !opts->no_add_date;
+	s->utf8_headers = opts->utf8_headers;
 	s->no_aliases = opts->no_aliases;
 	s->size_limit = opts->size_limit != 0 ? opts->size_limit :
 		cfg.sizelimit;
@@ -526,23 +528,30 @@ static void header_done(struct submit *s)
 	for (size_t i = first; i < s->field_count; i++) {
 		struct header_field *f = &s->fields[i];
 		const char *raw = hdr + f->offset;
+		bool eight = false;
 
 		if (f->offset >= end)
 			break;
 		for (uint64_t j = 0; j < f->size; j++) {
 			unsigned char c = (unsigned char)raw[j];
 
-			if (c >= 0x80) {
+			if (c >= 0x80 && !s->utf8_headers) {
 				s->fail = reply("550 5.6.7 8-bit characters "
 					"in the message header are not "
 					"allowed (use RFC 2047 encoding)");
 				return;
 			}
+			eight = eight || c >= 0x80;
 			if (c == '\0') {
 				s->fail = reply("550 5.6.0 NUL byte in the "
 						"message header");
 				return;
 			}
+		}
+		if (eight && !charset_utf8_is_valid(raw, (size_t)f->size)) {
+			s->fail = reply("550 5.6.7 The message header is not "
+					"valid UTF-8 (RFC 6532)");
+			return;
 		}
 		if (strcasecmp(f->name, "date") == 0)
 			seen_date = true;

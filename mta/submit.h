@@ -65,6 +65,10 @@ struct submit_options {
 	 * envelope sender (ctl_verp_sender()); the V record.  Ignored for
 	 * the null sender. */
 	bool verp;
+	/* an SMTPUTF8 transaction (RFC 6531): the header may carry UTF-8
+	 * (RFC 6532), which must be valid; else 8-bit header bytes are
+	 * refused */
+	bool utf8_headers;
 	uint64_t size_limit;	/* 0: the sizelimit control file */
 };
 

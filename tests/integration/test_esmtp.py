@@ -11,7 +11,6 @@ import os
 import shutil
 import smtplib
 import socket
-import ssl
 import subprocess
 import tempfile
 import time
@@ -171,6 +170,33 @@ def test_delivery_to_maildir_and_dsn(smtp):
     # smtplib dot-stuffs "..dot" to "...dot"; esmtpd unstuffs it back
     assert b"\n..dot\nbody\n" in data
     assert b"Received: from client.test ([127.0.0.1])" in data
+
+
+def test_utf8_header_needs_smtputf8(smtp):
+    """RFC 6532: a header with raw UTF-8 is taken in an SMTPUTF8
+    transaction and delivered as it came; without SMTPUTF8, or when it is
+    not valid UTF-8, it gets 550 5.6.7 and the session goes on."""
+    start(smtp, courierd=True)
+    subject = "Subject: Gr\u00fc\u00dfe aus K\u00f6ln\r\n".encode()
+    s = client(smtp)
+    s.ehlo("client.test")
+    s.mail("sender@remote.test")
+    s.rcpt(smtp.login)
+    code, msg = s.data(subject + b"\r\nx\r\n")
+    assert code == 550 and msg.startswith(b"5.6.7"), (code, msg)
+    s.mail("sender@remote.test", ["SMTPUTF8"])
+    s.rcpt(smtp.login)
+    code, msg = s.data(b"Subject: caf\xe9\r\n\r\nlatin-1\r\n")
+    assert code == 550 and b"UTF-8" in msg, (code, msg)
+    s.mail("sender@remote.test", ["SMTPUTF8", "BODY=8BITMIME"])
+    s.rcpt(smtp.login)
+    code, msg = s.data(subject + b"\r\nx\r\n")
+    assert code == 250, (code, msg)
+    s.quit()
+    files = wait_for(lambda: glob.glob(os.path.join(smtp.maildir, "new",
+                                                    "*")), what="delivery")
+    assert len(files) == 1
+    assert subject.rstrip(b"\r\n") in open(files[0], "rb").read()
 
 
 def test_dsn_stored_in_queue(smtp):
