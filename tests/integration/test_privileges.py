@@ -53,7 +53,7 @@ def dns():
 def inst(suite_build, dns):
     root = tempfile.mkdtemp(prefix="test-privileges-")
     os.chmod(root, 0o755)
-    # the defaults of a root setup: the mail store belongs to "mail", the
+    # the defaults of a root setup: the mail store belongs to "vmail", the
     # queue to daemon:mail
     i = make_instance(suite_build, os.path.join(root, "instance"))
     for name in ("esmtpd", "courierd", "authdaemond", "imapd", "pop3d",
@@ -178,6 +178,21 @@ def test_setup_gives_the_queue_and_socket_away(inst):
     assert r.returncode == 0, r.stdout
     st = os.stat(auth)
     assert st.st_uid == daemon.pw_uid and stat.S_IMODE(st.st_mode) == 0o600
+    # the store's owner (who runs the accounts' programs) cannot write
+    # into the queue: it is not in the queue's group
+    r = as_user("vmail", "touch", os.path.join(inst.var, "queue", "msgs",
+                                               "forged"))
+    assert r.returncode != 0 and not os.path.exists(
+        os.path.join(inst.var, "queue", "msgs", "forged")), r.stderr
+    # a store's owner in the queue's group is warned about; the account
+    # that exists keeps its owner (its userdb line is kept)
+    r = subprocess.run([inst.build.courier_setup, "--instance", inst.root,
+                        "--domain", inst.domain, "--user", "mail"],
+                       env=inst.env, text=True, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "is in the queue's group mail" in r.stderr
+    assert os.stat(inst.maildir).st_uid == pwd.getpwnam("vmail").pw_uid
     # the queue user may not own the mail store
     r = subprocess.run([inst.build.courier_setup, "--instance", inst.root,
                         "--domain", inst.domain, "--user", QUEUE_USER],
@@ -212,7 +227,7 @@ def test_authdaemond_socket_reachable_by_queue_user_only(inst):
     assert r.stdout.strip() == "connected", r.stderr
     # ... nobody, and the mail store's owner (whose programs the accounts
     # run) cannot
-    for user in ("nobody", "mail"):
+    for user in ("nobody", "vmail", "mail"):
         r = as_user(user, "python3", "-c", probe, sock)
         assert r.stdout.strip() == "refused", (user, r.stdout, r.stderr)
     # a folder open to everyone is reported

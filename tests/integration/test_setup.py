@@ -260,11 +260,17 @@ def test_userdb_account(suite_build, root):
     u = users["demo@example.test"]
     home = root / "var" / "vmail" / "example.test" / "demo"
     if os.getuid() == 0:
-        # Root gives the store to Debian's "mail" user: never uid 0.
+        # Root gives the store to a system user of its own, "vmail"
+        # (made when missing): never uid 0, and not Debian's "mail",
+        # which is in the queue's group.
+        import grp
         import pwd
-        mail = pwd.getpwnam("mail")
-        assert u["uid"] == str(mail.pw_uid) and u["gid"] == str(mail.pw_gid)
-        assert os.stat(home / "Maildir").st_uid == mail.pw_uid
+        vmail = pwd.getpwnam("vmail")
+        assert u["uid"] == str(vmail.pw_uid) and \
+            u["gid"] == str(vmail.pw_gid)
+        assert os.stat(home / "Maildir").st_uid == vmail.pw_uid
+        assert grp.getgrnam("mail").gr_gid not in \
+            os.getgrouplist("vmail", vmail.pw_gid)
     else:
         assert u["uid"] == str(os.getuid()) and u["gid"] == str(os.getgid())
     assert u["home"] == str(home)
