@@ -13,7 +13,8 @@
  * Program ("|cmd") and mailbox ("/path") items are written to a
  * dot-courier file per alias in etc/aliases.dir (replaced whole), which
  * the local delivery module follows as the folder's owner: when run as
- * root, the owner of etc/aliasdir if it exists, else the "mail" user. */
+ * root, the owner of etc/aliasdir if it exists, else the "vmail" user
+ * (courier-setup's store owner), else "mail". */
 #include "config.h"
 
 #include <dirent.h>
@@ -101,7 +102,10 @@ static void alias_owner(uid_t *uid, gid_t *gid)
 		*uid = st.st_uid;
 		*gid = st.st_gid;
 	} else {
-		struct passwd *pw = getpwnam("mail");
+		struct passwd *pw = getpwnam("vmail");
+
+		if (pw == NULL)
+			pw = getpwnam("mail");
 
 		if (pw != NULL) {
 			*uid = pw->pw_uid;
