@@ -618,10 +618,28 @@ static int scan_updates(const char *kwdir, const struct maildir_keywords *kw,
 	dp = opendir(kwdir);
 	if (dp == NULL)
 		return errno == ENOENT ? 0 : -1;
-	while ((de = readdir(dp)) != NULL) {
-		const char *n = de->d_name, *base;
+	for (;;) {
+		const char *n, *base;
 		unsigned long long epoch = 0;
-		bool bare = n[0] != '.';
+		bool bare;
+
+		errno = 0;
+		de = readdir(dp);
+		if (de == NULL) {
+			if (errno != 0) {
+				/* a listing cut short would leave updates
+				 * unseen: report it rather than load less */
+				int err = errno;
+
+				closedir(dp);
+				scan_free(s);
+				errno = err;
+				return -1;
+			}
+			break;
+		}
+		n = de->d_name;
+		bare = n[0] != '.';
 
 		if (n[0] == ':' || str_begins_with(n, ".tmp.") ||
 		    strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
@@ -677,7 +695,7 @@ static int load_once(const char *kwdir, struct maildir_keywords *kw,
 	free(path);
 	(void)maildir_keywords_parse_list(kw, str_c(&buf), str_len(&buf));
 	if (scan_updates(kwdir, kw, scan) < 0) {
-		set_error(error_r, "opendir", kwdir, errno);
+		set_error(error_r, "read folder", kwdir, errno);
 		str_free(&buf);
 		return -1;
 	}

@@ -174,8 +174,11 @@ static bool count_file(const char *name)
 	return strchr(flags, 'T') == NULL;
 }
 
-static void scan_sub(const char *dir, int64_t *bytes, int64_t *count,
-		     time_t *maxtime)
+/* Adds up dir's messages; -1 (error_r set) when the listing could not
+ * be read to its end: a count cut short would let the account past its
+ * quota. */
+static int scan_sub(const char *dir, int64_t *bytes, int64_t *count,
+		    time_t *maxtime, const char **error_r)
 {
 	struct dirent *de;
 	struct stat st;
@@ -184,13 +187,23 @@ static void scan_sub(const char *dir, int64_t *bytes, int64_t *count,
 	DIR *dp;
 
 	if (stat(dir, &st) < 0)
-		return;
+		return 0;
 	if (st.st_mtime > *maxtime)
 		*maxtime = st.st_mtime;
 	dp = opendir(dir);
 	if (dp == NULL)
-		return;
-	while ((de = readdir(dp)) != NULL) {
+		return 0;
+	for (;;) {
+		errno = 0;
+		de = readdir(dp);
+		if (de == NULL) {
+			if (errno != 0) {
+				set_error(error_r, "readdir", dir, errno);
+				closedir(dp);
+				return -1;
+			}
+			break;
+		}
 		if (de->d_name[0] == '.' || !count_file(de->d_name))
 			continue;
 		if (maildir_name_get_size(de->d_name, 'S', &size) != 1) {
@@ -206,18 +219,22 @@ static void scan_sub(const char *dir, int64_t *bytes, int64_t *count,
 		(*count)++;
 	}
 	closedir(dp);
+	return 0;
 }
 
-static void scan_maildir(const char *dir, int64_t *bytes, int64_t *count,
-			 time_t *maxtime)
+static int scan_maildir(const char *dir, int64_t *bytes, int64_t *count,
+			time_t *maxtime, const char **error_r)
 {
 	char *p = xasprintf("%s/new", dir);
+	int ret = scan_sub(p, bytes, count, maxtime, error_r);
 
-	scan_sub(p, bytes, count, maxtime);
 	free(p);
+	if (ret < 0)
+		return -1;
 	p = xasprintf("%s/cur", dir);
-	scan_sub(p, bytes, count, maxtime);
+	ret = scan_sub(p, bytes, count, maxtime, error_r);
 	free(p);
+	return ret;
 }
 
 static bool folder_counts(const char *root, const char *name)
@@ -241,6 +258,7 @@ static int scan_root(const char *root, int64_t *bytes_r, int64_t *count_r,
 	struct dirent *de;
 	char *path;
 	DIR *dp;
+	int ret;
 
 	*bytes_r = *count_r = 0;
 	*maxtime_r = 0;
@@ -249,16 +267,25 @@ static int scan_root(const char *root, int64_t *bytes_r, int64_t *count_r,
 		set_error(error_r, "opendir", root, errno);
 		return -1;
 	}
-	scan_maildir(root, bytes_r, count_r, maxtime_r);
-	while ((de = readdir(dp)) != NULL) {
+	ret = scan_maildir(root, bytes_r, count_r, maxtime_r, error_r);
+	while (ret == 0) {
+		errno = 0;
+		de = readdir(dp);
+		if (de == NULL) {
+			if (errno != 0) {
+				set_error(error_r, "readdir", root, errno);
+				ret = -1;
+			}
+			break;
+		}
 		if (!folder_counts(root, de->d_name))
 			continue;
 		path = xasprintf("%s/%s", root, de->d_name);
-		scan_maildir(path, bytes_r, count_r, maxtime_r);
+		ret = scan_maildir(path, bytes_r, count_r, maxtime_r, error_r);
 		free(path);
 	}
 	closedir(dp);
-	return 0;
+	return ret;
 }
 
 int maildir_quota_scan(const char *root, int64_t *bytes_r, int64_t *count_r,
