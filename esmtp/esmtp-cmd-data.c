@@ -219,6 +219,100 @@ static bool bofh_finish(struct esmtp_session *s)
 	return s->bofh_reject != NULL;
 }
 
+/* What the final reply needs once the message is queued: the log text
+ * and, for an EXDATA client whose recipients' filters disagreed, each
+ * recipient's verdict (the 558 reply). */
+struct queued_info {
+	char *log_text;	/* "from <sender> (n recipients, ...)" */
+	char **verdicts;	/* rcpt_count entries: NULL = accepted */
+	unsigned int rcpt_count;
+};
+
+static struct queued_info *queued_info_new(struct esmtp_session *s)
+{
+	struct queued_info *q = xcalloc(1, sizeof(*q));
+
+	q->log_text = xasprintf("from <%s> (%u recipients, %llu bytes%s%s)",
+				s->sender, s->rcpt_count,
+				(unsigned long long)s->msg_size,
+				s->auth_user != NULL ? ", user=" : "",
+				s->auth_user != NULL ? s->auth_user : "");
+	/* taken from the session, which resets before the reply */
+	q->verdicts = s->rcpt_verdicts;
+	q->rcpt_count = s->rcpt_verdicts != NULL ? s->rcpt_count : 0;
+	s->rcpt_verdicts = NULL;
+	return q;
+}
+
+static void queued_info_free(struct queued_info **qp)
+{
+	struct queued_info *q = *qp;
+
+	if (q == NULL)
+		return;
+	for (unsigned int i = 0; i < q->rcpt_count; i++)
+		free(q->verdicts[i]);
+	free(q->verdicts);
+	free(q->log_text);
+	free(q);
+	*qp = NULL;
+}
+
+void esmtp_rcpt_verdicts_free(struct esmtp_session *s)
+{
+	if (s->rcpt_verdicts == NULL)
+		return;
+	for (unsigned int i = 0; i < s->rcpt_count; i++)
+		free(s->rcpt_verdicts[i]);
+	free(s->rcpt_verdicts);
+	s->rcpt_verdicts = NULL;
+}
+
+/* Sends one recipient's reply (lines "NNN-text\nNNN text") inside a 558
+ * Extended DATA Reply (draft-varshavchik-exdata-smtpext section 5):
+ * every line gets "558-", the very last one of the whole reply "558 ". */
+static void exdata_reply_sub(struct esmtp_session *s, const char *sub,
+			     bool last_rcpt)
+{
+	char **lines = str_split(sub, "\n");
+
+	for (size_t i = 0; lines[i] != NULL; i++) {
+		bool last = last_rcpt && lines[i + 1] == NULL;
+
+		esmtp_reply(s, "558%c%s", last ? ' ' : '-', lines[i]);
+	}
+	str_split_free(&lines);
+}
+
+/* The 558 reply: one reply per recipient, in RCPT order (section 6:
+ * exactly one for each recipient RCPT accepted). */
+static void exdata_reply(struct esmtp_session *s, char **verdicts,
+			 unsigned int count, const char *accepted)
+{
+	for (unsigned int i = 0; i < count; i++)
+		exdata_reply_sub(s, verdicts[i] != NULL ? verdicts[i] :
+				 accepted, i + 1 == count);
+}
+
+static void commit_reply(struct esmtp_session *s, int ret, const char *qid,
+			 const char *error, const struct queued_info *q)
+{
+	if (ret < 0) {
+		esmtp_reply(s, "%s", error);
+	} else if (q->verdicts != NULL) {
+		char *ok = xasprintf("250 2.0.0 Ok: queued as %s", qid);
+
+		log_info("esmtpd: %s: queued %s %s, refused for some "
+			 "recipients (558)", s->remote_ip, qid, q->log_text);
+		exdata_reply(s, q->verdicts, q->rcpt_count, ok);
+		free(ok);
+	} else {
+		log_info("esmtpd: %s: queued %s %s", s->remote_ip, qid,
+			 q->log_text);
+		esmtp_reply(s, "250 2.0.0 Ok: queued as %s", qid);
+	}
+}
+
 /* The durable half of queueing, run in a worker thread. */
 struct commit_job {
 	struct esmtp_session *s;	/* only when not cancelled */
@@ -226,29 +320,8 @@ struct commit_job {
 	char qid[QUEUE_ID_LEN + 1];
 	int ret;
 	char *error;
-	char *log_text;	/* "from <sender> (n recipients, ...)" */
+	struct queued_info *info;
 };
-
-static char *queued_log_text(struct esmtp_session *s)
-{
-	return xasprintf("from <%s> (%u recipients, %llu bytes%s%s)",
-			 s->sender, s->rcpt_count,
-			 (unsigned long long)s->msg_size,
-			 s->auth_user != NULL ? ", user=" : "",
-			 s->auth_user != NULL ? s->auth_user : "");
-}
-
-static void commit_reply(struct esmtp_session *s, int ret, const char *qid,
-			 const char *error, const char *log_text)
-{
-	if (ret < 0) {
-		esmtp_reply(s, "%s", error);
-	} else {
-		log_info("esmtpd: %s: queued %s %s", s->remote_ip, qid,
-			 log_text);
-		esmtp_reply(s, "250 2.0.0 Ok: queued as %s", qid);
-	}
-}
 
 static void commit_run(void *context)
 {
@@ -268,12 +341,12 @@ static void commit_done(void *context, bool cancelled)
 	if (cancelled) {
 		if (j->ret == 0 && j->qid[0] != '\0')
 			log_info("esmtpd: queued %s %s (client gone before "
-				 "the reply)", j->qid, j->log_text);
+				 "the reply)", j->qid, j->info->log_text);
 	} else {
 		s->job = NULL;
 		s->state = ESMTP_STATE_COMMAND;
 		conn_cork(s->conn);
-		commit_reply(s, j->ret, j->qid, j->error, j->log_text);
+		commit_reply(s, j->ret, j->qid, j->error, j->info);
 		conn_uncork(s->conn);
 		esmtp_session_timer_arm(s);
 		conn_input_resume(s->conn);
@@ -281,7 +354,7 @@ static void commit_done(void *context, bool cancelled)
 	/* never run (cancelled while queued): nothing was committed */
 	submit_abort(&j->submit);
 	free(j->error);
-	free(j->log_text);
+	queued_info_free(&j->info);
 	free(j);
 }
 
@@ -289,7 +362,7 @@ static void commit_done(void *context, bool cancelled)
  * run in a thread and the session waits (reads nothing) until
  * commit_done() sends the reply. */
 static void queue_submit(struct esmtp_session *s, struct submit **submit,
-			 char *log_text)
+			 struct queued_info *info)
 {
 	char qid[QUEUE_ID_LEN + 1];
 	const char *error;
@@ -297,21 +370,21 @@ static void queue_submit(struct esmtp_session *s, struct submit **submit,
 
 	if (submit_finish_prepare(submit, &error) < 0) {
 		esmtp_reply(s, "%s", error);
-		free(log_text);
+		queued_info_free(&info);
 		return;
 	}
 	if (s->server->pool == NULL) {
 		int ret = submit_finish_commit(submit, qid, &error);
 
-		commit_reply(s, ret, qid, error, log_text);
-		free(log_text);
+		commit_reply(s, ret, qid, error, info);
+		queued_info_free(&info);
 		return;
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->s = s;
 	j->submit = *submit;
 	*submit = NULL;
-	j->log_text = log_text;
+	j->info = info;
 	s->state = ESMTP_STATE_WAIT;
 	conn_input_pause(s->conn);
 	s->job = worker_pool_submit(s->server->pool, commit_run, commit_done,
@@ -324,7 +397,7 @@ struct dkim_job {
 	struct esmtp_session *s;	/* only when not cancelled */
 	struct esmtp_dkim_job *dkim;
 	struct submit *submit;
-	char *log_text;
+	struct queued_info *info;
 };
 
 static void dkim_run(void *context)
@@ -346,15 +419,15 @@ static void dkim_done(void *context, bool cancelled)
 		esmtp_dkim_apply(j->dkim, j->submit);
 		conn_cork(s->conn);
 		/* pauses the input again while the commit runs */
-		queue_submit(s, &j->submit, j->log_text);
-		j->log_text = NULL;
+		queue_submit(s, &j->submit, j->info);
+		j->info = NULL;
 		conn_uncork(s->conn);
 		esmtp_session_timer_arm(s);
 		conn_input_resume(s->conn);
 	}
 	esmtp_dkim_job_free(&j->dkim);
 	submit_abort(&j->submit);
-	free(j->log_text);
+	queued_info_free(&j->info);
 	free(j);
 }
 
@@ -367,12 +440,12 @@ static void queue_message(struct esmtp_session *s)
 	if (s->server->pool == NULL || s->submit == NULL ||
 	    !esmtp_dkim_slow(s)) {
 		esmtp_dkim_finish(s);
-		queue_submit(s, &s->submit, queued_log_text(s));
+		queue_submit(s, &s->submit, queued_info_new(s));
 		return;
 	}
 	d = esmtp_dkim_detach(s, true);
 	if (d == NULL) {
-		queue_submit(s, &s->submit, queued_log_text(s));
+		queue_submit(s, &s->submit, queued_info_new(s));
 		return;
 	}
 	j = xcalloc(1, sizeof(*j));
@@ -380,20 +453,101 @@ static void queue_message(struct esmtp_session *s)
 	j->dkim = d;
 	j->submit = s->submit;
 	s->submit = NULL;
-	j->log_text = queued_log_text(s);
+	j->info = queued_info_new(s);
 	s->state = ESMTP_STATE_WAIT;
 	conn_input_pause(s->conn);
 	s->job = worker_pool_submit(s->server->pool, dkim_run, dkim_done, j);
 }
 
-static void filter_done(char **reply, size_t count, void *context)
+/* The reply to give when every recipient was refused (differently):
+ * the first temporary refusal, else the first (a client without EXDATA
+ * retries what was refused temporarily). */
+static const char *refusal_for_all(char **verdicts, unsigned int count)
+{
+	for (unsigned int i = 0; i < count; i++) {
+		if (verdicts[i][0] == '4')
+			return verdicts[i];
+	}
+	return verdicts[0];
+}
+
+/* Sends a reply given as lines "NNN-text\nNNN text". */
+static void reply_lines(struct esmtp_session *s, const char *text)
+{
+	char **lines = str_split(text, "\n");
+
+	for (size_t i = 0; lines[i] != NULL; i++)
+		esmtp_reply(s, "%s", lines[i]);
+	str_split_free(&lines);
+}
+
+/* The filters answered per recipient (v[i] NULL: accepted).  Every
+ * recipient refused: one reply (or with EXDATA, a 558 when they differ);
+ * some accepted: the message is queued for those; the refused ones are
+ * told in a 558 (EXDATA) or, for a client without EXDATA, queued as
+ * failed so that their sender gets a DSN (accept, then bounce: the
+ * final reply can only say one thing for all). */
+static void filter_verdicts(struct esmtp_session *s, char **v)
+{
+	unsigned int accepted = 0, same = 1;
+	const char *error;
+
+	for (unsigned int i = 0; i < s->rcpt_count; i++) {
+		if (v[i] == NULL)
+			accepted++;
+		else if (i > 0 && (v[0] == NULL || strcmp(v[i], v[0]) != 0))
+			same = 0;
+	}
+	if (accepted == s->rcpt_count) {
+		queue_message(s);
+		return;
+	}
+	if (accepted == 0) {
+		submit_abort(&s->submit);
+		if (s->exdata && !same)
+			exdata_reply(s, v, s->rcpt_count, NULL);
+		else
+			reply_lines(s, refusal_for_all(v, s->rcpt_count));
+		return;
+	}
+	submit_reset_rcpts(s->submit);
+	for (unsigned int i = 0; i < s->rcpt_count; i++) {
+		const struct esmtp_rcpt *r = &s->rcpts[i];
+		int ret;
+
+		if (v[i] == NULL)
+			ret = submit_add_rcpt(s->submit, r->address, r->notify,
+					      r->orcpt, &error);
+		else if (s->exdata)
+			continue;
+		else
+			ret = submit_add_rcpt_failed(s->submit, r->address,
+						     r->notify, r->orcpt, v[i],
+						     &error);
+		if (ret < 0)
+			log_warning("esmtpd: %s: recipient <%s> dropped: %s",
+				    s->remote_ip, r->address, error);
+	}
+	if (s->exdata) {
+		s->rcpt_verdicts = xcalloc(s->rcpt_count, sizeof(char *));
+		for (unsigned int i = 0; i < s->rcpt_count; i++)
+			s->rcpt_verdicts[i] = v[i] != NULL ?
+				xstrdup(v[i]) : NULL;
+	}
+	queue_message(s);
+}
+
+static void filter_done(char **reply, size_t count, char **rcpt_replies,
+			void *context)
 {
 	struct esmtp_session *s = context;
 
 	s->filter_run = NULL;	/* freed by the filter code after this */
 	s->state = ESMTP_STATE_COMMAND;
 	conn_cork(s->conn);
-	if (reply == NULL) {
+	if (reply == NULL && rcpt_replies != NULL) {
+		filter_verdicts(s, rcpt_replies);
+	} else if (reply == NULL) {
 		queue_message(s);
 	} else {
 		submit_abort(&s->submit);
@@ -464,8 +618,8 @@ static bool filter_message(struct esmtp_session *s)
 	}
 	s->filter_run = esmtp_filter_start(s->loop, s->server->filter_dir,
 					   s->filter_msg_path,
-					   s->filter_env_path, ms,
-					   filter_done, s);
+					   s->filter_env_path, s->rcpt_count,
+					   ms, filter_done, s);
 	if (s->filter_run == NULL)
 		return false;	/* no filter is running */
 	s->state = ESMTP_STATE_FILTER;

@@ -62,6 +62,8 @@ void esmtp_cmd_ehlo(struct esmtp_session *s, const char *args)
 	if (srv->tls_ctx != NULL && !s->tls)
 		esmtp_reply(s, "250-STARTTLS");
 	esmtp_reply(s, "250-XVERP=Courier");
+	/* Courier's Extended DATA Reply (draft-varshavchik-exdata-smtpext) */
+	esmtp_reply(s, "250-XEXDATA");
 	esmtp_reply(s, "250-PIPELINING");
 	esmtp_reply(s, "250-8BITMIME");
 	esmtp_reply(s, "250-SMTPUTF8");

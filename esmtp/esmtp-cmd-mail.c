@@ -1,6 +1,6 @@
 /* esmtp-cmd-mail.c: MAIL FROM and RCPT TO with their parameters (SIZE,
- * BODY, RET, ENVID, SMTPUTF8, AUTH, VERP; NOTIFY, ORCPT), the relay decision
- * and the recipient check. */
+ * BODY, RET, ENVID, SMTPUTF8, AUTH, VERP, EXDATA; NOTIFY, ORCPT), the relay
+ * decision and the recipient check. */
 #include "config.h"
 
 #include <ctype.h>
@@ -95,6 +95,14 @@ static const char *mail_params(struct esmtp_session *s,
 				return "501 5.5.4 VERP needs a return "
 				       "address, not <>";
 			s->verp = true;
+		} else if (strcmp(name, "EXDATA") == 0) {
+			/* Courier's XEXDATA (draft-varshavchik-exdata-smtpext
+			 * 3, 4): no value; the reply to DATA may be 558 */
+			if (v != NULL)
+				return "501 5.5.4 EXDATA takes no value";
+			if (s->exdata)
+				return "501 5.5.4 Duplicate EXDATA";
+			s->exdata = true;
 		} else if (strcmp(name, "AUTH") == 0) {
 			/* RFC 4954 5: accepted, the identity is not trusted */
 			if (v == NULL || !esmtp_xtext_valid(v))

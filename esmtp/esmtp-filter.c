@@ -34,6 +34,56 @@ void esmtp_filter_reply_free(struct esmtp_filter_reply *r)
 	free(r->lines);
 	r->lines = NULL;
 	r->line_count = 0;
+	for (size_t i = 0; i < r->sub_count; i++)
+		free(r->subs[i]);
+	free(r->subs);
+	r->subs = NULL;
+	r->sub_count = 0;
+}
+
+/* A 558 reply's text as sub-replies (draft-varshavchik-exdata-smtpext
+ * section 5): every line is "558-" or "558 " then a line of a reply
+ * "NNN-text" or "NNN text" (NNN 2xx, 4xx or 5xx); a sub-reply ends with
+ * its "NNN text" line, all its lines carry one code, and the last line
+ * of the whole reply ends a sub-reply.  Returns false when malformed. */
+static bool split_subs(struct esmtp_filter_reply *r)
+{
+	struct str sub;
+	int code = 0;
+	bool open = false;
+
+	str_init(&sub, 128);
+	for (size_t i = 0; i < r->line_count; i++) {
+		const char *t = r->lines[i] + 4;
+		int c;
+
+		if (strlen(t) < 4 || !isdigit((unsigned char)t[0]) ||
+		    !isdigit((unsigned char)t[1]) ||
+		    !isdigit((unsigned char)t[2]) ||
+		    (t[0] != '2' && t[0] != '4' && t[0] != '5') ||
+		    (t[3] != ' ' && t[3] != '-'))
+			break;
+		c = (t[0] - '0') * 100 + (t[1] - '0') * 10 + (t[2] - '0');
+		if (open && c != code)
+			break;
+		code = c;
+		if (open)
+			str_append_c(&sub, '\n');
+		str_append(&sub, t);
+		open = t[3] == '-';
+		if (!open) {
+			r->subs = xreallocarray(r->subs, r->sub_count + 1,
+						sizeof(char *));
+			r->subs[r->sub_count++] = str_steal(&sub);
+			str_init(&sub, 128);
+		}
+		if (i + 1 == r->line_count && !open) {
+			str_free(&sub);
+			return true;
+		}
+	}
+	str_free(&sub);
+	return false;
 }
 
 /* Takes one line (without LF); returns 1 when it ends the reply. */
@@ -74,7 +124,7 @@ static int reply_line(struct esmtp_filter_reply *r, const char *line,
 	r->lines[r->line_count++] = str_steal(&clean);
 	if (len > 3 && line[3] == '-')
 		return 0;
-	r->valid = true;
+	r->valid = code != 558 || split_subs(r);
 	return 1;
 }
 
@@ -151,6 +201,9 @@ struct esmtp_filter_run {
 	struct io *io;
 	struct timeout *to;
 	struct esmtp_filter_reply reply;
+	size_t rcpt_count;
+	char **verdicts;	/* per recipient: NULL or its refusal */
+	bool per_rcpt;		/* some filter answered with a 558 */
 	esmtp_filter_done_t *done;
 	void *context;
 };
@@ -173,6 +226,9 @@ static void run_free(struct esmtp_filter_run *run)
 	for (size_t i = 0; i < run->count; i++)
 		free(run->sockets[i]);
 	free(run->sockets);
+	for (size_t i = 0; i < run->rcpt_count; i++)
+		free(run->verdicts[i]);
+	free(run->verdicts);
 	free(run->request);
 	free(run);
 }
@@ -185,7 +241,8 @@ static void run_finish(struct esmtp_filter_run *run, char **lines,
 	void *context = run->context;
 
 	run_close_fd(run);
-	done(lines, count, context);
+	done(lines, count,
+	     lines == NULL && run->per_rcpt ? run->verdicts : NULL, context);
 	run_free(run);
 }
 
@@ -243,7 +300,33 @@ static void run_io(void *context)
 		run_tempfail(run, "invalid reply");
 		return;
 	}
-	if (run->reply.code / 100 != 2) {
+	if (run->reply.code == 558) {
+		/* one reply per recipient (Extended DATA Reply format) */
+		bool left = false;
+
+		if (run->reply.sub_count != run->rcpt_count) {
+			run_tempfail(run, "558 reply without one reply per "
+				     "recipient");
+			return;
+		}
+		run->per_rcpt = true;
+		for (size_t i = 0; i < run->rcpt_count; i++) {
+			const char *sub = run->reply.subs[i];
+
+			if (sub[0] != '2' && run->verdicts[i] == NULL) {
+				log_info("esmtpd: filter %s refused the "
+					 "message for recipient %zu: %s",
+					 run->sockets[run->next - 1], i + 1,
+					 sub);
+				run->verdicts[i] = xstrdup(sub);
+			}
+			left = left || run->verdicts[i] == NULL;
+		}
+		if (!left) {
+			run_finish(run, NULL, 0);
+			return;
+		}
+	} else if (run->reply.code / 100 != 2) {
 		log_info("esmtpd: filter %s refused the message: %s",
 			 run->sockets[run->next - 1],
 			 run->reply.lines[run->reply.line_count - 1]);
@@ -304,6 +387,7 @@ struct esmtp_filter_run *esmtp_filter_start(struct ioloop *loop,
 					    const char *dir,
 					    const char *msg_path,
 					    const char *env_path,
+					    size_t rcpt_count,
 					    unsigned int timeout_msecs,
 					    esmtp_filter_done_t *done,
 					    void *context)
@@ -342,6 +426,8 @@ struct esmtp_filter_run *esmtp_filter_start(struct ioloop *loop,
 	run->request = xasprintf("%s\n%s\n\n", msg_path, env_path);
 	run->request_len = strlen(run->request);
 	run->timeout_msecs = timeout_msecs;
+	run->rcpt_count = rcpt_count;
+	run->verdicts = xcalloc(rcpt_count + 1, sizeof(char *));
 	run->done = done;
 	run->context = context;
 	esmtp_filter_reply_init(&run->reply);

@@ -114,6 +114,13 @@ struct esmtp_session {
 	char *envid;
 	bool smtputf8;
 	bool verp;		/* MAIL FROM's VERP (Courier's XVERP) */
+	/* MAIL FROM's EXDATA (Courier's XEXDATA): the final reply may be
+	 * a 558 with one reply per recipient */
+	bool exdata;
+	/* the filters' answer per recipient (rcpt_count entries, each NULL
+	 * = accepted or the refusal's lines joined with '\n'), or NULL when
+	 * they gave one answer for the message */
+	char **rcpt_verdicts;
 	uint64_t declared_size;
 	struct esmtp_rcpt *rcpts;
 	unsigned int rcpt_count, rcpt_alloc;
@@ -197,6 +204,8 @@ void esmtp_cmd_help(struct esmtp_session *s, const char *args);
 void esmtp_cmd_mail(struct esmtp_session *s, const char *args);
 void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args);
 /* esmtp-cmd-data.c */
+/* Frees s->rcpt_verdicts. */
+void esmtp_rcpt_verdicts_free(struct esmtp_session *s);
 void esmtp_cmd_data(struct esmtp_session *s, const char *args);
 void esmtp_cmd_bdat(struct esmtp_session *s, const char *args);
 void esmtp_data_line(struct esmtp_session *s, const char *line, size_t len);

@@ -124,6 +124,7 @@ void esmtp_transaction_reset(struct esmtp_session *s)
 	s->sender = NULL;
 	free(s->envid);
 	s->envid = NULL;
+	esmtp_rcpt_verdicts_free(s);
 	for (unsigned int i = 0; i < s->rcpt_count; i++) {
 		free(s->rcpts[i].address);
 		free(s->rcpts[i].orcpt);
@@ -133,6 +134,7 @@ void esmtp_transaction_reset(struct esmtp_session *s)
 	s->ret = 0;
 	s->smtputf8 = false;
 	s->verp = false;
+	s->exdata = false;
 	s->declared_size = 0;
 	s->msg_size = 0;
 	s->msg_too_big = false;

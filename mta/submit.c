@@ -58,6 +58,11 @@ struct submit {
 	/* aliases of several recipients that asked NOTIFY=SUCCESS: their
 	 * recipient numbers and how many they stand for ("expanded") */
 	size_t *expanded, *expanded_to, expanded_count;
+	/* recipients refused before queueing (submit_add_rcpt_failed()):
+	 * their numbers and the reply for their DSN */
+	size_t *failed;
+	char **failed_diag;
+	size_t failed_count;
 	time_t now;
 
 	/* the control file, made by submit_finish_prepare() */
@@ -361,6 +366,50 @@ int submit_add_rcpt(struct submit *s, const char *address,
 	}
 }
 
+void submit_reset_rcpts(struct submit *s)
+{
+	for (size_t i = 0; i < s->ctl->rcpt_count; i++) {
+		free(s->ctl->rcpts[i].address);
+		free(s->ctl->rcpts[i].orcpt);
+		free(s->ctl->rcpts[i].diag);
+	}
+	s->ctl->rcpt_count = 0;
+	s->expanded_count = 0;
+	for (size_t i = 0; i < s->failed_count; i++)
+		free(s->failed_diag[i]);
+	s->failed_count = 0;
+}
+
+int submit_add_rcpt_failed(struct submit *s, const char *address,
+			   unsigned int notify, const char *orcpt,
+			   const char *diag, const char **error_r)
+{
+	char *q;
+	int r;
+
+	if (orcpt != NULL && (!ctl_value_ok(orcpt) || strlen(orcpt) > 1000)) {
+		*error_r = reply("501 5.5.4 Invalid ORCPT");
+		return -1;
+	}
+	q = submit_qualify_address(address, error_r);
+	if (q == NULL)
+		return -1;
+	r = rcpt_add(s, q, notify, orcpt);
+	free(q);
+	if (r == 0) {
+		*error_r = reply("452 4.5.3 Recipient already listed, or too "
+				 "many recipients");
+		return -1;
+	}
+	s->failed = xreallocarray(s->failed, s->failed_count + 1,
+				  sizeof(*s->failed));
+	s->failed_diag = xreallocarray(s->failed_diag, s->failed_count + 1,
+				       sizeof(*s->failed_diag));
+	s->failed[s->failed_count] = s->ctl->rcpt_count - 1;
+	s->failed_diag[s->failed_count++] = xstrdup(diag);
+	return 1;
+}
+
 /* ---- output ---- */
 
 static void out_flush(struct submit *s)
@@ -638,6 +687,10 @@ static void submit_free(struct submit *s)
 	free(s->fields);
 	free(s->expanded);
 	free(s->expanded_to);
+	for (size_t i = 0; i < s->failed_count; i++)
+		free(s->failed_diag[i]);
+	free(s->failed);
+	free(s->failed_diag);
 	rfc822_header_parser_destroy(&s->parser);
 	str_free(&s->hdr);
 	str_free(&s->out);
@@ -802,6 +855,10 @@ int submit_finish_prepare(struct submit **sp, const char **error_r)
 				 CTL_STATUS_DELIVERED, 'x', time(NULL), diag);
 		free(diag);
 	}
+	for (size_t i = 0; i < s->failed_count; i++)
+		ctl_write_status(&s->ctl_text, s->failed[i],
+				 CTL_STATUS_FAILED, 0, time(NULL),
+				 s->failed_diag[i]);
 	s->prepared = true;
 	return 0;
 }

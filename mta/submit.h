@@ -88,6 +88,18 @@ struct submit *submit_begin(const struct submit_options *opts,
 int submit_add_rcpt(struct submit *s, const char *address,
 		    unsigned int notify, const char *orcpt,
 		    const char **error_r);
+/* Forgets every recipient added so far (before submit_finish_prepare()),
+ * so that they can be added again, e.g. when a filter that saw the whole
+ * message accepted it for some of them only. */
+void submit_reset_rcpts(struct submit *s);
+/* Adds a recipient already refused for good (the F record, diag as its
+ * I record: an SMTP reply on one line, e.g. a filter's refusal): courierd
+ * does not deliver to it and sends the DSN it asked for (accept, then
+ * bounce).  No alias expansion.  Returns 1, or -1 with *error_r (a bad
+ * address, or one already listed: then it is delivered). */
+int submit_add_rcpt_failed(struct submit *s, const char *address,
+			   unsigned int notify, const char *orcpt,
+			   const char *diag, const char **error_r);
 /* Feeds len bytes of the message.  Never fails: problems are reported by
  * submit_finish() (the input is still consumed). */
 void submit_write(struct submit *s, const void *data, size_t len);

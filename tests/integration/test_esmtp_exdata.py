@@ -1,0 +1,277 @@
+"""test_esmtp_exdata.py: Courier's Extended DATA Reply (XEXDATA,
+draft-varshavchik-exdata-smtpext) with a raw socket client, since smtplib
+cannot read a 558 reply: esmtpd offers XEXDATA, takes "MAIL FROM:<...>
+EXDATA", and when a filter accepts the message for one recipient and
+refuses it for another, the reply to DATA (and to BDAT LAST) is a 558
+holding one reply per accepted RCPT (sections 5 and 6), checked against
+the draft's grammar; the message is queued for the accepted recipients
+only.  Without EXDATA the same message gets 250 and the refused
+recipient is queued as failed (its sender gets a DSN: accept, then
+bounce)."""
+
+import glob
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+
+import pytest
+
+from conftest import make_instance
+
+
+@pytest.fixture
+def ex(suite_build):
+    root = tempfile.mkdtemp(prefix="test-esmtp-exdata-")
+    os.chmod(root, 0o755)
+    extra = ("--user", "nobody") if os.getuid() == 0 else ()
+    inst = make_instance(suite_build, os.path.join(root, "instance"),
+                         extra_args=extra)
+    inst.program("esmtpd")
+    r = subprocess.run([suite_build.courier_setup, "--instance", inst.root,
+                        "--domain", inst.domain, "--account", "bob",
+                        "--ports-base", str(inst.ports["smtp"])] +
+                       list(extra), env=inst.env, text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=120)
+    assert r.returncode == 0, r.stdout
+    inst.bob = "bob@" + inst.domain
+    fdir = os.path.join(inst.var, "filters")
+    os.makedirs(fdir, exist_ok=True)
+    inst.filter = Filter(os.path.join(fdir, "rcptfilter"))
+    if os.getuid() == 0:
+        st = os.stat(os.path.join(inst.var, "queue"))
+        os.chown(inst.filter.path, st.st_uid, st.st_gid)
+    inst.filter.start()
+    with open(os.path.join(inst.etc, "enablefiltering"), "w") as f:
+        f.write("esmtp\n")
+    try:
+        inst.start("authdaemond")
+        inst.start("esmtpd")
+        yield inst
+    finally:
+        inst.filter.close()
+        inst.stop_all()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+BOB_NO = ["550-5.7.1 Refused by bob's filter", "550 5.7.1 (exdata test)"]
+DEMO_LATER = ["451 4.7.1 demo's filter says later"]
+
+
+class Filter(threading.Thread):
+    """A global filter that answers per recipient (558, one reply per
+    "r" line of the envelope): bob refuses messages with FILTERME in
+    them; with ALLBAD demo refuses too, temporarily; with SAMEBAD both
+    refuse the same way."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(5)
+
+    def verdict(self, msg, rcpt):
+        if b"SAMEBAD" in msg:
+            return BOB_NO
+        if rcpt.startswith("bob@") and (b"FILTERME" in msg or
+                                        b"ALLBAD" in msg):
+            return BOB_NO
+        if b"ALLBAD" in msg:
+            return DEMO_LATER
+        return ["250 Ok"]
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c, c.makefile("rb") as f:
+                msg_path = f.readline().decode().rstrip("\n")
+                env_path = f.readline().decode().rstrip("\n")
+                f.readline()
+                with open(msg_path, "rb") as m:
+                    msg = m.read()
+                with open(env_path) as m:
+                    rcpts = [x[1:] for x in m.read().splitlines()
+                             if x.startswith("r")]
+                lines = []
+                for r in rcpts:
+                    lines += self.verdict(msg, r)
+                out = ["558-" + x for x in lines[:-1]] + \
+                    ["558 " + lines[-1]]
+                c.sendall("".join(x + "\n" for x in out).encode())
+
+    def close(self):
+        self.sock.close()
+
+
+class Raw:
+    """A line-level SMTP client over a plain socket."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+        self.f = self.sock.makefile("rb")
+        assert self.reply()[0].startswith("220")
+
+    def send(self, data):
+        self.sock.sendall(data if isinstance(data, bytes) else
+                          data.encode() + b"\r\n")
+
+    def reply(self):
+        """The lines of one reply (RFC 5321 4.2), CRLF checked."""
+        lines = []
+        while True:
+            line = self.f.readline()
+            assert line.endswith(b"\r\n"), line
+            line = line[:-2].decode()
+            lines.append(line)
+            if len(line) == 3 or line[3] == " ":
+                return lines
+
+    def cmd(self, text):
+        self.send(text)
+        return self.reply()
+
+    def close(self):
+        self.send("QUIT")
+        self.sock.close()
+
+
+# draft-varshavchik-exdata-smtpext section 5:
+#   non-term-line: "558-" result-code "-" result-text
+#   non-final-recipient-term-line: "558-" result-code SP result-text
+#   final-recipient-term-line: "558" SP result-code SP result-text
+LINE = re.compile(r"^558([- ])(\d\d\d)([- ])([^\r\n]*)$")
+
+
+def parse_558(lines):
+    """Splits a 558 reply into its per-recipient replies (section 7.1),
+    asserting every line fits the grammar of section 5."""
+    subs, cur = [], []
+    for i, line in enumerate(lines):
+        m = LINE.match(line)
+        assert m, "not in the grammar of section 5: %r" % line
+        outer, code, sep, _ = m.groups()
+        last = i == len(lines) - 1
+        assert (outer == " ") == last, line
+        if cur:
+            assert cur[0][:3] == code, "a sub-reply keeps its code"
+        cur.append(line[4:])
+        if sep == " ":
+            subs.append(cur)
+            cur = []
+        else:
+            assert not last, "the final line ends a recipient's reply"
+    assert not cur
+    return subs
+
+
+def queued(inst):
+    out = []
+    for p in glob.glob(os.path.join(inst.var, "queue", "msgs", "*", "C*")):
+        with open(p) as f:
+            out.append(f.read().splitlines())
+    return out
+
+
+def transaction(inst, rcpts, subject, exdata=True, bdat=False):
+    c = Raw(inst.ports["smtp"])
+    ehlo = c.cmd("EHLO client.test")
+    assert "250-XEXDATA" in ehlo
+    assert c.cmd("MAIL FROM:<a@remote.test>%s" %
+                 (" EXDATA" if exdata else ""))[0].startswith("250")
+    rcpt_replies = [c.cmd("RCPT TO:<%s>" % r)[0][:3] for r in rcpts]
+    body = ("Subject: %s\r\n\r\nbody\r\n" % subject).encode()
+    if bdat:
+        c.send(b"BDAT %d LAST\r\n" % len(body) + body)
+    else:
+        assert c.cmd("DATA")[0].startswith("354")
+        c.send(body + b".\r\n")
+    final = c.reply()
+    c.close()
+    return rcpt_replies, final
+
+
+def test_offered_and_parameter_checked(ex):
+    c = Raw(ex.ports["smtp"])
+    assert "250-XEXDATA" in c.cmd("EHLO client.test")
+    assert c.cmd("MAIL FROM:<a@remote.test> EXDATA=1")[0][:3] == "501"
+    assert c.cmd("MAIL FROM:<a@remote.test> EXDATA EXDATA")[0][:3] == "501"
+    assert c.cmd("MAIL FROM:<a@remote.test> exdata")[0][:3] == "250"
+    c.cmd("RSET")
+    c.close()
+    c = Raw(ex.ports["smtp"])
+    c.cmd("HELO client.test")
+    # a parameter needs EHLO
+    assert c.cmd("MAIL FROM:<a@remote.test> EXDATA")[0][:3] == "555"
+    c.close()
+
+
+def test_mixed_result_is_558_per_recipient(ex):
+    # the second RCPT is refused at RCPT time: no sub-reply for it (6)
+    rr, final = transaction(ex, [ex.login, "nosuchuser@" + ex.domain,
+                                 ex.bob], "FILTERME")
+    assert rr == ["250", "550", "250"]
+    subs = parse_558(final)
+    assert len(subs) == 2
+    assert re.match(r"^250 2\.0\.0 Ok: queued as \S+$", subs[0][0])
+    assert len(subs[0]) == 1
+    assert subs[1] == BOB_NO
+    qid = subs[0][0].split()[-1]
+    ctl = queued(ex)
+    assert len(ctl) == 1
+    rcpts = [x for x in ctl[0] if x.startswith("r")]
+    assert rcpts == ["r" + ex.login]
+    # the other order: the refused one first (section 7's 2nd example)
+    _, final = transaction(ex, [ex.bob, ex.login], "FILTERME")
+    assert final[0] == "558-550-5.7.1 Refused by bob's filter"
+    assert final[1] == "558-550 5.7.1 (exdata test)"
+    assert re.match(r"^558 250 2\.0\.0 Ok: queued as \S+$", final[2])
+    assert final[2].split()[-1] != qid
+    assert len(queued(ex)) == 2
+
+
+def test_bdat_gets_558_too(ex):
+    _, final = transaction(ex, [ex.bob, ex.login], "FILTERME", bdat=True)
+    subs = parse_558(final)
+    assert subs[0] == BOB_NO and subs[1][0].startswith("250 ")
+
+
+def test_all_accepted_or_same_refusal_is_a_plain_reply(ex):
+    # section 6: every recipient 2xx: a regular 2xx reply
+    _, final = transaction(ex, [ex.login, ex.bob], "hello")
+    assert len(final) == 1 and final[0].startswith("250 2.0.0 Ok: queued")
+    _, final = transaction(ex, [ex.login, ex.bob], "SAMEBAD")
+    assert final == BOB_NO
+    assert len(queued(ex)) == 1
+
+
+def test_all_refused_differently(ex):
+    _, final = transaction(ex, [ex.login, ex.bob], "ALLBAD")
+    assert parse_558(final) == [DEMO_LATER, BOB_NO]
+    # without EXDATA: one reply, the temporary one (a retry may pass)
+    _, final = transaction(ex, [ex.login, ex.bob], "ALLBAD", exdata=False)
+    assert final == DEMO_LATER
+    assert queued(ex) == []
+
+
+def test_without_exdata_accept_then_bounce(ex):
+    _, final = transaction(ex, [ex.bob, ex.login], "FILTERME", exdata=False)
+    assert len(final) == 1 and final[0].startswith("250 2.0.0 Ok: queued")
+    ctl = queued(ex)
+    assert len(ctl) == 1
+    rcpts = [x for x in ctl[0] if x.startswith("r")]
+    assert set(rcpts) == {"r" + ex.bob, "r" + ex.login}
+    n = rcpts.index("r" + ex.bob)
+    assert any(x.startswith("F%d " % n) for x in ctl[0])
+    diag = [x for x in ctl[0] if x.startswith("I%d R " % n)]
+    assert diag and "Refused by bob's filter" in diag[0]
+    # the accepted one is left for delivery
+    m = 1 - n
+    assert not any(x.startswith(("F%d " % m, "S%d " % m)) for x in ctl[0])
