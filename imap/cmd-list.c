@@ -16,7 +16,9 @@
 #include "imap-list.h"
 #include "imap-mailbox.h"
 #include "imap-quote.h"
+#include "imap-sharable.h"
 #include "imap-shared.h"
+#include "instance.h"
 #include "maildir-folder.h"
 #include "maildir.h"
 #include "mem.h"
@@ -185,10 +187,12 @@ char *imap_subscription_name(const char *folder)
 {
 	if (folder[0] == '\0')
 		return xstrdup("INBOX");
-	char *enc = mutf7_encode_dup(folder);
+	/* "/shared.x" is kept as "shared.x", Courier's IMAP name */
+	bool sharable = imap_folder_is_sharable(folder);
+	char *enc = mutf7_encode_dup(sharable ? folder + 1 : folder);
 	/* shared folders are kept under their IMAP name, as Courier's */
-	char *ret = imap_folder_is_shared(folder) ?
-			    xstrdup(enc != NULL ? enc : folder) :
+	char *ret = imap_folder_is_shared(folder) || sharable ?
+			    xstrdup(enc != NULL ? enc : folder + sharable) :
 			    xasprintf("INBOX.%s", enc != NULL ? enc : folder);
 	free(enc);
 	return ret;
@@ -315,6 +319,13 @@ static char *subscription_folder(const char *line)
 		return xstrdup("");
 	if (imap_folder_is_shared(line) && strlen(line) > 8)
 		return mutf7_decode_dup(line);
+	if (strncmp(line, IMAP_SHARABLE_PREFIX ".",
+		    strlen(IMAP_SHARABLE_PREFIX) + 1) == 0) {
+		char *f = mutf7_decode_dup(line);
+		char *ret = f != NULL ? xasprintf("/%s", f) : NULL;
+		free(f);
+		return ret;
+	}
 	if (strncasecmp(line, "INBOX.", 6) != 0)
 		return NULL;
 	char *f = mutf7_decode_dup(line + 6);
@@ -409,6 +420,54 @@ static void shared_entries(struct imap_client *client,
 	}
 }
 
+/* Appends the folders of the sharable maildirs the account reads
+ * ("/shared.NICK.FOLDER", imap-sharable.h) that others may read, for
+ * the nicks the patterns can reach. */
+static void sharable_entries(struct imap_client *client,
+			     const struct list_opts *o, struct list_entry **e,
+			     size_t *n)
+{
+	if (client->shared_index_path == NULL ||
+	    !pattern_reaches(o, IMAP_SHARABLE_PREFIX))
+		return;
+	struct imap_sharable_list sl;
+	char *global = instance_etc_path(IMAP_SHARABLE_GLOBAL_FILE);
+	imap_sharable_list_load(client->root, global, &sl);
+	free(global);
+	for (size_t i = 0; i < sl.count; i++) {
+		const struct imap_sharable_entry *se = &sl.entries[i];
+		struct maildir_folder_list *list;
+		const char *error;
+
+		char *top = xasprintf(IMAP_SHARABLE_INTERNAL ".%s.", se->nick);
+		char *ctop = imap_folder_to_client(client, top);
+		bool reach = pattern_reaches(o, ctop);
+		free(ctop);
+		if (!reach || !maildir_is_maildir(se->path) ||
+		    maildir_folder_list(se->path, &list, &error) < 0) {
+			free(top);
+			continue;
+		}
+		for (size_t j = 0; j < list->count; j++) {
+			char *dir = maildir_folder_path(se->path,
+							list->names[j]);
+			int access = dir != NULL ? imap_sharable_access(dir) :
+						   0;
+			free(dir);
+			if (access == 0)
+				continue;
+			*e = xreallocarray(*e, *n + 1, sizeof(**e));
+			memset(&(*e)[*n], 0, sizeof(**e));
+			(*e)[*n].folder = xasprintf("%s%s", top,
+						    list->names[j]);
+			(*e)[(*n)++].exists = true;
+		}
+		maildir_folder_list_free(&list);
+		free(top);
+	}
+	imap_sharable_list_free(&sl);
+}
+
 /* True when the session can name folder: its client name leads back to
  * it (not so for a folder ".INBOX" or ".#shared" made by hand, or a
  * subscription to "#shared.x" with shared folders off). */
@@ -466,6 +525,7 @@ static struct list_entry *list_entries(struct imap_client *client,
 	/* other accounts' folders: subscribed ones already have an entry */
 	size_t before = n;
 	shared_entries(client, o, &e, &n);
+	sharable_entries(client, o, &e, &n);
 	for (size_t i = before; i < n; i++) {
 		for (size_t j = 0; j < before; j++) {
 			if (e[j].folder != NULL &&
@@ -514,8 +574,9 @@ static struct list_entry *list_entries(struct imap_client *client,
 			if (client->set->namespace_prefix[0] == '\0')
 				continue;
 			for (size_t j = 0; j < n; j++) {
-				if (j == i || imap_folder_is_shared(
-						      e[j].folder))
+				if (j == i ||
+				    imap_folder_is_shared(e[j].folder) ||
+				    imap_folder_is_sharable(e[j].folder))
 					continue;
 				if (e[j].exists)
 					e[i].children = true;
@@ -566,7 +627,8 @@ static bool hidden_subscribed_child(struct imap_client *client,
 	if (flen == 0 && client->set->namespace_prefix[0] == '\0')
 		return false;
 	for (size_t j = i + 1; j < n; j++) {
-		if (flen == 0 ? imap_folder_is_shared(e[j].folder) :
+		if (flen == 0 ? imap_folder_is_shared(e[j].folder) ||
+					imap_folder_is_sharable(e[j].folder) :
 				strncmp(e[j].folder, e[i].folder, flen) != 0 ||
 					e[j].folder[flen] != '.') {
 			if (flen == 0)
@@ -709,12 +771,16 @@ void cmd_namespace(struct imap_cmd *cmd)
 		return;
 	}
 	/* other users' folders are all reached through the #shared
-	 * namespace, so they are announced as shared (RFC 2342 5) */
+	 * namespace, so they are announced as shared (RFC 2342 5), and
+	 * so are the sharable maildirs' under "shared." (as Courier),
+	 * when the account has any */
 	imap_client_printf(cmd->client,
 			   "* NAMESPACE ((\"%s\" \".\")) NIL %s",
 			   cmd->client->set->namespace_prefix,
-			   cmd->client->shared_index_path != NULL ?
-				   "((\"" IMAP_SHARED_PREFIX ".\" \".\"))" :
-				   "NIL");
+			   cmd->client->shared_index_path == NULL ? "NIL" :
+			   imap_sharable_enabled(cmd->client) ?
+				   "((\"" IMAP_SHARED_PREFIX ".\" \".\")"
+				   "(\"" IMAP_SHARABLE_PREFIX ".\" \".\"))" :
+				   "((\"" IMAP_SHARED_PREFIX ".\" \".\"))");
 	imap_cmd_ok(cmd, "NAMESPACE completed");
 }

@@ -63,6 +63,12 @@ static char *folder_parent(struct imap_client *client, const char *folder)
 			     xstrndup(folder, (size_t)(dot - folder));
 }
 
+/* The NO for CREATE, DELETE and RENAME of a name in the "shared."
+ * namespace: those folders belong to the sharable maildir's owner. */
+#define SHARABLE_REFUSED                                                     \
+	"[CANNOT] Folders in the shared. namespace are another maildir's: " \
+	"made and removed there with maildirmake -s"
+
 /* Where folder lives, for CREATE, DELETE and RENAME: 1 and *loc_r, 0
  * for a #shared name that is no folder (answered NO). */
 static int folder_loc(struct imap_cmd *cmd, const char *folder,
@@ -187,6 +193,8 @@ void cmd_create(struct imap_cmd *cmd)
 	struct imap_folder_loc loc = { 0 };
 	if (folder[0] == '\0') {
 		imap_cmd_no(cmd, "[ALREADYEXISTS] INBOX always exists");
+	} else if (imap_folder_is_sharable(folder)) {
+		imap_cmd_no(cmd, SHARABLE_REFUSED);
 	} else if (!folder_allows(cmd, parent, IMAP_ACL_CREATE, "create")) {
 		/* k on the parent (INBOX for a top folder) */
 	} else if (folder_loc(cmd, folder, &loc) > 0) {
@@ -232,6 +240,8 @@ void cmd_delete(struct imap_cmd *cmd)
 		return;
 	if (folder[0] == '\0') {
 		imap_cmd_no(cmd, "[CANNOT] INBOX cannot be deleted");
+	} else if (imap_folder_is_sharable(folder)) {
+		imap_cmd_no(cmd, SHARABLE_REFUSED);
 	} else if (cmd->client->mbox != NULL &&
 		   strcmp(cmd->client->mbox->name, cmd->args[0].str) == 0) {
 		imap_cmd_no(cmd, "[INUSE] Mailbox is selected");
@@ -357,6 +367,9 @@ void cmd_rename(struct imap_cmd *cmd)
 	struct imap_folder_loc lf = { 0 }, lt = { 0 };
 	if (to[0] == '\0') {
 		imap_cmd_no(cmd, "[ALREADYEXISTS] INBOX always exists");
+	} else if (imap_folder_is_sharable(from) ||
+		   imap_folder_is_sharable(to)) {
+		imap_cmd_no(cmd, SHARABLE_REFUSED);
 	} else if (!folder_allows(cmd, from, IMAP_ACL_DELETE, "delete") ||
 		   !folder_allows(cmd, to_parent, IMAP_ACL_CREATE, "create")) {
 		/* x on the old name, k on the new parent */
@@ -495,7 +508,8 @@ int imap_status_append(struct imap_client *client, const char *folder,
 		       const struct imap_arg *items, size_t count,
 		       struct str *out, const char **error_r)
 {
-	char *dir = imap_folder_dir(client, folder);
+	/* a sharable folder's counts are those of the account's copy */
+	char *dir = imap_folder_index_dir(client, folder, NULL, NULL);
 	struct mail_index *index = NULL;
 	struct mail_index_status st;
 	const char *error;

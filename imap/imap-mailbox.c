@@ -14,7 +14,9 @@
 #include "imap-mailbox.h"
 #include "imap-message.h"
 #include "imap-search.h"
+#include "imap-sharable.h"
 #include "imap-shared.h"
+#include "instance.h"
 #include "log.h"
 #include "mail-index-courier.h"
 #include "maildir-folder.h"
@@ -37,6 +39,41 @@ bool imap_folder_is_shared(const char *folder)
 	return shared_name(folder);
 }
 
+bool imap_folder_is_sharable(const char *folder)
+{
+	size_t n = strlen(IMAP_SHARABLE_INTERNAL);
+
+	return strncmp(folder, IMAP_SHARABLE_INTERNAL, n) == 0 &&
+	       (folder[n] == '\0' || folder[n] == '.');
+}
+
+static void sharable_list(struct imap_client *client,
+			  struct imap_sharable_list *list_r);
+
+bool imap_sharable_enabled(struct imap_client *client)
+{
+	struct imap_sharable_list list;
+
+	if (client->shared_index_path == NULL)
+		return false;
+	sharable_list(client, &list);
+	bool ret = list.count > 0;
+	imap_sharable_list_free(&list);
+	return ret;
+}
+
+/* True when the client's name is in the "shared." namespace: "shared"
+ * or "shared.something", when the session has that namespace. */
+static bool sharable_client_name(struct imap_client *client,
+				 const char *name)
+{
+	size_t n = strlen(IMAP_SHARABLE_PREFIX);
+
+	return strncmp(name, IMAP_SHARABLE_PREFIX, n) == 0 &&
+	       (name[n] == '\0' || name[n] == '.') &&
+	       imap_sharable_enabled(client);
+}
+
 char *imap_folder_from_client(struct imap_client *client, const char *name,
 			      const char **error_r)
 {
@@ -55,6 +92,19 @@ char *imap_folder_from_client(struct imap_client *client, const char *name,
 			return NULL;
 		}
 		return utf8;
+	}
+	if (sharable_client_name(client, name)) {
+		utf8 = client->utf8 ? xstrdup(name) : mutf7_decode_dup(name);
+		if (utf8 == NULL || strlen(utf8) > 4096 ||
+		    strstr(utf8, "..") != NULL || strchr(utf8, '/') != NULL ||
+		    utf8[strlen(utf8) - 1] == '.') {
+			free(utf8);
+			*error_r = "Invalid mailbox name";
+			return NULL;
+		}
+		char *ret = xasprintf("/%s", utf8);
+		free(utf8);
+		return ret;
 	}
 	if (prefix[0] != '\0') {
 		if (strncasecmp(name, prefix, strlen(prefix)) != 0) {
@@ -84,10 +134,13 @@ char *imap_folder_to_client(struct imap_client *client, const char *folder)
 {
 	if (folder[0] == '\0')
 		return xstrdup("INBOX");
+	bool sharable = imap_folder_is_sharable(folder);
+	if (sharable)
+		folder++;	/* "/shared.x" is "shared.x" */
 	char *enc = client->utf8 ? xstrdup(folder) : mutf7_encode_dup(folder);
 	if (enc == NULL)
 		enc = xstrdup(folder);
-	if (shared_name(folder))
+	if (shared_name(folder) || sharable)
 		return enc;
 	char *ret = xasprintf("%s%s", client->set->namespace_prefix, enc);
 	free(enc);
@@ -121,10 +174,108 @@ const struct imap_shared_index *imap_client_shared_index(
 	return client->shared_index;
 }
 
+/* The sharable maildirs the session reads (imap-sharable.h). */
+static void sharable_list(struct imap_client *client,
+			  struct imap_sharable_list *list_r)
+{
+	char *global = instance_etc_path(IMAP_SHARABLE_GLOBAL_FILE);
+
+	imap_sharable_list_load(client->root, global, list_r);
+	free(global);
+}
+
+/* imap_folder_locate() for "/shared.NICK.FOLDER"; *access_r as
+ * imap_sharable_access() says. */
+static int sharable_locate(struct imap_client *client, const char *folder,
+			   struct imap_folder_loc *loc_r, int *access_r)
+{
+	const char *rest = folder + strlen(IMAP_SHARABLE_INTERNAL), *sub;
+	struct imap_sharable_list list;
+	size_t nick_len;
+
+	*access_r = 0;
+	if (client->shared_index_path == NULL || *rest++ != '.' ||
+	    !imap_sharable_split(rest, &nick_len, &sub) ||
+	    !maildir_folder_name_valid(sub))
+		return 0;
+	sharable_list(client, &list);
+	const struct imap_sharable_entry *e =
+		imap_sharable_list_find(&list, rest, nick_len);
+	char *dir = e != NULL ? maildir_folder_path(e->path, sub) : NULL;
+	int access = dir != NULL ? imap_sharable_access(dir) : 0;
+	free(dir);
+	if (access > 0) {
+		loc_r->root = xstrdup(e->path);
+		loc_r->sub = xstrdup(sub);
+		loc_r->owner = xstrndup(rest, nick_len);
+		loc_r->shared = true;
+		*access_r = access;
+	}
+	imap_sharable_list_free(&list);
+	return access > 0 ? 1 : 0;
+}
+
+char *imap_sharable_copy_dir(struct imap_client *client, const char *folder)
+{
+	const char *rest = folder + strlen(IMAP_SHARABLE_INTERNAL), *sub;
+	size_t nick_len;
+
+	if (!imap_folder_is_sharable(folder) || *rest++ != '.' ||
+	    !imap_sharable_split(rest, &nick_len, &sub))
+		return NULL;
+	char *dirname = maildir_folder_dirname(sub);
+	if (dirname == NULL)
+		return NULL;
+	/* ".Name" on disk; the copy is "Name" */
+	char *ret = xasprintf("%s/" IMAP_SHARABLE_DIR "/%.*s/%s", client->root,
+			      (int)nick_len, rest, dirname + 1);
+	free(dirname);
+	return ret;
+}
+
+char *imap_folder_index_dir(struct imap_client *client, const char *folder,
+			    char **orig_r, bool *writable_r)
+{
+	struct imap_folder_loc loc;
+	const char *error;
+	int access;
+
+	if (orig_r != NULL)
+		*orig_r = NULL;
+	if (writable_r != NULL)
+		*writable_r = false;
+	if (!imap_folder_is_sharable(folder))
+		return imap_folder_dir(client, folder);
+	if (sharable_locate(client, folder, &loc, &access) <= 0)
+		return NULL;
+	char *orig = maildir_folder_path(loc.root, loc.sub);
+	char *copy = imap_sharable_copy_dir(client, folder);
+	imap_folder_loc_free(&loc);
+	if (orig == NULL || copy == NULL ||
+	    imap_sharable_refresh(copy, orig, access == 2, &error) < 0) {
+		if (orig != NULL && copy != NULL)
+			log_warning("imapd: %s: %s", copy, error);
+		free(orig);
+		free(copy);
+		return NULL;
+	}
+	if (orig_r != NULL)
+		*orig_r = orig;
+	else
+		free(orig);
+	if (writable_r != NULL)
+		*writable_r = access == 2;
+	return copy;
+}
+
 int imap_folder_locate(struct imap_client *client, const char *folder,
 		       struct imap_folder_loc *loc_r)
 {
+	int access;
+
 	memset(loc_r, 0, sizeof(*loc_r));
+	if (imap_folder_is_sharable(folder))
+		return sharable_locate(client, folder, loc_r, &access);
 	if (!shared_name(folder)) {
 		loc_r->root = xstrdup(client->root);
 		loc_r->sub = xstrdup(folder);
@@ -181,6 +332,13 @@ bool imap_folder_acl_load(struct imap_client *client, const char *folder,
 		acl_r->count = 0;
 		return false;
 	}
+	if (imap_folder_is_sharable(folder)) {
+		/* filesystem permissions, no ACL */
+		acl_r->entries = NULL;
+		acl_r->count = 0;
+		imap_folder_loc_free(&loc);
+		return true;
+	}
 	imap_acl_load(loc.root, loc.sub, acl_r);
 	imap_folder_loc_free(&loc);
 	return true;
@@ -191,7 +349,18 @@ unsigned int imap_folder_rights(struct imap_client *client,
 {
 	struct imap_folder_loc loc;
 	struct imap_acl acl;
+	int access;
 
+	if (imap_folder_is_sharable(folder)) {
+		if (sharable_locate(client, folder, &loc, &access) <= 0)
+			return 0;
+		imap_folder_loc_free(&loc);
+		/* the account's own copy: its flags, its expunges; adding
+		 * messages needs a folder others may write (-s write) */
+		return IMAP_ACL_LOOKUP | IMAP_ACL_READ | IMAP_ACL_SEEN |
+		       IMAP_ACL_WRITE | IMAP_ACL_DELMSG | IMAP_ACL_EXPUNGE |
+		       (access == 2 ? IMAP_ACL_INSERT : 0);
+	}
 	if (imap_folder_locate(client, folder, &loc) <= 0)
 		return 0;
 	struct imap_acl_who who = {
@@ -367,7 +536,9 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 
 	if (folder == NULL)
 		return -1;
-	char *dir = imap_folder_dir(client, folder);
+	char *orig = NULL;
+	bool writable = false;
+	char *dir = imap_folder_index_dir(client, folder, &orig, &writable);
 	unsigned int rights = dir != NULL ? imap_folder_rights(client, folder) :
 					    0;
 	free(folder);
@@ -375,11 +546,13 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	    (rights & (IMAP_ACL_LOOKUP | IMAP_ACL_READ)) == 0) {
 		/* not even visible: as if it did not exist (RFC 4314 4) */
 		free(dir);
+		free(orig);
 		*error_r = "[NONEXISTENT] Mailbox does not exist";
 		return -1;
 	}
 	if ((rights & IMAP_ACL_READ) == 0) {
 		free(dir);
+		free(orig);
 		*error_r = "[NOPERM] No read right on the mailbox";
 		return -1;
 	}
@@ -393,6 +566,8 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	mbox->dir = dir;
 	mbox->readonly = readonly;
 	mbox->rights = rights;
+	mbox->sharable_orig = orig;
+	mbox->sharable_writable = writable;
 	if (mail_index_open(dir, NULL, &mbox->index, error_r) < 0 ||
 	    mail_index_get_status(mbox->index, &st, error_r) < 0 ||
 	    mail_index_uids(mbox->index, &mbox->uids, &mbox->count,
@@ -412,14 +587,29 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	mbox->modseq = st.highestmodseq;
 	mbox->uidvalidity = st.uidvalidity;
 	mbox->no_recent = client->imap4rev2;
+	mbox->sharable_messages = st.messages;
 	*mbox_r = mbox;
 	return 0;
+}
+
+/* Carries the account's expunges in its copy of a sharable folder to
+ * the sharable folder (when writable) and brings in what is new there. */
+static void sharable_carry(struct imap_mailbox *mbox)
+{
+	const char *error;
+
+	if (mbox->sharable_orig != NULL &&
+	    imap_sharable_refresh(mbox->dir, mbox->sharable_orig,
+				  mbox->sharable_writable, &error) < 0)
+		log_warning("imapd: %s: %s", mbox->dir, error);
 }
 
 void imap_mailbox_close(struct imap_mailbox **mbox)
 {
 	if (*mbox == NULL)
 		return;
+	sharable_carry(*mbox);
+	free((*mbox)->sharable_orig);
 	imap_mailbox_cache_flush(*mbox);
 	imap_search_contexts_free(*mbox);
 	mail_index_close(&(*mbox)->index);
@@ -867,6 +1057,11 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 	if (mail_index_get_status(mbox->index, &st, &error) < 0 ||
 	    mail_index_uids(mbox->index, &uids, &count, &error) < 0)
 		return -1;
+	/* messages expunged from the copy of a sharable folder: from the
+	 * folder too (what the refresh links in shows up next time) */
+	if (mbox->sharable_orig != NULL && st.messages < mbox->sharable_messages)
+		sharable_carry(mbox);
+	mbox->sharable_messages = st.messages;
 
 	struct changed_ctx ctx = {
 		.client = client,

@@ -47,6 +47,13 @@ struct imap_mailbox {
 	/* the HIGHESTMODSEQ and view size they were last brought to */
 	uint64_t contexts_modseq;
 	size_t contexts_count;
+	/* a sharable folder ("shared.NICK.FOLDER", imap-sharable.h): dir
+	 * is the account's copy, this the folder itself (else NULL);
+	 * writable: the account's expunges reach it; the copy's message
+	 * count at the last sync (a drop means expunges to carry) */
+	char *sharable_orig;
+	bool sharable_writable;
+	uint32_t sharable_messages;
 };
 
 /* What the index caches per message (imap_mailbox_cached()). */
@@ -85,6 +92,31 @@ struct imap_folder_loc {
 };
 /* True when folder is in the #shared namespace. */
 bool imap_folder_is_shared(const char *folder);
+/* True when folder is in the "shared." namespace of sharable maildirs
+ * (imap-sharable.h): "/shared", "/shared.NICK", "/shared.NICK.FOLDER".
+ * imap_folder_locate() gives such a folder's sharable maildir (root),
+ * its folder (sub) and NICK (owner); imap_folder_dir() the sharable
+ * folder itself (where APPEND and COPY put messages);
+ * imap_folder_rights() l r s w t e, and i when the folder is writable
+ * for the account (maildirmake -s write). */
+bool imap_folder_is_sharable(const char *folder);
+/* True when the session has the "shared." namespace: shared folders
+ * are on for it (as for #shared) and its shared-maildirs file or the
+ * instance's etc/maildirshared lists a sharable maildir.  Reads those
+ * files (small; called for names starting with "shared" only). */
+bool imap_sharable_enabled(struct imap_client *client);
+/* The account's copy of sharable folder (MAILDIR/shared-folders/NICK/
+ * FOLDER), caller frees; NULL when folder is not one. */
+char *imap_sharable_copy_dir(struct imap_client *client, const char *folder);
+/* The directory whose index holds the folder's messages for this
+ * session, caller frees: imap_folder_dir(), except for a sharable
+ * folder: the account's copy, first brought in step with the folder
+ * (imap_sharable_refresh()); then *orig_r (if not NULL) is the folder
+ * itself (caller frees) and *writable_r whether the account's expunges
+ * reach it.  NULL for no such folder (or a copy that cannot be made,
+ * logged). */
+char *imap_folder_index_dir(struct imap_client *client, const char *folder,
+			    char **orig_r, bool *writable_r);
 /* Returns 1 and *loc_r (free with imap_folder_loc_free()), or 0 for a
  * #shared name that is no folder: "#shared" itself, an account alone,
  * an account not in the shared index (or the session's own), shared

@@ -21,6 +21,7 @@ imap_libimap_la_SOURCES = \
 	imap/imap-compress.c imap/imap-compress.h \
 	imap/imap-acl.c imap/imap-acl.h imap/cmd-acl.c \
 	imap/imap-shared.c imap/imap-shared.h \
+	imap/imap-sharable.c imap/imap-sharable.h \
 	imap/imap-header-cache.c imap/imap-header-cache.h
 imap_libimap_la_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
 imap_libimap_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS) $(ZLIB_CFLAGS)

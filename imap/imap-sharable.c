@@ -1,0 +1,555 @@
+/* imap-sharable.c: filesystem shared folders (sharable maildirs): the
+ * shared-maildirs lists and the accounts' linked copies. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config-errors.h"
+#include "config-file.h"
+#include "imap-sharable.h"
+#include "log.h"
+#include "maildir.h"
+#include "mem.h"
+#include "str.h"
+
+bool imap_sharable_nick_valid(const char *nick, size_t len)
+{
+	if (len == 0 || len > IMAP_SHARABLE_NICK_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)nick[i];
+
+		if (c <= ' ' || c == 0x7f || c == '.' || c == '/')
+			return false;
+	}
+	return true;
+}
+
+const struct imap_sharable_entry *
+imap_sharable_list_find(const struct imap_sharable_list *list,
+			const char *nick, size_t len)
+{
+	for (size_t i = 0; i < list->count; i++) {
+		const char *n = list->entries[i].nick;
+
+		if (strncmp(n, nick, len) == 0 && n[len] == '\0')
+			return &list->entries[i];
+	}
+	return NULL;
+}
+
+/* The reason line (len bytes) is malformed, or NULL; splits it at the
+ * tab. */
+static const char *line_check(const char *line, size_t len,
+			      size_t *nick_len_r)
+{
+	const char *tab = memchr(line, '\t', len);
+
+	if (len > IMAP_SHARABLE_LINE_MAX)
+		return "line too long";
+	if (memchr(line, '\0', len) != NULL)
+		return "NUL byte";
+	if (tab == NULL)
+		return "no tab between the name and the path";
+	*nick_len_r = (size_t)(tab - line);
+	if (!imap_sharable_nick_valid(line, *nick_len_r))
+		return "invalid name (printable, no '.', '/' or space)";
+	if (tab + 1 == line + len || tab[1] != '/')
+		return "the path is not absolute";
+	for (const char *p = tab + 1; p < line + len; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			return "control character in the path";
+	return NULL;
+}
+
+size_t imap_sharable_list_parse(struct imap_sharable_list *list,
+				const char *data, size_t size,
+				const char *file)
+{
+	size_t bad = 0, lineno = 0, pos = 0;
+
+	while (pos < size) {
+		const char *line = data + pos;
+		const char *nl = memchr(line, '\n', size - pos);
+		size_t len = nl != NULL ? (size_t)(nl - line) : size - pos;
+		size_t nick_len = 0;
+		const char *why;
+
+		pos += len + (nl != NULL ? 1 : 0);
+		lineno++;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len == 0 || line[0] == '#')
+			continue;
+		why = line_check(line, len, &nick_len);
+		if (why != NULL) {
+			log_warning("imapd: %s:%zu: %s, line skipped", file,
+				    lineno, why);
+			bad++;
+			continue;
+		}
+		if (imap_sharable_list_find(list, line, nick_len) != NULL)
+			continue;
+		list->entries = xreallocarray(list->entries, list->count + 1,
+					      sizeof(*list->entries));
+		list->entries[list->count].nick = xstrndup(line, nick_len);
+		list->entries[list->count].path =
+			xstrndup(line + nick_len + 1, len - nick_len - 1);
+		list->count++;
+	}
+	return bad;
+}
+
+static void list_cb(const char *path, const char *data, size_t size,
+		    void *context)
+{
+	(void)imap_sharable_list_parse(context, data, size, path);
+}
+
+static void list_load_one(const char *path, struct imap_sharable_list *list)
+{
+	struct config_limits limits = {
+		.max_file_size = IMAP_SHARABLE_FILE_MAX,
+		.max_files = 1,
+	};
+	struct config_errors *errs = config_errors_new();
+	struct stat st;
+
+	/* a directory is not a list (config_read_files would read the
+	 * files inside) */
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    config_read_files(path, &limits, list_cb, list, errs) < 0)
+		log_warning("imapd: %s: cannot read the list of sharable "
+			    "maildirs", path);
+	config_errors_log(errs);
+	config_errors_destroy(&errs);
+}
+
+void imap_sharable_list_load(const char *maildir, const char *global_path,
+			     struct imap_sharable_list *list_r)
+{
+	char *own = xasprintf("%s/" IMAP_SHARABLE_LIST_FILE, maildir);
+
+	memset(list_r, 0, sizeof(*list_r));
+	list_load_one(own, list_r);
+	free(own);
+	if (global_path != NULL)
+		list_load_one(global_path, list_r);
+}
+
+void imap_sharable_list_free(struct imap_sharable_list *list)
+{
+	for (size_t i = 0; i < list->count; i++) {
+		free(list->entries[i].nick);
+		free(list->entries[i].path);
+	}
+	free(list->entries);
+	memset(list, 0, sizeof(*list));
+}
+
+bool imap_sharable_split(const char *rest, size_t *nick_len_r,
+			 const char **folder_r)
+{
+	const char *dot = strchr(rest, '.');
+	size_t len = dot != NULL ? (size_t)(dot - rest) : strlen(rest);
+
+	if (!imap_sharable_nick_valid(rest, len))
+		return false;
+	*nick_len_r = len;
+	*folder_r = dot != NULL ? dot + 1 : "";
+	return true;
+}
+
+/* The mode bits of dir/sub, 0 when it cannot be read. */
+static mode_t sub_mode(const char *dir, const char *sub, int amode)
+{
+	char *path = xasprintf("%s/%s", dir, sub);
+	struct stat st;
+	mode_t mode = 0;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    access(path, amode) == 0)
+		mode = st.st_mode;
+	free(path);
+	return mode;
+}
+
+int imap_sharable_access(const char *dir)
+{
+	if (!maildir_is_maildir(dir))
+		return 0;
+	mode_t cur = sub_mode(dir, "cur", R_OK | X_OK);
+	mode_t new = sub_mode(dir, "new", R_OK | X_OK);
+
+	/* maildirmake -s gives the group (and, without "group", others)
+	 * read access: a folder only its owner reads is not shared */
+	if ((cur & (S_IRGRP | S_IROTH)) == 0 ||
+	    (new & (S_IRGRP | S_IROTH)) == 0)
+		return 0;
+	mode_t wcur = sub_mode(dir, "cur", W_OK | X_OK);
+	mode_t wnew = sub_mode(dir, "new", W_OK | X_OK);
+	mode_t wtmp = sub_mode(dir, "tmp", W_OK | X_OK);
+	if ((wcur & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (wnew & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (wtmp & (S_IWGRP | S_IWOTH)) != 0)
+		return 2;
+	return 1;
+}
+
+/* A base name a known file may hold. */
+static bool known_name_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > IMAP_SHARABLE_LINE_MAX || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < ' ' || c == 0x7f || c == '/' || c == ':')
+			return false;
+	}
+	return true;
+}
+
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void imap_sharable_known_parse(const char *data, size_t size,
+			       char ***names_r, size_t *count_r,
+			       size_t *bad_r)
+{
+	char **v = NULL;
+	size_t n = 0, alloc = 0, bad = 0, pos = 0;
+
+	while (pos < size) {
+		const char *line = data + pos;
+		const char *nl = memchr(line, '\n', size - pos);
+		size_t len = nl != NULL ? (size_t)(nl - line) : size - pos;
+
+		pos += len + (nl != NULL ? 1 : 0);
+		if (len == 0)
+			continue;
+		if (!known_name_valid(line, len)) {
+			bad++;
+			continue;
+		}
+		if (n == alloc) {
+			alloc = alloc == 0 ? 64 : alloc * 2;
+			v = xreallocarray(v, alloc, sizeof(*v));
+		}
+		v[n++] = xstrndup(line, len);
+	}
+	if (n > 0)
+		qsort(v, n, sizeof(*v), strp_cmp);
+	/* repeated names once */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k > 0 && strcmp(v[k - 1], v[i]) == 0) {
+			free(v[i]);
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	*names_r = v;
+	*count_r = k;
+	*bad_r = bad;
+}
+
+static bool known_has(char **v, size_t n, const char *base, size_t len)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strncmp(v[mid], base, len);
+
+		if (r == 0 && v[mid][len] != '\0')
+			r = 1;
+		if (r == 0)
+			return true;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+struct known_read {
+	struct str data;
+};
+
+static void known_cb(const char *path, const char *data, size_t size,
+		     void *context)
+{
+	struct known_read *k = context;
+
+	(void)path;
+	str_append_n(&k->data, data, size);
+}
+
+/* The copy's known base names (none when the file is missing). */
+static int known_load(const char *copy_dir, char ***names_r,
+		      size_t *count_r)
+{
+	char *path = xasprintf("%s/" IMAP_SHARABLE_KNOWN_FILE, copy_dir);
+	struct config_limits limits = {
+		.max_file_size = IMAP_SHARABLE_KNOWN_MAX,
+		.max_files = 1,
+	};
+	struct config_errors *errs = config_errors_new();
+	struct known_read k;
+	size_t bad;
+	int ret = 0;
+
+	str_init(&k.data, 4096);
+	if (config_read_files(path, &limits, known_cb, &k, errs) < 0)
+		ret = -1;
+	config_errors_log(errs);
+	config_errors_destroy(&errs);
+	imap_sharable_known_parse(str_c(&k.data), str_len(&k.data), names_r,
+				  count_r, &bad);
+	if (bad > 0)
+		log_warning("imapd: %s: %zu malformed lines skipped", path,
+			    bad);
+	str_free(&k.data);
+	free(path);
+	return ret;
+}
+
+static int known_write(const char *copy_dir, const struct str *data)
+{
+	char *path = xasprintf("%s/" IMAP_SHARABLE_KNOWN_FILE, copy_dir);
+	char *tmp = xasprintf("%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int ret = -1;
+
+	if (fd >= 0) {
+		const char *p = str_c(data);
+		size_t left = str_len(data);
+
+		while (left > 0) {
+			ssize_t n = write(fd, p, left);
+			if (n <= 0)
+				break;
+			p += n;
+			left -= (size_t)n;
+		}
+		if (left == 0 && close(fd) == 0 && rename(tmp, path) == 0)
+			ret = 0;
+		else if (left != 0)
+			(void)close(fd);
+		if (ret < 0)
+			(void)unlink(tmp);
+	}
+	free(tmp);
+	free(path);
+	return ret;
+}
+
+/* Makes dir (mode 0700) if missing. */
+static int mkdir_missing(const char *dir)
+{
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+		return 0;
+	return -1;
+}
+
+/* Creates the copy's maildir and its parents (MAILDIR/shared-folders,
+ * MAILDIR/shared-folders/NICK), and points its "shared" link at the
+ * original. */
+static int copy_create(const char *copy_dir, const char *orig_dir,
+		       const char **error_r)
+{
+	static char errbuf[256];
+	const char *slash = strrchr(copy_dir, '/');
+	const char *error;
+
+	if (!maildir_is_maildir(copy_dir)) {
+		if (slash != NULL) {
+			char *nick_dir = xstrndup(copy_dir,
+						  (size_t)(slash - copy_dir));
+			const char *s2 = strrchr(nick_dir, '/');
+			char *top = s2 != NULL ?
+				xstrndup(nick_dir, (size_t)(s2 - nick_dir)) :
+				NULL;
+			int r = (top == NULL || mkdir_missing(top) == 0) &&
+				mkdir_missing(nick_dir) == 0 ? 0 : -1;
+
+			free(top);
+			free(nick_dir);
+			if (r < 0) {
+				str_copy(errbuf, strerror(errno),
+					 sizeof(errbuf));
+				*error_r = errbuf;
+				return -1;
+			}
+		}
+		if (mkdir_missing(copy_dir) < 0) {
+			str_copy(errbuf, strerror(errno), sizeof(errbuf));
+			*error_r = errbuf;
+			return -1;
+		}
+		if (maildir_create(copy_dir, &error) < 0) {
+			*error_r = error;
+			return -1;
+		}
+	}
+	char *link_path = xasprintf("%s/" IMAP_SHARABLE_LINK, copy_dir);
+	char target[4096];
+	ssize_t n = readlink(link_path, target, sizeof(target) - 1);
+
+	if (n < 0 || (size_t)n != strlen(orig_dir) ||
+	    memcmp(target, orig_dir, (size_t)n) != 0) {
+		(void)unlink(link_path);
+		if (symlink(orig_dir, link_path) < 0)
+			log_warning("imapd: symlink(%s): %s", link_path,
+				    strerror(errno));
+	}
+	free(link_path);
+	return 0;
+}
+
+static const char *entry_sub(const struct maildir_entry *e)
+{
+	return e->in_new ? "new" : "cur";
+}
+
+/* Links the original message into the copy's new/ under its base name
+ * (a hard link, else a symbolic one).  1 done, 0 it vanished, -1. */
+static int link_in(const char *copy_dir, const char *orig_dir,
+		   const struct maildir_entry *e)
+{
+	char *src = xasprintf("%s/%s/%s", orig_dir, entry_sub(e), e->name);
+	char *dst = xasprintf("%s/new/%.*s", copy_dir, (int)e->base_len,
+			      e->name);
+	int ret = 1;
+
+	if (link(src, dst) < 0 && errno != EEXIST) {
+		if (errno == ENOENT)
+			ret = 0;
+		else if (symlink(src, dst) < 0 && errno != EEXIST)
+			ret = -1;
+	}
+	if (ret < 0)
+		log_warning("imapd: linking %s into %s: %s", src, copy_dir,
+			    strerror(errno));
+	free(src);
+	free(dst);
+	return ret;
+}
+
+static int lock_copy(const char *copy_dir)
+{
+	char *path = xasprintf("%s/" IMAP_SHARABLE_LOCK_FILE, copy_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	free(path);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX) < 0) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
+			  bool writable, const char **error_r)
+{
+	struct maildir_list *orig = NULL, *copy = NULL;
+	char **known = NULL;
+	size_t known_count = 0;
+	struct str out;
+	int ret = -1, lock_fd;
+
+	if (copy_create(copy_dir, orig_dir, error_r) < 0)
+		return -1;
+	lock_fd = lock_copy(copy_dir);
+	if (lock_fd < 0) {
+		*error_r = "cannot lock the copy of the shared folder";
+		return -1;
+	}
+	str_init(&out, 4096);
+	if (maildir_list(orig_dir, &orig, error_r) < 0 ||
+	    maildir_list(copy_dir, &copy, error_r) < 0)
+		goto out;
+	if (known_load(copy_dir, &known, &known_count) < 0) {
+		*error_r = "cannot read the copy's list of known messages";
+		goto out;
+	}
+	/* vanished from the original: out of the copy too */
+	for (size_t i = 0; i < copy->count; i++) {
+		const struct maildir_entry *c = &copy->entries[i];
+		char *base = xstrndup(c->name, c->base_len);
+
+		if (maildir_list_find(orig, base) == NULL) {
+			char *p = xasprintf("%s/%s/%s", copy_dir, entry_sub(c),
+					    c->name);
+			if (unlink(p) < 0 && errno != ENOENT)
+				log_warning("imapd: unlink(%s): %s", p,
+					    strerror(errno));
+			free(p);
+		}
+		free(base);
+	}
+	for (size_t i = 0; i < orig->count; i++) {
+		const struct maildir_entry *o = &orig->entries[i];
+		char *base = xstrndup(o->name, o->base_len);
+		bool in_copy = maildir_list_find(copy, base) != NULL;
+		bool was_known = known_has(known, known_count, base,
+					   o->base_len);
+
+		if (was_known && !in_copy) {
+			/* the account expunged it: from the original too
+			 * when it may (the sticky bit of -s write lets
+			 * the filesystem refuse others' messages) */
+			if (writable) {
+				char *p = xasprintf("%s/%s/%s", orig_dir,
+						    entry_sub(o), o->name);
+				int r = unlink(p);
+
+				if (r < 0 && errno != ENOENT)
+					log_warning("imapd: unlink(%s): %s", p,
+						    strerror(errno));
+				free(p);
+				if (r == 0 || errno == ENOENT) {
+					free(base);
+					continue;
+				}
+			}
+		} else if (!was_known && !in_copy) {
+			int r = link_in(copy_dir, orig_dir, o);
+			if (r <= 0) {
+				/* tried again on the next refresh */
+				free(base);
+				continue;
+			}
+		}
+		str_append(&out, base);
+		str_append_c(&out, '\n');
+		free(base);
+	}
+	if (known_write(copy_dir, &out) < 0) {
+		*error_r = "cannot write the copy's list of known messages";
+		goto out;
+	}
+	ret = 0;
+out:
+	for (size_t i = 0; i < known_count; i++)
+		free(known[i]);
+	free(known);
+	maildir_list_free(&orig);
+	maildir_list_free(&copy);
+	str_free(&out);
+	(void)close(lock_fd);
+	return ret;
+}
