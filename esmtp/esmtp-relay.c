@@ -349,29 +349,10 @@ void esmtp_domains_free(struct esmtp_domains **d)
 
 bool esmtp_domains_accept(const struct esmtp_domains *d, const char *domain)
 {
-	size_t dlen = strlen(domain);
-
-	if (*domain == '[' || dlen == 0)
+	if (*domain == '[' || *domain == '\0')
 		return false;
-	for (size_t i = 0; i < d->count; i++) {
-		const char *e = d->entries[i];
-		bool neg = *e == '!';
-		bool match;
-
-		if (neg)
-			e++;
-		if (*e == '.') {
-			size_t elen = strlen(e);
-
-			match = dlen > elen &&
-				strcmp(domain + dlen - elen, e) == 0;
-		} else {
-			match = strcmp(domain, e) == 0;
-		}
-		if (match)
-			return !neg;
-	}
-	return false;
+	return config_domain_list_match((const char *const *)d->entries,
+					d->count, domain);
 }
 
 enum esmtp_rcpt_verdict esmtp_rcpt_policy(const struct esmtp_domains *d,

@@ -501,6 +501,32 @@ int config_read_domain_list(const char *name_or_path,
 	return ret;
 }
 
+bool config_domain_list_match(const char *const *entries, size_t count,
+			      const char *domain)
+{
+	size_t dlen = strlen(domain);
+
+	for (size_t i = 0; i < count; i++) {
+		const char *e = entries[i];
+		bool exclude = *e == '!';
+		bool match;
+
+		if (exclude)
+			e++;
+		if (*e == '.') {
+			size_t elen = strlen(e);
+
+			match = dlen > elen &&
+				strcmp(domain + dlen - elen, e) == 0;
+		} else {
+			match = strcmp(domain, e) == 0;
+		}
+		if (match)
+			return !exclude;
+	}
+	return false;
+}
+
 char *config_me(const char *vhost)
 {
 	char *path = config_path_for_address("me", vhost);

@@ -133,6 +133,13 @@ int config_read_domain_list(const char *name_or_path,
 			    const struct config_limits *limits,
 			    struct config_lines **lines_r,
 			    struct config_errors *errs);
+/* Looks domain (lowercase) up in the entries of a domain list as read by
+ * config_read_domain_list(), in order, as Courier's locals and
+ * esmtpacceptmailfor do: "example.com" matches itself, ".example.com"
+ * any name below it, and a leading '!' makes the first matching entry
+ * an exclusion.  True when the first match is not an exclusion. */
+bool config_domain_list_match(const char *const *entries, size_t count,
+			      const char *domain);
 /* The value of "me" (or "me.VHOST" when vhost is not NULL and that file
  * exists): its first line expanded, or the system hostname when missing.
  * Caller frees. */

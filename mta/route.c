@@ -189,27 +189,8 @@ void route_config_free(struct route_config **cfgp)
 static bool is_local_domain(const struct route_config *cfg,
 			    const char *domain)
 {
-	size_t dlen = strlen(domain);
-
-	for (size_t i = 0; i < cfg->local_count; i++) {
-		const char *e = cfg->locals[i];
-		bool exclude = *e == '!';
-		bool match;
-
-		if (exclude)
-			e++;
-		if (*e == '.') {
-			size_t elen = strlen(e);
-
-			match = dlen > elen &&
-				strcmp(domain + dlen - elen, e) == 0;
-		} else {
-			match = strcmp(domain, e) == 0;
-		}
-		if (match)
-			return !exclude;
-	}
-	return false;
+	return config_domain_list_match((const char *const *)cfg->locals,
+					cfg->local_count, domain);
 }
 
 enum route_kind route_address(const struct route_config *cfg,

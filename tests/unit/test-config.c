@@ -440,6 +440,29 @@ static void test_domain_list(void **state)
 	assert_null(l);
 }
 
+static void test_domain_list_match(void **state)
+{
+	/* first match wins; '!' excludes; ".dom" is below dom only */
+	const char *const l[] = { "!secret.example.com", ".example.com",
+				  "example.org", "!.lab.example.net",
+				  ".example.net" };
+	const size_t n = sizeof(l) / sizeof(l[0]);
+
+	(void)state;
+	assert_true(config_domain_list_match(l, n, "mx.example.com"));
+	assert_true(config_domain_list_match(l, n, "a.b.example.com"));
+	assert_false(config_domain_list_match(l, n, "example.com"));
+	assert_false(config_domain_list_match(l, n, "secret.example.com"));
+	assert_true(config_domain_list_match(l, n, "x.secret.example.com"));
+	assert_true(config_domain_list_match(l, n, "example.org"));
+	assert_false(config_domain_list_match(l, n, "www.example.org"));
+	assert_false(config_domain_list_match(l, n, "badexample.org"));
+	assert_false(config_domain_list_match(l, n, "a.lab.example.net"));
+	assert_true(config_domain_list_match(l, n, "lab.example.net"));
+	assert_false(config_domain_list_match(l, n, ""));
+	assert_false(config_domain_list_match(NULL, 0, "example.org"));
+}
+
 static void test_address_override(void **state)
 {
 	char *p, *expect;
@@ -604,6 +627,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_me, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domain_list, setup,
 						teardown),
+		cmocka_unit_test(test_domain_list_match),
 		cmocka_unit_test_setup_teardown(test_address_override, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_vhost_select, setup,
