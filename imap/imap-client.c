@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -14,6 +15,7 @@
 #include "imap-client-private.h"
 #include "imap-compress.h"
 #include "imap-mailbox.h"
+#include "imap-quota.h"
 #include "imap-shared.h"
 #include "instance.h"
 #include "ioloop.h"
@@ -603,6 +605,8 @@ imap_client_create_mail(struct ioloop *loop, struct conn *conn,
 	}
 	client->state = IMAP_STATE_AUTH;
 	client->remote_ip = xstrdup("");
+	/* IMAP_EMPTYTRASH at login (and at logout, client_free()) */
+	imap_quota_empty_trash(client, time(NULL));
 	str_init(&s, 256);
 	if (tag != NULL)
 		str_printfa(&s, "%s OK [CAPABILITY ", tag);
@@ -623,6 +627,8 @@ static void client_free(struct imap_client *client)
 	output_end(client);
 	imap_client_idle_stop(client);
 	imap_mailbox_close(&client->mbox);
+	if (client->root != NULL)
+		imap_quota_empty_trash(client, time(NULL));
 	imap_parser_destroy(&client->parser);
 	sasl_server_destroy(&client->sasl);
 	if (client->relay != NULL)

@@ -2,15 +2,22 @@
  * MOVE and EXPUNGE. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "imap-client-private.h"
 #include "imap-mailbox.h"
 #include "imap-quota.h"
 #include "imap-shared.h"
 #include "log.h"
+#include "maildir-folder.h"
 #include "maildir-quota.h"
+#include "maildir.h"
 #include "mem.h"
 
 /* True when dir is root itself or one of its Maildir++ folders
@@ -153,4 +160,88 @@ void imap_quota_update(struct imap_client *client, int64_t bytes,
 		       int64_t count)
 {
 	imap_quota_update_root(client, client->root, bytes, count);
+}
+
+/* Deletes the messages of maildir dir changed before cutoff; adds their
+ * number and size to *count and *bytes. */
+static void empty_folder(const char *dir, time_t cutoff, int64_t *count,
+			 int64_t *bytes)
+{
+	struct maildir_list *list;
+	const char *error;
+	int fds[2];
+
+	struct stat dst;
+	if (stat(dir, &dst) < 0) {
+		if (errno != ENOENT)
+			log_warning("imap: IMAP_EMPTYTRASH: %s: %m", dir);
+		return;
+	}
+	if (maildir_list(dir, &list, &error) < 0) {
+		log_warning("imap: IMAP_EMPTYTRASH: %s: %s", dir, error);
+		return;
+	}
+	char *cur = xasprintf("%s/cur", dir), *new = xasprintf("%s/new", dir);
+	fds[0] = open(cur, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fds[1] = open(new, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = 0; i < list->count; i++) {
+		const struct maildir_entry *e = &list->entries[i];
+		int fd = fds[e->in_new ? 1 : 0];
+		struct stat st;
+
+		if (fd < 0 || fstatat(fd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || st.st_ctime >= cutoff)
+			continue;
+		if (unlinkat(fd, e->name, 0) < 0) {
+			if (errno != ENOENT)
+				log_warning("imap: IMAP_EMPTYTRASH: cannot "
+					    "delete %s/%s: %m",
+					    e->in_new ? new : cur, e->name);
+			continue;
+		}
+		*count += 1;
+		*bytes += e->has_size && e->size <= INT64_MAX ?
+				  (int64_t)e->size :
+				  (int64_t)st.st_size;
+	}
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(cur);
+	free(new);
+	maildir_list_free(&list);
+}
+
+size_t imap_quota_empty_trash(struct imap_client *client, time_t now)
+{
+	const struct imap_settings *set = client->set;
+	size_t total = 0;
+
+	if (client->root == NULL)
+		return 0;
+	for (size_t i = 0; i < set->empty_trash_count; i++) {
+		const struct imap_emptytrash_rule *r =
+			&set->empty_trash_rules[i];
+		char *dir = strcmp(r->folder, "INBOX") == 0 ?
+				    xstrdup(client->root) :
+				    maildir_folder_path(client->root,
+							r->folder);
+		int64_t count = 0, bytes = 0;
+
+		if (dir == NULL)
+			continue;
+		empty_folder(dir, now - (time_t)r->days * 86400, &count,
+			     &bytes);
+		if (count > 0) {
+			log_info("imap: user=%s: IMAP_EMPTYTRASH deleted %lld "
+				 "messages older than %u days from %s",
+				 client->user != NULL ? client->user : "-",
+				 (long long)count, r->days, r->folder);
+			if (imap_quota_counts(client, dir))
+				imap_quota_update(client, -bytes, -count);
+			total += (size_t)count;
+		}
+		free(dir);
+	}
+	return total;
 }

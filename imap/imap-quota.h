@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
+#include <time.h>
 
 #include "str.h"
 
@@ -43,5 +45,15 @@ void imap_quota_update_root(struct imap_client *client, const char *root,
  * quota.  Failures are logged: the next recalculation repairs them. */
 void imap_quota_update(struct imap_client *client, int64_t bytes,
 		       int64_t count);
+
+/* IMAP_EMPTYTRASH, as Courier's imapd does it at login and logout: in
+ * each folder of the rules (set->empty_trash_rules) of the session's
+ * maildir, deletes the messages (new/ and cur/) whose file was last
+ * changed (ctime: when it was moved or copied into the folder, not its
+ * internal date) more than the rule's days before now, and takes them
+ * off the quota when the folder counts in it (not Trash).  A missing
+ * folder is skipped; other failures are logged.  Returns the number of
+ * messages deleted. */
+size_t imap_quota_empty_trash(struct imap_client *client, time_t now);
 
 #endif

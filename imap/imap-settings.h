@@ -18,7 +18,11 @@ struct imap_settings {
 	long long max_per_ip;	/* MAXPERIP */
 	char *maildir_path;	/* MAILDIRPATH */
 	unsigned int idle_poll;	/* IMAP_IDLE_TIMEOUT: IDLE re-check (s) */
-	char *empty_trash;	/* IMAP_EMPTYTRASH (kept, see doc/imap.md) */
+	/* IMAP_EMPTYTRASH: "folder:days,..." (imap_emptytrash_parse()),
+	 * and its parsed rules */
+	char *empty_trash;
+	struct imap_emptytrash_rule *empty_trash_rules;
+	size_t empty_trash_count;
 	unsigned int timeout;	/* IMAP_TIMEOUT: autologout (s) */
 	long long max_line;	/* IMAP_MAX_LINE */
 	long long max_literal;	/* IMAP_MAX_LITERAL */
@@ -51,6 +55,32 @@ struct imap_settings {
 	char *tls_verifypeer;	/* TLS_VERIFYPEER */
 	char *tls_trustcerts;	/* TLS_TRUSTCERTS */
 };
+
+/* One rule of IMAP_EMPTYTRASH: messages of folder that have been there
+ * (file ctime) more than days days are deleted at login and logout. */
+struct imap_emptytrash_rule {
+	/* Courier's folder name, UTF-8, '.' as the hierarchy separator,
+	 * without "INBOX." ("Trash", "Sent.Old"); "INBOX" is the inbox */
+	char *folder;
+	unsigned int days;
+};
+
+#define IMAP_EMPTYTRASH_MAX_RULES 64
+#define IMAP_EMPTYTRASH_MAX_DAYS 36500
+
+/* Parses an IMAP_EMPTYTRASH value (len bytes, need not be NUL
+ * terminated): comma-separated "folder:days" items, blanks around items
+ * ignored, folder a valid folder name (lib/maildir-folder.h) with an
+ * optional "INBOX." in front (dropped), days 1 to
+ * IMAP_EMPTYTRASH_MAX_DAYS, at most IMAP_EMPTYTRASH_MAX_RULES items.  An
+ * empty or blank value has no rules.  Returns 0 and *rules_r (caller
+ * frees with imap_emptytrash_free(), NULL when *count_r is 0), or -1
+ * with a static *error_r and nothing allocated. */
+int imap_emptytrash_parse(const char *value, size_t len,
+			  struct imap_emptytrash_rule **rules_r,
+			  size_t *count_r, const char **error_r);
+void imap_emptytrash_free(struct imap_emptytrash_rule **rules,
+			  size_t count);
 
 /* Defaults, then etc/imapd and etc/imapd-ssl (a missing file keeps the
  * defaults).  Returns 0, or -1 with every problem in errs.  Free with

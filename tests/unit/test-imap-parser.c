@@ -12,6 +12,7 @@
 #include "imap-parser.h"
 #include "imap-quote.h"
 #include "imap-seqset.h"
+#include "imap-settings.h"
 #include "mem.h"
 #include "str.h"
 
@@ -326,6 +327,92 @@ static void test_seqset_append(void **state)
 	str_free(&s);
 }
 
+/* IMAP_EMPTYTRASH values: good ones, and malformed ones refused whole. */
+static void test_emptytrash(void **state)
+{
+	(void)state;
+	struct imap_emptytrash_rule *r;
+	size_t n;
+	const char *error;
+
+	assert_int_equal(imap_emptytrash_parse("", 0, &r, &n, &error), 0);
+	assert_int_equal(n, 0);
+	assert_null(r);
+	assert_int_equal(imap_emptytrash_parse(" , ", 3, &r, &n, &error), 0);
+	assert_int_equal(n, 0);
+
+	const char *v = "Trash:7, INBOX.Sent:30 ,Sent.Old:1,inbox:365";
+	assert_int_equal(imap_emptytrash_parse(v, strlen(v), &r, &n, &error),
+			 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(r[0].folder, "Trash");
+	assert_int_equal(r[0].days, 7);
+	assert_string_equal(r[1].folder, "Sent");
+	assert_int_equal(r[1].days, 30);
+	assert_string_equal(r[2].folder, "Sent.Old");
+	assert_int_equal(r[2].days, 1);
+	assert_string_equal(r[3].folder, "INBOX");
+	assert_int_equal(r[3].days, 365);
+	imap_emptytrash_free(&r, n);
+	assert_null(r);
+
+	/* a folder name with a colon: the days follow the last one */
+	v = "Odd:name:3";
+	assert_int_equal(imap_emptytrash_parse(v, strlen(v), &r, &n, &error),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(r[0].folder, "Odd:name");
+	imap_emptytrash_free(&r, n);
+
+	/* the length bounds what is read */
+	assert_int_equal(imap_emptytrash_parse("Trash:7,junk", 7, &r, &n,
+					       &error), 0);
+	assert_int_equal(n, 1);
+	imap_emptytrash_free(&r, n);
+
+	static const char *const bad[] = {
+		"Trash", "Trash:", ":7", "Trash:0", "Trash:-1", "Trash:7d",
+		"Trash:36501", "Trash:99999999999999999999", "Trash: 7",
+		"../x:7", ".Trash:7", "Trash.:7", "a..b:7", "a/b:7",
+		"INBOX.:7", "Trash:7,Sent", "Tr\001ash:7",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = (void *)1;
+		n = 99;
+		error = NULL;
+		assert_int_equal(imap_emptytrash_parse(bad[i], strlen(bad[i]),
+						       &r, &n, &error),
+				 -1);
+		assert_null(r);
+		assert_int_equal(n, 0);
+		assert_non_null(error);
+	}
+	/* a NUL inside the value */
+	assert_int_equal(imap_emptytrash_parse("Tr\0sh:7", 7, &r, &n, &error),
+			 -1);
+
+	/* at most IMAP_EMPTYTRASH_MAX_RULES items */
+	struct str s;
+	str_init(&s, 1024);
+	for (int i = 0; i < IMAP_EMPTYTRASH_MAX_RULES; i++)
+		str_printfa(&s, "%sF%d:1", i > 0 ? "," : "", i);
+	assert_int_equal(imap_emptytrash_parse(str_c(&s), str_len(&s), &r, &n,
+					       &error), 0);
+	assert_int_equal(n, IMAP_EMPTYTRASH_MAX_RULES);
+	imap_emptytrash_free(&r, n);
+	str_append(&s, ",Last:1");
+	assert_int_equal(imap_emptytrash_parse(str_c(&s), str_len(&s), &r, &n,
+					       &error), -1);
+	str_free(&s);
+
+	/* every prefix of a good value parses or fails cleanly */
+	v = "Trash:7,INBOX.Sent:30";
+	for (size_t i = 0; i <= strlen(v); i++) {
+		if (imap_emptytrash_parse(v, i, &r, &n, &error) == 0)
+			imap_emptytrash_free(&r, n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_seqset),
 		cmocka_unit_test(test_seqset_normalize),
 		cmocka_unit_test(test_seqset_append),
+		cmocka_unit_test(test_emptytrash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
