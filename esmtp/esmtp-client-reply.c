@@ -258,6 +258,9 @@ void esmtp_ehlo_parse(const struct esmtp_reply *reply,
 			ehlo->starttls = true;
 		} else if (kw == 8 && strncasecmp(l, "SMTPUTF8", 8) == 0) {
 			ehlo->smtputf8 = true;
+		} else if ((kw == 7 && strncasecmp(l, "XEXDATA", 7) == 0) ||
+			   (kw == 6 && strncasecmp(l, "EXDATA", 6) == 0)) {
+			ehlo->exdata = true;
 		} else if (kw == 19 &&
 			   strncasecmp(l, "ENHANCEDSTATUSCODES", 19) == 0) {
 			ehlo->enhancedstatuscodes = true;
@@ -290,4 +293,44 @@ void esmtp_ehlo_parse(const struct esmtp_reply *reply,
 			ehlo->auth[have] = '\0';
 		}
 	}
+}
+
+size_t esmtp_reply_exdata_split(const struct esmtp_reply *reply, char **subs,
+				unsigned int *codes_r, size_t max)
+{
+	struct str one;
+	size_t n = 0;
+	unsigned int code = 0;
+	bool open = false;
+
+	if (reply->code != 558)
+		return 0;
+	str_init(&one, 128);
+	for (size_t i = 0; i < reply->line_count && n < max; i++) {
+		const char *l = esmtp_reply_line(reply, i);
+		unsigned int c;
+
+		if (strlen(l) < 4 || l[0] < '2' || l[0] > '5' ||
+		    !isdigit((unsigned char)l[1]) ||
+		    !isdigit((unsigned char)l[2]) ||
+		    (l[3] != ' ' && l[3] != '-'))
+			break;
+		c = (unsigned int)((l[0] - '0') * 100 + (l[1] - '0') * 10 +
+				   (l[2] - '0'));
+		if (c < 200 || (open && c != code))
+			break;
+		code = c;
+		if (open)
+			str_append(&one, "  ");
+		str_append(&one, l);
+		open = l[3] == '-';
+		if (!open) {
+			if (codes_r != NULL)
+				codes_r[n] = code;
+			subs[n++] = str_steal(&one);
+			str_init(&one, 128);
+		}
+	}
+	str_free(&one);
+	return n;
 }

@@ -78,6 +78,9 @@ int esmtp_reply_parser_feed(struct esmtp_reply_parser *p, const void *data,
 struct esmtp_ehlo {
 	bool pipelining, eightbitmime, dsn, starttls, smtputf8;
 	bool enhancedstatuscodes, size;
+	/* Courier's Extended DATA Reply: XEXDATA (what Courier sends) or
+	 * EXDATA (the draft's name) */
+	bool exdata;
 	uint64_t size_max;	/* 0: SIZE without a number */
 	/* AUTH mechanisms, space-separated, uppercased (at most 512 bytes),
 	 * "" when AUTH is not advertised. */
@@ -88,5 +91,17 @@ struct esmtp_ehlo {
  * unknown keywords and malformed parameters are ignored. */
 void esmtp_ehlo_parse(const struct esmtp_reply *reply,
 		      struct esmtp_ehlo *ehlo);
+
+/* Splits a 558 Extended DATA Reply (draft-varshavchik-exdata-smtpext
+ * sections 5 and 7.1): the text of each line of reply (after "558-" or
+ * "558 ") is a line of a recipient's own reply, "NNN-text" or "NNN text"
+ * (NNN from 200 to 599, one code per recipient's reply), which ends with
+ * its "NNN text" line.  Fills at most max entries of subs with the
+ * recipients' replies, each on one line as esmtp_reply_oneline() makes
+ * them (caller frees), and *codes_r (may be NULL) with their codes;
+ * returns how many were complete and well-formed, in order (it stops at
+ * the first malformed line: section 7.2 treats the rest as 451). */
+size_t esmtp_reply_exdata_split(const struct esmtp_reply *reply, char **subs,
+				unsigned int *codes_r, size_t max);
 
 #endif

@@ -684,6 +684,11 @@ static void mail_params(struct session *s, struct esmtp_client_message *msg,
 	str_printfa(&s->out, "MAIL FROM:<%s>", msg->sender);
 	if (msg->smtputf8 && s->ehlo.smtputf8)
 		str_append(&s->out, " SMTPUTF8");
+	/* Courier's XEXDATA: the reply to the data may be a 558 with each
+	 * recipient's own reply (draft-varshavchik-exdata-smtpext 4: on
+	 * every MAIL of the session, as the server is the same) */
+	if (s->ehlo.exdata)
+		str_append(&s->out, " EXDATA");
 	if (s->ehlo.size)
 		str_printfa(&s->out, " SIZE=%llu", (unsigned long long)size);
 	if (send_8bit)
@@ -750,6 +755,44 @@ static int send_data(struct session *s, const char *data, size_t size)
 	}
 	str_append(&s->out, bol ? ".\r\n" : "\r\n.\r\n");
 	return 0;
+}
+
+/* A 558 reply to the data: each recipient RCPT accepted (status still
+ * NONE), in order, gets its own reply; missing or malformed ones count
+ * as 451 (draft-varshavchik-exdata-smtpext 7.2). */
+static void exdata_results(struct session *s,
+			   struct esmtp_client_message *msg, size_t accepted)
+{
+	char **subs = xcalloc(accepted + 1, sizeof(char *));
+	unsigned int *codes = xcalloc(accepted + 1, sizeof(unsigned int));
+	size_t n = esmtp_reply_exdata_split(&s->reply, subs, codes, accepted);
+	size_t k = 0;
+
+	for (size_t i = 0; i < msg->rcpt_count; i++) {
+		struct esmtp_client_rcpt *r = &msg->rcpts[i];
+
+		if (r->status != CTL_STATUS_NONE)
+			continue;
+		free(r->diag);
+		if (k < n) {
+			r->status = status_of((int)codes[k]);
+			r->diag = subs[k];
+			subs[k] = NULL;
+		} else {
+			r->status = CTL_STATUS_DEFERRED;
+			r->diag = xasprintf("451 4.4.0 %s [%s]: no reply for "
+					    "this recipient in the 558 reply",
+					    s->target->host,
+					    s->target->addr_text);
+		}
+		r->relayed = r->status == CTL_STATUS_DELIVERED &&
+			     !s->ehlo.dsn;
+		k++;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(subs[i]);
+	free(subs);
+	free(codes);
 }
 
 /* The transaction.  Returns 1 when every recipient has a status, 0 when
@@ -860,9 +903,17 @@ static int transaction(struct session *s, struct esmtp_client_message *msg)
 	}
 	if (send_data(s, data, size) < 0)
 		goto lost;
-	code = read_reply(s, s->set->timeout_data);
+	/* a 558 comes a recipient at a time: the draft's section 7.2 wants
+	 * a timeout per recipient's reply, which this approximates */
+	code = read_reply(s, s->ehlo.exdata ?
+			  s->set->timeout_data * (unsigned int)accepted :
+			  s->set->timeout_data);
 	if (code < 0)
 		goto lost;
+	if (code == 558 && s->ehlo.exdata) {
+		exdata_results(s, msg, accepted);
+		goto done;
+	}
 	{
 		char *d = reply_text(s);
 

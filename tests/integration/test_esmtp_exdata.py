@@ -7,7 +7,8 @@ holding one reply per accepted RCPT (sections 5 and 6), checked against
 the draft's grammar; the message is queued for the accepted recipients
 only.  Without EXDATA the same message gets 250 and the refused
 recipient is queued as failed (its sender gets a DSN: accept, then
-bounce)."""
+bounce).  courieresmtp, delivering to this esmtpd, uses EXDATA and
+records each recipient's own result (a DSN for the refused one only)."""
 
 import glob
 import os
@@ -21,6 +22,7 @@ import threading
 import pytest
 
 from conftest import make_instance
+from smtpsink import wait_for
 
 
 @pytest.fixture
@@ -275,3 +277,47 @@ def test_without_exdata_accept_then_bounce(ex):
     # the accepted one is left for delivery
     m = 1 - n
     assert not any(x.startswith(("F%d " % m, "S%d " % m)) for x in ctl[0])
+
+
+def test_courieresmtp_records_each_recipients_result(ex, suite_build):
+    if not os.path.exists(os.path.join(
+            suite_build.prefix or "", "libexec", "courier", "modules",
+            "courieresmtp")):
+        pytest.skip("courieresmtp is not installed")
+    root = tempfile.mkdtemp(prefix="test-esmtp-exdata-out-")
+    os.chmod(root, 0o755)
+    extra = ("--user", "nobody") if os.getuid() == 0 else ()
+    snd = make_instance(suite_build, os.path.join(root, "instance"),
+                        domain="sender.test", extra_args=extra)
+    try:
+        snd.program("courierd")
+        for name, value in (
+                ("esmtproutes", "%s: [127.0.0.1],%d" %
+                 (ex.domain, ex.ports["smtp"])),
+                ("retryalpha", "1s"), ("esmtpdelay", "0")):
+            with open(os.path.join(snd.etc, name), "w") as f:
+                f.write(value + "\n")
+        snd.start("authdaemond")
+        snd.start("courierd")
+        snd.run("sendmail", "-f", snd.login, ex.login, ex.bob,
+                input="Subject: FILTERME\n\nto both\n")
+        # the receiving side queued it for demo only (a 558 was sent)
+        ctl = wait_for(lambda: queued(ex), what="the message at the peer")
+        assert [x for x in ctl[0] if x.startswith("r")] == ["r" + ex.login]
+        with open(os.path.join(ex.var, "log", "esmtpd.log")) as f:
+            assert "refused for some recipients (558)" in f.read()
+        # the sender got a DSN for bob alone, with bob's filter's reply
+        def bounce():
+            for sub in ("new", "cur"):
+                for p in glob.glob(os.path.join(snd.maildir, sub, "*")):
+                    with open(p, "rb") as f:
+                        return f.read().decode("utf-8", "replace")
+            return None
+        text = wait_for(bounce, what="the DSN")
+        assert "Final-Recipient: rfc822; " + ex.bob in text
+        assert "Refused by bob's filter" in text
+        assert "Status: 5.7.1" in text
+        assert "Final-Recipient: rfc822; " + ex.login not in text
+    finally:
+        snd.stop_all()
+        shutil.rmtree(root, ignore_errors=True)
