@@ -337,6 +337,55 @@ static bool asks_save(const struct imap_cmd *cmd)
 	return false;
 }
 
+static void partial_of(const struct imap_search_program *prog,
+		       struct imap_partial_range *r_r)
+{
+	r_r->lo = prog->partial_lo;
+	r_r->hi = prog->partial_hi;
+	r_r->last = prog->partial_last;
+}
+
+/* Marks in returned[] the results (nums order) that the RETURN options
+ * give back: all of them with ALL or COUNT or without MIN, MAX and
+ * PARTIAL; else MIN's, MAX's and PARTIAL's.  This is what SAVE keeps
+ * (RFC 5182 section 2.4, RFC 9394 section 3.2) and what MODSEQ
+ * describes.  Returns how many are marked. */
+static size_t returned_results(const struct imap_search_program *prog,
+			       unsigned int opts, size_t count,
+			       bool *returned)
+{
+	size_t n = 0;
+
+	if ((opts & (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT)) !=
+		    0 ||
+	    (opts & (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX |
+		     IMAP_SEARCH_RETURN_PARTIAL)) == 0) {
+		for (size_t i = 0; i < count; i++)
+			returned[i] = true;
+		return count;
+	}
+	for (size_t i = 0; i < count; i++)
+		returned[i] = false;
+	if (count == 0)
+		return 0;
+	if ((opts & IMAP_SEARCH_RETURN_MIN) != 0)
+		returned[0] = true;
+	if ((opts & IMAP_SEARCH_RETURN_MAX) != 0)
+		returned[count - 1] = true;
+	if ((opts & IMAP_SEARCH_RETURN_PARTIAL) != 0) {
+		struct imap_partial_range r;
+		size_t first, k;
+
+		partial_of(prog, &r);
+		imap_partial_range_select(&r, count, &first, &k);
+		for (size_t i = 0; i < k; i++)
+			returned[first + i] = true;
+	}
+	for (size_t i = 0; i < count; i++)
+		n += returned[i] ? 1 : 0;
+	return n;
+}
+
 struct imap_search_context;
 static bool context_tag_used(struct imap_cmd *cmd);
 static void context_add(struct imap_cmd *cmd,
@@ -369,20 +418,25 @@ static void esearch_append(struct str *s, const struct imap_cmd *cmd,
 	if ((opts & IMAP_SEARCH_RETURN_COUNT) != 0)
 		str_printfa(s, " COUNT %zu", count);
 	if ((opts & IMAP_SEARCH_RETURN_PARTIAL) != 0) {
-		/* positions lo..hi (1-based) of the result, what exists */
-		str_printfa(s, " PARTIAL (%u:%u ", prog->partial_lo,
-			    prog->partial_hi);
-		if (prog->partial_lo > count) {
+		/* ret-data-partial = "PARTIAL" SP "(" partial-range SP
+		 * partial-results ")", partial-results = sequence-set / "NIL"
+		 * (RFC 9394 section 4) */
+		struct imap_partial_range r;
+		size_t first, n;
+
+		partial_of(prog, &r);
+		imap_partial_range_select(&r, count, &first, &n);
+		str_append(s, " PARTIAL (");
+		imap_partial_range_append(s, &r);
+		str_append_c(s, ' ');
+		if (n == 0)
 			str_append(s, "NIL");
-		} else {
-			size_t hi = prog->partial_hi < count ?
-					    prog->partial_hi : count;
-			append_set(s, nums + prog->partial_lo - 1,
-				   hi - prog->partial_lo + 1);
-		}
+		else
+			append_set(s, nums + first, n);
 		str_append_c(s, ')');
 	}
-	if (prog->has_modseq && count > 0)
+	/* the highest MODSEQ of what is returned (RFC 7162 3.1.5) */
+	if (prog->has_modseq && count > 0 && modseq > 0)
 		str_printfa(s, " MODSEQ %llu", (unsigned long long)modseq);
 	str_append(s, "\r\n");
 }
@@ -423,31 +477,27 @@ void cmd_search(struct imap_cmd *cmd)
 	if (!prog->has_return)
 		opts = IMAP_SEARCH_RETURN_ALL;
 
+	bool *returned = xcalloc(count > 0 ? count : 1, sizeof(*returned));
+	size_t nret = returned_results(prog, opts, count, returned);
+	uint64_t modseq = 0;
+	for (size_t i = 0; i < count; i++)
+		if (returned[i] && recs[i].modseq > modseq)
+			modseq = recs[i].modseq;
 	if ((opts & IMAP_SEARCH_RETURN_SAVE) != 0) {
-		/* with MIN or MAX alone, only those are saved (RFC 5182
-		 * section 2.4) */
+		/* with MIN, MAX or PARTIAL (and not ALL nor COUNT), only
+		 * what those return is saved (RFC 5182 section 2.4, RFC 9394
+		 * section 3.2) */
 		uint32_t *uids = NULL;
 		size_t n = 0;
-		unsigned int which = opts & (IMAP_SEARCH_RETURN_MIN |
-					     IMAP_SEARCH_RETURN_MAX |
-					     IMAP_SEARCH_RETURN_ALL |
-					     IMAP_SEARCH_RETURN_COUNT);
 
-		if (count > 0)
-			uids = xreallocarray(NULL, count, sizeof(*uids));
-		for (size_t i = 0; i < count; i++) {
-			bool take = which == 0 ||
-				    (which & (IMAP_SEARCH_RETURN_ALL |
-					      IMAP_SEARCH_RETURN_COUNT)) != 0 ||
-				    ((which & IMAP_SEARCH_RETURN_MIN) != 0 &&
-				     i == 0) ||
-				    ((which & IMAP_SEARCH_RETURN_MAX) != 0 &&
-				     i == count - 1);
-			if (take)
+		if (nret > 0)
+			uids = xreallocarray(NULL, nret, sizeof(*uids));
+		for (size_t i = 0; i < count; i++)
+			if (returned[i])
 				uids[n++] = recs[i].uid;
-		}
 		saved_set(client, uids, n);
 	}
+	free(returned);
 
 	struct str s;
 	str_init(&s, 64 + count * 6);
@@ -461,8 +511,7 @@ void cmd_search(struct imap_cmd *cmd)
 								   count));
 		str_append(&s, "\r\n");
 	} else if ((opts & ~(unsigned)IMAP_SEARCH_RETURN_SAVE) != 0) {
-		esearch_append(&s, cmd, prog, opts, nums, count,
-			       max_modseq(recs, count));
+		esearch_append(&s, cmd, prog, opts, nums, count, modseq);
 	}
 	(void)imap_client_write(client, str_c(&s), str_len(&s));
 	str_free(&s);

@@ -610,33 +610,71 @@ static bool charset_known(const char *name)
 	return true;
 }
 
-/* "a:b" of PARTIAL: two nz-numbers, either order, no "*". */
-static int parse_partial_range(const struct imap_arg *arg, uint32_t *lo_r,
-			       uint32_t *hi_r)
+/* One nz-number (a 32-bit value, no leading 0) at *p; advances *p. */
+static int partial_number(const char **p, uint32_t *v_r)
 {
-	uint32_t v[2] = { 0, 0 };
+	uint32_t v = 0;
+
+	if (**p < '1' || **p > '9')
+		return -1;
+	for (; **p >= '0' && **p <= '9'; (*p)++) {
+		if (v > (UINT32_MAX - (uint32_t)(**p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint32_t)(**p - '0');
+	}
+	*v_r = v;
+	return 0;
+}
+
+int imap_partial_range_parse(const struct imap_arg *arg,
+			     struct imap_partial_range *range_r)
+{
+	uint32_t a, b;
 	const char *p;
-	int n = 0;
+	bool last;
 
 	if (arg->type != IMAP_ARG_ATOM)
 		return -1;
 	p = arg->str;
-	for (n = 0; n < 2; n++) {
-		if (*p < '1' || *p > '9')
-			return -1;
-		for (; *p >= '0' && *p <= '9'; p++) {
-			if (v[n] > (UINT32_MAX - (uint32_t)(*p - '0')) / 10)
-				return -1;
-			v[n] = v[n] * 10 + (uint32_t)(*p - '0');
-		}
-		if (n == 0 && *p++ != ':')
-			return -1;
-	}
-	if (*p != '\0')
+	last = *p == '-';
+	if (last)
+		p++;
+	if (partial_number(&p, &a) < 0 || *p++ != ':')
 		return -1;
-	*lo_r = v[0] < v[1] ? v[0] : v[1];
-	*hi_r = v[0] < v[1] ? v[1] : v[0];
+	if (last && *p++ != '-')
+		return -1;
+	if (partial_number(&p, &b) < 0 || *p != '\0')
+		return -1;
+	range_r->lo = a < b ? a : b;
+	range_r->hi = a < b ? b : a;
+	range_r->last = last;
 	return 0;
+}
+
+void imap_partial_range_append(struct str *out,
+			       const struct imap_partial_range *range)
+{
+	if (range->last)
+		str_printfa(out, "-%u:-%u", range->lo, range->hi);
+	else
+		str_printfa(out, "%u:%u", range->lo, range->hi);
+}
+
+void imap_partial_range_select(const struct imap_partial_range *range,
+			       size_t count, size_t *first_r, size_t *n_r)
+{
+	size_t lo = range->lo, hi = range->hi;
+
+	*first_r = 0;
+	*n_r = 0;
+	if (lo > count)
+		return;
+	if (hi > count)
+		hi = count;
+	/* positions lo..hi (1-based), from the end when last: -1 is the
+	 * last result, index count - 1 */
+	*first_r = range->last ? count - hi : lo - 1;
+	*n_r = hi - lo + 1;
 }
 
 int imap_search_return_parse(const struct imap_arg *arg,
@@ -680,16 +718,20 @@ int imap_search_return_parse(const struct imap_arg *arg,
 			return -1;
 		}
 		if (opts[j].opt == IMAP_SEARCH_RETURN_PARTIAL) {
+			struct imap_partial_range range;
+
 			if ((prog->return_opts &
 			     IMAP_SEARCH_RETURN_PARTIAL) != 0 ||
 			    i + 1 == arg->list_count ||
-			    parse_partial_range(&arg->list[i + 1],
-						&prog->partial_lo,
-						&prog->partial_hi) < 0) {
-				*error_r = "PARTIAL takes one range a:b of "
-					   "non-zero numbers";
+			    imap_partial_range_parse(&arg->list[i + 1],
+						     &range) < 0) {
+				*error_r = "PARTIAL takes one range m:n or "
+					   "-m:-n of non-zero numbers";
 				return -1;
 			}
+			prog->partial_lo = range.lo;
+			prog->partial_hi = range.hi;
+			prog->partial_last = range.last;
 			i++;
 		}
 		prog->return_opts |= opts[j].opt;

@@ -103,7 +103,10 @@ struct imap_search_program {
 	struct imap_search_key *root;	/* an AND */
 	bool has_return;		/* RETURN (...) was given */
 	unsigned int return_opts;	/* enum imap_search_return */
-	uint32_t partial_lo, partial_hi; /* PARTIAL lo:hi, lo <= hi */
+	/* PARTIAL lo:hi (lo <= hi), from the last result when
+	 * partial_last ("-lo:-hi", RFC 9394) */
+	uint32_t partial_lo, partial_hi;
+	bool partial_last;
 	char *charset;			/* as given, or "UTF-8" */
 	unsigned int need;		/* enum imap_search_need */
 	bool has_modseq;		/* a MODSEQ key was used */
@@ -142,9 +145,33 @@ imap_search_parse(const struct imap_arg *args, size_t count,
 		  const struct imap_search_parse_opts *opts,
 		  struct imap_search_program **prog_r, const char **error_r);
 void imap_search_program_free(struct imap_search_program **prog);
+/* A PARTIAL range (RFC 9394 section 4; the positive form is RFC 5267's):
+ * partial-range-first = nz-number ":" nz-number, partial-range-last =
+ * "-" nz-number ":" "-" nz-number, either order, no "*", no 0, no mixed
+ * signs, 32-bit numbers. */
+struct imap_partial_range {
+	uint32_t lo, hi;	/* lo <= hi */
+	bool last;		/* counted from the last result (-1) */
+};
+
+/* Parses arg (an atom) as a PARTIAL range.  Returns 0, or -1 when it is
+ * not one. */
+int imap_partial_range_parse(const struct imap_arg *arg,
+			     struct imap_partial_range *range_r);
+/* Appends the range as the responses give it back ("1:100",
+ * "-1:-100"). */
+void imap_partial_range_append(struct str *out,
+			       const struct imap_partial_range *range);
+/* Which of count results (in their order) the range takes: *first_r is
+ * the index of the first, *n_r how many (0 when the range is past the
+ * end). */
+void imap_partial_range_select(const struct imap_partial_range *range,
+			       size_t count, size_t *first_r, size_t *n_r);
+
 /* Parses the list after RETURN (SEARCH, and SORT for ESORT, RFC 5267)
  * into prog's has_return, return_opts and partial range: MIN, MAX, ALL,
- * COUNT, SAVE, "PARTIAL a:b" (not with ALL), UPDATE and CONTEXT; "()"
+ * COUNT, SAVE, "PARTIAL range" (imap_partial_range_parse(), not with
+ * ALL, at most once), UPDATE and CONTEXT; "()"
  * means ALL.
  * Returns 0, or -1 with a static *error_r. */
 int imap_search_return_parse(const struct imap_arg *list,

@@ -11,6 +11,7 @@
 
 #include "imap-parser.h"
 #include "imap-quote.h"
+#include "imap-search.h"
 #include "imap-seqset.h"
 #include "imap-settings.h"
 #include "mem.h"
@@ -413,6 +414,79 @@ static void test_emptytrash(void **state)
 	}
 }
 
+static int partial(const char *text, struct imap_partial_range *r)
+{
+	struct imap_arg arg = { .type = IMAP_ARG_ATOM, .str = (char *)text,
+				.len = strlen(text) };
+	return imap_partial_range_parse(&arg, r);
+}
+
+/* RFC 9394 section 4: partial-range-first = nz-number ":" nz-number,
+ * partial-range-last = MINUS nz-number ":" MINUS nz-number. */
+static void test_partial_range(void **state)
+{
+	struct imap_partial_range r;
+	size_t first, n;
+	struct str s;
+
+	(void)state;
+	assert_int_equal(partial("1:100", &r), 0);
+	assert_true(r.lo == 1 && r.hi == 100 && !r.last);
+	assert_int_equal(partial("500:400", &r), 0);
+	assert_true(r.lo == 400 && r.hi == 500 && !r.last);
+	assert_int_equal(partial("-1:-100", &r), 0);
+	assert_true(r.lo == 1 && r.hi == 100 && r.last);
+	assert_int_equal(partial("-100:-1", &r), 0);
+	assert_true(r.lo == 1 && r.hi == 100 && r.last);
+	assert_int_equal(partial("4294967295:1", &r), 0);
+	assert_true(r.lo == 1 && r.hi == 4294967295u);
+
+	static const char *const bad[] = {
+		"", "1", "-1", "1:", ":1", "0:5", "1:0", "-0:-5", "1:*", "*:1",
+		"-1:5", "1:-5", "--1:-5", "-1:--5", "01:5", "1:05", "1:5:7",
+		"4294967296:1", "1:99999999999999999999", "1 :5", "+1:5",
+		"1:5x", "-1-:5", "-",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(partial(bad[i], &r), -1);
+	struct imap_arg q = { .type = IMAP_ARG_STRING, .str = (char *)"1:5",
+			      .len = 3 };
+	assert_int_equal(imap_partial_range_parse(&q, &r), -1);
+
+	str_init(&s, 32);
+	assert_int_equal(partial("-100:-1", &r), 0);
+	imap_partial_range_append(&s, &r);
+	assert_string_equal(str_c(&s), "-1:-100");
+	str_clear(&s);
+	assert_int_equal(partial("9:3", &r), 0);
+	imap_partial_range_append(&s, &r);
+	assert_string_equal(str_c(&s), "3:9");
+	str_free(&s);
+
+	/* 10 results: 3:9 are indexes 2..8, -1:-3 the last three, -8:-20
+	 * the first three, 11:20 and -11:-20 nothing */
+	assert_int_equal(partial("3:9", &r), 0);
+	imap_partial_range_select(&r, 10, &first, &n);
+	assert_true(first == 2 && n == 7);
+	assert_int_equal(partial("-1:-3", &r), 0);
+	imap_partial_range_select(&r, 10, &first, &n);
+	assert_true(first == 7 && n == 3);
+	assert_int_equal(partial("-8:-20", &r), 0);
+	imap_partial_range_select(&r, 10, &first, &n);
+	assert_true(first == 0 && n == 3);
+	assert_int_equal(partial("11:20", &r), 0);
+	imap_partial_range_select(&r, 10, &first, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(partial("-11:-20", &r), 0);
+	imap_partial_range_select(&r, 10, &first, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(partial("-1:-4294967295", &r), 0);
+	imap_partial_range_select(&r, 0, &first, &n);
+	assert_int_equal(n, 0);
+	imap_partial_range_select(&r, 5, &first, &n);
+	assert_true(first == 0 && n == 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_seqset_normalize),
 		cmocka_unit_test(test_seqset_append),
 		cmocka_unit_test(test_emptytrash),
+		cmocka_unit_test(test_partial_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
