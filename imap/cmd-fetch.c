@@ -368,9 +368,14 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid, struct str *out)
 	const char *error;
 	size_t start = str_len(out);
 	uint32_t seq = imap_mailbox_seq(mbox, uid);
+	/* the index reads a date it does not know yet from the file:
+	 * only for INTERNALDATE */
+	unsigned read_flags = has_item(ctx, FETCH_INTERNALDATE) ?
+				      0 : MAIL_INDEX_READ_NO_DATE;
 
 	if (seq == 0 ||
-	    mail_index_lookup_uid(mbox->index, uid, &rec, &error) <= 0) {
+	    mail_index_lookup_uid_flags(mbox->index, uid, read_flags, &rec,
+					&error) <= 0) {
 		ctx->gone = true;
 		return false;
 	}
@@ -386,8 +391,8 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid, struct str *out)
 		if (imap_mailbox_store(mbox, &uid, 1, &change, NULL,
 				       &error) > 0)
 			flags_changed = true;
-		if (mail_index_lookup_uid(mbox->index, uid, &rec,
-					  &error) <= 0) {
+		if (mail_index_lookup_uid_flags(mbox->index, uid, read_flags,
+						&rec, &error) <= 0) {
 			ctx->gone = true;
 			return false;
 		}

@@ -425,14 +425,27 @@ static void select_common(struct imap_cmd *cmd, bool readonly)
 			 "READ-WRITE", cmd->name);
 }
 
+/* SELECT and EXAMINE answer no internal date: the index's lookups made
+ * while opening the mailbox leave the dates a cold index has not read yet
+ * unread (mail-index.h, MAIL_INDEX_READ_NO_DATE), so that the first
+ * SELECT does not stat every message file. */
+static void select_no_dates(struct imap_cmd *cmd, bool readonly)
+{
+	unsigned saved =
+		mail_index_set_thread_read_flags(MAIL_INDEX_READ_NO_DATE);
+
+	select_common(cmd, readonly);
+	(void)mail_index_set_thread_read_flags(saved);
+}
+
 void cmd_select(struct imap_cmd *cmd)
 {
-	select_common(cmd, false);
+	select_no_dates(cmd, false);
 }
 
 void cmd_examine(struct imap_cmd *cmd)
 {
-	select_common(cmd, true);
+	select_no_dates(cmd, true);
 }
 
 struct deleted_ctx {
@@ -466,8 +479,9 @@ static int expunge_deleted(struct imap_client *client,
 	const char *error;
 	int ret = 0;
 
-	if (mail_index_iterate(client->mbox->index, 1, UINT32_MAX, deleted_cb,
-			       &ctx, &error) < 0 ||
+	if (mail_index_iterate_flags(client->mbox->index, 1, UINT32_MAX,
+				     MAIL_INDEX_READ_NO_DATE, deleted_cb, &ctx,
+				     &error) < 0 ||
 	    (ctx.count > 0 && mail_index_expunge(client->mbox->index, ctx.uids,
 						 ctx.count, NULL, &error) < 0))
 		ret = -1;

@@ -8,11 +8,16 @@ lib_libcore_la_SOURCES += \
 	lib/mail-index-store.c lib/mail-index-expunge.c lib/mail-index-add.c \
 	lib/mail-index-sync.c lib/mail-index-cache.c \
 	lib/mail-index-courier.c lib/mail-index-courier.h \
-	lib/mail-index-bulk.c lib/mail-index-bulk.h
+	lib/mail-index-bulk.c lib/mail-index-bulk.h \
+	lib/mail-index-date.c
 
 if HAVE_CMOCKA
-check_PROGRAMS += tests/unit/test-mail-index tests/unit/test-mail-index-courier
-TESTS += tests/unit/test-mail-index tests/unit/test-mail-index-courier
+check_PROGRAMS += tests/unit/test-mail-index tests/unit/test-mail-index-courier \
+	tests/unit/test-mail-index-date
+TESTS += tests/unit/test-mail-index tests/unit/test-mail-index-courier \
+	tests/unit/test-mail-index-date
+tests_unit_test_mail_index_date_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_mail_index_date_LDADD = $(UNIT_LIBS)
 tests_unit_test_mail_index_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
 tests_unit_test_mail_index_LDADD = $(UNIT_LIBS)
 tests_unit_test_mail_index_courier_CFLAGS = $(UNIT_CFLAGS)

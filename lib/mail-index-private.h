@@ -60,6 +60,11 @@ struct mail_index_hdr {
 #define REC_IN_NEW 0x01
 #define REC_SEEN_IN_NEW 0x02
 #define REC_HAS_VSIZE 0x04
+/* The internal date is not known yet: the scan took the size from the
+ * name's ",S=" and did not stat the file.  internal_date then holds the
+ * delivery time of the name (a hint, never handed out as the date); the
+ * file's mtime is read on first use (mail-index-date.c). */
+#define REC_NO_DATE 0x08
 
 /* Fixed part of an encoded record; followed by kw_count u32 keyword ids,
  * the name and a NUL, the POP3 UIDL and a NUL (uidl_len may be 0). */
@@ -131,6 +136,18 @@ struct mail_index {
 	 * leaves it alone changed nothing). */
 	unsigned rec_writes;
 	uint32_t last_uidvalidity;
+
+	/* Internal dates read from the files by lookups and iterations,
+	 * stored by the next write transaction (mail-index-date.c). */
+	struct mail_index_pending_date *pending_dates;
+	size_t pending_count, pending_alloc;
+};
+
+/* A date read lazily, waiting to be stored. */
+struct mail_index_pending_date {
+	uint32_t uid;
+	uint32_t base_hash;	/* of the base name it was read for */
+	int64_t date;
 };
 
 /* ---- mail-index-env.c: environments, transactions, errors ---- */
@@ -341,6 +358,33 @@ int mail_index_sync_set_keywords(struct mail_index *index, MDB_txn *txn,
 				 struct mail_index_rec *rec,
 				 const char *const *names, size_t count,
 				 const char **error_r);
+
+/* ---- mail-index-date.c: lazy internal dates ---- */
+
+/* Most dates waiting to be stored; more are read but not kept. */
+#define MAIL_INDEX_PENDING_DATES_MAX (1U << 20)
+
+/* The provisional date of a name: its leading delivery time in seconds
+ * (Maildir's "TIME.UNIQUE.HOST"), 0 if it has none. */
+int64_t mail_index_date_from_name(const char *name);
+/* Exports rec (mail_index_rec_export()) and, unless read_flags has
+ * MAIL_INDEX_READ_NO_DATE, fills in an unknown internal date from the
+ * file's mtime (finding a renamed file again), queued to be stored.  A
+ * file that is gone gives the name's time (the next sync expunges the
+ * message). */
+const struct mail_index_record *
+mail_index_rec_export_read(struct mail_index *index,
+			   const struct mail_index_rec *rec,
+			   unsigned read_flags);
+/* Inside a write transaction: stores the queued dates of records that
+ * still lack theirs.  Returns 0 or -1 (LMDB code in *rc_r). */
+int mail_index_dates_apply(struct mail_index *index, MDB_txn *txn,
+			   struct mail_index_hdr *hdr, int *rc_r,
+			   const char **error_r);
+/* Stores the queued dates in a write transaction of their own (nothing
+ * to do when none is queued).  A failure is logged and the queue
+ * dropped: the dates are read again next time.  Returns 0 or -1. */
+int mail_index_dates_flush(struct mail_index *index);
 
 /* ---- mail-index-cache.c ---- */
 

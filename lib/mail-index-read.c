@@ -14,9 +14,32 @@
 
 /* ---- lookups ---- */
 
+/* Dates queued by lookups are stored once this many are waiting (or by
+ * the next write, iteration or close). */
+#define LOOKUP_DATES_FLUSH 1024
+
+/* See mail_index_set_thread_read_flags(). */
+static _Thread_local unsigned thread_read_flags;
+
+unsigned mail_index_set_thread_read_flags(unsigned read_flags)
+{
+	unsigned old = thread_read_flags;
+
+	thread_read_flags = read_flags;
+	return old;
+}
+
 int mail_index_lookup_uid(struct mail_index *index, uint32_t uid,
 			  struct mail_index_record *rec_r,
 			  const char **error_r)
+{
+	return mail_index_lookup_uid_flags(index, uid, 0, rec_r, error_r);
+}
+
+int mail_index_lookup_uid_flags(struct mail_index *index, uint32_t uid,
+				unsigned read_flags,
+				struct mail_index_record *rec_r,
+				const char **error_r)
 {
 	struct mail_index_rec rec;
 	MDB_txn *txn;
@@ -27,8 +50,11 @@ int mail_index_lookup_uid(struct mail_index *index, uint32_t uid,
 	mail_index_last_mdb_rc = 0;
 	ret = mail_index_rec_get(index, txn, uid, &rec, NULL, error_r);
 	mail_index_read_end(index, &txn);
+	if (ret == 1 && index->pending_count >= LOOKUP_DATES_FLUSH)
+		(void)mail_index_dates_flush(index);
 	if (ret == 1)
-		*rec_r = *mail_index_rec_export(index, &rec);
+		*rec_r = *mail_index_rec_export_read(
+			index, &rec, read_flags | thread_read_flags);
 	mail_index_rec_free(&rec);
 	if (ret < 0)
 		return mail_index_fail_check_damage(index);
@@ -63,14 +89,16 @@ int mail_index_lookup_base(struct mail_index *index, const char *base,
 	}
 	mail_index_read_end(index, &txn);
 	if (ret == 1)
-		*rec_r = *mail_index_rec_export(index, &rec);
+		*rec_r = *mail_index_rec_export_read(index, &rec,
+						     thread_read_flags);
 	mail_index_rec_free(&rec);
 	return ret;
 }
 
 static int iterate(struct mail_index *index, uint32_t first, uint32_t last,
-		   bool by_modseq, uint64_t modseq, mail_index_iter_cb *cb,
-		   void *context, const char **error_r)
+		   bool by_modseq, uint64_t modseq, unsigned read_flags,
+		   mail_index_iter_cb *cb, void *context,
+		   const char **error_r)
 {
 	struct mail_index_rec rec;
 	MDB_cursor *cur;
@@ -112,13 +140,17 @@ static int iterate(struct mail_index *index, uint32_t first, uint32_t last,
 			mail_index_rec_free(&rec);
 			continue;
 		}
-		ret = cb(mail_index_rec_export(index, &rec), context);
+		ret = cb(mail_index_rec_export_read(
+				 index, &rec, read_flags | thread_read_flags),
+			 context);
 		mail_index_rec_free(&rec);
 		if (ret != 0)
 			break;
 	}
 	mdb_cursor_close(cur);
 	mail_index_read_end(index, &txn);
+	/* The dates read for this iteration, in one write. */
+	(void)mail_index_dates_flush(index);
 	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND) {
 		mail_index_set_mdb_error(error_r, "iterate", rc);
 		return -1;
@@ -130,14 +162,24 @@ int mail_index_iterate(struct mail_index *index, uint32_t first,
 		       uint32_t last, mail_index_iter_cb *cb, void *context,
 		       const char **error_r)
 {
-	return iterate(index, first, last, false, 0, cb, context, error_r);
+	return iterate(index, first, last, false, 0, 0, cb, context,
+		       error_r);
+}
+
+int mail_index_iterate_flags(struct mail_index *index, uint32_t first,
+			     uint32_t last, unsigned read_flags,
+			     mail_index_iter_cb *cb, void *context,
+			     const char **error_r)
+{
+	return iterate(index, first, last, false, 0, read_flags, cb, context,
+		       error_r);
 }
 
 int mail_index_iterate_changed(struct mail_index *index, uint64_t modseq,
 			       mail_index_iter_cb *cb, void *context,
 			       const char **error_r)
 {
-	return iterate(index, 1, UINT32_MAX, true, modseq, cb, context,
+	return iterate(index, 1, UINT32_MAX, true, modseq, 0, cb, context,
 		       error_r);
 }
 

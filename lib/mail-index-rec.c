@@ -302,6 +302,7 @@ mail_index_rec_export(struct mail_index *index,
 	r->size = rec->d.size;
 	r->vsize = rec->d.vsize;
 	r->internal_date = rec->d.internal_date;
+	r->has_internal_date = (rec->d.bits & REC_NO_DATE) == 0;
 	str_truncate(&index->rec_name, 0);
 	str_append(&index->rec_name, rec->name);
 	r->name = str_c(&index->rec_name);

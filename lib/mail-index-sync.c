@@ -415,10 +415,34 @@ static int courier_order(const struct maildir_entry *a,
 	return a->base_len < b->base_len ? -1 : a->base_len > b->base_len;
 }
 
-static int new_entry_cmp(const void *a, const void *b)
+/* An entry with its delivery time parsed once for the sort. */
+struct new_key {
+	unsigned long long t;
+	const struct maildir_entry *e;
+};
+
+static int new_key_cmp(const void *a, const void *b)
 {
-	return courier_order(*(const struct maildir_entry *const *)a,
-			     *(const struct maildir_entry *const *)b);
+	const struct new_key *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return courier_order(x->e, y->e);
+}
+
+/* Sorts nw[0..n) in Courier's order. */
+static void new_entries_sort(const struct maildir_entry **nw, size_t n)
+{
+	struct new_key *keys = xcalloc(n, sizeof(*keys));
+
+	for (size_t i = 0; i < n; i++) {
+		keys[i].t = strtoull(nw[i]->name, NULL, 10);
+		keys[i].e = nw[i];
+	}
+	qsort(keys, n, sizeof(*keys), new_key_cmp);
+	for (size_t i = 0; i < n; i++)
+		nw[i] = keys[i].e;
+	free(keys);
 }
 
 static int key_cmp(const MDB_val *key, const struct maildir_entry *e)
@@ -518,7 +542,7 @@ static int add_new(struct mail_index *index, MDB_txn *txn,
 		ret = -1;
 	}
 	if (n > 1)
-		qsort(nw, n, sizeof(*nw), new_entry_cmp);
+		new_entries_sort(nw, n);
 	for (int pass = 0; pass < 2 && ret == 0; pass++) {
 		for (size_t i = 0; i < n && ret == 0; i++) {
 			const struct maildir_entry *e = nw[i];
@@ -535,7 +559,11 @@ static int add_new(struct mail_index *index, MDB_txn *txn,
 			if ((pass == 0) != (uid != 0))
 				continue;
 			nw[i] = NULL;
-			if (fstatat(e->in_new ? dfd_new : dfd_cur, e->name, &st,
+			/* The size from the name's ",S=" (as Courier and
+			 * Dovecot take it): no stat(), the date is read on
+			 * first use.  Without it, the file tells both. */
+			if (!e->has_size &&
+			    fstatat(e->in_new ? dfd_new : dfd_cur, e->name, &st,
 				    0) < 0)
 				continue; /* gone since the listing */
 			if (uid == 0) {
@@ -555,8 +583,15 @@ static int add_new(struct mail_index *index, MDB_txn *txn,
 			rec.d.flags = mail_index_flags_from_letters(e->flags);
 			rec.d.bits = e->in_new ? REC_IN_NEW | REC_SEEN_IN_NEW
 					       : 0;
-			rec.d.size = (uint64_t)st.st_size;
-			rec.d.internal_date = st.st_mtime;
+			if (e->has_size) {
+				rec.d.size = e->size;
+				rec.d.internal_date =
+					mail_index_date_from_name(e->name);
+				rec.d.bits |= REC_NO_DATE;
+			} else {
+				rec.d.size = (uint64_t)st.st_size;
+				rec.d.internal_date = st.st_mtime;
+			}
 			if (e->has_vsize) {
 				rec.d.vsize = e->vsize;
 				rec.d.bits |= REC_HAS_VSIZE;

@@ -80,8 +80,11 @@ void mail_index_close(struct mail_index **_index)
 
 	if (index == NULL)
 		return;
-	if (index->env != NULL)
+	if (index->env != NULL) {
+		(void)mail_index_dates_flush(index);
 		mail_index_env_unref(index->env);
+	}
+	free(index->pending_dates);
 	for (i = 0; i < index->kw_count; i++)
 		free(index->kw_names[i]);
 	free(index->kw_names);
@@ -113,6 +116,8 @@ static int reopen_if_replaced(struct mail_index *index, const char **error_r)
 		return -1;
 	mail_index_env_unref(index->env);
 	index->env = e;
+	/* Dates read for the records of the replaced file. */
+	index->pending_count = 0;
 	for (size_t i = 0; i < index->kw_count; i++)
 		free(index->kw_names[i]);
 	index->kw_count = 0;
@@ -129,6 +134,7 @@ int mail_index_sync(struct mail_index *index, unsigned flags,
 		    const char **error_r)
 {
 	mail_index_last_mdb_rc = 0;
+	(void)mail_index_dates_flush(index);
 	if (sync_inner(index, flags, error_r) < 0)
 		return mail_index_fail_check_damage(index);
 	return index->last_sync_ret;
@@ -331,11 +337,16 @@ int mail_index_write_txn(struct mail_index *index, mail_index_write_fn *fn,
 		    mail_index_sync_stamps(index, &post, NULL) == 0)
 			mail_index_sync_own_change(&hdr, &pre, &post,
 						   index->changed_outside);
+		/* Internal dates read since the last write ride along. */
+		if (ret >= 0 && index->pending_count > 0 &&
+		    mail_index_dates_apply(index, txn, &hdr, &rc, error_r) < 0)
+			ret = -1;
 		if (ret >= 0 && mail_index_hdr_put(index, txn, &hdr, error_r) < 0)
 			ret = -1;
 		if (ret >= 0) {
 			rc = mdb_txn_commit(txn);
 			if (rc == 0) {
+				index->pending_count = 0;
 				/* Our own change is no news to us; another
 				 * process's changes before it still are. */
 				if (pre_modseq == index->last_modseq)

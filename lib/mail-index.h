@@ -8,10 +8,14 @@
  *             (messages, \Seen, \Deleted, bytes) and the keyword names
  *             (stored once, messages refer to them by id);
  *   message:  UID, maildir base name and current file name, MODSEQ,
- *             system flags, keyword ids, file size, RFC822.SIZE (CRLF
- *             size, from ",W=" or computed once on demand), internal
- *             date (file mtime), whether it was first seen in new/, and
- *             the Courier POP3 UIDL when one was imported;
+ *             system flags, keyword ids, file size (from the name's
+ *             ",S=", else from stat()), RFC822.SIZE (CRLF size, from
+ *             ",W=" or computed once on demand), internal date (the
+ *             file's mtime, as Courier-IMAP and Dovecot answer: a scan
+ *             that took the size from ",S=" does not stat the file, and
+ *             the mtime is read on first use and stored), whether it was
+ *             first seen in new/, and the Courier POP3 UIDL when one was
+ *             imported;
  *   cache:    opaque blobs keyed by (UID, field name): the IMAP layer
  *             stores its envelope/bodystructure or serialised MIME tree;
  *   expunges: a log of (MODSEQ, UID) for QRESYNC's VANISHED.
@@ -175,7 +179,11 @@ struct mail_index_record {
 	uint64_t modseq;
 	uint64_t size;		/* bytes on disk */
 	uint64_t vsize;		/* RFC822.SIZE (CRLF line ends) */
-	int64_t internal_date;	/* seconds since the epoch (file mtime) */
+	/* Seconds since the epoch: the file's mtime.  Always set by the
+	 * plain lookups and iterations; with MAIL_INDEX_READ_NO_DATE it
+	 * is set only when has_internal_date is true. */
+	int64_t internal_date;
+	bool has_internal_date;
 	const char *name;	/* current file name in new/ or cur/ */
 	size_t base_len;	/* its base name is name[0..base_len) */
 	const uint32_t *keywords; /* keyword ids, see mail_index_keyword_*() */
@@ -185,13 +193,26 @@ struct mail_index_record {
 
 /* Looks a message up by UID or by base name (a full file name is fine
  * too: its info part is ignored).  Returns 1 and *rec_r, 0 if there is no
- * such message, -1 with *error_r. */
+ * such message, -1 with *error_r.  An internal date not known yet is read
+ * from the file (its mtime) and stored in the index by the next write
+ * (any change, sync or iteration through this handle, or the close); if
+ * the file vanished meanwhile, the date of its name is given and the next
+ * sync expunges the message. */
 int mail_index_lookup_uid(struct mail_index *index, uint32_t uid,
 			  struct mail_index_record *rec_r,
 			  const char **error_r);
 int mail_index_lookup_base(struct mail_index *index, const char *base,
 			   struct mail_index_record *rec_r,
 			   const char **error_r);
+
+/* Flags for the _flags variants of the lookups and iterations. */
+enum mail_index_read_flags {
+	/* The caller does not need internal_date: a date not read from
+	 * the file yet (after a scan that found the size in the name) is
+	 * left unknown (has_internal_date false) instead of costing a
+	 * stat() (FETCH FLAGS of a whole folder after a cold SELECT). */
+	MAIL_INDEX_READ_NO_DATE = 0x01,
+};
 
 /* Called for each record; return 0 to go on, anything else to stop (that
  * value is then returned by the iteration).  The callback must not call
@@ -205,6 +226,22 @@ typedef int mail_index_iter_cb(const struct mail_index_record *rec,
 int mail_index_iterate(struct mail_index *index, uint32_t first,
 		       uint32_t last, mail_index_iter_cb *cb, void *context,
 		       const char **error_r);
+/* mail_index_lookup_uid() and mail_index_iterate() with read_flags
+ * (enum mail_index_read_flags). */
+int mail_index_lookup_uid_flags(struct mail_index *index, uint32_t uid,
+				unsigned read_flags,
+				struct mail_index_record *rec_r,
+				const char **error_r);
+int mail_index_iterate_flags(struct mail_index *index, uint32_t first,
+			     uint32_t last, unsigned read_flags,
+			     mail_index_iter_cb *cb, void *context,
+			     const char **error_r);
+/* Adds read_flags to every lookup and iteration made by the calling
+ * thread until the next call (0 ends it), for a scope in which no caller
+ * needs internal dates but the calls are made by code that does not pass
+ * flags (IMAP's SELECT opening the mailbox).  Returns the previous
+ * value, to be restored. */
+unsigned mail_index_set_thread_read_flags(unsigned read_flags);
 /* As mail_index_iterate() over all messages, only those with MODSEQ above
  * modseq (CONDSTORE CHANGEDSINCE, QRESYNC). */
 int mail_index_iterate_changed(struct mail_index *index, uint64_t modseq,

@@ -1,0 +1,184 @@
+/* mail-index-date.c: internal dates read lazily from the message files
+ * (a scan that found the size in the name does not stat them) and stored
+ * in the mail index at its next write. */
+#include "config.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "log.h"
+#include "maildir.h"
+#include "mail-index-private.h"
+#include "mem.h"
+
+int64_t mail_index_date_from_name(const char *name)
+{
+	int64_t t = 0;
+	size_t i;
+
+	/* At most 12 digits: past the year 33000 is no delivery time. */
+	for (i = 0; i < 12 && name[i] >= '0' && name[i] <= '9'; i++)
+		t = t * 10 + (name[i] - '0');
+	if (i == 0 || (name[i] != '.' && name[i] != '\0'))
+		return 0;
+	return t;
+}
+
+/* FNV-1a of the first len bytes of s. */
+static uint32_t base_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (uint8_t)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void pending_add(struct mail_index *index,
+			const struct mail_index_rec *rec, int64_t date)
+{
+	struct mail_index_pending_date *p;
+
+	if (index->pending_count >= MAIL_INDEX_PENDING_DATES_MAX)
+		return;
+	if (index->pending_count == index->pending_alloc) {
+		index->pending_alloc = index->pending_alloc == 0
+					       ? 256
+					       : index->pending_alloc * 2;
+		index->pending_dates =
+			xreallocarray(index->pending_dates,
+				      index->pending_alloc,
+				      sizeof(*index->pending_dates));
+	}
+	p = &index->pending_dates[index->pending_count++];
+	p->uid = rec->d.uid;
+	p->base_hash = base_hash(rec->name, rec->d.base_len);
+	p->date = date;
+}
+
+/* The file's mtime: 1 and *date_r, 0 if the file is gone. */
+static int date_read(struct mail_index *index,
+		     const struct mail_index_rec *rec, int64_t *date_r)
+{
+	struct mail_index_rec copy;
+	const char *error;
+	struct stat st;
+	char *path;
+	int ret;
+
+	path = mail_index_rec_path(index, rec);
+	ret = stat(path, &st);
+	free(path);
+	if (ret == 0) {
+		*date_r = st.st_mtime;
+		return 1;
+	}
+	if (errno != ENOENT) {
+		log_warning("mail index %s: stat %s: %s", index->dir,
+			    rec->name, strerror(errno));
+		return 0;
+	}
+	/* Renamed by another program since the last sync? */
+	memset(&copy, 0, sizeof(copy));
+	copy.d = rec->d;
+	mail_index_rec_set_name(&copy, rec->name);
+	ret = mail_index_refind(index, &copy, &error);
+	if (ret == 1) {
+		path = mail_index_rec_path(index, &copy);
+		ret = stat(path, &st) == 0 ? 1 : 0;
+		free(path);
+		if (ret == 1)
+			*date_r = st.st_mtime;
+	} else if (ret < 0) {
+		log_warning("mail index %s: %s", index->dir, error);
+		ret = 0;
+	}
+	mail_index_rec_free(&copy);
+	return ret;
+}
+
+const struct mail_index_record *
+mail_index_rec_export_read(struct mail_index *index,
+			   const struct mail_index_rec *rec,
+			   unsigned read_flags)
+{
+	struct mail_index_record *r =
+		(struct mail_index_record *)mail_index_rec_export(index, rec);
+	int64_t date;
+
+	if (r->has_internal_date ||
+	    (read_flags & MAIL_INDEX_READ_NO_DATE) != 0)
+		return r;
+	if (date_read(index, rec, &date) == 1) {
+		pending_add(index, rec, date);
+		r->internal_date = date;
+	} else {
+		/* Gone: the next sync expunges it.  The name's time is
+		 * the best answer until then. */
+		r->internal_date = mail_index_date_from_name(rec->name);
+	}
+	r->has_internal_date = true;
+	return r;
+}
+
+int mail_index_dates_apply(struct mail_index *index, MDB_txn *txn,
+			   struct mail_index_hdr *hdr, int *rc_r,
+			   const char **error_r)
+{
+	for (size_t i = 0; i < index->pending_count; i++) {
+		const struct mail_index_pending_date *p =
+			&index->pending_dates[i];
+		struct mail_index_rec rec;
+		int ret;
+
+		ret = mail_index_rec_get(index, txn, p->uid, &rec, rc_r,
+					 error_r);
+		if (ret < 0)
+			return -1;
+		if (ret == 0)
+			continue; /* expunged meanwhile */
+		if ((rec.d.bits & REC_NO_DATE) != 0 &&
+		    base_hash(rec.name, rec.d.base_len) == p->base_hash) {
+			rec.d.internal_date = p->date;
+			rec.d.bits &= (uint8_t)~REC_NO_DATE;
+			/* Same name: no base entry to move, same size. */
+			ret = mail_index_rec_put(index, txn, hdr, &rec, &rec,
+						 rc_r, error_r);
+		}
+		mail_index_rec_free(&rec);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int flush_fn(struct mail_index *index, MDB_txn *txn,
+		    struct mail_index_hdr *hdr, void *context, int *rc_r,
+		    const char **error_r)
+{
+	(void)index;
+	(void)txn;
+	(void)hdr;
+	(void)context;
+	(void)rc_r;
+	(void)error_r;
+	/* mail_index_write_txn() stores the queued dates. */
+	return 0;
+}
+
+int mail_index_dates_flush(struct mail_index *index)
+{
+	const char *error;
+
+	if (index->pending_count == 0)
+		return 0;
+	if (mail_index_write_txn(index, flush_fn, NULL, &error) < 0) {
+		log_warning("mail index %s: storing internal dates: %s",
+			    index->dir, error);
+		index->pending_count = 0;
+		return -1;
+	}
+	return 0;
+}

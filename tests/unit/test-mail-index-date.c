@@ -1,0 +1,404 @@
+/* test-mail-index-date.c: unit tests for the mail index's lazy sizes and
+ * internal dates: the size from the name's ",S=" without a stat(), the
+ * date read from the file's mtime on first use and stored, files renamed
+ * or vanished before that, APPEND's date, and malformed names. */
+#include "config.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include "log.h"
+#include "maildir.h"
+#include "mail-index.h"
+#include "mail-index-private.h"
+#include "mem.h"
+
+static char *tmpdir;
+
+static void log_quiet(enum log_level level, const char *line, void *ctx)
+{
+	(void)level;
+	(void)line;
+	(void)ctx;
+}
+
+static int setup(void **state)
+{
+	char tmpl[] = "/tmp/test-mail-index-date.XXXXXX";
+
+	(void)state;
+	assert_non_null(mkdtemp(tmpl));
+	tmpdir = xstrdup(tmpl);
+	assert_int_equal(maildir_create(tmpdir, NULL), 0);
+	log_set_handler(log_quiet, NULL);
+	return 0;
+}
+
+static void rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (d == NULL) {
+		(void)unlink(path);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *p;
+
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		p = xasprintf("%s/%s", path, de->d_name);
+		rm_rf(p);
+		free(p);
+	}
+	closedir(d);
+	(void)rmdir(path);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	log_set_handler(NULL, NULL);
+	rm_rf(tmpdir);
+	x_free(tmpdir);
+	return 0;
+}
+
+/* Writes tmpdir/sub/name with text and the mtime given. */
+static void put_file(const char *sub, const char *name, const char *text,
+		     time_t mtime)
+{
+	char *path = xasprintf("%s/%s/%s", tmpdir, sub, name);
+	struct timeval tv[2] = { { mtime, 0 }, { mtime, 0 } };
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(utimes(path, tv), 0);
+	free(path);
+}
+
+static void set_mtime(const char *sub, const char *name, time_t mtime)
+{
+	char *path = xasprintf("%s/%s/%s", tmpdir, sub, name);
+	struct timeval tv[2] = { { mtime, 0 }, { mtime, 0 } };
+
+	assert_int_equal(utimes(path, tv), 0);
+	free(path);
+}
+
+static struct mail_index *open_index(void)
+{
+	struct mail_index *index;
+	const char *error = NULL;
+
+	if (mail_index_open(tmpdir, NULL, &index, &error) < 0)
+		fail_msg("open: %s", error);
+	return index;
+}
+
+static struct mail_index_record lookup(struct mail_index *index,
+				       uint32_t uid, unsigned flags)
+{
+	struct mail_index_record rec;
+	const char *error = NULL;
+
+	if (mail_index_lookup_uid_flags(index, uid, flags, &rec, &error) != 1)
+		fail_msg("lookup %u: %s", uid, error != NULL ? error : "none");
+	return rec;
+}
+
+/* The name's time (1000000000) differs from the mtime (1500000000): the
+ * internal date is the mtime, read on first use and stored. */
+static void test_date_is_mtime(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_record rec;
+	struct mail_index_status st;
+	const char *error;
+
+	(void)state;
+	/* ",S=" says 5 while the file has 11 bytes: the scan takes the
+	 * name's word for it, which shows that it did not stat. */
+	put_file("cur", "1000000000.M1P1.host,S=5:2,S", "hello world",
+		 1500000000);
+	index = open_index();
+	rec = lookup(index, 1, MAIL_INDEX_READ_NO_DATE);
+	assert_false(rec.has_internal_date);
+	assert_int_equal(rec.size, 5);
+	assert_int_equal(mail_index_get_status(index, &st, &error), 0);
+	assert_int_equal(st.total_size, 5);
+
+	rec = lookup(index, 1, 0);
+	assert_true(rec.has_internal_date);
+	assert_int_equal(rec.internal_date, 1500000000);
+	/* Not stored yet (no write since): still unknown in the index, but
+	 * any lookup answers the mtime. */
+	assert_int_equal(lookup(index, 1, 0).internal_date, 1500000000);
+	mail_index_close(&index);
+
+	/* The close stored it: a changed mtime is not read again. */
+	set_mtime("cur", "1000000000.M1P1.host,S=5:2,S", 1600000000);
+	index = open_index();
+	rec = lookup(index, 1, MAIL_INDEX_READ_NO_DATE);
+	assert_true(rec.has_internal_date);
+	assert_int_equal(rec.internal_date, 1500000000);
+	mail_index_close(&index);
+}
+
+static int count_cb(const struct mail_index_record *rec, void *context)
+{
+	unsigned *n = context;
+
+	if (rec->has_internal_date && rec->internal_date == 1400000000)
+		(*n)++;
+	return 0;
+}
+
+static int count_known_cb(const struct mail_index_record *rec,
+			  void *context)
+{
+	unsigned *n = context;
+
+	if (rec->has_internal_date)
+		(*n)++;
+	return 0;
+}
+
+/* An iteration reads every unknown date and stores them in one write;
+ * one with MAIL_INDEX_READ_NO_DATE reads none. */
+static void test_iterate_stores(void **state)
+{
+	struct mail_index *index;
+	const char *error = NULL;
+	unsigned n = 0;
+	char name[64];
+
+	(void)state;
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "%d.M%dP1.host,S=3", 1000000000 + i,
+			 i);
+		put_file("new", name, "abc", 1400000000);
+	}
+	index = open_index();
+	assert_int_equal(mail_index_iterate_flags(index, 1, UINT32_MAX,
+						  MAIL_INDEX_READ_NO_DATE,
+						  count_known_cb, &n, &error),
+			 0);
+	assert_int_equal(n, 0);
+	n = 0;
+	assert_int_equal(mail_index_iterate(index, 1, UINT32_MAX, count_cb,
+					    &n, &error),
+			 0);
+	assert_int_equal(n, 50);
+	/* Stored by the iteration itself. */
+	n = 0;
+	assert_int_equal(mail_index_iterate_flags(index, 1, UINT32_MAX,
+						  MAIL_INDEX_READ_NO_DATE,
+						  count_known_cb, &n, &error),
+			 0);
+	assert_int_equal(n, 50);
+	mail_index_close(&index);
+}
+
+/* A name without ",S=" is stat()ed by the scan: exact size and date at
+ * once. */
+static void test_no_size_in_name(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_record rec;
+
+	(void)state;
+	put_file("cur", "1000000000.M2P1.host:2,", "twelve bytes", 1300000000);
+	index = open_index();
+	rec = lookup(index, 1, MAIL_INDEX_READ_NO_DATE);
+	assert_true(rec.has_internal_date);
+	assert_int_equal(rec.internal_date, 1300000000);
+	assert_int_equal(rec.size, 12);
+	mail_index_close(&index);
+}
+
+/* Renamed by another program before the first lookup: the file is found
+ * again and its mtime taken.  Vanished: the name's time, and the next
+ * sync expunges it. */
+static void test_renamed_and_vanished(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_record rec;
+	const char *error = NULL;
+	char *from, *to;
+
+	(void)state;
+	put_file("cur", "1000000000.M3P1.host,S=3:2,", "abc", 1200000000);
+	put_file("cur", "1000000001.M4P1.host,S=3:2,", "abc", 1200000001);
+	index = open_index();
+	from = xasprintf("%s/cur/1000000000.M3P1.host,S=3:2,", tmpdir);
+	to = xasprintf("%s/cur/1000000000.M3P1.host,S=3:2,FS", tmpdir);
+	assert_int_equal(rename(from, to), 0);
+	free(from);
+	free(to);
+	from = xasprintf("%s/cur/1000000001.M4P1.host,S=3:2,", tmpdir);
+	assert_int_equal(unlink(from), 0);
+	free(from);
+
+	rec = lookup(index, 1, 0);
+	assert_int_equal(rec.internal_date, 1200000000);
+	rec = lookup(index, 2, 0);
+	assert_true(rec.has_internal_date);
+	assert_int_equal(rec.internal_date, 1000000001);
+	assert_true(mail_index_sync(index, MAIL_INDEX_SYNC_FORCE, &error) >= 0);
+	assert_int_equal(mail_index_lookup_uid(index, 2, &rec, &error), 0);
+	rec = lookup(index, 1, MAIL_INDEX_READ_NO_DATE);
+	assert_true(rec.has_internal_date);
+	assert_int_equal(rec.internal_date, 1200000000);
+	assert_int_equal(rec.flags, MAIL_INDEX_SEEN | MAIL_INDEX_FLAGGED);
+	mail_index_close(&index);
+}
+
+/* A date read for a message expunged before it was stored is dropped;
+ * one read before a change rides along in that change's transaction. */
+static void test_pending_and_expunge(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_record rec;
+	const char *error = NULL;
+	uint32_t uid = 1;
+
+	(void)state;
+	put_file("cur", "1000000000.M5P1.host,S=3:2,", "abc", 1100000000);
+	put_file("cur", "1000000001.M6P1.host,S=3:2,", "abc", 1100000001);
+	index = open_index();
+	(void)lookup(index, 1, 0);
+	(void)lookup(index, 2, 0);
+	assert_int_equal(mail_index_expunge(index, &uid, 1, NULL, &error), 1);
+	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), 0);
+	rec = lookup(index, 2, MAIL_INDEX_READ_NO_DATE);
+	assert_true(rec.has_internal_date);
+	assert_int_equal(rec.internal_date, 1100000001);
+	mail_index_close(&index);
+}
+
+/* APPEND: the file's mtime set by the caller (utime) is the date, known
+ * at once. */
+static void test_append_keeps_date(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_record rec;
+	const char *error = NULL;
+	uint32_t uid = 0;
+
+	(void)state;
+	index = open_index();
+	put_file("cur", "1000000000.M7P1.host,S=3:2,S", "abc", 900000000);
+	assert_int_equal(mail_index_add(index, "1000000000.M7P1.host,S=3:2,S",
+					NULL, 0, &uid, &error),
+			 0);
+	rec = lookup(index, uid, MAIL_INDEX_READ_NO_DATE);
+	assert_true(rec.has_internal_date);
+	assert_int_equal(rec.internal_date, 900000000);
+	assert_int_equal(rec.size, 3);
+	mail_index_close(&index);
+}
+
+/* The thread's read flags apply to lookups and iterations that pass
+ * none, until restored. */
+static void test_thread_flags(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_record rec;
+	const char *error = NULL;
+	unsigned n = 0, saved;
+
+	(void)state;
+	put_file("new", "1000000000.M8P1.host,S=3", "abc", 800000000);
+	index = open_index();
+	saved = mail_index_set_thread_read_flags(MAIL_INDEX_READ_NO_DATE);
+	assert_int_equal(saved, 0);
+	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), 1);
+	assert_false(rec.has_internal_date);
+	assert_int_equal(mail_index_iterate(index, 1, UINT32_MAX,
+					    count_known_cb, &n, &error),
+			 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(mail_index_set_thread_read_flags(saved),
+			 MAIL_INDEX_READ_NO_DATE);
+	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), 1);
+	assert_true(rec.has_internal_date);
+	assert_int_equal(rec.internal_date, 800000000);
+	mail_index_close(&index);
+}
+
+/* Malformed or odd names: the size field and the name's time. */
+static void test_malformed_names(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_record rec;
+	struct mail_index_status st;
+	const char *error = NULL;
+
+	(void)state;
+	assert_int_equal(mail_index_date_from_name("1234.M1.host"), 1234);
+	assert_int_equal(mail_index_date_from_name("1234"), 1234);
+	assert_int_equal(mail_index_date_from_name(""), 0);
+	assert_int_equal(mail_index_date_from_name("abc.M1.host"), 0);
+	assert_int_equal(mail_index_date_from_name("12x4.M1.host"), 0);
+	assert_int_equal(mail_index_date_from_name(".1234"), 0);
+	assert_int_equal(
+		mail_index_date_from_name("99999999999999999999999.M1"), 0);
+	assert_int_equal(mail_index_date_from_name("999999999999.M1"),
+			 999999999999LL);
+
+	/* ",S=" empty, not a number, or overflowing: the file is
+	 * stat()ed and its real size and date kept. */
+	put_file("cur", "1000000000.M9P1.host,S=:2,", "abcd", 700000000);
+	put_file("cur", "1000000001.M9P1.host,S=x1:2,", "abcd", 700000001);
+	put_file("cur",
+		 "1000000002.M9P1.host,S=99999999999999999999999:2,",
+		 "abcd", 700000002);
+	index = open_index();
+	for (uint32_t uid = 1; uid <= 3; uid++) {
+		rec = lookup(index, uid, MAIL_INDEX_READ_NO_DATE);
+		assert_true(rec.has_internal_date);
+		assert_int_equal(rec.size, 4);
+		assert_int_equal(rec.internal_date, 700000000 + uid - 1);
+	}
+	assert_int_equal(mail_index_get_status(index, &st, &error), 0);
+	assert_int_equal(st.total_size, 12);
+	mail_index_close(&index);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_date_is_mtime, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_iterate_stores, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_no_size_in_name, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_renamed_and_vanished,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_and_expunge, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_append_keeps_date, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_thread_flags, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_names, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
