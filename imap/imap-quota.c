@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "imap-acl.h"
 #include "imap-client-private.h"
 #include "imap-mailbox.h"
 #include "imap-quota.h"
@@ -73,18 +74,75 @@ static int quota_open_root(struct imap_client *client, const char *root,
 				  q_r, error_r);
 }
 
-static int quota_open(struct imap_client *client, struct maildir_quota **q_r,
-		      const char **error_r)
-{
-	return quota_open_root(client, client->root, q_r, error_r);
-}
-
 int imap_quota_resources(struct imap_client *client, struct str *out,
 			 const char **error_r)
 {
+	return imap_quota_resources_root(client, client->root, out, error_r);
+}
+
+char *imap_quota_shared_root_name(struct imap_client *client,
+				  const char *account)
+{
+	char *folder = xasprintf("%s.%s", IMAP_SHARED_PREFIX, account);
+	char *name = imap_folder_to_client(client, folder);
+
+	free(folder);
+	return name;
+}
+
+/* True when the session has l or r on some folder of account (its
+ * maildir md): what makes its quota root visible. */
+static bool shared_account_visible(struct imap_client *client,
+				   const char *account, const char *md)
+{
+	struct maildir_folder_list *list;
+	const char *error;
+	char *folder = xasprintf("%s.%s.INBOX", IMAP_SHARED_PREFIX, account);
+	bool seen = (imap_folder_rights(client, folder) &
+		     (IMAP_ACL_LOOKUP | IMAP_ACL_READ)) != 0;
+
+	free(folder);
+	if (seen || maildir_folder_list(md, &list, &error) < 0)
+		return seen;
+	for (size_t i = 0; i < list->count && !seen; i++) {
+		folder = xasprintf("%s.%s.%s", IMAP_SHARED_PREFIX, account,
+				   list->names[i]);
+		seen = (imap_folder_rights(client, folder) &
+			(IMAP_ACL_LOOKUP | IMAP_ACL_READ)) != 0;
+		free(folder);
+	}
+	maildir_folder_list_free(&list);
+	return seen;
+}
+
+char *imap_quota_shared_root_maildir(struct imap_client *client,
+				     const char *root_name)
+{
+	const char *error, *rest;
+	char *folder = imap_folder_from_client(client, root_name, &error);
+	const struct imap_shared_index *idx = imap_client_shared_index(client);
+	const struct imap_shared_account *acct = NULL;
+	size_t n = strlen(IMAP_SHARED_PREFIX);
+	char *md = NULL;
+
+	if (folder != NULL && idx != NULL &&
+	    strncmp(folder, IMAP_SHARED_PREFIX, n) == 0 && folder[n] == '.')
+		acct = imap_shared_index_split(idx, folder + n + 1, &rest);
+	/* the account itself, not one of its folders; not our own */
+	if (acct != NULL && rest[0] == '\0' &&
+	    (client->root == NULL || strcmp(acct->maildir, client->root) != 0) &&
+	    shared_account_visible(client, acct->name, acct->maildir))
+		md = xstrdup(acct->maildir);
+	free(folder);
+	return md;
+}
+
+int imap_quota_resources_root(struct imap_client *client, const char *root,
+			      struct str *out, const char **error_r)
+{
 	struct maildir_quota *q;
 	int64_t bytes, count;
-	int ret = quota_open(client, &q, error_r);
+	int ret = quota_open_root(client, root, &q, error_r);
 
 	if (ret <= 0)
 		return ret;

@@ -23,6 +23,22 @@ bool imap_quota_counts(struct imap_client *client, const char *dir);
  * no quota (nothing appended), -1 with *error_r. */
 int imap_quota_resources(struct imap_client *client, struct str *out,
 			 const char **error_r);
+/* The same for the quota of maildir root (imap_quota_root()): the
+ * session's own takes the account's MAILDIRQUOTA, another account's
+ * only its maildirsize. */
+int imap_quota_resources_root(struct imap_client *client, const char *root,
+			      struct str *out, const char **error_r);
+/* The quota root of a virtual shared folder's owner (RFC 9208 allows a
+ * root per account): the session's name for "#shared.ACCOUNT", caller
+ * frees. */
+char *imap_quota_shared_root_name(struct imap_client *client,
+				  const char *account);
+/* For GETQUOTA of such a root: the maildir of the account that the
+ * client's root name names ("#shared.ACCOUNT"), caller frees, when the
+ * session sees at least one of that account's folders (ACL l or r);
+ * NULL otherwise. */
+char *imap_quota_shared_root_maildir(struct imap_client *client,
+				     const char *root_name);
 /* Would adding bytes in count messages go over the quota?  Returns 1 if
  * they fit (or there is no quota), 0 when over quota, -1 with *error_r. */
 int imap_quota_check(struct imap_client *client, uint64_t bytes,

@@ -14,6 +14,12 @@ from test_imap_qresync import Raw, make_maildir, put  # noqa: F401
 
 QUOTA = re.compile(rb'^\* QUOTA "" \((STORAGE \d+ \d+)?( ?MESSAGE \d+ \d+)?\)$')
 QUOTAROOT = re.compile(rb'^\* QUOTAROOT ("[^"]*"|[^\s"]+)( "")?$')
+# RFC 9208 section 5.2 with astrings (quoted, or atoms without quoting)
+SHARED_QUOTAROOT = re.compile(
+    rb'^\* QUOTAROOT ("[^"\\]*"|[^\s"(){%*\\]+)( ("[^"\\]*"|[^\s"(){]+))*$')
+SHARED_QUOTA = re.compile(
+    rb'^\* QUOTA ("[^"\\]*"|[^\s"(){]+) \(((STORAGE|MESSAGE) \d+ \d+'
+    rb'( (STORAGE|MESSAGE) \d+ \d+)*)?\)$')
 
 
 @pytest.fixture
@@ -95,3 +101,90 @@ def test_quota(imapd, tmp_path):
     assert typ == "OK"
     assert data == [[b'INBOX ""'], [b'"" (STORAGE 0 2 MESSAGE 0 4)']]
     m.logout()
+
+
+def test_quota_of_a_shared_folder(imapd, tmp_path):
+    """GETQUOTAROOT on another account's virtual shared folder gives the
+    owner's quota (his maildirsize) as the root "#shared.OWNER" (RFC 9208
+    section 3.2: a server may have a quota root per account), which
+    GETQUOTA then answers for; only for those who may see a folder of
+    his (ACL l or r), and his Trash is outside it as ours is.
+
+      quotaroot_response = "QUOTAROOT" SP mailbox *(SP quota-root-name)
+      quota_response = "QUOTA" SP quota-root-name SP quota-list
+                                             (RFC 9208 section 5.2)"""
+    from test_imap_acl import MSG as AMSG, Raw as ARaw, make_folder
+    from test_imap_acl import put as aput
+    from test_imap_shared import Site
+
+    class QRaw(ARaw):
+        """test_imap_acl's session, with QUOTA and QUOTAROOT lines
+        checked against RFC 9208's grammar instead."""
+
+        def cmd(self, text, status="OK"):
+            self.n += 1
+            tag = b"a%d" % self.n
+            self.m.send(tag + b" " + text.encode() + b"\r\n")
+            lines = []
+            while True:
+                line = self.m.readfile.readline()
+                assert line.endswith(b"\r\n"), line
+                line = line[:-2]
+                if line.startswith(tag + b" "):
+                    assert line.split(b" ")[1].decode() == status, \
+                        (text, lines, line)
+                    return lines, line
+                assert (SHARED_QUOTAROOT.match(line) or
+                        SHARED_QUOTA.match(line)), line
+                lines.append(line)
+
+    def login(name):
+        return QRaw(imapd, os.path.join(site.homes[name], "Maildir"), name,
+                    env={"COURIER_INSTANCE": site.inst})
+
+    site = Site(tmp_path)
+    bob_md = site.account("bob")
+    alice_md = site.account("alice")
+    carol_md = site.account("carol")
+    site.index(["alice", "bob", "carol"])
+    work = make_folder(bob_md, "Work")
+    make_folder(bob_md, "Trash")
+    aput(work, AMSG)
+    with open(os.path.join(bob_md, "maildirsize"), "w") as f:
+        f.write("10240S,10C\n%12d %12d\n" % (4096, 3))
+    with open(os.path.join(alice_md, "maildirsize"), "w") as f:
+        f.write("5120S\n%12d %12d\n" % (1024, 1))
+    del carol_md
+    bob = site.login(imapd, "bob")
+    bob.cmd("SETACL Work alice lr")
+    bob.cmd("SETACL Trash alice lr")
+    bob.close()
+
+    alice = login("alice")
+    lines, _ = alice.cmd('GETQUOTAROOT "#shared.bob.Work"')
+    assert lines == [b'* QUOTAROOT #shared.bob.Work "#shared.bob"',
+                     b'* QUOTA "#shared.bob" (STORAGE 4 10 MESSAGE 3 10)']
+    lines, _ = alice.cmd('GETQUOTA "#shared.bob"')
+    assert lines == [b'* QUOTA "#shared.bob" (STORAGE 4 10 MESSAGE 3 10)']
+    # her own root is still hers
+    lines, _ = alice.cmd("GETQUOTAROOT INBOX")
+    assert lines == [b'* QUOTAROOT INBOX ""',
+                     b'* QUOTA "" (STORAGE 1 5)']
+    # bob's Trash: no quota root, like anyone's
+    lines, _ = alice.cmd('GETQUOTAROOT "#shared.bob.Trash"')
+    assert lines == [b'* QUOTAROOT #shared.bob.Trash']
+    # a folder of his she may not see, an account alone, a folder
+    # that is not there, someone who shares nothing with her
+    alice.cmd('GETQUOTAROOT "#shared.bob.INBOX"', "NO")
+    alice.cmd('GETQUOTAROOT "#shared.bob"', "NO")
+    alice.cmd('GETQUOTAROOT "#shared.bob.Nope"', "NO")
+    alice.cmd('GETQUOTA "#shared.carol"', "NO")
+    alice.cmd('GETQUOTA "#shared.bob.Work"', "NO")
+    alice.cmd('GETQUOTA "#shared.nobody"', "NO")
+    alice.close()
+
+    # carol sees none of bob's folders: no root of his for her
+    carol = login("carol")
+    carol.cmd('GETQUOTAROOT "#shared.bob.Work"', "NO")
+    carol.cmd('GETQUOTA "#shared.bob"', "NO")
+    carol.close()
