@@ -1,5 +1,6 @@
 /* cmd-fetch.c: FETCH and UID FETCH (RFC 3501 6.4.5, RFC 9051, BINARY of
- * RFC 3516, MODSEQ and CHANGEDSINCE of RFC 7162). */
+ * RFC 3516, MODSEQ and CHANGEDSINCE of RFC 7162, the PARTIAL modifier
+ * of RFC 9394). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "imap-mailbox.h"
 #include "imap-message.h"
 #include "imap-quote.h"
+#include "imap-search.h"
 #include "mem.h"
 #include "rfc822-date.h"
 
@@ -57,6 +59,8 @@ struct fetch_ctx {
 	bool sets_seen, needs_message;
 	uint64_t changedsince;
 	bool vanished;		/* UID FETCH (CHANGEDSINCE n VANISHED) */
+	bool has_partial;	/* (PARTIAL range), RFC 9394 */
+	struct imap_partial_range partial;
 	bool gone, unknown_cte, failed;
 	struct str msg;		/* the current message (CRLF form) */
 };
@@ -251,7 +255,7 @@ static int parse_item(struct fetch_ctx *ctx, const struct imap_arg *arg,
 	return parse_section_item(ctx, arg->str, error_r);
 }
 
-/* (CHANGEDSINCE n) */
+/* (CHANGEDSINCE n [VANISHED] [PARTIAL range]) */
 static int parse_modifiers(struct fetch_ctx *ctx, const struct imap_arg *arg,
 			   const char **error_r)
 {
@@ -281,6 +285,20 @@ static int parse_modifiers(struct fetch_ctx *ctx, const struct imap_arg *arg,
 			ctx->vanished = true;
 			continue;
 		}
+		/* fetch-modifier =/ "PARTIAL" SP partial-range (RFC 9394
+		 * section 4), once */
+		if (imap_arg_atom_equals(a, "PARTIAL")) {
+			if (ctx->has_partial || i + 1 == arg->list_count ||
+			    imap_partial_range_parse(&a[1], &ctx->partial) <
+				    0) {
+				*error_r = "PARTIAL takes one range m:n or "
+					   "-m:-n of non-zero numbers";
+				return -1;
+			}
+			ctx->has_partial = true;
+			i++;
+			continue;
+		}
 		*error_r = "Unknown FETCH modifier";
 		return -1;
 	}
@@ -293,9 +311,36 @@ static int parse_modifiers(struct fetch_ctx *ctx, const struct imap_arg *arg,
 			return -1;
 		}
 	}
-	if (!has_item(ctx, FETCH_MODSEQ))
+	if (ctx->changedsince != 0 && !has_item(ctx, FETCH_MODSEQ))
 		add_item(ctx, FETCH_MODSEQ);
 	return 0;
+}
+
+/* FETCH ... (PARTIAL range): of the messages of the set (those changed
+ * since CHANGEDSINCE's modseq, when given), in order, only the range's
+ * (RFC 9394 section 3.3). */
+static void apply_partial(struct fetch_ctx *ctx)
+{
+	struct imap_mailbox *mbox = ctx->client->mbox;
+	size_t n = 0, first, count;
+
+	for (size_t i = 0; i < ctx->uid_count; i++) {
+		struct mail_index_record rec;
+		const char *error;
+
+		if (ctx->changedsince != 0 &&
+		    mail_index_lookup_uid_flags(mbox->index, ctx->uids[i],
+						MAIL_INDEX_READ_NO_DATE, &rec,
+						&error) > 0 &&
+		    rec.modseq <= ctx->changedsince)
+			continue;
+		ctx->uids[n++] = ctx->uids[i];
+	}
+	imap_partial_range_select(&ctx->partial, n, &first, &count);
+	if (first > 0)
+		memmove(ctx->uids, ctx->uids + first,
+			count * sizeof(*ctx->uids));
+	ctx->uid_count = count;
 }
 
 static void append_internaldate(struct str *out, int64_t t)
@@ -667,6 +712,8 @@ void cmd_fetch(struct imap_cmd *cmd)
 	}
 	imap_mailbox_resolve(client->mbox, &set, cmd->uid, &ctx->uids,
 			     &ctx->uid_count);
+	if (ctx->has_partial)
+		apply_partial(ctx);
 	if (ctx->vanished)
 		send_vanished_earlier(client, &set, ctx->changedsince);
 	imap_seqset_free(&set);

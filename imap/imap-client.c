@@ -190,7 +190,7 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 	    client->compress == NULL)
 		str_append(out, " COMPRESS=DEFLATE");
 	str_append(out, " ESEARCH SEARCHRES SORT SORT=DISPLAY ESORT "
-			"CONTEXT=SEARCH CONTEXT=SORT "
+			"CONTEXT=SEARCH CONTEXT=SORT PARTIAL "
 			"THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN");
 }
 
