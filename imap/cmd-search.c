@@ -1069,6 +1069,9 @@ static void context_add(struct imap_cmd *cmd,
 	mbox->contexts[mbox->context_count++] = ctx;
 }
 
+/* command-select =/ "CANCELUPDATE" 1*(SP quoted) (RFC 5267 section 5):
+ * the tags are quoted strings only, all checked before any is
+ * cancelled; a tag without updates is not an error. */
 void cmd_cancelupdate(struct imap_cmd *cmd)
 {
 	struct imap_mailbox *mbox = cmd->client->mbox;
@@ -1079,7 +1082,8 @@ void cmd_cancelupdate(struct imap_cmd *cmd)
 	}
 	for (size_t a = 0; a < cmd->count; a++) {
 		if (cmd->args[a].type != IMAP_ARG_STRING) {
-			imap_cmd_bad(cmd, "CANCELUPDATE takes quoted tags");
+			imap_cmd_bad(cmd, "CANCELUPDATE takes quoted tags "
+					  "(RFC 5267: 1*(SP quoted))");
 			return;
 		}
 	}

@@ -212,3 +212,57 @@ def test_context_updates(m, imapd, tmp_path):
     typ, es, other = untagged_esearch(m, "CANCELUPDATE")
     assert typ == "BAD"
     other_m.logout()
+
+
+def test_cancelupdate_grammar(m):
+    """CANCELUPDATE (RFC 5267 section 4.3.5), by its formal syntax in
+    section 5:
+
+        command-select =/ "CANCELUPDATE" 1*(SP quoted)
+
+    tags are quoted strings: an unquoted atom or a literal is not in the
+    grammar (BAD, nothing cancelled, the session goes on); several tags
+    cancel them all; a tag that has no updates is not an error."""
+    tags = {}
+    for key, cmd in (("a", "SEARCH RETURN (UPDATE COUNT) UNSEEN"),
+                     ("b", "SORT RETURN (UPDATE ALL) (SUBJECT) UTF-8 "
+                           "UNSEEN"),
+                     ("c", "UID SEARCH RETURN (UPDATE) SEEN")):
+        typ, es, _ = untagged_esearch(m, cmd)
+        assert typ == "OK" and len(es) == 1, es
+        tags[key] = re.match(rb'^\* ESEARCH \(TAG "([^"]+)"\)',
+                             es[0]).group(1).decode()
+
+    def updated(cmd):
+        typ, es, _ = untagged_esearch(m, cmd)
+        assert typ == "OK"
+        return sorted(re.match(rb'^\* ESEARCH \(TAG "([^"]+)"\)', x)
+                      .group(1).decode() for x in es)
+
+    for bad in ("CANCELUPDATE",
+                "CANCELUPDATE %s" % tags["a"],
+                'CANCELUPDATE "%s" %s' % (tags["a"], tags["b"]),
+                'CANCELUPDATE {%d+}\r\n%s' % (len(tags["a"]), tags["a"]),
+                'CANCELUPDATE ("%s")' % tags["a"],
+                "CANCELUPDATE NIL"):
+        typ, es, _ = untagged_esearch(m, bad)
+        assert typ == "BAD", bad
+    # nothing was cancelled: every context still gets its update
+    assert updated("STORE 1 +FLAGS (\\Seen)") == sorted(tags.values())
+    typ, _, _ = untagged_esearch(m, 'CANCELUPDATE "%s" "%s"' %
+                                 (tags["a"], tags["b"]))
+    assert typ == "OK"
+    assert updated("STORE 1 -FLAGS (\\Seen)") == [tags["c"]]
+    # unknown and already cancelled tags
+    typ, _, _ = untagged_esearch(m, 'CANCELUPDATE "nosuch" "%s"' %
+                                 tags["a"])
+    assert typ == "OK"
+    assert updated("STORE 2 +FLAGS (\\Seen)") == [tags["c"]]
+    typ, _, _ = untagged_esearch(m, 'CANCELUPDATE "%s"' % tags["c"])
+    assert typ == "OK"
+    assert updated("STORE 2 -FLAGS (\\Seen)") == []
+    # selected state only (RFC 5267 section 4.3.5)
+    typ, _, _ = untagged_esearch(m, "CLOSE")
+    assert typ == "OK"
+    typ, _, _ = untagged_esearch(m, 'CANCELUPDATE "%s"' % tags["c"])
+    assert typ == "BAD"
