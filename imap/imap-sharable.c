@@ -203,9 +203,12 @@ int imap_sharable_access(const char *dir)
 	return 1;
 }
 
-/* A base name a known file may hold. */
+/* A line a known file may hold: a base name, optionally followed by
+ * "\th" (hidden). */
 static bool known_name_valid(const char *s, size_t len)
 {
+	if (len > 2 && s[len - 2] == '\t' && s[len - 1] == 'h')
+		len -= 2;
 	if (len == 0 || len > IMAP_SHARABLE_LINE_MAX || s[0] == '.')
 		return false;
 	for (size_t i = 0; i < len; i++) {
@@ -249,10 +252,12 @@ void imap_sharable_known_parse(const char *data, size_t size,
 	}
 	if (n > 0)
 		qsort(v, n, sizeof(*v), strp_cmp);
-	/* repeated names once */
+	/* repeated names once ("a" and "a\th" too: the first, by the
+	 * order, is the plain one) */
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (k > 0 && strcmp(v[k - 1], v[i]) == 0) {
+		if (k > 0 && strcspn(v[k - 1], "\t") == strcspn(v[i], "\t") &&
+		    strncmp(v[k - 1], v[i], strcspn(v[i], "\t")) == 0) {
 			free(v[i]);
 			continue;
 		}
@@ -263,7 +268,9 @@ void imap_sharable_known_parse(const char *data, size_t size,
 	*bad_r = bad;
 }
 
-static bool known_has(char **v, size_t n, const char *base, size_t len)
+/* 0 when base (len bytes) is not in the known names v, 1 when it is,
+ * 2 when it is hidden. */
+static int known_has(char **v, size_t n, const char *base, size_t len)
 {
 	size_t lo = 0, hi = n;
 
@@ -271,16 +278,16 @@ static bool known_has(char **v, size_t n, const char *base, size_t len)
 		size_t mid = lo + (hi - lo) / 2;
 		int r = strncmp(v[mid], base, len);
 
-		if (r == 0 && v[mid][len] != '\0')
+		if (r == 0 && v[mid][len] != '\0' && v[mid][len] != '\t')
 			r = 1;
 		if (r == 0)
-			return true;
+			return v[mid][len] == '\t' ? 2 : 1;
 		if (r < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return false;
+	return 0;
 }
 
 struct known_read {
@@ -505,14 +512,17 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 		const struct maildir_entry *o = &orig->entries[i];
 		char *base = xstrndup(o->name, o->base_len);
 		bool in_copy = maildir_list_find(copy, base) != NULL;
-		bool was_known = known_has(known, known_count, base,
-					   o->base_len);
+		int was_known = known_has(known, known_count, base,
+					  o->base_len);
+		bool hidden = false;
 
-		if (was_known && !in_copy) {
+		if (was_known != 0 && !in_copy) {
 			/* the account expunged it: from the original too
 			 * when it may (the sticky bit of -s write lets
-			 * the filesystem refuse others' messages) */
-			if (writable) {
+			 * the filesystem refuse others' messages); from
+			 * a read-only folder it is only hidden, for good */
+			hidden = true;
+			if (writable && was_known == 1) {
 				char *p = xasprintf("%s/%s/%s", orig_dir,
 						    entry_sub(o), o->name);
 				int r = unlink(p);
@@ -526,7 +536,7 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 					continue;
 				}
 			}
-		} else if (!was_known && !in_copy) {
+		} else if (was_known == 0 && !in_copy) {
 			int r = link_in(copy_dir, orig_dir, o);
 			if (r <= 0) {
 				/* tried again on the next refresh */
@@ -535,7 +545,7 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 			}
 		}
 		str_append(&out, base);
-		str_append_c(&out, '\n');
+		str_append(&out, hidden ? "\th\n" : "\n");
 		free(base);
 	}
 	if (known_write(copy_dir, &out) < 0) {

@@ -26,7 +26,9 @@
  * account expunged from its copy stays out, and is removed from the
  * sharable folder too when the folder is writable (as Courier-IMAP).
  * The copy remembers the messages it has seen in its "shared-known"
- * file, one base name a line. */
+ * file, one base name a line, followed by "<TAB>h" for those the account
+ * expunged while it could not remove them from the folder: they stay
+ * hidden from it even if the folder becomes writable later. */
 #ifndef IMAP_SHARABLE_H
 #define IMAP_SHARABLE_H
 
@@ -100,10 +102,11 @@ bool imap_sharable_split(const char *rest, size_t *nick_len_r,
  * can). */
 int imap_sharable_access(const char *dir);
 
-/* Parses a known file's data into base names (each validated: no '/',
- * no control bytes, 1 to IMAP_SHARABLE_LINE_MAX bytes; others skipped
- * and counted in *bad_r).  *names_r is sorted, caller frees each and
- * the array. */
+/* Parses a known file's data into its lines: base names (each
+ * validated: no '/', ':', control bytes or leading '.', 1 to
+ * IMAP_SHARABLE_LINE_MAX bytes), optionally with "\th"; others skipped
+ * and counted in *bad_r.  *names_r is sorted, one line per base name,
+ * caller frees each and the array. */
 void imap_sharable_known_parse(const char *data, size_t size,
 			       char ***names_r, size_t *count_r,
 			       size_t *bad_r);

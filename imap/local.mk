@@ -55,6 +55,11 @@ TESTS += tests/unit/test-imap-shared
 tests_unit_test_imap_shared_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_unit_test_imap_shared_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_imap_shared_LDADD = $(IMAP_LIBS) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test-imap-sharable
+TESTS += tests/unit/test-imap-sharable
+tests_unit_test_imap_sharable_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_unit_test_imap_sharable_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_imap_sharable_LDADD = $(IMAP_LIBS) $(CMOCKA_LIBS)
 check_PROGRAMS += tests/unit/test-imap-referral
 TESTS += tests/unit/test-imap-referral
 tests_unit_test_imap_referral_CPPFLAGS = $(IMAP_CPPFLAGS)
@@ -96,6 +101,12 @@ tests_fuzz_fuzz_imap_shared_SOURCES = tests/fuzz/fuzz-imap-shared.c
 tests_fuzz_fuzz_imap_shared_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_fuzz_fuzz_imap_shared_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_imap_shared_LDADD = $(IMAP_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz-imap-sharable
+tests_fuzz_fuzz_imap_sharable_SOURCES = tests/fuzz/fuzz-imap-sharable.c
+tests_fuzz_fuzz_imap_sharable_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_fuzz_fuzz_imap_sharable_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_imap_sharable_LDADD = $(IMAP_LIBS)
 
 FUZZ_TARGETS += tests/fuzz/fuzz-imap-referral
 tests_fuzz_fuzz_imap_referral_SOURCES = tests/fuzz/fuzz-imap-referral.c
