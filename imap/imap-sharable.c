@@ -431,7 +431,8 @@ static const char *entry_sub(const struct maildir_entry *e)
 }
 
 /* Links the original message into the copy's new/ under its base name
- * (a hard link, else a symbolic one).  1 done, 0 it vanished, -1. */
+ * (a symbolic link, as Courier: the space comes back as soon as the
+ * message is removed from the sharable folder).  1 done, -1. */
 static int link_in(const char *copy_dir, const char *orig_dir,
 		   const struct maildir_entry *e)
 {
@@ -440,18 +441,43 @@ static int link_in(const char *copy_dir, const char *orig_dir,
 			      e->name);
 	int ret = 1;
 
-	if (link(src, dst) < 0 && errno != EEXIST) {
-		if (errno == ENOENT)
-			ret = 0;
-		else if (symlink(src, dst) < 0 && errno != EEXIST)
-			ret = -1;
+	if (symlink(src, dst) < 0 && errno != EEXIST) {
+		log_warning("imapd: symlink(%s): %s", dst, strerror(errno));
+		ret = -1;
 	}
-	if (ret < 0)
-		log_warning("imapd: linking %s into %s: %s", src, copy_dir,
-			    strerror(errno));
 	free(src);
 	free(dst);
 	return ret;
+}
+
+/* Points the copy's link c back at the original o when the original
+ * was renamed (its owner moved it to cur/ or changed its flags); the
+ * link keeps its own name, so the account's flags stay. */
+static void link_repair(const char *copy_dir, const char *orig_dir,
+			const struct maildir_entry *c,
+			const struct maildir_entry *o)
+{
+	char *path = xasprintf("%s/%s/%s", copy_dir, entry_sub(c), c->name);
+	char *want = xasprintf("%s/%s/%s", orig_dir, entry_sub(o), o->name);
+	char target[4096];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+	/* a regular file (or a link already right) is left alone */
+	if (n >= 0 && ((size_t)n != strlen(want) ||
+		       memcmp(target, want, (size_t)n) != 0)) {
+		char *tmp = xasprintf("%s/tmp/%.*s.%ld.relink", copy_dir,
+				      (int)c->base_len, c->name,
+				      (long)getpid());
+		(void)unlink(tmp);
+		if (symlink(want, tmp) < 0 || rename(tmp, path) < 0) {
+			log_warning("imapd: relinking %s: %s", path,
+				    strerror(errno));
+			(void)unlink(tmp);
+		}
+		free(tmp);
+	}
+	free(want);
+	free(path);
 }
 
 static int lock_copy(const char *copy_dir)
@@ -493,12 +519,16 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 		*error_r = "cannot read the copy's list of known messages";
 		goto out;
 	}
-	/* vanished from the original: out of the copy too */
+	/* vanished from the original: out of the copy too; renamed
+	 * there: the link follows */
 	for (size_t i = 0; i < copy->count; i++) {
 		const struct maildir_entry *c = &copy->entries[i];
 		char *base = xstrndup(c->name, c->base_len);
+		const struct maildir_entry *o = maildir_list_find(orig, base);
 
-		if (maildir_list_find(orig, base) == NULL) {
+		if (o != NULL) {
+			link_repair(copy_dir, orig_dir, c, o);
+		} else {
 			char *p = xasprintf("%s/%s/%s", copy_dir, entry_sub(c),
 					    c->name);
 			if (unlink(p) < 0 && errno != ENOENT)

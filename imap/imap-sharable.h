@@ -18,11 +18,12 @@
  * writable for the account when others may write into it too (-s write).
  *
  * The account reads a folder through its own copy, the maildir
- * MAILDIR/shared-folders/NICK/FOLDER, whose messages are links (hard
- * links, symbolic ones where the filesystem refuses those) to the
- * sharable folder's messages: the account's flags are its own (kept in
- * its copy's file names).  imap_sharable_refresh() brings the copy in
- * step: new messages are linked in, vanished ones removed; a message the
+ * MAILDIR/shared-folders/NICK/FOLDER, whose messages are symbolic links
+ * to the sharable folder's messages (as Courier's: removing a message
+ * frees its space at once): the account's flags are its own (kept in its
+ * copy's file names).  imap_sharable_refresh() brings the copy in
+ * step: new messages are linked in, vanished ones removed, links to
+ * messages renamed in the folder pointed at their new names; a message the
  * account expunged from its copy stays out, and is removed from the
  * sharable folder too when the folder is writable (as Courier-IMAP).
  * The copy remembers the messages it has seen in its "shared-known"

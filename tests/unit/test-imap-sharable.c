@@ -349,8 +349,10 @@ static void test_refresh(void **state)
 	assert_true(has(copy, "new", "2.M2.h"));
 	char *p = xasprintf("%s/new/2.M2.h", copy);
 	struct stat st;
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
 	assert_int_equal(stat(p, &st), 0);
-	assert_int_equal(st.st_nlink, 2);
+	assert_int_equal(st.st_size, 4);
 	free(p);
 	char *link = xasprintf("%s/shared", copy);
 	char target[512];
@@ -367,6 +369,21 @@ static void test_refresh(void **state)
 	assert_int_equal(imap_sharable_refresh(copy, orig, false, &error), 0);
 	assert_true(has(copy, "cur", "1.M1.h:2,FS"));
 	assert_int_equal(count(copy), 2);
+
+	/* the owner reads "2" (renamed there): the link follows, under
+	 * its own name */
+	char *o1 = xasprintf("%s/cur/2.M2.h:2,S", orig);
+	char *o2 = xasprintf("%s/cur/2.M2.h:2,RS", orig);
+	assert_int_equal(rename(o1, o2), 0);
+	p = xasprintf("%s/new/2.M2.h", copy);
+	assert_int_equal(stat(p, &st), -1);
+	assert_int_equal(imap_sharable_refresh(copy, orig, false, &error), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_size, 4);
+	assert_int_equal(count(copy), 2);
+	free(p);
+	free(o1);
+	free(o2);
 
 	/* expunged from the copy of a read-only folder: it stays out */
 	assert_int_equal(unlink(b), 0);
