@@ -233,8 +233,26 @@ char *imap_sharable_copy_dir(struct imap_client *client, const char *folder)
 	return ret;
 }
 
-char *imap_folder_index_dir(struct imap_client *client, const char *folder,
-			    char **orig_r, bool *writable_r)
+/* The mtimes (sec, nsec) of dir's new/ and cur/ (0 for one missing). */
+static void sharable_stamp(const char *dir, int64_t stamp_r[4])
+{
+	struct stat st;
+
+	memset(stamp_r, 0, 4 * sizeof(*stamp_r));
+	for (int i = 0; i < 2; i++) {
+		char *p = xasprintf("%s/%s", dir, i == 0 ? "new" : "cur");
+		if (stat(p, &st) == 0) {
+			stamp_r[i * 2] = st.st_mtim.tv_sec;
+			stamp_r[i * 2 + 1] = st.st_mtim.tv_nsec;
+		}
+		free(p);
+	}
+}
+
+/* imap_folder_index_dir(); stamp_r (may be NULL) gets the sharable
+ * folder's stamp taken just before the refresh. */
+static char *index_dir(struct imap_client *client, const char *folder,
+		       char **orig_r, bool *writable_r, int64_t *stamp_r)
 {
 	struct imap_folder_loc loc;
 	const char *error;
@@ -251,6 +269,8 @@ char *imap_folder_index_dir(struct imap_client *client, const char *folder,
 	char *orig = maildir_folder_path(loc.root, loc.sub);
 	char *copy = imap_sharable_copy_dir(client, folder);
 	imap_folder_loc_free(&loc);
+	if (orig != NULL && stamp_r != NULL)
+		sharable_stamp(orig, stamp_r);
 	if (orig == NULL || copy == NULL ||
 	    imap_sharable_refresh(copy, orig, access == 2, &error) < 0) {
 		if (orig != NULL && copy != NULL)
@@ -266,6 +286,12 @@ char *imap_folder_index_dir(struct imap_client *client, const char *folder,
 	if (writable_r != NULL)
 		*writable_r = access == 2;
 	return copy;
+}
+
+char *imap_folder_index_dir(struct imap_client *client, const char *folder,
+			    char **orig_r, bool *writable_r)
+{
+	return index_dir(client, folder, orig_r, writable_r, NULL);
 }
 
 int imap_folder_locate(struct imap_client *client, const char *folder,
@@ -538,7 +564,8 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 		return -1;
 	char *orig = NULL;
 	bool writable = false;
-	char *dir = imap_folder_index_dir(client, folder, &orig, &writable);
+	int64_t stamp[4] = { 0 };
+	char *dir = index_dir(client, folder, &orig, &writable, stamp);
 	unsigned int rights = dir != NULL ? imap_folder_rights(client, folder) :
 					    0;
 	free(folder);
@@ -568,6 +595,7 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	mbox->rights = rights;
 	mbox->sharable_orig = orig;
 	mbox->sharable_writable = writable;
+	memcpy(mbox->sharable_stamp, stamp, sizeof(stamp));
 	if (mail_index_open(dir, NULL, &mbox->index, error_r) < 0 ||
 	    mail_index_get_status(mbox->index, &st, error_r) < 0 ||
 	    mail_index_uids(mbox->index, &mbox->uids, &mbox->count,
@@ -592,14 +620,29 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	return 0;
 }
 
+/* True when the sharable folder's new/ and cur/ mtimes differ from
+ * those of the last refresh (and records them). */
+static bool sharable_stamp_changed(struct imap_mailbox *mbox)
+{
+	int64_t now[4];
+
+	sharable_stamp(mbox->sharable_orig, now);
+	bool changed = memcmp(now, mbox->sharable_stamp, sizeof(now)) != 0;
+	memcpy(mbox->sharable_stamp, now, sizeof(now));
+	return changed;
+}
+
 /* Carries the account's expunges in its copy of a sharable folder to
  * the sharable folder (when writable) and brings in what is new there. */
 static void sharable_carry(struct imap_mailbox *mbox)
 {
 	const char *error;
 
-	if (mbox->sharable_orig != NULL &&
-	    imap_sharable_refresh(mbox->dir, mbox->sharable_orig,
+	if (mbox->sharable_orig == NULL)
+		return;
+	/* the stamp first: a change during the refresh is seen next time */
+	sharable_stamp(mbox->sharable_orig, mbox->sharable_stamp);
+	if (imap_sharable_refresh(mbox->dir, mbox->sharable_orig,
 				  mbox->sharable_writable, &error) < 0)
 		log_warning("imapd: %s: %s", mbox->dir, error);
 }
@@ -1041,6 +1084,10 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 
 	if (mbox == NULL)
 		return 0;
+	/* a sharable folder: what arrived there (a delivery, an APPEND or
+	 * COPY into it) is linked into the copy, so the index sees it */
+	if (mbox->sharable_orig != NULL && sharable_stamp_changed(mbox))
+		sharable_carry(mbox);
 	if (mail_index_changed_since(mbox->index, mbox->modseq, &error) <= 0) {
 		/* this session's own changes are not reported back, but
 		 * live search results (RFC 5267) follow them too */

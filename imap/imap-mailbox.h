@@ -54,6 +54,9 @@ struct imap_mailbox {
 	char *sharable_orig;
 	bool sharable_writable;
 	uint32_t sharable_messages;
+	/* the folder's new/ and cur/ mtimes (sec, nsec) at the last
+	 * refresh: a change brings new mail in at the next sync */
+	int64_t sharable_stamp[4];
 };
 
 /* What the index caches per message (imap_mailbox_cached()). */

@@ -321,6 +321,20 @@ def test_append_copy_and_refusals(imapd, maildirmake, tmp_path):
     assert exists(lines) == 2
     assert body(bob, 1) == msg(7)
 
+    # the selected copy takes in what arrives in the sharable folder at
+    # the next command: an APPEND by another account, a delivery
+    alice.cmd("SELECT shared.notices.Weekly")
+    typ, data = bob.m.append("shared.notices.Weekly", None, None, msg(9))
+    assert typ == "OK", data
+    lines, _ = alice.cmd("NOOP")
+    assert b"* 3 EXISTS" in lines, lines
+    assert body(alice, 3) == msg(9)
+    put(site.weekly, msg(10))
+    lines, _ = alice.cmd("NOOP")
+    assert b"* 4 EXISTS" in lines, lines
+    assert body(alice, 4) == msg(10)
+    alice.cmd("SELECT INBOX")
+
     # into a read-only one: NO with the reason, nothing added
     typ, data = m.append("shared.notices.News", None, None, msg(8))
     assert typ == "NO" and b"NOPERM" in data[0], data
