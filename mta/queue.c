@@ -24,16 +24,38 @@ static char *queue_dir_override, *queue_dir_cached;
 /* Error strings are per thread: commits may run in worker threads. */
 static _Thread_local char errbuf[1024];
 
-/* Group commit of the bucket folders' fsync (see queue_new_commit()): the
- * number of fsyncs started and finished, the bucket and result of the
- * last finished one.  All under group_lock. */
-static pthread_mutex_t group_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t group_cond = PTHREAD_COND_INITIALIZER;
-static uint64_t group_started, group_done;
-static bool group_running;
-static time_t group_done_bucket;
-static int group_done_errno;
-static atomic_ulong group_fsyncs;
+/* Group commits (see queue_new_commit()): a sync that started after a
+ * committer's own writes covers them, so concurrent committers share
+ * one.  The count of syncs started and finished, whether one runs, the
+ * key (bucket number, or 0 for the file system) and result of the last
+ * finished one; all under the group's lock. */
+struct group_sync {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t started, done;
+	bool running;
+	int64_t done_key;
+	int done_errno;
+	atomic_ulong count;
+};
+
+static struct group_sync group_dir = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, false,
+	0, 0, 0
+};
+static struct group_sync group_fs = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, false,
+	0, 0, 0
+};
+/* Failed syncfs() calls so far: a message begun before one and committed
+ * after it fails (syncfs reports an error of the file system once, to
+ * whichever call sees it, maybe one that did not cover that message). */
+static atomic_ulong sync_errors;
+/* The fd syncfs() is called on: open for the life of the process, so
+ * that it sees every write-back error since the first commit. */
+static int syncfs_fd = -1;
+static dev_t syncfs_dev;
+static pthread_once_t syncfs_once = PTHREAD_ONCE_INIT;
 
 static const char *err(const char *what, const char *path)
 {
@@ -177,6 +199,7 @@ int queue_new_begin(struct queue_new **new_r, const char **error_r)
 
 	*new_r = NULL;
 	qn = xcalloc(1, sizeof(*qn));
+	qn->sync_errors = atomic_load(&sync_errors);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	for (int tries = 0;; tries++) {
 		unsigned int c = atomic_fetch_add(&counter, 1);
@@ -279,62 +302,141 @@ static int link_into_bucket(const char *bucket, const char *from,
 	return -1;
 }
 
-/* fsyncs the bucket folder after this thread's links, sharing the work
- * with concurrent commits: an fsync of the same bucket that started after
- * our links were made covers them, so we wait for the next one to finish
+/* The syncs a group runs: 0 or an errno. */
+static int sync_dir(const char *path)
+{
+	int e = 0, fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0)
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	return e;
+}
+
+#ifdef __linux__
+static void syncfs_open(void)
+{
+	char *tmp = xasprintf("%s/tmp", queue_dir());
+
+	struct stat st;
+
+	syncfs_fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (syncfs_fd >= 0 && fstat(syncfs_fd, &st) == 0)
+		syncfs_dev = st.st_dev;
+	else if (syncfs_fd >= 0) {
+		close(syncfs_fd);
+		syncfs_fd = -1;
+	}
+	free(tmp);
+}
+
+static int sync_fs(const char *path)
+{
+	(void)path;
+	if (syncfs_fd < 0)
+		return EBADF;
+	if (syncfs(syncfs_fd) < 0) {
+		int e = errno;
+
+		atomic_fetch_add(&sync_errors, 1);
+		return e;
+	}
+	return 0;
+}
+#endif
+
+/* Runs op(path) after this thread's writes, sharing the work with
+ * concurrent commits: a sync of the same key that started after our
+ * writes were made covers them, so we wait for the next one to finish
  * instead of issuing our own.  N concurrent commits thus cost about one
- * folder fsync instead of N. */
-static int group_fsync_bucket(const char *bucket, time_t bucket_no,
-			      const char **error_r)
+ * sync instead of N.  Returns 0, or -1 with *error_r. */
+static int group_run(struct group_sync *g, int64_t key, const char *path,
+		     int (*op)(const char *path), const char **error_r)
 {
 	uint64_t need;
 	int ret = 0;
 
-	pthread_mutex_lock(&group_lock);
-	/* Our links are done: any fsync started from now on covers them. */
-	need = group_started + 1;
+	pthread_mutex_lock(&g->lock);
+	/* Our writes are done: any sync started from now on covers them. */
+	need = g->started + 1;
 	for (;;) {
-		if (group_done >= need) {
-			if (group_done_bucket == bucket_no) {
-				if (group_done_errno != 0) {
-					errno = group_done_errno;
-					*error_r = err("cannot fsync", bucket);
+		if (g->done >= need) {
+			if (g->done_key == key) {
+				if (g->done_errno != 0) {
+					errno = g->done_errno;
+					*error_r = err("cannot sync", path);
 					ret = -1;
 				}
 				break;
 			}
-			/* Another bucket's fsync: we need one of ours. */
-			need = group_started + 1;
+			/* Another key's sync: we need one of ours. */
+			need = g->started + 1;
 		}
-		if (!group_running) {
-			uint64_t gen = ++group_started;
-			int e = 0, fd;
+		if (!g->running) {
+			uint64_t gen = ++g->started;
+			int e;
 
-			group_running = true;
-			pthread_mutex_unlock(&group_lock);
-			atomic_fetch_add(&group_fsyncs, 1);
-			fd = open(bucket, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (fd < 0 || fsync(fd) < 0)
-				e = errno;
-			if (fd >= 0)
-				close(fd);
-			pthread_mutex_lock(&group_lock);
-			group_running = false;
-			group_done = gen;
-			group_done_bucket = bucket_no;
-			group_done_errno = e;
-			pthread_cond_broadcast(&group_cond);
+			g->running = true;
+			pthread_mutex_unlock(&g->lock);
+			atomic_fetch_add(&g->count, 1);
+			e = op(path);
+			pthread_mutex_lock(&g->lock);
+			g->running = false;
+			g->done = gen;
+			g->done_key = key;
+			g->done_errno = e;
+			pthread_cond_broadcast(&g->cond);
 			continue;
 		}
-		pthread_cond_wait(&group_cond, &group_lock);
+		pthread_cond_wait(&g->cond, &g->lock);
 	}
-	pthread_mutex_unlock(&group_lock);
+	pthread_mutex_unlock(&g->lock);
 	return ret;
 }
 
 unsigned long queue_group_fsyncs(void)
 {
-	return atomic_load(&group_fsyncs);
+	return atomic_load(&group_dir.count);
+}
+
+unsigned long queue_group_syncfs(void)
+{
+	return atomic_load(&group_fs.count);
+}
+
+/* Makes the message's two tmp/ files durable: one syncfs() shared with
+ * the concurrent commits (Linux), else an fsync of each. */
+static int sync_files(struct queue_new *qn, int ctl_fd, const char **error_r)
+{
+#ifdef __linux__
+	struct stat st;
+
+	pthread_once(&syncfs_once, syncfs_open);
+	/* the same file system (queue_set_dir() may have moved the queue) */
+	if (syncfs_fd >= 0 && fstat(qn->data_fd, &st) == 0 &&
+	    st.st_dev == syncfs_dev) {
+		if (group_run(&group_fs, 0, qn->tmp_data, sync_fs,
+			      error_r) < 0)
+			return -1;
+		if (atomic_load(&sync_errors) != qn->sync_errors) {
+			errno = EIO;
+			*error_r = err("cannot sync (a write-back error of "
+				       "the file system)", qn->tmp_data);
+			return -1;
+		}
+		return 0;
+	}
+#endif
+	if (fsync(qn->data_fd) < 0) {
+		*error_r = err("cannot fsync", qn->tmp_data);
+		return -1;
+	}
+	if (fsync(ctl_fd) < 0) {
+		*error_r = err("cannot fsync", qn->tmp_ctl);
+		return -1;
+	}
+	return 0;
 }
 
 int queue_new_commit(struct queue_new **newp, const char *ctl_text,
@@ -347,10 +449,6 @@ int queue_new_commit(struct queue_new **newp, const char *ctl_text,
 	bool made = false;
 	int fd = -1, ret = -1;
 
-	if (fsync(qn->data_fd) < 0) {
-		*error_r = err("cannot fsync", qn->tmp_data);
-		goto out;
-	}
 	/* 0660: the delivery modules append their status records, and
 	 * courieresmtp runs as the queue's user and group, not root */
 	fd = open(qn->tmp_ctl, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
@@ -367,10 +465,10 @@ int queue_new_commit(struct queue_new **newp, const char *ctl_text,
 		*error_r = err("cannot write", qn->tmp_ctl);
 		goto out;
 	}
-	if (fsync(fd) < 0) {
-		*error_r = err("cannot fsync", qn->tmp_ctl);
+	/* both files on disk before either is linked: a control file
+	 * courierd can see always has its whole message */
+	if (sync_files(qn, fd, error_r) < 0)
 		goto out;
-	}
 	if (link_into_bucket(bucket, qn->tmp_data, data, &made,
 			     error_r) < 0)
 		goto out;
@@ -387,8 +485,8 @@ int queue_new_commit(struct queue_new **newp, const char *ctl_text,
 		if (r < 0)
 			goto fail_linked;
 	}
-	if (group_fsync_bucket(bucket, qn->time / QUEUE_BUCKET_SECS,
-			       error_r) < 0)
+	if (group_run(&group_dir, qn->time / QUEUE_BUCKET_SECS, bucket,
+		      sync_dir, error_r) < 0)
 		goto fail_linked;
 	ret = 0;
 	goto out;

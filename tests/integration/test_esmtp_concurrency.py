@@ -294,3 +294,46 @@ def test_many_parallel_clients(inst):
     with concurrent.futures.ThreadPoolExecutor(20) as ex:
         ids = [i for r in ex.map(one, range(20)) for i in r]
     assert len(ids) == 100 and len(set(ids)) == 100
+
+
+def test_group_commit_250_only_when_both_files_are_in(inst):
+    """The commits share their syncs (one syncfs for the tmp/ files of
+    every message written before it, one fsync of the bucket for their
+    links): whatever message a client's 250 names is, at that moment,
+    complete in its bucket (data file with the whole message, control
+    file with the envelope), for ten clients committing at once."""
+    import concurrent.futures
+    import glob
+
+    def one(n):
+        s = smtplib.SMTP("127.0.0.1", inst.ports["smtp"], timeout=60)
+        s.ehlo("g%d.test" % n)
+        for k in range(10):
+            body = b"Subject: group %d-%d\r\n\r\n" % (n, k) + \
+                b"line of the message\r\n" * 200 + b"END %d-%d\r\n" % (n, k)
+            # the null sender: no DNS check (the fixture's DNS is deaf)
+            assert s.mail("")[0] == 250
+            assert s.rcpt(inst.login)[0] == 250
+            code, text = s.data(body)
+            assert code == 250, text
+            qid = text.split()[-1].decode()
+            d = glob.glob(os.path.join(inst.var, "queue", "msgs", "*",
+                                       "D" + qid))
+            c = glob.glob(os.path.join(inst.var, "queue", "msgs", "*",
+                                       "C" + qid))
+            assert len(d) == 1 and len(c) == 1, qid
+            with open(d[0], "rb") as f:
+                data = f.read()
+            assert b"END %d-%d\n" % (n, k) in data
+            assert data.count(b"line of the message\n") == 200
+            with open(c[0]) as f:
+                ctl = f.read().splitlines()
+            assert ctl[0] == "s"
+            assert "r" + inst.login in ctl
+        s.quit()
+        return n
+
+    with concurrent.futures.ThreadPoolExecutor(10) as ex:
+        assert sorted(ex.map(one, range(10))) == list(range(10))
+    # nothing left behind in tmp/
+    assert os.listdir(os.path.join(inst.var, "queue", "tmp")) == []
