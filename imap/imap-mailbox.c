@@ -568,6 +568,14 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	char *dir = index_dir(client, folder, &orig, &writable, stamp);
 	unsigned int rights = dir != NULL ? imap_folder_rights(client, folder) :
 					    0;
+	if (dir == NULL && imap_folder_is_sharable(folder) &&
+	    imap_folder_rights(client, folder) != 0) {
+		/* there, but its copy could not be made (logged) */
+		free(folder);
+		*error_r = "[SERVERBUG] Cannot bring this account's copy of "
+			   "the shared folder up to date";
+		return -1;
+	}
 	free(folder);
 	if (dir == NULL || !maildir_is_maildir(dir) ||
 	    (rights & (IMAP_ACL_LOOKUP | IMAP_ACL_READ)) == 0) {

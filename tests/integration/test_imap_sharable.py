@@ -352,6 +352,16 @@ def test_append_copy_and_refusals(imapd, maildirmake, tmp_path):
                  "shared.notices", "shared"):
         _, tagged = alice.cmd("SELECT %s" % name, status="NO")
         assert b"[NONEXISTENT]" in tagged, tagged
+    # the account's copy cannot be made (a file in its place): NO
+    copy = os.path.join(site.md["alice"], "shared-folders", "notices",
+                        "News")
+    assert not os.path.exists(copy)
+    open(copy, "w").close()
+    _, tagged = alice.cmd("SELECT shared.notices.News", status="NO")
+    assert b"[SERVERBUG]" in tagged and b"copy" in tagged, tagged
+    os.unlink(copy)
+    lines, _ = alice.cmd("SELECT shared.notices.News")
+    assert exists(lines) == 1
     alice.close()
     bob.close()
 
