@@ -6,10 +6,11 @@ session over the stdin/stdout tunnel): NAMESPACE, LIST/LSUB of
 shared.NICK.FOLDER with both namespace layouts, SELECT, FETCH, per-account
 flags, new messages after a re-SELECT, EXPUNGE with read and with write
 permission, APPEND/COPY into a writable folder, and the NO answers where
-the account may not."""
+the account may not; and isync (mbsync) syncing a shared folder."""
 
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -393,4 +394,64 @@ def test_global_maildirshared_and_bad_lines(imapd, maildirmake, tmp_path):
     assert "shared.notices.Weekly" in got
     assert not any("rel" in n or "bad" in n for n in got)
     bob.cmd("EXAMINE shared.board.Board")
+    bob.close()
+
+
+MBSYNC = shutil.which("mbsync")
+
+
+@pytest.mark.skipif(MBSYNC is None, reason="isync (mbsync) is not installed")
+def test_mbsync_shared_folder(imapd, maildirmake, tmp_path):
+    """isync pulls shared.notices.Weekly over the tunnel, and what it
+    pushes back (a flag, a deletion) lands in the account's copy and,
+    for the deletion, in the writable sharable folder."""
+    site = Site(tmp_path, maildirmake)
+    put(site.weekly, msg(1))
+    put(site.weekly, msg(2))
+    local = os.path.join(site.root, "local")
+    os.makedirs(local)
+    config = os.path.join(site.root, "mbsyncrc")
+    with open(config, "w") as f:
+        f.write('IMAPAccount server\nTunnel "env USER=alice '
+                'COURIER_INSTANCE=%s %s %s"\n\n'
+                "IMAPStore far\nAccount server\n\n"
+                "MaildirStore near\nPath %s/\nInbox %s/INBOX\n"
+                "SubFolders Verbatim\n\n"
+                "Channel sync\nFar :far:\nNear :near:\n"
+                "Patterns shared/notices/Weekly\nCreate Near\n"
+                "Expunge Both\nSyncState *\n"
+                % (site.inst, imapd, site.md["alice"], local, local))
+
+    def run():
+        r = subprocess.run([MBSYNC, "-c", config, "-a"], capture_output=True,
+                           timeout=120)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+
+    run()
+    near = os.path.join(local, "shared", "notices", "Weekly")
+    got = {}
+    for sub in ("new", "cur"):
+        for n in os.listdir(os.path.join(near, sub)):
+            with open(os.path.join(near, sub, n), "rb") as f:
+                subj = re.search(rb"^Subject: (.*)$", f.read(), re.M)
+                got[subj.group(1)] = (sub, n)
+    assert set(got) == {b"notice 1", b"notice 2"}
+    # near side: 1 read, 2 deleted
+    sub, n = got[b"notice 1"]
+    os.rename(os.path.join(near, sub, n),
+              os.path.join(near, "cur", n.split(":2,")[0] + ":2,S"))
+    sub, n = got[b"notice 2"]
+    os.rename(os.path.join(near, sub, n),
+              os.path.join(near, "cur", n.split(":2,")[0] + ":2,T"))
+    run()
+    # the deletion reached the sharable folder; the flag is alice's only
+    assert len(files(site.weekly)) == 1
+    alice = site.login(imapd, "alice")
+    lines, _ = alice.cmd("SELECT shared.notices.Weekly")
+    assert exists(lines) == 1
+    assert "\\Seen" in flags(alice, 1)
+    alice.close()
+    bob = site.login(imapd, "bob")
+    bob.cmd("SELECT shared.notices.Weekly")
+    assert "\\Seen" not in flags(bob, 1)
     bob.close()
