@@ -350,10 +350,14 @@ static int known_write(const char *copy_dir, const struct str *data)
 			p += n;
 			left -= (size_t)n;
 		}
-		if (left == 0 && close(fd) == 0 && rename(tmp, path) == 0)
+		/* durable: a hidden message must not come back after a
+		 * crash */
+		bool ok = left == 0 && fsync(fd) == 0;
+
+		if (close(fd) != 0)
+			ok = false;
+		if (ok && rename(tmp, path) == 0)
 			ret = 0;
-		else if (left != 0)
-			(void)close(fd);
 		if (ret < 0)
 			(void)unlink(tmp);
 	}
