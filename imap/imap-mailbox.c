@@ -659,8 +659,16 @@ void imap_mailbox_close(struct imap_mailbox **mbox)
 {
 	if (*mbox == NULL)
 		return;
-	sharable_carry(*mbox);
-	free((*mbox)->sharable_orig);
+	if ((*mbox)->sharable_orig != NULL) {
+		/* CLOSE expunged from the copy: carried to the folder */
+		struct mail_index_status st;
+		const char *error;
+
+		if (mail_index_get_status((*mbox)->index, &st, &error) == 0 &&
+		    st.messages < (*mbox)->sharable_messages)
+			sharable_carry(*mbox);
+		free((*mbox)->sharable_orig);
+	}
 	imap_mailbox_cache_flush(*mbox);
 	imap_search_contexts_free(*mbox);
 	mail_index_close(&(*mbox)->index);

@@ -303,9 +303,10 @@ static void known_cb(const char *path, const char *data, size_t size,
 	str_append_n(&k->data, data, size);
 }
 
-/* The copy's known base names (none when the file is missing). */
+/* The copy's known base names (none when the file is missing); *raw
+ * gets the file as it is. */
 static int known_load(const char *copy_dir, char ***names_r,
-		      size_t *count_r)
+		      size_t *count_r, struct str *raw)
 {
 	char *path = xasprintf("%s/" IMAP_SHARABLE_KNOWN_FILE, copy_dir);
 	struct config_limits limits = {
@@ -317,7 +318,7 @@ static int known_load(const char *copy_dir, char ***names_r,
 	size_t bad;
 	int ret = 0;
 
-	str_init(&k.data, 4096);
+	k.data = *raw;
 	if (config_read_files(path, &limits, known_cb, &k, errs) < 0)
 		ret = -1;
 	config_errors_log(errs);
@@ -327,7 +328,7 @@ static int known_load(const char *copy_dir, char ***names_r,
 	if (bad > 0)
 		log_warning("imapd: %s: %zu malformed lines skipped", path,
 			    bad);
-	str_free(&k.data);
+	*raw = k.data;
 	free(path);
 	return ret;
 }
@@ -505,7 +506,7 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 	struct maildir_list *orig = NULL, *copy = NULL;
 	char **known = NULL;
 	size_t known_count = 0;
-	struct str out;
+	struct str out, old;
 	int ret = -1, lock_fd;
 
 	if (copy_create(copy_dir, orig_dir, error_r) < 0)
@@ -516,10 +517,11 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 		return -1;
 	}
 	str_init(&out, 4096);
+	str_init(&old, 4096);
 	if (maildir_list(orig_dir, &orig, error_r) < 0 ||
 	    maildir_list(copy_dir, &copy, error_r) < 0)
 		goto out;
-	if (known_load(copy_dir, &known, &known_count) < 0) {
+	if (known_load(copy_dir, &known, &known_count, &old) < 0) {
 		*error_r = "cannot read the copy's list of known messages";
 		goto out;
 	}
@@ -582,7 +584,10 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 		str_append(&out, hidden ? "\th\n" : "\n");
 		free(base);
 	}
-	if (known_write(copy_dir, &out) < 0) {
+	/* unchanged (the usual SELECT of a quiet folder): no write */
+	if ((str_len(&out) != str_len(&old) ||
+	     memcmp(str_c(&out), str_c(&old), str_len(&out)) != 0) &&
+	    known_write(copy_dir, &out) < 0) {
 		*error_r = "cannot write the copy's list of known messages";
 		goto out;
 	}
@@ -594,6 +599,7 @@ out:
 	maildir_list_free(&orig);
 	maildir_list_free(&copy);
 	str_free(&out);
+	str_free(&old);
 	(void)close(lock_fd);
 	return ret;
 }
