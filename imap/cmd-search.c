@@ -343,6 +343,7 @@ static void partial_of(const struct imap_search_program *prog,
 	r_r->lo = prog->partial_lo;
 	r_r->hi = prog->partial_hi;
 	r_r->last = prog->partial_last;
+	r_r->reversed = prog->partial_reversed;
 }
 
 /* Marks in returned[] the results (nums order) that the RETURN options

@@ -648,16 +648,20 @@ int imap_partial_range_parse(const struct imap_arg *arg,
 	range_r->lo = a < b ? a : b;
 	range_r->hi = a < b ? b : a;
 	range_r->last = last;
+	range_r->reversed = a > b;
 	return 0;
 }
 
 void imap_partial_range_append(struct str *out,
 			       const struct imap_partial_range *range)
 {
+	uint32_t a = range->reversed ? range->hi : range->lo;
+	uint32_t b = range->reversed ? range->lo : range->hi;
+
 	if (range->last)
-		str_printfa(out, "-%u:-%u", range->lo, range->hi);
+		str_printfa(out, "-%u:-%u", a, b);
 	else
-		str_printfa(out, "%u:%u", range->lo, range->hi);
+		str_printfa(out, "%u:%u", a, b);
 }
 
 void imap_partial_range_select(const struct imap_partial_range *range,
@@ -717,6 +721,12 @@ int imap_search_return_parse(const struct imap_arg *arg,
 			*error_r = "Unknown RETURN option";
 			return -1;
 		}
+		/* RFC 9394 3.1: one PARTIAL, one ALL, or neither */
+		if (opts[j].opt == IMAP_SEARCH_RETURN_ALL &&
+		    (prog->return_opts & IMAP_SEARCH_RETURN_ALL) != 0) {
+			*error_r = "ALL given twice";
+			return -1;
+		}
 		if (opts[j].opt == IMAP_SEARCH_RETURN_PARTIAL) {
 			struct imap_partial_range range;
 
@@ -732,6 +742,7 @@ int imap_search_return_parse(const struct imap_arg *arg,
 			prog->partial_lo = range.lo;
 			prog->partial_hi = range.hi;
 			prog->partial_last = range.last;
+			prog->partial_reversed = range.reversed;
 			i++;
 		}
 		prog->return_opts |= opts[j].opt;

@@ -106,7 +106,7 @@ struct imap_search_program {
 	/* PARTIAL lo:hi (lo <= hi), from the last result when
 	 * partial_last ("-lo:-hi", RFC 9394) */
 	uint32_t partial_lo, partial_hi;
-	bool partial_last;
+	bool partial_last, partial_reversed;
 	char *charset;			/* as given, or "UTF-8" */
 	unsigned int need;		/* enum imap_search_need */
 	bool has_modseq;		/* a MODSEQ key was used */
@@ -152,14 +152,15 @@ void imap_search_program_free(struct imap_search_program **prog);
 struct imap_partial_range {
 	uint32_t lo, hi;	/* lo <= hi */
 	bool last;		/* counted from the last result (-1) */
+	bool reversed;		/* given as "hi:lo" (or "-hi:-lo") */
 };
 
 /* Parses arg (an atom) as a PARTIAL range.  Returns 0, or -1 when it is
  * not one. */
 int imap_partial_range_parse(const struct imap_arg *arg,
 			     struct imap_partial_range *range_r);
-/* Appends the range as the responses give it back ("1:100",
- * "-1:-100"). */
+/* Appends the range as the client gave it, the responses' "original
+ * range" (RFC 9394 section 3.1): "1:100", "500:400", "-1:-100". */
 void imap_partial_range_append(struct str *out,
 			       const struct imap_partial_range *range);
 /* Which of count results (in their order) the range takes: *first_r is

@@ -83,11 +83,12 @@ def test_search_partial(box):
     # -1 is the last match (RFC 9394 section 3.1)
     assert esearch(box, "UID SEARCH RETURN (PARTIAL -1:-3) ALL") == \
         b"UID PARTIAL (-1:-3 10:12)"
-    # 500:400 is 400:500; message numbers without UID
+    # 500:400 is 400:500, and the original range comes back; message
+    # numbers without UID
     assert esearch(box, "SEARCH RETURN (PARTIAL -3:-1) ALL") == \
-        b"PARTIAL (-1:-3 8:10)"
+        b"PARTIAL (-3:-1 8:10)"
     assert esearch(box, "SEARCH RETURN (PARTIAL 4:2) ALL") == \
-        b"PARTIAL (2:4 2:4)"
+        b"PARTIAL (4:2 2:4)"
     # a range partly or wholly past the end
     assert esearch(box, "UID SEARCH RETURN (PARTIAL 9:20) ALL") == \
         b"UID PARTIAL (9:20 11:12)"
@@ -119,7 +120,7 @@ def test_search_partial_bad(box):
                 "PARTIAL 5", "PARTIAL", 'PARTIAL "1:5"',
                 "PARTIAL 1:4294967296", "PARTIAL --1:-5",
                 "PARTIAL 1:5 ALL", "ALL PARTIAL -1:-5",
-                "PARTIAL 1:5 PARTIAL 6:9"):
+                "PARTIAL 1:5 PARTIAL 6:9", "ALL ALL", "MIN ALL COUNT ALL"):
         lines, tagged = box.cmd("UID SEARCH RETURN (%s) ALL" % ret, "BAD")
         assert not any(x.startswith(b"* ESEARCH") for x in lines)
     # the session goes on

@@ -454,13 +454,23 @@ static void test_partial_range(void **state)
 	assert_int_equal(imap_partial_range_parse(&q, &r), -1);
 
 	str_init(&s, 32);
+	/* given back as the client sent it (RFC 9394 3.1, "the original
+	 * range") */
 	assert_int_equal(partial("-100:-1", &r), 0);
+	imap_partial_range_append(&s, &r);
+	assert_string_equal(str_c(&s), "-100:-1");
+	str_clear(&s);
+	assert_int_equal(partial("-1:-100", &r), 0);
 	imap_partial_range_append(&s, &r);
 	assert_string_equal(str_c(&s), "-1:-100");
 	str_clear(&s);
 	assert_int_equal(partial("9:3", &r), 0);
 	imap_partial_range_append(&s, &r);
-	assert_string_equal(str_c(&s), "3:9");
+	assert_string_equal(str_c(&s), "9:3");
+	str_clear(&s);
+	assert_int_equal(partial("7:7", &r), 0);
+	imap_partial_range_append(&s, &r);
+	assert_string_equal(str_c(&s), "7:7");
 	str_free(&s);
 
 	/* 10 results: 3:9 are indexes 2..8, -1:-3 the last three, -8:-20
