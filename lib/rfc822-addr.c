@@ -345,6 +345,34 @@ static char *phrase_text(struct parse_ctx *ctx, size_t s, size_t e)
 	return str_to_cstr_or_null(&out);
 }
 
+/* Like phrase_text(), but the comments are kept as written, each set
+ * apart by single spaces.  NULL when tokens [s, e) hold no comment. */
+static char *phrase_with_comments(struct parse_ctx *ctx, size_t s, size_t e)
+{
+	struct str out;
+	bool first = true, sep = false, any = false;
+
+	for (size_t i = s; i < e && !any; i++)
+		any = ctx->toks[i].type == T_COMMENT;
+	if (!any)
+		return NULL;
+	str_init(&out, 32);
+	for (size_t i = s; i < e; i++) {
+		const struct tok *t = &ctx->toks[i];
+		bool comment = t->type == T_COMMENT;
+
+		if (!first && (sep || comment || t->ws_before))
+			str_append_c(&out, ' ');
+		if (t->type == T_QUOTED)
+			tok_append_inner(ctx, t, &out);
+		else
+			tok_append_raw(ctx, t, &out);
+		first = false;
+		sep = comment;
+	}
+	return str_to_cstr_or_null(&out);
+}
+
 /* Text of the first comment in tokens [s, e), trimmed; NULL if none. */
 static char *comment_text(struct parse_ctx *ctx, size_t s, size_t e)
 {
@@ -539,6 +567,7 @@ static int parse_route(struct parse_ctx *ctx, size_t *ip, char **route_r,
 static void entry_clear(struct rfc822_addr *a)
 {
 	x_free(a->name);
+	x_free(a->phrase);
 	x_free(a->route);
 	x_free(a->local);
 	x_free(a->local_raw);
@@ -636,6 +665,7 @@ static size_t parse_element(struct parse_ctx *ctx, size_t s)
 		}
 		a->type = RFC822_ADDR_GROUP_START;
 		a->name = phrase_text(ctx, s, phrase_end);
+		a->phrase = phrase_with_comments(ctx, s, phrase_end);
 		if (a->name == NULL) {
 			error = "group without a name";
 			goto fail;
@@ -645,6 +675,7 @@ static size_t parse_element(struct parse_ctx *ctx, size_t s)
 	}
 	if (tok_is(ctx, i, '<')) {
 		a->name = phrase_text(ctx, s, phrase_end);
+		a->phrase = phrase_with_comments(ctx, s, phrase_end);
 		i = parse_angle(ctx, i + 1, a, &error);
 		if (i == (size_t)-1) {
 			i = phrase_end;

@@ -42,6 +42,14 @@ struct rfc822_addr {
 	 * ("a@b (John)"), the comment's text is used and name_from_comment
 	 * is set.  NULL when there is none. */
 	char *name;
+	/* The display name with the comments of its phrase kept, as
+	 * maildrop's patterns see it: "Eve (evil) Smith" for
+	 * "Eve (evil) Smith <e@x>".  Words and quoted strings as in `name`,
+	 * each comment as written with its parentheses (folding removed),
+	 * all separated by single spaces.  Set only when the phrase of a
+	 * mailbox or group start has a comment; NULL otherwise (`name` is
+	 * then the whole of it). */
+	char *phrase;
 	/* Obsolete source route without the final colon ("@r1,@r2"), or
 	 * NULL.  This is ENVELOPE's adl. */
 	char *route;

@@ -136,35 +136,49 @@ static bool is_addr_header(const char *name, size_t len)
 	return false;
 }
 
-/* An address list in canonical form: "name <addr>" (a comment is taken as
- * the name) or a bare "addr", joined by ", "; NULL when it does not parse
- * cleanly (the value is then kept as it is). */
+/* An address list in canonical form, as Debian's maildrop shows it to
+ * patterns: "name <addr>" (the comments of the name kept, the name
+ * quoted when it is not plain words: "\"Eve (evil)\" <e@x>"; a comment
+ * after a bare address is taken as the name) or a bare "addr", joined by
+ * ", "; a group as "name: member, member;" ("name: ;" when empty).
+ * NULL when it does not parse cleanly (the value is then kept as it
+ * is). */
 static char *canon_addresses(const char *value, size_t len)
 {
 	struct rfc822_addr_parser *p = rfc822_addr_parser_create(NULL);
 	struct rfc822_addr_list *list = NULL;
 	struct str out;
 	bool ok = rfc822_addr_parse(p, value, len, &list, NULL) == 1 &&
-		list != NULL && list->mailbox_count > 0;
+		list != NULL && list->count > 0;
+	bool sep = false;
 
 	str_init(&out, len + 16);
 	for (size_t i = 0; ok && i < list->count; i++) {
 		const struct rfc822_addr *a = &list->addrs[i];
+		const char *name = a->phrase != NULL ? a->phrase : a->name;
 
-		if (a->type != RFC822_ADDR_MAILBOX) {
-			ok = false;
-			break;
+		if (a->type == RFC822_ADDR_GROUP_END) {
+			str_append_c(&out, ';');
+			sep = true;
+			continue;
 		}
-		if (str_len(&out) > 0)
+		if (sep)
 			str_append(&out, ", ");
+		if (a->type == RFC822_ADDR_GROUP_START) {
+			str_append(&out, name != NULL ? name : "");
+			str_append(&out, ": ");
+			sep = false;
+			continue;
+		}
 		if (a->name != NULL) {
-			rfc822_addr_format_name(&out, a->name);
+			rfc822_addr_format_name(&out, name);
 			str_append(&out, " <");
 			rfc822_addr_format_spec(&out, a);
 			str_append_c(&out, '>');
 		} else {
 			rfc822_addr_format_spec(&out, a);
 		}
+		sep = true;
 	}
 	rfc822_addr_list_free(&list);
 	rfc822_addr_parser_destroy(&p);

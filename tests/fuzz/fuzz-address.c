@@ -56,6 +56,18 @@ static void check_entry(const struct rfc822_addr *a)
 	}
 	if (a->invalid && (a->raw == NULL || a->error == NULL))
 		abort();
+	/* the phrase with its comments: on a valid entry, holds a
+	 * comment, and formats as a display name */
+	if (a->phrase != NULL) {
+		if (a->invalid || a->type == RFC822_ADDR_GROUP_END ||
+		    strchr(a->phrase, '(') == NULL ||
+		    strchr(a->phrase, '\r') != NULL ||
+		    strchr(a->phrase, '\n') != NULL)
+			abort();
+		str_clear(&out);
+		if (rfc822_addr_format_name(&out, a->phrase) < 0)
+			abort();
+	}
 	str_free(&out);
 }
 

@@ -249,6 +249,61 @@ static void test_comments(void **state)
 	rfc822_addr_list_free(&list);
 }
 
+/* The phrase with its comments kept (what maildrop's patterns see). */
+static void test_phrase_comments(void **state)
+{
+	struct rfc822_addr_list *list;
+
+	list = parse("Eve (evil) <e@x>, Eve(evil)<f@x>, \"Eve\" (evil) <g@x>,"
+		     " (c1) Eve <h@x>, Eve (a)(b) Smith <i@x>, Eve <j@x>,"
+		     " J. (x\\) y) R. <k@x>, a@b (c), Eve (a (b)\r\n c) <l@x>",
+		     1);
+	assert_int_equal(list->count, 9);
+	check_mbox(&list->addrs[0], "Eve", NULL, "e", "x");
+	assert_string_equal(list->addrs[0].phrase, "Eve (evil)");
+	assert_string_equal(list->addrs[1].phrase, "Eve (evil)");
+	assert_string_equal(list->addrs[2].phrase, "Eve (evil)");
+	assert_string_equal(list->addrs[3].phrase, "(c1) Eve");
+	check_mbox(&list->addrs[4], "Eve Smith", NULL, "i", "x");
+	assert_string_equal(list->addrs[4].phrase, "Eve (a) (b) Smith");
+	/* no comment: no phrase, the name is all of it */
+	assert_null(list->addrs[5].phrase);
+	assert_string_equal(list->addrs[6].phrase, "J. (x\\) y) R.");
+	/* a comment after a bare address is the name, not a phrase */
+	check_mbox(&list->addrs[7], "c", NULL, "a", "b");
+	assert_null(list->addrs[7].phrase);
+	/* nested, folding removed */
+	assert_string_equal(list->addrs[8].phrase, "Eve (a (b) c)");
+	rfc822_addr_list_free(&list);
+
+	/* a group name keeps its comment too; its members are parsed */
+	list = parse("A Group(Some people): x (y) <z@w>;", 1);
+	assert_int_equal(list->count, 3);
+	assert_string_equal(list->addrs[0].name, "A Group");
+	assert_string_equal(list->addrs[0].phrase, "A Group (Some people)");
+	assert_string_equal(list->addrs[1].phrase, "x (y)");
+	rfc822_addr_list_free(&list);
+
+	/* an invalid entry has none */
+	list = parse("Eve (evil) <e@x", 0);
+	assert_int_equal(list->count, 1);
+	assert_true(list->addrs[0].invalid);
+	assert_null(list->addrs[0].phrase);
+	rfc822_addr_list_free(&list);
+
+	/* malformed comments around a phrase */
+	list = parse("Eve (unterminated <e@x>", 0);
+	assert_true(list->addrs[0].invalid);
+	assert_null(list->addrs[0].phrase);
+	rfc822_addr_list_free(&list);
+	list = parse("Eve ) <e@x>, (a)(b)(c) <f@y>", 0);
+	assert_true(list->addrs[0].invalid);
+	assert_string_equal(list->addrs[1].phrase, "(a) (b) (c)");
+	/* no words: the first comment is the name, as for a bare address */
+	assert_string_equal(list->addrs[1].name, "a");
+	rfc822_addr_list_free(&list);
+}
+
 /* RFC 5322 Appendix A.6: obsolete syntax */
 static void test_obsolete(void **state)
 {
@@ -735,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_rfc_a1),
 		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_phrase_comments),
 		cmocka_unit_test(test_obsolete),
 		cmocka_unit_test(test_quoted_and_literals),
 		cmocka_unit_test(test_null_and_no_domain),

@@ -218,6 +218,10 @@ MORE_FILTERS = [
     "foreach (/^(From|To|Cc):/)\n{\n  echo \"h $MATCH\"\n}\n"
     "foreach (\"$SIZE-$LINES\" =~ /[0-9]+/)\n{\n  echo \"n $MATCH\"\n}\n"
     "foreach (/money|meeting|free/:b)\n{\n  cc \"Maildir/.Work/\"\n}\n",
+    # address headers as patterns see them: a display name keeps its
+    # comments ("Eve (evil) <eve@x>" is "\"Eve (evil)\" <eve@x>")
+    "foreach /^(From|To|Cc|Reply-To):.*/\n{\n  echo \"$MATCH\"\n}\n"
+    "if (/^From:.*evil/)\n{\n  echo \"evil sender\"\n  to \"Maildir/.Spam/\"\n}\n",
 ]
 
 
