@@ -271,7 +271,12 @@ int main(int argc, char **argv)
 				      (size_t)(argc - optind - 1) : 0);
 	manual = user == NULL && embedded_name == NULL && optind < argc;
 	import_environment(it, manual);
-	pw = getpwuid(getuid());
+	/* the invoking user's account: manual mode's HOME and LOGNAME, and
+	 * SHELL when the environment has none.  Looked up only then: a
+	 * passwd lookup reads nsswitch.conf and /etc/passwd (or asks nscd
+	 * or a directory), which a -d delivery with SHELL set never needs. */
+	shell = getenv("SHELL");
+	pw = user == NULL || shell == NULL ? getpwuid(getuid()) : NULL;
 	if (user != NULL) {
 		struct auth_record rec;
 		const char *err;
@@ -327,7 +332,6 @@ int main(int argc, char **argv)
 		md_interp_set(it, "DEFAULT", s);
 		free(s);
 	}
-	shell = getenv("SHELL");
 	if (*md_interp_get(it, "SHELL") == '\0')
 		md_interp_set(it, "SHELL", shell != NULL ? shell :
 			      pw != NULL && pw->pw_shell != NULL ? pw->pw_shell :
