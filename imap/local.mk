@@ -108,6 +108,12 @@ tests_fuzz_fuzz_imap_sharable_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_fuzz_fuzz_imap_sharable_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_imap_sharable_LDADD = $(IMAP_LIBS)
 
+FUZZ_TARGETS += tests/fuzz/fuzz-imap-emptytrash
+tests_fuzz_fuzz_imap_emptytrash_SOURCES = tests/fuzz/fuzz-imap-emptytrash.c
+tests_fuzz_fuzz_imap_emptytrash_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_fuzz_fuzz_imap_emptytrash_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_imap_emptytrash_LDADD = $(IMAP_LIBS)
+
 FUZZ_TARGETS += tests/fuzz/fuzz-imap-referral
 tests_fuzz_fuzz_imap_referral_SOURCES = tests/fuzz/fuzz-imap-referral.c
 tests_fuzz_fuzz_imap_referral_CPPFLAGS = $(IMAP_CPPFLAGS)

@@ -38,9 +38,10 @@ slapd ldap-utils dnsmasq-base dnsutils"
 # our own tools are compared against; whois: mkpasswd for hash vectors;
 # swaks, fetchmail, curl: the real clients of the SMTP and POP3 tests;
 # isync: mbsync, the IMAP sync client; python3-dkim: dkimpy, the DKIM
-# signer and verifier ours is checked against.
+# signer and verifier ours is checked against; faketime: runs imapd days
+# ahead (IMAP_EMPTYTRASH goes by file ctime, which a test cannot set back).
 DEPS_TEST="python3 python3-pytest clang libclang-rt-14-dev time maildrop whois \
-swaks fetchmail curl isync python3-dkim \
+swaks fetchmail curl isync python3-dkim faketime \
 $DEPS_RUN $DEPS_SERVERS"
 
 _deps_updated=no

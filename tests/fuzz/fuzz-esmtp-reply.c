@@ -1,6 +1,6 @@
 /* fuzz-esmtp-reply.c: libFuzzer target for the ESMTP client's reply
- * parser and EHLO keyword reader (esmtp-client-reply.h), fed the input in
- * pieces whose sizes come from the first byte. */
+ * parser, EHLO keyword reader and 558 splitter (esmtp-client-reply.h),
+ * fed the input in pieces whose sizes come from the first byte. */
 #include "config.h"
 
 #include <stddef.h>
@@ -50,6 +50,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t i = 0; i <= reply.line_count; i++)
 				(void)strlen(esmtp_reply_line(&reply, i));
 			free(one);
+			{
+				/* a 558 Extended DATA reply, per recipient */
+				char *subs[8];
+				size_t k = esmtp_reply_exdata_split(&reply,
+								    subs, NULL,
+								    8);
+
+				if (k > 8)
+					__builtin_trap();
+				while (k > 0)
+					free(subs[--k]);
+			}
 		}
 	}
 	esmtp_reply_free(&reply);

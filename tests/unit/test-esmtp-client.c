@@ -160,6 +160,64 @@ static void test_reply_malformed(void **state)
 	esmtp_reply_free(&reply);
 }
 
+/* Courier's Extended DATA Reply (558): one reply per recipient. */
+static void test_reply_exdata(void **state)
+{
+	struct esmtp_reply reply;
+	struct esmtp_ehlo ehlo;
+	const char *error;
+	char *subs[4];
+	unsigned int codes[4];
+	size_t n;
+
+	(void)state;
+	esmtp_reply_init(&reply);
+	assert_int_equal(feed_all("250-mx\r\n250-XEXDATA\r\n250 DSN\r\n",
+				  0, 0, &reply, &error), 1);
+	esmtp_ehlo_parse(&reply, &ehlo);
+	assert_true(ehlo.exdata);
+	assert_int_equal(feed_all("250-mx\r\n250 EXDATA\r\n", 0, 0,
+				  &reply, &error), 1);
+	esmtp_ehlo_parse(&reply, &ehlo);
+	assert_true(ehlo.exdata);
+	assert_int_equal(feed_all("558-250 Ok\r\n558-550-5.7.1 a\r\n"
+				  "558-550 5.7.1 b\r\n558 451 later\r\n",
+				  0, 0, &reply, &error), 1);
+	n = esmtp_reply_exdata_split(&reply, subs, codes, 4);
+	assert_int_equal(n, 3);
+	assert_string_equal(subs[0], "250 Ok");
+	assert_int_equal(codes[0], 250);
+	assert_string_equal(subs[1], "550-5.7.1 a  550 5.7.1 b");
+	assert_int_equal(codes[1], 550);
+	assert_string_equal(subs[2], "451 later");
+	assert_int_equal(codes[2], 451);
+	for (size_t i = 0; i < n; i++)
+		free(subs[i]);
+	/* at most max */
+	n = esmtp_reply_exdata_split(&reply, subs, codes, 1);
+	assert_int_equal(n, 1);
+	free(subs[0]);
+	/* malformed: it stops there (the rest count as 451) */
+	assert_int_equal(feed_all("558-250 Ok\r\n558-550-a\r\n558 451 b\r\n",
+				  0, 0, &reply, &error), 1);
+	n = esmtp_reply_exdata_split(&reply, subs, NULL, 4);
+	assert_int_equal(n, 1);
+	free(subs[0]);
+	assert_int_equal(feed_all("558-250 Ok\r\n558 Refused\r\n", 0, 0,
+				  &reply, &error), 1);
+	n = esmtp_reply_exdata_split(&reply, subs, NULL, 4);
+	assert_int_equal(n, 1);
+	free(subs[0]);
+	assert_int_equal(feed_all("558-199 x\r\n558 250-open\r\n", 0, 0,
+				  &reply, &error), 1);
+	assert_int_equal(esmtp_reply_exdata_split(&reply, subs, NULL, 4), 0);
+	/* not a 558 */
+	assert_int_equal(feed_all("250 250 Ok\r\n", 0, 0, &reply, &error),
+			 1);
+	assert_int_equal(esmtp_reply_exdata_split(&reply, subs, NULL, 4), 0);
+	esmtp_reply_free(&reply);
+}
+
 /* ---- routes ---- */
 
 static struct config_lines *lines_of(const char *text)
@@ -845,6 +903,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_split_everywhere),
 		cmocka_unit_test(test_reply_malformed),
+		cmocka_unit_test(test_reply_exdata),
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_authclient),
 		cmocka_unit_test(test_shuffle),

@@ -82,6 +82,42 @@ static void test_malformed(void **state)
 	esmtp_filter_reply_free(&r);
 }
 
+/* Courier's Extended DATA Reply format (558), split at every byte. */
+static void test_558(void **state)
+{
+	static const char ok[] = "558-250 Ok\n558-550-5.7.1 Refused\n"
+				 "558-550 5.7.1 (x)\n558 451 4.7.1 later\n";
+	static const char *const bad[] = {
+		"558 Refused\n",		/* no sub-reply */
+		"558-250 Ok\n558 550-no end\n",	/* last line open */
+		"558-550-a\n558 451 b\n",	/* code changes in a sub */
+		"558-250 Ok\n558 350 x\n",	/* not 2xx/4xx/5xx */
+		"558-250 Ok\n558 25\n",	/* too short */
+		"558-250xOk\n558 250 Ok\n",	/* bad separator */
+		"558-250 Ok\n550 250 Ok\n",	/* outer code changes */
+	};
+	struct esmtp_filter_reply r;
+
+	(void)state;
+	for (size_t i = 0; i <= strlen(ok); i++) {
+		feed_split(ok, i, false, &r);
+		assert_true(r.done && r.valid);
+		assert_int_equal(r.code, 558);
+		assert_int_equal(r.sub_count, 3);
+		assert_string_equal(r.subs[0], "250 Ok");
+		assert_string_equal(r.subs[1],
+				    "550-5.7.1 Refused\n550 5.7.1 (x)");
+		assert_string_equal(r.subs[2], "451 4.7.1 later");
+		esmtp_filter_reply_free(&r);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		feed_split(bad[i], 0, true, &r);
+		assert_true(r.done);
+		assert_false(r.valid);
+		esmtp_filter_reply_free(&r);
+	}
+}
+
 static void test_enabled(void **state)
 {
 	(void)state;
@@ -97,6 +133,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_replies),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_558),
 		cmocka_unit_test(test_enabled),
 	};
 
