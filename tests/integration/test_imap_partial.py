@@ -183,3 +183,42 @@ def test_fetch_partial_bad(box):
                 "PARTIAL (1:2)", "PARTIAL 1:4294967296"):
         lines, _ = box.cmd("UID FETCH 1:* (FLAGS) (%s)" % mod, "BAD")
         assert not any(FETCH.match(x) for x in lines)
+
+
+def expand(seqset):
+    out = []
+    for part in seqset.split(b","):
+        a, _, b = part.partition(b":")
+        out += list(range(int(a), int(b or a) + 1))
+    return out
+
+
+def ordered_set(nums):
+    """RFC 5267 section 3.2: runs of consecutive ascending numbers as
+    ranges, the order kept."""
+    parts, i = [], 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        parts.append(b"%d" % nums[i] if i == j else
+                     b"%d:%d" % (nums[i], nums[j]))
+        i = j + 1
+    return b",".join(parts)
+
+
+def test_sort_partial_from_the_end(box):
+    """ESORT (RFC 5267 section 3) with RFC 9394's partial-range-last: the
+    last results of the sort order, kept in that order."""
+    r = esearch(box, "UID SORT RETURN (ALL) (REVERSE SUBJECT) UTF-8 ALL")
+    assert r.startswith(b"UID ALL ")
+    order = expand(r[len(b"UID ALL "):])
+    assert sorted(order) == [1, 2, 5, 6, 7, 8, 9, 10, 11, 12]
+    assert esearch(box, "UID SORT RETURN (PARTIAL -1:-3) (REVERSE SUBJECT) "
+                   "UTF-8 ALL") == \
+        b"UID PARTIAL (-1:-3 %s)" % ordered_set(order[-3:])
+    assert esearch(box, "UID SORT RETURN (PARTIAL 2:5 COUNT) (REVERSE "
+                   "SUBJECT) UTF-8 ALL") == \
+        b"UID COUNT 10 PARTIAL (2:5 %s)" % ordered_set(order[1:5])
+    assert esearch(box, "UID SORT RETURN (PARTIAL -11:-12) (SUBJECT) "
+                   "UTF-8 ALL") == b"UID PARTIAL (-11:-12 NIL)"
