@@ -1,11 +1,14 @@
 /* mail-index-add.c: messages entering the mail index through our own
- * programs: APPEND/COPY (UIDPLUS), new/ to cur/, claiming \Recent. */
+ * programs: APPEND/COPY (UIDPLUS, the delivery committed under the writer
+ * lock), new/ to cur/, claiming \Recent. */
 #include "config.h"
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "log.h"
 #include "maildir.h"
 #include "maildir-keywords.h"
@@ -110,25 +113,89 @@ struct add_ctx {
 	const char *const *keywords;
 	size_t keyword_count;
 	uint32_t uid;
+	/* mail_index_add_delivery(): committed inside the transaction. */
+	struct maildir_delivery **delivery;
+	const char *flags;
+	int64_t internal_date;
+	char *committed;	/* the name once committed */
+	bool in_txn;		/* it appeared inside this transaction */
 };
+
+/* A message the index already knows (found by a concurrent scan before
+ * our caller's mail_index_add()): its date is what the file says now,
+ * the caller having set the mtime (APPEND's date) after delivering. */
+static int add_known(struct mail_index *index, MDB_txn *txn,
+		     struct mail_index_hdr *hdr, uint32_t uid, int *rc_r,
+		     const char **error_r)
+{
+	struct mail_index_rec rec;
+	struct stat st;
+	char *path;
+	int ret;
+
+	ret = mail_index_rec_get(index, txn, uid, &rec, rc_r, error_r);
+	if (ret <= 0)
+		return ret;
+	path = mail_index_rec_path(index, &rec);
+	if (stat(path, &st) == 0 &&
+	    ((rec.d.bits & REC_NO_DATE) != 0 ||
+	     rec.d.internal_date != st.st_mtime)) {
+		rec.d.internal_date = st.st_mtime;
+		rec.d.bits &= (uint8_t)~REC_NO_DATE;
+		ret = mail_index_rec_put(index, txn, hdr, &rec, &rec, rc_r,
+					 error_r);
+	}
+	free(path);
+	mail_index_rec_free(&rec);
+	return ret < 0 ? -1 : 0;
+}
 
 static int add_fn(struct mail_index *index, MDB_txn *txn,
 		  struct mail_index_hdr *hdr, void *context, int *rc_r,
 		  const char **error_r)
 {
 	struct add_ctx *ctx = context;
-	size_t base_len = maildir_name_base_len(ctx->name), i;
-	MDB_val key = { base_len, (void *)ctx->name }, val;
+	size_t base_len, i;
+	MDB_val key, val;
 	struct mail_index_rec rec;
 	struct stat st;
 	char *path;
 	bool in_new = false;
 	int rc, ret;
 
+	/* A retry (after growing the map) finds the file there already. */
+	ctx->in_txn = false;
+	if (ctx->delivery != NULL && *ctx->delivery != NULL) {
+		/* Under the writer lock: no other session sees the file
+		 * before its record, and the directory's new mtime is
+		 * recorded as our own change (no rescan for anyone). */
+		if (maildir_delivery_commit(ctx->delivery, ctx->flags,
+					    &ctx->committed, error_r) < 0) {
+			*rc_r = 0;
+			return -1;
+		}
+		ctx->name = ctx->committed;
+		ctx->in_txn = true;
+		if (ctx->internal_date >= 0) {
+			struct timespec ts[2] = {
+				{ .tv_sec = (time_t)ctx->internal_date },
+				{ .tv_sec = (time_t)ctx->internal_date },
+			};
+
+			path = xasprintf("%s/%s/%s", index->dir,
+					 ctx->flags != NULL ? "cur" : "new",
+					 ctx->name);
+			(void)utimensat(AT_FDCWD, path, ts, 0);
+			free(path);
+		}
+	}
+	base_len = maildir_name_base_len(ctx->name);
+	key.mv_size = base_len;
+	key.mv_data = (void *)ctx->name;
 	rc = mdb_get(txn, index->env->db_bases, &key, &val);
 	if (rc == 0 && val.mv_size == 4) {
 		memcpy(&ctx->uid, val.mv_data, 4);
-		return 0;
+		return add_known(index, txn, hdr, ctx->uid, rc_r, error_r);
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		mail_index_set_mdb_error(error_r, "read base", rc);
@@ -150,8 +217,9 @@ static int add_fn(struct mail_index *index, MDB_txn *txn,
 	}
 	free(path);
 	/* Our caller put it there just before the transaction. */
-	index->changed_outside |= in_new ? MAIL_INDEX_DIR_NEW
-					 : MAIL_INDEX_DIR_CUR;
+	if (!ctx->in_txn)
+		index->changed_outside |= in_new ? MAIL_INDEX_DIR_NEW
+						 : MAIL_INDEX_DIR_CUR;
 	if (hdr->uidnext >= UINT32_MAX) {
 		mail_index_set_error(error_r, "mail index: UIDs exhausted");
 		errno = EOVERFLOW;
@@ -228,5 +296,56 @@ int mail_index_add(struct mail_index *index, const char *name,
 	if (mail_index_write_txn(index, add_fn, &ctx, error_r) < 0)
 		return -1;
 	*uid_r = ctx.uid;
+	return 0;
+}
+
+int mail_index_add_delivery(struct mail_index *index,
+			    struct maildir_delivery **delivery,
+			    const char *flags, int64_t internal_date,
+			    const char *const *keywords, size_t keyword_count,
+			    uint32_t *uid_r, char **name_r,
+			    const char **error_r)
+{
+	struct add_ctx ctx = {
+		.keywords = keywords, .keyword_count = keyword_count,
+		.delivery = delivery, .flags = flags,
+		.internal_date = internal_date,
+	};
+	int ret = 0;
+
+	for (size_t i = 0; i < keyword_count && ret == 0; i++) {
+		if (!maildir_keywords_name_valid(keywords[i])) {
+			mail_index_set_error(error_r, "invalid keyword name");
+			ret = -1;
+		}
+	}
+	if (ret == 0 && keyword_count > index->set.max_keywords_per_message) {
+		mail_index_set_error(error_r, "too many keywords");
+		ret = -1;
+	}
+	if (ret < 0) {
+		maildir_delivery_abort(delivery);
+		errno = EINVAL;
+		return -1;
+	}
+	ret = mail_index_write_txn(index, add_fn, &ctx, error_r);
+	if (*delivery != NULL) {
+		/* The transaction failed before the commit. */
+		maildir_delivery_abort(delivery);
+	}
+	if (ret < 0 && ctx.committed != NULL) {
+		/* Delivered but not indexed: the next sync finds it. */
+		log_warning("mail index %s: %s delivered, not indexed: %s",
+			    index->dir, ctx.committed, *error_r);
+	}
+	if (ret < 0) {
+		free(ctx.committed);
+		return -1;
+	}
+	*uid_r = ctx.uid;
+	if (name_r != NULL)
+		*name_r = ctx.committed;
+	else
+		free(ctx.committed);
 	return 0;
 }

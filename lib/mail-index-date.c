@@ -1,6 +1,7 @@
 /* mail-index-date.c: internal dates read lazily from the message files
- * (a scan that found the size in the name does not stat them) and stored
- * in the mail index at its next write. */
+ * (a scan that found the size in the name does not stat them) and
+ * RFC822.SIZEs counted on demand, stored in the mail index at its next
+ * write instead of a write transaction (and fsync) each. */
 #include "config.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -36,13 +37,11 @@ static uint32_t base_hash(const char *s, size_t len)
 	return h;
 }
 
-static void pending_add(struct mail_index *index,
-			const struct mail_index_rec *rec, int64_t date)
+static struct mail_index_pending_date *
+pending_new(struct mail_index *index)
 {
-	struct mail_index_pending_date *p;
-
 	if (index->pending_count >= MAIL_INDEX_PENDING_DATES_MAX)
-		return;
+		return NULL;
 	if (index->pending_count == index->pending_alloc) {
 		index->pending_alloc = index->pending_alloc == 0
 					       ? 256
@@ -52,10 +51,35 @@ static void pending_add(struct mail_index *index,
 				      index->pending_alloc,
 				      sizeof(*index->pending_dates));
 	}
-	p = &index->pending_dates[index->pending_count++];
+	return &index->pending_dates[index->pending_count++];
+}
+
+static void pending_add(struct mail_index *index,
+			const struct mail_index_rec *rec, int64_t date)
+{
+	struct mail_index_pending_date *p = pending_new(index);
+
+	if (p == NULL)
+		return;
+	memset(p, 0, sizeof(*p));
 	p->uid = rec->d.uid;
 	p->base_hash = base_hash(rec->name, rec->d.base_len);
 	p->date = date;
+}
+
+void mail_index_vsize_queue(struct mail_index *index, uint32_t uid,
+			    const char *base, size_t base_len,
+			    uint64_t vsize)
+{
+	struct mail_index_pending_date *p = pending_new(index);
+
+	if (p == NULL)
+		return;
+	memset(p, 0, sizeof(*p));
+	p->uid = uid;
+	p->base_hash = base_hash(base, base_len);
+	p->is_vsize = true;
+	p->vsize = vsize;
 }
 
 /* The file's mtime: 1 and *date_r, 0 if the file is gone. */
@@ -139,8 +163,16 @@ int mail_index_dates_apply(struct mail_index *index, MDB_txn *txn,
 			return -1;
 		if (ret == 0)
 			continue; /* expunged meanwhile */
-		if ((rec.d.bits & REC_NO_DATE) != 0 &&
-		    base_hash(rec.name, rec.d.base_len) == p->base_hash) {
+		if (base_hash(rec.name, rec.d.base_len) != p->base_hash) {
+			/* not the message it was read for */
+		} else if (p->is_vsize &&
+			   (rec.d.bits & REC_HAS_VSIZE) == 0) {
+			rec.d.vsize = p->vsize;
+			rec.d.bits |= REC_HAS_VSIZE;
+			ret = mail_index_rec_put(index, txn, hdr, &rec, &rec,
+						 rc_r, error_r);
+		} else if (!p->is_vsize &&
+			   (rec.d.bits & REC_NO_DATE) != 0) {
 			rec.d.internal_date = p->date;
 			rec.d.bits &= (uint8_t)~REC_NO_DATE;
 			/* Same name: no base entry to move, same size. */
@@ -168,11 +200,11 @@ static int flush_fn(struct mail_index *index, MDB_txn *txn,
 	return 0;
 }
 
-int mail_index_dates_flush(struct mail_index *index)
+int mail_index_dates_flush(struct mail_index *index, size_t min)
 {
 	const char *error;
 
-	if (index->pending_count == 0)
+	if (index->pending_count == 0 || index->pending_count < min)
 		return 0;
 	if (mail_index_write_txn(index, flush_fn, NULL, &error) < 0) {
 		log_warning("mail index %s: storing internal dates: %s",

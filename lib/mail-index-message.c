@@ -101,6 +101,33 @@ static int rec_open(struct mail_index *index, struct mail_index_rec *rec,
 	return 0;
 }
 
+/* Counts the bytes of the open file fd with CRLF line ends (each LF
+ * not preceded by CR counts two).  Returns 1 and *vsize_r, or -1. */
+static int count_vsize(int fd, uint64_t *vsize_r, const char **error_r)
+{
+	char buf[65536];
+	uint64_t vsize = 0;
+	bool cr = false;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0 ||
+	       (n < 0 && errno == EINTR)) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n' && !cr)
+				vsize++;
+			cr = buf[i] == '\r';
+		}
+		if (n > 0)
+			vsize += (uint64_t)n;
+	}
+	if (n < 0) {
+		mail_index_set_error(error_r, "read: %s", strerror(errno));
+		return -1;
+	}
+	*vsize_r = vsize;
+	return 1;
+}
+
 static int open_fn(struct mail_index *index, MDB_txn *txn,
 		   struct mail_index_hdr *hdr, void *context, int *rc_r,
 		   const char **error_r)
@@ -121,25 +148,9 @@ static int open_fn(struct mail_index *index, MDB_txn *txn,
 	if (ret == 1 && renamed)
 		mail_index_refound_flags(index, hdr, &rec);
 	if (ret == 1 && ctx->want_vsize) {
-		/* Count the bytes with CRLF line ends. */
-		char buf[65536];
-		uint64_t vsize = 0;
-		bool cr = false;
-		ssize_t n;
+		uint64_t vsize;
 
-		while ((n = read(ctx->fd, buf, sizeof(buf))) > 0 ||
-		       (n < 0 && errno == EINTR)) {
-			for (ssize_t i = 0; i < n; i++) {
-				if (buf[i] == '\n' && !cr)
-					vsize++;
-				cr = buf[i] == '\r';
-			}
-			if (n > 0)
-				vsize += (uint64_t)n;
-		}
-		if (n < 0) {
-			mail_index_set_error(error_r, "read %s: %s", rec.name,
-					     strerror(errno));
+		if (count_vsize(ctx->fd, &vsize, error_r) < 0) {
 			ret = -1;
 		} else {
 			ctx->vsize = vsize;
@@ -199,20 +210,36 @@ int mail_index_open_message(struct mail_index *index, uint32_t uid,
 int mail_index_get_vsize(struct mail_index *index, uint32_t uid,
 			 uint64_t *vsize_r, const char **error_r)
 {
-	struct open_ctx ctx = { .uid = uid, .fd = -1, .want_vsize = true };
 	struct mail_index_record rec;
-	int ret;
+	char *base;
+	size_t base_len;
+	uint64_t vsize;
+	int ret, fd;
 
-	ret = mail_index_lookup_uid(index, uid, &rec, error_r);
+	ret = mail_index_lookup_uid_flags(index, uid, MAIL_INDEX_READ_NO_DATE,
+					  &rec, error_r);
 	if (ret <= 0)
 		return ret;
 	if (rec.has_vsize) {
 		*vsize_r = rec.vsize;
 		return 1;
 	}
-	ret = mail_index_write_txn(index, open_fn, &ctx, error_r);
-	if (ret == 1)
-		*vsize_r = ctx.vsize;
+	/* Counted without a write transaction of its own (FETCH of many
+	 * RFC822.SIZEs would wait for the writer lock and fsync once per
+	 * message): stored by the next write. */
+	base_len = rec.base_len;
+	base = xstrndup(rec.name, base_len);
+	ret = mail_index_open_message(index, uid, &fd, error_r);
+	if (ret == 1) {
+		ret = count_vsize(fd, &vsize, error_r);
+		close(fd);
+		if (ret == 1) {
+			mail_index_vsize_queue(index, uid, base, base_len,
+					       vsize);
+			*vsize_r = vsize;
+		}
+	}
+	free(base);
 	return ret;
 }
 

@@ -34,6 +34,11 @@
  * before one sync scans to verify it (a change by another program in the
  * same clock tick as one of ours is found within this time). */
 #define MAIL_INDEX_RECHECK_NSEC (1000LL * 1000000)
+/* ... and, in a large folder, this much longer per message, so that
+ * rechecks keep to a small share of the time under a steady stream of
+ * our own changes (a scan costs a few microseconds a message, under the
+ * writer lock): 100,000 messages are rechecked every 5 s. */
+#define MAIL_INDEX_RECHECK_PER_MSG_NSEC 50000LL
 
 struct mail_index_stamp {
 	int64_t sec;
@@ -143,11 +148,13 @@ struct mail_index {
 	size_t pending_count, pending_alloc;
 };
 
-/* A date read lazily, waiting to be stored. */
+/* A date or RFC822.SIZE read lazily, waiting to be stored. */
 struct mail_index_pending_date {
 	uint32_t uid;
 	uint32_t base_hash;	/* of the base name it was read for */
+	bool is_vsize;		/* value is the RFC822.SIZE, else the date */
 	int64_t date;
+	uint64_t vsize;
 };
 
 /* ---- mail-index-env.c: environments, transactions, errors ---- */
@@ -320,9 +327,13 @@ bool mail_index_sync_stamps_trusted(const struct mail_index_hdr *hdr);
 /* True if the index need not scan: hdr's stamps equal those in now
  * (now->taken_at is the current time), new/'s is trusted, and those of
  * cur/ and the keywords are trusted or younger than
- * MAIL_INDEX_RECHECK_NSEC. */
+ * mail_index_sync_recheck_nsec(hdr). */
 bool mail_index_sync_stamps_clean(const struct mail_index_hdr *hdr,
 				  const struct mail_index_hdr *now);
+/* How long an untrusted stamp of cur/ or the keywords is used before a
+ * scan verifies it: MAIL_INDEX_RECHECK_NSEC, or
+ * MAIL_INDEX_RECHECK_PER_MSG_NSEC per message of hdr if more. */
+int64_t mail_index_sync_recheck_nsec(const struct mail_index_hdr *hdr);
 /* After a scan that changed nothing: true if its stamps (fresh, with
  * their taken_at) are worth writing over those of stored, the header
  * before it: a sync with stored would scan now (stamps differ, or an
@@ -363,6 +374,10 @@ int mail_index_sync_set_keywords(struct mail_index *index, MDB_txn *txn,
 
 /* Most dates waiting to be stored; more are read but not kept. */
 #define MAIL_INDEX_PENDING_DATES_MAX (1U << 20)
+/* Lookups, iterations and syncs store the waiting dates and sizes once
+ * this many have gathered (a write transaction and fsync of their own);
+ * fewer ride along with the next change, or are stored at the close. */
+#define MAIL_INDEX_PENDING_FLUSH 256
 
 /* The provisional date of a name: its leading delivery time in seconds
  * (Maildir's "TIME.UNIQUE.HOST"), 0 if it has none. */
@@ -376,15 +391,20 @@ const struct mail_index_record *
 mail_index_rec_export_read(struct mail_index *index,
 			   const struct mail_index_rec *rec,
 			   unsigned read_flags);
-/* Inside a write transaction: stores the queued dates of records that
- * still lack theirs.  Returns 0 or -1 (LMDB code in *rc_r). */
+/* Queues the RFC822.SIZE vsize computed for the message uid whose base
+ * name is base (base_len bytes), to be stored by the next write. */
+void mail_index_vsize_queue(struct mail_index *index, uint32_t uid,
+			    const char *base, size_t base_len,
+			    uint64_t vsize);
+/* Inside a write transaction: stores the queued dates and sizes of
+ * records that still lack theirs.  Returns 0 or -1 (LMDB code in *rc_r). */
 int mail_index_dates_apply(struct mail_index *index, MDB_txn *txn,
 			   struct mail_index_hdr *hdr, int *rc_r,
 			   const char **error_r);
-/* Stores the queued dates in a write transaction of their own (nothing
- * to do when none is queued).  A failure is logged and the queue
+/* Stores the queued dates in a write transaction of their own if at
+ * least min are queued (and one at least).  A failure is logged and the queue
  * dropped: the dates are read again next time.  Returns 0 or -1. */
-int mail_index_dates_flush(struct mail_index *index);
+int mail_index_dates_flush(struct mail_index *index, size_t min);
 
 /* ---- mail-index-cache.c ---- */
 

@@ -14,10 +14,6 @@
 
 /* ---- lookups ---- */
 
-/* Dates queued by lookups are stored once this many are waiting (or by
- * the next write, iteration or close). */
-#define LOOKUP_DATES_FLUSH 1024
-
 /* See mail_index_set_thread_read_flags(). */
 static _Thread_local unsigned thread_read_flags;
 
@@ -50,8 +46,8 @@ int mail_index_lookup_uid_flags(struct mail_index *index, uint32_t uid,
 	mail_index_last_mdb_rc = 0;
 	ret = mail_index_rec_get(index, txn, uid, &rec, NULL, error_r);
 	mail_index_read_end(index, &txn);
-	if (ret == 1 && index->pending_count >= LOOKUP_DATES_FLUSH)
-		(void)mail_index_dates_flush(index);
+	if (ret == 1)
+		(void)mail_index_dates_flush(index, MAIL_INDEX_PENDING_FLUSH);
 	if (ret == 1)
 		*rec_r = *mail_index_rec_export_read(
 			index, &rec, read_flags | thread_read_flags);
@@ -150,7 +146,7 @@ static int iterate(struct mail_index *index, uint32_t first, uint32_t last,
 	mdb_cursor_close(cur);
 	mail_index_read_end(index, &txn);
 	/* The dates read for this iteration, in one write. */
-	(void)mail_index_dates_flush(index);
+	(void)mail_index_dates_flush(index, MAIL_INDEX_PENDING_FLUSH);
 	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND) {
 		mail_index_set_mdb_error(error_r, "iterate", rc);
 		return -1;

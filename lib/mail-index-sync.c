@@ -111,6 +111,15 @@ bool mail_index_sync_stamps_equal(const struct mail_index_hdr *hdr,
 	       stamp_equal(&hdr->kw_mtime, &now->kw_mtime);
 }
 
+int64_t mail_index_sync_recheck_nsec(const struct mail_index_hdr *hdr)
+{
+	int64_t by_size = (int64_t)hdr->messages *
+			  MAIL_INDEX_RECHECK_PER_MSG_NSEC;
+
+	return by_size > MAIL_INDEX_RECHECK_NSEC ? by_size
+						 : MAIL_INDEX_RECHECK_NSEC;
+}
+
 bool mail_index_sync_stamps_clean(const struct mail_index_hdr *hdr,
 				  const struct mail_index_hdr *now)
 {
@@ -125,10 +134,10 @@ bool mail_index_sync_stamps_clean(const struct mail_index_hdr *hdr,
 		return false;
 	/* cur/ and the keywords change mostly through the index itself: a
 	 * change by another program in the same clock tick as one of the
-	 * recorded mtimes is found by the first sync once
-	 * MAIL_INDEX_RECHECK_NSEC have passed since taken_at. */
+	 * recorded mtimes is found by the first sync once the recheck time
+	 * (1 s, longer in a large folder) has passed since taken_at. */
 	age = stamp_diff(&hdr->taken_at, &now->taken_at);
-	recent = age >= 0 && age < MAIL_INDEX_RECHECK_NSEC;
+	recent = age >= 0 && age < mail_index_sync_recheck_nsec(hdr);
 	return (recent || stamp_trusted(&hdr->cur_mtime, &hdr->taken_at)) &&
 	       (recent || stamp_trusted(&hdr->kw_mtime, &hdr->taken_at));
 }

@@ -81,7 +81,7 @@ void mail_index_close(struct mail_index **_index)
 	if (index == NULL)
 		return;
 	if (index->env != NULL) {
-		(void)mail_index_dates_flush(index);
+		(void)mail_index_dates_flush(index, 1);
 		mail_index_env_unref(index->env);
 	}
 	free(index->pending_dates);
@@ -134,7 +134,7 @@ int mail_index_sync(struct mail_index *index, unsigned flags,
 		    const char **error_r)
 {
 	mail_index_last_mdb_rc = 0;
-	(void)mail_index_dates_flush(index);
+	(void)mail_index_dates_flush(index, MAIL_INDEX_PENDING_FLUSH);
 	if (sync_inner(index, flags, error_r) < 0)
 		return mail_index_fail_check_damage(index);
 	return index->last_sync_ret;

@@ -194,8 +194,9 @@ struct mail_index_record {
 /* Looks a message up by UID or by base name (a full file name is fine
  * too: its info part is ignored).  Returns 1 and *rec_r, 0 if there is no
  * such message, -1 with *error_r.  An internal date not known yet is read
- * from the file (its mtime) and stored in the index by the next write
- * (any change, sync or iteration through this handle, or the close); if
+ * from the file (its mtime) and stored in the index by the next change
+ * through this handle, by a lookup, sync or iteration once 256 are
+ * waiting, or at the close; if
  * the file vanished meanwhile, the date of its name is given and the next
  * sync expunges the message. */
 int mail_index_lookup_uid(struct mail_index *index, uint32_t uid,
@@ -268,8 +269,10 @@ char *mail_index_record_path(const struct mail_index *index,
 int mail_index_open_message(struct mail_index *index, uint32_t uid,
 			    int *fd_r, const char **error_r);
 /* RFC822.SIZE of the message: from the index, else computed from the
- * file once (each LF not preceded by CR counts two bytes) and stored.
- * Returns 1 and *vsize_r, 0 if the message is gone, -1 on error. */
+ * file (each LF not preceded by CR counts two bytes) and stored as the
+ * dates of mail_index_lookup_uid() are (no write transaction of its
+ * own).  Returns 1 and *vsize_r, 0 if
+ * the message is gone, -1 on error. */
 int mail_index_get_vsize(struct mail_index *index, uint32_t uid,
 			 uint64_t *vsize_r, const char **error_r);
 /* mail_index_get_vsize() for many messages in one transaction (a POP3
@@ -362,6 +365,26 @@ int mail_index_move_to_cur(struct mail_index *index, const uint32_t *uids,
 int mail_index_add(struct mail_index *index, const char *name,
 		   const char *const *keywords, size_t keyword_count,
 		   uint32_t *uid_r, const char **error_r);
+
+struct maildir_delivery;
+/* APPEND/COPY as mail_index_add(), for a delivery into this folder
+ * (maildir_delivery_begin() on mail_index_dir(), written, not yet
+ * committed): commits it (maildir_delivery_commit() with flags: NULL
+ * for new/, else cur/ with ":2,<flags>"), sets its mtime to
+ * internal_date (seconds; -1 = leave the delivery time) and gives it the
+ * next UID, all inside one index write transaction, so that no other
+ * session sees the file before its record nor rescans the folder for it
+ * (mail_index_add() after a commit costs every other session a scan of
+ * the directory).  *delivery is consumed (committed or aborted) and set
+ * to NULL.  Returns 0, *uid_r and *name_r (the file name, caller frees;
+ * name_r may be NULL), or -1 with *error_r (if the file was delivered
+ * but the index write failed, the next sync indexes it). */
+int mail_index_add_delivery(struct mail_index *index,
+			    struct maildir_delivery **delivery,
+			    const char *flags, int64_t internal_date,
+			    const char *const *keywords, size_t keyword_count,
+			    uint32_t *uid_r, char **name_r,
+			    const char **error_r);
 
 /* ---- cache ---- */
 

@@ -1,7 +1,8 @@
 /* test-mail-index-date.c: unit tests for the mail index's lazy sizes and
  * internal dates: the size from the name's ",S=" without a stat(), the
  * date read from the file's mtime on first use and stored, files renamed
- * or vanished before that, APPEND's date, and malformed names. */
+ * or vanished before that, APPEND's date (mail_index_add_delivery()),
+ * RFC822.SIZE counted on demand and stored later, and malformed names. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,7 +188,7 @@ static void test_iterate_stores(void **state)
 	char name[64];
 
 	(void)state;
-	for (int i = 0; i < 50; i++) {
+	for (int i = 0; i < MAIL_INDEX_PENDING_FLUSH + 50; i++) {
 		snprintf(name, sizeof(name), "%d.M%dP1.host,S=3", 1000000000 + i,
 			 i);
 		put_file("new", name, "abc", 1400000000);
@@ -202,14 +203,14 @@ static void test_iterate_stores(void **state)
 	assert_int_equal(mail_index_iterate(index, 1, UINT32_MAX, count_cb,
 					    &n, &error),
 			 0);
-	assert_int_equal(n, 50);
-	/* Stored by the iteration itself. */
+	assert_int_equal(n, MAIL_INDEX_PENDING_FLUSH + 50);
+	/* Stored by the iteration itself (enough of them waited). */
 	n = 0;
 	assert_int_equal(mail_index_iterate_flags(index, 1, UINT32_MAX,
 						  MAIL_INDEX_READ_NO_DATE,
 						  count_known_cb, &n, &error),
 			 0);
-	assert_int_equal(n, 50);
+	assert_int_equal(n, MAIL_INDEX_PENDING_FLUSH + 50);
 	mail_index_close(&index);
 }
 
@@ -260,8 +261,7 @@ static void test_renamed_and_vanished(void **state)
 	assert_int_equal(rec.internal_date, 1000000001);
 	assert_true(mail_index_sync(index, MAIL_INDEX_SYNC_FORCE, &error) >= 0);
 	assert_int_equal(mail_index_lookup_uid(index, 2, &rec, &error), 0);
-	rec = lookup(index, 1, MAIL_INDEX_READ_NO_DATE);
-	assert_true(rec.has_internal_date);
+	rec = lookup(index, 1, 0);
 	assert_int_equal(rec.internal_date, 1200000000);
 	assert_int_equal(rec.flags, MAIL_INDEX_SEEN | MAIL_INDEX_FLAGGED);
 	mail_index_close(&index);
@@ -309,6 +309,148 @@ static void test_append_keeps_date(void **state)
 	assert_true(rec.has_internal_date);
 	assert_int_equal(rec.internal_date, 900000000);
 	assert_int_equal(rec.size, 3);
+	mail_index_close(&index);
+}
+
+/* RFC822.SIZE counted on demand (LF counts as CRLF) without a write of
+ * its own, stored by the next write. */
+static void test_vsize_queued(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_record rec;
+	const char *error = NULL;
+	uint64_t vsize = 0;
+	unsigned scans;
+
+	(void)state;
+	put_file("cur", "1000000000.M10P1.host,S=8:2,", "a\nb\r\ncd\n", 1000000000);
+	index = open_index();
+	rec = lookup(index, 1, MAIL_INDEX_READ_NO_DATE);
+	assert_false(rec.has_vsize);
+	scans = mail_index_test_scans;
+	assert_int_equal(mail_index_get_vsize(index, 1, &vsize, &error), 1);
+	assert_int_equal(vsize, 10);
+	assert_int_equal(mail_index_test_scans, scans);
+	/* Not stored yet, but answered again the same. */
+	rec = lookup(index, 1, MAIL_INDEX_READ_NO_DATE);
+	assert_false(rec.has_vsize);
+	vsize = 0;
+	assert_int_equal(mail_index_get_vsize(index, 1, &vsize, &error), 1);
+	assert_int_equal(vsize, 10);
+	/* The next change stores it. */
+	{
+		uint32_t one = 1;
+		struct mail_index_change ch = {
+			.mode = MAIL_INDEX_MODIFY_ADD,
+			.flags = MAIL_INDEX_FLAGGED,
+		};
+
+		assert_int_equal(mail_index_store(index, &one, 1, &ch, NULL,
+						  &error),
+				 1);
+	}
+	rec = lookup(index, 1, MAIL_INDEX_READ_NO_DATE);
+	assert_true(rec.has_vsize);
+	assert_int_equal(rec.vsize, 10);
+	mail_index_close(&index);
+	/* Gone before it was counted: 0. */
+	put_file("cur", "1000000001.M11P1.host,S=1:2,", "x", 1000000001);
+	index = open_index();
+	{
+		char *path = xasprintf("%s/cur/1000000001.M11P1.host,S=1:2,",
+				       tmpdir);
+		assert_int_equal(unlink(path), 0);
+		free(path);
+	}
+	assert_int_equal(mail_index_get_vsize(index, 2, &vsize, &error), 0);
+	mail_index_close(&index);
+}
+
+static size_t count_files(const char *sub)
+{
+	char *path = xasprintf("%s/%s", tmpdir, sub);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	free(path);
+	return n;
+}
+
+/* APPEND through mail_index_add_delivery(): committed, dated and indexed
+ * in one transaction; another session finds it without a scan; a bad
+ * keyword aborts the delivery. */
+static void test_add_delivery(void **state)
+{
+	struct mail_index *index, *other;
+	struct mail_index_record rec;
+	struct maildir_delivery *del;
+	const char *error = NULL;
+	const char *kw[] = { "$Label1" }, *bad[] = { "a b" };
+	char *name = NULL;
+	uint32_t uid = 0;
+	unsigned scans;
+
+	(void)state;
+	put_file("cur", "1000000000.M12P1.host,S=3:2,", "abc", 1000000000);
+	/* Directories changed long ago: their stamps are trusted. */
+	set_mtime(".", "new", 1000000000);
+	set_mtime(".", "cur", 1000000000);
+	index = open_index();
+	other = open_index();
+	del = maildir_delivery_begin(tmpdir, 0, &error);
+	assert_non_null(del);
+	assert_int_equal(maildir_delivery_write(del, "hello\n", 6, &error), 0);
+	assert_int_equal(mail_index_add_delivery(index, &del, "S", 1234567890,
+						 kw, 1, &uid, &name, &error),
+			 0);
+	assert_null(del);
+	assert_int_equal(uid, 2);
+	assert_non_null(strstr(name, ":2,S"));
+	rec = lookup(index, 2, MAIL_INDEX_READ_NO_DATE);
+	assert_true(rec.has_internal_date);
+	assert_int_equal(rec.internal_date, 1234567890);
+	assert_int_equal(rec.size, 6);
+	assert_int_equal(rec.flags, MAIL_INDEX_SEEN);
+	assert_int_equal(rec.keyword_count, 1);
+	assert_string_equal(rec.name, name);
+	free(name);
+	scans = mail_index_test_scans;
+	assert_true(mail_index_sync(other, 0, &error) >= 0);
+	assert_int_equal(mail_index_test_scans, scans);
+	rec = lookup(other, 2, 0);
+	assert_int_equal(rec.internal_date, 1234567890);
+
+	/* Into new/ with the delivery's own time. */
+	del = maildir_delivery_begin(tmpdir, 0, &error);
+	assert_non_null(del);
+	assert_int_equal(maildir_delivery_write(del, "x", 1, &error), 0);
+	assert_int_equal(mail_index_add_delivery(index, &del, NULL, -1, NULL,
+						 0, &uid, NULL, &error),
+			 0);
+	assert_int_equal(uid, 3);
+	rec = lookup(index, 3, MAIL_INDEX_READ_NO_DATE);
+	assert_true(rec.in_new);
+	assert_true(rec.has_internal_date);
+	assert_true(rec.internal_date > 1600000000);
+
+	/* A bad keyword: nothing delivered, the tmp/ file removed. */
+	del = maildir_delivery_begin(tmpdir, 0, &error);
+	assert_non_null(del);
+	assert_int_equal(maildir_delivery_write(del, "y", 1, &error), 0);
+	assert_int_equal(mail_index_add_delivery(index, &del, "", -1, bad, 1,
+						 &uid, NULL, &error),
+			 -1);
+	assert_null(del);
+	assert_int_equal(count_files("tmp"), 0);
+	assert_int_equal(count_files("cur"), 2);
+	assert_int_equal(count_files("new"), 1);
+	mail_index_close(&other);
 	mail_index_close(&index);
 }
 
@@ -393,6 +535,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pending_and_expunge, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_append_keeps_date, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vsize_queued, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_add_delivery, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_thread_flags, setup,
 						teardown),
