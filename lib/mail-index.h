@@ -30,10 +30,12 @@
  * a file system with sub-second mtimes, MAIL_INDEX_RACY_SECS where they
  * are whole seconds) is not trusted, as a change in the same clock tick
  * could hide: new/ is scanned again at the next sync, cur/ and the
- * keywords within a second.  A change made through this API records the
- * directory's new mtime in its own transaction when nothing else changed
- * the directory meanwhile, so our own renames cost no other session a
- * scan (lib/mail-index-sync.c).
+ * keywords within a second (50 us a message in a larger folder: 5 s at
+ * 100,000, so that a steady stream of our own changes does not keep the
+ * writer lock busy with rescans).  A change made through this API
+ * records the directory's new mtime in its own transaction when nothing
+ * else changed the directory meanwhile, so our own renames cost no other
+ * session a scan (lib/mail-index-sync.c).
  *
  * Changes by our own programs go through this API, which renames or
  * unlinks the maildir file and records the change in one LMDB write
