@@ -249,6 +249,19 @@ static void sharable_stamp(const char *dir, int64_t stamp_r[4])
 	}
 }
 
+/* imap_sharable_present_func over a copy's index: true unless the index
+ * surely has no message with that base name (so an error is true: no
+ * expunge is carried on a guess). */
+static bool copy_index_has(const char *base, void *context)
+{
+	struct mail_index *index = context;
+	struct mail_index_record rec;
+	const char *error;
+
+	return index == NULL ||
+	       mail_index_lookup_base(index, base, &rec, &error) != 0;
+}
+
 /* imap_folder_index_dir(); stamp_r (may be NULL) gets the sharable
  * folder's stamp taken just before the refresh. */
 static char *index_dir(struct imap_client *client, const char *folder,
@@ -271,8 +284,16 @@ static char *index_dir(struct imap_client *client, const char *folder,
 	imap_folder_loc_free(&loc);
 	if (orig != NULL && stamp_r != NULL)
 		sharable_stamp(orig, stamp_r);
-	if (orig == NULL || copy == NULL ||
-	    imap_sharable_refresh(copy, orig, access == 2, &error) < 0) {
+	/* the copy's index confirms what the account expunged */
+	struct mail_index *cidx = NULL;
+	if (copy != NULL && maildir_is_maildir(copy) &&
+	    mail_index_open(copy, NULL, &cidx, &error) < 0)
+		cidx = NULL;
+	int r = orig == NULL || copy == NULL ? -1 :
+		imap_sharable_refresh(copy, orig, access == 2, copy_index_has,
+				      cidx, &error);
+	mail_index_close(&cidx);
+	if (r < 0) {
 		if (orig != NULL && copy != NULL)
 			log_warning("imapd: %s: %s", copy, error);
 		free(orig);
@@ -651,7 +672,8 @@ static void sharable_carry(struct imap_mailbox *mbox)
 	/* the stamp first: a change during the refresh is seen next time */
 	sharable_stamp(mbox->sharable_orig, mbox->sharable_stamp);
 	if (imap_sharable_refresh(mbox->dir, mbox->sharable_orig,
-				  mbox->sharable_writable, &error) < 0)
+				  mbox->sharable_writable, copy_index_has,
+				  mbox->index, &error) < 0)
 		log_warning("imapd: %s: %s", mbox->dir, error);
 }
 
@@ -1122,7 +1144,8 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 		return -1;
 	/* messages expunged from the copy of a sharable folder: from the
 	 * folder too (what the refresh links in shows up next time) */
-	if (mbox->sharable_orig != NULL && st.messages < mbox->sharable_messages)
+	if (mbox->sharable_orig != NULL &&
+	    st.messages < mbox->sharable_messages)
 		sharable_carry(mbox);
 	mbox->sharable_messages = st.messages;
 

@@ -501,7 +501,8 @@ static int lock_copy(const char *copy_dir)
 }
 
 int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
-			  bool writable, const char **error_r)
+			  bool writable, imap_sharable_present_func *present,
+			  void *context, const char **error_r)
 {
 	struct maildir_list *orig = NULL, *copy = NULL;
 	char **known = NULL;
@@ -552,6 +553,12 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 					  o->base_len);
 		bool hidden = false;
 
+		/* not listed, but still in the copy's index: not expunged
+		 * (a rename by another session hid it from readdir) */
+		if (was_known == 1 && !in_copy && present != NULL &&
+		    present(base, context))
+			in_copy = true;
+
 		if (was_known != 0 && !in_copy) {
 			/* the account expunged it: from the original too
 			 * when it may (the sticky bit of -s write lets
@@ -562,12 +569,13 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 				char *p = xasprintf("%s/%s/%s", orig_dir,
 						    entry_sub(o), o->name);
 				int r = unlink(p);
+				int e = errno;
 
-				if (r < 0 && errno != ENOENT)
+				if (r < 0 && e != ENOENT)
 					log_warning("imapd: unlink(%s): %s", p,
-						    strerror(errno));
+						    strerror(e));
 				free(p);
-				if (r == 0 || errno == ENOENT) {
+				if (r == 0 || e == ENOENT) {
 					free(base);
 					continue;
 				}

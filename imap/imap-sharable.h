@@ -112,13 +112,21 @@ void imap_sharable_known_parse(const char *data, size_t size,
 			       char ***names_r, size_t *count_r,
 			       size_t *bad_r);
 
+/* Asked before a message the copy knew but no longer lists is taken as
+ * expunged by the account: true when the copy still has the message
+ * with this base name (its index says so: another session may be
+ * renaming the file right now, so a directory listing can miss it). */
+typedef bool imap_sharable_present_func(const char *base, void *context);
+
 /* Brings the account's copy copy_dir (created with its parents up to
  * the maildir when missing) in step with the sharable folder orig_dir,
  * as the file comment says; writable: the account's expunges are
- * carried to orig_dir.  Serialised with other sessions by a lock file
+ * carried to orig_dir.  present (NULL: the listing is trusted) confirms
+ * each expunge first.  Serialised with other refreshes by a lock file
  * in the copy.  Returns 0, or -1 with *error_r (static or valid until
  * the next call). */
 int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
-			  bool writable, const char **error_r);
+			  bool writable, imap_sharable_present_func *present,
+			  void *context, const char **error_r);
 
 #endif

@@ -101,7 +101,8 @@ static void test_list_parse(void **state)
 	assert_string_equal(l.entries[2].path, "/srv/last");
 	/* each malformed line is reported with its file and line */
 	assert_non_null(strstr(str_c(&logged), "/m/shared-maildirs:4: no tab"));
-	assert_non_null(strstr(str_c(&logged), "/m/shared-maildirs:5: invalid"));
+	assert_non_null(strstr(str_c(&logged),
+			       "/m/shared-maildirs:5: invalid"));
 	assert_non_null(strstr(str_c(&logged),
 			       "/m/shared-maildirs:6: the path is not"));
 	assert_non_null(strstr(str_c(&logged), "/m/shared-maildirs:7:"));
@@ -328,6 +329,13 @@ static void test_access(void **state)
 	free(top);
 }
 
+static bool always(const char *base, void *context)
+{
+	(void)base;
+	(void)context;
+	return true;
+}
+
 static void test_refresh(void **state)
 {
 	char *top = tmpdir();
@@ -342,7 +350,9 @@ static void test_refresh(void **state)
 
 	put(orig, "new", "1.M1.h", "one\n");
 	put(orig, "cur", "2.M2.h:2,S", "two\n");
-	assert_int_equal(imap_sharable_refresh(copy, orig, false, &error), 0);
+	assert_int_equal(imap_sharable_refresh(copy, orig, false, NULL, NULL,
+					       &error),
+			 0);
 	assert_true(maildir_is_maildir(copy));
 	/* linked in under the base name, without the owner's flags */
 	assert_true(has(copy, "new", "1.M1.h"));
@@ -366,7 +376,9 @@ static void test_refresh(void **state)
 	char *a = xasprintf("%s/new/1.M1.h", copy);
 	char *b = xasprintf("%s/cur/1.M1.h:2,FS", copy);
 	assert_int_equal(rename(a, b), 0);
-	assert_int_equal(imap_sharable_refresh(copy, orig, false, &error), 0);
+	assert_int_equal(imap_sharable_refresh(copy, orig, false, NULL, NULL,
+					       &error),
+			 0);
 	assert_true(has(copy, "cur", "1.M1.h:2,FS"));
 	assert_int_equal(count(copy), 2);
 
@@ -377,7 +389,9 @@ static void test_refresh(void **state)
 	assert_int_equal(rename(o1, o2), 0);
 	p = xasprintf("%s/new/2.M2.h", copy);
 	assert_int_equal(stat(p, &st), -1);
-	assert_int_equal(imap_sharable_refresh(copy, orig, false, &error), 0);
+	assert_int_equal(imap_sharable_refresh(copy, orig, false, NULL, NULL,
+					       &error),
+			 0);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_size, 4);
 	assert_int_equal(count(copy), 2);
@@ -387,28 +401,48 @@ static void test_refresh(void **state)
 
 	/* expunged from the copy of a read-only folder: it stays out */
 	assert_int_equal(unlink(b), 0);
-	assert_int_equal(imap_sharable_refresh(copy, orig, false, &error), 0);
+	assert_int_equal(imap_sharable_refresh(copy, orig, false, NULL, NULL,
+					       &error),
+			 0);
 	assert_int_equal(count(copy), 1);
 	assert_int_equal(count(orig), 2);
+	/* not listed but still in the copy's index (a rename under way):
+	 * not taken as expunged */
+	p = xasprintf("%s/new/2.M2.h", copy);
+	char *aside = xasprintf("%s/tmp/2.M2.h", copy);
+	assert_int_equal(rename(p, aside), 0);
+	assert_int_equal(imap_sharable_refresh(copy, orig, true, always, NULL,
+					       &error),
+			 0);
+	assert_int_equal(count(orig), 2);
+	assert_int_equal(rename(aside, p), 0);
+	free(aside);
+	free(p);
 	/* ... of a writable one: from the original too (but what it hid
 	 * while the folder was read-only stays there) */
 	p = xasprintf("%s/new/2.M2.h", copy);
 	assert_int_equal(unlink(p), 0);
 	free(p);
-	assert_int_equal(imap_sharable_refresh(copy, orig, true, &error), 0);
+	assert_int_equal(imap_sharable_refresh(copy, orig, true, NULL, NULL,
+					       &error),
+			 0);
 	assert_int_equal(count(orig), 1);
 	assert_true(has(orig, "new", "1.M1.h"));
 	assert_int_equal(count(copy), 0);
 
 	/* new mail comes in; vanished mail goes */
 	put(orig, "new", "3.M3.h", "three\n");
-	assert_int_equal(imap_sharable_refresh(copy, orig, true, &error), 0);
+	assert_int_equal(imap_sharable_refresh(copy, orig, true, NULL, NULL,
+					       &error),
+			 0);
 	assert_int_equal(count(copy), 1);
 	assert_true(has(copy, "new", "3.M3.h"));
 	p = xasprintf("%s/new/3.M3.h", orig);
 	assert_int_equal(unlink(p), 0);
 	free(p);
-	assert_int_equal(imap_sharable_refresh(copy, orig, true, &error), 0);
+	assert_int_equal(imap_sharable_refresh(copy, orig, true, NULL, NULL,
+					       &error),
+			 0);
 	assert_int_equal(count(copy), 0);
 	/* the owner's own "1" was expunged by the account before: the
 	 * known file kept it out; a damaged known file loses nothing
@@ -419,13 +453,17 @@ static void test_refresh(void **state)
 	fputs("garbage/line\n\001\n1.M1.h\n", f);
 	fclose(f);
 	free(p);
-	assert_int_equal(imap_sharable_refresh(copy, orig, false, &error), 0);
+	assert_int_equal(imap_sharable_refresh(copy, orig, false, NULL, NULL,
+					       &error),
+			 0);
 	assert_int_equal(count(copy), 0);
 	assert_non_null(strstr(str_c(&logged), "malformed lines skipped"));
 
 	/* an original that is no maildir: an error, nothing removed */
 	char *gone = xasprintf("%s/gone", top);
-	assert_int_equal(imap_sharable_refresh(copy, gone, false, &error), -1);
+	assert_int_equal(imap_sharable_refresh(copy, gone, false, NULL, NULL,
+					       &error),
+			 -1);
 	free(gone);
 
 	free(a);
