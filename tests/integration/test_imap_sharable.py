@@ -455,3 +455,43 @@ def test_mbsync_shared_folder(imapd, maildirmake, tmp_path):
     bob.cmd("SELECT shared.notices.Weekly")
     assert "\\Seen" not in flags(bob, 1)
     bob.close()
+
+
+# enough messages that a listing of the copy takes several getdents
+# calls, so a rename by the other session can fall between them (without
+# the index check this test lost up to 32 messages a run)
+N_STORM = 2000
+
+
+def test_concurrent_sessions_lose_nothing(imapd, maildirmake, tmp_path):
+    """One session of an account renames the copy's files all the time
+    (flag changes) while another refreshes the copy again and again: no
+    message of the writable sharable folder is taken as expunged."""
+    import threading
+    site = Site(tmp_path, maildirmake)
+    for n in range(N_STORM):
+        put(site.weekly, msg(n))
+    a = site.login(imapd, "alice")
+    b = site.login(imapd, "alice")
+    a.cmd("SELECT shared.notices.Weekly")
+    errors = []
+
+    def storm():
+        try:
+            for i in range(12):
+                a.cmd("STORE 1:* %sFLAGS (\\Flagged)" % "+-"[i % 2])
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    t = threading.Thread(target=storm)
+    t.start()
+    while t.is_alive():
+        lines, _ = b.cmd("SELECT shared.notices.Weekly")
+        assert exists(lines) == N_STORM
+    t.join()
+    assert not errors, errors
+    assert len(files(site.weekly)) == N_STORM
+    lines, _ = b.cmd("SELECT shared.notices.Weekly")
+    assert exists(lines) == N_STORM
+    a.close()
+    b.close()
