@@ -103,6 +103,21 @@ static int recent_fn(struct mail_index *index, MDB_txn *txn,
 int mail_index_claim_recent(struct mail_index *index, uint32_t *first_r,
 			    const char **error_r)
 {
+	struct mail_index_hdr hdr;
+	MDB_txn *txn;
+	int ret;
+
+	/* Every session claims when it sees new messages: all but the
+	 * first find them claimed already, without the writer lock (a
+	 * message added after this look is claimed by the next call). */
+	if (mail_index_read_begin(index, &txn, error_r) < 0)
+		return -1;
+	ret = mail_index_hdr_get(index, txn, &hdr, error_r);
+	mail_index_read_end(index, &txn);
+	if (ret > 0 && hdr.first_recent_uid >= hdr.uidnext) {
+		*first_r = hdr.first_recent_uid;
+		return 0;
+	}
 	return mail_index_write_txn(index, recent_fn, first_r, error_r);
 }
 
