@@ -3,8 +3,10 @@
 # filter file into maildir folders, one maildrop process per message as an
 # MTA runs it, with our maildrop and Debian's /usr/bin/maildrop side by side
 # in the same run.  Prints messages/s for each and the speed ratio
-# (ours / Debian's; the goal is 3 or more), and checks that both put the
-# same number of messages in each folder.
+# (ours / Debian's; the goal is 3 or more), the time per message each
+# takes beyond the loop that runs it (/bin/true measured in the same run),
+# the load average, and checks that both put the same number of messages
+# in each folder.
 # Usage: bench/maildrop-filter.sh [N]   (BENCH_PREFIX=/path picks our build)
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -69,14 +71,19 @@ run_chunk() {
 	awk -v s="$start" -v e="$stop" 'BEGIN { printf "%.6f\n", e - s }'
 }
 
-# Ours and Debian's take turns by chunks of 500 messages, so that a load
-# that comes and goes on the machine weighs on both alike.
+# Ours, Debian's and the loop alone (/bin/true in place of maildrop: the
+# shell's fork and exec, which both pay alike) take turns by chunks of
+# 500 messages, so that a load that comes and goes on the machine weighs
+# on all three alike.
 prepare "$BENCH_TMP/ours"
 prepare "$BENCH_TMP/peer"
+mkdir -p "$BENCH_TMP/loop"
 echo "ours: $OURS ($(ldd "$OURS" | grep -c '=>') shared libraries)"
 echo "debian: /usr/bin/maildrop ($(ldd /usr/bin/maildrop | grep -c '=>') shared libraries)"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 t_ours=0
 t_peer=0
+t_loop=0
 CHUNK=500
 for ((first = 0; first < N; first += CHUNK)); do
 	count=$((N - first < CHUNK ? N - first : CHUNK))
@@ -84,7 +91,10 @@ for ((first = 0; first < N; first += CHUNK)); do
 	t_ours=$(awk -v a="$t_ours" -v b="$t" 'BEGIN { printf "%.6f", a + b }')
 	t=$(run_chunk /usr/bin/maildrop "$BENCH_TMP/peer" $first $count)
 	t_peer=$(awk -v a="$t_peer" -v b="$t" 'BEGIN { printf "%.6f", a + b }')
+	t=$(run_chunk /bin/true "$BENCH_TMP/loop" $first $count)
+	t_loop=$(awk -v a="$t_loop" -v b="$t" 'BEGIN { printf "%.6f", a + b }')
 done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 for d in Maildir Maildir/.Spam Maildir/.Lists; do
 	a=$(ls "$BENCH_TMP/ours/$d/new" | wc -l)
 	b=$(ls "$BENCH_TMP/peer/$d/new" | wc -l)
@@ -107,5 +117,15 @@ if command -v strace >/dev/null 2>&1; then
 fi
 r_ours=$(awk -v n="$N" -v t="$t_ours" 'BEGIN { printf "%.0f", n / t }')
 r_peer=$(awk -v n="$N" -v t="$t_peer" 'BEGIN { printf "%.0f", n / t }')
-printf 'messages: %d, 50+2 rules; ours %.2f s, debian %.2f s\n' "$N" "$t_ours" "$t_peer"
+printf 'messages: %d, 50+2 rules; ours %.2f s, debian %.2f s, loop alone %.2f s\n' \
+	"$N" "$t_ours" "$t_peer" "$t_loop"
+echo "load average: $load_start at the start, $load_end at the end"
 bench_ratio "maildrop filter speed" "$r_ours" "$r_peer" msg/s "debian-maildrop"
+# what maildrop itself takes, beyond the loop's fork and exec
+awk -v n="$N" -v o="$t_ours" -v p="$t_peer" -v l="$t_loop" 'BEGIN {
+	mo = (o - l) * 1000 / n; mp = (p - l) * 1000 / n
+	r = "inf"
+	if (mo > 0)
+		r = sprintf("%.2f", mp / mo)
+	printf "per message beyond the loop (%.3f ms): ours %.3f ms / debian-maildrop %.3f ms = %s\n",
+		l * 1000 / n, mo, mp, r }'
