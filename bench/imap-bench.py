@@ -400,6 +400,12 @@ def mixed_load(srv, name, md, clients, seconds):
             "errors": sum(e for _, _, e in res), "per_op": per}
 
 
+def loadavg():
+    """The 1, 5 and 15 minute load averages, to print next to figures."""
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def fmt(v, unit="s"):
     if v is None:
         return "n/a"
@@ -421,7 +427,8 @@ def cmd_folder(argv):
             continue
         if k and rest:
             time.sleep(rest)
-        print("%-8s %s" % (name, srv.version(name)), flush=True)
+        print("%-8s %s; load %s" % (name, srv.version(name), loadavg()),
+              flush=True)
         md = srv.copy(master, name)
         try:
             r = folder_times(srv, name, md)
@@ -450,6 +457,7 @@ def cmd_folder(argv):
                     name, label, fmt(r[key + "_first"]), fmt(r[key]),
                     r[key + "_n"]))
         ld = r["load"]
+        print("%-8s load after: %s" % (name, loadavg()))
         print("%-8s mixed load, %d clients, %.0f s: %.1f ops/s, latency "
               "median %.1f ms, p99 %.1f ms, %d errors; SELECT under load "
               "%s; ops (count x median) %s" % (name, clients, seconds, ld["ops_s"],
