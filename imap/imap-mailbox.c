@@ -293,6 +293,8 @@ static char *index_dir(struct imap_client *client, const char *folder,
 		imap_sharable_refresh(copy, orig, access == 2, copy_index_has,
 				      cidx, &error);
 	mail_index_close(&cidx);
+	if (r == 0 && stamp_r != NULL)
+		memset(stamp_r, 0, 4 * sizeof(*stamp_r)); /* again soon */
 	if (r < 0) {
 		if (orig != NULL && copy != NULL)
 			log_warning("imapd: %s: %s", copy, error);
@@ -671,10 +673,13 @@ static void sharable_carry(struct imap_mailbox *mbox)
 		return;
 	/* the stamp first: a change during the refresh is seen next time */
 	sharable_stamp(mbox->sharable_orig, mbox->sharable_stamp);
-	if (imap_sharable_refresh(mbox->dir, mbox->sharable_orig,
-				  mbox->sharable_writable, copy_index_has,
-				  mbox->index, &error) < 0)
+	int r = imap_sharable_refresh(mbox->dir, mbox->sharable_orig,
+				      mbox->sharable_writable, copy_index_has,
+				      mbox->index, &error);
+	if (r < 0)
 		log_warning("imapd: %s: %s", mbox->dir, error);
+	if (r == 0)	/* the folder was busy: again at the next sync */
+		memset(mbox->sharable_stamp, 0, sizeof(mbox->sharable_stamp));
 }
 
 void imap_mailbox_close(struct imap_mailbox **mbox)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config-errors.h"
@@ -485,6 +486,79 @@ static void link_repair(const char *copy_dir, const char *orig_dir,
 	free(path);
 }
 
+/* The mtimes of dir's new/ and cur/ (sec, nsec; 0 for one missing). */
+static void dir_stamp(const char *dir, int64_t stamp_r[4])
+{
+	struct stat st;
+
+	memset(stamp_r, 0, 4 * sizeof(*stamp_r));
+	for (int i = 0; i < 2; i++) {
+		char *p = xasprintf("%s/%s", dir, i == 0 ? "new" : "cur");
+		if (stat(p, &st) == 0) {
+			stamp_r[i * 2] = st.st_mtim.tv_sec;
+			stamp_r[i * 2 + 1] = st.st_mtim.tv_nsec;
+		}
+		free(p);
+	}
+}
+
+/* How long (ns) until a listing of dir taken between the stamps before
+ * and after can be trusted to hold every message: 0 when it can now
+ * (nothing changed the directories meanwhile, and their last change is
+ * old enough that another one in the same clock tick would have shown:
+ * file times are coarse, a second where the file system keeps no
+ * nanoseconds, a few ms elsewhere); -1 when they changed during it. */
+static int64_t listing_wait(const int64_t before[4], const int64_t after[4])
+{
+	struct timespec now;
+	int64_t wait = 0;
+
+	if (memcmp(before, after, 4 * sizeof(*before)) != 0)
+		return -1;
+	if (clock_gettime(CLOCK_REALTIME, &now) < 0)
+		return 1000000000LL;
+	for (int i = 0; i < 2; i++) {
+		int64_t window = before[i * 2 + 1] == 0 ? 1000000000LL :
+							  50000000LL;
+		int64_t age = ((int64_t)now.tv_sec - before[i * 2]) *
+				      1000000000LL +
+			      ((int64_t)now.tv_nsec - before[i * 2 + 1]);
+		if (age < window && window - age > wait)
+			wait = window - age;
+	}
+	return wait;
+}
+
+/* Lists the sharable folder dir into *list_r (free it).  Returns 1 when
+ * the listing holds every message it has (its owner renaming files
+ * meanwhile could hide some from readdir: the listing is then taken
+ * again, after waiting out a recent change of up to 60 ms), 0 when it
+ * may miss some, -1 with *error_r. */
+static int orig_list(const char *dir, struct maildir_list **list_r,
+		     const char **error_r)
+{
+	int64_t before[4], after[4];
+
+	*list_r = NULL;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		maildir_list_free(list_r);
+		dir_stamp(dir, before);
+		if (maildir_list(dir, list_r, error_r) < 0)
+			return -1;
+		dir_stamp(dir, after);
+		int64_t wait = listing_wait(before, after);
+		if (wait == 0)
+			return 1;
+		if (wait > 60000000LL)
+			break;
+		if (wait > 0) {
+			struct timespec ts = { 0, (long)wait };
+			(void)nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
+}
+
 static int lock_copy(const char *copy_dir)
 {
 	char *path = xasprintf("%s/" IMAP_SHARABLE_LOCK_FILE, copy_dir);
@@ -519,8 +593,11 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 	}
 	str_init(&out, 4096);
 	str_init(&old, 4096);
-	if (maildir_list(orig_dir, &orig, error_r) < 0 ||
-	    maildir_list(copy_dir, &copy, error_r) < 0)
+	/* a listing of the folder taken while its owner renamed files may
+	 * miss some: then nothing is taken as gone from it this time */
+	int stable = orig_list(orig_dir, &orig, error_r);
+	bool orig_stable = stable > 0;
+	if (stable < 0 || maildir_list(copy_dir, &copy, error_r) < 0)
 		goto out;
 	if (known_load(copy_dir, &known, &known_count, &old) < 0) {
 		*error_r = "cannot read the copy's list of known messages";
@@ -535,7 +612,7 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 
 		if (o != NULL) {
 			link_repair(copy_dir, orig_dir, c, o);
-		} else {
+		} else if (orig_stable) {
 			char *p = xasprintf("%s/%s/%s", copy_dir, entry_sub(c),
 					    c->name);
 			if (unlink(p) < 0 && errno != ENOENT)
@@ -599,7 +676,7 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 		*error_r = "cannot write the copy's list of known messages";
 		goto out;
 	}
-	ret = 0;
+	ret = orig_stable ? 1 : 0;
 out:
 	for (size_t i = 0; i < known_count; i++)
 		free(known[i]);

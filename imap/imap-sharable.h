@@ -123,8 +123,12 @@ typedef bool imap_sharable_present_func(const char *base, void *context);
  * as the file comment says; writable: the account's expunges are
  * carried to orig_dir.  present (NULL: the listing is trusted) confirms
  * each expunge first.  Serialised with other refreshes by a lock file
- * in the copy.  Returns 0, or -1 with *error_r (static or valid until
- * the next call). */
+ * in the copy.  A message is taken as gone from orig_dir only when a
+ * listing of it can be trusted (no change to new/ or cur/ during it, nor
+ * within 50 ms before it: a short wait is made for that).  Returns 1; 0
+ * when orig_dir was too busy to tell what left it (call again soon; all
+ * else was done); -1 with *error_r (static or valid until the next
+ * call). */
 int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 			  bool writable, imap_sharable_present_func *present,
 			  void *context, const char **error_r);

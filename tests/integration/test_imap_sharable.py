@@ -495,3 +495,47 @@ def test_concurrent_sessions_lose_nothing(imapd, maildirmake, tmp_path):
     assert exists(lines) == N_STORM
     a.close()
     b.close()
+
+
+OWNER_PASSES = 16
+
+
+def test_owner_renames_lose_nothing(imapd, maildirmake, tmp_path):
+    """The sharable folder's owner renames its files all the time (reads
+    them, flags them) while an account refreshes its copy again and
+    again: no message leaves the account's copy, so its UIDs and flags
+    stay."""
+    import threading
+    site = Site(tmp_path, maildirmake)
+    for n in range(N_STORM):
+        put(site.weekly, msg(n), sub="cur", info=":2,")
+    s = site.login(imapd, "alice")
+    s.cmd("SELECT shared.notices.Weekly")
+    s.cmd("STORE 1:* +FLAGS (\\Flagged)")
+    lines, _ = s.cmd("STATUS shared.notices.Weekly (UIDNEXT)")
+    uidnext = lines[0]
+
+    def owner():
+        cur = os.path.join(site.weekly, "cur")
+        for i in range(OWNER_PASSES):
+            flag = "S" if i % 2 == 0 else ""
+            for n in os.listdir(cur):
+                os.rename(os.path.join(cur, n),
+                          os.path.join(cur, n.split(":2,")[0] + ":2," +
+                                       flag))
+
+    t = threading.Thread(target=owner)
+    t.start()
+    try:
+        while t.is_alive():
+            lines, _ = s.cmd("SELECT shared.notices.Weekly")
+            assert exists(lines) == N_STORM
+    finally:
+        t.join()
+    lines, _ = s.cmd("SELECT shared.notices.Weekly")
+    assert exists(lines) == N_STORM
+    lines, _ = s.cmd("SEARCH UNFLAGGED")
+    assert lines == [b"* SEARCH"]
+    lines, _ = s.cmd("STATUS shared.notices.Weekly (UIDNEXT)")
+    assert lines[0] == uidnext
+    s.close()

@@ -11,10 +11,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "imap-sharable.h"
@@ -329,6 +331,38 @@ static void test_access(void **state)
 	free(top);
 }
 
+/* Sets the mtimes of dir's new/ and cur/ ten seconds back. */
+static void age(const char *dir)
+{
+	struct timespec ts[2];
+
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts[0]), 0);
+	ts[0].tv_sec -= 10;
+	ts[1] = ts[0];
+	for (int i = 0; i < 2; i++) {
+		char *p = xasprintf("%s/%s", dir, i == 0 ? "new" : "cur");
+		assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+		free(p);
+	}
+}
+
+/* Sets the mtimes of dir's new/ and cur/ to the next whole second (as a
+ * file system without sub-second times shows a change made now). */
+static void whole_second(const char *dir)
+{
+	struct timespec ts[2];
+
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts[0]), 0);
+	ts[0].tv_sec++;
+	ts[0].tv_nsec = 0;
+	ts[1] = ts[0];
+	for (int i = 0; i < 2; i++) {
+		char *p = xasprintf("%s/%s", dir, i == 0 ? "new" : "cur");
+		assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+		free(p);
+	}
+}
+
 static bool always(const char *base, void *context)
 {
 	(void)base;
@@ -352,7 +386,7 @@ static void test_refresh(void **state)
 	put(orig, "cur", "2.M2.h:2,S", "two\n");
 	assert_int_equal(imap_sharable_refresh(copy, orig, false, NULL, NULL,
 					       &error),
-			 0);
+			 1);
 	assert_true(maildir_is_maildir(copy));
 	/* linked in under the base name, without the owner's flags */
 	assert_true(has(copy, "new", "1.M1.h"));
@@ -378,7 +412,7 @@ static void test_refresh(void **state)
 	assert_int_equal(rename(a, b), 0);
 	assert_int_equal(imap_sharable_refresh(copy, orig, false, NULL, NULL,
 					       &error),
-			 0);
+			 1);
 	assert_true(has(copy, "cur", "1.M1.h:2,FS"));
 	assert_int_equal(count(copy), 2);
 
@@ -391,7 +425,7 @@ static void test_refresh(void **state)
 	assert_int_equal(stat(p, &st), -1);
 	assert_int_equal(imap_sharable_refresh(copy, orig, false, NULL, NULL,
 					       &error),
-			 0);
+			 1);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_size, 4);
 	assert_int_equal(count(copy), 2);
@@ -403,7 +437,7 @@ static void test_refresh(void **state)
 	assert_int_equal(unlink(b), 0);
 	assert_int_equal(imap_sharable_refresh(copy, orig, false, NULL, NULL,
 					       &error),
-			 0);
+			 1);
 	assert_int_equal(count(copy), 1);
 	assert_int_equal(count(orig), 2);
 	/* not listed but still in the copy's index (a rename under way):
@@ -413,7 +447,7 @@ static void test_refresh(void **state)
 	assert_int_equal(rename(p, aside), 0);
 	assert_int_equal(imap_sharable_refresh(copy, orig, true, always, NULL,
 					       &error),
-			 0);
+			 1);
 	assert_int_equal(count(orig), 2);
 	assert_int_equal(rename(aside, p), 0);
 	free(aside);
@@ -425,7 +459,7 @@ static void test_refresh(void **state)
 	free(p);
 	assert_int_equal(imap_sharable_refresh(copy, orig, true, NULL, NULL,
 					       &error),
-			 0);
+			 1);
 	assert_int_equal(count(orig), 1);
 	assert_true(has(orig, "new", "1.M1.h"));
 	assert_int_equal(count(copy), 0);
@@ -434,15 +468,37 @@ static void test_refresh(void **state)
 	put(orig, "new", "3.M3.h", "three\n");
 	assert_int_equal(imap_sharable_refresh(copy, orig, true, NULL, NULL,
 					       &error),
-			 0);
+			 1);
 	assert_int_equal(count(copy), 1);
 	assert_true(has(copy, "new", "3.M3.h"));
 	p = xasprintf("%s/new/3.M3.h", orig);
 	assert_int_equal(unlink(p), 0);
 	free(p);
+	/* just changed: the listing waits for the change to be old
+	 * enough to trust it (under 60 ms) */
+	assert_int_equal(imap_sharable_refresh(copy, orig, true, NULL, NULL,
+					       &error),
+			 1);
+	assert_int_equal(count(copy), 0);
+	/* a folder whose mtimes keep no nanoseconds (changed within the
+	 * last second): too long a wait, the link stays for now */
+	put(orig, "new", "4.M4.h", "four\n");
+	assert_int_equal(imap_sharable_refresh(copy, orig, true, NULL, NULL,
+					       &error),
+			 1);
+	assert_int_equal(count(copy), 1);
+	p = xasprintf("%s/new/4.M4.h", orig);
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	whole_second(orig);
 	assert_int_equal(imap_sharable_refresh(copy, orig, true, NULL, NULL,
 					       &error),
 			 0);
+	assert_int_equal(count(copy), 1);
+	age(orig);
+	assert_int_equal(imap_sharable_refresh(copy, orig, true, NULL, NULL,
+					       &error),
+			 1);
 	assert_int_equal(count(copy), 0);
 	/* the owner's own "1" was expunged by the account before: the
 	 * known file kept it out; a damaged known file loses nothing
@@ -455,7 +511,7 @@ static void test_refresh(void **state)
 	free(p);
 	assert_int_equal(imap_sharable_refresh(copy, orig, false, NULL, NULL,
 					       &error),
-			 0);
+			 1);
 	assert_int_equal(count(copy), 0);
 	assert_non_null(strstr(str_c(&logged), "malformed lines skipped"));
 
