@@ -43,10 +43,8 @@ static struct group_sync group_dir = {
 	PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, false,
 	0, 0, 0
 };
-static struct group_sync group_fs = {
-	PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, false,
-	0, 0, 0
-};
+/* syncfs() calls made by the batches (batch_commit()). */
+static atomic_ulong syncfs_count;
 /* Failed syncfs() calls so far: a message begun before one and committed
  * after it fails (syncfs reports an error of the file system once, to
  * whichever call sees it, maybe one that did not cover that message). */
@@ -331,9 +329,8 @@ static void syncfs_open(void)
 	free(tmp);
 }
 
-static int sync_fs(const char *path)
+static int sync_fs(void)
 {
-	(void)path;
 	if (syncfs_fd < 0)
 		return EBADF;
 	if (syncfs(syncfs_fd) < 0) {
@@ -343,6 +340,11 @@ static int sync_fs(const char *path)
 		return e;
 	}
 	return 0;
+}
+#else
+static int sync_fs(void)
+{
+	return ENOSYS;
 }
 #endif
 
@@ -402,41 +404,168 @@ unsigned long queue_group_fsyncs(void)
 
 unsigned long queue_group_syncfs(void)
 {
-	return atomic_load(&group_fs.count);
+	return atomic_load(&syncfs_count);
 }
 
-/* Makes the message's two tmp/ files durable: one syncfs() shared with
- * the concurrent commits (Linux), else an fsync of each. */
-static int sync_files(struct queue_new *qn, int ctl_fd, const char **error_r)
+/* Whether the tmp/ files of qn can be made durable by syncfs() on
+ * syncfs_fd: Linux, and the same file system (queue_set_dir() may have
+ * moved the queue since the first commit). */
+static bool syncfs_usable(struct queue_new *qn)
 {
 #ifdef __linux__
 	struct stat st;
 
 	pthread_once(&syncfs_once, syncfs_open);
-	/* the same file system (queue_set_dir() may have moved the queue) */
-	if (syncfs_fd >= 0 && fstat(qn->data_fd, &st) == 0 &&
-	    st.st_dev == syncfs_dev) {
-		if (group_run(&group_fs, 0, qn->tmp_data, sync_fs,
-			      error_r) < 0)
-			return -1;
-		if (atomic_load(&sync_errors) != qn->sync_errors) {
-			errno = EIO;
-			*error_r = err("cannot sync (a write-back error of "
-				       "the file system)", qn->tmp_data);
-			return -1;
-		}
-		return 0;
-	}
+	return syncfs_fd >= 0 && fstat(qn->data_fd, &st) == 0 &&
+	       st.st_dev == syncfs_dev;
+#else
+	(void)qn;
+	return false;
 #endif
-	if (fsync(qn->data_fd) < 0) {
-		*error_r = err("cannot fsync", qn->tmp_data);
-		return -1;
+}
+
+/* A commit waiting for the batch that covers it (batch_commit()). */
+struct commit_req {
+	struct queue_new *qn;
+	const char *bucket, *data, *ctl;
+	int64_t bucket_no;
+	bool made;		/* its link made the bucket */
+	bool linked;		/* both files are in the bucket */
+	bool done;
+	int ret;
+	char error[1024];
+	struct commit_req *next;
+};
+
+static pthread_mutex_t batch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t batch_cond = PTHREAD_COND_INITIALIZER;
+static struct commit_req *batch_head, **batch_tail = &batch_head;
+static bool batch_leader;
+
+static void req_fail(struct commit_req *r, const char *error)
+{
+	r->ret = -1;
+	snprintf(r->error, sizeof(r->error), "%s", error);
+	if (r->linked) {
+		unlink(r->ctl);
+		unlink(r->data);
+		r->linked = false;
 	}
-	if (fsync(ctl_fd) < 0) {
-		*error_r = err("cannot fsync", qn->tmp_ctl);
-		return -1;
+}
+
+/* Commits a batch (run by its leader, without the lock): one syncfs()
+ * for every tmp/ file of the batch, the links, one fsync of each bucket
+ * (and of msgs/ when a link made a bucket). */
+static void batch_run(struct commit_req *batch)
+{
+	const char *error = NULL;
+	int e;
+
+	atomic_fetch_add(&syncfs_count, 1);
+	e = sync_fs();
+	for (struct commit_req *r = batch; r != NULL; r = r->next) {
+		if (e != 0) {
+			errno = e;
+			req_fail(r, err("cannot sync", r->qn->tmp_data));
+		} else if (atomic_load(&sync_errors) != r->qn->sync_errors) {
+			/* a write-back error since it was begun, maybe seen
+			 * by a syncfs that did not cover it */
+			errno = EIO;
+			req_fail(r, err("cannot sync (a write-back error of "
+					"the file system)", r->qn->tmp_data));
+		} else if (link_into_bucket(r->bucket, r->qn->tmp_data,
+					    r->data, &r->made, &error) < 0) {
+			req_fail(r, error);
+		} else if (link_into_bucket(r->bucket, r->qn->tmp_ctl, r->ctl,
+					    &r->made, &error) < 0) {
+			unlink(r->data);
+			req_fail(r, error);
+		} else {
+			r->linked = true;
+		}
 	}
-	return 0;
+	for (struct commit_req *r = batch; r != NULL; r = r->next) {
+		bool made = false;
+		bool first = true;
+
+		if (!r->linked)
+			continue;
+		/* the first linked one of its bucket syncs it for all */
+		for (struct commit_req *o = batch; o != r; o = o->next)
+			if (o->linked && o->bucket_no == r->bucket_no)
+				first = false;
+		if (!first)
+			continue;
+		for (struct commit_req *o = r; o != NULL; o = o->next)
+			made = made || (o->linked && o->made &&
+					o->bucket_no == r->bucket_no);
+		e = 0;
+		if (made) {
+			char *msgs = xasprintf("%s/msgs", queue_dir());
+
+			e = sync_dir(msgs);
+			if (e != 0) {
+				errno = e;
+				error = err("cannot fsync", msgs);
+			}
+			free(msgs);
+		}
+		if (e == 0) {
+			atomic_fetch_add(&group_dir.count, 1);
+			e = sync_dir(r->bucket);
+			if (e != 0) {
+				errno = e;
+				error = err("cannot fsync", r->bucket);
+			}
+		}
+		for (struct commit_req *o = r; o != NULL; o = o->next) {
+			if (o->linked && o->bucket_no == r->bucket_no) {
+				if (e != 0)
+					req_fail(o, error);
+				else
+					o->ret = 0;
+			}
+		}
+	}
+}
+
+/* Group commit with a leader: the request joins the queue of waiting
+ * commits; when no batch runs, the first waiter takes every request
+ * queued so far (all written before) and commits them together, the
+ * others wait for theirs to be done.  Returns 0, or -1 with *error_r. */
+static int batch_commit(struct commit_req *req, const char **error_r)
+{
+	pthread_mutex_lock(&batch_lock);
+	*batch_tail = req;
+	batch_tail = &req->next;
+	while (!req->done) {
+		struct commit_req *batch;
+
+		if (batch_leader) {
+			pthread_cond_wait(&batch_cond, &batch_lock);
+			continue;
+		}
+		batch_leader = true;
+		batch = batch_head;
+		batch_head = NULL;
+		batch_tail = &batch_head;
+		pthread_mutex_unlock(&batch_lock);
+		batch_run(batch);
+		pthread_mutex_lock(&batch_lock);
+		for (struct commit_req *r = batch, *next; r != NULL;
+		     r = next) {
+			next = r->next;
+			r->done = true;	/* r may be freed from here on */
+		}
+		batch_leader = false;
+		pthread_cond_broadcast(&batch_cond);
+	}
+	pthread_mutex_unlock(&batch_lock);
+	if (req->ret < 0) {
+		snprintf(errbuf, sizeof(errbuf), "%s", req->error);
+		*error_r = errbuf;
+	}
+	return req->ret;
 }
 
 int queue_new_commit(struct queue_new **newp, const char *ctl_text,
@@ -467,8 +596,26 @@ int queue_new_commit(struct queue_new **newp, const char *ctl_text,
 	}
 	/* both files on disk before either is linked: a control file
 	 * courierd can see always has its whole message */
-	if (sync_files(qn, fd, error_r) < 0)
+	if (syncfs_usable(qn)) {
+		struct commit_req req;
+
+		memset(&req, 0, sizeof(req));
+		req.qn = qn;
+		req.bucket = bucket;
+		req.data = data;
+		req.ctl = ctl;
+		req.bucket_no = (int64_t)(qn->time / QUEUE_BUCKET_SECS);
+		ret = batch_commit(&req, error_r);
 		goto out;
+	}
+	if (fsync(qn->data_fd) < 0) {
+		*error_r = err("cannot fsync", qn->tmp_data);
+		goto out;
+	}
+	if (fsync(fd) < 0) {
+		*error_r = err("cannot fsync", qn->tmp_ctl);
+		goto out;
+	}
 	if (link_into_bucket(bucket, qn->tmp_data, data, &made,
 			     error_r) < 0)
 		goto out;

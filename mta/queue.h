@@ -27,11 +27,12 @@
  * Threads: queue_new_commit() may run in several threads of one process
  * at once (esmtpd commits in its worker pool); error strings are per
  * thread.  Concurrent commits share their syncs (group commit): on Linux
- * one syncfs() of the queue's file system makes the tmp/ files of every
- * message written before it started durable, and one fsync of the
- * bucket folder their links, so N messages committed together cost
- * about 2 syncs, not 2N + 1 fsyncs (elsewhere: each file's fsync, and
- * the shared folder fsync).
+ * the first waiting commit leads a batch of every commit waiting then
+ * (all written before), and makes them durable with one syncfs() of the
+ * queue's file system for their tmp/ files, then their links and one
+ * fsync of their bucket folder; N messages committed together cost 2
+ * syncs, not 2N + 1 fsyncs (elsewhere, or when the queue moved to
+ * another file system: each file's fsync, and a shared folder fsync).
  * queue_set_dir() and the first queue_dir() belong to the main thread,
  * before any commit runs elsewhere. */
 #ifndef QUEUE_H
@@ -87,8 +88,8 @@ int queue_new_commit(struct queue_new **new, const char *ctl_text,
 /* Bucket folder fsyncs issued by queue_new_commit() in this process so
  * far (to measure the group commit). */
 unsigned long queue_group_fsyncs(void);
-/* File system syncs (syncfs) issued by queue_new_commit() for the tmp/
- * files in this process so far (0 where each file is fsynced). */
+/* File system syncs (syncfs) issued by queue_new_commit()'s batches in
+ * this process so far (0 where each file is fsynced). */
 unsigned long queue_group_syncfs(void);
 /* Drops a message that was begun. */
 void queue_new_abort(struct queue_new **new);
