@@ -17,9 +17,9 @@
  * bound, an idle queue ends up empty, and a quiet queue does not make,
  * fsync and remove the current bucket for every message.
  *
- * Durability: queue_new_commit() fsyncs the data file, the control file
- * and the bucket folder (and msgs/ when the bucket is new) before it
- * returns, so a message it accepted survives a crash.  The data file is
+ * Durability: queue_new_commit() syncs the data file and the control
+ * file, links them, and fsyncs the bucket folder (and msgs/ when the
+ * bucket is new) before it returns, so a message it accepted survives a crash.  The data file is
  * moved in first and the control file last: courierd only looks at
  * control files, so it never sees half a message.  Status records are
  * appended with queue_ctl_append(), which fdatasyncs before returning.
