@@ -669,6 +669,17 @@ int imap_sharable_refresh(const char *copy_dir, const char *orig_dir,
 		str_append(&out, hidden ? "\th\n" : "\n");
 		free(base);
 	}
+	/* what the listing may have missed stays known (and hidden) */
+	for (size_t i = 0; !orig_stable && i < known_count; i++) {
+		size_t blen = strcspn(known[i], "\t");
+		char *base = xstrndup(known[i], blen);
+
+		if (maildir_list_find(orig, base) == NULL) {
+			str_append(&out, known[i]);
+			str_append_c(&out, '\n');
+		}
+		free(base);
+	}
 	/* unchanged (the usual SELECT of a quiet folder): no write */
 	if ((str_len(&out) != str_len(&old) ||
 	     memcmp(str_c(&out), str_c(&old), str_len(&out)) != 0) &&

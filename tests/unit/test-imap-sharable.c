@@ -495,6 +495,16 @@ static void test_refresh(void **state)
 					       &error),
 			 0);
 	assert_int_equal(count(copy), 1);
+	/* and it stays known meanwhile */
+	p = xasprintf("%s/" IMAP_SHARABLE_KNOWN_FILE, copy);
+	FILE *kf = fopen(p, "r");
+	char kbuf[256];
+	size_t kn = kf != NULL ? fread(kbuf, 1, sizeof(kbuf) - 1, kf) : 0;
+	kbuf[kn] = '\0';
+	assert_non_null(kf);
+	fclose(kf);
+	free(p);
+	assert_non_null(strstr(kbuf, "4.M4.h\n"));
 	age(orig);
 	assert_int_equal(imap_sharable_refresh(copy, orig, true, NULL, NULL,
 					       &error),
