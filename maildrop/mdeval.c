@@ -805,8 +805,15 @@ enum md_run_result md_interp_run_file(struct md_interp *it, const char *path)
 	prog = md_parse(parser, path, str_c(&text), str_len(&text));
 	str_free(&text);
 	if (prog == NULL) {
+		const char *report = md_parser_error_report(parser);
+
 		md_eval_fatal(it, MD_EX_TEMPFAIL, "%s", md_parser_error(parser));
-		fprintf(stderr, "%s\n", md_parser_error(parser));
+		/* Debian's words, which scripts grep; ours, which say what
+		 * is wrong, with -V */
+		fprintf(stderr, "%s\n", report != NULL ? report :
+			md_parser_error(parser));
+		if (report != NULL && md_eval_verbose(it) >= 1)
+			fprintf(stderr, "maildrop: %s\n", md_parser_error(parser));
 		md_parser_destroy(&parser);
 		/* reported: do not print it again */
 		x_free(it->error);

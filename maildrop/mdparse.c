@@ -47,6 +47,11 @@ struct md_parser {
 	unsigned int err_line;
 	char *err_msg;
 	char *err_full;
+	/* the same error in Debian's maildrop's words (md_parser_error_report) */
+	unsigned int report_line;
+	const char *report_msg;
+	bool report_quote;	/* an unterminated quote: Debian's extra line */
+	char *err_report;
 };
 
 static const struct {
@@ -107,6 +112,7 @@ void md_parser_destroy(struct md_parser **parser)
 	str_free(&p->tok.text);
 	free(p->err_msg);
 	free(p->err_full);
+	free(p->err_report);
 	free(p);
 	*parser = NULL;
 }
@@ -126,6 +132,11 @@ const char *md_parser_error_message(const struct md_parser *parser)
 	return parser->err_msg;
 }
 
+const char *md_parser_error_report(const struct md_parser *parser)
+{
+	return parser->err_report;
+}
+
 static void fail(struct md_parser *p, unsigned int line, const char *msg)
 {
 	if (p->failed)
@@ -134,6 +145,29 @@ static void fail(struct md_parser *p, unsigned int line, const char *msg)
 	p->err_line = line;
 	p->err_msg = xstrdup(msg);
 	p->err_full = xasprintf("%s:%u: %s", p->file, line, msg);
+	/* Debian's maildrop has three texts, its line is that of the token
+	 * it stopped at (fail_at() says which) */
+	p->report_line = line;
+	if (strcmp(msg, "syntax error: ')' expected") == 0)
+		p->report_msg = "Missing )";
+	else if (strcmp(msg, "syntax error: missing '}'") == 0)
+		p->report_msg = "Missing }";
+	else
+		p->report_msg = "Syntax error.";
+	p->report_quote = strcmp(msg, "unterminated quoted string") == 0;
+}
+
+/* fail() at token t: Debian's maildrop counts a line end as being on
+ * the next line. */
+static void fail_at(struct md_parser *p, const struct token *t,
+		    const char *msg)
+{
+	bool was_failed = p->failed;
+
+	fail(p, t->line, msg);
+	if (!was_failed && t->type == T_SEP && t->start < p->len &&
+	    p->p[t->start] == '\n')
+		p->report_line = t->line + 1;
 }
 
 void md_node_free(struct md_node **node)
@@ -503,7 +537,7 @@ static bool expect_op(struct md_parser *p, const char *op)
 		if (!p->failed) {
 			int n = snprintf(msg, sizeof(msg), "syntax error: '%s' expected", op);
 			(void)n;
-			fail(p, t->line, msg);
+			fail_at(p, t, msg);
 		}
 		return false;
 	}
@@ -519,7 +553,7 @@ static void syntax_error(struct md_parser *p, struct token *t)
 		what = "syntax error: unexpected end of file";
 	else if (t->type == T_SEP)
 		what = "syntax error: unexpected end of line";
-	fail(p, t->line, what);
+	fail_at(p, t, what);
 }
 
 /* ---- expressions ---- */
@@ -728,7 +762,7 @@ static struct md_node *parse_match(struct md_parser *p)
 		consume(p);
 		t = peek(p);
 		if (t->type != T_PATTERN) {
-			fail(p, t->line, "syntax error: pattern expected after =~");
+			fail_at(p, t, "syntax error: pattern expected after =~");
 			md_node_free(&left);
 			return NULL;
 		}
@@ -879,6 +913,8 @@ static struct md_node *parse_block(struct md_parser *p)
 		}
 		if (t->type == T_EOF) {
 			fail(p, block->line, "syntax error: missing '}'");
+			/* Debian's maildrop names the end of the file */
+			p->report_line = t->line;
 			md_node_free(&block);
 			break;
 		}
@@ -1018,14 +1054,14 @@ static struct md_node *parse_foreach(struct md_parser *p, unsigned int line)
 		}
 		t = peek(p);
 		if (t->type != T_PATTERN) {
-			fail(p, t->line, "syntax error: pattern expected");
+			fail_at(p, t, "syntax error: pattern expected");
 			md_node_free(&n);
 			return NULL;
 		}
 		n->c = make_pattern(p, t);
 		consume(p);
 	} else {
-		fail(p, t->line, "syntax error: pattern expected after foreach");
+		fail_at(p, t, "syntax error: pattern expected after foreach");
 		md_node_free(&n);
 		return NULL;
 	}
@@ -1101,6 +1137,9 @@ static struct md_node *parse_statement_inner(struct md_parser *p)
 	unsigned int line = t->line;
 	struct md_node *n;
 
+	/* a block on its own: { statements } */
+	if (is_op(t, "{"))
+		return parse_block(p);
 	if (t->type == T_TEXT && (t->bare || t->kind != MD_BQ) && at_assign(p)) {
 		/* VAR=value ("VAR" may be quoted) */
 		if (!valid_var_name(str_c(&t->text), str_len(&t->text)) &&
@@ -1213,7 +1252,7 @@ static struct md_node *parse_statement_inner(struct md_parser *p)
 			t = peek_mode(p, false);
 			if (t->type != T_TEXT || t->kind == MD_BQ ||
 			    !valid_var_name(str_c(&t->text), str_len(&t->text))) {
-				fail(p, t->line, "syntax error: variable name expected");
+				fail_at(p, t, "syntax error: variable name expected");
 				return NULL;
 			}
 			n = node_new(p, w[0] == 'i' ? MD_IMPORT : MD_UNSET,
@@ -1267,6 +1306,7 @@ struct md_node *md_parse(struct md_parser *p, const char *file,
 
 	x_free(p->err_msg);
 	x_free(p->err_full);
+	x_free(p->err_report);
 	p->failed = false;
 	p->err_line = 0;
 	p->file = file != NULL ? file : "-";
@@ -1300,6 +1340,10 @@ struct md_node *md_parse(struct md_parser *p, const char *file,
 	if (p->failed) {
 		if (p->err_full == NULL)
 			fail(p, p->line, "syntax error");
+		p->err_report = xasprintf("%s%s(%u): %s",
+					  p->report_quote ?
+					  "maildrop: Missing ', \", or `.\n" : "",
+					  p->file, p->report_line, p->report_msg);
 		md_node_free(&prog);
 		return NULL;
 	}

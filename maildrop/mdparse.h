@@ -114,6 +114,14 @@ const char *md_parser_error(const struct md_parser *parser);
 /* The line and message of the last error (0 / NULL if none). */
 unsigned int md_parser_error_line(const struct md_parser *parser);
 const char *md_parser_error_message(const struct md_parser *parser);
+/* The error as Debian's maildrop words it, what users' scripts grep:
+ * "file(line): Missing )", "file(line): Missing }" or
+ * "file(line): Syntax error.", the line counted as Debian counts it (a
+ * line end belongs to the next line; a missing '}' is reported at the
+ * end of the file); an unterminated quote is preceded by the line
+ * "maildrop: Missing ', \", or `.".  NULL when the last parse
+ * succeeded; valid until the next parse or destroy. */
+const char *md_parser_error_report(const struct md_parser *parser);
 
 /* Frees a tree; sets *node to NULL. */
 void md_node_free(struct md_node **node);

@@ -297,3 +297,63 @@ def test_address_lines(k, tmp_path):
     assert res[1] == res[0], value
     if "evil" in value:
         assert b"\nevil\n" in res[1][1]
+
+
+# ---- syntax errors: the lines users' scripts grep ----
+
+# Filter files with a syntax error for which Debian's maildrop says
+# "FILE(LINE): Missing )", "Missing }" or "Syntax error.", and for an
+# unterminated quote "maildrop: Missing ', \", or `." first.
+SYNTAX_ERRORS = [
+    'X=1\nif (X\n', 'echo 1 < 2 < 3\n', 'X="unterminated\n',
+    "X='abc\n", "X=`date\n", 'if (1)\n{\n  echo x\n', 'to\n', 'X=)\n',
+    'X=length(\n', 'else\n', 'X=1 +\n', 'include\n', 'while (1\n',
+    'X=unknownfunc(1)\n', 'foreach /x/\necho\n', 'X=length("a"\n',
+    'X=substr("a",)\n', 'X=(1\n\n\n', 'X="a"\nY=$X(\n', 'dotlock\n',
+    'X=1 ==\n', '{\n', 'DEFAULT="./Maildir"\n\nif (/x/)\n{\n  to "a"\n',
+]
+
+
+@pytest.mark.skipif(not os.access(REF, os.X_OK), reason="Debian maildrop missing")
+@pytest.mark.parametrize("k", range(len(SYNTAX_ERRORS)))
+def test_syntax_error_text(k, tmp_path):
+    """The same error lines on stderr and exit code (75) as Debian's."""
+    binary = ours()
+    filt = tmp_path / "filter"
+    filt.write_text(SYNTAX_ERRORS[k])
+    filt.chmod(0o600)
+    msg = os.path.join(CORPUS, "messages", "m001.eml")
+    env = {"HOME": str(tmp_path), "LOGNAME": "tester", "SHELL": "/bin/sh",
+           "PATH": "/usr/bin:/bin"}
+    res = []
+    for b in (REF, binary):
+        with open(msg, "rb") as m:
+            p = subprocess.run([b, "./filter"], stdin=m, cwd=tmp_path,
+                               env=env, capture_output=True, timeout=30)
+        err = p.stderr.replace(REF.encode(), b"maildrop")
+        res.append((p.returncode, err))
+    assert res[1] == res[0], SYNTAX_ERRORS[k]
+    assert res[1][0] == 75
+    assert re.search(rb"^\./filter\(\d+\): (Missing [)}]|Syntax error\.)$",
+                     res[1][1], re.M)
+
+
+@pytest.mark.skipif(not os.access(REF, os.X_OK), reason="Debian maildrop missing")
+def test_bare_block(tmp_path):
+    """A block on its own ({ ... }) is a statement, as in Debian's."""
+    binary = ours()
+    filt = tmp_path / "filter"
+    filt.write_text('{\n  echo x\n}\nif (1)\n{\n  {\n    echo y\n  }\n'
+                    '  echo z\n}\n{\n  {\n  }\n}\n')
+    filt.chmod(0o600)
+    msg = os.path.join(CORPUS, "messages", "m001.eml")
+    env = {"HOME": str(tmp_path), "LOGNAME": "tester", "SHELL": "/bin/sh",
+           "PATH": "/usr/bin:/bin"}
+    res = []
+    for b in (REF, binary):
+        with open(msg, "rb") as m:
+            p = subprocess.run([b, "./filter"], stdin=m, cwd=tmp_path,
+                               env=env, capture_output=True, timeout=30)
+        res.append((p.returncode, p.stdout, p.stderr))
+    assert res[1][1] == b"x\ny\nz\n"
+    assert res[1][:2] == res[0][:2]
