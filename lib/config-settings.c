@@ -317,3 +317,22 @@ int config_settings_load(const struct config_setting_def *defs, void *set,
 	}
 	return ret;
 }
+
+int config_settings_load_file(const struct config_setting_def *defs,
+			      void *set, const char *name_or_path,
+			      struct config_errors *errs)
+{
+	struct config_env *env = NULL;
+	int ret = config_env_read(name_or_path, NULL, &env, errs);
+
+	if (ret < 0) {
+		config_error(errs, name_or_path, 0,
+			     "cannot read the settings file");
+		return -1;
+	}
+	if (ret == 0)
+		return 0;
+	unsigned int n = config_settings_apply_env(defs, set, env, errs);
+	config_env_free(&env);
+	return n == 0 ? 1 : -1;
+}

@@ -121,6 +121,17 @@ unsigned int config_settings_apply_env(const struct config_setting_def *defs,
 int config_settings_load(const struct config_setting_def *defs, void *set,
 			 const char *name_or_path, struct config_errors *errs);
 
+/* Applies the NAME=value file name_or_path over what set holds (no
+ * defaults first: a program that reads two files calls
+ * config_settings_init() once, then this for each file).  Returns 1 when
+ * the file was read without errors, 0 when it is missing (set unchanged),
+ * -1 when it is unreadable ("file: cannot read the settings file") or
+ * has invalid values (every one added to errs; the valid lines are still
+ * applied; unknown names are warnings). */
+int config_settings_load_file(const struct config_setting_def *defs,
+			      void *set, const char *name_or_path,
+			      struct config_errors *errs);
+
 /* Value parsers used by the table, for other callers.  Return 0, or -1
  * and a static *error_r. */
 int config_parse_bool(const char *text, bool *value_r, const char **error_r);
