@@ -8,14 +8,14 @@
 #include <stdint.h>
 
 #include "config-errors.h"
+#include "login-master.h"
 
 struct imap_settings {
+	/* IMAPDSTART, ADDRESS, PORT, MAXDAEMONS, MAXPERIP, IMAP_LOGIN_USER
+	 * (pre-login processes), IMAPDSSLSTART, SSLADDRESS, SSLPORT,
+	 * IMAPDSTARTTLS and the TLS_* settings */
+	struct login_master_settings master;
 	/* etc/imapd */
-	bool start;		/* IMAPDSTART */
-	char *address;		/* ADDRESS */
-	long long port;		/* PORT */
-	long long max_daemons;	/* MAXDAEMONS */
-	long long max_per_ip;	/* MAXPERIP */
 	char *maildir_path;	/* MAILDIRPATH */
 	unsigned int idle_poll;	/* IMAP_IDLE_TIMEOUT: IDLE re-check (s) */
 	/* IMAP_EMPTYTRASH: "folder:days,..." (imap_emptytrash_parse()),
@@ -27,7 +27,6 @@ struct imap_settings {
 	long long max_line;	/* IMAP_MAX_LINE */
 	long long max_literal;	/* IMAP_MAX_LITERAL */
 	long long max_bad_commands; /* IMAP_MAX_BAD_COMMANDS before login */
-	char *login_user;	/* IMAP_LOGIN_USER: pre-login processes */
 	/* PROXY_HOSTNAME: this server's name, as accounts' mailhost= name
 	 * it ("" = the system hostname); another mailhost gets a
 	 * LOGIN-REFERRALS referral (RFC 2221) */
@@ -42,18 +41,7 @@ struct imap_settings {
 	char *auth_mechs;
 	char *auth_mechs_tls;
 	/* etc/imapd-ssl */
-	bool ssl_start;		/* IMAPDSSLSTART */
-	char *ssl_address;	/* SSLADDRESS */
-	long long ssl_port;	/* SSLPORT */
-	bool starttls;		/* IMAPDSTARTTLS */
 	bool tls_required;	/* IMAP_TLS_REQUIRED */
-	char *tls_certfile;	/* TLS_CERTFILE */
-	char *tls_dhparams;	/* TLS_DHPARAMS */
-	char *tls_protocol;	/* TLS_PROTOCOL */
-	char *tls_cipher_list;	/* TLS_CIPHER_LIST */
-	char *tls_priority;	/* TLS_PRIORITY */
-	char *tls_verifypeer;	/* TLS_VERIFYPEER */
-	char *tls_trustcerts;	/* TLS_TRUSTCERTS */
 };
 
 /* One rule of IMAP_EMPTYTRASH: messages of folder that have been there

@@ -45,6 +45,7 @@
 #include "imap-settings.h"
 #include "ioloop.h"
 #include "listen.h"
+#include "login-master.h"
 #include "log.h"
 #include "mem.h"
 #include "secure.h"
@@ -66,10 +67,18 @@ struct master_conn {
 	char remote_ip[LISTEN_IP_STRLEN];
 };
 
+static const struct login_master_names names = {
+	.log_name = "imapd",
+	.protocol = "IMAP",
+	.start_name = "IMAPDSTART",
+	.ssl_start_name = "IMAPDSSLSTART",
+	.ssl_file = "imapd-ssl",
+	.starttls_word = "STARTTLS",
+};
+
 static struct imap_settings set;
 static struct ioloop *loop;
-static struct listen_service *plain_svc, *ssl_svc;
-static struct tls_ctx *tls_ctx;
+static struct login_master *master;
 static struct master_conn *conns;
 static bool stopping;
 
@@ -118,41 +127,23 @@ static void run_mail_session(int fd_in, int fd_out, const char *root,
 	imap_client_destroy(&client);
 }
 
-static char *account_maildir(const struct auth_record *rec)
-{
-	if (rec->maildir != NULL && rec->maildir[0] == '/')
-		return xstrdup(rec->maildir);
-	if (rec->maildir != NULL && rec->maildir[0] != '\0')
-		return xasprintf("%s/%s", rec->home, rec->maildir);
-	return xasprintf("%s/%s", rec->home, set.maildir_path);
-}
-
 static void __attribute__((noreturn))
 mail_child(int fd, const struct auth_record *rec, const char *user,
 	   const char *tag)
 {
-	const char *error;
-	char *root = account_maildir(rec);
+	char *root = login_master_account_maildir(rec->home, rec->maildir,
+						  set.maildir_path);
 
 	for (struct master_conn *c = conns; c != NULL; c = c->next)
 		if (c->fd != fd)
 			close(c->fd);
-	listen_service_destroy(&plain_svc);
-	listen_service_destroy(&ssl_svc);
-	if (daemon_drop_privileges_id(rec->uid, rec->gid, rec->sysusername,
-				      &error) < 0 ||
-	    (getuid() == 0 || geteuid() == 0)) {
-		if (geteuid() == 0 || getuid() == 0)
-			error = "still root";
-		log_error("imapd: user=%s: cannot switch to uid %ld: %s", user,
-			  (long)rec->uid, error);
+	login_master_drop_listeners(master);
+	if (login_master_become_account(&names, user, rec->uid, rec->gid,
+					rec->sysusername, rec->home) < 0) {
 		static const char msg[] = "TEMP\n";
 		ssize_t n = write(fd, msg, sizeof(msg) - 1);
 		(void)n;
 		_exit(1);
-	}
-	if (chdir(rec->home) < 0) {
-		/* not fatal: the maildir path is absolute */
 	}
 	/* the account's options, as Courier's imapd gets them (the ACL
 	 * identifiers group= and administrators come from them) */
@@ -241,75 +232,73 @@ static void master_request(void *context)
 		return;
 	}
 	const char *f[6];
-	size_t pos = 0;
-	for (size_t i = 0; i < N_ELEMENTS(f); i++) {
-		const char *end = memchr(buf + pos, '\0', (size_t)n - pos);
-		if (end == NULL) {
-			log_error("imapd: malformed request from a pre-login "
-				  "process");
-			master_conn_free(mc);
-			return;
-		}
-		f[i] = buf + pos;
-		pos = (size_t)(end - buf) + 1;
+	if (login_master_fields_split(buf, (size_t)n, f, N_ELEMENTS(f)) < 0) {
+		log_error("imapd: malformed request from a pre-login process");
+		master_conn_free(mc);
+		return;
 	}
 	const char *kind = f[0], *tag = f[1], *user = f[2];
 	bool tls = strcmp(f[5], "1") == 0;
 	struct auth_record rec;
-	const char *error = NULL;
-	int r;
+	struct login_master_login login = {
+		.user = user,
+		.remote_ip = mc->remote_ip,
+	};
+	const char *text;
 
 	auth_record_init(&rec);
 	if (strcmp(kind, "P") == 0)
-		r = auth_login("imap", user, f[3], mc->remote_ip, &rec,
-			       &error);
+		login.auth_result = auth_login("imap", user, f[3],
+					       mc->remote_ip, &rec,
+					       &login.auth_error);
 	else if (strcmp(kind, "C") == 0)
-		r = auth_cram("imap", "cram-md5", f[3], strlen(f[3]), user,
-			      f[4], mc->remote_ip, &rec, &error);
+		login.auth_result = auth_cram("imap", "cram-md5", f[3],
+					      strlen(f[3]), user, f[4],
+					      mc->remote_ip, &rec,
+					      &login.auth_error);
 	else {
-		r = -1;
-		error = "unknown request";
+		login.auth_result = -1;
+		login.auth_error = "unknown request";
 	}
 	/* only the secrets: tag and user are still needed */
 	secure_wipe((char *)f[3], strlen(f[3]));
 	secure_wipe((char *)f[4], strlen(f[4]));
-	if (r < 0) {
-		log_error("imapd: login user=%s ip=%s: authdaemond: %s", user,
-			  mc->remote_ip, error != NULL ? error : "failure");
-		master_reply(mc, "TEMP", "");
-	} else if (r == 0) {
-		log_info("imapd: login failed: user=%s ip=%s", user,
-			 mc->remote_ip);
-		master_reply(mc, "NO", "");
-	} else if (auth_record_service_disabled(&rec, "imap")) {
-		log_info("imapd: login refused: user=%s ip=%s: IMAP disabled",
-			 user, mc->remote_ip);
-		master_reply(mc, "REFUSED",
-			     "IMAP access is disabled for this account.");
-	} else if (referral(mc, &rec, user)) {
+	login.service_disabled = login.auth_result > 0 &&
+				 auth_record_service_disabled(&rec, "imap");
+	login.has_uid = rec.has_uid;
+	login.uid = rec.uid;
+	enum login_master_verdict v = login_master_verdict(&names, &login,
+							   &text);
+	if (v == LOGIN_MASTER_SERVE && referral(mc, &rec, user)) {
 		/* answered: the account is served by its mailhost */
-	} else if (!rec.has_uid || (rec.uid == 0 && geteuid() == 0)) {
-		log_error("imapd: user=%s: no uid, or uid 0: mail is never "
-			  "served as root", user);
-		master_reply(mc, "REFUSED", "This account cannot use IMAP.");
-	} else {
+		auth_record_free(&rec);
+		return;
+	}
+	if (v == LOGIN_MASTER_SERVE)
+		v = login_master_uid_verdict(&names, &login, &text);
+	if (v == LOGIN_MASTER_SERVE) {
 		pid_t pid = fork();
 
-		if (pid == 0) {
-			const char *name = rec.address != NULL ? rec.address :
-								 user;
-			mail_child(mc->fd, &rec, name, tag);
-		}
-		if (pid < 0) {
-			log_error("imapd: fork: %s", strerror(errno));
-			master_reply(mc, "TEMP", "");
-		} else {
-			log_info("imapd: login: user=%s ip=%s tls=%s pid=%ld",
-				 user, mc->remote_ip, tls ? "yes" : "no",
-				 (long)pid);
-			/* the socketpair is the session's now */
-			master_conn_free(mc);
-		}
+		if (pid == 0)
+			mail_child(mc->fd, &rec,
+				   rec.address != NULL ? rec.address : user,
+				   tag);
+		v = login_master_forked(&names, &login, tls, pid);
+	}
+	switch (v) {
+	case LOGIN_MASTER_TEMPFAIL:
+		master_reply(mc, "TEMP", "");
+		break;
+	case LOGIN_MASTER_FAILED:
+		master_reply(mc, "NO", "");
+		break;
+	case LOGIN_MASTER_REFUSED:
+		master_reply(mc, "REFUSED", text);
+		break;
+	case LOGIN_MASTER_SERVE:
+		/* the socketpair is the session's now */
+		master_conn_free(mc);
+		break;
 	}
 	auth_record_free(&rec);
 }
@@ -340,12 +329,6 @@ static bool read_reply_line(int fd, char *buf, size_t size)
 	return false;
 }
 
-static void append_field(struct str *s, const char *v)
-{
-	str_append(s, v != NULL ? v : "");
-	str_append_c(s, '\0');
-}
-
 static enum imap_login_result login_cb(struct imap_client *client,
 				       const struct imap_login_request *req,
 				       const char **text_r, void *context)
@@ -356,13 +339,13 @@ static enum imap_login_result login_cb(struct imap_client *client,
 
 	(void)context;
 	str_init(&s, 256);
-	append_field(&s, req->password != NULL ? "P" : "C");
-	append_field(&s, req->tag);
-	append_field(&s, req->user);
-	append_field(&s, req->password != NULL ? req->password :
+	login_master_field_append(&s, req->password != NULL ? "P" : "C");
+	login_master_field_append(&s, req->tag);
+	login_master_field_append(&s, req->user);
+	login_master_field_append(&s, req->password != NULL ? req->password :
 						 req->cram_challenge);
-	append_field(&s, req->cram_digest_hex);
-	append_field(&s, req->tls ? "1" : "0");
+	login_master_field_append(&s, req->cram_digest_hex);
+	login_master_field_append(&s, req->tls ? "1" : "0");
 	bool sent = str_len(&s) <= IPC_MAX &&
 		    write(login_ipc_fd, str_c(&s), str_len(&s)) ==
 			    (ssize_t)str_len(&s);
@@ -408,11 +391,10 @@ login_child(int client_fd, int ipc_fd, bool implicit, const char *ip)
 
 	for (struct master_conn *c = conns; c != NULL; c = c->next)
 		close(c->fd);
-	listen_service_destroy(&plain_svc);
-	listen_service_destroy(&ssl_svc);
-	if (daemon_drop_privileges(set.login_user, NULL, &error) < 0) {
-		log_error("imapd: cannot switch to %s: %s", set.login_user,
-			  error);
+	login_master_drop_listeners(master);
+	if (daemon_drop_privileges(set.master.login_user, NULL, &error) < 0) {
+		log_error("imapd: cannot switch to %s: %s",
+			  set.master.login_user, error);
 		_exit(1);
 	}
 	login_ipc_fd = ipc_fd;
@@ -422,13 +404,13 @@ login_child(int client_fd, int ipc_fd, bool implicit, const char *ip)
 		.max_line_len = (size_t)set.max_line,
 		.idle_timeout_msecs = set.timeout * 1000,
 		.write_timeout_msecs = 300 * 1000,
-		.tls_ctx = implicit ? tls_ctx : NULL,
+		.tls_ctx = implicit ? login_master_tls_ctx(master) : NULL,
 	};
 	struct conn *conn = conn_create(loop, client_fd, &cs,
 					imap_client_conn_callbacks(), NULL);
 	login_client = imap_client_create_login(
-		loop, conn, &set, set.starttls ? tls_ctx : NULL, implicit, ip,
-		&login_callbacks, NULL);
+		loop, conn, &set, login_master_starttls_ctx(master), implicit,
+		ip, &login_callbacks, NULL);
 	ioloop_signal_add(loop, SIGTERM, sigterm_stop, NULL);
 	ioloop_run(loop);
 	imap_client_destroy(&login_client);
@@ -438,11 +420,12 @@ login_child(int client_fd, int ipc_fd, bool implicit, const char *ip)
 
 /* ------------------------------------------------------------ master */
 
-static void accept_conn(struct listen_client *lc, void *context)
+static void accept_conn(struct listen_client *lc, bool implicit,
+			void *context)
 {
-	bool implicit = context == &ssl_svc;
 	int sv[2];
 
+	(void)context;
 	if (stopping ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		close(lc->fd);
@@ -473,10 +456,11 @@ static void accept_conn(struct listen_client *lc, void *context)
 }
 
 static void refuse_conn(struct listen_client *lc, enum listen_refusal why,
-			void *context)
+			bool implicit, void *context)
 {
 	static const char msg[] = "* BYE Too many connections, try later\r\n";
 
+	(void)implicit;
 	(void)context;
 	log_info("imapd: refused %s: too many connections%s", lc->remote_ip,
 		 why == LISTEN_REFUSED_PER_IP ? " from this address" : "");
@@ -513,10 +497,7 @@ static void master_sigterm(void *context)
 {
 	(void)context;
 	stopping = true;
-	listen_service_close_listeners(plain_svc != NULL ? plain_svc :
-							   ssl_svc);
-	if (plain_svc != NULL && ssl_svc != NULL)
-		listen_service_close_listeners(ssl_svc);
+	login_master_close_listeners(master);
 	for (struct master_conn *mc = conns; mc != NULL; mc = mc->next)
 		kill(mc->pid, SIGTERM);
 	if (conns == NULL)
@@ -525,37 +506,12 @@ static void master_sigterm(void *context)
 
 /* -------------------------------------------------------------- main */
 
-static enum tls_version parse_tls_protocol(const char *p)
-{
-	if (p == NULL)
-		return TLS_VERSION_DEFAULT;
-	if (strstr(p, "1.3") != NULL || strstr(p, "1_3") != NULL)
-		return TLS_VERSION_1_3;
-	if (strstr(p, "1.2") != NULL || strstr(p, "1_2") != NULL)
-		return TLS_VERSION_1_2;
-	return TLS_VERSION_DEFAULT;
-}
-
-static void usage(void)
-{
-	fprintf(stderr, "Usage: imapd              the daemon (settings in "
-			"etc/imapd, etc/imapd-ssl)\n"
-			"       imapd DIR          one logged-in session for "
-			"maildir DIR on stdin/stdout\n"
-			"       imapd --stdio      the same for $MAILDIR or "
-			"./Maildir\n");
-	exit(2);
-}
-
 static void load_settings(bool daemon_mode)
 {
 	struct config_errors *errs = config_errors_new();
 	int ret = imap_settings_load(&set, "imapd", "imapd-ssl", errs);
 
-	config_errors_log(errs);
-	config_errors_destroy(&errs);
-	if (ret < 0 && daemon_mode)
-		log_fatal("imapd: the settings have errors");
+	login_master_settings_report(&names, &errs, ret, daemon_mode);
 }
 
 static int tunnel_main(const char *dir)
@@ -570,85 +526,22 @@ static int tunnel_main(const char *dir)
 	return 0;
 }
 
-static char *listen_text(const char *address, long long port)
-{
-	if (strcmp(address, "0") == 0)
-		return xasprintf("%lld", port);
-	return xasprintf(strchr(address, ':') != NULL ? "[%s]:%lld" :
-							"%s:%lld",
-			 address, port);
-}
-
 int main(int argc, char **argv)
 {
-	const char *error;
-
 	log_init("imapd", LOG_TARGET_STDERR);
-	if (argc > 2)
-		usage();
-	if (argc == 2) {
-		if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-			usage();
-		if (strcmp(argv[1], "--stdio") == 0) {
-			const char *dir = getenv("MAILDIR");
-			return tunnel_main(dir != NULL && *dir != '\0' ?
-						   dir : "Maildir");
-		}
-		return tunnel_main(argv[1]);
-	}
+	const char *dir = login_master_command_line("imapd", argc, argv);
+	if (dir != NULL)
+		return tunnel_main(dir);
 	load_settings(true);
-	if (!set.start && !set.ssl_start)
-		log_fatal("imapd: IMAPDSTART and IMAPDSSLSTART are both off");
-	if (set.ssl_start || set.starttls) {
-		struct tls_settings ts = {
-			.cert_file = set.tls_certfile,
-			.dh_file = set.tls_dhparams,
-			.min_version = parse_tls_protocol(set.tls_protocol),
-			.cipher_list = set.tls_cipher_list,
-			.priority = set.tls_priority,
-		};
-		if (set.tls_certfile == NULL || set.tls_certfile[0] == '\0') {
-			if (set.ssl_start)
-				log_fatal("imapd: IMAPDSSLSTART=YES needs "
-					  "TLS_CERTFILE (etc/imapd-ssl)");
-			log_warning("imapd: no TLS_CERTFILE: STARTTLS is off");
-		} else {
-			tls_ctx = tls_ctx_server_create(&ts, &error);
-			if (tls_ctx == NULL)
-				log_fatal("imapd: TLS: %s", error);
-		}
-	}
 	loop = ioloop_create();
-	struct listen_settings ls = {
-		.max_connections = (unsigned int)set.max_daemons,
-		.max_per_ip = (unsigned int)set.max_per_ip,
-	};
-	if (set.start) {
-		char *addr = listen_text(set.address, set.port);
-		plain_svc = listen_service_create(loop, &ls, accept_conn,
-						  refuse_conn, &plain_svc);
-		if (listen_service_add_list(plain_svc, addr, &error) < 0)
-			log_fatal("imapd: %s", error);
-		log_info("imapd: IMAP on %s", addr);
-		free(addr);
-	}
-	if (set.ssl_start) {
-		char *addr = listen_text(set.ssl_address, set.ssl_port);
-		ssl_svc = listen_service_create(loop, &ls, accept_conn,
-						refuse_conn, &ssl_svc);
-		if (listen_service_add_list(ssl_svc, addr, &error) < 0)
-			log_fatal("imapd: %s", error);
-		log_info("imapd: IMAPS on %s", addr);
-		free(addr);
-	}
+	master = login_master_create(loop, &set.master, &names, accept_conn,
+				     refuse_conn, NULL);
 	ioloop_signal_add(loop, SIGCHLD, master_sigchld, NULL);
 	ioloop_signal_add(loop, SIGTERM, master_sigterm, NULL);
 	ioloop_signal_add(loop, SIGINT, master_sigterm, NULL);
 	ioloop_run(loop);
-	listen_service_destroy(&plain_svc);
-	listen_service_destroy(&ssl_svc);
+	login_master_destroy(&master);
 	ioloop_destroy(&loop);
-	tls_ctx_destroy(&tls_ctx);
 	imap_settings_free(&set);
 	log_info("imapd: stopped");
 	return 0;

@@ -158,17 +158,6 @@ static bool clear_passwords_ok(const struct pop3_client *client)
 	return conn_is_tls(client->conn) || !client->set->tls_required;
 }
 
-static bool mech_listed(const char *list, const char *mech)
-{
-	char **v = str_split(list, " \t,");
-	bool found = false;
-
-	for (size_t i = 0; v[i] != NULL && !found; i++)
-		found = strcasecmp(v[i], mech) == 0;
-	str_split_free(&v);
-	return found;
-}
-
 /* The SASL mechanisms offered now: POP3AUTH, plus POP3AUTH_TLS under TLS;
  * only those we implement, and no clear-password ones when refused. */
 static void sasl_mechs(const struct pop3_client *client, struct str *dest)
@@ -178,8 +167,11 @@ static void sasl_mechs(const struct pop3_client *client, struct str *dest)
 	for (int m = 0; m < SASL_MECH_COUNT; m++) {
 		const char *name = sasl_mech_name((enum sasl_mech)m);
 
-		if (!mech_listed(client->set->auth_mechs, name) &&
-		    !(tls && mech_listed(client->set->auth_mechs_tls, name)))
+		const struct pop3_settings *set = client->set;
+
+		if (!login_master_mech_listed(set->auth_mechs, name) &&
+		    !(tls && login_master_mech_listed(set->auth_mechs_tls,
+						      name)))
 			continue;
 		if (sasl_mech_sends_password((enum sasl_mech)m) &&
 		    !clear_passwords_ok(client))
@@ -717,7 +709,7 @@ static void cmd_auth(struct pop3_client *client,
 		return;
 	}
 	if (sasl_mech_from_name(cmd->args[0], &mech) < 0 ||
-	    !mech_listed(str_c(mechs), cmd->args[0])) {
+	    !login_master_mech_listed(str_c(mechs), cmd->args[0])) {
 		str_destroy(&mechs);
 		if (sasl_mech_from_name(cmd->args[0], &mech) == 0 &&
 		    sasl_mech_sends_password(mech) &&
@@ -1295,7 +1287,7 @@ pop3_client_create_login(struct ioloop *loop, int fd,
 				   client);
 	if (implicit_tls)
 		return client; /* greeting after the handshake */
-	client->starttls_offered = tls_ctx != NULL && set->starttls;
+	client->starttls_offered = tls_ctx != NULL && set->master.starttls;
 	greet(client);
 	return client;
 }

@@ -8,14 +8,14 @@
 #include <stdint.h>
 
 #include "config-errors.h"
+#include "login-master.h"
 
 struct pop3_settings {
+	/* POP3DSTART, ADDRESS, PORT, MAXDAEMONS, MAXPERIP, POP3_LOGIN_USER
+	 * (the login process), POP3DSSLSTART, SSLADDRESS, SSLPORT,
+	 * POP3_STARTTLS (offer STLS) and the TLS_* settings */
+	struct login_master_settings master;
 	/* etc/pop3d */
-	bool start;		/* POP3DSTART */
-	char *address;		/* ADDRESS */
-	long long port;		/* PORT */
-	long long max_daemons;	/* MAXDAEMONS: connections in all */
-	long long max_per_ip;	/* MAXPERIP */
 	char *auth_mechs;	/* POP3AUTH: SASL before TLS */
 	char *auth_mechs_tls;	/* POP3AUTH_TLS: more SASL under TLS */
 	char *maildir_path;	/* MAILDIRPATH: HOME/this without MAILDIR */
@@ -27,21 +27,9 @@ struct pop3_settings {
 	unsigned int idle_timeout; /* POP3_TIMEOUT (seconds) */
 	long long max_bad_commands; /* POP3_MAX_BAD_COMMANDS */
 	long long max_auth_failures; /* POP3_MAX_AUTH_FAILURES */
-	char *login_user;	/* POP3_LOGIN_USER: runs the login process */
 	char *implementation;	/* POP3_IMPLEMENTATION (CAPA) */
 	/* etc/pop3d-ssl */
-	bool ssl_start;		/* POP3DSSLSTART */
-	char *ssl_address;	/* SSLADDRESS */
-	long long ssl_port;	/* SSLPORT */
-	bool starttls;		/* POP3_STARTTLS: offer STLS */
 	bool tls_required;	/* POP3_TLS_REQUIRED: no clear passwords */
-	char *tls_certfile;	/* TLS_CERTFILE */
-	char *tls_dhparams;	/* TLS_DHPARAMS */
-	char *tls_protocol;	/* TLS_PROTOCOL ("TLSv1.2+") */
-	char *tls_cipher_list;	/* TLS_CIPHER_LIST (OpenSSL) */
-	char *tls_priority;	/* TLS_PRIORITY (GnuTLS) */
-	char *tls_verifypeer;	/* TLS_VERIFYPEER (only NONE is used) */
-	char *tls_trustcerts;	/* TLS_TRUSTCERTS */
 };
 
 /* Fills set with the defaults, then etc/pop3d and etc/pop3d-ssl (names

@@ -49,6 +49,7 @@
 #include "hash.h"
 #include "ioloop.h"
 #include "listen.h"
+#include "login-master.h"
 #include "log.h"
 #include "mem.h"
 #include "pop3-client.h"
@@ -75,10 +76,18 @@ struct ipc_reply_hdr {
 	/* then the text, with NUL ("" = default text) */
 };
 
+static const struct login_master_names names = {
+	.log_name = "pop3d",
+	.protocol = "POP3",
+	.start_name = "POP3DSTART",
+	.ssl_start_name = "POP3DSSLSTART",
+	.ssl_file = "pop3d-ssl",
+	.starttls_word = "STLS",
+};
+
 static struct pop3_settings set;
 static struct ioloop *loop;
-static struct listen_service *plain_svc, *ssl_svc;
-static struct tls_ctx *tls_ctx;
+static struct login_master *master;
 
 /* ------------------------------------------------------------ mail role */
 
@@ -150,12 +159,6 @@ static void session_destroyed(struct pop3_client *client, void *context)
 		ioloop_stop(loop);
 }
 
-static void append_field(struct str *s, const char *value)
-{
-	str_append(s, value != NULL ? value : "");
-	str_append_c(s, '\0');
-}
-
 static int session_login(struct pop3_client *client,
 			 const struct pop3_login_request *req, void *context)
 {
@@ -173,11 +176,11 @@ static int session_login(struct pop3_client *client,
 		next_id = 1;
 	hdr.id = next_id++;
 	str_append_n(buf, &hdr, sizeof(hdr));
-	append_field(buf, req->user);
-	append_field(buf, req->secret);
-	append_field(buf, req->secret2);
-	append_field(buf, req->remote_ip);
-	append_field(buf, req->local_ip);
+	login_master_field_append(buf, req->user);
+	login_master_field_append(buf, req->secret);
+	login_master_field_append(buf, req->secret2);
+	login_master_field_append(buf, req->remote_ip);
+	login_master_field_append(buf, req->local_ip);
 	if (str_len(buf) <= POP3_IPC_MAX && ipc_fd >= 0) {
 		struct iovec iov = { buf->data, str_len(buf) };
 		union {
@@ -256,12 +259,13 @@ static void ipc_read(void *context)
 	/* The client left meanwhile: its mail session sees EOF. */
 }
 
-static void accept_conn(struct listen_client *lc, void *context)
+static void accept_conn(struct listen_client *lc, bool implicit,
+			void *context)
 {
 	struct login_session *s = xcalloc(1, sizeof(*s));
 	struct pop3_login_callbacks cb = login_callbacks_proto;
-	bool implicit = context == (void *)&ssl_svc;
 
+	(void)context;
 	cb.context = s;
 	s->lconn = lc->conn;
 	s->next = sessions;
@@ -270,12 +274,13 @@ static void accept_conn(struct listen_client *lc, void *context)
 	sessions = s;
 	s->client = pop3_client_create_login(
 		loop, lc->fd, &set,
-		implicit || set.starttls ? tls_ctx : NULL, implicit,
-		lc->remote_ip, lc->local_ip, &cb);
+		implicit ? login_master_tls_ctx(master) :
+			   login_master_starttls_ctx(master),
+		implicit, lc->remote_ip, lc->local_ip, &cb);
 }
 
 static void refuse_conn(struct listen_client *lc, enum listen_refusal why,
-			void *context)
+			bool implicit, void *context)
 {
 	static const char msg[] =
 		"-ERR [SYS/TEMP] Too many connections, try again later.\r\n";
@@ -283,7 +288,7 @@ static void refuse_conn(struct listen_client *lc, enum listen_refusal why,
 
 	(void)why;
 	(void)context;
-	if (context != (void *)&ssl_svc)
+	if (!implicit)
 		n = write(lc->fd, msg, sizeof(msg) - 1);
 	else
 		n = 0;
@@ -297,8 +302,7 @@ static void login_sigterm(void *context)
 	if (login_stopping)
 		return;
 	login_stopping = true;
-	listen_service_close_listeners(plain_svc);
-	listen_service_close_listeners(ssl_svc);
+	login_master_close_listeners(master);
 	while (sessions != NULL) {
 		struct pop3_client *c = sessions->client;
 
@@ -313,7 +317,8 @@ static void run_login_process(int fd)
 
 	ipc_fd = fd;
 	if (geteuid() == 0) {
-		if (daemon_drop_privileges(set.login_user, NULL, &error) < 0)
+		if (daemon_drop_privileges(set.master.login_user, NULL,
+					   &error) < 0)
 			log_fatal("pop3d: login process: %s", error);
 	}
 	ipc_io = io_add(loop, ipc_fd, IO_READ, ipc_read, NULL);
@@ -323,8 +328,7 @@ static void run_login_process(int fd)
 	ioloop_run(loop);
 	if (ipc_io != NULL)
 		io_remove(&ipc_io);
-	listen_service_destroy(&plain_svc);
-	listen_service_destroy(&ssl_svc);
+	login_master_drop_listeners(master);
 	ioloop_destroy(&loop);
 	_exit(0);
 }
@@ -342,7 +346,7 @@ static void send_reply(uint32_t id, enum pop3_login_result result,
 	struct ipc_reply_hdr hdr = { .id = id, .result = (int32_t)result };
 
 	str_append_n(buf, &hdr, sizeof(hdr));
-	append_field(buf, text);
+	login_master_field_append(buf, text);
 	if (send(master_ipc_fd, buf->data, str_len(buf), MSG_NOSIGNAL) < 0)
 		log_error("pop3d: reply to the login process: %s",
 			  strerror(errno));
@@ -372,44 +376,28 @@ static bool apop_matches(const char *stamp, const char *password,
 	return ok;
 }
 
-static char *account_maildir(const struct auth_record *rec)
-{
-	if (rec->maildir != NULL && rec->maildir[0] == '/')
-		return xstrdup(rec->maildir);
-	if (rec->maildir != NULL && rec->maildir[0] != '\0')
-		return xasprintf("%s/%s", rec->home, rec->maildir);
-	return xasprintf("%s/%s", rec->home, set.maildir_path);
-}
-
 /* In the forked mail session: becomes the account and serves. */
 static void __attribute__((noreturn))
 mail_child(int fd, const struct auth_record *rec, const char *user,
 	   const char *remote_ip, bool utf8)
 {
-	const char *error;
-	char *maildir = account_maildir(rec);
+	char *maildir = login_master_account_maildir(rec->home, rec->maildir,
+						     set.maildir_path);
 	sigset_t none;
 
 	close(master_ipc_fd);
 	close(master_sigfd);
-	listen_service_destroy(&plain_svc);
-	listen_service_destroy(&ssl_svc);
+	login_master_drop_listeners(master);
 	ioloop_destroy(&loop);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (daemon_drop_privileges_id(rec->uid, rec->gid, rec->sysusername,
-				      &error) < 0 ||
-	    (geteuid() != 0 && geteuid() != rec->uid && getuid() == 0)) {
+	if (login_master_become_account(&names, user, rec->uid, rec->gid,
+					rec->sysusername, rec->home) < 0) {
 		static const char msg[] =
 			"-ERR [SYS/TEMP] Unable to open the mailbox.\r\n";
-		log_error("pop3d: user=%s: cannot switch to uid %ld: %s", user,
-			  (long)rec->uid, error);
 		ssize_t n = write(fd, msg, sizeof(msg) - 1);
 		(void)n;
 		_exit(1);
-	}
-	if (chdir(rec->home) < 0) {
-		/* Not fatal: the maildir path is absolute. */
 	}
 	loop = ioloop_create();
 	run_mail_session(fd, -1, maildir, user, remote_ip, utf8);
@@ -460,25 +448,24 @@ static void master_request(void)
 		return;
 	}
 	memcpy(&hdr, buf, sizeof(hdr));
-	size_t pos = sizeof(hdr);
-	for (size_t i = 0; i < N_ELEMENTS(fields); i++) {
-		const char *end = memchr(buf + pos, '\0', (size_t)n - pos);
-
-		if (end == NULL) {
-			log_error("pop3d: malformed request from the login "
-				  "process");
-			close(fd);
-			return;
-		}
-		fields[i] = buf + pos;
-		pos = (size_t)(end - buf) + 1;
+	if (login_master_fields_split(buf + sizeof(hdr),
+				      (size_t)n - sizeof(hdr), fields,
+				      N_ELEMENTS(fields)) < 0) {
+		log_error("pop3d: malformed request from the login process");
+		close(fd);
+		return;
 	}
 	const char *user = fields[0], *secret = fields[1];
 	const char *secret2 = fields[2], *remote_ip = fields[3];
 	struct auth_record rec;
-	const char *error = NULL, *text = NULL;
+	struct login_master_login login = {
+		.user = user,
+		.remote_ip = remote_ip,
+	};
+	const char *text = NULL;
 	enum pop3_login_result result;
 	int r;
+	const char *error = NULL;
 
 	auth_record_init(&rec);
 	switch (hdr.kind) {
@@ -510,51 +497,46 @@ static void master_request(void)
 	/* Only the secrets: user and remote_ip are logged below. */
 	secure_wipe((char *)secret, strlen(secret));
 	secure_wipe((char *)secret2, strlen(secret2));
-	if (r < 0) {
-		log_error("pop3d: login user=%s ip=%s: authdaemond: %s", user,
-			  remote_ip, error != NULL ? error : "temporary failure");
-		result = POP3_LOGIN_TEMPFAIL;
-	} else if (r == 0) {
-		log_info("pop3d: login failed: user=%s ip=%s%s%s", user,
-			 remote_ip, error != NULL ? ": " : "",
-			 error != NULL ? error : "");
-		result = POP3_LOGIN_FAILED;
-	} else if (auth_record_service_disabled(&rec, "pop3")) {
-		log_info("pop3d: login refused: user=%s ip=%s: POP3 disabled",
-			 user, remote_ip);
-		result = POP3_LOGIN_REFUSED;
-		text = "POP3 access is disabled for this account.";
-	} else if (!hdr.tls &&
-		   auth_record_option_bool(&rec, "disableinsecurepop3",
-					   false)) {
+	login.auth_result = r;
+	login.auth_error = error;
+	login.service_disabled = r > 0 &&
+				 auth_record_service_disabled(&rec, "pop3");
+	login.has_uid = rec.has_uid;
+	login.uid = rec.uid;
+	enum login_master_verdict v = login_master_verdict(&names, &login,
+							   &text);
+	if (v == LOGIN_MASTER_SERVE && !hdr.tls &&
+	    auth_record_option_bool(&rec, "disableinsecurepop3", false)) {
 		log_info("pop3d: login refused: user=%s ip=%s: TLS required",
 			 user, remote_ip);
-		result = POP3_LOGIN_REFUSED;
+		v = LOGIN_MASTER_REFUSED;
 		text = "This account must use TLS (STLS or POP3S).";
-	} else if (!rec.has_uid) {
-		log_error("pop3d: user=%s: the account has no uid", user);
-		result = POP3_LOGIN_TEMPFAIL;
-	} else if (rec.uid == 0 && geteuid() == 0) {
-		log_error("pop3d: user=%s: the account's uid is 0; mail is "
-			  "never served as root", user);
-		result = POP3_LOGIN_REFUSED;
-		text = "This account cannot use POP3 (uid 0).";
-	} else {
+	}
+	if (v == LOGIN_MASTER_SERVE)
+		v = login_master_uid_verdict(&names, &login, &text);
+	if (v == LOGIN_MASTER_SERVE) {
 		pid_t pid = fork();
 
 		if (pid == 0)
-			mail_child(fd, &rec, rec.address != NULL ?
-					     rec.address : user,
+			mail_child(fd, &rec,
+				   rec.address != NULL ? rec.address : user,
 				   remote_ip, hdr.utf8 != 0);
-		if (pid < 0) {
-			log_error("pop3d: fork: %s", strerror(errno));
-			result = POP3_LOGIN_TEMPFAIL;
-		} else {
-			log_info("pop3d: login: user=%s ip=%s tls=%s pid=%ld",
-				 user, remote_ip, hdr.tls ? "yes" : "no",
-				 (long)pid);
-			result = POP3_LOGIN_OK;
-		}
+		v = login_master_forked(&names, &login, hdr.tls != 0, pid);
+	}
+	switch (v) {
+	case LOGIN_MASTER_TEMPFAIL:
+		result = POP3_LOGIN_TEMPFAIL;
+		break;
+	case LOGIN_MASTER_FAILED:
+		result = POP3_LOGIN_FAILED;
+		break;
+	case LOGIN_MASTER_REFUSED:
+		result = POP3_LOGIN_REFUSED;
+		break;
+	case LOGIN_MASTER_SERVE:
+	default:
+		result = POP3_LOGIN_OK;
+		break;
 	}
 	close(fd);
 	send_reply(hdr.id, result, text);
@@ -676,37 +658,12 @@ static int run_master(void)
 
 /* ---------------------------------------------------------------- main */
 
-static enum tls_version parse_tls_protocol(const char *p)
-{
-	if (p == NULL)
-		return TLS_VERSION_DEFAULT;
-	if (strstr(p, "1.3") != NULL || strstr(p, "1_3") != NULL)
-		return TLS_VERSION_1_3;
-	if (strstr(p, "1.2") != NULL || strstr(p, "1_2") != NULL)
-		return TLS_VERSION_1_2;
-	return TLS_VERSION_DEFAULT;
-}
-
-static void usage(void)
-{
-	fprintf(stderr, "Usage: pop3d              the daemon (settings in "
-			"etc/pop3d, etc/pop3d-ssl)\n"
-			"       pop3d DIR          one logged-in session for "
-			"maildir DIR on stdin/stdout\n"
-			"       pop3d --stdio      the same for $MAILDIR or "
-			"./Maildir\n");
-	exit(2);
-}
-
 static void load_settings(bool daemon_mode)
 {
 	struct config_errors *errs = config_errors_new();
 	int ret = pop3_settings_load(&set, "pop3d", "pop3d-ssl", errs);
 
-	config_errors_log(errs);
-	config_errors_destroy(&errs);
-	if (ret < 0 && daemon_mode)
-		log_fatal("pop3d: the settings have errors");
+	login_master_settings_report(&names, &errs, ret, daemon_mode);
 }
 
 static int tunnel_main(const char *dir)
@@ -727,90 +684,17 @@ static int tunnel_main(const char *dir)
 
 int main(int argc, char **argv)
 {
-	const char *error;
-
 	log_init("pop3d", LOG_TARGET_STDERR);
-	if (argc > 2)
-		usage();
-	if (argc == 2) {
-		if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-			usage();
-		if (strcmp(argv[1], "--stdio") == 0) {
-			const char *dir = getenv("MAILDIR");
-
-			return tunnel_main(dir != NULL && *dir != '\0' ?
-						   dir :
-						   "Maildir");
-		}
-		return tunnel_main(argv[1]);
-	}
-
+	const char *dir = login_master_command_line("pop3d", argc, argv);
+	if (dir != NULL)
+		return tunnel_main(dir);
 	load_settings(true);
-	if (!set.start && !set.ssl_start)
-		log_fatal("pop3d: POP3DSTART and POP3DSSLSTART are both off");
-	if (set.ssl_start || set.starttls) {
-		struct tls_settings ts = {
-			.cert_file = set.tls_certfile,
-			.dh_file = set.tls_dhparams,
-			.min_version = parse_tls_protocol(set.tls_protocol),
-			.cipher_list = set.tls_cipher_list,
-			.priority = set.tls_priority,
-		};
-		if (set.tls_certfile == NULL || set.tls_certfile[0] == '\0') {
-			if (set.ssl_start)
-				log_fatal("pop3d: POP3DSSLSTART=YES needs "
-					  "TLS_CERTFILE (etc/pop3d-ssl)");
-			log_warning("pop3d: no TLS_CERTFILE: STLS is off");
-		} else {
-			tls_ctx = tls_ctx_server_create(&ts, &error);
-			if (tls_ctx == NULL)
-				log_fatal("pop3d: TLS: %s", error);
-		}
-	}
-
 	loop = ioloop_create();
-	struct listen_settings ls = {
-		.max_connections = (unsigned int)set.max_daemons,
-		.max_per_ip = (unsigned int)set.max_per_ip,
-	};
-	if (set.start) {
-		char *addr = xasprintf(strchr(set.address, ':') != NULL ?
-					       "[%s]:%lld" : "%s:%lld",
-				       strcmp(set.address, "0") == 0 ?
-					       "*" : set.address,
-				       set.port);
-		if (strcmp(set.address, "0") == 0) {
-			free(addr);
-			addr = xasprintf("%lld", set.port);
-		}
-		plain_svc = listen_service_create(loop, &ls, accept_conn,
-						  refuse_conn, &plain_svc);
-		if (listen_service_add_list(plain_svc, addr, &error) < 0)
-			log_fatal("pop3d: %s", error);
-		log_info("pop3d: POP3 on %s", addr);
-		free(addr);
-	}
-	if (set.ssl_start) {
-		char *addr;
-
-		if (strcmp(set.ssl_address, "0") == 0)
-			addr = xasprintf("%lld", set.ssl_port);
-		else
-			addr = xasprintf(strchr(set.ssl_address, ':') != NULL ?
-						 "[%s]:%lld" : "%s:%lld",
-					 set.ssl_address, set.ssl_port);
-		ssl_svc = listen_service_create(loop, &ls, accept_conn,
-						refuse_conn, &ssl_svc);
-		if (listen_service_add_list(ssl_svc, addr, &error) < 0)
-			log_fatal("pop3d: %s", error);
-		log_info("pop3d: POP3S on %s", addr);
-		free(addr);
-	}
+	master = login_master_create(loop, &set.master, &names, accept_conn,
+				     refuse_conn, NULL);
 	int ret = run_master();
-	listen_service_destroy(&plain_svc);
-	listen_service_destroy(&ssl_svc);
+	login_master_destroy(&master);
 	ioloop_destroy(&loop);
-	tls_ctx_destroy(&tls_ctx);
 	pop3_settings_free(&set);
 	log_info("pop3d: stopped");
 	return ret;
