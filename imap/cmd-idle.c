@@ -84,6 +84,14 @@ void cmd_idle(struct imap_cmd *cmd)
 			      IN_CLOSE_WRITE);
 			/* other sessions' changes are index writes */
 			watch(fd, dir, MAIL_INDEX_FILE_NAME, IN_MODIFY);
+			/* a sharable folder's copy: mail arrives in the
+			 * sharable folder itself (the sync links it in) */
+			if (client->mbox->sharable_orig != NULL) {
+				watch(fd, client->mbox->sharable_orig, "new",
+				      dmask);
+				watch(fd, client->mbox->sharable_orig, "cur",
+				      dmask);
+			}
 			client->idle_inotify_fd = fd;
 			client->idle_io = io_add(client->loop, fd, IO_READ,
 						 idle_inotify, client);

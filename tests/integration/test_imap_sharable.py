@@ -539,3 +539,41 @@ def test_owner_renames_lose_nothing(imapd, maildirmake, tmp_path):
     lines, _ = s.cmd("STATUS shared.notices.Weekly (UIDNEXT)")
     assert lines[0] == uidnext
     s.close()
+
+
+def test_idle_wakes_on_mail_in_the_sharable_folder(imapd, maildirmake,
+                                                    tmp_path):
+    """IDLE in a sharable folder's copy reports mail delivered into the
+    sharable folder itself within seconds, not at IDLE's 60 s poll
+    (RFC 2177: the server sends EXISTS while idling)."""
+    import queue
+    import threading
+    site = Site(tmp_path, maildirmake)
+    put(site.weekly, msg(1))
+    alice = site.login(imapd, "alice")
+    lines, _ = alice.cmd("SELECT shared.notices.Weekly")
+    assert exists(lines) == 1
+    alice.m.send(b"i1 IDLE\r\n")
+    assert alice.m.readfile.readline().startswith(b"+ ")
+    got = queue.Queue()
+
+    def reader():
+        while True:
+            line = alice.m.readfile.readline()
+            got.put(line)
+            if not line or line.startswith(b"i1 "):
+                return
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    put(site.weekly, msg(2))
+    seen = []
+    try:
+        while b"* 2 EXISTS\r\n" not in seen:
+            seen.append(got.get(timeout=10))
+    except queue.Empty:
+        pass
+    alice.m.send(b"DONE\r\n")
+    t.join(70)
+    assert b"* 2 EXISTS\r\n" in seen, seen
+    assert body(alice, 2) == msg(2)
+    alice.close()
