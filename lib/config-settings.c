@@ -322,6 +322,7 @@ int config_settings_load_file(const struct config_setting_def *defs,
 			      void *set, const char *name_or_path,
 			      struct config_errors *errs)
 {
+	unsigned int before = config_errors_error_count(errs);
 	struct config_env *env = NULL;
 	int ret = config_env_read(name_or_path, NULL, &env, errs);
 
@@ -334,5 +335,6 @@ int config_settings_load_file(const struct config_setting_def *defs,
 		return 0;
 	unsigned int n = config_settings_apply_env(defs, set, env, errs);
 	config_env_free(&env);
-	return n == 0 ? 1 : -1;
+	/* the reader's own errors (a line that is no assignment) count */
+	return n == 0 && config_errors_error_count(errs) == before ? 1 : -1;
 }

@@ -126,8 +126,9 @@ int config_settings_load(const struct config_setting_def *defs, void *set,
  * config_settings_init() once, then this for each file).  Returns 1 when
  * the file was read without errors, 0 when it is missing (set unchanged),
  * -1 when it is unreadable ("file: cannot read the settings file") or
- * has invalid values (every one added to errs; the valid lines are still
- * applied; unknown names are warnings). */
+ * has errors: lines the reader refuses or invalid values (every one added
+ * to errs; the valid lines are still applied; unknown names are only
+ * warnings). */
 int config_settings_load_file(const struct config_setting_def *defs,
 			      void *set, const char *name_or_path,
 			      struct config_errors *errs);
