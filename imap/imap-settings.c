@@ -192,13 +192,10 @@ int imap_emptytrash_parse(const char *value, size_t len,
 int imap_settings_load(struct imap_settings *set, const char *plain_file,
 		       const char *ssl_file, struct config_errors *errs)
 {
-	unsigned int before = config_errors_error_count(errs);
-	int ret = 0;
+	int ret = login_master_settings_load(imap_setting_defs, set,
+					     sizeof(*set), plain_file,
+					     ssl_file, errs);
 
-	memset(set, 0, sizeof(*set));
-	if (login_master_settings_load(imap_setting_defs, set, plain_file,
-				       ssl_file, errs) < 0)
-		ret = -1;
 	if (set->namespace_prefix[0] != '\0' &&
 	    strcmp(set->namespace_prefix, "INBOX.") != 0) {
 		config_error(errs, plain_file, 0,
@@ -216,8 +213,6 @@ int imap_settings_load(struct imap_settings *set, const char *plain_file,
 	if (check_mechs(set->auth_mechs, "IMAP_AUTH", plain_file, errs) < 0 ||
 	    check_mechs(set->auth_mechs_tls, "IMAP_AUTH_TLS", plain_file,
 			errs) < 0)
-		ret = -1;
-	if (config_errors_error_count(errs) > before)
 		ret = -1;
 	return ret;
 }

@@ -218,6 +218,37 @@ static bool referral(struct master_conn *mc, const struct auth_record *rec,
 	return done;
 }
 
+/* A login being judged (login_master_judge()'s context). */
+struct judged_login {
+	struct master_conn *mc;
+	const struct auth_record *rec;
+	const char *tag;
+	const char *login;	/* the user name the client gave */
+	const char *user;	/* the account's address, else login */
+};
+
+static enum login_master_verdict login_check(void *context,
+					     const char **text_r)
+{
+	struct judged_login *ls = context;
+
+	(void)text_r;
+	return referral(ls->mc, ls->rec, ls->login) ? LOGIN_MASTER_ANSWERED :
+						     LOGIN_MASTER_SERVE;
+}
+
+static void login_serve(void *context)
+{
+	struct judged_login *ls = context;
+
+	mail_child(ls->mc->fd, ls->rec, ls->user, ls->tag);
+}
+
+static const struct login_master_judge_ops judge_ops = {
+	.check = login_check,
+	.serve = login_serve,
+};
+
 /* Fields of a request: kind, tag, user, secret, secret2, tls. */
 static void master_request(void *context)
 {
@@ -237,12 +268,15 @@ static void master_request(void *context)
 		master_conn_free(mc);
 		return;
 	}
-	const char *kind = f[0], *tag = f[1], *user = f[2];
-	bool tls = strcmp(f[5], "1") == 0;
+	const char *kind = f[0], *user = f[2];
 	struct auth_record rec;
+	struct judged_login ls = {
+		.mc = mc, .rec = &rec, .tag = f[1], .login = user,
+	};
 	struct login_master_login login = {
 		.user = user,
 		.remote_ip = mc->remote_ip,
+		.tls = strcmp(f[5], "1") == 0,
 	};
 	const char *text;
 
@@ -267,24 +301,10 @@ static void master_request(void *context)
 				 auth_record_service_disabled(&rec, "imap");
 	login.has_uid = rec.has_uid;
 	login.uid = rec.uid;
-	enum login_master_verdict v = login_master_verdict(&names, &login,
-							   &text);
-	if (v == LOGIN_MASTER_SERVE && referral(mc, &rec, user)) {
-		/* answered: the account is served by its mailhost */
-		auth_record_free(&rec);
-		return;
-	}
-	if (v == LOGIN_MASTER_SERVE)
-		v = login_master_uid_verdict(&names, &login, &text);
-	if (v == LOGIN_MASTER_SERVE) {
-		pid_t pid = fork();
-
-		if (pid == 0)
-			mail_child(mc->fd, &rec,
-				   rec.address != NULL ? rec.address : user,
-				   tag);
-		v = login_master_forked(&names, &login, tls, pid);
-	}
+	ls.user = rec.address != NULL ? rec.address : user;
+	enum login_master_verdict v = login_master_judge(&names, &login,
+							 &judge_ops, &ls,
+							 &text);
 	switch (v) {
 	case LOGIN_MASTER_TEMPFAIL:
 		master_reply(mc, "TEMP", "");
@@ -294,6 +314,9 @@ static void master_request(void *context)
 		break;
 	case LOGIN_MASTER_REFUSED:
 		master_reply(mc, "REFUSED", text);
+		break;
+	case LOGIN_MASTER_ANSWERED:
+		/* the account is served by its mailhost */
 		break;
 	case LOGIN_MASTER_SERVE:
 		/* the socketpair is the session's now */

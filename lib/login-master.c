@@ -27,12 +27,13 @@ struct login_master {
 };
 
 int login_master_settings_load(const struct config_setting_def *defs,
-			       void *set, const char *plain_file,
+			       void *set, size_t size, const char *plain_file,
 			       const char *ssl_file,
 			       struct config_errors *errs)
 {
 	int ret = 0;
 
+	memset(set, 0, size);
 	config_settings_init(defs, set);
 	if (config_settings_load_file(defs, set, plain_file, errs) < 0)
 		ret = -1;
@@ -367,17 +368,39 @@ login_master_uid_verdict(const struct login_master_names *names,
 
 enum login_master_verdict
 login_master_forked(const struct login_master_names *names,
-		    const struct login_master_login *login, bool tls,
-		    pid_t pid)
+		    const struct login_master_login *login, pid_t pid)
 {
 	if (pid < 0) {
 		log_error("%s: fork: %s", names->log_name, strerror(errno));
 		return LOGIN_MASTER_TEMPFAIL;
 	}
 	log_info("%s: login: user=%s ip=%s tls=%s pid=%ld", names->log_name,
-		 login->user, login->remote_ip, tls ? "yes" : "no",
+		 login->user, login->remote_ip, login->tls ? "yes" : "no",
 		 (long)pid);
 	return LOGIN_MASTER_SERVE;
+}
+
+enum login_master_verdict
+login_master_judge(const struct login_master_names *names,
+		   const struct login_master_login *login,
+		   const struct login_master_judge_ops *ops, void *context,
+		   const char **text_r)
+{
+	enum login_master_verdict v = login_master_verdict(names, login,
+							   text_r);
+
+	if (v == LOGIN_MASTER_SERVE && ops->check != NULL)
+		v = ops->check(context, text_r);
+	if (v == LOGIN_MASTER_SERVE)
+		v = login_master_uid_verdict(names, login, text_r);
+	if (v != LOGIN_MASTER_SERVE)
+		return v;
+	pid_t pid = fork();
+	if (pid == 0) {
+		ops->serve(context);
+		log_panic("%s: the mail session returned", names->log_name);
+	}
+	return login_master_forked(names, login, pid);
 }
 
 int login_master_become_account(const struct login_master_names *names,

@@ -22,7 +22,7 @@
  *   lm = login_master_create(loop, &set.master, &names, accept, refuse,
  *                            NULL);
  *   ... fork login processes, answer their requests with
- *   login_master_verdict() ...
+ *   login_master_judge() ...
  *   login_master_destroy(&lm); */
 #ifndef LOGIN_MASTER_H
 #define LOGIN_MASTER_H
@@ -88,12 +88,13 @@ struct login_master_settings {
 	CONFIG_SETTING_STRING(S, m.tls_verifypeer, "TLS_VERIFYPEER", "NONE"), \
 	CONFIG_SETTING_STRING(S, m.tls_trustcerts, "TLS_TRUSTCERTS", NULL)
 
-/* Defaults, then the NAME=value files plain_file and ssl_file (a missing
- * file keeps the defaults) into set through defs.  Returns 0, or -1 with
- * every problem in errs (config_settings_load_file()).  Free set's
- * strings with config_settings_free() either way. */
+/* Zeroes set (size bytes), fills in the defaults of defs, then the
+ * NAME=value files plain_file and ssl_file (a missing file keeps the
+ * defaults).  Returns 0, or -1 with every problem in errs
+ * (config_settings_load_file()).  Free set's strings with
+ * config_settings_free() either way. */
 int login_master_settings_load(const struct config_setting_def *defs,
-			       void *set, const char *plain_file,
+			       void *set, size_t size, const char *plain_file,
 			       const char *ssl_file,
 			       struct config_errors *errs);
 
@@ -196,6 +197,7 @@ enum login_master_verdict {
 	LOGIN_MASTER_FAILED,	/* wrong user or password */
 	LOGIN_MASTER_REFUSED,	/* the account may not use the service */
 	LOGIN_MASTER_SERVE,	/* go on: the daemon's own checks, fork */
+	LOGIN_MASTER_ANSWERED,	/* the daemon's check answered itself */
 };
 
 /* The facts login_master_verdict() judges. */
@@ -207,6 +209,20 @@ struct login_master_login {
 	bool service_disabled;	/* the account's disableimap, ... */
 	bool has_uid;		/* the account has a uid ... */
 	uid_t uid;		/* ... this one */
+	bool tls;		/* the client logged in under TLS */
+};
+
+/* A daemon's part in login_master_judge(). */
+struct login_master_judge_ops {
+	/* The daemon's own checks (a referral, TLS required...), after
+	 * authdaemond's answer and the service check, before the uid's:
+	 * returns LOGIN_MASTER_SERVE to go on, LOGIN_MASTER_ANSWERED when it
+	 * answered the login itself, else the verdict, with *text_r for
+	 * REFUSED (it logs why).  NULL: none. */
+	enum login_master_verdict (*check)(void *context, const char **text_r);
+	/* In the forked mail session: switches to the account and serves
+	 * it; never returns. */
+	void (*serve)(void *context);
 };
 
 /* Judges a login and logs it (names->log_name in front): authdaemond's
@@ -225,14 +241,25 @@ login_master_uid_verdict(const struct login_master_names *names,
 			 const struct login_master_login *login,
 			 const char **text_r);
 
+/* The whole judgement of a login, in this order: login_master_verdict(),
+ * the daemon's ops->check, login_master_uid_verdict(); then forks the
+ * mail session (ops->serve(context) in the child) and logs it
+ * (login_master_forked()).  Returns SERVE when the session runs, else
+ * the verdict to answer (ANSWERED: already answered), with *text_r for
+ * REFUSED. */
+enum login_master_verdict
+login_master_judge(const struct login_master_names *names,
+		   const struct login_master_login *login,
+		   const struct login_master_judge_ops *ops, void *context,
+		   const char **text_r);
+
 /* Logs the outcome of the fork of a mail session for a login that
  * login_master_verdict() let through (pid < 0: the fork failed; errno
  * is still fork()'s): "login: user=U ip=IP tls=yes pid=N".  Returns
  * LOGIN_MASTER_SERVE, or LOGIN_MASTER_TEMPFAIL when the fork failed. */
 enum login_master_verdict
 login_master_forked(const struct login_master_names *names,
-		    const struct login_master_login *login, bool tls,
-		    pid_t pid);
+		    const struct login_master_login *login, pid_t pid);
 
 /* In a forked mail session: switches for good to the account (uid, gid,
  * the groups of sysusername when not NULL), checks that root is gone,

@@ -44,21 +44,16 @@ void pop3_settings_defaults(struct pop3_settings *set)
 int pop3_settings_load(struct pop3_settings *set, const char *plain_file,
 		       const char *ssl_file, struct config_errors *errs)
 {
-	unsigned int before = config_errors_error_count(errs);
-	int ret = 0;
+	int ret = login_master_settings_load(pop3_setting_defs, set,
+					     sizeof(*set), plain_file,
+					     ssl_file, errs);
 
-	memset(set, 0, sizeof(*set));
-	if (login_master_settings_load(pop3_setting_defs, set, plain_file,
-				       ssl_file, errs) < 0)
-		ret = -1;
 	if (set->expire[0] != '\0' && strcasecmp(set->expire, "NEVER") != 0 &&
 	    strcmp(set->expire, "0") != 0) {
 		config_error(errs, ssl_file, 0,
 			     "POP3_EXPIRE: only NEVER or 0 are supported");
 		ret = -1;
 	}
-	if (config_errors_error_count(errs) > before)
-		ret = -1;
 	return ret;
 }
 

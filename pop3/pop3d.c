@@ -406,6 +406,43 @@ mail_child(int fd, const struct auth_record *rec, const char *user,
 	_exit(0);
 }
 
+/* A login being judged (login_master_judge()'s context). */
+struct judged_login {
+	int fd;			/* the client's connection */
+	const struct auth_record *rec;
+	const char *user;	/* the account's address, else login */
+	const char *login;	/* the user name the client gave */
+	const char *remote_ip;
+	bool tls, utf8;
+};
+
+static enum login_master_verdict login_check(void *context,
+					     const char **text_r)
+{
+	struct judged_login *ls = context;
+
+	if (!ls->tls &&
+	    auth_record_option_bool(ls->rec, "disableinsecurepop3", false)) {
+		log_info("pop3d: login refused: user=%s ip=%s: TLS required",
+			 ls->login, ls->remote_ip);
+		*text_r = "This account must use TLS (STLS or POP3S).";
+		return LOGIN_MASTER_REFUSED;
+	}
+	return LOGIN_MASTER_SERVE;
+}
+
+static void login_serve(void *context)
+{
+	struct judged_login *ls = context;
+
+	mail_child(ls->fd, ls->rec, ls->user, ls->remote_ip, ls->utf8);
+}
+
+static const struct login_master_judge_ops judge_ops = {
+	.check = login_check,
+	.serve = login_serve,
+};
+
 /* Parses and serves one request from the login process. */
 static void master_request(void)
 {
@@ -461,9 +498,10 @@ static void master_request(void)
 	struct login_master_login login = {
 		.user = user,
 		.remote_ip = remote_ip,
+		.tls = hdr.tls != 0,
 	};
 	const char *text = NULL;
-	enum pop3_login_result result;
+	enum pop3_login_result result = POP3_LOGIN_TEMPFAIL;
 	int r;
 	const char *error = NULL;
 
@@ -503,28 +541,21 @@ static void master_request(void)
 				 auth_record_service_disabled(&rec, "pop3");
 	login.has_uid = rec.has_uid;
 	login.uid = rec.uid;
-	enum login_master_verdict v = login_master_verdict(&names, &login,
-							   &text);
-	if (v == LOGIN_MASTER_SERVE && !hdr.tls &&
-	    auth_record_option_bool(&rec, "disableinsecurepop3", false)) {
-		log_info("pop3d: login refused: user=%s ip=%s: TLS required",
-			 user, remote_ip);
-		v = LOGIN_MASTER_REFUSED;
-		text = "This account must use TLS (STLS or POP3S).";
-	}
-	if (v == LOGIN_MASTER_SERVE)
-		v = login_master_uid_verdict(&names, &login, &text);
-	if (v == LOGIN_MASTER_SERVE) {
-		pid_t pid = fork();
-
-		if (pid == 0)
-			mail_child(fd, &rec,
-				   rec.address != NULL ? rec.address : user,
-				   remote_ip, hdr.utf8 != 0);
-		v = login_master_forked(&names, &login, hdr.tls != 0, pid);
-	}
+	struct judged_login ls = {
+		.fd = fd,
+		.rec = &rec,
+		.user = rec.address != NULL ? rec.address : user,
+		.login = user,
+		.remote_ip = remote_ip,
+		.tls = hdr.tls != 0,
+		.utf8 = hdr.utf8 != 0,
+	};
+	enum login_master_verdict v = login_master_judge(&names, &login,
+							 &judge_ops, &ls,
+							 &text);
 	switch (v) {
 	case LOGIN_MASTER_TEMPFAIL:
+	case LOGIN_MASTER_ANSWERED: /* (not from login_check()) */
 		result = POP3_LOGIN_TEMPFAIL;
 		break;
 	case LOGIN_MASTER_FAILED:
@@ -534,7 +565,6 @@ static void master_request(void)
 		result = POP3_LOGIN_REFUSED;
 		break;
 	case LOGIN_MASTER_SERVE:
-	default:
 		result = POP3_LOGIN_OK;
 		break;
 	}

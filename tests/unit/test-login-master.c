@@ -92,8 +92,8 @@ static void test_settings_defaults(void **state)
 
 	(void)state;
 	memset(&set, 0xa5, sizeof(set));
-	assert_int_equal(login_master_settings_load(defs, &set, "testd",
-						    "testd-ssl", errs),
+	assert_int_equal(login_master_settings_load(defs, &set, sizeof(set),
+						    "testd", "testd-ssl", errs),
 			 0);
 	assert_int_equal(errs->count, 0);
 	assert_true(set.master.start);
@@ -127,8 +127,8 @@ static void test_settings_two_files(void **state)
 	write_etc("testd-ssl", "TESTDSSLSTART=YES\nSSLPORT=2995\n"
 			       "TLS_CERTFILE=/x/cert.pem\nPORT=2111\n"
 			       "TEST_STARTTLS=no\nTEST_TLS_REQUIRED=yes\n");
-	assert_int_equal(login_master_settings_load(defs, &set, "testd",
-						    "testd-ssl", errs),
+	assert_int_equal(login_master_settings_load(defs, &set, sizeof(set),
+						    "testd", "testd-ssl", errs),
 			 0);
 	assert_int_equal(errs->count, 0);
 	assert_false(set.master.start);
@@ -153,8 +153,8 @@ static void test_settings_errors(void **state)
 	write_etc("testd", "PORT=70000\nMAXDAEMONS=many\nBOGUS=1\n"
 			   "ADDRESS=127.0.0.1\n");
 	write_etc("testd-ssl", "TESTDSSLSTART=maybe\nSSLPORT=993\n");
-	assert_int_equal(login_master_settings_load(defs, &set, "testd",
-						    "testd-ssl", errs),
+	assert_int_equal(login_master_settings_load(defs, &set, sizeof(set),
+						    "testd", "testd-ssl", errs),
 			 -1);
 	/* every bad line is reported, with its file and line */
 	assert_int_equal(config_errors_error_count(errs), 3);
@@ -199,13 +199,20 @@ static void test_load_file(void **state)
 			 1);
 	assert_int_equal(config_errors_error_count(errs), 0);
 	assert_int_equal(errs->n_warnings, 1);
+	/* a line the reader refuses is an error of the file */
+	write_etc("five", "PORT=6\nTEST_GREETING='unterminated\n");
+	assert_int_equal(config_settings_load_file(defs, &set, "five", errs),
+			 -1);
+	assert_int_equal(set.master.port, 6);
 	/* malformed lines */
 	write_etc("four", "PORT=-1\nthis is not an assignment\n=\n"
 			  "SSLPORT=3\n");
 	assert_int_equal(config_settings_load_file(defs, &set, "four", errs),
 			 -1);
 	assert_true(config_errors_error_count(errs) >= 1);
-	assert_int_equal(set.master.port, 1);
+	/* the bad value is not applied, the good one after it is */
+	assert_int_equal(set.master.port, 6);
+	assert_int_equal(set.master.ssl_port, 3);
 	/* a folder: its files in turn */
 	char *dir = instance_etc_path("adir");
 	assert_int_equal(mkdir(dir, 0755), 0);
@@ -438,10 +445,84 @@ static void test_verdict(void **state)
 							  &text),
 				 LOGIN_MASTER_SERVE);
 	}
-	assert_int_equal(login_master_forked(&names, &login, true, 1234),
+	login.tls = true;
+	assert_int_equal(login_master_forked(&names, &login, 1234),
 			 LOGIN_MASTER_SERVE);
-	assert_int_equal(login_master_forked(&names, &login, false, -1),
+	assert_int_equal(login_master_forked(&names, &login, -1),
 			 LOGIN_MASTER_TEMPFAIL);
+}
+
+/* The context of the judge test: what the daemon's part saw. */
+struct judge_state {
+	enum login_master_verdict check_answer;
+	unsigned int checks;
+};
+
+static enum login_master_verdict judge_check(void *context,
+					     const char **text_r)
+{
+	struct judge_state *st = context;
+
+	st->checks++;
+	if (st->check_answer == LOGIN_MASTER_REFUSED)
+		*text_r = "TLS first.";
+	return st->check_answer;
+}
+
+static void judge_serve(void *context)
+{
+	(void)context;
+	/* the forked mail session: exits with a code the test checks */
+	_exit(42);
+}
+
+static void test_judge(void **state)
+{
+	static const struct login_master_judge_ops ops = {
+		.check = judge_check,
+		.serve = judge_serve,
+	};
+	struct login_master_login login = {
+		.user = "u",
+		.remote_ip = "192.0.2.1",
+		.auth_result = 0,
+		.has_uid = true,
+		.uid = geteuid() == 0 ? 1000 : geteuid(),
+	};
+	struct judge_state st = { .check_answer = LOGIN_MASTER_SERVE };
+	const char *text;
+	int status;
+
+	(void)state;
+	/* a wrong password: the daemon's check is not asked */
+	assert_int_equal(login_master_judge(&names, &login, &ops, &st, &text),
+			 LOGIN_MASTER_FAILED);
+	assert_int_equal(st.checks, 0);
+	/* the daemon's check refuses, or answers itself */
+	login.auth_result = 1;
+	st.check_answer = LOGIN_MASTER_REFUSED;
+	assert_int_equal(login_master_judge(&names, &login, &ops, &st, &text),
+			 LOGIN_MASTER_REFUSED);
+	assert_string_equal(text, "TLS first.");
+	st.check_answer = LOGIN_MASTER_ANSWERED;
+	assert_int_equal(login_master_judge(&names, &login, &ops, &st, &text),
+			 LOGIN_MASTER_ANSWERED);
+	assert_int_equal(st.checks, 2);
+	/* after the check, the uid's */
+	st.check_answer = LOGIN_MASTER_SERVE;
+	login.has_uid = false;
+	assert_int_equal(login_master_judge(&names, &login, &ops, &st, &text),
+			 LOGIN_MASTER_TEMPFAIL);
+	assert_int_equal(st.checks, 3);
+	/* served: the child runs serve() */
+	login.has_uid = true;
+	assert_int_equal(login_master_judge(&names, &login, &ops, &st, &text),
+			 LOGIN_MASTER_SERVE);
+	assert_null(text);
+	pid_t pid = wait(&status);
+	assert_true(pid > 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 42);
 }
 
 int main(void)
@@ -463,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_command_line),
 		cmocka_unit_test(test_command_line_usage),
 		cmocka_unit_test(test_verdict),
+		cmocka_unit_test(test_judge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
