@@ -295,7 +295,7 @@ static size_t keywords_pending(const char *dir)
 /* Reloads courierimapkeywords/ and makes every record's keywords match
  * it.  Changed records get modseq. */
 static int sync_keywords(struct mail_index *index, MDB_txn *txn,
-			 struct mail_index_hdr *hdr, uint64_t modseq,
+			 struct mail_index_hdr *hdr, uint64_t modseq, bool build,
 			 bool *used_r, const char **error_r)
 {
 	struct maildir_keywords_limits lim = {
@@ -318,6 +318,12 @@ static int sync_keywords(struct mail_index *index, MDB_txn *txn,
 	}
 	if (maildir_keywords_load(index->dir, &lim, &kw, error_r) < 0)
 		return -1;
+	if (build && maildir_keywords_message_count(kw) == 0) {
+		/* A new index's records have no keywords: nothing differs
+		 * (no pass over every record of a large folder). */
+		maildir_keywords_destroy(&kw);
+		return 0;
+	}
 	/* Pass 1: which records differ (names compared by id). */
 	if (mail_index_kw_load(index, txn, hdr, error_r) < 0) {
 		maildir_keywords_destroy(&kw);
@@ -406,17 +412,14 @@ static int sync_keywords(struct mail_index *index, MDB_txn *txn,
 /* ---- the scan ---- */
 
 /* Courier's order for new messages: the delivery time at the start of
- * the name numerically, then the base names bytewise. */
+ * the name numerically (compared by the caller), then the base names
+ * bytewise. */
 static int courier_order(const struct maildir_entry *a,
 			 const struct maildir_entry *b)
 {
-	unsigned long long ta = strtoull(a->name, NULL, 10);
-	unsigned long long tb = strtoull(b->name, NULL, 10);
 	size_t n;
 	int c;
 
-	if (ta != tb)
-		return ta < tb ? -1 : 1;
 	n = a->base_len < b->base_len ? a->base_len : b->base_len;
 	c = memcmp(a->name, b->name, n);
 	if (c != 0)
@@ -818,7 +821,8 @@ int mail_index_sync_scan(struct mail_index *index, MDB_txn *txn,
 	if (ret == 0 && (build ||
 			 !stamp_equal(&stamps->kw_mtime, &hdr->kw_mtime) ||
 			 !stamp_trusted(&hdr->kw_mtime, &hdr->taken_at)))
-		ret = sync_keywords(index, txn, hdr, modseq, &used, error_r);
+		ret = sync_keywords(index, txn, hdr, modseq, build, &used,
+				    error_r);
 
 	if (ret == 0) {
 		hdr->new_mtime = stamps->new_mtime;
