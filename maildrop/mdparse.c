@@ -379,10 +379,10 @@ static void lex_pattern(struct md_parser *p, struct token *t)
 		case 'b': t->flags |= MD_PAT_BODY; break;
 		case 'D': t->flags |= MD_PAT_CASE; break;
 		case 'H': t->flags |= MD_PAT_MAIN_HEADER; break;
-		case 'w': case 'W': break;	/* accepted, as Debian does */
 		default:
-			lex_error(p, t, "unknown pattern option");
-			return;
+			/* w, W and any other letter: accepted and
+			 * ignored, as Debian's maildrop does */
+			break;
 		}
 		p->pos++;
 	}
@@ -1270,15 +1270,19 @@ static struct md_node *parse_statement_inner(struct md_parser *p)
 			fail(p, line, "syntax error: else without if");
 			return NULL;
 		}
-		if (function_index(w) >= 0) {
-			n = node_new(p, MD_EXPR, line);
-			if (n == NULL)
-				return NULL;
-			n->a = parse_expr(p);
-			if (n->a == NULL)
-				md_node_free(&n);
-			return n;
-		}
+	}
+	/* anything else that starts an expression is evaluated and its
+	 * value dropped, as Debian's maildrop does: a function call, a
+	 * `command` run for its effect, even a bare word or a pattern */
+	if (t->type == T_TEXT || t->type == T_PATTERN || is_op(t, "(") ||
+	    is_op(t, "!") || is_op(t, "-")) {
+		n = node_new(p, MD_EXPR, line);
+		if (n == NULL)
+			return NULL;
+		n->a = parse_expr(p);
+		if (n->a == NULL)
+			md_node_free(&n);
+		return n;
 	}
 	syntax_error(p, t);
 	return NULL;

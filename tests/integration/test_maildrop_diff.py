@@ -362,3 +362,41 @@ def test_bare_block(tmp_path):
         res.append((p.returncode, p.stdout, p.stderr))
     assert res[1][1] == b"x\ny\nz\n"
     assert res[1][:2] == res[0][:2]
+
+
+# ---- lines Debian's maildrop takes that look odd: an expression on a
+# line of its own is evaluated and its value dropped (a `command` run for
+# its effect is the common one), and unknown pattern flags are ignored.
+# Refusing them would defer every message of a user whose old filter has
+# such a line (exit 75).
+ODD_STATEMENTS = [
+    '`echo ran > side-effect`\n', 'foo bar\n', '1+2\n', '"abc"\n',
+    '/^Subject:/\n', '!foo\n', '$HOME\n', 'length("abc")\n',
+    'X=(/^Subject:/:q)\necho "X=$X"\n',
+    'if (/^Subject:/:hq)\n{\n  echo "flag q ignored"\n}\n',
+]
+
+
+@pytest.mark.skipif(not os.access(REF, os.X_OK), reason="Debian maildrop missing")
+@pytest.mark.parametrize("k", range(len(ODD_STATEMENTS)))
+def test_odd_statements_taken(k, tmp_path):
+    """Same output, exit code and side effects as Debian's."""
+    binary = ours()
+    msg = os.path.join(CORPUS, "messages", "m001.eml")
+    env = {"HOME": str(tmp_path), "LOGNAME": "tester", "SHELL": "/bin/sh",
+           "PATH": "/usr/bin:/bin"}
+    res = []
+    for b in (REF, binary):
+        d = tmp_path / ("ref" if b == REF else "ours")
+        d.mkdir()
+        filt = d / "filter"
+        filt.write_text(ODD_STATEMENTS[k] + 'echo "after"\nexit\n')
+        filt.chmod(0o600)
+        with open(msg, "rb") as m:
+            p = subprocess.run([b, "./filter"], stdin=m, cwd=d, env=env,
+                               capture_output=True, timeout=30)
+        side = (d / "side-effect").read_bytes() \
+            if (d / "side-effect").exists() else None
+        res.append((p.returncode, p.stdout, p.stderr, side))
+    assert res[1] == res[0], ODD_STATEMENTS[k]
+    assert res[1][0] == 0 and res[1][1].endswith(b"after\n")

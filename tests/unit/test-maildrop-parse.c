@@ -124,10 +124,10 @@ static void test_errors(void **state)
 	assert_error("echo 1\nelse\n", "f:2: syntax error: else without if");
 	assert_error("\nX=1 < 2 < 3\n", "f:2: syntax error: comparisons are not associative");
 	assert_error("X=(/abc\n", "f:1: unterminated pattern");
-	assert_error("X=(/abc/:q)\n", "f:1: unknown pattern option");
 	assert_error("X=substr(\"a\")\n", "f:1: wrong number of arguments to function");
 	assert_error("X=length(1, 2)\n", "f:1: wrong number of arguments to function");
-	assert_error("\n\n\nfoo bar\n", "f:4: syntax error");
+	assert_error("\n\n\nfoo(\n", "f:4: syntax error");
+	assert_error("\n}\n", "f:2: syntax error");
 	assert_error("X=1 +\n", "f:1: syntax error: unexpected end of line");
 	assert_error("X=\"d\" length(\"abc\")\n", "f:1: syntax error");
 	assert_error("X=\x01\n", "f:1: unexpected character");
