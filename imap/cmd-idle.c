@@ -1,6 +1,7 @@
 /* cmd-idle.c: IDLE (RFC 2177): inotify on the selected folder's new/,
  * cur/, keyword directory and index file, so that deliveries by anything
- * and other sessions' flag changes and expunges are reported at once;
+ * and other sessions' flag changes and expunges are reported at once (and
+ * on the folder itself: renamed or deleted, the session ends with BYE);
  * a poll every IMAP_IDLE_TIMEOUT seconds covers file systems without
  * inotify (NFS). */
 #include "config.h"
@@ -20,8 +21,14 @@
 
 static void idle_check(struct imap_client *client)
 {
-	if (client->mbox != NULL)
-		(void)imap_mailbox_sync(client, true);
+	if (client->mbox == NULL)
+		return;
+	if (imap_mailbox_vanished(client->mbox)) {
+		imap_client_idle_stop(client);
+		imap_client_mailbox_vanished(client);
+		return;
+	}
+	(void)imap_mailbox_sync(client, true);
 }
 
 static void idle_inotify(void *context)
@@ -82,6 +89,10 @@ void cmd_idle(struct imap_cmd *cmd)
 			watch(fd, dir, "cur", dmask);
 			watch(fd, dir, "courierimapkeywords", dmask |
 			      IN_CLOSE_WRITE);
+			/* the folder renamed or deleted by another
+			 * session: the check says BYE at once */
+			watch(fd, dir, NULL, IN_MOVE_SELF | IN_DELETE_SELF |
+			      IN_ONLYDIR);
 			/* other sessions' changes are index writes */
 			watch(fd, dir, MAIL_INDEX_FILE_NAME, IN_MODIFY);
 			/* a sharable folder's copy: mail arrives in the

@@ -114,6 +114,9 @@ bool imap_client_mech_offered(const struct imap_client *client,
 bool imap_client_plaintext_ok(const struct imap_client *client);
 /* Ends the session after the output is flushed. */
 void imap_client_close(struct imap_client *client);
+/* The selected folder is gone (imap_mailbox_vanished()): sends "* BYE"
+ * saying so and ends the session. */
+void imap_client_mailbox_vanished(struct imap_client *client);
 /* IDLE (cmd-idle.c): the line that ends it, and the cleanup of its
  * watches (also when the session ends). */
 void imap_client_idle_line(struct imap_client *client, const char *line,

@@ -194,6 +194,13 @@ void imap_client_capability(struct imap_client *client, struct str *out)
 			"THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN");
 }
 
+void imap_client_mailbox_vanished(struct imap_client *client)
+{
+	imap_client_send(client, "* BYE The selected mailbox was deleted or "
+				 "renamed by another session");
+	imap_client_close(client);
+}
+
 void imap_client_close(struct imap_client *client)
 {
 	client->state = IMAP_STATE_LOGOUT;
@@ -260,6 +267,14 @@ static void client_dispatch(struct imap_client *client)
 	if ((c->flags & IMAP_CMD_SELECTED) != 0 &&
 	    client->state != IMAP_STATE_SELECTED) {
 		imap_cmd_bad(&cmd, "No mailbox selected");
+		return;
+	}
+	if (client->state == IMAP_STATE_SELECTED &&
+	    strcmp(c->name, "LOGOUT") != 0 && strcmp(c->name, "SELECT") != 0 &&
+	    strcmp(c->name, "EXAMINE") != 0 &&
+	    strcmp(c->name, "UNSELECT") != 0 &&
+	    imap_mailbox_vanished(client->mbox)) {
+		imap_client_mailbox_vanished(client);
 		return;
 	}
 	if (client->imap4rev2 && c->func == cmd_search && count > 0 &&

@@ -538,6 +538,15 @@ static void recent_prune(struct imap_mailbox *mbox)
 	mbox->recent_count = n;
 }
 
+bool imap_mailbox_vanished(const struct imap_mailbox *mbox)
+{
+	struct stat st;
+
+	/* only a folder that is really gone: not a transient error */
+	return mbox != NULL && mbox->dir != NULL &&
+	       stat(mbox->dir, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
+}
+
 bool imap_mailbox_is_recent(const struct imap_mailbox *mbox, uint32_t uid)
 {
 	size_t lo = 0, hi = mbox->recent_count;

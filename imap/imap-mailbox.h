@@ -164,6 +164,11 @@ bool imap_mailbox_is_recent(const struct imap_mailbox *mbox, uint32_t uid);
  * as \Recent now: arrived, UID from the index's first unclaimed one on. */
 uint32_t imap_mailbox_count_unclaimed_recent(struct mail_index *index);
 
+/* True when the selected folder's maildir is no longer there (another
+ * session or program deleted or renamed it): the view cannot be kept, the
+ * session should say BYE (RFC 9051 7.1.5) rather than fail each command
+ * with a file system error.  One stat() of the folder. */
+bool imap_mailbox_vanished(const struct imap_mailbox *mbox);
 /* Syncs the index with the maildir and sends what changed since the last
  * call: "* n EXPUNGE" (only when expunge_ok; else the view keeps the
  * expunged messages), "* n EXISTS", "* n RECENT", "* n FETCH (FLAGS ..)".
