@@ -81,6 +81,13 @@ struct esmtp_reply_parser *esmtp_reply_parser_create(size_t max_line,
 	return p;
 }
 
+void esmtp_reply_parser_set_max_lines(struct esmtp_reply_parser *p,
+				      unsigned int max_lines)
+{
+	p->max_lines = max_lines > 0 ? max_lines :
+		ESMTP_REPLY_DEFAULT_MAX_LINES;
+}
+
 void esmtp_reply_parser_destroy(struct esmtp_reply_parser **pp)
 {
 	struct esmtp_reply_parser *p = *pp;
@@ -235,6 +242,12 @@ int esmtp_reply_parser_feed(struct esmtp_reply_parser *p, const void *data,
 	}
 	*used_r = len;
 	return 0;
+}
+
+const struct esmtp_reply *
+esmtp_reply_parser_partial(const struct esmtp_reply_parser *p)
+{
+	return &p->cur;
 }
 
 /* ---- EHLO keywords ---- */

@@ -62,10 +62,20 @@ char *esmtp_reply_oneline(const struct esmtp_reply *reply);
 struct esmtp_reply_parser *esmtp_reply_parser_create(size_t max_line,
 						     unsigned int max_lines);
 void esmtp_reply_parser_destroy(struct esmtp_reply_parser **p);
+/* Changes the lines allowed per reply (0 = default), e.g. for a 558
+ * reply that holds one reply per recipient. */
+void esmtp_reply_parser_set_max_lines(struct esmtp_reply_parser *p,
+				      unsigned int max_lines);
 /* Forgets a partial line or reply (after STARTTLS). */
 void esmtp_reply_parser_reset(struct esmtp_reply_parser *p);
 /* True when a reply has begun but is not complete. */
 bool esmtp_reply_parser_busy(const struct esmtp_reply_parser *p);
+/* The complete lines of the reply being read (line_count 0 when none
+ * has come yet; code set once one has): valid until the next call into
+ * the parser.  For a 558 lost half-way (draft-varshavchik-exdata-smtpext
+ * section 7.2: the recipients' replies received whole still count). */
+const struct esmtp_reply *
+esmtp_reply_parser_partial(const struct esmtp_reply_parser *p);
 /* Feeds len bytes.  Returns 1 with *reply filled (cleared first) and
  * *used_r bytes taken when a reply is complete; 0 when every byte was
  * taken and more are needed; -1 with a static *error_r on a protocol

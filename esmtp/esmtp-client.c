@@ -44,6 +44,7 @@ struct session {
 	struct esmtp_ehlo ehlo;
 	char *error;		/* why the last I/O step failed */
 	bool lost;		/* the connection is unusable */
+	bool timed_out;		/* ... because a reply took too long */
 };
 
 /* ---- STARTTLS memory ---- */
@@ -316,6 +317,7 @@ static int io_read(struct session *s, uint64_t deadline)
 		}
 		if (wait_fd(s->fd, ev, deadline) <= 0) {
 			fail(s, "timeout waiting for the server's reply");
+			s->timed_out = true;
 			return -1;
 		}
 	}
@@ -757,15 +759,17 @@ static int send_data(struct session *s, const char *data, size_t size)
 	return 0;
 }
 
-/* A 558 reply to the data: each recipient RCPT accepted (status still
- * NONE), in order, gets its own reply; missing or malformed ones count
- * as 451 (draft-varshavchik-exdata-smtpext 7.2). */
-static void exdata_results(struct session *s,
-			   struct esmtp_client_message *msg, size_t accepted)
+/* A 558 reply to the data (or the part of one received before the
+ * connection was lost): each recipient RCPT accepted (status still
+ * NONE), in order, gets its own reply; missing or malformed ones are
+ * deferred with missing (draft-varshavchik-exdata-smtpext 7.2: as 451). */
+static void exdata_results(struct session *s, struct esmtp_client_message *msg,
+			   const struct esmtp_reply *reply, size_t accepted,
+			   const char *missing)
 {
 	char **subs = xcalloc(accepted + 1, sizeof(char *));
 	unsigned int *codes = xcalloc(accepted + 1, sizeof(unsigned int));
-	size_t n = esmtp_reply_exdata_split(&s->reply, subs, codes, accepted);
+	size_t n = esmtp_reply_exdata_split(reply, subs, codes, accepted);
 	size_t k = 0;
 
 	for (size_t i = 0; i < msg->rcpt_count; i++) {
@@ -780,10 +784,7 @@ static void exdata_results(struct session *s,
 			subs[k] = NULL;
 		} else {
 			r->status = CTL_STATUS_DEFERRED;
-			r->diag = xasprintf("451 4.4.0 %s [%s]: no reply for "
-					    "this recipient in the 558 reply",
-					    s->target->host,
-					    s->target->addr_text);
+			r->diag = xstrdup(missing);
 		}
 		r->relayed = r->status == CTL_STATUS_DELIVERED &&
 			     !s->ehlo.dsn;
@@ -793,6 +794,39 @@ static void exdata_results(struct session *s,
 		free(subs[i]);
 	free(subs);
 	free(codes);
+}
+
+/* The reply to the data when EXDATA was asked: a 558 comes a recipient
+ * at a time, so the timeout runs per line (the draft's section 7.2 wants
+ * one per recipient's reply), and it may hold a line per recipient and
+ * more.  Returns the code, or -1 when the connection was lost. */
+static int read_data_reply_exdata(struct session *s, size_t accepted)
+{
+	unsigned int lines = s->set->max_reply_lines > 0 ?
+		s->set->max_reply_lines : ESMTP_REPLY_DEFAULT_MAX_LINES;
+	size_t seen = 0;
+	int code;
+
+	esmtp_reply_parser_set_max_lines(s->parser, lines +
+		(unsigned int)(accepted < 65536 ? accepted : 65536) * 16);
+	for (;;) {
+		const struct esmtp_reply *part;
+
+		code = read_reply(s, s->set->timeout_data);
+		if (code >= 0 || !s->timed_out)
+			break;
+		/* a timeout: go on while lines keep coming */
+		part = esmtp_reply_parser_partial(s->parser);
+		if (part->line_count == seen)
+			break;
+		seen = part->line_count;
+		s->lost = false;
+		s->timed_out = false;
+		free(s->error);
+		s->error = NULL;
+	}
+	esmtp_reply_parser_set_max_lines(s->parser, s->set->max_reply_lines);
+	return code;
 }
 
 /* The transaction.  Returns 1 when every recipient has a status, 0 when
@@ -903,15 +937,29 @@ static int transaction(struct session *s, struct esmtp_client_message *msg)
 	}
 	if (send_data(s, data, size) < 0)
 		goto lost;
-	/* a 558 comes a recipient at a time: the draft's section 7.2 wants
-	 * a timeout per recipient's reply, which this approximates */
-	code = read_reply(s, s->ehlo.exdata ?
-			  s->set->timeout_data * (unsigned int)accepted :
-			  s->set->timeout_data);
+	code = s->ehlo.exdata ? read_data_reply_exdata(s, accepted) :
+		read_reply(s, s->set->timeout_data);
+	if (code < 0 && s->ehlo.exdata &&
+	    esmtp_reply_parser_partial(s->parser)->code == 558) {
+		/* lost in the middle of a 558: the recipients' replies that
+		 * came whole count, the others are deferred (7.2) */
+		char *d = xasprintf("451 4.4.2 %s [%s]: %s", s->target->host,
+				    s->target->addr_text, s->error);
+
+		exdata_results(s, msg, esmtp_reply_parser_partial(s->parser),
+			       accepted, d);
+		free(d);
+		goto done;
+	}
 	if (code < 0)
 		goto lost;
 	if (code == 558 && s->ehlo.exdata) {
-		exdata_results(s, msg, accepted);
+		char *d = xasprintf("451 4.4.0 %s [%s]: no reply for this "
+				    "recipient in the 558 reply",
+				    s->target->host, s->target->addr_text);
+
+		exdata_results(s, msg, &s->reply, accepted, d);
+		free(d);
 		goto done;
 	}
 	{

@@ -321,3 +321,102 @@ def test_courieresmtp_records_each_recipients_result(ex, suite_build):
     finally:
         snd.stop_all()
         shutil.rmtree(root, ignore_errors=True)
+
+
+class Lost558Server(threading.Thread):
+    """An SMTP server that offers XEXDATA, accepts every RCPT, and answers
+    the data with the start of a 558 (the first recipient accepted, the
+    second refused), then closes the connection before the rest: the
+    section 7.2 case.  Records the MAIL lines it got."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.mails = []
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c, c.makefile("rb") as f:
+                c.sendall(b"220 lost ESMTP\r\n")
+                while True:
+                    line = f.readline()
+                    if not line:
+                        break
+                    cmd = line.strip().upper()
+                    if cmd.startswith(b"EHLO"):
+                        c.sendall(b"250-lost\r\n250-XEXDATA\r\n"
+                                  b"250 PIPELINING\r\n")
+                    elif cmd.startswith(b"MAIL"):
+                        self.mails.append(line.strip().decode())
+                        c.sendall(b"250 ok\r\n")
+                    elif cmd.startswith(b"RCPT"):
+                        c.sendall(b"250 ok\r\n")
+                    elif cmd == b"DATA":
+                        c.sendall(b"354 go\r\n")
+                        while f.readline() not in (b".\r\n", b""):
+                            pass
+                        c.sendall(b"558-250 2.0.0 first ok\r\n"
+                                  b"558-550-5.7.1 second refused\r\n"
+                                  b"558-550 5.7.1 by its filter\r\n"
+                                  b"558-250-third")
+                        break
+                    elif cmd == b"QUIT":
+                        c.sendall(b"221 bye\r\n")
+                        break
+                    else:
+                        c.sendall(b"250 ok\r\n")
+
+    def close(self):
+        self.sock.close()
+
+
+def test_courieresmtp_558_lost_half_way(suite_build):
+    if not os.path.exists(os.path.join(
+            suite_build.prefix or "", "libexec", "courier", "modules",
+            "courieresmtp")):
+        pytest.skip("courieresmtp is not installed")
+    srv = Lost558Server()
+    srv.start()
+    root = tempfile.mkdtemp(prefix="test-esmtp-exdata-lost-")
+    os.chmod(root, 0o755)
+    extra = ("--user", "nobody") if os.getuid() == 0 else ()
+    snd = make_instance(suite_build, os.path.join(root, "instance"),
+                        domain="sender.test", extra_args=extra)
+    try:
+        snd.program("courierd")
+        for name, value in (
+                ("esmtproutes", "far.test: [127.0.0.1],%d" % srv.port),
+                ("retryalpha", "1h"), ("esmtpdelay", "0")):
+            with open(os.path.join(snd.etc, name), "w") as f:
+                f.write(value + "\n")
+        snd.start("authdaemond")
+        snd.start("courierd")
+        snd.run("sendmail", "-f", snd.login, "a@far.test", "b@far.test",
+                "c@far.test", input="Subject: three\n\nx\n")
+
+        def recorded():
+            for ctl in queued(snd):
+                if any(x.startswith("D2 ") for x in ctl):
+                    return ctl
+            return None
+        ctl = wait_for(recorded, what="the three recipients' results")
+        assert srv.mails and srv.mails[0].endswith(" EXDATA")
+        # section 7.2: the replies received whole count, the third
+        # (incomplete) one is a temporary failure
+        assert any(x.startswith("S0 ") for x in ctl)
+        assert any(x.startswith("F1 ") for x in ctl)
+        assert any(x.startswith("I1 R 550-5.7.1 second refused") and
+                   "by its filter" in x for x in ctl)
+        assert not any(x.startswith(("S2 ", "F2 ")) for x in ctl)
+        assert any(x.startswith("I2 R 451") for x in ctl)
+    finally:
+        srv.close()
+        snd.stop_all()
+        shutil.rmtree(root, ignore_errors=True)
