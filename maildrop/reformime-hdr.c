@@ -184,7 +184,7 @@ static bool has_8bit(const char *s)
 static void format_mailbox(struct str *out, const struct rfc822_addr *a,
 			   enum reformime_addr_mode mode, const char *charset)
 {
-	const char *name = a->name;
+	const char *name = a->phrase != NULL ? a->phrase : a->name;
 
 	if (name != NULL && name[0] != '\0') {
 		if (mode == REFORMIME_ADDR_ENCODE) {
