@@ -315,6 +315,7 @@ int submit_add_rcpt(struct submit *s, const char *address,
 				       aliases_is_local_domain, &x, error_r);
 
 		if (r < 0) {
+			aliases_expansion_free(&x);
 			free(q);
 			return -1;
 		}
@@ -357,6 +358,8 @@ int submit_add_rcpt(struct submit *s, const char *address,
 			free(q);
 			return added;
 		}
+		/* not an alias: the expansion holds the address itself */
+		aliases_expansion_free(&x);
 	}
 	{
 		int r = rcpt_add(s, q, notify, orcpt);
