@@ -74,6 +74,7 @@ static const struct login_master_names names = {
 	.ssl_start_name = "IMAPDSSLSTART",
 	.ssl_file = "imapd-ssl",
 	.starttls_word = "STARTTLS",
+	.refusal = "* BYE Too many connections, try later\r\n",
 };
 
 static struct imap_settings set;
@@ -478,20 +479,6 @@ static void accept_conn(struct listen_client *lc, bool implicit,
 	conns = mc;
 }
 
-static void refuse_conn(struct listen_client *lc, enum listen_refusal why,
-			bool implicit, void *context)
-{
-	static const char msg[] = "* BYE Too many connections, try later\r\n";
-
-	(void)implicit;
-	(void)context;
-	log_info("imapd: refused %s: too many connections%s", lc->remote_ip,
-		 why == LISTEN_REFUSED_PER_IP ? " from this address" : "");
-	ssize_t n = write(lc->fd, msg, sizeof(msg) - 1);
-	(void)n;
-	close(lc->fd);
-}
-
 static void master_sigchld(void *context)
 {
 	int status;
@@ -558,7 +545,7 @@ int main(int argc, char **argv)
 	load_settings(true);
 	loop = ioloop_create();
 	master = login_master_create(loop, &set.master, &names, accept_conn,
-				     refuse_conn, NULL);
+				     NULL);
 	ioloop_signal_add(loop, SIGCHLD, master_sigchld, NULL);
 	ioloop_signal_add(loop, SIGTERM, master_sigterm, NULL);
 	ioloop_signal_add(loop, SIGINT, master_sigterm, NULL);

@@ -22,7 +22,6 @@ struct login_master {
 	struct listen_service *plain_svc, *ssl_svc;
 	struct tls_ctx *tls_ctx;
 	login_master_accept_t *accept_cb;
-	login_master_refuse_t *refuse_cb;
 	void *context;
 };
 
@@ -143,10 +142,16 @@ static void ssl_accept(struct listen_client *lc, void *context)
 static void master_refuse(struct listen_client *lc, enum listen_refusal why,
 			  bool implicit, struct login_master *master)
 {
-	if (master->refuse_cb != NULL)
-		master->refuse_cb(lc, why, implicit, master->context);
-	else
-		close(lc->fd);
+	const char *msg = master->names->refusal;
+
+	log_info("%s: refused %s: too many connections%s",
+		 master->names->log_name, lc->remote_ip,
+		 why == LISTEN_REFUSED_PER_IP ? " from this address" : "");
+	if (!implicit && msg != NULL) {
+		ssize_t n = write(lc->fd, msg, strlen(msg));
+		(void)n;
+	}
+	close(lc->fd);
 }
 
 static void plain_refuse(struct listen_client *lc, enum listen_refusal why,
@@ -219,15 +224,13 @@ struct login_master *
 login_master_create(struct ioloop *loop,
 		    const struct login_master_settings *set,
 		    const struct login_master_names *names,
-		    login_master_accept_t *accept_cb,
-		    login_master_refuse_t *refuse_cb, void *context)
+		    login_master_accept_t *accept_cb, void *context)
 {
 	struct login_master *master = xcalloc(1, sizeof(*master));
 
 	master->set = set;
 	master->names = names;
 	master->accept_cb = accept_cb;
-	master->refuse_cb = refuse_cb;
 	master->context = context;
 	if (!set->start && !set->ssl_start)
 		log_fatal("%s: %s and %s are both off", names->log_name,

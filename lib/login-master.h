@@ -19,8 +19,7 @@
  *           ... the daemon's own ...
  *           CONFIG_SETTING_END };
  *
- *   lm = login_master_create(loop, &set.master, &names, accept, refuse,
- *                            NULL);
+ *   lm = login_master_create(loop, &set.master, &names, accept, NULL);
  *   ... fork login processes, answer their requests with
  *   login_master_judge() ...
  *   login_master_destroy(&lm); */
@@ -141,17 +140,15 @@ struct login_master_names {
 	const char *ssl_start_name; /* "IMAPDSSLSTART" */
 	const char *ssl_file;	    /* "imapd-ssl" (etc/imapd-ssl) */
 	const char *starttls_word;  /* "STARTTLS", "STLS" */
+	/* written to a connection refused on the plain port (MAXDAEMONS,
+	 * MAXPERIP): "* BYE Too many connections...\r\n" */
+	const char *refusal;
 };
 
 /* A connection on one of the ports (implicit_tls: the SSL port).  As for
  * listen.h's callbacks, lc->fd belongs to the callback, lc->conn is to
  * be given to listen_conn_closed() when the connection ends. */
 typedef void login_master_accept_t(struct listen_client *lc,
-				   bool implicit_tls, void *context);
-/* A connection refused by MAXDAEMONS or MAXPERIP; the callback writes
- * its protocol's answer if it wants, and closes lc->fd. */
-typedef void login_master_refuse_t(struct listen_client *lc,
-				   enum listen_refusal why,
 				   bool implicit_tls, void *context);
 
 struct login_master;
@@ -160,15 +157,16 @@ struct login_master;
  * context when the SSL port or STARTTLS needs it (without TLS_CERTFILE:
  * fatal for the SSL port, a warning that turns STARTTLS off otherwise),
  * and listens on the plain and SSL ports with the limits MAXDAEMONS and
- * MAXPERIP (shared by both ports), logging "IMAP on ADDR".  Failing to
- * start is fatal (log_fatal()).  set and names must outlive the
- * result. */
+ * MAXPERIP (each port counts its own), logging "IMAP on ADDR".  A
+ * connection over a limit is logged and closed, after names->refusal on
+ * the plain port (on the SSL port the client expects a TLS handshake, not
+ * text).  Failing to start is fatal (log_fatal()).  set and names must
+ * outlive the result. */
 struct login_master *
 login_master_create(struct ioloop *loop,
 		    const struct login_master_settings *set,
 		    const struct login_master_names *names,
-		    login_master_accept_t *accept_cb,
-		    login_master_refuse_t *refuse_cb, void *context);
+		    login_master_accept_t *accept_cb, void *context);
 /* The server TLS context (NULL when TLS is off); owned by master. */
 struct tls_ctx *login_master_tls_ctx(const struct login_master *master);
 /* The TLS context a connection may use for STARTTLS/STLS on the plain

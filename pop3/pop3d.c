@@ -83,6 +83,8 @@ static const struct login_master_names names = {
 	.ssl_start_name = "POP3DSSLSTART",
 	.ssl_file = "pop3d-ssl",
 	.starttls_word = "STLS",
+	.refusal = "-ERR [SYS/TEMP] Too many connections, try again "
+		   "later.\r\n",
 };
 
 static struct pop3_settings set;
@@ -277,23 +279,6 @@ static void accept_conn(struct listen_client *lc, bool implicit,
 		implicit ? login_master_tls_ctx(master) :
 			   login_master_starttls_ctx(master),
 		implicit, lc->remote_ip, lc->local_ip, &cb);
-}
-
-static void refuse_conn(struct listen_client *lc, enum listen_refusal why,
-			bool implicit, void *context)
-{
-	static const char msg[] =
-		"-ERR [SYS/TEMP] Too many connections, try again later.\r\n";
-	ssize_t n;
-
-	(void)why;
-	(void)context;
-	if (!implicit)
-		n = write(lc->fd, msg, sizeof(msg) - 1);
-	else
-		n = 0;
-	(void)n;
-	close(lc->fd);
 }
 
 static void login_sigterm(void *context)
@@ -721,7 +706,7 @@ int main(int argc, char **argv)
 	load_settings(true);
 	loop = ioloop_create();
 	master = login_master_create(loop, &set.master, &names, accept_conn,
-				     refuse_conn, NULL);
+				     NULL);
 	int ret = run_master();
 	login_master_destroy(&master);
 	ioloop_destroy(&loop);

@@ -15,7 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "config-settings.h"
-#include "instance.h"
 #include "login-master.h"
 #include "mem.h"
 #include "str.h"
@@ -46,43 +45,44 @@ static const struct login_master_names names = {
 	.starttls_word = "STLS",
 };
 
+/* The test's scratch folder: settings files are given by path. */
 static char tmpdir[64];
 
-static int setup(void **state)
+/* The path of name in tmpdir (one of four buffers used in turn). */
+static const char *path_of(const char *name)
 {
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-login.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	char *etc = xasprintf("%s/etc", tmpdir);
-	int ret = mkdir(etc, 0755);
-	free(etc);
-	setenv("COURIER_INSTANCE", tmpdir, 1);
-	instance_reset();
-	return ret;
+	static char paths[4][128];
+	static unsigned int next;
+	char *p = paths[next++ % 4];
+
+	snprintf(p, sizeof(paths[0]), "%s/%s", tmpdir, name);
+	return p;
 }
 
-static int teardown(void **state)
+static void put(const char *name, const char *text)
 {
-	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-
-	(void)state;
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	unsetenv("COURIER_INSTANCE");
-	instance_reset();
-	return 0;
-}
-
-static void write_etc(const char *name, const char *text)
-{
-	char *path = instance_etc_path(name);
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(path_of(name), "w");
 
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
-	free(path);
+}
+
+static int make_tmpdir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-login.XXXXXX");
+	return mkdtemp(tmpdir) != NULL ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+	int ret = system(cmd);
+
+	(void)state;
+	free(cmd);
+	return ret == 0 ? 0 : -1;
 }
 
 static void test_settings_defaults(void **state)
@@ -93,7 +93,8 @@ static void test_settings_defaults(void **state)
 	(void)state;
 	memset(&set, 0xa5, sizeof(set));
 	assert_int_equal(login_master_settings_load(defs, &set, sizeof(set),
-						    "testd", "testd-ssl", errs),
+						    path_of("testd"),
+						    path_of("testd-ssl"), errs),
 			 0);
 	assert_int_equal(errs->count, 0);
 	assert_true(set.master.start);
@@ -121,14 +122,15 @@ static void test_settings_two_files(void **state)
 	struct config_errors *errs = config_errors_new();
 
 	(void)state;
-	write_etc("testd", "TESTDSTART=NO\nPORT=2110\nMAXPERIP=30\n"
-			   "TEST_GREETING=\"hi there\"\nTEST_LOGIN_USER=mail\n");
+	put("testd", "TESTDSTART=NO\nPORT=2110\nMAXPERIP=30\n"
+		     "TEST_GREETING=\"hi there\"\nTEST_LOGIN_USER=mail\n");
 	/* the SSL file comes second and wins */
-	write_etc("testd-ssl", "TESTDSSLSTART=YES\nSSLPORT=2995\n"
-			       "TLS_CERTFILE=/x/cert.pem\nPORT=2111\n"
-			       "TEST_STARTTLS=no\nTEST_TLS_REQUIRED=yes\n");
+	put("testd-ssl", "TESTDSSLSTART=YES\nSSLPORT=2995\n"
+			 "TLS_CERTFILE=/x/cert.pem\nPORT=2111\n"
+			 "TEST_STARTTLS=no\nTEST_TLS_REQUIRED=yes\n");
 	assert_int_equal(login_master_settings_load(defs, &set, sizeof(set),
-						    "testd", "testd-ssl", errs),
+						    path_of("testd"),
+						    path_of("testd-ssl"), errs),
 			 0);
 	assert_int_equal(errs->count, 0);
 	assert_false(set.master.start);
@@ -150,11 +152,12 @@ static void test_settings_errors(void **state)
 	struct config_errors *errs = config_errors_new();
 
 	(void)state;
-	write_etc("testd", "PORT=70000\nMAXDAEMONS=many\nBOGUS=1\n"
-			   "ADDRESS=127.0.0.1\n");
-	write_etc("testd-ssl", "TESTDSSLSTART=maybe\nSSLPORT=993\n");
+	put("testd", "PORT=70000\nMAXDAEMONS=many\nBOGUS=1\n"
+		     "ADDRESS=127.0.0.1\n");
+	put("testd-ssl", "TESTDSSLSTART=maybe\nSSLPORT=993\n");
 	assert_int_equal(login_master_settings_load(defs, &set, sizeof(set),
-						    "testd", "testd-ssl", errs),
+						    path_of("testd"),
+						    path_of("testd-ssl"), errs),
 			 -1);
 	/* every bad line is reported, with its file and line */
 	assert_int_equal(config_errors_error_count(errs), 3);
@@ -171,6 +174,13 @@ static void test_settings_errors(void **state)
 	config_errors_destroy(&errs);
 }
 
+/* config_settings_load_file() of the file name of tmpdir. */
+static int load(struct test_settings *set, const char *name,
+		struct config_errors *errs)
+{
+	return config_settings_load_file(defs, set, path_of(name), errs);
+}
+
 static void test_load_file(void **state)
 {
 	struct test_settings set;
@@ -180,53 +190,40 @@ static void test_load_file(void **state)
 	memset(&set, 0, sizeof(set));
 	config_settings_init(defs, &set);
 	/* missing: 0, nothing changed */
-	assert_int_equal(config_settings_load_file(defs, &set, "none", errs),
-			 0);
+	assert_int_equal(load(&set, "none", errs), 0);
 	assert_int_equal(set.master.port, 1110);
 	/* over what set holds, not over the defaults */
-	write_etc("one", "PORT=1\n");
-	write_etc("two", "SSLPORT=2\n");
-	assert_int_equal(config_settings_load_file(defs, &set, "one", errs),
-			 1);
-	assert_int_equal(config_settings_load_file(defs, &set, "two", errs),
-			 1);
+	put("one", "PORT=1\n");
+	put("two", "SSLPORT=2\n");
+	assert_int_equal(load(&set, "one", errs), 1);
+	assert_int_equal(load(&set, "two", errs), 1);
 	assert_int_equal(set.master.port, 1);
 	assert_int_equal(set.master.ssl_port, 2);
 	assert_int_equal(config_errors_error_count(errs), 0);
 	/* a warning is not an error */
-	write_etc("three", "UNKNOWN=1\n");
-	assert_int_equal(config_settings_load_file(defs, &set, "three", errs),
-			 1);
+	put("three", "UNKNOWN=1\n");
+	assert_int_equal(load(&set, "three", errs), 1);
 	assert_int_equal(config_errors_error_count(errs), 0);
 	assert_int_equal(errs->n_warnings, 1);
 	/* a line the reader refuses is an error of the file */
-	write_etc("five", "PORT=6\nTEST_GREETING='unterminated\n");
-	assert_int_equal(config_settings_load_file(defs, &set, "five", errs),
-			 -1);
+	put("five", "PORT=6\nTEST_GREETING='unterminated\n");
+	assert_int_equal(load(&set, "five", errs), -1);
 	assert_int_equal(set.master.port, 6);
 	/* malformed lines */
-	write_etc("four", "PORT=-1\nthis is not an assignment\n=\n"
-			  "SSLPORT=3\n");
-	assert_int_equal(config_settings_load_file(defs, &set, "four", errs),
-			 -1);
+	put("four", "PORT=-1\nthis is not an assignment\n=\nSSLPORT=3\n");
+	assert_int_equal(load(&set, "four", errs), -1);
 	assert_true(config_errors_error_count(errs) >= 1);
 	/* the bad value is not applied, the good one after it is */
 	assert_int_equal(set.master.port, 6);
 	assert_int_equal(set.master.ssl_port, 3);
 	/* a folder: its files in turn */
-	char *dir = instance_etc_path("adir");
-	assert_int_equal(mkdir(dir, 0755), 0);
-	free(dir);
-	write_etc("adir/1", "PORT=5\n");
-	assert_int_equal(config_settings_load_file(defs, &set, "adir", errs),
-			 1);
+	assert_int_equal(mkdir(path_of("adir"), 0755), 0);
+	put("adir/1", "PORT=5\n");
+	assert_int_equal(load(&set, "adir", errs), 1);
 	assert_int_equal(set.master.port, 5);
 	/* unreadable: neither a file nor a folder */
-	char *fifo = instance_etc_path("afifo");
-	assert_int_equal(mkfifo(fifo, 0644), 0);
-	free(fifo);
-	assert_int_equal(config_settings_load_file(defs, &set, "afifo", errs),
-			 -1);
+	assert_int_equal(mkfifo(path_of("afifo"), 0644), 0);
+	assert_int_equal(load(&set, "afifo", errs), -1);
 	assert_true(config_errors_contains(errs,
 					   "cannot read the settings file"));
 	config_settings_free(defs, &set);
@@ -527,15 +524,13 @@ static void test_judge(void **state)
 
 int main(void)
 {
+#define WITH_TMPDIR(test) \
+	cmocka_unit_test_setup_teardown(test, make_tmpdir, remove_tmpdir)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_settings_defaults, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_settings_two_files, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_settings_errors, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_load_file, setup,
-						teardown),
+		WITH_TMPDIR(test_settings_defaults),
+		WITH_TMPDIR(test_settings_two_files),
+		WITH_TMPDIR(test_settings_errors),
+		WITH_TMPDIR(test_load_file),
 		cmocka_unit_test(test_mech_listed),
 		cmocka_unit_test(test_tls_version),
 		cmocka_unit_test(test_listen_text),
