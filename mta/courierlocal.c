@@ -31,7 +31,10 @@
  *     it has a .courier-LOCAL, .courier-PREFIX-default or
  *     .courier-default for it, as that folder's owner (never root);
  *  4. forwards (submit.h, same sender) and appends the status records
- *     before the lock is released.
+ *     before the lock is released.  A program's (and maildrop's)
+ *     standard error and output go to an unlinked temporary file; the
+ *     start of it, made one line, ends the status text of a failure or
+ *     deferral (a .mailfilter's syntax error, a program's reason).
  * Exactly once: before any copy is made, a P record per recipient is
  * appended and fdatasync'ed.  A Maildir copy is named after the queue
  * id, the recipient's number and the target's number in the delivery
@@ -464,28 +467,96 @@ static bool hard_exit(int code)
 /* Runs argv (argv[0] a path) as the account with the message on its
  * standard input and the dot-courier environment.  Returns 0 with the
  * wait status in *status_r, or -1 after recording a deferral. */
+/* The most of a program's output that goes into its delivery status. */
+#define PROGRAM_OUTPUT_MAX 300
+
+/* A file for a program's standard error (and output): unlinked at once,
+ * so that it goes when closed; -1 if none can be made (the program then
+ * writes to courierlocal's standard error, the log, as before). */
+static int program_output_file(void)
+{
+	char tmpl[] = "/tmp/courierlocal-out.XXXXXX";
+	int fd = mkstemp(tmpl);
+
+	if (fd >= 0)
+		(void)unlink(tmpl);
+	return fd;
+}
+
+/* The start of what a program wrote into fd, as one line for its status
+ * text (dot-courier(5): a program's output explains its failure): at
+ * most PROGRAM_OUTPUT_MAX bytes, control characters and 8-bit bytes as
+ * blanks, runs of blanks as one.  NULL when it wrote nothing. */
+static char *program_output(int fd)
+{
+	char buf[PROGRAM_OUTPUT_MAX];
+	ssize_t n;
+	struct str out;
+
+	if (fd < 0)
+		return NULL;
+	n = pread(fd, buf, sizeof(buf), 0);
+	if (n <= 0)
+		return NULL;
+	str_init(&out, (size_t)n + 1);
+	for (ssize_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c < 0x20 || c >= 0x7f)
+			c = ' ';
+		if (c == ' ' && (str_len(&out) == 0 ||
+				 str_c(&out)[str_len(&out) - 1] == ' '))
+			continue;
+		str_append_c(&out, (char)c);
+	}
+	while (str_len(&out) > 0 && str_c(&out)[str_len(&out) - 1] == ' ')
+		str_truncate(&out, str_len(&out) - 1);
+	if (str_len(&out) == 0) {
+		str_free(&out);
+		return NULL;
+	}
+	return str_steal(&out);
+}
+
+/* ": OUTPUT" for a status text, or "" without output. */
+static char *output_suffix(const char *output)
+{
+	return output != NULL ? xasprintf(": %s", output) : xstrdup("");
+}
+
 static int run_fed(struct delivery *dl, char *const argv[], int out_fd,
-		   bool as_account, int *status_r, struct outcome *o)
+		   bool as_account, int *status_r, char **output_r,
+		   struct outcome *o)
 {
 	int pipefd[2];
 	pid_t pid;
 	struct sigaction sa;
+	int errfd;
+
+	*output_r = NULL;
 
 	if (pipe(pipefd) < 0) {
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 pipe: %s",
 		       strerror(errno));
 		return -1;
 	}
+	errfd = program_output_file();
 	pid = fork();
 	if (pid < 0) {
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 fork: %s",
 		       strerror(errno));
 		close(pipefd[0]);
 		close(pipefd[1]);
+		if (errfd >= 0)
+			close(errfd);
 		return -1;
 	}
 	if (pid == 0) {
-		int null = out_fd >= 0 ? out_fd : open("/dev/null", O_WRONLY);
+		int null = out_fd >= 0 ? out_fd :
+			   errfd >= 0 ? errfd : open("/dev/null", O_WRONLY);
+
+		if (errfd >= 0)
+			dup2(errfd, 2);
 
 		/* the delivery process only has the account's file system
 		 * ids (account_enter()): the program gets all of them */
@@ -537,9 +608,14 @@ static int run_fed(struct delivery *dl, char *const argv[], int out_fd,
 		if (errno != EINTR) {
 			result(o, CTL_STATUS_DEFERRED, "4.3.0 wait: %s",
 			       strerror(errno));
+			if (errfd >= 0)
+				close(errfd);
 			return -1;
 		}
 	}
+	*output_r = program_output(errfd);
+	if (errfd >= 0)
+		close(errfd);
 	return 0;
 }
 
@@ -548,34 +624,31 @@ static bool deliver_program(struct delivery *dl, const char *cmd,
 			    struct outcome *o)
 {
 	char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)cmd, NULL };
+	char *output, *suffix;
 	int status;
+	bool stop = false;
 
 	o->unsafe = true;
-	if (run_fed(dl, argv, -1, true, &status, o) < 0)
+	if (run_fed(dl, argv, -1, true, &status, &output, o) < 0)
 		return false;
+	suffix = output_suffix(output);
 	if (WIFSIGNALED(status)) {
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 |%s: killed by signal "
-		       "%d", cmd, WTERMSIG(status));
-		return false;
-	}
-	switch (WEXITSTATUS(status)) {
-	case 0:
+		       "%d%s", cmd, WTERMSIG(status), suffix);
+	} else if (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 99) {
 		result(o, CTL_STATUS_DELIVERED, "250 2.0.0 delivered to |%s",
 		       cmd);
-		return false;
-	case 99:
-		result(o, CTL_STATUS_DELIVERED, "250 2.0.0 delivered to |%s",
-		       cmd);
-		return true;
-	default:
-		if (hard_exit(WEXITSTATUS(status)))
-			result(o, CTL_STATUS_FAILED, "550 5.3.0 |%s: exit "
-			       "status %d", cmd, WEXITSTATUS(status));
-		else
-			result(o, CTL_STATUS_DEFERRED, "451 4.3.0 |%s: exit "
-			       "status %d", cmd, WEXITSTATUS(status));
-		return false;
+		stop = WEXITSTATUS(status) == 99;
+	} else if (hard_exit(WEXITSTATUS(status))) {
+		result(o, CTL_STATUS_FAILED, "550 5.3.0 |%s: exit status %d%s",
+		       cmd, WEXITSTATUS(status), suffix);
+	} else {
+		result(o, CTL_STATUS_DEFERRED, "451 4.3.0 |%s: exit status "
+		       "%d%s", cmd, WEXITSTATUS(status), suffix);
 	}
+	free(suffix);
+	free(output);
+	return stop;
 }
 
 /* The maildropfilter hook: the account's mail goes through maildrop
@@ -583,7 +656,7 @@ static bool deliver_program(struct delivery *dl, const char *cmd,
  * or a signal deferred, anything else failed. */
 static void deliver_maildrop(struct delivery *dl, struct outcome *o)
 {
-	char *argv[8];
+	char *argv[8], *output, *suffix;
 	size_t n = 0;
 	int status;
 
@@ -596,21 +669,25 @@ static void deliver_maildrop(struct delivery *dl, struct outcome *o)
 		argv[n++] = (char *)dl->ext;
 	argv[n] = NULL;
 	o->unsafe = true;
-	if (run_fed(dl, argv, -1, false, &status, o) < 0)
+	if (run_fed(dl, argv, -1, false, &status, &output, o) < 0)
 		return;
+	suffix = output_suffix(output);
 	if (WIFSIGNALED(status))
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 maildrop: killed by "
-		       "signal %d", WTERMSIG(status));
+		       "signal %d%s", WTERMSIG(status), suffix);
 	else if (WEXITSTATUS(status) == 0)
 		result(o, CTL_STATUS_DELIVERED, "250 2.0.0 delivered by "
 		       "maildrop");
 	else if (WEXITSTATUS(status) == 75 || WEXITSTATUS(status) == 127)
 		result(o, CTL_STATUS_DEFERRED, "451 4.3.0 maildrop: exit "
-		       "status %d%s", WEXITSTATUS(status),
-		       WEXITSTATUS(status) == 127 ? " (cannot run it)" : "");
+		       "status %d%s%s", WEXITSTATUS(status),
+		       WEXITSTATUS(status) == 127 ? " (cannot run it)" : "",
+		       suffix);
 	else
 		result(o, CTL_STATUS_FAILED, "550 5.3.0 maildrop: exit "
-		       "status %d", WEXITSTATUS(status));
+		       "status %d%s", WEXITSTATUS(status), suffix);
+	free(suffix);
+	free(output);
 }
 
 static void add_forwards(struct delivery *dl, const char *line,
@@ -714,6 +791,7 @@ static bool deliver_dynamic(struct delivery *dl, const char *cmd,
 {
 	char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)cmd, NULL };
 	char tmpl[] = "/tmp/courierlocal.XXXXXX";
+	char *output, *suffix;
 	struct str out;
 	bool any = false, stop;
 	int fd, status, code;
@@ -736,13 +814,17 @@ static bool deliver_dynamic(struct delivery *dl, const char *cmd,
 		return true;
 	}
 	(void)unlink(tmpl);
-	if (run_fed(dl, argv, fd, true, &status, o) < 0) {
+	if (run_fed(dl, argv, fd, true, &status, &output, o) < 0) {
 		close(fd);
 		return true;
 	}
+	/* its standard error: what it says when it fails */
+	suffix = output_suffix(output);
+	free(output);
 	if (WIFSIGNALED(status)) {
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 ||%s: killed by signal "
-		       "%d", cmd, WTERMSIG(status));
+		       "%d%s", cmd, WTERMSIG(status), suffix);
+		free(suffix);
 		close(fd);
 		return true;
 	}
@@ -750,13 +832,15 @@ static bool deliver_dynamic(struct delivery *dl, const char *cmd,
 	if (code != 0 && code != 99) {
 		if (hard_exit(code))
 			result(o, CTL_STATUS_FAILED, "550 5.3.0 ||%s: exit "
-			       "status %d", cmd, code);
+			       "status %d%s", cmd, code, suffix);
 		else
 			result(o, CTL_STATUS_DEFERRED, "451 4.3.0 ||%s: exit "
-			       "status %d", cmd, code);
+			       "status %d%s", cmd, code, suffix);
+		free(suffix);
 		close(fd);
 		return true;
 	}
+	free(suffix);
 	str_init(&out, 1024);
 	(void)lseek(fd, 0, SEEK_SET);
 	for (;;) {
