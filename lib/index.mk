@@ -28,3 +28,9 @@ FUZZ_TARGETS += tests/fuzz/fuzz-uiddb
 tests_fuzz_fuzz_uiddb_SOURCES = tests/fuzz/fuzz-uiddb.c
 tests_fuzz_fuzz_uiddb_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_uiddb_LDADD = $(CORE_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz-index-names
+tests_fuzz_fuzz_index_names_SOURCES = tests/fuzz/fuzz-index-names.c
+tests_fuzz_fuzz_index_names_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
+tests_fuzz_fuzz_index_names_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_index_names_LDADD = $(CORE_LIBS)

@@ -4,6 +4,7 @@
  * write instead of a write transaction (and fsync) each. */
 #include "config.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -82,6 +83,32 @@ void mail_index_vsize_queue(struct mail_index *index, uint32_t uid,
 	p->vsize = vsize;
 }
 
+/* stat() of rec's file relative to new/ or cur/ (opened once: no walk
+ * of the folder's path for each of many files). */
+static int rec_stat(struct mail_index *index,
+		    const struct mail_index_rec *rec, struct stat *st_r)
+{
+	bool in_new = (rec->d.bits & REC_IN_NEW) != 0;
+	int *dfd = in_new ? &index->dfd_new : &index->dfd_cur;
+
+	if (*dfd < 0) {
+		char *path = xasprintf("%s/%s", index->dir,
+				       in_new ? "new" : "cur");
+
+		*dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		free(path);
+	}
+	if (*dfd >= 0)
+		return fstatat(*dfd, rec->name, st_r, 0);
+	{
+		char *path = mail_index_rec_path(index, rec);
+		int ret = stat(path, st_r);
+
+		free(path);
+		return ret;
+	}
+}
+
 /* The file's mtime: 1 and *date_r, 0 if the file is gone. */
 static int date_read(struct mail_index *index,
 		     const struct mail_index_rec *rec, int64_t *date_r)
@@ -92,9 +119,7 @@ static int date_read(struct mail_index *index,
 	char *path;
 	int ret;
 
-	path = mail_index_rec_path(index, rec);
-	ret = stat(path, &st);
-	free(path);
+	ret = rec_stat(index, rec, &st);
 	if (ret == 0) {
 		*date_r = st.st_mtime;
 		return 1;

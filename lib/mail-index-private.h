@@ -146,6 +146,9 @@ struct mail_index {
 	 * stored by the next write transaction (mail-index-date.c). */
 	struct mail_index_pending_date *pending_dates;
 	size_t pending_count, pending_alloc;
+	/* new/ and cur/ opened for fstatat() of lazy dates (-1 until
+	 * first needed). */
+	int dfd_new, dfd_cur;
 };
 
 /* A date or RFC822.SIZE read lazily, waiting to be stored. */

@@ -54,6 +54,8 @@ int mail_index_open(const char *dir, const struct mail_index_settings *set,
 		return -1;
 	}
 	index = xcalloc(1, sizeof(*index));
+	index->dfd_new = -1;
+	index->dfd_cur = -1;
 	index->dir = xstrdup(dir);
 	index->path = xasprintf("%s/%s", dir, MAIL_INDEX_FILE_NAME);
 	settings_fill(index, set);
@@ -85,6 +87,10 @@ void mail_index_close(struct mail_index **_index)
 		mail_index_env_unref(index->env);
 	}
 	free(index->pending_dates);
+	if (index->dfd_new >= 0)
+		(void)close(index->dfd_new);
+	if (index->dfd_cur >= 0)
+		(void)close(index->dfd_cur);
 	for (i = 0; i < index->kw_count; i++)
 		free(index->kw_names[i]);
 	free(index->kw_names);
@@ -118,6 +124,12 @@ static int reopen_if_replaced(struct mail_index *index, const char **error_r)
 	index->env = e;
 	/* Dates read for the records of the replaced file. */
 	index->pending_count = 0;
+	/* The folder may have been made again, too. */
+	if (index->dfd_new >= 0)
+		(void)close(index->dfd_new);
+	if (index->dfd_cur >= 0)
+		(void)close(index->dfd_cur);
+	index->dfd_new = index->dfd_cur = -1;
 	for (size_t i = 0; i < index->kw_count; i++)
 		free(index->kw_names[i]);
 	index->kw_count = 0;
