@@ -490,6 +490,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (out_begin(&out, &o, &error) < 0) {
 		fprintf(stderr, "sendmail: %s\n", error);
+		str_free(&out.error);
 		return exit_for(error);
 	}
 	for (int i = optind; i < argc; i++) {
@@ -598,12 +599,17 @@ int main(int argc, char **argv)
 	while ((n = input_read(&in)) > 0)
 		out_write(&out, in.buf, n);
 	if (out_finish(&out, &status, &error) < 0) {
+		int ret;
+
 		fprintf(stderr, "sendmail: %s\n", error);
 		free(sender);
 		/* no recipient left after refusals: say so */
-		return status != EX_OK && strncmp(error, "554", 3) == 0 ?
+		ret = status != EX_OK && strncmp(error, "554", 3) == 0 ?
 			status : exit_for(error);
+		str_free(&out.error);	/* error may point into it */
+		return ret;
 	}
+	str_free(&out.error);
 	free(sender);
 	return status;
 }

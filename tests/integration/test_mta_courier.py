@@ -54,11 +54,19 @@ class SmtpSink:
                         rcpts.append(line.strip()[8:].split(b" ")[0])
                         w.write(b"250 ok\r\n")
                     elif cmd == b"DATA":
+                        if sender is None or not rcpts:
+                            w.write(b"503 need MAIL and RCPT\r\n")
+                            continue
                         w.write(b"354 go\r\n")
                         data = []
                         while True:
                             dl = self.rfile.readline(65536)
-                            if not dl or dl == b".\r\n":
+                            if not dl:
+                                # the connection ended before the
+                                # final dot: no transaction (RFC 5321
+                                # 4.1.1.4), nothing recorded
+                                return
+                            if dl == b".\r\n":
                                 break
                             data.append(dl)
                         if sink.delay:
@@ -69,6 +77,7 @@ class SmtpSink:
                                                    for r in rcpts],
                                  b"".join(data)))
                         w.write(b"250 queued\r\n")
+                        sender, rcpts = None, []
                     elif cmd == b"QUIT":
                         w.write(b"221 bye\r\n")
                         return
