@@ -179,6 +179,15 @@ int mail_index_iterate_changed(struct mail_index *index, uint64_t modseq,
 		       error_r);
 }
 
+int mail_index_iterate_changed_flags(struct mail_index *index,
+				     uint64_t modseq, unsigned read_flags,
+				     mail_index_iter_cb *cb, void *context,
+				     const char **error_r)
+{
+	return iterate(index, 1, UINT32_MAX, true, modseq, read_flags, cb,
+		       context, error_r);
+}
+
 int mail_index_uids(struct mail_index *index, uint32_t **uids_r,
 		    size_t *count_r, const char **error_r)
 {

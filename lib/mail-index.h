@@ -250,6 +250,12 @@ unsigned mail_index_set_thread_read_flags(unsigned read_flags);
 int mail_index_iterate_changed(struct mail_index *index, uint64_t modseq,
 			       mail_index_iter_cb *cb, void *context,
 			       const char **error_r);
+/* mail_index_iterate_changed() with read_flags (enum
+ * mail_index_read_flags). */
+int mail_index_iterate_changed_flags(struct mail_index *index,
+				     uint64_t modseq, unsigned read_flags,
+				     mail_index_iter_cb *cb, void *context,
+				     const char **error_r);
 /* All UIDs in ascending order (the IMAP session's sequence map): *uids_r
  * (caller frees, NULL when empty) and *count_r.  Returns 0 or -1. */
 int mail_index_uids(struct mail_index *index, uint32_t **uids_r,

@@ -178,6 +178,16 @@ static int count_known_cb(const struct mail_index_record *rec,
 	return 0;
 }
 
+static int count_unknown_cb(const struct mail_index_record *rec,
+			    void *context)
+{
+	unsigned *n = context;
+
+	if (!rec->has_internal_date)
+		(*n)++;
+	return 0;
+}
+
 /* An iteration reads every unknown date and stores them in one write;
  * one with MAIL_INDEX_READ_NO_DATE reads none. */
 static void test_iterate_stores(void **state)
@@ -199,6 +209,12 @@ static void test_iterate_stores(void **state)
 						  count_known_cb, &n, &error),
 			 0);
 	assert_int_equal(n, 0);
+	n = 0;
+	assert_int_equal(mail_index_iterate_changed_flags(
+				 index, 0, MAIL_INDEX_READ_NO_DATE,
+				 count_unknown_cb, &n, &error),
+			 0);
+	assert_int_equal(n, MAIL_INDEX_PENDING_FLUSH + 50);
 	n = 0;
 	assert_int_equal(mail_index_iterate(index, 1, UINT32_MAX, count_cb,
 					    &n, &error),
