@@ -423,6 +423,7 @@ int md_deliver_mbox(const char *path, const char *data, size_t len,
 	off_t old_size;
 	size_t i = 0, msize;
 	int fd, lfd, rc = 0;
+	bool special, regular;
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
@@ -443,8 +444,14 @@ int md_deliver_mbox(const char *path, const char *data, size_t len,
 	msize = str_len(&out) - msize;
 	str_append_c(&out, '\n');
 
-	lockpath = xasprintf("%s%s", path, lock->lockext);
-	if (md_dotlock_acquire(lockpath, lock, error_r) < 0) {
+	/* A target that exists and is not a regular file (/dev/null, a
+	 * FIFO, a terminal) gets no dot-lock (its directory, /dev, is not
+	 * writable by the user), is never truncated and never fsync()ed
+	 * (EINVAL for /dev/null), as in Debian's maildrop. */
+	special = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+	lockpath = special ? NULL : xasprintf("%s%s", path, lock->lockext);
+	if (lockpath != NULL &&
+	    md_dotlock_acquire(lockpath, lock, error_r) < 0) {
 		free(lockpath);
 		str_free(&out);
 		return -1;
@@ -453,7 +460,8 @@ int md_deliver_mbox(const char *path, const char *data, size_t len,
 	if (fd < 0) {
 		*error_r = xasprintf("Unable to open mailbox %s: %s", path,
 				     strerror(errno));
-		md_dotlock_release(lockpath);
+		if (lockpath != NULL)
+			md_dotlock_release(lockpath);
 		free(lockpath);
 		str_free(&out);
 		return -1;
@@ -461,18 +469,25 @@ int md_deliver_mbox(const char *path, const char *data, size_t len,
 	lfd = fd;
 	while (flock(lfd, LOCK_EX) < 0 && errno == EINTR)
 		;
-	old_size = fstat(fd, &st) == 0 ? st.st_size : 0;
-	if (write_all(fd, str_c(&out), str_len(&out)) < 0 || fsync(fd) < 0) {
+	if (fstat(fd, &st) < 0) {
+		st.st_mode = S_IFREG;
+		st.st_size = 0;
+	}
+	regular = S_ISREG(st.st_mode);
+	old_size = regular ? st.st_size : 0;
+	if (write_all(fd, str_c(&out), str_len(&out)) < 0 ||
+	    (regular && fsync(fd) < 0)) {
 		*error_r = xasprintf("Unable to write to %s: %s", path,
 				     strerror(errno));
-		if (ftruncate(fd, old_size) < 0) {
+		if (regular && ftruncate(fd, old_size) < 0) {
 			/* nothing more we can do: the error says it */
 		}
 		rc = -1;
 	}
 	flock(lfd, LOCK_UN);
 	close(fd);
-	md_dotlock_release(lockpath);
+	if (lockpath != NULL)
+		md_dotlock_release(lockpath);
 	free(lockpath);
 	str_free(&out);
 	*size_r = msize;

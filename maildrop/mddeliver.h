@@ -70,7 +70,8 @@ int md_quota_warn(const char *dir, int percent, const char *warn_file,
 
 /* Appends data to mbox file path with a "From sender date" line, ">From"
  * quoting (mboxrd) and a blank line after it, under a dot-lock and an
- * flock.  *size_r gets the size written for the message (quoting
+ * flock.  A path that exists and is not a regular file (/dev/null, a
+ * FIFO) gets no dot-lock, no fsync() and no truncation on failure.  *size_r gets the size written for the message (quoting
  * included, not the From line nor the blank line). */
 int md_deliver_mbox(const char *path, const char *data, size_t len,
 		    const char *sender, const struct md_lock_settings *lock,

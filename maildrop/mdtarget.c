@@ -99,12 +99,15 @@ static void log_delivery_as(struct md_interp *it, const char *tag,
 	from = raw_header(it, "From");
 	subj = raw_header(it, "Subject");
 	{
-		/* the size is right-aligned at column 78 */
+		/* the size is right-aligned at column 78; a longer target is
+		 * cut (in bytes) so that one blank stays before the size, as
+		 * Debian's maildrop does */
 		char sz[32];
 		int n = snprintf(sz, sizeof(sz), "(%zu)", size);
 
-		fprintf(it->logfile, "Date: %s\nFrom: %s\nSubj: %s\n%s: %-*s%s\n\n",
-			date, from, subj, tag, 72 - n, target, sz);
+		fprintf(it->logfile,
+			"Date: %s\nFrom: %s\nSubj: %s\n%s: %-*.*s%s\n\n",
+			date, from, subj, tag, 72 - n, 71 - n, target, sz);
 	}
 	fflush(it->logfile);
 	free(from);

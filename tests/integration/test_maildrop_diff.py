@@ -400,3 +400,118 @@ def test_odd_statements_taken(k, tmp_path):
         res.append((p.returncode, p.stdout, p.stderr, side))
     assert res[1] == res[0], ODD_STATEMENTS[k]
     assert res[1][0] == 0 and res[1][1].endswith(b"after\n")
+
+
+# ---- the delivery log's "File:" line for long targets ----
+
+# Debian's maildrop keeps the line at 78 columns: a target too long for
+# it is cut (in bytes) so that one blank stays before "(size)".
+LOG_TARGET_LENGTHS = [1, 58, 60, 62, 63, 64, 66, 200]
+LOG_BODY_SIZES = [1, 2250, 1234567]
+
+
+@pytest.mark.skipif(not os.access(REF, os.X_OK), reason="Debian maildrop missing")
+def test_logfile_long_targets(tmp_path):
+    """The same delivery log as Debian's for folder names and sizes
+    around the cut, a UTF-8 name, an mbox file and a program."""
+    binary = ours()
+    names = [".%s" % ("f" * k) for k in LOG_TARGET_LENGTHS]
+    names.append(".averyveryveryveryveryverylongfoldername.Lists.debian."
+                 "org.subfolder")
+    names.append("." + "\u00e4\u00f6\u00fc" * 15)
+    env = {"HOME": str(tmp_path), "LOGNAME": "tester", "SHELL": "/bin/sh",
+           "PATH": "/usr/bin:/bin"}
+    logs = {}
+    for b in (REF, binary):
+        d = tmp_path / ("ref" if b == REF else "ours")
+        d.mkdir()
+        filt = d / "filter"
+        for size in LOG_BODY_SIZES:
+            msg = d / ("msg%d" % size)
+            msg.write_bytes(b"From: a@b\nSubject: s\n\n" + b"x" * size +
+                            b"\n")
+            for name in names:
+                for sub in ("tmp", "new", "cur"):
+                    os.makedirs(os.path.join(d, "M", name, sub),
+                                exist_ok=True)
+                for target in ("M/%s/" % name, "M/%s" % name):
+                    filt.write_text('logfile "L"\nto "%s"\n' % target)
+                    filt.chmod(0o600)
+                    with open(msg, "rb") as m:
+                        p = subprocess.run([b, "./filter"], stdin=m, cwd=d,
+                                           env=env, capture_output=True,
+                                           timeout=30)
+                    assert p.returncode == 0, (b, target, p.stderr)
+            for target in ("mbox" + "m" * 70, "| cat >/dev/null; : " +
+                           "p" * 60):
+                filt.write_text('logfile "L"\nto "%s"\n' % target)
+                filt.chmod(0o600)
+                with open(msg, "rb") as m:
+                    subprocess.run([b, "./filter"], stdin=m, cwd=d, env=env,
+                                   capture_output=True, timeout=30)
+        logs[b] = DATE_RE.sub(rb"\1<date>", (d / "L").read_bytes())
+    assert logs[binary] == logs[REF]
+    files = [l for l in logs[binary].split(b"\n") if l.startswith(b"File: ")]
+    assert len(files) == len(LOG_BODY_SIZES) * (len(names) * 2 + 2)
+    assert all(len(l) == 78 for l in files)
+    assert b"File: M/.averyveryveryveryveryverylongfoldername.Lists.debian." \
+        b"org.subfold (24)" in files
+
+
+# ---- to "/dev/null" as the account (not root) ----
+
+DEVNULL_FILTERS = [
+    'if (/^Subject: spam/)\n  to "/dev/null"\n',
+    'logfile "log"\nto "/dev/null"\n',
+    'cc "/dev/null"\nto "Maildir/.Copy/"\n',
+    'exception {\n  to "/dev/null"\n}\necho "not reached"\n',
+]
+
+
+def run_as_account(binary, text, msg, root):
+    """Runs binary text < msg as nobody (when we are root) in a fresh
+    HOME owned by it; returns (exit code, stdout, the files)."""
+    home = make_home(tempfile.mkdtemp(prefix="mdnull-", dir=root))
+    fpath = os.path.join(home, "filter")
+    with open(fpath, "w") as f:
+        f.write(text)
+    os.chmod(fpath, 0o600)
+    cmd = [binary, fpath]
+    if os.geteuid() == 0:
+        import pwd
+        pw = pwd.getpwnam("nobody")
+        for dirpath, dirnames, filenames in os.walk(os.path.dirname(home)):
+            for n in [dirpath] + [os.path.join(dirpath, x)
+                                  for x in filenames]:
+                os.chown(n, pw.pw_uid, pw.pw_gid)
+        cmd = ["runuser", "-u", "nobody", "--"] + cmd
+    env = {"HOME": home, "LOGNAME": "nobody", "SHELL": "/bin/sh",
+           "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    with open(msg, "rb") as m:
+        p = subprocess.run(cmd, stdin=m, cwd=home, env=env,
+                           capture_output=True, timeout=30)
+    return p.returncode, p.stdout, snapshot(home), p.stderr
+
+
+@pytest.mark.skipif(not os.access(REF, os.X_OK), reason="Debian maildrop missing")
+@pytest.mark.parametrize("k", range(len(DEVNULL_FILTERS)))
+def test_to_dev_null_as_account(k):
+    """Delivering to /dev/null (a character device: no dot-lock in /dev,
+    no fsync) succeeds as it does in Debian's maildrop, instead of
+    deferring the message forever (exit 75)."""
+    binary = ours()
+    # pytest's tmp_path is in a directory only root may enter
+    root = tempfile.mkdtemp(prefix="mdnull-")
+    try:
+        os.chmod(root, 0o755)
+        msg = os.path.join(root, "msg")
+        with open(msg, "wb") as f:
+            f.write(b"From: a@b\nSubject: spam offer\n\nbody\n")
+        os.chmod(msg, 0o644)
+        ref = run_as_account(REF, DEVNULL_FILTERS[k], msg, root)
+        got = run_as_account(binary, DEVNULL_FILTERS[k], msg, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert got[:3] == ref[:3], got[3]
+    assert got[0] == 0, got[3]
+    assert b"dot-lock" not in got[3]
