@@ -10,12 +10,13 @@
  *  2. asks authlib who the account is (auth_lookup, service "courier"):
  *     the key courierd routed (local part for locals, local@domain for
  *     hosteddomains), then, for "user-ext", "user" with extension "ext"
- *     (a '+' counts as '-'); no account is a permanent failure;
+ *     (a '+', or each character of etc/defaultsep, counts as '-');
+ *     no account is a permanent failure;
  *  3. takes the account's file system uid/gid and groups (setfsuid:
  *     never root, an account with uid 0 is refused while running as
  *     root; programs it runs get all the account's ids and nothing
  *     else), goes to its home and follows its dot-courier file
- *     (dot-courier(5)):
+ *     (dot-courier(5), the file found by mta/dotcourier.h):
  *     .courier for user, .courier-ext, .courier-PREFIX-default,
  *     .courier-default for user-ext.  Lines: "./Maildir/" or "/path/"
  *     (a maildir), "./file" or "/file" (an mbox file, flock'ed), "|cmd"
@@ -72,6 +73,7 @@
 #include "config-env.h"
 #include "config-file.h"
 #include "ctlfile.h"
+#include "dotcourier.h"
 #include "daemon.h"
 #include "ioloop.h"
 #include "log.h"
@@ -714,51 +716,6 @@ static void add_forwards(struct delivery *dl, const char *line,
 	str_split_free(&v);
 }
 
-/* The dot-courier file for the extension, or NULL. */
-static char *find_dot_courier(const char *ext)
-{
-	char *name, *e;
-
-	if (*ext == '\0') {
-		name = xstrdup(".courier");
-		if (faccessat(AT_FDCWD, name, F_OK, AT_EACCESS) == 0)
-			return name;
-		free(name);
-		return NULL;
-	}
-	e = xstrdup(ext);
-	for (char *p = e; *p != '\0'; p++) {
-		if (*p == '.')
-			*p = ':';
-	}
-	name = xasprintf(".courier-%s", e);
-	if (faccessat(AT_FDCWD, name, F_OK, AT_EACCESS) == 0) {
-		free(e);
-		return name;
-	}
-	free(name);
-	/* .courier-a-b-default, .courier-a-default, .courier-default */
-	for (;;) {
-		char *dash = strrchr(e, '-');
-
-		if (dash == NULL)
-			break;
-		*dash = '\0';
-		name = xasprintf(".courier-%s-default", e);
-		if (faccessat(AT_FDCWD, name, F_OK, AT_EACCESS) == 0) {
-			free(e);
-			return name;
-		}
-		free(name);
-	}
-	free(e);
-	name = xstrdup(".courier-default");
-	if (faccessat(AT_FDCWD, name, F_OK, AT_EACCESS) == 0)
-		return name;
-	free(name);
-	return NULL;
-}
-
 static void deliver_default(struct delivery *dl, struct outcome *o)
 {
 	struct str md;
@@ -914,12 +871,16 @@ static bool follow(struct delivery *dl, const char *text, const char *file,
 /* As the account, in its home: follows the instructions. */
 static void deliver_as_user(struct delivery *dl, struct outcome *o)
 {
-	char *file = dl->dotfile != NULL ? xstrdup(dl->dotfile) :
-		find_dot_courier(dl->ext);
+	char *file = dl->dotfile != NULL ? xstrdup(dl->dotfile) : NULL;
 	struct str text;
 	bool any = false;
 	int fd;
 
+	if (file == NULL && dotcourier_find(AT_FDCWD, dl->ext, &file) < 0) {
+		result(o, CTL_STATUS_DEFERRED, "4.3.0 <%s>: cannot look for "
+		       "its .courier file: %s", dl->address, strerror(errno));
+		return;
+	}
 	if (file == NULL) {
 		if (*dl->ext != '\0') {
 			result(o, CTL_STATUS_FAILED, "550 5.1.1 <%s>: unknown "
@@ -1003,7 +964,7 @@ static bool is_loop(int fd, const char *address)
 static int lookup(const char *key, struct auth_record *rec, char **ext_r,
 		  const char **error_r)
 {
-	char *local, *domain = NULL, *at = strrchr(key, '@');
+	char *local, *domain = NULL, *seps, *at = strrchr(key, '@');
 	int r = auth_lookup("courier", key, rec, error_r);
 
 	*ext_r = xstrdup("");
@@ -1013,10 +974,8 @@ static int lookup(const char *key, struct auth_record *rec, char **ext_r,
 		xstrdup(key);
 	if (at != NULL)
 		domain = xstrdup(at);
-	for (char *p = local; *p != '\0'; p++) {
-		if (*p == '+')
-			*p = '-';
-	}
+	seps = dotcourier_separators();
+	dotcourier_map_separators(local, seps);
 	for (char *dash = strrchr(local, '-'); dash != NULL && r == 0;
 	     dash = strrchr(local, '-')) {
 		char *try;
@@ -1035,12 +994,10 @@ static int lookup(const char *key, struct auth_record *rec, char **ext_r,
 			*ext_r = at != NULL ?
 				xstrndup(ext, (size_t)(at - ext)) :
 				xstrdup(ext);
-			for (char *p = *ext_r; *p != '\0'; p++) {
-				if (*p == '+')
-					*p = '-';
-			}
+			dotcourier_map_separators(*ext_r, seps);
 		}
 	}
+	free(seps);
 	free(local);
 	free(domain);
 	return r;
@@ -1110,7 +1067,7 @@ static int alias_account(const char *akey, struct auth_record *rec,
 static int aliasdir_account(const char *key, struct auth_record *rec,
 			    char **ext_r)
 {
-	char *dir = config_path("aliasdir"), *local, *cwd, *file;
+	char *dir = config_path("aliasdir"), *local, *seps, *file;
 	const char *at = strrchr(key, '@');
 	struct stat st;
 
@@ -1121,19 +1078,12 @@ static int aliasdir_account(const char *key, struct auth_record *rec,
 	local = at != NULL ? xstrndup(key, (size_t)(at - key)) :
 		xstrdup(key);
 	str_lcase(local);
-	for (char *p = local; *p != '\0'; p++) {
-		if (*p == '+')
-			*p = '-';
-	}
-	/* find_dot_courier() looks in the current folder */
-	cwd = getcwd(NULL, 0);
+	seps = dotcourier_separators();
+	dotcourier_map_separators(local, seps);
+	free(seps);
 	file = NULL;
-	if (*local != '\0' && local[0] != '.' && strchr(local, '/') == NULL &&
-	    chdir(dir) == 0)
-		file = find_dot_courier(local);
-	if (cwd != NULL && chdir(cwd) < 0)
-		log_error("cannot go back to %s: %s", cwd, strerror(errno));
-	free(cwd);
+	if (*local != '\0' && local[0] != '.')
+		(void)dotcourier_find_in(dir, local, &file);
 	if (file == NULL) {
 		free(local);
 		free(dir);

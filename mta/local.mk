@@ -43,6 +43,15 @@ endif
 mta_libmta_la_SOURCES += mta/route.c mta/route.h mta/dsn.c mta/dsn.h
 mta_libmta_la_SOURCES += mta/queue-admin.c mta/queue-admin.h
 
+# Which dot-courier file applies (courierlocal, and esmtpd at RCPT time).
+mta_libmta_la_SOURCES += mta/dotcourier.c mta/dotcourier.h
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-dotcourier
+TESTS += tests/unit/test-dotcourier
+tests_unit_test_dotcourier_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
+tests_unit_test_dotcourier_LDADD = mta/libmta.la $(UNIT_LIBS)
+endif
+
 # Aliases: the parser and database (submit expands, esmtpd asks at RCPT),
 # makealiases compiles them.
 mta_libmta_la_SOURCES += mta/aliases.c mta/aliases.h
