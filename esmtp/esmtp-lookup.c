@@ -1,20 +1,27 @@
 /* esmtp-lookup.c: does a local recipient exist?  Routes the address as
  * the MTA will (mta/route.h) and asks authlib, trying "user-ext" forms
- * the way local delivery resolves them (user-ext, then user).  Aliases
- * of etc/aliases.dat (mta/aliases.h) are looked up first: an alias or
- * an address of a virtual domain of the database is accepted (submit
- * expands it).  A local address without an account is still accepted
- * when etc/aliasdir has a dot-courier file for it (.courier-LOCAL,
- * .courier-PREFIX-default, .courier-default), which courierlocal then
- * delivers with (the same order of lookup).
+ * the way local delivery resolves them (user-ext, then user; '+' and
+ * etc/defaultsep's characters read as '-').  For an account found as
+ * "user" with an extension, its home must have the dot-courier file
+ * courierlocal would follow (mta/dotcourier.h: .courier-EXT,
+ * .courier-PREFIX-default, .courier-default), else the address is
+ * refused like any unknown one; a home this process cannot search (it
+ * runs as the queue user) leaves the decision to courierlocal (accepted,
+ * as before).  Aliases of etc/aliases.dat (mta/aliases.h) are looked up
+ * first: an alias or an address of a virtual domain of the database is
+ * accepted (submit expands it).  A local address without an account is
+ * still accepted when etc/aliasdir has a dot-courier file for it
+ * (.courier-LOCAL, .courier-PREFIX-default, .courier-default), which
+ * courierlocal then delivers with (the same lookup).
  *
  * The lookup comes in two halves so that esmtpd's loop never waits for
  * authdaemond: the aliases and the routing (local files, mapped) in the
- * loop, the authdaemond questions and the aliasdir files in a worker
+ * loop, the authdaemond questions and the dot-courier files in a worker
  * thread (they use nothing shared but authlib's thread-safe client). */
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +33,7 @@
 #include "auth-record.h"
 #include "authclient.h"
 #include "config-file.h"
+#include "dotcourier.h"
 #include "instance.h"
 #include "esmtp-session.h"
 #include "log.h"
@@ -33,7 +41,9 @@
 #include "route.h"
 #include "str.h"
 
-static int lookup_key(const char *key)
+/* authdaemond's answer for key: 1 with *home_r (when not NULL; caller
+ * frees), 0, -1. */
+static int lookup_key(const char *key, char **home_r)
 {
 	struct auth_record rec;
 	const char *error = "";
@@ -41,30 +51,23 @@ static int lookup_key(const char *key)
 
 	auth_record_init(&rec);
 	r = auth_lookup("courier", key, &rec, &error);
+	if (r > 0 && home_r != NULL) {
+		*home_r = rec.home;
+		rec.home = NULL;
+	}
 	auth_record_free(&rec);
 	if (r < 0)
 		log_error("esmtpd: looking up %s: %s", key, error);
 	return r;
 }
 
-/* Whether dir holds the file .courier-NAME (NULL name: .courier). */
-static bool dot_courier_exists(const char *dir, const char *name)
-{
-	char *path = xasprintf("%s/.courier%s%s", dir, name != NULL ? "-" : "",
-			       name != NULL ? name : "");
-	bool ok = access(path, F_OK) == 0;
-
-	free(path);
-	return ok;
-}
-
 /* etc/aliasdir's catch-all files for key's local part, in
- * courierlocal's order: .courier-LOCAL, .courier-A-B-default,
- * .courier-A-default, .courier-default ('+' read as '-', '.' as ':').
+ * courierlocal's order (mta/dotcourier.h: .courier-LOCAL,
+ * .courier-A-B-default, .courier-A-default, .courier-default).
  * Returns 1 when one exists, else 0. */
 static int aliasdir_exists(const char *key)
 {
-	char *dir = config_path("aliasdir"), *local, *dash;
+	char *dir = config_path("aliasdir"), *local, *seps, *file = NULL;
 	const char *at = strrchr(key, '@');
 	struct stat st;
 	int found = 0;
@@ -76,32 +79,36 @@ static int aliasdir_exists(const char *key)
 	local = at != NULL ? xstrndup(key, (size_t)(at - key)) :
 		xstrdup(key);
 	str_lcase(local);
-	for (char *p = local; *p != '\0'; p++) {
-		if (*p == '+')
-			*p = '-';
-		else if (*p == '.')
-			*p = ':';
-	}
-	if (*local == '\0' || local[0] == ':' || strchr(local, '/') != NULL) {
-		free(local);
-		free(dir);
-		return 0;
-	}
-	if (dot_courier_exists(dir, local))
+	seps = dotcourier_separators();
+	dotcourier_map_separators(local, seps);
+	free(seps);
+	if (*local != '\0' && local[0] != '.' &&
+	    dotcourier_find_in(dir, local, &file) > 0)
 		found = 1;
-	while (!found && (dash = strrchr(local, '-')) != NULL) {
-		char *name;
-
-		*dash = '\0';
-		name = xasprintf("%s-default", local);
-		found = dot_courier_exists(dir, name) ? 1 : 0;
-		free(name);
-	}
-	if (!found && dot_courier_exists(dir, "default"))
-		found = 1;
+	free(file);
 	free(local);
 	free(dir);
 	return found;
+}
+
+/* Whether the home of the account found for key has a dot-courier file
+ * for the extension ext (mta/dotcourier.h, as courierlocal will look for
+ * it).  Returns 1 when it has, or when the home cannot be searched by
+ * this process (esmtpd runs as the queue user: courierlocal decides
+ * then, as before), 0 when it has none. */
+static int extension_exists(const char *key, const char *home,
+			    const char *ext)
+{
+	char *file = NULL;
+	int r = dotcourier_find_in(home, ext, &file);
+
+	free(file);
+	if (r < 0) {
+		log_debug("esmtpd: %s: cannot look for .courier-%s in %s "
+			  "(%s): accepted", key, ext, home, strerror(errno));
+		return 1;
+	}
+	return r;
 }
 
 /* Whether etc/locallowercase exists (looked at for every recipient, so
@@ -150,27 +157,38 @@ int esmtp_lookup_authlib_route(const char *address, void *context,
 
 int esmtp_lookup_authlib_key(const char *key)
 {
-	char *at, *local, *dash;
+	char *at, *local, *mapped, *dash, *seps, *home = NULL;
 	int r;
 
-	r = lookup_key(key);
+	r = lookup_key(key, NULL);
 	if (r != 0)
 		return r;
-	/* user-ext@domain and user+ext@domain: the account is user */
+	/* user-ext@domain and user+ext@domain: the account is user, and
+	 * its home must have a dot-courier file for ext */
 	at = strrchr(key, '@');
 	local = at != NULL ? xstrndup(key, (size_t)(at - key)) : xstrdup(key);
-	for (char *p = local; *p != '\0'; p++) {
-		if (*p == '+')
-			*p = '-';
-	}
+	seps = dotcourier_separators();
+	dotcourier_map_separators(local, seps);
+	free(seps);
+	mapped = xstrdup(local);
 	while (r == 0 && (dash = strrchr(local, '-')) != NULL) {
 		*dash = '\0';
 		if (*local == '\0')
 			break;
 		char *try = xasprintf("%s%s", local, at != NULL ? at : "");
-		r = lookup_key(try);
+		r = lookup_key(try, &home);
+		if (r > 0) {
+			r = extension_exists(key, home,
+					     mapped + (dash - local) + 1);
+			free(try);
+			free(home);
+			free(mapped);
+			free(local);
+			return r;
+		}
 		free(try);
 	}
+	free(mapped);
 	free(local);
 	if (r == 0)
 		r = aliasdir_exists(key);

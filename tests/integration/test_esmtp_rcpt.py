@@ -211,6 +211,11 @@ def test_locallowercase(inst):
     path = os.path.join(inst.etc, "locallowercase")
     if os.path.exists(path):
         os.unlink(path)
+    # demo-ext needs a .courier-ext (test_esmtp_rcpt_ext.py)
+    ext = os.path.join(inst.home, ".courier-ext")
+    write(ext, "./Maildir/\n")
+    st = os.stat(inst.home)
+    os.chown(ext, st.st_uid, st.st_gid)
     inst.start("esmtpd")
     s = client(inst)
     assert s.mail("")[0] == 250
