@@ -103,3 +103,25 @@ def test_maildropfilter(mta):
     ds = list(dsn.iter_parts())[1].get_payload()
     assert ds[1]["Action"] == "failed"
     assert "maildrop: exit status 77" in ds[1]["Diagnostic-Code"]
+
+
+def test_maildropfilter_to_dev_null(mta):
+    """A .mailfilter's to "/dev/null" (the usual way to drop spam) is a
+    successful delivery as the account: the message leaves the queue at
+    once, neither deferred (no dot-lock in /dev, no fsync of a device) nor
+    delivered."""
+    path = os.path.join(mta.home, ".mailfilter")
+    with open(path, "w") as f:
+        f.write('if (/^Subject: spam/)\n    to "/dev/null"\n')
+    control(mta, "maildropfilter", "maildrop")
+    start(mta)
+    sendmail(mta, "Subject: spam offer\n\nx\n", "-f", "<>", mta.login)
+    wait_for(lambda: queue_empty(mta), what="the spam gone from the queue")
+    sendmail(mta, "Subject: hello\n\nx\n", "-f", "<>", mta.login)
+    msgs = wait_for(lambda: maildir_messages(mta), what="the next message")
+    assert [m["Subject"] for m in msgs] == ["hello"]
+    wait_for(lambda: queue_empty(mta), what="empty queue")
+    log = os.path.join(mta.var, "log", "courierd.log")
+    if os.path.exists(log):
+        text = open(log, errors="replace").read()
+        assert "dot-lock" not in text and "/dev/null" not in text
