@@ -189,6 +189,23 @@ void login_master_field_append(struct str *s, const char *value);
 ssize_t login_master_fields_split(const char *buf, size_t len,
 				  const char **fields, size_t count);
 
+struct iovec;
+
+/* Sends iov[0..iovcnt-1] as one message on the socket sock, with fd
+ * attached (SCM_RIGHTS) when fd >= 0 (a login process giving a client's
+ * connection away); retries after EINTR, never raises SIGPIPE.  Returns
+ * the bytes sent, or -1 with errno.  fd stays the caller's. */
+ssize_t login_master_send_fd(int sock, const struct iovec *iov,
+			     size_t iovcnt, int fd);
+/* Receives what is there of one message on sock (at most size bytes,
+ * without blocking; retries after EINTR) with the fd attached to it: the
+ * first fd received is *fd_r (close-on-exec; -1 when none), any other is
+ * closed.  *flags_r gets recvmsg()'s msg_flags (MSG_TRUNC: the message
+ * did not fit; MSG_CTRUNC: its control data did not).  Returns the bytes
+ * read, 0 at EOF, or -1 with errno (EAGAIN: nothing yet). */
+ssize_t login_master_recv_fd(int sock, void *buf, size_t size, int *fd_r,
+			     int *flags_r);
+
 /* What the master does with a login after authdaemond answered. */
 enum login_master_verdict {
 	LOGIN_MASTER_TEMPFAIL,	/* authdaemond failed, or no uid */

@@ -268,30 +268,10 @@ static int handoff_sendmsg(int fd, const struct str *input, int client_fd)
 		{ &hdr, sizeof(hdr) },
 		{ input->data, str_len(input) },
 	};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cbuf;
-	struct msghdr msg = {
-		.msg_iov = iov,
-		.msg_iovlen = str_len(input) > 0 ? 2 : 1,
-	};
 	size_t total = sizeof(hdr) + str_len(input);
-	ssize_t n;
+	ssize_t n = login_master_send_fd(fd, iov, str_len(input) > 0 ? 2 : 1,
+					 client_fd);
 
-	if (client_fd >= 0) {
-		memset(&cbuf, 0, sizeof(cbuf));
-		msg.msg_control = cbuf.buf;
-		msg.msg_controllen = sizeof(cbuf.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &client_fd, sizeof(int));
-	}
-	do {
-		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
 	if ((size_t)n != total) {
@@ -1451,49 +1431,24 @@ static void handoff_read(void *context)
 	struct pop3_handoff_hdr hdr;
 
 	while (client->handoff_hdr_got < sizeof(client->handoff_hdr)) {
-		union {
-			char buf[CMSG_SPACE(sizeof(int) * 4)];
-			struct cmsghdr align;
-		} cbuf;
-		struct iovec iov = {
+		int fd, flags;
+		ssize_t n = login_master_recv_fd(
+			client->handoff_fd,
 			client->handoff_hdr + client->handoff_hdr_got,
 			sizeof(client->handoff_hdr) - client->handoff_hdr_got,
-		};
-		struct msghdr msg = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = cbuf.buf,
-			.msg_controllen = sizeof(cbuf.buf),
-		};
-		ssize_t n = recvmsg(client->handoff_fd, &msg,
-				    MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+			&fd, &flags);
 
-		if (n < 0 && errno == EINTR)
-			continue;
+		if (fd >= 0 && client->handoff_client_fd < 0)
+			client->handoff_client_fd = fd;
+		else if (fd >= 0)
+			close(fd);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
 			handoff_fail(client, n < 0 ? strerror(errno) : "EOF");
 			return;
 		}
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL;
-		     c = CMSG_NXTHDR(&msg, c)) {
-			if (c->cmsg_level != SOL_SOCKET ||
-			    c->cmsg_type != SCM_RIGHTS)
-				continue;
-			size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (size_t i = 0; i < nfds; i++) {
-				int fd;
-
-				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
-				       sizeof(int));
-				if (client->handoff_client_fd < 0)
-					client->handoff_client_fd = fd;
-				else
-					close(fd);
-			}
-		}
-		if ((msg.msg_flags & MSG_CTRUNC) != 0) {
+		if ((flags & MSG_CTRUNC) != 0) {
 			handoff_fail(client, "control data truncated");
 			return;
 		}

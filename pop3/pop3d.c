@@ -185,26 +185,9 @@ static int session_login(struct pop3_client *client,
 	login_master_field_append(buf, req->local_ip);
 	if (str_len(buf) <= POP3_IPC_MAX && ipc_fd >= 0) {
 		struct iovec iov = { buf->data, str_len(buf) };
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} cbuf;
-		struct msghdr msg = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = cbuf.buf,
-			.msg_controllen = sizeof(cbuf.buf),
-		};
-		memset(&cbuf, 0, sizeof(cbuf));
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &req->session_fd, sizeof(int));
-		ssize_t n;
-		do {
-			n = sendmsg(ipc_fd, &msg, MSG_NOSIGNAL);
-		} while (n < 0 && errno == EINTR);
+		ssize_t n = login_master_send_fd(ipc_fd, &iov, 1,
+						 req->session_fd);
+
 		if (n == (ssize_t)str_len(buf)) {
 			s->id = hdr.id;
 			ret = 0;
@@ -432,38 +415,23 @@ static const struct login_master_judge_ops judge_ops = {
 static void master_request(void)
 {
 	char buf[POP3_IPC_MAX + 1];
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cbuf;
-	struct iovec iov = { buf, POP3_IPC_MAX };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf.buf,
-		.msg_controllen = sizeof(cbuf.buf),
-	};
 	struct ipc_request_hdr hdr;
 	const char *fields[5];
-	int fd = -1;
-	ssize_t n;
+	int fd, flags;
+	ssize_t n = login_master_recv_fd(master_ipc_fd, buf, POP3_IPC_MAX,
+					 &fd, &flags);
 
-	n = recvmsg(master_ipc_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n < 0 && errno == EAGAIN)
 		return;
 	if (n <= 0) {
+		if (fd >= 0)
+			close(fd);
 		close(master_ipc_fd);
 		master_ipc_fd = -1;
 		return;
 	}
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL;
-	     c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	}
 	if ((size_t)n < sizeof(hdr) || fd < 0 ||
-	    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+	    (flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
 		log_error("pop3d: malformed request from the login process");
 		if (fd >= 0)
 			close(fd);

@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "config-settings.h"
@@ -522,6 +525,89 @@ static void test_judge(void **state)
 	assert_int_equal(WEXITSTATUS(status), 42);
 }
 
+/* Sends "x" with the two fds a and b attached (a peer sending more than
+ * one). */
+static void send_two_fds(int sock, int a, int b)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 2)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { (void *)"x", 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf.buf,
+		.msg_controllen = sizeof(cbuf.buf),
+	};
+	int fds[2] = { a, b };
+
+	memset(&cbuf, 0, sizeof(cbuf));
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	assert_int_equal(sendmsg(sock, &msg, 0), 1);
+}
+
+static void test_fd_passing(void **state)
+{
+	int sv[2], pipefd[2], fd, flags;
+	char buf[16];
+	struct iovec iov[2] = { { (void *)"he", 2 }, { (void *)"llo", 3 } };
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_int_equal(pipe(pipefd), 0);
+	/* nothing yet */
+	assert_int_equal(login_master_recv_fd(sv[1], buf, sizeof(buf), &fd,
+					      &flags),
+			 -1);
+	assert_int_equal(errno, EAGAIN);
+	/* a message with an fd: the received one is the same pipe */
+	assert_int_equal(login_master_send_fd(sv[0], iov, 2, pipefd[1]), 5);
+	assert_int_equal(login_master_recv_fd(sv[1], buf, sizeof(buf), &fd,
+					      &flags),
+			 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_true(fd >= 0 && fd != pipefd[1]);
+	assert_int_equal(flags & (MSG_TRUNC | MSG_CTRUNC), 0);
+	assert_int_equal(write(fd, "z", 1), 1);
+	assert_int_equal(read(pipefd[0], buf, 1), 1);
+	assert_int_equal(buf[0], 'z');
+	close(fd);
+	/* without an fd */
+	assert_int_equal(login_master_send_fd(sv[0], iov, 1, -1), 2);
+	assert_int_equal(login_master_recv_fd(sv[1], buf, sizeof(buf), &fd,
+					      &flags),
+			 2);
+	assert_int_equal(fd, -1);
+	/* too long for the buffer: MSG_TRUNC */
+	assert_int_equal(login_master_send_fd(sv[0], iov, 2, -1), 5);
+	assert_int_equal(login_master_recv_fd(sv[1], buf, 3, &fd, &flags), 3);
+	assert_true((flags & MSG_TRUNC) != 0);
+	/* two fds: the first is kept, the other closed */
+	send_two_fds(sv[0], pipefd[1], pipefd[0]);
+	assert_int_equal(login_master_recv_fd(sv[1], buf, sizeof(buf), &fd,
+					      &flags),
+			 1);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "y", 1), 1);
+	assert_int_equal(read(pipefd[0], buf, 1), 1);
+	assert_int_equal(buf[0], 'y');
+	close(fd);
+	/* EOF */
+	close(sv[0]);
+	assert_int_equal(login_master_recv_fd(sv[1], buf, sizeof(buf), &fd,
+					      &flags),
+			 0);
+	assert_int_equal(fd, -1);
+	close(sv[1]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
 int main(void)
 {
 #define WITH_TMPDIR(test) \
@@ -540,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_command_line_usage),
 		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_judge),
+		cmocka_unit_test(test_fd_passing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
