@@ -778,13 +778,38 @@ void esmtp_cmd_data(struct esmtp_session *s, const char *args)
 		return;
 	}
 	s->state = ESMTP_STATE_DATA;
+	s->data_prev_crlf = true;	/* the 354's CRLF comes before */
 	esmtp_session_timer_arm(s);
 	esmtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
-void esmtp_data_line(struct esmtp_session *s, const char *line, size_t len)
+void esmtp_data_line(struct esmtp_session *s, const char *line, size_t len,
+		     bool crlf)
 {
+	bool prev_crlf = s->data_prev_crlf;
+
+	s->data_prev_crlf = crlf;
 	if (len == 1 && line[0] == '.') {
+		if (!crlf || !prev_crlf) {
+			/* "\n.\n", "\r\n.\n" or "\n.\r\n": only CRLF "."
+			 * CRLF ends the data (RFC 5321 4.1.1.4, 2.3.8).
+			 * Taking it as the end lets a client smuggle a
+			 * second message past a relay that does not;
+			 * taking it as data hangs a client that meant
+			 * it.  Refuse the message and close, as Postfix
+			 * does with bare LFs. */
+			log_warning("esmtpd: %s: a \".\" line with a bare LF "
+				    "in DATA: message refused, connection "
+				    "closed (SMTP smuggling?)", s->remote_ip);
+			submit_abort(&s->submit);
+			esmtp_transaction_reset(s);
+			s->state = ESMTP_STATE_COMMAND;
+			esmtp_reply(s, "521 5.5.2 Bare <LF> at the end of "
+				       "the data: only <CR><LF>.<CR><LF> "
+				       "ends it (RFC 5321 2.3.8)");
+			esmtp_session_quit(s);
+			return;
+		}
 		s->state = ESMTP_STATE_COMMAND;
 		esmtp_session_timer_arm(s);
 		finish(s);

@@ -128,6 +128,7 @@ struct esmtp_session {
 	uint64_t msg_size;
 	bool msg_too_big;
 	bool msg_line_too_long;
+	bool data_prev_crlf;	/* DATA: the line before ended in CRLF */
 	bool spamtrapped;	/* a bofh spamtrap was a recipient */
 	struct mime_parser *mime; /* bofh checks of the message */
 	const char *bofh_reject; /* why the message is refused, or NULL */
@@ -208,7 +209,8 @@ void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args);
 void esmtp_rcpt_verdicts_free(struct esmtp_session *s);
 void esmtp_cmd_data(struct esmtp_session *s, const char *args);
 void esmtp_cmd_bdat(struct esmtp_session *s, const char *args);
-void esmtp_data_line(struct esmtp_session *s, const char *line, size_t len);
+void esmtp_data_line(struct esmtp_session *s, const char *line, size_t len,
+		     bool crlf);
 void esmtp_data_line_too_long(struct esmtp_session *s);
 void esmtp_bdat_raw(struct esmtp_session *s, const void *data, size_t len,
 		    bool last);

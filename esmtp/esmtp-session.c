@@ -365,7 +365,8 @@ static void conn_line(struct conn *conn, const char *line, size_t len,
 		if (len > s->server->set->max_data_line)
 			esmtp_data_line_too_long(s);
 		else
-			esmtp_data_line(s, line, len);
+			esmtp_data_line(s, line, len,
+					conn_line_crlf(s->conn));
 		break;
 	case ESMTP_STATE_BDAT:
 	case ESMTP_STATE_TLS:

@@ -48,6 +48,7 @@ struct conn {
 	size_t ibuf_size, istart, iend, iscanned;
 	size_t raw_left;
 	bool skipping;		/* discarding the rest of an overlong line */
+	bool line_crlf;		/* the line being delivered ended in CRLF */
 	bool input_eof;
 	unsigned int pause_count;
 	unsigned int dispatching;
@@ -290,7 +291,8 @@ static void conn_dispatch(struct conn *conn)
 			conn->skipping = false;
 			continue;
 		}
-		if (len > 0 && start[len - 1] == '\r')
+		conn->line_crlf = len > 0 && start[len - 1] == '\r';
+		if (conn->line_crlf)
 			len--;
 		if (len > conn->max_line_len) {
 			if (conn->cb.line_too_long != NULL)
@@ -703,6 +705,11 @@ int conn_start_tls(struct conn *conn, struct tls_ctx *ctx, const char *host,
 	else
 		conn_update_io(conn);
 	return 0;
+}
+
+bool conn_line_crlf(const struct conn *conn)
+{
+	return conn->line_crlf;
 }
 
 bool conn_is_tls(const struct conn *conn)

@@ -144,6 +144,11 @@ size_t conn_output_pending(const struct conn *conn);
  * fd pair or is closing. */
 int conn_start_tls(struct conn *conn, struct tls_ctx *ctx, const char *host,
 		   const char **error_r);
+/* In the line callback: true when the line ended in CRLF, false when
+ * in a bare LF (the line given to the callback has neither).  SMTP's end
+ * of data is CRLF "." CRLF only (RFC 5321 4.1.1.4): a "." line with a
+ * bare LF on either side must not end it (SMTP smuggling). */
+bool conn_line_crlf(const struct conn *conn);
 /* True once a handshake finished; the session (for the protocol, cipher
  * and peer certificate) or NULL. */
 bool conn_is_tls(const struct conn *conn);

@@ -172,6 +172,81 @@ def test_delivery_to_maildir_and_dsn(smtp):
     assert b"Received: from client.test ([127.0.0.1])" in data
 
 
+def read_reply(f):
+    """One SMTP reply (all its lines) from a socket file."""
+    lines = []
+    while True:
+        line = f.readline()
+        assert line, lines
+        lines.append(line)
+        if line[3:4] != b"-":
+            return lines
+
+
+@pytest.mark.parametrize("end", [b"\n.\n", b"\r\n.\n", b"\n.\r\n"])
+def test_no_smtp_smuggling(smtp, end):
+    """RFC 5321 4.1.1.4 and 2.3.8: only CRLF "." CRLF ends DATA.  A "."
+    line with a bare LF on either side ends neither the data nor starts
+    commands: the message is refused (521) and the connection closed, so
+    the MAIL FROM smuggled after it never runs (SMTP smuggling,
+    CVE-2023-51764 class).  CRLF "." CRLF still works afterwards."""
+    start(smtp, courierd=True)
+    sock = socket.create_connection(("127.0.0.1", smtp.ports["smtp"]),
+                                    timeout=20)
+    f = sock.makefile("rb")
+    assert read_reply(f)[0].startswith(b"220")
+    sock.sendall(b"EHLO client.test\r\n")
+    assert read_reply(f)[-1].startswith(b"250 ")
+    sock.sendall(b"MAIL FROM:<sender@remote.test>\r\n"
+                 b"RCPT TO:<%s>\r\nDATA\r\n" % smtp.login.encode())
+    assert read_reply(f)[0].startswith(b"250")
+    assert read_reply(f)[0].startswith(b"250")
+    assert read_reply(f)[0].startswith(b"354")
+    sock.sendall(b"Subject: first\r\n\r\nfirst" + end +
+                 b"MAIL FROM:<admin@remote.test>\r\n"
+                 b"RCPT TO:<%s>\r\nDATA\r\n"
+                 b"Subject: SMUGGLED\r\n\r\nevil\r\n.\r\n"
+                 b"QUIT\r\n" % smtp.login.encode())
+    rest = b"".join(iter(lambda: f.readline(), b""))
+    sock.close()
+    assert rest.startswith(b"521 5.5.2 "), rest
+    assert b"354" not in rest and b"queued" not in rest, rest
+    assert not queued_controls(smtp)
+    # a well-formed message afterwards is taken and delivered, once
+    s = client(smtp)
+    refused = s.sendmail("sender@remote.test", [smtp.login],
+                         b"Subject: proper\r\n\r\nfine\r\n")
+    assert refused == {}
+    s.quit()
+    files = wait_for(lambda: glob.glob(os.path.join(smtp.maildir, "new",
+                                                    "*")), what="delivery")
+    time.sleep(1)
+    files = glob.glob(os.path.join(smtp.maildir, "new", "*"))
+    assert len(files) == 1
+    data = open(files[0], "rb").read()
+    assert b"Subject: proper" in data and b"SMUGGLED" not in data
+
+
+def test_bare_lf_inside_the_data_is_kept_as_a_line_end(smtp):
+    """A bare LF in the text (not around a ".") stays a line end, as
+    before: sloppy but harmless clients keep working."""
+    start(smtp, courierd=True)
+    sock = socket.create_connection(("127.0.0.1", smtp.ports["smtp"]),
+                                    timeout=20)
+    f = sock.makefile("rb")
+    read_reply(f)
+    sock.sendall(b"EHLO client.test\r\nMAIL FROM:<sender@remote.test>\r\n"
+                 b"RCPT TO:<%s>\r\nDATA\r\n" % smtp.login.encode())
+    for code in (b"250 ", b"250", b"250", b"354"):
+        assert read_reply(f)[-1].startswith(code)
+    sock.sendall(b"Subject: lf\r\n\r\none\ntwo\r\n.\r\nQUIT\r\n")
+    assert read_reply(f)[0].startswith(b"250")
+    sock.close()
+    files = wait_for(lambda: glob.glob(os.path.join(smtp.maildir, "new",
+                                                    "*")), what="delivery")
+    assert b"\none\ntwo\n" in open(files[0], "rb").read()
+
+
 def test_utf8_header_needs_smtputf8(smtp):
     """RFC 6532: a header with raw UTF-8 is taken in an SMTPUTF8
     transaction and delivered as it came; without SMTPUTF8, or when it is
