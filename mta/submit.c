@@ -54,7 +54,7 @@ struct submit {
 	struct ctl_file *ctl;
 	char *received_from, *protocol;
 	uid_t uid;
-	bool add_msgid, add_date, no_aliases, utf8_headers;
+	bool add_msgid, add_date, no_aliases, utf8_headers, body_8bitmime;
 	/* aliases of several recipients that asked NOTIFY=SUCCESS: their
 	 * recipient numbers and how many they stand for ("expanded") */
 	size_t *expanded, *expanded_to, expanded_count;
@@ -78,6 +78,12 @@ struct submit {
 	struct str out;
 	uint64_t size, size_limit;
 	bool pending_cr, body_8bit, body_started;
+	/* the body as UTF-8 (RFC 3629), checked as it streams: continuation
+	 * bytes still expected and the range of the next one */
+	bool body_utf8_bad;
+	unsigned char utf8_need, utf8_lo, utf8_hi;
+	/* MIME fields of the main header (RFC 2045) */
+	bool seen_mime, seen_ctype, seen_cte;
 	char last_byte;
 	const char *fail;	/* the reply, once something failed */
 	int write_errno;
@@ -257,6 +263,7 @@ struct submit *submit_begin(const struct submit_options *opts,
 	s->add_msgid = !opts->no_add_msgid;
 	s->add_date = !opts->no_add_date;
 	s->utf8_headers = opts->utf8_headers;
+	s->body_8bitmime = opts->body_8bitmime || opts->utf8_headers;
 	s->no_aliases = opts->no_aliases;
 	s->size_limit = opts->size_limit != 0 ? opts->size_limit :
 		cfg.sizelimit;
@@ -450,6 +457,43 @@ static void out_append(struct submit *s, const char *data, size_t len)
 		out_flush(s);
 }
 
+/* One body byte through the UTF-8 check: shortest forms only, no
+ * surrogates, nothing above U+10FFFF. */
+static void utf8_check(struct submit *s, unsigned char c)
+{
+	if (s->utf8_need > 0) {
+		if (c < s->utf8_lo || c > s->utf8_hi) {
+			s->body_utf8_bad = true;
+			return;
+		}
+		s->utf8_need--;
+		s->utf8_lo = 0x80;
+		s->utf8_hi = 0xbf;
+		return;
+	}
+	if (c < 0x80)
+		return;
+	s->utf8_lo = 0x80;
+	s->utf8_hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf) {
+		s->utf8_need = 1;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		s->utf8_need = 2;
+		if (c == 0xe0)
+			s->utf8_lo = 0xa0;
+		else if (c == 0xed)
+			s->utf8_hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		s->utf8_need = 3;
+		if (c == 0xf0)
+			s->utf8_lo = 0x90;
+		else if (c == 0xf4)
+			s->utf8_hi = 0x8f;
+	} else {
+		s->body_utf8_bad = true;
+	}
+}
+
 /* Body bytes: CRLF becomes LF, 8-bit is noted. */
 static void body_feed(struct submit *s, const unsigned char *p, size_t len)
 {
@@ -459,6 +503,8 @@ static void body_feed(struct submit *s, const unsigned char *p, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		if (p[i] >= 0x80)
 			s->body_8bit = true;
+		if (!s->body_utf8_bad && (p[i] >= 0x80 || s->utf8_need > 0))
+			utf8_check(s, p[i]);
 		if (s->pending_cr) {
 			s->pending_cr = false;
 			if (p[i] != '\n')
@@ -612,8 +658,14 @@ static void header_done(struct submit *s)
 			if (s->ctl->msgid == NULL &&
 			    ctl_value_ok(f->value))
 				s->ctl->msgid = xstrdup(f->value);
-		} else if (strcasecmp(f->name, "mime-version") == 0)
+		} else if (strcasecmp(f->name, "mime-version") == 0) {
 			seen_mime = true;
+		} else if (strcasecmp(f->name, "content-type") == 0) {
+			s->seen_ctype = true;
+		} else if (strcasecmp(f->name, "content-transfer-encoding")
+			   == 0) {
+			s->seen_cte = true;
+		}
 		if (has_long_line(raw, f->size)) {
 			struct str line;
 
@@ -648,7 +700,7 @@ static void header_done(struct submit *s)
 		free(s->ctl->msgid);
 		s->ctl->msgid = id;
 	}
-	s->ctl->body_8bit = seen_mime; /* provisional: see submit_finish */
+	s->seen_mime = seen_mime;
 	out_append(s, "\n", 1);
 	/* What followed a line that was not a field is body. */
 	if (end < hdr_len)
@@ -795,6 +847,37 @@ static void insert_top(struct submit *s)
 	s->size += shift;
 }
 
+/* An 8-bit body without MIME-Version (RFC 5322 text, legal with
+ * 8BITMIME, RFC 6152): the missing RFC 2045 fields are added on top, as
+ * Courier's submit does, so that the message is labelled for its readers
+ * and for a 7-bit conversion on the way out.  An unlabelled body that is
+ * not UTF-8 gets charset=unknown-8bit (RFC 1428) when the client declared
+ * BODY=8BITMIME or SMTPUTF8, and is refused otherwise (its charset cannot
+ * be known). */
+static void add_mime_headers(struct submit *s)
+{
+	bool utf8 = !s->body_utf8_bad && s->utf8_need == 0;
+
+	if (!s->seen_ctype && !utf8 && !s->body_8bitmime) {
+		s->fail = reply("550 5.6.3 8-bit message content that is "
+				"not UTF-8, without MIME headers "
+				"(MIME-Version, Content-Type) nor "
+				"BODY=8BITMIME");
+		return;
+	}
+	if (submit_add_header_top(s, "MIME-Version: 1.0") < 0)
+		return;
+	if (!s->seen_ctype &&
+	    submit_add_header_top(s, utf8 ?
+				  "Content-Type: text/plain; charset=utf-8" :
+				  "Content-Type: text/plain; "
+				  "charset=unknown-8bit") < 0)
+		return;
+	if (!s->seen_cte)
+		(void)submit_add_header_top(s, "Content-Transfer-Encoding: "
+					    "8bit");
+}
+
 void submit_abort(struct submit **sp)
 {
 	if (*sp == NULL)
@@ -807,7 +890,6 @@ int submit_finish_prepare(struct submit **sp, const char **error_r)
 {
 	struct submit *s = *sp;
 	const char *error;
-	bool mime;
 
 	if (!s->in_body && s->fail == NULL) {
 		rfc822_header_parser_finish(s->parser, header_field_cb, s);
@@ -817,12 +899,9 @@ int submit_finish_prepare(struct submit **sp, const char **error_r)
 		out_append(s, "\r", 1);
 	if (s->fail == NULL && s->size > 0 && s->last_byte != '\n')
 		out_append(s, "\n", 1);
-	mime = s->ctl->body_8bit;
 	s->ctl->body_8bit = s->body_8bit;
-	if (s->fail == NULL && s->body_8bit && !mime)
-		s->fail = reply("550 5.6.3 8-bit message content without "
-				"MIME headers (MIME-Version and "
-				"Content-Transfer-Encoding: 8bit)");
+	if (s->fail == NULL && s->body_8bit && !s->seen_mime)
+		add_mime_headers(s);
 	if (s->fail == NULL && s->ctl->rcpt_count == 0)
 		s->fail = reply("554 5.5.1 No valid recipients");
 	if (s->fail == NULL) {

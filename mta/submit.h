@@ -13,8 +13,13 @@
  *    folded; a leading mbox "From " line is dropped; a line that is not
  *    a header field ends the header (the rest is body, after an empty
  *    line);
- *  - refused, with an SMTP reply: 8-bit bytes or NUL in the header, 8-bit
- *    body without MIME-Version, a message over the size limit (the
+ *  - an 8-bit body without MIME-Version gets the missing MIME-Version:,
+ *    Content-Type: (text/plain; charset=utf-8, or unknown-8bit when the
+ *    body is not UTF-8) and Content-Transfer-Encoding: 8bit fields on top
+ *    (after Received:), as Courier's submit adds missing RFC 2045 fields;
+ *  - refused, with an SMTP reply: 8-bit bytes or NUL in the header, an
+ *    8-bit body without MIME-Version nor Content-Type that is not UTF-8
+ *    unless body_8bitmime (550 5.6.3), a message over the size limit (the
  *    sizelimit control file, 10 MB by default, or the option), no
  *    recipients, malformed addresses.
  *
@@ -69,6 +74,10 @@ struct submit_options {
 	 * (RFC 6532), which must be valid; else 8-bit header bytes are
 	 * refused */
 	bool utf8_headers;
+	/* the client declared BODY=8BITMIME (RFC 6152; utf8_headers counts
+	 * as declared too): an unlabelled 8-bit body that is not UTF-8 is
+	 * taken (charset=unknown-8bit) instead of refused */
+	bool body_8bitmime;
 	uint64_t size_limit;	/* 0: the sizelimit control file */
 };
 
