@@ -51,6 +51,11 @@ TESTS += tests/unit/test-dotcourier
 tests_unit_test_dotcourier_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mta
 tests_unit_test_dotcourier_LDADD = mta/libmta.la $(UNIT_LIBS)
 endif
+FUZZ_TARGETS += tests/fuzz/fuzz-dotcourier
+tests_fuzz_fuzz_dotcourier_SOURCES = tests/fuzz/fuzz-dotcourier.c
+tests_fuzz_fuzz_dotcourier_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mta
+tests_fuzz_fuzz_dotcourier_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_dotcourier_LDADD = mta/libmta.la $(CORE_LIBS)
 
 # Aliases: the parser and database (submit expands, esmtpd asks at RCPT),
 # makealiases compiles them.
