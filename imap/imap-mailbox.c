@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -780,8 +781,31 @@ int imap_mailbox_parse_set(const struct imap_mailbox *mbox, const char *text,
 			   bool uid_mode, struct imap_seqset *set_r,
 			   const char **error_r)
 {
-	if (strcmp(text, "$") != 0)
-		return imap_seqset_parse(text, set_r, error_r);
+	if (strcmp(text, "$") != 0) {
+		static _Thread_local char err[96];
+
+		if (imap_seqset_parse(text, set_r, error_r) < 0)
+			return -1;
+		if (uid_mode)
+			return 0;
+		/* RFC 9051 section 9 (seq-number): a message number above
+		 * the message count SHOULD get BAD ("*" is the count) */
+		for (size_t i = 0; i < set_r->count; i++) {
+			uint32_t lo = set_r->ranges[i].lo;
+			uint32_t hi = set_r->ranges[i].hi;
+			uint32_t n = lo > hi ? lo : hi;
+
+			if (n > mbox->count) {
+				snprintf(err, sizeof(err), "Invalid message "
+					 "sequence number %u (the mailbox "
+					 "has %zu)", n, mbox->count);
+				imap_seqset_free(set_r);
+				*error_r = err;
+				return -1;
+			}
+		}
+		return 0;
+	}
 	/* "$": one range per run of consecutive numbers */
 	set_r->ranges = NULL;
 	set_r->count = 0;

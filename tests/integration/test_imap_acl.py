@@ -174,8 +174,11 @@ def test_uid_expunge_star(imapd, tmp_path):
     # 9:* with 9 above the largest UID (4) means 4:9, so UID 4 goes
     lines, _ = s.cmd("UID EXPUNGE 9:*")
     assert expunged(lines) == [b"* 4 EXPUNGE"]
-    # a FETCH set whose first number is past "*" means *:n
-    lines, _ = s.cmd("FETCH 7:* (UID)")
+    # a message number past the message count is BAD (RFC 9051 section
+    # 9, seq-number), even with "*"; a UID past the last one is not
+    lines, tagged = s.cmd("FETCH 7:* (UID)", status="BAD")
+    assert lines == [] and b"sequence number 7" in tagged
+    lines, _ = s.cmd("FETCH 3:* (UID)")
     assert lines == [b"* 3 FETCH (UID 3)"]
     lines, _ = s.cmd("UID FETCH 100:* (UID)")
     assert lines == [b"* 3 FETCH (UID 3)"]
