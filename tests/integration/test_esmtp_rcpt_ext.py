@@ -9,6 +9,7 @@ search leaves the decision to local delivery, as before."""
 import os
 import shutil
 import smtplib
+import subprocess
 import tempfile
 import time
 
@@ -205,3 +206,35 @@ def test_unreadable_home_accepted_as_before(inst):
     dsn = [m for m in msgs if m.get_content_type() == "multipart/report"]
     assert len(dsn) == 1, subjects
     assert "no .courier-none" in dsn[0].as_string()
+
+
+def test_swaks(inst):
+    """The trial as a new user made it, with swaks: demo-anything@ is
+    refused at RCPT (swaks exits 24: no recipient accepted); with a
+    .courier-anything it is accepted and delivered to the Maildir."""
+    if shutil.which("swaks") is None:
+        pytest.skip("swaks is not installed")
+    local, domain = inst.login.split("@")
+    searchable_home(inst)
+    inst.start("courierd")
+    inst.start("esmtpd")
+    to = "%s-anything@%s" % (local, domain)
+
+    def swaks():
+        return subprocess.run(["swaks", "--server", "127.0.0.1", "--port",
+                               str(inst.ports["smtp"]), "--to", to,
+                               "--from", "someone@remote.test",
+                               "--header", "Subject: trial"],
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True,
+                              timeout=60)
+
+    r = swaks()
+    assert r.returncode != 0, r.stdout
+    assert "550 5.1.1 <%s>: No such user" % to in r.stdout, r.stdout
+    home_file(inst, ".courier-anything")
+    r = swaks()
+    assert r.returncode == 0, r.stdout
+    msgs = wait_for(lambda: maildir_messages(inst), what="the delivery")
+    assert msgs[0]["Subject"] == "trial"
+    assert msgs[0]["Delivered-To"] == to
