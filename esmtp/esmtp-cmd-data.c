@@ -122,6 +122,7 @@ static int begin_submit(struct esmtp_session *s)
 	o.no_add_date = s->server->set->no_add_date;
 	o.size_limit = s->size_limit;
 	o.utf8_headers = s->smtputf8;
+	o.body_8bitmime = s->body_8bitmime;
 	/* the l record: courieresmtp picks vhost.ADDRESS settings by it */
 	o.local_ip = s->local_ip[0] != '\0' ? s->local_ip : NULL;
 	s->submit = submit_begin(&o, &error);

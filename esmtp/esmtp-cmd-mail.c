@@ -64,6 +64,7 @@ static const char *mail_params(struct esmtp_session *s,
 			if (v == NULL || (strcasecmp(v, "7BIT") != 0 &&
 					  strcasecmp(v, "8BITMIME") != 0))
 				return "555 5.5.4 Unsupported BODY type";
+			s->body_8bitmime = strcasecmp(v, "8BITMIME") == 0;
 		} else if (strcmp(name, "RET") == 0) {
 			if (s->ret != 0)
 				return "501 5.5.4 Duplicate RET";

@@ -113,6 +113,7 @@ struct esmtp_session {
 	char ret;		/* 'F', 'H' or 0 */
 	char *envid;
 	bool smtputf8;
+	bool body_8bitmime;	/* MAIL FROM's BODY=8BITMIME (RFC 6152) */
 	bool verp;		/* MAIL FROM's VERP (Courier's XVERP) */
 	/* MAIL FROM's EXDATA (Courier's XEXDATA): the final reply may be
 	 * a 558 with one reply per recipient */

@@ -133,6 +133,7 @@ void esmtp_transaction_reset(struct esmtp_session *s)
 	s->have_mail = false;
 	s->ret = 0;
 	s->smtputf8 = false;
+	s->body_8bitmime = false;
 	s->verp = false;
 	s->exdata = false;
 	s->declared_size = 0;

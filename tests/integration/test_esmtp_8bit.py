@@ -135,9 +135,6 @@ def test_declared_8bit(smtp):
     assert got["latin1 utf8"].endswith(b"caf\xe9 cr\xe8me\n")
 
 
-@pytest.mark.xfail(strict=True, reason="esmtpd does not hand BODY=8BITMIME "
-                   "to submit yet (submit_options.body_8bitmime: "
-                   "esmtp-cmd-mail.c and esmtp-cmd-data.c)")
 def test_body_8bitmime_latin1(smtp):
     """BODY=8BITMIME alone declares 8-bit text (RFC 6152): a Latin-1
     body is taken, labelled unknown-8bit (RFC 1428)."""
