@@ -159,6 +159,14 @@ def test_slow_authdaemond_does_not_block_others(inst):
     message and leaves; then the first gets its answer, in order with
     the commands it pipelined behind the RCPT."""
     local, domain = inst.login.split("@")
+    # the extension address the quick client uses exists (esmtpd checks
+    # the account's .courier-EXT files at RCPT time)
+    ext = os.path.join(inst.home, ".courier-ext")
+    with open(ext, "w") as f:
+        f.write("./Maildir/\n")
+    st = os.stat(inst.maildir)
+    if os.getuid() == 0:
+        os.chown(ext, st.st_uid, st.st_gid)
     slow_auth = SlowAuthdaemon(inst, 4.0)
     try:
         slow, slow_f = raw_client(inst)

@@ -25,6 +25,15 @@ def inst(suite_build):
     i = make_instance(suite_build, os.path.join(root, "instance"),
                       extra_args=extra)
     i.program("esmtpd")
+    # the extension addresses these tests use exist: esmtpd refuses an
+    # account-EXT without a .courier-EXT or .courier-default at RCPT
+    # (test_esmtp_rcpt_ext.py)
+    ext = os.path.join(i.home, ".courier-default")
+    with open(ext, "w") as f:
+        f.write("./Maildir/\n")
+    if os.getuid() == 0:
+        st = os.stat(i.maildir)
+        os.chown(ext, st.st_uid, st.st_gid)
     try:
         i.start("authdaemond")
         yield i
