@@ -83,7 +83,6 @@ static int deliver(struct dest *d, int fd, const void *data, size_t len,
 {
 	struct maildir_delivery *del;
 	char letters[6], buf[65536];
-	char *name = NULL;
 	ssize_t n;
 
 	/* only the flags the target's rights allow are kept (RFC 4314 4):
@@ -118,22 +117,13 @@ static int deliver(struct dest *d, int fd, const void *data, size_t len,
 		maildir_delivery_abort(&del);
 		return -1;
 	}
-	if (maildir_delivery_commit(&del,
-				    imap_flags_maildir_letters(flags, letters),
-				    &name, error_r) < 0)
-		return -1;
-	/* the internal date is the file's mtime */
-	char *path = xasprintf("%s/cur/%s", d->dir, name);
-	struct timespec ts[2] = {
-		{ .tv_sec = (time_t)internal_date },
-		{ .tv_sec = (time_t)internal_date },
-	};
-	(void)utimensat(AT_FDCWD, path, ts, 0);
-	free(path);
-	int ret = mail_index_add(d->index, name, keywords, keyword_count,
-				 uid_r, error_r);
-	free(name);
-	return ret;
+	/* committed, dated and indexed in one index write transaction:
+	 * no other session sees the file before its record */
+	return mail_index_add_delivery(d->index, &del,
+				       imap_flags_maildir_letters(flags,
+								  letters),
+				       internal_date, keywords, keyword_count,
+				       uid_r, NULL, error_r);
 }
 
 /* "1,3:5" of sorted UIDs, compressed into ranges. */
