@@ -209,8 +209,7 @@ def header_values(addresses):
             name, colon, value = line.partition(b":")
             if addresses and not ADDR_HEADER.match(name.strip()):
                 continue
-            if colon and b"\0" not in value and not PHRASE_COMMENT.search(
-                    line):
+            if colon and b"\0" not in value:
                 vals.add(value.strip())
     vals.update(v.encode() for v in [
         '"Smith, J" <s@x>', '"J\u00f6hn, X" <z@z>, a@b', 'a@b (J\u00f6hn)',
