@@ -103,8 +103,12 @@ static int make_time(int64_t y, int mon, int d, int h, int min, int s,
 	if (mon < 1 || mon > 12 || d < 1 || d > days_in_month(y, mon) ||
 	    h > 23 || min > 59 || s > 60)
 		return -1;
-	t = days_from_civil(y, mon, d) * 86400 + h * 3600 + min * 60 + s -
-		(int64_t)tz_offset * 60;
+	t = days_from_civil(y, mon, d) * 86400 + h * 3600 + min * 60 + s;
+	/* a leap second at the very end of 9999 would be a local time the
+	 * formatters cannot write (year 10000) */
+	if (t >= days_from_civil(10000, 1, 1) * 86400)
+		return -1;
+	t -= (int64_t)tz_offset * 60;
 	if ((int64_t)(time_t)t != t)
 		return -1;
 	*time_r = (time_t)t;

@@ -119,6 +119,8 @@ static void test_parse_bad(void **state)
 		"21-Nov-2026 13:49:23 +0000", "Sat 21 Nov 2026 13-49-23",
 		"21 Nov 2026 13:49:23 -", "21 Nov 2026 13:49:23 +abcd",
 		"21 Nov 2026 1:2:3 +0000",
+		/* a leap second into year 10000 (found by fuzz-date) */
+		"31 Dec 9999 23:59:60 -9959", "31 Dec 9999 23:59:60 +0000",
 	};
 	char buf[2000];
 	time_t t;
