@@ -16,7 +16,8 @@ esmtp_libesmtp_la_SOURCES = \
 	esmtp/esmtp-session.c esmtp/esmtp-session.h \
 	esmtp/esmtp-cmd-hello.c esmtp/esmtp-cmd-mail.c \
 	esmtp/esmtp-cmd-data.c esmtp/esmtp-cmd-auth.c \
-	esmtp/esmtp-lookup.c
+	esmtp/esmtp-lookup.c \
+	esmtp/esmtp-localfilter.c esmtp/esmtp-localfilter.h
 esmtp_libesmtp_la_CPPFLAGS = $(ESMTP_CPPFLAGS)
 esmtp_libesmtp_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS)
 
@@ -76,3 +77,24 @@ sbin_PROGRAMS += esmtp/courier-dkimkeygen
 esmtp_courier_dkimkeygen_SOURCES = esmtp/dkimkeygen.c
 esmtp_courier_dkimkeygen_CPPFLAGS = $(ESMTP_CPPFLAGS)
 esmtp_courier_dkimkeygen_LDADD = $(ESMTP_LIBS)
+
+# localmailfilter(7): the helper esmtpd runs an account's rcptfilter and
+# smtpfilter through (setuid root, executable by the queue group only:
+# doc/esmtp.md), its unit test and fuzz target.
+esmtphelperdir = $(libexecdir)/courier
+esmtphelper_PROGRAMS = esmtp/mailfilterexec
+esmtp_mailfilterexec_SOURCES = esmtp/mailfilterexec.c
+esmtp_mailfilterexec_CPPFLAGS = $(ESMTP_CPPFLAGS) -DBINDIR=\"$(bindir)\"
+esmtp_mailfilterexec_LDADD = $(ESMTP_LIBS)
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-esmtp-localfilter
+TESTS += tests/unit/test-esmtp-localfilter
+tests_unit_test_esmtp_localfilter_CPPFLAGS = $(ESMTP_CPPFLAGS)
+tests_unit_test_esmtp_localfilter_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_esmtp_localfilter_LDADD = $(ESMTP_LIBS) $(CMOCKA_LIBS)
+endif
+FUZZ_TARGETS += tests/fuzz/fuzz-esmtp-localfilter
+tests_fuzz_fuzz_esmtp_localfilter_SOURCES = tests/fuzz/fuzz-esmtp-localfilter.c
+tests_fuzz_fuzz_esmtp_localfilter_CPPFLAGS = $(ESMTP_CPPFLAGS)
+tests_fuzz_fuzz_esmtp_localfilter_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_esmtp_localfilter_LDADD = $(ESMTP_LIBS)
