@@ -9,6 +9,7 @@ fresh copy of MASTER run pre-authenticated over stdin/stdout (`imapd
 DIR`): SELECT (builds the index), then each command three times in one
 session: `SEARCH FROM zoe.quint`, `SEARCH SUBJECT budget`,
 `SORT (FROM) UTF-8 ALL`, `SORT (SUBJECT DATE) UTF-8 ALL`,
+`SORT (DATE) UTF-8 ALL`,
 `THREAD REFERENCES UTF-8 ALL`; the first run of the first command reads
 the files (and fills the cache, in ours), the next runs show the
 steady state.  The page cache is warm for every run (the copy was just
@@ -27,6 +28,7 @@ COMMANDS = [
     b"SEARCH SUBJECT budget",
     b"SORT (FROM) UTF-8 ALL",
     b"SORT (SUBJECT DATE) UTF-8 ALL",
+    b"SORT (DATE) UTF-8 ALL",
     b"THREAD REFERENCES UTF-8 ALL",
 ]
 

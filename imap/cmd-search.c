@@ -23,6 +23,7 @@ struct msg_rec {
 	bool has_vsize;
 	uint64_t vsize, modseq;
 	int64_t internal_date;
+	bool has_date;		/* internal_date is known */
 	uint32_t *keywords;
 	size_t keyword_count;
 };
@@ -78,6 +79,7 @@ static int collect_cb(const struct mail_index_record *rec, void *context)
 	m->vsize = rec->vsize;
 	m->modseq = rec->modseq;
 	m->internal_date = rec->internal_date;
+	m->has_date = rec->has_internal_date;
 	if (rec->keyword_count > 0) {
 		m->keywords = xmemdup(rec->keywords,
 				      rec->keyword_count * sizeof(uint32_t));
@@ -160,11 +162,15 @@ static void used_field_cb(const char *name, const char *value,
 }
 
 /* Runs prog over the view: *recs_r gets the matching messages in
- * sequence order (caller frees with recs_free()).  Returns 0 or -1. */
+ * sequence order (caller frees with recs_free()); their RFC822.SIZE is
+ * known when need_size or prog needs it, their internal date when
+ * need_date or prog needs it (else only when the index has it: reading
+ * the others would stat() each file after a cold SELECT).  Returns 0 or
+ * -1. */
 static int run_search(struct imap_client *client,
 		      struct imap_search_program *prog, bool need_size,
-		      struct msg_rec **recs_r, size_t *count_r,
-		      const char **error_r)
+		      bool need_date, struct msg_rec **recs_r,
+		      size_t *count_r, const char **error_r)
 {
 	struct imap_mailbox *mbox = client->mbox;
 	struct collect_ctx ctx = { .mbox = mbox };
@@ -173,8 +179,11 @@ static int run_search(struct imap_client *client,
 	*recs_r = NULL;
 	*count_r = 0;
 	imap_search_bind_keywords(prog, keyword_lookup, mbox->index);
-	if (mail_index_iterate(mbox->index, 1, UINT32_MAX, collect_cb, &ctx,
-			       error_r) < 0 ||
+	unsigned read_flags = need_date ||
+				      (prog->need & IMAP_SEARCH_NEED_DATE) != 0 ?
+				      0 : MAIL_INDEX_READ_NO_DATE;
+	if (mail_index_iterate_flags(mbox->index, 1, UINT32_MAX, read_flags,
+				     collect_cb, &ctx, error_r) < 0 ||
 	    ((need_size || (prog->need & IMAP_SEARCH_NEED_SIZE) != 0) &&
 	     fill_vsizes(mbox->index, ctx.recs, ctx.count, error_r) < 0)) {
 		recs_free(ctx.recs, ctx.count);
@@ -462,7 +471,8 @@ void cmd_search(struct imap_cmd *cmd)
 		imap_search_program_free(&prog);
 		return;
 	}
-	if (run_search(client, prog, false, &recs, &count, &error) < 0) {
+	if (run_search(client, prog, false, false, &recs, &count, &error) <
+	    0) {
 		if ((prog->return_opts & IMAP_SEARCH_RETURN_SAVE) != 0)
 			saved_set(client, NULL, 0);
 		imap_search_program_free(&prog);
@@ -537,10 +547,51 @@ static void sort_field_cb(const char *name, const char *value,
 	imap_sort_msg_field(context, name, value, value_len);
 }
 
-/* Builds the sort data of the matching messages; headers are read only
- * when with_header. */
-static int sort_msgs(struct imap_client *client, const struct msg_rec *recs,
-		     size_t count, bool with_header,
+/* The internal date of a record that has none yet (read from its file). */
+static int record_date(struct imap_client *client, struct msg_rec *r,
+		       const char **error_r)
+{
+	struct mail_index_record rec;
+	int ret;
+
+	if (r->has_date)
+		return 0;
+	ret = mail_index_lookup_uid(client->mbox->index, r->uid, &rec,
+				    error_r);
+	if (ret < 0)
+		return -1;
+	/* expunged meanwhile: sorted as if it arrived at the epoch */
+	r->internal_date = ret > 0 ? rec.internal_date : 0;
+	r->has_date = true;
+	return 0;
+}
+
+/* Reads the header fields of m that m->want names, from the index cache
+ * or else from the file.  Returns 0 or -1. */
+static int sort_msg_header(struct imap_client *client, struct imap_sort_msg *m,
+			   const char **error_r)
+{
+	int fd, ret;
+
+	ret = imap_mailbox_header_fields(client->mbox, m->uid, sort_field_cb,
+					 m, error_r);
+	if (ret != 2)
+		return ret < 0 ? -1 : 0; /* done: the fields came cached */
+	ret = mail_index_open_message(client->mbox->index, m->uid, &fd,
+				      error_r);
+	if (ret <= 0)
+		return ret;
+	ret = imap_search_read_header(fd, sort_field_cb, m, error_r);
+	close(fd);
+	return ret < 0 ? -1 : 0;
+}
+
+/* Builds the sort data of the matching messages: the keys want names
+ * (IMAP_SORT_WANT_*).  The internal date is read for the records that
+ * lack it only where it is used: ARRIVAL, or DATE of a message without
+ * a valid Date: field. */
+static int sort_msgs(struct imap_client *client, struct msg_rec *recs,
+		     size_t count, unsigned int want,
 		     struct imap_sort_msg **msgs_r, const char **error_r)
 {
 	struct imap_sort_msg *msgs = xcalloc(count > 0 ? count : 1,
@@ -548,42 +599,25 @@ static int sort_msgs(struct imap_client *client, const struct msg_rec *recs,
 
 	for (size_t i = 0; i < count; i++) {
 		struct imap_sort_msg *m = &msgs[i];
-		int fd;
+		int ret = 0;
 
+		m->want = want & IMAP_SORT_WANT_HEADER;
 		m->seq = recs[i].seq;
 		m->uid = recs[i].uid;
 		m->size = recs[i].vsize;
-		m->arrival = recs[i].internal_date;
-		if (with_header) {
-			int ret = imap_mailbox_header_fields(
-				client->mbox, m->uid, sort_field_cb, m,
-				error_r);
-
-			if (ret == 2)
-				ret = mail_index_open_message(
-					client->mbox->index, m->uid, &fd,
-					error_r);
-			else if (ret > 0)
-				ret = 0; /* done: the fields came cached */
-			if (ret < 0) {
-				for (size_t j = 0; j <= i; j++)
-					imap_sort_msg_free(&msgs[j]);
-				free(msgs);
-				return -1;
-			}
-			if (ret > 0) {
-				ret = imap_search_read_header(fd,
-							      sort_field_cb,
-							      m, error_r);
-				close(fd);
-				if (ret < 0) {
-					for (size_t j = 0; j <= i; j++)
-						imap_sort_msg_free(&msgs[j]);
-					free(msgs);
-					return -1;
-				}
-			}
+		if (m->want != 0)
+			ret = sort_msg_header(client, m, error_r);
+		if (ret == 0 && ((want & IMAP_SORT_WANT_ARRIVAL) != 0 ||
+				 ((want & IMAP_SORT_WANT_DATE) != 0 &&
+				  !m->has_date)))
+			ret = record_date(client, &recs[i], error_r);
+		if (ret < 0) {
+			for (size_t j = 0; j <= i; j++)
+				imap_sort_msg_free(&msgs[j]);
+			free(msgs);
+			return -1;
 		}
+		m->arrival = recs[i].internal_date;
 		imap_sort_msg_finish(m);
 	}
 	*msgs_r = msgs;
@@ -649,17 +683,11 @@ void cmd_sort(struct imap_cmd *cmd)
 		imap_search_program_free(&prog);
 		return;
 	}
-	bool need_size = false, need_header = false;
-	for (int i = 0; i < ncrit; i++) {
-		if (crit[i].key == IMAP_SORT_SIZE)
-			need_size = true;
-		else if (crit[i].key != IMAP_SORT_ARRIVAL)
-			need_header = true;
-	}
-	if (run_search(cmd->client, prog, need_size, &recs, &count,
+	unsigned int want = imap_sort_want(crit, (size_t)ncrit);
+	if (run_search(cmd->client, prog, (want & IMAP_SORT_WANT_SIZE) != 0,
+		       (want & IMAP_SORT_WANT_ARRIVAL) != 0, &recs, &count,
 		       &error) < 0 ||
-	    sort_msgs(cmd->client, recs, count, need_header, &msgs,
-		      &error) < 0) {
+	    sort_msgs(cmd->client, recs, count, want, &msgs, &error) < 0) {
 		if (recs != NULL)
 			recs_free(recs, count);
 		imap_search_program_free(&prog);
@@ -754,8 +782,10 @@ void cmd_thread(struct imap_cmd *cmd)
 			     charset);
 	if (prog == NULL)
 		return;
-	if (run_search(cmd->client, prog, false, &recs, &count, &error) < 0 ||
-	    sort_msgs(cmd->client, recs, count, true, &msgs, &error) < 0) {
+	if (run_search(cmd->client, prog, false, false, &recs, &count,
+		       &error) < 0 ||
+	    sort_msgs(cmd->client, recs, count, IMAP_SORT_WANT_THREAD, &msgs,
+		      &error) < 0) {
 		if (recs != NULL)
 			recs_free(recs, count);
 		imap_search_program_free(&prog);
@@ -802,20 +832,16 @@ static int context_result(struct imap_client *client,
 			  uint32_t **uids_r, size_t *count_r,
 			  const char **error_r)
 {
-	bool need_size = false, need_header = false;
+	unsigned int want = imap_sort_want(crit, (size_t)ncrit);
 	struct imap_sort_msg *msgs = NULL;
 	struct msg_rec *recs;
 	size_t count;
 
-	for (int i = 0; i < ncrit; i++) {
-		if (crit[i].key == IMAP_SORT_SIZE)
-			need_size = true;
-		else if (crit[i].key != IMAP_SORT_ARRIVAL)
-			need_header = true;
-	}
-	if (run_search(client, prog, need_size, &recs, &count, error_r) < 0)
+	if (run_search(client, prog, (want & IMAP_SORT_WANT_SIZE) != 0,
+		       (want & IMAP_SORT_WANT_ARRIVAL) != 0, &recs, &count,
+		       error_r) < 0)
 		return -1;
-	if (ncrit > 0 && sort_msgs(client, recs, count, need_header, &msgs,
+	if (ncrit > 0 && sort_msgs(client, recs, count, want, &msgs,
 				   error_r) < 0) {
 		recs_free(recs, count);
 		return -1;

@@ -449,6 +449,7 @@ static struct imap_search_key *parse_key(struct parse_ctx *ctx,
 					   IMAP_SEARCH_OLDER :
 					   IMAP_SEARCH_YOUNGER);
 		key->num = n;
+		ctx->prog->need |= IMAP_SEARCH_NEED_DATE;
 		return key;
 	}
 	for (size_t i = 0; i < N_ELEMENTS(date_keys); i++) {
@@ -469,6 +470,8 @@ static struct imap_search_key *parse_key(struct parse_ctx *ctx,
 		key->day = day_floor((int64_t)t);
 		if (key->type >= IMAP_SEARCH_SENTBEFORE)
 			ctx->prog->need |= IMAP_SEARCH_NEED_HEADER;
+		else
+			ctx->prog->need |= IMAP_SEARCH_NEED_DATE;
 		return key;
 	}
 	for (size_t i = 0; i < N_ELEMENTS(header_keys); i++) {

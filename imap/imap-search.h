@@ -89,6 +89,7 @@ enum imap_search_need {
 	IMAP_SEARCH_NEED_HEADER = 0x02,	/* the header */
 	IMAP_SEARCH_NEED_BODY = 0x04,	/* the whole message */
 	IMAP_SEARCH_NEED_SAVED = 0x08,	/* $ is used */
+	IMAP_SEARCH_NEED_DATE = 0x10,	/* the internal date */
 };
 
 /* A needle of a BODY or TEXT key, prepared for streaming matching. */

@@ -217,33 +217,50 @@ static void address_keys(const char *value, size_t len, char **mailbox_r,
 	rfc822_addr_parser_destroy(&p);
 }
 
+/* Whether msg wants the fields of bit. */
+static bool wants(const struct imap_sort_msg *msg, unsigned int bit)
+{
+	return msg->want == 0 || (msg->want & bit) != 0;
+}
+
 void imap_sort_msg_field(struct imap_sort_msg *msg, const char *name,
 			 const char *value, size_t value_len)
 {
-	if (strcasecmp(name, "Subject") == 0 && msg->subject == NULL) {
-		msg->subject = imap_base_subject(value, value_len,
-						 &msg->subject_reply);
-	} else if (strcasecmp(name, "From") == 0 && msg->from == NULL) {
-		address_keys(value, value_len, &msg->from,
-			     &msg->display_from);
-		if (msg->from == NULL)
-			msg->from = xstrdup("");
-	} else if (strcasecmp(name, "To") == 0 && msg->to == NULL) {
-		address_keys(value, value_len, &msg->to, &msg->display_to);
-		if (msg->to == NULL)
-			msg->to = xstrdup("");
-	} else if (strcasecmp(name, "Cc") == 0 && msg->cc == NULL) {
-		address_keys(value, value_len, &msg->cc, NULL);
-		if (msg->cc == NULL)
-			msg->cc = xstrdup("");
-	} else if (strcasecmp(name, "Date") == 0 && !msg->has_date) {
+	if (strcasecmp(name, "Subject") == 0) {
+		if (msg->subject == NULL && wants(msg, IMAP_SORT_WANT_SUBJECT))
+			msg->subject = imap_base_subject(value, value_len,
+							 &msg->subject_reply);
+	} else if (strcasecmp(name, "From") == 0) {
+		if (msg->from == NULL && wants(msg, IMAP_SORT_WANT_FROM)) {
+			address_keys(value, value_len, &msg->from,
+				     &msg->display_from);
+			if (msg->from == NULL)
+				msg->from = xstrdup("");
+		}
+	} else if (strcasecmp(name, "To") == 0) {
+		if (msg->to == NULL && wants(msg, IMAP_SORT_WANT_TO)) {
+			address_keys(value, value_len, &msg->to,
+				     &msg->display_to);
+			if (msg->to == NULL)
+				msg->to = xstrdup("");
+		}
+	} else if (strcasecmp(name, "Cc") == 0) {
+		if (msg->cc == NULL && wants(msg, IMAP_SORT_WANT_CC)) {
+			address_keys(value, value_len, &msg->cc, NULL);
+			if (msg->cc == NULL)
+				msg->cc = xstrdup("");
+		}
+	} else if (strcasecmp(name, "Date") == 0) {
 		time_t t;
 		int tz;
 
-		if (rfc822_date_parse(value, value_len, &t, &tz) == 0) {
+		if (!msg->has_date && wants(msg, IMAP_SORT_WANT_DATE) &&
+		    rfc822_date_parse(value, value_len, &t, &tz) == 0) {
 			msg->date = (int64_t)t;
 			msg->has_date = true;
 		}
+	} else if (!wants(msg, IMAP_SORT_WANT_IDS)) {
+		return;
 	} else if (strcasecmp(name, "Message-ID") == 0 &&
 		   msg->message_id == NULL) {
 		msg->message_id = xstrndup(value, value_len > MAX_VALUE ?
@@ -414,6 +431,41 @@ static int sort_cmp(const void *pa, const void *pb, void *context)
 			return ctx->crit[i].reverse ? -r : r;
 	}
 	return a->seq < b->seq ? -1 : a->seq > b->seq ? 1 : 0;
+}
+
+unsigned int imap_sort_want(const struct imap_sort_criterion *crit,
+			    size_t crit_count)
+{
+	unsigned int want = 0;
+
+	for (size_t i = 0; i < crit_count; i++) {
+		switch (crit[i].key) {
+		case IMAP_SORT_ARRIVAL:
+			want |= IMAP_SORT_WANT_ARRIVAL;
+			break;
+		case IMAP_SORT_CC:
+			want |= IMAP_SORT_WANT_CC;
+			break;
+		case IMAP_SORT_DATE:
+			want |= IMAP_SORT_WANT_DATE;
+			break;
+		case IMAP_SORT_FROM:
+		case IMAP_SORT_DISPLAYFROM:
+			want |= IMAP_SORT_WANT_FROM;
+			break;
+		case IMAP_SORT_SIZE:
+			want |= IMAP_SORT_WANT_SIZE;
+			break;
+		case IMAP_SORT_SUBJECT:
+			want |= IMAP_SORT_WANT_SUBJECT;
+			break;
+		case IMAP_SORT_TO:
+		case IMAP_SORT_DISPLAYTO:
+			want |= IMAP_SORT_WANT_TO;
+			break;
+		}
+	}
+	return want;
 }
 
 void imap_sort(struct imap_sort_msg **msgs, size_t count,

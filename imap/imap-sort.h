@@ -11,8 +11,27 @@
 
 #include "imap-parser.h"
 
+/* Which keys imap_sort_msg_field() works out (the others are left
+ * empty: parsing addresses nobody sorts by costs more than the sort). */
+enum imap_sort_want {
+	IMAP_SORT_WANT_SUBJECT = 0x01,
+	IMAP_SORT_WANT_FROM = 0x02,	/* from and display_from */
+	IMAP_SORT_WANT_TO = 0x04,	/* to and display_to */
+	IMAP_SORT_WANT_CC = 0x08,
+	IMAP_SORT_WANT_DATE = 0x10,
+	IMAP_SORT_WANT_IDS = 0x20,	/* message_id, references,
+					 * in_reply_to */
+	IMAP_SORT_WANT_HEADER = 0x3f,	/* any of the above */
+	IMAP_SORT_WANT_ARRIVAL = 0x40,	/* not from the header */
+	IMAP_SORT_WANT_SIZE = 0x80,	/* not from the header */
+	/* what THREAD (both algorithms) reads */
+	IMAP_SORT_WANT_THREAD = 0x31,
+};
+
 /* What SORT and THREAD know of one message. */
 struct imap_sort_msg {
+	/* IMAP_SORT_WANT_* bits of the fields to work out; 0: all */
+	unsigned int want;
 	uint32_t seq, uid;
 	uint64_t size;		/* RFC822.SIZE */
 	int64_t arrival;	/* internal date */
@@ -32,7 +51,8 @@ struct imap_sort_msg {
 };
 
 /* Gives one header field of the message (name as written, value
- * unfolded); the first of each field counts. */
+ * unfolded); the first of each field counts; fields msg->want does not
+ * name are skipped. */
 void imap_sort_msg_field(struct imap_sort_msg *msg, const char *name,
 			 const char *value, size_t value_len);
 /* After the fields: fills the defaults (date from arrival, "" keys).
@@ -78,6 +98,9 @@ struct imap_sort_criterion {
 int imap_sort_parse_criteria(const struct imap_arg *list,
 			     struct imap_sort_criterion *crit,
 			     const char **error_r);
+/* The IMAP_SORT_WANT_* bits the criteria read. */
+unsigned int imap_sort_want(const struct imap_sort_criterion *crit,
+			    size_t crit_count);
 /* Sorts msgs[0..count) by the criteria, then by sequence number. */
 void imap_sort(struct imap_sort_msg **msgs, size_t count,
 	       const struct imap_sort_criterion *crit, size_t crit_count);

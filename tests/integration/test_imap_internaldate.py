@@ -140,6 +140,55 @@ def test_search_and_sort_by_mtime(imapd, md):
     m.logout()
 
 
+def test_sort_date_falls_back_to_mtime(imapd, tmp_path):
+    """SORT (DATE) after a cold SELECT: a message without a Date: field
+    sorts by its internal date (RFC 5256 section 2.2), which is the
+    file's mtime even though SEARCH and SORT read dates only where they
+    need them; a SEARCH that needs no date, then one that does, in the
+    same session."""
+    path = str(tmp_path / "Maildir")
+    for d in ("new", "cur", "tmp"):
+        os.makedirs(os.path.join(path, d))
+    ten_years = 10 * 365 * 86400
+    msgs = [  # (Date: or None, mtime)
+        ("Mon, 1 Jan 2001 00:00:00 +0000", MTIME_T + 3600),
+        (None, MTIME_T),
+        ("Tue, 1 Jan 2019 00:00:00 +0000", MTIME_T + 7200),
+        (None, MTIME_T - ten_years),
+    ]
+    for i, (date, mtime) in enumerate(msgs):
+        text = "From: s%d@example.com\nSubject: m%d\n" % (i, i)
+        if date:
+            text += "Date: %s\n" % date
+        data = (text + "\nbody\n").encode()
+        name = "%d.M%dP1.test,S=%d:2,S" % (NAME_T + i, i, len(data))
+        full = os.path.join(path, "cur", name)
+        with open(full, "wb") as f:
+            f.write(data)
+        os.utime(full, (mtime, mtime))
+    m = session(imapd, path)
+    m.select("INBOX")
+    typ, data = m.sort("(DATE)", "UTF-8", "ALL")
+    assert typ == "OK" and data[0].split() == [b"1", b"4", b"2", b"3"]
+    typ, data = m.sort("(REVERSE DATE)", "UTF-8", "ALL")
+    assert typ == "OK" and data[0].split() == [b"3", b"2", b"4", b"1"]
+    m.logout()
+
+    os.unlink(os.path.join(path, "courier-suite.index"))
+    m = session(imapd, path)
+    m.select("INBOX")
+    typ, data = m.search(None, "FROM", "s3@")
+    assert typ == "OK" and data[0].split() == [b"4"]
+    typ, data = m.search(None, "BEFORE", "1-Jan-2010")
+    assert typ == "OK" and data[0].split() == [b"4"]
+    typ, data = m.sort("(ARRIVAL)", "UTF-8", "ALL")
+    assert typ == "OK" and data[0].split() == [b"4", b"2", b"1", b"3"]
+    typ, data = m.thread("ORDEREDSUBJECT", "UTF-8", "ALL")
+    assert typ == "OK"
+    assert data[0] == b"(1)(4)(2)(3)"
+    m.logout()
+
+
 def test_append_date_and_copy(imapd, md, tmp_path):
     path, names = md
     m = session(imapd, path)

@@ -182,6 +182,62 @@ static void test_criteria(void **state)
 		-1);
 }
 
+/* Only the keys the criteria read are worked out (IMAP_SORT_WANT_*). */
+static void test_want(void **state)
+{
+	struct imap_sort_criterion c[IMAP_SORT_MAX_CRITERIA];
+	struct imap_sort_msg m;
+	static const char *const fields[][2] = {
+		{ "From", "Zoe <zoe@example.com>" },
+		{ "To", "bob@x.org" },
+		{ "Cc", "carol@x.org" },
+		{ "Subject", "Re: Test" },
+		{ "Date", "Tue, 1 Jan 2019 00:00:00 +0100" },
+		{ "Message-ID", "<a@b>" },
+		{ "References", "<c@d>" },
+	};
+
+	(void)state;
+	assert_int_equal(criteria("(DATE)", c), 1);
+	assert_int_equal(imap_sort_want(c, 1), IMAP_SORT_WANT_DATE);
+	assert_int_equal(criteria("(REVERSE ARRIVAL SIZE DISPLAYTO CC)", c), 4);
+	assert_int_equal(imap_sort_want(c, 4),
+			 IMAP_SORT_WANT_ARRIVAL | IMAP_SORT_WANT_SIZE |
+				 IMAP_SORT_WANT_TO | IMAP_SORT_WANT_CC);
+	assert_int_equal(criteria("(DISPLAYFROM SUBJECT)", c), 2);
+	assert_int_equal(imap_sort_want(c, 2),
+			 IMAP_SORT_WANT_FROM | IMAP_SORT_WANT_SUBJECT);
+
+	memset(&m, 0, sizeof(m));
+	m.want = IMAP_SORT_WANT_DATE;
+	m.arrival = 5;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		imap_sort_msg_field(&m, fields[i][0], fields[i][1],
+				    strlen(fields[i][1]));
+	assert_true(m.has_date);
+	assert_int_equal(m.date, 1546297200);
+	assert_null(m.from);
+	assert_null(m.subject);
+	assert_null(m.message_id);
+	imap_sort_msg_finish(&m);
+	assert_string_equal(m.from, "");
+	assert_string_equal(m.subject, "");
+	imap_sort_msg_free(&m);
+
+	memset(&m, 0, sizeof(m));
+	m.want = IMAP_SORT_WANT_THREAD;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		imap_sort_msg_field(&m, fields[i][0], fields[i][1],
+				    strlen(fields[i][1]));
+	assert_string_equal(m.subject, "Test");
+	assert_true(m.has_date);
+	assert_string_equal(m.message_id, "<a@b>");
+	assert_string_equal(m.references, "<c@d>");
+	assert_null(m.from);
+	assert_null(m.to);
+	imap_sort_msg_free(&m);
+}
+
 static void test_sort(void **state)
 {
 	struct imap_sort_msg m[5];
@@ -248,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_casecmp),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_criteria),
+		cmocka_unit_test(test_want),
 		cmocka_unit_test(test_sort),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
