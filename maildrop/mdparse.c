@@ -152,6 +152,14 @@ static void fail(struct md_parser *p, unsigned int line, const char *msg)
 		p->report_msg = "Missing )";
 	else if (strcmp(msg, "syntax error: missing '}'") == 0)
 		p->report_msg = "Missing }";
+	else if (strcmp(msg, "syntax error after ')'") == 0)
+		p->report_msg = "Syntax error after )";
+	else if (strcmp(msg, "syntax error after '}'") == 0)
+		p->report_msg = "Syntax error after }";
+	else if (strcmp(msg, "syntax error after else") == 0)
+		p->report_msg = "Syntax error after else";
+	else if (strcmp(msg, "syntax error before '='") == 0)
+		p->report_msg = "Syntax error before =";
 	else
 		p->report_msg = "Syntax error.";
 	p->report_quote = strcmp(msg, "unterminated quoted string") == 0;
@@ -407,16 +415,12 @@ static void lex_pattern(struct md_parser *p, struct token *t)
 
 static void lex_word(struct md_parser *p, struct token *t)
 {
-	unsigned int braces = 0;
-
 	for (;;) {
 		int c = cur(p);
 
-		if (c == '{' && str_len(&t->text) > 0 &&
-		    str_c(&t->text)[str_len(&t->text) - 1] == '$')
-			braces++;
-		else if (c == '}' && braces > 0)
-			braces--;
+		/* braces inside a word are part of it ("${VAR}", "a}b") */
+		if ((c == '{' || c == '}') && str_len(&t->text) > 0)
+			;
 		else if (!is_word_char(c))
 			break;
 		str_append_c(&t->text, (char)c);
@@ -465,7 +469,9 @@ static void lex(struct md_parser *p, struct token *t, bool pattern_ok)
 		lex_word(p, t);
 		return;
 	}
-	if (is_word_start(c)) {
+	/* "-x", "-5", "-$VAR": a word (Debian's maildrop has no unary
+	 * minus); "7 - 5" and "5 -(3)" subtract */
+	if (is_word_start(c) || (c == '-' && is_word_char(at(p, 1)))) {
 		lex_word(p, t);
 		return;
 	}
@@ -729,8 +735,6 @@ static struct md_node *parse_unary(struct md_parser *p)
 		op = MD_OP_NOT;
 	else if (is_op(t, "~"))
 		op = MD_OP_BNOT;
-	else if (is_op(t, "-"))
-		op = MD_OP_NEG;
 	if (op == MD_OP_NONE)
 		return parse_primary(p);
 	consume(p);
@@ -929,15 +933,49 @@ static struct md_node *parse_block(struct md_parser *p)
 	return block;
 }
 
-/* A block, or one statement, after if/else/while/foreach. */
-static struct md_node *parse_body(struct md_parser *p)
+/* The end of the line (or ';') that must follow "if (...)", "else",
+ * "while (...)" and "foreach ...", with what Debian's maildrop says when
+ * it is missing (msg); then any number of them. */
+static bool expect_sep(struct md_parser *p, const char *msg)
+{
+	struct token *t = peek(p);
+
+	if (t->type == T_SEP) {
+		skip_seps(p);
+		return true;
+	}
+	if (t->type == T_EOF)
+		syntax_error(p, t);
+	else
+		fail_at(p, t, msg);
+	return false;
+}
+
+/* After '}' of a block: the end of the line, ';' or the end of the file
+ * (one separator is taken: an "else" must follow at once). */
+static bool end_block(struct md_parser *p)
+{
+	struct token *t = peek(p);
+
+	if (t->type == T_SEP) {
+		consume(p);
+		return true;
+	}
+	if (t->type == T_EOF)
+		return true;
+	fail_at(p, t, "syntax error after '}'");
+	return false;
+}
+
+/* The separator msg names, then a block or one statement, after
+ * if/else/while/foreach. */
+static struct md_node *parse_body(struct md_parser *p, const char *msg)
 {
 	struct token *t;
 
-	skip_seps(p);
+	if (!expect_sep(p, msg))
+		return NULL;
 	t = peek(p);
-	if (is_op(t, "{"))
-		return parse_block(p);
 	if (t->type == T_EOF || is_op(t, "}")) {
 		syntax_error(p, t);
 		return NULL;
@@ -961,8 +999,6 @@ static struct md_node *parse_if(struct md_parser *p, unsigned int line)
 {
 	struct md_node *n = node_new(p, MD_IF, line);
 	struct token *t;
-	size_t save_pos;
-	unsigned int save_line;
 
 	if (n == NULL)
 		return NULL;
@@ -972,29 +1008,19 @@ static struct md_node *parse_if(struct md_parser *p, unsigned int line)
 	}
 	n->a = parse_cond(p);
 	if (n->a != NULL)
-		n->b = parse_body(p);
+		n->b = parse_body(p, "syntax error after ')'");
 	if (n->b == NULL) {
 		p->depth--;
 		md_node_free(&n);
 		return NULL;
 	}
-	/* look past newlines for else/elsif; if there is none, the newlines
-	 * are given back (they end the statement) */
-	save_pos = p->have_peek ? p->tok.start : p->pos;
-	save_line = p->have_peek ? p->tok.line : p->line;
-	skip_seps(p);
+	/* the body took the one line end (or ';') after it: else/elsif
+	 * must come next, as in Debian's maildrop (not after a blank
+	 * line) */
 	t = peek(p);
 	if (is_word(t, "else")) {
 		consume(p);
-		t = peek(p);
-		if (is_word(t, "if")) {
-			unsigned int l = t->line;
-
-			consume(p);
-			n->c = parse_if(p, l);
-		} else {
-			n->c = parse_body(p);
-		}
+		n->c = parse_body(p, "syntax error after else");
 		if (n->c == NULL)
 			md_node_free(&n);
 	} else if (is_word(t, "elsif")) {
@@ -1004,10 +1030,6 @@ static struct md_node *parse_if(struct md_parser *p, unsigned int line)
 		n->c = parse_if(p, l);
 		if (n->c == NULL)
 			md_node_free(&n);
-	} else if (!p->failed) {
-		p->pos = save_pos;
-		p->line = save_line;
-		p->have_peek = false;
 	}
 	p->depth--;
 	return n;
@@ -1070,7 +1092,7 @@ body:
 		md_node_free(&n);
 		return NULL;
 	}
-	n->b = parse_body(p);
+	n->b = parse_body(p, "syntax error");
 	if (n->b == NULL)
 		md_node_free(&n);
 	return n;
@@ -1114,9 +1136,13 @@ static bool end_statement(struct md_parser *p)
 		consume(p);
 		return true;
 	}
-	if (t->type == T_EOF || is_op(t, "}"))
+	/* not '}': "echo x }" is an error in Debian's maildrop */
+	if (t->type == T_EOF)
 		return true;
-	syntax_error(p, t);
+	if (is_op(t, "="))
+		fail_at(p, t, "syntax error before '='");
+	else
+		syntax_error(p, t);
 	return false;
 }
 
@@ -1185,7 +1211,8 @@ static struct md_node *parse_statement_inner(struct md_parser *p)
 				return NULL;
 			n->a = parse_cond(p);
 			if (n->a != NULL && enter(p, line)) {
-				n->b = parse_body(p);
+				/* Debian's maildrop says "after else" here */
+				n->b = parse_body(p, "syntax error after else");
 				p->depth--;
 			}
 			if (n->b == NULL)
@@ -1216,7 +1243,7 @@ static struct md_node *parse_statement_inner(struct md_parser *p)
 					return NULL;
 				}
 			}
-			skip_seps(p);
+			/* '{' on the same line */
 			if (!enter(p, line)) {
 				md_node_free(&n);
 				return NULL;
@@ -1275,7 +1302,7 @@ static struct md_node *parse_statement_inner(struct md_parser *p)
 	 * value dropped, as Debian's maildrop does: a function call, a
 	 * `command` run for its effect, even a bare word or a pattern */
 	if (t->type == T_TEXT || t->type == T_PATTERN || is_op(t, "(") ||
-	    is_op(t, "!") || is_op(t, "-")) {
+	    is_op(t, "!")) {
 		n = node_new(p, MD_EXPR, line);
 		if (n == NULL)
 			return NULL;
@@ -1292,12 +1319,16 @@ static struct md_node *parse_statement(struct md_parser *p)
 {
 	struct md_node *n = parse_statement_inner(p);
 
-	/* statements ending in a body have ended already */
-	if (n != NULL && n->type != MD_IF && n->type != MD_WHILE &&
-	    n->type != MD_FOREACH && n->type != MD_EXCEPTION &&
-	    n->type != MD_DOTLOCK && n->type != MD_FLOCK &&
-	    !end_statement(p))
+	/* statements ending in a body have ended already; a block must be
+	 * followed by the end of the line */
+	if (n != NULL && (n->type == MD_BLOCK || n->type == MD_EXCEPTION ||
+			  n->type == MD_DOTLOCK || n->type == MD_FLOCK)) {
+		if (!end_block(p))
+			md_node_free(&n);
+	} else if (n != NULL && n->type != MD_IF && n->type != MD_WHILE &&
+		   n->type != MD_FOREACH && !end_statement(p)) {
 		md_node_free(&n);
+	}
 	if (p->failed)
 		md_node_free(&n);
 	return n;

@@ -54,7 +54,9 @@ static void test_statements(void **state)
 	assert_parses("X=1\nY = \"a $X ${X}\"\nZ='lit'\n");
 	assert_parses("MAILDIR=/var/mail\nto $HOME/Maildir/\ncc \"mbox\"\n");
 	assert_parses("if (/^Subject: x/)\n{\n to Maildir\n}\nelse\n{\n exit\n}\n");
-	assert_parses("if (/a/) { echo 1 } elsif (/b/) { echo 2 } else { echo 3 }\n");
+	assert_parses("if (/a/)\n{ echo 1\n}\nelsif (/b/)\n{ echo 2 ; }\nelse\n{\n echo 3\n}\n");
+	assert_parses("if (0) ; echo 1 ; else ; echo 2\n{\n}\n{ ; }\n{}\n");
+	assert_parses("echo a}b -x 7 -5 a{\n");
 	assert_parses("if (1)\n  echo one\necho two\n");
 	assert_parses("while ($I < 3)\n{\n I=$I + 1\n}\n");
 	assert_parses("foreach /^To: .*/\n{\n echo $MATCH\n}\n");
@@ -70,7 +72,7 @@ static void test_statements(void **state)
 	assert_parses("gdbmopen(\"db\", \"C\")\nX=gdbmfetch(\"k\", \"D\", \"def\")\ngdbmstore(\"k\", \"v\")\ngdbmclose\n");
 	assert_parses("X=time\nY=substr($X, 1, 2)\nZ=lookup($X, \"f\", \"D\")\n");
 	assert_parses("X=(/a/:hbD,1,0.5 && !/b/:b || \"x\" =~ /y/:D)\n");
-	assert_parses("X=1; Y=2; if ($X lt $Y) echo \"lt\"\n");
+	assert_parses("X=1; Y=2; if ($X lt $Y) ; echo \"lt\"\n");
 	assert_parses("TEXT=\"long \\\n   text\"\n");
 	assert_parses("X=1 + \\\n 2\n");
 	assert_parses("\"QUOTED\"=1\n");
@@ -137,7 +139,19 @@ static void test_errors(void **state)
 	assert_error("X=\"a\" =~ \"b\"\n", "f:1: syntax error: pattern expected after =~");
 	assert_error("import 'a b'\n", "f:1: syntax error: variable name expected");
 	assert_error("X=(/a/:b,)\n", "f:1: bad pattern weight");
-	assert_error("if (1) {\n", "f:1: syntax error: missing '}'");
+	assert_error("if (1) {\n", "f:1: syntax error after ')'");
+	/* what Debian's maildrop refuses: the line must end after if (...),
+	 * else, while (...), foreach, '}', and a statement before '}' */
+	assert_error("if (1) echo x\n", "f:1: syntax error after ')'");
+	assert_error("if (1)\n{\n}\nelse echo x\n", "f:4: syntax error after else");
+	assert_error("if (1)\n{\n} else\n{\n}\n", "f:3: syntax error after '}'");
+	assert_error("while (0) echo x\n", "f:1: syntax error after else");
+	assert_error("foreach /x/ { echo x }\n", "f:1: syntax error");
+	assert_error("{\n echo x }\n", "f:2: syntax error");
+	assert_error("exception\n{\n}\n", "f:1: syntax error: '{' expected");
+	assert_error("X=1 = 2\n", "f:1: syntax error before '='");
+	assert_error("echo - 1\n", "f:1: syntax error");
+	assert_error("{ echo x ;\n", "f:1: syntax error: missing '}'");
 	assert_error("X=1\n\\\nY=`unterminated\n", "f:3: unterminated quoted string");
 }
 
