@@ -226,6 +226,26 @@ class Instance:
                         pytrace=False)
         return d
 
+    def start_auth(self, makeuserdb=True, timeout=10):
+        """Compiles etc/userdb (unless makeuserdb is false), starts
+        authdaemond and waits until its socket is there and it answers a
+        lookup of the instance's account (authtest).  Returns the
+        Daemon."""
+        if makeuserdb:
+            self.run("makeuserdb")
+        d = self.start("authdaemond")
+        sock = os.path.join(self.settings("authdaemonrc")["authdaemonvar"],
+                            "socket")
+        servers.wait_until(lambda: os.path.exists(sock),
+                           "authdaemond socket", timeout=timeout,
+                           proc=d.proc, log=d.log)
+        # The workers accept once their modules are ready.
+        servers.wait_until(
+            lambda: self.run("authtest", self.login,
+                             check=False).returncode == 0,
+            "authdaemond answers", timeout=timeout, proc=d.proc, log=d.log)
+        return d
+
     def stop(self, name, timeout=10):
         """Stops daemon name (SIGTERM, then SIGKILL); returns its status."""
         d = self.daemons.pop(name, None)

@@ -6,11 +6,9 @@ import base64
 import hashlib
 import hmac
 import os
-import re
 import signal
 import socket
 import stat
-import subprocess
 import time
 
 import pytest
@@ -60,16 +58,7 @@ def add_account(instance, name, password, *fields):
 
 def start(instance, **settings):
     set_rc(instance, daemons="3", **settings)
-    instance.run("makeuserdb")
-    d = instance.start("authdaemond")
-    sock = socket_path(instance)
-    servers.wait_until(lambda: os.path.exists(sock), "authdaemond socket",
-                       timeout=10, proc=d.proc, log=d.log)
-    # The workers accept once their modules are ready.
-    servers.wait_until(lambda: authtest(instance, instance.login)[0] == 0,
-                       "authdaemond answers", timeout=10, proc=d.proc,
-                       log=d.log)
-    return d
+    return instance.start_auth()
 
 
 def authtest(instance, *args, service=None, ip=None, timeout=60):

@@ -90,17 +90,9 @@ def daemon(instance):
                      "home=" + home)
         instance.run("userdb", "%s@hash.test" % name, "set", "systempw",
                      input=h + "\n")
-    instance.run("makeuserdb")
     with open(os.path.join(instance.etc, "authdaemonrc"), "a") as f:
         f.write('AUTHFAIL_USER="0"\nAUTHFAIL_IP="0"\n')
-    d = instance.start("authdaemond")
-    sock = os.path.join(instance.settings("authdaemonrc")["authdaemonvar"],
-                        "socket")
-    servers.wait_until(lambda: os.path.exists(sock), "authdaemond socket",
-                       timeout=10, proc=d.proc, log=d.log)
-    servers.wait_until(
-        lambda: authtest(instance, instance.login)[0] == 0,
-        "authdaemond answers", timeout=10, proc=d.proc, log=d.log)
+    instance.start_auth()
     return instance, hashes
 
 

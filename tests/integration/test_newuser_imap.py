@@ -3,14 +3,12 @@ would (several clients on one account): a folder renamed or deleted by
 one session while another has it selected ends the other session with a
 BYE that says so, instead of failing its commands with file system errors
 (and the maildir paths in them); the renaming session goes on."""
-import imaplib
 import os
 import shutil
 import tempfile
 
 import pytest
 
-import servers
 from conftest import make_instance
 from test_imap import MAIL_USER, login
 
@@ -24,16 +22,7 @@ def iinst(suite_build):
                          extra_args=extra)
     inst.program("imapd")
     try:
-        inst.run("makeuserdb")
-        d = inst.start("authdaemond")
-        sock = os.path.join(inst.settings("authdaemonrc")["authdaemonvar"],
-                            "socket")
-        servers.wait_until(lambda: os.path.exists(sock), "authdaemond",
-                           timeout=10, proc=d.proc, log=d.log)
-        servers.wait_until(
-            lambda: inst.run("authtest", inst.login,
-                             check=False).returncode == 0,
-            "authdaemond answers", timeout=10, proc=d.proc, log=d.log)
+        inst.start_auth()
         inst.start("imapd")
         yield inst
     finally:

@@ -7,20 +7,16 @@ The instance's mail store belongs to the system user "mail" (pop3d never
 serves mail as root, and the tests run as root)."""
 
 import base64
-import hmac
 import os
 import poplib
-import pwd
 import shutil
 import socket
-import ssl
 import subprocess
 import tempfile
 import time
 
 import pytest
 
-import servers
 from conftest import make_instance
 
 MAIL_USER = "mail"
@@ -49,15 +45,7 @@ def pinst(suite_build):
 
 
 def start_auth(inst):
-    inst.run("makeuserdb")
-    d = inst.start("authdaemond")
-    sock = os.path.join(inst.settings("authdaemonrc")["authdaemonvar"],
-                        "socket")
-    servers.wait_until(lambda: os.path.exists(sock), "authdaemond socket",
-                       timeout=10, proc=d.proc, log=d.log)
-    servers.wait_until(
-        lambda: inst.run("authtest", inst.login, check=False).returncode
-        == 0, "authdaemond answers", timeout=10, proc=d.proc, log=d.log)
+    inst.start_auth()
 
 
 def owner(inst):
