@@ -13,6 +13,7 @@ setup/courier-setup: $(top_srcdir)/setup/courier-setup.in Makefile
 	    -e 's|@localstatedir[@]|$(localstatedir)|g' \
 	    -e 's|@sbindir[@]|$(sbindir)|g' \
 	    -e 's|@bindir[@]|$(bindir)|g' \
+	    -e 's|@libexecdir[@]|$(libexecdir)|g' \
 	    -e 's|@PACKAGE_VERSION[@]|$(PACKAGE_VERSION)|g' \
 	    $(top_srcdir)/setup/courier-setup.in >$@.tmp && \
 	chmod +x $@.tmp && mv $@.tmp $@

@@ -166,6 +166,17 @@ def test_setup_gives_the_queue_and_socket_away(inst):
     # the certificate's key stays root's: esmtpd loads it before it drops
     st = os.stat(inst.cert)
     assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o600
+    # the SMTP-time filter helper (localmailfilter): setuid root, and only
+    # the queue's group may run it (not the store's owner, not others)
+    helper = os.path.join(os.path.dirname(inst.build.courier_setup), "..",
+                          "libexec", "courier", "mailfilterexec")
+    if os.path.exists(helper):
+        st = os.stat(helper)
+        assert (st.st_uid, st.st_gid) == (0, mail.gr_gid)
+        assert stat.S_IMODE(st.st_mode) == 0o4750
+        r = as_user("vmail", helper, "demo", "rcptfilter")
+        assert r.returncode == 126 or "ermission denied" in r.stderr, \
+            (r.returncode, r.stderr)
     # a second run gives secrets added since to the queue user, 0600
     auth = os.path.join(inst.etc, "esmtpauthclient")
     with open(auth, "w") as f:
