@@ -11,10 +11,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config-file.h"
 #include "conn.h"
 #include "dns.h"
 #include "esmtp-bofh.h"
 #include "esmtp-filter.h"
+#include "esmtp-localfilter.h"
 #include "esmtp-private.h"
 #include "log.h"
 #include "mem.h"
@@ -98,6 +100,58 @@ static void filter_file_open(struct esmtp_session *s)
 	}
 }
 
+bool esmtp_lmf_enabled(const struct esmtp_session *s)
+{
+	char *path;
+	bool on;
+
+	if (s->server->lmf_helper == NULL || s->server->local_caller)
+		return false;
+	path = config_path("maildropfilter");
+	on = access(path, F_OK) == 0;
+	free(path);
+	return on;
+}
+
+void esmtp_lmf_reset(struct esmtp_session *s)
+{
+	if (s->lmf_fd >= 0)
+		close(s->lmf_fd);
+	s->lmf_fd = -1;
+	if (s->lmf_verdicts == NULL)
+		return;
+	for (unsigned int i = 0; i < s->rcpt_count; i++)
+		free(s->lmf_verdicts[i]);
+	free(s->lmf_verdicts);
+	s->lmf_verdicts = NULL;
+}
+
+/* A copy of the message for the recipients' smtpfilters, when some
+ * rcptfilter asked for it: a file of the filters' tmp folder, unlinked
+ * at once (the helper reads it as its standard input). */
+static void lmf_file_open(struct esmtp_session *s)
+{
+	const char *dir = s->server->filter_tmpdir != NULL ?
+		s->server->filter_tmpdir : "/tmp";
+	char *path;
+	bool needed = false;
+
+	for (unsigned int i = 0; i < s->rcpt_count && !needed; i++)
+		needed = s->rcpts[i].lmf_account != NULL;
+	if (!needed)
+		return;
+	path = xasprintf("%s/lmf.XXXXXX", dir);
+	s->lmf_fd = mkostemp(path, O_CLOEXEC);
+	if (s->lmf_fd < 0) {
+		/* refused at the end (451) rather than unfiltered */
+		log_error("esmtpd: %s: %s", path, strerror(errno));
+		submit_abort(&s->submit);
+	} else {
+		(void)unlink(path);
+	}
+	free(path);
+}
+
 /* Starts the submission; returns 0, or -1 after replying. */
 static int begin_submit(struct esmtp_session *s)
 {
@@ -156,6 +210,7 @@ static int begin_submit(struct esmtp_session *s)
 		esmtp_reply(s, "554 5.7.1 Message refused");
 		return -1;
 	}
+	lmf_file_open(s);
 	if (s->server->filter_dir != NULL &&
 	    esmtp_filter_enabled(s->server->filter_sources,
 				 s->server->local_caller ? "local" : "esmtp"))
@@ -180,6 +235,11 @@ static void feed_out(const void *data, size_t len, void *context)
 	if (s->submit == NULL)
 		return;
 	submit_write(s->submit, data, len);
+	if (s->lmf_fd >= 0 && write(s->lmf_fd, data, len) != (ssize_t)len) {
+		log_error("esmtpd: the copy for the smtpfilters: %s",
+			  strerror(errno));
+		submit_abort(&s->submit);
+	}
 	if (s->filter_fd >= 0 &&
 	    write(s->filter_fd, data, len) != (ssize_t)len) {
 		log_error("esmtpd: %s: %s", s->filter_msg_path,
@@ -472,8 +532,7 @@ static const char *refusal_for_all(char **verdicts, unsigned int count)
 	return verdicts[0];
 }
 
-/* Sends a reply given as lines "NNN-text\nNNN text". */
-static void reply_lines(struct esmtp_session *s, const char *text)
+void esmtp_reply_lines(struct esmtp_session *s, const char *text)
 {
 	char **lines = str_split(text, "\n");
 
@@ -508,7 +567,7 @@ static void filter_verdicts(struct esmtp_session *s, char **v)
 		if (s->exdata && !same)
 			exdata_reply(s, v, s->rcpt_count, NULL);
 		else
-			reply_lines(s, refusal_for_all(v, s->rcpt_count));
+			esmtp_reply_lines(s, refusal_for_all(v, s->rcpt_count));
 		return;
 	}
 	submit_reset_rcpts(s->submit);
@@ -546,7 +605,17 @@ static void filter_done(char **reply, size_t count, char **rcpt_replies,
 	s->filter_run = NULL;	/* freed by the filter code after this */
 	s->state = ESMTP_STATE_COMMAND;
 	conn_cork(s->conn);
-	if (reply == NULL && rcpt_replies != NULL) {
+	if (reply == NULL && s->lmf_verdicts != NULL) {
+		/* a recipient its smtpfilter refused stays refused */
+		char **v = xcalloc(s->rcpt_count, sizeof(*v));
+
+		for (unsigned int i = 0; i < s->rcpt_count; i++)
+			v[i] = s->lmf_verdicts[i] != NULL ?
+				s->lmf_verdicts[i] :
+				rcpt_replies != NULL ? rcpt_replies[i] : NULL;
+		filter_verdicts(s, v);
+		free(v);
+	} else if (reply == NULL && rcpt_replies != NULL) {
 		filter_verdicts(s, rcpt_replies);
 	} else if (reply == NULL) {
 		queue_message(s);
@@ -628,22 +697,189 @@ static bool filter_message(struct esmtp_session *s)
 	return true;
 }
 
+/* After the recipients' smtpfilters: the global filters, then the
+ * queue; the transaction ends unless a filter is asked (filter_done
+ * replies).  For an EXDATA client the recipients some smtpfilter
+ * refused are in s->lmf_verdicts. */
+static void finish_after_lmf(struct esmtp_session *s)
+{
+	if (filter_message(s)) {
+		if (s->state == ESMTP_STATE_FILTER)
+			return;	/* filter_done replies */
+	} else if (s->lmf_verdicts != NULL) {
+		filter_verdicts(s, s->lmf_verdicts);
+	} else {
+		queue_message(s);
+	}
+	esmtp_transaction_reset(s);
+}
+
+/* The smtpfilters answered (v: rcpt_count entries, NULL = accepted or
+ * not filtered; taken).  Nobody refused: on.  A client without EXDATA:
+ * every recipient of the transaction is one whose smtpfilter ran (see
+ * rcpt_accept), and one refusal refuses the message (the first
+ * temporary one, else the first), as Courier does.  With EXDATA, each
+ * recipient gets its own verdict in the 558 reply. */
+static void lmf_verdicts(struct esmtp_session *s, char **v)
+{
+	const char *refusal = NULL;
+
+	for (unsigned int i = 0; i < s->rcpt_count; i++) {
+		if (v[i] == NULL)
+			continue;
+		log_info("esmtpd: %s: <%s>: refused by its smtpfilter: %s",
+			 s->remote_ip, s->rcpts[i].address, v[i]);
+		if (refusal == NULL ||
+		    (refusal[0] != '4' && v[i][0] == '4'))
+			refusal = v[i];
+	}
+	if (refusal == NULL) {
+		free(v);
+		finish_after_lmf(s);
+		return;
+	}
+	if (!s->exdata) {
+		submit_abort(&s->submit);
+		esmtp_reply_lines(s, refusal);
+		for (unsigned int i = 0; i < s->rcpt_count; i++)
+			free(v[i]);
+		free(v);
+		esmtp_transaction_reset(s);
+		return;
+	}
+	s->lmf_verdicts = v;
+	finish_after_lmf(s);
+}
+
+/* The smtpfilters of the recipients that asked for one, run one after
+ * the other (each reads the copy of the message from its start) in a
+ * worker thread, with copies of all they need. */
+struct lmf_job {
+	struct esmtp_session *s;	/* only when not cancelled */
+	int fd;
+	unsigned int count;
+	char ***argvs;		/* count entries: the helper's, or NULL */
+	unsigned int timeout;
+	char **verdicts;	/* count entries */
+};
+
+static void lmf_job_run(void *context)
+{
+	struct lmf_job *j = context;
+
+	for (unsigned int i = 0; i < j->count; i++) {
+		struct str out;
+		int st;
+
+		if (j->argvs[i] == NULL)
+			continue;
+		if (lseek(j->fd, 0, SEEK_SET) < 0) {
+			log_error("esmtpd: lseek: %s", strerror(errno));
+			st = -1;
+			str_init(&out, 1);
+		} else {
+			str_init(&out, 256);
+			st = esmtp_lmf_run(j->argvs[i], j->fd, j->timeout,
+					   &out);
+		}
+		(void)esmtp_lmf_verdict(st, false, str_c(&out), str_len(&out),
+					&j->verdicts[i]);
+		str_free(&out);
+	}
+}
+
+static void lmf_job_free(struct lmf_job *j)
+{
+	for (unsigned int i = 0; i < j->count; i++) {
+		esmtp_lmf_argv_free(&j->argvs[i]);
+		if (j->verdicts != NULL)
+			free(j->verdicts[i]);
+	}
+	free(j->argvs);
+	free(j->verdicts);
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j);
+}
+
+static void lmf_job_done(void *context, bool cancelled)
+{
+	struct lmf_job *j = context;
+
+	if (!cancelled) {
+		struct esmtp_session *s = j->s;
+		char **v = j->verdicts;
+
+		j->verdicts = NULL;
+		s->job = NULL;
+		s->state = ESMTP_STATE_COMMAND;
+		conn_cork(s->conn);
+		lmf_verdicts(s, v);
+		conn_uncork(s->conn);
+		esmtp_session_timer_arm(s);
+		conn_input_resume(s->conn);
+	}
+	lmf_job_free(j);
+}
+
+/* Runs the smtpfilters; true when they were started (lmf_verdicts goes
+ * on, later with a worker pool, else before this returns). */
+static bool lmf_start(struct esmtp_session *s)
+{
+	struct lmf_job *j;
+
+	if (s->lmf_fd < 0 || s->server->lmf_helper == NULL)
+		return false;
+	j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->fd = s->lmf_fd;
+	s->lmf_fd = -1;
+	j->count = s->rcpt_count;
+	j->timeout = s->server->set->lmf_timeout;
+	j->argvs = xcalloc(j->count, sizeof(*j->argvs));
+	j->verdicts = xcalloc(j->count, sizeof(*j->verdicts));
+	for (unsigned int i = 0; i < j->count; i++) {
+		const struct esmtp_rcpt *r = &s->rcpts[i];
+		char *name;
+
+		if (r->lmf_account == NULL)
+			continue;
+		name = esmtp_lmf_filter_name("smtpfilter", r->lmf_ext);
+		j->argvs[i] = esmtp_lmf_argv(s->server->lmf_helper, j->timeout,
+					     s->sender, r->address,
+					     s->remote_ip, r->lmf_account,
+					     name);
+		free(name);
+	}
+	if (s->server->pool == NULL) {
+		char **v;
+
+		lmf_job_run(j);
+		v = j->verdicts;
+		j->verdicts = NULL;
+		lmf_job_free(j);
+		lmf_verdicts(s, v);
+		return true;
+	}
+	s->state = ESMTP_STATE_WAIT;
+	conn_input_pause(s->conn);
+	s->job = worker_pool_submit(s->server->pool, lmf_job_run,
+				    lmf_job_done, j);
+	return true;
+}
+
 /* After the SPF check of From: (reply: its refusal, or NULL): the
- * filters, then the queue; the transaction ends unless a filter is
- * asked (filter_done replies). */
+ * recipients' smtpfilters, the global filters, then the queue. */
 static void finish_after_spf(struct esmtp_session *s, char *spf)
 {
 	if (spf != NULL) {
 		submit_abort(&s->submit);
 		esmtp_reply(s, "%s", spf);
 		free(spf);
-	} else if (filter_message(s)) {
-		if (s->state == ESMTP_STATE_FILTER)
-			return;	/* filter_done replies */
-	} else {
-		queue_message(s);
+		esmtp_transaction_reset(s);
+	} else if (!lmf_start(s)) {
+		finish_after_lmf(s);
 	}
-	esmtp_transaction_reset(s);
 }
 
 /* BOFHSPFFROM in a worker thread: on a copy of what it reads of the

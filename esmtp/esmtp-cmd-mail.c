@@ -15,6 +15,7 @@
 #include "dns.h"
 #include "esmtp-bofh.h"
 #include "esmtp-dnscheck.h"
+#include "esmtp-localfilter.h"
 #include "esmtp-private.h"
 #include "log.h"
 #include "mem.h"
@@ -406,13 +407,51 @@ static unsigned int max_rcpts(const struct esmtp_session *s)
 	return (unsigned int)s->server->set->max_rcpts;
 }
 
+/* What a recipient's rcptfilter said (localmailfilter(7)). */
+struct rcpt_lmf {
+	char *account;		/* the account filtered for, or NULL */
+	char *ext;		/* the address's extension, or NULL */
+	enum esmtp_lmf_verdict verdict;
+	char *reply;		/* REJECT, TEMPFAIL: the reply's lines */
+};
+
+static void rcpt_lmf_free(struct rcpt_lmf *l)
+{
+	free(l->account);
+	free(l->ext);
+	free(l->reply);
+	memset(l, 0, sizeof(*l));
+}
+
 /* The recipient passed every check but the backscatter one: kept, and
- * 250. */
+ * 250.  l (may be NULL) is what its rcptfilter said: a refusal is
+ * replied here; a recipient whose smtpfilter is to run (99) keeps the
+ * account for DATA.  A client without EXDATA can only be told one thing
+ * at the end of DATA: as Courier does, the first recipient decides
+ * whether this transaction is for the recipients whose smtpfilter runs
+ * or for the others, and the other kind gets 451 now (the client sends
+ * them again later, in a transaction of their own). */
 static void rcpt_accept(struct esmtp_session *s, const char *address,
-			unsigned int notify, const char *orcpt)
+			unsigned int notify, const char *orcpt,
+			struct rcpt_lmf *l)
 {
 	struct esmtp_rcpt *r;
+	int group = l != NULL && l->verdict == ESMTP_LMF_CONTENT ? 1 : 0;
 
+	if (l != NULL && (l->verdict == ESMTP_LMF_REJECT ||
+			  l->verdict == ESMTP_LMF_TEMPFAIL)) {
+		log_info("esmtpd: %s: <%s>: refused by its rcptfilter: %s",
+			 s->remote_ip, address, l->reply);
+		esmtp_reply_lines(s, l->reply);
+		return;
+	}
+	if (!s->exdata && s->rcpt_count > 0 && s->lmf_group >= 0 &&
+	    group != s->lmf_group) {
+		esmtp_reply(s, "451 4.7.1 <%s>: Content filtering differs "
+			       "from the previous recipients: send it again "
+			       "in another transaction", address);
+		return;
+	}
 	if (backscatter_refused(s, address))
 		return;
 	if (s->rcpt_count == s->rcpt_alloc) {
@@ -420,17 +459,27 @@ static void rcpt_accept(struct esmtp_session *s, const char *address,
 		s->rcpts = xreallocarray(s->rcpts, s->rcpt_alloc,
 					 sizeof(*s->rcpts));
 	}
+	if (s->rcpt_count == 0)
+		s->lmf_group = group;
 	r = &s->rcpts[s->rcpt_count++];
 	r->address = xstrdup(address);
 	r->notify = notify;
 	r->orcpt = orcpt != NULL ? xstrdup(orcpt) : NULL;
+	r->lmf_account = NULL;
+	r->lmf_ext = NULL;
+	if (group == 1) {
+		r->lmf_account = l->account;
+		r->lmf_ext = l->ext;
+		l->account = NULL;
+		l->ext = NULL;
+	}
 	esmtp_reply(s, "250 2.1.5 Ok");
 }
 
 /* The answer of the recipient lookup (1, 0, -1) for a local address. */
 static void rcpt_lookup_result(struct esmtp_session *s, int r,
 			       const char *address, unsigned int notify,
-			       const char *orcpt)
+			       const char *orcpt, struct rcpt_lmf *l)
 {
 	switch (r) {
 	case 0:
@@ -445,10 +494,11 @@ static void rcpt_lookup_result(struct esmtp_session *s, int r,
 			       "now, try again later", address);
 		return;
 	}
-	rcpt_accept(s, address, notify, orcpt);
+	rcpt_accept(s, address, notify, orcpt, l);
 }
 
-/* The authdaemond half of the lookup in a worker thread: it owns copies
+/* The authdaemond half of the lookup in a worker thread (and the
+ * account's rcptfilter when recipient filtering is on): it owns copies
  * of what it needs, so that the session may go while it runs. */
 struct rcpt_job {
 	struct esmtp_session *s;	/* only when not cancelled */
@@ -457,13 +507,60 @@ struct rcpt_job {
 	char *orcpt;
 	unsigned int notify;
 	int r;
+	/* recipient filtering (off when helper is NULL) */
+	char *helper;
+	char *sender;
+	char *remote_ip;
+	unsigned int timeout;
+	struct rcpt_lmf lmf;
 };
+
+static void rcpt_job_free(struct rcpt_job *j)
+{
+	free(j->helper);
+	free(j->sender);
+	free(j->remote_ip);
+	rcpt_lmf_free(&j->lmf);
+	free(j->key);
+	free(j->address);
+	free(j->orcpt);
+	free(j);
+}
 
 static void rcpt_job_run(void *context)
 {
 	struct rcpt_job *j = context;
+	struct str out;
+	char **argv, *name;
+	int st;
 
-	j->r = esmtp_lookup_authlib_key(j->key);
+	if (j->helper == NULL) {
+		j->r = esmtp_lookup_authlib_key(j->key);
+		return;
+	}
+	j->r = esmtp_lookup_authlib_account(j->key, &j->lmf.account,
+					    &j->lmf.ext);
+	j->lmf.verdict = ESMTP_LMF_NOFILTER;
+	if (j->r != 1 || j->lmf.account == NULL)
+		return;
+	name = esmtp_lmf_filter_name("rcptfilter", j->lmf.ext);
+	argv = esmtp_lmf_argv(j->helper, j->timeout, j->sender, j->address,
+			      j->remote_ip, j->lmf.account, name);
+	free(name);
+	str_init(&out, 256);
+	st = esmtp_lmf_run(argv, -1, j->timeout, &out);
+	esmtp_lmf_argv_free(&argv);
+	j->lmf.verdict = esmtp_lmf_verdict(st, true, str_c(&out),
+					   str_len(&out), &j->lmf.reply);
+	str_free(&out);
+}
+
+static void rcpt_job_answer(struct esmtp_session *s, struct rcpt_job *j)
+{
+	if (j->r == 1 && j->helper == NULL)
+		esmtp_lookup_cache_put(j->key, time(NULL));
+	rcpt_lookup_result(s, j->r, j->address, j->notify, j->orcpt,
+			   j->helper != NULL ? &j->lmf : NULL);
 }
 
 static void rcpt_job_done(void *context, bool cancelled)
@@ -475,45 +572,42 @@ static void rcpt_job_done(void *context, bool cancelled)
 
 		s->job = NULL;
 		s->state = ESMTP_STATE_COMMAND;
-		if (j->r == 1)
-			esmtp_lookup_cache_put(j->key, time(NULL));
 		conn_cork(s->conn);
-		rcpt_lookup_result(s, j->r, j->address, j->notify, j->orcpt);
+		rcpt_job_answer(s, j);
 		conn_uncork(s->conn);
 		esmtp_session_timer_arm(s);
 		conn_input_resume(s->conn);
 	}
-	free(j->key);
-	free(j->address);
-	free(j->orcpt);
-	free(j);
+	rcpt_job_free(j);
 }
 
 /* Looks a local recipient up and answers.  esmtp_lookup_authlib with a
- * worker pool: its authdaemond half runs in a pool thread while the
- * session reads nothing more (the pipelined commands behind this RCPT
- * wait in the input buffer, so the replies keep their order).  Any
- * other lookup function is called here. */
+ * worker pool: its authdaemond half (and the rcptfilter) runs in a pool
+ * thread while the session reads nothing more (the pipelined commands
+ * behind this RCPT wait in the input buffer, so the replies keep their
+ * order).  Any other lookup function is called here. */
 static void rcpt_lookup(struct esmtp_session *s, const char *address,
 			unsigned int notify, const char *orcpt)
 {
 	const struct esmtp_server *srv = s->server;
+	bool lmf = esmtp_lmf_enabled(s);
 	struct rcpt_job *j;
 	char *key = NULL;
 	int r;
 
-	if (srv->pool == NULL || srv->rcpt_lookup != esmtp_lookup_authlib) {
+	if (srv->rcpt_lookup != esmtp_lookup_authlib ||
+	    (srv->pool == NULL && !lmf)) {
 		r = srv->rcpt_lookup(address, srv->rcpt_lookup_context);
-		rcpt_lookup_result(s, r, address, notify, orcpt);
+		rcpt_lookup_result(s, r, address, notify, orcpt, NULL);
 		return;
 	}
 	r = esmtp_lookup_authlib_route(address, srv->rcpt_lookup_context,
 				       &key);
-	if (r == 2 && esmtp_lookup_cache_get(key, time(NULL)))
+	if (r == 2 && !lmf && esmtp_lookup_cache_get(key, time(NULL)))
 		r = 1;
 	if (r != 2) {
 		free(key);
-		rcpt_lookup_result(s, r, address, notify, orcpt);
+		rcpt_lookup_result(s, r, address, notify, orcpt, NULL);
 		return;
 	}
 	j = xcalloc(1, sizeof(*j));
@@ -522,6 +616,18 @@ static void rcpt_lookup(struct esmtp_session *s, const char *address,
 	j->address = xstrdup(address);
 	j->orcpt = orcpt != NULL ? xstrdup(orcpt) : NULL;
 	j->notify = notify;
+	if (lmf) {
+		j->helper = xstrdup(srv->lmf_helper);
+		j->sender = xstrdup(s->sender != NULL ? s->sender : "");
+		j->remote_ip = xstrdup(s->remote_ip);
+		j->timeout = srv->set->lmf_timeout;
+	}
+	if (srv->pool == NULL) {
+		rcpt_job_run(j);
+		rcpt_job_answer(s, j);
+		rcpt_job_free(j);
+		return;
+	}
 	s->state = ESMTP_STATE_WAIT;
 	conn_input_pause(s->conn);
 	s->job = worker_pool_submit(srv->pool, rcpt_job_run, rcpt_job_done,
@@ -618,13 +724,13 @@ void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args)
 		if (strcasecmp(path.local, "postmaster") == 0 ||
 		    s->server->rcpt_lookup == NULL) {
 			/* RFC 5321 4.5.1: postmaster is always accepted */
-			rcpt_accept(s, path.address, notify, orcpt);
+			rcpt_accept(s, path.address, notify, orcpt, NULL);
 			break;
 		}
 		rcpt_lookup(s, path.address, notify, orcpt);
 		break;
 	case ESMTP_RCPT_RELAY:
-		rcpt_accept(s, path.address, notify, orcpt);
+		rcpt_accept(s, path.address, notify, orcpt, NULL);
 		break;
 	}
 	esmtp_path_free(&path);

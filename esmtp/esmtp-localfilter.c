@@ -165,6 +165,43 @@ char *esmtp_lmf_filter_name(const char *base, const char *ext)
 	return name;
 }
 
+char **esmtp_lmf_argv(const char *helper, unsigned int timeout_secs,
+		      const char *sender, const char *recipient,
+		      const char *remote_ip, const char *account,
+		      const char *filter)
+{
+	char **argv = xcalloc(12, sizeof(*argv));
+	size_t n = 0;
+
+	argv[n++] = xstrdup(helper);
+	argv[n++] = xstrdup("-t");
+	argv[n++] = xasprintf("%u", timeout_secs);
+	argv[n++] = xstrdup("-s");
+	argv[n++] = xstrdup(sender != NULL ? sender : "");
+	argv[n++] = xstrdup("-r");
+	argv[n++] = xstrdup(recipient);
+	if (remote_ip != NULL && *remote_ip != '\0') {
+		argv[n++] = xstrdup("-i");
+		argv[n++] = xstrdup(remote_ip);
+	}
+	argv[n++] = xstrdup(account);
+	argv[n++] = xstrdup(filter);
+	argv[n] = NULL;
+	return argv;
+}
+
+void esmtp_lmf_argv_free(char ***argvp)
+{
+	char **argv = *argvp;
+
+	if (argv == NULL)
+		return;
+	for (size_t i = 0; argv[i] != NULL; i++)
+		free(argv[i]);
+	free(argv);
+	*argvp = NULL;
+}
+
 /* Milliseconds of the monotonic clock. */
 static long long now_msecs(void)
 {

@@ -83,6 +83,16 @@ enum esmtp_lmf_verdict esmtp_lmf_verdict(int wstatus, bool rcpt_phase,
 int esmtp_lmf_run(char *const argv[], int stdin_fd,
 		  unsigned int timeout_secs, struct str *out);
 
+/* The helper's command line (NULL-terminated; free with
+ * esmtp_lmf_argv_free()) to run filter (esmtp_lmf_filter_name()) of
+ * account for a message from sender (may be "") to recipient, from the
+ * client at remote_ip (NULL or "": left out).  Thread-safe. */
+char **esmtp_lmf_argv(const char *helper, unsigned int timeout_secs,
+		      const char *sender, const char *recipient,
+		      const char *remote_ip, const char *account,
+		      const char *filter);
+void esmtp_lmf_argv_free(char ***argv);
+
 /* The filter's name for an address extension: "rcptfilter" (ext NULL or
  * "") or "rcptfilter-EXT"; the same for "smtpfilter".  EXT is made safe
  * for maildrop -M (no '/' or '.': each becomes ':').  Caller frees. */

@@ -155,12 +155,17 @@ int esmtp_lookup_authlib_route(const char *address, void *context,
 	return 2;
 }
 
-int esmtp_lookup_authlib_key(const char *key)
+int esmtp_lookup_authlib_account(const char *key, char **account_r,
+				 char **ext_r)
 {
 	char *at, *local, *mapped, *dash, *seps, *home = NULL;
 	int r;
 
+	*account_r = NULL;
+	*ext_r = NULL;
 	r = lookup_key(key, NULL);
+	if (r > 0)
+		*account_r = xstrdup(key);
 	if (r != 0)
 		return r;
 	/* user-ext@domain and user+ext@domain: the account is user, and
@@ -178,8 +183,14 @@ int esmtp_lookup_authlib_key(const char *key)
 		char *try = xasprintf("%s%s", local, at != NULL ? at : "");
 		r = lookup_key(try, &home);
 		if (r > 0) {
-			r = extension_exists(key, home,
-					     mapped + (dash - local) + 1);
+			const char *ext = mapped + (dash - local) + 1;
+
+			r = extension_exists(key, home, ext);
+			if (r > 0) {
+				*account_r = try;
+				*ext_r = xstrdup(ext);
+				try = NULL;
+			}
 			free(try);
 			free(home);
 			free(mapped);
@@ -192,6 +203,16 @@ int esmtp_lookup_authlib_key(const char *key)
 	free(local);
 	if (r == 0)
 		r = aliasdir_exists(key);
+	return r;
+}
+
+int esmtp_lookup_authlib_key(const char *key)
+{
+	char *account, *ext;
+	int r = esmtp_lookup_authlib_account(key, &account, &ext);
+
+	free(account);
+	free(ext);
 	return r;
 }
 

@@ -78,6 +78,11 @@ struct esmtp_rcpt {
 	char *address;
 	unsigned int notify;	/* enum ctl_notify */
 	char *orcpt;
+	/* localmailfilter(7): the account whose rcptfilter exited 99 and
+	 * whose smtpfilter is run at the end of the message (NULL: none),
+	 * and the address's extension (NULL: none) */
+	char *lmf_account;
+	char *lmf_ext;
 };
 
 struct esmtp_session {
@@ -145,6 +150,15 @@ struct esmtp_session {
 	int filter_fd;		/* the copy for the filters, or -1 */
 	char *filter_msg_path, *filter_env_path;
 	struct esmtp_filter_run *filter_run;
+	/* localmailfilter(7) (esmtp-localfilter.h): for a client without
+	 * EXDATA, whether the recipients accepted so far are the ones whose
+	 * smtpfilter runs (1) or those without one (0; -1: none yet); the
+	 * copy of the message for the smtpfilters (-1: none); and for an
+	 * EXDATA client, their verdicts per recipient (as rcpt_verdicts),
+	 * merged with the global filters' */
+	int lmf_group;
+	int lmf_fd;
+	char **lmf_verdicts;
 	bool bdat_used;		/* BDAT seen in this transaction */
 	bool bdat_failed;	/* discard the rest of the chunks */
 	bool bdat_last;
@@ -206,6 +220,13 @@ void esmtp_cmd_help(struct esmtp_session *s, const char *args);
 void esmtp_cmd_mail(struct esmtp_session *s, const char *args);
 void esmtp_cmd_rcpt(struct esmtp_session *s, const char *args);
 /* esmtp-cmd-data.c */
+/* Sends a reply given as lines "NNN-text\nNNN text". */
+void esmtp_reply_lines(struct esmtp_session *s, const char *text);
+/* Frees s->lmf_verdicts and closes s->lmf_fd. */
+void esmtp_lmf_reset(struct esmtp_session *s);
+/* Whether recipient filtering (etc/maildropfilter and the helper) is on
+ * for this session. */
+bool esmtp_lmf_enabled(const struct esmtp_session *s);
 /* Frees s->rcpt_verdicts. */
 void esmtp_rcpt_verdicts_free(struct esmtp_session *s);
 void esmtp_cmd_data(struct esmtp_session *s, const char *args);

@@ -125,10 +125,14 @@ void esmtp_transaction_reset(struct esmtp_session *s)
 	free(s->envid);
 	s->envid = NULL;
 	esmtp_rcpt_verdicts_free(s);
+	esmtp_lmf_reset(s);
 	for (unsigned int i = 0; i < s->rcpt_count; i++) {
 		free(s->rcpts[i].address);
 		free(s->rcpts[i].orcpt);
+		free(s->rcpts[i].lmf_account);
+		free(s->rcpts[i].lmf_ext);
 	}
+	s->lmf_group = -1;
 	s->rcpt_count = 0;
 	s->have_mail = false;
 	s->ret = 0;
@@ -546,6 +550,8 @@ session_create(struct ioloop *loop, int fd, const struct esmtp_server *server,
 	s->loop = loop;
 	s->server = server;
 	s->filter_fd = -1;
+	s->lmf_fd = -1;
+	s->lmf_group = -1;
 	s->destroyed = destroyed;
 	s->context = context;
 	str_copy(s->remote_ip, remote_ip, sizeof(s->remote_ip));

@@ -48,6 +48,11 @@ struct esmtp_server {
 	const char *filter_dir;
 	const char *filter_sources;
 	const char *filter_tmpdir;
+	/* Recipient filters (esmtp-localfilter.h, Courier's
+	 * localmailfilter(7)): the helper that runs them (NULL: none), on
+	 * while the instance's etc/maildropfilter exists (looked at for
+	 * each recipient); each filter may run set->lmf_timeout seconds. */
+	const char *lmf_helper;
 	/* The bofh rules, or NULL for none. */
 	const struct esmtp_bofh *bofh;
 	/* The resolver of the DNS checks (bofh badmx, freemail,
@@ -114,6 +119,12 @@ int esmtp_lookup_authlib_route(const char *address, void *context,
  * etc/aliasdir's dot-courier files.  Blocks; thread-safe (may run in
  * several threads at once).  Returns 1, 0 or -1 (temporary). */
 int esmtp_lookup_authlib_key(const char *key);
+/* The same, also saying which account the address is: *account_r the
+ * key authdaemond found ("user@domain" for "user-ext@domain") and
+ * *ext_r the extension (NULL for none), both NULL when the address is
+ * not an account's (etc/aliasdir, or not found).  Caller frees. */
+int esmtp_lookup_authlib_account(const char *key, char **account_r,
+				 char **ext_r);
 
 /* The positive cache of esmtp_lookup_authlib_key() (loop thread only):
  * a key found is taken as found for ESMTP_LOOKUP_CACHE_SECS seconds, so

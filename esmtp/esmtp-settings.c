@@ -36,6 +36,8 @@ static const struct config_setting_def esmtp_setting_defs[] = {
 				"1h", 1, 604800),
 	CONFIG_SETTING_INTERVAL(S, filter_timeout, "ESMTP_FILTER_TIMEOUT", "2m",
 				1, 3600),
+	CONFIG_SETTING_INTERVAL(S, lmf_timeout, "LOCALFILTER_TIMEOUT", "1m",
+				1, 600),
 	CONFIG_SETTING_SIZE(S, max_command_line, "ESMTP_MAX_LINE", "2048",
 			    512, 65536),
 	CONFIG_SETTING_SIZE(S, max_data_line, "ESMTP_MAX_DATA_LINE", "64k",

@@ -39,6 +39,8 @@ struct esmtp_settings {
 	unsigned int data_timeout; /* ESMTP_DATA_TIMEOUT: no DATA/BDAT input */
 	unsigned int session_timeout; /* ESMTP_SESSION_TIMEOUT: whole session */
 	unsigned int filter_timeout; /* ESMTP_FILTER_TIMEOUT: a filter's reply */
+	/* LOCALFILTER_TIMEOUT: an account's rcptfilter or smtpfilter */
+	unsigned int lmf_timeout;
 	uint64_t max_command_line; /* ESMTP_MAX_LINE: command line length */
 	uint64_t max_data_line;	/* ESMTP_MAX_DATA_LINE: message line length */
 	long long max_bad_commands; /* ESMTP_MAX_BAD_COMMANDS */

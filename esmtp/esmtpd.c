@@ -84,6 +84,8 @@ static char *me, *greeting;
 static uint64_t size_limit;
 static bool stdio_mode;	/* esmtpd --stdio */
 static char *filter_dir, *filter_sources, *filter_tmpdir;
+/* mailfilterexec (esmtp-localfilter.h), or NULL */
+static char *lmf_helper;
 
 static void session_gone(void *context)
 {
@@ -246,6 +248,7 @@ static void load_control_files(void)
 		srv->filter_dir = filter_sources != NULL ? filter_dir : NULL;
 		srv->filter_sources = filter_sources;
 		srv->filter_tmpdir = filter_tmpdir;
+		srv->lmf_helper = lmf_helper;
 		srv->me = me;
 		srv->greeting = greeting;
 		srv->size_limit = size_limit;
@@ -426,6 +429,30 @@ static void drop_privileges(void)
 		 (long)st.st_uid, (long)st.st_gid);
 }
 
+/* The helper that runs accounts' SMTP-time filters: beside an install
+ * moved to another prefix (sbin/../libexec/courier/), else in
+ * LIBEXECDIR/courier.  NULL when it is not there (no local filtering). */
+static char *find_lmf_helper(void)
+{
+	char *exe = realpath("/proc/self/exe", NULL), *p;
+
+	if (exe != NULL && (p = strrchr(exe, '/')) != NULL) {
+		*p = '\0';
+		p = xasprintf("%s/../libexec/courier/mailfilterexec", exe);
+		free(exe);
+		if (access(p, F_OK) == 0)
+			return p;
+		free(p);
+	} else {
+		free(exe);
+	}
+	p = xasprintf("%s/courier/mailfilterexec", instance_libexecdir());
+	if (access(p, F_OK) == 0)
+		return p;
+	free(p);
+	return NULL;
+}
+
 static void stdio_session_gone(void *context)
 {
 	(void)context;
@@ -503,6 +530,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	lmf_helper = find_lmf_helper();
 	for (int i = 0; i < L_COUNT; i++) {
 		struct listener *l = &listeners[i];
 		int r = esmtp_settings_load(&l->set, l->file, errs);
@@ -607,6 +635,7 @@ int main(int argc, char **argv)
 	route_config_free(&routes);
 	free(me);
 	free(greeting);
+	free(lmf_helper);
 	free(filter_dir);
 	free(filter_tmpdir);
 	free(filter_sources);

@@ -115,23 +115,27 @@ static bool ip_ok(const char *ip)
 	return true;
 }
 
-/* Every folder from path up to / is root's and writable by no one
- * else. */
+/* Every folder from path up to / is root's and writable by no one else
+ * (above path, a root-owned sticky folder such as /tmp is fine: nobody
+ * else may rename what root made in it). */
 static bool root_owned_chain(const char *path)
 {
 	char *p = realpath(path, NULL), *slash;
-	bool ok = p != NULL;
+	bool ok = p != NULL, first = true;
 	struct stat st;
 
 	while (ok) {
 		if (stat(p, &st) < 0 || st.st_uid != 0 ||
-		    (st.st_mode & 0022) != 0) {
+		    ((st.st_mode & 0022) != 0 &&
+		     (first || (st.st_mode & S_ISVTX) == 0))) {
 			ok = false;
 			break;
 		}
+		first = false;
 		slash = strrchr(p, '/');
 		if (slash == NULL || slash == p) {
-			ok = stat("/", &st) == 0 && st.st_uid == 0;
+			ok = stat("/", &st) == 0 && st.st_uid == 0 &&
+			     (st.st_mode & 0022) == 0;
 			break;
 		}
 		*slash = '\0';
