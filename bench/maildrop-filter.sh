@@ -2,11 +2,13 @@
 # bench/maildrop-filter.sh: N messages (default 10,000) through a 50-rule
 # filter file into maildir folders, one maildrop process per message as an
 # MTA runs it, with our maildrop and Debian's /usr/bin/maildrop side by side
-# in the same run.  Prints messages/s for each and the speed ratio
-# (ours / Debian's; the goal is 3 or more), the time per message each
-# takes beyond the loop that runs it (/bin/true measured in the same run),
-# the load average, and checks that both put the same number of messages
-# in each folder.
+# in the same run.  Two drivers run each message: bench/spawn-each.c (fork
+# and exec, stdin the message, wait: what an MTA's delivery agent does)
+# and a shell loop (the shell's own fork per message weighs on both).
+# Prints messages/s for each and the speed ratio (ours / Debian's; the
+# goal is 3 or more) per driver, the time per message each takes beyond
+# the driver (/bin/true measured in the same run), the load average, and
+# checks that both put the same number of messages in each folder.
 # Usage: bench/maildrop-filter.sh [N]   (BENCH_PREFIX=/path picks our build)
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -18,6 +20,9 @@ OURS=$(bench_suite_bin maildrop)
 # 200 varied messages, cycled
 python3 "$BENCH_TOP/tests/integration/maildrop-corpus/gen.py" >/dev/null
 MSGS=("$BENCH_TOP"/tests/integration/maildrop-corpus/messages/*.eml)
+printf '%s\n' "${MSGS[@]}" > "$BENCH_TMP/messages.list"
+SPAWN=$BENCH_TMP/spawn-each
+cc -O2 -o "$SPAWN" "$BENCH_TOP/bench/spawn-each.c"
 
 FILTER=$BENCH_TMP/filter
 {
@@ -70,36 +75,42 @@ run_chunk() {
 	cd - >/dev/null
 	awk -v s="$start" -v e="$stop" 'BEGIN { printf "%.6f\n", e - s }'
 }
+# spawn_chunk BIN HOME FIRST COUNT: the same through spawn-each
+spawn_chunk() {
+	(cd "$2" && "$SPAWN" "$BENCH_TMP/messages.list" "$3" "$4" "$1" \
+		"$FILTER") || { echo "bench: $1 failed" >&2; exit 1; }
+}
+add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a + b }'; }
 
-# Ours, Debian's and the loop alone (/bin/true in place of maildrop: the
-# shell's fork and exec, which both pay alike) take turns by chunks of
-# 500 messages, so that a load that comes and goes on the machine weighs
-# on all three alike.
-prepare "$BENCH_TMP/ours"
-prepare "$BENCH_TMP/peer"
+# Ours, Debian's and the driver alone (/bin/true in place of maildrop: the
+# fork and exec, which both pay alike) take turns by chunks of 500
+# messages, with each driver, so that a load that comes and goes on the
+# machine weighs on all alike.
+for d in ours peer ours-sh peer-sh; do prepare "$BENCH_TMP/$d"; done
 mkdir -p "$BENCH_TMP/loop"
 echo "ours: $OURS ($(ldd "$OURS" | grep -c '=>') shared libraries)"
 echo "debian: /usr/bin/maildrop ($(ldd /usr/bin/maildrop | grep -c '=>') shared libraries)"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-t_ours=0
-t_peer=0
-t_loop=0
+t_ours=0 t_peer=0 t_loop=0 s_ours=0 s_peer=0 s_loop=0
 CHUNK=500
 for ((first = 0; first < N; first += CHUNK)); do
 	count=$((N - first < CHUNK ? N - first : CHUNK))
-	t=$(run_chunk "$OURS" "$BENCH_TMP/ours" $first $count)
-	t_ours=$(awk -v a="$t_ours" -v b="$t" 'BEGIN { printf "%.6f", a + b }')
-	t=$(run_chunk /usr/bin/maildrop "$BENCH_TMP/peer" $first $count)
-	t_peer=$(awk -v a="$t_peer" -v b="$t" 'BEGIN { printf "%.6f", a + b }')
-	t=$(run_chunk /bin/true "$BENCH_TMP/loop" $first $count)
-	t_loop=$(awk -v a="$t_loop" -v b="$t" 'BEGIN { printf "%.6f", a + b }')
+	t_ours=$(add "$t_ours" "$(spawn_chunk "$OURS" "$BENCH_TMP/ours" $first $count)")
+	t_peer=$(add "$t_peer" "$(spawn_chunk /usr/bin/maildrop "$BENCH_TMP/peer" $first $count)")
+	t_loop=$(add "$t_loop" "$(spawn_chunk /bin/true "$BENCH_TMP/loop" $first $count)")
+	s_ours=$(add "$s_ours" "$(run_chunk "$OURS" "$BENCH_TMP/ours-sh" $first $count)")
+	s_peer=$(add "$s_peer" "$(run_chunk /usr/bin/maildrop "$BENCH_TMP/peer-sh" $first $count)")
+	s_loop=$(add "$s_loop" "$(run_chunk /bin/true "$BENCH_TMP/loop" $first $count)")
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-for d in Maildir Maildir/.Spam Maildir/.Lists; do
-	a=$(ls "$BENCH_TMP/ours/$d/new" | wc -l)
-	b=$(ls "$BENCH_TMP/peer/$d/new" | wc -l)
-	printf '%-16s ours %6d  debian %6d\n' "$d" "$a" "$b"
-	[ "$a" = "$b" ] || { echo "bench: deliveries differ" >&2; exit 1; }
+for pair in "ours peer" "ours-sh peer-sh"; do
+	set -- $pair
+	for d in Maildir Maildir/.Spam Maildir/.Lists; do
+		a=$(ls "$BENCH_TMP/$1/$d/new" | wc -l)
+		b=$(ls "$BENCH_TMP/$2/$d/new" | wc -l)
+		printf '%-16s %-8s %6d  %-8s %6d\n' "$d" "$1" "$a" "$2" "$b"
+		[ "$a" = "$b" ] || { echo "bench: deliveries differ" >&2; exit 1; }
+	done
 done
 # what one delivery asks of the kernel (strace -c), when strace is there
 if command -v strace >/dev/null 2>&1; then
@@ -115,17 +126,24 @@ if command -v strace >/dev/null 2>&1; then
 			      who, calls, f }' "$BENCH_TMP/strace.$who"
 	done
 fi
-r_ours=$(awk -v n="$N" -v t="$t_ours" 'BEGIN { printf "%.0f", n / t }')
-r_peer=$(awk -v n="$N" -v t="$t_peer" 'BEGIN { printf "%.0f", n / t }')
-printf 'messages: %d, 50+2 rules; ours %.2f s, debian %.2f s, loop alone %.2f s\n' \
-	"$N" "$t_ours" "$t_peer" "$t_loop"
 echo "load average: $load_start at the start, $load_end at the end"
-bench_ratio "maildrop filter speed" "$r_ours" "$r_peer" msg/s "debian-maildrop"
-# what maildrop itself takes, beyond the loop's fork and exec
-awk -v n="$N" -v o="$t_ours" -v p="$t_peer" -v l="$t_loop" 'BEGIN {
-	mo = (o - l) * 1000 / n; mp = (p - l) * 1000 / n
-	r = "inf"
-	if (mo > 0)
-		r = sprintf("%.2f", mp / mo)
-	printf "per message beyond the loop (%.3f ms): ours %.3f ms / debian-maildrop %.3f ms = %s\n",
-		l * 1000 / n, mo, mp, r }'
+# report DRIVER OURS PEER LOOP: rates, the ratio, and the time beyond the
+# driver's own fork and exec
+report() {
+	local r_ours r_peer
+	r_ours=$(awk -v n="$N" -v t="$2" 'BEGIN { printf "%.0f", n / t }')
+	r_peer=$(awk -v n="$N" -v t="$3" 'BEGIN { printf "%.0f", n / t }')
+	printf '%s: %d messages, 50+2 rules; ours %.2f s, debian %.2f s, driver alone %.2f s\n' \
+		"$1" "$N" "$2" "$3" "$4"
+	bench_ratio "maildrop filter speed ($1)" "$r_ours" "$r_peer" msg/s \
+		"debian-maildrop"
+	awk -v n="$N" -v o="$2" -v p="$3" -v l="$4" -v d="$1" 'BEGIN {
+		mo = (o - l) * 1000 / n; mp = (p - l) * 1000 / n
+		r = "inf"
+		if (mo > 0)
+			r = sprintf("%.2f", mp / mo)
+		printf "%s: per message beyond the driver (%.3f ms): ours %.3f ms / debian-maildrop %.3f ms = %s\n",
+			d, l * 1000 / n, mo, mp, r }'
+}
+report "fork+exec driver" "$t_ours" "$t_peer" "$t_loop"
+report "shell loop" "$s_ours" "$s_peer" "$s_loop"
