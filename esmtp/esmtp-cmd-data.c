@@ -137,7 +137,8 @@ static void lmf_file_open(struct esmtp_session *s)
 	bool needed = false;
 
 	for (unsigned int i = 0; i < s->rcpt_count && !needed; i++)
-		needed = s->rcpts[i].lmf_account != NULL;
+		needed = s->rcpts[i].lmf_account != NULL ||
+			 s->rcpts[i].lmf_alias;
 	if (!needed)
 		return;
 	path = xasprintf("%s/lmf.XXXXXX", dir);
@@ -842,7 +843,7 @@ static bool lmf_start(struct esmtp_session *s)
 		const struct esmtp_rcpt *r = &s->rcpts[i];
 		char *name;
 
-		if (r->lmf_account == NULL)
+		if (r->lmf_account == NULL && !r->lmf_alias)
 			continue;
 		name = esmtp_lmf_filter_name("smtpfilter", r->lmf_ext);
 		j->argvs[i] = esmtp_lmf_argv(s->server->lmf_helper, j->timeout,

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "config-file.h"
 #include "conn.h"
 #include "ctlfile.h"
 #include "dns.h"
@@ -409,6 +411,8 @@ static unsigned int max_rcpts(const struct esmtp_session *s)
 
 /* What a recipient's rcptfilter said (localmailfilter(7)). */
 struct rcpt_lmf {
+	bool alias;		/* etc/aliasfilteracct's filter */
+	size_t alias_count;	/* the recipients the alias expands to */
 	char *account;		/* the account filtered for, or NULL */
 	char *ext;		/* the address's extension, or NULL */
 	enum esmtp_lmf_verdict verdict;
@@ -467,6 +471,7 @@ static void rcpt_accept(struct esmtp_session *s, const char *address,
 	r->orcpt = orcpt != NULL ? xstrdup(orcpt) : NULL;
 	r->lmf_account = NULL;
 	r->lmf_ext = NULL;
+	r->lmf_alias = group == 1 && l->alias;
 	if (group == 1) {
 		r->lmf_account = l->account;
 		r->lmf_ext = l->ext;
@@ -538,11 +543,16 @@ static void rcpt_job_run(void *context)
 		j->r = esmtp_lookup_authlib_key(j->key);
 		return;
 	}
-	j->r = esmtp_lookup_authlib_account(j->key, &j->lmf.account,
-					    &j->lmf.ext);
 	j->lmf.verdict = ESMTP_LMF_NOFILTER;
-	if (j->r != 1 || j->lmf.account == NULL)
-		return;
+	if (j->lmf.alias) {
+		/* the alias exists (the loop thread saw it) */
+		j->r = 1;
+	} else {
+		j->r = esmtp_lookup_authlib_account(j->key, &j->lmf.account,
+						    &j->lmf.ext);
+		if (j->r != 1 || j->lmf.account == NULL)
+			return;
+	}
 	name = esmtp_lmf_filter_name("rcptfilter", j->lmf.ext);
 	argv = esmtp_lmf_argv(j->helper, j->timeout, j->sender, j->address,
 			      j->remote_ip, j->lmf.account, name);
@@ -553,6 +563,11 @@ static void rcpt_job_run(void *context)
 	j->lmf.verdict = esmtp_lmf_verdict(st, true, str_c(&out),
 					   str_len(&out), &j->lmf.reply);
 	str_free(&out);
+	/* aliasfilteracct: no content filtering for an alias of several
+	 * recipients (Courier's "technical limitations") */
+	if (j->lmf.verdict == ESMTP_LMF_CONTENT && j->lmf.alias &&
+	    j->lmf.alias_count > 1)
+		j->lmf.verdict = ESMTP_LMF_ACCEPT;
 }
 
 static void rcpt_job_answer(struct esmtp_session *s, struct rcpt_job *j)
@@ -581,6 +596,16 @@ static void rcpt_job_done(void *context, bool cancelled)
 	rcpt_job_free(j);
 }
 
+/* Whether etc/aliasfilteracct exists: aliases are filtered too. */
+static bool alias_filter_on(void)
+{
+	char *path = config_path("aliasfilteracct");
+	bool on = access(path, F_OK) == 0;
+
+	free(path);
+	return on;
+}
+
 /* Looks a local recipient up and answers.  esmtp_lookup_authlib with a
  * worker pool: its authdaemond half (and the rcptfilter) runs in a pool
  * thread while the session reads nothing more (the pipelined commands
@@ -592,7 +617,8 @@ static void rcpt_lookup(struct esmtp_session *s, const char *address,
 	const struct esmtp_server *srv = s->server;
 	bool lmf = esmtp_lmf_enabled(s);
 	struct rcpt_job *j;
-	char *key = NULL;
+	char *key = NULL, *alias_ext = NULL;
+	size_t alias_count = 0;
 	int r;
 
 	if (srv->rcpt_lookup != esmtp_lookup_authlib ||
@@ -605,12 +631,28 @@ static void rcpt_lookup(struct esmtp_session *s, const char *address,
 				       &key);
 	if (r == 2 && !lmf && esmtp_lookup_cache_get(key, time(NULL)))
 		r = 1;
+	if (r == 1 && lmf && alias_filter_on() &&
+	    esmtp_lookup_alias_count(address, &alias_count) > 0) {
+		/* an alias, and etc/aliasfilteracct filters aliases */
+		char *lc = str_lcase(xstrdup(address));
+
+		free(key);
+		key = NULL;
+		alias_ext = xasprintf("alias-%s", lc);
+		free(lc);
+		r = 2;
+	}
 	if (r != 2) {
 		free(key);
 		rcpt_lookup_result(s, r, address, notify, orcpt, NULL);
 		return;
 	}
 	j = xcalloc(1, sizeof(*j));
+	if (alias_ext != NULL) {
+		j->lmf.alias = true;
+		j->lmf.alias_count = alias_count;
+		j->lmf.ext = alias_ext;
+	}
 	j->s = s;
 	j->key = key;
 	j->address = xstrdup(address);

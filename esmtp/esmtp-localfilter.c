@@ -184,7 +184,10 @@ char **esmtp_lmf_argv(const char *helper, unsigned int timeout_secs,
 		argv[n++] = xstrdup("-i");
 		argv[n++] = xstrdup(remote_ip);
 	}
-	argv[n++] = xstrdup(account);
+	if (account != NULL)
+		argv[n++] = xstrdup(account);
+	else
+		argv[n++] = xstrdup("-a");
 	argv[n++] = xstrdup(filter);
 	argv[n] = NULL;
 	return argv;

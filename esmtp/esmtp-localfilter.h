@@ -85,8 +85,10 @@ int esmtp_lmf_run(char *const argv[], int stdin_fd,
 
 /* The helper's command line (NULL-terminated; free with
  * esmtp_lmf_argv_free()) to run filter (esmtp_lmf_filter_name()) of
- * account for a message from sender (may be "") to recipient, from the
- * client at remote_ip (NULL or "": left out).  Thread-safe. */
+ * account (NULL: the account of etc/aliasfilteracct, for an alias; the
+ * filter is then "rcptfilter-alias-ADDRESS" or "smtpfilter-alias-...")
+ * for a message from sender (may be "") to recipient, from the client
+ * at remote_ip (NULL or "": left out).  Thread-safe. */
 char **esmtp_lmf_argv(const char *helper, unsigned int timeout_secs,
 		      const char *sender, const char *recipient,
 		      const char *remote_ip, const char *account,

@@ -40,6 +40,7 @@
 #include "mem.h"
 #include "route.h"
 #include "str.h"
+#include "submit.h"
 
 /* authdaemond's answer for key: 1 with *home_r (when not NULL; caller
  * frees), 0, -1. */
@@ -214,6 +215,29 @@ int esmtp_lookup_authlib_key(const char *key)
 	free(account);
 	free(ext);
 	return r;
+}
+
+int esmtp_lookup_alias_count(const char *address, size_t *count_r)
+{
+	struct aliases_db *db = aliases_default_db();
+	struct aliases_expansion x = { NULL, 0 };
+	const char *error = NULL;
+	char *q;
+	int r;
+
+	*count_r = 0;
+	if (db == NULL)
+		return 0;
+	q = submit_qualify_address(address, &error);
+	if (q == NULL)
+		return -1;
+	r = aliases_expand(db, q, submit_qualify_address,
+			   aliases_is_local_domain, &x, &error);
+	if (r > 0)
+		*count_r = x.count;
+	aliases_expansion_free(&x);
+	free(q);
+	return r < 0 ? -1 : r > 0 ? 1 : 0;
 }
 
 int esmtp_lookup_authlib(const char *address, void *context)

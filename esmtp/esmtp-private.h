@@ -83,6 +83,9 @@ struct esmtp_rcpt {
 	 * and the address's extension (NULL: none) */
 	char *lmf_account;
 	char *lmf_ext;
+	/* the smtpfilter is etc/aliasfilteracct's (lmf_account NULL,
+	 * lmf_ext "alias-ADDRESS") */
+	bool lmf_alias;
 };
 
 struct esmtp_session {

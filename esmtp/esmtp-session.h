@@ -125,6 +125,10 @@ int esmtp_lookup_authlib_key(const char *key);
  * not an account's (etc/aliasdir, or not found).  Caller frees. */
 int esmtp_lookup_authlib_account(const char *key, char **account_r,
 				 char **ext_r);
+/* Whether address is an alias of etc/aliases.dat: 1 with *count_r the
+ * number of recipients it expands to, 0 not one, -1 on an error.  Loop
+ * thread. */
+int esmtp_lookup_alias_count(const char *address, size_t *count_r);
 
 /* The positive cache of esmtp_lookup_authlib_key() (loop thread only):
  * a key found is taken as found for ESMTP_LOOKUP_CACHE_SECS seconds, so

@@ -3,7 +3,12 @@
  *
  *   mailfilterexec [-t seconds] [-s sender] [-r recipient] [-i remote-ip]
  *                  account filter
+ *   mailfilterexec [same options] -a filter
  *
+ * -a: the filter of an alias (Courier's aliasfilteracct): the account is
+ * the owner of the folder etc/aliasfilteracct names (its home; the
+ * owner's primary group from the passwd database), and
+ * filter is "rcptfilter-alias-ADDRESS" or "smtpfilter-alias-ADDRESS".
  * filter is "rcptfilter" or "smtpfilter", optionally "-EXT".  The
  * message (smtpfilter) is on standard input; the filter's output goes
  * to standard output; the exit code is one of esmtp-localfilter.h's
@@ -35,6 +40,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +69,7 @@ static void on_alarm(int sig)
 static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr, "usage: mailfilterexec [-t seconds] [-s sender] "
-		"[-r recipient] [-i remote-ip] account filter\n");
+		"[-r recipient] [-i remote-ip] {account | -a} filter\n");
 	exit(ESMTP_LMF_EXIT_USAGE);
 }
 
@@ -249,6 +255,46 @@ static const char *filter_perms(const char *path, uid_t uid)
 	return NULL;
 }
 
+/* -a: the home etc/aliasfilteracct names and its owner, as an account
+ * record.  1, 0 when the file does not exist (no alias filtering), -1
+ * when it is unusable (logged). */
+static int alias_account(struct auth_record *rec)
+{
+	char *path = config_path("aliasfilteracct"), *home;
+	struct passwd *pw;
+	struct stat st;
+
+	if (access(path, F_OK) < 0) {
+		free(path);
+		return 0;
+	}
+	free(path);
+	home = config_read_first_line("aliasfilteracct", NULL);
+	if (home == NULL || home[0] != '/' || stat(home, &st) < 0 ||
+	    !S_ISDIR(st.st_mode)) {
+		log_error("aliasfilteracct: not a folder: %s",
+			  home != NULL ? home : "(empty)");
+		free(home);
+		return -1;
+	}
+	/* the owner's own group, not the folder's: a home may be the
+	 * queue group's (searchable by esmtpd), which a filter must not
+	 * get */
+	pw = getpwuid(st.st_uid);
+	if (pw == NULL) {
+		log_error("aliasfilteracct: %s: its owner %lu is no user",
+			  home, (unsigned long)st.st_uid);
+		free(home);
+		return -1;
+	}
+	rec->address = xstrdup("aliasfilteracct");
+	rec->home = home;
+	rec->has_uid = true;
+	rec->uid = st.st_uid;
+	rec->gid = pw->pw_gid;
+	return 1;
+}
+
 /* Becomes uid/gid for good (from root), or checks that we are them. */
 static int become(uid_t uid, gid_t gid)
 {
@@ -274,6 +320,7 @@ int main(int argc, char **argv)
 	const char *account, *filter;
 	unsigned long timeout = ESMTP_LMF_DEFAULT_TIMEOUT;
 	bool privileged = geteuid() != getuid() || getegid() != getgid();
+	bool alias = false;
 	char *instance, *program, *env[10], *end, *file = NULL;
 	const char *bad;
 	struct auth_record rec;
@@ -289,7 +336,7 @@ int main(int argc, char **argv)
 		return ESMTP_LMF_EXIT_TEMPFAIL;
 	if (instance != NULL)
 		setenv("COURIER_INSTANCE", instance, 1);
-	while ((opt = getopt(argc, argv, "+t:s:r:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "+at:s:r:i:")) != -1) {
 		switch (opt) {
 		case 't':
 			errno = 0;
@@ -301,23 +348,30 @@ int main(int argc, char **argv)
 		case 's': sender = optarg; break;
 		case 'r': recipient = optarg; break;
 		case 'i': ip = optarg; break;
+		case 'a': alias = true; break;
 		default: usage();
 		}
 	}
-	if (argc - optind != 2)
+	if (argc - optind != (alias ? 1 : 2))
 		usage();
-	account = argv[optind];
-	filter = argv[optind + 1];
+	account = alias ? "aliasfilteracct" : argv[optind];
+	filter = argv[argc - 1];
 	if (*account == '\0' || !printable(account, AUTH_MAX_USER_LEN) ||
 	    !filter_name_ok(filter) || !printable(sender, MAX_ADDRESS) ||
 	    !printable(recipient, MAX_ADDRESS) || (ip != NULL && !ip_ok(ip)))
+		usage();
+	/* filter_name_ok(): at least 10 bytes */
+	if (alias && strncmp(filter + 10, "-alias-", 7) != 0)
 		usage();
 
 	program = maildrop_program();
 	if (program == NULL)
 		return ESMTP_LMF_EXIT_NOFILTER;
 	auth_record_init(&rec);
-	r = auth_lookup("courier", account, &rec, &error);
+	if (alias)
+		r = alias_account(&rec);
+	else
+		r = auth_lookup("courier", account, &rec, &error);
 	if (r < 0) {
 		log_error("%s: authlib: %s", account, error);
 		return ESMTP_LMF_EXIT_TEMPFAIL;

@@ -355,3 +355,35 @@ def test_filter_runs_as_the_account(lmf):
     m = os.stat(helper)
     assert m.st_mode & 0o7777 == 0o4750 and m.st_uid == 0
     assert m.st_gid == queue_group(lmf)
+
+
+def test_aliasfilteracct(lmf):
+    """etc/aliasfilteracct names the home whose .mailfilters filter the
+    aliases: rcptfilter-alias-ADDRESS ('.' read as ':', then the -M
+    fallbacks), as its owner; content filtering only for an alias of one
+    recipient."""
+    with open(os.path.join(lmf.etc, "aliases", "lmf"), "w") as f:
+        f.write("sales: %s\nteam: %s, %s\n" % (lmf.login, lmf.login,
+                                                lmf.bob))
+    lmf.run("makealiases")
+    with open(os.path.join(lmf.etc, "aliasfilteracct"), "w") as f:
+        f.write(lmf.bob_home + "\n")
+    sales = "sales@" + lmf.domain
+    team = "team@" + lmf.domain
+    write_filter(lmf.bob_home, "rcptfilter-alias-%s" %
+                 sales.replace(".", ":"), REJECT_SPAMMER)
+    write_filter(lmf.bob_home, "rcptfilter-alias-default", CONTENT)
+    write_filter(lmf.bob_home, "smtpfilter-alias-default", SUBJECT_FILTER)
+    replies, _ = send(lmf, "spammer@bad.test", [sales], "x")
+    assert replies[0] == (550, b"5.7.1 I do not take mail from "
+                          b"spammer@bad.test")
+    # one recipient: its content is filtered
+    _, final = send(lmf, "a@remote.test", [sales], "buy now")
+    assert final[0] == 554
+    # several: no content filter (and the rcptfilter still ran: 99)
+    replies, final = send(lmf, "a@remote.test", [team], "buy now")
+    assert replies[0][0] == 250 and final[0] == 250
+    # without the control file, aliases are not filtered
+    os.unlink(os.path.join(lmf.etc, "aliasfilteracct"))
+    replies, _ = send(lmf, "spammer@bad.test", [sales], "x")
+    assert replies[0][0] == 250
