@@ -21,7 +21,7 @@ import tempfile
 import pytest
 
 from conftest import make_instance
-from test_esmtp_exdata import Raw, parse_558, queued
+from test_esmtp_exdata import Filter, Raw, parse_558, queued
 from test_mta import maildir_messages, wait_for
 
 
@@ -273,14 +273,18 @@ def two_filters(lmf):
                  ' EXITCODE=1\n exit\n}\nEXITCODE=0\n')
 
 
-def raw_transaction(lmf, rcpts, subject, exdata):
+def raw_transaction(lmf, rcpts, subject, exdata, bdat=False):
     c = Raw(lmf.ports["smtp"])
     assert "250-XEXDATA" in c.cmd("EHLO client.test")
     assert c.cmd("MAIL FROM:<a@remote.test>%s" %
                  (" EXDATA" if exdata else ""))[0].startswith("250")
     rcpt_replies = [c.cmd("RCPT TO:<%s>" % r) for r in rcpts]
-    assert c.cmd("DATA")[0].startswith("354")
-    c.send(("Subject: %s\r\n\r\nbody\r\n.\r\n" % subject).encode())
+    body = ("Subject: %s\r\n\r\nbody\r\n" % subject).encode()
+    if bdat:
+        c.send(b"BDAT %d LAST\r\n" % len(body) + body)
+    else:
+        assert c.cmd("DATA")[0].startswith("354")
+        c.send(body + b".\r\n")
     final = c.reply()
     c.close()
     return rcpt_replies, final
@@ -299,6 +303,12 @@ def test_two_recipients_exdata(lmf):
     assert len(ctl) == 1
     text = "\n".join(ctl[0])
     assert lmf.login in text and lmf.bob not in text
+    # the same with BDAT
+    rcpt, final = raw_transaction(lmf, [lmf.login, lmf.bob], "bob no",
+                                  exdata=True, bdat=True)
+    subs = parse_558(final)
+    assert subs[0][0].startswith("250 ")
+    assert subs[1] == ["550 5.7.1 not for bob"]
 
 
 def test_two_recipients_without_exdata(lmf):
@@ -387,3 +397,44 @@ def test_aliasfilteracct(lmf):
     os.unlink(os.path.join(lmf.etc, "aliasfilteracct"))
     replies, _ = send(lmf, "spammer@bad.test", [sales], "x")
     assert replies[0][0] == 250
+
+
+def test_with_global_filters(lmf):
+    """The recipients' filters run first; a global filter (courierfilter)
+    then answers per recipient; a recipient refused by either stays
+    refused (EXDATA: one verdict each)."""
+    fdir = os.path.join(lmf.var, "filters")
+    os.makedirs(fdir, exist_ok=True)
+    flt = Filter(os.path.join(fdir, "perrcpt"))
+    if os.getuid() == 0:
+        st = os.stat(os.path.join(lmf.var, "queue"))
+        os.chown(flt.path, st.st_uid, st.st_gid)
+    flt.start()
+    with open(os.path.join(lmf.etc, "enablefiltering"), "w") as f:
+        f.write("esmtp\n")
+    lmf.stop("esmtpd")
+    lmf.start("esmtpd")
+    try:
+        write_filter(lmf.home, "rcptfilter", CONTENT)
+        write_filter(lmf.home, "smtpfilter", SUBJECT_FILTER)
+        # demo refused by its own filter, bob by the global one
+        _, final = raw_transaction(lmf, [lmf.login, lmf.bob],
+                                   "buy now FILTERME", exdata=True)
+        subs = parse_558(final)
+        assert subs[0] == ["554 5.7.1 No advertising, thank you"]
+        assert subs[1][-1].startswith("550 5.7.1")
+        assert not queued(lmf)
+        # demo accepted by both, bob refused by the global filter
+        _, final = raw_transaction(lmf, [lmf.login, lmf.bob],
+                                   "FILTERME", exdata=True)
+        subs = parse_558(final)
+        assert subs[0][0].startswith("250 ")
+        assert subs[1][-1].startswith("550 5.7.1")
+        # demo refused by its own filter, the global one accepts bob
+        _, final = raw_transaction(lmf, [lmf.login, lmf.bob], "buy now",
+                                   exdata=True)
+        subs = parse_558(final)
+        assert subs[0] == ["554 5.7.1 No advertising, thank you"]
+        assert subs[1][0].startswith("250 ")
+    finally:
+        flt.close()
