@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,13 @@ static void lmf_file_open(struct esmtp_session *s)
 		return;
 	path = xasprintf("%s/lmf.XXXXXX", dir);
 	s->lmf_fd = mkostemp(path, O_CLOEXEC);
+	if (s->lmf_fd < 0 && errno == ENOENT &&
+	    (mkdir(dir, 0750) == 0 || errno == EEXIST)) {
+		/* courier-setup makes it for a root instance only */
+		free(path);
+		path = xasprintf("%s/lmf.XXXXXX", dir);
+		s->lmf_fd = mkostemp(path, O_CLOEXEC);
+	}
 	if (s->lmf_fd < 0) {
 		/* refused at the end (451) rather than unfiltered */
 		log_error("esmtpd: %s: %s", path, strerror(errno));
