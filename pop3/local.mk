@@ -8,7 +8,8 @@ pop3_libpop3_la_SOURCES = \
 	pop3/pop3-stuff.c pop3/pop3-stuff.h \
 	pop3/pop3-settings.c pop3/pop3-settings.h \
 	pop3/pop3-mailbox.c pop3/pop3-mailbox.h \
-	pop3/pop3-client.c pop3/pop3-client.h
+	pop3/pop3-client.c pop3/pop3-client.h pop3/pop3-client-private.h \
+	pop3/pop3-login.c pop3/pop3-mail.c
 pop3_libpop3_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pop3
 pop3_libpop3_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS)
 
