@@ -73,8 +73,8 @@ static void __attribute__((noreturn)) usage(void)
 	exit(ESMTP_LMF_EXIT_USAGE);
 }
 
-/* Printable ASCII without spaces' cousins (no control or 8-bit bytes,
- * which go into the filter's environment), at most max bytes. */
+/* No control bytes (they go into the filter's environment; 8-bit bytes
+ * are fine: SMTPUTF8 addresses and logins), at most max bytes. */
 static bool printable(const char *s, size_t max)
 {
 	size_t n = 0;
@@ -82,7 +82,7 @@ static bool printable(const char *s, size_t max)
 	for (; *s != '\0'; s++, n++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c < 0x20 || c >= 0x7f || n >= max)
+		if (c < 0x20 || c == 0x7f || n >= max)
 			return false;
 	}
 	return true;
@@ -115,7 +115,9 @@ static bool ip_ok(const char *ip)
 	if (*ip == '\0' || strlen(ip) > 64)
 		return false;
 	for (const char *p = ip; *p != '\0'; p++) {
-		if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+		/* IPv4, IPv6, an IPv6 zone ("fe80::1%eth0") */
+		if (!isalnum((unsigned char)*p) && *p != ':' && *p != '.' &&
+		    *p != '%')
 			return false;
 	}
 	return true;
