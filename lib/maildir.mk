@@ -15,12 +15,20 @@ check_PROGRAMS += tests/unit/test-maildir tests/unit/test-maildir-folder \
 TESTS += tests/unit/test-maildir tests/unit/test-maildir-folder \
 	tests/unit/test-maildir-quota tests/unit/test-maildir-keywords \
 	tests/unit/test-mutf7
+tests_unit_test_maildir_SOURCES = tests/unit/test-maildir.c \
+	tests/unit/unit-files.c tests/unit/unit-files.h
 tests_unit_test_maildir_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_maildir_LDADD = $(UNIT_LIBS)
+tests_unit_test_maildir_folder_SOURCES = tests/unit/test-maildir-folder.c \
+	tests/unit/unit-files.c tests/unit/unit-files.h
 tests_unit_test_maildir_folder_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_maildir_folder_LDADD = $(UNIT_LIBS)
+tests_unit_test_maildir_quota_SOURCES = tests/unit/test-maildir-quota.c \
+	tests/unit/unit-files.c tests/unit/unit-files.h
 tests_unit_test_maildir_quota_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_maildir_quota_LDADD = $(UNIT_LIBS)
+tests_unit_test_maildir_keywords_SOURCES = tests/unit/test-maildir-keywords.c \
+	tests/unit/unit-files.c tests/unit/unit-files.h
 tests_unit_test_maildir_keywords_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_maildir_keywords_LDADD = $(UNIT_LIBS)
 tests_unit_test_mutf7_CFLAGS = $(UNIT_CFLAGS)

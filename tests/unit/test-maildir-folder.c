@@ -14,25 +14,7 @@
 #include "maildir.h"
 #include "maildir-folder.h"
 #include "mem.h"
-
-static char *setup_root(void)
-{
-	char tmpl[] = "/tmp/test-mdfolder.XXXXXX";
-	const char *error;
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	assert_int_equal(maildir_create(d, &error), 0);
-	return xstrdup(d);
-}
-
-static void rm_rf(const char *path)
-{
-	char *cmd = xasprintf("rm -rf '%s'", path);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-}
+#include "unit-files.h"
 
 static bool exists(const char *root, const char *rel)
 {
@@ -89,7 +71,7 @@ static void test_names(void **state)
 
 static void test_create_list_delete(void **state)
 {
-	char *root = setup_root(), *p;
+	char *root = unit_maildir("mdfolder"), *p;
 	struct maildir_folder_list *l;
 	const char *error;
 
@@ -151,13 +133,13 @@ static void test_create_list_delete(void **state)
 	p = xasprintf("rmdir '%s/tmp' && mkdir '%s/tmp'", root, root);
 	assert_int_equal(system(p), 0);
 	free(p);
-	rm_rf(root);
+	unit_rm_rf(root);
 	free(root);
 }
 
 static void test_rename(void **state)
 {
-	char *root = setup_root();
+	char *root = unit_maildir("mdfolder");
 	struct maildir_folder_list *l;
 	const char *error;
 
@@ -188,7 +170,7 @@ static void test_rename(void **state)
 	assert_int_equal(maildir_folder_rename(root, "y\xc3\xa9.b", "top",
 					       &error), 1);
 	assert_true(exists(root, ".top.c"));
-	rm_rf(root);
+	unit_rm_rf(root);
 	free(root);
 }
 
@@ -204,7 +186,7 @@ static void test_maildirmake_interop(void **state)
 		skip();
 		return;
 	}
-	root = setup_root();
+	root = unit_maildir("mdfolder");
 	cmd = xasprintf("/usr/bin/maildirmake -f Work.Projects '%s' && "
 			"/usr/bin/maildirmake -f 'A&-B' '%s'", root, root);
 	assert_int_equal(system(cmd), 0);
@@ -217,7 +199,7 @@ static void test_maildirmake_interop(void **state)
 	/* And ours look like maildirmake's to it (maildirfolder marker). */
 	assert_int_equal(maildir_folder_create(root, "Mine", &error), 1);
 	assert_true(exists(root, ".Mine/maildirfolder"));
-	rm_rf(root);
+	unit_rm_rf(root);
 	free(root);
 }
 

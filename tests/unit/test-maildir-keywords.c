@@ -17,55 +17,8 @@
 #include "maildir.h"
 #include "maildir-keywords.h"
 #include "mem.h"
+#include "unit-files.h"
 #include "str.h"
-
-static char *setup_root(void)
-{
-	char tmpl[] = "/tmp/test-mdkw.XXXXXX";
-	const char *error;
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	assert_int_equal(maildir_create(d, &error), 0);
-	return xstrdup(d);
-}
-
-static void rm_rf(const char *path)
-{
-	char *cmd = xasprintf("rm -rf '%s'", path);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-}
-
-static void write_file(const char *root, const char *rel, const char *data)
-{
-	char *p = xasprintf("%s/%s", root, rel);
-	FILE *f = fopen(p, "w");
-
-	assert_non_null(f);
-	fputs(data, f);
-	fclose(f);
-	free(p);
-}
-
-static char *read_file(const char *root, const char *rel)
-{
-	char *p = xasprintf("%s/%s", root, rel);
-	FILE *f = fopen(p, "r");
-	struct str s;
-	char buf[512];
-	size_t n;
-
-	free(p);
-	if (f == NULL)
-		return NULL;
-	str_init(&s, 64);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		str_append_n(&s, buf, n);
-	fclose(f);
-	return str_steal(&s);
-}
 
 /* "a b c" for the keywords of name, "" when none. */
 static char *kw_join(const struct maildir_keywords *kw, const char *name)
@@ -237,7 +190,7 @@ static size_t count_updates(const char *root)
 
 static void test_on_disk(void **state)
 {
-	char *root = setup_root(), *m1, *m2, *s, *rel;
+	char *root = unit_maildir("mdkw"), *m1, *m2, *s, *rel;
 	struct maildir_keywords *kw;
 	const char *error;
 	size_t b1;
@@ -255,7 +208,7 @@ static void test_on_disk(void **state)
 	assert_int_equal(maildir_keywords_update(root, m1, "$Label1", true,
 						 &error), 1);
 	rel = xasprintf(MAILDIR_KEYWORDS_DIR "/%s", m1);
-	s = read_file(root, rel);
+	s = unit_read_file(root, rel);
 	assert_string_equal(s, "$Label1\n"); /* Courier's update format */
 	free(s);
 	/* Already set: nothing written. */
@@ -265,7 +218,7 @@ static void test_on_disk(void **state)
 	 * its epoch name and wins. */
 	assert_int_equal(maildir_keywords_update(root, m1, "Work", true,
 						 &error), 1);
-	s = read_file(root, rel);
+	s = unit_read_file(root, rel);
 	assert_string_equal(s, "$Label1\nWork\n");
 	free(s);
 	assert_int_equal(count_updates(root), 2);
@@ -292,7 +245,7 @@ static void test_on_disk(void **state)
 	/* Folding everything into :list. */
 	assert_int_equal(maildir_keywords_compact(root, &error), 0);
 	assert_int_equal(count_updates(root), 0);
-	s = read_file(root, MAILDIR_KEYWORDS_DIR "/:list");
+	s = unit_read_file(root, MAILDIR_KEYWORDS_DIR "/:list");
 	{
 		/* Sorted by base name; names numbered by first use. */
 		char *expect = strcmp(m1, m2) < 0
@@ -327,14 +280,14 @@ static void test_on_disk(void **state)
 		assert_int_equal(maildir_keywords_update(root, m1, "Seen2",
 							 false, &error), 1);
 		assert_int_equal(maildir_keywords_compact(root, &error), 0);
-		s = read_file(root, MAILDIR_KEYWORDS_DIR "/:list");
+		s = unit_read_file(root, MAILDIR_KEYWORDS_DIR "/:list");
 		assert_null(s);
 	}
 	(void)b1;
 	free(rel);
 	free(m1);
 	free(m2);
-	rm_rf(root);
+	unit_rm_rf(root);
 	free(root);
 }
 
@@ -342,7 +295,7 @@ static void test_on_disk(void **state)
  * a pending bare update, scratch files and garbage. */
 static void test_courier_layout(void **state)
 {
-	char *root = setup_root(), *p;
+	char *root = unit_maildir("mdkw"), *p;
 	struct maildir_keywords *kw;
 	const char *error;
 	long long now = (long long)time(NULL) / 300;
@@ -351,30 +304,30 @@ static void test_courier_layout(void **state)
 	p = xasprintf("%s/" MAILDIR_KEYWORDS_DIR, root);
 	assert_int_equal(mkdir(p, 0700), 0);
 	free(p);
-	write_file(root, "cur/100.M1P1.h,S=5:2,S", "hello");
-	write_file(root, "cur/200.M2P2.h,S=5:2,", "hello");
-	write_file(root, "new/300.M3P3.h,S=5", "hello");
-	write_file(root, MAILDIR_KEYWORDS_DIR "/:list",
+	unit_write_file(root, "cur/100.M1P1.h,S=5:2,S", "hello");
+	unit_write_file(root, "cur/200.M2P2.h,S=5:2,", "hello");
+	unit_write_file(root, "new/300.M3P3.h,S=5", "hello");
+	unit_write_file(root, MAILDIR_KEYWORDS_DIR "/:list",
 		   "A\nB\nC\n\n100.M1P1.h,S=5:0\n200.M2P2.h,S=5:1\n"
 		   "300.M3P3.h,S=5:2\ngone.M9P9.h:0\n");
 	/* Older epochs: the highest wins. */
 	p = xasprintf(MAILDIR_KEYWORDS_DIR "/.%lld.200.M2P2.h,S=5", now - 10);
-	write_file(root, p, "Old\n");
+	unit_write_file(root, p, "Old\n");
 	free(p);
 	p = xasprintf(MAILDIR_KEYWORDS_DIR "/.%lld.200.M2P2.h,S=5", now - 2);
-	write_file(root, p, "Newer\nB\n");
+	unit_write_file(root, p, "Newer\nB\n");
 	free(p);
 	/* The bare name beats the epoch files. */
 	p = xasprintf(MAILDIR_KEYWORDS_DIR "/.%lld.300.M3P3.h,S=5", now + 1);
-	write_file(root, p, "Epoch\n");
+	unit_write_file(root, p, "Epoch\n");
 	free(p);
-	write_file(root, MAILDIR_KEYWORDS_DIR "/300.M3P3.h,S=5", "");
+	unit_write_file(root, MAILDIR_KEYWORDS_DIR "/300.M3P3.h,S=5", "");
 	/* Garbage. */
-	write_file(root, MAILDIR_KEYWORDS_DIR "/.tmp.123.x", "Tmp\n");
-	write_file(root, MAILDIR_KEYWORDS_DIR "/.junk", "J\n");
-	write_file(root, MAILDIR_KEYWORDS_DIR "/.12", "J\n");
-	write_file(root, MAILDIR_KEYWORDS_DIR "/.12.", "J\n");
-	write_file(root, MAILDIR_KEYWORDS_DIR "/:other", "J\n");
+	unit_write_file(root, MAILDIR_KEYWORDS_DIR "/.tmp.123.x", "Tmp\n");
+	unit_write_file(root, MAILDIR_KEYWORDS_DIR "/.junk", "J\n");
+	unit_write_file(root, MAILDIR_KEYWORDS_DIR "/.12", "J\n");
+	unit_write_file(root, MAILDIR_KEYWORDS_DIR "/.12.", "J\n");
+	unit_write_file(root, MAILDIR_KEYWORDS_DIR "/:other", "J\n");
 	p = xasprintf("%s/" MAILDIR_KEYWORDS_DIR "/dir.M1", root);
 	assert_int_equal(mkdir(p, 0700), 0);
 	free(p);
@@ -384,7 +337,7 @@ static void test_courier_layout(void **state)
 		for (size_t i = 0; i < sizeof(bin) - 1; i++)
 			bin[i] = (char)(i * 37 + 1);
 		bin[sizeof(bin) - 1] = '\0';
-		write_file(root, MAILDIR_KEYWORDS_DIR "/100.M1P1.h,S=5", bin);
+		unit_write_file(root, MAILDIR_KEYWORDS_DIR "/100.M1P1.h,S=5", bin);
 	}
 
 	assert_int_equal(maildir_keywords_load(root, NULL, &kw, &error), 0);
@@ -401,12 +354,12 @@ static void test_courier_layout(void **state)
 	assert_kw(kw, "gone.M9P9.h", ""); /* dropped: no such message */
 	maildir_keywords_destroy(&kw);
 	{
-		char *s = read_file(root, MAILDIR_KEYWORDS_DIR "/:list");
+		char *s = unit_read_file(root, MAILDIR_KEYWORDS_DIR "/:list");
 
 		assert_string_equal(s, "Newer\nB\n\n200.M2P2.h,S=5:0 1\n");
 		free(s);
 	}
-	rm_rf(root);
+	unit_rm_rf(root);
 	free(root);
 }
 

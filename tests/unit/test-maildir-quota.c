@@ -18,55 +18,8 @@
 #include "maildir-folder.h"
 #include "maildir-quota.h"
 #include "mem.h"
+#include "unit-files.h"
 #include "str.h"
-
-static char *setup_root(void)
-{
-	char tmpl[] = "/tmp/test-mdquota.XXXXXX";
-	const char *error;
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	assert_int_equal(maildir_create(d, &error), 0);
-	return xstrdup(d);
-}
-
-static void rm_rf(const char *path)
-{
-	char *cmd = xasprintf("rm -rf '%s'", path);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-}
-
-static void write_file(const char *root, const char *rel, const char *data)
-{
-	char *p = xasprintf("%s/%s", root, rel);
-	FILE *f = fopen(p, "w");
-
-	assert_non_null(f);
-	fputs(data, f);
-	fclose(f);
-	free(p);
-}
-
-static char *read_file(const char *root, const char *rel)
-{
-	char *p = xasprintf("%s/%s", root, rel);
-	FILE *f = fopen(p, "r");
-	struct str s;
-	char buf[512];
-	size_t n;
-
-	free(p);
-	if (f == NULL)
-		return NULL;
-	str_init(&s, 64);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		str_append_n(&s, buf, n);
-	fclose(f);
-	return str_steal(&s);
-}
 
 static void deliver_n(const char *dir, size_t size, int n)
 {
@@ -170,7 +123,7 @@ static void test_parse(void **state)
 
 static void test_no_quota(void **state)
 {
-	char *root = setup_root();
+	char *root = unit_maildir("mdquota");
 	struct maildir_quota *q;
 	const char *error;
 
@@ -178,15 +131,15 @@ static void test_no_quota(void **state)
 	assert_int_equal(maildir_quota_open(root, NULL, &q, &error), 0);
 	assert_null(q);
 	/* A file without a usable quota line is no quota either. */
-	write_file(root, "maildirsize", "junk\n1 1\n");
+	unit_write_file(root, "maildirsize", "junk\n1 1\n");
 	assert_int_equal(maildir_quota_open(root, NULL, &q, &error), 0);
-	rm_rf(root);
+	unit_rm_rf(root);
 	free(root);
 }
 
 static void test_recalc_and_check(void **state)
 {
-	char *root = setup_root(), *sent, *trash, *s, *p, *name;
+	char *root = unit_maildir("mdquota"), *sent, *trash, *s, *p, *name;
 	struct maildir_quota *q;
 	const char *error;
 	int64_t b, c;
@@ -202,8 +155,8 @@ static void test_recalc_and_check(void **state)
 	deliver_n(trash, 1000, 3);    /* Trash does not count */
 	/* A message marked deleted does not count, nor does a symlinked
 	 * folder; a message without ",S=" is stat()ed. */
-	write_file(root, "cur/1.2.host:2,ST", "xxxxxxxxxx");
-	write_file(root, "cur/1.3.host:2,S", "1234567");
+	unit_write_file(root, "cur/1.2.host:2,ST", "xxxxxxxxxx");
+	unit_write_file(root, "cur/1.3.host:2,S", "1234567");
 	p = xasprintf("%s/.Link", root);
 	assert_int_equal(symlink(sent, p), 0);
 	free(p);
@@ -219,7 +172,7 @@ static void test_recalc_and_check(void **state)
 	assert_int_equal(maildir_quota_get(q, &b, &c, &error), 0);
 	assert_int_equal(b, 200 + 50 + 7 + 9);
 	assert_int_equal(c, 5);
-	s = read_file(root, "maildirsize");
+	s = unit_read_file(root, "maildirsize");
 	assert_non_null(s);
 	assert_string_equal(s, "1000S,10C\n         266            5\n");
 	free(s);
@@ -249,7 +202,7 @@ static void test_recalc_and_check(void **state)
 	maildir_quota_close(&q);
 
 	/* Over quota on a fresh one-line file is believed... */
-	write_file(root, "maildirsize", "1000S,10C\n         999            5\n");
+	unit_write_file(root, "maildirsize", "1000S,10C\n         999            5\n");
 	assert_int_equal(maildir_quota_open(root, NULL, &q, &error), 1);
 	assert_int_equal(maildir_quota_check(q, 2, 1, &error), 0);
 	maildir_quota_close(&q);
@@ -273,7 +226,7 @@ static void test_recalc_and_check(void **state)
 	assert_int_equal(maildir_quota_open(root, "5C", &q, &error), 1);
 	assert_int_equal(maildir_quota_check(q, 1, 1, &error), 0);
 	maildir_quota_close(&q);
-	s = read_file(root, "maildirsize");
+	s = unit_read_file(root, "maildirsize");
 	assert_true(str_begins_with(s, "5C\n"));
 	free(s);
 
@@ -282,12 +235,12 @@ static void test_recalc_and_check(void **state)
 	assert_int_equal(maildir_quota_add(q, -100, -1, &error), 0);
 	assert_int_equal(maildir_quota_check(q, 1, 1, &error), 1);
 	maildir_quota_close(&q);
-	s = read_file(root, "maildirsize");
+	s = unit_read_file(root, "maildirsize");
 	assert_non_null(strstr(s, "        -100           -1\n"));
 	free(s);
 
 	/* Garbage and negative totals are recounted on open. */
-	write_file(root, "maildirsize", "5C\nfoo bar\n-99999 -20\n");
+	unit_write_file(root, "maildirsize", "5C\nfoo bar\n-99999 -20\n");
 	assert_int_equal(maildir_quota_open(root, NULL, &q, &error), 1);
 	assert_int_equal(maildir_quota_get(q, &b, &c, &error), 0);
 	assert_int_equal(b, 266);
@@ -307,13 +260,13 @@ static void test_recalc_and_check(void **state)
 	(void)name;
 	free(sent);
 	free(trash);
-	rm_rf(root);
+	unit_rm_rf(root);
 	free(root);
 }
 
 static void test_big_file(void **state)
 {
-	char *root = setup_root(), *s;
+	char *root = unit_maildir("mdquota"), *s;
 	struct maildir_quota *q;
 	const char *error;
 	struct str buf;
@@ -325,24 +278,24 @@ static void test_big_file(void **state)
 	str_append(&buf, "100000S\n");
 	while (str_len(&buf) < MAILDIR_QUOTA_MAX_FILE)
 		str_append(&buf, "           1            1\n");
-	write_file(root, "maildirsize", str_c(&buf));
+	unit_write_file(root, "maildirsize", str_c(&buf));
 	str_free(&buf);
 	assert_int_equal(maildir_quota_open(root, NULL, &q, &error), 1);
 	assert_int_equal(maildir_quota_get(q, &b, &c, &error), 0);
 	assert_int_equal(b, 30);
 	assert_int_equal(c, 3);
 	maildir_quota_close(&q);
-	s = read_file(root, "maildirsize");
+	s = unit_read_file(root, "maildirsize");
 	assert_string_equal(s, "100000S\n          30            3\n");
 	free(s);
-	rm_rf(root);
+	unit_rm_rf(root);
 	free(root);
 }
 
 /* Concurrent appenders never lose or interleave a line. */
 static void test_concurrent_add(void **state)
 {
-	char *root = setup_root();
+	char *root = unit_maildir("mdquota");
 	struct maildir_quota *q;
 	const char *error;
 	pid_t pids[4];
@@ -372,7 +325,7 @@ static void test_concurrent_add(void **state)
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
 	{
-		char *s = read_file(root, "maildirsize");
+		char *s = unit_read_file(root, "maildirsize");
 		struct maildir_quota_usage u;
 
 		maildir_quota_parse(s, strlen(s), &u);
@@ -384,7 +337,7 @@ static void test_concurrent_add(void **state)
 	}
 	(void)b;
 	(void)c;
-	rm_rf(root);
+	unit_rm_rf(root);
 	free(root);
 }
 
@@ -421,7 +374,7 @@ static void test_deliverquota_interop(void **state)
 		skip();
 		return;
 	}
-	root = setup_root();
+	root = unit_maildir("mdquota");
 	cmd = xasprintf("/usr/bin/maildirmake -q 1000S,20C '%s'", root);
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
@@ -460,7 +413,7 @@ static void test_deliverquota_interop(void **state)
 	assert_int_equal(maildir_quota_check(q, 1, 1, &error), 0);
 	assert_int_equal(maildir_quota_check(q, 0, 1, &error), 1);
 	maildir_quota_close(&q);
-	rm_rf(root);
+	unit_rm_rf(root);
 	free(root);
 }
 

@@ -21,24 +21,8 @@
 #include <unistd.h>
 #include "maildir.h"
 #include "mem.h"
+#include "unit-files.h"
 #include "str.h"
-
-static char *tmpdir_create(void)
-{
-	char tmpl[] = "/tmp/test-maildir.XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	assert_non_null(d);
-	return xstrdup(d);
-}
-
-static void rm_rf(const char *path)
-{
-	char *cmd = xasprintf("rm -rf '%s'", path);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-}
 
 static size_t count_dir(const char *dir, const char *sub)
 {
@@ -57,24 +41,9 @@ static size_t count_dir(const char *dir, const char *sub)
 	return n;
 }
 
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	struct str s;
-	char buf[512];
-	size_t n;
-
-	assert_non_null(f);
-	str_init(&s, 64);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		str_append_n(&s, buf, n);
-	fclose(f);
-	return str_steal(&s);
-}
-
 static void test_create(void **state)
 {
-	char *t = tmpdir_create(), *md = xasprintf("%s/Maildir", t), *p;
+	char *t = unit_tmpdir("maildir"), *md = xasprintf("%s/Maildir", t), *p;
 	const char *error;
 	struct stat st;
 
@@ -96,7 +65,7 @@ static void test_create(void **state)
 	close(open(p, O_CREAT | O_WRONLY, 0600));
 	assert_int_equal(maildir_create(p, &error), -1);
 	free(p);
-	rm_rf(t);
+	unit_rm_rf(t);
 	free(md);
 	free(t);
 }
@@ -217,7 +186,7 @@ static void test_flags(void **state)
 
 static void test_deliver(void **state)
 {
-	char *t = tmpdir_create(), *name, *path, *data;
+	char *t = unit_tmpdir("maildir"), *name, *path, *data;
 	const char *msg = "Subject: x\n\nhello\n";
 	const char *error;
 	uint64_t v;
@@ -232,7 +201,8 @@ static void test_deliver(void **state)
 	assert_int_equal(maildir_name_get_size(name, 'W', &v), 1);
 	assert_int_equal(v, strlen(msg) + 3);
 	path = xasprintf("%s/new/%s", t, name);
-	data = read_all(path);
+	data = unit_read_file(NULL, path);
+	assert_non_null(data);
 	assert_string_equal(data, msg);
 	assert_int_equal(count_dir(t, "tmp"), 0);
 	assert_int_equal(count_dir(t, "new"), 1);
@@ -248,7 +218,7 @@ static void test_deliver(void **state)
 	assert_int_equal(count_dir(t, "tmp"), 0);
 	assert_int_equal(count_dir(t, "new"), 2);
 	free(name);
-	rm_rf(t);
+	unit_rm_rf(t);
 	free(t);
 }
 
@@ -256,7 +226,7 @@ static void test_deliver(void **state)
 static void test_streaming(void **state)
 {
 	const char *msg = "a\r\nb\nc\r\r\n\n";
-	char *t = tmpdir_create(), *name, *path, *data;
+	char *t = unit_tmpdir("maildir"), *name, *path, *data;
 	const char *error;
 	uint64_t v;
 
@@ -282,7 +252,8 @@ static void test_streaming(void **state)
 		assert_int_equal(maildir_name_get_size(name, 'W', &v), 1);
 		assert_int_equal(v, strlen(msg) + 2);
 		path = xasprintf("%s/cur/%s", t, name);
-		data = read_all(path);
+		data = unit_read_file(NULL, path);
+		assert_non_null(data);
 		assert_string_equal(data, msg);
 		free(data);
 		free(path);
@@ -290,13 +261,13 @@ static void test_streaming(void **state)
 	}
 	assert_int_equal(count_dir(t, "tmp"), 0);
 	assert_int_equal(count_dir(t, "new"), 0);
-	rm_rf(t);
+	unit_rm_rf(t);
 	free(t);
 }
 
 static void test_abort_and_interrupt(void **state)
 {
-	char *t = tmpdir_create();
+	char *t = unit_tmpdir("maildir");
 	struct maildir_delivery *d;
 	const char *error;
 	struct timeval tv[2];
@@ -351,7 +322,7 @@ static void test_abort_and_interrupt(void **state)
 	}
 	assert_int_equal(maildir_clean_tmp(t, 36 * 3600), 1);
 	assert_int_equal(count_dir(t, "tmp"), 0);
-	rm_rf(t);
+	unit_rm_rf(t);
 	free(t);
 }
 
@@ -359,7 +330,7 @@ static void test_abort_and_interrupt(void **state)
  * reported and the delivery leaves nothing behind. */
 static void test_write_error(void **state)
 {
-	char *t = tmpdir_create();
+	char *t = unit_tmpdir("maildir");
 	const char *error;
 	pid_t pid;
 	int status;
@@ -410,14 +381,14 @@ static void test_write_error(void **state)
 		assert_non_null(strstr(error, "tmp"));
 		free(p);
 	}
-	rm_rf(t);
+	unit_rm_rf(t);
 	free(t);
 }
 
 /* Concurrent deliveries from several processes get distinct names. */
 static void test_concurrent(void **state)
 {
-	char *t = tmpdir_create();
+	char *t = unit_tmpdir("maildir");
 	const char *error;
 	pid_t pids[4];
 	int status;
@@ -442,13 +413,13 @@ static void test_concurrent(void **state)
 	}
 	assert_int_equal(count_dir(t, "new"), 200);
 	assert_int_equal(count_dir(t, "tmp"), 0);
-	rm_rf(t);
+	unit_rm_rf(t);
 	free(t);
 }
 
 static void test_list_and_flags(void **state)
 {
-	char *t = tmpdir_create(), *n1, *n2, *n3, *cur, *rel, *p, *q;
+	char *t = unit_tmpdir("maildir"), *n1, *n2, *n3, *cur, *rel, *p, *q;
 	const struct maildir_entry *e;
 	struct maildir_list *l;
 	const char *error;
@@ -523,7 +494,7 @@ static void test_list_and_flags(void **state)
 	free(n2);
 	free(n3);
 	free(cur);
-	rm_rf(t);
+	unit_rm_rf(t);
 	free(t);
 }
 
@@ -544,7 +515,7 @@ static void test_courier_interop(void **state)
 		dq = "/usr/sbin/deliverquota";
 	else if (access("/usr/bin/deliverquota", X_OK) == 0)
 		dq = "/usr/bin/deliverquota";
-	t = tmpdir_create();
+	t = unit_tmpdir("maildir");
 	md = xasprintf("%s/Maildir", t);
 	cmd = xasprintf("/usr/bin/maildirmake '%s'", md);
 	assert_int_equal(system(cmd), 0);
@@ -562,7 +533,7 @@ static void test_courier_interop(void **state)
 		assert_int_equal(l->entries[0].size, 15);
 		maildir_list_free(&l);
 	}
-	rm_rf(t);
+	unit_rm_rf(t);
 	free(md);
 	free(t);
 }
