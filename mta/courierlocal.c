@@ -1,8 +1,10 @@
 /* courierlocal.c: the local delivery module, run by courierd.
  *
  * Reads deliveries from standard input (courierd.c describes the
- * protocol), forks a process per delivery and reports "delid" on standard
- * output when it is over.  A delivery process:
+ * protocol), hands each to a worker process (forked on demand, one per
+ * delivery running at once, each running deliveries one after the other:
+ * see "the workers" below) and reports "delid" on standard output when
+ * it is over.  A worker, for each delivery:
  *
  *  1. locks the control file (flock) and reads it again: a recipient that
  *     already has a final status is skipped, so a delivery handed out
@@ -15,7 +17,8 @@
  *  3. takes the account's file system uid/gid and groups (setfsuid:
  *     never root, an account with uid 0 is refused while running as
  *     root; programs it runs get all the account's ids and nothing
- *     else), goes to its home and follows its dot-courier file
+ *     else; root's ids are taken back after the recipient, or the
+ *     worker exits), goes to its home and follows its dot-courier file
  *     (dot-courier(5), the file found by mta/dotcourier.h):
  *     .courier for user, .courier-ext, .courier-PREFIX-default,
  *     .courier-default for user-ext.  Lines: "./Maildir/" or "/path/"
@@ -46,6 +49,10 @@
  * fdatasync'ed (a lost S record is repaired by the retry); those of
  * programs, mboxes, forwards and maildrop are, since a retry cannot
  * check what they did.
+ * A Maildir copy is written to an unnamed file in tmp/ (O_TMPFILE, or a
+ * tmp/ name where the file system has none), fdatasync'ed, linked into
+ * new/ and new/ fsync'ed; a missing maildir is made when its tmp/ is
+ * found missing.
  * Each copy starts with Return-Path: and Delivered-To:; a message that
  * already has Delivered-To: the recipient is a loop and fails.  For a
  * VERP message (ctlfile.h) the envelope sender of a delivery (its
@@ -62,6 +69,7 @@
 #include <strings.h>
 #include <grp.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -235,44 +243,79 @@ static int fsync_dir(const char *path)
 	return r;
 }
 
-/* Writes the copy as dir/tmp/NAME, fsyncs it, links it to dir/new/NAME
- * and fsyncs new/ (lib/maildir.h's delivery, with a name chosen here so
- * that a retry can find it).  Returns 1 when made, 0 when new/NAME is
- * already there (an earlier attempt made it), -1 with *error_r. */
-static int maildir_copy(struct delivery *dl, const char *dir,
-			const char *name, const char **error_r)
+/* Makes the copy's file, unnamed when the file system can: an O_TMPFILE
+ * inode in dir/tmp (no name made in tmp/ and none to remove, the costs
+ * that matter on ext4), else dir/tmp/NAME.  Returns the fd with *tmp_r
+ * NULL (unnamed) or the tmp/ path (caller frees), or -1 with errno. */
+static int maildir_copy_open(const char *dir, const char *name,
+			     char **tmp_r)
 {
-	static char err[512];
-	char *tmp = xasprintf("%s/tmp/%s", dir, name);
-	char *final = xasprintf("%s/new/%s", dir, name);
-	char *newdir = xasprintf("%s/new", dir);
-	const char *what = "open", *where = tmp;
-	int fd, ret = -1, e = 0;
+	char *tmpdir = xasprintf("%s/tmp", dir);
+	int fd = open(tmpdir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 
+	free(tmpdir);
+	*tmp_r = NULL;
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+			 errno != EINVAL))
+		return fd;
+	*tmp_r = xasprintf("%s/tmp/%s", dir, name);
 	/* a killed attempt may have left it: the flock on the control
 	 * file makes us the only writer of this name */
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	(void)unlink(*tmp_r);
+	return open(*tmp_r, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+/* Gives the written copy its name in new/: link(2) of the tmp/ name, or
+ * of the unnamed inode through /proc/self/fd (linkat(AT_EMPTY_PATH)
+ * would need CAP_DAC_READ_SEARCH, which the account's file system
+ * identity does not have). */
+static int maildir_copy_link(int fd, const char *tmp, const char *final)
+{
+	char proc[64];
+
+	if (tmp != NULL)
+		return link(tmp, final);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, final, AT_SYMLINK_FOLLOW);
+}
+
+/* Writes the copy (an unnamed file in dir/tmp, or dir/tmp/NAME),
+ * fdatasyncs it (the size with the data: all a reader needs), links it
+ * to dir/new/NAME and fsyncs new/ (lib/maildir.h's delivery, with a name
+ * chosen here so that a retry can find it).  Returns 1 when made, 0
+ * when new/NAME is already there (an earlier attempt made it), -1 with
+ * *error_r; ENOENT in *errno_r when dir/tmp is missing. */
+static int maildir_copy(struct delivery *dl, const char *dir,
+			const char *name, int *errno_r, const char **error_r)
+{
+	static char err[512];
+	char *tmp = NULL;
+	char *final = xasprintf("%s/new/%s", dir, name);
+	char *newdir = xasprintf("%s/new", dir);
+	char *tmpdir = xasprintf("%s/tmp", dir);
+	const char *what = "open", *where = tmpdir;
+	int fd, ret = -1, e = 0;
+
+	fd = maildir_copy_open(dir, name, &tmp);
 	if (fd < 0) {
 		e = errno;
 		goto out;
 	}
+	if (tmp != NULL)
+		where = tmp;
 	what = "write";
 	if (message_copy(dl, fd_cb, &fd) < 0) {
 		e = errno;
-		close(fd);
-		goto out_unlink;
+		goto out_close;
 	}
 	what = "fsync";
-	if (fsync(fd) < 0) {
+	if (fdatasync(fd) < 0) {
 		e = errno;
-		close(fd);
-		goto out_unlink;
+		goto out_close;
 	}
-	close(fd);
 	what = "link";
 	where = final;
-	if (link(tmp, final) < 0) {
+	if (maildir_copy_link(fd, tmp, final) < 0) {
 		e = errno;
 		/* made by a killed attempt, maybe before its fsync of new/:
 		 * make it durable before we say it is delivered */
@@ -284,7 +327,7 @@ static int maildir_copy(struct delivery *dl, const char *dir,
 			else
 				e = errno;
 		}
-		goto out_unlink;
+		goto out_close;
 	}
 	what = "fsync";
 	where = newdir;
@@ -292,18 +335,22 @@ static int maildir_copy(struct delivery *dl, const char *dir,
 		/* not durable: take it back rather than half-deliver */
 		e = errno;
 		(void)unlink(final);
-		goto out_unlink;
+		goto out_close;
 	}
 	ret = 1;
-out_unlink:
-	(void)unlink(tmp);
+out_close:
+	close(fd);
+	if (tmp != NULL)
+		(void)unlink(tmp);
 out:
+	*errno_r = e;
 	if (ret < 0) {
 		snprintf(err, sizeof(err), "%s(%s): %s", what, where,
 			 strerror(e));
 		*error_r = err;
 	}
 	free(tmp);
+	free(tmpdir);
 	free(final);
 	free(newdir);
 	return ret;
@@ -318,16 +365,17 @@ static void deliver_maildir(struct delivery *dl, const char *dir,
 	char *name, *found = NULL;
 	int r;
 
-	if (!maildir_is_maildir(dir) && maildir_create(dir, &error) < 0) {
-		result(o, CTL_STATUS_DEFERRED, "4.2.0 %s: %s", dir, error);
-		return;
-	}
+	int e;
+
+	/* a missing maildir is made when the copy finds no tmp/ (below):
+	 * no stat of its three folders for every delivery */
 	name = maildir_copy_name(dl, size);
 	dl->targets++;
 	if (dl->retry) {
 		/* an earlier attempt was cut short (P record without an
 		 * outcome): its copy may be in new/ or, read since, cur/ */
-		r = maildir_find(dir, name, &found, &error);
+		r = maildir_is_maildir(dir) ?
+			maildir_find(dir, name, &found, &error) : 0;
 		if (r < 0)
 			log_warning("%s: %s", dir, error);
 		if (r > 0) {
@@ -367,7 +415,17 @@ static void deliver_maildir(struct delivery *dl, const char *dir,
 			return;
 		}
 	}
-	r = maildir_copy(dl, dir, name, &error);
+	r = maildir_copy(dl, dir, name, &e, &error);
+	if (r < 0 && e == ENOENT) {
+		if (maildir_create(dir, &error) < 0) {
+			result(o, CTL_STATUS_DEFERRED, "4.2.0 %s: %s", dir,
+			       error);
+			maildir_quota_close(&q);
+			free(name);
+			return;
+		}
+		r = maildir_copy(dl, dir, name, &e, &error);
+	}
 	free(name);
 	if (r < 0) {
 		result(o, CTL_STATUS_DEFERRED, "4.3.0 %s: %s", dir, error);
@@ -596,6 +654,8 @@ static int run_fed(struct delivery *dl, char *const argv[], int out_fd,
 			}
 		}
 		setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
+		/* the worker ignores SIGPIPE (below): not the program */
+		signal(SIGPIPE, SIG_DFL);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -1373,7 +1433,10 @@ out:
 	auth_record_free(&rec);
 }
 
-/* One job: "delid qid host n addr [n addr...]" split at tabs. */
+/* One job: "delid qid host n addr [n addr...]" split at tabs.  Returns
+ * when the outcomes are recorded, everything it took closed and freed
+ * (the worker goes on to the next job); exits the process (status 1)
+ * when they cannot be recorded. */
 static void run_job(char **f, size_t count)
 {
 	const char *qid = f[1], *key = f[2];
@@ -1388,12 +1451,20 @@ static void run_job(char **f, size_t count)
 	if (ctlpath == NULL || datapath == NULL)
 		_exit(1);
 	lockfd = open(ctlpath, O_RDONLY | O_CLOEXEC);
-	if (lockfd < 0)
-		_exit(0); /* gone: nothing to do */
+	if (lockfd < 0) {
+		/* gone: nothing to do */
+		free(ctlpath);
+		free(datapath);
+		return;
+	}
 	while (flock(lockfd, LOCK_EX) < 0 && errno == EINTR)
 		;
-	if (queue_ctl_read(qid, &ctl, &error) <= 0)
-		_exit(0);
+	if (queue_ctl_read(qid, &ctl, &error) <= 0) {
+		close(lockfd);	/* and with it the lock */
+		free(ctlpath);
+		free(datapath);
+		return;
+	}
 	datafd = open(datapath, O_RDONLY | O_CLOEXEC);
 	str_init(&rec, 256);
 	todo = xcalloc(count, sizeof(*todo));
@@ -1455,36 +1526,254 @@ static void run_job(char **f, size_t count)
 		log_error("%s: %s", qid, error);
 		_exit(1);
 	}
-	_exit(0);
+	str_free(&rec);
+	free(todo);
+	ctl_file_free(&ctl);
+	if (datafd >= 0)
+		close(datafd);
+	close(lockfd);		/* the lock goes last, after the records */
+	free(ctlpath);
+	free(datapath);
+}
+
+/* ---- the workers ---- */
+
+/* A worker is a process forked from the module that runs deliveries one
+ * after the other: one fork for many deliveries instead of one each, and
+ * what a process caches (the aliases database, the routes, authlib's
+ * socket path, resolved symbols) is kept from one delivery to the next.
+ * Between deliveries it is root again with its file system ids (checked
+ * by account_leave()) in "/".  It gets job lines on its socket and
+ * answers "\n" when a job's outcomes are recorded, "x\n" when that was
+ * its last job (it then exits).  It exits on end of input, and dies
+ * (status 1) when it cannot record an outcome or take root's file system
+ * ids back; the module then reports the job (courierd retries what was
+ * not recorded) and starts a new worker for the next one. */
+
+/* Jobs a worker runs before it exits (bounds what one could leak). */
+#define WORKER_JOBS_MAX 2000
+
+/* Reads one line (without its newline) from fd into line, blocking.
+ * Returns 1, 0 at end of input, -1 on error or a line too long. */
+static int worker_read_line(int fd, struct str *line, struct str *buf)
+{
+	for (;;) {
+		const char *nl = memchr(str_c(buf), '\n', str_len(buf));
+		char chunk[4096];
+		ssize_t n;
+
+		if (nl != NULL) {
+			size_t len = (size_t)(nl - str_c(buf));
+
+			str_clear(line);
+			str_append_n(line, str_c(buf), len);
+			str_delete_head(buf, len + 1);
+			return 1;
+		}
+		if (str_len(buf) > LINE_MAX_LEN)
+			return -1;
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 && str_len(buf) == 0 ? 0 : -1;
+		str_append_n(buf, chunk, (size_t)n);
+	}
+}
+
+/* Puts /dev/null on fd.  Returns 0, or -1. */
+static int null_fd_onto(int fd)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	if (null < 0)
+		return -1;
+	if (null != fd) {
+		if (dup2(null, fd) < 0) {
+			close(null);
+			return -1;
+		}
+		close(null);
+	}
+	return 0;
+}
+
+__attribute__((noreturn)) static void worker_main(int fd)
+{
+	struct str line, buf;
+
+	/* a write to a gone parent or program fails instead of killing */
+	signal(SIGPIPE, SIG_IGN);
+	/* courierd's pipes are the module's alone: its end of input and
+	 * the module's death must not wait for us */
+	if (null_fd_onto(0) < 0 || null_fd_onto(1) < 0)
+		_exit(1);
+	str_init(&line, 256);
+	str_init(&buf, 4096);
+	for (unsigned int jobs = 1;; jobs++) {
+		bool last = jobs >= WORKER_JOBS_MAX;
+		char **f;
+		size_t count = 0;
+
+		if (worker_read_line(fd, &line, &buf) <= 0)
+			_exit(0);
+		f = str_split(str_c(&line), "\t");
+		while (f[count] != NULL)
+			count++;
+		/* the module checked the line (start_job()) */
+		run_job(f, count);
+		str_split_free(&f);
+		if (fd_cb(&fd, last ? "x\n" : "\n", last ? 2 : 1) < 0 || last)
+			_exit(0);
+	}
 }
 
 /* ---- the module process ---- */
 
-struct child {
+struct worker {
 	pid_t pid;
-	char *delid;
-	struct child *next;
+	int fd;			/* our end of its socket */
+	struct io *io;
+	char *delid;		/* the job it runs, NULL when idle */
+	bool retiring;		/* said "x": takes no more jobs */
+	struct worker *next;
 };
 
 static struct {
 	struct ioloop *loop;
 	struct module_io *io;
-	struct child *children;
+	struct worker *workers;
+	unsigned int busy;
 	bool eof;
 } m;
 
+static void worker_input(void *context);
+
 static void maybe_exit(void)
 {
-	if (m.eof && m.children == NULL)
+	if (m.eof && m.busy == 0)
 		ioloop_stop(m.loop);
+}
+
+/* Forgets a worker (its process is reaped by sigchld_cb()); a job it
+ * had is reported as over: courierd looks at what was recorded. */
+static void worker_remove(struct worker *w)
+{
+	for (struct worker **p = &m.workers; *p != NULL; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	}
+	if (w->delid != NULL) {
+		log_error("delivery %s: its worker (pid %ld) ended before "
+			  "it was over", w->delid, (long)w->pid);
+		module_io_report(w->delid);
+		free(w->delid);
+		m.busy--;
+	}
+	io_remove(&w->io);
+	close(w->fd);
+	free(w);
+	maybe_exit();
+}
+
+static struct worker *worker_start(void)
+{
+	struct worker *w;
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		ioloop_child_prepare_exec();
+		close(sv[0]);
+		/* the other workers' sockets: they must see the end of
+		 * input when the module closes them */
+		for (struct worker *o = m.workers; o != NULL; o = o->next)
+			close(o->fd);
+		worker_main(sv[1]);
+	}
+	close(sv[1]);
+	w = xcalloc(1, sizeof(*w));
+	w->pid = pid;
+	w->fd = sv[0];
+	w->next = m.workers;
+	m.workers = w;
+	w->io = io_add(m.loop, w->fd, IO_READ, worker_input, w);
+	return w;
+}
+
+static void worker_input(void *context)
+{
+	struct worker *w = context;
+	char buf[16];
+	ssize_t n = read(w->fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	/* one job at a time: its answer is all a worker writes */
+	if (n <= 0 || w->delid == NULL || buf[n - 1] != '\n') {
+		worker_remove(w);
+		return;
+	}
+	module_io_report(w->delid);
+	free(w->delid);
+	w->delid = NULL;
+	m.busy--;
+	if (buf[0] == 'x') {
+		w->retiring = true;
+		worker_remove(w);	/* it exits */
+		return;
+	}
+	maybe_exit();
+}
+
+/* Hands the job to an idle worker, or a new one. */
+static bool worker_give(const char *delid, const char *line)
+{
+	struct worker *w = NULL;
+	struct str msg;
+	int r;
+
+	for (struct worker *o = m.workers; o != NULL && w == NULL;
+	     o = o->next) {
+		if (o->delid == NULL && !o->retiring)
+			w = o;
+	}
+	if (w == NULL && (w = worker_start()) == NULL)
+		return false;
+	str_init(&msg, strlen(line) + 2);
+	str_append(&msg, line);
+	str_append_c(&msg, '\n');
+	/* an idle worker waits in read(): the write cannot block for long */
+	r = fd_cb(&w->fd, str_c(&msg), str_len(&msg));
+	str_free(&msg);
+	if (r < 0) {
+		log_error("worker %ld: %s", (long)w->pid, strerror(errno));
+		worker_remove(w);
+		return false;
+	}
+	w->delid = xstrdup(delid);
+	m.busy++;
+	return true;
 }
 
 static void start_job(char *line)
 {
 	char **f = str_split(line, "\t");
 	size_t count = 0;
-	struct child *c;
-	pid_t pid;
+
 
 	while (f[count] != NULL)
 		count++;
@@ -1493,25 +1782,10 @@ static void start_job(char *line)
 		log_error("malformed delivery request");
 		if (count > 0)
 			module_io_report(f[0]);
-		str_split_free(&f);
-		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		log_error("fork: %s", strerror(errno));
+	} else if (!worker_give(f[0], line) && !worker_give(f[0], line)) {
+		/* a dead worker is replaced once; then courierd retries */
 		module_io_report(f[0]);
-		str_split_free(&f);
-		return;
 	}
-	if (pid == 0) {
-		ioloop_child_prepare_exec();
-		run_job(f, count);
-	}
-	c = xcalloc(1, sizeof(*c));
-	c->pid = pid;
-	c->delid = xstrdup(f[0]);
-	c->next = m.children;
-	m.children = c;
 	str_split_free(&f);
 }
 
@@ -1535,23 +1809,10 @@ static void sigchld_cb(void *context)
 
 	(void)context;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (struct child **p = &m.children; *p != NULL;
-		     p = &(*p)->next) {
-			struct child *c = *p;
-
-			if (c->pid != pid)
-				continue;
-			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-				log_error("delivery %s ended with status %d",
-					  c->delid, status);
-			module_io_report(c->delid);
-			*p = c->next;
-			free(c->delid);
-			free(c);
-			break;
-		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			log_error("worker %ld ended with status %d",
+				  (long)pid, status);
 	}
-	maybe_exit();
 }
 
 static void sigterm_cb(void *context)
@@ -1569,6 +1830,9 @@ int main(void)
 	ioloop_signal_add(m.loop, SIGCHLD, sigchld_cb, NULL);
 	ioloop_signal_add(m.loop, SIGTERM, sigterm_cb, NULL);
 	ioloop_run(m.loop);
+	/* idle workers see the end of their input and exit */
+	while (m.workers != NULL)
+		worker_remove(m.workers);
 	module_io_destroy(&m.io);
 	ioloop_destroy(&m.loop);
 	return 0;
