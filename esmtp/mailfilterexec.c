@@ -171,6 +171,25 @@ static char *trusted_instance(bool privileged)
 	return keep;
 }
 
+/* Setuid, the files that say what runs as whom must be root's and
+ * writable by no one else (etc/maildropfilter, etc/aliasfilteracct, the
+ * maildrop program): else the queue user could pick a program to run
+ * as any account.  true when path may be trusted. */
+static bool trusted_file(const char *path, bool privileged)
+{
+	struct stat st;
+
+	if (!privileged)
+		return true;
+	if (stat(path, &st) < 0 || st.st_uid != 0 ||
+	    (st.st_mode & 0022) != 0) {
+		log_error("%s is not root's, or others may write it: "
+			  "not trusted", path);
+		return false;
+	}
+	return true;
+}
+
 /* The maildrop to run: etc/maildropfilter's first line when it is an
  * absolute path, else the suite's own bin/maildrop (beside this
  * helper's install, PREFIX/libexec/courier/mailfilterexec, else
@@ -369,6 +388,19 @@ int main(int argc, char **argv)
 	program = maildrop_program();
 	if (program == NULL)
 		return ESMTP_LMF_EXIT_NOFILTER;
+	{
+		char *mf = config_path("maildropfilter");
+		char *af = config_path("aliasfilteracct");
+		bool ok = trusted_file(mf, privileged) &&
+			  trusted_file(program, privileged) &&
+			  (!alias || access(af, F_OK) < 0 ||
+			   trusted_file(af, privileged));
+
+		free(mf);
+		free(af);
+		if (!ok)
+			return ESMTP_LMF_EXIT_TEMPFAIL;
+	}
 	auth_record_init(&rec);
 	if (alias)
 		r = alias_account(&rec);

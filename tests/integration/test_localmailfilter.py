@@ -365,6 +365,17 @@ def test_filter_runs_as_the_account(lmf):
     m = os.stat(helper)
     assert m.st_mode & 0o7777 == 0o4750 and m.st_uid == 0
     assert m.st_gid == queue_group(lmf)
+    # a maildropfilter others may write is not trusted (it names the
+    # program that runs as the accounts)
+    os.chown(os.path.join(lmf.home, ".mailfilters", "rcptfilter"),
+             os.stat(lmf.home).st_uid, os.stat(lmf.home).st_gid)
+    mf = os.path.join(lmf.etc, "maildropfilter")
+    os.chmod(mf, 0o666)
+    replies, _ = send(lmf, "a@remote.test", [lmf.login], "x")
+    assert replies[0][0] == 451
+    os.chmod(mf, 0o644)
+    replies, _ = send(lmf, "a@remote.test", [lmf.login], "x")
+    assert replies[0][0] == 250
 
 
 def test_aliasfilteracct(lmf):
