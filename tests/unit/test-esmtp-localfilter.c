@@ -170,6 +170,35 @@ static void test_filter_name(void **state)
 	free(n);
 }
 
+static void test_argv(void **state)
+{
+	char **a;
+
+	(void)state;
+	a = esmtp_lmf_argv("/h", 30, "", "u@d", "192.0.2.1", "u@d",
+			   "rcptfilter");
+	assert_string_equal(a[0], "/h");
+	assert_string_equal(a[1], "-t");
+	assert_string_equal(a[2], "30");
+	assert_string_equal(a[3], "-s");
+	assert_string_equal(a[4], "");
+	assert_string_equal(a[6], "u@d");
+	assert_string_equal(a[7], "-i");
+	assert_string_equal(a[9], "u@d");
+	assert_string_equal(a[10], "rcptfilter");
+	assert_null(a[11]);
+	esmtp_lmf_argv_free(&a);
+	assert_null(a);
+	/* no IP; the alias account: -a, before the filter */
+	a = esmtp_lmf_argv("/h", 1, NULL, "s@d", NULL, NULL,
+			   "smtpfilter-alias-s@d");
+	assert_string_equal(a[4], "");
+	assert_string_equal(a[7], "-a");
+	assert_string_equal(a[8], "smtpfilter-alias-s@d");
+	assert_null(a[9]);
+	esmtp_lmf_argv_free(&a);
+}
+
 static void test_run(void **state)
 {
 	char *argv_ok[] = { (char *)"/bin/sh", (char *)"-c",
@@ -209,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_texts),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_filter_name),
+		cmocka_unit_test(test_argv),
 		cmocka_unit_test(test_run),
 	};
 
