@@ -762,6 +762,7 @@ static int msg_finish(struct qentry *e, const struct ctl_file *ctl,
 	bool *failed = xcalloc(ctl->rcpt_count + 1, sizeof(bool));
 	bool *delivered = xcalloc(ctl->rcpt_count + 1, sizeof(bool));
 	const char *error;
+	bool any_failed = false, any_delivered = false;
 	int ret = 0;
 
 	for (size_t i = 0; i < ctl->rcpt_count; i++) {
@@ -771,15 +772,18 @@ static int msg_finish(struct qentry *e, const struct ctl_file *ctl,
 			ctl_rcpt_wants(r, CTL_NOTIFY_FAILURE);
 		delivered[i] = r->status == CTL_STATUS_DELIVERED &&
 			ctl_rcpt_wants(r, CTL_NOTIFY_SUCCESS);
+		any_failed = any_failed || failed[i];
+		any_delivered = any_delivered || delivered[i];
 		log_info("%s: <%s> %s%s%s", e->qid, r->address,
 			 r->status == CTL_STATUS_DELIVERED ? "delivered" :
 			 "failed", r->diag != NULL ? ": " : "",
 			 r->diag != NULL ? r->diag : "");
 	}
-	if (dsn_send(e->qid, ctl, DSN_FAILED, failed, now, NULL,
-		     &error) < 0 ||
-	    dsn_send(e->qid, ctl, DSN_DELIVERED, delivered, now, NULL,
-		     &error) < 0) {
+	/* (most messages owe none: no look at the data file for them) */
+	if ((any_failed && dsn_send(e->qid, ctl, DSN_FAILED, failed, now,
+				    NULL, &error) < 0) ||
+	    (any_delivered && dsn_send(e->qid, ctl, DSN_DELIVERED, delivered,
+				       now, NULL, &error) < 0)) {
 		log_error("%s: cannot queue a DSN: %s", e->qid, error);
 		ret = -1;
 	} else if (queue_remove(e->qid, &error) < 0) {
