@@ -531,6 +531,10 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	lmf_helper = find_lmf_helper();
+	if (lmf_helper == NULL)
+		log_warning("esmtpd: libexec/courier/mailfilterexec is not "
+			    "installed: recipients' filters "
+			    "(etc/maildropfilter) are off");
 	for (int i = 0; i < L_COUNT; i++) {
 		struct listener *l = &listeners[i];
 		int r = esmtp_settings_load(&l->set, l->file, errs);

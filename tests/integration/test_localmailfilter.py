@@ -255,6 +255,16 @@ def test_no_maildropfilter_no_filtering(lmf):
     assert replies[0][0] == 250 and final[0] == 250
 
 
+def test_missing_program_is_temporary(lmf):
+    """etc/maildropfilter naming a program that is not there: 451, the
+    recipient is not taken unfiltered."""
+    write_filter(lmf.home, "rcptfilter", "EXITCODE=0\n")
+    with open(os.path.join(lmf.etc, "maildropfilter"), "w") as f:
+        f.write("/nonexistent/maildrop\n")
+    replies, _ = send(lmf, "a@remote.test", [lmf.login], "x")
+    assert replies[0][0] == 451
+
+
 def test_no_filter_file_accepts(lmf):
     """A .mailfilters folder without rcptfilter (or default): as if the
     account had no filter."""
