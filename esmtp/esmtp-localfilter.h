@@ -35,7 +35,7 @@
 #include "str.h"
 
 /* The helper's exit codes. */
-#define ESMTP_LMF_EXIT_ACCEPT 0		/* accepted (whitelisted at RCPT) */
+#define ESMTP_LMF_EXIT_ACCEPT 0		/* accepted (RCPT: whitelisted) */
 #define ESMTP_LMF_EXIT_REJECT 1		/* refused */
 #define ESMTP_LMF_EXIT_USAGE 2		/* bad command line (temporary) */
 #define ESMTP_LMF_EXIT_NOFILTER 3	/* the account has no such filter */

@@ -31,9 +31,10 @@
  * that maildrop, running as the account, needs no authlib lookup (the
  * accounts cannot reach authdaemond's socket).  The filter's environment
  * holds SENDER, RECIPIENT, TCPREMOTEIP, HOME, PATH, SHELL and a trusted
- * COURIER_INSTANCE, nothing else.  Not setuid (a test instance, everything one uid), it runs a filter only
- * for accounts of its own uid.  The filter is killed (with its process
- * group) after the timeout. */
+ * COURIER_INSTANCE, nothing else.  Not setuid (a test instance,
+ * everything one uid), it runs a filter only for accounts of its own
+ * uid.  The filter is killed (with its process group) after the
+ * timeout. */
 #include "config.h"
 
 #include <ctype.h>
