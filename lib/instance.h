@@ -17,6 +17,15 @@ const char *instance_datadir(void);
 /* "etcdir/name" and "vardir/name", newly allocated (caller frees). */
 char *instance_etc_path(const char *name);
 char *instance_var_path(const char *name);
+/* The suite's program REL ("sbin/esmtpd", "bin/maildrop",
+ * "libexec/courier/mailfilterexec") of the install tree this process runs
+ * from: LEVELS folders above the folder of /proc/self/exe (1 for a
+ * program in bin/ or sbin/, 3 in libexec/courier/modules/), so that an
+ * install moved to another prefix (a test's) finds its own programs;
+ * when it is not there, the configured BINDIR, SBINDIR or LIBEXECDIR
+ * (else PREFIX) path.  Newly allocated (caller frees); the file may not
+ * exist. */
+char *instance_program(int levels, const char *rel);
 /* Forgets cached paths (after COURIER_INSTANCE changed, in tests). */
 void instance_reset(void);
 

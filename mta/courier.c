@@ -44,20 +44,7 @@ static pid_t running(void)
 
 static char *courierd_path(void)
 {
-	char *exe = realpath("/proc/self/exe", NULL);
-	char *path;
-
-	if (exe != NULL) {
-		char *dir = xstrdup(exe);
-
-		path = xasprintf("%s/courierd", dirname(dir));
-		free(dir);
-		free(exe);
-		if (access(path, X_OK) == 0)
-			return path;
-		free(path);
-	}
-	return xasprintf("%s/courierd", instance_sbindir());
+	return instance_program(1, "sbin/courierd");
 }
 
 static int cmd_start(void)

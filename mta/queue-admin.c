@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctlfile.h"
+#include "instance.h"
 #include "mem.h"
 #include "queue-admin.h"
 #include "queue.h"
@@ -185,19 +186,6 @@ int queue_admin_cancel(const char *qid, const char *reason, uid_t uid,
 
 char *queue_admin_submit_program(void)
 {
-	char *exe = realpath("/proc/self/exe", NULL), *path = NULL;
-
-	if (exe != NULL) {
-		char *slash = strrchr(exe, '/');
-
-		if (slash != NULL) {
-			*slash = '\0';
-			/* bin/ or sbin/: sbin/submit is ../sbin/submit */
-			path = xasprintf("%s/../sbin/submit", exe);
-			if (access(path, X_OK) < 0)
-				x_free(path);
-		}
-		free(exe);
-	}
-	return path != NULL ? path : xstrdup(SBINDIR "/submit");
+	/* run from bin/ (mailq, cancelmsg) */
+	return instance_program(1, "sbin/submit");
 }

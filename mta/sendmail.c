@@ -42,6 +42,7 @@
 #include "log.h"
 #include "queue-admin.h"
 #include "queue.h"
+#include "instance.h"
 #include "mem.h"
 #include "rfc822-addr.h"
 #include "rfc822-header.h"
@@ -361,24 +362,9 @@ static size_t input_read(struct input *in)
  * Returns only when it cannot be run. */
 static int run_smtp_stdio(const char *argv0)
 {
-	char *exe = realpath("/proc/self/exe", NULL), *path = NULL;
+	char *path = instance_program(1, "sbin/esmtpd");
 
 	(void)argv0;
-	if (exe != NULL) {
-		char *slash = strrchr(exe, '/');
-
-		if (slash != NULL) {
-			*slash = '\0';
-			path = xasprintf("%s/../sbin/esmtpd", exe);
-			if (access(path, X_OK) < 0) {
-				free(path);
-				path = NULL;
-			}
-		}
-		free(exe);
-	}
-	if (path == NULL)
-		path = xstrdup(SBINDIR "/esmtpd");
 	execl(path, "esmtpd", "--stdio", (char *)NULL);
 	fprintf(stderr, "sendmail: cannot run %s: %s\n", path,
 		strerror(errno));
