@@ -118,7 +118,7 @@ int mail_index_claim_recent(struct mail_index *index, uint32_t *first_r,
 		*first_r = hdr.first_recent_uid;
 		return 0;
 	}
-	return mail_index_write_txn(index, recent_fn, first_r, error_r);
+	return mail_index_write_txn_relaxed(index, recent_fn, first_r, error_r);
 }
 
 /* ---- APPEND ---- */
@@ -289,6 +289,7 @@ int mail_index_add(struct mail_index *index, const char *name,
 		.name = name, .keywords = keywords,
 		.keyword_count = keyword_count,
 	};
+	int ret;
 
 	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL ||
 	    strlen(name) > MAILDIR_NAME_MAX) {
@@ -308,7 +309,12 @@ int mail_index_add(struct mail_index *index, const char *name,
 		errno = EINVAL;
 		return -1;
 	}
-	if (mail_index_write_txn(index, add_fn, &ctx, error_r) < 0)
+	/* The file is in the folder already: a recheck scan in the
+	 * transaction would index it without its keywords. */
+	index->no_writer_scan = true;
+	ret = mail_index_write_txn(index, add_fn, &ctx, error_r);
+	index->no_writer_scan = false;
+	if (ret < 0)
 		return -1;
 	*uid_r = ctx.uid;
 	return 0;

@@ -231,7 +231,7 @@ int mail_index_dates_flush(struct mail_index *index, size_t min)
 
 	if (index->pending_count == 0 || index->pending_count < min)
 		return 0;
-	if (mail_index_write_txn(index, flush_fn, NULL, &error) < 0) {
+	if (mail_index_write_txn_relaxed(index, flush_fn, NULL, &error) < 0) {
 		log_warning("mail index %s: storing internal dates: %s",
 			    index->dir, error);
 		index->pending_count = 0;

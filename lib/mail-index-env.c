@@ -81,6 +81,43 @@ static void env_free(struct mail_index_env *e)
 	free(e);
 }
 
+/* Opens the "modseq" database, making it from "msgs" in an index written
+ * before it existed.  Returns 0 or an LMDB code. */
+static int modseq_db_open(struct mail_index_env *e, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	MDB_val key, val, mkey, mval = { 0, (void *)"" };
+	uint8_t k[12];
+	int rc;
+
+	rc = mdb_dbi_open(txn, "modseq", 0, &e->db_modseq);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	rc = mdb_dbi_open(txn, "modseq", MDB_CREATE, &e->db_modseq);
+	if (rc != 0)
+		return rc;
+	rc = mdb_cursor_open(txn, e->db_msgs, &cur);
+	if (rc != 0)
+		return rc;
+	mkey.mv_size = sizeof(k);
+	mkey.mv_data = k;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		struct mail_index_rec_disk d;
+
+		if (key.mv_size != 4 || val.mv_size < sizeof(d))
+			continue;
+		memcpy(&d, val.mv_data, sizeof(d));
+		mail_index_be64(k, d.modseq);
+		memcpy(k + 8, key.mv_data, 4);
+		rc = mdb_put(txn, e->db_modseq, &mkey, &mval, 0);
+		if (rc != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* Opens the LMDB file at path.  Returns 0, 1 if the file is damaged
  * (caller deletes it and retries), -1 on other errors. */
 static int env_open(const char *path, uint64_t map_size,
@@ -129,7 +166,8 @@ static int env_open(const char *path, uint64_t map_size,
 	    (rc = mdb_dbi_open(txn, "expunged", MDB_CREATE,
 			       &e->db_expunged)) == 0 &&
 	    (rc = mdb_dbi_open(txn, "kw", MDB_CREATE, &e->db_kw)) == 0 &&
-	    (rc = mdb_dbi_open(txn, "cache", MDB_CREATE, &e->db_cache)) == 0)
+	    (rc = mdb_dbi_open(txn, "cache", MDB_CREATE, &e->db_cache)) == 0 &&
+	    (rc = modseq_db_open(e, txn)) == 0)
 		rc = mdb_txn_commit(txn);
 	else if (rc != 0 && txn != NULL)
 		mdb_txn_abort(txn);

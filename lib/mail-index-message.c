@@ -294,5 +294,5 @@ int mail_index_get_vsizes(struct mail_index *index, const uint32_t *uids,
 
 	if (count == 0)
 		return 0;
-	return mail_index_write_txn(index, vsizes_fn, &ctx, error_r);
+	return mail_index_write_txn_relaxed(index, vsizes_fn, &ctx, error_r);
 }

@@ -8,6 +8,9 @@
  *   "expunged" MODSEQ (BE u64) + UID (BE u32) -> empty
  *   "kw"       'n' + lowercase name -> id (u32);  'i' + id (BE u32) -> name
  *   "cache"    UID (BE u32) + field name -> blob
+ *   "modseq"   MODSEQ (BE u64) + UID (BE u32) -> empty, one per message:
+ *              the messages changed since a MODSEQ without reading all
+ *              (made from "msgs" when an index without it is opened)
  * Big-endian keys make LMDB's byte order the numeric order. */
 #ifndef MAIL_INDEX_PRIVATE_H
 #define MAIL_INDEX_PRIVATE_H
@@ -106,6 +109,7 @@ struct mail_index_env {
 	char *path;
 	MDB_env *env;
 	MDB_dbi db_meta, db_msgs, db_bases, db_expunged, db_kw, db_cache;
+	MDB_dbi db_modseq;
 	MDB_txn *rtxn;		/* cached read transaction (reset) */
 	bool rtxn_busy;
 };
@@ -149,6 +153,18 @@ struct mail_index {
 	/* new/ and cur/ opened for fstatat() of lazy dates (-1 until
 	 * first needed). */
 	int dfd_new, dfd_cur;
+	/* The next write transaction must not scan (mail_index_add()). */
+	bool no_writer_scan;
+	/* "<dir>/courier-suite.index-busy", the writers' marker. */
+	char *busy_path;
+	/* A sync put off while a writer was at work (see
+	 * mail_index_sync_defer()): the writer's sequence number, the
+	 * stamps seen then, and when the first of a chain of put-off
+	 * syncs was. */
+	bool defer_active;
+	uint64_t defer_seq;
+	struct mail_index_hdr defer_seen;
+	struct mail_index_stamp defer_since;
 };
 
 /* A date or RFC822.SIZE read lazily, waiting to be stored. */
@@ -209,6 +225,17 @@ typedef int mail_index_write_fn(struct mail_index *index, MDB_txn *txn,
  * -1. */
 int mail_index_write_txn(struct mail_index *index, mail_index_write_fn *fn,
 			 void *context, const char **error_r);
+/* As mail_index_write_txn() for a change that moves no message in or
+ * out of the folder (flags, keywords, \Recent, dates and sizes read
+ * from the files): its commit syncs the data pages but not LMDB's meta
+ * page (MDB_NOMETASYNC), one device flush instead of two.  A power
+ * failure may then undo the last such commits, never more (the meta
+ * page names a whole earlier snapshot) and never a message: the file
+ * renames they recorded are found again by the next scan (the stamps
+ * then differ).  See doc/imap.md, "Durability". */
+int mail_index_write_txn_relaxed(struct mail_index *index,
+				 mail_index_write_fn *fn, void *context,
+				 const char **error_r);
 
 /* ---- mail-index-rec.c: header, records, flags ---- */
 
@@ -321,6 +348,8 @@ int mail_index_sync_stamps(struct mail_index *index,
 /* The racy window of stamp m in nanoseconds (MAIL_INDEX_RACY_FINE_NSEC
  * when m has nanoseconds, else MAIL_INDEX_RACY_SECS). */
 int64_t mail_index_sync_racy_nsec(const struct mail_index_stamp *m);
+/* True if hdr's stamp of new/ is trusted (see the top of mail-index.h). */
+bool mail_index_sync_new_trusted(const struct mail_index_hdr *hdr);
 /* True if hdr's three stamps equal those in now. */
 bool mail_index_sync_stamps_equal(const struct mail_index_hdr *hdr,
 				  const struct mail_index_hdr *now);
@@ -359,6 +388,52 @@ void mail_index_sync_own_change(struct mail_index_hdr *hdr,
 				const struct mail_index_hdr *pre,
 				const struct mail_index_hdr *post,
 				unsigned outside);
+/* ---- the writers' marker (mail-index-sync.c) ----
+ *
+ * A change by a write transaction renames or unlinks files before its
+ * commit records the directories' new stamps: a session that looks in
+ * between sees cur/ changed and the index not, and would wait for the
+ * writer lock to find out that nothing happened but the change in
+ * flight.  So every write transaction numbers itself (the "busy" value in
+ * the meta database, one above the last committed one) and, before it
+ * touches the folder, sets the nanoseconds of the mtime of
+ * "<dir>/courier-suite.index-busy" to that number modulo 10^9; its commit
+ * stores the number.  A reader that finds the marker ahead of the stored
+ * number knows that a writer is at work (or died at work: the next
+ * holder of the writer lock resets the marker). */
+
+/* The marker's name in the folder. */
+#define MAIL_INDEX_BUSY_FILE MAIL_INDEX_FILE_NAME "-busy"
+/* Longest a session puts off looking at a change while the marker says a
+ * writer is at work (a writer that died, a change by another program
+ * made while our writers kept the marker busy). */
+#define MAIL_INDEX_DEFER_NSEC (1000LL * 1000000)
+
+/* The last committed writer number (0 if none).  Returns 0 or -1. */
+int mail_index_busy_get(struct mail_index *index, MDB_txn *txn,
+			uint64_t *seq_r, const char **error_r);
+/* Stores the writer number seq in txn.  Returns 0 or -1. */
+int mail_index_busy_put(struct mail_index *index, MDB_txn *txn, uint64_t seq,
+			const char **error_r);
+/* Sets the marker to seq (created if missing).  Returns 0, or -1 if it
+ * could not be set (readers then take the writer lock as before). */
+int mail_index_busy_mark(struct mail_index *index, uint64_t seq);
+/* True if the marker shows a writer past the committed number seq (at
+ * work, or one that died at work).  A missing marker shows none. */
+bool mail_index_busy_ahead(struct mail_index *index, uint64_t seq);
+/* For a sync without MAIL_INDEX_SYNC_FORCE whose stamps (now) differ
+ * from the stored header hdr (committed writer number seq): true if the
+ * difference is a writer's change in flight and the sync may use the
+ * stored state without taking the writer lock.  It is, if the marker
+ * says a writer is at work and what this session saw while putting off
+ * earlier syncs was accounted for by the writers that committed since
+ * (their stamps reached it), for at most MAIL_INDEX_DEFER_NSEC from the
+ * first of a chain of put-off syncs.  Clears the state when it answers
+ * false. */
+bool mail_index_sync_defer(struct mail_index *index,
+			   const struct mail_index_hdr *hdr, uint64_t seq,
+			   const struct mail_index_hdr *now);
+
 /* Full scan inside the write transaction txn: hdr is updated (stamps
  * included).  build: the index is new (import Courier's files). */
 int mail_index_sync_scan(struct mail_index *index, MDB_txn *txn,

@@ -92,7 +92,7 @@ int mail_index_lookup_base(struct mail_index *index, const char *base,
 }
 
 static int iterate(struct mail_index *index, uint32_t first, uint32_t last,
-		   bool by_modseq, uint64_t modseq, unsigned read_flags,
+		   unsigned read_flags,
 		   mail_index_iter_cb *cb, void *context,
 		   const char **error_r)
 {
@@ -123,15 +123,6 @@ static int iterate(struct mail_index *index, uint32_t first, uint32_t last,
 		uid = mail_index_get_be32(key.mv_data);
 		if (uid > last)
 			break;
-		if (by_modseq) {
-			struct mail_index_rec_disk d;
-
-			if (val.mv_size < sizeof(d))
-				continue;
-			memcpy(&d, val.mv_data, sizeof(d));
-			if (d.modseq <= modseq)
-				continue;
-		}
 		if (!mail_index_rec_decode(&val, &rec)) {
 			mail_index_rec_free(&rec);
 			continue;
@@ -158,8 +149,7 @@ int mail_index_iterate(struct mail_index *index, uint32_t first,
 		       uint32_t last, mail_index_iter_cb *cb, void *context,
 		       const char **error_r)
 {
-	return iterate(index, first, last, false, 0, 0, cb, context,
-		       error_r);
+	return iterate(index, first, last, 0, cb, context, error_r);
 }
 
 int mail_index_iterate_flags(struct mail_index *index, uint32_t first,
@@ -167,16 +157,88 @@ int mail_index_iterate_flags(struct mail_index *index, uint32_t first,
 			     mail_index_iter_cb *cb, void *context,
 			     const char **error_r)
 {
-	return iterate(index, first, last, false, 0, read_flags, cb, context,
+	return iterate(index, first, last, read_flags, cb, context,
 		       error_r);
+}
+
+static int u32_cmp(const void *a, const void *b);
+
+/* The messages with MODSEQ above modseq, in UID order, read through the
+ * "modseq" database: as many lookups as changed messages instead of a
+ * pass over the folder (every session's sync after any change).  One
+ * snapshot for the list and the records. */
+static int iterate_changed(struct mail_index *index, uint64_t modseq,
+			   unsigned read_flags, mail_index_iter_cb *cb,
+			   void *context, const char **error_r)
+{
+	struct mail_index_rec rec;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	uint8_t k[12];
+	MDB_val key = { 12, k }, val;
+	uint32_t *uids = NULL;
+	size_t n = 0, alloc = 0;
+	int rc, ret = 0;
+
+	if (modseq == UINT64_MAX)
+		return 0;
+	if (mail_index_read_begin(index, &txn, error_r) < 0)
+		return -1;
+	rc = mdb_cursor_open(txn, index->env->db_modseq, &cur);
+	if (rc != 0) {
+		mail_index_read_end(index, &txn);
+		mail_index_set_mdb_error(error_r, "cursor", rc);
+		return -1;
+	}
+	mail_index_be64(k, modseq + 1);
+	mail_index_be32(k + 8, 0);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (key.mv_size != 12)
+			continue;
+		if (n == alloc) {
+			alloc = alloc == 0 ? 64 : alloc * 2;
+			uids = xreallocarray(uids, alloc, sizeof(*uids));
+		}
+		uids[n++] = mail_index_get_be32((const uint8_t *)key.mv_data +
+						8);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND) {
+		mail_index_read_end(index, &txn);
+		free(uids);
+		mail_index_set_mdb_error(error_r, "iterate", rc);
+		return -1;
+	}
+	if (n > 1)
+		qsort(uids, n, sizeof(*uids), u32_cmp);
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		int r = mail_index_rec_get(index, txn, uids[i], &rec, NULL,
+					   error_r);
+
+		if (r < 0) {
+			ret = -1;
+		} else if (r > 0 && rec.d.modseq > modseq) {
+			ret = cb(mail_index_rec_export_read(
+					 index, &rec,
+					 read_flags | thread_read_flags),
+				 context);
+		}
+		mail_index_rec_free(&rec);
+	}
+	mail_index_read_end(index, &txn);
+	free(uids);
+	(void)mail_index_dates_flush(index, MAIL_INDEX_PENDING_FLUSH);
+	if (ret < 0)
+		return mail_index_fail_check_damage(index);
+	return ret;
 }
 
 int mail_index_iterate_changed(struct mail_index *index, uint64_t modseq,
 			       mail_index_iter_cb *cb, void *context,
 			       const char **error_r)
 {
-	return iterate(index, 1, UINT32_MAX, true, modseq, 0, cb, context,
-		       error_r);
+	return iterate_changed(index, modseq, 0, cb, context, error_r);
 }
 
 int mail_index_iterate_changed_flags(struct mail_index *index,
@@ -184,8 +246,8 @@ int mail_index_iterate_changed_flags(struct mail_index *index,
 				     mail_index_iter_cb *cb, void *context,
 				     const char **error_r)
 {
-	return iterate(index, 1, UINT32_MAX, true, modseq, read_flags, cb,
-		       context, error_r);
+	return iterate_changed(index, modseq, read_flags, cb, context,
+			       error_r);
 }
 
 int mail_index_uids(struct mail_index *index, uint32_t **uids_r,

@@ -3,6 +3,7 @@
  * maildir flag letters. */
 #include "config.h"
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,56 @@ static void counters_add(struct mail_index_hdr *hdr,
 		hdr->total_size -= rec->d.size;
 }
 
+static void modseq_key(uint8_t k[12], uint64_t modseq, uint32_t uid)
+{
+	mail_index_be64(k, modseq);
+	mail_index_be32(k + 8, uid);
+}
+
+/* Keeps "modseq" in step with a record written over old (NULL: a new
+ * one, or one whose stored version is read here).  Returns an LMDB
+ * code. */
+static int modseq_move(struct mail_index *index, MDB_txn *txn,
+		       const struct mail_index_rec *old,
+		       const struct mail_index_rec_disk *d)
+{
+	struct mail_index_rec_disk prev;
+	uint8_t k[12], pk[12];
+	MDB_val key = { 12, k }, empty = { 0, (void *)"" }, mkey, mval;
+	bool had = false;
+	int rc;
+
+	if (old != NULL) {
+		if (old->d.modseq == d->modseq)
+			return 0;
+		prev = old->d;
+		had = true;
+	} else {
+		mail_index_be32(pk, d->uid);
+		mkey.mv_size = 4;
+		mkey.mv_data = pk;
+		rc = mdb_get(txn, index->env->db_msgs, &mkey, &mval);
+		if (rc == 0 && mval.mv_size >= sizeof(prev)) {
+			memcpy(&prev, mval.mv_data, sizeof(prev));
+			had = true;
+		} else if (rc != 0 && rc != MDB_NOTFOUND) {
+			return rc;
+		}
+	}
+	if (had) {
+		if (prev.modseq == d->modseq)
+			return 0;
+		modseq_key(pk, prev.modseq, d->uid);
+		mkey.mv_size = 12;
+		mkey.mv_data = pk;
+		rc = mdb_del(txn, index->env->db_modseq, &mkey, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return rc;
+	}
+	modseq_key(k, d->modseq, d->uid);
+	return mdb_put(txn, index->env->db_modseq, &key, &empty, 0);
+}
+
 int mail_index_rec_put(struct mail_index *index, MDB_txn *txn,
 		       struct mail_index_hdr *hdr,
 		       const struct mail_index_rec *old,
@@ -216,9 +267,11 @@ int mail_index_rec_put(struct mail_index *index, MDB_txn *txn,
 	p[uidl_len] = '\0';
 
 	mail_index_be32(k, d.uid);
+	rc = modseq_move(index, txn, old, &d);
 	val.mv_size = size;
 	val.mv_data = buf;
-	rc = mdb_put(txn, index->env->db_msgs, &key, &val, 0);
+	if (rc == 0)
+		rc = mdb_put(txn, index->env->db_msgs, &key, &val, 0);
 	free(buf);
 	if (rc == 0 && (old == NULL || old->d.base_len != d.base_len ||
 			memcmp(old->name, rec->name, d.base_len) != 0)) {
@@ -258,15 +311,33 @@ int mail_index_rec_delete(struct mail_index *index, MDB_txn *txn,
 {
 	uint8_t k[4], ek[12];
 	MDB_val key = { 4, k }, bkey = { rec->d.base_len, rec->name };
-	MDB_val ekey = { 12, ek }, eval = { 0, (void *)"" };
+	MDB_val ekey = { 12, ek }, eval = { 0, (void *)"" }, sval;
+	uint64_t stored_modseq;
 	int rc;
 
 	mail_index_be32(k, rec->d.uid);
 	mail_index_be64(ek, modseq);
 	mail_index_be32(ek + 8, rec->d.uid);
+	/* The MODSEQ stored, whatever the caller's copy says. */
+	stored_modseq = rec->d.modseq;
+	rc = mdb_get(txn, index->env->db_msgs, &key, &sval);
+	if (rc == 0 && sval.mv_size >= sizeof(struct mail_index_rec_disk))
+		memcpy(&stored_modseq,
+		       (const uint8_t *)sval.mv_data +
+			       offsetof(struct mail_index_rec_disk, modseq),
+		       sizeof(stored_modseq));
 	rc = mdb_del(txn, index->env->db_msgs, &key, NULL);
 	if (rc == 0) {
 		rc = mdb_del(txn, index->env->db_bases, &bkey, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	if (rc == 0) {
+		uint8_t mk[12];
+		MDB_val mkey = { 12, mk };
+
+		modseq_key(mk, stored_modseq, rec->d.uid);
+		rc = mdb_del(txn, index->env->db_modseq, &mkey, NULL);
 		if (rc == MDB_NOTFOUND)
 			rc = 0;
 	}

@@ -291,7 +291,7 @@ int mail_index_store(struct mail_index *index, const uint32_t *uids,
 	if (count == 0)
 		return 0;
 	ctx.kw_ids = xcalloc(change->keyword_count + 1, sizeof(uint32_t));
-	ret = mail_index_write_txn(index, store_fn, &ctx, error_r);
+	ret = mail_index_write_txn_relaxed(index, store_fn, &ctx, error_r);
 	free(ctx.kw_ids);
 	return ret;
 }

@@ -103,6 +103,11 @@ bool mail_index_sync_stamps_trusted(const struct mail_index_hdr *hdr)
 	       stamp_trusted(&hdr->kw_mtime, &hdr->taken_at);
 }
 
+bool mail_index_sync_new_trusted(const struct mail_index_hdr *hdr)
+{
+	return stamp_trusted(&hdr->new_mtime, &hdr->taken_at);
+}
+
 bool mail_index_sync_stamps_equal(const struct mail_index_hdr *hdr,
 				  const struct mail_index_hdr *now)
 {
@@ -218,6 +223,150 @@ void mail_index_sync_own_change(struct mail_index_hdr *hdr,
 	}
 	if (changed)
 		hdr->taken_at = taken_at;
+}
+
+/* ---- the writers' marker ---- */
+
+int mail_index_busy_get(struct mail_index *index, MDB_txn *txn,
+			uint64_t *seq_r, const char **error_r)
+{
+	MDB_val key = { 4, (void *)"busy" }, val;
+	int rc;
+
+	*seq_r = 0;
+	rc = mdb_get(txn, index->env->db_meta, &key, &val);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0) {
+		mail_index_set_mdb_error(error_r, "read header", rc);
+		return -1;
+	}
+	if (val.mv_size == 8)
+		*seq_r = mail_index_get_be64(val.mv_data);
+	return 0;
+}
+
+int mail_index_busy_put(struct mail_index *index, MDB_txn *txn, uint64_t seq,
+			const char **error_r)
+{
+	uint8_t buf[8];
+	MDB_val key = { 4, (void *)"busy" }, val = { 8, buf };
+	int rc;
+
+	mail_index_be64(buf, seq);
+	rc = mdb_put(txn, index->env->db_meta, &key, &val, 0);
+	if (rc != 0) {
+		mail_index_set_mdb_error(error_r, "write header", rc);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *busy_path(struct mail_index *index)
+{
+	if (index->busy_path == NULL)
+		index->busy_path = xasprintf("%s/%s", index->dir,
+					     MAIL_INDEX_BUSY_FILE);
+	return index->busy_path;
+}
+
+int mail_index_busy_mark(struct mail_index *index, uint64_t seq)
+{
+	const char *path = busy_path(index);
+	struct timespec ts[2];
+	struct stat st;
+	int fd;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts[1]) < 0)
+		return -1;
+	ts[1].tv_nsec = (long)(seq % 1000000000u);
+	ts[0] = ts[1];
+	if (utimensat(AT_FDCWD, path, ts, 0) < 0) {
+		if (errno != ENOENT)
+			return -1;
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			  0600);
+		if (fd < 0)
+			return -1;
+		(void)close(fd);
+		if (utimensat(AT_FDCWD, path, ts, 0) < 0)
+			return -1;
+	}
+	/* A file system without nanoseconds cannot carry the number: no
+	 * marker then, and readers take the writer lock. */
+	if (stat(path, &st) < 0 || st.st_mtim.tv_nsec != ts[1].tv_nsec) {
+		(void)unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+bool mail_index_busy_ahead(struct mail_index *index, uint64_t seq)
+{
+	struct stat st;
+
+	if (stat(busy_path(index), &st) < 0)
+		return false;
+	return (uint64_t)st.st_mtim.tv_nsec != seq % 1000000000u;
+}
+
+/* True if stamp a is at or after b. */
+static bool stamp_reached(const struct mail_index_stamp *a,
+			  const struct mail_index_stamp *b)
+{
+	return stamp_diff(b, a) >= 0;
+}
+
+static void stamp_max(struct mail_index_stamp *a,
+		      const struct mail_index_stamp *b)
+{
+	if (stamp_diff(a, b) > 0)
+		*a = *b;
+}
+
+bool mail_index_sync_defer(struct mail_index *index,
+			   const struct mail_index_hdr *hdr, uint64_t seq,
+			   const struct mail_index_hdr *now)
+{
+	bool chain = index->defer_active;
+
+	if (chain && seq >= index->defer_seq) {
+		/* The writers we let pass committed: whatever we saw then
+		 * must be in their stamps, else someone else changed the
+		 * folder meanwhile (their pre stamps differed: they left
+		 * the stored ones stale) and it is time to scan. */
+		const struct mail_index_hdr *seen = &index->defer_seen;
+
+		if (!stamp_reached(&hdr->new_mtime, &seen->new_mtime) ||
+		    !stamp_reached(&hdr->cur_mtime, &seen->cur_mtime) ||
+		    !stamp_reached(&hdr->kw_mtime, &seen->kw_mtime)) {
+			index->defer_active = false;
+			return false;
+		}
+		chain = false;
+	} else if (chain) {
+		int64_t age = stamp_diff(&index->defer_since, &now->taken_at);
+
+		if (age < 0 || age >= MAIL_INDEX_DEFER_NSEC) {
+			index->defer_active = false;
+			return false;
+		}
+	}
+	if (!mail_index_busy_ahead(index, seq)) {
+		index->defer_active = false;
+		return false;
+	}
+	if (!chain) {
+		index->defer_since = now->taken_at;
+		index->defer_seen = *now;
+	} else {
+		stamp_max(&index->defer_seen.new_mtime, &now->new_mtime);
+		stamp_max(&index->defer_seen.cur_mtime, &now->cur_mtime);
+		stamp_max(&index->defer_seen.kw_mtime, &now->kw_mtime);
+	}
+	index->defer_active = true;
+	index->defer_seq = seq + 1;
+	return true;
 }
 
 /* ---- keywords ---- */
@@ -480,6 +629,7 @@ static int drop_all(struct mail_index *index, MDB_txn *txn,
 		index->env->db_meta, index->env->db_msgs,
 		index->env->db_bases, index->env->db_expunged,
 		index->env->db_kw, index->env->db_cache,
+		index->env->db_modseq,
 	};
 	int rc;
 

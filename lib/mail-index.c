@@ -99,6 +99,7 @@ void mail_index_close(struct mail_index **_index)
 	str_free(&index->rec_uidl);
 	free(index->dir);
 	free(index->path);
+	free(index->busy_path);
 	free(index);
 	*_index = NULL;
 }
@@ -172,8 +173,9 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 	unsigned writes;
 	struct mail_index_stamp start;
 	MDB_txn *txn = NULL;
+	uint64_t seq = 0;
 	int ret, rc, tries;
-	bool build;
+	bool build, marked;
 
 	if (reopen_if_replaced(index, error_r) < 0)
 		return -1;
@@ -184,12 +186,25 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 		if (mail_index_read_begin(index, &txn, error_r) < 0)
 			return -1;
 		ret = mail_index_hdr_get(index, txn, &hdr, error_r);
+		if (ret > 0 && mail_index_busy_get(index, txn, &seq, error_r) < 0)
+			ret = -1;
 		mail_index_read_end(index, &txn);
 		if (ret < 0)
 			return -1;
-		if (ret > 0 && mail_index_sync_stamps_clean(&hdr, &stamps))
+		if (ret > 0 && mail_index_sync_stamps_clean(&hdr, &stamps)) {
+			index->defer_active = false;
+			goto done;
+		}
+		/* A writer's change in flight: its commit brings the new
+		 * stamps, no need to wait for its lock (the maildir changed
+		 * only by the change it is recording). */
+		if (ret > 0 &&
+		    (!mail_index_sync_stamps_equal(&hdr, &stamps) ||
+		     mail_index_sync_new_trusted(&hdr)) &&
+		    mail_index_sync_defer(index, &hdr, seq, &stamps))
 			goto done;
 	}
+	index->defer_active = false;
 
 	for (tries = 0;; tries++) {
 		if (mail_index_write_begin(index, &txn, error_r) < 0)
@@ -201,6 +216,12 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 			return -1;
 		}
 		build = ret == 0;
+		/* No writer is at work while we hold the lock: a marker
+		 * ahead of the committed number is one that died. */
+		marked = false;
+		if (!build && mail_index_busy_get(index, txn, &seq, NULL) == 0 &&
+		    mail_index_busy_ahead(index, seq))
+			(void)mail_index_busy_mark(index, seq);
 		/* Stamps again, now that we hold the writer lock: another
 		 * process may just have scanned.  If it took its stamps
 		 * after we started (in a later tick of the coarse clock:
@@ -221,6 +242,10 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 		}
 		stored = hdr;
 		writes = index->rec_writes;
+		/* A scan takes a while: the sessions that look meanwhile
+		 * use what the index says and leave the rest to us. */
+		if (!build)
+			marked = mail_index_busy_mark(index, seq + 1) == 0;
 		ret = mail_index_sync_scan(index, txn, &hdr, build, &stamps,
 					   error_r);
 		if (ret == 0 && !build && index->rec_writes == writes &&
@@ -230,10 +255,14 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 			 * and writing the new stamps would not spare
 			 * anyone a scan.  No write, no fsync. */
 			mdb_txn_abort(txn);
+			if (marked)
+				(void)mail_index_busy_mark(index, seq);
 			goto done;
 		}
 		if (ret == 0)
 			ret = mail_index_hdr_put(index, txn, &hdr, error_r);
+		if (ret == 0 && marked)
+			ret = mail_index_busy_put(index, txn, seq + 1, error_r);
 		if (ret == 0) {
 			rc = mdb_txn_commit(txn);
 			if (rc == 0)
@@ -242,6 +271,8 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 		} else {
 			mdb_txn_abort(txn);
 		}
+		if (marked)
+			(void)mail_index_busy_mark(index, seq);
 		if (mail_index_last_mdb_rc != MDB_MAP_FULL ||
 		    tries >= MAIL_INDEX_MAP_RETRIES)
 			return -1;
@@ -311,14 +342,30 @@ int mail_index_get_status(struct mail_index *index,
 	return 0;
 }
 
+static int write_txn(struct mail_index *index, mail_index_write_fn *fn,
+		     void *context, bool relaxed, const char **error_r);
+
 int mail_index_write_txn(struct mail_index *index, mail_index_write_fn *fn,
 			 void *context, const char **error_r)
 {
+	return write_txn(index, fn, context, false, error_r);
+}
+
+int mail_index_write_txn_relaxed(struct mail_index *index,
+				 mail_index_write_fn *fn, void *context,
+				 const char **error_r)
+{
+	return write_txn(index, fn, context, true, error_r);
+}
+
+static int write_txn(struct mail_index *index, mail_index_write_fn *fn,
+		     void *context, bool relaxed, const char **error_r)
+{
 	struct mail_index_hdr hdr, pre, post;
-	uint64_t pre_modseq;
+	uint64_t pre_modseq, seq;
 	MDB_txn *txn;
 	int ret, rc, tries;
-	bool stamped;
+	bool stamped, marked;
 
 	if (reopen_if_replaced(index, error_r) < 0)
 		return -1;
@@ -337,14 +384,32 @@ int mail_index_write_txn(struct mail_index *index, mail_index_write_fn *fn,
 		rc = 0;
 		mail_index_last_mdb_rc = 0;
 		pre_modseq = hdr.highestmodseq;
+		/* The marker first: readers that see our renames before our
+		 * commit know that they are in flight. */
+		marked = mail_index_busy_get(index, txn, &seq, NULL) == 0 &&
+			 mail_index_busy_mark(index, seq + 1) == 0;
 		/* Directory stamps around our renames, unlinks and
 		 * creations, so that they cost no session a scan. */
 		stamped = mail_index_sync_stamps(index, &pre, NULL) == 0;
+		/* The recheck of an untrusted stamp, when due, is done
+		 * here, under the lock we hold anyway: readers that find a
+		 * writer at work leave it to us instead of queueing for the
+		 * lock.  (Stamps that differ are a change by someone else,
+		 * or by our caller just before: mail_index_add() links the
+		 * file itself, and a scan would take its message without
+		 * the keywords; the readers' sync scans those.) */
+		ret = 0;
+		if (stamped && !index->no_writer_scan &&
+		    mail_index_sync_stamps_equal(&hdr, &pre) &&
+		    !mail_index_sync_stamps_clean(&hdr, &pre))
+			ret = mail_index_sync_scan(index, txn, &hdr, false,
+						   &pre, error_r);
 		index->changed_outside = 0;
 		index->txn_modseq = hdr.highestmodseq + 1;
 		if (mail_index_test_write_hook != NULL)
 			mail_index_test_write_hook(index);
-		ret = fn(index, txn, &hdr, context, &rc, error_r);
+		if (ret >= 0)
+			ret = fn(index, txn, &hdr, context, &rc, error_r);
 		if (ret >= 0 && stamped &&
 		    mail_index_sync_stamps(index, &post, NULL) == 0)
 			mail_index_sync_own_change(&hdr, &pre, &post,
@@ -355,8 +420,19 @@ int mail_index_write_txn(struct mail_index *index, mail_index_write_fn *fn,
 			ret = -1;
 		if (ret >= 0 && mail_index_hdr_put(index, txn, &hdr, error_r) < 0)
 			ret = -1;
+		if (ret >= 0 && marked &&
+		    mail_index_busy_put(index, txn, seq + 1, error_r) < 0)
+			ret = -1;
 		if (ret >= 0) {
+			/* One process, one transaction at a time: the
+			 * flag holds for this commit only. */
+			if (relaxed)
+				(void)mdb_env_set_flags(index->env->env,
+							MDB_NOMETASYNC, 1);
 			rc = mdb_txn_commit(txn);
+			if (relaxed)
+				(void)mdb_env_set_flags(index->env->env,
+							MDB_NOMETASYNC, 0);
 			if (rc == 0) {
 				index->pending_count = 0;
 				/* Our own change is no news to us; another
@@ -369,6 +445,11 @@ int mail_index_write_txn(struct mail_index *index, mail_index_write_fn *fn,
 		} else {
 			mdb_txn_abort(txn);
 		}
+		/* Not committed: the marker back to the committed number
+		 * (still under the writer lock for an abort; after a failed
+		 * commit a reader may wait a little longer). */
+		if (marked)
+			(void)mail_index_busy_mark(index, seq);
 		if (mail_index_last_mdb_rc != MDB_MAP_FULL ||
 		    tries >= MAIL_INDEX_MAP_RETRIES)
 			return mail_index_fail_check_damage(index);

@@ -1227,6 +1227,219 @@ static void run_own_changes(int mode)
 	mail_index_close(&b);
 }
 
+struct changed_set {
+	uint32_t uids[16];
+	size_t count;
+};
+
+static int changed_cb(const struct mail_index_record *rec, void *context)
+{
+	struct changed_set *set = context;
+
+	if (set->count < N_ELEMENTS(set->uids))
+		set->uids[set->count] = rec->uid;
+	set->count++;
+	return 0;
+}
+
+/* The UIDs mail_index_iterate_changed() gives above modseq, as "1,3,". */
+static char *changed_list(struct mail_index *index, uint64_t modseq)
+{
+	struct changed_set set = { .count = 0 };
+	const char *error;
+	struct str out;
+
+	assert_int_equal(mail_index_iterate_changed(index, modseq, changed_cb,
+						    &set, &error),
+			 0);
+	str_init(&out, 32);
+	for (size_t i = 0; i < set.count && i < N_ELEMENTS(set.uids); i++)
+		str_printfa(&out, "%u,", set.uids[i]);
+	return xstrdup(str_c(&out));
+}
+
+/* Drops the "modseq" database straight from the LMDB file, as an index
+ * written before it existed. */
+static void drop_modseq_db(void)
+{
+	char *path = xasprintf("%s/%s", tmpdir, MAIL_INDEX_FILE_NAME);
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "modseq", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	free(path);
+}
+
+/* The changes since a MODSEQ come from the "modseq" database: in UID
+ * order, each message once with its last MODSEQ, expunged ones gone;
+ * an index without the database gets it made at the next open. */
+static void test_changed_since(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_status st;
+	uint64_t m0, m1;
+	uint32_t uid;
+	const char *error;
+	char *got;
+
+	(void)state;
+	assert_int_equal(setup_stamp_mode(0), 0);
+	index = stamp_folder(8);
+	status(index, &st);
+	m0 = st.highestmodseq;
+	got = changed_list(index, 0);
+	assert_string_equal(got, "1,2,3,4,5,6,7,8,");
+	free(got);
+	got = changed_list(index, m0);
+	assert_string_equal(got, "");
+	free(got);
+	store_seen(index, 6, true);
+	store_seen(index, 2, true);
+	status(index, &st);
+	m1 = st.highestmodseq;
+	store_seen(index, 6, false);
+	store_seen(index, 4, true);
+	got = changed_list(index, m0);
+	assert_string_equal(got, "2,4,6,");
+	free(got);
+	got = changed_list(index, m1);
+	assert_string_equal(got, "4,6,");
+	free(got);
+	uid = 4;
+	assert_int_equal(mail_index_expunge(index, &uid, 1, NULL, &error), 1);
+	got = changed_list(index, m0);
+	assert_string_equal(got, "2,6,");
+	free(got);
+	mail_index_close(&index);
+
+	/* An index of before the database: made from the records. */
+	drop_modseq_db();
+	index = open_index();
+	got = changed_list(index, m0);
+	assert_string_equal(got, "2,6,");
+	free(got);
+	got = changed_list(index, 0);
+	assert_string_equal(got, "1,2,3,5,6,7,8,");
+	free(got);
+	store_seen(index, 7, true);
+	got = changed_list(index, m1);
+	assert_string_equal(got, "6,7,");
+	free(got);
+	assert_index_true(index);
+	mail_index_close(&index);
+}
+
+/* The committed writer number of index. */
+static uint64_t busy_seq(struct mail_index *index)
+{
+	MDB_txn *txn;
+	uint64_t seq = 0;
+	const char *error;
+
+	assert_int_equal(mail_index_read_begin(index, &txn, &error), 0);
+	assert_int_equal(mail_index_busy_get(index, txn, &seq, &error), 0);
+	mail_index_read_end(index, &txn);
+	return seq;
+}
+
+/* A rename in cur/ by "another program" (the flags of message i of
+ * stamp_folder()). */
+static void rename_outside(unsigned i, const char *flags)
+{
+	char *from, *to;
+
+	from = xasprintf("%s/cur/1600000%03u.M%uP1.host:2,", tmpdir, i, i);
+	to = xasprintf("%s/cur/1600000%03u.M%uP1.host:2,%s", tmpdir, i, i,
+		       flags);
+	assert_int_equal(rename(from, to), 0);
+	free(from);
+	free(to);
+}
+
+/* A writer at work (the marker ahead of the committed number) makes a
+ * session use what the index says instead of waiting for the writer
+ * lock; for at most MAIL_INDEX_DEFER_NSEC, and only while the writers
+ * that commit account for what it saw. */
+static void test_busy_defer(void **state)
+{
+	struct mail_index *a, *b;
+	struct mail_index_record rec;
+	const char *error;
+	unsigned scans;
+	uint64_t seq;
+
+	(void)state;
+	assert_int_equal(setup_stamp_mode(0), 0);
+	a = stamp_folder(10);
+	b = open_index();
+	sync_ok(b);
+	/* Each write transaction numbers itself. */
+	seq = busy_seq(a);
+	store_seen(a, 1, true);
+	assert_int_equal(busy_seq(a), seq + 1);
+	assert_false(mail_index_busy_ahead(a, seq + 1));
+	assert_true(mail_index_busy_ahead(a, seq));
+	sync_ok(b);
+	/* A change while the marker says a writer is at work: put off. */
+	seq = busy_seq(a);
+	assert_int_equal(mail_index_busy_mark(a, seq + 1), 0);
+	rename_outside(2, "F");
+	scans = mail_index_test_scans;
+	sync_ok(b);
+	assert_int_equal(mail_index_test_scans, scans);
+	assert_int_equal(mail_index_lookup_uid(b, 3, &rec, &error), 1);
+	assert_int_equal(rec.flags, 0);
+	/* Not for longer than MAIL_INDEX_DEFER_NSEC: then the writer lock,
+	 * which finds the marker of a writer that died and resets it. */
+	advance_clock(MAIL_INDEX_DEFER_NSEC / 1000000 + 100);
+	sync_ok(b);
+	assert_int_equal(mail_index_test_scans, scans + 1);
+	assert_int_equal(mail_index_lookup_uid(b, 3, &rec, &error), 1);
+	assert_int_equal(rec.flags, MAIL_INDEX_FLAGGED);
+	assert_false(mail_index_busy_ahead(a, busy_seq(a)));
+	assert_index_true(b);
+
+	/* A change by another program while a writer of ours is at work:
+	 * the writer's commit does not account for it (it leaves the
+	 * stamp of cur/ stale), so the next look scans at once. */
+	advance_clock(2000);
+	sync_ok(b);
+	seq = busy_seq(a);
+	assert_int_equal(mail_index_busy_mark(a, seq + 1), 0);
+	rename_outside(4, "S");
+	scans = mail_index_test_scans;
+	sync_ok(b);
+	assert_int_equal(mail_index_test_scans, scans);
+	store_seen(a, 6, true);
+	assert_int_equal(busy_seq(a), seq + 1);
+	sync_ok(b);
+	assert_int_equal(mail_index_test_scans, scans + 1);
+	assert_int_equal(mail_index_lookup_uid(b, 5, &rec, &error), 1);
+	assert_int_equal(rec.flags, MAIL_INDEX_SEEN);
+	assert_index_true(b);
+
+	/* Without a writer at work, a change is scanned at once. */
+	advance_clock(2000);
+	sync_ok(b);
+	rename_outside(7, "R");
+	scans = mail_index_test_scans;
+	sync_ok(b);
+	assert_int_equal(mail_index_test_scans, scans + 1);
+	assert_int_equal(mail_index_lookup_uid(b, 8, &rec, &error), 1);
+	assert_int_equal(rec.flags, MAIL_INDEX_ANSWERED);
+	assert_index_true(b);
+	mail_index_close(&a);
+	mail_index_close(&b);
+}
+
 static void test_stamp_own_changes(void **state)
 {
 	(void)state;
@@ -1859,6 +2072,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_scan_without_change,
 					  teardown_stamps),
 		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
+		cmocka_unit_test_teardown(test_busy_defer, teardown_stamps),
+		cmocka_unit_test_teardown(test_changed_since, teardown_stamps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
