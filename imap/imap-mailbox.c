@@ -653,6 +653,10 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	}
 	recent_add(mbox, mbox->first_recent);
 	uiddb_update(mbox->index, &st);
+	mbox->idx_uidvalidity = st.uidvalidity;
+	mbox->idx_uidnext = st.uidnext;
+	mbox->idx_messages = st.messages;
+	mbox->uids_exact = true;
 	mbox->modseq = st.highestmodseq;
 	mbox->uidvalidity = st.uidvalidity;
 	mbox->no_recent = client->imap4rev2;
@@ -1177,9 +1181,20 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 		}
 		return 0;
 	}
-	if (mail_index_get_status(mbox->index, &st, &error) < 0 ||
-	    mail_index_uids(mbox->index, &uids, &count, &error) < 0)
+	if (mail_index_get_status(mbox->index, &st, &error) < 0)
 		return -1;
+	/* only flags changed (the usual case): the list stands, and the
+	 * sync costs what changed, not a pass over the folder */
+	bool same_list = mbox->uids_exact &&
+			 st.uidvalidity == mbox->idx_uidvalidity &&
+			 st.uidnext == mbox->idx_uidnext &&
+			 st.messages == mbox->idx_messages;
+	if (same_list) {
+		uids = NULL;
+		count = mbox->count;
+	} else if (mail_index_uids(mbox->index, &uids, &count, &error) < 0) {
+		return -1;
+	}
 	/* messages expunged from the copy of a sharable folder: from the
 	 * folder too (what the refresh links in shows up next time) */
 	if (mbox->sharable_orig != NULL &&
@@ -1193,7 +1208,9 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 	};
 	str_init(&ctx.out, 256);
 	size_t old_count = mbox->count;
-	if (expunge_ok) {
+	if (same_list) {
+		/* nothing came or went */
+	} else if (expunge_ok) {
 		/* expunged: the old UIDs missing from the new list, sent
 		 * from the highest sequence number down so that each
 		 * number is right when the client reads it */
@@ -1251,6 +1268,12 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 					mbox->uids[mbox->count++] = uids[i];
 		}
 		free(uids);
+	}
+	if (!same_list) {
+		mbox->idx_uidvalidity = st.uidvalidity;
+		mbox->idx_uidnext = st.uidnext;
+		mbox->idx_messages = st.messages;
+		mbox->uids_exact = expunge_ok || mbox->count == count;
 	}
 	if (mbox->count != old_count || expunge_ok) {
 		if (mbox->count != old_count)

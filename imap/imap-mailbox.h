@@ -32,6 +32,14 @@ struct imap_mailbox {
 	size_t recent_count;
 	uint64_t modseq;	/* changes up to here were reported */
 	uint32_t uidvalidity;
+	/* the index's UIDVALIDITY, UIDNEXT and message count when uids
+	 * was last read from it, and whether uids is still exactly the
+	 * index's list then (no expunge kept for later): while the index
+	 * shows the same three, its list is the same (UIDNEXT only grows,
+	 * so no message came, and then none went) and a sync need not
+	 * read it again */
+	uint32_t idx_uidvalidity, idx_uidnext, idx_messages;
+	bool uids_exact;
 	size_t recent_sent;	/* last RECENT count sent */
 	bool no_recent;		/* IMAP4rev2: no \Recent, no RECENT */
 	/* parsed values not yet written to the index cache */
