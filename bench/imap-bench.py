@@ -182,6 +182,10 @@ class Servers:
             os.chmod(tmp, 0o755)
         self.uid, self.gid = self.as_user or (os.getuid(), os.getgid())
         self.courier_bin = os.path.join(peers, "usr/bin/imapd")
+        # Other builds of ours, "LABEL=PATH" in BENCH_SERVERS.
+        self.builds = dict(x.split("=", 1) for x in
+                           os.environ.get("BENCH_SERVERS", "").split()
+                           if "=" in x)
 
     def wrap(self, cmd):
         if self.as_user:
@@ -192,6 +196,8 @@ class Servers:
     def available(self, name):
         if name == "ours":
             return os.access(self.imapd, os.X_OK)
+        if name in self.builds:
+            return os.access(self.builds[name], os.X_OK)
         if name == "dovecot":
             return os.access("/usr/lib/dovecot/imap", os.X_OK) and \
                 os.access("/usr/bin/doveconf", os.X_OK)
@@ -207,12 +213,14 @@ class Servers:
                           " ".join(os.listdir(os.path.dirname(
                               self.peers.rstrip("/")))))
             return "Courier-IMAP " + (m.group(1) if m else "?")
-        return "ours " + self.imapd
+        return "ours " + self.builds.get(name, self.imapd)
 
     def command(self, name, md):
         """(argv, env) of a pre-authenticated session of NAME on MD."""
         if name == "ours":
             return self.wrap([self.imapd, md]), dict(os.environ)
+        if name in self.builds:
+            return self.wrap([self.builds[name], md]), dict(os.environ)
         if name == "dovecot":
             conf = os.path.join(self.tmp, "dovecot-%s.conf" %
                                 os.path.basename(md))
@@ -257,9 +265,17 @@ class Servers:
         return md
 
 
-# BENCH_SERVERS="ours dovecot" runs only those (default: all three).
-SERVERS = tuple(os.environ.get("BENCH_SERVERS", "ours dovecot courier")
+# BENCH_SERVERS="ours dovecot" runs only those (default: all three);
+# an entry LABEL=PATH is another build of ours (PATH its imapd), measured
+# under LABEL, to compare builds in one run.
+# BENCH_PARTS=mixed runs only the mixed load (after an untimed warm-up:
+# the index built, ENVELOPEs cached); BENCH_ROUNDS=N measures the servers
+# N times in turn, alternating (default 1).
+SERVERS = tuple(x.split("=", 1)[0] for x in
+                os.environ.get("BENCH_SERVERS", "ours dovecot courier")
                 .split())
+PARTS = os.environ.get("BENCH_PARTS", "all")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
 FAILED = []          # the servers that failed: the exit status is then 1
 
 
@@ -275,6 +291,19 @@ def median(xs):
 
 
 # ---------------------------------------------------------------- folder
+
+def folder_warmup(srv, name, md):
+    """BENCH_PARTS=mixed: only what the mixed load expects done before
+    it (the index built, the ENVELOPEs cached, SEARCH FROM run once), not
+    timed."""
+    s = srv.session(name, md)
+    _, _, u = s.command("SELECT INBOX")
+    exists = [int(x.split()[1]) for x in u if x.endswith(b" EXISTS")]
+    s.command("FETCH 1:* (ENVELOPE)")
+    s.command("SEARCH FROM zoe.quint")
+    s.close()
+    return {"exists": exists[-1] if exists else -1}
+
 
 def folder_times(srv, name, md):
     r = {}
@@ -414,6 +443,25 @@ def fmt(v, unit="s"):
     return "%.1f %s" % (v, unit)
 
 
+def print_times(name, r):
+    print("%-8s %d messages; SELECT cold %s, warm %s; UID FETCH 1:* "
+          "(FLAGS) %s (%d lines)" % (name, r["exists"],
+                                     fmt(r["select_cold"]),
+                                     fmt(r["select_warm"]),
+                                     fmt(r["uid_fetch_flags"]),
+                                     r["flags_n"]))
+    for key, label in (("envelope", "FETCH 1:* (ENVELOPE)"),
+                       ("search_from", "SEARCH FROM zoe.quint"),
+                       ("sort_date", "SORT (DATE)")):
+        if r.get(key) is None:
+            print("%-8s %s: n/a (%s)" % (name, label,
+                                         r.get(key + "_err", "?")))
+        else:
+            print("%-8s %s: first %s, again %s (%d results)" % (
+                name, label, fmt(r[key + "_first"]), fmt(r[key]),
+                r[key + "_n"]))
+
+
 def cmd_folder(argv):
     master, tmp, imapd, peers = argv[:4]
     clients = int(argv[4]) if len(argv) > 4 else 20
@@ -421,48 +469,49 @@ def cmd_folder(argv):
     rest = float(argv[6]) if len(argv) > 6 else 20
     srv = Servers(tmp, imapd, peers)
     results = {}
-    for k, name in enumerate(SERVERS):
-        if not srv.available(name):
-            print("%-8s not available" % name)
-            continue
-        if k and rest:
-            time.sleep(rest)
-        print("%-8s %s; load %s" % (name, srv.version(name), loadavg()),
-              flush=True)
-        md = srv.copy(master, name)
-        try:
-            r = folder_times(srv, name, md)
-            r["load"] = mixed_load(srv, name, md, clients, seconds)
-        except (ImapError, OSError) as e:
-            print("%-8s failed: %s" % (name, e))
+    k = 0
+    for rnd in range(ROUNDS):
+        for name in SERVERS:
+            if not srv.available(name):
+                print("%-8s not available" % name)
+                continue
+            if k and rest:
+                time.sleep(rest)
+            k += 1
+            print("%-8s %s; load %s%s" % (
+                name, srv.version(name), loadavg(),
+                "; round %d" % (rnd + 1) if ROUNDS > 1 else ""),
+                flush=True)
+            md = srv.copy(master, name)
+            try:
+                if PARTS == "mixed":
+                    r = folder_warmup(srv, name, md)
+                else:
+                    r = folder_times(srv, name, md)
+                print("%-8s load before the mixed load: %s" %
+                      (name, loadavg()), flush=True)
+                r["load"] = mixed_load(srv, name, md, clients, seconds)
+            except (ImapError, OSError) as e:
+                print("%-8s failed: %s" % (name, e))
+                shutil.rmtree(md, ignore_errors=True)
+                FAILED.append(name)
+                continue
             shutil.rmtree(md, ignore_errors=True)
-            FAILED.append(name)
-            continue
-        shutil.rmtree(md, ignore_errors=True)
-        results[name] = r
-        print("%-8s %d messages; SELECT cold %s, warm %s; UID FETCH 1:* "
-              "(FLAGS) %s (%d lines)" % (name, r["exists"],
-                                         fmt(r["select_cold"]),
-                                         fmt(r["select_warm"]),
-                                         fmt(r["uid_fetch_flags"]),
-                                         r["flags_n"]))
-        for key, label in (("envelope", "FETCH 1:* (ENVELOPE)"),
-                           ("search_from", "SEARCH FROM zoe.quint"),
-                           ("sort_date", "SORT (DATE)")):
-            if r.get(key) is None:
-                print("%-8s %s: n/a (%s)" % (name, label,
-                                             r.get(key + "_err", "?")))
-            else:
-                print("%-8s %s: first %s, again %s (%d results)" % (
-                    name, label, fmt(r[key + "_first"]), fmt(r[key]),
-                    r[key + "_n"]))
-        ld = r["load"]
-        print("%-8s load after: %s" % (name, loadavg()))
-        print("%-8s mixed load, %d clients, %.0f s: %.1f ops/s, latency "
-              "median %.1f ms, p99 %.1f ms, %d errors; SELECT under load "
-              "%s; ops (count x median) %s" % (name, clients, seconds, ld["ops_s"],
-                              ld["p50"], ld["p99"], ld["errors"],
-                              fmt(ld["select"]), ld["per_op"]), flush=True)
+            results[name] = r
+            if PARTS != "mixed":
+                print_times(name, r)
+            ld = r["load"]
+            print("%-8s load after: %s" % (name, loadavg()))
+            print("%-8s mixed load, %d clients, %.0f s: %.1f ops/s, "
+                  "latency median %.1f ms, p99 %.1f ms, %d errors; SELECT "
+                  "under load %s; ops (count x median) %s" % (
+                      name, clients, seconds, ld["ops_s"], ld["p50"],
+                      ld["p99"], ld["errors"], fmt(ld["select"]),
+                      ld["per_op"]), flush=True)
+        print_ratios(results)
+
+
+def print_ratios(results):
     o = results.get("ours")
     for peer in ("dovecot", "courier"):
         p = results.get(peer)
@@ -483,6 +532,8 @@ def cmd_folder(argv):
                 parts.append("%s %.2f" % (label, o[key] / p[key]))
         parts.append("load ops/s %.2f (higher is better)" %
                      (o["load"]["ops_s"] / p["load"]["ops_s"]))
+        parts.append("load median latency %.2f" %
+                     (o["load"]["p50"] / p["load"]["p50"]))
         print("ratio ours/%s (time: lower is better): %s" %
               (peer, ", ".join(parts)))
 

@@ -26,6 +26,11 @@
 # IMAPD=PATH picks our imapd (default: bench_suite_bin imapd);
 # BENCH_REST=SECONDS rests between servers (default 20);
 # BENCH_SERVERS="ours dovecot" measures only those (default: all three);
+#   an entry LABEL=PATH is another build of our imapd, measured as LABEL
+#   (before/after comparisons in one run);
+# BENCH_PARTS=mixed runs only the mixed load (after an untimed warm-up
+#   that builds the index and caches the ENVELOPEs, as the full run has);
+# BENCH_ROUNDS=N measures the servers N times, alternating;
 # PEERS_ROOT=DIR holds the unpacked .debs of courier-imap, courier-base,
 # libcourier-unicode4 and libgamin0 (fetched with apt-get download when
 # missing).  Dovecot is Debian's dovecot-imapd, installed.
