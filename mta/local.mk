@@ -97,7 +97,10 @@ mta_courierd_LDADD = $(MTA_LIBS)
 # them beside itself, in a build tree).
 mtamoduledir = $(libexecdir)/courier/modules
 mtamodule_PROGRAMS = mta/courierlocal
-mta_courierlocal_SOURCES = mta/courierlocal.c
+mta_courierlocal_SOURCES = mta/courierlocal.c mta/courierlocal.h \
+	mta/courierlocal-account.c mta/courierlocal-follow.c \
+	mta/courierlocal-job.c mta/courierlocal-program.c \
+	mta/courierlocal-write.c
 mta_courierlocal_CPPFLAGS = $(AUTH_CPPFLAGS) -DBINDIR=\"$(bindir)\"
 mta_courierlocal_LDADD = mta/libmta.la $(AUTH_LIBS)
 
