@@ -7,8 +7,10 @@
 # starts authdaemond and courierd, and submits MESSAGES (default 10000)
 # messages of 4 KB with our sendmail, SENDERS (default 4) at a time, each
 # to one account in turn.  Prints the submission rate, the end-to-end rate
-# (first submit to last message in its Maildir) and the fsync/fdatasync
-# calls per message (counted with strace over a sample of 50 messages).
+# (first submit to last message in its Maildir), the delivery rate alone
+# (BENCH_DRAIN messages queued with courierd stopped, then drained) and
+# the fsync/fdatasync calls per message (counted with strace over a
+# sample of 50 messages).
 # Every message is fsynced (data, control file, queue folder) before
 # sendmail returns, and again in the Maildir before it leaves the queue.
 #
@@ -98,6 +100,40 @@ awk -v n="$messages" -v s="$start" -v m="$submitted" -v d="$done_at" \
 	printf "submitted: %.0f messages/s (%.2f s)\n", n / (m - s), m - s
 	printf "delivered to Maildir: %.0f messages/s (%.2f s end to end)\n", n / (d - s), d - s
 }'
+
+# Delivery alone: with courierd stopped, DRAIN (BENCH_DRAIN, default 2000;
+# 0 skips it) messages are queued, then courierd is started and timed
+# until the last one is in its Maildir (courierd, courierlocal and
+# authdaemond only, nothing else competing).
+drain=${BENCH_DRAIN:-2000}
+if [ "$drain" -gt 0 ]; then
+	kill "$(cat "$root/var/run/courierd.pid")"
+	wait $cpid 2>/dev/null || true
+	base=$(delivered)
+	pids=()
+	per=$(( (drain + senders - 1) / senders ))
+	for s in $(seq 0 $((senders - 1))); do
+		first=$((s * per)); last=$(( (s + 1) * per - 1 ))
+		[ "$last" -ge "$drain" ] && last=$((drain - 1))
+		[ "$first" -gt "$last" ] && continue
+		send_range "$first" "$last" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+	sync
+	sleep 1
+	load_at=$(cut -d' ' -f1 /proc/loadavg)
+	t0=$(date +%s.%N)
+	"$courierd" >>"$BENCH_TMP/courierd.log" 2>&1 &
+	cpid=$!
+	while [ "$(delivered)" -lt $((base + drain)) ]; do
+		sleep 0.05
+		kill -0 $cpid 2>/dev/null || { echo "courierd died"; exit 1; }
+	done
+	t1=$(date +%s.%N)
+	awk -v n="$drain" -v a="$t0" -v b="$t1" -v l="$load_at" 'BEGIN {
+		printf "delivery alone (queue drained by courierd): %d messages in %.2f s, %.0f messages/s (load %s)\n", n, b - a, n / (b - a), l }'
+fi
 
 # fsync calls per message: 50 more messages under strace.
 if command -v strace >/dev/null 2>&1; then
