@@ -21,10 +21,22 @@
 /* An open destination folder. */
 struct dest {
 	char *dir;
+	/* "shared.NICK.FOLDER": the internal name; the messages go into the
+	 * sharable folder dir, the client sees them through its copy */
+	char *sharable;
 	unsigned int rights;	/* the session's ACL rights on it */
 	struct mail_index *index;
 	struct mail_index_status st;
 };
+
+static void dest_close(struct dest *d)
+{
+	mail_index_close(&d->index);
+	free(d->dir);
+	d->dir = NULL;
+	free(d->sharable);
+	d->sharable = NULL;
+}
 
 static int dest_open(struct imap_cmd *cmd, const char *name,
 		     struct dest *d)
@@ -40,38 +52,76 @@ static int dest_open(struct imap_cmd *cmd, const char *name,
 	d->dir = imap_folder_dir(cmd->client, folder);
 	unsigned int rights = d->dir != NULL ?
 		imap_folder_rights(cmd->client, folder) : 0;
-	free(folder);
+	if (imap_folder_is_sharable(folder))
+		d->sharable = folder;
+	else
+		free(folder);
 	d->rights = rights;
 	if (d->dir == NULL || !maildir_is_maildir(d->dir) ||
 	    (rights & (IMAP_ACL_LOOKUP | IMAP_ACL_INSERT)) == 0) {
 		imap_cmd_no(cmd, "[TRYCREATE] Mailbox does not exist");
-		free(d->dir);
-		d->dir = NULL;
+		dest_close(d);
 		return -1;
 	}
 	if ((rights & IMAP_ACL_INSERT) == 0) {
 		/* APPEND, COPY and MOVE into it need i (RFC 4314 4) */
 		imap_cmd_no(cmd, "[NOPERM] No insert right on the mailbox");
-		free(d->dir);
-		d->dir = NULL;
+		dest_close(d);
 		return -1;
 	}
 	if (mail_index_open(d->dir, NULL, &d->index, &error) < 0 ||
 	    mail_index_get_status(d->index, &d->st, &error) < 0) {
 		imap_cmd_no(cmd, "[SERVERBUG] %s", error);
-		mail_index_close(&d->index);
-		free(d->dir);
-		d->dir = NULL;
+		dest_close(d);
 		return -1;
 	}
 	return 0;
 }
 
-static void dest_close(struct dest *d)
+/* The UIDPLUS code's UIDVALIDITY and UIDs (uids[0..n) in d's index on
+ * entry) as the client sees the destination: for a sharable folder, its
+ * copy's, once the copy has taken the new messages in.  Returns false
+ * when they cannot be told (then no COPYUID or APPENDUID is given). */
+static bool client_uids(struct imap_client *client, struct dest *d,
+			uint32_t *uids, size_t n, uint32_t *uidvalidity_r)
 {
-	mail_index_close(&d->index);
-	free(d->dir);
-	d->dir = NULL;
+	struct mail_index_status st;
+	struct mail_index_record rec;
+	struct mail_index *cidx = NULL;
+	const char *error;
+	char **bases;
+	bool ok = true;
+
+	*uidvalidity_r = d->st.uidvalidity;
+	if (d->sharable == NULL || n == 0)
+		return true;
+	bases = xcalloc(n, sizeof(*bases));
+	for (size_t i = 0; i < n && ok; i++) {
+		ok = mail_index_lookup_uid(d->index, uids[i], &rec,
+					   &error) > 0;
+		if (ok)
+			bases[i] = xstrndup(rec.name, rec.base_len);
+	}
+	/* links the new messages into the copy */
+	char *copy = ok ? imap_folder_index_dir(client, d->sharable, NULL,
+						NULL) :
+			  NULL;
+	ok = copy != NULL && mail_index_open(copy, NULL, &cidx, &error) == 0 &&
+	     mail_index_sync(cidx, MAIL_INDEX_SYNC_FORCE, &error) >= 0 &&
+	     mail_index_get_status(cidx, &st, &error) == 0;
+	for (size_t i = 0; i < n && ok; i++) {
+		ok = mail_index_lookup_base(cidx, bases[i], &rec, &error) > 0;
+		if (ok)
+			uids[i] = rec.uid;
+	}
+	if (ok)
+		*uidvalidity_r = st.uidvalidity;
+	mail_index_close(&cidx);
+	free(copy);
+	for (size_t i = 0; i < n; i++)
+		free(bases[i]);
+	free(bases);
+	return ok;
 }
 
 /* Delivers one message into d: its bytes from fd or data, flags and
@@ -261,12 +311,15 @@ static void copy_common(struct imap_cmd *cmd, bool move)
 		imap_cmd_ok(cmd, "%s completed (nothing to do)", cmd->name);
 	} else {
 		struct str code;
+		uint32_t uidvalidity;
 		str_init(&code, 128);
-		str_printfa(&code, "[COPYUID %u ", d.st.uidvalidity);
-		append_uid_set(&code, src, done);
-		str_append_c(&code, ' ');
-		append_uid_set(&code, dst, done);
-		str_append_c(&code, ']');
+		if (client_uids(client, &d, dst, done, &uidvalidity)) {
+			str_printfa(&code, "[COPYUID %u ", uidvalidity);
+			append_uid_set(&code, src, done);
+			str_append_c(&code, ' ');
+			append_uid_set(&code, dst, done);
+			str_append(&code, "] ");
+		}
 		if (add_dst)
 			imap_quota_update_root(client, dst_root,
 					       (int64_t)copied_bytes,
@@ -276,7 +329,7 @@ static void copy_common(struct imap_cmd *cmd, bool move)
 					       -(int64_t)copied_bytes,
 					       -(int64_t)done);
 		if (move) {
-			imap_client_printf(client, "* OK %s Moved",
+			imap_client_printf(client, "* OK %sMoved",
 					   str_c(&code));
 			if (mail_index_expunge(mbox->index, src, done, NULL,
 					       &error) < 0)
@@ -285,7 +338,7 @@ static void copy_common(struct imap_cmd *cmd, bool move)
 			else
 				imap_cmd_ok(cmd, "MOVE completed");
 		} else {
-			imap_cmd_ok(cmd, "%s COPY completed", str_c(&code));
+			imap_cmd_ok(cmd, "%sCOPY completed", str_c(&code));
 		}
 		str_free(&code);
 	}
@@ -413,10 +466,13 @@ void cmd_append(struct imap_cmd *cmd)
 		str_init(&code, 64);
 		imap_quota_update_root(cmd->client, qroot, (int64_t)bytes,
 				       (int64_t)count);
-		str_printfa(&code, "[APPENDUID %u ", d.st.uidvalidity);
-		append_uid_set(&code, uids, done);
-		str_append_c(&code, ']');
-		imap_cmd_ok(cmd, "%s APPEND completed", str_c(&code));
+		uint32_t uidvalidity;
+		if (client_uids(cmd->client, &d, uids, done, &uidvalidity)) {
+			str_printfa(&code, "[APPENDUID %u ", uidvalidity);
+			append_uid_set(&code, uids, done);
+			str_append(&code, "] ");
+		}
+		imap_cmd_ok(cmd, "%sAPPEND completed", str_c(&code));
 		str_free(&code);
 	}
 	free(uids);
