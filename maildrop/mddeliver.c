@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -371,20 +370,49 @@ void md_dotlock_release(const char *path)
 	unlink(path);
 }
 
+/* A POSIX (fcntl) lock on the whole of fd, waiting for it, as Debian's
+ * maildrop takes for flock and mbox files: unlike flock(2), a process
+ * may take it again through another descriptor (flock "mbox" { to
+ * "mbox" } does not wait for itself).  0 or -1 with errno. */
+static int lock_whole_file(int fd, short type)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	while (fcntl(fd, F_SETLKW, &fl) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+static void unlock_whole_file(int fd)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_UNLCK;
+	fl.l_whence = SEEK_SET;
+	(void)fcntl(fd, F_SETLK, &fl);
+}
+
 int md_flock_acquire(const char *path, char **error_r)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	short type = F_WRLCK;
 
-	if (fd < 0)
+	if (fd < 0) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
+		type = F_RDLCK;
+	}
 	if (fd < 0) {
 		*error_r = xasprintf("Unable to open %s: %s", path,
 				     strerror(errno));
 		return -1;
 	}
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno == EINTR)
-			continue;
+	if (lock_whole_file(fd, type) < 0) {
 		*error_r = xasprintf("Unable to lock %s: %s", path,
 				     strerror(errno));
 		close(fd);
@@ -396,7 +424,7 @@ int md_flock_acquire(const char *path, char **error_r)
 void md_flock_release(int fd)
 {
 	if (fd >= 0) {
-		flock(fd, LOCK_UN);
+		unlock_whole_file(fd);
 		close(fd);
 	}
 }
@@ -422,7 +450,7 @@ int md_deliver_mbox(const char *path, const char *data, size_t len,
 	struct stat st;
 	off_t old_size;
 	size_t i = 0, msize;
-	int fd, lfd, rc = 0;
+	int fd, rc = 0;
 	bool special, regular;
 
 	localtime_r(&now, &tm);
@@ -466,9 +494,8 @@ int md_deliver_mbox(const char *path, const char *data, size_t len,
 		str_free(&out);
 		return -1;
 	}
-	lfd = fd;
-	while (flock(lfd, LOCK_EX) < 0 && errno == EINTR)
-		;
+	/* a character device or FIFO may refuse the lock: written anyway */
+	(void)lock_whole_file(fd, F_WRLCK);
 	if (fstat(fd, &st) < 0) {
 		st.st_mode = S_IFREG;
 		st.st_size = 0;
@@ -484,7 +511,7 @@ int md_deliver_mbox(const char *path, const char *data, size_t len,
 		}
 		rc = -1;
 	}
-	flock(lfd, LOCK_UN);
+	unlock_whole_file(fd);
 	close(fd);
 	if (lockpath != NULL)
 		md_dotlock_release(lockpath);

@@ -94,7 +94,8 @@ int md_dotlock_acquire(const char *path, const struct md_lock_settings *lock,
 		       char **error_r);
 void md_dotlock_release(const char *path);
 
-/* flock()s path (opened or created); returns the fd, or -1. */
+/* Takes a POSIX (fcntl) lock on path (opened or created), as Debian's
+ * maildrop's flock statement does; returns the fd, or -1. */
 int md_flock_acquire(const char *path, char **error_r);
 void md_flock_release(int fd);
 

@@ -76,6 +76,9 @@ char *md_eval_fmt_num(double d);
 bool md_eval_truth(const char *s);
 /* A number as the 32-bit integer the bitwise operators work on. */
 int32_t md_eval_int32(double d);
+/* d as a long long, clamped to its range, NaN as 0 (no undefined
+ * conversion for inf, nan or 1e400). */
+long long md_eval_ll(double d);
 
 /* How text is substituted: in "...", bare words, patterns. */
 enum subst_mode { SUB_DQ, SUB_BARE, SUB_PATTERN };

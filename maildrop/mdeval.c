@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <math.h>
 #include <stdarg.h>
@@ -154,9 +155,21 @@ double md_eval_num(const char *s)
 	while (isspace((unsigned char)*s))
 		s++;
 	d = strtod(s, &end);
-	if (end == s || isnan(d))
+	/* "nan", "inf", "1e400" are numbers, as in Debian's maildrop */
+	if (end == s)
 		return 0;
 	return d;
+}
+
+long long md_eval_ll(double d)
+{
+	if (isnan(d))
+		return 0;
+	if (d >= 9223372036854775807.0)
+		return LLONG_MAX;
+	if (d <= -9223372036854775808.0)
+		return LLONG_MIN;
+	return (long long)d;
 }
 
 char *md_eval_fmt_num(double d)
@@ -566,6 +579,11 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 			md_eval_fatal(it, MD_EX_TEMPFAIL, "%s", err);
 			free(err);
 		} else if (n->type == MD_XFILTER && status != 0) {
+			/* set before failing: exception {} sees it */
+			char *s = xasprintf("%d", status);
+
+			md_interp_set(it, "RETURNCODE", s);
+			free(s);
 			md_eval_fatal(it, MD_EX_TEMPFAIL, "xfilter %s failed (exit %d).", v, status);
 		} else {
 			char *s = xasprintf("%d", status);
@@ -883,5 +901,5 @@ int md_interp_finish(struct md_interp *it, enum md_run_result last)
 		}
 	}
 	ec = md_interp_get(it, "EXITCODE");
-	return *ec != '\0' ? (int)md_eval_num(ec) & 0xff : 0;
+	return *ec != '\0' ? (int)(md_eval_ll(md_eval_num(ec)) & 0xff) : 0;
 }

@@ -335,12 +335,8 @@ char *md_expr_eval(struct md_interp *it, const struct md_node *n)
 	case MD_OP_SUB: r = md_eval_fmt_num(x - y); break;
 	case MD_OP_MUL: r = md_eval_fmt_num(x * y); break;
 	case MD_OP_DIV:
-		if (y == 0) {
-			md_eval_fatal(it, MD_EX_TEMPFAIL, "Division by zero.");
-			r = xstrdup("");
-		} else {
-			r = md_eval_fmt_num(x / y);
-		}
+		/* by zero: inf, -inf or nan, as in Debian's maildrop */
+		r = md_eval_fmt_num(x / y);
 		break;
 	default: r = xstrdup(""); break;
 	}

@@ -317,7 +317,8 @@ char *md_func_call(struct md_interp *it, const struct md_node *n)
 		return xasprintf("%lld", (long long)time(NULL));
 	if (strcmp(f, "gdbmclose") == 0) {
 		md_func_db_close(it);
-		return xstrdup("0");
+		/* its value is empty in Debian's maildrop */
+		return xstrdup("");
 	}
 	if (strcmp(f, "gdbmfetch") == 0)
 		return db_fetch(it, n);
@@ -335,14 +336,14 @@ char *md_func_call(struct md_interp *it, const struct md_node *n)
 		free(b);
 		/* Debian's traces show the numbers as unsigned */
 		md_eval_trace(it, 6, n, "Operation on: %s - strsubstr %llu", a,
-		      (unsigned long long)(long long)start);
+		      (unsigned long long)md_eval_ll(start));
 		count = (double)len;
 		if (n->nkids > 2) {
 			c = md_expr_eval(it, n->kids[2]);
 			count = md_eval_num(c);
 			free(c);
 			md_eval_trace(it, 6, n, "Operation on: %s - strsubstr chop %llu",
-			      a, (unsigned long long)(long long)count);
+			      a, (unsigned long long)md_eval_ll(count));
 		}
 		md_eval_trace(it, 6, n, "Operation:  strsubstr=%s",
 		      start >= 0 && start < (double)len ? a + (size_t)start
@@ -356,8 +357,13 @@ char *md_func_call(struct md_interp *it, const struct md_node *n)
 			r = xmemdup(a + s, k);
 		}
 	} else if (strcmp(f, "hasaddr") == 0) {
-		if (md_eval_verbose(it) >= 6)
-			fprintf(stderr, "maildrop: hasaddr('%s')\n", a);
+		if (md_eval_verbose(it) >= 6) {
+			/* Debian's maildrop shows it lower-cased */
+			char *l = str_lcase(xstrdup(a));
+
+			fprintf(stderr, "maildrop: hasaddr('%s')\n", l);
+			free(l);
+		}
 		r = xstrdup(hasaddr(it, a) ? "1" : "0");
 	} else if (strcmp(f, "getaddr") == 0) {
 		struct str out;

@@ -73,6 +73,24 @@ static const struct {
 	{ "gdbmstore", 2, 2 },
 };
 
+/* Words Debian's maildrop lexes as keywords wherever they are: a bare
+ * one is never text ("echo to" and "X=else" are syntax errors). */
+static const char *const reserved_words[] = {
+	"if", "else", "elsif", "while", "foreach", "to", "cc", "exit",
+	"exception", "import", "echo", "log", "logfile", "xfilter",
+	"dotlock", "flock", "include", "system", "unset",
+	"eq", "ne", "lt", "le", "gt", "ge",
+};
+
+static bool is_reserved_word(const char *w)
+{
+	for (size_t i = 0; i < N_ELEMENTS(reserved_words); i++) {
+		if (strcmp(reserved_words[i], w) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int function_index(const char *name)
 {
 	for (size_t i = 0; i < N_ELEMENTS(functions); i++) {
@@ -160,6 +178,14 @@ static void fail(struct md_parser *p, unsigned int line, const char *msg)
 		p->report_msg = "Syntax error after else";
 	else if (strcmp(msg, "syntax error before '='") == 0)
 		p->report_msg = "Syntax error before =";
+	else if (strcmp(msg, "syntax error: '(' expected") == 0)
+		p->report_msg = "Missing (";
+	else if (strcmp(msg, "syntax error: '(' expected after gdbm function") == 0)
+		p->report_msg = "Missing (.";
+	else if (strcmp(msg, "syntax error after if") == 0)
+		p->report_msg = "Syntax error after if";
+	else if (strcmp(msg, "syntax error after while") == 0)
+		p->report_msg = "Syntax error after while";
 	else
 		p->report_msg = "Syntax error.";
 	p->report_quote = strcmp(msg, "unterminated quoted string") == 0;
@@ -293,8 +319,13 @@ static void lex_quoted(struct md_parser *p, struct token *t, int q)
 		p->pos++;
 		if (c == q)
 			break;
-		if (c == '\n')
-			p->line++;
+		if (c == '\n') {
+			/* a line end not escaped by a backslash ends the
+			 * file's quote for Debian's maildrop: unterminated */
+			p->line = start_line;
+			lex_error(p, t, "unterminated quoted string");
+			return;
+		}
 		if (c == '\\' && (cur(p) == '\n' ||
 				  (cur(p) == '\r' && at(p, 1) == '\n'))) {
 			/* continuation: drop it and the next line's indent */
@@ -314,7 +345,8 @@ static void lex_quoted(struct md_parser *p, struct token *t, int q)
 				p->pos++;
 				continue;
 			}
-			if (n == q) {
+			/* '\'' and, in '...', '\\' (as Debian's) */
+			if (n == q || (q == '\'' && n == '\\')) {
 				str_append_c(&t->text, (char)n);
 				p->pos++;
 				continue;
@@ -590,17 +622,6 @@ static struct md_node *make_pattern(struct md_parser *p, struct token *t)
 	return n;
 }
 
-static bool is_cmp_word(struct token *t)
-{
-	static const char *const words[] = { "lt", "le", "gt", "ge", "eq", "ne" };
-
-	for (size_t i = 0; i < N_ELEMENTS(words); i++) {
-		if (is_word(t, words[i]))
-			return true;
-	}
-	return false;
-}
-
 /* Adjacent text pieces: one MD_TEXT node.  The first piece is peeked in
  * the given mode. */
 static struct md_node *parse_text(struct md_parser *p, bool pattern_ok)
@@ -623,7 +644,7 @@ static struct md_node *parse_text(struct md_parser *p, bool pattern_ok)
 		t = peek_mode(p, false);
 		if (t->type == T_TEXT && t->bare &&
 		    (function_index(str_c(&t->text)) >= 0 ||
-		     is_cmp_word(t))) {
+		     is_reserved_word(str_c(&t->text)))) {
 			/* a function or a text comparison operator after
 			 * text: stop here */
 			break;
@@ -667,6 +688,16 @@ static struct md_node *parse_call(struct md_parser *p, int fidx,
 			md_node_free(&n);
 			return NULL;
 		}
+	} else if (strcmp(functions[fidx].name, "substr") == 0 ||
+		   strcmp(functions[fidx].name, "lookup") == 0) {
+		fail_at(p, t, "syntax error: '(' expected");
+		md_node_free(&n);
+		return NULL;
+	} else if (strncmp(functions[fidx].name, "gdbm", 4) == 0 &&
+		   functions[fidx].max_args > 0) {
+		fail_at(p, t, "syntax error: '(' expected after gdbm function");
+		md_node_free(&n);
+		return NULL;
 	} else if (functions[fidx].max_args > 0) {
 		/* "getaddr $MATCH": one operand without parentheses */
 		struct md_node *arg = parse_unary(p);
@@ -708,6 +739,11 @@ static struct md_node *parse_primary(struct md_parser *p)
 		n = make_pattern(p, t);
 		consume(p);
 		return n;
+	}
+	if (t->type == T_TEXT && t->bare &&
+	    is_reserved_word(str_c(&t->text))) {
+		syntax_error(p, t);
+		return NULL;
 	}
 	if (t->type == T_TEXT) {
 		int fidx = t->bare ? function_index(str_c(&t->text)) : -1;
@@ -983,12 +1019,18 @@ static struct md_node *parse_body(struct md_parser *p, const char *msg)
 	return parse_statement(p);
 }
 
-static struct md_node *parse_cond(struct md_parser *p)
+/* "(expr)" after if, elsif (msg "syntax error after if") and while
+ * ("syntax error after while"): what Debian's maildrop says when '('
+ * is missing. */
+static struct md_node *parse_cond(struct md_parser *p, const char *msg)
 {
 	struct md_node *n;
 
-	if (!expect_op(p, "("))
+	if (!is_op(peek(p), "(")) {
+		fail_at(p, peek(p), msg);
 		return NULL;
+	}
+	consume(p);
 	n = parse_expr(p);
 	if (n != NULL && !expect_op(p, ")"))
 		md_node_free(&n);
@@ -1006,7 +1048,7 @@ static struct md_node *parse_if(struct md_parser *p, unsigned int line)
 		md_node_free(&n);
 		return NULL;
 	}
-	n->a = parse_cond(p);
+	n->a = parse_cond(p, "syntax error after if");
 	if (n->a != NULL)
 		n->b = parse_body(p, "syntax error after ')'");
 	if (n->b == NULL) {
@@ -1166,7 +1208,8 @@ static struct md_node *parse_statement_inner(struct md_parser *p)
 	/* a block on its own: { statements } */
 	if (is_op(t, "{"))
 		return parse_block(p);
-	if (t->type == T_TEXT && (t->bare || t->kind != MD_BQ) && at_assign(p)) {
+	if (t->type == T_TEXT && (t->bare || t->kind != MD_BQ) &&
+	    !(t->bare && is_reserved_word(str_c(&t->text))) && at_assign(p)) {
 		/* VAR=value ("VAR" may be quoted) */
 		if (!valid_var_name(str_c(&t->text), str_len(&t->text)) &&
 		    t->bare) {
@@ -1184,11 +1227,17 @@ static struct md_node *parse_statement_inner(struct md_parser *p)
 		}
 		t = peek_mode(p, false);
 		if (t->type == T_SEP || t->type == T_EOF || is_op(t, "}")) {
-			/* VAR= sets the empty string */
-			n->a = node_new(p, MD_TEXT, line);
-		} else {
-			n->a = parse_expr(p);
+			/* "VAR=" with nothing after it: Debian's maildrop
+			 * refuses it (write VAR="") */
+			syntax_error(p, t);
+			md_node_free(&n);
+			return NULL;
 		}
+		/* Debian's maildrop names an assignment (in -V traces) by
+		 * the line where the first token of its value ends: the
+		 * last line of a string continued over several */
+		n->line = p->line;
+		n->a = parse_expr(p);
 		if (n->a == NULL)
 			md_node_free(&n);
 		return n;
@@ -1209,7 +1258,7 @@ static struct md_node *parse_statement_inner(struct md_parser *p)
 			n = node_new(p, MD_WHILE, line);
 			if (n == NULL)
 				return NULL;
-			n->a = parse_cond(p);
+			n->a = parse_cond(p, "syntax error after while");
 			if (n->a != NULL && enter(p, line)) {
 				/* Debian's maildrop says "after else" here */
 				n->b = parse_body(p, "syntax error after else");

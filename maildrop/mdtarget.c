@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <math.h>
 #include <stdarg.h>
@@ -27,6 +28,20 @@
 
 /* ---- delivery ---- */
 
+/* A LOCK* variable's seconds: dflt when unset, else its number clamped
+ * to 0..UINT_MAX. */
+static unsigned int lock_secs(const char *v, unsigned int dflt)
+{
+	long long n;
+
+	if (*v == '\0')
+		return dflt;
+	n = md_eval_ll(md_eval_num(v));
+	if (n < 0)
+		return 0;
+	return n > (long long)UINT_MAX ? UINT_MAX : (unsigned int)n;
+}
+
 void md_target_lock_settings(struct md_interp *it, struct md_lock_settings *ls)
 {
 	const char *v;
@@ -35,11 +50,11 @@ void md_target_lock_settings(struct md_interp *it, struct md_lock_settings *ls)
 	if (*ls->lockext == '\0')
 		ls->lockext = ".lock";
 	v = md_interp_get(it, "LOCKSLEEP");
-	ls->sleep_secs = *v != '\0' ? (unsigned int)md_eval_num(v) : 5;
+	ls->sleep_secs = lock_secs(v, 5);
 	v = md_interp_get(it, "LOCKTIMEOUT");
-	ls->timeout_secs = *v != '\0' ? (unsigned int)md_eval_num(v) : 60;
+	ls->timeout_secs = lock_secs(v, 60);
 	v = md_interp_get(it, "LOCKREFRESH");
-	ls->refresh_secs = *v != '\0' ? (unsigned int)md_eval_num(v) : 15;
+	ls->refresh_secs = lock_secs(v, 15);
 }
 
 static char *raw_header(struct md_interp *it, const char *name)
@@ -204,12 +219,16 @@ static int deliver_to(struct md_interp *it, const char *target, bool is_cc)
 		/* Debian's maildrop says so whatever the program's exit */
 		if (md_eval_verbose(it) >= 5)
 			fprintf(stderr, "maildrop: Delivery complete.\n");
-		if (is_cc) {
+		{
+			/* Debian's maildrop keeps the program's exit code in
+			 * EXITCODE, for to as for cc: a failed to trapped by
+			 * exception {} still ends with it */
 			char *s = xasprintf("%d", status);
 
 			md_interp_set(it, "EXITCODE", s);
 			free(s);
-		} else if (status != 0) {
+		}
+		if (!is_cc && status != 0) {
 			/* the exit code is maildrop's, without a message */
 			md_eval_fatal(it, status, "Delivery to program failed (exit %d).",
 			      status);

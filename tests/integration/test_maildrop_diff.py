@@ -45,6 +45,15 @@ def make_home(root):
         f.write('INC="included"\necho "in include"\n')
     with open(os.path.join(home, "badfrom"), "w") as f:
         f.write("# blocked senders\n\n  ^eve@\nspam\\.example$\n")
+    # a sendmail stand-in for "!" forwarding (SENDMAIL="./sendmail-standin"):
+    # the recipients and the message go to "sent", which is compared; not
+    # the -f value (Debian's maildrop 2.9.3 always gives -f '', ours the
+    # sender: doc/maildrop.md, differences)
+    standin = os.path.join(home, "sendmail-standin")
+    with open(standin, "w") as f:
+        f.write('#!/bin/sh\n[ "$1" = "-f" ] && shift 2\n'
+                '{ echo "to: $*"; cat; echo "--"; } >> sent\n')
+    os.chmod(standin, 0o755)
     return home
 
 
@@ -68,7 +77,8 @@ def snapshot(home):
         for name in filenames:
             path = os.path.join(dirpath, name)
             rel = os.path.relpath(path, home)
-            if rel in ("filter", "inc", "badfrom") or rel.startswith("db"):
+            if rel in ("filter", "inc", "badfrom", "sendmail-standin") or \
+                    rel.startswith("db"):
                 continue
             with open(path, "rb") as f:
                 data = f.read()
@@ -214,14 +224,19 @@ def test_verbose_traces(k, level):
 
 
 def trace_cases():
-    """The corpus filters that run without a syntax error and without a
+    """The corpus filters that run without a syntax error, without a
     while loop (Debian's WHILE trace prints bytes of an uninitialised
-    buffer)."""
+    buffer), without substr() (its level-6 trace prints bytes past the
+    end of Debian's buffer) and without "!" forwarding (Debian's trace
+    shows the shell command it makes, with -f '' and the addresses
+    unquoted; ours runs SENDMAIL with each address quoted:
+    doc/maildrop.md)."""
     out = []
     for f in sorted(os.listdir(os.path.join(CORPUS, "filters"))):
         with open(os.path.join(CORPUS, "filters", f)) as fh:
             text = fh.read()
-        if "while" not in text:
+        if "while" not in text and "SENDMAIL=" not in text and \
+                "substr(" not in text:
             out.append(f)
     return out
 

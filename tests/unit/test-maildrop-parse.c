@@ -152,6 +152,20 @@ static void test_errors(void **state)
 	assert_error("X=1 = 2\n", "f:1: syntax error before '='");
 	assert_error("echo - 1\n", "f:1: syntax error");
 	assert_error("{ echo x ;\n", "f:1: syntax error: missing '}'");
+	/* keywords are never text; VAR= needs a value; a line end in
+	 * quotes must be escaped; Debian's texts for a missing '(' */
+	assert_error("echo to\n", "f:1: syntax error");
+	assert_error("X=else\n", "f:1: syntax error");
+	assert_error("echo a eq\n", "f:1: syntax error: unexpected end of line");
+	assert_error("to=1\n", "f:1: syntax error");
+	assert_error("X=\necho x\n", "f:1: syntax error: unexpected end of line");
+	assert_error("\nX=\"a\nb\"\n", "f:2: unterminated quoted string");
+	assert_error("X='a\nb'\n", "f:1: unterminated quoted string");
+	assert_error("if 1\n", "f:1: syntax error after if");
+	assert_error("while 1\n", "f:1: syntax error after while");
+	assert_error("X=substr \"a\"\n", "f:1: syntax error: '(' expected");
+	assert_error("X=gdbmfetch\n", "f:1: syntax error: '(' expected after gdbm function");
+	assert_parses("X=\"a \\\n  b\"\nY='a\\\\b'\nZ=\"to\"\nW=gdbmclose\n");
 	assert_error("X=1\n\\\nY=`unterminated\n", "f:3: unterminated quoted string");
 }
 

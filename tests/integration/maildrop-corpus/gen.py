@@ -225,6 +225,159 @@ MORE_FILTERS = [
 ]
 
 
+# After those: corners of the language real filter files have (one-line
+# nested braces with ';', elsif chains, continuations, comments after
+# statements, quoting, ${VAR}, unset variables, foreach, '!' before
+# patterns, captures, odd numeric strings, failing xfilter/include/
+# programs in exception, import, log/logfile, mbox locking, programs,
+# '!' forwarding through a sendmail stand-in, EXITCODE/RETURNCODE, gdbm,
+# lookup, hasaddr/getaddr, escape, substr, time, header edits through
+# reformail).  Not substr() with a negative length: Debian's maildrop
+# loops forever on it; programs and xfilters read the whole message
+# (one that exits at once makes Debian's fail or not with the timing).
+CORNER_FILTERS = [
+    # 0 nested braces on one line, with ; separators
+    'if (/^Subject:/)\n{ if (/hello/) ; { echo "hello" ; } ; echo "subj" ; }\n'
+    'echo "done"\n',
+    # 1 elsif chain
+    'if (/^Subject:.*hello/)\n  to "Maildir/.Hello/"\nelsif (/^Subject:.*meeting/)\n'
+    '  to "Maildir/.Work/"\nelsif (/^Subject:.*\\[list\\]/)\n{\n  to "Maildir/.Lists/"\n}\n'
+    'elsif (/^Subject: *$/)\n  to "Maildir/.NoSubject/"\nelse\n  to "Maildir/.Other/"\n',
+    # 2 backslash continuations in strings and expressions
+    'X="one \\\n    two \\\n three"\necho "[$X]"\nY=1 + \\\n  2 + \\\n 3\necho $Y\n'
+    "Z='single \\\n   cont'\necho \"[$Z]\"\n",
+    # 3 comments after statements
+    'X=1 # a comment\necho "x=$X" # another\nif (/^From:/) # cond\n{ # brace\n'
+    '  echo "from" # inside\n} # end\nY="a # not a comment"\necho $Y\n',
+    # 4 ; separators
+    'A=1; B=2; C=$A$B; echo $C; echo "$A-$B" ; ; echo end\n',
+    # 5 single vs double quotes with $ and backslashes
+    "A='$HOME'\necho \"$A\"\nB=\"\\$HOME\"\necho \"$B\"\nC='a\\\\b'\necho \"$C\"\n"
+    "D=\"a\\\\b\"\necho \"$D\"\nE=\"x\\\"y\"\necho \"$E\"\nF='it''s'\necho \"$F\"\n"
+    "G=\"tab\\there\"\necho \"$G\"\nH=\"nl\\nthere\"\necho \"$H\"\n",
+    # 6 ${VAR} forms
+    'V=abc\necho "${V}def"\necho "$Vdef|"\necho "${V}${V}"\necho ${V}x\n'
+    'echo "${UNSET}z"\necho "$V.$V"\necho "$V-$V"\n',
+    # 7 unset/empty variables
+    'echo "[$NOPE]"\nE=""\nif ($E eq "")\n  echo "empty"\nif ($NOPE == 0)\n  echo "zero"\n'
+    'unset E\necho "[$E]"\nX=$NOPE$NOPE\necho "[$X]"\necho length($X)\n',
+    # 8 foreach with weights and MATCH
+    'N=0\nforeach /^(To|Cc):.*/\n{\n  N=$N + 1\n  echo "$N: $MATCH"\n}\n'
+    'foreach /[a-z]+@[a-z.]+/\n{\n  echo "addr $MATCH"\n}\n',
+    # 9 /re/:hb with !
+    'if (! /money|free/:hb)\n  echo "clean"\nif (!/^Subject:/)\n  echo "no subject"\n'
+    'if (! /invoice/:b && ! /invoice/:h)\n  echo "no invoice"\nelse\n  to "Maildir/.Invoices/"\n',
+    # 10 =~ with captures
+    'if (/^From:.*<(.*)@(.*)>/)\n{\n  echo "user=$MATCH1 dom=$MATCH2"\n}\n'
+    'if ("abc-123-xyz" =~ /([0-9]+)-(.*)/)\n{\n  echo "$MATCH|$MATCH1|$MATCH2|$MATCH3"\n}\n'
+    'if ($SIZE =~ /^([0-9])/)\n  echo "first $MATCH1"\n',
+    # 11 numeric vs string comparisons of odd strings
+    'if ("10" < "9")\n  echo "num lt"\nif ("10" lt "9")\n  echo "str lt"\n'
+    'if ("abc" == 0)\n  echo "abc is 0"\nif ("1e2" == 100)\n  echo "1e2"\n'
+    'if (" 5" == 5)\n  echo "space5"\nif ("5x" == 5)\n  echo "5x"\nif ("0x10" == 16)\n  echo "hex"\n'
+    'if ("-3" < "-2")\n  echo "neg"\nif ("" eq "")\n  echo "emptyeq"\nif ("B" gt "a")\n  echo "case"\n'
+    'if ("1.50" == "1.5")\n  echo "float"\nif ("1.50" eq "1.5")\n  echo "floatstr"\n',
+    # 12 xfilter with a failing command
+    'exception {\n  xfilter "cat >/dev/null; exit 1"\n}\necho "after $RETURNCODE"\nto "Maildir/.Other/"\n',
+    # 13 xfilter failing without exception
+    'xfilter "cat >/dev/null; exit 3"\nto "Maildir/.Other/"\n',
+    # 14 exception include missing
+    'exception {\n  include "missing-file"\n}\necho "survived"\ninclude "inc"\necho "$INC"\n',
+    # 15 include missing (fatal)
+    'include "missing-file"\necho "not reached"\n',
+    # 16 import
+    'import LOGNAME\necho "$LOGNAME"\nimport SHELL\necho "$SHELL"\nimport NOTSET\necho "[$NOTSET]"\n'
+    'PATH=/nowhere\nimport PATH\necho "$PATH"\n',
+    # 17 log formats
+    'log "plain line"\nlog "with $SIZE"\nlog ""\nto "Maildir/.Main/"\n',
+    # 18 logfile switched mid-way
+    'log "first"\nlogfile "log2"\nlog "second"\ncc "Maildir/.Copy/"\nto "Maildir/"\n',
+    # 19 to an mbox with locking
+    'cc "mbox1"\ncc "mbox1"\nto "mbox2"\n',
+    # 20 dotlock and flock around an mbox
+    'dotlock "my.lock" {\n  cc "mbox"\n}\nflock "mbox" {\n  to "mbox"\n}\n',
+    # 21 cc to a program
+    'cc "| cat > prog-out"\ncc "|wc -l > lines-out"\nto "Maildir/.Main/"\n',
+    # 22 to a failing program
+    'to "| cat >/dev/null; exit 7"\n',
+    # 23 program with RETURNCODE
+    'exception {\n  cc "| cat >/dev/null; exit 9"\n}\necho "rc=$RETURNCODE"\nto "Maildir/"\n',
+    # 24 ! forwarding with a sendmail stand-in
+    'SENDMAIL="./sendmail-standin"\ncc "!alice@example.com"\n'
+    'to "! bob@example.com carol@example.com"\n',
+    # 25 exit codes, EXITCODE
+    'EXITCODE=5\nif (/hello/)\n  exit\necho "went on"\nEXITCODE=0\n',
+    # 26 EXITCODE with delivery
+    'EXITCODE=77\nto "Maildir/.Other/"\n',
+    # 27 RETURNCODE from backticks and system
+    'X=`exit 4`\necho "rc=$RETURNCODE [$X]"\nY=`echo hi; exit 0`\necho "rc=$RETURNCODE [$Y]"\n'
+    'system "exit 2"\necho "sys=$RETURNCODE"\n',
+    # 28 gdbm
+    'gdbmopen("db1", "C")\nX=gdbmstore("k1", "v1")\necho "store=$X"\n'
+    'echo gdbmfetch("k1")\necho gdbmfetch("k2", "", "dflt")\nY=gdbmstore("k1", "v2")\n'
+    'echo gdbmfetch("k1")\ngdbmclose\nZ=gdbmopen("db1", "R")\necho "open=$Z"\n'
+    'echo gdbmfetch("k1")\ngdbmclose\n',
+    # 29 lookup
+    'if (lookup($SENDER, "badfrom"))\n  echo "bad sender"\n'
+    'if (lookup("eve@x", "badfrom"))\n  echo "eve"\nif (lookup("x@spam.example", "badfrom"))\n'
+    '  echo "spam dom"\nif (lookup("EVE@x", "badfrom", "D"))\n  echo "EVE D"\n'
+    'if (lookup("EVE@x", "badfrom"))\n  echo "EVE"\n',
+    # 30 hasaddr/getaddr on odd addresses
+    'foreach /^(From|To|Cc):.*/\n{\n  echo getaddr($MATCH)\n}\n'
+    'if (hasaddr("ann@example.org"))\n  echo "has ann"\nif (hasaddr("ANN@EXAMPLE.ORG"))\n  echo "has ANN"\n'
+    'if (hasaddr("nobody@nowhere"))\n  echo "nobody"\necho getaddr("Eve <e@x>, (c) f@y, \\"q, r\\" <g@z>")\n'
+    'E=getaddr("")\necho "[$E]"\necho getaddr("group: a@b, c@d;")\n',
+    # 31 escape
+    'echo escape("a.b*c$d[e]f(g)h|i^j?k+l")\nX=escape($SENDER)\necho "$X"\n'
+    'echo escape("plain")\necho escape("back\\\\slash")\n',
+    # 32 substr with negative or large args
+    'S="abcdef"\necho substr($S, 0, 2)\necho substr($S, 2)\necho substr($S, -2)\n'
+    'echo substr($S, 10)\necho substr($S, 1, 100)\necho substr($S, 3, 0)\n'
+    'echo substr($S, -10, 3)\nE=substr("", 0, 1)\necho "[$E]"\n',
+    # 33 time
+    'T=time\nif ($T > 1600000000)\n  echo "time ok"\nif (time > 0)\n  echo "time > 0"\n',
+    # 34 header edit with xfilter reformail -A
+    'xfilter "reformail -A \'X-Filtered: yes\'"\nxfilter "reformail -I \'Subject: replaced\'"\n'
+    'if (/^X-Filtered: yes/)\n  to "Maildir/.Other/"\n',
+    # 35 reformail -a and -i in xfilter
+    'xfilter "reformail -a \'Message-ID: <new@x>\' -i \'X-Loop: me\'"\n'
+    'xfilter "reformail -u X-Loop"\nto "Maildir/"\n',
+    # 36 tolower/toupper/length
+    'echo tolower("MiXeD Case ÄÖ")\necho toupper("mixed")\necho length("")\n'
+    'echo length("ÄÖ")\nX=toupper($SENDER)\necho "$X"\n',
+    # 37 weights
+    'S=(/money|free|offer/:b,10,0.5)\necho "score $S"\nT=(/e/:b,1,1)\necho "t $T"\n'
+    'U=(/^[A-Z]/:h,2)\necho "u $U"\nif (/money/:b,1,0 > 0)\n  echo "pos"\n',
+    # 38 logical operators and precedence
+    'if (1 || 0 && 0)\n  echo "prec1"\nif ((1 || 0) && 0)\n  echo "prec2"\n'
+    'X=3 + 4 * 2\necho $X\nY=(3 + 4) * 2\necho $Y\nZ=10 / 4\necho $Z\nW=7 - 10\necho $W\n'
+    'V=1 | 2\necho $V\nU=6 & 3\necho $U\nA=!0\necho $A\n',
+    # 39 while loop with counter and break via condition
+    'I=0\nS=""\nwhile ($I < 5)\n{\n  S="$S$I"\n  I=$I + 1\n}\necho "$S $I"\n',
+    # 40 pattern D flag and case
+    'if (/^subject:/)\n  echo "ci"\nif (/^subject:/:D)\n  echo "cs"\nif (/HELLO/:b)\n  echo "body ci"\n'
+    'if (/HELLO/:bD)\n  echo "body cs"\n',
+    # 41 to with variables and default
+    'F="Other"\nto "Maildir/.$F/"\n',
+    # 42 cc then exit
+    'cc "Maildir/.Copy/"\nexit\n',
+    # 43 numeric strings in arithmetic
+    'A="12abc" + 1\necho $A\nB="" + 5\necho $B\nC="3.7" * 2\necho $C\nD=1/3\necho $D\n'
+    'E=2 / 3\necho $E\nF=10 / 0\necho $F\nG=1000000 * 1000000\necho $G\n',
+    # 44 SIZE LINES and header variables
+    'B=($SIZE > 0)\necho "size>0 $B"\nif ($LINES > 3)\n  to "Maildir/.Big/"\nelse\n  to "Maildir/.Short/"\n',
+    # 45 nested if inside else on separate lines
+    'if (/^Subject:.*hello/)\n{\n  to "Maildir/.Hello/"\n}\nelse\n{\n  if (/^From:.*example\\.com/)\n'
+    '  {\n    to "Maildir/.Example/"\n  }\n  else\n    echo "other"\n}\n',
+    # 46 MATCH after failed match and foreach on body
+    'if (/^Subject: (.*)/)\n  echo "s=$MATCH1"\nif (/^Nonexistent: (.*)/)\n  echo "n"\n'
+    'echo "still $MATCH1"\nforeach /money|free/:b\n{\n  echo "b $MATCH"\n}\n',
+    # 47 header name with regex chars and anchors
+    'if (/^Message-ID: <[0-9]+\\.[0-9]+@example\\.com>$/)\n  echo "msgid"\n'
+    'if (/^To:.*,$/)\n  echo "folded"\nif (/^Date:.*\\+0000$/)\n  echo "utc"\n',
+]
+
+
 def main():
     mdir = os.path.join(HERE, "messages")
     fdir = os.path.join(HERE, "filters")
@@ -242,6 +395,10 @@ def main():
             f.write(PRE + text)
     for k, text in enumerate(MORE_FILTERS):
         n = 120 + len(KEYWORD_FILTERS) + k
+        with open(os.path.join(fdir, "f%03d.filter" % n), "w") as f:
+            f.write(PRE + text)
+    for k, text in enumerate(CORNER_FILTERS):
+        n = 120 + len(KEYWORD_FILTERS) + len(MORE_FILTERS) + k
         with open(os.path.join(fdir, "f%03d.filter" % n), "w") as f:
             f.write(PRE + text)
 
