@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include "mem.h"
@@ -14,8 +15,12 @@
 
 char *reformail_key(const char *text, size_t len)
 {
-	const char *colon = memchr(text, ':', len);
-	size_t n = colon != NULL ? (size_t)(colon - text) + 1 : len;
+	/* up to the colon, or the end of the first line when it has none
+	 * (a line "Bad\n x: y" is "bad", as in Debian's reformail) */
+	const char *nl = memchr(text, '\n', len);
+	size_t first = nl != NULL ? (size_t)(nl - text) : len;
+	const char *colon = memchr(text, ':', first);
+	size_t n = colon != NULL ? (size_t)(colon - text) + 1 : first;
 	char *key = xmemdup(text, n);
 
 	return str_lcase(key);
@@ -96,6 +101,24 @@ static bool key_in(const char **list, size_t n, const char *key, size_t *idx_r)
 	return false;
 }
 
+/* -a, -i and -I as Debian's reformail matches them: a header line is
+ * the option's when the option starts with the line's key (up to its
+ * colon, or the whole line when it has none), case aside: "-I 'Bad
+ * line v'" replaces a line "Bad line". */
+static bool key_prefix_of(const char *arg, const char *key)
+{
+	return strncasecmp(arg, key, strlen(key)) == 0;
+}
+
+static bool key_prefix_in(const char **list, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (key_prefix_of(list[i], key))
+			return true;
+	}
+	return false;
+}
+
 /* Whether an option header has nothing after its colon. */
 static bool value_empty(const char *arg)
 {
@@ -139,6 +162,20 @@ struct saved {
 	char *text;
 };
 
+/* A header line (text, its key) renamed by the idx-th -R. */
+static char *renamed(const struct reformail_opts *o, size_t idx,
+		     const char *key, const char *text)
+{
+	size_t klen = strlen(key), tlen = strlen(text);
+	struct str s;
+
+	str_init(&s, tlen + strlen(o->rename_new[idx]) + 1);
+	str_append(&s, o->rename_new[idx]);
+	if (klen < tlen)
+		str_append(&s, text + klen);
+	return str_steal(&s);
+}
+
 void reformail_edit(const struct reformail_opts *o,
 		    struct reformail_fields *fields, const char *from_addr,
 		    const char *host)
@@ -155,39 +192,22 @@ void reformail_edit(const struct reformail_opts *o,
 		struct reformail_field *f = &fields->v[i];
 		size_t idx;
 
-		if (key_in(o->add_rename, o->n_add_rename, f->key, NULL)) {
+		if (key_prefix_in(o->add_rename, o->n_add_rename, f->key)) {
 			char *t = xasprintf("Old-%s", f->text);
 
 			fields_add(&out, t);
 			continue;
 		}
-		if (key_in(o->add_replace, o->n_add_replace, f->key, NULL))
+		if (key_prefix_in(o->add_replace, o->n_add_replace, f->key))
 			continue;
 		if (o->from_mode == 0 && from_addr != NULL &&
 		    strcmp(f->key, "return-path:") == 0)
 			continue;
-		if (key_in(o->rename_old, o->n_rename, f->key, &idx)) {
-			size_t klen = strlen(f->key);
-			size_t tlen = strlen(f->text);
-			struct str s;
-
-			str_init(&s, tlen + strlen(o->rename_new[idx]) + 1);
-			str_append(&s, o->rename_new[idx]);
-			if (klen < tlen)
-				str_append(&s, f->text + klen);
-			fields_add(&out, str_steal(&s));
-			present[n_present++] = f->key;
-			continue;
-		}
-		if (key_in(o->uniq_first, o->n_uniq_first, f->key, NULL)) {
-			bool dup = false;
-
-			for (size_t j = 0; j < n_seen && !dup; j++)
-				dup = strcmp(seen_first[j], f->key) == 0;
-			if (dup)
-				continue;
-			seen_first[n_seen++] = f->key;
-		} else if (key_in(o->uniq_last, o->n_uniq_last, f->key, NULL)) {
+		/* -U before -R: the line is held to the end (and renamed by
+		 * -R there), as in Debian's reformail; -u for the same name
+		 * wins over -U */
+		if (key_in(o->uniq_last, o->n_uniq_last, f->key, NULL) &&
+		    !key_in(o->uniq_first, o->n_uniq_first, f->key, NULL)) {
 			size_t j;
 
 			for (j = 0; j < n_last; j++) {
@@ -204,18 +224,41 @@ void reformail_edit(const struct reformail_opts *o,
 			n_last++;
 			continue;
 		}
+		if (key_in(o->rename_old, o->n_rename, f->key, &idx)) {
+			fields_add(&out, renamed(o, idx, f->key, f->text));
+			present[n_present++] = f->key;
+			continue;
+		}
+		if (key_in(o->uniq_first, o->n_uniq_first, f->key, NULL)) {
+			bool dup = false;
+
+			for (size_t j = 0; j < n_seen && !dup; j++)
+				dup = strcmp(seen_first[j], f->key) == 0;
+			if (dup)
+				continue;
+			seen_first[n_seen++] = f->key;
+		}
 		fields_add(&out, xstrdup(f->text));
 		present[n_present++] = f->key;
 	}
 
-	for (size_t i = 0; i < o->n_add_missing; i++) {
-		char *k = reformail_key(o->add_missing[i],
-					strlen(o->add_missing[i]));
-		bool have = false;
+	/* each header line stands for one -a of its name, the first one
+	 * no other line stood for: "-a 'X: 1' -a 'X: 2'" on a message with
+	 * one X: adds "X: 2", as Debian's reformail does */
+	bool *had = xcalloc(o->n_add_missing + 1, sizeof(*had));
 
-		for (size_t j = 0; j < n_present && !have; j++)
-			have = strcmp(present[j], k) == 0;
-		free(k);
+	for (size_t j = 0; j < n_present; j++) {
+		for (size_t i = 0; i < o->n_add_missing; i++) {
+			if (!had[i] &&
+			    key_prefix_of(o->add_missing[i], present[j])) {
+				had[i] = true;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < o->n_add_missing; i++) {
+		bool have = had[i];
+
 		if (!have)
 			fields_add(&out, added_header(o->add_missing[i], host));
 	}
@@ -231,14 +274,71 @@ void reformail_edit(const struct reformail_opts *o,
 	}
 	if (o->from_mode == 0 && from_addr != NULL)
 		fields_add(&out, xasprintf("Return-Path: <%s>", from_addr));
-	for (size_t i = 0; i < n_last; i++)
-		fields_add(&out, xstrdup(last[i].text));
+	for (size_t i = 0; i < n_last; i++) {
+		size_t idx;
 
+		if (key_in(o->rename_old, o->n_rename, last[i].key, &idx))
+			fields_add(&out, renamed(o, idx, last[i].key,
+						 last[i].text));
+		else
+			fields_add(&out, xstrdup(last[i].text));
+	}
+
+	free(had);
 	free(last);
 	free(present);
 	free(seen_first);
 	reformail_fields_free(fields);
 	*fields = out;
+}
+
+/* What Debian's reformail makes of an address our parser refuses (raw,
+ * its trimmed text): the <...> in it, else its first word (a quoted
+ * string kept with its quotes; a comment ends it).  NULL when empty. */
+static char *first_word_address(const char *raw)
+{
+	const char *lt = strrchr(raw, '<'), *gt, *p;
+
+	if (lt != NULL) {
+		gt = strchr(lt, '>');
+		return gt != NULL && gt > lt + 1 ?
+			xstrndup(lt + 1, (size_t)(gt - lt - 1)) : NULL;
+	}
+	/* leading comments and blanks */
+	for (;;) {
+		unsigned int depth = 0;
+
+		while (*raw == ' ' || *raw == '\t' || *raw == '\r' ||
+		       *raw == '\n')
+			raw++;
+		if (*raw != '(')
+			break;
+		do {
+			if (*raw == '\\' && raw[1] != '\0')
+				raw++;
+			else if (*raw == '(')
+				depth++;
+			else if (*raw == ')')
+				depth--;
+			raw++;
+		} while (*raw != '\0' && depth > 0);
+	}
+	p = raw;
+	if (*p == '"') {
+		p++;
+		while (*p != '\0' && *p != '"') {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			p++;
+		}
+		if (*p == '"')
+			p++;
+	} else {
+		while (*p != '\0' && *p != '(' && *p != ' ' && *p != '\t' &&
+		       *p != '\r' && *p != '\n')
+			p++;
+	}
+	return p > raw ? xstrndup(raw, (size_t)(p - raw)) : NULL;
 }
 
 /* The addr-spec of the first mailbox in a header value, or NULL. */
@@ -254,6 +354,12 @@ static char *first_address(const char *value)
 			const struct rfc822_addr *a = &list->addrs[i];
 			struct str s;
 
+			if (a->invalid && a->raw != NULL) {
+				/* Courier's parser repairs what ours refuses:
+				 * "x <a@b>" is a@b, "a@b c d" its first word */
+				ret = first_word_address(a->raw);
+				break;
+			}
 			if (a->type != RFC822_ADDR_MAILBOX || a->invalid)
 				continue;
 			str_init(&s, 64);

@@ -500,11 +500,21 @@ static bool input_piece(struct input *in, struct str *piece, size_t max)
 
 /* Copies the body, converting line ends: CR LF and LF become the output
  * line end, other CRs stay; a line holding a NUL is cut there and loses
- * its line end (as in Courier); the last line gets a line end.  When
- * -f1 made up a From_ line (mbox form), a line starting with "From "
- * gets a ">". */
+ * its line end (as in Courier); the last line gets a line end.  As in
+ * Debian's reformail, when -f1 made up a From_ line (mbox form,
+ * from_quote 1) a line matching ^>*From  gets one more ">"; when -f0
+ * removed one (from_quote -1) a line matching ^>+From  loses one. */
+static bool is_quoted_from(const char *s, size_t n, size_t min_gt)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] == '>')
+		i++;
+	return i >= min_gt && n - i >= 5 && memcmp(s + i, "From ", 5) == 0;
+}
+
 static void copy_body(struct input *in, const struct reformail_opts *o,
-		      bool quote_from)
+		      int from_quote)
 {
 	struct str piece;
 	bool at_start = true, in_nul = false, pending_cr = false;
@@ -526,9 +536,13 @@ static void copy_body(struct input *in, const struct reformail_opts *o,
 		if (pending_cr && (n > 0 || !nl || nul != NULL))
 			out_s("\r");
 		pending_cr = false;
-		if (at_start && quote_from && n >= 5 &&
-		    memcmp(s, "From ", 5) == 0)
+		if (at_start && from_quote > 0 && is_quoted_from(s, n, 0)) {
 			out_s(">");
+		} else if (at_start && from_quote < 0 &&
+			   is_quoted_from(s, n, 1)) {
+			s++;
+			n--;
+		}
 		if (nul != NULL) {
 			out(s, (size_t)(nul - s));
 			in_nul = !nl;
@@ -549,6 +563,17 @@ static void copy_body(struct input *in, const struct reformail_opts *o,
 	if (!at_start)
 		out_eol(o);
 	str_free(&piece);
+}
+
+/* The name -x and -X compare: up to the colon, or the whole (folded)
+ * line when it has none; lower case. */
+static char *extract_key(const char *text)
+{
+	const char *colon = strchr(text, ':');
+
+	return str_lcase(colon != NULL ?
+			 xstrndup(text, (size_t)(colon - text) + 1) :
+			 xstrdup(text));
 }
 
 static void print_header(const struct reformail_opts *o, const char *text)
@@ -638,26 +663,42 @@ static int reformat(const struct reformail_opts *o)
 	if (o->n_extract > 0) {
 		for (size_t i = 0; i < fields.count; i++) {
 			const struct reformail_field *f = &fields.v[i];
+			int found = -1;
+			struct str s;
+			/* -x/-X see a folded line without a colon whole */
+			char *fkey = extract_key(f->text);
 
+			/* -x before -X when both name the header, as
+			 * Debian's reformail */
 			for (size_t k = 0; k < o->n_extract; k++) {
 				char *key = reformail_key(o->extract[k],
 						strlen(o->extract[k]));
-				bool match = strcmp(key, f->key) == 0;
-				struct str s;
+				bool match = strcmp(key, fkey) == 0;
 
 				free(key);
-				if (!match)
-					continue;
-				str_init(&s, strlen(f->text) + 1);
-				if (o->extract_name[k])
-					reformail_unfold(&s, f->text);
-				else
-					reformail_value(&s, f);
-				out_s(str_c(&s));
-				out_eol(o);
-				str_free(&s);
-				break;
+				if (match && (found < 0 ||
+					      !o->extract_name[k])) {
+					found = (int)k;
+					if (!o->extract_name[k])
+						break;
+				}
 			}
+			free(fkey);
+			if (found < 0)
+				continue;
+			str_init(&s, strlen(f->text) + 1);
+			if (o->extract_name[found])
+				reformail_unfold(&s, f->text);
+			else
+				reformail_value(&s, f);
+			out_s(str_c(&s));
+			/* an empty -x value ends with a bare LF even
+			 * with -d1, as in Debian's reformail */
+			if (str_len(&s) == 0)
+				out_s("\n");
+			else
+				out_eol(o);
+			str_free(&s);
 		}
 	} else {
 		if (from_line != NULL && o->from_mode != 0)
@@ -669,7 +710,8 @@ static int reformat(const struct reformail_opts *o)
 			/* the line that did not fit in the header */
 			out(str_c(&line), str_len(&line));
 		}
-		copy_body(&in, o, made_from);
+		copy_body(&in, o, made_from ? 1 :
+			  from_line != NULL && o->from_mode == 0 ? -1 : 0);
 	}
 	out_flush();
 	reformail_fields_free(&fields);

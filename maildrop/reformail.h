@@ -54,8 +54,10 @@ struct reformail_fields {
 };
 
 /* The key of a header line or of an option argument: the text up to and
- * including the first colon, lower-cased (all of it when there is no
- * colon).  Returns a new string. */
+ * including the first colon of its first line, lower-cased (the whole
+ * first line when it has no colon: "Bad\n x: y" is "bad", as Debian's
+ * reformail sees it for -a, -i, -I, -R and -u/-U).  Returns a new
+ * string. */
 char *reformail_key(const char *text, size_t len);
 
 /* Splits the header block hdr[0..len) (lines ending in "\n", CRs already

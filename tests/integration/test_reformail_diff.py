@@ -230,3 +230,93 @@ def test_duplicate_cache_concurrent():
         entries = cache_entries(path).split(b"\0")
         assert sorted(e for e in entries if e) == sorted(
             b"<c%d@x>" % i for i in range(10))
+
+
+# ---- random combinations of editing options ----
+
+RANDOM_HEADERS = [
+    b"Subject: s1", b"subject: s2", b"SUBJECT:s3", b"To: a@b",
+    b"Cc: c@d,\n e@f", b"X-A: 1", b"X-A: 2", b"X-a:3",
+    b"Received: from x\n\tby y", b"Message-ID: <m@x>",
+    b"message-id:  <M@X> ", b"From: f@g", b"From: f@g leading fold",
+    b"From: a@b.c extra <r@s>", b"From: (c) x y", b"Reply-To: r@s",
+    b"Return-Path: <rp@x>", b"Content-Type: text/plain;\n  charset=us-ascii",
+    b"X-Empty:", b"X-Sp:   ", b"Bad header line", b"X:y",
+    b"X-Long: " + b"w " * 200, b"X-Tab:\tv", b"X-A: 1",
+]
+RANDOM_BODIES = [b"", b"\n", b"body\n", b"body",
+                 b"\nFrom x\n>From y\n>>From z\nSubject: not header\n"]
+RANDOM_NAMES = ["Subject:", "subject:", "X-A:", "x-a:", "To:", "Message-ID:",
+                "Received:", "X-Empty:", "X-New:", "X-Sp:", "X:",
+                "Bad header line", "Bad", "From:", "Return-Path:", "X-A",
+                "Cc:"]
+RANDOM_VALUES = ["", " v", " new value", "  spaced  ", " <id@x>", "x"]
+
+
+def random_case(rnd):
+    hs = rnd.sample(RANDOM_HEADERS, rnd.randint(0, 7))
+    if rnd.random() < 0.2:
+        hs.insert(0, b"From x@y Mon Jan  1 00:00:00 2024")
+    msg = b"\n".join(hs) + b"\n"
+    if rnd.random() < 0.9:
+        msg += b"\n" + rnd.choice(RANDOM_BODIES)
+    if rnd.random() < 0.1:
+        msg = msg.replace(b"\n", b"\r\n")
+    args = []
+    for _ in range(rnd.randint(1, 4)):
+        if rnd.random() < 0.3:
+            args.append(rnd.choice(["-c", "-f0", "-f1", "-d0", "-d1"]))
+            continue
+        a = rnd.choice(["-x", "-X", "-u", "-U", "-a", "-A", "-i", "-I",
+                        "-R"])
+        n = rnd.choice(RANDOM_NAMES)
+        if a == "-R":
+            args += [a, n, rnd.choice(RANDOM_NAMES)]
+        elif a in ("-a", "-A", "-i", "-I"):
+            args += [a, n + rnd.choice(RANDOM_VALUES)]
+        else:
+            args += [a, n]
+    return args, msg
+
+
+def random_case_known_difference(args, msg):
+    """Corners left as they are (doc/maildrop.md): a From_ line with
+    a continuation line under -d1; -f0 on a From_ line with no
+    header after it (Debian's drops the body's first empty line); -x/-X
+    with header lines that have no colon (in the message or added by
+    -a/-A/-i/-I), which Debian's matches erratically (-X finds the line
+    without -d1, not with it)."""
+    if "-x" in args or "-X" in args:
+        if b"Bad header line" in msg:
+            return True
+        for k, a in enumerate(args[:-1]):
+            if a in ("-a", "-A", "-i", "-I") and ":" not in args[k + 1]:
+                return True
+    if msg.startswith(b"From ") and "-d1" in args:
+        return True
+    if msg.startswith(b"From ") and "-f0" in args and \
+            msg.split(b"\n", 2)[1].strip() == b"":
+        return True
+    return False
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_edits(seed):
+    """400 random combinations of -a/-A/-i/-I/-R/-u/-U/-x/-X/-c/-f/-d on
+    messages with repeated, odd-case, empty, colon-less and folded header
+    lines and quoted From_ lines in the body: the same output as
+    Debian's."""
+    import random
+    need_ref(REF)
+    ours = tool("reformail")
+    rnd = random.Random(seed)
+    bad = []
+    for _ in range(400):
+        args, msg = random_case(rnd)
+        if random_case_known_difference(args, msg):
+            continue
+        a = run(REF, args, msg)
+        b = run(ours, args, msg)
+        if a != b:
+            bad.append((args, msg, a, b))
+    assert not bad, "%d differ, first: %r" % (len(bad), bad[0])

@@ -58,7 +58,8 @@ static void test_split(void **state)
 	assert_int_equal(f.count, 3);
 	assert_string_equal(f.v[0].text, "A: 1\n b");
 	assert_string_equal(f.v[1].text, "Broken\n lead");
-	assert_string_equal(f.v[1].key, "broken\n lead");
+	/* no colon: the key is the first line, as in Debian's reformail */
+	assert_string_equal(f.v[1].key, "broken");
 	assert_string_equal(f.v[2].key, "z :");
 	reformail_fields_free(&f);
 	/* empty and unterminated blocks */
@@ -93,6 +94,27 @@ static void test_edits(void **state)
 	/* the -U'd A: counts as absent for -a */
 	assert_string_equal(r, "Old-B: 2|Old-B: 4|Return-Path: <o>|D: d|A: no|"
 			    "E: e|B: nb|C: n|A: 3|");
+	free(r);
+
+	/* as Debian's: an option is a line's when it starts with the
+	 * line's name (a colon-less line is named by all of it); each line
+	 * stands for one -a of its name; -U holds a line to the end, where
+	 * -R renames it; -u wins over -U */
+	memset(&o, 0, sizeof(o));
+	o.from_mode = -1;
+	o.add_replace = LIST("Bad line v");
+	o.n_add_replace = 1;
+	o.add_missing = LIST("X: 1", "X: 2", "X: 3");
+	o.n_add_missing = 3;
+	o.uniq_last = LIST("S:", "T:");
+	o.n_uniq_last = 2;
+	o.uniq_first = LIST("T:");
+	o.n_uniq_first = 1;
+	o.rename_old = LIST("S:");
+	o.rename_new = LIST("Q:");
+	o.n_rename = 1;
+	r = edit("S: s\nBad line\nX: a\nT: 1\nX: b\nT: 2\n", &o, NULL);
+	assert_string_equal(r, "X: a|T: 1|X: b|X: 3|Bad line v|Q: s|");
 	free(r);
 
 	memset(&o, 0, sizeof(o));
