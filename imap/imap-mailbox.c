@@ -656,6 +656,7 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	mbox->idx_uidvalidity = st.uidvalidity;
 	mbox->idx_uidnext = st.uidnext;
 	mbox->idx_messages = st.messages;
+	mbox->idx_modseq = st.highestmodseq;
 	mbox->uids_exact = true;
 	mbox->modseq = st.highestmodseq;
 	mbox->uidvalidity = st.uidvalidity;
@@ -1154,6 +1155,78 @@ static void contexts_refresh(struct imap_client *client, struct str *out)
 	mbox->contexts_count = mbox->count;
 }
 
+static int collect_new_cb(const struct mail_index_record *rec, void *context)
+{
+	struct str *buf = context;
+
+	str_append_n(buf, (const char *)&rec->uid, sizeof(rec->uid));
+	return 0;
+}
+
+/* The folder's UID list now (*uids_r caller frees, NULL when empty),
+ * from mbox->uids when it is exactly the index's list as of idx_*: the
+ * UIDs from idx_uidnext on are added (those above the list's last: a
+ * UID given after idx_uidnext was read may be in it already), then the
+ * UIDs expunged after idx_modseq removed, read in that order so that no
+ * message can be missed: one added meanwhile waits for the next sync,
+ * one expunged meanwhile is gone.  Else (and after a rebuilt index,
+ * whose expunge log starts over) the whole list is read. */
+static int index_uids(struct imap_mailbox *mbox,
+		      const struct mail_index_status *st, uint32_t **uids_r,
+		      size_t *count_r, const char **error_r)
+{
+	uint32_t *gone = NULL, *uids;
+	const uint32_t *added;
+	size_t ngone = 0, nadded, n = 0, g = 0;
+	uint32_t last = mbox->count > 0 ? mbox->uids[mbox->count - 1] : 0;
+	struct str buf;
+
+	if (!mbox->uids_exact || st->uidvalidity != mbox->idx_uidvalidity ||
+	    st->uidnext < mbox->idx_uidnext ||
+	    st->built_modseq > mbox->idx_modseq)
+		return mail_index_uids(mbox->index, uids_r, count_r, error_r);
+	str_init(&buf, 64);
+	if (mail_index_iterate_flags(mbox->index, mbox->idx_uidnext,
+				     UINT32_MAX, MAIL_INDEX_READ_NO_DATE,
+				     collect_new_cb, &buf, error_r) < 0 ||
+	    mail_index_expunged_since(mbox->index, mbox->idx_modseq, &gone,
+				      &ngone, error_r) < 0) {
+		str_free(&buf);
+		return -1;
+	}
+	added = (const uint32_t *)(const void *)str_c(&buf);
+	nadded = str_len(&buf) / sizeof(uint32_t);
+	uids = xreallocarray(NULL, mbox->count + nadded + 1, sizeof(*uids));
+	for (size_t i = 0; i < mbox->count; i++) {
+		while (g < ngone && gone[g] < mbox->uids[i])
+			g++;
+		if (g < ngone && gone[g] == mbox->uids[i])
+			continue;
+		uids[n++] = mbox->uids[i];
+	}
+	for (size_t i = 0; i < nadded; i++) {
+		uint32_t uid;
+
+		memcpy(&uid, added + i, sizeof(uid));
+		if (uid <= last)
+			continue;
+		/* expunged meanwhile? (the log was read after) */
+		while (g < ngone && gone[g] < uid)
+			g++;
+		if (g < ngone && gone[g] == uid)
+			continue;
+		uids[n++] = uid;
+		last = uid;
+	}
+	str_free(&buf);
+	free(gone);
+	if (n == 0)
+		x_free(uids);
+	*uids_r = uids;
+	*count_r = n;
+	return 0;
+}
+
 int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 {
 	struct imap_mailbox *mbox = client->mbox;
@@ -1192,7 +1265,7 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 	if (same_list) {
 		uids = NULL;
 		count = mbox->count;
-	} else if (mail_index_uids(mbox->index, &uids, &count, &error) < 0) {
+	} else if (index_uids(mbox, &st, &uids, &count, &error) < 0) {
 		return -1;
 	}
 	/* messages expunged from the copy of a sharable folder: from the
@@ -1208,6 +1281,14 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 	};
 	str_init(&ctx.out, 256);
 	size_t old_count = mbox->count;
+	/* what the client counts after our EXPUNGE/VANISHED lines, and the
+	 * messages that came (an expunge and an arrival leave the count
+	 * as it was, and still need their EXISTS) */
+	size_t client_count = old_count, arrived = 0;
+	uint32_t old_last = ctx.old_last;
+	for (size_t i = count; !same_list && i > 0 && uids[i - 1] > old_last;
+	     i--)
+		arrived++;
 	if (same_list) {
 		/* nothing came or went */
 	} else if (expunge_ok) {
@@ -1231,6 +1312,7 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 		}
 		imap_search_contexts_expunged(client, vanished, nvanished,
 					      &ctx.out);
+		client_count = old_count - nvanished;
 		for (size_t v = 0; !client->qresync && v < nvanished; v++)
 			str_printfa(&ctx.out, "* %u EXPUNGE\r\n",
 				    imap_mailbox_seq(mbox, vanished[v]));
@@ -1273,12 +1355,14 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 		mbox->idx_uidvalidity = st.uidvalidity;
 		mbox->idx_uidnext = st.uidnext;
 		mbox->idx_messages = st.messages;
+		mbox->idx_modseq = st.highestmodseq;
 		mbox->uids_exact = expunge_ok || mbox->count == count;
 	}
-	if (mbox->count != old_count || expunge_ok) {
-		if (mbox->count != old_count)
+	if (mbox->count != old_count || arrived > 0 || expunge_ok) {
+		if (mbox->count != old_count ||
+		    mbox->count != client_count || arrived > 0)
 			str_printfa(&ctx.out, "* %zu EXISTS\r\n", mbox->count);
-		if (mbox->count > old_count) {
+		if (arrived > 0) {
 			/* new mail: claim it as \Recent for this session
 			 * (EXAMINE: what nobody claimed yet) */
 			uint32_t first = st.first_recent_uid;
@@ -1293,7 +1377,7 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 		size_t recent = mbox->recent_count;
 		if (!mbox->no_recent &&
 		    (recent != mbox->recent_sent ||
-		     mbox->count != old_count)) {
+		     mbox->count != old_count || arrived > 0)) {
 			str_printfa(&ctx.out, "* %zu RECENT\r\n", recent);
 			mbox->recent_sent = recent;
 		}

@@ -40,6 +40,10 @@ struct imap_mailbox {
 	 * read it again */
 	uint32_t idx_uidvalidity, idx_uidnext, idx_messages;
 	bool uids_exact;
+	/* the index's HIGHESTMODSEQ then: when messages came or went, the
+	 * list is brought up to date from the UIDs from idx_uidnext on and
+	 * the expunge log after idx_modseq, not read again in full */
+	uint64_t idx_modseq;
 	size_t recent_sent;	/* last RECENT count sent */
 	bool no_recent;		/* IMAP4rev2: no \Recent, no RECENT */
 	/* parsed values not yet written to the index cache */
