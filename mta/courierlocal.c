@@ -107,11 +107,14 @@
  * answers "\n" when a job's outcomes are recorded, "x\n" when that was
  * its last job (it then exits).  It exits on end of input, and dies
  * (status 1) when it cannot record an outcome or take root's file system
- * ids back; the module then reports the job (courierd retries what was
+ * ids back; the module ends it (closes its socket) after a minute
+ * without work; the module then reports the job (courierd retries what was
  * not recorded) and starts a new worker for the next one. */
 
 /* Jobs a worker runs before it exits (bounds what one could leak). */
 #define WORKER_JOBS_MAX 2000
+/* A worker idle this long is ended. */
+#define WORKER_IDLE_MS (60 * 1000)
 
 /* Reads one line (without its newline) from fd into line, blocking.
  * Returns 1, 0 at end of input, -1 on error or a line too long. */
@@ -195,6 +198,7 @@ struct worker {
 	int fd;			/* our end of its socket */
 	struct io *io;
 	char *delid;		/* the job it runs, NULL when idle */
+	uint64_t idle_since;	/* ioloop_now_ms() when it became idle */
 	bool retiring;		/* said "x": takes no more jobs */
 	struct worker *next;
 };
@@ -203,6 +207,7 @@ static struct {
 	struct ioloop *loop;
 	struct module_io *io;
 	struct worker *workers;
+	struct timeout *idle_to;
 	unsigned int busy;
 	bool eof;
 } m;
@@ -290,6 +295,7 @@ static void worker_input(void *context)
 	module_io_report(w->delid);
 	free(w->delid);
 	w->delid = NULL;
+	w->idle_since = ioloop_now_ms(m.loop);
 	m.busy--;
 	if (buf[0] == 'x') {
 		w->retiring = true;
@@ -349,6 +355,21 @@ static void start_job(char *line)
 	str_split_free(&f);
 }
 
+/* Ends the workers idle for WORKER_IDLE_MS (they see the end of their
+ * input and exit): a quiet module keeps no processes for nothing. */
+static void idle_cb(void *context)
+{
+	uint64_t now = ioloop_now_ms(m.loop);
+	struct worker *w = m.workers, *next;
+
+	(void)context;
+	for (; w != NULL; w = next) {
+		next = w->next;
+		if (w->delid == NULL && now - w->idle_since >= WORKER_IDLE_MS)
+			worker_remove(w);
+	}
+}
+
 static void job_cb(char *line, void *context)
 {
 	(void)context;
@@ -389,7 +410,9 @@ int main(void)
 	m.io = module_io_create(m.loop, LINE_MAX_LEN, job_cb, eof_cb, NULL);
 	ioloop_signal_add(m.loop, SIGCHLD, sigchld_cb, NULL);
 	ioloop_signal_add(m.loop, SIGTERM, sigterm_cb, NULL);
+	m.idle_to = timeout_add(m.loop, WORKER_IDLE_MS / 4, idle_cb, NULL);
 	ioloop_run(m.loop);
+	timeout_remove(&m.idle_to);
 	/* idle workers see the end of their input and exit */
 	while (m.workers != NULL)
 		worker_remove(m.workers);

@@ -103,6 +103,16 @@ mta_courierlocal_SOURCES = mta/courierlocal.c mta/courierlocal.h \
 	mta/courierlocal-write.c
 mta_courierlocal_CPPFLAGS = $(AUTH_CPPFLAGS) -DBINDIR=\"$(bindir)\"
 mta_courierlocal_LDADD = mta/libmta.la $(AUTH_LIBS)
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-courierlocal-write
+TESTS += tests/unit/test-courierlocal-write
+tests_unit_test_courierlocal_write_SOURCES = \
+	tests/unit/test-courierlocal-write.c mta/courierlocal-write.c
+tests_unit_test_courierlocal_write_CFLAGS = $(UNIT_CFLAGS) \
+	$(AUTH_CPPFLAGS) -I$(top_srcdir)/mta
+tests_unit_test_courierlocal_write_LDADD = mta/libmta.la $(AUTH_LIBS) \
+	$(UNIT_LIBS)
+endif
 
 sbin_PROGRAMS += mta/courier
 mta_courier_SOURCES = mta/courier.c
