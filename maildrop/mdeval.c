@@ -495,14 +495,7 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 			r = exec(it, n->kids[i]);
 		return r;
 	case MD_ASSIGN:
-		v = md_expr_eval(it, n->a);
-		if (!it->failed) {
-			md_eval_trace(it, 4, n, "%s=\"%s\"", n->str, v);
-			md_interp_set(it, n->str, v);
-			if (strcmp(n->str, "UMASK") == 0)
-				umask((mode_t)strtoul(v, NULL, 8) & 0777);
-		}
-		free(v);
+		free(md_expr_eval(it, n));
 		break;
 	case MD_IF:
 		md_eval_trace(it, 4, n, "Evaluating IF condition.");

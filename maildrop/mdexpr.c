@@ -274,6 +274,16 @@ char *md_expr_eval(struct md_interp *it, const struct md_node *n)
 		return r;
 	case MD_CALL:
 		return md_func_call(it, n);
+	case MD_ASSIGN:
+		/* VAR=value, also inside an expression: its value */
+		r = md_expr_eval(it, n->a);
+		if (!it->failed) {
+			md_eval_trace(it, 4, n, "%s=\"%s\"", n->str, r);
+			md_interp_set(it, n->str, r);
+			if (strcmp(n->str, "UMASK") == 0)
+				umask((mode_t)strtoul(r, NULL, 8) & 0777);
+		}
+		return r;
 	case MD_UNARY:
 		a = md_expr_eval(it, n->a);
 		if (n->op == MD_OP_NOT) {

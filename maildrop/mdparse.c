@@ -522,8 +522,13 @@ static void lex(struct md_parser *p, struct token *t, bool pattern_ok)
 		p->pos++;
 		return;
 	}
+	/* any other character is a token of its own that fits nowhere, so
+	 * the error is the context's, as in Debian's maildrop: "X=(Y=^a)"
+	 * is "Missing )", "X=^a" "Syntax error." */
 	p->pos++;
-	lex_error(p, t, "unexpected character");
+	t->type = T_OP;
+	t->op[0] = (char)c;
+	t->op[1] = '\0';
 }
 
 /* The next token, lexed with patterns allowed or not. */
@@ -597,6 +602,7 @@ static void syntax_error(struct md_parser *p, struct token *t)
 /* ---- expressions ---- */
 
 static struct md_node *parse_expr(struct md_parser *p);
+static struct md_node *parse_full(struct md_parser *p);
 static struct md_node *parse_unary(struct md_parser *p);
 
 static bool enter(struct md_parser *p, unsigned int line)
@@ -669,7 +675,10 @@ static struct md_node *parse_call(struct md_parser *p, int fidx,
 		t = peek(p);
 		if (!is_op(t, ")")) {
 			for (;;) {
-				struct md_node *arg = parse_expr(p);
+				/* after the first argument, an assignment
+				 * may be one (substr($S, X=1)) */
+				struct md_node *arg = n->nkids > 0 ?
+					parse_full(p) : parse_expr(p);
 
 				if (arg == NULL) {
 					md_node_free(&n);
@@ -677,6 +686,12 @@ static struct md_node *parse_call(struct md_parser *p, int fidx,
 				}
 				node_add_kid(n, arg);
 				t = peek(p);
+				if (is_op(t, "=")) {
+					/* length(A=1): Debian's "Syntax error." */
+					syntax_error(p, t);
+					md_node_free(&n);
+					return NULL;
+				}
 				if (is_op(t, ",")) {
 					consume(p);
 					continue;
@@ -726,7 +741,7 @@ static struct md_node *parse_primary(struct md_parser *p)
 		return NULL;
 	if (is_op(t, "(")) {
 		consume(p);
-		n = parse_expr(p);
+		n = parse_full(p);
 		if (n == NULL)
 			return NULL;
 		if (!expect_op(p, ")")) {
@@ -916,6 +931,43 @@ static struct md_node *parse_expr(struct md_parser *p)
 	return parse_level(p, 0);
 }
 
+static bool at_assign(struct md_parser *p);
+
+/* An expression, or NAME=expression: an assignment whose value is the
+ * expression's, which Debian's maildrop takes at the top of a
+ * statement's expression and inside parentheses (if (X = "b"),
+ * echo X=5, Z=(W=3) + 1); not twice (X=Y=4 is "Syntax error before =")
+ * and not in a function's arguments. */
+static struct md_node *parse_full(struct md_parser *p)
+{
+	struct token *t = peek(p);
+	struct md_node *n;
+
+	if (t->type != T_TEXT || t->kind == MD_BQ || t->kind == MD_SQ ||
+	    (t->bare && is_reserved_word(str_c(&t->text))) || !at_assign(p))
+		return parse_expr(p);
+	n = node_new(p, MD_ASSIGN, t->line);
+	if (n == NULL)
+		return NULL;
+	node_set_str(n, str_c(&t->text), str_len(&t->text));
+	consume(p);
+	if (!expect_op(p, "=")) {
+		md_node_free(&n);
+		return NULL;
+	}
+	t = peek_mode(p, false);
+	if (t->type == T_SEP || t->type == T_EOF || is_op(t, ")")) {
+		syntax_error(p, t);
+		md_node_free(&n);
+		return NULL;
+	}
+	n->line = p->line;
+	n->a = parse_expr(p);
+	if (n->a == NULL)
+		md_node_free(&n);
+	return n;
+}
+
 /* ---- statements ---- */
 
 static struct md_node *parse_statement(struct md_parser *p);
@@ -1031,7 +1083,7 @@ static struct md_node *parse_cond(struct md_parser *p, const char *msg)
 		return NULL;
 	}
 	consume(p);
-	n = parse_expr(p);
+	n = parse_full(p);
 	if (n != NULL && !expect_op(p, ")"))
 		md_node_free(&n);
 	return n;
@@ -1150,7 +1202,7 @@ static struct md_node *parse_expr_stmt(struct md_parser *p,
 	if (n == NULL)
 		return NULL;
 	peek_mode(p, pattern_ok);
-	n->a = parse_expr(p);
+	n->a = parse_full(p);
 	if (n->a == NULL)
 		md_node_free(&n);
 	return n;
@@ -1208,7 +1260,7 @@ static struct md_node *parse_statement_inner(struct md_parser *p)
 	/* a block on its own: { statements } */
 	if (is_op(t, "{"))
 		return parse_block(p);
-	if (t->type == T_TEXT && (t->bare || t->kind != MD_BQ) &&
+	if (t->type == T_TEXT && (t->bare || t->kind == MD_DQ) &&
 	    !(t->bare && is_reserved_word(str_c(&t->text))) && at_assign(p)) {
 		/* VAR=value ("VAR" may be quoted) */
 		if (!valid_var_name(str_c(&t->text), str_len(&t->text)) &&

@@ -132,7 +132,9 @@ static void test_errors(void **state)
 	assert_error("\n}\n", "f:2: syntax error");
 	assert_error("X=1 +\n", "f:1: syntax error: unexpected end of line");
 	assert_error("X=\"d\" length(\"abc\")\n", "f:1: syntax error");
-	assert_error("X=\x01\n", "f:1: unexpected character");
+	/* an odd character fails where it stands, as Debian's */
+	assert_error("X=\x01\n", "f:1: syntax error");
+	assert_error("X=(1 ^ 2)\n", "f:1: syntax error: ')' expected");
 	assert_error("foreach \"x\"\n{\n}\n", "f:1: syntax error: pattern expected after foreach");
 	assert_error("foreach (\"x\")\n{\n}\n", "f:1: syntax error: '=~' expected");
 	assert_error("foreach (1 + 2)\n{\n}\n", "f:1: syntax error: '=~' expected");
@@ -166,6 +168,13 @@ static void test_errors(void **state)
 	assert_error("X=substr \"a\"\n", "f:1: syntax error: '(' expected");
 	assert_error("X=gdbmfetch\n", "f:1: syntax error: '(' expected after gdbm function");
 	assert_parses("X=\"a \\\n  b\"\nY='a\\\\b'\nZ=\"to\"\nW=gdbmclose\n");
+	/* assignments inside expressions, as Debian's */
+	assert_parses("if (X = \"b\")\n{\n}\necho N=5\nZ=(W=3) + 1\nA=(B=(C=2))\n"
+		      "echo substr(\"abc\", S=1)\n");
+	assert_error("echo Z=Y=4\n", "f:1: syntax error before '='");
+	assert_error("echo 'K'=v\n", "f:1: syntax error before '='");
+	assert_error("echo length(A=1)\n", "f:1: syntax error");
+	assert_error("if (X=)\n{\n}\n", "f:1: syntax error");
 	assert_error("X=1\n\\\nY=`unterminated\n", "f:3: unterminated quoted string");
 }
 

@@ -375,6 +375,11 @@ CORNER_FILTERS = [
     # 47 header name with regex chars and anchors
     'if (/^Message-ID: <[0-9]+\\.[0-9]+@example\\.com>$/)\n  echo "msgid"\n'
     'if (/^To:.*,$/)\n  echo "folded"\nif (/^Date:.*\\+0000$/)\n  echo "utc"\n',
+    # 48 assignments inside expressions (a typo for == is one)
+    'if (SUBJ = "x")\n  echo "assigned $SUBJ"\necho N=5\nZ=(W=3) + 1\n'
+    'echo "$Z $W"\nA=(B=(C=2))\necho $A$B$C\n"Q"=7\necho $Q\n'
+    'echo substr("abcdef", S=2)\necho "$S"\n'
+    'if ((M=$SIZE) > 0 && (L=$LINES))\n  echo "m=$M l=$L"\n',
 ]
 
 
