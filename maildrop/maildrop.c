@@ -332,6 +332,25 @@ int main(int argc, char **argv)
 		md_interp_set(it, "DEFAULT", s);
 		free(s);
 	}
+	if (ids != NULL) {
+		/* Courier's "-D uid/gid" (Debian's maildrop refuses it): the
+		 * MTA runs an account's SMTP-time filter (-M) with the
+		 * account's HOME and LOGNAME and the session's SENDER,
+		 * RECIPIENT, TCPREMOTEIP... in the environment
+		 * (localmailfilter(7)): all of it is imported, and HOME and
+		 * LOGNAME are the environment's when set (a virtual
+		 * account's home, not the mail store owner's) */
+		char *dflt = xstrdup(md_interp_get(it, "DEFAULT"));
+		const char *e;
+
+		import_environment(it, true);
+		md_interp_set(it, "DEFAULT", dflt);
+		free(dflt);
+		if ((e = getenv("HOME")) != NULL && *e != '\0')
+			md_interp_set(it, "HOME", e);
+		if ((e = getenv("LOGNAME")) != NULL && *e != '\0')
+			md_interp_set(it, "LOGNAME", e);
+	}
 	if (*md_interp_get(it, "SHELL") == '\0')
 		md_interp_set(it, "SHELL", shell != NULL ? shell :
 			      pw != NULL && pw->pw_shell != NULL ? pw->pw_shell :
@@ -349,7 +368,10 @@ int main(int argc, char **argv)
 	md_interp_set(it, "UMASK", "077");
 	umask(077);
 	md_interp_set(it, "FROM", sender != NULL ? sender : "MAILER-DAEMON");
-	md_interp_set(it, "SENDER", sender != NULL ? sender : "");
+	/* with -D and no -f, the environment's SENDER (set by the MTA) */
+	md_interp_set(it, "SENDER", sender != NULL ? sender :
+		      ids != NULL && getenv("SENDER") != NULL ?
+		      getenv("SENDER") : "");
 	s = xasprintf("%zu", str_len(&msg->data));
 	md_interp_set(it, "SIZE", s);
 	free(s);

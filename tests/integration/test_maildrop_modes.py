@@ -466,3 +466,39 @@ def test_deliverquota_like_debian(tmp_path):
         results.append((codes, counts))
     assert results[1] == results[0]
     assert 77 in results[1][0] and 75 in results[1][0]
+
+
+def test_courier_D_takes_home_and_session_from_environment(tmp_path):
+    """Courier's "-D uid/gid -M name" (the SMTP-time filter of
+    localmailfilter(7); Debian's maildrop refuses -D): HOME and LOGNAME
+    are the environment's (a virtual account's home, not the passwd
+    entry's), the environment is imported (RECIPIENT, TCPREMOTEIP...),
+    SENDER is the environment's unless -f gives one; DEFAULT and PATH
+    are still maildrop's own."""
+    md = ours("maildrop")
+    home = tmp_path / "virtual"
+    filters = home / ".mailfilters"
+    filters.mkdir(parents=True)
+    os.chmod(filters, 0o700)
+    write(str(filters / "rcptfilter"),
+          'echo "H=$HOME L=$LOGNAME R=$RECIPIENT I=$TCPREMOTEIP S=$SENDER '
+          'D=$DEFAULT P=$PATH"\nEXITCODE=99\n')
+    os.chmod(filters / "rcptfilter", 0o600)
+    ids = "%d/%d" % (os.getuid(), os.getgid())
+    env = {"HOME": str(home), "LOGNAME": "virt@example.com",
+           "RECIPIENT": "virt@example.com", "TCPREMOTEIP": "192.0.2.7",
+           "SENDER": "s@example.net", "DEFAULT": "/elsewhere",
+           "PATH": "/odd:/usr/bin:/bin"}
+    p = run([md, "-D", ids, "-M", "rcptfilter"], tmp_path, MSG, env)
+    assert p.returncode == 99, p.stderr
+    out = p.stdout.decode()
+    assert out.startswith("H=%s L=virt@example.com R=virt@example.com "
+                          "I=192.0.2.7 S=s@example.net D=/var/mail/" % home)
+    assert out.rstrip().endswith("P=/bin:/usr/bin:/usr/local/bin")
+    p = run([md, "-D", ids, "-f", "given@example.org", "-M", "rcptfilter"],
+            tmp_path, MSG, env)
+    assert b" S=given@example.org " in p.stdout
+    if os.access("/usr/bin/maildrop", os.X_OK):
+        p = run(["/usr/bin/maildrop", "-D", ids, "-M", "rcptfilter"],
+                tmp_path, MSG, env)
+        assert p.returncode == 75 and b"Bad command line" in p.stderr
