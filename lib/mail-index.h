@@ -18,7 +18,9 @@
  *             imported;
  *   cache:    opaque blobs keyed by (UID, field name): the IMAP layer
  *             stores its envelope/bodystructure or serialised MIME tree;
- *   expunges: a log of (MODSEQ, UID) for QRESYNC's VANISHED.
+ *   expunges: a log of (MODSEQ, UID) for QRESYNC's VANISHED;
+ *   modseqs:  the messages in MODSEQ order, so that the changes since a
+ *             MODSEQ cost a lookup each (mail_index_iterate_changed()).
  *
  * The maildir is the truth and the index never lies about it:
  * mail_index_sync() finds messages added behind its back (they get the
@@ -35,7 +37,19 @@
  * writer lock busy with rescans).  A change made through this API
  * records the directory's new mtime in its own transaction when nothing
  * else changed the directory meanwhile, so our own renames cost no other
- * session a scan (lib/mail-index-sync.c).
+ * session a scan (lib/mail-index-sync.c).  Between such a rename and its
+ * commit, a sync that sees the directory changed does not queue for the
+ * writer lock: the writer marks "courier-suite.index-busy" first, and the
+ * sync answers from the index until the writers that commit account for
+ * what it saw (at most a second; lib/mail-index-private.h).  The recheck
+ * of an untrusted stamp is done by the next writer, which holds the lock
+ * anyway.
+ *
+ * Durability: adding and expunging messages commit in full (LMDB syncs
+ * the data, then its meta page); flag, keyword and \Recent changes and
+ * lazily read dates and sizes skip the meta page's sync, so a power
+ * failure may undo the last of them in the index (never corrupting it:
+ * the next scan takes the flags from the renamed files again).
  *
  * Changes by our own programs go through this API, which renames or
  * unlinks the maildir file and records the change in one LMDB write
