@@ -105,11 +105,11 @@
  * Between deliveries it is root again with its file system ids (checked
  * by account_leave()) in "/".  It gets job lines on its socket and
  * answers "\n" when a job's outcomes are recorded, "x\n" when that was
- * its last job (it then exits).  It exits on end of input, and dies
- * (status 1) when it cannot record an outcome or take root's file system
- * ids back; the module ends it (closes its socket) after a minute
- * without work; the module then reports the job (courierd retries what was
- * not recorded) and starts a new worker for the next one. */
+ * its last job (it then exits).  It exits on end of input (the module
+ * closes the socket of a worker idle for a minute), and dies (status 1)
+ * when it cannot record an outcome or take root's file system ids back:
+ * the module then reports the job (courierd retries what was not
+ * recorded) and starts a new worker for the next one. */
 
 /* Jobs a worker runs before it exits (bounds what one could leak). */
 #define WORKER_JOBS_MAX 2000
