@@ -136,14 +136,23 @@ static int fsync_dir(const char *path)
 static int maildir_copy_open(const char *dir, const char *name,
 			     char **tmp_r)
 {
-	char *tmpdir = xasprintf("%s/tmp", dir);
-	int fd = open(tmpdir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	/* the unnamed file is linked through /proc (below): without it
+	 * (a chroot), tmp/ names */
+	static int proc_ok = -1;	/* -1: not looked at yet */
+	char *tmpdir;
+	int fd;
 
-	free(tmpdir);
+	if (proc_ok < 0)
+		proc_ok = access("/proc/self/fd", X_OK) == 0 ? 1 : 0;
 	*tmp_r = NULL;
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
-			 errno != EINVAL))
-		return fd;
+	if (proc_ok > 0) {
+		tmpdir = xasprintf("%s/tmp", dir);
+		fd = open(tmpdir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+		free(tmpdir);
+		if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+				 errno != EINVAL))
+			return fd;
+	}
 	*tmp_r = xasprintf("%s/tmp/%s", dir, name);
 	/* a killed attempt may have left it: the flock on the control
 	 * file makes us the only writer of this name */
