@@ -117,3 +117,27 @@ def test_killed_worker_is_replaced(mta):
     assert len(maildir_messages(mta)) == 4
     # the module itself lived through it
     assert children(d.pid) == [module]
+
+
+def test_programs_get_default_sigpipe(mta):
+    """The worker ignores SIGPIPE; the programs it runs must not inherit
+    that (a pipeline in a .courier file would not stop when its reader
+    ends), in the first delivery of a worker and in the later ones."""
+    home = mta.home
+    local, domain = mta.login.split("@")
+    for i in range(3):
+        out = os.path.join(home, "sigign-%d" % i)
+        with open(os.path.join(home, ".courier-p%d" % i), "w") as f:
+            f.write("| cat >/dev/null; grep SigIgn /proc/self/status >%s\n"
+                    % out)
+    start(mta)
+    for i in range(3):
+        sendmail(mta, "Subject: p%d\n\nx\n" % i, "-f", mta.login,
+                 "%s-p%d@%s" % (local, i, domain))
+    for i in range(3):
+        out = os.path.join(home, "sigign-%d" % i)
+        text = wait_for(lambda: os.path.exists(out) and
+                        open(out).read().strip(), what="program %d" % i)
+        mask = int(text.split()[1], 16)
+        assert mask & (1 << (signal.SIGPIPE - 1)) == 0, text
+    wait_for(lambda: queue_empty(mta), what="empty queue")
