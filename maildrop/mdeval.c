@@ -278,28 +278,54 @@ lookup:
 
 static enum md_run_result exec(struct md_interp *it, const struct md_node *n);
 
-static void echo(const char *s)
+/* What echo and log write for s, as Debian's maildrop: \n, \t, \r, \f
+ * and \v are control characters, \NNN (and \0NNN) an octal byte, \c
+ * at the end drops the line end, a backslash before anything else is
+ * dropped; then the line end. */
+static void echo_text(const char *s, struct str *out)
 {
 	size_t len = strlen(s);
 	bool nl = true;
-	struct str out;
 
-	str_init(&out, len + 2);
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\\' && i + 1 < len) {
-			char c = s[++i];
+		char c;
 
-			if (c == 'c' && i + 1 == len) {
-				nl = false;
-				break;
-			}
-			str_append_c(&out, c == 'n' ? '\n' : c == 't' ? '\t' : c);
+		if (s[i] != '\\' || i + 1 == len) {
+			str_append_c(out, s[i]);
 			continue;
 		}
-		str_append_c(&out, s[i]);
+		c = s[++i];
+		if (c >= '0' && c <= '7') {
+			size_t max = c == '0' ? 4 : 3, k = 0;
+			unsigned int v = 0;
+
+			while (k < max && i < len && s[i] >= '0' && s[i] <= '7') {
+				v = v * 8 + (unsigned int)(s[i] - '0');
+				i++;
+				k++;
+			}
+			i--;
+			str_append_c(out, (char)(v & 0xff));
+			continue;
+		}
+		if (c == 'c' && i + 1 == len) {
+			nl = false;
+			break;
+		}
+		str_append_c(out, c == 'n' ? '\n' : c == 't' ? '\t' :
+			     c == 'r' ? '\r' : c == 'f' ? '\f' :
+			     c == 'v' ? '\v' : c);
 	}
 	if (nl)
-		str_append_c(&out, '\n');
+		str_append_c(out, '\n');
+}
+
+static void echo(const char *s)
+{
+	struct str out;
+
+	str_init(&out, strlen(s) + 2);
+	echo_text(s, &out);
 	fwrite(str_c(&out), 1, str_len(&out), stdout);
 	fflush(stdout);
 	str_free(&out);
@@ -313,16 +339,23 @@ struct foreach_ctx {
 	size_t n, alloc;
 };
 
-static int foreach_cb(const char *match, size_t len, void *context)
+static int foreach_cb(const struct md_match *m, void *context)
 {
 	struct foreach_ctx *fc = context;
+	char name[32];
 
 	if (fc->n == fc->alloc) {
 		fc->alloc = fc->alloc == 0 ? 8 : fc->alloc * 2;
 		fc->matches = xreallocarray(fc->matches, fc->alloc,
 					    sizeof(*fc->matches));
 	}
-	fc->matches[fc->n++] = xmemdup(match, len);
+	fc->matches[fc->n++] = xstrdup(m->groups[0]);
+	/* MATCH1.. are set as the matches are collected: the body (and
+	 * what follows) sees the last match's, as in Debian's maildrop */
+	for (size_t i = 1; i < m->ngroups; i++) {
+		snprintf(name, sizeof(name), "MATCH%zu", i);
+		md_interp_set(fc->it, name, m->groups[i]);
+	}
 	return 0;
 }
 
@@ -642,8 +675,14 @@ static enum md_run_result exec(struct md_interp *it, const struct md_node *n)
 	case MD_LOG:
 		v = md_expr_eval(it, n->a);
 		if (!it->failed && md_target_logfile(it) != NULL) {
-			fprintf(it->logfile, "%s\n", v);
+			/* escapes as echo's, as in Debian's maildrop */
+			struct str out;
+
+			str_init(&out, strlen(v) + 2);
+			echo_text(v, &out);
+			fwrite(str_c(&out), 1, str_len(&out), it->logfile);
 			fflush(it->logfile);
+			str_free(&out);
 		}
 		free(v);
 		break;

@@ -210,14 +210,17 @@ static char *eval_pattern(struct md_interp *it, const struct md_node *pn,
 		if (rc < 0) {
 			md_eval_fatal(it, MD_EX_TEMPFAIL, "Pattern match failed.");
 		} else if (rc > 0) {
-			set_matches(it, &m);
+			/* a weighted match leaves MATCH as it was, as in
+			 * Debian's maildrop */
+			if (!weighted)
+				set_matches(it, &m);
 			score = weighted ? pn->weight : 1;
 		}
 	} else {
 		if (md_message_search(it->msg, pat, pn->flags, weighted,
 				      pn->weight, pn->factor, &score, &m) < 0)
 			md_eval_fatal(it, MD_EX_TEMPFAIL, "Pattern match failed.");
-		else if (m.ngroups > 0)
+		else if (m.ngroups > 0 && !weighted)
 			set_matches(it, &m);
 	}
 	md_match_clear(&m);

@@ -685,7 +685,7 @@ int md_string_foreach(const char *s, size_t len, struct md_pattern *pat,
 		}
 		if (rc == 0)
 			break;
-		if (cb(m.groups[0], strlen(m.groups[0]), context) < 0) {
+		if (cb(&m, context) < 0) {
 			md_match_clear(&m);
 			return -1;
 		}
@@ -712,8 +712,7 @@ int md_message_foreach(struct md_message *msg, struct md_pattern *pat,
 		rc = md_pattern_exec(pat, line, strlen(line), 0, NULL, &m);
 		if (rc == 0)
 			trace_not_matched(pat);
-		if (rc < 0 || (rc > 0 && cb(m.groups[0], strlen(m.groups[0]),
-					    context) < 0)) {
+		if (rc < 0 || (rc > 0 && cb(&m, context) < 0)) {
 			md_match_clear(&m);
 			return -1;
 		}

@@ -102,9 +102,10 @@ int md_message_search(struct md_message *msg, struct md_pattern *pat,
 		      double factor, double *score_r, struct md_match *m);
 
 /* Calls cb for every match (several per line) of pat in the message lines
- * chosen by flags; cb returns 0 to go on, -1 to stop.  Returns 0, or -1
- * if cb stopped or matching failed. */
-typedef int md_foreach_cb(const char *match, size_t len, void *context);
+ * chosen by flags, with the match's groups (m->groups[0] the whole match;
+ * valid during the call); cb returns 0 to go on, -1 to stop.  Returns 0,
+ * or -1 if cb stopped or matching failed. */
+typedef int md_foreach_cb(const struct md_match *m, void *context);
 int md_message_foreach(struct md_message *msg, struct md_pattern *pat,
 		       unsigned int flags, md_foreach_cb *cb, void *context);
 /* The same over one string. */

@@ -180,6 +180,8 @@ static void fail(struct md_parser *p, unsigned int line, const char *msg)
 		p->report_msg = "Syntax error before =";
 	else if (strcmp(msg, "syntax error: '(' expected") == 0)
 		p->report_msg = "Missing (";
+	else if (strcmp(msg, "syntax error: ',' expected") == 0)
+		p->report_msg = "Missing ,";
 	else if (strcmp(msg, "syntax error: '(' expected after gdbm function") == 0)
 		p->report_msg = "Missing (.";
 	else if (strcmp(msg, "syntax error after if") == 0)
@@ -670,15 +672,19 @@ static struct md_node *parse_call(struct md_parser *p, int fidx,
 	n->str = xstrdup(functions[fidx].name);
 	n->str_len = strlen(n->str);
 	t = peek(p);
+	if (functions[fidx].max_args == 0) {
+		/* time, gdbmclose: no parentheses ("time()" is an error
+		 * in Debian's maildrop) */
+		return n;
+	}
 	if (is_op(t, "(")) {
 		consume(p);
 		t = peek(p);
 		if (!is_op(t, ")")) {
 			for (;;) {
-				/* after the first argument, an assignment
-				 * may be one (substr($S, X=1)) */
-				struct md_node *arg = n->nkids > 0 ?
-					parse_full(p) : parse_expr(p);
+				/* an argument may be an assignment
+				 * (length(A="q"), substr($S, X=1)) */
+				struct md_node *arg = parse_full(p);
 
 				if (arg == NULL) {
 					md_node_free(&n);
@@ -687,12 +693,25 @@ static struct md_node *parse_call(struct md_parser *p, int fidx,
 				node_add_kid(n, arg);
 				t = peek(p);
 				if (is_op(t, "=")) {
-					/* length(A=1): Debian's "Syntax error." */
+					/* length(1 + 2 = 3): "Syntax error." */
 					syntax_error(p, t);
 					md_node_free(&n);
 					return NULL;
 				}
-				if (is_op(t, ",")) {
+				/* a required argument must follow ("Missing
+				 * ,"); after the last one only ')' may
+				 * ("Missing )"), as Debian's says */
+				if (n->nkids < functions[fidx].min_args) {
+					if (!is_op(t, ",")) {
+						fail_at(p, t, "syntax error: ',' expected");
+						md_node_free(&n);
+						return NULL;
+					}
+					consume(p);
+					continue;
+				}
+				if (n->nkids < functions[fidx].max_args &&
+				    is_op(t, ",")) {
 					consume(p);
 					continue;
 				}
@@ -916,11 +935,12 @@ static struct md_node *parse_level(struct md_parser *p, size_t level)
 		n->a = left;
 		n->b = right;
 		left = n;
-		if (nonassoc && find_op(peek_mode(p, false), level_cmp) != MD_OP_NONE) {
-			fail(p, peek(p)->line, "syntax error: comparisons are not associative");
-			md_node_free(&left);
+		/* comparisons do not chain: a second one ends the
+		 * expression, and the context says what it missed ("Missing
+		 * )" in parentheses, "Syntax error." ending a statement), as
+		 * in Debian's maildrop */
+		if (nonassoc)
 			break;
-		}
 	}
 	p->depth--;
 	return left;

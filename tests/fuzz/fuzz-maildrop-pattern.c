@@ -12,12 +12,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int count_cb(const char *match, size_t len, void *context)
+static int count_cb(const struct md_match *m, void *context)
 {
 	size_t *n = context;
 
-	(void)match;
-	(void)len;
+	(void)m;
 	return ++*n > 1000 ? -1 : 0;
 }
 

@@ -358,6 +358,47 @@ def test_syntax_error_text(k, tmp_path):
                      res[1][1], re.M)
 
 
+# Debian's other texts: the line structure (a line end after if (...),
+# else, while (...), foreach and '}'), keywords that are never text,
+# missing '(' or ',', "VAR=" and a second '=', a line end inside quotes,
+# comparisons that do not chain, an odd character.
+SYNTAX_ERRORS_MORE = [
+    'if (1) echo x\n', 'if (1) {\n  echo x\n}\n', 'if (1)\n{\n} else {\n}\n',
+    'if (1)\n{\n}\nelse echo y\n', 'if (1)\n{\n}\n\nelse\n{\n}\n',
+    'while (0) echo x\n', 'foreach /x/ { echo x }\n', '{ echo x }\n',
+    '{\n  echo x\n} echo y\n', 'exception\n{\n}\n', 'flock "f"\n{\n}\n',
+    'if (0)\n{\n}\nelse if (1)\n  echo y\n', 'if 1\n', 'while 1\n',
+    'echo to\n', 'X=else\n', 'to=1\n', 'if=1\n', 'echo a eq\n', 'E=\n',
+    'E= ; echo x\n', 'X=1 = 2\n', 'echo Z=Y=4\n', "echo 'K'=v\n",
+    'echo substr "abc"\n', 'echo lookup\n', 'echo gdbmopen\n',
+    'echo substr("a")\n', 'echo length("a", 2)\n', 'echo (1 < 2 < 3)\n',
+    'echo length(A=1) $A\n', 'echo time()\n', 'W="a\nb"\n', "W='a\nb'\n",
+    'X=(Y=/^Subject/)\n', 'X=(1 ^ 2)\n', 'echo - 1\n', 'echo -(3)\n',
+]
+
+
+@pytest.mark.skipif(not os.access(REF, os.X_OK), reason="Debian maildrop missing")
+@pytest.mark.parametrize("k", range(len(SYNTAX_ERRORS_MORE)))
+def test_syntax_error_text_more(k, tmp_path):
+    """The same error lines on stderr and exit code (75) as Debian's."""
+    binary = ours()
+    filt = tmp_path / "filter"
+    filt.write_text(SYNTAX_ERRORS_MORE[k])
+    filt.chmod(0o600)
+    msg = os.path.join(CORPUS, "messages", "m001.eml")
+    env = {"HOME": str(tmp_path), "LOGNAME": "tester", "SHELL": "/bin/sh",
+           "PATH": "/usr/bin:/bin"}
+    res = []
+    for b in (REF, binary):
+        with open(msg, "rb") as m:
+            p = subprocess.run([b, "./filter"], stdin=m, cwd=tmp_path,
+                               env=env, capture_output=True, timeout=30)
+        res.append((p.returncode, p.stderr.replace(REF.encode(),
+                                                   b"maildrop")))
+    assert res[1] == res[0], SYNTAX_ERRORS_MORE[k]
+    assert res[1][0] == 75
+
+
 @pytest.mark.skipif(not os.access(REF, os.X_OK), reason="Debian maildrop missing")
 def test_bare_block(tmp_path):
     """A block on its own ({ ... }) is a statement, as in Debian's."""

@@ -124,10 +124,14 @@ static void test_errors(void **state)
 	assert_error("\n\nif (/x/\n", "f:3: syntax error: ')' expected");
 	assert_error("if (1)\n{\n echo x\n", "f:2: syntax error: missing '}'");
 	assert_error("echo 1\nelse\n", "f:2: syntax error: else without if");
-	assert_error("\nX=1 < 2 < 3\n", "f:2: syntax error: comparisons are not associative");
+	/* comparisons do not chain: the context reports it */
+	assert_error("\nX=1 < 2 < 3\n", "f:2: syntax error");
+	assert_error("X=(1 < 2 < 3)\n", "f:1: syntax error: ')' expected");
+	assert_error("X=substr(\"a\")\n", "f:1: syntax error: ',' expected");
+	assert_error("X=substr(\"a\", 1, 2, 3)\n", "f:1: syntax error: ')' expected");
+	assert_error("X=time()\n", "f:1: syntax error");
 	assert_error("X=(/abc\n", "f:1: unterminated pattern");
-	assert_error("X=substr(\"a\")\n", "f:1: wrong number of arguments to function");
-	assert_error("X=length(1, 2)\n", "f:1: wrong number of arguments to function");
+	assert_error("X=length(1, 2)\n", "f:1: syntax error: ')' expected");
 	assert_error("\n\n\nfoo(\n", "f:4: syntax error");
 	assert_error("\n}\n", "f:2: syntax error");
 	assert_error("X=1 +\n", "f:1: syntax error: unexpected end of line");
@@ -173,7 +177,8 @@ static void test_errors(void **state)
 		      "echo substr(\"abc\", S=1)\n");
 	assert_error("echo Z=Y=4\n", "f:1: syntax error before '='");
 	assert_error("echo 'K'=v\n", "f:1: syntax error before '='");
-	assert_error("echo length(A=1)\n", "f:1: syntax error");
+	assert_parses("echo length(A=1)\n");
+	assert_error("echo length(A=1) $A\n", "f:1: syntax error");
 	assert_error("if (X=)\n{\n}\n", "f:1: syntax error");
 	assert_error("X=1\n\\\nY=`unterminated\n", "f:3: unterminated quoted string");
 }

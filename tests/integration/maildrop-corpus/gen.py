@@ -380,6 +380,13 @@ CORNER_FILTERS = [
     'echo "$Z $W"\nA=(B=(C=2))\necho $A$B$C\n"Q"=7\necho $Q\n'
     'echo substr("abcdef", S=2)\necho "$S"\n'
     'if ((M=$SIZE) > 0 && (L=$LINES))\n  echo "m=$M l=$L"\n',
+    # 49 echo and log escapes; weighted patterns leave MATCH; foreach
+    # leaves the last match's MATCH1..
+    'echo "a\\tb\\101\\0102\\x\\r|\\q"\nlog "l\\tm\\n"\nlog "no end\\c"\n'
+    'log "after"\nif (/^Subject: (.*)/)\n  echo "s=$MATCH1"\n'
+    'W=(/e/:b,1,1)\necho "w=$W m=$MATCH1"\n'
+    'foreach /^(From|To): *(.*)/\n{\n  echo "in $MATCH|$MATCH1|$MATCH2"\n}\n'
+    'echo "after $MATCH|$MATCH1|$MATCH2"\n',
 ]
 
 
