@@ -61,38 +61,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <grp.h>
-#include <sys/file.h>
 #include <sys/socket.h>
-#include <sys/fsuid.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "aliases.h"
-#include "authclient.h"
-#include "config-env.h"
-#include "config-file.h"
-#include "ctlfile.h"
-#include "dotcourier.h"
-#include "daemon.h"
 #include "ioloop.h"
 #include "log.h"
-#include "maildir-quota.h"
-#include "maildir.h"
 #include "mem.h"
 #include "module-io.h"
 #include "queue.h"
-#include "rfc822-header.h"
 #include "str.h"
-#include "submit.h"
 
 #include "courierlocal.h"
 
