@@ -657,7 +657,6 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	mbox->idx_uidnext = st.uidnext;
 	mbox->idx_messages = st.messages;
 	mbox->idx_modseq = st.highestmodseq;
-	mbox->uids_exact = true;
 	mbox->modseq = st.highestmodseq;
 	mbox->uidvalidity = st.uidvalidity;
 	mbox->no_recent = client->imap4rev2;
@@ -715,6 +714,7 @@ void imap_mailbox_close(struct imap_mailbox **mbox)
 	imap_search_contexts_free(*mbox);
 	mail_index_close(&(*mbox)->index);
 	free((*mbox)->uids);
+	free((*mbox)->kept);
 	free((*mbox)->recent_uids);
 	free((*mbox)->saved_uids);
 	free((*mbox)->name);
@@ -750,22 +750,51 @@ void imap_mailbox_resolve(const struct imap_mailbox *mbox,
 	*count_r = 0;
 	if (mbox->count == 0 || set->count == 0)
 		return;
-	uids = xreallocarray(NULL, mbox->count, sizeof(*uids));
 	uint32_t max = uid_mode ? mbox->uids[mbox->count - 1] :
 				  (uint32_t)mbox->count;
 	struct imap_seqset norm = { .count = set->count };
 
 	norm.ranges = xmemdup(set->ranges, set->count * sizeof(*norm.ranges));
 	imap_seqset_normalize(&norm, max);
-	/* both lists ascending: walk them together */
-	size_t k = 0;
-	for (size_t i = 0; i < mbox->count && k < norm.count; i++) {
-		uint32_t key = uid_mode ? mbox->uids[i] : (uint32_t)i + 1;
+	uint64_t cap = 0;
+	for (size_t k = 0; k < norm.count && cap < mbox->count; k++)
+		cap += (uint64_t)norm.ranges[k].hi - norm.ranges[k].lo + 1;
+	if (cap > mbox->count)
+		cap = mbox->count;
+	uids = xreallocarray(NULL, cap > 0 ? (size_t)cap : 1, sizeof(*uids));
+	/* the ranges are sorted and disjoint: each one is found by its
+	 * start (an index or a binary search), so that FETCH 5 costs no
+	 * pass over a large folder */
+	size_t i = 0;
+	for (size_t k = 0; k < norm.count && i < mbox->count; k++) {
+		uint32_t lo = norm.ranges[k].lo, hi = norm.ranges[k].hi;
 
-		while (k < norm.count && norm.ranges[k].hi < key)
-			k++;
-		if (k < norm.count && key >= norm.ranges[k].lo)
+		if (!uid_mode) {
+			if (lo < 1)
+				lo = 1;
+			if (lo - 1 > i)
+				i = lo - 1;
+		} else {
+			size_t a = i, b = mbox->count;
+
+			while (a < b) {
+				size_t mid = a + (b - a) / 2;
+
+				if (mbox->uids[mid] < lo)
+					a = mid + 1;
+				else
+					b = mid;
+			}
+			i = a;
+		}
+		for (; i < mbox->count; i++) {
+			uint32_t key = uid_mode ? mbox->uids[i] :
+						  (uint32_t)i + 1;
+
+			if (key > hi)
+				break;
 			uids[n++] = mbox->uids[i];
+		}
 	}
 	imap_seqset_free(&norm);
 	if (n == 0)
@@ -1181,7 +1210,7 @@ static int index_uids(struct imap_mailbox *mbox,
 	uint32_t last = mbox->count > 0 ? mbox->uids[mbox->count - 1] : 0;
 	struct str buf;
 
-	if (!mbox->uids_exact || st->uidvalidity != mbox->idx_uidvalidity ||
+	if (st->uidvalidity != mbox->idx_uidvalidity ||
 	    st->uidnext < mbox->idx_uidnext ||
 	    st->built_modseq > mbox->idx_modseq)
 		return mail_index_uids(mbox->index, uids_r, count_r, error_r);
@@ -1197,10 +1226,14 @@ static int index_uids(struct imap_mailbox *mbox,
 	added = (const uint32_t *)(const void *)str_c(&buf);
 	nadded = str_len(&buf) / sizeof(uint32_t);
 	uids = xreallocarray(NULL, mbox->count + nadded + 1, sizeof(*uids));
-	for (size_t i = 0; i < mbox->count; i++) {
+	for (size_t i = 0, k = 0; i < mbox->count; i++) {
 		while (g < ngone && gone[g] < mbox->uids[i])
 			g++;
 		if (g < ngone && gone[g] == mbox->uids[i])
+			continue;
+		while (k < mbox->kept_count && mbox->kept[k] < mbox->uids[i])
+			k++;
+		if (k < mbox->kept_count && mbox->kept[k] == mbox->uids[i])
 			continue;
 		uids[n++] = mbox->uids[i];
 	}
@@ -1241,7 +1274,10 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 	 * COPY into it) is linked into the copy, so the index sees it */
 	if (mbox->sharable_orig != NULL && sharable_stamp_changed(mbox))
 		sharable_carry(mbox);
-	if (mail_index_changed_since(mbox->index, mbox->modseq, &error) <= 0) {
+	/* (expunges kept by an earlier sync are due now even if nothing
+	 * changed since) */
+	if ((!expunge_ok || mbox->kept_count == 0) &&
+	    mail_index_changed_since(mbox->index, mbox->modseq, &error) <= 0) {
 		/* this session's own changes are not reported back, but
 		 * live search results (RFC 5267) follow them too */
 		if (mbox->context_count > 0) {
@@ -1258,7 +1294,7 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 		return -1;
 	/* only flags changed (the usual case): the list stands, and the
 	 * sync costs what changed, not a pass over the folder */
-	bool same_list = mbox->uids_exact &&
+	bool same_list = (mbox->kept_count == 0 || !expunge_ok) &&
 			 st.uidvalidity == mbox->idx_uidvalidity &&
 			 st.uidnext == mbox->idx_uidnext &&
 			 st.messages == mbox->idx_messages;
@@ -1333,14 +1369,31 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 		free(mbox->uids);
 		mbox->uids = uids;
 		mbox->count = count;
+		x_free(mbox->kept);
+		mbox->kept_count = 0;
 	} else {
 		/* keep the expunged ones; add the new ones at the end */
 		uint32_t last = mbox->count > 0 ? mbox->uids[mbox->count - 1] :
 						  0;
-		size_t add = 0;
+		size_t add = 0, j = 0, nkept = 0;
 		for (size_t i = 0; i < count; i++)
 			if (uids[i] > last)
 				add++;
+		/* the old UIDs the index no longer has: kept */
+		uint32_t *kept = xreallocarray(NULL, mbox->count + 1,
+					       sizeof(*kept));
+		for (size_t i = 0; i < mbox->count; i++) {
+			while (j < count && uids[j] < mbox->uids[i])
+				j++;
+			if (j < count && uids[j] == mbox->uids[i])
+				continue;
+			kept[nkept++] = mbox->uids[i];
+		}
+		free(mbox->kept);
+		mbox->kept = kept;
+		mbox->kept_count = nkept;
+		if (nkept == 0)
+			x_free(mbox->kept);
 		if (add > 0) {
 			mbox->uids = xreallocarray(mbox->uids,
 						   mbox->count + add,
@@ -1356,7 +1409,6 @@ int imap_mailbox_sync(struct imap_client *client, bool expunge_ok)
 		mbox->idx_uidnext = st.uidnext;
 		mbox->idx_messages = st.messages;
 		mbox->idx_modseq = st.highestmodseq;
-		mbox->uids_exact = expunge_ok || mbox->count == count;
 	}
 	if (mbox->count != old_count || arrived > 0 || expunge_ok) {
 		if (mbox->count != old_count ||

@@ -33,13 +33,15 @@ struct imap_mailbox {
 	uint64_t modseq;	/* changes up to here were reported */
 	uint32_t uidvalidity;
 	/* the index's UIDVALIDITY, UIDNEXT and message count when uids
-	 * was last read from it, and whether uids is still exactly the
-	 * index's list then (no expunge kept for later): while the index
-	 * shows the same three, its list is the same (UIDNEXT only grows,
-	 * so no message came, and then none went) and a sync need not
-	 * read it again */
+	 * was last brought up to date: while the index shows the same
+	 * three, its list is the same (UIDNEXT only grows, so no message
+	 * came, and then none went) and a sync need not read it again */
 	uint32_t idx_uidvalidity, idx_uidnext, idx_messages;
-	bool uids_exact;
+	/* the UIDs in uids that the index no longer has, kept until the
+	 * session may send their EXPUNGE (ascending): the index's list is
+	 * uids without them */
+	uint32_t *kept;
+	size_t kept_count;
 	/* the index's HIGHESTMODSEQ then: when messages came or went, the
 	 * list is brought up to date from the UIDs from idx_uidnext on and
 	 * the expunge log after idx_modseq, not read again in full */
