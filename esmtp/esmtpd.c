@@ -434,19 +434,8 @@ static void drop_privileges(void)
  * LIBEXECDIR/courier.  NULL when it is not there (no local filtering). */
 static char *find_lmf_helper(void)
 {
-	char *exe = realpath("/proc/self/exe", NULL), *p;
+	char *p = instance_program(1, "libexec/courier/mailfilterexec");
 
-	if (exe != NULL && (p = strrchr(exe, '/')) != NULL) {
-		*p = '\0';
-		p = xasprintf("%s/../libexec/courier/mailfilterexec", exe);
-		free(exe);
-		if (access(p, F_OK) == 0)
-			return p;
-		free(p);
-	} else {
-		free(exe);
-	}
-	p = xasprintf("%s/courier/mailfilterexec", instance_libexecdir());
 	if (access(p, F_OK) == 0)
 		return p;
 	free(p);

@@ -55,6 +55,7 @@
 #include "config-file.h"
 #include "esmtp-localfilter.h"
 #include "log.h"
+#include "maildropfilter.h"
 #include "mem.h"
 
 #define MAX_ADDRESS 1024
@@ -189,36 +190,6 @@ static bool trusted_file(const char *path, bool privileged)
 		return false;
 	}
 	return true;
-}
-
-/* The maildrop to run: etc/maildropfilter's first line when it is an
- * absolute path, else the suite's own bin/maildrop (beside this
- * helper's install, PREFIX/libexec/courier/mailfilterexec, else
- * BINDIR).  NULL when the file does not exist: no filtering. */
-static char *maildrop_program(void)
-{
-	char *path = config_path("maildropfilter"), *line, *exe, *p;
-
-	if (access(path, F_OK) < 0) {
-		free(path);
-		return NULL;
-	}
-	free(path);
-	line = config_read_first_line("maildropfilter", NULL);
-	if (line != NULL && line[0] == '/')
-		return line;
-	free(line);
-	exe = realpath("/proc/self/exe", NULL);
-	if (exe != NULL) {
-		for (int i = 0; i < 3 && (p = strrchr(exe, '/')) != NULL; i++)
-			*p = '\0';
-		p = xasprintf("%s/bin/maildrop", exe);
-		free(exe);
-		if (access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return xstrdup(BINDIR "/maildrop");
 }
 
 /* The file of $HOME/.mailfilters (the current folder's) that maildrop
@@ -386,7 +357,8 @@ int main(int argc, char **argv)
 	if (alias && strncmp(filter + 10, "-alias-", 7) != 0)
 		usage();
 
-	program = maildrop_program();
+	/* PREFIX/libexec/courier/mailfilterexec */
+	program = maildropfilter_program(2);
 	if (program == NULL)
 		return ESMTP_LMF_EXIT_NOFILTER;
 	{

@@ -100,36 +100,6 @@ int lookup(const char *key, struct auth_record *rec, char **ext_r,
 	return r;
 }
 
-/* The maildrop to run when etc/maildropfilter exists: its first line
- * when that is an absolute path, else the suite's own bin/maildrop
- * (beside this module's install, else BINDIR).  NULL: no filtering. */
-char *maildrop_path(void)
-{
-	char *path = config_path("maildropfilter"), *line = NULL, *exe, *p;
-
-	if (access(path, F_OK) < 0) {
-		free(path);
-		return NULL;
-	}
-	free(path);
-	line = config_read_first_line("maildropfilter", NULL);
-	if (line != NULL && line[0] == '/')
-		return line;
-	free(line);
-	exe = realpath("/proc/self/exe", NULL);
-	if (exe != NULL) {
-		/* PREFIX/libexec/courier/modules/courierlocal */
-		for (int i = 0; i < 4 && (p = strrchr(exe, '/')) != NULL; i++)
-			*p = '\0';
-		p = xasprintf("%s/bin/maildrop", exe);
-		free(exe);
-		if (access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return xstrdup(BINDIR "/maildrop");
-}
-
 /* The account of a program or mailbox alias: the owner of
  * etc/aliases.dir, home in that folder.  Returns 1, or -1 with
  * *error_r. */

@@ -13,6 +13,7 @@
 
 #include "aliases.h"
 #include "courierlocal.h"
+#include "maildropfilter.h"
 #include "log.h"
 #include "mem.h"
 #include "queue.h"
@@ -89,7 +90,8 @@ static void deliver_rcpt(const char *qid, const struct ctl_file *ctl,
 		dotfile = aliases_dotfile_name(akey);
 		dl.dotfile = dotfile;
 	} else {
-		maildrop = maildrop_path();
+		/* PREFIX/libexec/courier/modules/courierlocal */
+		maildrop = maildropfilter_program(3);
 		dl.maildrop = maildrop;
 	}
 	dl.rec = &rec;

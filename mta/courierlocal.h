@@ -124,9 +124,6 @@ bool is_loop(int fd, const char *address);
  * 0 when there is no account, -1 with *error_r. */
 int lookup(const char *key, struct auth_record *rec, char **ext_r,
 	   const char **error_r);
-/* The maildrop to run when etc/maildropfilter exists (caller frees), or
- * NULL: no filtering. */
-char *maildrop_path(void);
 /* The account of a program or mailbox alias (the owner of
  * etc/aliases.dir).  Returns 1, or -1 with *error_r. */
 int alias_account(const char *akey, struct auth_record *rec, char **ext_r,

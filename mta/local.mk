@@ -45,6 +45,7 @@ mta_libmta_la_SOURCES += mta/queue-admin.c mta/queue-admin.h
 
 # Which dot-courier file applies (courierlocal, and esmtpd at RCPT time).
 mta_libmta_la_SOURCES += mta/dotcourier.c mta/dotcourier.h
+mta_libmta_la_SOURCES += mta/maildropfilter.c mta/maildropfilter.h
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-dotcourier
 TESTS += tests/unit/test-dotcourier
