@@ -1263,7 +1263,7 @@ static char *changed_list(struct mail_index *index, uint64_t modseq)
 	str_init(&out, 32);
 	for (size_t i = 0; i < set.count && i < N_ELEMENTS(set.uids); i++)
 		str_printfa(&out, "%u,", set.uids[i]);
-	return xstrdup(str_c(&out));
+	return str_steal(&out);
 }
 
 /* Drops the "modseq" database straight from the LMDB file, as an index
