@@ -26,6 +26,65 @@
 
 /* ---- functions ---- */
 
+/* What Debian's maildrop (Courier's address parser) makes of an entry
+ * ours refuses (raw, its trimmed text): the <...> in it, else each of
+ * its words (comments separate them, a quoted string stays whole):
+ * "a b" is a and b, "a(b)c@d" a and c@d, "a@b@c" and "@x" themselves. */
+static void repaired_specs(const char *raw, struct str *out, const char *sep)
+{
+	const char *lt = strrchr(raw, '<'), *gt;
+
+	if (lt != NULL) {
+		gt = strchr(lt, '>');
+		if (gt != NULL && gt > lt + 1) {
+			str_append_n(out, lt + 1, (size_t)(gt - lt - 1));
+			str_append(out, sep);
+		}
+		return;
+	}
+	while (*raw != '\0') {
+		const char *start;
+
+		if (*raw == ' ' || *raw == '\t' || *raw == '\r' ||
+		    *raw == '\n' || *raw == ',') {
+			raw++;
+			continue;
+		}
+		if (*raw == '(') {
+			unsigned int depth = 0;
+
+			do {
+				if (*raw == '\\' && raw[1] != '\0')
+					raw++;
+				else if (*raw == '(')
+					depth++;
+				else if (*raw == ')')
+					depth--;
+				raw++;
+			} while (*raw != '\0' && depth > 0);
+			continue;
+		}
+		start = raw;
+		while (*raw != '\0' && *raw != ' ' && *raw != '\t' &&
+		       *raw != '\r' && *raw != '\n' && *raw != '(' &&
+		       *raw != ',') {
+			if (*raw == '"') {
+				raw++;
+				while (*raw != '\0' && *raw != '"') {
+					if (*raw == '\\' && raw[1] != '\0')
+						raw++;
+					raw++;
+				}
+				if (*raw == '\0')
+					break;
+			}
+			raw++;
+		}
+		str_append_n(out, start, (size_t)(raw - start));
+		str_append(out, sep);
+	}
+}
+
 static void addr_specs(const char *s, struct str *out, const char *sep)
 {
 	struct rfc822_addr_parser *p = rfc822_addr_parser_create(NULL);
@@ -36,10 +95,24 @@ static void addr_specs(const char *s, struct str *out, const char *sep)
 		for (size_t i = 0; i < list->count; i++) {
 			const struct rfc822_addr *a = &list->addrs[i];
 
+			if (a->invalid && a->raw != NULL) {
+				repaired_specs(a->raw, out, sep);
+				continue;
+			}
 			if (a->type != RFC822_ADDR_MAILBOX || a->invalid ||
 			    a->null_addr)
 				continue;
-			rfc822_addr_format_spec(out, a);
+			/* as written, as Debian's: "./Maildir", "a..b@c"
+			 * are not quoted */
+			if (a->local_raw != NULL) {
+				str_append(out, a->local_raw);
+				if (a->domain != NULL) {
+					str_append_c(out, '@');
+					str_append(out, a->domain);
+				}
+			} else {
+				rfc822_addr_format_spec(out, a);
+			}
 			str_append(out, sep);
 		}
 	}
@@ -47,42 +120,36 @@ static void addr_specs(const char *s, struct str *out, const char *sep)
 	rfc822_addr_parser_destroy(&p);
 }
 
-/* VERBOSE 6: the header value hasaddr() parses and the addresses it
- * found in it (specs: one per line), as Debian's maildrop writes them. */
-static void trace_addrs(const char *value, const char *specs)
+/* VERBOSE 6: the header value hasaddr() parses, as Debian's maildrop
+ * writes it. */
+static void trace_parsing(const char *value)
 {
 	fputs("maildrop: hasaddr: rfc822 parsing: ", stderr);
 	/* Debian's copy of a folded value has a blank added to each
 	 * continuation line */
 	for (; *value != '\0'; value++) {
+		/* a CR before a line end is not in Debian's copy */
+		if (*value == '\r' && (value[1] == '\n' || value[1] == '\0'))
+			continue;
 		fputc(*value, stderr);
 		if (*value == '\n' && value[1] != '\0')
 			fputc(' ', stderr);
 	}
 	fputc('\n', stderr);
-	while (*specs != '\0') {
-		size_t l = strcspn(specs, "\n");
-
-		if (l > 0)
-			fprintf(stderr, "maildrop: hasaddr: rfc822 parsed: %.*s\n",
-				(int)l, specs);
-		specs += l;
-		if (*specs == '\n')
-			specs++;
-	}
 }
 
+/* Whether the To, Cc, Resent-To or Resent-Cc fields have addr (case
+ * aside).  Like Debian's, it stops at the first address that matches
+ * (its VERBOSE 6 trace lists the addresses up to that one). */
 static bool hasaddr(struct md_interp *it, const char *addr)
 {
 	static const char *const hdrs[] = { "To", "Cc", "Resent-To", "Resent-Cc" };
-	struct str specs;
 	bool found = false;
 	const char *d = str_c(&it->msg->data);
 	size_t len = it->msg->header_end, i = 0;
 
-	str_init(&specs, 256);
 	/* every field with one of those names, folded lines included */
-	while (i < len) {
+	while (i < len && !found) {
 		const char *nl = memchr(d + i, '\n', len - i);
 		size_t end = nl == NULL ? len : (size_t)(nl - d) + 1;
 
@@ -90,35 +157,38 @@ static bool hasaddr(struct md_interp *it, const char *addr)
 			nl = memchr(d + end, '\n', len - end);
 			end = nl == NULL ? len : (size_t)(nl - d) + 1;
 		}
-		for (size_t h = 0; h < N_ELEMENTS(hdrs); h++) {
+		for (size_t h = 0; h < N_ELEMENTS(hdrs) && !found; h++) {
 			size_t hl = strlen(hdrs[h]);
+			struct str specs;
+			char *v, *tok, *save = NULL;
 
-			if (end - i > hl && strncasecmp(d + i, hdrs[h], hl) == 0 &&
-			    d[i + hl] == ':') {
-				char *v = xmemdup(d + i + hl + 1, end - i - hl - 1);
-				size_t from = str_len(&specs);
+			if (!(end - i > hl && strncasecmp(d + i, hdrs[h], hl) == 0 &&
+			      d[i + hl] == ':'))
+				continue;
+			v = xmemdup(d + i + hl + 1, end - i - hl - 1);
+			str_init(&specs, 128);
+			addr_specs(v, &specs, "\n");
+			if (md_eval_verbose(it) >= 6)
+				trace_parsing(v);
+			tok = strtok_r(specs.data != NULL ? specs.data :
+				       (char *)"", "\n", &save);
+			for (; tok != NULL && !found;
+			     tok = strtok_r(NULL, "\n", &save)) {
+				if (md_eval_verbose(it) >= 6) {
+					/* lower-cased, as Debian's */
+					char *l = str_lcase(xstrdup(tok));
 
-				addr_specs(v, &specs, "\n");
-				if (md_eval_verbose(it) >= 6)
-					trace_addrs(v, str_c(&specs) + from);
-				free(v);
+					fprintf(stderr, "maildrop: hasaddr: rfc822 parsed: %s\n",
+						l);
+					free(l);
+				}
+				found = strcasecmp(tok, addr) == 0;
 			}
+			str_free(&specs);
+			free(v);
 		}
 		i = end;
 	}
-	{
-		char *save = NULL;
-		char *tok = strtok_r(specs.data != NULL ? specs.data : (char *)"",
-				     "\n", &save);
-
-		for (; tok != NULL; tok = strtok_r(NULL, "\n", &save)) {
-			if (strcasecmp(tok, addr) == 0) {
-				found = true;
-				break;
-			}
-		}
-	}
-	str_free(&specs);
 	return found;
 }
 

@@ -920,7 +920,11 @@ static struct md_node *parse_level(struct md_parser *p, size_t level)
 		if (op == MD_OP_NONE)
 			break;
 		consume(p);
-		right = parse_level(p, level + 1);
+		/* the right operand of * and / is not a match: "1 * x =~ /re/"
+		 * is a syntax error in Debian's maildrop ("x =~ /re/ * 2" and
+		 * "1 + x =~ /re/" are not) */
+		right = levels[level] == level_mul ? parse_unary(p) :
+			parse_level(p, level + 1);
 		if (right == NULL) {
 			md_node_free(&left);
 			break;

@@ -387,6 +387,12 @@ CORNER_FILTERS = [
     'W=(/e/:b,1,1)\necho "w=$W m=$MATCH1"\n'
     'foreach /^(From|To): *(.*)/\n{\n  echo "in $MATCH|$MATCH1|$MATCH2"\n}\n'
     'echo "after $MATCH|$MATCH1|$MATCH2"\n',
+    # 50 getaddr/hasaddr on addresses written oddly; * binds before =~
+    'foreach /^(From|To|Cc):.*/\n{\n  echo getaddr($MATCH)\n}\n'
+    'echo getaddr("./Maildir")\necho getaddr("a b, a..b@c, .a@b, a@b@c")\n'
+    'echo getaddr("a(b)c@d, @x, A <B@C>, d e, x@y (c)")\n'
+    'if (hasaddr("a..b@c") || hasaddr("ANN@example.org"))\n  echo "has"\n'
+    'echo "ab" =~ /b/ * 2\necho 1 + "ab" =~ /b/\n',
 ]
 
 
