@@ -72,13 +72,17 @@ void md_eval_trace(struct md_interp *it, int level, const struct md_node *n,
 /* Numbers as maildrop reads (strtod, else 0) and writes them (%.22g). */
 double md_eval_num(const char *s);
 char *md_eval_fmt_num(double d);
-/* "" and "0" are false. */
+/* "" and "0" are false, blanks around them aside. */
 bool md_eval_truth(const char *s);
 /* A number as the 32-bit integer the bitwise operators work on. */
 int32_t md_eval_int32(double d);
 /* d as a long long, clamped to its range, NaN as 0 (no undefined
  * conversion for inf, nan or 1e400). */
 long long md_eval_ll(double d);
+/* A number as the 64-bit unsigned integer | and & work on in Debian's
+ * maildrop (x86-64 conversions, without undefined behaviour): negative
+ * numbers in two's complement, out of range as the processor gives. */
+uint64_t md_eval_u64(double d);
 
 /* How text is substituted: in "...", bare words, patterns. */
 enum subst_mode { SUB_DQ, SUB_BARE, SUB_PATTERN };

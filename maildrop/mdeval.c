@@ -161,6 +161,23 @@ double md_eval_num(const char *s)
 	return d;
 }
 
+/* cvttsd2si: out of range and NaN give INT64_MIN */
+static int64_t x86_i64(double d)
+{
+	if (isnan(d) || d >= 9223372036854775808.0 ||
+	    d < -9223372036854775808.0)
+		return INT64_MIN;
+	return (int64_t)d;
+}
+
+uint64_t md_eval_u64(double d)
+{
+	if (d >= 9223372036854775808.0)
+		return (uint64_t)x86_i64(d - 9223372036854775808.0) ^
+		       0x8000000000000000ULL;
+	return (uint64_t)x86_i64(d);
+}
+
 long long md_eval_ll(double d)
 {
 	if (isnan(d))
@@ -184,7 +201,16 @@ char *md_eval_fmt_num(double d)
 
 bool md_eval_truth(const char *s)
 {
-	return !(s[0] == '\0' || (s[0] == '0' && s[1] == '\0'));
+	size_t len;
+
+	/* blanks around do not count, as in Debian's maildrop: " 0 ",
+	 * " " and getaddr("0") ("0\n") are false */
+	while (isspace((unsigned char)*s))
+		s++;
+	len = strlen(s);
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	return !(len == 0 || (len == 1 && s[0] == '0'));
 }
 
 int32_t md_eval_int32(double d)

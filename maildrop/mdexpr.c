@@ -342,8 +342,8 @@ char *md_expr_eval(struct md_interp *it, const struct md_node *n)
 	case MD_OP_SGE: r = xstrdup(strcmp(a, b) >= 0 ? "1" : "0"); break;
 	case MD_OP_SEQ: r = xstrdup(strcmp(a, b) == 0 ? "1" : "0"); break;
 	case MD_OP_SNE: r = xstrdup(strcmp(a, b) != 0 ? "1" : "0"); break;
-	case MD_OP_BOR: r = md_eval_fmt_num((double)(md_eval_int32(x) | md_eval_int32(y))); break;
-	case MD_OP_BAND: r = md_eval_fmt_num((double)(md_eval_int32(x) & md_eval_int32(y))); break;
+	case MD_OP_BOR: r = md_eval_fmt_num((double)(md_eval_u64(x) | md_eval_u64(y))); break;
+	case MD_OP_BAND: r = md_eval_fmt_num((double)(md_eval_u64(x) & md_eval_u64(y))); break;
 	case MD_OP_ADD: r = md_eval_fmt_num(x + y); break;
 	case MD_OP_SUB: r = md_eval_fmt_num(x - y); break;
 	case MD_OP_MUL: r = md_eval_fmt_num(x * y); break;

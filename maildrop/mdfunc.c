@@ -28,8 +28,9 @@
 
 /* What Debian's maildrop (Courier's address parser) makes of an entry
  * ours refuses (raw, its trimmed text): the <...> in it, else each of
- * its words (comments separate them, a quoted string stays whole):
- * "a b" is a and b, "a(b)c@d" a and c@d, "a@b@c" and "@x" themselves. */
+ * its words (comments separate them, a quoted string stays whole, a
+ * word ending in ':' is a group's name): "a b" is a and b, "a(b)c@d" a
+ * and c@d, "Re: hello" hello, "a@b@c" and "@x" themselves. */
 static void repaired_specs(const char *raw, struct str *out, const char *sep)
 {
 	const char *lt = strrchr(raw, '<'), *gt;
@@ -80,6 +81,9 @@ static void repaired_specs(const char *raw, struct str *out, const char *sep)
 			}
 			raw++;
 		}
+		/* "Re:" is a group's name, not an address */
+		if (raw[-1] == ':')
+			continue;
 		str_append_n(out, start, (size_t)(raw - start));
 		str_append(out, sep);
 	}
