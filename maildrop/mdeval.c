@@ -856,8 +856,14 @@ enum md_run_result md_interp_run_file(struct md_interp *it, const char *path)
 	enum md_run_result r;
 
 	if (fd < 0) {
-		md_eval_fatal(it, MD_EX_TEMPFAIL, "Unable to open filter file %s, errno=%d.",
-		      path, errno);
+		/* Debian's texts */
+		if (it->include_depth > 0)
+			md_eval_fatal(it, MD_EX_TEMPFAIL,
+				      "Unable to open include file.");
+		else
+			md_eval_fatal(it, MD_EX_TEMPFAIL,
+				      "Unable to open filter file %s, errno=%d.",
+				      path, errno);
 		if (it->include_depth == 0)
 			fprintf(stderr, "maildrop: %s\n", it->error);
 		return MD_RUN_FAIL;
@@ -891,9 +897,9 @@ enum md_run_result md_interp_run_file(struct md_interp *it, const char *path)
 		if (report != NULL && md_eval_verbose(it) >= 1)
 			fprintf(stderr, "maildrop: %s\n", md_parser_error(parser));
 		md_parser_destroy(&parser);
-		/* reported: do not print it again */
+		/* reported: not printed again (an included file's error is
+		 * its one line, as in Debian's) */
 		x_free(it->error);
-		it->error = xstrdup("syntax error");
 		return MD_RUN_FAIL;
 	}
 	md_parser_destroy(&parser);
