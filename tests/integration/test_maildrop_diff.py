@@ -374,6 +374,7 @@ SYNTAX_ERRORS_MORE = [
     'echo substr("a")\n', 'echo length("a", 2)\n', 'echo (1 < 2 < 3)\n',
     'echo length(A=1) $A\n', 'echo time()\n', 'W="a\nb"\n', "W='a\nb'\n",
     'X=(Y=/^Subject/)\n', 'X=(1 ^ 2)\n', 'echo - 1\n', 'echo -(3)\n',
+    'include "nonexistent"\n', 'include ""\n',
 ]
 
 
