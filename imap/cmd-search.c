@@ -32,6 +32,8 @@ struct collect_ctx {
 	const struct imap_mailbox *mbox;
 	struct msg_rec *recs;
 	size_t count, size;
+	size_t next;	/* the records come in UID order: mbox->uids[next]
+			 * is the first view UID not passed yet */
 };
 
 /* ---- the saved result (RFC 5182), kept by the selected mailbox ---- */
@@ -60,11 +62,17 @@ void imap_search_saved_uids(const struct imap_client *client,
 static int collect_cb(const struct mail_index_record *rec, void *context)
 {
 	struct collect_ctx *ctx = context;
-	uint32_t seq = imap_mailbox_seq(ctx->mbox, rec->uid);
+	const struct imap_mailbox *mbox = ctx->mbox;
 	struct msg_rec *m;
+	uint32_t seq;
 
-	if (seq == 0)
-		return 0;
+	/* the sequence number by walking the view along (a binary search a
+	 * record was a seventh of a SEARCH) */
+	while (ctx->next < mbox->count && mbox->uids[ctx->next] < rec->uid)
+		ctx->next++;
+	if (ctx->next == mbox->count || mbox->uids[ctx->next] != rec->uid)
+		return 0;	/* not in the view (yet) */
+	seq = (uint32_t)++ctx->next;
 	if (ctx->count == ctx->size) {
 		ctx->size = ctx->size == 0 ? 256 : ctx->size * 2;
 		ctx->recs = xreallocarray(ctx->recs, ctx->size,

@@ -127,6 +127,9 @@ struct mail_index {
 	size_t rec_kw_alloc;
 	struct str rec_name;
 	struct str rec_uidl;
+	/* The keywords of the record mail_index_rec_view() decoded. */
+	uint32_t *view_kw;
+	size_t view_kw_alloc;
 
 	/* Keyword names, loaded up to hdr.keyword_count. */
 	char **kw_names;
@@ -259,6 +262,12 @@ int mail_index_rec_get(struct mail_index *index, MDB_txn *txn, uint32_t uid,
 /* Decodes an encoded value into rec_r (owns its strings); false if the
  * value is malformed. */
 bool mail_index_rec_decode(const MDB_val *val, struct mail_index_rec *rec_r);
+/* The same without copies, for a pass that only reads: the name and the
+ * UIDL point into val (valid while its transaction lasts), the keywords
+ * into a buffer of index's (until the next call).  rec_r must not be
+ * freed.  False if the value is malformed. */
+bool mail_index_rec_view(struct mail_index *index, const MDB_val *val,
+			 struct mail_index_rec *rec_r);
 /* Writes rec (key: its UID) and its base name entry; updates the
  * counters in hdr against old (NULL for a new record). */
 int mail_index_rec_put(struct mail_index *index, MDB_txn *txn,

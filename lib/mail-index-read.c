@@ -123,14 +123,12 @@ static int iterate(struct mail_index *index, uint32_t first, uint32_t last,
 		uid = mail_index_get_be32(key.mv_data);
 		if (uid > last)
 			break;
-		if (!mail_index_rec_decode(&val, &rec)) {
-			mail_index_rec_free(&rec);
+		/* read in place: no copy of the name a record */
+		if (!mail_index_rec_view(index, &val, &rec))
 			continue;
-		}
 		ret = cb(mail_index_rec_export_read(
 				 index, &rec, read_flags | thread_read_flags),
 			 context);
-		mail_index_rec_free(&rec);
 		if (ret != 0)
 			break;
 	}

@@ -131,6 +131,46 @@ bool mail_index_rec_decode(const MDB_val *val, struct mail_index_rec *rec_r)
 	return true;
 }
 
+bool mail_index_rec_view(struct mail_index *index, const MDB_val *val,
+			 struct mail_index_rec *rec_r)
+{
+	const uint8_t *p = val->mv_data;
+	size_t need;
+
+	memset(rec_r, 0, sizeof(*rec_r));
+	if (val->mv_size < sizeof(rec_r->d))
+		return false;
+	memcpy(&rec_r->d, p, sizeof(rec_r->d));
+	need = sizeof(rec_r->d) + (size_t)rec_r->d.kw_count * 4 +
+	       rec_r->d.name_len + 1 + rec_r->d.uidl_len + 1;
+	if (val->mv_size != need || rec_r->d.base_len > rec_r->d.name_len)
+		return false;
+	p += sizeof(rec_r->d);
+	if (rec_r->d.kw_count > 0) {
+		if (rec_r->d.kw_count > index->view_kw_alloc) {
+			index->view_kw_alloc = rec_r->d.kw_count;
+			index->view_kw = xreallocarray(index->view_kw,
+						       index->view_kw_alloc,
+						       sizeof(uint32_t));
+		}
+		memcpy(index->view_kw, p, (size_t)rec_r->d.kw_count * 4);
+		rec_r->kw = index->view_kw;
+		p += (size_t)rec_r->d.kw_count * 4;
+	}
+	/* the strings are stored with their NUL: one that lacks it is
+	 * damaged */
+	if (p[rec_r->d.name_len] != '\0')
+		return false;
+	rec_r->name = (char *)p;
+	p += rec_r->d.name_len + 1;
+	if (rec_r->d.uidl_len > 0) {
+		if (p[rec_r->d.uidl_len] != '\0')
+			return false;
+		rec_r->uidl = (char *)p;
+	}
+	return true;
+}
+
 int mail_index_rec_get(struct mail_index *index, MDB_txn *txn, uint32_t uid,
 		       struct mail_index_rec *rec_r, int *rc_r,
 		       const char **error_r)

@@ -95,6 +95,7 @@ void mail_index_close(struct mail_index **_index)
 		free(index->kw_names[i]);
 	free(index->kw_names);
 	free(index->rec_kw);
+	free(index->view_kw);
 	str_free(&index->rec_name);
 	str_free(&index->rec_uidl);
 	free(index->dir);
