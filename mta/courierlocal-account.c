@@ -175,7 +175,7 @@ int aliasdir_account(const char *key, struct auth_record *rec,
  * delivery without a second fork.  It runs no code of the account's:
  * programs run in a child that drops every id (run_fed()).  Returns 1
  * when switched, 0 when not running as root (nothing to switch), -1 with
- * *error_r. */
+ * *error_r (maybe half switched: call account_leave() all the same). */
 int account_enter(const struct auth_record *rec, const char **error_r)
 {
 	static char err[256];
@@ -205,7 +205,10 @@ int account_enter(const struct auth_record *rec, const char **error_r)
 			 "to %lu/%lu", (unsigned long)rec->uid,
 			 (unsigned long)rec->gid);
 		*error_r = err;
-		return 1;	/* the caller leaves (or dies) */
+		/* not switched: no delivery as root's ids (the caller
+		 * defers, then account_leave() takes root's back or the
+		 * process ends) */
+		return -1;
 	}
 	return 1;
 }

@@ -133,7 +133,8 @@ int alias_account(const char *akey, struct auth_record *rec, char **ext_r,
 int aliasdir_account(const char *key, struct auth_record *rec,
 		     char **ext_r);
 /* Takes the account's file system identity.  Returns 1 when switched, 0
- * when not running as root, -1 with *error_r. */
+ * when not running as root, -1 with *error_r (maybe half switched: call
+ * account_leave() all the same). */
 int account_enter(const struct auth_record *rec, const char **error_r);
 /* Back to root's file system identity.  Returns 0, or -1 with *error_r
  * (the process must then exit). */
