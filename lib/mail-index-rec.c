@@ -105,20 +105,32 @@ void mail_index_rec_set_name(struct mail_index_rec *rec, const char *name)
 	rec->d.base_len = (uint16_t)maildir_name_base_len(rec->name);
 }
 
-bool mail_index_rec_decode(const MDB_val *val, struct mail_index_rec *rec_r)
+/* The fixed part of an encoded value into rec_r (zeroed first), checked
+ * against the value's size.  Returns where the keywords start, or NULL if
+ * the value is malformed. */
+static const uint8_t *rec_fixed(const MDB_val *val,
+				struct mail_index_rec *rec_r)
 {
 	const uint8_t *p = val->mv_data;
 	size_t need;
 
 	memset(rec_r, 0, sizeof(*rec_r));
 	if (val->mv_size < sizeof(rec_r->d))
-		return false;
+		return NULL;
 	memcpy(&rec_r->d, p, sizeof(rec_r->d));
 	need = sizeof(rec_r->d) + (size_t)rec_r->d.kw_count * 4 +
 	       rec_r->d.name_len + 1 + rec_r->d.uidl_len + 1;
 	if (val->mv_size != need || rec_r->d.base_len > rec_r->d.name_len)
+		return NULL;
+	return p + sizeof(rec_r->d);
+}
+
+bool mail_index_rec_decode(const MDB_val *val, struct mail_index_rec *rec_r)
+{
+	const uint8_t *p = rec_fixed(val, rec_r);
+
+	if (p == NULL)
 		return false;
-	p += sizeof(rec_r->d);
 	if (rec_r->d.kw_count > 0) {
 		rec_r->kw = xcalloc(rec_r->d.kw_count, sizeof(uint32_t));
 		memcpy(rec_r->kw, p, (size_t)rec_r->d.kw_count * 4);
@@ -134,18 +146,10 @@ bool mail_index_rec_decode(const MDB_val *val, struct mail_index_rec *rec_r)
 bool mail_index_rec_view(struct mail_index *index, const MDB_val *val,
 			 struct mail_index_rec *rec_r)
 {
-	const uint8_t *p = val->mv_data;
-	size_t need;
+	const uint8_t *p = rec_fixed(val, rec_r);
 
-	memset(rec_r, 0, sizeof(*rec_r));
-	if (val->mv_size < sizeof(rec_r->d))
+	if (p == NULL)
 		return false;
-	memcpy(&rec_r->d, p, sizeof(rec_r->d));
-	need = sizeof(rec_r->d) + (size_t)rec_r->d.kw_count * 4 +
-	       rec_r->d.name_len + 1 + rec_r->d.uidl_len + 1;
-	if (val->mv_size != need || rec_r->d.base_len > rec_r->d.name_len)
-		return false;
-	p += sizeof(rec_r->d);
 	if (rec_r->d.kw_count > 0) {
 		if (rec_r->d.kw_count > index->view_kw_alloc) {
 			index->view_kw_alloc = rec_r->d.kw_count;
