@@ -231,7 +231,7 @@ void run_job(char **f, size_t count)
 	struct ctl_file *ctl = NULL;
 	struct str rec;
 	const char *error;
-	size_t *todo, ntodo = 0;
+	size_t *undone, nundone = 0;
 	bool sync = false;
 	int lockfd, datafd;
 
@@ -254,7 +254,7 @@ void run_job(char **f, size_t count)
 	}
 	datafd = open(datapath, O_RDONLY | O_CLOEXEC);
 	str_init(&rec, 256);
-	todo = xcalloc(count, sizeof(*todo));
+	undone = xcalloc(count, sizeof(*undone));
 	for (size_t i = 3; i + 1 < count; i += 2) {
 		char *end;
 		unsigned long n = strtoul(f[i], &end, 10);
@@ -268,20 +268,20 @@ void run_job(char **f, size_t count)
 		if (ctl->rcpts[n].status == CTL_STATUS_DELIVERED ||
 		    ctl->rcpts[n].status == CTL_STATUS_FAILED)
 			continue; /* done by an earlier run */
-		todo[ntodo++] = n;
+		undone[nundone++] = n;
 		ctl_write_started(&rec, n, time(NULL));
 	}
 	/* the P records are on disk before any copy is made: if this
 	 * process dies before its outcome is written, the retry knows to
 	 * look for the copies it may have made */
-	if (ntodo > 0 &&
+	if (nundone > 0 &&
 	    queue_ctl_append(qid, str_c(&rec), str_len(&rec), &error) < 0) {
 		log_error("%s: %s", qid, error);
 		_exit(1);
 	}
 	str_clear(&rec);
-	for (size_t i = 0; i < ntodo; i++) {
-		size_t n = todo[i];
+	for (size_t i = 0; i < nundone; i++) {
+		size_t n = undone[i];
 		struct outcome o = { CTL_STATUS_NONE, NULL, false };
 		struct ctl_rcpt *r = &ctl->rcpts[n];
 
@@ -314,7 +314,7 @@ void run_job(char **f, size_t count)
 		_exit(1);
 	}
 	str_free(&rec);
-	free(todo);
+	free(undone);
 	ctl_file_free(&ctl);
 	if (datafd >= 0)
 		close(datafd);
