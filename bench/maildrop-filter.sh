@@ -5,10 +5,18 @@
 # in the same run.  Two drivers run each message: bench/spawn-each.c (fork
 # and exec, stdin the message, wait: what an MTA's delivery agent does)
 # and a shell loop (the shell's own fork per message weighs on both).
-# Prints messages/s for each and the speed ratio (ours / Debian's; the
-# goal is 3 or more) per driver, the time per message each takes beyond
-# the driver (/bin/true measured in the same run), the load average, and
-# checks that both put the same number of messages in each folder.
+# Debian's runs twice: as shipped (`debian`: it fsyncs the message file
+# but not the folder it links it into, so a crash can lose a message it
+# said it delivered) and into a maildir under a dirsync folder
+# (`debian-dirsync`: chattr +D, every create, link and unlink written
+# synchronously, so that its link into new/ is on disk before it exits,
+# as ours is with its fsync of new/; the same treatment
+# bench/postfix-instance.sh gives Postfix).
+# Prints messages/s for each and the speed ratios (ours / Debian's as
+# shipped, and ours / debian-dirsync; the goal is 3 or more) per driver,
+# the time per message each takes beyond the driver (/bin/true measured
+# in the same run), the load average, and checks that all three put the
+# same number of messages in each folder.
 # Usage: bench/maildrop-filter.sh [N]   (BENCH_PREFIX=/path picks our build)
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -82,28 +90,43 @@ spawn_chunk() {
 }
 add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a + b }'; }
 
-# Ours, Debian's and the driver alone (/bin/true in place of maildrop: the
-# fork and exec, which both pay alike) take turns by chunks of 500
-# messages, with each driver, so that a load that comes and goes on the
-# machine weighs on all alike.
+# Ours, Debian's (as shipped and dirsync) and the driver alone (/bin/true
+# in place of maildrop: the fork and exec, which all pay alike) take
+# turns by chunks of 500 messages, with each driver, so that a load that
+# comes and goes on the machine weighs on all alike.
 for d in ours peer ours-sh peer-sh; do prepare "$BENCH_TMP/$d"; done
+for d in peerds peerds-sh; do
+	mkdir -p "$BENCH_TMP/$d"
+	chattr +D "$BENCH_TMP/$d" || {
+		echo "bench: chattr +D $BENCH_TMP/$d failed (the file system" \
+			"has no dirsync attribute?)" >&2
+		exit 2
+	}
+	prepare "$BENCH_TMP/$d"
+	lsattr -d "$BENCH_TMP/$d/Maildir/new" | grep -q '^[^ ]*D' || {
+		echo "bench: $BENCH_TMP/$d/Maildir/new is not dirsync" >&2
+		exit 2
+	}
+done
 mkdir -p "$BENCH_TMP/loop"
 echo "ours: $OURS ($(ldd "$OURS" | grep -c '=>') shared libraries)"
 echo "debian: /usr/bin/maildrop ($(ldd /usr/bin/maildrop | grep -c '=>') shared libraries)"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-t_ours=0 t_peer=0 t_loop=0 s_ours=0 s_peer=0 s_loop=0
+t_ours=0 t_peer=0 t_peerds=0 t_loop=0 s_ours=0 s_peer=0 s_peerds=0 s_loop=0
 CHUNK=500
 for ((first = 0; first < N; first += CHUNK)); do
 	count=$((N - first < CHUNK ? N - first : CHUNK))
 	t_ours=$(add "$t_ours" "$(spawn_chunk "$OURS" "$BENCH_TMP/ours" $first $count)")
 	t_peer=$(add "$t_peer" "$(spawn_chunk /usr/bin/maildrop "$BENCH_TMP/peer" $first $count)")
+	t_peerds=$(add "$t_peerds" "$(spawn_chunk /usr/bin/maildrop "$BENCH_TMP/peerds" $first $count)")
 	t_loop=$(add "$t_loop" "$(spawn_chunk /bin/true "$BENCH_TMP/loop" $first $count)")
 	s_ours=$(add "$s_ours" "$(run_chunk "$OURS" "$BENCH_TMP/ours-sh" $first $count)")
 	s_peer=$(add "$s_peer" "$(run_chunk /usr/bin/maildrop "$BENCH_TMP/peer-sh" $first $count)")
+	s_peerds=$(add "$s_peerds" "$(run_chunk /usr/bin/maildrop "$BENCH_TMP/peerds-sh" $first $count)")
 	s_loop=$(add "$s_loop" "$(run_chunk /bin/true "$BENCH_TMP/loop" $first $count)")
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-for pair in "ours peer" "ours-sh peer-sh"; do
+for pair in "ours peer" "ours peerds" "ours-sh peer-sh" "ours-sh peerds-sh"; do
 	set -- $pair
 	for d in Maildir Maildir/.Spam Maildir/.Lists; do
 		a=$(ls "$BENCH_TMP/$1/$d/new" | wc -l)
@@ -127,23 +150,30 @@ if command -v strace >/dev/null 2>&1; then
 	done
 fi
 echo "load average: $load_start at the start, $load_end at the end"
-# report DRIVER OURS PEER LOOP: rates, the ratio, and the time beyond the
+# report DRIVER OURS PEER PEERDS LOOP: rates, the ratios (to Debian's as
+# shipped and to Debian's on a dirsync folder), and the time beyond the
 # driver's own fork and exec
 report() {
-	local r_ours r_peer
+	local r_ours r_peer r_peerds
 	r_ours=$(awk -v n="$N" -v t="$2" 'BEGIN { printf "%.0f", n / t }')
 	r_peer=$(awk -v n="$N" -v t="$3" 'BEGIN { printf "%.0f", n / t }')
-	printf '%s: %d messages, 50+2 rules; ours %.2f s, debian %.2f s, driver alone %.2f s\n' \
-		"$1" "$N" "$2" "$3" "$4"
+	r_peerds=$(awk -v n="$N" -v t="$4" 'BEGIN { printf "%.0f", n / t }')
+	printf '%s: %d messages, 50+2 rules; ours %.2f s, debian %.2f s, debian-dirsync %.2f s, driver alone %.2f s\n' \
+		"$1" "$N" "$2" "$3" "$4" "$5"
 	bench_ratio "maildrop filter speed ($1)" "$r_ours" "$r_peer" msg/s \
 		"debian-maildrop"
-	awk -v n="$N" -v o="$2" -v p="$3" -v l="$4" -v d="$1" 'BEGIN {
+	bench_ratio "maildrop filter speed ($1, durable)" "$r_ours" \
+		"$r_peerds" msg/s "debian-dirsync"
+	awk -v n="$N" -v o="$2" -v p="$3" -v q="$4" -v l="$5" -v d="$1" 'BEGIN {
 		mo = (o - l) * 1000 / n; mp = (p - l) * 1000 / n
-		r = "inf"
-		if (mo > 0)
+		mq = (q - l) * 1000 / n
+		r = "inf"; rq = "inf"
+		if (mo > 0) {
 			r = sprintf("%.2f", mp / mo)
-		printf "%s: per message beyond the driver (%.3f ms): ours %.3f ms / debian-maildrop %.3f ms = %s\n",
-			d, l * 1000 / n, mo, mp, r }'
+			rq = sprintf("%.2f", mq / mo)
+		}
+		printf "%s: per message beyond the driver (%.3f ms): ours %.3f ms / debian-maildrop %.3f ms = %s, debian-dirsync %.3f ms = %s\n",
+			d, l * 1000 / n, mo, mp, r, mq, rq }'
 }
-report "fork+exec driver" "$t_ours" "$t_peer" "$t_loop"
-report "shell loop" "$s_ours" "$s_peer" "$s_loop"
+report "fork+exec driver" "$t_ours" "$t_peer" "$t_peerds" "$t_loop"
+report "shell loop" "$s_ours" "$s_peer" "$s_peerds" "$s_loop"
