@@ -36,6 +36,16 @@ static inline bool is_plain(unsigned char c)
 	return c != '=' && c != ' ' && c != '\t' && c != '\r' && c != '\n';
 }
 
+/* An invalid escape ("=" then a byte that is not a hex digit, or "=X"
+ * then one that is not): the escape is dropped, the byte is decoded
+ * afresh (Debian's reformime does the same). */
+static void bad_escape(struct qp_decoder *dec)
+{
+	dec->had_error = true;
+	dec->in_esc = false;
+	dec->esc_len = 0;
+}
+
 void qp_decoder_feed(struct qp_decoder *dec, const void *src, size_t len,
 		     struct str *dest)
 {
@@ -48,17 +58,25 @@ void qp_decoder_feed(struct qp_decoder *dec, const void *src, size_t len,
 		if (dec->in_esc) {
 			if (dec->soft_wsp) {
 				if (c == ' ' || c == '\t' || c == '\r') {
+					/* Held as possibly trailing. */
+					if (dec->wsp_len == sizeof(dec->wsp))
+						flush_wsp(dec, dest);
+					dec->wsp[dec->wsp_len++] = (char)c;
 					i++;
 					continue;
 				}
 				dec->in_esc = dec->soft_wsp = false;
 				if (c == '\n') {
+					/* Soft line break with transport
+					 * padding. */
+					dec->wsp_len = 0;
 					i++;
 					continue;
 				}
-				/* "=" + whitespace + text: not a soft break. */
+				/* "=" + whitespace + text: not a soft break;
+				 * the "=" is dropped, the rest kept. */
 				dec->had_error = true;
-				str_append_c(dest, '=');
+				flush_wsp(dec, dest);
 				continue;
 			}
 			if (dec->esc_len == 0) {
@@ -70,7 +88,6 @@ void qp_decoder_feed(struct qp_decoder *dec, const void *src, size_t len,
 				}
 				if (c == ' ' || c == '\t' || c == '\r') {
 					dec->soft_wsp = true;
-					i++;
 					continue;
 				}
 				if (c == '\n') {
@@ -78,22 +95,18 @@ void qp_decoder_feed(struct qp_decoder *dec, const void *src, size_t len,
 					i++;
 					continue;
 				}
-				dec->had_error = true;
-				dec->in_esc = false;
-				str_append_c(dest, '=');
+				bad_escape(dec);
 				continue;
 			}
 			/* esc_len == 1 */
-			dec->in_esc = false;
-			dec->esc_len = 0;
 			if (hexval(c) >= 0) {
+				dec->in_esc = false;
+				dec->esc_len = 0;
 				str_append_c(dest, (char)(hexval((unsigned char)dec->esc[0]) * 16 + hexval(c)));
 				i++;
 				continue;
 			}
-			dec->had_error = true;
-			str_append_c(dest, '=');
-			str_append_c(dest, dec->esc[0]);
+			bad_escape(dec);
 			continue;
 		}
 		if (dec->pending_cr) {
@@ -144,14 +157,10 @@ void qp_decoder_feed(struct qp_decoder *dec, const void *src, size_t len,
 
 void qp_decoder_finish(struct qp_decoder *dec, struct str *dest)
 {
-	if (dec->in_esc && !dec->soft_wsp) {
-		/* A lone "=" at the very end is a soft break; "=X" is not. */
-		if (dec->esc_len > 0) {
-			dec->had_error = true;
-			str_append_c(dest, '=');
-			str_append_n(dest, dec->esc, dec->esc_len);
-		}
-	}
+	/* A lone "=" at the very end is a soft break; an "=X" there is an
+	 * incomplete escape, dropped as Debian's reformime does. */
+	if (dec->in_esc && !dec->soft_wsp && dec->esc_len > 0)
+		dec->had_error = true;
 	if (dec->pending_cr) {
 		flush_wsp(dec, dest);
 		str_append_c(dest, '\r');
@@ -399,7 +408,74 @@ void mime_decoder_init(struct mime_decoder *dec, enum mime_encoding encoding)
 	memset(dec, 0, sizeof(*dec));
 	dec->encoding = encoding;
 	qp_decoder_init(&dec->qp);
-	base64_decoder_init(&dec->b64);
+}
+
+/* Value of a base64 character for MIME bodies: 0-63, 99 for "=" (see
+ * mime-decode.h), -1 for a byte to skip. */
+static int b64_body_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	if (c == '=')
+		return 99;
+	return -1;
+}
+
+static void b64_body_feed(struct mime_decoder *dec, const unsigned char *s,
+			  size_t len, struct str *dest)
+{
+	char buf[512];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int v = b64_body_value(s[i]);
+		unsigned int u, p = dec->b64_prev;
+
+		if (v < 0) {
+			if (s[i] != '\r' && s[i] != '\n' && s[i] != ' ' &&
+			    s[i] != '\t')
+				dec->b64_error = true;
+			continue;
+		}
+		u = (unsigned int)v;
+		switch (dec->b64_pos) {
+		case 0:
+			if (v == 99)
+				dec->b64_error = true;
+			break;
+		case 1:
+			if (v == 99)
+				dec->b64_error = true;
+			buf[n++] = (char)(((p << 2) | (u >> 4)) & 0xff);
+			break;
+		case 2:
+			if (v != 99)
+				buf[n++] = (char)(((p << 4) | (u >> 2)) & 0xff);
+			break;
+		default:
+			if (v != 99)
+				buf[n++] = (char)(((p << 6) | u) & 0xff);
+			if (v != 99 && p == 99)
+				dec->b64_error = true;
+			break;
+		}
+		dec->b64_prev = u;
+		dec->b64_pos = (dec->b64_pos + 1) & 3;
+		if (n > sizeof(buf) - 2) {
+			str_append_n(dest, buf, n);
+			n = 0;
+		}
+	}
+	if (n > 0)
+		str_append_n(dest, buf, n);
 }
 
 void mime_decoder_feed(struct mime_decoder *dec, const void *src, size_t len,
@@ -410,7 +486,7 @@ void mime_decoder_feed(struct mime_decoder *dec, const void *src, size_t len,
 		qp_decoder_feed(&dec->qp, src, len, dest);
 		break;
 	case MIME_ENCODING_BASE64:
-		base64_decoder_feed(&dec->b64, src, len, dest);
+		b64_body_feed(dec, src, len, dest);
 		break;
 	default:
 		str_append_n(dest, src, len);
@@ -430,7 +506,7 @@ bool mime_decoder_had_error(const struct mime_decoder *dec)
 	case MIME_ENCODING_QP:
 		return dec->qp.had_error;
 	case MIME_ENCODING_BASE64:
-		return dec->b64.had_error;
+		return dec->b64_error;
 	default:
 		return false;
 	}

@@ -6,8 +6,21 @@
  * trailing whitespace between calls.  It is lenient as RFC 2045 asks:
  * a bad "=" sequence is passed through literally and flagged, trailing
  * whitespace before a line end is dropped, soft line breaks are removed,
- * LF-only line ends are accepted.  Base64 uses lib/base64.h's streaming
- * decoder.  mime_decoder picks one by the Content-Transfer-Encoding. */
+ * LF-only line ends are accepted.  Bad escapes are dropped as Debian's
+ * reformime drops them: "=" followed by a byte that is not a hex digit
+ * loses the "=", "=X" followed by a non-hex byte loses "=X", an "=X" at
+ * the very end is dropped; the byte after them is decoded as usual.  An
+ * "=" followed by whitespace and then text (not a line end) loses only
+ * the "=".
+ *
+ * MIME base64 bodies (RFC 2045 section 6.8) are decoded in groups of four
+ * characters of the alphabet or "=" (anything else is skipped), as
+ * Courier's reformime does: "=" in the third or fourth place suppresses
+ * that output byte, and decoding goes on after the padding (concatenated
+ * base64 chunks); an "=" elsewhere in a group stands for the value 99 (the
+ * garbage Debian's reformime produces, reproduced byte for byte).  A last,
+ * incomplete group still gives the bytes its bits hold (Debian's drops
+ * them).  mime_decoder picks one by the Content-Transfer-Encoding. */
 #ifndef MIME_DECODE_H
 #define MIME_DECODE_H
 
@@ -105,7 +118,11 @@ enum mime_encoding mime_encoding_from_name(const char *name, bool *unknown_r);
 struct mime_decoder {
 	enum mime_encoding encoding;
 	struct qp_decoder qp;
-	struct base64_decoder b64;
+	/* base64: position in the group of four, value of the previous
+	 * character (99 for "="), errors seen */
+	unsigned int b64_pos;
+	unsigned int b64_prev;
+	bool b64_error;
 };
 void mime_decoder_init(struct mime_decoder *dec, enum mime_encoding encoding);
 void mime_decoder_feed(struct mime_decoder *dec, const void *src, size_t len,

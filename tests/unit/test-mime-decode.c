@@ -34,7 +34,18 @@ static void test_qp_decode(void **state)
 {
 	decode_all_splits("caf=C3=A9 =3D soft=\r\nbreak  \r\nx=\ny", "caf\xc3\xa9 = softbreak\r\nxy");
 	decode_all_splits("trail \t\nend \t", "trail\nend");
-	decode_all_splits("bad=ZZ =4 =\n", "bad=ZZ =4 ");
+	/* Bad escapes are dropped as Debian's reformime drops them. */
+	decode_all_splits("bad=ZZ =4 =\n", "badZZ  ");
+	decode_all_splits("a=ZZb\na=3zb\na=g1b\na==41\na=3d\n",
+			  "aZZb\nazb\nag1b\naA\na=\n");
+	decode_all_splits("a=3\nb=3 c", "a\nb c");
+	decode_all_splits("x=4=41\n=3", "xA\n");
+	decode_all_splits("a=z=Z=", "azZ");
+	/* "=" + whitespace + text: only the "=" goes (Debian's loses the
+	 * rest of the line). */
+	decode_all_splits("a=\tb\nc=  x\n", "a\tb\nc  x\n");
+	decode_all_splits("a= \t\r\nb= \n", "ab");
+	decode_all_splits("q=20\nr =\ns", "q \nr s");
 	decode_all_splits("=  \r\nsoft with spaces", "soft with spaces");
 	decode_all_splits("lower=c3=a9", "lower\xc3\xa9");
 }
@@ -114,6 +125,50 @@ static void test_mime_decoder(void **state)
 	assert_string_equal(str_c(&out), "hello");
 	assert_true(mime_decoder_had_error(&dec));
 	str_free(&out);
+}
+
+/* Base64 through mime_decoder, fed whole and split at every byte. */
+static void b64_dec_check(const char *in, const char *expect, size_t expect_len,
+		      bool error)
+{
+	size_t len = strlen(in);
+
+	for (size_t split = 0; split <= len; split++) {
+		struct mime_decoder dec;
+		struct str out;
+
+		str_init(&out, 64);
+		mime_decoder_init(&dec, MIME_ENCODING_BASE64);
+		for (size_t i = 0; i < split; i++)
+			mime_decoder_feed(&dec, in + i, 1, &out);
+		mime_decoder_feed(&dec, in + split, len - split, &out);
+		mime_decoder_finish(&dec, &out);
+		assert_int_equal(str_len(&out), expect_len);
+		assert_memory_equal(str_c(&out), expect, expect_len);
+		assert_int_equal(mime_decoder_had_error(&dec), error);
+		str_free(&out);
+	}
+}
+
+static void test_base64_padding(void **state)
+{
+	/* Decoding goes on after the padding, group by group. */
+	b64_dec_check("YQ==Yg==\n", "ab", 2, false);
+	b64_dec_check("YQ==\r\nYWJj\r\n", "aabc", 4, false);
+	b64_dec_check("YWI=YWI=", "abab", 4, false);
+	b64_dec_check("YW*Jj", "abc", 3, true);
+	b64_dec_check("YW Jj\t\r\n", "abc", 3, false);
+	/* Misplaced "=": the bytes Debian's reformime makes of it. */
+	b64_dec_check("YWJj====YWJj", "abc\x8e" "abc", 7, true);
+	b64_dec_check("Y=WJj", "f5\x89", 3, true);
+	b64_dec_check("=YWJj", "\x8d\x85\x89", 3, true);
+	/* An incomplete last group keeps its bytes. */
+	b64_dec_check("YQ=YWJj", "a\xd8X\x98", 4, true);
+	b64_dec_check("YQ", "a", 1, false);
+	b64_dec_check("YWJ", "ab", 2, false);
+	b64_dec_check("Y", "", 0, false);
+	b64_dec_check("", "", 0, false);
+	b64_dec_check("====", "\x8e", 1, true);
 }
 
 
@@ -241,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_qp_decode),
 		cmocka_unit_test(test_qp_roundtrip),
 		cmocka_unit_test(test_mime_decoder),
+		cmocka_unit_test(test_base64_padding),
 		cmocka_unit_test(test_qp_makemime),
 		cmocka_unit_test(test_qp_lf),
 		cmocka_unit_test(test_base64_encoder),
