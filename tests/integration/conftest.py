@@ -24,6 +24,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import maildirs  # noqa: E402
 import servers  # noqa: E402
 
 # The order of courier-setup --ports-base N: N, N+1, ...
@@ -90,6 +91,21 @@ def suite_build():
     return SuiteBuild(os.path.abspath(srcdir),
                       os.path.abspath(builddir) if builddir else None,
                       os.path.abspath(prefix) if prefix else None)
+
+
+@pytest.fixture
+def imapd(suite_build):
+    """Our imapd (tests run it as `imapd DIR`, pre-authenticated)."""
+    p = suite_build.program("imapd")
+    if p is None:
+        pytest.fail("imapd is not built", pytrace=False)
+    return p
+
+
+@pytest.fixture
+def md(tmp_path):
+    """An empty maildir, tmp_path/Maildir."""
+    return maildirs.make_maildir(str(tmp_path / "Maildir"))
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ account.  Every response line is checked against the RFC grammar."""
 import imaplib
 import os
 import re
-import time
 
-import pytest
+from maildirs import deliver, make_maildir
 
 NZ = rb"[1-9][0-9]*"
 QUOTED = rb'"(?:[^"\\\r\n]|\\.)*"'
@@ -35,40 +34,17 @@ UNTAGGED = re.compile(rb"^\* (?:OK|NO|BAD|BYE|PREAUTH|FLAGS|CAPABILITY|"
                       rb"[0-9]+ (?:EXISTS|RECENT|EXPUNGE|FETCH))(?: |$)")
 
 
-def make_maildir(path):
-    for d in ("new", "cur", "tmp"):
-        os.makedirs(os.path.join(path, d), exist_ok=True)
-    return path
-
-
 def make_folder(root, name):
     d = make_maildir(os.path.join(root, "." + name))
     open(os.path.join(d, "maildirfolder"), "w").close()
     return d
 
 
-_seq = [0]
-
-
 def put(md, data, sub="new", info=""):
-    _seq[0] += 1
-    name = "%d.M%dP%d.acl" % (int(time.time()), _seq[0], os.getpid())
-    tmp = os.path.join(md, "tmp", name)
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.rename(tmp, os.path.join(md, sub, name + info))
-    return name
+    return deliver(md, data, sub, info, "acl")
 
 
 MSG = b"From: a@example.test\r\nSubject: hi\r\n\r\nbody\r\n"
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
 
 
 class Raw:

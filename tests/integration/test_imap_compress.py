@@ -13,7 +13,7 @@ import pytest
 
 from test_imap import deliver, login  # noqa: F401
 from test_imap import iinst  # noqa: F401  (the instance fixture)
-from test_imap_qresync import make_maildir
+from maildirs import make_maildir
 
 # imaplib runs only the commands it knows
 imaplib.Commands.setdefault("COMPRESS", ("AUTH", "SELECTED"))

@@ -12,34 +12,12 @@ import time
 
 import pytest
 
-_seq = [0]
+from maildirs import deliver
 
 
 def put(md, text, sub="new", info=""):
     """Delivers a message into the maildir the way any MDA would."""
-    _seq[0] += 1
-    name = "%d.M%dP%d.conc" % (int(time.time()), _seq[0], os.getpid())
-    tmp = os.path.join(md, "tmp", name)
-    with open(tmp, "wb") as f:
-        f.write(text)
-    os.rename(tmp, os.path.join(md, sub, name + info))
-    return name
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
-
-
-@pytest.fixture
-def md(tmp_path):
-    path = str(tmp_path / "Maildir")
-    for d in ("new", "cur", "tmp"):
-        os.makedirs(os.path.join(path, d))
-    return path
+    return deliver(md, text, sub, info, "conc")
 
 
 def session(imapd, md):

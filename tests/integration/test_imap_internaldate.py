@@ -18,14 +18,6 @@ NAME_T = 1600000000          # 13-Sep-2020 12:26:40 +0000
 MTIME_T = 1500000000         # 14-Jul-2017 02:40:00 +0000
 
 
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
-
-
 def message(i):
     # LF line ends: RFC822.SIZE counts them as CRLF.
     return ("From: a%d@example.com\nTo: b@example.com\nSubject: m%d\n"

@@ -10,7 +10,6 @@ import imaplib
 import os
 import re
 
-import pytest
 
 # RFC 3501 LIST/LSUB response, enough to check what we send.
 LIST_LINE = re.compile(rb'^\((\\[A-Za-z]+( \\[A-Za-z]+)*)?\) "\." '
@@ -19,14 +18,6 @@ LIST_LINE = re.compile(rb'^\((\\[A-Za-z]+( \\[A-Za-z]+)*)?\) "\." '
 MSG = b"From: a@example.test\nSubject: %d\n\nbody %d\n"
 
 UIDVALIDITY = 1187654321
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
 
 
 def maildir(path):

@@ -14,17 +14,9 @@ import time
 import pytest
 
 from test_imap import iinst  # noqa: F401  (the instance fixture)
-from test_imap_qresync import make_maildir
+from maildirs import make_maildir
 
 MBSYNC = shutil.which("mbsync")
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
 
 
 _seq = [0]

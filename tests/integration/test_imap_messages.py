@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from maildirs import deliver
+
 MSG = (b"From: \"Joe Q\" <joe@example.com>\n"
        b"To: a@b.example, Friends: x@y.example;\n"
        b"Subject: =?utf-8?q?h=C3=A9llo?=\n"
@@ -57,38 +59,10 @@ ENVELOPE = re.compile(rb"\(" + NSTRING + rb" " + NSTRING +
 FETCH_LINE = re.compile(rb"^\d+ \(")
 
 
-def make_maildir(path):
-    for d in ("new", "cur", "tmp"):
-        os.makedirs(os.path.join(path, d), exist_ok=True)
-    return path
-
-
-_seq = [0]
-
-
 def put(md, data, sub="new", info=""):
-    """Delivers data into the maildir the way any MDA would."""
-    _seq[0] += 1
-    name = "%d.M%dP%d.test" % (int(time.time()), _seq[0], os.getpid())
-    tmp = os.path.join(md, "tmp", name)
-    with open(tmp, "wb") as f:
-        f.write(data)
-    dest = os.path.join(md, sub, name + info)
-    os.rename(tmp, dest)
-    return dest
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
-
-
-@pytest.fixture
-def md(tmp_path):
-    return make_maildir(str(tmp_path / "Maildir"))
+    """Delivers data into the maildir the way any MDA would; returns the
+    path of the file."""
+    return os.path.join(md, sub, deliver(md, data, sub, info) + info)
 
 
 def session(imapd, md):

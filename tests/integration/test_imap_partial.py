@@ -19,7 +19,8 @@ import re
 
 import pytest
 
-from test_imap_qresync import Raw, make_maildir, put  # noqa: F401
+from maildirs import make_maildir
+from test_imap_qresync import Raw, put  # noqa: F401
 
 # RFC 4731 section 3.1 and RFC 4466 section 2.6.2 with RFC 9394's PARTIAL
 ESEARCH = re.compile(
@@ -27,14 +28,6 @@ ESEARCH = re.compile(
     rb'( (MIN|MAX|COUNT|MODSEQ) \d+| ALL \d+(:\d+)?(,\d+(:\d+)?)*'
     rb'| PARTIAL \((\d+:\d+|-\d+:-\d+) (\d+(:\d+)?(,\d+(:\d+)?)*|NIL)\))*$')
 FETCH = re.compile(rb"^\* (\d+) FETCH \((.*)\)$")
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ forces.  Every response line is checked against the RFC grammar."""
 import imaplib
 import os
 import re
-import time
 
-import pytest
+from maildirs import deliver, make_maildir  # noqa: F401
 
 # RFC 7162 section 7 (with RFC 3501's sequence-set, without "*": a
 # VANISHED response carries UIDs only).
@@ -33,38 +32,10 @@ UNTAGGED = re.compile(rb"^\* (?:OK|NO|BAD|BYE|PREAUTH|FLAGS|CAPABILITY|"
                       rb"EXPUNGE|FETCH))(?: |$)")
 
 
-def make_maildir(path):
-    for d in ("new", "cur", "tmp"):
-        os.makedirs(os.path.join(path, d), exist_ok=True)
-    return path
-
-
-_seq = [0]
-
-
 def put(md, data, sub="new", info=""):
     """Delivers data into the maildir the way any MDA would; returns the
     base name."""
-    _seq[0] += 1
-    name = "%d.M%dP%d.qr" % (int(time.time()), _seq[0], os.getpid())
-    tmp = os.path.join(md, "tmp", name)
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.rename(tmp, os.path.join(md, sub, name + info))
-    return name
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
-
-
-@pytest.fixture
-def md(tmp_path):
-    return make_maildir(str(tmp_path / "Maildir"))
+    return deliver(md, data, sub, info, "qr")
 
 
 class Raw:

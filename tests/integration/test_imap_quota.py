@@ -8,9 +8,8 @@ import imaplib
 import os
 import re
 
-import pytest
-
-from test_imap_qresync import Raw, make_maildir, put  # noqa: F401
+from maildirs import make_maildir
+from test_imap_qresync import Raw, put  # noqa: F401
 
 QUOTA = re.compile(rb'^\* QUOTA "" \((STORAGE \d+ \d+)?( ?MESSAGE \d+ \d+)?\)$')
 QUOTAROOT = re.compile(rb'^\* QUOTAROOT ("[^"]*"|[^\s"]+)( "")?$')
@@ -20,14 +19,6 @@ SHARED_QUOTAROOT = re.compile(
 SHARED_QUOTA = re.compile(
     rb'^\* QUOTA ("[^"\\]*"|[^\s"(){]+) \(((STORAGE|MESSAGE) \d+ \d+'
     rb'( (STORAGE|MESSAGE) \d+ \d+)*)?\)$')
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
 
 
 def usage(lines):

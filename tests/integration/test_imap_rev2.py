@@ -7,11 +7,11 @@ stdin/stdout tunnel.  Response lines are checked against the grammar."""
 import imaplib
 import os
 import re
-import time
 
 import pytest
 
-from test_imap_qresync import Raw, make_maildir, put  # noqa: F401
+from maildirs import make_maildir
+from test_imap_qresync import Raw, put  # noqa: F401
 
 # RFC 5258 mailbox-list with its extended data (CHILDINFO only here).
 ATTR = rb"\\[A-Za-z-]+"
@@ -21,14 +21,6 @@ LIST_LINE = re.compile(rb"^\* (LIST|LSUB) \(((?:" + ATTR + rb")(?: " + ATTR +
                        rb"( \(\"CHILDINFO\" \(\"SUBSCRIBED\"\)\))?$")
 STATUS_LINE = re.compile(rb"^\* STATUS (" + QUOTED + rb"|[^\s(){%*\"\\]+) "
                          rb"\(((?:[A-Z]+ \d+)(?: [A-Z]+ \d+)*)\)$")
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
 
 
 @pytest.fixture

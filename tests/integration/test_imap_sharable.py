@@ -21,14 +21,6 @@ FLAGS_OF = re.compile(rb"^\* ([0-9]+) FETCH \(.*FLAGS \(([^)]*)\)")
 
 
 @pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
-
-
-@pytest.fixture
 def maildirmake(suite_build):
     p = suite_build.program("maildirmake")
     if p is None:

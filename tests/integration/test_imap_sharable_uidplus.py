@@ -9,7 +9,7 @@ does after a move, would otherwise act on other messages)."""
 import re
 
 from test_imap_acl import MSG, put
-from test_imap_sharable import Site, imapd, maildirmake, msg  # noqa: F401
+from test_imap_sharable import Site, maildirmake, msg  # noqa: F401
 
 APPENDUID = re.compile(rb"\[APPENDUID ([0-9]+) ([0-9:,]+)\]")
 COPYUID = re.compile(rb"\[COPYUID ([0-9]+) ([0-9:,]+) ([0-9:,]+)\]")

@@ -10,7 +10,6 @@ checked against the RFC grammar."""
 import os
 import re
 
-import pytest
 
 from test_imap_acl import (MSG, NAMESPACE_LINE, Raw, listed, make_folder,
                            make_maildir, myrights, put)
@@ -18,14 +17,6 @@ from test_imap_acl import (MSG, NAMESPACE_LINE, Raw, listed, make_folder,
 FETCH_FLAGS = re.compile(rb"^\* ([1-9][0-9]*) FETCH \((?:UID [0-9]+ )?"
                          rb"FLAGS \(((?:\\?[A-Za-z$]+)(?: \\?[A-Za-z$]+)*)?"
                          rb"\)(?: UID [0-9]+)?\)$")
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
 
 
 class Site:

@@ -9,18 +9,9 @@ grammar (test_imap_acl.Raw)."""
 
 import os
 
-import pytest
 
 from test_imap_acl import MSG, Raw, make_folder, put
 from test_imap_shared import Site
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
 
 
 def usage(md):

@@ -13,30 +13,17 @@ import time
 
 import pytest
 
+from maildirs import deliver
+
 LETTERS = {"S": "\\Seen", "F": "\\Flagged", "R": "\\Answered",
            "T": "\\Deleted", "D": "\\Draft"}
 MSG = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: s %d\r\n"
        b"Message-ID: <%d@example.org>\r\n\r\nbody %d\r\n")
 
 
-def make_maildir(path):
-    for d in ("new", "cur", "tmp"):
-        os.makedirs(os.path.join(path, d), exist_ok=True)
-    return path
-
-
-_seq = [0]
-
-
 def put(md, n, sub="new", info=""):
     """Delivers message n the way any MDA would (tmp/, then rename)."""
-    _seq[0] += 1
-    name = "%d.M%dP%d.other" % (int(time.time()), _seq[0], os.getpid())
-    tmp = os.path.join(md, "tmp", name)
-    with open(tmp, "wb") as f:
-        f.write(MSG % (n, n, n))
-    os.rename(tmp, os.path.join(md, sub, name + info))
-    return name
+    return deliver(md, MSG % (n, n, n), sub, info, "other")
 
 
 def files_flags(md):
@@ -105,19 +92,6 @@ def assert_same_messages(name, m, md):
         if flag_key(flags) in extra:
             lines.append("  UID %d (%s)" % (uid, flag_key(flags)))
     pytest.fail("\n".join(lines), pytrace=False)
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
-
-
-@pytest.fixture
-def md(tmp_path):
-    return make_maildir(str(tmp_path / "Maildir"))
 
 
 def session(imapd, md):
