@@ -21,7 +21,7 @@ import tempfile
 import pytest
 
 from conftest import make_instance
-from test_esmtp_exdata import Filter, Raw, parse_558, queued
+from test_esmtp_exdata import Filter, parse_558, queued, transaction
 from test_mta import maildir_messages, wait_for
 
 
@@ -283,27 +283,10 @@ def two_filters(lmf):
                  ' EXITCODE=1\n exit\n}\nEXITCODE=0\n')
 
 
-def raw_transaction(lmf, rcpts, subject, exdata, bdat=False):
-    c = Raw(lmf.ports["smtp"])
-    assert "250-XEXDATA" in c.cmd("EHLO client.test")
-    assert c.cmd("MAIL FROM:<a@remote.test>%s" %
-                 (" EXDATA" if exdata else ""))[0].startswith("250")
-    rcpt_replies = [c.cmd("RCPT TO:<%s>" % r) for r in rcpts]
-    body = ("Subject: %s\r\n\r\nbody\r\n" % subject).encode()
-    if bdat:
-        c.send(b"BDAT %d LAST\r\n" % len(body) + body)
-    else:
-        assert c.cmd("DATA")[0].startswith("354")
-        c.send(body + b".\r\n")
-    final = c.reply()
-    c.close()
-    return rcpt_replies, final
-
-
 def test_two_recipients_exdata(lmf):
     two_filters(lmf)
-    rcpt, final = raw_transaction(lmf, [lmf.login, lmf.bob], "bob no",
-                                  exdata=True)
+    rcpt, final = transaction(lmf, [lmf.login, lmf.bob], "bob no",
+                              exdata=True)
     assert [r[0][:3] for r in rcpt] == ["250", "250"]
     subs = parse_558(final)
     assert subs[0][0].startswith("250 ")
@@ -314,8 +297,8 @@ def test_two_recipients_exdata(lmf):
     text = "\n".join(ctl[0])
     assert lmf.login in text and lmf.bob not in text
     # the same with BDAT
-    rcpt, final = raw_transaction(lmf, [lmf.login, lmf.bob], "bob no",
-                                  exdata=True, bdat=True)
+    rcpt, final = transaction(lmf, [lmf.login, lmf.bob], "bob no",
+                              exdata=True, bdat=True)
     subs = parse_558(final)
     assert subs[0][0].startswith("250 ")
     assert subs[1] == ["550 5.7.1 not for bob"]
@@ -324,14 +307,14 @@ def test_two_recipients_exdata(lmf):
 def test_two_recipients_without_exdata(lmf):
     """Both filter the content: one refusal refuses the message."""
     two_filters(lmf)
-    rcpt, final = raw_transaction(lmf, [lmf.login, lmf.bob], "bob no",
-                                  exdata=False)
+    rcpt, final = transaction(lmf, [lmf.login, lmf.bob], "bob no",
+                              exdata=False)
     assert [r[0][:3] for r in rcpt] == ["250", "250"]
     assert final == ["550 5.7.1 not for bob"]
     assert not queued(lmf)
     # both accept: queued for both
-    rcpt, final = raw_transaction(lmf, [lmf.login, lmf.bob], "hello",
-                                  exdata=False)
+    rcpt, final = transaction(lmf, [lmf.login, lmf.bob], "hello",
+                              exdata=False)
     assert final[0].startswith("250 ")
 
 
@@ -350,8 +333,8 @@ def test_groups_without_exdata(lmf):
                           "buy now")
     assert replies[0][0] == 250 and replies[1][0] == 451
     assert final[0] == 250
-    rcpt, final = raw_transaction(lmf, [lmf.login, lmf.bob], "buy now",
-                                  exdata=True)
+    rcpt, final = transaction(lmf, [lmf.login, lmf.bob], "buy now",
+                              exdata=True)
     assert [r[0][:3] for r in rcpt] == ["250", "250"]
     subs = parse_558(final)
     assert subs[0] == ["554 5.7.1 No advertising, thank you"]
@@ -439,21 +422,21 @@ def test_with_global_filters(lmf):
         write_filter(lmf.home, "rcptfilter", CONTENT)
         write_filter(lmf.home, "smtpfilter", SUBJECT_FILTER)
         # demo refused by its own filter, bob by the global one
-        _, final = raw_transaction(lmf, [lmf.login, lmf.bob],
-                                   "buy now FILTERME", exdata=True)
+        _, final = transaction(lmf, [lmf.login, lmf.bob],
+                               "buy now FILTERME", exdata=True)
         subs = parse_558(final)
         assert subs[0] == ["554 5.7.1 No advertising, thank you"]
         assert subs[1][-1].startswith("550 5.7.1")
         assert not queued(lmf)
         # demo accepted by both, bob refused by the global filter
-        _, final = raw_transaction(lmf, [lmf.login, lmf.bob],
-                                   "FILTERME", exdata=True)
+        _, final = transaction(lmf, [lmf.login, lmf.bob],
+                               "FILTERME", exdata=True)
         subs = parse_558(final)
         assert subs[0][0].startswith("250 ")
         assert subs[1][-1].startswith("550 5.7.1")
         # demo refused by its own filter, the global one accepts bob
-        _, final = raw_transaction(lmf, [lmf.login, lmf.bob], "buy now",
-                                   exdata=True)
+        _, final = transaction(lmf, [lmf.login, lmf.bob], "buy now",
+                               exdata=True)
         subs = parse_558(final)
         assert subs[0] == ["554 5.7.1 No advertising, thank you"]
         assert subs[1][0].startswith("250 ")
