@@ -500,7 +500,13 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid, struct str *out)
 					"ENVELOPE " :
 					item->type == FETCH_BODY ?
 					"BODY " : "BODYSTRUCTURE ");
-			ret = imap_mailbox_cached(mbox, uid, cf, out, &error);
+			/* ENVELOPE alone reads only the header; with BODY
+			 * or BODYSTRUCTURE the file is parsed once */
+			ret = imap_message_cached(
+				mbox, uid, cf,
+				has_item(ctx, FETCH_BODY) ||
+					has_item(ctx, FETCH_BODYSTRUCTURE),
+				out, &error);
 			if (ret <= 0) {
 				if (ret < 0)
 					ctx->failed = true;

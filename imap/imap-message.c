@@ -2,11 +2,14 @@
  * IMAP serves them (RFC 3501 section 7.4.2, RFC 3516). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "imap-envelope.h"
+#include "imap-header-cache.h"
 #include "imap-message.h"
 #include "imap-quote.h"
 #include "mem.h"
@@ -114,6 +117,323 @@ void imap_message_envelope(const struct imap_message *msg,
 		}
 	}
 	imap_envelope_write(&empty, out);
+}
+
+/* ---- the header alone ---- */
+
+struct imap_message_header {
+	struct rfc822_header_parser *hp;
+	struct imap_envelope env;
+	struct imap_header_cache_builder hdrs;
+	struct str crlf;	/* the current chunk in CRLF form */
+	bool last_cr, done, finished;
+};
+
+struct imap_message_header *imap_message_header_create(void)
+{
+	struct imap_message_header *hdr = xcalloc(1, sizeof(*hdr));
+	/* lib/mime-parser's limits, so that the root part's fields are
+	 * the same as imap_message_parse() sees (IMAP_SEARCH_MAX_HEADER,
+	 * the header cache's limit, is the same 1 MiB) */
+	struct rfc822_header_limits limits = {
+		.max_field_size = MIME_PARSER_DEFAULT_MAX_HEADER_LINE,
+		.max_header_size = MIME_PARSER_DEFAULT_MAX_HEADER_SIZE,
+	};
+
+	hdr->hp = rfc822_header_parser_create(&limits);
+	imap_header_cache_builder_init(&hdr->hdrs);
+	str_init(&hdr->crlf, 1024);
+	return hdr;
+}
+
+static void header_only_cb(const struct rfc822_header_field *field,
+			   void *context)
+{
+	struct imap_message_header *hdr = context;
+
+	if (field->broken)
+		return;
+	imap_envelope_add_field(&hdr->env, field->name, field->name_len,
+				field->value, field->value_len);
+	imap_header_cache_builder_add(&hdr->hdrs, field->name,
+				      field->name_len, field->value,
+				      field->value_len);
+}
+
+int imap_message_header_feed(struct imap_message_header *hdr,
+			     const void *data, size_t size)
+{
+	size_t used;
+
+	if (hdr->done)
+		return 1;
+	str_clear(&hdr->crlf);
+	/* the string has no limit: this cannot fail */
+	(void)imap_crlf_append(&hdr->crlf, data, size, &hdr->last_cr);
+	if (rfc822_header_parser_feed(hdr->hp, str_c(&hdr->crlf),
+				      str_len(&hdr->crlf), &used,
+				      header_only_cb, hdr) == 1)
+		hdr->done = true;
+	return hdr->done ? 1 : 0;
+}
+
+char *imap_message_header_finish(struct imap_message_header *hdr,
+				 struct str *envelope, size_t *hdrs_len_r)
+{
+	if (!hdr->finished) {
+		if (!hdr->done)
+			rfc822_header_parser_finish(hdr->hp, header_only_cb,
+						    hdr);
+		/* a header cut short by the limits is not cached as a
+		 * list (imap-header-cache.h) */
+		if ((rfc822_header_parser_get_flags(hdr->hp) &
+		     (RFC822_HEADER_FLAG_TRUNCATED |
+		      RFC822_HEADER_FLAG_TOO_BIG)) != 0)
+			hdr->hdrs.overflow = true;
+		hdr->done = hdr->finished = true;
+	}
+	if (envelope != NULL)
+		imap_envelope_write(&hdr->env, envelope);
+	return imap_header_cache_builder_finish(&hdr->hdrs, hdrs_len_r);
+}
+
+void imap_message_header_destroy(struct imap_message_header **hdr)
+{
+	if (*hdr == NULL)
+		return;
+	rfc822_header_parser_destroy(&(*hdr)->hp);
+	imap_envelope_clear(&(*hdr)->env);
+	str_free(&(*hdr)->hdrs.blob);
+	str_free(&(*hdr)->crlf);
+	x_free(*hdr);
+}
+
+/* ---- cached values of the selected folder ---- */
+
+/* First read of a header; a longer header is read on in blocks four
+ * times larger, up to READ_MAX_BLOCK. */
+#define HEADER_FIRST_BLOCK 16384
+#define HEADER_MAX_BLOCK (256 * 1024)
+/* Entries of the current message looked for among the queued ones. */
+#define PENDING_LOOKBACK 8
+
+/* The index cache's field names: the same strings as imap-mailbox.c's
+ * (which compares its own pointers: the names here are compared by
+ * value, so both find each other's values once written). */
+static const char *const cache_names[] = {
+	[IMAP_CACHE_ENVELOPE] = "imap.envelope.1",
+	[IMAP_CACHE_BODY] = "imap.body.1",
+	[IMAP_CACHE_BODYSTRUCTURE] = "imap.bodystructure.1",
+	[IMAP_CACHE_HEADERS] = IMAP_HEADER_CACHE_FIELD,
+};
+
+/* Queued values of uid are the last ones queued (a FETCH handles one
+ * message at a time), so only the tail of the queue is looked at: a
+ * value missed there is computed again, never wrong. */
+static int pending_lookup(const struct imap_mailbox *mbox, uint32_t uid,
+			  enum imap_cache_field field, struct str *out)
+{
+	size_t n = mbox->pending_cache_count;
+
+	for (size_t i = n; i > 0 && n - i < PENDING_LOOKBACK; i--) {
+		const struct mail_index_cache_entry *e =
+			&mbox->pending_cache[i - 1];
+		if (e->uid == uid && strcmp(e->field, cache_names[field]) == 0) {
+			str_append_n(out, e->data, e->len);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int cache_lookup(struct imap_mailbox *mbox, uint32_t uid,
+			enum imap_cache_field field, struct str *out,
+			const char **error_r)
+{
+	if (pending_lookup(mbox, uid, field, out) > 0)
+		return 1;
+	return mail_index_cache_get(mbox->index, uid, cache_names[field], out,
+				    error_r);
+}
+
+static size_t pending_bytes(const struct imap_mailbox *mbox)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < mbox->pending_cache_count; i++)
+		n += mbox->pending_cache[i].len;
+	return n;
+}
+
+/* Queues a value (takes data). */
+static void cache_queue(struct imap_mailbox *mbox, uint32_t uid,
+			enum imap_cache_field field, char *data, size_t len)
+{
+	struct mail_index_cache_entry *e;
+
+	mbox->pending_cache = xreallocarray(mbox->pending_cache,
+					    mbox->pending_cache_count + 1,
+					    sizeof(*mbox->pending_cache));
+	e = &mbox->pending_cache[mbox->pending_cache_count++];
+	e->uid = uid;
+	e->field = cache_names[field];
+	e->len = len;
+	e->data = data;
+}
+
+/* Writes the queue when it is long enough (one transaction). */
+static void cache_maybe_flush(struct imap_mailbox *mbox)
+{
+	if (mbox->pending_cache_count >= IMAP_MESSAGE_CACHE_FLUSH_ENTRIES ||
+	    (mbox->pending_cache_count % 64 == 0 &&
+	     pending_bytes(mbox) >= IMAP_MESSAGE_CACHE_FLUSH_BYTES))
+		imap_mailbox_cache_flush(mbox);
+}
+
+/* Reads the header of the message on fd: ENVELOPE and header cache
+ * value. */
+static int read_header(int fd, struct str *envelope, char **hdrs_r,
+		       size_t *hdrs_len_r, const char **error_r)
+{
+	struct imap_message_header *hdr = imap_message_header_create();
+	size_t block = HEADER_FIRST_BLOCK;
+	char *buf = xmalloc(block);
+	off_t offset = 0;
+	int ret = 0;
+
+	for (;;) {
+		ssize_t n = pread(fd, buf, block, offset);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = "read() of a message failed";
+			ret = -1;
+			break;
+		}
+		if (n == 0 ||
+		    imap_message_header_feed(hdr, buf, (size_t)n) == 1)
+			break;
+		offset += n;
+		if (block < HEADER_MAX_BLOCK) {
+			block *= 4;
+			buf = xrealloc(buf, block);
+		}
+	}
+	free(buf);
+	if (ret == 0)
+		*hdrs_r = imap_message_header_finish(hdr, envelope,
+						     hdrs_len_r);
+	imap_message_header_destroy(&hdr);
+	return ret;
+}
+
+/* ENVELOPE and header fields from the header alone. */
+static int cached_from_header(struct imap_mailbox *mbox, uint32_t uid,
+			      enum imap_cache_field field, struct str *out,
+			      const char **error_r)
+{
+	struct str env;
+	char *hdrs;
+	size_t hlen;
+	int fd, ret;
+
+	ret = mail_index_open_message(mbox->index, uid, &fd, error_r);
+	if (ret <= 0)
+		return ret;
+	str_init(&env, 512);
+	ret = read_header(fd, &env, &hdrs, &hlen, error_r);
+	close(fd);
+	if (ret < 0) {
+		str_free(&env);
+		return -1;
+	}
+	if (field == IMAP_CACHE_HEADERS)
+		str_append_n(out, hdrs, hlen);
+	else
+		str_append_n(out, str_c(&env), str_len(&env));
+	size_t elen = str_len(&env);
+	cache_queue(mbox, uid, IMAP_CACHE_ENVELOPE, str_steal(&env), elen);
+	cache_queue(mbox, uid, IMAP_CACHE_HEADERS, hdrs, hlen);
+	cache_maybe_flush(mbox);
+	return 1;
+}
+
+/* Everything from the whole message: BODY and BODYSTRUCTURE, and the
+ * ENVELOPE and header fields unless they are cached already. */
+static int cached_from_message(struct imap_mailbox *mbox, uint32_t uid,
+			       enum imap_cache_field field, struct str *out,
+			       const char **error_r)
+{
+	struct str msg, v[IMAP_CACHE_HEADERS];
+	struct imap_message *parsed;
+	bool header_values = true;
+	int ret;
+
+	if (field != IMAP_CACHE_ENVELOPE && field != IMAP_CACHE_HEADERS) {
+		str_init(&v[0], 256);
+		ret = cache_lookup(mbox, uid, IMAP_CACHE_ENVELOPE, &v[0],
+				   error_r);
+		str_free(&v[0]);
+		if (ret < 0)
+			return -1;
+		header_values = ret == 0;
+	}
+	str_init(&msg, 4096);
+	ret = imap_mailbox_read_message(mbox, uid, &msg, error_r);
+	if (ret <= 0) {
+		str_free(&msg);
+		return ret;
+	}
+	parsed = imap_message_parse(str_c(&msg), str_len(&msg));
+	for (size_t i = 0; i < IMAP_CACHE_HEADERS; i++)
+		str_init(&v[i], 256);
+	imap_message_envelope(parsed, NULL, &v[IMAP_CACHE_ENVELOPE]);
+	imap_message_bodystructure(parsed, NULL, false, &v[IMAP_CACHE_BODY]);
+	imap_message_bodystructure(parsed, NULL, true,
+				   &v[IMAP_CACHE_BODYSTRUCTURE]);
+	imap_message_free(&parsed);
+	size_t hlen = 0;
+	char *hdrs = NULL;
+	if (header_values)
+		hdrs = imap_header_cache_from_message(str_c(&msg),
+						      str_len(&msg), &hlen);
+	str_free(&msg);
+	if (field == IMAP_CACHE_HEADERS)
+		str_append_n(out, hdrs, hlen);
+	else
+		str_append_n(out, str_c(&v[field]), str_len(&v[field]));
+	for (size_t i = 0; i < IMAP_CACHE_HEADERS; i++) {
+		size_t len = str_len(&v[i]);
+
+		if (i == IMAP_CACHE_ENVELOPE && !header_values)
+			str_free(&v[i]);
+		else
+			cache_queue(mbox, uid, i, str_steal(&v[i]), len);
+	}
+	if (header_values)
+		cache_queue(mbox, uid, IMAP_CACHE_HEADERS, hdrs, hlen);
+	cache_maybe_flush(mbox);
+	return 1;
+}
+
+int imap_message_cached(struct imap_mailbox *mbox, uint32_t uid,
+			enum imap_cache_field field, bool with_body,
+			struct str *out, const char **error_r)
+{
+	int ret;
+
+	if ((unsigned int)field >= IMAP_CACHE_FIELD_COUNT) {
+		*error_r = "unknown cache field";
+		return -1;
+	}
+	ret = cache_lookup(mbox, uid, field, out, error_r);
+	if (ret != 0)
+		return ret;
+	if ((field == IMAP_CACHE_ENVELOPE || field == IMAP_CACHE_HEADERS) &&
+	    !with_body)
+		return cached_from_header(mbox, uid, field, out, error_r);
+	return cached_from_message(mbox, uid, field, out, error_r);
 }
 
 /* ---- BODYSTRUCTURE ---- */

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "imap-mailbox.h"
 #include "mime-parser.h"
 #include "str.h"
 
@@ -42,6 +43,62 @@ int imap_crlf_append(struct str *out, const void *data, size_t len,
 struct imap_message *imap_message_parse(const void *data, size_t size);
 /* Frees it; sets *msg to NULL.  NULL is fine. */
 void imap_message_free(struct imap_message **msg);
+
+/* ---- the header alone ----
+ *
+ * What a message's header gives without its body: the ENVELOPE (the
+ * same text as imap_message_envelope() of the whole message) and the
+ * header field list of imap-header-cache.h (the same value as
+ * imap_header_cache_from_message()).  The message is fed from its first
+ * byte, as stored (LF or CRLF line ends), in chunks of any size; the
+ * feed says when the header is over, so the caller reads no further.
+ * The header is parsed with lib/mime-parser's limits (1 MiB, fields of
+ * 64 KiB), so the answers agree with a full parse for any input. */
+struct imap_message_header;
+
+struct imap_message_header *imap_message_header_create(void);
+/* Feeds the next size bytes.  Returns 1 when the header has ended (the
+ * rest of the message is not needed; later feeds are ignored), 0 when
+ * more is wanted. */
+int imap_message_header_feed(struct imap_message_header *hdr,
+			     const void *data, size_t size);
+/* Ends the input (needed when the message ended before its header did;
+ * harmless after a feed returned 1), appends the ENVELOPE to envelope
+ * (if not NULL) and returns the header cache value (caller frees, its
+ * length in *hdrs_len_r). */
+char *imap_message_header_finish(struct imap_message_header *hdr,
+				 struct str *envelope, size_t *hdrs_len_r);
+/* Frees it; sets *hdr to NULL.  NULL is fine. */
+void imap_message_header_destroy(struct imap_message_header **hdr);
+
+/* ---- cached values of the selected folder ---- */
+
+/* The values FETCH and SEARCH cache per message in the folder's index
+ * (enum imap_cache_field of imap-mailbox.h: ENVELOPE, BODY,
+ * BODYSTRUCTURE, the header fields).  Appends the value of field for
+ * uid from the cache (or the values queued for it in
+ * mbox->pending_cache); on a miss it is computed and queued, with what
+ * the same reading gives for free:
+ *
+ * - ENVELOPE and the header fields read only the header (one pread() of
+ *   a first block, more only for a long header) and queue both;
+ * - BODY and BODYSTRUCTURE read and parse the whole message and queue
+ *   both, plus the ENVELOPE and header fields when those are not cached
+ *   yet.  with_body asks the ENVELOPE and header-field miss to take this
+ *   way too (the same FETCH asks for BODY or BODYSTRUCTURE: one reading
+ *   of the file instead of two).
+ *
+ * Queued values are written in few index transactions: when
+ * IMAP_MESSAGE_CACHE_FLUSH_ENTRIES or IMAP_MESSAGE_CACHE_FLUSH_BYTES
+ * are queued, and by imap_mailbox_cache_flush() (at the end of each
+ * FETCH, and at close).  Returns 1, 0 when the message is gone, -1 with
+ * *error_r. */
+int imap_message_cached(struct imap_mailbox *mbox, uint32_t uid,
+			enum imap_cache_field field, bool with_body,
+			struct str *out,
+			const char **error_r);
+#define IMAP_MESSAGE_CACHE_FLUSH_ENTRIES 4096
+#define IMAP_MESSAGE_CACHE_FLUSH_BYTES (8 * 1024 * 1024)
 
 /* Appends the ENVELOPE of the message (part NULL) or of the message
  * encapsulated in a message/rfc822 part. */

@@ -82,7 +82,10 @@ int mail_index_cache_put_batch(struct mail_index *index,
 			errno = EINVAL;
 			return -1;
 		}
-		if (entries[i].len > index->set.max_cache_blob) {
+		/* one value too large must not cost the others: it is
+		 * skipped below (only a lone value fails with EFBIG) */
+		if (entries[i].len > index->set.max_cache_blob &&
+		    count == 1) {
 			mail_index_set_error(error_r, "cache value too large");
 			errno = EFBIG;
 			return -1;
@@ -94,15 +97,26 @@ int mail_index_cache_put_batch(struct mail_index *index,
 		if (mail_index_write_begin(index, &txn, error_r) < 0)
 			return -1;
 		stored = 0;
+		/* the values of one message come together: its record is
+		 * looked up once for them */
+		bool have_last = false, last_found = false;
+		uint32_t last_uid = 0;
 		for (size_t i = 0; rc == 0 && i < count; i++) {
-			mail_index_be32(ukey, entries[i].uid);
-			rc = mdb_get(txn, index->env->db_msgs, &mkey, &mval);
-			if (rc == MDB_NOTFOUND) {
-				rc = 0;
+			if (entries[i].len > index->set.max_cache_blob)
 				continue;
+			if (!have_last || entries[i].uid != last_uid) {
+				mail_index_be32(ukey, entries[i].uid);
+				rc = mdb_get(txn, index->env->db_msgs, &mkey,
+					     &mval);
+				if (rc != 0 && rc != MDB_NOTFOUND)
+					break;
+				last_found = rc == 0;
+				last_uid = entries[i].uid;
+				have_last = true;
+				rc = 0;
 			}
-			if (rc != 0)
-				break;
+			if (!last_found)
+				continue;
 			key.mv_size = cache_key(kbuf, entries[i].uid,
 						entries[i].field);
 			val.mv_size = entries[i].len;

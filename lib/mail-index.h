@@ -427,8 +427,10 @@ struct mail_index_cache_entry {
 /* As mail_index_cache_put() for many values in one transaction (one
  * fsync: the IMAP layer caches ENVELOPE, BODY and BODYSTRUCTURE of many
  * messages at once).  Entries of messages no longer in the index are
- * skipped.  Returns the number of values stored, or -1 with *error_r
- * (nothing is stored then). */
+ * skipped, and so are values above max_cache_blob when there are
+ * several (a lone one fails with EFBIG as mail_index_cache_put()).
+ * Returns the number of values stored, or -1 with *error_r (nothing is
+ * stored then). */
 int mail_index_cache_put_batch(struct mail_index *index,
 			       const struct mail_index_cache_entry *entries,
 			       size_t count, const char **error_r);

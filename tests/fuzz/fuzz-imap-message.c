@@ -1,13 +1,15 @@
 /* fuzz-imap-message.c: libFuzzer target for the FETCH formatting of a
  * message: LF to CRLF conversion, ENVELOPE, BODY and BODYSTRUCTURE, and
  * BODY[section]/BINARY[section] extraction.  The input is a section
- * spec, a NUL, then the message.  Checks that the output is balanced and
- * that sections never hold bytes from outside the message. */
+ * spec, a NUL, then the message.  Checks that the output is balanced,
+ * that sections never hold bytes from outside the message, and that the
+ * header alone gives the ENVELOPE and header fields of the full parse. */
 #include "config.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap-header-cache.h"
 #include "imap-message.h"
 #include "str.h"
 
@@ -44,6 +46,33 @@ static void check_balanced(const struct str *s)
 		abort();
 }
 
+/* The header alone (fed in two chunks split where the section spec's
+ * length says) gives the full parse's ENVELOPE and header cache value. */
+static void check_header_only(const uint8_t *raw, size_t rawlen,
+			      const struct str *msg, const struct str *env)
+{
+	struct imap_message_header *h = imap_message_header_create();
+	size_t split = rawlen > 0 ? (size_t)raw[0] % (rawlen + 1) : 0;
+	size_t len, full_len;
+	struct str got;
+
+	if (imap_message_header_feed(h, raw, split) == 0)
+		(void)imap_message_header_feed(h, raw + split,
+					       rawlen - split);
+	str_init(&got, 256);
+	char *hdrs = imap_message_header_finish(h, &got, &len);
+	char *full = imap_header_cache_from_message(str_c(msg), str_len(msg),
+						    &full_len);
+	if (str_len(&got) != str_len(env) ||
+	    memcmp(str_c(&got), str_c(env), str_len(env)) != 0 ||
+	    len != full_len || memcmp(hdrs, full, len) != 0)
+		abort();
+	free(full);
+	free(hdrs);
+	str_free(&got);
+	imap_message_header_destroy(&h);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -69,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	str_clear(&out);
 	imap_message_envelope(m, NULL, &out);
 	check_balanced(&out);
+	check_header_only(body, bodylen, &msg, &out);
 
 	struct imap_section sec;
 	const char *error;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "imap-envelope.h"
+#include "imap-header-cache.h"
 #include "imap-message.h"
 #include "mem.h"
 #include "str.h"
@@ -419,6 +420,185 @@ static void test_truncations(void **state)
 	}
 }
 
+/* The header-only reading gives what a full parse gives: the ENVELOPE
+ * and the header cache value, for the message fed at once, split at
+ * every byte, and byte by byte; and it says the header is over at the
+ * empty line. */
+static void check_header_only(const char *raw, size_t rawlen,
+			      bool every_split)
+{
+	struct str msg, full_env, env;
+	bool cr = false;
+	size_t full_len, len;
+
+	str_init(&msg, rawlen + 16);
+	assert_int_equal(imap_crlf_append(&msg, raw, rawlen, &cr), 0);
+	struct imap_message *m = imap_message_parse(str_c(&msg),
+						    str_len(&msg));
+	str_init(&full_env, 256);
+	imap_message_envelope(m, NULL, &full_env);
+	imap_message_free(&m);
+	char *full_hdrs = imap_header_cache_from_message(str_c(&msg),
+							 str_len(&msg),
+							 &full_len);
+	str_free(&msg);
+
+	/* split at every byte (two chunks), and one byte at a time */
+	for (size_t split = 0; split <= rawlen + 1; split++) {
+		struct imap_message_header *h = imap_message_header_create();
+		bool one = split == rawlen + 1;
+
+		if (!every_split && split != 0 && split != rawlen / 2)
+			continue;
+		size_t pos = 0;
+		int ret = 0;
+
+		while (pos < rawlen && ret == 0) {
+			size_t n = one ? 1 : pos == 0 ? split : rawlen - pos;
+			if (n == 0)
+				n = rawlen - pos;
+			ret = imap_message_header_feed(h, raw + pos, n);
+			pos += n;
+		}
+		str_init(&env, 256);
+		char *hdrs = imap_message_header_finish(h, &env, &len);
+		assert_int_equal(str_len(&env), str_len(&full_env));
+		assert_memory_equal(str_c(&env), str_c(&full_env),
+				    str_len(&env));
+		assert_int_equal(len, full_len);
+		if (len > 0)
+			assert_memory_equal(hdrs, full_hdrs, len);
+		free(hdrs);
+		str_free(&env);
+		imap_message_header_destroy(&h);
+		assert_null(h);
+	}
+	free(full_hdrs);
+	str_free(&full_env);
+}
+
+static void test_header_only(void **state)
+{
+	static const char *const msgs[] = {
+		"From: A <a@b.example>\nTo: c@d.example, e@f.example\n"
+		"Subject: hello\n world\nDate: Mon, 2 Jan 2006 15:04:05 "
+		"+0000\nMessage-ID: <x@y>\n\nbody\nFrom: not@header\n",
+		"From: a@b\r\nSubject: crlf\r\n\r\nbody\r\n",
+		/* no empty line: the whole message is the header */
+		"From: a@b\nSubject: no end",
+		"Subject: s\n",
+		"",
+		"\n\nFrom: in@body\n",
+		/* broken lines, bare CR, NUL, 8-bit, leading space */
+		" continuation first\nno colon here\nFrom: x@y\rz\n"
+		"Subject: caf\xc3\xa9\n\nb",
+		"From:\nTo: ;\nCc: group: a@b, c@d;\nReply-To: <>\n\n",
+		"Sender : spaced@name\nIn-Reply-To: <a@b>\n"
+		"References: <a@b> <c@d>\nBcc: undisclosed\n\n",
+		/* a message/rfc822 body: its header is not the envelope */
+		"Content-Type: message/rfc822\n\nFrom: inner@x\n"
+		"Subject: inner\n\nbody\n",
+		"Content-Type: multipart/mixed; boundary=b\n"
+		"Subject: mp\n\n--b\nFrom: part@x\n\nx\n--b--\n",
+		"From: a@b\n\r\n\r\nSubject: after\n",
+		"From: a@b\r\r\n\nx",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N_ELEMENTS(msgs); i++)
+		check_header_only(msgs[i], strlen(msgs[i]), true);
+	/* with NULs */
+	static const char nuls[] = "From: a\0b@c\nSubject: \0\n\nx";
+	check_header_only(nuls, sizeof(nuls) - 1, true);
+}
+
+/* Headers at and past the limits: a field longer than 64 KiB (cut, so
+ * no header cache list), a header past 1 MiB (ended there), folded
+ * lines across the blocks the folder reads. */
+static void test_header_only_limits(void **state)
+{
+	struct str big;
+
+	(void)state;
+	str_init(&big, 2 * 1024 * 1024);
+	str_append(&big, "From: a@b\nSubject: ");
+	for (size_t i = 0; i < 70000; i++)
+		str_append_c(&big, 'x');
+	str_append(&big, "\n\nbody\n");
+	check_header_only(str_c(&big), str_len(&big), false);
+	{
+		/* only once at a few splits: the full byte loop is long */
+		struct imap_message_header *h = imap_message_header_create();
+		struct str env;
+		size_t len;
+
+		assert_int_equal(imap_message_header_feed(h, str_c(&big),
+							  str_len(&big)), 1);
+		str_init(&env, 256);
+		char *hdrs = imap_message_header_finish(h, &env, &len);
+		assert_int_equal(len, 1);
+		assert_int_equal(hdrs[0], 'X');
+		free(hdrs);
+		str_free(&env);
+		imap_message_header_destroy(&h);
+	}
+	str_clear(&big);
+	str_append(&big, "From: a@b\n");
+	while (str_len(&big) < 1100 * 1024)
+		str_append(&big, "X-Filler: 0123456789abcdef0123456789\n"
+				 " folded 0123456789\n");
+	str_append(&big, "Subject: past the limit\n\nbody\n");
+	{
+		struct imap_message_header *h = imap_message_header_create();
+		struct str env, msg, full;
+		bool cr = false;
+		size_t len, pos = 0, full_len;
+		int ret = 0;
+
+		/* in the folder's block sizes */
+		for (size_t block = 16384; ret == 0 && pos < str_len(&big);
+		     block *= 4) {
+			size_t n = block;
+			if (n > str_len(&big) - pos)
+				n = str_len(&big) - pos;
+			ret = imap_message_header_feed(h, str_c(&big) + pos,
+						       n);
+			pos += n;
+		}
+		assert_int_equal(ret, 1);
+		str_init(&env, 256);
+		char *hdrs = imap_message_header_finish(h, &env, &len);
+		assert_int_equal(len, 1);
+		str_init(&msg, str_len(&big) + 1024 * 64);
+		assert_int_equal(imap_crlf_append(&msg, str_c(&big),
+						  str_len(&big), &cr), 0);
+		struct imap_message *m = imap_message_parse(str_c(&msg),
+							    str_len(&msg));
+		str_init(&full, 256);
+		imap_message_envelope(m, NULL, &full);
+		imap_message_free(&m);
+		char *fh = imap_header_cache_from_message(str_c(&msg),
+							  str_len(&msg),
+							  &full_len);
+		assert_int_equal(full_len, len);
+		assert_memory_equal(fh, hdrs, len);
+		assert_int_equal(str_len(&full), str_len(&env));
+		assert_memory_equal(str_c(&full), str_c(&env),
+				    str_len(&env));
+		/* the Subject past the limit is not in the ENVELOPE */
+		assert_null(strstr(str_c(&env), "past the limit"));
+		free(fh);
+		free(hdrs);
+		str_free(&full);
+		str_free(&msg);
+		str_free(&env);
+		imap_message_header_destroy(&h);
+	}
+	str_free(&big);
+	struct imap_message_header *none = NULL;
+	imap_message_header_destroy(&none);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +610,8 @@ int main(void)
 		cmocka_unit_test(test_section_parse),
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_truncations),
+		cmocka_unit_test(test_header_only),
+		cmocka_unit_test(test_header_only_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -724,6 +724,52 @@ static void test_iterate_recent_move_cache(void **state)
 	assert_int_equal(mail_index_cache_get(index, 1, "envelope", s, &error),
 			 -1);
 	str_destroy(&s);
+
+	/* A batch: several values a message (its record looked up once),
+	 * a message gone, and a value over max_cache_blob (16 MB) that is
+	 * skipped without losing the others; alone, it fails. */
+	{
+		size_t big_len = 16 * 1024 * 1024 + 1;
+		char *big = xcalloc(1, big_len);
+		struct mail_index_cache_entry e[] = {
+			{ 1, "b.env", "E1", 2 },
+			{ 1, "b.bs", "B1", 2 },
+			{ 1, "b.big", big, big_len },
+			{ 77, "b.env", "E77", 3 },
+			{ 2, "b.env", "E2", 2 },
+			{ 2, "b.bs", "B2", 2 },
+		};
+
+		assert_int_equal(mail_index_cache_put_batch(index, e,
+							    N_ELEMENTS(e),
+							    &error),
+				 4);
+		s = str_new(16);
+		assert_int_equal(mail_index_cache_get(index, 1, "b.bs", s,
+						      &error),
+				 1);
+		assert_string_equal(str_c(s), "B1");
+		str_truncate(s, 0);
+		assert_int_equal(mail_index_cache_get(index, 2, "b.env", s,
+						      &error),
+				 1);
+		assert_string_equal(str_c(s), "E2");
+		str_truncate(s, 0);
+		assert_int_equal(mail_index_cache_get(index, 1, "b.big", s,
+						      &error),
+				 0);
+		assert_int_equal(mail_index_cache_get(index, 77, "b.env", s,
+						      &error),
+				 0);
+		assert_int_equal(mail_index_cache_put_batch(index, &e[2], 1,
+							    &error),
+				 -1);
+		assert_int_equal(mail_index_cache_put_batch(index, e, 0,
+							    &error),
+				 0);
+		str_destroy(&s);
+		free(big);
+	}
 	mail_index_close(&index);
 }
 
