@@ -77,12 +77,18 @@ bench_time_median() {
 		t1=$(_bench_now)
 		times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')")
 	done
-	printf '%s\n' "${times[@]}" | sort -g | awk '
+	printf '%s\n' "${times[@]}" | bench_median
+}
+
+# bench_median [FORMAT]: the median of the numbers on standard input, one
+# a line, printed with FORMAT (default %.6f).
+bench_median() {
+	sort -g | awk -v f="${1:-%.6f}" '
 		{ v[NR] = $1 }
 		END {
 			if (NR % 2) m = v[(NR + 1) / 2]
 			else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%.6f\n", m
+			printf f "\n", m
 		}'
 }
 

@@ -173,9 +173,8 @@ done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 median() { # NAME COLUMN
-	awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$results" | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2];
-			else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f\n", m }'
+	awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$results" |
+		bench_median %.0f
 }
 for what in 2:submitted 3:delivered; do
 	col=${what%%:*}
