@@ -229,6 +229,14 @@ enum mail_index_read_flags {
 	 * left unknown (has_internal_date false) instead of costing a
 	 * stat() (FETCH FLAGS of a whole folder after a cold SELECT). */
 	MAIL_INDEX_READ_NO_DATE = 0x01,
+	/* The caller reads only uid, flags, modseq and the keywords (a
+	 * SEARCH on flags, FETCH FLAGS): no date is read from a file (as
+	 * MAIL_INDEX_READ_NO_DATE), and mail_index_iterate_flags() and
+	 * mail_index_lookup_uids_flags() give records read in place
+	 * without their name and POP3 UIDL (name "", base_len 0,
+	 * pop3_uidl NULL; in_new, seen_in_new, sizes and a known date
+	 * are set as usual). */
+	MAIL_INDEX_READ_FLAGS_ONLY = 0x02,
 };
 
 /* Called for each record; return 0 to go on, anything else to stop (that
@@ -253,6 +261,40 @@ int mail_index_iterate_flags(struct mail_index *index, uint32_t first,
 			     uint32_t last, unsigned read_flags,
 			     mail_index_iter_cb *cb, void *context,
 			     const char **error_r);
+/* Calls cb for each of uids[0..count) that the index has, in the order
+ * given, from one consistent snapshot (FETCH of many messages: one read
+ * transaction instead of one a message); UIDs it lacks are skipped.
+ * Returns 0 when done, the callback's non-zero value if it stopped, -1
+ * with *error_r. */
+int mail_index_lookup_uids_flags(struct mail_index *index,
+				 const uint32_t *uids, size_t count,
+				 unsigned read_flags, mail_index_iter_cb *cb,
+				 void *context, const char **error_r);
+/* The system flags and keywords of every message of the folder, from
+ * one snapshot: what a SEARCH on flags reads, without a pass over the
+ * records.  The table is kept by the calling thread for the last index
+ * it was asked of and brought up to date from the changes since (one
+ * lookup a changed message, through the "modseq" database and the
+ * expunge log), rebuilt by a pass when the index was rebuilt, another
+ * index is asked, or too much changed.  The arrays belong to the
+ * thread's table and stay valid until the thread's next call of this
+ * function. */
+struct mail_index_flags_table {
+	const uint32_t *uids;	/* ascending */
+	const uint8_t *flags;	/* enum mail_index_flags of uids[i] */
+	/* bit k: the message has keyword id k; NULL when no message has
+	 * a keyword */
+	const uint64_t *keywords;
+	size_t count;
+	/* false when a keyword id of 64 or more is set on a message:
+	 * keywords then does not tell every keyword (read the records) */
+	bool keywords_complete;
+	uint64_t highestmodseq;	/* of the snapshot */
+};
+/* Fills *table_r.  Returns 0, or -1 with *error_r. */
+int mail_index_get_flags_table(struct mail_index *index,
+			       struct mail_index_flags_table *table_r,
+			       const char **error_r);
 /* Adds read_flags to every lookup and iteration made by the calling
  * thread until the next call (0 ends it), for a scope in which no caller
  * needs internal dates but the calls are made by code that does not pass
