@@ -388,6 +388,38 @@ int mime_params_parse_content_type(const char *value, size_t len,
 	return *type_r != NULL ? 0 : -1;
 }
 
+char *mime_params_type_text(const char *value, size_t len)
+{
+	const char *p = value, *end = value + len;
+	struct str out;
+
+	str_init(&out, 32);
+	while (p < end && *p != ';') {
+		if (*p == '(') {
+			p = skip_comment(p, end);
+		} else if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++) {
+				if (*p == '\\' && p + 1 < end)
+					p++;
+				if (*p != '\r' && *p != '\n')
+					str_append_c(&out, *p);
+			}
+			if (p < end)
+				p++;
+		} else {
+			if (*p != ' ' && *p != '\t' && *p != '\r' &&
+			    *p != '\n' && *p != '\\' && *p != '\0')
+				str_append_c(&out, *p);
+			p++;
+		}
+	}
+	if (str_len(&out) == 0) {
+		str_free(&out);
+		return NULL;
+	}
+	return str_lcase(str_steal(&out));
+}
+
 int mime_params_parse_disposition(const char *value, size_t len,
 				  size_t max_params, char **disposition_r,
 				  struct mime_params *params_r)

@@ -39,6 +39,12 @@ int mime_params_parse_content_type(const char *value, size_t len,
 				   size_t max_params, char **type_r,
 				   char **subtype_r,
 				   struct mime_params *params_r);
+/* The media type of a Content-Type value as Courier's reformime shows it:
+ * everything before the first ";" outside quotes and comments, with the
+ * comments, the quotes, backslashes, NULs and whitespace outside quotes
+ * removed, lowercased ("Text/HTML x" is "text/htmlx", "text" stays
+ * "text").  Returns a new string, or NULL when nothing is left. */
+char *mime_params_type_text(const char *value, size_t len);
 /* Parses "disposition; params"; *disposition_r is a lowercased new string
  * or NULL when the value has no token.  Returns 0, or -1 without token. */
 int mime_params_parse_disposition(const char *value, size_t len,

@@ -67,6 +67,7 @@ static void part_free(struct mime_part *part)
 	}
 	free(part->type);
 	free(part->subtype);
+	free(part->type_text);
 	mime_params_free(&part->type_params);
 	free(part->disposition);
 	mime_params_free(&part->disposition_params);
@@ -188,6 +189,33 @@ static void replace(char **dst, char *value)
 	*dst = value;
 }
 
+static bool all_token_chars(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (!mime_params_is_token_char((unsigned char)s[i]))
+			return false;
+	}
+	return len > 0;
+}
+
+/* A Content-Type that is not "type/subtype" by RFC 2045: its type_text
+ * decides, as in Courier (see mime-parser.h). */
+static void type_from_text(struct mime_part *part)
+{
+	const char *t = part->type_text, *slash = strchr(t, '/');
+
+	if (slash == NULL)
+		return;
+	if (all_token_chars(t, (size_t)(slash - t)) &&
+	    all_token_chars(slash + 1, strlen(slash + 1))) {
+		replace(&part->type, xstrndup(t, (size_t)(slash - t)));
+		replace(&part->subtype, xstrdup(slash + 1));
+	} else if (strncmp(t, "multipart/", 10) == 0) {
+		replace(&part->type, xstrdup("multipart"));
+		replace(&part->subtype, xstrdup("mixed"));
+	}
+}
+
 static void header_field(const struct rfc822_header_field *f, void *context)
 {
 	struct mime_parser *p = context;
@@ -218,6 +246,10 @@ static void header_field(const struct rfc822_header_field *f, void *context)
 			replace(&part->type, NULL);
 			replace(&part->subtype, NULL);
 		}
+		replace(&part->type_text,
+			mime_params_type_text(f->value, f->value_len));
+		if (part->type == NULL && part->type_text != NULL)
+			type_from_text(part);
 	} else if (strcasecmp(n, "transfer-encoding") == 0) {
 		char *v = dup_value(f);
 		size_t len = strlen(v);
@@ -334,6 +366,7 @@ static bool part_header_end(struct mime_parser *p, struct mime_part *part,
 	if (!mime_honoured(p, part)) {
 		replace(&part->type, NULL);
 		replace(&part->subtype, NULL);
+		replace(&part->type_text, NULL);
 		mime_params_free(&part->type_params);
 		replace(&part->disposition, NULL);
 		mime_params_free(&part->disposition_params);

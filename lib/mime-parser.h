@@ -74,8 +74,19 @@ struct mime_part {
 	 * the body; a last line without a line end is not counted. */
 	uint64_t header_lines, body_lines;
 
-	/* Lowercased; never NULL once the header is parsed. */
+	/* Lowercased; never NULL once the header is parsed.  A Content-Type
+	 * that is not "type/subtype" by RFC 2045 is still taken when
+	 * removing its comments, quotes and spaces (type_text) makes it one
+	 * ("te xt/plain", "\"text/html\""), and is multipart/mixed when
+	 * type_text starts with "multipart/" (Courier's test); otherwise the
+	 * default applies. */
 	char *type, *subtype;
+	/* The media type as written (mime_params_type_text(): lowercased,
+	 * without comments, quotes and spaces: "text", "text/htmlx",
+	 * "multipart/"), what Courier's reformime shows; NULL without a
+	 * Content-Type, with an empty one, or when it is not honoured
+	 * (require_mime_version). */
+	char *type_text;
 	struct mime_params type_params;
 	char *disposition;	/* lowercased, or NULL */
 	struct mime_params disposition_params;

@@ -456,6 +456,16 @@ static const char *courier_charset(const struct mime_part *part)
 	return NULL;
 }
 
+/* The media type as Courier's reformime shows it: as written in the
+ * Content-Type ("text", "text/htmlx"), else the default type.  A new
+ * string. */
+static char *shown_type(const struct mime_part *part)
+{
+	if (part->type_text != NULL)
+		return xstrdup(part->type_text);
+	return xasprintf("%s/%s", part->type, part->subtype);
+}
+
 /* Prints every part of the message, each followed by an empty line, or
  * with only (-s) that part alone without the empty line, as Courier's
  * reformime does. */
@@ -476,7 +486,10 @@ static void print_info(const struct mime_part *root, struct message *msg,
 		courier_section(part, &section);
 		printf("section: %s\n", str_c(&section));
 		str_free(&section);
-		printf("content-type: %s/%s\n", part->type, part->subtype);
+		char *type = shown_type(part);
+
+		printf("content-type: %s\n", type);
+		free(type);
 		if ((v = mime_part_param(part, "name")) != NULL)
 			print_param("content-name", v);
 		printf("content-transfer-encoding: %s\n",
@@ -710,7 +723,10 @@ static void extract_x(struct mime_part *part, struct message *msg,
 	} else {
 		char line[1024];
 
-		fprintf(stderr, "Extract %s/%s? ", part->type, part->subtype);
+		char *type = shown_type(part);
+
+		fprintf(stderr, "Extract %s? ", type);
+		free(type);
 		if (fgets(line, sizeof(line), stdin) == NULL ||
 		    (line[0] != 'y' && line[0] != 'Y')) {
 			free(name);
@@ -745,7 +761,7 @@ static void extract_X(struct mime_part *part, struct message *msg,
 {
 	int fds[2], status;
 	pid_t pid;
-	char *ctype = xasprintf("%s/%s", part->type, part->subtype);
+	char *ctype = shown_type(part);
 	const char *fname = part_filename(part);
 
 	if (pipe(fds) < 0) {
