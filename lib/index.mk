@@ -9,13 +9,15 @@ lib_libcore_la_SOURCES += \
 	lib/mail-index-sync.c lib/mail-index-cache.c \
 	lib/mail-index-courier.c lib/mail-index-courier.h \
 	lib/mail-index-bulk.c lib/mail-index-bulk.h \
-	lib/mail-index-date.c
+	lib/mail-index-date.c lib/mail-index-sortkey.c
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test-mail-index tests/unit/test-mail-index-courier \
-	tests/unit/test-mail-index-date
+	tests/unit/test-mail-index-date tests/unit/test-mail-index-sortkey
 TESTS += tests/unit/test-mail-index tests/unit/test-mail-index-courier \
-	tests/unit/test-mail-index-date
+	tests/unit/test-mail-index-date tests/unit/test-mail-index-sortkey
+tests_unit_test_mail_index_sortkey_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_mail_index_sortkey_LDADD = $(UNIT_LIBS)
 tests_unit_test_mail_index_date_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
 tests_unit_test_mail_index_date_LDADD = $(UNIT_LIBS)
 tests_unit_test_mail_index_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)

@@ -482,4 +482,46 @@ int mail_index_cache_get(struct mail_index *index, uint32_t uid,
 			 const char *field, struct str *out,
 			 const char **error_r);
 
+/* ---- sort keys (mail-index-sortkey.c) ----
+ *
+ * Small values a layer derives once from a message's header (IMAP SORT
+ * and THREAD: sent date, base subject, first addresses), kept by UID in
+ * the "sortkey" database, so that a pass over a folder reads them in UID
+ * order without decoding a cached blob.  They belong to the UIDVALIDITY
+ * they were stored under (another one makes them absent).  The keys of
+ * expunged messages are harmless (UIDs are never reused) and are deleted
+ * by a later put once they pass a quarter of the folder.  Writes skip the
+ * meta page's sync (as lazily read dates do). */
+
+/* Longest value stored; longer ones are skipped. */
+#define MAIL_INDEX_SORTKEY_MAX 16384
+
+struct mail_index_sortkey_reader;
+/* Begins reading the sort keys from one snapshot.  Returns 1 and
+ * *reader_r, 0 if the folder has none (*reader_r NULL), -1 with
+ * *error_r.  Other index calls may be made while it is open. */
+int mail_index_sortkey_read_begin(struct mail_index *index,
+				  struct mail_index_sortkey_reader **reader_r,
+				  const char **error_r);
+/* The value stored for uid: 1 and *data_r, *len_r (valid until the
+ * reader ends), 0 if none (reader NULL is fine: none), -1 on an LMDB
+ * error.  Cheapest with ascending UIDs. */
+int mail_index_sortkey_read(struct mail_index_sortkey_reader *reader,
+			    uint32_t uid, const void **data_r, size_t *len_r);
+/* Ends the reader; sets *reader to NULL.  NULL is fine. */
+void mail_index_sortkey_read_end(struct mail_index_sortkey_reader **reader);
+
+struct mail_index_sortkey_entry {
+	uint32_t uid;
+	const void *data;
+	size_t len;
+};
+/* Stores entries[0..count) (replacing older values; cheapest with
+ * ascending UIDs) in one write transaction.  Entries of messages no
+ * longer in the index and values over MAIL_INDEX_SORTKEY_MAX are
+ * skipped.  Returns the number stored, or -1 with *error_r. */
+int mail_index_sortkey_put_batch(struct mail_index *index,
+				 const struct mail_index_sortkey_entry *entries,
+				 size_t count, const char **error_r);
+
 #endif

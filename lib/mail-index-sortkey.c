@@ -1,0 +1,305 @@
+/* mail-index-sortkey.c: the mail index's sort keys: small values a layer
+ * derives once from a message's header (IMAP SORT and THREAD), kept by
+ * UID in their own database so that a pass over the folder reads them in
+ * UID order without decoding a cached blob. */
+#include "config.h"
+#include <stdlib.h>
+#include <string.h>
+#include "mail-index-private.h"
+#include "mem.h"
+
+/* The database's name, and the key of its own entry (UID 0, which no
+ * message has): the UIDVALIDITY the keys belong to (BE u32). */
+#define SORTKEY_DB "sortkey"
+#define SORTKEY_META_UID 0
+
+struct mail_index_sortkey_reader {
+	struct mail_index *index;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+};
+
+static void key_set(uint8_t *buf, MDB_val *key, uint32_t uid)
+{
+	mail_index_be32(buf, uid);
+	key->mv_size = 4;
+	key->mv_data = buf;
+}
+
+/* Opens the database in txn: 1 and *dbi_r, 0 if it does not exist (or
+ * the environment has no room for another database: the keys are an
+ * optimisation), -1 with the LMDB code in *rc_r. */
+static int sortkey_dbi(MDB_txn *txn, bool create, MDB_dbi *dbi_r, int *rc_r)
+{
+	int rc = mdb_dbi_open(txn, SORTKEY_DB, create ? MDB_CREATE : 0, dbi_r);
+
+	*rc_r = rc;
+	if (rc == 0)
+		return 1;
+	if (rc == MDB_NOTFOUND || rc == MDB_DBS_FULL) {
+		*rc_r = 0;
+		return 0;
+	}
+	return -1;
+}
+
+/* The UIDVALIDITY the stored keys belong to: 1 and *uidv_r, 0 if none is
+ * recorded, -1 on error (rc in *rc_r). */
+static int meta_get(MDB_txn *txn, MDB_dbi dbi, uint32_t *uidv_r, int *rc_r)
+{
+	uint8_t kbuf[4];
+	MDB_val key, val;
+	int rc;
+
+	key_set(kbuf, &key, SORTKEY_META_UID);
+	rc = mdb_get(txn, dbi, &key, &val);
+	*rc_r = rc == MDB_NOTFOUND ? 0 : rc;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return -1;
+	if (val.mv_size != 4)
+		return 0;
+	*uidv_r = mail_index_get_be32(val.mv_data);
+	return 1;
+}
+
+int mail_index_sortkey_read_begin(struct mail_index *index,
+				  struct mail_index_sortkey_reader **reader_r,
+				  const char **error_r)
+{
+	struct mail_index_sortkey_reader *r;
+	struct mail_index_hdr hdr;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint32_t uidv = 0;
+	int ret, rc = 0;
+
+	*reader_r = NULL;
+	if (mail_index_read_begin(index, &txn, error_r) < 0)
+		return -1;
+	ret = sortkey_dbi(txn, false, &dbi, &rc);
+	if (ret > 0)
+		ret = meta_get(txn, dbi, &uidv, &rc);
+	if (ret > 0) {
+		ret = mail_index_hdr_get(index, txn, &hdr, error_r);
+		if (ret < 0)
+			rc = 0;
+		else if (ret == 0 || hdr.uidvalidity != uidv)
+			ret = 0; /* keys of another UIDVALIDITY: none */
+	}
+	if (ret <= 0) {
+		if (ret < 0 && rc != 0)
+			mail_index_set_mdb_error(error_r, "sort keys", rc);
+		mail_index_read_end(index, &txn);
+		return ret;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->index = index;
+	r->txn = txn;
+	rc = mdb_cursor_open(txn, dbi, &r->cur);
+	if (rc != 0) {
+		mail_index_set_mdb_error(error_r, "sort keys cursor", rc);
+		mail_index_read_end(index, &r->txn);
+		free(r);
+		return -1;
+	}
+	*reader_r = r;
+	return 1;
+}
+
+int mail_index_sortkey_read(struct mail_index_sortkey_reader *reader,
+			    uint32_t uid, const void **data_r, size_t *len_r)
+{
+	uint8_t kbuf[4];
+	MDB_val key, val;
+	int rc;
+
+	if (reader == NULL || uid == SORTKEY_META_UID)
+		return 0;
+	key_set(kbuf, &key, uid);
+	/* MDB_SET on a positioned cursor looks at its current page first:
+	 * ascending UIDs cost no descent of the tree each. */
+	rc = mdb_cursor_get(reader->cur, &key, &val, MDB_SET);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0) {
+		mail_index_last_mdb_rc = rc;
+		return -1;
+	}
+	*data_r = val.mv_data;
+	*len_r = val.mv_size;
+	return 1;
+}
+
+void mail_index_sortkey_read_end(struct mail_index_sortkey_reader **reader)
+{
+	struct mail_index_sortkey_reader *r = *reader;
+
+	if (r == NULL)
+		return;
+	mdb_cursor_close(r->cur);
+	mail_index_read_end(r->index, &r->txn);
+	free(r);
+	*reader = NULL;
+}
+
+struct put_ctx {
+	const struct mail_index_sortkey_entry *entries;
+	size_t count;
+};
+
+/* Deletes the keys of messages no longer in the index. */
+static int sortkey_clean(struct mail_index *index, MDB_txn *txn,
+			 MDB_dbi dbi, int *rc_r)
+{
+	uint8_t kbuf[4];
+	MDB_val key, val, mkey, mval;
+	MDB_cursor *cur, *mcur;
+	int rc;
+
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != 0)
+		goto out;
+	rc = mdb_cursor_open(txn, index->env->db_msgs, &mcur);
+	if (rc != 0) {
+		mdb_cursor_close(cur);
+		goto out;
+	}
+	key_set(kbuf, &key, SORTKEY_META_UID + 1);
+	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	while (rc == 0) {
+		bool gone = key.mv_size != 4;
+
+		if (!gone) {
+			mkey = key;
+			rc = mdb_cursor_get(mcur, &mkey, &mval, MDB_SET);
+			gone = rc == MDB_NOTFOUND;
+			if (rc != 0 && !gone)
+				break;
+		}
+		/* After a delete, NEXT yields the following entry. */
+		rc = gone ? mdb_cursor_del(cur, 0) : 0;
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+	}
+	mdb_cursor_close(mcur);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+out:
+	*rc_r = rc;
+	return rc == 0 ? 0 : -1;
+}
+
+static int put_fn(struct mail_index *index, MDB_txn *txn,
+		  struct mail_index_hdr *hdr, void *context, int *rc_r,
+		  const char **error_r)
+{
+	struct put_ctx *ctx = context;
+	uint8_t kbuf[4], vbuf[4], last[4];
+	MDB_val key, val, mkey, mval;
+	MDB_cursor *cur = NULL, *mcur = NULL;
+	MDB_dbi dbi;
+	MDB_stat st;
+	uint32_t uidv = 0, last_uid = 0;
+	int ret, rc = 0, stored = 0;
+
+	ret = sortkey_dbi(txn, true, &dbi, &rc);
+	if (ret <= 0)
+		goto out;
+	ret = meta_get(txn, dbi, &uidv, &rc);
+	if (ret < 0)
+		goto out;
+	if (ret == 0 || uidv != hdr->uidvalidity) {
+		/* new, or keys of another UIDVALIDITY: start again */
+		rc = mdb_drop(txn, dbi, 0);
+		if (rc == 0) {
+			key_set(kbuf, &key, SORTKEY_META_UID);
+			mail_index_be32(vbuf, hdr->uidvalidity);
+			val.mv_size = 4;
+			val.mv_data = vbuf;
+			rc = mdb_put(txn, dbi, &key, &val, 0);
+		}
+		if (rc != 0) {
+			ret = -1;
+			goto out;
+		}
+	} else if ((rc = mdb_stat(txn, dbi, &st)) != 0) {
+		ret = -1;
+		goto out;
+	} else if (st.ms_entries > 64 + (size_t)hdr->messages +
+					   hdr->messages / 4 &&
+		   sortkey_clean(index, txn, dbi, &rc) < 0) {
+		/* a quarter more keys than messages: those of expunged
+		 * messages go */
+		ret = -1;
+		goto out;
+	}
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0 ||
+	    (rc = mdb_cursor_open(txn, index->env->db_msgs, &mcur)) != 0) {
+		ret = -1;
+		goto out;
+	}
+	rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+	if (rc == 0 && key.mv_size == 4)
+		last_uid = mail_index_get_be32(key.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND) {
+		ret = -1;
+		goto out;
+	}
+	rc = 0;
+	for (size_t i = 0; i < ctx->count; i++) {
+		const struct mail_index_sortkey_entry *e = &ctx->entries[i];
+		unsigned flags = 0;
+
+		if (e->uid == SORTKEY_META_UID ||
+		    e->len > MAIL_INDEX_SORTKEY_MAX)
+			continue;
+		/* only for a message the index has (the keys of an
+		 * expunged one would never be deleted) */
+		key_set(kbuf, &mkey, e->uid);
+		rc = mdb_cursor_get(mcur, &mkey, &mval, MDB_SET);
+		if (rc == MDB_NOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc != 0)
+			break;
+		key_set(last, &key, e->uid);
+		val.mv_size = e->len;
+		val.mv_data = (void *)e->data;
+		if (e->uid > last_uid) {
+			/* past the last key (a first fill, new messages) */
+			flags = MDB_APPEND;
+			last_uid = e->uid;
+		}
+		rc = mdb_cursor_put(cur, &key, &val, flags);
+		if (rc != 0)
+			break;
+		stored++;
+	}
+	ret = rc == 0 ? stored : -1;
+out:
+	if (mcur != NULL)
+		mdb_cursor_close(mcur);
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	*rc_r = rc;
+	if (ret < 0)
+		mail_index_set_mdb_error(error_r, "sort keys", rc);
+	return ret;
+}
+
+int mail_index_sortkey_put_batch(struct mail_index *index,
+				 const struct mail_index_sortkey_entry *entries,
+				 size_t count, const char **error_r)
+{
+	struct put_ctx ctx = { .entries = entries, .count = count };
+
+	if (count == 0)
+		return 0;
+	/* Derived from files that never change: losing the last of them
+	 * to a power failure costs a parse, so no meta page sync. */
+	return mail_index_write_txn_relaxed(index, put_fn, &ctx, error_r);
+}
