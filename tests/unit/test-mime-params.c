@@ -107,10 +107,51 @@ static void test_rfc2231_charset_and_limits(void **state)
 	str_free(&big);
 }
 
+static void type_text_check(const char *in, const char *expect)
+{
+	char *t = mime_params_type_text(in, strlen(in));
+
+	if (expect == NULL) {
+		assert_null(t);
+		return;
+	}
+	assert_non_null(t);
+	assert_string_equal(t, expect);
+	free(t);
+}
+
+/* What Debian's reformime -i shows for these Content-Type values. */
+static void test_type_text(void **state)
+{
+	type_text_check("Text/HTML;Charset=\"UTF-8\"", "text/html");
+	type_text_check("text", "text");
+	type_text_check("text/", "text/");
+	type_text_check(" text / plain ", "text/plain");
+	type_text_check("te xt/plain", "text/plain");
+	type_text_check("text/html x; charset=y", "text/htmlx");
+	type_text_check("text/plain, text/html", "text/plain,text/html");
+	type_text_check("\"text/pl ain\"", "text/pl ain");
+	type_text_check("text/\"pl;ain\"; x=y", "text/pl;ain");
+	type_text_check("text/pl(c;)ain (x", "text/plain");
+	type_text_check("text/pl\\\\ain", "text/plain");
+	type_text_check("\"text/plain", "text/plain");
+	type_text_check("text/pl\"ain", "text/plain");
+	type_text_check("multipart/x y; boundary=b", "multipart/xy");
+	type_text_check("", NULL);
+	type_text_check("(c)", NULL);
+	type_text_check(";charset=x", NULL);
+	type_text_check("\"\"", NULL);
+	/* A NUL is not kept; a value with NULs is bounded by its length. */
+	char *t = mime_params_type_text("a\0b/c", 5);
+	assert_string_equal(t, "ab/c");
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_content_type),
+		cmocka_unit_test(test_type_text),
 		cmocka_unit_test(test_rfc2231_examples),
 		cmocka_unit_test(test_rfc2231_charset_and_limits),
 	};

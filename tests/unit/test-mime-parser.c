@@ -455,6 +455,75 @@ static void test_rfc2231_in_tree(void **state)
 	mime_part_free(&r);
 }
 
+/* Content-Type values that are not type/subtype by RFC 2045, read as
+ * Courier's reformime reads them. */
+static void test_type_text(void **state)
+{
+	static const struct {
+		const char *ct, *type, *subtype, *text;
+		unsigned int children;
+	} cases[] = {
+		{ "text", "text", "plain", "text", 0 },
+		{ "text/html x", "text", "htmlx", "text/htmlx", 0 },
+		{ "\"text/html\"; charset=x", "text", "html", "text/html", 0 },
+		{ "te xt/plain", "text", "plain", "text/plain", 0 },
+		{ "multipart; boundary=b", "text", "plain", "multipart", 0 },
+		{ "multipart/; boundary=b", "multipart", "mixed", "multipart/",
+		  2 },
+		{ "multipart/x y; boundary=b", "multipart", "xy",
+		  "multipart/xy", 2 },
+		{ "multi part/mixed; boundary=b", "multipart", "mixed",
+		  "multipart/mixed", 2 },
+		{ "multipart/a,b; boundary=b", "multipart", "mixed",
+		  "multipart/a,b", 2 },
+		{ "multipartx/mixed; boundary=b", "multipartx", "mixed",
+		  "multipartx/mixed", 0 },
+		{ "message/rfc822 x", "message", "rfc822x", "message/rfc822x",
+		  0 },
+		{ "/plain", "text", "plain", "/plain", 0 },
+		{ "text/plain/x", "text", "plain", "text/plain/x", 0 },
+		{ "(only a comment)", "text", "plain", NULL, 0 },
+	};
+	struct str msg;
+
+	str_init(&msg, 256);
+	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
+		struct mime_part *r;
+
+		str_clear(&msg);
+		str_printfa(&msg, "MIME-Version: 1.0\nContent-Type: %s\n\n"
+			    "--b\n\none\n--b\n\ntwo\n--b--\n", cases[i].ct);
+		r = mime_parse_buffer(str_c(&msg), str_len(&msg), NULL);
+		assert_string_equal(r->type, cases[i].type);
+		assert_string_equal(r->subtype, cases[i].subtype);
+		if (cases[i].text == NULL)
+			assert_null(r->type_text);
+		else
+			assert_string_equal(r->type_text, cases[i].text);
+		assert_int_equal(r->child_count, cases[i].children);
+		mime_part_free(&r);
+	}
+	str_free(&msg);
+}
+
+/* RFC 2046 5.1.1: a line is a delimiter when it starts with "--" and the
+ * whole boundary; what follows does not matter ("--abc" closes a part of
+ * boundary "ab", "--ab--x" is the close delimiter). */
+static void test_boundary_prefix(void **state)
+{
+	const char *msg = "Content-Type: multipart/mixed; boundary=ab\n\n"
+		"pre\n--abc\nContent-Type: text/html\n\none\n--ab \t\n\n"
+		"two\n--a\n-ab\n--ab--x\nepilogue\n--ab\nnot a part\n";
+	struct mime_part *r = mime_parse_buffer(msg, strlen(msg), NULL);
+
+	assert_int_equal(r->child_count, 2);
+	assert_true(mime_part_is_type(r->children, "text", "html"));
+	assert_int_equal(r->children->body_size, 3);
+	assert_int_equal(r->last_child->body_size, strlen("two\n--a\n-ab"));
+	assert_true((r->flags & MIME_PART_FLAG_UNTERMINATED) == 0);
+	mime_part_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +535,8 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_rfc2231_in_tree),
+		cmocka_unit_test(test_type_text),
+		cmocka_unit_test(test_boundary_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
