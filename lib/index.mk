@@ -24,6 +24,10 @@ tests_unit_test_mail_index_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
 tests_unit_test_mail_index_LDADD = $(UNIT_LIBS)
 tests_unit_test_mail_index_courier_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_mail_index_courier_LDADD = $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/test-mail-index-flags
+TESTS += tests/unit/test-mail-index-flags
+tests_unit_test_mail_index_flags_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_mail_index_flags_LDADD = $(UNIT_LIBS)
 endif
 
 FUZZ_TARGETS += tests/fuzz/fuzz-uiddb
