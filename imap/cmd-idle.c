@@ -65,20 +65,9 @@ void imap_client_idle_stop(struct imap_client *client)
 	}
 }
 
-void cmd_idle(struct imap_cmd *cmd)
+/* Watches the selected folder (inotify) and arms the poll timer. */
+static void idle_watch_start(struct imap_client *client)
 {
-	struct imap_client *client = cmd->client;
-
-	if (cmd->count != 0) {
-		imap_cmd_bad(cmd, "IDLE takes no arguments");
-		return;
-	}
-	/* report what is pending first */
-	idle_check(client);
-	imap_client_send(client, "+ idling");
-	free(client->cont_tag);
-	client->cont_tag = xstrdup(cmd->tag);
-	client->cont = IMAP_CONT_IDLE;
 	if (client->mbox != NULL) {
 		int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (fd >= 0) {
@@ -111,6 +100,34 @@ void cmd_idle(struct imap_cmd *cmd)
 	client->idle_timer = timeout_add(client->loop,
 					 client->set->idle_poll * 1000,
 					 idle_timer, client);
+}
+
+void cmd_idle(struct imap_cmd *cmd)
+{
+	struct imap_client *client = cmd->client;
+
+	if (cmd->count != 0) {
+		imap_cmd_bad(cmd, "IDLE takes no arguments");
+		return;
+	}
+	/* report what is pending first */
+	idle_check(client);
+	imap_client_send(client, "+ idling");
+	free(client->cont_tag);
+	client->cont_tag = xstrdup(cmd->tag);
+	client->cont = IMAP_CONT_IDLE;
+	idle_watch_start(client);
+}
+
+void imap_client_idle_begin(struct imap_client *client, const char *tag)
+{
+	free(client->cont_tag);
+	client->cont_tag = xstrdup(tag);
+	client->cont = IMAP_CONT_IDLE;
+	/* the watches first: nothing that changes after the check below
+	 * goes unseen */
+	idle_watch_start(client);
+	idle_check(client);
 }
 
 void imap_client_idle_line(struct imap_client *client, const char *line,

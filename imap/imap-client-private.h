@@ -75,6 +75,16 @@ struct imap_client {
 
 	/* relay (pre-login process after login) */
 	struct conn *relay;
+
+	/* hibernation (imap-hibernate.h): a command is being read (the
+	 * parser holds part of it), the idle time after which the session
+	 * hands its state over (0: never), the last input, its timer, and
+	 * whether the state was handed over (the session ends quietly) */
+	bool mid_command;
+	unsigned int hib_msecs;
+	uint64_t last_input_ms;
+	struct timeout *hib_timer;
+	bool hibernated;
 };
 
 /* Sends a line (CRLF added). */
@@ -122,6 +132,9 @@ void imap_client_mailbox_vanished(struct imap_client *client);
 void imap_client_idle_line(struct imap_client *client, const char *line,
 			   size_t len);
 void imap_client_idle_stop(struct imap_client *client);
+/* Enters IDLE for tag without the continuation (a restored session):
+ * the watches, then what changed is reported at once. */
+void imap_client_idle_begin(struct imap_client *client, const char *tag);
 /* Runs the login callback and answers (pre-login process). */
 void imap_client_login(struct imap_client *client,
 		       const struct imap_login_request *req);

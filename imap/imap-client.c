@@ -14,6 +14,7 @@
 #include "imap-acl.h"
 #include "imap-client-private.h"
 #include "imap-compress.h"
+#include "imap-hibernate.h"
 #include "imap-mailbox.h"
 #include "imap-quota.h"
 #include "imap-shared.h"
@@ -310,6 +311,9 @@ static void client_feed(struct imap_client *client, const void *data,
 			imap_parser_feed(client->parser, p, len, &used);
 		p += used;
 		len -= used;
+		if (used > 0 || r != IMAP_PARSE_MORE)
+			client->mid_command = r == IMAP_PARSE_MORE ||
+					      r == IMAP_PARSE_LITERAL;
 		switch (r) {
 		case IMAP_PARSE_MORE:
 			break;
@@ -358,6 +362,7 @@ static void client_line(struct conn *conn, const char *line, size_t len,
 	struct imap_client *client = context;
 
 	(void)conn;
+	client->last_input_ms = ioloop_now_ms(client->loop);
 	if (client->state == IMAP_STATE_LOGOUT)
 		return;
 	switch (client->cont) {
@@ -393,6 +398,7 @@ static void client_raw(struct conn *conn, const void *data, size_t len,
 
 	(void)conn;
 	(void)last;
+	client->last_input_ms = ioloop_now_ms(client->loop);
 	if (client->cont == IMAP_CONT_RELAY) {
 		if (conn_write(client->relay, data, len) == 0)
 			conn_input_pause(client->conn);
@@ -434,7 +440,7 @@ static void client_disconnected(struct conn *conn,
 
 	(void)conn;
 	(void)reason;
-	if (client->user != NULL)
+	if (client->user != NULL && !client->hibernated)
 		log_info("imapd: user=%s: disconnected: %s", client->user,
 			 text);
 	client_end(client);
@@ -597,14 +603,14 @@ imap_client_create_login(struct ioloop *loop, struct conn *conn,
 	return client;
 }
 
-struct imap_client *
-imap_client_create_mail(struct ioloop *loop, struct conn *conn,
-			const struct imap_settings *set, const char *root,
-			const char *user, const char *tag, bool compress_ok,
-			const struct imap_client_callbacks *cb, void *context)
+/* A logged-in session, before its greeting. */
+static struct imap_client *
+client_new_mail(struct ioloop *loop, struct conn *conn,
+		const struct imap_settings *set, const char *root,
+		const char *user, bool compress_ok,
+		const struct imap_client_callbacks *cb, void *context)
 {
 	struct imap_client *client = client_new(loop, conn, set, cb, context);
-	struct str s;
 
 	client->compress_ok = compress_ok;
 
@@ -620,6 +626,21 @@ imap_client_create_mail(struct ioloop *loop, struct conn *conn,
 	}
 	client->state = IMAP_STATE_AUTH;
 	client->remote_ip = xstrdup("");
+	client->last_input_ms = ioloop_now_ms(loop);
+	return client;
+}
+
+struct imap_client *
+imap_client_create_mail(struct ioloop *loop, struct conn *conn,
+			const struct imap_settings *set, const char *root,
+			const char *user, const char *tag, bool compress_ok,
+			const struct imap_client_callbacks *cb, void *context)
+{
+	struct imap_client *client = client_new_mail(loop, conn, set, root,
+						     user, compress_ok, cb,
+						     context);
+	struct str s;
+
 	/* IMAP_EMPTYTRASH at login (and at logout, client_free()) */
 	imap_quota_empty_trash(client, time(NULL));
 	str_init(&s, 256);
@@ -635,14 +656,138 @@ imap_client_create_mail(struct ioloop *loop, struct conn *conn,
 	return client;
 }
 
+struct imap_client *
+imap_client_create_restored(struct ioloop *loop, struct conn *conn,
+			    const struct imap_settings *set, const char *root,
+			    const char *user, bool compress_ok,
+			    const void *blob, size_t len,
+			    const struct imap_client_callbacks *cb,
+			    void *context)
+{
+	struct imap_client *client = client_new_mail(loop, conn, set, root,
+						     user, compress_ok, cb,
+						     context);
+	struct imap_hibernate_state st;
+	const char *error;
+
+	if (imap_hibernate_parse(blob, len, &st, &error) < 0 ||
+	    imap_hibernate_restore(client, &st, &error) < 0) {
+		log_error("imapd: user=%s: cannot restore the hibernated "
+			  "session: %s", user, error);
+		imap_client_send(client, "* BYE [UNAVAILABLE] The session "
+					 "could not be resumed; please log in "
+					 "again");
+		imap_hibernate_state_free(&st);
+		/* as if it had hibernated: no EMPTYTRASH, no logout log */
+		client->hibernated = true;
+		imap_client_close(client);
+		return client;
+	}
+	if (str_len(&st.input) > 0 &&
+	    conn_input_prepend(conn, str_c(&st.input), str_len(&st.input)) <
+		    0) {
+		log_error("imapd: user=%s: hibernated input too long", user);
+		imap_client_send(client, "* BYE [UNAVAILABLE] The session "
+					 "could not be resumed");
+		client->hibernated = true;
+		imap_client_close(client);
+	}
+	imap_hibernate_state_free(&st);
+	return client;
+}
+
+/* ---- hibernation ---- */
+
+static void hibernate_timer(void *context);
+
+static void hibernate_arm(struct imap_client *client, uint64_t msecs)
+{
+	timeout_remove(&client->hib_timer);
+	if (client->hib_msecs == 0)
+		return;
+	if (msecs > UINT32_MAX / 2)
+		msecs = UINT32_MAX / 2;
+	client->hib_timer = timeout_add_once(client->loop, (unsigned)msecs,
+					     hibernate_timer, client);
+}
+
+/* Tries to hand the state over; true when done (the session ended). */
+static bool hibernate_try(struct imap_client *client)
+{
+	struct imap_hibernate_state st;
+	const char *why;
+	struct str blob;
+
+	if (client->cb == NULL || client->cb->hibernate == NULL ||
+	    !imap_hibernate_capture(client, &st, &why))
+		return false;
+	str_init(&st.input, 64);
+	int fd = conn_detach(&client->conn, &st.input);
+	if (fd < 0) {
+		imap_hibernate_state_free(&st);
+		return false;
+	}
+	str_init(&blob, 256);
+	bool ok = imap_hibernate_write(&st, &blob) == 0 &&
+		  client->cb->hibernate(client, str_c(&blob), str_len(&blob),
+					client->idle_inotify_fd,
+					client->context);
+	str_free(&blob);
+	if (ok) {
+		close(fd);
+		imap_hibernate_state_free(&st);
+		client->hibernated = true;
+		client_end(client);
+		return true;
+	}
+	/* taken back: the same connection, as it was */
+	struct conn_settings cs = {
+		.max_line_len = (size_t)client->set->max_line,
+		.idle_timeout_msecs = client->set->timeout * 1000,
+		.write_timeout_msecs = 300 * 1000,
+	};
+	client->conn = conn_create(client->loop, fd, &cs,
+				   imap_client_conn_callbacks(), client);
+	if (str_len(&st.input) > 0 &&
+	    conn_input_prepend(client->conn, str_c(&st.input),
+			       str_len(&st.input)) < 0)
+		imap_client_close(client);
+	imap_hibernate_state_free(&st);
+	return false;
+}
+
+static void hibernate_timer(void *context)
+{
+	struct imap_client *client = context;
+	uint64_t now = ioloop_now_ms(client->loop);
+	uint64_t idle = now - client->last_input_ms;
+
+	client->hib_timer = NULL;
+	if (client->ended || client->state == IMAP_STATE_LOGOUT)
+		return;
+	if (idle + 10 < client->hib_msecs) {
+		hibernate_arm(client, client->hib_msecs - idle);
+		return;
+	}
+	if (!hibernate_try(client))
+		hibernate_arm(client, client->hib_msecs);
+}
+
+void imap_client_set_hibernate(struct imap_client *client, unsigned int secs)
+{
+	client->hib_msecs = secs * 1000;
+	hibernate_arm(client, client->hib_msecs);
+}
+
 static void client_free(struct imap_client *client)
 {
+	timeout_remove(&client->hib_timer);
 	timeout_remove(&client->compress_timer);
 	imap_compress_destroy(&client->compress);
 	output_end(client);
 	imap_client_idle_stop(client);
 	imap_mailbox_close(&client->mbox);
-	if (client->root != NULL)
+	if (client->root != NULL && !client->hibernated)
 		imap_quota_empty_trash(client, time(NULL));
 	imap_parser_destroy(&client->parser);
 	sasl_server_destroy(&client->sasl);

@@ -59,8 +59,16 @@ struct imap_client_callbacks {
 	enum imap_login_result (*login)(struct imap_client *client,
 					const struct imap_login_request *req,
 					const char **text_r, void *context);
-	/* The session ended (LOGOUT, disconnect); the owner destroys it. */
+	/* The session ended (LOGOUT, disconnect, hibernation); the owner
+	 * destroys it. */
 	void (*ended)(struct imap_client *client, void *context);
+	/* Hibernation (imap_client_set_hibernate()): hands the state blob
+	 * (len bytes) and, in IDLE, the inotify fd watching the folder (-1:
+	 * none; it stays the session's) to whoever keeps the connection.
+	 * Returns true when they took it: the session then closes its end
+	 * of the connection and ends (ended is called).  NULL: never. */
+	bool (*hibernate)(struct imap_client *client, const void *blob,
+			  size_t len, int inotify_fd, void *context);
 };
 
 /* A pre-login session on conn (which it owns).  tls_ctx: for STARTTLS
@@ -83,6 +91,23 @@ imap_client_create_mail(struct ioloop *loop, struct conn *conn,
 			const char *user, const char *tag, bool compress_ok,
 			const struct imap_client_callbacks *cb,
 			void *context);
+/* A logged-in session on conn that takes on the state a hibernated
+ * session handed over (blob of len bytes, imap-hibernate.h): no
+ * greeting; the blob is checked against user (another account's is
+ * refused), the mailbox is reopened with the client's view, IDLE goes on,
+ * and the client input the blob holds is read first.  On any error the
+ * client gets "* BYE" and the session ends (logged).  Otherwise as
+ * imap_client_create_mail(). */
+struct imap_client *
+imap_client_create_restored(struct ioloop *loop, struct conn *conn,
+			    const struct imap_settings *set, const char *root,
+			    const char *user, bool compress_ok,
+			    const void *blob, size_t len,
+			    const struct imap_client_callbacks *cb,
+			    void *context);
+/* Lets the session hibernate (cb->hibernate) after secs seconds without
+ * input, between commands or in IDLE (0: never). */
+void imap_client_set_hibernate(struct imap_client *client, unsigned int secs);
 /* The connection callbacks a session's conn must be created with (the
  * session sets itself as their context). */
 const struct conn_callbacks *imap_client_conn_callbacks(void);

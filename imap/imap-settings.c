@@ -24,6 +24,8 @@ static const struct config_setting_def imap_setting_defs[] = {
 	CONFIG_SETTING_STRING(S, empty_trash, "IMAP_EMPTYTRASH", "Trash:7"),
 	CONFIG_SETTING_INTERVAL(S, timeout, "IMAP_TIMEOUT", "30m", 60,
 				86400),
+	CONFIG_SETTING_INTERVAL(S, hibernate_timeout,
+				"IMAP_HIBERNATE_TIMEOUT", "30", 0, 86400),
 	CONFIG_SETTING_INT(S, max_line, "IMAP_MAX_LINE", "65536", 1024,
 			   16 * 1024 * 1024),
 	CONFIG_SETTING_INT(S, max_literal, "IMAP_MAX_LITERAL", "52428800",

@@ -24,6 +24,10 @@ struct imap_settings {
 	struct imap_emptytrash_rule *empty_trash_rules;
 	size_t empty_trash_count;
 	unsigned int timeout;	/* IMAP_TIMEOUT: autologout (s) */
+	/* IMAP_HIBERNATE_TIMEOUT: idle time after which a logged-in
+	 * session of the daemon hands its state to the master and exits
+	 * (imap-hibernate.h), in seconds; 0 = never */
+	unsigned int hibernate_timeout;
 	long long max_line;	/* IMAP_MAX_LINE */
 	long long max_literal;	/* IMAP_MAX_LITERAL */
 	long long max_bad_commands; /* IMAP_MAX_BAD_COMMANDS before login */

@@ -17,6 +17,16 @@
  *                (lib/daemon.h) and serves the logged-in session on its
  *                end of the socketpair.  Mail is never served as root.
  *
+ *   hibernation  a logged-in session idle for IMAP_HIBERNATE_TIMEOUT
+ *                hands its state (imap-hibernate.h) to the master over
+ *                a control socketpair made at its fork, with its IDLE
+ *                inotify fd, and exits.  The master, which kept its own
+ *                copy of the session's end of the stream and the account
+ *                it authenticated, watches the stream and the inotify
+ *                fd; when either wakes it forks a new session for that
+ *                account (same checks, same uid switch) that restores the
+ *                state.  The pre-login process relays on unaware.
+ *
  *   imapd DIR    one session, already logged in, for the maildir DIR on
  *                stdin/stdout (mutt's tunnel, isync's Tunnel, ssh);
  *   imapd --stdio the same for $MAILDIR, else ./Maildir.
@@ -34,6 +44,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +53,7 @@
 #include "conn.h"
 #include "daemon.h"
 #include "imap-client.h"
+#include "imap-hibernate.h"
 #include "imap-settings.h"
 #include "ioloop.h"
 #include "listen.h"
@@ -57,14 +69,39 @@
 /* How long a pre-login process waits for the master's answer. */
 #define IPC_TIMEOUT_MSECS 60000
 
+/* The account a connection logged in to, as the master authenticated it
+ * (kept to fork the session again after hibernation). */
+struct master_account {
+	char *user;
+	uid_t uid;
+	gid_t gid;
+	char *sysusername;
+	char *home;
+	char *root;		/* the maildir */
+	char *options;
+};
+
 /* One connection, from the master's side. */
 struct master_conn {
 	struct master_conn *next;
 	pid_t pid;		/* the pre-login process */
-	int fd;			/* the master's end of the socketpair */
+	/* the master's end of the socketpair; after login the session's
+	 * end of the stream (the master keeps its copy when sessions may
+	 * hibernate) */
+	int fd;
 	struct io *io;
 	struct listen_conn *lconn;
 	char remote_ip[LISTEN_IP_STRLEN];
+	/* logged in, sessions may hibernate */
+	struct master_account *acct;
+	int ctrl_fd;		/* the live session's control channel */
+	struct io *ctrl_io;
+	/* hibernated: the state, the IDLE inotify fd, the watches */
+	void *blob;
+	size_t blob_len;
+	int inotify_fd;
+	struct io *inotify_io;
+	struct timeout *autologout;
 };
 
 static const struct login_master_names names = {
@@ -83,6 +120,9 @@ static struct login_master *master;
 static struct master_conn *conns;
 static bool stopping;
 
+/* in a mail session: its control channel to the master (-1: none) */
+static int session_ctrl_fd = -1;
+
 /* in the pre-login process */
 static int login_ipc_fd = -1;
 static struct imap_client *login_client;
@@ -96,8 +136,48 @@ static void session_ended(struct imap_client *client, void *context)
 	ioloop_stop(loop);
 }
 
+/* Sends the state to the master with the inotify fd and waits for its
+ * "OK". */
+static bool session_hibernate(struct imap_client *client, const void *blob,
+			      size_t len, int inotify_fd, void *context)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)"H", .iov_len = 1 },
+		{ .iov_base = (void *)blob, .iov_len = len },
+	};
+	char reply[4];
+	size_t got = 0;
+
+	(void)client;
+	(void)context;
+	if (session_ctrl_fd < 0 ||
+	    login_master_send_fd(session_ctrl_fd, iov, 2, inotify_fd) !=
+		    (ssize_t)(len + 1))
+		return false;
+	/* no time limit: once the master has the state it may watch the
+	 * stream, so the session goes on only after its "NO" (or when the
+	 * master is gone) */
+	while (got < 3) {
+		struct pollfd pfd = { .fd = session_ctrl_fd, .events = POLLIN };
+		int r = poll(&pfd, 1, -1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		ssize_t n = read(session_ctrl_fd, reply + got, 3 - got);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return memcmp(reply, "OK\n", 3) == 0;
+}
+
 static const struct imap_client_callbacks mail_callbacks = {
 	.ended = session_ended,
+	.hibernate = session_hibernate,
 };
 
 static void sigterm_stop(void *context)
@@ -107,7 +187,8 @@ static void sigterm_stop(void *context)
 }
 
 static void run_mail_session(int fd_in, int fd_out, const char *root,
-			     const char *user, const char *tag)
+			     const char *user, const char *tag,
+			     const void *blob, size_t blob_len)
 {
 	struct conn_settings cs = {
 		.max_line_len = (size_t)set.max_line,
@@ -119,56 +200,134 @@ static void run_mail_session(int fd_in, int fd_out, const char *root,
 			    NULL) :
 		conn_create_pair(loop, fd_in, fd_out, &cs,
 				 imap_client_conn_callbacks(), NULL);
-	struct imap_client *client = imap_client_create_mail(
-		loop, conn, &set, root, user, tag, fd_out < 0, &mail_callbacks,
-		NULL);
+	struct imap_client *client =
+		blob != NULL ?
+			imap_client_create_restored(loop, conn, &set, root,
+						    user, true, blob, blob_len,
+						    &mail_callbacks, NULL) :
+			imap_client_create_mail(loop, conn, &set, root, user,
+						tag, fd_out < 0,
+						&mail_callbacks, NULL);
 
+	if (session_ctrl_fd >= 0 && set.hibernate_timeout > 0)
+		imap_client_set_hibernate(client, set.hibernate_timeout);
 	ioloop_signal_add(loop, SIGTERM, sigterm_stop, NULL);
 	ioloop_run(loop);
 	imap_client_destroy(&client);
 }
 
-static void __attribute__((noreturn))
-mail_child(int fd, const struct auth_record *rec, const char *user,
-	   const char *tag)
+/* In a forked child: closes the master's fds of every connection but
+ * keep_fd (and keep_ctrl). */
+static void close_master_fds(int keep_fd, int keep_ctrl)
 {
-	char *root = login_master_account_maildir(rec->home, rec->maildir,
-						  set.maildir_path);
-
-	for (struct master_conn *c = conns; c != NULL; c = c->next)
-		if (c->fd != fd)
+	for (struct master_conn *c = conns; c != NULL; c = c->next) {
+		if (c->fd >= 0 && c->fd != keep_fd)
 			close(c->fd);
+		if (c->ctrl_fd >= 0 && c->ctrl_fd != keep_ctrl)
+			close(c->ctrl_fd);
+		if (c->inotify_fd >= 0)
+			close(c->inotify_fd);
+	}
+}
+
+/* The mail session of acct on fd (the stream): after a login (tag: the
+ * pre-login process is told "OK" first) or after hibernation (blob). */
+static void __attribute__((noreturn))
+mail_child(int fd, int ctrl_fd, const struct master_account *acct,
+	   const char *tag, const void *blob, size_t blob_len)
+{
+	close_master_fds(fd, ctrl_fd);
 	login_master_drop_listeners(master);
-	if (login_master_become_account(&names, user, rec->uid, rec->gid,
-					rec->sysusername, rec->home) < 0) {
+	if (login_master_become_account(&names, acct->user, acct->uid,
+					acct->gid, acct->sysusername,
+					acct->home) < 0) {
 		static const char msg[] = "TEMP\n";
-		ssize_t n = write(fd, msg, sizeof(msg) - 1);
+		static const char bye[] = "* BYE [UNAVAILABLE] Cannot resume "
+					  "the session\r\n";
+		ssize_t n = blob == NULL ? write(fd, msg, sizeof(msg) - 1) :
+					   write(fd, bye, sizeof(bye) - 1);
 		(void)n;
 		_exit(1);
 	}
 	/* the account's options, as Courier's imapd gets them (the ACL
 	 * identifiers group= and administrators come from them) */
-	if (setenv("OPTIONS", rec->options != NULL ? rec->options : "",
+	if (setenv("OPTIONS", acct->options != NULL ? acct->options : "",
 		   1) < 0)
 		_exit(1);
 	/* tell the pre-login process, then speak IMAP */
-	if (write(fd, "OK\n", 3) != 3)
+	if (blob == NULL && write(fd, "OK\n", 3) != 3)
 		_exit(1);
+	session_ctrl_fd = ctrl_fd;
 	loop = ioloop_create();
-	run_mail_session(fd, -1, root, user, tag);
+	run_mail_session(fd, -1, acct->root, acct->user, tag, blob, blob_len);
 	ioloop_destroy(&loop);
-	free(root);
 	_exit(0);
+}
+
+static struct master_account *account_new(const struct auth_record *rec,
+					  const char *user)
+{
+	struct master_account *a = xcalloc(1, sizeof(*a));
+
+	a->user = xstrdup(user);
+	a->uid = rec->uid;
+	a->gid = rec->gid;
+	a->sysusername = rec->sysusername != NULL ?
+		xstrdup(rec->sysusername) : NULL;
+	a->home = xstrdup(rec->home != NULL ? rec->home : "/");
+	a->root = login_master_account_maildir(a->home, rec->maildir,
+					       set.maildir_path);
+	a->options = rec->options != NULL ? xstrdup(rec->options) : NULL;
+	return a;
+}
+
+static void account_free(struct master_account **ap)
+{
+	struct master_account *a = *ap;
+
+	if (a == NULL)
+		return;
+	free(a->user);
+	free(a->sysusername);
+	free(a->home);
+	free(a->root);
+	free(a->options);
+	x_free(*ap);
 }
 
 /* ---------------------------------------------------- master requests */
 
+/* Forgets a hibernated session's state and watches. */
+static void master_hib_clear(struct master_conn *mc)
+{
+	io_remove(&mc->inotify_io);
+	if (mc->inotify_fd >= 0)
+		close(mc->inotify_fd);
+	mc->inotify_fd = -1;
+	timeout_remove(&mc->autologout);
+	x_free(mc->blob);
+	mc->blob_len = 0;
+}
+
+static void master_ctrl_close(struct master_conn *mc)
+{
+	io_remove(&mc->ctrl_io);
+	if (mc->ctrl_fd >= 0)
+		close(mc->ctrl_fd);
+	mc->ctrl_fd = -1;
+}
+
+/* Closes everything the master holds for the connection but its entry
+ * (freed at the pre-login process' exit). */
 static void master_conn_free(struct master_conn *mc)
 {
 	io_remove(&mc->io);
 	if (mc->fd >= 0)
 		close(mc->fd);
 	mc->fd = -1;
+	master_ctrl_close(mc);
+	master_hib_clear(mc);
+	account_free(&mc->acct);
 }
 
 static void master_reply(struct master_conn *mc, const char *kind,
@@ -226,6 +385,7 @@ struct judged_login {
 	const char *tag;
 	const char *login;	/* the user name the client gave */
 	const char *user;	/* the account's address, else login */
+	int ctrl[2];		/* the control channel (hibernation) or -1 */
 };
 
 static enum login_master_verdict login_check(void *context,
@@ -242,13 +402,159 @@ static void login_serve(void *context)
 {
 	struct judged_login *ls = context;
 
-	mail_child(ls->mc->fd, ls->rec, ls->user, ls->tag);
+	if (ls->ctrl[0] >= 0)
+		close(ls->ctrl[0]);
+	mail_child(ls->mc->fd, ls->ctrl[1], account_new(ls->rec, ls->user),
+		   ls->tag, NULL, 0);
 }
 
 static const struct login_master_judge_ops judge_ops = {
 	.check = login_check,
 	.serve = login_serve,
 };
+
+/* ------------------------------------------------------ hibernation */
+
+static void master_ctrl(void *context);
+
+/* The client is gone (or must go): the master lets go of the stream, the
+ * pre-login process sees EOF and ends. */
+static void master_hib_drop(struct master_conn *mc, const char *bye)
+{
+	if (bye != NULL && mc->fd >= 0) {
+		ssize_t n = send(mc->fd, bye, strlen(bye),
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)n;
+	}
+	master_conn_free(mc);
+}
+
+static void master_autologout(void *context)
+{
+	struct master_conn *mc = context;
+
+	mc->autologout = NULL;
+	log_info("imapd: user=%s: autologout while hibernated",
+		 mc->acct->user);
+	master_hib_drop(mc, "* BYE Autologout; idle for too long\r\n");
+}
+
+/* The stream became readable or the folder changed: a new session. */
+static void master_wake(struct master_conn *mc)
+{
+	char c;
+	ssize_t n = recv(mc->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	int ctrl[2];
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		/* the client left while the session slept */
+		master_hib_drop(mc, NULL);
+		return;
+	}
+	/* the same checks as at login for the uid it switches to */
+	struct login_master_login login = {
+		.user = mc->acct->user,
+		.remote_ip = mc->remote_ip,
+		.auth_result = 1,
+		.has_uid = true,
+		.uid = mc->acct->uid,
+	};
+	const char *text;
+	if (login_master_uid_verdict(&names, &login, &text) !=
+		    LOGIN_MASTER_SERVE ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctrl) < 0) {
+		master_hib_drop(mc, "* BYE [UNAVAILABLE] Cannot resume the "
+				    "session\r\n");
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(ctrl[0]);
+		mail_child(mc->fd, ctrl[1], mc->acct, NULL, mc->blob,
+			   mc->blob_len);
+	}
+	close(ctrl[1]);
+	if (pid < 0) {
+		log_error("imapd: fork: %s", strerror(errno));
+		close(ctrl[0]);
+		master_hib_drop(mc, "* BYE [UNAVAILABLE] Cannot resume the "
+				    "session\r\n");
+		return;
+	}
+	io_remove(&mc->io);
+	master_hib_clear(mc);
+	mc->ctrl_fd = ctrl[0];
+	mc->ctrl_io = io_add(loop, mc->ctrl_fd, IO_READ, master_ctrl, mc);
+}
+
+static void master_wake_stream(void *context)
+{
+	master_wake(context);
+}
+
+static void master_wake_inotify(void *context)
+{
+	master_wake(context);
+}
+
+/* A message from a live session: "H" and its state (with its IDLE
+ * inotify fd), or EOF when it ended. */
+static void master_ctrl(void *context)
+{
+	struct master_conn *mc = context;
+	size_t size = IMAP_HIBERNATE_MAX_BLOB + 2;
+	char *buf = xmalloc(size);
+	int fd, flags;
+	ssize_t n = login_master_recv_fd(mc->ctrl_fd, buf, size, &fd, &flags);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		free(buf);
+		return;
+	}
+	if (n <= 0) {
+		/* the session ended: let go of the stream so that the
+		 * pre-login process sees EOF */
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		master_conn_free(mc);
+		return;
+	}
+	if ((flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || buf[0] != 'H' ||
+	    (size_t)n - 1 > IMAP_HIBERNATE_MAX_BLOB || n < 2) {
+		log_error("imapd: user=%s: malformed hibernation request",
+			  mc->acct->user);
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		if (write(mc->ctrl_fd, "NO\n", 3) != 3)
+			master_conn_free(mc);
+		return;
+	}
+	if (write(mc->ctrl_fd, "OK\n", 3) != 3) {
+		/* the session is gone: it did not hibernate */
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		master_conn_free(mc);
+		return;
+	}
+	master_ctrl_close(mc);
+	mc->blob_len = (size_t)n - 1;
+	mc->blob = xmemdup(buf + 1, mc->blob_len);
+	free(buf);
+	mc->inotify_fd = fd;
+	mc->io = io_add(loop, mc->fd, IO_READ, master_wake_stream, mc);
+	if (fd >= 0)
+		mc->inotify_io = io_add(loop, fd, IO_READ, master_wake_inotify,
+					mc);
+	/* IMAP_TIMEOUT counts on from the last input, which was
+	 * IMAP_HIBERNATE_TIMEOUT ago */
+	unsigned int left = set.timeout > set.hibernate_timeout ?
+		set.timeout - set.hibernate_timeout : 1;
+	mc->autologout = timeout_add_once(loop, left * 1000,
+					  master_autologout, mc);
+}
 
 /* Fields of a request: kind, tag, user, secret, secret2, tls. */
 static void master_request(void *context)
@@ -273,6 +579,7 @@ static void master_request(void *context)
 	struct auth_record rec;
 	struct judged_login ls = {
 		.mc = mc, .rec = &rec, .tag = f[1], .login = user,
+		.ctrl = { -1, -1 },
 	};
 	struct login_master_login login = {
 		.user = user,
@@ -303,6 +610,12 @@ static void master_request(void *context)
 	login.has_uid = rec.has_uid;
 	login.uid = rec.uid;
 	ls.user = rec.address != NULL ? rec.address : user;
+	if (set.hibernate_timeout > 0 && login.auth_result > 0 &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ls.ctrl) <
+		    0) {
+		log_error("imapd: socketpair: %s", strerror(errno));
+		ls.ctrl[0] = ls.ctrl[1] = -1;
+	}
 	enum login_master_verdict v = login_master_judge(&names, &login,
 							 &judge_ops, &ls,
 							 &text);
@@ -320,9 +633,25 @@ static void master_request(void *context)
 		/* the account is served by its mailhost */
 		break;
 	case LOGIN_MASTER_SERVE:
-		/* the socketpair is the session's now */
-		master_conn_free(mc);
+		/* the socketpair is the session's now; the master keeps
+		 * its copy of the session's end when the session may
+		 * hibernate (the stream it will watch then) */
+		if (ls.ctrl[0] < 0) {
+			master_conn_free(mc);
+			break;
+		}
+		io_remove(&mc->io);
+		close(ls.ctrl[1]);
+		mc->ctrl_fd = ls.ctrl[0];
+		ls.ctrl[0] = ls.ctrl[1] = -1;
+		mc->ctrl_io = io_add(loop, mc->ctrl_fd, IO_READ, master_ctrl,
+				     mc);
+		mc->acct = account_new(&rec, ls.user);
 		break;
+	}
+	if (ls.ctrl[0] >= 0) {
+		close(ls.ctrl[0]);
+		close(ls.ctrl[1]);
 	}
 	auth_record_free(&rec);
 }
@@ -413,8 +742,7 @@ login_child(int client_fd, int ipc_fd, bool implicit, const char *ip)
 {
 	const char *error;
 
-	for (struct master_conn *c = conns; c != NULL; c = c->next)
-		close(c->fd);
+	close_master_fds(-1, -1);
 	login_master_drop_listeners(master);
 	if (daemon_drop_privileges(set.master.login_user, NULL, &error) < 0) {
 		log_error("imapd: cannot switch to %s: %s",
@@ -472,6 +800,8 @@ static void accept_conn(struct listen_client *lc, bool implicit,
 	struct master_conn *mc = xcalloc(1, sizeof(*mc));
 	mc->pid = pid;
 	mc->fd = sv[0];
+	mc->ctrl_fd = -1;
+	mc->inotify_fd = -1;
 	mc->lconn = lc->conn;
 	str_copy(mc->remote_ip, lc->remote_ip, sizeof(mc->remote_ip));
 	mc->io = io_add(loop, mc->fd, IO_READ, master_request, mc);
@@ -530,7 +860,7 @@ static int tunnel_main(const char *dir)
 
 	load_settings(false);
 	loop = ioloop_create();
-	run_mail_session(0, 1, dir, user != NULL ? user : "-", NULL);
+	run_mail_session(0, 1, dir, user != NULL ? user : "-", NULL, NULL, 0);
 	ioloop_destroy(&loop);
 	imap_settings_free(&set);
 	return 0;

@@ -22,7 +22,8 @@ imap_libimap_la_SOURCES = \
 	imap/imap-acl.c imap/imap-acl.h imap/cmd-acl.c \
 	imap/imap-shared.c imap/imap-shared.h \
 	imap/imap-sharable.c imap/imap-sharable.h \
-	imap/imap-header-cache.c imap/imap-header-cache.h
+	imap/imap-header-cache.c imap/imap-header-cache.h \
+	imap/imap-hibernate.c imap/imap-hibernate.h
 imap_libimap_la_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
 imap_libimap_la_CFLAGS = $(AM_CFLAGS) $(TLS_CFLAGS) $(ZLIB_CFLAGS)
 
@@ -70,6 +71,11 @@ TESTS += tests/unit/test-imap-header-cache
 tests_unit_test_imap_header_cache_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_unit_test_imap_header_cache_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_imap_header_cache_LDADD = $(IMAP_LIBS) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test-imap-hibernate
+TESTS += tests/unit/test-imap-hibernate
+tests_unit_test_imap_hibernate_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_unit_test_imap_hibernate_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_imap_hibernate_LDADD = $(IMAP_LIBS) $(CMOCKA_LIBS)
 endif
 
 FUZZ_TARGETS += tests/fuzz/fuzz-imap-parser
@@ -119,6 +125,12 @@ tests_fuzz_fuzz_imap_referral_SOURCES = tests/fuzz/fuzz-imap-referral.c
 tests_fuzz_fuzz_imap_referral_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_fuzz_fuzz_imap_referral_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_imap_referral_LDADD = $(IMAP_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz-imap-hibernate
+tests_fuzz_fuzz_imap_hibernate_SOURCES = tests/fuzz/fuzz-imap-hibernate.c
+tests_fuzz_fuzz_imap_hibernate_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_fuzz_fuzz_imap_hibernate_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_imap_hibernate_LDADD = $(IMAP_LIBS)
 
 FUZZ_TARGETS += tests/fuzz/fuzz-imap-header-cache
 tests_fuzz_fuzz_imap_header_cache_SOURCES = \
