@@ -105,4 +105,45 @@ unsigned int imap_sort_want(const struct imap_sort_criterion *crit,
 void imap_sort(struct imap_sort_msg **msgs, size_t count,
 	       const struct imap_sort_criterion *crit, size_t crit_count);
 
+/* ---- keys kept in the folder's index ----
+ *
+ * The header keys of a message are worked out once and kept in the
+ * index (mail_index_sortkey_*(), by UID), so that a SORT or THREAD
+ * after the first reads no header.  A value holds the keys of the
+ * IMAP_SORT_WANT_* header bits it was made for; a SORT that wants more
+ * reads the header again and stores the union.  Use: begin, then for
+ * each message (ascending UIDs) imap_sort_keys_get(); if it answers
+ * false, give the header fields as usual and call imap_sort_keys_add()
+ * before imap_sort_msg_finish(); then end, which stores what was added
+ * in one write transaction. */
+struct mail_index;
+struct imap_sort_keys;
+
+/* Starts using index's keys (a failure to read them is logged and
+ * makes every message read its header).  Never NULL. */
+struct imap_sort_keys *imap_sort_keys_begin(struct mail_index *index);
+/* Fills msg's header keys (msg->want; uid set) from the index: true if
+ * done, false if its header must be read (msg->want may then have been
+ * widened to the keys kept before). */
+bool imap_sort_keys_get(struct imap_sort_keys *keys, struct imap_sort_msg *msg);
+/* After the header fields of msg were given and before
+ * imap_sort_msg_finish(): queues its keys to be stored.  NULL keys is
+ * fine (nothing). */
+void imap_sort_keys_add(struct imap_sort_keys *keys,
+			const struct imap_sort_msg *msg);
+/* Stores the queued keys (a failure is logged) and frees keys; sets
+ * *keys to NULL.  NULL is fine. */
+void imap_sort_keys_end(struct imap_sort_keys **keys);
+
+/* The stored value of msg's header keys (msg->want's header bits, 0:
+ * all), taken before imap_sort_msg_finish().  Caller frees; *len_r its
+ * length. */
+char *imap_sort_keys_encode(const struct imap_sort_msg *msg, size_t *len_r);
+/* Decodes a stored value (len bytes) into msg's NULL keys: 1 if it held
+ * every key msg->want names (they are set), 0 if not (msg untouched), -1
+ * if it is malformed (msg untouched).  *stored_r gets the header bits it
+ * holds (0 when malformed). */
+int imap_sort_keys_decode(struct imap_sort_msg *msg, const void *data,
+			  size_t len, unsigned int *stored_r);
+
 #endif

@@ -1,6 +1,6 @@
 /* test-imap-sort.c: unit tests for the RFC 5256 base subject, the sort
  * keys taken from headers (addresses, display names, dates), the SORT
- * criteria parser and the sort order. */
+ * criteria parser, the sort order, and the keys as kept in the index. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -297,6 +297,176 @@ static void test_sort(void **state)
 		imap_sort_msg_free(&m[i]);
 }
 
+/* The fields of hdr given to m (want set), without finishing. */
+static void give(struct imap_sort_msg *m, unsigned int want, const char *hdr)
+{
+	char *copy = xstrdup(hdr);
+	char *save = NULL;
+
+	memset(m, 0, sizeof(*m));
+	m->want = want;
+	m->uid = 7;
+	for (char *line = strtok_r(copy, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *colon = strchr(line, ':');
+
+		assert_non_null(colon);
+		*colon = '\0';
+		imap_sort_msg_field(m, line, colon + 2, strlen(colon + 2));
+	}
+	free(copy);
+}
+
+static void assert_same_str(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		assert_true(a == b);
+	else
+		assert_string_equal(a, b);
+}
+
+static void assert_same_keys(const struct imap_sort_msg *a,
+			     const struct imap_sort_msg *b)
+{
+	assert_same_str(a->subject, b->subject);
+	assert_int_equal(a->subject_reply, b->subject_reply);
+	assert_same_str(a->from, b->from);
+	assert_same_str(a->display_from, b->display_from);
+	assert_same_str(a->to, b->to);
+	assert_same_str(a->display_to, b->display_to);
+	assert_same_str(a->cc, b->cc);
+	assert_same_str(a->message_id, b->message_id);
+	assert_same_str(a->references, b->references);
+	assert_same_str(a->in_reply_to, b->in_reply_to);
+	assert_int_equal(a->has_date, b->has_date);
+	if (a->has_date)
+		assert_int_equal(a->date, b->date);
+}
+
+static const char *const key_headers[] = {
+	"From: =?UTF-8?Q?Zo=C3=AB?= <zoe@example.com>\n"
+	"To: undisclosed:;, \"Bob B\" <BOB@x.org>\n"
+	"Cc: (comment) carol@x.org\n"
+	"Subject: Re: Test\n"
+	"Date: Tue, 1 Jan 2019 00:00:00 +0100\n"
+	"Message-ID: <a@b>\n"
+	"References: <c@d> <e@f>\n"
+	"In-Reply-To: <e@f>",
+	/* no Date:, an empty Subject:, From: without a mailbox */
+	"Subject: \nFrom: group:;",
+	/* an invalid Date: (the internal date is used), a date before
+	 * 1970 */
+	"Date: not a date\nCc: x@y",
+	"Date: 1 Jan 1960 00:00 +0000\nSubject: old",
+	"",
+};
+
+/* Stored keys read back as the header gave them, for every set of keys
+ * asked; a value lacking keys answers 0 with what it holds. */
+static void test_stored_keys(void **state)
+{
+	static const unsigned int wants[] = {
+		IMAP_SORT_WANT_DATE, IMAP_SORT_WANT_SUBJECT,
+		IMAP_SORT_WANT_FROM | IMAP_SORT_WANT_TO, IMAP_SORT_WANT_CC,
+		IMAP_SORT_WANT_THREAD, 0,
+	};
+
+	(void)state;
+	for (size_t h = 0; h < N_ELEMENTS(key_headers); h++) {
+		for (size_t w = 0; w < N_ELEMENTS(wants); w++) {
+			struct imap_sort_msg a, b;
+			unsigned int stored;
+			size_t len;
+			char *v;
+
+			give(&a, wants[w], key_headers[h]);
+			v = imap_sort_keys_encode(&a, &len);
+			memset(&b, 0, sizeof(b));
+			b.want = wants[w];
+			assert_int_equal(imap_sort_keys_decode(&b, v, len,
+							       &stored),
+					 1);
+			assert_int_equal(stored, wants[w] == 0 ?
+							 IMAP_SORT_WANT_HEADER :
+							 wants[w]);
+			assert_same_keys(&a, &b);
+			imap_sort_msg_finish(&a);
+			imap_sort_msg_finish(&b);
+			assert_same_keys(&a, &b);
+			imap_sort_msg_free(&b);
+			/* asking more than it holds */
+			memset(&b, 0, sizeof(b));
+			b.want = IMAP_SORT_WANT_HEADER;
+			assert_int_equal(imap_sort_keys_decode(&b, v, len,
+							       &stored),
+					 wants[w] == 0 ? 1 : 0);
+			if (wants[w] != 0) {
+				assert_null(b.subject);
+				assert_false(b.has_date);
+			}
+			imap_sort_msg_free(&b);
+			imap_sort_msg_free(&a);
+			free(v);
+		}
+	}
+}
+
+/* Malformed values (cut at every byte, every byte changed) answer -1 or
+ * a consistent decode, never a crash or a half-filled message. */
+static void test_stored_keys_malformed(void **state)
+{
+	struct imap_sort_msg a, b;
+	unsigned int stored;
+	size_t len;
+	char *v;
+
+	(void)state;
+	give(&a, 0, key_headers[0]);
+	v = imap_sort_keys_encode(&a, &len);
+	for (size_t cut = 0; cut < len; cut++) {
+		memset(&b, 0, sizeof(b));
+		b.want = IMAP_SORT_WANT_DATE;
+		assert_int_equal(imap_sort_keys_decode(&b, v, cut, &stored),
+				 -1);
+		assert_int_equal(stored, 0);
+		assert_false(b.has_date);
+	}
+	for (size_t i = 0; i < len; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			char *c = xmemdup(v, len);
+			int ret;
+
+			c[i] = (char)(c[i] ^ (1 << bit));
+			memset(&b, 0, sizeof(b));
+			b.want = IMAP_SORT_WANT_THREAD;
+			ret = imap_sort_keys_decode(&b, c, len, &stored);
+			assert_true(ret >= -1 && ret <= 1);
+			if (ret <= 0) {
+				assert_null(b.subject);
+				assert_null(b.message_id);
+			}
+			imap_sort_msg_free(&b);
+			free(c);
+		}
+	}
+	/* trailing garbage */
+	char *longer = xmalloc(len + 1);
+	memcpy(longer, v, len);
+	longer[len] = 'x';
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(imap_sort_keys_decode(&b, longer, len + 1, &stored),
+			 -1);
+	free(longer);
+	free(v);
+	imap_sort_msg_free(&a);
+	/* a key session without an index does nothing */
+	memset(&b, 0, sizeof(b));
+	assert_false(imap_sort_keys_get(NULL, &b));
+	imap_sort_keys_add(NULL, &b);
+	struct imap_sort_keys *none = NULL;
+	imap_sort_keys_end(&none);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +476,8 @@ int main(void)
 		cmocka_unit_test(test_criteria),
 		cmocka_unit_test(test_want),
 		cmocka_unit_test(test_sort),
+		cmocka_unit_test(test_stored_keys),
+		cmocka_unit_test(test_stored_keys_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
