@@ -734,12 +734,57 @@ static size_t body_scan(struct mime_parser *p, const char *d, size_t size,
 	return pos;
 }
 
-static size_t header_scan(struct mime_parser *p, const char *d, size_t size)
+/* A boundary line inside a part's header ends the part there (as in
+ * Courier: "--b" right after "--b" is an empty part).  Returns 1 when
+ * d[0..size) starts with one (it is then handled), 0 when it does not,
+ * -1 when more bytes are needed to know (p->undecided is set). */
+static int header_boundary(struct mime_parser *p, const char *d, size_t size,
+			   bool final)
+{
+	size_t n = size < p->need ? size : p->need;
+	const char *lf = memchr(d, '\n', n);
+	size_t len = lf != NULL ? (size_t)(lf - d) : n;
+	bool closing = false;
+	int idx;
+
+	if (lf == NULL && n < p->need && !final) {
+		p->undecided = true;
+		return -1;
+	}
+	if (len > 0 && lf != NULL && d[len - 1] == '\r')
+		len--;
+	idx = boundary_match(p, d, len, &closing);
+	if (idx < 0)
+		return 0;
+	if (!boundary_found(p, (unsigned int)idx, closing))
+		return 0;	/* part limit: the line is header */
+	p->state = STATE_BODY;
+	return 1;
+}
+
+static size_t header_scan(struct mime_parser *p, const char *d, size_t size,
+			  bool final)
 {
 	uint64_t lines_before = rfc822_header_parser_get_lines(p->hp);
 	size_t consumed;
-	int ret = rfc822_header_parser_feed(p->hp, d, size, &consumed,
-					    header_field, p);
+	int ret;
+
+	if (p->stack_len > 0) {
+		/* Boundaries are looked for at each line start, so the
+		 * header parser gets one line at a time. */
+		const char *lf;
+
+		if (p->at_line_start && d[0] == '-') {
+			ret = header_boundary(p, d, size, final);
+			if (ret != 0)
+				return 0;
+		}
+		lf = memchr(d, '\n', size);
+		if (lf != NULL)
+			size = (size_t)(lf - d) + 1;
+	}
+	ret = rfc822_header_parser_feed(p->hp, d, size, &consumed,
+					header_field, p);
 
 	p->offset += consumed;
 	p->lines += rfc822_header_parser_get_lines(p->hp) - lines_before;
@@ -764,7 +809,7 @@ static size_t scan(struct mime_parser *p, const char *d, size_t size,
 		   bool final)
 {
 	if (p->state == STATE_HEADER)
-		return header_scan(p, d, size);
+		return header_scan(p, d, size, final);
 	return body_scan(p, d, size, final);
 }
 

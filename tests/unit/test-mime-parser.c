@@ -524,6 +524,55 @@ static void test_boundary_prefix(void **state)
 	mime_part_free(&r);
 }
 
+/* A boundary line inside a part's header ends the part (Courier's
+ * reformime: "--b" right after "--b" is an empty part, and a header cut
+ * by a boundary has an empty body), however the input is split. */
+static void test_boundary_in_header(void **state)
+{
+	const char *msg = "MIME-Version: 1.0\r\n"
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\n--b\r\nContent-Type: text/html\r\nX: y\r\n"
+		"--b\r\nContent-Type: message/rfc822\r\n\r\n"
+		"From: a@b\r\nTo: c\r\n"
+		"--b--x\r\nepilogue\r\n";
+	size_t len = strlen(msg);
+	struct mime_part *whole = mime_parse_buffer(msg, len, NULL), *c;
+
+	assert_int_equal(whole->child_count, 3);
+	c = whole->children;
+	assert_true(mime_part_is_type(c, "text", "plain"));
+	assert_int_equal(c->header_size, 0);
+	assert_int_equal(c->body_size, 0);
+	c = c->next;
+	assert_true(mime_part_is_type(c, "text", "html"));
+	assert_int_equal(c->body_size, 0);
+	assert_true((c->flags & MIME_PART_FLAG_NO_HEADER_END) != 0);
+	c = c->next;
+	assert_true(mime_part_is_type(c, "message", "rfc822"));
+	assert_non_null(mime_part_message(c));
+	assert_true((mime_part_message(c)->flags &
+		     MIME_PART_FLAG_NO_HEADER_END) != 0);
+	assert_int_equal(c->end_offset, strstr(msg, "\r\n--b--") - msg);
+	assert_true((whole->flags & MIME_PART_FLAG_UNTERMINATED) == 0);
+	for (size_t split = 0; split <= len; split++) {
+		for (size_t step = 1; step <= 2; step++) {
+			struct bodies b;
+			struct mime_part *root;
+
+			str_init(&b.raw, 64);
+			str_init(&b.decoded, 64);
+			root = parse_split(msg, len, split,
+					   step == 2 ? len : step, &b);
+			assert_true(same_tree(whole, root));
+			assert_string_equal(str_c(&b.raw), "|||");
+			mime_part_free(&root);
+			str_free(&b.raw);
+			str_free(&b.decoded);
+		}
+	}
+	mime_part_free(&whole);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_rfc2231_in_tree),
 		cmocka_unit_test(test_type_text),
 		cmocka_unit_test(test_boundary_prefix),
+		cmocka_unit_test(test_boundary_in_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
