@@ -532,13 +532,119 @@ unsigned int imap_sort_want(const struct imap_sort_criterion *crit,
 	return want;
 }
 
+/* One message in a sort by a single numeric key: the key made unsigned
+ * in the order wanted, then the sequence number. */
+struct num_item {
+	uint64_t key;
+	uint32_t seq;
+	uint32_t idx;
+};
+
+static int num_item_cmp(const void *pa, const void *pb)
+{
+	const struct num_item *a = pa, *b = pb;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq ? 1 : 0;
+}
+
+/* Sorts items by key, stably: an LSD radix sort by bytes, skipping the
+ * bytes every key shares (dates of one folder share their top bytes). */
+static void num_radix_sort(struct num_item *items, size_t count)
+{
+	struct num_item *tmp = xreallocarray(NULL, count, sizeof(*tmp));
+	struct num_item *src = items, *dst = tmp;
+	size_t (*hist)[256] = xcalloc(8, sizeof(*hist));
+
+	for (size_t i = 0; i < count; i++) {
+		uint64_t k = items[i].key;
+
+		for (int b = 0; b < 8; b++)
+			hist[b][(k >> (8 * b)) & 0xff]++;
+	}
+	for (int b = 0; b < 8; b++) {
+		size_t pos[256], sum = 0;
+		unsigned int shift = 8 * (unsigned int)b;
+
+		if (hist[b][(src[0].key >> shift) & 0xff] == count)
+			continue; /* all the same byte */
+		for (int v = 0; v < 256; v++) {
+			pos[v] = sum;
+			sum += hist[b][v];
+		}
+		for (size_t i = 0; i < count; i++)
+			dst[pos[(src[i].key >> shift) & 0xff]++] = src[i];
+		struct num_item *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != items)
+		memcpy(items, src, count * sizeof(*items));
+	free(hist);
+	free(tmp);
+}
+
+/* The single numeric criterion's sort; false if crit is not one. */
+static bool sort_numeric(struct imap_sort_msg **msgs, size_t count,
+			 const struct imap_sort_criterion *crit,
+			 size_t crit_count)
+{
+	if (crit_count != 1 || (crit[0].key != IMAP_SORT_DATE &&
+				crit[0].key != IMAP_SORT_ARRIVAL &&
+				crit[0].key != IMAP_SORT_SIZE))
+		return false;
+
+	struct num_item *items = xreallocarray(NULL, count, sizeof(*items));
+	struct imap_sort_msg **copy = xreallocarray(NULL, count,
+						    sizeof(*copy));
+	bool seq_order = true;
+
+	for (size_t i = 0; i < count; i++) {
+		const struct imap_sort_msg *m = msgs[i];
+		uint64_t k;
+
+		switch (crit[0].key) {
+		case IMAP_SORT_DATE:
+			k = (uint64_t)m->date ^ (1ULL << 63);
+			break;
+		case IMAP_SORT_ARRIVAL:
+			k = (uint64_t)m->arrival ^ (1ULL << 63);
+			break;
+		default:
+			k = m->size;
+			break;
+		}
+		items[i].key = crit[0].reverse ? ~k : k;
+		items[i].seq = m->seq;
+		items[i].idx = (uint32_t)i;
+		if (i > 0 && m->seq <= msgs[i - 1]->seq)
+			seq_order = false;
+	}
+	/* the radix sort is stable: in sequence order already, ties stay
+	 * in sequence order */
+	if (seq_order && count <= UINT32_MAX)
+		num_radix_sort(items, count);
+	else
+		qsort(items, count, sizeof(*items), num_item_cmp);
+	memcpy(copy, msgs, count * sizeof(*copy));
+	for (size_t i = 0; i < count; i++)
+		msgs[i] = copy[items[i].idx];
+	free(copy);
+	free(items);
+	return true;
+}
+
 void imap_sort(struct imap_sort_msg **msgs, size_t count,
 	       const struct imap_sort_criterion *crit, size_t crit_count)
 {
 	struct sort_ctx ctx = { .crit = crit, .count = crit_count };
 
-	if (count > 1)
-		qsort_r(msgs, count, sizeof(*msgs), sort_cmp, &ctx);
+	if (count <= 1)
+		return;
+	if (count <= UINT32_MAX && sort_numeric(msgs, count, crit, crit_count))
+		return;
+	qsort_r(msgs, count, sizeof(*msgs), sort_cmp, &ctx);
 }
 
 /* ---- the keys kept in the index (mail_index_sortkey_*) ---- */

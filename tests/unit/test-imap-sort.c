@@ -467,6 +467,63 @@ static void test_stored_keys_malformed(void **state)
 	imap_sort_keys_end(&none);
 }
 
+/* A sort by one numeric key (radix sorted when in sequence order, else
+ * compared) gives the order of the generic comparison: the key, ties by
+ * sequence number; negative dates and REVERSE too. */
+static void test_sort_numeric(void **state)
+{
+	enum { N = 2000 };
+	struct imap_sort_msg *m = xcalloc(N, sizeof(*m));
+	struct imap_sort_msg *a[N], *b[N];
+	static const enum imap_sort_key keys[] = {
+		IMAP_SORT_DATE, IMAP_SORT_ARRIVAL, IMAP_SORT_SIZE,
+	};
+	unsigned int seed = 12345;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		m[i].seq = (uint32_t)i + 1;
+		/* few distinct values: many ties; some before 1970 */
+		m[i].date = (int64_t)(seed % 97) * 86400 - 40 * 86400 +
+			    1600000000 * (int64_t)((seed >> 8) % 2);
+		m[i].arrival = (int64_t)((seed >> 4) % 13) - 6;
+		m[i].size = (seed >> 12) % 5 == 0 ? UINT64_MAX - (seed % 3) :
+						    (seed >> 12) % 31;
+		m[i].has_date = true;
+		imap_sort_msg_finish(&m[i]);
+	}
+	for (int shuffled = 0; shuffled < 2; shuffled++) {
+		for (size_t k = 0; k < N_ELEMENTS(keys); k++) {
+			for (int rev = 0; rev < 2; rev++) {
+				struct imap_sort_criterion one[1] = {
+					{ keys[k], rev != 0 },
+				};
+				/* the generic path: a second criterion that
+				 * ties everything (seq stays the last word) */
+				struct imap_sort_criterion two[2] = {
+					{ keys[k], rev != 0 },
+					{ IMAP_SORT_SUBJECT, false },
+				};
+
+				for (int i = 0; i < N; i++) {
+					int j = shuffled ? (i * 7919) % N : i;
+
+					a[i] = b[i] = &m[j];
+				}
+				imap_sort(a, N, one, 1);
+				imap_sort(b, N, two, 2);
+				for (int i = 0; i < N; i++)
+					assert_int_equal(a[i]->seq,
+							 b[i]->seq);
+			}
+		}
+	}
+	for (int i = 0; i < N; i++)
+		imap_sort_msg_free(&m[i]);
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_criteria),
 		cmocka_unit_test(test_want),
 		cmocka_unit_test(test_sort),
+		cmocka_unit_test(test_sort_numeric),
 		cmocka_unit_test(test_stored_keys),
 		cmocka_unit_test(test_stored_keys_malformed),
 	};
