@@ -96,6 +96,112 @@ static int collect_cb(const struct mail_index_record *rec, void *context)
 	return 0;
 }
 
+/* The pass of a program that reads only what a record's fixed part has
+ * (flags, keywords, UID, sequence number, MODSEQ, \Recent, $):
+ * evaluated as the records go by, read in place
+ * (MAIL_INDEX_READ_FLAGS_ONLY), only the matches kept. */
+struct light_ctx {
+	struct collect_ctx c;
+	const struct imap_search_program *prog;
+	const struct imap_search_env *env;
+};
+
+static int light_cb(const struct mail_index_record *rec, void *context)
+{
+	struct light_ctx *lc = context;
+	struct collect_ctx *ctx = &lc->c;
+	const struct imap_mailbox *mbox = ctx->mbox;
+	struct msg_rec *m;
+	uint32_t seq;
+
+	while (ctx->next < mbox->count && mbox->uids[ctx->next] < rec->uid)
+		ctx->next++;
+	if (ctx->next == mbox->count || mbox->uids[ctx->next] != rec->uid)
+		return 0;	/* not in the view (yet) */
+	seq = (uint32_t)++ctx->next;
+
+	struct imap_search_msg sm = {
+		.seq = seq,
+		.uid = rec->uid,
+		.flags = rec->flags,
+		.recent = mbox->recent_count > 0 &&
+			  imap_mailbox_is_recent(mbox, rec->uid),
+		.modseq = rec->modseq,
+		.keywords = rec->keywords,
+		.keyword_count = rec->keyword_count,
+	};
+	if (imap_search_eval(lc->prog, lc->env, &sm, NULL) != 1)
+		return 0;
+	if (ctx->count == ctx->size) {
+		ctx->size = ctx->size == 0 ? 256 : ctx->size * 2;
+		ctx->recs = xreallocarray(ctx->recs, ctx->size,
+					  sizeof(*ctx->recs));
+	}
+	m = &ctx->recs[ctx->count++];
+	memset(m, 0, sizeof(*m));
+	m->seq = seq;
+	m->uid = rec->uid;
+	m->flags = rec->flags;
+	m->has_vsize = rec->has_vsize;
+	m->vsize = rec->vsize;
+	m->modseq = rec->modseq;
+	m->internal_date = rec->internal_date;
+	m->has_date = rec->has_internal_date;
+	return 0;
+}
+
+/* The UIDs a program can match lie in [*first_r, *last_r]: narrowed by
+ * the sequence and UID sets ANDed at its top (sets bound already). */
+static void program_uid_bounds(const struct imap_search_program *prog,
+			       const struct imap_mailbox *mbox,
+			       uint32_t *first_r, uint32_t *last_r)
+{
+	uint32_t first = 1, last = UINT32_MAX;
+
+	for (const struct imap_search_key *k = prog->root->child; k != NULL;
+	     k = k->next) {
+		const struct imap_seqset *set = &k->set;
+		uint32_t lo, hi;
+
+		if ((k->type != IMAP_SEARCH_SEQSET &&
+		     k->type != IMAP_SEARCH_UIDSET) ||
+		    !set->normalized)
+			continue;
+		if (set->count == 0) {
+			first = 1;
+			last = 0;
+			break;
+		}
+		lo = set->ranges[0].lo;
+		hi = set->ranges[set->count - 1].hi;
+		if (k->type == IMAP_SEARCH_SEQSET) {
+			/* sequence numbers of the view to its UIDs */
+			if (mbox->count == 0 || lo > mbox->count) {
+				first = 1;
+				last = 0;
+				break;
+			}
+			if (hi > mbox->count)
+				hi = (uint32_t)mbox->count;
+			lo = mbox->uids[lo - 1];
+			hi = mbox->uids[hi - 1];
+		}
+		if (lo > first)
+			first = lo;
+		if (hi < last)
+			last = hi;
+	}
+	*first_r = first;
+	*last_r = last;
+}
+
+/* True when prog is decided by each record's fixed part alone (no size,
+ * date, header or body). */
+static bool program_is_light(const struct imap_search_program *prog)
+{
+	return (prog->need & ~(unsigned)IMAP_SEARCH_NEED_SAVED) == 0;
+}
+
 static void recs_free(struct msg_rec *recs, size_t count)
 {
 	for (size_t i = 0; i < count; i++)
@@ -169,6 +275,207 @@ static void used_field_cb(const char *name, const char *value,
 		imap_search_loader_field(name, value, value_len, uf->loader);
 }
 
+static void search_env_init(struct imap_client *client,
+			    struct imap_search_program *prog,
+			    struct imap_search_env *env)
+{
+	const struct imap_mailbox *mbox = client->mbox;
+
+	memset(env, 0, sizeof(*env));
+	env->msg_count = (uint32_t)mbox->count;
+	env->max_uid = mbox->count > 0 ? mbox->uids[mbox->count - 1] : 0;
+	env->now = (int64_t)time(NULL);
+	imap_search_saved_uids(client, &env->saved, &env->saved_count);
+	imap_search_bind_sets(prog, env->msg_count, env->max_uid);
+	/* a MODSEQ search key enables CONDSTORE (RFC 7162 3.1) */
+	if (prog->has_modseq)
+		client->condstore = true;
+}
+
+/* run_search() of a light program (program_is_light()): one pass that
+ * reads the records in place, over the UIDs the program's top-level
+ * sets allow. */
+static int run_light(struct imap_client *client,
+		     struct imap_search_program *prog, bool need_size,
+		     struct msg_rec **recs_r, size_t *count_r,
+		     const char **error_r)
+{
+	struct imap_mailbox *mbox = client->mbox;
+	struct imap_search_env env;
+	struct light_ctx lc = {
+		.c = { .mbox = mbox },
+		.prog = prog,
+		.env = &env,
+	};
+	uint32_t first, last;
+
+	search_env_init(client, prog, &env);
+	program_uid_bounds(prog, mbox, &first, &last);
+	/* the view's first UID at or above first */
+	size_t lo = 0, hi = mbox->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mbox->uids[mid] < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	lc.c.next = lo;
+	if (first <= last && mbox->count > 0 &&
+	    mail_index_iterate_flags(mbox->index, first, last,
+				     MAIL_INDEX_READ_FLAGS_ONLY, light_cb,
+				     &lc, error_r) < 0) {
+		free(lc.c.recs);
+		return -1;
+	}
+	if (need_size && fill_vsizes(mbox->index, lc.c.recs, lc.c.count,
+				     error_r) < 0) {
+		free(lc.c.recs);
+		return -1;
+	}
+	*recs_r = lc.c.recs;
+	*count_r = lc.c.count;
+	return 0;
+}
+
+/* True when a KEYWORD or UNKEYWORD key is in the tree of key. */
+static bool keys_have_keyword(const struct imap_search_key *key,
+			      unsigned int depth)
+{
+	for (; key != NULL; key = key->next) {
+		if (key->type == IMAP_SEARCH_KEYWORD)
+			return true;
+		/* the parser bounds the depth; this guards the recursion */
+		if (key->child != NULL &&
+		    (depth >= 1000 || keys_have_keyword(key->child, depth + 1)))
+			return true;
+	}
+	return false;
+}
+
+/* A program that is an AND of system flag tests (UNSEEN, DELETED
+ * UNANSWERED, ALL...) as two masks: the flags that must be set and
+ * those that must be clear.  Returns false for any other program. */
+static bool flag_masks(const struct imap_search_key *key, uint8_t *set,
+		       uint8_t *clear, unsigned int depth)
+{
+	for (; key != NULL; key = key->next) {
+		switch (key->type) {
+		case IMAP_SEARCH_ALL:
+			break;
+		case IMAP_SEARCH_FLAG:
+			*set |= key->flag;
+			break;
+		case IMAP_SEARCH_NOT:
+			if (key->child->type != IMAP_SEARCH_FLAG)
+				return false;
+			*clear |= key->child->flag;
+			break;
+		case IMAP_SEARCH_AND:
+			if (depth >= 1000 ||
+			    !flag_masks(key->child, set, clear, depth + 1))
+				return false;
+			break;
+		default:
+			return false;
+		}
+	}
+	return true;
+}
+
+static struct msg_rec *table_match(struct collect_ctx *ctx, uint32_t seq,
+				   uint32_t uid, uint8_t flags)
+{
+	struct msg_rec *m;
+
+	if (ctx->count == ctx->size) {
+		ctx->size = ctx->size == 0 ? 256 : ctx->size * 2;
+		ctx->recs = xreallocarray(ctx->recs, ctx->size,
+					  sizeof(*ctx->recs));
+	}
+	m = &ctx->recs[ctx->count++];
+	memset(m, 0, sizeof(*m));
+	m->seq = seq;
+	m->uid = uid;
+	m->flags = flags;
+	return m;
+}
+
+/* run_search() of a light program without MODSEQ, size or date from
+ * the index's flags table (mail_index_get_flags_table(): kept up to
+ * date from the changes since the last SEARCH, no pass over the
+ * records).  Returns 1 when done, 0 when the table cannot answer (a
+ * keyword id it does not keep), -1 on error. */
+static int run_table(struct imap_client *client,
+		     struct imap_search_program *prog,
+		     struct msg_rec **recs_r, size_t *count_r,
+		     const char **error_r)
+{
+	struct imap_mailbox *mbox = client->mbox;
+	struct mail_index_flags_table t;
+	struct imap_search_env env;
+	struct collect_ctx ctx = { .mbox = mbox };
+	uint32_t first, last, kw_ids[64];
+	uint8_t set = 0, clear = 0;
+
+	if (mail_index_get_flags_table(mbox->index, &t, error_r) < 0)
+		return -1;
+	if (!t.keywords_complete && keys_have_keyword(prog->root, 0))
+		return 0;
+	search_env_init(client, prog, &env);
+	program_uid_bounds(prog, mbox, &first, &last);
+	bool masks = flag_masks(prog->root, &set, &clear, 0);
+	size_t i = 0, j = 0;
+	/* the view's first UID at or above first */
+	size_t lo = 0, hi = mbox->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mbox->uids[mid] < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	i = lo;
+	if (masks && (set & clear) != 0)
+		i = mbox->count;	/* "SEEN UNSEEN": nothing */
+	for (; i < mbox->count && j < t.count; i++) {
+		uint32_t uid = mbox->uids[i];
+
+		if (uid > last)
+			break;
+		while (j < t.count && t.uids[j] < uid)
+			j++;
+		if (j == t.count || t.uids[j] != uid)
+			continue;	/* expunged: not in the index */
+		uint8_t f = t.flags[j];
+		if (masks) {
+			if ((f & set) == set && (f & clear) == 0)
+				table_match(&ctx, (uint32_t)(i + 1), uid, f);
+			continue;
+		}
+		uint64_t kw = t.keywords != NULL ? t.keywords[j] : 0;
+		size_t nkw = 0;
+		for (; kw != 0; kw &= kw - 1)
+			kw_ids[nkw++] = (uint32_t)__builtin_ctzll(kw);
+		struct imap_search_msg m = {
+			.seq = (uint32_t)(i + 1),
+			.uid = uid,
+			.flags = f,
+			.recent = mbox->recent_count > 0 &&
+				  imap_mailbox_is_recent(mbox, uid),
+			.keywords = kw_ids,
+			.keyword_count = nkw,
+		};
+		if (imap_search_eval(prog, &env, &m, NULL) == 1)
+			table_match(&ctx, m.seq, uid, f);
+	}
+	*recs_r = ctx.recs;
+	*count_r = ctx.count;
+	return 1;
+}
+
 /* Runs prog over the view: *recs_r gets the matching messages in
  * sequence order (caller frees with recs_free()); their RFC822.SIZE is
  * known when need_size or prog needs it, their internal date when
@@ -187,6 +494,16 @@ static int run_search(struct imap_client *client,
 	*recs_r = NULL;
 	*count_r = 0;
 	imap_search_bind_keywords(prog, keyword_lookup, mbox->index);
+	if (program_is_light(prog) && !need_date && !need_size &&
+	    !prog->has_modseq) {
+		int ret = run_table(client, prog, recs_r, count_r, error_r);
+
+		if (ret != 0)
+			return ret < 0 ? -1 : 0;
+	}
+	if (program_is_light(prog) && !need_date)
+		return run_light(client, prog, need_size, recs_r, count_r,
+				 error_r);
 	unsigned read_flags = need_date ||
 				      (prog->need & IMAP_SEARCH_NEED_DATE) != 0 ?
 				      0 : MAIL_INDEX_READ_NO_DATE;
@@ -197,18 +514,10 @@ static int run_search(struct imap_client *client,
 		recs_free(ctx.recs, ctx.count);
 		return -1;
 	}
-	struct imap_search_env env = {
-		.msg_count = (uint32_t)mbox->count,
-		.max_uid = mbox->count > 0 ? mbox->uids[mbox->count - 1] : 0,
-		.now = (int64_t)time(NULL),
-	};
-	imap_search_saved_uids(client, &env.saved, &env.saved_count);
-	imap_search_bind_sets(prog, env.msg_count, env.max_uid);
+	struct imap_search_env env;
+	search_env_init(client, prog, &env);
 	bool from_cache = imap_search_program_fields_within(
 		prog, imap_header_cache_wanted);
-	/* a MODSEQ search key enables CONDSTORE (RFC 7162 3.1) */
-	if (prog->has_modseq)
-		client->condstore = true;
 	for (size_t i = 0; i < ctx.count; i++) {
 		struct msg_rec *r = &ctx.recs[i];
 		struct imap_search_msg m = {
@@ -309,6 +618,34 @@ parse_program(struct imap_cmd *cmd, const struct imap_arg *args, size_t count,
 	}
 	imap_cmd_bad(cmd, "%s", error);
 	return NULL;
+}
+
+/* Appends " n" for each of nums[0..count) (the SEARCH and SORT
+ * responses: tens of thousands of numbers, without a printf each). */
+static void append_numbers(struct str *out, const uint32_t *nums,
+			   size_t count)
+{
+	char buf[4096];
+	size_t len = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		char digits[10];
+		size_t n = 0;
+		uint32_t v = nums[i];
+
+		do {
+			digits[n++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v != 0);
+		if (len + n + 1 > sizeof(buf)) {
+			str_append_n(out, buf, len);
+			len = 0;
+		}
+		buf[len++] = ' ';
+		while (n > 0)
+			buf[len++] = digits[--n];
+	}
+	str_append_n(out, buf, len);
 }
 
 /* Appends numbers (ascending) as a sequence set "1:3,5". */
@@ -522,8 +859,7 @@ void cmd_search(struct imap_cmd *cmd)
 	str_init(&s, 64 + count * 6);
 	if (!esearch) {
 		str_append(&s, "* SEARCH");
-		for (size_t i = 0; i < count; i++)
-			str_printfa(&s, " %u", nums[i]);
+		append_numbers(&s, nums, count);
 		if (prog->has_modseq && count > 0)
 			str_printfa(&s, " (MODSEQ %llu)",
 				    (unsigned long long)max_modseq(recs,
