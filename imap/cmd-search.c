@@ -910,15 +910,22 @@ static int record_date(struct imap_client *client, struct msg_rec *r,
 	return 0;
 }
 
-/* Reads the header fields of m that m->want names, from the index cache
- * or else from the file.  Returns 0 or -1. */
-static int sort_msg_header(struct imap_client *client, struct imap_sort_msg *m,
+/* Reads the header fields of m that m->want names, from the index's
+ * sort keys, else its cache, else the file (the keys worked out from a
+ * header are kept in the index: imap_sort_keys_add()).  Returns 0 or
+ * -1. */
+static int sort_msg_header(struct imap_client *client,
+			   struct imap_sort_keys *keys, struct imap_sort_msg *m,
 			   const char **error_r)
 {
 	int fd, ret;
 
+	if (imap_sort_keys_get(keys, m))
+		return 0;
 	ret = imap_mailbox_header_fields(client->mbox, m->uid, sort_field_cb,
 					 m, error_r);
+	if (ret == 1)
+		imap_sort_keys_add(keys, m);
 	if (ret != 2)
 		return ret < 0 ? -1 : 0; /* done: the fields came cached */
 	ret = mail_index_open_message(client->mbox->index, m->uid, &fd,
@@ -927,6 +934,8 @@ static int sort_msg_header(struct imap_client *client, struct imap_sort_msg *m,
 		return ret;
 	ret = imap_search_read_header(fd, sort_field_cb, m, error_r);
 	close(fd);
+	if (ret >= 0)
+		imap_sort_keys_add(keys, m);
 	return ret < 0 ? -1 : 0;
 }
 
@@ -940,6 +949,9 @@ static int sort_msgs(struct imap_client *client, struct msg_rec *recs,
 {
 	struct imap_sort_msg *msgs = xcalloc(count > 0 ? count : 1,
 					     sizeof(*msgs));
+	struct imap_sort_keys *keys =
+		(want & IMAP_SORT_WANT_HEADER) != 0 && count > 0 ?
+			imap_sort_keys_begin(client->mbox->index) : NULL;
 
 	for (size_t i = 0; i < count; i++) {
 		struct imap_sort_msg *m = &msgs[i];
@@ -950,7 +962,7 @@ static int sort_msgs(struct imap_client *client, struct msg_rec *recs,
 		m->uid = recs[i].uid;
 		m->size = recs[i].vsize;
 		if (m->want != 0)
-			ret = sort_msg_header(client, m, error_r);
+			ret = sort_msg_header(client, keys, m, error_r);
 		if (ret == 0 && ((want & IMAP_SORT_WANT_ARRIVAL) != 0 ||
 				 ((want & IMAP_SORT_WANT_DATE) != 0 &&
 				  !m->has_date)))
@@ -959,11 +971,13 @@ static int sort_msgs(struct imap_client *client, struct msg_rec *recs,
 			for (size_t j = 0; j <= i; j++)
 				imap_sort_msg_free(&msgs[j]);
 			free(msgs);
+			imap_sort_keys_end(&keys);
 			return -1;
 		}
 		m->arrival = recs[i].internal_date;
 		imap_sort_msg_finish(m);
 	}
+	imap_sort_keys_end(&keys);
 	*msgs_r = msgs;
 	return 0;
 }
