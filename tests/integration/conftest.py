@@ -93,6 +93,18 @@ def suite_build():
                       os.path.abspath(prefix) if prefix else None)
 
 
+def wait_for(cond, timeout=30, what="condition"):
+    """Polls cond() every 50 ms until it returns a true value, which it
+    returns; fails the test after timeout seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    pytest.fail("timed out waiting for %s" % what, pytrace=False)
+
+
 @pytest.fixture
 def imapd(suite_build):
     """Our imapd (tests run it as `imapd DIR`, pre-authenticated)."""

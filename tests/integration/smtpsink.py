@@ -1,22 +1,9 @@
 """smtpsink.py: a scripted SMTP server for the tests of outbound delivery
-(test_esmtp_out.py, test_esmtp_verp.py), and wait_for()."""
+(test_esmtp_out.py, test_esmtp_verp.py, test_privileges.py)."""
 
 import re
 import socket
 import threading
-import time
-
-import pytest
-
-
-def wait_for(cond, timeout=30, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    pytest.fail("timed out waiting for %s" % what, pytrace=False)
 
 
 class FakeSmtp:

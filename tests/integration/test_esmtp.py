@@ -17,17 +17,7 @@ import time
 
 import pytest
 
-from conftest import make_instance
-
-
-def wait_for(cond, timeout=20, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    pytest.fail("timed out waiting for %s" % what, pytrace=False)
+from conftest import make_instance, wait_for
 
 
 @pytest.fixture

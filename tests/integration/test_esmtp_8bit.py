@@ -13,24 +13,13 @@ import shutil
 import smtplib
 import subprocess
 import tempfile
-import time
 
 import pytest
 
-from conftest import make_instance
+from conftest import make_instance, wait_for
 
 UTF8_BODY = "Gr\u00fc\u00dfe aus K\u00f6ln, \u65e5\u672c\u8a9e, " \
     "\U0001f600\r\n".encode()
-
-
-def wait_for(cond, timeout=20, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    pytest.fail("timed out waiting for %s" % what, pytrace=False)
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ import threading
 
 import pytest
 
-from conftest import make_instance
-from smtpsink import wait_for
+from conftest import make_instance, wait_for
 
 
 @pytest.fixture

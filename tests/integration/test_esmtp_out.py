@@ -26,8 +26,8 @@ import threading
 import pytest
 
 import servers
-from conftest import make_instance
-from smtpsink import FakeSmtp, wait_for
+from conftest import make_instance, wait_for
+from smtpsink import FakeSmtp
 
 
 RECORDS = [

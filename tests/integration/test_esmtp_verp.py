@@ -17,8 +17,8 @@ import tempfile
 import pytest
 
 import servers
-from conftest import make_instance
-from smtpsink import FakeSmtp, wait_for
+from conftest import make_instance, wait_for
+from smtpsink import FakeSmtp
 
 SINK_ADDRESS = "127.0.0.9"
 

@@ -28,8 +28,8 @@ import dkim
 import pytest
 
 import servers
-from conftest import make_instance
-from smtpsink import FakeSmtp, wait_for
+from conftest import make_instance, wait_for
+from smtpsink import FakeSmtp
 
 pytestmark = pytest.mark.skipif(
     os.getuid() != 0,
