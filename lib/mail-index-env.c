@@ -132,7 +132,9 @@ static int env_open(const char *path, uint64_t map_size,
 	e->pid = getpid();
 	e->refcount = 1;
 	if ((rc = mdb_env_create(&e->env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(e->env, 8)) != 0 ||
+	    /* named databases: the 7 of lib/mail-index-private.h and
+	     * the sort keys', with room for more */
+	    (rc = mdb_env_set_maxdbs(e->env, 16)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(e->env, 1024)) != 0 ||
 	    (rc = mdb_env_set_mapsize(e->env, (size_t)map_size)) != 0) {
 		mail_index_set_mdb_error(error_r, "mdb_env_create", rc);
