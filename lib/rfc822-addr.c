@@ -825,25 +825,32 @@ void rfc822_addr_list_free(struct rfc822_addr_list **list)
 
 /* ---- formatting ---- */
 
-bool rfc822_addr_local_is_dot_atom(const char *local)
+/* Whether s is one or more runs of atext joined by single sep
+ * characters (a dot-atom with '.', words of atoms with ' '). */
+static bool is_atoms_joined_by(const char *s, char sep)
 {
-	bool last_dot = true;
+	bool last_sep = true;
 
-	if (*local == '\0')
+	if (*s == '\0')
 		return false;
-	for (const unsigned char *p = (const unsigned char *)local; *p != '\0';
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
 	     p++) {
-		if (*p == '.') {
-			if (last_dot)
+		if (*p == (unsigned char)sep) {
+			if (last_sep)
 				return false;
-			last_dot = true;
+			last_sep = true;
 		} else if (is_atext(*p)) {
-			last_dot = false;
+			last_sep = false;
 		} else {
 			return false;
 		}
 	}
-	return !last_dot;
+	return !last_sep;
+}
+
+bool rfc822_addr_local_is_dot_atom(const char *local)
+{
+	return is_atoms_joined_by(local, '.');
 }
 
 static int append_quoted(struct str *out, const char *s)
@@ -868,30 +875,9 @@ int rfc822_addr_format_local(struct str *out, const char *local)
 	return append_quoted(out, local);
 }
 
-static bool name_is_atoms(const char *name)
-{
-	bool last_space = true;
-
-	if (*name == '\0')
-		return false;
-	for (const unsigned char *p = (const unsigned char *)name; *p != '\0';
-	     p++) {
-		if (*p == ' ') {
-			if (last_space)
-				return false;
-			last_space = true;
-		} else if (is_atext(*p)) {
-			last_space = false;
-		} else {
-			return false;
-		}
-	}
-	return !last_space;
-}
-
 int rfc822_addr_format_name(struct str *out, const char *name)
 {
-	if (name_is_atoms(name))
+	if (is_atoms_joined_by(name, ' '))
 		return str_append(out, name);
 	return append_quoted(out, name);
 }
