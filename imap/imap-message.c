@@ -211,8 +211,8 @@ void imap_message_header_destroy(struct imap_message_header **hdr)
 /* ---- cached values of the selected folder ---- */
 
 /* First read of a header; a longer header is read on in blocks four
- * times larger, up to READ_MAX_BLOCK. */
-#define HEADER_FIRST_BLOCK 16384
+ * times larger, up to HEADER_MAX_BLOCK. */
+#define HEADER_FIRST_BLOCK 4096
 #define HEADER_MAX_BLOCK (256 * 1024)
 /* Entries of the current message looked for among the queued ones. */
 #define PENDING_LOOKBACK 8

@@ -136,6 +136,41 @@ static void test_from_fd(void **state)
 	assert_memory_equal(a, b, len1);
 	free(a);
 	free(b);
+	/* a header longer than the first blocks read (4 KB, then 16 KB,
+	 * 64 KB): folded To lines, then a Subject past them */
+	{
+		struct str big;
+
+		str_init(&big, 200 * 1024);
+		str_append(&big, "From: a@b\r\n");
+		for (int k = 0; k < 4; k++) {
+			size_t start = str_len(&big);
+
+			str_append(&big, "To: x@y");
+			while (str_len(&big) - start < 30 * 1024)
+				str_append(&big, ",\r\n r@long.example");
+			str_append(&big, "\r\n");
+		}
+		str_append(&big, "X-Other: 1\r\n");
+		for (int i = 0; i < 2000; i++)
+			str_append(&big, "X-Filler: 0123456789012345678\r\n");
+		str_append(&big, "Subject: last\r\n\r\nbody\r\n");
+		assert_int_equal(ftruncate(fd, 0), 0);
+		assert_int_equal(pwrite(fd, str_c(&big), str_len(&big), 0),
+				 (ssize_t)str_len(&big));
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		a = imap_header_cache_from_fd(fd, &len1, &error);
+		b = imap_header_cache_from_message(str_c(&big), str_len(&big),
+						   &len2);
+		assert_non_null(a);
+		assert_true(len1 > 100 * 1024);
+		assert_int_equal(len1, len2);
+		assert_memory_equal(a, b, len1);
+		assert_non_null(memmem(a, len1, "last", 4));
+		free(a);
+		free(b);
+		str_free(&big);
+	}
 	close(fd);
 	unlink(path);
 	/* a read error */
