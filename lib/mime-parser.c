@@ -251,18 +251,11 @@ static void header_field(const struct rfc822_header_field *f, void *context)
 		if (part->type == NULL && part->type_text != NULL)
 			type_from_text(part);
 	} else if (strcasecmp(n, "transfer-encoding") == 0) {
-		char *v = dup_value(f);
-		size_t len = strlen(v);
+		/* The token without comments and spaces, as Courier reads it
+		 * ("8bi\r\n t" is 8bit). */
+		char *v = mime_params_type_text(f->value, f->value_len);
 
-		/* Keep the token: drop comments and spaces. */
-		for (size_t i = 0; i < len; i++) {
-			if (v[i] == ' ' || v[i] == '\t' || v[i] == '(' ||
-			    v[i] == ';') {
-				v[i] = '\0';
-				break;
-			}
-		}
-		replace(&part->encoding, str_lcase(v));
+		replace(&part->encoding, v);	/* NULL: the default */
 	} else if (strcasecmp(n, "disposition") == 0) {
 		char *disp;
 

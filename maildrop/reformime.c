@@ -425,6 +425,11 @@ static void courier_positions(const struct mime_part *part,
 	}
 	if (pos->start_body == pos->start)
 		pos->start_body = pos->end;
+	/* An empty line that both ends the header and is the line end
+	 * before the next boundary: the (empty) body ends where it starts,
+	 * as Courier's. */
+	if (pos->end < pos->start_body)
+		pos->end = pos->start_body;
 }
 
 /* Courier gives multipart children their parent's transfer encoding and
@@ -634,29 +639,30 @@ static const char *part_filename(const struct mime_part *part)
 	return v;
 }
 
-/* A file name safe to create: no directories, no leading dot; "" when
- * the name leaves nothing. */
+/* The file name -x and -X use, as Courier's: every byte but A-Z, a-z,
+ * 0-9, ".", "-" and "_" becomes "_" (so no "/" is left), and only the
+ * last 32 bytes are kept; "" without a name. */
+#define COURIER_FILENAME_MAX 32
 static char *safe_filename(const char *name)
 {
 	struct str s;
+	size_t len;
 
 	str_init(&s, 64);
-	if (name != NULL) {
-		const char *slash = strrchr(name, '/');
+	if (name == NULL)
+		return str_steal(&s);
+	len = strlen(name);
+	if (len > COURIER_FILENAME_MAX)
+		name += len - COURIER_FILENAME_MAX;
+	for (const char *p = name; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
 
-		if (slash != NULL)
-			name = slash + 1;
-		for (const char *p = name; *p != '\0'; p++) {
-			unsigned char c = (unsigned char)*p;
-
-			if (c < 32 || c == 127 || c == '\\')
-				str_append_c(&s, '_');
-			else
-				str_append_c(&s, (char)c);
-		}
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_')
+			str_append_c(&s, (char)c);
+		else
+			str_append_c(&s, '_');
 	}
-	while (str_len(&s) > 0 && s.data[0] == '.')
-		str_delete_head(&s, 1);
 	return str_steal(&s);
 }
 
@@ -762,8 +768,12 @@ static void extract_X(struct mime_part *part, struct message *msg,
 	int fds[2], status;
 	pid_t pid;
 	char *ctype = shown_type(part);
-	const char *fname = part_filename(part);
+	char *fname = safe_filename(part_filename(part));
 
+	if (fname[0] == '\0') {
+		free(fname);
+		fname = generated_name();
+	}
 	if (pipe(fds) < 0) {
 		perror("pipe");
 		exit(1);
@@ -779,13 +789,11 @@ static void extract_X(struct mime_part *part, struct message *msg,
 			_exit(127);
 		close(fds[0]);
 		setenv("CONTENT_TYPE", ctype, 1);
-		if (fname != NULL)
-			setenv("FILENAME", fname, 1);
-		else
-			unsetenv("FILENAME");
-		execvp(argv[0], argv);
-		perror(argv[0]);
-		_exit(127);
+		setenv("FILENAME", fname, 1);
+		/* as Courier's: no PATH search */
+		execv(argv[0], argv);
+		perror("exec");
+		_exit(1);
 	}
 	close(fds[0]);
 	signal(SIGPIPE, SIG_IGN);
@@ -794,6 +802,7 @@ static void extract_X(struct mime_part *part, struct message *msg,
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	free(ctype);
+	free(fname);
 	/* as reformime(1) says: a failing program stops the extraction,
 	 * and reformime exits with 20 plus its exit status */
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
