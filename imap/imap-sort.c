@@ -659,27 +659,32 @@ void imap_sort(struct imap_sort_msg **msgs, size_t count,
 #define KEY_FIXED 11
 #define KEY_NULL 0xffff
 
-static void put_str(struct str *out, const char *s)
+/* Appends s; false if it is too long to be kept exactly. */
+static bool put_str(struct str *out, const char *s)
 {
-	size_t len = s != NULL ? strlen(s) : 0;
+	size_t len = s != NULL ? strlen(s) : KEY_NULL;
 	uint8_t l[2];
 
-	if (s == NULL || len >= KEY_NULL)
-		len = KEY_NULL;
+	if (s != NULL && len >= KEY_NULL)
+		return false;
 	l[0] = (uint8_t)len;
 	l[1] = (uint8_t)(len >> 8);
 	str_append_n(out, l, 2);
-	if (len != KEY_NULL)
+	if (s != NULL)
 		str_append_n(out, s, len);
+	return true;
 }
 
-char *imap_sort_keys_encode(const struct imap_sort_msg *msg, size_t *len_r)
+/* Appends the value of msg's keys to out; false (out as it was) if a key
+ * is too long to be kept exactly. */
+static bool keys_encode(const struct imap_sort_msg *msg, struct str *out)
 {
 	unsigned int mask = msg->want == 0 ? IMAP_SORT_WANT_HEADER :
 					     msg->want & IMAP_SORT_WANT_HEADER;
 	uint8_t fixed[KEY_FIXED];
 	uint64_t date = (uint64_t)msg->date;
-	struct str out;
+	size_t start = str_len(out);
+	bool ok = true;
 
 	fixed[0] = KEY_MAGIC;
 	fixed[1] = (uint8_t)mask;
@@ -687,24 +692,35 @@ char *imap_sort_keys_encode(const struct imap_sort_msg *msg, size_t *len_r)
 			     (msg->subject_reply ? KEY_REPLY : 0));
 	for (int i = 0; i < 8; i++)
 		fixed[3 + i] = msg->has_date ? (uint8_t)(date >> (8 * i)) : 0;
-	str_init(&out, 64);
-	str_append_n(&out, fixed, KEY_FIXED);
+	str_append_n(out, fixed, KEY_FIXED);
 	if ((mask & IMAP_SORT_WANT_SUBJECT) != 0)
-		put_str(&out, msg->subject);
-	if ((mask & IMAP_SORT_WANT_FROM) != 0) {
-		put_str(&out, msg->from);
-		put_str(&out, msg->display_from);
-	}
-	if ((mask & IMAP_SORT_WANT_TO) != 0) {
-		put_str(&out, msg->to);
-		put_str(&out, msg->display_to);
-	}
+		ok = put_str(out, msg->subject);
+	if ((mask & IMAP_SORT_WANT_FROM) != 0)
+		ok = put_str(out, msg->from) &&
+		     put_str(out, msg->display_from) && ok;
+	if ((mask & IMAP_SORT_WANT_TO) != 0)
+		ok = put_str(out, msg->to) && put_str(out, msg->display_to) &&
+		     ok;
 	if ((mask & IMAP_SORT_WANT_CC) != 0)
-		put_str(&out, msg->cc);
-	if ((mask & IMAP_SORT_WANT_IDS) != 0) {
-		put_str(&out, msg->message_id);
-		put_str(&out, msg->references);
-		put_str(&out, msg->in_reply_to);
+		ok = put_str(out, msg->cc) && ok;
+	if ((mask & IMAP_SORT_WANT_IDS) != 0)
+		ok = put_str(out, msg->message_id) &&
+		     put_str(out, msg->references) &&
+		     put_str(out, msg->in_reply_to) && ok;
+	if (!ok)
+		str_truncate(out, start);
+	return ok;
+}
+
+char *imap_sort_keys_encode(const struct imap_sort_msg *msg, size_t *len_r)
+{
+	struct str out;
+
+	str_init(&out, 64);
+	if (!keys_encode(msg, &out)) {
+		str_free(&out);
+		*len_r = 0;
+		return NULL;
 	}
 	*len_r = str_len(&out);
 	return str_steal(&out);
@@ -819,8 +835,13 @@ int imap_sort_keys_decode(struct imap_sort_msg *msg, const void *data,
 struct imap_sort_keys {
 	struct mail_index *index;
 	struct mail_index_sortkey_reader *reader;
-	/* the values of the messages whose header was read, to store */
-	struct mail_index_sortkey_entry *put;
+	/* the values of the messages whose header was read, to store: one
+	 * buffer, and each value's UID and end in it */
+	struct str values;
+	struct sort_key_put {
+		uint32_t uid;
+		size_t end;
+	} *put;
 	size_t put_count, put_alloc;
 };
 
@@ -830,6 +851,7 @@ struct imap_sort_keys *imap_sort_keys_begin(struct mail_index *index)
 	const char *error;
 
 	keys->index = index;
+	str_init(&keys->values, 4096);
 	if (mail_index_sortkey_read_begin(index, &keys->reader, &error) < 0)
 		log_warning("SORT: reading the index's sort keys: %s", error);
 	return keys;
@@ -861,45 +883,55 @@ bool imap_sort_keys_get(struct imap_sort_keys *keys, struct imap_sort_msg *msg)
 void imap_sort_keys_add(struct imap_sort_keys *keys,
 			const struct imap_sort_msg *msg)
 {
-	struct mail_index_sortkey_entry *e;
-	size_t len;
-	char *data;
+	size_t start;
 
 	if (keys == NULL)
 		return;
-	data = imap_sort_keys_encode(msg, &len);
-	if (len > MAIL_INDEX_SORTKEY_MAX) {
-		free(data);
+	start = str_len(&keys->values);
+	if (!keys_encode(msg, &keys->values))
+		return;
+	if (str_len(&keys->values) - start > MAIL_INDEX_SORTKEY_MAX) {
+		str_truncate(&keys->values, start);
 		return;
 	}
 	if (keys->put_count == keys->put_alloc) {
-		keys->put_alloc = keys->put_alloc == 0 ? 64 :
+		keys->put_alloc = keys->put_alloc == 0 ? 256 :
 							 keys->put_alloc * 2;
 		keys->put = xreallocarray(keys->put, keys->put_alloc,
 					  sizeof(*keys->put));
 	}
-	e = &keys->put[keys->put_count++];
-	e->uid = msg->uid;
-	e->data = data;
-	e->len = len;
+	keys->put[keys->put_count].uid = msg->uid;
+	keys->put[keys->put_count].end = str_len(&keys->values);
+	keys->put_count++;
 }
 
 void imap_sort_keys_end(struct imap_sort_keys **keysp)
 {
 	struct imap_sort_keys *keys = *keysp;
+	struct mail_index_sortkey_entry *e;
 	const char *error;
+	size_t start = 0;
 
 	if (keys == NULL)
 		return;
 	*keysp = NULL;
 	mail_index_sortkey_read_end(&keys->reader);
-	/* the keys are an optimisation: a failure costs a parse */
-	if (keys->put_count > 0 &&
-	    mail_index_sortkey_put_batch(keys->index, keys->put,
-					 keys->put_count, &error) < 0)
-		log_warning("SORT: storing the index's sort keys: %s", error);
-	for (size_t i = 0; i < keys->put_count; i++)
-		free((void *)keys->put[i].data);
+	if (keys->put_count > 0) {
+		e = xreallocarray(NULL, keys->put_count, sizeof(*e));
+		for (size_t i = 0; i < keys->put_count; i++) {
+			e[i].uid = keys->put[i].uid;
+			e[i].data = str_c(&keys->values) + start;
+			e[i].len = keys->put[i].end - start;
+			start = keys->put[i].end;
+		}
+		/* the keys are an optimisation: a failure costs a parse */
+		if (mail_index_sortkey_put_batch(keys->index, e,
+						 keys->put_count, &error) < 0)
+			log_warning("SORT: storing the index's sort keys: %s",
+				    error);
+		free(e);
+	}
+	str_free(&keys->values);
 	free(keys->put);
 	free(keys);
 }

@@ -137,7 +137,7 @@ void imap_sort_keys_end(struct imap_sort_keys **keys);
 
 /* The stored value of msg's header keys (msg->want's header bits, 0:
  * all), taken before imap_sort_msg_finish().  Caller frees; *len_r its
- * length. */
+ * length.  NULL if a key is too long (64 KiB) to be kept exactly. */
 char *imap_sort_keys_encode(const struct imap_sort_msg *msg, size_t *len_r);
 /* Decodes a stored value (len bytes) into msg's NULL keys: 1 if it held
  * every key msg->want names (they are set), 0 if not (msg untouched), -1

@@ -197,9 +197,9 @@ static int put_fn(struct mail_index *index, MDB_txn *txn,
 		  const char **error_r)
 {
 	struct put_ctx *ctx = context;
-	uint8_t kbuf[4], vbuf[4], last[4];
-	MDB_val key, val, mkey, mval;
-	MDB_cursor *cur = NULL, *mcur = NULL;
+	uint8_t kbuf[4], vbuf[4];
+	MDB_val key, val;
+	MDB_cursor *cur = NULL;
 	MDB_dbi dbi;
 	MDB_stat st;
 	uint32_t uidv = 0, last_uid = 0;
@@ -236,8 +236,7 @@ static int put_fn(struct mail_index *index, MDB_txn *txn,
 		ret = -1;
 		goto out;
 	}
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0 ||
-	    (rc = mdb_cursor_open(txn, index->env->db_msgs, &mcur)) != 0) {
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
 		ret = -1;
 		goto out;
 	}
@@ -249,24 +248,19 @@ static int put_fn(struct mail_index *index, MDB_txn *txn,
 		goto out;
 	}
 	rc = 0;
+	/* A message expunged since its keys were worked out is not looked
+	 * for (a lookup a key would cost the first SORT of a large folder
+	 * as much as the rest of the write): its keys are harmless (UIDs
+	 * are never reused) and cleaned with the others. */
 	for (size_t i = 0; i < ctx->count; i++) {
 		const struct mail_index_sortkey_entry *e = &ctx->entries[i];
 		unsigned flags = 0;
 
 		if (e->uid == SORTKEY_META_UID ||
+		    e->uid >= hdr->uidnext ||
 		    e->len > MAIL_INDEX_SORTKEY_MAX)
 			continue;
-		/* only for a message the index has (the keys of an
-		 * expunged one would never be deleted) */
-		key_set(kbuf, &mkey, e->uid);
-		rc = mdb_cursor_get(mcur, &mkey, &mval, MDB_SET);
-		if (rc == MDB_NOTFOUND) {
-			rc = 0;
-			continue;
-		}
-		if (rc != 0)
-			break;
-		key_set(last, &key, e->uid);
+		key_set(kbuf, &key, e->uid);
 		val.mv_size = e->len;
 		val.mv_data = (void *)e->data;
 		if (e->uid > last_uid) {
@@ -281,8 +275,6 @@ static int put_fn(struct mail_index *index, MDB_txn *txn,
 	}
 	ret = rc == 0 ? stored : -1;
 out:
-	if (mcur != NULL)
-		mdb_cursor_close(mcur);
 	if (cur != NULL)
 		mdb_cursor_close(cur);
 	*rc_r = rc;

@@ -517,9 +517,10 @@ struct mail_index_sortkey_entry {
 	size_t len;
 };
 /* Stores entries[0..count) (replacing older values; cheapest with
- * ascending UIDs) in one write transaction.  Entries of messages no
- * longer in the index and values over MAIL_INDEX_SORTKEY_MAX are
- * skipped.  Returns the number stored, or -1 with *error_r. */
+ * ascending UIDs) in one write transaction.  Values over
+ * MAIL_INDEX_SORTKEY_MAX and UIDs not below UIDNEXT are skipped; a
+ * message expunged meanwhile is not looked for (its keys are cleaned with
+ * the others).  Returns the number stored, or -1 with *error_r. */
 int mail_index_sortkey_put_batch(struct mail_index *index,
 				 const struct mail_index_sortkey_entry *entries,
 				 size_t count, const char **error_r);

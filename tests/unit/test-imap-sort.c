@@ -459,6 +459,30 @@ static void test_stored_keys_malformed(void **state)
 	free(longer);
 	free(v);
 	imap_sort_msg_free(&a);
+	/* a key of 64 KiB cannot be kept exactly: not encoded */
+	char *refs = xmalloc(70001);
+	memset(refs, 'r', 70000);
+	refs[70000] = '\0';
+	memset(&b, 0, sizeof(b));
+	b.want = IMAP_SORT_WANT_THREAD;
+	imap_sort_msg_field(&b, "References", refs, 70000);
+	assert_null(imap_sort_keys_encode(&b, &len));
+	assert_int_equal(len, 0);
+	imap_sort_msg_free(&b);
+	refs[65534] = '\0';
+	memset(&b, 0, sizeof(b));
+	b.want = IMAP_SORT_WANT_THREAD;
+	imap_sort_msg_field(&b, "References", refs, 65534);
+	v = imap_sort_keys_encode(&b, &len);
+	assert_non_null(v);
+	memset(&a, 0, sizeof(a));
+	a.want = IMAP_SORT_WANT_THREAD;
+	assert_int_equal(imap_sort_keys_decode(&a, v, len, &stored), 1);
+	assert_same_keys(&a, &b);
+	imap_sort_msg_free(&a);
+	imap_sort_msg_free(&b);
+	free(v);
+	free(refs);
 	/* a key session without an index does nothing */
 	memset(&b, 0, sizeof(b));
 	assert_false(imap_sort_keys_get(NULL, &b));
