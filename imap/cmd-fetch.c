@@ -62,8 +62,39 @@ struct fetch_ctx {
 	bool has_partial;	/* (PARTIAL range), RFC 9394 */
 	struct imap_partial_range partial;
 	bool gone, unknown_cte, failed;
+	/* only FLAGS, UID and MODSEQ, nothing that sets \Seen: the records
+	 * are read FETCH_STEP at a time in one snapshot, in place */
+	bool light;
 	struct str msg;		/* the current message (CRLF form) */
 };
+
+/* The records of a step of a light FETCH (keywords copied). */
+struct fetch_pre {
+	struct mail_index_record *recs;
+	size_t count;
+};
+
+static int prefetch_cb(const struct mail_index_record *rec, void *context)
+{
+	struct fetch_pre *pre = context;
+	struct mail_index_record *r = &pre->recs[pre->count++];
+
+	*r = *rec;
+	r->name = "";
+	r->pop3_uidl = NULL;
+	r->keywords = rec->keyword_count > 0 ?
+			      xmemdup(rec->keywords,
+				      rec->keyword_count * sizeof(uint32_t)) :
+			      NULL;
+	return 0;
+}
+
+static void prefetch_free(struct fetch_pre *pre)
+{
+	for (size_t i = 0; i < pre->count; i++)
+		free((void *)pre->recs[i].keywords);
+	pre->count = 0;
+}
 
 static void fetch_ctx_free(void *context)
 {
@@ -401,9 +432,12 @@ static struct imap_message *ctx_message(struct fetch_ctx *ctx, uint32_t uid,
 	return *parsed;
 }
 
-/* The "* n FETCH (...)" of one message, appended to out.  Returns false
- * when the message is gone or failed (nothing appended). */
-static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid, struct str *out)
+/* The "* n FETCH (...)" of one message, appended to out; pre: its
+ * record read ahead (light FETCH: NULL when the index has it no more).
+ * Returns false when the message is gone or failed (nothing
+ * appended). */
+static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
+		      const struct mail_index_record *pre, struct str *out)
 {
 	struct imap_client *client = ctx->client;
 	struct imap_mailbox *mbox = client->mbox;
@@ -418,9 +452,14 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid, struct str *out)
 	unsigned read_flags = has_item(ctx, FETCH_INTERNALDATE) ?
 				      0 : MAIL_INDEX_READ_NO_DATE;
 
-	if (seq == 0 ||
-	    mail_index_lookup_uid_flags(mbox->index, uid, read_flags, &rec,
-					&error) <= 0) {
+	if (seq == 0 || (ctx->light && pre == NULL)) {
+		ctx->gone = true;
+		return false;
+	}
+	if (ctx->light) {
+		rec = *pre;
+	} else if (mail_index_lookup_uid_flags(mbox->index, uid, read_flags,
+					       &rec, &error) <= 0) {
 		ctx->gone = true;
 		return false;
 	}
@@ -629,17 +668,39 @@ static bool fetch_step(struct imap_client *client, void *context)
 	struct fetch_ctx *ctx = context;
 	struct str out;
 
+	struct mail_index_record pre_recs[FETCH_STEP];
+	struct fetch_pre pre = { .recs = pre_recs };
+
 	str_init(&out, 4096);
 	while (ctx->next < ctx->uid_count && client->conn != NULL &&
 	       client->mbox != NULL) {
-		size_t n = 0;
+		size_t n = 0, k = 0, step = ctx->uid_count - ctx->next;
 		int more = 1;
+		const char *error;
 
-		for (; n < FETCH_STEP && ctx->next < ctx->uid_count; n++) {
-			(void)fetch_one(ctx, ctx->uids[ctx->next++], &out);
+		if (step > FETCH_STEP)
+			step = FETCH_STEP;
+		if (ctx->light &&
+		    mail_index_lookup_uids_flags(
+			    client->mbox->index, ctx->uids + ctx->next, step,
+			    MAIL_INDEX_READ_FLAGS_ONLY, prefetch_cb, &pre,
+			    &error) < 0) {
+			/* as a lookup that failed: the messages are gone */
+			prefetch_free(&pre);
+		}
+		for (; n < step; n++) {
+			uint32_t uid = ctx->uids[ctx->next++];
+			const struct mail_index_record *r = NULL;
+
+			/* the records came in the order asked, the
+			 * missing ones left out */
+			if (k < pre.count && pre.recs[k].uid == uid)
+				r = &pre.recs[k++];
+			(void)fetch_one(ctx, uid, r, &out);
 			if (str_len(&out) >= 65536)
 				break;
 		}
+		prefetch_free(&pre);
 		more = imap_client_write(client, str_c(&out), str_len(&out));
 		str_clear(&out);
 		if (more == 0 && ctx->next < ctx->uid_count) {
@@ -716,6 +777,12 @@ void cmd_fetch(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}
+	ctx->light = !ctx->sets_seen;
+	for (size_t i = 0; i < ctx->item_count; i++)
+		if (ctx->items[i].type != FETCH_FLAGS &&
+		    ctx->items[i].type != FETCH_UID &&
+		    ctx->items[i].type != FETCH_MODSEQ)
+			ctx->light = false;
 	imap_mailbox_resolve(client->mbox, &set, cmd->uid, &ctx->uids,
 			     &ctx->uid_count);
 	if (ctx->has_partial)

@@ -289,3 +289,67 @@ def test_flags_search_empty_folder(finst):
         assert search(a, "UID 1:* NOT DELETED") == []
     finally:
         a.logout()
+
+
+def fetch_flags(m, line, drop=rb" RFC822\.SIZE \d+"):
+    """The FETCH responses of line, with drop taken out, and the status."""
+    st, lines = raw(m, line)
+    assert st.startswith(b"OK"), (line, st)
+    return [re.sub(drop, b"", x) for x in lines
+            if re.match(rb"^\* \d+ FETCH ", x)], st
+
+
+def test_fetch_flags_batch_against_lookup(finst):
+    """FETCH of FLAGS, UID and MODSEQ only (records read a step at a
+    time) gives what a FETCH that also reads each message's size gives,
+    after another session's changes and with expunged messages in the
+    set."""
+    a = login(finst)
+    b = login(finst)
+    twin = login(finst)
+
+    def items(lines):
+        # the items of each response, in a fixed order, without \Recent
+        # (claimed by one session only)
+        return sorted(sorted(re.findall(
+            rb"(UID \d+|FLAGS \([^)]*\)|MODSEQ \(\d+\))",
+            x.replace(b"\\Recent", b"").replace(b"( ", b"(")
+            .replace(b" )", b")")))
+            + [x.split(b" FETCH")[0]] for x in lines)
+
+    try:
+        # CONDSTORE on in both (FLAGS then go with their MODSEQ)
+        for m in (a, twin):
+            assert raw(m, "FETCH 1 (MODSEQ)")[0].startswith(b"OK")
+        rng = random.Random(9)
+        lines = ("FETCH 1:* (FLAGS)", "UID FETCH 1:* (UID FLAGS)",
+                 "FETCH 2,9,4:7,* (FLAGS MODSEQ)",
+                 "UID FETCH 100:* (FLAGS) (CHANGEDSINCE 1)")
+        for round in range(8):
+            random_changes(b, rng, 3 + round * 2)
+            for line in lines:
+                head = line.split(" (", 1)
+                full_line = head[0] + " (RFC822.SIZE " + head[1]
+                # two sessions in the same state, the same commands in
+                # step (each may report the changes in its own time)
+                light, _ = fetch_flags(a, line)
+                full, _ = fetch_flags(twin, full_line)
+                assert items(light) == items(full), (round, line)
+            raw(a, "NOOP")
+            raw(twin, "NOOP")
+        # a message expunged by another session after this one's last
+        # sync: the FETCH leaves it out (or answers it) like the lookup
+        st, lines = raw(b, "SEARCH ALL")
+        n = len(lines[0].split()) - 2
+        raw(b, "STORE %d +FLAGS.SILENT (\\Deleted)" % n)
+        raw(b, "EXPUNGE")
+        light, st1 = fetch_flags(a, "FETCH %d (FLAGS)" % n)
+        full, st2 = fetch_flags(a, "FETCH %d (FLAGS)" % n)
+        assert light == [] and full == []
+        assert b"EXPUNGEISSUED" in st1 or st1.startswith(b"OK")
+    finally:
+        for m in (a, b, twin):
+            try:
+                m.logout()
+            except (imaplib.IMAP4.error, OSError):
+                pass
