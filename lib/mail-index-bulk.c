@@ -1,11 +1,14 @@
 /* mail-index-bulk.c: one-pass, in-place reads of every record of a mail
- * index (see mail-index-bulk.h). */
+ * index, and in-order writes of a scan's new records (see
+ * mail-index-bulk.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "mail-index-bulk.h"
 #include "mail-index-private.h"
+#include "maildir.h"
 
 /* Checks the stored record val and fills brief from it in place.  False
  * if it is malformed (the same rules as mail_index_rec_decode()). */
@@ -80,4 +83,101 @@ int mail_index_iterate_brief(struct mail_index *index,
 uint32_t mail_index_bulk_uidvalidity(const struct mail_index *index)
 {
 	return index->last_uidvalidity;
+}
+
+/* Puts key/val into dbi: appended while the keys come in order, else
+ * (from the first one that does not) the usual way.  With reserve, val's
+ * mv_data is set to the space to fill.  Returns an LMDB code. */
+static int bulk_put(MDB_txn *txn, MDB_dbi dbi, bool *unordered, MDB_val *key,
+		    MDB_val *val, unsigned reserve)
+{
+	int rc;
+
+	if (!*unordered) {
+		rc = mdb_put(txn, dbi, key, val, MDB_APPEND | reserve);
+		if (rc != MDB_KEYEXIST)
+			return rc;
+		*unordered = true;
+	}
+	return mdb_put(txn, dbi, key, val, reserve);
+}
+
+int mail_index_bulk_add(struct mail_index *index, MDB_txn *txn,
+			struct mail_index_bulk *bulk,
+			struct mail_index_hdr *hdr,
+			const struct mail_index_rec_disk *d, const char *name,
+			size_t name_len, const char *uidl, int *rc_r,
+			const char **error_r)
+{
+	size_t uidl_len = uidl != NULL ? strlen(uidl) : 0;
+	struct mail_index_rec_disk rd = *d;
+	uint8_t k[4], mk[12];
+	MDB_val key = { 4, k }, mkey = { 12, mk }, empty = { 0, (void *)"" };
+	MDB_val val, bkey, bval;
+	uint8_t *p;
+	int rc;
+
+	if (name_len > MAILDIR_NAME_MAX || uidl_len > 255 ||
+	    memchr(name, '\0', name_len) != NULL) {
+		mail_index_set_error(error_r, "mail index: name too long");
+		errno = ENAMETOOLONG;
+		if (rc_r != NULL)
+			*rc_r = 0;
+		return -1;
+	}
+	rd.name_len = (uint16_t)name_len;
+	rd.base_len = (uint16_t)name_len;
+	for (size_t i = name_len; i > 0; i--) {
+		if (name[i - 1] == ':') {
+			rd.base_len = (uint16_t)(i - 1);
+			break;
+		}
+	}
+	rd.uidl_len = (uint8_t)uidl_len;
+	rd.kw_count = 0;
+
+	/* "modseq": (MODSEQ, UID), as mail-index-rec.c keys it. */
+	mail_index_be64(mk, rd.modseq);
+	mail_index_be32(mk + 8, rd.uid);
+	rc = bulk_put(txn, index->env->db_modseq, &bulk->modseq_unordered,
+		      &mkey, &empty, 0);
+	if (rc == 0) {
+		mail_index_be32(k, rd.uid);
+		val.mv_size = sizeof(rd) + name_len + 1 + uidl_len + 1;
+		val.mv_data = NULL;
+		rc = bulk_put(txn, index->env->db_msgs, &bulk->msgs_unordered,
+			      &key, &val, MDB_RESERVE);
+	}
+	if (rc == 0) {
+		p = val.mv_data;
+		memcpy(p, &rd, sizeof(rd));
+		p += sizeof(rd);
+		memcpy(p, name, name_len);
+		p[name_len] = '\0';
+		p += name_len + 1;
+		if (uidl_len > 0)
+			memcpy(p, uidl, uidl_len);
+		p[uidl_len] = '\0';
+		bkey.mv_size = rd.base_len;
+		bkey.mv_data = (void *)name;
+		bval.mv_size = sizeof(rd.uid);
+		bval.mv_data = &rd.uid;
+		rc = bulk_put(txn, index->env->db_bases,
+			      &bulk->bases_unordered, &bkey, &bval, 0);
+	}
+	if (rc_r != NULL)
+		*rc_r = rc;
+	if (rc != 0) {
+		mail_index_set_mdb_error(error_r, "write record", rc);
+		return -1;
+	}
+	/* The folder's counters, as for any new record. */
+	hdr->messages++;
+	if ((rd.flags & MAIL_INDEX_SEEN) != 0)
+		hdr->seen++;
+	if ((rd.flags & MAIL_INDEX_DELETED) != 0)
+		hdr->deleted++;
+	hdr->total_size += rd.size;
+	index->rec_writes++;
+	return 0;
 }

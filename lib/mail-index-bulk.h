@@ -1,6 +1,7 @@
 /* mail-index-bulk.h: reading every record of a mail index in one pass,
  * without copying or allocating per record (a POP3 login's snapshot of a
- * large INBOX).
+ * large INBOX), and writing the many new records of a scan in key order
+ * (a first build of a large folder).
  *
  * mail_index_iterate() decodes each record into owned strings and hands
  * out a full struct mail_index_record; these functions read the stored
@@ -45,5 +46,34 @@ int mail_index_iterate_brief(struct mail_index *index,
 
 /* The UIDVALIDITY seen by the last sync (the one default UIDLs carry). */
 uint32_t mail_index_bulk_uidvalidity(const struct mail_index *index);
+
+/* ---- writing (inside a write transaction; mail-index-sync.c) ---- */
+
+struct mail_index_hdr;
+struct mail_index_rec_disk;
+struct MDB_txn;
+
+/* The state of one run of mail_index_bulk_add() calls: whether appending
+ * at the end of each database still works (keys arriving in order). */
+struct mail_index_bulk {
+	bool msgs_unordered, bases_unordered, modseq_unordered;
+};
+
+/* Writes a new record (a UID not in the index: the scan's imported or
+ * next UIDs) with what mail_index_rec_put(old = NULL) writes: the record
+ * under d->uid (d's name_len, base_len, uidl_len and kw_count are set
+ * here: no keywords), its base name and its "modseq" entry, and counts it
+ * in hdr.  name is name_len bytes (a maildir file name, at most
+ * MAILDIR_NAME_MAX), uidl NULL or a string of at most 255 bytes.  Keys
+ * that come in order (the usual case) are appended at the end of each
+ * database without a search, and its pages are filled instead of split
+ * in half.  Returns 0, or -1 with *error_r (and *rc_r, the LMDB code,
+ * when rc_r is not NULL). */
+int mail_index_bulk_add(struct mail_index *index, struct MDB_txn *txn,
+			struct mail_index_bulk *bulk,
+			struct mail_index_hdr *hdr,
+			const struct mail_index_rec_disk *d, const char *name,
+			size_t name_len, const char *uidl, int *rc_r,
+			const char **error_r);
 
 #endif

@@ -449,6 +449,23 @@ int mail_index_sync_scan(struct mail_index *index, MDB_txn *txn,
 			 struct mail_index_hdr *hdr, bool build,
 			 const struct mail_index_hdr *stamps,
 			 const char **error_r);
+/* True if hdr's stamps fail mail_index_sync_stamps_clean() against now
+ * only because of new/ (changed, or untrusted): cur/ and the keywords are
+ * as recorded, trusted or younger than the recheck time. */
+bool mail_index_sync_only_new(const struct mail_index_hdr *hdr,
+			      const struct mail_index_hdr *now);
+/* The scan of new/ alone, when mail_index_sync_only_new(): adds the files
+ * that appeared there, and gives up (returns 0, nothing written) on
+ * anything else (a file of the index gone from new/ or renamed there, a
+ * base name also known elsewhere): the caller then runs the full scan.
+ * Returns 1 (hdr's new/ stamp updated, and taken_at when cur/ and the
+ * keywords were trusted), 0, or -1 with *error_r. */
+int mail_index_sync_scan_new(struct mail_index *index, MDB_txn *txn,
+			     struct mail_index_hdr *hdr,
+			     const struct mail_index_hdr *stamps,
+			     const char **error_r);
+/* Scans of new/ alone made by this process. */
+extern unsigned mail_index_test_new_scans;
 /* Applies the keyword list names (count) to rec, creating ids.  Returns
  * 1 if rec's keywords changed, 0 if not, -1 on error. */
 int mail_index_sync_set_keywords(struct mail_index *index, MDB_txn *txn,

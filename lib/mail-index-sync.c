@@ -14,6 +14,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "maildir-keywords.h"
+#include "mail-index-bulk.h"
 #include "mail-index-private.h"
 #include "mem.h"
 
@@ -141,6 +142,24 @@ bool mail_index_sync_stamps_clean(const struct mail_index_hdr *hdr,
 	 * change by another program in the same clock tick as one of the
 	 * recorded mtimes is found by the first sync once the recheck time
 	 * (1 s, longer in a large folder) has passed since taken_at. */
+	age = stamp_diff(&hdr->taken_at, &now->taken_at);
+	recent = age >= 0 && age < mail_index_sync_recheck_nsec(hdr);
+	return (recent || stamp_trusted(&hdr->cur_mtime, &hdr->taken_at)) &&
+	       (recent || stamp_trusted(&hdr->kw_mtime, &hdr->taken_at));
+}
+
+bool mail_index_sync_only_new(const struct mail_index_hdr *hdr,
+			      const struct mail_index_hdr *now)
+{
+	int64_t age;
+	bool recent;
+
+	if (!stamp_equal(&hdr->cur_mtime, &now->cur_mtime) ||
+	    !stamp_equal(&hdr->kw_mtime, &now->kw_mtime))
+		return false;
+	if (stamp_equal(&hdr->new_mtime, &now->new_mtime) &&
+	    stamp_trusted(&hdr->new_mtime, &hdr->taken_at))
+		return false; /* new/ is fine: not a case for this */
 	age = stamp_diff(&hdr->taken_at, &now->taken_at);
 	recent = age >= 0 && age < mail_index_sync_recheck_nsec(hdr);
 	return (recent || stamp_trusted(&hdr->cur_mtime, &hdr->taken_at)) &&
@@ -591,16 +610,37 @@ static int new_key_cmp(const void *a, const void *b)
 	return courier_order(x->e, y->e);
 }
 
+/* The delivery time at the start of name, as strtoull(name, NULL, 10)
+ * reads it (the common all-digits case without its overhead). */
+static unsigned long long name_time(const char *name)
+{
+	unsigned long long v = 0;
+	size_t i;
+
+	for (i = 0; i < 19 && name[i] >= '0' && name[i] <= '9'; i++)
+		v = v * 10 + (unsigned long long)(name[i] - '0');
+	if (i == 0 || (name[i] >= '0' && name[i] <= '9'))
+		return strtoull(name, NULL, 10); /* signs, spaces, 20 digits */
+	return v;
+}
+
 /* Sorts nw[0..n) in Courier's order. */
 static void new_entries_sort(const struct maildir_entry **nw, size_t n)
 {
 	struct new_key *keys = xcalloc(n, sizeof(*keys));
 
+	bool sorted = true;
+
 	for (size_t i = 0; i < n; i++) {
-		keys[i].t = strtoull(nw[i]->name, NULL, 10);
+		keys[i].t = name_time(nw[i]->name);
 		keys[i].e = nw[i];
+		if (i > 0 && sorted && new_key_cmp(&keys[i - 1], &keys[i]) > 0)
+			sorted = false;
 	}
-	qsort(keys, n, sizeof(*keys), new_key_cmp);
+	/* Names of one writer sort by base name in that order already (a
+	 * first build of 100,000 messages need not sort them again). */
+	if (!sorted)
+		qsort(keys, n, sizeof(*keys), new_key_cmp);
 	for (size_t i = 0; i < n; i++)
 		nw[i] = keys[i].e;
 	free(keys);
@@ -614,6 +654,24 @@ static int key_cmp(const MDB_val *key, const struct maildir_entry *e)
 	if (c != 0)
 		return c;
 	return key->mv_size < e->base_len ? -1 : key->mv_size > e->base_len;
+}
+
+/* True if the stored record uid has e's name and place (new/ or cur/):
+ * nothing to do for it.  False when it differs or cannot be read in
+ * place (the caller then reads it the usual way). */
+static bool rec_unchanged(struct mail_index *index, MDB_txn *txn,
+			  uint32_t uid, const struct maildir_entry *e)
+{
+	uint8_t k[4];
+	MDB_val key = { 4, k }, val;
+	struct mail_index_rec rec;
+
+	mail_index_be32(k, uid);
+	if (mdb_get(txn, index->env->db_msgs, &key, &val) != 0 ||
+	    !mail_index_rec_view(index, &val, &rec))
+		return false;
+	return rec.d.uid == uid && strcmp(rec.name, e->name) == 0 &&
+	       ((rec.d.bits & REC_IN_NEW) != 0) == e->in_new;
 }
 
 struct scan_change {
@@ -689,6 +747,7 @@ static int add_new(struct mail_index *index, MDB_txn *txn,
 		   const struct mail_index_pop3list *pop3,
 		   const char **error_r)
 {
+	struct mail_index_bulk bulk = { .msgs_unordered = false };
 	int dfd_new, dfd_cur, ret = 0;
 	char *path;
 
@@ -709,6 +768,8 @@ static int add_new(struct mail_index *index, MDB_txn *txn,
 		for (size_t i = 0; i < n && ret == 0; i++) {
 			const struct maildir_entry *e = nw[i];
 			struct mail_index_rec rec;
+			char uidl_buf[MAIL_INDEX_UIDL_MAX];
+			const char *uidl = NULL;
 			struct stat st;
 			uint32_t uid = 0;
 
@@ -739,7 +800,6 @@ static int add_new(struct mail_index *index, MDB_txn *txn,
 				uid = hdr->uidnext++;
 			}
 			memset(&rec, 0, sizeof(rec));
-			mail_index_rec_set_name(&rec, e->name);
 			rec.d.uid = uid;
 			rec.d.modseq = modseq;
 			rec.d.flags = mail_index_flags_from_letters(e->flags);
@@ -762,12 +822,9 @@ static int add_new(struct mail_index *index, MDB_txn *txn,
 				const struct mail_index_pop3list_entry *pe =
 					mail_index_pop3list_find(pop3, e->name,
 								 e->base_len);
-				char buf[MAIL_INDEX_UIDL_MAX];
-
 				if (pe != NULL) {
-					rec.uidl = xstrdup(
-						mail_index_pop3list_uidl(
-							pe, buf, sizeof(buf)));
+					uidl = mail_index_pop3list_uidl(
+						pe, uidl_buf, sizeof(uidl_buf));
 					if (!e->has_vsize) {
 						/* Courier counted it with
 						 * CRLF line ends. */
@@ -776,15 +833,141 @@ static int add_new(struct mail_index *index, MDB_txn *txn,
 					}
 				}
 			}
-			ret = mail_index_rec_put(index, txn, hdr, NULL, &rec,
-						 NULL, error_r);
-			mail_index_rec_free(&rec);
+			ret = mail_index_bulk_add(
+				index, txn, &bulk, hdr, &rec.d, e->name,
+				e->base_len + strlen(e->name + e->base_len),
+				uidl, NULL, error_r);
 		}
 	}
 	if (dfd_new >= 0)
 		close(dfd_new);
 	if (dfd_cur >= 0)
 		close(dfd_cur);
+	return ret;
+}
+
+unsigned mail_index_test_new_scans;
+
+/* Checks the index's records in new/ against list (new/'s listing):
+ * each must be there under the same name (matched[] set for it).
+ * Returns 1 if so, 0 if not, -1 on error. */
+static int new_records_match(struct mail_index *index, MDB_txn *txn,
+			     const struct maildir_list *list, bool *matched,
+			     const char **error_r)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc, ret = 1;
+
+	rc = mdb_cursor_open(txn, index->env->db_msgs, &cur);
+	if (rc != 0) {
+		mail_index_set_mdb_error(error_r, "cursor", rc);
+		return -1;
+	}
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		struct mail_index_rec_disk d;
+		struct mail_index_rec rec;
+		const struct maildir_entry *e;
+
+		/* The fixed part says where the file is: most records
+		 * are in cur/ and need no more.  A damaged one is left to
+		 * the full scan (which finds it and has the index
+		 * rebuilt), as if this scan were not there. */
+		if (key.mv_size != 4 || val.mv_size < sizeof(d)) {
+			ret = 0;
+			break;
+		}
+		memcpy(&d, val.mv_data, sizeof(d));
+		if (val.mv_size != sizeof(d) + (size_t)d.kw_count * 4 +
+					   d.name_len + 1 + d.uidl_len + 1 ||
+		    d.base_len > d.name_len) {
+			ret = 0;
+			break;
+		}
+		if ((d.bits & REC_IN_NEW) == 0)
+			continue;
+		if (!mail_index_rec_view(index, &val, &rec)) {
+			ret = 0;
+			break;
+		}
+		e = maildir_list_find(list, rec.name);
+		if (e == NULL || strcmp(e->name, rec.name) != 0) {
+			ret = 0; /* gone from new/, or renamed there */
+			break;
+		}
+		matched[e - list->entries] = true;
+	}
+	mdb_cursor_close(cur);
+	if (ret == 1 && rc != MDB_NOTFOUND) {
+		mail_index_set_mdb_error(error_r, "scan", rc);
+		return -1;
+	}
+	return ret;
+}
+
+int mail_index_sync_scan_new(struct mail_index *index, MDB_txn *txn,
+			     struct mail_index_hdr *hdr,
+			     const struct mail_index_hdr *stamps,
+			     const char **error_r)
+{
+	struct maildir_list *list = NULL;
+	const struct maildir_entry **nw = NULL;
+	bool *matched = NULL;
+	size_t nnew = 0;
+	uint64_t modseq = hdr->highestmodseq + 1;
+	int ret;
+
+	if (maildir_list_new(index->dir, &list, error_r) < 0)
+		return -1;
+	mail_index_test_new_scans++;
+	matched = xcalloc(list->count + 1, sizeof(*matched));
+	nw = xcalloc(list->count + 1, sizeof(*nw));
+	ret = new_records_match(index, txn, list, matched, error_r);
+	for (size_t i = 0; i < list->count && ret == 1; i++) {
+		const struct maildir_entry *e = &list->entries[i];
+		MDB_val key = { e->base_len, e->name }, val;
+		int rc;
+
+		/* One base name twice in new/: the full scan's rule. */
+		if (i > 0 && list->entries[i - 1].base_len == e->base_len &&
+		    memcmp(list->entries[i - 1].name, e->name,
+			   e->base_len) == 0) {
+			ret = 0;
+			break;
+		}
+		if (matched[i])
+			continue;
+		rc = mdb_get(txn, index->env->db_bases, &key, &val);
+		if (rc == 0) {
+			ret = 0; /* known, but not as a file of new/ */
+		} else if (rc != MDB_NOTFOUND) {
+			mail_index_set_mdb_error(error_r, "read base", rc);
+			ret = -1;
+		} else {
+			nw[nnew++] = e;
+		}
+	}
+	if (ret == 1 && nnew > 0) {
+		if (add_new(index, txn, hdr, nw, nnew, modseq, NULL, NULL,
+			    error_r) < 0)
+			ret = -1;
+		else
+			hdr->highestmodseq = modseq;
+	}
+	if (ret == 1) {
+		/* taken_at vouches for every stamp: it moves only when the
+		 * others were trusted with the old one (they stay so), else
+		 * the recheck of cur/ and the keywords stays due. */
+		if (stamp_trusted(&hdr->cur_mtime, &hdr->taken_at) &&
+		    stamp_trusted(&hdr->kw_mtime, &hdr->taken_at) &&
+		    stamp_diff(&hdr->taken_at, &stamps->taken_at) > 0)
+			hdr->taken_at = stamps->taken_at;
+		hdr->new_mtime = stamps->new_mtime;
+	}
+	free(matched);
+	free(nw);
+	maildir_list_free(&list);
 	return ret;
 }
 
@@ -923,6 +1106,9 @@ int mail_index_sync_scan(struct mail_index *index, MDB_txn *txn,
 		struct mail_index_rec rec, old;
 		uint8_t flags;
 
+		/* Most are unchanged: looked at in place, no copy. */
+		if (rec_unchanged(index, txn, changes[i].uid, e))
+			continue;
 		ret = mail_index_rec_get(index, txn, changes[i].uid, &rec, NULL,
 					 error_r);
 		if (ret <= 0) {

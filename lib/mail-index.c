@@ -167,6 +167,24 @@ static bool hdr_same_but_stamps(const struct mail_index_hdr *a,
 	return memcmp(a, &c, sizeof(c)) == 0;
 }
 
+/* The scan a sync or a writer's recheck needs: of new/ alone when only
+ * its stamp is in question (a delivery, our own new/ to cur/ moves: a
+ * few files, not the whole folder), else the full one. */
+static int scan(struct mail_index *index, MDB_txn *txn,
+		struct mail_index_hdr *hdr, bool build, unsigned flags,
+		const struct mail_index_hdr *stamps, const char **error_r)
+{
+	if (!build && (flags & MAIL_INDEX_SYNC_FORCE) == 0 &&
+	    mail_index_sync_only_new(hdr, stamps)) {
+		int ret = mail_index_sync_scan_new(index, txn, hdr, stamps,
+						   error_r);
+
+		if (ret != 0)
+			return ret < 0 ? -1 : 0;
+	}
+	return mail_index_sync_scan(index, txn, hdr, build, stamps, error_r);
+}
+
 static int sync_inner(struct mail_index *index, unsigned flags,
 		      const char **error_r)
 {
@@ -247,8 +265,7 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 		 * use what the index says and leave the rest to us. */
 		if (!build)
 			marked = mail_index_busy_mark(index, seq + 1) == 0;
-		ret = mail_index_sync_scan(index, txn, &hdr, build, &stamps,
-					   error_r);
+		ret = scan(index, txn, &hdr, build, flags, &stamps, error_r);
 		if (ret == 0 && !build && index->rec_writes == writes &&
 		    hdr_same_but_stamps(&stored, &hdr) &&
 		    !mail_index_sync_refresh_worth(&stored, &hdr)) {
@@ -403,8 +420,7 @@ static int write_txn(struct mail_index *index, mail_index_write_fn *fn,
 		if (stamped && !index->no_writer_scan &&
 		    mail_index_sync_stamps_equal(&hdr, &pre) &&
 		    !mail_index_sync_stamps_clean(&hdr, &pre))
-			ret = mail_index_sync_scan(index, txn, &hdr, false,
-						   &pre, error_r);
+			ret = scan(index, txn, &hdr, false, 0, &pre, error_r);
 		index->changed_outside = 0;
 		index->txn_modseq = hdr.highestmodseq + 1;
 		if (mail_index_test_write_hook != NULL)

@@ -491,9 +491,55 @@ int maildir_clean_tmp(const char *dir, time_t max_age)
 
 /* ---- listing ---- */
 
-static void entry_fill(struct maildir_entry *e, const char *name, bool in_new)
+/* The names of a listing live in blocks of this size (one allocation per
+ * block instead of one per name). */
+#define LIST_BLOCK_SIZE (256U * 1024)
+/* What one getdents64() call may fill: fewer system calls on a large
+ * directory than readdir()'s 32 KiB. */
+#define LIST_DENTS_SIZE (1024U * 1024)
+
+struct maildir_list_block {
+	struct maildir_list_block *next;
+	size_t used, size;
+	char data[];
+};
+
+/* The kernel's record of one entry (linux_dirent64). */
+struct list_dirent {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/* Copies name (len bytes) into the list's blocks; returns the copy. */
+static char *list_store(struct maildir_list *l, const char *name, size_t len)
 {
-	e->name = xstrdup(name);
+	struct maildir_list_block *b = l->blocks;
+	char *p;
+
+	if (b == NULL || b->size - b->used < len + 1) {
+		size_t size = len + 1 > LIST_BLOCK_SIZE ? len + 1
+							: LIST_BLOCK_SIZE;
+
+		b = xmalloc(sizeof(*b) + size);
+		b->used = 0;
+		b->size = size;
+		b->next = l->blocks;
+		l->blocks = b;
+	}
+	p = b->data + b->used;
+	memcpy(p, name, len);
+	p[len] = '\0';
+	b->used += len + 1;
+	return p;
+}
+
+static void entry_fill(struct maildir_list *l, struct maildir_entry *e,
+		       const char *name, size_t len, bool in_new)
+{
+	e->name = list_store(l, name, len);
 	e->in_new = in_new;
 	e->base_len = maildir_name_base_len(e->name);
 	e->flags = maildir_name_flags(e->name);
@@ -502,14 +548,14 @@ static void entry_fill(struct maildir_entry *e, const char *name, bool in_new)
 }
 
 static int list_sub(const char *dir, const char *sub, struct maildir_list *l,
-		    size_t *alloc, const char **error_r)
+		    size_t *alloc, char *buf, const char **error_r)
 {
 	char *path = xasprintf("%s/%s", dir, sub);
-	struct dirent *de;
-	DIR *dp;
+	bool in_new = strcmp(sub, "new") == 0;
+	int fd;
 
-	dp = opendir(path);
-	if (dp == NULL) {
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
 		set_error(error_r, "opendir", path, errno);
 		free(path);
 		return -1;
@@ -518,35 +564,48 @@ static int list_sub(const char *dir, const char *sub, struct maildir_list *l,
 		/* A listing cut short by an error must not pass for the
 		 * whole folder: the index would take the missing files for
 		 * expunged. */
-		errno = 0;
-		de = readdir(dp);
-		if (de == NULL) {
-			if (errno != 0) {
-				set_error(error_r, "readdir", path, errno);
-				closedir(dp);
-				free(path);
-				return -1;
-			}
-			break;
-		}
-		if (de->d_name[0] == '.')
+		ssize_t n = getdents64(fd, buf, LIST_DENTS_SIZE);
+		size_t pos = 0;
+
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (l->count == *alloc) {
-			*alloc = *alloc == 0 ? 64 : *alloc * 2;
-			l->entries = xreallocarray(l->entries, *alloc,
-						   sizeof(*l->entries));
+		if (n < 0) {
+			set_error(error_r, "readdir", path, errno);
+			close(fd);
+			free(path);
+			return -1;
 		}
-		entry_fill(&l->entries[l->count++], de->d_name,
-			   strcmp(sub, "new") == 0);
+		if (n == 0)
+			break;
+		while (pos < (size_t)n) {
+			const struct list_dirent *de =
+				(const struct list_dirent *)(buf + pos);
+			size_t len;
+
+			pos += de->reclen;
+			if (de->name[0] == '.')
+				continue;
+			len = strnlen(de->name, MAILDIR_NAME_MAX + 1);
+			if (len > MAILDIR_NAME_MAX)
+				continue; /* no file system makes these */
+			if (l->count == *alloc) {
+				*alloc = *alloc == 0 ? 64 : *alloc * 2;
+				l->entries = xreallocarray(
+					l->entries, *alloc,
+					sizeof(*l->entries));
+			}
+			entry_fill(l, &l->entries[l->count++], de->name, len,
+				   in_new);
+		}
 	}
-	closedir(dp);
+	close(fd);
 	free(path);
 	return 0;
 }
 
-static int entry_cmp(const void *a, const void *b)
+static int entry_cmp(const struct maildir_entry *ea,
+		     const struct maildir_entry *eb)
 {
-	const struct maildir_entry *ea = a, *eb = b;
 	size_t n = ea->base_len < eb->base_len ? ea->base_len : eb->base_len;
 	int c = memcmp(ea->name, eb->name, n);
 
@@ -557,32 +616,106 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(ea->name, eb->name);
 }
 
-int maildir_list(const char *dir, struct maildir_list **list_r,
-		 const char **error_r)
+/* A sort key: the first 16 bytes of the base name, big-endian (so that
+ * integer order is byte order), then the entry. */
+struct list_key {
+	uint64_t k0, k1;
+	const struct maildir_entry *e;
+};
+
+static uint64_t key_word(const struct maildir_entry *e, size_t off)
+{
+	uint64_t v = 0;
+
+	for (size_t i = off; i < off + 8; i++)
+		v = (v << 8) | (i < e->base_len ? (unsigned char)e->name[i] : 0);
+	return v;
+}
+
+static int list_key_cmp(const void *a, const void *b)
+{
+	const struct list_key *x = a, *y = b;
+
+	if (x->k0 != y->k0)
+		return x->k0 < y->k0 ? -1 : 1;
+	if (x->k1 != y->k1)
+		return x->k1 < y->k1 ? -1 : 1;
+	return entry_cmp(x->e, y->e);
+}
+
+/* Sorts l's entries by base name, then whole name. */
+static void list_sort(struct maildir_list *l)
+{
+	struct list_key *keys;
+	struct maildir_entry *sorted;
+	size_t i;
+
+	for (i = 1; i < l->count; i++) {
+		if (entry_cmp(&l->entries[i - 1], &l->entries[i]) > 0)
+			break;
+	}
+	if (i >= l->count)
+		return; /* sorted already */
+	keys = xreallocarray(NULL, l->count, sizeof(*keys));
+	for (i = 0; i < l->count; i++) {
+		keys[i].k0 = key_word(&l->entries[i], 0);
+		keys[i].k1 = key_word(&l->entries[i], 8);
+		keys[i].e = &l->entries[i];
+	}
+	qsort(keys, l->count, sizeof(*keys), list_key_cmp);
+	sorted = xreallocarray(NULL, l->count, sizeof(*sorted));
+	for (i = 0; i < l->count; i++)
+		sorted[i] = *keys[i].e;
+	free(keys);
+	free(l->entries);
+	l->entries = sorted;
+}
+
+static int list_dirs(const char *dir, bool with_cur,
+		     struct maildir_list **list_r, const char **error_r)
 {
 	struct maildir_list *l = xcalloc(1, sizeof(*l));
+	char *buf = xmalloc(LIST_DENTS_SIZE);
 	size_t alloc = 0;
+	int ret = 0;
 
-	if (list_sub(dir, "new", l, &alloc, error_r) < 0 ||
-	    list_sub(dir, "cur", l, &alloc, error_r) < 0) {
+	if (list_sub(dir, "new", l, &alloc, buf, error_r) < 0 ||
+	    (with_cur && list_sub(dir, "cur", l, &alloc, buf, error_r) < 0))
+		ret = -1;
+	free(buf);
+	if (ret < 0) {
 		maildir_list_free(&l);
 		return -1;
 	}
-	if (l->count > 0)
-		qsort(l->entries, l->count, sizeof(*l->entries), entry_cmp);
+	list_sort(l);
 	*list_r = l;
 	return 0;
+}
+
+int maildir_list(const char *dir, struct maildir_list **list_r,
+		 const char **error_r)
+{
+	return list_dirs(dir, true, list_r, error_r);
+}
+
+int maildir_list_new(const char *dir, struct maildir_list **list_r,
+		     const char **error_r)
+{
+	return list_dirs(dir, false, list_r, error_r);
 }
 
 void maildir_list_free(struct maildir_list **_l)
 {
 	struct maildir_list *l = *_l;
-	size_t i;
 
 	if (l == NULL)
 		return;
-	for (i = 0; i < l->count; i++)
-		free(l->entries[i].name);
+	while (l->blocks != NULL) {
+		struct maildir_list_block *b = l->blocks;
+
+		l->blocks = b->next;
+		free(b);
+	}
 	free(l->entries);
 	free(l);
 	*_l = NULL;

@@ -123,16 +123,26 @@ struct maildir_entry {
 	uint64_t vsize;
 };
 
+struct maildir_list_block;
+
 struct maildir_list {
 	struct maildir_entry *entries;
 	size_t count;
+	/* private: the memory the entries' names live in */
+	struct maildir_list_block *blocks;
 };
 
 /* Lists the messages of maildir dir (new/ and cur/; names starting with
- * '.' are skipped), sorted by name.  Returns 0 and *list_r (free with
- * maildir_list_free()), or -1 with *error_r. */
+ * '.' are skipped), sorted by base name, then by whole name.  Returns 0
+ * and *list_r (free with maildir_list_free(); the names belong to the
+ * list), or -1 with *error_r: a directory that cannot be read to its end
+ * fails the whole listing (never a partial one).  The directories are
+ * read with large getdents64() calls and nothing is stat()ed. */
 int maildir_list(const char *dir, struct maildir_list **list_r,
 		 const char **error_r);
+/* As maildir_list(), new/ only. */
+int maildir_list_new(const char *dir, struct maildir_list **list_r,
+		     const char **error_r);
 void maildir_list_free(struct maildir_list **list);
 /* Returns the entry with the given base name (binary search), or NULL. */
 const struct maildir_entry *maildir_list_find(const struct maildir_list *l,

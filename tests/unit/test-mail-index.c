@@ -1691,6 +1691,12 @@ static void test_stamp_real_coarse_own(void **state)
 	run_own_changes(2);
 }
 
+/* Scans of any kind (full, or of new/ alone) made so far. */
+static unsigned all_scans(void)
+{
+	return mail_index_test_scans + mail_index_test_new_scans;
+}
+
 /* The racy window follows the file system: a scan 60 ms after a
  * delivery is trusted with sub-second mtimes (the next sync reads
  * nothing), not with whole seconds (the next sync scans new/ again). */
@@ -1721,9 +1727,9 @@ static void test_stamp_racy_window(void **state)
 			advance_clock(60);
 		}
 		sync_ok(a);
-		scans = mail_index_test_scans;
+		scans = all_scans();
 		sync_ok(a);
-		assert_int_equal(mail_index_test_scans,
+		assert_int_equal(all_scans(),
 				 scans + (mode == 0 ? 0 : 1));
 		mail_index_close(&a);
 		teardown_stamps(state);
@@ -1925,9 +1931,9 @@ static void test_scan_without_change(void **state)
 	mail_index_test_clock_offset_nsec = 0;
 	/* A forced scan of an unchanged folder with trusted stamps. */
 	txn = last_txnid(a);
-	scans = mail_index_test_scans;
+	scans = all_scans();
 	assert_int_equal(mail_index_sync(a, MAIL_INDEX_SYNC_FORCE, &error), 0);
-	assert_int_equal(mail_index_test_scans, scans + 1);
+	assert_int_equal(all_scans(), scans + 1);
 	assert_int_equal(last_txnid(a), txn);
 
 	/* A file comes and goes in new/: new/'s mtime moved, nothing to
@@ -1948,20 +1954,20 @@ static void test_scan_without_change(void **state)
 		assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
 		free(path);
 	}
-	scans = mail_index_test_scans;
+	scans = all_scans();
 	sync_ok(a);
 	sync_ok(a);
-	assert_int_equal(mail_index_test_scans, scans + 2);
+	assert_int_equal(all_scans(), scans + 2);
 	assert_int_equal(last_txnid(a), txn);
 	/* Past the racy window one scan writes the trusted stamps, and
 	 * the syncs after it read nothing. */
 	advance_clock(5100);
 	sync_ok(a);
-	assert_int_equal(mail_index_test_scans, scans + 3);
+	assert_int_equal(all_scans(), scans + 3);
 	assert_int_equal(last_txnid(a), txn + 1);
 	sync_ok(a);
 	sync_ok(a);
-	assert_int_equal(mail_index_test_scans, scans + 3);
+	assert_int_equal(all_scans(), scans + 3);
 	assert_int_equal(last_txnid(a), txn + 1);
 
 	/* A delivery is written at once. */
@@ -2075,6 +2081,174 @@ static void test_scale(void **state)
 	mail_index_close(&index);
 }
 
+/* A delivery, and our own move of it to cur/, are found by a scan of
+ * new/ alone (no full scan of a large folder); a file of the index gone
+ * from new/ sends the sync back to the full scan, which expunges it. */
+static void test_scan_new_only(void **state)
+{
+	struct mail_index *a;
+	const char *error;
+	unsigned full, part;
+	uint32_t uid;
+	char *n, *n2, *path;
+
+	(void)state;
+	assert_int_equal(setup_stamp_mode(0), 0);
+	a = stamp_folder(5);
+	mail_index_test_clock_offset_nsec = 0;
+	assert_int_equal(maildir_deliver(tmpdir, "1\n", 2, 0, &n, &error), 0);
+	advance_clock(60);
+	full = mail_index_test_scans;
+	part = mail_index_test_new_scans;
+	assert_int_equal(mail_index_sync(a, 0, &error), 1);
+	assert_int_equal(mail_index_test_scans, full);
+	assert_int_equal(mail_index_test_new_scans, part + 1);
+	uid = uid_of(a, n);
+	assert_int_equal(uid, 6);
+	assert_index_true(a);
+
+	/* Our own move to cur/: the next syncs look at new/ only. */
+	assert_int_equal(mail_index_move_to_cur(a, &uid, 1, &error), 1);
+	sync_ok(a);
+	sync_ok(a);
+	assert_int_equal(mail_index_test_scans, full);
+	assert_index_true(a);
+	assert_int_equal(uid_of(a, n), 6);
+
+	/* Indexed in new/, then removed from there by another program. */
+	assert_int_equal(maildir_deliver(tmpdir, "2\n", 2, 0, &n2, &error),
+			 0);
+	advance_clock(60);
+	sync_ok(a);
+	assert_int_equal(mail_index_test_scans, full);
+	assert_int_equal(uid_of(a, n2), 7);
+	path = xasprintf("%s/new/%s", tmpdir, n2);
+	assert_int_equal(unlink(path), 0);
+	free(path);
+	advance_clock(60);
+	assert_int_equal(mail_index_sync(a, 0, &error), 1);
+	assert_int_equal(mail_index_test_scans, full + 1);
+	assert_int_equal(uid_of(a, n2), 0);
+	assert_index_true(a);
+	free(n);
+	free(n2);
+	mail_index_close(&a);
+}
+
+/* Appends every key/value of dbi to out (sizes, then bytes). */
+static void dump_db(MDB_txn *txn, MDB_dbi dbi, struct str *out)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc;
+
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		str_printfa(out, "%zu:%zu:", key.mv_size, val.mv_size);
+		str_append_n(out, key.mv_data, key.mv_size);
+		str_append_n(out, val.mv_data, val.mv_size);
+	}
+	assert_int_equal(rc, MDB_NOTFOUND);
+	mdb_cursor_close(cur);
+}
+
+static void dump_index(struct mail_index *index, MDB_txn *txn, struct str *out)
+{
+	str_clear(out);
+	dump_db(txn, index->env->db_msgs, out);
+	str_append(out, "|");
+	dump_db(txn, index->env->db_bases, out);
+	str_append(out, "|");
+	dump_db(txn, index->env->db_modseq, out);
+}
+
+/* The first build writes its records in bulk (mail-index-bulk.c): the
+ * databases and counters are those that one mail_index_rec_put() a
+ * record makes, also when the names do not come in key order. */
+static void test_bulk_equals_one_by_one(void **state)
+{
+	struct mail_index *index;
+	struct mail_index_hdr built, hdr;
+	struct str bulk, single;
+	MDB_txn *txn;
+	MDB_val key, val;
+	MDB_cursor *cur;
+	const char *error;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	int rc;
+
+	(void)state;
+	for (unsigned i = 0; i < 300; i++) {
+		char name[96];
+
+		snprintf(name, sizeof(name),
+			 "16000%05u.M%uP1.host,S=%u,W=%u:2,%s", i * 7 % 300, i,
+			 i + 10, i + 12, i % 3 == 0 ? "S" : i % 3 == 1 ? "T" : "");
+		put_file("cur", name, "x\n");
+	}
+	/* Out of byte order in Courier's (9 digits of time), no sizes in
+	 * the name (the file is stat()ed), and in new/. */
+	put_file("cur", "999999999.M1P1.host:2,FS", "abc\n");
+	put_file("new", "1600009999.M2P2.host", "hello\n");
+	put_file("new", "1600000150.M3P3.host,S=5", "hell\n");
+	index = open_index();
+
+	str_init(&bulk, 65536);
+	str_init(&single, 65536);
+	assert_int_equal(mdb_txn_begin(index->env->env, NULL, 0, &txn), 0);
+	assert_int_equal(mail_index_hdr_get(index, txn, &built, &error), 1);
+	assert_int_equal(built.messages, 303);
+	dump_index(index, txn, &bulk);
+	assert_int_equal(mdb_cursor_open(txn, index->env->db_msgs, &cur), 0);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		uids = xreallocarray(uids, n + 1, sizeof(*uids));
+		uids[n++] = mail_index_get_be32(key.mv_data);
+	}
+	mdb_cursor_close(cur);
+	assert_int_equal(n, 303);
+	/* The same records again, one by one, into emptied databases. */
+	{
+		struct mail_index_rec recs[303];
+
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(mail_index_rec_get(index, txn, uids[i],
+							    &recs[i], NULL,
+							    &error),
+					 1);
+		assert_int_equal(mdb_drop(txn, index->env->db_msgs, 0), 0);
+		assert_int_equal(mdb_drop(txn, index->env->db_bases, 0), 0);
+		assert_int_equal(mdb_drop(txn, index->env->db_modseq, 0), 0);
+		hdr = built;
+		hdr.messages = hdr.seen = hdr.deleted = 0;
+		hdr.total_size = 0;
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(mail_index_rec_put(index, txn, &hdr,
+							    NULL, &recs[i],
+							    NULL, &error),
+					 0);
+			mail_index_rec_free(&recs[i]);
+		}
+	}
+	dump_index(index, txn, &single);
+	mdb_txn_abort(txn);
+	assert_int_equal(str_len(&bulk), str_len(&single));
+	assert_memory_equal(str_c(&bulk), str_c(&single), str_len(&bulk));
+	assert_int_equal(hdr.messages, built.messages);
+	assert_int_equal(hdr.seen, built.seen);
+	assert_int_equal(hdr.deleted, built.deleted);
+	assert_int_equal(hdr.total_size, built.total_size);
+	/* Courier's order: the 9-digit time first. */
+	assert_int_equal(uid_of(index, "999999999.M1P1.host"), 1);
+	assert_index_true(index);
+	str_free(&bulk);
+	str_free(&single);
+	free(uids);
+	mail_index_close(&index);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2128,6 +2302,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
 		cmocka_unit_test_teardown(test_busy_defer, teardown_stamps),
 		cmocka_unit_test_teardown(test_changed_since, teardown_stamps),
+		cmocka_unit_test_teardown(test_scan_new_only, teardown_stamps),
+		cmocka_unit_test_setup_teardown(test_bulk_equals_one_by_one,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
