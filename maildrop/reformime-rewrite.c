@@ -213,8 +213,20 @@ static uint64_t body_end(const struct mime_part *part,
 {
 	uint64_t e = part->end_offset;
 
-	if (!is_message(part))
+	if (!is_message(part)) {
+		/* the last part of a multipart without its closing
+		 * boundary: the message's last line end is the (missing)
+		 * boundary's, as Courier writes it */
+		if (e == rw->size && e > part->body_offset &&
+		    part->parent != NULL &&
+		    (part->parent->flags & MIME_PART_FLAG_MULTIPART) != 0 &&
+		    rw_byte(rw, e - 1) == '\n') {
+			e--;
+			if (e > part->body_offset && rw_byte(rw, e - 1) == '\r')
+				e--;
+		}
 		return e;
+	}
 	if (rw_byte(rw, e) == '\n')
 		return e + 1;
 	if (rw_byte(rw, e) == '\r' && rw_byte(rw, e + 1) == '\n')
