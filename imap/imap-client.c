@@ -823,3 +823,8 @@ struct conn *imap_client_detach_conn(struct imap_client *client)
 	client->conn = NULL;
 	return conn;
 }
+
+struct conn *imap_client_conn(struct imap_client *client)
+{
+	return client->conn;
+}

@@ -120,6 +120,8 @@ void imap_client_destroy(struct imap_client **client);
 /* After IMAP_LOGIN_OK in the pre-login process: takes the connection
  * back (the session is then destroyed without closing it). */
 struct conn *imap_client_detach_conn(struct imap_client *client);
+/* The session's connection (NULL once detached or closed). */
+struct conn *imap_client_conn(struct imap_client *client);
 
 /* LOGIN-REFERRALS (RFC 2221): the referral URL
  * "imap://USER;AUTH=*@HOST/" for an account whose mailhost is host, user

@@ -25,7 +25,13 @@
  *                it authenticated, watches the stream and the inotify
  *                fd; when either wakes it forks a new session for that
  *                account (same checks, same uid switch) that restores the
- *                state.  The pre-login process relays on unaware.
+ *                state.  The pre-login process relays on unaware; on a
+ *                plain connection (no TLS) it does not stay at all: after
+ *                the login it hands the client's socket (and the input
+ *                it read past the login command) to the master, which
+ *                gives it to the session, so that the session talks to
+ *                the client directly and a hibernated plain connection
+ *                costs no process.
  *
  *   imapd DIR    one session, already logged in, for the maildir DIR on
  *                stdin/stdout (mutt's tunnel, isync's Tunnel, ssh);
@@ -66,6 +72,9 @@
 
 /* Largest login request from a pre-login process. */
 #define IPC_MAX 8192
+/* Most input a pre-login process hands over with a client's socket (what
+ * its connection buffered: at most IMAP_MAX_LINE + 2 bytes). */
+#define HANDOFF_MAX_INPUT (16 * 1024 * 1024 + 2)
 /* How long a pre-login process waits for the master's answer. */
 #define IPC_TIMEOUT_MSECS 60000
 
@@ -102,6 +111,15 @@ struct master_conn {
 	int inotify_fd;
 	struct io *inotify_io;
 	struct timeout *autologout;
+	/* the pre-login process is to hand the client's socket over
+	 * (with the login's tag) */
+	bool awaiting_handoff;
+	char *tag;
+	/* the session talks to the client directly: mc->fd is the client's
+	 * socket and the connection ends with the session (or, hibernated,
+	 * when the master drops it), not with the pre-login process */
+	bool direct;
+	pid_t session_pid;
 };
 
 static const struct login_master_names names = {
@@ -188,7 +206,8 @@ static void sigterm_stop(void *context)
 
 static void run_mail_session(int fd_in, int fd_out, const char *root,
 			     const char *user, const char *tag,
-			     const void *blob, size_t blob_len)
+			     const void *blob, size_t blob_len,
+			     const struct str *input)
 {
 	struct conn_settings cs = {
 		.max_line_len = (size_t)set.max_line,
@@ -209,6 +228,14 @@ static void run_mail_session(int fd_in, int fd_out, const char *root,
 						tag, fd_out < 0,
 						&mail_callbacks, NULL);
 
+	/* what the client sent after its login command, read by the
+	 * pre-login process */
+	if (input != NULL && str_len(input) > 0 &&
+	    conn_input_prepend(conn, str_c(input), str_len(input)) < 0) {
+		/* cannot be: the same IMAP_MAX_LINE bounded it there */
+		log_error("imapd: user=%s: input handed over too long", user);
+		conn_close(conn);
+	}
 	if (session_ctrl_fd >= 0 && set.hibernate_timeout > 0)
 		imap_client_set_hibernate(client, set.hibernate_timeout);
 	ioloop_signal_add(loop, SIGTERM, sigterm_stop, NULL);
@@ -234,7 +261,8 @@ static void close_master_fds(int keep_fd, int keep_ctrl)
  * pre-login process is told "OK" first) or after hibernation (blob). */
 static void __attribute__((noreturn))
 mail_child(int fd, int ctrl_fd, const struct master_account *acct,
-	   const char *tag, const void *blob, size_t blob_len)
+	   const char *tag, const void *blob, size_t blob_len,
+	   const struct str *input, bool tell_prelogin)
 {
 	close_master_fds(fd, ctrl_fd);
 	login_master_drop_listeners(master);
@@ -244,8 +272,8 @@ mail_child(int fd, int ctrl_fd, const struct master_account *acct,
 		static const char msg[] = "TEMP\n";
 		static const char bye[] = "* BYE [UNAVAILABLE] Cannot resume "
 					  "the session\r\n";
-		ssize_t n = blob == NULL ? write(fd, msg, sizeof(msg) - 1) :
-					   write(fd, bye, sizeof(bye) - 1);
+		ssize_t n = tell_prelogin ? write(fd, msg, sizeof(msg) - 1) :
+					    write(fd, bye, sizeof(bye) - 1);
 		(void)n;
 		_exit(1);
 	}
@@ -255,11 +283,12 @@ mail_child(int fd, int ctrl_fd, const struct master_account *acct,
 		   1) < 0)
 		_exit(1);
 	/* tell the pre-login process, then speak IMAP */
-	if (blob == NULL && write(fd, "OK\n", 3) != 3)
+	if (tell_prelogin && write(fd, "OK\n", 3) != 3)
 		_exit(1);
 	session_ctrl_fd = ctrl_fd;
 	loop = ioloop_create();
-	run_mail_session(fd, -1, acct->root, acct->user, tag, blob, blob_len);
+	run_mail_session(fd, -1, acct->root, acct->user, tag, blob, blob_len,
+			 input);
 	ioloop_destroy(&loop);
 	_exit(0);
 }
@@ -328,6 +357,35 @@ static void master_conn_free(struct master_conn *mc)
 	master_ctrl_close(mc);
 	master_hib_clear(mc);
 	account_free(&mc->acct);
+	x_free(mc->tag);
+	mc->awaiting_handoff = false;
+}
+
+/* The connection is over: frees its entry (its fds first). */
+static void master_conn_done(struct master_conn *mc)
+{
+	for (struct master_conn **p = &conns; *p != NULL; p = &(*p)->next) {
+		if (*p == mc) {
+			*p = mc->next;
+			break;
+		}
+	}
+	master_conn_free(mc);
+	listen_conn_closed(&mc->lconn);
+	free(mc);
+	if (stopping && conns == NULL)
+		ioloop_stop(loop);
+}
+
+/* The master let go of the stream: the connection ends with it when the
+ * session talked to the client directly; else the pre-login process sees
+ * EOF and its exit ends it. */
+static void master_conn_release(struct master_conn *mc)
+{
+	if (mc->direct)
+		master_conn_done(mc);
+	else
+		master_conn_free(mc);
 }
 
 static void master_reply(struct master_conn *mc, const char *kind,
@@ -405,7 +463,7 @@ static void login_serve(void *context)
 	if (ls->ctrl[0] >= 0)
 		close(ls->ctrl[0]);
 	mail_child(ls->mc->fd, ls->ctrl[1], account_new(ls->rec, ls->user),
-		   ls->tag, NULL, 0);
+		   ls->tag, NULL, 0, NULL, true);
 }
 
 static const struct login_master_judge_ops judge_ops = {
@@ -426,7 +484,7 @@ static void master_hib_drop(struct master_conn *mc, const char *bye)
 				 MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)n;
 	}
-	master_conn_free(mc);
+	master_conn_release(mc);
 }
 
 static void master_autologout(void *context)
@@ -471,7 +529,7 @@ static void master_wake(struct master_conn *mc)
 	if (pid == 0) {
 		close(ctrl[0]);
 		mail_child(mc->fd, ctrl[1], mc->acct, NULL, mc->blob,
-			   mc->blob_len);
+			   mc->blob_len, NULL, false);
 	}
 	close(ctrl[1]);
 	if (pid < 0) {
@@ -483,6 +541,7 @@ static void master_wake(struct master_conn *mc)
 	}
 	io_remove(&mc->io);
 	master_hib_clear(mc);
+	mc->session_pid = pid;
 	mc->ctrl_fd = ctrl[0];
 	mc->ctrl_io = io_add(loop, mc->ctrl_fd, IO_READ, master_ctrl, mc);
 }
@@ -517,7 +576,7 @@ static void master_ctrl(void *context)
 		free(buf);
 		if (fd >= 0)
 			close(fd);
-		master_conn_free(mc);
+		master_conn_release(mc);
 		return;
 	}
 	if ((flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || buf[0] != 'H' ||
@@ -528,7 +587,7 @@ static void master_ctrl(void *context)
 		if (fd >= 0)
 			close(fd);
 		if (write(mc->ctrl_fd, "NO\n", 3) != 3)
-			master_conn_free(mc);
+			master_conn_release(mc);
 		return;
 	}
 	if (write(mc->ctrl_fd, "OK\n", 3) != 3) {
@@ -536,9 +595,10 @@ static void master_ctrl(void *context)
 		free(buf);
 		if (fd >= 0)
 			close(fd);
-		master_conn_free(mc);
+		master_conn_release(mc);
 		return;
 	}
+	mc->session_pid = 0;
 	master_ctrl_close(mc);
 	mc->blob_len = (size_t)n - 1;
 	mc->blob = xmemdup(buf + 1, mc->blob_len);
@@ -556,11 +616,137 @@ static void master_ctrl(void *context)
 					  master_autologout, mc);
 }
 
+/* Forks the session of a login the master judged (mc->acct, mc->tag)
+ * on fd: the client's socket (direct, with input) or the socketpair to
+ * the pre-login process.  Returns false when it could not. */
+static bool master_fork_session(struct master_conn *mc, int fd,
+				const struct str *input, bool direct)
+{
+	int ctrl[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctrl) < 0) {
+		log_error("imapd: socketpair: %s", strerror(errno));
+		return false;
+	}
+	struct login_master_login login = {
+		.user = mc->acct->user,
+		.remote_ip = mc->remote_ip,
+		.auth_result = 1,
+		.has_uid = true,
+		.uid = mc->acct->uid,
+		.tls = false,
+	};
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(ctrl[0]);
+		mail_child(fd, ctrl[1], mc->acct, mc->tag, NULL, 0, input,
+			   !direct);
+	}
+	close(ctrl[1]);
+	if (login_master_forked(&names, &login, pid) != LOGIN_MASTER_SERVE) {
+		close(ctrl[0]);
+		return false;
+	}
+	mc->session_pid = pid;
+	mc->ctrl_fd = ctrl[0];
+	mc->ctrl_io = io_add(loop, mc->ctrl_fd, IO_READ, master_ctrl, mc);
+	return true;
+}
+
+/* The pre-login process' answer to "HANDOFF": "F", the length of the
+ * input it read past the login (4 bytes, little-endian) and that input,
+ * with the client's socket attached; or "R" (it could not: it relays). */
+static void master_handoff(struct master_conn *mc)
+{
+	size_t size = 5 + HANDOFF_MAX_INPUT;
+	char *buf = xmalloc(size);
+	int fd, flags;
+	ssize_t n = login_master_recv_fd(mc->fd, buf, size, &fd, &flags);
+	struct str input;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		free(buf);
+		return;
+	}
+	mc->awaiting_handoff = false;
+	if (n > 0 && buf[0] == 'R' && fd < 0) {
+		/* the usual way: the session on the socketpair */
+		free(buf);
+		if (!master_fork_session(mc, mc->fd, NULL, false)) {
+			master_reply(mc, "TEMP", "");
+			master_conn_free(mc);
+			return;
+		}
+		io_remove(&mc->io);
+		return;
+	}
+	uint32_t len = n >= 5 ? (uint32_t)(unsigned char)buf[1] |
+			(uint32_t)(unsigned char)buf[2] << 8 |
+			(uint32_t)(unsigned char)buf[3] << 16 |
+			(uint32_t)(unsigned char)buf[4] << 24 : 0;
+	if (n < 5 || buf[0] != 'F' || fd < 0 || (flags & MSG_CTRUNC) != 0 ||
+	    (size_t)n != 5 + (size_t)len) {
+		if (n != 0)
+			log_error("imapd: malformed handoff from a pre-login "
+				  "process");
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		master_conn_free(mc);
+		return;
+	}
+	str_init(&input, len + 1);
+	str_append_n(&input, buf + 5, len);
+	secure_wipe(buf, (size_t)n);
+	free(buf);
+	/* the client's socket is the stream now; the pre-login process
+	 * exits and its end of the socketpair goes */
+	io_remove(&mc->io);
+	close(mc->fd);
+	mc->fd = fd;
+	mc->direct = true;
+	mc->pid = -1;
+	bool ok = master_fork_session(mc, fd, &input, true);
+	secure_wipe(input.data, str_len(&input));
+	str_free(&input);
+	if (!ok)
+		master_hib_drop(mc, "* BYE [UNAVAILABLE] Temporary failure, "
+				    "try again later\r\n");
+}
+
+/* For a plain login (no TLS) with hibernation on: the verdicts of
+ * login_master_judge() without its fork; on SERVE the pre-login process
+ * is asked for the client's socket. */
+static enum login_master_verdict
+login_handoff_judge(struct judged_login *ls,
+		    const struct login_master_login *login, const char **text_r)
+{
+	enum login_master_verdict v = login_master_verdict(&names, login,
+							   text_r);
+
+	if (v == LOGIN_MASTER_SERVE)
+		v = login_check(ls, text_r);
+	if (v == LOGIN_MASTER_SERVE)
+		v = login_master_uid_verdict(&names, login, text_r);
+	if (v != LOGIN_MASTER_SERVE)
+		return v;
+	ls->mc->acct = account_new(ls->rec, ls->user);
+	ls->mc->tag = xstrdup(ls->tag);
+	ls->mc->awaiting_handoff = true;
+	master_reply(ls->mc, "HANDOFF", "");
+	return LOGIN_MASTER_ANSWERED;
+}
+
 /* Fields of a request: kind, tag, user, secret, secret2, tls. */
 static void master_request(void *context)
 {
 	struct master_conn *mc = context;
 	char buf[IPC_MAX + 1];
+
+	if (mc->awaiting_handoff) {
+		master_handoff(mc);
+		return;
+	}
 	ssize_t n = read(mc->fd, buf, IPC_MAX);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -610,15 +796,17 @@ static void master_request(void *context)
 	login.has_uid = rec.has_uid;
 	login.uid = rec.uid;
 	ls.user = rec.address != NULL ? rec.address : user;
-	if (set.hibernate_timeout > 0 && login.auth_result > 0 &&
+	bool handoff = set.hibernate_timeout > 0 && !login.tls;
+	if (!handoff && set.hibernate_timeout > 0 && login.auth_result > 0 &&
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ls.ctrl) <
 		    0) {
 		log_error("imapd: socketpair: %s", strerror(errno));
 		ls.ctrl[0] = ls.ctrl[1] = -1;
 	}
-	enum login_master_verdict v = login_master_judge(&names, &login,
-							 &judge_ops, &ls,
-							 &text);
+	enum login_master_verdict v =
+		handoff ? login_handoff_judge(&ls, &login, &text) :
+			  login_master_judge(&names, &login, &judge_ops, &ls,
+					     &text);
 	switch (v) {
 	case LOGIN_MASTER_TEMPFAIL:
 		master_reply(mc, "TEMP", "");
@@ -682,6 +870,62 @@ static bool read_reply_line(int fd, char *buf, size_t size)
 	return false;
 }
 
+/* The master asked for the client's socket (a plain login): it goes with
+ * what was read past the login command, and this process ends; if the
+ * connection cannot be handed over, "R" and the relay as usual. */
+static void login_handoff(void *context)
+{
+	struct imap_client *client = context;
+	struct conn *conn = imap_client_conn(client);
+	struct str input;
+	int fd = -1;
+
+	str_init(&input, 256);
+	if (conn != NULL && conn_output_pending(conn) == 0)
+		fd = conn_detach(&conn, &input);
+	if (fd >= 0) {
+		unsigned char hdr[5] = { 'F', str_len(&input) & 0xff,
+					 (str_len(&input) >> 8) & 0xff,
+					 (str_len(&input) >> 16) & 0xff,
+					 (str_len(&input) >> 24) & 0xff };
+		struct iovec iov[2] = {
+			{ hdr, sizeof(hdr) },
+			{ input.data, str_len(&input) },
+		};
+		size_t total = sizeof(hdr) + str_len(&input);
+
+		/* the conn is gone: the session must not free it */
+		(void)imap_client_detach_conn(client);
+		if (login_master_send_fd(login_ipc_fd, iov,
+					 str_len(&input) > 0 ? 2 : 1, fd) !=
+		    (ssize_t)total)
+			log_error("imapd: handing the connection over: %s",
+				  strerror(errno));
+		secure_wipe(input.data, str_len(&input));
+		str_free(&input);
+		close(fd);
+		ioloop_stop(loop);
+		return;
+	}
+	str_free(&input);
+	char line[64];
+	if (write(login_ipc_fd, "R", 1) != 1 ||
+	    !read_reply_line(login_ipc_fd, line, sizeof(line)) ||
+	    strcmp(line, "OK") != 0) {
+		if (conn == NULL) {
+			ioloop_stop(loop);
+			return;
+		}
+		conn_write_str(conn, "* BYE [UNAVAILABLE] Temporary failure, "
+				     "try again later\r\n");
+		conn_close(conn);
+		return;
+	}
+	conn_input_resume(conn);
+	imap_client_start_relay(client, login_ipc_fd);
+	login_ipc_fd = -1;
+}
+
 static enum imap_login_result login_cb(struct imap_client *client,
 				       const struct imap_login_request *req,
 				       const char **text_r, void *context)
@@ -709,6 +953,13 @@ static enum imap_login_result login_cb(struct imap_client *client,
 	if (strcmp(line, "OK") == 0) {
 		imap_client_start_relay(client, login_ipc_fd);
 		login_ipc_fd = -1;
+		return IMAP_LOGIN_OK;
+	}
+	if (strcmp(line, "HANDOFF ") == 0) {
+		/* from the loop: not inside the connection's callback;
+		 * what the client sent after the login stays buffered */
+		conn_input_pause(imap_client_conn(client));
+		timeout_add_once(loop, 0, login_handoff, client);
 		return IMAP_LOGIN_OK;
 	}
 	const char *sp = strchr(line, ' ');
@@ -822,10 +1073,12 @@ static void master_sigchld(void *context)
 
 			if (mc->pid != pid)
 				continue;
-			*p = mc->next;
-			master_conn_free(mc);
-			listen_conn_closed(&mc->lconn);
-			free(mc);
+			/* its last words may still be unread */
+			if (mc->awaiting_handoff)
+				master_handoff(mc);
+			if (mc->direct)
+				break;
+			master_conn_done(mc);
 			break;
 		}
 	}
@@ -838,8 +1091,15 @@ static void master_sigterm(void *context)
 	(void)context;
 	stopping = true;
 	login_master_close_listeners(master);
-	for (struct master_conn *mc = conns; mc != NULL; mc = mc->next)
-		kill(mc->pid, SIGTERM);
+	for (struct master_conn *mc = conns, *next; mc != NULL; mc = next) {
+		next = mc->next;
+		if (mc->pid > 0)
+			kill(mc->pid, SIGTERM);
+		if (mc->session_pid > 0)
+			kill(mc->session_pid, SIGTERM);
+		else if (mc->direct && mc->blob != NULL)
+			master_hib_drop(mc, "* BYE Server shutting down\r\n");
+	}
 	if (conns == NULL)
 		ioloop_stop(loop);
 }
@@ -860,7 +1120,8 @@ static int tunnel_main(const char *dir)
 
 	load_settings(false);
 	loop = ioloop_create();
-	run_mail_session(0, 1, dir, user != NULL ? user : "-", NULL, NULL, 0);
+	run_mail_session(0, 1, dir, user != NULL ? user : "-", NULL, NULL, 0,
+			 NULL);
 	ioloop_destroy(&loop);
 	imap_settings_free(&set);
 	return 0;

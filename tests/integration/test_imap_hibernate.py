@@ -145,6 +145,10 @@ def test_same_answers_after_waking(hinst, how):
     before = state(m)
     wait_sessions(hinst, 1)
     hibernate(hinst)
+    # a plain connection costs no process at all (the pre-login process
+    # handed the socket over); under TLS the relay holding it stays
+    kids = children(hinst.daemons["imapd"].pid)
+    assert len(kids) == (0 if how == "plain" else 1), kids
     # the answers of a session that never slept
     assert state(m) == before
     wait_sessions(hinst, 1)
@@ -258,8 +262,9 @@ def test_idle_wakes_on_delivery(hinst, how):
     m.logout()
 
 
-def test_logout_after_hibernation(hinst):
-    m = ssl_login(hinst)
+@pytest.mark.parametrize("how", ["ssl", "plain"])
+def test_logout_after_hibernation(hinst, how):
+    m = (ssl_login if how == "ssl" else plain_login)(hinst)
     ok(m.select("INBOX"))
     hibernate(hinst)
     typ, data = m.logout()
@@ -271,8 +276,9 @@ def test_logout_after_hibernation(hinst):
     assert children(hinst.daemons["imapd"].pid) == []
 
 
-def test_client_leaving_while_hibernated(hinst):
-    m = starttls_login(hinst)
+@pytest.mark.parametrize("how", ["starttls", "plain"])
+def test_client_leaving_while_hibernated(hinst, how):
+    m = (starttls_login if how == "starttls" else plain_login)(hinst)
     ok(m.select("INBOX"))
     hibernate(hinst)
     m.shutdown()
@@ -280,10 +286,44 @@ def test_client_leaving_while_hibernated(hinst):
     while children(hinst.daemons["imapd"].pid) and time.time() < deadline:
         time.sleep(0.1)
     assert children(hinst.daemons["imapd"].pid) == []
-    # the daemon still serves
-    m = starttls_login(hinst)
+    # the daemon still serves (and counts the connection as gone)
+    m = plain_login(hinst)
     assert ok(m.select("INBOX")) == [b"5"]
     m.logout()
     with open(hinst.daemons["imapd"].log, "rb") as f:
         log = f.read()
     assert b"cannot restore" not in log
+
+
+def test_plain_pipelined_after_login(hinst):
+    """Commands sent with LOGIN in one packet reach the session that takes
+    the socket over from the pre-login process."""
+    s = socket.create_connection((hinst.address, hinst.ports["imap"]), 20)
+    f = s.makefile("rb")
+    assert f.readline().startswith(b"* OK")
+    s.sendall(b"a LOGIN %s %s\r\nb SELECT INBOX\r\nc NOOP\r\n" %
+              (hinst.login.encode(), hinst.password.encode()))
+    lines = []
+    while not lines or not lines[-1].startswith(b"c "):
+        try:
+            line = f.readline()
+        except socket.timeout:
+            line = b""
+        assert line, lines
+        lines.append(line)
+    assert any(x.startswith(b"a OK") for x in lines), lines
+    assert b"* 5 EXISTS\r\n" in lines, lines
+    assert any(x.startswith(b"b OK [READ-WRITE]") for x in lines), lines
+    assert lines[-1].startswith(b"c OK"), lines
+    # after hibernating too, a command and LOGOUT
+    hibernate(hinst)
+    s.sendall(b"d FETCH 5 (UID)\r\ne LOGOUT\r\n")
+    rest = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        rest += chunk
+    assert b"* 5 FETCH (UID 5)" in rest, rest
+    assert b"* BYE" in rest and b"e OK" in rest, rest
+    s.close()
