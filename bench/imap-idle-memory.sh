@@ -28,6 +28,17 @@
 #                            session).  Needs an installed tree: set
 #                            BENCH_PREFIX (make install prefix=...).
 #
+#   ours-hibernated          ours as it runs, with IMAP_HIBERNATE_TIMEOUT=
+#                            $BENCH_HIBERNATE (default 2 s): CONNECTIONS
+#                            clients with INBOX selected, over plain TCP
+#                            and then over implicit TLS (993), left idle
+#                            $BENCH_HIBERNATE + 3 s, so that the sessions
+#                            have handed their state to the master.  Counts
+#                            every process imapd started for them and the
+#                            master's own growth (its PSS after, less its
+#                            PSS before the connections): the master's
+#                            share of each connection.  Needs BENCH_PREFIX.
+#
 # IMAPD=PATH picks our imapd; PEERS_ROOT and BENCH_SERVERS as in
 # imap-folder.sh.
 set -eu
@@ -66,5 +77,127 @@ ulimit -n $((n * 4 + 256)) 2>/dev/null || {
 chmod 755 "$BENCH_TMP"
 mkdir "$BENCH_TMP/run"
 /usr/bin/python3 "$here/imap-bench.py" memory "$BENCH_TMP/master" \
-	"$BENCH_TMP/run" "$imapd" "$peers/root" "$n" ${prefix:+"$prefix"}
+	"$BENCH_TMP/run" "$imapd" "$peers/root" "$n" ${prefix:+"$prefix"} |
+	tee "$BENCH_TMP/out"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ours-hibernated: the daemon with hibernation, plain and TLS (the driver's
+# helpers, imported from imap-bench.py).
+if [ -n "$prefix" ]; then
+	dovecot_pss=$(sed -n 's/^dovecot .*per session PSS \([0-9]*\) KiB.*/\1/p' \
+		"$BENCH_TMP/out")
+	mkdir "$BENCH_TMP/hib"
+	chmod 755 "$BENCH_TMP/hib"
+	/usr/bin/python3 - "$here/imap-bench.py" "$BENCH_TMP/master" \
+		"$BENCH_TMP/hib" "$prefix" "$n" "${BENCH_HIBERNATE:-2}" \
+		"${dovecot_pss:-0}" <<'PY'
+import importlib.util, os, shutil, socket, ssl, subprocess, sys, time
+
+spec = importlib.util.spec_from_file_location("ib", sys.argv[1])
+ib = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ib)
+master, tmp, prefix = sys.argv[2:5]
+n, hib, dovecot = int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
+
+
+class TlsSession(ib.SockSession):
+    """SockSession over implicit TLS (port 993)."""
+
+    def __init__(self, port, login, password):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection(("127.0.0.1", port), 30)
+        self.sock = ctx.wrap_socket(raw)
+        self.buf = bytearray()
+        self.n = 0
+        greeting, _ = self._read(b"* ")
+        if not greeting.startswith(b"* OK"):
+            raise ib.ImapError("greeting: %s" % greeting[:200])
+        self.command("LOGIN %s %s" % (login, password))
+
+
+def run(tls):
+    root = os.path.join(tmp, "inst-%s" % ("tls" if tls else "plain"))
+    base = ib.free_port_base(9)
+    env = dict(os.environ, COURIER_INSTANCE=root)
+    subprocess.run([os.path.join(prefix, "sbin/courier-setup"), "--instance",
+                    root, "--domain", "bench.test", "--account", "bench",
+                    "--password", "benchpw", "--ports-base", str(base)],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    etc = os.path.join(root, "etc")
+    for k, v in (("MAXPERIP", n + 10), ("MAXDAEMONS", n + 10),
+                 ("IMAP_HIBERNATE_TIMEOUT", hib), ("IMAP_TLS_REQUIRED", 0)):
+        ib.set_setting(os.path.join(etc, "imapd"), k, str(v))
+    md = os.path.join(root, "var/vmail/bench.test/bench/Maildir")
+    st = os.stat(md)
+    for sub in ("cur", "new"):
+        for f in os.listdir(os.path.join(master, sub)):
+            dst = os.path.join(md, sub, f)
+            shutil.copy2(os.path.join(master, sub, f), dst)
+            os.chown(dst, st.st_uid, st.st_gid)
+    port = base + (4 if tls else 3)
+    cls = TlsSession if tls else ib.SockSession
+    daemons, sessions = [], []
+    try:
+        for name in ("authdaemond", "imapd"):
+            log = open(os.path.join(tmp, "daemon-%s.log" % name), "ab")
+            daemons.append(subprocess.Popen(
+                [os.path.join(prefix, "sbin", name)], env=env, stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True))
+            log.close()
+            if name == "authdaemond":
+                time.sleep(1)
+        ib.wait_port(port, daemons[1])
+        first = cls(port, "bench@bench.test", "benchpw")
+        first.command("SELECT INBOX")
+        first.command("LOGOUT")
+        first.close()
+        time.sleep(0.5)
+        mpid = daemons[1].pid
+        base_pids = ib.tree(mpid)
+        m0 = ib.smaps(mpid)[0]
+        t0 = time.monotonic()
+        for _ in range(n):
+            s = cls(port, "bench@bench.test", "benchpw")
+            s.command("SELECT INBOX")
+            sessions.append(s)
+        t_open = time.monotonic() - t0
+        time.sleep(hib + 3)
+        pids = [q for q in ib.tree(mpid) if q not in base_pids]
+        pss, rss = ib.memory_of(pids)
+        m1 = ib.smaps(mpid)[0]
+        # every session still answers, after waking
+        for s in sessions[:50]:
+            s.command("NOOP")
+        per = (pss + max(m1 - m0, 0)) / n
+        print("ours-hibernated %s: %d sessions opened in %.1f s, idle "
+              "%d s: %d processes (PSS %.0f KiB, RSS %.0f KiB), master "
+              "grew %d KiB PSS; per connection PSS %.1f KiB" % (
+                  "TLS (993)" if tls else "plain", n, t_open, hib + 3,
+                  len(pids), pss, rss, m1 - m0, per), flush=True)
+        if dovecot > 0:
+            print("ratio ours-hibernated %s/dovecot per idle connection: "
+                  "PSS %.3f" % ("tls" if tls else "plain", per / dovecot))
+    except (ib.ImapError, OSError) as e:
+        print("ours-hibernated failed after %d sessions: %s" %
+              (len(sessions), e))
+    finally:
+        for s in sessions:
+            s.close()
+        for d in reversed(daemons):
+            d.terminate()
+            try:
+                d.wait(20)
+            except subprocess.TimeoutExpired:
+                d.kill()
+                d.wait()
+
+
+print("load: %s" % open("/proc/loadavg").read().split()[:3], flush=True)
+run(False)
+run(True)
+PY
+	echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
