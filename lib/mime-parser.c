@@ -45,6 +45,8 @@ struct mime_parser {
 	bool skip_line;		/* consuming the rest of a boundary line */
 	bool skip_to_header;	/* ... after which a new part's header */
 	bool undecided;		/* body_scan stopped at an open line start */
+	bool at_boundary;	/* parts are being closed by a boundary */
+	bool drop_fields;	/* header fields do not set Content-* */
 
 	char hold[HOLD_MAX];
 	size_t hold_len;
@@ -224,7 +226,7 @@ static void header_field(const struct rfc822_header_field *f, void *context)
 
 	if (p->cb.header != NULL)
 		p->cb.header(part, f, p->context);
-	if (f->broken)
+	if (f->broken || p->drop_fields)
 		return;
 	if (f->name_len == 12 && strcasecmp(n, "mime-version") == 0) {
 		set_flag(p, part, MIME_PART_FLAG_MIME_VERSION);
@@ -456,8 +458,17 @@ static void part_close(struct mime_parser *p, struct mime_part *part,
 {
 	if (!part->header_done) {
 		/* The part ended inside its header. */
-		if (part == p->cur && p->state == STATE_HEADER)
+		if (part == p->cur && p->state == STATE_HEADER) {
+			/* A boundary or the end of the message cut the
+			 * header of a body part: its last field, still
+			 * waiting for a folded line, does not count for the
+			 * part's type (Courier's reformime never sees it);
+			 * the header callback still gets it.  The top
+			 * message keeps it. */
+			p->drop_fields = p->at_boundary || part->parent != NULL;
 			rfc822_header_parser_finish(p->hp, header_field, p);
+			p->drop_fields = false;
+		}
 		if (end < part->header_offset)
 			end = part->header_offset;
 		uint64_t save_off = p->offset, save_lines = p->lines;
@@ -559,7 +570,9 @@ static bool boundary_found(struct mime_parser *p, unsigned int idx,
 		end_lines--;
 	}
 	p->pending_eol_len = 0;	/* the line end belongs to the boundary */
+	p->at_boundary = true;
 	close_until(p, m, end, end_lines);
+	p->at_boundary = false;
 	p->cur = m;
 	p->skip_line = true;
 	p->leaf_output = false;

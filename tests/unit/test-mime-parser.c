@@ -539,6 +539,23 @@ static void test_boundary_in_header(void **state)
 	struct mime_part *whole = mime_parse_buffer(msg, len, NULL), *c;
 
 	assert_int_equal(whole->child_count, 3);
+	/* "X: y", the field the boundary cut, does not count; one cut
+	 * while it is the Content-Type leaves the default. */
+	{
+		const char *m2 = "Content-Type: multipart/mixed; boundary=b\n"
+			"\n--b\nContent-Type: text/html\n--b\n"
+			"Content-Type: image/png\n";
+		struct mime_part *r = mime_parse_buffer(m2, strlen(m2), NULL);
+
+		assert_int_equal(r->child_count, 2);
+		assert_true(mime_part_is_type(r->children, "text", "plain"));
+		assert_true(mime_part_is_type(r->last_child, "text", "plain"));
+		mime_part_free(&r);
+		/* the top message keeps its last field at the end */
+		r = mime_parse_buffer("Content-Type: image/png\n", 24, NULL);
+		assert_true(mime_part_is_type(r, "image", "png"));
+		mime_part_free(&r);
+	}
 	c = whole->children;
 	assert_true(mime_part_is_type(c, "text", "plain"));
 	assert_int_equal(c->header_size, 0);
