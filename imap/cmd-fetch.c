@@ -410,14 +410,15 @@ static void append_data(struct str *out, const struct fetch_item *item,
 	imap_quote_literal(out, data, len);
 }
 
-/* Loads and parses the current message once per message. */
-static struct imap_message *ctx_message(struct fetch_ctx *ctx, uint32_t uid,
-					struct imap_message **parsed)
+/* Reads the current message (CRLF form) into ctx->msg once per message
+ * (*loaded tells whether it was).  Returns false when it is gone or
+ * failed. */
+static bool ctx_raw(struct fetch_ctx *ctx, uint32_t uid, bool *loaded)
 {
 	const char *error;
 
-	if (*parsed != NULL)
-		return *parsed;
+	if (*loaded)
+		return true;
 	str_clear(&ctx->msg);
 	int ret = imap_mailbox_read_message(ctx->client->mbox, uid, &ctx->msg,
 					    &error);
@@ -426,10 +427,33 @@ static struct imap_message *ctx_message(struct fetch_ctx *ctx, uint32_t uid,
 			ctx->failed = true;
 		else
 			ctx->gone = true;
-		return NULL;
+		return false;
 	}
+	*loaded = true;
+	return true;
+}
+
+/* Loads and parses the current message once per message. */
+static struct imap_message *ctx_message(struct fetch_ctx *ctx, uint32_t uid,
+					bool *loaded,
+					struct imap_message **parsed)
+{
+	if (*parsed != NULL)
+		return *parsed;
+	if (!ctx_raw(ctx, uid, loaded))
+		return NULL;
 	*parsed = imap_message_parse(str_c(&ctx->msg), str_len(&ctx->msg));
 	return *parsed;
+}
+
+/* True for an item that is the whole message as it is (RFC822,
+ * BODY[], BODY.PEEK[], with or without <partial>): sent without
+ * parsing it. */
+static bool item_whole(const struct fetch_item *item)
+{
+	return item->type == FETCH_RFC822 ||
+	       (item->type == FETCH_SECTION && item->sec.part[0] == '\0' &&
+		item->sec.text == IMAP_SECTION_BODY);
 }
 
 /* The "* n FETCH (...)" of one message, appended to out; pre: its
@@ -443,7 +467,7 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
 	struct imap_mailbox *mbox = client->mbox;
 	struct mail_index_record rec;
 	struct imap_message *parsed = NULL;
-	bool flags_changed = false, ok = true;
+	bool flags_changed = false, ok = true, loaded = false;
 	const char *error;
 	size_t start = str_len(out);
 	uint32_t seq = imap_mailbox_seq(mbox, uid);
@@ -560,7 +584,22 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
 		case FETCH_SECTION:
 		case FETCH_BINARY:
 		case FETCH_BINARY_SIZE:
-			if (ctx_message(ctx, uid, &parsed) == NULL) {
+			if (item_whole(item)) {
+				/* no parse, no copy of a section */
+				if (!ctx_raw(ctx, uid, &loaded)) {
+					ok = false;
+					break;
+				}
+				append_data(out,
+					    item->type == FETCH_RFC822 ?
+						    NULL : item,
+					    item->type == FETCH_RFC822 ?
+						    "RFC822" : item->key,
+					    str_c(&ctx->msg),
+					    str_len(&ctx->msg), false);
+				break;
+			}
+			if (ctx_message(ctx, uid, &loaded, &parsed) == NULL) {
 				ok = false;
 				break;
 			}

@@ -353,3 +353,43 @@ def test_fetch_flags_batch_against_lookup(finst):
                 m.logout()
             except (imaplib.IMAP4.error, OSError):
                 pass
+
+
+def test_fetch_whole_message_unparsed(finst):
+    """BODY.PEEK[], BODY[]<partial> and RFC822 (sent without parsing the
+    message) are the header and the text as BODY[HEADER] and BODY[TEXT]
+    give them, RFC822.SIZE bytes long; a partial past the end is
+    empty."""
+    a = login(finst)
+    try:
+        typ, _ = a.select("INBOX", readonly=True)
+        assert typ == "OK"
+        for n in (1, 7, 200):
+            typ, data = a.fetch(str(n), "(RFC822.SIZE BODY.PEEK[HEADER] "
+                                "BODY.PEEK[TEXT])")
+            assert typ == "OK"
+            parts = {}
+            for item in data:
+                if isinstance(item, tuple):
+                    key = re.search(rb"(BODY\[\w+\]) \{\d+\}$", item[0])
+                    parts[key.group(1)] = item[1]
+            size = int(re.search(rb"RFC822\.SIZE (\d+)",
+                                 b" ".join(x if isinstance(x, bytes)
+                                           else x[0] for x in data))
+                       .group(1))
+            whole = parts[b"BODY[HEADER]"] + parts[b"BODY[TEXT]"]
+            assert len(whole) == size
+            typ, data = a.fetch(str(n), "(BODY.PEEK[])")
+            assert typ == "OK" and data[0][1] == whole
+            typ, data = a.fetch(str(n), "(RFC822)")
+            assert typ == "OK" and data[0][1] == whole
+            typ, data = a.fetch(str(n), "(BODY.PEEK[]<5.10>)")
+            assert typ == "OK" and b"BODY[]<5> {10}" in data[0][0]
+            assert data[0][1] == whole[5:15]
+            st, lines = raw(a, "FETCH %d (BODY.PEEK[]<100000.10>)" % n)
+            assert st.startswith(b"OK")
+            assert any(b'BODY[]<100000> ""' in x or
+                       x.endswith(b"BODY[]<100000> {0}") for x in lines), \
+                lines
+    finally:
+        a.logout()
