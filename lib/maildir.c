@@ -643,6 +643,65 @@ static int list_key_cmp(const void *a, const void *b)
 	return entry_cmp(x->e, y->e);
 }
 
+/* Byte d (0 = the lowest of k1, 15 = the highest of k0) of a key. */
+static unsigned key_digit(const struct list_key *k, unsigned d)
+{
+	return d < 8 ? (unsigned)(k->k1 >> (8 * d)) & 0xff
+		     : (unsigned)(k->k0 >> (8 * (d - 8))) & 0xff;
+}
+
+/* Sorts keys[0..n) by (k0, k1) with a stable LSD radix sort, one byte a
+ * pass (passes where every key has the same byte skipped: names that
+ * share their first digits), then orders runs of equal (k0, k1) with the
+ * full comparison.  O(n) for the names of a maildir, where a comparison
+ * sort of 100,000 names spends its time in memcmp(). */
+static void keys_sort(struct list_key *keys, size_t n)
+{
+	size_t (*count)[256] = xcalloc(16, sizeof(*count));
+	struct list_key *tmp = xreallocarray(NULL, n, sizeof(*tmp));
+	struct list_key *src = keys, *dst = tmp, *t;
+
+	for (size_t i = 0; i < n; i++) {
+		for (unsigned d = 0; d < 16; d++)
+			count[d][key_digit(&keys[i], d)]++;
+	}
+	for (unsigned d = 0; d < 16; d++) {
+		size_t off = 0, c;
+		bool one = false;
+
+		for (unsigned b = 0; b < 256 && !one; b++)
+			one = count[d][b] == n;
+		if (one)
+			continue;
+		for (unsigned b = 0; b < 256; b++) {
+			c = count[d][b];
+			count[d][b] = off;
+			off += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[d][key_digit(&src[i], d)]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != keys)
+		memcpy(keys, src, n * sizeof(*keys));
+	free(tmp);
+	free(count);
+	/* Keys equal in their first 16 bytes: rare, and short runs. */
+	for (size_t i = 1; i < n; i++) {
+		struct list_key k = keys[i];
+		size_t j = i;
+
+		while (j > 0 && keys[j - 1].k0 == k.k0 &&
+		       keys[j - 1].k1 == k.k1 && list_key_cmp(&keys[j - 1], &k) > 0) {
+			keys[j] = keys[j - 1];
+			j--;
+		}
+		keys[j] = k;
+	}
+}
+
 /* Sorts l's entries by base name, then whole name. */
 static void list_sort(struct maildir_list *l)
 {
@@ -662,7 +721,7 @@ static void list_sort(struct maildir_list *l)
 		keys[i].k1 = key_word(&l->entries[i], 8);
 		keys[i].e = &l->entries[i];
 	}
-	qsort(keys, l->count, sizeof(*keys), list_key_cmp);
+	keys_sort(keys, l->count);
 	sorted = xreallocarray(NULL, l->count, sizeof(*sorted));
 	for (i = 0; i < l->count; i++)
 		sorted[i] = *keys[i].e;

@@ -2249,6 +2249,61 @@ static void test_bulk_equals_one_by_one(void **state)
 	mail_index_close(&index);
 }
 
+/* maildir_list() sorts by base name, then whole name, whatever the
+ * directory order: names that share their first 16 bytes (the radix
+ * sort's key) or differ only in their info, shorter and longer ones. */
+static void test_list_sorted(void **state)
+{
+	struct maildir_list *list;
+	const char *error;
+
+	(void)state;
+	for (unsigned i = 0; i < 400; i++) {
+		char name[96];
+
+		/* i * 7919 % 400: created out of order */
+		unsigned k = i * 7919 % 400;
+
+		if (k % 4 == 0)
+			snprintf(name, sizeof(name),
+				 "1600000000.M1P1.host%u,S=%u:2,S", k, k);
+		else if (k % 4 == 1)
+			snprintf(name, sizeof(name), "16000%05u.M%uP1.h", k,
+				 k);
+		else if (k % 4 == 2)
+			snprintf(name, sizeof(name), "%u", k);
+		else
+			snprintf(name, sizeof(name),
+				 "1600000000.M1P1.host%u:2,%s", k / 8,
+				 k % 8 == 3 ? "F" : "T");
+		put_file(k % 5 == 0 ? "new" : "cur", name, "x\n");
+	}
+	put_file("cur", "1600000000.M1P1.host", "x\n");
+	put_file("new", "1600000000.M1P1.host", "x\n");
+	assert_int_equal(maildir_list(tmpdir, &list, &error), 0);
+	assert_true(list->count >= 300);
+	for (size_t i = 1; i < list->count; i++) {
+		const struct maildir_entry *a = &list->entries[i - 1];
+		const struct maildir_entry *b = &list->entries[i];
+		size_t n = a->base_len < b->base_len ? a->base_len
+						      : b->base_len;
+		int c = memcmp(a->name, b->name, n);
+
+		if (c == 0)
+			c = a->base_len < b->base_len	? -1
+			    : a->base_len > b->base_len ? 1
+							 : strcmp(a->name,
+								  b->name);
+		if (c > 0)
+			fail_msg("out of order at %zu: %s, %s", i, a->name,
+				 b->name);
+		assert_int_equal(a->base_len, maildir_name_base_len(a->name));
+	}
+	assert_non_null(maildir_list_find(list, "1600000000.M1P1.host7:2,T"));
+	maildir_list_free(&list);
+	assert_null(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2305,6 +2360,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_scan_new_only, teardown_stamps),
 		cmocka_unit_test_setup_teardown(test_bulk_equals_one_by_one,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_sorted, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
