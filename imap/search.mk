@@ -35,4 +35,10 @@ tests_fuzz_fuzz_imap_thread_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_fuzz_fuzz_imap_thread_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_imap_thread_LDADD = $(IMAP_LIBS)
 
+FUZZ_TARGETS += tests/fuzz/fuzz-imap-sort-keys
+tests_fuzz_fuzz_imap_sort_keys_SOURCES = tests/fuzz/fuzz-imap-sort-keys.c
+tests_fuzz_fuzz_imap_sort_keys_CPPFLAGS = $(IMAP_CPPFLAGS)
+tests_fuzz_fuzz_imap_sort_keys_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_imap_sort_keys_LDADD = $(IMAP_LIBS)
+
 EXTRA_DIST += tests/fuzz/fuzz-imap-search.dict
