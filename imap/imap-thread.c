@@ -17,12 +17,19 @@ struct node {
 	 * thousands of threads */
 	struct node *parent, *child, *last, *next, *prev;
 	struct node *hnext;	/* hash chain */
+	size_t hash;		/* of id */
 };
+
+/* Nodes are carved from blocks of this many (one allocation each, and
+ * siblings close in memory). */
+#define NODE_BLOCK 1024
 
 struct tree {
 	struct node root;	/* the root set is root.child */
 	struct node **nodes;
 	size_t count, size;
+	struct node **blocks;	/* NODE_BLOCK nodes each */
+	size_t block_count, block_used;
 	struct node **buckets;
 	size_t nbuckets;
 	char **ids;		/* owned Message-ID copies */
@@ -45,8 +52,17 @@ int imap_thread_algorithm_parse(const char *name,
 
 static struct node *node_new(struct tree *t, struct imap_sort_msg *msg)
 {
-	struct node *n = xcalloc(1, sizeof(*n));
+	struct node *n;
 
+	if (t->block_count == 0 || t->block_used == NODE_BLOCK) {
+		t->blocks = xreallocarray(t->blocks, t->block_count + 1,
+					  sizeof(*t->blocks));
+		t->blocks[t->block_count++] =
+			xreallocarray(NULL, NODE_BLOCK, sizeof(struct node));
+		t->block_used = 0;
+	}
+	n = &t->blocks[t->block_count - 1][t->block_used++];
+	memset(n, 0, sizeof(*n));
 	n->msg = msg;
 	if (t->count == t->size) {
 		t->size = t->size == 0 ? 64 : t->size * 2;
@@ -58,8 +74,9 @@ static struct node *node_new(struct tree *t, struct imap_sort_msg *msg)
 
 static void tree_free(struct tree *t)
 {
-	for (size_t i = 0; i < t->count; i++)
-		free(t->nodes[i]);
+	for (size_t i = 0; i < t->block_count; i++)
+		free(t->blocks[i]);
+	free(t->blocks);
 	free(t->nodes);
 	free(t->buckets);
 	for (size_t i = 0; i < t->id_count; i++)
@@ -76,32 +93,36 @@ static size_t hash_str(const char *s)
 	return h;
 }
 
-static struct node *id_lookup(struct tree *t, const char *id)
+static struct node *id_lookup(struct tree *t, const char *id, size_t h)
 {
-	for (struct node *n = t->buckets[hash_str(id) % t->nbuckets];
-	     n != NULL; n = n->hnext)
-		if (strcmp(n->id, id) == 0)
+	for (struct node *n = t->buckets[h % t->nbuckets]; n != NULL;
+	     n = n->hnext)
+		if (n->hash == h && strcmp(n->id, id) == 0)
 			return n;
 	return NULL;
 }
 
-/* The container of id, created (a dummy) when there is none. */
-static struct node *id_get(struct tree *t, const char *id)
+/* The container of id, created (a dummy) when there is none; id is
+ * consumed (kept by the tree or freed). */
+static struct node *id_get(struct tree *t, char *id)
 {
-	struct node *n = id_lookup(t, id);
+	size_t h = hash_str(id);
+	struct node *n = id_lookup(t, id, h);
 
-	if (n != NULL)
+	if (n != NULL) {
+		free(id);
 		return n;
+	}
 	if (t->id_count == t->id_size) {
 		t->id_size = t->id_size == 0 ? 64 : t->id_size * 2;
 		t->ids = xreallocarray(t->ids, t->id_size, sizeof(*t->ids));
 	}
-	t->ids[t->id_count] = xstrdup(id);
+	t->ids[t->id_count] = id;
 	n = node_new(t, NULL);
 	n->id = t->ids[t->id_count++];
-	size_t b = hash_str(id) % t->nbuckets;
-	n->hnext = t->buckets[b];
-	t->buckets[b] = n;
+	n->hash = h;
+	n->hnext = t->buckets[h % t->nbuckets];
+	t->buckets[h % t->nbuckets] = n;
 	return n;
 }
 
@@ -228,22 +249,31 @@ static const struct imap_sort_msg *node_msg(const struct node *n)
 	return n != NULL ? n->msg : NULL;
 }
 
-static int date_cmp(const void *pa, const void *pb)
-{
-	const struct imap_sort_msg *a = node_msg(*(struct node *const *)pa);
-	const struct imap_sort_msg *b = node_msg(*(struct node *const *)pb);
+/* A sibling being sorted: the date and sequence number of the message
+ * it sorts by (worked out once, not at each comparison). */
+struct sib {
+	int64_t date;
+	uint32_t seq;
+	bool none;		/* no message under it: last */
+	struct node *node;
+};
 
-	if (a == NULL || b == NULL)
-		return a == b ? 0 : a == NULL ? 1 : -1;
+static int sib_cmp(const void *pa, const void *pb)
+{
+	const struct sib *a = pa, *b = pb;
+
+	if (a->none || b->none)
+		return a->none == b->none ? 0 : a->none ? 1 : -1;
 	if (a->date != b->date)
 		return a->date < b->date ? -1 : 1;
 	return a->seq < b->seq ? -1 : a->seq > b->seq ? 1 : 0;
 }
 
-static void sort_children(struct node *parent, struct node ***buf,
+static void sort_children(struct node *parent, struct sib **buf,
 			  size_t *buf_size)
 {
 	size_t n = 0;
+	bool sorted = true;
 
 	for (struct node *c = parent->child; c != NULL; c = c->next)
 		n++;
@@ -254,12 +284,23 @@ static void sort_children(struct node *parent, struct node ***buf,
 		*buf_size = n;
 	}
 	n = 0;
-	for (struct node *c = parent->child; c != NULL; c = c->next)
-		(*buf)[n++] = c;
-	qsort(*buf, n, sizeof(**buf), date_cmp);
-	parent->child = (*buf)[0];
+	for (struct node *c = parent->child; c != NULL; c = c->next) {
+		const struct imap_sort_msg *m = node_msg(c);
+		struct sib *e = &(*buf)[n++];
+
+		e->node = c;
+		e->none = m == NULL;
+		e->date = m != NULL ? m->date : 0;
+		e->seq = m != NULL ? m->seq : 0;
+		if (n > 1 && sorted && sib_cmp(e - 1, e) > 0)
+			sorted = false;
+	}
+	if (sorted)
+		return;
+	qsort(*buf, n, sizeof(**buf), sib_cmp);
+	parent->child = (*buf)[0].node;
 	for (size_t i = 0; i < n; i++)
-		(*buf)[i]->next = i + 1 < n ? (*buf)[i + 1] : NULL;
+		(*buf)[i].node->next = i + 1 < n ? (*buf)[i + 1].node : NULL;
 	relink(parent);
 }
 
@@ -288,7 +329,8 @@ static struct node **preorder(struct tree *t, size_t *count_r)
 static void sort_all(struct tree *t)
 {
 	size_t n, buf_size = 0;
-	struct node **order = preorder(t, &n), **buf = NULL;
+	struct node **order = preorder(t, &n);
+	struct sib *buf = NULL;
 
 	for (size_t i = n; i > 0; i--)
 		sort_children(order[i - 1], &buf, &buf_size);
@@ -477,6 +519,8 @@ static void thread_references(struct tree *t, struct imap_sort_msg **msgs,
 		for (size_t r = 0; r < nrefs; r++) {
 			struct node *c = id_get(t, refs[r]);
 
+			refs[r] = NULL;
+
 			if (prev != NULL && c->parent == NULL &&
 			    !would_loop(prev, c))
 				link_child(prev, c);
@@ -487,6 +531,7 @@ static void thread_references(struct tree *t, struct imap_sort_msg **msgs,
 		size_t nown = parse_ids(m->message_id, 1, false, &own);
 		if (nown > 0) {
 			self = id_get(t, own[0]);
+			own[0] = NULL;
 			if (self->msg != NULL)
 				self = NULL;	/* a duplicate: unique */
 		}
@@ -546,9 +591,21 @@ static void thread_orderedsubject(struct tree *t, struct imap_sort_msg **msgs,
 	}
 	/* threads by the date of their first message */
 	size_t buf_size = 0;
-	struct node **buf = NULL;
+	struct sib *buf = NULL;
 	sort_children(&t->root, &buf, &buf_size);
 	free(buf);
+}
+
+static void append_num(struct str *out, uint32_t v)
+{
+	char buf[10];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	str_append_n(out, buf + i, sizeof(buf) - i);
 }
 
 /* Writes one thread: "(n n (n)(n n))", without recursion. */
@@ -565,8 +622,8 @@ static void write_thread(const struct node *top, bool uid, struct str *out,
 			if (cur->msg != NULL) {
 				if (space)
 					str_append_c(out, ' ');
-				str_printfa(out, "%u", uid ? cur->msg->uid :
-							     cur->msg->seq);
+				append_num(out, uid ? cur->msg->uid :
+						      cur->msg->seq);
 				space = true;
 			}
 			const struct node *kids = cur->child;
