@@ -42,6 +42,9 @@
 #include "config.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -870,6 +873,15 @@ static bool read_reply_line(int fd, char *buf, size_t size)
 	return false;
 }
 
+/* A pre-login process that stays as a relay (TLS) may live for days:
+ * what the login took from the heap goes back to the system. */
+static void relay_trim(void)
+{
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
+}
+
 /* The master asked for the client's socket (a plain login): it goes with
  * what was read past the login command, and this process ends; if the
  * connection cannot be handed over, "R" and the relay as usual. */
@@ -924,6 +936,7 @@ static void login_handoff(void *context)
 	conn_input_resume(conn);
 	imap_client_start_relay(client, login_ipc_fd);
 	login_ipc_fd = -1;
+	relay_trim();
 }
 
 static enum imap_login_result login_cb(struct imap_client *client,
@@ -953,6 +966,7 @@ static enum imap_login_result login_cb(struct imap_client *client,
 	if (strcmp(line, "OK") == 0) {
 		imap_client_start_relay(client, login_ipc_fd);
 		login_ipc_fd = -1;
+		relay_trim();
 		return IMAP_LOGIN_OK;
 	}
 	if (strcmp(line, "HANDOFF ") == 0) {
