@@ -119,15 +119,29 @@ void imap_envelope_write(const struct imap_envelope *env, struct str *out)
 	write_nstring(out, v[IMAP_ENV_DATE], l[IMAP_ENV_DATE]);
 	str_append_c(out, ' ');
 	write_nstring(out, v[IMAP_ENV_SUBJECT], l[IMAP_ENV_SUBJECT]);
+	size_t from_start = 0, from_len = 0;
 	for (size_t i = IMAP_ENV_FROM; i <= IMAP_ENV_BCC; i++) {
-		size_t f = i;
-
-		/* RFC 3501: sender and reply-to default to from */
-		if ((i == IMAP_ENV_SENDER || i == IMAP_ENV_REPLY_TO) &&
-		    (v[i] == NULL || l[i] == 0))
-			f = IMAP_ENV_FROM;
 		str_append_c(out, ' ');
-		imap_envelope_write_addresses(out, v[f], l[f]);
+		/* RFC 3501: sender and reply-to default to from, whose
+		 * list is copied rather than parsed again */
+		if ((i == IMAP_ENV_SENDER || i == IMAP_ENV_REPLY_TO) &&
+		    (v[i] == NULL || l[i] == 0)) {
+			/* (a copy: appending may move out's buffer) */
+			char small[1024];
+			char *from = from_len <= sizeof(small) ?
+					     small : xmalloc(from_len);
+			memcpy(from, str_c(out) + from_start, from_len);
+			str_append_n(out, from, from_len);
+			if (from != small)
+				free(from);
+			continue;
+		}
+		size_t start = str_len(out);
+		imap_envelope_write_addresses(out, v[i], l[i]);
+		if (i == IMAP_ENV_FROM) {
+			from_start = start;
+			from_len = str_len(out) - start;
+		}
 	}
 	str_append_c(out, ' ');
 	write_nstring(out, v[IMAP_ENV_IN_REPLY_TO], l[IMAP_ENV_IN_REPLY_TO]);

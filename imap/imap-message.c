@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -301,6 +302,9 @@ static int read_header(int fd, struct str *envelope, char **hdrs_r,
 	off_t offset = 0;
 	int ret = 0;
 
+	/* no read-ahead: the header is all that is wanted of a file that
+	 * may be megabytes long (when it is not in the page cache) */
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	for (;;) {
 		ssize_t n = pread(fd, buf, block, offset);
 
