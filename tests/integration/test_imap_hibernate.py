@@ -327,3 +327,26 @@ def test_plain_pipelined_after_login(hinst):
     assert b"* 5 FETCH (UID 5)" in rest, rest
     assert b"* BYE" in rest and b"e OK" in rest, rest
     s.close()
+
+
+def test_searchres_and_rev2_survive(hinst):
+    """SEARCHRES's saved result ("$") and ENABLE IMAP4rev2 outlive the
+    session process."""
+    m = starttls_login(hinst)
+    typ, data = m._simple_command("ENABLE", "IMAP4rev2")
+    assert typ == "OK"
+    assert m.untagged_responses.get("ENABLED") == [b"IMAP4rev2"]
+    ok(m.select("INBOX"))
+    ok(m.uid("SEARCH", "RETURN", "(SAVE)", "SUBJECT", '"message 4"'))
+    hibernate(hinst)
+    m.untagged_responses.clear()
+    data = ok(m.fetch("$", "(UID FLAGS)"))
+    assert len(data) == 1 and data[0].startswith(b"4 (UID 4 FLAGS ("), \
+        data
+    # IMAP4rev2: no \Recent, and SEARCH answers with ESEARCH
+    assert b"\\Recent" not in data[0]
+    m.untagged_responses.clear()
+    typ, data = m._simple_command("SEARCH", "ALL")
+    assert typ == "OK"
+    assert "ESEARCH" in m.untagged_responses, m.untagged_responses
+    m.logout()
