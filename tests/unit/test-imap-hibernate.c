@@ -11,7 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "imap-client.h"
 #include "imap-hibernate.h"
+#include "imap-settings.h"
+#include "ioloop.h"
 #include "mem.h"
 #include "str.h"
 
@@ -259,6 +266,75 @@ static void test_malformed(void **state)
 	str_free(&s);
 }
 
+/* What a session restored from blob for user says first (caller frees):
+ * the session runs on one end of a socketpair. */
+static char *restored_says(const char *user, const void *blob, size_t len)
+{
+	static const struct imap_client_callbacks cbs = { 0 };
+	struct imap_settings set;
+	struct conn_settings cs = { .max_line_len = 65536 };
+	struct ioloop *loop = ioloop_create();
+	int sv[2];
+	char buf[512];
+	ssize_t n = 0;
+
+	imap_settings_defaults(&set);
+	set.shared_folders = false;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct conn *conn = conn_create(loop, sv[0], &cs,
+					imap_client_conn_callbacks(), NULL);
+	struct imap_client *client = imap_client_create_restored(
+		loop, conn, &set, "/nonexistent", user, false, blob, len, &cbs,
+		NULL);
+	for (int i = 0; i < 20 && n <= 0; i++) {
+		ioloop_run_once(loop, 50);
+		n = recv(sv[1], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	}
+	imap_client_destroy(&client);
+	ioloop_destroy(&loop);
+	close(sv[1]);
+	imap_settings_free(&set);
+	buf[n > 0 ? n : 0] = '\0';
+	return xstrdup(buf);
+}
+
+static void test_restore_refused(void **state)
+{
+	struct imap_hibernate_state st;
+	struct str out;
+	char *said;
+
+	(void)state;
+	/* another account's state: refused with BYE */
+	memset(&st, 0, sizeof(st));
+	st.user = xstrdup("alice");
+	str_init(&out, 64);
+	assert_int_equal(imap_hibernate_write(&st, &out), 0);
+	said = restored_says("bob", str_c(&out), str_len(&out));
+	assert_true(strncmp(said, "* BYE [UNAVAILABLE]", 19) == 0);
+	free(said);
+	/* the account's own, not selected, not idling: silence (the
+	 * client speaks first) */
+	said = restored_says("alice", str_c(&out), str_len(&out));
+	assert_string_equal(said, "");
+	free(said);
+	/* cut short: BYE */
+	said = restored_says("alice", str_c(&out), str_len(&out) - 1);
+	assert_true(strncmp(said, "* BYE [UNAVAILABLE]", 19) == 0);
+	free(said);
+	/* a mailbox that is not there: BYE */
+	st.mailbox = xstrdup("INBOX");
+	st.uidvalidity = 1;
+	st.uidnext = 1;
+	str_truncate(&out, 0);
+	assert_int_equal(imap_hibernate_write(&st, &out), 0);
+	said = restored_says("alice", str_c(&out), str_len(&out));
+	assert_true(strncmp(said, "* BYE [UNAVAILABLE]", 19) == 0);
+	free(said);
+	imap_hibernate_state_free(&st);
+	str_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_tampered),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_restore_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
