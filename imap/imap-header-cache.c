@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,8 @@ char *imap_header_cache_from_fd(int fd, size_t *len_r, const char **error_r)
 	size_t used;
 
 	imap_header_cache_builder_init(&b);
+	/* only the header is wanted: no read-ahead of a long file */
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	for (;;) {
 		ssize_t n = read(fd, buf, block);
 

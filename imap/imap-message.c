@@ -332,6 +332,60 @@ static int read_header(int fd, struct str *envelope, char **hdrs_r,
 	return ret;
 }
 
+int imap_message_read_header(int fd, struct str *out, const char **error_r)
+{
+	struct rfc822_header_limits limits = {
+		.max_field_size = MIME_PARSER_DEFAULT_MAX_HEADER_LINE,
+		.max_header_size = MIME_PARSER_DEFAULT_MAX_HEADER_SIZE,
+	};
+	struct rfc822_header_parser *hp = rfc822_header_parser_create(&limits);
+	size_t block = HEADER_FIRST_BLOCK, used;
+	char *buf = xmalloc(block);
+	struct str crlf;
+	bool last_cr = false;
+	off_t offset = 0;
+	int ret = 1;
+
+	str_init(&crlf, block + 64);
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+	for (;;) {
+		ssize_t n = pread(fd, buf, block, offset);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = "read() of a message failed";
+			ret = -1;
+			break;
+		}
+		if (n == 0)
+			break;
+		str_clear(&crlf);
+		(void)imap_crlf_append(&crlf, buf, (size_t)n, &last_cr);
+		bool end = rfc822_header_parser_feed(hp, str_c(&crlf),
+						     str_len(&crlf), &used,
+						     NULL, NULL) == 1;
+		if (str_append_n(out, str_c(&crlf),
+				 end ? used : str_len(&crlf)) < 0) {
+			*error_r = "Message too large";
+			errno = EFBIG;
+			ret = -1;
+			break;
+		}
+		if (end)
+			break;
+		offset += n;
+		if (block < HEADER_MAX_BLOCK) {
+			block *= 4;
+			buf = xrealloc(buf, block);
+		}
+	}
+	free(buf);
+	str_free(&crlf);
+	rfc822_header_parser_destroy(&hp);
+	return ret;
+}
+
 /* ENVELOPE and header fields from the header alone. */
 static int cached_from_header(struct imap_mailbox *mbox, uint32_t uid,
 			      enum imap_cache_field field, struct str *out,

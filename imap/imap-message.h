@@ -71,6 +71,16 @@ char *imap_message_header_finish(struct imap_message_header *hdr,
 /* Frees it; sets *hdr to NULL.  NULL is fine. */
 void imap_message_header_destroy(struct imap_message_header **hdr);
 
+/* Appends the header of the message on fd (read from offset 0 with
+ * pread(), a 4 KB block first) in its CRLF form, up to and including
+ * the empty line that ends it: the whole file when no line does, the
+ * first 1 MiB when the header is longer (lib/mime-parser's limit).
+ * imap_message_parse() of it answers BODY[HEADER], BODY[HEADER.FIELDS
+ * (...)], BODY[HEADER.FIELDS.NOT (...)], RFC822.HEADER and ENVELOPE as
+ * the whole message does.  Returns 1, or -1 with *error_r on a read
+ * error or when out's limit is hit. */
+int imap_message_read_header(int fd, struct str *out, const char **error_r);
+
 /* ---- cached values of the selected folder ---- */
 
 /* The values FETCH and SEARCH cache per message in the folder's index

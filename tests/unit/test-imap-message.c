@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "imap-envelope.h"
 #include "imap-header-cache.h"
@@ -477,6 +478,73 @@ static void check_header_only(const char *raw, size_t rawlen,
 	str_free(&full_env);
 }
 
+/* BODY[HEADER], BODY[HEADER.FIELDS (...)], BODY[HEADER.FIELDS.NOT
+ * (...)] and ENVELOPE of imap_message_read_header()'s header are those
+ * of the whole message. */
+static void check_read_header(const char *raw, size_t rawlen)
+{
+	static const char *const specs[] = {
+		"HEADER", "HEADER.FIELDS (FROM SUBJECT)",
+		"HEADER.FIELDS.NOT (FROM To)", "HEADER.FIELDS (X-Nothing)",
+	};
+	char path[] = "/tmp/test-imap-message.XXXXXX";
+	int fd = mkstemp(path);
+	struct str whole, hdr, a, b;
+	const char *error;
+	bool cr = false;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, raw, rawlen), (ssize_t)rawlen);
+	str_init(&whole, rawlen + 64);
+	assert_int_equal(imap_crlf_append(&whole, raw, rawlen, &cr), 0);
+	str_init(&hdr, 64);
+	assert_int_equal(imap_message_read_header(fd, &hdr, &error), 1);
+	assert_true(str_len(&hdr) <= str_len(&whole));
+	assert_memory_equal(str_c(&hdr), str_c(&whole), str_len(&hdr));
+	struct imap_message *mw = imap_message_parse(str_c(&whole),
+						     str_len(&whole));
+	struct imap_message *mh = imap_message_parse(str_c(&hdr),
+						     str_len(&hdr));
+	for (size_t i = 0; i < N_ELEMENTS(specs); i++) {
+		struct imap_section sec;
+
+		assert_int_equal(imap_section_parse(specs[i], strlen(specs[i]),
+						    false, &sec, &error),
+				 0);
+		str_init(&a, 64);
+		str_init(&b, 64);
+		assert_int_equal(imap_message_section(mw, &sec, &a), 1);
+		assert_int_equal(imap_message_section(mh, &sec, &b), 1);
+		assert_int_equal(str_len(&a), str_len(&b));
+		assert_memory_equal(str_c(&a), str_c(&b), str_len(&a));
+		str_free(&a);
+		str_free(&b);
+		imap_section_free(&sec);
+	}
+	str_init(&a, 64);
+	str_init(&b, 64);
+	imap_message_envelope(mw, NULL, &a);
+	imap_message_envelope(mh, NULL, &b);
+	assert_int_equal(str_len(&a), str_len(&b));
+	assert_memory_equal(str_c(&a), str_c(&b), str_len(&a));
+	str_free(&a);
+	str_free(&b);
+	imap_message_free(&mw);
+	imap_message_free(&mh);
+	/* a limit on out is an error, not a cut header */
+	if (str_len(&hdr) > 1) {
+		str_init(&a, 64);
+		str_set_limit(&a, str_len(&hdr) - 1);
+		assert_int_equal(imap_message_read_header(fd, &a, &error),
+				 -1);
+		str_free(&a);
+	}
+	str_free(&hdr);
+	str_free(&whole);
+	close(fd);
+	unlink(path);
+}
+
 static void test_header_only(void **state)
 {
 	static const char *const msgs[] = {
@@ -507,6 +575,50 @@ static void test_header_only(void **state)
 	(void)state;
 	for (size_t i = 0; i < N_ELEMENTS(msgs); i++)
 		check_header_only(msgs[i], strlen(msgs[i]), true);
+	for (size_t i = 0; i < N_ELEMENTS(msgs); i++)
+		check_read_header(msgs[i], strlen(msgs[i]));
+	/* it stops at the empty line, in the first block or a later one */
+	{
+		char path[] = "/tmp/test-imap-message.XXXXXX";
+		int fd = mkstemp(path);
+		struct str hdr, big;
+		const char *error;
+
+		assert_true(fd >= 0);
+		str_init(&big, 70000);
+		str_append(&big, "From: a@b\nSubject: s\n\nbody\n");
+		while (str_len(&big) < 60000)
+			str_append(&big, "more body\n");
+		assert_int_equal(write(fd, str_c(&big), str_len(&big)),
+				 (ssize_t)str_len(&big));
+		str_init(&hdr, 64);
+		assert_int_equal(imap_message_read_header(fd, &hdr, &error), 1);
+		assert_string_equal(str_c(&hdr),
+				    "From: a@b\r\nSubject: s\r\n\r\n");
+		str_clear(&big);
+		str_append(&big, "From: a@b\n");
+		while (str_len(&big) < 10000)
+			str_append(&big, "X-F: 0123456789\n");
+		str_append(&big, "\nbody\n");
+		assert_int_equal(pwrite(fd, str_c(&big), str_len(&big), 0),
+				 (ssize_t)str_len(&big));
+		str_clear(&hdr);
+		assert_int_equal(imap_message_read_header(fd, &hdr, &error), 1);
+		/* every line got its CR, the body is not there */
+		size_t want = str_len(&big) - 5;	/* "body\n" */
+		for (size_t i = 0; i < str_len(&big) - 5; i++)
+			if (str_c(&big)[i] == '\n')
+				want++;
+		assert_int_equal(str_len(&hdr), want);
+		assert_null(strstr(str_c(&hdr), "body"));
+		/* a read error */
+		assert_int_equal(imap_message_read_header(-1, &hdr, &error),
+				 -1);
+		str_free(&hdr);
+		str_free(&big);
+		close(fd);
+		unlink(path);
+	}
 	/* with NULs */
 	static const char nuls[] = "From: a\0b@c\nSubject: \0\n\nx";
 	check_header_only(nuls, sizeof(nuls) - 1, true);
@@ -526,6 +638,7 @@ static void test_header_only_limits(void **state)
 		str_append_c(&big, 'x');
 	str_append(&big, "\n\nbody\n");
 	check_header_only(str_c(&big), str_len(&big), false);
+	check_read_header(str_c(&big), str_len(&big));
 	{
 		/* only once at a few splits: the full byte loop is long */
 		struct imap_message_header *h = imap_message_header_create();
@@ -548,6 +661,7 @@ static void test_header_only_limits(void **state)
 		str_append(&big, "X-Filler: 0123456789abcdef0123456789\n"
 				 " folded 0123456789\n");
 	str_append(&big, "Subject: past the limit\n\nbody\n");
+	check_read_header(str_c(&big), str_len(&big));
 	{
 		struct imap_message_header *h = imap_message_header_create();
 		struct str env, msg, full;
