@@ -770,6 +770,17 @@ int imap_sort_keys_decode(struct imap_sort_msg *msg, const void *data,
 	    (d[2] & ~(KEY_HAS_DATE | KEY_REPLY)) != 0)
 		return -1;
 	mask = d[1];
+	if (want == IMAP_SORT_WANT_DATE && (mask & want) != 0) {
+		/* SORT (DATE): the fixed part is all it reads */
+		*stored_r = mask;
+		if ((d[2] & KEY_HAS_DATE) != 0) {
+			for (int i = 0; i < 8; i++)
+				date |= (uint64_t)d[3 + i] << (8 * i);
+			msg->date = (int64_t)date;
+			msg->has_date = true;
+		}
+		return 1;
+	}
 	/* decoded into a copy: a malformed value leaves msg untouched */
 	memset(&tmp, 0, sizeof(tmp));
 	if ((mask & IMAP_SORT_WANT_SUBJECT) != 0)

@@ -142,7 +142,8 @@ char *imap_sort_keys_encode(const struct imap_sort_msg *msg, size_t *len_r);
 /* Decodes a stored value (len bytes) into msg's NULL keys: 1 if it held
  * every key msg->want names (they are set), 0 if not (msg untouched), -1
  * if it is malformed (msg untouched).  *stored_r gets the header bits it
- * holds (0 when malformed). */
+ * holds (0 when malformed).  The date alone is read from the value's
+ * fixed part, without a look at its strings. */
 int imap_sort_keys_decode(struct imap_sort_msg *msg, const void *data,
 			  size_t len, unsigned int *stored_r);
 

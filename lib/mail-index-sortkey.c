@@ -17,6 +17,10 @@ struct mail_index_sortkey_reader {
 	struct mail_index *index;
 	MDB_txn *txn;
 	MDB_cursor *cur;
+	/* Where the cursor is: on the key of pos_uid, or (at_end) past
+	 * every key, all of them below pos_uid. */
+	bool positioned, at_end;
+	uint32_t pos_uid;
 };
 
 static void key_set(uint8_t *buf, MDB_val *key, uint32_t uid)
@@ -108,25 +112,67 @@ int mail_index_sortkey_read_begin(struct mail_index *index,
 	return 1;
 }
 
-int mail_index_sortkey_read(struct mail_index_sortkey_reader *reader,
-			    uint32_t uid, const void **data_r, size_t *len_r)
+/* Moves the cursor by op (MDB_NEXT, or MDB_SET_RANGE to uid): 1 and the
+ * value when it lands on uid, 0 when not (the position is noted), -1. */
+static int reader_move(struct mail_index_sortkey_reader *r, uint32_t uid,
+		       MDB_cursor_op op, MDB_val *val)
 {
 	uint8_t kbuf[4];
-	MDB_val key, val;
+	MDB_val key;
 	int rc;
 
-	if (reader == NULL || uid == SORTKEY_META_UID)
-		return 0;
 	key_set(kbuf, &key, uid);
-	/* MDB_SET on a positioned cursor looks at its current page first:
-	 * ascending UIDs cost no descent of the tree each. */
-	rc = mdb_cursor_get(reader->cur, &key, &val, MDB_SET);
-	if (rc == MDB_NOTFOUND)
+	rc = mdb_cursor_get(r->cur, &key, val, op);
+	if (rc == MDB_NOTFOUND) {
+		r->positioned = true;
+		r->at_end = true;
+		if (op != MDB_NEXT || uid > r->pos_uid)
+			r->pos_uid = uid;
 		return 0;
+	}
 	if (rc != 0) {
+		r->positioned = false;
 		mail_index_last_mdb_rc = rc;
 		return -1;
 	}
+	if (key.mv_size != 4) {
+		r->positioned = false;
+		return 0;
+	}
+	r->positioned = true;
+	r->at_end = false;
+	r->pos_uid = mail_index_get_be32(key.mv_data);
+	return r->pos_uid == uid ? 1 : 0;
+}
+
+int mail_index_sortkey_read(struct mail_index_sortkey_reader *reader,
+			    uint32_t uid, const void **data_r, size_t *len_r)
+{
+	struct mail_index_sortkey_reader *r = reader;
+	MDB_val key, val;
+	int ret, rc;
+
+	if (r == NULL || uid == SORTKEY_META_UID)
+		return 0;
+	ret = -2;
+	if (r->positioned && uid == r->pos_uid) {
+		if (r->at_end)
+			return 0;
+		rc = mdb_cursor_get(r->cur, &key, &val, MDB_GET_CURRENT);
+		ret = rc == 0 ? 1 : -2;
+	} else if (r->positioned && uid > r->pos_uid) {
+		if (r->at_end)
+			return 0;
+		/* a pass in UID order: the next key is the one asked for
+		 * (no search of the tree), or past it (none) */
+		ret = reader_move(r, uid, MDB_NEXT, &val);
+		if (ret == 0 && r->positioned && r->pos_uid < uid)
+			ret = -2;
+	}
+	if (ret == -2)
+		ret = reader_move(r, uid, MDB_SET_RANGE, &val);
+	if (ret <= 0)
+		return ret;
 	*data_r = val.mv_data;
 	*len_r = val.mv_size;
 	return 1;

@@ -425,11 +425,20 @@ static void test_stored_keys_malformed(void **state)
 	v = imap_sort_keys_encode(&a, &len);
 	for (size_t cut = 0; cut < len; cut++) {
 		memset(&b, 0, sizeof(b));
-		b.want = IMAP_SORT_WANT_DATE;
+		b.want = IMAP_SORT_WANT_THREAD;
 		assert_int_equal(imap_sort_keys_decode(&b, v, cut, &stored),
 				 -1);
 		assert_int_equal(stored, 0);
 		assert_false(b.has_date);
+		assert_null(b.subject);
+		/* the date alone is read from the fixed part (11 bytes) */
+		memset(&b, 0, sizeof(b));
+		b.want = IMAP_SORT_WANT_DATE;
+		assert_int_equal(imap_sort_keys_decode(&b, v, cut, &stored),
+				 cut < 11 ? -1 : 1);
+		assert_int_equal(b.has_date, cut >= 11);
+		if (cut >= 11)
+			assert_int_equal(b.date, a.date);
 	}
 	for (size_t i = 0; i < len; i++) {
 		for (int bit = 0; bit < 8; bit++) {

@@ -188,9 +188,21 @@ static void test_put_get(void **state)
 	assert_int_equal(mail_index_sortkey_read(r, 4, &data, &len), 1);
 	assert_memory_equal(data, "four", 4);
 	assert_int_equal(mail_index_sortkey_read(r, 9, &data, &len), 0);
-	/* and back again */
+	assert_int_equal(mail_index_sortkey_read(r, 9, &data, &len), 0);
+	assert_int_equal(mail_index_sortkey_read(r, 10, &data, &len), 0);
+	/* and back again, past the end and back, the same twice */
+	assert_int_equal(mail_index_sortkey_read(r, 4, &data, &len), 1);
+	assert_memory_equal(data, "four", 4);
 	assert_int_equal(mail_index_sortkey_read(r, 1, &data, &len), 1);
 	assert_memory_equal(data, "one", 3);
+	assert_int_equal(mail_index_sortkey_read(r, 1, &data, &len), 1);
+	assert_memory_equal(data, "one", 3);
+	assert_int_equal(mail_index_sortkey_read(r, 3, &data, &len), 0);
+	assert_int_equal(mail_index_sortkey_read(r, 3, &data, &len), 0);
+	assert_int_equal(mail_index_sortkey_read(r, 2, &data, &len), 1);
+	assert_memory_equal(data, "two", 3);
+	assert_int_equal(mail_index_sortkey_read(r, 4, &data, &len), 1);
+	assert_memory_equal(data, "four", 4);
 	mail_index_sortkey_read_end(&r);
 
 	/* replaced; descending puts below the last key; empty value */
@@ -335,6 +347,25 @@ static void test_many(void **state)
 		memcpy(&v, data, sizeof(v));
 		assert_true(v == vals[i]);
 	}
+	/* every third one, then descending */
+	for (unsigned i = 0; i < n; i += 3) {
+		uint64_t v;
+
+		assert_int_equal(mail_index_sortkey_read(r, i + 1, &data,
+							 &len),
+				 1);
+		memcpy(&v, data, sizeof(v));
+		assert_true(v == vals[i]);
+	}
+	for (unsigned i = n; i > 0; i--) {
+		uint64_t v;
+
+		assert_int_equal(mail_index_sortkey_read(r, i, &data, &len),
+				 1);
+		memcpy(&v, data, sizeof(v));
+		assert_true(v == vals[i - 1]);
+	}
+	assert_int_equal(mail_index_sortkey_read(r, n + 1, &data, &len), 0);
 	mail_index_sortkey_read_end(&r);
 	free(e);
 	free(vals);
