@@ -88,18 +88,10 @@ void mail_index_vsize_queue(struct mail_index *index, uint32_t uid,
 static int rec_stat(struct mail_index *index,
 		    const struct mail_index_rec *rec, struct stat *st_r)
 {
-	bool in_new = (rec->d.bits & REC_IN_NEW) != 0;
-	int *dfd = in_new ? &index->dfd_new : &index->dfd_cur;
+	int dfd = mail_index_dir_fd(index, (rec->d.bits & REC_IN_NEW) != 0);
 
-	if (*dfd < 0) {
-		char *path = xasprintf("%s/%s", index->dir,
-				       in_new ? "new" : "cur");
-
-		*dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		free(path);
-	}
-	if (*dfd >= 0)
-		return fstatat(*dfd, rec->name, st_r, 0);
+	if (dfd >= 0)
+		return fstatat(dfd, rec->name, st_r, 0);
 	{
 		char *path = mail_index_rec_path(index, rec);
 		int ret = stat(path, st_r);

@@ -62,6 +62,37 @@ char *mail_index_rec_path(const struct mail_index *index,
 			 rec->name);
 }
 
+int mail_index_dir_fd(struct mail_index *index, bool in_new)
+{
+	int *dfd = in_new ? &index->dfd_new : &index->dfd_cur;
+
+	if (*dfd < 0) {
+		char *path = xasprintf("%s/%s", index->dir,
+				       in_new ? "new" : "cur");
+
+		*dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		free(path);
+	}
+	return *dfd;
+}
+
+int mail_index_rec_open_file(struct mail_index *index,
+			     const struct mail_index_rec *rec)
+{
+	int dfd = mail_index_dir_fd(index, (rec->d.bits & REC_IN_NEW) != 0);
+	char *path;
+	int fd, saved;
+
+	if (dfd >= 0)
+		return openat(dfd, rec->name, O_RDONLY | O_CLOEXEC);
+	path = mail_index_rec_path(index, rec);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	saved = errno;
+	free(path);
+	errno = saved;
+	return fd;
+}
+
 struct open_ctx {
 	uint32_t uid;
 	int fd;
@@ -79,20 +110,20 @@ static int rec_open(struct mail_index *index, struct mail_index_rec *rec,
 
 	*renamed_r = false;
 	for (tries = 0; tries < 3; tries++) {
-		path = mail_index_rec_path(index, rec);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = mail_index_rec_open_file(index, rec);
 		if (fd >= 0) {
-			free(path);
 			*fd_r = fd;
 			return 1;
 		}
 		if (errno != ENOENT) {
+			int saved = errno;
+
+			path = mail_index_rec_path(index, rec);
 			mail_index_set_error(error_r, "open(%s): %s", path,
-					     strerror(errno));
+					     strerror(saved));
 			free(path);
 			return -1;
 		}
-		free(path);
 		ret = mail_index_refind(index, rec, error_r);
 		if (ret <= 0)
 			return ret;
@@ -179,7 +210,6 @@ int mail_index_open_message(struct mail_index *index, uint32_t uid,
 	struct open_ctx ctx = { .uid = uid, .fd = -1 };
 	struct mail_index_rec rec;
 	MDB_txn *txn;
-	bool renamed;
 	int ret;
 
 	/* The common case without a write transaction. */
@@ -190,17 +220,14 @@ int mail_index_open_message(struct mail_index *index, uint32_t uid,
 	if (ret <= 0)
 		return ret;
 	{
-		char *path = mail_index_rec_path(index, &rec);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = mail_index_rec_open_file(index, &rec);
 
-		free(path);
 		mail_index_rec_free(&rec);
 		if (fd >= 0) {
 			*fd_r = fd;
 			return 1;
 		}
 	}
-	(void)renamed;
 	ret = mail_index_write_txn(index, open_fn, &ctx, error_r);
 	if (ret == 1)
 		*fd_r = ctx.fd;

@@ -320,6 +320,14 @@ void mail_index_now(struct mail_index_stamp *now_r);
 /* The path of rec's file ("<dir>/new/<name>" or cur/), caller frees. */
 char *mail_index_rec_path(const struct mail_index *index,
 			  const struct mail_index_rec *rec);
+/* The folder's new/ (in_new) or cur/, opened once and kept (index->dfd_*)
+ * so that a file is reached without a walk of the folder's path: the fd,
+ * or -1 when it cannot be opened. */
+int mail_index_dir_fd(struct mail_index *index, bool in_new);
+/* open(2)s rec's file read-only (relative to its kept directory):
+ * the fd, or -1 with errno. */
+int mail_index_rec_open_file(struct mail_index *index,
+			     const struct mail_index_rec *rec);
 /* Finds the current file of rec (renamed by another program): updates
  * rec's name and in_new bit.  Returns 1, 0 if the file is gone, -1. */
 int mail_index_refind(struct mail_index *index, struct mail_index_rec *rec,
