@@ -30,9 +30,13 @@ static void key_set(uint8_t *buf, MDB_val *key, uint32_t uid)
 	key->mv_data = buf;
 }
 
+/* Set when the environment had no room for the database (more named
+ * databases than it was opened for): the keys are an optimisation, and
+ * the process stops trying (a write transaction a SORT for nothing). */
+static bool sortkey_unavailable;
+
 /* Opens the database in txn: 1 and *dbi_r, 0 if it does not exist (or
- * the environment has no room for another database: the keys are an
- * optimisation), -1 with the LMDB code in *rc_r. */
+ * there is no room for it), -1 with the LMDB code in *rc_r. */
 static int sortkey_dbi(MDB_txn *txn, bool create, MDB_dbi *dbi_r, int *rc_r)
 {
 	int rc = mdb_dbi_open(txn, SORTKEY_DB, create ? MDB_CREATE : 0, dbi_r);
@@ -40,6 +44,8 @@ static int sortkey_dbi(MDB_txn *txn, bool create, MDB_dbi *dbi_r, int *rc_r)
 	*rc_r = rc;
 	if (rc == 0)
 		return 1;
+	if (rc == MDB_DBS_FULL)
+		sortkey_unavailable = true;
 	if (rc == MDB_NOTFOUND || rc == MDB_DBS_FULL) {
 		*rc_r = 0;
 		return 0;
@@ -74,13 +80,23 @@ int mail_index_sortkey_read_begin(struct mail_index *index,
 {
 	struct mail_index_sortkey_reader *r;
 	struct mail_index_hdr hdr;
-	MDB_txn *txn;
+	MDB_txn *txn, *cached;
 	MDB_dbi dbi;
 	uint32_t uidv = 0;
 	int ret, rc = 0;
 
 	*reader_r = NULL;
-	if (mail_index_read_begin(index, &txn, error_r) < 0)
+	if (sortkey_unavailable)
+		return 0;
+	/* A transaction of its own, not the index's cached one: the pass
+	 * that reads the keys calls the index for the messages without
+	 * them, and those calls keep reusing the cached transaction
+	 * instead of beginning one each. */
+	if (mail_index_read_begin(index, &cached, error_r) < 0)
+		return -1;
+	ret = mail_index_read_begin(index, &txn, error_r);
+	mail_index_read_end(index, &cached);
+	if (ret < 0)
 		return -1;
 	ret = sortkey_dbi(txn, false, &dbi, &rc);
 	if (ret > 0)
@@ -335,7 +351,7 @@ int mail_index_sortkey_put_batch(struct mail_index *index,
 {
 	struct put_ctx ctx = { .entries = entries, .count = count };
 
-	if (count == 0)
+	if (count == 0 || sortkey_unavailable)
 		return 0;
 	/* Derived from files that never change: losing the last of them
 	 * to a power failure costs a parse, so no meta page sync. */
