@@ -916,6 +916,9 @@ void imap_sort_keys_add(struct imap_sort_keys *keys,
 	keys->put_count++;
 }
 
+/* A failure to store keys was logged (by this process). */
+static bool put_failed_logged;
+
 void imap_sort_keys_end(struct imap_sort_keys **keysp)
 {
 	struct imap_sort_keys *keys = *keysp;
@@ -935,11 +938,16 @@ void imap_sort_keys_end(struct imap_sort_keys **keysp)
 			e[i].len = keys->put[i].end - start;
 			start = keys->put[i].end;
 		}
-		/* the keys are an optimisation: a failure costs a parse */
+		/* the keys are an optimisation: a failure costs a parse
+		 * (said once: a folder whose index cannot be written would
+		 * say it at every SORT) */
 		if (mail_index_sortkey_put_batch(keys->index, e,
-						 keys->put_count, &error) < 0)
+						 keys->put_count, &error) < 0 &&
+		    !put_failed_logged) {
 			log_warning("SORT: storing the index's sort keys: %s",
 				    error);
+			put_failed_logged = true;
+		}
 		free(e);
 	}
 	str_free(&keys->values);
