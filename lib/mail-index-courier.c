@@ -129,6 +129,17 @@ static int uiddb_entry_uid_cmp(const void *a, const void *b)
 	return strcmp(ea->base, eb->base);
 }
 
+/* True if db's entries are in cmp's order already. */
+static bool entries_sorted(const struct mail_index_uiddb *db,
+			   int (*cmp)(const void *, const void *))
+{
+	for (size_t i = 1; i < db->count; i++) {
+		if (cmp(&db->entries[i - 1], &db->entries[i]) > 0)
+			return false;
+	}
+	return true;
+}
+
 int mail_index_uiddb_parse(const char *buf, size_t len,
 			   const struct mail_index_courier_limits *limits,
 			   struct mail_index_uiddb **db_r)
@@ -203,8 +214,15 @@ int mail_index_uiddb_parse(const char *buf, size_t len,
 	 * the name that sorts first.  Both are garbage Courier would not
 	 * write, dropped deterministically. */
 	if (db->count > 1) {
-		qsort(db->entries, db->count, sizeof(*db->entries),
-		      uiddb_entry_cmp);
+		/* Files Courier or we wrote are in UID order, and mostly
+		 * in base-name order too: each sort only when needed. */
+		bool by_base = entries_sorted(db, uiddb_entry_cmp);
+
+		if (!by_base) {
+			qsort(db->entries, db->count, sizeof(*db->entries),
+			      uiddb_entry_cmp);
+			by_base = true;
+		}
 		for (i = j = 0; i < db->count; i++) {
 			if (j > 0 && strcmp(db->entries[j - 1].base,
 					    db->entries[i].base) == 0) {
@@ -215,8 +233,11 @@ int mail_index_uiddb_parse(const char *buf, size_t len,
 			db->entries[j++] = db->entries[i];
 		}
 		db->count = j;
-		qsort(db->entries, db->count, sizeof(*db->entries),
-		      uiddb_entry_uid_cmp);
+		if (!entries_sorted(db, uiddb_entry_uid_cmp)) {
+			qsort(db->entries, db->count, sizeof(*db->entries),
+			      uiddb_entry_uid_cmp);
+			by_base = false;
+		}
 		for (i = j = 0; i < db->count; i++) {
 			if (j > 0 && db->entries[j - 1].uid == db->entries[i].uid) {
 				free(db->entries[i].base);
@@ -226,8 +247,10 @@ int mail_index_uiddb_parse(const char *buf, size_t len,
 			db->entries[j++] = db->entries[i];
 		}
 		db->count = j;
-		qsort(db->entries, db->count, sizeof(*db->entries),
-		      uiddb_entry_cmp);
+		/* (Dropping entries keeps an order.) */
+		if (!by_base)
+			qsort(db->entries, db->count, sizeof(*db->entries),
+			      uiddb_entry_cmp);
 	}
 	for (i = 0; i < db->count; i++) {
 		if (db->entries[i].uid >= nextuid)

@@ -595,10 +595,12 @@ static int courier_order(const struct maildir_entry *a,
 	return a->base_len < b->base_len ? -1 : a->base_len > b->base_len;
 }
 
-/* An entry with its delivery time parsed once for the sort. */
+/* An entry with its delivery time parsed once for the sort, and the UID
+ * courierimapuiddb gives it (0: none). */
 struct new_key {
 	unsigned long long t;
 	const struct maildir_entry *e;
+	uint32_t uid;
 };
 
 static int new_key_cmp(const void *a, const void *b)
@@ -624,11 +626,58 @@ static unsigned long long name_time(const char *name)
 	return v;
 }
 
-/* Sorts nw[0..n) in Courier's order. */
-static void new_entries_sort(const struct maildir_entry **nw, size_t n)
+/* Base-name order (that of the listing, the "bases" database and the
+ * uiddb's entries). */
+static int base_order(const char *a, size_t alen, const char *b, size_t blen)
 {
-	struct new_key *keys = xcalloc(n, sizeof(*keys));
+	int c = memcmp(a, b, alen < blen ? alen : blen);
 
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* Sets keys[i].uid from uiddb for each entry: one pass along both when
+ * the entries come in base-name order (a scan's new files), else a
+ * search each. */
+static void new_keys_uids(struct new_key *keys, size_t n,
+			  const struct mail_index_uiddb *uiddb)
+{
+	bool in_order = true;
+	size_t j = 0;
+
+	for (size_t i = 1; i < n && in_order; i++)
+		in_order = base_order(keys[i - 1].e->name,
+				      keys[i - 1].e->base_len, keys[i].e->name,
+				      keys[i].e->base_len) < 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct maildir_entry *e = keys[i].e;
+
+		if (!in_order) {
+			keys[i].uid = mail_index_uiddb_find(uiddb, e->name,
+							    e->base_len);
+			continue;
+		}
+		for (; j < uiddb->count; j++) {
+			const char *b = uiddb->entries[j].base;
+			int c = base_order(b, strlen(b), e->name,
+					   e->base_len);
+
+			if (c == 0)
+				keys[i].uid = uiddb->entries[j].uid;
+			if (c >= 0)
+				break;
+		}
+	}
+}
+
+/* nw[0..n) in Courier's order, with their imported UIDs (uiddb may be
+ * NULL).  The caller frees the array. */
+static struct new_key *new_entries_sort(const struct maildir_entry **nw,
+					size_t n,
+					const struct mail_index_uiddb *uiddb)
+{
+	struct new_key *keys = xcalloc(n + 1, sizeof(*keys));
 	bool sorted = true;
 
 	for (size_t i = 0; i < n; i++) {
@@ -637,13 +686,13 @@ static void new_entries_sort(const struct maildir_entry **nw, size_t n)
 		if (i > 0 && sorted && new_key_cmp(&keys[i - 1], &keys[i]) > 0)
 			sorted = false;
 	}
+	if (uiddb != NULL && uiddb->count > 0)
+		new_keys_uids(keys, n, uiddb);
 	/* Names of one writer sort by base name in that order already (a
 	 * first build of 100,000 messages need not sort them again). */
 	if (!sorted)
 		qsort(keys, n, sizeof(*keys), new_key_cmp);
-	for (size_t i = 0; i < n; i++)
-		nw[i] = keys[i].e;
-	free(keys);
+	return keys;
 }
 
 static int key_cmp(const MDB_val *key, const struct maildir_entry *e)
@@ -748,6 +797,7 @@ static int add_new(struct mail_index *index, MDB_txn *txn,
 		   const char **error_r)
 {
 	struct mail_index_bulk bulk = { .msgs_unordered = false };
+	struct new_key *keys;
 	int dfd_new, dfd_cur, ret = 0;
 	char *path;
 
@@ -762,26 +812,22 @@ static int add_new(struct mail_index *index, MDB_txn *txn,
 				     index->dir, strerror(errno));
 		ret = -1;
 	}
-	if (n > 1)
-		new_entries_sort(nw, n);
+	keys = new_entries_sort(nw, n, uiddb);
 	for (int pass = 0; pass < 2 && ret == 0; pass++) {
 		for (size_t i = 0; i < n && ret == 0; i++) {
-			const struct maildir_entry *e = nw[i];
+			const struct maildir_entry *e = keys[i].e;
 			struct mail_index_rec rec;
 			char uidl_buf[MAIL_INDEX_UIDL_MAX];
 			const char *uidl = NULL;
 			struct stat st;
-			uint32_t uid = 0;
+			uint32_t uid = keys[i].uid;
 
 			if (e == NULL)
 				continue;
-			if (uiddb != NULL)
-				uid = mail_index_uiddb_find(uiddb, e->name,
-							    e->base_len);
 			/* Pass 0: imported UIDs; pass 1: the others. */
 			if ((pass == 0) != (uid != 0))
 				continue;
-			nw[i] = NULL;
+			keys[i].e = NULL;
 			/* The size from the name's ",S=" (as Courier and
 			 * Dovecot take it): no stat(), the date is read on
 			 * first use.  Without it, the file tells both. */
@@ -839,6 +885,7 @@ static int add_new(struct mail_index *index, MDB_txn *txn,
 				uidl, NULL, error_r);
 		}
 	}
+	free(keys);
 	if (dfd_new >= 0)
 		close(dfd_new);
 	if (dfd_cur >= 0)
