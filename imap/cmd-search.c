@@ -1396,6 +1396,9 @@ static void context_free(struct imap_search_context **ctx)
 
 void imap_search_contexts_free(struct imap_mailbox *mbox)
 {
+	/* and the flags table of SEARCH (run_table()) */
+	if (mbox->index != NULL)
+		mail_index_drop_flags_table(mbox->index);
 	for (size_t i = 0; i < mbox->context_count; i++)
 		context_free(&mbox->contexts[i]);
 	x_free(mbox->contexts);

@@ -338,7 +338,8 @@ void imap_search_contexts_expunged(struct imap_client *client,
  * run again and the differences appended to out. */
 void imap_search_contexts_refresh(struct imap_client *client,
 				  struct str *out);
-/* Frees the contexts of a mailbox (at close). */
+/* Frees the contexts of a mailbox (at close), and the flags table that
+ * SEARCH kept for its index (mail_index_get_flags_table()). */
 void imap_search_contexts_free(struct imap_mailbox *mbox);
 
 /* ---- text folding ---- */

@@ -816,3 +816,15 @@ int mail_index_get_flags_table(struct mail_index *index,
 	table_r->highestmodseq = t->modseq;
 	return 0;
 }
+
+void mail_index_drop_flags_table(struct mail_index *index)
+{
+	struct flags_table *t = &ftab;
+
+	if (t->index_id != (uintptr_t)index)
+		return;
+	free(t->uids);
+	free(t->flags);
+	free(t->kw);
+	memset(t, 0, sizeof(*t));
+}

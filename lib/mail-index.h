@@ -295,6 +295,9 @@ struct mail_index_flags_table {
 int mail_index_get_flags_table(struct mail_index *index,
 			       struct mail_index_flags_table *table_r,
 			       const char **error_r);
+/* Frees the calling thread's table if it is index's (before closing an
+ * index whose table is no longer wanted). */
+void mail_index_drop_flags_table(struct mail_index *index);
 /* Adds read_flags to every lookup and iteration made by the calling
  * thread until the next call (0 ends it), for a scope in which no caller
  * needs internal dates but the calls are made by code that does not pass

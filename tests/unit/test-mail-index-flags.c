@@ -334,6 +334,13 @@ static void test_table_two_folders(void **state)
 		assert_int_equal(t.count, 4);
 		assert_int_equal(t.flags[0], MAIL_INDEX_FLAGGED);
 	}
+	/* dropping another index's table keeps this one; dropping its own
+	 * frees it, and the next call makes it again */
+	mail_index_drop_flags_table(a);
+	assert_int_equal(mail_index_get_flags_table(b, &t, &error), 0);
+	assert_int_equal(t.count, 4);
+	mail_index_drop_flags_table(b);
+	check_index(b);
 	/* a closed handle's table is not taken for a new one's */
 	mail_index_close(&b);
 	assert_int_equal(mail_index_open(dir2, NULL, &b, &error), 0);
