@@ -75,9 +75,6 @@
 
 /* Largest login request from a pre-login process. */
 #define IPC_MAX 8192
-/* Most input a pre-login process hands over with a client's socket (what
- * its connection buffered: at most IMAP_MAX_LINE + 2 bytes). */
-#define HANDOFF_MAX_INPUT (16 * 1024 * 1024 + 2)
 /* How long a pre-login process waits for the master's answer. */
 #define IPC_TIMEOUT_MSECS 60000
 
@@ -661,7 +658,9 @@ static bool master_fork_session(struct master_conn *mc, int fd,
  * with the client's socket attached; or "R" (it could not: it relays). */
 static void master_handoff(struct master_conn *mc)
 {
-	size_t size = 5 + HANDOFF_MAX_INPUT;
+	/* the pre-login connection's input buffer holds at most
+	 * IMAP_MAX_LINE + 2 bytes */
+	size_t size = 5 + (size_t)set.max_line + 2;
 	char *buf = xmalloc(size);
 	int fd, flags;
 	ssize_t n = login_master_recv_fd(mc->fd, buf, size, &fd, &flags);
