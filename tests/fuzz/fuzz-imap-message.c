@@ -3,11 +3,14 @@
  * BODY[section]/BINARY[section] extraction.  The input is a section
  * spec, a NUL, then the message.  Checks that the output is balanced,
  * that sections never hold bytes from outside the message, and that the
- * header alone gives the ENVELOPE and header fields of the full parse. */
+ * header alone gives the ENVELOPE, header fields and BODY[HEADER] of
+ * the full parse. */
 #include "config.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "imap-header-cache.h"
 #include "imap-message.h"
@@ -73,6 +76,46 @@ static void check_header_only(const uint8_t *raw, size_t rawlen,
 	imap_message_header_destroy(&h);
 }
 
+/* imap_message_read_header() of the message in a file is a prefix of
+ * its CRLF form whose parse gives the same BODY[HEADER]. */
+static void check_read_header(const uint8_t *raw, size_t rawlen,
+			      const struct imap_message *whole)
+{
+	static const struct imap_section sec = {
+		.part = (char *)"",
+		.text = IMAP_SECTION_HEADER,
+	};
+	int fd = memfd_create("fuzz-imap-message", MFD_CLOEXEC);
+	struct str hdr, a, b;
+	const char *error;
+
+	if (fd < 0)
+		return;
+	if (write(fd, raw, rawlen) != (ssize_t)rawlen) {
+		close(fd);
+		return;
+	}
+	str_init(&hdr, 256);
+	if (imap_message_read_header(fd, &hdr, &error) != 1 ||
+	    str_len(&hdr) > whole->size ||
+	    memcmp(str_c(&hdr), whole->data, str_len(&hdr)) != 0)
+		abort();
+	struct imap_message *m = imap_message_parse(str_c(&hdr),
+						    str_len(&hdr));
+	str_init(&a, 256);
+	str_init(&b, 256);
+	(void)imap_message_section(whole, &sec, &a);
+	(void)imap_message_section(m, &sec, &b);
+	if (str_len(&a) != str_len(&b) ||
+	    memcmp(str_c(&a), str_c(&b), str_len(&a)) != 0)
+		abort();
+	str_free(&a);
+	str_free(&b);
+	imap_message_free(&m);
+	str_free(&hdr);
+	close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -99,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	imap_message_envelope(m, NULL, &out);
 	check_balanced(&out);
 	check_header_only(body, bodylen, &msg, &out);
+	check_read_header(body, bodylen, m);
 
 	struct imap_section sec;
 	const char *error;
