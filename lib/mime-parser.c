@@ -460,12 +460,11 @@ static void part_close(struct mime_parser *p, struct mime_part *part,
 		/* The part ended inside its header. */
 		if (part == p->cur && p->state == STATE_HEADER) {
 			/* A boundary or the end of the message cut the
-			 * header of a body part: its last field, still
+			 * header: its last field, still
 			 * waiting for a folded line, does not count for the
 			 * part's type (Courier's reformime never sees it);
-			 * the header callback still gets it.  The top
-			 * message keeps it. */
-			p->drop_fields = p->at_boundary || part->parent != NULL;
+			 * the header callback still gets it. */
+			p->drop_fields = true;
 			rfc822_header_parser_finish(p->hp, header_field, p);
 			p->drop_fields = false;
 		}

@@ -227,6 +227,9 @@ static uint64_t body_end(const struct mime_part *part,
 		}
 		return e;
 	}
+	/* a message whose header a boundary cut has no body at all */
+	if ((part->flags & MIME_PART_FLAG_NO_HEADER_END) != 0)
+		return e;
 	if (rw_byte(rw, e) == '\n')
 		return e + 1;
 	if (rw_byte(rw, e) == '\r' && rw_byte(rw, e + 1) == '\n')
@@ -259,7 +262,7 @@ static void write_mime_block(struct header_state *hs)
 	str_init(&ct, 128);
 	if (is_message(part))
 		out_str(rw, "Mime-Version: 1.0\n");
-	if (hs->content_type != NULL &&
+	if (hs->content_type != NULL && part->type_text != NULL &&
 	    (!is_message(part) ||
 	     (part->flags & MIME_PART_FLAG_MIME_VERSION) != 0)) {
 		const char *v = hs->content_type;

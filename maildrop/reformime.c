@@ -363,6 +363,15 @@ static void courier_positions(const struct mime_part *part,
 	pos->start_body = part->body_offset;
 	if (part->parent == NULL) {
 		pos->end = full;
+		/* a message that ends in its header: the body starts at
+		 * the end of the last line, before its line end */
+		if (!header_ended && full > part->header_offset &&
+		    msg_byte(msg, full - 1) == '\n') {
+			pos->start_body = full - 1;
+			if (pos->start_body > part->header_offset &&
+			    msg_byte(msg, pos->start_body - 1) == '\r')
+				pos->start_body--;
+		}
 		return;
 	}
 	if (pos->lines > 0)
@@ -379,10 +388,16 @@ static void courier_positions(const struct mime_part *part,
 	ls = full - 1;
 	if (msg_byte(msg, ls) == '\n' && ls > 0)
 		ls--;
-	while (ls > part->header_offset && msg_byte(msg, ls - 1) != '\n')
-		ls--;
-	if (msg_byte(msg, ls) == '\n')
+	if (msg_byte(msg, ls) == '\n') {
+		/* the last line is an empty one */
 		ls = full - 1;
+	} else {
+		while (ls > part->header_offset &&
+		       msg_byte(msg, ls - 1) != '\n')
+			ls--;
+		if (msg_byte(msg, ls) == '\n')
+			ls = full - 1;
+	}
 	len = line_len_no_eol(msg, ls, full);
 
 	/* Which part took it, as what. */
@@ -601,17 +616,39 @@ static void extract_to_fd(const struct mime_part *part, struct message *msg,
 		courier_positions(part, msg, &pos);
 		end_offset = pos.end;
 	} else if (part->parent != NULL &&
-		   (part->parent->flags & MIME_PART_FLAG_MESSAGE) != 0) {
+		   (part->parent->flags & MIME_PART_FLAG_MESSAGE) != 0 &&
+		   (part->flags & MIME_PART_FLAG_NO_HEADER_END) == 0) {
 		/* the body of a message inside message/rfc822 runs to the
 		 * end of the line before its parent's boundary, line end
 		 * included, as Courier's */
 		end_offset = full_end(part, msg);
+	} else if (part->parent != NULL &&
+		   (part->parent->flags & MIME_PART_FLAG_MULTIPART) != 0 &&
+		   end_offset == msg->size && end_offset > part->body_offset &&
+		   msg_byte(msg, end_offset - 1) == '\n') {
+		/* the last part of a multipart without its closing boundary:
+		 * the message's last line end is the missing boundary's */
+		end_offset--;
+		if (end_offset > part->body_offset &&
+		    msg_byte(msg, end_offset - 1) == '\r')
+			end_offset--;
+	}
+	uint64_t start = part->body_offset;
+
+	if (part->parent == NULL &&
+	    (part->flags & MIME_PART_FLAG_NO_HEADER_END) != 0) {
+		/* a message that ends in its header: its last line end is
+		 * the body, as Courier's */
+		struct courier_pos pos;
+
+		courier_positions(part, msg, &pos);
+		start = pos.start_body;
 	}
 	mime_decoder_init(&dec, mime_encoding_from_name(part->encoding, NULL));
 	char *buf = xmalloc(chunk);
 
 	str_init(&out, chunk + 1024);
-	for (uint64_t off = part->body_offset; off < end_offset;
+	for (uint64_t off = start; off < end_offset;
 	     off += chunk) {
 		size_t n = end_offset - off < chunk ?
 			(size_t)(end_offset - off) : chunk;
@@ -670,6 +707,15 @@ static bool is_leaf(const struct mime_part *part)
 {
 	return (part->flags & (MIME_PART_FLAG_MULTIPART |
 			       MIME_PART_FLAG_MESSAGE)) == 0;
+}
+
+/* What -x and -X extract, as Courier's: a leaf, or a multipart whose
+ * header a boundary cut (it has no parts). */
+static bool extractable(const struct mime_part *part)
+{
+	return is_leaf(part) ||
+		(part->children == NULL &&
+		 (part->flags & MIME_PART_FLAG_NO_HEADER_END) != 0);
 }
 
 /* A name for a part without one, as Courier's: TIME.PID-N.HOST, N
@@ -1267,9 +1313,9 @@ int main(int argc, char **argv)
 				print_info(sel, &msg, true);
 			else if (opt_e)
 				extract_to_fd(sel, &msg, STDOUT_FILENO);
-			else if (is_leaf(sel) && opt_X)
+			else if (extractable(sel) && opt_X)
 				extract_X(sel, &msg, xargv);
-			else if (is_leaf(sel))
+			else if (extractable(sel))
 				extract_x(sel, &msg, xprefix, 1);
 		}
 		str_split_free(&list);
@@ -1284,7 +1330,7 @@ int main(int argc, char **argv)
 			exit(1);
 		}
 	}
-	if (sel != NULL && !opt_i && !opt_e && !is_leaf(sel)) {
+	if (sel != NULL && !opt_i && !opt_e && !extractable(sel)) {
 		/* as Debian's: -x/-X of a multipart or message section */
 		fprintf(stderr, "reformime: MIME section %s is a compound "
 			"section.\n", section);
@@ -1313,7 +1359,7 @@ int main(int argc, char **argv)
 		}
 		for (; part != NULL && part != end;
 		     part = mime_part_walk_next(part)) {
-			if (!is_leaf(part))
+			if (!extractable(part))
 				continue;
 			n++;
 			if (opt_X)
