@@ -9,9 +9,13 @@
 #include "mem.h"
 
 /* The database's name, and the key of its own entry (UID 0, which no
- * message has): the UIDVALIDITY the keys belong to (BE u32). */
+ * message has): which index the keys belong to, its UIDVALIDITY (BE u32)
+ * and the MODSEQ it was built at (BE u64, the meta database's "built"):
+ * a rebuild over the same file, which may give the same UIDVALIDITY and
+ * UIDs to other messages, changes the latter. */
 #define SORTKEY_DB "sortkey"
 #define SORTKEY_META_UID 0
+#define SORTKEY_META_LEN 12
 
 struct mail_index_sortkey_reader {
 	struct mail_index *index;
@@ -53,9 +57,24 @@ static int sortkey_dbi(MDB_txn *txn, bool create, MDB_dbi *dbi_r, int *rc_r)
 	return -1;
 }
 
-/* The UIDVALIDITY the stored keys belong to: 1 and *uidv_r, 0 if none is
- * recorded, -1 on error (rc in *rc_r). */
-static int meta_get(MDB_txn *txn, MDB_dbi dbi, uint32_t *uidv_r, int *rc_r)
+/* The index the keys were made for (its SORTKEY_META_LEN bytes). */
+static int index_stamp(struct mail_index *index, MDB_txn *txn,
+		       const struct mail_index_hdr *hdr, uint8_t *stamp,
+		       const char **error_r)
+{
+	uint64_t built;
+
+	if (mail_index_built_get(index, txn, &built, error_r) < 0)
+		return -1;
+	mail_index_be32(stamp, hdr->uidvalidity);
+	mail_index_be64(stamp + 4, built);
+	return 0;
+}
+
+/* Whether the stored keys belong to the index whose stamp is given: 1 if
+ * so, 0 if not (or none recorded), -1 on error (rc in *rc_r). */
+static int meta_matches(MDB_txn *txn, MDB_dbi dbi, const uint8_t *stamp,
+			int *rc_r)
 {
 	uint8_t kbuf[4];
 	MDB_val key, val;
@@ -68,10 +87,8 @@ static int meta_get(MDB_txn *txn, MDB_dbi dbi, uint32_t *uidv_r, int *rc_r)
 		return 0;
 	if (rc != 0)
 		return -1;
-	if (val.mv_size != 4)
-		return 0;
-	*uidv_r = mail_index_get_be32(val.mv_data);
-	return 1;
+	return val.mv_size == SORTKEY_META_LEN &&
+	       memcmp(val.mv_data, stamp, SORTKEY_META_LEN) == 0;
 }
 
 int mail_index_sortkey_read_begin(struct mail_index *index,
@@ -82,7 +99,7 @@ int mail_index_sortkey_read_begin(struct mail_index *index,
 	struct mail_index_hdr hdr;
 	MDB_txn *txn, *cached;
 	MDB_dbi dbi;
-	uint32_t uidv = 0;
+	uint8_t stamp[SORTKEY_META_LEN];
 	int ret, rc = 0;
 
 	*reader_r = NULL;
@@ -99,14 +116,16 @@ int mail_index_sortkey_read_begin(struct mail_index *index,
 	if (ret < 0)
 		return -1;
 	ret = sortkey_dbi(txn, false, &dbi, &rc);
-	if (ret > 0)
-		ret = meta_get(txn, dbi, &uidv, &rc);
 	if (ret > 0) {
 		ret = mail_index_hdr_get(index, txn, &hdr, error_r);
-		if (ret < 0)
+		if (ret > 0 && index_stamp(index, txn, &hdr, stamp,
+					   error_r) < 0)
+			ret = -1;
+		/* keys of another UIDVALIDITY or build: none */
+		if (ret > 0)
+			ret = meta_matches(txn, dbi, stamp, &rc);
+		else
 			rc = 0;
-		else if (ret == 0 || hdr.uidvalidity != uidv)
-			ret = 0; /* keys of another UIDVALIDITY: none */
 	}
 	if (ret <= 0) {
 		if (ret < 0 && rc != 0)
@@ -259,28 +278,30 @@ static int put_fn(struct mail_index *index, MDB_txn *txn,
 		  const char **error_r)
 {
 	struct put_ctx *ctx = context;
-	uint8_t kbuf[4], vbuf[4];
+	uint8_t kbuf[4], stamp[SORTKEY_META_LEN];
 	MDB_val key, val;
 	MDB_cursor *cur = NULL;
 	MDB_dbi dbi;
 	MDB_stat st;
-	uint32_t uidv = 0, last_uid = 0;
+	uint32_t last_uid = 0;
 	int ret, rc = 0, stored = 0;
 
 	ret = sortkey_dbi(txn, true, &dbi, &rc);
 	if (ret <= 0)
 		goto out;
-	ret = meta_get(txn, dbi, &uidv, &rc);
+	if (index_stamp(index, txn, hdr, stamp, error_r) < 0)
+		return -1;
+	ret = meta_matches(txn, dbi, stamp, &rc);
 	if (ret < 0)
 		goto out;
-	if (ret == 0 || uidv != hdr->uidvalidity) {
-		/* new, or keys of another UIDVALIDITY: start again */
+	if (ret == 0) {
+		/* new, or keys of another UIDVALIDITY or build: start
+		 * again */
 		rc = mdb_drop(txn, dbi, 0);
 		if (rc == 0) {
 			key_set(kbuf, &key, SORTKEY_META_UID);
-			mail_index_be32(vbuf, hdr->uidvalidity);
-			val.mv_size = 4;
-			val.mv_data = vbuf;
+			val.mv_size = SORTKEY_META_LEN;
+			val.mv_data = stamp;
 			rc = mdb_put(txn, dbi, &key, &val, 0);
 		}
 		if (rc != 0) {

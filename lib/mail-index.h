@@ -491,7 +491,8 @@ int mail_index_cache_get(struct mail_index *index, uint32_t uid,
  * and THREAD: sent date, base subject, first addresses), kept by UID in
  * the "sortkey" database, so that a pass over a folder reads them in UID
  * order without decoding a cached blob.  They belong to the UIDVALIDITY
- * they were stored under (another one makes them absent).  The keys of
+ * and the build of the index they were stored under (another UIDVALIDITY,
+ * or a rebuild over the same file, makes them absent).  The keys of
  * expunged messages are harmless (UIDs are never reused) and are deleted
  * by a later put once they pass a quarter of the folder.  Writes skip the
  * meta page's sync (as lazily read dates do). */

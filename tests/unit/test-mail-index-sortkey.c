@@ -1,7 +1,8 @@
 /* test-mail-index-sortkey.c: unit tests for the mail index's sort keys:
  * stored and read back by UID (ascending, descending, replaced), skipped
  * for UIDs not given yet and for values too long, absent under
- * another UIDVALIDITY, and those of expunged messages cleaned. */
+ * another UIDVALIDITY or after a rebuild over the same file, and those of
+ * expunged messages cleaned. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -293,6 +294,37 @@ static int uidv_fn(struct mail_index *index, MDB_txn *txn,
 	return 0;
 }
 
+static int rebuilt_fn(struct mail_index *index, MDB_txn *txn,
+		      struct mail_index_hdr *hdr, void *context, int *rc_r,
+		      const char **error_r)
+{
+	(void)hdr;
+	(void)context;
+	(void)rc_r;
+	/* what a build over the same file records */
+	return mail_index_built_put(index, txn, 1234567, error_r) < 0 ? -1 : 0;
+}
+
+/* Keys stored before a rebuild over the same file (same UIDVALIDITY,
+ * UIDs perhaps given to other messages) are absent. */
+static void test_rebuilt(void **state)
+{
+	struct mail_index *index = folder(3);
+	const char *error = NULL;
+
+	(void)state;
+	assert_int_equal(put(index, 1, "a"), 1);
+	assert_value(index, 1, "a");
+	assert_int_equal(mail_index_write_txn_relaxed(index, rebuilt_fn, NULL,
+						      &error),
+			 0);
+	assert_value(index, 1, "");
+	assert_int_equal(put(index, 2, "b"), 1);
+	assert_value(index, 2, "b");
+	assert_value(index, 1, "");
+	mail_index_close(&index);
+}
+
 /* Keys stored under another UIDVALIDITY are absent, and the next put
  * starts again. */
 static void test_uidvalidity(void **state)
@@ -381,6 +413,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_uidvalidity, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_rebuilt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 	};
 
