@@ -1014,7 +1014,10 @@ login_child(int client_fd, int ipc_fd, bool implicit, const char *ip)
 		_exit(1);
 	}
 	login_ipc_fd = ipc_fd;
-	ioloop_destroy(&loop);
+	/* the master's loop is left as it is, unused (as a mail session
+	 * does): freeing a watch per open connection would write to the
+	 * pages they are on and so copy them into every pre-login process,
+	 * which may stay for days as a TLS relay */
 	loop = ioloop_create();
 	struct conn_settings cs = {
 		.max_line_len = (size_t)set.max_line,
