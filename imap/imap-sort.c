@@ -635,6 +635,120 @@ static bool sort_numeric(struct imap_sort_msg **msgs, size_t count,
 	return true;
 }
 
+/* One message in a sort by a single string key: its first 8 bytes
+ * (upper-cased for i;ascii-casemap) packed big-endian, so that most
+ * comparisons are one of integers, then the key and the sequence
+ * number. */
+struct str_item {
+	uint64_t prefix;
+	const char *key;
+	uint32_t seq;
+	uint32_t idx;
+	bool more;		/* the key is longer than its prefix */
+};
+
+struct str_sort_ctx {
+	bool casemap;
+	bool reverse;
+};
+
+static int str_item_cmp(const void *pa, const void *pb, void *context)
+{
+	const struct str_item *a = pa, *b = pb;
+	const struct str_sort_ctx *ctx = context;
+	int r = 0;
+
+	if (a->prefix != b->prefix) {
+		r = a->prefix < b->prefix ? -1 : 1;
+	} else if (a->more || b->more) {
+		/* the same first 8 bytes, and more to compare */
+		r = ctx->casemap ? imap_sort_casecmp(a->key + 8, b->key + 8) :
+				   strcmp(a->key + 8, b->key + 8);
+		r = r < 0 ? -1 : r > 0 ? 1 : 0;
+	}
+	if (r != 0)
+		return ctx->reverse ? -r : r;
+	return a->seq < b->seq ? -1 : a->seq > b->seq ? 1 : 0;
+}
+
+/* The single string criterion's sort; false if crit is not one. */
+static bool sort_string(struct imap_sort_msg **msgs, size_t count,
+			const struct imap_sort_criterion *crit,
+			size_t crit_count)
+{
+	struct str_sort_ctx ctx = { .casemap = true };
+
+	if (crit_count != 1)
+		return false;
+	switch (crit[0].key) {
+	case IMAP_SORT_SUBJECT:
+	case IMAP_SORT_FROM:
+	case IMAP_SORT_TO:
+	case IMAP_SORT_CC:
+		break;
+	case IMAP_SORT_DISPLAYFROM:
+	case IMAP_SORT_DISPLAYTO:
+		ctx.casemap = false;
+		break;
+	default:
+		return false;
+	}
+	ctx.reverse = crit[0].reverse;
+
+	struct str_item *items = xreallocarray(NULL, count, sizeof(*items));
+	struct imap_sort_msg **copy = xreallocarray(NULL, count,
+						    sizeof(*copy));
+
+	for (size_t i = 0; i < count; i++) {
+		const struct imap_sort_msg *m = msgs[i];
+		const char *k;
+		uint64_t prefix = 0;
+		bool end = false;
+
+		switch (crit[0].key) {
+		case IMAP_SORT_SUBJECT:
+			k = m->subject;
+			break;
+		case IMAP_SORT_FROM:
+			k = m->from;
+			break;
+		case IMAP_SORT_TO:
+			k = m->to;
+			break;
+		case IMAP_SORT_CC:
+			k = m->cc;
+			break;
+		case IMAP_SORT_DISPLAYFROM:
+			k = m->display_from;
+			break;
+		default:
+			k = m->display_to;
+			break;
+		}
+		for (int b = 0; b < 8; b++) {
+			unsigned char c = end ? 0 : (unsigned char)k[b];
+
+			if (c == 0)
+				end = true;
+			else if (ctx.casemap)
+				c = (unsigned char)ascii_upper((char)c);
+			prefix = prefix << 8 | c;
+		}
+		items[i].prefix = prefix;
+		items[i].more = !end && k[8] != '\0';
+		items[i].key = k;
+		items[i].seq = m->seq;
+		items[i].idx = (uint32_t)i;
+	}
+	qsort_r(items, count, sizeof(*items), str_item_cmp, &ctx);
+	memcpy(copy, msgs, count * sizeof(*copy));
+	for (size_t i = 0; i < count; i++)
+		msgs[i] = copy[items[i].idx];
+	free(copy);
+	free(items);
+	return true;
+}
+
 void imap_sort(struct imap_sort_msg **msgs, size_t count,
 	       const struct imap_sort_criterion *crit, size_t crit_count)
 {
@@ -642,7 +756,10 @@ void imap_sort(struct imap_sort_msg **msgs, size_t count,
 
 	if (count <= 1)
 		return;
-	if (count <= UINT32_MAX && sort_numeric(msgs, count, crit, crit_count))
+	if (count <= UINT32_MAX && (sort_numeric(msgs, count, crit,
+						 crit_count) ||
+				    sort_string(msgs, count, crit,
+						crit_count)))
 		return;
 	qsort_r(msgs, count, sizeof(*msgs), sort_cmp, &ctx);
 }

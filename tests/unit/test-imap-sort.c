@@ -557,6 +557,63 @@ static void test_sort_numeric(void **state)
 	free(m);
 }
 
+/* A sort by one string key (SUBJECT, FROM, TO, CC case-mapped,
+ * DISPLAYFROM, DISPLAYTO as bytes) through 8-byte prefixes gives the order
+ * of the generic comparison: short keys, equal prefixes, case, REVERSE. */
+static void test_sort_string(void **state)
+{
+	enum { N = 1500 };
+	static const char *const words[] = {
+		"", "a", "A", "ab", "abcdefgh", "ABCDEFGH", "abcdefghi",
+		"abcdefgH", "abcdefghij", "ABCDEFGHIJ", "abcdefgg", "b",
+		"\xc3\xa9t\xc3\xa9", "\xc3\x89T\xc3\x89", "zzzzzzzzzzzzzzzz",
+		"zzzzzzzzzzzzzzzy", "[x]", "~", "12345678", "1234567",
+	};
+	static const enum imap_sort_key keys[] = {
+		IMAP_SORT_SUBJECT, IMAP_SORT_FROM, IMAP_SORT_TO, IMAP_SORT_CC,
+		IMAP_SORT_DISPLAYFROM, IMAP_SORT_DISPLAYTO,
+	};
+	struct imap_sort_msg *m = xcalloc(N, sizeof(*m));
+	struct imap_sort_msg *a[N], *b[N];
+	unsigned int seed = 4321;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		char **f[] = { &m[i].subject, &m[i].from, &m[i].to, &m[i].cc,
+			       &m[i].display_from, &m[i].display_to };
+
+		m[i].seq = (uint32_t)i + 1;
+		m[i].has_date = true;
+		for (size_t k = 0; k < N_ELEMENTS(f); k++) {
+			seed = seed * 1103515245u + 12345u;
+			*f[k] = xstrdup(words[(seed >> 16) % N_ELEMENTS(words)]);
+		}
+		imap_sort_msg_finish(&m[i]);
+	}
+	for (size_t k = 0; k < N_ELEMENTS(keys); k++) {
+		for (int rev = 0; rev < 2; rev++) {
+			struct imap_sort_criterion one[1] = {
+				{ keys[k], rev != 0 },
+			};
+			/* the generic path: a criterion that ties all */
+			struct imap_sort_criterion two[2] = {
+				{ keys[k], rev != 0 },
+				{ IMAP_SORT_DATE, false },
+			};
+
+			for (int i = 0; i < N; i++)
+				a[i] = b[i] = &m[(i * 7919) % N];
+			imap_sort(a, N, one, 1);
+			imap_sort(b, N, two, 2);
+			for (int i = 0; i < N; i++)
+				assert_int_equal(a[i]->seq, b[i]->seq);
+		}
+	}
+	for (int i = 0; i < N; i++)
+		imap_sort_msg_free(&m[i]);
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_want),
 		cmocka_unit_test(test_sort),
 		cmocka_unit_test(test_sort_numeric),
+		cmocka_unit_test(test_sort_string),
 		cmocka_unit_test(test_stored_keys),
 		cmocka_unit_test(test_stored_keys_malformed),
 	};
