@@ -585,6 +585,28 @@ static void num_radix_sort(struct num_item *items, size_t count)
 	free(tmp);
 }
 
+/* Orders msgs by items (their keys and sequence numbers; seq_order: the
+ * items are in sequence order already) and frees items. */
+static void num_items_apply(struct imap_sort_msg **msgs,
+			    struct num_item *items, size_t count,
+			    bool seq_order)
+{
+	struct imap_sort_msg **copy = xreallocarray(NULL, count,
+						    sizeof(*copy));
+
+	/* the radix sort is stable: in sequence order already, ties stay
+	 * in sequence order */
+	if (seq_order)
+		num_radix_sort(items, count);
+	else
+		qsort(items, count, sizeof(*items), num_item_cmp);
+	memcpy(copy, msgs, count * sizeof(*copy));
+	for (size_t i = 0; i < count; i++)
+		msgs[i] = copy[items[i].idx];
+	free(copy);
+	free(items);
+}
+
 /* The single numeric criterion's sort; false if crit is not one. */
 static bool sort_numeric(struct imap_sort_msg **msgs, size_t count,
 			 const struct imap_sort_criterion *crit,
@@ -596,8 +618,6 @@ static bool sort_numeric(struct imap_sort_msg **msgs, size_t count,
 		return false;
 
 	struct num_item *items = xreallocarray(NULL, count, sizeof(*items));
-	struct imap_sort_msg **copy = xreallocarray(NULL, count,
-						    sizeof(*copy));
 	bool seq_order = true;
 
 	for (size_t i = 0; i < count; i++) {
@@ -621,131 +641,128 @@ static bool sort_numeric(struct imap_sort_msg **msgs, size_t count,
 		if (i > 0 && m->seq <= msgs[i - 1]->seq)
 			seq_order = false;
 	}
-	/* the radix sort is stable: in sequence order already, ties stay
-	 * in sequence order */
-	if (seq_order && count <= UINT32_MAX)
-		num_radix_sort(items, count);
-	else
-		qsort(items, count, sizeof(*items), num_item_cmp);
-	memcpy(copy, msgs, count * sizeof(*copy));
-	for (size_t i = 0; i < count; i++)
-		msgs[i] = copy[items[i].idx];
-	free(copy);
-	free(items);
+	num_items_apply(msgs, items, count, seq_order);
 	return true;
 }
 
-/* One message in a sort by a single string key: its first 8 bytes
- * (upper-cased for i;ascii-casemap) packed big-endian, so that most
- * comparisons are one of integers, then the key and the sequence
- * number. */
-struct str_item {
-	uint64_t prefix;
+/* A distinct key of a sort by a single string key. */
+struct str_key {
 	const char *key;
-	uint32_t seq;
-	uint32_t idx;
-	bool more;		/* the key is longer than its prefix */
+	uint32_t hash;
+	uint32_t rank;
 };
 
-struct str_sort_ctx {
-	bool casemap;
-	bool reverse;
-};
-
-static int str_item_cmp(const void *pa, const void *pb, void *context)
+/* Hash of a key, case-mapped when casemap (keys equal for the
+ * comparison hash alike). */
+static uint32_t key_hash(const char *k, bool casemap)
 {
-	const struct str_item *a = pa, *b = pb;
-	const struct str_sort_ctx *ctx = context;
-	int r = 0;
+	uint32_t h = 2166136261u;
 
-	if (a->prefix != b->prefix) {
-		r = a->prefix < b->prefix ? -1 : 1;
-	} else if (a->more || b->more) {
-		/* the same first 8 bytes, and more to compare */
-		r = ctx->casemap ? imap_sort_casecmp(a->key + 8, b->key + 8) :
-				   strcmp(a->key + 8, b->key + 8);
-		r = r < 0 ? -1 : r > 0 ? 1 : 0;
+	for (; *k != '\0'; k++) {
+		h ^= (unsigned char)(casemap ? ascii_upper(*k) : *k);
+		h *= 16777619u;
 	}
-	if (r != 0)
-		return ctx->reverse ? -r : r;
-	return a->seq < b->seq ? -1 : a->seq > b->seq ? 1 : 0;
+	return h;
 }
 
-/* The single string criterion's sort; false if crit is not one. */
+static int key_cmp(const char *a, const char *b, bool casemap)
+{
+	return casemap ? imap_sort_casecmp(a, b) : strcmp(a, b);
+}
+
+static int str_key_cmp(const void *pa, const void *pb, void *context)
+{
+	const struct str_key *a = *(struct str_key *const *)pa;
+	const struct str_key *b = *(struct str_key *const *)pb;
+
+	return key_cmp(a->key, b->key, *(const bool *)context);
+}
+
+static const char *string_key(const struct imap_sort_msg *m,
+			      enum imap_sort_key key)
+{
+	switch (key) {
+	case IMAP_SORT_SUBJECT:
+		return m->subject;
+	case IMAP_SORT_FROM:
+		return m->from;
+	case IMAP_SORT_TO:
+		return m->to;
+	case IMAP_SORT_CC:
+		return m->cc;
+	case IMAP_SORT_DISPLAYFROM:
+		return m->display_from;
+	case IMAP_SORT_DISPLAYTO:
+		return m->display_to;
+	default:
+		return NULL;
+	}
+}
+
+/* The single string criterion's sort; false if crit is not one.  A
+ * folder has far fewer distinct subjects or addresses than messages: the
+ * distinct keys are gathered (a hash table), sorted once, and the
+ * messages ordered by (rank of their key, seq) as numbers. */
 static bool sort_string(struct imap_sort_msg **msgs, size_t count,
 			const struct imap_sort_criterion *crit,
 			size_t crit_count)
 {
-	struct str_sort_ctx ctx = { .casemap = true };
+	bool casemap = crit_count == 1 &&
+		       crit[0].key != IMAP_SORT_DISPLAYFROM &&
+		       crit[0].key != IMAP_SORT_DISPLAYTO;
 
-	if (crit_count != 1)
+	if (crit_count != 1 || string_key(msgs[0], crit[0].key) == NULL)
 		return false;
-	switch (crit[0].key) {
-	case IMAP_SORT_SUBJECT:
-	case IMAP_SORT_FROM:
-	case IMAP_SORT_TO:
-	case IMAP_SORT_CC:
-		break;
-	case IMAP_SORT_DISPLAYFROM:
-	case IMAP_SORT_DISPLAYTO:
-		ctx.casemap = false;
-		break;
-	default:
-		return false;
-	}
-	ctx.reverse = crit[0].reverse;
 
-	struct str_item *items = xreallocarray(NULL, count, sizeof(*items));
-	struct imap_sort_msg **copy = xreallocarray(NULL, count,
-						    sizeof(*copy));
+	size_t nslots = 16, nd = 0;
+	while (nslots < count * 2)
+		nslots *= 2;
+	/* slot: 1 + index into keys, 0 empty */
+	uint32_t *slots = xcalloc(nslots, sizeof(*slots));
+	uint32_t *key_of = xreallocarray(NULL, count, sizeof(*key_of));
+	struct str_key *keys = xreallocarray(NULL, count, sizeof(*keys));
+	bool seq_order = true;
 
 	for (size_t i = 0; i < count; i++) {
-		const struct imap_sort_msg *m = msgs[i];
-		const char *k;
-		uint64_t prefix = 0;
-		bool end = false;
+		const char *k = string_key(msgs[i], crit[0].key);
+		uint32_t h = key_hash(k, casemap);
+		size_t slot = h & (nslots - 1);
 
-		switch (crit[0].key) {
-		case IMAP_SORT_SUBJECT:
-			k = m->subject;
-			break;
-		case IMAP_SORT_FROM:
-			k = m->from;
-			break;
-		case IMAP_SORT_TO:
-			k = m->to;
-			break;
-		case IMAP_SORT_CC:
-			k = m->cc;
-			break;
-		case IMAP_SORT_DISPLAYFROM:
-			k = m->display_from;
-			break;
-		default:
-			k = m->display_to;
-			break;
-		}
-		for (int b = 0; b < 8; b++) {
-			unsigned char c = end ? 0 : (unsigned char)k[b];
+		while (slots[slot] != 0) {
+			const struct str_key *d = &keys[slots[slot] - 1];
 
-			if (c == 0)
-				end = true;
-			else if (ctx.casemap)
-				c = (unsigned char)ascii_upper((char)c);
-			prefix = prefix << 8 | c;
+			if (d->hash == h && key_cmp(d->key, k, casemap) == 0)
+				break;
+			slot = (slot + 1) & (nslots - 1);
 		}
-		items[i].prefix = prefix;
-		items[i].more = !end && k[8] != '\0';
-		items[i].key = k;
-		items[i].seq = m->seq;
+		if (slots[slot] == 0) {
+			keys[nd].key = k;
+			keys[nd].hash = h;
+			slots[slot] = (uint32_t)++nd;
+		}
+		key_of[i] = slots[slot] - 1;
+		if (i > 0 && msgs[i]->seq <= msgs[i - 1]->seq)
+			seq_order = false;
+	}
+	free(slots);
+
+	struct str_key **order = xreallocarray(NULL, nd, sizeof(*order));
+	for (size_t i = 0; i < nd; i++)
+		order[i] = &keys[i];
+	qsort_r(order, nd, sizeof(*order), str_key_cmp, &casemap);
+	for (size_t i = 0; i < nd; i++)
+		order[i]->rank = (uint32_t)(crit[0].reverse ? nd - 1 - i : i);
+	free(order);
+
+	struct num_item *items = xreallocarray(NULL, count, sizeof(*items));
+	for (size_t i = 0; i < count; i++) {
+		items[i].key = keys[key_of[i]].rank;
+		items[i].seq = msgs[i]->seq;
 		items[i].idx = (uint32_t)i;
 	}
-	qsort_r(items, count, sizeof(*items), str_item_cmp, &ctx);
-	memcpy(copy, msgs, count * sizeof(*copy));
-	for (size_t i = 0; i < count; i++)
-		msgs[i] = copy[items[i].idx];
-	free(copy);
-	free(items);
+	free(keys);
+	free(key_of);
+	num_items_apply(msgs, items, count, seq_order);
 	return true;
 }
 
