@@ -670,12 +670,44 @@ static int key_cmp(const char *a, const char *b, bool casemap)
 	return casemap ? imap_sort_casecmp(a, b) : strcmp(a, b);
 }
 
-static int str_key_cmp(const void *pa, const void *pb, void *context)
-{
-	const struct str_key *a = *(struct str_key *const *)pa;
-	const struct str_key *b = *(struct str_key *const *)pb;
+/* A distinct key being ranked: its first 8 bytes (case-mapped when the
+ * comparison is) packed big-endian, so that most comparisons are one of
+ * integers. */
+struct key_rank {
+	uint64_t prefix;
+	const char *key;
+	uint32_t index;		/* into the distinct keys */
+	bool more;		/* the key is longer than its prefix */
+};
 
-	return key_cmp(a->key, b->key, *(const bool *)context);
+static int key_rank_cmp(const void *pa, const void *pb, void *context)
+{
+	const struct key_rank *a = pa, *b = pb;
+
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	if (!a->more && !b->more)
+		return 0;
+	return key_cmp(a->key + 8, b->key + 8, *(const bool *)context);
+}
+
+static void key_rank_init(struct key_rank *r, const char *k, bool casemap)
+{
+	uint64_t prefix = 0;
+	bool end = false;
+
+	for (int b = 0; b < 8; b++) {
+		unsigned char c = end ? 0 : (unsigned char)k[b];
+
+		if (c == 0)
+			end = true;
+		else if (casemap)
+			c = (unsigned char)ascii_upper((char)c);
+		prefix = prefix << 8 | c;
+	}
+	r->prefix = prefix;
+	r->key = k;
+	r->more = !end && k[8] != '\0';
 }
 
 static const char *string_key(const struct imap_sort_msg *m,
@@ -746,12 +778,15 @@ static bool sort_string(struct imap_sort_msg **msgs, size_t count,
 	}
 	free(slots);
 
-	struct str_key **order = xreallocarray(NULL, nd, sizeof(*order));
+	struct key_rank *order = xreallocarray(NULL, nd, sizeof(*order));
+	for (size_t i = 0; i < nd; i++) {
+		key_rank_init(&order[i], keys[i].key, casemap);
+		order[i].index = (uint32_t)i;
+	}
+	qsort_r(order, nd, sizeof(*order), key_rank_cmp, &casemap);
 	for (size_t i = 0; i < nd; i++)
-		order[i] = &keys[i];
-	qsort_r(order, nd, sizeof(*order), str_key_cmp, &casemap);
-	for (size_t i = 0; i < nd; i++)
-		order[i]->rank = (uint32_t)(crit[0].reverse ? nd - 1 - i : i);
+		keys[order[i].index].rank =
+			(uint32_t)(crit[0].reverse ? nd - 1 - i : i);
 	free(order);
 
 	struct num_item *items = xreallocarray(NULL, count, sizeof(*items));
