@@ -40,6 +40,24 @@
 
 extern char **environ;
 
+/* Whether main() frees everything before it exits: only where a leak
+ * checker looks (AddressSanitizer builds, or MAILDROP_FREE_AT_EXIT).
+ * Otherwise the parse trees, compiled patterns, variables and message
+ * stay reachable from these two until exit() (a tenth of a delivery's
+ * instructions went to freeing them one by one). */
+#if defined(__SANITIZE_ADDRESS__) && !defined(MAILDROP_FREE_AT_EXIT)
+#define MAILDROP_FREE_AT_EXIT 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(MAILDROP_FREE_AT_EXIT)
+#define MAILDROP_FREE_AT_EXIT 1
+#endif
+#endif
+#ifndef MAILDROP_FREE_AT_EXIT
+static struct md_interp *maildrop_interp;
+static struct md_message *maildrop_msg;
+#endif
+
 #define EX_USAGE_ 64
 #define EX_NOUSER_ 67
 
@@ -229,6 +247,7 @@ int main(int argc, char **argv)
 	}
 	memset(&settings, 0, sizeof(settings));
 	settings.embedded = embedded;
+	settings.keep_programs = true;
 	if (embedded_name != NULL && user == NULL) {
 		/* -M implies -d for the invoking user */
 		pw = getpwuid(getuid());
@@ -434,9 +453,16 @@ int main(int argc, char **argv)
 		r = md_interp_run_file(it, file);
 	}
 	code = md_interp_finish(it, r);
+#ifdef MAILDROP_FREE_AT_EXIT
 	md_interp_destroy(&it);
 	free((char *)settings.trusted_dir);
 	md_message_free(&msg);
+#else
+	/* exit() frees the rest; the log file and database close now */
+	md_interp_close(it);
+	maildrop_interp = it;
+	maildrop_msg = msg;
+#endif
 	fflush(stdout);
 	return code;
 }

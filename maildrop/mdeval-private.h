@@ -53,7 +53,10 @@ struct md_interp {
 		char *text;
 		struct md_pattern *pat;
 	} *pcache;
-	size_t npcache;
+	size_t npcache, pcache_cap;
+	/* set.keep_programs: the top-level files' parse trees */
+	struct md_node **kept;
+	size_t nkept;
 };
 
 /* ---- mdeval.c ---- */

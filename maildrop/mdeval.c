@@ -792,6 +792,13 @@ struct md_interp *md_interp_create(struct md_message *msg,
 	return it;
 }
 
+void md_interp_close(struct md_interp *it)
+{
+	if (it->logfile != NULL)
+		fflush(it->logfile);
+	md_func_db_close(it);
+}
+
 void md_interp_destroy(struct md_interp **itp)
 {
 	struct md_interp *it = *itp;
@@ -813,9 +820,12 @@ void md_interp_destroy(struct md_interp **itp)
 		md_pattern_free(&it->pcache[i].pat);
 	}
 	free(it->pcache);
+	for (size_t i = 0; i < it->nkept; i++)
+		md_node_free(&it->kept[i]);
+	free(it->kept);
+	md_interp_close(it);
 	if (it->logfile != NULL)
 		fclose(it->logfile);
-	md_func_db_close(it);
 	free(it->logpath);
 	free(it->error);
 	for (size_t i = 0; i < N_ELEMENTS(it->initial); i++)
@@ -833,15 +843,18 @@ enum md_run_result md_interp_run(struct md_interp *it,
 	save_initial(it);
 	it->cur_file = file;
 	r = exec(it, prog);
+	if (r == MD_RUN_FAIL && it->error != NULL)
+		fprintf(stderr, "maildrop: %s\n", it->error);
+	if (it->set.keep_programs)
+		/* prog is kept: so may the cache that points into it */
+		return r;
 	/* the cache points into prog: forget it */
 	for (size_t i = 0; i < it->npcache; i++) {
 		free(it->pcache[i].text);
 		md_pattern_free(&it->pcache[i].pat);
 	}
 	x_free(it->pcache);
-	it->npcache = 0;
-	if (r == MD_RUN_FAIL && it->error != NULL)
-		fprintf(stderr, "maildrop: %s\n", it->error);
+	it->npcache = it->pcache_cap = 0;
 	return r;
 }
 
@@ -932,9 +945,15 @@ enum md_run_result md_interp_run_file(struct md_interp *it, const char *path)
 			md_pattern_free(&it->pcache[i].pat);
 		}
 		x_free(it->pcache);
-		it->npcache = 0;
+		it->npcache = it->pcache_cap = 0;
 	}
-	md_node_free(&prog);
+	if (it->set.keep_programs && it->include_depth == 0) {
+		it->kept = xreallocarray(it->kept, it->nkept + 1,
+					 sizeof(*it->kept));
+		it->kept[it->nkept++] = prog;
+	} else {
+		md_node_free(&prog);
+	}
 	return r;
 }
 

@@ -42,6 +42,14 @@ struct md_interp_settings {
 	size_t max_include_depth;	/* 0 = 20 */
 	size_t max_value;	/* longest variable value; 0 = 1 MiB */
 	size_t max_message;	/* xfilter output limit; 0 = 64 MiB */
+	/* The process ends after the run (maildrop(1) itself): the parse
+	 * trees of the top-level filter files and their compiled patterns
+	 * are kept until md_interp_destroy() instead of being freed as each
+	 * file ends (an included file's still are, it may run in a loop).
+	 * Lets maildrop exit without walking them (md_interp_close()).
+	 * A tree given to md_interp_run() must then live as long as the
+	 * interpreter: its compiled patterns are cached by node. */
+	bool keep_programs;
 };
 
 struct md_interp;
@@ -50,7 +58,12 @@ struct md_interp;
 struct md_interp *md_interp_create(struct md_message *msg,
 				   const struct md_interp_settings *settings,
 				   char **args, size_t nargs);
+/* Frees the interpreter; closes what md_interp_close() closes first. */
 void md_interp_destroy(struct md_interp **it);
+/* What must not wait for the process's exit: flushes the log file
+ * (it stays open) and closes the gdbm database (as gdbmclose does).
+ * For a program about to exit without md_interp_destroy(). */
+void md_interp_close(struct md_interp *it);
 
 void md_interp_set(struct md_interp *it, const char *name, const char *value);
 /* The value of a variable, "" when unset. */

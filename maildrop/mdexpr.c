@@ -147,8 +147,12 @@ struct md_pattern *md_expr_pattern(struct md_interp *it,
 		goto found;
 	}
 	if (c == NULL) {
-		it->pcache = xreallocarray(it->pcache, it->npcache + 1,
-					   sizeof(*it->pcache));
+		if (it->npcache == it->pcache_cap) {
+			it->pcache_cap = it->pcache_cap == 0 ? 64 :
+				it->pcache_cap * 2;
+			it->pcache = xreallocarray(it->pcache, it->pcache_cap,
+						   sizeof(*it->pcache));
+		}
 		c = &it->pcache[it->npcache++];
 		memset(c, 0, sizeof(*c));
 		c->node = pn;
