@@ -4,6 +4,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ static void canon_reset(struct md_message *msg)
 	x_free(msg->kinds);
 	for (int i = 0; i < 8; i++) {
 		free_lines(&msg->sel[i].v, &msg->sel[i].n);
+		x_free(msg->sel[i].kind);
 		msg->sel[i].done = false;
 	}
 	msg->cap = 0;
@@ -354,10 +356,12 @@ static void canon_build(struct md_message *msg)
 	struct mime_parser_settings settings;
 	struct mime_parser *parser;
 	struct mime_part *root;
-	bool mime = has_mime_version(msg);
+	bool mime;
 
+	/* asked before every search: built once */
 	if (msg->canon_done)
 		return;
+	mime = has_mime_version(msg);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.msg = msg;
 	str_init(&ctx.text, 1024);
@@ -431,8 +435,34 @@ char *md_message_header(const struct md_message *msg, const char *name)
 
 /* ---- patterns ---- */
 
+/* A pattern in UTF mode is compiled without PCRE2_MATCH_INVALID_UTF,
+ * which would make PCRE2 check every subject line for valid UTF-8 again
+ * for every pattern (it ignores PCRE2_NO_UTF_CHECK then): a message's
+ * lines are checked once (md_lines.utf8) and matched with
+ * PCRE2_NO_UTF_CHECK.  A line that is not valid UTF-8 is matched by a
+ * second compile with PCRE2_MATCH_INVALID_UTF, made when first needed,
+ * so that the results are those of PCRE2_MATCH_INVALID_UTF alone.
+ * A pattern that is ASCII text (md_pattern_compile() in mdmsg.h) keeps
+ * the text in literal and is compiled only for a subject that is not
+ * ASCII. */
 struct md_pattern {
-	pcre2_code *code;
+	pcre2_code *code;	/* NULL: a literal not compiled yet */
+	pcre2_code *code_invalid; /* UTF mode, for invalid subjects */
+	char *re;		/* the pattern, for code and code_invalid */
+	size_t re_len;
+	uint32_t opts;		/* code's compile options */
+	bool utf;		/* code is in UTF mode */
+	char *literal;		/* ASCII text, unescaped, or NULL */
+	size_t literal_len;
+	bool anchored;		/* literal: ^ at the start */
+	bool caseless;
+	/* literal: searched for in any valid UTF-8 (not only where there
+	 * is no U+212A or U+017F): each of its characters matches ASCII
+	 * bytes only, which valid UTF-8 has only as whole characters.
+	 * False for a caseless k or s, which also match U+212A KELVIN SIGN
+	 * and U+017F LONG S (the only such characters: tests/unit/
+	 * test-maildrop-eval.c asks PCRE2 about every code point). */
+	bool literal_utf8;
 	uint32_t npairs; /* capturing groups + 1 */
 	FILE *trace;	/* VERBOSE 3: "Matching /re/ against line" */
 	char *trace_re;
@@ -491,11 +521,70 @@ static pcre2_match_data *match_block(uint32_t npairs)
 	return md_match_block;
 }
 
+enum md_subject_kind md_subject_kind(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x80 && s[i] != '\0')
+			continue;
+		if (!charset_utf8_is_valid(s + i, len - i))
+			return MD_SUBJECT_INVALID;
+		/* the only characters PCRE2's caseless UTF matching takes
+		 * for ASCII letters (K, S) */
+		if (memmem(s + i, len - i, "\xe2\x84\xaa", 3) != NULL ||
+		    memmem(s + i, len - i, "\xc5\xbf", 2) != NULL)
+			return MD_SUBJECT_UTF8_FOLDS;
+		return MD_SUBJECT_UTF8;
+	}
+	return MD_SUBJECT_ASCII;
+}
+
+/* The longest text md_pattern_compile() searches for itself. */
+#define LITERAL_MAX 256
+
+/* re as a literal: an optional ^, then ASCII characters that are not
+ * metacharacters outside a character class, or a backslash and an ASCII
+ * punctuation character (which PCRE2 takes as that character).  Fills
+ * pat's literal fields and returns true, or false (PCRE2 compiles it). */
+static bool literal_parse(struct md_pattern *pat, const char *re, size_t len)
+{
+	char buf[LITERAL_MAX];
+	size_t i = 0, n = 0;
+	bool anchored = false;
+
+	if (len > 0 && re[0] == '^') {
+		anchored = true;
+		i++;
+	}
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)re[i];
+
+		if (c == '\\') {
+			if (i + 1 >= len)
+				return false;
+			c = (unsigned char)re[++i];
+			if (c >= 0x80 || !ispunct(c))
+				return false;
+		} else if (c == '\0' || c >= 0x80 ||
+			   strchr("^$.|?*+()[]{}", c) != NULL) {
+			return false;
+		}
+		if (n == sizeof(buf))
+			return false;
+		buf[n++] = (char)c;
+	}
+	if (n == 0)
+		return false;
+	pat->literal = xmemdup(buf, n);
+	pat->literal_len = n;
+	pat->anchored = anchored;
+	return true;
+}
+
 struct md_pattern *md_pattern_compile(const char *re, size_t len,
 				      unsigned int flags, char **error_r)
 {
 	struct md_pattern *pat;
-	uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+	uint32_t opts = PCRE2_UTF;
 	int err;
 	PCRE2_SIZE erroff;
 	pcre2_code *code;
@@ -503,13 +592,33 @@ struct md_pattern *md_pattern_compile(const char *re, size_t len,
 
 	if ((flags & MD_PAT_CASE) == 0)
 		opts |= PCRE2_CASELESS;
+	if ((flags & MD_PATTERN_NO_LITERAL) == 0) {
+		pat = xcalloc(1, sizeof(*pat));
+		if (literal_parse(pat, re, len)) {
+			/* ASCII: valid UTF-8, compiled in UTF mode when
+			 * a subject needs it */
+			pat->opts = opts;
+			pat->utf = true;
+			pat->caseless = (opts & PCRE2_CASELESS) != 0;
+			pat->literal_utf8 = true;
+			for (size_t i = 0; i < pat->literal_len; i++) {
+				if (pat->caseless &&
+				    strchr("kKsS", pat->literal[i]) != NULL)
+					pat->literal_utf8 = false;
+			}
+			pat->re = xmemdup(re, len);
+			pat->re_len = len;
+			pat->npairs = 1;
+			return pat;
+		}
+		free(pat);
+	}
 	code = pcre2_compile((PCRE2_SPTR)re, len, opts, &err, &erroff, NULL);
 	if (code == NULL) {
 		/* not UTF-8: try it as bytes */
-		code = pcre2_compile((PCRE2_SPTR)re, len,
-				     opts & ~(uint32_t)(PCRE2_UTF |
-							PCRE2_MATCH_INVALID_UTF),
-				     &err, &erroff, NULL);
+		opts &= ~(uint32_t)PCRE2_UTF;
+		code = pcre2_compile((PCRE2_SPTR)re, len, opts, &err, &erroff,
+				     NULL);
 	}
 	if (code == NULL) {
 		PCRE2_UCHAR buf[256];
@@ -520,6 +629,12 @@ struct md_pattern *md_pattern_compile(const char *re, size_t len,
 	}
 	pat = xcalloc(1, sizeof(*pat));
 	pat->code = code;
+	pat->opts = opts;
+	pat->utf = (opts & PCRE2_UTF) != 0;
+	if (pat->utf) {
+		pat->re = xmemdup(re, len);
+		pat->re_len = len;
+	}
 	if (pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &captures) != 0)
 		captures = 0;
 	pat->npairs = captures + 1;
@@ -533,6 +648,9 @@ void md_pattern_free(struct md_pattern **patp)
 	if (pat == NULL)
 		return;
 	pcre2_code_free(pat->code);
+	pcre2_code_free(pat->code_invalid);
+	free(pat->re);
+	free(pat->literal);
 	free(pat->trace_re);
 	free(pat);
 	*patp = NULL;
@@ -546,16 +664,124 @@ void md_match_clear(struct md_match *m)
 	m->ngroups = 0;
 }
 
+/* The code to match a subject with: pat->code (compiled now for a
+ * literal), or for a subject that is not valid UTF-8 the
+ * PCRE2_MATCH_INVALID_UTF compile (NULL if PCRE2 refuses it, which it
+ * cannot for a pattern it compiled, or could compile, in UTF mode). */
+static pcre2_code *code_for(struct md_pattern *pat, bool utf8)
+{
+	int err;
+	PCRE2_SIZE erroff;
+
+	if (!pat->utf || utf8) {
+		if (pat->code == NULL)
+			pat->code = pcre2_compile((PCRE2_SPTR)pat->re,
+						  pat->re_len, pat->opts,
+						  &err, &erroff, NULL);
+		return pat->code;
+	}
+	if (pat->code_invalid == NULL)
+		pat->code_invalid = pcre2_compile((PCRE2_SPTR)pat->re,
+						  pat->re_len,
+						  pat->opts |
+						  PCRE2_MATCH_INVALID_UTF,
+						  &err, &erroff, NULL);
+	return pat->code_invalid;
+}
+
 int md_pattern_exec(struct md_pattern *pat, const char *subject, size_t len,
 		    size_t start, size_t *end_r, struct md_match *m)
 {
-	pcre2_match_data *md = match_block(pat->npairs);
+	return md_pattern_exec_checked(pat, subject, len,
+				       md_subject_kind(subject, len), start,
+				       end_r, m);
+}
+
+/* The literal at s, compared as PCRE2's caseless matching compares ASCII
+ * letters with ASCII (the caller made sure there is no U+212A KELVIN SIGN
+ * or U+017F LONG S to meet). */
+static bool literal_at(const struct md_pattern *pat, const char *s)
+{
+	if (!pat->caseless)
+		return memcmp(s, pat->literal, pat->literal_len) == 0;
+	for (size_t i = 0; i < pat->literal_len; i++) {
+		unsigned char a = (unsigned char)s[i];
+		unsigned char b = (unsigned char)pat->literal[i];
+
+		if (a == b)
+			continue;
+		/* only letters have another case */
+		if ((a | 0x20) != (b | 0x20) || (a | 0x20) < 'a' ||
+		    (a | 0x20) > 'z')
+			return false;
+	}
+	return true;
+}
+
+/* A literal pattern against an ASCII subject (or valid UTF-8: see
+ * literal_utf8): the first place at or after start where it is (only offset 0 when anchored: ^ does not
+ * match after a start offset).  Returns its offset or -1. */
+static ssize_t literal_find(const struct md_pattern *pat, const char *subject,
+			    size_t len, size_t start)
+{
+	size_t last;
+
+	if (start > len || len - start < pat->literal_len)
+		return -1;
+	if (pat->anchored)
+		return start == 0 && literal_at(pat, subject) ? 0 : -1;
+	last = len - pat->literal_len;
+	for (size_t i = start; i <= last; i++) {
+		if (literal_at(pat, subject + i))
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+int md_pattern_exec_checked(struct md_pattern *pat, const char *subject,
+			    size_t len, enum md_subject_kind kind,
+			    size_t start, size_t *end_r, struct md_match *m)
+{
+	pcre2_match_data *md;
+	pcre2_code *code;
 	PCRE2_SIZE *ov;
+	bool utf8 = kind != MD_SUBJECT_INVALID;
 	int rc;
 
-	if (md == NULL)
+	if (pat->literal != NULL &&
+	    (kind == MD_SUBJECT_ASCII ||
+	     ((kind == MD_SUBJECT_UTF8 ||
+	       (kind == MD_SUBJECT_UTF8_FOLDS && pat->literal_utf8)) &&
+	      (start >= len ||
+	       ((unsigned char)subject[start] & 0xC0) != 0x80)))) {
+		ssize_t at = literal_find(pat, subject, len, start);
+
+		if (at < 0)
+			return 0;
+		if (end_r != NULL)
+			*end_r = (size_t)at + pat->literal_len;
+		if (m != NULL) {
+			md_match_clear(m);
+			m->groups = xcalloc(1, sizeof(*m->groups));
+			m->ngroups = 1;
+			m->groups[0] = xmemdup(subject + at, pat->literal_len);
+		}
+		return 1;
+	}
+	md = match_block(pat->npairs);
+	/* PCRE2_NO_UTF_CHECK also promises that start is on a character
+	 * boundary: a start inside a character (after an empty match, a
+	 * foreach moves on by one byte) takes the checking path */
+	if (utf8 && start < len && ((unsigned char)subject[start] & 0xC0) == 0x80)
+		utf8 = false;
+	code = code_for(pat, utf8);
+
+	if (md == NULL || code == NULL)
 		return -1;
-	rc = pcre2_match(pat->code, (PCRE2_SPTR)subject, len, start, 0, md,
+	/* a valid subject needs no second check; an invalid one is
+	 * matched by code_invalid, which checks it in pieces itself */
+	rc = pcre2_match(code, (PCRE2_SPTR)subject, len, start,
+			 utf8 && pat->utf ? PCRE2_NO_UTF_CHECK : 0, md,
 			 md_match_ctx);
 
 	if (rc == PCRE2_ERROR_NOMATCH)
@@ -623,7 +849,11 @@ static const struct md_lines *selected(struct md_message *msg,
 		if (sel->n == cap) {
 			cap = cap == 0 ? 64 : cap * 2;
 			sel->v = xreallocarray(sel->v, cap, sizeof(*sel->v));
+			sel->kind = xreallocarray(sel->kind, cap,
+						  sizeof(*sel->kind));
 		}
+		sel->kind[sel->n] = (unsigned char)
+			md_subject_kind(str_c(&cur), str_len(&cur));
 		sel->v[sel->n++] = xstrdup(str_c(&cur));
 		str_clear(&cur);
 	}
@@ -647,8 +877,9 @@ int md_message_search(struct md_message *msg, struct md_pattern *pat,
 		int rc;
 
 		trace_line(pat, line, "\n");
-		rc = md_pattern_exec(pat, line, strlen(line), 0, NULL,
-				     found ? NULL : m);
+		rc = md_pattern_exec_checked(pat, line, strlen(line),
+					     sel->kind[i], 0, NULL,
+					     found ? NULL : m);
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
@@ -673,11 +904,13 @@ int md_string_foreach(const char *s, size_t len, struct md_pattern *pat,
 {
 	size_t pos = 0;
 	struct md_match m = { NULL, 0 };
+	enum md_subject_kind kind = md_subject_kind(s, len);
 
 	trace_line(pat, s, "\n");
 	while (pos <= len) {
 		size_t end;
-		int rc = md_pattern_exec(pat, s, len, pos, &end, &m);
+		int rc = md_pattern_exec_checked(pat, s, len, kind, pos, &end,
+						 &m);
 
 		if (rc < 0) {
 			md_match_clear(&m);
@@ -709,7 +942,8 @@ int md_message_foreach(struct md_message *msg, struct md_pattern *pat,
 		int rc;
 
 		trace_line(pat, line, "\n");
-		rc = md_pattern_exec(pat, line, strlen(line), 0, NULL, &m);
+		rc = md_pattern_exec_checked(pat, line, strlen(line),
+					     sel->kind[i], 0, NULL, &m);
 		if (rc == 0)
 			trace_not_matched(pat);
 		if (rc < 0 || (rc > 0 && cb(&m, context) < 0)) {

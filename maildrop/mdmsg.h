@@ -41,6 +41,7 @@ struct md_message {
 	struct md_lines {
 		bool done;
 		char **v;
+		unsigned char *kind; /* enum md_subject_kind of v[i] */
 		size_t n;
 	} sel[8];
 };
@@ -67,8 +68,18 @@ char *md_message_header(const struct md_message *msg, const char *name);
 /* A compiled pattern. */
 struct md_pattern;
 
+/* md_pattern_compile() flag beyond the MD_PAT_* ones, for tests: always
+ * PCRE2, never the literal search below. */
+#define MD_PATTERN_NO_LITERAL 0x100
 /* Compiles re (len bytes) with the MD_PAT_* flags.  Returns NULL with
- * *error_r (caller frees) when PCRE2 refuses it. */
+ * *error_r (caller frees) when PCRE2 refuses it.
+ * A pattern that is plain ASCII text (an optional leading ^, then no
+ * other metacharacter than a backslash before punctuation: /offer1/,
+ * /^X-Spam-Score: 3\./) is not compiled unless it has to be: against an
+ * ASCII subject, or valid UTF-8 when it has no caseless k or s, it is a
+ * (caseless) substring search, which is exactly what PCRE2 finds there;
+ * PCRE2 compiles it for any other subject (caseless UTF-8 matching is
+ * Unicode's: k also matches U+212A KELVIN SIGN, s U+017F LONG S). */
 struct md_pattern *md_pattern_compile(const char *re, size_t len,
 				      unsigned int flags, char **error_r);
 void md_pattern_free(struct md_pattern **pat);
@@ -88,9 +99,27 @@ struct md_match {
 void md_match_clear(struct md_match *m);
 
 /* Matches pat against subject (len bytes).  Returns 1 and fills *m (may
- * be NULL), 0 for no match, -1 on a matching error (limit reached). */
+ * be NULL), 0 for no match, -1 on a matching error (limit reached).
+ * A subject that is not valid UTF-8 is matched as PCRE2 does with
+ * PCRE2_MATCH_INVALID_UTF (an invalid sequence matches nothing). */
 int md_pattern_exec(struct md_pattern *pat, const char *subject, size_t len,
 		    size_t start, size_t *end_r, struct md_match *m);
+/* What a subject is made of (md_subject_kind()). */
+enum md_subject_kind {
+	MD_SUBJECT_INVALID,	/* not valid UTF-8 */
+	MD_SUBJECT_UTF8_FOLDS,	/* valid UTF-8 with U+212A or U+017F */
+	MD_SUBJECT_UTF8,	/* other valid UTF-8, not all ASCII */
+	MD_SUBJECT_ASCII,	/* bytes 1 to 127 only (or empty) */
+};
+enum md_subject_kind md_subject_kind(const char *s, size_t len);
+/* The same as md_pattern_exec() when the caller already knows the
+ * subject's kind (md_subject_kind(subject, len)): a message's lines are
+ * looked at once for all the patterns tried on them.  Any start is
+ * allowed (one inside a character is matched as md_pattern_exec()
+ * does). */
+int md_pattern_exec_checked(struct md_pattern *pat, const char *subject,
+			    size_t len, enum md_subject_kind kind,
+			    size_t start, size_t *end_r, struct md_match *m);
 
 /* Matches pat against the message lines chosen by flags (h, b, H).
  * Unweighted: stops at the first match; returns its score (Debian's

@@ -172,6 +172,227 @@ static void test_patterns(void **state)
 	assert_string_equal(get(c, "H"), "2");
 }
 
+static void write_text(const char *path, const char *text);
+
+/* Literal patterns (searched for without PCRE2 where that gives PCRE2's
+ * answer) against what PCRE2 answers, on ASCII, UTF-8 (with and without
+ * U+212A KELVIN SIGN and U+017F LONG S), invalid subjects and start
+ * offsets; and the premise: no character beyond ASCII is caselessly an
+ * ASCII letter but those two. */
+static void test_literal_patterns(void **state)
+{
+	static const char *const pats[] = {
+		"offer", "^x-spam-score: 3\\.", "kelvin", "^Subject", "s",
+		"a\\+b", "^", "a.b", "Offer", "ss", "\\", "fo\\(",
+	};
+	static const char *const subjects[] = {
+		"offer", "OFFER1 here", "J\xc3\xbcrgen offer", "X-Spam-Score: 3.5",
+		"x-spam-score: 345", "\xe2\x84\xaa" "elvin", "KELVIN", "\xc5\xbf",
+		"subject: x", " subject", "a+b", "aab", "caf\xe9 offer",
+		"\xc3\xa9offer", "", "s\xc5\xbfS", "fo(", "\xe2\x84\xaa" "offer",
+	};
+	unsigned char buf[4];
+	struct md_pattern *pat;
+	char *err = NULL;
+	unsigned int n = 0;
+
+	(void)state;
+	for (size_t p = 0; p < N_ELEMENTS(pats); p++) {
+		for (unsigned int fl = 0; fl <= MD_PAT_CASE; fl += MD_PAT_CASE) {
+			struct md_pattern *lit, *re;
+
+			char *err2 = NULL;
+
+			lit = md_pattern_compile(pats[p], strlen(pats[p]), fl, &err);
+			re = md_pattern_compile(pats[p], strlen(pats[p]),
+						fl | MD_PATTERN_NO_LITERAL, &err2);
+			/* one PCRE2 refuses is no literal either */
+			if (re == NULL) {
+				assert_null(lit);
+				assert_string_equal(err, err2);
+				x_free(err);
+				x_free(err2);
+				continue;
+			}
+			assert_non_null(lit);
+			for (size_t s = 0; s < N_ELEMENTS(subjects); s++) {
+				size_t len = strlen(subjects[s]);
+
+				for (size_t st = 0; st <= len; st++) {
+					struct md_match a = { NULL, 0 };
+					struct md_match b = { NULL, 0 };
+					size_t ea = 0, eb = 0;
+					int ra = md_pattern_exec(lit, subjects[s], len,
+								 st, &ea, &a);
+					int rb = md_pattern_exec(re, subjects[s], len,
+								 st, &eb, &b);
+
+					assert_int_equal(ra, rb);
+					if (ra == 1) {
+						assert_int_equal(ea, eb);
+						assert_string_equal(a.groups[0],
+								    b.groups[0]);
+					}
+					md_match_clear(&a);
+					md_match_clear(&b);
+				}
+			}
+			md_pattern_free(&lit);
+			md_pattern_free(&re);
+		}
+	}
+	/* every code point beyond ASCII that [a-z] matches caselessly */
+	pat = md_pattern_compile("[a-z]", 5, 0, &err);
+	assert_non_null(pat);
+	for (unsigned int u = 0x80; u < 0x110000; u++) {
+		size_t len;
+
+		if (u >= 0xD800 && u < 0xE000)
+			continue;
+		if (u < 0x800) {
+			buf[0] = (unsigned char)(0xC0 | (u >> 6));
+			buf[1] = (unsigned char)(0x80 | (u & 0x3F));
+			len = 2;
+		} else if (u < 0x10000) {
+			buf[0] = (unsigned char)(0xE0 | (u >> 12));
+			buf[1] = (unsigned char)(0x80 | ((u >> 6) & 0x3F));
+			buf[2] = (unsigned char)(0x80 | (u & 0x3F));
+			len = 3;
+		} else {
+			buf[0] = (unsigned char)(0xF0 | (u >> 18));
+			buf[1] = (unsigned char)(0x80 | ((u >> 12) & 0x3F));
+			buf[2] = (unsigned char)(0x80 | ((u >> 6) & 0x3F));
+			buf[3] = (unsigned char)(0x80 | (u & 0x3F));
+			len = 4;
+		}
+		if (md_pattern_exec(pat, (const char *)buf, len, 0, NULL,
+				    NULL) == 1) {
+			assert_true(u == 0x212A || u == 0x17F);
+			n++;
+		}
+	}
+	assert_int_equal(n, 2);
+	md_pattern_free(&pat);
+	free(err);
+}
+
+/* Patterns in UTF mode against subjects that are and are not valid
+ * UTF-8: a message's lines are checked once and matched without PCRE2's
+ * own check; an invalid line gets PCRE2_MATCH_INVALID_UTF's results (an
+ * invalid byte matches nothing, the rest matches as usual); a start
+ * inside a character is no error. */
+static void test_utf8_subjects(void **state)
+{
+	static const char latin1[] =
+		"From: x@example.com\n"
+		"Subject: caf\xe9 cr\xe8me\n"
+		"\n"
+		"na\xefve body\n"
+		"r\xc3\xa9sum\xc3\xa9 ok\n";
+	struct ctx *c = *state;
+	struct md_message *msg = md_message_new();
+	struct md_interp *it;
+	struct md_pattern *pat;
+	struct md_match m = { NULL, 0 };
+	size_t end;
+	char *err = NULL;
+
+	/* valid: '.' is one character, caseless beyond ASCII */
+	pat = md_pattern_compile("^CAF.$", 6, 0, &err);
+	assert_non_null(pat);
+	assert_int_equal(md_pattern_exec(pat, "caf\xc3\xa9", 5, 0, NULL, &m), 1);
+	assert_string_equal(m.groups[0], "caf\xc3\xa9");
+	assert_int_equal(md_pattern_exec_checked(pat, "caf\xc3\xa9", 5, MD_SUBJECT_UTF8, 0,
+						 NULL, NULL), 1);
+	/* invalid: the byte \xe9 is no character; both paths agree */
+	assert_int_equal(md_pattern_exec(pat, "caf\xe9", 4, 0, NULL, NULL), 0);
+	assert_int_equal(md_pattern_exec_checked(pat, "caf\xe9", 4, MD_SUBJECT_INVALID, 0,
+						 NULL, NULL), 0);
+	md_pattern_free(&pat);
+	pat = md_pattern_compile("cr.me|caf", 9, 0, &err);
+	assert_int_equal(md_pattern_exec(pat, "x \xe9 caf", 7, 0, &end, &m), 1);
+	assert_string_equal(m.groups[0], "caf");
+	assert_int_equal(end, 7);
+	assert_int_equal(md_pattern_exec(pat, "cr\xe8me", 5, 0, NULL, NULL), 0);
+	md_pattern_free(&pat);
+	/* a start inside a character: what PCRE2_MATCH_INVALID_UTF answers
+	 * (x* matches empty there), no undefined NO_UTF_CHECK match */
+	pat = md_pattern_compile("x*", 2, 0, &err);
+	assert_int_equal(md_pattern_exec_checked(pat, "\xc3\xa9", 2, MD_SUBJECT_UTF8, 1,
+						 &end, NULL),
+			 md_pattern_exec(pat, "\xc3\xa9", 2, 1, &end, NULL));
+	assert_int_equal(md_pattern_exec(pat, "\xc3\xa9", 2, 1, &end, NULL), 1);
+	md_pattern_free(&pat);
+	/* the message: lines of either kind, searched and iterated */
+	md_message_set(msg, latin1, sizeof(latin1) - 1);
+	it = md_interp_create(msg, NULL, NULL, 0);
+	md_interp_destroy(&c->it);
+	c->it = it;
+	run(c, "A=(/^subject: caf/)\nB=(/^na/:b)\n"
+	       "C=(/^na.ve/:b)\nD=(/^r.sum. ok/:b)\nE=(/ve body$/:b)\n"
+	       "N=0\nforeach /[a-z]+/:b\n{\n N=$N+1\n}\n"
+	       "S=\"\"\nforeach (\"a\xc3\xa9" "b\") =~ /[^b]/\n{\n S=\"$S<$MATCH>\"\n}\n");
+	assert_string_equal(get(c, "A"), "2");
+	assert_string_equal(get(c, "B"), "2");
+	assert_string_equal(get(c, "C"), "0");
+	assert_string_equal(get(c, "D"), "2");
+	assert_string_equal(get(c, "E"), "2");
+	assert_string_equal(get(c, "N"), "2");
+	assert_string_equal(get(c, "S"), "<a><\xc3\xa9>");
+	md_match_clear(&m);
+	free(err);
+	md_interp_destroy(&c->it);
+	c->it = md_interp_create(c->msg, NULL, NULL, 0);
+	md_message_free(&msg);
+}
+
+/* keep_programs: the files' trees and patterns live until the end, the
+ * second file still runs and matches; md_interp_close() flushes the log
+ * file, which stays open for the next file. */
+static void test_keep_programs(void **state)
+{
+	struct ctx *c = *state;
+	struct md_interp_settings set;
+	char tmpl[] = "/tmp/test-maildrop-XXXXXX";
+	char *f1, *f2, *log, *text, *cmd;
+	FILE *f;
+	char buf[256];
+	size_t n;
+
+	assert_non_null(mkdtemp(tmpl));
+	f1 = xasprintf("%s/one", tmpl);
+	f2 = xasprintf("%s/two", tmpl);
+	log = xasprintf("%s/log", tmpl);
+	text = xasprintf("logfile \"%s\"\nA=(/^subject: hello/)\nlog \"one $A\"\n",
+			 log);
+	write_text(f1, text);
+	free(text);
+	write_text(f2, "B=(/^subject: hello/)\nC=(/first/:b)\nlog \"two $B $C\"\n");
+	memset(&set, 0, sizeof(set));
+	set.keep_programs = true;
+	md_interp_destroy(&c->it);
+	c->it = md_interp_create(c->msg, &set, NULL, 0);
+	assert_int_equal(md_interp_run_file(c->it, f1), MD_RUN_END);
+	md_interp_close(c->it);
+	assert_int_equal(md_interp_run_file(c->it, f2), MD_RUN_END);
+	assert_string_equal(get(c, "A"), "2");
+	assert_string_equal(get(c, "B"), "2");
+	assert_string_equal(get(c, "C"), "2");
+	md_interp_close(c->it);
+	f = fopen(log, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_string_equal(buf, "one 2\ntwo 2 2\n");
+	cmd = xasprintf("rm -rf '%s'", tmpl);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(f1);
+	free(f2);
+	free(log);
+}
+
 static void test_functions(void **state)
 {
 	struct ctx *c = *state;
@@ -464,6 +685,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_embedded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flags_and_quota_warning, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keywords, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_utf8_subjects, setup, teardown),
+		cmocka_unit_test(test_literal_patterns),
+		cmocka_unit_test_setup_teardown(test_keep_programs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
