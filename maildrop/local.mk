@@ -3,7 +3,8 @@
 # mailbot).  reformail, reformime and makemime: maildrop/tools.mk.
 noinst_LTLIBRARIES += maildrop/libmaildrop.la
 maildrop_libmaildrop_la_SOURCES = \
-	maildrop/mdparse.c maildrop/mdparse.h \
+	maildrop/mdparse.c maildrop/mdparse.h maildrop/mdparse-private.h \
+	maildrop/mdlex.c maildrop/mdparse-expr.c \
 	maildrop/mdmsg.c maildrop/mdmsg.h \
 	maildrop/mdeval.c maildrop/mdeval.h maildrop/mdeval-private.h \
 	maildrop/mdexpr.c maildrop/mdfunc.c maildrop/mdtarget.c \
