@@ -265,7 +265,9 @@ mail_child(int fd, int ctrl_fd, const struct master_account *acct,
 	   const struct str *input, bool tell_prelogin)
 {
 	close_master_fds(fd, ctrl_fd);
-	login_master_drop_listeners(master);
+	/* (closed, not freed: freeing them writes to every open
+	 * connection's entry, pages fork would then copy) */
+	login_master_close_listeners(master);
 	if (login_master_become_account(&names, acct->user, acct->uid,
 					acct->gid, acct->sysusername,
 					acct->home) < 0) {
@@ -1007,7 +1009,9 @@ login_child(int client_fd, int ipc_fd, bool implicit, const char *ip)
 	const char *error;
 
 	close_master_fds(-1, -1);
-	login_master_drop_listeners(master);
+	/* (closed, not freed: freeing them writes to every open
+	 * connection's entry, pages fork would then copy) */
+	login_master_close_listeners(master);
 	if (daemon_drop_privileges(set.master.login_user, NULL, &error) < 0) {
 		log_error("imapd: cannot switch to %s: %s",
 			  set.master.login_user, error);
