@@ -81,6 +81,13 @@ class SuiteBuild:
 
 @pytest.fixture(scope="session")
 def suite_build():
+    return build_from_env()
+
+
+def build_from_env():
+    """The SuiteBuild that SUITE_SRCDIR, SUITE_BUILDDIR and SUITE_PREFIX
+    name (as ./test.sh sets them); fails the test when neither of the
+    last two is set."""
     srcdir = os.environ.get("SUITE_SRCDIR") or servers.SRCDIR
     builddir = os.environ.get("SUITE_BUILDDIR")
     prefix = os.environ.get("SUITE_PREFIX")
@@ -91,6 +98,15 @@ def suite_build():
     return SuiteBuild(os.path.abspath(srcdir),
                       os.path.abspath(builddir) if builddir else None,
                       os.path.abspath(prefix) if prefix else None)
+
+
+def suite_program(name):
+    """Our program name (installed, else built): its path; fails the test
+    when it is neither."""
+    p = build_from_env().program(name)
+    if p is None:
+        pytest.fail("%s is not built" % name, pytrace=False)
+    return p
 
 
 def wait_for(cond, timeout=30, what="condition"):

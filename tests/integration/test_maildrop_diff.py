@@ -15,6 +15,8 @@ import tempfile
 
 import pytest
 
+from conftest import suite_program
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "maildrop-corpus")
 REF = "/usr/bin/maildrop"
@@ -24,11 +26,7 @@ FOLDERS = ["Hello", "Example", "Spam", "Bob", "Copy", "Main", "Replies",
 
 
 def ours():
-    build = os.environ.get("BUILDDIR") or os.path.join(HERE, "..", "..", "build")
-    for cand in (os.path.join(build, "maildrop", "maildrop"),):
-        if os.access(cand, os.X_OK):
-            return os.path.abspath(cand)
-    pytest.skip("our maildrop is not built (set BUILDDIR)")
+    return suite_program("maildrop")
 
 
 def make_home(root):
