@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "imap-acl.h"
 #include "imap-client-private.h"
@@ -57,6 +58,8 @@ struct fetch_ctx {
 	uint32_t *uids;
 	size_t uid_count, next;
 	bool sets_seen, needs_message;
+	/* the message items read only the header (items_header_only()) */
+	bool header_only;
 	uint64_t changedsince;
 	bool vanished;		/* UID FETCH (CHANGEDSINCE n VANISHED) */
 	bool has_partial;	/* (PARTIAL range), RFC 9394 */
@@ -410,18 +413,60 @@ static void append_data(struct str *out, const struct fetch_item *item,
 	imap_quote_literal(out, data, len);
 }
 
-/* Reads the current message (CRLF form) into ctx->msg once per message
- * (*loaded tells whether it was).  Returns false when it is gone or
- * failed. */
+/* True when every item that reads the message reads only its header
+ * (BODY[HEADER], BODY[HEADER.FIELDS (...)], BODY[HEADER.FIELDS.NOT
+ * (...)], RFC822.HEADER, of the message itself, not of a part): then
+ * only the header is read (imap_message_read_header()). */
+static bool items_header_only(const struct fetch_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->item_count; i++) {
+		const struct fetch_item *item = &ctx->items[i];
+
+		switch (item->type) {
+		case FETCH_RFC822_HEADER:
+			break;
+		case FETCH_SECTION:
+			if (item->sec.part[0] != '\0' ||
+			    (item->sec.text != IMAP_SECTION_HEADER &&
+			     item->sec.text != IMAP_SECTION_HEADER_FIELDS &&
+			     item->sec.text != IMAP_SECTION_HEADER_FIELDS_NOT))
+				return false;
+			break;
+		case FETCH_RFC822:
+		case FETCH_RFC822_TEXT:
+		case FETCH_BINARY:
+		case FETCH_BINARY_SIZE:
+			return false;
+		default:
+			break;
+		}
+	}
+	return true;
+}
+
+/* Reads the current message (CRLF form; only its header when
+ * ctx->header_only) into ctx->msg once per message (*loaded tells whether
+ * it was).  Returns false when it is gone or failed. */
 static bool ctx_raw(struct fetch_ctx *ctx, uint32_t uid, bool *loaded)
 {
 	const char *error;
+	int ret, fd;
 
 	if (*loaded)
 		return true;
 	str_clear(&ctx->msg);
-	int ret = imap_mailbox_read_message(ctx->client->mbox, uid, &ctx->msg,
-					    &error);
+	if (ctx->header_only) {
+		ret = imap_mailbox_open_message(ctx->client->mbox, uid, &fd,
+						&error);
+		if (ret > 0) {
+			if (imap_message_read_header(fd, &ctx->msg, &error) < 0)
+				ret = -1;
+			close(fd);
+		}
+	} else {
+		ret = imap_mailbox_read_message(ctx->client->mbox, uid,
+						&ctx->msg, &error);
+	}
 	if (ret <= 0) {
 		if (ret < 0)
 			ctx->failed = true;
@@ -822,6 +867,7 @@ void cmd_fetch(struct imap_cmd *cmd)
 		    ctx->items[i].type != FETCH_UID &&
 		    ctx->items[i].type != FETCH_MODSEQ)
 			ctx->light = false;
+	ctx->header_only = items_header_only(ctx);
 	imap_mailbox_resolve(client->mbox, &set, cmd->uid, &ctx->uids,
 			     &ctx->uid_count);
 	if (ctx->has_partial)
