@@ -1,13 +1,10 @@
 /* imap-header-cache.c: the cached header fields of SEARCH, SORT, THREAD. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "imap-header-cache.h"
 #include "imap-search.h"
@@ -109,47 +106,6 @@ char *imap_header_cache_from_message(const char *data, size_t size,
 	if (rfc822_header_parser_feed(hp, data, size, &used, builder_field_cb,
 				      &b) != 1)
 		rfc822_header_parser_finish(hp, builder_field_cb, &b);
-	return builder_end(&hp, &b, len_r);
-}
-
-char *imap_header_cache_from_fd(int fd, size_t *len_r, const char **error_r)
-{
-	struct rfc822_header_parser *hp = parser_new();
-	struct imap_header_cache_builder b;
-	/* a first page holds most headers; a longer one is read on in
-	 * blocks four times larger (less copying than one large read) */
-	size_t block = 4096;
-	char *buf = xmalloc(block);
-	size_t used;
-
-	imap_header_cache_builder_init(&b);
-	/* only the header is wanted: no read-ahead of a long file */
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
-	for (;;) {
-		ssize_t n = read(fd, buf, block);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*error_r = "read() of a message failed";
-			free(buf);
-			rfc822_header_parser_destroy(&hp);
-			str_free(&b.blob);
-			return NULL;
-		}
-		if (n == 0) {
-			rfc822_header_parser_finish(hp, builder_field_cb, &b);
-			break;
-		}
-		if (rfc822_header_parser_feed(hp, buf, (size_t)n, &used,
-					      builder_field_cb, &b) == 1)
-			break;
-		if (block < 256 * 1024) {
-			block *= 4;
-			buf = xrealloc(buf, block);
-		}
-	}
-	free(buf);
 	return builder_end(&hp, &b, len_r);
 }
 

@@ -48,9 +48,6 @@ char *imap_header_cache_builder_finish(struct imap_header_cache_builder *b,
 char *imap_header_cache_from_message(const char *data, size_t size,
 				     size_t *len_r);
 
-/* The same from the message on fd, read from its current offset up to
- * the end of its header.  Returns NULL with *error_r on a read error. */
-char *imap_header_cache_from_fd(int fd, size_t *len_r, const char **error_r);
 
 /* Calls cb for each field of a cached list (name NUL-terminated in a
  * buffer of at most 255 bytes; value not NUL-terminated).  Returns 1

@@ -925,127 +925,19 @@ int imap_mailbox_read_message(struct imap_mailbox *mbox, uint32_t uid,
 	return ret;
 }
 
-/* Cache field names; the version suffix changes with their format. */
-#define CACHE_ENVELOPE "imap.envelope.1"
-#define CACHE_BODY "imap.body.1"
-#define CACHE_BODYSTRUCTURE "imap.bodystructure.1"
-
-static const char *const cache_names[] = {
-	[IMAP_CACHE_ENVELOPE] = CACHE_ENVELOPE,
-	[IMAP_CACHE_BODY] = CACHE_BODY,
-	[IMAP_CACHE_BODYSTRUCTURE] = CACHE_BODYSTRUCTURE,
-	[IMAP_CACHE_HEADERS] = IMAP_HEADER_CACHE_FIELD,
-};
-
-/* Queues a value for the cache (takes data). */
-static void cache_queue(struct imap_mailbox *mbox, uint32_t uid,
-			enum imap_cache_field field, char *data, size_t len)
-{
-	struct mail_index_cache_entry *e;
-
-	mbox->pending_cache = xreallocarray(mbox->pending_cache,
-					    mbox->pending_cache_count + 1,
-					    sizeof(*mbox->pending_cache));
-	e = &mbox->pending_cache[mbox->pending_cache_count++];
-	e->uid = uid;
-	e->field = cache_names[field];
-	e->len = len;
-	e->data = data;
-	if (mbox->pending_cache_count >= IMAP_CACHE_BATCH * 3)
-		imap_mailbox_cache_flush(mbox);
-}
-
-/* Appends the queued or cached value of (uid, field) to out: 1, 0 when
- * absent, -1 on error. */
-static int cache_lookup(struct imap_mailbox *mbox, uint32_t uid,
-			enum imap_cache_field field, struct str *out,
-			const char **error_r)
-{
-	/* queued values first, newest last */
-	for (size_t i = mbox->pending_cache_count; i > 0; i--) {
-		const struct mail_index_cache_entry *e =
-			&mbox->pending_cache[i - 1];
-		if (e->uid == uid && e->field == cache_names[field]) {
-			str_append_n(out, e->data, e->len);
-			return 1;
-		}
-	}
-	return mail_index_cache_get(mbox->index, uid, cache_names[field], out,
-				    error_r);
-}
-
-int imap_mailbox_cached(struct imap_mailbox *mbox, uint32_t uid,
-			enum imap_cache_field field, struct str *out,
-			const char **error_r)
-{
-	struct str msg, v[IMAP_CACHE_FIELD_COUNT];
-	struct imap_message *parsed;
-	int ret;
-
-	ret = cache_lookup(mbox, uid, field, out, error_r);
-	if (ret != 0)
-		return ret;
-	str_init(&msg, 4096);
-	ret = imap_mailbox_read_message(mbox, uid, &msg, error_r);
-	if (ret <= 0) {
-		str_free(&msg);
-		return ret;
-	}
-	parsed = imap_message_parse(str_c(&msg), str_len(&msg));
-	for (size_t i = 0; i < IMAP_CACHE_HEADERS; i++)
-		str_init(&v[i], 256);
-	imap_message_envelope(parsed, NULL, &v[IMAP_CACHE_ENVELOPE]);
-	imap_message_bodystructure(parsed, NULL, false, &v[IMAP_CACHE_BODY]);
-	imap_message_bodystructure(parsed, NULL, true,
-				   &v[IMAP_CACHE_BODYSTRUCTURE]);
-	imap_message_free(&parsed);
-	size_t hlen;
-	char *hdrs = imap_header_cache_from_message(str_c(&msg), str_len(&msg),
-						    &hlen);
-	str_free(&msg);
-	if (field == IMAP_CACHE_HEADERS)
-		str_append_n(out, hdrs, hlen);
-	else
-		str_append_n(out, str_c(&v[field]), str_len(&v[field]));
-	for (size_t i = 0; i < IMAP_CACHE_HEADERS; i++) {
-		size_t len = str_len(&v[i]);
-
-		cache_queue(mbox, uid, i, str_steal(&v[i]), len);
-	}
-	cache_queue(mbox, uid, IMAP_CACHE_HEADERS, hdrs, hlen);
-	return 1;
-}
-
 int imap_mailbox_header_fields(struct imap_mailbox *mbox, uint32_t uid,
 			       void (*cb)(const char *name, const char *value,
 					  size_t value_len, void *context),
 			       void *context, const char **error_r)
 {
 	struct str v;
-	int ret, fd;
+	int ret;
 
 	str_init(&v, 512);
-	ret = cache_lookup(mbox, uid, IMAP_CACHE_HEADERS, &v, error_r);
-	if (ret == 0) {
-		/* only the header is read, and only that is cached */
-		size_t len;
-		char *data;
-
-		ret = mail_index_open_message(mbox->index, uid, &fd, error_r);
-		if (ret <= 0) {
-			str_free(&v);
-			return ret;
-		}
-		data = imap_header_cache_from_fd(fd, &len, error_r);
-		close(fd);
-		if (data == NULL) {
-			str_free(&v);
-			return -1;
-		}
-		str_append_n(&v, data, len);
-		cache_queue(mbox, uid, IMAP_CACHE_HEADERS, data, len);
-		ret = 1;
-	}
+	/* cached, else read from the header alone (and queued for the
+	 * cache with the ENVELOPE the same reading gives) */
+	ret = imap_message_cached(mbox, uid, IMAP_CACHE_HEADERS, false, &v,
+				  error_r);
 	if (ret > 0) {
 		/* the mark, or a damaged value: the caller reads the file */
 		ret = imap_header_cache_parse(str_c(&v), str_len(&v), cb,
@@ -1095,12 +987,6 @@ int imap_mailbox_store(struct imap_mailbox *mbox, const uint32_t *uids,
 	return ret;
 }
 
-int imap_mailbox_envelope(struct imap_mailbox *mbox, uint32_t uid,
-			  struct str *out, const char **error_r)
-{
-	return imap_mailbox_cached(mbox, uid, IMAP_CACHE_ENVELOPE, out,
-				   error_r);
-}
 
 void imap_mailbox_flags(const struct imap_mailbox *mbox,
 			const struct mail_index_record *rec, struct str *out)

@@ -73,7 +73,9 @@ struct imap_mailbox {
 	int64_t sharable_stamp[4];
 };
 
-/* What the index caches per message (imap_mailbox_cached()). */
+/* What the index caches per message (imap_message_cached(), which
+ * queues the values in mbox->pending_cache until
+ * imap_mailbox_cache_flush()). */
 enum imap_cache_field {
 	IMAP_CACHE_ENVELOPE,
 	IMAP_CACHE_BODY,
@@ -81,9 +83,6 @@ enum imap_cache_field {
 	IMAP_CACHE_HEADERS,	/* imap-header-cache.h */
 	IMAP_CACHE_FIELD_COUNT
 };
-/* Messages whose parsed values are written to the cache in one index
- * transaction. */
-#define IMAP_CACHE_BATCH 200
 
 /* The folder name (UTF-8, '.'-separated, "" for INBOX) for a client's
  * mailbox name (modified UTF-7 unless UTF8=ACCEPT, with the namespace
@@ -226,21 +225,6 @@ int imap_mailbox_open_message(struct imap_mailbox *mbox, uint32_t uid,
  * message is gone, -1 with *error_r. */
 int imap_mailbox_read_message(struct imap_mailbox *mbox, uint32_t uid,
 			      struct str *out, const char **error_r);
-/* Appends the message's ENVELOPE as FETCH sends it ("(date subject ...)"
- * of RFC 3501 section 7.4.2, 8-bit strings as literals), from the index
- * cache, or parsed from the file once and cached.  Returns 1, 0 if the
- * message is gone, -1 with *error_r. */
-int imap_mailbox_envelope(struct imap_mailbox *mbox, uint32_t uid,
-			  struct str *out, const char **error_r);
-
-/* Appends a cached value (ENVELOPE, BODY or BODYSTRUCTURE as FETCH sends
- * them).  On a cache miss the message is read and parsed once and all
- * three values are queued for the cache, written in batches of
- * IMAP_CACHE_BATCH messages (or by imap_mailbox_cache_flush()).
- * Returns 1, 0 if the message is gone, -1 with *error_r. */
-int imap_mailbox_cached(struct imap_mailbox *mbox, uint32_t uid,
-			enum imap_cache_field field, struct str *out,
-			const char **error_r);
 /* Calls cb for each header field SEARCH, SORT and THREAD read (the
  * fields of imap-header-cache.h, in header order), from the index cache
  * (filled by any FETCH that parsed the message, or by an earlier call),

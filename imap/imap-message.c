@@ -218,9 +218,8 @@ void imap_message_header_destroy(struct imap_message_header **hdr)
 /* Entries of the current message looked for among the queued ones. */
 #define PENDING_LOOKBACK 8
 
-/* The index cache's field names: the same strings as imap-mailbox.c's
- * (which compares its own pointers: the names here are compared by
- * value, so both find each other's values once written). */
+/* The index cache's field names; the version suffix changes with their
+ * format. */
 static const char *const cache_names[] = {
 	[IMAP_CACHE_ENVELOPE] = "imap.envelope.1",
 	[IMAP_CACHE_BODY] = "imap.body.1",

@@ -115,70 +115,6 @@ static void test_roundtrip(void **state)
 	free(blob);
 }
 
-static void test_from_fd(void **state)
-{
-	char path[] = "/tmp/test-imap-header-cache.XXXXXX";
-	int fd = mkstemp(path);
-	size_t len1, len2;
-	const char *error;
-
-	(void)state;
-	assert_true(fd >= 0);
-	/* LF line ends in the file: the same fields as the CRLF form */
-	for (const char *p = msg; *p != '\0'; p++)
-		if (*p != '\r')
-			assert_int_equal(write(fd, p, 1), 1);
-	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	char *a = imap_header_cache_from_fd(fd, &len1, &error);
-	char *b = imap_header_cache_from_message(msg, sizeof(msg) - 1, &len2);
-	assert_non_null(a);
-	assert_int_equal(len1, len2);
-	assert_memory_equal(a, b, len1);
-	free(a);
-	free(b);
-	/* a header longer than the first blocks read (4 KB, then 16 KB,
-	 * 64 KB): folded To lines, then a Subject past them */
-	{
-		struct str big;
-
-		str_init(&big, 200 * 1024);
-		str_append(&big, "From: a@b\r\n");
-		for (int k = 0; k < 4; k++) {
-			size_t start = str_len(&big);
-
-			str_append(&big, "To: x@y");
-			while (str_len(&big) - start < 30 * 1024)
-				str_append(&big, ",\r\n r@long.example");
-			str_append(&big, "\r\n");
-		}
-		str_append(&big, "X-Other: 1\r\n");
-		for (int i = 0; i < 2000; i++)
-			str_append(&big, "X-Filler: 0123456789012345678\r\n");
-		str_append(&big, "Subject: last\r\n\r\nbody\r\n");
-		assert_int_equal(ftruncate(fd, 0), 0);
-		assert_int_equal(pwrite(fd, str_c(&big), str_len(&big), 0),
-				 (ssize_t)str_len(&big));
-		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-		a = imap_header_cache_from_fd(fd, &len1, &error);
-		b = imap_header_cache_from_message(str_c(&big), str_len(&big),
-						   &len2);
-		assert_non_null(a);
-		assert_true(len1 > 100 * 1024);
-		assert_int_equal(len1, len2);
-		assert_memory_equal(a, b, len1);
-		assert_non_null(memmem(a, len1, "last", 4));
-		free(a);
-		free(b);
-		str_free(&big);
-	}
-	close(fd);
-	unlink(path);
-	/* a read error */
-	a = imap_header_cache_from_fd(-1, &len1, &error);
-	assert_null(a);
-	assert_non_null(error);
-}
-
 static void test_overflow(void **state)
 {
 	struct collected c = { 0 };
@@ -366,7 +302,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wanted),
 		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_from_fd),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_search_from_cache),
