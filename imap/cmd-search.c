@@ -1084,10 +1084,14 @@ void cmd_sort(struct imap_cmd *cmd)
 				       count, max_modseq(recs, count));
 		free(nums);
 	} else {
-		str_append(&s, "* SORT");
+		uint32_t *nums = xcalloc(count > 0 ? count : 1,
+					 sizeof(*nums));
+
 		for (size_t i = 0; i < count; i++)
-			str_printfa(&s, " %u", cmd->uid ? order[i]->uid :
-							  order[i]->seq);
+			nums[i] = cmd->uid ? order[i]->uid : order[i]->seq;
+		str_append(&s, "* SORT");
+		append_numbers(&s, nums, count);
+		free(nums);
 		if (prog->has_modseq && count > 0)
 			str_printfa(&s, " (MODSEQ %llu)",
 				    (unsigned long long)max_modseq(recs,
