@@ -81,14 +81,22 @@ static bool embedded_name_ok(const char *name)
 /* The file -M name runs in $HOME/.mailfilters: name, then name with its
  * last "-part" replaced by "-default" (repeatedly), then "default".
  * Both the folder and the file must be the user's with no group or
- * other permissions.  Returns the path (caller frees) or exits. */
+ * other permissions (maildrop(1); Debian's 2.9.3 does not check).
+ * Returns the path (caller frees), NULL when there is no such folder or
+ * none of those files (nothing to run: the message is accepted, as by
+ * Debian's), or exits. */
 static char *embedded_filter_path(const char *name, uid_t uid)
 {
 	struct stat st;
 	char *prefix, *path, *dash;
 
-	if (stat(".mailfilters", &st) < 0)
+	if (stat(".mailfilters", &st) < 0) {
+		if (errno == ENOENT)
+			return NULL;
 		tempfail("Unable to open $HOME/.mailfilters.");
+	}
+	if (!S_ISDIR(st.st_mode))
+		tempfail("$HOME/.mailfilters should be a directory.");
 	if (st.st_uid != uid || (st.st_mode & 0077) != 0)
 		tempfail("Invalid permissions on $HOME/.mailfilters - remove world and group perms.");
 	path = xasprintf(".mailfilters/%s", name);
@@ -108,8 +116,14 @@ static char *embedded_filter_path(const char *name, uid_t uid)
 	free(prefix);
 	path = xstrdup(".mailfilters/default");
 found:
-	if (stat(path, &st) < 0)
-		tempfail("Unable to open filter file, errno=2.");
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT)
+			tempfail("Unable to open filter file.");
+		free(path);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode))
+		tempfail("mailfilter file isn't a regular file.");
 	if (st.st_uid != uid || (st.st_mode & 0077) != 0)
 		tempfail("Invalid permissions on the embedded filter file - remove world and group perms.");
 	return path;
@@ -423,18 +437,20 @@ int main(int argc, char **argv)
 
 		home = md_interp_get(it, "HOME");
 		if (chdir(home) < 0)
-			tempfail("Unable to change to the home directory.");
+			tempfail("Unable to change to home directory.");
 		path = embedded_filter_path(embedded_name, getuid());
-		md_interp_set(it, "MAILFILTER", path);
-		r = md_interp_run_file(it, path);
-		free(path);
+		if (path != NULL) {
+			md_interp_set(it, "MAILFILTER", path);
+			r = md_interp_run_file(it, path);
+			free(path);
+		}
 	} else if (user != NULL && !embedded) {
 		struct stat st;
 		char *rc_path = instance_etc_path("maildroprc");
 
 		home = md_interp_get(it, "HOME");
 		if (chdir(home) < 0)
-			tempfail("Unable to change to the home directory.");
+			tempfail("Unable to change to home directory.");
 		if (stat(".", &st) == 0 && (st.st_mode & S_ISVTX) != 0)
 			tempfail("Account's home directory has the sticky bit set: delivery deferred.");
 		md_interp_set(it, "MAILFILTER", ".mailfilter");

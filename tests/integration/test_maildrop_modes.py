@@ -5,6 +5,7 @@ programs (/usr/bin/maildrop, /usr/bin/maildirmake, /usr/sbin/deliverquota)
 where they behave the same, run in a scratch directory."""
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -502,3 +503,41 @@ def test_courier_D_takes_home_and_session_from_environment(tmp_path):
         p = run(["/usr/bin/maildrop", "-D", ids, "-M", "rcptfilter"],
                 tmp_path, MSG, env)
         assert p.returncode == 75 and b"Bad command line" in p.stderr
+
+
+def test_embedded_M_without_a_filter_accepts(tmp_path):
+    """-M with no $HOME/.mailfilters, or none of the files it looks for,
+    has nothing to run: exit 0 (the message is accepted), as Debian's
+    2.9.3 does; a .mailfilters that is not a folder, or a filter that is
+    not a regular file, is a temporary failure with Debian's texts."""
+    md = ours("maildrop")
+    home = tmp_path / "virtual"
+    home.mkdir()
+    ids = "%d/%d" % (os.getuid(), os.getgid())
+    env = {"HOME": str(home), "LOGNAME": "virt@example.com"}
+
+    def M(name):
+        return run([md, "-D", ids, "-M", name], tmp_path, MSG, env)
+
+    p = M("rcptfilter")
+    assert (p.returncode, p.stdout, p.stderr) == (0, b"", b"")
+    filters = home / ".mailfilters"
+    filters.mkdir()
+    os.chmod(filters, 0o700)
+    p = M("rcptfilter-a-b")
+    assert (p.returncode, p.stdout, p.stderr) == (0, b"", b"")
+    write(str(filters / "rcptfilter-default"), "EXITCODE=7\n")
+    os.chmod(filters / "rcptfilter-default", 0o600)
+    assert M("rcptfilter-a-b").returncode == 7
+    os.mkdir(filters / "sub")
+    p = M("sub")
+    assert p.returncode == 75
+    assert b"mailfilter file isn't a regular file." in p.stderr
+    os.chmod(filters / "rcptfilter-default", 0o644)
+    p = M("rcptfilter-a-b")
+    assert p.returncode == 75 and b"Invalid permissions" in p.stderr
+    shutil.rmtree(filters)
+    write(str(filters), "not a folder\n")
+    p = M("rcptfilter")
+    assert p.returncode == 75
+    assert b"$HOME/.mailfilters should be a directory." in p.stderr
