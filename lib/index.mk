@@ -16,8 +16,12 @@ check_PROGRAMS += tests/unit/test-mail-index tests/unit/test-mail-index-courier 
 	tests/unit/test-mail-index-date tests/unit/test-mail-index-sortkey
 TESTS += tests/unit/test-mail-index tests/unit/test-mail-index-courier \
 	tests/unit/test-mail-index-date tests/unit/test-mail-index-sortkey
+tests_unit_test_mail_index_sortkey_SOURCES = tests/unit/test-mail-index-sortkey.c \
+	tests/unit/unit-files.c tests/unit/unit-files.h
 tests_unit_test_mail_index_sortkey_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
 tests_unit_test_mail_index_sortkey_LDADD = $(UNIT_LIBS)
+tests_unit_test_mail_index_date_SOURCES = tests/unit/test-mail-index-date.c \
+	tests/unit/unit-files.c tests/unit/unit-files.h
 tests_unit_test_mail_index_date_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
 tests_unit_test_mail_index_date_LDADD = $(UNIT_LIBS)
 tests_unit_test_mail_index_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
@@ -26,6 +30,8 @@ tests_unit_test_mail_index_courier_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_mail_index_courier_LDADD = $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test-mail-index-flags
 TESTS += tests/unit/test-mail-index-flags
+tests_unit_test_mail_index_flags_SOURCES = tests/unit/test-mail-index-flags.c \
+	tests/unit/unit-files.c tests/unit/unit-files.h
 tests_unit_test_mail_index_flags_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
 tests_unit_test_mail_index_flags_LDADD = $(UNIT_LIBS)
 endif

@@ -22,6 +22,7 @@
 #include "mail-index.h"
 #include "mail-index-private.h"
 #include "mem.h"
+#include "unit-files.h"
 
 static char *tmpdir;
 
@@ -34,44 +35,17 @@ static void log_quiet(enum log_level level, const char *line, void *ctx)
 
 static int setup(void **state)
 {
-	char tmpl[] = "/tmp/test-mail-index-date.XXXXXX";
-
 	(void)state;
-	assert_non_null(mkdtemp(tmpl));
-	tmpdir = xstrdup(tmpl);
-	assert_int_equal(maildir_create(tmpdir, NULL), 0);
+	tmpdir = unit_maildir("mail-index-date");
 	log_set_handler(log_quiet, NULL);
 	return 0;
-}
-
-static void rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (d == NULL) {
-		(void)unlink(path);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		char *p;
-
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", path, de->d_name);
-		rm_rf(p);
-		free(p);
-	}
-	closedir(d);
-	(void)rmdir(path);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	log_set_handler(NULL, NULL);
-	rm_rf(tmpdir);
+	unit_rm_rf(tmpdir);
 	x_free(tmpdir);
 	return 0;
 }

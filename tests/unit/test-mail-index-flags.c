@@ -9,7 +9,6 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "mail-index.h"
 #include "mail-index-private.h"
 #include "mem.h"
+#include "unit-files.h"
 #include "str.h"
 
 static char *tmpdir;
@@ -34,35 +34,10 @@ static void log_quiet(enum log_level level, const char *line, void *ctx)
 	(void)ctx;
 }
 
-static void rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (d == NULL) {
-		(void)unlink(path);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		char *p = xasprintf("%s/%s", path, de->d_name);
-		rm_rf(p);
-		free(p);
-	}
-	closedir(d);
-	(void)rmdir(path);
-}
-
 static int setup(void **state)
 {
-	char tmpl[] = "/tmp/test-mail-index-flags.XXXXXX";
-
 	(void)state;
-	assert_non_null(mkdtemp(tmpl));
-	tmpdir = xstrdup(tmpl);
-	assert_int_equal(maildir_create(tmpdir, NULL), 0);
+	tmpdir = unit_maildir("mail-index-flags");
 	log_set_handler(log_quiet, NULL);
 	return 0;
 }
@@ -70,7 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	rm_rf(tmpdir);
+	unit_rm_rf(tmpdir);
 	x_free(tmpdir);
 	return 0;
 }
