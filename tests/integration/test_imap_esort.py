@@ -16,14 +16,6 @@ ESEARCH = re.compile(rb'^\(TAG "([^"]+)"\)( UID)?((?: [A-Z]+ [^ ]+)*)'
 
 
 @pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
-
-
-@pytest.fixture
 def m(imapd, tmp_path):
     md = str(tmp_path / "Maildir")
     for d in ("new", "cur", "tmp"):

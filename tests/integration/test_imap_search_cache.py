@@ -8,29 +8,14 @@ a header too big for the cache is still searched from its file."""
 import imaplib
 import os
 import shutil
-import time
 
-import pytest
 
-_seq = [0]
+from maildirs import deliver
 
 
 def put(md, data, sub="cur", info=":2,"):
-    _seq[0] += 1
-    name = "%d.M%dP%d.cache" % (int(time.time()), _seq[0], os.getpid())
-    tmp = os.path.join(md, "tmp", name)
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.rename(tmp, os.path.join(md, sub, name + info))
-    return os.path.join(md, sub, name + info)
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
+    """Delivers data into sub/ with info; returns the file's path."""
+    return os.path.join(md, sub, deliver(md, data, sub, info, "cache") + info)
 
 
 def make_folder(path):

@@ -8,7 +8,6 @@ RFC grammar."""
 import os
 import re
 
-import pytest
 
 from test_imap_qresync import Raw, make_maildir
 
@@ -18,14 +17,6 @@ FETCH_UID_FLAGS = re.compile(rb"^\* (" + NZ + rb") FETCH \(UID (" + NZ +
 ESEARCH = re.compile(rb'^\* ESEARCH \(TAG "[^"]+"\)( UID)?'
                      rb'( (MIN|MAX|COUNT|ALL) [0-9:,]+)*$')
 COPYUID = re.compile(rb"\[COPYUID [0-9]+ [0-9:,]+ [0-9:,]+\]")
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
 
 
 def fill(md, n):

@@ -11,19 +11,9 @@ import os
 import random
 import re
 import shutil
-import time
 
-import pytest
 
 _seq = [0]
-
-
-@pytest.fixture
-def imapd(suite_build):
-    p = suite_build.program("imapd")
-    if p is None:
-        pytest.fail("imapd is not built", pytrace=False)
-    return p
 
 
 def put(md, data, sub="cur", info=":2,"):
