@@ -247,6 +247,50 @@ struct maildir_delivery {
 	bool last_cr;
 };
 
+/* Whether an unnamed file can be linked through /proc/self/fd (not in a
+ * chroot without /proc): -1 until looked at. */
+static int proc_fd_ok = -1;
+
+int maildir_tmp_open(const char *dir, const char *name, bool replace,
+		     char **tmp_r)
+{
+	char *tmpdir;
+	int fd;
+
+	if (proc_fd_ok < 0)
+		proc_fd_ok = access("/proc/self/fd", X_OK) == 0 ? 1 : 0;
+	*tmp_r = NULL;
+	if (proc_fd_ok > 0) {
+		tmpdir = xasprintf("%s/tmp", dir);
+		fd = open(tmpdir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+		free(tmpdir);
+		if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+				 errno != EINVAL))
+			return fd;
+	}
+	*tmp_r = xasprintf("%s/tmp/%s", dir, name);
+	if (replace)
+		(void)unlink(*tmp_r);
+	fd = open(*tmp_r, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+
+		x_free(*tmp_r);
+		errno = e;
+	}
+	return fd;
+}
+
+int maildir_tmp_link(int fd, const char *tmp, const char *final)
+{
+	char proc[64];
+
+	if (tmp != NULL)
+		return link(tmp, final);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, final, AT_SYMLINK_FOLLOW);
+}
+
 struct maildir_delivery *maildir_delivery_begin(const char *dir,
 						unsigned flags,
 						const char **error_r)
@@ -258,9 +302,15 @@ struct maildir_delivery *maildir_delivery_begin(const char *dir,
 	d->flags = flags;
 	for (tries = 0; tries < 10; tries++) {
 		d->unique = maildir_unique_name(NULL);
-		d->tmp_path = xasprintf("%s/tmp/%s", dir, d->unique);
-		d->fd = open(d->tmp_path,
-			     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if ((flags & MAILDIR_DELIVERY_RENAME) != 0) {
+			/* an unnamed file can only be linked */
+			d->tmp_path = xasprintf("%s/tmp/%s", dir, d->unique);
+			d->fd = open(d->tmp_path, O_WRONLY | O_CREAT |
+				     O_EXCL | O_CLOEXEC, 0600);
+		} else {
+			d->fd = maildir_tmp_open(dir, d->unique, false,
+						 &d->tmp_path);
+		}
 		if (d->fd >= 0)
 			return d;
 		if (errno != EEXIST)
@@ -268,13 +318,25 @@ struct maildir_delivery *maildir_delivery_begin(const char *dir,
 		x_free(d->unique);
 		x_free(d->tmp_path);
 	}
-	set_error(error_r, "open", d->tmp_path != NULL ? d->tmp_path : dir,
-		  errno);
+	{
+		int e = errno;
+		char *where = d->tmp_path != NULL ? xstrdup(d->tmp_path) :
+			      xasprintf("%s/tmp", dir);
+
+		set_error(error_r, "open", where, e);
+		free(where);
+	}
 	free(d->unique);
 	free(d->tmp_path);
 	free(d->dir);
 	free(d);
 	return NULL;
+}
+
+/* Where the delivery's file is, for messages. */
+static const char *delivery_where(const struct maildir_delivery *d)
+{
+	return d->tmp_path != NULL ? d->tmp_path : d->dir;
 }
 
 int maildir_delivery_write(struct maildir_delivery *d, const void *data,
@@ -294,7 +356,7 @@ int maildir_delivery_write(struct maildir_delivery *d, const void *data,
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			set_error(error_r, "write", d->tmp_path, errno);
+			set_error(error_r, "write", delivery_where(d), errno);
 			return -1;
 		}
 		done += (size_t)n;
@@ -328,7 +390,8 @@ void maildir_delivery_abort(struct maildir_delivery **d)
 {
 	if (*d == NULL)
 		return;
-	(void)unlink((*d)->tmp_path);
+	if ((*d)->tmp_path != NULL)
+		(void)unlink((*d)->tmp_path);
 	delivery_free(d);
 }
 
@@ -355,14 +418,22 @@ int maildir_delivery_commit(struct maildir_delivery **_d, const char *flags,
 	int tries, ret = -1, err;
 	bool linked = false;
 
-	if (fsync(d->fd) < 0 || close(d->fd) < 0) {
-		err = errno;
-		d->fd = -1;
-		set_error(error_r, "fsync", d->tmp_path, err);
+	if (fsync(d->fd) < 0) {
+		set_error(error_r, "fsync", delivery_where(d), errno);
 		maildir_delivery_abort(_d);
 		return -1;
 	}
-	d->fd = -1;
+	/* an unnamed file is linked through its fd: closed after */
+	if (d->tmp_path != NULL) {
+		if (close(d->fd) < 0) {
+			err = errno;
+			d->fd = -1;
+			set_error(error_r, "close", d->tmp_path, err);
+			maildir_delivery_abort(_d);
+			return -1;
+		}
+		d->fd = -1;
+	}
 	norm = flags == NULL ? NULL : maildir_flags_normalize(flags);
 	for (tries = 0; tries < 10; tries++) {
 		struct str s;
@@ -378,13 +449,17 @@ int maildir_delivery_commit(struct maildir_delivery **_d, const char *flags,
 		name = str_steal(&s);
 		final_path = xasprintf("%s/%s/%s", d->dir, sub, name);
 		if ((d->flags & MAILDIR_DELIVERY_RENAME) == 0) {
-			if (link(d->tmp_path, final_path) == 0) {
+			if (maildir_tmp_link(d->fd, d->tmp_path,
+					     final_path) == 0) {
 				linked = true;
 				break;
 			}
 			if (errno != EEXIST && errno != EPERM &&
 			    errno != ENOSYS && errno != EXDEV &&
 			    errno != EOPNOTSUPP && errno != EMLINK)
+				goto fail;
+			/* an unnamed file has no other way in */
+			if (d->tmp_path == NULL && errno != EEXIST)
 				goto fail;
 		}
 		if (errno != EEXIST || (d->flags & MAILDIR_DELIVERY_RENAME)) {
@@ -424,7 +499,7 @@ int maildir_delivery_commit(struct maildir_delivery **_d, const char *flags,
 		goto out;
 	}
 	free(subdir);
-	if (linked)
+	if (linked && d->tmp_path != NULL)
 		(void)unlink(d->tmp_path);
 	ret = 0;
 	if (name_r != NULL) {

@@ -102,6 +102,20 @@ int maildir_delivery_commit(struct maildir_delivery **d, const char *flags,
 /* Abandons a delivery: removes the tmp/ file, frees *d, sets it to NULL. */
 void maildir_delivery_abort(struct maildir_delivery **d);
 
+/* The file a delivery writes before it has a name in new/ or cur/: an
+ * unnamed file in dir/tmp (O_TMPFILE: nothing to name or remove in tmp/,
+ * and nothing left there by a crash) where the file system and /proc
+ * allow, else dir/tmp/name, created exclusively (replace: an old file of
+ * that name is removed first).  Returns the fd and *tmp_r NULL
+ * (unnamed) or the tmp/ path (caller frees), or -1 with errno. */
+int maildir_tmp_open(const char *dir, const char *name, bool replace,
+		     char **tmp_r);
+/* Gives the file maildir_tmp_open() made the name final: link(2) of its
+ * tmp/ name, or of the unnamed file through /proc/self/fd (linkat()
+ * with AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH).  Returns 0, or -1
+ * with errno (EEXIST: final is taken). */
+int maildir_tmp_link(int fd, const char *tmp, const char *final);
+
 /* One-shot delivery of a message held in memory (into new/). */
 int maildir_deliver(const char *dir, const void *data, size_t len,
 		    unsigned flags, char **name_r, const char **error_r);

@@ -129,51 +129,6 @@ static int fsync_dir(const char *path)
 	return r;
 }
 
-/* Makes the copy's file, unnamed when the file system can: an O_TMPFILE
- * inode in dir/tmp (no name made in tmp/ and none to remove, the costs
- * that matter on ext4), else dir/tmp/NAME.  Returns the fd with *tmp_r
- * NULL (unnamed) or the tmp/ path (caller frees), or -1 with errno. */
-static int maildir_copy_open(const char *dir, const char *name,
-			     char **tmp_r)
-{
-	/* the unnamed file is linked through /proc (below): without it
-	 * (a chroot), tmp/ names */
-	static int proc_ok = -1;	/* -1: not looked at yet */
-	char *tmpdir;
-	int fd;
-
-	if (proc_ok < 0)
-		proc_ok = access("/proc/self/fd", X_OK) == 0 ? 1 : 0;
-	*tmp_r = NULL;
-	if (proc_ok > 0) {
-		tmpdir = xasprintf("%s/tmp", dir);
-		fd = open(tmpdir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-		free(tmpdir);
-		if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
-				 errno != EINVAL))
-			return fd;
-	}
-	*tmp_r = xasprintf("%s/tmp/%s", dir, name);
-	/* a killed attempt may have left it: the flock on the control
-	 * file makes us the only writer of this name */
-	(void)unlink(*tmp_r);
-	return open(*tmp_r, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-}
-
-/* Gives the written copy its name in new/: link(2) of the tmp/ name, or
- * of the unnamed inode through /proc/self/fd (linkat(AT_EMPTY_PATH)
- * would need CAP_DAC_READ_SEARCH, which the account's file system
- * identity does not have). */
-static int maildir_copy_link(int fd, const char *tmp, const char *final)
-{
-	char proc[64];
-
-	if (tmp != NULL)
-		return link(tmp, final);
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	return linkat(AT_FDCWD, proc, AT_FDCWD, final, AT_SYMLINK_FOLLOW);
-}
-
 /* Writes the copy (an unnamed file in dir/tmp, or dir/tmp/NAME),
  * fdatasyncs it (the size with the data: all a reader needs), links it
  * to dir/new/NAME and fsyncs new/ (lib/maildir.h's delivery, with a name
@@ -191,7 +146,9 @@ static int maildir_copy(struct delivery *dl, const char *dir,
 	const char *what = "open", *where = tmpdir;
 	int fd, ret = -1, e = 0;
 
-	fd = maildir_copy_open(dir, name, &tmp);
+	/* a killed attempt may have left dir/tmp/NAME: the flock on the
+	 * control file makes us the only writer of this name */
+	fd = maildir_tmp_open(dir, name, true, &tmp);
 	if (fd < 0) {
 		e = errno;
 		goto out;
@@ -210,7 +167,7 @@ static int maildir_copy(struct delivery *dl, const char *dir,
 	}
 	what = "link";
 	where = final;
-	if (maildir_copy_link(fd, tmp, final) < 0) {
+	if (maildir_tmp_link(fd, tmp, final) < 0) {
 		e = errno;
 		/* made by a killed attempt, maybe before its fsync of new/:
 		 * make it durable before we say it is delivered */

@@ -278,7 +278,9 @@ static void test_abort_and_interrupt(void **state)
 	assert_int_equal(maildir_create(t, &error), 0);
 	d = maildir_delivery_begin(t, 0, &error);
 	assert_int_equal(maildir_delivery_write(d, "partial", 7, &error), 0);
-	assert_int_equal(count_dir(t, "tmp"), 1);
+	/* the file being written is unnamed (O_TMPFILE) where the file
+	 * system allows it, else a name in tmp/ */
+	assert_true(count_dir(t, "tmp") <= 1);
 	maildir_delivery_abort(&d);
 	assert_null(d);
 	maildir_delivery_abort(&d); /* harmless */
@@ -299,7 +301,10 @@ static void test_abort_and_interrupt(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_int_equal(count_dir(t, "new"), 0);
 	assert_int_equal(count_dir(t, "cur"), 0);
-	assert_int_equal(count_dir(t, "tmp"), 1);
+	/* an unnamed file goes with the process; a named one stays */
+	assert_true(count_dir(t, "tmp") <= 1);
+	if (count_dir(t, "tmp") == 0)
+		unit_write_file(t, "tmp/1.M1P1.left", "half");
 	/* The leftover is cleaned once old enough, not before. */
 	assert_int_equal(maildir_clean_tmp(t, 36 * 3600), 0);
 	{
