@@ -58,6 +58,8 @@ struct fetch_ctx {
 	uint32_t *uids;
 	size_t uid_count, next;
 	bool sets_seen, needs_message;
+	/* the sequence number of the message fetched last (fetch_seq()) */
+	uint32_t last_seq;
 	/* the message items read only the header (items_header_only()) */
 	bool header_only;
 	uint64_t changedsince;
@@ -505,6 +507,22 @@ static bool item_whole(const struct fetch_item *item)
  * record read ahead (light FETCH: NULL when the index has it no more).
  * Returns false when the message is gone or failed (nothing
  * appended). */
+/* The sequence number of uid (0: not in the session's view): the one
+ * after the last message's when the walk goes in UID order (it does),
+ * else a search. */
+static uint32_t fetch_seq(struct fetch_ctx *ctx, uint32_t uid)
+{
+	const struct imap_mailbox *mbox = ctx->client->mbox;
+	uint32_t seq;
+
+	if (ctx->last_seq < mbox->count && mbox->uids[ctx->last_seq] == uid)
+		seq = ctx->last_seq + 1;
+	else
+		seq = imap_mailbox_seq(mbox, uid);
+	ctx->last_seq = seq;
+	return seq;
+}
+
 static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
 		      const struct mail_index_record *pre, struct str *out)
 {
@@ -515,7 +533,7 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
 	bool flags_changed = false, ok = true, loaded = false;
 	const char *error;
 	size_t start = str_len(out);
-	uint32_t seq = imap_mailbox_seq(mbox, uid);
+	uint32_t seq = fetch_seq(ctx, uid);
 	/* the index reads a date it does not know yet from the file:
 	 * only for INTERNALDATE */
 	unsigned read_flags = has_item(ctx, FETCH_INTERNALDATE) ?
@@ -550,10 +568,14 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
 			return false;
 		}
 	}
-	str_printfa(out, "* %u FETCH (", seq);
+	str_append(out, "* ");
+	str_append_uint(out, seq);
+	str_append(out, " FETCH (");
 	size_t body_start = str_len(out);
-	if (ctx->uid || has_item(ctx, FETCH_UID))
-		str_printfa(out, "UID %u", uid);
+	if (ctx->uid || has_item(ctx, FETCH_UID)) {
+		str_append(out, "UID ");
+		str_append_uint(out, uid);
+	}
 	if (flags_changed && !has_item(ctx, FETCH_FLAGS)) {
 		str_append(out, str_len(out) > body_start ? " FLAGS " :
 			   "FLAGS ");

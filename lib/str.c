@@ -125,6 +125,17 @@ int str_vprintfa(struct str *s, const char *fmt, va_list ap)
 	return 0;
 }
 
+int str_append_uint(struct str *s, uint64_t v)
+{
+	char buf[20], *p = buf + sizeof(buf);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return str_append_n(s, p, (size_t)(buf + sizeof(buf) - p));
+}
+
 int str_printfa(struct str *s, const char *fmt, ...)
 {
 	va_list ap;

@@ -9,6 +9,7 @@
 #define STR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdbool.h>
 
@@ -48,6 +49,8 @@ static inline int str_append_c(struct str *s, char c)
 	}
 	return str_append_n(s, &c, 1);
 }
+/* The decimal digits of v (as "%llu" would, without printf's cost). */
+int str_append_uint(struct str *s, uint64_t v);
 int str_printfa(struct str *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int str_vprintfa(struct str *s, const char *fmt, va_list ap)

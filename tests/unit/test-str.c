@@ -93,6 +93,32 @@ static void test_printfa(void **state)
 	str_destroy(&s);
 }
 
+/* str_append_uint() writes what "%llu" writes. */
+static void test_append_uint(void **state)
+{
+	static const uint64_t values[] = {
+		0, 1, 9, 10, 99, 100, 4294967295u, 4294967296u,
+		18446744073709551615u,
+	};
+	struct str a, b;
+
+	(void)state;
+	str_init(&a, 4);
+	str_init(&b, 4);
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		assert_int_equal(str_append_uint(&a, values[i]), 0);
+		str_append_c(&a, ' ');
+		str_printfa(&b, "%llu ", (unsigned long long)values[i]);
+	}
+	for (uint64_t v = 1; v < 1000000; v = v * 3 + 1) {
+		str_append_uint(&a, v);
+		str_printfa(&b, "%llu", (unsigned long long)v);
+	}
+	assert_string_equal(str_c(&a), str_c(&b));
+	str_free(&a);
+	str_free(&b);
+}
+
 static void test_truncate_delete_steal(void **state)
 {
 	struct str *s = str_new(0);
@@ -173,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_append_c),
 		cmocka_unit_test(test_printfa),
+		cmocka_unit_test(test_append_uint),
 		cmocka_unit_test(test_truncate_delete_steal),
 		cmocka_unit_test(test_steal_leaves_nothing),
 		cmocka_unit_test(test_helpers),
