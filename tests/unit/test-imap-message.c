@@ -446,11 +446,11 @@ static void check_header_only(const char *raw, size_t rawlen,
 
 	/* split at every byte (two chunks), and one byte at a time */
 	for (size_t split = 0; split <= rawlen + 1; split++) {
-		struct imap_message_header *h = imap_message_header_create();
 		bool one = split == rawlen + 1;
 
 		if (!every_split && split != 0 && split != rawlen / 2)
 			continue;
+		struct imap_message_header *h = imap_message_header_create();
 		size_t pos = 0;
 		int ret = 0;
 
