@@ -503,10 +503,6 @@ static bool item_whole(const struct fetch_item *item)
 		item->sec.text == IMAP_SECTION_BODY);
 }
 
-/* The "* n FETCH (...)" of one message, appended to out; pre: its
- * record read ahead (light FETCH: NULL when the index has it no more).
- * Returns false when the message is gone or failed (nothing
- * appended). */
 /* The sequence number of uid (0: not in the session's view): the one
  * after the last message's when the walk goes in UID order (it does),
  * else a search. */
@@ -523,6 +519,10 @@ static uint32_t fetch_seq(struct fetch_ctx *ctx, uint32_t uid)
 	return seq;
 }
 
+/* The "* n FETCH (...)" of one message, appended to out; pre: its
+ * record read ahead (light FETCH: NULL when the index has it no more).
+ * Returns false when the message is gone or failed (nothing
+ * appended). */
 static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
 		      const struct mail_index_record *pre, struct str *out)
 {
