@@ -5,8 +5,7 @@
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* Value of an alphabet character, -1 otherwise, -2 for '='. */
-static int b64_value(unsigned char c)
+int base64_char_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -59,7 +58,7 @@ int base64_decode_strict(struct str *dest, const char *src, size_t len)
 	if (len % 4 != 0)
 		return -1;
 	for (i = 0; i < len; i++) {
-		int v = b64_value((unsigned char)src[i]);
+		int v = base64_char_value((unsigned char)src[i]);
 
 		if (v == -2) {
 			/* Padding only at the end, at most two. */
@@ -99,7 +98,7 @@ void base64_decoder_feed(struct base64_decoder *dec, const void *src,
 	size_t n = 0;
 
 	for (size_t i = 0; i < len && !dec->finished; i++) {
-		int v = b64_value(p[i]);
+		int v = base64_char_value(p[i]);
 
 		if (v == -2) {
 			dec->finished = true;

@@ -15,6 +15,9 @@
  * CRLF every line_len output characters (76 for MIME), 0 gives one line. */
 void base64_encode(struct str *dest, const void *data, size_t len,
 		   size_t line_len);
+/* The value (0-63) of a base64 alphabet character, -2 for '=', -1 for
+ * any other byte. */
+int base64_char_value(unsigned char c);
 /* Strict decode of a whole string; returns 0, or -1 on any invalid input
  * or when dest's size limit is reached (dest then holds a prefix). */
 int base64_decode_strict(struct str *dest, const char *src, size_t len);

@@ -706,7 +706,7 @@ static int key_cmp(const MDB_val *key, const struct maildir_entry *e)
 }
 
 /* True if the stored record uid has e's name and place (new/ or cur/):
- * nothing to do for it.  False when it differs or cannot be read in
+ * no work for it.  False when it differs or cannot be read in
  * place (the caller then reads it the usual way). */
 static bool rec_unchanged(struct mail_index *index, MDB_txn *txn,
 			  uint32_t uid, const struct maildir_entry *e)

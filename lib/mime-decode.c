@@ -3,6 +3,7 @@
 #include "config.h"
 #include <string.h>
 #include <strings.h>
+#include "base64.h"
 #include "mime-decode.h"
 
 static const char hexdigits[] = "0123456789ABCDEF";
@@ -414,19 +415,9 @@ void mime_decoder_init(struct mime_decoder *dec, enum mime_encoding encoding)
  * mime-decode.h), -1 for a byte to skip. */
 static int b64_body_value(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	if (c == '=')
-		return 99;
-	return -1;
+	int v = base64_char_value(c);
+
+	return v == -2 ? 99 : v;
 }
 
 static void b64_body_feed(struct mime_decoder *dec, const unsigned char *s,

@@ -3,21 +3,17 @@
 # message/rfc822, multipart/alternative in mixed, missing boundaries,
 # RFC 2231 parameters, CRLF.  The outputs must be identical.
 import os
-import shutil
 import subprocess
 
 import pytest
+
+from conftest import suite_program
 
 COURIER = "/usr/bin/reformime"
 
 
 def ours():
-    for cand in (os.environ.get("REFORMIME"),
-                 os.path.join(os.environ.get("BUILDDIR", "build"),
-                              "maildrop/reformime")):
-        if cand and os.access(cand, os.X_OK):
-            return cand
-    pytest.skip("our reformime is not built (set REFORMIME or BUILDDIR)")
+    return os.environ.get("REFORMIME") or suite_program("reformime")
 
 
 MESSAGES = {
