@@ -26,6 +26,15 @@
 #include "str.h"
 #include "unit-index.h"
 
+/* Sets up a stamp test in mode (see unit_index_setup_stamps(); mode 2
+ * is skipped without its folder) and runs it. */
+static void run_in_mode(void (*run)(int mode), int mode)
+{
+	if (unit_index_setup_stamps(mode) < 0)
+		skip();
+	run(mode);
+}
+
 /* Our own STORE, EXPUNGE, APPEND and new/ to cur/ cost no session a
  * scan: the second handle (another session) reads the result. */
 static void run_own_changes(int mode)
@@ -178,15 +187,13 @@ static void test_busy_defer(void **state)
 static void test_stamp_own_changes(void **state)
 {
 	(void)state;
-	assert_int_equal(unit_index_setup_stamps(0), 0);
-	run_own_changes(0);
+	run_in_mode(run_own_changes, 0);
 }
 
 static void test_stamp_own_changes_coarse(void **state)
 {
 	(void)state;
-	assert_int_equal(unit_index_setup_stamps(1), 0);
-	run_own_changes(1);
+	run_in_mode(run_own_changes, 1);
 }
 
 /* The hooks' victim: another program's change inside our transaction. */
@@ -277,15 +284,13 @@ static void run_foreign_in_txn(int mode)
 static void test_stamp_foreign_in_txn(void **state)
 {
 	(void)state;
-	assert_int_equal(unit_index_setup_stamps(0), 0);
-	run_foreign_in_txn(0);
+	run_in_mode(run_foreign_in_txn, 0);
 }
 
 static void test_stamp_foreign_in_txn_coarse(void **state)
 {
 	(void)state;
-	assert_int_equal(unit_index_setup_stamps(1), 0);
-	run_foreign_in_txn(1);
+	run_in_mode(run_foreign_in_txn, 1);
 }
 
 /* Deliveries and removals right after a scan, in the same clock tick
@@ -331,45 +336,31 @@ static void run_same_tick(int mode)
 static void test_stamp_same_tick(void **state)
 {
 	(void)state;
-	assert_int_equal(unit_index_setup_stamps(0), 0);
-	run_same_tick(0);
+	run_in_mode(run_same_tick, 0);
 }
 
 static void test_stamp_same_tick_coarse(void **state)
 {
 	(void)state;
-	assert_int_equal(unit_index_setup_stamps(1), 0);
-	run_same_tick(1);
+	run_in_mode(run_same_tick, 1);
 }
 
 static void test_stamp_same_tick_real_coarse(void **state)
 {
 	(void)state;
-	if (unit_index_setup_stamps(2) < 0) {
-		unit_index_dir = NULL;
-		skip();
-	}
-	run_same_tick(2);
+	run_in_mode(run_same_tick, 2);
 }
 
 static void test_stamp_real_coarse_foreign(void **state)
 {
 	(void)state;
-	if (unit_index_setup_stamps(2) < 0) {
-		unit_index_dir = NULL;
-		skip();
-	}
-	run_foreign_in_txn(2);
+	run_in_mode(run_foreign_in_txn, 2);
 }
 
 static void test_stamp_real_coarse_own(void **state)
 {
 	(void)state;
-	if (unit_index_setup_stamps(2) < 0) {
-		unit_index_dir = NULL;
-		skip();
-	}
-	run_own_changes(2);
+	run_in_mode(run_own_changes, 2);
 }
 
 /* The racy window follows the file system: a scan 60 ms after a
