@@ -8,6 +8,7 @@ its maildir with the maildir's owner."""
 import contextlib
 import imaplib
 import os
+import re
 import shutil
 import ssl
 import tempfile
@@ -117,3 +118,48 @@ def deliver(inst, text):
     tmp = put(inst, "tmp", name, text)
     os.rename(tmp, os.path.join(inst.maildir, "new", name))
     return name
+
+
+class Tunnel:
+    """A pre-authenticated session with `imapd DIR` over its stdin and
+    stdout: commands sent as written, the raw response lines back (a
+    literal joined to its line), each untagged one checked against the
+    untagged pattern (the responses the test expects).  env (a dict) is
+    added to imapd's environment (USER, OPTIONS, ...)."""
+
+    def __init__(self, imapd, md, untagged, env=None):
+        saved = dict(os.environ)
+        os.environ.update(env or {})
+        try:
+            self.m = imaplib.IMAP4_stream("%s %s" % (imapd, md))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        self.untagged = untagged
+        self.n = 0
+
+    def cmd(self, text, status="OK"):
+        """Runs one command; returns (untagged lines, tagged line), and
+        checks the tagged status."""
+        self.n += 1
+        tag = b"a%d" % self.n
+        self.m.send(tag + b" " + text.encode() + b"\r\n")
+        lines = []
+        while True:
+            line = self.m.readfile.readline()
+            assert line.endswith(b"\r\n"), line
+            line = line[:-2]
+            lit = re.search(rb"\{(\d+)\}$", line)
+            if lit:
+                line += b"\r\n" + self.m.readfile.read(int(lit.group(1)))
+                line += self.m.readfile.readline()[:-2]
+            if line.startswith(tag + b" "):
+                st = line.split(b" ")[1].decode()
+                assert st == status, (text, lines, line)
+                return lines, line
+            assert self.untagged.match(line), line
+            lines.append(line)
+
+    def close(self):
+        self.m.send(b"z LOGOUT\r\n")
+        self.m.readfile.read()
