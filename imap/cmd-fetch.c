@@ -871,38 +871,27 @@ static int kwrec_cb(const struct mail_index_record *rec, void *context)
 	return 0;
 }
 
-/* The flag lists of the 32 combinations of system flags, without
- * \Recent or keywords, written once by imap_mailbox_flags() itself (a
- * record of UID 0, never \Recent): the same bytes as the records'
- * path.  Returns false if one is longer than FETCH_FLAG_LIST_MAX
- * (it cannot be). */
-static bool table_flag_lists(struct fetch_ctx *ctx)
+/* The flag list of the system flags f alone (no \Recent, no keyword),
+ * written by imap_mailbox_flags() itself the first time (a record of
+ * UID 0, never \Recent): the same bytes as the records' path.  NULL
+ * when it is longer than FETCH_FLAG_LIST_MAX (it cannot be). */
+static const struct fetch_flag_list *table_flag_list(struct fetch_ctx *ctx,
+						      uint8_t f)
 {
-	struct mail_index_record rec;
-	struct str s;
-	bool ok = true;
+	struct fetch_flag_list *fl = &ctx->flag_lists[f];
 
-	if (ctx->flag_lists != NULL)
-		return true;
-	ctx->flag_lists = xcalloc(MAIL_INDEX_FLAGS_MASK + 1,
-				  sizeof(*ctx->flag_lists));
-	str_init(&s, 64);
-	for (unsigned f = 0; f <= MAIL_INDEX_FLAGS_MASK; f++) {
+	if (fl->len == 0) {
+		struct mail_index_record rec;
+
 		memset(&rec, 0, sizeof(rec));
-		rec.flags = (uint8_t)f;
-		str_clear(&s);
-		imap_mailbox_flags(ctx->client->mbox, &rec, &s);
-		if (str_len(&s) >= FETCH_FLAG_LIST_MAX) {
-			ok = false;
-			break;
-		}
-		memcpy(ctx->flag_lists[f].s, str_c(&s), str_len(&s));
-		ctx->flag_lists[f].len = str_len(&s);
+		rec.flags = f;
+		str_clear(&ctx->scratch);
+		imap_mailbox_flags(ctx->client->mbox, &rec, &ctx->scratch);
+		fl->len = str_len(&ctx->scratch);
+		if (fl->len < FETCH_FLAG_LIST_MAX)
+			memcpy(fl->s, str_c(&ctx->scratch), fl->len);
 	}
-	str_free(&s);
-	if (!ok)
-		x_free(ctx->flag_lists);
-	return ok;
+	return fl->len < FETCH_FLAG_LIST_MAX ? fl : NULL;
 }
 
 /* The position of uid in t (SIZE_MAX: not there), looked for from
@@ -990,6 +979,7 @@ static void table_line(struct fetch_ctx *ctx, uint32_t seq, uint32_t uid,
 		       size_t kw_count)
 {
 	const struct imap_mailbox *mbox = ctx->client->mbox;
+	const struct fetch_flag_list *fl;
 	char *buf = ctx->chunk;
 	size_t n;
 	bool first = true;
@@ -1013,14 +1003,13 @@ static void table_line(struct fetch_ctx *ctx, uint32_t seq, uint32_t uid,
 			if (!first)
 				buf[n++] = ' ';
 			PUT_LIT(buf, n, "FLAGS ");
-			if (kw_count == 0 && (mbox->recent_count == 0 ||
-					      mbox->no_recent ||
-					      !imap_mailbox_is_recent(mbox,
-								      uid))) {
-				const struct fetch_flag_list *fl =
-					&ctx->flag_lists[flags &
-							 MAIL_INDEX_FLAGS_MASK];
-
+			fl = NULL;
+			if (kw_count == 0 &&
+			    (mbox->recent_count == 0 || mbox->no_recent ||
+			     !imap_mailbox_is_recent(mbox, uid)))
+				fl = table_flag_list(
+					ctx, flags & MAIL_INDEX_FLAGS_MASK);
+			if (fl != NULL) {
 				/* a fixed size: no call of memcpy */
 				memcpy(buf + n, fl->s, FETCH_FLAG_LIST_MAX);
 				n += fl->len;
@@ -1084,13 +1073,13 @@ static int fetch_table_step(struct fetch_ctx *ctx, struct str *out)
 	uint32_t multi[FETCH_TABLE_STEP];
 	const char *error;
 
-	if (!table_flag_lists(ctx) ||
-	    mail_index_get_flags_table(index, &t, &error) < 0 ||
+	if (mail_index_get_flags_table(index, &t, &error) < 0 ||
 	    !t.keywords_complete)
 		return -1;
-	if (ctx->kwrecs == NULL)
-		ctx->kwrecs = xcalloc(1, sizeof(*ctx->kwrecs));
 	if (ctx->chunk == NULL) {
+		ctx->kwrecs = xcalloc(1, sizeof(*ctx->kwrecs));
+		ctx->flag_lists = xcalloc(MAIL_INDEX_FLAGS_MASK + 1,
+					  sizeof(*ctx->flag_lists));
 		ctx->chunk = xmalloc(FETCH_CHUNK + FETCH_CHUNK_ROOM);
 		str_init(&ctx->scratch, 256);
 	}
