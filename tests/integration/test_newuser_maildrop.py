@@ -5,7 +5,9 @@ the queue's status and in courierd's log with the queue id; a program of
 a .courier-EXT file that fails has what it wrote in the DSN's
 Diagnostic-Code (dot-courier(5)); its output is cut and made one line.
 The example filters of Debian's maildropex(7) and maildropfilter(7) pages
-give the same exit codes, output and deliveries as Debian's maildrop."""
+give the same exit codes, output and deliveries as Debian's maildrop.
+Mail sent with swaks to a .mailfilter filing into a folder not made yet
+is deferred, then delivered there after maildirmake and courier flush."""
 
 import os
 import re
@@ -366,3 +368,48 @@ def test_missing_program_big_message_tempfail_as_debian():
     b = run_example(REF_MAILDROP, text, big, runs=1)
     assert b[0][0][0] == 75
     assert a == b
+
+
+SWAKS = shutil.which("swaks")
+
+
+@pytest.mark.skipif(SWAKS is None, reason="swaks not installed")
+def test_smtp_delivery_files_into_folder_made_later(mta):
+    """What the README's demo walks a new user through: a .mailfilter
+    that files into a folder not made yet defers the mail (the status
+    names the folder); maildirmake -f makes it, `courier flush` retries
+    at once and the mail lands in the folder."""
+    mta.program("esmtpd")
+    home_file(mta, ".mailfilter",
+              'if (/^Subject:.*report/)\n  to "$DEFAULT/.Reports/"\n')
+    control(mta, "maildropfilter", "maildrop")
+    with open(os.path.join(mta.etc, "esmtpd"), "a") as f:
+        f.write("\nBOFHCHECKDNS=0\n")
+    start(mta)
+    mta.start("esmtpd")
+    r = subprocess.run([SWAKS, "--server", "127.0.0.1", "--port",
+                        str(mta.ports["smtp"]), "--from", "someone@else.test",
+                        "--to", mta.login, "--helo", "client.test",
+                        "--header", "Subject: weekly report",
+                        "--body", "numbers", "--timeout", "30"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    ctl = wait_for(lambda: queued(mta), what="queued")[0]
+    wait_for(lambda: any(l.startswith("D0 ") for l in read_control(ctl)),
+             what="a deferral")
+    lines = [l for l in read_control(ctl) if "exit status 75" in l]
+    assert lines and ".Reports" in lines[-1], lines
+    st = os.stat(mta.home)
+    r = subprocess.run(
+        [mta.program("maildirmake"), "-f", "Reports", mta.maildir],
+        capture_output=True, text=True, timeout=30,
+        preexec_fn=lambda: (os.setgid(st.st_gid), os.setuid(st.st_uid))
+        if os.getuid() == 0 else None)
+    assert r.returncode == 0, r.stderr
+    mta.run("courier", "flush")
+    reports = os.path.join(mta.maildir, ".Reports")
+    msgs = wait_for(lambda: maildir_messages(mta, reports),
+                    what="the flushed delivery")
+    assert msgs[0]["Subject"] == "weekly report"
+    assert maildir_messages(mta) == []
+    wait_for(lambda: queue_empty(mta), what="empty queue")
