@@ -1,9 +1,10 @@
-/* test-imap-fetch-table.c: unit tests for what a light FETCH reads from
- * the mail index's flags table: each message's MODSEQ (modseqs[]) against
- * the records after changes through another handle (flags, keywords,
- * expunges, new mail, many changes at once), and
- * mail_index_flags_table_is_kept() for this handle, another, a dropped
- * table and a second folder. */
+/* test-imap-fetch-table.c: unit tests for what FETCH reads from the mail
+ * index: each message's MODSEQ in the flags table (modseqs[]) against the
+ * records after changes through another handle (flags, keywords,
+ * expunges, new mail, many changes at once);
+ * mail_index_flags_table_is_kept() for this handle, another and a dropped
+ * table; and the records of a list of UIDs read by one cursor
+ * (mail_index_lookup_uids_flags()) against a lookup of each. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -204,6 +205,74 @@ static void test_table_kept(void **state)
 	mail_index_close(&a);
 }
 
+/* mail_index_lookup_uids_flags() (a FETCH's records, read with one
+ * cursor that steps forward from the last one) gives what a lookup of
+ * each UID gives, in the order asked, for runs with gaps (expunged
+ * messages), repeats, UIDs going down, beyond the last, and 0. */
+static void test_lookup_uids_steps(void **state)
+{
+	struct mail_index *index;
+	struct rec_list l = { 0 };
+	struct mail_index_record rec;
+	const char *error;
+	uint32_t uids[600], want[600];
+	size_t n = 0, nwant = 0;
+
+	(void)state;
+	for (int i = 0; i < 300; i++)
+		put_msg(i % 4 == 0 ? "S" : "F");
+	index = unit_index_open();
+	/* expunge every seventh and a run of twenty */
+	for (uint32_t uid = 1; uid <= 300; uid++) {
+		if (uid % 7 == 0 || (uid > 100 && uid <= 120))
+			assert_true(mail_index_expunge(index, &uid, 1, NULL,
+						       &error) >= 0);
+	}
+	srand(5);
+	for (int i = 0; i < 600; i++) {
+		int r = rand() % 10;
+		uint32_t prev = n > 0 ? uids[n - 1] : 1;
+
+		uids[n++] = r < 6 ? prev + 1 + (uint32_t)(rand() % 3) :
+			    r < 7 ? prev :
+			    r < 8 ? (uint32_t)(rand() % 320) :
+			    r < 9 ? prev + 9 + (uint32_t)(rand() % 30) :
+				    (prev > 5 ? prev - 5 : 0);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (uids[i] != 0 &&
+		    mail_index_lookup_uid_flags(index, uids[i],
+						MAIL_INDEX_READ_NO_DATE, &rec,
+						&error) > 0)
+			want[nwant++] = uids[i];
+	}
+	assert_true(nwant > 100 && nwant < n);
+	for (int mode = 0; mode < 2; mode++) {
+		l.count = 0;
+		assert_int_equal(mail_index_lookup_uids_flags(
+					 index, uids, n,
+					 mode == 0 ? MAIL_INDEX_READ_FLAGS_ONLY :
+						     MAIL_INDEX_READ_NO_DATE,
+					 list_cb, &l, &error),
+				 0);
+		assert_int_equal(l.count, nwant);
+		for (size_t i = 0; i < nwant; i++) {
+			assert_int_equal(l.uids[i], want[i]);
+			assert_int_equal(mail_index_lookup_uid_flags(
+						 index, want[i],
+						 MAIL_INDEX_READ_NO_DATE, &rec,
+						 &error),
+					 1);
+			assert_int_equal(l.flags[i], rec.flags);
+			assert_true(l.modseqs[i] == rec.modseq);
+		}
+	}
+	free(l.uids);
+	free(l.flags);
+	free(l.modseqs);
+	mail_index_close(&index);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +280,9 @@ int main(void)
 			test_table_modseqs_follow_changes, unit_index_setup,
 			unit_index_teardown),
 		cmocka_unit_test_setup_teardown(test_table_kept,
+						unit_index_setup,
+						unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_uids_steps,
 						unit_index_setup,
 						unit_index_teardown),
 	};
