@@ -1,5 +1,6 @@
 /* cmd-copy.c: COPY, MOVE (RFC 6851) and APPEND with MULTIAPPEND
- * (RFC 3502), with the UIDPLUS responses (RFC 4315). */
+ * (RFC 3502) and the UTF8 data item (RFC 6855), with the UIDPLUS
+ * responses (RFC 4315). */
 #include "config.h"
 
 #include <errno.h>
@@ -360,6 +361,28 @@ void cmd_move(struct imap_cmd *cmd)
 	copy_common(cmd, true);
 }
 
+/* APPEND's message at a[*i] (of left arguments): a literal, or RFC 6855's
+ * `UTF8 (literal8)` (a plain literal in the list is taken too).  Returns
+ * the literal and moves *i past it, or NULL (a syntax error) with *i
+ * unchanged. */
+static const struct imap_arg *append_data(const struct imap_arg *a,
+					  size_t left, size_t *i)
+{
+	if (*i >= left)
+		return NULL;
+	if (a[*i].type == IMAP_ARG_LITERAL) {
+		(*i)++;
+		return &a[*i - 1];
+	}
+	if (imap_arg_atom_equals(&a[*i], "UTF8") && *i + 1 < left &&
+	    a[*i + 1].type == IMAP_ARG_LIST && a[*i + 1].list_count == 1 &&
+	    a[*i + 1].list[0].type == IMAP_ARG_LITERAL) {
+		*i += 2;
+		return &a[*i - 1].list[0];
+	}
+	return NULL;
+}
+
 void cmd_append(struct imap_cmd *cmd)
 {
 	const struct imap_arg *a = cmd->args;
@@ -393,11 +416,10 @@ void cmd_append(struct imap_cmd *cmd)
 			}
 			i++;
 		}
-		if (!bad && (i >= left || a[i].type != IMAP_ARG_LITERAL)) {
+		if (!bad && append_data(a, left, &i) == NULL) {
 			error = "APPEND needs a literal message";
 			bad = true;
 		}
-		i++;
 	}
 	if (bad) {
 		imap_cmd_bad(cmd, "%s", error);
@@ -407,10 +429,13 @@ void cmd_append(struct imap_cmd *cmd)
 		return;
 	/* the quota (RFC 9208), for all the messages at once */
 	uint64_t bytes = 0, count = 0;
-	for (size_t i = 1; i < left; i++) {
-		if (a[i].type == IMAP_ARG_LITERAL) {
-			bytes += a[i].len;
+	for (size_t i = 1; i < left;) {
+		const struct imap_arg *msg = append_data(a, left, &i);
+		if (msg != NULL) {
+			bytes += msg->len;
 			count++;
+		} else {
+			i++;
 		}
 	}
 	char *qroot = imap_quota_root(cmd->client, d.dir);
@@ -441,11 +466,13 @@ void cmd_append(struct imap_cmd *cmd)
 				date = (int64_t)t;
 			i++;
 		}
+		/* the syntax was checked above: a message is there */
+		const struct imap_arg *msg = append_data(a, left, &i);
 		uids = xreallocarray(uids, done + 1, sizeof(*uids));
-		if (a[i].len == 0) {
+		if (msg == NULL || msg->len == 0) {
 			error = "Empty message";
 			failed = true;
-		} else if (deliver(&d, -1, a[i].str, a[i].len, f.flags,
+		} else if (deliver(&d, -1, msg->str, msg->len, f.flags,
 				   f.keywords, f.keyword_count, date,
 				   &uids[done], &error) < 0) {
 			failed = true;
@@ -453,7 +480,6 @@ void cmd_append(struct imap_cmd *cmd)
 			done++;
 		}
 		imap_flags_free(&f);
-		i++;
 	}
 	if (failed) {
 		const char *error2;

@@ -355,3 +355,58 @@ def test_thunderbird_startup(iinst):
     lines = raw(m, b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)")
     assert lines[-1].split()[1] == b"OK"
     m.logout()
+
+
+UTF8_MSG = ("From: Jos\u00e9 <j@example.test>\r\nSubject: \u00fcml\u00e4ut\r\n"
+            "\r\nbody\r\n").encode()
+
+
+def append_raw(m, args):
+    """APPEND INBOX with args (bytes, literals non-synchronizing); the
+    tagged reply."""
+    tag = m._new_tag()
+    m.send(tag + b" APPEND INBOX " + args + b"\r\n")
+    while True:
+        line = m.readline()
+        assert line
+        if line.startswith(tag + b" "):
+            return line
+
+
+def test_append_utf8_data_item(iinst):
+    """RFC 6855 section 4: a server with UTF8=ACCEPT takes APPEND's
+    `UTF8 (literal8)` (a client that enabled UTF8=ACCEPT may send every
+    message so)."""
+    m = login(iinst)
+    assert raw(m, b"ENABLE UTF8=ACCEPT")[0] == b"* ENABLED UTF8=ACCEPT\r\n"
+    n = len(UTF8_MSG)
+    line = append_raw(m, b"UTF8 (~{%d+}\r\n" % n + UTF8_MSG + b")")
+    assert line.split()[1] == b"OK", line
+    assert b"APPENDUID" in line
+    # flags, date, and a MULTIAPPEND mixing both forms
+    line = append_raw(m, b'(\\Seen $Work) "14-Nov-2023 22:13:20 +0000" '
+                      b"UTF8 (~{%d+}\r\n" % n + UTF8_MSG + b") "
+                      b"{%d+}\r\n" % n + UTF8_MSG)
+    assert line.split()[1] == b"OK", line
+    # a synchronizing literal8 inside the list
+    tag = m._new_tag()
+    m.send(tag + b" APPEND INBOX UTF8 (~{%d}\r\n" % n)
+    assert m.readline().startswith(b"+")
+    m.send(UTF8_MSG + b")\r\n")
+    line = m.readline()
+    assert line.startswith(tag + b" OK"), line
+    assert m.select("INBOX")[0] == "OK"
+    lines = raw(m, b"FETCH 1:4 (FLAGS INTERNALDATE BODY.PEEK[])")
+    bodies = [d for _, d in literals(lines)]
+    assert bodies == [UTF8_MSG] * 4, lines
+    text = b"".join(lines)
+    assert b"$Work" in text and b"14-Nov-2023 22:13:20 +0000" in text
+    # malformed: refused with BAD, nothing stored, the session goes on
+    for bad in (b"UTF8", b"UTF8 ()", b"UTF8 (abc)", b"UTF8 ~{2+}\r\nxy",
+                b"UTF8 (~{2+}\r\nxy ~{2+}\r\nzz)", b"UTF8 ((~{2+}\r\nxy))",
+                b"UTF9 (~{2+}\r\nxy)"):
+        line = append_raw(m, bad)
+        assert line.split()[1] == b"BAD", (bad, line)
+    st, data = m.status("INBOX", "(MESSAGES)")
+    assert b"MESSAGES 4" in data[0], data
+    m.logout()
