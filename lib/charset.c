@@ -1,5 +1,6 @@
-/* charset.c: conversion of any charset to UTF-8 with iconv, replacing
- * invalid sequences with U+FFFD. */
+/* charset.c: conversion of any charset to UTF-8 (built in for UTF-8,
+ * US-ASCII and ISO-8859-1, iconv for the rest), replacing invalid
+ * sequences with U+FFFD (or dropping them, charset_set_drop_invalid()). */
 #include "config.h"
 #include <errno.h>
 #include <iconv.h>
@@ -9,15 +10,48 @@
 #include "mem.h"
 #include "charset.h"
 
-#define REPLACEMENT "\xEF\xBF\xBD"
 #define MAX_KEPT 16
 
+/* What an invalid sequence becomes: U+FFFD, or nothing. */
+static const char *replacement = "\xEF\xBF\xBD";
+static bool drop_invalid;
+
+void charset_set_drop_invalid(bool drop)
+{
+	drop_invalid = drop;
+	replacement = drop ? "" : "\xEF\xBF\xBD";
+}
+
+enum charset_kind {
+	KIND_UTF8,	/* UTF-8 (and US-ASCII unless drop_invalid) */
+	KIND_ASCII,	/* US-ASCII, bytes above 127 invalid */
+	KIND_LATIN1,	/* ISO-8859-1: byte b is U+00b */
+	KIND_ICONV,
+};
+
 struct charset_translation {
-	iconv_t cd;		/* (iconv_t)-1 for the UTF-8 path */
+	enum charset_kind kind;
+	iconv_t cd;		/* KIND_ICONV */
 	unsigned char kept[MAX_KEPT];
 	size_t kept_len;
 	bool clean;
 };
+
+/* True for the names of ISO-8859-1 (those glibc's iconv gives it). */
+static bool charset_is_latin1(const char *charset)
+{
+	static const char *const names[] = {
+		"iso-8859-1", "iso8859-1", "iso_8859-1", "iso88591",
+		"latin1", "l1", "iso-ir-100", "iso_8859-1:1987", "cp819",
+		"ibm819", "csisolatin1", "8859_1", "iso8859_1",
+	};
+
+	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+		if (strcasecmp(charset, names[i]) == 0)
+			return true;
+	}
+	return false;
+}
 
 bool charset_is_utf8(const char *charset)
 {
@@ -93,7 +127,7 @@ static size_t utf8_sanitize_tail(struct str *dest, const unsigned char *s,
 		str_append_n(dest, s + run, i - run);
 		if (n < 0 && keep_tail)
 			return len - i;
-		str_append(dest, REPLACEMENT);
+		str_append(dest, replacement);
 		*clean = false;
 		i++;
 		/* Skip the continuation bytes of a broken sequence. */
@@ -158,6 +192,13 @@ struct charset_translation *charset_translation_create(const char *charset,
 
 	if (charset == NULL || charset[0] == '\0')
 		charset = "us-ascii";
+	if (!charset_is_utf8(charset) && charset_is_latin1(charset)) {
+		t = xcalloc(1, sizeof(*t));
+		t->cd = cd;
+		t->kind = KIND_LATIN1;
+		t->clean = true;
+		return t;
+	}
 	if (!charset_is_utf8(charset)) {
 		cd = iconv_open("UTF-8", charset_alias(charset));
 		if (cd == (iconv_t)-1) {
@@ -167,6 +208,12 @@ struct charset_translation *charset_translation_create(const char *charset,
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->cd = cd;
+	t->kind = KIND_UTF8;
+	if (cd != (iconv_t)-1)
+		t->kind = KIND_ICONV;
+	else if (drop_invalid && strcasecmp(charset, "utf-8") != 0 &&
+		 strcasecmp(charset, "utf8") != 0)
+		t->kind = KIND_ASCII;
 	t->clean = true;
 	return t;
 }
@@ -206,7 +253,7 @@ static size_t iconv_run(struct charset_translation *t, const unsigned char *src,
 		if (err == EINVAL && !final && inleft < MAX_KEPT)
 			return inleft;
 		/* EILSEQ, or an incomplete sequence that cannot complete. */
-		str_append(dest, REPLACEMENT);
+		str_append(dest, replacement);
 		t->clean = false;
 		in++;
 		inleft--;
@@ -222,11 +269,57 @@ static size_t iconv_run(struct charset_translation *t, const unsigned char *src,
 	return 0;
 }
 
+/* ISO-8859-1 to UTF-8: every byte is the code point of its value. */
+static void latin1_run(const unsigned char *src, size_t len, struct str *dest)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c2[2];
+
+		if (src[i] < 0x80)
+			continue;
+		str_append_n(dest, src + run, i - run);
+		c2[0] = (unsigned char)(0xC0 | (src[i] >> 6));
+		c2[1] = (unsigned char)(0x80 | (src[i] & 0x3F));
+		str_append_n(dest, c2, 2);
+		run = i + 1;
+	}
+	str_append_n(dest, src + run, len - run);
+}
+
+/* US-ASCII, strict: a byte above 127 is invalid. */
+static void ascii_run(struct charset_translation *t, const unsigned char *src,
+		      size_t len, struct str *dest)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (src[i] < 0x80)
+			continue;
+		str_append_n(dest, src + run, i - run);
+		str_append(dest, replacement);
+		t->clean = false;
+		run = i + 1;
+	}
+	str_append_n(dest, src + run, len - run);
+}
+
 static size_t convert(struct charset_translation *t, const unsigned char *src,
 		      size_t len, struct str *dest, bool final)
 {
-	if (t->cd == (iconv_t)-1)
+	switch (t->kind) {
+	case KIND_UTF8:
 		return utf8_sanitize_tail(dest, src, len, !final, &t->clean);
+	case KIND_ASCII:
+		ascii_run(t, src, len, dest);
+		return 0;
+	case KIND_LATIN1:
+		latin1_run(src, len, dest);
+		return 0;
+	case KIND_ICONV:
+		break;
+	}
 	return iconv_run(t, src, len, dest, final);
 }
 
@@ -245,7 +338,7 @@ bool charset_translation_feed(struct charset_translation *t, const void *src,
 			memmove(t->kept, t->kept + t->kept_len - left, left);
 			if (left >= MAX_KEPT) {
 				/* Cannot complete: replace and move on. */
-				str_append(dest, REPLACEMENT);
+				str_append(dest, replacement);
 				t->clean = false;
 				memmove(t->kept, t->kept + 1, left - 1);
 				left--;
@@ -267,7 +360,7 @@ bool charset_translation_finish(struct charset_translation *t,
 {
 	if (t->kept_len > 0)
 		convert(t, t->kept, t->kept_len, dest, true);
-	else if (t->cd != (iconv_t)-1)
+	else if (t->kind == KIND_ICONV)
 		iconv_run(t, NULL, 0, dest, true);
 	t->kept_len = 0;
 	return t->clean;

@@ -1,7 +1,10 @@
 /* charset.h: conversion of any charset to UTF-8.
  *
- * Built on iconv.  Invalid or truncated input sequences never stop a
- * conversion: each is replaced by U+FFFD and reported in the result.  An
+ * UTF-8, US-ASCII and ISO-8859-1 are converted here (the answers iconv
+ * gives, without loading its modules), any other charset by iconv.
+ * Invalid or truncated input sequences never stop a conversion: each is
+ * replaced by U+FFFD (or dropped: charset_set_drop_invalid()) and
+ * reported in the result.  An
  * unknown charset is a clear result (-1), and the caller still gets text:
  * the input as UTF-8 where it is valid, U+FFFD elsewhere. */
 #ifndef CHARSET_H
@@ -17,6 +20,12 @@ enum charset_result {
 	CHARSET_RESULT_INVALID = 0,	/* converted; some bytes replaced */
 	CHARSET_RESULT_OK = 1,		/* converted cleanly */
 };
+
+/* For the whole process: invalid input sequences are dropped instead of
+ * replaced by U+FFFD, and US-ASCII is strict (a byte above 127 is
+ * invalid, not taken as UTF-8), as Debian's maildrop (courier-unicode)
+ * converts.  maildrop sets it; IMAP does not. */
+void charset_set_drop_invalid(bool drop);
 
 /* True for names of UTF-8 and of its subsets (us-ascii and aliases). */
 bool charset_is_utf8(const char *charset);

@@ -78,3 +78,10 @@ tests_fuzz_fuzz_maildrop_pattern_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_maildrop_pattern_LDADD = $(MAILDROP_LIBS)
 
 EXTRA_DIST += tests/integration/test_maildrop_diff.py bench/maildrop-filter.sh
+
+# lib/charset.c's target (its built-in UTF-8, US-ASCII and ISO-8859-1
+# conversions and the dropping of invalid input are maildrop's)
+FUZZ_TARGETS += tests/fuzz/fuzz-charset
+tests_fuzz_fuzz_charset_SOURCES = tests/fuzz/fuzz-charset.c
+tests_fuzz_fuzz_charset_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_charset_LDADD = $(CORE_LIBS)

@@ -331,9 +331,13 @@ static void cb_part_end(struct mime_part *part, void *context)
 
 	if (!ctx->in_text || part->children != NULL)
 		return;
-	cs = mime_part_charset(part);
+	cs = mime_part_param(part, "charset");
+	if (cs != NULL && cs[0] == '\0')
+		cs = NULL;
 	str_init(&utf8, str_len(&ctx->text) + 16);
-	charset_to_utf8(cs != NULL ? cs : "us-ascii", str_c(&ctx->text),
+	/* no charset: UTF-8 as Debian's maildrop takes it (8-bit text
+	 * kept where it is valid UTF-8, not dropped as US-ASCII's) */
+	charset_to_utf8(cs != NULL ? cs : "utf-8", str_c(&ctx->text),
 			str_len(&ctx->text), &utf8);
 	push_text_lines(ctx, str_c(&utf8), str_len(&utf8), true);
 	str_free(&utf8);
@@ -363,6 +367,11 @@ static void canon_build(struct md_message *msg)
 	if (msg->canon_done)
 		return;
 	mime = has_mime_version(msg);
+	/* what patterns see of 8-bit text is what Debian's maildrop
+	 * (courier-unicode) makes of it: an invalid UTF-8 sequence in a
+	 * header, a body or a converted part is dropped, not U+FFFD; US-ASCII
+	 * drops bytes above 127 */
+	charset_set_drop_invalid(true);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.msg = msg;
 	str_init(&ctx.text, 1024);
@@ -388,9 +397,16 @@ static void canon_build(struct md_message *msg)
 	mime_part_free(&root);
 	mime_parser_destroy(&parser);
 	if (!mime) {
-		push_text_lines(&ctx, str_c(&msg->data) + msg->header_end,
-				str_len(&msg->data) - msg->header_end, true);
+		struct str body;
+		size_t blen = str_len(&msg->data) - msg->header_end;
+
+		str_init(&body, blen + 1);
+		charset_utf8_sanitize(&body, str_c(&msg->data) + msg->header_end,
+				      blen);
+		push_text_lines(&ctx, str_c(&body), str_len(&body), true);
+		str_free(&body);
 	}
+	charset_set_drop_invalid(false);
 	str_free(&ctx.text);
 	msg->canon_done = true;
 }
