@@ -17,6 +17,8 @@ import time
 
 import pytest
 
+from conftest import suite_program
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEB = "/usr/bin/mailbot"
 
@@ -31,17 +33,7 @@ ORIG = (b"From: Ann Example <ann@example.com>\n"
 
 
 def ours():
-    cands = []
-    if os.environ.get("SUITE_PREFIX"):
-        cands.append(os.path.join(os.environ["SUITE_PREFIX"], "bin", "mailbot"))
-    for b in (os.environ.get("SUITE_BUILDDIR"), os.environ.get("BUILDDIR"),
-              os.path.join(HERE, "..", "..", "build")):
-        if b:
-            cands.append(os.path.join(b, "maildrop", "mailbot"))
-    for c in cands:
-        if os.access(c, os.X_OK) and os.path.isfile(c):
-            return os.path.abspath(c)
-    pytest.skip("our mailbot is not built")
+    return suite_program("mailbot")
 
 
 def run(binary, args, msg, cwd):
@@ -446,11 +438,7 @@ def test_program_exit_code_and_errors(work):
 
 
 def our_maildrop():
-    for b in (os.environ.get("SUITE_BUILDDIR"), os.environ.get("BUILDDIR"),
-              os.path.join(HERE, "..", "..", "build")):
-        if b and os.access(os.path.join(b, "maildrop", "maildrop"), os.X_OK):
-            return os.path.abspath(os.path.join(b, "maildrop", "maildrop"))
-    pytest.skip("our maildrop is not built")
+    return suite_program("maildrop")
 
 
 @pytest.mark.skipif(not os.access("/usr/bin/maildrop", os.X_OK),

@@ -10,6 +10,8 @@ import subprocess
 
 import pytest
 
+from conftest import suite_program
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEB = {"maildrop": "/usr/bin/maildrop", "maildirmake": "/usr/bin/maildirmake",
        "deliverquota": "/usr/sbin/deliverquota"}
@@ -17,17 +19,7 @@ MSG = b"From: Ann <ann@example.com>\nSubject: hello there\n\nbody line\n"
 
 
 def ours(name):
-    cands = []
-    if os.environ.get("SUITE_PREFIX"):
-        cands.append(os.path.join(os.environ["SUITE_PREFIX"], "bin", name))
-    for b in (os.environ.get("SUITE_BUILDDIR"), os.environ.get("BUILDDIR"),
-              os.path.join(HERE, "..", "..", "build")):
-        if b:
-            cands.append(os.path.join(b, "maildrop", name))
-    for c in cands:
-        if os.access(c, os.X_OK) and os.path.isfile(c):
-            return os.path.abspath(c)
-    pytest.skip(f"our {name} is not built")
+    return suite_program(name)
 
 
 def need(name):
@@ -236,17 +228,7 @@ def test_flags_deliver_to_cur_like_debian(tmp_path):
 # ---- KEYWORDS ----
 
 def imapd_program():
-    cands = []
-    if os.environ.get("SUITE_PREFIX"):
-        cands.append(os.path.join(os.environ["SUITE_PREFIX"], "sbin", "imapd"))
-    for b in (os.environ.get("SUITE_BUILDDIR"), os.environ.get("BUILDDIR"),
-              os.path.join(HERE, "..", "..", "build")):
-        if b:
-            cands.append(os.path.join(b, "imap", "imapd"))
-    for c in cands:
-        if os.access(c, os.X_OK) and os.path.isfile(c):
-            return os.path.abspath(c)
-    pytest.skip("our imapd is not built")
+    return suite_program("imapd")
 
 
 def keyword_files(md):

@@ -15,19 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from conftest import suite_program
+
 COURIER = "/usr/bin/reformime"
 HERE = Path(__file__).resolve().parent
 
 
 def ours():
-    for cand in (os.environ.get("REFORMIME"),
-                 os.path.join(os.environ.get("SUITE_BUILDDIR",
-                                             os.environ.get("BUILDDIR",
-                                                            "build")),
-                              "maildrop/reformime")):
-        if cand and os.access(cand, os.X_OK):
-            return cand
-    pytest.skip("our reformime is not built (set REFORMIME or BUILDDIR)")
+    if os.environ.get("REFORMIME"):
+        return os.environ["REFORMIME"]
+    return suite_program("reformime")
 
 
 def corpus():
