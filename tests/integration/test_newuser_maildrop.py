@@ -214,6 +214,90 @@ if (/^Subject: x/
 """,
     "unwritable": """
 to "/proc/nonexistent/Maildir/"
+""",    # filters users write: a spam filter's header, a folder per list,
+    # logs, UTF-8 patterns on encoded headers and bodies, sizes and case,
+    # addresses, includes, loops and functions
+    "spam-flag": """
+xfilter "reformail -A 'X-Spam-Flag: YES'"
+if (/^X-Spam-Flag: *YES/)
+{
+   to Maildir/.John/
+}
+""",
+    "list-folder": """
+if (/^Delivered-To: *(.*)@domain\\.com/)
+{
+   LIST=tolower($MATCH1)
+   `test -d Maildir/.$LIST || maildirmake -f $LIST Maildir`
+   to "Maildir/.$LIST/"
+}
+""",
+    "logfile": """
+logfile "md.log"
+log "incoming: $SIZE bytes, $LINES lines"
+/^Subject: (.*)/
+log "subject=$MATCH1"
+to Maildir/
+""",
+    "utf8-patterns": """
+if (/^Subject:.*écriture/)
+   to Maildir/.Body/
+if (/café/:b)
+   to Maildir/.John/
+to Maildir/
+""",
+    "size-and-case": """
+if ($SIZE > 1000 || /^Cc:.*team@/)
+{
+  cc Maildir/.Caught/
+  EXITCODE=0
+}
+if (/^From:.*BOSS/:D)
+  echo "case-sensitive matched"
+if (/^From:.*boss/:D)
+  echo "lower matched"
+to Maildir/
+""",
+    "addresses": """
+foreach /^(To|Cc):.*/
+{
+   foreach (getaddr($MATCH)) =~ /[^ ]+/
+   {
+      echo "addr=$MATCH"
+   }
+}
+if (hasaddr("Mary@Domain.com"))
+   echo "has mary (case)"
+ADDR=escape("a.b*c")
+echo "escaped=$ADDR"
+exit
+""",
+    "include": """
+exception {
+   include "nonexistent-include"
+}
+echo "survived include"
+INC=`echo 'echo "from include"' > inc.md; echo inc.md`
+include $INC
+to Maildir/
+""",
+    "while-and-functions": """
+N=0
+while ($N < 5)
+{
+   N=$N + 1
+   if ($N == 3)
+      echo "three"
+}
+echo "N=$N"
+S="abcdef"
+echo "len " . length($S) . " sub " . substr($S, 2, 3) . " up " . toupper($S)
+if ($S =~ /c(d)e/)
+   echo "M=$MATCH M1=$MATCH1"
+T=time
+if ($T > 1000000)
+   echo "time ok"
+exit
 """,
 }
 
@@ -281,7 +365,7 @@ def run_example(binary, text, msg, runs=2):
     try:
         home = example_home(root)
         fpath = os.path.join(home, "filter")
-        with open(fpath, "w") as f:
+        with open(fpath, "w", encoding="utf-8") as f:
             f.write('DEFAULT="Maildir/"\n' + text)
         os.chmod(fpath, 0o600)
         env = {"HOME": home, "LOGNAME": "tester", "SHELL": "/bin/sh",
