@@ -21,14 +21,39 @@ static int at(const struct md_parser *p, size_t off)
 	return p->pos + off < p->len ? (unsigned char)p->p[p->pos + off] : -1;
 }
 
+/* Bits of word_class[]: a character a word may hold, or start with. */
+#define WORD_CHAR 1
+#define WORD_START 2
+
+/* Letters, digits and bytes above 127 (isalnum() in the C locale),
+ * "_-.:/$@" inside a word, "_.:$@" at its start. */
+static unsigned char word_class(int c)
+{
+	static unsigned char table[256];
+	static bool ready;
+
+	if (!ready) {
+		for (int i = 1; i < 256; i++) {
+			if (isalnum(i) || i >= 0x80)
+				table[i] = WORD_CHAR | WORD_START;
+		}
+		for (const char *q = "_.:$@"; *q != '\0'; q++)
+			table[(unsigned char)*q] = WORD_CHAR | WORD_START;
+		table['-'] = WORD_CHAR;
+		table['/'] = WORD_CHAR;
+		ready = true;
+	}
+	return c < 0 ? 0 : table[c];
+}
+
 static bool is_word_char(int c)
 {
-	return c >= 0 && (isalnum(c) || c >= 0x80 || strchr("_-.:/$@", c) != NULL) && c != 0;
+	return (word_class(c) & WORD_CHAR) != 0;
 }
 
 static bool is_word_start(int c)
 {
-	return c >= 0 && c != 0 && (isalnum(c) || c >= 0x80 || strchr("_.:$@", c) != NULL);
+	return (word_class(c) & WORD_START) != 0;
 }
 
 /* Skips blanks, comments and backslash-newline continuations. */
@@ -207,17 +232,19 @@ static void lex_pattern(struct md_parser *p, struct token *t)
 
 static void lex_word(struct md_parser *p, struct token *t)
 {
+	size_t start = p->pos;
+
 	for (;;) {
 		int c = cur(p);
 
 		/* braces inside a word are part of it ("${VAR}", "a}b") */
-		if ((c == '{' || c == '}') && str_len(&t->text) > 0)
+		if ((c == '{' || c == '}') && p->pos > start)
 			;
 		else if (!is_word_char(c))
 			break;
-		str_append_c(&t->text, (char)c);
 		p->pos++;
 	}
+	str_append_n(&t->text, p->p + start, p->pos - start);
 	t->type = T_TEXT;
 	t->kind = MD_DQ;
 	t->bare = true;

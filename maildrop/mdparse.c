@@ -168,7 +168,13 @@ struct md_node *md_parser_node_new(struct md_parser *p, enum md_node_type type,
 
 void md_parser_node_add_kid(struct md_node *n, struct md_node *kid)
 {
-	n->kids = xreallocarray(n->kids, n->nkids + 1, sizeof(*n->kids));
+	/* room for 4, then doubled: a block of 50 statements is not
+	 * reallocated 50 times */
+	if (n->nkids == 0 ||
+	    (n->nkids >= 4 && (n->nkids & (n->nkids - 1)) == 0))
+		n->kids = xreallocarray(n->kids,
+					n->nkids == 0 ? 4 : n->nkids * 2,
+					sizeof(*n->kids));
 	n->kids[n->nkids++] = kid;
 }
 

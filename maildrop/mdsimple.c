@@ -212,6 +212,8 @@ struct ctx {
 	bool any_known;
 	size_t any_end;
 	long long any_at;
+	/* where the match being tried starts: no later place is before */
+	size_t floor;
 };
 
 /* Does the text t (n bytes) appear at pos? */
@@ -251,8 +253,8 @@ static size_t line_end(struct ctx *ctx, size_t pos)
 /* Item i is .* at pos: greedy, it takes the most characters (up to the
  * line end) after which the rest matches.  The rest has no .*, so
  * whether it matches at a place does not depend on pos: the last such
- * place before the line end is found once for all the starts tried on
- * that line. */
+ * place before the line end (and not before the start being tried) is
+ * found once for all the starts tried on that line. */
 static bool match_any(struct ctx *ctx, unsigned int i, size_t pos,
 		      size_t *end_r)
 {
@@ -273,7 +275,7 @@ static bool match_any(struct ctx *ctx, unsigned int i, size_t pos,
 		int c0 = next->type == ITEM_TEXT ?
 			(unsigned char)ctx->sp->text[next->off] : -1;
 
-		for (size_t q = end + 1; q-- > 0;) {
+		for (size_t q = end + 1; q-- > ctx->floor;) {
 			/* the rest's first byte first */
 			if (c0 >= 0 && (q == ctx->len ||
 					(ctx->sp->caseless ? fold(ctx->s[q]) :
@@ -343,6 +345,7 @@ bool md_simple_exec(const struct md_simple *sp, const char *subject,
 		return false;
 	if (sp->anchored) {
 		/* ^ is the subject's start, not the start offset's */
+		ctx.floor = 0;
 		if (start != 0 || !match_items(&ctx, 0, 0, &end))
 			return false;
 		spans[0] = 0;
@@ -369,6 +372,7 @@ bool md_simple_exec(const struct md_simple *sp, const char *subject,
 					return false;
 			}
 		}
+		ctx.floor = s;
 		if (match_items(&ctx, 0, s, &end)) {
 			spans[0] = s;
 			spans[1] = end;
