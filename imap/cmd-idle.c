@@ -82,8 +82,11 @@ static void idle_watch_start(struct imap_client *client)
 			 * session: the check says BYE at once */
 			watch(fd, dir, NULL, IN_MOVE_SELF | IN_DELETE_SELF |
 			      IN_ONLYDIR);
-			/* other sessions' changes are index writes */
-			watch(fd, dir, MAIL_INDEX_FILE_NAME, IN_MODIFY);
+			/* other sessions' changes are index writes; the
+			 * commit is visible to us only at the IN_ATTRIB that
+			 * follows it (mail_index_commit_notify()) */
+			watch(fd, dir, MAIL_INDEX_FILE_NAME,
+			      IN_MODIFY | IN_ATTRIB);
 			/* a sharable folder's copy: mail arrives in the
 			 * sharable folder itself (the sync links it in) */
 			if (client->mbox->sharable_orig != NULL) {

@@ -355,6 +355,20 @@ int mail_index_write_begin(struct mail_index *index, MDB_txn **txn_r,
 	return txn_begin(index, 0, txn_r, error_r);
 }
 
+/* LMDB publishes a commit (the transaction number a reader starts from,
+ * in the lock file's shared memory) just after its last write to the
+ * file: the IN_MODIFY of that write can wake a watcher (a session in
+ * IDLE, a hibernated one) that then still reads the transaction before.
+ * New times on the file, set once the commit has returned, are an event
+ * (IN_ATTRIB) that comes only when every reader sees the commit. */
+void mail_index_commit_notify(struct mail_index *index)
+{
+	mdb_filehandle_t fd;
+
+	if (mdb_env_get_fd(index->env->env, &fd) == 0)
+		(void)futimens(fd, NULL);
+}
+
 /* After an operation failed: if LMDB found the file damaged, delete it
  * so that the next call (here, or in any process) rebuilds the index
  * from the maildir.  Returns -1 for the caller to return. */

@@ -215,6 +215,9 @@ void mail_index_read_end(struct mail_index *index, MDB_txn **txn);
 /* Starts a write transaction (grows the map first when it is filling). */
 int mail_index_write_begin(struct mail_index *index, MDB_txn **txn_r,
 			   const char **error_r);
+/* After a commit that changes what clients see: an event for watchers of
+ * the index file (IN_ATTRIB) that comes only once the commit is visible. */
+void mail_index_commit_notify(struct mail_index *index);
 /* After MDB_MAP_FULL: doubles the map (no transaction may be active). */
 int mail_index_grow_map(struct mail_index *index, const char **error_r);
 

@@ -318,6 +318,7 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 		if (ret == 0) {
 			rc = mdb_txn_commit(txn);
 			if (rc == 0) {
+				mail_index_commit_notify(index);
 				if (build && index->claim_on_build) {
 					index->build_claimed = true;
 					index->build_claimed_first =
@@ -491,6 +492,7 @@ static int write_txn(struct mail_index *index, mail_index_write_fn *fn,
 				(void)mdb_env_set_flags(index->env->env,
 							MDB_NOMETASYNC, 0);
 			if (rc == 0) {
+				mail_index_commit_notify(index);
 				index->pending_count = 0;
 				/* Our own change is no news to us; another
 				 * process's changes before it still are. */
