@@ -403,3 +403,22 @@ def test_full_proxy_refuses(suite_build):
     finally:
         inst.stop_all()
         shutil.rmtree(inst.tmproot, ignore_errors=True)
+
+
+def test_proxy_off(suite_build):
+    # IMAP_TLS_PROXY=NO: no proxy; the pre-login process does the TLS and
+    # stays as the relay after login
+    inst = start_instance(suite_build, {"IMAP_TLS_PROXY": "NO"})
+    try:
+        deliver(inst, message(1))
+        for login in (ssl_login, starttls_login):
+            m = login(inst)
+            assert ok(m.select("INBOX")) == [b"1"]
+            assert proxies(inst) == []
+            uid = os.stat(inst.maildir).st_uid
+            kids = others(inst)
+            assert len([p for p, u in kids if u != uid]) == 1, kids
+            m.logout()
+    finally:
+        inst.stop_all()
+        shutil.rmtree(inst.tmproot, ignore_errors=True)
