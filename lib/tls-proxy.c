@@ -16,10 +16,11 @@
  * it back as soon as it is written: an idle connection holds no buffer.
  * While a direction holds such a leftover its source is not read.
  *
- * One timer of the proxy (each second, while any connection is open)
- * ends handshakes past their deadline and connections whose buffered
- * output has not moved for write_timeout_msecs: no timer per
- * connection. */
+ * One timer of the proxy (each second, while a connection is in its
+ * handshake or has output buffered) ends handshakes past their deadline
+ * and connections whose buffered output has not moved for
+ * write_timeout_msecs: no timer per connection, and none at all while
+ * every connection is idle. */
 #include "config.h"
 
 #include <errno.h>
@@ -89,9 +90,20 @@ struct tls_proxy {
 	char *scratch;
 };
 
+static void tp_scan(void *context);
+
+/* Something to watch: makes sure the scan runs. */
+static void tp_scan_need(struct tls_proxy *proxy)
+{
+	if (proxy->scan == NULL)
+		proxy->scan = timeout_add(proxy->loop, TP_SCAN_MSECS, tp_scan,
+					  proxy);
+}
+
 static void tp_buf_set(struct tls_proxy *proxy, struct tp_buf *b,
 		       const char *data, size_t len)
 {
+	tp_scan_need(proxy);
 	if (b->data == NULL)
 		b->data = xmalloc(proxy->set.buffer_size);
 	memcpy(b->data, data, len);
@@ -343,6 +355,7 @@ static void tp_run(struct tp_conn *c)
 				break;
 			}
 			c->state = TP_SHUTDOWN;
+			tp_scan_need(c->proxy);
 			progress = true;
 		}
 		if (progress)
@@ -373,12 +386,15 @@ static void tp_scan(void *context)
 	struct tls_proxy *proxy = context;
 	uint64_t now = ioloop_now_ms(proxy->loop);
 	struct tp_conn *c, *next;
+	bool any = false;
 
 	for (c = proxy->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->state == TP_HANDSHAKE) {
 			if (now >= c->deadline)
 				tp_conn_free(c);
+			else
+				any = true;
 			continue;
 		}
 		bool waiting = c->c2p.len > 0 || c->p2c.len > 0 ||
@@ -386,7 +402,12 @@ static void tp_scan(void *context)
 		if (waiting && now - c->last_progress >=
 				       proxy->set.write_timeout_msecs)
 			tp_conn_free(c);
+		else if (waiting)
+			any = true;
 	}
+	/* nothing to watch: idle until a connection needs it again */
+	if (!any)
+		timeout_remove(&proxy->scan);
 }
 
 struct tls_proxy *tls_proxy_create(struct ioloop *loop, struct tls_ctx *ctx,
@@ -463,9 +484,7 @@ int tls_proxy_add(struct tls_proxy *proxy, int client_fd, int plain_fd)
 		c->next->prev = c;
 	proxy->conns = c;
 	proxy->count++;
-	if (proxy->scan == NULL)
-		proxy->scan = timeout_add(proxy->loop, TP_SCAN_MSECS, tp_scan,
-					  proxy);
+	tp_scan_need(proxy);
 	/* the ClientHello is usually not there yet: wait for it */
 	tp_watch(c, &c->cio, c->cfd, &c->ccond, IO_READ, tp_io_cfd);
 	return 0;

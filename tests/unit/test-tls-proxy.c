@@ -74,6 +74,12 @@ static void turn(struct fixture *f)
 	ioloop_run_once(f->loop, 5);
 }
 
+/* One round without waiting (the test itself is the slow reader). */
+static void turn_now(struct fixture *f)
+{
+	ioloop_run_once(f->loop, 0);
+}
+
 /* A new connection handed to the proxy (no handshake yet). */
 static void tconn_open(struct fixture *f, struct tconn *t)
 {
@@ -243,7 +249,7 @@ static void test_relay_large_backpressure(void **state)
 			if (n > 0)
 				sent += (size_t)n;
 		}
-		turn(f);
+		turn_now(f);
 		if (tls_proxy_buffered(f->proxy) > max_buffered)
 			max_buffered = tls_proxy_buffered(f->proxy);
 		/* a slow reader: a little at a time */
@@ -271,7 +277,7 @@ static void test_relay_large_backpressure(void **state)
 			assert_int_not_equal(r, TLS_ERROR);
 			sent += n;
 		}
-		turn(f);
+		turn_now(f);
 		if (tls_proxy_buffered(f->proxy) > max_buffered)
 			max_buffered = tls_proxy_buffered(f->proxy);
 		size_t want = total - got < 1000 ? total - got : 1000;
@@ -368,6 +374,37 @@ static void test_handshake_deadline(void **state)
 	assert_memory_equal(buf, "x\r\n", 3);
 	tconn_close(&silent);
 	tconn_close(&good);
+	fixture_free(&f);
+}
+
+/* A client that stops reading: once nothing moves for the write
+ * timeout, both sides are closed. */
+static void test_write_timeout(void **state)
+{
+	struct tls_proxy_settings set = { .buffer_size = 4096,
+					  .write_timeout_msecs = 300 };
+	struct fixture *f = fixture_new(&set);
+	struct tconn t;
+	static char junk[65536];
+	bool closed = false;
+
+	(void)state;
+	memset(junk, 'x', sizeof(junk));
+	tconn_open(f, &t);
+	client_handshake(f, &t);
+	for (int i = 0; i < 4000 && !closed; i++) {
+		ssize_t n = send(t.pfd, junk, sizeof(junk),
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN)
+			closed = true;
+		turn(f);
+		if (tls_proxy_count(f->proxy) == 0)
+			closed = true;
+	}
+	assert_true(closed);
+	assert_int_equal(tls_proxy_count(f->proxy), 0);
+	assert_int_equal(tls_proxy_buffered(f->proxy), 0);
+	tconn_close(&t);
 	fixture_free(&f);
 }
 
@@ -481,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_plain_eof_close_notify),
 		cmocka_unit_test(test_client_close),
 		cmocka_unit_test(test_handshake_deadline),
+		cmocka_unit_test(test_write_timeout),
 		cmocka_unit_test(test_garbage_handshake),
 		cmocka_unit_test(test_max_conns),
 		cmocka_unit_test(test_many),
