@@ -1,6 +1,8 @@
 /* test-tls-proxy.c: unit tests for lib/tls-proxy: handshake, relaying
  * both ways with bounded buffers, both ways of closing, the handshake
- * deadline, garbage instead of a handshake and the connection limit.
+ * deadline, the write timeout, garbage instead of a handshake, the
+ * connection limit; and the passing of two fds in one message
+ * (login_master_send_fds()) by which a proxy gets its connections.
  * The client's TLS session and the plaintext end run in the test, the
  * proxy on an ioloop the test turns. */
 #include "config.h"
@@ -15,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "ioloop.h"
+#include "login-master.h"
 #include "mem.h"
 #include "tls-proxy.h"
 #include "tls-test-util.h"
@@ -495,6 +499,61 @@ static void test_many(void **state)
 	fixture_free(&f);
 }
 
+/* How imapd's master hands a connection to a proxy: one message with the
+ * client's socket and the plaintext end (login_master_send_fds()). */
+static void test_fd_passing(void **state)
+{
+	int sv[2], p1[2], p2[2], fds[4];
+	struct iovec iov = { (void *)"C", 1 };
+	size_t nfds;
+	int flags;
+	char buf[8];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	assert_int_equal(pipe(p1), 0);
+	assert_int_equal(pipe(p2), 0);
+	int two[2] = { p1[1], p2[1] };
+	assert_int_equal(login_master_send_fds(sv[0], &iov, 1, two, 2), 1);
+	assert_int_equal(login_master_recv_fds(sv[1], buf, sizeof(buf), fds,
+					       2, &nfds, &flags), 1);
+	assert_int_equal(buf[0], 'C');
+	assert_int_equal(nfds, 2);
+	/* in order: the first received writes into the first pipe */
+	assert_int_equal(write(fds[0], "1", 1), 1);
+	assert_int_equal(write(fds[1], "2", 1), 1);
+	assert_int_equal(read(p1[0], buf, 1), 1);
+	assert_int_equal(buf[0], '1');
+	assert_int_equal(read(p2[0], buf, 1), 1);
+	assert_int_equal(buf[0], '2');
+	close(fds[0]);
+	close(fds[1]);
+	/* more than wanted: the rest are closed, not leaked */
+	assert_int_equal(login_master_send_fds(sv[0], &iov, 1, two, 2), 1);
+	assert_int_equal(login_master_recv_fds(sv[1], buf, sizeof(buf), fds,
+					       1, &nfds, &flags), 1);
+	assert_int_equal(nfds, 1);
+	close(fds[0]);
+	/* no fd at all */
+	assert_int_equal(login_master_send_fds(sv[0], &iov, 1, NULL, 0), 1);
+	assert_int_equal(login_master_recv_fds(sv[1], buf, sizeof(buf), fds,
+					       2, &nfds, &flags), 1);
+	assert_int_equal(nfds, 0);
+	/* too many to send */
+	int five[5] = { p1[1], p1[1], p1[1], p1[1], p1[1] };
+	assert_int_equal(login_master_send_fds(sv[0], &iov, 1, five, 5), -1);
+	assert_int_equal(errno, EINVAL);
+	/* both pipes' write ends are closed now but for ours: EOF after */
+	close(p1[1]);
+	close(p2[1]);
+	assert_int_equal(read(p1[0], buf, 1), 0);
+	assert_int_equal(read(p2[0], buf, 1), 0);
+	close(p1[0]);
+	close(p2[0]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -522,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_garbage_handshake),
 		cmocka_unit_test(test_max_conns),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_fd_passing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
