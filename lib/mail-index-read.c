@@ -512,6 +512,7 @@ struct flags_table {
 	uint64_t modseq;	/* the HIGHESTMODSEQ it is up to date with */
 	uint32_t *uids;
 	uint8_t *flags;
+	uint64_t *modseqs;
 	uint64_t *kw;		/* NULL while no message has a keyword */
 	size_t count, alloc;
 	bool kw_overflow;	/* a keyword id >= 64 was seen */
@@ -531,6 +532,7 @@ static void ft_reserve(struct flags_table *t, size_t n)
 		alloc = alloc < 1024 ? 1024 : alloc * 2;
 	t->uids = xreallocarray(t->uids, alloc, sizeof(*t->uids));
 	t->flags = xreallocarray(t->flags, alloc, sizeof(*t->flags));
+	t->modseqs = xreallocarray(t->modseqs, alloc, sizeof(*t->modseqs));
 	if (t->kw != NULL) {
 		t->kw = xreallocarray(t->kw, alloc, sizeof(*t->kw));
 		memset(t->kw + t->alloc, 0,
@@ -547,6 +549,7 @@ static void ft_set(struct flags_table *t, size_t i,
 
 	t->uids[i] = rec->uid;
 	t->flags[i] = rec->flags;
+	t->modseqs[i] = rec->modseq;
 	for (size_t k = 0; k < rec->keyword_count; k++) {
 		if (rec->keywords[k] < 64)
 			mask |= (uint64_t)1 << rec->keywords[k];
@@ -596,6 +599,8 @@ static void ft_upsert(struct flags_table *t,
 			(t->count - i) * sizeof(*t->uids));
 		memmove(t->flags + i + 1, t->flags + i,
 			(t->count - i) * sizeof(*t->flags));
+		memmove(t->modseqs + i + 1, t->modseqs + i,
+			(t->count - i) * sizeof(*t->modseqs));
 		if (t->kw != NULL)
 			memmove(t->kw + i + 1, t->kw + i,
 				(t->count - i) * sizeof(*t->kw));
@@ -620,6 +625,7 @@ static void ft_remove(struct flags_table *t, const uint32_t *gone, size_t n)
 			continue;
 		t->uids[keep] = t->uids[i];
 		t->flags[keep] = t->flags[i];
+		t->modseqs[keep] = t->modseqs[i];
 		if (t->kw != NULL)
 			t->kw[keep] = t->kw[i];
 		keep++;
@@ -810,6 +816,7 @@ int mail_index_get_flags_table(struct mail_index *index,
 	t->modseq = hdr.highestmodseq;
 	table_r->uids = t->uids;
 	table_r->flags = t->flags;
+	table_r->modseqs = t->modseqs;
 	table_r->keywords = t->kw;
 	table_r->count = t->count;
 	table_r->keywords_complete = !t->kw_overflow;
@@ -825,6 +832,16 @@ void mail_index_drop_flags_table(struct mail_index *index)
 		return;
 	free(t->uids);
 	free(t->flags);
+	free(t->modseqs);
 	free(t->kw);
 	memset(t, 0, sizeof(*t));
+}
+
+bool mail_index_flags_table_is_kept(const struct mail_index *index)
+{
+	const struct flags_table *t = &ftab;
+
+	return t->valid && t->index_id == (uintptr_t)index &&
+	       t->env_id == (uintptr_t)index->env &&
+	       t->dev == index->env->dev && t->ino == index->env->ino;
 }

@@ -282,6 +282,7 @@ int mail_index_lookup_uids_flags(struct mail_index *index,
 struct mail_index_flags_table {
 	const uint32_t *uids;	/* ascending */
 	const uint8_t *flags;	/* enum mail_index_flags of uids[i] */
+	const uint64_t *modseqs;	/* the MODSEQ of uids[i] */
 	/* bit k: the message has keyword id k; NULL when no message has
 	 * a keyword */
 	const uint64_t *keywords;
@@ -298,6 +299,10 @@ int mail_index_get_flags_table(struct mail_index *index,
 /* Frees the calling thread's table if it is index's (before closing an
  * index whose table is no longer wanted). */
 void mail_index_drop_flags_table(struct mail_index *index);
+/* True when the calling thread's table is index's: a call of
+ * mail_index_get_flags_table() then costs the changes since its last
+ * call (bounded), not a pass over the records. */
+bool mail_index_flags_table_is_kept(const struct mail_index *index);
 /* Adds read_flags to every lookup and iteration made by the calling
  * thread until the next call (0 ends it), for a scope in which no caller
  * needs internal dates but the calls are made by code that does not pass

@@ -12,28 +12,18 @@ import shutil
 import smtplib
 import socket
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from conftest import make_instance, wait_for
+from conftest import wait_for
+from mtahelp import running
 
 
 @pytest.fixture
 def smtp(suite_build):
-    root = tempfile.mkdtemp(prefix="test-esmtp-")
-    os.chmod(root, 0o755)
-    extra = ("--user", "nobody") if os.getuid() == 0 else ()
-    inst = make_instance(suite_build, os.path.join(root, "instance"),
-                         extra_args=extra)
-    inst.program("esmtpd")
-    try:
-        inst.start("authdaemond")
+    with running(suite_build, "test-esmtp-") as inst:
         yield inst
-    finally:
-        inst.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def start(inst, courierd=False):

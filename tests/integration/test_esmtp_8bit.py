@@ -12,11 +12,11 @@ import os
 import shutil
 import smtplib
 import subprocess
-import tempfile
 
 import pytest
 
-from conftest import make_instance, wait_for
+from conftest import wait_for
+from mtahelp import running
 
 UTF8_BODY = "Gr\u00fc\u00dfe aus K\u00f6ln, \u65e5\u672c\u8a9e, " \
     "\U0001f600\r\n".encode()
@@ -24,20 +24,9 @@ UTF8_BODY = "Gr\u00fc\u00dfe aus K\u00f6ln, \u65e5\u672c\u8a9e, " \
 
 @pytest.fixture
 def smtp(suite_build):
-    root = tempfile.mkdtemp(prefix="test-esmtp8-")
-    os.chmod(root, 0o755)
-    extra = ("--user", "nobody") if os.getuid() == 0 else ()
-    inst = make_instance(suite_build, os.path.join(root, "instance"),
-                         extra_args=extra)
-    inst.program("esmtpd")
-    try:
-        inst.start("authdaemond")
-        inst.start("courierd")
-        inst.start("esmtpd")
+    with running(suite_build, "test-esmtp8-",
+                 daemons=("authdaemond", "courierd", "esmtpd")) as inst:
         yield inst
-    finally:
-        inst.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def client(inst):

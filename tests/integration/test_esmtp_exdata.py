@@ -13,32 +13,20 @@ records each recipient's own result (a DSN for the refused one only)."""
 import glob
 import os
 import re
-import shutil
 import socket
-import subprocess
-import tempfile
 import threading
 
 import pytest
 
-from conftest import make_instance, wait_for
+from conftest import wait_for
+from mtahelp import add_account, new_instance, remove
 
 
 @pytest.fixture
 def ex(suite_build):
-    root = tempfile.mkdtemp(prefix="test-esmtp-exdata-")
-    os.chmod(root, 0o755)
-    extra = ("--user", "nobody") if os.getuid() == 0 else ()
-    inst = make_instance(suite_build, os.path.join(root, "instance"),
-                         extra_args=extra)
+    inst = new_instance(suite_build, "test-esmtp-exdata-")
     inst.program("esmtpd")
-    r = subprocess.run([suite_build.courier_setup, "--instance", inst.root,
-                        "--domain", inst.domain, "--account", "bob",
-                        "--ports-base", str(inst.ports["smtp"])] +
-                       list(extra), env=inst.env, text=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=120)
-    assert r.returncode == 0, r.stdout
+    add_account(suite_build, inst, "bob")
     inst.bob = "bob@" + inst.domain
     fdir = os.path.join(inst.var, "filters")
     os.makedirs(fdir, exist_ok=True)
@@ -55,8 +43,7 @@ def ex(suite_build):
         yield inst
     finally:
         inst.filter.close()
-        inst.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
+        remove(inst)
 
 
 BOB_NO = ["550-5.7.1 Refused by bob's filter", "550 5.7.1 (exdata test)"]
@@ -286,11 +273,8 @@ def test_courieresmtp_records_each_recipients_result(ex, suite_build):
             suite_build.prefix or "", "libexec", "courier", "modules",
             "courieresmtp")):
         pytest.skip("courieresmtp is not installed")
-    root = tempfile.mkdtemp(prefix="test-esmtp-exdata-out-")
-    os.chmod(root, 0o755)
-    extra = ("--user", "nobody") if os.getuid() == 0 else ()
-    snd = make_instance(suite_build, os.path.join(root, "instance"),
-                        domain="sender.test", extra_args=extra)
+    snd = new_instance(suite_build, "test-esmtp-exdata-out-",
+                       domain="sender.test")
     try:
         snd.program("courierd")
         for name, value in (
@@ -324,8 +308,7 @@ def test_courieresmtp_records_each_recipients_result(ex, suite_build):
         assert "Status: 5.7.1" in text
         assert "Final-Recipient: rfc822; " + ex.login not in text
     finally:
-        snd.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
+        remove(snd)
 
 
 class Lost558Server(threading.Thread):
@@ -389,11 +372,8 @@ def test_courieresmtp_558_lost_half_way(suite_build):
         pytest.skip("courieresmtp is not installed")
     srv = Lost558Server()
     srv.start()
-    root = tempfile.mkdtemp(prefix="test-esmtp-exdata-lost-")
-    os.chmod(root, 0o755)
-    extra = ("--user", "nobody") if os.getuid() == 0 else ()
-    snd = make_instance(suite_build, os.path.join(root, "instance"),
-                        domain="sender.test", extra_args=extra)
+    snd = new_instance(suite_build, "test-esmtp-exdata-lost-",
+                       domain="sender.test")
     try:
         snd.program("courierd")
         for name, value in (
@@ -423,5 +403,4 @@ def test_courieresmtp_558_lost_half_way(suite_build):
         assert any(x.startswith("I2 R 451") for x in ctl)
     finally:
         srv.close()
-        snd.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
+        remove(snd)

@@ -10,28 +10,17 @@ import os
 import shutil
 import smtplib
 import socket
-import tempfile
 import time
 
 import pytest
 
-from conftest import make_instance
+from mtahelp import running
 
 
 @pytest.fixture
 def smtp(suite_build):
-    root = tempfile.mkdtemp(prefix="test-esmtp-limits-")
-    os.chmod(root, 0o755)
-    extra = ("--user", "nobody") if os.getuid() == 0 else ()
-    inst = make_instance(suite_build, os.path.join(root, "instance"),
-                         extra_args=extra)
-    inst.program("esmtpd")
-    try:
-        inst.start("authdaemond")
+    with running(suite_build, "test-esmtp-limits-") as inst:
         yield inst
-    finally:
-        inst.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def set_options(inst, **values):

@@ -10,30 +10,19 @@ import os
 import shutil
 import smtplib
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from conftest import make_instance
+from mtahelp import running
 from test_mta import maildir_messages, queue_empty, wait_for
 
 
 @pytest.fixture
 def inst(suite_build):
-    root = tempfile.mkdtemp(prefix="test-esmtp-rcpt-ext-")
-    os.chmod(root, 0o755)
-    extra = ("--user", "nobody") if os.getuid() == 0 else ()
-    i = make_instance(suite_build, os.path.join(root, "instance"),
-                      extra_args=extra)
-    i.program("esmtpd")
-    i.program("courierd")
-    try:
-        i.start("authdaemond")
+    with running(suite_build, "test-esmtp-rcpt-ext-",
+                 programs=("esmtpd", "courierd")) as i:
         yield i
-    finally:
-        i.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def searchable_home(inst):

@@ -11,13 +11,12 @@ import glob
 import os
 import shutil
 import smtplib
-import subprocess
-import tempfile
 
 import pytest
 
 import servers
-from conftest import make_instance, wait_for
+from conftest import wait_for
+from mtahelp import add_account, new_instance, remove
 from smtpsink import FakeSmtp
 
 SINK_ADDRESS = "127.0.0.9"
@@ -34,11 +33,7 @@ def dns():
 
 @pytest.fixture
 def verp(suite_build, dns):
-    root = tempfile.mkdtemp(prefix="test-esmtp-verp-")
-    os.chmod(root, 0o755)
-    extra = ("--user", "nobody") if os.getuid() == 0 else ()
-    inst = make_instance(suite_build, os.path.join(root, "instance"),
-                         extra_args=extra)
+    inst = new_instance(suite_build, "test-esmtp-verp-")
     inst.program("esmtpd")
     inst.program("courierd")
     if not os.path.exists(os.path.join(
@@ -46,13 +41,7 @@ def verp(suite_build, dns):
             "courieresmtp")):
         pytest.skip("courieresmtp is not installed")
     # a second account: courier-setup adds it to the same instance
-    r = subprocess.run([suite_build.courier_setup, "--instance", inst.root,
-                        "--domain", inst.domain, "--account", "bob",
-                        "--ports-base", str(inst.ports["smtp"])] +
-                       list(extra), env=inst.env, text=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=120)
-    assert r.returncode == 0, r.stdout
+    add_account(suite_build, inst, "bob")
     inst.bob_maildir = os.path.join(inst.var, "vmail", inst.domain, "bob",
                                     "Maildir")
     # demo-ANYTHING@ lands in demo's Maildir (where the bounces go)
@@ -81,8 +70,7 @@ def verp(suite_build, dns):
         yield inst
     finally:
         inst.sink.close()
-        inst.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
+        remove(inst)
 
 
 def maildir_messages(maildir):

@@ -10,19 +10,16 @@ serves mail as root, and the tests run as root)."""
 import imaplib
 import os
 import re
-import shutil
 import socket
-import ssl
 import subprocess
-import tempfile
 import time
 
 import pytest
 
 import servers
-from conftest import make_instance
-
-MAIL_USER = "mail"
+# MAIL_USER, deliver and tls_ctx are imported from here by other tests.
+from imaphelp import (MAIL_USER, connect, deliver, login,  # noqa: F401
+                      running, tls_ctx)
 
 # RFC 3501 response grammar, enough to check what we send.
 TAGGED = re.compile(rb"^[^ +*]+ (OK|NO|BAD)( \[[^\]]+\])? .*$")
@@ -32,65 +29,8 @@ LIST_LINE = re.compile(rb'^\((\\[A-Za-z]+( \\[A-Za-z]+)*)?\) "\." '
 
 @pytest.fixture
 def iinst(suite_build):
-    root = tempfile.mkdtemp(prefix="test-imap-", dir="/tmp")
-    os.chmod(root, 0o755)
-    if os.getuid() != 0:
-        inst = make_instance(suite_build, os.path.join(root, "instance"))
-    else:
-        inst = make_instance(suite_build, os.path.join(root, "instance"),
-                             extra_args=("--user", MAIL_USER))
-    inst.program("imapd")
-    try:
-        inst.run("makeuserdb")
-        d = inst.start("authdaemond")
-        sock = os.path.join(inst.settings("authdaemonrc")["authdaemonvar"],
-                            "socket")
-        servers.wait_until(lambda: os.path.exists(sock), "authdaemond",
-                           timeout=10, proc=d.proc, log=d.log)
-        servers.wait_until(
-            lambda: inst.run("authtest", inst.login,
-                             check=False).returncode == 0,
-            "authdaemond answers", timeout=10, proc=d.proc, log=d.log)
-        inst.start("imapd")
+    with running(suite_build, "test-imap-") as inst:
         yield inst
-    finally:
-        inst.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
-
-
-_seq = [0]
-
-
-def deliver(inst, text):
-    _seq[0] += 1
-    name = "%d.M%dP%d.test" % (int(time.time()), _seq[0], os.getpid())
-    tmp = os.path.join(inst.maildir, "tmp", name)
-    with open(tmp, "wb") as f:
-        f.write(text.encode())
-    st = os.stat(inst.maildir)
-    os.chown(tmp, st.st_uid, st.st_gid)
-    os.rename(tmp, os.path.join(inst.maildir, "new", name))
-    return name
-
-
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
-def connect(inst):
-    m = imaplib.IMAP4(inst.address, inst.ports["imap"], timeout=20)
-    m.starttls(ssl_context=tls_ctx())
-    return m
-
-
-def login(inst):
-    m = connect(inst)
-    typ, data = m.login(inst.login, inst.password)
-    assert typ == "OK"
-    return m
 
 
 def test_greeting_capability_starttls(iinst):

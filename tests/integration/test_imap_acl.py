@@ -4,10 +4,10 @@ files, and Courier's shared folders (#shared), in imapd with Python's
 imaplib over the stdin/stdout tunnel (`imapd DIR`), one process per
 account.  Every response line is checked against the RFC grammar."""
 
-import imaplib
 import os
 import re
 
+from imaphelp import Tunnel
 from maildirs import deliver, make_maildir
 
 NZ = rb"[1-9][0-9]*"
@@ -47,44 +47,12 @@ def put(md, data, sub="new", info=""):
 MSG = b"From: a@example.test\r\nSubject: hi\r\n\r\nbody\r\n"
 
 
-class Raw:
+class Raw(Tunnel):
     """One account's session over the tunnel; commands as written, the
     raw response lines back, each checked to be a known response."""
 
     def __init__(self, imapd, md, user="alice", env=None):
-        saved = dict(os.environ)
-        os.environ["USER"] = user
-        os.environ.update(env or {})
-        try:
-            self.m = imaplib.IMAP4_stream("%s %s" % (imapd, md))
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-        self.n = 0
-
-    def cmd(self, text, status="OK"):
-        self.n += 1
-        tag = b"a%d" % self.n
-        self.m.send(tag + b" " + text.encode() + b"\r\n")
-        lines = []
-        while True:
-            line = self.m.readfile.readline()
-            assert line.endswith(b"\r\n"), line
-            line = line[:-2]
-            lit = re.search(rb"\{(\d+)\}$", line)
-            if lit:
-                line += b"\r\n" + self.m.readfile.read(int(lit.group(1)))
-                line += self.m.readfile.readline()[:-2]
-            if line.startswith(tag + b" "):
-                st = line.split(b" ")[1].decode()
-                assert st == status, (text, lines, line)
-                return lines, line
-            assert UNTAGGED.match(line), line
-            lines.append(line)
-
-    def close(self):
-        self.m.send(b"z LOGOUT\r\n")
-        self.m.readfile.read()
+        super().__init__(imapd, md, UNTAGGED, dict(env or {}, USER=user))
 
 
 def listed(lines):

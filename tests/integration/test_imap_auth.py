@@ -5,59 +5,27 @@ with `curl -u user:pw imap://...` (plain and with STARTTLS), and the
 capability list and AUTHENTICATE follow the settings."""
 
 import imaplib
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
-import servers
-from conftest import make_instance
-from test_imap import MAIL_USER, deliver, tls_ctx
+import imaphelp
+from imaphelp import deliver, stop, tls_ctx
 
 CAPA = re.compile(rb"^\* (?:OK \[CAPABILITY|CAPABILITY) ")
 
 
 def start(suite_build, settings=None):
-    root = tempfile.mkdtemp(prefix="test-imap-auth-", dir="/tmp")
-    os.chmod(root, 0o755)
-    extra = () if os.getuid() != 0 else ("--user", MAIL_USER)
-    inst = make_instance(suite_build, os.path.join(root, "instance"),
-                         extra_args=extra)
-    inst.program("imapd")
-    inst.tmproot = root
-    if settings:
-        with open(inst.path("etc", "imapd"), "a") as f:
-            for k, v in settings.items():
-                f.write('%s="%s"\n' % (k, v))
-    inst.run("makeuserdb")
-    d = inst.start("authdaemond")
-    sock = os.path.join(inst.settings("authdaemonrc")["authdaemonvar"],
-                        "socket")
-    servers.wait_until(lambda: os.path.exists(sock), "authdaemond",
-                       timeout=10, proc=d.proc, log=d.log)
-    servers.wait_until(
-        lambda: inst.run("authtest", inst.login,
-                         check=False).returncode == 0,
-        "authdaemond answers", timeout=10, proc=d.proc, log=d.log)
-    inst.start("imapd")
-    return inst
-
-
-def stop(inst):
-    inst.stop_all()
-    shutil.rmtree(inst.tmproot, ignore_errors=True)
+    """An instance with settings in etc/imapd (test_imap_emptytrash and
+    test_imap_referral use it too); stop() ends it."""
+    return imaphelp.start(suite_build, "test-imap-auth-", settings)
 
 
 @pytest.fixture
 def fresh(suite_build):
-    inst = start(suite_build)
-    try:
+    with imaphelp.running(suite_build, "test-imap-auth-") as inst:
         yield inst
-    finally:
-        stop(inst)
 
 
 def auth_caps(caps):

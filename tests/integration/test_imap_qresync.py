@@ -6,10 +6,10 @@ SELECT and in UID FETCH (CHANGEDSINCE n VANISHED), a resync after
 expunges made by another session, and the full resync a rebuilt index
 forces.  Every response line is checked against the RFC grammar."""
 
-import imaplib
 import os
 import re
 
+from imaphelp import Tunnel
 from maildirs import deliver, make_maildir  # noqa: F401
 
 # RFC 7162 section 7 (with RFC 3501's sequence-set, without "*": a
@@ -38,39 +38,12 @@ def put(md, data, sub="new", info=""):
     return deliver(md, data, sub, info, "qr")
 
 
-class Raw:
+class Raw(Tunnel):
     """A session that sends commands as written and returns the raw
     response lines, so that they can be checked against the grammar."""
 
     def __init__(self, imapd, md):
-        self.m = imaplib.IMAP4_stream("%s %s" % (imapd, md))
-        self.n = 0
-
-    def cmd(self, text, status="OK"):
-        """Runs one command; returns (untagged lines, tagged line), and
-        checks the tagged status."""
-        self.n += 1
-        tag = b"q%d" % self.n
-        self.m.send(tag + b" " + text.encode() + b"\r\n")
-        lines = []
-        while True:
-            line = self.m.readfile.readline()
-            assert line.endswith(b"\r\n"), line
-            line = line[:-2]
-            lit = re.search(rb"\{(\d+)\}$", line)
-            if lit:
-                line += b"\r\n" + self.m.readfile.read(int(lit.group(1)))
-                line += self.m.readfile.readline()[:-2]
-            if line.startswith(tag + b" "):
-                st = line.split(b" ")[1].decode()
-                assert st == status, (text, lines, line)
-                return lines, line
-            assert UNTAGGED.match(line), line
-            lines.append(line)
-
-    def close(self):
-        self.m.send(b"z LOGOUT\r\n")
-        self.m.readfile.read()
+        super().__init__(imapd, md, UNTAGGED)
 
 
 def highestmodseq(lines):

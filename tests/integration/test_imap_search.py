@@ -11,18 +11,11 @@ RFC 5256, not just "OK"."""
 import base64
 import calendar
 import imaplib
-import os
 import re
-import shutil
-import ssl
-import tempfile
 
 import pytest
 
-import servers
-from conftest import make_instance
-
-MAIL_USER = "mail"
+from imaphelp import login, put, running
 
 SEARCH_LINE = re.compile(rb"^(\d+( \d+)*)?( \(MODSEQ \d+\))?$")
 ESEARCH_LINE = re.compile(
@@ -123,57 +116,24 @@ MESSAGES = [
 ]
 
 
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+def fill(inst):
+    """Puts MESSAGES into the maildir, each with the mtime of its day."""
+    for i, (flags, day, text) in enumerate(MESSAGES):
+        t = calendar.timegm((int(day[:4]), int(day[5:7]), int(day[8:10]),
+                             12, 0, 0))
+        put(inst, "cur" if flags else "new",
+            "1600000000.M%03dP1.search%s" % (i, flags), text, mtime=t)
 
 
 @pytest.fixture(scope="module")
 def sinst(suite_build):
-    build = suite_build
-    root = tempfile.mkdtemp(prefix="test-imapsearch-", dir="/tmp")
-    os.chmod(root, 0o755)
-    extra = () if os.getuid() != 0 else ("--user", MAIL_USER)
-    inst = make_instance(build, os.path.join(root, "instance"),
-                         extra_args=extra)
-    inst.program("imapd")
-    try:
-        inst.run("makeuserdb")
-        d = inst.start("authdaemond")
-        sock = os.path.join(inst.settings("authdaemonrc")["authdaemonvar"],
-                            "socket")
-        servers.wait_until(lambda: os.path.exists(sock), "authdaemond",
-                           timeout=10, proc=d.proc, log=d.log)
-        servers.wait_until(
-            lambda: inst.run("authtest", inst.login,
-                             check=False).returncode == 0,
-            "authdaemond answers", timeout=10, proc=d.proc, log=d.log)
-        st = os.stat(inst.maildir)
-        for i, (flags, day, text) in enumerate(MESSAGES):
-            data = text if isinstance(text, bytes) else text.encode()
-            name = "1600000000.M%03dP1.search" % i
-            sub = "cur" if flags else "new"
-            path = os.path.join(inst.maildir, sub, name + flags)
-            with open(path, "wb") as f:
-                f.write(data)
-            os.chown(path, st.st_uid, st.st_gid)
-            t = calendar.timegm((int(day[:4]), int(day[5:7]),
-                                 int(day[8:10]), 12, 0, 0))
-            os.utime(path, (t, t))
-        inst.start("imapd")
+    with running(suite_build, "test-imapsearch-", fill=fill) as inst:
         yield inst
-    finally:
-        inst.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
 def imap(sinst):
-    m = imaplib.IMAP4(sinst.address, sinst.ports["imap"], timeout=30)
-    m.starttls(ssl_context=tls_ctx())
-    assert m.login(sinst.login, sinst.password)[0] == "OK"
+    m = login(sinst, timeout=30)
     typ, data = m.select("INBOX")
     assert typ == "OK" and data == [str(len(MESSAGES)).encode()]
     yield m

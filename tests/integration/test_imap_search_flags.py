@@ -10,19 +10,14 @@ The full walk is forced with a key that needs each message's size
 must give the same answer."""
 
 import imaplib
-import os
 import random
 import re
-import shutil
-import ssl
-import tempfile
 
 import pytest
 
-import servers
-from conftest import make_instance
+import imaphelp
+from imaphelp import put, running
 
-MAIL_USER = "mail"
 MESSAGES = 400
 
 SEARCH_LINE = re.compile(rb"^(\d+( \d+)*)?$")
@@ -69,63 +64,31 @@ PROGRAMS = [
 ]
 
 
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+def fill(inst):
+    """MESSAGES messages with random flags; the last 10 in new/."""
+    rng = random.Random(11)
+    for i in range(MESSAGES):
+        if i >= MESSAGES - 10:
+            sub, suffix = "new", ""
+        else:
+            sub = "cur"
+            suffix = ":2," + "".join(
+                c for c, p in (("D", 0.05), ("F", 0.2), ("R", 0.3),
+                               ("S", 0.7), ("T", 0.05))
+                if rng.random() < p)
+        put(inst, sub, "1600000000.M%04dP1.flags%s" % (i, suffix),
+            b"From: a@example.com\r\nSubject: m%d\r\n\r\n"
+            b"body %d\r\n" % (i, i))
 
 
 @pytest.fixture(scope="module")
 def finst(suite_build):
-    root = tempfile.mkdtemp(prefix="test-imapsearchflags-", dir="/tmp")
-    os.chmod(root, 0o755)
-    extra = () if os.getuid() != 0 else ("--user", MAIL_USER)
-    inst = make_instance(suite_build, os.path.join(root, "instance"),
-                         extra_args=extra)
-    inst.program("imapd")
-    try:
-        inst.run("makeuserdb")
-        d = inst.start("authdaemond")
-        sock = os.path.join(inst.settings("authdaemonrc")["authdaemonvar"],
-                            "socket")
-        servers.wait_until(lambda: os.path.exists(sock), "authdaemond",
-                           timeout=10, proc=d.proc, log=d.log)
-        servers.wait_until(
-            lambda: inst.run("authtest", inst.login,
-                             check=False).returncode == 0,
-            "authdaemond answers", timeout=10, proc=d.proc, log=d.log)
-        st = os.stat(inst.maildir)
-        rng = random.Random(11)
-        for i in range(MESSAGES):
-            if i >= MESSAGES - 10:
-                sub, suffix = "new", ""
-            else:
-                sub = "cur"
-                suffix = ":2," + "".join(
-                    c for c, p in (("D", 0.05), ("F", 0.2), ("R", 0.3),
-                                   ("S", 0.7), ("T", 0.05))
-                    if rng.random() < p)
-            path = os.path.join(inst.maildir, sub,
-                                "1600000000.M%04dP1.flags%s" % (i, suffix))
-            with open(path, "wb") as f:
-                f.write(b"From: a@example.com\r\nSubject: m%d\r\n\r\n"
-                        b"body %d\r\n" % (i, i))
-            os.chown(path, st.st_uid, st.st_gid)
-        inst.start("imapd")
+    with running(suite_build, "test-imapsearchflags-", fill=fill) as inst:
         yield inst
-    finally:
-        inst.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def login(inst):
-    m = imaplib.IMAP4(inst.address, inst.ports["imap"], timeout=60)
-    m.starttls(ssl_context=tls_ctx())
-    assert m.login(inst.login, inst.password)[0] == "OK"
-    typ, _ = m.select("INBOX")
-    assert typ == "OK"
-    return m
+    return imaphelp.login(inst, timeout=60, select="INBOX")
 
 
 def raw(m, line):

@@ -13,14 +13,12 @@ error, or one that runs too long, defers; no etc/maildropfilter, no
 filtering."""
 
 import os
-import shutil
 import smtplib
 import subprocess
-import tempfile
 
 import pytest
 
-from conftest import make_instance
+from mtahelp import add_account, new_instance, remove
 from test_esmtp_exdata import Filter, parse_558, queued, transaction
 from test_mta import maildir_messages, wait_for
 
@@ -46,20 +44,10 @@ def setuid_helper(inst):
 def lmf(suite_build):
     if not suite_build.prefix:
         pytest.skip("needs an installed tree (SUITE_PREFIX)")
-    root = tempfile.mkdtemp(prefix="test-lmf-")
-    os.chmod(root, 0o755)
-    extra = ("--user", "nobody") if os.getuid() == 0 else ()
-    inst = make_instance(suite_build, os.path.join(root, "instance"),
-                         extra_args=extra)
+    inst = new_instance(suite_build, "test-lmf-")
     inst.program("esmtpd")
     inst.program("maildrop")
-    r = subprocess.run([suite_build.courier_setup, "--instance", inst.root,
-                        "--domain", inst.domain, "--account", "bob",
-                        "--ports-base", str(inst.ports["smtp"])] +
-                       list(extra), env=inst.env, text=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=120)
-    assert r.returncode == 0, r.stdout
+    add_account(suite_build, inst, "bob")
     inst.bob = "bob@" + inst.domain
     inst.bob_home = os.path.join(inst.var, "vmail", inst.domain, "bob")
     setuid_helper(inst)
@@ -72,8 +60,7 @@ def lmf(suite_build):
         inst.start("esmtpd")
         yield inst
     finally:
-        inst.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
+        remove(inst)
 
 
 def write_filter(home, name, text):

@@ -20,45 +20,7 @@
 #include "dkim-verify.h"
 #include "mem.h"
 #include "pubkey.h"
-
-static const char ed_pem[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
-	"-----END PRIVATE KEY-----\n";
-
-static const char rsa1024_pem[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIICdQIBADANBgkqhkiG9w0BAQEFAASCAl8wggJbAgEAAoGBAJlEGfU17kT+Ep1R\n"
-	"nWYfqRMeztpzKmLflkX4jfBZX7Ctb+Z4f+whGdjd4vvb1fpilAzlGHmm5XWbWFby\n"
-	"4/95GSNjf7NFYWMP31FxlTbl5qwrqcdpEbPEaHVzDFilzU78DPsopzlirYNZYDzK\n"
-	"l92XcR4fK+7DyoYJ8dab1+srogJfAgMBAAECgYAqcFwLtSJEAmJfI3FFDPFBNR+s\n"
-	"B4WuGSFAQMH00pqXjn7Uv3sUhFnm3hHzEX1ftpouM+WiEd+pwBknAly1qe+WmkAX\n"
-	"PL476zcvSvv0tzWRV1UD3ksCkCB6BWgVYvAvXrl3StoKhyuge1t/pVidWzfkEt2u\n"
-	"+0s+E1eZjrLJjpQd4QJBAMwoX1Re3NLGIfCDpHSG/WN+ZaVCCFysRRTePuprWekM\n"
-	"V3WuLbiY0lgvnNmiFsc8n03mS91k6U9lrt3w/Q4KdI8CQQDAL20nLJUH1C5UtnHo\n"
-	"5gQd3VMwIGfxi8WF481B7WL/U1Wj+O1m33E9vM5en9OnLanY6Ec7oNtBwPHykqMa\n"
-	"ep0xAkBmJVT9C7GEq6lTgyoHO3sQCq+krZMteuvdcw0bkLadiZVAxfMORzgG81uQ\n"
-	"8C5hZQ13lmAi11h8Zy3E0cxq+AQ1AkAlv+sX28j2PbZQC3o6fhvm5dd2R5dDOeo1\n"
-	"j3Z88a0VbAARck7nexJaRyDeM1S2rOCE67M6QjFvLAAaXrVM+TKxAkBjMiszYgxP\n"
-	"UQ0NIEdBZuUS6sCkcJhairTRxjS4IXxA708hv7AFV0NNbs7CT/bvOOISHA2jvaek\n"
-	"Ql4Et0AjkJtB\n"
-	"-----END PRIVATE KEY-----\n";
-
-
-static const char rsa1024_p[] =
-	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCZRBn1Ne5E/hKdUZ1mH6kTHs7a"
-	"cypi35ZF+I3wWV+wrW/meH/sIRnY3eL729X6YpQM5Rh5puV1m1hW8uP/eRkjY3+z"
-	"RWFjD99RcZU25easK6nHaRGzxGh1cwxYpc1O/Az7KKc5Yq2DWWA8ypfdl3EeHyvu"
-	"w8qGCfHWm9frK6ICXwIDAQAB";
-static const char rsa2048_p[] =
-	"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA0/Z2pQ4fPvBdExUjl+0r"
-	"4KEcfEJm0atoEY+frzetUoIqAKYPPLo5jQTT1Jk8I9J5LirpUggoMCDI2MccyLYc"
-	"kaAqJeLFdu7a3C0y9H53lGlo9FNo2a1730fsBCJTwkyDYjQH7dv2b3jBrAxNfTIU"
-	"tsV5h7PEcHse3LLuAW25UXUh7ozlwDFoD7kKZcPGVUJY2l97k6IHCbHWyvM0cxGK"
-	"THZX+VBZP8WN//A5/oktg8Ludgus4M6twtgINLpiKezhNje9vIr4wyqcwGegL6S4"
-	"zTRC0/RyV52rFIdbg9+hVEHG9RvpV6EIH1GJT7uapMALAYt/GkthRaG0BUF1eIfc"
-	"YQIDAQAB";
-static const char ed_p[] = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+#include "unit-keys.h"
 
 /* The message of RFC 6376 A, as dkimpy 1.1.4 signed it. */
 #define MSG_HEADER \
@@ -106,12 +68,12 @@ static void zone_set(void)
 	static char rsa_txt[600], ed_txt[100], rsa1024_txt[400];
 
 	str_copy(rsa_txt, "v=DKIM1; k=rsa; p=", sizeof(rsa_txt));
-	memcpy(rsa_txt + strlen(rsa_txt), rsa2048_p, sizeof(rsa2048_p));
+	memcpy(rsa_txt + strlen(rsa_txt), unit_key_rsa2048_spki, sizeof(unit_key_rsa2048_spki));
 	str_copy(ed_txt, "v=DKIM1; k=ed25519; p=", sizeof(ed_txt));
-	memcpy(ed_txt + strlen(ed_txt), ed_p, sizeof(ed_p));
+	memcpy(ed_txt + strlen(ed_txt), unit_key_ed25519_pub, sizeof(unit_key_ed25519_pub));
 	str_copy(rsa1024_txt, "v=DKIM1; p=", sizeof(rsa1024_txt));
-	memcpy(rsa1024_txt + strlen(rsa1024_txt), rsa1024_p,
-	       sizeof(rsa1024_p));
+	memcpy(rsa1024_txt + strlen(rsa1024_txt), unit_key_rsa1024_spki,
+	       sizeof(unit_key_rsa1024_spki));
 	memset(zone, 0, sizeof(zone));
 	zone[0] = (struct zone_entry){ "rsa._domainkey.football.example.com",
 				       DNS_OK, rsa_txt };
@@ -400,7 +362,7 @@ static const char *sign_fields(const char *pem, const char *selector,
 
 static void test_sign_and_verify(void **state)
 {
-	const char *pems[] = { rsa1024_pem, ed_pem };
+	const char *pems[] = { unit_key_rsa1024_pem, unit_key_ed25519_pem };
 	const char *sels[] = { "s1", "s2" };
 
 	(void)state;
@@ -456,7 +418,7 @@ static void test_sign_and_verify(void **state)
 		struct str f;
 
 		str_init(&f, 100);
-		assert_non_null(sign_fields(ed_pem, "s2",
+		assert_non_null(sign_fields(unit_key_ed25519_pem, "s2",
 					    "Subject: x\r\n\r\nbody\r\n", &f));
 		assert_int_equal(f.len, 0);
 		str_free(&f);

@@ -242,7 +242,29 @@ static void test_sort(void **state)
 {
 	struct imap_sort_msg m[5];
 	struct imap_sort_msg *order[5];
-	struct imap_sort_criterion c[4];
+	/* Sorts made one after the other (each from the order the one
+	 * before left) and the sequence numbers each gives. */
+	static const struct {
+		struct imap_sort_criterion c[2];
+		size_t count;
+		uint32_t want[5];
+	} steps[] = {
+		/* SUBJECT then seq: a(2), a(3), b(1), b(4), c(5) */
+		{ { { IMAP_SORT_SUBJECT, false } }, 1, { 2, 3, 1, 4, 5 } },
+		/* REVERSE DATE: msg 4 has no date: arrival 1004 (1970) is
+		 * oldest */
+		{ { { IMAP_SORT_DATE, true } }, 1, { 1, 3, 5, 2, 4 } },
+		/* FROM (mailbox) */
+		{ { { IMAP_SORT_FROM, false } }, 1, { 5, 4, 3, 2, 1 } },
+		/* DISPLAYFROM: adam, v@x, w@x, y@x, zed */
+		{ { { IMAP_SORT_DISPLAYFROM, false } }, 1, { 3, 5, 4, 2, 1 } },
+		/* SIZE: 100 90 80 70 90(msg 5), ties by seq */
+		{ { { IMAP_SORT_SIZE, false } }, 1, { 4, 3, 2, 5, 1 } },
+		/* then REVERSE ARRIVAL */
+		{ { { IMAP_SORT_SIZE, false }, { IMAP_SORT_ARRIVAL, true } },
+		  2,
+		  { 4, 3, 5, 2, 1 } },
+	};
 
 	(void)state;
 	fill(&m[0], 1, "Subject: b\nFrom: Zed <z@x>\n"
@@ -258,41 +280,11 @@ static void test_sort(void **state)
 		m[i].size = (uint64_t)(100 - i * 10 + (i == 4 ? 30 : 0));
 		order[i] = &m[i];
 	}
-	/* SUBJECT then seq: a(2), a(3), b(1), b(4), c(5) */
-	c[0] = (struct imap_sort_criterion){ IMAP_SORT_SUBJECT, false };
-	imap_sort(order, 5, c, 1);
-	uint32_t want1[] = { 2, 3, 1, 4, 5 };
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(order[i]->seq, want1[i]);
-	/* REVERSE DATE: msg 4 has no date: arrival 1004 (1970) is oldest */
-	c[0] = (struct imap_sort_criterion){ IMAP_SORT_DATE, true };
-	imap_sort(order, 5, c, 1);
-	uint32_t want2[] = { 1, 3, 5, 2, 4 };
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(order[i]->seq, want2[i]);
-	/* FROM (mailbox) */
-	c[0] = (struct imap_sort_criterion){ IMAP_SORT_FROM, false };
-	imap_sort(order, 5, c, 1);
-	uint32_t want3[] = { 5, 4, 3, 2, 1 };
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(order[i]->seq, want3[i]);
-	/* DISPLAYFROM: adam, v@x, w@x, y@x, zed */
-	c[0] = (struct imap_sort_criterion){ IMAP_SORT_DISPLAYFROM, false };
-	imap_sort(order, 5, c, 1);
-	uint32_t want4[] = { 3, 5, 4, 2, 1 };
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(order[i]->seq, want4[i]);
-	/* SIZE: 100 90 80 70 90(msg 5), ties by seq; then REVERSE ARRIVAL */
-	c[0] = (struct imap_sort_criterion){ IMAP_SORT_SIZE, false };
-	imap_sort(order, 5, c, 1);
-	uint32_t want5[] = { 4, 3, 2, 5, 1 };
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(order[i]->seq, want5[i]);
-	c[1] = (struct imap_sort_criterion){ IMAP_SORT_ARRIVAL, true };
-	imap_sort(order, 5, c, 2);
-	uint32_t want6[] = { 4, 3, 5, 2, 1 };
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(order[i]->seq, want6[i]);
+	for (size_t k = 0; k < N_ELEMENTS(steps); k++) {
+		imap_sort(order, 5, steps[k].c, steps[k].count);
+		for (int i = 0; i < 5; i++)
+			assert_int_equal(order[i]->seq, steps[k].want[i]);
+	}
 	for (int i = 0; i < 5; i++)
 		imap_sort_msg_free(&m[i]);
 }

@@ -22,66 +22,23 @@
 #include "mail-index.h"
 #include "mail-index-private.h"
 #include "mem.h"
-#include "unit-files.h"
-
-static char *tmpdir;
-
-static void log_quiet(enum log_level level, const char *line, void *ctx)
-{
-	(void)level;
-	(void)line;
-	(void)ctx;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	tmpdir = unit_maildir("mail-index-date");
-	log_set_handler(log_quiet, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	log_set_handler(NULL, NULL);
-	unit_rm_rf(tmpdir);
-	x_free(tmpdir);
-	return 0;
-}
-
-/* Writes tmpdir/sub/name with text and the mtime given. */
-static void put_file(const char *sub, const char *name, const char *text,
-		     time_t mtime)
-{
-	char *path = xasprintf("%s/%s/%s", tmpdir, sub, name);
-	struct timeval tv[2] = { { mtime, 0 }, { mtime, 0 } };
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(utimes(path, tv), 0);
-	free(path);
-}
+#include "unit-index.h"
 
 static void set_mtime(const char *sub, const char *name, time_t mtime)
 {
-	char *path = xasprintf("%s/%s/%s", tmpdir, sub, name);
+	char *path = xasprintf("%s/%s/%s", unit_index_dir, sub, name);
 	struct timeval tv[2] = { { mtime, 0 }, { mtime, 0 } };
 
 	assert_int_equal(utimes(path, tv), 0);
 	free(path);
 }
 
-static struct mail_index *open_index(void)
+/* Writes DIR/sub/name with text and the mtime given. */
+static void put_file(const char *sub, const char *name, const char *text,
+		     time_t mtime)
 {
-	struct mail_index *index;
-	const char *error = NULL;
-
-	if (mail_index_open(tmpdir, NULL, &index, &error) < 0)
-		fail_msg("open: %s", error);
-	return index;
+	unit_index_put(sub, name, text);
+	set_mtime(sub, name, mtime);
 }
 
 static struct mail_index_record lookup(struct mail_index *index,
@@ -109,7 +66,7 @@ static void test_date_is_mtime(void **state)
 	 * name's word for it, which shows that it did not stat. */
 	put_file("cur", "1000000000.M1P1.host,S=5:2,S", "hello world",
 		 1500000000);
-	index = open_index();
+	index = unit_index_open();
 	rec = lookup(index, 1, MAIL_INDEX_READ_NO_DATE);
 	assert_false(rec.has_internal_date);
 	assert_int_equal(rec.size, 5);
@@ -126,7 +83,7 @@ static void test_date_is_mtime(void **state)
 
 	/* The close stored it: a changed mtime is not read again. */
 	set_mtime("cur", "1000000000.M1P1.host,S=5:2,S", 1600000000);
-	index = open_index();
+	index = unit_index_open();
 	rec = lookup(index, 1, MAIL_INDEX_READ_NO_DATE);
 	assert_true(rec.has_internal_date);
 	assert_int_equal(rec.internal_date, 1500000000);
@@ -177,7 +134,7 @@ static void test_iterate_stores(void **state)
 			 i);
 		put_file("new", name, "abc", 1400000000);
 	}
-	index = open_index();
+	index = unit_index_open();
 	assert_int_equal(mail_index_iterate_flags(index, 1, UINT32_MAX,
 						  MAIL_INDEX_READ_NO_DATE,
 						  count_known_cb, &n, &error),
@@ -213,7 +170,7 @@ static void test_no_size_in_name(void **state)
 
 	(void)state;
 	put_file("cur", "1000000000.M2P1.host:2,", "twelve bytes", 1300000000);
-	index = open_index();
+	index = unit_index_open();
 	rec = lookup(index, 1, MAIL_INDEX_READ_NO_DATE);
 	assert_true(rec.has_internal_date);
 	assert_int_equal(rec.internal_date, 1300000000);
@@ -234,13 +191,13 @@ static void test_renamed_and_vanished(void **state)
 	(void)state;
 	put_file("cur", "1000000000.M3P1.host,S=3:2,", "abc", 1200000000);
 	put_file("cur", "1000000001.M4P1.host,S=3:2,", "abc", 1200000001);
-	index = open_index();
-	from = xasprintf("%s/cur/1000000000.M3P1.host,S=3:2,", tmpdir);
-	to = xasprintf("%s/cur/1000000000.M3P1.host,S=3:2,FS", tmpdir);
+	index = unit_index_open();
+	from = xasprintf("%s/cur/1000000000.M3P1.host,S=3:2,", unit_index_dir);
+	to = xasprintf("%s/cur/1000000000.M3P1.host,S=3:2,FS", unit_index_dir);
 	assert_int_equal(rename(from, to), 0);
 	free(from);
 	free(to);
-	from = xasprintf("%s/cur/1000000001.M4P1.host,S=3:2,", tmpdir);
+	from = xasprintf("%s/cur/1000000001.M4P1.host,S=3:2,", unit_index_dir);
 	assert_int_equal(unlink(from), 0);
 	free(from);
 
@@ -269,7 +226,7 @@ static void test_pending_and_expunge(void **state)
 	(void)state;
 	put_file("cur", "1000000000.M5P1.host,S=3:2,", "abc", 1100000000);
 	put_file("cur", "1000000001.M6P1.host,S=3:2,", "abc", 1100000001);
-	index = open_index();
+	index = unit_index_open();
 	(void)lookup(index, 1, 0);
 	(void)lookup(index, 2, 0);
 	assert_int_equal(mail_index_expunge(index, &uid, 1, NULL, &error), 1);
@@ -290,7 +247,7 @@ static void test_append_keeps_date(void **state)
 	uint32_t uid = 0;
 
 	(void)state;
-	index = open_index();
+	index = unit_index_open();
 	put_file("cur", "1000000000.M7P1.host,S=3:2,S", "abc", 900000000);
 	assert_int_equal(mail_index_add(index, "1000000000.M7P1.host,S=3:2,S",
 					NULL, 0, &uid, &error),
@@ -314,7 +271,7 @@ static void test_vsize_queued(void **state)
 
 	(void)state;
 	put_file("cur", "1000000000.M10P1.host,S=8:2,", "a\nb\r\ncd\n", 1000000000);
-	index = open_index();
+	index = unit_index_open();
 	rec = lookup(index, 1, MAIL_INDEX_READ_NO_DATE);
 	assert_false(rec.has_vsize);
 	scans = mail_index_test_scans;
@@ -345,10 +302,10 @@ static void test_vsize_queued(void **state)
 	mail_index_close(&index);
 	/* Gone before it was counted: 0. */
 	put_file("cur", "1000000001.M11P1.host,S=1:2,", "x", 1000000001);
-	index = open_index();
+	index = unit_index_open();
 	{
 		char *path = xasprintf("%s/cur/1000000001.M11P1.host,S=1:2,",
-				       tmpdir);
+				       unit_index_dir);
 		assert_int_equal(unlink(path), 0);
 		free(path);
 	}
@@ -358,7 +315,7 @@ static void test_vsize_queued(void **state)
 
 static size_t count_files(const char *sub)
 {
-	char *path = xasprintf("%s/%s", tmpdir, sub);
+	char *path = xasprintf("%s/%s", unit_index_dir, sub);
 	DIR *d = opendir(path);
 	struct dirent *de;
 	size_t n = 0;
@@ -391,9 +348,9 @@ static void test_add_delivery(void **state)
 	/* Directories changed long ago: their stamps are trusted. */
 	set_mtime(".", "new", 1000000000);
 	set_mtime(".", "cur", 1000000000);
-	index = open_index();
-	other = open_index();
-	del = maildir_delivery_begin(tmpdir, 0, &error);
+	index = unit_index_open();
+	other = unit_index_open();
+	del = maildir_delivery_begin(unit_index_dir, 0, &error);
 	assert_non_null(del);
 	assert_int_equal(maildir_delivery_write(del, "hello\n", 6, &error), 0);
 	assert_int_equal(mail_index_add_delivery(index, &del, "S", 1234567890,
@@ -417,7 +374,7 @@ static void test_add_delivery(void **state)
 	assert_int_equal(rec.internal_date, 1234567890);
 
 	/* Into new/ with the delivery's own time. */
-	del = maildir_delivery_begin(tmpdir, 0, &error);
+	del = maildir_delivery_begin(unit_index_dir, 0, &error);
 	assert_non_null(del);
 	assert_int_equal(maildir_delivery_write(del, "x", 1, &error), 0);
 	assert_int_equal(mail_index_add_delivery(index, &del, NULL, -1, NULL,
@@ -430,7 +387,7 @@ static void test_add_delivery(void **state)
 	assert_true(rec.internal_date > 1600000000);
 
 	/* A bad keyword: nothing delivered, the tmp/ file removed. */
-	del = maildir_delivery_begin(tmpdir, 0, &error);
+	del = maildir_delivery_begin(unit_index_dir, 0, &error);
 	assert_non_null(del);
 	assert_int_equal(maildir_delivery_write(del, "y", 1, &error), 0);
 	assert_int_equal(mail_index_add_delivery(index, &del, "", -1, bad, 1,
@@ -455,7 +412,7 @@ static void test_thread_flags(void **state)
 
 	(void)state;
 	put_file("new", "1000000000.M8P1.host,S=3", "abc", 800000000);
-	index = open_index();
+	index = unit_index_open();
 	saved = mail_index_set_thread_read_flags(MAIL_INDEX_READ_NO_DATE);
 	assert_int_equal(saved, 0);
 	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), 1);
@@ -499,7 +456,7 @@ static void test_malformed_names(void **state)
 	put_file("cur",
 		 "1000000002.M9P1.host,S=99999999999999999999999:2,",
 		 "abcd", 700000002);
-	index = open_index();
+	index = unit_index_open();
 	for (uint32_t uid = 1; uid <= 3; uid++) {
 		rec = lookup(index, uid, MAIL_INDEX_READ_NO_DATE);
 		assert_true(rec.has_internal_date);
@@ -514,26 +471,26 @@ static void test_malformed_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_date_is_mtime, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_iterate_stores, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_no_size_in_name, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_date_is_mtime,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_iterate_stores,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_no_size_in_name,
+			unit_index_setup, unit_index_teardown),
 		cmocka_unit_test_setup_teardown(test_renamed_and_vanished,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pending_and_expunge, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_append_keeps_date, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_vsize_queued, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_add_delivery, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_thread_flags, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_names, setup,
-						teardown),
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_pending_and_expunge,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_append_keeps_date,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_vsize_queued,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_add_delivery,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_thread_flags,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_names,
+			unit_index_setup, unit_index_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,34 +21,10 @@
 #include "mail-index.h"
 #include "mail-index-private.h"
 #include "mem.h"
-#include "unit-files.h"
+#include "unit-index.h"
 #include "str.h"
 
-static char *tmpdir;
 static unsigned msg_serial;
-
-static void log_quiet(enum log_level level, const char *line, void *ctx)
-{
-	(void)level;
-	(void)line;
-	(void)ctx;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	tmpdir = unit_maildir("mail-index-flags");
-	log_set_handler(log_quiet, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	unit_rm_rf(tmpdir);
-	x_free(tmpdir);
-	return 0;
-}
 
 /* Writes a message into dir's cur/ (flags: maildir letters) or new/. */
 static void put_msg(const char *dir, const char *flags)
@@ -182,8 +158,8 @@ static void random_change(struct mail_index *index, unsigned r)
 					       &error) >= 0);
 		break;
 	default:
-		put_msg(tmpdir, (r & 16) != 0 ? "S" : NULL);
-		put_msg(tmpdir, "FR");
+		put_msg(unit_index_dir, (r & 16) != 0 ? "S" : NULL);
+		put_msg(unit_index_dir, "FR");
 		assert_true(mail_index_sync(index, 0, &error) >= 0);
 		break;
 	}
@@ -198,9 +174,11 @@ static void test_table_follows_changes(void **state)
 
 	(void)state;
 	for (int i = 0; i < 300; i++)
-		put_msg(tmpdir, i % 10 == 0 ? NULL : i % 3 == 0 ? "S" : "FS");
-	assert_int_equal(mail_index_open(tmpdir, NULL, &a, &error), 0);
-	assert_int_equal(mail_index_open(tmpdir, NULL, &b, &error), 0);
+		put_msg(unit_index_dir, i % 10 == 0  ? NULL
+					 : i % 3 == 0 ? "S"
+						       : "FS");
+	a = unit_index_open();
+	b = unit_index_open();
 	check_index(a);
 	srand(42);
 	for (int round = 0; round < 40; round++) {
@@ -230,13 +208,13 @@ static void test_table_outside_change(void **state)
 	(void)state;
 	unsigned fifth = msg_serial + 5;
 	for (int i = 0; i < 20; i++)
-		put_msg(tmpdir, "");
-	assert_int_equal(mail_index_open(tmpdir, NULL, &index, &error), 0);
+		put_msg(unit_index_dir, "");
+	index = unit_index_open();
 	check_index(index);
-	from = xasprintf("%s/cur/1700000000.M%uP1.test,S=5:2,", tmpdir,
-			 fifth);
-	to = xasprintf("%s/cur/1700000000.M%uP1.test,S=5:2,DS", tmpdir,
-		       fifth);
+	from = xasprintf("%s/cur/1700000000.M%uP1.test,S=5:2,",
+			 unit_index_dir, fifth);
+	to = xasprintf("%s/cur/1700000000.M%uP1.test,S=5:2,DS",
+		       unit_index_dir, fifth);
 	assert_int_equal(rename(from, to), 0);
 	assert_true(mail_index_sync(index, MAIL_INDEX_SYNC_FORCE, &error) >= 0);
 	check_index(index);
@@ -261,8 +239,8 @@ static void test_table_many_keywords(void **state)
 
 	(void)state;
 	for (int i = 0; i < 5; i++)
-		put_msg(tmpdir, "S");
-	assert_int_equal(mail_index_open(tmpdir, NULL, &index, &error), 0);
+		put_msg(unit_index_dir, "S");
+	index = unit_index_open();
 	check_index(index);
 	for (int k = 0; k < 70; k++) {
 		const char *kw[1] = { name };
@@ -291,15 +269,15 @@ static void test_table_two_folders(void **state)
 	struct mail_index *a, *b;
 	struct mail_index_flags_table t;
 	const char *error;
-	char *dir2 = xasprintf("%s/.Other", tmpdir);
+	char *dir2 = xasprintf("%s/.Other", unit_index_dir);
 
 	(void)state;
 	assert_int_equal(maildir_create(dir2, NULL), 0);
 	for (int i = 0; i < 10; i++)
-		put_msg(tmpdir, "S");
+		put_msg(unit_index_dir, "S");
 	for (int i = 0; i < 4; i++)
 		put_msg(dir2, "F");
-	assert_int_equal(mail_index_open(tmpdir, NULL, &a, &error), 0);
+	a = unit_index_open();
 	assert_int_equal(mail_index_open(dir2, NULL, &b, &error), 0);
 	for (int round = 0; round < 3; round++) {
 		assert_int_equal(mail_index_get_flags_table(a, &t, &error), 0);
@@ -346,8 +324,8 @@ static void test_lookup_uids(void **state)
 
 	(void)state;
 	for (int i = 0; i < 6; i++)
-		put_msg(tmpdir, i % 2 == 0 ? "S" : "F");
-	assert_int_equal(mail_index_open(tmpdir, NULL, &index, &error), 0);
+		put_msg(unit_index_dir, i % 2 == 0 ? "S" : "F");
+	index = unit_index_open();
 	uint32_t uids[] = { 5, 999, 2, 4, 1 };
 	assert_int_equal(mail_index_lookup_uids_flags(
 				 index, uids, 2, MAIL_INDEX_READ_FLAGS_ONLY,
@@ -382,8 +360,8 @@ static void test_damaged_record(void **state)
 
 	(void)state;
 	for (int i = 0; i < 5; i++)
-		put_msg(tmpdir, "S");
-	assert_int_equal(mail_index_open(tmpdir, NULL, &index, &error), 0);
+		put_msg(unit_index_dir, "S");
+	index = unit_index_open();
 	/* uid 3: a value too short; uid 4: its name without the NUL (no
 	 * MODSEQ changes: a table made before would not see it) */
 	assert_int_equal(mdb_txn_begin(index->env->env, NULL, 0, &txn), 0);
@@ -420,17 +398,17 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_table_follows_changes,
-						setup, teardown),
+			unit_index_setup, unit_index_teardown),
 		cmocka_unit_test_setup_teardown(test_table_outside_change,
-						setup, teardown),
+			unit_index_setup, unit_index_teardown),
 		cmocka_unit_test_setup_teardown(test_table_many_keywords,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_table_two_folders, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_lookup_uids, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_damaged_record, setup,
-						teardown),
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_table_two_folders,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_uids,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_record,
+			unit_index_setup, unit_index_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,53 +18,20 @@
 #include "mail-index.h"
 #include "mail-index-private.h"
 #include "mem.h"
-#include "unit-files.h"
-
-static char *tmpdir;
-
-static void log_quiet(enum log_level level, const char *line, void *ctx)
-{
-	(void)level;
-	(void)line;
-	(void)ctx;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	tmpdir = unit_maildir("mail-index-sortkey");
-	log_set_handler(log_quiet, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	log_set_handler(NULL, NULL);
-	unit_rm_rf(tmpdir);
-	x_free(tmpdir);
-	return 0;
-}
+#include "unit-index.h"
 
 /* Puts n messages into cur/ and opens the index (UIDs 1..n). */
 static struct mail_index *folder(unsigned n)
 {
-	struct mail_index *index;
-	const char *error = NULL;
-
 	for (unsigned i = 0; i < n; i++) {
-		char *path = xasprintf("%s/cur/%u.M%uP1.host:2,", tmpdir,
-				       1600000000 + i, i);
-		FILE *f = fopen(path, "w");
+		char name[64], text[64];
 
-		assert_non_null(f);
-		fprintf(f, "Subject: %u\n\nbody\n", i);
-		assert_int_equal(fclose(f), 0);
-		free(path);
+		snprintf(name, sizeof(name), "%u.M%uP1.host:2,", 1600000000 + i,
+			 i);
+		snprintf(text, sizeof(text), "Subject: %u\n\nbody\n", i);
+		unit_index_put("cur", name, text);
 	}
-	if (mail_index_open(tmpdir, NULL, &index, &error) < 0)
-		fail_msg("open: %s", error);
-	return index;
+	return unit_index_open();
 }
 
 static int put(struct mail_index *index, uint32_t uid, const char *value)
@@ -380,14 +347,18 @@ static void test_many(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_put_get, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_expunged_cleaned, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_uidvalidity, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_rebuilt, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_put_get,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_expunged_cleaned,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_uidvalidity,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_rebuilt,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_many,
+			unit_index_setup, unit_index_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

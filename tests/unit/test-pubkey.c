@@ -19,65 +19,11 @@
 #include "base64.h"
 #include "hash.h"
 #include "pubkey.h"
-
-static const char ed_pem[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
-	"-----END PRIVATE KEY-----\n";
-
-static const char rsa1024_pem[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIICdQIBADANBgkqhkiG9w0BAQEFAASCAl8wggJbAgEAAoGBAJlEGfU17kT+Ep1R\n"
-	"nWYfqRMeztpzKmLflkX4jfBZX7Ctb+Z4f+whGdjd4vvb1fpilAzlGHmm5XWbWFby\n"
-	"4/95GSNjf7NFYWMP31FxlTbl5qwrqcdpEbPEaHVzDFilzU78DPsopzlirYNZYDzK\n"
-	"l92XcR4fK+7DyoYJ8dab1+srogJfAgMBAAECgYAqcFwLtSJEAmJfI3FFDPFBNR+s\n"
-	"B4WuGSFAQMH00pqXjn7Uv3sUhFnm3hHzEX1ftpouM+WiEd+pwBknAly1qe+WmkAX\n"
-	"PL476zcvSvv0tzWRV1UD3ksCkCB6BWgVYvAvXrl3StoKhyuge1t/pVidWzfkEt2u\n"
-	"+0s+E1eZjrLJjpQd4QJBAMwoX1Re3NLGIfCDpHSG/WN+ZaVCCFysRRTePuprWekM\n"
-	"V3WuLbiY0lgvnNmiFsc8n03mS91k6U9lrt3w/Q4KdI8CQQDAL20nLJUH1C5UtnHo\n"
-	"5gQd3VMwIGfxi8WF481B7WL/U1Wj+O1m33E9vM5en9OnLanY6Ec7oNtBwPHykqMa\n"
-	"ep0xAkBmJVT9C7GEq6lTgyoHO3sQCq+krZMteuvdcw0bkLadiZVAxfMORzgG81uQ\n"
-	"8C5hZQ13lmAi11h8Zy3E0cxq+AQ1AkAlv+sX28j2PbZQC3o6fhvm5dd2R5dDOeo1\n"
-	"j3Z88a0VbAARck7nexJaRyDeM1S2rOCE67M6QjFvLAAaXrVM+TKxAkBjMiszYgxP\n"
-	"UQ0NIEdBZuUS6sCkcJhairTRxjS4IXxA708hv7AFV0NNbs7CT/bvOOISHA2jvaek\n"
-	"Ql4Et0AjkJtB\n"
-	"-----END PRIVATE KEY-----\n";
-
-static const char rsa2048_pem[] =
-	"-----BEGIN RSA PRIVATE KEY-----\n"
-	"MIIEpAIBAAKCAQEA0/Z2pQ4fPvBdExUjl+0r4KEcfEJm0atoEY+frzetUoIqAKYP\n"
-	"PLo5jQTT1Jk8I9J5LirpUggoMCDI2MccyLYckaAqJeLFdu7a3C0y9H53lGlo9FNo\n"
-	"2a1730fsBCJTwkyDYjQH7dv2b3jBrAxNfTIUtsV5h7PEcHse3LLuAW25UXUh7ozl\n"
-	"wDFoD7kKZcPGVUJY2l97k6IHCbHWyvM0cxGKTHZX+VBZP8WN//A5/oktg8Ludgus\n"
-	"4M6twtgINLpiKezhNje9vIr4wyqcwGegL6S4zTRC0/RyV52rFIdbg9+hVEHG9Rvp\n"
-	"V6EIH1GJT7uapMALAYt/GkthRaG0BUF1eIfcYQIDAQABAoIBABTzdzv+mrpMBCkp\n"
-	"FV70oZoHFsOWBSd7nbJhq8ckFdjSVqBAicBHCH3+wIjyugnw6Ys1kOErvvwt22ho\n"
-	"+viAXq/KwOvEf9/vAVlSyub1krCL4ETJM1OT1SsHZwXsFjMeAL0N10xMqg3P5fXR\n"
-	"c/3YW8mKmKYAD/5NvynRslqYC8GoKBCS9lD0lQZNIMh3+nS+b7EeUwYGPBIWanIf\n"
-	"Bm8hmbVivb5wdbTmM2FthW6dHwSfbi/trRvRR4vjuq2K9gUi+LTe8gKkxAaqlkrn\n"
-	"VKdhxcLledibcYG0+bTr8EcC8dxHK2LlQyLZLxg/w0xEFjz/6QihMM/mOJpjlH9v\n"
-	"OvBs0akCgYEA896ZEV+2Pq2pwoaCSJMB5KTbrApD056g20ey0vl2ITA0M0KA8F4k\n"
-	"ubhTUeZxutgpZa0bI2eKZ+KaAvG+ngxt5iPfI7rfCJ6M0MeZNIwnh83U264LXXvx\n"
-	"SZMRUcej356KWnPwH5CJXbz6InnyYZhrweF/c2+uI+DyBKhY0SoISrkCgYEA3oGR\n"
-	"o4ZMy+9ODvm89j0pGIH2yTbuRN95tPRrrT3pfKm74cV9CoZuftgbzt7hb1TIfti0\n"
-	"CCC5OvJ5cd1CuuYBrT1yEkjQnrOkPC1NeOJK87TicZe5WQXNLOAPKCwDryCFTVne\n"
-	"S3wpUWtaOvuIBqck/qedDvKrzXIxz6jL1l3FqukCgYEArang+xxbnbrx3xMGiEQX\n"
-	"3wj/Xj5ZGsQl7MHcOJ1pYC0Bn1dGluWT5aW7v+EJMHNq13s0jjvXti8KWfppMgfL\n"
-	"4028Q6d52Jt/z9Wz5lXAeNc9M8t3UHVI2IoglUpECqTOBaf2YaP+DoDa595LmvB+\n"
-	"HC1HI59uNSKldmekCB+UlBECgYEAieEagY2AW0MwSMFi4eemZqRqa+eZIJ6myYZI\n"
-	"jzL1U6XOYipBwNrq77k1Ci083wNXtprMfNjiT2/f57onVq+ezF5uKHxsoltJY2zj\n"
-	"PAxmS7yEMcXGOi8JJEy3t7oGkmgBkpwkzvvikqyGXlRtx0md+BufjJq98XJZAYhk\n"
-	"v7KeAbkCgYAnHWutz+Ci4jOGMdK+ZmdJZ/zBV7FuKU0WyFqCV7o4ER1Z2aFpF6C4\n"
-	"R2k47rHBf7g/bsZ7DmfEprim4siz92MCsgl54bvB7wbwoUgPHvvjrh69F1GJbFU6\n"
-	"yMgzXwR+u/WanP/nupgNybD3Sc+Llgn7WG9C2ZXRIvVgszFfnSFCzw==\n"
-	"-----END RSA PRIVATE KEY-----\n";
+#include "unit-keys.h"
 
 /* SHA-256 of "pubkey test vector" */
 static const char digest_b64[] =
 	"snWtJC99YZPH/FiiOzXrl7vJn7SpfaUfDDOvIuujfL0=";
-/* RFC 8463 A.2 public key */
-static const char ed_pub_b64[] =
-	"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 static const char ed_sig_b64[] =
 	"80rXUoRKJ6bn6vz5koeKJN2Nl4+6G5qEFhAsIO3qJTHcOmS8OWoqtiSPmMDUa7nh"
 	"uPgic9y5Ruo+TxydPA3TBg==";
@@ -85,15 +31,6 @@ static const char rsa1024_sig_b64[] =
 	"SB0aSD0U/toqIw2K3jK5+7Q6E6Y6neTthE079z0WgPlZn8BUKAMzd0BCd8P8TV34"
 	"Pe/ZFDQAnRnGPnHaBGZq0AWXuyz0eNEVjJ+/BHrE5QYO5z7oH/BNgDhT/omPXugl"
 	"pmP9FsRZmP+9rZ9adcjDH25cvLVhukHEUGSmH9WLNMQ=";
-static const char rsa1024_spki_b64[] =
-	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCZRBn1Ne5E/hKdUZ1mH6kTHs7a"
-	"cypi35ZF+I3wWV+wrW/meH/sIRnY3eL729X6YpQM5Rh5puV1m1hW8uP/eRkjY3+z"
-	"RWFjD99RcZU25easK6nHaRGzxGh1cwxYpc1O/Az7KKc5Yq2DWWA8ypfdl3EeHyvu"
-	"w8qGCfHWm9frK6ICXwIDAQAB";
-static const char rsa1024_pkcs1_b64[] =
-	"MIGJAoGBAJlEGfU17kT+Ep1RnWYfqRMeztpzKmLflkX4jfBZX7Ctb+Z4f+whGdjd"
-	"4vvb1fpilAzlGHmm5XWbWFby4/95GSNjf7NFYWMP31FxlTbl5qwrqcdpEbPEaHVz"
-	"DFilzU78DPsopzlirYNZYDzKl92XcR4fK+7DyoYJ8dab1+srogJfAgMBAAE=";
 static const char rsa2048_sig_b64[] =
 	"cVre7G2QhWm9HXxiKqnqkDOJ8snrZVlgMDROICJJsbkytQgU5V6oorFztD14Vtvm"
 	"We2kDFwiLTY7KRE21MyDHieem6kF16BRWGuGvQcn8+Ie0KYFLoZc0q5Edcmdjypdlrgs"
@@ -101,18 +38,6 @@ static const char rsa2048_sig_b64[] =
 	"6KjOBngPv8pwfpWUOyPr2/+XBhDZFrK44Exg7ip6txFlhx+tPa7+koZNRVaIKlUs"
 	"MOnfZFh6b47n3iqJYeOiEoGcm+1A+5+YUpSMAQr3DcPMOaOno8UnGG9nzEGgU20+"
 	"Tn1lXNMNsk8P3bGOfQ==";
-static const char rsa2048_spki_b64[] =
-	"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA0/Z2pQ4fPvBdExUjl+0r"
-	"4KEcfEJm0atoEY+frzetUoIqAKYPPLo5jQTT1Jk8I9J5LirpUggoMCDI2MccyLYc"
-	"kaAqJeLFdu7a3C0y9H53lGlo9FNo2a1730fsBCJTwkyDYjQH7dv2b3jBrAxNfTIU"
-	"tsV5h7PEcHse3LLuAW25UXUh7ozlwDFoD7kKZcPGVUJY2l97k6IHCbHWyvM0cxGK"
-	"THZX+VBZP8WN//A5/oktg8Ludgus4M6twtgINLpiKezhNje9vIr4wyqcwGegL6S4"
-	"zTRC0/RyV52rFIdbg9+hVEHG9RvpV6EIH1GJT7uapMALAYt/GkthRaG0BUF1eIfc"
-	"YQIDAQAB";
-/* a 512-bit RSA key: too small */
-static const char rsa512_spki_b64[] =
-	"MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAK6H1cqRAVjyqNLMUob71uHWtAqp2Dre"
-	"grtuDf23wXWmYQDO3QbgDVNAjGuoBvRk8rPoGjQUUM4qmI3/GfO98iMCAwEAAQ==";
 
 static void b64dec(const char *b64, struct str *out)
 {
@@ -199,12 +124,12 @@ static void sign_is(const char *pem, enum pubkey_type type,
 static void test_sign_vectors(void **state)
 {
 	(void)state;
-	sign_is(ed_pem, PUBKEY_ED25519, 256, ed_sig_b64, ed_pub_b64);
-	sign_is(rsa1024_pem, PUBKEY_RSA, 1024, rsa1024_sig_b64,
-		rsa1024_spki_b64);
+	sign_is(unit_key_ed25519_pem, PUBKEY_ED25519, 256, ed_sig_b64, unit_key_ed25519_pub);
+	sign_is(unit_key_rsa1024_pem, PUBKEY_RSA, 1024, rsa1024_sig_b64,
+		unit_key_rsa1024_spki);
 	/* PKCS#1 "RSA PRIVATE KEY" PEM */
-	sign_is(rsa2048_pem, PUBKEY_RSA, 2048, rsa2048_sig_b64,
-		rsa2048_spki_b64);
+	sign_is(unit_key_rsa2048_pem, PUBKEY_RSA, 2048, rsa2048_sig_b64,
+		unit_key_rsa2048_spki);
 }
 
 static void test_verify_vectors(void **state)
@@ -212,7 +137,7 @@ static void test_verify_vectors(void **state)
 	struct pubkey *k;
 
 	(void)state;
-	k = import_b64(PUBKEY_ED25519, ed_pub_b64);
+	k = import_b64(PUBKEY_ED25519, unit_key_ed25519_pub);
 	assert_non_null(k);
 	assert_int_equal(pubkey_get_type(k), PUBKEY_ED25519);
 	assert_int_equal(pubkey_bits(k), 256);
@@ -221,7 +146,7 @@ static void test_verify_vectors(void **state)
 	pubkey_destroy(&k);
 	assert_null(k);
 
-	k = import_b64(PUBKEY_RSA, rsa1024_spki_b64);
+	k = import_b64(PUBKEY_RSA, unit_key_rsa1024_spki);
 	assert_non_null(k);
 	assert_int_equal(pubkey_bits(k), 1024);
 	assert_int_equal(verify_b64(k, rsa1024_sig_b64), 1);
@@ -229,12 +154,12 @@ static void test_verify_vectors(void **state)
 	assert_int_equal(verify_b64(k, ed_sig_b64), 0);
 	pubkey_destroy(&k);
 	/* the same key as PKCS#1 RSAPublicKey */
-	k = import_b64(PUBKEY_RSA, rsa1024_pkcs1_b64);
+	k = import_b64(PUBKEY_RSA, unit_key_rsa1024_pkcs1);
 	assert_non_null(k);
 	assert_int_equal(verify_b64(k, rsa1024_sig_b64), 1);
 	pubkey_destroy(&k);
 
-	k = import_b64(PUBKEY_RSA, rsa2048_spki_b64);
+	k = import_b64(PUBKEY_RSA, unit_key_rsa2048_spki);
 	assert_non_null(k);
 	assert_int_equal(pubkey_bits(k), 2048);
 	assert_int_equal(verify_b64(k, rsa2048_sig_b64), 1);
@@ -246,8 +171,8 @@ static void test_verify_vectors(void **state)
 /* Every single-bit change of a signature or digest fails. */
 static void test_tampered(void **state)
 {
-	struct pubkey *rsa = import_b64(PUBKEY_RSA, rsa1024_spki_b64);
-	struct pubkey *ed = import_b64(PUBKEY_ED25519, ed_pub_b64);
+	struct pubkey *rsa = import_b64(PUBKEY_RSA, unit_key_rsa1024_spki);
+	struct pubkey *ed = import_b64(PUBKEY_ED25519, unit_key_ed25519_pub);
 	unsigned char d[PUBKEY_SHA256_SIZE];
 	struct str rs, es;
 
@@ -301,14 +226,14 @@ static void test_bad_keys(void **state)
 
 	(void)state;
 	/* too small */
-	assert_null(import_b64(PUBKEY_RSA, rsa512_spki_b64));
+	assert_null(import_b64(PUBKEY_RSA, unit_key_rsa512_spki));
 	/* wrong type for the k= tag */
-	assert_null(import_b64(PUBKEY_ED25519, rsa1024_spki_b64));
-	assert_null(import_b64(PUBKEY_RSA, ed_pub_b64));
+	assert_null(import_b64(PUBKEY_ED25519, unit_key_rsa1024_spki));
+	assert_null(import_b64(PUBKEY_RSA, unit_key_ed25519_pub));
 	/* Ed25519 of the wrong length */
 	assert_null(import_b64(PUBKEY_ED25519, "AAAA"));
 	/* every truncation of a good key fails cleanly */
-	b64dec(rsa1024_spki_b64, &k);
+	b64dec(unit_key_rsa1024_spki, &k);
 	for (size_t len = 0; len < k.len; len++) {
 		assert_int_equal(pubkey_import(PUBKEY_RSA,
 					       (unsigned char *)k.data, len,
@@ -356,7 +281,7 @@ static void test_bad_pem(void **state)
 	struct pubkey_private *key = NULL;
 	const char *error = NULL;
 	char *pem;
-	size_t len = strlen(ed_pem);
+	size_t len = strlen(unit_key_ed25519_pem);
 
 	(void)state;
 	assert_int_equal(pubkey_private_load_pem("", 0, &key, &error), -1);
@@ -365,11 +290,11 @@ static void test_bad_pem(void **state)
 			 -1);
 	/* every truncation */
 	for (size_t i = 0; i < len; i++) {
-		if (pubkey_private_load_pem(ed_pem, i, &key, &error) == 0)
+		if (pubkey_private_load_pem(unit_key_ed25519_pem, i, &key, &error) == 0)
 			pubkey_private_destroy(&key);
 	}
 	/* a damaged base64 body */
-	pem = strdup(rsa1024_pem);
+	pem = strdup(unit_key_rsa1024_pem);
 	pem[40] = pem[40] == 'A' ? 'B' : 'A';
 	if (pubkey_private_load_pem(pem, strlen(pem), &key, &error) == 0)
 		pubkey_private_destroy(&key);

@@ -142,67 +142,59 @@ static const struct zrec basic[] = {
 	{ 0, NULL, NULL, 0 },
 };
 
+/* Client address, domain of the sender, and the result expected in the
+ * basic zone. */
+static const struct {
+	const char *ip, *domain;
+	enum spf_result result;
+} results[] = {
+	{ "192.0.2.1", "ip.test", SPF_RESULT_PASS },
+	{ "2001:db8::1", "ip.test", SPF_RESULT_PASS },
+	{ "::ffff:192.0.2.1", "ip.test", SPF_RESULT_PASS },
+	{ "198.51.100.1", "ip.test", SPF_RESULT_FAIL },
+	{ "198.51.100.1", "soft.test", SPF_RESULT_SOFTFAIL },
+	{ "198.51.100.1", "neutral.test", SPF_RESULT_NEUTRAL },
+	{ "198.51.100.1", "empty.test", SPF_RESULT_NEUTRAL },
+	{ "198.51.100.1", "other.test", SPF_RESULT_NONE },
+	{ "198.51.100.1", "nxdomain.test", SPF_RESULT_NONE },
+	{ "198.51.100.1", "nodots", SPF_RESULT_NONE },
+	{ "198.51.100.1", "two.test", SPF_RESULT_PERMERROR },
+	{ "198.51.100.1", "a.test", SPF_RESULT_PASS },
+	{ "203.0.113.14", "a.test", SPF_RESULT_PASS },
+	{ "203.0.113.17", "a.test", SPF_RESULT_FAIL },
+	{ "198.51.100.10", "mx.test", SPF_RESULT_PASS },
+	{ "2001:db8:1::25", "mx.test", SPF_RESULT_PASS },
+	{ "198.51.100.11", "mx.test", SPF_RESULT_FAIL },
+	{ "192.0.2.1", "inc.test", SPF_RESULT_PASS },
+	{ "198.51.100.1", "inc.test", SPF_RESULT_SOFTFAIL },
+	{ "198.51.100.1", "incnone.test", SPF_RESULT_PERMERROR },
+	{ "192.0.2.1", "red.test", SPF_RESULT_PASS },
+	{ "198.51.100.1", "red.test", SPF_RESULT_FAIL },
+	{ "198.51.100.1", "rednone.test", SPF_RESULT_PERMERROR },
+	{ "192.0.2.1", "exists.test", SPF_RESULT_PASS },
+	{ "192.0.2.2", "exists.test", SPF_RESULT_FAIL },
+	{ "192.0.2.7", "ptr.test", SPF_RESULT_PASS },
+	{ "192.0.2.8", "ptr.test", SPF_RESULT_FAIL },
+	{ "192.0.2.1", "temp.test", SPF_RESULT_TEMPERROR },
+	{ "192.0.2.1", "broken.test", SPF_RESULT_TEMPERROR },
+	{ "192.0.2.1", "bad.test", SPF_RESULT_PERMERROR },
+	{ "2001:db8:5:5::77", "v6.test", SPF_RESULT_PASS },
+	{ "2001:db8:5:6::1", "v6.test", SPF_RESULT_FAIL },
+	{ "not-an-ip", "ip.test", SPF_RESULT_PERMERROR },
+};
+
 static void test_results(void **state)
 {
 	(void)state;
 	zone = basic;
-	assert_int_equal(result_of("192.0.2.1", "ip.test"), SPF_RESULT_PASS);
-	assert_int_equal(result_of("2001:db8::1", "ip.test"),
-			 SPF_RESULT_PASS);
-	assert_int_equal(result_of("::ffff:192.0.2.1", "ip.test"),
-			 SPF_RESULT_PASS);
-	assert_int_equal(result_of("198.51.100.1", "ip.test"),
-			 SPF_RESULT_FAIL);
-	assert_int_equal(result_of("198.51.100.1", "soft.test"),
-			 SPF_RESULT_SOFTFAIL);
-	assert_int_equal(result_of("198.51.100.1", "neutral.test"),
-			 SPF_RESULT_NEUTRAL);
-	assert_int_equal(result_of("198.51.100.1", "empty.test"),
-			 SPF_RESULT_NEUTRAL);
-	assert_int_equal(result_of("198.51.100.1", "other.test"),
-			 SPF_RESULT_NONE);
-	assert_int_equal(result_of("198.51.100.1", "nxdomain.test"),
-			 SPF_RESULT_NONE);
-	assert_int_equal(result_of("198.51.100.1", "nodots"), SPF_RESULT_NONE);
-	assert_int_equal(result_of("198.51.100.1", "two.test"),
-			 SPF_RESULT_PERMERROR);
-	assert_int_equal(result_of("198.51.100.1", "a.test"), SPF_RESULT_PASS);
-	assert_int_equal(result_of("203.0.113.14", "a.test"), SPF_RESULT_PASS);
-	assert_int_equal(result_of("203.0.113.17", "a.test"), SPF_RESULT_FAIL);
-	assert_int_equal(result_of("198.51.100.10", "mx.test"),
-			 SPF_RESULT_PASS);
-	assert_int_equal(result_of("2001:db8:1::25", "mx.test"),
-			 SPF_RESULT_PASS);
-	assert_int_equal(result_of("198.51.100.11", "mx.test"),
-			 SPF_RESULT_FAIL);
-	assert_int_equal(result_of("192.0.2.1", "inc.test"), SPF_RESULT_PASS);
-	assert_int_equal(result_of("198.51.100.1", "inc.test"),
-			 SPF_RESULT_SOFTFAIL);
-	assert_int_equal(result_of("198.51.100.1", "incnone.test"),
-			 SPF_RESULT_PERMERROR);
-	assert_int_equal(result_of("192.0.2.1", "red.test"), SPF_RESULT_PASS);
-	assert_int_equal(result_of("198.51.100.1", "red.test"),
-			 SPF_RESULT_FAIL);
-	assert_int_equal(result_of("198.51.100.1", "rednone.test"),
-			 SPF_RESULT_PERMERROR);
-	assert_int_equal(result_of("192.0.2.1", "exists.test"),
-			 SPF_RESULT_PASS);
-	assert_int_equal(result_of("192.0.2.2", "exists.test"),
-			 SPF_RESULT_FAIL);
-	assert_int_equal(result_of("192.0.2.7", "ptr.test"), SPF_RESULT_PASS);
-	assert_int_equal(result_of("192.0.2.8", "ptr.test"), SPF_RESULT_FAIL);
-	assert_int_equal(result_of("192.0.2.1", "temp.test"),
-			 SPF_RESULT_TEMPERROR);
-	assert_int_equal(result_of("192.0.2.1", "broken.test"),
-			 SPF_RESULT_TEMPERROR);
-	assert_int_equal(result_of("192.0.2.1", "bad.test"),
-			 SPF_RESULT_PERMERROR);
-	assert_int_equal(result_of("2001:db8:5:5::77", "v6.test"),
-			 SPF_RESULT_PASS);
-	assert_int_equal(result_of("2001:db8:5:6::1", "v6.test"),
-			 SPF_RESULT_FAIL);
-	assert_int_equal(result_of("not-an-ip", "ip.test"),
-			 SPF_RESULT_PERMERROR);
+	for (size_t i = 0; i < N_ELEMENTS(results); i++) {
+		enum spf_result r = result_of(results[i].ip, results[i].domain);
+
+		if (r != results[i].result)
+			fail_msg("%s from %s: %s, not %s", results[i].domain,
+				 results[i].ip, spf_result_name(r),
+				 spf_result_name(results[i].result));
+	}
 }
 
 static void test_explanation_and_header(void **state)
