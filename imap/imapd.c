@@ -76,6 +76,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -179,6 +180,9 @@ static struct master_conn *conns;
 static bool stopping;
 static struct proxy_proc *proxies;
 static unsigned int proxy_count;
+/* connections a proxy takes: IMAP_TLS_PROXY_MAX, less when its open
+ * file limit (two fds a connection) is lower */
+static unsigned int proxy_conn_max;
 
 /* in a mail session: its control channel to the master (-1: none) */
 static int session_ctrl_fd = -1;
@@ -421,6 +425,13 @@ static void __attribute__((noreturn)) proxy_child(int ctrl_fd)
 	/* its name in ps and /proc/PID/comm (tests and benchmarks tell it
 	 * from the pre-login and session processes by it) */
 	(void)prctl(PR_SET_NAME, "imapd-tlsproxy", 0, 0, 0);
+	/* two fds a connection: as many as the hard limit allows (the
+	 * master sized proxy_conn_max by it) */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	if (daemon_drop_privileges(set.master.login_user, NULL, &error) < 0) {
 		log_error("imapd: TLS proxy: cannot switch to %s: %s",
 			  set.master.login_user, error);
@@ -429,7 +440,7 @@ static void __attribute__((noreturn)) proxy_child(int ctrl_fd)
 	/* the master's loop stays as it is, unused (see login_child()) */
 	loop = ioloop_create();
 	struct tls_proxy_settings ps = {
-		.max_conns = (unsigned int)set.tls_proxy_max,
+		.max_conns = proxy_conn_max,
 		.handshake_timeout_msecs = set.tls_handshake_timeout * 1000,
 		.write_timeout_msecs = 300 * 1000,
 	};
@@ -507,6 +518,17 @@ static void proxies_start(void)
 		return;
 	proxy_count = proxies_wanted();
 	proxies = xcalloc(proxy_count, sizeof(*proxies));
+	proxy_conn_max = (unsigned int)set.tls_proxy_max;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    rl.rlim_max < 64 + 2 * (rlim_t)proxy_conn_max) {
+		proxy_conn_max = rl.rlim_max > 96 ?
+			(unsigned int)((rl.rlim_max - 64) / 2) : 16;
+		log_info("imapd: IMAP_TLS_PROXY_MAX=%lld is more than the "
+			 "open file limit (%llu) allows: %u connections a TLS "
+			 "proxy", set.tls_proxy_max,
+			 (unsigned long long)rl.rlim_max, proxy_conn_max);
+	}
 	for (unsigned int i = 0; i < proxy_count; i++) {
 		proxies[i].fd = -1;
 		proxy_start(i);
@@ -522,8 +544,7 @@ static int proxy_pick(void)
 	int best = -1;
 
 	for (unsigned int i = 0; i < proxy_count; i++) {
-		if (proxies[i].fd < 0 ||
-		    proxies[i].count >= (unsigned long long)set.tls_proxy_max)
+		if (proxies[i].fd < 0 || proxies[i].count >= proxy_conn_max)
 			continue;
 		if (best < 0 || proxies[i].count < proxies[best].count)
 			best = (int)i;
