@@ -415,6 +415,12 @@ static void proxy_child_ctrl(void *context)
 	}
 }
 
+static void proxy_quiet(void *context)
+{
+	(void)context;
+	relay_trim();
+}
+
 static void __attribute__((noreturn)) proxy_child(int ctrl_fd)
 {
 	const char *error;
@@ -443,6 +449,8 @@ static void __attribute__((noreturn)) proxy_child(int ctrl_fd)
 		.max_conns = proxy_conn_max,
 		.handshake_timeout_msecs = set.tls_handshake_timeout * 1000,
 		.write_timeout_msecs = 300 * 1000,
+		/* what the handshakes took from the heap goes back */
+		.quiet = proxy_quiet,
 	};
 	proxy_engine = tls_proxy_create(loop, login_master_tls_ctx(master),
 					&ps);

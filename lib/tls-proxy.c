@@ -406,8 +406,11 @@ static void tp_scan(void *context)
 			any = true;
 	}
 	/* nothing to watch: idle until a connection needs it again */
-	if (!any)
+	if (!any) {
 		timeout_remove(&proxy->scan);
+		if (proxy->set.quiet != NULL)
+			proxy->set.quiet(proxy->set.quiet_context);
+	}
 }
 
 struct tls_proxy *tls_proxy_create(struct ioloop *loop, struct tls_ctx *ctx,

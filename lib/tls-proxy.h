@@ -47,6 +47,12 @@ struct tls_proxy_settings {
 	/* Bytes buffered per direction, 512 .. 65536; 0 = 16384 (one TLS
 	 * record). */
 	size_t buffer_size;
+	/* Called (from the loop) when the proxy goes quiet after work: no
+	 * handshake running and no output buffered any more, checked each
+	 * second.  A process may give memory back then (malloc_trim()).
+	 * NULL: none. */
+	void (*quiet)(void *context);
+	void *quiet_context;
 };
 
 /* Creates a proxy on loop for server sessions of ctx (a server context,

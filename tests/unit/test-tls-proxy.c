@@ -381,6 +381,36 @@ static void test_handshake_deadline(void **state)
 	fixture_free(&f);
 }
 
+static void count_quiet(void *context)
+{
+	(*(unsigned int *)context)++;
+}
+
+/* The quiet callback: once after the handshakes settle, not again while
+ * nothing happens. */
+static void test_quiet(void **state)
+{
+	static unsigned int quiet;
+	struct tls_proxy_settings set = { .quiet = count_quiet,
+					  .quiet_context = &quiet };
+	struct fixture *f = fixture_new(&set);
+	struct tconn t;
+
+	(void)state;
+	quiet = 0;
+	tconn_open(f, &t);
+	client_handshake(f, &t);
+	assert_int_equal(quiet, 0);
+	for (int i = 0; i < 600 && quiet == 0; i++)
+		turn(f);
+	assert_int_equal(quiet, 1);
+	for (int i = 0; i < 300; i++)
+		turn(f);
+	assert_int_equal(quiet, 1);
+	tconn_close(&t);
+	fixture_free(&f);
+}
+
 /* A client that stops reading: once nothing moves for the write
  * timeout, both sides are closed. */
 static void test_write_timeout(void **state)
@@ -578,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_client_close),
 		cmocka_unit_test(test_handshake_deadline),
 		cmocka_unit_test(test_write_timeout),
+		cmocka_unit_test(test_quiet),
 		cmocka_unit_test(test_garbage_handshake),
 		cmocka_unit_test(test_max_conns),
 		cmocka_unit_test(test_many),
