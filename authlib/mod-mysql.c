@@ -12,9 +12,7 @@
 #include <mysql.h>
 
 #include "log.h"
-#include "mem.h"
-#include "mod-sql.h"
-#include "secure.h"
+#include "mod-sql-module.h"
 
 struct mysql_settings {
 	struct mod_sql_settings common; /* first: MOD_SQL_COMMON_SETTINGS */
@@ -68,10 +66,6 @@ static const struct config_setting_def mysql_defs[] = {
 	CONFIG_SETTING_INT(struct mysql_settings, opt, "MYSQL_OPT", "0", 0,
 			   0xffffffffLL),
 	CONFIG_SETTING_END
-};
-
-struct mysql_module {
-	struct mod_sql sql;
 };
 
 static const struct mysql_settings *mysql_set(const struct mod_sql *sql)
@@ -182,22 +176,20 @@ static int mysql_connect(struct mod_sql *sql, long timeout_ms,
 	return 0;
 }
 
+static long mysql_escape_fn(void *conn, char *to, const char *from,
+			    size_t len)
+{
+	unsigned long n = mysql_real_escape_string(conn, to, from,
+						   (unsigned long)len);
+
+	return n == (unsigned long)-1 ? -1 : (long)n;
+}
+
 static int mysql_escape(void *context, const char *value, struct str *dest)
 {
 	struct mod_sql *sql = context;
-	size_t len = strlen(value);
-	char *buf = xmalloc(len * 2 + 1);
 
-	unsigned long n = mysql_real_escape_string(sql->conn, buf, value,
-						   (unsigned long)len);
-	if (n == (unsigned long)-1) {
-		free(buf);
-		return -1;
-	}
-	str_append_n(dest, buf, n);
-	secure_wipe(buf, len * 2 + 1);
-	free(buf);
-	return 0;
+	return mod_sql_escape_with(sql->conn, mysql_escape_fn, value, dest);
 }
 
 static bool mysql_conn_error(unsigned int err)
@@ -286,22 +278,5 @@ static const struct mod_sql_driver mysql_driver = {
 	.exec = mysql_exec,
 };
 
-static int mysql_mod_init(const struct auth_module_def *def,
-			  const char *config_path,
-			  const struct config_env *authdaemonrc,
-			  struct auth_module **mod_r, const char **error_r)
-{
-	return mod_sql_init(def, &mysql_driver, sizeof(struct mysql_module),
-			    config_path, authdaemonrc, mod_r, error_r);
-}
-
-const struct auth_module_def auth_module_mysql = {
-	.name = "authmysql",
-	.config_file = "authmysqlrc",
-	.init = mysql_mod_init,
-	.deinit = mod_sql_deinit,
-	.lookup = mod_sql_lookup,
-	.authenticate = NULL,
-	.enumerate = mod_sql_enumerate,
-	.change_password = mod_sql_change_password,
-};
+MOD_SQL_MODULE_DEF(auth_module_mysql, "authmysql", "authmysqlrc",
+		   mysql_driver);

@@ -15,8 +15,7 @@
 
 #include "log.h"
 #include "mem.h"
-#include "mod-sql.h"
-#include "secure.h"
+#include "mod-sql-module.h"
 
 struct pgsql_settings {
 	struct mod_sql_settings common; /* first: MOD_SQL_COMMON_SETTINGS */
@@ -51,10 +50,6 @@ static const struct config_setting_def pgsql_defs[] = {
 			      "PGSQL_CHARACTER_SET", NULL),
 	CONFIG_SETTING_STRING(struct pgsql_settings, opt, "PGSQL_OPT", NULL),
 	CONFIG_SETTING_END
-};
-
-struct pgsql_module {
-	struct mod_sql sql;
 };
 
 static const struct pgsql_settings *pgsql_set(const struct mod_sql *sql)
@@ -141,23 +136,21 @@ static int pgsql_connect(struct mod_sql *sql, long timeout_ms,
 	return 0;
 }
 
+static long pgsql_escape_fn(void *conn, char *to, const char *from,
+			    size_t len)
+{
+	int err = 0;
+	size_t n = PQescapeStringConn(conn, to, from, len, &err);
+
+	/* err: not valid in the client encoding (cannot match) */
+	return err != 0 ? -1 : (long)n;
+}
+
 static int pgsql_escape(void *context, const char *value, struct str *dest)
 {
 	struct mod_sql *sql = context;
-	size_t len = strlen(value);
-	char *buf = xmalloc(len * 2 + 1);
-	int err = 0;
 
-	size_t n = PQescapeStringConn(sql->conn, buf, value, len, &err);
-	if (err != 0) {
-		/* not valid in the client encoding: cannot match */
-		free(buf);
-		return -1;
-	}
-	str_append_n(dest, buf, n);
-	secure_wipe(buf, len * 2 + 1);
-	free(buf);
-	return 0;
+	return mod_sql_escape_with(sql->conn, pgsql_escape_fn, value, dest);
 }
 
 static long monotonic_ms(void)
@@ -308,22 +301,5 @@ static const struct mod_sql_driver pgsql_driver = {
 	.exec = pgsql_exec,
 };
 
-static int pgsql_mod_init(const struct auth_module_def *def,
-			  const char *config_path,
-			  const struct config_env *authdaemonrc,
-			  struct auth_module **mod_r, const char **error_r)
-{
-	return mod_sql_init(def, &pgsql_driver, sizeof(struct pgsql_module),
-			    config_path, authdaemonrc, mod_r, error_r);
-}
-
-const struct auth_module_def auth_module_pgsql = {
-	.name = "authpgsql",
-	.config_file = "authpgsqlrc",
-	.init = pgsql_mod_init,
-	.deinit = mod_sql_deinit,
-	.lookup = mod_sql_lookup,
-	.authenticate = NULL,
-	.enumerate = mod_sql_enumerate,
-	.change_password = mod_sql_change_password,
-};
+MOD_SQL_MODULE_DEF(auth_module_pgsql, "authpgsql", "authpgsqlrc",
+		   pgsql_driver);

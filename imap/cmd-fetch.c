@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "imap-acl.h"
 #include "imap-client-private.h"
 #include "imap-mailbox.h"
@@ -22,6 +23,14 @@
 #define FETCH_MAX_ITEMS 100
 /* Messages per step before looking at the output buffer again. */
 #define FETCH_STEP 64
+/* Fewest messages a light FETCH answers from the index's flags table
+ * when the thread does not keep this folder's table yet: below, a
+ * lookup a record costs less than the pass that builds the table. */
+#define FETCH_TABLE_MIN 512
+/* Messages of a step of the table's path (fetch_table_step()). */
+#define FETCH_TABLE_STEP 1024
+/* Bytes of answer gathered before they are written. */
+#define FETCH_CHUNK 65536
 
 enum fetch_type {
 	FETCH_FLAGS,
@@ -70,10 +79,29 @@ struct fetch_ctx {
 	/* only FLAGS, UID and MODSEQ, nothing that sets \Seen: the records
 	 * are read FETCH_STEP at a time in one snapshot, in place */
 	bool light;
+	/* nothing sets \Seen: the records (whole ones unless light) are
+	 * read FETCH_STEP at a time in one snapshot, not one a message */
+	bool prefetch;
+	unsigned read_flags;	/* of the records (mail_index_read_flags) */
+	/* a light FETCH answered from the index's flags table
+	 * (fetch_table_step()), and what it asks for */
+	bool table;
+	bool want_uid, want_flags, want_modseq;
+	/* "(...)" of each combination of system flags without \Recent or
+	 * keywords, as imap_mailbox_flags() writes it, and the answer's
+	 * bytes not written yet (fetch_table_step()) */
+	struct fetch_flag_list *flag_lists;
+	char *chunk;
+	size_t chunk_len;
+	bool chunk_full;	/* a write of it found the output full */
+	struct str scratch;	/* a flag list with keywords or \Recent */
+	/* the records of the step's messages with two keywords or more
+	 * (the table does not keep their order) */
+	struct fetch_kwrecs *kwrecs;
 	struct str msg;		/* the current message (CRLF form) */
 };
 
-/* The records of a step of a light FETCH (keywords copied). */
+/* The records of a step of a FETCH (keywords copied, no name). */
 struct fetch_pre {
 	struct mail_index_record *recs;
 	size_t count;
@@ -101,10 +129,53 @@ static void prefetch_free(struct fetch_pre *pre)
 	pre->count = 0;
 }
 
+/* Longest flag list of system flags alone ("(\Seen \Answered \Flagged
+ * \Deleted \Draft)" is 42 bytes), copied FETCH_FLAG_LIST_MAX bytes at
+ * a time. */
+#define FETCH_FLAG_LIST_MAX 48
+
+struct fetch_flag_list {
+	char s[FETCH_FLAG_LIST_MAX];
+	size_t len;
+};
+
+/* The records of a step's messages with two keywords or more, read
+ * for the order of their keywords (fetch_table_step()): each record's
+ * keywords at kw[kw_start..kw_start + kw_count), in the record's
+ * order. */
+struct fetch_kwrec {
+	uint32_t uid;
+	uint8_t flags;
+	uint64_t modseq;
+	size_t kw_start, kw_count;
+};
+
+struct fetch_kwrecs {
+	struct fetch_kwrec *recs;
+	size_t count, alloc;
+	uint32_t *kw;
+	size_t kw_len, kw_alloc;
+};
+
+static void fetch_kwrecs_free(struct fetch_kwrecs **_k)
+{
+	struct fetch_kwrecs *k = *_k;
+
+	if (k == NULL)
+		return;
+	free(k->recs);
+	free(k->kw);
+	x_free(*_k);
+}
+
 static void fetch_ctx_free(void *context)
 {
 	struct fetch_ctx *ctx = context;
 
+	free(ctx->flag_lists);
+	free(ctx->chunk);
+	str_free(&ctx->scratch);
+	fetch_kwrecs_free(&ctx->kwrecs);
 	for (size_t i = 0; i < ctx->item_count; i++) {
 		imap_section_free(&ctx->items[i].sec);
 		free(ctx->items[i].key);
@@ -520,7 +591,8 @@ static uint32_t fetch_seq(struct fetch_ctx *ctx, uint32_t uid)
 }
 
 /* The "* n FETCH (...)" of one message, appended to out; pre: its
- * record read ahead (light FETCH: NULL when the index has it no more).
+ * record read ahead (ctx->prefetch: NULL when the index has it no
+ * more).
  * Returns false when the message is gone or failed (nothing
  * appended). */
 static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
@@ -534,16 +606,13 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
 	const char *error;
 	size_t start = str_len(out);
 	uint32_t seq = fetch_seq(ctx, uid);
-	/* the index reads a date it does not know yet from the file:
-	 * only for INTERNALDATE */
-	unsigned read_flags = has_item(ctx, FETCH_INTERNALDATE) ?
-				      0 : MAIL_INDEX_READ_NO_DATE;
+	unsigned read_flags = ctx->read_flags;
 
-	if (seq == 0 || (ctx->light && pre == NULL)) {
+	if (seq == 0 || (ctx->prefetch && pre == NULL)) {
 		ctx->gone = true;
 		return false;
 	}
-	if (ctx->light) {
+	if (ctx->prefetch) {
 		rec = *pre;
 	} else if (mail_index_lookup_uid_flags(mbox->index, uid, read_flags,
 					       &rec, &error) <= 0) {
@@ -572,11 +641,11 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
 	str_append_uint(out, seq);
 	str_append(out, " FETCH (");
 	size_t body_start = str_len(out);
-	if (ctx->uid || has_item(ctx, FETCH_UID)) {
+	if (ctx->want_uid) {
 		str_append(out, "UID ");
 		str_append_uint(out, uid);
 	}
-	if (flags_changed && !has_item(ctx, FETCH_FLAGS)) {
+	if (flags_changed && !ctx->want_flags) {
 		str_append(out, str_len(out) > body_start ? " FLAGS " :
 			   "FLAGS ");
 		imap_mailbox_flags(mbox, &rec, out);
@@ -601,8 +670,9 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
 			imap_mailbox_flags(mbox, &rec, out);
 			break;
 		case FETCH_MODSEQ:
-			str_printfa(out, "MODSEQ (%llu)",
-				    (unsigned long long)rec.modseq);
+			str_append_n(out, "MODSEQ (", 8);
+			str_append_uint(out, rec.modseq);
+			str_append_c(out, ')');
 			break;
 		case FETCH_INTERNALDATE:
 			append_internaldate(out, rec.internal_date);
@@ -615,8 +685,8 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
 				ok = false;
 				break;
 			}
-			str_printfa(out, "RFC822.SIZE %llu",
-				    (unsigned long long)vsize);
+			str_append_n(out, "RFC822.SIZE ", 12);
+			str_append_uint(out, vsize);
 			break;
 		case FETCH_ENVELOPE:
 		case FETCH_BODY:
@@ -726,10 +796,12 @@ static bool fetch_one(struct fetch_ctx *ctx, uint32_t uid,
 	}
 	/* once CONDSTORE is on, FLAGS go with their MODSEQ (RFC 7162
 	 * 3.1.4) */
-	if (client->condstore && !has_item(ctx, FETCH_MODSEQ) &&
-	    (flags_changed || has_item(ctx, FETCH_FLAGS)))
-		str_printfa(out, " MODSEQ (%llu)",
-			    (unsigned long long)rec.modseq);
+	if (client->condstore && !ctx->want_modseq &&
+	    (flags_changed || ctx->want_flags)) {
+		str_append_n(out, " MODSEQ (", 9);
+		str_append_uint(out, rec.modseq);
+		str_append_c(out, ')');
+	}
 	str_append(out, ")\r\n");
 	return true;
 }
@@ -769,6 +841,325 @@ static void send_vanished_earlier(struct imap_client *client,
 	free(uids);
 }
 
+/* ---- a light FETCH from the index's flags table ---- */
+
+static int kwrec_cb(const struct mail_index_record *rec, void *context)
+{
+	struct fetch_kwrecs *k = context;
+	struct fetch_kwrec *r;
+
+	if (k->count == k->alloc) {
+		k->alloc = k->alloc == 0 ? 64 : k->alloc * 2;
+		k->recs = xreallocarray(k->recs, k->alloc, sizeof(*k->recs));
+	}
+	if (k->kw_len + rec->keyword_count > k->kw_alloc) {
+		while (k->kw_len + rec->keyword_count > k->kw_alloc)
+			k->kw_alloc = k->kw_alloc == 0 ? 256 :
+							 k->kw_alloc * 2;
+		k->kw = xreallocarray(k->kw, k->kw_alloc, sizeof(*k->kw));
+	}
+	r = &k->recs[k->count++];
+	r->uid = rec->uid;
+	r->flags = rec->flags;
+	r->modseq = rec->modseq;
+	r->kw_start = k->kw_len;
+	r->kw_count = rec->keyword_count;
+	if (rec->keyword_count > 0)
+		memcpy(k->kw + k->kw_len, rec->keywords,
+		       rec->keyword_count * sizeof(*k->kw));
+	k->kw_len += rec->keyword_count;
+	return 0;
+}
+
+/* The flag list of the system flags f alone (no \Recent, no keyword),
+ * written by imap_mailbox_flags() itself the first time (a record of
+ * UID 0, never \Recent): the same bytes as the records' path.  NULL
+ * when it is longer than FETCH_FLAG_LIST_MAX (it cannot be). */
+static const struct fetch_flag_list *table_flag_list(struct fetch_ctx *ctx,
+						      uint8_t f)
+{
+	struct fetch_flag_list *fl = &ctx->flag_lists[f];
+
+	if (fl->len == 0) {
+		struct mail_index_record rec;
+
+		memset(&rec, 0, sizeof(rec));
+		rec.flags = f;
+		str_clear(&ctx->scratch);
+		imap_mailbox_flags(ctx->client->mbox, &rec, &ctx->scratch);
+		fl->len = str_len(&ctx->scratch);
+		if (fl->len < FETCH_FLAG_LIST_MAX)
+			memcpy(fl->s, str_c(&ctx->scratch), fl->len);
+	}
+	return fl->len < FETCH_FLAG_LIST_MAX ? fl : NULL;
+}
+
+/* The position of uid in t (SIZE_MAX: not there), looked for from
+ * "from" (the last one found) on when the walk goes up, as it does. */
+static size_t table_find(const struct mail_index_flags_table *t,
+			 size_t from, uint32_t uid)
+{
+	size_t lo = 0, hi = t->count;
+
+	if (from < t->count && t->uids[from] <= uid) {
+		if (t->uids[from] == uid)
+			return from;
+		if (from + 1 < t->count && t->uids[from + 1] == uid)
+			return from + 1;
+		lo = from + 1;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->count && t->uids[lo] == uid ? lo : SIZE_MAX;
+}
+
+/* The answer of the table's path is built in ctx->chunk and written
+ * when it holds FETCH_CHUNK bytes; FETCH_CHUNK_ROOM more are kept for
+ * the item being written, each item needing at most FETCH_ITEM_MAX
+ * bytes (a flag list with keywords or \Recent goes through
+ * chunk_put()). */
+#define FETCH_CHUNK_ROOM 512
+#define FETCH_ITEM_MAX 64
+
+/* Writes ctx->chunk out. */
+static void chunk_flush(struct fetch_ctx *ctx)
+{
+	if (ctx->chunk_len > 0 &&
+	    imap_client_write(ctx->client, ctx->chunk, ctx->chunk_len) == 0)
+		ctx->chunk_full = true;
+	ctx->chunk_len = 0;
+}
+
+/* Makes room for an item of FETCH_ITEM_MAX bytes in ctx->chunk. */
+static inline void chunk_room(struct fetch_ctx *ctx)
+{
+	if (ctx->chunk_len > FETCH_CHUNK + FETCH_CHUNK_ROOM - FETCH_ITEM_MAX)
+		chunk_flush(ctx);
+}
+
+/* Appends len bytes of any length to the answer. */
+static void chunk_put(struct fetch_ctx *ctx, const char *data, size_t len)
+{
+	if (len > FETCH_CHUNK + FETCH_CHUNK_ROOM - ctx->chunk_len)
+		chunk_flush(ctx);
+	if (len > FETCH_CHUNK) {
+		if (imap_client_write(ctx->client, data, len) == 0)
+			ctx->chunk_full = true;
+		return;
+	}
+	memcpy(ctx->chunk + ctx->chunk_len, data, len);
+	ctx->chunk_len += len;
+}
+
+/* Writes the decimal digits of v at p; returns how many. */
+static inline size_t put_uint(char *p, uint64_t v)
+{
+	size_t n = 1;
+
+	for (uint64_t x = v; x >= 10; x /= 10)
+		n++;
+	for (size_t i = n; i-- > 0; v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return n;
+}
+
+#define PUT_LIT(buf, n, lit) \
+	(memcpy((buf) + (n), (lit), sizeof(lit) - 1), (n) += sizeof(lit) - 1)
+
+/* Appends "* seq FETCH (...)" of one message to the answer: what
+ * fetch_one() writes for the items of a light FETCH. */
+static void table_line(struct fetch_ctx *ctx, uint32_t seq, uint32_t uid,
+		       uint8_t flags, uint64_t modseq, const uint32_t *kw,
+		       size_t kw_count)
+{
+	const struct imap_mailbox *mbox = ctx->client->mbox;
+	const struct fetch_flag_list *fl;
+	char *buf = ctx->chunk;
+	size_t n;
+	bool first = true;
+
+	chunk_room(ctx);
+	n = ctx->chunk_len;
+	PUT_LIT(buf, n, "* ");
+	n += put_uint(buf + n, seq);
+	PUT_LIT(buf, n, " FETCH (");
+	if (ctx->want_uid) {
+		PUT_LIT(buf, n, "UID ");
+		n += put_uint(buf + n, uid);
+		first = false;
+	}
+	for (size_t i = 0; i < ctx->item_count; i++) {
+		ctx->chunk_len = n;
+		chunk_room(ctx);
+		n = ctx->chunk_len;
+		switch (ctx->items[i].type) {
+		case FETCH_FLAGS:
+			if (!first)
+				buf[n++] = ' ';
+			PUT_LIT(buf, n, "FLAGS ");
+			fl = NULL;
+			if (kw_count == 0 &&
+			    (mbox->recent_count == 0 || mbox->no_recent ||
+			     !imap_mailbox_is_recent(mbox, uid)))
+				fl = table_flag_list(
+					ctx, flags & MAIL_INDEX_FLAGS_MASK);
+			if (fl != NULL) {
+				/* a fixed size: no call of memcpy */
+				memcpy(buf + n, fl->s, FETCH_FLAG_LIST_MAX);
+				n += fl->len;
+			} else {
+				struct mail_index_record rec = {
+					.uid = uid,
+					.flags = flags,
+					.keywords = kw,
+					.keyword_count = kw_count,
+				};
+				ctx->chunk_len = n;
+				str_clear(&ctx->scratch);
+				imap_mailbox_flags(mbox, &rec, &ctx->scratch);
+				chunk_put(ctx, str_c(&ctx->scratch),
+					  str_len(&ctx->scratch));
+				n = ctx->chunk_len;
+			}
+			break;
+		case FETCH_MODSEQ:
+			if (!first)
+				buf[n++] = ' ';
+			PUT_LIT(buf, n, "MODSEQ (");
+			n += put_uint(buf + n, modseq);
+			buf[n++] = ')';
+			break;
+		default:
+			/* FETCH_UID, written first; a light FETCH has no
+			 * other item */
+			continue;
+		}
+		first = false;
+	}
+	ctx->chunk_len = n;
+	chunk_room(ctx);
+	n = ctx->chunk_len;
+	/* once CONDSTORE is on, FLAGS go with their MODSEQ (RFC 7162
+	 * 3.1.4) */
+	if (ctx->client->condstore && !ctx->want_modseq && ctx->want_flags) {
+		PUT_LIT(buf, n, " MODSEQ (");
+		n += put_uint(buf + n, modseq);
+		buf[n++] = ')';
+	}
+	PUT_LIT(buf, n, ")\r\n");
+	ctx->chunk_len = n;
+}
+
+/* Answers a light FETCH from the index's flags table
+ * (mail_index_get_flags_table(): no lookup or allocation a message;
+ * only the records of messages with two keywords or more are read, for
+ * their keywords' order), FETCH_CHUNK bytes written at a time; the
+ * last ones are left in out.  Returns 1 when every message is answered,
+ * 0 when the output is full (call again), -1 when the table cannot
+ * answer (keyword ids it does not keep, or an error): the records'
+ * path goes on from ctx->next. */
+static int fetch_table_step(struct fetch_ctx *ctx, struct str *out)
+{
+	struct imap_client *client = ctx->client;
+	struct mail_index *index = client->mbox->index;
+	struct mail_index_flags_table t;
+	size_t pos[FETCH_TABLE_STEP], j = 0;
+	uint32_t multi[FETCH_TABLE_STEP];
+	const char *error;
+
+	if (mail_index_get_flags_table(index, &t, &error) < 0 ||
+	    !t.keywords_complete)
+		return -1;
+	if (ctx->chunk == NULL) {
+		ctx->kwrecs = xcalloc(1, sizeof(*ctx->kwrecs));
+		ctx->flag_lists = xcalloc(MAIL_INDEX_FLAGS_MASK + 1,
+					  sizeof(*ctx->flag_lists));
+		ctx->chunk = xmalloc(FETCH_CHUNK + FETCH_CHUNK_ROOM);
+		str_init(&ctx->scratch, 256);
+	}
+	ctx->chunk_full = false;
+	while (ctx->next < ctx->uid_count) {
+		const uint32_t *uids = ctx->uids + ctx->next;
+		size_t step = ctx->uid_count - ctx->next, nmulti = 0, k = 0;
+		struct fetch_kwrecs *kr = ctx->kwrecs;
+
+		if (step > FETCH_TABLE_STEP)
+			step = FETCH_TABLE_STEP;
+		for (size_t i = 0; i < step; i++) {
+			size_t p = table_find(&t, j, uids[i]);
+
+			pos[i] = p;
+			if (p == SIZE_MAX)
+				continue;
+			j = p;
+			if (t.keywords != NULL &&
+			    (t.keywords[p] & (t.keywords[p] - 1)) != 0)
+				multi[nmulti++] = uids[i];
+		}
+		kr->count = 0;
+		kr->kw_len = 0;
+		if (nmulti > 0 &&
+		    mail_index_lookup_uids_flags(index, multi, nmulti,
+						 MAIL_INDEX_READ_FLAGS_ONLY,
+						 kwrec_cb, kr, &error) < 0)
+			kr->count = 0;	/* as lookups that failed: gone */
+		for (size_t i = 0; i < step; i++) {
+			uint32_t uid = uids[i], one;
+			uint32_t seq = fetch_seq(ctx, uid);
+			size_t p = pos[i], nkw = 0;
+			const uint32_t *kw = NULL;
+			uint64_t mask, modseq;
+			uint8_t flags;
+
+			if (seq == 0 || p == SIZE_MAX) {
+				ctx->gone = true;
+				continue;
+			}
+			flags = t.flags[p];
+			modseq = t.modseqs[p];
+			mask = t.keywords != NULL ? t.keywords[p] : 0;
+			if ((mask & (mask - 1)) != 0) {
+				/* the records came in the order asked, the
+				 * missing ones left out */
+				if (k == kr->count || kr->recs[k].uid != uid) {
+					ctx->gone = true;
+					continue;
+				}
+				flags = kr->recs[k].flags;
+				modseq = kr->recs[k].modseq;
+				kw = kr->kw + kr->recs[k].kw_start;
+				nkw = kr->recs[k].kw_count;
+				k++;
+			} else if (mask != 0) {
+				one = (uint32_t)__builtin_ctzll(mask);
+				kw = &one;
+				nkw = 1;
+			}
+			if (ctx->changedsince != 0 &&
+			    modseq <= ctx->changedsince)
+				continue;
+			table_line(ctx, seq, uid, flags, modseq, kw, nkw);
+		}
+		ctx->next += step;
+		if (ctx->chunk_len >= FETCH_CHUNK)
+			chunk_flush(ctx);
+		if (ctx->chunk_full && ctx->next < ctx->uid_count) {
+			chunk_flush(ctx);
+			return 0;
+		}
+	}
+	/* the last bytes go with the tagged reply */
+	str_append_n(out, ctx->chunk, ctx->chunk_len);
+	ctx->chunk_len = 0;
+	return 1;
+}
+
 static bool fetch_step(struct imap_client *client, void *context)
 {
 	struct fetch_ctx *ctx = context;
@@ -777,7 +1168,17 @@ static bool fetch_step(struct imap_client *client, void *context)
 	struct mail_index_record pre_recs[FETCH_STEP];
 	struct fetch_pre pre = { .recs = pre_recs };
 
-	str_init(&out, 4096);
+	str_init(&out, FETCH_CHUNK + 4096);
+	if (ctx->table && client->conn != NULL && client->mbox != NULL) {
+		int ret = fetch_table_step(ctx, &out);
+
+		if (ret == 0) {
+			str_free(&out);
+			return false;
+		}
+		if (ret < 0)
+			ctx->table = false;
+	}
 	while (ctx->next < ctx->uid_count && client->conn != NULL &&
 	       client->mbox != NULL) {
 		size_t n = 0, k = 0, step = ctx->uid_count - ctx->next;
@@ -786,11 +1187,12 @@ static bool fetch_step(struct imap_client *client, void *context)
 
 		if (step > FETCH_STEP)
 			step = FETCH_STEP;
-		if (ctx->light &&
+		if (ctx->prefetch &&
 		    mail_index_lookup_uids_flags(
 			    client->mbox->index, ctx->uids + ctx->next, step,
-			    MAIL_INDEX_READ_FLAGS_ONLY, prefetch_cb, &pre,
-			    &error) < 0) {
+			    ctx->light ? MAIL_INDEX_READ_FLAGS_ONLY :
+					 ctx->read_flags,
+			    prefetch_cb, &pre, &error) < 0) {
 			/* as a lookup that failed: the messages are gone */
 			prefetch_free(&pre);
 		}
@@ -803,10 +1205,14 @@ static bool fetch_step(struct imap_client *client, void *context)
 			if (k < pre.count && pre.recs[k].uid == uid)
 				r = &pre.recs[k++];
 			(void)fetch_one(ctx, uid, r, &out);
-			if (str_len(&out) >= 65536)
+			if (str_len(&out) >= FETCH_CHUNK)
 				break;
 		}
 		prefetch_free(&pre);
+		/* written FETCH_CHUNK bytes at a time; the last ones go
+		 * with the tagged reply */
+		if (str_len(&out) < FETCH_CHUNK)
+			continue;
 		more = imap_client_write(client, str_c(&out), str_len(&out));
 		str_clear(&out);
 		if (more == 0 && ctx->next < ctx->uid_count) {
@@ -814,7 +1220,6 @@ static bool fetch_step(struct imap_client *client, void *context)
 			return false;
 		}
 	}
-	str_free(&out);
 	if (client->mbox != NULL)
 		imap_mailbox_cache_flush(client->mbox);
 
@@ -824,6 +1229,13 @@ static bool fetch_step(struct imap_client *client, void *context)
 		.name = "FETCH",
 		.uid = ctx->uid,
 	};
+	/* the answer's last bytes and the tagged reply in one write (a
+	 * disconnect is only acted on from the loop: conn stays) */
+	struct conn *conn = client->conn;
+	if (conn != NULL)
+		conn_cork(conn);
+	(void)imap_client_write(client, str_c(&out), str_len(&out));
+	str_free(&out);
 	if (ctx->unknown_cte)
 		imap_cmd_no(&cmd, "[UNKNOWN-CTE] Unknown "
 				  "Content-Transfer-Encoding");
@@ -835,6 +1247,8 @@ static bool fetch_step(struct imap_client *client, void *context)
 				  "expunged");
 	else
 		imap_cmd_ok(&cmd, "%sFETCH completed", ctx->uid ? "UID " : "");
+	if (conn != NULL)
+		conn_uncork(conn);
 	return true;
 }
 
@@ -884,6 +1298,11 @@ void cmd_fetch(struct imap_cmd *cmd)
 		return;
 	}
 	ctx->light = !ctx->sets_seen;
+	ctx->prefetch = !ctx->sets_seen;
+	/* the index reads a date it does not know yet from the file: only
+	 * for INTERNALDATE */
+	ctx->read_flags = has_item(ctx, FETCH_INTERNALDATE) ?
+				  0 : MAIL_INDEX_READ_NO_DATE;
 	for (size_t i = 0; i < ctx->item_count; i++)
 		if (ctx->items[i].type != FETCH_FLAGS &&
 		    ctx->items[i].type != FETCH_UID &&
@@ -892,6 +1311,14 @@ void cmd_fetch(struct imap_cmd *cmd)
 	ctx->header_only = items_header_only(ctx);
 	imap_mailbox_resolve(client->mbox, &set, cmd->uid, &ctx->uids,
 			     &ctx->uid_count);
+	/* many messages, or the thread keeps the folder's table: from the
+	 * table (fetch_table_step()) */
+	ctx->want_uid = ctx->uid || has_item(ctx, FETCH_UID);
+	ctx->want_flags = has_item(ctx, FETCH_FLAGS);
+	ctx->want_modseq = has_item(ctx, FETCH_MODSEQ);
+	ctx->table = ctx->light &&
+		     (ctx->uid_count >= FETCH_TABLE_MIN ||
+		      mail_index_flags_table_is_kept(client->mbox->index));
 	if (ctx->has_partial)
 		apply_partial(ctx);
 	if (ctx->vanished)

@@ -19,6 +19,7 @@
 #include "imap-shared.h"
 #include "instance.h"
 #include "log.h"
+#include "mail-index-bulk.h"
 #include "mail-index-courier.h"
 #include "maildir-folder.h"
 #include "maildir.h"
@@ -469,6 +470,7 @@ struct recent_ctx {
 	uint32_t *uids, *move;
 	size_t count, move_count;
 	size_t alloc, move_alloc;
+	uint32_t last;		/* the view's last UID */
 };
 
 static void uid_push(uint32_t **arr, size_t *count, size_t *alloc,
@@ -481,16 +483,20 @@ static void uid_push(uint32_t **arr, size_t *count, size_t *alloc,
 	(*arr)[(*count)++] = uid;
 }
 
-static int recent_cb(const struct mail_index_record *rec, void *context)
+/* Read in place (mail-index-bulk.h): the first SELECT of a folder looks
+ * at every message here, and only two bits of each are wanted. */
+static int recent_cb(const struct mail_index_brief *brief, void *context)
 {
 	struct recent_ctx *ctx = context;
 
-	if (!rec_arrived(rec))
+	if (brief->uid > ctx->last)
+		return 1;
+	if (!brief->seen_in_new && !brief->in_new)
 		return 0;
-	uid_push(&ctx->uids, &ctx->count, &ctx->alloc, rec->uid);
-	if (rec->in_new)
+	uid_push(&ctx->uids, &ctx->count, &ctx->alloc, brief->uid);
+	if (brief->in_new)
 		uid_push(&ctx->move, &ctx->move_count, &ctx->move_alloc,
-			 rec->uid);
+			 brief->uid);
 	return 0;
 }
 
@@ -508,8 +514,9 @@ static void recent_add(struct imap_mailbox *mbox, uint32_t from)
 	if (mbox->recent_count > 0 &&
 	    from <= mbox->recent_uids[mbox->recent_count - 1])
 		from = mbox->recent_uids[mbox->recent_count - 1] + 1;
-	if (mail_index_iterate(mbox->index, from, mbox->uids[mbox->count - 1],
-			       recent_cb, &ctx, &error) < 0)
+	ctx.last = mbox->uids[mbox->count - 1];
+	if (mail_index_iterate_brief_from(mbox->index, from, recent_cb, &ctx,
+					  &error) < 0)
 		log_warning("imapd: %s: %s", mbox->dir, error);
 	if (ctx.count > 0) {
 		mbox->recent_uids = xreallocarray(mbox->recent_uids,
@@ -637,7 +644,12 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	mbox->sharable_orig = orig;
 	mbox->sharable_writable = writable;
 	memcpy(mbox->sharable_stamp, stamp, sizeof(stamp));
-	if (mail_index_open(dir, NULL, &mbox->index, error_r) < 0 ||
+	/* A read-write session claims \Recent (with the first build of
+	 * the index, in its commit); EXAMINE looks without claiming. */
+	if ((readonly ? mail_index_open(dir, NULL, &mbox->index, error_r)
+		      : mail_index_open_claim(dir, NULL, &mbox->index,
+					      &mbox->first_recent,
+					      error_r)) < 0 ||
 	    mail_index_get_status(mbox->index, &st, error_r) < 0 ||
 	    mail_index_uids(mbox->index, &mbox->uids, &mbox->count,
 			    error_r) < 0) {
@@ -646,11 +658,6 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	}
 	if (readonly)
 		mbox->first_recent = st.first_recent_uid;
-	else if (mail_index_claim_recent(mbox->index, &mbox->first_recent,
-					 error_r) < 0) {
-		imap_mailbox_close(&mbox);
-		return -1;
-	}
 	recent_add(mbox, mbox->first_recent);
 	uiddb_update(mbox->index, &st);
 	mbox->idx_uidvalidity = st.uidvalidity;

@@ -46,6 +46,12 @@ TESTS += tests/unit/test-imap-message
 tests_unit_test_imap_message_CPPFLAGS = $(IMAP_CPPFLAGS)
 tests_unit_test_imap_message_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_imap_message_LDADD = $(IMAP_LIBS) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test-imap-fetch-table
+TESTS += tests/unit/test-imap-fetch-table
+tests_unit_test_imap_fetch_table_SOURCES = \
+	tests/unit/test-imap-fetch-table.c $(INDEX_UNIT_SOURCES)
+tests_unit_test_imap_fetch_table_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_imap_fetch_table_LDADD = $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test-imap-acl
 TESTS += tests/unit/test-imap-acl
 tests_unit_test_imap_acl_CPPFLAGS = $(IMAP_CPPFLAGS)

@@ -1,4 +1,5 @@
-/* base64.c: base64 encoder, strict decoder and streaming MIME decoder. */
+/* base64.c: base64 encoder, strict decoder and streaming MIME decoder
+ * (stopping at the padding or going on after it as reformime). */
 #include "config.h"
 #include "base64.h"
 
@@ -83,44 +84,75 @@ int base64_decode_strict(struct str *dest, const char *src, size_t len)
 	return 0;
 }
 
-void base64_decoder_init(struct base64_decoder *dec)
+void base64_decoder_init_padding(struct base64_decoder *dec,
+				 enum base64_padding padding)
 {
-	dec->bits = dec->nbits = 0;
+	dec->padding = padding;
+	dec->pos = dec->prev = 0;
 	dec->finished = false;
 	dec->had_error = false;
 }
 
+void base64_decoder_init(struct base64_decoder *dec)
+{
+	base64_decoder_init_padding(dec, BASE64_PAD_STOP);
+}
+
+/* The value used for "=" in BASE64_PAD_GROUPS mode (see base64.h). */
+#define PAD_VALUE 99u
+
 void base64_decoder_feed(struct base64_decoder *dec, const void *src,
 			 size_t len, struct str *dest)
 {
-	const unsigned char *p = src;
+	const unsigned char *s = src;
 	char buf[512];
 	size_t n = 0;
 
 	for (size_t i = 0; i < len && !dec->finished; i++) {
-		int v = base64_char_value(p[i]);
+		int v = base64_char_value(s[i]);
+		unsigned int u, p = dec->prev;
+		bool pad = v == -2;
 
-		if (v == -2) {
-			dec->finished = true;
-			break;
-		}
-		if (v < 0) {
-			if (p[i] != '\r' && p[i] != '\n' && p[i] != ' ' &&
-			    p[i] != '\t')
+		if (v == -1) {
+			if (s[i] != '\r' && s[i] != '\n' && s[i] != ' ' &&
+			    s[i] != '\t')
 				dec->had_error = true;
 			continue;
 		}
-		dec->bits = ((dec->bits << 6) | (unsigned int)v) & 0xffffff;
-		dec->nbits += 6;
-		if (dec->nbits >= 8) {
-			dec->nbits -= 8;
-			buf[n++] = (char)((dec->bits >> dec->nbits) & 0xff);
-			if (n == sizeof(buf)) {
-				(void)str_append_n(dest, buf, n);
-				n = 0;
+		if (pad && dec->padding == BASE64_PAD_STOP) {
+			dec->finished = true;
+			break;
+		}
+		u = pad ? PAD_VALUE : (unsigned int)v;
+		switch (dec->pos) {
+		case 0:
+			if (pad)
+				dec->had_error = true;
+			break;
+		case 1:
+			if (pad)
+				dec->had_error = true;
+			buf[n++] = (char)(((p << 2) | (u >> 4)) & 0xff);
+			break;
+		case 2:
+			if (!pad)
+				buf[n++] = (char)(((p << 4) | (u >> 2)) & 0xff);
+			break;
+		default:
+			if (!pad) {
+				buf[n++] = (char)(((p << 6) | u) & 0xff);
+				if (p == PAD_VALUE)
+					dec->had_error = true;
 			}
+			break;
+		}
+		dec->prev = u;
+		dec->pos = (dec->pos + 1) & 3;
+		if (n > sizeof(buf) - 2) {
+			(void)str_append_n(dest, buf, n);
+			n = 0;
 		}
 	}
 	if (n > 0)
-		str_append_n(dest, buf, n);
+		(void)str_append_n(dest, buf, n);
 }

@@ -533,31 +533,20 @@ static void conn_flush(struct conn *conn)
 	conn_unref(conn);
 }
 
-static void conn_output_cb(void *context)
+/* The socket is writable (or readable): the handshake's next step, or the
+ * flush (or read), after the read (or flush) that TLS asked to retry on
+ * this event. */
+static void conn_io_ready(struct conn *conn, bool writable)
 {
-	struct conn *conn = context;
-
 	conn_ref(conn);
 	if (conn->tls_state == CONN_TLS_HANDSHAKE) {
 		conn_handshake_step(conn);
-	} else {
+	} else if (writable) {
 		if (conn->tls_read_wants_write) {
 			conn->tls_read_wants_write = false;
 			conn_read_input(conn);
 		}
 		conn_flush(conn);
-	}
-	conn_update_io(conn);
-	conn_unref(conn);
-}
-
-static void conn_input_cb(void *context)
-{
-	struct conn *conn = context;
-
-	conn_ref(conn);
-	if (conn->tls_state == CONN_TLS_HANDSHAKE) {
-		conn_handshake_step(conn);
 	} else {
 		if (conn->tls_write_wants_read) {
 			conn->tls_write_wants_read = false;
@@ -567,6 +556,16 @@ static void conn_input_cb(void *context)
 	}
 	conn_update_io(conn);
 	conn_unref(conn);
+}
+
+static void conn_output_cb(void *context)
+{
+	conn_io_ready(context, true);
+}
+
+static void conn_input_cb(void *context)
+{
+	conn_io_ready(context, false);
 }
 
 int conn_write(struct conn *conn, const void *data, size_t len)

@@ -73,6 +73,12 @@ tests_unit_test_mail_index_sortkey_SOURCES = tests/unit/test-mail-index-sortkey.
 	$(INDEX_UNIT_SOURCES)
 tests_unit_test_mail_index_sortkey_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
 tests_unit_test_mail_index_sortkey_LDADD = $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/test-mail-index-bulk
+TESTS += tests/unit/test-mail-index-bulk
+tests_unit_test_mail_index_bulk_SOURCES = tests/unit/test-mail-index-bulk.c \
+	$(INDEX_UNIT_SOURCES)
+tests_unit_test_mail_index_bulk_CFLAGS = $(UNIT_CFLAGS) $(LMDB_CFLAGS)
+tests_unit_test_mail_index_bulk_LDADD = $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/test-mail-index-flags
 TESTS += tests/unit/test-mail-index-flags
 tests_unit_test_mail_index_flags_SOURCES = tests/unit/test-mail-index-flags.c \

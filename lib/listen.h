@@ -104,7 +104,10 @@ listen_service_create(struct ioloop *loop, const struct listen_settings *set,
 		      listen_refused_callback_t *refused_cb, void *context);
 /* Closes the listeners and frees the service; sets *svc to NULL.  The
  * connections still open are detached: listen_conn_closed() then only
- * frees them.  Callable from the service's own callbacks. */
+ * frees them.  Callable from the service's own callbacks.  A forked child
+ * that only needs the listening sockets gone calls
+ * listen_service_close_listeners() instead: detaching writes to every
+ * open connection's entry, pages the child would then copy. */
 void listen_service_destroy(struct listen_service **svc);
 
 /* Binds and listens on one address text and starts accepting.  Returns

@@ -9,6 +9,7 @@
 #include "mail-index-bulk.h"
 #include "mail-index-private.h"
 #include "maildir.h"
+#include "mem.h"
 
 /* Checks the stored record val and fills brief from it in place.  False
  * if it is malformed (the same rules as mail_index_rec_decode()). */
@@ -30,6 +31,7 @@ static bool brief_decode(const MDB_val *key, const MDB_val *val,
 	brief->uid = mail_index_get_be32(key->mv_data);
 	brief->flags = d.flags;
 	brief->in_new = (d.bits & REC_IN_NEW) != 0;
+	brief->seen_in_new = (d.bits & REC_SEEN_IN_NEW) != 0;
 	brief->has_vsize = (d.bits & REC_HAS_VSIZE) != 0;
 	brief->size = d.size;
 	brief->vsize = d.vsize;
@@ -49,10 +51,18 @@ int mail_index_iterate_brief(struct mail_index *index,
 			     mail_index_brief_cb *cb, void *context,
 			     const char **error_r)
 {
+	return mail_index_iterate_brief_from(index, 0, cb, context, error_r);
+}
+
+int mail_index_iterate_brief_from(struct mail_index *index, uint32_t first_uid,
+				  mail_index_brief_cb *cb, void *context,
+				  const char **error_r)
+{
 	struct mail_index_brief brief;
 	MDB_cursor *cur;
 	MDB_txn *txn;
 	MDB_val key, val;
+	uint8_t k[4];
 	int rc, ret = 0;
 
 	if (mail_index_read_begin(index, &txn, error_r) < 0)
@@ -63,8 +73,13 @@ int mail_index_iterate_brief(struct mail_index *index,
 		mail_index_set_mdb_error(error_r, "cursor", rc);
 		return -1;
 	}
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+	mail_index_be32(k, first_uid);
+	key.mv_size = sizeof(k);
+	key.mv_data = k;
+	for (rc = first_uid <= 1 ? mdb_cursor_get(cur, &key, &val, MDB_FIRST)
+				 : mdb_cursor_get(cur, &key, &val,
+						  MDB_SET_RANGE);
+	     rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		if (!brief_decode(&key, &val, &brief))
 			continue;
 		ret = cb(&brief, context);
@@ -85,21 +100,39 @@ uint32_t mail_index_bulk_uidvalidity(const struct mail_index *index)
 	return index->last_uidvalidity;
 }
 
-/* Puts key/val into dbi: appended while the keys come in order, else
- * (from the first one that does not) the usual way.  With reserve, val's
- * mv_data is set to the space to fill.  Returns an LMDB code. */
-static int bulk_put(MDB_txn *txn, MDB_dbi dbi, bool *unordered, MDB_val *key,
-		    MDB_val *val, unsigned reserve)
+/* Puts key/val into dbi through *cur (opened on first use): appended
+ * while the keys come in order, else (from the first one that does not)
+ * the usual way.  With reserve, val's mv_data is set to the space to
+ * fill.  Returns an LMDB code. */
+static int bulk_put(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **cur,
+		    bool *unordered, MDB_val *key, MDB_val *val,
+		    unsigned reserve)
 {
 	int rc;
 
+	if (*cur == NULL && (rc = mdb_cursor_open(txn, dbi, cur)) != 0) {
+		*cur = NULL;
+		return rc;
+	}
 	if (!*unordered) {
-		rc = mdb_put(txn, dbi, key, val, MDB_APPEND | reserve);
+		rc = mdb_cursor_put(*cur, key, val, MDB_APPEND | reserve);
 		if (rc != MDB_KEYEXIST)
 			return rc;
 		*unordered = true;
 	}
-	return mdb_put(txn, dbi, key, val, reserve);
+	return mdb_cursor_put(*cur, key, val, reserve);
+}
+
+void mail_index_bulk_end(struct mail_index_bulk *bulk)
+{
+	MDB_cursor **curs[] = { &bulk->c_msgs, &bulk->c_bases,
+				&bulk->c_modseq };
+
+	for (size_t i = 0; i < N_ELEMENTS(curs); i++) {
+		if (*curs[i] != NULL)
+			mdb_cursor_close(*curs[i]);
+		*curs[i] = NULL;
+	}
 }
 
 int mail_index_bulk_add(struct mail_index *index, MDB_txn *txn,
@@ -139,14 +172,15 @@ int mail_index_bulk_add(struct mail_index *index, MDB_txn *txn,
 	/* "modseq": (MODSEQ, UID), as mail-index-rec.c keys it. */
 	mail_index_be64(mk, rd.modseq);
 	mail_index_be32(mk + 8, rd.uid);
-	rc = bulk_put(txn, index->env->db_modseq, &bulk->modseq_unordered,
-		      &mkey, &empty, 0);
+	rc = bulk_put(txn, index->env->db_modseq, &bulk->c_modseq,
+		      &bulk->modseq_unordered, &mkey, &empty, 0);
 	if (rc == 0) {
 		mail_index_be32(k, rd.uid);
 		val.mv_size = sizeof(rd) + name_len + 1 + uidl_len + 1;
 		val.mv_data = NULL;
-		rc = bulk_put(txn, index->env->db_msgs, &bulk->msgs_unordered,
-			      &key, &val, MDB_RESERVE);
+		rc = bulk_put(txn, index->env->db_msgs, &bulk->c_msgs,
+			      &bulk->msgs_unordered, &key, &val,
+			      MDB_RESERVE);
 	}
 	if (rc == 0) {
 		p = val.mv_data;
@@ -162,7 +196,7 @@ int mail_index_bulk_add(struct mail_index *index, MDB_txn *txn,
 		bkey.mv_data = (void *)name;
 		bval.mv_size = sizeof(rd.uid);
 		bval.mv_data = &rd.uid;
-		rc = bulk_put(txn, index->env->db_bases,
+		rc = bulk_put(txn, index->env->db_bases, &bulk->c_bases,
 			      &bulk->bases_unordered, &bkey, &bval, 0);
 	}
 	if (rc_r != NULL)

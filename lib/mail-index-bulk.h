@@ -23,6 +23,8 @@ struct mail_index_brief {
 	uint32_t uid;
 	uint8_t flags;		/* enum mail_index_flags */
 	bool in_new;		/* the file is in new/ (else cur/) */
+	bool seen_in_new;	/* it arrived: a scan found it in new/, or it
+				 * came through the index (APPEND, COPY) */
 	bool has_vsize;		/* vsize is known */
 	uint64_t size;		/* bytes on disk */
 	uint64_t vsize;		/* RFC822.SIZE (CRLF line ends) */
@@ -44,6 +46,12 @@ int mail_index_iterate_brief(struct mail_index *index,
 			     mail_index_brief_cb *cb, void *context,
 			     const char **error_r);
 
+/* As mail_index_iterate_brief(), for the messages with a UID from
+ * first_uid on (a cursor set there: the UIDs below cost nothing). */
+int mail_index_iterate_brief_from(struct mail_index *index, uint32_t first_uid,
+				  mail_index_brief_cb *cb, void *context,
+				  const char **error_r);
+
 /* The UIDVALIDITY seen by the last sync (the one default UIDLs carry). */
 uint32_t mail_index_bulk_uidvalidity(const struct mail_index *index);
 
@@ -52,11 +60,16 @@ uint32_t mail_index_bulk_uidvalidity(const struct mail_index *index);
 struct mail_index_hdr;
 struct mail_index_rec_disk;
 struct MDB_txn;
+struct MDB_cursor;
 
 /* The state of one run of mail_index_bulk_add() calls: whether appending
- * at the end of each database still works (keys arriving in order). */
+ * at the end of each database still works (keys arriving in order), and
+ * one cursor per database kept at its end between the calls (an append
+ * then costs no descent from the root).  Zero it before the first call;
+ * mail_index_bulk_end() closes the cursors before the transaction ends. */
 struct mail_index_bulk {
 	bool msgs_unordered, bases_unordered, modseq_unordered;
+	struct MDB_cursor *c_msgs, *c_bases, *c_modseq;
 };
 
 /* Writes a new record (a UID not in the index: the scan's imported or
@@ -75,5 +88,9 @@ int mail_index_bulk_add(struct mail_index *index, struct MDB_txn *txn,
 			const struct mail_index_rec_disk *d, const char *name,
 			size_t name_len, const char *uidl, int *rc_r,
 			const char **error_r);
+
+/* Closes bulk's cursors (before the commit or abort of their
+ * transaction); bulk may be used again afterwards. */
+void mail_index_bulk_end(struct mail_index_bulk *bulk);
 
 #endif

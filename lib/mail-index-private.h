@@ -166,6 +166,10 @@ struct mail_index {
 	 * syncs was. */
 	bool defer_active;
 	uint64_t defer_seq;
+	/* mail_index_open_claim(): a build claims \Recent in its commit
+	 * (claim_on_build), which sets build_claimed and the first UID. */
+	bool claim_on_build, build_claimed;
+	uint32_t build_claimed_first;
 	struct mail_index_hdr defer_seen;
 	struct mail_index_stamp defer_since;
 };

@@ -152,6 +152,46 @@ static bool flags_view(struct mail_index *index, const MDB_val *val,
 	return true;
 }
 
+/* Most records a lookup steps over from the last one read before it
+ * searches instead (the gaps expunges leave in a FETCH's walk). */
+#define LOOKUP_STEPS 8
+
+/* Positions cur at uid's record, into *val: a step or a few forward
+ * from the record read last (*at, when *have) when uid follows it, as
+ * a FETCH walks the folder, else a search.  Returns 0, MDB_NOTFOUND, or
+ * an LMDB error. */
+static int lookup_step(MDB_cursor *cur, uint32_t uid, bool *have,
+		       uint32_t *at, MDB_val *val)
+{
+	uint8_t k[4];
+	MDB_val key;
+	int rc;
+
+	if (*have && *at < uid && uid - *at <= LOOKUP_STEPS) {
+		for (unsigned i = 0; i < LOOKUP_STEPS; i++) {
+			rc = mdb_cursor_get(cur, &key, val, MDB_NEXT);
+			if (rc != 0) {
+				*have = false;
+				return rc;
+			}
+			if (key.mv_size != 4)
+				break;
+			*at = mail_index_get_be32(key.mv_data);
+			if (*at == uid)
+				return 0;
+			if (*at > uid)
+				return MDB_NOTFOUND;
+		}
+	}
+	mail_index_be32(k, uid);
+	key.mv_size = 4;
+	key.mv_data = k;
+	rc = mdb_cursor_get(cur, &key, val, MDB_SET_KEY);
+	*have = rc == 0;
+	*at = uid;
+	return rc;
+}
+
 int mail_index_lookup_uids_flags(struct mail_index *index,
 				 const uint32_t *uids, size_t count,
 				 unsigned read_flags, mail_index_iter_cb *cb,
@@ -159,9 +199,11 @@ int mail_index_lookup_uids_flags(struct mail_index *index,
 {
 	struct mail_index_record light;
 	struct mail_index_rec rec;
+	MDB_cursor *cur;
 	MDB_txn *txn;
-	uint8_t k[4];
-	MDB_val key = { 4, k }, val;
+	MDB_val val;
+	uint32_t at = 0;
+	bool have = false;
 	int rc = 0, ret = 0;
 
 	read_flags = effective_read_flags(read_flags);
@@ -169,9 +211,14 @@ int mail_index_lookup_uids_flags(struct mail_index *index,
 		return 0;
 	if (mail_index_read_begin(index, &txn, error_r) < 0)
 		return -1;
+	rc = mdb_cursor_open(txn, index->env->db_msgs, &cur);
+	if (rc != 0) {
+		mail_index_read_end(index, &txn);
+		mail_index_set_mdb_error(error_r, "lookup", rc);
+		return mail_index_fail_check_damage(index);
+	}
 	for (size_t i = 0; i < count && ret == 0; i++) {
-		mail_index_be32(k, uids[i]);
-		rc = mdb_get(txn, index->env->db_msgs, &key, &val);
+		rc = lookup_step(cur, uids[i], &have, &at, &val);
 		if (rc == MDB_NOTFOUND) {
 			rc = 0;
 			continue;
@@ -187,6 +234,7 @@ int mail_index_lookup_uids_flags(struct mail_index *index,
 				 context);
 		}
 	}
+	mdb_cursor_close(cur);
 	mail_index_read_end(index, &txn);
 	(void)mail_index_dates_flush(index, MAIL_INDEX_PENDING_FLUSH);
 	if (rc != 0) {

@@ -41,8 +41,9 @@ static void settings_fill(struct mail_index *index,
 	index->courier_limits.max_lines = index->set.max_courier_lines;
 }
 
-int mail_index_open(const char *dir, const struct mail_index_settings *set,
-		    struct mail_index **index_r, const char **error_r)
+static int open_common(const char *dir, const struct mail_index_settings *set,
+		       bool claim, struct mail_index **index_r,
+		       const char **error_r)
 {
 	struct mail_index *index;
 
@@ -66,12 +67,39 @@ int mail_index_open(const char *dir, const struct mail_index_settings *set,
 		return -1;
 	}
 	index->removed_damaged = false;
+	index->claim_on_build = claim;
 	if (mail_index_sync(index, 0, error_r) < 0 &&
 	    (!index->removed_damaged || mail_index_sync(index, 0, error_r) < 0)) {
 		mail_index_close(&index);
 		return -1;
 	}
+	index->claim_on_build = false;
 	*index_r = index;
+	return 0;
+}
+
+int mail_index_open(const char *dir, const struct mail_index_settings *set,
+		    struct mail_index **index_r, const char **error_r)
+{
+	return open_common(dir, set, false, index_r, error_r);
+}
+
+int mail_index_open_claim(const char *dir,
+			  const struct mail_index_settings *set,
+			  struct mail_index **index_r, uint32_t *first_r,
+			  const char **error_r)
+{
+	if (open_common(dir, set, true, index_r, error_r) < 0)
+		return -1;
+	if ((*index_r)->build_claimed) {
+		(*index_r)->build_claimed = false;
+		*first_r = (*index_r)->build_claimed_first;
+		return 0;
+	}
+	if (mail_index_claim_recent(*index_r, first_r, error_r) < 0) {
+		mail_index_close(index_r);
+		return -1;
+	}
 	return 0;
 }
 
@@ -193,6 +221,7 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 	struct mail_index_stamp start;
 	MDB_txn *txn = NULL;
 	uint64_t seq = 0;
+	uint32_t claimed_first;
 	int ret, rc, tries;
 	bool build, marked;
 
@@ -277,14 +306,25 @@ static int sync_inner(struct mail_index *index, unsigned flags,
 				(void)mail_index_busy_mark(index, seq);
 			goto done;
 		}
+		/* mail_index_open_claim(): the build claims \Recent as
+		 * mail_index_claim_recent() would, in the same commit. */
+		claimed_first = hdr.first_recent_uid;
+		if (ret == 0 && build && index->claim_on_build)
+			hdr.first_recent_uid = hdr.uidnext;
 		if (ret == 0)
 			ret = mail_index_hdr_put(index, txn, &hdr, error_r);
 		if (ret == 0 && marked)
 			ret = mail_index_busy_put(index, txn, seq + 1, error_r);
 		if (ret == 0) {
 			rc = mdb_txn_commit(txn);
-			if (rc == 0)
+			if (rc == 0) {
+				if (build && index->claim_on_build) {
+					index->build_claimed = true;
+					index->build_claimed_first =
+						claimed_first;
+				}
 				break;
+			}
 			mail_index_set_mdb_error(error_r, "commit", rc);
 		} else {
 			mdb_txn_abort(txn);

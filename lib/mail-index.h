@@ -182,6 +182,14 @@ int mail_index_changed_since(struct mail_index *index, uint64_t modseq,
  * -1. */
 int mail_index_claim_recent(struct mail_index *index, uint32_t *first_r,
 			    const char **error_r);
+/* mail_index_open() then mail_index_claim_recent() (*first_r as it gives
+ * it), for a session that claims: when the open builds the index (the
+ * first SELECT of a folder), the build's own commit makes the claim, one
+ * write transaction instead of two. */
+int mail_index_open_claim(const char *dir,
+			  const struct mail_index_settings *set,
+			  struct mail_index **index_r, uint32_t *first_r,
+			  const char **error_r);
 
 /* ---- messages ---- */
 

@@ -23,24 +23,29 @@
 #define KW_STALE_SECS (15 * 60)
 #define KW_TRIES 5
 
+/* An entry of a chained hash table keyed by a string: the first member of
+ * the table's entries (a keyword name is a bare link). */
+struct kw_link {
+	struct kw_link *next;
+	char *key;
+};
+
+/* The interned keyword names, or the messages by base name. */
+struct kw_table {
+	struct kw_link **buckets;
+	size_t nbuckets, count;
+};
+
 struct kw_msg {
-	struct kw_msg *next;
-	char *base;
+	struct kw_link link;	/* first; key: the base name */
 	const char **names;
 	size_t count, alloc;
 };
 
-struct kw_name {
-	struct kw_name *next;
-	char *name;
-};
-
 struct maildir_keywords {
 	struct maildir_keywords_limits lim;
-	struct kw_name **name_buckets;
-	size_t name_nbuckets, name_count;
-	struct kw_msg **msg_buckets;
-	size_t msg_nbuckets, msg_count, msg_with_kw;
+	struct kw_table names, msgs;
+	size_t msg_with_kw;
 };
 
 static _Thread_local char kw_errbuf[512];
@@ -66,6 +71,79 @@ static uint32_t hash_n(const char *s, size_t len)
 	return h;
 }
 
+static void kw_table_init(struct kw_table *t, size_t nbuckets)
+{
+	t->nbuckets = nbuckets;
+	t->buckets = xcalloc(nbuckets, sizeof(*t->buckets));
+	t->count = 0;
+}
+
+static struct kw_link *kw_table_find(const struct kw_table *t,
+				     const char *key, size_t len)
+{
+	struct kw_link *l = t->buckets[hash_n(key, len) % t->nbuckets];
+
+	for (; l != NULL; l = l->next) {
+		if (strlen(l->key) == len && memcmp(l->key, key, len) == 0)
+			return l;
+	}
+	return NULL;
+}
+
+/* Puts link (new, not in t) in with a copy of key as its key; grows the
+ * table to four times the buckets when it holds twice as many entries. */
+static void kw_table_add(struct kw_table *t, struct kw_link *link,
+			 const char *key, size_t len)
+{
+	size_t idx;
+
+	if (t->count >= t->nbuckets * 2) {
+		size_t nb = t->nbuckets * 4;
+		struct kw_link **b = xcalloc(nb, sizeof(*b)), *l, *next;
+
+		for (size_t i = 0; i < t->nbuckets; i++) {
+			for (l = t->buckets[i]; l != NULL; l = next) {
+				idx = hash_n(l->key, strlen(l->key)) % nb;
+				next = l->next;
+				l->next = b[idx];
+				b[idx] = l;
+			}
+		}
+		free(t->buckets);
+		t->buckets = b;
+		t->nbuckets = nb;
+	}
+	link->key = xmemdup(key, len);
+	idx = hash_n(key, len) % t->nbuckets;
+	link->next = t->buckets[idx];
+	t->buckets[idx] = link;
+	t->count++;
+}
+
+/* Frees every entry (free_extra, if not NULL, frees what an entry holds
+ * besides its key) and the buckets. */
+static void kw_table_free(struct kw_table *t,
+			  void (*free_extra)(struct kw_link *link))
+{
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct kw_link *l = t->buckets[i], *next;
+
+		for (; l != NULL; l = next) {
+			next = l->next;
+			if (free_extra != NULL)
+				free_extra(l);
+			free(l->key);
+			free(l);
+		}
+	}
+	free(t->buckets);
+}
+
+static void msg_free_names(struct kw_link *link)
+{
+	free(((struct kw_msg *)link)->names);
+}
+
 struct maildir_keywords *
 maildir_keywords_new(const struct maildir_keywords_limits *limits)
 {
@@ -83,41 +161,19 @@ maildir_keywords_new(const struct maildir_keywords_limits *limits)
 		kw->lim.max_messages = 1000000;
 	if (kw->lim.max_file == 0)
 		kw->lim.max_file = 64 * 1024 * 1024;
-	kw->name_nbuckets = 64;
-	kw->name_buckets = xcalloc(kw->name_nbuckets, sizeof(void *));
-	kw->msg_nbuckets = 256;
-	kw->msg_buckets = xcalloc(kw->msg_nbuckets, sizeof(void *));
+	kw_table_init(&kw->names, 64);
+	kw_table_init(&kw->msgs, 256);
 	return kw;
 }
 
 void maildir_keywords_destroy(struct maildir_keywords **_kw)
 {
 	struct maildir_keywords *kw = *_kw;
-	size_t i;
 
 	if (kw == NULL)
 		return;
-	for (i = 0; i < kw->name_nbuckets; i++) {
-		struct kw_name *n = kw->name_buckets[i], *next;
-
-		for (; n != NULL; n = next) {
-			next = n->next;
-			free(n->name);
-			free(n);
-		}
-	}
-	for (i = 0; i < kw->msg_nbuckets; i++) {
-		struct kw_msg *m = kw->msg_buckets[i], *next;
-
-		for (; m != NULL; m = next) {
-			next = m->next;
-			free(m->base);
-			free(m->names);
-			free(m);
-		}
-	}
-	free(kw->name_buckets);
-	free(kw->msg_buckets);
+	kw_table_free(&kw->names, NULL);
+	kw_table_free(&kw->msgs, msg_free_names);
 	free(kw);
 	*_kw = NULL;
 }
@@ -154,52 +210,22 @@ bool maildir_keywords_name_valid(const char *name)
 static const char *intern(struct maildir_keywords *kw, const char *s,
 			  size_t len)
 {
-	uint32_t h = hash_n(s, len);
-	struct kw_name *n;
+	struct kw_link *n = kw_table_find(&kw->names, s, len);
 
-	for (n = kw->name_buckets[h % kw->name_nbuckets]; n != NULL;
-	     n = n->next) {
-		if (strlen(n->name) == len && memcmp(n->name, s, len) == 0)
-			return n->name;
-	}
-	if (kw->name_count >= kw->lim.max_names)
+	if (n != NULL)
+		return n->key;
+	if (kw->names.count >= kw->lim.max_names)
 		return NULL;
-	if (kw->name_count >= kw->name_nbuckets * 2) {
-		size_t nb = kw->name_nbuckets * 4, i;
-		struct kw_name **b = xcalloc(nb, sizeof(*b)), *next;
-
-		for (i = 0; i < kw->name_nbuckets; i++) {
-			for (n = kw->name_buckets[i]; n != NULL; n = next) {
-				uint32_t hh = hash_n(n->name, strlen(n->name));
-
-				next = n->next;
-				n->next = b[hh % nb];
-				b[hh % nb] = n;
-			}
-		}
-		free(kw->name_buckets);
-		kw->name_buckets = b;
-		kw->name_nbuckets = nb;
-	}
 	n = xcalloc(1, sizeof(*n));
-	n->name = xmemdup(s, len);
-	n->next = kw->name_buckets[h % kw->name_nbuckets];
-	kw->name_buckets[h % kw->name_nbuckets] = n;
-	kw->name_count++;
-	return n->name;
+	kw_table_add(&kw->names, n, s, len);
+	return n->key;
 }
 
 static struct kw_msg *msg_find(const struct maildir_keywords *kw,
 			       const char *base, size_t len)
 {
-	struct kw_msg *m;
-
-	for (m = kw->msg_buckets[hash_n(base, len) % kw->msg_nbuckets];
-	     m != NULL; m = m->next) {
-		if (strlen(m->base) == len && memcmp(m->base, base, len) == 0)
-			return m;
-	}
-	return NULL;
+	/* (the link is the entry's first member) */
+	return (struct kw_msg *)kw_table_find(&kw->msgs, base, len);
 }
 
 static bool base_ok(const char *base, size_t len)
@@ -219,35 +245,13 @@ static struct kw_msg *msg_get(struct maildir_keywords *kw, const char *base,
 			      size_t len)
 {
 	struct kw_msg *m = msg_find(kw, base, len);
-	size_t idx;
 
 	if (m != NULL)
 		return m;
-	if (!base_ok(base, len) || kw->msg_count >= kw->lim.max_messages)
+	if (!base_ok(base, len) || kw->msgs.count >= kw->lim.max_messages)
 		return NULL;
-	if (kw->msg_count >= kw->msg_nbuckets * 2) {
-		size_t nb = kw->msg_nbuckets * 4, i;
-		struct kw_msg **b = xcalloc(nb, sizeof(*b)), *next;
-
-		for (i = 0; i < kw->msg_nbuckets; i++) {
-			for (m = kw->msg_buckets[i]; m != NULL; m = next) {
-				uint32_t hh = hash_n(m->base, strlen(m->base));
-
-				next = m->next;
-				m->next = b[hh % nb];
-				b[hh % nb] = m;
-			}
-		}
-		free(kw->msg_buckets);
-		kw->msg_buckets = b;
-		kw->msg_nbuckets = nb;
-	}
 	m = xcalloc(1, sizeof(*m));
-	m->base = xmemdup(base, len);
-	idx = hash_n(base, len) % kw->msg_nbuckets;
-	m->next = kw->msg_buckets[idx];
-	kw->msg_buckets[idx] = m;
-	kw->msg_count++;
+	kw_table_add(&kw->msgs, &m->link, base, len);
 	return m;
 }
 
@@ -443,11 +447,11 @@ const char **maildir_keywords_messages(const struct maildir_keywords *kw,
 	const char **v = xcalloc(kw->msg_with_kw + 1, sizeof(*v));
 	size_t n = 0;
 
-	for (size_t i = 0; i < kw->msg_nbuckets; i++) {
-		for (struct kw_msg *m = kw->msg_buckets[i]; m != NULL;
-		     m = m->next) {
-			if (m->count > 0)
-				v[n++] = m->base;
+	for (size_t i = 0; i < kw->msgs.nbuckets; i++) {
+		for (struct kw_link *l = kw->msgs.buckets[i]; l != NULL;
+		     l = l->next) {
+			if (((struct kw_msg *)l)->count > 0)
+				v[n++] = l->key;
 		}
 	}
 	qsort(v, n, sizeof(*v), cstr_cmp);
@@ -511,7 +515,7 @@ size_t maildir_keywords_export(const struct maildir_keywords *kw,
 		return 0;
 	}
 	/* Number the names in first-use order over the sorted messages. */
-	used = xcalloc(kw->name_count + 1, sizeof(*used));
+	used = xcalloc(kw->names.count + 1, sizeof(*used));
 	for (i = 0; i < count; i++) {
 		struct kw_msg *m = msg_find(kw, msgs[i], strlen(msgs[i]));
 
@@ -530,7 +534,7 @@ size_t maildir_keywords_export(const struct maildir_keywords *kw,
 	for (i = 0; i < count; i++) {
 		struct kw_msg *m = msg_find(kw, msgs[i], strlen(msgs[i]));
 
-		str_append(out, m->base);
+		str_append(out, m->link.key);
 		str_append_c(out, ':');
 		for (j = 0; j < m->count; j++) {
 			for (k = 0; used[k] != m->names[j]; k++)

@@ -409,64 +409,7 @@ void mime_decoder_init(struct mime_decoder *dec, enum mime_encoding encoding)
 	memset(dec, 0, sizeof(*dec));
 	dec->encoding = encoding;
 	qp_decoder_init(&dec->qp);
-}
-
-/* Value of a base64 character for MIME bodies: 0-63, 99 for "=" (see
- * mime-decode.h), -1 for a byte to skip. */
-static int b64_body_value(unsigned char c)
-{
-	int v = base64_char_value(c);
-
-	return v == -2 ? 99 : v;
-}
-
-static void b64_body_feed(struct mime_decoder *dec, const unsigned char *s,
-			  size_t len, struct str *dest)
-{
-	char buf[512];
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		int v = b64_body_value(s[i]);
-		unsigned int u, p = dec->b64_prev;
-
-		if (v < 0) {
-			if (s[i] != '\r' && s[i] != '\n' && s[i] != ' ' &&
-			    s[i] != '\t')
-				dec->b64_error = true;
-			continue;
-		}
-		u = (unsigned int)v;
-		switch (dec->b64_pos) {
-		case 0:
-			if (v == 99)
-				dec->b64_error = true;
-			break;
-		case 1:
-			if (v == 99)
-				dec->b64_error = true;
-			buf[n++] = (char)(((p << 2) | (u >> 4)) & 0xff);
-			break;
-		case 2:
-			if (v != 99)
-				buf[n++] = (char)(((p << 4) | (u >> 2)) & 0xff);
-			break;
-		default:
-			if (v != 99)
-				buf[n++] = (char)(((p << 6) | u) & 0xff);
-			if (v != 99 && p == 99)
-				dec->b64_error = true;
-			break;
-		}
-		dec->b64_prev = u;
-		dec->b64_pos = (dec->b64_pos + 1) & 3;
-		if (n > sizeof(buf) - 2) {
-			str_append_n(dest, buf, n);
-			n = 0;
-		}
-	}
-	if (n > 0)
-		str_append_n(dest, buf, n);
+	base64_decoder_init_padding(&dec->b64, BASE64_PAD_GROUPS);
 }
 
 void mime_decoder_feed(struct mime_decoder *dec, const void *src, size_t len,
@@ -477,7 +420,7 @@ void mime_decoder_feed(struct mime_decoder *dec, const void *src, size_t len,
 		qp_decoder_feed(&dec->qp, src, len, dest);
 		break;
 	case MIME_ENCODING_BASE64:
-		b64_body_feed(dec, src, len, dest);
+		base64_decoder_feed(&dec->b64, src, len, dest);
 		break;
 	default:
 		str_append_n(dest, src, len);
@@ -497,7 +440,7 @@ bool mime_decoder_had_error(const struct mime_decoder *dec)
 	case MIME_ENCODING_QP:
 		return dec->qp.had_error;
 	case MIME_ENCODING_BASE64:
-		return dec->b64_error;
+		return dec->b64.had_error;
 	default:
 		return false;
 	}

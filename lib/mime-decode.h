@@ -13,14 +13,10 @@
  * "=" followed by whitespace and then text (not a line end) loses only
  * the "=".
  *
- * MIME base64 bodies (RFC 2045 section 6.8) are decoded in groups of four
- * characters of the alphabet or "=" (anything else is skipped), as
- * Courier's reformime does: "=" in the third or fourth place suppresses
- * that output byte, and decoding goes on after the padding (concatenated
- * base64 chunks); an "=" elsewhere in a group stands for the value 99 (the
- * garbage Debian's reformime produces, reproduced byte for byte).  A last,
- * incomplete group still gives the bytes its bits hold (Debian's drops
- * them).  mime_decoder picks one by the Content-Transfer-Encoding. */
+ * MIME base64 bodies (RFC 2045 section 6.8) are decoded by lib/base64's
+ * streaming decoder in its BASE64_PAD_GROUPS mode, as Courier's reformime
+ * does (decoding goes on after the padding; see base64.h).  mime_decoder
+ * picks one by the Content-Transfer-Encoding. */
 #ifndef MIME_DECODE_H
 #define MIME_DECODE_H
 
@@ -118,11 +114,7 @@ enum mime_encoding mime_encoding_from_name(const char *name, bool *unknown_r);
 struct mime_decoder {
 	enum mime_encoding encoding;
 	struct qp_decoder qp;
-	/* base64: position in the group of four, value of the previous
-	 * character (99 for "="), errors seen */
-	unsigned int b64_pos;
-	unsigned int b64_prev;
-	bool b64_error;
+	struct base64_decoder b64;
 };
 void mime_decoder_init(struct mime_decoder *dec, enum mime_encoding encoding);
 void mime_decoder_feed(struct mime_decoder *dec, const void *src, size_t len,

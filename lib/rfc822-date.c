@@ -443,6 +443,24 @@ int rfc822_date_imap_format(struct str *out, time_t t, int tz_offset)
 
 	if (split_time(t, off, &y, &mon, &d, &h, &min, &s, &wday) < 0)
 		return -1;
+	if (y >= 0 && y <= 9999) {
+		/* FETCH INTERNALDATE writes one a message: no printf */
+		int a = off < 0 ? -off : off;
+		char b[26] = {
+			d < 10 ? ' ' : (char)('0' + d / 10), (char)('0' + d % 10),
+			'-', month_names[mon - 1][0], month_names[mon - 1][1],
+			month_names[mon - 1][2], '-',
+			(char)('0' + y / 1000), (char)('0' + y / 100 % 10),
+			(char)('0' + y / 10 % 10), (char)('0' + y % 10), ' ',
+			(char)('0' + h / 10), (char)('0' + h % 10), ':',
+			(char)('0' + min / 10), (char)('0' + min % 10), ':',
+			(char)('0' + s / 10), (char)('0' + s % 10), ' ',
+			off < 0 ? '-' : '+',
+			(char)('0' + a / 60 / 10), (char)('0' + a / 60 % 10),
+			(char)('0' + a % 60 / 10), (char)('0' + a % 60 % 10),
+		};
+		return str_append_n(out, b, sizeof(b));
+	}
 	return str_printfa(out, "%2d-%s-%04d %02d:%02d:%02d %c%02d%02d", d,
 			   month_names[mon - 1], (int)y, h, min, s,
 			   off < 0 ? '-' : '+', (off < 0 ? -off : off) / 60,

@@ -5,7 +5,7 @@ noinst_LTLIBRARIES += maildrop/libmaildrop.la
 maildrop_libmaildrop_la_SOURCES = \
 	maildrop/mdparse.c maildrop/mdparse.h maildrop/mdparse-private.h \
 	maildrop/mdlex.c maildrop/mdparse-expr.c \
-	maildrop/mdmsg.c maildrop/mdmsg.h \
+	maildrop/mdmsg.c maildrop/mdmsg.h maildrop/mdsimple.c maildrop/mdsimple.h \
 	maildrop/mdeval.c maildrop/mdeval.h maildrop/mdeval-private.h \
 	maildrop/mdexpr.c maildrop/mdfunc.c maildrop/mdtarget.c \
 	maildrop/mddeliver.c maildrop/mddeliver.h

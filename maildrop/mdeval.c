@@ -194,8 +194,21 @@ char *md_eval_fmt_num(double d)
 	/* whole numbers (scores, counts) are most of them: %.22g writes
 	 * them as %lld does, without glibc's slower floating-point path */
 	if (d > -1e15 && d < 1e15 && d == (double)(long long)d &&
-	    !(d == 0 && signbit(d)))
-		return xasprintf("%lld", (long long)d);
+	    !(d == 0 && signbit(d))) {
+		char buf[24], *p = buf + sizeof(buf);
+		long long v = (long long)d;
+		unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+			(unsigned long long)v;
+
+		*--p = '\0';
+		do {
+			*--p = (char)('0' + u % 10);
+			u /= 10;
+		} while (u != 0);
+		if (v < 0)
+			*--p = '-';
+		return xstrdup(p);
+	}
 	return xasprintf("%.22g", d);
 }
 

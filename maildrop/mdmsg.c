@@ -14,6 +14,7 @@
 #include "charset.h"
 #include "mdmsg.h"
 #include "mdparse.h"
+#include "mdsimple.h"
 #include "mem.h"
 #include "mime-parser.h"
 #include "rfc2047.h"
@@ -442,27 +443,18 @@ char *md_message_header(const struct md_message *msg, const char *name)
  * PCRE2_NO_UTF_CHECK.  A line that is not valid UTF-8 is matched by a
  * second compile with PCRE2_MATCH_INVALID_UTF, made when first needed,
  * so that the results are those of PCRE2_MATCH_INVALID_UTF alone.
- * A pattern that is ASCII text (md_pattern_compile() in mdmsg.h) keeps
- * the text in literal and is compiled only for a subject that is not
- * ASCII. */
+ * A simple pattern (md_pattern_compile() in mdmsg.h) is compiled only
+ * for a subject the simple matcher does not take. */
 struct md_pattern {
-	pcre2_code *code;	/* NULL: a literal not compiled yet */
+	pcre2_code *code;	/* NULL: a simple pattern not compiled yet */
 	pcre2_code *code_invalid; /* UTF mode, for invalid subjects */
 	char *re;		/* the pattern, for code and code_invalid */
 	size_t re_len;
 	uint32_t opts;		/* code's compile options */
 	bool utf;		/* code is in UTF mode */
-	char *literal;		/* ASCII text, unescaped, or NULL */
-	size_t literal_len;
-	bool anchored;		/* literal: ^ at the start */
-	bool caseless;
-	/* literal: searched for in any valid UTF-8 (not only where there
-	 * is no U+212A or U+017F): each of its characters matches ASCII
-	 * bytes only, which valid UTF-8 has only as whole characters.
-	 * False for a caseless k or s, which also match U+212A KELVIN SIGN
-	 * and U+017F LONG S (the only such characters: tests/unit/
-	 * test-maildrop-eval.c asks PCRE2 about every code point). */
-	bool literal_utf8;
+	/* a simple pattern (mdsimple.h), matched without PCRE2 where
+	 * that gives PCRE2's answer, or NULL */
+	struct md_simple *simple;
 	uint32_t npairs; /* capturing groups + 1 */
 	FILE *trace;	/* VERBOSE 3: "Matching /re/ against line" */
 	char *trace_re;
@@ -538,46 +530,17 @@ enum md_subject_kind md_subject_kind(const char *s, size_t len)
 	return MD_SUBJECT_ASCII;
 }
 
-/* The longest text md_pattern_compile() searches for itself. */
-#define LITERAL_MAX 256
-
-/* re as a literal: an optional ^, then ASCII characters that are not
- * metacharacters outside a character class, or a backslash and an ASCII
- * punctuation character (which PCRE2 takes as that character).  Fills
- * pat's literal fields and returns true, or false (PCRE2 compiles it). */
-static bool literal_parse(struct md_pattern *pat, const char *re, size_t len)
+/* Is PCRE2's newline LF alone (what md_simple_exec() takes for a line
+ * end that .* does not cross)? */
+static bool newline_is_lf(void)
 {
-	char buf[LITERAL_MAX];
-	size_t i = 0, n = 0;
-	bool anchored = false;
+	static int known; /* 0: not asked, 1: LF, 2: other */
+	uint32_t nl = 0;
 
-	if (len > 0 && re[0] == '^') {
-		anchored = true;
-		i++;
-	}
-	for (; i < len; i++) {
-		unsigned char c = (unsigned char)re[i];
-
-		if (c == '\\') {
-			if (i + 1 >= len)
-				return false;
-			c = (unsigned char)re[++i];
-			if (c >= 0x80 || !ispunct(c))
-				return false;
-		} else if (c == '\0' || c >= 0x80 ||
-			   strchr("^$.|?*+()[]{}", c) != NULL) {
-			return false;
-		}
-		if (n == sizeof(buf))
-			return false;
-		buf[n++] = (char)c;
-	}
-	if (n == 0)
-		return false;
-	pat->literal = xmemdup(buf, n);
-	pat->literal_len = n;
-	pat->anchored = anchored;
-	return true;
+	if (known == 0)
+		known = pcre2_config(PCRE2_CONFIG_NEWLINE, &nl) >= 0 &&
+			nl == PCRE2_NEWLINE_LF ? 1 : 2;
+	return known == 1;
 }
 
 struct md_pattern *md_pattern_compile(const char *re, size_t len,
@@ -593,25 +556,23 @@ struct md_pattern *md_pattern_compile(const char *re, size_t len,
 	if ((flags & MD_PAT_CASE) == 0)
 		opts |= PCRE2_CASELESS;
 	if ((flags & MD_PATTERN_NO_LITERAL) == 0) {
-		pat = xcalloc(1, sizeof(*pat));
-		if (literal_parse(pat, re, len)) {
+		struct md_simple *sp =
+			md_simple_parse(re, len, (opts & PCRE2_CASELESS) != 0);
+
+		if (sp != NULL &&
+		    (!md_simple_has_any(sp) || newline_is_lf())) {
 			/* ASCII: valid UTF-8, compiled in UTF mode when
 			 * a subject needs it */
+			pat = xcalloc(1, sizeof(*pat));
+			pat->simple = sp;
 			pat->opts = opts;
 			pat->utf = true;
-			pat->caseless = (opts & PCRE2_CASELESS) != 0;
-			pat->literal_utf8 = true;
-			for (size_t i = 0; i < pat->literal_len; i++) {
-				if (pat->caseless &&
-				    strchr("kKsS", pat->literal[i]) != NULL)
-					pat->literal_utf8 = false;
-			}
 			pat->re = xmemdup(re, len);
 			pat->re_len = len;
-			pat->npairs = 1;
+			pat->npairs = md_simple_groups(sp) + 1;
 			return pat;
 		}
-		free(pat);
+		md_simple_free(&sp);
 	}
 	code = pcre2_compile((PCRE2_SPTR)re, len, opts, &err, &erroff, NULL);
 	if (code == NULL) {
@@ -650,7 +611,7 @@ void md_pattern_free(struct md_pattern **patp)
 	pcre2_code_free(pat->code);
 	pcre2_code_free(pat->code_invalid);
 	free(pat->re);
-	free(pat->literal);
+	md_simple_free(&pat->simple);
 	free(pat->trace_re);
 	free(pat);
 	*patp = NULL;
@@ -665,7 +626,7 @@ void md_match_clear(struct md_match *m)
 }
 
 /* The code to match a subject with: pat->code (compiled now for a
- * literal), or for a subject that is not valid UTF-8 the
+ * simple pattern), or for a subject that is not valid UTF-8 the
  * PCRE2_MATCH_INVALID_UTF compile (NULL if PCRE2 refuses it, which it
  * cannot for a pattern it compiled, or could compile, in UTF mode). */
 static pcre2_code *code_for(struct md_pattern *pat, bool utf8)
@@ -697,45 +658,27 @@ int md_pattern_exec(struct md_pattern *pat, const char *subject, size_t len,
 				       end_r, m);
 }
 
-/* The literal at s, compared as PCRE2's caseless matching compares ASCII
- * letters with ASCII (the caller made sure there is no U+212A KELVIN SIGN
- * or U+017F LONG S to meet). */
-static bool literal_at(const struct md_pattern *pat, const char *s)
+/* md_pattern_exec_checked() with the simple matcher. */
+static int simple_exec(struct md_pattern *pat, const char *subject,
+		       size_t len, size_t start, size_t *end_r,
+		       struct md_match *m)
 {
-	if (!pat->caseless)
-		return memcmp(s, pat->literal, pat->literal_len) == 0;
-	for (size_t i = 0; i < pat->literal_len; i++) {
-		unsigned char a = (unsigned char)s[i];
-		unsigned char b = (unsigned char)pat->literal[i];
+	size_t spans[2 * (MD_SIMPLE_MAX_GROUPS + 1)];
 
-		if (a == b)
-			continue;
-		/* only letters have another case */
-		if ((a | 0x20) != (b | 0x20) || (a | 0x20) < 'a' ||
-		    (a | 0x20) > 'z')
-			return false;
+	if (!md_simple_exec(pat->simple, subject, len, start, spans))
+		return 0;
+	if (end_r != NULL)
+		*end_r = spans[1] > spans[0] ? spans[1] : spans[1] + 1;
+	if (m != NULL) {
+		md_match_clear(m);
+		m->groups = xcalloc(pat->npairs, sizeof(*m->groups));
+		m->ngroups = pat->npairs;
+		for (uint32_t i = 0; i < pat->npairs; i++)
+			m->groups[i] = xmemdup(subject + spans[2 * i],
+					       spans[2 * i + 1] -
+					       spans[2 * i]);
 	}
-	return true;
-}
-
-/* A literal pattern against an ASCII subject (or valid UTF-8: see
- * literal_utf8): the first place at or after start where it is (only offset 0 when anchored: ^ does not
- * match after a start offset).  Returns its offset or -1. */
-static ssize_t literal_find(const struct md_pattern *pat, const char *subject,
-			    size_t len, size_t start)
-{
-	size_t last;
-
-	if (start > len || len - start < pat->literal_len)
-		return -1;
-	if (pat->anchored)
-		return start == 0 && literal_at(pat, subject) ? 0 : -1;
-	last = len - pat->literal_len;
-	for (size_t i = start; i <= last; i++) {
-		if (literal_at(pat, subject + i))
-			return (ssize_t)i;
-	}
-	return -1;
+	return 1;
 }
 
 int md_pattern_exec_checked(struct md_pattern *pat, const char *subject,
@@ -748,26 +691,12 @@ int md_pattern_exec_checked(struct md_pattern *pat, const char *subject,
 	bool utf8 = kind != MD_SUBJECT_INVALID;
 	int rc;
 
-	if (pat->literal != NULL &&
-	    (kind == MD_SUBJECT_ASCII ||
-	     ((kind == MD_SUBJECT_UTF8 ||
-	       (kind == MD_SUBJECT_UTF8_FOLDS && pat->literal_utf8)) &&
-	      (start >= len ||
-	       ((unsigned char)subject[start] & 0xC0) != 0x80)))) {
-		ssize_t at = literal_find(pat, subject, len, start);
-
-		if (at < 0)
-			return 0;
-		if (end_r != NULL)
-			*end_r = (size_t)at + pat->literal_len;
-		if (m != NULL) {
-			md_match_clear(m);
-			m->groups = xcalloc(1, sizeof(*m->groups));
-			m->ngroups = 1;
-			m->groups[0] = xmemdup(subject + at, pat->literal_len);
-		}
-		return 1;
-	}
+	if (pat->simple != NULL && start <= len &&
+	    (kind == MD_SUBJECT_ASCII || kind == MD_SUBJECT_UTF8 ||
+	     (kind == MD_SUBJECT_UTF8_FOLDS &&
+	      md_simple_fold_safe(pat->simple))) &&
+	    (start == len || ((unsigned char)subject[start] & 0xC0) != 0x80))
+		return simple_exec(pat, subject, len, start, end_r, m);
 	md = match_block(pat->npairs);
 	/* PCRE2_NO_UTF_CHECK also promises that start is on a character
 	 * boundary: a start inside a character (after an empty match, a

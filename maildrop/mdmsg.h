@@ -69,17 +69,19 @@ char *md_message_header(const struct md_message *msg, const char *name);
 struct md_pattern;
 
 /* md_pattern_compile() flag beyond the MD_PAT_* ones, for tests: always
- * PCRE2, never the literal search below. */
+ * PCRE2, never the simple matcher below. */
 #define MD_PATTERN_NO_LITERAL 0x100
 /* Compiles re (len bytes) with the MD_PAT_* flags.  Returns NULL with
  * *error_r (caller frees) when PCRE2 refuses it.
- * A pattern that is plain ASCII text (an optional leading ^, then no
- * other metacharacter than a backslash before punctuation: /offer1/,
- * /^X-Spam-Score: 3\./) is not compiled unless it has to be: against an
- * ASCII subject, or valid UTF-8 when it has no caseless k or s, it is a
- * (caseless) substring search, which is exactly what PCRE2 finds there;
- * PCRE2 compiles it for any other subject (caseless UTF-8 matching is
- * Unicode's: k also matches U+212A KELVIN SIGN, s U+017F LONG S). */
+ * A simple pattern (mdsimple.h: ASCII text, an optional leading ^, one
+ * .*, groups of alternative words: /offer1/, /^Subject:.*money5/,
+ * /^(From|To):.*x@/) is not compiled unless it has to be: against a
+ * subject that is valid UTF-8, starting on a character boundary, it is
+ * matched by mdsimple.c, which finds exactly what PCRE2 finds there;
+ * PCRE2 compiles it for any other subject, and for a subject with
+ * U+212A KELVIN SIGN or U+017F LONG S when the pattern has a caseless k
+ * or s (caseless UTF-8 matching is Unicode's: k also matches U+212A,
+ * s U+017F). */
 struct md_pattern *md_pattern_compile(const char *re, size_t len,
 				      unsigned int flags, char **error_r);
 void md_pattern_free(struct md_pattern **pat);

@@ -355,7 +355,10 @@ mail_child(int fd, const struct auth_record *rec, const char *user,
 
 	close(master_ipc_fd);
 	close(master_sigfd);
-	login_master_drop_listeners(master);
+	/* (closed, not freed, as imapd's children do: freeing the services
+	 * writes to their connection entries, pages fork would then copy;
+	 * the master's loop holds nothing else) */
+	login_master_close_listeners(master);
 	ioloop_destroy(&loop);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

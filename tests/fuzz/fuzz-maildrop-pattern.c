@@ -2,9 +2,12 @@
  * the first line is a pattern with options, the rest a message whose
  * canonical header/body lines it is matched against (search, weighted
  * scoring, foreach).  The pattern is also compiled for PCRE2 alone
- * (MD_PATTERN_NO_LITERAL): a pattern searched for as a literal must
- * give PCRE2's answers, on every line and with every start offset. */
+ * (MD_PATTERN_NO_LITERAL): a simple pattern matched without PCRE2
+ * (mdsimple.c) must give PCRE2's answers (result, end and every group),
+ * on every line, on the whole rest (line ends included) and with every
+ * start offset. */
 #include "config.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,9 +37,13 @@ static void compare(struct md_pattern *a, struct md_pattern *b,
 		int ra = md_pattern_exec(a, subject, len, st, &ea, &ma);
 		int rb = md_pattern_exec(b, subject, len, st, &eb, &mb);
 
-		if (ra != rb || (ra == 1 && (ea != eb ||
-		    strcmp(ma.groups[0], mb.groups[0]) != 0))) {
-			fprintf(stderr, "literal %d/%zu, PCRE2 %d/%zu\n",
+		bool same = ra == rb && (ra != 1 || (ea == eb &&
+			    ma.ngroups == mb.ngroups));
+
+		for (size_t g = 0; same && ra == 1 && g < ma.ngroups; g++)
+			same = strcmp(ma.groups[g], mb.groups[g]) == 0;
+		if (!same) {
+			fprintf(stderr, "simple %d/%zu, PCRE2 %d/%zu\n",
 				ra, ea, rb, eb);
 			abort();
 		}
@@ -98,6 +105,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			compare(pat, re, line, strlen(line));
 			free(line);
 			p += len + 1;
+		}
+		/* the rest as one subject, line ends and all */
+		if (memchr(nl + 1, '\0', size - plen - 1) == NULL &&
+		    size - plen - 1 <= 256) {
+			char *all = malloc(size - plen);
+
+			if (all == NULL)
+				abort();
+			memcpy(all, nl + 1, size - plen - 1);
+			all[size - plen - 1] = '\0';
+			compare(pat, re, all, size - plen - 1);
+			free(all);
 		}
 		md_pattern_free(&re);
 	}

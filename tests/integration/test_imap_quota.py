@@ -112,22 +112,10 @@ def test_quota_of_a_shared_folder(imapd, tmp_path):
         """test_imap_acl's session, with QUOTA and QUOTAROOT lines
         checked against RFC 9208's grammar instead."""
 
-        def cmd(self, text, status="OK"):
-            self.n += 1
-            tag = b"a%d" % self.n
-            self.m.send(tag + b" " + text.encode() + b"\r\n")
-            lines = []
-            while True:
-                line = self.m.readfile.readline()
-                assert line.endswith(b"\r\n"), line
-                line = line[:-2]
-                if line.startswith(tag + b" "):
-                    assert line.split(b" ")[1].decode() == status, \
-                        (text, lines, line)
-                    return lines, line
-                assert (SHARED_QUOTAROOT.match(line) or
-                        SHARED_QUOTA.match(line)), line
-                lines.append(line)
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.untagged = re.compile(rb"(?:%s)|(?:%s)" % (
+                SHARED_QUOTAROOT.pattern, SHARED_QUOTA.pattern))
 
     def login(name):
         return QRaw(imapd, os.path.join(site.homes[name], "Maildir"), name,

@@ -12,6 +12,7 @@
 
 #include "esmtp-relay.h"
 #include "log.h"
+#include "mem.h"
 
 static void test_path_ok(void **state)
 {
@@ -131,39 +132,38 @@ static void test_access(void **state)
 		"5.5.5.5\tmaybe\n";
 	struct esmtp_access *acc = esmtp_access_new();
 	bool relay;
+	/* An address, its verdict, and whether it may relay (-1: not
+	 * looked at). */
+	static const struct {
+		const char *ip;
+		enum esmtp_access_result result;
+		int relay;
+	} checks[] = {
+		{ "127.0.0.1", ESMTP_ACCESS_ALLOW, 1 },
+		{ "127.0.0.2", ESMTP_ACCESS_NONE, 0 },
+		{ "192.168.1.1", ESMTP_ACCESS_ALLOW, 1 },
+		{ "192.168.5.1", ESMTP_ACCESS_DENY, -1 },
+		{ "192.169.1.1", ESMTP_ACCESS_NONE, -1 },
+		{ "10.200.0.1", ESMTP_ACCESS_ALLOW, 1 },
+		/* the most specific line wins */
+		{ "10.1.2.3", ESMTP_ACCESS_ALLOW, 0 },
+		{ "2001:db8::1", ESMTP_ACCESS_ALLOW, 1 },
+		{ "2001:db8::66", ESMTP_ACCESS_DENY, -1 },
+		{ "::ffff:127.0.0.1", ESMTP_ACCESS_ALLOW, -1 },
+		{ "not-an-ip", ESMTP_ACCESS_NONE, -1 },
+	};
 
 	(void)state;
 	esmtp_access_parse(acc, "smtpaccess", text, sizeof(text) - 1);
 	assert_int_equal(esmtp_access_bad_lines(acc), 4);
-	assert_int_equal(esmtp_access_check(acc, "127.0.0.1", &relay),
-			 ESMTP_ACCESS_ALLOW);
-	assert_true(relay);
-	assert_int_equal(esmtp_access_check(acc, "127.0.0.2", &relay),
-			 ESMTP_ACCESS_NONE);
-	assert_false(relay);
-	assert_int_equal(esmtp_access_check(acc, "192.168.1.1", &relay),
-			 ESMTP_ACCESS_ALLOW);
-	assert_true(relay);
-	assert_int_equal(esmtp_access_check(acc, "192.168.5.1", &relay),
-			 ESMTP_ACCESS_DENY);
-	assert_int_equal(esmtp_access_check(acc, "192.169.1.1", &relay),
-			 ESMTP_ACCESS_NONE);
-	assert_int_equal(esmtp_access_check(acc, "10.200.0.1", &relay),
-			 ESMTP_ACCESS_ALLOW);
-	assert_true(relay);
-	/* the most specific line wins */
-	assert_int_equal(esmtp_access_check(acc, "10.1.2.3", &relay),
-			 ESMTP_ACCESS_ALLOW);
-	assert_false(relay);
-	assert_int_equal(esmtp_access_check(acc, "2001:db8::1", &relay),
-			 ESMTP_ACCESS_ALLOW);
-	assert_true(relay);
-	assert_int_equal(esmtp_access_check(acc, "2001:db8::66", &relay),
-			 ESMTP_ACCESS_DENY);
-	assert_int_equal(esmtp_access_check(acc, "::ffff:127.0.0.1", &relay),
-			 ESMTP_ACCESS_ALLOW);
-	assert_int_equal(esmtp_access_check(acc, "not-an-ip", &relay),
-			 ESMTP_ACCESS_NONE);
+	for (size_t i = 0; i < N_ELEMENTS(checks); i++) {
+		relay = !checks[i].relay;
+		if (esmtp_access_check(acc, checks[i].ip, &relay) !=
+		    checks[i].result)
+			fail_msg("%s: not the verdict expected", checks[i].ip);
+		if (checks[i].relay >= 0 && relay != (checks[i].relay == 1))
+			fail_msg("%s: relay %d", checks[i].ip, (int)relay);
+	}
 	esmtp_access_free(&acc);
 	assert_null(acc);
 

@@ -119,20 +119,12 @@ static char *changed_list(struct mail_index *index, uint64_t modseq)
  * written before it existed. */
 static void drop_modseq_db(void)
 {
-	char *path = xasprintf("%s/%s", unit_index_dir, MAIL_INDEX_FILE_NAME);
 	MDB_env *env;
-	MDB_txn *txn;
 	MDB_dbi dbi;
+	MDB_txn *txn = unit_index_raw_begin("modseq", &env, &dbi);
 
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
-	assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "modseq", 0, &dbi), 0);
 	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	free(path);
+	unit_index_raw_commit(env, txn);
 }
 
 /* The changes since a MODSEQ come from the "modseq" database: in UID

@@ -22,6 +22,7 @@
 #include "mail-index-private.h"
 #include "mem.h"
 #include "str.h"
+#include "unit-files.h"
 #include "unit-index.h"
 
 static void test_corrupt_rebuilt(void **state)
@@ -70,22 +71,16 @@ static void test_corrupt_rebuilt(void **state)
 }
 
 /* Puts a malformed record for UID 1 straight into the LMDB file. */
-static void damage_record(const char *path)
+static void damage_record(void)
 {
 	uint8_t key1[4] = { 0, 0, 0, 1 };
 	MDB_val key = { 4, key1 }, val = { 3, (void *)"bad" };
 	MDB_env *env;
-	MDB_txn *txn;
 	MDB_dbi dbi;
+	MDB_txn *txn = unit_index_raw_begin("msgs", &env, &dbi);
 
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
-	assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "msgs", 0, &dbi), 0);
 	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	unit_index_raw_commit(env, txn);
 }
 
 /* A damaged record found at run time: the file is removed and the next
@@ -106,7 +101,7 @@ static void test_damaged_record(void **state)
 	 * loaded machine the first stamps could already be trusted.) */
 	index = unit_index_open();
 	mail_index_close(&index);
-	damage_record(path);
+	damage_record();
 	{
 		char *p = xasprintf("%s/new", unit_index_dir);
 
@@ -124,7 +119,7 @@ static void test_damaged_record(void **state)
 	unit_index_age_dirs();
 	index = unit_index_open();
 	mail_index_close(&index);
-	damage_record(path);
+	damage_record();
 	index = unit_index_open();
 	unit_index_warnings = 0;
 	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), -1);
@@ -145,7 +140,6 @@ static void test_courier_import(void **state)
 	struct mail_index_record rec;
 	const char *error;
 	char uidl[MAIL_INDEX_UIDL_MAX], *path;
-	FILE *f;
 
 	(void)state;
 	unit_index_put("cur", "1600000001.M1P1.host:2,S", "1\n");
@@ -153,35 +147,22 @@ static void test_courier_import(void **state)
 	/* not in the db, and a garbage line of it: */
 	unit_index_put("cur", "1600000000.M1P1.host:2,", "0\n");
 	unit_index_put("cur", "1600000003.M1P1.host:2,F", "33\n");
-	path = xasprintf("%s/courierimapuiddb", unit_index_dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("1 734567890 10\n"
-	      "3 1600000001.M1P1.host\n"
-	      "7 1600000002.M1P1.host\n"
-	      "x 1600000003.M1P1.host\n"
-	      "8 gone.message\n",
-	      f);
-	fclose(f);
-	free(path);
-	path = xasprintf("%s/courierpop3dsizelist", unit_index_dir);
-	f = fopen(path, "w");
-	fputs("/3 5 1500000000\n"
-	      "1600000001.M1P1.host:2,S 3 4:1500000000:0\n",
-	      f);
-	fclose(f);
-	free(path);
+	unit_write_file(unit_index_dir, "courierimapuiddb",
+			"1 734567890 10\n"
+			"3 1600000001.M1P1.host\n"
+			"7 1600000002.M1P1.host\n"
+			"x 1600000003.M1P1.host\n"
+			"8 gone.message\n");
+	unit_write_file(unit_index_dir, "courierpop3dsizelist",
+			"/3 5 1500000000\n"
+			"1600000001.M1P1.host:2,S 3 4:1500000000:0\n");
 	/* Keywords in Courier's :list format, written by hand. */
 	path = xasprintf("%s/courierimapkeywords", unit_index_dir);
 	assert_int_equal(mkdir(path, 0700), 0);
 	free(path);
-	path = xasprintf("%s/courierimapkeywords/:list", unit_index_dir);
-	f = fopen(path, "w");
-	fputs("$Label1\nJunk\n\n1600000001.M1P1.host:0 1\n"
-	      "1600000002.M1P1.host:1\n",
-	      f);
-	fclose(f);
-	free(path);
+	unit_write_file(unit_index_dir, "courierimapkeywords/:list",
+			"$Label1\nJunk\n\n1600000001.M1P1.host:0 1\n"
+			"1600000002.M1P1.host:1\n");
 
 	index = unit_index_open();
 	unit_index_status(index, &st);
@@ -207,12 +188,9 @@ static void test_courier_import(void **state)
 			    "UID7-734567890");
 
 	/* Keywords changed by Courier afterwards (an update file). */
-	path = xasprintf("%s/courierimapkeywords/1600000002.M1P1.host",
-			 unit_index_dir);
-	f = fopen(path, "w");
-	fputs("NonJunk\n", f);
-	fclose(f);
-	free(path);
+	unit_write_file(unit_index_dir,
+			"courierimapkeywords/1600000002.M1P1.host",
+			"NonJunk\n");
 	assert_int_equal(mail_index_sync(index, 0, &error), 1);
 	assert_int_equal(mail_index_lookup_uid(index, 7, &rec, &error), 1);
 	assert_int_equal(rec.keyword_count, 1);

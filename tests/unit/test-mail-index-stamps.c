@@ -26,15 +26,6 @@
 #include "str.h"
 #include "unit-index.h"
 
-/* Sets up a stamp test in mode (see unit_index_setup_stamps(); mode 2
- * is skipped without its folder) and runs it. */
-static void run_in_mode(void (*run)(int mode), int mode)
-{
-	if (unit_index_setup_stamps(mode) < 0)
-		skip();
-	run(mode);
-}
-
 /* Our own STORE, EXPUNGE, APPEND and new/ to cur/ cost no session a
  * scan: the second handle (another session) reads the result. */
 static void run_own_changes(int mode)
@@ -184,18 +175,6 @@ static void test_busy_defer(void **state)
 	mail_index_close(&b);
 }
 
-static void test_stamp_own_changes(void **state)
-{
-	(void)state;
-	run_in_mode(run_own_changes, 0);
-}
-
-static void test_stamp_own_changes_coarse(void **state)
-{
-	(void)state;
-	run_in_mode(run_own_changes, 1);
-}
-
 /* The hooks' victim: another program's change inside our transaction. */
 static char *hook_from, *hook_to;
 static bool hook_done;
@@ -281,18 +260,6 @@ static void run_foreign_in_txn(int mode)
 	mail_index_close(&b);
 }
 
-static void test_stamp_foreign_in_txn(void **state)
-{
-	(void)state;
-	run_in_mode(run_foreign_in_txn, 0);
-}
-
-static void test_stamp_foreign_in_txn_coarse(void **state)
-{
-	(void)state;
-	run_in_mode(run_foreign_in_txn, 1);
-}
-
 /* Deliveries and removals right after a scan, in the same clock tick
  * (the same second on a whole-second file system): the next sync finds a
  * delivery, a removal or rename in cur/ is found by the recheck. */
@@ -331,36 +298,6 @@ static void run_same_tick(int mode)
 	free(n2);
 	(void)mode;
 	mail_index_close(&a);
-}
-
-static void test_stamp_same_tick(void **state)
-{
-	(void)state;
-	run_in_mode(run_same_tick, 0);
-}
-
-static void test_stamp_same_tick_coarse(void **state)
-{
-	(void)state;
-	run_in_mode(run_same_tick, 1);
-}
-
-static void test_stamp_same_tick_real_coarse(void **state)
-{
-	(void)state;
-	run_in_mode(run_same_tick, 2);
-}
-
-static void test_stamp_real_coarse_foreign(void **state)
-{
-	(void)state;
-	run_in_mode(run_foreign_in_txn, 2);
-}
-
-static void test_stamp_real_coarse_own(void **state)
-{
-	(void)state;
-	run_in_mode(run_own_changes, 2);
 }
 
 /* The racy window follows the file system: a scan 60 ms after a
@@ -492,27 +429,42 @@ static void test_stamp_concurrent(void **state)
 	mail_index_close(&a);
 }
 
+/* A scenario run in one stamp mode (see unit_index_setup_stamps(): 0
+ * this file system, 1 whole seconds simulated, 2 the real coarse one of
+ * MAIL_INDEX_TEST_COARSE_DIR, skipped without it). */
+struct stamp_case {
+	void (*run)(int mode);
+	int mode;
+};
+
+static void test_stamp_case(void **state)
+{
+	const struct stamp_case *c = *state;
+
+	if (unit_index_setup_stamps(c->mode) < 0)
+		skip();
+	c->run(c->mode);
+}
+
+#define STAMP_CASE(name, run, mode)                                      \
+	{ name, test_stamp_case, NULL, unit_index_teardown_stamps,       \
+	  &(struct stamp_case){ run, mode } }
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_stamp_own_changes,
-			unit_index_teardown_stamps),
-		cmocka_unit_test_teardown(test_stamp_own_changes_coarse,
-			unit_index_teardown_stamps),
-		cmocka_unit_test_teardown(test_stamp_foreign_in_txn,
-			unit_index_teardown_stamps),
-		cmocka_unit_test_teardown(test_stamp_foreign_in_txn_coarse,
-			unit_index_teardown_stamps),
-		cmocka_unit_test_teardown(test_stamp_same_tick,
-			unit_index_teardown_stamps),
-		cmocka_unit_test_teardown(test_stamp_same_tick_coarse,
-			unit_index_teardown_stamps),
-		cmocka_unit_test_teardown(test_stamp_same_tick_real_coarse,
-			unit_index_teardown_stamps),
-		cmocka_unit_test_teardown(test_stamp_real_coarse_own,
-			unit_index_teardown_stamps),
-		cmocka_unit_test_teardown(test_stamp_real_coarse_foreign,
-			unit_index_teardown_stamps),
+		STAMP_CASE("test_stamp_own_changes", run_own_changes, 0),
+		STAMP_CASE("test_stamp_own_changes_coarse", run_own_changes, 1),
+		STAMP_CASE("test_stamp_foreign_in_txn", run_foreign_in_txn, 0),
+		STAMP_CASE("test_stamp_foreign_in_txn_coarse",
+			   run_foreign_in_txn, 1),
+		STAMP_CASE("test_stamp_same_tick", run_same_tick, 0),
+		STAMP_CASE("test_stamp_same_tick_coarse", run_same_tick, 1),
+		STAMP_CASE("test_stamp_same_tick_real_coarse",
+			   run_same_tick, 2),
+		STAMP_CASE("test_stamp_real_coarse_own", run_own_changes, 2),
+		STAMP_CASE("test_stamp_real_coarse_foreign",
+			   run_foreign_in_txn, 2),
 		cmocka_unit_test_teardown(test_stamp_racy_window,
 			unit_index_teardown_stamps),
 		cmocka_unit_test_teardown(test_stamp_concurrent,

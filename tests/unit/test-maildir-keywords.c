@@ -363,6 +363,52 @@ static void test_courier_layout(void **state)
 	free(root);
 }
 
+/* Tables grown many times over (names and messages), and their limits. */
+static void test_many(void **state)
+{
+	struct maildir_keywords_limits lim = { .max_names = 300,
+					       .max_messages = 3000 };
+	struct maildir_keywords *kw = maildir_keywords_new(&lim);
+	const char *const *got;
+	const char **msgs;
+	char name[32], key[32];
+	size_t n;
+
+	(void)state;
+	for (unsigned i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "17000%05u.M%uP1.h", i, i);
+		snprintf(key, sizeof(key), "k%u", i % 299);
+		assert_int_equal(maildir_keywords_set(kw, name, key, true), 1);
+		assert_int_equal(maildir_keywords_set(kw, name, "all", true),
+				 1);
+	}
+	/* 300 names in all: a new one is over the limit, a known one is
+	 * not; so is a message past 3000. */
+	assert_int_equal(maildir_keywords_set(kw, "1700000000.M0P1.h", "new",
+					      true),
+			 -1);
+	assert_int_equal(maildir_keywords_set(kw, "1700000000.M0P1.h", "k5",
+					      true),
+			 1);
+	assert_int_equal(maildir_keywords_set(kw, "other", "all", true), -1);
+	assert_int_equal(maildir_keywords_message_count(kw), 3000);
+	for (unsigned i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "17000%05u.M%uP1.h:2,S", i, i);
+		snprintf(key, sizeof(key), "k%u", i % 299);
+		got = maildir_keywords_get(kw, name, &n);
+		assert_int_equal(n, i == 0 ? 3 : 2);
+		assert_string_equal(got[0], key);
+		assert_string_equal(got[1], "all");
+	}
+	msgs = maildir_keywords_messages(kw, &n);
+	assert_int_equal(n, 3000);
+	for (size_t i = 1; i < n; i++)
+		assert_true(strcmp(msgs[i - 1], msgs[i]) < 0);
+	free(msgs);
+	maildir_keywords_destroy(&kw);
+	assert_null(kw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_parse_update_and_set),
 		cmocka_unit_test(test_on_disk),
 		cmocka_unit_test(test_courier_layout),
+		cmocka_unit_test(test_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

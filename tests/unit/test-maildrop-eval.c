@@ -174,22 +174,34 @@ static void test_patterns(void **state)
 
 static void write_text(const char *path, const char *text);
 
-/* Literal patterns (searched for without PCRE2 where that gives PCRE2's
- * answer) against what PCRE2 answers, on ASCII, UTF-8 (with and without
- * U+212A KELVIN SIGN and U+017F LONG S), invalid subjects and start
- * offsets; and the premise: no character beyond ASCII is caselessly an
- * ASCII letter but those two. */
+/* Simple patterns (mdsimple.c: text, one .*, groups of alternatives,
+ * matched without PCRE2 where that gives PCRE2's answer) against what
+ * PCRE2 answers, groups included, on ASCII, UTF-8 (with and without
+ * U+212A KELVIN SIGN and U+017F LONG S), invalid subjects, subjects with
+ * line ends and every start offset; and the premise: no character
+ * beyond ASCII is caselessly an ASCII letter but those two. */
 static void test_literal_patterns(void **state)
 {
 	static const char *const pats[] = {
 		"offer", "^x-spam-score: 3\\.", "kelvin", "^Subject", "s",
 		"a\\+b", "^", "a.b", "Offer", "ss", "\\", "fo\\(",
+		"^Subject:.*money5", "^(From|To|Cc):.*user2@", "offer.*1",
+		"^Subject: .*(pills|BUY)", "^List-Id: .*list3", ".*", "^.*",
+		".*b", "a.*", "(a|ab)(c|bcd)", "(|a)b", "(a|)", "()", "",
+		"x(a|b).*(b|c)y", "^(k|s).*(K|S)", ".*(e|of)", "a.*.*b",
+		"a.*?b", "(a|b)*", "(a(b))", "a.+b", "(?:a|b)", "\\.*x",
+		"caf.*r", "(o|f)+", "e.*\\)", "^.*(f|o)", "(.*)",
 	};
 	static const char *const subjects[] = {
 		"offer", "OFFER1 here", "J\xc3\xbcrgen offer", "X-Spam-Score: 3.5",
 		"x-spam-score: 345", "\xe2\x84\xaa" "elvin", "KELVIN", "\xc5\xbf",
 		"subject: x", " subject", "a+b", "aab", "caf\xe9 offer",
 		"\xc3\xa9offer", "", "s\xc5\xbfS", "fo(", "\xe2\x84\xaa" "offer",
+		"Subject: money5 and MONEY5 end", "To: user2@x, user2@y",
+		"From: a\nCc: user2@z", "offer 1 of\n 1", "a\nb", "abcd",
+		"xaby xbcy", "k\xe2\x84\xaa" "s\xc5\xbf", "Subject: BUY pills",
+		"List-Id: <list3.example> list3", "caf\xc3\xa9 r\xc3\xa9r",
+		"caf\xe9 r", "\r\n", "e) e)", "ab\xc3\xa9" "b\nb",
 	};
 	unsigned char buf[4];
 	struct md_pattern *pat;
@@ -230,8 +242,13 @@ static void test_literal_patterns(void **state)
 					assert_int_equal(ra, rb);
 					if (ra == 1) {
 						assert_int_equal(ea, eb);
-						assert_string_equal(a.groups[0],
-								    b.groups[0]);
+						assert_int_equal(a.ngroups,
+								 b.ngroups);
+						for (size_t g = 0;
+						     g < a.ngroups; g++)
+							assert_string_equal(
+								a.groups[g],
+								b.groups[g]);
 					}
 					md_match_clear(&a);
 					md_match_clear(&b);

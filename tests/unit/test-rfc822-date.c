@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 #include <time.h>
@@ -274,6 +275,48 @@ static void test_round_trip(void **state)
 	str_free(&s);
 }
 
+/* The IMAP date is built without printf: the same text as printf's for
+ * times from 1970 to 9999 and every zone offset the parser accepts. */
+static void test_imap_format_as_printf(void **state)
+{
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr",
+		"May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	uint64_t x = 88172645463325252ULL;
+	struct str s;
+
+	(void)state;
+	str_init(&s, 64);
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		time_t t = (time_t)(x % 253402300800ULL); /* < year 10000 */
+		int off = (int)((x >> 40) % 11999) - 5999;
+
+		if (i < 4) { /* the edges first */
+			t = i < 2 ? 0 : 253402300799;
+			off = i % 2 == 0 ? -5999 : 5999;
+		}
+		time_t local = t + (time_t)off * 60;
+		int a = off < 0 ? -off : off;
+		struct tm tm;
+		char want[64];
+
+		assert_non_null(gmtime_r(&local, &tm));
+		if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+			continue;
+		(void)snprintf(want, sizeof(want),
+			       "%2d-%s-%04d %02d:%02d:%02d %c%02d%02d",
+			       tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
+			       tm.tm_hour, tm.tm_min, tm.tm_sec,
+			       off < 0 ? '-' : '+', a / 60, a % 60);
+		str_clear(&s);
+		assert_int_equal(rfc822_date_imap_format(&s, t, off), 0);
+		assert_string_equal(str_c(&s), want);
+	}
+	str_free(&s);
+}
+
 static void test_imap(void **state)
 {
 	struct str s;
@@ -357,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_imap),
+		cmocka_unit_test(test_imap_format_as_printf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

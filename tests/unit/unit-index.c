@@ -245,6 +245,27 @@ void unit_index_assert_true(struct mail_index *index)
 	maildir_list_free(&list);
 }
 
+MDB_txn *unit_index_raw_begin(const char *db, MDB_env **env_r,
+			      MDB_dbi *dbi_r)
+{
+	char *path = xasprintf("%s/%s", unit_index_dir, MAIL_INDEX_FILE_NAME);
+	MDB_txn *txn;
+
+	assert_int_equal(mdb_env_create(env_r), 0);
+	assert_int_equal(mdb_env_set_maxdbs(*env_r, 8), 0);
+	assert_int_equal(mdb_env_open(*env_r, path, MDB_NOSUBDIR, 0600), 0);
+	assert_int_equal(mdb_txn_begin(*env_r, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, dbi_r), 0);
+	free(path);
+	return txn;
+}
+
+void unit_index_raw_commit(MDB_env *env, MDB_txn *txn)
+{
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
 void unit_index_advance_clock(int64_t ms)
 {
 	mail_index_test_clock_offset_nsec += ms * 1000000;

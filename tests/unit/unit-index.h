@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <lmdb.h>
 
 struct mail_index;
 struct mail_index_status;
@@ -53,6 +54,13 @@ uint32_t unit_index_uid_of(struct mail_index *index, const char *base);
 void unit_index_store_seen(struct mail_index *index, uint32_t uid, bool on);
 /* Asserts that the index lists exactly the files of the maildir. */
 void unit_index_assert_true(struct mail_index *index);
+
+/* Opens database db ("msgs", "modseq"...) of DIR's index file straight
+ * with LMDB in a write transaction, for the tests that damage the file;
+ * unit_index_raw_commit() commits and closes. */
+MDB_txn *unit_index_raw_begin(const char *db, MDB_env **env_r,
+			      MDB_dbi *dbi_r);
+void unit_index_raw_commit(MDB_env *env, MDB_txn *txn);
 
 /* Stamp tests: the index's clock runs ahead by ms (time passing without
  * sleeping: the file systems' mtimes stay where they are). */
