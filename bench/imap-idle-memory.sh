@@ -37,7 +37,10 @@
 #                            every process imapd started for them and the
 #                            master's own growth (its PSS after, less its
 #                            PSS before the connections): the master's
-#                            share of each connection.  Needs BENCH_PREFIX.
+#                            share of each connection; the same for the
+#                            TLS proxy processes (imapd-tlsproxy), which
+#                            hold the TLS of every connection.  Needs
+#                            BENCH_PREFIX.
 #
 # IMAPD=PATH picks our imapd; PEERS_ROOT and BENCH_SERVERS as in
 # imap-folder.sh.
@@ -117,6 +120,14 @@ class TlsSession(ib.SockSession):
         self.command("LOGIN %s %s" % (login, password))
 
 
+def proc_comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def run(tls):
     root = os.path.join(tmp, "inst-%s" % ("tls" if tls else "plain"))
     base = ib.free_port_base(9)
@@ -158,6 +169,8 @@ def run(tls):
         mpid = daemons[1].pid
         base_pids = ib.tree(mpid)
         m0 = ib.smaps(mpid)[0]
+        proxies = [q for q in base_pids if proc_comm(q) == "imapd-tlsproxy"]
+        x0 = sum(ib.smaps(q)[0] for q in proxies if ib.smaps(q))
         t0 = time.monotonic()
         for _ in range(n):
             s = cls(port, "bench@bench.test", "benchpw")
@@ -168,15 +181,18 @@ def run(tls):
         pids = [q for q in ib.tree(mpid) if q not in base_pids]
         pss, rss = ib.memory_of(pids)
         m1 = ib.smaps(mpid)[0]
+        x1 = sum(ib.smaps(q)[0] for q in proxies if ib.smaps(q))
         # every session still answers, after waking
         for s in sessions[:50]:
             s.command("NOOP")
-        per = (pss + max(m1 - m0, 0)) / n
+        per = (pss + max(m1 - m0, 0) + max(x1 - x0, 0)) / n
         print("ours-hibernated %s: %d sessions opened in %.1f s, idle "
               "%d s: %d processes (PSS %.0f KiB, RSS %.0f KiB), master "
-              "grew %d KiB PSS; per connection PSS %.1f KiB" % (
+              "grew %d KiB PSS, %d TLS proxies grew %d KiB PSS; per "
+              "connection PSS %.1f KiB" % (
                   "TLS (993)" if tls else "plain", n, t_open, hib + 3,
-                  len(pids), pss, rss, m1 - m0, per), flush=True)
+                  len(pids), pss, rss, m1 - m0, len(proxies), x1 - x0,
+                  per), flush=True)
         if dovecot > 0:
             print("ratio ours-hibernated %s/dovecot per idle connection: "
                   "PSS %.3f" % ("tls" if tls else "plain", per / dovecot))

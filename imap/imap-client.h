@@ -51,6 +51,21 @@ struct imap_login_request {
 	bool tls;
 };
 
+/* What the owner does with a STARTTLS (imap_client_callbacks.starttls). */
+enum imap_starttls_result {
+	/* the TLS runs in this process, on the conn (conn_start_tls()) */
+	IMAP_STARTTLS_LOCAL,
+	/* the owner hands the connection to a TLS proxy (imapd.c): the
+	 * client answers OK and reads no more (what the client pipelined
+	 * after STARTTLS is thrown away, RFC 3501 6.2.1); the owner then,
+	 * from the loop once the OK is written, takes the conn
+	 * (imap_client_detach_conn(), conn_detach()) and gives the
+	 * plaintext end of the proxy back with imap_client_set_tls_conn() */
+	IMAP_STARTTLS_PROXY,
+	/* no TLS can be had now: "* BYE" and the connection closes */
+	IMAP_STARTTLS_REFUSED,
+};
+
 struct imap_client_callbacks {
 	/* Pre-login: checks credentials.  On IMAP_LOGIN_OK the owner now
 	 * speaks for the session (it sent the tagged OK itself, or will):
@@ -69,6 +84,10 @@ struct imap_client_callbacks {
 	 * of the connection and ends (ended is called).  NULL: never. */
 	bool (*hibernate)(struct imap_client *client, const void *blob,
 			  size_t len, int inotify_fd, void *context);
+	/* Pre-login: a valid STARTTLS (offered, TLS not on yet).  NULL:
+	 * IMAP_STARTTLS_LOCAL. */
+	enum imap_starttls_result (*starttls)(struct imap_client *client,
+					      void *context);
 };
 
 /* A pre-login session on conn (which it owns).  tls_ctx: for STARTTLS
@@ -120,6 +139,12 @@ void imap_client_destroy(struct imap_client **client);
 /* After IMAP_LOGIN_OK in the pre-login process: takes the connection
  * back (the session is then destroyed without closing it). */
 struct conn *imap_client_detach_conn(struct imap_client *client);
+/* After IMAP_STARTTLS_PROXY: conn (created with
+ * imap_client_conn_callbacks(), owned from now on) is the plaintext end
+ * of the TLS proxy; the session goes on over it with TLS on (LOGIN
+ * allowed, STARTTLS no longer offered).  The old conn must have been
+ * detached. */
+void imap_client_set_tls_conn(struct imap_client *client, struct conn *conn);
 /* The session's connection (NULL once detached or closed). */
 struct conn *imap_client_conn(struct imap_client *client);
 

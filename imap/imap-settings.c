@@ -39,6 +39,12 @@ static const struct config_setting_def imap_setting_defs[] = {
 	CONFIG_SETTING_STRING(S, auth_mechs, "IMAP_AUTH", "PLAIN LOGIN"),
 	CONFIG_SETTING_STRING(S, auth_mechs_tls, "IMAP_AUTH_TLS", ""),
 	CONFIG_SETTING_BOOL(S, tls_required, "IMAP_TLS_REQUIRED", "NO"),
+	CONFIG_SETTING_BOOL(S, tls_proxy, "IMAP_TLS_PROXY", "YES"),
+	CONFIG_SETTING_INT(S, tls_proxies, "IMAP_TLS_PROXIES", "0", 0, 256),
+	CONFIG_SETTING_INT(S, tls_proxy_max, "IMAP_TLS_PROXY_MAX", "5000", 1,
+			   1000000),
+	CONFIG_SETTING_INTERVAL(S, tls_handshake_timeout,
+				"IMAP_TLS_HANDSHAKE_TIMEOUT", "60", 1, 3600),
 	CONFIG_SETTING_END
 };
 #undef S

@@ -46,6 +46,14 @@ struct imap_settings {
 	char *auth_mechs_tls;
 	/* etc/imapd-ssl */
 	bool tls_required;	/* IMAP_TLS_REQUIRED */
+	/* IMAP_TLS_PROXY: TLS (993 and STARTTLS) runs in shared TLS proxy
+	 * processes, not in each connection's pre-login process */
+	bool tls_proxy;
+	long long tls_proxies;	 /* IMAP_TLS_PROXIES: 0 = one per CPU */
+	long long tls_proxy_max; /* IMAP_TLS_PROXY_MAX: per proxy */
+	/* IMAP_TLS_HANDSHAKE_TIMEOUT: seconds a TLS proxy gives a client
+	 * to finish its handshake */
+	unsigned int tls_handshake_timeout;
 };
 
 /* One rule of IMAP_EMPTYTRASH: messages of folder that have been there

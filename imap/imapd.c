@@ -17,6 +17,29 @@
  *                (lib/daemon.h) and serves the logged-in session on its
  *                end of the socketpair.  Mail is never served as root.
  *
+ *   TLS proxy    IMAP_TLS_PROXIES processes (one per CPU by default),
+ *                started by the master at start with its TLS context,
+ *                dropped to IMAP_LOGIN_USER, each serving many
+ *                connections (lib/tls-proxy.h): the TLS handshake and
+ *                the encryption of both 993 and STARTTLS.  For 993 the
+ *                master gives the accepted socket and one end of a new
+ *                socketpair to the least loaded proxy (SCM_RIGHTS, on a
+ *                control socketpair made at the proxy's fork) and forks
+ *                the pre-login process on the other end, told that TLS
+ *                is on.  For STARTTLS the pre-login process asks the
+ *                master whether a proxy has room ("T"; else "* BYE"),
+ *                answers OK, throws away what the client pipelined,
+ *                hands the client's socket to the master ("S") and gets
+ *                the plaintext end of the proxy back in its place.
+ *                Either way the pre-login and session processes then see
+ *                a plain stream and a TLS connection is handed over
+ *                after login as a plain one is: a hibernated TLS
+ *                connection costs the proxy's entry and the master's,
+ *                no process.  A proxy that dies is restarted (logged);
+ *                its connections are lost.  IMAP_TLS_PROXY=NO keeps TLS
+ *                in each pre-login process, which then stays as the
+ *                relay after login (as below).
+ *
  *   hibernation  a logged-in session idle for IMAP_HIBERNATE_TIMEOUT
  *                hands its state (imap-hibernate.h) to the master over
  *                a control socketpair made at its fork, with its IDLE
@@ -42,6 +65,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -51,6 +75,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -71,6 +97,7 @@
 #include "mem.h"
 #include "secure.h"
 #include "str.h"
+#include "tls-proxy.h"
 #include "tls.h"
 
 /* Largest login request from a pre-login process. */
@@ -120,6 +147,20 @@ struct master_conn {
 	 * when the master drops it), not with the pre-login process */
 	bool direct;
 	pid_t session_pid;
+	/* the TLS proxy that holds the connection's TLS (-1: none), and
+	 * its generation then (a restarted proxy starts from zero) */
+	int proxy;
+	unsigned int proxy_gen;
+};
+
+/* A TLS proxy process, from the master's side. */
+struct proxy_proc {
+	pid_t pid;		/* 0: not running */
+	int fd;			/* its control socket (-1: none) */
+	unsigned int count;	/* connections given, not ended yet */
+	unsigned int generation;
+	uint64_t started_ms;
+	struct timeout *restart;
 };
 
 static const struct login_master_names names = {
@@ -137,6 +178,11 @@ static struct ioloop *loop;
 static struct login_master *master;
 static struct master_conn *conns;
 static bool stopping;
+static struct proxy_proc *proxies;
+static unsigned int proxy_count;
+/* connections a proxy takes: IMAP_TLS_PROXY_MAX, less when its open
+ * file limit (two fds a connection) is lower */
+static unsigned int proxy_conn_max;
 
 /* in a mail session: its control channel to the master (-1: none) */
 static int session_ctrl_fd = -1;
@@ -255,6 +301,10 @@ static void close_master_fds(int keep_fd, int keep_ctrl)
 		if (c->inotify_fd >= 0)
 			close(c->inotify_fd);
 	}
+	for (unsigned int i = 0; i < proxy_count; i++) {
+		if (proxies[i].fd >= 0)
+			close(proxies[i].fd);
+	}
 }
 
 /* The mail session of acct on fd (the stream): after a login (tag: the
@@ -326,6 +376,258 @@ static void account_free(struct master_account **ap)
 	x_free(*ap);
 }
 
+/* ------------------------------------------------------- TLS proxies */
+
+/* Largest control message to a proxy: "C" with two fds. */
+#define PROXY_MSG_MAX 16
+
+static struct tls_proxy *proxy_engine;
+
+static void relay_trim(void);
+
+/* In a proxy: a connection from the master ("C" with the client's socket
+ * and the plaintext end), or EOF when the master is gone. */
+static void proxy_child_ctrl(void *context)
+{
+	int fd = *(int *)context;
+	char buf[PROXY_MSG_MAX];
+	int fds[2];
+	size_t nfds;
+	int flags;
+	ssize_t n = login_master_recv_fds(fd, buf, sizeof(buf), fds, 2, &nfds,
+					  &flags);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+		ioloop_stop(loop);
+		return;
+	}
+	if (n != 1 || buf[0] != 'C' || nfds != 2 ||
+	    (flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
+	    tls_proxy_add(proxy_engine, fds[0], fds[1]) < 0) {
+		if (n != 1 || buf[0] != 'C' || nfds != 2)
+			log_error("imapd: TLS proxy: malformed request");
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+	}
+}
+
+static void proxy_quiet(void *context)
+{
+	(void)context;
+	relay_trim();
+}
+
+static void __attribute__((noreturn)) proxy_child(int ctrl_fd)
+{
+	const char *error;
+	static int fd;
+
+	close_master_fds(-1, -1);
+	login_master_close_listeners(master);
+	/* its name in ps and /proc/PID/comm (tests and benchmarks tell it
+	 * from the pre-login and session processes by it) */
+	(void)prctl(PR_SET_NAME, "imapd-tlsproxy", 0, 0, 0);
+	/* two fds a connection: as many as the hard limit allows (the
+	 * master sized proxy_conn_max by it) */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (daemon_drop_privileges(set.master.login_user, NULL, &error) < 0) {
+		log_error("imapd: TLS proxy: cannot switch to %s: %s",
+			  set.master.login_user, error);
+		_exit(1);
+	}
+	/* the master's loop stays as it is, unused (see login_child()) */
+	loop = ioloop_create();
+	struct tls_proxy_settings ps = {
+		.max_conns = proxy_conn_max,
+		.handshake_timeout_msecs = set.tls_handshake_timeout * 1000,
+		.write_timeout_msecs = 300 * 1000,
+		/* what the handshakes took from the heap goes back */
+		.quiet = proxy_quiet,
+	};
+	proxy_engine = tls_proxy_create(loop, login_master_tls_ctx(master),
+					&ps);
+	fd = ctrl_fd;
+	struct io *io = io_add(loop, fd, IO_READ, proxy_child_ctrl, &fd);
+	ioloop_signal_add(loop, SIGTERM, sigterm_stop, NULL);
+	relay_trim();
+	ioloop_run(loop);
+	io_remove(&io);
+	tls_proxy_destroy(&proxy_engine);
+	ioloop_destroy(&loop);
+	_exit(0);
+}
+
+static void proxy_start(unsigned int i);
+
+static void proxy_restart_timer(void *context)
+{
+	struct proxy_proc *p = context;
+
+	p->restart = NULL;
+	if (!stopping)
+		proxy_start((unsigned int)(p - proxies));
+}
+
+/* Forks proxy i with a new control socketpair. */
+static void proxy_start(unsigned int i)
+{
+	struct proxy_proc *p = &proxies[i];
+	int ctl[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) {
+		log_error("imapd: socketpair: %s", strerror(errno));
+		p->restart = timeout_add_once(loop, 1000, proxy_restart_timer,
+					      p);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(ctl[0]);
+		proxy_child(ctl[1]);
+	}
+	close(ctl[1]);
+	if (pid < 0) {
+		log_error("imapd: fork: %s", strerror(errno));
+		close(ctl[0]);
+		p->restart = timeout_add_once(loop, 1000, proxy_restart_timer,
+					      p);
+		return;
+	}
+	/* a proxy that cannot keep up must not block the master */
+	int flags = fcntl(ctl[0], F_GETFL);
+	if (flags >= 0)
+		(void)fcntl(ctl[0], F_SETFL, flags | O_NONBLOCK);
+	p->pid = pid;
+	p->fd = ctl[0];
+	p->count = 0;
+	p->started_ms = ioloop_now_ms(loop);
+}
+
+/* The number of proxies IMAP_TLS_PROXIES asks for (0: one per CPU). */
+static unsigned int proxies_wanted(void)
+{
+	if (set.tls_proxies > 0)
+		return (unsigned int)set.tls_proxies;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus > 0 ? (unsigned int)cpus : 1;
+}
+
+static void proxies_start(void)
+{
+	if (!set.tls_proxy || login_master_tls_ctx(master) == NULL)
+		return;
+	proxy_count = proxies_wanted();
+	proxies = xcalloc(proxy_count, sizeof(*proxies));
+	proxy_conn_max = (unsigned int)set.tls_proxy_max;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    rl.rlim_max < 64 + 2 * (rlim_t)proxy_conn_max) {
+		proxy_conn_max = rl.rlim_max > 96 ?
+			(unsigned int)((rl.rlim_max - 64) / 2) : 16;
+		log_info("imapd: IMAP_TLS_PROXY_MAX=%lld is more than the "
+			 "open file limit (%llu) allows: %u connections a TLS "
+			 "proxy", set.tls_proxy_max,
+			 (unsigned long long)rl.rlim_max, proxy_conn_max);
+	}
+	for (unsigned int i = 0; i < proxy_count; i++) {
+		proxies[i].fd = -1;
+		proxy_start(i);
+	}
+	log_info("imapd: %u TLS prox%s started", proxy_count,
+		 proxy_count == 1 ? "y" : "ies");
+}
+
+/* The running proxy with the fewest connections and room for one more,
+ * or -1. */
+static int proxy_pick(void)
+{
+	int best = -1;
+
+	for (unsigned int i = 0; i < proxy_count; i++) {
+		if (proxies[i].fd < 0 || proxies[i].count >= proxy_conn_max)
+			continue;
+		if (best < 0 || proxies[i].count < proxies[best].count)
+			best = (int)i;
+	}
+	return best;
+}
+
+/* Gives the client's socket to a proxy with a new socketpair: returns
+ * the plaintext end (the caller's) and records the proxy in mc, or -1
+ * when no proxy can take it (client_fd stays the caller's). */
+static int proxy_give(struct master_conn *mc, int client_fd)
+{
+	int sp[2];
+	int i = proxy_pick();
+
+	if (i < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		log_error("imapd: socketpair: %s", strerror(errno));
+		return -1;
+	}
+	struct iovec iov = { (void *)"C", 1 };
+	int fds[2] = { client_fd, sp[0] };
+	if (login_master_send_fds(proxies[i].fd, &iov, 1, fds, 2) != 1) {
+		log_error("imapd: handing a connection to TLS proxy %ld: %s",
+			  (long)proxies[i].pid, strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	close(sp[0]);
+	proxies[i].count++;
+	mc->proxy = i;
+	mc->proxy_gen = proxies[i].generation;
+	return sp[1];
+}
+
+/* A proxy ended: its connections are lost (their plaintext ends see
+ * EOF); it is started again (after a second when it died young). */
+static bool proxy_reaped(pid_t pid, int status)
+{
+	for (unsigned int i = 0; i < proxy_count; i++) {
+		struct proxy_proc *p = &proxies[i];
+
+		if (p->pid != pid)
+			continue;
+		if (!stopping) {
+			if (WIFSIGNALED(status))
+				log_error("imapd: TLS proxy %ld killed by "
+					  "signal %d; its %u connections are "
+					  "lost; restarting", (long)pid,
+					  WTERMSIG(status), p->count);
+			else
+				log_error("imapd: TLS proxy %ld exited with "
+					  "status %d; its %u connections are "
+					  "lost; restarting", (long)pid,
+					  WEXITSTATUS(status), p->count);
+		}
+		close(p->fd);
+		p->fd = -1;
+		p->pid = 0;
+		p->count = 0;
+		p->generation++;
+		if (stopping)
+			return true;
+		if (ioloop_now_ms(loop) - p->started_ms < 1000)
+			p->restart = timeout_add_once(loop, 1000,
+						      proxy_restart_timer, p);
+		else
+			proxy_start(i);
+		return true;
+	}
+	return false;
+}
+
 /* ---------------------------------------------------- master requests */
 
 /* Forgets a hibernated session's state and watches. */
@@ -373,6 +675,10 @@ static void master_conn_done(struct master_conn *mc)
 		}
 	}
 	master_conn_free(mc);
+	if (mc->proxy >= 0 &&
+	    proxies[mc->proxy].generation == mc->proxy_gen &&
+	    proxies[mc->proxy].count > 0)
+		proxies[mc->proxy].count--;
 	listen_conn_closed(&mc->lconn);
 	free(mc);
 	if (stopping && conns == NULL)
@@ -636,7 +942,8 @@ static bool master_fork_session(struct master_conn *mc, int fd,
 		.auth_result = 1,
 		.has_uid = true,
 		.uid = mc->acct->uid,
-		.tls = false,
+		/* the connection's TLS is in a proxy */
+		.tls = mc->proxy >= 0,
 	};
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -741,6 +1048,38 @@ login_handoff_judge(struct judged_login *ls,
 	return LOGIN_MASTER_ANSWERED;
 }
 
+/* STARTTLS through a proxy: "T" asks whether a proxy has room ("OK" or
+ * "NO"); "S" comes with the client's socket, after the pre-login process
+ * answered OK to the client: the socket goes to a proxy and the
+ * plaintext end back with "OK" (or "NO" without: the pre-login process
+ * then drops the connection). */
+static void master_starttls(struct master_conn *mc, char kind, int fd)
+{
+	if (kind == 'T') {
+		if (fd >= 0)
+			close(fd);
+		bool room = proxy_count > 0 && mc->proxy < 0 &&
+			    proxy_pick() >= 0;
+		if (write(mc->fd, room ? "OK\n" : "NO\n", 3) != 3)
+			master_conn_free(mc);
+		return;
+	}
+	int plain = fd >= 0 && mc->proxy < 0 ? proxy_give(mc, fd) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (plain < 0) {
+		log_warning("imapd: ip=%s: STARTTLS: no TLS proxy could take "
+			    "the connection", mc->remote_ip);
+		if (write(mc->fd, "NO\n", 3) != 3)
+			master_conn_free(mc);
+		return;
+	}
+	struct iovec iov = { (void *)"OK\n", 3 };
+	if (login_master_send_fd(mc->fd, &iov, 1, plain) != 3)
+		master_conn_free(mc);
+	close(plain);
+}
+
 /* Fields of a request: kind, tag, user, secret, secret2, tls. */
 static void master_request(void *context)
 {
@@ -751,11 +1090,25 @@ static void master_request(void *context)
 		master_handoff(mc);
 		return;
 	}
-	ssize_t n = read(mc->fd, buf, IPC_MAX);
+	int fd, flags;
+	ssize_t n = login_master_recv_fd(mc->fd, buf, IPC_MAX, &fd, &flags);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
+		if (fd >= 0)
+			close(fd);
+		master_conn_free(mc);
+		return;
+	}
+	if (n == 1 && (buf[0] == 'T' || buf[0] == 'S')) {
+		master_starttls(mc, buf[0], fd);
+		return;
+	}
+	if (fd >= 0) {
+		/* only "S" comes with a socket */
+		close(fd);
+		log_error("imapd: malformed request from a pre-login process");
 		master_conn_free(mc);
 		return;
 	}
@@ -800,7 +1153,10 @@ static void master_request(void *context)
 	login.has_uid = rec.has_uid;
 	login.uid = rec.uid;
 	ls.user = rec.address != NULL ? rec.address : user;
-	bool handoff = set.hibernate_timeout > 0 && !login.tls;
+	/* a plain connection, or one whose TLS is in a proxy: the session
+	 * may talk to the stream directly */
+	bool handoff = set.hibernate_timeout > 0 &&
+		       (!login.tls || mc->proxy >= 0);
 	if (!handoff && set.hibernate_timeout > 0 && login.auth_result > 0 &&
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ls.ctrl) <
 		    0) {
@@ -998,13 +1354,166 @@ static void login_ended(struct imap_client *client, void *context)
 	ioloop_stop(loop);
 }
 
+/* How long the OK to STARTTLS may take to be written before the
+ * connection goes to the proxy. */
+#define STARTTLS_FLUSH_MSECS 30000
+static unsigned int starttls_waited;
+
+/* Reads the master's answer to "S": "OK\n" with the plaintext end of the
+ * proxy, or "NO\n".  Returns the fd or -1. */
+static int starttls_reply(void)
+{
+	char buf[3];
+	size_t got = 0;
+	int pfd = -1;
+
+	while (got < 3) {
+		struct pollfd p = { .fd = login_ipc_fd, .events = POLLIN };
+		int r = poll(&p, 1, IPC_TIMEOUT_MSECS);
+		int fd, flags;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		ssize_t n = login_master_recv_fd(login_ipc_fd, buf + got,
+						 3 - got, &fd, &flags);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (fd >= 0) {
+			if (pfd >= 0)
+				close(pfd);
+			pfd = fd;
+		}
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got == 3 && memcmp(buf, "OK\n", 3) == 0 && pfd >= 0)
+		return pfd;
+	if (pfd >= 0)
+		close(pfd);
+	return -1;
+}
+
+/* After the OK to STARTTLS is written: the client's socket goes to the
+ * master (for a proxy) and the session goes on over the plaintext end
+ * it gets back; what the client sent after STARTTLS is thrown away. */
+static void login_starttls_handover(void *context)
+{
+	struct imap_client *client = context;
+	struct conn *conn = imap_client_conn(client);
+	struct str input;
+
+	if (conn == NULL) {
+		ioloop_stop(loop);
+		return;
+	}
+	if (conn_output_pending(conn) > 0 && !conn_is_closing(conn) &&
+	    starttls_waited < STARTTLS_FLUSH_MSECS) {
+		starttls_waited += 10;
+		timeout_add_once(loop, 10, login_starttls_handover, client);
+		return;
+	}
+	str_init(&input, 256);
+	int fd = conn_detach(&conn, &input);
+	secure_wipe(input.data, str_len(&input));
+	str_free(&input);
+	if (fd < 0) {
+		/* gone, or the OK could not be written */
+		conn_close(conn);
+		return;
+	}
+	(void)imap_client_detach_conn(client);
+	struct iovec iov = { (void *)"S", 1 };
+	ssize_t sent = login_master_send_fd(login_ipc_fd, &iov, 1, fd);
+	close(fd);
+	int pfd = sent == 1 ? starttls_reply() : -1;
+	if (pfd < 0) {
+		ioloop_stop(loop);
+		return;
+	}
+	struct conn_settings cs = {
+		.max_line_len = (size_t)set.max_line,
+		.idle_timeout_msecs = set.timeout * 1000,
+		.write_timeout_msecs = 300 * 1000,
+	};
+	imap_client_set_tls_conn(client,
+				 conn_create(loop, pfd, &cs,
+					     imap_client_conn_callbacks(),
+					     NULL));
+}
+
+/* STARTTLS with TLS proxies: the master says whether one has room. */
+static enum imap_starttls_result login_starttls(struct imap_client *client,
+						void *context)
+{
+	char line[16];
+
+	(void)context;
+	if (write(login_ipc_fd, "T", 1) != 1 ||
+	    !read_reply_line(login_ipc_fd, line, sizeof(line)) ||
+	    strcmp(line, "OK") != 0)
+		return IMAP_STARTTLS_REFUSED;
+	starttls_waited = 0;
+	timeout_add_once(loop, 0, login_starttls_handover, client);
+	return IMAP_STARTTLS_PROXY;
+}
+
 static const struct imap_client_callbacks login_callbacks = {
 	.login = login_cb,
 	.ended = login_ended,
 };
 
+static const struct imap_client_callbacks login_proxy_callbacks = {
+	.login = login_cb,
+	.ended = login_ended,
+	.starttls = login_starttls,
+};
+
+/* A connection to 993 no proxy could take: the handshake here, then
+ * "* BYE" and close_notify. */
+static void refuse_tls_ready(struct conn *conn, void *context)
+{
+	(void)context;
+	conn_write_str(conn, "* BYE [UNAVAILABLE] Too many TLS connections, "
+			     "try later\r\n");
+	conn_close(conn);
+}
+
+static void refuse_line(struct conn *conn, const char *line, size_t len,
+			void *context)
+{
+	/* nothing the client says is read */
+	(void)conn;
+	(void)line;
+	(void)len;
+	(void)context;
+}
+
+static void refuse_disconnected(struct conn *conn,
+				enum conn_disconnect_reason reason,
+				const char *text, void *context)
+{
+	(void)conn;
+	(void)reason;
+	(void)text;
+	(void)context;
+	ioloop_stop(loop);
+}
+
+static const struct conn_callbacks refuse_callbacks = {
+	.line = refuse_line,
+	.tls_ready = refuse_tls_ready,
+	.disconnected = refuse_disconnected,
+};
+
+/* The pre-login process on client_fd: with implicit TLS (993) in this
+ * process, or already in a proxy (proxied: client_fd is the plaintext
+ * end); refuse: only the handshake and "* BYE". */
 static void __attribute__((noreturn))
-login_child(int client_fd, int ipc_fd, bool implicit, const char *ip)
+login_child(int client_fd, int ipc_fd, bool implicit, bool proxied,
+	    bool refuse, const char *ip)
 {
 	const char *error;
 
@@ -1027,14 +1536,24 @@ login_child(int client_fd, int ipc_fd, bool implicit, const char *ip)
 		.max_line_len = (size_t)set.max_line,
 		.idle_timeout_msecs = set.timeout * 1000,
 		.write_timeout_msecs = 300 * 1000,
-		.tls_ctx = implicit ? login_master_tls_ctx(master) : NULL,
+		.tls_ctx = implicit && !proxied ? login_master_tls_ctx(master) :
+						  NULL,
 	};
+	ioloop_signal_add(loop, SIGTERM, sigterm_stop, NULL);
+	if (refuse) {
+		cs.idle_timeout_msecs = set.tls_handshake_timeout * 1000;
+		struct conn *conn = conn_create(loop, client_fd, &cs,
+						&refuse_callbacks, NULL);
+		ioloop_run(loop);
+		conn_destroy(&conn);
+		_exit(0);
+	}
 	struct conn *conn = conn_create(loop, client_fd, &cs,
 					imap_client_conn_callbacks(), NULL);
 	login_client = imap_client_create_login(
 		loop, conn, &set, login_master_starttls_ctx(master), implicit,
-		ip, &login_callbacks, NULL);
-	ioloop_signal_add(loop, SIGTERM, sigterm_stop, NULL);
+		ip, proxy_count > 0 ? &login_proxy_callbacks :
+				      &login_callbacks, NULL);
 	ioloop_run(loop);
 	imap_client_destroy(&login_client);
 	ioloop_destroy(&loop);
@@ -1055,20 +1574,40 @@ static void accept_conn(struct listen_client *lc, bool implicit,
 		listen_conn_closed(&lc->conn);
 		return;
 	}
+	struct master_conn *mc = xcalloc(1, sizeof(*mc));
+	int client_fd = lc->fd;
+	bool refuse = false;
+
+	mc->proxy = -1;
+	if (implicit && proxy_count > 0) {
+		int plain = proxy_give(mc, lc->fd);
+
+		if (plain >= 0) {
+			close(lc->fd);
+			client_fd = plain;
+		} else {
+			log_warning("imapd: ip=%s: no TLS proxy can take the "
+				    "connection: refused", lc->remote_ip);
+			refuse = true;
+		}
+	}
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		login_child(lc->fd, sv[1], implicit, lc->remote_ip);
+		login_child(client_fd, sv[1], implicit, mc->proxy >= 0, refuse,
+			    lc->remote_ip);
 	}
-	close(lc->fd);
+	close(client_fd);
 	close(sv[1]);
 	if (pid < 0) {
 		log_error("imapd: fork: %s", strerror(errno));
 		close(sv[0]);
+		if (mc->proxy >= 0 && proxies[mc->proxy].count > 0)
+			proxies[mc->proxy].count--;
+		free(mc);
 		listen_conn_closed(&lc->conn);
 		return;
 	}
-	struct master_conn *mc = xcalloc(1, sizeof(*mc));
 	mc->pid = pid;
 	mc->fd = sv[0];
 	mc->ctrl_fd = -1;
@@ -1087,6 +1626,8 @@ static void master_sigchld(void *context)
 
 	(void)context;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (proxy_reaped(pid, status))
+			continue;
 		for (struct master_conn **p = &conns; *p != NULL;
 		     p = &(*p)->next) {
 			struct master_conn *mc = *p;
@@ -1111,6 +1652,11 @@ static void master_sigterm(void *context)
 	(void)context;
 	stopping = true;
 	login_master_close_listeners(master);
+	for (unsigned int i = 0; i < proxy_count; i++) {
+		timeout_remove(&proxies[i].restart);
+		if (proxies[i].pid > 0)
+			kill(proxies[i].pid, SIGTERM);
+	}
 	for (struct master_conn *mc = conns, *next; mc != NULL; mc = next) {
 		next = mc->next;
 		if (mc->pid > 0)
@@ -1157,11 +1703,17 @@ int main(int argc, char **argv)
 	loop = ioloop_create();
 	master = login_master_create(loop, &set.master, &names, accept_conn,
 				     NULL);
+	proxies_start();
 	ioloop_signal_add(loop, SIGCHLD, master_sigchld, NULL);
 	ioloop_signal_add(loop, SIGTERM, master_sigterm, NULL);
 	ioloop_signal_add(loop, SIGINT, master_sigterm, NULL);
 	ioloop_run(loop);
 	login_master_destroy(&master);
+	for (unsigned int i = 0; i < proxy_count; i++) {
+		if (proxies[i].fd >= 0)
+			close(proxies[i].fd);
+	}
+	free(proxies);
 	ioloop_destroy(&loop);
 	imap_settings_free(&set);
 	log_info("imapd: stopped");

@@ -309,11 +309,14 @@ ssize_t login_master_fields_split(const char *buf, size_t len,
 	return (ssize_t)pos;
 }
 
-ssize_t login_master_send_fd(int sock, const struct iovec *iov,
-			     size_t iovcnt, int fd)
+/* Most fds one message carries (the TLS proxy's: two). */
+#define LOGIN_MASTER_MAX_FDS 4
+
+ssize_t login_master_send_fds(int sock, const struct iovec *iov,
+			      size_t iovcnt, const int *fds, size_t nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * LOGIN_MASTER_MAX_FDS)];
 		struct cmsghdr align;
 	} cbuf;
 	struct msghdr msg = {
@@ -322,15 +325,19 @@ ssize_t login_master_send_fd(int sock, const struct iovec *iov,
 	};
 	ssize_t n;
 
-	if (fd >= 0) {
+	if (nfds > LOGIN_MASTER_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (nfds > 0) {
 		memset(&cbuf, 0, sizeof(cbuf));
 		msg.msg_control = cbuf.buf;
-		msg.msg_controllen = sizeof(cbuf.buf);
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
 	do {
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
@@ -338,13 +345,19 @@ ssize_t login_master_send_fd(int sock, const struct iovec *iov,
 	return n;
 }
 
-ssize_t login_master_recv_fd(int sock, void *buf, size_t size, int *fd_r,
-			     int *flags_r)
+ssize_t login_master_send_fd(int sock, const struct iovec *iov,
+			     size_t iovcnt, int fd)
 {
-	/* room for a few fds: a peer sending more than one must not make
-	 * the one wanted get lost in truncated control data */
+	return login_master_send_fds(sock, iov, iovcnt, &fd, fd >= 0 ? 1 : 0);
+}
+
+ssize_t login_master_recv_fds(int sock, void *buf, size_t size, int *fds_r,
+			      size_t max_fds, size_t *nfds_r, int *flags_r)
+{
+	/* room for more fds than wanted: a peer sending more must not make
+	 * the ones wanted get lost in truncated control data */
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		char buf[CMSG_SPACE(sizeof(int) * LOGIN_MASTER_MAX_FDS)];
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov = { buf, size };
@@ -356,7 +369,7 @@ ssize_t login_master_recv_fd(int sock, void *buf, size_t size, int *fd_r,
 	};
 	ssize_t n;
 
-	*fd_r = -1;
+	*nfds_r = 0;
 	*flags_r = 0;
 	do {
 		n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -374,13 +387,25 @@ ssize_t login_master_recv_fd(int sock, void *buf, size_t size, int *fd_r,
 
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
 			       sizeof(int));
-			if (*fd_r < 0)
-				*fd_r = fd;
+			if (*nfds_r < max_fds)
+				fds_r[(*nfds_r)++] = fd;
 			else
 				close(fd);
 		}
 	}
 	*flags_r = msg.msg_flags;
+	return n;
+}
+
+ssize_t login_master_recv_fd(int sock, void *buf, size_t size, int *fd_r,
+			     int *flags_r)
+{
+	size_t nfds;
+	ssize_t n = login_master_recv_fds(sock, buf, size, fd_r, 1, &nfds,
+					  flags_r);
+
+	if (nfds == 0)
+		*fd_r = -1;
 	return n;
 }
 

@@ -205,6 +205,16 @@ ssize_t login_master_send_fd(int sock, const struct iovec *iov,
  * read, 0 at EOF, or -1 with errno (EAGAIN: nothing yet). */
 ssize_t login_master_recv_fd(int sock, void *buf, size_t size, int *fd_r,
 			     int *flags_r);
+/* The same with up to 4 fds attached (nfds of them, in order; the TLS
+ * proxy gets a client's socket and its plaintext end in one message).
+ * Returns as login_master_send_fd(); EINVAL for more than 4 fds. */
+ssize_t login_master_send_fds(int sock, const struct iovec *iov,
+			      size_t iovcnt, const int *fds, size_t nfds);
+/* The same as login_master_recv_fd() for up to max_fds fds (at most 4):
+ * they go to fds_r[0 .. *nfds_r - 1] in the order sent (close-on-exec);
+ * any more are closed. */
+ssize_t login_master_recv_fds(int sock, void *buf, size_t size, int *fds_r,
+			      size_t max_fds, size_t *nfds_r, int *flags_r);
 
 /* What the master does with a login after authdaemond answered. */
 enum login_master_verdict {

@@ -299,8 +299,12 @@ static struct tls_ctx *openssl_ctx_create(bool server,
 	options |= SSL_OP_IGNORE_UNEXPECTED_EOF;
 #endif
 	SSL_CTX_set_options(ssl_ctx, options);
+	/* RELEASE_BUFFERS: an idle session gives its record buffers (some
+	 * 34 KB) back, which is most of what an idle connection of the TLS
+	 * proxy (tls-proxy.h) or a pre-login process costs */
 	SSL_CTX_set_mode(ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			 SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_default_passwd_cb(ssl_ctx, openssl_no_password);
 
 	if (SSL_CTX_set_min_proto_version(ssl_ctx,

@@ -1,7 +1,7 @@
 # lib/tls.mk: build fragment of the TLS layer (one interface, two
 # implementations chosen by --with-tls) and the line-protocol connection.
 lib_libcore_la_SOURCES += lib/tls.h lib/tls-private.h lib/tls-common.c \
-	lib/conn.c lib/conn.h
+	lib/conn.c lib/conn.h lib/tls-proxy.c lib/tls-proxy.h
 if TLS_OPENSSL
 lib_libcore_la_SOURCES += lib/tls-openssl.c
 endif
@@ -35,6 +35,12 @@ tests_unit_test_conn_SOURCES = tests/unit/test-conn.c \
 	tests/unit/tls-test-util.c tests/unit/tls-test-util.h
 tests_unit_test_conn_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_conn_LDADD = $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/test-tls-proxy
+TESTS += tests/unit/test-tls-proxy
+tests_unit_test_tls_proxy_SOURCES = tests/unit/test-tls-proxy.c \
+	tests/unit/tls-test-util.c tests/unit/tls-test-util.h
+tests_unit_test_tls_proxy_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_tls_proxy_LDADD = $(UNIT_LIBS)
 endif
 
 FUZZ_TARGETS += tests/fuzz/fuzz-conn-lines
