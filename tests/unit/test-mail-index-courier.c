@@ -14,7 +14,6 @@
 #include "mail-index-courier.h"
 #include "mail-index.h"
 #include "mem.h"
-#include "mem.h"
 
 static void test_uiddb_valid(void **state)
 {

@@ -186,20 +186,17 @@ static void test_renamed_and_vanished(void **state)
 	struct mail_index *index;
 	struct mail_index_record rec;
 	const char *error = NULL;
-	char *from, *to;
+	char *path;
 
 	(void)state;
 	put_file("cur", "1000000000.M3P1.host,S=3:2,", "abc", 1200000000);
 	put_file("cur", "1000000001.M4P1.host,S=3:2,", "abc", 1200000001);
 	index = unit_index_open();
-	from = xasprintf("%s/cur/1000000000.M3P1.host,S=3:2,", unit_index_dir);
-	to = xasprintf("%s/cur/1000000000.M3P1.host,S=3:2,FS", unit_index_dir);
-	assert_int_equal(rename(from, to), 0);
-	free(from);
-	free(to);
-	from = xasprintf("%s/cur/1000000001.M4P1.host,S=3:2,", unit_index_dir);
-	assert_int_equal(unlink(from), 0);
-	free(from);
+	unit_index_rename("cur/1000000000.M3P1.host,S=3:2,",
+			  "cur/1000000000.M3P1.host,S=3:2,FS");
+	path = xasprintf("%s/cur/1000000001.M4P1.host,S=3:2,", unit_index_dir);
+	assert_int_equal(unlink(path), 0);
+	free(path);
 
 	rec = lookup(index, 1, 0);
 	assert_int_equal(rec.internal_date, 1200000000);

@@ -95,8 +95,8 @@ static void test_iterate_recent_move_cache(void **state)
 	assert_int_equal(n, 1);
 
 	/* Opening and RFC822.SIZE, also after a rename behind our back. */
-	unit_index_rename("cur", "1700000003.M1P1.host:2,S",
-			  "1700000003.M1P1.host:2,RS");
+	unit_index_rename("cur/1700000003.M1P1.host:2,S",
+			  "cur/1700000003.M1P1.host:2,RS");
 	assert_int_equal(mail_index_open_message(index, 3, &fd, &error), 1);
 	close(fd);
 	assert_int_equal(mail_index_get_vsize(index, 3, &vsize, &error), 1);

@@ -92,9 +92,9 @@ static void rename_outside(unsigned i, const char *flags)
 {
 	char *from, *to;
 
-	from = xasprintf("1600000%03u.M%uP1.host:2,", i, i);
-	to = xasprintf("1600000%03u.M%uP1.host:2,%s", i, i, flags);
-	unit_index_rename("cur", from, to);
+	from = xasprintf("cur/1600000%03u.M%uP1.host:2,", i, i);
+	to = xasprintf("cur/1600000%03u.M%uP1.host:2,%s", i, i, flags);
+	unit_index_rename(from, to);
 	free(from);
 	free(to);
 }

@@ -87,7 +87,7 @@ static void test_external_changes(void **state)
 	const char *error;
 	uint32_t *uids;
 	size_t n;
-	char *from, *to;
+	char *path;
 
 	(void)state;
 	unit_index_put("cur", "1700000001.M1P1.host:2,", "one\n");
@@ -111,11 +111,8 @@ static void test_external_changes(void **state)
 			 0);
 
 	/* Flags changed by another program's rename. */
-	from = xasprintf("%s/cur/1700000001.M1P1.host:2,", unit_index_dir);
-	to = xasprintf("%s/cur/1700000001.M1P1.host:2,FS", unit_index_dir);
-	assert_int_equal(rename(from, to), 0);
-	free(from);
-	free(to);
+	unit_index_rename("cur/1700000001.M1P1.host:2,",
+			  "cur/1700000001.M1P1.host:2,FS");
 	st = st2;
 	assert_int_equal(mail_index_sync(index, 0, &error), 1);
 	assert_int_equal(mail_index_lookup_uid(index, 1, &rec, &error), 1);
@@ -128,9 +125,9 @@ static void test_external_changes(void **state)
 
 	/* Deleted behind its back: expunged and logged. */
 	st = st2;
-	from = xasprintf("%s/cur/1700000002.M1P1.host:2,", unit_index_dir);
-	assert_int_equal(unlink(from), 0);
-	free(from);
+	path = xasprintf("%s/cur/1700000002.M1P1.host:2,", unit_index_dir);
+	assert_int_equal(unlink(path), 0);
+	free(path);
 	assert_int_equal(mail_index_sync(index, 0, &error), 1);
 	assert_int_equal(mail_index_lookup_uid(index, 2, &rec, &error), 0);
 	unit_index_status(index, &st2);
@@ -174,7 +171,6 @@ static void test_refound_takes_flags(void **state)
 	const char *error;
 	uint64_t vsize, before;
 	uint32_t u1, u2, u3;
-	char *from, *to;
 	int fd;
 
 	(void)state;
@@ -188,11 +184,8 @@ static void test_refound_takes_flags(void **state)
 	assert_true(u1 != 0 && u2 != 0 && u3 != 0);
 
 	/* Flagged behind our back, then opened (FETCH BODY). */
-	from = xasprintf("%s/cur/1600000001.M1P1.host:2,", unit_index_dir);
-	to = xasprintf("%s/cur/1600000001.M1P1.host:2,F", unit_index_dir);
-	assert_int_equal(rename(from, to), 0);
-	free(from);
-	free(to);
+	unit_index_rename("cur/1600000001.M1P1.host:2,",
+			  "cur/1600000001.M1P1.host:2,F");
 	unit_index_status(index, &st);
 	before = st.highestmodseq;
 	assert_int_equal(mail_index_open_message(index, u1, &fd, &error), 1);
@@ -205,11 +198,8 @@ static void test_refound_takes_flags(void **state)
 	assert_int_equal(st.highestmodseq, rec.modseq);
 
 	/* \Seen taken away behind our back, then RFC822.SIZE computed. */
-	from = xasprintf("%s/cur/1600000002.M2P1.host:2,S", unit_index_dir);
-	to = xasprintf("%s/cur/1600000002.M2P1.host:2,", unit_index_dir);
-	assert_int_equal(rename(from, to), 0);
-	free(from);
-	free(to);
+	unit_index_rename("cur/1600000002.M2P1.host:2,S",
+			  "cur/1600000002.M2P1.host:2,");
 	assert_int_equal(mail_index_get_vsize(index, u2, &vsize, &error), 1);
 	assert_int_equal(vsize, 17);
 	assert_int_equal(mail_index_lookup_uid(index, u2, &rec, &error), 1);
@@ -219,11 +209,8 @@ static void test_refound_takes_flags(void **state)
 
 	/* Read by a mail reader (new/ to cur/ with \Seen), then moved by
 	 * us. */
-	from = xasprintf("%s/new/1600000003.M3P1.host", unit_index_dir);
-	to = xasprintf("%s/cur/1600000003.M3P1.host:2,S", unit_index_dir);
-	assert_int_equal(rename(from, to), 0);
-	free(from);
-	free(to);
+	unit_index_rename("new/1600000003.M3P1.host",
+			  "cur/1600000003.M3P1.host:2,S");
 	assert_int_equal(mail_index_move_to_cur(index, &u3, 1, &error), 1);
 	assert_int_equal(mail_index_lookup_uid(index, u3, &rec, &error), 1);
 	assert_false(rec.in_new);

@@ -106,10 +106,10 @@ bool unit_index_exists(const char *sub, const char *name)
 	return ret;
 }
 
-void unit_index_rename(const char *sub, const char *from, const char *to)
+void unit_index_rename(const char *from, const char *to)
 {
-	char *a = xasprintf("%s/%s/%s", unit_index_dir, sub, from);
-	char *b = xasprintf("%s/%s/%s", unit_index_dir, sub, to);
+	char *a = xasprintf("%s/%s", unit_index_dir, from);
+	char *b = xasprintf("%s/%s", unit_index_dir, to);
 
 	if (rename(a, b) < 0)
 		fail_msg("rename %s to %s failed", a, b);

@@ -35,8 +35,9 @@ int unit_index_teardown_stamps(void **state);
 void unit_index_put(const char *sub, const char *name, const char *text);
 /* Whether DIR/sub/name exists. */
 bool unit_index_exists(const char *sub, const char *name);
-/* Renames DIR/sub/from to DIR/sub/to. */
-void unit_index_rename(const char *sub, const char *from, const char *to);
+/* Renames DIR/from to DIR/to (paths such as "cur/NAME", "new/NAME"), as
+ * another program would. */
+void unit_index_rename(const char *from, const char *to);
 /* Delivers text into DIR/new/ as another program would (maildir_deliver());
  * the file's name into *name_r (caller frees) unless name_r is NULL. */
 void unit_index_deliver(const char *text, char **name_r);
