@@ -75,8 +75,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -89,6 +87,7 @@
 #include "daemon.h"
 #include "imap-client.h"
 #include "imap-hibernate.h"
+#include "imapd-private.h"
 #include "imap-settings.h"
 #include "ioloop.h"
 #include "listen.h"
@@ -97,73 +96,11 @@
 #include "mem.h"
 #include "secure.h"
 #include "str.h"
-#include "tls-proxy.h"
-#include "tls.h"
 
-/* Largest login request from a pre-login process. */
-#define IPC_MAX 8192
 /* How long a pre-login process waits for the master's answer. */
 #define IPC_TIMEOUT_MSECS 60000
 
-/* The account a connection logged in to, as the master authenticated it
- * (kept to fork the session again after hibernation). */
-struct master_account {
-	char *user;
-	uid_t uid;
-	gid_t gid;
-	char *sysusername;
-	char *home;
-	char *root;		/* the maildir */
-	char *options;
-};
-
-/* One connection, from the master's side. */
-struct master_conn {
-	struct master_conn *next;
-	pid_t pid;		/* the pre-login process */
-	/* the master's end of the socketpair; after login the session's
-	 * end of the stream (the master keeps its copy when sessions may
-	 * hibernate) */
-	int fd;
-	struct io *io;
-	struct listen_conn *lconn;
-	char remote_ip[LISTEN_IP_STRLEN];
-	/* logged in, sessions may hibernate */
-	struct master_account *acct;
-	int ctrl_fd;		/* the live session's control channel */
-	struct io *ctrl_io;
-	/* hibernated: the state, the IDLE inotify fd, the watches */
-	void *blob;
-	size_t blob_len;
-	int inotify_fd;
-	struct io *inotify_io;
-	struct timeout *autologout;
-	/* the pre-login process is to hand the client's socket over
-	 * (with the login's tag) */
-	bool awaiting_handoff;
-	char *tag;
-	/* the session talks to the client directly: mc->fd is the client's
-	 * socket and the connection ends with the session (or, hibernated,
-	 * when the master drops it), not with the pre-login process */
-	bool direct;
-	pid_t session_pid;
-	/* the TLS proxy that holds the connection's TLS (-1: none), and
-	 * its generation then (a restarted proxy starts from zero) */
-	int proxy;
-	unsigned int proxy_gen;
-};
-
-/* A TLS proxy process, from the master's side. */
-struct proxy_proc {
-	pid_t pid;		/* 0: not running */
-	int fd;			/* its control socket (-1: none) */
-	unsigned int count;	/* connections given, not ended yet */
-	unsigned int generation;
-	uint64_t started_ms;
-	struct timeout *restart;
-};
-
-static const struct login_master_names names = {
+const struct login_master_names imapd_names = {
 	.log_name = "imapd",
 	.protocol = "IMAP",
 	.start_name = "IMAPDSTART",
@@ -173,16 +110,11 @@ static const struct login_master_names names = {
 	.refusal = "* BYE Too many connections, try later\r\n",
 };
 
-static struct imap_settings set;
-static struct ioloop *loop;
-static struct login_master *master;
+struct imap_settings imapd_set;
+struct ioloop *imapd_loop;
+struct login_master *imapd_master;
+bool imapd_stopping;
 static struct master_conn *conns;
-static bool stopping;
-static struct proxy_proc *proxies;
-static unsigned int proxy_count;
-/* connections a proxy takes: IMAP_TLS_PROXY_MAX, less when its open
- * file limit (two fds a connection) is lower */
-static unsigned int proxy_conn_max;
 
 /* in a mail session: its control channel to the master (-1: none) */
 static int session_ctrl_fd = -1;
@@ -197,7 +129,7 @@ static void session_ended(struct imap_client *client, void *context)
 {
 	(void)client;
 	(void)context;
-	ioloop_stop(loop);
+	ioloop_stop(imapd_loop);
 }
 
 /* Sends the state to the master with the inotify fd and waits for its
@@ -244,34 +176,35 @@ static const struct imap_client_callbacks mail_callbacks = {
 	.hibernate = session_hibernate,
 };
 
-static void sigterm_stop(void *context)
+void imapd_sigterm_stop(void *context)
 {
 	(void)context;
-	ioloop_stop(loop);
+	ioloop_stop(imapd_loop);
 }
 
-static void run_mail_session(int fd_in, int fd_out, const char *root,
+void imapd_session_run(int fd_in, int fd_out, const char *root,
 			     const char *user, const char *tag,
 			     const void *blob, size_t blob_len,
 			     const struct str *input)
 {
 	struct conn_settings cs = {
-		.max_line_len = (size_t)set.max_line,
-		.idle_timeout_msecs = set.timeout * 1000,
+		.max_line_len = (size_t)imapd_set.max_line,
+		.idle_timeout_msecs = imapd_set.timeout * 1000,
 		.write_timeout_msecs = 300 * 1000,
 	};
 	struct conn *conn = fd_out < 0 ?
-		conn_create(loop, fd_in, &cs, imap_client_conn_callbacks(),
-			    NULL) :
-		conn_create_pair(loop, fd_in, fd_out, &cs,
+		conn_create(imapd_loop, fd_in, &cs,
+			    imap_client_conn_callbacks(), NULL) :
+		conn_create_pair(imapd_loop, fd_in, fd_out, &cs,
 				 imap_client_conn_callbacks(), NULL);
 	struct imap_client *client =
 		blob != NULL ?
-			imap_client_create_restored(loop, conn, &set, root,
-						    user, true, blob, blob_len,
+			imap_client_create_restored(imapd_loop, conn,
+						    &imapd_set, root, user,
+						    true, blob, blob_len,
 						    &mail_callbacks, NULL) :
-			imap_client_create_mail(loop, conn, &set, root, user,
-						tag, fd_out < 0,
+			imap_client_create_mail(imapd_loop, conn, &imapd_set,
+						root, user, tag, fd_out < 0,
 						&mail_callbacks, NULL);
 
 	/* what the client sent after its login command, read by the
@@ -282,16 +215,16 @@ static void run_mail_session(int fd_in, int fd_out, const char *root,
 		log_error("imapd: user=%s: input handed over too long", user);
 		conn_close(conn);
 	}
-	if (session_ctrl_fd >= 0 && set.hibernate_timeout > 0)
-		imap_client_set_hibernate(client, set.hibernate_timeout);
-	ioloop_signal_add(loop, SIGTERM, sigterm_stop, NULL);
-	ioloop_run(loop);
+	if (session_ctrl_fd >= 0 && imapd_set.hibernate_timeout > 0)
+		imap_client_set_hibernate(client, imapd_set.hibernate_timeout);
+	ioloop_signal_add(imapd_loop, SIGTERM, imapd_sigterm_stop, NULL);
+	ioloop_run(imapd_loop);
 	imap_client_destroy(&client);
 }
 
 /* In a forked child: closes the master's fds of every connection but
  * keep_fd (and keep_ctrl). */
-static void close_master_fds(int keep_fd, int keep_ctrl)
+void imapd_master_close_fds(int keep_fd, int keep_ctrl)
 {
 	for (struct master_conn *c = conns; c != NULL; c = c->next) {
 		if (c->fd >= 0 && c->fd != keep_fd)
@@ -301,24 +234,21 @@ static void close_master_fds(int keep_fd, int keep_ctrl)
 		if (c->inotify_fd >= 0)
 			close(c->inotify_fd);
 	}
-	for (unsigned int i = 0; i < proxy_count; i++) {
-		if (proxies[i].fd >= 0)
-			close(proxies[i].fd);
-	}
+	imapd_tlsproxy_close_fds();
 }
 
 /* The mail session of acct on fd (the stream): after a login (tag: the
  * pre-login process is told "OK" first) or after hibernation (blob). */
-static void __attribute__((noreturn))
-mail_child(int fd, int ctrl_fd, const struct master_account *acct,
+void __attribute__((noreturn))
+imapd_session_child(int fd, int ctrl_fd, const struct master_account *acct,
 	   const char *tag, const void *blob, size_t blob_len,
 	   const struct str *input, bool tell_prelogin)
 {
-	close_master_fds(fd, ctrl_fd);
+	imapd_master_close_fds(fd, ctrl_fd);
 	/* (closed, not freed: freeing them writes to every open
 	 * connection's entry, pages fork would then copy) */
-	login_master_close_listeners(master);
-	if (login_master_become_account(&names, acct->user, acct->uid,
+	login_master_close_listeners(imapd_master);
+	if (login_master_become_account(&imapd_names, acct->user, acct->uid,
 					acct->gid, acct->sysusername,
 					acct->home) < 0) {
 		static const char msg[] = "TEMP\n";
@@ -338,10 +268,10 @@ mail_child(int fd, int ctrl_fd, const struct master_account *acct,
 	if (tell_prelogin && write(fd, "OK\n", 3) != 3)
 		_exit(1);
 	session_ctrl_fd = ctrl_fd;
-	loop = ioloop_create();
-	run_mail_session(fd, -1, acct->root, acct->user, tag, blob, blob_len,
+	imapd_loop = ioloop_create();
+	imapd_session_run(fd, -1, acct->root, acct->user, tag, blob, blob_len,
 			 input);
-	ioloop_destroy(&loop);
+	ioloop_destroy(&imapd_loop);
 	_exit(0);
 }
 
@@ -357,7 +287,7 @@ static struct master_account *account_new(const struct auth_record *rec,
 		xstrdup(rec->sysusername) : NULL;
 	a->home = xstrdup(rec->home != NULL ? rec->home : "/");
 	a->root = login_master_account_maildir(a->home, rec->maildir,
-					       set.maildir_path);
+					       imapd_set.maildir_path);
 	a->options = rec->options != NULL ? xstrdup(rec->options) : NULL;
 	return a;
 }
@@ -376,262 +306,10 @@ static void account_free(struct master_account **ap)
 	x_free(*ap);
 }
 
-/* ------------------------------------------------------- TLS proxies */
-
-/* Largest control message to a proxy: "C" with two fds. */
-#define PROXY_MSG_MAX 16
-
-static struct tls_proxy *proxy_engine;
-
-static void relay_trim(void);
-
-/* In a proxy: a connection from the master ("C" with the client's socket
- * and the plaintext end), or EOF when the master is gone. */
-static void proxy_child_ctrl(void *context)
-{
-	int fd = *(int *)context;
-	char buf[PROXY_MSG_MAX];
-	int fds[2];
-	size_t nfds;
-	int flags;
-	ssize_t n = login_master_recv_fds(fd, buf, sizeof(buf), fds, 2, &nfds,
-					  &flags);
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		for (size_t i = 0; i < nfds; i++)
-			close(fds[i]);
-		ioloop_stop(loop);
-		return;
-	}
-	if (n != 1 || buf[0] != 'C' || nfds != 2 ||
-	    (flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
-	    tls_proxy_add(proxy_engine, fds[0], fds[1]) < 0) {
-		if (n != 1 || buf[0] != 'C' || nfds != 2)
-			log_error("imapd: TLS proxy: malformed request");
-		for (size_t i = 0; i < nfds; i++)
-			close(fds[i]);
-	}
-}
-
-static void proxy_quiet(void *context)
-{
-	(void)context;
-	relay_trim();
-}
-
-static void __attribute__((noreturn)) proxy_child(int ctrl_fd)
-{
-	const char *error;
-	static int fd;
-
-	close_master_fds(-1, -1);
-	login_master_close_listeners(master);
-	/* its name in ps and /proc/PID/comm (tests and benchmarks tell it
-	 * from the pre-login and session processes by it) */
-	(void)prctl(PR_SET_NAME, "imapd-tlsproxy", 0, 0, 0);
-	/* two fds a connection: as many as the hard limit allows (the
-	 * master sized proxy_conn_max by it) */
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (daemon_drop_privileges(set.master.login_user, NULL, &error) < 0) {
-		log_error("imapd: TLS proxy: cannot switch to %s: %s",
-			  set.master.login_user, error);
-		_exit(1);
-	}
-	/* the master's loop stays as it is, unused (see login_child()) */
-	loop = ioloop_create();
-	struct tls_proxy_settings ps = {
-		.max_conns = proxy_conn_max,
-		.handshake_timeout_msecs = set.tls_handshake_timeout * 1000,
-		.write_timeout_msecs = 300 * 1000,
-		/* what the handshakes took from the heap goes back */
-		.quiet = proxy_quiet,
-	};
-	proxy_engine = tls_proxy_create(loop, login_master_tls_ctx(master),
-					&ps);
-	fd = ctrl_fd;
-	struct io *io = io_add(loop, fd, IO_READ, proxy_child_ctrl, &fd);
-	ioloop_signal_add(loop, SIGTERM, sigterm_stop, NULL);
-	relay_trim();
-	ioloop_run(loop);
-	io_remove(&io);
-	tls_proxy_destroy(&proxy_engine);
-	ioloop_destroy(&loop);
-	_exit(0);
-}
-
-static void proxy_start(unsigned int i);
-
-static void proxy_restart_timer(void *context)
-{
-	struct proxy_proc *p = context;
-
-	p->restart = NULL;
-	if (!stopping)
-		proxy_start((unsigned int)(p - proxies));
-}
-
-/* Forks proxy i with a new control socketpair. */
-static void proxy_start(unsigned int i)
-{
-	struct proxy_proc *p = &proxies[i];
-	int ctl[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) {
-		log_error("imapd: socketpair: %s", strerror(errno));
-		p->restart = timeout_add_once(loop, 1000, proxy_restart_timer,
-					      p);
-		return;
-	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(ctl[0]);
-		proxy_child(ctl[1]);
-	}
-	close(ctl[1]);
-	if (pid < 0) {
-		log_error("imapd: fork: %s", strerror(errno));
-		close(ctl[0]);
-		p->restart = timeout_add_once(loop, 1000, proxy_restart_timer,
-					      p);
-		return;
-	}
-	/* a proxy that cannot keep up must not block the master */
-	int flags = fcntl(ctl[0], F_GETFL);
-	if (flags >= 0)
-		(void)fcntl(ctl[0], F_SETFL, flags | O_NONBLOCK);
-	p->pid = pid;
-	p->fd = ctl[0];
-	p->count = 0;
-	p->started_ms = ioloop_now_ms(loop);
-}
-
-/* The number of proxies IMAP_TLS_PROXIES asks for (0: one per CPU). */
-static unsigned int proxies_wanted(void)
-{
-	if (set.tls_proxies > 0)
-		return (unsigned int)set.tls_proxies;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	return cpus > 0 ? (unsigned int)cpus : 1;
-}
-
-static void proxies_start(void)
-{
-	if (!set.tls_proxy || login_master_tls_ctx(master) == NULL)
-		return;
-	proxy_count = proxies_wanted();
-	proxies = xcalloc(proxy_count, sizeof(*proxies));
-	proxy_conn_max = (unsigned int)set.tls_proxy_max;
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
-	    rl.rlim_max < 64 + 2 * (rlim_t)proxy_conn_max) {
-		proxy_conn_max = rl.rlim_max > 96 ?
-			(unsigned int)((rl.rlim_max - 64) / 2) : 16;
-		log_info("imapd: IMAP_TLS_PROXY_MAX=%lld is more than the "
-			 "open file limit (%llu) allows: %u connections a TLS "
-			 "proxy", set.tls_proxy_max,
-			 (unsigned long long)rl.rlim_max, proxy_conn_max);
-	}
-	for (unsigned int i = 0; i < proxy_count; i++) {
-		proxies[i].fd = -1;
-		proxy_start(i);
-	}
-	log_info("imapd: %u TLS prox%s started", proxy_count,
-		 proxy_count == 1 ? "y" : "ies");
-}
-
-/* The running proxy with the fewest connections and room for one more,
- * or -1. */
-static int proxy_pick(void)
-{
-	int best = -1;
-
-	for (unsigned int i = 0; i < proxy_count; i++) {
-		if (proxies[i].fd < 0 || proxies[i].count >= proxy_conn_max)
-			continue;
-		if (best < 0 || proxies[i].count < proxies[best].count)
-			best = (int)i;
-	}
-	return best;
-}
-
-/* Gives the client's socket to a proxy with a new socketpair: returns
- * the plaintext end (the caller's) and records the proxy in mc, or -1
- * when no proxy can take it (client_fd stays the caller's). */
-static int proxy_give(struct master_conn *mc, int client_fd)
-{
-	int sp[2];
-	int i = proxy_pick();
-
-	if (i < 0)
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-		log_error("imapd: socketpair: %s", strerror(errno));
-		return -1;
-	}
-	struct iovec iov = { (void *)"C", 1 };
-	int fds[2] = { client_fd, sp[0] };
-	if (login_master_send_fds(proxies[i].fd, &iov, 1, fds, 2) != 1) {
-		log_error("imapd: handing a connection to TLS proxy %ld: %s",
-			  (long)proxies[i].pid, strerror(errno));
-		close(sp[0]);
-		close(sp[1]);
-		return -1;
-	}
-	close(sp[0]);
-	proxies[i].count++;
-	mc->proxy = i;
-	mc->proxy_gen = proxies[i].generation;
-	return sp[1];
-}
-
-/* A proxy ended: its connections are lost (their plaintext ends see
- * EOF); it is started again (after a second when it died young). */
-static bool proxy_reaped(pid_t pid, int status)
-{
-	for (unsigned int i = 0; i < proxy_count; i++) {
-		struct proxy_proc *p = &proxies[i];
-
-		if (p->pid != pid)
-			continue;
-		if (!stopping) {
-			if (WIFSIGNALED(status))
-				log_error("imapd: TLS proxy %ld killed by "
-					  "signal %d; its %u connections are "
-					  "lost; restarting", (long)pid,
-					  WTERMSIG(status), p->count);
-			else
-				log_error("imapd: TLS proxy %ld exited with "
-					  "status %d; its %u connections are "
-					  "lost; restarting", (long)pid,
-					  WEXITSTATUS(status), p->count);
-		}
-		close(p->fd);
-		p->fd = -1;
-		p->pid = 0;
-		p->count = 0;
-		p->generation++;
-		if (stopping)
-			return true;
-		if (ioloop_now_ms(loop) - p->started_ms < 1000)
-			p->restart = timeout_add_once(loop, 1000,
-						      proxy_restart_timer, p);
-		else
-			proxy_start(i);
-		return true;
-	}
-	return false;
-}
-
 /* ---------------------------------------------------- master requests */
 
 /* Forgets a hibernated session's state and watches. */
-static void master_hib_clear(struct master_conn *mc)
+void imapd_hibernate_clear(struct master_conn *mc)
 {
 	io_remove(&mc->inotify_io);
 	if (mc->inotify_fd >= 0)
@@ -652,14 +330,14 @@ static void master_ctrl_close(struct master_conn *mc)
 
 /* Closes everything the master holds for the connection but its entry
  * (freed at the pre-login process' exit). */
-static void master_conn_free(struct master_conn *mc)
+void imapd_master_conn_free(struct master_conn *mc)
 {
 	io_remove(&mc->io);
 	if (mc->fd >= 0)
 		close(mc->fd);
 	mc->fd = -1;
 	master_ctrl_close(mc);
-	master_hib_clear(mc);
+	imapd_hibernate_clear(mc);
 	account_free(&mc->acct);
 	x_free(mc->tag);
 	mc->awaiting_handoff = false;
@@ -674,26 +352,23 @@ static void master_conn_done(struct master_conn *mc)
 			break;
 		}
 	}
-	master_conn_free(mc);
-	if (mc->proxy >= 0 &&
-	    proxies[mc->proxy].generation == mc->proxy_gen &&
-	    proxies[mc->proxy].count > 0)
-		proxies[mc->proxy].count--;
+	imapd_master_conn_free(mc);
+	imapd_tlsproxy_conn_ended(mc);
 	listen_conn_closed(&mc->lconn);
 	free(mc);
-	if (stopping && conns == NULL)
-		ioloop_stop(loop);
+	if (imapd_stopping && conns == NULL)
+		ioloop_stop(imapd_loop);
 }
 
 /* The master let go of the stream: the connection ends with it when the
  * session talked to the client directly; else the pre-login process sees
  * EOF and its exit ends it. */
-static void master_conn_release(struct master_conn *mc)
+void imapd_master_conn_release(struct master_conn *mc)
 {
 	if (mc->direct)
 		master_conn_done(mc);
 	else
-		master_conn_free(mc);
+		imapd_master_conn_free(mc);
 }
 
 static void master_reply(struct master_conn *mc, const char *kind,
@@ -723,7 +398,7 @@ static bool referral(struct master_conn *mc, const struct auth_record *rec,
 
 	if (auth_record_option(rec, "mailhost", &host) > 0 &&
 	    host[0] != '\0' &&
-	    !imap_login_mailhost_is_me(host, set.proxy_hostname)) {
+	    !imap_login_mailhost_is_me(host, imapd_set.proxy_hostname)) {
 		struct str url;
 
 		str_init(&url, 128);
@@ -770,8 +445,9 @@ static void login_serve(void *context)
 
 	if (ls->ctrl[0] >= 0)
 		close(ls->ctrl[0]);
-	mail_child(ls->mc->fd, ls->ctrl[1], account_new(ls->rec, ls->user),
-		   ls->tag, NULL, 0, NULL, true);
+	imapd_session_child(ls->mc->fd, ls->ctrl[1],
+			    account_new(ls->rec, ls->user), ls->tag, NULL, 0,
+			    NULL, true);
 }
 
 static const struct login_master_judge_ops judge_ops = {
@@ -781,18 +457,16 @@ static const struct login_master_judge_ops judge_ops = {
 
 /* ------------------------------------------------------ hibernation */
 
-static void master_ctrl(void *context);
-
 /* The client is gone (or must go): the master lets go of the stream, the
  * pre-login process sees EOF and ends. */
-static void master_hib_drop(struct master_conn *mc, const char *bye)
+void imapd_hibernate_drop(struct master_conn *mc, const char *bye)
 {
 	if (bye != NULL && mc->fd >= 0) {
 		ssize_t n = send(mc->fd, bye, strlen(bye),
 				 MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)n;
 	}
-	master_conn_release(mc);
+	imapd_master_conn_release(mc);
 }
 
 static void master_autologout(void *context)
@@ -802,7 +476,7 @@ static void master_autologout(void *context)
 	mc->autologout = NULL;
 	log_info("imapd: user=%s: autologout while hibernated",
 		 mc->acct->user);
-	master_hib_drop(mc, "* BYE Autologout; idle for too long\r\n");
+	imapd_hibernate_drop(mc, "* BYE Autologout; idle for too long\r\n");
 }
 
 /* The stream became readable or the folder changed: a new session. */
@@ -814,7 +488,7 @@ static void master_wake(struct master_conn *mc)
 
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		/* the client left while the session slept */
-		master_hib_drop(mc, NULL);
+		imapd_hibernate_drop(mc, NULL);
 		return;
 	}
 	/* the same checks as at login for the uid it switches to */
@@ -826,32 +500,33 @@ static void master_wake(struct master_conn *mc)
 		.uid = mc->acct->uid,
 	};
 	const char *text;
-	if (login_master_uid_verdict(&names, &login, &text) !=
+	if (login_master_uid_verdict(&imapd_names, &login, &text) !=
 		    LOGIN_MASTER_SERVE ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctrl) < 0) {
-		master_hib_drop(mc, "* BYE [UNAVAILABLE] Cannot resume the "
-				    "session\r\n");
+		imapd_hibernate_drop(mc, "* BYE [UNAVAILABLE] Cannot resume "
+					 "the session\r\n");
 		return;
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(ctrl[0]);
-		mail_child(mc->fd, ctrl[1], mc->acct, NULL, mc->blob,
+		imapd_session_child(mc->fd, ctrl[1], mc->acct, NULL, mc->blob,
 			   mc->blob_len, NULL, false);
 	}
 	close(ctrl[1]);
 	if (pid < 0) {
 		log_error("imapd: fork: %s", strerror(errno));
 		close(ctrl[0]);
-		master_hib_drop(mc, "* BYE [UNAVAILABLE] Cannot resume the "
-				    "session\r\n");
+		imapd_hibernate_drop(mc, "* BYE [UNAVAILABLE] Cannot resume "
+					 "the session\r\n");
 		return;
 	}
 	io_remove(&mc->io);
-	master_hib_clear(mc);
+	imapd_hibernate_clear(mc);
 	mc->session_pid = pid;
 	mc->ctrl_fd = ctrl[0];
-	mc->ctrl_io = io_add(loop, mc->ctrl_fd, IO_READ, master_ctrl, mc);
+	mc->ctrl_io = io_add(imapd_loop, mc->ctrl_fd, IO_READ,
+			     imapd_hibernate_ctrl, mc);
 }
 
 static void master_wake_stream(void *context)
@@ -866,7 +541,7 @@ static void master_wake_inotify(void *context)
 
 /* A message from a live session: "H" and its state (with its IDLE
  * inotify fd), or EOF when it ended. */
-static void master_ctrl(void *context)
+void imapd_hibernate_ctrl(void *context)
 {
 	struct master_conn *mc = context;
 	size_t size = IMAP_HIBERNATE_MAX_BLOB + 2;
@@ -884,7 +559,7 @@ static void master_ctrl(void *context)
 		free(buf);
 		if (fd >= 0)
 			close(fd);
-		master_conn_release(mc);
+		imapd_master_conn_release(mc);
 		return;
 	}
 	if ((flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || buf[0] != 'H' ||
@@ -895,7 +570,7 @@ static void master_ctrl(void *context)
 		if (fd >= 0)
 			close(fd);
 		if (write(mc->ctrl_fd, "NO\n", 3) != 3)
-			master_conn_release(mc);
+			imapd_master_conn_release(mc);
 		return;
 	}
 	if (write(mc->ctrl_fd, "OK\n", 3) != 3) {
@@ -903,7 +578,7 @@ static void master_ctrl(void *context)
 		free(buf);
 		if (fd >= 0)
 			close(fd);
-		master_conn_release(mc);
+		imapd_master_conn_release(mc);
 		return;
 	}
 	mc->session_pid = 0;
@@ -912,15 +587,15 @@ static void master_ctrl(void *context)
 	mc->blob = xmemdup(buf + 1, mc->blob_len);
 	free(buf);
 	mc->inotify_fd = fd;
-	mc->io = io_add(loop, mc->fd, IO_READ, master_wake_stream, mc);
+	mc->io = io_add(imapd_loop, mc->fd, IO_READ, master_wake_stream, mc);
 	if (fd >= 0)
-		mc->inotify_io = io_add(loop, fd, IO_READ, master_wake_inotify,
-					mc);
+		mc->inotify_io = io_add(imapd_loop, fd, IO_READ,
+					master_wake_inotify, mc);
 	/* IMAP_TIMEOUT counts on from the last input, which was
 	 * IMAP_HIBERNATE_TIMEOUT ago */
-	unsigned int left = set.timeout > set.hibernate_timeout ?
-		set.timeout - set.hibernate_timeout : 1;
-	mc->autologout = timeout_add_once(loop, left * 1000,
+	unsigned int left = imapd_set.timeout > imapd_set.hibernate_timeout ?
+		imapd_set.timeout - imapd_set.hibernate_timeout : 1;
+	mc->autologout = timeout_add_once(imapd_loop, left * 1000,
 					  master_autologout, mc);
 }
 
@@ -948,17 +623,19 @@ static bool master_fork_session(struct master_conn *mc, int fd,
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(ctrl[0]);
-		mail_child(fd, ctrl[1], mc->acct, mc->tag, NULL, 0, input,
-			   !direct);
+		imapd_session_child(fd, ctrl[1], mc->acct, mc->tag, NULL, 0,
+				    input, !direct);
 	}
 	close(ctrl[1]);
-	if (login_master_forked(&names, &login, pid) != LOGIN_MASTER_SERVE) {
+	if (login_master_forked(&imapd_names, &login, pid) !=
+	    LOGIN_MASTER_SERVE) {
 		close(ctrl[0]);
 		return false;
 	}
 	mc->session_pid = pid;
 	mc->ctrl_fd = ctrl[0];
-	mc->ctrl_io = io_add(loop, mc->ctrl_fd, IO_READ, master_ctrl, mc);
+	mc->ctrl_io = io_add(imapd_loop, mc->ctrl_fd, IO_READ,
+			     imapd_hibernate_ctrl, mc);
 	return true;
 }
 
@@ -969,7 +646,7 @@ static void master_handoff(struct master_conn *mc)
 {
 	/* the pre-login connection's input buffer holds at most
 	 * IMAP_MAX_LINE + 2 bytes */
-	size_t size = 5 + (size_t)set.max_line + 2;
+	size_t size = 5 + (size_t)imapd_set.max_line + 2;
 	char *buf = xmalloc(size);
 	int fd, flags;
 	ssize_t n = login_master_recv_fd(mc->fd, buf, size, &fd, &flags);
@@ -985,7 +662,7 @@ static void master_handoff(struct master_conn *mc)
 		free(buf);
 		if (!master_fork_session(mc, mc->fd, NULL, false)) {
 			master_reply(mc, "TEMP", "");
-			master_conn_free(mc);
+			imapd_master_conn_free(mc);
 			return;
 		}
 		io_remove(&mc->io);
@@ -1003,7 +680,7 @@ static void master_handoff(struct master_conn *mc)
 		free(buf);
 		if (fd >= 0)
 			close(fd);
-		master_conn_free(mc);
+		imapd_master_conn_free(mc);
 		return;
 	}
 	str_init(&input, len + 1);
@@ -1021,8 +698,8 @@ static void master_handoff(struct master_conn *mc)
 	secure_wipe(input.data, str_len(&input));
 	str_free(&input);
 	if (!ok)
-		master_hib_drop(mc, "* BYE [UNAVAILABLE] Temporary failure, "
-				    "try again later\r\n");
+		imapd_hibernate_drop(mc, "* BYE [UNAVAILABLE] Temporary "
+					 "failure, try again later\r\n");
 }
 
 /* For a plain login (no TLS) with hibernation on: the verdicts of
@@ -1032,13 +709,13 @@ static enum login_master_verdict
 login_handoff_judge(struct judged_login *ls,
 		    const struct login_master_login *login, const char **text_r)
 {
-	enum login_master_verdict v = login_master_verdict(&names, login,
+	enum login_master_verdict v = login_master_verdict(&imapd_names, login,
 							   text_r);
 
 	if (v == LOGIN_MASTER_SERVE)
 		v = login_check(ls, text_r);
 	if (v == LOGIN_MASTER_SERVE)
-		v = login_master_uid_verdict(&names, login, text_r);
+		v = login_master_uid_verdict(&imapd_names, login, text_r);
 	if (v != LOGIN_MASTER_SERVE)
 		return v;
 	ls->mc->acct = account_new(ls->rec, ls->user);
@@ -1046,38 +723,6 @@ login_handoff_judge(struct judged_login *ls,
 	ls->mc->awaiting_handoff = true;
 	master_reply(ls->mc, "HANDOFF", "");
 	return LOGIN_MASTER_ANSWERED;
-}
-
-/* STARTTLS through a proxy: "T" asks whether a proxy has room ("OK" or
- * "NO"); "S" comes with the client's socket, after the pre-login process
- * answered OK to the client: the socket goes to a proxy and the
- * plaintext end back with "OK" (or "NO" without: the pre-login process
- * then drops the connection). */
-static void master_starttls(struct master_conn *mc, char kind, int fd)
-{
-	if (kind == 'T') {
-		if (fd >= 0)
-			close(fd);
-		bool room = proxy_count > 0 && mc->proxy < 0 &&
-			    proxy_pick() >= 0;
-		if (write(mc->fd, room ? "OK\n" : "NO\n", 3) != 3)
-			master_conn_free(mc);
-		return;
-	}
-	int plain = fd >= 0 && mc->proxy < 0 ? proxy_give(mc, fd) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (plain < 0) {
-		log_warning("imapd: ip=%s: STARTTLS: no TLS proxy could take "
-			    "the connection", mc->remote_ip);
-		if (write(mc->fd, "NO\n", 3) != 3)
-			master_conn_free(mc);
-		return;
-	}
-	struct iovec iov = { (void *)"OK\n", 3 };
-	if (login_master_send_fd(mc->fd, &iov, 1, plain) != 3)
-		master_conn_free(mc);
-	close(plain);
 }
 
 /* Fields of a request: kind, tag, user, secret, secret2, tls. */
@@ -1098,24 +743,24 @@ static void master_request(void *context)
 	if (n <= 0) {
 		if (fd >= 0)
 			close(fd);
-		master_conn_free(mc);
+		imapd_master_conn_free(mc);
 		return;
 	}
 	if (n == 1 && (buf[0] == 'T' || buf[0] == 'S')) {
-		master_starttls(mc, buf[0], fd);
+		imapd_tlsproxy_starttls(mc, buf[0], fd);
 		return;
 	}
 	if (fd >= 0) {
 		/* only "S" comes with a socket */
 		close(fd);
 		log_error("imapd: malformed request from a pre-login process");
-		master_conn_free(mc);
+		imapd_master_conn_free(mc);
 		return;
 	}
 	const char *f[6];
 	if (login_master_fields_split(buf, (size_t)n, f, N_ELEMENTS(f)) < 0) {
 		log_error("imapd: malformed request from a pre-login process");
-		master_conn_free(mc);
+		imapd_master_conn_free(mc);
 		return;
 	}
 	const char *kind = f[0], *user = f[2];
@@ -1155,9 +800,10 @@ static void master_request(void *context)
 	ls.user = rec.address != NULL ? rec.address : user;
 	/* a plain connection, or one whose TLS is in a proxy: the session
 	 * may talk to the stream directly */
-	bool handoff = set.hibernate_timeout > 0 &&
+	bool handoff = imapd_set.hibernate_timeout > 0 &&
 		       (!login.tls || mc->proxy >= 0);
-	if (!handoff && set.hibernate_timeout > 0 && login.auth_result > 0 &&
+	if (!handoff && imapd_set.hibernate_timeout > 0 &&
+	    login.auth_result > 0 &&
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ls.ctrl) <
 		    0) {
 		log_error("imapd: socketpair: %s", strerror(errno));
@@ -1165,8 +811,8 @@ static void master_request(void *context)
 	}
 	enum login_master_verdict v =
 		handoff ? login_handoff_judge(&ls, &login, &text) :
-			  login_master_judge(&names, &login, &judge_ops, &ls,
-					     &text);
+			  login_master_judge(&imapd_names, &login, &judge_ops,
+					     &ls, &text);
 	switch (v) {
 	case LOGIN_MASTER_TEMPFAIL:
 		master_reply(mc, "TEMP", "");
@@ -1185,15 +831,15 @@ static void master_request(void *context)
 		 * its copy of the session's end when the session may
 		 * hibernate (the stream it will watch then) */
 		if (ls.ctrl[0] < 0) {
-			master_conn_free(mc);
+			imapd_master_conn_free(mc);
 			break;
 		}
 		io_remove(&mc->io);
 		close(ls.ctrl[1]);
 		mc->ctrl_fd = ls.ctrl[0];
 		ls.ctrl[0] = ls.ctrl[1] = -1;
-		mc->ctrl_io = io_add(loop, mc->ctrl_fd, IO_READ, master_ctrl,
-				     mc);
+		mc->ctrl_io = io_add(imapd_loop, mc->ctrl_fd, IO_READ,
+				     imapd_hibernate_ctrl, mc);
 		mc->acct = account_new(&rec, ls.user);
 		break;
 	}
@@ -1232,7 +878,7 @@ static bool read_reply_line(int fd, char *buf, size_t size)
 
 /* A pre-login process that stays as a relay (TLS) may live for days:
  * what the login took from the heap goes back to the system. */
-static void relay_trim(void)
+void imapd_relay_trim(void)
 {
 #ifdef __GLIBC__
 	(void)malloc_trim(0);
@@ -1273,7 +919,7 @@ static void login_handoff(void *context)
 		secure_wipe(input.data, str_len(&input));
 		str_free(&input);
 		close(fd);
-		ioloop_stop(loop);
+		ioloop_stop(imapd_loop);
 		return;
 	}
 	str_free(&input);
@@ -1282,7 +928,7 @@ static void login_handoff(void *context)
 	    !read_reply_line(login_ipc_fd, line, sizeof(line)) ||
 	    strcmp(line, "OK") != 0) {
 		if (conn == NULL) {
-			ioloop_stop(loop);
+			ioloop_stop(imapd_loop);
 			return;
 		}
 		conn_write_str(conn, "* BYE [UNAVAILABLE] Temporary failure, "
@@ -1293,7 +939,7 @@ static void login_handoff(void *context)
 	conn_input_resume(conn);
 	imap_client_start_relay(client, login_ipc_fd);
 	login_ipc_fd = -1;
-	relay_trim();
+	imapd_relay_trim();
 }
 
 static enum imap_login_result login_cb(struct imap_client *client,
@@ -1323,14 +969,14 @@ static enum imap_login_result login_cb(struct imap_client *client,
 	if (strcmp(line, "OK") == 0) {
 		imap_client_start_relay(client, login_ipc_fd);
 		login_ipc_fd = -1;
-		relay_trim();
+		imapd_relay_trim();
 		return IMAP_LOGIN_OK;
 	}
 	if (strcmp(line, "HANDOFF ") == 0) {
 		/* from the loop: not inside the connection's callback;
 		 * what the client sent after the login stays buffered */
 		conn_input_pause(imap_client_conn(client));
-		timeout_add_once(loop, 0, login_handoff, client);
+		timeout_add_once(imapd_loop, 0, login_handoff, client);
 		return IMAP_LOGIN_OK;
 	}
 	const char *sp = strchr(line, ' ');
@@ -1351,7 +997,7 @@ static void login_ended(struct imap_client *client, void *context)
 {
 	(void)client;
 	(void)context;
-	ioloop_stop(loop);
+	ioloop_stop(imapd_loop);
 }
 
 /* How long the OK to STARTTLS may take to be written before the
@@ -1406,13 +1052,14 @@ static void login_starttls_handover(void *context)
 	struct str input;
 
 	if (conn == NULL) {
-		ioloop_stop(loop);
+		ioloop_stop(imapd_loop);
 		return;
 	}
 	if (conn_output_pending(conn) > 0 && !conn_is_closing(conn) &&
 	    starttls_waited < STARTTLS_FLUSH_MSECS) {
 		starttls_waited += 10;
-		timeout_add_once(loop, 10, login_starttls_handover, client);
+		timeout_add_once(imapd_loop, 10, login_starttls_handover,
+				 client);
 		return;
 	}
 	str_init(&input, 256);
@@ -1430,16 +1077,16 @@ static void login_starttls_handover(void *context)
 	close(fd);
 	int pfd = sent == 1 ? starttls_reply() : -1;
 	if (pfd < 0) {
-		ioloop_stop(loop);
+		ioloop_stop(imapd_loop);
 		return;
 	}
 	struct conn_settings cs = {
-		.max_line_len = (size_t)set.max_line,
-		.idle_timeout_msecs = set.timeout * 1000,
+		.max_line_len = (size_t)imapd_set.max_line,
+		.idle_timeout_msecs = imapd_set.timeout * 1000,
 		.write_timeout_msecs = 300 * 1000,
 	};
 	imap_client_set_tls_conn(client,
-				 conn_create(loop, pfd, &cs,
+				 conn_create(imapd_loop, pfd, &cs,
 					     imap_client_conn_callbacks(),
 					     NULL));
 }
@@ -1456,7 +1103,7 @@ static enum imap_starttls_result login_starttls(struct imap_client *client,
 	    strcmp(line, "OK") != 0)
 		return IMAP_STARTTLS_REFUSED;
 	starttls_waited = 0;
-	timeout_add_once(loop, 0, login_starttls_handover, client);
+	timeout_add_once(imapd_loop, 0, login_starttls_handover, client);
 	return IMAP_STARTTLS_PROXY;
 }
 
@@ -1499,7 +1146,7 @@ static void refuse_disconnected(struct conn *conn,
 	(void)reason;
 	(void)text;
 	(void)context;
-	ioloop_stop(loop);
+	ioloop_stop(imapd_loop);
 }
 
 static const struct conn_callbacks refuse_callbacks = {
@@ -1511,19 +1158,20 @@ static const struct conn_callbacks refuse_callbacks = {
 /* The pre-login process on client_fd: with implicit TLS (993) in this
  * process, or already in a proxy (proxied: client_fd is the plaintext
  * end); refuse: only the handshake and "* BYE". */
-static void __attribute__((noreturn))
-login_child(int client_fd, int ipc_fd, bool implicit, bool proxied,
+void __attribute__((noreturn))
+imapd_prelogin_child(int client_fd, int ipc_fd, bool implicit, bool proxied,
 	    bool refuse, const char *ip)
 {
 	const char *error;
 
-	close_master_fds(-1, -1);
+	imapd_master_close_fds(-1, -1);
 	/* (closed, not freed: freeing them writes to every open
 	 * connection's entry, pages fork would then copy) */
-	login_master_close_listeners(master);
-	if (daemon_drop_privileges(set.master.login_user, NULL, &error) < 0) {
+	login_master_close_listeners(imapd_master);
+	if (daemon_drop_privileges(imapd_set.master.login_user, NULL,
+				   &error) < 0) {
 		log_error("imapd: cannot switch to %s: %s",
-			  set.master.login_user, error);
+			  imapd_set.master.login_user, error);
 		_exit(1);
 	}
 	login_ipc_fd = ipc_fd;
@@ -1531,44 +1179,45 @@ login_child(int client_fd, int ipc_fd, bool implicit, bool proxied,
 	 * does): freeing a watch per open connection would write to the
 	 * pages they are on and so copy them into every pre-login process,
 	 * which may stay for days as a TLS relay */
-	loop = ioloop_create();
+	imapd_loop = ioloop_create();
 	struct conn_settings cs = {
-		.max_line_len = (size_t)set.max_line,
-		.idle_timeout_msecs = set.timeout * 1000,
+		.max_line_len = (size_t)imapd_set.max_line,
+		.idle_timeout_msecs = imapd_set.timeout * 1000,
 		.write_timeout_msecs = 300 * 1000,
-		.tls_ctx = implicit && !proxied ? login_master_tls_ctx(master) :
-						  NULL,
+		.tls_ctx = implicit && !proxied ?
+				   login_master_tls_ctx(imapd_master) : NULL,
 	};
-	ioloop_signal_add(loop, SIGTERM, sigterm_stop, NULL);
+	ioloop_signal_add(imapd_loop, SIGTERM, imapd_sigterm_stop, NULL);
 	if (refuse) {
-		cs.idle_timeout_msecs = set.tls_handshake_timeout * 1000;
-		struct conn *conn = conn_create(loop, client_fd, &cs,
+		cs.idle_timeout_msecs = imapd_set.tls_handshake_timeout * 1000;
+		struct conn *conn = conn_create(imapd_loop, client_fd, &cs,
 						&refuse_callbacks, NULL);
-		ioloop_run(loop);
+		ioloop_run(imapd_loop);
 		conn_destroy(&conn);
 		_exit(0);
 	}
-	struct conn *conn = conn_create(loop, client_fd, &cs,
+	struct conn *conn = conn_create(imapd_loop, client_fd, &cs,
 					imap_client_conn_callbacks(), NULL);
 	login_client = imap_client_create_login(
-		loop, conn, &set, login_master_starttls_ctx(master), implicit,
-		ip, proxy_count > 0 ? &login_proxy_callbacks :
-				      &login_callbacks, NULL);
-	ioloop_run(loop);
+		imapd_loop, conn, &imapd_set,
+		login_master_starttls_ctx(imapd_master), implicit, ip,
+		imapd_tlsproxy_running() ? &login_proxy_callbacks :
+					   &login_callbacks, NULL);
+	ioloop_run(imapd_loop);
 	imap_client_destroy(&login_client);
-	ioloop_destroy(&loop);
+	ioloop_destroy(&imapd_loop);
 	_exit(0);
 }
 
 /* ------------------------------------------------------------ master */
 
-static void accept_conn(struct listen_client *lc, bool implicit,
+void imapd_master_accept(struct listen_client *lc, bool implicit,
 			void *context)
 {
 	int sv[2];
 
 	(void)context;
-	if (stopping ||
+	if (imapd_stopping ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		close(lc->fd);
 		listen_conn_closed(&lc->conn);
@@ -1579,8 +1228,8 @@ static void accept_conn(struct listen_client *lc, bool implicit,
 	bool refuse = false;
 
 	mc->proxy = -1;
-	if (implicit && proxy_count > 0) {
-		int plain = proxy_give(mc, lc->fd);
+	if (implicit && imapd_tlsproxy_running()) {
+		int plain = imapd_tlsproxy_give(mc, lc->fd);
 
 		if (plain >= 0) {
 			close(lc->fd);
@@ -1594,16 +1243,15 @@ static void accept_conn(struct listen_client *lc, bool implicit,
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		login_child(client_fd, sv[1], implicit, mc->proxy >= 0, refuse,
-			    lc->remote_ip);
+		imapd_prelogin_child(client_fd, sv[1], implicit,
+				     mc->proxy >= 0, refuse, lc->remote_ip);
 	}
 	close(client_fd);
 	close(sv[1]);
 	if (pid < 0) {
 		log_error("imapd: fork: %s", strerror(errno));
 		close(sv[0]);
-		if (mc->proxy >= 0 && proxies[mc->proxy].count > 0)
-			proxies[mc->proxy].count--;
+		imapd_tlsproxy_conn_ended(mc);
 		free(mc);
 		listen_conn_closed(&lc->conn);
 		return;
@@ -1614,19 +1262,19 @@ static void accept_conn(struct listen_client *lc, bool implicit,
 	mc->inotify_fd = -1;
 	mc->lconn = lc->conn;
 	str_copy(mc->remote_ip, lc->remote_ip, sizeof(mc->remote_ip));
-	mc->io = io_add(loop, mc->fd, IO_READ, master_request, mc);
+	mc->io = io_add(imapd_loop, mc->fd, IO_READ, master_request, mc);
 	mc->next = conns;
 	conns = mc;
 }
 
-static void master_sigchld(void *context)
+void imapd_master_sigchld(void *context)
 {
 	int status;
 	pid_t pid;
 
 	(void)context;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (proxy_reaped(pid, status))
+		if (imapd_tlsproxy_reaped(pid, status))
 			continue;
 		for (struct master_conn **p = &conns; *p != NULL;
 		     p = &(*p)->next) {
@@ -1643,20 +1291,16 @@ static void master_sigchld(void *context)
 			break;
 		}
 	}
-	if (stopping && conns == NULL)
-		ioloop_stop(loop);
+	if (imapd_stopping && conns == NULL)
+		ioloop_stop(imapd_loop);
 }
 
-static void master_sigterm(void *context)
+void imapd_master_sigterm(void *context)
 {
 	(void)context;
-	stopping = true;
-	login_master_close_listeners(master);
-	for (unsigned int i = 0; i < proxy_count; i++) {
-		timeout_remove(&proxies[i].restart);
-		if (proxies[i].pid > 0)
-			kill(proxies[i].pid, SIGTERM);
-	}
+	imapd_stopping = true;
+	login_master_close_listeners(imapd_master);
+	imapd_tlsproxy_stop();
 	for (struct master_conn *mc = conns, *next; mc != NULL; mc = next) {
 		next = mc->next;
 		if (mc->pid > 0)
@@ -1664,10 +1308,11 @@ static void master_sigterm(void *context)
 		if (mc->session_pid > 0)
 			kill(mc->session_pid, SIGTERM);
 		else if (mc->direct && mc->blob != NULL)
-			master_hib_drop(mc, "* BYE Server shutting down\r\n");
+			imapd_hibernate_drop(mc, "* BYE Server shutting "
+						 "down\r\n");
 	}
 	if (conns == NULL)
-		ioloop_stop(loop);
+		ioloop_stop(imapd_loop);
 }
 
 /* -------------------------------------------------------------- main */
@@ -1675,9 +1320,9 @@ static void master_sigterm(void *context)
 static void load_settings(bool daemon_mode)
 {
 	struct config_errors *errs = config_errors_new();
-	int ret = imap_settings_load(&set, "imapd", "imapd-ssl", errs);
+	int ret = imap_settings_load(&imapd_set, "imapd", "imapd-ssl", errs);
 
-	login_master_settings_report(&names, &errs, ret, daemon_mode);
+	login_master_settings_report(&imapd_names, &errs, ret, daemon_mode);
 }
 
 static int tunnel_main(const char *dir)
@@ -1685,11 +1330,11 @@ static int tunnel_main(const char *dir)
 	const char *user = getenv("USER");
 
 	load_settings(false);
-	loop = ioloop_create();
-	run_mail_session(0, 1, dir, user != NULL ? user : "-", NULL, NULL, 0,
+	imapd_loop = ioloop_create();
+	imapd_session_run(0, 1, dir, user != NULL ? user : "-", NULL, NULL, 0,
 			 NULL);
-	ioloop_destroy(&loop);
-	imap_settings_free(&set);
+	ioloop_destroy(&imapd_loop);
+	imap_settings_free(&imapd_set);
 	return 0;
 }
 
@@ -1700,22 +1345,19 @@ int main(int argc, char **argv)
 	if (dir != NULL)
 		return tunnel_main(dir);
 	load_settings(true);
-	loop = ioloop_create();
-	master = login_master_create(loop, &set.master, &names, accept_conn,
-				     NULL);
-	proxies_start();
-	ioloop_signal_add(loop, SIGCHLD, master_sigchld, NULL);
-	ioloop_signal_add(loop, SIGTERM, master_sigterm, NULL);
-	ioloop_signal_add(loop, SIGINT, master_sigterm, NULL);
-	ioloop_run(loop);
-	login_master_destroy(&master);
-	for (unsigned int i = 0; i < proxy_count; i++) {
-		if (proxies[i].fd >= 0)
-			close(proxies[i].fd);
-	}
-	free(proxies);
-	ioloop_destroy(&loop);
-	imap_settings_free(&set);
+	imapd_loop = ioloop_create();
+	imapd_master = login_master_create(imapd_loop, &imapd_set.master,
+					   &imapd_names, imapd_master_accept,
+					   NULL);
+	imapd_tlsproxy_start_all();
+	ioloop_signal_add(imapd_loop, SIGCHLD, imapd_master_sigchld, NULL);
+	ioloop_signal_add(imapd_loop, SIGTERM, imapd_master_sigterm, NULL);
+	ioloop_signal_add(imapd_loop, SIGINT, imapd_master_sigterm, NULL);
+	ioloop_run(imapd_loop);
+	login_master_destroy(&imapd_master);
+	imapd_tlsproxy_free();
+	ioloop_destroy(&imapd_loop);
+	imap_settings_free(&imapd_set);
 	log_info("imapd: stopped");
 	return 0;
 }
