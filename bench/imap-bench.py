@@ -700,6 +700,7 @@ def cmd_memory_daemon(argv):
                     "--password", "benchpw", "--ports-base", str(base)],
                    env=env, check=True, stdout=subprocess.DEVNULL)
     etc = os.path.join(root, "etc")
+    set_setting(os.path.join(etc, "imapd-ssl"), "IMAP_TLS_REQUIRED", "0")
     set_setting(os.path.join(etc, "imapd"), "MAXPERIP", str(n + 10))
     set_setting(os.path.join(etc, "imapd"), "MAXDAEMONS", str(n + 10))
     set_setting(os.path.join(etc, "imapd-ssl"), "IMAPDSSLSTART", "NO")

@@ -138,8 +138,9 @@ def run(tls):
                    env=env, check=True, stdout=subprocess.DEVNULL)
     etc = os.path.join(root, "etc")
     for k, v in (("MAXPERIP", n + 10), ("MAXDAEMONS", n + 10),
-                 ("IMAP_HIBERNATE_TIMEOUT", hib), ("IMAP_TLS_REQUIRED", 0)):
+                 ("IMAP_HIBERNATE_TIMEOUT", hib)):
         ib.set_setting(os.path.join(etc, "imapd"), k, str(v))
+    ib.set_setting(os.path.join(etc, "imapd-ssl"), "IMAP_TLS_REQUIRED", "0")
     md = os.path.join(root, "var/vmail/bench.test/bench/Maildir")
     st = os.stat(md)
     for sub in ("cur", "new"):

@@ -349,6 +349,13 @@ def make_instance(build, root, domain="example.test", account="demo",
     with open(os.path.join(str(root), "etc", "esmtpd"), "a") as f:
         f.write("\n# tests: no DNS check of the sender's domain\n"
                 "BOFHCHECKDNS=0\n")
+    # Most tests log in on the plain port without STARTTLS: passwords in
+    # the clear allowed, unlike courier-setup's own instances
+    # (test_tls_required_by_default.py checks those).
+    for name, key in (("imapd-ssl", "IMAP_TLS_REQUIRED"),
+                      ("pop3d-ssl", "POP3_TLS_REQUIRED")):
+        with open(os.path.join(str(root), "etc", name), "a") as f:
+            f.write("\n# tests: plaintext logins allowed\n%s=0\n" % key)
     return Instance(build, str(root), domain, account, password, base,
                     r.stdout)
 
