@@ -7,7 +7,8 @@
 
 # Shared by the SQL modules (and the Courier rc reader LDAP uses); needs
 # no client library.
-authlib_libauth_la_SOURCES += authlib/mod-sql.c authlib/mod-sql.h
+authlib_libauth_la_SOURCES += authlib/mod-sql.c authlib/mod-sql.h \
+	authlib/mod-sql-module.h
 
 if HAVE_PAM
 authlib_libauth_la_SOURCES += authlib/mod-pam.c
