@@ -130,6 +130,8 @@ imapd_prelogin_child(int client_fd, int ipc_fd, bool implicit, bool proxied,
 /* imapd-hibernate-master.c: hibernated sessions, on the master's side. */
 /* Forgets a hibernated session's state and watches. */
 void imapd_hibernate_clear(struct master_conn *mc);
+/* Closes a live session's control channel (if any). */
+void imapd_hibernate_ctrl_close(struct master_conn *mc);
 /* The client is gone (or must go): sends bye (NULL: nothing) and lets
  * go of the stream. */
 void imapd_hibernate_drop(struct master_conn *mc, const char *bye);
