@@ -163,8 +163,9 @@ static void add_headers(struct md_message *msg, char **headers, size_t n)
 	str_free(&s);
 }
 
-/* A filter file must belong to us; in delivery mode it must not be
- * writable by group or others either. */
+/* A filter file must belong to us and must not be writable by others
+ * (anyone could make it run commands as us: Debian's maildrop refuses it
+ * too); in delivery mode not by the group either. */
 static int check_filter_file(const char *path, bool strict, uid_t uid)
 {
 	struct stat st;
@@ -175,6 +176,8 @@ static int check_filter_file(const char *path, bool strict, uid_t uid)
 		tempfail("mailfilter file is owned by the wrong user.");
 	if (strict && (st.st_mode & 0022) != 0)
 		tempfail("Cannot have world/group permissions on the filter file - for your own good.");
+	if ((st.st_mode & 0002) != 0)
+		tempfail("Invalid permissions on the filter file - world-writable.");
 	return 1;
 }
 

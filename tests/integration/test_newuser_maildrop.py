@@ -526,10 +526,6 @@ def test_forward_goes_through_the_suites_sendmail(mta):
     assert msgs[0]["Subject"] == "forward me"
 
 
-@pytest.mark.xfail(reason="routed to the maildrop owner (/tmp/needs-newuser."
-                   "txt): in standalone mode our maildrop runs a "
-                   "world-writable filter file; Debian's refuses it (75)",
-                   strict=True)
 @pytest.mark.skipif(not os.path.exists(REF_MAILDROP),
                     reason="Debian's maildrop is not installed")
 @pytest.mark.parametrize("mode", [0o666, 0o606])
