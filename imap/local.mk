@@ -32,9 +32,8 @@ IMAP_CPPFLAGS = $(AUTH_CPPFLAGS) -I$(top_srcdir)/imap
 
 sbin_PROGRAMS += imap/imapd
 imap_imapd_SOURCES = imap/imapd.c imap/imapd-private.h \
-	imap/imapd-hibernate-master.c imap/imapd-prelogin.c \
-	imap/imapd-session.c \
-	imap/imapd-tlsproxy.c
+	imap/imapd-hibernate-master.c imap/imapd-master.c \
+	imap/imapd-prelogin.c imap/imapd-session.c imap/imapd-tlsproxy.c
 imap_imapd_CPPFLAGS = $(IMAP_CPPFLAGS)
 imap_imapd_LDADD = $(IMAP_LIBS)
 
