@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "charset.h"
+#include "instance.h"
 #include "mailbot.h"
 #include "mddeliver.h"
 #include "mdmsg.h"
@@ -636,7 +637,11 @@ static int send_reply(const struct str *reply, int argc, char **argv,
 		}
 	} else {
 		/* no recipients given: sendmail reads them from To: */
-		str_append(&cmd, "/usr/sbin/sendmail -t -f ''");
+		char *sendmail = instance_program(1, "bin/sendmail");
+
+		str_append(&cmd, sendmail);
+		str_append(&cmd, " -t -f ''");
+		free(sendmail);
 	}
 	if (md_run_program("/bin/sh", str_c(&cmd), str_c(reply),
 			   str_len(reply), environ, NULL, 0, &status, &err) < 0)

@@ -183,9 +183,9 @@ static int check_filter_file(const char *path, bool strict, uid_t uid)
 
 /* maildropfilter(7), "Environment": every environment variable becomes
  * a maildrop variable, unless maildrop delivers (delivery mode), where
- * only the locale's (LANG, LANGUAGE, LC_*) do.  The variables maildrop
- * resets (HOME, DEFAULT, SHELL, PATH, LOCK*, SENDMAIL, LOGNAME...) are
- * set after this.  Names maildrop could not spell are left out. */
+ * only the locale's (LANG, LANGUAGE, LC_*) and COURIER_INSTANCE do.  The
+ * variables maildrop resets (HOME, DEFAULT, SHELL, PATH, LOCK*, SENDMAIL,
+ * LOGNAME...) are set after this.  Names maildrop could not spell are left out. */
 static void import_environment(struct md_interp *it, bool all)
 {
 	for (char **e = environ; *e != NULL; e++) {
@@ -199,9 +199,13 @@ static void import_environment(struct md_interp *it, bool all)
 		if (!ok)
 			continue;
 		name = xstrndup(*e, len);
+		/* (COURIER_INSTANCE: the suite's programs a filter runs,
+		 * sendmail for "!" among them, act for the instance that
+		 * delivers) */
 		if (all || strcmp(name, "LANG") == 0 ||
 		    strcmp(name, "LANGUAGE") == 0 ||
-		    strncmp(name, "LC_", 3) == 0)
+		    strncmp(name, "LC_", 3) == 0 ||
+		    strcmp(name, "COURIER_INSTANCE") == 0)
 			md_interp_set(it, name, eq + 1);
 		free(name);
 	}
@@ -400,7 +404,14 @@ int main(int argc, char **argv)
 	md_interp_set(it, "LOCKSLEEP", "5");
 	md_interp_set(it, "LOCKTIMEOUT", "60");
 	md_interp_set(it, "LOCKREFRESH", "15");
-	md_interp_set(it, "SENDMAIL", "/usr/sbin/sendmail -oi");
+	/* the suite's sendmail (of the install this maildrop runs from),
+	 * as Courier's maildrop runs Courier's: "!" forwards and cc's enter
+	 * this mail system's queue */
+	char *sendmail = instance_program(1, "bin/sendmail");
+	char *sendmail_cmd = xasprintf("%s -oi", sendmail);
+	md_interp_set(it, "SENDMAIL", sendmail_cmd);
+	free(sendmail_cmd);
+	free(sendmail);
 	md_interp_set(it, "UMASK", "077");
 	umask(077);
 	md_interp_set(it, "FROM", sender != NULL ? sender : "MAILER-DAEMON");
