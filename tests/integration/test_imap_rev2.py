@@ -136,13 +136,13 @@ def test_imap4rev2(imapd, md):
     assert lines == [b"* 1 FETCH (FLAGS ())", b"* 2 FETCH (FLAGS ())"]
     # SEARCH answers ESEARCH (RFC 9051 6.4.4), UID SEARCH with UID
     lines, _ = a.cmd("SEARCH ALL")
-    assert lines == [b'* ESEARCH (TAG "q4") ALL 1:2']
+    assert lines == [b'* ESEARCH (TAG "a4") ALL 1:2']
     lines, _ = a.cmd("UID SEARCH CHARSET UTF-8 SUBJECT two")
-    assert lines == [b'* ESEARCH (TAG "q5") UID ALL 2']
+    assert lines == [b'* ESEARCH (TAG "a5") UID ALL 2']
     lines, _ = a.cmd("SEARCH SUBJECT nothing")
-    assert lines == [b'* ESEARCH (TAG "q6")']
+    assert lines == [b'* ESEARCH (TAG "a6")']
     lines, _ = a.cmd("SEARCH RETURN (COUNT) ALL")
-    assert lines == [b'* ESEARCH (TAG "q7") COUNT 2']
+    assert lines == [b'* ESEARCH (TAG "a7") COUNT 2']
     # new mail: EXISTS without RECENT
     put(md, b"Subject: three\n\nx\n")
     lines, _ = a.cmd("NOOP")
