@@ -27,6 +27,28 @@ void cmd_starttls(struct imap_cmd *cmd)
 						"STARTTLS is not offered");
 		return;
 	}
+	enum imap_starttls_result how =
+		client->cb != NULL && client->cb->starttls != NULL ?
+			client->cb->starttls(client, client->context) :
+			IMAP_STARTTLS_LOCAL;
+	switch (how) {
+	case IMAP_STARTTLS_LOCAL:
+		break;
+	case IMAP_STARTTLS_REFUSED:
+		imap_client_send(client, "* BYE [UNAVAILABLE] Too many TLS "
+					 "connections, try later");
+		imap_client_close(client);
+		return;
+	case IMAP_STARTTLS_PROXY:
+		/* the owner runs the TLS elsewhere (a TLS proxy, imapd):
+		 * nothing sent before the handshake is used after it (RFC
+		 * 3501 6.2.1), the owner throws the pipelined input away */
+		imap_cmd_ok(cmd, "Begin TLS negotiation now");
+		imap_parser_reset(client->parser);
+		client->cont = IMAP_CONT_HANDED_OFF;
+		conn_input_pause(client->conn);
+		return;
+	}
 	imap_cmd_ok(cmd, "Begin TLS negotiation now");
 	if (conn_start_tls(client->conn, client->tls_ctx, NULL, &error) < 0) {
 		imap_client_send(client, "* BYE TLS failed");

@@ -219,30 +219,6 @@ static void client_end(struct imap_client *client)
 }
 
 /* Runs one parsed command. */
-/* A valid STARTTLS when the owner may run the TLS elsewhere (a TLS
- * proxy); cmd_starttls() (cmd-login.c) when it runs here. */
-static void client_starttls(struct imap_client *client, struct imap_cmd *cmd)
-{
-	switch (client->cb->starttls(client, client->context)) {
-	case IMAP_STARTTLS_LOCAL:
-		cmd_starttls(cmd);
-		return;
-	case IMAP_STARTTLS_REFUSED:
-		imap_client_send(client, "* BYE [UNAVAILABLE] Too many TLS "
-					 "connections, try later");
-		imap_client_close(client);
-		return;
-	case IMAP_STARTTLS_PROXY:
-		break;
-	}
-	imap_cmd_ok(cmd, "Begin TLS negotiation now");
-	/* nothing sent before the handshake is used after it (RFC 3501
-	 * 6.2.1): the owner throws the pipelined input away */
-	imap_parser_reset(client->parser);
-	client->cont = IMAP_CONT_HANDED_OFF;
-	conn_input_pause(client->conn);
-}
-
 static void client_dispatch(struct imap_client *client)
 {
 	size_t count;
@@ -300,11 +276,6 @@ static void client_dispatch(struct imap_client *client)
 	    strcmp(c->name, "UNSELECT") != 0 &&
 	    imap_mailbox_vanished(client->mbox)) {
 		imap_client_mailbox_vanished(client);
-		return;
-	}
-	if (c->func == cmd_starttls && client->cb->starttls != NULL &&
-	    count == 0 && client->tls_ctx != NULL && !client->tls) {
-		client_starttls(client, &cmd);
 		return;
 	}
 	if (client->imap4rev2 && c->func == cmd_search && count > 0 &&

@@ -84,7 +84,8 @@ struct imap_client_callbacks {
 	 * of the connection and ends (ended is called).  NULL: never. */
 	bool (*hibernate)(struct imap_client *client, const void *blob,
 			  size_t len, int inotify_fd, void *context);
-	/* Pre-login: a valid STARTTLS (offered, TLS not on yet).  NULL:
+	/* Pre-login: a valid STARTTLS (offered, TLS not on yet), called
+	 * by cmd_starttls() (cmd-login.c) before it answers.  NULL:
 	 * IMAP_STARTTLS_LOCAL. */
 	enum imap_starttls_result (*starttls)(struct imap_client *client,
 					      void *context);
