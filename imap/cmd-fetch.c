@@ -482,8 +482,9 @@ static void append_data(struct str *out, const struct fetch_item *item,
 	}
 	str_printfa(out, "%s ", key);
 	if (binary && memchr(data, '\0', len) != NULL)
-		str_append_c(out, '~');	/* literal8 (RFC 3516) */
-	imap_quote_literal(out, data, len);
+		imap_quote_literal8(out, data, len);
+	else
+		imap_quote_literal(out, data, len);
 }
 
 /* True when every item that reads the message reads only its header

@@ -24,7 +24,23 @@ bool imap_quote_can_quote(const void *data, size_t len, bool utf8)
 
 void imap_quote_literal(struct str *out, const void *data, size_t len)
 {
+	const char *nul = memchr(data, '\0', len);
+
 	str_printfa(out, "{%zu}\r\n", len);
+	size_t start = str_len(out);
+	if (str_append_n(out, data, len) < 0 || nul == NULL)
+		return;
+	/* a message holding NUL (APPENDed as literal8, or written into the
+	 * maildir by another program): as Dovecot sends it */
+	for (size_t i = (size_t)(nul - (const char *)data); i < len; i++) {
+		if (out->data[start + i] == '\0')
+			out->data[start + i] = (char)0x80;
+	}
+}
+
+void imap_quote_literal8(struct str *out, const void *data, size_t len)
+{
+	str_printfa(out, "~{%zu}\r\n", len);
 	str_append_n(out, data, len);
 }
 

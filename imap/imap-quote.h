@@ -27,7 +27,11 @@ void imap_quote_cstr(struct str *out, const char *s, bool utf8);
 void imap_quote_nstring(struct str *out, const char *s, bool utf8);
 /* astring: a bare atom when s is one (and not "NIL"), else a string. */
 void imap_quote_astring(struct str *out, const char *s, bool utf8);
-/* A literal always: {len}CRLF and the bytes. */
+/* A literal always: {len}CRLF and the bytes, each NUL sent as 0x80
+ * (CHAR8 of RFC 3501/9051 has no NUL; the length stays as announced). */
 void imap_quote_literal(struct str *out, const void *data, size_t len);
+/* A literal8 (RFC 3516, for BINARY[]): ~{len}CRLF and the bytes as
+ * they are, NUL included. */
+void imap_quote_literal8(struct str *out, const void *data, size_t len);
 
 #endif

@@ -233,6 +233,16 @@ static void test_quote(void **state)
 	memset(big, 'x', sizeof(big));
 	imap_quote_string(&s, big, sizeof(big), true);
 	assert_true(str_begins_with(str_c(&s), "{1025}\r\nxxx"));
+	/* NUL: never in a literal (CHAR8), 0x80 in its place; a literal8
+	 * carries it as it is */
+	str_clear(&s);
+	imap_quote_literal(&s, "a\0b\0", 4);
+	assert_int_equal(str_len(&s), 9);
+	assert_memory_equal(str_c(&s), "{4}\r\na\x80" "b\x80", 9);
+	str_clear(&s);
+	imap_quote_literal8(&s, "a\0b", 3);
+	assert_int_equal(str_len(&s), 9);
+	assert_memory_equal(str_c(&s), "~{3}\r\na\0b", 9);
 	str_free(&s);
 }
 
