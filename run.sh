@@ -283,16 +283,22 @@ show_listening() {
 }
 
 show_configured() {
-	local f label port addr
-	echo "Configured ports (run/etc; they are used by the daemons as they arrive):"
-	for f in esmtpd:SMTP esmtpd-ssl:SMTPS esmtpd-msa:submission imapd:IMAP \
-		imapd-ssl:IMAPS pop3d:POP3 pop3d-ssl:POP3S webmail:webmail \
-		webadmin:webadmin; do
+	local f label port addr daemon note
+	echo "Configured ports (run/etc):"
+	for f in esmtpd:SMTP:esmtpd esmtpd-ssl:SMTPS:esmtpd \
+		esmtpd-msa:submission:esmtpd imapd:IMAP:imapd \
+		imapd-ssl:IMAPS:imapd pop3d:POP3:pop3d pop3d-ssl:POP3S:pop3d \
+		webmail:webmail:webmaild webadmin:webadmin:webadmind; do
 		label=${f#*:}
+		daemon=${label#*:}
+		label=${label%%:*}
 		f=${f%%:*}
 		port=$(ports "$f" | head -n1)
 		addr=$(address_of "$f")
-		[ -n "$port" ] && printf '  %-11s %s:%s  (run/etc/%s)\n' "$label" "${addr:-127.0.0.1}" "$port" "$f"
+		note=""
+		[ -x "$PREFIX/sbin/$daemon" ] ||
+			note="  not served: $daemon is not built yet"
+		[ -n "$port" ] && printf '  %-11s %s:%s  (run/etc/%s)%s\n' "$label" "${addr:-127.0.0.1}" "$port" "$f" "$note"
 	done
 	return 0
 }
