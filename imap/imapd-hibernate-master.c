@@ -70,14 +70,10 @@ static void master_wake(struct master_conn *mc)
 		return;
 	}
 	/* the same checks as at login for the uid it switches to */
-	struct login_master_login login = {
-		.user = mc->acct->user,
-		.remote_ip = mc->remote_ip,
-		.auth_result = 1,
-		.has_uid = true,
-		.uid = mc->acct->uid,
-	};
+	struct login_master_login login;
 	const char *text;
+
+	imapd_master_account_login(mc, &login);
 	if (login_master_uid_verdict(&imapd_names, &login, &text) !=
 		    LOGIN_MASTER_SERVE ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctrl) < 0) {
@@ -89,7 +85,7 @@ static void master_wake(struct master_conn *mc)
 	if (pid == 0) {
 		close(ctrl[0]);
 		imapd_session_child(mc->fd, ctrl[1], mc->acct, NULL, mc->blob,
-			   mc->blob_len, NULL, false);
+				    mc->blob_len, NULL, false);
 	}
 	close(ctrl[1]);
 	if (pid < 0) {

@@ -195,6 +195,20 @@ static const struct login_master_judge_ops judge_ops = {
 	.serve = login_serve,
 };
 
+void imapd_master_account_login(const struct master_conn *mc,
+				struct login_master_login *login_r)
+{
+	*login_r = (struct login_master_login){
+		.user = mc->acct->user,
+		.remote_ip = mc->remote_ip,
+		.auth_result = 1,
+		.has_uid = true,
+		.uid = mc->acct->uid,
+		/* the connection's TLS is in a proxy */
+		.tls = mc->proxy >= 0,
+	};
+}
+
 /* Forks the session of a login the master judged (mc->acct, mc->tag)
  * on fd: the client's socket (direct, with input) or the socketpair to
  * the pre-login process.  Returns false when it could not. */
@@ -207,15 +221,9 @@ static bool master_fork_session(struct master_conn *mc, int fd,
 		log_error("imapd: socketpair: %s", strerror(errno));
 		return false;
 	}
-	struct login_master_login login = {
-		.user = mc->acct->user,
-		.remote_ip = mc->remote_ip,
-		.auth_result = 1,
-		.has_uid = true,
-		.uid = mc->acct->uid,
-		/* the connection's TLS is in a proxy */
-		.tls = mc->proxy >= 0,
-	};
+	struct login_master_login login;
+
+	imapd_master_account_login(mc, &login);
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(ctrl[0]);
@@ -447,7 +455,7 @@ static void master_request(void *context)
 }
 
 void imapd_master_accept(struct listen_client *lc, bool implicit,
-			void *context)
+			 void *context)
 {
 	int sv[2];
 

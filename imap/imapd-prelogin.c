@@ -324,7 +324,7 @@ static const struct conn_callbacks refuse_callbacks = {
  * end); refuse: only the handshake and "* BYE". */
 void __attribute__((noreturn))
 imapd_prelogin_child(int client_fd, int ipc_fd, bool implicit, bool proxied,
-	    bool refuse, const char *ip)
+		     bool refuse, const char *ip)
 {
 	const char *error;
 

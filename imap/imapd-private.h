@@ -94,6 +94,11 @@ void imapd_master_close_fds(int keep_fd, int keep_ctrl);
 /* Closes everything the master holds for the connection but its entry
  * (freed at the pre-login process' exit). */
 void imapd_master_conn_free(struct master_conn *mc);
+/* The login of mc's account as the master judged it (mc->acct set):
+ * for login_master_uid_verdict() and login_master_forked() when a
+ * session is forked for it again.  The strings stay mc's. */
+void imapd_master_account_login(const struct master_conn *mc,
+				struct login_master_login *login_r);
 /* The master let go of the stream: the connection ends with it when the
  * session talked to the client directly; else the pre-login process sees
  * EOF and its exit ends it. */

@@ -71,9 +71,8 @@ static const struct imap_client_callbacks mail_callbacks = {
 };
 
 void imapd_session_run(int fd_in, int fd_out, const char *root,
-			     const char *user, const char *tag,
-			     const void *blob, size_t blob_len,
-			     const struct str *input)
+		       const char *user, const char *tag, const void *blob,
+		       size_t blob_len, const struct str *input)
 {
 	struct conn_settings cs = {
 		.max_line_len = (size_t)imapd_set.max_line,
@@ -114,8 +113,8 @@ void imapd_session_run(int fd_in, int fd_out, const char *root,
  * pre-login process is told "OK" first) or after hibernation (blob). */
 void __attribute__((noreturn))
 imapd_session_child(int fd, int ctrl_fd, const struct master_account *acct,
-	   const char *tag, const void *blob, size_t blob_len,
-	   const struct str *input, bool tell_prelogin)
+		    const char *tag, const void *blob, size_t blob_len,
+		    const struct str *input, bool tell_prelogin)
 {
 	imapd_master_close_fds(fd, ctrl_fd);
 	/* (closed, not freed: freeing them writes to every open
@@ -142,8 +141,8 @@ imapd_session_child(int fd, int ctrl_fd, const struct master_account *acct,
 		_exit(1);
 	session_ctrl_fd = ctrl_fd;
 	imapd_loop = ioloop_create();
-	imapd_session_run(fd, -1, acct->root, acct->user, tag, blob, blob_len,
-			 input);
+	imapd_session_run(fd, -1, acct->root, acct->user, tag, blob,
+			  blob_len, input);
 	ioloop_destroy(&imapd_loop);
 	_exit(0);
 }
