@@ -114,7 +114,9 @@ def deliver(inst, text):
     """Delivers text into new/ as a mail server does (written in tmp/,
     then renamed); returns the file's name."""
     _seq[0] += 1
-    name = "%d.M%dP%d.test" % (int(time.time()), _seq[0], os.getpid())
+    # (the counter zero-padded: the server numbers new mail in the order
+    # of the names, and M100 would sort before an M99 of the same second)
+    name = "%d.M%06dP%d.test" % (int(time.time()), _seq[0], os.getpid())
     tmp = put(inst, "tmp", name, text)
     os.rename(tmp, os.path.join(inst.maildir, "new", name))
     return name
