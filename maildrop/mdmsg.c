@@ -340,6 +340,12 @@ static void cb_part_end(struct mime_part *part, void *context)
 	charset_to_utf8(cs != NULL ? cs : "utf-8", str_c(&ctx->text),
 			str_len(&ctx->text), &utf8);
 	push_text_lines(ctx, str_c(&utf8), str_len(&utf8), true);
+	/* a boundary after it (the part ends before the message does):
+	 * its pending last line is seen at the end (see selected()); an
+	 * empty part leaves that as the part before it left it */
+	if (str_len(&utf8) > 0)
+		ctx->msg->partial_closed = part->body_offset +
+			part->body_size < str_len(&ctx->msg->data);
 	str_free(&utf8);
 	str_clear(&ctx->text);
 	ctx->in_text = false;
@@ -367,6 +373,7 @@ static void canon_build(struct md_message *msg)
 	if (msg->canon_done)
 		return;
 	mime = has_mime_version(msg);
+	msg->partial_closed = false;
 	/* what patterns see of 8-bit text is what Debian's maildrop
 	 * (courier-unicode) makes of it: an invalid UTF-8 sequence in a
 	 * header, a body or a converted part is dropped, not U+FFFD; US-ASCII
@@ -803,7 +810,20 @@ static const struct md_lines *selected(struct md_message *msg,
 		str_clear(&cur);
 	}
 	/* a last line without a line end is not seen (Debian's maildrop
-	 * reads lines up to a '\n') */
+	 * reads lines up to a '\n'), except the one the last text part
+	 * of a multipart message leaves pending when a boundary ends that
+	 * part, which Debian's sees */
+	if (msg->partial_closed && str_len(&cur) > 0) {
+		if (sel->n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			sel->v = xreallocarray(sel->v, cap, sizeof(*sel->v));
+			sel->kind = xreallocarray(sel->kind, cap,
+						  sizeof(*sel->kind));
+		}
+		sel->kind[sel->n] = (unsigned char)
+			md_subject_kind(str_c(&cur), str_len(&cur));
+		sel->v[sel->n++] = xstrdup(str_c(&cur));
+	}
 	str_free(&cur);
 	sel->done = true;
 	return sel;

@@ -14,7 +14,9 @@
  * (a comment becomes the name).  Lines keep the message's order (a part's
  * header, then its text); a text part whose last line has no line end
  * runs into the next line, and the message's last line is not seen at all
- * if it has no line end, as in Debian's maildrop.
+ * if it has no line end (unless a boundary ends the text part it is
+ * in, which Debian's sees),
+ * as in Debian's maildrop.
  * Each line is matched on its own with PCRE2 (caseless unless the D
  * option is given).  A weighted pattern "/re/:opts,w,f" scores w for the
  * first matching line, w*f for the second, and so on. */
@@ -32,6 +34,9 @@ struct md_message {
 	unsigned long line_count;	/* lines in the message */
 	/* canonical lines, built on first use */
 	bool canon_done;
+	/* the last text part ended at a boundary, not at the end of the
+	 * message: its pending last line is seen */
+	bool partial_closed;
 	char **lines;		/* in message order */
 	unsigned char *kinds;	/* enum md_line_kind bits of each line */
 	size_t nlines, cap;
