@@ -102,7 +102,9 @@ void md_eval_free_env(char **envp);
 /* The value of an expression (caller frees); "" after a fatal error. */
 char *md_expr_eval(struct md_interp *it, const struct md_node *n);
 /* The compiled pattern of node pn (after substitution), cached; NULL
- * after a fatal error.  *text_r (may be NULL) gets the pattern text,
+ * after a fatal error (it->failed), or for a pattern PCRE2 refuses (said
+ * on stderr with the file and line, as Debian's; it matches nothing,
+ * and the filter goes on).  *text_r (may be NULL) gets the pattern text,
  * valid while the cache entry lives. */
 struct md_pattern *md_expr_pattern(struct md_interp *it,
 				   const struct md_node *pn,

@@ -408,8 +408,8 @@ static enum md_run_result exec_foreach(struct md_interp *it,
 	int rc;
 
 	pat = md_expr_pattern(it, n->c, &text);
-	if (pat == NULL)
-		return MD_RUN_FAIL;
+	if (pat == NULL)	/* failed, or a bad pattern: found nowhere */
+		return it->failed ? MD_RUN_FAIL : MD_RUN_END;
 	if (n->a != NULL) {
 		char *s = md_expr_eval(it, n->a);
 

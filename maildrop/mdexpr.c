@@ -124,7 +124,8 @@ static char *eval_text(struct md_interp *it, const struct md_node *n)
 }
 
 /* The compiled pattern of node pn (after substitution), cached; NULL
- * after a fatal error.  *text_r (may be NULL) gets the pattern text, valid
+ * after a fatal error, or for a pattern PCRE2 refuses (said on stderr
+ * with the file and line; it matches nothing).  *text_r (may be NULL) gets the pattern text, valid
  * while the cache entry lives. */
 struct md_pattern *md_expr_pattern(struct md_interp *it,
 				      const struct md_node *pn,
@@ -162,7 +163,11 @@ struct md_pattern *md_expr_pattern(struct md_interp *it,
 	c->text = str_steal(&re);
 	c->pat = md_pattern_compile(c->text, strlen(c->text), pn->flags, &err);
 	if (c->pat == NULL) {
-		md_eval_fatal(it, MD_EX_TEMPFAIL, "%s", err);
+		/* as Debian's maildrop: said with the file and line, and the
+		 * pattern is not found (the filter goes on) */
+		fprintf(stderr, "%s\n%s(%u): Syntax error in /pattern/.\n\n",
+			err, it->cur_file != NULL ? it->cur_file : "",
+			pn->line);
 		free(err);
 		return NULL;
 	}

@@ -608,7 +608,10 @@ struct md_pattern *md_pattern_compile(const char *re, size_t len,
 		PCRE2_UCHAR buf[256];
 
 		pcre2_get_error_message(err, buf, sizeof(buf));
-		*error_r = xasprintf("Invalid pattern: %s", (const char *)buf);
+		/* Debian's words */
+		*error_r = xasprintf("Invalid regular expression, offset %zu "
+				     "of: %.*s: %s", (size_t)erroff, (int)len,
+				     re, (const char *)buf);
 		return NULL;
 	}
 	pat = xcalloc(1, sizeof(*pat));
