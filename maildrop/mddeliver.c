@@ -525,6 +525,15 @@ int md_run_program(const char *shell, const char *cmd, const char *data,
 		   size_t len, char *const envp[], struct str *output,
 		   size_t max_output, int *status_r, char **error_r)
 {
+	return md_run_program_full(shell, cmd, data, len, envp, output,
+				   max_output, status_r, NULL, error_r);
+}
+
+int md_run_program_full(const char *shell, const char *cmd,
+			const char *data, size_t len, char *const envp[],
+			struct str *output, size_t max_output, int *status_r,
+			bool *write_failed_r, char **error_r)
+{
 	int in[2], outp[2] = { -1, -1 };
 	pid_t pid;
 	size_t off = 0;
@@ -599,6 +608,8 @@ int md_run_program(const char *shell, const char *cmd, const char *data,
 				if (w < 0 && errno != EINTR && errno != EAGAIN) {
 					writing = false; /* reader went away */
 					close(wfd);
+					if (write_failed_r != NULL)
+						*write_failed_r = true;
 				} else if (w > 0) {
 					off += (size_t)w;
 					if (off == len) {

@@ -83,6 +83,12 @@ int md_deliver_mbox(const char *path, const char *data, size_t len,
  * max_output bytes; more is an error).  Returns -1 only when the command
  * could not be run. */
 struct str;
+/* md_run_program() that also tells whether the command stopped reading
+ * before the whole message was written (*write_failed_r: EPIPE). */
+int md_run_program_full(const char *shell, const char *cmd,
+			const char *data, size_t len, char *const envp[],
+			struct str *output, size_t max_output, int *status_r,
+			bool *write_failed_r, char **error_r);
 int md_run_program(const char *shell, const char *cmd, const char *data,
 		   size_t len, char *const envp[], struct str *output,
 		   size_t max_output, int *status_r, char **error_r);

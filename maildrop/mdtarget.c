@@ -205,8 +205,10 @@ static int deliver_to(struct md_interp *it, const char *target, bool is_cc)
 			cmd = str_steal(&c);
 		}
 		fflush(stdout);
-		if (md_run_program(md_expr_shell(it), cmd, data, len, envp, NULL, 0,
-				   &status, &err) < 0) {
+		bool write_failed = false;
+		if (md_run_program_full(md_expr_shell(it), cmd, data, len, envp,
+					NULL, 0, &status, &write_failed,
+					&err) < 0) {
 			md_eval_fatal(it, MD_EX_TEMPFAIL, "%s", err);
 			free(err);
 			free(cmd);
@@ -227,6 +229,17 @@ static int deliver_to(struct md_interp *it, const char *target, bool is_cc)
 
 			md_interp_set(it, "EXITCODE", s);
 			free(s);
+		}
+		if (write_failed) {
+			/* the program stopped reading: as Debian's maildrop,
+			 * said, and with a failing exit a temporary failure
+			 * (the message may not have been taken whole) */
+			fprintf(stderr, "maildrop: error writing to mailbox.\n");
+			if (status != 0) {
+				md_eval_fatal(it, MD_EX_TEMPFAIL,
+					      "Unable to deliver to mailbox.");
+				return -1;
+			}
 		}
 		if (!is_cc && status != 0) {
 			/* the exit code is maildrop's, without a message */
