@@ -783,6 +783,21 @@ static unsigned char select_mask(unsigned int flags)
 	return mask;
 }
 
+/* Appends the line in cur (a copy) and its kind to sel, which has room
+ * for *cap lines. */
+static void sel_push(struct md_lines *sel, size_t *cap,
+		     const struct str *cur)
+{
+	if (sel->n == *cap) {
+		*cap = *cap == 0 ? 64 : *cap * 2;
+		sel->v = xreallocarray(sel->v, *cap, sizeof(*sel->v));
+		sel->kind = xreallocarray(sel->kind, *cap, sizeof(*sel->kind));
+	}
+	sel->kind[sel->n] = (unsigned char)md_subject_kind(str_c(cur),
+							   str_len(cur));
+	sel->v[sel->n++] = xstrdup(str_c(cur));
+}
+
 /* The lines of the kinds in mask, partial lines joined to the next. */
 static const struct md_lines *selected(struct md_message *msg,
 				       unsigned char mask)
@@ -801,32 +816,15 @@ static const struct md_lines *selected(struct md_message *msg,
 		str_append(&cur, msg->lines[i]);
 		if ((msg->kinds[i] & MD_LINE_PARTIAL) != 0)
 			continue;
-		if (sel->n == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			sel->v = xreallocarray(sel->v, cap, sizeof(*sel->v));
-			sel->kind = xreallocarray(sel->kind, cap,
-						  sizeof(*sel->kind));
-		}
-		sel->kind[sel->n] = (unsigned char)
-			md_subject_kind(str_c(&cur), str_len(&cur));
-		sel->v[sel->n++] = xstrdup(str_c(&cur));
+		sel_push(sel, &cap, &cur);
 		str_clear(&cur);
 	}
 	/* a last line without a line end is not seen (Debian's maildrop
 	 * reads lines up to a '\n'), except the one the last text part
 	 * of a multipart message leaves pending when a boundary ends that
 	 * part, which Debian's sees */
-	if (msg->partial_closed && str_len(&cur) > 0) {
-		if (sel->n == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			sel->v = xreallocarray(sel->v, cap, sizeof(*sel->v));
-			sel->kind = xreallocarray(sel->kind, cap,
-						  sizeof(*sel->kind));
-		}
-		sel->kind[sel->n] = (unsigned char)
-			md_subject_kind(str_c(&cur), str_len(&cur));
-		sel->v[sel->n++] = xstrdup(str_c(&cur));
-	}
+	if (msg->partial_closed && str_len(&cur) > 0)
+		sel_push(sel, &cap, &cur);
 	str_free(&cur);
 	sel->done = true;
 	return sel;
