@@ -11,16 +11,13 @@ LOGOUT."""
 import imaplib
 import os
 import re
-import shutil
 import socket
-import tempfile
 import time
 
 import pytest
 
-import servers
-from conftest import make_instance
-from test_imap import MAIL_USER, deliver, tls_ctx
+import imaphelp
+from test_imap import deliver, tls_ctx
 
 HIB = 1  # IMAP_HIBERNATE_TIMEOUT for these tests, in seconds
 
@@ -34,32 +31,11 @@ def message(n):
 
 @pytest.fixture
 def hinst(suite_build):
-    root = tempfile.mkdtemp(prefix="test-imap-hib-", dir="/tmp")
-    os.chmod(root, 0o755)
-    extra = () if os.getuid() != 0 else ("--user", MAIL_USER)
-    inst = make_instance(suite_build, os.path.join(root, "instance"),
-                         extra_args=extra)
-    inst.program("imapd")
-    try:
-        with open(inst.path("etc", "imapd"), "a") as f:
-            f.write("IMAP_HIBERNATE_TIMEOUT=%d\n" % HIB)
-        inst.run("makeuserdb")
-        d = inst.start("authdaemond")
-        sock = os.path.join(inst.settings("authdaemonrc")["authdaemonvar"],
-                            "socket")
-        servers.wait_until(lambda: os.path.exists(sock), "authdaemond",
-                           timeout=10, proc=d.proc, log=d.log)
-        servers.wait_until(
-            lambda: inst.run("authtest", inst.login,
-                             check=False).returncode == 0,
-            "authdaemond answers", timeout=10, proc=d.proc, log=d.log)
-        inst.start("imapd")
+    with imaphelp.running(suite_build, "test-imap-hib-",
+                          {"IMAP_HIBERNATE_TIMEOUT": HIB}) as inst:
         for n in range(1, 6):
             deliver(inst, message(n))
         yield inst
-    finally:
-        inst.stop_all()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def children(pid):

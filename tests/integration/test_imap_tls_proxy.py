@@ -12,14 +12,12 @@ import shutil
 import signal
 import socket
 import ssl
-import tempfile
 import time
 
 import pytest
 
-import servers
-from conftest import make_instance
-from test_imap import MAIL_USER, deliver, tls_ctx
+import imaphelp
+from test_imap import deliver, tls_ctx
 
 HIB = 2          # IMAP_HIBERNATE_TIMEOUT
 HANDSHAKE = 2    # IMAP_TLS_HANDSHAKE_TIMEOUT
@@ -34,28 +32,9 @@ def message(n, body=None):
 
 
 def start_instance(suite_build, settings):
-    root = tempfile.mkdtemp(prefix="test-imap-tlsproxy-", dir="/tmp")
-    os.chmod(root, 0o755)
-    extra = () if os.getuid() != 0 else ("--user", MAIL_USER)
-    inst = make_instance(suite_build, os.path.join(root, "instance"),
-                         extra_args=extra)
-    inst.program("imapd")
-    inst.tmproot = root
-    with open(inst.path("etc", "imapd"), "a") as f:
-        for k, v in settings.items():
-            f.write("%s=%s\n" % (k, v))
-    inst.run("makeuserdb")
-    d = inst.start("authdaemond")
-    sock = os.path.join(inst.settings("authdaemonrc")["authdaemonvar"],
-                        "socket")
-    servers.wait_until(lambda: os.path.exists(sock), "authdaemond",
-                       timeout=10, proc=d.proc, log=d.log)
-    servers.wait_until(
-        lambda: inst.run("authtest", inst.login,
-                         check=False).returncode == 0,
-        "authdaemond answers", timeout=10, proc=d.proc, log=d.log)
-    inst.start("imapd")
-    return inst
+    """An instance with settings in etc/imapd and imapd running; ended
+    by inst.stop_all() and removing inst.tmproot."""
+    return imaphelp.start(suite_build, "test-imap-tlsproxy-", settings)
 
 
 @pytest.fixture
