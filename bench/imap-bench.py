@@ -49,6 +49,31 @@ class ImapError(Exception):
     pass
 
 
+class Untagged:
+    """The untagged lines of one reply, kept as the blocks they were read
+    in; len() counts them, iterating splits them."""
+
+    def __init__(self):
+        self.blocks = []
+
+    def add_block(self, block):
+        if block:
+            self.blocks.append(block)
+
+    def add_line(self, line):
+        self.blocks.append(line)
+
+    def __len__(self):
+        return sum(b.count(b"\r\n* ") + b.startswith(b"* ")
+                   for b in self.blocks)
+
+    def __iter__(self):
+        for b in self.blocks:
+            for line in b.split(b"\r\n"):
+                if line.startswith(b"* "):
+                    yield line
+
+
 class Session:
     """A synchronous IMAP client over a server process's stdin/stdout."""
 
@@ -101,33 +126,31 @@ class Session:
         literals."""
         buf = self.buf
         start = scan = 0
-        untagged = []
+        untagged = Untagged()
         while True:
             # Whole lines with no literal among them (a FETCH FLAGS of
-            # 100,000 messages): split at once, not a line at a time, so
-            # that the client's parsing does not hide the servers' time.
+            # 100,000 messages) are kept as they came, one block, and
+            # split only if a caller looks at them: the client's parsing
+            # must not hide the servers' time.
             last = buf.rfind(b"\r\n", scan)
             if cont is None and last > start:
                 chunk = bytes(buf[start:last])
                 if b"}\r\n" not in chunk and not chunk.endswith(b"}"):
-                    lines = chunk.split(b"\r\n")
-                    tagged = None
                     if chunk.startswith(tag):
-                        tagged = 0
+                        at = 0
                     else:
                         at = chunk.find(b"\r\n" + tag)
-                        if at >= 0:
-                            tagged = chunk.count(b"\r\n", 0, at + 2)
-                    if tagged is None:
-                        untagged += [x for x in lines if x[:2] == b"* "]
-                        start = scan = last + 2
-                        continue
-                    untagged += [x for x in lines[:tagged]
-                                 if x[:2] == b"* "]
-                    end = start + sum(len(x) + 2
-                                      for x in lines[:tagged + 1])
-                    del buf[:end]
-                    return lines[tagged], untagged
+                        if at < 0:
+                            untagged.add_block(chunk)
+                            start = scan = last + 2
+                            continue
+                        untagged.add_block(chunk[:at])
+                        at += 2
+                    eol = chunk.find(b"\r\n", at)
+                    if eol < 0:
+                        eol = len(chunk)
+                    del buf[:start + eol + 2]
+                    return chunk[at:eol], untagged
             eol = buf.find(b"\r\n", scan)
             if eol < 0:
                 if len(buf) - start > LIMIT_LINE:
@@ -153,7 +176,7 @@ class Session:
                 del buf[:start]
                 return line, untagged
             if line.startswith(b"* "):
-                untagged.append(line)
+                untagged.add_line(line)
 
     def close(self):
         try:

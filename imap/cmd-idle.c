@@ -29,6 +29,7 @@ static void idle_check(struct imap_client *client)
 		return;
 	}
 	(void)imap_mailbox_sync(client, true);
+	imap_client_idle_work_arm(client);
 }
 
 static void idle_inotify(void *context)

@@ -43,6 +43,9 @@ void cmd_logout(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "LOGOUT takes no arguments");
 		return;
 	}
+	/* what the session left for an idle moment is done before the
+	 * answer: a client that looks at the maildir next finds it done */
+	imap_mailbox_idle_work_finish(cmd->client->mbox);
 	imap_client_send(cmd->client, "* BYE Logging out");
 	imap_cmd_ok(cmd, "LOGOUT completed");
 	imap_client_close(cmd->client);

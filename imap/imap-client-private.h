@@ -85,6 +85,10 @@ struct imap_client {
 	uint64_t last_input_ms;
 	struct timeout *hib_timer;
 	bool hibernated;
+
+	/* the mailbox's idle work (imap_mailbox_idle_work()), done from
+	 * this timer once what was read is answered */
+	struct timeout *work_timer;
 };
 
 /* Sends a line (CRLF added). */
@@ -124,6 +128,9 @@ bool imap_client_mech_offered(const struct imap_client *client,
 bool imap_client_plaintext_ok(const struct imap_client *client);
 /* Ends the session after the output is flushed. */
 void imap_client_close(struct imap_client *client);
+/* Has the selected mailbox's idle work (imap_mailbox_idle_work()) done,
+ * a step at a time, when no command is running and no input waits. */
+void imap_client_idle_work_arm(struct imap_client *client);
 /* The selected folder is gone (imap_mailbox_vanished()): sends "* BYE"
  * saying so and ends the session. */
 void imap_client_mailbox_vanished(struct imap_client *client);

@@ -209,6 +209,35 @@ void imap_client_close(struct imap_client *client)
 		conn_close(client->conn);
 }
 
+/* ---- the mailbox's idle work ---- */
+
+static void idle_work_run(void *context)
+{
+	struct imap_client *client = context;
+
+	client->work_timer = NULL;
+	if (client->ended || client->conn == NULL ||
+	    client->state != IMAP_STATE_SELECTED)
+		return;
+	/* a command still answering: armed again when it is done */
+	if (client->cont != IMAP_CONT_NONE && client->cont != IMAP_CONT_IDLE)
+		return;
+	/* a command waits: it goes first (this runs after the loop read
+	 * it, the next time round) */
+	if (!conn_input_waiting(client->conn) &&
+	    !imap_mailbox_idle_work(client->mbox))
+		return;
+	imap_client_idle_work_arm(client);
+}
+
+void imap_client_idle_work_arm(struct imap_client *client)
+{
+	if (client->work_timer == NULL && !client->ended &&
+	    imap_mailbox_idle_work_due(client->mbox))
+		client->work_timer = timeout_add_once(client->loop, 0,
+						      idle_work_run, client);
+}
+
 static void client_end(struct imap_client *client)
 {
 	if (client->ended)
@@ -350,6 +379,7 @@ static void client_feed(struct imap_client *client, const void *data,
 	uint64_t want = imap_parser_raw_wanted(client->parser);
 	if (want > 0 && client->conn != NULL)
 		conn_input_raw(client->conn, (size_t)want);
+	imap_client_idle_work_arm(client);
 }
 
 /* AUTHENTICATE takes whole lines (cmd-login.c). */
@@ -429,6 +459,7 @@ static void client_drained(struct conn *conn, void *context)
 		client->cont = IMAP_CONT_NONE;
 		if (client->conn != NULL)
 			conn_input_resume(client->conn);
+		imap_client_idle_work_arm(client);
 	}
 }
 
@@ -783,6 +814,7 @@ static void client_free(struct imap_client *client)
 {
 	timeout_remove(&client->hib_timer);
 	timeout_remove(&client->compress_timer);
+	timeout_remove(&client->work_timer);
 	imap_compress_destroy(&client->compress);
 	output_end(client);
 	imap_client_idle_stop(client);

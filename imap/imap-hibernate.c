@@ -432,6 +432,7 @@ bool imap_hibernate_capture(struct imap_client *client,
 		if (!view_exact(mbox, &uidnext, why_r))
 			return false;
 		imap_mailbox_cache_flush(mbox);
+		imap_mailbox_idle_work_finish(mbox);
 		st->mailbox = xstrdup(mbox->name);
 		st->readonly = mbox->readonly;
 		st->no_recent = mbox->no_recent;

@@ -502,8 +502,9 @@ static int recent_cb(const struct mail_index_brief *brief, void *context)
 
 /* Adds the view's arrived messages with UID >= from (all above the last
  * recent one) to the session's \Recent list and, unless the view is
- * read-only, moves those still in new/ to cur/ as Courier does: the
- * session that first sees a delivery takes it out of new/. */
+ * read-only, has those still in new/ moved to cur/ as Courier does (the
+ * session that first sees a delivery takes it out of new/), when the
+ * session is idle. */
 static void recent_add(struct imap_mailbox *mbox, uint32_t from)
 {
 	struct recent_ctx ctx = { 0 };
@@ -527,12 +528,63 @@ static void recent_add(struct imap_mailbox *mbox, uint32_t from)
 		       ctx.count * sizeof(uint32_t));
 		mbox->recent_count += ctx.count;
 	}
-	if (!mbox->readonly && ctx.move_count > 0 &&
-	    mail_index_move_to_cur(mbox->index, ctx.move, ctx.move_count,
-				   &error) < 0)
-		log_warning("imapd: %s: moving to cur/: %s", mbox->dir, error);
+	if (!mbox->readonly && ctx.move_count > 0) {
+		/* moved when the session is idle (imap_mailbox_idle_work) */
+		mbox->move_uids = xreallocarray(mbox->move_uids,
+						mbox->move_count +
+							ctx.move_count,
+						sizeof(uint32_t));
+		memcpy(mbox->move_uids + mbox->move_count, ctx.move,
+		       ctx.move_count * sizeof(uint32_t));
+		mbox->move_count += ctx.move_count;
+	}
 	free(ctx.uids);
 	free(ctx.move);
+}
+
+/* ---- work for an idle moment ---- */
+
+/* The arrivals moved to cur/ in one write transaction of a step: a
+ * client's next command waits for one step at most. */
+#define IDLE_MOVE_STEP 128
+
+bool imap_mailbox_idle_work_due(const struct imap_mailbox *mbox)
+{
+	return mbox != NULL && (mbox->move_count > 0 || mbox->uiddb_due);
+}
+
+bool imap_mailbox_idle_work(struct imap_mailbox *mbox)
+{
+	const char *error;
+
+	if (mbox->move_count > 0) {
+		size_t n = mbox->move_count < IDLE_MOVE_STEP ? mbox->move_count
+							     : IDLE_MOVE_STEP;
+
+		/* gone or moved meanwhile: skipped or followed there */
+		if (mail_index_move_to_cur(mbox->index, mbox->move_uids, n,
+					   &error) < 0)
+			log_warning("imapd: %s: moving to cur/: %s", mbox->dir,
+				    error);
+		mbox->move_count -= n;
+		memmove(mbox->move_uids, mbox->move_uids + n,
+			mbox->move_count * sizeof(uint32_t));
+	} else if (mbox->uiddb_due) {
+		struct mail_index_status st;
+
+		mbox->uiddb_due = false;
+		if (mail_index_get_status(mbox->index, &st, &error) < 0)
+			log_warning("imapd: %s: %s", mbox->dir, error);
+		else
+			uiddb_update(mbox->index, &st);
+	}
+	return imap_mailbox_idle_work_due(mbox);
+}
+
+void imap_mailbox_idle_work_finish(struct imap_mailbox *mbox)
+{
+	while (imap_mailbox_idle_work_due(mbox))
+		(void)imap_mailbox_idle_work(mbox);
 }
 
 /* Drops from the \Recent list the UIDs no longer in the view. */
@@ -659,7 +711,7 @@ int imap_mailbox_open(struct imap_client *client, const char *name,
 	if (readonly)
 		mbox->first_recent = st.first_recent_uid;
 	recent_add(mbox, mbox->first_recent);
-	uiddb_update(mbox->index, &st);
+	mbox->uiddb_due = true;
 	mbox->idx_uidvalidity = st.uidvalidity;
 	mbox->idx_uidnext = st.uidnext;
 	mbox->idx_messages = st.messages;
@@ -718,11 +770,13 @@ void imap_mailbox_close(struct imap_mailbox **mbox)
 		free((*mbox)->sharable_orig);
 	}
 	imap_mailbox_cache_flush(*mbox);
+	imap_mailbox_idle_work_finish(*mbox);
 	imap_search_contexts_free(*mbox);
 	mail_index_close(&(*mbox)->index);
 	free((*mbox)->uids);
 	free((*mbox)->kept);
 	free((*mbox)->recent_uids);
+	free((*mbox)->move_uids);
 	free((*mbox)->saved_uids);
 	free((*mbox)->name);
 	free((*mbox)->dir);

@@ -71,6 +71,13 @@ struct imap_mailbox {
 	/* the folder's new/ and cur/ mtimes (sec, nsec) at the last
 	 * refresh: a change brings new mail in at the next sync */
 	int64_t sharable_stamp[4];
+	/* work that changes nothing the client is told, left for an idle
+	 * moment (imap_mailbox_idle_work()): the arrivals this session
+	 * claimed that are still to go from new/ to cur/ (ascending), and
+	 * courierimapuiddb to bring up to date */
+	uint32_t *move_uids;
+	size_t move_count;
+	bool uiddb_due;
 };
 
 /* What the index caches per message (imap_message_cached(), which
@@ -168,7 +175,18 @@ unsigned int imap_flags_rights(uint32_t flags, size_t keyword_count);
 int imap_mailbox_open(struct imap_client *client, const char *name,
 		      bool readonly, struct imap_mailbox **mbox_r,
 		      const char **error_r);
+/* Does the idle work (imap_mailbox_idle_work()) left, then closes. */
 void imap_mailbox_close(struct imap_mailbox **mbox);
+
+/* Work SELECT and the syncs leave for when the session has answered and
+ * nothing waits (moving the claimed arrivals from new/ to cur/ as
+ * Courier does, writing courierimapuiddb): true if some is left (false
+ * for NULL). */
+bool imap_mailbox_idle_work_due(const struct imap_mailbox *mbox);
+/* Does one bounded step of it; true if more is left. */
+bool imap_mailbox_idle_work(struct imap_mailbox *mbox);
+/* Does all of it (before LOGOUT's answer, hibernation, closing). */
+void imap_mailbox_idle_work_finish(struct imap_mailbox *mbox);
 
 /* True when uid is \Recent in this session (see recent_uids; false
  * for every message after ENABLE IMAP4rev2 is not decided here). */

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -619,6 +620,16 @@ void conn_uncork(struct conn *conn)
 size_t conn_output_pending(const struct conn *conn)
 {
 	return str_len(&conn->out);
+}
+
+bool conn_input_waiting(const struct conn *conn)
+{
+	struct pollfd p = { .fd = conn->fd_in, .events = POLLIN };
+
+	if (conn->pause_count > 0 || conn->input_eof || conn->closing ||
+	    conn->fd_in < 0)
+		return false;
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0;
 }
 
 /* ------------------------------------------------------------ control */

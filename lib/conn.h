@@ -135,6 +135,9 @@ void conn_cork(struct conn *conn);
 void conn_uncork(struct conn *conn);
 /* Bytes waiting to be written (including inside TLS). */
 size_t conn_output_pending(const struct conn *conn);
+/* True when input waits to be read (the peer sent more): not while the
+ * input is paused or ended. */
+bool conn_input_waiting(const struct conn *conn);
 
 /* STARTTLS: call after queueing the "ready to start TLS" reply.  Input
  * stops; every byte already received is discarded; when the output is

@@ -1,11 +1,13 @@
 """test_imap_recent.py: \\Recent as Courier-IMAP counts it, with Python's
 imaplib over `imapd DIR`: only messages that arrived (delivered into new/)
 are \\Recent, to the first session that sees them, which moves them to
-cur/; the mail already in cur/ of a maildir opened for the first time is
-not; EXAMINE and STATUS count without claiming or moving anything."""
+cur/ (once it has answered and no command waits, and before LOGOUT's
+answer); the mail already in cur/ of a maildir opened for the first time
+is not; EXAMINE and STATUS count without claiming or moving anything."""
 
 import imaplib
 import os
+import subprocess
 import time
 
 from maildirs import deliver
@@ -31,6 +33,17 @@ def recent_flags(m):
         uid = int(line.split(b"UID ")[1].split()[0].rstrip(b")"))
         out[uid] = b"\\Recent" in line
     return out
+
+
+def new_emptied(md, seconds=10):
+    """True once new/ is empty: the session that claimed the arrivals
+    moves them to cur/ when it is idle, after its answer."""
+    end = time.monotonic() + seconds
+    while os.listdir(os.path.join(md, "new")):
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def noop(m):
@@ -62,7 +75,7 @@ def test_first_select_of_an_existing_maildir(imapd, md):
     recent = sorted(subject_of(m, u) for u, r in flags.items() if r)
     assert recent == [b"Subject: new0", b"Subject: new1"]
     # the session that saw them moved them out of new/
-    assert os.listdir(os.path.join(md, "new")) == []
+    assert new_emptied(md)
     assert len(os.listdir(os.path.join(md, "cur"))) == 6
     typ, data = m.search(None, "RECENT")
     assert len(data[0].split()) == 2
@@ -95,7 +108,7 @@ def test_examine_and_status_claim_nothing(imapd, md):
     m.close()
     m.select("INBOX")
     assert m.untagged_responses["RECENT"] == [b"2"]
-    assert os.listdir(os.path.join(md, "new")) == []
+    assert new_emptied(md)
     m.logout()
     m = session(imapd, md)
     typ, data = m.status("INBOX", "(RECENT)")
@@ -116,7 +129,7 @@ def test_delivery_is_recent_to_one_session(imapd, md):
     got = noop(a)
     assert got.get("EXISTS") == [b"2"]
     assert got.get("RECENT") == [b"2"]
-    assert os.listdir(os.path.join(md, "new")) == []
+    assert new_emptied(md)
     got = noop(b)
     assert got.get("EXISTS") == [b"2"]
     # b saw it second: not \Recent there (RFC 3501 2.3.2)
@@ -170,3 +183,24 @@ def test_append_and_copy_are_recent(imapd, md):
     typ, data = m.fetch("1", "(FLAGS)")
     assert data == [b"1 (FLAGS (\\Seen \\Recent))"]
     m.logout()
+
+
+def test_pipelined_commands_before_the_move(imapd, md):
+    """Commands sent with the SELECT are answered first, from the files
+    still in new/; the move is done by LOGOUT's answer at the latest."""
+    bodies = [b"Subject: p%d\r\n\r\nbody %d\r\n" % (i, i) for i in range(3)]
+    for b in bodies:
+        put(md, b)
+    out = subprocess.run(
+        [imapd, md], input=b"a SELECT INBOX\r\n"
+        b"b FETCH 1:* (FLAGS BODY.PEEK[])\r\n"
+        b"c STORE 2 +FLAGS (\\Flagged)\r\nd LOGOUT\r\n",
+        capture_output=True, timeout=30).stdout
+    assert b"a OK [READ-WRITE]" in out
+    assert b"b OK" in out and b"c OK" in out and b"d OK" in out
+    for b in bodies:
+        assert b"{%d}\r\n%s" % (len(b), b) in out
+    assert os.listdir(os.path.join(md, "new")) == []
+    cur = os.listdir(os.path.join(md, "cur"))
+    assert len(cur) == 3
+    assert sum(n.endswith(":2,F") for n in cur) == 1

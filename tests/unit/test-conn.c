@@ -1,6 +1,6 @@
 /* test-conn.c: unit tests for lib/conn: line splitting at every byte,
  * overlong lines, raw mode, pause/resume, corked replies, backpressure,
- * timeouts, EOF, fd pairs, implicit TLS and STARTTLS (with the input sent
+ * timeouts, EOF, waiting input, fd pairs, implicit TLS and STARTTLS (with the input sent
  * before the handshake thrown away), over socketpairs and TCP. */
 #include "config.h"
 #include <stdarg.h>
@@ -453,6 +453,40 @@ static void test_pause_resume(void **state)
 	run_until_ev(&r, "DISC:1:");
 	assert_true(r.disconnected);
 	assert_int_equal(r.reason, CONN_DISCONNECT_IDLE_TIMEOUT);
+	rec_deinit(&r);
+	close(fds[1]);
+	ioloop_destroy(&loop);
+}
+
+/* conn_input_waiting(): true while the peer's bytes wait in the kernel,
+ * false once read, while paused, and after EOF. */
+static void test_input_waiting(void **state)
+{
+	struct ioloop *loop = ioloop_create();
+	struct conn_settings set = { .max_line_len = 100 };
+	struct rec r;
+	int fds[2];
+
+	(void)state;
+	rec_init(&r, loop);
+	socket_pair(SOCK_STREAM, fds);
+	r.conn = conn_create(loop, fds[0], &set, &rec_callbacks, &r);
+	assert_false(conn_input_waiting(r.conn));
+	write_all(fds[1], "A\r\n", 3);
+	assert_true(conn_input_waiting(r.conn));
+	run_until_ev(&r, "L:A\n");
+	assert_false(conn_input_waiting(r.conn));
+	/* a partial line read and kept is not waiting input */
+	write_all(fds[1], "B", 1);
+	run_ms(loop, 20);
+	assert_false(conn_input_waiting(r.conn));
+	conn_input_pause(r.conn);
+	write_all(fds[1], "\r\n", 2);
+	assert_false(conn_input_waiting(r.conn));
+	conn_input_resume(r.conn);
+	assert_true(conn_input_waiting(r.conn));
+	run_until_ev(&r, "L:B\n");
+	assert_false(conn_input_waiting(r.conn));
 	rec_deinit(&r);
 	close(fds[1]);
 	ioloop_destroy(&loop);
@@ -931,6 +965,7 @@ int main(void)
 		cmocka_unit_test(test_raw_every_split),
 		cmocka_unit_test(test_raw_large),
 		cmocka_unit_test(test_pause_resume),
+		cmocka_unit_test(test_input_waiting),
 		cmocka_unit_test(test_one_write_per_reply),
 		cmocka_unit_test(test_backpressure),
 		cmocka_unit_test(test_write_timeout),
