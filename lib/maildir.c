@@ -409,31 +409,34 @@ static int fsync_dir(const char *path)
 	return ret;
 }
 
+/* Takes a file just put at final_path back out (linked: the tmp/ name or
+ * the fd still has it; renamed: back to tmp/), keeping errno. */
+static void delivery_take_back(const struct maildir_delivery *d,
+			       const char *final_path, bool linked)
+{
+	int err = errno;
+
+	if (linked)
+		(void)unlink(final_path);
+	else
+		(void)rename(final_path, d->tmp_path);
+	errno = err;
+}
+
 int maildir_delivery_commit(struct maildir_delivery **_d, const char *flags,
 			    char **name_r, const char **error_r)
 {
 	struct maildir_delivery *d = *_d;
 	const char *sub = flags == NULL ? "new" : "cur";
-	char *name = NULL, *final_path = NULL, *subdir, *norm;
-	int tries, ret = -1, err;
+	char *name = NULL, *final_path = NULL, *subdir = NULL, *norm;
+	int tries, ret = -1;
 	bool linked = false;
 
-	if (fsync(d->fd) < 0) {
-		set_error(error_r, "fsync", delivery_where(d), errno);
-		maildir_delivery_abort(_d);
-		return -1;
-	}
-	/* an unnamed file is linked through its fd: closed after */
-	if (d->tmp_path != NULL) {
-		if (close(d->fd) < 0) {
-			err = errno;
-			d->fd = -1;
-			set_error(error_r, "close", d->tmp_path, err);
-			maildir_delivery_abort(_d);
-			return -1;
-		}
-		d->fd = -1;
-	}
+	/* The data's write-out starts now, so that its blocks are given
+	 * before the link below: a journal that commits the link has the
+	 * data too (no empty file after a crash).  Only a start: fsync()
+	 * below waits for it. */
+	(void)sync_file_range(d->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	norm = flags == NULL ? NULL : maildir_flags_normalize(flags);
 	for (tries = 0; tries < 10; tries++) {
 		struct str s;
@@ -486,19 +489,31 @@ int maildir_delivery_commit(struct maildir_delivery **_d, const char *flags,
 		errno = EEXIST;
 		goto fail;
 	}
-	subdir = xasprintf("%s/%s", d->dir, sub);
-	if (fsync_dir(subdir) < 0) {
-		err = errno;
-		set_error(error_r, "fsync", subdir, err);
-		free(subdir);
-		/* Not durable: take it back out rather than half-deliver. */
-		if (linked)
-			(void)unlink(final_path);
-		else
-			(void)rename(final_path, d->tmp_path);
+	/* The file, then the folder it was linked into.  The file's fsync
+	 * comes after the link: on a journalling file system (ext4, XFS,
+	 * btrfs) it commits the link with the data, and the folder's fsync
+	 * finds nothing left to write (one commit a delivery, not two);
+	 * elsewhere the folder's fsync writes the link.  Until both
+	 * returned, the delivery has not succeeded: a failure takes the
+	 * file back out. */
+	if (fsync(d->fd) < 0) {
+		set_error(error_r, "fsync", final_path, errno);
+		delivery_take_back(d, final_path, linked);
 		goto out;
 	}
-	free(subdir);
+	if (close(d->fd) < 0) {
+		d->fd = -1;
+		set_error(error_r, "close", final_path, errno);
+		delivery_take_back(d, final_path, linked);
+		goto out;
+	}
+	d->fd = -1;
+	subdir = xasprintf("%s/%s", d->dir, sub);
+	if (fsync_dir(subdir) < 0) {
+		set_error(error_r, "fsync", subdir, errno);
+		delivery_take_back(d, final_path, linked);
+		goto out;
+	}
 	if (linked && d->tmp_path != NULL)
 		(void)unlink(d->tmp_path);
 	ret = 0;
@@ -514,6 +529,7 @@ out:
 	free(norm);
 	free(name);
 	free(final_path);
+	free(subdir);
 	if (ret < 0)
 		maildir_delivery_abort(_d);
 	else

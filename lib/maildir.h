@@ -3,7 +3,8 @@
  *
  * Layout (cr.yp.to/proto/maildir.html with Courier's Maildir++ additions):
  * a maildir is a directory with tmp/, new/ and cur/.  A message is written
- * into tmp/ under a unique name, fsync'ed, then linked into new/; readers
+ * into tmp/ (an unnamed file where the system has them), linked into new/,
+ * then the file and new/ are fsync'ed before success is reported; readers
  * move it to cur/ and append an info part ":2," followed by its flags in
  * ASCII order (D draft, F flagged, P passed, R replied, S seen, T trashed;
  * other letters, such as Dovecot's lowercase keyword letters, are kept).
@@ -91,9 +92,13 @@ int maildir_delivery_write(struct maildir_delivery *d, const void *data,
 			   size_t len, const char **error_r);
 /* Bytes written so far. */
 uint64_t maildir_delivery_size(const struct maildir_delivery *d);
-/* Finishes the delivery: fsync the file, link it into new/ (or into cur/
- * with ":2,<flags>" if flags is not NULL) under its final name with ",S="
- * (and ",W="), fsync that directory, remove the tmp/ file.  On success
+/* Finishes the delivery: link the file into new/ (or into cur/ with
+ * ":2,<flags>" if flags is not NULL) under its final name with ",S=" (and
+ * ",W="), fsync the file and then that directory (on a journalling file
+ * system the file's fsync commits the link too, and the directory's has
+ * nothing left to do), remove the tmp/ file.  The message shows in new/
+ * (whole) a moment before it is on disk; it is delivered once this
+ * returned 0.  On success
  * returns 0 and, if name_r is not NULL, the final file name (caller
  * frees).  On failure returns -1 with *error_r set and nothing left in
  * new/ or cur/.  Either way the delivery is freed and *d set to NULL. */
