@@ -500,6 +500,17 @@ static int recent_cb(const struct mail_index_brief *brief, void *context)
 	return 0;
 }
 
+/* Appends add[0..n) to the array *arr of *count UIDs. */
+static void uids_append(uint32_t **arr, size_t *count, const uint32_t *add,
+			size_t n)
+{
+	if (n == 0)
+		return;
+	*arr = xreallocarray(*arr, *count + n, sizeof(uint32_t));
+	memcpy(*arr + *count, add, n * sizeof(uint32_t));
+	*count += n;
+}
+
 /* Adds the view's arrived messages with UID >= from (all above the last
  * recent one) to the session's \Recent list and, unless the view is
  * read-only, has those still in new/ moved to cur/ as Courier does (the
@@ -519,25 +530,12 @@ static void recent_add(struct imap_mailbox *mbox, uint32_t from)
 	if (mail_index_iterate_brief_from(mbox->index, from, recent_cb, &ctx,
 					  &error) < 0)
 		log_warning("imapd: %s: %s", mbox->dir, error);
-	if (ctx.count > 0) {
-		mbox->recent_uids = xreallocarray(mbox->recent_uids,
-						  mbox->recent_count +
-							  ctx.count,
-						  sizeof(uint32_t));
-		memcpy(mbox->recent_uids + mbox->recent_count, ctx.uids,
-		       ctx.count * sizeof(uint32_t));
-		mbox->recent_count += ctx.count;
-	}
-	if (!mbox->readonly && ctx.move_count > 0) {
-		/* moved when the session is idle (imap_mailbox_idle_work) */
-		mbox->move_uids = xreallocarray(mbox->move_uids,
-						mbox->move_count +
-							ctx.move_count,
-						sizeof(uint32_t));
-		memcpy(mbox->move_uids + mbox->move_count, ctx.move,
-		       ctx.move_count * sizeof(uint32_t));
-		mbox->move_count += ctx.move_count;
-	}
+	uids_append(&mbox->recent_uids, &mbox->recent_count, ctx.uids,
+		    ctx.count);
+	/* moved when the session is idle (imap_mailbox_idle_work()) */
+	if (!mbox->readonly)
+		uids_append(&mbox->move_uids, &mbox->move_count, ctx.move,
+			    ctx.move_count);
 	free(ctx.uids);
 	free(ctx.move);
 }
