@@ -83,6 +83,14 @@ class Session:
                                      env=env, cwd=cwd, bufsize=0)
         self.wfd = self.proc.stdin.fileno()
         self.rfd = self.proc.stdout.fileno()
+        # A pipe of 1 MiB, not 64 KiB: a large answer crosses in a few
+        # reads instead of a wake-up every 64 KiB (the same for every
+        # server; what a socket's buffers give a network client).
+        try:
+            import fcntl
+            fcntl.fcntl(self.rfd, 1031, 1 << 20)     # F_SETPIPE_SZ
+        except OSError:
+            pass
         self.buf = bytearray()
         self.n = 0
         # Greeting or not (Dovecot's pre-authenticated imap sends none

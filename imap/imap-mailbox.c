@@ -548,7 +548,9 @@ static void recent_add(struct imap_mailbox *mbox, uint32_t from)
 
 bool imap_mailbox_idle_work_due(const struct imap_mailbox *mbox)
 {
-	return mbox != NULL && (mbox->move_count > 0 || mbox->uiddb_due);
+	return mbox != NULL &&
+	       (mbox->move_count > 0 || mbox->uiddb_due ||
+		mail_index_flags_snapshot_wanted(mbox->index));
 }
 
 bool imap_mailbox_idle_work(struct imap_mailbox *mbox)
@@ -575,6 +577,11 @@ bool imap_mailbox_idle_work(struct imap_mailbox *mbox)
 			log_warning("imapd: %s: %s", mbox->dir, error);
 		else
 			uiddb_update(mbox->index, &st);
+	} else if (mail_index_flags_snapshot_wanted(mbox->index)) {
+		/* the next session's first FETCH FLAGS or flag SEARCH
+		 * starts from it */
+		if (mail_index_flags_snapshot_save(mbox->index, &error) < 0)
+			log_warning("imapd: %s: %s", mbox->dir, error);
 	}
 	return imap_mailbox_idle_work_due(mbox);
 }

@@ -180,8 +180,8 @@ void imap_mailbox_close(struct imap_mailbox **mbox);
 
 /* Work SELECT and the syncs leave for when the session has answered and
  * nothing waits (moving the claimed arrivals from new/ to cur/ as
- * Courier does, writing courierimapuiddb): true if some is left (false
- * for NULL). */
+ * Courier does, writing courierimapuiddb, the flags table's snapshot in
+ * the index): true if some is left (false for NULL). */
 bool imap_mailbox_idle_work_due(const struct imap_mailbox *mbox);
 /* Does one bounded step of it; true if more is left. */
 bool imap_mailbox_idle_work(struct imap_mailbox *mbox);

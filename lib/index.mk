@@ -4,7 +4,7 @@
 lib_libcore_la_SOURCES += \
 	lib/mail-index.c lib/mail-index.h lib/mail-index-private.h \
 	lib/mail-index-env.c lib/mail-index-rec.c lib/mail-index-keywords.c \
-	lib/mail-index-read.c lib/mail-index-message.c \
+	lib/mail-index-read.c lib/mail-index-flags.c lib/mail-index-message.c \
 	lib/mail-index-store.c lib/mail-index-expunge.c lib/mail-index-add.c \
 	lib/mail-index-sync.c lib/mail-index-cache.c \
 	lib/mail-index-courier.c lib/mail-index-courier.h \

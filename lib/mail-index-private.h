@@ -170,6 +170,9 @@ struct mail_index {
 	 * (claim_on_build), which sets build_claimed and the first UID. */
 	bool claim_on_build, build_claimed;
 	uint32_t build_claimed_first;
+	/* The flags table's snapshot in the index is missing or behind
+	 * (mail-index-flags.c): worth writing when the session is idle. */
+	bool flags_snapshot_wanted;
 	struct mail_index_hdr defer_seen;
 	struct mail_index_stamp defer_since;
 };
@@ -252,6 +255,17 @@ int mail_index_write_txn_relaxed(struct mail_index *index,
 /* Header get/put; get returns 1, 0 if absent, -1 on error. */
 int mail_index_hdr_get(struct mail_index *index, MDB_txn *txn,
 		       struct mail_index_hdr *hdr_r, const char **error_r);
+/* A record's fixed part and keywords read in place, into *r, with the
+ * checks of mail_index_rec_view() (false: malformed); no name
+ * (mail-index-read.c). */
+bool mail_index_flags_view(struct mail_index *index, const MDB_val *val,
+			   struct mail_index_record *r);
+/* qsort() order of uint32_t. */
+int mail_index_u32_cmp(const void *a, const void *b);
+/* Sets index->flags_snapshot_wanted when the folder is large and the
+ * snapshot of its flags table is missing or behind (mail-index-flags.c). */
+void mail_index_flags_snapshot_check(struct mail_index *index,
+				     MDB_txn *txn);
 /* The MODSEQ the index was built at (meta key "built"; 0 when absent):
  * get returns 0 or -1, put 0 or -1. */
 int mail_index_built_get(struct mail_index *index, MDB_txn *txn,

@@ -106,8 +106,8 @@ int mail_index_lookup_base(struct mail_index *index, const char *base,
  * buffer (they may be unaligned in the map), no name.  The same checks
  * as mail_index_rec_view(), so that both passes skip the same damaged
  * records.  False if the value is malformed. */
-static bool flags_view(struct mail_index *index, const MDB_val *val,
-		       struct mail_index_record *r)
+bool mail_index_flags_view(struct mail_index *index, const MDB_val *val,
+			   struct mail_index_record *r)
 {
 	struct mail_index_rec_disk d;
 	const uint8_t *p = val->mv_data;
@@ -226,7 +226,7 @@ int mail_index_lookup_uids_flags(struct mail_index *index,
 		if (rc != 0)
 			break;
 		if ((read_flags & MAIL_INDEX_READ_FLAGS_ONLY) != 0) {
-			if (flags_view(index, &val, &light))
+			if (mail_index_flags_view(index, &val, &light))
 				ret = cb(&light, context);
 		} else if (mail_index_rec_view(index, &val, &rec)) {
 			ret = cb(mail_index_rec_export_read(index, &rec,
@@ -283,7 +283,7 @@ static int iterate(struct mail_index *index, uint32_t first, uint32_t last,
 			break;
 		if (light) {
 			/* the fixed part only (SEARCH on flags) */
-			if (flags_view(index, &val, &lrec) &&
+			if (mail_index_flags_view(index, &val, &lrec) &&
 			    (ret = cb(&lrec, context)) != 0)
 				break;
 			continue;
@@ -323,7 +323,6 @@ int mail_index_iterate_flags(struct mail_index *index, uint32_t first,
 		       error_r);
 }
 
-static int u32_cmp(const void *a, const void *b);
 
 /* The messages with MODSEQ above modseq, in UID order, read through the
  * "modseq" database: as many lookups as changed messages instead of a
@@ -373,7 +372,7 @@ static int iterate_changed(struct mail_index *index, uint64_t modseq,
 		return -1;
 	}
 	if (n > 1)
-		qsort(uids, n, sizeof(*uids), u32_cmp);
+		qsort(uids, n, sizeof(*uids), mail_index_u32_cmp);
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		int r = mail_index_rec_get(index, txn, uids[i], &rec, NULL,
 					   error_r);
@@ -459,7 +458,7 @@ int mail_index_uids(struct mail_index *index, uint32_t **uids_r,
 	return 0;
 }
 
-static int u32_cmp(const void *a, const void *b)
+int mail_index_u32_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
@@ -510,7 +509,7 @@ int mail_index_expunged_since(struct mail_index *index, uint64_t modseq,
 		return -1;
 	}
 	if (n > 1) {
-		qsort(uids, n, sizeof(*uids), u32_cmp);
+		qsort(uids, n, sizeof(*uids), mail_index_u32_cmp);
 		for (i = 1, j = 1; i < n; i++) {
 			if (uids[i] != uids[j - 1])
 				uids[j++] = uids[i];
@@ -541,355 +540,3 @@ const char *mail_index_record_uidl(const struct mail_index *index,
 	return buf;
 }
 
-/* ---- the flags table (mail_index_get_flags_table()) ---- */
-
-/* More changes than count / FT_REBUILD_DIV (plus FT_REBUILD_MIN) since
- * the table's MODSEQ: a pass is cheaper than a lookup each. */
-#define FT_REBUILD_DIV 8
-#define FT_REBUILD_MIN 64
-
-struct flags_table {
-	bool valid;
-	/* what it was built for: the index handle, its file, the index
-	 * build (a rebuilt index starts its MODSEQs again) */
-	uintptr_t index_id, env_id;
-	dev_t dev;
-	ino_t ino;
-	uint32_t uidvalidity;
-	uint64_t built_modseq;
-	uint64_t modseq;	/* the HIGHESTMODSEQ it is up to date with */
-	uint32_t *uids;
-	uint8_t *flags;
-	uint64_t *modseqs;
-	uint64_t *kw;		/* NULL while no message has a keyword */
-	size_t count, alloc;
-	bool kw_overflow;	/* a keyword id >= 64 was seen */
-};
-
-/* One table a thread: freed only when replaced by a larger one (a
- * thread that ends leaves it allocated). */
-static _Thread_local struct flags_table ftab;
-
-static void ft_reserve(struct flags_table *t, size_t n)
-{
-	size_t alloc = t->alloc;
-
-	if (n <= alloc)
-		return;
-	while (alloc < n)
-		alloc = alloc < 1024 ? 1024 : alloc * 2;
-	t->uids = xreallocarray(t->uids, alloc, sizeof(*t->uids));
-	t->flags = xreallocarray(t->flags, alloc, sizeof(*t->flags));
-	t->modseqs = xreallocarray(t->modseqs, alloc, sizeof(*t->modseqs));
-	if (t->kw != NULL) {
-		t->kw = xreallocarray(t->kw, alloc, sizeof(*t->kw));
-		memset(t->kw + t->alloc, 0,
-		       (alloc - t->alloc) * sizeof(*t->kw));
-	}
-	t->alloc = alloc;
-}
-
-/* Sets entry i (allocated) from rec. */
-static void ft_set(struct flags_table *t, size_t i,
-		   const struct mail_index_record *rec)
-{
-	uint64_t mask = 0;
-
-	t->uids[i] = rec->uid;
-	t->flags[i] = rec->flags;
-	t->modseqs[i] = rec->modseq;
-	for (size_t k = 0; k < rec->keyword_count; k++) {
-		if (rec->keywords[k] < 64)
-			mask |= (uint64_t)1 << rec->keywords[k];
-		else
-			t->kw_overflow = true;
-	}
-	if (mask != 0 && t->kw == NULL)
-		t->kw = xcalloc(t->alloc, sizeof(*t->kw));
-	if (t->kw != NULL)
-		t->kw[i] = mask;
-}
-
-/* The position of uid in the table, or where it would go. */
-static size_t ft_find(const struct flags_table *t, uint32_t uid)
-{
-	size_t lo = 0, hi = t->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (t->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Puts rec in the table (a changed or a new message). */
-static void ft_upsert(struct flags_table *t,
-		      const struct mail_index_record *rec)
-{
-	size_t i;
-
-	if (t->count == 0 || t->uids[t->count - 1] < rec->uid) {
-		i = t->count;
-	} else {
-		i = ft_find(t, rec->uid);
-		if (t->uids[i] == rec->uid) {
-			ft_set(t, i, rec);
-			return;
-		}
-	}
-	ft_reserve(t, t->count + 1);
-	if (i < t->count) {
-		memmove(t->uids + i + 1, t->uids + i,
-			(t->count - i) * sizeof(*t->uids));
-		memmove(t->flags + i + 1, t->flags + i,
-			(t->count - i) * sizeof(*t->flags));
-		memmove(t->modseqs + i + 1, t->modseqs + i,
-			(t->count - i) * sizeof(*t->modseqs));
-		if (t->kw != NULL)
-			memmove(t->kw + i + 1, t->kw + i,
-				(t->count - i) * sizeof(*t->kw));
-	}
-	t->count++;
-	if (t->kw != NULL)
-		t->kw[i] = 0;
-	ft_set(t, i, rec);
-}
-
-/* Drops the UIDs gone[0..n) (ascending) from the table. */
-static void ft_remove(struct flags_table *t, const uint32_t *gone, size_t n)
-{
-	size_t j = 0, keep = 0;
-
-	if (n == 0)
-		return;
-	for (size_t i = 0; i < t->count; i++) {
-		while (j < n && gone[j] < t->uids[i])
-			j++;
-		if (j < n && gone[j] == t->uids[i])
-			continue;
-		t->uids[keep] = t->uids[i];
-		t->flags[keep] = t->flags[i];
-		t->modseqs[keep] = t->modseqs[i];
-		if (t->kw != NULL)
-			t->kw[keep] = t->kw[i];
-		keep++;
-	}
-	t->count = keep;
-}
-
-/* A pass over every record. */
-static int ft_build(struct mail_index *index, MDB_txn *txn,
-		    struct flags_table *t, const char **error_r)
-{
-	struct mail_index_record rec;
-	MDB_cursor *cur;
-	MDB_val key, val;
-	MDB_stat st;
-	int rc;
-
-	t->count = 0;
-	t->kw_overflow = false;
-	if (t->kw != NULL)
-		x_free(t->kw);
-	if ((rc = mdb_stat(txn, index->env->db_msgs, &st)) != 0 ||
-	    (rc = mdb_cursor_open(txn, index->env->db_msgs, &cur)) != 0) {
-		mail_index_set_mdb_error(error_r, "flags", rc);
-		return -1;
-	}
-	ft_reserve(t, st.ms_entries + 1);
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		if (key.mv_size != 4 || !flags_view(index, &val, &rec))
-			continue;
-		/* the keys are in UID order: an append each */
-		if (t->count > 0 && t->uids[t->count - 1] >= rec.uid) {
-			ft_upsert(t, &rec);
-			continue;
-		}
-		ft_reserve(t, t->count + 1);
-		if (t->kw != NULL)
-			t->kw[t->count] = 0;
-		ft_set(t, t->count++, &rec);
-	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND) {
-		mail_index_set_mdb_error(error_r, "flags", rc);
-		return -1;
-	}
-	return 0;
-}
-
-/* Brings the table from t->modseq to the snapshot txn: the messages
- * changed or added since (the "modseq" database), then those expunged
- * since (the expunge log).  Returns 1 when done, 0 when a pass is
- * cheaper (too many changes), -1 on error. */
-static int ft_update(struct mail_index *index, MDB_txn *txn,
-		     struct flags_table *t, const char **error_r)
-{
-	struct mail_index_record rec;
-	MDB_cursor *cur;
-	uint8_t k[12];
-	MDB_val key = { 12, k }, val, rkey, rval;
-	uint8_t rk[4];
-	size_t changes = 0, limit = t->count / FT_REBUILD_DIV + FT_REBUILD_MIN;
-	uint32_t *gone = NULL;
-	size_t ngone = 0, gone_alloc = 0;
-	int rc;
-
-	if ((rc = mdb_cursor_open(txn, index->env->db_modseq, &cur)) != 0) {
-		mail_index_set_mdb_error(error_r, "flags", rc);
-		return -1;
-	}
-	mail_index_be64(k, t->modseq + 1);
-	mail_index_be32(k + 8, 0);
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		if (key.mv_size != 12)
-			continue;
-		if (++changes > limit)
-			break;
-		memcpy(rk, (const uint8_t *)key.mv_data + 8, 4);
-		rkey.mv_size = 4;
-		rkey.mv_data = rk;
-		int grc = mdb_get(txn, index->env->db_msgs, &rkey, &rval);
-		if (grc == MDB_NOTFOUND)
-			continue;
-		if (grc != 0) {
-			rc = grc;
-			break;
-		}
-		if (flags_view(index, &rval, &rec))
-			ft_upsert(t, &rec);
-	}
-	mdb_cursor_close(cur);
-	if (changes > limit)
-		return 0;
-	if (rc != MDB_NOTFOUND) {
-		mail_index_set_mdb_error(error_r, "flags", rc);
-		return -1;
-	}
-	if ((rc = mdb_cursor_open(txn, index->env->db_expunged, &cur)) != 0) {
-		mail_index_set_mdb_error(error_r, "flags", rc);
-		return -1;
-	}
-	key.mv_size = 12;
-	key.mv_data = k;
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		if (key.mv_size != 12)
-			continue;
-		if (++changes > limit)
-			break;
-		if (ngone == gone_alloc) {
-			gone_alloc = gone_alloc == 0 ? 64 : gone_alloc * 2;
-			gone = xreallocarray(gone, gone_alloc, sizeof(*gone));
-		}
-		gone[ngone++] = mail_index_get_be32(
-			(const uint8_t *)key.mv_data + 8);
-	}
-	mdb_cursor_close(cur);
-	if (changes > limit) {
-		free(gone);
-		return 0;
-	}
-	if (rc != MDB_NOTFOUND) {
-		free(gone);
-		mail_index_set_mdb_error(error_r, "flags", rc);
-		return -1;
-	}
-	if (ngone > 1)
-		qsort(gone, ngone, sizeof(*gone), u32_cmp);
-	ft_remove(t, gone, ngone);
-	free(gone);
-	return 1;
-}
-
-int mail_index_get_flags_table(struct mail_index *index,
-			       struct mail_index_flags_table *table_r,
-			       const char **error_r)
-{
-	struct flags_table *t = &ftab;
-	struct mail_index_hdr hdr;
-	uint64_t built;
-	MDB_txn *txn;
-	int ret;
-
-	memset(table_r, 0, sizeof(*table_r));
-	if (mail_index_read_begin(index, &txn, error_r) < 0)
-		return -1;
-	ret = mail_index_hdr_get(index, txn, &hdr, error_r);
-	if (ret == 0) {
-		mail_index_set_error(error_r, "index header missing");
-		ret = -1;
-	}
-	if (ret > 0 && mail_index_built_get(index, txn, &built, error_r) < 0)
-		ret = -1;
-	if (ret < 0) {
-		mail_index_read_end(index, &txn);
-		t->valid = false;
-		return mail_index_fail_check_damage(index);
-	}
-	if (!t->valid || t->index_id != (uintptr_t)index ||
-	    t->env_id != (uintptr_t)index->env || t->dev != index->env->dev ||
-	    t->ino != index->env->ino || t->uidvalidity != hdr.uidvalidity ||
-	    t->built_modseq != built || t->modseq > hdr.highestmodseq) {
-		t->valid = false;
-		ret = 0;
-	} else if (t->modseq == hdr.highestmodseq) {
-		ret = 1;
-	} else {
-		ret = ft_update(index, txn, t, error_r);
-		/* the counters say whether the table missed something */
-		if (ret > 0 && t->count != hdr.messages)
-			ret = 0;
-	}
-	if (ret == 0)
-		ret = ft_build(index, txn, t, error_r) < 0 ? -1 : 1;
-	mail_index_read_end(index, &txn);
-	if (ret < 0) {
-		t->valid = false;
-		return mail_index_fail_check_damage(index);
-	}
-	t->valid = true;
-	t->index_id = (uintptr_t)index;
-	t->env_id = (uintptr_t)index->env;
-	t->dev = index->env->dev;
-	t->ino = index->env->ino;
-	t->uidvalidity = hdr.uidvalidity;
-	t->built_modseq = built;
-	t->modseq = hdr.highestmodseq;
-	table_r->uids = t->uids;
-	table_r->flags = t->flags;
-	table_r->modseqs = t->modseqs;
-	table_r->keywords = t->kw;
-	table_r->count = t->count;
-	table_r->keywords_complete = !t->kw_overflow;
-	table_r->highestmodseq = t->modseq;
-	return 0;
-}
-
-void mail_index_drop_flags_table(struct mail_index *index)
-{
-	struct flags_table *t = &ftab;
-
-	if (t->index_id != (uintptr_t)index)
-		return;
-	free(t->uids);
-	free(t->flags);
-	free(t->modseqs);
-	free(t->kw);
-	memset(t, 0, sizeof(*t));
-}
-
-bool mail_index_flags_table_is_kept(const struct mail_index *index)
-{
-	const struct flags_table *t = &ftab;
-
-	return t->valid && t->index_id == (uintptr_t)index &&
-	       t->env_id == (uintptr_t)index->env &&
-	       t->dev == index->env->dev && t->ino == index->env->ino;
-}

@@ -74,6 +74,15 @@ static int open_common(const char *dir, const struct mail_index_settings *set,
 		return -1;
 	}
 	index->claim_on_build = false;
+	{
+		MDB_txn *txn;
+		const char *error;
+
+		if (mail_index_read_begin(index, &txn, &error) == 0) {
+			mail_index_flags_snapshot_check(index, txn);
+			mail_index_read_end(index, &txn);
+		}
+	}
 	*index_r = index;
 	return 0;
 }

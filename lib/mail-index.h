@@ -311,6 +311,18 @@ void mail_index_drop_flags_table(struct mail_index *index);
  * mail_index_get_flags_table() then costs the changes since its last
  * call (bounded), not a pass over the records. */
 bool mail_index_flags_table_is_kept(const struct mail_index *index);
+/* A large folder's flags table is also kept in its index, as a snapshot
+ * the next session's first mail_index_get_flags_table() starts from (the
+ * changes since applied) instead of a pass over the records.  Wanted
+ * when the index was opened with none or one far behind, or the last
+ * table had to be built by a pass; writing it (a few milliseconds for
+ * 100,000 messages) is left to a moment the caller is idle. */
+bool mail_index_flags_snapshot_wanted(const struct mail_index *index);
+/* Writes the snapshot of the table (brought up to date first).  Leaves
+ * the calling thread's table as it found it (kept or not).  Returns 0, or
+ * -1 with *error_r (the snapshot is only a cache: nothing is lost). */
+int mail_index_flags_snapshot_save(struct mail_index *index,
+				   const char **error_r);
 /* Adds read_flags to every lookup and iteration made by the calling
  * thread until the next call (0 ends it), for a scope in which no caller
  * needs internal dates but the calls are made by code that does not pass

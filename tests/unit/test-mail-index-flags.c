@@ -2,7 +2,8 @@
  * MAIL_INDEX_READ_FLAGS_ONLY, mail_index_lookup_uids_flags() and the
  * flags table (mail_index_get_flags_table()) against a full walk, after
  * random changes by another handle and behind the index's back, with
- * expunges, new mail, many keywords, a damaged record and two folders. */
+ * expunges, new mail, many keywords, a damaged record and two folders;
+ * the table's snapshot in the index. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -394,6 +395,86 @@ static void test_damaged_record(void **state)
 	mail_index_close(&index);
 }
 
+/* Writes val as the flags snapshot (meta key "flags"), behind the API. */
+static void put_snapshot(struct mail_index *index, const void *data,
+			 size_t len)
+{
+	MDB_txn *txn;
+	MDB_val key = { 5, (void *)"flags" }, val = { len, (void *)data };
+
+	assert_int_equal(mdb_txn_begin(index->env->env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_put(txn, index->env->db_meta, &key, &val, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+}
+
+/* The snapshot kept in the index of a large folder: a new handle's first
+ * table starts from it (no pass: nothing is wanted after it) and follows
+ * the changes made since; one that is damaged, or of another build, is
+ * not used (a pass, and a new snapshot wanted). */
+static void test_snapshot(void **state)
+{
+	struct mail_index *a, *b;
+	const char *error;
+
+	(void)state;
+	for (int i = 0; i < 2100; i++)
+		put_msg(unit_index_dir, i % 3 == 0 ? "S" : "FS");
+	a = unit_index_open();
+	assert_true(mail_index_flags_snapshot_wanted(a));	/* none yet */
+	assert_int_equal(mail_index_flags_snapshot_save(a, &error), 0);
+	assert_false(mail_index_flags_snapshot_wanted(a));
+	/* the thread's table is left as it was: not kept */
+	assert_false(mail_index_flags_table_is_kept(a));
+	mail_index_close(&a);
+	b = unit_index_open();
+	assert_false(mail_index_flags_snapshot_wanted(b));	/* fresh */
+	check_index(b);
+	assert_false(mail_index_flags_snapshot_wanted(b));	/* no pass */
+	/* changes by another handle: the snapshot and those changes */
+	mail_index_drop_flags_table(b);
+	a = unit_index_open();
+	srand(7);
+	for (int k = 0; k < 30; k++)
+		random_change(a, (unsigned)rand());
+	mail_index_close(&a);
+	assert_true(mail_index_sync(b, 0, &error) >= 0);
+	check_index(b);
+	assert_false(mail_index_flags_snapshot_wanted(b));
+	/* a second save keeps the first: it is not far behind */
+	MDB_txn *txn;
+	MDB_val key = { 5, (void *)"flags" }, val;
+	assert_int_equal(mdb_txn_begin(b->env->env, NULL, MDB_RDONLY, &txn),
+			 0);
+	assert_int_equal(mdb_get(txn, b->env->db_meta, &key, &val), 0);
+	uint8_t *first = xmemdup(val.mv_data, val.mv_size);
+	size_t first_len = val.mv_size;
+	mdb_txn_abort(txn);
+	assert_int_equal(mail_index_flags_snapshot_save(b, &error), 0);
+	assert_int_equal(mdb_txn_begin(b->env->env, NULL, MDB_RDONLY, &txn),
+			 0);
+	assert_int_equal(mdb_get(txn, b->env->db_meta, &key, &val), 0);
+	assert_int_equal(val.mv_size, first_len);
+	assert_memory_equal(val.mv_data, first, first_len);
+	mdb_txn_abort(txn);
+	/* damaged: UIDs out of order, then cut short */
+	mail_index_drop_flags_table(b);
+	size_t uids_at = first_len - 2100 * 5;
+	uint32_t u;
+	memcpy(&u, first + uids_at, 4);
+	memcpy(first + uids_at, first + uids_at + 4, 4);
+	memcpy(first + uids_at + 4, &u, 4);
+	put_snapshot(b, first, first_len);
+	check_index(b);
+	assert_true(mail_index_flags_snapshot_wanted(b));	/* a pass */
+	mail_index_drop_flags_table(b);
+	put_snapshot(b, first, first_len - 1);
+	b->flags_snapshot_wanted = false;
+	check_index(b);
+	assert_true(mail_index_flags_snapshot_wanted(b));
+	free(first);
+	mail_index_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +489,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lookup_uids,
 			unit_index_setup, unit_index_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_record,
+			unit_index_setup, unit_index_teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot,
 			unit_index_setup, unit_index_teardown),
 	};
 
