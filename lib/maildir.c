@@ -432,11 +432,15 @@ int maildir_delivery_commit(struct maildir_delivery **_d, const char *flags,
 	int tries, ret = -1;
 	bool linked = false;
 
-	/* The data's write-out starts now, so that its blocks are given
-	 * before the link below: a journal that commits the link has the
-	 * data too (no empty file after a crash).  Only a start: fsync()
-	 * below waits for it. */
-	(void)sync_file_range(d->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	/* The data is written out before the link, so that no name in new/
+	 * can reach the disk before the data it names (an empty message
+	 * after a crash): by the journal of a file system that has one, or
+	 * by another delivery's fsync of new/ where there is none.  The
+	 * fsync() below then writes the inode and flushes. */
+	(void)sync_file_range(d->fd, 0, 0,
+			      SYNC_FILE_RANGE_WAIT_BEFORE |
+				      SYNC_FILE_RANGE_WRITE |
+				      SYNC_FILE_RANGE_WAIT_AFTER);
 	norm = flags == NULL ? NULL : maildir_flags_normalize(flags);
 	for (tries = 0; tries < 10; tries++) {
 		struct str s;

@@ -3,8 +3,9 @@
  *
  * Layout (cr.yp.to/proto/maildir.html with Courier's Maildir++ additions):
  * a maildir is a directory with tmp/, new/ and cur/.  A message is written
- * into tmp/ (an unnamed file where the system has them), linked into new/,
- * then the file and new/ are fsync'ed before success is reported; readers
+ * into tmp/ (an unnamed file where the system has them), its data written
+ * out, linked into new/, then the file and new/ are fsync'ed before
+ * success is reported; readers
  * move it to cur/ and append an info part ":2," followed by its flags in
  * ASCII order (D draft, F flagged, P passed, R replied, S seen, T trashed;
  * other letters, such as Dovecot's lowercase keyword letters, are kept).
